@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# gen-cri-types.sh - generate TypeScript types for proto/api.proto into src/cri/generated/ with
+# proto-loader-gen-types (flags match LOADER_OPTIONS in src/cri/proto.ts), make the imports
+# NodeNext-style (.js suffix), and write an index re-exporting every message type.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=src/cri/generated
+rm -rf "$out"
+npx proto-loader-gen-types --keepCase --longs=String --enums=String --defaults --oneofs \
+  --grpcLib=@grpc/grpc-js --outDir="$out" proto/api.proto >/dev/null
+find "$out" -name '*.ts' -exec sed -i -E "s#(from '\.[^']*)';#\1.js';#" {} +
+for f in "$out"/runtime/v1/*.ts; do
+  echo "export type * from './runtime/v1/$(basename "$f" .ts).js';"
+done > "$out/index.ts"

@@ -1,0 +1,33 @@
+import type { Command } from 'commander';
+import { join } from 'node:path';
+import { createLogger } from '../lib/logger.js';
+import { DEFAULTS, loadRuntimeConfig, startRuntime } from '../runtime/index.js';
+import { packageInfo } from './package-info.js';
+
+/** `corelet runtime`: the CRI runtime daemon. */
+export function registerRuntimeCommand(program: Command): void {
+  program
+    .command('runtime')
+    .description('run the CRI v1 runtime (RuntimeService + ImageService) on a unix socket')
+    .option('--socket <path>', `unix socket to serve CRI on (default ${DEFAULTS.socket})`)
+    .option('--root <dir>', `persistent state: images, pods, containers (default ${DEFAULTS.root})`)
+    .option('--state <dir>', `volatile state: runc state, conmon sockets, exit files (default ${DEFAULTS.state}, or ROOT/run with --root)`)
+    .option('--config <file>', `configuration file (default ${DEFAULTS.config} if present)`)
+    .option('--runtime <name>', 'OCI runtime: runc (default) or crun, or a path to one')
+    .option('--log-level <level>', 'debug, info, warn or error (default info)')
+    .action(async (opts: { socket?: string; root?: string; state?: string; config?: string; runtime?: string; logLevel?: string }) => {
+      const { root, version } = packageInfo();
+      const config = await loadRuntimeConfig(opts, join(root, 'dist', 'pause'));
+      const logger = createLogger('corelet-runtime', config.logLevel);
+      const daemon = await startRuntime(config, logger, version);
+      let closing = false;
+      const shutdown = (signal: string) => {
+        if (closing) return;
+        closing = true;
+        logger.info({ signal }, 'shutting down; containers keep running');
+        void daemon.close().then(() => process.exit(0));
+      };
+      process.on('SIGTERM', () => shutdown('SIGTERM'));
+      process.on('SIGINT', () => shutdown('SIGINT'));
+    });
+}

@@ -1,0 +1,4 @@
+export * from './proto.js';
+export * from './server.js';
+export * from './client.js';
+export type * from './types.js';

@@ -1,0 +1,41 @@
+import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import type { ProtoGrpcType } from './generated/api.js';
+
+/**
+ * Loader options; they must match the flags of proto-loader-gen-types in package.json ("gen") so
+ * the generated types describe what the loader really produces: snake_case fields, int64 as decimal
+ * strings, enums as their names, defaults filled in, oneof names set.
+ */
+export const LOADER_OPTIONS: protoLoader.Options = {
+  keepCase: true,
+  longs: String,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+};
+
+/** proto/api.proto of this package, found from src/ (tsx) or dist/src/ (built). */
+export function protoPath(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const candidate = join(dir, 'proto', 'api.proto');
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  throw new Error('proto/api.proto not found beside the corelet package');
+}
+
+let loaded: ProtoGrpcType | undefined;
+
+/** The CRI v1 package (runtime.v1), loaded once. */
+export function loadCri(): ProtoGrpcType {
+  if (!loaded) {
+    const def = protoLoader.loadSync(protoPath(), LOADER_OPTIONS);
+    loaded = grpc.loadPackageDefinition(def) as unknown as ProtoGrpcType;
+  }
+  return loaded;
+}

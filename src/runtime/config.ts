@@ -1,0 +1,143 @@
+import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { errnoCode, invalidArgument } from '../lib/errors.js';
+
+/** Default places, as a node daemon installed on a host uses them. */
+export const DEFAULTS = {
+  socket: '/run/corelet/corelet.sock',
+  root: '/var/lib/corelet',
+  state: '/run/corelet',
+  config: '/etc/corelet/runtime.yaml',
+  registries: '/etc/corelet/registries.yaml',
+  cniConfDir: '/etc/cni/net.d',
+  cniBinDirs: ['/opt/cni/bin', '/usr/lib/cni'],
+  podSubnet: '10.89.0.0/16',
+  bridge: 'corelet0',
+  pauseImage: 'registry.k8s.io/pause:3.10',
+  conmon: 'conmon',
+  cgroupRoot: '/sys/fs/cgroup',
+  netnsDir: '/run/netns',
+} as const;
+
+/** The runtime's configuration, compiled once at startup; nothing else reads env or files for it. */
+export interface RuntimeConfig {
+  readonly socket: string;
+  /** Persistent state: images, sandbox and container records, CNI cache and IPAM. */
+  readonly root: string;
+  /** Volatile state (tmpfs): runc's state, conmon sockets and exit files. */
+  readonly state: string;
+  readonly ociRuntime: { readonly name: 'runc' | 'crun'; readonly path: string };
+  readonly conmonPath: string;
+  readonly registriesFile: string;
+  readonly cni: {
+    readonly confDir: string;
+    readonly binDirs: readonly string[];
+    readonly podSubnet: string;
+    readonly bridge: string;
+  };
+  /** Image name reported for sandboxes; the pause rootfs itself is built in. */
+  readonly pauseImage: string;
+  /** Folder holding the built-in pause rootfs (rootfs/pause). */
+  readonly pauseRootfs: string;
+  readonly cgroupRoot: string;
+  /** cgroupfs parent for pods whose request names none. */
+  readonly defaultCgroupParent: string;
+  readonly netnsDir: string;
+  readonly logLevel: string;
+}
+
+/** Flags given on the command line; each overrides the config file, which overrides DEFAULTS. */
+export interface RuntimeFlags {
+  socket?: string;
+  root?: string;
+  state?: string;
+  config?: string;
+  runtime?: string;
+  logLevel?: string;
+}
+
+/** The YAML config file's shape (all optional). */
+interface FileConfig {
+  socket?: string;
+  root?: string;
+  state?: string;
+  runtime?: string;
+  conmon?: string;
+  registries?: string;
+  pauseImage?: string;
+  cgroupParent?: string;
+  cni?: { confDir?: string; binDirs?: string[]; podSubnet?: string; bridge?: string };
+  logLevel?: string;
+}
+
+const FILE_KEYS = ['socket', 'root', 'state', 'runtime', 'conmon', 'registries', 'pauseImage', 'cgroupParent', 'cni', 'logLevel'];
+
+/** Finds an executable by name on PATH (absolute paths are returned as they are). */
+export function findExecutable(name: string, extraDirs: readonly string[] = []): string | undefined {
+  if (isAbsolute(name)) return existsSync(name) ? name : undefined;
+  const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin', ...extraDirs];
+  for (const d of dirs) {
+    if (d && existsSync(join(d, name))) return join(d, name);
+  }
+  return undefined;
+}
+
+async function readFileConfig(path: string, explicit: boolean): Promise<FileConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if (!explicit && errnoCode(err) === 'ENOENT') return {};
+    throw invalidArgument(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text) ?? {};
+  } catch (err) {
+    throw invalidArgument(`config file ${path} is not valid YAML: ${(err as Error).message}`);
+  }
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw invalidArgument(`config file ${path}: expected a mapping at the top`);
+  for (const key of Object.keys(doc as object)) {
+    if (!FILE_KEYS.includes(key)) throw invalidArgument(`config file ${path}: unknown field "${key}" (known: ${FILE_KEYS.join(', ')})`);
+  }
+  return doc as FileConfig;
+}
+
+/**
+ * Compiles flags + config file + defaults into the readonly RuntimeConfig. When --root is given and
+ * --state is not, volatile state goes under ROOT/run so that several runtimes can run side by side.
+ */
+export async function loadRuntimeConfig(flags: RuntimeFlags, pauseRootfs: string): Promise<RuntimeConfig> {
+  const file = await readFileConfig(flags.config ?? DEFAULTS.config, flags.config !== undefined);
+  const root = resolve(flags.root ?? file.root ?? DEFAULTS.root);
+  const state = resolve(flags.state ?? file.state ?? (root === DEFAULTS.root ? DEFAULTS.state : join(root, 'run')));
+  const runtimeName = flags.runtime ?? file.runtime ?? 'runc';
+  const runtimeBase = runtimeName.split('/').pop()!;
+  if (runtimeBase !== 'runc' && runtimeBase !== 'crun') throw invalidArgument(`--runtime must be runc or crun (or a path to one), got "${runtimeName}"`);
+  const runtimePath = findExecutable(runtimeName);
+  if (!runtimePath) throw invalidArgument(`OCI runtime "${runtimeName}" not found on PATH; install it (apt-get install ${runtimeBase})`);
+  const conmonPath = findExecutable(file.conmon ?? DEFAULTS.conmon);
+  if (!conmonPath) throw invalidArgument(`conmon not found on PATH; install it (apt-get install conmon)`);
+  return {
+    socket: resolve(flags.socket ?? file.socket ?? DEFAULTS.socket),
+    root,
+    state,
+    ociRuntime: { name: runtimeBase, path: runtimePath },
+    conmonPath,
+    registriesFile: file.registries ?? DEFAULTS.registries,
+    cni: {
+      confDir: file.cni?.confDir ?? DEFAULTS.cniConfDir,
+      binDirs: file.cni?.binDirs ?? DEFAULTS.cniBinDirs,
+      podSubnet: file.cni?.podSubnet ?? DEFAULTS.podSubnet,
+      bridge: file.cni?.bridge ?? DEFAULTS.bridge,
+    },
+    pauseImage: file.pauseImage ?? DEFAULTS.pauseImage,
+    pauseRootfs,
+    cgroupRoot: DEFAULTS.cgroupRoot,
+    defaultCgroupParent: file.cgroupParent ?? '/corelet',
+    netnsDir: DEFAULTS.netnsDir,
+    logLevel: flags.logLevel ?? file.logLevel ?? 'info',
+  };
+}

@@ -1,0 +1,364 @@
+import { lstat, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { watch, type FSWatcher } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
+import type { ContainerConfig__Output, LinuxContainerResources__Output, PodSandboxConfig__Output } from '../../cri/types.js';
+import { errnoCode, failedPrecondition, invalidArgument, isKind, notFound, wrap } from '../../lib/errors.js';
+import { newId, nowNanos, unixNanos } from '../../lib/ids.js';
+import { KeyedMutex } from '../../lib/keyed-mutex.js';
+import { UndoStack } from '../../lib/undo.js';
+import { buildContainerSpec, normalizeSignal, type OciSpec } from '../spec/index.js';
+import { readExitFile, readOomFlag, waitForExit } from '../oci/index.js';
+import type { ContainerRecord, SandboxRecord } from '../store/index.js';
+import type { ExecResult } from '../ports.js';
+import { exitDir, socketDir, type LifecycleDeps } from '../lifecycle.js';
+import { namespaceModes, type SandboxManager } from '../sandbox/sandbox-manager.js';
+
+/** How long to wait for an exit after SIGKILL before giving up with an error. */
+const KILL_WAIT_MS = 30_000;
+
+/**
+ * Containers: an overlayfs rootfs over the image, an OCI bundle from the pure CRI→OCI translation,
+ * and a conmon monitoring runc's container, which writes the CRI log and the exit code. Exits are
+ * noticed through conmon's exit files, so they are seen even when they happened while corelet was
+ * down.
+ */
+export class ContainerManager {
+  private readonly lock = new KeyedMutex();
+  private watcher: FSWatcher | undefined;
+
+  constructor(
+    private readonly deps: LifecycleDeps,
+    private readonly sandboxes: SandboxManager,
+  ) {}
+
+  private dir(id: string): string {
+    return this.deps.store.dir('containers', id);
+  }
+
+  /** Starts watching conmon's exit files and brings every record up to date with them. */
+  async start(): Promise<void> {
+    const dir = exitDir(this.deps.config);
+    await mkdir(dir, { recursive: true });
+    this.watcher = watch(dir, (_event, file) => {
+      if (file && this.deps.store.findContainer(String(file))?.id === String(file)) void this.refresh(String(file));
+    });
+    for (const c of this.deps.store.listContainers()) await this.refresh(c.id);
+  }
+
+  stopWatching(): void {
+    this.watcher?.close();
+  }
+
+  /**
+   * Records an exit that conmon reported (exit file present) if the record does not know it yet.
+   * Returns the up-to-date record.
+   */
+  async refresh(id: string): Promise<ContainerRecord | undefined> {
+    const rec = this.deps.store.findContainer(id);
+    if (!rec || rec.state === 'exited') return rec;
+    const dir = exitDir(this.deps.config);
+    const code = await readExitFile(dir, id);
+    if (code === undefined) return rec;
+    const finished = await stat(join(dir, id)).then((s) => s.mtimeMs, () => Date.now());
+    const oom = (await readOomFlag(this.dir(id))) || ((await this.deps.cgroups.stats(rec.cgroupsPath))?.oomKills ?? 0) > 0;
+    return this.deps.store.updateContainer(id, (r) => {
+      if (r.state === 'exited') return;
+      r.state = 'exited';
+      r.exitCode = code;
+      r.finishedAt = unixNanos(finished);
+      if (r.startedAt === '0') r.startedAt = r.finishedAt;
+      r.reason = oom ? 'OOMKilled' : code === 0 ? 'Completed' : 'Error';
+      r.pid = 0;
+    });
+  }
+
+  /** CreateContainer. */
+  async create(sandboxId: string, config: ContainerConfig__Output | null, sandboxConfig: PodSandboxConfig__Output | null): Promise<string> {
+    const { store, images, logger } = this.deps;
+    if (!config) throw invalidArgument('config is required');
+    const meta = config.metadata;
+    if (!meta || !meta.name) throw invalidArgument('config.metadata.name is required');
+    const imageRef = config.image?.image;
+    if (!imageRef) throw invalidArgument('config.image.image is required');
+    const sandbox = this.sandboxes.ready(sandboxId);
+    const image = images.get(imageRef);
+    if (!image) throw notFound(`image "${imageRef}" is not present on this node; pull it first`);
+    const id = newId();
+    const rec: ContainerRecord = {
+      id,
+      sandboxId: sandbox.id,
+      name: `${meta.name}_${sandbox.name}_${meta.attempt}`,
+      config,
+      imageName: imageRef,
+      imageId: image.id,
+      state: 'created',
+      createdAt: nowNanos(),
+      startedAt: '0',
+      finishedAt: '0',
+      exitCode: 0,
+      reason: '',
+      message: '',
+      pid: 0,
+      logPath: sandbox.config.log_directory && config.log_path ? join(sandbox.config.log_directory, config.log_path) : '',
+      cgroupsPath: `${sandbox.cgroupParent}/${id}`,
+      stopSignal: 15,
+      user: { uid: 0, gid: 0, additionalGids: [] },
+    };
+    const undo = new UndoStack();
+    await store.add('containers', rec);
+    undo.push('forget container record', () => store.remove('containers', id));
+    try {
+      return await this.lock.run(id, async () => {
+        await this.build(rec, sandbox, sandboxConfig ?? sandbox.config, image.config, images.rootfsPath(image.id), undo);
+        return id;
+      });
+    } catch (err) {
+      logger.warn({ container: id, err: String(err) }, 'CreateContainer failed, rolling back');
+      await undo.unwind((what, e) => logger.error({ container: id, what, err: String(e) }, 'rollback step failed'));
+      throw wrap(err, `creating container ${meta.name}`);
+    }
+  }
+
+  private async build(
+    rec: ContainerRecord,
+    sandbox: SandboxRecord,
+    sandboxConfig: PodSandboxConfig__Output,
+    imageConfig: import('../image/index.js').ImageConfig,
+    imageRootfs: string,
+    undo: UndoStack,
+  ): Promise<void> {
+    const { config: rc, mounts, monitor, oci, store } = this.deps;
+    const dir = this.dir(rec.id);
+    const rootfs = join(dir, 'rootfs');
+    const config = rec.config;
+    // Host directories the pod mounts are created when missing, as containerd does.
+    await Promise.all(
+      config.mounts.map(async (m) => {
+        if (!isAbsolute(m.host_path)) throw invalidArgument(`mount host_path must be absolute: "${m.host_path}"`);
+        await mkdir(m.host_path, { recursive: true }).catch((err) => {
+          if (errnoCode(err) !== 'EEXIST') throw err;
+        });
+      }),
+    );
+    const [passwd, group] = await Promise.all([readImageFile(imageRootfs, 'etc/passwd'), readImageFile(imageRootfs, 'etc/group')]);
+    const modes = namespaceModes(sandbox.config);
+    const containerPid = config.linux?.security_context?.namespace_options?.pid as string | undefined;
+    const pausePidNs = `/proc/${sandbox.pausePid}/ns`;
+    const spec: OciSpec = buildContainerSpec({
+      id: rec.id,
+      config,
+      sandboxConfig,
+      sandboxId: sandbox.id,
+      image: imageConfig,
+      rootfsPath: rootfs,
+      passwd,
+      group,
+      namespaces: {
+        network: sandbox.netnsPath ?? undefined,
+        ipc: modes.ipc === 'NODE' ? undefined : `${pausePidNs}/ipc`,
+        uts: modes.network === 'NODE' ? undefined : `${pausePidNs}/uts`,
+        pid: containerPid === 'NODE' ? 'host' : containerPid === 'CONTAINER' ? 'new' : modes.pid === 'NODE' ? 'host' : `${pausePidNs}/pid`,
+      },
+      cgroupsPath: rec.cgroupsPath,
+      sandboxFiles: this.sandboxes.sandboxFiles(sandbox),
+      minOomScoreAdj: this.deps.minOomScoreAdj,
+      hostname: (await readFile(this.sandboxes.sandboxFiles(sandbox).hostname, 'utf8')).trim(),
+      cgroupV2: this.deps.cgroupV2,
+      apparmorEnabled: false,
+      seccompLocalhost: (path: string) => {
+        throw invalidArgument(`seccomp profile ${path} must be read before translation`);
+      },
+      deviceInfo: () => undefined,
+    });
+    const stopSignal = config.stop_signal && config.stop_signal !== 'RUNTIME_DEFAULT' ? config.stop_signal : imageConfig.stopSignal;
+    rec.stopSignal = stopSignal ? normalizeSignal(stopSignal) : 15;
+    rec.user = {
+      uid: spec.process.user.uid,
+      gid: spec.process.user.gid,
+      additionalGids: spec.process.user.additionalGids ?? [],
+    };
+    await mounts.overlay(imageRootfs, join(dir, 'upper'), join(dir, 'work'), rootfs);
+    undo.push('unmount rootfs', () => mounts.unmount(rootfs));
+    await writeFile(join(dir, 'config.json'), JSON.stringify(spec));
+    if (rec.logPath) await mkdir(dirname(rec.logPath), { recursive: true });
+    undo.push('delete runc container', () => oci.delete(rec.id, { force: true }));
+    const { pid } = await monitor.create({
+      id: rec.id,
+      name: rec.name,
+      bundle: dir,
+      logPath: rec.logPath || join(dir, 'container.log'),
+      exitDir: exitDir(rc),
+      socketDir: socketDir(rc),
+      persistDir: dir,
+      pidFile: join(dir, 'pid'),
+      conmonPidFile: join(dir, 'conmon.pid'),
+      terminal: config.tty,
+      stdin: config.stdin,
+      stdinOnce: config.stdin_once,
+    });
+    await store.updateContainer(rec.id, (r) => {
+      r.pid = pid;
+      r.stopSignal = rec.stopSignal;
+      r.user = rec.user;
+    });
+  }
+
+  /** StartContainer: only a created container can start. */
+  async startContainer(idOrPrefix: string): Promise<void> {
+    const found = this.deps.store.container(idOrPrefix);
+    await this.lock.run(found.id, async () => {
+      const rec = this.deps.store.container(found.id);
+      if (rec.state !== 'created') throw failedPrecondition(`container ${rec.id} is ${rec.state}, only a created container can be started`);
+      try {
+        await this.deps.oci.start(rec.id);
+      } catch (err) {
+        await this.deps.store.updateContainer(rec.id, (r) => {
+          r.state = 'exited';
+          r.exitCode = 128;
+          r.reason = 'StartError';
+          r.message = err instanceof Error ? err.message : String(err);
+          r.finishedAt = nowNanos();
+        });
+        throw wrap(err, `starting container ${rec.id}`);
+      }
+      await this.deps.store.updateContainer(rec.id, (r) => {
+        if (r.state === 'created') r.state = 'running';
+        r.startedAt = nowNanos();
+      });
+      await this.refresh(rec.id);
+    });
+  }
+
+  /**
+   * StopContainer: the stop signal, then SIGKILL when timeoutSeconds pass; returns once the
+   * container has exited. Stopping an exited or unknown-to-runc container is a no-op.
+   */
+  async stop(idOrPrefix: string, timeoutSeconds: number): Promise<void> {
+    const found = this.deps.store.container(idOrPrefix);
+    await this.lock.run(found.id, () => this.stopLocked(found.id, timeoutSeconds));
+  }
+
+  private async stopLocked(id: string, timeoutSeconds: number): Promise<void> {
+    const { oci } = this.deps;
+    let rec = await this.refresh(id);
+    if (!rec || rec.state === 'exited') return;
+    const exits = exitDir(this.deps.config);
+    const st = await oci.state(id);
+    if (!st || st.status === 'stopped') {
+      // conmon writes the exit file right after runc notices; give it that moment.
+      if (!(await waitForExit(exits, id, 2000))) await this.markLost(id);
+      await this.refresh(id);
+      return;
+    }
+    if (timeoutSeconds > 0 && rec.state === 'running') {
+      await oci.kill(id, rec.stopSignal).catch(ignoreGone);
+      if (await waitForExit(exits, id, timeoutSeconds * 1000)) {
+        await this.refresh(id);
+        return;
+      }
+    }
+    await oci.kill(id, 'KILL', true).catch(ignoreGone);
+    if (!(await waitForExit(exits, id, KILL_WAIT_MS))) {
+      rec = this.deps.store.container(id);
+      throw wrap(new Error('no exit after SIGKILL'), `stopping container ${id}`);
+    }
+    await this.refresh(id);
+  }
+
+  /** Records an exit nobody saw (conmon gone): exit code unknown. */
+  private async markLost(id: string): Promise<void> {
+    await this.deps.store.updateContainer(id, (r) => {
+      if (r.state === 'exited') return;
+      r.state = 'exited';
+      r.exitCode = 255;
+      r.reason = 'Unknown';
+      r.message = 'the container exited while its monitor was gone';
+      r.finishedAt = nowNanos();
+      r.pid = 0;
+    });
+  }
+
+  /** RemoveContainer: kills it if still running, then removes every trace; unknown ids succeed. */
+  async remove(idOrPrefix: string): Promise<void> {
+    const found = this.deps.store.findContainer(idOrPrefix);
+    if (!found) return;
+    await this.lock.run(found.id, async () => {
+      const rec = this.deps.store.findContainer(found.id);
+      if (!rec) return;
+      if (rec.state !== 'exited') await this.stopLocked(rec.id, 0);
+      await this.deps.oci.delete(rec.id, { force: true });
+      await this.deps.mounts.unmount(join(this.dir(rec.id), 'rootfs'));
+      await this.deps.store.remove('containers', rec.id);
+    });
+  }
+
+  /** ExecSync: runs cmd in the container and collects its output. */
+  async execSync(idOrPrefix: string, cmd: string[], timeoutSeconds: number): Promise<ExecResult> {
+    if (cmd.length === 0) throw invalidArgument('cmd is required');
+    const rec = await this.refresh(this.deps.store.container(idOrPrefix).id);
+    if (!rec || rec.state !== 'running') throw failedPrecondition(`container ${idOrPrefix} is not running`);
+    const spec = JSON.parse(await readFile(join(this.dir(rec.id), 'config.json'), 'utf8')) as OciSpec;
+    return this.deps.oci.exec(rec.id, { process: spec.process, args: cmd, timeoutMs: timeoutSeconds > 0 ? timeoutSeconds * 1000 : undefined });
+  }
+
+  /** UpdateContainerResources: applies the new limits through the OCI runtime and remembers them. */
+  async updateResources(idOrPrefix: string, resources: LinuxContainerResources__Output | null): Promise<void> {
+    const found = this.deps.store.container(idOrPrefix);
+    if (!resources) return;
+    await this.lock.run(found.id, async () => {
+      const rec = await this.refresh(found.id);
+      if (!rec || rec.state === 'exited') throw failedPrecondition(`container ${found.id} is not running`);
+      await this.deps.oci.update(rec.id, ociResources(resources, this.deps.minOomScoreAdj));
+      await this.deps.store.updateContainer(rec.id, (r) => {
+        if (!r.config.linux) r.config.linux = { resources: null, security_context: null } as unknown as typeof r.config.linux;
+        r.config.linux!.resources = resources;
+      });
+    });
+  }
+
+  /** ReopenContainerLog: asks conmon to reopen the log file (after the kubelet rotated it). */
+  async reopenLog(idOrPrefix: string): Promise<void> {
+    const rec = await this.refresh(this.deps.store.container(idOrPrefix).id);
+    if (!rec || rec.state !== 'running') throw failedPrecondition(`container ${idOrPrefix} is not running`);
+    const { reopenContainerLog } = await import('../oci/index.js');
+    await reopenContainerLog(join(socketDir(this.deps.config), rec.id, 'ctl'));
+  }
+}
+
+/** The resources part of an OCI spec for `runc update`, from CRI's LinuxContainerResources. */
+export function ociResources(r: LinuxContainerResources__Output, minOomScoreAdj: number): object {
+  const num = (s: string) => Number(s);
+  const out: { cpu: Record<string, unknown>; memory: Record<string, unknown> } = { cpu: {}, memory: {} };
+  if (num(r.cpu_shares)) out.cpu.shares = num(r.cpu_shares);
+  if (num(r.cpu_quota)) out.cpu.quota = num(r.cpu_quota);
+  if (num(r.cpu_period)) out.cpu.period = num(r.cpu_period);
+  if (r.cpuset_cpus) out.cpu.cpus = r.cpuset_cpus;
+  if (r.cpuset_mems) out.cpu.mems = r.cpuset_mems;
+  if (num(r.memory_limit_in_bytes)) {
+    out.memory.limit = num(r.memory_limit_in_bytes);
+    out.memory.swap = num(r.memory_swap_limit_in_bytes) || num(r.memory_limit_in_bytes);
+  }
+  void minOomScoreAdj;
+  return out;
+}
+
+function ignoreGone(err: unknown): void {
+  if (!isKind(err, 'NotFound')) throw err;
+}
+
+/**
+ * Reads a file of an image's rootfs without following a symlink out of it: a symlinked
+ * /etc/passwd would otherwise read the host's. Missing or symlinked files read as undefined.
+ */
+async function readImageFile(rootfs: string, path: string): Promise<string | undefined> {
+  const full = join(rootfs, path);
+  try {
+    if (!(await lstat(dirname(full))).isDirectory()) return undefined;
+    const st = await lstat(full);
+    if (!st.isFile()) return undefined;
+    return await readFile(full, 'utf8');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return undefined;
+    throw err;
+  }
+}

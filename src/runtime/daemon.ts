@@ -1,0 +1,99 @@
+import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type * as grpc from '@grpc/grpc-js';
+import { createCriServer, listenUnix, type CriImpl } from '../cri/server.js';
+import type { Logger } from '../lib/logger.js';
+import type { RuntimeConfig } from './config.js';
+import { StateStore } from './store/index.js';
+import { ImageStore, loadRegistriesConfig } from './image/index.js';
+import { NetworkManager } from './network/index.js';
+import { Conmon, OciRuntime } from './oci/index.js';
+import { Cgroups, detectCgroupMode } from './cgroups/index.js';
+import { hostMounts } from './mounts.js';
+import type { LifecycleDeps } from './lifecycle.js';
+import { SandboxManager } from './sandbox/sandbox-manager.js';
+import { ContainerManager } from './container/container-manager.js';
+import type { RuntimeContext } from './runtime-context.js';
+import { criImpl } from './cri-impl.js';
+
+/** A running `corelet runtime`: the CRI server and the state behind it. */
+export interface RuntimeDaemon {
+  readonly context: RuntimeContext;
+  readonly server: grpc.Server;
+  /** Stops serving; containers and their monitors keep running (they do not belong to us). */
+  close(): Promise<void>;
+}
+
+/**
+ * Copies the built-in pause binary under the runtime's root (runc creates mount points inside the
+ * rootfs it is given, so it must be ours to write) when missing or changed.
+ */
+async function installPause(source: string, root: string): Promise<string> {
+  const target = join(root, 'pause');
+  const src = join(source, 'rootfs', 'pause');
+  const dst = join(target, 'rootfs', 'pause');
+  const [s, d] = await Promise.all([stat(src), stat(dst).catch(() => undefined)]);
+  if (!d || d.size !== s.size || d.mtimeMs < s.mtimeMs) {
+    await mkdir(join(target, 'rootfs'), { recursive: true });
+    await copyFile(src, dst);
+  }
+  return target;
+}
+
+/** Builds every component from the compiled config, recovers state, and serves CRI on the socket. */
+export async function startRuntime(config: RuntimeConfig, logger: Logger, version: string): Promise<RuntimeDaemon> {
+  await Promise.all([mkdir(config.root, { recursive: true }), mkdir(config.state, { recursive: true })]);
+  const pauseRootfs = await installPause(config.pauseRootfs, config.root);
+  const cgroupMode = await detectCgroupMode(config.cgroupRoot);
+  const cgroups = new Cgroups({ root: config.cgroupRoot, mode: cgroupMode });
+  const registries = await loadRegistriesConfig(config.registriesFile);
+  const images = new ImageStore({ root: join(config.root, 'images'), registries, logger: logger.child({ component: 'images' }) });
+  const network = new NetworkManager({
+    confDir: config.cni.confDir,
+    binDirs: [...config.cni.binDirs],
+    cacheDir: join(config.root, 'cni', 'results'),
+    netnsDir: config.netnsDir,
+    defaultSubnet: config.cni.podSubnet,
+    bridgeName: config.cni.bridge,
+    ipamDataDir: join(config.root, 'cni', 'networks'),
+    logger: logger.child({ component: 'network' }),
+  });
+  await Promise.all([images.init(), network.init()]);
+  const runtimeRoot = join(config.state, config.ociRuntime.name);
+  const oci = new OciRuntime({ binary: config.ociRuntime.path, root: runtimeRoot, logger: logger.child({ component: 'oci' }) });
+  const monitor = new Conmon({ conmonPath: config.conmonPath, runtimePath: config.ociRuntime.path, runtimeRoot, logger: logger.child({ component: 'conmon' }) });
+  const store = new StateStore(config.root, logger);
+  await store.load();
+  const deps: LifecycleDeps = {
+    config: { ...config, pauseRootfs },
+    store,
+    oci,
+    monitor,
+    network,
+    cgroups,
+    mounts: hostMounts,
+    images,
+    logger,
+    minOomScoreAdj: Number((await readFile('/proc/self/oom_score_adj', 'utf8')).trim()),
+    cgroupV2: cgroupMode === 'v2',
+    hostResolvConf: await readFile('/etc/resolv.conf', 'utf8').catch(() => ''),
+  };
+  const sandboxes = new SandboxManager(deps);
+  const containers = new ContainerManager(deps, sandboxes);
+  sandboxes.containers = containers;
+  await sandboxes.recover();
+  await containers.start();
+  const context: RuntimeContext = { deps, sandboxes, containers, images, cgroups, version };
+  const impl: CriImpl = criImpl(context);
+  const server = createCriServer(impl, logger.child({ component: 'cri' }));
+  await listenUnix(server, config.socket);
+  logger.info({ socket: config.socket, root: config.root, runtime: config.ociRuntime.path, cgroups: cgroupMode }, 'corelet runtime serving CRI');
+  return {
+    context,
+    server,
+    async close() {
+      containers.stopWatching();
+      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    },
+  };
+}

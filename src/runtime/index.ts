@@ -1,0 +1,3 @@
+export * from './config.js';
+export * from './daemon.js';
+export type { RuntimeContext } from './runtime-context.js';

@@ -1,0 +1,43 @@
+import { join } from 'node:path';
+import type { Logger } from '../lib/logger.js';
+import type { RuntimeConfig } from './config.js';
+import type { StateStore } from './store/index.js';
+import type { CgroupPort, MonitorPort, NetworkPort, OciRuntimePort } from './ports.js';
+import type { MountPort } from './mounts.js';
+import type { ImageConfig, ImageRecord } from './image/index.js';
+
+/** What the lifecycle needs of the image store. */
+export interface ImagePort {
+  get(refOrId: string): ImageRecord | undefined;
+  rootfsPath(id: string): string;
+}
+
+/** Everything the sandbox and container lifecycle works with, injected (fakes in unit tests). */
+export interface LifecycleDeps {
+  readonly config: RuntimeConfig;
+  readonly store: StateStore;
+  readonly oci: OciRuntimePort;
+  readonly monitor: MonitorPort;
+  readonly network: NetworkPort;
+  readonly cgroups: CgroupPort;
+  readonly mounts: MountPort;
+  readonly images: ImagePort;
+  readonly logger: Logger;
+  /** The daemon's own oom_score_adj: no container may get less (root lacks CAP_SYS_RESOURCE here). */
+  readonly minOomScoreAdj: number;
+  readonly cgroupV2: boolean;
+  /** The host's resolv.conf, for pods without DNSConfig. */
+  readonly hostResolvConf: string;
+}
+
+/** Where conmon leaves exit files (one per container id), shared by sandboxes and containers. */
+export function exitDir(config: RuntimeConfig): string {
+  return join(config.state, 'exits');
+}
+
+/** Where conmon puts attach sockets and control fifos. */
+export function socketDir(config: RuntimeConfig): string {
+  return join(config.state, 'sockets');
+}
+
+export type { ImageConfig };

@@ -1,0 +1,337 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { constants, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CoreletError, errnoCode, invalidArgument, isKind, type Logger } from '../../lib/index.js';
+import { runCommand, type CommandResult } from './run-command.js';
+import { runtimeError } from './runtime-errors.js';
+
+/** Container states as the OCI runtime reports them (`runc state`). */
+export type OciStatus = 'creating' | 'created' | 'running' | 'stopped' | 'paused';
+
+/** What {@link OciRuntime.state} returns for a container the runtime knows. */
+export interface OciState {
+  status: OciStatus;
+  /** Host pid of the container's init process; 0 once stopped. */
+  pid: number;
+  /** The bundle folder the container was created from. */
+  bundle: string;
+}
+
+/** The user an exec'd process runs as (the OCI `process.user` object). */
+export interface OciUser {
+  uid: number;
+  gid: number;
+  additionalGids?: number[];
+  umask?: number;
+}
+
+/**
+ * The OCI `process` object of a config.json. Only the fields this adapter touches are typed; the
+ * rest (capabilities, rlimits, apparmorProfile, selinuxLabel, noNewPrivileges, …) pass through.
+ */
+export interface OciProcess {
+  terminal?: boolean;
+  args?: string[];
+  env?: string[];
+  cwd?: string;
+  user?: OciUser;
+  [key: string]: unknown;
+}
+
+/** Options of {@link OciRuntime.exec}. */
+export interface ExecOptions {
+  /** The command and its arguments. */
+  args: string[];
+  /**
+   * The container's own process object, copied so capabilities, rlimits, AppArmor/SELinux labels,
+   * user and env match the container. Without it, process is read from the bundle's config.json.
+   */
+  process?: OciProcess;
+  /** Extra `NAME=value` entries; each replaces the container's entry of the same name. */
+  env?: string[];
+  cwd?: string;
+  user?: OciUser;
+  /** Kill the process (SIGKILL) after this long and return timedOut. */
+  timeoutMs?: number;
+  /** Bytes fed to the process's stdin; without it stdin is /dev/null. */
+  stdin?: Buffer;
+  /** Cap of each of stdout and stderr kept (default 16 MiB); the rest is dropped. */
+  maxOutputBytes?: number;
+}
+
+/** What an exec'd process did. timedOut means the caller's deadline passed and it was killed. */
+export interface ExecResult {
+  exitCode: number;
+  stdout: Buffer;
+  stderr: Buffer;
+  timedOut: boolean;
+}
+
+/** Options of {@link OciRuntime}. */
+export interface OciRuntimeOptions {
+  /** Path of runc or crun. */
+  binary: string;
+  /** The runtime's --root state folder, e.g. /run/corelet/runc. */
+  root: string;
+  logger: Logger;
+  /** Deadline of each runtime command other than exec (default 120 s): a hung runtime fails. */
+  commandTimeoutMs?: number;
+  /** Where exec's temporary process.json and pid file go (default the OS temp folder). */
+  tmpDir?: string;
+}
+
+const DEFAULT_MAX_OUTPUT = 16 * 1024 * 1024;
+/** After runc exec exits, how long its pipes may stay open (held by a stray background child). */
+const IO_DRAIN_MS = 1000;
+
+/**
+ * Adapter for an OCI runtime with runc's command line (runc, crun): state, start, kill, delete,
+ * update and exec of containers under one --root. Create goes through conmon (see Conmon).
+ * Failures carry the runtime's own message and a kind (NotFound when the id is unknown).
+ */
+export class OciRuntime {
+  readonly binary: string;
+  readonly root: string;
+  private readonly logger: Logger;
+  private readonly commandTimeoutMs: number;
+  private readonly tmpDir: string;
+
+  constructor(opts: OciRuntimeOptions) {
+    this.binary = opts.binary;
+    this.root = opts.root;
+    this.logger = opts.logger;
+    this.commandTimeoutMs = opts.commandTimeoutMs ?? 120_000;
+    this.tmpDir = opts.tmpDir ?? tmpdir();
+  }
+
+  /** The container's state, or undefined when the runtime does not know the id. */
+  async state(id: string): Promise<OciState | undefined> {
+    let out: CommandResult;
+    try {
+      out = await this.run('state', id, [id]);
+    } catch (err) {
+      if (isKind(err, 'NotFound')) return undefined;
+      throw err;
+    }
+    let parsed: { status?: unknown; pid?: unknown; bundle?: unknown };
+    try {
+      parsed = JSON.parse(out.stdout.toString('utf8')) as typeof parsed;
+    } catch (err) {
+      throw new CoreletError('Internal', `state ${id}: runtime printed invalid JSON`, { cause: err });
+    }
+    return {
+      status: String(parsed.status) as OciStatus,
+      pid: typeof parsed.pid === 'number' ? parsed.pid : 0,
+      bundle: typeof parsed.bundle === 'string' ? parsed.bundle : '',
+    };
+  }
+
+  /** Starts a created container (runs the user process). */
+  async start(id: string): Promise<void> {
+    await this.run('start', id, [id]);
+  }
+
+  /**
+   * Sends signal (a number or a name such as "TERM"/"SIGKILL") to the container's init process,
+   * or with all to every process in it.
+   */
+  async kill(id: string, signal: number | string, all = false): Promise<void> {
+    const sig = String(signal);
+    if (!/^(?:\d{1,2}|(?:SIG)?[A-Z][A-Z0-9+-]*)$/.test(sig)) throw invalidArgument(`kill ${id}: bad signal ${sig}`);
+    await this.run('kill', id, [...(all ? ['--all'] : []), id, sig]);
+  }
+
+  /** Deletes the container's runtime state; force kills it first. Deleting an unknown id succeeds. */
+  async delete(id: string, opts: { force?: boolean } = {}): Promise<void> {
+    try {
+      await this.run('delete', id, [...(opts.force ? ['--force'] : []), id]);
+    } catch (err) {
+      if (isKind(err, 'NotFound')) return;
+      throw err;
+    }
+  }
+
+  /** Changes a running container's resources: the OCI linux.resources object, fed on stdin. */
+  async update(id: string, resources: object): Promise<void> {
+    await this.run('update', id, ['--resources', '-', id], JSON.stringify(resources));
+  }
+
+  /**
+   * Runs a process in the running container and collects its output, like `runc exec --process`.
+   * A runtime failure before the process started (unknown id, container stopped, missing binary)
+   * throws; the process's own exit code, whatever it is, is a result.
+   */
+  async exec(id: string, opts: ExecOptions): Promise<ExecResult> {
+    if (opts.args.length === 0) throw invalidArgument(`exec in ${id}: empty command`);
+    const base = opts.process ?? (await this.bundleProcess(id));
+    const proc = execProcess(base, opts);
+    const dir = await mkdtemp(join(this.tmpDir, 'corelet-exec-'));
+    try {
+      const processFile = join(dir, 'process.json');
+      const pidFile = join(dir, 'pid');
+      await writeFile(processFile, JSON.stringify(proc));
+      const started = Date.now();
+      const res = await this.execProcessFile(id, processFile, pidFile, opts);
+      this.logger.debug({ id, args: opts.args, ms: Date.now() - started, exitCode: res.exitCode }, 'oci exec');
+      if (!res.started) throw runtimeError('exec', id, res.stderr.toString('utf8'), res.exitCode);
+      return { exitCode: res.exitCode, stdout: res.stdout, stderr: res.stderr, timedOut: res.timedOut };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** The process object of the container's config.json, found through its state's bundle. */
+  private async bundleProcess(id: string): Promise<OciProcess> {
+    const st = await this.state(id);
+    if (!st) throw new CoreletError('NotFound', `exec ${id}: container does not exist`);
+    const config = JSON.parse(await readFile(join(st.bundle, 'config.json'), 'utf8')) as { process?: OciProcess };
+    return config.process ?? {};
+  }
+
+  private execProcessFile(
+    id: string,
+    processFile: string,
+    pidFile: string,
+    opts: ExecOptions,
+  ): Promise<{ exitCode: number; stdout: Buffer; stderr: Buffer; timedOut: boolean; started: boolean }> {
+    const max = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
+    const args = ['--root', this.root, 'exec', '--process', processFile, '--pid-file', pidFile, id];
+    return new Promise((resolve, reject) => {
+      const child = spawn(this.binary, args, { stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+      const stdout = new OutputBuffer(max);
+      const stderr = new OutputBuffer(max);
+      child.stdout.on('data', (d: Buffer) => stdout.push(d));
+      child.stderr.on('data', (d: Buffer) => stderr.push(d));
+      let timedOut = false;
+      let exitCode: number | null = null;
+      let signal: NodeJS.Signals | null = null;
+      let finished = false;
+      let deadline: NodeJS.Timeout | undefined;
+      let drain: NodeJS.Timeout | undefined;
+
+      const finish = async () => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(deadline);
+        clearTimeout(drain);
+        child.stdout.destroy();
+        child.stderr.destroy();
+        // runc writes the pid file once the process runs: without it, runc itself failed.
+        const started = (await readPid(pidFile)) !== undefined;
+        const code = exitCode ?? (signal ? 128 + signalNumber(signal) : 255);
+        resolve({ exitCode: code, stdout: stdout.value(), stderr: stderr.value(), timedOut, started: started || timedOut });
+      };
+
+      if (opts.timeoutMs !== undefined) {
+        deadline = setTimeout(() => {
+          timedOut = true;
+          void this.killExecProcess(id, pidFile, () => child.kill('SIGKILL'));
+        }, opts.timeoutMs);
+      }
+      child.on('error', (err) => {
+        clearTimeout(deadline);
+        finished = true;
+        reject(new CoreletError('Unavailable', `cannot run ${this.binary}: ${err.message}`, { cause: err }));
+      });
+      child.on('exit', (code, sig) => {
+        exitCode = code;
+        signal = sig;
+        // A background child of the exec'd process may hold the pipes open: give them a moment.
+        drain = setTimeout(() => void finish(), IO_DRAIN_MS);
+      });
+      child.on('close', () => void finish());
+      if (opts.stdin && child.stdin) {
+        child.stdin.on('error', () => undefined);
+        child.stdin.end(opts.stdin);
+      }
+    });
+  }
+
+  /** Kills an exec'd process whose deadline passed, by the pid runc wrote; else kills runc. */
+  private async killExecProcess(id: string, pidFile: string, killRunc: () => void): Promise<void> {
+    // The pid file appears a few ms after runc starts the process; wait briefly for it.
+    for (let i = 0; i < 40; i++) {
+      const pid = await readPid(pidFile);
+      if (pid !== undefined) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch (err) {
+          if (errnoCode(err) !== 'ESRCH') this.logger.warn({ id, pid, err }, 'killing timed-out exec process');
+        }
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    killRunc();
+  }
+
+  /** Runs one runtime command; a non-zero exit becomes an error carrying the runtime's message. */
+  private async run(command: string, id: string, args: string[], input?: string): Promise<CommandResult> {
+    const started = Date.now();
+    const res = await runCommand(this.binary, ['--root', this.root, command, ...args], {
+      input,
+      timeoutMs: this.commandTimeoutMs,
+    });
+    this.logger.debug({ command, args, ms: Date.now() - started, exitCode: res.exitCode }, 'oci runtime');
+    if (res.exitCode !== 0) throw runtimeError(command, id, res.stderr.toString('utf8'), res.exitCode);
+    return res;
+  }
+}
+
+/**
+ * The process.json of an exec: the container's process with the new args, env entries overriding
+ * by name, cwd and user when given, and never a terminal (output is collected through pipes).
+ */
+export function execProcess(base: OciProcess, opts: Pick<ExecOptions, 'args' | 'env' | 'cwd' | 'user'>): OciProcess {
+  const proc: OciProcess = structuredClone(base);
+  proc.args = [...opts.args];
+  proc.terminal = false;
+  delete proc.consoleSize;
+  if (opts.env && opts.env.length > 0) proc.env = mergeEnv(base.env ?? [], opts.env);
+  if (opts.cwd) proc.cwd = opts.cwd;
+  if (opts.user) proc.user = { ...opts.user };
+  if (!proc.cwd) proc.cwd = '/';
+  return proc;
+}
+
+/** base with each `NAME=value` of extra replacing base's entry of that NAME, else appended. */
+export function mergeEnv(base: string[], extra: string[]): string[] {
+  const name = (e: string) => (e.includes('=') ? e.slice(0, e.indexOf('=')) : e);
+  const out = [...base];
+  for (const e of extra) {
+    const i = out.findIndex((b) => name(b) === name(e));
+    if (i === -1) out.push(e);
+    else out[i] = e;
+  }
+  return out;
+}
+
+async function readPid(file: string): Promise<number | undefined> {
+  try {
+    const n = Number.parseInt((await readFile(file, 'utf8')).trim(), 10);
+    return Number.isInteger(n) && n > 0 ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function signalNumber(sig: NodeJS.Signals): number {
+  return constants.signals[sig] ?? 9;
+}
+
+/** Collects chunks up to a byte cap, dropping the rest. */
+class OutputBuffer {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  constructor(private readonly max: number) {}
+  push(d: Buffer): void {
+    if (this.size >= this.max) return;
+    const part = d.length + this.size > this.max ? d.subarray(0, this.max - this.size) : d;
+    this.chunks.push(part);
+    this.size += part.length;
+  }
+  value(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The small interfaces through which the sandbox and container lifecycle reaches the host. The real
+ * adapters live in network/, oci/, cgroups/ and image/; unit tests pass fakes.
+ */
+import type { OciSpec } from './spec/index.js';
+
+export interface PortMappingArg {
+  protocol: 'TCP' | 'UDP' | 'SCTP';
+  containerPort: number;
+  hostPort: number;
+  hostIp: string;
+}
+
+export interface PodNetworkArgs {
+  sandboxId: string;
+  netnsPath: string;
+  podName: string;
+  podNamespace: string;
+  podUid: string;
+  portMappings: PortMappingArg[];
+}
+
+export interface NetworkPort {
+  createNetns(name: string): Promise<string>;
+  removeNetns(path: string): Promise<void>;
+  setUp(args: PodNetworkArgs): Promise<{ ip: string; additionalIps: string[] }>;
+  tearDown(args: PodNetworkArgs): Promise<void>;
+  status(): { ready: boolean; reason: string; message: string } | Promise<{ ready: boolean; reason: string; message: string }>;
+}
+
+export type OciStatus = 'creating' | 'created' | 'running' | 'stopped' | 'paused';
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: Buffer;
+  stderr: Buffer;
+  timedOut: boolean;
+}
+
+export interface OciRuntimePort {
+  state(id: string): Promise<{ status: OciStatus; pid: number } | undefined>;
+  start(id: string): Promise<void>;
+  kill(id: string, signal: number | string, all?: boolean): Promise<void>;
+  delete(id: string, opts?: { force?: boolean }): Promise<void>;
+  update(id: string, resources: object): Promise<void>;
+  exec(id: string, opts: { process: OciSpec['process']; args: string[]; timeoutMs?: number }): Promise<ExecResult>;
+}
+
+export interface MonitorCreateOptions {
+  id: string;
+  name: string;
+  bundle: string;
+  logPath: string;
+  exitDir: string;
+  socketDir: string;
+  persistDir: string;
+  pidFile: string;
+  conmonPidFile: string;
+  terminal?: boolean;
+  stdin?: boolean;
+  stdinOnce?: boolean;
+}
+
+export interface MonitorPort {
+  create(opts: MonitorCreateOptions): Promise<{ pid: number; conmonPid: number }>;
+}
+
+export interface CgroupStats {
+  cpuUsageNanos: number;
+  memoryUsageBytes: number;
+  memoryWorkingSetBytes: number;
+  memoryRssBytes: number;
+  pageFaults: number;
+  majorPageFaults: number;
+  oomKills: number;
+  timestampMs: number;
+}
+
+export interface CgroupPort {
+  stats(cgroupsPath: string): Promise<CgroupStats | undefined>;
+  exists(cgroupsPath: string): Promise<boolean>;
+  removeIfEmpty(cgroupsPath: string): Promise<void>;
+}

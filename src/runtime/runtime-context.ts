@@ -1,0 +1,15 @@
+import type { LifecycleDeps } from './lifecycle.js';
+import type { SandboxManager } from './sandbox/sandbox-manager.js';
+import type { ContainerManager } from './container/container-manager.js';
+import type { ImageStore } from './image/index.js';
+import type { Cgroups } from './cgroups/index.js';
+
+/** What the RPC handlers work with: the managers and the adapters behind them. */
+export interface RuntimeContext {
+  readonly deps: LifecycleDeps;
+  readonly sandboxes: SandboxManager;
+  readonly containers: ContainerManager;
+  readonly images: ImageStore;
+  readonly cgroups: Cgroups;
+  readonly version: string;
+}

@@ -1,0 +1,313 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { PodSandboxConfig__Output } from '../../cri/types.js';
+import { failedPrecondition, invalidArgument, isKind, wrap } from '../../lib/errors.js';
+import { newId, nowNanos } from '../../lib/ids.js';
+import { KeyedMutex } from '../../lib/keyed-mutex.js';
+import { UndoStack } from '../../lib/undo.js';
+import { buildSandboxSpec } from '../spec/index.js';
+import type { SandboxRecord } from '../store/index.js';
+import type { PodNetworkArgs } from '../ports.js';
+import { exitDir, socketDir, type LifecycleDeps } from '../lifecycle.js';
+import type { ContainerManager } from '../container/container-manager.js';
+import { podHostsFile, resolvConf } from './sandbox-files.js';
+
+/** Size of a pod's /dev/shm, as Docker and containerd default it. */
+const SHM_SIZE = '65536k';
+
+/** Namespace mode of a pod or container (CRI NamespaceMode). */
+export type NamespaceMode = 'POD' | 'CONTAINER' | 'NODE' | 'TARGET';
+
+export function namespaceModes(config: PodSandboxConfig__Output): { network: NamespaceMode; pid: NamespaceMode; ipc: NamespaceMode } {
+  const ns = config.linux?.security_context?.namespace_options;
+  return {
+    network: (ns?.network as NamespaceMode) ?? 'POD',
+    pid: (ns?.pid as NamespaceMode) ?? 'POD',
+    ipc: (ns?.ipc as NamespaceMode) ?? 'POD',
+  };
+}
+
+/**
+ * Pod sandboxes: a network namespace with CNI networking and a pause container (conmon + runc)
+ * holding the pod's IPC and UTS namespaces (and PID when shared). Every operation on one sandbox is
+ * serialised; different sandboxes proceed in parallel.
+ */
+export class SandboxManager {
+  private readonly lock = new KeyedMutex();
+  containers!: ContainerManager;
+
+  constructor(private readonly deps: LifecycleDeps) {}
+
+  /** Runs fn while holding the sandbox's lock. */
+  withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    return this.lock.run(id, fn);
+  }
+
+  private dir(id: string): string {
+    return this.deps.store.dir('sandboxes', id);
+  }
+
+  private networkArgs(rec: SandboxRecord): PodNetworkArgs {
+    const meta = rec.config.metadata!;
+    return {
+      sandboxId: rec.id,
+      netnsPath: rec.netnsPath ?? '',
+      podName: meta.name,
+      podNamespace: meta.namespace,
+      podUid: meta.uid,
+      portMappings: rec.config.port_mappings.map((p) => ({
+        protocol: (p.protocol as 'TCP' | 'UDP' | 'SCTP') || 'TCP',
+        containerPort: p.container_port,
+        hostPort: p.host_port,
+        hostIp: p.host_ip,
+      })),
+    };
+  }
+
+  /** RunPodSandbox: everything a pod needs before its first container; rolls back on failure. */
+  async run(config: PodSandboxConfig__Output | null, runtimeHandler: string): Promise<string> {
+    const { store, config: rc, logger } = this.deps;
+    if (!config) throw invalidArgument('config is required');
+    const meta = config.metadata;
+    if (!meta || !meta.name) throw invalidArgument('config.metadata.name is required');
+    if (!meta.namespace) throw invalidArgument('config.metadata.namespace is required');
+    if (runtimeHandler && runtimeHandler !== rc.ociRuntime.name) {
+      throw invalidArgument(`unknown runtime handler "${runtimeHandler}" (this runtime serves "" and "${rc.ociRuntime.name}")`);
+    }
+    for (const p of config.port_mappings) {
+      if (p.container_port <= 0 || p.container_port > 65535 || p.host_port < 0 || p.host_port > 65535) {
+        throw invalidArgument(`invalid port mapping ${p.host_port}:${p.container_port}`);
+      }
+    }
+    const modes = namespaceModes(config);
+    const hostNetwork = modes.network === 'NODE';
+    const id = newId();
+    const requestedParent = config.linux?.cgroup_parent ?? '';
+    const cgroupParent = requestedParent || `${rc.defaultCgroupParent}/${id}`;
+    const rec: SandboxRecord = {
+      id,
+      name: `${meta.name}_${meta.namespace}_${meta.uid}_${meta.attempt}`,
+      config,
+      runtimeHandler,
+      state: 'creating',
+      createdAt: nowNanos(),
+      netnsPath: null,
+      ip: '',
+      additionalIps: [],
+      pausePid: 0,
+      cgroupParent,
+      ownsCgroupParent: !requestedParent || !(await this.deps.cgroups.exists(requestedParent)),
+      shmMounted: false,
+    };
+    await store.add('sandboxes', rec);
+    const undo = new UndoStack();
+    undo.push('forget sandbox record', () => store.remove('sandboxes', id));
+    return this.withLock(id, async () => {
+      try {
+        await this.create(rec, hostNetwork, modes.ipc === 'NODE', undo);
+        return id;
+      } catch (err) {
+        logger.warn({ sandbox: id, err: String(err) }, 'RunPodSandbox failed, rolling back');
+        await undo.unwind((what, e) => logger.error({ sandbox: id, what, err: String(e) }, 'rollback step failed'));
+        throw wrap(err, `running pod sandbox ${meta.name}`);
+      }
+    });
+  }
+
+  private async create(rec: SandboxRecord, hostNetwork: boolean, hostIpc: boolean, undo: UndoStack): Promise<void> {
+    const { store, config: rc, network, mounts, monitor, oci, cgroups } = this.deps;
+    const id = rec.id;
+    const dir = this.dir(id);
+    const config = rec.config;
+    const hostname = hostNetwork ? (await readFile('/proc/sys/kernel/hostname', 'utf8')).trim() : config.hostname || config.metadata!.name;
+
+    if (rec.ownsCgroupParent) undo.push('remove pod cgroup', () => cgroups.removeIfEmpty(rec.cgroupParent));
+    let shm: string | undefined;
+    if (!hostIpc) {
+      shm = join(dir, 'shm');
+      await mounts.tmpfs(shm, `mode=1777,size=${SHM_SIZE},nosuid,nodev,noexec`);
+      undo.push('unmount /dev/shm', () => mounts.unmount(shm!));
+      rec.shmMounted = true;
+    }
+    const netnsPath = hostNetwork ? null : await network.createNetns(`corelet-${id.slice(0, 16)}`);
+    if (netnsPath) undo.push('remove netns', () => network.removeNetns(netnsPath));
+    rec.netnsPath = netnsPath;
+    await store.updateSandbox(id, (r) => {
+      r.netnsPath = netnsPath;
+      r.shmMounted = rec.shmMounted;
+    });
+
+    // CNI and the pause container do not depend on each other (pause joins the netns by path), so
+    // they run side by side: pod start costs max(CNI, pause) rather than the sum.
+    const files = {
+      hostname: join(dir, 'hostname'),
+      hosts: join(dir, 'hosts'),
+      resolvConf: join(dir, 'resolv.conf'),
+      shm,
+    };
+    const networking = (async () => {
+      if (!netnsPath) return { ip: '', additionalIps: [] as string[] };
+      undo.push('CNI DEL', () => network.tearDown(this.networkArgs({ ...rec, netnsPath })));
+      return network.setUp(this.networkArgs({ ...rec, netnsPath }));
+    })();
+    const pause = (async () => {
+      await Promise.all([
+        writeFile(files.hostname, hostname + '\n'),
+        writeFile(files.resolvConf, resolvConf(config.dns_config, this.deps.hostResolvConf)),
+        hostNetwork ? readFile('/etc/hosts', 'utf8').then((h) => writeFile(files.hosts, h)) : writeFile(files.hosts, podHostsFile(hostname, '')),
+      ]);
+      const spec = buildSandboxSpec({
+        id,
+        config,
+        rootfsPath: join(rc.pauseRootfs, 'rootfs'),
+        netnsPath,
+        cgroupsPath: `${rec.cgroupParent}/${id}`,
+        hostname,
+        minOomScoreAdj: this.deps.minOomScoreAdj,
+        cgroupV2: this.deps.cgroupV2,
+      });
+      await writeFile(join(dir, 'config.json'), JSON.stringify(spec));
+      undo.push('delete pause container', () => oci.delete(id, { force: true }));
+      const { pid } = await monitor.create({
+        id,
+        name: `${rec.name}_pause`,
+        bundle: dir,
+        logPath: join(dir, 'pause.log'),
+        exitDir: exitDir(rc),
+        socketDir: socketDir(rc),
+        persistDir: dir,
+        pidFile: join(dir, 'pause.pid'),
+        conmonPidFile: join(dir, 'conmon.pid'),
+      });
+      await oci.start(id);
+      return pid;
+    })();
+    const [net, pausePid] = await Promise.allSettled([networking, pause]).then((results) => {
+      const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+      if (failed) throw failed.reason;
+      return [(results[0] as PromiseFulfilledResult<{ ip: string; additionalIps: string[] }>).value, (results[1] as PromiseFulfilledResult<number>).value] as const;
+    });
+    if (!hostNetwork && net.ip) await writeFile(files.hosts, podHostsFile(hostname, net.ip));
+    await store.updateSandbox(id, (r) => {
+      r.state = 'ready';
+      r.ip = net.ip;
+      r.additionalIps = net.additionalIps;
+      r.pausePid = pausePid;
+    });
+  }
+
+  /** The host paths a container of this sandbox mounts for /etc/hostname, /etc/hosts, resolv.conf, /dev/shm. */
+  sandboxFiles(rec: SandboxRecord): { hostname: string; hosts: string; resolvConf: string; shm?: string } {
+    const dir = this.dir(rec.id);
+    return {
+      hostname: join(dir, 'hostname'),
+      hosts: join(dir, 'hosts'),
+      resolvConf: join(dir, 'resolv.conf'),
+      shm: rec.shmMounted ? join(dir, 'shm') : undefined,
+    };
+  }
+
+  /**
+   * StopPodSandbox: stops every container of the pod, the pause container, tears down the network
+   * and unmounts /dev/shm. Idempotent, and safe on a half-stopped sandbox.
+   */
+  async stop(idOrPrefix: string): Promise<void> {
+    const found = this.deps.store.findSandbox(idOrPrefix);
+    if (!found) return; // CRI: stopping an unknown sandbox succeeds (the kubelet retries blindly)
+    await this.withLock(found.id, async () => {
+      const rec = this.deps.store.findSandbox(found.id);
+      if (!rec || rec.state === 'creating') return;
+      await this.stopLocked(rec);
+    });
+  }
+
+  private async stopLocked(rec: SandboxRecord): Promise<void> {
+    const { store, network, mounts, logger } = this.deps;
+    for (const c of store.listContainers().filter((c) => c.sandboxId === rec.id)) {
+      await this.containers.stop(c.id, 0);
+    }
+    await this.killPause(rec);
+    if (rec.netnsPath) {
+      await network.tearDown(this.networkArgs(rec)).catch((err) => {
+        throw wrap(err, 'tearing down pod network');
+      });
+      await network.removeNetns(rec.netnsPath);
+    }
+    if (rec.shmMounted) await mounts.unmount(join(this.dir(rec.id), 'shm'));
+    await store.updateSandbox(rec.id, (r) => {
+      r.state = 'notready';
+      r.pausePid = 0;
+    });
+    logger.info({ sandbox: rec.id }, 'sandbox stopped');
+  }
+
+  private async killPause(rec: SandboxRecord): Promise<void> {
+    const { oci } = this.deps;
+    const st = await oci.state(rec.id);
+    if (st && st.status !== 'stopped') {
+      await oci.kill(rec.id, 'KILL', true).catch((err) => {
+        if (!isKind(err, 'NotFound')) throw err;
+      });
+    }
+    await oci.delete(rec.id, { force: true });
+  }
+
+  /** RemovePodSandbox: stops it if needed, removes its containers and every trace of it. */
+  async remove(idOrPrefix: string): Promise<void> {
+    const found = this.deps.store.findSandbox(idOrPrefix);
+    if (!found) return;
+    await this.withLock(found.id, async () => {
+      const rec = this.deps.store.findSandbox(found.id);
+      if (!rec) return;
+      if (rec.state !== 'notready') await this.stopLocked(rec);
+      for (const c of this.deps.store.listContainers().filter((c) => c.sandboxId === rec.id)) {
+        await this.containers.remove(c.id);
+      }
+      await this.cleanup(rec);
+    });
+  }
+
+  /** Removes what a stopped sandbox still holds on the host, then its record. */
+  private async cleanup(rec: SandboxRecord): Promise<void> {
+    const { store, cgroups, mounts } = this.deps;
+    await mounts.unmount(join(this.dir(rec.id), 'shm'));
+    if (rec.ownsCgroupParent) await cgroups.removeIfEmpty(rec.cgroupParent);
+    await store.remove('sandboxes', rec.id);
+  }
+
+  /**
+   * After a restart: a sandbox caught in `creating` is rolled back; a ready one whose pause process
+   * died meanwhile is reported NotReady (its resources stay until StopPodSandbox, as the kubelet
+   * expects to call it).
+   */
+  async recover(): Promise<void> {
+    const { store, oci, network, logger } = this.deps;
+    for (const rec of store.listSandboxes()) {
+      if (rec.state === 'creating') {
+        logger.warn({ sandbox: rec.id }, 'rolling back a sandbox left half-created by a previous run');
+        await this.killPause(rec).catch(() => undefined);
+        if (rec.netnsPath) {
+          await network.tearDown(this.networkArgs(rec)).catch(() => undefined);
+          await network.removeNetns(rec.netnsPath).catch(() => undefined);
+        }
+        await this.cleanup(rec).catch((err) => logger.error({ sandbox: rec.id, err: String(err) }, 'rollback failed'));
+        continue;
+      }
+      if (rec.state === 'ready') {
+        const st = await oci.state(rec.id).catch(() => undefined);
+        if (!st || st.status !== 'running') {
+          await store.updateSandbox(rec.id, (r) => {
+            r.state = 'notready';
+          });
+        }
+      }
+    }
+  }
+
+  /** The sandbox, which must be ready (containers can only be created in a ready sandbox). */
+  ready(id: string): SandboxRecord {
+    const rec = this.deps.store.sandbox(id);
+    if (rec.state !== 'ready') throw failedPrecondition(`sandbox ${rec.id} is not ready (state ${rec.state})`);
+    return rec;
+  }
+}

@@ -1,0 +1,63 @@
+import type { UnaryImpl } from '../../cri/server.js';
+import type { Image } from '../../cri/types.js';
+import { invalidArgument } from '../../lib/errors.js';
+import { unixNanos } from '../../lib/ids.js';
+import type { RuntimeContext } from '../runtime-context.js';
+import type { ImageRecord } from '../image/index.js';
+
+/** The CRI Image of a record: uid when the image's USER is numeric, else the username. */
+function criImage(rec: ImageRecord): Image {
+  const user = (rec.config.user ?? '').split(':')[0];
+  const numeric = /^\d+$/.test(user);
+  return {
+    id: rec.id,
+    repo_tags: rec.repoTags,
+    repo_digests: rec.repoDigests,
+    size: rec.size,
+    uid: numeric ? { value: Number(user) } : null,
+    username: numeric ? '' : user,
+    spec: { image: rec.id, annotations: {} },
+    pinned: rec.pinned,
+  };
+}
+
+export const listImages = (rt: RuntimeContext): UnaryImpl<'ListImages'> => async (req) => ({
+  images: rt.images.list(req.filter?.image?.image || undefined).map(criImage),
+});
+
+export const imageStatus = (rt: RuntimeContext): UnaryImpl<'ImageStatus'> => async (req) => {
+  if (!req.image?.image) throw invalidArgument('image.image is required');
+  const rec = rt.images.get(req.image.image);
+  if (!rec) return { image: null, info: {} };
+  return {
+    image: criImage(rec),
+    info: req.verbose ? <Record<string, string>>{ info: JSON.stringify({ imageSpec: { config: rec.config }, rootfs: rt.images.rootfsPath(rec.id) }) } : {},
+  };
+};
+
+export const pullImage = (rt: RuntimeContext): UnaryImpl<'PullImage'> => async (req) => {
+  if (!req.image?.image) throw invalidArgument('image.image is required');
+  const a = req.auth;
+  const auth = a && (a.username || a.password || a.auth || a.identity_token || a.registry_token)
+    ? { username: a.username, password: a.password, auth: a.auth, serverAddress: a.server_address, identityToken: a.identity_token, registryToken: a.registry_token }
+    : undefined;
+  const rec = await rt.images.pull(req.image.image, auth);
+  return { image_ref: rec.id };
+};
+
+export const removeImage = (rt: RuntimeContext): UnaryImpl<'RemoveImage'> => async (req) => {
+  if (!req.image?.image) throw invalidArgument('image.image is required');
+  await rt.images.remove(req.image.image);
+  return {};
+};
+
+export const imageFsInfo = (rt: RuntimeContext): UnaryImpl<'ImageFsInfo'> => async () => {
+  const fs = await rt.images.fsInfo();
+  const usage = {
+    timestamp: unixNanos(fs.timestamp),
+    fs_id: { mountpoint: fs.mountpoint },
+    used_bytes: { value: fs.usedBytes },
+    inodes_used: { value: fs.inodesUsed },
+  };
+  return { image_filesystems: [usage], container_filesystems: [usage] };
+};

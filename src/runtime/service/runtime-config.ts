@@ -1,0 +1,7 @@
+import type { UnaryImpl } from '../../cri/server.js';
+import type { RuntimeContext } from '../runtime-context.js';
+
+/** RuntimeConfig: corelet manages cgroups through cgroupfs (runc's cgroupfs driver). */
+export const runtimeConfig = (_rt: RuntimeContext): UnaryImpl<'RuntimeConfig'> => async () => ({
+  linux: { cgroup_driver: 'CGROUPFS' },
+});

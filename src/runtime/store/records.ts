@@ -1,0 +1,61 @@
+import type { ContainerConfig__Output, PodSandboxConfig__Output } from '../../cri/types.js';
+
+/**
+ * Sandbox states. `creating` is persisted before the first side effect so that a daemon killed midway
+ * through RunPodSandbox finds the record on restart and rolls it back; clients never see it.
+ */
+export type SandboxState = 'creating' | 'ready' | 'notready';
+
+/** Container states, as CRI knows them (CONTAINER_CREATED / RUNNING / EXITED). */
+export type ContainerState = 'created' | 'running' | 'exited';
+
+/** What corelet remembers about a pod sandbox, persisted as sandboxes/<id>/sandbox.json. */
+export interface SandboxRecord {
+  id: string;
+  /** Reserved name built from the metadata (one sandbox per name and attempt). */
+  name: string;
+  config: PodSandboxConfig__Output;
+  runtimeHandler: string;
+  state: SandboxState;
+  /** Nanoseconds since the epoch, decimal. */
+  createdAt: string;
+  /** Path of the network namespace, or null for host network. */
+  netnsPath: string | null;
+  ip: string;
+  additionalIps: string[];
+  /** PID of the pause process (0 when not running). */
+  pausePid: number;
+  /** cgroupfs path of the pod's parent cgroup; pause and containers live below it. */
+  cgroupParent: string;
+  /** True when corelet chose the parent itself and so removes it with the sandbox. */
+  ownsCgroupParent: boolean;
+  /** True when /dev/shm of the pod is a tmpfs mounted by corelet on the host. */
+  shmMounted: boolean;
+}
+
+/** What corelet remembers about a container, persisted as containers/<id>/container.json. */
+export interface ContainerRecord {
+  id: string;
+  sandboxId: string;
+  /** Reserved name built from the sandbox and container metadata. */
+  name: string;
+  config: ContainerConfig__Output;
+  /** The image the client asked for (as given) and the resolved image id. */
+  imageName: string;
+  imageId: string;
+  state: ContainerState;
+  createdAt: string;
+  startedAt: string;
+  finishedAt: string;
+  exitCode: number;
+  reason: string;
+  message: string;
+  pid: number;
+  /** Absolute path of the CRI log file ('' when the pod asked for none). */
+  logPath: string;
+  cgroupsPath: string;
+  /** Signal sent by StopContainer before SIGKILL. */
+  stopSignal: number;
+  /** uid/gid the container runs as (from the OCI spec), for ContainerStatus.user. */
+  user: { uid: number; gid: number; additionalGids: number[] };
+}

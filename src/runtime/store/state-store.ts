@@ -1,0 +1,144 @@
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeJsonAtomic } from '../../lib/fs-atomic.js';
+import { alreadyExists, errnoCode, notFound } from '../../lib/errors.js';
+import type { Logger } from '../../lib/logger.js';
+import type { ContainerRecord, SandboxRecord } from './records.js';
+
+type Kind = 'sandboxes' | 'containers';
+const FILE: Record<Kind, string> = { sandboxes: 'sandbox.json', containers: 'container.json' };
+
+/**
+ * Sandboxes and containers, in memory and on disk under root/{sandboxes,containers}/<id>/. Every
+ * change goes through add/update/remove, which persist atomically before returning, so a daemon
+ * killed at any moment finds on restart exactly what clients were told.
+ */
+export class StateStore {
+  private readonly sandboxes = new Map<string, SandboxRecord>();
+  private readonly containers = new Map<string, ContainerRecord>();
+  private readonly names = new Map<string, string>();
+
+  constructor(
+    private readonly root: string,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Folder of one object; its record file and everything corelet keeps for it live there. */
+  dir(kind: Kind, id: string): string {
+    return join(this.root, kind, id);
+  }
+
+  /** Loads every record from disk; unreadable ones are logged and skipped, never deleted. */
+  async load(): Promise<void> {
+    for (const kind of ['sandboxes', 'containers'] as const) {
+      await mkdir(join(this.root, kind), { recursive: true });
+      for (const id of await readdir(join(this.root, kind))) {
+        try {
+          const rec = JSON.parse(await readFile(join(this.dir(kind, id), FILE[kind]), 'utf8'));
+          this.remember(kind, rec);
+        } catch (err) {
+          if (errnoCode(err) !== 'ENOENT') this.logger.warn({ kind, id, err: String(err) }, 'skipping unreadable record');
+        }
+      }
+    }
+  }
+
+  private remember(kind: Kind, rec: SandboxRecord | ContainerRecord): void {
+    if (kind === 'sandboxes') this.sandboxes.set(rec.id, rec as SandboxRecord);
+    else this.containers.set(rec.id, rec as ContainerRecord);
+    this.names.set(`${kind}/${rec.name}`, rec.id);
+  }
+
+  /** Reserves rec.name and persists the new record; AlreadyExists when the name is taken. */
+  async add(kind: 'sandboxes', rec: SandboxRecord): Promise<void>;
+  async add(kind: 'containers', rec: ContainerRecord): Promise<void>;
+  async add(kind: Kind, rec: SandboxRecord | ContainerRecord): Promise<void> {
+    const owner = this.names.get(`${kind}/${rec.name}`);
+    if (owner !== undefined) {
+      throw alreadyExists(`name "${rec.name}" is reserved for ${kind === 'sandboxes' ? 'sandbox' : 'container'} ${owner}`);
+    }
+    this.remember(kind, rec);
+    try {
+      await writeJsonAtomic(join(this.dir(kind, rec.id), FILE[kind]), rec);
+    } catch (err) {
+      this.forget(kind, rec.id);
+      throw err;
+    }
+  }
+
+  /** Applies change to a copy of the record and persists it; the in-memory record changes only then. */
+  async updateSandbox(id: string, change: (rec: SandboxRecord) => void): Promise<SandboxRecord> {
+    const next = structuredClone(this.sandbox(id));
+    change(next);
+    await writeJsonAtomic(join(this.dir('sandboxes', id), FILE.sandboxes), next);
+    this.sandboxes.set(id, next);
+    return next;
+  }
+
+  /** Container counterpart of updateSandbox. */
+  async updateContainer(id: string, change: (rec: ContainerRecord) => void): Promise<ContainerRecord> {
+    const next = structuredClone(this.container(id));
+    change(next);
+    await writeJsonAtomic(join(this.dir('containers', id), FILE.containers), next);
+    this.containers.set(id, next);
+    return next;
+  }
+
+  /** Forgets the object and deletes its folder. */
+  async remove(kind: Kind, id: string): Promise<void> {
+    await rm(this.dir(kind, id), { recursive: true, force: true });
+    this.forget(kind, id);
+  }
+
+  private forget(kind: Kind, id: string): void {
+    const map: Map<string, { name: string }> = kind === 'sandboxes' ? this.sandboxes : this.containers;
+    const rec = map.get(id);
+    if (rec && this.names.get(`${kind}/${rec.name}`) === id) this.names.delete(`${kind}/${rec.name}`);
+    map.delete(id);
+  }
+
+  listSandboxes(): SandboxRecord[] {
+    return [...this.sandboxes.values()];
+  }
+
+  listContainers(): ContainerRecord[] {
+    return [...this.containers.values()];
+  }
+
+  /** The sandbox with this id or unique id prefix (as crictl accepts); NotFound otherwise. */
+  sandbox(idOrPrefix: string): SandboxRecord {
+    return lookup(this.sandboxes, idOrPrefix, 'sandbox');
+  }
+
+  container(idOrPrefix: string): ContainerRecord {
+    return lookup(this.containers, idOrPrefix, 'container');
+  }
+
+  findSandbox(idOrPrefix: string): SandboxRecord | undefined {
+    return tryLookup(this.sandboxes, idOrPrefix);
+  }
+
+  findContainer(idOrPrefix: string): ContainerRecord | undefined {
+    return tryLookup(this.containers, idOrPrefix);
+  }
+}
+
+function tryLookup<T>(map: Map<string, T>, idOrPrefix: string): T | undefined {
+  if (!idOrPrefix) return undefined;
+  const exact = map.get(idOrPrefix);
+  if (exact) return exact;
+  let found: T | undefined;
+  for (const [id, rec] of map) {
+    if (id.startsWith(idOrPrefix)) {
+      if (found) return undefined;
+      found = rec;
+    }
+  }
+  return found;
+}
+
+function lookup<T>(map: Map<string, T>, idOrPrefix: string, what: string): T {
+  const rec = tryLookup(map, idOrPrefix);
+  if (!rec) throw notFound(`${what} "${idOrPrefix}" not found`);
+  return rec;
+}
