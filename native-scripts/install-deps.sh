@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# install-deps.sh [--test] - install what corelet needs on a Debian 12 host (as root): the OCI
+# runtimes, conmon, CNI plugins, mount/iproute tools and gcc for the built-in pause binary. With
+# --test also what the test suite uses: busybox, containerd (reference runtime), a local registry,
+# skopeo/umoci (offline images) and crictl/critest v1.36.0 built from the Go module proxy.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+pkgs=(runc crun conmon containernetworking-plugins iproute2 iptables mount gcc libc6-dev ca-certificates)
+[ "${1:-}" = --test ] && pkgs+=(busybox-static containerd docker-registry skopeo umoci curl)
+missing=()
+for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q "${missing[@]}" >/dev/null 2>&1 || { apt-get update -q >/dev/null; apt-get install -y -q "${missing[@]}" >/dev/null; }
+fi
+if [ "${1:-}" = --test ]; then
+  conformance=$("$here/conformance-dir.sh")
+  bash "$conformance/install-cri-tools.sh" v1.36.0 >/dev/null
+fi

@@ -1,0 +1,38 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadRuntimeConfig, DEFAULTS } from '../../../src/runtime/config.js';
+import { isKind } from '../../../src/lib/errors.js';
+
+test('defaults, file and flags combine with flags winning', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'corelet-config-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const missing = join(dir, 'none.yaml');
+  // an absent default config file is fine; an absent explicit one is not
+  await assert.rejects(loadRuntimeConfig({ config: missing }, '/p'), (e) => isKind(e, 'InvalidArgument') && /cannot read config file/.test(String(e)));
+  const file = join(dir, 'runtime.yaml');
+  await writeFile(file, 'root: /srv/corelet\ncni:\n  podSubnet: 10.77.0.0/16\n  bridge: br-test\n');
+  const c = await loadRuntimeConfig({ config: file, socket: '/tmp/x.sock' }, '/p');
+  assert.equal(c.root, '/srv/corelet');
+  assert.equal(c.state, '/srv/corelet/run', 'volatile state follows a non-default root');
+  assert.equal(c.socket, '/tmp/x.sock');
+  assert.equal(c.cni.podSubnet, '10.77.0.0/16');
+  assert.equal(c.cni.bridge, 'br-test');
+  assert.deepEqual(c.cni.binDirs, DEFAULTS.cniBinDirs);
+  const flagged = await loadRuntimeConfig({ config: file, root: '/var/tmp/r2' }, '/p');
+  assert.equal(flagged.root, '/var/tmp/r2');
+});
+
+test('unknown fields, bad YAML and unknown runtimes are clear errors', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'corelet-config-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'runtime.yaml');
+  await writeFile(file, 'rooot: /x\n');
+  await assert.rejects(loadRuntimeConfig({ config: file }, '/p'), /unknown field "rooot"/);
+  await writeFile(file, 'root: [unclosed\n');
+  await assert.rejects(loadRuntimeConfig({ config: file }, '/p'), /not valid YAML/);
+  await writeFile(file, '{}\n');
+  await assert.rejects(loadRuntimeConfig({ config: file, runtime: 'kata' }, '/p'), /--runtime must be runc or crun/);
+});

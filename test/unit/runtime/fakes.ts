@@ -1,0 +1,119 @@
+/** In-memory stand-ins for the host adapters, recording what the lifecycle did to the "host". */
+import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StateStore } from '../../../src/runtime/store/index.js';
+import { silentLogger } from '../../../src/lib/logger.js';
+import type { LifecycleDeps } from '../../../src/runtime/lifecycle.js';
+import type { RuntimeConfig } from '../../../src/runtime/config.js';
+import type { CgroupPort, MonitorPort, NetworkPort, OciRuntimePort, PodNetworkArgs } from '../../../src/runtime/ports.js';
+import type { MountPort } from '../../../src/runtime/mounts.js';
+import type { ImagePort } from '../../../src/runtime/lifecycle.js';
+import { internal } from '../../../src/lib/errors.js';
+
+export interface FakeHost {
+  netns: Set<string>;
+  ips: Map<string, string>;
+  mounts: Set<string>;
+  containers: Map<string, 'created' | 'running' | 'stopped'>;
+  fail: { cniAdd?: boolean; monitorCreate?: boolean; ociStart?: boolean };
+}
+
+export async function fakeDeps(): Promise<{ deps: LifecycleDeps; host: FakeHost; root: string }> {
+  const root = await mkdtemp(join(tmpdir(), 'corelet-lifecycle-'));
+  const host: FakeHost = { netns: new Set(), ips: new Map(), mounts: new Set(), containers: new Map(), fail: {} };
+  let nextIp = 2;
+  const network: NetworkPort = {
+    async createNetns(name) {
+      host.netns.add(name);
+      return `/run/netns/${name}`;
+    },
+    async removeNetns(path) {
+      host.netns.delete(path.split('/').pop()!);
+    },
+    async setUp(args: PodNetworkArgs) {
+      if (host.fail.cniAdd) throw internal('plugin bridge failed: no space');
+      const ip = `10.0.0.${nextIp++}`;
+      host.ips.set(args.sandboxId, ip);
+      return { ip, additionalIps: [] };
+    },
+    async tearDown(args) {
+      host.ips.delete(args.sandboxId);
+    },
+    status: () => ({ ready: true, reason: '', message: '' }),
+  };
+  const oci: OciRuntimePort = {
+    async state(id) {
+      const s = host.containers.get(id);
+      return s ? { status: s, pid: 100 } : undefined;
+    },
+    async start(id) {
+      if (host.fail.ociStart) throw internal('runc start failed');
+      host.containers.set(id, 'running');
+    },
+    async kill(id) {
+      if (host.containers.has(id)) host.containers.set(id, 'stopped');
+    },
+    async delete(id) {
+      host.containers.delete(id);
+    },
+    async update() {},
+    async exec() {
+      return { exitCode: 0, stdout: Buffer.from(''), stderr: Buffer.from(''), timedOut: false };
+    },
+  };
+  const monitor: MonitorPort = {
+    async create(opts) {
+      if (host.fail.monitorCreate) throw internal('conmon: runc create failed: bad spec');
+      host.containers.set(opts.id, 'created');
+      return { pid: 100, conmonPid: 99 };
+    },
+  };
+  const cgroups: CgroupPort = {
+    async stats() {
+      return undefined;
+    },
+    async exists() {
+      return false;
+    },
+    async removeIfEmpty() {},
+  };
+  const mounts: MountPort = {
+    async overlay(_l, _u, _w, target) {
+      host.mounts.add(target);
+    },
+    async tmpfs(target) {
+      await mkdir(target, { recursive: true });
+      host.mounts.add(target);
+    },
+    async unmount(target) {
+      host.mounts.delete(target);
+    },
+  };
+  const imageRoot = join(root, 'image-rootfs');
+  await mkdir(join(imageRoot, 'etc'), { recursive: true });
+  await writeFile(join(imageRoot, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
+  const images: ImagePort = {
+    get: (ref) => (ref.includes('busybox') ? { id: 'sha256:img', repoTags: ['docker.io/library/busybox:latest'], repoDigests: [], size: 1, config: { cmd: ['sh'] }, pinned: false, createdAt: 0 } as never : undefined),
+    rootfsPath: () => imageRoot,
+  };
+  const config: RuntimeConfig = {
+    socket: join(root, 'sock'),
+    root,
+    state: join(root, 'run'),
+    ociRuntime: { name: 'runc', path: '/usr/sbin/runc' },
+    conmonPath: '/usr/bin/conmon',
+    registriesFile: join(root, 'registries.yaml'),
+    cni: { confDir: join(root, 'net.d'), binDirs: [], podSubnet: '10.0.0.0/24', bridge: 'x' },
+    pauseImage: 'registry.k8s.io/pause:3.10',
+    pauseRootfs: join(root, 'pause'),
+    cgroupRoot: join(root, 'cgroup'),
+    defaultCgroupParent: '/corelet',
+    netnsDir: '/run/netns',
+    logLevel: 'silent',
+  };
+  const store = new StateStore(root, silentLogger);
+  await store.load();
+  const deps: LifecycleDeps = { config, store, oci, monitor, network, cgroups, mounts, images, logger: silentLogger, minOomScoreAdj: 0, cgroupV2: false, hostResolvConf: 'nameserver 1.1.1.1\n' };
+  return { deps, host, root };
+}
