@@ -79,5 +79,5 @@ export interface CgroupStats {
 export interface CgroupPort {
   stats(cgroupsPath: string): Promise<CgroupStats | undefined>;
   exists(cgroupsPath: string): Promise<boolean>;
-  removeIfEmpty(cgroupsPath: string): Promise<void>;
+  removeIfEmpty(cgroupsPath: string): Promise<unknown>;
 }

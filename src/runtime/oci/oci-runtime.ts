@@ -201,44 +201,53 @@ export class OciRuntime {
       const child = spawn(this.binary, args, { stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
       const stdout = new OutputBuffer(max);
       const stderr = new OutputBuffer(max);
-      child.stdout.on('data', (d: Buffer) => stdout.push(d));
-      child.stderr.on('data', (d: Buffer) => stderr.push(d));
+      child.stdout!.on('data', (d: Buffer) => stdout.push(d));
+      child.stderr!.on('data', (d: Buffer) => stderr.push(d));
       let timedOut = false;
       let exitCode: number | null = null;
       let signal: NodeJS.Signals | null = null;
       let finished = false;
-      let deadline: NodeJS.Timeout | undefined;
-      let drain: NodeJS.Timeout | undefined;
+      const timers: NodeJS.Timeout[] = [];
 
       const finish = async () => {
         if (finished) return;
         finished = true;
-        clearTimeout(deadline);
-        clearTimeout(drain);
-        child.stdout.destroy();
-        child.stderr.destroy();
+        timers.forEach(clearTimeout);
+        child.stdout!.destroy();
+        child.stderr!.destroy();
         // runc writes the pid file once the process runs: without it, runc itself failed.
         const started = (await readPid(pidFile)) !== undefined;
-        const code = exitCode ?? (signal ? 128 + signalNumber(signal) : 255);
+        const code = exitCode ?? (signal ? 128 + signalNumber(signal) : timedOut ? 137 : 255);
         resolve({ exitCode: code, stdout: stdout.value(), stderr: stderr.value(), timedOut, started: started || timedOut });
       };
 
       if (opts.timeoutMs !== undefined) {
-        deadline = setTimeout(() => {
-          timedOut = true;
-          void this.killExecProcess(id, pidFile, () => child.kill('SIGKILL'));
-        }, opts.timeoutMs);
+        timers.push(
+          setTimeout(() => {
+            timedOut = true;
+            void this.killExecProcess(id, pidFile, () => child.kill('SIGKILL'));
+            // runc copies the process's output and waits until every writer is gone, so a
+            // background child of the killed process would keep it running: stop waiting.
+            timers.push(
+              setTimeout(() => {
+                child.kill('SIGKILL');
+                void finish();
+              }, IO_DRAIN_MS),
+            );
+          }, opts.timeoutMs),
+        );
       }
       child.on('error', (err) => {
-        clearTimeout(deadline);
+        timers.forEach(clearTimeout);
         finished = true;
         reject(new CoreletError('Unavailable', `cannot run ${this.binary}: ${err.message}`, { cause: err }));
       });
       child.on('exit', (code, sig) => {
         exitCode = code;
         signal = sig;
-        // A background child of the exec'd process may hold the pipes open: give them a moment.
-        drain = setTimeout(() => void finish(), IO_DRAIN_MS);
+        // A runtime that hands the process our pipes directly (no copying) leaves them open while
+        // a background child of the process lives: give them a moment, then stop reading.
+        timers.push(setTimeout(() => void finish(), IO_DRAIN_MS));
       });
       child.on('close', () => void finish());
       if (opts.stdin && child.stdin) {
@@ -251,7 +260,7 @@ export class OciRuntime {
   /** Kills an exec'd process whose deadline passed, by the pid runc wrote; else kills runc. */
   private async killExecProcess(id: string, pidFile: string, killRunc: () => void): Promise<void> {
     // The pid file appears a few ms after runc starts the process; wait briefly for it.
-    for (let i = 0; i < 40; i++) {
+    for (let i = 0; i < 10; i++) {
       const pid = await readPid(pidFile);
       if (pid !== undefined) {
         try {

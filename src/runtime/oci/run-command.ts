@@ -39,8 +39,8 @@ export function runCommand(file: string, args: string[], opts: RunCommandOptions
         child.kill('SIGKILL');
       }, opts.timeoutMs);
     }
-    child.stdout.on('data', (d: Buffer) => stdout.push(d));
-    child.stderr.on('data', (d: Buffer) => stderr.push(d));
+    child.stdout!.on('data', (d: Buffer) => stdout.push(d));
+    child.stderr!.on('data', (d: Buffer) => stderr.push(d));
     child.on('error', (err) => {
       clearTimeout(timer);
       reject(new CoreletError('Unavailable', `cannot run ${file}: ${err.message}`, { cause: err }));

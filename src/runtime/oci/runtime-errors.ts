@@ -82,6 +82,7 @@ export function classifyRuntimeError(message: string): ErrorKind {
     m.includes('is paused') ||
     m.includes('not paused') ||
     m.includes('is stopped') ||
+    m.includes('stopped container') ||
     m.includes('container is not')
   ) {
     return 'FailedPrecondition';

@@ -9,30 +9,33 @@ import type { PodSandboxConfig__Output } from '../../cri/generated/runtime/v1/Po
 /** OCI runtime-spec version written into every config.json. */
 export const OCI_VERSION = '1.0.2';
 
-export interface OciUser {
+/* Process-related shapes are type aliases (not interfaces) so they stay assignable to
+ * index-signature types such as the OCI adapter's loose process object. */
+
+export type OciUser = {
   uid: number;
   gid: number;
   umask?: number;
   /** Supplementary groups, sorted and without duplicates; always holds the primary gid. */
   additionalGids: number[];
-}
+};
 
 /** Capability names with their CAP_ prefix (CAP_CHOWN), in capability-number order. */
-export interface OciCapabilities {
+export type OciCapabilities = {
   bounding: string[];
   effective: string[];
   permitted: string[];
   inheritable: string[];
   ambient: string[];
-}
+};
 
-export interface OciRlimit {
+export type OciRlimit = {
   type: string;
   hard: number;
   soft: number;
-}
+};
 
-export interface OciProcess {
+export type OciProcess = {
   terminal: boolean;
   user: OciUser;
   args: string[];
@@ -44,7 +47,7 @@ export interface OciProcess {
   rlimits?: OciRlimit[];
   apparmorProfile?: string;
   selinuxLabel?: string;
-}
+};
 
 export interface OciRoot {
   path: string;
@@ -217,10 +220,10 @@ export interface SandboxFiles {
 export interface ContainerNamespaces {
   /** The pod's network namespace; undefined = host network. */
   network?: string;
-  /** The pod's IPC namespace (/proc/PAUSE/ns/ipc); undefined = host IPC. */
-  ipc?: string;
-  /** The pod's UTS namespace; undefined = host UTS (host-network pods). */
-  uts?: string;
+  /** The pod's IPC namespace (/proc/PAUSE/ns/ipc); 'new' = a private one; undefined = host IPC. */
+  ipc?: string | 'new';
+  /** The pod's UTS namespace; 'new' = a private one; undefined = host UTS (host-network pods). */
+  uts?: string | 'new';
   /** A path to join (the pod's or a target container's), 'new' (CONTAINER mode) or 'host'. */
   pid?: string | 'new' | 'host';
 }

@@ -3,6 +3,7 @@
  * CRI rules that pick uid, gid and supplementary groups.
  */
 import { invalidArgument } from '../../lib/errors.js';
+import { int64 } from './resources.js';
 
 export interface PasswdEntry {
   name: string;
@@ -164,4 +165,13 @@ export function criUserString(req: CriUserRequest): string | undefined {
     return undefined;
   }
   return group === undefined ? user : `${user}:${group}`;
+}
+
+/** CRI supplemental_groups (int64 decimal strings) as gids; InvalidArgument for impossible ids. */
+export function parseGids(values: readonly (string | number)[] | undefined, field: string): number[] {
+  return (values ?? []).map((v) => {
+    const n = int64(String(v), field);
+    if (n < 0 || n > MAX_ID) throw invalidArgument(`${field}: ${v} is not a valid gid`);
+    return n;
+  });
 }

@@ -19,6 +19,8 @@ export interface FakeBehaviour {
   stdout?: string;
   stderr?: string;
   exitCode?: number;
+  /** Shell run (sourced) before printing, e.g. to hang or die of a signal. */
+  script?: string;
 }
 
 /** A temp dir with a bin dir of fakes and a log of their calls. */
@@ -48,6 +50,7 @@ echo "$n" > "$log/seq"
 cat > "$log/$n.${name}.$CNI_COMMAND.stdin"
 env | grep '^CNI_' > "$log/$n.${name}.$CNI_COMMAND.env"
 me='${join(this.binDir, name)}'
+[ -f "$me.$CNI_COMMAND.sh" ] && . "$me.$CNI_COMMAND.sh"
 [ -f "$me.$CNI_COMMAND.stdout" ] && cat "$me.$CNI_COMMAND.stdout"
 [ -f "$me.$CNI_COMMAND.stderr" ] && cat "$me.$CNI_COMMAND.stderr" >&2
 exit $(cat "$me.$CNI_COMMAND.rc" 2>/dev/null || echo 0)
@@ -55,10 +58,15 @@ exit $(cat "$me.$CNI_COMMAND.rc" 2>/dev/null || echo 0)
     const path = join(this.binDir, name);
     await writeFile(path, script);
     await chmod(path, 0o755);
+    // Re-adding a fake replaces its behaviour entirely.
+    for (const command of ['ADD', 'DEL']) {
+      for (const what of ['stdout', 'stderr', 'rc', 'sh']) await rm(`${path}.${command}.${what}`, { force: true });
+    }
     for (const [command, b] of Object.entries(behaviour)) {
       if (b.stdout !== undefined) await writeFile(`${path}.${command}.stdout`, b.stdout);
       if (b.stderr !== undefined) await writeFile(`${path}.${command}.stderr`, b.stderr);
       if (b.exitCode !== undefined) await writeFile(`${path}.${command}.rc`, String(b.exitCode));
+      if (b.script !== undefined) await writeFile(`${path}.${command}.sh`, b.script);
     }
   }
 

@@ -1,0 +1,13 @@
+/**
+ * cgroup v1 and v2 reading and cleanup for containers and pods, by cgroupfs path; all host paths
+ * injectable (root defaults to /sys/fs/cgroup).
+ */
+export { detectCgroupMode, v2Controllers, type CgroupMode } from './mode.js';
+export {
+  Cgroups,
+  type CgroupsOptions,
+  type CgroupStats,
+  type CgroupLimits,
+  type RemoveResult,
+} from './cgroups.js';
+export { parseFlatKeyed, parseSingleValue, parseCpuMax, parsePids } from './parse.js';

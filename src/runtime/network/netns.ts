@@ -1,0 +1,77 @@
+/**
+ * Named network namespaces: an nsfs bind mount on a file under a netns dir, as `ip netns add` makes
+ * them, so the namespace outlives every process in it and can be joined by path.
+ */
+import { lstat, mkdir, open, statfs, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { alreadyExists, CoreletError, errnoCode, internal, invalidArgument } from '../../lib/index.js';
+
+// statfs(2) f_type of a namespace file (linux/magic.h NSFS_MAGIC).
+const NSFS_MAGIC = 0x6e736673;
+const NETNS_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,250}$/;
+
+/** True when path is a network-namespace-like nsfs file (a bound netns or /proc/PID/ns/net). */
+export async function isNetworkNamespace(path: string): Promise<boolean> {
+  if (!path) return false;
+  try {
+    return (await statfs(path)).type === NSFS_MAGIC;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Creates a network namespace bound at DIR/NAME with its loopback up, and returns the path.
+ * One child process: `unshare --net=PATH` makes the namespace and binds it, then execs `ip link
+ * set lo up` inside it (measured at ~4 ms here; `ip netns add` plus the CNI loopback plugin took
+ * ~8 ms, and `ip netns add` cannot use any dir but /run/netns).
+ */
+export async function createNetns(netnsDir: string, name: string): Promise<string> {
+  if (!NETNS_NAME.test(name)) {
+    throw invalidArgument(`netns name "${name}" must be letters, digits, "_", "." or "-"`);
+  }
+  await mkdir(netnsDir, { recursive: true, mode: 0o755 });
+  const path = join(netnsDir, name);
+  try {
+    // The bind mount needs an existing file; exclusive create so two pods never share one.
+    await (await open(path, 'wx', 0o444)).close();
+  } catch (err) {
+    if (errnoCode(err) === 'EEXIST') throw alreadyExists(`network namespace ${path} already exists`, err);
+    throw internal(`creating ${path}: ${(err as Error).message}`, err);
+  }
+  const r = await execa('unshare', [`--net=${path}`, 'ip', 'link', 'set', 'lo', 'up'], { reject: false });
+  if (r.exitCode !== 0) {
+    // unshare may have bound the namespace before `ip` failed: remove both.
+    await removeNetns(path).catch(() => undefined);
+    throw internal(`creating network namespace ${path}: ${String(r.stderr).trim() || r.shortMessage}`);
+  }
+  return path;
+}
+
+/**
+ * Removes a netns file made by createNetns: unmount (lazily, so a process still inside keeps
+ * working) and unlink. A path that is already gone is fine. Unlinking first costs nothing when the
+ * file is not mounted and tells us (EBUSY) when it is, so the usual case spawns one `umount`.
+ */
+export async function removeNetns(path: string): Promise<void> {
+  if (!path) return;
+  for (let attempt = 0; attempt < 4; attempt++) {
+    try {
+      const st = await lstat(path);
+      if (!st.isFile()) throw invalidArgument(`${path} is not a network namespace file`);
+      await unlink(path);
+      return;
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'ENOENT') return;
+      if (code !== 'EBUSY') throw err instanceof CoreletError ? err : internal(`removing ${path}: ${(err as Error).message}`, err);
+    }
+    // EBUSY: the file is a mount point. Stacked mounts (rare) take one umount each.
+    const r = await execa('umount', ['--lazy', path], { reject: false });
+    if (r.exitCode !== 0 && !/not mounted/.test(String(r.stderr))) {
+      throw internal(`unmounting network namespace ${path}: ${String(r.stderr).trim() || r.shortMessage}`);
+    }
+  }
+  throw internal(`removing network namespace ${path}: still mounted after several unmounts`);
+}
