@@ -10,6 +10,7 @@ import { NetworkManager } from './network/index.js';
 import { Conmon, OciRuntime } from './oci/index.js';
 import { Cgroups, detectCgroupMode } from './cgroups/index.js';
 import { hostMounts } from './mounts.js';
+import { readHostFacts } from './host-facts.js';
 import type { LifecycleDeps } from './lifecycle.js';
 import { SandboxManager } from './sandbox/sandbox-manager.js';
 import { ContainerManager } from './container/container-manager.js';
@@ -74,8 +75,7 @@ export async function startRuntime(config: RuntimeConfig, logger: Logger, versio
     mounts: hostMounts,
     images,
     logger,
-    minOomScoreAdj: Number((await readFile('/proc/self/oom_score_adj', 'utf8')).trim()),
-    cgroupV2: cgroupMode === 'v2',
+    host: await readHostFacts(config.cgroupRoot, cgroupMode),
     hostResolvConf: await readFile('/etc/resolv.conf', 'utf8').catch(() => ''),
   };
   const sandboxes = new SandboxManager(deps);

@@ -5,6 +5,7 @@ import type { StateStore } from './store/index.js';
 import type { CgroupPort, MonitorPort, NetworkPort, OciRuntimePort } from './ports.js';
 import type { MountPort } from './mounts.js';
 import type { ImageConfig, ImageRecord } from './image/index.js';
+import type { HostFacts } from './host-facts.js';
 
 /** What the lifecycle needs of the image store. */
 export interface ImagePort {
@@ -23,9 +24,8 @@ export interface LifecycleDeps {
   readonly mounts: MountPort;
   readonly images: ImagePort;
   readonly logger: Logger;
-  /** The daemon's own oom_score_adj: no container may get less (root lacks CAP_SYS_RESOURCE here). */
-  readonly minOomScoreAdj: number;
-  readonly cgroupV2: boolean;
+  /** What this host allows (capabilities, oom_score_adj floor, cgroup features). */
+  readonly host: HostFacts;
   /** The host's resolv.conf, for pods without DNSConfig. */
   readonly hostResolvConf: string;
 }

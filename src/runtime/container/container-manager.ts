@@ -1,13 +1,14 @@
 import { lstat, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { watch, type FSWatcher } from 'node:fs';
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import type { ContainerConfig__Output, LinuxContainerResources__Output, PodSandboxConfig__Output } from '../../cri/types.js';
 import { errnoCode, failedPrecondition, invalidArgument, isKind, notFound, wrap } from '../../lib/errors.js';
 import { newId, nowNanos, unixNanos } from '../../lib/ids.js';
 import { KeyedMutex } from '../../lib/keyed-mutex.js';
 import { UndoStack } from '../../lib/undo.js';
-import { buildContainerSpec, normalizeSignal, type OciSpec } from '../spec/index.js';
-import { readExitFile, readOomFlag, waitForExit } from '../oci/index.js';
+import { buildContainerSpec, normalizeSignal, toOciResources, type OciSpec } from '../spec/index.js';
+import { conmonCtlPath, readExitFile, readOomFlag, reopenContainerLog, waitForExit } from '../oci/index.js';
+import { deviceInfo, hostDevices } from '../host-facts.js';
 import type { ContainerRecord, SandboxRecord } from '../store/index.js';
 import type { ExecResult } from '../ports.js';
 import { exitDir, socketDir, type LifecycleDeps } from '../lifecycle.js';
@@ -127,7 +128,7 @@ export class ContainerManager {
     imageRootfs: string,
     undo: UndoStack,
   ): Promise<void> {
-    const { config: rc, mounts, monitor, oci, store } = this.deps;
+    const { config: rc, mounts, monitor, oci, store, host } = this.deps;
     const dir = this.dir(rec.id);
     const rootfs = join(dir, 'rootfs');
     const config = rec.config;
@@ -161,14 +162,16 @@ export class ContainerManager {
       },
       cgroupsPath: rec.cgroupsPath,
       sandboxFiles: this.sandboxes.sandboxFiles(sandbox),
-      minOomScoreAdj: this.deps.minOomScoreAdj,
+      minOomScoreAdj: host.minOomScoreAdj,
       hostname: (await readFile(this.sandboxes.sandboxFiles(sandbox).hostname, 'utf8')).trim(),
-      cgroupV2: this.deps.cgroupV2,
+      cgroupV2: host.cgroupV2,
+      availableCapabilities: host.capabilities,
+      swapAvailable: host.swapAvailable,
+      hugetlbAvailable: host.hugetlbAvailable,
       apparmorEnabled: false,
-      seccompLocalhost: (path: string) => {
-        throw invalidArgument(`seccomp profile ${path} must be read before translation`);
-      },
-      deviceInfo: () => undefined,
+      seccompLocalhost: (path: string) => readLocalhostProfile(path),
+      deviceInfo,
+      hostDevices: config.linux?.security_context?.privileged ? hostDevices() : undefined,
     });
     const stopSignal = config.stop_signal && config.stop_signal !== 'RUNTIME_DEFAULT' ? config.stop_signal : imageConfig.stopSignal;
     rec.stopSignal = stopSignal ? normalizeSignal(stopSignal) : 15;
@@ -308,7 +311,8 @@ export class ContainerManager {
     await this.lock.run(found.id, async () => {
       const rec = await this.refresh(found.id);
       if (!rec || rec.state === 'exited') throw failedPrecondition(`container ${found.id} is not running`);
-      await this.deps.oci.update(rec.id, ociResources(resources, this.deps.minOomScoreAdj));
+      const { cgroupV2, swapAvailable, hugetlbAvailable } = this.deps.host;
+      await this.deps.oci.update(rec.id, toOciResources(resources, { cgroupV2, swapAvailable, hugetlbAvailable }));
       await this.deps.store.updateContainer(rec.id, (r) => {
         if (!r.config.linux) r.config.linux = { resources: null, security_context: null } as unknown as typeof r.config.linux;
         r.config.linux!.resources = resources;
@@ -320,26 +324,8 @@ export class ContainerManager {
   async reopenLog(idOrPrefix: string): Promise<void> {
     const rec = await this.refresh(this.deps.store.container(idOrPrefix).id);
     if (!rec || rec.state !== 'running') throw failedPrecondition(`container ${idOrPrefix} is not running`);
-    const { reopenContainerLog } = await import('../oci/index.js');
-    await reopenContainerLog(join(socketDir(this.deps.config), rec.id, 'ctl'));
+    await reopenContainerLog(conmonCtlPath(socketDir(this.deps.config), rec.id));
   }
-}
-
-/** The resources part of an OCI spec for `runc update`, from CRI's LinuxContainerResources. */
-export function ociResources(r: LinuxContainerResources__Output, minOomScoreAdj: number): object {
-  const num = (s: string) => Number(s);
-  const out: { cpu: Record<string, unknown>; memory: Record<string, unknown> } = { cpu: {}, memory: {} };
-  if (num(r.cpu_shares)) out.cpu.shares = num(r.cpu_shares);
-  if (num(r.cpu_quota)) out.cpu.quota = num(r.cpu_quota);
-  if (num(r.cpu_period)) out.cpu.period = num(r.cpu_period);
-  if (r.cpuset_cpus) out.cpu.cpus = r.cpuset_cpus;
-  if (r.cpuset_mems) out.cpu.mems = r.cpuset_mems;
-  if (num(r.memory_limit_in_bytes)) {
-    out.memory.limit = num(r.memory_limit_in_bytes);
-    out.memory.swap = num(r.memory_swap_limit_in_bytes) || num(r.memory_limit_in_bytes);
-  }
-  void minOomScoreAdj;
-  return out;
 }
 
 function ignoreGone(err: unknown): void {
@@ -360,5 +346,18 @@ async function readImageFile(rootfs: string, path: string): Promise<string | und
   } catch (err) {
     if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return undefined;
     throw err;
+  }
+}
+
+/**
+ * A Localhost seccomp profile named by the pod. Read synchronously because the translation is pure
+ * and synchronous; it is a small local file.
+ */
+function readLocalhostProfile(path: string): string {
+  if (!isAbsolute(path)) throw invalidArgument(`seccomp localhost profile must be an absolute path: "${path}"`);
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw invalidArgument(`cannot read seccomp profile ${path}: ${(err as Error).message}`);
   }
 }

@@ -73,8 +73,9 @@ export async function walkTar(
     if (failure === undefined) {
       // Some writers (umoci insert) end the last entry without its block padding; Go's archive/tar,
       // and so containerd, accept that. Pad (unhashed) so node-tar does too: the diff id check still
-      // catches a layer whose content was cut short.
-      if (total % 512 !== 0) parser.write(Buffer.alloc(512 - (total % 512)));
+      // catches a layer whose content was cut short. (Plus an end-of-archive marker: node-tar only
+      // consumes whole 512-byte blocks.)
+      if (total % 512 !== 0) parser.write(Buffer.alloc(512 - (total % 512) + 1024));
       parser.end();
       await Promise.race([ended, failed]);
     }

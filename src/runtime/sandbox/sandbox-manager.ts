@@ -163,8 +163,9 @@ export class SandboxManager {
         netnsPath,
         cgroupsPath: `${rec.cgroupParent}/${id}`,
         hostname,
-        minOomScoreAdj: this.deps.minOomScoreAdj,
-        cgroupV2: this.deps.cgroupV2,
+        minOomScoreAdj: this.deps.host.minOomScoreAdj,
+        cgroupV2: this.deps.host.cgroupV2,
+        availableCapabilities: this.deps.host.capabilities,
       });
       await writeFile(join(dir, 'config.json'), JSON.stringify(spec));
       undo.push('delete pause container', () => oci.delete(id, { force: true }));

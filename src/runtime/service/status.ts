@@ -27,7 +27,7 @@ export const status = (rt: RuntimeContext): UnaryImpl<'Status'> => async (req) =
             cni: rt.deps.config.cni,
             pauseImage: rt.deps.config.pauseImage,
             cgroupDriver: 'cgroupfs',
-            cgroupVersion: rt.deps.cgroupV2 ? 'v2' : 'v1',
+            cgroupVersion: rt.deps.host.cgroupV2 ? 'v2' : 'v1',
           }),
         }
       : {},

@@ -51,10 +51,7 @@ export function buildContainerSpec(input: ContainerSpecInput): OciSpec {
     capabilities: capabilities.bounding,
     readLocalhost: input.seccompLocalhost,
   });
-  const apparmor = apparmorProfile(sc?.apparmor, sc?.apparmor_profile, {
-    apparmorEnabled: input.apparmorEnabled ?? false,
-    privileged,
-  });
+  const apparmor = apparmorProfile(sc?.apparmor, sc?.apparmor_profile, { apparmorEnabled: input.apparmorEnabled ?? false });
 
   const namespaces = containerNamespaces(input, privileged);
   const hasUts = namespaces.some((n) => n.type === 'uts');

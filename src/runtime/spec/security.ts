@@ -56,7 +56,7 @@ export function protectedPaths(opts: {
 export function apparmorProfile(
   profile: SecurityProfile__Output | null | undefined,
   deprecated: string | undefined,
-  opts: { apparmorEnabled: boolean; privileged: boolean },
+  opts: { apparmorEnabled: boolean },
 ): string | undefined {
   let localhost: string | undefined;
   if (profile) {

@@ -15,8 +15,9 @@ test('Cgroups on the host v1 hierarchies: stats, pids, limits, removeIfEmpty', a
   const path = `/corelet-it-cg-${randomBytes(4).toString('hex')}`;
   for (const c of CONTROLLERS) await mkdir(join(ROOT, c, path));
 
-  // A shell that waits for a line, then burns some CPU and sleeps: moved into the cgroup first.
-  const proc = spawn('/bin/sh', ['-c', 'read x; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; echo go; exec sleep 600'], {
+  // A shell that waits for a line, then burns some CPU, runs a program (page faults) and sleeps:
+  // it is moved into the cgroup before it gets the line.
+  const proc = spawn('/bin/sh', ['-c', 'read x; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; /bin/true; echo go; exec sleep 600'], {
     stdio: ['pipe', 'pipe', 'ignore'],
   });
   const gone = new Promise((r) => proc.on('close', r));

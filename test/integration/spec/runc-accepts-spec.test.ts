@@ -82,11 +82,11 @@ describe('runc accepts corelet specs', () => {
     const spec = buildContainerSpec(
       containerInput({
         config: containerConfig(
-          { command: ['sh', '-c', 'echo ok; id -u; grep Seccomp: /proc/self/status; hostname; cat /etc/hosts; wc -c < /proc/timer_list; ls /sys/firmware | wc -l'] },
+          { command: ['sh', '-c', 'echo ok; id -u; grep Seccomp: /proc/self/status; hostname; cat /etc/hosts; wc -c < /proc/timer_list; ls /sys/firmware | wc -l; cat /proc/self/oom_score_adj /proc/sys/kernel/shmmni /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.shares'] },
           { seccomp: { profile_type: 'RuntimeDefault', localhost_ref: '' }, no_new_privs: true, run_as_user: { value: '65534' } },
           { cpu_shares: '256', memory_limit_in_bytes: '67108864', oom_score_adj: '500' },
         ),
-        sandboxConfig: sandboxConfig({ hostname: 'spec-test' }, undefined, { 'kernel.shmmni': '4096' }),
+        sandboxConfig: sandboxConfig({ hostname: 'spec-test' }, undefined, { 'kernel.shmmni': '8192' }),
         rootfsPath: rootfs,
         passwd: await readFile(join(rootfs, 'etc/passwd'), 'utf8'),
         group: await readFile(join(rootfs, 'etc/group'), 'utf8'),
@@ -99,7 +99,7 @@ describe('runc accepts corelet specs', () => {
       }),
     );
     const out = await runSpec(id, dir, spec);
-    assert.match(out, /^ok\n65534\nSeccomp:\s+2\nspec-test\n127\.0\.0\.1 localhost spec-test\n0\n0\n$/);
+    assert.match(out, /^ok\n65534\nSeccomp:\s+2\nspec-test\n127\.0\.0\.1 localhost spec-test\n0\n0\n500\n8192\n67108864\n256\n$/);
   });
 
   it('a privileged container gets every capability the runtime holds', async () => {

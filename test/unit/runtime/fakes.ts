@@ -114,6 +114,6 @@ export async function fakeDeps(): Promise<{ deps: LifecycleDeps; host: FakeHost;
   };
   const store = new StateStore(root, silentLogger);
   await store.load();
-  const deps: LifecycleDeps = { config, store, oci, monitor, network, cgroups, mounts, images, logger: silentLogger, minOomScoreAdj: 0, cgroupV2: false, hostResolvConf: 'nameserver 1.1.1.1\n' };
+  const deps: LifecycleDeps = { config, store, oci, monitor, network, cgroups, mounts, images, logger: silentLogger, host: { capabilities: [], minOomScoreAdj: 0, cgroupV2: false, swapAvailable: true, hugetlbAvailable: false }, hostResolvConf: 'nameserver 1.1.1.1\n' };
   return { deps, host, root };
 }
