@@ -122,7 +122,8 @@ export class RuntimeHarness {
 
   /** crictl ... -o json, parsed. */
   async crictlJson<T = any>(args: string[]): Promise<T> {
-    return JSON.parse((await this.crictl([...args, '-o', 'json'])).stdout) as T;
+    // urfave/cli stops at the first positional argument: flags go right after the verb
+    return JSON.parse((await this.crictl([args[0]!, '-o', 'json', ...args.slice(1)])).stdout) as T;
   }
 
   /** Writes a pod sandbox config for `crictl runp` and returns its path. */

@@ -212,6 +212,8 @@ export class ContainerManager {
     await this.lock.run(found.id, async () => {
       const rec = this.deps.store.container(found.id);
       if (rec.state !== 'created') throw failedPrecondition(`container ${rec.id} is ${rec.state}, only a created container can be started`);
+      // Taken before the start so that an instant exit can never precede it.
+      const startedAt = nowNanos();
       try {
         await this.deps.oci.start(rec.id);
       } catch (err) {
@@ -226,7 +228,7 @@ export class ContainerManager {
       }
       await this.deps.store.updateContainer(rec.id, (r) => {
         if (r.state === 'created') r.state = 'running';
-        r.startedAt = nowNanos();
+        r.startedAt = startedAt;
       });
       await this.refresh(rec.id);
     });

@@ -47,7 +47,7 @@ export class DigestVerifier {
   update(chunk: Uint8Array): void {
     this.bytes += chunk.length;
     if (this.expectedSize !== undefined && this.bytes > this.expectedSize) {
-      throw invalidArgument(`${this.what}: content is longer than the ${this.expectedSize} bytes its descriptor says`);
+      throw invalidArgument(`${this.what}: size mismatch: content is longer than the ${this.expectedSize} bytes its descriptor says`);
     }
     this.hash.update(chunk);
   }
@@ -56,7 +56,7 @@ export class DigestVerifier {
   finish(): { digest: string; size: number } {
     const actual = `${this.algorithm}:${this.hash.digest('hex')}`;
     if (this.expectedSize !== undefined && this.bytes !== this.expectedSize) {
-      throw invalidArgument(`${this.what}: got ${this.bytes} bytes, descriptor says ${this.expectedSize}`);
+      throw invalidArgument(`${this.what}: size mismatch: got ${this.bytes} bytes, descriptor says ${this.expectedSize}`);
     }
     if (actual !== this.expected) {
       throw invalidArgument(`${this.what}: digest mismatch: expected ${this.expected}, got ${actual}`);

@@ -36,11 +36,11 @@ test('a container with cpu quota 50ms/100ms burns at most about half a core', as
   const { pod, containers } = await h.runPodWith('cpu', [
     { name: 'burn', command: ['sh', '-c', 'while :; do :; done'], extra: { linux: { resources: { cpu_quota: 50000, cpu_period: 100000 } } } },
   ]);
-  const info = JSON.parse((await h.crictlJson(['inspect', containers[0]!])).info.info);
-  const cg = `/sys/fs/cgroup/cpu,cpuacct${info.cgroupsPath}`;
-  assert.equal((await readFile(`${cg}/cpu.cfs_quota_us`, 'utf8')).trim(), '50000');
-  assert.equal((await readFile(`${cg}/cpu.cfs_period_us`, 'utf8')).trim(), '100000');
-  const usage = async () => Number((await readFile(`${cg}/cpuacct.usage`, 'utf8')).trim());
+  const info = (await h.crictlJson(["inspect", containers[0]!])).info;
+  const cpu = `/sys/fs/cgroup/cpu${info.cgroupsPath}`;
+  assert.equal((await readFile(`${cpu}/cpu.cfs_quota_us`, 'utf8')).trim(), '50000');
+  assert.equal((await readFile(`${cpu}/cpu.cfs_period_us`, 'utf8')).trim(), '100000');
+  const usage = async () => Number((await readFile(`/sys/fs/cgroup/cpuacct${info.cgroupsPath}/cpuacct.usage`, 'utf8')).trim());
   await sleep(300);
   const u0 = await usage();
   const t0 = process.hrtime.bigint();

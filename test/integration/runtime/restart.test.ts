@@ -20,7 +20,7 @@ test('after kill -9 and a restart the same pods and containers are there, still 
     { name: 'short', command: ['sh', '-c', 'sleep 2; exit 5'] },
   ]);
   const before = await h.crictlJson(['inspect', a.containers[0]!]);
-  const pidBefore = JSON.parse(before.info.info).pid;
+  const pidBefore = before.info.pid;
   const podsBefore = (await h.crictlJson(['pods'])).items.map((p: { id: string; state: string }) => [p.id, p.state]);
 
   await h.kill9();
@@ -32,7 +32,7 @@ test('after kill -9 and a restart the same pods and containers are there, still 
   assert.deepEqual(podsAfter, podsBefore);
   const long = await h.crictlJson(['inspect', a.containers[0]!]);
   assert.equal(long.status.state, 'CONTAINER_RUNNING');
-  assert.equal(JSON.parse(long.info.info).pid, pidBefore);
+  assert.equal(long.info.pid, pidBefore);
   const short = await h.crictlJson(['inspect', a.containers[1]!]);
   assert.equal(short.status.state, 'CONTAINER_EXITED');
   assert.equal(short.status.exitCode, 5);
@@ -45,7 +45,7 @@ test('after kill -9 and a restart the same pods and containers are there, still 
 
 test('SIGTERM stops the daemon gracefully and leaves containers running', async () => {
   const a = await h.runPodWith('graceful', [{ name: 'long', command: ['sleep', '3600'] }]);
-  const pid = JSON.parse((await h.crictlJson(['inspect', a.containers[0]!])).info.info).pid;
+  const pid = (await h.crictlJson(["inspect", a.containers[0]!])).info.pid;
   assert.equal(await h.terminate(), 0);
   process.kill(pid, 0);
   await h.startDaemon();
