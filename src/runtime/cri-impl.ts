@@ -19,6 +19,11 @@ import { updateContainerResources } from './container/container-update.js';
 import { reopenContainerLog } from './container/container-reopen-log.js';
 import { execSync } from './container/container-exec-sync.js';
 import { containerStatsRpc, listContainerStats } from './container/container-stats.js';
+import { listPodSandboxStats, podSandboxStatsRpc } from './sandbox/sandbox-stats.js';
+import { listMetricDescriptors, listPodSandboxMetrics } from './service/metrics.js';
+import { updateRuntimeConfig } from './service/update-runtime-config.js';
+import { checkpointContainer } from './service/checkpoint.js';
+import { getContainerEvents } from './service/events.js';
 
 /** The CRI RPCs corelet runtime implements; the rest answer UNIMPLEMENTED (src/cri/server.ts). */
 export function criImpl(rt: RuntimeContext): CriImpl {
@@ -42,6 +47,13 @@ export function criImpl(rt: RuntimeContext): CriImpl {
     ExecSync: execSync(rt),
     ContainerStats: containerStatsRpc(rt),
     ListContainerStats: listContainerStats(rt),
+    PodSandboxStats: podSandboxStatsRpc(rt),
+    ListPodSandboxStats: listPodSandboxStats(rt),
+    ListMetricDescriptors: listMetricDescriptors(rt),
+    ListPodSandboxMetrics: listPodSandboxMetrics(rt),
+    UpdateRuntimeConfig: updateRuntimeConfig(rt),
+    CheckpointContainer: checkpointContainer(rt),
+    GetContainerEvents: getContainerEvents(rt),
     ListImages: listImages(rt),
     ImageStatus: imageStatus(rt),
     PullImage: pullImage(rt),

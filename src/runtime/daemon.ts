@@ -10,6 +10,7 @@ import { NetworkManager } from './network/index.js';
 import { Conmon, OciRuntime } from './oci/index.js';
 import { Cgroups, detectCgroupMode } from './cgroups/index.js';
 import { hostMounts } from './mounts.js';
+import { EventBus } from './events.js';
 import { readHostFacts } from './host-facts.js';
 import type { LifecycleDeps } from './lifecycle.js';
 import { SandboxManager } from './sandbox/sandbox-manager.js';
@@ -48,7 +49,15 @@ export async function startRuntime(config: RuntimeConfig, logger: Logger, versio
   const cgroupMode = await detectCgroupMode(config.cgroupRoot);
   const cgroups = new Cgroups({ root: config.cgroupRoot, mode: cgroupMode });
   const registries = await loadRegistriesConfig(config.registriesFile);
-  const images = new ImageStore({ root: join(config.root, 'images'), registries, logger: logger.child({ component: 'images' }) });
+  const store = new StateStore(config.root, logger);
+  await store.load();
+  const images = new ImageStore({
+    root: join(config.root, 'images'),
+    registries,
+    logger: logger.child({ component: 'images' }),
+    // an image whose rootfs is a container's overlay lowerdir must stay
+    isInUse: (id) => store.listContainers().some((c) => c.imageId === id),
+  });
   const network = new NetworkManager({
     confDir: config.cni.confDir,
     binDirs: [...config.cni.binDirs],
@@ -63,8 +72,6 @@ export async function startRuntime(config: RuntimeConfig, logger: Logger, versio
   const runtimeRoot = join(config.state, config.ociRuntime.name);
   const oci = new OciRuntime({ binary: config.ociRuntime.path, root: runtimeRoot, logger: logger.child({ component: 'oci' }) });
   const monitor = new Conmon({ conmonPath: config.conmonPath, runtimePath: config.ociRuntime.path, runtimeRoot, logger: logger.child({ component: 'conmon' }) });
-  const store = new StateStore(config.root, logger);
-  await store.load();
   const deps: LifecycleDeps = {
     config: { ...config, pauseRootfs },
     store,
@@ -76,6 +83,7 @@ export async function startRuntime(config: RuntimeConfig, logger: Logger, versio
     images,
     logger,
     host: await readHostFacts(config.cgroupRoot, cgroupMode),
+    events: new EventBus(),
     hostResolvConf: await readFile('/etc/resolv.conf', 'utf8').catch(() => ''),
   };
   const sandboxes = new SandboxManager(deps);
@@ -83,7 +91,7 @@ export async function startRuntime(config: RuntimeConfig, logger: Logger, versio
   sandboxes.containers = containers;
   await sandboxes.recover();
   await containers.start();
-  const context: RuntimeContext = { deps, sandboxes, containers, images, cgroups, version };
+  const context: RuntimeContext = { deps, sandboxes, containers, images, cgroups, network, version };
   const impl: CriImpl = criImpl(context);
   const server = createCriServer(impl, logger.child({ component: 'cri' }));
   await listenUnix(server, config.socket);

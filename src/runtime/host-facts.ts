@@ -1,4 +1,6 @@
-import { existsSync, statSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, readdirSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
+import { invalidArgument } from '../lib/errors.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseCapabilityMask, type DeviceInfo, type OciLinuxDevice } from './spec/index.js';
@@ -69,4 +71,17 @@ export function hostDevices(dir = '/dev'): OciLinuxDevice[] {
     // /dev unreadable: privileged containers get no extra devices
   }
   return out;
+}
+
+/**
+ * A Localhost seccomp profile named by the pod. Read synchronously because the translation is pure
+ * and synchronous; it is a small local file.
+ */
+export function readLocalhostProfile(path: string): string {
+  if (!isAbsolute(path)) throw invalidArgument(`seccomp localhost profile must be an absolute path: "${path}"`);
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw invalidArgument(`cannot read seccomp profile ${path}: ${(err as Error).message}`);
+  }
 }

@@ -6,6 +6,8 @@ import type { CgroupPort, MonitorPort, NetworkPort, OciRuntimePort } from './por
 import type { MountPort } from './mounts.js';
 import type { ImageConfig, ImageRecord } from './image/index.js';
 import type { HostFacts } from './host-facts.js';
+import type { EventBus, LifecycleEventType } from './events.js';
+import { nowNanos } from '../lib/ids.js';
 
 /** What the lifecycle needs of the image store. */
 export interface ImagePort {
@@ -26,6 +28,7 @@ export interface LifecycleDeps {
   readonly logger: Logger;
   /** What this host allows (capabilities, oom_score_adj floor, cgroup features). */
   readonly host: HostFacts;
+  readonly events: EventBus;
   /** The host's resolv.conf, for pods without DNSConfig. */
   readonly hostResolvConf: string;
 }
@@ -41,3 +44,15 @@ export function socketDir(config: RuntimeConfig): string {
 }
 
 export type { ImageConfig };
+
+/** Publishes an event about a sandbox (id = sandbox id) or a container of it, with snapshots. */
+export function publishEvent(deps: LifecycleDeps, type: LifecycleEventType, id: string, sandboxId: string): void {
+  const { store } = deps;
+  deps.events.publish({
+    type,
+    id,
+    at: nowNanos(),
+    sandbox: store.findSandbox(sandboxId),
+    containers: store.listContainers().filter((c) => c.sandboxId === sandboxId && (id === sandboxId || c.id === id)),
+  });
+}

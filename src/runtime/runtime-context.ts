@@ -3,6 +3,7 @@ import type { SandboxManager } from './sandbox/sandbox-manager.js';
 import type { ContainerManager } from './container/container-manager.js';
 import type { ImageStore } from './image/index.js';
 import type { Cgroups } from './cgroups/index.js';
+import type { NetworkManager } from './network/index.js';
 
 /** What the RPC handlers work with: the managers and the adapters behind them. */
 export interface RuntimeContext {
@@ -11,5 +12,6 @@ export interface RuntimeContext {
   readonly containers: ContainerManager;
   readonly images: ImageStore;
   readonly cgroups: Cgroups;
+  readonly network: NetworkManager;
   readonly version: string;
 }

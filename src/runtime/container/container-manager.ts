@@ -1,5 +1,5 @@
 import { lstat, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import type { ContainerConfig__Output, LinuxContainerResources__Output, PodSandboxConfig__Output } from '../../cri/types.js';
 import { errnoCode, failedPrecondition, invalidArgument, isKind, notFound, wrap } from '../../lib/errors.js';
@@ -8,10 +8,10 @@ import { KeyedMutex } from '../../lib/keyed-mutex.js';
 import { UndoStack } from '../../lib/undo.js';
 import { buildContainerSpec, normalizeSignal, toOciResources, type OciSpec } from '../spec/index.js';
 import { conmonCtlPath, readExitFile, readOomFlag, reopenContainerLog, waitForExit } from '../oci/index.js';
-import { deviceInfo, hostDevices } from '../host-facts.js';
+import { deviceInfo, hostDevices, readLocalhostProfile } from '../host-facts.js';
 import type { ContainerRecord, SandboxRecord } from '../store/index.js';
 import type { ExecResult } from '../ports.js';
-import { exitDir, socketDir, type LifecycleDeps } from '../lifecycle.js';
+import { exitDir, publishEvent, socketDir, type LifecycleDeps } from '../lifecycle.js';
 import { namespaceModes, type SandboxManager } from '../sandbox/sandbox-manager.js';
 
 /** How long to wait for an exit after SIGKILL before giving up with an error. */
@@ -62,7 +62,7 @@ export class ContainerManager {
     if (code === undefined) return rec;
     const finished = await stat(join(dir, id)).then((s) => s.mtimeMs, () => Date.now());
     const oom = (await readOomFlag(this.dir(id))) || ((await this.deps.cgroups.stats(rec.cgroupsPath))?.oomKills ?? 0) > 0;
-    return this.deps.store.updateContainer(id, (r) => {
+    const updated = await this.deps.store.updateContainer(id, (r) => {
       if (r.state === 'exited') return;
       r.state = 'exited';
       r.exitCode = code;
@@ -71,6 +71,8 @@ export class ContainerManager {
       r.reason = oom ? 'OOMKilled' : code === 0 ? 'Completed' : 'Error';
       r.pid = 0;
     });
+    if (rec.state !== updated.state) publishEvent(this.deps, 'CONTAINER_STOPPED_EVENT', id, rec.sandboxId);
+    return updated;
   }
 
   /** CreateContainer. */
@@ -204,6 +206,7 @@ export class ContainerManager {
       r.stopSignal = rec.stopSignal;
       r.user = rec.user;
     });
+    publishEvent(this.deps, 'CONTAINER_CREATED_EVENT', rec.id, rec.sandboxId);
   }
 
   /** StartContainer: only a created container can start. */
@@ -230,6 +233,7 @@ export class ContainerManager {
         if (r.state === 'created') r.state = 'running';
         r.startedAt = startedAt;
       });
+      publishEvent(this.deps, 'CONTAINER_STARTED_EVENT', rec.id, rec.sandboxId);
       await this.refresh(rec.id);
     });
   }
@@ -239,7 +243,8 @@ export class ContainerManager {
    * container has exited. Stopping an exited or unknown-to-runc container is a no-op.
    */
   async stop(idOrPrefix: string, timeoutSeconds: number): Promise<void> {
-    const found = this.deps.store.container(idOrPrefix);
+    const found = this.deps.store.findContainer(idOrPrefix);
+    if (!found) return; // CRI: stopping an unknown container succeeds (the kubelet retries blindly)
     await this.lock.run(found.id, () => this.stopLocked(found.id, timeoutSeconds));
   }
 
@@ -293,6 +298,7 @@ export class ContainerManager {
       if (rec.state !== 'exited') await this.stopLocked(rec.id, 0);
       await this.deps.oci.delete(rec.id, { force: true });
       await this.deps.mounts.unmount(join(this.dir(rec.id), 'rootfs'));
+      publishEvent(this.deps, 'CONTAINER_DELETED_EVENT', rec.id, rec.sandboxId);
       await this.deps.store.remove('containers', rec.id);
     });
   }
@@ -327,6 +333,12 @@ export class ContainerManager {
     const rec = await this.refresh(this.deps.store.container(idOrPrefix).id);
     if (!rec || rec.state !== 'running') throw failedPrecondition(`container ${idOrPrefix} is not running`);
     await reopenContainerLog(conmonCtlPath(socketDir(this.deps.config), rec.id));
+    // conmon handles the request in its own loop: return once the new file is there, as the
+    // kubelet's rotation expects the next line to land in it.
+    if (rec.logPath) {
+      for (let i = 0; i < 100 && !existsSync(rec.logPath); i++) await new Promise((r) => setTimeout(r, 10));
+      if (!existsSync(rec.logPath)) throw failedPrecondition(`conmon did not reopen ${rec.logPath}`);
+    }
   }
 }
 
@@ -348,18 +360,5 @@ async function readImageFile(rootfs: string, path: string): Promise<string | und
   } catch (err) {
     if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return undefined;
     throw err;
-  }
-}
-
-/**
- * A Localhost seccomp profile named by the pod. Read synchronously because the translation is pure
- * and synchronous; it is a small local file.
- */
-function readLocalhostProfile(path: string): string {
-  if (!isAbsolute(path)) throw invalidArgument(`seccomp localhost profile must be an absolute path: "${path}"`);
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    throw invalidArgument(`cannot read seccomp profile ${path}: ${(err as Error).message}`);
   }
 }

@@ -296,10 +296,10 @@ export class ImageStore {
       if (config.diffIds.length !== manifest.layers.length) {
         throw invalidArgument(`${what}: manifest has ${manifest.layers.length} layers, config has ${config.diffIds.length} diff ids`);
       }
-      if (!this.images.has(id)) {
-        for (const layer of manifest.layers) await this.download(ep, layer, creds, what);
-      }
       for (const d of documents) await this.blobs.writeBytes(d.digest, d.bytes, `manifest ${d.digest} of ${what}`);
+      const fetchLayers = async () => {
+        for (const layer of manifest.layers) await this.download(ep, layer, creds, what);
+      };
       return this.install({
         id,
         config,
@@ -308,7 +308,7 @@ export class ImageStore {
         blobs,
         repoTags: r.digest === undefined ? [`${r.name}:${r.tag}`] : [],
         repoDigests: [`${r.name}@${top.digest}`],
-      });
+      }, fetchLayers);
     });
   }
 
@@ -349,11 +349,16 @@ export class ImageStore {
   /**
    * Unpacks the image (unless already there) and records it with its new names. A tag that pointed
    * at another image moves here. Nothing of an existing image changes until this image is complete.
+   * fetchLayers, if given, brings the layer blobs in; it runs only when the image must be unpacked
+   * (under the image's lock, so a concurrent remove cannot take the rootfs away in between).
    */
-  private install(spec: InstallSpec): Promise<ImageRecord> {
+  private install(spec: InstallSpec, fetchLayers?: () => Promise<void>): Promise<ImageRecord> {
     return this.locks.run(spec.id, async () => {
       const rootfs = this.rootfsDir(spec.id);
-      if (!(await exists(rootfs))) await this.unpack(spec.id, spec.layers);
+      if (!(await exists(rootfs))) {
+        await fetchLayers?.();
+        await this.unpack(spec.id, spec.layers);
+      }
       return this.locks.run(META_LOCK, async () => {
         const now = Date.now();
         const existing = this.images.get(spec.id);

@@ -119,17 +119,19 @@ export function parseManifestDocument(bytes: Uint8Array, contentType: string | u
     throw invalidArgument(`${what}: Docker schema 1 manifests are not supported`);
   }
   if (doc.schemaVersion !== 2) throw invalidArgument(`${what}: unsupported schemaVersion ${JSON.stringify(doc.schemaVersion)}`);
-  const isIndex = declared === MediaType.ociIndex || declared === MediaType.dockerList || (declared === '' && Array.isArray(doc.manifests));
+  // Registries sometimes say application/json or nothing: then the document's shape decides.
+  const knownManifest = declared === MediaType.ociManifest || declared === MediaType.dockerManifest;
+  const knownIndex = declared === MediaType.ociIndex || declared === MediaType.dockerList;
+  const isIndex = knownIndex || (!knownManifest && Array.isArray(doc.manifests));
   if (isIndex) {
     if (!Array.isArray(doc.manifests)) throw invalidArgument(`${what}: index has no manifests list`);
     return {
       kind: 'index',
-      mediaType: declared || MediaType.ociIndex,
+      mediaType: knownIndex ? declared : MediaType.ociIndex,
       manifests: doc.manifests.map((m, i) => parseDescriptor(m, `${what}: manifests[${i}]`)),
     };
   }
-  const isManifest =
-    declared === MediaType.ociManifest || declared === MediaType.dockerManifest || (declared === '' && isObject(doc.config));
+  const isManifest = knownManifest || isObject(doc.config);
   if (!isManifest) throw invalidArgument(`${what}: unsupported media type ${JSON.stringify(declared)}`);
   if (!Array.isArray(doc.layers)) throw invalidArgument(`${what}: manifest has no layers list`);
   const config = parseDescriptor(doc.config, `${what}: config`);
@@ -139,7 +141,7 @@ export function parseManifestDocument(bytes: Uint8Array, contentType: string | u
       throw invalidArgument(`${what}: layers[${i}] has unsupported media type ${JSON.stringify(l.mediaType)}`);
     }
   }
-  return { kind: 'manifest', mediaType: declared || MediaType.ociManifest, config, layers };
+  return { kind: 'manifest', mediaType: knownManifest ? declared : MediaType.ociManifest, config, layers };
 }
 
 /** Layer media types we can apply: tar, tar+gzip (OCI, Docker; non-distributable variants too). */

@@ -175,6 +175,28 @@ export class NetworkManager implements PodNetwork {
     return this.current;
   }
 
+  /**
+   * UpdateRuntimeConfig's pod CIDR (the kubelet sends the node's podCIDR): rewrites corelet's own
+   * default config list with that subnet so new pods get addresses from it. A config list written by
+   * someone else (a network add-on) is left alone: it manages its own addresses. Returns whether the
+   * config changed.
+   */
+  async setPodCidr(cidr: string): Promise<boolean> {
+    checkCidr(cidr, 'pod CIDR');
+    const file = join(this.settings.confDir, DEFAULT_CONFIG_FILE);
+    if (this.loaded?.file !== file || this.loaded.config.name !== this.settings.networkName) return false;
+    const bridge = this.loaded.config.plugins.find((p) => p.type === 'bridge');
+    const current = (bridge?.ipam as { ranges?: { subnet: string }[][] } | undefined)?.ranges?.[0]?.[0]?.subnet;
+    if (current === cidr) return false;
+    await writeJsonAtomic(
+      file,
+      defaultNetworkConfig({ networkName: this.settings.networkName, bridgeName: this.settings.bridgeName, subnet: cidr, ipamDataDir: this.settings.ipamDataDir }),
+    );
+    this.logger.info({ file, from: current, to: cidr }, 'pod CIDR updated');
+    await this.reload();
+    return true;
+  }
+
   /** The CRI NetworkReady condition (re-reads the config first). */
   async status(): Promise<NetworkStatus> {
     return this.reload();

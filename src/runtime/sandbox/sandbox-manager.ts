@@ -8,8 +8,9 @@ import { UndoStack } from '../../lib/undo.js';
 import { buildSandboxSpec } from '../spec/index.js';
 import type { SandboxRecord } from '../store/index.js';
 import type { PodNetworkArgs } from '../ports.js';
-import { exitDir, socketDir, type LifecycleDeps } from '../lifecycle.js';
+import { exitDir, publishEvent, socketDir, type LifecycleDeps } from '../lifecycle.js';
 import type { ContainerManager } from '../container/container-manager.js';
+import { readLocalhostProfile } from '../host-facts.js';
 import { podHostsFile, resolvConf } from './sandbox-files.js';
 
 /** Size of a pod's /dev/shm, as Docker and containerd default it. */
@@ -119,7 +120,8 @@ export class SandboxManager {
     const id = rec.id;
     const dir = this.dir(id);
     const config = rec.config;
-    const hostname = hostNetwork ? (await readFile('/proc/sys/kernel/hostname', 'utf8')).trim() : config.hostname || config.metadata!.name;
+    // Without a hostname in the request the pod takes the node's, as containerd does.
+    const hostname = (hostNetwork ? '' : config.hostname) || (await readFile('/proc/sys/kernel/hostname', 'utf8')).trim();
 
     if (rec.ownsCgroupParent) undo.push('remove pod cgroup', () => cgroups.removeIfEmpty(rec.cgroupParent));
     let shm: string | undefined;
@@ -166,6 +168,7 @@ export class SandboxManager {
         minOomScoreAdj: this.deps.host.minOomScoreAdj,
         cgroupV2: this.deps.host.cgroupV2,
         availableCapabilities: this.deps.host.capabilities,
+        seccompLocalhost: readLocalhostProfile,
       });
       await writeFile(join(dir, 'config.json'), JSON.stringify(spec));
       undo.push('delete pause container', () => oci.delete(id, { force: true }));
@@ -195,6 +198,8 @@ export class SandboxManager {
       r.additionalIps = net.additionalIps;
       r.pausePid = pausePid;
     });
+    publishEvent(this.deps, 'CONTAINER_CREATED_EVENT', id, id);
+    publishEvent(this.deps, 'CONTAINER_STARTED_EVENT', id, id);
   }
 
   /** The host paths a container of this sandbox mounts for /etc/hostname, /etc/hosts, resolv.conf, /dev/shm. */
@@ -240,6 +245,7 @@ export class SandboxManager {
       r.pausePid = 0;
     });
     logger.info({ sandbox: rec.id }, 'sandbox stopped');
+    publishEvent(this.deps, 'CONTAINER_STOPPED_EVENT', rec.id, rec.id);
   }
 
   private async killPause(rec: SandboxRecord): Promise<void> {
@@ -273,6 +279,8 @@ export class SandboxManager {
     const { store, cgroups, mounts } = this.deps;
     await mounts.unmount(join(this.dir(rec.id), 'shm'));
     if (rec.ownsCgroupParent) await cgroups.removeIfEmpty(rec.cgroupParent);
+    const wasVisible = rec.state !== 'creating';
+    if (wasVisible) publishEvent(this.deps, 'CONTAINER_DELETED_EVENT', rec.id, rec.id);
     await store.remove('sandboxes', rec.id);
   }
 

@@ -3,19 +3,17 @@ import type { Image } from '../../cri/types.js';
 import { invalidArgument } from '../../lib/errors.js';
 import { unixNanos } from '../../lib/ids.js';
 import type { RuntimeContext } from '../runtime-context.js';
-import type { ImageRecord } from '../image/index.js';
+import { registryAuthFromCri, type ImageRecord } from '../image/index.js';
 
 /** The CRI Image of a record: uid when the image's USER is numeric, else the username. */
 function criImage(rec: ImageRecord): Image {
-  const user = (rec.config.user ?? '').split(':')[0];
-  const numeric = /^\d+$/.test(user);
   return {
     id: rec.id,
     repo_tags: rec.repoTags,
     repo_digests: rec.repoDigests,
     size: rec.size,
-    uid: numeric ? { value: Number(user) } : null,
-    username: numeric ? '' : user,
+    uid: rec.uid !== undefined ? { value: rec.uid } : null,
+    username: rec.username,
     spec: { image: rec.id, annotations: {} },
     pinned: rec.pinned,
   };
@@ -37,10 +35,7 @@ export const imageStatus = (rt: RuntimeContext): UnaryImpl<'ImageStatus'> => asy
 
 export const pullImage = (rt: RuntimeContext): UnaryImpl<'PullImage'> => async (req) => {
   if (!req.image?.image) throw invalidArgument('image.image is required');
-  const a = req.auth;
-  const auth = a && (a.username || a.password || a.auth || a.identity_token || a.registry_token)
-    ? { username: a.username, password: a.password, auth: a.auth, serverAddress: a.server_address, identityToken: a.identity_token, registryToken: a.registry_token }
-    : undefined;
+  const auth = registryAuthFromCri(req.auth);
   const rec = await rt.images.pull(req.image.image, auth);
   return { image_ref: rec.id };
 };

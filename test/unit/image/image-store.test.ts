@@ -181,7 +181,7 @@ test('pull errors: NotFound, Unavailable, InvalidArgument; a failed pull leaves 
   // A config that does not match its digest.
   const badConfig = busyboxLike('cfg');
   reg.addImage('badconfig', 'v1', badConfig);
-  reg.blobs.set(badConfig.configDigest, Buffer.from('{"tampered":true}'));
+  reg.blobs.set(badConfig.configDigest, Buffer.from(badConfig.config.toString().replace('amd64', 'AMD64')));
   // A manifest served under a digest it does not have.
   const other = busyboxLike('other');
   reg.manifests.set(`liar@${good.manifestDigest}`, { mediaType: 'application/vnd.oci.image.manifest.v1+json', body: other.manifest });

@@ -1,0 +1,54 @@
+/** Host process facts the memory figures need: listing processes and reading their PSS. */
+import { readFile, readdir } from 'node:fs/promises';
+
+/** One host process. */
+export interface Proc {
+  pid: number;
+  ppid: number;
+  /** Short command name (/proc/PID/comm). */
+  comm: string;
+  /** Full command line, NUL separators turned into spaces. */
+  args: string;
+}
+
+/** Every process on the host (processes that exit while we read are skipped). */
+export async function listProcs(): Promise<Proc[]> {
+  const out: Proc[] = [];
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    try {
+      const [stat, cmdline] = await Promise.all([readFile(`/proc/${pid}/stat`, 'utf8'), readFile(`/proc/${pid}/cmdline`, 'utf8')]);
+      // comm is in parentheses and may itself contain spaces or parentheses: split after the last ')'
+      const close = stat.lastIndexOf(')');
+      const comm = stat.slice(stat.indexOf('(') + 1, close);
+      const ppid = Number(stat.slice(close + 2).split(' ')[1]);
+      out.push({ pid, ppid, comm, args: cmdline.replace(/\0/g, ' ').trim() });
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** Proportional set size of a process in KiB (from /proc/PID/smaps_rollup). */
+export async function pssKiB(pid: number): Promise<number> {
+  const text = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const m = /^Pss:\s+(\d+) kB/m.exec(text);
+  if (!m) throw new Error(`no Pss line in /proc/${pid}/smaps_rollup`);
+  return Number(m[1]);
+}
+
+/**
+ * A daemon's PSS in KiB, as the median of a few samples a little apart: a garbage-collected
+ * daemon's footprint moves between reads, and one read would make the per-pod figure jumpy.
+ */
+export async function settledPssKiB(pid: number, samples = 5, gapMs = 300): Promise<number> {
+  const values: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, gapMs));
+    values.push(await pssKiB(pid));
+  }
+  values.sort((a, b) => a - b);
+  return values[Math.floor(values.length / 2)]!;
+}

@@ -1,0 +1,67 @@
+import { readFile } from 'node:fs/promises';
+import type { PodSandboxStats, NetworkInterfaceUsage } from '../../cri/types.js';
+import type { UnaryImpl } from '../../cri/server.js';
+import { invalidArgument } from '../../lib/errors.js';
+import { unixNanos } from '../../lib/ids.js';
+import type { SandboxRecord } from '../store/index.js';
+import type { RuntimeContext } from '../runtime-context.js';
+import { matchesLabels } from '../filters.js';
+import { containerStats } from '../container/container-stats.js';
+
+/** Interface counters of the pod's network namespace, read through its pause process's /proc/PID/net/dev. */
+export async function podInterfaces(pausePid: number): Promise<NetworkInterfaceUsage[]> {
+  const text = await readFile(`/proc/${pausePid}/net/dev`, 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .slice(2)
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .map((line) => {
+      const [name, rest] = line.split(':') as [string, string];
+      const f = rest.trim().split(/\s+/).map(Number);
+      return { name: name.trim(), rx_bytes: { value: f[0] ?? 0 }, rx_errors: { value: f[2] ?? 0 }, tx_bytes: { value: f[8] ?? 0 }, tx_errors: { value: f[10] ?? 0 } };
+    })
+    .filter((i) => i.name !== 'lo');
+}
+
+/** CRI PodSandboxStats: the pod cgroup (it holds every container of the pod), its network, its containers. */
+export async function podSandboxStats(rt: RuntimeContext, rec: SandboxRecord): Promise<PodSandboxStats> {
+  const [s, pids, interfaces] = await Promise.all([
+    rt.deps.cgroups.stats(rec.cgroupParent),
+    rt.cgroups.pids(rec.cgroupParent, { recursive: true }).catch(() => [] as number[]),
+    rec.netnsPath && rec.pausePid ? podInterfaces(rec.pausePid) : Promise.resolve([]),
+  ]);
+  const timestamp = unixNanos(s?.timestampMs ?? Date.now());
+  const running = rt.deps.store.listContainers().filter((c) => c.sandboxId === rec.id && c.state === 'running');
+  return {
+    attributes: { id: rec.id, metadata: rec.config.metadata, labels: rec.config.labels, annotations: rec.config.annotations },
+    linux: {
+      cpu: { timestamp, usage_core_nano_seconds: { value: s?.cpuUsageNanos ?? 0 } },
+      memory: {
+        timestamp,
+        working_set_bytes: { value: s?.memoryWorkingSetBytes ?? 0 },
+        usage_bytes: { value: s?.memoryUsageBytes ?? 0 },
+        rss_bytes: { value: s?.memoryRssBytes ?? 0 },
+        page_faults: { value: s?.pageFaults ?? 0 },
+        major_page_faults: { value: s?.majorPageFaults ?? 0 },
+      },
+      network: { timestamp, default_interface: interfaces.find((i) => i.name === 'eth0') ?? interfaces[0] ?? null, interfaces },
+      process: { timestamp, process_count: { value: pids.length } },
+      containers: await Promise.all(running.map((c) => containerStats(rt, c))),
+    },
+  };
+}
+
+export const podSandboxStatsRpc = (rt: RuntimeContext): UnaryImpl<'PodSandboxStats'> => async (req) => {
+  if (!req.pod_sandbox_id) throw invalidArgument('pod_sandbox_id is required');
+  return { stats: await podSandboxStats(rt, rt.deps.store.sandbox(req.pod_sandbox_id)) };
+};
+
+export const listPodSandboxStats = (rt: RuntimeContext): UnaryImpl<'ListPodSandboxStats'> => async (req) => {
+  const f = req.filter;
+  const recs = rt.deps.store
+    .listSandboxes()
+    .filter((s) => s.state === 'ready')
+    .filter((s) => !f || ((!f.id || s.id.startsWith(f.id)) && matchesLabels(s.config.labels, f.label_selector)));
+  return { stats: await Promise.all(recs.map((s) => podSandboxStats(rt, s))) };
+};
