@@ -19,7 +19,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createCriClient, type CriClient } from '../src/cri/index.js';
 import { CoreletDaemon } from './corelet-daemon.js';
-import { listProcs, pssKiB, settledPssKiB, type Proc } from './procs.js';
+import { listProcs, memKiB, settledPssKiB, type Proc } from './procs.js';
 import { mean, median, quantile, table } from './stats.js';
 import { profileSummary } from './profile.js';
 
@@ -70,7 +70,8 @@ interface Result {
   daemonBeforeKiB: number;
   daemonWithPodsKiB: number;
   perPodProcKiB: number;
-  perPodProcCount: number;
+  /** RSS of the same processes: shared pages counted in full, for comparison with `ps` figures. */
+  perPodProcRssKiB: number;
   perPodProcNames: string;
 }
 
@@ -131,25 +132,30 @@ function verbosePid(info: Record<string, string> | undefined): number {
 }
 
 /** Per-pod process PSS: mean over pods of the summed PSS of each pod's runtime-side processes. */
-async function perPodMemory(t: Target, pods: readonly StartedPod[]): Promise<{ kib: number; count: number; names: string }> {
+async function perPodMemory(t: Target, pods: readonly StartedPod[]): Promise<{ kib: number; rssKib: number; names: string }> {
   const pids = await podPids(t, pods);
   const procs = await listProcs();
   const sums: number[] = [];
-  const counts: number[] = [];
+  const rssSums: number[] = [];
   const names = new Map<string, number>();
   for (const pod of pods) {
     const { pause, app } = pids.get(pod.sandboxId)!;
     const mine = podProcs(t.daemonPid, pod, procs, pause, app);
     let sum = 0;
+    let rss = 0;
     for (const p of mine) {
-      sum += await pssKiB(p.pid);
+      // a zombie or a process gone since listing has no memory to count
+      const m = await memKiB(p.pid).catch(() => undefined);
+      if (!m) continue;
+      sum += m.pss;
+      rss += m.rss;
       names.set(p.comm, (names.get(p.comm) ?? 0) + 1);
     }
     sums.push(sum);
-    counts.push(mine.length);
+    rssSums.push(rss);
   }
   const nameText = [...names].map(([n, c]) => `${(c / pods.length).toFixed(c % pods.length ? 1 : 0)}× ${n}`).join(' + ');
-  return { kib: mean(sums), count: mean(counts), names: nameText };
+  return { kib: mean(sums), rssKib: mean(rssSums), names: nameText };
 }
 
 /**
@@ -217,7 +223,7 @@ async function parallelAndMemory(t: Target): Promise<Omit<Result, 'seq'>> {
       daemonBeforeKiB,
       daemonWithPodsKiB,
       perPodProcKiB: mem.kib,
-      perPodProcCount: mem.count,
+      perPodProcRssKiB: mem.rssKib,
       perPodProcNames: mem.names,
     };
   } finally {
@@ -252,6 +258,7 @@ function report(c: Result, d: Result | undefined): void {
     row('daemon PSS growth per pod', (r) => (r.daemonWithPodsKiB - r.daemonBeforeKiB) / PARALLEL, fmtMiB),
     row('per-pod processes PSS', (r) => r.perPodProcKiB, fmtMiB),
     row('memory per running pod', perPod, fmtMiB),
+    row('(per-pod processes RSS, for reference)', (r) => r.perPodProcRssKiB, fmtMiB),
   ];
   console.log('\n' + table(rows));
   console.log(`\nper-pod processes: corelet ${c.perPodProcNames}${d ? `; containerd ${d.perPodProcNames}` : ''} (app process excluded)`);

@@ -33,10 +33,16 @@ export async function listProcs(): Promise<Proc[]> {
 
 /** Proportional set size of a process in KiB (from /proc/PID/smaps_rollup). */
 export async function pssKiB(pid: number): Promise<number> {
+  return (await memKiB(pid)).pss;
+}
+
+/** PSS and RSS of a process in KiB (from /proc/PID/smaps_rollup). */
+export async function memKiB(pid: number): Promise<{ pss: number; rss: number }> {
   const text = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
-  const m = /^Pss:\s+(\d+) kB/m.exec(text);
-  if (!m) throw new Error(`no Pss line in /proc/${pid}/smaps_rollup`);
-  return Number(m[1]);
+  const pss = /^Pss:\s+(\d+) kB/m.exec(text);
+  const rss = /^Rss:\s+(\d+) kB/m.exec(text);
+  if (!pss || !rss) throw new Error(`no Pss/Rss line in /proc/${pid}/smaps_rollup`);
+  return { pss: Number(pss[1]), rss: Number(rss[1]) };
 }
 
 /**

@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
-import { loadCri } from './proto.js';
+import { loadAdmin, loadCri } from './proto.js';
+import type { AdminClient } from './generated/corelet/v1/Admin.js';
 import type { RuntimeServiceClient } from './generated/runtime/v1/RuntimeService.js';
 import type { ImageServiceClient } from './generated/runtime/v1/ImageService.js';
 
@@ -21,6 +22,8 @@ type Promisified<C> = {
 export interface CriClient {
   runtime: Promisified<RuntimeServiceClient>;
   image: Promisified<ImageServiceClient>;
+  /** corelet runtime's own admin API (only corelet runtime serves it). */
+  admin: Promisified<AdminClient>;
   raw: { runtime: RuntimeServiceClient; image: ImageServiceClient };
   close(): void;
 }
@@ -49,13 +52,16 @@ export function createCriClient(endpoint: string): CriClient {
   const options = { 'grpc.max_receive_message_length': 16 * 1024 * 1024, 'grpc.default_authority': 'localhost' };
   const runtime = new cri.runtime.v1.RuntimeService(target, grpc.credentials.createInsecure(), options);
   const image = new cri.runtime.v1.ImageService(target, grpc.credentials.createInsecure(), options);
+  const admin = new (loadAdmin().corelet.v1.Admin)(target, grpc.credentials.createInsecure(), options);
   return {
     runtime: promisify(runtime),
     image: promisify(image),
+    admin: promisify(admin),
     raw: { runtime, image },
     close() {
       runtime.close();
       image.close();
+      admin.close();
     },
   };
 }

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType } from './generated/api.js';
+import type { ProtoGrpcType as AdminProtoGrpcType } from './generated/corelet.js';
 
 /**
  * Loader options; they must match the flags of proto-loader-gen-types in package.json ("gen") so
@@ -18,15 +19,15 @@ export const LOADER_OPTIONS: protoLoader.Options = {
   oneofs: true,
 };
 
-/** proto/api.proto of this package, found from src/ (tsx) or dist/src/ (built). */
-export function protoPath(): string {
+/** A file of this package's proto/ folder, found from src/ or dist/src/. */
+export function protoPath(file = 'api.proto'): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {
-    const candidate = join(dir, 'proto', 'api.proto');
+    const candidate = join(dir, 'proto', file);
     if (existsSync(candidate)) return candidate;
     dir = dirname(dir);
   }
-  throw new Error('proto/api.proto not found beside the corelet package');
+  throw new Error(`proto/${file} not found beside the corelet package`);
 }
 
 let loaded: ProtoGrpcType | undefined;
@@ -38,4 +39,15 @@ export function loadCri(): ProtoGrpcType {
     loaded = grpc.loadPackageDefinition(def) as unknown as ProtoGrpcType;
   }
   return loaded;
+}
+
+let admin: AdminProtoGrpcType | undefined;
+
+/** corelet's own node-local admin API (corelet.v1), served beside CRI on the runtime socket. */
+export function loadAdmin(): AdminProtoGrpcType {
+  if (!admin) {
+    const def = protoLoader.loadSync(protoPath('corelet.proto'), LOADER_OPTIONS);
+    admin = grpc.loadPackageDefinition(def) as unknown as AdminProtoGrpcType;
+  }
+  return admin;
 }

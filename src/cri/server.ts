@@ -3,9 +3,11 @@ import { chmod, mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from '../lib/logger.js';
 import { CoreletError, kindOf, type ErrorKind } from '../lib/errors.js';
-import { loadCri } from './proto.js';
+import { loadAdmin, loadCri } from './proto.js';
 import type { RuntimeServiceHandlers } from './generated/runtime/v1/RuntimeService.js';
 import type { ImageServiceHandlers } from './generated/runtime/v1/ImageService.js';
+import type { ImportImageRequest__Output } from './generated/corelet/v1/ImportImageRequest.js';
+import type { ImportImageResponse } from './generated/corelet/v1/ImportImageResponse.js';
 
 /** Request type of a generated handler. */
 type ReqOf<H> = H extends (call: grpc.ServerUnaryCall<infer Req, any>, cb: any) => void ? Req
@@ -54,24 +56,31 @@ function unimplemented(service: string, method: string): CoreletError {
   return new CoreletError('Unimplemented', `${service}/${method} is not implemented by corelet yet`);
 }
 
+/** corelet's admin API (proto/corelet.proto), served on the same socket. */
+export interface AdminImpl {
+  ImportImage?: (req: ImportImageRequest__Output) => Promise<ImportImageResponse>;
+}
+
 /**
- * Builds the gRPC server with RuntimeService and ImageService. Every RPC of the proto is registered:
- * those the implementation lacks answer UNIMPLEMENTED with a clear message, never a hang.
+ * Builds the gRPC server with RuntimeService and ImageService (and corelet's Admin service). Every
+ * RPC of the protos is registered: those the implementation lacks answer UNIMPLEMENTED with a clear
+ * message, never a hang.
  */
-export function createCriServer(impl: CriImpl, logger: Logger): grpc.Server {
+export function createCriServer(impl: CriImpl, logger: Logger, adminImpl: AdminImpl = {}): grpc.Server {
   const cri = loadCri();
   const server = new grpc.Server({
     'grpc.max_receive_message_length': 16 * 1024 * 1024,
     'grpc.max_send_message_length': 16 * 1024 * 1024,
   });
   const services = [
-    ['RuntimeService', cri.runtime.v1.RuntimeService.service],
-    ['ImageService', cri.runtime.v1.ImageService.service],
+    ['RuntimeService', cri.runtime.v1.RuntimeService.service, impl],
+    ['ImageService', cri.runtime.v1.ImageService.service, impl],
+    ['corelet.v1.Admin', loadAdmin().corelet.v1.Admin.service, adminImpl],
   ] as const;
-  for (const [serviceName, service] of services) {
+  for (const [serviceName, service, serviceImpl] of services) {
     const handlers: grpc.UntypedServiceImplementation = {};
     for (const [method, def] of Object.entries(service)) {
-      const fn = (impl as Record<string, ((...args: any[]) => Promise<any>) | undefined>)[method];
+      const fn = (serviceImpl as Record<string, ((...args: any[]) => Promise<any>) | undefined>)[method];
       if (def.responseStream) {
         handlers[method] = (call: grpc.ServerWritableStream<any, any>) => {
           const ac = new AbortController();

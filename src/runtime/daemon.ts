@@ -1,5 +1,6 @@
 import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
+import { invalidArgument } from '../lib/errors.js';
 import type * as grpc from '@grpc/grpc-js';
 import { createCriServer, listenUnix, type CriImpl } from '../cri/server.js';
 import type { Logger } from '../lib/logger.js';
@@ -93,7 +94,13 @@ export async function startRuntime(config: RuntimeConfig, logger: Logger, versio
   await containers.start();
   const context: RuntimeContext = { deps, sandboxes, containers, images, cgroups, network, version };
   const impl: CriImpl = criImpl(context);
-  const server = createCriServer(impl, logger.child({ component: 'cri' }));
+  const server = createCriServer(impl, logger.child({ component: 'cri' }), {
+    ImportImage: async (req) => {
+      if (!req.path || !isAbsolute(req.path)) throw invalidArgument(`path must be an absolute path on the node, got "${req.path}"`);
+      const records = await images.importArchive(req.path);
+      return { images: records.map((r) => ({ id: r.id, repo_tags: r.repoTags })) };
+    },
+  });
   await listenUnix(server, config.socket);
   logger.info({ socket: config.socket, root: config.root, runtime: config.ociRuntime.path, cgroups: cgroupMode }, 'corelet runtime serving CRI');
   return {

@@ -1,0 +1,520 @@
+/*
+ * corelet-io: the byte-moving jobs of corelet's streaming server (exec, attach, port-forward) that
+ * Node cannot do itself: talk SOCK_SEQPACKET to conmon's attach socket, and open a TCP connection
+ * inside a pod's network namespace (setns). It relays between its stdin/stdout and one socket.
+ *
+ *   corelet-io attach [--status-fd N] [--no-stdin] SOCKET
+ *       Connects to conmon's attach socket. conmon sends one packet per read of the container's
+ *       output: a stream byte and the bytes, which go to our fd 1 or fd 2. conmon numbers its
+ *       pipes stdin 1, stdout 2, stderr 3 (checked against conmon 2.1.6: `echo out; echo err >&2`
+ *       arrives as 2 "out\n" and 3 "err\n"; a terminal's output is all stdout).
+ *       Our stdin goes to the socket as plain packets (conmon writes them to the container's
+ *       stdin); stdin EOF shuts the socket down for writing, which makes conmon close the
+ *       container's stdin (unless it runs with --leave-stdin-open). With --no-stdin nothing is
+ *       read and the socket is never shut down, so an output-only attach cannot close a
+ *       stdin-once container's stdin. conmon has no end-of-stream message: it closes the socket
+ *       when it exits, after the container (or exec'd process) has exited and its output has been
+ *       drained. Then we exit 0.
+ *
+ *   corelet-io netconnect [--status-fd N] NETNS_PATH PORT
+ *       Joins the network namespace NETNS_PATH, connects TCP to 127.0.0.1:PORT (then [::1]:PORT)
+ *       and relays stdin to the connection and the connection to stdout, half-closing each way
+ *       on its own (stdin EOF: shutdown(SHUT_WR); the peer's EOF: close our stdout). Exits once
+ *       both ways are finished.
+ *
+ * --status-fd N: once connected, "connected\n" is written to fd N, so the caller knows the socket
+ * is in place (exec starts the process only then). In attach mode fd 2 carries the container's
+ * stderr, so our own messages go to fd N instead ("error: ...\n").
+ *
+ * Exit codes: 0 done, 1 failure after connecting or while setting up, 2 usage, 3 cannot connect
+ * (attach: conmon is gone; netconnect: nothing listens on the port).
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+enum { EXIT_DONE = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_CONNECT = 3 };
+
+/* conmon 2.1 reads at most 8192 bytes of a client packet into its buffer and drops the rest of
+ * a longer packet (SOCK_SEQPACKET truncates), so input is sent in chunks no larger than that. */
+#define IN_CHUNK 8192
+/* conmon's packets are one read of the container's output (8 KiB, 32 KiB in later versions)
+ * plus the stream byte; a larger buffer never truncates them. */
+#define OUT_BUF (64 * 1024 + 1)
+
+/* conmon's stdpipe_t: 1 is stdin (never sent to clients). */
+#define STREAM_STDOUT 2
+#define STREAM_STDERR 3
+
+static const char *prog = "corelet-io";
+static int status_fd = -1;
+static int diag_fd = STDERR_FILENO;
+
+static void say(const char *prefix, const char *fmt, va_list ap)
+{
+	char msg[1024];
+	int n = vsnprintf(msg, sizeof msg, fmt, ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof msg)
+		n = sizeof msg - 1;
+	char line[1200];
+	int m = snprintf(line, sizeof line, "%s%s: %.*s\n", prefix, prog, n, msg);
+	if (m <= 0)
+		return;
+	if ((size_t)m >= sizeof line)
+		m = sizeof line - 1;
+	/* Best effort: a message we cannot deliver changes nothing. */
+	ssize_t w = write(diag_fd, line, (size_t)m);
+	(void)w;
+}
+
+static void die(int code, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
+static void die(int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	say(diag_fd == status_fd ? "error: " : "", fmt, ap);
+	va_end(ap);
+	exit(code);
+}
+
+static void usage(void) __attribute__((noreturn));
+static void usage(void)
+{
+	static const char text[] =
+		"usage: corelet-io attach [--status-fd N] [--no-stdin] SOCKET\n"
+		"       corelet-io netconnect [--status-fd N] NETNS_PATH PORT\n";
+	ssize_t w = write(STDERR_FILENO, text, sizeof text - 1);
+	(void)w;
+	exit(EXIT_USAGE);
+}
+
+/* Writes all of buf to a blocking fd; false on failure (errno set). */
+static bool write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, buf, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return false;
+		}
+		buf += w;
+		len -= (size_t)w;
+	}
+	return true;
+}
+
+static void set_nonblocking(int fd)
+{
+	int flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		die(EXIT_FAIL, "making the socket non-blocking: %s", strerror(errno));
+}
+
+static void report_connected(void)
+{
+	if (status_fd < 0)
+		return;
+	if (!write_all(status_fd, "connected\n", 10))
+		die(EXIT_FAIL, "writing to the status fd: %s", strerror(errno));
+}
+
+/*
+ * Connects a SOCK_SEQPACKET socket to path. A unix socket address holds at most 107 bytes, and
+ * conmon's socket paths can be longer, so the socket is reached through an O_PATH descriptor of
+ * its folder: /proc/self/fd/<dirfd>/<name>. Returns -1 with errno set on failure.
+ */
+static int connect_seqpacket(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	const char *name = slash ? slash + 1 : path;
+	char dir[4096];
+	if (!slash) {
+		strcpy(dir, ".");
+	} else if (slash == path) {
+		strcpy(dir, "/");
+	} else {
+		size_t len = (size_t)(slash - path);
+		if (len >= sizeof dir) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		memcpy(dir, path, len);
+		dir[len] = '\0';
+	}
+	if (*name == '\0') {
+		errno = EINVAL;
+		return -1;
+	}
+
+	int dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return -1;
+	struct sockaddr_un addr;
+	memset(&addr, 0, sizeof addr);
+	addr.sun_family = AF_UNIX;
+	int n = snprintf(addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/%s", dirfd, name);
+	if (n < 0 || (size_t)n >= sizeof addr.sun_path) {
+		close(dirfd);
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		int saved = errno;
+		close(dirfd);
+		errno = saved;
+		return -1;
+	}
+	int rc;
+	do
+		rc = connect(fd, (struct sockaddr *)&addr, sizeof addr);
+	while (rc < 0 && errno == EINTR);
+	int saved = errno;
+	close(dirfd);
+	if (rc < 0) {
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+/* One TCP connect attempt; returns the socket or -1 with errno set. */
+static int connect_tcp(int family, const struct sockaddr *addr, socklen_t len)
+{
+	int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	int rc;
+	do
+		rc = connect(fd, addr, len);
+	while (rc < 0 && errno == EINTR);
+	if (rc < 0) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * The relay between our stdio and the socket. The socket is non-blocking and input waiting to be
+ * sent is kept in a buffer, so that we always go on reading the socket: conmon writes to us with
+ * blocking writes and reads our input only from its main loop, so blocking on a send while conmon
+ * blocks on a write to us would deadlock both (a TCP peer can do the same). Writes to our own
+ * stdout/stderr block: that is the caller's back-pressure.
+ */
+struct relay {
+	int sock;
+	bool packets; /* attach: packets carry a stream byte */
+
+	/* stdin -> socket */
+	bool in_reading;   /* stdin not at EOF yet */
+	bool in_done;      /* nothing more will be sent (shut down, or the socket refused) */
+	bool shut_on_eof;  /* shutdown(SHUT_WR) once stdin ends and the buffer is sent */
+	char in_buf[IN_CHUNK];
+	size_t in_len, in_off;
+
+	/* socket -> stdout (/stderr) */
+	bool out_open;
+	char out_buf[OUT_BUF];
+};
+
+static void finish_input(struct relay *r)
+{
+	if (r->in_done)
+		return;
+	r->in_done = true;
+	if (r->shut_on_eof && shutdown(r->sock, SHUT_WR) < 0 && errno != ENOTCONN)
+		die(EXIT_FAIL, "shutting down the socket for writing: %s", strerror(errno));
+}
+
+/* Drops input that can never be delivered (the peer stopped reading) and stops reading stdin. */
+static void input_broken(struct relay *r)
+{
+	r->in_reading = false;
+	r->in_done = true;
+	r->in_len = r->in_off = 0;
+}
+
+/* Sends what is buffered, as far as the socket takes it now. */
+static void send_pending(struct relay *r)
+{
+	while (r->in_off < r->in_len) {
+		ssize_t w = send(r->sock, r->in_buf + r->in_off, r->in_len - r->in_off, MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			/* EPIPE, ECONNRESET: the other side no longer reads. Output may still come. */
+			input_broken(r);
+			return;
+		}
+		r->in_off += (size_t)w;
+	}
+	r->in_len = r->in_off = 0;
+	if (!r->in_reading)
+		finish_input(r);
+}
+
+static void read_stdin(struct relay *r)
+{
+	ssize_t n = read(STDIN_FILENO, r->in_buf, sizeof r->in_buf);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		/* EOF, or stdin failed, which is as final. */
+		r->in_reading = false;
+		finish_input(r);
+		return;
+	}
+	r->in_len = (size_t)n;
+	r->in_off = 0;
+	send_pending(r);
+}
+
+static void output_ended(struct relay *r)
+{
+	r->out_open = false;
+	/* netconnect: the peer's EOF becomes ours, so the reader sees the half-close. */
+	if (!r->packets)
+		close(STDOUT_FILENO);
+}
+
+static void read_socket(struct relay *r)
+{
+	ssize_t n = recv(r->sock, r->out_buf, sizeof r->out_buf, 0);
+	if (n < 0) {
+		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+			return;
+		if (errno == ECONNRESET) {
+			/* The peer went away without a clean close: nothing more comes or goes. */
+			input_broken(r);
+			output_ended(r);
+			return;
+		}
+		die(EXIT_FAIL, "reading the socket: %s", strerror(errno));
+	}
+	if (n == 0) {
+		output_ended(r);
+		return;
+	}
+	if (!r->packets) {
+		if (!write_all(STDOUT_FILENO, r->out_buf, (size_t)n))
+			die(EXIT_FAIL, "writing to stdout: %s", strerror(errno));
+		return;
+	}
+	/* Other stream numbers are not sent by conmon; ignore rather than guess. */
+	int fd = r->out_buf[0] == STREAM_STDOUT ? STDOUT_FILENO : r->out_buf[0] == STREAM_STDERR ? STDERR_FILENO : -1;
+	if (fd < 0 || n == 1)
+		return;
+	if (!write_all(fd, r->out_buf + 1, (size_t)n - 1))
+		die(EXIT_FAIL, "writing to %s: %s", fd == STDOUT_FILENO ? "stdout" : "stderr", strerror(errno));
+}
+
+/* attach ends when conmon closes; netconnect when both ways are finished. */
+static bool relay_finished(const struct relay *r)
+{
+	if (r->packets)
+		return !r->out_open;
+	return !r->out_open && r->in_done;
+}
+
+static void run_relay(struct relay *r)
+{
+	set_nonblocking(r->sock);
+	while (!relay_finished(r)) {
+		bool pending = r->in_off < r->in_len;
+		struct pollfd fds[2];
+		fds[0].fd = r->sock;
+		fds[0].events = (short)((r->out_open ? POLLIN : 0) | (pending ? POLLOUT : 0));
+		fds[0].revents = 0;
+		if (fds[0].events == 0)
+			fds[0].fd = -1;
+		/* Read more input only once the last chunk is sent. */
+		fds[1].fd = r->in_reading && !pending ? STDIN_FILENO : -1;
+		fds[1].events = POLLIN;
+		fds[1].revents = 0;
+		if (fds[0].fd < 0 && fds[1].fd < 0) {
+			/* Output is over and input can only wait for a peer that reads nothing more. */
+			break;
+		}
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			die(EXIT_FAIL, "poll: %s", strerror(errno));
+		}
+		if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			if (r->out_open)
+				read_socket(r);
+			else if (r->in_off < r->in_len)
+				send_pending(r); /* reports the error that ends input */
+		}
+		if ((fds[0].revents & POLLOUT) && r->in_off < r->in_len)
+			send_pending(r);
+		if (fds[1].revents & (POLLIN | POLLHUP | POLLERR))
+			read_stdin(r);
+	}
+}
+
+/* Parses a decimal int in [min, max]; false when s is not one. */
+static bool parse_int(const char *s, long min, long max, long *out)
+{
+	if (*s == '\0')
+		return false;
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+struct options {
+	bool no_stdin;
+	int argc;
+	char **argv; /* positional arguments */
+};
+
+static struct options parse_options(int argc, char **argv, bool allow_no_stdin)
+{
+	struct options o = {false, 0, NULL};
+	int i = 0;
+	for (; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--") == 0) {
+			i++;
+			break;
+		}
+		if (strncmp(a, "--", 2) != 0)
+			break;
+		if (strcmp(a, "--status-fd") == 0 && i + 1 < argc) {
+			long fd;
+			if (!parse_int(argv[++i], 3, 1 << 20, &fd) || fcntl((int)fd, F_GETFD) < 0)
+				die(EXIT_USAGE, "--status-fd %s: not an open file descriptor above 2", argv[i]);
+			status_fd = (int)fd;
+		} else if (allow_no_stdin && strcmp(a, "--no-stdin") == 0) {
+			o.no_stdin = true;
+		} else {
+			usage();
+		}
+	}
+	o.argc = argc - i;
+	o.argv = argv + i;
+	return o;
+}
+
+static int cmd_attach(int argc, char **argv)
+{
+	struct options o = parse_options(argc, argv, true);
+	if (o.argc != 1)
+		usage();
+	/* fd 2 is the container's stderr from now on. */
+	if (status_fd >= 0)
+		diag_fd = status_fd;
+	const char *path = o.argv[0];
+
+	int sock = connect_seqpacket(path);
+	if (sock < 0)
+		die(EXIT_CONNECT, "attach: cannot connect to %s: %s", path, strerror(errno));
+	report_connected();
+
+	static struct relay r;
+	r.sock = sock;
+	r.packets = true;
+	r.out_open = true;
+	r.shut_on_eof = true;
+	if (o.no_stdin) {
+		r.in_reading = false;
+		r.in_done = true;
+	} else {
+		r.in_reading = true;
+	}
+	run_relay(&r);
+	close(sock);
+	return EXIT_DONE;
+}
+
+static int cmd_netconnect(int argc, char **argv)
+{
+	struct options o = parse_options(argc, argv, false);
+	if (o.argc != 2)
+		usage();
+	const char *netns = o.argv[0];
+	long port;
+	if (!parse_int(o.argv[1], 1, 65535, &port))
+		die(EXIT_USAGE, "netconnect: port %s is not a number in 1-65535", o.argv[1]);
+
+	int nsfd = open(netns, O_RDONLY | O_CLOEXEC);
+	if (nsfd < 0)
+		die(EXIT_FAIL, "netconnect: cannot open network namespace %s: %s", netns, strerror(errno));
+	if (setns(nsfd, CLONE_NEWNET) < 0)
+		die(EXIT_FAIL, "netconnect: cannot join network namespace %s: %s", netns, strerror(errno));
+	close(nsfd);
+
+	struct sockaddr_in v4;
+	memset(&v4, 0, sizeof v4);
+	v4.sin_family = AF_INET;
+	v4.sin_port = htons((uint16_t)port);
+	v4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int sock = connect_tcp(AF_INET, (struct sockaddr *)&v4, sizeof v4);
+	if (sock < 0) {
+		int err4 = errno;
+		/* A server may listen on IPv6 only. */
+		struct sockaddr_in6 v6;
+		memset(&v6, 0, sizeof v6);
+		v6.sin6_family = AF_INET6;
+		v6.sin6_port = htons((uint16_t)port);
+		v6.sin6_addr = in6addr_loopback;
+		sock = connect_tcp(AF_INET6, (struct sockaddr *)&v6, sizeof v6);
+		if (sock < 0) {
+			int err6 = errno;
+			die(EXIT_CONNECT, "netconnect: cannot connect to port %ld in network namespace %s: 127.0.0.1: %s; [::1]: %s", port,
+			    netns, strerror(err4), strerror(err6));
+		}
+	}
+	report_connected();
+
+	static struct relay r;
+	r.sock = sock;
+	r.packets = false;
+	r.out_open = true;
+	r.shut_on_eof = true;
+	r.in_reading = true;
+	run_relay(&r);
+	close(sock);
+	return EXIT_DONE;
+}
+
+int main(int argc, char **argv)
+{
+	/* A reader that went away must show up as EPIPE, not kill us silently. */
+	signal(SIGPIPE, SIG_IGN);
+	if (argc < 2)
+		usage();
+	if (strcmp(argv[1], "attach") == 0)
+		return cmd_attach(argc - 2, argv + 2);
+	if (strcmp(argv[1], "netconnect") == 0)
+		return cmd_netconnect(argc - 2, argv + 2);
+	usage();
+}
