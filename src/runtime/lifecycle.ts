@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import type { Logger } from '../lib/logger.js';
 import type { RuntimeConfig } from './config.js';
 import type { StateStore } from './store/index.js';
@@ -55,4 +56,9 @@ export function publishEvent(deps: LifecycleDeps, type: LifecycleEventType, id: 
     sandbox: store.findSandbox(sandboxId),
     containers: store.listContainers().filter((c) => c.sandboxId === sandboxId && (id === sandboxId || c.id === id)),
   });
+}
+
+/** Removes what conmon left under the volatile state dir for one container or pause: exit file, socket link. */
+export async function forgetMonitorFiles(config: RuntimeConfig, id: string): Promise<void> {
+  await Promise.all([rm(join(exitDir(config), id), { force: true }), rm(join(socketDir(config), id), { force: true })]);
 }

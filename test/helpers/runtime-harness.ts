@@ -19,6 +19,8 @@ export interface HarnessOptions {
   /** Pod network bridge and subnet; each harness in a run gets its own. */
   bridge?: string;
   subnet?: string;
+  /** Content of the runtime's registries.yaml (mirrors, credentials). */
+  registries?: string;
 }
 
 export class RuntimeHarness {
@@ -49,6 +51,7 @@ export class RuntimeHarness {
     const dir = await mkdtemp(join(tmpdir(), 'corelet-it-'));
     const h = new RuntimeHarness(dir, opts);
     await mkdir(h.cniConfDir, { recursive: true });
+    if (opts.registries) await writeFile(join(dir, 'registries.yaml'), opts.registries);
     await writeFile(
       join(dir, 'runtime.yaml'),
       [
@@ -224,7 +227,7 @@ export async function cgroupExists(path: string): Promise<boolean> {
 }
 
 /** Lists the things a pod leaves on the host if cleanup fails, for leak assertions. */
-export async function hostLeftovers(h: RuntimeHarness, podIds: string[]): Promise<{ mounts: string[]; netns: string[]; processes: string[]; ipam: string[] }> {
+export async function hostLeftovers(h: RuntimeHarness, podIds: string[]): Promise<{ mounts: string[]; netns: string[]; processes: string[]; ipam: string[]; state: string[] }> {
   const mounts = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').map((l) => l.split(' ')[4] ?? '').filter((m) => m.startsWith(h.root));
   const names = new Set(podIds.map((id) => `corelet-${id.slice(0, 16)}`));
   const netns = (await readdir('/run/netns').catch(() => [] as string[])).filter((n) => names.has(n));
@@ -235,5 +238,9 @@ export async function hostLeftovers(h: RuntimeHarness, podIds: string[]): Promis
   for (const net of await readdir(ipamDir).catch(() => [] as string[])) {
     for (const f of await readdir(join(ipamDir, net)).catch(() => [] as string[])) if (/^\d+\.\d+\.\d+\.\d+$/.test(f)) ipam.push(`${net}/${f}`);
   }
-  return { mounts, netns, processes, ipam };
+  const state: string[] = [];
+  for (const sub of ['exits', 'sockets', 'runc']) {
+    for (const f of await readdir(join(h.root, 'run', sub)).catch(() => [] as string[])) state.push(`${sub}/${f}`);
+  }
+  return { mounts, netns, processes, ipam, state };
 }

@@ -11,7 +11,7 @@ import { conmonCtlPath, readExitFile, readOomFlag, reopenContainerLog, waitForEx
 import { deviceInfo, hostDevices, readLocalhostProfile } from '../host-facts.js';
 import type { ContainerRecord, SandboxRecord } from '../store/index.js';
 import type { ExecResult } from '../ports.js';
-import { exitDir, publishEvent, socketDir, type LifecycleDeps } from '../lifecycle.js';
+import { exitDir, forgetMonitorFiles, publishEvent, socketDir, type LifecycleDeps } from '../lifecycle.js';
 import { namespaceModes, type SandboxManager } from '../sandbox/sandbox-manager.js';
 
 /** How long to wait for an exit after SIGKILL before giving up with an error. */
@@ -300,6 +300,7 @@ export class ContainerManager {
       await this.deps.mounts.unmount(join(this.dir(rec.id), 'rootfs'));
       publishEvent(this.deps, 'CONTAINER_DELETED_EVENT', rec.id, rec.sandboxId);
       await this.deps.store.remove('containers', rec.id);
+      await forgetMonitorFiles(this.deps.config, rec.id);
     });
   }
 

@@ -8,7 +8,7 @@ import { UndoStack } from '../../lib/undo.js';
 import { buildSandboxSpec } from '../spec/index.js';
 import type { SandboxRecord } from '../store/index.js';
 import type { PodNetworkArgs } from '../ports.js';
-import { exitDir, publishEvent, socketDir, type LifecycleDeps } from '../lifecycle.js';
+import { exitDir, forgetMonitorFiles, publishEvent, socketDir, type LifecycleDeps } from '../lifecycle.js';
 import type { ContainerManager } from '../container/container-manager.js';
 import { readLocalhostProfile } from '../host-facts.js';
 import { podHostsFile, resolvConf } from './sandbox-files.js';
@@ -282,6 +282,7 @@ export class SandboxManager {
     const wasVisible = rec.state !== 'creating';
     if (wasVisible) publishEvent(this.deps, 'CONTAINER_DELETED_EVENT', rec.id, rec.id);
     await store.remove('sandboxes', rec.id);
+    await forgetMonitorFiles(this.deps.config, rec.id);
   }
 
   /**

@@ -127,7 +127,7 @@ test('pull, images, inspecti, then a pod lifecycle with every crictl verb', asyn
   assert.equal((await h.crictlJson(['pods'])).items.length, 0);
 
   const left = await hostLeftovers(h, [pod]);
-  assert.deepEqual(left, { mounts: [], netns: [], processes: [], ipam: [] });
+  assert.deepEqual(left, { mounts: [], netns: [], processes: [], ipam: [], state: [] });
   assert.equal(await cgroupExists(`${h.cgroupParent}/${pod}`), false, 'pod cgroup removed');
 
   await h.crictl(['rmi', BUSYBOX]);

@@ -58,5 +58,5 @@ test('two containers in a pod share net, ipc and uts; other pods do not', async 
 
   await h.crictl(['stopp', a.pod, b.pod]);
   await h.crictl(['rmp', a.pod, b.pod]);
-  assert.deepEqual(await hostLeftovers(h, [a.pod, b.pod]), { mounts: [], netns: [], processes: [], ipam: [] });
+  assert.deepEqual(await hostLeftovers(h, [a.pod, b.pod]), { mounts: [], netns: [], processes: [], ipam: [], state: [] });
 });

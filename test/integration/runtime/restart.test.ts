@@ -40,7 +40,7 @@ test('after kill -9 and a restart the same pods and containers are there, still 
   assert.equal((await h.crictl(['exec', '-s', a.containers[0]!, 'echo', 'alive'])).stdout.trim(), 'alive');
   await h.crictl(['stopp', a.pod]);
   await h.crictl(['rmp', a.pod]);
-  assert.deepEqual(await hostLeftovers(h, [a.pod]), { mounts: [], netns: [], processes: [], ipam: [] });
+  assert.deepEqual(await hostLeftovers(h, [a.pod]), { mounts: [], netns: [], processes: [], ipam: [], state: [] });
 });
 
 test('SIGTERM stops the daemon gracefully and leaves containers running', async () => {
