@@ -136,22 +136,26 @@ export class ConmonStreamingBackend implements StreamingBackend {
     } finally {
       closeSync(logFd);
     }
+    let spawnError: Error | undefined;
     const conmonClosed = new Promise<number | null>((resolve) => {
       conmon.once('close', (code) => resolve(code));
       conmon.once('error', (err) => {
-        this.log.warn({ id, err: String(err) }, 'cannot run conmon');
+        spawnError = err;
         resolve(null);
       });
     });
-    const syncMessages = new LineQueue(conmon.stdio[3] as Readable);
-    const attachMessages = new LineQueue(conmon.stdio[5] as Readable);
-    const startPipe = conmon.stdio[4] as Writable;
+    // Node's typings know only fds 0-4; the extra pipes are sockets, readable and writable.
+    const pipes = conmon.stdio as unknown as Duplex[];
+    const syncMessages = new LineQueue(pipes[3]!);
+    const startPipe: Writable = pipes[4]!;
+    const attachMessages = new LineQueue(pipes[5]!);
     startPipe.on('error', () => undefined);
 
     let helper: IoHelper | undefined;
     let started = false;
     let pid: number | undefined;
     let killWhenPidKnown = false;
+    let finished = false;
     let timedOut = false;
     const killConmon = () => signalProcess(conmon.pid, 'SIGKILL', this.log);
     const onAbort = () => {
@@ -171,6 +175,7 @@ export class ConmonStreamingBackend implements StreamingBackend {
     const failure = async (what: string) => {
       if (io.signal.aborted) return new CoreletError('Unavailable', `exec in ${id}: the client went away`);
       if (timedOut) return new CoreletError('DeadlineExceeded', `exec in ${id}: conmon did not start the process in time`);
+      if (spawnError) return new CoreletError('Unavailable', `exec in ${id}: cannot run ${this.o.conmonPath}: ${spawnError.message}`, { cause: spawnError });
       const log = await readTail(s.conmonLog);
       return new CoreletError('Internal', `exec in ${id}: ${what}${log ? `: ${log}` : ''}`);
     };
@@ -212,16 +217,21 @@ export class ConmonStreamingBackend implements StreamingBackend {
         const exitCode = last && last.data >= 0 ? last.data : ((await this.sessionExitCode(s.exitDir)) ?? conmonCode);
         if (exitCode === null || exitCode === undefined) throw await failure('conmon exited without an exit code');
         this.log.debug({ id, cmd: req.cmd, exitCode }, 'exec finished');
+        finished = true;
         return { exitCode };
       } finally {
         unwire();
       }
     } finally {
+      resizer.close();
       clearTimeout(setupTimer);
       io.signal.removeEventListener('abort', onAbort);
-      // Whatever went wrong, leave no process behind: conmon first (its runtime child dies with
-      // it), then the helper, whose socket closes with conmon.
-      if (conmon.exitCode === null && conmon.signalCode === null && !started) killConmon();
+      // Whatever went wrong, leave no process behind: the exec'd process, then conmon (its
+      // runtime child dies with it), then the helper, whose socket closes with conmon.
+      if (!finished && conmon.exitCode === null && conmon.signalCode === null) {
+        if (pid !== undefined) signalProcess(pid, 'SIGKILL', this.log);
+        else killConmon();
+      }
       await waitOrKill(conmonClosed, conmon, this.log);
       if (helper) await waitOrKill(helper.done, helper.child, this.log);
     }
@@ -241,6 +251,8 @@ export class ConmonStreamingBackend implements StreamingBackend {
     // Input needs the stdin pipe conmon keeps only for containers created with stdin.
     const useStdin = io.stdin !== undefined && rec.config.stdin;
     if (io.stdin && !useStdin) this.log.debug({ id: rec.id }, 'attach: container has no stdin, ignoring input');
+    const resizer = new TerminalResizer(this.log, rec.id);
+    if (rec.config.tty) io.onResize((size) => resizer.resize(size));
     const helper = startIoHelper(
       this.o.ioHelperPath,
       ['attach', '--status-fd', '3', ...(useStdin ? [] : ['--no-stdin']), conmonAttachPath(this.o.socketDir, rec.id)],
@@ -261,11 +273,7 @@ export class ConmonStreamingBackend implements StreamingBackend {
         throw new CoreletError('Internal', `attach to ${rec.id}: ${(err as Error).message}`, { cause: err });
       }
       const unwire = wireStreams(helper.child, { ...io, stdin: useStdin ? io.stdin : undefined });
-      const resizer = new TerminalResizer(this.log, rec.id);
-      if (rec.config.tty) {
-        resizer.attachTo(conmonCtlPath(this.o.socketDir, rec.id));
-        io.onResize((size) => resizer.resize(size));
-      }
+      if (rec.config.tty) resizer.attachTo(conmonCtlPath(this.o.socketDir, rec.id));
       try {
         const end = await helper.done;
         if (end.code !== 0 && !io.signal.aborted) this.log.warn({ id: rec.id, code: end.code, message: end.message }, 'attach helper failed');
@@ -273,6 +281,7 @@ export class ConmonStreamingBackend implements StreamingBackend {
         unwire();
       }
     } finally {
+      resizer.close();
       io.signal.removeEventListener('abort', onAbort);
       await waitOrKill(helper.done, helper.child, this.log);
     }
@@ -298,15 +307,13 @@ export class ConmonStreamingBackend implements StreamingBackend {
       }
       throw new CoreletError('Internal', `port-forward to pod ${sandbox.id} port ${req.port}: ${(err as Error).message}`, { cause: err });
     }
-    const stream = new HelperDuplex(helper);
-    stream.once('close', () => signal.removeEventListener('abort', onAbort));
     signal.removeEventListener('abort', onAbort);
+    const stream = new HelperDuplex(helper);
+    // From now on the stream owns the helper: aborting destroys the stream, which kills it.
     const onStreamAbort = () => stream.destroy();
+    signal.addEventListener('abort', onStreamAbort, { once: true });
+    stream.once('close', () => signal.removeEventListener('abort', onStreamAbort));
     if (signal.aborted) stream.destroy();
-    else {
-      signal.addEventListener('abort', onStreamAbort, { once: true });
-      stream.once('close', () => signal.removeEventListener('abort', onStreamAbort));
-    }
     return stream;
   }
 
@@ -386,6 +393,7 @@ class TerminalResizer {
   private pending: TerminalSize | undefined;
   private ctlPath: string | undefined;
   private chain: Promise<void> = Promise.resolve();
+  private closed = false;
 
   constructor(
     private readonly log: Logger,
@@ -393,8 +401,14 @@ class TerminalResizer {
   ) {}
 
   resize(size: TerminalSize): void {
+    if (this.closed) return;
     if (this.ctlPath === undefined) this.pending = size;
     else this.send(size);
+  }
+
+  /** Ignores later sizes: the session is over (a late resize must not reach an attached container). */
+  close(): void {
+    this.closed = true;
   }
 
   /** The size seen so far, which the caller applies itself; forgotten here. */
