@@ -134,56 +134,64 @@ export class ContainerManager {
     const dir = this.dir(rec.id);
     const rootfs = join(dir, 'rootfs');
     const config = rec.config;
-    // Host directories the pod mounts are created when missing, as containerd does.
-    await Promise.all(
-      config.mounts.map(async (m) => {
-        if (!isAbsolute(m.host_path)) throw invalidArgument(`mount host_path must be absolute: "${m.host_path}"`);
-        await mkdir(m.host_path, { recursive: true }).catch((err) => {
-          if (errnoCode(err) !== 'EEXIST') throw err;
-        });
-      }),
-    );
-    const [passwd, group] = await Promise.all([readImageFile(imageRootfs, 'etc/passwd'), readImageFile(imageRootfs, 'etc/group')]);
-    const modes = namespaceModes(sandbox.config);
-    const containerPid = config.linux?.security_context?.namespace_options?.pid as string | undefined;
-    const pausePidNs = `/proc/${sandbox.pausePid}/ns`;
-    const spec: OciSpec = buildContainerSpec({
-      id: rec.id,
-      config,
-      sandboxConfig,
-      sandboxId: sandbox.id,
-      image: imageConfig,
-      rootfsPath: rootfs,
-      passwd,
-      group,
-      namespaces: {
-        network: sandbox.netnsPath ?? undefined,
-        ipc: modes.ipc === 'NODE' ? undefined : `${pausePidNs}/ipc`,
-        uts: modes.network === 'NODE' ? undefined : `${pausePidNs}/uts`,
-        pid: containerPid === 'NODE' ? 'host' : containerPid === 'CONTAINER' ? 'new' : modes.pid === 'NODE' ? 'host' : `${pausePidNs}/pid`,
-      },
-      cgroupsPath: rec.cgroupsPath,
-      sandboxFiles: this.sandboxes.sandboxFiles(sandbox),
-      minOomScoreAdj: host.minOomScoreAdj,
-      hostname: (await readFile(this.sandboxes.sandboxFiles(sandbox).hostname, 'utf8')).trim(),
-      cgroupV2: host.cgroupV2,
-      availableCapabilities: host.capabilities,
-      swapAvailable: host.swapAvailable,
-      hugetlbAvailable: host.hugetlbAvailable,
-      apparmorEnabled: false,
-      seccompLocalhost: (path: string) => readLocalhostProfile(path),
-      deviceInfo,
-      hostDevices: config.linux?.security_context?.privileged ? hostDevices() : undefined,
+    // The overlay mount (a process) runs while the spec is worked out.
+    const mounting = mounts.overlay(imageRootfs, join(dir, 'upper'), join(dir, 'work'), rootfs).then(() => {
+      undo.push('unmount rootfs', () => mounts.unmount(rootfs));
     });
-    const stopSignal = config.stop_signal && config.stop_signal !== 'RUNTIME_DEFAULT' ? config.stop_signal : imageConfig.stopSignal;
-    rec.stopSignal = stopSignal ? normalizeSignal(stopSignal) : 15;
-    rec.user = {
-      uid: spec.process.user.uid,
-      gid: spec.process.user.gid,
-      additionalGids: spec.process.user.additionalGids ?? [],
-    };
-    await mounts.overlay(imageRootfs, join(dir, 'upper'), join(dir, 'work'), rootfs);
-    undo.push('unmount rootfs', () => mounts.unmount(rootfs));
+    let spec: OciSpec;
+    try {
+      // Host directories the pod mounts are created when missing, as containerd does.
+      await Promise.all(
+        config.mounts.map(async (m) => {
+          if (!isAbsolute(m.host_path)) throw invalidArgument(`mount host_path must be absolute: "${m.host_path}"`);
+          await mkdir(m.host_path, { recursive: true }).catch((err) => {
+            if (errnoCode(err) !== 'EEXIST') throw err;
+          });
+        }),
+      );
+      const [passwd, group] = await Promise.all([readImageFile(imageRootfs, 'etc/passwd'), readImageFile(imageRootfs, 'etc/group')]);
+      const modes = namespaceModes(sandbox.config);
+      const containerPid = config.linux?.security_context?.namespace_options?.pid as string | undefined;
+      const pausePidNs = `/proc/${sandbox.pausePid}/ns`;
+      spec = buildContainerSpec({
+        id: rec.id,
+        config,
+        sandboxConfig,
+        sandboxId: sandbox.id,
+        image: imageConfig,
+        rootfsPath: rootfs,
+        passwd,
+        group,
+        namespaces: {
+          network: sandbox.netnsPath ?? undefined,
+          ipc: modes.ipc === 'NODE' ? undefined : `${pausePidNs}/ipc`,
+          uts: modes.network === 'NODE' ? undefined : `${pausePidNs}/uts`,
+          pid: containerPid === 'NODE' ? 'host' : containerPid === 'CONTAINER' ? 'new' : modes.pid === 'NODE' ? 'host' : `${pausePidNs}/pid`,
+        },
+        cgroupsPath: rec.cgroupsPath,
+        sandboxFiles: this.sandboxes.sandboxFiles(sandbox),
+        minOomScoreAdj: host.minOomScoreAdj,
+        hostname: (await readFile(this.sandboxes.sandboxFiles(sandbox).hostname, 'utf8')).trim(),
+        cgroupV2: host.cgroupV2,
+        availableCapabilities: host.capabilities,
+        swapAvailable: host.swapAvailable,
+        hugetlbAvailable: host.hugetlbAvailable,
+        apparmorEnabled: false,
+        seccompLocalhost: (path: string) => readLocalhostProfile(path),
+        deviceInfo,
+        hostDevices: config.linux?.security_context?.privileged ? hostDevices() : undefined,
+      });
+      const stopSignal = config.stop_signal && config.stop_signal !== 'RUNTIME_DEFAULT' ? config.stop_signal : imageConfig.stopSignal;
+      rec.stopSignal = stopSignal ? normalizeSignal(stopSignal) : 15;
+      rec.user = {
+        uid: spec.process.user.uid,
+        gid: spec.process.user.gid,
+        additionalGids: spec.process.user.additionalGids ?? [],
+      };
+    } finally {
+      await mounting.catch(() => undefined);
+    }
+    await mounting;
     await writeFile(join(dir, 'config.json'), JSON.stringify(spec));
     if (rec.logPath) await mkdir(dirname(rec.logPath), { recursive: true });
     undo.push('delete runc container', () => oci.delete(rec.id, { force: true }));

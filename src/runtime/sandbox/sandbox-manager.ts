@@ -124,20 +124,24 @@ export class SandboxManager {
     const hostname = (hostNetwork ? '' : config.hostname) || (await readFile('/proc/sys/kernel/hostname', 'utf8')).trim();
 
     if (rec.ownsCgroupParent) undo.push('remove pod cgroup', () => cgroups.removeIfEmpty(rec.cgroupParent));
-    let shm: string | undefined;
-    if (!hostIpc) {
-      shm = join(dir, 'shm');
-      await mounts.tmpfs(shm, `mode=1777,size=${SHM_SIZE},nosuid,nodev,noexec`);
-      undo.push('unmount /dev/shm', () => mounts.unmount(shm!));
-      rec.shmMounted = true;
-    }
-    const netnsPath = hostNetwork ? null : await network.createNetns(`corelet-${id.slice(0, 16)}`);
-    if (netnsPath) undo.push('remove netns', () => network.removeNetns(netnsPath));
+    // /dev/shm and the netns are independent: make them side by side. Their names derive from the
+    // id, so a daemon killed right here still finds them when it rolls the sandbox back.
+    const shm = hostIpc ? undefined : join(dir, 'shm');
+    const [, netnsPath] = await settleAll([
+      shm
+        ? mounts.tmpfs(shm, `mode=1777,size=${SHM_SIZE},nosuid,nodev,noexec`).then(() => {
+            undo.push('unmount /dev/shm', () => mounts.unmount(shm));
+          })
+        : undefined,
+      hostNetwork
+        ? null
+        : network.createNetns(netnsName(id)).then((path) => {
+            undo.push('remove netns', () => network.removeNetns(path));
+            return path;
+          }),
+    ]);
+    rec.shmMounted = shm !== undefined;
     rec.netnsPath = netnsPath;
-    await store.updateSandbox(id, (r) => {
-      r.netnsPath = netnsPath;
-      r.shmMounted = rec.shmMounted;
-    });
 
     // CNI and the pause container do not depend on each other (pause joins the netns by path), so
     // they run side by side: pod start costs max(CNI, pause) rather than the sum.
@@ -186,13 +190,11 @@ export class SandboxManager {
       await oci.start(id);
       return pid;
     })();
-    const [net, pausePid] = await Promise.allSettled([networking, pause]).then((results) => {
-      const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
-      if (failed) throw failed.reason;
-      return [(results[0] as PromiseFulfilledResult<{ ip: string; additionalIps: string[] }>).value, (results[1] as PromiseFulfilledResult<number>).value] as const;
-    });
+    const [net, pausePid] = await settleAll([networking, pause]);
     if (!hostNetwork && net.ip) await writeFile(files.hosts, podHostsFile(hostname, net.ip));
     await store.updateSandbox(id, (r) => {
+      r.netnsPath = netnsPath;
+      r.shmMounted = rec.shmMounted;
       r.state = 'ready';
       r.ip = net.ip;
       r.additionalIps = net.additionalIps;
@@ -296,10 +298,8 @@ export class SandboxManager {
       if (rec.state === 'creating') {
         logger.warn({ sandbox: rec.id }, 'rolling back a sandbox left half-created by a previous run');
         await this.killPause(rec).catch(() => undefined);
-        if (rec.netnsPath) {
-          await network.tearDown(this.networkArgs(rec)).catch(() => undefined);
-          await network.removeNetns(rec.netnsPath).catch(() => undefined);
-        }
+        await network.tearDown(this.networkArgs(rec)).catch(() => undefined);
+        await network.removeNetns(join(this.deps.config.netnsDir, netnsName(rec.id))).catch(() => undefined);
         await this.cleanup(rec).catch((err) => logger.error({ sandbox: rec.id, err: String(err) }, 'rollback failed'));
         continue;
       }
@@ -320,4 +320,20 @@ export class SandboxManager {
     if (rec.state !== 'ready') throw failedPrecondition(`sandbox ${rec.id} is not ready (state ${rec.state})`);
     return rec;
   }
+}
+
+/** The name of a sandbox's network namespace under the netns dir. */
+export function netnsName(sandboxId: string): string {
+  return `corelet-${sandboxId.slice(0, 16)}`;
+}
+
+/**
+ * Awaits every promise, even when one fails (so each success has pushed its undo step), then throws
+ * the first failure.
+ */
+async function settleAll<T extends readonly unknown[]>(promises: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };
 }
