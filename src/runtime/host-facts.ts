@@ -17,6 +17,8 @@ export interface HostFacts {
   readonly swapAvailable: boolean;
   /** Whether the hugetlb controller exists. */
   readonly hugetlbAvailable: boolean;
+  /** Whether AppArmor is enabled (named profiles can then be applied; runc loads none itself). */
+  readonly apparmorEnabled: boolean;
 }
 
 export async function readHostFacts(cgroupRoot: string, mode: CgroupMode): Promise<HostFacts> {
@@ -28,6 +30,7 @@ export async function readHostFacts(cgroupRoot: string, mode: CgroupMode): Promi
     minOomScoreAdj: Number((await readFile('/proc/self/oom_score_adj', 'utf8')).trim()),
     cgroupV2: v2,
     swapAvailable: v2 ? true : existsSync(join(cgroupRoot, 'memory', 'memory.memsw.limit_in_bytes')),
+    apparmorEnabled: (await readFile('/sys/module/apparmor/parameters/enabled', 'utf8').catch(() => 'N')).trim() === 'Y',
     hugetlbAvailable: v2 ? (await readFile(join(cgroupRoot, 'cgroup.controllers'), 'utf8').catch(() => '')).includes('hugetlb') : existsSync(join(cgroupRoot, 'hugetlb')),
   };
 }

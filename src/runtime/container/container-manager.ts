@@ -176,7 +176,7 @@ export class ContainerManager {
         availableCapabilities: host.capabilities,
         swapAvailable: host.swapAvailable,
         hugetlbAvailable: host.hugetlbAvailable,
-        apparmorEnabled: false,
+        apparmorEnabled: host.apparmorEnabled,
         seccompLocalhost: (path: string) => readLocalhostProfile(path),
         deviceInfo,
         hostDevices: config.linux?.security_context?.privileged ? hostDevices() : undefined,

@@ -115,6 +115,6 @@ export async function fakeDeps(): Promise<{ deps: LifecycleDeps; host: FakeHost;
   };
   const store = new StateStore(root, silentLogger);
   await store.load();
-  const deps: LifecycleDeps = { config, store, oci, monitor, network, cgroups, mounts, images, logger: silentLogger, host: { capabilities: [], minOomScoreAdj: 0, cgroupV2: false, swapAvailable: true, hugetlbAvailable: false }, events: new EventBus(), hostResolvConf: 'nameserver 1.1.1.1\n' };
+  const deps: LifecycleDeps = { config, store, oci, monitor, network, cgroups, mounts, images, logger: silentLogger, host: { capabilities: [], minOomScoreAdj: 0, cgroupV2: false, swapAvailable: true, hugetlbAvailable: false, apparmorEnabled: false }, events: new EventBus(), hostResolvConf: 'nameserver 1.1.1.1\n' };
   return { deps, host, root };
 }
