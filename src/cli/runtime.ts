@@ -17,7 +17,7 @@ export function registerRuntimeCommand(program: Command): void {
     .option('--log-level <level>', 'debug, info, warn or error (default info)')
     .action(async (opts: { socket?: string; root?: string; state?: string; config?: string; runtime?: string; logLevel?: string }) => {
       const { root, version } = packageInfo();
-      const config = await loadRuntimeConfig(opts, join(root, 'dist', 'pause'));
+      const config = await loadRuntimeConfig(opts, join(root, 'dist', 'pause'), join(root, 'dist', 'bin'));
       const logger = createLogger('corelet-runtime', config.logLevel);
       const daemon = await startRuntime(config, logger, version);
       let closing = false;

@@ -45,6 +45,10 @@ export interface RuntimeConfig {
   /** cgroupfs parent for pods whose request names none. */
   readonly defaultCgroupParent: string;
   readonly netnsDir: string;
+  /** The streaming server (exec, attach, port-forward URLs): address, port (0 = a free one), TLS. */
+  readonly streaming: { readonly address: string; readonly port: number; readonly tls?: { readonly cert: string; readonly key: string } };
+  /** Folder of corelet's helper binaries (corelet-io). */
+  readonly helperDir: string;
   readonly logLevel: string;
 }
 
@@ -69,10 +73,11 @@ interface FileConfig {
   pauseImage?: string;
   cgroupParent?: string;
   cni?: { confDir?: string; binDirs?: string[]; podSubnet?: string; bridge?: string };
+  streaming?: { address?: string; port?: number; tlsCert?: string; tlsKey?: string };
   logLevel?: string;
 }
 
-const FILE_KEYS = ['socket', 'root', 'state', 'runtime', 'conmon', 'registries', 'pauseImage', 'cgroupParent', 'cni', 'logLevel'];
+const FILE_KEYS = ['socket', 'root', 'state', 'runtime', 'conmon', 'registries', 'pauseImage', 'cgroupParent', 'cni', 'streaming', 'logLevel'];
 
 /** Finds an executable by name on PATH (absolute paths are returned as they are). */
 export function findExecutable(name: string, extraDirs: readonly string[] = []): string | undefined {
@@ -109,7 +114,7 @@ async function readFileConfig(path: string, explicit: boolean): Promise<FileConf
  * Compiles flags + config file + defaults into the readonly RuntimeConfig. When --root is given and
  * --state is not, volatile state goes under ROOT/run so that several runtimes can run side by side.
  */
-export async function loadRuntimeConfig(flags: RuntimeFlags, pauseRootfs: string): Promise<RuntimeConfig> {
+export async function loadRuntimeConfig(flags: RuntimeFlags, pauseRootfs: string, helperDir = ''): Promise<RuntimeConfig> {
   const file = await readFileConfig(flags.config ?? DEFAULTS.config, flags.config !== undefined);
   const root = resolve(flags.root ?? file.root ?? DEFAULTS.root);
   const state = resolve(flags.state ?? file.state ?? (root === DEFAULTS.root ? DEFAULTS.state : join(root, 'run')));
@@ -120,6 +125,9 @@ export async function loadRuntimeConfig(flags: RuntimeFlags, pauseRootfs: string
   if (!runtimePath) throw invalidArgument(`OCI runtime "${runtimeName}" not found on PATH; install it (apt-get install ${runtimeBase})`);
   const conmonPath = findExecutable(file.conmon ?? DEFAULTS.conmon);
   if (!conmonPath) throw invalidArgument(`conmon not found on PATH; install it (apt-get install conmon)`);
+  const st = file.streaming ?? {};
+  if (st.port !== undefined && (!Number.isInteger(st.port) || st.port < 0 || st.port > 65535)) throw invalidArgument(`streaming.port must be 0..65535, got ${st.port}`);
+  if ((st.tlsCert === undefined) !== (st.tlsKey === undefined)) throw invalidArgument('streaming.tlsCert and streaming.tlsKey go together');
   return {
     socket: resolve(flags.socket ?? file.socket ?? DEFAULTS.socket),
     root,
@@ -138,6 +146,12 @@ export async function loadRuntimeConfig(flags: RuntimeFlags, pauseRootfs: string
     cgroupRoot: DEFAULTS.cgroupRoot,
     defaultCgroupParent: file.cgroupParent ?? '/corelet',
     netnsDir: DEFAULTS.netnsDir,
+    streaming: {
+      address: st.address ?? '127.0.0.1',
+      port: st.port ?? 0,
+      tls: st.tlsCert && st.tlsKey ? { cert: st.tlsCert, key: st.tlsKey } : undefined,
+    },
+    helperDir,
     logLevel: flags.logLevel ?? file.logLevel ?? 'info',
   };
 }

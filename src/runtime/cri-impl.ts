@@ -24,6 +24,8 @@ import { listMetricDescriptors, listPodSandboxMetrics } from './service/metrics.
 import { updateRuntimeConfig } from './service/update-runtime-config.js';
 import { checkpointContainer } from './service/checkpoint.js';
 import { getContainerEvents } from './service/events.js';
+import { attach, exec } from './container/container-exec.js';
+import { portForward } from './sandbox/sandbox-port-forward.js';
 
 /** The CRI RPCs corelet runtime implements; the rest answer UNIMPLEMENTED (src/cri/server.ts). */
 export function criImpl(rt: RuntimeContext): CriImpl {
@@ -54,6 +56,9 @@ export function criImpl(rt: RuntimeContext): CriImpl {
     UpdateRuntimeConfig: updateRuntimeConfig(rt),
     CheckpointContainer: checkpointContainer(rt),
     GetContainerEvents: getContainerEvents(rt),
+    Exec: exec(rt),
+    Attach: attach(rt),
+    PortForward: portForward(rt),
     ListImages: listImages(rt),
     ImageStatus: imageStatus(rt),
     PullImage: pullImage(rt),

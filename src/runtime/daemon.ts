@@ -13,7 +13,9 @@ import { Cgroups, detectCgroupMode } from './cgroups/index.js';
 import { hostMounts } from './mounts.js';
 import { EventBus } from './events.js';
 import { readHostFacts } from './host-facts.js';
-import type { LifecycleDeps } from './lifecycle.js';
+import { exitDir, socketDir, type LifecycleDeps } from './lifecycle.js';
+import { ConmonStreamingBackend } from './streaming/conmon-backend.js';
+import { StreamingServer } from './streaming/index.js';
 import { SandboxManager } from './sandbox/sandbox-manager.js';
 import { ContainerManager } from './container/container-manager.js';
 import type { RuntimeContext } from './runtime-context.js';
@@ -92,7 +94,26 @@ export async function startRuntime(config: RuntimeConfig, logger: Logger, versio
   sandboxes.containers = containers;
   await sandboxes.recover();
   await containers.start();
-  const context: RuntimeContext = { deps, sandboxes, containers, images, cgroups, network, version };
+  const backend = new ConmonStreamingBackend({
+    store,
+    exitDir: exitDir(deps.config),
+    socketDir: socketDir(deps.config),
+    execDir: join(config.state, 'exec'),
+    conmonPath: config.conmonPath,
+    runtimePath: config.ociRuntime.path,
+    runtimeRoot,
+    ioHelperPath: join(config.helperDir, 'corelet-io'),
+    logger: logger.child({ component: 'streaming' }),
+  });
+  const streaming = new StreamingServer({
+    address: config.streaming.address,
+    port: config.streaming.port,
+    tls: config.streaming.tls,
+    backend,
+    logger: logger.child({ component: 'streaming' }),
+  });
+  await streaming.start();
+  const context: RuntimeContext = { deps, sandboxes, containers, images, cgroups, network, streaming, version };
   const impl: CriImpl = criImpl(context);
   const server = createCriServer(impl, logger.child({ component: 'cri' }), {
     ImportImage: async (req) => {
@@ -102,12 +123,13 @@ export async function startRuntime(config: RuntimeConfig, logger: Logger, versio
     },
   });
   await listenUnix(server, config.socket);
-  logger.info({ socket: config.socket, root: config.root, runtime: config.ociRuntime.path, cgroups: cgroupMode }, 'corelet runtime serving CRI');
+  logger.info({ socket: config.socket, streaming: streaming.url(), root: config.root, runtime: config.ociRuntime.path, cgroups: cgroupMode }, 'corelet runtime serving CRI');
   return {
     context,
     server,
     async close() {
       containers.stopWatching();
+      await streaming.close();
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
     },
   };

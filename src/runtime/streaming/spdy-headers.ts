@@ -14,6 +14,8 @@ export type SpdyHeaders = Record<string, string[]>;
 export const MAX_HEADER_BLOCK_BYTES = 256 * 1024;
 const MAX_HEADER_PAIRS = 1000;
 
+const SYNC_FLUSH_MARKER = Buffer.from([0x00, 0x00, 0x00, 0xff, 0xff]);
+
 /** Raised for a malformed header block: a session-level protocol error. */
 export class HeaderBlockError extends Error {}
 
@@ -63,7 +65,7 @@ export function parseHeaderBlock(buf: Buffer): SpdyHeaders {
 
 /**
  * Compresses header blocks for one session direction. It emits zlib "stored" (uncompressed)
- * deflate blocks: valid input for any peer's stateful inflater (it only adds back-references we
+ * deflate blocks, each block flushed like Z_SYNC_FLUSH does: valid input for any peer's stateful inflater (it only adds back-references we
  * never make), and, unlike Node's deflate stream, synchronous, so a SYN_REPLY and the DATA frames
  * written right after it leave in order without an async step. Header blocks here are a few bytes,
  * so compressing them would save nothing worth the ordering machinery.
@@ -95,6 +97,9 @@ export class HeaderCompressor {
       parts.push(blockHead, chunk);
       off += chunk.length;
     } while (off < raw.length);
+    // End with an empty stored block, the marker zlib's Z_SYNC_FLUSH writes: inflaters (Go's
+    // compress/flate among them) hand out a block's bytes only once the next block starts.
+    parts.push(SYNC_FLUSH_MARKER);
     return Buffer.concat(parts);
   }
 }

@@ -96,6 +96,10 @@ export class SpdyStream extends Duplex {
       this.rejectEstablished = reject;
     });
     this.established.catch(() => {}); // nobody has to wait for it
+    this.on('end', () => {
+      this.session.setCongested(this, false);
+      this.session.maybeForget(this);
+    });
   }
 
   /** First value of a header (names are lower case on the wire). */
@@ -208,9 +212,19 @@ export class SpdyStream extends Duplex {
     }
   }
 
+  /** Every way of consuming (flowing mode, read(), pipes, iterators) goes through read(). */
+  override read(size?: number): any {
+    const chunk = super.read(size);
+    if (chunk !== null) {
+      this.credit();
+      if (this.readableLength < this.readableHighWaterMark) this.session.setCongested(this, false);
+    }
+    return chunk;
+  }
+
   override _read(): void {
+    // The reader wants more: if a window-ignoring peer made us stop reading the socket, go on.
     this.session.setCongested(this, false);
-    this.credit();
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
@@ -474,7 +488,6 @@ export class SpdySession extends EventEmitter {
           stream.destroy();
           return;
         }
-        this.recvSessionWindowCheck(f.data.length);
         stream.receive(f.data, (f.flags & FLAG_FIN) !== 0);
         return;
       }
@@ -551,11 +564,6 @@ export class SpdySession extends EventEmitter {
     this.emit('stream', stream);
   }
 
-  private recvSessionWindowCheck(len: number): void {
-    // Tolerated (see the file comment); only noted, since spdystream peers do it all the time.
-    if (len > 0 && this.strict && len > DEFAULT_WINDOW) this.logger.debug({ len }, 'peer sent past the window');
-  }
-
   private isKnownId(id: number): boolean {
     const peerParity = this.opts.role === 'server' ? 1 : 0;
     return id % 2 === peerParity ? id <= this.lastPeerStreamId : id < this.nextStreamId;
@@ -581,8 +589,6 @@ export class SpdySession extends EventEmitter {
     if (!(err instanceof FrameError || err instanceof HeaderBlockError)) this.logger.warn({ err: message }, 'spdy session failed');
     else this.logger.info({ err: message }, 'spdy protocol error from peer');
     this.goaway(GoawayStatus.PROTOCOL_ERROR);
-    this.transport.end();
-    this.transport.destroySoon?.();
     this.finish();
   }
 
@@ -600,19 +606,12 @@ export class SpdySession extends EventEmitter {
     for (const w of this.drainWaiters) w();
     this.drainWaiters = [];
     this.decompressor.close();
-    if (!this.transport.destroyed && this.transport.writableEnded) {
-      // We already ended our side; let the peer's FIN or a short grace end the socket.
+    if (!this.transport.destroyed) {
+      // Flush what we wrote (a GOAWAY, a last status) and FIN; the peer's FIN or a grace period
+      // then releases the socket.
+      this.transport.end();
       setTimeout(() => this.transport.destroy(), 5000).unref();
-    } else if (!this.transport.destroyed) {
-      this.transport.destroy();
     }
     this.emit('close');
-  }
-}
-
-declare module 'node:stream' {
-  interface Duplex {
-    /** net.Socket has it; other transports may not. */
-    destroySoon?(): void;
   }
 }

@@ -112,6 +112,8 @@ export async function fakeDeps(): Promise<{ deps: LifecycleDeps; host: FakeHost;
     defaultCgroupParent: '/corelet',
     netnsDir: '/run/netns',
     logLevel: 'silent',
+    streaming: { address: '127.0.0.1', port: 0 },
+    helperDir: join(root, 'bin'),
   };
   const store = new StateStore(root, silentLogger);
   await store.load();
