@@ -258,26 +258,25 @@ export class ContainerManager {
 
   private async stopLocked(id: string, timeoutSeconds: number): Promise<void> {
     const { oci } = this.deps;
-    let rec = await this.refresh(id);
+    const rec = await this.refresh(id);
     if (!rec || rec.state === 'exited') return;
     const exits = exitDir(this.deps.config);
     const st = await oci.state(id);
     if (!st || st.status === 'stopped') {
       // conmon writes the exit file right after runc notices; give it that moment.
-      if (!(await waitForExit(exits, id, 2000))) await this.markLost(id);
+      if ((await waitForExit(exits, id, 2000)) === undefined) await this.markLost(id);
       await this.refresh(id);
       return;
     }
     if (timeoutSeconds > 0 && rec.state === 'running') {
       await oci.kill(id, rec.stopSignal).catch(ignoreGone);
-      if (await waitForExit(exits, id, timeoutSeconds * 1000)) {
+      if ((await waitForExit(exits, id, timeoutSeconds * 1000)) !== undefined) {
         await this.refresh(id);
         return;
       }
     }
     await oci.kill(id, 'KILL', true).catch(ignoreGone);
-    if (!(await waitForExit(exits, id, KILL_WAIT_MS))) {
-      rec = this.deps.store.container(id);
+    if ((await waitForExit(exits, id, KILL_WAIT_MS)) === undefined) {
       throw wrap(new Error('no exit after SIGKILL'), `stopping container ${id}`);
     }
     await this.refresh(id);

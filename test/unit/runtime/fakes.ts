@@ -18,11 +18,13 @@ export interface FakeHost {
   mounts: Set<string>;
   containers: Map<string, 'created' | 'running' | 'stopped'>;
   fail: { cniAdd?: boolean; monitorCreate?: boolean; ociStart?: boolean };
+  /** How a container answers its stop signal: an exit code, or 'ignore' (then only SIGKILL ends it). */
+  onStopSignal: Map<string, number | 'ignore'>;
 }
 
 export async function fakeDeps(): Promise<{ deps: LifecycleDeps; host: FakeHost; root: string }> {
   const root = await mkdtemp(join(tmpdir(), 'corelet-lifecycle-'));
-  const host: FakeHost = { netns: new Set(), ips: new Map(), mounts: new Set(), containers: new Map(), fail: {} };
+  const host: FakeHost = { netns: new Set(), ips: new Map(), mounts: new Set(), containers: new Map(), fail: {}, onStopSignal: new Map() };
   let nextIp = 2;
   const network: NetworkPort = {
     async createNetns(name) {
@@ -52,8 +54,15 @@ export async function fakeDeps(): Promise<{ deps: LifecycleDeps; host: FakeHost;
       if (host.fail.ociStart) throw internal('runc start failed');
       host.containers.set(id, 'running');
     },
-    async kill(id) {
-      if (host.containers.has(id)) host.containers.set(id, 'stopped');
+    // Like conmon: the container's end shows up as an exit file holding its code.
+    async kill(id, signal) {
+      if (!host.containers.has(id)) return;
+      const killed = signal === 'KILL' || signal === 9;
+      const answer = host.onStopSignal.get(id) ?? 143;
+      if (!killed && answer === 'ignore') return;
+      host.containers.set(id, 'stopped');
+      await mkdir(join(root, 'run', 'exits'), { recursive: true });
+      await writeFile(join(root, 'run', 'exits', id), String(killed ? 137 : answer));
     },
     async delete(id) {
       host.containers.delete(id);

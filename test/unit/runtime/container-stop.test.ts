@@ -1,0 +1,68 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
+import { SandboxManager } from '../../../src/runtime/sandbox/sandbox-manager.js';
+import { ContainerManager } from '../../../src/runtime/container/container-manager.js';
+import type { ContainerConfig__Output, PodSandboxConfig__Output } from '../../../src/cri/types.js';
+import { fakeDeps } from './fakes.js';
+
+const pod = {
+  metadata: { name: 'p', namespace: 'default', uid: 'u', attempt: 0 },
+  hostname: 'p',
+  log_directory: '',
+  dns_config: null,
+  port_mappings: [],
+  labels: {},
+  annotations: {},
+  linux: null,
+  windows: null,
+} as PodSandboxConfig__Output;
+
+function ctr(name: string): ContainerConfig__Output {
+  return { metadata: { name, attempt: 0 }, image: { image: 'busybox' }, command: ['sleep', '60'], args: [], working_dir: '', envs: [], mounts: [], devices: [], labels: {}, annotations: {}, log_path: '', stdin: false, stdin_once: false, tty: false, linux: null } as unknown as ContainerConfig__Output;
+}
+
+async function setup() {
+  const { deps, host, root } = await fakeDeps();
+  const sandboxes = new SandboxManager(deps);
+  const containers = new ContainerManager(deps, sandboxes);
+  sandboxes.containers = containers;
+  await containers.start();
+  const sandboxId = await sandboxes.run(pod, '');
+  return { deps, host, root, containers, sandboxId };
+}
+
+test('a container that exits 0 on its stop signal is Completed, without SIGKILL', async (t) => {
+  const { deps, host, root, containers, sandboxId } = await setup();
+  t.after(async () => {
+    containers.stopWatching();
+    await rm(root, { recursive: true, force: true });
+  });
+  const id = await containers.create(sandboxId, ctr('graceful'), pod);
+  await containers.startContainer(id);
+  host.onStopSignal.set(id, 0);
+  await containers.stop(id, 5);
+  const rec = deps.store.container(id);
+  assert.equal(rec.state, 'exited');
+  assert.equal(rec.exitCode, 0);
+  assert.equal(rec.reason, 'Completed');
+});
+
+test('a container ignoring its stop signal is killed after the timeout (137)', async (t) => {
+  const { deps, host, root, containers, sandboxId } = await setup();
+  t.after(async () => {
+    containers.stopWatching();
+    await rm(root, { recursive: true, force: true });
+  });
+  const id = await containers.create(sandboxId, ctr('stubborn'), pod);
+  await containers.startContainer(id);
+  host.onStopSignal.set(id, 'ignore');
+  await containers.stop(id, 1);
+  assert.equal(deps.store.container(id).exitCode, 137);
+  assert.equal(deps.store.container(id).reason, 'Error');
+  // stopping again, or an unknown container, is fine
+  await containers.stop(id, 1);
+  await containers.stop('no-such-container', 1);
+  await containers.remove(id);
+  assert.equal(deps.store.findContainer(id), undefined);
+});
