@@ -4,7 +4,7 @@ import type { RuntimeContext } from '../runtime-context.js';
 export const status = (rt: RuntimeContext): UnaryImpl<'Status'> => async (req) => {
   const net = await rt.deps.network.status();
   const handler = rt.deps.config.ociRuntime.name;
-  const features = { recursive_read_only_mounts: false, user_namespaces: false };
+  const features = { recursive_read_only_mounts: true, user_namespaces: false };
   return {
     status: {
       conditions: [
