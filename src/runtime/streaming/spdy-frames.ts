@@ -152,40 +152,75 @@ export function encodeWindowUpdate(streamId: number, delta: number): Buffer {
 
 /**
  * Splits a byte stream into frames. Feed it chunks as they arrive; it returns the frames completed
- * so far and keeps a partial frame for the next call.
+ * so far and keeps a partial frame for the next call. Chunks are joined once per frame, so a large
+ * frame arriving in many pieces costs one copy.
  */
 export class FrameParser {
-  private buf: Buffer = Buffer.alloc(0);
+  private chunks: Buffer[] = [];
+  private length = 0;
 
   /** @param maxControlPayload larger control frames are a protocol error (header blocks are small). */
   constructor(private readonly maxControlPayload = 1024 * 1024) {}
 
   /** Parses what chunk completes; throws FrameError on malformed input. */
   push(chunk: Buffer): RawFrame[] {
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    if (chunk.length > 0) {
+      this.chunks.push(chunk);
+      this.length += chunk.length;
+    }
     const frames: RawFrame[] = [];
-    let off = 0;
-    while (this.buf.length - off >= 8) {
-      const word = this.buf.readUInt32BE(off);
-      const flagsLen = this.buf.readUInt32BE(off + 4);
+    while (this.length >= 8) {
+      const head = this.peek(8);
+      const word = head.readUInt32BE(0);
+      const flagsLen = head.readUInt32BE(4);
       const flags = flagsLen >>> 24;
       const length = flagsLen & 0xffffff;
       const isControl = (word & 0x80000000) !== 0;
       if (isControl && length > this.maxControlPayload) throw new FrameError(`control frame of ${length} bytes`);
-      if (this.buf.length - off < 8 + length) break;
-      const payload = this.buf.subarray(off + 8, off + 8 + length);
-      off += 8 + length;
+      if (this.length < 8 + length) break;
+      // Socket and WebSocket chunks are fresh buffers, so payloads may keep referencing them.
+      const payload = this.take(8 + length).subarray(8);
       if (!isControl) {
-        // Copy: the payload outlives this buffer (it is pushed to a stream's reader).
-        frames.push({ type: 'data', streamId: word & MAX_STREAM_ID, flags, data: Buffer.from(payload) });
+        frames.push({ type: 'data', streamId: word & MAX_STREAM_ID, flags, data: payload });
         continue;
       }
       const version = (word >>> 16) & 0x7fff;
       if (version !== SPDY_VERSION) throw new FrameError(`unsupported SPDY version ${version}`);
       frames.push(parseControl(word & 0xffff, flags, payload));
     }
-    this.buf = off === this.buf.length ? Buffer.alloc(0) : this.buf.subarray(off);
     return frames;
+  }
+
+  /** The first n buffered bytes, without consuming them. */
+  private peek(n: number): Buffer {
+    if (this.chunks[0]!.length < n) this.chunks = [Buffer.concat(this.chunks)];
+    return this.chunks[0]!.subarray(0, n);
+  }
+
+  /** Consumes the first n buffered bytes. */
+  private take(n: number): Buffer {
+    this.length -= n;
+    const first = this.chunks[0]!;
+    if (first.length >= n) {
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    const parts: Buffer[] = [];
+    let need = n;
+    while (need > 0) {
+      const c = this.chunks[0]!;
+      if (c.length <= need) {
+        parts.push(c);
+        this.chunks.shift();
+        need -= c.length;
+      } else {
+        parts.push(c.subarray(0, need));
+        this.chunks[0] = c.subarray(need);
+        need = 0;
+      }
+    }
+    return Buffer.concat(parts, n);
   }
 }
 
@@ -202,7 +237,7 @@ function parseControl(type: number, flags: number, p: Buffer): RawFrame {
         associatedId: p.readUInt32BE(4) & MAX_STREAM_ID,
         priority: p[8]! >>> 5,
         flags,
-        headerBlock: Buffer.from(p.subarray(10)),
+        headerBlock: p.subarray(10),
       };
     case FrameType.SYN_REPLY:
     case FrameType.HEADERS:
@@ -211,7 +246,7 @@ function parseControl(type: number, flags: number, p: Buffer): RawFrame {
         type: type === FrameType.SYN_REPLY ? 'syn_reply' : 'headers',
         streamId: p.readUInt32BE(0) & MAX_STREAM_ID,
         flags,
-        headerBlock: Buffer.from(p.subarray(4)),
+        headerBlock: p.subarray(4),
       };
     case FrameType.RST_STREAM:
       need(8, true);

@@ -75,6 +75,7 @@ export class SpdyStream extends Duplex {
   /** @internal */ recvWindow = DEFAULT_WINDOW;
   private pushed = 0;
   private credited = 0;
+  private sessionCredited = 0;
   private pending: { chunk: Buffer; cb: (err?: Error | null) => void } | undefined;
   private finalCb: ((err?: Error | null) => void) | undefined;
   private resolveEstablished!: () => void;
@@ -198,16 +199,22 @@ export class SpdyStream extends Duplex {
     this.session.maybeForget(this);
   }
 
-  /** Reopens the peer's window for what our reader consumed. */
+  /**
+   * Reopens the peer's windows for what our reader consumed: the session's at once (so that one
+   * slow stream cannot starve the others of session window), the stream's in steps of half a window.
+   */
   private credit(): void {
-    const consumed = this.pushed - this.readableLength - this.credited;
-    if (consumed <= 0) return;
-    if (consumed >= DEFAULT_WINDOW / 2 || this.recvWindow <= DEFAULT_WINDOW / 2) {
-      this.credited += consumed;
-      this.session.creditSession(consumed);
+    const consumed = this.pushed - this.readableLength;
+    if (consumed > this.sessionCredited) {
+      this.session.creditSession(consumed - this.sessionCredited);
+      this.sessionCredited = consumed;
+    }
+    const forStream = consumed - this.credited;
+    if (forStream > 0 && (forStream >= DEFAULT_WINDOW / 2 || this.recvWindow <= DEFAULT_WINDOW / 2)) {
+      this.credited = consumed;
       if (!this.remoteFin && !this.destroyed) {
-        this.recvWindow += consumed;
-        this.session.send(encodeWindowUpdate(this.id, consumed));
+        this.recvWindow += forStream;
+        this.session.send(encodeWindowUpdate(this.id, forStream));
       }
     }
   }
@@ -244,6 +251,9 @@ export class SpdyStream extends Duplex {
       this.session.sendReset(this.id, RstStatus.CANCEL);
     }
     this.rejectEstablished(new Error(`stream ${this.id} closed before it was established`));
+    // Data nobody will read any more must not keep the session window shut.
+    if (this.pushed > this.sessionCredited) this.session.creditSession(this.pushed - this.sessionCredited);
+    this.sessionCredited = this.pushed;
     const pending = this.pending;
     this.pending = undefined;
     this.session.forget(this);
