@@ -6,7 +6,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 pkgs=(runc crun conmon containernetworking-plugins iproute2 iptables mount gcc libc6-dev ca-certificates)
-[ "${1:-}" = --test ] && pkgs+=(openssl iputils-ping busybox-static containerd docker-registry skopeo umoci curl)
+[ "${1:-}" = --test ] && pkgs+=(tmux openssl iputils-ping busybox-static containerd docker-registry skopeo umoci curl)
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
