@@ -3,22 +3,11 @@
  * adapters live in network/, oci/, cgroups/ and image/; unit tests pass fakes.
  */
 import type { OciSpec } from './spec/index.js';
+import type { PodNetworkArgs } from './network/index.js';
+import type { ConmonCreateOptions } from './oci/index.js';
+import type { CgroupStats } from './cgroups/index.js';
 
-export interface PortMappingArg {
-  protocol: 'TCP' | 'UDP' | 'SCTP';
-  containerPort: number;
-  hostPort: number;
-  hostIp: string;
-}
-
-export interface PodNetworkArgs {
-  sandboxId: string;
-  netnsPath: string;
-  podName: string;
-  podNamespace: string;
-  podUid: string;
-  portMappings: PortMappingArg[];
-}
+export type { PodNetworkArgs };
 
 export interface NetworkPort {
   createNetns(name: string): Promise<string>;
@@ -46,34 +35,8 @@ export interface OciRuntimePort {
   exec(id: string, opts: { process: OciSpec['process']; args: string[]; timeoutMs?: number }): Promise<ExecResult>;
 }
 
-export interface MonitorCreateOptions {
-  id: string;
-  name: string;
-  bundle: string;
-  logPath: string;
-  exitDir: string;
-  socketDir: string;
-  persistDir: string;
-  pidFile: string;
-  conmonPidFile: string;
-  terminal?: boolean;
-  stdin?: boolean;
-  stdinOnce?: boolean;
-}
-
 export interface MonitorPort {
-  create(opts: MonitorCreateOptions): Promise<{ pid: number; conmonPid: number }>;
-}
-
-export interface CgroupStats {
-  cpuUsageNanos: number;
-  memoryUsageBytes: number;
-  memoryWorkingSetBytes: number;
-  memoryRssBytes: number;
-  pageFaults: number;
-  majorPageFaults: number;
-  oomKills: number;
-  timestampMs: number;
+  create(opts: ConmonCreateOptions): Promise<{ pid: number; conmonPid: number }>;
 }
 
 export interface CgroupPort {

@@ -1,4 +1,5 @@
-import type { ContainerStats } from '../../cri/types.js';
+import type { ContainerStats, MemoryUsage } from '../../cri/types.js';
+import type { CgroupStats } from '../cgroups/index.js';
 import type { UnaryImpl } from '../../cri/server.js';
 import { invalidArgument } from '../../lib/errors.js';
 import { unixNanos } from '../../lib/ids.js';
@@ -8,6 +9,18 @@ import { matchesLabels } from '../filters.js';
 
 /** Previous CPU sample per container, to turn cumulative usage into nano-cores. */
 const lastCpu = new Map<string, { nanos: number; at: number }>();
+
+/** CRI MemoryUsage from cgroup figures (zeros when the cgroup is gone). */
+export function memoryUsage(s: CgroupStats | undefined, timestamp: string): MemoryUsage {
+  return {
+    timestamp,
+    working_set_bytes: { value: s?.memoryWorkingSetBytes ?? 0 },
+    usage_bytes: { value: s?.memoryUsageBytes ?? 0 },
+    rss_bytes: { value: s?.memoryRssBytes ?? 0 },
+    page_faults: { value: s?.pageFaults ?? 0 },
+    major_page_faults: { value: s?.majorPageFaults ?? 0 },
+  };
+}
 
 /** CRI ContainerStats of a container, read from its cgroup (zeros once the cgroup is gone). */
 export async function containerStats(rt: RuntimeContext, rec: ContainerRecord): Promise<ContainerStats> {
@@ -24,14 +37,7 @@ export async function containerStats(rt: RuntimeContext, rec: ContainerRecord): 
   return {
     attributes: { id: rec.id, metadata: rec.config.metadata, labels: rec.config.labels, annotations: rec.config.annotations },
     cpu: { timestamp, usage_core_nano_seconds: { value: s?.cpuUsageNanos ?? 0 }, usage_nano_cores: { value: nanoCores } },
-    memory: {
-      timestamp,
-      working_set_bytes: { value: s?.memoryWorkingSetBytes ?? 0 },
-      usage_bytes: { value: s?.memoryUsageBytes ?? 0 },
-      rss_bytes: { value: s?.memoryRssBytes ?? 0 },
-      page_faults: { value: s?.pageFaults ?? 0 },
-      major_page_faults: { value: s?.majorPageFaults ?? 0 },
-    },
+    memory: memoryUsage(s, timestamp),
     writable_layer: { timestamp, fs_id: { mountpoint: fs.mountpoint }, used_bytes: { value: 0 }, inodes_used: { value: 0 } },
   };
 }

@@ -6,7 +6,7 @@ import { unixNanos } from '../../lib/ids.js';
 import type { SandboxRecord } from '../store/index.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import { matchesLabels } from '../filters.js';
-import { containerStats } from '../container/container-stats.js';
+import { containerStats, memoryUsage } from '../container/container-stats.js';
 
 /** Interface counters of the pod's network namespace, read through its pause process's /proc/PID/net/dev. */
 export async function podInterfaces(pausePid: number): Promise<NetworkInterfaceUsage[]> {
@@ -37,14 +37,7 @@ export async function podSandboxStats(rt: RuntimeContext, rec: SandboxRecord): P
     attributes: { id: rec.id, metadata: rec.config.metadata, labels: rec.config.labels, annotations: rec.config.annotations },
     linux: {
       cpu: { timestamp, usage_core_nano_seconds: { value: s?.cpuUsageNanos ?? 0 } },
-      memory: {
-        timestamp,
-        working_set_bytes: { value: s?.memoryWorkingSetBytes ?? 0 },
-        usage_bytes: { value: s?.memoryUsageBytes ?? 0 },
-        rss_bytes: { value: s?.memoryRssBytes ?? 0 },
-        page_faults: { value: s?.pageFaults ?? 0 },
-        major_page_faults: { value: s?.majorPageFaults ?? 0 },
-      },
+      memory: memoryUsage(s, timestamp),
       network: { timestamp, default_interface: interfaces.find((i) => i.name === 'eth0') ?? interfaces[0] ?? null, interfaces },
       process: { timestamp, process_count: { value: pids.length } },
       containers: await Promise.all(running.map((c) => containerStats(rt, c))),

@@ -42,7 +42,7 @@ export interface ConmonStreamingBackendOptions {
   /** The OCI runtime (runc, crun) and its --root, as the containers were created with. */
   runtimePath: string;
   runtimeRoot: string;
-  /** The corelet-io helper (native-scripts/build-io.sh builds it into dist/bin). */
+  /** The corelet-io helper (native-scripts/build-native.sh builds it into dist/bin). */
   ioHelperPath: string;
   logger: Logger;
   /** How long an exec's conmon may take to get ready and start the process (default 60 s). */

@@ -109,10 +109,9 @@ export class SpdyStream extends Duplex {
   }
 
   /** Accepts a stream the peer opened (SYN_REPLY); writes wait for it. */
-  reply(headers: SpdyHeaders = {}, fin = false): void {
+  reply(headers: SpdyHeaders = {}): void {
     if (!this.incoming || this.isEstablished || this.destroyed) return;
-    this.session.sendReply(this, headers, fin);
-    if (fin) this.localFin = true;
+    this.session.sendReply(this, headers, false);
     this.markEstablished();
   }
 
@@ -167,9 +166,14 @@ export class SpdyStream extends Duplex {
     if (this.destroyed || !this.isEstablished) return;
     while (this.pending) {
       const { chunk, cb } = this.pending;
+      if (chunk.length === 0) {
+        this.pending = undefined;
+        cb();
+        break;
+      }
       let allowed = Math.min(chunk.length, MAX_DATA_CHUNK);
       if (this.session.enforcingPeerWindow()) allowed = Math.min(allowed, this.sendWindow, this.session.sendWindow);
-      if (allowed <= 0 && chunk.length > 0) {
+      if (allowed <= 0) {
         this.session.waitForWindow(this);
         return;
       }
@@ -283,7 +287,7 @@ export class SpdySession extends EventEmitter {
   private nextStreamId: number;
   private lastPeerStreamId = 0;
   private nextPingId: number;
-  private readonly pings = new Map<number, () => void>();
+  private readonly pings = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
   private readonly queue: RawFrame[] = [];
   private processing = false;
   private readonly congested = new Set<SpdyStream>();
@@ -306,14 +310,16 @@ export class SpdySession extends EventEmitter {
     this.nextStreamId = opts.role === 'client' ? 1 : 2;
     this.nextPingId = opts.role === 'client' ? 1 : 2;
     transport.on('data', (chunk: Buffer) => this.onData(chunk));
-    transport.on('end', () => {
+    // Frames already received are still handled (a client may send its last data and hang up).
+    const ended = () => {
       this.transportEnded = true;
       this.drainQueue();
-    });
-    transport.on('close', () => this.finish());
+    };
+    transport.on('end', ended);
+    transport.on('close', ended);
     transport.on('error', (err: Error) => {
       this.logger.debug({ err: err.message }, 'spdy transport error');
-      this.finish();
+      ended();
     });
     transport.on('drain', () => {
       const waiters = this.drainWaiters;
@@ -355,7 +361,7 @@ export class SpdySession extends EventEmitter {
     this.nextPingId += 2;
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new Error('SPDY session is closed'));
-      this.pings.set(id, resolve);
+      this.pings.set(id, { resolve, reject });
       this.send(encodePing(id));
     });
   }
@@ -533,7 +539,7 @@ export class SpdySession extends EventEmitter {
         const ours = (f.id % 2) === (this.opts.role === 'client' ? 1 : 0);
         if (!ours) this.send(encodePing(f.id));
         else {
-          this.pings.get(f.id)?.();
+          this.pings.get(f.id)?.resolve();
           this.pings.delete(f.id);
         }
         return;
@@ -615,6 +621,8 @@ export class SpdySession extends EventEmitter {
     this.streams.clear();
     for (const w of this.drainWaiters) w();
     this.drainWaiters = [];
+    for (const p of this.pings.values()) p.reject(new Error('SPDY session closed'));
+    this.pings.clear();
     this.decompressor.close();
     if (!this.transport.destroyed) {
       // Flush what we wrote (a GOAWAY, a last status) and FIN; the peer's FIN or a grace period

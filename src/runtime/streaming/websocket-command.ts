@@ -12,7 +12,6 @@ import type { StreamIO } from './backend.js';
 import { protocolVersion, serveCommand } from './remote-command.js';
 import type { ChannelRequest } from './spdy-command.js';
 
-const STDIN = 0;
 const STDOUT = 1;
 const STDERR = 2;
 const ERROR = 3;
@@ -51,6 +50,7 @@ export async function serveWebSocketCommand(opts: {
 
   const stdin = request.stdin ? new PassThrough() : undefined;
   const resize = request.tty && version >= 4 ? new PassThrough() : undefined;
+  // Indexed by channel: 0 stdin, 4 resize.
   const inputs: (PassThrough | undefined)[] = [stdin, undefined, undefined, undefined, resize];
 
   ws.on('message', (raw: RawData) => {

@@ -6,13 +6,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const REPO = resolve(import.meta.dirname, '..', '..', '..', '..');
-const BUILD = join(REPO, 'native-scripts', 'build-pause.sh');
+const BUILD = join(REPO, 'native-scripts', 'build-native.sh');
 
 async function buildPause(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
   const out = await mkdtemp(join(tmpdir(), 'corelet-pause-'));
   t.after(() => rm(out, { recursive: true, force: true }));
   execFileSync('bash', [BUILD, out], { stdio: 'ignore' });
-  return join(out, 'rootfs', 'pause');
+  return join(out, 'pause', 'rootfs', 'pause');
 }
 
 function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
@@ -31,11 +31,11 @@ async function children(pid: number): Promise<{ pid: number; state: string }[]> 
   return out;
 }
 
-test('build-pause.sh makes a static binary and skips the build when it is up to date', async (t) => {
+test('build-native.sh makes a static pause binary and skips the build when it is up to date', async (t) => {
   const pause = await buildPause(t);
   const first = (await stat(pause)).mtimeMs;
   assert.match(execFileSync('file', [pause]).toString(), /statically linked/);
-  execFileSync('bash', [BUILD, join(pause, '..', '..')]);
+  execFileSync('bash', [BUILD, join(pause, '..', '..', '..')]);
   assert.equal((await stat(pause)).mtimeMs, first, 'second run did not rebuild');
 });
 

@@ -25,7 +25,7 @@ const ctr: Record<string, string> = {};
 
 before(async () => {
   // Idempotent; `npm run build` builds it too.
-  await execa(join(REPO, 'native-scripts', 'build-io.sh'), [IO_HELPER_DIR]);
+  await execa(join(REPO, 'native-scripts', 'build-native.sh'), [join(IO_HELPER_DIR, '..')]);
   h = await RuntimeHarness.start();
   await h.crictl(['pull', BUSYBOX]);
   const names = ['sleeper', 'catter', 'ticker', 'tty', 'reader', 'echo-server'];
