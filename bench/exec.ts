@@ -4,11 +4,14 @@
  * private corelet runtime and for containerd's CRI plugin in the same run, with the ratio.
  *
  *   node dist/bench/exec.js [--containerd unix:///run/containerd/containerd.sock]
- *     [--skip-containerd] [--execs 200] [--warmup 10] [--chunk 20] [--runs 5] [--size-mib 64]
+ *     [--containerd-pid PID] [--skip-containerd] [--execs 200] [--warmup 10] [--chunk 20] [--runs 5] [--size-mib 64]
  *     [--crictl crictl] [--corelet-log-level info] [--save-log FILE]
  *
  * Throughput counts wall time from spawning crictl to its exit, so it includes crictl's own
- * start and the Exec RPC; the "exec `true` via crictl" row shows that fixed cost on its own.
+ * start and the Exec RPC; the "crictl exec true" row shows that fixed cost on its own. On a busy
+ * host wall time follows each side's share of the CPUs, so the runtime's CPU time per `cat`
+ * (daemon plus what it spawned and reaped: corelet's conmon and corelet-io, containerd's shim and
+ * its children; both include runc and cat) is reported too. crictl's own CPU is not counted.
  * MB is 10^6 bytes. It never exits non-zero on a slow figure: it measures.
  */
 import { spawn } from 'node:child_process';
@@ -20,6 +23,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createCriClient, type CriClient } from '../src/cri/index.js';
 import { CoreletDaemon } from './corelet-daemon.js';
+import { cpuMs, findContainerdPid, listProcs } from './procs.js';
 import { mean, median, quantile, table } from './stats.js';
 
 const BUSYBOX = '127.0.0.1:5000/e2e-test-images/busybox:1.29-2';
@@ -29,6 +33,7 @@ const BIG_FILE = '/tmp/big';
 const { values: args } = parseArgs({
   options: {
     containerd: { type: 'string', default: 'unix:///run/containerd/containerd.sock' },
+    'containerd-pid': { type: 'string' },
     'skip-containerd': { type: 'boolean', default: false },
     image: { type: 'string', default: BUSYBOX },
     execs: { type: 'string', default: '200' },
@@ -56,6 +61,8 @@ interface Target {
   endpoint: string;
   client: CriClient;
   onSandbox?(id: string): void;
+  /** Processes whose CPU time is the runtime's: the daemon, and containerd's shim of our pod. */
+  serverPids: number[];
   sandboxId?: string;
   containerId?: string;
 }
@@ -65,6 +72,8 @@ interface Result {
   execSync: number[];
   crictlTrue: number[];
   mbps: Record<Transport, number[] | undefined>;
+  /** Runtime CPU ms per `cat`, per transport. */
+  cpu: Record<Transport, number[]>;
   errors: string[];
 }
 
@@ -95,6 +104,22 @@ async function setUp(t: Target): Promise<void> {
     timeout: 60,
   });
   if (dd.exit_code !== 0) throw new Error(`${t.name}: dd exited ${dd.exit_code}: ${String(dd.stderr)}`);
+  if (t.name === 'containerd') {
+    // the pod's shim is named by its sandbox id; exec'd processes are its children
+    const shim = (await listProcs()).find((p) => p.comm.startsWith('containerd-shim') && p.args.includes(sandboxId));
+    if (!shim) throw new Error(`containerd: no shim process for pod ${sandboxId}`);
+    t.serverPids.push(shim.pid);
+  }
+}
+
+/** Total CPU ms (own and reaped children) of the runtime's processes. */
+async function serverCpuMs(t: Target): Promise<number> {
+  let sum = 0;
+  for (const pid of t.serverPids) {
+    const c = await cpuMs(pid);
+    sum += c.self + c.children;
+  }
+  return sum;
 }
 
 /** Stops and removes every pod of our namespace (the one we made, or one a failed run left). */
@@ -132,30 +157,36 @@ function crictlExec(t: Target, transport: Transport, cmd: string[]): Promise<{ b
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (bytes += b.length));
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    // crictl warns about its missing config file on every run: keep only what explains a failure
+    const why = () => stderr.split('\n').filter((l) => l.trim() !== '' && !l.includes('level=warning')).join(' ').slice(-300);
     child.on('error', reject);
     child.on('close', (code) => {
       const ms = performance.now() - started;
-      if (code !== 0) reject(new Error(`crictl exec -r ${transport} exited ${code}: ${stderr.trim().slice(-300)}`));
+      if (code !== 0) reject(new Error(`crictl exec -r ${transport} exited ${code}: ${why()}`));
       else resolvePromise({ bytes, ms });
     });
   });
 }
 
-/** One streaming sample in MB/s; checks every byte of the file came through. */
-async function throughput(t: Target, transport: Transport): Promise<number> {
+/** One streaming sample: MB/s and the runtime's CPU ms; checks every byte of the file came through. */
+async function throughput(t: Target, transport: Transport): Promise<{ mbps: number; cpuMs: number }> {
+  const cpu0 = await serverCpuMs(t);
   const { bytes, ms } = await crictlExec(t, transport, ['cat', BIG_FILE]);
+  const cpuMs = (await serverCpuMs(t)) - cpu0;
   const want = SIZE_MIB * 1024 * 1024;
   if (bytes !== want) throw new Error(`${t.name} ${transport}: got ${bytes} bytes of ${want}`);
-  return bytes / 1e6 / (ms / 1000);
+  return { mbps: bytes / 1e6 / (ms / 1000), cpuMs };
 }
 
 const fmtMs = (v: number) => (Number.isFinite(v) ? `${v.toFixed(1)} ms` : 'n/a');
+const fmtCpu = (v: number) => (Number.isFinite(v) ? `${v.toFixed(0)} ms` : 'n/a');
 const fmtMBs = (v: number) => (Number.isFinite(v) ? `${v.toFixed(0)} MB/s` : 'n/a');
 const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? `${(a / b).toFixed(2)}×` : 'n/a');
 
 function report(c: Result, d: Result | undefined): void {
   const row = (label: string, f: (r: Result) => number, fmt: (v: number) => string) => [label, fmt(f(c)), d ? fmt(f(d)) : '-', d ? ratio(f(c), f(d)) : '-'];
   const mbps = (tr: Transport) => (r: Result) => median(r.mbps[tr] ?? []);
+  const cpu = (tr: Transport) => (r: Result) => (r.mbps[tr] ? median(r.cpu[tr]) : NaN);
   const rows = [
     ['metric', 'corelet', 'containerd', 'ratio (corelet/containerd)'],
     row(`ExecSync true p50 (n=${c.execSync.length})`, (r) => quantile(r.execSync, 0.5), fmtMs),
@@ -164,6 +195,8 @@ function report(c: Result, d: Result | undefined): void {
     row(`crictl exec true wall median (n=${c.crictlTrue.length})`, (r) => median(r.crictlTrue), fmtMs),
     row(`crictl exec cat ${SIZE_MIB} MiB, SPDY, median (n=${RUNS})`, mbps('spdy'), fmtMBs),
     row(`crictl exec cat ${SIZE_MIB} MiB, WebSocket, median (n=${RUNS})`, mbps('websocket'), fmtMBs),
+    row(`runtime CPU per cat, SPDY, median`, cpu('spdy'), fmtCpu),
+    row(`runtime CPU per cat, WebSocket, median`, cpu('websocket'), fmtCpu),
   ];
   console.log('\n' + table(rows));
   for (const [name, r] of [['corelet', c], ['containerd', d]] as const) {
@@ -172,10 +205,12 @@ function report(c: Result, d: Result | undefined): void {
 }
 
 /** Runs fn, recording a failure as n/a for that transport instead of ending the benchmark. */
-async function sample(r: Result, tr: Transport, fn: () => Promise<number>): Promise<void> {
+async function sample(r: Result, tr: Transport, fn: () => Promise<{ mbps: number; cpuMs: number }>): Promise<void> {
   if (r.mbps[tr] === undefined) return;
   try {
-    r.mbps[tr]!.push(await fn());
+    const s = await fn();
+    r.mbps[tr]!.push(s.mbps);
+    r.cpu[tr].push(s.cpuMs);
   } catch (err) {
     r.errors.push(`${tr}: ${err instanceof Error ? err.message : String(err)}`);
     r.mbps[tr] = undefined;
@@ -197,9 +232,17 @@ async function main(): Promise<void> {
       name: 'corelet',
       endpoint: `unix://${corelet.socket}`,
       client: createCriClient(`unix://${corelet.socket}`),
+      serverPids: [corelet.pid],
       onSandbox: (id) => corelet.noteSandbox(id),
     });
-    if (!args['skip-containerd']) targets.push({ name: 'containerd', endpoint: args.containerd!, client: createCriClient(args.containerd!) });
+    if (!args['skip-containerd']) {
+      targets.push({
+        name: 'containerd',
+        endpoint: args.containerd!,
+        client: createCriClient(args.containerd!),
+        serverPids: [args['containerd-pid'] ? Number(args['containerd-pid']) : await findContainerdPid()],
+      });
+    }
     const results = new Map<string, Result>();
     for (const t of targets) {
       const v = await t.client.runtime.Version({});
@@ -207,7 +250,7 @@ async function main(): Promise<void> {
       await removePods(t);
       await t.client.image.PullImage({ image: { image: args.image! } });
       await setUp(t);
-      results.set(t.name, { execSync: [], crictlTrue: [], mbps: { spdy: [], websocket: [] }, errors: [] });
+      results.set(t.name, { execSync: [], crictlTrue: [], mbps: { spdy: [], websocket: [] }, cpu: { spdy: [], websocket: [] }, errors: [] });
     }
 
     // ExecSync: warm-up, then the runtimes take turns in chunks so host drift hits both alike.
@@ -223,6 +266,7 @@ async function main(): Promise<void> {
       const r = results.get(t.name)!;
       await sample(r, 'spdy', () => throughput(t, 'spdy'));
       r.mbps.spdy = r.mbps.spdy && [];
+      r.cpu.spdy = [];
     }
     for (let i = 0; i < RUNS; i++) {
       for (const t of targets) {

@@ -19,7 +19,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createCriClient, type CriClient } from '../src/cri/index.js';
 import { CoreletDaemon } from './corelet-daemon.js';
-import { listProcs, memKiB, settledPssKiB, type Proc } from './procs.js';
+import { findContainerdPid, listProcs, memKiB, settledPssKiB, type Proc } from './procs.js';
 import { mean, median, quantile, table } from './stats.js';
 import { profileSummary } from './profile.js';
 
@@ -229,13 +229,6 @@ async function parallelAndMemory(t: Target): Promise<Omit<Result, 'seq'>> {
   } finally {
     await removePods(t, pods);
   }
-}
-
-/** The pid of the (one) containerd daemon, when not given. */
-async function findContainerdPid(): Promise<number> {
-  const found = (await listProcs()).filter((p) => p.comm === 'containerd');
-  if (found.length !== 1) throw new Error(`found ${found.length} containerd processes; pass --containerd-pid`);
-  return found[0]!.pid;
 }
 
 const fmtMs = (v: number) => (Number.isFinite(v) ? `${v.toFixed(0)} ms` : 'n/a');

@@ -58,3 +58,24 @@ export async function settledPssKiB(pid: number, samples = 5, gapMs = 300): Prom
   values.sort((a, b) => a - b);
   return values[Math.floor(values.length / 2)]!;
 }
+
+/** The pid of the (one) containerd daemon on the host. */
+export async function findContainerdPid(): Promise<number> {
+  const found = (await listProcs()).filter((p) => p.comm === 'containerd');
+  if (found.length !== 1) throw new Error(`found ${found.length} containerd processes; pass --containerd-pid`);
+  return found[0]!.pid;
+}
+
+/** /proc/PID/stat counts in clock ticks, which Linux fixes at 100 per second for user space. */
+const TICK_MS = 10;
+
+/**
+ * CPU time of a process in ms: its own (user + system) and that of its children it has waited for
+ * (so helpers a daemon spawned and reaped count, with everything they reaped in turn).
+ */
+export async function cpuMs(pid: number): Promise<{ self: number; children: number }> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // fields after the parenthesised comm: state is field 3, utime 14, stime 15, cutime 16, cstime 17
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  return { self: (f[11]! + f[12]!) * TICK_MS, children: (f[13]! + f[14]!) * TICK_MS };
+}

@@ -21,3 +21,4 @@ fi
 stop_containerd() { [ -z "$started" ] || bash "$conformance/containerd/containerd.sh" stop; }
 trap stop_containerd EXIT
 node dist/bench/pod-start.js --containerd-pid "$(cat "$pidfile")" "$@"
+node dist/bench/exec.js --containerd-pid "$(cat "$pidfile")"
