@@ -66,3 +66,19 @@ test('a container ignoring its stop signal is killed after the timeout (137)', a
   await containers.remove(id);
   assert.equal(deps.store.findContainer(id), undefined);
 });
+
+test("the stop signal is the CRI config's, else the image's StopSignal, else SIGTERM", async (t) => {
+  const { host, root, containers, sandboxId } = await setup();
+  t.after(async () => {
+    containers.stopWatching();
+    await rm(root, { recursive: true, force: true });
+  });
+  const nginx = await containers.create(sandboxId, { ...ctr('web'), image: { image: 'nginx' } } as ContainerConfig__Output, pod);
+  const plain = await containers.create(sandboxId, ctr('plain'), pod);
+  const told = await containers.create(sandboxId, { ...ctr('told'), stop_signal: 'SIGUSR1' } as ContainerConfig__Output, pod);
+  for (const id of [nginx, plain, told]) {
+    await containers.startContainer(id);
+    await containers.stop(id, 5);
+  }
+  assert.deepEqual(host.signals, [`${nginx}:3`, `${plain}:15`, `${told}:10`]);
+});

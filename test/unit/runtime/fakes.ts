@@ -20,11 +20,13 @@ export interface FakeHost {
   fail: { cniAdd?: boolean; monitorCreate?: boolean; ociStart?: boolean };
   /** How a container answers its stop signal: an exit code, or 'ignore' (then only SIGKILL ends it). */
   onStopSignal: Map<string, number | 'ignore'>;
+  /** Every signal sent, as `id:signal`. */
+  signals: string[];
 }
 
 export async function fakeDeps(): Promise<{ deps: LifecycleDeps; host: FakeHost; root: string }> {
   const root = await mkdtemp(join(tmpdir(), 'corelet-lifecycle-'));
-  const host: FakeHost = { netns: new Set(), ips: new Map(), mounts: new Set(), containers: new Map(), fail: {}, onStopSignal: new Map() };
+  const host: FakeHost = { netns: new Set(), ips: new Map(), mounts: new Set(), containers: new Map(), fail: {}, onStopSignal: new Map(), signals: [] };
   let nextIp = 2;
   const network: NetworkPort = {
     async createNetns(name) {
@@ -57,6 +59,7 @@ export async function fakeDeps(): Promise<{ deps: LifecycleDeps; host: FakeHost;
     // Like conmon: the container's end shows up as an exit file holding its code.
     async kill(id, signal) {
       if (!host.containers.has(id)) return;
+      host.signals.push(`${id}:${signal}`);
       const killed = signal === 'KILL' || signal === 9;
       const answer = host.onStopSignal.get(id) ?? 143;
       if (!killed && answer === 'ignore') return;
@@ -104,7 +107,12 @@ export async function fakeDeps(): Promise<{ deps: LifecycleDeps; host: FakeHost;
   await mkdir(join(imageRoot, 'etc'), { recursive: true });
   await writeFile(join(imageRoot, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
   const images: ImagePort = {
-    get: (ref) => (ref.includes('busybox') ? { id: 'sha256:img', repoTags: ['docker.io/library/busybox:latest'], repoDigests: [], size: 1, config: { cmd: ['sh'] }, pinned: false, createdAt: 0 } as never : undefined),
+    get: (ref) =>
+      ref.includes('busybox')
+        ? ({ id: 'sha256:img', repoTags: ['docker.io/library/busybox:latest'], repoDigests: [], size: 1, config: { cmd: ['sh'] }, pinned: false, createdAt: 0 } as never)
+        : ref.includes('nginx')
+          ? ({ id: 'sha256:nginx', repoTags: ['docker.io/library/nginx:latest'], repoDigests: [], size: 1, config: { cmd: ['nginx'], stopSignal: 'SIGQUIT' }, pinned: false, createdAt: 0 } as never)
+          : undefined,
     rootfsPath: () => imageRoot,
   };
   const config: RuntimeConfig = {
