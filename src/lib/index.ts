@@ -4,3 +4,4 @@ export * from './fs-atomic.js';
 export * from './ids.js';
 export * from './undo.js';
 export * from './keyed-mutex.js';
+export * from './backoff.js';

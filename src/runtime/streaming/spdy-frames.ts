@@ -96,7 +96,12 @@ function control(type: number, flags: number, payload: Buffer): Buffer {
 
 /** A DATA frame. */
 export function encodeData(streamId: number, data: Buffer, fin: boolean): Buffer {
-  return Buffer.concat([header(false, streamId, fin ? FLAG_FIN : 0, data.length), data]);
+  return Buffer.concat([encodeDataHeader(streamId, data.length, fin), data]);
+}
+
+/** The 8-byte header of a DATA frame, for writing header and payload without copying the payload. */
+export function encodeDataHeader(streamId: number, length: number, fin: boolean): Buffer {
+  return header(false, streamId, fin ? FLAG_FIN : 0, length);
 }
 
 /** A SYN_STREAM frame with an already compressed header block. */

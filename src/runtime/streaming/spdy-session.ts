@@ -30,6 +30,7 @@ import {
   RstStatus,
   SettingId,
   encodeData,
+  encodeDataHeader,
   encodeGoaway,
   encodePing,
   encodeRstStream,
@@ -180,7 +181,7 @@ export class SpdyStream extends Duplex {
       const piece = chunk.subarray(0, allowed);
       this.sendWindow -= piece.length;
       this.session.sendWindow -= piece.length;
-      this.session.send(encodeData(this.id, piece, false));
+      this.session.sendData(this.id, piece);
       if (allowed < chunk.length) {
         this.pending = { chunk: chunk.subarray(allowed), cb };
         continue;
@@ -391,6 +392,19 @@ export class SpdySession extends EventEmitter {
   send(frame: Buffer): boolean {
     if (this.closed || this.transport.destroyed || this.transport.writableEnded) return true;
     return this.transport.write(frame);
+  }
+
+  /**
+   * @internal a DATA frame as two corked writes: header then payload, so output streaming does not
+   * copy (and garbage-collect) every chunk.
+   */
+  sendData(streamId: number, data: Buffer): boolean {
+    if (this.closed || this.transport.destroyed || this.transport.writableEnded) return true;
+    this.transport.cork();
+    this.transport.write(encodeDataHeader(streamId, data.length, false));
+    const ok = this.transport.write(data);
+    this.transport.uncork();
+    return ok;
   }
 
   /** @internal runs fn once the transport has room again (now if it has). */
