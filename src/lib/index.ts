@@ -5,3 +5,4 @@ export * from './ids.js';
 export * from './undo.js';
 export * from './keyed-mutex.js';
 export * from './backoff.js';
+export * from './mounts.js';

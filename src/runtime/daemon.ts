@@ -10,7 +10,7 @@ import { ImageStore, loadRegistriesConfig } from './image/index.js';
 import { NetworkManager } from './network/index.js';
 import { Conmon, OciRuntime } from './oci/index.js';
 import { Cgroups, detectCgroupMode } from './cgroups/index.js';
-import { hostMounts } from './mounts.js';
+import { hostMounts } from '../lib/mounts.js';
 import { EventBus } from './events.js';
 import { readHostFacts } from './host-facts.js';
 import { exitDir, socketDir, type LifecycleDeps } from './lifecycle.js';

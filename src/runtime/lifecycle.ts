@@ -4,7 +4,7 @@ import type { Logger } from '../lib/logger.js';
 import type { RuntimeConfig } from './config.js';
 import type { StateStore } from './store/index.js';
 import type { CgroupPort, MonitorPort, NetworkPort, OciRuntimePort } from './ports.js';
-import type { MountPort } from './mounts.js';
+import type { MountPort } from '../lib/mounts.js';
 import type { ImageConfig, ImageRecord } from './image/index.js';
 import type { HostFacts } from './host-facts.js';
 import type { EventBus, LifecycleEventType } from './events.js';

@@ -7,7 +7,7 @@ import { silentLogger } from '../../../src/lib/logger.js';
 import type { LifecycleDeps } from '../../../src/runtime/lifecycle.js';
 import type { RuntimeConfig } from '../../../src/runtime/config.js';
 import type { CgroupPort, MonitorPort, NetworkPort, OciRuntimePort, PodNetworkArgs } from '../../../src/runtime/ports.js';
-import type { MountPort } from '../../../src/runtime/mounts.js';
+import type { MountPort } from '../../../src/lib/mounts.js';
 import type { ImagePort } from '../../../src/runtime/lifecycle.js';
 import { internal } from '../../../src/lib/errors.js';
 import { EventBus } from '../../../src/runtime/events.js';

@@ -1,7 +1,7 @@
 import { execa } from 'execa';
 import { readFile } from 'node:fs/promises';
 import { mkdir } from 'node:fs/promises';
-import { internal } from '../lib/errors.js';
+import { internal } from './errors.js';
 
 /**
  * Host mounts (overlayfs rootfs, pod /dev/shm). Node has no mount(2), so these spawn mount(8); they

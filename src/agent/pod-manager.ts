@@ -1,0 +1,170 @@
+/**
+ * The agent's pods: the desired set (from sources: the static manifest folder, later the
+ * scheduler), one PodWorker per pod UID, admission of new pods, a relist of the runtime that wakes
+ * the workers whose pods changed (exits), and adoption of what an earlier agent left running.
+ */
+import type { Pod, PodStatus } from '../api/index.js';
+import type { Logger } from '../lib/logger.js';
+import { LABELS } from './cri-config.js';
+import { PodWorker, type WorkerContext } from './pod-worker.js';
+
+/** Decides whether a new pod may run here (resources, pod count); see admission/. */
+export type Admit = (pod: Pod, active: Pod[]) => { admit: true } | { admit: false; reason: string; message: string };
+
+export interface PodManagerOptions {
+  ctx: WorkerContext;
+  admit: Admit;
+  logger: Logger;
+  relistMs?: number;
+}
+
+export class PodManager {
+  private readonly workers = new Map<string, PodWorker>();
+  private readonly sources = new Map<string, Map<string, Pod>>();
+  private readonly fingerprints = new Map<string, string>();
+  private readonly expectedSources = new Set<string>();
+  private relistTimer: NodeJS.Timeout | undefined;
+  private relisting = false;
+  private stopped = false;
+
+  constructor(private readonly opts: PodManagerOptions) {}
+
+  /**
+   * Names a source whose first update must arrive before orphans are cleaned up: until every
+   * expected source has spoken, a pod found in the runtime may still be wanted.
+   */
+  expectSource(name: string): void {
+    this.expectedSources.add(name);
+  }
+
+  /** The full desired set of one source; pods it no longer lists are torn down. */
+  setSource(name: string, pods: Pod[]): void {
+    const next = new Map(pods.map((p) => [p.metadata.uid, p]));
+    const prev = this.sources.get(name) ?? new Map<string, Pod>();
+    this.sources.set(name, next);
+    for (const [uid, pod] of next) {
+      const worker = this.workers.get(uid);
+      if (worker) {
+        if (JSON.stringify(prev.get(uid)?.spec) !== JSON.stringify(pod.spec) || JSON.stringify(prev.get(uid)?.metadata) !== JSON.stringify(pod.metadata)) {
+          worker.update(pod);
+        }
+        continue;
+      }
+      this.start(pod);
+    }
+    for (const uid of prev.keys()) {
+      if (!next.has(uid)) this.stopPod(uid);
+    }
+  }
+
+  private start(pod: Pod): void {
+    const active = this.activePods();
+    const verdict = this.opts.admit(pod, active);
+    const worker = new PodWorker(this.opts.ctx, pod);
+    this.workers.set(pod.metadata.uid, worker);
+    if (!verdict.admit) {
+      this.opts.logger.warn({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, reason: verdict.reason }, 'pod rejected');
+      this.opts.ctx.events.record(pod, 'Warning', verdict.reason, verdict.message);
+      worker.fail(verdict.reason, verdict.message);
+    }
+  }
+
+  private stopPod(uid: string): void {
+    const worker = this.workers.get(uid);
+    if (!worker) return;
+    worker.delete();
+    void worker.done.then(() => {
+      if (this.workers.get(uid) === worker) this.workers.delete(uid);
+      this.fingerprints.delete(uid);
+    });
+  }
+
+  /** Pods that count against the node (not finished, not rejected). */
+  activePods(): Pod[] {
+    return [...this.workers.values()]
+      .map((w) => w.pod)
+      .filter((p) => !p.status || (p.status.phase !== 'Failed' && p.status.phase !== 'Succeeded'));
+  }
+
+  /** Every pod with its latest status. */
+  pods(): Pod[] {
+    return [...this.workers.values()].map((w) => w.pod);
+  }
+
+  worker(uid: string): PodWorker | undefined {
+    return this.workers.get(uid);
+  }
+
+  /** Marks a pod Failed with reason (eviction) and stops its containers. */
+  failPod(uid: string, reason: string, message: string): void {
+    this.workers.get(uid)?.fail(reason, message);
+  }
+
+  /** Starts the relist loop (every relistMs, default 1 s). */
+  startRelist(): void {
+    const tick = async () => {
+      if (this.stopped) return;
+      await this.relist().catch((err) => this.opts.logger.warn({ err: String(err) }, 'relist failed'));
+      if (!this.stopped) this.relistTimer = setTimeout(tick, this.opts.relistMs ?? 1000);
+    };
+    void tick();
+  }
+
+  /**
+   * Lists the runtime's pods and containers: a pod whose containers changed state gets a sync; a pod
+   * this agent made earlier that no source wants any more is removed.
+   */
+  async relist(): Promise<void> {
+    if (this.relisting) return;
+    this.relisting = true;
+    try {
+      const { cri } = this.opts.ctx;
+      const [sandboxes, containers] = await Promise.all([
+        cri.runtime.ListPodSandbox({ filter: { label_selector: { [LABELS.managedBy]: 'corelet-agent' } } }),
+        cri.runtime.ListContainers({ filter: { label_selector: { [LABELS.managedBy]: 'corelet-agent' } } }),
+      ]);
+      const byPod = new Map<string, string[]>();
+      for (const s of sandboxes.items) {
+        const uid = s.labels[LABELS.podUid] ?? '';
+        byPod.set(uid, [...(byPod.get(uid) ?? []), `s:${s.id}:${s.state}`]);
+      }
+      for (const c of containers.containers) {
+        const uid = c.labels[LABELS.podUid] ?? '';
+        byPod.set(uid, [...(byPod.get(uid) ?? []), `c:${c.id}:${c.state}`]);
+      }
+      for (const [uid, parts] of byPod) {
+        const fp = parts.sort().join(',');
+        const worker = this.workers.get(uid);
+        if (worker && this.fingerprints.get(uid) !== fp) worker.trigger();
+        this.fingerprints.set(uid, fp);
+      }
+      const sourcesReady = [...this.expectedSources].every((s) => this.sources.has(s));
+      if (sourcesReady) {
+        for (const s of sandboxes.items) {
+          const uid = s.labels[LABELS.podUid] ?? '';
+          if (this.workers.has(uid)) continue;
+          this.opts.logger.info({ sandbox: s.id, pod: s.metadata?.name }, 'removing a pod no source wants any more');
+          for (const c of containers.containers.filter((c) => c.pod_sandbox_id === s.id)) {
+            await cri.runtime.StopContainer({ container_id: c.id, timeout: 10 }).catch(() => undefined);
+            await cri.runtime.RemoveContainer({ container_id: c.id }).catch(() => undefined);
+          }
+          await cri.runtime.StopPodSandbox({ pod_sandbox_id: s.id }).catch(() => undefined);
+          await cri.runtime.RemovePodSandbox({ pod_sandbox_id: s.id }).catch(() => undefined);
+        }
+      }
+    } finally {
+      this.relisting = false;
+    }
+  }
+
+  /** Stops the relist loop (pods keep running: the next agent adopts them). */
+  stop(): void {
+    this.stopped = true;
+    if (this.relistTimer) clearTimeout(this.relistTimer);
+  }
+
+  /** Statuses by uid, for tests and the HTTP endpoint. */
+  statuses(): Map<string, PodStatus | undefined> {
+    return new Map([...this.workers].map(([uid, w]) => [uid, w.pod.status]));
+  }
+}

@@ -1,0 +1,393 @@
+import { mkdir, readdir, readFile, realpath, rmdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Pod } from '../../api/index.js';
+import { podQosClass, podRequests } from '../../api/index.js';
+import { errnoCode, invalidArgument, KeyedMutex, silentLogger, wrap, type Logger } from '../../lib/index.js';
+import { detectCgroupMode, type CgroupMode } from '../../runtime/cgroups/index.js';
+import { CPU_PERIOD_US, MIN_SHARES, milliCpuToShares, podResourceConfig, sharesToWeight, type CgroupResourceConfig } from './resource-config.js';
+
+/** Node allocatable resources the top-level cgroup is limited to. */
+export interface AllocatableResources {
+  cpuMillis: number;
+  memoryBytes: number;
+}
+
+/** What a removal did: folders removed, and folders left because they still hold processes. */
+export interface CgroupRemoveResult {
+  removed: string[];
+  busy: string[];
+}
+
+/** Options of {@link QosCgroupManager}; every host path is injectable. */
+export interface QosCgroupManagerOptions {
+  /** Where cgroups are mounted (default /sys/fs/cgroup). */
+  root?: string;
+  /** The layout; detected from root when absent. Hybrid is driven as v1. */
+  mode?: CgroupMode;
+  /** Name of the top-level cgroup (default "kubepods"); tests use their own. */
+  topName?: string;
+  logger?: Logger;
+  /** v1 controller hierarchies the QoS and pod cgroups are created in (default cpu, cpuacct, memory, pids). */
+  v1Controllers?: string[];
+}
+
+/** v2 controllers enabled down the tree when the root offers them. */
+const V2_CONTROLLERS = ['cpu', 'cpuset', 'io', 'memory', 'hugetlb', 'pids'];
+const DEFAULT_V1_CONTROLLERS = ['cpu', 'cpuacct', 'memory', 'pids'];
+/** A single path segment we are willing to put in a cgroup path. */
+const SEGMENT = /^[A-Za-z0-9_.-]+$/;
+
+/**
+ * The kubelet's QoS cgroup hierarchy with the cgroupfs driver:
+ *
+ *   /<top>                       cpu shares and memory limit = node allocatable
+ *   /<top>/pod<uid>              Guaranteed pods
+ *   /<top>/burstable             shares = sum of Burstable pods' cpu requests
+ *   /<top>/burstable/pod<uid>
+ *   /<top>/besteffort            shares = 2
+ *   /<top>/besteffort/pod<uid>
+ *
+ * Pod cgroups get the values of {@link podResourceConfig}; the runtime's runc then creates the
+ * containers' cgroups below the pod's (RunPodSandbox's linux.cgroup_parent). On v1 each cgroup is
+ * created in each of the configured controller hierarchies; on v2 the controllers are enabled in
+ * every level's cgroup.subtree_control. The manager remembers the pods it holds cgroups for so the
+ * burstable shares follow pods as they come and go.
+ */
+export class QosCgroupManager {
+  readonly root: string;
+  readonly mode: CgroupMode;
+  readonly topName: string;
+  private readonly logger: Logger;
+  private readonly v1Controllers: string[];
+  private readonly mutex = new KeyedMutex();
+  /** Pods known to hold a cgroup, by uid: the input of the burstable shares. */
+  private readonly pods = new Map<string, Pod>();
+  private v1Dirs?: Promise<Map<string, string>>;
+
+  constructor(opts: QosCgroupManagerOptions = {}) {
+    this.root = opts.root ?? '/sys/fs/cgroup';
+    this.mode = opts.mode ?? detectCgroupMode(this.root);
+    this.topName = opts.topName ?? 'kubepods';
+    if (!SEGMENT.test(this.topName) || this.topName === '.' || this.topName === '..') {
+      throw invalidArgument(`top-level cgroup name ${JSON.stringify(this.topName)} must be one path segment`);
+    }
+    this.logger = opts.logger ?? silentLogger;
+    this.v1Controllers = opts.v1Controllers ?? DEFAULT_V1_CONTROLLERS;
+  }
+
+  private get v2(): boolean {
+    return this.mode === 'v2';
+  }
+
+  /** The cgroupfs path of the top-level cgroup ("/kubepods"). */
+  get topPath(): string {
+    return `/${this.topName}`;
+  }
+
+  /**
+   * Creates (or updates) the top-level cgroup limited to allocatable (cpu shares from its millicores,
+   * memory limit in bytes) and the burstable and besteffort cgroups below it. pods, when given,
+   * become the known pods (as in {@link updateBurstableShares}); otherwise the burstable shares come
+   * from the pods ensured so far.
+   */
+  async ensureTopLevel(allocatable: AllocatableResources, pods?: Pod[]): Promise<void> {
+    if (!(allocatable.cpuMillis > 0) || !(allocatable.memoryBytes > 0)) {
+      throw invalidArgument(`allocatable must be positive (cpu ${allocatable.cpuMillis}m, memory ${allocatable.memoryBytes} bytes)`);
+    }
+    if (this.v2) await this.enableV2Controllers(this.root);
+    await this.ensureCgroup(this.topPath, {
+      cpuShares: milliCpuToShares(allocatable.cpuMillis),
+      memoryLimitBytes: allocatable.memoryBytes,
+    });
+    await this.ensureCgroup(`${this.topPath}/besteffort`, { cpuShares: MIN_SHARES });
+    if (pods) this.replacePods(pods);
+    await this.mutex.run('burstable', () => this.ensureCgroup(`${this.topPath}/burstable`, { cpuShares: this.burstableShares() }));
+    this.logger.info({ top: this.topPath, allocatable, mode: this.mode }, 'QoS cgroups ensured');
+  }
+
+  /** The cgroup_parent to give RunPodSandbox for pod, e.g. "/kubepods/burstable/pod<uid>". */
+  podCgroupParent(pod: Pod): string {
+    const uid = checkUid(pod.metadata.uid);
+    const qos = podQosClass(pod);
+    return qos === 'Guaranteed' ? `${this.topPath}/pod${uid}` : `${this.topPath}/${qos.toLowerCase()}/pod${uid}`;
+  }
+
+  /**
+   * Creates (or updates) the pod's cgroup with its resources and returns its cgroupfs path. A
+   * Burstable pod first raises the burstable shares, as the kubelet updates the QoS tier before the
+   * pod joins it. On failure a cgroup created here is removed again.
+   */
+  async ensurePod(pod: Pod): Promise<string> {
+    const path = this.podCgroupParent(pod);
+    const config = podResourceConfig(pod);
+    const uid = pod.metadata.uid;
+    return this.mutex.run(`pod:${uid}`, async () => {
+      const existed = await this.exists(path);
+      const previous = this.pods.get(uid);
+      this.pods.set(uid, pod);
+      try {
+        if (podQosClass(pod) === 'Burstable') await this.writeBurstableShares();
+        await this.ensureCgroup(path, config);
+      } catch (err) {
+        if (previous) this.pods.set(uid, previous);
+        else this.pods.delete(uid);
+        if (!existed) await this.removeTree(path).catch(() => undefined);
+        throw wrap(err, `creating the cgroup of pod ${uid}`);
+      }
+      this.logger.debug({ uid, path, config }, 'pod cgroup ensured');
+      return path;
+    });
+  }
+
+  /**
+   * Removes the pod's cgroup (wherever its QoS class put it) with any empty child cgroups left by
+   * its containers. Nothing is killed: folders that still hold processes stay and are listed in busy.
+   * The pod no longer counts for the burstable shares either way.
+   */
+  async removePod(uid: string): Promise<CgroupRemoveResult> {
+    checkUid(uid);
+    return this.mutex.run(`pod:${uid}`, async () => {
+      const result: CgroupRemoveResult = { removed: [], busy: [] };
+      for (const path of [`${this.topPath}/pod${uid}`, `${this.topPath}/burstable/pod${uid}`, `${this.topPath}/besteffort/pod${uid}`]) {
+        const r = await this.removeTree(path);
+        result.removed.push(...r.removed);
+        result.busy.push(...r.busy);
+      }
+      const wasBurstable = this.pods.has(uid) && podQosClass(this.pods.get(uid)!) === 'Burstable';
+      this.pods.delete(uid);
+      if (wasBurstable) await this.writeBurstableShares();
+      if (result.busy.length > 0) this.logger.warn({ uid, busy: result.busy }, 'pod cgroup still busy, left in place');
+      return result;
+    });
+  }
+
+  /**
+   * Sets the burstable cgroup's cpu shares to the sum of the cpu requests of the Burstable pods among
+   * pods (the node's active pods, which replace the pods known so far). Returns the shares written.
+   */
+  async updateBurstableShares(pods: Pod[]): Promise<number> {
+    this.replacePods(pods);
+    return this.writeBurstableShares();
+  }
+
+  /**
+   * Removes the burstable, besteffort and top-level cgroups when they are empty (no pods left in
+   * them); kills nothing. For tearing a node down and for tests.
+   */
+  async removeTopLevel(): Promise<CgroupRemoveResult> {
+    return this.removeTree(this.topPath);
+  }
+
+  private replacePods(pods: Pod[]): void {
+    this.pods.clear();
+    for (const p of pods) this.pods.set(p.metadata.uid, p);
+  }
+
+  private burstableShares(): number {
+    let millis = 0;
+    for (const p of this.pods.values()) if (podQosClass(p) === 'Burstable') millis += podRequests(p).cpuMillis;
+    return milliCpuToShares(millis);
+  }
+
+  /** Writes the shares of the pods known at the time of writing; serialised so the last write wins with the latest set. */
+  private writeBurstableShares(): Promise<number> {
+    return this.mutex.run('burstable', async () => {
+      const shares = this.burstableShares();
+      await this.ensureCgroup(`${this.topPath}/burstable`, { cpuShares: shares });
+      this.logger.debug({ shares }, 'burstable cpu shares updated');
+      return shares;
+    });
+  }
+
+  /** Creates path (and missing parents) and writes config into it. */
+  private async ensureCgroup(path: string, config: CgroupResourceConfig): Promise<void> {
+    try {
+      if (this.v2) await this.ensureV2(path, config);
+      else await this.ensureV1(path, config);
+    } catch (err) {
+      throw wrap(err, `setting up cgroup ${path}`);
+    }
+  }
+
+  private async ensureV1(path: string, config: CgroupResourceConfig): Promise<void> {
+    const dirs = await this.v1ControllerDirs();
+    const made = new Set<string>();
+    for (const c of this.v1Controllers) {
+      const base = dirs.get(c);
+      if (base === undefined) {
+        this.logger.debug({ controller: c }, 'cgroup v1 controller not mounted, skipped');
+        continue;
+      }
+      // cpu and cpuacct may share one hierarchy ("cpu,cpuacct"): create the folder once.
+      const real = await realpath(base);
+      if (made.has(real)) continue;
+      made.add(real);
+      await mkdir(join(base, path), { recursive: true });
+    }
+    const cpu = dirs.get('cpu');
+    if (cpu !== undefined && this.v1Controllers.includes('cpu')) {
+      const dir = join(cpu, path);
+      await writeFile(join(dir, 'cpu.shares'), String(config.cpuShares));
+      if (config.cpuQuota !== undefined) {
+        await writeFile(join(dir, 'cpu.cfs_period_us'), String(config.cpuPeriod ?? CPU_PERIOD_US));
+        await writeFile(join(dir, 'cpu.cfs_quota_us'), String(config.cpuQuota));
+      } else {
+        await writeFile(join(dir, 'cpu.cfs_quota_us'), '-1');
+      }
+    }
+    const memory = dirs.get('memory');
+    if (memory !== undefined && this.v1Controllers.includes('memory')) {
+      await writeFile(join(memory, path, 'memory.limit_in_bytes'), config.memoryLimitBytes === undefined ? '-1' : String(config.memoryLimitBytes));
+    }
+  }
+
+  private async ensureV2(path: string, config: CgroupResourceConfig): Promise<void> {
+    // Create level by level, enabling controllers in each parent first so the child gets them.
+    let dir = this.root;
+    for (const seg of path.split('/').filter(Boolean)) {
+      dir = join(dir, seg);
+      try {
+        await mkdir(dir);
+      } catch (err) {
+        if (errnoCode(err) !== 'EEXIST') throw err;
+      }
+      await this.enableV2Controllers(dir);
+    }
+    await writeFile(join(dir, 'cpu.weight'), String(sharesToWeight(config.cpuShares)));
+    const max = config.cpuQuota === undefined ? 'max' : String(config.cpuQuota);
+    await writeFile(join(dir, 'cpu.max'), `${max} ${config.cpuPeriod ?? CPU_PERIOD_US}`);
+    await writeFile(join(dir, 'memory.max'), config.memoryLimitBytes === undefined ? 'max' : String(config.memoryLimitBytes));
+  }
+
+  /** Enables, in dir's cgroup.subtree_control, the wanted controllers dir offers and has not enabled yet. */
+  private async enableV2Controllers(dir: string): Promise<void> {
+    const offered = words((await readOptional(join(dir, 'cgroup.controllers'))) ?? '');
+    const enabled = new Set(words((await readOptional(join(dir, 'cgroup.subtree_control'))) ?? ''));
+    const wanted = V2_CONTROLLERS.filter((c) => offered.includes(c) && !enabled.has(c));
+    if (wanted.length === 0) return;
+    const file = join(dir, 'cgroup.subtree_control');
+    try {
+      await writeFile(file, wanted.map((c) => `+${c}`).join(' '));
+      return;
+    } catch {
+      // One at a time then: a controller that cannot be enabled must not block the others.
+    }
+    for (const c of wanted) {
+      try {
+        await writeFile(file, `+${c}`);
+      } catch (err) {
+        this.logger.warn({ dir, controller: c, err: String(err) }, 'could not enable cgroup v2 controller');
+      }
+    }
+  }
+
+  private async exists(path: string): Promise<boolean> {
+    for (const h of await this.hierarchies()) if (await isDir(join(h, path))) return true;
+    return false;
+  }
+
+  /**
+   * Removes path and its empty descendants, deepest first, in every hierarchy (v1: all of them,
+   * since runc creates container cgroups in each, including the named systemd one and the v2 mount
+   * of a hybrid layout). rmdir refuses folders with processes (EBUSY): those are reported, not forced.
+   */
+  private async removeTree(path: string): Promise<CgroupRemoveResult> {
+    const result: CgroupRemoveResult = { removed: [], busy: [] };
+    const walk = async (dir: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return;
+        throw err;
+      }
+      for (const e of entries) if (e.isDirectory()) await walk(join(dir, e.name));
+      try {
+        await rmdir(dir);
+        result.removed.push(dir);
+      } catch (err) {
+        const code = errnoCode(err);
+        if (code === 'ENOENT') return;
+        if (code === 'EBUSY' || code === 'ENOTEMPTY') result.busy.push(dir);
+        else throw err;
+      }
+    };
+    for (const h of await this.hierarchies()) await walk(join(h, path));
+    return result;
+  }
+
+  /** Every hierarchy folder (v2: the root; v1: each mount under root once). */
+  private async hierarchies(): Promise<string[]> {
+    if (this.v2) return [this.root];
+    const seen = new Set<string>();
+    const out: string[] = [];
+    for (const e of await readdirOptional(this.root)) {
+      if (!e.isDirectory() && !e.isSymbolicLink()) continue;
+      const dir = join(this.root, e.name);
+      let real: string;
+      try {
+        real = await realpath(dir);
+      } catch {
+        continue;
+      }
+      if (seen.has(real) || !(await isDir(real))) continue;
+      seen.add(real);
+      out.push(dir);
+    }
+    return out;
+  }
+
+  /**
+   * v1: controller → its hierarchy folder. A combined mount ("cpu,cpuacct") serves each controller
+   * it names; a folder named exactly after the controller (often a symlink to it) wins.
+   */
+  private v1ControllerDirs(): Promise<Map<string, string>> {
+    this.v1Dirs ??= (async () => {
+      const map = new Map<string, string>();
+      for (const e of await readdirOptional(this.root)) {
+        if (!e.isDirectory() && !e.isSymbolicLink()) continue;
+        for (const c of e.name.split(',')) if (e.name === c || !map.has(c)) map.set(c, join(this.root, e.name));
+      }
+      return map;
+    })();
+    return this.v1Dirs;
+  }
+}
+
+/** A pod uid becomes a path segment: refuse anything that could leave the hierarchy. */
+function checkUid(uid: string): string {
+  if (typeof uid !== 'string' || !SEGMENT.test(uid) || uid === '.' || uid === '..') {
+    throw invalidArgument(`pod uid ${JSON.stringify(uid)} cannot name a cgroup`);
+  }
+  return uid;
+}
+
+function words(text: string): string[] {
+  return text.split(/\s+/).filter(Boolean);
+}
+
+async function isDir(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+async function readOptional(p: string): Promise<string | undefined> {
+  try {
+    return await readFile(p, 'utf8');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+async function readdirOptional(p: string) {
+  try {
+    return await readdir(p, { withFileTypes: true });
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return [];
+    throw err;
+  }
+}
