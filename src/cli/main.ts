@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { packageInfo } from './package-info.js';
 import { registerRuntimeCommand } from './runtime.js';
 import { registerImagesCommand } from './images.js';
+import { registerAgentCommand } from './agent.js';
 
 const program = new Command();
 program
@@ -11,6 +12,7 @@ program
   .version(packageInfo().version);
 registerRuntimeCommand(program);
 registerImagesCommand(program);
+registerAgentCommand(program);
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`corelet: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);

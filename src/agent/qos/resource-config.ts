@@ -57,33 +57,22 @@ export interface CgroupResourceConfig {
 
 /**
  * The pod-level cgroup values, as the kubelet's ResourceConfigForPod computes them: shares from the
- * pod's cpu requests; Guaranteed pods get quota and memory limit; Burstable pods get a quota only
- * when every app container has a cpu limit and a memory limit only when every app container has a
- * memory limit (otherwise one unlimited container would be capped by its siblings' sum); BestEffort
+ * pod's cpu requests; a CFS quota only when every container has a cpu limit and a memory limit only
+ * when every container has a memory limit (podLimits leaves the others undefined: one unlimited
+ * container must not be capped by its siblings' sum), which Guaranteed pods always have; BestEffort
  * pods get the minimum shares and nothing else.
  */
 export function podResourceConfig(pod: Pod): CgroupResourceConfig {
-  const qos = podQosClass(pod);
-  if (qos === 'BestEffort') return { cpuShares: MIN_SHARES };
-  const requests = podRequests(pod);
+  if (podQosClass(pod) === 'BestEffort') return { cpuShares: MIN_SHARES };
   const limits = podLimits(pod);
-  const out: CgroupResourceConfig = { cpuShares: milliCpuToShares(requests.cpuMillis) };
-  const cpuDeclared = pod.spec.containers.every((c) => limitOf(c, 'cpu') > 0);
-  const memoryDeclared = pod.spec.containers.every((c) => limitOf(c, 'memory') > 0);
+  const out: CgroupResourceConfig = { cpuShares: milliCpuToShares(podRequests(pod).cpuMillis) };
   const quota = milliCpuToQuota(limits.cpuMillis ?? 0);
-  if ((qos === 'Guaranteed' || cpuDeclared) && quota > 0) {
+  if (quota > 0) {
     out.cpuQuota = quota;
     out.cpuPeriod = CPU_PERIOD_US;
   }
-  if ((qos === 'Guaranteed' || memoryDeclared) && (limits.memoryBytes ?? 0) > 0) out.memoryLimitBytes = limits.memoryBytes;
+  if ((limits.memoryBytes ?? 0) > 0) out.memoryLimitBytes = limits.memoryBytes;
   return out;
-}
-
-/** A container limit in millicores (cpu) or bytes (memory); 0 when not set. */
-function limitOf(c: Container, resource: 'cpu' | 'memory'): number {
-  const v = c.resources?.limits?.[resource];
-  if (v === undefined) return 0;
-  return resource === 'cpu' ? cpuMillis(v) : memoryBytes(v);
 }
 
 /**

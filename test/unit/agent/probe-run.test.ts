@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { CoreletError } from '../../../src/lib/index.js';
 import type { Probe } from '../../../src/api/index.js';
-import { ExecTimeoutError, runProbe, type ProbeDeps, type ProbeTarget } from '../../../src/agent/probes/index.js';
+import { ExecTimeoutError, criProbeDeps, runProbe, type ProbeDeps, type ProbeTarget } from '../../../src/agent/probes/index.js';
 
 const base = { initialDelaySeconds: 0, timeoutSeconds: 1, periodSeconds: 10, successThreshold: 1, failureThreshold: 3 };
 const noExec: ProbeDeps = { execSync: async () => assert.fail('exec not expected') };
@@ -172,3 +172,18 @@ async function freePort(): Promise<number> {
   await close(server);
   return port;
 }
+
+test('criProbeDeps: exec probes go through CRI ExecSync with the probe timeout', async () => {
+  const requests: unknown[] = [];
+  const client = {
+    runtime: {
+      ExecSync: async (req: unknown, options?: { deadlineMs?: number }) => {
+        requests.push({ req, options });
+        return { stdout: Buffer.from('up\n'), stderr: Buffer.from(''), exit_code: 0 };
+      },
+    },
+  } as unknown as Parameters<typeof criProbeDeps>[0];
+  const r = await runProbe({ ...base, timeoutSeconds: 2, exec: { command: ['cat', '/tmp/healthy'] } }, target(), criProbeDeps(client));
+  assert.deepEqual(r, { result: 'Success', output: 'up\n' });
+  assert.deepEqual(requests, [{ req: { container_id: 'c1', cmd: ['cat', '/tmp/healthy'], timeout: '2' }, options: { deadlineMs: 7000 } }]);
+});

@@ -41,7 +41,7 @@ test('readiness: not ready at first, ready after successThreshold, unready after
   assert.equal(w.result, 'Failure');
   await clock.advance(0);
   assert.equal(c.count('ready'), 1);
-  assert.deepEqual(r.events, [], 'one success is below successThreshold 2');
+  assert.equal(r.events.length, 0, 'one success is below successThreshold 2');
   await clock.advance(10_000);
   assert.deepEqual(r.events, [{ type: 'readiness', result: 'Success', output: '' }]);
   assert.equal(w.result, 'Success');
@@ -66,7 +66,7 @@ test('liveness: alive at first, failure reported at each threshold crossing, rec
   assert.equal(w.result, 'Success');
   await clock.advance(20_000);
   assert.equal(c.count('alive'), 3);
-  assert.deepEqual(r.events, [], 'staying alive is not a change');
+  assert.equal(r.events.length, 0, 'staying alive is not a change');
 
   c.codes.set('alive', 137);
   await clock.advance(20_000); // failures 1 and 2

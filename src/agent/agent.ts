@@ -1,0 +1,213 @@
+/**
+ * `corelet agent`: composes the node daemon from its parts: a CRI client to any runtime, QoS
+ * cgroups, admission, eviction, volumes, events, the pod manager with its workers, the static pod
+ * source, and the local HTTP endpoints.
+ */
+import { hostname, networkInterfaces } from 'node:os';
+import { mkdir } from 'node:fs/promises';
+import type { Container, Pod } from '../api/index.js';
+import { createCriClient, type CriClient } from '../cri/client.js';
+import { Backoff } from '../lib/backoff.js';
+import { invalidArgument } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
+import { hostMounts } from '../lib/mounts.js';
+import { detectCgroupMode, Cgroups } from '../runtime/cgroups/index.js';
+import { QosCgroupManager, containerResources } from './qos/index.js';
+import { admit, computeAllocatable, parseResourceList, readNodeCapacity, type NodeResources } from './admission/index.js';
+import { EvictionManager, memoryAvailableReader, parseEvictionHard, DEFAULT_EVICTION_HARD } from './eviction/index.js';
+import { AgentMetrics, instrumentCriClient, startAgentHttpServer } from './http/index.js';
+import { ContainerProbes, criProbeDeps, runProbe } from './probes/index.js';
+import { EventRecorder } from './events.js';
+import { VolumeManager } from './volumes.js';
+import { PodManager } from './pod-manager.js';
+import { StaticPodSource } from './static-pods.js';
+import type { HandlerRunner, ProbeStarter } from './pod-worker.js';
+
+export const AGENT_DEFAULTS = {
+  runtimeEndpoint: 'unix:///run/corelet/corelet.sock',
+  root: '/var/lib/corelet-agent',
+  logRoot: '/var/log/pods',
+  port: 10250,
+  address: '0.0.0.0',
+  cgroupRoot: '/sys/fs/cgroup',
+  qosTop: 'kubepods',
+} as const;
+
+/** The agent's options, compiled once from flags. */
+export interface AgentConfig {
+  readonly runtimeEndpoint: string;
+  readonly podManifestPath?: string;
+  readonly nodeName: string;
+  readonly address: string;
+  readonly port: number;
+  readonly root: string;
+  readonly logRoot: string;
+  readonly systemReserved: string;
+  readonly evictionHard: string;
+  readonly cgroupRoot: string;
+  /** Name of the top-level QoS cgroup (kubepods); tests and side-by-side agents use their own. */
+  readonly qosTop: string;
+  readonly relistMs?: number;
+}
+
+/** The node's first non-internal IPv4 address (the pods' status.hostIP). */
+export function nodeAddress(): string {
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+
+export function defaultNodeName(): string {
+  return hostname().toLowerCase();
+}
+
+export interface RunningAgent {
+  readonly pods: PodManager;
+  readonly url: string;
+  readonly allocatable: NodeResources;
+  readonly events: EventRecorder;
+  /** Stops the agent; pods keep running (a restarted agent adopts them). */
+  close(): Promise<void>;
+}
+
+export async function startAgent(config: AgentConfig, logger: Logger): Promise<RunningAgent> {
+  const metrics = new AgentMetrics({ processMetrics: true });
+  const cri: CriClient = instrumentCriClient(createCriClient(config.runtimeEndpoint), metrics);
+  // fail early and clearly when the runtime is not there
+  const version = await cri.runtime.Version({}, { deadlineMs: 10_000 }).catch((err: { details?: string }) => {
+    throw invalidArgument(`cannot reach the CRI runtime at ${config.runtimeEndpoint}: ${err.details ?? String(err)}`);
+  });
+  logger.info({ runtime: `${version.runtime_name} ${version.runtime_version}`, endpoint: config.runtimeEndpoint }, 'connected to the CRI runtime');
+  await mkdir(config.root, { recursive: true });
+
+  const thresholds = parseEvictionHard(config.evictionHard || DEFAULT_EVICTION_HARD);
+  const capacity = await readNodeCapacity();
+  const allocatable = computeAllocatable({ capacity, systemReserved: parseResourceList(config.systemReserved), evictionHard: thresholds });
+  const mode = detectCgroupMode(config.cgroupRoot);
+  const qos = new QosCgroupManager({ root: config.cgroupRoot, mode, topName: config.qosTop, logger: logger.child({ component: 'qos' }) });
+  await qos.ensureTopLevel(computeAllocatable({ capacity, systemReserved: parseResourceList(config.systemReserved) }));
+  const cgroupStats = new Cgroups({ root: config.cgroupRoot, mode });
+  const events = new EventRecorder(config.nodeName);
+  const probeDeps = criProbeDeps(cri);
+  const hostIP = nodeAddress();
+
+  const startProbes: ProbeStarter = (pod, container, target, onResult) => {
+    if (!container.livenessProbe && !container.readinessProbe && !container.startupProbe) return () => undefined;
+    const probes = new ContainerProbes({
+      container,
+      target: { podIP: target.podIP, containerId: target.containerId, ports: container.ports },
+      deps: probeDeps,
+      startedAt: target.startedAtMs,
+      onResult: (type, result, output) => onResult(type, result === 'Success', output),
+      logger,
+    });
+    return () => probes.stop();
+  };
+  const runHandler: HandlerRunner = async (_pod, container: Container, containerId, podIP, timeoutSeconds) => {
+    const h = container.lifecycle?.preStop;
+    if (!h) return;
+    if (h.sleep) {
+      await new Promise((r) => setTimeout(r, Math.min(h.sleep!.seconds, timeoutSeconds) * 1000));
+      return;
+    }
+    const probe = { exec: h.exec, httpGet: h.httpGet, tcpSocket: h.tcpSocket, initialDelaySeconds: 0, timeoutSeconds, periodSeconds: 1, successThreshold: 1, failureThreshold: 1 };
+    const r = await runProbe(probe, { podIP, containerId, ports: container.ports }, probeDeps);
+    if (r.result !== 'Success') throw new Error(r.output || 'handler failed');
+  };
+
+  let pods!: PodManager;
+  pods = new PodManager({
+    logger,
+    relistMs: config.relistMs,
+    admit: (pod: Pod, active: Pod[]) => {
+      const r = admit(pod, active, allocatable);
+      return r.admit ? { admit: true } : { admit: false, reason: r.reason, message: r.message };
+    },
+    ctx: {
+      cri,
+      nodeName: config.nodeName,
+      hostIP,
+      logRoot: config.logRoot,
+      cgroups: {
+        ensurePod: (pod) => qos.ensurePod(pod),
+        removePod: (uid) => qos.removePod(uid),
+        containerResources: (pod, c) => {
+          const r = containerResources(c, pod, capacity.memoryBytes);
+          return {
+            cpu_shares: r.cpu_shares,
+            cpu_quota: r.cpu_quota,
+            cpu_period: r.cpu_period,
+            memory_limit_in_bytes: r.memory_limit_in_bytes,
+            oom_score_adj: r.oom_score_adj,
+          };
+        },
+      },
+      volumes: new VolumeManager(config.root, hostMounts),
+      events,
+      backoff: new Backoff({ initialMs: 10_000, maxMs: 300_000, resetMs: 600_000 }),
+      startProbes,
+      runHandler,
+      logger: logger.child({ component: 'pods' }),
+      onStatus: () => {
+        const phases: Record<string, number> = {};
+        const states: Record<string, number> = { waiting: 0, running: 0, terminated: 0 };
+        for (const p of pods.pods()) {
+          const phase = p.status?.phase ?? 'Pending';
+          phases[phase] = (phases[phase] ?? 0) + 1;
+          for (const s of [...(p.status?.containerStatuses ?? []), ...(p.status?.initContainerStatuses ?? [])]) {
+            const k = s.state.running ? 'running' : s.state.terminated ? 'terminated' : 'waiting';
+            states[k]!++;
+          }
+        }
+        metrics.setPodPhases(phases);
+        metrics.setContainerStates(states);
+      },
+      onRestart: () => metrics.restart(),
+      onSync: (s) => metrics.observeSync(s),
+    },
+  });
+
+  const eviction = new EvictionManager({
+    threshold: thresholds.find((t) => t.signal === 'memory.available')!,
+    readAvailable: memoryAvailableReader({ root: config.cgroupRoot, mode }),
+    podUsage: async (uid) => {
+      const pod = pods.worker(uid)?.pod;
+      if (!pod) return undefined;
+      return (await cgroupStats.stats(qos.podCgroupParent(pod)))?.memoryWorkingSetBytes;
+    },
+    evict: async (pod, message) => {
+      metrics.eviction();
+      events.record(pod, 'Warning', 'Evicted', message);
+      pods.failPod(pod.metadata.uid, 'Evicted', message);
+    },
+    logger: logger.child({ component: 'eviction' }),
+  });
+
+  let staticPods: StaticPodSource | undefined;
+  if (config.podManifestPath) {
+    pods.expectSource('file');
+    await mkdir(config.podManifestPath, { recursive: true });
+    staticPods = new StaticPodSource(config.podManifestPath, (list) => pods.setSource('file', list), logger.child({ component: 'static-pods' }));
+    await staticPods.start();
+  }
+  pods.startRelist();
+  eviction.start(() => pods.activePods());
+  const http = await startAgentHttpServer({ address: config.address, port: config.port, pods: () => pods.pods(), metrics, logger });
+  logger.info({ node: config.nodeName, http: http.url, allocatable, manifests: config.podManifestPath }, 'corelet agent running');
+
+  return {
+    pods,
+    url: http.url,
+    allocatable,
+    events,
+    async close() {
+      staticPods?.stop();
+      pods.stop();
+      await eviction.stop();
+      await http.close();
+      cri.close();
+    },
+  };
+}
+

@@ -1,0 +1,142 @@
+import type { Pod } from '../../api/index.js';
+import { podRequests } from '../../api/index.js';
+import { failedPrecondition, invalidArgument, silentLogger, wrap, type Logger } from '../../lib/index.js';
+import type { MemoryObservation } from './memory-available.js';
+import { formatBinaryQuantity, memoryEvictionMessage, rankForMemoryEviction, type PodMemoryUsage } from './rank.js';
+import { thresholdBytes, type EvictionThreshold } from './threshold.js';
+
+/** Pods at or above this priority (system-cluster-critical and up) are never evicted, as in the kubelet. */
+export const SYSTEM_CRITICAL_PRIORITY = 2000000000;
+/** The kubelet's eviction monitoring interval. */
+export const DEFAULT_EVICTION_INTERVAL_MS = 10000;
+
+/** Dependencies and settings of {@link EvictionManager}; all side effects are injected. */
+export interface EvictionManagerOptions {
+  /** The memory.available hard threshold (from {@link parseEvictionHard}). */
+  threshold: EvictionThreshold;
+  /** Observes the node's memory (see memoryAvailableReader). */
+  readAvailable: () => Promise<MemoryObservation>;
+  /** Working set of a pod's containers in bytes; undefined when there are no stats. */
+  podUsage: (uid: string) => Promise<number | undefined>;
+  /** Working set per container name, for the eviction message; optional. */
+  containerUsage?: (uid: string) => Promise<Record<string, number> | undefined>;
+  /** Kills the pod at once (hard eviction: no grace period) and records message in its status. */
+  evict: (pod: Pod, message: string) => Promise<void>;
+  /** How often start() checks (default 10 s). */
+  intervalMs?: number;
+  logger?: Logger;
+  /** The node's active pods; may also be given to start(). */
+  getActivePods?: () => Pod[] | Promise<Pod[]>;
+}
+
+/**
+ * Hard memory eviction as the kubelet's eviction manager does it: every interval, observe
+ * memory.available; when it is below the threshold, rank the active pods (see
+ * {@link rankForMemoryEviction}) and evict the first one that is not critical — one pod per check, so
+ * the next check sees the memory that eviction freed before choosing again.
+ */
+export class EvictionManager {
+  private readonly opts: EvictionManagerOptions;
+  private readonly logger: Logger;
+  private readonly intervalMs: number;
+  private getActivePods?: () => Pod[] | Promise<Pod[]>;
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<unknown>;
+  private stopped = true;
+  private pressure = false;
+  private last?: MemoryObservation;
+
+  constructor(opts: EvictionManagerOptions) {
+    if (opts.threshold.signal !== 'memory.available') {
+      throw invalidArgument(`the eviction manager acts on memory.available, not ${opts.threshold.signal}`);
+    }
+    this.opts = opts;
+    this.logger = opts.logger ?? silentLogger;
+    this.intervalMs = opts.intervalMs ?? DEFAULT_EVICTION_INTERVAL_MS;
+    this.getActivePods = opts.getActivePods;
+  }
+
+  /** True when the last check found memory.available below the threshold (the MemoryPressure condition). */
+  get memoryPressure(): boolean {
+    return this.pressure;
+  }
+
+  /** The last memory observation, if any check ran. */
+  get lastObservation(): MemoryObservation | undefined {
+    return this.last;
+  }
+
+  /** Checks every intervalMs (the first check right away) until stop(); errors are logged. */
+  start(getActivePods?: () => Pod[] | Promise<Pod[]>): void {
+    if (getActivePods) this.getActivePods = getActivePods;
+    if (!this.stopped) return;
+    this.stopped = false;
+    const tick = (): void => {
+      this.running = this.check()
+        .catch((err) => this.logger.error({ err: String(err) }, 'eviction check failed'))
+        .finally(() => {
+          this.running = undefined;
+          if (this.stopped) return;
+          this.timer = setTimeout(tick, this.intervalMs);
+          // The agent's sockets keep the process alive; this timer alone should not.
+          this.timer.unref();
+        });
+    };
+    tick();
+  }
+
+  /** Stops checking; resolves once a check in flight has finished. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /**
+   * One round: observes memory and, when below the threshold, evicts one pod. Returns the evicted
+   * pod, or undefined when there is no pressure or no pod may be evicted. A failing evict() is
+   * rethrown (the pod counts as attempted, as in the kubelet: the next check decides again).
+   */
+  async check(): Promise<Pod | undefined> {
+    const getActivePods = this.getActivePods;
+    if (!getActivePods) throw failedPrecondition('eviction manager has no source of active pods (pass it to start())');
+    const obs = await this.opts.readAvailable();
+    this.last = obs;
+    const limit = thresholdBytes(this.opts.threshold, obs.capacityBytes);
+    this.pressure = obs.availableBytes < limit;
+    if (!this.pressure) return undefined;
+    const thresholdText = this.opts.threshold.quantity !== undefined ? this.opts.threshold.value : formatBinaryQuantity(limit);
+    this.logger.warn({ availableBytes: obs.availableBytes, thresholdBytes: limit }, 'memory.available below the eviction threshold');
+
+    const pods = await getActivePods();
+    const items: PodMemoryUsage[] = await Promise.all(
+      pods.map(async (pod) => ({
+        pod,
+        usageBytes: await this.opts.podUsage(pod.metadata.uid).catch(() => undefined),
+        requestBytes: podRequests(pod).memoryBytes,
+      })),
+    );
+    for (const { pod } of rankForMemoryEviction(items)) {
+      if ((pod.spec.priority ?? 0) >= SYSTEM_CRITICAL_PRIORITY) {
+        this.logger.info({ pod: podName(pod) }, 'cannot evict a critical pod');
+        continue;
+      }
+      const containerUsage = await this.opts.containerUsage?.(pod.metadata.uid).catch(() => undefined);
+      const message = memoryEvictionMessage({ pod, thresholdText, availableBytes: obs.availableBytes, containerUsage });
+      this.logger.warn({ pod: podName(pod), message }, 'evicting pod');
+      try {
+        await this.opts.evict(pod, message);
+      } catch (err) {
+        throw wrap(err, `evicting pod ${podName(pod)}`);
+      }
+      return pod;
+    }
+    this.logger.warn('no pod to evict under memory pressure');
+    return undefined;
+  }
+}
+
+function podName(pod: Pod): string {
+  return `${pod.metadata.namespace}/${pod.metadata.name}`;
+}

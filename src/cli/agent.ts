@@ -1,0 +1,54 @@
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { createLogger } from '../lib/logger.js';
+import { AGENT_DEFAULTS, defaultNodeName, startAgent } from '../agent/index.js';
+
+/** `corelet agent`: the node daemon that runs Pods through any CRI runtime. */
+export function registerAgentCommand(program: Command): void {
+  program
+    .command('agent')
+    .description('run the node agent: pods from manifests (and later the scheduler) through a CRI runtime')
+    .option('--runtime-endpoint <url>', 'CRI runtime (corelet runtime, containerd, CRI-O)', AGENT_DEFAULTS.runtimeEndpoint)
+    .option('--pod-manifest-path <dir>', 'run the Pod manifests in this folder as static pods')
+    .option('--node-name <name>', 'this node\'s name (default: the hostname)')
+    .option('--address <ip>', 'address of the HTTP endpoints (/healthz, /pods, /metrics)', AGENT_DEFAULTS.address)
+    .option('--port <n>', 'port of the HTTP endpoints', String(AGENT_DEFAULTS.port))
+    .option('--root <dir>', 'agent state (volumes)', AGENT_DEFAULTS.root)
+    .option('--log-dir <dir>', 'where pod logs go', AGENT_DEFAULTS.logRoot)
+    .option('--system-reserved <list>', 'resources kept for the system, e.g. cpu=500m,memory=512Mi', '')
+    .option('--eviction-hard <list>', 'hard eviction threshold, e.g. memory.available<100Mi', 'memory.available<100Mi')
+    .option('--cgroup-root <dir>', 'where cgroups are mounted', AGENT_DEFAULTS.cgroupRoot)
+    .option('--qos-cgroup <name>', 'name of the top-level pod cgroup', AGENT_DEFAULTS.qosTop)
+    .option('--server <url>', 'scheduler to join (wss://HOST:PORT)')
+    .option('--token <token>', 'bootstrap token for the scheduler')
+    .option('--ca-cert-hash <sha256:hex>', "the scheduler CA's hash")
+    .option('--log-level <level>', 'debug, info, warn or error', 'info')
+    .action(async (opts: Record<string, string | undefined>) => {
+      if (opts.server) throw new Error('joining a scheduler (--server) is not available yet: run standalone with --pod-manifest-path');
+      const port = Number(opts.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got ${opts.port}`);
+      const logger = createLogger('corelet-agent', opts.logLevel);
+      const agent = await startAgent(
+        {
+          runtimeEndpoint: opts.runtimeEndpoint!,
+          podManifestPath: opts.podManifestPath ? resolve(opts.podManifestPath) : undefined,
+          nodeName: opts.nodeName ?? defaultNodeName(),
+          address: opts.address!,
+          port,
+          root: resolve(opts.root!),
+          logRoot: resolve(opts.logDir!),
+          systemReserved: opts.systemReserved ?? '',
+          evictionHard: opts.evictionHard!,
+          cgroupRoot: opts.cgroupRoot!,
+          qosTop: opts.qosCgroup!,
+        },
+        logger,
+      );
+      const shutdown = (signal: string) => {
+        logger.info({ signal }, 'agent stopping; pods keep running');
+        void agent.close().then(() => process.exit(0));
+      };
+      process.once('SIGTERM', () => shutdown('SIGTERM'));
+      process.once('SIGINT', () => shutdown('SIGINT'));
+    });
+}
