@@ -168,8 +168,9 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     },
   });
 
-  const eviction = new EvictionManager({
-    threshold: thresholds.find((t) => t.signal === 'memory.available')!,
+  const memoryThreshold = thresholds.find((t) => t.signal === 'memory.available');
+  const eviction = memoryThreshold && new EvictionManager({
+    threshold: memoryThreshold,
     readAvailable: memoryAvailableReader({ root: config.cgroupRoot, mode }),
     podUsage: async (uid) => {
       const pod = pods.worker(uid)?.pod;
@@ -192,7 +193,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     await staticPods.start();
   }
   pods.startRelist();
-  eviction.start(() => pods.activePods());
+  eviction?.start(() => pods.activePods());
   const http = await startAgentHttpServer({ address: config.address, port: config.port, pods: () => pods.pods(), metrics, logger });
   logger.info({ node: config.nodeName, http: http.url, allocatable, manifests: config.podManifestPath }, 'corelet agent running');
 
@@ -204,7 +205,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     async close() {
       staticPods?.stop();
       pods.stop();
-      await eviction.stop();
+      await eviction?.stop();
       await http.close();
       cri.close();
     },

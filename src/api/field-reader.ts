@@ -21,6 +21,7 @@ export function describeValue(v: unknown): string {
   if (typeof v === 'string') return `string ${JSON.stringify(v)}`;
   if (typeof v === 'number' || typeof v === 'bigint') return `number ${String(v)}`;
   if (typeof v === 'boolean') return `boolean ${v}`;
+  if (v === null) return 'null';
   if (Array.isArray(v)) return 'list';
   if (typeof v === 'object' && v !== null) return 'mapping';
   return typeof v;
@@ -88,7 +89,7 @@ export class FieldReader {
     return typeof v === 'boolean' ? v : this.wrongType(path, 'boolean', v);
   }
 
-  /** An integer within [min, max] (int32 by default). */
+  /** An integer within [min, max] (int32 by default; pass Number.MAX_SAFE_INTEGER as max for "at least min"). */
   int(v: unknown, path: string, min = -2147483648, max = 2147483647): number | undefined {
     if (v === undefined || v === null) return undefined;
     let n: number;
@@ -96,7 +97,7 @@ export class FieldReader {
     else if (typeof v === 'number' && Number.isInteger(v)) n = v;
     else return this.wrongType(path, 'integer', v);
     if (n < min || n > max) {
-      this.error(path, max === 2147483647 ? `must be greater than or equal to ${min}` : `must be between ${min} and ${max}, inclusive`);
+      this.error(path, max === Number.MAX_SAFE_INTEGER ? `must be greater than or equal to ${min}` : `must be between ${min} and ${max}, inclusive`);
       return undefined;
     }
     return n;

@@ -161,21 +161,20 @@ export function decodePods(text: string, source: string): DecodedPods {
       for (const e of doc.errors) errors.push(`${where}: ${e.message.split('\n')[0].replace(/:$/, '')}`);
       return;
     }
-    if (doc.contents === null) return; // an empty document ("---" with nothing after it)
-    const r = new FieldReader();
     let value: unknown;
     try {
-      value = doc.toJS({ maxAliasCount: 100 });
+      value = doc.toJS({ maxAliasCount: 100 }); // the alias limit stops "billion laughs" expansion
     } catch (e) {
-      r.error('', e instanceof Error ? e.message : String(e));
+      errors.push(`${where}: ${e instanceof Error ? e.message : String(e)}`);
+      return;
     }
-    if (r.errors.length === 0) {
-      for (const { pod, path } of decodeDocument(r, value, source)) {
-        const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
-        if (seen.has(key)) r.error(at(at(path, 'metadata'), 'name'), `duplicate pod ${JSON.stringify(key)} in this source`);
-        seen.add(key);
-        pods.push(pod);
-      }
+    if (value === null || value === undefined) return; // an empty document ("---" or only comments)
+    const r = new FieldReader();
+    for (const { pod, path } of decodeDocument(r, value, source)) {
+      const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
+      if (seen.has(key)) r.error(at(at(path, 'metadata'), 'name'), `duplicate pod ${JSON.stringify(key)} in this source`);
+      seen.add(key);
+      pods.push(pod);
     }
     errors.push(...r.errors.map((e) => `${where}: ${e}`));
     warnings.push(...r.warnings.map((w) => `${where}: ${w}`));
@@ -272,8 +271,10 @@ function decodePod(r: FieldReader, o: Record<string, unknown>, base: string, sou
 }
 
 function decodeMeta(r: FieldReader, v: unknown, path: string, source: string): ObjectMeta {
-  const m = r.object(v, path, META_FIELDS) ?? {};
-  const name = r.requiredString(m.name, at(path, 'name')) ?? '';
+  const given = r.object(v, path, META_FIELDS);
+  const m = given ?? {};
+  // Without metadata at all, the caller has already said so; do not also complain about its name.
+  const name = (given ? r.requiredString(m.name, at(path, 'name')) : undefined) ?? '';
   checkFormat(r, at(path, 'name'), name || undefined, checkDnsSubdomain);
   const namespace = r.string(m.namespace, at(path, 'namespace')) || 'default';
   checkFormat(r, at(path, 'namespace'), namespace, checkDnsLabel);
@@ -327,14 +328,15 @@ function decodeAnnotations(r: FieldReader, v: unknown, path: string): Record<str
 }
 
 function decodeSpec(r: FieldReader, v: unknown, path: string): PodSpec {
-  const s = r.object(v, path, SPEC_FIELDS) ?? {};
+  const given = r.object(v, path, SPEC_FIELDS);
+  const s = given ?? {};
   const hostNetwork = r.bool(s.hostNetwork, at(path, 'hostNetwork')) ?? false;
   const volumes = decodeVolumes(r, s.volumes, at(path, 'volumes'));
   const ctx: ContainerContext = { volumeNames: new Set(volumes.map((vol) => vol.name)), hostNetwork, init: true };
   const initContainers = decodeContainers(r, s.initContainers, at(path, 'initContainers'), ctx);
   const containersPath = at(path, 'containers');
   const containers = decodeContainers(r, s.containers, containersPath, { ...ctx, init: false });
-  if (Array.isArray(s.containers) ? s.containers.length === 0 : s.containers === undefined || s.containers === null) {
+  if (given && (Array.isArray(s.containers) ? s.containers.length === 0 : s.containers === undefined || s.containers === null)) {
     r.error(containersPath, 'required value');
   }
   checkContainerNames(r, s, path);
@@ -767,7 +769,7 @@ function decodeProbe(r: FieldReader, v: unknown, path: string, kind: 'liveness' 
   if (!o) return undefined;
   const { exec, httpGet, tcpSocket } = decodeHandler(r, o, path, ['exec', 'httpGet', 'tcpSocket']);
   // The API server defaults zero as well as absent timings (Go cannot tell them apart).
-  const timing = (key: string, fallback: number) => r.int(o[key], at(path, key), 0) || fallback;
+  const timing = (key: string, fallback: number) => r.int(o[key], at(path, key), 0, INT64_MAX_SAFE) || fallback;
   const successThreshold = timing('successThreshold', 1);
   if (kind !== 'readiness' && successThreshold !== 1) r.error(at(path, 'successThreshold'), `must be 1 for ${kind} probes`);
   const gracePath = at(path, 'terminationGracePeriodSeconds');

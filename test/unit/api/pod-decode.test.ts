@@ -223,6 +223,18 @@ spec:
     });
   });
 
+  it('accepts quantities written as bare YAML numbers, including exponents', () => {
+    const text = `apiVersion: v1
+kind: Pod
+metadata: {name: zeus}
+spec:
+  containers:
+  - {name: web, image: nginx, resources: {requests: {cpu: 0.1, memory: 1e3}, limits: {memory: 12345678901234567}}}
+`;
+    assert.deepEqual(decodeOne(text).spec.containers[0].resources.requests, { cpu: '0.1', memory: '1000' });
+    assert.equal(decodeOne(text).spec.containers[0].resources.limits.memory, '12345678901234567');
+  });
+
   it('gives host-network pods host ports equal to their container ports', () => {
     const pod = decodeOne(
       manifest((m) => {

@@ -1,0 +1,146 @@
+/**
+ * Runs a real `corelet agent` (the built binary) against a CRI endpoint, with a private manifest
+ * folder, state, log folder and QoS cgroup, and reads its /pods endpoint as a user would.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { openSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CORELET, removeCgroupTree } from './runtime-harness.js';
+
+export interface PodView {
+  metadata: { name: string; namespace: string; uid: string };
+  status?: {
+    phase: string;
+    reason?: string;
+    message?: string;
+    podIP?: string;
+    conditions: { type: string; status: string }[];
+    containerStatuses: { name: string; ready: boolean; restartCount: number; state: Record<string, any>; lastState: Record<string, any>; containerID?: string }[];
+    initContainerStatuses: { name: string; state: Record<string, any> }[];
+    qosClass?: string;
+  };
+}
+
+let counter = 0;
+
+export class AgentHarness {
+  readonly manifests: string;
+  readonly root: string;
+  readonly logDir: string;
+  readonly qosTop: string;
+  url = '';
+  private proc: ChildProcess | undefined;
+  private readonly logFile: string;
+
+  private constructor(
+    readonly dir: string,
+    readonly endpoint: string,
+    private readonly extraArgs: string[],
+  ) {
+    this.manifests = join(dir, 'manifests');
+    this.root = join(dir, 'root');
+    this.logDir = join(dir, 'logs');
+    this.qosTop = `kubepods-test-${process.pid}-${counter++}`;
+    this.logFile = join(dir, 'agent.log');
+  }
+
+  static async start(endpoint: string, extraArgs: string[] = []): Promise<AgentHarness> {
+    const dir = await mkdtemp(join(tmpdir(), 'corelet-agent-it-'));
+    const h = new AgentHarness(dir, endpoint, extraArgs);
+    await mkdir(h.manifests, { recursive: true });
+    await h.startDaemon();
+    return h;
+  }
+
+  async startDaemon(): Promise<void> {
+    const out = openSync(this.logFile, 'a');
+    const from = (await readFile(this.logFile, 'utf8').catch(() => '')).length;
+    this.proc = spawn(
+      process.execPath,
+      [
+        CORELET, 'agent',
+        '--runtime-endpoint', this.endpoint,
+        '--pod-manifest-path', this.manifests,
+        '--root', this.root,
+        '--log-dir', this.logDir,
+        '--address', '127.0.0.1',
+        '--port', '0',
+        '--qos-cgroup', this.qosTop,
+        '--node-name', 'test-node',
+        '--log-level', 'debug',
+        ...this.extraArgs,
+      ],
+      { stdio: ['ignore', out, out] },
+    );
+    for (let i = 0; i < 150; i++) {
+      const log = (await readFile(this.logFile, 'utf8')).slice(from);
+      const m = /"http":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(log);
+      if (m) {
+        this.url = m[1]!;
+        return;
+      }
+      if (this.proc.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`agent did not start; log:\n${await this.log()}`);
+  }
+
+  async log(): Promise<string> {
+    return readFile(this.logFile, 'utf8').catch(() => '');
+  }
+
+  /** Writes a manifest file into the watched folder. */
+  async apply(file: string, yaml: string): Promise<void> {
+    await writeFile(join(this.manifests, `.${file}.tmp`), yaml);
+    const { rename } = await import('node:fs/promises');
+    await rename(join(this.manifests, `.${file}.tmp`), join(this.manifests, file));
+  }
+
+  async remove(file: string): Promise<void> {
+    await rm(join(this.manifests, file), { force: true });
+  }
+
+  async pods(): Promise<PodView[]> {
+    const res = await fetch(`${this.url}/pods`);
+    return ((await res.json()) as { items: PodView[] }).items;
+  }
+
+  async pod(name: string): Promise<PodView | undefined> {
+    return (await this.pods()).find((p) => p.metadata.name === name);
+  }
+
+  /** Polls until check(pod) holds (or throws with the last status). */
+  async waitFor(name: string, check: (p: PodView) => boolean, timeoutMs = 60_000): Promise<PodView> {
+    const deadline = Date.now() + timeoutMs;
+    let last: PodView | undefined;
+    while (Date.now() < deadline) {
+      last = await this.pod(name);
+      if (last && check(last)) return last;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`pod ${name} never reached the expected state; last: ${JSON.stringify(last?.status)}\nagent log tail:\n${(await this.log()).split('\n').slice(-20).join('\n')}`);
+  }
+
+  async metrics(): Promise<string> {
+    return (await fetch(`${this.url}/metrics`)).text();
+  }
+
+  async kill9(): Promise<void> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null) return;
+    const gone = new Promise((r) => p.once('exit', r));
+    p.kill('SIGKILL');
+    await gone;
+  }
+
+  /** Stops the agent, then removes its folders and QoS cgroups (pods must be gone already). */
+  async stop(): Promise<void> {
+    await this.kill9();
+    await removeCgroupTree(`/${this.qosTop}`);
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+export const ready = (p: PodView) => p.status?.phase === 'Running' && p.status.conditions.some((c) => c.type === 'Ready' && c.status === 'True');
