@@ -1,12 +1,13 @@
 /**
- * A private `corelet runtime` for the benchmark: its own socket, root, CNI bridge/subnet and cgroup
- * parent under a temp dir, so it never meets a corelet the host may already run. stop() removes
- * everything it made.
+ * Private corelet daemons for the benchmark. CoreletDaemon: a `corelet runtime` with its own socket,
+ * root, CNI bridge/subnet and cgroup parent under a temp dir, so it never meets a corelet the host
+ * may already run. AgentDaemon: a `corelet agent` over any CRI endpoint, with its own manifest
+ * folder, state, log folder and QoS cgroup. stop() removes everything each made.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
 import { existsSync, openSync, closeSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -141,8 +142,141 @@ export class CoreletDaemon {
   }
 }
 
+/** Options of {@link AgentDaemon.start}. */
+export interface AgentDaemonOptions {
+  /** Path of the built CLI (dist/src/cli/main.js). */
+  cli: string;
+  /** The CRI runtime the agent drives (unix:///...). */
+  endpoint: string;
+  /** Name of its top-level QoS cgroup; stop() removes it under every hierarchy. */
+  qosCgroup: string;
+  nodeName: string;
+  logLevel: string;
+}
+
+/** A pod as the agent's /pods lists it: only the fields the benchmark reads. */
+export interface AgentPod {
+  metadata: { name: string; namespace: string; uid: string };
+  status?: { phase?: string; podIP?: string; qosClass?: string; conditions?: { type: string; status: string }[] };
+}
+
+/** Whether the agent reports the pod Running with condition Ready=True. */
+export function isReady(p: AgentPod): boolean {
+  return p.status?.phase === 'Running' && (p.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
+/** A private `corelet agent` reading static pod manifests from its own folder. */
+export class AgentDaemon {
+  readonly manifests: string;
+  readonly root: string;
+  readonly logDir: string;
+  readonly logFile: string;
+  /** Base URL of its HTTP endpoints (/pods, /metrics), as it logs it. */
+  url = '';
+  private constructor(
+    readonly dir: string,
+    private readonly opts: AgentDaemonOptions,
+    private proc: ChildProcess | undefined = undefined,
+  ) {
+    this.manifests = join(dir, 'manifests');
+    this.root = join(dir, 'root');
+    this.logDir = join(dir, 'logs');
+    this.logFile = join(dir, 'agent.log');
+  }
+
+  get pid(): number {
+    return this.proc?.pid ?? 0;
+  }
+
+  /** Starts the agent on a free port and waits until it logs its HTTP address. */
+  static async start(opts: AgentDaemonOptions): Promise<AgentDaemon> {
+    const dir = await mkdtemp(join(tmpdir(), 'corelet-bench-agent-'));
+    const a = new AgentDaemon(dir, opts);
+    await mkdir(a.manifests, { recursive: true });
+    const out = openSync(a.logFile, 'a');
+    a.proc = spawn(
+      process.execPath,
+      [
+        opts.cli, 'agent',
+        '--runtime-endpoint', opts.endpoint,
+        '--pod-manifest-path', a.manifests,
+        '--root', a.root,
+        '--log-dir', a.logDir,
+        '--address', '127.0.0.1',
+        '--port', '0',
+        '--qos-cgroup', opts.qosCgroup,
+        '--node-name', opts.nodeName,
+        '--log-level', opts.logLevel,
+      ],
+      { stdio: ['ignore', out, out] },
+    );
+    closeSync(out);
+    for (let i = 0; i < 300; i++) {
+      const m = /"http":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(await a.readLog());
+      if (m) {
+        a.url = m[1]!;
+        return a;
+      }
+      if (a.proc.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const tail = (await a.readLog()).split('\n').slice(-20).join('\n');
+    await a.stop();
+    throw new Error(`corelet agent did not start; log tail:\n${tail}`);
+  }
+
+  async readLog(): Promise<string> {
+    return readFile(this.logFile, 'utf8').catch(() => '');
+  }
+
+  /** Writes a manifest into the watched folder in one step (temp file + rename). */
+  async apply(file: string, yaml: string): Promise<void> {
+    const tmp = join(this.manifests, `.${file}.tmp`);
+    await writeFile(tmp, yaml);
+    await rename(tmp, join(this.manifests, file));
+  }
+
+  async remove(file: string): Promise<void> {
+    await rm(join(this.manifests, file), { force: true });
+  }
+
+  /** Every manifest file in the folder. */
+  async files(): Promise<string[]> {
+    return (await readdir(this.manifests).catch(() => [] as string[])).filter((f) => !f.startsWith('.'));
+  }
+
+  /** GET /pods. */
+  async pods(): Promise<AgentPod[]> {
+    const res = await fetch(`${this.url}/pods`);
+    if (!res.ok) throw new Error(`GET /pods: HTTP ${res.status}`);
+    return ((await res.json()) as { items: AgentPod[] }).items;
+  }
+
+  /**
+   * Stops the agent (SIGTERM, then SIGKILL), unmounts what is left under its root and removes its
+   * QoS cgroups and temp dir. The agent leaves pods running when it stops: remove them first.
+   */
+  async stop(): Promise<void> {
+    const p = this.proc;
+    if (p && p.exitCode === null && p.signalCode === null) {
+      const gone = new Promise((res) => p.once('exit', res));
+      p.kill('SIGTERM');
+      const timer = setTimeout(() => p.kill('SIGKILL'), 10_000);
+      await gone;
+      clearTimeout(timer);
+    }
+    const mounts = (await readFile('/proc/self/mountinfo', 'utf8'))
+      .split('\n')
+      .map((l) => l.split(' ')[4] ?? '')
+      .filter((m) => m.startsWith(this.dir));
+    for (const m of mounts.reverse()) await exec('umount', ['-l', m]).catch(() => undefined);
+    await removeCgroupTree(`/${this.opts.qosCgroup}`);
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
 /** Removes a cgroupfs subtree under every mounted hierarchy, deepest folders first. */
-async function removeCgroupTree(path: string): Promise<void> {
+export async function removeCgroupTree(path: string): Promise<void> {
   const tops = (await readFile('/proc/self/mountinfo', 'utf8'))
     .split('\n')
     .map((l) => l.split(' '))

@@ -194,7 +194,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
   }
   pods.startRelist();
   eviction?.start(() => pods.activePods());
-  const http = await startAgentHttpServer({ address: config.address, port: config.port, pods: () => pods.pods(), metrics, logger });
+  const http = await startAgentHttpServer({ address: config.address, port: config.port, pods: () => pods.pods(), events: () => events.list(), metrics, logger });
   logger.info({ node: config.nodeName, http: http.url, allocatable, manifests: config.podManifestPath }, 'corelet agent running');
 
   return {

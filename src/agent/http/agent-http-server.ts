@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Pod } from '../../api/index.js';
+import type { ObjectEvent, Pod } from '../../api/index.js';
 import { silentLogger, type Logger } from '../../lib/index.js';
 import type { AgentMetrics } from './agent-metrics.js';
 
@@ -16,6 +16,8 @@ export interface AgentHttpServerOptions {
   port?: number;
   /** The pods this node runs, as /pods lists them. */
   pods: () => Pod[];
+  /** Events about the pods (Pulling, Started, BackOff, Evicted...), as /events lists them. */
+  events?: () => ObjectEvent[];
   metrics: AgentMetrics;
   logger?: Logger;
 }
@@ -36,8 +38,8 @@ export interface PodList {
 }
 
 /**
- * Serves the agent's read-only endpoints: GET /healthz ("ok"), /pods (a PodList as JSON) and
- * /metrics (Prometheus text). Other paths are 404, other methods 405.
+ * Serves the agent's read-only endpoints: GET /healthz ("ok"), /pods (a PodList as JSON), /events
+ * (an EventList as JSON) and /metrics (Prometheus text). Other paths are 404, other methods 405.
  */
 export async function startAgentHttpServer(opts: AgentHttpServerOptions): Promise<AgentHttpServer> {
   const logger = opts.logger ?? silentLogger;
@@ -51,7 +53,7 @@ export async function startAgentHttpServer(opts: AgentHttpServerOptions): Promis
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://agent').pathname;
-    const known = path === '/healthz' || path === '/pods' || path === '/metrics';
+    const known = path === '/healthz' || path === '/pods' || path === '/metrics' || path === '/events';
     if (!known) return send(res, 404, 'text/plain; charset=utf-8', '404 page not found\n');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD');
@@ -61,6 +63,9 @@ export async function startAgentHttpServer(opts: AgentHttpServerOptions): Promis
     if (path === '/pods') {
       const body: PodList = { kind: 'PodList', apiVersion: 'v1', items: opts.pods() };
       return send(res, 200, 'application/json', JSON.stringify(body));
+    }
+    if (path === '/events') {
+      return send(res, 200, 'application/json', JSON.stringify({ kind: 'EventList', apiVersion: 'v1', items: opts.events?.() ?? [] }));
     }
     send(res, 200, opts.metrics.contentType, await opts.metrics.text());
   }
