@@ -1,0 +1,75 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodePods } from '../../../src/api/index.js';
+import { containerConfig, containerHash, sandboxConfig, LABELS, ANNOTATIONS } from '../../../src/agent/cri-config.js';
+
+const [pod] = decodePods(
+  `apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop, labels: {app: web}}
+spec:
+  hostname: front
+  dnsConfig: {nameservers: [10.96.0.10], searches: [shop.svc], options: [{name: ndots, value: "2"}]}
+  shareProcessNamespace: true
+  containers:
+  - name: app
+    image: nginx:1.25
+    command: [nginx]
+    args: ["-g", "daemon off;"]
+    env:
+    - {name: MODE, value: prod}
+    - name: POD_IP
+      valueFrom: {fieldRef: {fieldPath: status.podIP}}
+    - name: NODE
+      valueFrom: {fieldRef: {fieldPath: spec.nodeName}}
+    ports: [{containerPort: 80, hostPort: 8080}]
+    volumeMounts: [{name: cache, mountPath: /cache, readOnly: true}]
+    securityContext: {runAsUser: 1000, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
+  volumes: [{name: cache, emptyDir: {}}]
+`,
+  '/etc/corelet/manifests/web.yaml',
+).pods;
+
+test('the sandbox config carries identity, DNS, ports, namespaces and the cgroup parent', () => {
+  const sb = sandboxConfig(pod!, { attempt: 2, logRoot: '/var/log/pods', cgroupParent: '/kubepods/besteffort/podX' });
+  assert.deepEqual(sb.metadata, { name: 'web', namespace: 'shop', uid: pod!.metadata.uid, attempt: 2 });
+  assert.equal(sb.hostname, 'front');
+  assert.equal(sb.log_directory, `/var/log/pods/shop_web_${pod!.metadata.uid}`);
+  assert.deepEqual(sb.dns_config, { servers: ['10.96.0.10'], searches: ['shop.svc'], options: ['ndots:2'] });
+  assert.deepEqual(sb.port_mappings, [{ protocol: 'TCP', container_port: 80, host_port: 8080, host_ip: '' }]);
+  assert.equal(sb.labels![LABELS.podUid], pod!.metadata.uid);
+  assert.equal(sb.labels!.app, 'web');
+  assert.equal(sb.linux!.cgroup_parent, '/kubepods/besteffort/podX');
+  assert.deepEqual(sb.linux!.security_context!.namespace_options, { network: 'POD', pid: 'POD', ipc: 'POD' });
+});
+
+test('the container config resolves env, mounts, security and records the restart count', () => {
+  const cfg = containerConfig({
+    pod: pod!,
+    container: pod!.spec.containers[0]!,
+    kind: 'app',
+    restartCount: 3,
+    fields: { podIP: '10.0.0.9', hostIP: '192.0.2.1', nodeName: 'node-1' },
+    volumePaths: { cache: '/var/lib/corelet-agent/pods/u/volumes/cache' },
+    resources: null,
+  });
+  assert.deepEqual(cfg.metadata, { name: 'app', attempt: 3 });
+  assert.deepEqual(cfg.command, ['nginx']);
+  assert.deepEqual(cfg.envs, [
+    { key: 'MODE', value: 'prod' },
+    { key: 'POD_IP', value: '10.0.0.9' },
+    { key: 'NODE', value: 'node-1' },
+  ]);
+  assert.deepEqual(cfg.mounts, [{ container_path: '/cache', host_path: '/var/lib/corelet-agent/pods/u/volumes/cache', readonly: true }]);
+  assert.equal(cfg.log_path, 'app/3.log');
+  assert.equal(cfg.annotations![ANNOTATIONS.restartCount], '3');
+  const sc = cfg.linux!.security_context!;
+  assert.deepEqual(sc.run_as_user, { value: 1000 });
+  assert.equal(sc.readonly_rootfs, true);
+  assert.equal(sc.no_new_privs, true);
+  assert.deepEqual(sc.capabilities, { add_capabilities: [], drop_capabilities: ['ALL'] });
+  // probes do not change the hash (changing them must not restart the container); the image does
+  const c = pod!.spec.containers[0]!;
+  assert.equal(containerHash({ ...c, livenessProbe: { exec: { command: ['x'] }, initialDelaySeconds: 0, timeoutSeconds: 1, periodSeconds: 10, successThreshold: 1, failureThreshold: 3 } }), containerHash(c));
+  assert.notEqual(containerHash({ ...c, image: 'nginx:1.26' }), containerHash(c));
+});
