@@ -123,6 +123,10 @@ export class AgentHarness {
     throw new Error(`pod ${name} never reached the expected state; last: ${JSON.stringify(last?.status)}\nagent log tail:\n${(await this.log()).split('\n').slice(-20).join('\n')}`);
   }
 
+  async events(): Promise<{ reason: string; message: string; involvedObject: { name: string } }[]> {
+    return ((await (await fetch(`${this.url}/events`)).json()) as { items: { reason: string; message: string; involvedObject: { name: string } }[] }).items;
+  }
+
   async metrics(): Promise<string> {
     return (await fetch(`${this.url}/metrics`)).text();
   }

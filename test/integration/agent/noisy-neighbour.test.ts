@@ -110,3 +110,34 @@ test('admission refuses a pod whose requests do not fit, with the reason in its 
   const metrics = await agent.metrics();
   assert.match(metrics, /corelet_pods\{phase="Failed"\} [1-9]/);
 });
+
+test('an emptyDir of medium Memory is a tmpfs of its sizeLimit, gone with the pod', async () => {
+  files.push('mem.yaml');
+  await agent.apply(
+    'mem.yaml',
+    `apiVersion: v1
+kind: Pod
+metadata: {name: mem}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: ${BUSYBOX}
+    command: ["sleep", "3600"]
+    volumeMounts: [{name: scratch, mountPath: /scratch}]
+  volumes:
+  - name: scratch
+    emptyDir: {medium: Memory, sizeLimit: 16Mi}
+`,
+  );
+  const p = await agent.waitFor('mem', ready);
+  const id = p.status!.containerStatuses[0]!.containerID!.replace('cri://', '');
+  const df = (await runtime.crictl(['exec', '-s', id, 'df', '-k', '/scratch'])).stdout;
+  assert.match(df, /^\S+\s+16384\s.*\/scratch$/m, '16 MiB');
+  const inside = (await runtime.crictl(['exec', '-s', id, 'cat', '/proc/mounts'])).stdout;
+  assert.match(inside, /^\S+ \/scratch tmpfs /m, 'a tmpfs');
+  await agent.remove('mem.yaml');
+  for (let i = 0; i < 80 && (await agent.pod('mem')); i++) await sleep(250);
+  const hostMounts = await readFile('/proc/self/mountinfo', 'utf8');
+  assert.ok(!hostMounts.includes(p.metadata.uid), 'the tmpfs is unmounted with the pod');
+});

@@ -111,6 +111,8 @@ export function standaloneSuite(runtimeName: string, runtime: SuiteRuntime): voi
     // back-off 20s follows the second failure, i.e. one restart
     assert.ok(second.status!.containerStatuses[0]!.restartCount >= 1, 'restarted after the first back-off');
     assert.equal(second.status!.phase, 'Running', 'a restarting pod is Running, as with the kubelet');
+    const reasons = (await agent.events()).filter((e) => e.involvedObject.name === 'crasher').map((e) => e.reason);
+    for (const r of ['Created', 'Started', 'BackOff']) assert.ok(reasons.includes(r), `event ${r} among ${reasons.join(' ')}`);
   });
 
   test(`[${runtimeName}] a failing liveness probe restarts the container`, async () => {
@@ -126,6 +128,8 @@ export function standaloneSuite(runtimeName: string, runtime: SuiteRuntime): voi
     await agent.waitFor('live', ready);
     const restarted = await agent.waitFor('live', (p) => p.status!.containerStatuses[0]!.restartCount >= 1, 40_000);
     assert.ok(restarted.status!.containerStatuses[0]!.restartCount >= 1);
+    const reasons = (await agent.events()).filter((e) => e.involvedObject.name === 'live').map((e) => e.reason);
+    for (const r of ['Unhealthy', 'Killing']) assert.ok(reasons.includes(r), `event ${r} among ${reasons.join(' ')}`);
   });
 
   test(`[${runtimeName}] kill -9 of the agent: same pods, nothing restarts`, async () => {
