@@ -118,10 +118,8 @@ function envs(pod: Pod, c: Container, fields: FieldValues): KeyValue[] {
 
 /** A stable hash of what defines a running container: changing it means replacing the container. */
 export function containerHash(c: Container): string {
-  const { livenessProbe, readinessProbe, startupProbe, ...defining } = c;
-  void livenessProbe;
-  void readinessProbe;
-  void startupProbe;
+  // probes are applied by the agent, not the runtime: changing them must not replace the container
+  const { livenessProbe: _liveness, readinessProbe: _readiness, startupProbe: _startup, ...defining } = c;
   let h = 0x811c9dc5;
   for (const ch of JSON.stringify(defining)) {
     h ^= ch.charCodeAt(0);
