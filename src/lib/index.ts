@@ -6,3 +6,4 @@ export * from './undo.js';
 export * from './keyed-mutex.js';
 export * from './backoff.js';
 export * from './mounts.js';
+export * from './fs-read.js';

@@ -1,8 +1,8 @@
-import { mkdir, readdir, readFile, realpath, rmdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, realpath, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Pod } from '../../api/index.js';
 import { podQosClass, podRequests } from '../../api/index.js';
-import { errnoCode, invalidArgument, KeyedMutex, silentLogger, wrap, type Logger } from '../../lib/index.js';
+import { errnoCode, invalidArgument, isDirectory, KeyedMutex, readFileIfExists, silentLogger, wrap, type Logger } from '../../lib/index.js';
 import { detectCgroupMode, type CgroupMode } from '../../runtime/cgroups/index.js';
 import { CPU_PERIOD_US, MIN_SHARES, milliCpuToShares, podResourceConfig, sharesToWeight, type CgroupResourceConfig } from './resource-config.js';
 
@@ -261,8 +261,8 @@ export class QosCgroupManager {
 
   /** Enables, in dir's cgroup.subtree_control, the wanted controllers dir offers and has not enabled yet. */
   private async enableV2Controllers(dir: string): Promise<void> {
-    const offered = words((await readOptional(join(dir, 'cgroup.controllers'))) ?? '');
-    const enabled = new Set(words((await readOptional(join(dir, 'cgroup.subtree_control'))) ?? ''));
+    const offered = words((await readFileIfExists(join(dir, 'cgroup.controllers'))) ?? '');
+    const enabled = new Set(words((await readFileIfExists(join(dir, 'cgroup.subtree_control'))) ?? ''));
     const wanted = V2_CONTROLLERS.filter((c) => offered.includes(c) && !enabled.has(c));
     if (wanted.length === 0) return;
     const file = join(dir, 'cgroup.subtree_control');
@@ -282,7 +282,7 @@ export class QosCgroupManager {
   }
 
   private async exists(path: string): Promise<boolean> {
-    for (const h of await this.hierarchies()) if (await isDir(join(h, path))) return true;
+    for (const h of await this.hierarchies()) if (await isDirectory(join(h, path))) return true;
     return false;
   }
 
@@ -330,7 +330,7 @@ export class QosCgroupManager {
       } catch {
         continue;
       }
-      if (seen.has(real) || !(await isDir(real))) continue;
+      if (seen.has(real) || !(await isDirectory(real))) continue;
       seen.add(real);
       out.push(dir);
     }
@@ -366,22 +366,7 @@ function words(text: string): string[] {
   return text.split(/\s+/).filter(Boolean);
 }
 
-async function isDir(p: string): Promise<boolean> {
-  try {
-    return (await stat(p)).isDirectory();
-  } catch {
-    return false;
-  }
-}
 
-async function readOptional(p: string): Promise<string | undefined> {
-  try {
-    return await readFile(p, 'utf8');
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return undefined;
-    throw err;
-  }
-}
 
 async function readdirOptional(p: string) {
   try {

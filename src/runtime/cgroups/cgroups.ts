@@ -1,6 +1,6 @@
-import { readdir, readFile, realpath, rmdir, stat } from 'node:fs/promises';
+import { readdir, readFile, realpath, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errnoCode, invalidArgument } from '../../lib/index.js';
+import { errnoCode, invalidArgument, isDirectory, readFileIfExists } from '../../lib/index.js';
 import { detectCgroupMode, type CgroupMode } from './mode.js';
 import { parseCpuMax, parseFlatKeyed, parsePids, parseSingleValue } from './parse.js';
 
@@ -87,7 +87,7 @@ export class Cgroups {
     const memDir = await this.controllerDir('memory', path);
     const cpuDir = await this.controllerDir('cpuacct', path);
     if (memDir === undefined && cpuDir === undefined) return undefined;
-    if (!(await isDir(memDir)) && !(await isDir(cpuDir))) return undefined;
+    if (!(await isDirectory(memDir)) && !(await isDirectory(cpuDir))) return undefined;
     const timestampMs = Date.now();
     const cpuUsageNanos = cpuDir ? (parseSingleValue(await readFile(join(cpuDir, 'cpuacct.usage'), 'utf8')) ?? 0) : 0;
     let memoryUsageBytes = 0;
@@ -114,12 +114,12 @@ export class Cgroups {
 
   private async statsV2(path: string): Promise<CgroupStats | undefined> {
     const dir = join(this.root, path);
-    if (!(await isDir(dir))) return undefined;
+    if (!(await isDirectory(dir))) return undefined;
     const timestampMs = Date.now();
-    const cpu = parseFlatKeyed((await readOptional(join(dir, 'cpu.stat'))) ?? '');
-    const memoryUsageBytes = parseSingleValue((await readOptional(join(dir, 'memory.current'))) ?? '') ?? 0;
-    const ms = parseFlatKeyed((await readOptional(join(dir, 'memory.stat'))) ?? '');
-    const events = parseFlatKeyed((await readOptional(join(dir, 'memory.events'))) ?? '');
+    const cpu = parseFlatKeyed((await readFileIfExists(join(dir, 'cpu.stat'))) ?? '');
+    const memoryUsageBytes = parseSingleValue((await readFileIfExists(join(dir, 'memory.current'))) ?? '') ?? 0;
+    const ms = parseFlatKeyed((await readFileIfExists(join(dir, 'memory.stat'))) ?? '');
+    const events = parseFlatKeyed((await readFileIfExists(join(dir, 'memory.events'))) ?? '');
     return {
       cpuUsageNanos: (cpu.get('usage_usec') ?? 0) * 1000,
       memoryUsageBytes,
@@ -139,30 +139,30 @@ export class Cgroups {
     const out: CgroupLimits = {};
     if (this.v2) {
       const dir = join(this.root, cgroupsPath);
-      const weight = await readOptional(join(dir, 'cpu.weight'));
+      const weight = await readFileIfExists(join(dir, 'cpu.weight'));
       if (weight !== undefined) out.cpuWeight = parseSingleValue(weight);
-      const max = await readOptional(join(dir, 'cpu.max'));
+      const max = await readFileIfExists(join(dir, 'cpu.max'));
       if (max !== undefined) {
         const { quota, period } = parseCpuMax(max);
         out.cpuQuota = quota;
         out.cpuPeriod = period;
       }
-      const mem = await readOptional(join(dir, 'memory.max'));
+      const mem = await readFileIfExists(join(dir, 'memory.max'));
       if (mem !== undefined) out.memoryLimit = parseSingleValue(mem);
     } else {
       const cpuDir = await this.controllerDir('cpu', cgroupsPath);
       if (cpuDir) {
-        const shares = await readOptional(join(cpuDir, 'cpu.shares'));
+        const shares = await readFileIfExists(join(cpuDir, 'cpu.shares'));
         if (shares !== undefined) out.cpuShares = parseSingleValue(shares);
-        const quota = await readOptional(join(cpuDir, 'cpu.cfs_quota_us'));
+        const quota = await readFileIfExists(join(cpuDir, 'cpu.cfs_quota_us'));
         // -1 is v1's "no quota".
         if (quota !== undefined) out.cpuQuota = Number(quota.trim()) >= 0 ? parseSingleValue(quota) : undefined;
-        const period = await readOptional(join(cpuDir, 'cpu.cfs_period_us'));
+        const period = await readFileIfExists(join(cpuDir, 'cpu.cfs_period_us'));
         if (period !== undefined) out.cpuPeriod = parseSingleValue(period);
       }
       const memDir = await this.controllerDir('memory', cgroupsPath);
       if (memDir) {
-        const mem = await readOptional(join(memDir, 'memory.limit_in_bytes'));
+        const mem = await readFileIfExists(join(memDir, 'memory.limit_in_bytes'));
         if (mem !== undefined) out.memoryLimit = parseSingleValue(mem);
       }
     }
@@ -180,7 +180,7 @@ export class Cgroups {
     if (dir === undefined) return [];
     const out: number[] = [];
     const walk = async (d: string): Promise<void> => {
-      const text = await readOptional(join(d, 'cgroup.procs'));
+      const text = await readFileIfExists(join(d, 'cgroup.procs'));
       if (text === undefined) return;
       out.push(...parsePids(text));
       if (!opts.recursive) return;
@@ -193,8 +193,8 @@ export class Cgroups {
   /** True when the cgroup exists (v1: in any controller hierarchy). */
   async exists(cgroupsPath: string): Promise<boolean> {
     checkPath(cgroupsPath);
-    if (this.v2) return isDir(join(this.root, cgroupsPath));
-    for (const dir of await this.hierarchyDirs()) if (await isDir(join(dir, cgroupsPath))) return true;
+    if (this.v2) return isDirectory(join(this.root, cgroupsPath));
+    for (const dir of await this.hierarchyDirs()) if (await isDirectory(join(dir, cgroupsPath))) return true;
     return false;
   }
 
@@ -234,12 +234,12 @@ export class Cgroups {
   private async procsDir(cgroupsPath: string): Promise<string | undefined> {
     if (this.v2) {
       const d = join(this.root, cgroupsPath);
-      return (await isDir(d)) ? d : undefined;
+      return (await isDirectory(d)) ? d : undefined;
     }
     const map = await this.hierarchyMap();
     for (const c of PROCS_HIERARCHIES) {
       const base = map.get(c);
-      if (base !== undefined && (await isDir(join(base, cgroupsPath)))) return join(base, cgroupsPath);
+      if (base !== undefined && (await isDirectory(join(base, cgroupsPath)))) return join(base, cgroupsPath);
     }
     return undefined;
   }
@@ -276,7 +276,7 @@ export class Cgroups {
       } catch {
         continue;
       }
-      if (!(await isDir(real)) || seen.has(real)) continue;
+      if (!(await isDirectory(real)) || seen.has(real)) continue;
       seen.add(real);
       out.push(dir);
     }
@@ -291,23 +291,7 @@ function checkPath(p: string): void {
   }
 }
 
-async function isDir(p: string | undefined): Promise<boolean> {
-  if (p === undefined) return false;
-  try {
-    return (await stat(p)).isDirectory();
-  } catch {
-    return false;
-  }
-}
 
-async function readOptional(p: string): Promise<string | undefined> {
-  try {
-    return await readFile(p, 'utf8');
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENODEV' || errnoCode(err) === 'EOPNOTSUPP') return undefined;
-    throw err;
-  }
-}
 
 async function readdirOptional(p: string) {
   try {
