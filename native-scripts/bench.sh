@@ -22,3 +22,4 @@ stop_containerd() { [ -z "$started" ] || bash "$conformance/containerd/container
 trap stop_containerd EXIT
 node dist/bench/pod-start.js --containerd-pid "$(cat "$pidfile")" "$@"
 node dist/bench/exec.js --containerd-pid "$(cat "$pidfile")"
+node dist/bench/agent.js
