@@ -5,7 +5,7 @@
 # skopeo/umoci (offline images) and crictl/critest v1.36.0 built from the Go module proxy.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-pkgs=(runc crun conmon containernetworking-plugins iproute2 iptables mount gcc libc6-dev ca-certificates)
+pkgs=(runc crun conmon containernetworking-plugins iproute2 iptables mount gcc g++ make python3 libc6-dev ca-certificates)
 [ "${1:-}" = --test ] && pkgs+=(tmux openssl iputils-ping busybox-static containerd docker-registry skopeo umoci curl)
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
