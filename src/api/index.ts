@@ -4,5 +4,15 @@ export * from './node-types.js';
 export * from './quantity.js';
 export * from './names.js';
 export { FieldReader, fieldPath, indexPath, describeValue, isMapping } from './field-reader.js';
-export * from './pod-decode.js';
+export {
+  ManifestError,
+  SUPPORTED_FIELD_PATHS,
+  decodePods,
+  defaultPullPolicy,
+  staticPodUid,
+  type DecodedPods,
+} from './pod-decode.js';
+export * from './workload-types.js';
+export * from './workload-decode.js';
 export * from './pod-resources.js';
+export * from './messages.js';

@@ -150,13 +150,36 @@ const SYSCTL_RE = /^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[./])*[a-z0-9]([-_a-z0-9]*[a-
  * Throws {@link ManifestError} listing every problem of every document.
  */
 export function decodePods(text: string, source: string): DecodedPods {
-  const docs = parseAllDocuments(text, { intAsBigInt: true });
-  const errors: string[] = [];
+  const { docs, errors } = readDocuments(text, source);
   const warnings: string[] = [];
   const pods: Pod[] = [];
   const seen = new Set<string>();
-  docs.forEach((doc, i) => {
-    const where = docs.length > 1 ? `${source} (document ${i + 1})` : source;
+  for (const { value, where } of docs) {
+    const r = new FieldReader();
+    for (const { pod, path } of decodeDocument(r, value, source)) {
+      const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
+      if (seen.has(key)) r.error(at(at(path, 'metadata'), 'name'), `duplicate pod ${JSON.stringify(key)} in this source`);
+      seen.add(key);
+      pods.push(pod);
+    }
+    errors.push(...r.errors.map((e) => `${where}: ${e}`));
+    warnings.push(...r.warnings.map((w) => `${where}: ${w}`));
+  }
+  if (errors.length > 0) throw new ManifestError(errors, warnings);
+  return { pods, warnings };
+}
+
+/**
+ * Parses YAML (or JSON) text into its non-empty documents, each with the name messages should use
+ * for it ("<source>" alone, or "<source> (document N)" when there are several). Syntax errors come
+ * back as problem lines instead of documents. Shared by the decoders of src/api.
+ */
+export function readDocuments(text: string, source: string): { docs: { value: unknown; where: string }[]; errors: string[] } {
+  const parsed = parseAllDocuments(text, { intAsBigInt: true });
+  const errors: string[] = [];
+  const docs: { value: unknown; where: string }[] = [];
+  parsed.forEach((doc, i) => {
+    const where = parsed.length > 1 ? `${source} (document ${i + 1})` : source;
     if (doc.errors.length > 0) {
       for (const e of doc.errors) errors.push(`${where}: ${e.message.split('\n')[0].replace(/:$/, '')}`);
       return;
@@ -169,18 +192,9 @@ export function decodePods(text: string, source: string): DecodedPods {
       return;
     }
     if (value === null || value === undefined) return; // an empty document ("---" or only comments)
-    const r = new FieldReader();
-    for (const { pod, path } of decodeDocument(r, value, source)) {
-      const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
-      if (seen.has(key)) r.error(at(at(path, 'metadata'), 'name'), `duplicate pod ${JSON.stringify(key)} in this source`);
-      seen.add(key);
-      pods.push(pod);
-    }
-    errors.push(...r.errors.map((e) => `${where}: ${e}`));
-    warnings.push(...r.warnings.map((w) => `${where}: ${w}`));
+    docs.push({ value, where });
   });
-  if (errors.length > 0) throw new ManifestError(errors, warnings);
-  return { pods, warnings };
+  return { docs, errors };
 }
 
 /**
@@ -242,14 +256,14 @@ function checkKind(r: FieldReader, o: Record<string, unknown>, path: string, kin
 }
 
 /** Reports a format problem as "invalid value "x": why". */
-function checkFormat(r: FieldReader, path: string, value: string | undefined, check: (s: string) => string | undefined): void {
+export function checkFormat(r: FieldReader, path: string, value: string | undefined, check: (s: string) => string | undefined): void {
   if (value === undefined) return;
   const why = check(value);
   if (why) r.error(path, `invalid value ${JSON.stringify(value)}: ${why}`);
 }
 
 /** A list item that must be a mapping (null items are errors, not absent). */
-function item(r: FieldReader, v: unknown, path: string, known: readonly string[]): Record<string, unknown> | undefined {
+export function item(r: FieldReader, v: unknown, path: string, known: readonly string[]): Record<string, unknown> | undefined {
   if (v === null || v === undefined) {
     r.error(path, 'expected a mapping, got null');
     return undefined;
@@ -257,7 +271,8 @@ function item(r: FieldReader, v: unknown, path: string, known: readonly string[]
   return r.object(v, path, known);
 }
 
-function decodePod(r: FieldReader, o: Record<string, unknown>, base: string, source: string): Pod | undefined {
+/** Decodes one Pod object (kind and apiVersion already checked) at path base; undefined when it has errors. */
+export function decodePod(r: FieldReader, o: Record<string, unknown>, base: string, source: string): Pod | undefined {
   const before = r.errors.length;
   r.object(o, base, POD_FIELDS); // warns about unknown top-level fields; status is accepted and dropped
   const metaPath = at(base, 'metadata');
@@ -270,7 +285,8 @@ function decodePod(r: FieldReader, o: Record<string, unknown>, base: string, sou
   return { apiVersion: 'v1', kind: 'Pod', metadata, spec };
 }
 
-function decodeMeta(r: FieldReader, v: unknown, path: string, source: string): ObjectMeta {
+/** Object metadata with the API server's defaults (namespace "default", uid from {@link staticPodUid}). */
+export function decodeMeta(r: FieldReader, v: unknown, path: string, source: string): ObjectMeta {
   const given = r.object(v, path, META_FIELDS);
   const m = given ?? {};
   // Without metadata at all, the caller has already said so; do not also complain about its name.
@@ -305,7 +321,7 @@ function decodeMeta(r: FieldReader, v: unknown, path: string, source: string): O
 }
 
 /** Labels and nodeSelector: qualified-name keys, label values. */
-function decodeLabels(r: FieldReader, v: unknown, path: string): Record<string, string> {
+export function decodeLabels(r: FieldReader, v: unknown, path: string): Record<string, string> {
   const labels = r.stringMap(v, path) ?? {};
   for (const [key, value] of Object.entries(labels)) {
     const why = checkQualifiedName(key);
@@ -315,7 +331,8 @@ function decodeLabels(r: FieldReader, v: unknown, path: string): Record<string, 
   return labels;
 }
 
-function decodeAnnotations(r: FieldReader, v: unknown, path: string): Record<string, string> {
+/** Annotations: qualified-name keys (any case), at most 256 KiB in all. */
+export function decodeAnnotations(r: FieldReader, v: unknown, path: string): Record<string, string> {
   const annotations = r.stringMap(v, path) ?? {};
   let size = 0;
   for (const [key, value] of Object.entries(annotations)) {
@@ -327,12 +344,16 @@ function decodeAnnotations(r: FieldReader, v: unknown, path: string): Record<str
   return annotations;
 }
 
-function decodeSpec(r: FieldReader, v: unknown, path: string): PodSpec {
+/**
+ * A PodSpec at path with the API server's defaults. `claimNames` are extra names volumeMounts may
+ * refer to (a StatefulSet's volumeClaimTemplates).
+ */
+export function decodeSpec(r: FieldReader, v: unknown, path: string, claimNames: readonly string[] = []): PodSpec {
   const given = r.object(v, path, SPEC_FIELDS);
   const s = given ?? {};
   const hostNetwork = r.bool(s.hostNetwork, at(path, 'hostNetwork')) ?? false;
   const volumes = decodeVolumes(r, s.volumes, at(path, 'volumes'));
-  const ctx: ContainerContext = { volumeNames: new Set(volumes.map((vol) => vol.name)), hostNetwork, init: true };
+  const ctx: ContainerContext = { volumeNames: new Set([...volumes.map((vol) => vol.name), ...claimNames]), hostNetwork, init: true };
   const initContainers = decodeContainers(r, s.initContainers, at(path, 'initContainers'), ctx);
   const containersPath = at(path, 'containers');
   const containers = decodeContainers(r, s.containers, containersPath, { ...ctx, init: false });
@@ -571,13 +592,15 @@ function decodePorts(r: FieldReader, v: unknown, path: string, hostNetwork: bool
   return out;
 }
 
-interface ParsedQuantity {
+/** A quantity as written (trimmed) and its value in nano-units. */
+export interface ParsedQuantity {
   text: string;
   nanos: bigint;
 }
 
 /** A quantity written as a string or a bare YAML number; negative values are errors. */
-function quantity(r: FieldReader, v: unknown, path: string): ParsedQuantity | undefined {
+/** A non-negative quantity written as a string or number. */
+export function quantity(r: FieldReader, v: unknown, path: string): ParsedQuantity | undefined {
   if (v === undefined || v === null) return undefined;
   let text: string;
   if (typeof v === 'string') text = v.trim(); // the API server trims quantities too
