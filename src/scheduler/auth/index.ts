@@ -1,0 +1,4 @@
+/** Scheduler authentication: the CA and server certificate, tokens, and the agent's CA pinning. */
+export * from './pki.js';
+export * from './tokens.js';
+export * from './pin.js';
