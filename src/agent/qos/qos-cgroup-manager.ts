@@ -2,7 +2,7 @@ import { mkdir, readdir, realpath, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Pod } from '../../api/index.js';
 import { podQosClass, podRequests } from '../../api/index.js';
-import { errnoCode, invalidArgument, isDirectory, KeyedMutex, readFileIfExists, silentLogger, wrap, type Logger } from '../../lib/index.js';
+import { distinctSubfolders, errnoCode, invalidArgument, isDirectory, KeyedMutex, readdirIfExists, readFileIfExists, silentLogger, wrap, type Logger } from '../../lib/index.js';
 import { detectCgroupMode, type CgroupMode } from '../../runtime/cgroups/index.js';
 import { CPU_PERIOD_US, MIN_SHARES, milliCpuToShares, podResourceConfig, sharesToWeight, type CgroupResourceConfig } from './resource-config.js';
 
@@ -318,24 +318,9 @@ export class QosCgroupManager {
 
   /** Every hierarchy folder (v2: the root; v1: each mount under root once). */
   private async hierarchies(): Promise<string[]> {
-    if (this.v2) return [this.root];
-    const seen = new Set<string>();
-    const out: string[] = [];
-    for (const e of await readdirOptional(this.root)) {
-      if (!e.isDirectory() && !e.isSymbolicLink()) continue;
-      const dir = join(this.root, e.name);
-      let real: string;
-      try {
-        real = await realpath(dir);
-      } catch {
-        continue;
-      }
-      if (seen.has(real) || !(await isDirectory(real))) continue;
-      seen.add(real);
-      out.push(dir);
-    }
-    return out;
+    return this.v2 ? [this.root] : distinctSubfolders(this.root);
   }
+
 
   /**
    * v1: controller → its hierarchy folder. A combined mount ("cpu,cpuacct") serves each controller
@@ -344,7 +329,7 @@ export class QosCgroupManager {
   private v1ControllerDirs(): Promise<Map<string, string>> {
     this.v1Dirs ??= (async () => {
       const map = new Map<string, string>();
-      for (const e of await readdirOptional(this.root)) {
+      for (const e of await readdirIfExists(this.root)) {
         if (!e.isDirectory() && !e.isSymbolicLink()) continue;
         for (const c of e.name.split(',')) if (e.name === c || !map.has(c)) map.set(c, join(this.root, e.name));
       }
@@ -368,11 +353,3 @@ function words(text: string): string[] {
 
 
 
-async function readdirOptional(p: string) {
-  try {
-    return await readdir(p, { withFileTypes: true });
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return [];
-    throw err;
-  }
-}

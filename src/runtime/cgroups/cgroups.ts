@@ -1,6 +1,6 @@
 import { readdir, readFile, realpath, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errnoCode, invalidArgument, isDirectory, readFileIfExists } from '../../lib/index.js';
+import { distinctSubfolders, errnoCode, invalidArgument, isDirectory, readdirIfExists, readFileIfExists } from '../../lib/index.js';
 import { detectCgroupMode, type CgroupMode } from './mode.js';
 import { parseCpuMax, parseFlatKeyed, parsePids, parseSingleValue } from './parse.js';
 
@@ -184,7 +184,7 @@ export class Cgroups {
       if (text === undefined) return;
       out.push(...parsePids(text));
       if (!opts.recursive) return;
-      for (const e of await readdirOptional(d)) if (e.isDirectory()) await walk(join(d, e.name));
+      for (const e of await readdirIfExists(d)) if (e.isDirectory()) await walk(join(d, e.name));
     };
     await walk(dir);
     return [...new Set(out)];
@@ -251,7 +251,7 @@ export class Cgroups {
   private hierarchyMap(): Promise<Map<string, string>> {
     this.hierarchies ??= (async () => {
       const map = new Map<string, string>();
-      const entries = await readdirOptional(this.root);
+      const entries = await readdirIfExists(this.root);
       for (const e of entries) {
         if (!e.isDirectory() && !e.isSymbolicLink()) continue;
         for (const c of e.name.split(',')) {
@@ -264,24 +264,10 @@ export class Cgroups {
   }
 
   /** v1: every hierarchy folder under root once (symlinked aliases collapse to their target). */
-  private async hierarchyDirs(): Promise<string[]> {
-    const seen = new Set<string>();
-    const out: string[] = [];
-    for (const e of await readdirOptional(this.root)) {
-      if (!e.isDirectory() && !e.isSymbolicLink()) continue;
-      const dir = join(this.root, e.name);
-      let real: string;
-      try {
-        real = await realpath(dir);
-      } catch {
-        continue;
-      }
-      if (!(await isDirectory(real)) || seen.has(real)) continue;
-      seen.add(real);
-      out.push(dir);
-    }
-    return out;
+  private hierarchyDirs(): Promise<string[]> {
+    return distinctSubfolders(this.root);
   }
+
 }
 
 /** A cgroupfs path must be absolute and stay inside the hierarchy. */
@@ -293,11 +279,3 @@ function checkPath(p: string): void {
 
 
 
-async function readdirOptional(p: string) {
-  try {
-    return await readdir(p, { withFileTypes: true });
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return [];
-    throw err;
-  }
-}
