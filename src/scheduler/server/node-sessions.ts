@@ -1,0 +1,262 @@
+/**
+ * Node sessions: the agents' WebSocket connections, keyed by node name, and what their messages do
+ * to the store (register → Node object, heartbeat → Ready condition, podStatus → pod status).
+ */
+import type { WebSocket } from 'ws';
+import {
+  encodeMessage,
+  errorMessage,
+  parseMessage,
+  MessageError,
+  DEFAULT_HEARTBEAT_SECONDS,
+  type HeartbeatMessage,
+  type Message,
+  type Node,
+  type NodeCondition,
+  type NodeStatusMessage,
+  type Pod,
+  type PodStatusMessage,
+  type RegisterMessage,
+} from '../../api/index.js';
+import { CoreletError, type Logger } from '../../lib/index.js';
+import type { Store, Stored } from '../store/index.js';
+
+/** How long a node may go without a heartbeat before it is marked NotReady (Kubernetes' default). */
+export const NODE_GRACE_MS = 40_000;
+/** The reason a node gets when its agent stopped reporting, as Kubernetes' node controller writes it. */
+export const NODE_STATUS_UNKNOWN = 'NodeStatusUnknown';
+
+/** Something that can carry messages to one node's agent. */
+export interface NodeConnection {
+  send(text: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+/**
+ * Live agent connections by node name. The scheduling loop sends `assign`/`unassign` through it;
+ * a node without a session simply gets its pods when it (re)registers.
+ */
+export class NodeSessions {
+  private readonly byNode = new Map<string, NodeConnection>();
+
+  /** Node names with a live connection, sorted. */
+  names(): string[] {
+    return [...this.byNode.keys()].sort();
+  }
+
+  has(nodeName: string): boolean {
+    return this.byNode.has(nodeName);
+  }
+
+  /** Sends a message to the node's agent; false when the node has no session. */
+  send(nodeName: string, message: Message): boolean {
+    const conn = this.byNode.get(nodeName);
+    if (!conn) return false;
+    conn.send(encodeMessage(message));
+    return true;
+  }
+
+  /**
+   * Makes conn the node's session. A previous connection for the same name is closed: an agent that
+   * reconnects after a network cut re-registers before the server notices the old socket is dead.
+   */
+  attach(nodeName: string, conn: NodeConnection): void {
+    const old = this.byNode.get(nodeName);
+    if (old && old !== conn) old.close(4000, 'replaced by a newer connection for this node');
+    this.byNode.set(nodeName, conn);
+  }
+
+  /** Forgets conn if it is still the node's session (a replaced one must not drop its successor). */
+  detach(nodeName: string, conn: NodeConnection): void {
+    if (this.byNode.get(nodeName) === conn) this.byNode.delete(nodeName);
+  }
+
+  /** Closes every connection. */
+  closeAll(code = 1001, reason = 'scheduler shutting down'): void {
+    for (const conn of this.byNode.values()) conn.close(code, reason);
+    this.byNode.clear();
+  }
+}
+
+/** RFC 3339 with milliseconds: heartbeats come more often than once a second. */
+function timestamp(now: Date): string {
+  return now.toISOString();
+}
+
+/** conditions with Ready (and the others) stamped by the server's clock, keeping transition times. */
+function mergeConditions(previous: readonly NodeCondition[], reported: readonly NodeCondition[], now: Date): NodeCondition[] {
+  const ts = timestamp(now);
+  const incoming = reported.some((c) => c.type === 'Ready')
+    ? reported
+    : [...reported, { type: 'Ready' as const, status: 'True' as const, reason: 'KubeletReady', message: 'corelet agent is posting ready status' }];
+  return incoming.map((c) => {
+    const before = previous.find((p) => p.type === c.type);
+    const transition = before && before.status === c.status ? before.lastTransitionTime ?? ts : ts;
+    // The server's clock decides staleness, so agents with skewed clocks are judged fairly.
+    return { ...c, lastHeartbeatTime: ts, lastTransitionTime: transition };
+  });
+}
+
+/** The Node object a register message describes, merged over the stored one (spec kept). */
+function nodeFromRegister(msg: RegisterMessage, current: Node | undefined, now: Date): Node {
+  const runtime = `${msg.runtime.name}://${msg.runtime.version}`;
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { ...(current?.metadata ?? {}), name: msg.nodeName, labels: { ...(current?.metadata.labels ?? {}), ...msg.labels } } as Node['metadata'],
+    spec: current?.spec ?? { taints: [], unschedulable: false, ...(msg.podCIDR ? { podCIDR: msg.podCIDR } : {}) },
+    status: {
+      capacity: msg.capacity,
+      allocatable: msg.allocatable,
+      conditions: mergeConditions(current?.status?.conditions ?? [], [], now),
+      addresses: msg.addresses,
+      nodeInfo: {
+        kernelVersion: msg.system?.kernelVersion ?? '',
+        osImage: msg.system?.osImage ?? '',
+        operatingSystem: msg.system?.operatingSystem ?? 'linux',
+        architecture: msg.system?.architecture ?? '',
+        containerRuntimeVersion: runtime,
+        kubeletVersion: msg.system?.agentVersion ?? '',
+      },
+    },
+  };
+}
+
+/** Options of {@link NodeSocketHandler}. */
+export interface NodeSocketOptions {
+  store: Store;
+  sessions: NodeSessions;
+  logger: Logger;
+  now: () => Date;
+  heartbeatIntervalSeconds?: number;
+  /** Called after a node registers (e.g. to run the scheduling loop). */
+  onRegistered?: (nodeName: string) => void;
+}
+
+/**
+ * Serves one authenticated agent connection: the first message must be `register`; later ones are
+ * heartbeat, podStatus, nodeStatus or error. Bad messages get an `error` reply; the socket stays open.
+ */
+export function serveNodeSocket(ws: WebSocket, opts: NodeSocketOptions): void {
+  const { store, sessions, logger, now } = opts;
+  let nodeName: string | undefined;
+  const conn: NodeConnection = {
+    send: (text) => ws.send(text),
+    close: (code, reason) => ws.close(code, reason),
+  };
+  const reply = (message: Message) => ws.send(encodeMessage(message));
+
+  ws.on('message', (data, isBinary) => {
+    let msg: Message;
+    try {
+      msg = parseMessage(isBinary ? new Uint8Array(data as Buffer) : (data as Buffer).toString('utf8'), { receiver: 'scheduler' });
+    } catch (err) {
+      const e = err instanceof MessageError ? err : new MessageError([String(err)]);
+      reply(errorMessage(e.code, e.message));
+      return;
+    }
+    try {
+      if (msg.type === 'register') {
+        if (nodeName !== undefined && msg.nodeName !== nodeName) {
+          reply(errorMessage('NodeNameConflict', `this connection is registered as ${nodeName}; open a new connection for ${msg.nodeName}`, msg.id));
+          return;
+        }
+        nodeName = handleRegister(store, msg, now());
+        sessions.attach(nodeName, conn);
+        reply({ v: 1, type: 'registered', nodeName, heartbeatIntervalSeconds: opts.heartbeatIntervalSeconds ?? DEFAULT_HEARTBEAT_SECONDS, ...(msg.podCIDR ? { podCIDR: msg.podCIDR } : {}) });
+        logger.info({ node: nodeName }, 'node registered');
+        opts.onRegistered?.(nodeName);
+        return;
+      }
+      if (msg.type === 'error') {
+        logger.warn({ node: nodeName, code: msg.code, replyTo: msg.replyTo }, `agent reported: ${msg.message}`);
+        return;
+      }
+      if (nodeName === undefined) {
+        reply(errorMessage('NotRegistered', `send register before ${msg.type}`, msg.id));
+        return;
+      }
+      if (msg.type === 'heartbeat') handleHeartbeat(store, nodeName, msg, now());
+      else if (msg.type === 'nodeStatus') handleNodeStatus(store, nodeName, msg, now());
+      else if (msg.type === 'podStatus') handlePodStatus(store, nodeName, msg);
+    } catch (err) {
+      const notFound = err instanceof CoreletError && err.kind === 'NotFound';
+      reply(errorMessage(notFound ? 'NotFound' : 'Internal', err instanceof Error ? err.message : String(err), msg.id));
+      if (!notFound) logger.error({ err, node: nodeName, type: msg.type }, 'handling agent message failed');
+    }
+  });
+  ws.on('close', () => {
+    // The Node object stays; markStaleNodes turns it NotReady once heartbeats stop.
+    if (nodeName !== undefined) {
+      sessions.detach(nodeName, conn);
+      logger.info({ node: nodeName }, 'node disconnected');
+    }
+  });
+  ws.on('error', (err) => logger.warn({ err, node: nodeName }, 'node socket error'));
+}
+
+/** Creates or refreshes the Node for a register message; returns its name. */
+export function handleRegister(store: Store, msg: RegisterMessage, now: Date): string {
+  store.transaction(() => {
+    const current = store.get<Node>('Node', '', msg.nodeName);
+    const node = nodeFromRegister(msg, current, now);
+    if (current) store.update('Node', node as never, current.metadata.resourceVersion);
+    else store.create('Node', node as never);
+  });
+  return msg.nodeName;
+}
+
+function handleHeartbeat(store: Store, nodeName: string, msg: HeartbeatMessage, now: Date): void {
+  store.mutate<Node>('Node', '', nodeName, (node) => {
+    node.status.conditions = mergeConditions(node.status.conditions ?? [], msg.conditions, now);
+  });
+}
+
+function handleNodeStatus(store: Store, nodeName: string, msg: NodeStatusMessage, now: Date): void {
+  store.mutate<Node>('Node', '', nodeName, (node) => {
+    node.status.capacity = msg.capacity;
+    node.status.allocatable = msg.allocatable;
+    node.status.addresses = msg.addresses;
+    node.status.conditions = mergeConditions(node.status.conditions ?? [], msg.conditions, now);
+  });
+}
+
+/** Stores the pod's status (only for a pod bound to this node) and the events that came with it. */
+function handlePodStatus(store: Store, nodeName: string, msg: PodStatusMessage): void {
+  store.transaction(() => {
+    const pod = store.list<Stored<Pod>>('Pod', { nodeName }).find((p) => p.metadata.uid === msg.uid);
+    if (!pod) throw new CoreletError('NotFound', `no pod with uid ${msg.uid} is bound to node ${nodeName}`);
+    store.mutate<Pod>('Pod', pod.metadata.namespace, pod.metadata.name, (p) => {
+      p.status = msg.status;
+    });
+    for (const event of msg.events) store.recordEvent(event);
+  });
+}
+
+/**
+ * Marks nodes whose last heartbeat is older than graceMs as NotReady: Ready=False with reason
+ * NodeStatusUnknown, as Kubernetes' node lifecycle controller does. Returns the names it marked
+ * (nodes already marked are left alone).
+ */
+export function markStaleNodes(store: Store, now: Date, graceMs: number = NODE_GRACE_MS): string[] {
+  const marked: string[] = [];
+  for (const node of store.list<Stored<Node>>('Node')) {
+    const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
+    if (ready?.reason === NODE_STATUS_UNKNOWN) continue;
+    const last = Date.parse(ready?.lastHeartbeatTime ?? node.metadata.creationTimestamp ?? '');
+    if (!Number.isNaN(last) && now.getTime() - last <= graceMs) continue;
+    store.mutate<Node>('Node', '', node.metadata.name, (n) => {
+      const stale: NodeCondition = {
+        type: 'Ready',
+        status: 'False',
+        reason: NODE_STATUS_UNKNOWN,
+        message: 'corelet agent stopped posting node status.',
+        lastHeartbeatTime: ready?.lastHeartbeatTime,
+        lastTransitionTime: timestamp(now),
+      };
+      n.status.conditions = [...(n.status.conditions ?? []).filter((c) => c.type !== 'Ready'), stale];
+    });
+    marked.push(node.metadata.name);
+  }
+  return marked;
+}

@@ -1,0 +1,132 @@
+/**
+ * The scheduler's one HTTPS server: the REST API under /api (API tokens) and the agents' WebSocket
+ * endpoint /nodes (bootstrap tokens), both over the scheduler's own TLS certificate.
+ */
+import https from 'node:https';
+import type { IncomingMessage } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { WebSocketServer } from 'ws';
+import { MAX_MESSAGE_BYTES } from '../../api/index.js';
+import { silentLogger, type Logger } from '../../lib/index.js';
+import { AuthenticationError, authenticateToken, bearerToken, serverTlsOptions, type Pki, type TokenRecord } from '../auth/index.js';
+import type { Store } from '../store/index.js';
+import { NodeSessions, serveNodeSocket } from './node-sessions.js';
+import { handleApiRequest } from './rest-api.js';
+import { assignBoundPods } from './schedule-once.js';
+
+/** The path agents open their WebSocket on. */
+export const NODES_PATH = '/nodes';
+
+/** Options of {@link startSchedulerServer}. */
+export interface SchedulerServerOptions {
+  store: Store;
+  pki: Pki;
+  /** Address to listen on, e.g. "0.0.0.0" or "127.0.0.1". */
+  address: string;
+  /** Port; 0 picks a free one (see the returned url). */
+  port: number;
+  logger?: Logger;
+  /** Finds a stored token record by its public id (bootstrap and API tokens). */
+  tokenLookup: (id: string) => TokenRecord | undefined;
+  /** The sessions map to fill (to share with a scheduling loop); a new one by default. */
+  sessions?: NodeSessions;
+  /** Heartbeat interval told to agents in `registered`. */
+  heartbeatIntervalSeconds?: number;
+  /** Clock (tests). */
+  now?: () => Date;
+  /** Called after a node registers or pods are created/applied: a hint to run the scheduling loop. */
+  onChange?: () => void;
+}
+
+/** A running scheduler server. */
+export interface SchedulerServer {
+  /** "https://HOST:PORT" (the WebSocket endpoint is wss://HOST:PORT/nodes). */
+  url: string;
+  port: number;
+  sessions: NodeSessions;
+  /** Closes node sockets and the listener; resolves when the server has stopped. */
+  close(): Promise<void>;
+}
+
+/** Refuses an upgrade with a plain HTTP response, then drops the connection. */
+function refuseUpgrade(socket: Socket, code: number, reason: string, message: string): void {
+  const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason, message, code });
+  socket.end(
+    `HTTP/1.1 ${code} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+/**
+ * Starts the HTTPS server and resolves once it listens. Agents connect to wss://.../nodes with
+ * "Authorization: Bearer <bootstrap token>"; the CLI calls /api/v1/... with an API token.
+ */
+export async function startSchedulerServer(opts: SchedulerServerOptions): Promise<SchedulerServer> {
+  const logger = opts.logger ?? silentLogger;
+  const now = opts.now ?? (() => new Date());
+  const sessions = opts.sessions ?? new NodeSessions();
+  const server = https.createServer(serverTlsOptions(opts.pki));
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
+  const sockets = new Set<Socket>();
+
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  server.on('tlsClientError', (err) => logger.debug({ err }, 'TLS handshake failed'));
+  server.on('request', (req, res) => {
+    void handleApiRequest(req, res, { store: opts.store, sessions, tokenLookup: opts.tokenLookup, logger, now, onPodsChanged: opts.onChange });
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    socket.on('error', () => {}); // a client that hangs up mid-refusal is not our failure
+    const path = new URL(req.url ?? '/', 'https://scheduler').pathname;
+    if (path !== NODES_PATH) return refuseUpgrade(socket, 404, 'NotFound', `no WebSocket endpoint at ${path}; agents connect to ${NODES_PATH}`);
+    const token = bearerToken(req.headers.authorization);
+    if (token === undefined) return refuseUpgrade(socket, 401, 'Unauthorized', 'send "Authorization: Bearer <bootstrap token>" (from "corelet token create")');
+    try {
+      authenticateToken(token, opts.tokenLookup, 'bootstrap', now());
+    } catch (err) {
+      const message = err instanceof AuthenticationError ? err.message : String(err);
+      logger.warn({ remote: socket.remoteAddress }, `node connection refused: ${message}`);
+      return refuseUpgrade(socket, 401, 'Unauthorized', `node authentication failed: ${message}`);
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      serveNodeSocket(ws, {
+        store: opts.store,
+        sessions,
+        logger,
+        now,
+        heartbeatIntervalSeconds: opts.heartbeatIntervalSeconds,
+        onRegistered: (nodeName) => {
+          // A reconnecting agent gets its pods again: it may have missed assigns while away.
+          assignBoundPods(opts.store, sessions, nodeName);
+          opts.onChange?.();
+        },
+      });
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.address, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = opts.address.includes(':') ? `[${opts.address}]` : opts.address;
+  logger.info({ address: opts.address, port }, 'scheduler server listening');
+
+  return {
+    url: `https://${host}:${port}`,
+    port,
+    sessions,
+    close: async () => {
+      sessions.closeAll();
+      for (const client of wss.clients) client.terminate();
+      wss.close();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const s of sockets) s.destroy();
+      await closed;
+    },
+  };
+}

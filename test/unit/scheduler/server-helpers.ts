@@ -1,0 +1,137 @@
+/** Shared fixtures for the scheduler server tests: PKI, tokens, a running server, a fake agent. */
+import type { TestContext } from 'node:test';
+import { WebSocket } from 'ws';
+import { MAX_MESSAGE_BYTES, parseMessage, type Message, type RegisterMessage } from '../../../src/api/index.js';
+import { caCertHash, createCa, createServerCert, fetchPinnedCa, newTokenRecord, type Pki, type TokenRecord } from '../../../src/scheduler/auth/index.js';
+import { startSchedulerServer, type SchedulerServer } from '../../../src/scheduler/server/index.js';
+import type { Store } from '../../../src/scheduler/store/index.js';
+
+/** A CA and server certificate (valid for 127.0.0.1). */
+export async function makePki(): Promise<Pki> {
+  const ca = await createCa();
+  return { ca, server: await createServerCert(ca) };
+}
+
+/** Token records by id, with one bootstrap and one API token. */
+export function makeTokens(): { lookup: (id: string) => TokenRecord | undefined; bootstrap: string; api: string; records: Map<string, TokenRecord> } {
+  const records = new Map<string, TokenRecord>();
+  const b = newTokenRecord('bootstrap');
+  const a = newTokenRecord('api', { user: 'admin' });
+  records.set(b.record.id, b.record);
+  records.set(a.record.id, a.record);
+  return { lookup: (id) => records.get(id), bootstrap: b.token, api: a.token, records };
+}
+
+/** A server on 127.0.0.1 with a free port, closed when the test ends. */
+export async function startServer(t: TestContext, store: Store, pki: Pki, lookup: (id: string) => TokenRecord | undefined): Promise<SchedulerServer> {
+  const server = await startSchedulerServer({ store, pki, address: '127.0.0.1', port: 0, tokenLookup: lookup });
+  t.after(() => server.close());
+  return server;
+}
+
+/** An HTTPS request trusting only the scheduler's CA; the body parsed as JSON. */
+export async function api(
+  server: SchedulerServer,
+  pki: Pki,
+  method: string,
+  path: string,
+  opts: { token?: string; body?: string } = {},
+): Promise<{ status: number; body: any; headers: Record<string, string | string[] | undefined> }> {
+  const https = await import('node:https');
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      `${server.url}${path}`,
+      { method, ca: pki.ca.certPem, headers: opts.token ? { authorization: `Bearer ${opts.token}` } : {} },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined, headers: res.headers });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+/** A fake agent: a real ws client that pins the CA first, as the agent does, and queues messages. */
+export class FakeAgent {
+  private readonly queue: Message[] = [];
+  private waiters: (() => void)[] = [];
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data: Buffer) => {
+      this.queue.push(parseMessage(data.toString('utf8'), { receiver: 'agent' }));
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+
+  /** Pins the CA by hash, then opens wss://.../nodes with the token. Rejects with the HTTP refusal. */
+  static async connect(t: TestContext, server: SchedulerServer, pki: Pki, token: string): Promise<FakeAgent> {
+    const caPem = await fetchPinnedCa({ host: '127.0.0.1', port: server.port }, caCertHash(pki.ca.certPem));
+    const ws = new WebSocket(`wss://127.0.0.1:${server.port}/nodes`, {
+      ca: caPem,
+      headers: { authorization: `Bearer ${token}` },
+      maxPayload: MAX_MESSAGE_BYTES,
+    });
+    t.after(() => ws.terminate());
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('unexpected-response', (_req, res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => reject(Object.assign(new Error(`HTTP ${res.statusCode}: ${Buffer.concat(chunks).toString('utf8')}`), { status: res.statusCode })));
+      });
+      ws.once('error', reject);
+    });
+    return new FakeAgent(ws);
+  }
+
+  send(message: unknown): void {
+    this.ws.send(JSON.stringify(message));
+  }
+
+  /** The next message received (waits for it). */
+  async next(): Promise<Message> {
+    while (this.queue.length === 0) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    return this.queue.shift()!;
+  }
+
+  /** Resolves when the server has closed the connection (or it was closed here). */
+  closed(): Promise<void> {
+    if (this.ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => this.ws.once('close', () => resolve()));
+  }
+}
+
+/** A register message for a 4-cpu, 8Gi node. */
+export function registerMessage(nodeName: string, id?: string): RegisterMessage {
+  return {
+    v: 1,
+    type: 'register',
+    ...(id ? { id } : {}),
+    nodeName,
+    labels: { 'kubernetes.io/hostname': nodeName },
+    capacity: { cpu: '4', memory: '8Gi', pods: '110' },
+    allocatable: { cpu: '4', memory: '8Gi', pods: '110' },
+    runtime: { name: 'corelet', version: '0.1.0' },
+    addresses: [{ type: 'InternalIP', address: '127.0.0.1' }],
+    pods: [],
+  };
+}
+
+/** A pod manifest (YAML) asking for cpu. */
+export function podYaml(name: string, cpu = '100m'): string {
+  return `apiVersion: v1
+kind: Pod
+metadata:
+  name: ${name}
+spec:
+  containers:
+    - name: c
+      image: busybox
+      resources:
+        requests: { cpu: "${cpu}", memory: 16Mi }
+`;
+}
