@@ -21,6 +21,7 @@ import { EventRecorder } from './events.js';
 import { VolumeManager } from './volumes.js';
 import { PodManager } from './pod-manager.js';
 import { StaticPodSource } from './static-pods.js';
+import { SchedulerLink, SCHEDULER_SOURCE } from './scheduler-link.js';
 import type { HandlerRunner, ProbeStarter } from './pod-worker.js';
 
 export const AGENT_DEFAULTS = {
@@ -48,6 +49,8 @@ export interface AgentConfig {
   /** Name of the top-level QoS cgroup (kubepods); tests and side-by-side agents use their own. */
   readonly qosTop: string;
   readonly relistMs?: number;
+  /** The scheduler to join (wss://HOST:PORT) with its bootstrap token and CA hash. */
+  readonly scheduler?: { server: string; token: string; caCertHash: string };
 }
 
 /** The node's first non-internal IPv4 address (the pods' status.hostIP). */
@@ -117,6 +120,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
   };
 
   let pods!: PodManager;
+  let link: SchedulerLink | undefined;
   pods = new PodManager({
     logger,
     relistMs: config.relistMs,
@@ -149,7 +153,8 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
       startProbes,
       runHandler,
       logger: logger.child({ component: 'pods' }),
-      onStatus: () => {
+      onStatus: (pod, status) => {
+        link?.podStatus(pod, status);
         const phases: Record<string, number> = {};
         const states: Record<string, number> = { waiting: 0, running: 0, terminated: 0 };
         for (const p of pods.pods()) {
@@ -192,6 +197,22 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     staticPods = new StaticPodSource(config.podManifestPath, (list) => pods.setSource('file', list), logger.child({ component: 'static-pods' }));
     await staticPods.start();
   }
+  if (config.scheduler) {
+    pods.expectSource(SCHEDULER_SOURCE);
+    link = new SchedulerLink({
+      ...config.scheduler,
+      nodeName: config.nodeName,
+      hostIP,
+      capacity,
+      allocatable,
+      runtime: { name: version.runtime_name, version: version.runtime_version },
+      runningPods: () => pods.pods(),
+      setPods: (list) => pods.setSource(SCHEDULER_SOURCE, list),
+      events: () => events.list(),
+      logger: logger.child({ component: 'scheduler-link' }),
+    });
+    await link.start();
+  }
   pods.startRelist();
   eviction?.start(() => pods.activePods());
   const http = await startAgentHttpServer({ address: config.address, port: config.port, pods: () => pods.pods(), events: () => events.list(), metrics, logger });
@@ -204,6 +225,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     events,
     async close() {
       staticPods?.stop();
+      link?.close();
       pods.stop();
       await eviction?.stop();
       await http.close();

@@ -79,6 +79,7 @@ export const SUPPORTED_FIELD_PATHS = [
 const POD_FIELDS = ['apiVersion', 'kind', 'metadata', 'spec', 'status'];
 const META_FIELDS = [
   'name',
+  'generateName',
   'namespace',
   'uid',
   'labels',
@@ -316,6 +317,7 @@ export function decodeMeta(r: FieldReader, v: unknown, path: string, source: str
     deletionTimestamp: r.string(m.deletionTimestamp, at(path, 'deletionTimestamp')),
     generation: r.int(m.generation, at(path, 'generation'), 0, INT64_MAX_SAFE),
     resourceVersion: r.string(m.resourceVersion, at(path, 'resourceVersion')),
+    generateName: r.string(m.generateName, at(path, 'generateName')),
     ownerReferences,
   });
 }

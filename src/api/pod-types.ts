@@ -5,6 +5,8 @@
 
 export interface ObjectMeta {
   name: string;
+  /** Prefix the store completes into a unique name (controllers' pods). */
+  generateName?: string;
   namespace: string;
   uid: string;
   labels: Record<string, string>;

@@ -24,7 +24,7 @@ export function registerAgentCommand(program: Command): void {
     .option('--ca-cert-hash <sha256:hex>', "the scheduler CA's hash")
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
     .action(async (opts: Record<string, string | undefined>) => {
-      if (opts.server) throw new Error('joining a scheduler (--server) is not available yet: run standalone with --pod-manifest-path');
+      if (opts.server && (!opts.token || !opts.caCertHash)) throw new Error('--server needs --token and --ca-cert-hash (printed by `corelet scheduler init`)');
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got ${opts.port}`);
       const logger = createLogger('corelet-agent', opts.logLevel);
@@ -41,6 +41,7 @@ export function registerAgentCommand(program: Command): void {
           evictionHard: opts.evictionHard!,
           cgroupRoot: opts.cgroupRoot!,
           qosTop: opts.qosCgroup!,
+          scheduler: opts.server ? { server: opts.server, token: opts.token!, caCertHash: opts.caCertHash! } : undefined,
         },
         logger,
       );

@@ -4,6 +4,7 @@ import { packageInfo } from './package-info.js';
 import { registerRuntimeCommand } from './runtime.js';
 import { registerImagesCommand } from './images.js';
 import { registerAgentCommand } from './agent.js';
+import { registerSchedulerCommand } from './scheduler.js';
 
 const program = new Command();
 program
@@ -13,6 +14,7 @@ program
 registerRuntimeCommand(program);
 registerImagesCommand(program);
 registerAgentCommand(program);
+registerSchedulerCommand(program);
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`corelet: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);

@@ -320,7 +320,7 @@ describe('decodePods: unknown fields', () => {
       manifest((m) => {
         m.status = { phase: 'Running' };
         m.extra = 1;
-        m.metadata.generateName = 'zeus-';
+        m.metadata.finalizers = ['zeus'];
         m.spec.affinity = {};
         m.spec.volumes = [{ name: 'v', emptyDir: { sizeLimt: '1Gi' } }];
         c0(m).resourcez = { limits: { cpu: '1' } };
@@ -334,7 +334,7 @@ describe('decodePods: unknown fields', () => {
     assert.equal(pods.length, 1);
     assert.deepEqual(warnings, [
       'zeus.yaml: extra: unknown field',
-      'zeus.yaml: metadata.generateName: unknown field',
+      'zeus.yaml: metadata.finalizers: unknown field',
       'zeus.yaml: spec.affinity: unknown field',
       'zeus.yaml: spec.volumes[0].emptyDir.sizeLimt: unknown field',
       'zeus.yaml: spec.containers[0].resourcez: unknown field',

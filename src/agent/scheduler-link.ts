@@ -1,0 +1,190 @@
+/**
+ * The agent's link to the scheduler: a WebSocket over TLS whose CA is pinned by --ca-cert-hash,
+ * authenticated by the bootstrap token. It registers the node, heartbeats, turns `assign` and
+ * `unassign` into the "scheduler" pod source, and reports pod statuses back. It reconnects with
+ * backoff; after a reconnect the scheduler sends every pod bound to the node again.
+ */
+import WebSocket from 'ws';
+import type { ObjectEvent, Pod, PodStatus } from '../api/index.js';
+import { encodeMessage, parseMessage, type Message } from '../api/index.js';
+import type { Logger } from '../lib/logger.js';
+import { fetchPinnedCa, parseServerUrl } from '../scheduler/auth/index.js';
+
+export const SCHEDULER_SOURCE = 'scheduler';
+/** How long after `registered` the agent waits for the re-sent assignments before trusting its list. */
+const RESYNC_QUIET_MS = 1500;
+
+export interface SchedulerLinkOptions {
+  server: string;
+  token: string;
+  caCertHash: string;
+  nodeName: string;
+  hostIP: string;
+  capacity: { cpuMillis: number; memoryBytes: number; pods: number };
+  allocatable: { cpuMillis: number; memoryBytes: number; pods: number };
+  runtime: { name: string; version: string };
+  /** Pods the agent runs now (for the scheduler's resync). */
+  runningPods: () => Pod[];
+  /** The scheduler's desired pods for this node. */
+  setPods: (pods: Pod[]) => void;
+  events: () => ObjectEvent[];
+  logger: Logger;
+}
+
+export class SchedulerLink {
+  private ws: WebSocket | undefined;
+  private readonly assigned = new Map<string, Pod>();
+  private heartbeat: NodeJS.Timeout | undefined;
+  private resync: NodeJS.Timeout | undefined;
+  private synced = false;
+  private closed = false;
+  private delayMs = 1000;
+  private readonly sent = new Map<string, string>();
+  private readonly lastEventAt = new Map<string, string>();
+
+  constructor(private readonly opts: SchedulerLinkOptions) {}
+
+  /** Connects now; fails when the first attempt is refused (bad token or CA hash), retries otherwise. */
+  async start(): Promise<void> {
+    await this.connect();
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.resync) clearTimeout(this.resync);
+    this.ws?.close();
+  }
+
+  private async connect(): Promise<void> {
+    const address = parseServerUrl(this.opts.server);
+    const ca = await fetchPinnedCa(address, this.opts.caCertHash);
+    const host = address.host.includes(':') ? `[${address.host}]` : address.host;
+    const ws = new WebSocket(`wss://${host}:${address.port}/nodes`, { ca, headers: { Authorization: `Bearer ${this.opts.token}` } });
+    this.ws = ws;
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => reject(new Error(`the scheduler refused this node (${res.statusCode}): ${reasonOf(body)}`)));
+      });
+      ws.once('error', reject);
+    });
+    this.delayMs = 1000;
+    ws.on('message', (data) => this.onMessage(data as Buffer));
+    ws.on('close', () => this.onClose());
+    ws.on('error', (err) => this.opts.logger.warn({ err: err.message }, 'scheduler connection error'));
+    this.send(this.registerMessage());
+    this.opts.logger.info({ server: this.opts.server }, 'connected to the scheduler');
+  }
+
+  private onClose(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.closed) return;
+    const delay = this.delayMs;
+    this.delayMs = Math.min(this.delayMs * 2, 30_000);
+    this.opts.logger.warn({ retryInMs: delay }, 'lost the scheduler; reconnecting');
+    setTimeout(() => {
+      if (!this.closed) this.connect().catch((err) => {
+        this.opts.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'reconnect failed');
+        this.onClose();
+      });
+    }, delay).unref();
+  }
+
+  private send(m: Message): void {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(encodeMessage(m));
+  }
+
+  private registerMessage(): Message {
+    const o = this.opts;
+    const list = (r: { cpuMillis: number; memoryBytes: number; pods: number }) => ({ cpu: `${r.cpuMillis}m`, memory: String(r.memoryBytes), pods: String(r.pods) });
+    return {
+      v: 1,
+      type: 'register',
+      nodeName: o.nodeName,
+      labels: { 'kubernetes.io/hostname': o.nodeName, 'kubernetes.io/os': 'linux' },
+      capacity: list(o.capacity),
+      allocatable: list(o.allocatable),
+      runtime: o.runtime,
+      addresses: [
+        { type: 'InternalIP', address: o.hostIP },
+        { type: 'Hostname', address: o.nodeName },
+      ],
+      pods: o.runningPods().map((p) => ({ uid: p.metadata.uid, phase: p.status?.phase ?? 'Pending' })),
+    } as Message;
+  }
+
+  private onMessage(data: Buffer): void {
+    let m: Message;
+    try {
+      m = parseMessage(data, { receiver: 'agent' });
+    } catch (err) {
+      this.opts.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'ignoring a bad message from the scheduler');
+      return;
+    }
+    switch (m.type) {
+      case 'registered':
+        if (this.heartbeat) clearInterval(this.heartbeat);
+        this.heartbeat = setInterval(
+          () => this.send({ v: 1, type: 'heartbeat', time: new Date().toISOString(), conditions: [{ type: 'Ready', status: 'True', reason: 'AgentReady' }] } as Message),
+          m.heartbeatIntervalSeconds * 1000,
+        );
+        this.heartbeat.unref();
+        this.sent.clear();
+        this.armResync();
+        break;
+      case 'assign':
+        this.assigned.set(m.pod.metadata.uid, m.pod);
+        this.publish();
+        break;
+      case 'unassign':
+        this.assigned.delete(m.uid);
+        this.publish();
+        break;
+      case 'error':
+        this.opts.logger.warn({ code: m.code, message: m.message }, 'the scheduler reported an error');
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** Until the re-sent assignments have arrived, the list is not handed over (pods would be removed). */
+  private armResync(): void {
+    this.synced = false;
+    if (this.resync) clearTimeout(this.resync);
+    this.resync = setTimeout(() => {
+      this.synced = true;
+      this.opts.setPods([...this.assigned.values()]);
+    }, RESYNC_QUIET_MS);
+  }
+
+  private publish(): void {
+    if (this.synced) this.opts.setPods([...this.assigned.values()]);
+    else this.armResync();
+  }
+
+  /** Reports a pod's status when it changed (with the pod's events since the last report). */
+  podStatus(pod: Pod, status: PodStatus): void {
+    if (!this.assigned.has(pod.metadata.uid)) return;
+    const json = JSON.stringify(status);
+    if (this.sent.get(pod.metadata.uid) === json) return;
+    this.sent.set(pod.metadata.uid, json);
+    const uid = pod.metadata.uid;
+    const since = this.lastEventAt.get(uid) ?? '';
+    const events = this.opts.events().filter((e) => e.involvedObject.uid === uid && e.lastTimestamp > since);
+    for (const e of events) if (e.lastTimestamp > (this.lastEventAt.get(uid) ?? '')) this.lastEventAt.set(uid, e.lastTimestamp);
+    this.send({ v: 1, type: 'podStatus', uid: pod.metadata.uid, status, events } as Message);
+  }
+}
+
+function reasonOf(body: string): string {
+  try {
+    const j = JSON.parse(body) as { message?: string; reason?: string };
+    return j.message ?? j.reason ?? body;
+  } catch {
+    return body;
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * `corelet scheduler`: composes the control plane from its parts: the SQLite store, the PKI and
+ * tokens, the HTTPS API and WSS node sessions, and the loops (scheduling, controllers, stale nodes).
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from '../lib/logger.js';
+import { Store } from './store/index.js';
+import { caCertHash, ensurePki, newTokenRecord, type TokenRecord } from './auth/index.js';
+import { markStaleNodes, scheduleOnce, startSchedulerServer, type SchedulerServer } from './server/index.js';
+import { reconcileAll } from './controllers/index.js';
+
+export const SCHEDULER_DEFAULTS = { dir: '/var/lib/corelet-scheduler', address: '0.0.0.0', port: 6443 } as const;
+
+const TOKENS_KEY = 'tokens';
+
+function tokens(store: Store): TokenRecord[] {
+  return JSON.parse(store.getMeta(TOKENS_KEY) ?? '[]') as TokenRecord[];
+}
+
+/** What `scheduler init` made: the join command's parts and the admin's API token. */
+export interface InitResult {
+  caCertHash: string;
+  bootstrapToken: string;
+  adminToken: string;
+  server: string;
+}
+
+/**
+ * Creates (or reuses) the CA and server certificate for hosts, a new bootstrap token for agents and a
+ * new API token for the admin, and writes the CLI config (~/.corelet/config) for the admin.
+ */
+export async function initScheduler(opts: { dir: string; hosts: string[]; port: number; configFile?: string }): Promise<InitResult> {
+  await mkdir(opts.dir, { recursive: true, mode: 0o700 });
+  const dns = opts.hosts.filter((h) => !/^[\d.]+$|:/.test(h));
+  const ips = opts.hosts.filter((h) => /^[\d.]+$|:/.test(h));
+  const { pki } = await ensurePki(join(opts.dir, 'pki'), { dnsNames: dns, ips });
+  const store = Store.open(join(opts.dir, 'state.db'));
+  try {
+    const bootstrap = newTokenRecord('bootstrap', { description: 'agent join token' });
+    const admin = newTokenRecord('api', { user: 'admin', description: 'created by scheduler init' });
+    store.setMeta(TOKENS_KEY, JSON.stringify([...tokens(store), bootstrap.record, admin.record]));
+    const server = `https://${opts.hosts[0] ?? '127.0.0.1'}:${opts.port}`;
+    const configFile = opts.configFile ?? join(homedir(), '.corelet', 'config');
+    await mkdir(join(configFile, '..'), { recursive: true, mode: 0o700 });
+    await writeFile(configFile, JSON.stringify({ server, token: admin.token, caCert: pki.ca.certPem }, null, 2) + '\n', { mode: 0o600 });
+    return { caCertHash: caCertHash(pki.ca.certPem), bootstrapToken: bootstrap.token, adminToken: admin.token, server };
+  } finally {
+    store.close();
+  }
+}
+
+export interface RunningScheduler {
+  readonly server: SchedulerServer;
+  close(): Promise<void>;
+}
+
+/** Serves the API and node sessions and runs the loops until closed. */
+export async function startScheduler(opts: { dir: string; address: string; port: number; logger: Logger }): Promise<RunningScheduler> {
+  const { pki } = await ensurePki(join(opts.dir, 'pki'));
+  const store = Store.open(join(opts.dir, 'state.db'), { logger: opts.logger });
+  let pending = false;
+  const loop = () => {
+    if (pending) return;
+    pending = true;
+    setImmediate(() => {
+      pending = false;
+      try {
+        const now = new Date();
+        markStaleNodes(store, now);
+        reconcileAll(store, now);
+        scheduleOnce(store, server.sessions, now);
+      } catch (err) {
+        opts.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'control loop failed');
+      }
+    });
+  };
+  const server = await startSchedulerServer({
+    store,
+    pki,
+    address: opts.address,
+    port: opts.port,
+    logger: opts.logger,
+    tokenLookup: (id) => tokens(store).find((t) => t.id === id),
+    onChange: loop,
+  });
+  const timer = setInterval(loop, 1000);
+  opts.logger.info({ url: server.url, caCertHash: caCertHash(pki.ca.certPem) }, 'corelet scheduler serving');
+  return {
+    server,
+    async close() {
+      clearInterval(timer);
+      await server.close();
+      store.close();
+    },
+  };
+}

@@ -1,0 +1,1 @@
+export { initScheduler, startScheduler, SCHEDULER_DEFAULTS, type InitResult, type RunningScheduler } from './daemon.js';

@@ -1,0 +1,134 @@
+/**
+ * The control plane on one machine: `corelet scheduler init`, the scheduler, and a node (agent over
+ * corelet runtime) joining with the printed token and CA hash; a Deployment applied through the API
+ * runs on the node and reports back. A bad token or CA hash is refused; the API wants credentials.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { RuntimeHarness, BUSYBOX, CORELET } from '../helpers/runtime-harness.js';
+import { AgentHarness } from '../helpers/agent-harness.js';
+
+let dir: string;
+let runtime: RuntimeHarness;
+let agent: AgentHarness;
+let scheduler: ChildProcess;
+let port: number;
+let adminToken: string;
+let ca: string;
+let join_: string[];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const p = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return p;
+}
+
+async function api(path: string, init: { method?: string; body?: string; token?: string | null } = {}) {
+  const { request } = await import('node:https');
+  return new Promise<{ status: number; json: any }>((resolve, reject) => {
+    const headers: Record<string, string> = {};
+    if (init.token !== null) headers.Authorization = `Bearer ${init.token ?? adminToken}`;
+    const req = request({ host: '127.0.0.1', port, path, method: init.method ?? 'GET', ca, headers }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: body ? JSON.parse(body) : undefined }));
+    });
+    req.on('error', reject);
+    req.end(init.body);
+  });
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'corelet-e2e-'));
+  port = await freePort();
+  const env = { ...process.env, HOME: join(dir, 'home') };
+  const init = await execa(process.execPath, [CORELET, 'scheduler', 'init', '--dir', join(dir, 'scheduler'), '--port', String(port)], { env });
+  join_ = init.stdout.split('\n').pop()!.trim().split(/\s+/).slice(2);
+  const config = JSON.parse(await readFile(join(dir, 'home', '.corelet', 'config'), 'utf8'));
+  adminToken = config.token;
+  ca = config.caCert;
+  scheduler = spawn(process.execPath, [CORELET, 'scheduler', '--dir', join(dir, 'scheduler'), '--address', '127.0.0.1', '--port', String(port)], { env, stdio: 'ignore' });
+  for (let i = 0; i < 100 && (await api('/api/v1/nodes').catch(() => ({ status: 0 }))).status !== 200; i++) await sleep(100);
+  runtime = await RuntimeHarness.start();
+  await runtime.crictl(['pull', BUSYBOX]);
+  agent = await AgentHarness.start(`unix://${runtime.socket}`, join_);
+});
+
+after(async () => {
+  await api('/api/v1/namespaces/default/deployments/web', { method: 'DELETE' }).catch(() => undefined);
+  for (let i = 0; i < 120 && agent && (await agent.pods().catch(() => [])).length > 0; i++) await sleep(250);
+  await agent?.stop();
+  await runtime?.stop();
+  scheduler?.kill('SIGKILL');
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('a node joins with the printed command and becomes Ready', async () => {
+  assert.equal(join_[0], '--server');
+  let nodes: any;
+  for (let i = 0; i < 50; i++) {
+    nodes = (await api('/api/v1/nodes')).json;
+    if (nodes.items.length === 1) break;
+    await sleep(100);
+  }
+  assert.equal(nodes.items[0].metadata.name, 'test-node');
+  assert.ok(nodes.items[0].status.conditions.some((c: any) => c.type === 'Ready' && c.status === 'True'));
+});
+
+test('a Deployment applied through the API runs on the node and reports back', async () => {
+  const manifest = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: c
+        image: ${BUSYBOX}
+        command: ["sleep", "3600"]
+`;
+  const applied = await api('/api/v1/apply', { method: 'POST', body: manifest });
+  assert.equal(applied.status, 200, JSON.stringify(applied.json));
+  let pods: any[] = [];
+  for (let i = 0; i < 240; i++) {
+    pods = (await api('/api/v1/namespaces/default/pods')).json.items;
+    if (pods.length === 2 && pods.every((p) => p.status?.phase === 'Running')) break;
+    await sleep(250);
+  }
+  assert.equal(pods.length, 2, 'two replicas');
+  for (const p of pods) {
+    assert.equal(p.spec.nodeName, 'test-node');
+    assert.equal(p.status.phase, 'Running');
+    assert.match(p.status.podIP, /^\d+\.\d+\.\d+\.\d+$/);
+  }
+  assert.equal((await agent.pods()).length, 2, 'the agent runs them');
+});
+
+test('the API refuses requests without credentials; a bad token or CA hash cannot join', async () => {
+  assert.equal((await api('/api/v1/nodes', { token: null })).status, 401);
+  assert.equal((await api('/api/v1/namespaces/default/pods', { token: 'abcdef.0123456789abcdef' })).status, 401);
+  const base = [CORELET, 'agent', '--runtime-endpoint', `unix://${runtime.socket}`, '--root', join(dir, 'bad'), '--address', '127.0.0.1', '--port', '0', '--qos-cgroup', agent.qosTop, '--node-name', 'intruder'];
+  const server = join_[1]!;
+  const hash = join_[5]!;
+  const badToken = await execa(process.execPath, [...base, '--server', server, '--token', 'abcdef.0123456789abcdef', '--ca-cert-hash', hash], { reject: false, timeout: 20_000 });
+  assert.notEqual(badToken.exitCode, 0);
+  assert.match(badToken.stderr, /refused this node \(401\).*token abcdef is not known/);
+  const badHash = await execa(process.execPath, [...base, '--server', server, '--token', join_[3]!, '--ca-cert-hash', `sha256:${'0'.repeat(64)}`], { reject: false, timeout: 20_000 });
+  assert.notEqual(badHash.exitCode, 0);
+  assert.match(badHash.stderr, /CA does not match --ca-cert-hash/);
+  const nodes = (await api('/api/v1/nodes')).json.items.map((n: any) => n.metadata.name);
+  assert.deepEqual(nodes, ['test-node']);
+});
