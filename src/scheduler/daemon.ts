@@ -6,6 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../lib/logger.js';
+import { MESSAGE_VERSION, type Pod } from '../api/index.js';
 import { Store } from './store/index.js';
 import { caCertHash, ensurePki, newTokenRecord, type TokenRecord } from './auth/index.js';
 import { markStaleNodes, scheduleOnce, startSchedulerServer, type SchedulerServer } from './server/index.js';
@@ -85,12 +86,19 @@ export async function startScheduler(opts: { dir: string; address: string; port:
     tokenLookup: (id) => tokens(store).find((t) => t.id === id),
     onChange: loop,
   });
+  // A pod removed from the store by anyone (a controller scaling down, a cascade) leaves its node.
+  const unwatch = store.watch((change) => {
+    if (change.kind !== 'Pod' || change.type !== 'DELETED') return;
+    const pod = change.object as unknown as Pod;
+    if (pod.spec?.nodeName) server.sessions.send(pod.spec.nodeName, { v: MESSAGE_VERSION, type: 'unassign', uid: pod.metadata.uid });
+  });
   const timer = setInterval(loop, 1000);
   opts.logger.info({ url: server.url, caCertHash: caCertHash(pki.ca.certPem) }, 'corelet scheduler serving');
   return {
     server,
     async close() {
       clearInterval(timer);
+      unwatch();
       await server.close();
       store.close();
     },

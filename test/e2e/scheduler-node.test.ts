@@ -68,6 +68,8 @@ after(async () => {
   for (let i = 0; i < 120 && agent && (await agent.pods().catch(() => [])).length > 0; i++) await sleep(250);
   await agent?.stop();
   await runtime?.stop();
+  // the runtime removed what was left of the pods: now the agent's QoS cgroups are empty
+  await agent?.removeCgroups();
   scheduler?.kill('SIGKILL');
   await rm(dir, { recursive: true, force: true });
 });
@@ -115,6 +117,18 @@ spec:
     assert.match(p.status.podIP, /^\d+\.\d+\.\d+\.\d+$/);
   }
   assert.equal((await agent.pods()).length, 2, 'the agent runs them');
+});
+
+test('deleting the Deployment removes its pods from the node', async () => {
+  assert.equal((await api('/api/v1/namespaces/default/deployments/web', { method: 'DELETE' })).status, 200);
+  let left = -1;
+  for (let i = 0; i < 120; i++) {
+    left = (await agent.pods()).length;
+    if (left === 0) break;
+    await sleep(250);
+  }
+  assert.equal(left, 0, 'the agent stopped and removed them');
+  assert.equal((await api('/api/v1/namespaces/default/pods')).json.items.length, 0);
 });
 
 test('the API refuses requests without credentials; a bad token or CA hash cannot join', async () => {

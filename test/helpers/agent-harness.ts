@@ -133,7 +133,7 @@ export class AgentHarness {
 
   async kill9(): Promise<void> {
     const p = this.proc;
-    if (!p || p.exitCode !== null) return;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
     const gone = new Promise((r) => p.once('exit', r));
     p.kill('SIGKILL');
     await gone;
@@ -142,8 +142,13 @@ export class AgentHarness {
   /** Stops the agent, then removes its folders and QoS cgroups (pods must be gone already). */
   async stop(): Promise<void> {
     await this.kill9();
-    await removeCgroupTree(`/${this.qosTop}`);
+    await this.removeCgroups();
     await rm(this.dir, { recursive: true, force: true });
+  }
+
+  /** Removes the agent's QoS cgroup tree (again, after the runtime removed the pods' containers). */
+  async removeCgroups(): Promise<void> {
+    await removeCgroupTree(`/${this.qosTop}`);
   }
 }
 

@@ -99,7 +99,7 @@ export class RuntimeHarness {
   /** kill -9 the daemon (containers must survive it). */
   async kill9(): Promise<void> {
     const p = this.proc;
-    if (!p || p.exitCode !== null) return;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
     const gone = new Promise((res) => p.once('exit', res));
     p.kill('SIGKILL');
     await gone;

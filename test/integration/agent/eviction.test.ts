@@ -33,6 +33,7 @@ after(async () => {
     await agent.stop();
   }
   await runtime?.stop();
+  await agent?.removeCgroups();
 });
 
 test('BestEffort pods are evicted first, then Burstable ones, each Failed with reason Evicted', async () => {

@@ -26,6 +26,7 @@ after(async () => {
     await agent.stop();
   }
   await runtime?.stop();
+  await agent?.removeCgroups();
 });
 
 async function apply(name: string, containers: string): Promise<void> {

@@ -40,6 +40,7 @@ export function standaloneSuite(runtimeName: string, runtime: SuiteRuntime): voi
       await agent.stop();
     }
     await runtime.stop();
+    await agent?.removeCgroups();
   });
 
   const sandboxesOf = async (uid: string) => {
