@@ -29,11 +29,10 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createCriClient, type CriClient } from '../src/cri/index.js';
-import { AgentDaemon, CoreletDaemon, isReady, type AgentPod } from './corelet-daemon.js';
+import { BUSYBOX, AgentDaemon, CoreletDaemon, isReady, type AgentPod } from './corelet-daemon.js';
 import { cpuMs, memKiB, settledPssKiB } from './procs.js';
 import { median, quantile, table } from './stats.js';
 
-const BUSYBOX = '127.0.0.1:5000/e2e-test-images/busybox:1.29-2';
 const NAMESPACE = 'corelet-bench-agent';
 const GOAL_NOISY_RATIO = 1.2;
 const POLL_MS = 100;

@@ -295,3 +295,14 @@ export async function removeCgroupTree(path: string): Promise<void> {
     for (const d of dirs.reverse()) await rmdir(d).catch(() => undefined);
   }
 }
+
+/** The offline test image every benchmark runs. */
+export const BUSYBOX = '127.0.0.1:5000/e2e-test-images/busybox:1.29-2';
+
+/** Command-line options shared by the benchmarks that compare corelet with containerd. */
+export const COMPARE_OPTIONS = {
+  containerd: { type: 'string', default: 'unix:///run/containerd/containerd.sock' },
+  'containerd-pid': { type: 'string' },
+  'skip-containerd': { type: 'boolean', default: false },
+  image: { type: 'string', default: BUSYBOX },
+} as const;

@@ -22,20 +22,16 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createCriClient, type CriClient } from '../src/cri/index.js';
-import { CoreletDaemon } from './corelet-daemon.js';
+import { COMPARE_OPTIONS, CoreletDaemon } from './corelet-daemon.js';
 import { cpuMs, findContainerdPid, listProcs } from './procs.js';
 import { mean, median, quantile, table } from './stats.js';
 
-const BUSYBOX = '127.0.0.1:5000/e2e-test-images/busybox:1.29-2';
 const NAMESPACE = 'corelet-bench-exec';
 const BIG_FILE = '/tmp/big';
 
 const { values: args } = parseArgs({
   options: {
-    containerd: { type: 'string', default: 'unix:///run/containerd/containerd.sock' },
-    'containerd-pid': { type: 'string' },
-    'skip-containerd': { type: 'boolean', default: false },
-    image: { type: 'string', default: BUSYBOX },
+    ...COMPARE_OPTIONS,
     execs: { type: 'string', default: '200' },
     warmup: { type: 'string', default: '10' },
     chunk: { type: 'string', default: '20' },

@@ -18,21 +18,17 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createCriClient, type CriClient } from '../src/cri/index.js';
-import { CoreletDaemon } from './corelet-daemon.js';
+import { COMPARE_OPTIONS, CoreletDaemon } from './corelet-daemon.js';
 import { findContainerdPid, listProcs, memKiB, settledPssKiB, type Proc } from './procs.js';
 import { mean, median, quantile, table } from './stats.js';
 import { profileSummary } from './profile.js';
 
-const BUSYBOX = '127.0.0.1:5000/e2e-test-images/busybox:1.29-2';
 const GOAL_START_RATIO = 0.6;
 const GOAL_POD_MIB = 2;
 
 const { values: args } = parseArgs({
   options: {
-    containerd: { type: 'string', default: 'unix:///run/containerd/containerd.sock' },
-    'containerd-pid': { type: 'string' },
-    'skip-containerd': { type: 'boolean', default: false },
-    image: { type: 'string', default: BUSYBOX },
+    ...COMPARE_OPTIONS,
     sequential: { type: 'string', default: '15' },
     warmup: { type: 'string', default: '2' },
     parallel: { type: 'string', default: '20' },
