@@ -1,5 +1,5 @@
 import { lstat, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { existsSync, watch, type FSWatcher } from 'node:fs';
+import { watch, type FSWatcher } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import type { ContainerConfig__Output, LinuxContainerResources__Output, PodSandboxConfig__Output } from '../../cri/types.js';
 import { errnoCode, failedPrecondition, invalidArgument, isKind, notFound, wrap } from '../../lib/errors.js';
@@ -340,13 +340,7 @@ export class ContainerManager {
   async reopenLog(idOrPrefix: string): Promise<void> {
     const rec = await this.refresh(this.deps.store.container(idOrPrefix).id);
     if (!rec || rec.state !== 'running') throw failedPrecondition(`container ${idOrPrefix} is not running`);
-    await reopenContainerLog(conmonCtlPath(socketDir(this.deps.config), rec.id));
-    // conmon handles the request in its own loop: return once the new file is there, as the
-    // kubelet's rotation expects the next line to land in it.
-    if (rec.logPath) {
-      for (let i = 0; i < 100 && !existsSync(rec.logPath); i++) await new Promise((r) => setTimeout(r, 10));
-      if (!existsSync(rec.logPath)) throw failedPrecondition(`conmon did not reopen ${rec.logPath}`);
-    }
+    await reopenContainerLog(conmonCtlPath(socketDir(this.deps.config), rec.id), rec.logPath || undefined);
   }
 }
 

@@ -1,7 +1,7 @@
-import { constants } from 'node:fs';
+import { constants, existsSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CoreletError, errnoCode, invalidArgument } from '../../lib/index.js';
+import { CoreletError, errnoCode, failedPrecondition, invalidArgument } from '../../lib/index.js';
 
 /*
  * conmon's control fifo ("ctl", in the bundle folder, reachable as socketDir/<id>/ctl) takes text
@@ -23,10 +23,15 @@ export function conmonCtlPath(socketDir: string, id: string): string {
 
 /**
  * Asks conmon to reopen the container's log file, e.g. after the log was renamed for rotation: it
- * then writes to a new file at the original path. NotFound when conmon is gone.
+ * then writes to a new file at the original path. NotFound when conmon is gone. conmon handles the
+ * request in its own loop: given logPath, this returns only once the new file is there (the
+ * kubelet's rotation expects the next line to land in it), FailedPrecondition if it never comes.
  */
-export async function reopenContainerLog(ctlPath: string): Promise<void> {
+export async function reopenContainerLog(ctlPath: string, logPath?: string): Promise<void> {
   await writeCtl(ctlPath, `${REOPEN_LOGS_EVENT} 0 0\n`);
+  if (!logPath) return;
+  for (let i = 0; i < 100 && !existsSync(logPath); i++) await new Promise((r) => setTimeout(r, 10));
+  if (!existsSync(logPath)) throw failedPrecondition(`conmon did not reopen ${logPath}`);
 }
 
 /** Resizes the container's terminal (containers created with terminal only). */
