@@ -311,11 +311,17 @@ export class ContainerManager {
     });
   }
 
+  /** The container, up to date with its exit file; FailedPrecondition unless it is running. */
+  async running(idOrPrefix: string): Promise<ContainerRecord> {
+    const rec = await this.refresh(this.deps.store.container(idOrPrefix).id);
+    if (!rec || rec.state !== 'running') throw failedPrecondition(`container ${idOrPrefix} is not running`);
+    return rec;
+  }
+
   /** ExecSync: runs cmd in the container and collects its output. */
   async execSync(idOrPrefix: string, cmd: string[], timeoutSeconds: number): Promise<ExecResult> {
     if (cmd.length === 0) throw invalidArgument('cmd is required');
-    const rec = await this.refresh(this.deps.store.container(idOrPrefix).id);
-    if (!rec || rec.state !== 'running') throw failedPrecondition(`container ${idOrPrefix} is not running`);
+    const rec = await this.running(idOrPrefix);
     const spec = JSON.parse(await readFile(join(this.dir(rec.id), 'config.json'), 'utf8')) as OciSpec;
     return this.deps.oci.exec(rec.id, { process: spec.process, args: cmd, timeoutMs: timeoutSeconds > 0 ? timeoutSeconds * 1000 : undefined });
   }
@@ -338,8 +344,7 @@ export class ContainerManager {
 
   /** ReopenContainerLog: asks conmon to reopen the log file (after the kubelet rotated it). */
   async reopenLog(idOrPrefix: string): Promise<void> {
-    const rec = await this.refresh(this.deps.store.container(idOrPrefix).id);
-    if (!rec || rec.state !== 'running') throw failedPrecondition(`container ${idOrPrefix} is not running`);
+    const rec = await this.running(idOrPrefix);
     await reopenContainerLog(conmonCtlPath(socketDir(this.deps.config), rec.id), rec.logPath || undefined);
   }
 }
