@@ -4,11 +4,13 @@
  * source, and the local HTTP endpoints.
  */
 import { hostname, networkInterfaces } from 'node:os';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Container, Pod } from '../api/index.js';
 import { createCriClient, type CriClient } from '../cri/client.js';
 import { Backoff } from '../lib/backoff.js';
 import { invalidArgument } from '../lib/errors.js';
+import { writeFileAtomic } from '../lib/fs-atomic.js';
 import type { Logger } from '../lib/logger.js';
 import { hostMounts } from '../lib/mounts.js';
 import { detectCgroupMode, Cgroups } from '../runtime/cgroups/index.js';
@@ -22,6 +24,8 @@ import { VolumeManager } from './volumes.js';
 import { PodManager } from './pod-manager.js';
 import { StaticPodSource } from './static-pods.js';
 import { SchedulerLink, SCHEDULER_SOURCE } from './scheduler-link.js';
+import { PodRequests, criContainerLookup } from './pod-requests.js';
+import { IpRouteTable, PodRoutes } from './routes.js';
 import type { HandlerRunner, ProbeStarter } from './pod-worker.js';
 
 export const AGENT_DEFAULTS = {
@@ -51,7 +55,12 @@ export interface AgentConfig {
   readonly relistMs?: number;
   /** The scheduler to join (wss://HOST:PORT) with its bootstrap token and CA hash. */
   readonly scheduler?: { server: string; token: string; caCertHash: string };
+  /** The node's InternalIP (peers route pod traffic to it; the pods' hostIP); default {@link nodeAddress}. */
+  readonly nodeIP?: string;
 }
+
+/** How often the routes to other nodes' pod CIDRs are checked and restored. */
+const ROUTE_RESYNC_MS = 30_000;
 
 /** The node's first non-internal IPv4 address (the pods' status.hostIP). */
 export function nodeAddress(): string {
@@ -93,7 +102,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
   const cgroupStats = new Cgroups({ root: config.cgroupRoot, mode });
   const events = new EventRecorder(config.nodeName);
   const probeDeps = criProbeDeps(cri);
-  const hostIP = nodeAddress();
+  const hostIP = config.nodeIP ?? nodeAddress();
 
   const startProbes: ProbeStarter = (pod, container, target, onResult) => {
     if (!container.livenessProbe && !container.readinessProbe && !container.startupProbe) return () => undefined;
@@ -197,8 +206,22 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     staticPods = new StaticPodSource(config.podManifestPath, (list) => pods.setSource('file', list), logger.child({ component: 'static-pods' }));
     await staticPods.start();
   }
+  let routes: PodRoutes | undefined;
+  // `corelet logs` and `corelet exec`, asked through the scheduler.
+  const requests = new PodRequests({
+    pod: (uid) => pods.worker(uid)?.pod,
+    containers: criContainerLookup(cri),
+    nodeName: config.nodeName,
+    logRoot: config.logRoot,
+    logger: logger.child({ component: 'pod-requests' }),
+  });
   if (config.scheduler) {
     pods.expectSource(SCHEDULER_SOURCE);
+    // The pod CIDR the scheduler gave this node, asked for again should the scheduler lose its state.
+    const podCidrFile = join(config.root, 'pod-cidr');
+    const lastPodCidr = (await readFile(podCidrFile, 'utf8').catch(() => '')).trim() || undefined;
+    routes = new PodRoutes({ table: new IpRouteTable(), nodeName: config.nodeName, logger: logger.child({ component: 'routes' }) });
+    routes.resyncEvery(ROUTE_RESYNC_MS);
     link = new SchedulerLink({
       ...config.scheduler,
       nodeName: config.nodeName,
@@ -210,6 +233,18 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
       setPods: (list) => pods.setSource(SCHEDULER_SOURCE, list),
       events: () => events.list(),
       logger: logger.child({ component: 'scheduler-link' }),
+      podCIDR: lastPodCidr,
+      // As the kubelet does. corelet runtime rewrites its default CNI config; containerd applies it
+      // only with a CNI conf template configured, and other config lists are left to their owners.
+      onPodCidr: async (cidr) => {
+        await cri.runtime.UpdateRuntimeConfig({ runtime_config: { network_config: { pod_cidr: cidr } } }, { deadlineMs: 30_000 });
+        if (cidr !== lastPodCidr) await writeFileAtomic(podCidrFile, `${cidr}\n`);
+      },
+      onPeers: (nodes) => {
+        routes!.sync(nodes).catch((err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'cannot program the routes to other nodes\' pods'));
+      },
+      onRequest: (message, peer) => requests.handle(message, peer),
+      onDisconnect: () => requests.cancelAll(),
     });
     await link.start();
   }
@@ -226,6 +261,9 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     async close() {
       staticPods?.stop();
       link?.close();
+      requests.cancelAll();
+      // Routes stay, like the pods: traffic to other nodes keeps flowing while the agent restarts.
+      routes?.stop();
       pods.stop();
       await eviction?.stop();
       await http.close();

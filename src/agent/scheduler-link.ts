@@ -5,9 +5,10 @@
  * backoff; after a reconnect the scheduler sends every pod bound to the node again.
  */
 import WebSocket from 'ws';
-import type { ObjectEvent, Pod, PodStatus } from '../api/index.js';
+import type { ObjectEvent, PeerNode, Pod, PodStatus } from '../api/index.js';
 import { encodeMessage, parseMessage, type Message } from '../api/index.js';
 import type { Logger } from '../lib/logger.js';
+import type { PodRequestMessage, RequestPeer } from './pod-requests.js';
 import { fetchPinnedCa, parseServerUrl } from '../scheduler/auth/index.js';
 
 export const SCHEDULER_SOURCE = 'scheduler';
@@ -29,6 +30,20 @@ export interface SchedulerLinkOptions {
   setPods: (pods: Pod[]) => void;
   events: () => ObjectEvent[];
   logger: Logger;
+  /** The pod CIDR this node had before (asked for again on register). */
+  podCIDR?: string;
+  /**
+   * Applies the pod CIDR the scheduler assigned (e.g. the runtime's UpdateRuntimeConfig). The
+   * scheduler's pods are held back until it resolves, so none gets an address from an old range;
+   * a failure is retried with backoff.
+   */
+  onPodCidr?: (cidr: string) => Promise<void>;
+  /** The nodes' pod CIDRs and addresses, from each `peers` message (to program routes). */
+  onPeers?: (nodes: PeerNode[]) => void;
+  /** Serves the scheduler's logs and exec requests (pod-requests.ts); answers go back on the socket they came on. */
+  onRequest?: (message: PodRequestMessage, peer: RequestPeer) => void;
+  /** The socket closed: requests it carried are over. */
+  onDisconnect?: () => void;
 }
 
 export class SchedulerLink {
@@ -41,8 +56,14 @@ export class SchedulerLink {
   private delayMs = 1000;
   private readonly sent = new Map<string, string>();
   private readonly lastEventAt = new Map<string, string>();
+  /** Settles once the pod CIDR of the latest `registered` is applied. */
+  private podCidrApplied: Promise<void> = Promise.resolve();
+  private podCIDR: string | undefined;
+  private podCidrGeneration = 0;
 
-  constructor(private readonly opts: SchedulerLinkOptions) {}
+  constructor(private readonly opts: SchedulerLinkOptions) {
+    this.podCIDR = opts.podCIDR;
+  }
 
   /** Connects now; fails when the first attempt is refused (bad token or CA hash), retries otherwise. */
   async start(): Promise<void> {
@@ -81,6 +102,7 @@ export class SchedulerLink {
 
   private onClose(): void {
     if (this.heartbeat) clearInterval(this.heartbeat);
+    this.opts.onDisconnect?.();
     if (this.closed) return;
     const delay = this.delayMs;
     this.delayMs = Math.min(this.delayMs * 2, 30_000);
@@ -113,6 +135,7 @@ export class SchedulerLink {
         { type: 'Hostname', address: o.nodeName },
       ],
       pods: o.runningPods().map((p) => ({ uid: p.metadata.uid, phase: p.status?.phase ?? 'Pending' })),
+      ...(this.podCIDR ? { podCIDR: this.podCIDR } : {}),
     } as Message;
   }
 
@@ -133,7 +156,16 @@ export class SchedulerLink {
         );
         this.heartbeat.unref();
         this.sent.clear();
+        if (m.podCIDR && this.opts.onPodCidr) {
+          // One at a time, in order: an older attempt still retrying must not land after this one.
+          const cidr = m.podCIDR;
+          const generation = ++this.podCidrGeneration;
+          this.podCidrApplied = this.podCidrApplied.then(() => this.applyPodCidr(cidr, generation));
+        }
         this.armResync();
+        break;
+      case 'peers':
+        this.opts.onPeers?.(m.nodes);
         break;
       case 'assign':
         this.assigned.set(m.pod.metadata.uid, m.pod);
@@ -143,6 +175,11 @@ export class SchedulerLink {
         this.assigned.delete(m.uid);
         this.publish();
         break;
+      case 'logsRequest':
+      case 'logsCancel':
+      case 'execRequest':
+        if (this.ws) this.opts.onRequest?.(m, peerOf(this.ws));
+        break;
       case 'error':
         this.opts.logger.warn({ code: m.code, message: m.message }, 'the scheduler reported an error');
         break;
@@ -151,14 +188,36 @@ export class SchedulerLink {
     }
   }
 
-  /** Until the re-sent assignments have arrived, the list is not handed over (pods would be removed). */
+  /**
+   * Until the re-sent assignments have arrived, the list is not handed over (pods would be removed);
+   * nor before the pod CIDR is applied (pods would get addresses from the old range).
+   */
   private armResync(): void {
     this.synced = false;
     if (this.resync) clearTimeout(this.resync);
-    this.resync = setTimeout(() => {
-      this.synced = true;
-      this.opts.setPods([...this.assigned.values()]);
+    const timer = setTimeout(() => {
+      void this.podCidrApplied.then(() => {
+        if (this.resync !== timer || this.closed) return; // re-armed meanwhile: that timer hands over
+        this.synced = true;
+        this.opts.setPods([...this.assigned.values()]);
+      });
     }, RESYNC_QUIET_MS);
+    this.resync = timer;
+  }
+
+  /** Calls onPodCidr until it succeeds (or the link closes, or a newer `registered` supersedes it), backing off up to 30 s. */
+  private async applyPodCidr(cidr: string, generation: number): Promise<void> {
+    for (let delayMs = 1000; !this.closed && generation === this.podCidrGeneration; delayMs = Math.min(delayMs * 2, 30_000)) {
+      try {
+        await this.opts.onPodCidr!(cidr);
+        if (this.podCIDR !== cidr) this.opts.logger.info({ podCIDR: cidr }, 'pod CIDR applied');
+        this.podCIDR = cidr;
+        return;
+      } catch (err) {
+        this.opts.logger.warn({ podCIDR: cidr, err: err instanceof Error ? err.message : String(err), retryInMs: delayMs }, 'cannot apply the pod CIDR yet; the scheduler\'s pods wait for it');
+        await new Promise((resolve) => setTimeout(resolve, delayMs).unref());
+      }
+    }
   }
 
   private publish(): void {
@@ -178,6 +237,18 @@ export class SchedulerLink {
     for (const e of events) if (e.lastTimestamp > (this.lastEventAt.get(uid) ?? '')) this.lastEventAt.set(uid, e.lastTimestamp);
     this.send({ v: 1, type: 'podStatus', uid: pod.metadata.uid, status, events } as Message);
   }
+}
+
+/** Answers go back on the socket the request came on, and nowhere once it closed. */
+function peerOf(ws: WebSocket): RequestPeer {
+  return {
+    send(message) {
+      if (ws.readyState !== WebSocket.OPEN) return false;
+      ws.send(encodeMessage(message));
+      return true;
+    },
+    bufferedBytes: () => ws.bufferedAmount,
+  };
 }
 
 function reasonOf(body: string): string {

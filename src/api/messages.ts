@@ -6,12 +6,14 @@
  * its path ("message.assign.pod.metadata.name: required value").
  *
  *   agent → scheduler: register, heartbeat, podStatus, nodeStatus, error
- *   scheduler → agent: registered, assign, unassign, error
+ *                      logsData, logsEnd, execResult (answers to the requests below, by id)
+ *   scheduler → agent: registered, assign, unassign, peers, error
+ *                      logsRequest, logsCancel, execRequest (a container's log or an exec, by id)
  */
 import { isIP } from 'node:net';
 import { CoreletError } from '../lib/index.js';
 import { FieldReader, compact, describeValue, fieldPath as at, indexPath as idx, isMapping } from './field-reader.js';
-import { checkDnsSubdomain, checkIp, checkLabelValue, checkQualifiedName } from './names.js';
+import { checkDnsLabel, checkDnsSubdomain, checkIp, checkLabelValue, checkQualifiedName } from './names.js';
 import type { NodeAddress, NodeCondition, NodeConditionType } from './node-types.js';
 import { decodePod } from './pod-decode.js';
 import type {
@@ -129,6 +131,100 @@ export interface NodeStatusMessage extends MessageEnvelope {
   addresses: NodeAddress[];
 }
 
+/** One node as its peers route to it: pods in podCIDR are reached via address (the node's InternalIP). */
+export interface PeerNode {
+  name: string;
+  podCIDR: string;
+  address: string;
+}
+
+/**
+ * scheduler → agent: every node that has a pod CIDR and an InternalIP (the receiver included; it
+ * skips itself). Sent after `registered` and whenever that list changes; each one replaces the last.
+ */
+export interface PeersMessage extends MessageEnvelope {
+  type: 'peers';
+  nodes: PeerNode[];
+}
+
+/** Largest `data` of one logsData message: a log travels in chunks of at most this many UTF-8 bytes. */
+export const MAX_LOG_CHUNK_BYTES = 64 * 1024;
+/** Largest stdout (and stderr) of an execResult, in UTF-8 bytes: one message must carry both. */
+export const MAX_EXEC_OUTPUT_BYTES = 1024 * 1024;
+/** Longest exec timeoutSeconds a request may ask for (a day). */
+export const MAX_EXEC_TIMEOUT_SECONDS = 86_400;
+
+/** Why a node could not serve a logs or exec request; the scheduler turns it into the CoreletError kind of the same name. */
+export type PodRequestErrorCode = 'NotFound' | 'InvalidArgument' | 'FailedPrecondition' | 'DeadlineExceeded' | 'Unavailable' | 'Internal';
+
+/** The failure of a logs or exec request, e.g. FailedPrecondition "container c has not started". */
+export interface PodRequestError {
+  code: PodRequestErrorCode;
+  message: string;
+}
+
+/**
+ * scheduler → agent: send a container's log as logsData chunks, then logsEnd. The agent answers
+ * first with an empty logsData once it found the log (or with logsEnd carrying the error).
+ */
+export interface LogsRequestMessage extends MessageEnvelope {
+  type: 'logsRequest';
+  id: string;
+  /** The pod's uid. */
+  uid: string;
+  container: string;
+  /** Keep sending as the log grows, until the container exits or logsCancel. */
+  follow: boolean;
+  /** Only the last N lines (of what is there when the request arrives). */
+  tailLines?: number;
+  /** The log of the container's previous instance (before its last restart). */
+  previous?: boolean;
+  /** Prefix each line with the time it was logged (RFC 3339). */
+  timestamps?: boolean;
+}
+
+/** agent → scheduler: the next piece of a log's text (at most {@link MAX_LOG_CHUNK_BYTES}). */
+export interface LogsDataMessage extends MessageEnvelope {
+  type: 'logsData';
+  id: string;
+  data: string;
+}
+
+/** agent → scheduler: the log stream ended, or could not start (error). */
+export interface LogsEndMessage extends MessageEnvelope {
+  type: 'logsEnd';
+  id: string;
+  error?: PodRequestError;
+}
+
+/** scheduler → agent: stop sending the log of request id (its reader went away). */
+export interface LogsCancelMessage extends MessageEnvelope {
+  type: 'logsCancel';
+  id: string;
+}
+
+/** scheduler → agent: run a command in a running container to completion (no stdin, no tty). */
+export interface ExecRequestMessage extends MessageEnvelope {
+  type: 'execRequest';
+  id: string;
+  uid: string;
+  container: string;
+  command: string[];
+  /** The command is killed after this long. */
+  timeoutSeconds: number;
+}
+
+/** agent → scheduler: what the command printed and its exit code, or why it could not run (error). */
+export interface ExecResultMessage extends MessageEnvelope {
+  type: 'execResult';
+  id: string;
+  /** At most {@link MAX_EXEC_OUTPUT_BYTES}; the rest is cut off. */
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+  error?: PodRequestError;
+}
+
 /** Why a peer refused something. */
 export type MessageErrorCode =
   | 'InvalidMessage'
@@ -157,6 +253,13 @@ export type Message =
   | UnassignMessage
   | PodStatusMessage
   | NodeStatusMessage
+  | PeersMessage
+  | LogsRequestMessage
+  | LogsDataMessage
+  | LogsEndMessage
+  | LogsCancelMessage
+  | ExecRequestMessage
+  | ExecResultMessage
   | ErrorMessage;
 
 export type MessageType = Message['type'];
@@ -170,6 +273,13 @@ export const MESSAGE_SENDERS: Readonly<Record<MessageType, Peer | 'both'>> = {
   unassign: 'scheduler',
   podStatus: 'agent',
   nodeStatus: 'agent',
+  peers: 'scheduler',
+  logsRequest: 'scheduler',
+  logsData: 'agent',
+  logsEnd: 'agent',
+  logsCancel: 'scheduler',
+  execRequest: 'scheduler',
+  execResult: 'agent',
   error: 'both',
 };
 
@@ -408,6 +518,80 @@ const READERS: Record<MessageType, Reader> = {
     };
   },
 
+  peers(r, o, path, envelope) {
+    r.object(o, path, [...ENVELOPE, 'nodes']);
+    const nodesPath = at(path, 'nodes');
+    if (o.nodes === undefined || o.nodes === null) r.error(nodesPath, 'required value');
+    const nodes = items(r, o.nodes, nodesPath, ['name', 'podCIDR', 'address'], (m, p): PeerNode => {
+      const name = r.requiredString(m.name, at(p, 'name')) ?? '';
+      checkFormat(r, at(p, 'name'), name, checkDnsSubdomain);
+      const podCIDR = r.requiredString(m.podCIDR, at(p, 'podCIDR')) ?? '';
+      checkFormat(r, at(p, 'podCIDR'), podCIDR, checkCidr);
+      const address = r.requiredString(m.address, at(p, 'address')) ?? '';
+      checkFormat(r, at(p, 'address'), address, checkIp);
+      return { name, podCIDR, address };
+    }) ?? [];
+    return { ...envelope, type: 'peers', nodes };
+  },
+
+  logsRequest(r, o, path, envelope) {
+    r.object(o, path, [...ENVELOPE, 'uid', 'container', 'follow', 'tailLines', 'previous', 'timestamps']);
+    return compact({
+      ...requestEnvelope(r, envelope, path),
+      type: 'logsRequest' as const,
+      uid: r.requiredString(o.uid, at(path, 'uid')) ?? '',
+      container: readContainerName(r, o.container, at(path, 'container')),
+      follow: requiredBool(r, o.follow, at(path, 'follow')) ?? false,
+      tailLines: r.int(o.tailLines, at(path, 'tailLines'), 0, Number.MAX_SAFE_INTEGER),
+      previous: r.bool(o.previous, at(path, 'previous')),
+      timestamps: r.bool(o.timestamps, at(path, 'timestamps')),
+    });
+  },
+
+  logsData(r, o, path, envelope) {
+    r.object(o, path, [...ENVELOPE, 'data']);
+    const data = requiredText(r, o.data, at(path, 'data'), MAX_LOG_CHUNK_BYTES);
+    return { ...requestEnvelope(r, envelope, path), type: 'logsData', data };
+  },
+
+  logsEnd(r, o, path, envelope) {
+    r.object(o, path, [...ENVELOPE, 'error']);
+    return compact({ ...requestEnvelope(r, envelope, path), type: 'logsEnd' as const, error: readRequestError(r, o.error, at(path, 'error')) });
+  },
+
+  logsCancel(r, o, path, envelope) {
+    r.object(o, path, [...ENVELOPE]);
+    return { ...requestEnvelope(r, envelope, path), type: 'logsCancel' };
+  },
+
+  execRequest(r, o, path, envelope) {
+    r.object(o, path, [...ENVELOPE, 'uid', 'container', 'command', 'timeoutSeconds']);
+    const commandPath = at(path, 'command');
+    if (o.command === undefined || o.command === null) r.error(commandPath, 'required value');
+    const command = r.stringList(o.command, commandPath) ?? [];
+    if (Array.isArray(o.command) && (o.command.length === 0 || o.command[0] === '')) r.error(commandPath, 'must name a program to run');
+    return {
+      ...requestEnvelope(r, envelope, path),
+      type: 'execRequest',
+      uid: r.requiredString(o.uid, at(path, 'uid')) ?? '',
+      container: readContainerName(r, o.container, at(path, 'container')),
+      command,
+      timeoutSeconds: requiredInt(r, o.timeoutSeconds, at(path, 'timeoutSeconds'), 1, MAX_EXEC_TIMEOUT_SECONDS) ?? 1,
+    };
+  },
+
+  execResult(r, o, path, envelope) {
+    r.object(o, path, [...ENVELOPE, 'stdout', 'stderr', 'exitCode', 'error']);
+    return compact({
+      ...requestEnvelope(r, envelope, path),
+      type: 'execResult' as const,
+      stdout: requiredText(r, o.stdout, at(path, 'stdout'), MAX_EXEC_OUTPUT_BYTES),
+      stderr: requiredText(r, o.stderr, at(path, 'stderr'), MAX_EXEC_OUTPUT_BYTES),
+      exitCode: requiredInt(r, o.exitCode, at(path, 'exitCode'), -2147483648, 2147483647) ?? 0,
+      error: readRequestError(r, o.error, at(path, 'error')),
+    });
+  },
+
   error(r, o, path, envelope) {
     r.object(o, path, [...ENVELOPE, 'code', 'message', 'replyTo']);
     return compact({
@@ -421,6 +605,42 @@ const READERS: Record<MessageType, Reader> = {
 };
 
 // ---- field readers ---------------------------------------------------------------------------
+
+const POD_REQUEST_ERROR_CODES: readonly PodRequestErrorCode[] = ['NotFound', 'InvalidArgument', 'FailedPrecondition', 'DeadlineExceeded', 'Unavailable', 'Internal'];
+
+/** Logs and exec messages pair requests with answers by id, so theirs is required. */
+function requestEnvelope(r: FieldReader, envelope: MessageEnvelope, path: string): MessageEnvelope & { id: string } {
+  if (envelope.id === undefined) r.error(at(path, 'id'), 'required value (it pairs requests with their answers)');
+  return { ...envelope, id: envelope.id ?? '' };
+}
+
+/** A container name: a DNS label, as in pod specs. */
+function readContainerName(r: FieldReader, v: unknown, path: string): string {
+  const name = r.requiredString(v, path) ?? '';
+  checkFormat(r, path, name, checkDnsLabel);
+  return name;
+}
+
+/** A required string (empty allowed) of at most maxBytes UTF-8 bytes. */
+function requiredText(r: FieldReader, v: unknown, path: string, maxBytes: number): string {
+  if (v === undefined || v === null) {
+    r.error(path, 'required value');
+    return '';
+  }
+  const s = r.string(v, path) ?? '';
+  const size = Buffer.byteLength(s);
+  if (size > maxBytes) r.error(path, `too long: ${size} bytes (at most ${maxBytes})`);
+  return s;
+}
+
+function readRequestError(r: FieldReader, v: unknown, path: string): PodRequestError | undefined {
+  const e = r.object(v, path, ['code', 'message']);
+  if (!e) return undefined;
+  return {
+    code: requiredOneOf(r, e.code, at(path, 'code'), POD_REQUEST_ERROR_CODES) ?? 'Internal',
+    message: r.requiredString(e.message, at(path, 'message')) ?? '',
+  };
+}
 
 function checkFormat(r: FieldReader, path: string, value: string | undefined, check: (s: string) => string | undefined): void {
   if (!value) return;

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { createLogger } from '../lib/logger.js';
 import { AGENT_DEFAULTS, defaultNodeName, startAgent } from '../agent/index.js';
@@ -11,6 +12,7 @@ export function registerAgentCommand(program: Command): void {
     .option('--runtime-endpoint <url>', 'CRI runtime (corelet runtime, containerd, CRI-O)', AGENT_DEFAULTS.runtimeEndpoint)
     .option('--pod-manifest-path <dir>', 'run the Pod manifests in this folder as static pods')
     .option('--node-name <name>', 'this node\'s name (default: the hostname)')
+    .option('--node-ip <ip>', 'this node\'s InternalIP: other nodes route pod traffic to it, pods see it as hostIP (default: the first non-loopback IPv4)')
     .option('--address <ip>', 'address of the HTTP endpoints (/healthz, /pods, /metrics)', AGENT_DEFAULTS.address)
     .option('--port <n>', 'port of the HTTP endpoints', String(AGENT_DEFAULTS.port))
     .option('--root <dir>', 'agent state (volumes)', AGENT_DEFAULTS.root)
@@ -25,6 +27,7 @@ export function registerAgentCommand(program: Command): void {
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
     .action(async (opts: Record<string, string | undefined>) => {
       if (opts.server && (!opts.token || !opts.caCertHash)) throw new Error('--server needs --token and --ca-cert-hash (printed by `corelet scheduler init`)');
+      if (opts.nodeIp !== undefined && isIP(opts.nodeIp) === 0) throw new Error(`--node-ip must be an IP address of this node (e.g. the private network's, on eth1), got ${opts.nodeIp}`);
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got ${opts.port}`);
       const logger = createLogger('corelet-agent', opts.logLevel);
@@ -42,6 +45,7 @@ export function registerAgentCommand(program: Command): void {
           cgroupRoot: opts.cgroupRoot!,
           qosTop: opts.qosCgroup!,
           scheduler: opts.server ? { server: opts.server, token: opts.token!, caCertHash: opts.caCertHash! } : undefined,
+          nodeIP: opts.nodeIp,
         },
         logger,
       );

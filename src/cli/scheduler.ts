@@ -12,8 +12,11 @@ export function registerSchedulerCommand(program: Command): void {
     .option('--address <ip>', 'address to listen on', SCHEDULER_DEFAULTS.address)
     .option('--port <n>', 'port for the API and the node sessions', String(SCHEDULER_DEFAULTS.port))
     .option('--host <name...>', 'init: names and addresses the server certificate is valid for (the first goes into the join command)')
+    .option('--cluster-cidr <cidr>', 'IPv4 range the nodes\' pod CIDRs are cut from', '10.244.0.0/16')
+    .option('--node-cidr-mask-size <n>', 'prefix length of each node\'s pod CIDR', '24')
+    .option('--pod-eviction-timeout <seconds>', 'how long a node may be NotReady before its pods are replaced on other nodes', String(SCHEDULER_DEFAULTS.podEvictionTimeoutSeconds))
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
-    .action(async (verb: string | undefined, opts: { dir: string; address: string; port: string; host?: string[]; logLevel: string }) => {
+    .action(async (verb: string | undefined, opts: { dir: string; address: string; port: string; host?: string[]; clusterCidr: string; nodeCidrMaskSize: string; podEvictionTimeout: string; logLevel: string }) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got ${opts.port}`);
       const dir = resolve(opts.dir);
@@ -26,7 +29,11 @@ export function registerSchedulerCommand(program: Command): void {
       }
       if (verb !== undefined) throw new Error(`unknown verb "${verb}": use \`corelet scheduler\` or \`corelet scheduler init\``);
       const logger = createLogger('corelet-scheduler', opts.logLevel);
-      const running = await startScheduler({ dir, address: opts.address, port, logger });
+      const nodeCidrMaskSize = Number(opts.nodeCidrMaskSize);
+      if (!/^\d+$/.test(opts.nodeCidrMaskSize.trim())) throw new Error(`--node-cidr-mask-size must be a prefix length such as 24, got ${opts.nodeCidrMaskSize}`);
+      const evictionSeconds = Number(opts.podEvictionTimeout);
+      if (!Number.isFinite(evictionSeconds) || evictionSeconds < 0) throw new Error(`--pod-eviction-timeout must be a number of seconds, got ${opts.podEvictionTimeout}`);
+      const running = await startScheduler({ dir, address: opts.address, port, logger, clusterCidr: opts.clusterCidr, nodeCidrMaskSize, podEvictionTimeoutMs: evictionSeconds * 1000 });
       const shutdown = () => void running.close().then(() => process.exit(0));
       process.once('SIGTERM', shutdown);
       process.once('SIGINT', shutdown);

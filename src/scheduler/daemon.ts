@@ -9,10 +9,15 @@ import type { Logger } from '../lib/logger.js';
 import { MESSAGE_VERSION, type Pod } from '../api/index.js';
 import { Store } from './store/index.js';
 import { caCertHash, ensurePki, newTokenRecord, type TokenRecord } from './auth/index.js';
-import { markStaleNodes, scheduleOnce, startSchedulerServer, type SchedulerServer } from './server/index.js';
+import { markStaleNodes, podCidrConfig, scheduleOnce, startSchedulerServer, type SchedulerServer } from './server/index.js';
 import { reconcileAll } from './controllers/index.js';
 
-export const SCHEDULER_DEFAULTS = { dir: '/var/lib/corelet-scheduler', address: '0.0.0.0', port: 6443 } as const;
+/**
+ * podEvictionTimeoutSeconds: after a node's 40 s heartbeat grace, its pods are replaced elsewhere this
+ * much later — short, so a lost node's Deployment pods run elsewhere within a minute (Kubernetes
+ * waits 300 s by default; a pod may ask for longer with a tolerationSeconds).
+ */
+export const SCHEDULER_DEFAULTS = { dir: '/var/lib/corelet-scheduler', address: '0.0.0.0', port: 6443, podEvictionTimeoutSeconds: 10 } as const;
 
 const TOKENS_KEY = 'tokens';
 
@@ -57,8 +62,21 @@ export interface RunningScheduler {
   close(): Promise<void>;
 }
 
-/** Serves the API and node sessions and runs the loops until closed. */
-export async function startScheduler(opts: { dir: string; address: string; port: number; logger: Logger }): Promise<RunningScheduler> {
+/**
+ * Serves the API and node sessions and runs the loops until closed. Nodes get pod CIDRs of
+ * clusterCidr (default 10.244.0.0/16), one /nodeCidrMaskSize (default /24) each.
+ */
+export async function startScheduler(opts: {
+  dir: string;
+  address: string;
+  port: number;
+  logger: Logger;
+  clusterCidr?: string;
+  nodeCidrMaskSize?: number;
+  /** How long a node may be NotReady before its controller-owned pods are replaced elsewhere. */
+  podEvictionTimeoutMs?: number;
+}): Promise<RunningScheduler> {
+  const podCidrs = podCidrConfig(opts.clusterCidr, opts.nodeCidrMaskSize);
   const { pki } = await ensurePki(join(opts.dir, 'pki'));
   const store = Store.open(join(opts.dir, 'state.db'), { logger: opts.logger });
   let pending = false;
@@ -70,7 +88,7 @@ export async function startScheduler(opts: { dir: string; address: string; port:
       try {
         const now = new Date();
         markStaleNodes(store, now);
-        reconcileAll(store, now);
+        reconcileAll(store, now, { nodeLossTimeoutMs: opts.podEvictionTimeoutMs ?? SCHEDULER_DEFAULTS.podEvictionTimeoutSeconds * 1000 });
         scheduleOnce(store, server.sessions, now);
       } catch (err) {
         opts.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'control loop failed');
@@ -85,6 +103,7 @@ export async function startScheduler(opts: { dir: string; address: string; port:
     logger: opts.logger,
     tokenLookup: (id) => tokens(store).find((t) => t.id === id),
     onChange: loop,
+    podCidrs,
   });
   // A pod removed from the store by anyone (a controller scaling down, a cascade) leaves its node.
   const unwatch = store.watch((change) => {

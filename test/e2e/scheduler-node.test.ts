@@ -56,9 +56,10 @@ before(async () => {
   const config = JSON.parse(await readFile(join(dir, 'home', '.corelet', 'config'), 'utf8'));
   adminToken = config.token;
   ca = config.caCert;
-  scheduler = spawn(process.execPath, [CORELET, 'scheduler', '--dir', join(dir, 'scheduler'), '--address', '127.0.0.1', '--port', String(port)], { env, stdio: 'ignore' });
-  for (let i = 0; i < 100 && (await api('/api/v1/nodes').catch(() => ({ status: 0 }))).status !== 200; i++) await sleep(100);
   runtime = await RuntimeHarness.start();
+  // the node's pod CIDR comes from the scheduler: the harness's own subnet, so parallel harnesses never clash
+  scheduler = spawn(process.execPath, [CORELET, 'scheduler', '--dir', join(dir, 'scheduler'), '--address', '127.0.0.1', '--port', String(port), '--cluster-cidr', runtime.subnet, '--node-cidr-mask-size', '24'], { env, stdio: 'ignore' });
+  for (let i = 0; i < 100 && (await api('/api/v1/nodes').catch(() => ({ status: 0 }))).status !== 200; i++) await sleep(100);
   await runtime.crictl(['pull', BUSYBOX]);
   agent = await AgentHarness.start(`unix://${runtime.socket}`, join_);
 });
@@ -129,6 +130,66 @@ test('deleting the Deployment removes its pods from the node', async () => {
   }
   assert.equal(left, 0, 'the agent stopped and removed them');
   assert.equal((await api('/api/v1/namespaces/default/pods')).json.items.length, 0);
+});
+
+test('logs and exec reach a pod through its node\'s agent', async () => {
+  const { request } = await import('node:https');
+  /** GETs a log as text; with done, returns (and hangs up) as soon as done(body) holds. */
+  const logText = (path: string, done: (body: string) => boolean = () => false) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path, ca, headers: { Authorization: `Bearer ${adminToken}` } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => {
+          body += d;
+          if (done(body)) {
+            req.destroy();
+            resolve({ status: res.statusCode ?? 0, body });
+          }
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  const manifest = `apiVersion: v1
+kind: Pod
+metadata: {name: talker}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: ${BUSYBOX}
+    command: ["sh", "-c", "echo line 1; echo line 2; i=3; while true; do sleep 1; echo line $i; i=$((i+1)); done"]
+`;
+  const base = '/api/v1/namespaces/default/pods/talker';
+  try {
+    assert.equal((await api('/api/v1/apply', { method: 'POST', body: manifest })).status, 200);
+    let log = { status: 0, body: '' };
+    for (let i = 0; i < 240 && !log.body.startsWith('line 1\nline 2\n'); i++) {
+      await sleep(250);
+      log = await logText(`${base}/log`);
+    }
+    assert.equal(log.status, 200, log.body);
+    assert.match(log.body, /^line 1\nline 2\n(line \d+\n)*$/);
+
+    // follow: after the last line there is now, a new one streams in.
+    const last = Number(/line (\d+)\n$/.exec(log.body)![1]);
+    const followed = await logText(`${base}/log?follow=true`, (body) => body.includes(`line ${last + 1}\n`));
+    assert.equal(followed.status, 200);
+    assert.match(followed.body, new RegExp(`^line 1\\n[^]*line ${last + 1}\\n`));
+    const tail = await logText(`${base}/log?tailLines=1`);
+    assert.match(tail.body, /^line \d+\n$/);
+
+    const hi = await api(`${base}/exec`, { method: 'POST', body: JSON.stringify({ command: ['echo', 'hi'] }) });
+    assert.equal(hi.status, 200, JSON.stringify(hi.json));
+    assert.deepEqual(hi.json, { stdout: 'hi\n', stderr: '', exitCode: 0 });
+    const three = await api(`${base}/exec`, { method: 'POST', body: JSON.stringify({ command: ['sh', '-c', 'exit 3'] }) });
+    assert.equal(three.json.exitCode, 3);
+  } finally {
+    await api(base, { method: 'DELETE' });
+    for (let i = 0; i < 120 && (await agent.pods()).some((p) => p.metadata.name === 'talker'); i++) await sleep(250);
+  }
 });
 
 test('the API refuses requests without credentials; a bad token or CA hash cannot join', async () => {

@@ -10,6 +10,31 @@ export {
   NODE_GRACE_MS,
   NODE_STATUS_UNKNOWN,
   type NodeConnection,
+  type NodeReply,
+  type NodeSessionListener,
 } from './node-sessions.js';
 export { scheduleOnce, assignBoundPods, SCHEDULER_COMPONENT, type ScheduleOnceResult } from './schedule-once.js';
 export { RESOURCES, MAX_BODY_BYTES } from './rest-api.js';
+export {
+  SessionPodProxy,
+  resolveContainer,
+  DEFAULT_EXEC_TIMEOUT_SECONDS,
+  DEFAULT_CONTAINER_ANNOTATION,
+  type PodProxy,
+  type PodLogOptions,
+  type PodExecOptions,
+  type PodExecResult,
+  type ProxySessions,
+  type SessionPodProxyOptions,
+} from './pod-proxy.js';
+export {
+  podCidrConfig,
+  podCidrProblem,
+  podCidrCapacity,
+  allocatePodCidr,
+  peerOf,
+  PeerTable,
+  DEFAULT_CLUSTER_CIDR,
+  DEFAULT_NODE_CIDR_MASK_SIZE,
+  type PodCidrConfig,
+} from './pod-cidr.js';

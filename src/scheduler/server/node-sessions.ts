@@ -10,6 +10,10 @@ import {
   MessageError,
   DEFAULT_HEARTBEAT_SECONDS,
   type HeartbeatMessage,
+  type ErrorMessage,
+  type ExecResultMessage,
+  type LogsDataMessage,
+  type LogsEndMessage,
   type Message,
   type Node,
   type NodeCondition,
@@ -20,6 +24,7 @@ import {
 } from '../../api/index.js';
 import { CoreletError, type Logger } from '../../lib/index.js';
 import type { Store, Stored } from '../store/index.js';
+import { allocatePodCidr, podCidrCapacity, type PodCidrConfig } from './pod-cidr.js';
 
 /** How long a node may go without a heartbeat before it is marked NotReady (Kubernetes' default). */
 export const NODE_GRACE_MS = 40_000;
@@ -32,12 +37,39 @@ export interface NodeConnection {
   close(code?: number, reason?: string): void;
 }
 
+/** An agent's answer to a request the scheduler sent it (pod logs, exec), paired by id / replyTo. */
+export type NodeReply = LogsDataMessage | LogsEndMessage | ExecResultMessage | ErrorMessage;
+
+/** Who waits for agents' answers (the pod proxy). */
+export interface NodeSessionListener {
+  /** An answer from the registered node nodeName. */
+  onReply(nodeName: string, reply: NodeReply): void;
+  /** The node's session closed or was replaced: answers to what was sent on it will not come. */
+  onSessionEnd(nodeName: string): void;
+}
+
 /**
  * Live agent connections by node name. The scheduling loop sends `assign`/`unassign` through it;
  * a node without a session simply gets its pods when it (re)registers.
  */
 export class NodeSessions {
   private readonly byNode = new Map<string, NodeConnection>();
+  private readonly listeners = new Set<NodeSessionListener>();
+
+  /** Adds a listener for agents' answers and ended sessions; returns the function that removes it. */
+  listen(listener: NodeSessionListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Hands an agent's answer to the listeners (serveNodeSocket calls this). */
+  deliver(nodeName: string, reply: NodeReply): void {
+    for (const l of this.listeners) l.onReply(nodeName, reply);
+  }
+
+  private ended(nodeName: string): void {
+    for (const l of this.listeners) l.onSessionEnd(nodeName);
+  }
 
   /** Node names with a live connection, sorted. */
   names(): string[] {
@@ -62,19 +94,27 @@ export class NodeSessions {
    */
   attach(nodeName: string, conn: NodeConnection): void {
     const old = this.byNode.get(nodeName);
-    if (old && old !== conn) old.close(4000, 'replaced by a newer connection for this node');
+    if (old && old !== conn) {
+      old.close(4000, 'replaced by a newer connection for this node');
+      this.ended(nodeName);
+    }
     this.byNode.set(nodeName, conn);
   }
 
   /** Forgets conn if it is still the node's session (a replaced one must not drop its successor). */
   detach(nodeName: string, conn: NodeConnection): void {
-    if (this.byNode.get(nodeName) === conn) this.byNode.delete(nodeName);
+    if (this.byNode.get(nodeName) === conn) {
+      this.byNode.delete(nodeName);
+      this.ended(nodeName);
+    }
   }
 
   /** Closes every connection. */
   closeAll(code = 1001, reason = 'scheduler shutting down'): void {
     for (const conn of this.byNode.values()) conn.close(code, reason);
+    const names = [...this.byNode.keys()];
     this.byNode.clear();
+    for (const name of names) this.ended(name);
   }
 }
 
@@ -129,6 +169,8 @@ export interface NodeSocketOptions {
   logger: Logger;
   now: () => Date;
   heartbeatIntervalSeconds?: number;
+  /** When set, registering nodes get a pod CIDR from this cluster CIDR (kept in Node.spec.podCIDR). */
+  podCidrs?: PodCidrConfig;
   /** Called after a node registers (e.g. to run the scheduling loop). */
   onRegistered?: (nodeName: string) => void;
 }
@@ -161,15 +203,18 @@ export function serveNodeSocket(ws: WebSocket, opts: NodeSocketOptions): void {
           reply(errorMessage('NodeNameConflict', `this connection is registered as ${nodeName}; open a new connection for ${msg.nodeName}`, msg.id));
           return;
         }
-        nodeName = handleRegister(store, msg, now());
+        nodeName = handleRegister(store, msg, now(), opts.podCidrs);
         sessions.attach(nodeName, conn);
-        reply({ v: 1, type: 'registered', nodeName, heartbeatIntervalSeconds: opts.heartbeatIntervalSeconds ?? DEFAULT_HEARTBEAT_SECONDS, ...(msg.podCIDR ? { podCIDR: msg.podCIDR } : {}) });
+        const podCIDR = opts.podCidrs ? podCidrOf(store, nodeName, opts.podCidrs, logger, now()) : msg.podCIDR;
+        reply({ v: 1, type: 'registered', nodeName, heartbeatIntervalSeconds: opts.heartbeatIntervalSeconds ?? DEFAULT_HEARTBEAT_SECONDS, ...(podCIDR ? { podCIDR } : {}) });
         logger.info({ node: nodeName }, 'node registered');
         opts.onRegistered?.(nodeName);
         return;
       }
       if (msg.type === 'error') {
         logger.warn({ node: nodeName, code: msg.code, replyTo: msg.replyTo }, `agent reported: ${msg.message}`);
+        // It may refuse a request the pod proxy waits on.
+        if (nodeName !== undefined && msg.replyTo !== undefined) sessions.deliver(nodeName, msg);
         return;
       }
       if (nodeName === undefined) {
@@ -179,6 +224,7 @@ export function serveNodeSocket(ws: WebSocket, opts: NodeSocketOptions): void {
       if (msg.type === 'heartbeat') handleHeartbeat(store, nodeName, msg, now());
       else if (msg.type === 'nodeStatus') handleNodeStatus(store, nodeName, msg, now());
       else if (msg.type === 'podStatus') handlePodStatus(store, nodeName, msg);
+      else if (msg.type === 'logsData' || msg.type === 'logsEnd' || msg.type === 'execResult') sessions.deliver(nodeName, msg);
     } catch (err) {
       const notFound = err instanceof CoreletError && err.kind === 'NotFound';
       reply(errorMessage(notFound ? 'NotFound' : 'Internal', err instanceof Error ? err.message : String(err), msg.id));
@@ -195,15 +241,45 @@ export function serveNodeSocket(ws: WebSocket, opts: NodeSocketOptions): void {
   ws.on('error', (err) => logger.warn({ err, node: nodeName }, 'node socket error'));
 }
 
-/** Creates or refreshes the Node for a register message; returns its name. */
-export function handleRegister(store: Store, msg: RegisterMessage, now: Date): string {
+/**
+ * Creates or refreshes the Node for a register message; returns its name. With podCidrs, a node
+ * without a pod CIDR gets one (the one it asks for when free, else the lowest free block); a node
+ * that has one keeps it, so it survives reconnects and scheduler restarts.
+ */
+export function handleRegister(store: Store, msg: RegisterMessage, now: Date, podCidrs?: PodCidrConfig): string {
   store.transaction(() => {
     const current = store.get<Node>('Node', '', msg.nodeName);
     const node = nodeFromRegister(msg, current, now);
+    if (podCidrs && !current?.spec?.podCIDR) {
+      const taken = store.list<Stored<Node>>('Node').filter((n) => n.metadata.name !== msg.nodeName).map((n) => n.spec?.podCIDR);
+      const cidr = allocatePodCidr(podCidrs, taken, msg.podCIDR);
+      const { podCIDR: _asked, podCIDRs: _askedList, ...spec } = node.spec;
+      node.spec = cidr ? { ...spec, podCIDR: cidr, podCIDRs: [cidr] } : spec;
+    }
     if (current) store.update('Node', node as never, current.metadata.resourceVersion);
     else store.create('Node', node as never);
   });
   return msg.nodeName;
+}
+
+/** The node's stored pod CIDR; when the cluster CIDR is full, says so in the log and a Node event. */
+function podCidrOf(store: Store, nodeName: string, podCidrs: PodCidrConfig, logger: Logger, now: Date): string | undefined {
+  const node = store.get<Node>('Node', '', nodeName);
+  if (node?.spec.podCIDR) return node.spec.podCIDR;
+  const message = `no free pod CIDR for node ${nodeName}: all ${podCidrCapacity(podCidrs)} /${podCidrs.nodeMaskSize} blocks of ${podCidrs.clusterCidr} are taken; delete nodes that are gone or restart the scheduler with a larger --cluster-cidr`;
+  logger.error({ node: nodeName }, message);
+  const ts = timestamp(now).replace(/\.\d{3}Z$/, 'Z');
+  store.recordEvent({
+    type: 'Warning',
+    reason: 'CIDRNotAvailable',
+    message,
+    involvedObject: { kind: 'Node', name: nodeName, uid: node?.metadata.uid },
+    firstTimestamp: ts,
+    lastTimestamp: ts,
+    count: 1,
+    source: { component: 'corelet-scheduler' },
+  });
+  return undefined;
 }
 
 function handleHeartbeat(store: Store, nodeName: string, msg: HeartbeatMessage, now: Date): void {

@@ -6,11 +6,13 @@ import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
-import { MAX_MESSAGE_BYTES } from '../../api/index.js';
+import { MAX_MESSAGE_BYTES, MESSAGE_VERSION, type Node, type PeersMessage } from '../../api/index.js';
 import { silentLogger, type Logger } from '../../lib/index.js';
 import { AuthenticationError, authenticateToken, bearerToken, serverTlsOptions, type Pki, type TokenRecord } from '../auth/index.js';
 import type { Store } from '../store/index.js';
 import { NodeSessions, serveNodeSocket } from './node-sessions.js';
+import { PeerTable, type PodCidrConfig } from './pod-cidr.js';
+import { SessionPodProxy, type PodProxy } from './pod-proxy.js';
 import { handleApiRequest } from './rest-api.js';
 import { assignBoundPods } from './schedule-once.js';
 
@@ -34,6 +36,11 @@ export interface SchedulerServerOptions {
   heartbeatIntervalSeconds?: number;
   /** Clock (tests). */
   now?: () => Date;
+  /**
+   * Pod CIDR allocation: when set, each registering node gets a block of the cluster CIDR, and every
+   * agent is sent `peers` (the nodes' pod CIDRs and InternalIPs) after `registered` and on changes.
+   */
+  podCidrs?: PodCidrConfig;
   /** Called after a node registers or pods are created/applied: a hint to run the scheduling loop. */
   onChange?: () => void;
 }
@@ -44,6 +51,8 @@ export interface SchedulerServer {
   url: string;
   port: number;
   sessions: NodeSessions;
+  /** Pod logs and exec through the nodes' agents (what the REST API's log and exec routes use). */
+  podProxy: PodProxy;
   /** Closes node sockets and the listener; resolves when the server has stopped. */
   close(): Promise<void>;
 }
@@ -64,9 +73,20 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
   const logger = opts.logger ?? silentLogger;
   const now = opts.now ?? (() => new Date());
   const sessions = opts.sessions ?? new NodeSessions();
+  const podProxy = new SessionPodProxy(sessions, { logger: logger.child({ component: 'pod-proxy' }) });
   const server = https.createServer(serverTlsOptions(opts.pki));
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   const sockets = new Set<Socket>();
+  // Every agent routes to the others' pod CIDRs: tell them all whenever that list changes.
+  const peers = opts.podCidrs ? new PeerTable(opts.store.list<Node>('Node') as unknown as Node[]) : undefined;
+  const peersMessage = (): PeersMessage => ({ v: MESSAGE_VERSION, type: 'peers', nodes: peers?.list() ?? [] });
+  const unwatchPeers = peers
+    ? opts.store.watch((change) => {
+        if (change.kind !== 'Node' || !peers.apply(change.type, change.object as unknown as Node)) return;
+        const message = peersMessage();
+        for (const name of sessions.names()) sessions.send(name, message);
+      })
+    : undefined;
 
   server.on('connection', (s: Socket) => {
     sockets.add(s);
@@ -74,7 +94,7 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
   });
   server.on('tlsClientError', (err) => logger.debug({ err }, 'TLS handshake failed'));
   server.on('request', (req, res) => {
-    void handleApiRequest(req, res, { store: opts.store, sessions, tokenLookup: opts.tokenLookup, logger, now, onPodsChanged: opts.onChange });
+    void handleApiRequest(req, res, { store: opts.store, sessions, tokenLookup: opts.tokenLookup, logger, now, onPodsChanged: opts.onChange, podProxy });
   });
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', () => {}); // a client that hangs up mid-refusal is not our failure
@@ -96,7 +116,9 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
         logger,
         now,
         heartbeatIntervalSeconds: opts.heartbeatIntervalSeconds,
+        podCidrs: opts.podCidrs,
         onRegistered: (nodeName) => {
+          if (peers) sessions.send(nodeName, peersMessage());
           // A reconnecting agent gets its pods again: it may have missed assigns while away.
           assignBoundPods(opts.store, sessions, nodeName);
           opts.onChange?.();
@@ -120,7 +142,10 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
     url: `https://${host}:${port}`,
     port,
     sessions,
+    podProxy,
     close: async () => {
+      unwatchPeers?.();
+      podProxy.close();
       sessions.closeAll();
       for (const client of wss.clients) client.terminate();
       wss.close();

@@ -1,0 +1,77 @@
+/**
+ * The agent's side of pod CIDRs, against a real scheduler server: the link asks for its old CIDR,
+ * applies the assigned one before handing over the scheduler's pods (retrying when it fails), and
+ * passes the peers on for routing.
+ */
+import { before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeObjects, type PeerNode, type Pod } from '../../../src/api/index.js';
+import { silentLogger } from '../../../src/lib/index.js';
+import { SchedulerLink } from '../../../src/agent/scheduler-link.js';
+import { caCertHash, type Pki } from '../../../src/scheduler/auth/index.js';
+import { podCidrConfig, startSchedulerServer } from '../../../src/scheduler/server/index.js';
+import type { ObjectInput } from '../../../src/scheduler/store/index.js';
+import { tempStore } from '../scheduler/store-helpers.js';
+import { makePki, makeTokens, podYaml } from '../scheduler/server-helpers.js';
+
+describe('scheduler link and the pod CIDR', () => {
+  let pki: Pki;
+  before(async () => {
+    pki = await makePki();
+  });
+
+  it('applies the assigned pod CIDR before starting the scheduler\'s pods, and reports peers', async (t) => {
+    const { store } = tempStore(t);
+    const tokens = makeTokens();
+    const server = await startSchedulerServer({ store, pki, address: '127.0.0.1', port: 0, tokenLookup: tokens.lookup, podCidrs: podCidrConfig() });
+    t.after(() => server.close());
+    // A pod already bound to the node: the scheduler sends it right after `registered`.
+    for (const obj of decodeObjects(podYaml('web'), 'test').objects) store.create('Pod', obj as unknown as ObjectInput);
+    store.bindPod('default', 'web', 'node-a');
+
+    const log: string[] = [];
+    let attempts = 0;
+    let peers: PeerNode[] | undefined;
+    let handedOver!: () => void;
+    const podsHandedOver = new Promise<void>((resolve) => (handedOver = resolve));
+    const link = new SchedulerLink({
+      server: `wss://127.0.0.1:${server.port}`,
+      token: tokens.bootstrap,
+      caCertHash: caCertHash(pki.ca.certPem),
+      nodeName: 'node-a',
+      hostIP: '192.168.56.11',
+      capacity: { cpuMillis: 4000, memoryBytes: 8 << 30, pods: 110 },
+      allocatable: { cpuMillis: 4000, memoryBytes: 8 << 30, pods: 110 },
+      runtime: { name: 'corelet', version: '0.1.0' },
+      runningPods: () => [],
+      setPods: (list: Pod[]) => {
+        log.push(`setPods ${list.map((p) => p.metadata.name).join(',')}`);
+        handedOver();
+      },
+      events: () => [],
+      logger: silentLogger,
+      podCIDR: '10.244.5.0/24', // what this node had before
+      onPodCidr: async (cidr) => {
+        attempts++;
+        if (attempts === 1) {
+          // The runtime is slow and then fails: without the gate the pods would be handed over
+          // meanwhile (the resync wait is shorter than this).
+          await new Promise((r) => setTimeout(r, 2000));
+          log.push(`podCidr ${cidr} failed`);
+          throw new Error('runtime not ready');
+        }
+        log.push(`podCidr ${cidr} applied`);
+      },
+      onPeers: (nodes) => {
+        peers = nodes;
+      },
+    });
+    t.after(() => link.close());
+    await link.start();
+    await podsHandedOver;
+
+    assert.deepEqual(log, ['podCidr 10.244.5.0/24 failed', 'podCidr 10.244.5.0/24 applied', 'setPods web']);
+    assert.equal(store.get<{ spec: { podCIDR?: string } }>('Node', '', 'node-a')?.spec.podCIDR, '10.244.5.0/24', 'the asked-for block was free');
+    assert.deepEqual(peers, [{ name: 'node-a', podCIDR: '10.244.5.0/24', address: '192.168.56.11' }]);
+  });
+});
