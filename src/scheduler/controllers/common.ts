@@ -12,6 +12,9 @@ export interface OwnerRef {
   controller?: boolean;
 }
 
+/** The label naming the revision (pod template) a StatefulSet's or DaemonSet's pod was made from. */
+export const CONTROLLER_REVISION_HASH_LABEL = 'controller-revision-hash';
+
 /** A controller reference to obj. */
 export function controllerRef(obj: StoredObject): OwnerRef {
   return { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name, uid: obj.metadata.uid, controller: true };

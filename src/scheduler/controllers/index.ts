@@ -18,6 +18,26 @@ export {
   type ReplicaSetPods,
 } from './replica-set.js';
 export { reconcileNodeLoss, nodeLostSince, type EvictedPod } from './node-loss.js';
-export { isPodReady, isPodAvailable, isPodInactive, podDeletionOrder } from './common.js';
+export { isPodReady, isPodAvailable, isPodInactive, podDeletionOrder, CONTROLLER_REVISION_HASH_LABEL } from './common.js';
+export {
+  reconcileStatefulSet,
+  statefulSetClaimName,
+  statefulSetRevision,
+  ordinalOf,
+  forgetStatefulSetRevisions,
+  STATEFULSET_POD_NAME_LABEL,
+  POD_INDEX_LABEL,
+  type StatefulSetReconcileResult,
+  type StoredStatefulSet,
+} from './statefulset.js';
+export {
+  reconcileDaemonSet,
+  daemonPodTolerations,
+  daemonNodeFit,
+  type DaemonNodeFit,
+  type DaemonSetReconcileResult,
+  type StoredDaemonSet,
+} from './daemonset.js';
+export { claimNode, bindClaim, releaseClaim } from './claims.js';
 export { reconcileJob, type JobReconcileResult, type StoredJob } from './job.js';
 export { reconcileAll, type ReconcileAllOptions, type ReconcileAllResult } from './reconcile-all.js';

@@ -1,8 +1,10 @@
 /** One pass of every controller over the whole store, for a periodic or watch-triggered loop. */
 import type { Store, StoredObject } from '../store/index.js';
+import { reconcileDaemonSet } from './daemonset.js';
 import { reconcileDeployment } from './deployment.js';
 import { reconcileJob } from './job.js';
 import { reconcileNodeLoss, type EvictedPod } from './node-loss.js';
+import { forgetStatefulSetRevisions, reconcileStatefulSet } from './statefulset.js';
 
 /** Options of {@link reconcileAll}. */
 export interface ReconcileAllOptions {
@@ -14,13 +16,52 @@ export interface ReconcileAllOptions {
 export interface ReconcileAllResult {
   deployments: number;
   jobs: number;
+  statefulSets: number;
+  daemonSets: number;
   evicted: EvictedPod[];
 }
 
+/** The StatefulSets and DaemonSets seen by the last pass, kept so a pass can tell which were deleted. */
+const OWNERS_KEY = 'controllers/pod-owners';
+
+interface OwnerRecord {
+  kind: 'StatefulSet' | 'DaemonSet';
+  namespace: string;
+  name: string;
+  uid: string;
+}
+
 /**
- * Runs node loss first (so replacements are made in the same pass), then every Deployment and Job,
- * and the cascading delete of ReplicaSets whose Deployment is gone. Idempotent: a second pass with
- * nothing changed in between writes nothing.
+ * Cascading delete for StatefulSets and DaemonSets: the pods of a set that existed in the last pass
+ * but is gone now are deleted (a StatefulSet's claims stay bound: its data is retained). The list of
+ * sets is saved before the sets are reconciled, so even a scheduler killed in between never leaves
+ * pods whose owner it has forgotten.
+ */
+function collectDeletedSets(store: Store, sets: OwnerRecord[]): void {
+  store.transaction(() => {
+    let previous: OwnerRecord[] = [];
+    try {
+      previous = JSON.parse(store.getMeta(OWNERS_KEY) ?? '[]') as OwnerRecord[];
+    } catch {
+      // Unreadable: nothing to compare with; the list is rewritten below.
+    }
+    const alive = new Set(sets.map((s) => s.uid));
+    for (const gone of previous.filter((s) => !alive.has(s.uid))) {
+      for (const p of store.list('Pod', { namespace: gone.namespace, ownerUid: gone.uid })) store.delete('Pod', gone.namespace, p.metadata.name);
+      if (gone.kind === 'StatefulSet' && !sets.some((s) => s.kind === 'StatefulSet' && s.namespace === gone.namespace && s.name === gone.name)) {
+        forgetStatefulSetRevisions(store, gone.namespace, gone.name);
+      }
+    }
+    const value = JSON.stringify(sets);
+    if (store.getMeta(OWNERS_KEY) !== value) store.setMeta(OWNERS_KEY, value);
+  });
+}
+
+/**
+ * Runs node loss first (so replacements are made in the same pass), then every Deployment, Job,
+ * StatefulSet and DaemonSet, and the cascading delete of ReplicaSets whose Deployment is gone and
+ * of pods whose StatefulSet or DaemonSet is gone. Idempotent: a second pass with nothing changed in
+ * between writes nothing.
  */
 export function reconcileAll(store: Store, now: Date, opts: ReconcileAllOptions = {}): ReconcileAllResult {
   const evicted = reconcileNodeLoss(store, now, opts.nodeLossTimeoutMs ?? 5 * 60_000);
@@ -36,5 +77,14 @@ export function reconcileAll(store: Store, now: Date, opts: ReconcileAllOptions 
   }
   const jobs = store.list<StoredObject>('Job');
   for (const j of jobs) reconcileJob(store, j.metadata.namespace, j.metadata.name, now);
-  return { deployments: deployments.size, jobs: jobs.length, evicted };
+
+  const record =
+    (kind: OwnerRecord['kind']) =>
+    (o: StoredObject): OwnerRecord => ({ kind, namespace: o.metadata.namespace, name: o.metadata.name, uid: o.metadata.uid });
+  const statefulSets = store.list<StoredObject>('StatefulSet');
+  const daemonSets = store.list<StoredObject>('DaemonSet');
+  collectDeletedSets(store, [...statefulSets.map(record('StatefulSet')), ...daemonSets.map(record('DaemonSet'))]);
+  for (const s of statefulSets) reconcileStatefulSet(store, s.metadata.namespace, s.metadata.name, now);
+  for (const d of daemonSets) reconcileDaemonSet(store, d.metadata.namespace, d.metadata.name, now);
+  return { deployments: deployments.size, jobs: jobs.length, statefulSets: statefulSets.length, daemonSets: daemonSets.length, evicted };
 }

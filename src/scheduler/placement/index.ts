@@ -13,5 +13,12 @@ export {
   type ScheduleResult,
   type ScoreWeights,
 } from './schedule.js';
-export { ownerKeyOf, DEFAULT_SCORE_CPU_MILLIS, DEFAULT_SCORE_MEMORY_BYTES } from './pod-facts.js';
-export { toleratesTaint, UNSCHEDULABLE_TAINT } from './tolerations.js';
+export {
+  ownerKeyOf,
+  pinnedNodeOf,
+  localClaimsOf,
+  PINNED_NODE_ANNOTATION,
+  DEFAULT_SCORE_CPU_MILLIS,
+  DEFAULT_SCORE_MEMORY_BYTES,
+} from './pod-facts.js';
+export { toleratesTaint, tolerated, UNSCHEDULABLE_TAINT } from './tolerations.js';

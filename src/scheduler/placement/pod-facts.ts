@@ -57,6 +57,31 @@ function hostPortsOf(pod: Pod): HostPort[] {
   return out;
 }
 
+/**
+ * The annotation a controller puts on a pod that must run on one particular node (a DaemonSet's pod
+ * for that node). Placement treats every other node as not matching the pod's node selector.
+ */
+export const PINNED_NODE_ANNOTATION = 'corelet.io/pinned-node';
+
+/** The node a pod is pinned to by {@link PINNED_NODE_ANNOTATION}, if any. */
+export function pinnedNodeOf(pod: Pod): string | undefined {
+  const node = pod.metadata.annotations?.[PINNED_NODE_ANNOTATION];
+  return node ? node : undefined;
+}
+
+/**
+ * The claims of a pod's persistentLocal volumes (in volume order, without repeats): data kept on
+ * one node, so the pod may only run where those claims are bound.
+ */
+export function localClaimsOf(pod: Pod): string[] {
+  const claims: string[] = [];
+  for (const v of pod.spec.volumes ?? []) {
+    const claim = v.persistentLocal?.claimName;
+    if (claim && !claims.includes(claim)) claims.push(claim);
+  }
+  return claims;
+}
+
 /** Reads a pod's placement facts. Throws InvalidArgument when its quantities cannot be read. */
 export function podFacts(pod: Pod): PodFacts {
   let req;

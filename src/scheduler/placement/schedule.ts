@@ -49,6 +49,11 @@ export interface ScheduleOptions {
    * (a StatefulSet ordinal's data) lives there. Other nodes fail with "didn't have the pod's local volume".
    */
   requiredNode?: string;
+  /**
+   * The only node the pod may go to because its controller made it for that node (a DaemonSet's
+   * pod, see PINNED_NODE_ANNOTATION). Other nodes fail with "didn't match Pod's node affinity/selector".
+   */
+  pinnedNode?: string;
   /** Score weights; missing ones take {@link DEFAULT_SCORE_WEIGHTS}. */
   weights?: Partial<ScoreWeights>;
 }
@@ -67,15 +72,17 @@ interface PodView {
   toleratesUnschedulable: boolean;
   selector: [string, string][];
   requiredNode: string | undefined;
+  pinnedNode: string | undefined;
 }
 
 /**
  * Places one pod on the best node of the snapshot, without binding it. Filters, in order (the
  * first failing one is a node's reason; the resource filter reports all of pods, cpu and memory
- * that fall short): the required node (first, so a pinned pod's event names the one node that
- * matters and every other node simply lacks the volume), Ready, not cordoned, taints, nodeSelector,
- * resources (pod count < allocatable pods; cpu and memory requests ≤ allocatable − bound requests,
- * checked only for a non-zero request), host ports. Scores: least allocated, balanced allocation,
+ * that fall short): the required node (first, so a storage-bound pod's event names the one node
+ * that matters and every other node simply lacks the volume), the pinned node (likewise, for a
+ * DaemonSet's pod), Ready, not cordoned, taints, nodeSelector, resources (pod count < allocatable
+ * pods; cpu and memory requests ≤ allocatable − bound requests, checked only for a non-zero
+ * request), host ports. Scores: least allocated, balanced allocation,
  * owner spread; equal totals go to the first node in name order starting from an offset that moves
  * with every bind (the bound pod count), so equal nodes fill round-robin yet the result stays a
  * function of its inputs. Throws InvalidArgument on unreadable pod resources or bad weights.
@@ -89,6 +96,7 @@ export function schedule(pod: Pod, snapshot: ClusterSnapshot, opts: ScheduleOpti
     toleratesUnschedulable: tolerated(tolerations, UNSCHEDULABLE_TAINT),
     selector: Object.entries(pod.spec.nodeSelector ?? {}),
     requiredNode: opts.requiredNode,
+    pinnedNode: opts.pinnedNode,
   };
 
   const nodes = snapshot.ordered;
@@ -116,6 +124,7 @@ function resolveWeights(w: Partial<ScoreWeights> | undefined): Readonly<ScoreWei
  */
 function passes(n: NodeState, p: PodView, out: string[] | undefined): boolean {
   if (p.requiredNode !== undefined && n.name !== p.requiredNode) return fail(out, FilterReason.localVolume);
+  if (p.pinnedNode !== undefined && n.name !== p.pinnedNode) return fail(out, FilterReason.nodeSelector);
   if (!n.ready) return fail(out, FilterReason.notReady);
   if (n.unschedulable && !p.toleratesUnschedulable) return fail(out, FilterReason.unschedulable);
   if (n.hardTaints.length > 0) {

@@ -2,9 +2,10 @@
  * One pass of the scheduling loop: place every unbound pod, bind it in the store, and hand it to the
  * chosen node's agent with `assign`.
  */
-import { MESSAGE_VERSION, type Node, type Pod } from '../../api/index.js';
+import { MESSAGE_VERSION, type Node, type ObjectEvent, type Pod } from '../../api/index.js';
 import { CoreletError } from '../../lib/index.js';
-import { ClusterSnapshot, schedule } from '../placement/index.js';
+import { bindClaim, claimNode } from '../controllers/index.js';
+import { ClusterSnapshot, localClaimsOf, pinnedNodeOf, schedule, type ScheduleResult } from '../placement/index.js';
 import type { Store } from '../store/index.js';
 import type { NodeSessions } from './node-sessions.js';
 
@@ -21,12 +22,60 @@ export interface ScheduleOnceResult {
 
 const TERMINAL = new Set(['Succeeded', 'Failed']);
 
+/** Where a pod's persistent local claims hold their data, as placement needs it. */
+interface ClaimPlacement {
+  /** The node holding the data of the pod's bound claims (undefined while none is bound). */
+  node?: string;
+  /** The claim that decided `node`, for messages. */
+  claim?: string;
+  /** Set when bound claims disagree: the pod cannot run anywhere. */
+  conflict?: string;
+  /** Claims not bound yet: they are bound to the pod's node with the pod. */
+  unbound: string[];
+}
+
+function claimPlacement(store: Store, pod: Pod, claims: string[]): ClaimPlacement {
+  const out: ClaimPlacement = { unbound: [] };
+  for (const claim of claims) {
+    const node = claimNode(store, pod.metadata.namespace, claim);
+    if (node === undefined) out.unbound.push(claim);
+    else if (out.node === undefined) Object.assign(out, { node, claim });
+    else if (node !== out.node && out.conflict === undefined) {
+      out.conflict =
+        `cannot place pod: its claims ${out.claim} and ${claim} hold their data on different nodes (${out.node}, ${node}), ` +
+        'so no single node has all of it; give the pod claims bound to one node';
+    }
+  }
+  return out;
+}
+
+function recordWarning(store: Store, involvedObject: ObjectEvent['involvedObject'], reason: string, message: string, now: Date): void {
+  const ts = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  store.recordEvent({
+    type: 'Warning',
+    reason,
+    message,
+    involvedObject,
+    firstTimestamp: ts,
+    lastTimestamp: ts,
+    count: 1,
+    source: { component: SCHEDULER_COMPONENT },
+  });
+}
+
 /**
  * Places each unbound, live pod (oldest first) against a snapshot of nodes and bound pods, binds it
  * (the snapshot then counts it, so one pass does not overfill a node), and sends `assign` to the
  * node's session if it has one (an agent without one receives its pods when it re-registers, see
  * {@link assignBoundPods}). A pod that fits nowhere gets a FailedScheduling Warning event with the
  * per-node reasons and stays unbound for the next pass.
+ *
+ * Storage-aware: a pod with persistentLocal volumes may only go to the node its bound claims are
+ * bound to (their data is there), even when that node is NotReady or full, in which case it waits
+ * and its event says where its data is. Its unbound claims are bound to its node in the same
+ * transaction as the pod, so a killed scheduler never leaves one without the other. A pod pinned
+ * by its controller (a DaemonSet's, see PINNED_NODE_ANNOTATION) only goes to that node; when it
+ * does not fit there, its DaemonSet gets a FailedPlacement Warning as well.
  */
 export function scheduleOnce(store: Store, sessions: NodeSessions, now: Date = new Date()): ScheduleOnceResult {
   const result: ScheduleOnceResult = { bound: {}, unschedulable: {} };
@@ -37,31 +86,49 @@ export function scheduleOnce(store: Store, sessions: NodeSessions, now: Date = n
     .sort((a, b) => (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? ''));
   for (const pod of pending) {
     const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
-    let placed: ReturnType<typeof schedule>;
-    try {
-      placed = schedule(pod, snapshot);
-    } catch (err) {
-      // One unreadable pod (bad quantities) must not stop the others from being placed.
-      placed = { node: undefined, reasons: {}, message: `cannot place pod: ${err instanceof Error ? err.message : String(err)}` };
+    const claims = localClaimsOf(pod);
+    const data = claims.length > 0 ? claimPlacement(store, pod, claims) : undefined;
+    const pinnedNode = pinnedNodeOf(pod);
+    let placed: ScheduleResult;
+    if (data?.conflict) {
+      placed = { node: undefined, reasons: {}, message: data.conflict };
+    } else {
+      try {
+        placed = schedule(pod, snapshot, { requiredNode: data?.node, pinnedNode });
+      } catch (err) {
+        // One unreadable pod (bad quantities) must not stop the others from being placed.
+        placed = { node: undefined, reasons: {}, message: `cannot place pod: ${err instanceof Error ? err.message : String(err)}` };
+      }
     }
     if (placed.node === undefined) {
-      const ts = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
-      store.recordEvent({
-        type: 'Warning',
-        reason: 'FailedScheduling',
-        message: placed.message,
-        involvedObject: { kind: 'Pod', namespace: pod.metadata.namespace, name: pod.metadata.name, uid: pod.metadata.uid },
-        firstTimestamp: ts,
-        lastTimestamp: ts,
-        count: 1,
-        source: { component: SCHEDULER_COMPONENT },
-      });
-      result.unschedulable[key] = placed.message;
+      let message = placed.message;
+      if (data?.node !== undefined && !data.conflict) {
+        message += ` The pod's data (claim ${data.claim}) is on node ${data.node}, so it waits for that node.`;
+      }
+      const { namespace, name, uid } = pod.metadata;
+      recordWarning(store, { kind: 'Pod', namespace, name, uid }, 'FailedScheduling', message, now);
+      const owner = pod.metadata.ownerReferences?.find((o) => o.controller && o.kind === 'DaemonSet');
+      if (owner && pinnedNode !== undefined) {
+        // `describe daemonset` should show why a node lacks its daemon without looking at each pod.
+        const why = placed.reasons[pinnedNode] || placed.message;
+        const involved = { kind: 'DaemonSet', namespace, name: owner.name, uid: owner.uid };
+        recordWarning(store, involved, 'FailedPlacement', `failed to place pod ${name} on node ${pinnedNode}: ${why}`, now);
+      }
+      result.unschedulable[key] = message;
       continue;
     }
+    const nodeName = placed.node;
     let bound: Pod;
     try {
-      bound = store.bindPod<Pod>(pod.metadata.namespace, pod.metadata.name, placed.node, pod.metadata.uid);
+      const bind = () => store.bindPod<Pod>(pod.metadata.namespace, pod.metadata.name, nodeName, pod.metadata.uid);
+      // The claims' first binding commits with the pod's (and only pods with new claims pay for the wrapper).
+      bound = data?.unbound.length
+        ? store.transaction(() => {
+            const b = bind();
+            for (const claim of data.unbound) bindClaim(store, pod.metadata.namespace, claim, nodeName);
+            return b;
+          })
+        : bind();
     } catch (err) {
       // Deleted, recreated or bound by someone else since the list: the next pass sees the truth.
       if (err instanceof CoreletError && (err.kind === 'NotFound' || err.kind === 'FailedPrecondition')) continue;

@@ -1,5 +1,5 @@
 /** Shared fixtures for the controller tests: deployments from manifests, simulated agents. */
-import { decodeObjects, type Pod } from '../../../src/api/index.js';
+import { decodeObjects, type Node, type Pod, type Taint } from '../../../src/api/index.js';
 import type { Store, StoredObject } from '../../../src/scheduler/store/index.js';
 import { isPodReady } from '../../../src/scheduler/controllers/index.js';
 
@@ -61,4 +61,55 @@ export function readyImages(store: Store): string[] {
     .filter(isPodReady)
     .map((p) => p.spec.containers[0]!.image)
     .sort();
+}
+
+/** Options of {@link addNode}. */
+export interface TestNodeOptions {
+  cpu?: string;
+  memory?: string;
+  ready?: boolean;
+  unschedulable?: boolean;
+  taints?: Taint[];
+  labels?: Record<string, string>;
+}
+
+/** Stores a node as an agent registers it (Ready unless told otherwise). */
+export function addNode(store: Store, name: string, o: TestNodeOptions = {}): void {
+  const allocatable = { cpu: o.cpu ?? '4', memory: o.memory ?? '8Gi', pods: '110' };
+  store.create('Node', {
+    metadata: { name, labels: { 'kubernetes.io/hostname': name, ...o.labels } },
+    spec: { taints: o.taints ?? [], unschedulable: o.unschedulable ?? false },
+    status: {
+      capacity: { ...allocatable },
+      allocatable,
+      conditions: [{ type: 'Ready', status: o.ready === false ? 'False' : 'True', lastTransitionTime: '2026-01-01T00:00:00Z' }],
+      addresses: [],
+      nodeInfo: {},
+    },
+  });
+}
+
+/** Sets a node's Ready condition, changed at `since`. */
+export function setNodeReady(store: Store, name: string, ready: boolean, since: Date): void {
+  store.mutate<Node>('Node', '', name, (n) => {
+    n.status.conditions = [{ type: 'Ready', status: ready ? 'True' : 'False', lastTransitionTime: since.toISOString() }];
+  });
+}
+
+/** What an agent reports for a bound pod: Running, and Ready or not. */
+export function reportPod(store: Store, name: string, ready = true): void {
+  store.mutate<Pod>('Pod', 'default', name, (cur) => {
+    if (!cur.spec.nodeName) throw new Error(`pod ${name} is not bound: no agent runs it`);
+    cur.status = {
+      phase: 'Running',
+      conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', lastTransitionTime: '2026-01-01T00:00:00Z' }],
+      initContainerStatuses: [],
+      containerStatuses: [],
+    };
+  });
+}
+
+/** Reports every bound pod of the default namespace that is not Ready yet as Running and Ready. */
+export function readyAllBound(store: Store): void {
+  for (const p of pods(store)) if (p.spec.nodeName && !isPodReady(p)) reportPod(store, p.metadata.name);
 }

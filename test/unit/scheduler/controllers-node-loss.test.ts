@@ -90,3 +90,31 @@ test('reconcileAll evicts from lost nodes and replaces the pods in one pass, the
   reconcileAll(store, at(401));
   assert.equal(store.resourceVersion(), rv, 'a second pass with nothing changed writes nothing');
 });
+
+test('pods tolerating the lost node stay for their tolerationSeconds, or for ever without one', (t) => {
+  const { store } = tempStore(t);
+  addNode(store, 'node-a', 'True', t0);
+  const tolerating = (name: string, tolerationSeconds?: number) =>
+    store.create('Pod', {
+      metadata: { name, namespace: 'default' },
+      spec: {
+        nodeName: 'node-a',
+        containers: [{ name: 'c', image: 'busybox' }],
+        tolerations: [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', ...(tolerationSeconds === undefined ? {} : { tolerationSeconds }) }],
+      },
+    });
+  tolerating('quick', 30);
+  tolerating('forever');
+  store.create('Pod', { metadata: { name: 'plain', namespace: 'default' }, spec: { nodeName: 'node-a', containers: [{ name: 'c', image: 'busybox' }] } });
+  // The scheduler marks a silent agent's node Ready=False, reason NodeStatusUnknown: unreachable.
+  store.mutate<Node>('Node', '', 'node-a', (n) => {
+    n.status.conditions = [{ type: 'Ready', status: 'False', reason: 'NodeStatusUnknown', lastTransitionTime: t0.toISOString() }];
+  });
+  assert.deepEqual(reconcileNodeLoss(store, at(20), 60_000), []);
+  assert.deepEqual(reconcileNodeLoss(store, at(31), 60_000).map((e) => e.name), ['quick']);
+  assert.deepEqual(reconcileNodeLoss(store, at(61), 60_000).map((e) => e.name), ['plain']);
+  assert.deepEqual(reconcileNodeLoss(store, at(100_000), 60_000), []);
+  assert.deepEqual(pods(store).map((p) => p.metadata.name), ['forever']);
+  const quick = store.listEvents({ kind: 'Pod', name: 'quick' }).find((e) => e.reason === 'NodeLost');
+  assert.equal(quick?.message, 'Deleted pod: node node-a has not been Ready for over 30s');
+});

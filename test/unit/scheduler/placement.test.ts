@@ -225,6 +225,17 @@ describe('placement filters', () => {
     assert.equal(gone.message, "0/3 nodes are available: 3 node(s) didn't have the pod's local volume.");
   });
 
+  it('places a controller-pinned pod (a DaemonSet pod) only on its node, which must still fit it', () => {
+    const s = new ClusterSnapshot([node('a', { cpu: '64' }), node('b', { cpu: '1' })]);
+    assert.deepEqual(schedule(pod('ds-x', { cpu: '500m' }), s, { pinnedNode: 'b' }), { node: 'b' });
+    const r = unschedulable(schedule(pod('ds-y', { cpu: '2' }), s, { pinnedNode: 'b' }));
+    assert.deepEqual(r.reasons, { a: "node(s) didn't match Pod's node affinity/selector", b: 'Insufficient cpu' });
+    const cordoned = new ClusterSnapshot([node('a', { unschedulable: true })]);
+    const tolerant = pod('ds-z', { tolerations: [{ key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule' }] });
+    assert.deepEqual(schedule(tolerant, cordoned, { pinnedNode: 'a' }), { node: 'a' }, 'a daemon pod tolerating the cordon runs there');
+    assert.equal(unschedulable(schedule(pod('plain'), cordoned, { pinnedNode: 'a' })).reasons.a, 'node(s) were unschedulable');
+  });
+
   it('counts reasons across nodes in one kube-scheduler style message', () => {
     const s = new ClusterSnapshot([node('a', { cpu: '1', labels: { disk: 'ssd' } }), node('b'), node('c')]);
     const r = unschedulable(schedule(pod('p', { cpu: '2', nodeSelector: { disk: 'ssd' } }), s));
