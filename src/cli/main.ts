@@ -5,6 +5,16 @@ import { registerRuntimeCommand } from './runtime.js';
 import { registerImagesCommand } from './images.js';
 import { registerAgentCommand } from './agent.js';
 import { registerSchedulerCommand } from './scheduler.js';
+import { registerUpCommand } from './up.js';
+import { registerApplyCommand } from './apply.js';
+import { registerGetCommand } from './get.js';
+import { registerDescribeCommand } from './describe.js';
+import { registerDeleteCommand } from './delete.js';
+import { registerScaleCommand } from './scale.js';
+import { registerRolloutCommand } from './rollout.js';
+import { registerLogsCommand } from './logs.js';
+import { registerExecCommand } from './exec.js';
+import { registerNodeCommands } from './nodes.js';
 
 const program = new Command();
 program
@@ -15,6 +25,17 @@ registerRuntimeCommand(program);
 registerImagesCommand(program);
 registerAgentCommand(program);
 registerSchedulerCommand(program);
+registerUpCommand(program);
+// The cluster commands (kubectl-like), talking to the scheduler's API.
+registerApplyCommand(program);
+registerGetCommand(program);
+registerDescribeCommand(program);
+registerDeleteCommand(program);
+registerScaleCommand(program);
+registerRolloutCommand(program);
+registerLogsCommand(program);
+registerExecCommand(program);
+registerNodeCommands(program);
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`corelet: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);

@@ -1,16 +1,51 @@
 /**
- * The REST API under /api: Kubernetes-shaped objects, lists and Status errors. Every request must
- * carry an API token ("Authorization: Bearer <token>"); the router never runs for one that does not.
+ * The REST API under /api: Kubernetes-shaped objects, lists, watches and Status errors. Every request
+ * must carry an API token ("Authorization: Bearer <token>"); the router never runs for one that does
+ * not.
+ *
+ * Routes (all under /api/v1):
+ *   POST   apply                                          create or update every object of a manifest
+ *   GET    nodes[/NAME], events, <resource>               cluster-wide lists (?watch=true streams)
+ *   PATCH  nodes/NAME                                     merge patch (cordon: {"spec":{"unschedulable":true}})
+ *   DELETE nodes/NAME                                     the node and the pods bound to it
+ *   GET    namespaces/NS/<resource>|events                one namespace (?watch=true streams)
+ *   POST   namespaces/NS/<resource>                       create one object
+ *   GET|PATCH|DELETE namespaces/NS/<resource>/NAME
+ *   GET|PUT namespaces/NS/deployments|statefulsets/NAME/scale     an autoscaling/v1 Scale
+ *   POST   namespaces/NS/deployments/NAME/rollback        {toRevision?}: rollout undo
+ *   GET    namespaces/NS/pods/NAME/log                    text, streamed with follow=true
+ *   POST   namespaces/NS/pods/NAME/exec                   {command, container?} → {stdout, stderr, exitCode}
+ * Lists take labelSelector=k=v,... and fieldSelector=path=value,path!=value.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { decodeObjects, ManifestError, MESSAGE_VERSION, type AnyObject } from '../../api/index.js';
+import { Writable } from 'node:stream';
+import {
+  decodeObjects,
+  withJobSelector,
+  ManifestError,
+  MESSAGE_VERSION,
+  type AnyObject,
+  type LabelSelector,
+  type Pod,
+} from '../../api/index.js';
 import { CoreletError, invalidArgument, notFound, type Logger } from '../../lib/index.js';
 import { AuthenticationError, authenticateToken, bearerToken, type TokenRecord } from '../auth/index.js';
-import { API_VERSIONS, isNamespaced, type ObjectInput, type Store, type StoreKind, type StoredObject } from '../store/index.js';
+import { rolloutUndo } from '../controllers/index.js';
+import { API_VERSIONS, isNamespaced, type ObjectInput, type Store, type StoreKind, type StoredObject, type WatchChange } from '../store/index.js';
 import type { NodeSessions } from './node-sessions.js';
+import type { PodExecOptions, PodLogOptions, PodProxy } from './pod-proxy.js';
 
 /** Largest request body accepted (a manifest of several objects, each at most 1.5 MiB). */
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+/** A watch whose client reads slower than this much unsent output is closed (it can list again). */
+const MAX_WATCH_BACKLOG_BYTES = 16 * 1024 * 1024;
+
+/** The annotation of the BOOKMARK that ends a watch's initial ADDED events (as Kubernetes marks it). */
+export const INITIAL_EVENTS_END_ANNOTATION = 'k8s.io/initial-events-end';
+
+/** Response header of POST apply: what happened to each object, in order (created, configured, unchanged). */
+export const APPLY_RESULTS_HEADER = 'corelet-apply-results';
 
 /** URL resource names (plural, lower case, as kubectl uses them) → stored kind. */
 export const RESOURCES: Readonly<Record<string, StoreKind>> = {
@@ -29,8 +64,10 @@ export interface RestApiOptions {
   tokenLookup: (id: string) => TokenRecord | undefined;
   logger: Logger;
   now: () => Date;
-  /** Called after writes that may leave pods to schedule. */
+  /** Called after writes that may leave pods to schedule or controllers to run. */
   onPodsChanged?: () => void;
+  /** Reaches bound pods' containers for logs and exec; without it those routes answer 501. */
+  podProxy?: PodProxy;
 }
 
 /** An HTTP failure with a Kubernetes Status reason. */
@@ -53,6 +90,8 @@ const STATUS_OF_KIND: Record<string, [number, string]> = {
   Unimplemented: [501, 'NotImplemented'],
   DeadlineExceeded: [504, 'Timeout'],
 };
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function sendJson(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
@@ -79,6 +118,17 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** The body as JSON; undefined when empty. */
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const text = await readBody(req);
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw invalidArgument(`request body is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
 /** "a=b,c=d" → {a: 'b', c: 'd'} (equality selectors only). */
 function parseSelector(s: string | null): Record<string, string> | undefined {
   if (!s) return undefined;
@@ -91,15 +141,57 @@ function parseSelector(s: string | null): Record<string, string> | undefined {
   return out;
 }
 
+/** One term of a field selector: the value at a dotted path equals (or not) a string. */
+export interface FieldTerm {
+  path: string;
+  equal: boolean;
+  value: string;
+}
+
+/** "spec.nodeName=n1,metadata.name!=x" → terms. Any dotted field path may be used. */
+export function parseFieldSelector(s: string | null): FieldTerm[] {
+  if (!s) return [];
+  return s.split(',').map((part) => {
+    const m = /^\s*([A-Za-z][A-Za-z0-9.]*)\s*(!=|==|=)\s*([^=,\s]*)\s*$/.exec(part);
+    if (!m) throw invalidArgument(`fieldSelector: unsupported term ${JSON.stringify(part)} (use path=value or path!=value, e.g. spec.nodeName=node-1)`);
+    return { path: m[1], equal: m[2] !== '!=', value: m[3] };
+  });
+}
+
+/** True when obj satisfies every term; a missing field counts as "". */
+export function fieldsMatch(obj: unknown, terms: readonly FieldTerm[]): boolean {
+  return terms.every((t) => {
+    let v: unknown = obj;
+    for (const key of t.path.split('.')) v = isRecord(v) ? v[key] : undefined;
+    const s = v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+    return (s === t.value) === t.equal;
+  });
+}
+
+/**
+ * RFC 7386 JSON merge patch: objects merge key by key, null removes a key, anything else (arrays
+ * included) replaces. Returns a new value; target is not changed.
+ */
+export function mergePatch(target: unknown, patch: unknown): unknown {
+  if (!isRecord(patch)) return patch;
+  const out: Record<string, unknown> = isRecord(target) ? { ...target } : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete out[key];
+    else out[key] = mergePatch(out[key], value);
+  }
+  return out;
+}
+
 function resourceKind(resource: string): StoreKind {
   const kind = RESOURCES[resource];
-  if (!kind) throw new HttpError(404, 'NotFound', `the server could not find the requested resource "${resource}" (known: ${Object.keys(RESOURCES).join(', ')}, events)`);
+  if (!kind) throw new HttpError(404, 'NotFound', `the server could not find the requested resource "${resource}" (known: ${Object.keys(RESOURCES).join(', ')}, nodes, events)`);
   return kind;
 }
 
 /**
- * Handles one request: authenticates, routes, and answers with JSON. Errors become Kubernetes
- * Status bodies: 401 Unauthorized, 404 NotFound, 409 AlreadyExists/Conflict, 400 BadRequest...
+ * Handles one request: authenticates, routes, and answers with JSON (or a stream for watches and
+ * logs). Errors become Kubernetes Status bodies: 401 Unauthorized, 404 NotFound, 409
+ * AlreadyExists/Conflict, 400 BadRequest...
  */
 export async function handleApiRequest(req: IncomingMessage, res: ServerResponse, opts: RestApiOptions): Promise<void> {
   try {
@@ -113,9 +205,16 @@ export async function handleApiRequest(req: IncomingMessage, res: ServerResponse
       if (err instanceof AuthenticationError) throw new HttpError(401, 'Unauthorized', `authentication failed: ${err.message}`);
       throw err;
     }
-    const { status, body, headers } = await route(req, opts);
-    sendJson(res, status, body, headers);
+    const reply = await route(req, opts);
+    if ('stream' in reply) await reply.stream(res);
+    else sendJson(res, reply.status, reply.body, reply.headers);
   } catch (err) {
+    if (res.headersSent || res.destroyed) {
+      // A stream that failed midway: the client sees it cut short; nothing else can be said.
+      opts.logger.debug({ err, url: req.url }, 'API stream ended by an error');
+      res.destroy();
+      return;
+    }
     if (err instanceof HttpError) {
       sendStatus(res, err.code, err.reason, err.message, err.code === 401 ? { 'www-authenticate': 'Bearer' } : {});
       return;
@@ -130,20 +229,40 @@ export async function handleApiRequest(req: IncomingMessage, res: ServerResponse
   }
 }
 
-interface Reply {
-  status: number;
-  body: unknown;
-  headers?: Record<string, string>;
+type Reply =
+  | {
+      status: number;
+      body: unknown;
+      headers?: Record<string, string>;
+    }
+  | {
+      /** Writes the whole response itself; resolves when it is over. */
+      stream: (res: ServerResponse) => Promise<void>;
+    };
+
+/** What a list or watch selects. */
+interface Selection {
+  kind: StoreKind | 'Event';
+  /** undefined: every namespace. */
+  namespace?: string;
+  labelSelector?: Record<string, string>;
+  fields: FieldTerm[];
 }
 
+const flag = (url: URL, name: string) => ['true', '1'].includes(url.searchParams.get(name) ?? '');
+
 async function route(req: IncomingMessage, opts: RestApiOptions): Promise<Reply> {
-  const { store } = opts;
   const url = new URL(req.url ?? '/', 'https://scheduler');
   const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
   const method = req.method ?? 'GET';
   if (parts[0] !== 'api' || parts[1] !== 'v1') throw new HttpError(404, 'NotFound', `no such path ${url.pathname}: the API is under /api/v1`);
   const rest = parts.slice(2);
   const labelSelector = parseSelector(url.searchParams.get('labelSelector'));
+  const fields = parseFieldSelector(url.searchParams.get('fieldSelector'));
+  const collection = (sel: Selection): Reply => {
+    if (method !== 'GET') throw methodNotAllowed(method, url.pathname);
+    return flag(url, 'watch') ? watch(sel, flag(url, 'allowWatchBookmarks'), opts) : listReply(sel, opts);
+  };
 
   // /api/v1/apply
   if (rest.length === 1 && rest[0] === 'apply') {
@@ -151,55 +270,423 @@ async function route(req: IncomingMessage, opts: RestApiOptions): Promise<Reply>
     return apply(await readBody(req), opts);
   }
   // /api/v1/events, /api/v1/nodes(/name)
-  if (rest.length === 1 && rest[0] === 'events' && method === 'GET') {
-    return { status: 200, body: list('Event', store.listEvents(), store.resourceVersion()) };
-  }
-  if (rest[0] === 'nodes' && rest.length <= 2) {
-    if (method !== 'GET') throw methodNotAllowed(method, url.pathname);
-    if (rest.length === 1) return { status: 200, body: list('Node', store.list('Node', { labelSelector }), store.resourceVersion()) };
-    const node = store.get('Node', '', rest[1]);
-    if (!node) throw notFound(`nodes "${rest[1]}" not found`);
-    return { status: 200, body: node };
-  }
+  if (rest.length === 1 && rest[0] === 'events') return collection({ kind: 'Event', fields });
+  if (rest[0] === 'nodes' && rest.length === 1) return collection({ kind: 'Node', labelSelector, fields });
+  if (rest[0] === 'nodes' && rest.length === 2) return nodeRoute(req, method, rest[1], opts);
   // /api/v1/<resource>: all namespaces
-  if (rest.length === 1 && method === 'GET') {
+  if (rest.length === 1) {
     const kind = resourceKind(rest[0]);
-    return { status: 200, body: list(kind, store.list(kind, { labelSelector }), store.resourceVersion()) };
+    return collection({ kind, labelSelector, fields });
   }
-  // /api/v1/namespaces/<ns>/<resource>(/<name>)
-  if (rest[0] === 'namespaces' && (rest.length === 3 || rest.length === 4)) {
-    const ns = rest[1];
-    if (rest[2] === 'events' && rest.length === 3 && method === 'GET') {
-      return { status: 200, body: list('Event', store.listEvents({ namespace: ns }), store.resourceVersion()) };
-    }
-    const kind = resourceKind(rest[2]);
-    const name = rest[3];
-    if (name === undefined) {
-      if (method === 'GET') return { status: 200, body: list(kind, store.list(kind, { namespace: ns, labelSelector }), store.resourceVersion()) };
-      if (method === 'POST') return { status: 201, body: createFromBody(kind, ns, await readBody(req), opts) };
-      throw methodNotAllowed(method, url.pathname);
-    }
-    if (method === 'GET') {
-      const obj = store.get(kind, ns, name);
-      if (!obj) throw notFound(`${rest[2]} "${name}" not found in namespace ${ns}`);
-      return { status: 200, body: obj };
-    }
-    if (method === 'DELETE') {
-      const gone = store.delete<StoredObject & { spec?: { nodeName?: string } }>(kind, ns, name);
-      if (!gone) throw notFound(`${rest[2]} "${name}" not found in namespace ${ns}`);
-      // A bound pod's agent must stop it; an agent without a session resyncs when it registers.
-      if (kind === 'Pod' && gone.spec?.nodeName) {
-        opts.sessions.send(gone.spec.nodeName, { v: MESSAGE_VERSION, type: 'unassign', uid: gone.metadata.uid, reason: 'Deleted' });
-      }
-      return { status: 200, body: gone };
-    }
-    throw methodNotAllowed(method, url.pathname);
+  if (rest[0] !== 'namespaces' || rest.length < 3 || rest.length > 5) throw new HttpError(404, 'NotFound', `no such path ${url.pathname}`);
+  // /api/v1/namespaces/<ns>/<resource>(/<name>(/<subresource>))
+  const [, ns, resource, name, sub] = rest;
+  if (resource === 'events' && rest.length === 3) return collection({ kind: 'Event', namespace: ns, fields });
+  const kind = resourceKind(resource);
+  if (name === undefined) {
+    if (method === 'POST') return done(opts, { status: 201, body: createFromBody(kind, ns, await readBody(req), opts) });
+    return collection({ kind, namespace: ns, labelSelector, fields });
   }
-  throw new HttpError(404, 'NotFound', `no such path ${url.pathname}`);
+  if (sub !== undefined) return subresource(req, method, url, kind, ns, name, sub, opts);
+  if (method === 'GET') {
+    const obj = opts.store.get(kind, ns, name);
+    if (!obj) throw notFound(`${resource} "${name}" not found in namespace ${ns}`);
+    return { status: 200, body: obj };
+  }
+  if (method === 'PATCH') {
+    const { object, warnings } = patch(kind, ns, name, await readBody(req), req.headers['content-type'], opts);
+    return done(opts, { status: 200, body: object, headers: warningHeaders(warnings) });
+  }
+  if (method === 'DELETE') {
+    const gone = opts.store.delete<StoredObject & { spec?: { nodeName?: string } }>(kind, ns, name);
+    if (!gone) throw notFound(`${resource} "${name}" not found in namespace ${ns}`);
+    // A bound pod's agent must stop it; an agent without a session resyncs when it registers.
+    if (kind === 'Pod' && gone.spec?.nodeName) {
+      opts.sessions.send(gone.spec.nodeName, { v: MESSAGE_VERSION, type: 'unassign', uid: gone.metadata.uid, reason: 'Deleted' });
+    }
+    return done(opts, { status: 200, body: gone });
+  }
+  throw methodNotAllowed(method, url.pathname);
 }
 
 function methodNotAllowed(method: string, path: string): HttpError {
   return new HttpError(405, 'MethodNotAllowed', `${method} is not supported on ${path}`);
+}
+
+/** A successful write: tells the control loop, which schedules pods and runs controllers. */
+function done(opts: RestApiOptions, reply: Reply): Reply {
+  opts.onPodsChanged?.();
+  return reply;
+}
+
+function warningHeaders(warnings: readonly string[]): Record<string, string> {
+  // Header values must be printable ASCII, or writeHead throws.
+  if (warnings.length === 0) return {};
+  return { warning: warnings.map((w) => `299 - ${JSON.stringify(w.replace(/[^\x20-\x7e]+/g, ' '))}`).join(', ') };
+}
+
+/** The objects (or events) a selection names, as stored now. */
+function select(sel: Selection, store: Store): unknown[] {
+  if (sel.kind === 'Event') return store.listEvents({ namespace: sel.namespace }).filter((e) => fieldsMatch(e, sel.fields));
+  return store.list(sel.kind, { namespace: isNamespaced(sel.kind) ? sel.namespace : undefined, labelSelector: sel.labelSelector }).filter((o) => fieldsMatch(o, sel.fields));
+}
+
+function listReply(sel: Selection, opts: RestApiOptions): Reply {
+  return { status: 200, body: list(sel.kind, select(sel, opts.store), opts.store.resourceVersion()) };
+}
+
+/** True when a stored object (not an event) belongs to the selection. */
+function objectSelected(obj: Readonly<StoredObject>, sel: Selection): boolean {
+  if (sel.namespace !== undefined && sel.kind !== 'Node' && obj.metadata.namespace !== sel.namespace) return false;
+  const labels = obj.metadata.labels ?? {};
+  if (Object.entries(sel.labelSelector ?? {}).some(([k, v]) => labels[k] !== v)) return false;
+  return fieldsMatch(obj, sel.fields);
+}
+
+/**
+ * A watch: newline-delimited JSON {"type": "ADDED"|"MODIFIED"|"DELETED", "object": {...}}, starting
+ * with an ADDED event per object selected now (then, with bookmarks, a BOOKMARK annotated
+ * k8s.io/initial-events-end), then every committed change. An object that stops matching the
+ * selectors is sent as DELETED, one that starts matching as ADDED, as Kubernetes does. Ends when the
+ * client goes away.
+ */
+function watch(sel: Selection, bookmarks: boolean, opts: RestApiOptions): Reply {
+  const { store } = opts;
+  return {
+    stream: (res) =>
+      new Promise<void>((resolve) => {
+        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache' });
+        res.flushHeaders(); // the client learns the watch started even before the first event
+        const send = (type: string, object: unknown) => {
+          if (res.destroyed) return;
+          res.write(`${JSON.stringify({ type, object })}\n`);
+          if (res.writableLength > MAX_WATCH_BACKLOG_BYTES) {
+            opts.logger.warn({ kind: sel.kind }, 'closing a watch whose client does not keep up');
+            res.destroy();
+          }
+        };
+        const selected = new Set<string>();
+        const onChange = (change: WatchChange) => {
+          if (change.kind !== sel.kind) return;
+          if (change.kind === 'Event') {
+            const e = change.object;
+            if (sel.namespace !== undefined && e.involvedObject.namespace !== sel.namespace) return;
+            if (fieldsMatch(e, sel.fields)) send(change.type, e);
+            return;
+          }
+          const uid = change.object.metadata.uid;
+          const was = selected.has(uid);
+          const is = change.type !== 'DELETED' && objectSelected(change.object, sel);
+          if (is) selected.add(uid);
+          else selected.delete(uid);
+          if (change.type === 'DELETED' || (was && !is)) {
+            if (was) send('DELETED', change.object);
+          } else if (is) {
+            send(was ? 'MODIFIED' : 'ADDED', change.object);
+          }
+        };
+        // Subscribing and listing in one synchronous step: no commit can fall between the two.
+        const stop = store.watch(onChange);
+        for (const obj of select(sel, store)) {
+          if (sel.kind !== 'Event') selected.add((obj as StoredObject).metadata.uid);
+          send('ADDED', obj);
+        }
+        if (bookmarks) {
+          const apiVersion = sel.kind === 'Event' ? 'v1' : API_VERSIONS[sel.kind];
+          send('BOOKMARK', { kind: sel.kind, apiVersion, metadata: { resourceVersion: store.resourceVersion(), annotations: { [INITIAL_EVENTS_END_ANNOTATION]: 'true' } } });
+        }
+        res.once('close', () => {
+          stop();
+          resolve();
+        });
+      }),
+  };
+}
+
+async function nodeRoute(req: IncomingMessage, method: string, name: string, opts: RestApiOptions): Promise<Reply> {
+  const { store } = opts;
+  if (method === 'GET') {
+    const node = store.get('Node', '', name);
+    if (!node) throw notFound(`nodes "${name}" not found`);
+    return { status: 200, body: node };
+  }
+  if (method === 'PATCH') {
+    const { object } = patch('Node', '', name, await readBody(req), req.headers['content-type'], opts);
+    return done(opts, { status: 200, body: object });
+  }
+  if (method === 'DELETE') {
+    // The node's pods go with it, as Kubernetes' pod garbage collector removes pods of deleted nodes;
+    // their controllers make replacements elsewhere.
+    const { node, pods } = store.transaction(() => {
+      const pods = store.list<StoredObject>('Pod', { nodeName: name });
+      const node = store.delete('Node', '', name);
+      if (!node) throw notFound(`nodes "${name}" not found`);
+      for (const p of pods) store.delete('Pod', p.metadata.namespace, p.metadata.name);
+      return { node, pods };
+    });
+    for (const p of pods) opts.sessions.send(name, { v: MESSAGE_VERSION, type: 'unassign', uid: p.metadata.uid, reason: 'NodeDeleted' });
+    return done(opts, { status: 200, body: node });
+  }
+  throw methodNotAllowed(method, `/api/v1/nodes/${name}`);
+}
+
+async function subresource(
+  req: IncomingMessage,
+  method: string,
+  url: URL,
+  kind: StoreKind,
+  ns: string,
+  name: string,
+  sub: string,
+  opts: RestApiOptions,
+): Promise<Reply> {
+  const path = url.pathname;
+  if (kind === 'Pod' && sub === 'log') {
+    if (method !== 'GET') throw methodNotAllowed(method, path);
+    const q = url.searchParams;
+    const tail = q.get('tailLines');
+    if (tail !== null && !/^[0-9]+$/.test(tail)) throw invalidArgument(`tailLines must be a non-negative integer, got ${JSON.stringify(tail)}`);
+    const logOpts: PodLogOptions = {
+      follow: flag(url, 'follow'),
+      previous: flag(url, 'previous'),
+      timestamps: flag(url, 'timestamps'),
+      ...(tail !== null ? { tailLines: Number(tail) } : {}),
+    };
+    const container = q.get('container');
+    if (container) logOpts.container = container;
+    const proxy = podProxyOf(opts);
+    const pod = boundPod(opts.store, ns, name);
+    return { stream: (res) => streamLogs(proxy, pod, logOpts, res) };
+  }
+  if (kind === 'Pod' && sub === 'exec') {
+    if (method !== 'POST') throw methodNotAllowed(method, path);
+    const body = await readJson(req);
+    const proxy = podProxyOf(opts);
+    const pod = boundPod(opts.store, ns, name);
+    // The proxy picks the container when none is named (the default-container annotation, or the only one).
+    return { status: 200, body: await proxy.exec(pod, execOptions(body)) };
+  }
+  if ((kind === 'Deployment' || kind === 'StatefulSet') && sub === 'scale') {
+    if (method === 'GET') {
+      const obj = opts.store.get<Scalable>(kind, ns, name);
+      if (!obj) throw notFound(`${kind} ${ns}/${name} not found`);
+      return { status: 200, body: scaleOf(obj) };
+    }
+    if (method !== 'PUT') throw methodNotAllowed(method, path);
+    return done(opts, { status: 200, body: putScale(kind, ns, name, await readJson(req), opts.store) });
+  }
+  if (kind === 'Deployment' && sub === 'rollback') {
+    if (method !== 'POST') throw methodNotAllowed(method, path);
+    const body = await readJson(req);
+    if (body !== undefined && !isRecord(body)) throw invalidArgument('rollback: the body must be a JSON object like {"toRevision": 2}');
+    const to = body?.toRevision;
+    if (to !== undefined && to !== null && (!Number.isInteger(to) || (to as number) < 0)) {
+      throw invalidArgument(`rollback: toRevision must be a non-negative integer, got ${JSON.stringify(to)}`);
+    }
+    const rolled = rolloutUndo(opts.store, ns, name, (to as number | null | undefined) ?? undefined, opts.now());
+    return done(opts, { status: 200, body: rolled });
+  }
+  throw new HttpError(404, 'NotFound', `no subresource "${sub}" for ${kind}: known are pods/log, pods/exec, deployments|statefulsets/scale, deployments/rollback`);
+}
+
+function podProxyOf(opts: RestApiOptions): PodProxy {
+  if (!opts.podProxy) throw new HttpError(501, 'NotImplemented', 'this scheduler cannot reach pods on their nodes (no pod proxy configured)');
+  return opts.podProxy;
+}
+
+/** The pod, which must be bound to a node for its containers to be reached. */
+function boundPod(store: Store, ns: string, name: string): Pod {
+  const pod = store.get<Pod>('Pod', ns, name);
+  if (!pod) throw notFound(`pods "${name}" not found in namespace ${ns}`);
+  if (!pod.spec?.nodeName) {
+    throw new HttpError(400, 'BadRequest', `pod "${name}" is not scheduled to a node yet, so it has no containers to reach; see why with "corelet describe pod ${name} -n ${ns}"`);
+  }
+  return pod;
+}
+
+function execOptions(body: unknown): PodExecOptions {
+  if (!isRecord(body)) throw invalidArgument('exec: the body must be a JSON object like {"command": ["ls", "/"], "container": "c"}');
+  const { command, container, timeoutSeconds } = body;
+  if (!Array.isArray(command) || command.length === 0 || command.some((c) => typeof c !== 'string')) {
+    throw invalidArgument('exec: command must be a non-empty list of strings');
+  }
+  if (container !== undefined && typeof container !== 'string') throw invalidArgument('exec: container must be a string');
+  if (timeoutSeconds !== undefined && (!Number.isInteger(timeoutSeconds) || (timeoutSeconds as number) <= 0)) {
+    throw invalidArgument('exec: timeoutSeconds must be a positive integer');
+  }
+  return { command: command as string[], ...(container ? { container } : {}), ...(timeoutSeconds !== undefined ? { timeoutSeconds: timeoutSeconds as number } : {}) };
+}
+
+/**
+ * Streams the pod's log. The status line waits for the first byte, so a proxy that refuses before
+ * writing anything still gets a proper Status error; a client that hangs up aborts the proxy.
+ */
+async function streamLogs(proxy: PodProxy, pod: Pod, logOpts: PodLogOptions, res: ServerResponse): Promise<void> {
+  const abort = new AbortController();
+  const onClose = () => abort.abort();
+  res.once('close', onClose);
+  const start = () => {
+    if (res.headersSent) return;
+    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-cache' });
+    res.flushHeaders(); // a followed log that is quiet for now still tells the client it was found
+  };
+  const out = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      if (res.destroyed) return callback(new Error('the client went away'));
+      start();
+      if (res.write(chunk)) return callback();
+      const resume = () => {
+        res.off('drain', resume);
+        res.off('close', resume);
+        callback();
+      };
+      res.on('drain', resume);
+      res.on('close', resume);
+    },
+  });
+  try {
+    await proxy.logs(pod, logOpts, out, abort.signal);
+  } catch (err) {
+    if (res.destroyed) return;
+    throw err;
+  } finally {
+    res.off('close', onClose);
+  }
+  start();
+  res.end();
+}
+
+type Scalable = StoredObject & { spec: { replicas?: number; selector?: LabelSelector }; status?: { replicas?: number } };
+
+/** "a=b,c in (x,y)" for a label selector, as the Scale status shows it. */
+function selectorString(s: LabelSelector | undefined): string {
+  if (!s) return '';
+  const terms = Object.entries(s.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
+  for (const e of s.matchExpressions ?? []) {
+    if (e.operator === 'Exists') terms.push(e.key);
+    else if (e.operator === 'DoesNotExist') terms.push(`!${e.key}`);
+    else terms.push(`${e.key} ${e.operator === 'In' ? 'in' : 'notin'} (${(e.values ?? []).join(',')})`);
+  }
+  return terms.join(',');
+}
+
+/** The autoscaling/v1 Scale of a Deployment or StatefulSet. */
+function scaleOf(obj: Scalable): unknown {
+  const { name, namespace, uid, resourceVersion, creationTimestamp } = obj.metadata;
+  return {
+    apiVersion: 'autoscaling/v1',
+    kind: 'Scale',
+    metadata: { name, namespace, uid, resourceVersion, creationTimestamp },
+    spec: { replicas: obj.spec.replicas ?? 1 },
+    status: { replicas: obj.status?.replicas ?? 0, selector: selectorString(obj.spec.selector) },
+  };
+}
+
+/** Sets spec.replicas from a Scale body; metadata.resourceVersion, when given, must still be current. */
+function putScale(kind: StoreKind, ns: string, name: string, body: unknown, store: Store): unknown {
+  const replicas = isRecord(body) && isRecord(body.spec) ? body.spec.replicas : undefined;
+  if (!Number.isInteger(replicas) || (replicas as number) < 0 || (replicas as number) > 2 ** 31 - 1) {
+    throw invalidArgument(`scale: the body must be a Scale with spec.replicas a non-negative integer, like {"spec": {"replicas": 3}}; got ${JSON.stringify(replicas)}`);
+  }
+  const rv = isRecord(body) && isRecord(body.metadata) && typeof body.metadata.resourceVersion === 'string' ? body.metadata.resourceVersion : undefined;
+  const updated = store.transaction(() => {
+    const current = store.get<Scalable>(kind, ns, name);
+    if (!current) throw notFound(`${kind} ${ns}/${name} not found`);
+    return store.update(kind, { ...current, spec: { ...current.spec, replicas: replicas as number } }, rv ?? current.metadata.resourceVersion);
+  });
+  return scaleOf(updated as Scalable);
+}
+
+const TAINT_EFFECTS = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'];
+
+/** The parts of a Node's spec the scheduler acts on, checked after a patch. */
+function checkNodeSpec(spec: unknown, name: string): void {
+  const at = `Node ${name}: spec`;
+  if (!isRecord(spec)) throw invalidArgument(`${at} must be an object`);
+  if (spec.unschedulable !== undefined && typeof spec.unschedulable !== 'boolean') throw invalidArgument(`${at}.unschedulable must be true or false`);
+  if (spec.taints === undefined) return;
+  if (!Array.isArray(spec.taints)) throw invalidArgument(`${at}.taints must be a list`);
+  spec.taints.forEach((t: unknown, i) => {
+    if (!isRecord(t) || typeof t.key !== 'string' || t.key === '') throw invalidArgument(`${at}.taints[${i}].key must be a non-empty string`);
+    if (t.value !== undefined && typeof t.value !== 'string') throw invalidArgument(`${at}.taints[${i}].value must be a string`);
+    if (!TAINT_EFFECTS.includes(t.effect as string)) throw invalidArgument(`${at}.taints[${i}].effect must be one of ${TAINT_EFFECTS.join(', ')}`);
+  });
+}
+
+/**
+ * A workload's spec as the manifest decoder accepts it (validated, defaulted), with its warnings. A
+ * Job keeps the selector generated for it, which a manifest may not carry.
+ */
+function decodeSpec(kind: StoreKind, obj: StoredObject): { spec: unknown; warnings: string[] } {
+  const spec = structuredClone(obj.spec) as Record<string, unknown> | undefined;
+  const generated = kind === 'Job' && isRecord(spec) && !spec.manualSelector ? spec.selector : undefined;
+  if (generated !== undefined) delete spec!.selector;
+  const { name, namespace, labels, annotations } = obj.metadata;
+  const declared = { apiVersion: obj.apiVersion, kind, metadata: { name, namespace, labels, annotations }, spec };
+  const { objects, warnings } = decodeObjects(JSON.stringify(declared), `${kind} ${namespace}/${name}`);
+  const decoded = (objects[0] as unknown as { spec: Record<string, unknown> }).spec;
+  if (generated !== undefined) decoded.selector = generated;
+  return { spec: decoded, warnings };
+}
+
+/**
+ * Applies an RFC 7386 merge patch to a stored object. Only metadata.labels, metadata.annotations and
+ * spec may change (status belongs to controllers and agents; a Pod's spec is fixed once created);
+ * the result is validated as a manifest would be. metadata.resourceVersion in the patch makes it
+ * conditional (409 Conflict when the object has changed since).
+ */
+function patch(kind: StoreKind, ns: string, name: string, text: string, contentType: string | undefined, opts: RestApiOptions): { object: StoredObject; warnings: string[] } {
+  const type = (contentType ?? '').split(';')[0].trim().toLowerCase();
+  if (type !== 'application/merge-patch+json') {
+    throw new HttpError(415, 'UnsupportedMediaType', `PATCH needs "Content-Type: application/merge-patch+json" (an RFC 7386 merge patch); got ${JSON.stringify(contentType ?? '')}`);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (err) {
+    throw invalidArgument(`the patch is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (!isRecord(body)) throw invalidArgument('a merge patch must be a JSON object, like {"spec": {"replicas": 3}}');
+  const ref = ns ? `${kind} ${ns}/${name}` : `${kind} ${name}`;
+  const { store } = opts;
+  return store.transaction(() => {
+    const current = store.get<StoredObject & { spec?: unknown; status?: unknown }>(kind, ns, name);
+    if (!current) throw notFound(`${ref} not found`);
+    const merged = mergePatch(current, body) as StoredObject & { spec?: unknown };
+    if (!isRecord(merged.metadata)) throw invalidArgument(`${ref}: metadata cannot be removed`);
+    for (const field of ['name', 'namespace', 'uid'] as const) {
+      if (merged.metadata[field] !== current.metadata[field]) throw invalidArgument(`${ref}: metadata.${field} cannot be changed by a patch`);
+    }
+    if (merged.kind !== current.kind || merged.apiVersion !== current.apiVersion) throw invalidArgument(`${ref}: kind and apiVersion cannot be changed by a patch`);
+    const next: StoredObject & { spec?: unknown; status?: unknown } = {
+      ...merged,
+      metadata: { ...current.metadata, labels: merged.metadata.labels ?? {}, annotations: merged.metadata.annotations ?? {} },
+    };
+    delete next.status;
+    if (current.status !== undefined) next.status = current.status;
+    let warnings: string[] = [];
+    if (kind === 'Node') checkNodeSpec(next.spec, name);
+    else if (kind === 'Pod') {
+      if (JSON.stringify(next.spec) !== JSON.stringify(current.spec)) {
+        throw invalidArgument(`${ref}: a pod's spec cannot be changed (only metadata.labels and metadata.annotations); delete the pod and create it again`);
+      }
+    } else if (kind === 'ReplicaSet') {
+      const replicas = isRecord(next.spec) ? next.spec.replicas : undefined;
+      if (!Number.isInteger(replicas) || (replicas as number) < 0) throw invalidArgument(`${ref}: spec.replicas must be a non-negative integer`);
+    } else {
+      ({ spec: next.spec, warnings } = decodeSpec(kind, next));
+    }
+    const rv = isRecord(body.metadata) && typeof body.metadata.resourceVersion === 'string' ? body.metadata.resourceVersion : current.metadata.resourceVersion;
+    return { object: store.update(kind, next as ObjectInput, rv) as StoredObject, warnings };
+  });
+}
+
+/** Annotation prefixes controllers write on the objects users apply (a Deployment's revision). */
+const CONTROLLER_ANNOTATION_PREFIXES = ['deployment.kubernetes.io/'];
+
+/** The annotations controllers put on an object, which re-applying its manifest must not drop. */
+function controllerAnnotations(annotations: Record<string, string> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(annotations ?? {}).filter(([k]) => CONTROLLER_ANNOTATION_PREFIXES.some((p) => k.startsWith(p))));
 }
 
 /** POST to a collection: the body is one object of that kind (JSON or YAML), validated as apply does. */
@@ -213,34 +700,38 @@ function createFromBody(kind: StoreKind, namespace: string, text: string, opts: 
     if (obj.metadata.namespace === 'default' && !/\bnamespace\b/.test(text)) obj.metadata.namespace = namespace;
     else throw invalidArgument(`request body: metadata.namespace "${obj.metadata.namespace}" does not match the URL's namespace "${namespace}"`);
   }
-  const created = opts.store.create(kind, obj as unknown as ObjectInput);
-  if (kind === 'Pod') opts.onPodsChanged?.();
-  return created;
+  return opts.store.create(kind, obj as unknown as ObjectInput);
 }
 
 /**
  * Creates or updates every object of a manifest, in one transaction (all or nothing). An existing
- * Pod keeps its binding. Answers with a List of the stored objects; decoder warnings go in Warning
- * headers as the API server sends them.
+ * Pod keeps its binding, a Job the selector generated for it, a Deployment its revision annotation. Answers with a List of the stored
+ * objects and, in the corelet-apply-results header, what happened to each; decoder warnings go in
+ * Warning headers as the API server sends them.
  */
 function apply(text: string, opts: RestApiOptions): Reply {
   const { store } = opts;
   const { objects, warnings } = decodeObjects(text, 'request body');
+  const results: string[] = [];
   const items = store.transaction(() =>
     objects.map((obj: AnyObject) => {
       const kind = obj.kind as StoreKind;
-      const current = store.get<StoredObject & { spec?: { nodeName?: string } }>(kind, obj.metadata.namespace, obj.metadata.name);
-      if (!current) return store.create(kind, obj as unknown as ObjectInput);
-      const next = { ...obj, metadata: { ...current.metadata, labels: obj.metadata.labels, annotations: obj.metadata.annotations } } as unknown as ObjectInput & { spec?: Record<string, unknown>; status?: unknown };
+      const current = store.get<StoredObject & { spec?: { nodeName?: string; selector?: unknown } }>(kind, obj.metadata.namespace, obj.metadata.name);
+      if (!current) {
+        results.push('created');
+        return store.create(kind, obj as unknown as ObjectInput);
+      }
+      const declared = obj.kind === 'Job' && current.spec?.selector !== undefined ? withJobSelector(obj, current.metadata.uid) : obj;
+      const annotations = { ...controllerAnnotations(current.metadata.annotations), ...obj.metadata.annotations };
+      const next = { ...declared, metadata: { ...current.metadata, labels: obj.metadata.labels, annotations } } as unknown as ObjectInput & { spec?: Record<string, unknown>; status?: unknown };
       if (kind === 'Pod') next.spec = { ...next.spec, nodeName: current.spec?.nodeName };
       // The manifest has no status: keep what controllers and agents reported.
       if ((current as { status?: unknown }).status !== undefined) next.status = (current as { status?: unknown }).status;
-      return store.update(kind, next, current.metadata.resourceVersion);
+      const stored = store.update(kind, next, current.metadata.resourceVersion);
+      results.push(stored.metadata.resourceVersion === current.metadata.resourceVersion ? 'unchanged' : 'configured');
+      return stored;
     }),
   );
-  if (objects.some((o) => o.kind === 'Pod')) opts.onPodsChanged?.();
-  const headers: Record<string, string> = {};
-  // Header values must be printable ASCII, or writeHead throws.
-  if (warnings.length > 0) headers.warning = warnings.map((w) => `299 - ${JSON.stringify(w.replace(/[^\x20-\x7e]+/g, ' '))}`).join(', ');
-  return { status: 200, body: list('', items, store.resourceVersion()), headers };
+  opts.onPodsChanged?.();
+  return { status: 200, body: list('', items, store.resourceVersion()), headers: { ...warningHeaders(warnings), [APPLY_RESULTS_HEADER]: results.join(',') } };
 }

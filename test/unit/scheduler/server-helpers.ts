@@ -1,9 +1,14 @@
 /** Shared fixtures for the scheduler server tests: PKI, tokens, a running server, a fake agent. */
+import https from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
 import type { TestContext } from 'node:test';
 import { WebSocket } from 'ws';
 import { MAX_MESSAGE_BYTES, parseMessage, type Message, type RegisterMessage } from '../../../src/api/index.js';
 import { caCertHash, createCa, createServerCert, fetchPinnedCa, newTokenRecord, type Pki, type TokenRecord } from '../../../src/scheduler/auth/index.js';
-import { startSchedulerServer, type SchedulerServer } from '../../../src/scheduler/server/index.js';
+import { NodeSessions, startSchedulerServer, type SchedulerServer } from '../../../src/scheduler/server/index.js';
+import { handleApiRequest, type RestApiOptions } from '../../../src/scheduler/server/rest-api.js';
+import { serverTlsOptions } from '../../../src/scheduler/auth/index.js';
+import { silentLogger } from '../../../src/lib/index.js';
 import type { Store } from '../../../src/scheduler/store/index.js';
 
 /** A CA and server certificate (valid for 127.0.0.1). */
@@ -29,30 +34,96 @@ export async function startServer(t: TestContext, store: Store, pki: Pki, lookup
   return server;
 }
 
-/** An HTTPS request trusting only the scheduler's CA; the body parsed as JSON. */
+/** An HTTPS request trusting only the scheduler's CA; a JSON body parsed, the raw text kept. */
 export async function api(
-  server: SchedulerServer,
+  server: { url: string },
   pki: Pki,
   method: string,
   path: string,
-  opts: { token?: string; body?: string } = {},
-): Promise<{ status: number; body: any; headers: Record<string, string | string[] | undefined> }> {
+  opts: { token?: string; body?: string; contentType?: string } = {},
+): Promise<{ status: number; body: any; text: string; headers: Record<string, string | string[] | undefined> }> {
   const https = await import('node:https');
+  const headers: Record<string, string> = {};
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  if (opts.contentType) headers['content-type'] = opts.contentType;
   return new Promise((resolve, reject) => {
-    const req = https.request(
-      `${server.url}${path}`,
-      { method, ca: pki.ca.certPem, headers: opts.token ? { authorization: `Bearer ${opts.token}` } : {} },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined, headers: res.headers });
-        });
-      },
-    );
+    const req = https.request(`${server.url}${path}`, { method, ca: pki.ca.certPem, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        const json = text !== '' && (res.headers['content-type'] ?? '').includes('json') && !path.includes('watch=');
+        resolve({ status: res.statusCode ?? 0, body: json ? JSON.parse(text) : undefined, text, headers: res.headers });
+      });
+    });
     req.on('error', reject);
     req.end(opts.body);
+  });
+}
+
+/** A merge patch request (RFC 7386). */
+export function patch(server: { url: string }, pki: Pki, path: string, token: string, body: unknown) {
+  return api(server, pki, 'PATCH', path, { token, body: JSON.stringify(body), contentType: 'application/merge-patch+json' });
+}
+
+/** The REST API alone on 127.0.0.1 (a free port) with extra options (a fake pod proxy...), closed when the test ends. */
+export async function startApiServer(
+  t: TestContext,
+  store: Store,
+  pki: Pki,
+  lookup: (id: string) => TokenRecord | undefined,
+  extra: Partial<RestApiOptions> = {},
+): Promise<{ url: string; port: number; sessions: NodeSessions }> {
+  const sessions = extra.sessions ?? new NodeSessions();
+  const server = https.createServer(serverTlsOptions(pki), (req, res) => {
+    void handleApiRequest(req, res, { store, sessions, tokenLookup: lookup, logger: silentLogger, now: () => new Date(), ...extra });
+  });
+  const sockets = new Set<Socket>();
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(async () => {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const s of sockets) s.destroy();
+    await closed;
+  });
+  const port = (server.address() as AddressInfo).port;
+  return { url: `https://127.0.0.1:${port}`, port, sessions };
+}
+
+/** A watch as a client reads it: events arrive in `events`; next(n) waits until n have come. */
+export async function openWatch(server: { url: string }, pki: Pki, path: string, token: string): Promise<{ events: any[]; next(count: number): Promise<any[]>; close(): void; status: number }> {
+  return new Promise((resolve, reject) => {
+    const events: any[] = [];
+    let waiters: (() => void)[] = [];
+    let buffered = '';
+    const req = https.request(`${server.url}${path}`, { ca: pki.ca.certPem, headers: { authorization: `Bearer ${token}` } }, (res) => {
+      res.on('data', (c: Buffer) => {
+        buffered += c.toString('utf8');
+        let nl: number;
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          events.push(JSON.parse(buffered.slice(0, nl)));
+          buffered = buffered.slice(nl + 1);
+        }
+        for (const w of waiters.splice(0)) w();
+      });
+      res.on('error', () => {});
+      resolve({
+        events,
+        status: res.statusCode ?? 0,
+        async next(count: number) {
+          while (events.length < count) await new Promise<void>((r) => waiters.push(r));
+          return events.slice(0, count);
+        },
+        close: () => req.destroy(),
+      });
+    });
+    req.on('error', (err) => {
+      if (!req.destroyed) reject(err);
+    });
+    req.end();
   });
 }
 

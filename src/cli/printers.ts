@@ -1,0 +1,328 @@
+/**
+ * How `corelet get` shows objects: kubectl's columns per kind (pods: NAME READY STATUS RESTARTS AGE,
+ * nodes: NAME STATUS ROLES AGE VERSION, ...), the wide variants, and -o json/yaml/name. Pure: every
+ * function takes the objects and the time to compute ages at.
+ */
+import { stringify } from 'yaml';
+import type { ContainerStatus, DaemonSet, Deployment, Job, LabelSelector, Node, ObjectEvent, Pod, PodTemplateSpec, StatefulSet } from '../api/index.js';
+import { kindOf } from './kinds.js';
+import { age, formatTable, humanDuration } from './table.js';
+
+/** A kind's table: its header and how to turn an object into a row. */
+export interface Columns {
+  headers: string[];
+  row(obj: any, now: Date): string[];
+}
+
+/** Output formats of `get -o`. */
+export type OutputFormat = 'table' | 'wide' | 'json' | 'yaml' | 'name';
+
+/** Checks an -o value. */
+export function parseOutputFormat(value: string | undefined): OutputFormat {
+  if (value === undefined || value === '') return 'table';
+  if (['wide', 'json', 'yaml', 'name'].includes(value)) return value as OutputFormat;
+  throw new Error(`unknown output format "${value}": use wide, json, yaml or name`);
+}
+
+const NONE = '<none>';
+
+// ---- Pods ----
+
+function containerCount(pod: Pod): number {
+  return pod.spec?.containers?.length ?? 0;
+}
+
+/** "1/2": ready containers of all containers. */
+export function podReady(pod: Pod): string {
+  const ready = (pod.status?.containerStatuses ?? []).filter((c) => c.ready).length;
+  return `${ready}/${containerCount(pod)}`;
+}
+
+/** The reason a container shows: its waiting or terminated reason, or the exit code / signal. */
+function stateReason(c: ContainerStatus): string | undefined {
+  const { waiting, terminated } = c.state ?? {};
+  if (waiting?.reason) return waiting.reason;
+  if (terminated) return terminated.reason || (terminated.exitCode > 128 ? `Signal:${terminated.exitCode - 128}` : `ExitCode:${terminated.exitCode}`);
+  return undefined;
+}
+
+/**
+ * The STATUS column of a pod, as kubectl computes it: init progress ("Init:0/2", "Init:Error"), a
+ * container's waiting or terminated reason (ContainerCreating, CrashLoopBackOff, Completed,
+ * Error...), the phase otherwise, Terminating while being deleted.
+ */
+export function podStatus(pod: Pod): string {
+  const status = pod.status;
+  let reason = status?.reason || status?.phase || 'Pending';
+  const inits = pod.spec?.initContainers ?? [];
+  let initializing = false;
+  (status?.initContainerStatuses ?? []).some((c, i) => {
+    const t = c.state?.terminated;
+    if (t && t.exitCode === 0) return false;
+    initializing = true;
+    if (t) reason = `Init:${t.reason || `ExitCode:${t.exitCode}`}`;
+    else if (c.state?.waiting?.reason && c.state.waiting.reason !== 'PodInitializing') reason = `Init:${c.state.waiting.reason}`;
+    else reason = `Init:${i}/${inits.length}`;
+    return true;
+  });
+  if (!initializing) {
+    let running = false;
+    for (const c of [...(status?.containerStatuses ?? [])].reverse()) {
+      const r = stateReason(c);
+      if (r) reason = r;
+      else if (c.state?.running && c.ready) running = true;
+    }
+    // A pod with a finished container and a running one is still running.
+    if (reason === 'Completed' && running) {
+      reason = status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? 'Running' : 'NotReady';
+    }
+  }
+  if (pod.metadata?.deletionTimestamp) reason = status?.reason === 'NodeLost' ? 'Unknown' : 'Terminating';
+  return reason;
+}
+
+/** "3" or "3 (2m ago)": restarts of the app containers and when the last one was. */
+export function podRestarts(pod: Pod, now: Date): string {
+  let restarts = 0;
+  let last = 0;
+  for (const c of pod.status?.containerStatuses ?? []) {
+    restarts += c.restartCount ?? 0;
+    const finished = Date.parse(c.lastState?.terminated?.finishedAt ?? '');
+    if (!Number.isNaN(finished)) last = Math.max(last, finished);
+  }
+  return restarts > 0 && last > 0 ? `${restarts} (${humanDuration(now.getTime() - last)} ago)` : String(restarts);
+}
+
+// ---- Nodes ----
+
+/** Ready / NotReady / Unknown, plus ",SchedulingDisabled" when cordoned. */
+export function nodeStatus(node: Node): string {
+  const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
+  let s = ready?.status === 'True' ? 'Ready' : ready?.status === 'False' ? 'NotReady' : 'Unknown';
+  if (node.spec?.unschedulable) s += ',SchedulingDisabled';
+  return s;
+}
+
+/** Roles from node-role.kubernetes.io/<role> labels (and kubernetes.io/role), or <none>. */
+export function nodeRoles(node: Node): string {
+  const roles = new Set<string>();
+  for (const [k, v] of Object.entries(node.metadata?.labels ?? {})) {
+    if (k.startsWith('node-role.kubernetes.io/') && k.length > 24) roles.add(k.slice(24));
+    else if (k === 'kubernetes.io/role' && v) roles.add(v);
+  }
+  return roles.size > 0 ? [...roles].sort().join(',') : NONE;
+}
+
+function internalIp(node: Node): string {
+  return node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? NONE;
+}
+
+// ---- Workloads ----
+
+/** "a=b,c in (x,y)" (kubectl's selector column). */
+export function selectorText(s: LabelSelector | undefined): string {
+  if (!s) return NONE;
+  const terms = Object.entries(s.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
+  for (const e of s.matchExpressions ?? []) {
+    if (e.operator === 'Exists') terms.push(e.key);
+    else if (e.operator === 'DoesNotExist') terms.push(`!${e.key}`);
+    else terms.push(`${e.key} ${e.operator === 'In' ? 'in' : 'notin'} (${(e.values ?? []).join(',')})`);
+  }
+  return terms.length > 0 ? terms.join(',') : NONE;
+}
+
+function templateColumns(t: PodTemplateSpec | undefined): string[] {
+  const cs = t?.spec?.containers ?? [];
+  return [cs.map((c) => c.name).join(',') || NONE, cs.map((c) => c.image).join(',') || NONE];
+}
+
+/** Complete, Failed, Suspended or Running. */
+export function jobStatus(job: Job): string {
+  const conds = job.status?.conditions ?? [];
+  const has = (type: string) => conds.some((c) => c.type === type && c.status === 'True');
+  if (has('Complete')) return 'Complete';
+  if (has('Failed')) return 'Failed';
+  if (has('Suspended') || job.spec?.suspend) return 'Suspended';
+  if (has('FailureTarget')) return 'FailureTarget';
+  return 'Running';
+}
+
+/** "1/3" or, for a work queue, "1/1 of 3". */
+function jobCompletions(job: Job): string {
+  const done = job.status?.succeeded ?? 0;
+  if (job.spec?.completions !== undefined) return `${done}/${job.spec.completions}`;
+  const parallelism = job.spec?.parallelism ?? 1;
+  return parallelism > 1 ? `${done}/1 of ${parallelism}` : `${done}/1`;
+}
+
+function jobDuration(job: Job, now: Date): string {
+  const start = Date.parse(job.status?.startTime ?? '');
+  if (Number.isNaN(start)) return '';
+  const end = Date.parse(job.status?.completionTime ?? '');
+  return humanDuration((Number.isNaN(end) ? now.getTime() : end) - start);
+}
+
+const created = (o: any, now: Date) => age(o?.metadata?.creationTimestamp, now);
+
+/** The columns of a kind; with -A the NAMESPACE column comes first. */
+export function columnsFor(kind: string, opts: { wide: boolean; withNamespace: boolean }): Columns {
+  const { wide } = opts;
+  let cols: Columns;
+  switch (kind) {
+    case 'Pod':
+      cols = {
+        headers: ['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE', ...(wide ? ['IP', 'NODE'] : [])],
+        row: (p: Pod, now) => [
+          p.metadata.name,
+          podReady(p),
+          podStatus(p),
+          podRestarts(p, now),
+          created(p, now),
+          ...(wide ? [p.status?.podIP || NONE, p.spec?.nodeName || NONE] : []),
+        ],
+      };
+      break;
+    case 'Node':
+      cols = {
+        headers: ['NAME', 'STATUS', 'ROLES', 'AGE', 'VERSION', ...(wide ? ['INTERNAL-IP', 'OS-IMAGE', 'KERNEL-VERSION', 'CONTAINER-RUNTIME'] : [])],
+        row: (n: Node, now) => {
+          const info = n.status?.nodeInfo;
+          return [
+            n.metadata.name,
+            nodeStatus(n),
+            nodeRoles(n),
+            created(n, now),
+            info?.kubeletVersion || NONE,
+            ...(wide ? [internalIp(n), info?.osImage || NONE, info?.kernelVersion || NONE, info?.containerRuntimeVersion || NONE] : []),
+          ];
+        },
+      };
+      break;
+    case 'Deployment':
+      cols = {
+        headers: ['NAME', 'READY', 'UP-TO-DATE', 'AVAILABLE', 'AGE', ...(wide ? ['CONTAINERS', 'IMAGES', 'SELECTOR'] : [])],
+        row: (d: Deployment, now) => [
+          d.metadata.name,
+          `${d.status?.readyReplicas ?? 0}/${d.spec?.replicas ?? 1}`,
+          String(d.status?.updatedReplicas ?? 0),
+          String(d.status?.availableReplicas ?? 0),
+          created(d, now),
+          ...(wide ? [...templateColumns(d.spec?.template), selectorText(d.spec?.selector)] : []),
+        ],
+      };
+      break;
+    case 'ReplicaSet':
+      cols = {
+        headers: ['NAME', 'DESIRED', 'CURRENT', 'READY', 'AGE', ...(wide ? ['CONTAINERS', 'IMAGES', 'SELECTOR'] : [])],
+        row: (rs: any, now) => [
+          rs.metadata.name,
+          String(rs.spec?.replicas ?? 0),
+          String(rs.status?.replicas ?? 0),
+          String(rs.status?.readyReplicas ?? 0),
+          created(rs, now),
+          ...(wide ? [...templateColumns(rs.spec?.template), selectorText(rs.spec?.selector)] : []),
+        ],
+      };
+      break;
+    case 'StatefulSet':
+      cols = {
+        headers: ['NAME', 'READY', 'AGE', ...(wide ? ['CONTAINERS', 'IMAGES'] : [])],
+        row: (s: StatefulSet, now) => [
+          s.metadata.name,
+          `${s.status?.readyReplicas ?? 0}/${s.spec?.replicas ?? 1}`,
+          created(s, now),
+          ...(wide ? templateColumns(s.spec?.template) : []),
+        ],
+      };
+      break;
+    case 'DaemonSet':
+      cols = {
+        headers: ['NAME', 'DESIRED', 'CURRENT', 'READY', 'UP-TO-DATE', 'AVAILABLE', 'NODE SELECTOR', 'AGE', ...(wide ? ['CONTAINERS', 'IMAGES', 'SELECTOR'] : [])],
+        row: (ds: DaemonSet, now) => {
+          const s = ds.status;
+          const nodeSelector = Object.entries(ds.spec?.template?.spec?.nodeSelector ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+          return [
+            ds.metadata.name,
+            String(s?.desiredNumberScheduled ?? 0),
+            String(s?.currentNumberScheduled ?? 0),
+            String(s?.numberReady ?? 0),
+            String(s?.updatedNumberScheduled ?? 0),
+            String(s?.numberAvailable ?? 0),
+            nodeSelector || NONE,
+            created(ds, now),
+            ...(wide ? [...templateColumns(ds.spec?.template), selectorText(ds.spec?.selector)] : []),
+          ];
+        },
+      };
+      break;
+    case 'Job':
+      cols = {
+        headers: ['NAME', 'STATUS', 'COMPLETIONS', 'DURATION', 'AGE', ...(wide ? ['CONTAINERS', 'IMAGES', 'SELECTOR'] : [])],
+        row: (j: Job, now) => [
+          j.metadata.name,
+          jobStatus(j),
+          jobCompletions(j),
+          jobDuration(j, now),
+          created(j, now),
+          ...(wide ? [...templateColumns(j.spec?.template), selectorText(j.spec?.selector)] : []),
+        ],
+      };
+      break;
+    case 'Event':
+      cols = {
+        headers: ['LAST SEEN', 'TYPE', 'REASON', 'OBJECT', 'MESSAGE', ...(wide ? ['SOURCE', 'FIRST SEEN', 'COUNT'] : [])],
+        row: (e: ObjectEvent, now) => [
+          age(e.lastTimestamp, now),
+          e.type,
+          e.reason,
+          `${e.involvedObject.kind.toLowerCase()}/${e.involvedObject.name}`,
+          e.message.replace(/\s*\n\s*/g, ' '),
+          ...(wide ? [[e.source?.component, e.source?.host].filter(Boolean).join(', ') || NONE, age(e.firstTimestamp, now), String(e.count)] : []),
+        ],
+      };
+      break;
+    default:
+      cols = { headers: ['NAME', 'AGE'], row: (o: any, now) => [o.metadata?.name ?? '', created(o, now)] };
+  }
+  if (!opts.withNamespace || kind === 'Node') return cols; // nodes have no namespace
+  return {
+    headers: ['NAMESPACE', ...cols.headers],
+    row: (o: any, now) => [(kind === 'Event' ? o.involvedObject?.namespace : o.metadata?.namespace) || NONE, ...cols.row(o, now)],
+  };
+}
+
+/**
+ * Objects of one kind as an aligned table with its header. With qualify (several kinds listed at
+ * once), names read "deployment.apps/web", as kubectl prints them then.
+ */
+export function printTable(kind: string, items: readonly unknown[], opts: { wide: boolean; withNamespace: boolean; qualify?: boolean }, now: Date): string {
+  const cols = columnsFor(kind, opts);
+  const nameAt = cols.headers.indexOf('NAME');
+  const prefix = `${kindOf(kind)?.display ?? kind.toLowerCase()}/`;
+  const rows = items.map((o) => {
+    const row = cols.row(o, now);
+    if (opts.qualify && nameAt >= 0) row[nameAt] = prefix + row[nameAt];
+    return row;
+  });
+  return formatTable([cols.headers, ...rows]);
+}
+
+/** What -o json and -o yaml print for several objects: a v1 List, as kubectl does. */
+export function toList(items: readonly unknown[]): { apiVersion: 'v1'; kind: 'List'; metadata: { resourceVersion: string }; items: unknown[] } {
+  return { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items: [...items] };
+}
+
+/** "pod/web" (-o name); events, which have no names, as "event/<object>". */
+export function objectName(obj: any): string {
+  if (obj?.involvedObject && !obj.metadata) return `event/${obj.involvedObject.name}`;
+  const info = kindOf(obj?.kind);
+  return `${info?.display ?? String(obj?.kind ?? 'object').toLowerCase()}/${obj?.metadata?.name}`;
+}
+
+/** One object or a List in a machine format; no trailing newline. */
+export function formatMachine(format: 'json' | 'yaml' | 'name', value: unknown): string {
+  if (format === 'json') return JSON.stringify(value, null, 4);
+  if (format === 'yaml') return stringify(value).trimEnd();
+  const items = (value as { kind?: string; items?: unknown[] }).kind === 'List' ? (value as { items: unknown[] }).items : [value];
+  return items.map(objectName).join('\n');
+}
