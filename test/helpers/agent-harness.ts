@@ -16,7 +16,7 @@ export interface PodView {
     reason?: string;
     message?: string;
     podIP?: string;
-    conditions: { type: string; status: string }[];
+    conditions: { type: string; status: string; lastTransitionTime?: string }[];
     containerStatuses: { name: string; ready: boolean; restartCount: number; state: Record<string, any>; lastState: Record<string, any>; containerID?: string }[];
     initContainerStatuses: { name: string; state: Record<string, any> }[];
     qosClass?: string;

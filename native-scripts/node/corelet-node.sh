@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# corelet-node.sh ROLE ENV_FILE - the one launcher of corelet's daemons, used by the systemd units
+# (native-scripts/systemd/) on real machines and by native-scripts/cluster.sh for the nodes of a
+# namespace cluster, so both run the same commands from the same settings.
+#
+# ROLE:
+#   init       once, on the control plane: `corelet scheduler init` (CA, server certificate, tokens,
+#              ~/.corelet/config for the admin), then writes JOIN_FILE for the nodes. Does nothing
+#              when JOIN_FILE already exists.
+#   scheduler  exec `corelet scheduler`
+#   runtime    writes the runtime's config file from the settings below, then exec `corelet runtime`
+#   agent      exec `corelet agent`, joining the scheduler named in JOIN_FILE
+#
+# ENV_FILE is sourced by bash: KEY=VALUE lines, no spaces around "=". Every key is optional:
+#   CORELET          how to run corelet (default: node <this repository>/dist/src/cli/main.js)
+#   LOG_LEVEL        debug, info, warn or error (default info)
+#   JOIN_FILE        written by init, read by agent: SCHEDULER_SERVER, JOIN_TOKEN, CA_CERT_HASH
+#                    (default /etc/corelet/join.env)
+# control plane:
+#   SCHEDULER_DIR      state: SQLite store and PKI (default /var/lib/corelet-scheduler)
+#   SCHEDULER_ADDRESS  listen address (default 0.0.0.0)
+#   SCHEDULER_PORT     port of the API and the node sessions (default 6443)
+#   SCHEDULER_HOSTS    init: space-separated names/addresses for the server certificate; the first is
+#                      the one nodes dial (default: this machine's first IPv4 address)
+#   CLUSTER_CIDR       pod addresses of the whole cluster; each node gets a /24 of it (default
+#                      10.244.0.0/16)
+# node:
+#   NODE_NAME        the node's name (default: the hostname)
+#   NODE_IP          the address other nodes reach this one at (routes to its pods go via it); the
+#                    pods' hostIP (default: the agent picks the first non-loopback IPv4 address)
+#   RUNTIME_SOCKET   CRI socket (default /run/corelet/corelet.sock)
+#   RUNTIME_ROOT     runtime state: images, pods, containers (default /var/lib/corelet)
+#   CNI_CONF_DIR     CNI config folder (default /etc/cni/net.d)
+#   CNI_BRIDGE       the pods' bridge (default corelet0)
+#   POD_SUBNET       pod addresses until the scheduler assigns this node's pod CIDR (default 10.89.0.0/16)
+#   CGROUP_PARENT    cgroup of pods that name none (default /corelet)
+#   STREAMING_ADDRESS  address of the exec/attach/port-forward server (default 127.0.0.1)
+#   AGENT_ROOT       agent state: volumes (default /var/lib/corelet-agent)
+#   AGENT_LOG_DIR    pod logs (default /var/log/pods)
+#   AGENT_ADDRESS    address of the agent's read-only HTTP endpoints (default 127.0.0.1)
+#   AGENT_PORT       their port (default 10250)
+#   QOS_CGROUP       the agent's top-level pod cgroup (default kubepods); distinct per node when
+#                    several nodes share one kernel, as cgroups are not namespaced here
+#   SYSTEM_RESERVED  resources kept for the system, e.g. cpu=500m,memory=512Mi (default none)
+set -euo pipefail
+
+die() { echo "corelet-node.sh: $*" >&2; exit 1; }
+[ $# -eq 2 ] || die "usage: corelet-node.sh init|scheduler|runtime|agent ENV_FILE"
+role=$1
+env_file=$2
+[ -r "$env_file" ] || die "cannot read $env_file: write the settings there first (see the top of this script)"
+# shellcheck disable=SC1090
+. "$env_file"
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+main=$repo/dist/src/cli/main.js
+if [ -z "${CORELET:-}" ]; then
+	[ -f "$main" ] || die "$main is missing: build corelet first (npm ci && npm run build in $repo)"
+	CORELET="node $main"
+fi
+read -r -a corelet <<<"$CORELET"
+LOG_LEVEL=${LOG_LEVEL:-info}
+JOIN_FILE=${JOIN_FILE:-/etc/corelet/join.env}
+
+first_ipv4() { ip -4 -o addr show scope global | awk '{ sub("/.*", "", $4); print $4; exit }'; }
+
+case $role in
+init)
+	[ -f "$JOIN_FILE" ] && exit 0
+	hosts=${SCHEDULER_HOSTS:-$(first_ipv4)}
+	[ -n "$hosts" ] || die "no IPv4 address found for the server certificate: set SCHEDULER_HOSTS"
+	# shellcheck disable=SC2086 # one --host per word
+	out=$("${corelet[@]}" scheduler init --dir "${SCHEDULER_DIR:-/var/lib/corelet-scheduler}" \
+		--port "${SCHEDULER_PORT:-6443}" --host $hosts)
+	echo "$out"
+	# the last line is the join command: corelet agent --server S --token T --ca-cert-hash H
+	join=$(echo "$out" | awk '/--server/ {
+		for (i = 1; i < NF; i++) {
+			if ($i == "--server") s = $(i + 1)
+			if ($i == "--token") t = $(i + 1)
+			if ($i == "--ca-cert-hash") h = $(i + 1)
+		}
+		printf "SCHEDULER_SERVER=%s\nJOIN_TOKEN=%s\nCA_CERT_HASH=%s\n", s, t, h }')
+	[ -n "$join" ] || die "could not read the join command from \`corelet scheduler init\`"
+	mkdir -p "$(dirname "$JOIN_FILE")"
+	(umask 077 && echo "$join" >"$JOIN_FILE.tmp") && mv -f "$JOIN_FILE.tmp" "$JOIN_FILE"
+	echo "join settings for the nodes: $JOIN_FILE"
+	;;
+scheduler)
+	args=(scheduler --dir "${SCHEDULER_DIR:-/var/lib/corelet-scheduler}" --address "${SCHEDULER_ADDRESS:-0.0.0.0}"
+		--port "${SCHEDULER_PORT:-6443}" --log-level "$LOG_LEVEL")
+	[ -z "${CLUSTER_CIDR:-}" ] || args+=(--cluster-cidr "$CLUSTER_CIDR")
+	exec "${corelet[@]}" "${args[@]}"
+	;;
+runtime)
+	root=${RUNTIME_ROOT:-/var/lib/corelet}
+	mkdir -p "$root"
+	# written at each start from the settings, so the env file stays the one place to change them
+	config=$root/node-runtime.yaml
+	cat >"$config.tmp" <<-EOF
+		# written by corelet-node.sh from $env_file; edit that file instead
+		cgroupParent: ${CGROUP_PARENT:-/corelet}
+		cni:
+		  confDir: ${CNI_CONF_DIR:-/etc/cni/net.d}
+		  podSubnet: ${POD_SUBNET:-10.89.0.0/16}
+		  bridge: ${CNI_BRIDGE:-corelet0}
+		streaming:
+		  address: ${STREAMING_ADDRESS:-127.0.0.1}
+	EOF
+	mv -f "$config.tmp" "$config"
+	exec "${corelet[@]}" runtime --socket "${RUNTIME_SOCKET:-/run/corelet/corelet.sock}" --root "$root" \
+		--config "$config" --log-level "$LOG_LEVEL"
+	;;
+agent)
+	[ -r "$JOIN_FILE" ] || die "cannot read $JOIN_FILE: copy it from the control plane (written by \`corelet-node.sh init\`)"
+	# shellcheck disable=SC1090
+	. "$JOIN_FILE"
+	args=(agent --runtime-endpoint "unix://${RUNTIME_SOCKET:-/run/corelet/corelet.sock}"
+		--root "${AGENT_ROOT:-/var/lib/corelet-agent}" --log-dir "${AGENT_LOG_DIR:-/var/log/pods}"
+		--address "${AGENT_ADDRESS:-127.0.0.1}" --port "${AGENT_PORT:-10250}" --qos-cgroup "${QOS_CGROUP:-kubepods}"
+		--server "$SCHEDULER_SERVER" --token "$JOIN_TOKEN" --ca-cert-hash "$CA_CERT_HASH" --log-level "$LOG_LEVEL")
+	[ -z "${NODE_NAME:-}" ] || args+=(--node-name "$NODE_NAME")
+	[ -z "${NODE_IP:-}" ] || args+=(--node-ip "$NODE_IP")
+	[ -z "${SYSTEM_RESERVED:-}" ] || args+=(--system-reserved "$SYSTEM_RESERVED")
+	exec "${corelet[@]}" "${args[@]}"
+	;;
+*)
+	die "unknown role \"$role\": use init, scheduler, runtime or agent"
+	;;
+esac

@@ -1,0 +1,263 @@
+/**
+ * A 3-node namespace cluster (native-scripts/cluster.sh up 3) running the Zeus ZAP example: every
+ * pod Running and spread over the nodes, the UI answering on its hostPort from the host, a pod
+ * reaching a pod on another node by its IP. `cluster.sh down` runs in after(), whatever happened,
+ * and must leave nothing behind. More tests on the same cluster go between the first and after().
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { ClusterHarness, EXAMPLES, type ApiPod } from '../helpers/cluster-harness.js';
+import { CORELET, removeCgroupTree } from '../helpers/runtime-harness.js';
+
+const ZEUS = 'app.kubernetes.io/part-of=zeus';
+let cluster: ClusterHarness;
+let zeus: ApiPod[] = [];
+
+/** GET from the host, as a user's browser would. */
+async function httpGet(url: string): Promise<{ status: number; text: string }> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  return { status: res.status, text: await res.text() };
+}
+
+before(async () => {
+  cluster = await ClusterHarness.up(3);
+  await cluster.loadExampleImages();
+});
+
+after(async () => {
+  if (!cluster) return;
+  const left = await cluster.down();
+  assert.deepEqual(left, { netns: [], links: [], processes: [], cgroups: [], mounts: [], stateDir: [] }, 'cluster.sh down left something behind');
+});
+
+test('the Zeus ZAP example runs: every pod Running and Ready, spread over the nodes', async () => {
+  // as a user would: the CLI with the config `cluster.sh up` wrote
+  await cluster.corelet(['apply', '-f', EXAMPLES]);
+  zeus = await cluster.waitForReadyPods(ZEUS, 6);
+  const nodes = new Set(zeus.map((p) => p.spec.nodeName));
+  assert.ok(nodes.size >= 2, `pods on ${[...nodes].join(', ')}: expected at least two nodes`);
+  const apiNodes = zeus.filter((p) => p.metadata.labels?.app === 'zeus-api').map((p) => p.spec.nodeName);
+  assert.equal(new Set(apiNodes).size, 2, `the two zeus-api replicas share a node (${apiNodes.join(', ')}): the scheduler should spread them`);
+  for (const p of zeus) assert.match(p.status?.podIP ?? '', /^10\.244\.\d+\.\d+$/, `${p.metadata.name} has an IP from its node's pod CIDR`);
+});
+
+test("the UI answers on its hostPort at its node's address, with the services' answers", async () => {
+  const web = zeus.find((p) => p.metadata.labels?.app === 'zeus-web');
+  assert.ok(web?.spec.nodeName, 'the UI pod is bound');
+  const url = `http://${cluster.node(web.spec.nodeName).ip}:8080/`;
+  // the services announce themselves every 5 s; the page lists those it found
+  const page = await cluster.waitFor(
+    `the UI at ${url} to show both services`,
+    async () => {
+      const r = await httpGet(url);
+      return r.status === 200 && /zeus-api 1\.0 on pod/.test(r.text) && /zeus-quotes 1\.0 on pod/.test(r.text) ? r.text : undefined;
+    },
+    60_000,
+    async () => (await httpGet(url).catch((e: unknown) => ({ text: String(e) }))).text,
+  );
+  assert.match(page, /<h1>Zeus ZAP<\/h1>/);
+  // every api replica answered, whatever node it is on
+  for (const p of zeus.filter((x) => x.metadata.labels?.app === 'zeus-api')) assert.ok(page.includes(`${p.status!.podIP}:8081: zeus-api`), `UI reached ${p.metadata.name}`);
+});
+
+test('a pod reaches a pod on another node by its IP', async () => {
+  const from = zeus.find((p) => p.metadata.labels?.app === 'zeus-web')!;
+  const to = zeus.find((p) => p.spec.nodeName !== from.spec.nodeName)!;
+  assert.ok(to, 'a pod on another node');
+  const port = { 'zeus-db': 7000, 'zeus-api': 8081, 'zeus-quotes': 8082, 'zeus-web': 8080 }[to.metadata.labels!.app!];
+  const r = await cluster.execInPod(from, ['timeout', '10', 'wget', '-q', '-O', '-', `http://${to.status!.podIP}:${port}/healthz`]);
+  assert.equal(r.exitCode, 0, `wget from ${from.metadata.name} (${from.spec.nodeName}) to ${to.metadata.name} (${to.spec.nodeName}, ${to.status!.podIP}): ${r.stderr}`);
+  assert.equal(String(r.stdout).trim(), 'ok');
+  const ping = await cluster.execInPod(from, ['ping', '-c', '1', '-W', '5', to.status!.podIP!]);
+  assert.equal(ping.exitCode, 0, `ping ${to.status!.podIP}: ${ping.stdout} ${ping.stderr}`);
+});
+
+/** A Deployment of the example's api image, scaled and rolled below. */
+function hello(image: string, replicas: number): string {
+  return `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: hello}
+spec:
+  replicas: ${replicas}
+  selector: {matchLabels: {app: hello}}
+  template:
+    metadata: {labels: {app: hello}}
+    spec:
+      terminationGracePeriodSeconds: 2
+      containers:
+      - name: api
+        image: ${image}
+        imagePullPolicy: IfNotPresent
+        resources: {requests: {cpu: 10m, memory: 8Mi}}
+        readinessProbe: {httpGet: {path: /healthz, port: 8081}, periodSeconds: 1}
+`;
+}
+
+const isReady = (p: ApiPod) => p.status?.phase === 'Running' && !!p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('scale a Deployment 2 → 6 → 2, roll it to a new image keeping it Ready, and undo', async (t) => {
+  await cluster.corelet(['apply', '-f', '-'], { input: hello('corelet.local/zeus/api:1.0', 2) });
+  await cluster.waitForReadyPods('app=hello', 2);
+  await cluster.corelet(['scale', 'deployment', 'hello', '--replicas', '6']);
+  const six = await cluster.waitForReadyPods('app=hello', 6);
+  assert.equal(new Set(six.map((p) => p.spec.nodeName)).size, 3, 'six replicas spread over the three nodes');
+  await cluster.corelet(['scale', 'deployment', 'hello', '--replicas', '2']);
+  await cluster.waitForReadyPods('app=hello', 2);
+
+  // a new image: with 2 replicas the default maxUnavailable (25%) rounds down to 0, so 2 must stay Ready
+  await cluster.corelet(['apply', '-f', '-'], { input: hello('corelet.local/zeus/api:1.1', 2) });
+  let fewest = Infinity;
+  let samples = 0;
+  await cluster.waitFor('every hello pod on api:1.1 and Ready', async () => {
+    const pods = await cluster.pods({ labelSelector: 'app=hello' });
+    fewest = Math.min(fewest, pods.filter(isReady).length);
+    samples++;
+    return pods.length === 2 && pods.every((p) => isReady(p) && p.spec.containers[0]!.image.endsWith(':1.1'));
+  }, 180_000);
+  t.diagnostic(`rolling update: ${samples} samples, never fewer than ${fewest} Ready`);
+  assert.ok(fewest >= 2, `at some point only ${fewest} of 2 replicas were Ready (maxUnavailable 0)`);
+  const status = await cluster.corelet(['rollout', 'status', 'deployment', 'hello']);
+  assert.match(String(status.stdout), /successfully rolled out/);
+  const history = String((await cluster.corelet(['rollout', 'history', 'deployment', 'hello'])).stdout);
+  assert.match(history, /^REVISION/m);
+  assert.match(history, /^1\s/m);
+  assert.match(history, /^2\s/m);
+
+  await cluster.corelet(['rollout', 'undo', 'deployment', 'hello']);
+  await cluster.waitFor('hello back on api:1.0', async () => {
+    const pods = await cluster.pods({ labelSelector: 'app=hello' });
+    return pods.length === 2 && pods.every((p) => isReady(p) && p.spec.containers[0]!.image.endsWith(':1.0'));
+  }, 180_000);
+  await cluster.corelet(['delete', 'deployment', 'hello']);
+  await cluster.waitFor('hello pods gone', async () => (await cluster.pods({ labelSelector: 'app=hello' })).length === 0);
+});
+
+test('a StatefulSet keeps each ordinal on the node that holds its volume, and starts in order', async () => {
+  const sts = (replicas: number) => `apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: kv}
+spec:
+  serviceName: kv
+  replicas: ${replicas}
+  selector: {matchLabels: {app: kv}}
+  template:
+    metadata: {labels: {app: kv}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: kv
+        image: corelet.local/zeus/api:1.0
+        imagePullPolicy: IfNotPresent
+        command: ["sh", "-c", "[ -f /data/id ] || echo \\"$(hostname) $(date +%s%N)\\" > /data/id; exec sleep 3600"]
+        readinessProbe: {exec: {command: ["cat", "/data/id"]}, periodSeconds: 1}
+        volumeMounts: [{name: data, mountPath: /data}]
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 10Mi}}}
+`;
+  await cluster.corelet(['apply', '-f', '-'], { input: sts(2) });
+  const two = await cluster.waitForReadyPods('app=kv', 2);
+  const kv0 = two.find((p) => p.metadata.name === 'kv-0')!;
+  assert.ok(kv0, 'ordinal names kv-0, kv-1');
+  const written = String((await cluster.corelet(['exec', 'kv-0', '--', 'cat', '/data/id'])).stdout);
+  assert.match(written, /^kv-0 \d+/, 'kv-0 wrote its file (hostname = pod name)');
+
+  await cluster.corelet(['delete', 'pod', 'kv-0']);
+  const back = await cluster.waitFor('kv-0 to come back Ready', async () => {
+    const p = (await cluster.pods({ labelSelector: 'app=kv' })).find((x) => x.metadata.name === 'kv-0');
+    return p && p.metadata.uid !== kv0.metadata.uid && isReady(p) ? p : undefined;
+  });
+  assert.equal(back.spec.nodeName, kv0.spec.nodeName, 'kv-0 came back on the node that holds its volume');
+  assert.equal(String((await cluster.corelet(['exec', 'kv-0', '--', 'cat', '/data/id'])).stdout), written, 'and reads its own file back');
+
+  await cluster.corelet(['scale', 'statefulset', 'kv', '--replicas', '3']);
+  const three = await cluster.waitForReadyPods('app=kv', 3);
+  const kv1 = three.find((p) => p.metadata.name === 'kv-1')!;
+  const kv2 = three.find((p) => p.metadata.name === 'kv-2')!;
+  const kv1Ready = Date.parse(kv1.status!.conditions!.find((c) => c.type === 'Ready')!.lastTransitionTime!);
+  const kv2Created = Date.parse(kv2.metadata.creationTimestamp!);
+  assert.ok(kv2Created >= kv1Ready - 1000, `kv-2 created at ${kv2.metadata.creationTimestamp}, before kv-1 was Ready at ${new Date(kv1Ready).toISOString()}`);
+  await cluster.corelet(['delete', 'statefulset', 'kv']);
+  await cluster.waitFor('kv pods gone', async () => (await cluster.pods({ labelSelector: 'app=kv' })).length === 0);
+});
+
+/** Each pod's name → uid, node and container restarts, and each node's running container ids. */
+async function snapshot(): Promise<{ pods: string[]; containers: string[] }> {
+  const pods = (await cluster.pods()).map((p) => `${p.metadata.name} ${p.metadata.uid} ${p.spec.nodeName} restarts=${(p.status?.containerStatuses ?? []).map((c) => c.restartCount).join(',')}`).sort();
+  const containers: string[] = [];
+  for (const n of cluster.nodes) containers.push(...String((await cluster.crictl(n.name, ['ps', '-q', '--state', 'running'])).stdout).trim().split('\n').filter(Boolean).map((id) => `${n.name} ${id}`));
+  return { pods, containers: containers.sort() };
+}
+
+test('kill -9 the scheduler and restart it: the same pods and bindings, nothing restarts', async () => {
+  const before_ = await snapshot();
+  assert.ok(before_.pods.length >= 6, 'the Zeus pods are there');
+  await cluster.daemon('kill', 'scheduler');
+  await cluster.daemon('start', 'scheduler');
+  const listed = String((await cluster.corelet(['get', 'pods', '-o', 'wide'])).stdout);
+  for (const line of before_.pods) assert.match(listed, new RegExp(`^${line.split(' ')[0]}\\s.*\\s${line.split(' ')[2]}\\b`, 'm'), `get pods shows ${line}`);
+  // the agents reconnect and resynchronise: give them a few heartbeats, then nothing may have changed
+  await cluster.waitFor('every node Ready again', async () => {
+    const nodes = (await cluster.api<{ items: { status: { conditions: { type: string; status: string }[] } }[] }>('/api/v1/nodes')).json.items;
+    return nodes.length === 3 && nodes.every((n) => n.status.conditions.some((c) => c.type === 'Ready' && c.status === 'True'));
+  });
+  await sleep(5000);
+  assert.deepEqual(await snapshot(), before_);
+});
+
+test('a join with a bad token or CA hash fails; the API refuses requests without credentials', async () => {
+  const config = JSON.parse(await readFile(join(cluster.dir, 'admin-config'), 'utf8')) as { server: string; caCert: string };
+  const caFile = join(cluster.root, 'ca.pem');
+  await writeFile(caFile, config.caCert);
+  const curl = await execa('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--cacert', caFile, `${config.server}/api/v1/pods`], { reject: false });
+  assert.equal(curl.stdout, '401');
+  const get = await execa(process.execPath, [CORELET, 'get', 'pods', '--server', config.server, '--token', 'abcdef.0123456789abcdef', '--ca-cert', caFile], { reject: false, env: { HOME: cluster.home } });
+  assert.notEqual(get.exitCode, 0);
+  assert.match(get.stderr, /token/i);
+
+  // the join settings cluster.sh gave the nodes: SCHEDULER_SERVER, JOIN_TOKEN, CA_CERT_HASH
+  const env = Object.fromEntries((await readFile(join(cluster.dir, 'join.env'), 'utf8')).split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  const join_ = { server: env.SCHEDULER_SERVER, token: env.JOIN_TOKEN, caCertHash: env.CA_CERT_HASH };
+  const node = cluster.nodes[0]!;
+  const qos = `${cluster.name}-intruder-kubepods`;
+  const base = [CORELET, 'agent', '--runtime-endpoint', `unix://${node.socket}`, '--root', join(cluster.root, 'intruder'), '--address', '127.0.0.1', '--port', '0', '--qos-cgroup', qos, '--node-name', 'intruder'];
+  try {
+    const badToken = await execa(process.execPath, [...base, '--server', join_.server!, '--token', 'abcdef.0123456789abcdef', '--ca-cert-hash', join_.caCertHash!], { reject: false, timeout: 30_000 });
+    assert.notEqual(badToken.exitCode, 0);
+    assert.match(badToken.stderr, /refused this node \(401\)/);
+    const badHash = await execa(process.execPath, [...base, '--server', join_.server!, '--token', join_.token!, '--ca-cert-hash', `sha256:${'0'.repeat(64)}`], { reject: false, timeout: 30_000 });
+    assert.notEqual(badHash.exitCode, 0);
+    assert.match(badHash.stderr, /CA does not match --ca-cert-hash/);
+  } finally {
+    await removeCgroupTree(`/${qos}`);
+  }
+  const nodes = (await cluster.api<{ items: { metadata: { name: string } }[] }>('/api/v1/nodes')).json.items.map((n) => n.metadata.name).sort();
+  assert.deepEqual(nodes, ['node1', 'node2', 'node3']);
+});
+
+test("kill one node's agent and runtime: within a minute it is NotReady and its Deployment pods run elsewhere", async (t) => {
+  const zeusNow = await cluster.pods({ labelSelector: ZEUS });
+  const victim = zeusNow.find((p) => p.metadata.labels?.app === 'zeus-api')!.spec.nodeName!;
+  const lost = zeusNow.filter((p) => p.spec.nodeName === victim).map((p) => p.metadata.name);
+  const started = Date.now();
+  await cluster.daemon('kill', victim);
+  await cluster.waitFor(`${victim} NotReady`, async () => {
+    const node = (await cluster.api<{ status: { conditions: { type: string; status: string }[] } }>(`/api/v1/nodes/${victim}`)).json;
+    return node.status.conditions.some((c) => c.type === 'Ready' && c.status !== 'True');
+  }, 60_000);
+  const notReadyAfter = Date.now() - started;
+  await cluster.waitFor(`replacements of ${lost.join(', ')} bound to other nodes`, async () => {
+    const pods = await cluster.pods({ labelSelector: ZEUS });
+    return pods.length === 6 && pods.every((p) => p.spec.nodeName && p.spec.nodeName !== victim);
+  }, 60_000 - notReadyAfter + 5_000);
+  const movedAfter = Date.now() - started;
+  t.diagnostic(`${victim} NotReady after ${(notReadyAfter / 1000).toFixed(1)} s; its pods bound elsewhere after ${(movedAfter / 1000).toFixed(1)} s`);
+  const pods = await cluster.waitForReadyPods(ZEUS, 6);
+  assert.ok(pods.every((p) => p.spec.nodeName !== victim));
+  // the killed node's runtime comes back for `down` to remove what it left running
+  await cluster.daemon('start', `${victim}/runtime`);
+});
