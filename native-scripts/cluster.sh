@@ -435,13 +435,21 @@ stop | kill | start)
 	while read -r pidfile ns role env log; do
 		case $cmd in
 		stop) stop "$pidfile" ;;
-		kill) if alive "$pidfile"; then kill -KILL "$(cat "$pidfile")"; fi ;;
+		kill)
+			if alive "$pidfile"; then
+				pid=$(cat "$pidfile")
+				kill -KILL "$pid"
+				# gone before returning, so a `start` right after starts a new one
+				for ((i = 0; i < 50; i++)); do pid_alive "$pid" || break; sleep 0.1; done
+			fi
+			;;
 		start)
 			alive "$pidfile" && continue
 			# a runtime killed with -9 leaves its socket file: wait for the new one
 			[ "$role" != runtime ] || rm -f "$(dirname "$pidfile")/corelet.sock"
 			start_daemon "$ns" "$role" "$env" "$log" "$pidfile"
 			[ "$role" != runtime ] || wait_for "$1 runtime" "$pidfile" "$log" 60 test -S "$(dirname "$pidfile")/corelet.sock"
+			[ "$role" != scheduler ] || wait_for scheduler "$pidfile" "$log" 60 tcp_open "$SCHED_IP" "$PORT"
 			;;
 		esac
 	done <<<"$targets"
