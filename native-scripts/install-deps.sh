@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # install-deps.sh [--test] - install what corelet needs on a Debian 12 host (as root): the OCI
-# runtimes, conmon, CNI plugins, mount/iproute tools and gcc for the built-in pause binary. With
-# --test also what the test suite uses: busybox, containerd (reference runtime), a local registry,
-# skopeo/umoci (offline images) and crictl/critest v1.36.0 built from the Go module proxy.
+# runtimes, conmon, CNI plugins, mount/iproute tools, gcc for the built-in pause binary, and umoci +
+# busybox-static for the example images (corelet up --examples). With
+# --test also what the test suite uses: containerd (reference runtime), a local registry,
+# skopeo (offline images) and crictl/critest v1.36.0 built from the Go module proxy.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-pkgs=(runc crun conmon containernetworking-plugins iproute2 iptables mount gcc g++ make python3 libc6-dev ca-certificates)
-[ "${1:-}" = --test ] && pkgs+=(tmux openssl iputils-ping busybox-static containerd docker-registry skopeo umoci curl)
+pkgs=(runc crun conmon containernetworking-plugins iproute2 iptables mount gcc g++ make python3 libc6-dev ca-certificates busybox-static umoci)
+[ "${1:-}" = --test ] && pkgs+=(tmux openssl iputils-ping containerd docker-registry skopeo curl)
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -185,17 +185,26 @@ spec:
   await cluster.waitFor('kv pods gone', async () => (await cluster.pods({ labelSelector: 'app=kv' })).length === 0);
 });
 
-/** Each pod's name → uid, node and container restarts, and each node's running container ids. */
+/**
+ * Each pod's name → uid, node and container restarts, and the running containers of those pods on
+ * each node (containers of pods deleted by earlier tests may still be stopping: they do not count).
+ */
 async function snapshot(): Promise<{ pods: string[]; containers: string[] }> {
-  const pods = (await cluster.pods()).map((p) => `${p.metadata.name} ${p.metadata.uid} ${p.spec.nodeName} restarts=${(p.status?.containerStatuses ?? []).map((c) => c.restartCount).join(',')}`).sort();
+  const apiPods = await cluster.pods();
+  const uids = new Set(apiPods.map((p) => p.metadata.uid));
+  const pods = apiPods.map((p) => `${p.metadata.name} ${p.metadata.uid} ${p.spec.nodeName} restarts=${(p.status?.containerStatuses ?? []).map((c) => c.restartCount).join(',')}`).sort();
   const containers: string[] = [];
-  for (const n of cluster.nodes) containers.push(...String((await cluster.crictl(n.name, ['ps', '-q', '--state', 'running'])).stdout).trim().split('\n').filter(Boolean).map((id) => `${n.name} ${id}`));
+  for (const n of cluster.nodes) {
+    const ps = JSON.parse(String((await cluster.crictl(n.name, ['ps', '-o', 'json', '--state', 'running'])).stdout)) as { containers: { id: string; labels: Record<string, string> }[] };
+    for (const c of ps.containers) if (uids.has(c.labels['io.kubernetes.pod.uid'] ?? '')) containers.push(`${n.name} ${c.id}`);
+  }
   return { pods, containers: containers.sort() };
 }
 
 test('kill -9 the scheduler and restart it: the same pods and bindings, nothing restarts', async () => {
   const before_ = await snapshot();
   assert.ok(before_.pods.length >= 6, 'the Zeus pods are there');
+  assert.equal(before_.containers.length, before_.pods.length, 'one running container per pod');
   await cluster.daemon('kill', 'scheduler');
   await cluster.daemon('start', 'scheduler');
   const listed = String((await cluster.corelet(['get', 'pods', '-o', 'wide'])).stdout);
