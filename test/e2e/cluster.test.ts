@@ -48,19 +48,21 @@ test("the UI answers on its hostPort at its node's address, with the services' a
   const web = zeus.find((p) => p.metadata.labels?.app === 'zeus-web');
   assert.ok(web?.spec.nodeName, 'the UI pod is bound');
   const url = `http://${cluster.node(web.spec.nodeName).ip}:8080/`;
-  // the services announce themselves every 5 s; the page lists those it found
+  // the services announce themselves every 5 s; the page lists those it found, so wait for all of them
+  const apis = zeus.filter((x) => x.metadata.labels?.app === 'zeus-api');
   const page = await cluster.waitFor(
-    `the UI at ${url} to show both services`,
+    `the UI at ${url} to show both services and every api replica`,
     async () => {
       const r = await httpGet(url);
-      return r.status === 200 && /zeus-api 1\.0 on pod/.test(r.text) && /zeus-quotes 1\.0 on pod/.test(r.text) ? r.text : undefined;
+      const all = apis.every((p) => r.text.includes(`${p.status!.podIP}:8081: zeus-api`));
+      return r.status === 200 && all && /zeus-api 1\.0 on pod/.test(r.text) && /zeus-quotes 1\.0 on pod/.test(r.text) ? r.text : undefined;
     },
     60_000,
     async () => (await httpGet(url).catch((e: unknown) => ({ text: String(e) }))).text,
   );
   assert.match(page, /<h1>Zeus ZAP<\/h1>/);
   // every api replica answered, whatever node it is on
-  for (const p of zeus.filter((x) => x.metadata.labels?.app === 'zeus-api')) assert.ok(page.includes(`${p.status!.podIP}:8081: zeus-api`), `UI reached ${p.metadata.name}`);
+  for (const p of apis) assert.ok(page.includes(`${p.status!.podIP}:8081: zeus-api`), `UI reached ${p.metadata.name}`);
 });
 
 test('a pod reaches a pod on another node by its IP', async () => {
