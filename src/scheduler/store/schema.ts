@@ -4,7 +4,7 @@
  */
 
 /** The schema version this code writes. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** Meta keys the store owns; setMeta refuses them. */
 export const RESERVED_META_KEYS: ReadonlySet<string> = new Set(['schema_version', 'resource_version']);
@@ -44,5 +44,27 @@ export const MIGRATIONS: readonly string[] = [
     body               TEXT NOT NULL
   ) STRICT;
   CREATE INDEX events_by_object ON events (involved_kind, involved_namespace, involved_name);
+  `,
+  // 2: lookups that stay fast with thousands of nodes and pods. "Pods on node X" used to walk every
+  // pod: SQLite preferred the primary key, which gives the list order, over the (kind, node_name)
+  // index; the node index now carries the list order too. owner_refs answers "objects owned by uid
+  // U" (what controllers ask for their pods) without reading every object of the namespace.
+  `
+  DROP INDEX objects_by_node;
+  CREATE INDEX objects_by_node ON objects (kind, node_name, namespace, name);
+
+  -- One row per (owner uid, owned object): the uids in an object's metadata.ownerReferences.
+  CREATE TABLE owner_refs (
+    owner_uid TEXT NOT NULL,
+    kind      TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    name      TEXT NOT NULL,
+    PRIMARY KEY (owner_uid, kind, namespace, name)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX owner_refs_by_object ON owner_refs (kind, namespace, name);
+  INSERT OR IGNORE INTO owner_refs (owner_uid, kind, namespace, name)
+    SELECT json_extract(r.value, '$.uid'), o.kind, o.namespace, o.name
+    FROM objects o, json_each(o.body, '$.metadata.ownerReferences') r
+    WHERE json_type(r.value, '$.uid') = 'text';
   `,
 ];

@@ -27,13 +27,13 @@ import type { ObjectEvent } from '../../api/index.js';
 import { API_VERSIONS, isNamespaced, type ObjectInput, type StoreKind, type Stored, type StoredObject, type WatchChange } from './kinds.js';
 import {
   MAX_OBJECT_BYTES,
-  canonicalJson,
   checkEvent,
   checkKind,
   checkName,
   checkNamespace,
   checkNodeName,
   checkObject,
+  jsonEqual,
   podNodeName,
 } from './validate.js';
 import { MIGRATIONS, RESERVED_META_KEYS, SCHEMA_VERSION } from './schema.js';
@@ -107,6 +107,29 @@ function deepFreeze<T>(v: T): T {
   return v;
 }
 
+/**
+ * A watch change whose object is parsed (and frozen) only when a listener reads it: most listeners
+ * look at kind and type first, and parsing and freezing every written object for them would cost
+ * more than the write itself.
+ */
+function lazyChange(type: WatchChange['type'], kind: WatchChange['kind'], body: string): WatchChange {
+  let object: unknown;
+  const change = { type, kind } as WatchChange;
+  Object.defineProperty(change, 'object', { enumerable: true, get: () => (object ??= deepFreeze(JSON.parse(body))) });
+  return change;
+}
+
+/** The distinct owner uids in an object's metadata.ownerReferences (validated by checkObject). */
+function ownerUids(obj: { metadata?: { ownerReferences?: readonly { uid: string }[] } }): string[] {
+  const refs = obj.metadata?.ownerReferences;
+  if (!refs || refs.length === 0) return [];
+  return [...new Set(refs.map((r) => r.uid))];
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
 function refOf(kind: string, namespace: string, name: string): string {
   return namespace ? `${kind} ${namespace}/${name}` : `${kind} ${name}`;
 }
@@ -135,6 +158,8 @@ export class Store {
   private delivering = false;
   private readonly runTransaction: Database.Transaction<(fn: () => unknown) => unknown>;
   private readonly stmt;
+  /** list/listEvents queries by SQL text: there are few shapes, and preparing costs more than running. */
+  private readonly queries = new Map<string, Database.Statement<unknown[], string>>();
   private readonly eventLimit: number;
   private readonly now: () => Date;
   private readonly logger: Logger;
@@ -183,9 +208,15 @@ export class Store {
       eventInsert: db.prepare<[string, string, string, string, string, string]>(
         'INSERT INTO events (dedup_key, involved_kind, involved_namespace, involved_name, involved_uid, body) VALUES (?, ?, ?, ?, ?, ?)',
       ),
+      // The oldest ids beyond the limit (none while under it; a negative LIMIT would mean all):
+      // only those rows are visited, not every row compared with a list of the newest ones.
       eventTrim: db.prepare<[number]>(
-        'DELETE FROM events WHERE id NOT IN (SELECT id FROM events ORDER BY id DESC LIMIT ?)',
+        'DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT max(0, (SELECT count(*) FROM events) - ?))',
       ),
+      ownerInsert: db.prepare<[string, string, string, string]>(
+        'INSERT OR IGNORE INTO owner_refs (owner_uid, kind, namespace, name) VALUES (?, ?, ?, ?)',
+      ),
+      ownerDelete: db.prepare<[string, string, string]>('DELETE FROM owner_refs WHERE kind = ? AND namespace = ? AND name = ?'),
     };
   }
 
@@ -264,29 +295,34 @@ export class Store {
   list<T = StoredObject>(kind: StoreKind, opts: ListOptions = {}): T[] {
     this.ensureOpen();
     const k = checkKind(kind);
-    const where = ['kind = ?'];
-    const params: string[] = [k];
+    // With an owner, owner_refs leads (only the owned rows are read); the object columns get the
+    // table's alias either way so the other filters read the same.
+    const owned = opts.ownerUid !== undefined;
+    const where = owned ? ['r.owner_uid = ?', 'r.kind = ?'] : ['o.kind = ?'];
+    const params: string[] = owned ? [opts.ownerUid!, k] : [k];
     if (opts.namespace !== undefined) {
       checkNamespace(k, opts.namespace);
-      where.push('namespace = ?');
+      where.push(owned ? 'r.namespace = ?' : 'o.namespace = ?');
       params.push(opts.namespace);
     }
     if (opts.nodeName !== undefined) {
       if (k !== 'Pod') throw invalidArgument(`list ${k}: the nodeName filter applies to Pods only`);
-      where.push('node_name = ?');
+      where.push('o.node_name = ?');
       params.push(opts.nodeName);
     }
-    const rows = this.db
-      .prepare<string[], string>(`SELECT body FROM objects WHERE ${where.join(' AND ')} ORDER BY namespace, name`)
-      .pluck()
-      .all(...params);
+    const from = owned
+      ? 'owner_refs r JOIN objects o ON o.kind = r.kind AND o.namespace = r.namespace AND o.name = r.name'
+      : 'objects o';
+    const order = owned ? 'r.namespace, r.name' : 'o.namespace, o.name';
+    const rows = this.query(`SELECT o.body FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${order}`).all(...params);
     const selector = Object.entries(opts.labelSelector ?? {});
     const out: T[] = [];
     for (const body of rows) {
       const obj = JSON.parse(body) as StoredObject;
-      const labels = obj.metadata.labels ?? {};
-      if (selector.some(([key, value]) => labels[key] !== value)) continue;
-      if (opts.ownerUid !== undefined && !obj.metadata.ownerReferences?.some((o) => o.uid === opts.ownerUid)) continue;
+      if (selector.length > 0) {
+        const labels = obj.metadata.labels ?? {};
+        if (selector.some(([key, value]) => labels[key] !== value)) continue;
+      }
       out.push(obj as T);
     }
     return out;
@@ -332,6 +368,7 @@ export class Store {
       } as unknown as Stored<T>;
       const body = this.serialize(stored, ref);
       this.stmt.insert.run(k, namespace, name, uid, rv, k === 'Pod' ? podNodeName(stored) : '', body);
+      for (const owner of ownerUids(stored)) this.stmt.ownerInsert.run(owner, k, namespace, name);
       return this.changed('ADDED', k, body) as Stored<T>;
     });
   }
@@ -369,7 +406,7 @@ export class Store {
       if (k === 'Pod' && podNodeName(obj) !== podNodeName(current)) {
         throw invalidArgument(`${ref}: spec.nodeName cannot be changed by an update (it is "${podNodeName(current)}"); bind with bindPod`);
       }
-      const specChanged = canonicalJson((obj as { spec?: unknown }).spec) !== canonicalJson(current.spec);
+      const specChanged = !jsonEqual((obj as { spec?: unknown }).spec, current.spec);
       const { apiVersion, kind: _kind, metadata: _metadata, ...rest } = obj;
       const next = {
         apiVersion: apiVersion ?? current.apiVersion,
@@ -387,8 +424,8 @@ export class Store {
         },
         ...rest,
       } as unknown as StoredObject;
-      if (canonicalJson(next) === canonicalJson(current)) return current as Stored<T>;
-      return this.write(k, next, ref) as Stored<T>;
+      if (jsonEqual(next, current)) return current as Stored<T>;
+      return this.write(k, next, ref, current) as Stored<T>;
     });
   }
 
@@ -423,6 +460,7 @@ export class Store {
         throw failedPrecondition(`${ref} has been modified (resourceVersion ${row.resource_version}, expected ${expectedRv}): not deleted`);
       }
       this.stmt.remove.run(k, namespace, name);
+      this.stmt.ownerDelete.run(k, namespace, name);
       const obj = JSON.parse(row.body) as StoredObject;
       obj.metadata.resourceVersion = String(this.nextResourceVersion());
       return this.changed('DELETED', k, JSON.stringify(obj)) as T;
@@ -449,7 +487,7 @@ export class Store {
       if (bound !== '') throw failedPrecondition(`${ref} is already bound to node ${bound}`);
       if (pod.metadata.deletionTimestamp) throw failedPrecondition(`${ref} is being deleted and cannot be bound`);
       pod.spec = { ...pod.spec, nodeName };
-      return this.write('Pod', pod, ref) as T;
+      return this.write('Pod', pod, ref, pod) as T;
     });
   }
 
@@ -478,7 +516,7 @@ export class Store {
       const body = JSON.stringify(stored);
       this.stmt.eventInsert.run(key, io.kind, io.namespace ?? '', io.name, io.uid ?? '', body);
       this.stmt.eventTrim.run(this.eventLimit);
-      if (this.listeners.size > 0) this.pending?.push({ type: previousBody === undefined ? 'ADDED' : 'MODIFIED', kind: 'Event', object: deepFreeze(JSON.parse(body) as ObjectEvent) });
+      if (this.listeners.size > 0) this.pending?.push(lazyChange(previousBody === undefined ? 'ADDED' : 'MODIFIED', 'Event', body));
       return stored;
     });
   }
@@ -505,7 +543,7 @@ export class Store {
       sql += ' LIMIT ?';
       params.push(opts.limit);
     }
-    const rows = this.db.prepare<(string | number)[], string>(sql).pluck().all(...params);
+    const rows = this.query(sql).all(...params);
     return rows.reverse().map((body) => JSON.parse(body) as ObjectEvent);
   }
 
@@ -555,19 +593,39 @@ export class Store {
     this.transaction(() => (value === undefined ? this.stmt.metaDelete.run(key) : this.stmt.metaSet.run(key, value)));
   }
 
-  /** Writes obj over the existing row under a new resourceVersion; returns it as stored. */
-  private write(kind: StoreKind, obj: StoredObject, ref: string): StoredObject {
+  /**
+   * Writes obj over the existing row (previous: the row's object) under a new resourceVersion;
+   * returns it as stored.
+   */
+  private write(kind: StoreKind, obj: StoredObject, ref: string, previous: StoredObject): StoredObject {
+    const owners = ownerUids(obj);
+    const previousOwners = ownerUids(previous);
     const rv = this.nextResourceVersion();
     obj.metadata.resourceVersion = String(rv);
     const body = this.serialize(obj, ref);
-    this.stmt.replace.run(rv, kind === 'Pod' ? podNodeName(obj) : '', body, kind, obj.metadata.namespace, obj.metadata.name);
+    const { namespace, name } = obj.metadata;
+    this.stmt.replace.run(rv, kind === 'Pod' ? podNodeName(obj) : '', body, kind, namespace, name);
+    if (!sameList(owners, previousOwners)) {
+      this.stmt.ownerDelete.run(kind, namespace, name);
+      for (const owner of owners) this.stmt.ownerInsert.run(owner, kind, namespace, name);
+    }
     return this.changed('MODIFIED', kind, body);
   }
 
   /** Queues the change for listeners and returns a fresh copy of the object for the caller. */
   private changed(type: 'ADDED' | 'MODIFIED' | 'DELETED', kind: StoreKind, body: string): StoredObject {
-    if (this.listeners.size > 0) this.pending?.push({ type, kind, object: deepFreeze(JSON.parse(body) as StoredObject) });
+    if (this.listeners.size > 0) this.pending?.push(lazyChange(type, kind, body));
     return JSON.parse(body) as StoredObject;
+  }
+
+  /** A prepared single-column query, from the cache. */
+  private query(sql: string): Database.Statement<unknown[], string> {
+    let stmt = this.queries.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare<unknown[], string>(sql).pluck();
+      this.queries.set(sql, stmt);
+    }
+    return stmt;
   }
 
   private serialize(obj: StoredObject, ref: string): string {

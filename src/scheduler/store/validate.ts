@@ -131,9 +131,40 @@ export function checkEvent(e: ObjectEvent): ObjectEvent {
   return { ...e, message: e.message.slice(0, MAX_EVENT_MESSAGE) };
 }
 
-/** JSON with object keys sorted, so equal values compare equal whatever order their keys were set in. */
-export function canonicalJson(v: unknown): string {
-  return JSON.stringify(v, (_k, val: unknown) =>
-    isRecord(val) ? Object.fromEntries(Object.keys(val).sort().map((k) => [k, val[k]])) : val,
-  );
+/**
+ * Whether two JSON values are equal as JSON: key order does not matter, and undefined-valued keys
+ * count as absent (as JSON.stringify leaves them out). Values JSON cannot hold exactly (undefined or
+ * a function in an array, NaN, an object with toJSON) are compared by their JSON text.
+ */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return JSON.stringify(a) === JSON.stringify(b);
+  if (typeof (a as { toJSON?: unknown }).toJSON === 'function' || typeof (b as { toJSON?: unknown }).toJSON === 'function') {
+    return JSON.stringify(a) === JSON.stringify(b);
+  }
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) {
+      const x: unknown = a[i];
+      const y: unknown = b[i];
+      // In an array, JSON writes undefined (and functions) as null.
+      if (x === undefined || y === undefined || typeof x === 'function' || typeof y === 'function') {
+        if (JSON.stringify([x]) !== JSON.stringify([y])) return false;
+      } else if (!jsonEqual(x, y)) return false;
+    }
+    return true;
+  }
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  let keysA = 0;
+  for (const k in ra) {
+    if (!Object.prototype.hasOwnProperty.call(ra, k) || ra[k] === undefined || typeof ra[k] === 'function') continue;
+    keysA++;
+    if (!Object.prototype.hasOwnProperty.call(rb, k) || !jsonEqual(ra[k], rb[k])) return false;
+  }
+  let keysB = 0;
+  for (const k in rb) {
+    if (Object.prototype.hasOwnProperty.call(rb, k) && rb[k] !== undefined && typeof rb[k] !== 'function') keysB++;
+  }
+  return keysA === keysB;
 }

@@ -1,7 +1,8 @@
 /**
  * A child process for the store durability tests (spawned with node, not a test itself).
- *   node store-child.js write <db> <prefix>: forever creates Pod <prefix>-<i>, binds it to node-<i % 3>
- *     and sets Deployment "counter"'s annotation to i, printing each committed write on stdout.
+ *   node store-child.js write <db> <prefix> [FULL|NORMAL]: forever creates Pod <prefix>-<i>, binds it to
+ *     node-<i % 3> and sets Deployment "counter"'s annotation to i, printing each committed write on
+ *     stdout; the store opened with that synchronous setting (default FULL).
  *   node store-child.js race <db> <node> <count>: prints "ready", waits for a line on stdin, then tries
  *     to bind pods race-0..race-<count-1> to <node>, printing "won <name>" or "lost <name>" for each.
  * Lines go out with writeSync after the write returned, so every printed line is already committed.
@@ -14,8 +15,8 @@ const say = (line: string) => writeSync(1, line + '\n');
 const [mode, dbPath, ...rest] = process.argv.slice(2);
 
 if (mode === 'write') {
-  const prefix = rest[0];
-  const store = Store.open(dbPath);
+  const [prefix, synchronous] = rest;
+  const store = Store.open(dbPath, synchronous === 'NORMAL' ? { synchronous: 'NORMAL' } : {});
   say('ready');
   for (let i = 0; ; i++) {
     const name = `${prefix}-${i}`;

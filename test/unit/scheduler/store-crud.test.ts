@@ -152,5 +152,5 @@ test('meta settings round-trip; the store keeps its own keys', (t) => {
   assert.equal(store.getMeta('bootstrap_token_hash'), undefined);
   assert.throws(() => store.setMeta('resource_version', '99'), (e) => isKind(e, 'InvalidArgument'));
   assert.throws(() => store.setMeta('schema_version', '99'), (e) => isKind(e, 'InvalidArgument'));
-  assert.equal(store.getMeta('schema_version'), '1');
+  assert.equal(store.getMeta('schema_version'), '2');
 });
