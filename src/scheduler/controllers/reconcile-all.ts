@@ -10,6 +10,11 @@ import { forgetStatefulSetRevisions, reconcileStatefulSet } from './statefulset.
 export interface ReconcileAllOptions {
   /** How long a node may be NotReady before its pods are deleted (default 5 minutes, as Kubernetes). */
   nodeLossTimeoutMs?: number;
+  /**
+   * Whether to look for lost nodes in this pass (default true). Node loss is a matter of time, not
+   * of writes: a loop may check it on its periodic passes only, sparing the others a read of every node.
+   */
+  nodeLoss?: boolean;
 }
 
 /** What {@link reconcileAll} did. */
@@ -64,7 +69,7 @@ function collectDeletedSets(store: Store, sets: OwnerRecord[]): void {
  * between writes nothing.
  */
 export function reconcileAll(store: Store, now: Date, opts: ReconcileAllOptions = {}): ReconcileAllResult {
-  const evicted = reconcileNodeLoss(store, now, opts.nodeLossTimeoutMs ?? 5 * 60_000);
+  const evicted = opts.nodeLoss === false ? [] : reconcileNodeLoss(store, now, opts.nodeLossTimeoutMs ?? 5 * 60_000);
   const deployments = new Set<string>();
   for (const d of store.list<StoredObject>('Deployment')) {
     reconcileDeployment(store, d.metadata.namespace, d.metadata.name, now);

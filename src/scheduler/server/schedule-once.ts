@@ -6,7 +6,7 @@ import { MESSAGE_VERSION, type Node, type ObjectEvent, type Pod } from '../../ap
 import { CoreletError } from '../../lib/index.js';
 import { bindClaim, claimNode } from '../controllers/index.js';
 import { ClusterSnapshot, localClaimsOf, pinnedNodeOf, schedule, type ScheduleResult } from '../placement/index.js';
-import type { Store } from '../store/index.js';
+import type { Store, WatchChange } from '../store/index.js';
 import type { NodeSessions } from './node-sessions.js';
 
 /** The event source the scheduler writes as. */
@@ -21,6 +21,57 @@ export interface ScheduleOnceResult {
 }
 
 const TERMINAL = new Set(['Succeeded', 'Failed']);
+
+/**
+ * A ClusterSnapshot kept current from the store's watch, so a scheduling pass does not rebuild it
+ * from every node and pod (with 5,000 nodes and 10,000 pods that rebuild cost more than placing a
+ * few hundred pods). Built on first use; thrown away and rebuilt when an update cannot be applied.
+ */
+export class SchedulingCache {
+  private snapshot: ClusterSnapshot | undefined;
+  private readonly unwatch: () => void;
+
+  constructor(private readonly store: Store) {
+    this.unwatch = store.watch((change) => this.apply(change));
+  }
+
+  /** The current snapshot (built from the store when there is none). */
+  current(): ClusterSnapshot {
+    return (this.snapshot ??= new ClusterSnapshot(this.store.list<Node>('Node'), this.store.list<Pod>('Pod')));
+  }
+
+  /** Forgets the snapshot: the next pass rebuilds it (after a pass failed half-way). */
+  invalidate(): void {
+    this.snapshot = undefined;
+  }
+
+  /** Stops following the store. */
+  close(): void {
+    this.unwatch();
+    this.snapshot = undefined;
+  }
+
+  private apply(change: WatchChange): void {
+    const snapshot = this.snapshot;
+    if (snapshot === undefined || (change.kind !== 'Node' && change.kind !== 'Pod')) return;
+    try {
+      if (change.kind === 'Node') {
+        const node = change.object as unknown as Node;
+        if (change.type === 'DELETED') snapshot.removeNode(node.metadata.name);
+        else snapshot.setNode(node);
+        return;
+      }
+      // As the ClusterSnapshot constructor counts them: bound and not finished.
+      const pod = change.object as unknown as Pod;
+      const nodeName = pod.spec?.nodeName;
+      if (change.type !== 'DELETED' && nodeName && !TERMINAL.has(pod.status?.phase ?? '')) snapshot.addPod(pod, nodeName);
+      else snapshot.removePod(pod);
+    } catch {
+      // An object the snapshot cannot read (bad quantities): rebuild, which reports it per pod.
+      this.snapshot = undefined;
+    }
+  }
+}
 
 /** Where a pod's persistent local claims hold their data, as placement needs it. */
 interface ClaimPlacement {
@@ -77,67 +128,81 @@ function recordWarning(store: Store, involvedObject: ObjectEvent['involvedObject
  * by its controller (a DaemonSet's, see PINNED_NODE_ANNOTATION) only goes to that node; when it
  * does not fit there, its DaemonSet gets a FailedPlacement Warning as well.
  */
-export function scheduleOnce(store: Store, sessions: NodeSessions, now: Date = new Date()): ScheduleOnceResult {
+export function scheduleOnce(store: Store, sessions: NodeSessions, now: Date = new Date(), cache?: SchedulingCache): ScheduleOnceResult {
   const result: ScheduleOnceResult = { bound: {}, unschedulable: {} };
-  const pods = store.list<Pod>('Pod');
-  const snapshot = new ClusterSnapshot(store.list<Node>('Node'), pods);
-  const pending = pods
-    .filter((p) => !p.spec.nodeName && !p.metadata.deletionTimestamp && !TERMINAL.has(p.status?.phase ?? ''))
+  // Unbound pods come straight from the store's node index: a pass with none to place reads nothing else.
+  const pending = store
+    .list<Pod>('Pod', { nodeName: '' })
+    .filter((p) => !p.metadata.deletionTimestamp && !TERMINAL.has(p.status?.phase ?? ''))
     .sort((a, b) => (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? ''));
-  for (const pod of pending) {
-    const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
-    const claims = localClaimsOf(pod);
-    const data = claims.length > 0 ? claimPlacement(store, pod, claims) : undefined;
-    const pinnedNode = pinnedNodeOf(pod);
-    let placed: ScheduleResult;
-    if (data?.conflict) {
-      placed = { node: undefined, reasons: {}, message: data.conflict };
-    } else {
-      try {
-        placed = schedule(pod, snapshot, { requiredNode: data?.node, pinnedNode });
-      } catch (err) {
-        // One unreadable pod (bad quantities) must not stop the others from being placed.
-        placed = { node: undefined, reasons: {}, message: `cannot place pod: ${err instanceof Error ? err.message : String(err)}` };
+  if (pending.length === 0) return result;
+  const snapshot = cache ? cache.current() : new ClusterSnapshot(store.list<Node>('Node'), store.list<Pod>('Pod'));
+  // The whole pass is one transaction (one fsync, not one per pod); agents hear of their pods only
+  // once it has committed.
+  const assigns: [string, Pod][] = [];
+  try {
+    store.transaction(() => {
+      for (const pod of pending) {
+        const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
+        const claims = localClaimsOf(pod);
+        const data = claims.length > 0 ? claimPlacement(store, pod, claims) : undefined;
+        const pinnedNode = pinnedNodeOf(pod);
+        let placed: ScheduleResult;
+        if (data?.conflict) {
+          placed = { node: undefined, reasons: {}, message: data.conflict };
+        } else {
+          try {
+            placed = schedule(pod, snapshot, { requiredNode: data?.node, pinnedNode });
+          } catch (err) {
+            // One unreadable pod (bad quantities) must not stop the others from being placed.
+            placed = { node: undefined, reasons: {}, message: `cannot place pod: ${err instanceof Error ? err.message : String(err)}` };
+          }
+        }
+        if (placed.node === undefined) {
+          let message = placed.message;
+          if (data?.node !== undefined && !data.conflict) {
+            message += ` The pod's data (claim ${data.claim}) is on node ${data.node}, so it waits for that node.`;
+          }
+          const { namespace, name, uid } = pod.metadata;
+          recordWarning(store, { kind: 'Pod', namespace, name, uid }, 'FailedScheduling', message, now);
+          const owner = pod.metadata.ownerReferences?.find((o) => o.controller && o.kind === 'DaemonSet');
+          if (owner && pinnedNode !== undefined) {
+            // `describe daemonset` should show why a node lacks its daemon without looking at each pod.
+            const why = placed.reasons[pinnedNode] || placed.message;
+            const involved = { kind: 'DaemonSet', namespace, name: owner.name, uid: owner.uid };
+            recordWarning(store, involved, 'FailedPlacement', `failed to place pod ${name} on node ${pinnedNode}: ${why}`, now);
+          }
+          result.unschedulable[key] = message;
+          continue;
+        }
+        const nodeName = placed.node;
+        let bound: Pod;
+        try {
+          const bind = () => store.bindPod<Pod>(pod.metadata.namespace, pod.metadata.name, nodeName, pod.metadata.uid);
+          // The claims' first binding commits with the pod's (and only pods with new claims pay for the wrapper).
+          bound = data?.unbound.length
+            ? store.transaction(() => {
+                const b = bind();
+                for (const claim of data.unbound) bindClaim(store, pod.metadata.namespace, claim, nodeName);
+                return b;
+              })
+            : bind();
+        } catch (err) {
+          // Deleted, recreated or bound by someone else since the list: the next pass sees the truth.
+          if (err instanceof CoreletError && (err.kind === 'NotFound' || err.kind === 'FailedPrecondition')) continue;
+          throw err;
+        }
+        snapshot.addPod(bound, placed.node);
+        result.bound[key] = placed.node;
+        assigns.push([placed.node, bound]);
       }
-    }
-    if (placed.node === undefined) {
-      let message = placed.message;
-      if (data?.node !== undefined && !data.conflict) {
-        message += ` The pod's data (claim ${data.claim}) is on node ${data.node}, so it waits for that node.`;
-      }
-      const { namespace, name, uid } = pod.metadata;
-      recordWarning(store, { kind: 'Pod', namespace, name, uid }, 'FailedScheduling', message, now);
-      const owner = pod.metadata.ownerReferences?.find((o) => o.controller && o.kind === 'DaemonSet');
-      if (owner && pinnedNode !== undefined) {
-        // `describe daemonset` should show why a node lacks its daemon without looking at each pod.
-        const why = placed.reasons[pinnedNode] || placed.message;
-        const involved = { kind: 'DaemonSet', namespace, name: owner.name, uid: owner.uid };
-        recordWarning(store, involved, 'FailedPlacement', `failed to place pod ${name} on node ${pinnedNode}: ${why}`, now);
-      }
-      result.unschedulable[key] = message;
-      continue;
-    }
-    const nodeName = placed.node;
-    let bound: Pod;
-    try {
-      const bind = () => store.bindPod<Pod>(pod.metadata.namespace, pod.metadata.name, nodeName, pod.metadata.uid);
-      // The claims' first binding commits with the pod's (and only pods with new claims pay for the wrapper).
-      bound = data?.unbound.length
-        ? store.transaction(() => {
-            const b = bind();
-            for (const claim of data.unbound) bindClaim(store, pod.metadata.namespace, claim, nodeName);
-            return b;
-          })
-        : bind();
-    } catch (err) {
-      // Deleted, recreated or bound by someone else since the list: the next pass sees the truth.
-      if (err instanceof CoreletError && (err.kind === 'NotFound' || err.kind === 'FailedPrecondition')) continue;
-      throw err;
-    }
-    snapshot.addPod(bound, placed.node);
-    result.bound[key] = placed.node;
-    sessions.send(placed.node, { v: MESSAGE_VERSION, type: 'assign', pod: bound });
+    });
+  } catch (err) {
+    // The snapshot already counts binds that were rolled back.
+    cache?.invalidate();
+    throw err;
   }
+  for (const [nodeName, pod] of assigns) sessions.send(nodeName, { v: MESSAGE_VERSION, type: 'assign', pod });
   return result;
 }
 
