@@ -88,6 +88,13 @@ export class NodeSessions {
     return true;
   }
 
+  /** Sends one message to every node's agent, encoded once. */
+  broadcast(message: Message): void {
+    if (this.byNode.size === 0) return;
+    const text = encodeMessage(message);
+    for (const conn of this.byNode.values()) conn.send(text);
+  }
+
   /**
    * Makes conn the node's session. A previous connection for the same name is closed: an agent that
    * reconnects after a network cut re-registers before the server notices the old socket is dead.

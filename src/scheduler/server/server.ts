@@ -16,6 +16,9 @@ import { SessionPodProxy, type PodProxy } from './pod-proxy.js';
 import { handleApiRequest } from './rest-api.js';
 import { assignBoundPods } from './schedule-once.js';
 
+/** How long node changes are gathered before the agents get the new peers list. */
+const PEERS_COALESCE_MS = 200;
+
 /** The path agents open their WebSocket on. */
 export const NODES_PATH = '/nodes';
 
@@ -80,11 +83,16 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
   // Every agent routes to the others' pod CIDRs: tell them all whenever that list changes.
   const peers = opts.podCidrs ? new PeerTable(opts.store.list<Node>('Node') as unknown as Node[]) : undefined;
   const peersMessage = (): PeersMessage => ({ v: MESSAGE_VERSION, type: 'peers', nodes: peers?.list() ?? [] });
+  // Changes are coalesced: when hundreds of nodes register at once, every agent gets one list per
+  // PEERS_COALESCE_MS, not one per registration (that would be quadratic in the number of nodes).
+  let peersTimer: NodeJS.Timeout | undefined;
   const unwatchPeers = peers
     ? opts.store.watch((change) => {
         if (change.kind !== 'Node' || !peers.apply(change.type, change.object as unknown as Node)) return;
-        const message = peersMessage();
-        for (const name of sessions.names()) sessions.send(name, message);
+        peersTimer ??= setTimeout(() => {
+          peersTimer = undefined;
+          sessions.broadcast(peersMessage());
+        }, PEERS_COALESCE_MS);
       })
     : undefined;
 
@@ -145,6 +153,7 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
     podProxy,
     close: async () => {
       unwatchPeers?.();
+      clearTimeout(peersTimer);
       podProxy.close();
       sessions.closeAll();
       for (const client of wss.clients) client.terminate();
