@@ -3,6 +3,8 @@
 # image registry and the reference containerd (shared conformance kit), and run dist/bench/pod-start.js:
 # pod start latency and memory per pod, corelet vs containerd. containerd is stopped afterwards only if
 # this script started it. Flags go to the benchmark (--profile, --sequential N, --parallel N, ...).
+# Then the agent benchmark and the scheduler benchmark (dist/bench/scheduler.js: pods bound per second
+# with 5,000 simulated nodes and 10,000 pods, apply → bound latency, the scheduler's memory).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 native-scripts/install-deps.sh --test
@@ -23,3 +25,5 @@ trap stop_containerd EXIT
 node dist/bench/pod-start.js --containerd-pid "$(cat "$pidfile")" "$@"
 node dist/bench/exec.js --containerd-pid "$(cat "$pidfile")"
 node dist/bench/agent.js
+# the scheduler with 5,000 simulated nodes (no containers: needs neither root nor the registry)
+node dist/bench/scheduler.js

@@ -1,0 +1,793 @@
+/**
+ * Scheduler benchmark: scheduling throughput (pods bound per second), apply → bound latency and the
+ * scheduler's memory, with many simulated nodes.
+ *
+ * A private `corelet scheduler` runs in a child process (`scheduler init`, then `scheduler`), so its
+ * RSS/PSS are its own. --nodes simulated agents (worker threads of this process) join it as real
+ * agents do: a WSS connection to /nodes with the bootstrap token, trusting the CA fetched against the
+ * pinned hash, `register` with --cpu / --memory / --max-pods, heartbeats at the interval the scheduler
+ * gives in `registered`, and (with status) a podStatus Running + Ready for every `assign`, at once.
+ * Then --pods pods are applied through POST /api/v1/apply, in one or both ways (--mode):
+ *
+ *   pods         Pods in Lists of --batch per request, the requests back to back;
+ *   deployments  --deployments Deployments sharing --pods replicas, in one request;
+ *
+ * and with or without the agents' pod status reports (--status on|off|both). Without them the
+ * scheduler does what kube-scheduler's own benchmark measures (its bar of 680 pods/s has no kubelets);
+ * with them it also stores one status per pod while it schedules, as a live cluster makes it do.
+ *
+ * Each case gets a fresh scheduler and fresh agents. Figures: time from the first apply request to
+ * the last `assign` the agents received, throughput = pods / that time, per-pod latency from the
+ * send of the apply request that carried the pod (or its Deployment) to the arrival of its `assign`
+ * (p50, p99, max), and the scheduler's RSS/PSS with the nodes registered (before) and with all pods
+ * bound (after). The goal is 2,000 pods/s; kube-scheduler's own bar for 5,000 nodes / 10,000 pods is
+ * 680 pods/s; both ratios are printed.
+ *
+ *   node dist/bench/scheduler.js [--nodes 5000] [--pods 10000] [--mode both|pods|deployments]
+ *     [--status both|on|off] [--batch 500] [--deployments 10] [--workers 1] [--connect-concurrency 200]
+ *     [--cpu 8] [--memory 32Gi] [--max-pods 110] [--timeout-seconds 300] [--profile] [--top 30]
+ *     [--log-level info] [--cluster-cidr CIDR] [--scheduler-node-flags "--flag ..."] [--keep-dir]
+ *
+ * --profile runs the scheduler with --cpu-prof and prints where its CPU went during registration and
+ * between the first apply and the last assign (self and total time per function); with --keep-dir the
+ * profile and its two windows (profile/windows.json, CLOCK_MONOTONIC µs) stay in the temp dir.
+ *
+ * It never exits non-zero on a missed goal: it measures. The scheduler, the agents and the temp dir
+ * are removed even when a step fails.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, rmSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { Agent as HttpsAgent, request } from 'node:https';
+import { createServer } from 'node:net';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import WebSocket from 'ws';
+import { fetchPinnedCa } from '../src/scheduler/auth/index.js';
+import { memKiB, settledPssKiB } from './procs.js';
+import { quantile, table } from './stats.js';
+
+const GOAL_PODS_PER_SECOND = 2000;
+const KUBE_SCHEDULER_PODS_PER_SECOND = 680;
+const NAMESPACE = 'bench';
+/** Label carrying the index of the apply request a pod came from (its latency's start). */
+const BATCH_LABEL = 'corelet-bench/batch';
+const IMAGE = 'registry.k8s.io/pause:3.9';
+
+/** Epoch milliseconds with sub-millisecond precision, comparable across threads. */
+const nowMs = () => performance.timeOrigin + performance.now();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const errText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+// ---- simulated agents (worker threads) ---------------------------------------------------------
+
+/** What a worker is started with. */
+interface AgentWorkerData {
+  url: string;
+  ca: string;
+  token: string;
+  /** First node index and count: the worker's nodes are bench-node-<first>..<first+count-1>. */
+  first: number;
+  count: number;
+  concurrency: number;
+  reportStatus: boolean;
+  cpu: string;
+  memory: string;
+  maxPods: string;
+}
+
+/** worker → main. An assign is [uid, batch label, arrival ms]. */
+type FromWorker =
+  | { type: 'registered'; count: number; failed: number; firstFailure?: string }
+  | { type: 'assigns'; items: [string, string, number][] }
+  | { type: 'errors'; items: string[] }
+  | { type: 'closed'; disconnects: number };
+
+const nodeName = (i: number) => `bench-node-${String(i).padStart(5, '0')}`;
+
+/** Runs in a worker thread: one WebSocket per simulated node. */
+async function agentWorker(d: AgentWorkerData): Promise<void> {
+  const port = parentPort!;
+  const sockets: WebSocket[] = [];
+  const assigns: [string, string, number][] = [];
+  const errors: string[] = [];
+  const timers: NodeJS.Timeout[] = [];
+  let stopping = false;
+  let disconnects = 0;
+  let podCounter = 0;
+  const flush = setInterval(() => {
+    if (assigns.length > 0) port.postMessage({ type: 'assigns', items: assigns.splice(0) } satisfies FromWorker);
+    if (errors.length > 0) port.postMessage({ type: 'errors', items: errors.splice(0) } satisfies FromWorker);
+  }, 50);
+
+  const connect = (index: number) =>
+    new Promise<void>((resolvePromise, reject) => {
+      const name = nodeName(index);
+      const hostIP = `10.${200 + (index >> 16)}.${(index >> 8) & 255}.${index & 255}`;
+      const ws = new WebSocket(d.url, { ca: d.ca, headers: { Authorization: `Bearer ${d.token}` }, perMessageDeflate: false });
+      sockets.push(ws);
+      let registered = false;
+      ws.once('unexpected-response', (req, res) => {
+        req.destroy();
+        reject(new Error(`${name}: the scheduler refused the connection (${res.statusCode})`));
+      });
+      ws.once('error', (err) => {
+        if (!registered) reject(new Error(`${name}: ${err.message}`));
+      });
+      ws.on('close', (code) => {
+        if (!registered) reject(new Error(`${name}: the connection closed (${code}) before registered`));
+        else if (!stopping) disconnects++;
+      });
+      ws.once('open', () => {
+        const resources = { cpu: d.cpu, memory: d.memory, pods: d.maxPods };
+        ws.send(JSON.stringify({
+          v: 1,
+          type: 'register',
+          nodeName: name,
+          labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux' },
+          capacity: resources,
+          allocatable: resources,
+          runtime: { name: 'bench', version: '0.0.0' },
+          addresses: [{ type: 'InternalIP', address: hostIP }, { type: 'Hostname', address: name }],
+          pods: [],
+        }));
+      });
+      ws.on('message', (data) => {
+        const at = nowMs();
+        // The simulated agent trusts the scheduler (the real one validates with parseMessage).
+        const m = JSON.parse((data as Buffer).toString('utf8')) as { type: string; [k: string]: any };
+        if (m.type === 'registered') {
+          registered = true;
+          const everyMs = m.heartbeatIntervalSeconds * 1000;
+          const beat = () => {
+            if (ws.readyState === WebSocket.OPEN) {
+              ws.send(JSON.stringify({ v: 1, type: 'heartbeat', time: new Date().toISOString(), conditions: [{ type: 'Ready', status: 'True', reason: 'AgentReady' }] }));
+            }
+          };
+          // Spread over the interval, as real agents started at different times are.
+          timers.push(setTimeout(() => { beat(); timers.push(setInterval(beat, everyMs)); }, Math.random() * everyMs));
+          resolvePromise();
+        } else if (m.type === 'assign') {
+          const pod = m.pod;
+          assigns.push([pod.metadata.uid, pod.metadata.labels?.[BATCH_LABEL] ?? '', at]);
+          if (d.reportStatus) {
+            const n = podCounter++;
+            const ts = new Date().toISOString();
+            ws.send(JSON.stringify({
+              v: 1,
+              type: 'podStatus',
+              uid: pod.metadata.uid,
+              status: {
+                phase: 'Running',
+                conditions: ['PodScheduled', 'Initialized', 'ContainersReady', 'Ready'].map((type) => ({ type, status: 'True', lastTransitionTime: ts })),
+                hostIP,
+                podIP: `10.${100 + (index >> 8)}.${index & 255}.${(n % 250) + 2}`,
+                startTime: ts,
+                containerStatuses: pod.spec.containers.map((c: { name: string; image: string }) => ({
+                  name: c.name,
+                  state: { running: { startedAt: ts } },
+                  ready: true,
+                  started: true,
+                  restartCount: 0,
+                  image: c.image,
+                  imageID: '',
+                })),
+                qosClass: 'Burstable',
+              },
+              events: [],
+            }));
+          }
+        } else if (m.type === 'error') {
+          errors.push(`${name}: ${m.code}: ${m.message}`);
+        }
+      });
+    });
+
+  // Connect with bounded concurrency: a real cluster's agents do not all start in the same ms.
+  const failures: string[] = [];
+  let next = 0;
+  let registeredCount = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(d.concurrency, d.count) }, async () => {
+      while (next < d.count) {
+        const i = d.first + next++;
+        try {
+          await connect(i);
+          registeredCount++;
+        } catch (err) {
+          failures.push(errText(err));
+        }
+      }
+    }),
+  );
+  port.postMessage({ type: 'registered', count: registeredCount, failed: failures.length, firstFailure: failures[0] } satisfies FromWorker);
+
+  port.on('message', (msg: { type: 'stop' }) => {
+    if (msg.type !== 'stop') return;
+    stopping = true;
+    for (const t of timers) clearTimeout(t);
+    clearInterval(flush);
+    if (assigns.length > 0) port.postMessage({ type: 'assigns', items: assigns.splice(0) } satisfies FromWorker);
+    for (const ws of sockets) ws.terminate();
+    port.postMessage({ type: 'closed', disconnects } satisfies FromWorker);
+  });
+}
+
+// ---- main thread ----------------------------------------------------------------------------------
+
+const { values: args } = isMainThread
+  ? parseArgs({
+      options: {
+        nodes: { type: 'string', default: '5000' },
+        pods: { type: 'string', default: '10000' },
+        mode: { type: 'string', default: 'both' },
+        batch: { type: 'string', default: '500' },
+        deployments: { type: 'string', default: '10' },
+        workers: { type: 'string', default: '1' },
+        'connect-concurrency': { type: 'string', default: '200' },
+        status: { type: 'string', default: 'both' },
+        cpu: { type: 'string', default: '8' },
+        memory: { type: 'string', default: '32Gi' },
+        'max-pods': { type: 'string', default: '110' },
+        'timeout-seconds': { type: 'string', default: '300' },
+        profile: { type: 'boolean', default: false },
+        top: { type: 'string', default: '30' },
+        'log-level': { type: 'string', default: 'info' },
+        'cluster-cidr': { type: 'string' },
+        'scheduler-node-flags': { type: 'string', default: '' },
+        'keep-dir': { type: 'boolean', default: false },
+        'corelet-cli': { type: 'string', default: resolve(import.meta.dirname, '..', 'src', 'cli', 'main.js') },
+      },
+    })
+  : { values: {} as Record<string, never> };
+
+/** A private scheduler in a temp dir, with its admin API client. */
+class SchedulerProcess {
+  private readonly agent: HttpsAgent;
+  readonly url: string;
+  private constructor(
+    readonly dir: string,
+    readonly port: number,
+    private readonly proc: ChildProcess,
+    readonly ca: string,
+    readonly adminToken: string,
+    readonly bootstrapToken: string,
+    readonly caCertHash: string,
+    readonly logFile: string,
+    readonly profileDir: string | undefined,
+  ) {
+    this.url = `https://127.0.0.1:${port}`;
+    // No keep-alive: an idle pooled socket the server has just closed would fail the next request.
+    this.agent = new HttpsAgent({ ca, maxSockets: 4 });
+  }
+
+  get pid(): number {
+    return this.proc.pid ?? 0;
+  }
+
+  /** Whether the scheduler process has exited (it should not before stop()). */
+  get exited(): boolean {
+    return this.proc.exitCode !== null || this.proc.signalCode !== null;
+  }
+
+  static async start(cli: string, logLevel: string, profile: boolean, extra: string[], nodeFlags: string[]): Promise<SchedulerProcess> {
+    const dir = await mkdtemp(join(tmpdir(), 'corelet-bench-scheduler-'));
+    let proc: ChildProcess | undefined;
+    try {
+      const port = await freePort();
+      const env = { ...process.env, HOME: join(dir, 'home') };
+      const stateDir = join(dir, 'scheduler');
+      const init = await run(process.execPath, [cli, 'scheduler', 'init', '--dir', stateDir, '--port', String(port), '--host', '127.0.0.1'], env);
+      const joinLine = init.split('\n').find((l) => l.includes('--token'));
+      const token = /--token (\S+)/.exec(joinLine ?? '')?.[1];
+      const hash = /--ca-cert-hash (\S+)/.exec(joinLine ?? '')?.[1];
+      if (!token || !hash) throw new Error(`scheduler init printed no join command:\n${init}`);
+      const config = JSON.parse(await readFile(join(dir, 'home', '.corelet', 'config'), 'utf8')) as { token: string; caCert: string };
+      const logFile = join(dir, 'scheduler.log');
+      const profileDir = profile ? join(dir, 'profile') : undefined;
+      const out = openSync(logFile, 'a');
+      const flags = [...nodeFlags, ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [])];
+      proc = spawn(process.execPath, [...flags, cli, 'scheduler', '--dir', stateDir, '--address', '127.0.0.1', '--port', String(port), '--log-level', logLevel, ...extra], {
+        env,
+        stdio: ['ignore', out, out],
+      });
+      closeSync(out);
+      // Interrupted (Ctrl-C, see main), the bench still takes its scheduler and files with it.
+      const child = proc;
+      process.once('exit', () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        if (!args['keep-dir']) rmSync(dir, { recursive: true, force: true });
+      });
+      const s = new SchedulerProcess(dir, port, proc, config.caCert, config.token, token, hash, logFile, profileDir);
+      for (let i = 0; ; i++) {
+        if (proc.exitCode !== null) throw new Error(`corelet scheduler exited with ${proc.exitCode}; see ${logFile}`);
+        const r = await s.api('GET', '/api/v1/nodes').catch(() => undefined);
+        if (r?.status === 200) return s;
+        if (i >= 150) throw new Error(`corelet scheduler did not answer on ${s.url}`);
+        await sleep(100);
+      }
+    } catch (err) {
+      if (proc && proc.exitCode === null) proc.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  /** One API call; the body is JSON text. */
+  api(method: string, path: string, body?: string): Promise<{ status: number; text: string }> {
+    return new Promise((resolvePromise, reject) => {
+      const req = request(
+        { host: '127.0.0.1', port: this.port, path, method, agent: this.agent, headers: { Authorization: `Bearer ${this.adminToken}`, 'content-type': 'application/json' } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  async readLog(): Promise<string> {
+    return readFile(this.logFile, 'utf8').catch(() => '');
+  }
+
+  /** The CPU profile written at exit (after stop()), parsed. */
+  async readProfile(): Promise<CpuProfile | undefined> {
+    if (!this.profileDir) return undefined;
+    const files = (await readdir(this.profileDir).catch(() => [] as string[])).filter((f) => f.endsWith('.cpuprofile'));
+    if (files.length === 0) return undefined;
+    return JSON.parse(await readFile(join(this.profileDir, files[0]!), 'utf8')) as CpuProfile;
+  }
+
+  /** SIGTERM (the profile is written on exit), SIGKILL after 30 s. */
+  async stop(): Promise<void> {
+    this.agent.destroy();
+    const p = this.proc;
+    if (p.exitCode !== null || p.signalCode !== null) return;
+    const gone = new Promise((r) => p.once('exit', r));
+    p.kill('SIGTERM');
+    const timer = setTimeout(() => p.kill('SIGKILL'), 30_000);
+    await gone;
+    clearTimeout(timer);
+  }
+
+  async remove(): Promise<void> {
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const p = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return p;
+}
+
+/** Runs a command to completion and returns its stdout; rejects with its output on failure. */
+function run(cmd: string, argv: string[], env: NodeJS.ProcessEnv): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const p = spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.on('error', reject);
+    p.on('exit', (code) => (code === 0 ? resolvePromise(out) : reject(new Error(`${argv.slice(1, 3).join(' ')} exited with ${code}: ${err || out}`))));
+  });
+}
+
+/** The simulated agents: worker threads, each with a share of the nodes. */
+class Agents {
+  /** uid → [batch label, arrival ms] of the first assign received. */
+  readonly assigned = new Map<string, [string, number]>();
+  duplicateAssigns = 0;
+  readonly errors: string[] = [];
+  errorCount = 0;
+  lastAssignMs = 0;
+  disconnects = 0;
+  private readonly workers: Worker[] = [];
+  private waiters: (() => void)[] = [];
+
+  static async start(s: SchedulerProcess, nodes: number, workers: number, concurrency: number, reportStatus: boolean): Promise<Agents> {
+    const a = new Agents();
+    const ca = await fetchPinnedCa({ host: '127.0.0.1', port: s.port }, s.caCertHash);
+    const per = Math.ceil(nodes / workers);
+    const registered: Promise<number>[] = [];
+    for (let w = 0; w < workers && w * per < nodes; w++) {
+      const data: AgentWorkerData = {
+        url: `wss://127.0.0.1:${s.port}/nodes`,
+        ca,
+        token: s.bootstrapToken,
+        first: w * per,
+        count: Math.min(per, nodes - w * per),
+        concurrency: Math.max(1, Math.floor(concurrency / workers)),
+        reportStatus,
+        cpu: args.cpu!,
+        memory: args.memory!,
+        maxPods: args['max-pods']!,
+      };
+      const worker = new Worker(new URL(import.meta.url), { workerData: data });
+      a.workers.push(worker);
+      registered.push(
+        new Promise((resolvePromise, reject) => {
+          worker.on('error', reject);
+          worker.on('message', (m: FromWorker) => {
+            if (m.type === 'registered') {
+              if (m.failed > 0) console.log(`agents: ${m.failed} failed to register, first: ${m.firstFailure}`);
+              resolvePromise(m.count);
+            } else a.onMessage(m);
+          });
+        }),
+      );
+    }
+    const counts = await Promise.all(registered);
+    const total = counts.reduce((x, y) => x + y, 0);
+    if (total < nodes) throw new Error(`only ${total}/${nodes} simulated nodes registered`);
+    return a;
+  }
+
+  private onMessage(m: FromWorker): void {
+    if (m.type === 'assigns') {
+      for (const [uid, batch, at] of m.items) {
+        if (this.assigned.has(uid)) {
+          this.duplicateAssigns++;
+          continue;
+        }
+        this.assigned.set(uid, [batch, at]);
+        if (at > this.lastAssignMs) this.lastAssignMs = at;
+      }
+      for (const w of this.waiters.splice(0)) w();
+    } else if (m.type === 'errors') {
+      this.errorCount += m.items.length;
+      if (this.errors.length < 5) this.errors.push(...m.items.slice(0, 5 - this.errors.length));
+    } else if (m.type === 'closed') {
+      this.disconnects += m.disconnects;
+    }
+  }
+
+  /**
+   * Resolves true when n distinct pods were assigned; false when no assign came for stallMs,
+   * timeoutMs passed or the scheduler died.
+   */
+  async waitFor(n: number, timeoutMs: number, schedulerDied: () => boolean, stallMs = 60_000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    let lastCount = this.assigned.size;
+    let lastProgress = Date.now();
+    while (this.assigned.size < n) {
+      if (Date.now() > deadline || Date.now() - lastProgress > stallMs || schedulerDied()) return false;
+      await new Promise<void>((r) => {
+        this.waiters.push(r);
+        setTimeout(r, 1000);
+      });
+      if (this.assigned.size > lastCount) {
+        lastCount = this.assigned.size;
+        lastProgress = Date.now();
+      }
+    }
+    return true;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(
+      this.workers.map(async (w) => {
+        const closed = new Promise<void>((r) => {
+          w.on('message', (m: FromWorker) => m.type === 'closed' && r());
+          setTimeout(r, 5000);
+        });
+        w.postMessage({ type: 'stop' });
+        await closed;
+        await w.terminate();
+      }),
+    );
+  }
+}
+
+/** A bench pod's spec: one container with requests (so fit and scores have work to do). */
+const podSpec = () => ({
+  terminationGracePeriodSeconds: 1,
+  containers: [{ name: 'c', image: IMAGE, resources: { requests: { cpu: '100m', memory: '128Mi' } } }],
+});
+
+/** The apply request bodies of a mode: each a v1 List, and the number of pods it makes. */
+function manifests(mode: 'pods' | 'deployments', pods: number): { body: string; pods: number }[] {
+  if (mode === 'pods') {
+    const batch = Number(args.batch);
+    const out: { body: string; pods: number }[] = [];
+    for (let b = 0; b * batch < pods; b++) {
+      const items = [];
+      for (let i = b * batch; i < Math.min(pods, (b + 1) * batch); i++) {
+        items.push({
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: `pod-${String(i).padStart(5, '0')}`, namespace: NAMESPACE, labels: { app: 'bench', [BATCH_LABEL]: String(out.length) } },
+          spec: podSpec(),
+        });
+      }
+      out.push({ body: JSON.stringify({ apiVersion: 'v1', kind: 'List', items }), pods: items.length });
+    }
+    return out;
+  }
+  const count = Number(args.deployments);
+  const items = Array.from({ length: count }, (_, d) => {
+    const replicas = Math.floor(pods / count) + (d < pods % count ? 1 : 0);
+    const labels = { app: `bench-${d}` };
+    return {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: `bench-${d}`, namespace: NAMESPACE },
+      spec: {
+        replicas,
+        selector: { matchLabels: labels },
+        template: { metadata: { labels: { ...labels, [BATCH_LABEL]: '0' } }, spec: podSpec() },
+      },
+    };
+  });
+  return [{ body: JSON.stringify({ apiVersion: 'v1', kind: 'List', items }), pods }];
+}
+
+/** One run: how pods are applied, and whether agents report pod status. */
+interface Case {
+  mode: 'pods' | 'deployments';
+  status: boolean;
+}
+
+const caseName = (c: Case) => `${c.mode}${c.status ? '+status' : ''}`;
+
+/** What one case measured. */
+interface CaseResult {
+  name: string;
+  mode: Case['mode'];
+  status: boolean;
+  requests: number;
+  applyMs: number;
+  boundMs: number;
+  podsPerSecond: number;
+  latencies: number[];
+  rssBeforeKiB: number;
+  pssBeforeKiB: number;
+  rssAfterKiB: number;
+  pssAfterKiB: number;
+  registerMs: number;
+  load: [number, number];
+  notes: string[];
+  profile?: string;
+}
+
+async function runCase(c: Case): Promise<CaseResult> {
+  const { mode } = c;
+  const name = caseName(c);
+  const NODES = Number(args.nodes);
+  const PODS = Number(args.pods);
+  const notes: string[] = [];
+  const extra = args['cluster-cidr'] ? ['--cluster-cidr', args['cluster-cidr']] : [];
+  const nodeFlags = args['scheduler-node-flags']!.split(/\s+/).filter((f) => f !== '');
+  const s = await SchedulerProcess.start(args['corelet-cli']!, args['log-level']!, args.profile!, extra, nodeFlags);
+  let agents: Agents | undefined;
+  try {
+    console.log(`${name}: scheduler pid ${s.pid} at ${s.url}; registering ${NODES} simulated nodes`);
+    const reg0 = performance.now();
+    const reg0Mono = process.hrtime.bigint();
+    agents = await Agents.start(s, NODES, Number(args.workers), Number(args['connect-concurrency']), c.status);
+    // Every node stored and Ready before the clock starts.
+    for (let i = 0; ; i++) {
+      if (s.exited) throw new Error(`the scheduler died during registration: ${(await s.readLog()).split('\n').filter((l) => !l.startsWith('{')).slice(0, 12).join('\n')}`);
+      const nodes = JSON.parse((await s.api('GET', '/api/v1/nodes')).text) as { items: { status?: { conditions?: { type: string; status: string }[] } }[] };
+      const ready = nodes.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
+      if (ready >= NODES) break;
+      if (i >= 300) throw new Error(`only ${ready}/${NODES} nodes Ready on the API after registration`);
+      await sleep(200);
+    }
+    const registerMs = performance.now() - reg0;
+    const reg1Mono = process.hrtime.bigint();
+    console.log(`${name}: ${NODES} nodes registered and Ready in ${(registerMs / 1000).toFixed(1)} s`);
+    await sleep(2000); // let the registration burst settle before measuring memory
+    const before = await memKiB(s.pid);
+    const pssBefore = await settledPssKiB(s.pid);
+
+    const bodies = manifests(mode, PODS);
+    const load0 = loadavg()[0]!;
+    const sentAt = new Map<string, number>();
+    const start = nowMs();
+    const startMono = process.hrtime.bigint();
+    for (let i = 0; i < bodies.length; i++) {
+      sentAt.set(String(i), nowMs());
+      const r = await s.api('POST', '/api/v1/apply', bodies[i]!.body);
+      if (r.status !== 200) throw new Error(`apply ${i} answered ${r.status}: ${r.text.slice(0, 500)}`);
+    }
+    const applyMs = nowMs() - start;
+    console.log(`${name}: ${bodies.length} apply request(s) answered in ${(applyMs / 1000).toFixed(2)} s; waiting for ${PODS} assigns`);
+    const all = await agents.waitFor(PODS, Number(args['timeout-seconds']) * 1000, () => s.exited);
+    if (s.exited) notes.push(`the scheduler died during the run; see the end of its log:\n${(await s.readLog()).split('\n').slice(-15).join('\n')}`);
+    const endMono = process.hrtime.bigint();
+    if (!all) notes.push(`only ${agents.assigned.size}/${PODS} pods were assigned before the timeout or a 60 s stall`);
+    const boundMs = agents.lastAssignMs - start;
+    const after = await memKiB(s.pid);
+    const pssAfter = await settledPssKiB(s.pid);
+    const load1 = loadavg()[0]!;
+    const latencies: number[] = [];
+    for (const [batch, at] of agents.assigned.values()) {
+      const sent = sentAt.get(batch);
+      if (sent !== undefined) latencies.push(at - sent);
+    }
+    if (agents.duplicateAssigns > 0) notes.push(`${agents.duplicateAssigns} duplicate assigns (a pod sent twice)`);
+    if (agents.errorCount > 0) notes.push(`${agents.errorCount} error messages from the scheduler, first: ${agents.errors[0]}`);
+
+    await agents.stop();
+    if (agents.disconnects > 0) notes.push(`${agents.disconnects} agent connections dropped during the run`);
+    agents = undefined;
+    await s.stop();
+    const log = await s.readLog();
+    const problems = log.split('\n').filter((l) => /"level":(40|50|60)/.test(l));
+    if (problems.length > 0) notes.push(`scheduler: ${problems.length} warn/error log lines, first: ${problems[0]!.slice(0, 300)}`);
+    let profile: string | undefined;
+    if (args.profile) {
+      const p = await s.readProfile();
+      const us = (t: bigint) => Number(t / 1000n);
+      // Kept with the profile for a closer look (e.g. in Chrome DevTools, or by caller).
+      if (args['keep-dir'] && s.profileDir) {
+        const windows = { registration: [us(reg0Mono), us(reg1Mono)], scheduling: [us(startMono), us(endMono)] };
+        await writeFile(join(s.profileDir, 'windows.json'), JSON.stringify(windows) + '\n');
+      }
+      profile = p
+        ? `${profileTable(p, 'registration', [us(reg0Mono), us(reg1Mono)], Number(args.top))}\n\n${profileTable(p, 'first apply → last assign', [us(startMono), us(endMono)], Number(args.top))}`
+        : 'no CPU profile was written';
+    }
+    return {
+      name,
+      mode,
+      status: c.status,
+      requests: bodies.length,
+      applyMs,
+      boundMs,
+      podsPerSecond: (latencies.length / boundMs) * 1000,
+      latencies,
+      rssBeforeKiB: before.rss,
+      pssBeforeKiB: pssBefore,
+      rssAfterKiB: after.rss,
+      pssAfterKiB: pssAfter,
+      registerMs,
+      load: [load0, load1],
+      notes,
+      profile,
+    };
+  } finally {
+    await agents?.stop().catch(() => undefined);
+    await s.stop().catch(() => undefined);
+    if (args['keep-dir']) console.log(`${name}: scheduler dir kept at ${s.dir}`);
+    else await s.remove();
+  }
+}
+
+// ---- CPU profile summary ----------------------------------------------------------------------------
+
+/** The parts of a V8 .cpuprofile this summary reads. */
+interface CpuProfile {
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }[];
+  startTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/**
+ * Self and total CPU time per function over the window [from, to] (CLOCK_MONOTONIC µs, the clock
+ * V8 stamps samples with), the top n by self time; the whole profile if no sample falls inside.
+ */
+function profileTable(p: CpuProfile, name: string, window: [number, number], n: number): string {
+  const byId = new Map(p.nodes.map((node) => [node.id, node]));
+  const parent = new Map<number, number>();
+  for (const node of p.nodes) for (const c of node.children ?? []) parent.set(c, node.id);
+  const label = (id: number) => {
+    const f = byId.get(id)!.callFrame;
+    const file = f.url.replace(/^file:\/\//, '').replace(/^.*\/(dist|node_modules)\//, '$1/');
+    return `${f.functionName || '(anonymous)'} ${file ? `${file}:${f.lineNumber + 1}` : ''}`.trim();
+  };
+  const inWindow: [number, number][] = [];
+  let t = p.startTime;
+  for (let i = 0; i < p.samples.length; i++) {
+    t += p.timeDeltas[i]!;
+    const dt = p.timeDeltas[i + 1] ?? 0;
+    if (t >= window[0] && t <= window[1]) inWindow.push([p.samples[i]!, dt]);
+  }
+  const samples = inWindow.length > 0 ? inWindow : p.samples.map((s, i) => [s, p.timeDeltas[i + 1] ?? 0] as [number, number]);
+  const self = new Map<string, number>();
+  const total = new Map<string, number>();
+  let sum = 0;
+  for (const [id, dt] of samples) {
+    sum += dt;
+    const key = label(id);
+    self.set(key, (self.get(key) ?? 0) + dt);
+    const seen = new Set<string>();
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const k = label(cur);
+      if (seen.has(k)) continue;
+      seen.add(k);
+      total.set(k, (total.get(k) ?? 0) + dt);
+    }
+  }
+  const pct = (us: number) => `${((us / sum) * 100).toFixed(1)} %`;
+  const rows = [...self]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([k, us]) => [k.slice(0, 110), `${(us / 1000).toFixed(0)} ms`, pct(us), pct(total.get(k) ?? 0)]);
+  const scope = inWindow.length > 0 ? name : `whole run (no sample in the window ${name})`;
+  return `${scope}: ${(sum / 1000).toFixed(0)} ms of samples\n${table([['function (self time)', 'self', 'self %', 'total %'], ...rows])}`;
+}
+
+// ---- report --------------------------------------------------------------------------------------------
+
+const fmtS = (ms: number) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(2)} s` : 'n/a');
+const fmtMs = (ms: number) => (Number.isFinite(ms) ? `${ms.toFixed(0)} ms` : 'n/a');
+const fmtMiB = (kib: number) => (Number.isFinite(kib) ? `${(kib / 1024).toFixed(1)} MiB` : 'n/a');
+
+function report(results: CaseResult[]): void {
+  const col = (f: (r: CaseResult) => string) => results.map(f);
+  const rows = [
+    ['metric', ...results.map((r) => (r.mode === 'pods' ? `${r.requests} Pod Lists` : `${args.deployments} Deployments`))],
+    ['agents report pod status', ...col((r) => (r.status ? 'yes' : 'no'))],
+    ['nodes registered → all Ready', ...col((r) => fmtS(r.registerMs))],
+    ['apply requests answered', ...col((r) => fmtS(r.applyMs))],
+    ['first apply → last assign', ...col((r) => fmtS(r.boundMs))],
+    ['pods bound (distinct assigns)', ...col((r) => String(r.latencies.length))],
+    ['throughput', ...col((r) => `${r.podsPerSecond.toFixed(0)} pods/s`)],
+    ['apply → bound p50', ...col((r) => fmtMs(quantile(r.latencies, 0.5)))],
+    ['apply → bound p99', ...col((r) => fmtMs(quantile(r.latencies, 0.99)))],
+    ['apply → bound max', ...col((r) => fmtMs(quantile(r.latencies, 1)))],
+    ['scheduler RSS, nodes only', ...col((r) => fmtMiB(r.rssBeforeKiB))],
+    ['scheduler RSS, pods bound', ...col((r) => fmtMiB(r.rssAfterKiB))],
+    ['scheduler PSS, nodes only', ...col((r) => fmtMiB(r.pssBeforeKiB))],
+    ['scheduler PSS, pods bound', ...col((r) => fmtMiB(r.pssAfterKiB))],
+    ['load average (1 min) start → end', ...col((r) => `${r.load[0].toFixed(2)} → ${r.load[1].toFixed(2)}`)],
+  ];
+  console.log('\n' + table(rows));
+  for (const r of results) {
+    console.log(
+      `${r.name}: ${r.podsPerSecond.toFixed(0)} pods/s is ${(r.podsPerSecond / GOAL_PODS_PER_SECOND).toFixed(2)}× the goal of ${GOAL_PODS_PER_SECOND} pods/s ` +
+        `and ${(r.podsPerSecond / KUBE_SCHEDULER_PODS_PER_SECOND).toFixed(2)}× kube-scheduler's bar of ${KUBE_SCHEDULER_PODS_PER_SECOND} pods/s` +
+        ` (${r.podsPerSecond >= GOAL_PODS_PER_SECOND ? 'goal met' : 'goal missed'})`,
+    );
+    for (const n of r.notes) console.log(`  ${r.name}: ${n}`);
+  }
+  console.log(`host: ${availableParallelism()} CPUs, shared; the scheduler, ${args.workers} agent worker thread(s) and this process share them`);
+  for (const r of results) if (r.profile) console.log(`\nscheduler CPU profile, ${r.name}, ${r.profile}`);
+}
+
+async function main(): Promise<void> {
+  const modes = args.mode === 'both' ? (['pods', 'deployments'] as const) : [args.mode as Case['mode']];
+  if (!modes.every((m) => m === 'pods' || m === 'deployments')) throw new Error(`--mode must be pods, deployments or both, got ${args.mode}`);
+  const statuses = args.status === 'both' ? [false, true] : args.status === 'on' ? [true] : args.status === 'off' ? [false] : undefined;
+  if (!statuses) throw new Error(`--status must be on, off or both, got ${args.status}`);
+  console.log(
+    `scheduler benchmark: ${args.nodes} simulated nodes (${args.cpu} cpu, ${args.memory}, ${args['max-pods']} pods each), ${args.pods} pods; ` +
+      `load average (1 min) ${loadavg()[0]!.toFixed(2)}`,
+  );
+  const results: CaseResult[] = [];
+  for (const status of statuses) {
+    for (const mode of modes) {
+      const c = { mode, status };
+      try {
+        results.push(await runCase(c));
+      } catch (err) {
+        console.log(`${caseName(c)}: failed: ${err instanceof Error ? err.stack : String(err)}`);
+      }
+    }
+  }
+  if (results.length > 0) report(results);
+}
+
+if (isMainThread) {
+  // Exit (running the 'exit' handlers that stop the scheduler) instead of dying by the signal.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+  main().catch((err: unknown) => {
+    console.error(`bench failed: ${err instanceof Error ? err.stack : String(err)}`);
+    process.exitCode = 1;
+  });
+} else {
+  void agentWorker(workerData as AgentWorkerData);
+}
