@@ -39,7 +39,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, rmSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { Agent as HttpsAgent, request } from 'node:https';
-import { createServer } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -49,6 +48,7 @@ import WebSocket from 'ws';
 import { fetchPinnedCa } from '../src/scheduler/auth/index.js';
 import { memKiB, settledPssKiB } from './procs.js';
 import { quantile, table } from './stats.js';
+import { freePort } from '../test/helpers/free-port.js';
 
 const GOAL_PODS_PER_SECOND = 2000;
 const KUBE_SCHEDULER_PODS_PER_SECOND = 680;
@@ -362,13 +362,6 @@ class SchedulerProcess {
   }
 }
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const p = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return p;
-}
 
 /** Runs a command to completion and returns its stdout; rejects with its output on failure. */
 function run(cmd: string, argv: string[], env: NodeJS.ProcessEnv): Promise<string> {

@@ -7,12 +7,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { RuntimeHarness, BUSYBOX, CORELET } from '../helpers/runtime-harness.js';
 import { AgentHarness } from '../helpers/agent-harness.js';
+import { freePort } from '../helpers/free-port.js';
 
 let dir: string;
 let runtime: RuntimeHarness;
@@ -24,13 +24,6 @@ let ca: string;
 let join_: string[];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const p = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return p;
-}
 
 async function api(path: string, init: { method?: string; body?: string; token?: string | null } = {}) {
   const { request } = await import('node:https');

@@ -7,12 +7,13 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
 import { NetworkManager, ipMasqChainName, type PodNetworkArgs } from '../../../src/runtime/network/index.js';
 import { newId } from '../../../src/lib/index.js';
+import { freePort } from '../../helpers/free-port.js';
 
 const BRIDGE = 'cltest0';
 const SUBNET = '10.201.0.0/24';
@@ -78,13 +79,6 @@ async function natRules(): Promise<string> {
 }
 
 /** A TCP port nothing listens on right now. */
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
-}
 
 /** Sends msg to host:port and returns what comes back before the peer closes. */
 function echoOnce(host: string, port: number, msg: string): Promise<string> {

@@ -7,7 +7,6 @@ import { before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -19,6 +18,7 @@ import type { PodExecOptions, PodLogOptions, PodProxy } from '../../../src/sched
 import type { Store } from '../../../src/scheduler/store/index.js';
 import { tempStore } from '../scheduler/store-helpers.js';
 import { makePki, makeTokens, podYaml, startApiServer, startServer } from '../scheduler/server-helpers.js';
+import { freePort } from '../../helpers/free-port.js';
 
 const CORELET = fileURLToPath(new URL('../../../src/cli/main.js', import.meta.url));
 
@@ -57,13 +57,6 @@ function addNode(store: Store, name: string): void {
   } as never);
 }
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 describe('the corelet CLI binary', () => {
   let pki: Pki;
