@@ -176,6 +176,18 @@ export function decodePods(text: string, source: string): DecodedPods {
  * back as problem lines instead of documents. Shared by the decoders of src/api.
  */
 export function readDocuments(text: string, source: string): { docs: { value: unknown; where: string }[]; errors: string[] } {
+  // JSON, what API clients send, parses an order of magnitude faster with JSON.parse than through the
+  // YAML parser. Its one difference, a repeated key (the last one wins, as in Go's encoding/json), is
+  // accepted; text that is not strict JSON (a YAML flow mapping, a syntax error) goes the YAML way.
+  const first = text.trimStart()[0];
+  if (first === '{' || first === '[') {
+    try {
+      const value: unknown = JSON.parse(text);
+      return { docs: value === null ? [] : [{ value, where: source }], errors: [] };
+    } catch {
+      // not JSON: the YAML parser decides, and names the problem
+    }
+  }
   const parsed = parseAllDocuments(text, { intAsBigInt: true });
   const errors: string[] = [];
   const docs: { value: unknown; where: string }[] = [];

@@ -725,3 +725,32 @@ describe('decodePods after the refactor', () => {
     assert.ok(decodePods(manifest('Pod'), 'p.yaml').pods[0].metadata.uid);
   });
 });
+
+describe('decodeObjects: JSON and YAML read alike', () => {
+  it('gives the same objects for a JSON body, its YAML form and a YAML flow mapping; bad JSON is named', () => {
+    const json = manifest('Deployment', (m) => {
+      m.spec.replicas = 3;
+      m.spec.template.spec.containers[0].ports = [{ containerPort: 8080 }];
+    });
+    const yaml = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - {name: web, image: "nginx:1.25", ports: [{containerPort: 8080}]}
+`;
+    const fromJson = decodeOne(json);
+    assert.deepEqual(fromJson, decodeOne(yaml));
+    assert.deepEqual(decodeOne(`{apiVersion: apps/v1, kind: Deployment, metadata: {name: web}, spec: {replicas: 3, selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}, spec: {containers: [{name: web, image: "nginx:1.25", ports: [{containerPort: 8080}]}]}}}}`), fromJson);
+    assert.equal((fromJson as unknown as Deployment).spec.replicas, 3);
+    assert.throws(
+      () => decodeObjects('{"apiVersion": "v1", "kind": "Pod", ', 'body.json'),
+      (e: unknown) => e instanceof ManifestError && /^body\.json: /.test(e.message),
+    );
+  });
+});
