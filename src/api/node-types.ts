@@ -6,6 +6,12 @@
 import type { ObjectMeta } from './pod-types.js';
 
 /** What a taint does to pods that do not tolerate it. */
+/**
+ * The Ready reason a node gets when its agent stopped reporting (as Kubernetes' node lifecycle
+ * controller writes it): set by the scheduler's stale-node check, read by node-loss eviction.
+ */
+export const NODE_STATUS_UNKNOWN = 'NodeStatusUnknown';
+
 export type TaintEffect = 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
 
 /**

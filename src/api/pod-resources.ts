@@ -8,6 +8,15 @@
 import type { Container, Pod } from './pod-types.js';
 import { parseQuantityNanos } from './quantity.js';
 
+/**
+ * A pod that has finished (phase Succeeded or Failed): its containers are gone, so it holds nothing on
+ * its node and no longer counts as one of its controller's live pods.
+ */
+export function podFinished(pod: Pick<Pod, 'status'>): boolean {
+  const phase = pod.status?.phase;
+  return phase === 'Succeeded' || phase === 'Failed';
+}
+
 /** The pod's QoS class. */
 export type QosClass = 'Guaranteed' | 'Burstable' | 'BestEffort';
 

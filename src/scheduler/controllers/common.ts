@@ -1,6 +1,6 @@
 /** Helpers shared by the workload controllers: pod readiness, owner references, events, hashing. */
 import { createHash } from 'node:crypto';
-import type { ObjectEvent, Pod } from '../../api/index.js';
+import { podFinished, type ObjectEvent, type Pod } from '../../api/index.js';
 import type { Store, StoredObject } from '../store/index.js';
 
 /** An owner reference as controllers write them (the owner is the pod's controller). */
@@ -39,8 +39,7 @@ export function isPodAvailable(pod: Pod, minReadySeconds: number, now: Date): bo
 
 /** True for pods that finished (Succeeded/Failed) or are being deleted: they no longer count. */
 export function isPodInactive(pod: Pod): boolean {
-  const phase = pod.status?.phase;
-  return phase === 'Succeeded' || phase === 'Failed' || pod.metadata.deletionTimestamp !== undefined;
+  return podFinished(pod) || pod.metadata.deletionTimestamp !== undefined;
 }
 
 /** RFC 3339 at second precision, the way the store stamps objects. */

@@ -5,7 +5,7 @@
  * ports) and reports FailedScheduling when they do not; binding and `assign` stay the scheduler's.
  */
 import type { DaemonSet, DaemonSetStatus, Node, Pod, PodSpec, Taint, Toleration } from '../../api/index.js';
-import { resolveIntOrPercent } from '../../api/index.js';
+import { podFinished, resolveIntOrPercent } from '../../api/index.js';
 import { PINNED_NODE_ANNOTATION, pinnedNodeOf, tolerated, UNSCHEDULABLE_TAINT } from '../placement/index.js';
 import type { Store, Stored, StoredObject } from '../store/index.js';
 import { canonicalJson, controllerRef, CONTROLLER_REVISION_HASH_LABEL, isPodAvailable, isPodReady, recordEvent, shortHash } from './common.js';
@@ -80,10 +80,6 @@ export function daemonNodeFit(node: Node, spec: Pick<PodSpec, 'nodeSelector' | '
   return { shouldRun, shouldContinue: true };
 }
 
-function isFinished(p: Pod): boolean {
-  return p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed';
-}
-
 /** The node a daemon pod is on (bound) or for (pinned, waiting for the scheduler). */
 function nodeOfPod(p: Pod): string | undefined {
   return p.spec.nodeName || pinnedNodeOf(p);
@@ -148,7 +144,7 @@ export function reconcileDaemonSet(store: Store, ns: string, name: string, now: 
       .sort((a, b) => a.metadata.creationTimestamp.localeCompare(b.metadata.creationTimestamp) || a.metadata.name.localeCompare(b.metadata.name));
     for (const p of owned) {
       const nodeName = nodeOfPod(p);
-      if (isFinished(p) || !nodeName) {
+      if (podFinished(p) || !nodeName) {
         remove(p); // a finished daemon is replaced; a pod for no node is not one of ours to keep
         continue;
       }
@@ -242,7 +238,7 @@ function writeStatus(
   const ns = ds.metadata.namespace;
   const bound = new Map<string, Pod[]>();
   for (const p of store.list<Pod & StoredObject>('Pod', { namespace: ns, ownerUid: ds.metadata.uid })) {
-    if (!p.spec.nodeName || isFinished(p) || p.metadata.deletionTimestamp) continue;
+    if (!p.spec.nodeName || podFinished(p) || p.metadata.deletionTimestamp) continue;
     const list = bound.get(p.spec.nodeName);
     if (list) list.push(p);
     else bound.set(p.spec.nodeName, [p]);

@@ -3,7 +3,7 @@
  * once, fails the Job after backoffLimit failed pods or past activeDeadlineSeconds, honours suspend
  * and ttlSecondsAfterFinished.
  */
-import { withJobSelector, type Job, type JobStatus, type Pod } from '../../api/index.js';
+import { podFinished, withJobSelector, type Job, type JobStatus, type Pod } from '../../api/index.js';
 import type { Store, Stored, StoredObject } from '../store/index.js';
 import { controllerRef, isPodReady, podDeletionOrder, recordEvent, rfc3339 } from './common.js';
 
@@ -54,7 +54,7 @@ export function reconcileJob(store: Store, ns: string, name: string, now: Date):
     const owned = store.list<Pod & StoredObject>('Pod', { namespace: ns, ownerUid: job.metadata.uid });
     const succeeded = owned.filter((p) => p.status?.phase === 'Succeeded').length;
     const failed = owned.filter((p) => p.status?.phase === 'Failed').length;
-    let active = owned.filter((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed' && !p.metadata.deletionTimestamp);
+    let active = owned.filter((p) => !podFinished(p) && !p.metadata.deletionTimestamp);
     const prev = job.status;
     const conditions: JobCondition[] = (prev?.conditions ?? []).filter((c) => c.type !== 'Suspended');
     let finished = finishedAs(prev);
@@ -117,7 +117,7 @@ export function reconcileJob(store: Store, ns: string, name: string, now: Date):
     }
     active = store
       .list<Pod & StoredObject>('Pod', { namespace: ns, ownerUid: job.metadata.uid })
-      .filter((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed');
+      .filter((p) => !podFinished(p));
 
     const status: JobStatus = {
       active: active.length,

@@ -1,12 +1,10 @@
 /** Node loss: pods on a node that stayed NotReady too long are deleted so their controllers replace them. */
-import type { Node, Pod, Taint } from '../../api/index.js';
+import { NODE_STATUS_UNKNOWN, type Node, type Pod, type Taint } from '../../api/index.js';
 import { localClaimsOf, toleratesTaint } from '../placement/index.js';
 import type { Store, StoredObject } from '../store/index.js';
 import { recordEvent } from './common.js';
 
 const COMPONENT = 'node-lifecycle-controller';
-/** The Ready reason the scheduler gives a node whose agent went silent (server/node-sessions.ts). */
-const NODE_STATUS_UNKNOWN = 'NodeStatusUnknown';
 
 /** A pod removed from a lost node. */
 export interface EvictedPod {

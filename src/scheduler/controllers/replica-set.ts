@@ -2,7 +2,7 @@
  * ReplicaSets: the revisions a Deployment keeps. Each holds a pod template and a replica count;
  * {@link syncReplicaSetPods} makes the set's pods match that count.
  */
-import type { LabelSelector, Pod, PodTemplateSpec } from '../../api/index.js';
+import { podFinished, type LabelSelector, type Pod, type PodTemplateSpec } from '../../api/index.js';
 import type { Store, Stored, StoredObject } from '../store/index.js';
 import { controllerRef, isPodAvailable, isPodInactive, isPodReady, podDeletionOrder, recordEvent, type OwnerRef } from './common.js';
 
@@ -63,8 +63,7 @@ export function replicaSetPods(store: Store, rs: StoredReplicaSet, now: Date): R
 export function syncReplicaSetPods(store: Store, rs: StoredReplicaSet, now: Date): ReplicaSetPods {
   const ns = rs.metadata.namespace;
   for (const p of store.list<Pod>('Pod', { namespace: ns, ownerUid: rs.metadata.uid })) {
-    const phase = p.status?.phase;
-    if (phase === 'Succeeded' || phase === 'Failed') store.delete('Pod', ns, p.metadata.name);
+    if (podFinished(p)) store.delete('Pod', ns, p.metadata.name);
   }
   const { pods } = replicaSetPods(store, rs, now);
   const want = rs.spec.replicas;

@@ -9,6 +9,7 @@
  * StatefulSet, so an ordinal below the partition that is deleted comes back at the old template.
  */
 import type { Pod, PodSpec, PodTemplateSpec, StatefulSet, StatefulSetStatus, Volume } from '../../api/index.js';
+import { podFinished } from '../../api/index.js';
 import type { ObjectInput, Store, Stored, StoredObject } from '../store/index.js';
 import { claimNode } from './claims.js';
 import { canonicalJson, controllerRef, CONTROLLER_REVISION_HASH_LABEL, isPodAvailable, isPodReady, recordEvent, shortHash } from './common.js';
@@ -87,10 +88,6 @@ export function forgetStatefulSetRevisions(store: Store, namespace: string, name
 }
 
 // ---- pods ----
-
-function isFinished(p: Pod): boolean {
-  return p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed';
-}
 
 function revisionOfPod(p: Pod): string | undefined {
   return p.metadata.labels?.[CONTROLLER_REVISION_HASH_LABEL];
@@ -206,7 +203,7 @@ export function reconcileStatefulSet(store: Store, ns: string, name: string, now
     let waiting = false;
     for (let i = 0; i < slots.length && !waiting; i++) {
       let p = slots[i];
-      if (p && isFinished(p)) {
+      if (p && podFinished(p)) {
         remove(p);
         p = slots[i] = undefined;
       }
@@ -261,7 +258,7 @@ function writeStatus(
   const ns = set.metadata.namespace;
   const pods = store
     .list<Pod & StoredObject>('Pod', { namespace: ns, ownerUid: set.metadata.uid })
-    .filter((p) => !isFinished(p) && !p.metadata.deletionTimestamp);
+    .filter((p) => !podFinished(p) && !p.metadata.deletionTimestamp);
   const replicas = set.spec.replicas;
   const status: StatefulSetStatus = {
     observedGeneration: set.metadata.generation,

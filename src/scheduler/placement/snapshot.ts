@@ -5,7 +5,7 @@
  * placements per second over thousands of nodes possible.
  */
 import type { Node, Pod, Taint } from '../../api/index.js';
-import { cpuMillis, memoryBytes } from '../../api/index.js';
+import { cpuMillis, memoryBytes, podFinished } from '../../api/index.js';
 import { invalidArgument, wrap } from '../../lib/index.js';
 import { podFacts, type PodFacts } from './pod-facts.js';
 import { isHardTaint } from './tolerations.js';
@@ -65,7 +65,6 @@ interface Binding {
   facts: PodFacts;
 }
 
-const TERMINAL_PHASES = new Set(['Succeeded', 'Failed']);
 
 /** Cluster state for placement: nodes, and what is bound to them. Not thread-safe; pure data. */
 export class ClusterSnapshot {
@@ -98,7 +97,7 @@ export class ClusterSnapshot {
     for (const n of nodes) this.setNode(n);
     for (const p of pods) {
       const nodeName = p.spec.nodeName;
-      if (nodeName && !TERMINAL_PHASES.has(p.status?.phase ?? '')) this.addPod(p, nodeName);
+      if (nodeName && !podFinished(p)) this.addPod(p, nodeName);
     }
   }
 

@@ -8,7 +8,6 @@ export {
   markStaleNodes,
   handleRegister,
   NODE_GRACE_MS,
-  NODE_STATUS_UNKNOWN,
   type NodeConnection,
   type NodeReply,
   type NodeSessionListener,

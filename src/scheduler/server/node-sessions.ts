@@ -9,6 +9,7 @@ import {
   parseMessage,
   MessageError,
   DEFAULT_HEARTBEAT_SECONDS,
+  NODE_STATUS_UNKNOWN,
   type HeartbeatMessage,
   type ErrorMessage,
   type ExecResultMessage,
@@ -28,8 +29,6 @@ import { allocatePodCidr, podCidrCapacity, type PodCidrConfig } from './pod-cidr
 
 /** How long a node may go without a heartbeat before it is marked NotReady (Kubernetes' default). */
 export const NODE_GRACE_MS = 40_000;
-/** The reason a node gets when its agent stopped reporting, as Kubernetes' node controller writes it. */
-export const NODE_STATUS_UNKNOWN = 'NodeStatusUnknown';
 
 /** Something that can carry messages to one node's agent. */
 export interface NodeConnection {

@@ -2,7 +2,7 @@
  * One pass of the scheduling loop: place every unbound pod, bind it in the store, and hand it to the
  * chosen node's agent with `assign`.
  */
-import { MESSAGE_VERSION, type Node, type ObjectEvent, type Pod } from '../../api/index.js';
+import { MESSAGE_VERSION, podFinished, type Node, type ObjectEvent, type Pod } from '../../api/index.js';
 import { CoreletError } from '../../lib/index.js';
 import { bindClaim, claimNode } from '../controllers/index.js';
 import { ClusterSnapshot, localClaimsOf, pinnedNodeOf, schedule, type ScheduleResult } from '../placement/index.js';
@@ -20,7 +20,6 @@ export interface ScheduleOnceResult {
   unschedulable: Record<string, string>;
 }
 
-const TERMINAL = new Set(['Succeeded', 'Failed']);
 
 /**
  * A ClusterSnapshot kept current from the store's watch, so a scheduling pass does not rebuild it
@@ -64,7 +63,7 @@ export class SchedulingCache {
       // As the ClusterSnapshot constructor counts them: bound and not finished.
       const pod = change.object as unknown as Pod;
       const nodeName = pod.spec?.nodeName;
-      if (change.type !== 'DELETED' && nodeName && !TERMINAL.has(pod.status?.phase ?? '')) snapshot.addPod(pod, nodeName);
+      if (change.type !== 'DELETED' && nodeName && !podFinished(pod)) snapshot.addPod(pod, nodeName);
       else snapshot.removePod(pod);
     } catch {
       // An object the snapshot cannot read (bad quantities): rebuild, which reports it per pod.
@@ -133,7 +132,7 @@ export function scheduleOnce(store: Store, sessions: NodeSessions, now: Date = n
   // Unbound pods come straight from the store's node index: a pass with none to place reads nothing else.
   const pending = store
     .list<Pod>('Pod', { nodeName: '' })
-    .filter((p) => !p.metadata.deletionTimestamp && !TERMINAL.has(p.status?.phase ?? ''))
+    .filter((p) => !p.metadata.deletionTimestamp && !podFinished(p))
     .sort((a, b) => (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? ''));
   if (pending.length === 0) return result;
   const snapshot = cache ? cache.current() : new ClusterSnapshot(store.list<Node>('Node'), store.list<Pod>('Pod'));
@@ -210,7 +209,7 @@ export function scheduleOnce(store: Store, sessions: NodeSessions, now: Date = n
 export function assignBoundPods(store: Store, sessions: NodeSessions, nodeName: string): number {
   let sent = 0;
   for (const pod of store.list<Pod>('Pod', { nodeName })) {
-    if (TERMINAL.has(pod.status?.phase ?? '')) continue;
+    if (podFinished(pod)) continue;
     if (sessions.send(nodeName, { v: MESSAGE_VERSION, type: 'assign', pod })) sent++;
   }
   return sent;
