@@ -129,29 +129,19 @@ wait_for() {
 
 tcp_open() { timeout 1 bash -c ">/dev/tcp/$1/$2"; }
 
-# api_nodes: one line per node the scheduler knows: NAME READY PODCIDR INTERNAL-IP
+# api_nodes: one line per node the scheduler knows: NAME READY PODCIDR INTERNAL-IP (through the
+# corelet CLI as the cluster's admin; the CLI does the TLS, the token and the errors)
 api_nodes() {
-	CONFIG="$S/admin-config" node --input-type=module - <<-'EOF'
-		import { readFileSync } from 'node:fs';
-		import { request } from 'node:https';
-		const cfg = JSON.parse(readFileSync(process.env.CONFIG, 'utf8'));
-		const url = new URL('/api/v1/nodes', cfg.server);
-		const req = request(url, { ca: cfg.caCert, headers: { authorization: `Bearer ${cfg.token}` }, timeout: 5000 }, (res) => {
-		  let body = '';
-		  res.on('data', (d) => (body += d));
-		  res.on('end', () => {
-		    if (res.statusCode !== 200) { console.error(`GET ${url}: ${res.statusCode} ${body}`); process.exit(1); }
-		    for (const n of JSON.parse(body).items) {
-		      const ready = n.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
-		      const ip = n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? '-';
-		      console.log(`${n.metadata.name} ${ready ? 'Ready' : 'NotReady'} ${n.spec?.podCIDR ?? '-'} ${ip}`);
-		    }
-		  });
-		});
-		req.on('timeout', () => req.destroy(new Error('timed out')));
-		req.on('error', (e) => { console.error(`GET ${url}: ${e.message}`); process.exit(1); });
-		req.end();
-	EOF
+	CORELET_CONFIG="$S/admin-config" node "$main" get nodes -o json | node --input-type=module -e '
+		let body = "";
+		process.stdin.on("data", (d) => (body += d));
+		process.stdin.on("end", () => {
+		  for (const n of JSON.parse(body).items) {
+		    const ready = n.status?.conditions?.find((c) => c.type === "Ready")?.status === "True";
+		    const ip = n.status?.addresses?.find((a) => a.type === "InternalIP")?.address ?? "-";
+		    console.log(`${n.metadata.name} ${ready ? "Ready" : "NotReady"} ${n.spec?.podCIDR ?? "-"} ${ip}`);
+		  }
+		});'
 }
 
 print_nodes() { api_nodes | awk 'BEGIN { f = "%-10s %-9s %-16s %s\n"; printf f, "NAME", "READY", "POD-CIDR", "INTERNAL-IP" } { printf f, $1, $2, $3, $4 }'; }
