@@ -2,3 +2,4 @@
 export * from './pki.js';
 export * from './tokens.js';
 export * from './pin.js';
+export * from './identity.js';

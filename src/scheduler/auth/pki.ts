@@ -158,6 +158,68 @@ export async function createServerCert(ca: CertKeyPair, options: ServerCertOptio
   return { certPem: toPem(cert), keyPem: keys.keyPem };
 }
 
+/** What a certificate issued by {@link issueCertificate} names and may be used for. */
+export interface IssueOptions {
+  /** The holder's public key (PEM, SPKI): from a CSR or a key pair the holder made. */
+  publicKeyPem: string;
+  /** Subject CN: the user name ("system:node:node1", "alice"). */
+  commonName: string;
+  /** Subject O attributes: the groups ("system:nodes"). */
+  organizations?: string[];
+  /** clientAuth for API clients and nodes, serverAuth for servers (a node's HTTPS port), or both. */
+  usages: ('clientAuth' | 'serverAuth')[];
+  /** Lifetime in seconds (at least 60). */
+  validitySeconds: number;
+  /** SANs for serverAuth certificates. */
+  dnsNames?: string[];
+  ips?: string[];
+  now?: Date;
+}
+
+/**
+ * Signs a certificate for someone else's public key with the CA: node client certificates, users'
+ * client certificates, a node's serving certificate. Returns the certificate PEM and its serial (hex).
+ */
+export function issueCertificate(ca: CertKeyPair, options: IssueOptions): { certPem: string; serial: string } {
+  if (!Number.isInteger(options.validitySeconds) || options.validitySeconds < 60) {
+    throw invalidArgument(`certificate lifetime must be a whole number of seconds, at least 60; got ${options.validitySeconds}`);
+  }
+  if (options.usages.length === 0) throw invalidArgument('a certificate needs at least one usage (clientAuth, serverAuth)');
+  let publicKey: forge.pki.PublicKey;
+  try {
+    publicKey = forge.pki.publicKeyFromPem(options.publicKeyPem);
+  } catch (err) {
+    throw invalidArgument('the public key is not a PEM RSA public key', err);
+  }
+  const caCert = forge.pki.certificateFromPem(ca.certPem);
+  const caKey = forge.pki.privateKeyFromPem(ca.keyPem);
+  const now = options.now ?? new Date();
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = publicKey;
+  cert.serialNumber = newSerial();
+  cert.validity.notBefore = new Date(now.getTime() - 5 * 60 * 1000);
+  cert.validity.notAfter = new Date(now.getTime() + options.validitySeconds * 1000);
+  cert.setSubject([
+    ...(options.organizations ?? []).map((value) => ({ name: 'organizationName', value })),
+    { name: 'commonName', value: options.commonName },
+  ]);
+  cert.setIssuer(caCert.subject.attributes);
+  const extensions: object[] = [
+    { name: 'basicConstraints', cA: false, critical: true },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: 'extKeyUsage', clientAuth: options.usages.includes('clientAuth'), serverAuth: options.usages.includes('serverAuth') },
+    { name: 'subjectKeyIdentifier' },
+    { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
+  ];
+  if (options.usages.includes('serverAuth')) {
+    const { dnsNames, ips } = serverSans(options);
+    extensions.push({ name: 'subjectAltName', altNames: [...dnsNames.map((value) => ({ type: 2, value })), ...ips.map((ip) => ({ type: 7, ip }))] });
+  }
+  cert.setExtensions(extensions);
+  cert.sign(caKey, forge.md.sha256.create());
+  return { certPem: toPem(cert), serial: cert.serialNumber };
+}
+
 /**
  * kubeadm's --discovery-token-ca-cert-hash of a CA certificate: "sha256:" + the hex SHA-256 of its
  * SubjectPublicKeyInfo (DER). It pins the CA's key, so it survives re-signing the CA with the same key.
@@ -194,10 +256,19 @@ export function parseCaCertHash(value: string): string {
 
 /**
  * TLS options for the scheduler's HTTPS/WSS server: its key, and its certificate followed by the CA
- * certificate, so a joining agent receives the CA in the handshake and can check it against its pin.
+ * certificate, so a joining agent receives the CA in the handshake and can check it against its pin;
+ * client certificates issued by the CA are requested (see identity.ts).
  */
-export function serverTlsOptions(pki: Pki): { key: string; cert: string } {
-  return { key: pki.server.keyPem, cert: `${pki.server.certPem.trimEnd()}\n${pki.ca.certPem.trimEnd()}\n` };
+export function serverTlsOptions(pki: Pki): { key: string; cert: string; ca: string; requestCert: true; rejectUnauthorized: false } {
+  return {
+    key: pki.server.keyPem,
+    cert: `${pki.server.certPem.trimEnd()}\n${pki.ca.certPem.trimEnd()}\n`,
+    // Client certificates of the cluster CA are asked for, not required: token clients and joining
+    // agents connect without one; certificateUser() reads `socket.authorized`.
+    ca: pki.ca.certPem,
+    requestCert: true,
+    rejectUnauthorized: false,
+  };
 }
 
 /** Writes the PKI into dir (created 0700): certificates 0644, keys 0600, each atomically. */
