@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { ContainerConfig, KeyValue, LinuxContainerResources, Mount, PodSandboxConfig } from '../cri/types.js';
 import type { Container, Pod } from '../api/index.js';
 import { invalidArgument } from '../lib/errors.js';
+import { safeJoin, safeSegment } from '../lib/safe-join.js';
 
 /** Labels the kubelet puts on sandboxes and containers (crictl and tools know them). */
 export const LABELS = {
@@ -29,7 +30,7 @@ export const ANNOTATIONS = {
 /** Where the kubelet keeps pod logs: /var/log/pods/<namespace>_<name>_<uid>. */
 export function podLogDirectory(logRoot: string, pod: Pod): string {
   const m = pod.metadata;
-  return join(logRoot, `${m.namespace}_${m.name}_${m.uid}`);
+  return safeJoin(logRoot, [`${m.namespace}_${m.name}_${m.uid}`], 'pod log folder (namespace_name_uid)');
 }
 
 /** Host ports of the pod's containers, as CRI port mappings. */
@@ -172,7 +173,7 @@ export function containerConfig(input: ContainerConfigInput): ContainerConfig {
       [ANNOTATIONS.hash]: containerHash(c),
       [ANNOTATIONS.kind]: input.kind,
     },
-    log_path: join(c.name, `${input.restartCount}.log`),
+    log_path: `${safeSegment(c.name, 'container name')}/${input.restartCount}.log`,
     stdin: c.stdin ?? false,
     tty: c.tty ?? false,
     linux: {

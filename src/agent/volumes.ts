@@ -1,8 +1,8 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Pod } from '../api/index.js';
 import { memoryBytes } from '../api/index.js';
 import { isMounted, type MountPort } from '../lib/mounts.js';
+import { safeJoin } from '../lib/safe-join.js';
 
 /**
  * Pod volumes on the node: emptyDir (a folder, or a size-limited tmpfs for medium Memory) under the
@@ -15,7 +15,7 @@ export class VolumeManager {
   ) {}
 
   private podDir(uid: string): string {
-    return join(this.root, 'pods', uid, 'volumes');
+    return safeJoin(this.root, ['pods', uid, 'volumes'], 'pod uid');
   }
 
   /** Makes the pod's volumes (idempotent) and returns each one's host path by name. */
@@ -23,7 +23,7 @@ export class VolumeManager {
     const paths: Record<string, string> = {};
     for (const v of pod.spec.volumes) {
       if (v.emptyDir) {
-        const dir = join(this.podDir(pod.metadata.uid), v.name);
+        const dir = safeJoin(this.podDir(pod.metadata.uid), [v.name], `volume ${v.name}`);
         await mkdir(dir, { recursive: true });
         if (v.emptyDir.medium === 'Memory') {
           const size = v.emptyDir.sizeLimit ? `,size=${memoryBytes(v.emptyDir.sizeLimit)}` : '';
@@ -34,7 +34,7 @@ export class VolumeManager {
         if (v.hostPath.type === 'DirectoryOrCreate') await mkdir(v.hostPath.path, { recursive: true });
         paths[v.name] = v.hostPath.path;
       } else if (v.persistentLocal) {
-        const dir = join(this.root, 'persistent', v.persistentLocal.claimName);
+        const dir = safeJoin(this.root, ['persistent', v.persistentLocal.claimName], `volume ${v.name}: persistentLocal.claimName`);
         await mkdir(dir, { recursive: true });
         paths[v.name] = dir;
       }
@@ -45,7 +45,7 @@ export class VolumeManager {
   /** Unmounts and removes the pod's emptyDir volumes (hostPath and persistent volumes stay). */
   async cleanup(uid: string): Promise<void> {
     const dir = this.podDir(uid);
-    for (const name of await readdir(dir).catch(() => [] as string[])) await this.mounts.unmount(join(dir, name));
-    await rm(join(this.root, 'pods', uid), { recursive: true, force: true });
+    for (const name of await readdir(dir).catch(() => [] as string[])) await this.mounts.unmount(safeJoin(dir, [name]));
+    await rm(safeJoin(this.root, ['pods', uid], 'pod uid'), { recursive: true, force: true });
   }
 }

@@ -7,3 +7,4 @@ export * from './keyed-mutex.js';
 export * from './backoff.js';
 export * from './mounts.js';
 export * from './fs-read.js';
+export * from './safe-join.js';
