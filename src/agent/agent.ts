@@ -12,6 +12,7 @@ import { Backoff } from '../lib/backoff.js';
 import { invalidArgument } from '../lib/errors.js';
 import { writeFileAtomic } from '../lib/fs-atomic.js';
 import type { Logger } from '../lib/logger.js';
+import { lockRoot, type RootLock } from '../lib/root-lock.js';
 import { hostMounts } from '../lib/mounts.js';
 import { detectCgroupMode, Cgroups } from '../runtime/cgroups/index.js';
 import { QosCgroupManager, containerResources } from './qos/index.js';
@@ -84,6 +85,17 @@ export interface RunningAgent {
 }
 
 export async function startAgent(config: AgentConfig, logger: Logger): Promise<RunningAgent> {
+  // Before anything else: a second daemon on this root must not touch it (see lockRoot).
+  const lock = lockRoot(config.root, 'corelet agent');
+  try {
+    return await startAgentLocked(config, logger, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootLock): Promise<RunningAgent> {
   const metrics = new AgentMetrics({ processMetrics: true });
   const cri: CriClient = instrumentCriClient(createCriClient(config.runtimeEndpoint), metrics);
   // fail early and clearly when the runtime is not there
@@ -268,6 +280,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
       await eviction?.stop();
       await http.close();
       cri.close();
+      lock.release();
     },
   };
 }

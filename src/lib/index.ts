@@ -8,3 +8,4 @@ export * from './backoff.js';
 export * from './mounts.js';
 export * from './fs-read.js';
 export * from './safe-join.js';
+export * from './root-lock.js';

@@ -4,6 +4,7 @@ import { invalidArgument } from '../lib/errors.js';
 import type * as grpc from '@grpc/grpc-js';
 import { createCriServer, listenUnix, type CriImpl } from '../cri/server.js';
 import type { Logger } from '../lib/logger.js';
+import { lockRoot, type RootLock } from '../lib/root-lock.js';
 import type { RuntimeConfig } from './config.js';
 import { StateStore } from './store/index.js';
 import { ImageStore, loadRegistriesConfig } from './image/index.js';
@@ -47,6 +48,17 @@ async function installPause(source: string, root: string): Promise<string> {
 
 /** Builds every component from the compiled config, recovers state, and serves CRI on the socket. */
 export async function startRuntime(config: RuntimeConfig, logger: Logger, version: string): Promise<RuntimeDaemon> {
+  // Before anything else: a second daemon on this root must not touch it (see lockRoot).
+  const lock = lockRoot(config.root, 'corelet runtime');
+  try {
+    return await startRuntimeLocked(config, logger, version, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function startRuntimeLocked(config: RuntimeConfig, logger: Logger, version: string, lock: RootLock): Promise<RuntimeDaemon> {
   await Promise.all([mkdir(config.root, { recursive: true }), mkdir(config.state, { recursive: true })]);
   const pauseRootfs = await installPause(config.pauseRootfs, config.root);
   const cgroupMode = await detectCgroupMode(config.cgroupRoot);
@@ -131,6 +143,7 @@ export async function startRuntime(config: RuntimeConfig, logger: Logger, versio
       containers.stopWatching();
       await streaming.close();
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      lock.release();
     },
   };
 }

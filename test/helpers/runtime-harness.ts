@@ -96,6 +96,11 @@ export class RuntimeHarness {
     return readFile(this.logFile, 'utf8').catch(() => '');
   }
 
+  /** The daemon's pid while it runs. */
+  get pid(): number | undefined {
+    return this.proc?.exitCode === null ? this.proc.pid : undefined;
+  }
+
   /** kill -9 the daemon (containers must survive it). */
   async kill9(): Promise<void> {
     const p = this.proc;
