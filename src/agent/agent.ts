@@ -13,6 +13,7 @@ import { invalidArgument } from '../lib/errors.js';
 import { writeFileAtomic } from '../lib/fs-atomic.js';
 import type { Logger } from '../lib/logger.js';
 import { lockRoot, type RootLock } from '../lib/root-lock.js';
+import { ensurePrivateDir } from '../lib/private-state.js';
 import { hostMounts } from '../lib/mounts.js';
 import { detectCgroupMode, Cgroups } from '../runtime/cgroups/index.js';
 import { QosCgroupManager, containerResources } from './qos/index.js';
@@ -103,7 +104,7 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
     throw invalidArgument(`cannot reach the CRI runtime at ${config.runtimeEndpoint}: ${err.details ?? String(err)}`);
   });
   logger.info({ runtime: `${version.runtime_name} ${version.runtime_version}`, endpoint: config.runtimeEndpoint }, 'connected to the CRI runtime');
-  await mkdir(config.root, { recursive: true });
+  await ensurePrivateDir(config.root); // 0700, also when an older install left it 0755
 
   const thresholds = parseEvictionHard(config.evictionHard || DEFAULT_EVICTION_HARD);
   const capacity = await readNodeCapacity();

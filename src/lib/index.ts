@@ -9,3 +9,4 @@ export * from './mounts.js';
 export * from './fs-read.js';
 export * from './safe-join.js';
 export * from './root-lock.js';
+export * from './private-state.js';

@@ -5,6 +5,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { createCriServer, listenUnix, type CriImpl } from '../cri/server.js';
 import type { Logger } from '../lib/logger.js';
 import { lockRoot, type RootLock } from '../lib/root-lock.js';
+import { ensurePrivateDir } from '../lib/private-state.js';
 import type { RuntimeConfig } from './config.js';
 import { StateStore } from './store/index.js';
 import { ImageStore, loadRegistriesConfig } from './image/index.js';
@@ -59,7 +60,8 @@ export async function startRuntime(config: RuntimeConfig, logger: Logger, versio
 }
 
 async function startRuntimeLocked(config: RuntimeConfig, logger: Logger, version: string, lock: RootLock): Promise<RuntimeDaemon> {
-  await Promise.all([mkdir(config.root, { recursive: true }), mkdir(config.state, { recursive: true })]);
+  // 0700, existing installs included: records hold env values, rootfs trees setuid binaries.
+  await Promise.all([ensurePrivateDir(config.root), ensurePrivateDir(config.state)]);
   const pauseRootfs = await installPause(config.pauseRootfs, config.root);
   const cgroupMode = await detectCgroupMode(config.cgroupRoot);
   const cgroups = new Cgroups({ root: config.cgroupRoot, mode: cgroupMode });

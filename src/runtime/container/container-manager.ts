@@ -192,7 +192,7 @@ export class ContainerManager {
       await mounting.catch(() => undefined);
     }
     await mounting;
-    await writeFile(join(dir, 'config.json'), JSON.stringify(spec));
+    await writeFile(join(dir, 'config.json'), JSON.stringify(spec), { mode: 0o600 });
     if (rec.logPath) await mkdir(dirname(rec.logPath), { recursive: true });
     undo.push('delete runc container', () => oci.delete(rec.id, { force: true }));
     const { pid } = await monitor.create({

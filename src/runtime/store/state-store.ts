@@ -1,6 +1,7 @@
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../../lib/fs-atomic.js';
+import { tightenRecords } from '../../lib/private-state.js';
 import { alreadyExists, errnoCode, notFound } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { ContainerRecord, SandboxRecord } from './records.js';
@@ -32,7 +33,10 @@ export class StateStore {
   async load(): Promise<void> {
     for (const kind of ['sandboxes', 'containers'] as const) {
       await mkdir(join(this.root, kind), { recursive: true });
-      for (const id of await readdir(join(this.root, kind))) {
+      const ids = await readdir(join(this.root, kind));
+      // Records written before state was private (0644): env values must not stay readable.
+      await tightenRecords(join(this.root, kind), ids, [FILE[kind], 'config.json']);
+      for (const id of ids) {
         try {
           const rec = JSON.parse(await readFile(join(this.dir(kind, id), FILE[kind]), 'utf8'));
           this.remember(kind, rec);
