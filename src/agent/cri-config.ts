@@ -137,6 +137,8 @@ export interface ContainerConfigInput {
   fields: FieldValues;
   /** Host paths of the pod's volumes by name. */
   volumePaths: Record<string, string>;
+  /** Host paths of the container's subPath mounts by volumeMount index (see VolumeManager.prepareSubPath). */
+  subPathPaths?: Record<number, string>;
   /** CRI linux resources computed by the QoS code. */
   resources: LinuxContainerResources | null;
 }
@@ -146,10 +148,12 @@ export function containerConfig(input: ContainerConfigInput): ContainerConfig {
   const { pod, container: c } = input;
   const sc = c.securityContext;
   const podSc = pod.spec.securityContext;
-  const mounts: Mount[] = c.volumeMounts.map((vm) => {
-    const host = input.volumePaths[vm.name];
-    if (host === undefined) throw invalidArgument(`container ${c.name}: volumeMount ${vm.name} names no volume`);
-    return { container_path: vm.mountPath, host_path: vm.subPath ? join(host, vm.subPath) : host, readonly: vm.readOnly ?? false };
+  const mounts: Mount[] = c.volumeMounts.map((vm, i) => {
+    const host = vm.subPath ? input.subPathPaths?.[i] : input.volumePaths[vm.name];
+    if (host === undefined) {
+      throw invalidArgument(`container ${c.name}: volumeMount ${vm.name} ${vm.subPath ? `has no prepared subPath ${vm.subPath}` : 'names no volume'}`);
+    }
+    return { container_path: vm.mountPath, host_path: host, readonly: vm.readOnly ?? false };
   });
   const runAsUser = sc?.runAsUser ?? podSc?.runAsUser;
   const runAsGroup = sc?.runAsGroup ?? podSc?.runAsGroup;
