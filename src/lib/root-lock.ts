@@ -13,7 +13,8 @@ export const LOCK_FILE = 'lock.db';
 export const LOCK_PID_FILE = 'lock.pid';
 
 /**
- * Takes the exclusive lock of root for a daemon (`what`: "corelet runtime", "corelet agent"), as
+ * Takes the exclusive lock of root for a daemon (`what`: "corelet runtime", "corelet agent", named
+ * to whoever finds the root taken), as
  * containerd and CRI-O do with a lock file: a second daemon on the same root fails here, before it
  * touches anything else, with a message naming the root and the holder's pid.
  *
@@ -34,9 +35,9 @@ export function lockRoot(root: string, what: string): RootLock {
   } catch (err) {
     db.close();
     if ((err as { code?: string }).code?.startsWith('SQLITE_BUSY') || (err as { code?: string }).code?.startsWith('SQLITE_LOCKED')) {
-      const pid = readPid(dir);
+      const holder = readHolder(dir);
       throw failedPrecondition(
-        `${dir} is in use by another ${what}${pid ? ` (pid ${pid})` : ''} (lock ${path}): stop it first, or give this one its own --root`,
+        `${dir} is in use by another ${holder?.what ?? 'process'}${holder ? ` (pid ${holder.pid})` : ''} (lock ${path}): stop it first, or give this one its own --root`,
       );
     }
     throw err;
@@ -45,7 +46,7 @@ export function lockRoot(root: string, what: string): RootLock {
   const fd = openSync(join(dir, LOCK_PID_FILE), 'w', 0o600);
   try {
     ftruncateSync(fd);
-    writeSync(fd, `${process.pid}\n`);
+    writeSync(fd, `${process.pid} ${what}\n`);
   } finally {
     closeSync(fd);
   }
@@ -60,10 +61,11 @@ export function lockRoot(root: string, what: string): RootLock {
   };
 }
 
-function readPid(dir: string): string | undefined {
+/** The holder as it wrote itself into ROOT/lock.pid ("PID WHAT"). */
+function readHolder(dir: string): { pid: string; what: string } | undefined {
   try {
-    const text = readFileSync(join(dir, LOCK_PID_FILE), 'utf8').trim();
-    return /^\d+$/.test(text) ? text : undefined;
+    const m = /^(\d+) (.+)$/.exec(readFileSync(join(dir, LOCK_PID_FILE), 'utf8').trim());
+    return m ? { pid: m[1]!, what: m[2]! } : undefined;
   } catch {
     return undefined;
   }
