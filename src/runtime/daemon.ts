@@ -1,5 +1,5 @@
 import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
-import { isAbsolute, join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { invalidArgument } from '../lib/errors.js';
 import type * as grpc from '@grpc/grpc-js';
 import { createCriServer, listenUnix, type CriImpl } from '../cri/server.js';
@@ -49,9 +49,14 @@ async function installPause(source: string, root: string): Promise<string> {
 
 /** Builds every component from the compiled config, recovers state, and serves CRI on the socket. */
 export async function startRuntime(config: RuntimeConfig, logger: Logger, version: string): Promise<RuntimeDaemon> {
-  // Before anything else: a second daemon on this root must not touch it (see lockRoot).
-  const lock = lockRoot(config.root, 'corelet runtime');
+  // Before anything else: a second daemon on this root (or state) must not touch it (see lockRoot).
+  const rootLock = lockRoot(config.root, 'corelet runtime');
+  let lock: RootLock = rootLock;
   try {
+    if (resolve(config.state) !== resolve(config.root)) {
+      const stateLock = lockRoot(config.state, 'corelet runtime');
+      lock = { path: rootLock.path, release: () => (stateLock.release(), rootLock.release()) };
+    }
     return await startRuntimeLocked(config, logger, version, lock);
   } catch (err) {
     lock.release();

@@ -26,6 +26,16 @@ test('a second corelet runtime on the same --root exits with an error naming the
   assert.notEqual(second.exitCode, 0);
   assert.match(second.stderr, new RegExp(`${runtime.root} is in use by another corelet runtime \\(pid ${holder}\\)`));
   assert.equal(existsSync(otherSocket), false, 'the second runtime did not start serving');
+  // another root with the same --state: the volatile state (runc, conmon sockets) is locked too
+  const otherRoot = join(runtime.dir, 'other-root');
+  const third = await execa(
+    process.execPath,
+    [CORELET, 'runtime', '--socket', otherSocket, '--root', otherRoot, '--state', join(runtime.root, 'run'), '--config', join(runtime.dir, 'runtime.yaml')],
+    { reject: false, timeout: 60_000 },
+  );
+  assert.notEqual(third.exitCode, 0);
+  assert.match(third.stderr, new RegExp(`${join(runtime.root, 'run')} is in use by another corelet runtime \\(pid ${holder}\\)`));
+  assert.equal(existsSync(otherSocket), false);
   // the first one is untouched
   assert.equal((await runtime.crictl(['version'])).exitCode, 0);
 
