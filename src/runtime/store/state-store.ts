@@ -2,6 +2,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../../lib/fs-atomic.js';
 import { tightenRecords } from '../../lib/private-state.js';
+import { safeSegment } from '../../lib/safe-join.js';
 import { alreadyExists, errnoCode, notFound } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { ContainerRecord, SandboxRecord } from './records.js';
@@ -26,7 +27,7 @@ export class StateStore {
 
   /** Folder of one object; its record file and everything corelet keeps for it live there. */
   dir(kind: Kind, id: string): string {
-    return join(this.root, kind, id);
+    return join(this.root, kind, safeSegment(id, `${kind === 'sandboxes' ? 'sandbox' : 'container'} id`));
   }
 
   /** Loads every record from disk; unreadable ones are logged and skipped, never deleted. */
