@@ -2,7 +2,8 @@
 # build-native.sh [OUT_DIR] - builds corelet's two small C programs (OUT_DIR defaults to dist/,
 # relative to the repository root):
 #   OUT_DIR/pause/rootfs/pause  the static pause process of every pod sandbox (the built-in rootfs)
-#   OUT_DIR/bin/corelet-io      the streaming helper: conmon attach sockets, pod network namespaces
+#   OUT_DIR/bin/corelet-io      the streaming helper: conmon attach sockets, pod network namespaces;
+#                               and the subPath bind mounts of the agent (openat2 beneath the volume)
 # Idempotent: a binary newer than its source and this script is left alone. Needs gcc and libc6-dev.
 set -euo pipefail
 

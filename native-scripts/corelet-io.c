@@ -22,6 +22,15 @@
  *       on its own (stdin EOF: shutdown(SHUT_WR); the peer's EOF: close our stdout). Exits once
  *       both ways are finished.
  *
+ *   corelet-io subpath-mount VOLUME_ROOT SUBPATH TARGET
+ *       The kubelet's subPath preparation (pkg/volume/util/subpath, Linux): opens SUBPATH beneath
+ *       VOLUME_ROOT with openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS), so '..' and symbolic
+ *       links may be followed only while they stay inside the volume (an absolute link, or one
+ *       that climbs out, fails with EXDEV), creating missing directories the same way, one
+ *       component at a time. The opened O_PATH descriptor, not the path, is then bind-mounted
+ *       (/proc/self/fd/N) on TARGET (made as an empty directory or file to match), so a link
+ *       swapped in after the check changes nothing. Exit 4 when SUBPATH leaves the volume.
+ *
  * --status-fd N: once connected, "connected\n" is written to fd N, so the caller knows the socket
  * is in place (exec starts the process only then). In attach mode fd 2 carries the container's
  * stderr, so our own messages go to fd N instead ("error: ...\n").
@@ -42,11 +51,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-enum { EXIT_DONE = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_CONNECT = 3 };
+enum { EXIT_DONE = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_CONNECT = 3, EXIT_ESCAPE = 4 };
 
 /* conmon 2.1 reads at most 8192 bytes of a client packet into its buffer and drops the rest of
  * a longer packet (SOCK_SEQPACKET truncates), so input is sent in chunks no larger than that. */
@@ -97,7 +110,8 @@ static void usage(void)
 {
 	static const char text[] =
 		"usage: corelet-io attach [--status-fd N] [--no-stdin] SOCKET\n"
-		"       corelet-io netconnect [--status-fd N] NETNS_PATH PORT\n";
+		"       corelet-io netconnect [--status-fd N] NETNS_PATH PORT\n"
+		"       corelet-io subpath-mount VOLUME_ROOT SUBPATH TARGET\n";
 	ssize_t w = write(STDERR_FILENO, text, sizeof text - 1);
 	(void)w;
 	exit(EXIT_USAGE);
@@ -506,6 +520,85 @@ static int cmd_netconnect(int argc, char **argv)
 	return EXIT_DONE;
 }
 
+/* openat2 beneath dirfd, never through magic links (/proc/PID/fd/...); -1 with errno on failure. */
+static int open_beneath(int dirfd, const char *path)
+{
+	struct open_how how = {
+		.flags = O_PATH | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	};
+	for (;;) {
+		long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+		if (fd >= 0 || errno != EAGAIN)
+			return (int)fd;
+	}
+}
+
+static void subpath_fail(int err, const char *root, const char *sub)
+{
+	if (err == EXDEV || err == ELOOP)
+		die(EXIT_ESCAPE, "subPath \"%s\" is outside the volume %s (a symbolic link or '..' leads out of it)", sub, root);
+	die(EXIT_FAIL, "subPath \"%s\" of volume %s: %s", sub, root, strerror(err));
+}
+
+static int cmd_subpath_mount(int argc, char **argv)
+{
+	if (argc != 3)
+		usage();
+	const char *root = argv[0], *sub = argv[1], *target = argv[2];
+	if (sub[0] == '/' || sub[0] == '\0')
+		die(EXIT_USAGE, "subPath \"%s\" must be a non-empty relative path", sub);
+	int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		die(EXIT_FAIL, "volume %s: %s", root, strerror(errno));
+	int fd = open_beneath(rootfd, sub);
+	if (fd < 0 && errno == ENOENT) {
+		/* Make the missing directories one component at a time, each beneath the last. */
+		char *copy = strdup(sub);
+		if (!copy)
+			die(EXIT_FAIL, "out of memory");
+		int cur = dup(rootfd);
+		char *save = NULL;
+		for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+			if (strcmp(c, ".") == 0)
+				continue;
+			int next = open_beneath(cur, c);
+			if (next < 0 && errno == ENOENT) {
+				if (mkdirat(cur, c, 0755) < 0 && errno != EEXIST)
+					subpath_fail(errno, root, sub);
+				next = open_beneath(cur, c);
+			}
+			if (next < 0)
+				subpath_fail(errno, root, sub);
+			close(cur);
+			cur = next;
+		}
+		free(copy);
+		/* The whole path again, as one lookup beneath the root: what a link made meanwhile leads to. */
+		close(cur);
+		fd = open_beneath(rootfd, sub);
+	}
+	if (fd < 0)
+		subpath_fail(errno, root, sub);
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		die(EXIT_FAIL, "subPath \"%s\": %s", sub, strerror(errno));
+	if (S_ISDIR(st.st_mode)) {
+		if (mkdir(target, 0750) < 0 && errno != EEXIST)
+			die(EXIT_FAIL, "making %s: %s", target, strerror(errno));
+	} else {
+		int t = open(target, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0640);
+		if (t < 0)
+			die(EXIT_FAIL, "making %s: %s", target, strerror(errno));
+		close(t);
+	}
+	char src[64];
+	snprintf(src, sizeof src, "/proc/self/fd/%d", fd);
+	if (mount(src, target, NULL, MS_BIND, NULL) < 0)
+		die(EXIT_FAIL, "bind-mounting subPath \"%s\" of %s on %s: %s", sub, root, target, strerror(errno));
+	return EXIT_DONE;
+}
+
 int main(int argc, char **argv)
 {
 	/* A reader that went away must show up as EPIPE, not kill us silently. */
@@ -516,5 +609,7 @@ int main(int argc, char **argv)
 		return cmd_attach(argc - 2, argv + 2);
 	if (strcmp(argv[1], "netconnect") == 0)
 		return cmd_netconnect(argc - 2, argv + 2);
+	if (strcmp(argv[1], "subpath-mount") == 0)
+		return cmd_subpath_mount(argc - 2, argv + 2);
 	usage();
 }

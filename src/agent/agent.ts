@@ -12,6 +12,8 @@ import { Backoff } from '../lib/backoff.js';
 import { invalidArgument } from '../lib/errors.js';
 import { writeFileAtomic } from '../lib/fs-atomic.js';
 import type { Logger } from '../lib/logger.js';
+import { lockRoot, type RootLock } from '../lib/root-lock.js';
+import { ensurePrivateDir } from '../lib/private-state.js';
 import { hostMounts } from '../lib/mounts.js';
 import { detectCgroupMode, Cgroups } from '../runtime/cgroups/index.js';
 import { QosCgroupManager, containerResources } from './qos/index.js';
@@ -84,6 +86,17 @@ export interface RunningAgent {
 }
 
 export async function startAgent(config: AgentConfig, logger: Logger): Promise<RunningAgent> {
+  // Before anything else: a second daemon on this root must not touch it (see lockRoot).
+  const lock = lockRoot(config.root, 'corelet agent');
+  try {
+    return await startAgentLocked(config, logger, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootLock): Promise<RunningAgent> {
   const metrics = new AgentMetrics({ processMetrics: true });
   const cri: CriClient = instrumentCriClient(createCriClient(config.runtimeEndpoint), metrics);
   // fail early and clearly when the runtime is not there
@@ -91,7 +104,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     throw invalidArgument(`cannot reach the CRI runtime at ${config.runtimeEndpoint}: ${err.details ?? String(err)}`);
   });
   logger.info({ runtime: `${version.runtime_name} ${version.runtime_version}`, endpoint: config.runtimeEndpoint }, 'connected to the CRI runtime');
-  await mkdir(config.root, { recursive: true });
+  await ensurePrivateDir(config.root); // 0700, also when an older install left it 0755
 
   const thresholds = parseEvictionHard(config.evictionHard || DEFAULT_EVICTION_HARD);
   const capacity = await readNodeCapacity();
@@ -268,6 +281,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
       await eviction?.stop();
       await http.close();
       cri.close();
+      lock.release();
     },
   };
 }

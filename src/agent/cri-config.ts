@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { ContainerConfig, KeyValue, LinuxContainerResources, Mount, PodSandboxConfig } from '../cri/types.js';
 import type { Container, Pod } from '../api/index.js';
 import { invalidArgument } from '../lib/errors.js';
+import { safeJoin, safeSegment } from '../lib/safe-join.js';
 
 /** Labels the kubelet puts on sandboxes and containers (crictl and tools know them). */
 export const LABELS = {
@@ -29,7 +30,7 @@ export const ANNOTATIONS = {
 /** Where the kubelet keeps pod logs: /var/log/pods/<namespace>_<name>_<uid>. */
 export function podLogDirectory(logRoot: string, pod: Pod): string {
   const m = pod.metadata;
-  return join(logRoot, `${m.namespace}_${m.name}_${m.uid}`);
+  return safeJoin(logRoot, [`${m.namespace}_${m.name}_${m.uid}`], 'pod log folder (namespace_name_uid)');
 }
 
 /** Host ports of the pod's containers, as CRI port mappings. */
@@ -136,6 +137,8 @@ export interface ContainerConfigInput {
   fields: FieldValues;
   /** Host paths of the pod's volumes by name. */
   volumePaths: Record<string, string>;
+  /** Host paths of the container's subPath mounts by volumeMount index (see VolumeManager.prepareSubPath). */
+  subPathPaths?: Record<number, string>;
   /** CRI linux resources computed by the QoS code. */
   resources: LinuxContainerResources | null;
 }
@@ -145,10 +148,12 @@ export function containerConfig(input: ContainerConfigInput): ContainerConfig {
   const { pod, container: c } = input;
   const sc = c.securityContext;
   const podSc = pod.spec.securityContext;
-  const mounts: Mount[] = c.volumeMounts.map((vm) => {
-    const host = input.volumePaths[vm.name];
-    if (host === undefined) throw invalidArgument(`container ${c.name}: volumeMount ${vm.name} names no volume`);
-    return { container_path: vm.mountPath, host_path: vm.subPath ? join(host, vm.subPath) : host, readonly: vm.readOnly ?? false };
+  const mounts: Mount[] = c.volumeMounts.map((vm, i) => {
+    const host = vm.subPath ? input.subPathPaths?.[i] : input.volumePaths[vm.name];
+    if (host === undefined) {
+      throw invalidArgument(`container ${c.name}: volumeMount ${vm.name} ${vm.subPath ? `has no prepared subPath ${vm.subPath}` : 'names no volume'}`);
+    }
+    return { container_path: vm.mountPath, host_path: host, readonly: vm.readOnly ?? false };
   });
   const runAsUser = sc?.runAsUser ?? podSc?.runAsUser;
   const runAsGroup = sc?.runAsGroup ?? podSc?.runAsGroup;
@@ -172,7 +177,7 @@ export function containerConfig(input: ContainerConfigInput): ContainerConfig {
       [ANNOTATIONS.hash]: containerHash(c),
       [ANNOTATIONS.kind]: input.kind,
     },
-    log_path: join(c.name, `${input.restartCount}.log`),
+    log_path: `${safeSegment(c.name, 'container name')}/${input.restartCount}.log`,
     stdin: c.stdin ?? false,
     tty: c.tty ?? false,
     linux: {

@@ -20,6 +20,7 @@ import {
 import type { CriClient } from '../cri/client.js';
 import { CoreletError, failedPrecondition, invalidArgument, notFound } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
+import { safeJoin } from '../lib/safe-join.js';
 import { ANNOTATIONS, LABELS, podLogDirectory } from './cri-config.js';
 import { fitExecOutput, requestErrorOf } from './pod-exec.js';
 import { readContainerLog, splitUtf8 } from './pod-logs.js';
@@ -104,7 +105,7 @@ export function pickLogInstance(pod: Pod, container: string, instances: readonly
  */
 export function resolveLogPath(logRoot: string, pod: Pod, container: string, instance: ContainerInstance, reported: string): string {
   if (reported && isAbsolute(reported)) return reported;
-  return join(podLogDirectory(logRoot, pod), reported || join(container, `${instance.restartCount}.log`));
+  return safeJoin(podLogDirectory(logRoot, pod), [reported || `${container}/${instance.restartCount}.log`], `log of container ${container}`);
 }
 
 /** Serves the scheduler's logs and exec requests; one per agent. */

@@ -387,9 +387,22 @@ export class PodWorker {
         return;
       }
     }
+    const subPathPaths: Record<number, string> = {};
+    try {
+      for (const [i, vm] of c.volumeMounts.entries()) {
+        const volume = volumePaths[vm.name];
+        if (vm.subPath && volume !== undefined) subPathPaths[i] = await this.ctx.volumes.prepareSubPath(pod, c, i, vm, volume);
+      }
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.waiting.set(c.name, { reason: 'CreateContainerConfigError', message });
+      events.record(pod, 'Warning', 'Failed', `Error: ${message}`);
+      this.schedule(5000);
+      return;
+    }
     let id: string;
     try {
-      const config = containerConfig({ pod, container: c, kind, restartCount, fields, volumePaths, resources: this.ctx.cgroups.containerResources(pod, c) });
+      const config = containerConfig({ pod, container: c, kind, restartCount, fields, volumePaths, subPathPaths, resources: this.ctx.cgroups.containerResources(pod, c) });
       id = (await cri.runtime.CreateContainer({ pod_sandbox_id: sandboxId, config, sandbox_config: sbConfig })).container_id;
     } catch (err) {
       const msg = (err as { details?: string }).details ?? String(err);

@@ -1,8 +1,11 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { Pod } from '../api/index.js';
+import { dirname } from 'node:path';
+import type { Container, Pod, VolumeMount } from '../api/index.js';
 import { memoryBytes } from '../api/index.js';
 import { isMounted, type MountPort } from '../lib/mounts.js';
+import { safeJoin, safeSegment } from '../lib/safe-join.js';
+import { wrap, internal } from '../lib/errors.js';
+import { helperSubPaths, mountsUnder, type SubPathPort } from './subpaths.js';
 
 /**
  * Pod volumes on the node: emptyDir (a folder, or a size-limited tmpfs for medium Memory) under the
@@ -12,10 +15,11 @@ export class VolumeManager {
   constructor(
     private readonly root: string,
     private readonly mounts: MountPort,
+    private readonly subPaths: SubPathPort = helperSubPaths(),
   ) {}
 
   private podDir(uid: string): string {
-    return join(this.root, 'pods', uid, 'volumes');
+    return safeJoin(this.root, ['pods', uid, 'volumes'], 'pod uid');
   }
 
   /** Makes the pod's volumes (idempotent) and returns each one's host path by name. */
@@ -23,7 +27,7 @@ export class VolumeManager {
     const paths: Record<string, string> = {};
     for (const v of pod.spec.volumes) {
       if (v.emptyDir) {
-        const dir = join(this.podDir(pod.metadata.uid), v.name);
+        const dir = safeJoin(this.podDir(pod.metadata.uid), [v.name], `volume ${v.name}`);
         await mkdir(dir, { recursive: true });
         if (v.emptyDir.medium === 'Memory') {
           const size = v.emptyDir.sizeLimit ? `,size=${memoryBytes(v.emptyDir.sizeLimit)}` : '';
@@ -34,7 +38,7 @@ export class VolumeManager {
         if (v.hostPath.type === 'DirectoryOrCreate') await mkdir(v.hostPath.path, { recursive: true });
         paths[v.name] = v.hostPath.path;
       } else if (v.persistentLocal) {
-        const dir = join(this.root, 'persistent', v.persistentLocal.claimName);
+        const dir = safeJoin(this.root, ['persistent', v.persistentLocal.claimName], `volume ${v.name}: persistentLocal.claimName`);
         await mkdir(dir, { recursive: true });
         paths[v.name] = dir;
       }
@@ -42,10 +46,40 @@ export class VolumeManager {
     return paths;
   }
 
-  /** Unmounts and removes the pod's emptyDir volumes (hostPath and persistent volumes stay). */
+  /**
+   * The host path to give the runtime for a volumeMount with subPath (the kubelet's
+   * volume-subpaths/<volume>/<container>/<index>): subPath opened beneath the volume's host path
+   * without leaving it, and bind-mounted there. Made again at every container start.
+   */
+  async prepareSubPath(pod: Pod, container: Container, index: number, vm: VolumeMount, volumePath: string): Promise<string> {
+    const target = safeJoin(
+      this.root,
+      ['pods', pod.metadata.uid, 'volume-subpaths', safeSegment(vm.name, 'volume name'), safeSegment(container.name, 'container name'), String(index)],
+      'subPath target',
+    );
+    try {
+      await mkdir(dirname(target), { recursive: true, mode: 0o750 });
+      await this.mounts.unmount(target);
+      await rm(target, { recursive: false, force: true }).catch(() => undefined);
+      await this.subPaths.mount(volumePath, vm.subPath!, target);
+    } catch (err) {
+      throw wrap(err, `failed to prepare subPath for volumeMount "${vm.name}" of container "${container.name}"`);
+    }
+    return target;
+  }
+
+  /**
+   * Unmounts the pod's subPath binds and emptyDir volumes, then removes its folder (hostPath and
+   * persistent volumes stay). Nothing is removed while anything under the folder is still mounted:
+   * rm -r through a bind mount would delete the volume's (or worse, the host's) files.
+   */
   async cleanup(uid: string): Promise<void> {
+    const podRoot = safeJoin(this.root, ['pods', uid], 'pod uid');
     const dir = this.podDir(uid);
-    for (const name of await readdir(dir).catch(() => [] as string[])) await this.mounts.unmount(join(dir, name));
-    await rm(join(this.root, 'pods', uid), { recursive: true, force: true });
+    for (const name of await readdir(dir).catch(() => [] as string[])) await this.mounts.unmount(safeJoin(dir, [name]));
+    for (const point of await mountsUnder(podRoot)) await this.mounts.unmount(point);
+    const left = await mountsUnder(podRoot);
+    if (left.length > 0) throw internal(`pod ${uid}: not removing ${podRoot}, still mounted: ${left.join(', ')}`);
+    await rm(podRoot, { recursive: true, force: true });
   }
 }

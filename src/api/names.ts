@@ -9,6 +9,19 @@ const SUBDOMAIN_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-
 const QUALIFIED_NAME_RE = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const HTTP_HEADER_NAME_RE = /^[-A-Za-z0-9!#$%&'*+.^_`|~]+$/;
 
+const UID_RE = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+
+/**
+ * Object uids (metadata.uid, ownerReferences uid): the API server makes them UUIDs; the node uses a
+ * pod's uid as a folder name, so anything but letters, digits, '-', '_' and '.' (starting and ending
+ * with a letter or digit, at most 128 characters) is refused: no '/', no '..', no NUL.
+ */
+export function checkUid(s: string): string | undefined {
+  if (s.length > 128) return 'must be no more than 128 characters';
+  if (!UID_RE.test(s)) return "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (a UUID)";
+  return undefined;
+}
+
 /** RFC 1123 label: container, volume, namespace names. */
 export function checkDnsLabel(s: string): string | undefined {
   if (s.length > 63) return 'must be no more than 63 characters';

@@ -18,6 +18,7 @@ import {
 import {
   checkDnsLabel,
   checkDnsSubdomain,
+  checkUid,
   checkEnvVarName,
   checkHttpHeaderName,
   checkIp,
@@ -319,10 +320,12 @@ export function decodeMeta(r: FieldReader, v: unknown, path: string, source: str
       controller: r.bool(o.controller, at(p, 'controller')),
     });
   });
+  const givenUid = r.string(m.uid, at(path, 'uid'));
+  checkFormat(r, at(path, 'uid'), givenUid || undefined, checkUid);
   return compact({
     name,
     namespace,
-    uid: r.string(m.uid, at(path, 'uid')) || staticPodUid(source, namespace, name),
+    uid: givenUid || staticPodUid(source, namespace, name),
     labels: decodeLabels(r, m.labels, at(path, 'labels')),
     annotations: decodeAnnotations(r, m.annotations, at(path, 'annotations')),
     creationTimestamp: r.string(m.creationTimestamp, at(path, 'creationTimestamp')),

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
+import { lockRoot } from '../lib/root-lock.js';
 import { createLogger } from '../lib/logger.js';
 import { createCriClient } from '../cri/index.js';
 import { status as grpcStatus } from '@grpc/grpc-js';
@@ -50,7 +51,13 @@ async function importThroughRuntime(socket: string, path: string): Promise<Impor
 /** Imports into the store on disk (the runtime is not running, so nobody else writes it). */
 async function importDirectly(config: RuntimeConfig, path: string): Promise<Imported> {
   const logger = createLogger('corelet-images', 'warn');
-  const store = new ImageStore({ root: join(config.root, 'images'), registries: await loadRegistriesConfig(config.registriesFile), logger });
-  await store.init();
-  return (await store.importArchive(path)).map((r) => ({ id: r.id, repo_tags: r.repoTags }));
+  // The root's lock makes "nobody else writes it" true: a runtime starting meanwhile waits its turn.
+  const lock = lockRoot(config.root, 'corelet images import');
+  try {
+    const store = new ImageStore({ root: join(config.root, 'images'), registries: await loadRegistriesConfig(config.registriesFile), logger });
+    await store.init();
+    return (await store.importArchive(path)).map((r) => ({ id: r.id, repo_tags: r.repoTags }));
+  } finally {
+    lock.release();
+  }
 }

@@ -31,7 +31,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   }
 }
 
-/** writeFileAtomic of a JSON document. */
-export function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  return writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n');
+/** writeFileAtomic of a JSON document; 0600 by default: records hold env values and addresses. */
+export function writeJsonAtomic(path: string, value: unknown, mode = 0o600): Promise<void> {
+  return writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n', mode);
 }

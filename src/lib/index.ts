@@ -7,3 +7,6 @@ export * from './keyed-mutex.js';
 export * from './backoff.js';
 export * from './mounts.js';
 export * from './fs-read.js';
+export * from './safe-join.js';
+export * from './root-lock.js';
+export * from './private-state.js';

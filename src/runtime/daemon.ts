@@ -1,9 +1,11 @@
 import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
-import { isAbsolute, join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { invalidArgument } from '../lib/errors.js';
 import type * as grpc from '@grpc/grpc-js';
 import { createCriServer, listenUnix, type CriImpl } from '../cri/server.js';
 import type { Logger } from '../lib/logger.js';
+import { lockRoot, type RootLock } from '../lib/root-lock.js';
+import { ensurePrivateDir } from '../lib/private-state.js';
 import type { RuntimeConfig } from './config.js';
 import { StateStore } from './store/index.js';
 import { ImageStore, loadRegistriesConfig } from './image/index.js';
@@ -47,7 +49,24 @@ async function installPause(source: string, root: string): Promise<string> {
 
 /** Builds every component from the compiled config, recovers state, and serves CRI on the socket. */
 export async function startRuntime(config: RuntimeConfig, logger: Logger, version: string): Promise<RuntimeDaemon> {
-  await Promise.all([mkdir(config.root, { recursive: true }), mkdir(config.state, { recursive: true })]);
+  // Before anything else: a second daemon on this root (or state) must not touch it (see lockRoot).
+  const rootLock = lockRoot(config.root, 'corelet runtime');
+  let lock: RootLock = rootLock;
+  try {
+    if (resolve(config.state) !== resolve(config.root)) {
+      const stateLock = lockRoot(config.state, 'corelet runtime');
+      lock = { path: rootLock.path, release: () => (stateLock.release(), rootLock.release()) };
+    }
+    return await startRuntimeLocked(config, logger, version, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function startRuntimeLocked(config: RuntimeConfig, logger: Logger, version: string, lock: RootLock): Promise<RuntimeDaemon> {
+  // 0700, existing installs included: records hold env values, rootfs trees setuid binaries.
+  await Promise.all([ensurePrivateDir(config.root), ensurePrivateDir(config.state)]);
   const pauseRootfs = await installPause(config.pauseRootfs, config.root);
   const cgroupMode = await detectCgroupMode(config.cgroupRoot);
   const cgroups = new Cgroups({ root: config.cgroupRoot, mode: cgroupMode });
@@ -131,6 +150,7 @@ export async function startRuntime(config: RuntimeConfig, logger: Logger, versio
       containers.stopWatching();
       await streaming.close();
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      lock.release();
     },
   };
 }

@@ -131,6 +131,11 @@ export class AgentHarness {
     return (await fetch(`${this.url}/metrics`)).text();
   }
 
+  /** The agent's pid while it runs. */
+  get pid(): number | undefined {
+    return this.proc?.exitCode === null ? this.proc.pid : undefined;
+  }
+
   async kill9(): Promise<void> {
     const p = this.proc;
     if (!p || p.exitCode !== null || p.signalCode !== null) return;

@@ -10,7 +10,8 @@ import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 
 export const REPO = resolve(import.meta.dirname, '..', '..', '..');
-export const CORELET = join(REPO, 'dist', 'src', 'cli', 'main.js');
+/** The binary under test; CORELET_TEST_BIN runs a test against another build (e.g. to reproduce an attack before its fix). */
+export const CORELET = process.env.CORELET_TEST_BIN ?? join(REPO, 'dist', 'src', 'cli', 'main.js');
 export const BUSYBOX = '127.0.0.1:5000/e2e-test-images/busybox:1.29-2';
 
 let counter = 0;
@@ -94,6 +95,11 @@ export class RuntimeHarness {
 
   async log(): Promise<string> {
     return readFile(this.logFile, 'utf8').catch(() => '');
+  }
+
+  /** The daemon's pid while it runs. */
+  get pid(): number | undefined {
+    return this.proc?.exitCode === null ? this.proc.pid : undefined;
   }
 
   /** kill -9 the daemon (containers must survive it). */

@@ -6,6 +6,7 @@ import { errnoCode, failedPrecondition, invalidArgument, isKind, notFound, wrap 
 import { newId, nowNanos, unixNanos } from '../../lib/ids.js';
 import { KeyedMutex } from '../../lib/keyed-mutex.js';
 import { UndoStack } from '../../lib/undo.js';
+import { safeJoin } from '../../lib/safe-join.js';
 import { buildContainerSpec, normalizeSignal, toOciResources, type OciSpec } from '../spec/index.js';
 import { conmonCtlPath, readExitFile, readOomFlag, reopenContainerLog, waitForExit } from '../oci/index.js';
 import { deviceInfo, hostDevices, readLocalhostProfile } from '../host-facts.js';
@@ -102,7 +103,8 @@ export class ContainerManager {
       reason: '',
       message: '',
       pid: 0,
-      logPath: sandbox.config.log_directory && config.log_path ? join(sandbox.config.log_directory, config.log_path) : '',
+      // log_path is relative to the pod's log folder (CRI): never a way to make conmon write elsewhere.
+      logPath: sandbox.config.log_directory && config.log_path ? safeJoin(sandbox.config.log_directory, [config.log_path], 'log_path') : '',
       cgroupsPath: `${sandbox.cgroupParent}/${id}`,
       stopSignal: 15,
       user: { uid: 0, gid: 0, additionalGids: [] },
@@ -192,7 +194,7 @@ export class ContainerManager {
       await mounting.catch(() => undefined);
     }
     await mounting;
-    await writeFile(join(dir, 'config.json'), JSON.stringify(spec));
+    await writeFile(join(dir, 'config.json'), JSON.stringify(spec), { mode: 0o600 });
     if (rec.logPath) await mkdir(dirname(rec.logPath), { recursive: true });
     undo.push('delete runc container', () => oci.delete(rec.id, { force: true }));
     const { pid } = await monitor.create({

@@ -174,7 +174,7 @@ export class SandboxManager {
         availableCapabilities: this.deps.host.capabilities,
         seccompLocalhost: readLocalhostProfile,
       });
-      await writeFile(join(dir, 'config.json'), JSON.stringify(spec));
+      await writeFile(join(dir, 'config.json'), JSON.stringify(spec), { mode: 0o600 });
       undo.push('delete pause container', () => oci.delete(id, { force: true }));
       const { pid } = await monitor.create({
         id,

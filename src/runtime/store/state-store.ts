@@ -1,6 +1,8 @@
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../../lib/fs-atomic.js';
+import { tightenRecords } from '../../lib/private-state.js';
+import { safeSegment } from '../../lib/safe-join.js';
 import { alreadyExists, errnoCode, notFound } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { ContainerRecord, SandboxRecord } from './records.js';
@@ -25,14 +27,17 @@ export class StateStore {
 
   /** Folder of one object; its record file and everything corelet keeps for it live there. */
   dir(kind: Kind, id: string): string {
-    return join(this.root, kind, id);
+    return join(this.root, kind, safeSegment(id, `${kind === 'sandboxes' ? 'sandbox' : 'container'} id`));
   }
 
   /** Loads every record from disk; unreadable ones are logged and skipped, never deleted. */
   async load(): Promise<void> {
     for (const kind of ['sandboxes', 'containers'] as const) {
       await mkdir(join(this.root, kind), { recursive: true });
-      for (const id of await readdir(join(this.root, kind))) {
+      const ids = await readdir(join(this.root, kind));
+      // Records written before state was private (0644): env values must not stay readable.
+      await tightenRecords(join(this.root, kind), ids, [FILE[kind], 'config.json']);
+      for (const id of ids) {
         try {
           const rec = JSON.parse(await readFile(join(this.dir(kind, id), FILE[kind]), 'utf8'));
           this.remember(kind, rec);

@@ -329,7 +329,8 @@ export class Store {
   }
 
   /**
-   * Stores a new object and returns it as stored. Fills in uid (unless given), creationTimestamp,
+   * Stores a new object and returns it as stored. Generates its uid (a given metadata.uid is ignored,
+   * as kube-apiserver does: agents use it as a folder name and owners match on it), creationTimestamp,
    * generation 1, resourceVersion, apiVersion/kind, empty labels/annotations; a missing name is made
    * from metadata.generateName plus a random suffix. AlreadyExists when the name or uid is taken.
    */
@@ -345,7 +346,7 @@ export class Store {
       const ref = refOf(k, namespace, name);
       checkObject(k, obj, ref);
       if (this.stmt.get.get(k, namespace, name)) throw alreadyExists(`${ref} already exists`);
-      const uid = m.uid ?? randomUUID();
+      const uid = randomUUID();
       const holder = this.stmt.byUid.get(uid);
       if (holder) throw alreadyExists(`${ref}: uid ${uid} is already used by ${refOf(holder.kind, holder.namespace, holder.name)}`);
       const rv = this.nextResourceVersion();

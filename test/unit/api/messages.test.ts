@@ -165,6 +165,10 @@ describe('parseMessage: refused messages', () => {
   it('names the missing field of an embedded pod by its full path', () => {
     assert.deepEqual(problems({ v: 1, type: 'assign', pod: pod((p) => delete p.metadata.name) }), ['message.assign.pod.metadata.name: required value']);
     assert.deepEqual(problems({ v: 1, type: 'assign', pod: pod((p) => delete p.metadata.uid) }), ['message.assign.pod.metadata.uid: required value']);
+    // an assigned pod's uid becomes a folder name on the node: a path is refused before it gets there
+    assert.deepEqual(problems({ v: 1, type: 'assign', pod: pod((p) => (p.metadata.uid = '../../../..')) }), [
+      'message.assign.pod.metadata.uid: invalid value "../../../..": must consist of alphanumeric characters, \'-\', \'_\' or \'.\', and must start and end with an alphanumeric character (a UUID)',
+    ]);
     assert.deepEqual(problems({ v: 1, type: 'assign', pod: pod((p) => (p.spec.containers[0].image = 7)) }), [
       'message.assign.pod.spec.containers[0].image: expected string, got number 7 (quote it)',
     ]);
