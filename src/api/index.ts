@@ -17,3 +17,4 @@ export * from './workload-decode.js';
 export * from './pod-resources.js';
 export * from './messages.js';
 export * from './pod-security.js';
+export * from './namespace.js';
