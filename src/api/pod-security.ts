@@ -68,7 +68,7 @@ export interface PodSecurityViolation {
 
 /** The part of a pod the checks read: metadata annotations and the spec. */
 export interface PodSecurityInput {
-  metadata?: { annotations?: Readonly<Record<string, string>> } | undefined;
+  metadata?: { name?: string; annotations?: Readonly<Record<string, string>> } | undefined;
   spec?: unknown;
 }
 
