@@ -8,10 +8,16 @@ import { BUILTIN_NAMESPACES, type Namespace } from '../../api/index.js';
 import { notFound, permissionDenied } from '../../lib/index.js';
 import { STORE_KINDS, isNamespaced, type Store, type StoredObject } from '../store/index.js';
 
-/** Creates the built-in namespaces that are missing (Active). */
+/**
+ * Creates the built-in namespaces that are missing (Active), and a Namespace for every namespace
+ * that objects already use (a store written before corelet had Namespace objects), so they stay
+ * reachable and deletable.
+ */
 export function ensureBuiltinNamespaces(store: Store): void {
   store.transaction(() => {
-    for (const name of BUILTIN_NAMESPACES) {
+    const used = new Set<string>(BUILTIN_NAMESPACES);
+    for (const kind of STORE_KINDS.filter(isNamespaced)) for (const obj of store.list(kind)) used.add(obj.metadata.namespace);
+    for (const name of used) {
       if (store.get('Namespace', '', name)) continue;
       store.create('Namespace', { apiVersion: 'v1', kind: 'Namespace', metadata: { name }, status: { phase: 'Active' } });
     }

@@ -113,6 +113,14 @@ describe('namespaces and Pod Security admission (REST)', () => {
     assert.equal((await call('DELETE', '/api/v1/namespaces/team')).status, 404);
   });
 
+  it('a store from before Namespace objects gets one for every namespace its objects use', async (t) => {
+    const { store } = tempStore(t);
+    store.create('Pod', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'old', namespace: 'legacy' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
+    const server = await startApiServer(t, store, pki, tokens.lookup);
+    const list = await api(server, pki, 'GET', '/api/v1/namespaces', { token: tokens.api });
+    assert.deepEqual(list.body.items.map((n: any) => n.metadata.name), ['default', 'kube-system', 'legacy']);
+  });
+
   it('refuses objects in a namespace that does not exist; deleting a namespace deletes what is in it', async (t) => {
     const { store, call } = await setup(t);
     const early = await call('POST', '/api/v1/apply', inNamespace(podYaml('web').replace('name: web', 'name: web\n  namespace: team'), 'team'));
