@@ -1,10 +1,10 @@
 /** The admission chain of API writes (create, apply, update): namespace lifecycle, then Pod Security. */
 import { isNamespaced, type Store, type StoreKind } from '../store/index.js';
 import { requireNamespace } from './namespaces.js';
-import { admitPod, podSecurityWarnings } from './pod-security.js';
+import { admitPod, namespaceLevelWarnings, podSecurityWarnings } from './pod-security.js';
 
 interface Written {
-  metadata: { name?: string; generateName?: string; namespace?: string; annotations?: Record<string, string> };
+  metadata: { name?: string; generateName?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
   spec?: unknown;
   status?: unknown;
 }
@@ -21,6 +21,7 @@ export function admitWrite(store: Store, kind: StoreKind, obj: Written, current?
     if (kind === 'Namespace') obj.status = { phase: 'Active' };
     if (isNamespaced(kind)) requireNamespace(store, obj.metadata.namespace ?? 'default');
   }
+  if (kind === 'Namespace' && current !== undefined) return namespaceLevelWarnings(store, obj.metadata.name ?? '', obj.metadata.labels);
   if (kind === 'Pod' && (current === undefined || specText(current.spec) !== specText(obj.spec))) admitPod(store, obj);
   return podSecurityWarnings(store, kind, obj);
 }

@@ -75,6 +75,29 @@ export function podSecurityWarnings(store: Store, kind: string, obj: { metadata:
   return out;
 }
 
+/** At most this many pods are named when a namespace's new level makes existing pods violate it. */
+const MAX_PODS_NAMED = 10;
+
+/**
+ * Warnings when a namespace's enforce level is about to change, as the API server gives them:
+ * `existing pods in namespace "team" violate the new PodSecurity enforce level "restricted:latest"`,
+ * then one `pod: reason, reason` per violating pod. Existing pods keep running.
+ */
+export function namespaceLevelWarnings(store: Store, name: string, labels: Readonly<Record<string, string>> | undefined): string[] {
+  const before = namespacePolicy(store, name).enforce;
+  const after = namespacePodSecurity(labels).enforce;
+  if (before === after) return [];
+  const violating: string[] = [];
+  for (const pod of store.list<PodLike & { metadata: { name: string } }>('Pod', { namespace: name })) {
+    const violations = checkPodSecurity(after, pod);
+    if (violations.length > 0) violating.push(`${pod.metadata.name}: ${violations.map((v) => v.reason).join(', ')}`);
+  }
+  if (violating.length === 0) return [];
+  const shown = violating.slice(0, MAX_PODS_NAMED);
+  if (violating.length > shown.length) shown.push(`(and ${violating.length - shown.length} other pods)`);
+  return [`existing pods in namespace ${JSON.stringify(name)} violate the new PodSecurity enforce level ${JSON.stringify(`${after}:latest`)}`, ...shown];
+}
+
 /**
  * The one check point of the controllers: true when the pod they are about to create passes its
  * namespace's enforce level; otherwise a FailedCreate Warning event on the owner says why (as the

@@ -31,7 +31,7 @@ import {
 import { CoreletError, invalidArgument, notFound, type Logger } from '../../lib/index.js';
 import { AuthenticationError, authenticateToken, bearerToken, type TokenRecord } from '../auth/index.js';
 import { rolloutUndo } from '../controllers/index.js';
-import { admitWrite, deleteNamespace } from '../admission/index.js';
+import { admitWrite, deleteNamespace, namespaceLevelWarnings, podSecurityWarnings } from '../admission/index.js';
 import { API_VERSIONS, isNamespaced, type ObjectInput, type Store, type StoreKind, type StoredObject, type WatchChange } from '../store/index.js';
 import type { NodeSessions } from './node-sessions.js';
 import type { PodExecOptions, PodLogOptions, PodProxy } from './pod-proxy.js';
@@ -681,6 +681,8 @@ function patch(kind: StoreKind, ns: string, name: string, text: string, contentT
     } else {
       ({ spec: next.spec, warnings } = decodeSpec(kind, next));
     }
+    // Pod Security: a workload's template, a namespace's new level (before it is written).
+    warnings.push(...(kind === 'Namespace' ? namespaceLevelWarnings(store, name, next.metadata.labels) : podSecurityWarnings(store, kind, next)));
     const rv = isRecord(body.metadata) && typeof body.metadata.resourceVersion === 'string' ? body.metadata.resourceVersion : current.metadata.resourceVersion;
     return { object: store.update(kind, next as ObjectInput, rv) as StoredObject, warnings };
   });

@@ -205,7 +205,7 @@ spec:
   });
 
   it('a workload with a violating template is accepted with a warning; its controller records FailedCreate and makes no pod', async (t) => {
-    const { store, call } = await setup(t);
+    const { store, call, server } = await setup(t);
     addNode(store, 'node-a');
     await call('POST', '/api/v1/apply', namespaceYaml('apps'));
     for (const kind of ['Deployment', 'StatefulSet', 'DaemonSet', 'Job'] as const) {
@@ -229,5 +229,14 @@ spec:
     await call('POST', '/api/v1/apply', namespaceYaml('apps', { 'pod-security.kubernetes.io/enforce': 'privileged' }));
     reconcileAll(store, new Date());
     assert.deepEqual(store.list('Pod').map((p) => p.metadata.ownerReferences?.[0]?.kind).sort(), ['DaemonSet', 'Job', 'ReplicaSet', 'StatefulSet']);
+
+    // Making the level stricter again warns about the pods already there (they keep running).
+    const stricter = await patch(server, pki, '/api/v1/namespaces/apps', tokens.api, { metadata: { labels: { 'pod-security.kubernetes.io/enforce': 'baseline' } } });
+    assert.equal(stricter.status, 200);
+    const warnings = String(stricter.headers.warning).split(/, (?=299 )/);
+    assert.equal(warnings[0], '299 - "existing pods in namespace \\"apps\\" violate the new PodSecurity enforce level \\"baseline:latest\\""');
+    assert.equal(warnings.length, 5);
+    assert.match(warnings[1]!, /^299 - "[a-z0-9-]+: hostPath volumes"$/);
+    assert.equal(store.list('Pod').length, 4);
   });
 });
