@@ -8,6 +8,7 @@
  *   GET    nodes[/NAME], events, <resource>               cluster-wide lists (?watch=true streams)
  *   PATCH  nodes/NAME                                     merge patch (cordon: {"spec":{"unschedulable":true}})
  *   DELETE nodes/NAME                                     the node and the pods bound to it
+ *   GET|POST namespaces, GET|PATCH|DELETE namespaces/NAME  Namespace objects (DELETE: with everything in it)
  *   GET    namespaces/NS/<resource>|events                one namespace (?watch=true streams)
  *   POST   namespaces/NS/<resource>                       create one object
  *   GET|PATCH|DELETE namespaces/NS/<resource>/NAME
