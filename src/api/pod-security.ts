@@ -216,7 +216,7 @@ const CHECKS: readonly CheckDef[] = [
   {
     id: 'hostPorts',
     level: 'baseline',
-    reason: (d) => (/ use hostPorts | uses hostPorts /.test(` ${d} `) ? 'hostPorts' : 'hostPort'),
+    reason: 'hostPort',
     run: (p) => {
       const names: string[] = [];
       const ports = new Set<number>();

@@ -116,7 +116,7 @@ describe('Pod Security Standards', () => {
       s.containers[0].ports = [{ containerPort: 80, hostPort: 80 }];
       s.initContainers[0].ports = [{ containerPort: 443, hostPort: 443 }];
     })[0];
-    assert.equal(two, 'hostPorts (containers "init", "app" use hostPorts 80, 443)');
+    assert.equal(two, 'hostPort (containers "init", "app" use hostPorts 80, 443)');
     assert.equal(both((s) => (s.containers[0].ports = [{ containerPort: 80, hostPort: 0 }]))[0], '');
   });
 
