@@ -6,7 +6,7 @@
 import { hostname, networkInterfaces } from 'node:os';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Container, Pod } from '../api/index.js';
+import { DEFAULT_POD_SECURITY_LEVEL, type Container, type Pod, type PodSecurityLevel } from '../api/index.js';
 import { createCriClient, type CriClient } from '../cri/client.js';
 import { Backoff } from '../lib/backoff.js';
 import { invalidArgument } from '../lib/errors.js';
@@ -17,7 +17,7 @@ import { ensurePrivateDir } from '../lib/private-state.js';
 import { hostMounts } from '../lib/mounts.js';
 import { detectCgroupMode, Cgroups } from '../runtime/cgroups/index.js';
 import { QosCgroupManager, containerResources } from './qos/index.js';
-import { admit, computeAllocatable, parseResourceList, readNodeCapacity, type NodeResources } from './admission/index.js';
+import { admit, admitPodSecurity, computeAllocatable, parseResourceList, readNodeCapacity, type NodeResources } from './admission/index.js';
 import { EvictionManager, memoryAvailableReader, parseEvictionHard, DEFAULT_EVICTION_HARD } from './eviction/index.js';
 import { AgentMetrics, instrumentCriClient, startAgentHttpServer } from './http/index.js';
 import { ContainerProbes, criProbeDeps, runProbe } from './probes/index.js';
@@ -59,6 +59,8 @@ export interface AgentConfig {
   readonly scheduler?: { server: string; token: string; caCertHash: string };
   /** The node's InternalIP (peers route pod traffic to it; the pods' hostIP); default {@link nodeAddress}. */
   readonly nodeIP?: string;
+  /** The Pod Security level static pods must meet (default baseline). */
+  readonly staticPodSecurity?: PodSecurityLevel;
 }
 
 /** How often the routes to other nodes' pod CIDRs are checked and restored. */
@@ -146,7 +148,11 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
   pods = new PodManager({
     logger,
     relistMs: config.relistMs,
-    admit: (pod: Pod, active: Pod[]) => {
+    admit: (pod: Pod, active: Pod[], source: string) => {
+      // Pod Security first: the scheduler's pods by the level it stated, static pods by the flag.
+      const level = source === SCHEDULER_SOURCE ? (link?.podSecurityLevel(pod.metadata.uid) ?? DEFAULT_POD_SECURITY_LEVEL) : (config.staticPodSecurity ?? DEFAULT_POD_SECURITY_LEVEL);
+      const security = admitPodSecurity(pod, level);
+      if (!security.admit) return security;
       const r = admit(pod, active, allocatable);
       return r.admit ? { admit: true } : { admit: false, reason: r.reason, message: r.message };
     },

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import type { ContainerConfig, KeyValue, LinuxContainerResources, Mount, PodSandboxConfig } from '../cri/types.js';
-import type { Container, Pod } from '../api/index.js';
+import type { Container, Pod, SeccompProfile } from '../api/index.js';
 import { invalidArgument } from '../lib/errors.js';
 import { safeJoin, safeSegment } from '../lib/safe-join.js';
 
@@ -86,9 +86,15 @@ export function sandboxConfig(pod: Pod, opts: { attempt: number; logRoot: string
         run_as_user: sc?.runAsUser !== undefined ? { value: sc.runAsUser } : null,
         run_as_group: sc?.runAsGroup !== undefined ? { value: sc.runAsGroup } : null,
         supplemental_groups: sc?.supplementalGroups ?? [],
+        ...seccompOf(sc?.seccompProfile),
       },
     },
   };
+}
+
+/** CRI's seccomp choice for a securityContext.seccompProfile; nothing (the runtime's Unconfined) when unset. */
+function seccompOf(profile: SeccompProfile | undefined): { seccomp?: { profile_type: SeccompProfile['type'] } } {
+  return profile ? { seccomp: { profile_type: profile.type } } : {};
 }
 
 /** Values a fieldRef env var can take. */
@@ -191,6 +197,7 @@ export function containerConfig(input: ContainerConfigInput): ContainerConfig {
         no_new_privs: sc?.allowPrivilegeEscalation === false,
         namespace_options: namespaceOptions(pod),
         supplemental_groups: podSc?.supplementalGroups ?? [],
+        ...seccompOf(sc?.seccompProfile ?? podSc?.seccompProfile),
       },
     },
   };

@@ -8,8 +8,11 @@ import type { Logger } from '../lib/logger.js';
 import { LABELS } from './cri-config.js';
 import { PodWorker, type WorkerContext } from './pod-worker.js';
 
-/** Decides whether a new pod may run here (resources, pod count); see admission/. */
-export type Admit = (pod: Pod, active: Pod[]) => { admit: true } | { admit: false; reason: string; message: string };
+/**
+ * Decides whether a new pod may run here (Pod Security, resources, pod count); see admission/.
+ * `source` is where the pod comes from ("file" for static pods, "scheduler").
+ */
+export type Admit = (pod: Pod, active: Pod[], source: string) => { admit: true } | { admit: false; reason: string; message: string };
 
 export interface PodManagerOptions {
   ctx: WorkerContext;
@@ -50,23 +53,23 @@ export class PodManager {
         }
         continue;
       }
-      this.start(pod);
+      this.start(pod, name);
     }
     for (const uid of prev.keys()) {
       if (!next.has(uid)) this.stopPod(uid);
     }
   }
 
-  private start(pod: Pod): void {
+  private start(pod: Pod, source: string): void {
     const active = this.activePods();
-    const verdict = this.opts.admit(pod, active);
-    const worker = new PodWorker(this.opts.ctx, pod);
-    this.workers.set(pod.metadata.uid, worker);
+    const verdict = this.opts.admit(pod, active, source);
     if (!verdict.admit) {
       this.opts.logger.warn({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, reason: verdict.reason }, 'pod rejected');
       this.opts.ctx.events.record(pod, 'Warning', verdict.reason, verdict.message);
-      worker.fail(verdict.reason, verdict.message);
     }
+    // A rejected pod's worker starts out failed: it never prepares volumes or creates a sandbox.
+    const worker = new PodWorker(this.opts.ctx, pod, verdict.admit ? undefined : { reason: verdict.reason, message: verdict.message });
+    this.workers.set(pod.metadata.uid, worker);
   }
 
   private stopPod(uid: string): void {

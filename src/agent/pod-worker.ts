@@ -78,8 +78,11 @@ export class PodWorker {
   constructor(
     private readonly ctx: WorkerContext,
     pod: Pod,
+    /** Admission refused the pod: it is never synced, only reported Failed (and anything found of it stopped). */
+    rejected?: { reason: string; message: string },
   ) {
     this.desired = pod;
+    this.failed = rejected;
     this.done = new Promise((r) => (this.finish = r));
     void this.loop();
   }

@@ -6,7 +6,7 @@
  */
 import WebSocket from 'ws';
 import type { ObjectEvent, PeerNode, Pod, PodStatus } from '../api/index.js';
-import { encodeMessage, parseMessage, type Message } from '../api/index.js';
+import { DEFAULT_POD_SECURITY_LEVEL, encodeMessage, parseMessage, type Message, type PodSecurityLevel } from '../api/index.js';
 import type { Logger } from '../lib/logger.js';
 import type { PodRequestMessage, RequestPeer } from './pod-requests.js';
 import { fetchPinnedCa, parseServerUrl } from '../scheduler/auth/index.js';
@@ -49,6 +49,8 @@ export interface SchedulerLinkOptions {
 export class SchedulerLink {
   private ws: WebSocket | undefined;
   private readonly assigned = new Map<string, Pod>();
+  /** The Pod Security level the scheduler stated with each assigned pod, by uid. */
+  private readonly podSecurity = new Map<string, PodSecurityLevel>();
   private heartbeat: NodeJS.Timeout | undefined;
   private resync: NodeJS.Timeout | undefined;
   private synced = false;
@@ -169,10 +171,12 @@ export class SchedulerLink {
         break;
       case 'assign':
         this.assigned.set(m.pod.metadata.uid, m.pod);
+        this.podSecurity.set(m.pod.metadata.uid, m.podSecurity ?? DEFAULT_POD_SECURITY_LEVEL);
         this.publish();
         break;
       case 'unassign':
         this.assigned.delete(m.uid);
+        this.podSecurity.delete(m.uid);
         this.publish();
         break;
       case 'logsRequest':
@@ -226,6 +230,11 @@ export class SchedulerLink {
   }
 
   /** Reports a pod's status when it changed (with the pod's events since the last report). */
+  /** The Pod Security level the scheduler stated for an assigned pod (baseline when it stated none). */
+  podSecurityLevel(uid: string): PodSecurityLevel {
+    return this.podSecurity.get(uid) ?? DEFAULT_POD_SECURITY_LEVEL;
+  }
+
   podStatus(pod: Pod, status: PodStatus): void {
     if (!this.assigned.has(pod.metadata.uid)) return;
     const json = JSON.stringify(status);

@@ -16,6 +16,7 @@ import { FieldReader, compact, describeValue, fieldPath as at, indexPath as idx,
 import { checkDnsLabel, checkDnsSubdomain, checkIp, checkLabelValue, checkQualifiedName } from './names.js';
 import type { NodeAddress, NodeCondition, NodeConditionType } from './node-types.js';
 import { decodePod } from './pod-decode.js';
+import { POD_SECURITY_LEVELS, isPodSecurityLevel, type PodSecurityLevel } from './pod-security.js';
 import type {
   ContainerState,
   ContainerStatus,
@@ -103,6 +104,11 @@ export interface HeartbeatMessage extends MessageEnvelope {
 export interface AssignMessage extends MessageEnvelope {
   type: 'assign';
   pod: Pod;
+  /**
+   * The Pod Security level the pod's namespace enforces: the agent checks the pod against it again
+   * before running it (baseline when absent).
+   */
+  podSecurity?: PodSecurityLevel;
 }
 
 /** scheduler → agent: stop and remove the pod with this uid. */
@@ -460,7 +466,12 @@ const READERS: Record<MessageType, Reader> = {
   },
 
   assign(r, o, path, envelope) {
-    r.object(o, path, [...ENVELOPE, 'pod']);
+    r.object(o, path, [...ENVELOPE, 'pod', 'podSecurity']);
+    const podSecurity = o.podSecurity === undefined ? undefined : r.string(o.podSecurity, at(path, 'podSecurity'));
+    if (podSecurity !== undefined && !isPodSecurityLevel(podSecurity)) {
+      r.error(at(path, 'podSecurity'), `unsupported value ${JSON.stringify(podSecurity)} (supported: ${POD_SECURITY_LEVELS.join(', ')})`);
+    }
+    const level = isPodSecurityLevel(podSecurity) ? { podSecurity } : {};
     const podPath = at(path, 'pod');
     const raw = o.pod;
     if (raw === undefined || raw === null) {
@@ -477,7 +488,7 @@ const READERS: Record<MessageType, Reader> = {
     const meta = isMapping(raw.metadata) ? raw.metadata : undefined;
     if (meta && (typeof meta.uid !== 'string' || meta.uid === '')) r.error(at(at(podPath, 'metadata'), 'uid'), 'required value');
     const pod = decodePod(r, raw, podPath, podPath);
-    return { ...envelope, type: 'assign', pod: pod as Pod };
+    return { ...envelope, type: 'assign', pod: pod as Pod, ...level };
   },
 
   unassign(r, o, path, envelope) {

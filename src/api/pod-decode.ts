@@ -39,6 +39,7 @@ import type {
   Probe,
   ResourceRequirements,
   SecurityContext,
+  SeccompProfile,
   TCPSocketAction,
   Toleration,
   Volume,
@@ -839,6 +840,7 @@ function decodeSecurityContext(r: FieldReader, v: unknown, path: string): Securi
     'privileged',
     'allowPrivilegeEscalation',
     'capabilities',
+    'seccompProfile',
   ]);
   if (!o) return undefined;
   const capsPath = at(path, 'capabilities');
@@ -858,11 +860,32 @@ function decodeSecurityContext(r: FieldReader, v: unknown, path: string): Securi
     capabilities: caps
       ? compact({ add: r.stringList(caps.add, at(capsPath, 'add')), drop: r.stringList(caps.drop, at(capsPath, 'drop')) })
       : undefined,
+    seccompProfile: decodeSeccompProfile(r, o.seccompProfile, at(path, 'seccompProfile')),
   });
 }
 
+const SECCOMP_TYPES = ['RuntimeDefault', 'Unconfined', 'Localhost'];
+
+/** securityContext.seccompProfile: RuntimeDefault or Unconfined (Localhost profiles are not supported yet). */
+function decodeSeccompProfile(r: FieldReader, v: unknown, path: string): SeccompProfile | undefined {
+  const o = r.object(v, path, ['type', 'localhostProfile']);
+  if (!o) return undefined;
+  const type = r.requiredString(o.type, at(path, 'type'));
+  if (type === undefined) return undefined;
+  if (!SECCOMP_TYPES.includes(type)) {
+    r.error(at(path, 'type'), `unsupported value ${JSON.stringify(type)} (supported: ${SECCOMP_TYPES.join(', ')})`);
+    return undefined;
+  }
+  if (type === 'Localhost') {
+    r.error(at(path, 'type'), 'Localhost seccomp profiles are not supported by corelet yet: use RuntimeDefault');
+    return undefined;
+  }
+  if (o.localhostProfile !== undefined) r.error(at(path, 'localhostProfile'), 'may only be set when type is Localhost');
+  return { type: type as SeccompProfile['type'] };
+}
+
 function decodePodSecurityContext(r: FieldReader, v: unknown, path: string): PodSpec['securityContext'] {
-  const o = r.object(v, path, ['runAsUser', 'runAsGroup', 'runAsNonRoot', 'supplementalGroups', 'fsGroup', 'sysctls']);
+  const o = r.object(v, path, ['runAsUser', 'runAsGroup', 'runAsNonRoot', 'supplementalGroups', 'fsGroup', 'sysctls', 'seccompProfile']);
   if (!o) return undefined;
   const sysctlsPath = at(path, 'sysctls');
   const sysctls = r.list(o.sysctls, sysctlsPath)?.map((raw, i) => {
@@ -879,6 +902,7 @@ function decodePodSecurityContext(r: FieldReader, v: unknown, path: string): Pod
     supplementalGroups: r.intList(o.supplementalGroups, at(path, 'supplementalGroups'), 0, UID_MAX),
     fsGroup: r.int(o.fsGroup, at(path, 'fsGroup'), 0, UID_MAX),
     sysctls,
+    seccompProfile: decodeSeccompProfile(r, o.seccompProfile, at(path, 'seccompProfile')),
   });
 }
 

@@ -89,6 +89,12 @@ export interface SecurityContext {
   privileged?: boolean;
   allowPrivilegeEscalation?: boolean;
   capabilities?: { add?: string[]; drop?: string[] };
+  seccompProfile?: SeccompProfile;
+}
+
+/** A seccomp profile choice (Localhost profiles are not supported yet). */
+export interface SeccompProfile {
+  type: 'RuntimeDefault' | 'Unconfined';
 }
 
 export interface Container {
@@ -142,7 +148,7 @@ export interface PodSpec {
   nodeSelector: Record<string, string>;
   nodeName?: string;
   tolerations: Toleration[];
-  securityContext?: { runAsUser?: number; runAsGroup?: number; runAsNonRoot?: boolean; supplementalGroups?: number[]; fsGroup?: number; sysctls?: { name: string; value: string }[] };
+  securityContext?: { runAsUser?: number; runAsGroup?: number; runAsNonRoot?: boolean; supplementalGroups?: number[]; fsGroup?: number; sysctls?: { name: string; value: string }[]; seccompProfile?: SeccompProfile };
   priority?: number;
 }
 

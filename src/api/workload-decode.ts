@@ -21,6 +21,7 @@ import {
   readDocuments,
 } from './pod-decode.js';
 import type { ObjectMeta } from './pod-types.js';
+import { decodeNamespace } from './namespace.js';
 import type {
   AccessMode,
   AnyObject,
@@ -55,6 +56,7 @@ export const OBJECT_API_VERSIONS: Readonly<Record<ObjectKind, string>> = {
   StatefulSet: 'apps/v1',
   Job: 'batch/v1',
   DaemonSet: 'apps/v1',
+  Namespace: 'v1',
 };
 
 /** Labels the API server puts on a Job's pods (both the current and the legacy spelling). */
@@ -193,6 +195,7 @@ function declaredMeta(meta: ObjectMeta, raw: unknown): DeclaredMeta {
 }
 
 function decodeObject(r: FieldReader, o: Record<string, unknown>, base: string, source: string, kind: ObjectKind): AnyObject | undefined {
+  if (kind === 'Namespace') return decodeNamespace(r, o, base, source);
   if (kind === 'Pod') {
     const pod = decodePod(r, o, base, source);
     return pod && { apiVersion: 'v1', kind: 'Pod', metadata: declaredMeta(pod.metadata, o.metadata), spec: pod.spec };

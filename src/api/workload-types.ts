@@ -4,6 +4,7 @@
  * validation and defaulting live in workload-decode.ts.
  */
 import type { ObjectMeta, Pod, PodSpec } from './pod-types.js';
+import type { Namespace } from './namespace.js';
 
 /**
  * Kubernetes' IntOrString as rollout fields use it: a count, or a percentage of the desired replicas
@@ -240,7 +241,7 @@ export type Declared<T extends { metadata: ObjectMeta }> = Omit<T, 'metadata' | 
 export type DeclaredMeta = Omit<ObjectMeta, 'uid'> & { uid?: string };
 
 /** One object of a manifest, discriminated on `kind`. */
-export type AnyObject = Declared<Pod> | Declared<Deployment> | Declared<StatefulSet> | Declared<Job> | Declared<DaemonSet>;
+export type AnyObject = Declared<Pod> | Declared<Deployment> | Declared<StatefulSet> | Declared<Job> | Declared<DaemonSet> | Declared<Namespace>;
 
 /** The kinds `corelet apply -f` accepts (plus v1 List of them). */
 export type ObjectKind = AnyObject['kind'];

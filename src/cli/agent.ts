@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { createLogger } from '../lib/logger.js';
+import { isPodSecurityLevel } from '../api/index.js';
 import { AGENT_DEFAULTS, defaultNodeName, startAgent } from '../agent/index.js';
 
 /** `corelet agent`: the node daemon that runs Pods through any CRI runtime. */
@@ -24,12 +25,14 @@ export function registerAgentCommand(program: Command): void {
     .option('--server <url>', 'scheduler to join (wss://HOST:PORT)')
     .option('--token <token>', 'bootstrap token for the scheduler')
     .option('--ca-cert-hash <sha256:hex>', "the scheduler CA's hash")
+    .option('--static-pod-security <level>', 'the Pod Security level static pods must meet: privileged, baseline or restricted', 'baseline')
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
     .action(async (opts: Record<string, string | undefined>) => {
       if (opts.server && (!opts.token || !opts.caCertHash)) throw new Error('--server needs --token and --ca-cert-hash (printed by `corelet scheduler init`)');
       if (opts.nodeIp !== undefined && isIP(opts.nodeIp) === 0) throw new Error(`--node-ip must be an IP address of this node (e.g. the private network's, on eth1), got ${opts.nodeIp}`);
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got ${opts.port}`);
+      if (!isPodSecurityLevel(opts.staticPodSecurity)) throw new Error(`--static-pod-security must be privileged, baseline or restricted, got ${opts.staticPodSecurity}`);
       const logger = createLogger('corelet-agent', opts.logLevel);
       const agent = await startAgent(
         {
@@ -46,6 +49,7 @@ export function registerAgentCommand(program: Command): void {
           qosTop: opts.qosCgroup!,
           scheduler: opts.server ? { server: opts.server, token: opts.token!, caCertHash: opts.caCertHash! } : undefined,
           nodeIP: opts.nodeIp,
+          staticPodSecurity: opts.staticPodSecurity,
         },
         logger,
       );

@@ -3,6 +3,7 @@
  * (containers and conditions of a pod, capacity and pods of a node, replicas and strategy of a
  * workload) and the events about it, laid out as kubectl describe does.
  */
+import { POD_SECURITY_LABELS, namespacePodSecurity } from '../api/index.js';
 import type { Container, ContainerState, ContainerStatus, ObjectEvent, Pod, PodTemplateSpec } from '../api/index.js';
 import { nodeRoles, podStatus, selectorText, jobStatus } from './printers.js';
 import { age, formatTable, humanDuration } from './table.js';
@@ -227,6 +228,16 @@ function describeNode(t: Text, node: any, pods: readonly Pod[], now: Date): void
   }
 }
 
+function describeNamespace(t: Text, ns: any): void {
+  const policy = namespacePodSecurity(ns.metadata?.labels);
+  const enforceSet = ns.metadata?.labels?.[POD_SECURITY_LABELS.enforce] !== undefined;
+  t.fields([
+    ...metadataFields(ns, false),
+    ['Status', ns.status?.phase ?? 'Active'],
+    ['Pod Security', `enforce ${policy.enforce}${enforceSet ? '' : ' (no label: the default)'}${policy.warn ? `, warn ${policy.warn}` : ''}${policy.audit ? `, audit ${policy.audit}` : ''}`],
+  ]);
+}
+
 function describeWorkload(t: Text, obj: any, now: Date): void {
   const spec = obj.spec ?? {};
   const st = obj.status ?? {};
@@ -308,6 +319,7 @@ export function describeObject(obj: any, ctx: DescribeContext, now: Date): strin
   const t = new Text();
   if (obj.kind === 'Pod') describePod(t, obj);
   else if (obj.kind === 'Node') describeNode(t, obj, ctx.pods ?? [], now);
+  else if (obj.kind === 'Namespace') describeNamespace(t, obj);
   else describeWorkload(t, obj, now);
   events(t, ctx.events, now);
   return t.toString();

@@ -26,6 +26,7 @@ export const KINDS: readonly KindInfo[] = [
   { kind: 'StatefulSet', resource: 'statefulsets', namespaced: true, display: 'statefulset.apps', aliases: ['sts', 'statefulset', 'statefulsets'] },
   { kind: 'DaemonSet', resource: 'daemonsets', namespaced: true, display: 'daemonset.apps', aliases: ['ds', 'daemonset', 'daemonsets'] },
   { kind: 'Job', resource: 'jobs', namespaced: true, display: 'job.batch', aliases: ['job', 'jobs'] },
+  { kind: 'Namespace', resource: 'namespaces', namespaced: false, display: 'namespace', aliases: ['ns', 'namespace', 'namespaces'] },
   { kind: 'Event', resource: 'events', namespaced: true, display: 'event', aliases: ['ev', 'event', 'events'] },
 ];
 

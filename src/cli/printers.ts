@@ -281,10 +281,13 @@ export function columnsFor(kind: string, opts: { wide: boolean; withNamespace: b
         ],
       };
       break;
+    case 'Namespace':
+      cols = { headers: ['NAME', 'STATUS', 'AGE'], row: (o: any, now) => [o.metadata?.name ?? '', o.status?.phase ?? 'Active', created(o, now)] };
+      break;
     default:
       cols = { headers: ['NAME', 'AGE'], row: (o: any, now) => [o.metadata?.name ?? '', created(o, now)] };
   }
-  if (!opts.withNamespace || kind === 'Node') return cols; // nodes have no namespace
+  if (!opts.withNamespace || kind === 'Node' || kind === 'Namespace') return cols; // nodes have no namespace
   return {
     headers: ['NAMESPACE', ...cols.headers],
     row: (o: any, now) => [(kind === 'Event' ? o.involvedObject?.namespace : o.metadata?.namespace) || NONE, ...cols.row(o, now)],

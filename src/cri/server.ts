@@ -40,6 +40,7 @@ const STATUS: Record<ErrorKind, grpc.status> = {
   AlreadyExists: grpc.status.ALREADY_EXISTS,
   InvalidArgument: grpc.status.INVALID_ARGUMENT,
   FailedPrecondition: grpc.status.FAILED_PRECONDITION,
+  PermissionDenied: grpc.status.PERMISSION_DENIED,
   Unavailable: grpc.status.UNAVAILABLE,
   Unimplemented: grpc.status.UNIMPLEMENTED,
   DeadlineExceeded: grpc.status.DEADLINE_EXCEEDED,

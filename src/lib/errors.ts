@@ -7,6 +7,7 @@ export type ErrorKind =
   | 'AlreadyExists'
   | 'InvalidArgument'
   | 'FailedPrecondition'
+  | 'PermissionDenied'
   | 'Unavailable'
   | 'Unimplemented'
   | 'DeadlineExceeded'
@@ -28,6 +29,8 @@ export const alreadyExists = (msg: string, cause?: unknown) => new CoreletError(
 export const invalidArgument = (msg: string, cause?: unknown) => new CoreletError('InvalidArgument', msg, { cause });
 export const failedPrecondition = (msg: string, cause?: unknown) =>
   new CoreletError('FailedPrecondition', msg, { cause });
+/** The caller may not do this (HTTP 403 Forbidden). */
+export const permissionDenied = (msg: string, cause?: unknown) => new CoreletError('PermissionDenied', msg, { cause });
 export const unavailable = (msg: string, cause?: unknown) => new CoreletError('Unavailable', msg, { cause });
 export const internal = (msg: string, cause?: unknown) => new CoreletError('Internal', msg, { cause });
 

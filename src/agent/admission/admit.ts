@@ -3,7 +3,7 @@ import { podRequests } from '../../api/index.js';
 import type { NodeResources } from './node-capacity.js';
 
 /** Why a pod was rejected, as the kubelet names it in the pod's status reason. */
-export type AdmitFailureReason = 'OutOfcpu' | 'OutOfmemory' | 'OutOfpods' | 'UnexpectedAdmissionError';
+export type AdmitFailureReason = 'OutOfcpu' | 'OutOfmemory' | 'OutOfpods' | 'UnexpectedAdmissionError' | 'PodSecurity';
 
 /** The verdict on a pod: admitted, or rejected with a reason and a message for its status. */
 export type AdmitResult = { admit: true } | { admit: false; reason: AdmitFailureReason; message: string };

@@ -12,3 +12,4 @@ export {
   type SystemInfoSource,
   type AllocatableInputs,
 } from './node-capacity.js';
+export { admitPodSecurity } from './pod-security.js';

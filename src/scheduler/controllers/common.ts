@@ -1,7 +1,8 @@
 /** Helpers shared by the workload controllers: pod readiness, owner references, events, hashing. */
 import { createHash } from 'node:crypto';
 import { podFinished, type ObjectEvent, type Pod } from '../../api/index.js';
-import type { Store, StoredObject } from '../store/index.js';
+import type { ObjectInput, Store, StoredObject } from '../store/index.js';
+import { controllerMayCreatePod } from '../admission/index.js';
 
 /** An owner reference as controllers write them (the owner is the pod's controller). */
 export interface OwnerRef {
@@ -91,6 +92,18 @@ export function recordEvent(
     count: 1,
     source: { component },
   });
+}
+
+/**
+ * Creates a pod for a controller: the one place where controllers make pods, so the pod's namespace's
+ * Pod Security level is checked for every one of them. A refused pod is not created (undefined); a
+ * FailedCreate Warning event on the owner says why.
+ */
+export function createOwnedPod(store: Store, owner: StoredObject, pod: ObjectInput & { spec?: unknown; status?: unknown }, component: string, now: Date): StoredObject | undefined {
+  const admitted = controllerMayCreatePod(store, pod as Parameters<typeof controllerMayCreatePod>[1], (reason, message, type) =>
+    recordEvent(store, owner, reason, message, component, now, type),
+  );
+  return admitted ? (store.create('Pod', pod) as StoredObject) : undefined;
 }
 
 /**

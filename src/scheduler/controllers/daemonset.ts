@@ -8,7 +8,7 @@ import type { DaemonSet, DaemonSetStatus, Node, Pod, PodSpec, Taint, Toleration 
 import { podFinished, resolveIntOrPercent } from '../../api/index.js';
 import { PINNED_NODE_ANNOTATION, pinnedNodeOf, tolerated, UNSCHEDULABLE_TAINT } from '../placement/index.js';
 import type { Store, Stored, StoredObject } from '../store/index.js';
-import { canonicalJson, controllerRef, CONTROLLER_REVISION_HASH_LABEL, isPodAvailable, isPodReady, recordEvent, shortHash } from './common.js';
+import { canonicalJson, controllerRef, createOwnedPod, CONTROLLER_REVISION_HASH_LABEL, isPodAvailable, isPodReady, recordEvent, shortHash } from './common.js';
 
 const COMPONENT = 'daemonset-controller';
 
@@ -118,8 +118,8 @@ export function reconcileDaemonSet(store: Store, ns: string, name: string, now: 
       deleted.push(p.metadata.name);
       recordEvent(store, ds, 'SuccessfulDelete', `Deleted pod: ${p.metadata.name}`, COMPONENT, now);
     };
-    const create = (nodeName: string): Pod => {
-      const pod = store.create('Pod', {
+    const create = (nodeName: string): Pod | undefined => {
+      const pod = createOwnedPod(store, ds, {
         apiVersion: 'v1',
         kind: 'Pod',
         metadata: {
@@ -131,7 +131,8 @@ export function reconcileDaemonSet(store: Store, ns: string, name: string, now: 
         },
         spec: structuredClone(podSpec),
         status: { phase: 'Pending', conditions: [], initContainerStatuses: [], containerStatuses: [] },
-      }) as unknown as Pod & StoredObject;
+      }, COMPONENT, now) as unknown as (Pod & StoredObject) | undefined;
+      if (!pod) return undefined;
       created.push(pod.metadata.name);
       recordEvent(store, ds, 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`, COMPONENT, now);
       return pod;
@@ -214,14 +215,19 @@ export function reconcileDaemonSet(store: Store, ns: string, name: string, now: 
             remove(old); // costs no availability: replace it now
             byNode.delete(nodeName);
           } else if (surging < maxSurge) {
-            byNode.set(nodeName, [old, create(nodeName)]);
+            const pod = create(nodeName);
+            byNode.set(nodeName, pod ? [old, pod] : [old]);
             surging++;
           }
         }
       }
     }
 
-    for (const nodeName of desired) if (!byNode.has(nodeName)) byNode.set(nodeName, [create(nodeName)]);
+    for (const nodeName of desired) {
+      if (byNode.has(nodeName)) continue;
+      const pod = create(nodeName);
+      if (pod) byNode.set(nodeName, [pod]);
+    }
 
     return writeStatus(store, ds, desired, hash, now, { created, deleted });
   });

@@ -5,7 +5,7 @@
  */
 import { podFinished, withJobSelector, type Job, type JobStatus, type Pod } from '../../api/index.js';
 import type { Store, Stored, StoredObject } from '../store/index.js';
-import { controllerRef, isPodReady, podDeletionOrder, recordEvent, rfc3339 } from './common.js';
+import { controllerRef, createOwnedPod, isPodReady, podDeletionOrder, recordEvent, rfc3339 } from './common.js';
 
 const COMPONENT = 'job-controller';
 
@@ -94,7 +94,7 @@ export function reconcileJob(store: Store, ns: string, name: string, now: Date):
     } else if (active.length < want) {
       startTime ??= ts;
       for (let i = active.length; i < want; i++) {
-        const created = store.create('Pod', {
+        const created = createOwnedPod(store, job, {
           apiVersion: 'v1',
           kind: 'Pod',
           metadata: {
@@ -106,7 +106,8 @@ export function reconcileJob(store: Store, ns: string, name: string, now: Date):
           },
           spec: structuredClone(spec.template.spec),
           status: { phase: 'Pending', conditions: [], initContainerStatuses: [], containerStatuses: [] },
-        });
+        }, COMPONENT, now);
+        if (!created) break;
         recordEvent(store, job, 'SuccessfulCreate', `Created pod: ${created.metadata.name}`, COMPONENT, now);
       }
     }

@@ -4,7 +4,7 @@
  */
 import { podFinished, type LabelSelector, type Pod, type PodTemplateSpec } from '../../api/index.js';
 import type { Store, Stored, StoredObject } from '../store/index.js';
-import { controllerRef, isPodAvailable, isPodInactive, isPodReady, podDeletionOrder, recordEvent, type OwnerRef } from './common.js';
+import { controllerRef, createOwnedPod, isPodAvailable, isPodInactive, isPodReady, podDeletionOrder, recordEvent, type OwnerRef } from './common.js';
 
 /** The annotation holding a ReplicaSet's (and its Deployment's) revision number. */
 export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
@@ -69,7 +69,7 @@ export function syncReplicaSetPods(store: Store, rs: StoredReplicaSet, now: Date
   const want = rs.spec.replicas;
   if (pods.length < want) {
     for (let i = pods.length; i < want; i++) {
-      const created = store.create('Pod', {
+      const created = createOwnedPod(store, rs, {
         apiVersion: 'v1',
         kind: 'Pod',
         metadata: {
@@ -81,7 +81,8 @@ export function syncReplicaSetPods(store: Store, rs: StoredReplicaSet, now: Date
         },
         spec: structuredClone(rs.spec.template.spec),
         status: { phase: 'Pending', conditions: [], initContainerStatuses: [], containerStatuses: [] },
-      });
+      }, 'replicaset-controller', now);
+      if (!created) break;
       recordEvent(store, rs, 'SuccessfulCreate', `Created pod: ${created.metadata.name}`, 'replicaset-controller', now);
     }
   } else if (pods.length > want) {

@@ -12,7 +12,7 @@ import type { Pod, PodSpec, PodTemplateSpec, StatefulSet, StatefulSetStatus, Vol
 import { podFinished } from '../../api/index.js';
 import type { ObjectInput, Store, Stored, StoredObject } from '../store/index.js';
 import { claimNode } from './claims.js';
-import { canonicalJson, controllerRef, CONTROLLER_REVISION_HASH_LABEL, isPodAvailable, isPodReady, recordEvent, shortHash } from './common.js';
+import { canonicalJson, controllerRef, createOwnedPod, CONTROLLER_REVISION_HASH_LABEL, isPodAvailable, isPodReady, recordEvent, shortHash } from './common.js';
 
 const COMPONENT = 'statefulset-controller';
 
@@ -176,7 +176,8 @@ export function reconcileStatefulSet(store: Store, ns: string, name: string, now
         return undefined;
       }
       const revision = rolling && ordinal < partition ? currentRevision : updateRevision;
-      const pod = store.create<ObjectInput>('Pod', podFor(set, ordinal, revision, templates[revision]!)) as unknown as Pod & StoredObject;
+      const pod = createOwnedPod(store, set, podFor(set, ordinal, revision, templates[revision]!), COMPONENT, now) as unknown as (Pod & StoredObject) | undefined;
+      if (!pod) return undefined;
       for (const c of spec.volumeClaimTemplates) {
         const claim = statefulSetClaimName(c.metadata.name, name, ordinal);
         if (claimNode(store, ns, claim) === undefined) {

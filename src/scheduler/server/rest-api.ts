@@ -8,6 +8,7 @@
  *   GET    nodes[/NAME], events, <resource>               cluster-wide lists (?watch=true streams)
  *   PATCH  nodes/NAME                                     merge patch (cordon: {"spec":{"unschedulable":true}})
  *   DELETE nodes/NAME                                     the node and the pods bound to it
+ *   GET|POST namespaces, GET|PATCH|DELETE namespaces/NAME  Namespace objects (DELETE: with everything in it)
  *   GET    namespaces/NS/<resource>|events                one namespace (?watch=true streams)
  *   POST   namespaces/NS/<resource>                       create one object
  *   GET|PATCH|DELETE namespaces/NS/<resource>/NAME
@@ -31,6 +32,7 @@ import {
 import { CoreletError, invalidArgument, notFound, type Logger } from '../../lib/index.js';
 import { AuthenticationError, authenticateToken, bearerToken, type TokenRecord } from '../auth/index.js';
 import { rolloutUndo } from '../controllers/index.js';
+import { admitWrite, deleteNamespace, namespaceLevelWarnings, podSecurityWarnings } from '../admission/index.js';
 import { API_VERSIONS, isNamespaced, type ObjectInput, type Store, type StoreKind, type StoredObject, type WatchChange } from '../store/index.js';
 import type { NodeSessions } from './node-sessions.js';
 import type { PodExecOptions, PodLogOptions, PodProxy } from './pod-proxy.js';
@@ -55,6 +57,7 @@ export const RESOURCES: Readonly<Record<string, StoreKind>> = {
   statefulsets: 'StatefulSet',
   jobs: 'Job',
   daemonsets: 'DaemonSet',
+  namespaces: 'Namespace',
 };
 
 /** What the API handler needs. */
@@ -86,6 +89,7 @@ const STATUS_OF_KIND: Record<string, [number, string]> = {
   AlreadyExists: [409, 'AlreadyExists'],
   InvalidArgument: [400, 'BadRequest'],
   FailedPrecondition: [409, 'Conflict'],
+  PermissionDenied: [403, 'Forbidden'],
   Unavailable: [503, 'ServiceUnavailable'],
   Unimplemented: [501, 'NotImplemented'],
   DeadlineExceeded: [504, 'Timeout'],
@@ -273,6 +277,8 @@ async function route(req: IncomingMessage, opts: RestApiOptions): Promise<Reply>
   if (rest.length === 1 && rest[0] === 'events') return collection({ kind: 'Event', fields });
   if (rest[0] === 'nodes' && rest.length === 1) return collection({ kind: 'Node', labelSelector, fields });
   if (rest[0] === 'nodes' && rest.length === 2) return nodeRoute(req, method, rest[1], opts);
+  // /api/v1/namespaces (POST) and /api/v1/namespaces/NAME: the Namespace objects themselves
+  if (rest[0] === 'namespaces' && (rest.length === 2 || (rest.length === 1 && method === 'POST'))) return namespaceRoute(req, method, rest[1], opts);
   // /api/v1/<resource>: all namespaces
   if (rest.length === 1) {
     const kind = resourceKind(rest[0]);
@@ -284,7 +290,7 @@ async function route(req: IncomingMessage, opts: RestApiOptions): Promise<Reply>
   if (resource === 'events' && rest.length === 3) return collection({ kind: 'Event', namespace: ns, fields });
   const kind = resourceKind(resource);
   if (name === undefined) {
-    if (method === 'POST') return done(opts, { status: 201, body: createFromBody(kind, ns, await readBody(req), opts) });
+    if (method === 'POST') return done(opts, createFromBody(kind, ns, await readBody(req), opts));
     return collection({ kind, namespace: ns, labelSelector, fields });
   }
   if (sub !== undefined) return subresource(req, method, url, kind, ns, name, sub, opts);
@@ -676,6 +682,8 @@ function patch(kind: StoreKind, ns: string, name: string, text: string, contentT
     } else {
       ({ spec: next.spec, warnings } = decodeSpec(kind, next));
     }
+    // Pod Security: a workload's template, a namespace's new level (before it is written).
+    warnings.push(...(kind === 'Namespace' ? namespaceLevelWarnings(store, name, next.metadata.labels) : podSecurityWarnings(store, kind, next)));
     const rv = isRecord(body.metadata) && typeof body.metadata.resourceVersion === 'string' ? body.metadata.resourceVersion : current.metadata.resourceVersion;
     return { object: store.update(kind, next as ObjectInput, rv) as StoredObject, warnings };
   });
@@ -690,8 +698,8 @@ function controllerAnnotations(annotations: Record<string, string> | undefined):
 }
 
 /** POST to a collection: the body is one object of that kind (JSON or YAML), validated as apply does. */
-function createFromBody(kind: StoreKind, namespace: string, text: string, opts: RestApiOptions): unknown {
-  const { objects } = decodeObjects(text, 'request body');
+function createFromBody(kind: StoreKind, namespace: string, text: string, opts: RestApiOptions): Reply {
+  const { objects, warnings } = decodeObjects(text, 'request body');
   if (objects.length !== 1) throw invalidArgument(`request body: expected one ${kind}, got ${objects.length} objects`);
   const obj = objects[0];
   if (obj.kind !== kind) throw invalidArgument(`request body: kind ${obj.kind} posted to the ${kind} collection`);
@@ -700,7 +708,34 @@ function createFromBody(kind: StoreKind, namespace: string, text: string, opts: 
     if (obj.metadata.namespace === 'default' && !/\bnamespace\b/.test(text)) obj.metadata.namespace = namespace;
     else throw invalidArgument(`request body: metadata.namespace "${obj.metadata.namespace}" does not match the URL's namespace "${namespace}"`);
   }
-  return opts.store.create(kind, obj as unknown as ObjectInput);
+  const created = opts.store.transaction(() => {
+    warnings.push(...admitWrite(opts.store, kind, obj));
+    return opts.store.create(kind, obj as unknown as ObjectInput);
+  });
+  return { status: 201, body: created, headers: warningHeaders(warnings) };
+}
+
+/** POST /api/v1/namespaces and GET|PATCH|DELETE /api/v1/namespaces/NAME. */
+async function namespaceRoute(req: IncomingMessage, method: string, name: string | undefined, opts: RestApiOptions): Promise<Reply> {
+  if (name === undefined) return done(opts, createFromBody('Namespace', '', await readBody(req), opts));
+  if (method === 'GET') {
+    const obj = opts.store.get('Namespace', '', name);
+    if (!obj) throw notFound(`namespaces "${name}" not found`);
+    return { status: 200, body: obj };
+  }
+  if (method === 'PATCH') {
+    const { object, warnings } = patch('Namespace', '', name, await readBody(req), req.headers['content-type'], opts);
+    return done(opts, { status: 200, body: object, headers: warningHeaders(warnings) });
+  }
+  if (method === 'DELETE') {
+    const { namespace, pods } = deleteNamespace(opts.store, name);
+    if (!namespace) throw notFound(`namespaces "${name}" not found`);
+    for (const pod of pods as (StoredObject & { spec?: { nodeName?: string } })[]) {
+      if (pod.spec?.nodeName) opts.sessions.send(pod.spec.nodeName, { v: MESSAGE_VERSION, type: 'unassign', uid: pod.metadata.uid, reason: 'Deleted' });
+    }
+    return done(opts, { status: 200, body: namespace });
+  }
+  throw methodNotAllowed(method, `/api/v1/namespaces/${name}`);
 }
 
 /**
@@ -717,6 +752,7 @@ function apply(text: string, opts: RestApiOptions): Reply {
     objects.map((obj: AnyObject) => {
       const kind = obj.kind as StoreKind;
       const current = store.get<StoredObject & { spec?: { nodeName?: string; selector?: unknown } }>(kind, obj.metadata.namespace, obj.metadata.name);
+      warnings.push(...admitWrite(store, kind, obj as Parameters<typeof admitWrite>[2], current));
       if (!current) {
         results.push('created');
         return store.create(kind, obj as unknown as ObjectInput);

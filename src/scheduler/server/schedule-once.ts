@@ -8,6 +8,7 @@ import { bindClaim, claimNode } from '../controllers/index.js';
 import { ClusterSnapshot, localClaimsOf, pinnedNodeOf, schedule, type ScheduleResult } from '../placement/index.js';
 import type { Store, WatchChange } from '../store/index.js';
 import type { NodeSessions } from './node-sessions.js';
+import { enforcedLevel } from '../admission/index.js';
 
 /** The event source the scheduler writes as. */
 export const SCHEDULER_COMPONENT = 'corelet-scheduler';
@@ -201,7 +202,7 @@ export function scheduleOnce(store: Store, sessions: NodeSessions, now: Date = n
     cache?.invalidate();
     throw err;
   }
-  for (const [nodeName, pod] of assigns) sessions.send(nodeName, { v: MESSAGE_VERSION, type: 'assign', pod });
+  for (const [nodeName, pod] of assigns) sessions.send(nodeName, { v: MESSAGE_VERSION, type: 'assign', pod, podSecurity: enforcedLevel(store, pod.metadata.namespace) });
   return result;
 }
 
@@ -210,7 +211,7 @@ export function assignBoundPods(store: Store, sessions: NodeSessions, nodeName: 
   let sent = 0;
   for (const pod of store.list<Pod>('Pod', { nodeName })) {
     if (podFinished(pod)) continue;
-    if (sessions.send(nodeName, { v: MESSAGE_VERSION, type: 'assign', pod })) sent++;
+    if (sessions.send(nodeName, { v: MESSAGE_VERSION, type: 'assign', pod, podSecurity: enforcedLevel(store, pod.metadata.namespace) })) sent++;
   }
   return sent;
 }

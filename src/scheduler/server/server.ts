@@ -10,6 +10,7 @@ import { MAX_MESSAGE_BYTES, MESSAGE_VERSION, type Node, type PeersMessage } from
 import { silentLogger, type Logger } from '../../lib/index.js';
 import { AuthenticationError, authenticateToken, bearerToken, serverTlsOptions, type Pki, type TokenRecord } from '../auth/index.js';
 import type { Store } from '../store/index.js';
+import { ensureBuiltinNamespaces } from '../admission/index.js';
 import { NodeSessions, serveNodeSocket } from './node-sessions.js';
 import { PeerTable, type PodCidrConfig } from './pod-cidr.js';
 import { SessionPodProxy, type PodProxy } from './pod-proxy.js';
@@ -75,6 +76,7 @@ function refuseUpgrade(socket: Socket, code: number, reason: string, message: st
 export async function startSchedulerServer(opts: SchedulerServerOptions): Promise<SchedulerServer> {
   const logger = opts.logger ?? silentLogger;
   const now = opts.now ?? (() => new Date());
+  ensureBuiltinNamespaces(opts.store); // default and kube-system exist from the start
   const sessions = opts.sessions ?? new NodeSessions();
   const podProxy = new SessionPodProxy(sessions, { logger: logger.child({ component: 'pod-proxy' }) });
   const server = https.createServer(serverTlsOptions(opts.pki));

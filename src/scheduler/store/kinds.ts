@@ -4,13 +4,13 @@
 import type { ObjectMeta, ObjectEvent } from '../../api/index.js';
 
 /** Every kind the store accepts; anything else is rejected at the boundary. */
-export const STORE_KINDS = ['Pod', 'Node', 'Deployment', 'ReplicaSet', 'StatefulSet', 'Job', 'DaemonSet'] as const;
+export const STORE_KINDS = ['Pod', 'Node', 'Deployment', 'ReplicaSet', 'StatefulSet', 'Job', 'DaemonSet', 'Namespace'] as const;
 
 /** One of {@link STORE_KINDS}. ReplicaSet holds a Deployment's revisions (its rollout history). */
 export type StoreKind = (typeof STORE_KINDS)[number];
 
 /** Kinds without a namespace: their objects carry `metadata.namespace === ''`. */
-const CLUSTER_SCOPED: ReadonlySet<StoreKind> = new Set<StoreKind>(['Node']);
+const CLUSTER_SCOPED: ReadonlySet<StoreKind> = new Set<StoreKind>(['Node', 'Namespace']);
 
 /** The apiVersion Kubernetes serves each kind under, filled in when an object comes without one. */
 export const API_VERSIONS: Readonly<Record<StoreKind, string>> = {
@@ -21,6 +21,7 @@ export const API_VERSIONS: Readonly<Record<StoreKind, string>> = {
   StatefulSet: 'apps/v1',
   DaemonSet: 'apps/v1',
   Job: 'batch/v1',
+  Namespace: 'v1',
 };
 
 /** True for kinds whose objects live in a namespace. */

@@ -73,3 +73,27 @@ test('the container config resolves env, mounts, security and records the restar
   assert.equal(containerHash({ ...c, livenessProbe: { exec: { command: ['x'] }, initialDelaySeconds: 0, timeoutSeconds: 1, periodSeconds: 10, successThreshold: 1, failureThreshold: 3 } }), containerHash(c));
   assert.notEqual(containerHash({ ...c, image: 'nginx:1.26' }), containerHash(c));
 });
+
+test('securityContext.seccompProfile reaches CRI: the container’s own, else the pod’s; none when unset', () => {
+  const [p] = decodePods(
+    `apiVersion: v1
+kind: Pod
+metadata: {name: sec}
+spec:
+  securityContext: {seccompProfile: {type: RuntimeDefault}}
+  containers:
+  - {name: a, image: busybox}
+  - {name: b, image: busybox, securityContext: {seccompProfile: {type: Unconfined}}}
+`,
+    'sec.yaml',
+  ).pods;
+  const input = (c: number) => ({ pod: p!, container: p!.spec.containers[c]!, kind: 'app' as const, restartCount: 0, fields: { podIP: '', hostIP: '', nodeName: 'n' }, volumePaths: {}, resources: null });
+  assert.deepEqual(containerConfig(input(0)).linux!.security_context!.seccomp, { profile_type: 'RuntimeDefault' });
+  assert.deepEqual(containerConfig(input(1)).linux!.security_context!.seccomp, { profile_type: 'Unconfined' });
+  assert.deepEqual(sandboxConfig(p!, { attempt: 0, logRoot: '/l', cgroupParent: '/c' }).linux!.security_context!.seccomp, { profile_type: 'RuntimeDefault' });
+  assert.equal(containerConfig({ ...input(0), pod: pod!, container: pod!.spec.containers[0]!, volumePaths: { cache: '/v' } }).linux!.security_context!.seccomp, undefined);
+  assert.throws(
+    () => decodePods('apiVersion: v1\nkind: Pod\nmetadata: {name: l}\nspec: {containers: [{name: a, image: b, securityContext: {seccompProfile: {type: Localhost, localhostProfile: p.json}}}]}\n', 'l.yaml'),
+    /spec\.containers\[0\]\.securityContext\.seccompProfile\.type: Localhost seccomp profiles are not supported by corelet yet: use RuntimeDefault/,
+  );
+});

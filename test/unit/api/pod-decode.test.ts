@@ -326,7 +326,7 @@ describe('decodePods: unknown fields', () => {
         c0(m).resourcez = { limits: { cpu: '1' } };
         c0(m).resources = { claims: [] };
         c0(m).readinessProbe = { exec: { command: ['true'], shell: true }, grpc: null };
-        c0(m).securityContext = { seccompProfile: { type: 'RuntimeDefault' } };
+        c0(m).securityContext = { seLinuxOptions: { type: 'container_t' } };
         c0(m).ports = [{ containerPort: 80, appProtocol: 'http' }];
       }),
       'zeus.yaml',
@@ -342,7 +342,7 @@ describe('decodePods: unknown fields', () => {
       'zeus.yaml: spec.containers[0].resources.claims: unknown field',
       'zeus.yaml: spec.containers[0].readinessProbe.grpc: unknown field',
       'zeus.yaml: spec.containers[0].readinessProbe.exec.shell: unknown field',
-      'zeus.yaml: spec.containers[0].securityContext.seccompProfile: unknown field',
+      'zeus.yaml: spec.containers[0].securityContext.seLinuxOptions: unknown field',
     ]);
   });
 

@@ -86,6 +86,14 @@ describe('the corelet CLI binary', () => {
     assert.equal(applied.stdout, 'pod/web created\ndeployment.apps/front created');
     const again = await cli(env, ['apply', '-f', '-'], podYaml('web'));
     assert.equal(again.stdout, 'pod/web unchanged');
+    const missing = await cli(env, ['apply', '-n', 'team', '-f', join(manifests, '1-web.yml')]);
+    assert.equal(missing.exitCode, 1);
+    assert.match(missing.stderr, /namespaces "team" not found/);
+    const ns = await cli(env, ['create', 'namespace', 'team']);
+    assert.equal(ns.exitCode, 0, ns.stderr);
+    assert.equal(ns.stdout, 'namespace/team created');
+    const namespaces = await cli(env, ['get', 'ns']);
+    assert.match(namespaces.stdout, /^NAME +STATUS +AGE\ndefault +Active +\d+s\nkube-system +Active +\d+s\nteam +Active +\d+s$/);
     const team = await cli(env, ['apply', '-n', 'team', '-f', join(manifests, '1-web.yml')]);
     assert.equal(team.stdout, 'pod/web created');
     assert.ok(store.get('Pod', 'team', 'web'));
@@ -124,6 +132,48 @@ describe('the corelet CLI binary', () => {
     assert.equal(gone.stdout, 'pod "web" deleted');
     assert.match(gone.stderr, /pod "ghost" not found in namespace default/);
     assert.equal((await cli(env, ['delete', 'pod', 'ghost', '--ignore-not-found'])).exitCode, 0);
+  });
+
+  it('creates, labels, describes and deletes namespaces; Pod Security refusals and warnings reach the user', async (t) => {
+    const { store } = tempStore(t);
+    const tokens = makeTokens();
+    const server = await startServer(t, store, pki, tokens.lookup);
+    const { env } = setup(t, server, pki, tokens.api);
+    assert.equal((await cli(env, ['create', 'ns', 'team'])).stdout, 'namespace/team created');
+    const labelled = await cli(env, ['label', 'ns', 'team', 'pod-security.kubernetes.io/enforce=restricted']);
+    assert.equal(labelled.exitCode, 0, labelled.stderr);
+    assert.equal(labelled.stdout, 'namespace/team labeled');
+    const again = await cli(env, ['label', 'namespace', 'team', 'pod-security.kubernetes.io/enforce=baseline']);
+    assert.equal(again.exitCode, 1);
+    assert.match(again.stderr, /'pod-security\.kubernetes\.io\/enforce' already has a value \(restricted\), and --overwrite is false/);
+    const invalid = await cli(env, ['label', 'ns', 'team', 'pod-security.kubernetes.io/enforce=strict', '--overwrite']);
+    assert.equal(invalid.exitCode, 1);
+    assert.match(invalid.stderr, /invalid value "strict": must be one of privileged, baseline, restricted/);
+    const described = await cli(env, ['describe', 'ns', 'team']);
+    assert.equal(described.exitCode, 0, described.stderr);
+    assert.match(described.stdout, /^Name: +team$/m);
+    assert.match(described.stdout, /^Labels: +pod-security\.kubernetes\.io\/enforce=restricted$/m);
+    assert.match(described.stdout, /^Status: +Active$/m);
+    assert.match(described.stdout, /^Pod Security: +enforce restricted$/m);
+
+    const refused = await cli(env, ['apply', '-n', 'team', '-f', '-'], podYaml('web'));
+    assert.equal(refused.exitCode, 1);
+    assert.match(refused.stderr, /pods "web" is forbidden: violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false \(container "c" must set securityContext\.allowPrivilegeEscalation=false\)/);
+    const warned = await cli(env, ['apply', '-n', 'team', '-f', '-'], deploymentYaml);
+    assert.equal(warned.exitCode, 0, warned.stderr);
+    assert.equal(warned.stdout, 'deployment.apps/front created');
+    assert.match(warned.stderr, /^Warning: would violate PodSecurity "restricted:latest": allowPrivilegeEscalation != false/m);
+
+    const relaxed = await cli(env, ['label', 'ns', 'team', 'pod-security.kubernetes.io/enforce-']);
+    assert.equal(relaxed.stdout, 'namespace/team labeled');
+    assert.equal((await cli(env, ['apply', '-n', 'team', '-f', '-'], podYaml('web'))).stdout, 'pod/web created');
+    const deleted = await cli(env, ['delete', 'ns', 'team']);
+    assert.equal(deleted.stdout, 'namespace "team" deleted');
+    assert.equal(store.get('Pod', 'team', 'web'), undefined, 'the namespace took its pods with it');
+    assert.equal(store.get('Deployment', 'team', 'front'), undefined);
+    const builtin = await cli(env, ['delete', 'ns', 'default']);
+    assert.equal(builtin.exitCode, 1);
+    assert.match(builtin.stderr, /namespaces "default" is forbidden: this namespace may not be deleted/);
   });
 
   it('cordons, uncordons and drains a node, leaving DaemonSet pods', async (t) => {

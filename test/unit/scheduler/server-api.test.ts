@@ -90,6 +90,12 @@ spec:
     assert.equal(dep.body.metadata.generation, 2);
     assert.equal((await api(server, pki, 'GET', '/api/v1/namespaces/default/pods/web', { token })).body.metadata.uid, uid);
 
+    // As Kubernetes' NamespaceLifecycle: no objects in a namespace that does not exist.
+    const early = await api(server, pki, 'POST', '/api/v1/namespaces/team/pods', { token, body: podYaml('solo') });
+    assert.equal(early.status, 404);
+    assert.equal(early.body.message, 'namespaces "team" not found');
+    const ns = await api(server, pki, 'POST', '/api/v1/namespaces', { token, body: 'apiVersion: v1\nkind: Namespace\nmetadata: { name: team }\n' });
+    assert.equal(ns.status, 201, JSON.stringify(ns.body));
     const created = await api(server, pki, 'POST', '/api/v1/namespaces/team/pods', { token, body: podYaml('solo') });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     assert.equal(created.body.metadata.namespace, 'team');

@@ -9,6 +9,7 @@ import { NodeSessions, startSchedulerServer, type SchedulerServer } from '../../
 import { handleApiRequest, type RestApiOptions } from '../../../src/scheduler/server/rest-api.js';
 import { serverTlsOptions } from '../../../src/scheduler/auth/index.js';
 import { silentLogger } from '../../../src/lib/index.js';
+import { ensureBuiltinNamespaces } from '../../../src/scheduler/admission/index.js';
 import type { Store } from '../../../src/scheduler/store/index.js';
 
 /** A CA and server certificate (valid for 127.0.0.1). */
@@ -75,6 +76,7 @@ export async function startApiServer(
   extra: Partial<RestApiOptions> = {},
 ): Promise<{ url: string; port: number; sessions: NodeSessions }> {
   const sessions = extra.sessions ?? new NodeSessions();
+  ensureBuiltinNamespaces(store);
   const server = https.createServer(serverTlsOptions(pki), (req, res) => {
     void handleApiRequest(req, res, { store, sessions, tokenLookup: lookup, logger: silentLogger, now: () => new Date(), ...extra });
   });
