@@ -16,3 +16,5 @@ export * from './workload-types.js';
 export * from './workload-decode.js';
 export * from './pod-resources.js';
 export * from './messages.js';
+export * from './rbac-types.js';
+export { decodeRbacObject, decodeRules, rbacObjectProblems } from './rbac-decode.js';
