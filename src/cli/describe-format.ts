@@ -3,6 +3,7 @@
  * (containers and conditions of a pod, capacity and pods of a node, replicas and strategy of a
  * workload) and the events about it, laid out as kubectl describe does.
  */
+import { describeRbac, isRbacDescribed } from './describe-rbac.js';
 import type { Container, ContainerState, ContainerStatus, ObjectEvent, Pod, PodTemplateSpec } from '../api/index.js';
 import { nodeRoles, podStatus, selectorText, jobStatus } from './printers.js';
 import { age, formatTable, humanDuration } from './table.js';
@@ -305,6 +306,7 @@ export interface DescribeContext {
 
 /** The describe text of one object. */
 export function describeObject(obj: any, ctx: DescribeContext, now: Date): string {
+  if (isRbacDescribed(obj.kind)) return describeRbac(obj);
   const t = new Text();
   if (obj.kind === 'Pod') describePod(t, obj);
   else if (obj.kind === 'Node') describeNode(t, obj, ctx.pods ?? [], now);

@@ -15,6 +15,8 @@ import { registerRolloutCommand } from './rollout.js';
 import { registerLogsCommand } from './logs.js';
 import { registerExecCommand } from './exec.js';
 import { registerNodeCommands } from './nodes.js';
+import { registerAuthCommand, registerCreateCommand } from './rbac.js';
+import { registerConfigCommand } from './contexts.js';
 
 const program = new Command();
 program
@@ -36,6 +38,9 @@ registerRolloutCommand(program);
 registerLogsCommand(program);
 registerExecCommand(program);
 registerNodeCommands(program);
+registerCreateCommand(program);
+registerAuthCommand(program);
+registerConfigCommand(program);
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`corelet: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
