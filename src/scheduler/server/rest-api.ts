@@ -229,6 +229,8 @@ export async function handleApiRequest(req: IncomingMessage, res: ServerResponse
       res.destroy();
       return;
     }
+    // A refusal before the body was read: drain it, so the connection stays usable for the next request.
+    if (!req.readableEnded) req.resume();
     if (err instanceof HttpError || err instanceof AccessError) {
       sendStatus(res, err.code, err.reason, err.message, err.code === 401 ? { 'www-authenticate': 'Bearer' } : {});
       return;
