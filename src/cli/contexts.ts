@@ -3,7 +3,7 @@
  * CLI config (`create user --set-context`). The flat file of older versions ({server, token, caCert})
  * is turned into the contexts shape the first time it is changed (cluster "corelet", user "admin").
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { configPath, isContextConfig, systemSources, type ConfigFile } from './client-config.js';
@@ -48,6 +48,7 @@ export function readConfigFile(): { path: string; config: ConfigFile } {
 export function writeConfigFile(path: string, config: ConfigFile): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   writeFileSync(path, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
+  chmodSync(path, 0o600); // it holds tokens: an older file may have been made with other bits
 }
 
 /** The config with a user entry and a context for it on the current context's cluster (replacing same-named ones). */

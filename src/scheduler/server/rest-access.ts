@@ -79,8 +79,8 @@ export interface AccessContext {
   /** The authenticated user when impersonating someone. */
   impersonatedBy?: UserInfo;
   attrs: RequestAttributes;
-  /** Decides one more request of this user (apply's objects); throws AccessError 403. */
-  require(a: ResourceAttributes): void;
+  /** Decides one more request of this user (apply's objects); throws AccessError 403. objectName: for the audit log. */
+  require(a: ResourceAttributes, objectName?: string): void;
   /** Checks a Role/ClusterRole/binding about to be stored against escalation. */
   admit(kind: string, obj: unknown): void;
 }
@@ -118,9 +118,9 @@ function audit(opts: AccessOptions, ctx: { user: UserInfo; impersonatedBy?: User
   opts.audit.write(r);
 }
 
-function forbid(opts: AccessOptions, ctx: { user: UserInfo; impersonatedBy?: UserInfo }, a: RequestAttributes, reason = ''): AccessError {
+function forbid(opts: AccessOptions, ctx: { user: UserInfo; impersonatedBy?: UserInfo }, a: RequestAttributes, reason = '', audited: RequestAttributes = a): AccessError {
   const message = forbiddenMessage(ctx.user, a, reason);
-  audit(opts, ctx, a, 403, message);
+  audit(opts, ctx, audited, 403, message);
   return new AccessError(403, 'Forbidden', message);
 }
 
@@ -217,11 +217,12 @@ export function checkAccess(req: IncomingMessage, url: URL, opts: AccessOptions)
   return {
     ...base,
     attrs,
-    require(a) {
+    require(a, objectName) {
       const full: RequestAttributes = { kind: 'resource', ...a };
       const d = decide(opts, base.user, full);
-      if (!d.allowed) throw forbid(opts, base, full, d.reason);
-      audit(opts, base, full, 200);
+      const named: RequestAttributes = objectName && !a.name ? { ...full, name: objectName } : full;
+      if (!d.allowed) throw forbid(opts, base, full, d.reason, named);
+      audit(opts, base, named, 200);
     },
     admit: (kind, obj) => admitRbac(opts, base, kind, obj),
   };

@@ -739,7 +739,8 @@ function apply(text: string, opts: RestApiOptions): Reply {
       const current = store.get<StoredObject & { spec?: { nodeName?: string; selector?: unknown } }>(kind, obj.metadata.namespace, obj.metadata.name);
       // Authorized object by object, as kubectl apply's requests are: create when new, patch when not.
       const resource = resourceOfKind(kind);
-      opts.access?.require({ verb: current ? 'patch' : 'create', apiGroup: groupOfKind(kind), resource, namespace: obj.metadata.namespace, name: obj.metadata.name });
+      // (A create carries no name in Kubernetes' attributes: the name is in the body.)
+      opts.access?.require({ verb: current ? 'patch' : 'create', apiGroup: groupOfKind(kind), resource, namespace: obj.metadata.namespace, ...(current ? { name: obj.metadata.name } : {}) }, obj.metadata.name);
       opts.access?.admit(kind, obj);
       if (!current) {
         results.push('created');
