@@ -684,7 +684,10 @@ function patch(kind: StoreKind, ns: string, name: string, text: string, contentT
     if (current.status !== undefined) next.status = current.status;
     let warnings: string[] = [];
     if (kind === 'Node') checkNodeSpec(next.spec, name);
-    else if (isRbacKind(kind)) opts.access?.admit(kind, next);
+    else if (isRbacKind(kind)) {
+      checkRoleRefKept(kind, current, next, ref);
+      opts.access?.admit(kind, next);
+    }
     else if (kind === 'Pod') {
       if (JSON.stringify(next.spec) !== JSON.stringify(current.spec)) {
         throw invalidArgument(`${ref}: a pod's spec cannot be changed (only metadata.labels and metadata.annotations); delete the pod and create it again`);
@@ -742,6 +745,7 @@ function apply(text: string, opts: RestApiOptions): Reply {
       // (A create carries no name in Kubernetes' attributes: the name is in the body.)
       opts.access?.require({ verb: current ? 'patch' : 'create', apiGroup: groupOfKind(kind), resource, namespace: obj.metadata.namespace, ...(current ? { name: obj.metadata.name } : {}) }, obj.metadata.name);
       opts.access?.admit(kind, obj);
+      if (current) checkRoleRefKept(kind, current, obj, `${kind} ${obj.metadata.namespace ? `${obj.metadata.namespace}/` : ''}${obj.metadata.name}`);
       if (!current) {
         results.push('created');
         return store.create(kind, obj as unknown as ObjectInput);
@@ -796,4 +800,14 @@ async function clusterObjectRoute(
     return done(opts, { status: 200, body: gone });
   }
   throw methodNotAllowed(method, `/api/v1/${resource}/${name}`);
+}
+
+/** A binding's roleRef cannot change (as in Kubernetes): delete and create the binding instead. */
+function checkRoleRefKept(kind: StoreKind, current: unknown, next: unknown, ref: string): void {
+  if (kind !== 'RoleBinding' && kind !== 'ClusterRoleBinding') return;
+  const key = (o: unknown) => {
+    const r = (o as { roleRef?: { apiGroup?: string; kind?: string; name?: string } }).roleRef;
+    return `${r?.apiGroup ?? 'rbac.authorization.k8s.io'}/${r?.kind}/${r?.name}`;
+  };
+  if (key(current) !== key(next)) throw invalidArgument(`${ref}: roleRef cannot be changed; delete the binding and create it again`);
 }

@@ -349,3 +349,16 @@ describe('RBAC through the API', () => {
     assert.equal((await api(c.server, pki, 'GET', '/api/v1/pods', {})).status, 401);
   });
 });
+
+describe('RBAC objects through the API', () => {
+  it("keeps a binding's roleRef: a patch or apply that changes it is refused", async (t) => {
+    const pki = await makePki();
+    const c = await cluster(t, pki);
+    bindRole(c.store, 'team', 'view', 'val');
+    const patched = await api(c.server, pki, 'PATCH', '/api/v1/namespaces/team/rolebindings/val-view', { token: c.admin, body: JSON.stringify({ roleRef: { name: 'admin' } }), contentType: 'application/merge-patch+json' });
+    assert.equal(patched.status, 400);
+    assert.match(patched.body.message, /roleRef cannot be changed/);
+    const subjects = await api(c.server, pki, 'PATCH', '/api/v1/namespaces/team/rolebindings/val-view', { token: c.admin, body: JSON.stringify({ subjects: [{ kind: 'User', name: 'vic' }] }), contentType: 'application/merge-patch+json' });
+    assert.equal(subjects.status, 200, subjects.text);
+  });
+});
