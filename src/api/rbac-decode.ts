@@ -110,7 +110,12 @@ export function decodeRbacObject(
   const metaPath = at(base, 'metadata');
   if (o.metadata === undefined || o.metadata === null) r.error(metaPath, 'required value');
   const clusterScoped = CLUSTER_SCOPED_RBAC_KINDS.includes(kind);
-  const meta = decodeMeta(r, o.metadata, metaPath, source);
+  // RBAC names are path segments ("system:node"), not DNS subdomains: checked here, not by decodeMeta.
+  const pathSegmentName = kind !== 'ServiceAccount' && isMapping(o.metadata) && typeof o.metadata.name === 'string' && o.metadata.name !== '';
+  const rawName = pathSegmentName ? ((o.metadata as Record<string, unknown>).name as string) : undefined;
+  if (rawName !== undefined) checkFormat(r, at(metaPath, 'name'), rawName, checkPathSegmentName);
+  const meta = decodeMeta(r, rawName !== undefined ? { ...(o.metadata as Record<string, unknown>), name: 'placeholder' } : o.metadata, metaPath, source);
+  if (rawName !== undefined) meta.name = rawName;
   const given = isMapping(o.metadata) && typeof o.metadata.uid === 'string' && o.metadata.uid !== '';
   const { uid, ...rest } = meta;
   const metadata: DeclaredMeta = { ...rest, ...(given ? { uid } : {}), namespace: clusterScoped ? '' : meta.namespace };

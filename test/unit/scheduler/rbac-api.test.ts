@@ -362,3 +362,17 @@ describe('RBAC objects through the API', () => {
     assert.equal(subjects.status, 200, subjects.text);
   });
 });
+
+describe('RBAC names', () => {
+  it('accepts path-segment names such as "system:custom" for roles and bindings, and refuses "/" in them', async (t) => {
+    const pki = await makePki();
+    const c = await cluster(t, pki);
+    const role = (name: string) => JSON.stringify({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }] });
+    const ok = await api(c.server, pki, 'POST', '/api/v1/apply', { token: c.admin, body: role('system:custom-reader') });
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal((await api(c.server, pki, 'GET', '/api/v1/clusterroles/system:custom-reader', { token: c.admin })).body.metadata.name, 'system:custom-reader');
+    const bad = await api(c.server, pki, 'POST', '/api/v1/apply', { token: c.admin, body: role('a/b') });
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.message, /metadata\.name: .*may not contain "\/"/);
+  });
+});
