@@ -18,3 +18,5 @@ export * from './pod-resources.js';
 export * from './messages.js';
 export * from './pod-security.js';
 export * from './namespace.js';
+export * from './rbac-types.js';
+export { decodeRbacObject, decodeRules, rbacObjectProblems } from './rbac-decode.js';

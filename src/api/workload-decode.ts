@@ -22,6 +22,8 @@ import {
 } from './pod-decode.js';
 import type { ObjectMeta } from './pod-types.js';
 import { decodeNamespace } from './namespace.js';
+import { decodeRbacObject } from './rbac-decode.js';
+import { RBAC_API_VERSIONS, isRbacKind } from './rbac-types.js';
 import type {
   AccessMode,
   AnyObject,
@@ -57,6 +59,7 @@ export const OBJECT_API_VERSIONS: Readonly<Record<ObjectKind, string>> = {
   Job: 'batch/v1',
   DaemonSet: 'apps/v1',
   Namespace: 'v1',
+  ...RBAC_API_VERSIONS,
 };
 
 /** Labels the API server puts on a Job's pods (both the current and the legacy spelling). */
@@ -196,6 +199,7 @@ function declaredMeta(meta: ObjectMeta, raw: unknown): DeclaredMeta {
 
 function decodeObject(r: FieldReader, o: Record<string, unknown>, base: string, source: string, kind: ObjectKind): AnyObject | undefined {
   if (kind === 'Namespace') return decodeNamespace(r, o, base, source);
+  if (isRbacKind(kind)) return decodeRbacObject(r, o, base, source, kind) as AnyObject | undefined;
   if (kind === 'Pod') {
     const pod = decodePod(r, o, base, source);
     return pod && { apiVersion: 'v1', kind: 'Pod', metadata: declaredMeta(pod.metadata, o.metadata), spec: pod.spec };

@@ -3,6 +3,7 @@
  * Kubernetes' own shapes and field names, restricted to what corelet's controllers act on. Decoding,
  * validation and defaulting live in workload-decode.ts.
  */
+import type { RbacObject } from './rbac-types.js';
 import type { ObjectMeta, Pod, PodSpec } from './pod-types.js';
 import type { Namespace } from './namespace.js';
 
@@ -241,7 +242,7 @@ export type Declared<T extends { metadata: ObjectMeta }> = Omit<T, 'metadata' | 
 export type DeclaredMeta = Omit<ObjectMeta, 'uid'> & { uid?: string };
 
 /** One object of a manifest, discriminated on `kind`. */
-export type AnyObject = Declared<Pod> | Declared<Deployment> | Declared<StatefulSet> | Declared<Job> | Declared<DaemonSet> | Declared<Namespace>;
+export type AnyObject = Declared<Pod> | Declared<Deployment> | Declared<StatefulSet> | Declared<Job> | Declared<DaemonSet> | Declared<Namespace> | Declared<RbacObject>;
 
 /** The kinds `corelet apply -f` accepts (plus v1 List of them). */
 export type ObjectKind = AnyObject['kind'];

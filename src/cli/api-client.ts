@@ -105,6 +105,7 @@ export class ApiClient {
   constructor(readonly config: ClientConfig) {
     this.agent = new https.Agent({
       ca: config.caCert,
+      ...(config.clientCert && config.clientKey ? { cert: config.clientCert, key: config.clientKey } : {}),
       rejectUnauthorized: !config.insecureSkipTlsVerify,
       keepAlive: true,
     });
@@ -113,7 +114,10 @@ export class ApiClient {
   /** Sends a request; resolves with the response (any status) once its headers arrived. */
   private open(method: string, path: string, opts: RequestOptions, timeout: boolean, signal?: AbortSignal): Promise<IncomingMessage> {
     const body = opts.json !== undefined ? JSON.stringify(opts.json) : opts.text;
-    const headers: Record<string, string> = { authorization: `Bearer ${this.config.token}`, accept: 'application/json' };
+    const headers: Record<string, string | string[]> = { accept: 'application/json' };
+    if (this.config.token) headers.authorization = `Bearer ${this.config.token}`;
+    if (this.config.impersonateUser) headers['impersonate-user'] = this.config.impersonateUser;
+    if (this.config.impersonateGroups) headers['impersonate-group'] = this.config.impersonateGroups;
     if (body !== undefined) {
       headers['content-type'] = opts.contentType ?? (opts.json !== undefined ? 'application/json' : 'application/yaml');
       headers['content-length'] = String(Buffer.byteLength(body));

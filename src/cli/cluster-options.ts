@@ -21,7 +21,10 @@ export function withConnectionOptions(cmd: Command): Command {
     .option('--server <url>', "the scheduler's API, https://HOST:PORT (default: from ~/.corelet/config or $CORELET_CONFIG)")
     .option('--token <token>', 'API token (default: from the config file)')
     .option('--ca-cert <file>', "PEM file with the scheduler's CA (default: from the config file)")
-    .option('--insecure-skip-tls-verify', "do not check the scheduler's certificate (insecure)");
+    .option('--insecure-skip-tls-verify', "do not check the scheduler's certificate (insecure)")
+    .option('--context <name>', 'the context of the config file to use (default: its currentContext)')
+    .option('--as <user>', 'act as this user (impersonation: needs the "impersonate" verb)')
+    .option('--as-group <group>', 'act with this group (repeatable; needs --as)', collect);
 }
 
 /** Adds -n (and, with allNamespaces, -A). */

@@ -4,6 +4,7 @@
  * workload) and the events about it, laid out as kubectl describe does.
  */
 import { POD_SECURITY_LABELS, namespacePodSecurity } from '../api/index.js';
+import { describeRbac, isRbacDescribed } from './describe-rbac.js';
 import type { Container, ContainerState, ContainerStatus, ObjectEvent, Pod, PodTemplateSpec } from '../api/index.js';
 import { nodeRoles, podStatus, selectorText, jobStatus } from './printers.js';
 import { age, formatTable, humanDuration } from './table.js';
@@ -316,6 +317,7 @@ export interface DescribeContext {
 
 /** The describe text of one object. */
 export function describeObject(obj: any, ctx: DescribeContext, now: Date): string {
+  if (isRbacDescribed(obj.kind)) return describeRbac(obj);
   const t = new Text();
   if (obj.kind === 'Pod') describePod(t, obj);
   else if (obj.kind === 'Node') describeNode(t, obj, ctx.pods ?? [], now);

@@ -28,6 +28,11 @@ export const KINDS: readonly KindInfo[] = [
   { kind: 'Job', resource: 'jobs', namespaced: true, display: 'job.batch', aliases: ['job', 'jobs'] },
   { kind: 'Namespace', resource: 'namespaces', namespaced: false, display: 'namespace', aliases: ['ns', 'namespace', 'namespaces'] },
   { kind: 'Event', resource: 'events', namespaced: true, display: 'event', aliases: ['ev', 'event', 'events'] },
+  { kind: 'ServiceAccount', resource: 'serviceaccounts', namespaced: true, display: 'serviceaccount', aliases: ['sa', 'serviceaccount', 'serviceaccounts'] },
+  { kind: 'Role', resource: 'roles', namespaced: true, display: 'role.rbac.authorization.k8s.io', aliases: ['role', 'roles'] },
+  { kind: 'RoleBinding', resource: 'rolebindings', namespaced: true, display: 'rolebinding.rbac.authorization.k8s.io', aliases: ['rolebinding', 'rolebindings'] },
+  { kind: 'ClusterRole', resource: 'clusterroles', namespaced: false, display: 'clusterrole.rbac.authorization.k8s.io', aliases: ['clusterrole', 'clusterroles'] },
+  { kind: 'ClusterRoleBinding', resource: 'clusterrolebindings', namespaced: false, display: 'clusterrolebinding.rbac.authorization.k8s.io', aliases: ['clusterrolebinding', 'clusterrolebindings'] },
 ];
 
 /** "pods (po), nodes (no), ..." for error messages and help. */
@@ -40,7 +45,7 @@ export function knownKinds(): string {
  * "deployments.apps", "Deployment"... Throws naming the known types otherwise.
  */
 export function resolveKind(word: string): KindInfo {
-  const w = word.toLowerCase().replace(/\.(apps|batch|v1|core)$/, '');
+  const w = word.toLowerCase().replace(/\.(apps|batch|v1|core|rbac\.authorization\.k8s\.io)$/, '');
   const info = KINDS.find((k) => k.aliases.includes(w) || k.kind.toLowerCase() === w);
   if (!info) throw new Error(`unknown resource type "${word}": use one of ${knownKinds()}`);
   return info;

@@ -16,6 +16,8 @@ import { registerLogsCommand } from './logs.js';
 import { registerExecCommand } from './exec.js';
 import { registerNodeCommands } from './nodes.js';
 import { registerCreateNamespace, registerLabelCommand } from './namespaces.js';
+import { registerAuthCommand, registerCreateCommand } from './rbac.js';
+import { registerConfigCommand } from './contexts.js';
 
 const program = new Command();
 program
@@ -37,8 +39,10 @@ registerRolloutCommand(program);
 registerLogsCommand(program);
 registerExecCommand(program);
 registerNodeCommands(program);
-registerCreateNamespace(program.command('create').description('create an object: namespace NAME'));
+registerCreateNamespace(registerCreateCommand(program));
 registerLabelCommand(program);
+registerAuthCommand(program);
+registerConfigCommand(program);
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`corelet: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);

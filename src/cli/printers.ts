@@ -287,7 +287,7 @@ export function columnsFor(kind: string, opts: { wide: boolean; withNamespace: b
     default:
       cols = { headers: ['NAME', 'AGE'], row: (o: any, now) => [o.metadata?.name ?? '', created(o, now)] };
   }
-  if (!opts.withNamespace || kind === 'Node' || kind === 'Namespace') return cols; // nodes have no namespace
+  if (!opts.withNamespace || kind === 'Node' || kind === 'Namespace' || kind === 'ClusterRole' || kind === 'ClusterRoleBinding') return cols; // cluster-scoped: no namespace
   return {
     headers: ['NAMESPACE', ...cols.headers],
     row: (o: any, now) => [(kind === 'Event' ? o.involvedObject?.namespace : o.metadata?.namespace) || NONE, ...cols.row(o, now)],

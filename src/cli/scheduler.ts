@@ -16,7 +16,9 @@ export function registerSchedulerCommand(program: Command): void {
     .option('--node-cidr-mask-size <n>', 'prefix length of each node\'s pod CIDR', '24')
     .option('--pod-eviction-timeout <seconds>', 'how long a node may be NotReady before its pods are replaced on other nodes', String(SCHEDULER_DEFAULTS.podEvictionTimeoutSeconds))
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
-    .action(async (verb: string | undefined, opts: { dir: string; address: string; port: string; host?: string[]; clusterCidr: string; nodeCidrMaskSize: string; podEvictionTimeout: string; logLevel: string }) => {
+    .option('--authorization-mode <mode>', 'RBAC (roles and bindings decide) or AlwaysAllow (any authenticated user may do anything)', 'RBAC')
+    .option('--audit-log-path <file>', 'audit log of writes, exec and refused requests (JSON lines, 0600, rotated at 10 MiB, 2 backups); default DIR/audit.log')
+    .action(async (verb: string | undefined, opts: { dir: string; address: string; port: string; host?: string[]; clusterCidr: string; nodeCidrMaskSize: string; podEvictionTimeout: string; logLevel: string; authorizationMode: string; auditLogPath?: string }) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got ${opts.port}`);
       const dir = resolve(opts.dir);
@@ -33,7 +35,18 @@ export function registerSchedulerCommand(program: Command): void {
       if (!/^\d+$/.test(opts.nodeCidrMaskSize.trim())) throw new Error(`--node-cidr-mask-size must be a prefix length such as 24, got ${opts.nodeCidrMaskSize}`);
       const evictionSeconds = Number(opts.podEvictionTimeout);
       if (!Number.isFinite(evictionSeconds) || evictionSeconds < 0) throw new Error(`--pod-eviction-timeout must be a number of seconds, got ${opts.podEvictionTimeout}`);
-      const running = await startScheduler({ dir, address: opts.address, port, logger, clusterCidr: opts.clusterCidr, nodeCidrMaskSize, podEvictionTimeoutMs: evictionSeconds * 1000 });
+      if (opts.authorizationMode !== 'RBAC' && opts.authorizationMode !== 'AlwaysAllow') throw new Error(`--authorization-mode must be RBAC or AlwaysAllow, got ${opts.authorizationMode}`);
+      const running = await startScheduler({
+        dir,
+        address: opts.address,
+        port,
+        logger,
+        clusterCidr: opts.clusterCidr,
+        nodeCidrMaskSize,
+        podEvictionTimeoutMs: evictionSeconds * 1000,
+        authorizationMode: opts.authorizationMode,
+        auditLogPath: opts.auditLogPath ? resolve(opts.auditLogPath) : undefined,
+      });
       const shutdown = () => void running.close().then(() => process.exit(0));
       process.once('SIGTERM', shutdown);
       process.once('SIGINT', shutdown);

@@ -153,8 +153,7 @@ async function credentials(schedulerDir: string, address: string, port: number):
   const hosts = [...new Set([connectHost(address), '127.0.0.1', nodeAddress()])];
   const configFile = join(homedir(), '.corelet', 'config');
   const init = await initScheduler({ dir: schedulerDir, hosts, port, configFile });
-  const config = JSON.parse(await readFile(configFile, 'utf8')) as { caCert: string };
-  const creds: Credentials = { server: init.server, bootstrapToken: init.bootstrapToken, caCertHash: init.caCertHash, adminToken: init.adminToken, caCert: config.caCert };
+  const creds: Credentials = { server: init.server, bootstrapToken: init.bootstrapToken, caCertHash: init.caCertHash, adminToken: init.adminToken, caCert: init.caCert };
   await mkdir(schedulerDir, { recursive: true, mode: 0o700 });
   await writeFile(file, JSON.stringify(creds, null, 2) + '\n', { mode: 0o600 });
   return creds;

@@ -8,7 +8,10 @@ import { join } from 'node:path';
 import type { Logger } from '../lib/logger.js';
 import { MESSAGE_VERSION, type Pod } from '../api/index.js';
 import { Store } from './store/index.js';
-import { caCertHash, ensurePki, newTokenRecord, type TokenRecord } from './auth/index.js';
+import { caCertHash, ensurePki, MASTERS_GROUP, newTokenRecord, type TokenRecord } from './auth/index.js';
+import { AuditLog } from './rbac/index.js';
+import type { AuthorizationMode } from './server/rest-access.js';
+import { readConfigText, withInitContext } from './init-config.js';
 import { markStaleNodes, podCidrConfig, scheduleOnce, SchedulingCache, startSchedulerServer, type SchedulerServer } from './server/index.js';
 import { reconcileAll } from './controllers/index.js';
 
@@ -31,6 +34,8 @@ export interface InitResult {
   bootstrapToken: string;
   adminToken: string;
   server: string;
+  /** PEM of the cluster CA. */
+  caCert: string;
 }
 
 /**
@@ -45,13 +50,14 @@ export async function initScheduler(opts: { dir: string; hosts: string[]; port: 
   const store = Store.open(join(opts.dir, 'state.db'));
   try {
     const bootstrap = newTokenRecord('bootstrap', { description: 'agent join token' });
-    const admin = newTokenRecord('api', { user: 'admin', description: 'created by scheduler init' });
+    const admin = newTokenRecord('api', { user: 'admin', groups: [MASTERS_GROUP], description: 'created by scheduler init' });
     store.setMeta(TOKENS_KEY, JSON.stringify([...tokens(store), bootstrap.record, admin.record]));
     const server = `https://${opts.hosts[0] ?? '127.0.0.1'}:${opts.port}`;
     const configFile = opts.configFile ?? join(homedir(), '.corelet', 'config');
     await mkdir(join(configFile, '..'), { recursive: true, mode: 0o700 });
-    await writeFile(configFile, JSON.stringify({ server, token: admin.token, caCert: pki.ca.certPem }, null, 2) + '\n', { mode: 0o600 });
-    return { caCertHash: caCertHash(pki.ca.certPem), bootstrapToken: bootstrap.token, adminToken: admin.token, server };
+    // The kubeconfig-like shape (clusters, users, contexts); an existing file keeps its other entries.
+    await writeFile(configFile, JSON.stringify(withInitContext(await readConfigText(configFile), { server, token: admin.token, caCert: pki.ca.certPem }), null, 2) + '\n', { mode: 0o600 });
+    return { caCertHash: caCertHash(pki.ca.certPem), bootstrapToken: bootstrap.token, adminToken: admin.token, server, caCert: pki.ca.certPem };
   } finally {
     store.close();
   }
@@ -75,6 +81,10 @@ export async function startScheduler(opts: {
   nodeCidrMaskSize?: number;
   /** How long a node may be NotReady before its controller-owned pods are replaced elsewhere. */
   podEvictionTimeoutMs?: number;
+  /** RBAC (default) or AlwaysAllow. */
+  authorizationMode?: AuthorizationMode;
+  /** The audit log file (default DIR/audit.log). */
+  auditLogPath?: string;
 }): Promise<RunningScheduler> {
   const podCidrs = podCidrConfig(opts.clusterCidr, opts.nodeCidrMaskSize);
   const { pki } = await ensurePki(join(opts.dir, 'pki'));
@@ -82,6 +92,7 @@ export async function startScheduler(opts: {
   // loses nothing (store-durability test); only a power cut can take the last commits before a
   // checkpoint. FULL would fsync every heartbeat and pod status: thousands a second with 5,000 nodes.
   const store = Store.open(join(opts.dir, 'state.db'), { logger: opts.logger, synchronous: 'NORMAL' });
+  const audit = new AuditLog(opts.auditLogPath ?? join(opts.dir, 'audit.log'));
   let pending = false;
   // Heartbeat staleness and node loss depend on the clock, not on writes: the 1 s timer checks them,
   // so the passes that follow each write (a registration, an apply) do not read every node for them.
@@ -111,6 +122,9 @@ export async function startScheduler(opts: {
     port: opts.port,
     logger: opts.logger,
     tokenLookup: (id) => tokens(store).find((t) => t.id === id),
+    addToken: (record) => store.setMeta(TOKENS_KEY, JSON.stringify([...tokens(store), record])),
+    authorizationMode: opts.authorizationMode,
+    audit,
     onChange: loop,
     podCidrs,
   });
@@ -132,6 +146,7 @@ export async function startScheduler(opts: {
       unwatch();
       cache.close();
       await server.close();
+      audit.close();
       store.close();
     },
   };

@@ -5,6 +5,7 @@
  * iptables rules never meet the host's. Everything is removed afterwards, even on failure: the pods
  * by a runtime started on the same state (crictl rmp -fa), then the cgroups, netns and folders.
  */
+import { readAdminConfig } from '../helpers/admin-config.js';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -51,7 +52,7 @@ async function stopUp(): Promise<number | null> {
 
 /** GET from the API as the admin `up` made (~/.corelet/config). */
 async function api(path: string): Promise<{ status: number; json: any }> {
-  const cfg = JSON.parse(await readFile(join(dir, 'home', '.corelet', 'config'), 'utf8'));
+  const cfg = await readAdminConfig(join(dir, 'home', '.corelet', 'config'));
   return new Promise((resolve, reject) => {
     const req = request(new URL(path, cfg.server), { ca: cfg.caCert, headers: { authorization: `Bearer ${cfg.token}` } }, (res) => {
       let body = '';

@@ -4,6 +4,7 @@
  * reaching a pod on another node by its IP. `cluster.sh down` runs in after(), whatever happened,
  * and must leave nothing behind. More tests on the same cluster go between the first and after().
  */
+import { readAdminConfig } from '../helpers/admin-config.js';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -221,7 +222,7 @@ test('kill -9 the scheduler and restart it: the same pods and bindings, nothing 
 });
 
 test('a join with a bad token or CA hash fails; the API refuses requests without credentials', async () => {
-  const config = JSON.parse(await readFile(join(cluster.dir, 'admin-config'), 'utf8')) as { server: string; caCert: string };
+  const config = await readAdminConfig(join(cluster.dir, 'admin-config'));
   const caFile = join(cluster.root, 'ca.pem');
   await writeFile(caFile, config.caCert);
   const curl = await execa('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--cacert', caFile, `${config.server}/api/v1/pods`], { reject: false });

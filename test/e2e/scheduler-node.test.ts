@@ -3,6 +3,7 @@
  * corelet runtime) joining with the printed token and CA hash; a Deployment applied through the API
  * runs on the node and reports back. A bad token or CA hash is refused; the API wants credentials.
  */
+import { readAdminConfig } from '../helpers/admin-config.js';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -46,7 +47,7 @@ before(async () => {
   const env = { ...process.env, HOME: join(dir, 'home') };
   const init = await execa(process.execPath, [CORELET, 'scheduler', 'init', '--dir', join(dir, 'scheduler'), '--port', String(port)], { env });
   join_ = init.stdout.split('\n').pop()!.trim().split(/\s+/).slice(2);
-  const config = JSON.parse(await readFile(join(dir, 'home', '.corelet', 'config'), 'utf8'));
+  const config = await readAdminConfig(join(dir, 'home', '.corelet', 'config'));
   adminToken = config.token;
   ca = config.caCert;
   runtime = await RuntimeHarness.start();

@@ -5,6 +5,7 @@
  * Tests that need a cluster share one (starting one takes seconds, not minutes): start it in
  * before(), call down() in after().
  */
+import { readAdminConfig } from './admin-config.js';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { request } from 'node:https';
@@ -137,7 +138,7 @@ export class ClusterHarness {
 
   /** A request to the scheduler's REST API as the admin; the body is sent as is (YAML or JSON). */
   async api<T = any>(path: string, init: { method?: string; body?: string } = {}): Promise<{ status: number; json: T }> {
-    this.config ??= JSON.parse(await readFile(join(this.dir, 'admin-config'), 'utf8')) as { server: string; token: string; caCert: string };
+    this.config ??= await readAdminConfig(join(this.dir, 'admin-config'));
     const { server, token, caCert } = this.config;
     return new Promise((resolve, reject) => {
       const req = request(new URL(path, server), { method: init.method ?? 'GET', ca: caCert, headers: { authorization: `Bearer ${token}` } }, (res) => {

@@ -3,3 +3,4 @@ export * from './pki.js';
 export * from './tokens.js';
 export * from './pin.js';
 export * from './identity.js';
+export * from './authn.js';

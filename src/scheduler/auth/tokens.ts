@@ -36,6 +36,10 @@ export interface TokenRecord {
   usage: TokenUsage;
   /** For API tokens: the corelet user the token authenticates as. */
   user?: string;
+  /** For API tokens: the user's groups ("system:masters" for the admin `scheduler init` makes). */
+  groups?: string[];
+  /** For service-account tokens: the ServiceAccount (the token dies with it: same uid required). */
+  serviceAccount?: { namespace: string; name: string; uid: string };
   description?: string;
   /** RFC 3339; absent = never expires. */
   expires?: string;
@@ -105,7 +109,7 @@ export function verifyToken(presented: string, storedHash: string): boolean {
 /** A new token and the record to store for it. The token is shown once; only the record is kept. */
 export function newTokenRecord(
   usage: TokenUsage,
-  options: { ttlSeconds?: number; user?: string; description?: string; now?: Date } = {},
+  options: { ttlSeconds?: number; user?: string; groups?: string[]; serviceAccount?: TokenRecord['serviceAccount']; description?: string; now?: Date } = {},
 ): { token: string; record: TokenRecord } {
   const token = generateToken();
   const now = options.now ?? new Date();
@@ -114,6 +118,8 @@ export function newTokenRecord(
   if (usage === 'api' && !options.user) throw invalidArgument('an API token needs the user it authenticates as');
   const record: TokenRecord = { id: parseToken(token).id, hash: hashToken(token), usage };
   if (options.user) record.user = options.user;
+  if (options.groups) record.groups = [...options.groups];
+  if (options.serviceAccount) record.serviceAccount = { ...options.serviceAccount };
   if (options.description) record.description = options.description;
   if (ttl !== undefined) record.expires = new Date(now.getTime() + ttl * 1000).toISOString();
   return { token, record };

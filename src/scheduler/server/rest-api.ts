@@ -16,12 +16,16 @@
  *   POST   namespaces/NS/deployments/NAME/rollback        {toRevision?}: rollout undo
  *   GET    namespaces/NS/pods/NAME/log                    text, streamed with follow=true
  *   POST   namespaces/NS/pods/NAME/exec                   {command, container?} → {stdout, stderr, exitCode}
+ *   GET|POST clusterroles|clusterrolebindings, GET|PATCH|DELETE clusterroles|clusterrolebindings/NAME
+ * Access reviews, users' and service accounts' tokens: see rest-access.ts. Every request is
+ * authenticated and authorized there (RBAC) before it is routed.
  * Lists take labelSelector=k=v,... and fieldSelector=path=value,path!=value.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
 import {
   decodeObjects,
+  isRbacKind,
   withJobSelector,
   ManifestError,
   MESSAGE_VERSION,
@@ -30,10 +34,12 @@ import {
   type Pod,
 } from '../../api/index.js';
 import { CoreletError, invalidArgument, notFound, type Logger } from '../../lib/index.js';
-import { AuthenticationError, authenticateToken, bearerToken, type TokenRecord } from '../auth/index.js';
+import type { Pki, TokenRecord } from '../auth/index.js';
+import type { AuditSink } from '../rbac/index.js';
+import { AccessError, accessRoute, auditFinished, checkAccess, type AccessContext, type AuthorizationMode } from './rest-access.js';
 import { rolloutUndo } from '../controllers/index.js';
 import { admitWrite, deleteNamespace, namespaceLevelWarnings, podSecurityWarnings } from '../admission/index.js';
-import { API_VERSIONS, isNamespaced, type ObjectInput, type Store, type StoreKind, type StoredObject, type WatchChange } from '../store/index.js';
+import { API_VERSIONS, groupOfKind, isNamespaced, type ObjectInput, type Store, type StoreKind, type StoredObject, type WatchChange } from '../store/index.js';
 import type { NodeSessions } from './node-sessions.js';
 import type { PodExecOptions, PodLogOptions, PodProxy } from './pod-proxy.js';
 
@@ -58,6 +64,11 @@ export const RESOURCES: Readonly<Record<string, StoreKind>> = {
   jobs: 'Job',
   daemonsets: 'DaemonSet',
   namespaces: 'Namespace',
+  roles: 'Role',
+  rolebindings: 'RoleBinding',
+  serviceaccounts: 'ServiceAccount',
+  clusterroles: 'ClusterRole',
+  clusterrolebindings: 'ClusterRoleBinding',
 };
 
 /** What the API handler needs. */
@@ -71,6 +82,16 @@ export interface RestApiOptions {
   onPodsChanged?: () => void;
   /** Reaches bound pods' containers for logs and exec; without it those routes answer 501. */
   podProxy?: PodProxy;
+  /** RBAC (default) or AlwaysAllow. */
+  authorizationMode?: AuthorizationMode;
+  /** Where writes, exec and refusals are recorded. */
+  audit?: AuditSink;
+  /** Signs users' client certificates. */
+  pki?: Pki;
+  /** Stores new token records (users, service accounts). */
+  addToken?: (record: TokenRecord) => void;
+  /** The caller of the request being routed (set by handleApiRequest). */
+  access?: AccessContext;
 }
 
 /** An HTTP failure with a Kubernetes Status reason. */
@@ -199,17 +220,10 @@ function resourceKind(resource: string): StoreKind {
  */
 export async function handleApiRequest(req: IncomingMessage, res: ServerResponse, opts: RestApiOptions): Promise<void> {
   try {
-    const token = bearerToken(req.headers.authorization);
-    if (token === undefined) {
-      throw new HttpError(401, 'Unauthorized', 'authentication required: send "Authorization: Bearer <api token>" (create one with "corelet token create --api")');
-    }
-    try {
-      authenticateToken(token, opts.tokenLookup, 'api', opts.now());
-    } catch (err) {
-      if (err instanceof AuthenticationError) throw new HttpError(401, 'Unauthorized', `authentication failed: ${err.message}`);
-      throw err;
-    }
-    const reply = await route(req, opts);
+    const url = new URL(req.url ?? '/', 'https://scheduler');
+    const access = checkAccess(req, url, opts);
+    res.once('finish', () => auditFinished(opts, access, res.statusCode));
+    const reply = (await accessRoute(req, url, access, opts, () => readJson(req))) ?? (await route(req, { ...opts, access }));
     if ('stream' in reply) await reply.stream(res);
     else sendJson(res, reply.status, reply.body, reply.headers);
   } catch (err) {
@@ -219,7 +233,9 @@ export async function handleApiRequest(req: IncomingMessage, res: ServerResponse
       res.destroy();
       return;
     }
-    if (err instanceof HttpError) {
+    // A refusal before the body was read: drain it, so the connection stays usable for the next request.
+    if (!req.readableEnded) req.resume();
+    if (err instanceof HttpError || err instanceof AccessError) {
       sendStatus(res, err.code, err.reason, err.message, err.code === 401 ? { 'www-authenticate': 'Bearer' } : {});
       return;
     }
@@ -279,6 +295,8 @@ async function route(req: IncomingMessage, opts: RestApiOptions): Promise<Reply>
   if (rest[0] === 'nodes' && rest.length === 2) return nodeRoute(req, method, rest[1], opts);
   // /api/v1/namespaces (POST) and /api/v1/namespaces/NAME: the Namespace objects themselves
   if (rest[0] === 'namespaces' && (rest.length === 2 || (rest.length === 1 && method === 'POST'))) return namespaceRoute(req, method, rest[1], opts);
+  const clusterKind = RESOURCES[rest[0]];
+  if (clusterKind && !isNamespaced(clusterKind) && rest.length <= 2) return clusterObjectRoute(req, method, clusterKind, rest[0], rest[1], collection, opts);
   // /api/v1/<resource>: all namespaces
   if (rest.length === 1) {
     const kind = resourceKind(rest[0]);
@@ -672,6 +690,10 @@ function patch(kind: StoreKind, ns: string, name: string, text: string, contentT
     if (current.status !== undefined) next.status = current.status;
     let warnings: string[] = [];
     if (kind === 'Node') checkNodeSpec(next.spec, name);
+    else if (isRbacKind(kind)) {
+      checkRoleRefKept(kind, current, next, ref);
+      opts.access?.admit(kind, next);
+    }
     else if (kind === 'Pod') {
       if (JSON.stringify(next.spec) !== JSON.stringify(current.spec)) {
         throw invalidArgument(`${ref}: a pod's spec cannot be changed (only metadata.labels and metadata.annotations); delete the pod and create it again`);
@@ -709,6 +731,7 @@ function createFromBody(kind: StoreKind, namespace: string, text: string, opts: 
     else throw invalidArgument(`request body: metadata.namespace "${obj.metadata.namespace}" does not match the URL's namespace "${namespace}"`);
   }
   const created = opts.store.transaction(() => {
+    opts.access?.admit(kind, obj);
     warnings.push(...admitWrite(opts.store, kind, obj));
     return opts.store.create(kind, obj as unknown as ObjectInput);
   });
@@ -752,6 +775,12 @@ function apply(text: string, opts: RestApiOptions): Reply {
     objects.map((obj: AnyObject) => {
       const kind = obj.kind as StoreKind;
       const current = store.get<StoredObject & { spec?: { nodeName?: string; selector?: unknown } }>(kind, obj.metadata.namespace, obj.metadata.name);
+      // Authorized object by object, as kubectl apply's requests are: create when new, patch when not.
+      const resource = resourceOfKind(kind);
+      // (A create carries no name in Kubernetes' attributes: the name is in the body.)
+      opts.access?.require({ verb: current ? 'patch' : 'create', apiGroup: groupOfKind(kind), resource, namespace: obj.metadata.namespace, ...(current ? { name: obj.metadata.name } : {}) }, obj.metadata.name);
+      opts.access?.admit(kind, obj);
+      if (current) checkRoleRefKept(kind, current, obj, `${kind} ${obj.metadata.namespace ? `${obj.metadata.namespace}/` : ''}${obj.metadata.name}`);
       warnings.push(...admitWrite(store, kind, obj as Parameters<typeof admitWrite>[2], current));
       if (!current) {
         results.push('created');
@@ -770,4 +799,51 @@ function apply(text: string, opts: RestApiOptions): Reply {
   );
   opts.onPodsChanged?.();
   return { status: 200, body: list('', items, store.resourceVersion()), headers: { ...warningHeaders(warnings), [APPLY_RESULTS_HEADER]: results.join(',') } };
+}
+
+/** The URL resource of a kind ("Deployment" → "deployments"). */
+function resourceOfKind(kind: StoreKind): string {
+  return Object.keys(RESOURCES).find((r) => RESOURCES[r] === kind) ?? (kind === 'Node' ? 'nodes' : `${kind.toLowerCase()}s`);
+}
+
+/** A cluster-scoped kind other than Node (clusterroles, clusterrolebindings): list, create, get, patch, delete. */
+async function clusterObjectRoute(
+  req: IncomingMessage,
+  method: string,
+  kind: StoreKind,
+  resource: string,
+  name: string | undefined,
+  collection: (sel: Selection) => Reply,
+  opts: RestApiOptions,
+): Promise<Reply> {
+  const { store } = opts;
+  if (name === undefined) {
+    if (method === 'POST') return done(opts, createFromBody(kind, '', await readBody(req), opts));
+    return collection({ kind, fields: [] });
+  }
+  if (method === 'GET') {
+    const obj = store.get(kind, '', name);
+    if (!obj) throw notFound(`${resource} "${name}" not found`);
+    return { status: 200, body: obj };
+  }
+  if (method === 'PATCH') {
+    const { object } = patch(kind, '', name, await readBody(req), req.headers['content-type'], opts);
+    return done(opts, { status: 200, body: object });
+  }
+  if (method === 'DELETE') {
+    const gone = store.delete(kind, '', name);
+    if (!gone) throw notFound(`${resource} "${name}" not found`);
+    return done(opts, { status: 200, body: gone });
+  }
+  throw methodNotAllowed(method, `/api/v1/${resource}/${name}`);
+}
+
+/** A binding's roleRef cannot change (as in Kubernetes): delete and create the binding instead. */
+function checkRoleRefKept(kind: StoreKind, current: unknown, next: unknown, ref: string): void {
+  if (kind !== 'RoleBinding' && kind !== 'ClusterRoleBinding') return;
+  const key = (o: unknown) => {
+    const r = (o as { roleRef?: { apiGroup?: string; kind?: string; name?: string } }).roleRef;
+    return `${r?.apiGroup ?? 'rbac.authorization.k8s.io'}/${r?.kind}/${r?.name}`;
+  };
+  if (key(current) !== key(next)) throw invalidArgument(`${ref}: roleRef cannot be changed; delete the binding and create it again`);
 }

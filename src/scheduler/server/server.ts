@@ -15,6 +15,8 @@ import { NodeSessions, serveNodeSocket } from './node-sessions.js';
 import { PeerTable, type PodCidrConfig } from './pod-cidr.js';
 import { SessionPodProxy, type PodProxy } from './pod-proxy.js';
 import { handleApiRequest } from './rest-api.js';
+import type { AuthorizationMode } from './rest-access.js';
+import { reconcileBuiltinRbac, type AuditSink } from '../rbac/index.js';
 import { assignBoundPods } from './schedule-once.js';
 
 /** How long node changes are gathered before the agents get the new peers list. */
@@ -47,6 +49,10 @@ export interface SchedulerServerOptions {
   podCidrs?: PodCidrConfig;
   /** Called after a node registers or pods are created/applied: a hint to run the scheduling loop. */
   onChange?: () => void;
+  /** RBAC (default) or AlwaysAllow; the audit log; where new users' and service accounts' tokens go. */
+  authorizationMode?: AuthorizationMode;
+  audit?: AuditSink;
+  addToken?: (record: TokenRecord) => void;
 }
 
 /** A running scheduler server. */
@@ -80,6 +86,9 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
   const sessions = opts.sessions ?? new NodeSessions();
   const podProxy = new SessionPodProxy(sessions, { logger: logger.child({ component: 'pod-proxy' }) });
   const server = https.createServer(serverTlsOptions(opts.pki));
+  // The built-in roles and bindings (cluster-admin for system:masters, admin, edit, view...).
+  reconcileBuiltinRbac(opts.store);
+  const access = { authorizationMode: opts.authorizationMode, audit: opts.audit, pki: opts.pki, addToken: opts.addToken };
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   const sockets = new Set<Socket>();
   // Every agent routes to the others' pod CIDRs: tell them all whenever that list changes.
@@ -104,7 +113,7 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
   });
   server.on('tlsClientError', (err) => logger.debug({ err }, 'TLS handshake failed'));
   server.on('request', (req, res) => {
-    void handleApiRequest(req, res, { store: opts.store, sessions, tokenLookup: opts.tokenLookup, logger, now, onPodsChanged: opts.onChange, podProxy });
+    void handleApiRequest(req, res, { store: opts.store, sessions, tokenLookup: opts.tokenLookup, logger, now, onPodsChanged: opts.onChange, podProxy, ...access });
   });
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', () => {}); // a client that hangs up mid-refusal is not our failure

@@ -4,6 +4,7 @@ export {
   STORE_KINDS,
   API_VERSIONS,
   isNamespaced,
+  groupOfKind,
   isStoreKind,
   type StoreKind,
   type StoredObject,

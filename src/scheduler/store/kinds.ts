@@ -1,16 +1,19 @@
 /**
  * The object kinds the scheduler store holds, their scope and apiVersion, and the stored object shape.
  */
-import type { ObjectMeta, ObjectEvent } from '../../api/index.js';
+import { RBAC_API_VERSIONS, type ObjectMeta, type ObjectEvent } from '../../api/index.js';
+
+/** RBAC kinds (rbac.authorization.k8s.io/v1) and ServiceAccount (v1). */
+const RBAC_STORE_KINDS = ['Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding', 'ServiceAccount'] as const;
 
 /** Every kind the store accepts; anything else is rejected at the boundary. */
-export const STORE_KINDS = ['Pod', 'Node', 'Deployment', 'ReplicaSet', 'StatefulSet', 'Job', 'DaemonSet', 'Namespace'] as const;
+export const STORE_KINDS = ['Pod', 'Node', 'Deployment', 'ReplicaSet', 'StatefulSet', 'Job', 'DaemonSet', 'Namespace', ...RBAC_STORE_KINDS] as const;
 
 /** One of {@link STORE_KINDS}. ReplicaSet holds a Deployment's revisions (its rollout history). */
 export type StoreKind = (typeof STORE_KINDS)[number];
 
 /** Kinds without a namespace: their objects carry `metadata.namespace === ''`. */
-const CLUSTER_SCOPED: ReadonlySet<StoreKind> = new Set<StoreKind>(['Node', 'Namespace']);
+const CLUSTER_SCOPED: ReadonlySet<StoreKind> = new Set<StoreKind>(['Node', 'Namespace', 'ClusterRole', 'ClusterRoleBinding']);
 
 /** The apiVersion Kubernetes serves each kind under, filled in when an object comes without one. */
 export const API_VERSIONS: Readonly<Record<StoreKind, string>> = {
@@ -22,7 +25,14 @@ export const API_VERSIONS: Readonly<Record<StoreKind, string>> = {
   DaemonSet: 'apps/v1',
   Job: 'batch/v1',
   Namespace: 'v1',
+  ...RBAC_API_VERSIONS,
 };
+
+/** The API group of a kind ("" for core kinds, "apps" for Deployment), from its apiVersion. */
+export function groupOfKind(kind: StoreKind): string {
+  const v = API_VERSIONS[kind];
+  return v.includes('/') ? v.split('/')[0] : '';
+}
 
 /** True for kinds whose objects live in a namespace. */
 export function isNamespaced(kind: StoreKind): boolean {

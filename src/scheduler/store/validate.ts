@@ -8,6 +8,8 @@ import {
   checkDnsSubdomain,
   checkLabelValue,
   checkQualifiedName,
+  isRbacKind,
+  rbacObjectProblems,
   type ObjectEvent,
 } from '../../api/index.js';
 import { STORE_KINDS, isNamespaced, isStoreKind, type ObjectInput, type StoreKind } from './kinds.js';
@@ -43,6 +45,11 @@ export function checkNamespace(kind: StoreKind, namespace: unknown): string {
 /** Object names: RFC 1123 subdomains for every stored kind. */
 export function checkName(kind: StoreKind, name: unknown): string {
   if (typeof name !== 'string' || name === '') throw invalidArgument(`${kind}: metadata.name is required`);
+  // RBAC names are path segments, as in Kubernetes ("system:node").
+  if (isRbacKind(kind) && kind !== 'ServiceAccount') {
+    if (name === '.' || name === '..' || /[/%]/.test(name) || name.length > 253) throw invalidArgument(`${kind} "${name}": invalid metadata.name: may not be "." or "..", contain "/" or "%", or be longer than 253 characters`);
+    return name;
+  }
   const problem = checkDnsSubdomain(name);
   if (problem) throw invalidArgument(`${kind} "${name}": invalid metadata.name: ${problem}`);
   return name;
@@ -84,6 +91,10 @@ export function checkObject(kind: StoreKind, obj: ObjectInput, ref: string): voi
       if (o.controller === true) controllers++;
     });
     if (controllers > 1) throw invalidArgument(`${ref}: only one ownerReference may have controller: true`);
+  }
+  if (isRbacKind(kind)) {
+    const problems = rbacObjectProblems(kind, obj as unknown as Record<string, unknown>, ref);
+    if (problems.length > 0) throw invalidArgument(problems.join('; '));
   }
   if (kind === 'Pod') {
     const nodeName = podNodeName(obj);

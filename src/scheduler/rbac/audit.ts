@@ -1,0 +1,109 @@
+/**
+ * The audit log: one JSON line per write, per exec and per refused request (time, user, groups,
+ * verb, resource, subresource, namespace, name, code, result, and the reason of a denial). The file
+ * is 0600; when it passes maxBytes it is rotated (audit.log → audit.log.1 → audit.log.2; older ones
+ * are dropped), so it never holds more than (backups + 1) × maxBytes.
+ */
+import { closeSync, fstatSync, openSync, renameSync, rmSync, writeSync, chmodSync } from 'node:fs';
+import type { UserInfo } from '../auth/identity.js';
+import type { RequestAttributes } from './attributes.js';
+
+export interface AuditRecord {
+  time: string;
+  user: string;
+  groups: string[];
+  /** The user who asked, when it acted as another (impersonation). */
+  impersonatedBy?: string;
+  verb: string;
+  resource?: string;
+  subresource?: string;
+  namespace?: string;
+  name?: string;
+  path?: string;
+  code: number;
+  result: 'allowed' | 'denied' | 'failed';
+  reason?: string;
+}
+
+/** The verbs that change something. */
+const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection', 'escalate', 'bind', 'impersonate']);
+
+/** Whether a request belongs in the audit log: writes, exec, and anything refused. */
+export function shouldAudit(a: RequestAttributes, denied: boolean): boolean {
+  if (denied) return true;
+  if (WRITE_VERBS.has(a.verb)) return true;
+  return a.kind === 'resource' && a.subresource === 'exec';
+}
+
+/** The record of one request. */
+export function auditRecord(user: UserInfo, a: RequestAttributes, code: number, now: Date, extra: { reason?: string; impersonatedBy?: string } = {}): AuditRecord {
+  const r: AuditRecord = {
+    time: now.toISOString(),
+    user: user.username,
+    groups: user.groups,
+    ...(extra.impersonatedBy ? { impersonatedBy: extra.impersonatedBy } : {}),
+    verb: a.verb,
+    code,
+    result: code === 403 ? 'denied' : code < 400 ? 'allowed' : 'failed',
+  };
+  if (a.kind === 'resource') {
+    r.resource = a.resource;
+    if (a.subresource) r.subresource = a.subresource;
+    if (a.namespace) r.namespace = a.namespace;
+    if (a.name) r.name = a.name;
+  } else r.path = a.path;
+  if (extra.reason) r.reason = extra.reason;
+  return r;
+}
+
+export interface AuditSink {
+  write(record: AuditRecord): void;
+  close(): void;
+}
+
+/** An audit log file, rotated by size. */
+export class AuditLog implements AuditSink {
+  private fd: number;
+  private size: number;
+
+  constructor(
+    readonly path: string,
+    private readonly maxBytes = 10 * 1024 * 1024,
+    private readonly backups = 2,
+  ) {
+    this.fd = this.open();
+    this.size = fstatSync(this.fd).size;
+  }
+
+  private open(): number {
+    const fd = openSync(this.path, 'a', 0o600);
+    chmodSync(this.path, 0o600); // an older file may have been created with other bits
+    return fd;
+  }
+
+  write(record: AuditRecord): void {
+    const line = `${JSON.stringify(record)}\n`;
+    if (this.size > 0 && this.size + Buffer.byteLength(line) > this.maxBytes) this.rotate();
+    this.size += writeSync(this.fd, line);
+  }
+
+  private rotate(): void {
+    closeSync(this.fd);
+    rmSync(`${this.path}.${this.backups}`, { force: true });
+    for (let i = this.backups - 1; i >= 1; i--) {
+      try {
+        renameSync(`${this.path}.${i}`, `${this.path}.${i + 1}`);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+    if (this.backups > 0) renameSync(this.path, `${this.path}.1`);
+    else rmSync(this.path, { force: true });
+    this.fd = this.open();
+    this.size = 0;
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}
