@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import type { Logger } from '../lib/logger.js';
 import { MESSAGE_VERSION, type Pod } from '../api/index.js';
 import { Store } from './store/index.js';
-import { caCertHash, ensurePki, newTokenRecord, type TokenRecord } from './auth/index.js';
+import { caCertHash, ensurePki, ensureSchedulerClientCert, newTokenRecord, TokenStore } from './auth/index.js';
+import { writeFileAtomic } from '../lib/index.js';
 import { markStaleNodes, podCidrConfig, scheduleOnce, SchedulingCache, startSchedulerServer, type SchedulerServer } from './server/index.js';
 import { reconcileAll } from './controllers/index.js';
 
@@ -19,16 +20,15 @@ import { reconcileAll } from './controllers/index.js';
  */
 export const SCHEDULER_DEFAULTS = { dir: '/var/lib/corelet-scheduler', address: '0.0.0.0', port: 6443, podEvictionTimeoutSeconds: 10 } as const;
 
-const TOKENS_KEY = 'tokens';
-
-function tokens(store: Store): TokenRecord[] {
-  return JSON.parse(store.getMeta(TOKENS_KEY) ?? '[]') as TokenRecord[];
-}
+/** Where `scheduler init` writes the bootstrap token (0600), for `corelet agent --token-file`. */
+export const BOOTSTRAP_TOKEN_FILE = 'bootstrap-token';
 
 /** What `scheduler init` made: the join command's parts and the admin's API token. */
 export interface InitResult {
   caCertHash: string;
   bootstrapToken: string;
+  /** The 0600 file holding bootstrapToken (copy it to the node; pass it with --token-file). */
+  tokenFile: string;
   adminToken: string;
   server: string;
 }
@@ -46,12 +46,14 @@ export async function initScheduler(opts: { dir: string; hosts: string[]; port: 
   try {
     const bootstrap = newTokenRecord('bootstrap', { description: 'agent join token' });
     const admin = newTokenRecord('api', { user: 'admin', description: 'created by scheduler init' });
-    store.setMeta(TOKENS_KEY, JSON.stringify([...tokens(store), bootstrap.record, admin.record]));
+    new TokenStore(store).add(bootstrap.record, admin.record);
+    const tokenFile = join(opts.dir, BOOTSTRAP_TOKEN_FILE);
+    await writeFileAtomic(tokenFile, `${bootstrap.token}\n`, 0o600);
     const server = `https://${opts.hosts[0] ?? '127.0.0.1'}:${opts.port}`;
     const configFile = opts.configFile ?? join(homedir(), '.corelet', 'config');
     await mkdir(join(configFile, '..'), { recursive: true, mode: 0o700 });
     await writeFile(configFile, JSON.stringify({ server, token: admin.token, caCert: pki.ca.certPem }, null, 2) + '\n', { mode: 0o600 });
-    return { caCertHash: caCertHash(pki.ca.certPem), bootstrapToken: bootstrap.token, adminToken: admin.token, server };
+    return { caCertHash: caCertHash(pki.ca.certPem), bootstrapToken: bootstrap.token, tokenFile, adminToken: admin.token, server };
   } finally {
     store.close();
   }
@@ -75,9 +77,13 @@ export async function startScheduler(opts: {
   nodeCidrMaskSize?: number;
   /** How long a node may be NotReady before its controller-owned pods are replaced elsewhere. */
   podEvictionTimeoutMs?: number;
+  /** Lifetime of the node certificates it signs (default 30 days). */
+  nodeCertTtlSeconds?: number;
 }): Promise<RunningScheduler> {
   const podCidrs = podCidrConfig(opts.clusterCidr, opts.nodeCidrMaskSize);
   const { pki } = await ensurePki(join(opts.dir, 'pki'));
+  // For the agents' HTTPS ports (system:masters there); nothing else signs with it.
+  await ensureSchedulerClientCert(join(opts.dir, 'pki'), pki.ca);
   // synchronous=NORMAL: a commit is in the WAL when it returns, so a killed or crashed scheduler
   // loses nothing (store-durability test); only a power cut can take the last commits before a
   // checkpoint. FULL would fsync every heartbeat and pod status: thousands a second with 5,000 nodes.
@@ -87,6 +93,7 @@ export async function startScheduler(opts: {
   // so the passes that follow each write (a registration, an apply) do not read every node for them.
   let periodicDue = true;
   const cache = new SchedulingCache(store);
+  const tokenStore = new TokenStore(store);
   const loop = () => {
     if (pending) return;
     pending = true;
@@ -110,7 +117,9 @@ export async function startScheduler(opts: {
     address: opts.address,
     port: opts.port,
     logger: opts.logger,
-    tokenLookup: (id) => tokens(store).find((t) => t.id === id),
+    tokenLookup: (id) => tokenStore.lookup(id),
+    bootstrapTokens: tokenStore,
+    nodeCertTtlSeconds: opts.nodeCertTtlSeconds,
     onChange: loop,
     podCidrs,
   });

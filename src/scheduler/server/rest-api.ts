@@ -15,6 +15,7 @@
  *   POST   namespaces/NS/deployments/NAME/rollback        {toRevision?}: rollout undo
  *   GET    namespaces/NS/pods/NAME/log                    text, streamed with follow=true
  *   POST   namespaces/NS/pods/NAME/exec                   {command, container?} → {stdout, stderr, exitCode}
+ *   GET|POST bootstraptokens, DELETE bootstraptokens/ID   agents' join tokens (bootstrap-tokens-api.ts)
  * Lists take labelSelector=k=v,... and fieldSelector=path=value,path!=value.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -34,6 +35,8 @@ import { rolloutUndo } from '../controllers/index.js';
 import { API_VERSIONS, isNamespaced, type ObjectInput, type Store, type StoreKind, type StoredObject, type WatchChange } from '../store/index.js';
 import type { NodeSessions } from './node-sessions.js';
 import type { PodExecOptions, PodLogOptions, PodProxy } from './pod-proxy.js';
+import { bootstrapTokensRoute } from './bootstrap-tokens-api.js';
+import type { TokenStore } from '../auth/index.js';
 
 /** Largest request body accepted (a manifest of several objects, each at most 1.5 MiB). */
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -68,6 +71,8 @@ export interface RestApiOptions {
   onPodsChanged?: () => void;
   /** Reaches bound pods' containers for logs and exec; without it those routes answer 501. */
   podProxy?: PodProxy;
+  /** Bootstrap token records for /api/v1/bootstraptokens (bootstrap-tokens-api.ts); 404 without. */
+  bootstrapTokens?: TokenStore;
 }
 
 /** An HTTP failure with a Kubernetes Status reason. */
@@ -268,6 +273,11 @@ async function route(req: IncomingMessage, opts: RestApiOptions): Promise<Reply>
   if (rest.length === 1 && rest[0] === 'apply') {
     if (method !== 'POST') throw methodNotAllowed(method, url.pathname);
     return apply(await readBody(req), opts);
+  }
+  // /api/v1/bootstraptokens(/ID)
+  if (rest[0] === 'bootstraptokens' && rest.length <= 2 && opts.bootstrapTokens) {
+    if (!(rest.length === 1 ? ['GET', 'POST'] : ['DELETE']).includes(method)) throw methodNotAllowed(method, url.pathname);
+    return bootstrapTokensRoute(opts.bootstrapTokens, method, rest, method === 'POST' ? await readBody(req) : undefined, opts.now());
   }
   // /api/v1/events, /api/v1/nodes(/name)
   if (rest.length === 1 && rest[0] === 'events') return collection({ kind: 'Event', fields });
