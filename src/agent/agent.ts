@@ -17,7 +17,9 @@ import { detectCgroupMode, Cgroups } from '../runtime/cgroups/index.js';
 import { QosCgroupManager, containerResources } from './qos/index.js';
 import { admit, computeAllocatable, parseResourceList, readNodeCapacity, type NodeResources } from './admission/index.js';
 import { EvictionManager, memoryAvailableReader, parseEvictionHard, DEFAULT_EVICTION_HARD } from './eviction/index.js';
-import { AgentMetrics, instrumentCriClient, startAgentHttpServer } from './http/index.js';
+import { AgentMetrics, httpsReview, instrumentCriClient, startAgentHttpServer, STANDALONE_AGENT_HTTP_ADDRESS, SubjectAccessReviewer } from './http/index.js';
+import { CertificateRotator, ensureNodeCredentials, requestNodeCertificate, saveNodeCredentials, type NodeCredentials } from './node-identity.js';
+import { parseServerUrl } from '../scheduler/auth/index.js';
 import { ContainerProbes, criProbeDeps, runProbe } from './probes/index.js';
 import { EventRecorder } from './events.js';
 import { VolumeManager } from './volumes.js';
@@ -33,7 +35,10 @@ export const AGENT_DEFAULTS = {
   root: '/var/lib/corelet-agent',
   logRoot: '/var/log/pods',
   port: 10250,
+  /** Joined agents serve HTTPS with client-certificate authentication on every address. */
   address: '0.0.0.0',
+  /** Standalone agents (no --server) have no certificates: plain HTTP on loopback only. */
+  standaloneAddress: STANDALONE_AGENT_HTTP_ADDRESS,
   cgroupRoot: '/sys/fs/cgroup',
   qosTop: 'kubepods',
 } as const;
@@ -43,7 +48,8 @@ export interface AgentConfig {
   readonly runtimeEndpoint: string;
   readonly podManifestPath?: string;
   readonly nodeName: string;
-  readonly address: string;
+  /** Listen address of the HTTP(S) port; default {@link AGENT_DEFAULTS} address (joined) or standaloneAddress. */
+  readonly address?: string;
   readonly port: number;
   readonly root: string;
   readonly logRoot: string;
@@ -53,8 +59,13 @@ export interface AgentConfig {
   /** Name of the top-level QoS cgroup (kubepods); tests and side-by-side agents use their own. */
   readonly qosTop: string;
   readonly relistMs?: number;
-  /** The scheduler to join (wss://HOST:PORT) with its bootstrap token and CA hash. */
-  readonly scheduler?: { server: string; token: string; caCertHash: string };
+  /**
+   * The scheduler to join (wss://HOST:PORT) and its CA hash; tokenFile (0600) holds the bootstrap
+   * token, needed only until the node has its certificate in ROOT/pki.
+   */
+  readonly scheduler?: { server: string; tokenFile?: string; caCertHash: string };
+  /** Test hook: renew the node certificate at this fraction of its lifetime instead of a random 70–90%. */
+  readonly certRenewRandom?: () => number;
   /** The node's InternalIP (peers route pod traffic to it; the pods' hostIP); default {@link nodeAddress}. */
   readonly nodeIP?: string;
 }
@@ -215,7 +226,29 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     logRoot: config.logRoot,
     logger: logger.child({ component: 'pod-requests' }),
   });
+  let rotator: CertificateRotator | undefined;
+  let credentials: NodeCredentials | undefined;
+  let http: Awaited<ReturnType<typeof startAgentHttpServer>> | undefined;
   if (config.scheduler) {
+    // TLS bootstrap (once) and the certificate every connection to the scheduler uses.
+    const sans = { dnsNames: [config.nodeName], ips: [hostIP] };
+    const identityLogger = logger.child({ component: 'node-identity' });
+    credentials = await ensureNodeCredentials({ ...config.scheduler, nodeName: config.nodeName, root: config.root, sans, logger: identityLogger });
+    const address = parseServerUrl(config.scheduler.server);
+    rotator = new CertificateRotator({
+      current: credentials,
+      nodeName: config.nodeName,
+      sans,
+      renew: (csrPem, current) => requestNodeCertificate(address, current.caPem, { certPem: current.certPem, keyPem: current.keyPem }, csrPem),
+      save: (creds) => saveNodeCredentials(config.root, creds),
+      onRotated: (creds) => {
+        credentials = creds;
+        http?.setCredentials(creds);
+        link?.reconnect();
+      },
+      logger: identityLogger,
+      random: config.certRenewRandom,
+    });
     pods.expectSource(SCHEDULER_SOURCE);
     // The pod CIDR the scheduler gave this node, asked for again should the scheduler lose its state.
     const podCidrFile = join(config.root, 'pod-cidr');
@@ -223,7 +256,8 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     routes = new PodRoutes({ table: new IpRouteTable(), nodeName: config.nodeName, logger: logger.child({ component: 'routes' }) });
     routes.resyncEvery(ROUTE_RESYNC_MS);
     link = new SchedulerLink({
-      ...config.scheduler,
+      server: config.scheduler.server,
+      credentials: () => credentials!,
       nodeName: config.nodeName,
       hostIP,
       capacity,
@@ -247,10 +281,22 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
       onDisconnect: () => requests.cancelAll(),
     });
     await link.start();
+    rotator.start();
   }
   pods.startRelist();
   eviction?.start(() => pods.activePods());
-  const http = await startAgentHttpServer({ address: config.address, port: config.port, pods: () => pods.pods(), events: () => events.list(), metrics, logger });
+  const schedulerUrl = config.scheduler && `https://${config.scheduler.server.replace(/^[a-z]+:\/\//, '').replace(/\/.*$/, '')}`;
+  const reviewer = schedulerUrl ? new SubjectAccessReviewer(httpsReview(schedulerUrl, () => credentials!)) : undefined;
+  http = await startAgentHttpServer({
+    address: config.address ?? (config.scheduler ? AGENT_DEFAULTS.address : AGENT_DEFAULTS.standaloneAddress),
+    port: config.port,
+    pods: () => pods.pods(),
+    events: () => events.list(),
+    metrics,
+    logger,
+    tls: credentials && reviewer ? { ...credentials, nodeName: config.nodeName, authorize: (user, attrs) => reviewer.check(user, attrs) } : undefined,
+  });
+  if (!config.scheduler) logger.info({ url: http.url }, 'standalone: /healthz, /pods, /events and /metrics are served without authentication (plain HTTP); keep --address on loopback');
   logger.info({ node: config.nodeName, http: http.url, allocatable, manifests: config.podManifestPath }, 'corelet agent running');
 
   return {
@@ -260,13 +306,14 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     events,
     async close() {
       staticPods?.stop();
+      rotator?.stop();
       link?.close();
       requests.cancelAll();
       // Routes stay, like the pods: traffic to other nodes keeps flowing while the agent restarts.
       routes?.stop();
       pods.stop();
       await eviction?.stop();
-      await http.close();
+      await http!.close();
       cri.close();
     },
   };

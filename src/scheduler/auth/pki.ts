@@ -197,7 +197,9 @@ export function issueCertificate(ca: CertKeyPair, options: IssueOptions): { cert
   const cert = forge.pki.createCertificate();
   cert.publicKey = publicKey;
   cert.serialNumber = newSerial();
-  cert.validity.notBefore = new Date(now.getTime() - 5 * 60 * 1000);
+  // Backdated for peers whose clock is a little behind: 5 minutes, but at most a tenth of the
+  // lifetime, so a short-lived certificate's renewal point (70–90% of notBefore..notAfter) stays ahead.
+  cert.validity.notBefore = new Date(now.getTime() - Math.min(5 * 60, Math.floor(options.validitySeconds / 10)) * 1000);
   cert.validity.notAfter = new Date(now.getTime() + options.validitySeconds * 1000);
   cert.setSubject([
     ...(options.organizations ?? []).map((value) => ({ name: 'organizationName', value })),
