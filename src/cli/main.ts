@@ -15,6 +15,7 @@ import { registerRolloutCommand } from './rollout.js';
 import { registerLogsCommand } from './logs.js';
 import { registerExecCommand } from './exec.js';
 import { registerNodeCommands } from './nodes.js';
+import { registerTokenCommand } from './token.js';
 
 const program = new Command();
 program
@@ -36,6 +37,7 @@ registerRolloutCommand(program);
 registerLogsCommand(program);
 registerExecCommand(program);
 registerNodeCommands(program);
+registerTokenCommand(program);
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`corelet: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
