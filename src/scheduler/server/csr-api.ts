@@ -31,7 +31,6 @@ import {
   NODE_USER_PREFIX,
   NODES_GROUP,
   nodeNameOf,
-  parseToken,
   type CertKeyPair,
   type NodeCertificates,
   type TokenRecord,
@@ -251,11 +250,3 @@ async function serve(req: IncomingMessage, res: ServerResponse, opts: CsrApiOpti
   }
 }
 
-/** Only the id of a token, for log lines (never the secret). */
-export function tokenId(token: string): string {
-  try {
-    return parseToken(token).id;
-  } catch {
-    return '(malformed)';
-  }
-}

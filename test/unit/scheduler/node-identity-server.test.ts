@@ -11,7 +11,7 @@ import forge from 'node-forge';
 import { WebSocket } from 'ws';
 import { decodeObjects, type Pod } from '../../../src/api/index.js';
 import { makeNodeCsr, requestNodeCertificate, type NodeCredentials } from '../../../src/agent/node-identity.js';
-import type { Pki } from '../../../src/scheduler/auth/index.js';
+import { newTokenRecord, TokenStore, type Pki } from '../../../src/scheduler/auth/index.js';
 import type { SchedulerServer } from '../../../src/scheduler/server/index.js';
 import type { ObjectInput, Store } from '../../../src/scheduler/store/index.js';
 import { tempStore } from './store-helpers.js';
@@ -218,5 +218,38 @@ describe('node identity on the scheduler', () => {
     await assert.rejects(renew(server, pki, a, 'node-a'), /\(401\): the certificate of node node-a is no longer valid/);
     // ... and the name is free again for a bootstrap.
     await bootstrapNode(server, pki, tokens.bootstrap, 'node-a');
+  });
+});
+
+describe('bootstrap tokens through the API', () => {
+  it('creates (shown once), lists (ids only) and deletes bootstrap tokens; a created token joins a node', async (t) => {
+    const pki = await makePki();
+    const { store } = tempStore(t);
+    const tokens = new TokenStore(store);
+    const admin = newTokenRecord('api', { user: 'admin' });
+    tokens.add(admin.record);
+    const server = await startSchedulerServer({ store, pki, address: '127.0.0.1', port: 0, tokenLookup: (id) => tokens.lookup(id), bootstrapTokens: tokens });
+    t.after(() => server.close());
+    const created = await api(server, pki, 'POST', '/api/v1/bootstraptokens', { token: admin.token, body: JSON.stringify({ ttlSeconds: 600, description: 'ci' }) });
+    assert.equal(created.status, 201, created.text);
+    assert.match(created.body.token, /^[a-z0-9]{6}\.[a-z0-9]{16}$/);
+    assert.equal(created.body.description, 'ci');
+    const forever = await api(server, pki, 'POST', '/api/v1/bootstraptokens', { token: admin.token, body: JSON.stringify({ ttlSeconds: 0 }) });
+    assert.equal(forever.body.expires, undefined);
+    const bad = await api(server, pki, 'POST', '/api/v1/bootstraptokens', { token: admin.token, body: JSON.stringify({ ttlSeconds: -1 }) });
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.message, /ttlSeconds: expected a whole number of seconds/);
+
+    const listed = await api(server, pki, 'GET', '/api/v1/bootstraptokens', { token: admin.token });
+    assert.deepEqual(listed.body.items.map((i: { id: string }) => i.id).sort(), [created.body.id, forever.body.id].sort(), 'API tokens are not listed');
+    assert.ok(!listed.text.includes(created.body.token.slice(7)), 'no secret in the list');
+    assert.ok(!store.getMeta('tokens')!.includes(created.body.token.slice(7)), 'only a hash is stored');
+
+    await bootstrapNode(server, pki, created.body.token, 'node-a');
+    assert.equal((await api(server, pki, 'DELETE', `/api/v1/bootstraptokens/${created.body.id}`, { token: admin.token })).status, 200);
+    assert.equal((await api(server, pki, 'DELETE', `/api/v1/bootstraptokens/${created.body.id}`, { token: admin.token })).status, 404);
+    await assert.rejects(bootstrapNode(server, pki, created.body.token, 'node-b'), /\(401\).*not known to this scheduler/);
+    assert.equal((await api(server, pki, 'PUT', '/api/v1/bootstraptokens', { token: admin.token })).status, 405);
+    assert.equal((await api(server, pki, 'GET', '/api/v1/bootstraptokens', {})).status, 401);
   });
 });
