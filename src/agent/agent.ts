@@ -64,8 +64,6 @@ export interface AgentConfig {
    * token, needed only until the node has its certificate in ROOT/pki.
    */
   readonly scheduler?: { server: string; tokenFile?: string; caCertHash: string };
-  /** Test hook: renew the node certificate at this fraction of its lifetime instead of a random 70–90%. */
-  readonly certRenewRandom?: () => number;
   /** The node's InternalIP (peers route pod traffic to it; the pods' hostIP); default {@link nodeAddress}. */
   readonly nodeIP?: string;
 }
@@ -247,7 +245,6 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
         link?.reconnect();
       },
       logger: identityLogger,
-      random: config.certRenewRandom,
     });
     pods.expectSource(SCHEDULER_SOURCE);
     // The pod CIDR the scheduler gave this node, asked for again should the scheduler lose its state.

@@ -11,7 +11,7 @@
  *   connections ({@link CertificateRotator}).
  * The token never appears in argv, logs or error messages: only its id does.
  */
-import { X509Certificate, generateKeyPair } from 'node:crypto';
+import { X509Certificate, createPrivateKey, generateKeyPair } from 'node:crypto';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import https from 'node:https';
 import { isIP } from 'node:net';
@@ -157,7 +157,7 @@ export interface NodeIdentityOptions {
   logger: Logger;
 }
 
-/** Seconds since/until: the certificate's validity as dates. */
+/** A certificate's validity period, serial (lower-case hex) and subject. */
 export function certificateValidity(certPem: string): { notBefore: Date; notAfter: Date; serial: string; subject: string } {
   const c = new X509Certificate(certPem);
   return { notBefore: new Date(c.validFrom), notAfter: new Date(c.validTo), serial: c.serialNumber.toLowerCase(), subject: c.subject };
@@ -177,7 +177,7 @@ export async function ensureNodeCredentials(opts: NodeIdentityOptions, now: Date
     }
     const v = certificateValidity(stored.certPem);
     const cert = new X509Certificate(stored.certPem);
-    const matches = cert.checkPrivateKey((await import('node:crypto')).createPrivateKey(stored.keyPem));
+    const matches = cert.checkPrivateKey(createPrivateKey(stored.keyPem));
     if (!v.subject.split('\n').includes(`CN=${NODE_USER_PREFIX}${opts.nodeName}`)) {
       throw failedPrecondition(`${pkiDir} holds the certificate of another node (${v.subject.replace(/\n/g, ', ')}), not ${opts.nodeName}: remove ${pkiDir} to join under this name`);
     }
