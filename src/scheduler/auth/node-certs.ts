@@ -14,19 +14,31 @@ const KEEP = 2;
 /** The serials of one node, newest last. */
 type Table = Record<string, string[]>;
 
-/** Serials (lower-case hex) issued to nodes, kept in the store's meta table. */
+/**
+ * Serials (lower-case hex) issued to nodes, kept in the store's meta table and cached in memory (the
+ * scheduler is the only writer): checking a session does not parse the table of every node.
+ */
 export class NodeCertificates {
+  private cache: Table | undefined;
+
   constructor(private readonly meta: MetaStore) {}
 
   private table(): Table {
-    return JSON.parse(this.meta.getMeta(KEY) ?? '{}') as Table;
+    this.cache ??= JSON.parse(this.meta.getMeta(KEY) ?? '{}') as Table;
+    return this.cache;
+  }
+
+  private write(t: Table): void {
+    this.meta.setMeta(KEY, JSON.stringify(t));
+    this.cache = t;
   }
 
   /** Records a newly issued certificate for node; the oldest beyond the last {@link KEEP} is dropped. */
   record(node: string, serial: string): void {
-    const t = this.table();
-    t[node] = [...(t[node] ?? []).filter((s) => s !== serial.toLowerCase()), serial.toLowerCase()].slice(-KEEP);
-    this.meta.setMeta(KEY, JSON.stringify(t));
+    const t = { ...this.table() };
+    const s = normalizeSerial(serial);
+    t[node] = [...(t[node] ?? []).filter((x) => x !== s), s].slice(-KEEP);
+    this.write(t);
   }
 
   /** True when serial is one of node's valid certificates. */
@@ -41,10 +53,10 @@ export class NodeCertificates {
 
   /** Forgets every certificate of node (the Node was deleted). */
   revoke(node: string): void {
-    const t = this.table();
-    if (!(node in t)) return;
+    if (!(node in this.table())) return;
+    const t = { ...this.table() };
     delete t[node];
-    this.meta.setMeta(KEY, JSON.stringify(t));
+    this.write(t);
   }
 }
 
