@@ -233,19 +233,6 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     const identityLogger = logger.child({ component: 'node-identity' });
     credentials = await ensureNodeCredentials({ ...config.scheduler, nodeName: config.nodeName, root: config.root, sans, logger: identityLogger });
     const address = parseServerUrl(config.scheduler.server);
-    rotator = new CertificateRotator({
-      current: credentials,
-      nodeName: config.nodeName,
-      sans,
-      renew: (csrPem, current) => requestNodeCertificate(address, current.caPem, { certPem: current.certPem, keyPem: current.keyPem }, csrPem),
-      save: (creds) => saveNodeCredentials(config.root, creds),
-      onRotated: (creds) => {
-        credentials = creds;
-        http?.setCredentials(creds);
-        link?.reconnect();
-      },
-      logger: identityLogger,
-    });
     pods.expectSource(SCHEDULER_SOURCE);
     // The pod CIDR the scheduler gave this node, asked for again should the scheduler lose its state.
     const podCidrFile = join(config.root, 'pod-cidr');
@@ -277,7 +264,29 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
       onRequest: (message, peer) => requests.handle(message, peer),
       onDisconnect: () => requests.cancelAll(),
     });
-    await link.start();
+    try {
+      await link.start();
+    } catch (err) {
+      // The scheduler no longer accepts the stored certificate (the Node was deleted, which revokes
+      // it): with a token file, join again, as a new node would (refused while the name is held).
+      if (!config.scheduler.tokenFile || !/refused this node \(401\)/.test(err instanceof Error ? err.message : String(err))) throw err;
+      identityLogger.warn({ err: err instanceof Error ? err.message : String(err) }, 'the stored node certificate was refused: joining again with the token file');
+      credentials = await ensureNodeCredentials({ ...config.scheduler, nodeName: config.nodeName, root: config.root, sans, logger: identityLogger, rejoin: true });
+      await link.start();
+    }
+    rotator = new CertificateRotator({
+      current: credentials,
+      nodeName: config.nodeName,
+      sans,
+      renew: (csrPem, current) => requestNodeCertificate(address, current.caPem, { certPem: current.certPem, keyPem: current.keyPem }, csrPem),
+      save: (creds) => saveNodeCredentials(config.root, creds),
+      onRotated: (creds) => {
+        credentials = creds;
+        http?.setCredentials(creds);
+        link?.reconnect();
+      },
+      logger: identityLogger,
+    });
     rotator.start();
   }
   pods.startRelist();

@@ -155,6 +155,8 @@ export interface NodeIdentityOptions {
   /** SANs for the node's HTTPS port (its name and InternalIP). */
   sans: { dnsNames?: string[]; ips?: string[] };
   logger: Logger;
+  /** Ignore stored credentials (the scheduler refused them: the Node was deleted) and join again. */
+  rejoin?: boolean;
 }
 
 /** A certificate's validity period, serial (lower-case hex) and subject. */
@@ -168,7 +170,7 @@ export function certificateValidity(certPem: string): { notBefore: Date; notAfte
  * --ca-cert-hash) and still current; else new ones from a TLS bootstrap with the token file.
  */
 export async function ensureNodeCredentials(opts: NodeIdentityOptions, now: Date = new Date()): Promise<NodeCredentials> {
-  const stored = await loadNodeCredentials(opts.root);
+  const stored = opts.rejoin ? undefined : await loadNodeCredentials(opts.root);
   const pin = opts.caCertHash;
   const pkiDir = join(opts.root, NODE_PKI_DIR);
   if (stored) {

@@ -4,13 +4,14 @@
  *   and the real node keeps its session and its pod (exec through the API still reaches it);
  * - with --node-cert-ttl 60s the node's certificate rotates (serial changes) and the node stays Ready;
  * - after its bootstrap token is deleted, the agent restarted reconnects with its certificate;
- * - the agent's port answers /healthz to anyone and 401 to a client without a certificate.
+ * - the agent's port answers /healthz to anyone and 401 to a client without a certificate;
+ * - deleting the Node revokes its certificate; with a new token the agent joins again.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -184,4 +185,27 @@ test('after its bootstrap token is deleted, the restarted agent reconnects with 
   assert.equal(hi.status, 200, `${JSON.stringify(hi.json)}\n${(await agent.log()).split('\n').slice(-15).join('\n')}`);
   assert.ok(await nodeReady());
   assert.match(await agent.log(), /using the node certificate in/);
+});
+
+test('deleting the Node revokes its certificate; the agent restarted with a new token joins again', async () => {
+  const created = await cli(['token', 'create', '--ttl', '10m', '--description', 'rejoin']);
+  assert.equal(created.exitCode, 0, created.stderr);
+  assert.equal((await api('/api/v1/nodes/test-node', { method: 'DELETE' })).status, 200);
+  // The running agent's session ends and its certificate opens none again.
+  let log = '';
+  for (let i = 0; i < 120 && !/no longer valid.*reconnect failed/.test(log); i++) {
+    await sleep(250);
+    log = await agent.log();
+  }
+  assert.match(log, /certificate of node test-node is no longer valid.*"msg":"reconnect failed"/);
+  assert.equal((await api('/api/v1/nodes/test-node')).status, 404);
+
+  await agent.kill9();
+  await writeFile(join_[3]!, `${created.stdout.trim()}\n`, { mode: 0o600 });
+  const before_ = await serialOf();
+  await agent.startDaemon();
+  for (let i = 0; i < 100 && !(await nodeReady().catch(() => false)); i++) await sleep(200);
+  assert.ok(await nodeReady(), (await agent.log()).split('\n').slice(-15).join('\n'));
+  assert.match(await agent.log(), /the stored node certificate was refused: joining again with the token file/);
+  assert.notEqual(await serialOf(), before_);
 });
