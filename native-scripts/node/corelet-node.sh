@@ -9,13 +9,15 @@
 #              when JOIN_FILE already exists.
 #   scheduler  exec `corelet scheduler`
 #   runtime    writes the runtime's config file from the settings below, then exec `corelet runtime`
-#   agent      exec `corelet agent`, joining the scheduler named in JOIN_FILE
+#   agent      exec `corelet agent`, joining the scheduler named in JOIN_FILE: the bootstrap token
+#              goes to TOKEN_FILE (0600) for --token-file, never onto the command line; once joined
+#              the agent uses its certificate in AGENT_ROOT/pki and needs the token no more
 #
 # ENV_FILE is sourced by bash: KEY=VALUE lines, no spaces around "=". Every key is optional:
 #   CORELET          how to run corelet (default: node <this repository>/dist/src/cli/main.js)
 #   LOG_LEVEL        debug, info, warn or error (default info)
-#   JOIN_FILE        written by init, read by agent: SCHEDULER_SERVER, JOIN_TOKEN, CA_CERT_HASH
-#                    (default /etc/corelet/join.env)
+#   JOIN_FILE        written by init (mode 0600), read by agent: SCHEDULER_SERVER, JOIN_TOKEN,
+#                    CA_CERT_HASH (default /etc/corelet/join.env)
 # control plane:
 #   SCHEDULER_DIR      state: SQLite store and PKI (default /var/lib/corelet-scheduler)
 #   SCHEDULER_ADDRESS  listen address (default 0.0.0.0)
@@ -24,6 +26,7 @@
 #                      the one nodes dial (default: this machine's first IPv4 address)
 #   CLUSTER_CIDR       pod addresses of the whole cluster; each node gets a /24 of it (default
 #                      10.244.0.0/16)
+#   NODE_CERT_TTL      lifetime of the node certificates the scheduler signs (default 720h)
 # node:
 #   NODE_NAME        the node's name (default: the hostname)
 #   NODE_IP          the address other nodes reach this one at (routes to its pods go via it); the
@@ -37,8 +40,11 @@
 #   STREAMING_ADDRESS  address of the exec/attach/port-forward server (default 127.0.0.1)
 #   AGENT_ROOT       agent state: volumes (default /var/lib/corelet-agent)
 #   AGENT_LOG_DIR    pod logs (default /var/log/pods)
-#   AGENT_ADDRESS    address of the agent's read-only HTTP endpoints (default 127.0.0.1)
-#   AGENT_PORT       their port (default 10250)
+#   AGENT_ADDRESS    address of the agent's HTTPS port (/healthz anonymous; /pods, /events,
+#                    /metrics for cluster-CA client certificates RBAC allows) (default 127.0.0.1)
+#   AGENT_PORT       its port (default 10250)
+#   TOKEN_FILE       where agent writes JOIN_TOKEN for --token-file (default
+#                    AGENT_ROOT/bootstrap-token)
 #   QOS_CGROUP       the agent's top-level pod cgroup (default kubepods); distinct per node when
 #                    several nodes share one kernel, as cgroups are not namespaced here
 #   SYSTEM_RESERVED  resources kept for the system, e.g. cpu=500m,memory=512Mi (default none)
@@ -73,15 +79,18 @@ init)
 	out=$("${corelet[@]}" scheduler init --dir "${SCHEDULER_DIR:-/var/lib/corelet-scheduler}" \
 		--port "${SCHEDULER_PORT:-6443}" --host $hosts)
 	echo "$out"
-	# the last line is the join command: corelet agent --server S --token T --ca-cert-hash H
+	# the last line is the join command: corelet agent --server S --token-file F --ca-cert-hash H
 	join=$(echo "$out" | awk '/--server/ {
 		for (i = 1; i < NF; i++) {
 			if ($i == "--server") s = $(i + 1)
-			if ($i == "--token") t = $(i + 1)
+			if ($i == "--token-file") f = $(i + 1)
 			if ($i == "--ca-cert-hash") h = $(i + 1)
 		}
-		printf "SCHEDULER_SERVER=%s\nJOIN_TOKEN=%s\nCA_CERT_HASH=%s\n", s, t, h }')
+		printf "SCHEDULER_SERVER=%s\nTOKEN_SOURCE=%s\nCA_CERT_HASH=%s\n", s, f, h }')
 	[ -n "$join" ] || die "could not read the join command from \`corelet scheduler init\`"
+	token_source=$(echo "$join" | sed -n 's/^TOKEN_SOURCE=//p')
+	[ -r "$token_source" ] || die "\`corelet scheduler init\` named no readable token file"
+	join=$(echo "$join" | grep -v '^TOKEN_SOURCE=')$'\n'"JOIN_TOKEN=$(cat "$token_source")"
 	mkdir -p "$(dirname "$JOIN_FILE")"
 	(umask 077 && echo "$join" >"$JOIN_FILE.tmp") && mv -f "$JOIN_FILE.tmp" "$JOIN_FILE"
 	echo "join settings for the nodes: $JOIN_FILE"
@@ -90,6 +99,7 @@ scheduler)
 	args=(scheduler --dir "${SCHEDULER_DIR:-/var/lib/corelet-scheduler}" --address "${SCHEDULER_ADDRESS:-0.0.0.0}"
 		--port "${SCHEDULER_PORT:-6443}" --log-level "$LOG_LEVEL")
 	[ -z "${CLUSTER_CIDR:-}" ] || args+=(--cluster-cidr "$CLUSTER_CIDR")
+	[ -z "${NODE_CERT_TTL:-}" ] || args+=(--node-cert-ttl "$NODE_CERT_TTL")
 	exec "${corelet[@]}" "${args[@]}"
 	;;
 runtime)
@@ -115,10 +125,14 @@ agent)
 	[ -r "$JOIN_FILE" ] || die "cannot read $JOIN_FILE: copy it from the control plane (written by \`corelet-node.sh init\`)"
 	# shellcheck disable=SC1090
 	. "$JOIN_FILE"
+	agent_root=${AGENT_ROOT:-/var/lib/corelet-agent}
+	token_file=${TOKEN_FILE:-$agent_root/bootstrap-token}
+	# the token goes into a 0600 file, never into argv (`ps` shows argv to every local user)
+	(umask 077 && mkdir -p "$(dirname "$token_file")" && printf '%s\n' "$JOIN_TOKEN" >"$token_file.tmp") && mv -f "$token_file.tmp" "$token_file"
 	args=(agent --runtime-endpoint "unix://${RUNTIME_SOCKET:-/run/corelet/corelet.sock}"
-		--root "${AGENT_ROOT:-/var/lib/corelet-agent}" --log-dir "${AGENT_LOG_DIR:-/var/log/pods}"
+		--root "$agent_root" --log-dir "${AGENT_LOG_DIR:-/var/log/pods}"
 		--address "${AGENT_ADDRESS:-127.0.0.1}" --port "${AGENT_PORT:-10250}" --qos-cgroup "${QOS_CGROUP:-kubepods}"
-		--server "$SCHEDULER_SERVER" --token "$JOIN_TOKEN" --ca-cert-hash "$CA_CERT_HASH" --log-level "$LOG_LEVEL")
+		--server "$SCHEDULER_SERVER" --token-file "$token_file" --ca-cert-hash "$CA_CERT_HASH" --log-level "$LOG_LEVEL")
 	[ -z "${NODE_NAME:-}" ] || args+=(--node-name "$NODE_NAME")
 	[ -z "${NODE_IP:-}" ] || args+=(--node-ip "$NODE_IP")
 	[ -z "${SYSTEM_RESERVED:-}" ] || args+=(--system-reserved "$SYSTEM_RESERVED")

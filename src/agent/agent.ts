@@ -19,7 +19,9 @@ import { detectCgroupMode, Cgroups } from '../runtime/cgroups/index.js';
 import { QosCgroupManager, containerResources } from './qos/index.js';
 import { admit, admitPodSecurity, computeAllocatable, parseResourceList, readNodeCapacity, type NodeResources } from './admission/index.js';
 import { EvictionManager, memoryAvailableReader, parseEvictionHard, DEFAULT_EVICTION_HARD } from './eviction/index.js';
-import { AgentMetrics, instrumentCriClient, startAgentHttpServer } from './http/index.js';
+import { AgentMetrics, httpsReview, instrumentCriClient, startAgentHttpServer, STANDALONE_AGENT_HTTP_ADDRESS, SubjectAccessReviewer } from './http/index.js';
+import { CertificateRotator, ensureNodeCredentials, requestNodeCertificate, saveNodeCredentials, type NodeCredentials } from './node-identity.js';
+import { parseServerUrl } from '../scheduler/auth/index.js';
 import { ContainerProbes, criProbeDeps, runProbe } from './probes/index.js';
 import { EventRecorder } from './events.js';
 import { VolumeManager } from './volumes.js';
@@ -35,7 +37,10 @@ export const AGENT_DEFAULTS = {
   root: '/var/lib/corelet-agent',
   logRoot: '/var/log/pods',
   port: 10250,
+  /** Joined agents serve HTTPS with client-certificate authentication on every address. */
   address: '0.0.0.0',
+  /** Standalone agents (no --server) have no certificates: plain HTTP on loopback only. */
+  standaloneAddress: STANDALONE_AGENT_HTTP_ADDRESS,
   cgroupRoot: '/sys/fs/cgroup',
   qosTop: 'kubepods',
 } as const;
@@ -45,7 +50,8 @@ export interface AgentConfig {
   readonly runtimeEndpoint: string;
   readonly podManifestPath?: string;
   readonly nodeName: string;
-  readonly address: string;
+  /** Listen address of the HTTP(S) port; default {@link AGENT_DEFAULTS} address (joined) or standaloneAddress. */
+  readonly address?: string;
   readonly port: number;
   readonly root: string;
   readonly logRoot: string;
@@ -55,8 +61,11 @@ export interface AgentConfig {
   /** Name of the top-level QoS cgroup (kubepods); tests and side-by-side agents use their own. */
   readonly qosTop: string;
   readonly relistMs?: number;
-  /** The scheduler to join (wss://HOST:PORT) with its bootstrap token and CA hash. */
-  readonly scheduler?: { server: string; token: string; caCertHash: string };
+  /**
+   * The scheduler to join (wss://HOST:PORT) and its CA hash; tokenFile (0600) holds the bootstrap
+   * token, needed only until the node has its certificate in ROOT/pki.
+   */
+  readonly scheduler?: { server: string; tokenFile?: string; caCertHash: string };
   /** The node's InternalIP (peers route pod traffic to it; the pods' hostIP); default {@link nodeAddress}. */
   readonly nodeIP?: string;
   /** The Pod Security level static pods must meet (default baseline). */
@@ -234,7 +243,15 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
     logRoot: config.logRoot,
     logger: logger.child({ component: 'pod-requests' }),
   });
+  let rotator: CertificateRotator | undefined;
+  let credentials: NodeCredentials | undefined;
+  let http: Awaited<ReturnType<typeof startAgentHttpServer>> | undefined;
   if (config.scheduler) {
+    // TLS bootstrap (once) and the certificate every connection to the scheduler uses.
+    const sans = { dnsNames: [config.nodeName], ips: [hostIP] };
+    const identityLogger = logger.child({ component: 'node-identity' });
+    credentials = await ensureNodeCredentials({ ...config.scheduler, nodeName: config.nodeName, root: config.root, sans, logger: identityLogger });
+    const address = parseServerUrl(config.scheduler.server);
     pods.expectSource(SCHEDULER_SOURCE);
     // The pod CIDR the scheduler gave this node, asked for again should the scheduler lose its state.
     const podCidrFile = join(config.root, 'pod-cidr');
@@ -242,7 +259,8 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
     routes = new PodRoutes({ table: new IpRouteTable(), nodeName: config.nodeName, logger: logger.child({ component: 'routes' }) });
     routes.resyncEvery(ROUTE_RESYNC_MS);
     link = new SchedulerLink({
-      ...config.scheduler,
+      server: config.scheduler.server,
+      credentials: () => credentials!,
       nodeName: config.nodeName,
       hostIP,
       capacity,
@@ -265,11 +283,45 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
       onRequest: (message, peer) => requests.handle(message, peer),
       onDisconnect: () => requests.cancelAll(),
     });
-    await link.start();
+    try {
+      await link.start();
+    } catch (err) {
+      // The scheduler no longer accepts the stored certificate (the Node was deleted, which revokes
+      // it): with a token file, join again, as a new node would (refused while the name is held).
+      if (!config.scheduler.tokenFile || !/refused this node \(401\)/.test(err instanceof Error ? err.message : String(err))) throw err;
+      identityLogger.warn({ err: err instanceof Error ? err.message : String(err) }, 'the stored node certificate was refused: joining again with the token file');
+      credentials = await ensureNodeCredentials({ ...config.scheduler, nodeName: config.nodeName, root: config.root, sans, logger: identityLogger, rejoin: true });
+      await link.start();
+    }
+    rotator = new CertificateRotator({
+      current: credentials,
+      nodeName: config.nodeName,
+      sans,
+      renew: (csrPem, current) => requestNodeCertificate(address, current.caPem, { certPem: current.certPem, keyPem: current.keyPem }, csrPem),
+      save: (creds) => saveNodeCredentials(config.root, creds),
+      onRotated: (creds) => {
+        credentials = creds;
+        http?.setCredentials(creds);
+        link?.reconnect();
+      },
+      logger: identityLogger,
+    });
+    rotator.start();
   }
   pods.startRelist();
   eviction?.start(() => pods.activePods());
-  const http = await startAgentHttpServer({ address: config.address, port: config.port, pods: () => pods.pods(), events: () => events.list(), metrics, logger });
+  const schedulerUrl = config.scheduler && `https://${config.scheduler.server.replace(/^[a-z]+:\/\//, '').replace(/\/.*$/, '')}`;
+  const reviewer = schedulerUrl ? new SubjectAccessReviewer(httpsReview(schedulerUrl, () => credentials!)) : undefined;
+  http = await startAgentHttpServer({
+    address: config.address ?? (config.scheduler ? AGENT_DEFAULTS.address : AGENT_DEFAULTS.standaloneAddress),
+    port: config.port,
+    pods: () => pods.pods(),
+    events: () => events.list(),
+    metrics,
+    logger,
+    tls: credentials && reviewer ? { ...credentials, nodeName: config.nodeName, authorize: (user, attrs) => reviewer.check(user, attrs) } : undefined,
+  });
+  if (!config.scheduler) logger.info({ url: http.url }, 'standalone: /healthz, /pods, /events and /metrics are served without authentication (plain HTTP); keep --address on loopback');
   logger.info({ node: config.nodeName, http: http.url, allocatable, manifests: config.podManifestPath }, 'corelet agent running');
 
   return {
@@ -279,13 +331,14 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
     events,
     async close() {
       staticPods?.stop();
+      rotator?.stop();
       link?.close();
       requests.cancelAll();
       // Routes stay, like the pods: traffic to other nodes keeps flowing while the agent restarts.
       routes?.stop();
       pods.stop();
       await eviction?.stop();
-      await http.close();
+      await http!.close();
       cri.close();
       lock.release();
     },

@@ -1,6 +1,6 @@
 /**
- * The agent's link to the scheduler: a WebSocket over TLS whose CA is pinned by --ca-cert-hash,
- * authenticated by the bootstrap token. It registers the node, heartbeats, turns `assign` and
+ * The agent's link to the scheduler: a WebSocket over TLS trusting the cluster CA (pinned by
+ * --ca-cert-hash at bootstrap), authenticated by the node's client certificate (node-identity.ts). It registers the node, heartbeats, turns `assign` and
  * `unassign` into the "scheduler" pod source, and reports pod statuses back. It reconnects with
  * backoff; after a reconnect the scheduler sends every pod bound to the node again.
  */
@@ -9,7 +9,8 @@ import type { ObjectEvent, PeerNode, Pod, PodStatus } from '../api/index.js';
 import { DEFAULT_POD_SECURITY_LEVEL, encodeMessage, parseMessage, type Message, type PodSecurityLevel } from '../api/index.js';
 import type { Logger } from '../lib/logger.js';
 import type { PodRequestMessage, RequestPeer } from './pod-requests.js';
-import { fetchPinnedCa, parseServerUrl } from '../scheduler/auth/index.js';
+import { parseServerUrl } from '../scheduler/auth/index.js';
+import type { NodeCredentials } from './node-identity.js';
 
 export const SCHEDULER_SOURCE = 'scheduler';
 /** How long after `registered` the agent waits for the re-sent assignments before trusting its list. */
@@ -17,8 +18,8 @@ const RESYNC_QUIET_MS = 1500;
 
 export interface SchedulerLinkOptions {
   server: string;
-  token: string;
-  caCertHash: string;
+  /** The node's current key, certificate and CA (they change when the certificate rotates). */
+  credentials: () => NodeCredentials;
   nodeName: string;
   hostIP: string;
   capacity: { cpuMillis: number; memoryBytes: number; pods: number };
@@ -67,7 +68,17 @@ export class SchedulerLink {
     this.podCIDR = opts.podCIDR;
   }
 
-  /** Connects now; fails when the first attempt is refused (bad token or CA hash), retries otherwise. */
+  /**
+   * Drops the connection and opens a new one with the current credentials (after a certificate
+   * rotation: the session must not outlive the certificate it was opened with).
+   */
+  reconnect(): void {
+    if (this.closed) return;
+    this.delayMs = 200;
+    this.ws?.close(1000, 'reconnecting with a new certificate');
+  }
+
+  /** Connects now; fails when the first attempt is refused (a revoked certificate), retries otherwise. */
   async start(): Promise<void> {
     await this.connect();
   }
@@ -81,9 +92,9 @@ export class SchedulerLink {
 
   private async connect(): Promise<void> {
     const address = parseServerUrl(this.opts.server);
-    const ca = await fetchPinnedCa(address, this.opts.caCertHash);
+    const { caPem, certPem, keyPem } = this.opts.credentials();
     const host = address.host.includes(':') ? `[${address.host}]` : address.host;
-    const ws = new WebSocket(`wss://${host}:${address.port}/nodes`, { ca, headers: { Authorization: `Bearer ${this.opts.token}` } });
+    const ws = new WebSocket(`wss://${host}:${address.port}/nodes`, { ca: caPem, cert: certPem, key: keyPem });
     this.ws = ws;
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());

@@ -14,7 +14,7 @@ export function registerAgentCommand(program: Command): void {
     .option('--pod-manifest-path <dir>', 'run the Pod manifests in this folder as static pods')
     .option('--node-name <name>', 'this node\'s name (default: the hostname)')
     .option('--node-ip <ip>', 'this node\'s InternalIP: other nodes route pod traffic to it, pods see it as hostIP (default: the first non-loopback IPv4)')
-    .option('--address <ip>', 'address of the HTTP endpoints (/healthz, /pods, /metrics)', AGENT_DEFAULTS.address)
+    .option('--address <ip>', `address of the agent's port (/healthz, /pods, /events, /metrics): default ${AGENT_DEFAULTS.address} (HTTPS, client certificates) when joined, ${AGENT_DEFAULTS.standaloneAddress} (plain HTTP) standalone`)
     .option('--port <n>', 'port of the HTTP endpoints', String(AGENT_DEFAULTS.port))
     .option('--root <dir>', 'agent state (volumes)', AGENT_DEFAULTS.root)
     .option('--log-dir <dir>', 'where pod logs go', AGENT_DEFAULTS.logRoot)
@@ -23,12 +23,17 @@ export function registerAgentCommand(program: Command): void {
     .option('--cgroup-root <dir>', 'where cgroups are mounted', AGENT_DEFAULTS.cgroupRoot)
     .option('--qos-cgroup <name>', 'name of the top-level pod cgroup', AGENT_DEFAULTS.qosTop)
     .option('--server <url>', 'scheduler to join (wss://HOST:PORT)')
-    .option('--token <token>', 'bootstrap token for the scheduler')
+    .option('--token-file <file>', 'file (mode 0600) holding the bootstrap token; needed only until the node has its certificate in ROOT/pki')
+    .option('--token <token>', 'removed: use --token-file (a token in argv is visible to every local user)')
     .option('--ca-cert-hash <sha256:hex>', "the scheduler CA's hash")
     .option('--static-pod-security <level>', 'the Pod Security level static pods must meet: privileged, baseline or restricted', 'baseline')
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
     .action(async (opts: Record<string, string | undefined>) => {
-      if (opts.server && (!opts.token || !opts.caCertHash)) throw new Error('--server needs --token and --ca-cert-hash (printed by `corelet scheduler init`)');
+      if (opts.token !== undefined) {
+        throw new Error('--token is no longer accepted: a token on the command line is visible to every local user (ps). Write it to a file only you can read (umask 077; chmod 600 FILE) and pass --token-file FILE');
+      }
+      if (opts.server && !opts.caCertHash) throw new Error('--server needs --ca-cert-hash, and --token-file to join (both printed by `corelet scheduler init`)');
+      if (!opts.server && opts.tokenFile) throw new Error('--token-file needs --server (the scheduler to join)');
       if (opts.nodeIp !== undefined && isIP(opts.nodeIp) === 0) throw new Error(`--node-ip must be an IP address of this node (e.g. the private network's, on eth1), got ${opts.nodeIp}`);
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got ${opts.port}`);
@@ -39,7 +44,7 @@ export function registerAgentCommand(program: Command): void {
           runtimeEndpoint: opts.runtimeEndpoint!,
           podManifestPath: opts.podManifestPath ? resolve(opts.podManifestPath) : undefined,
           nodeName: opts.nodeName ?? defaultNodeName(),
-          address: opts.address!,
+          address: opts.address,
           port,
           root: resolve(opts.root!),
           logRoot: resolve(opts.logDir!),
@@ -47,7 +52,7 @@ export function registerAgentCommand(program: Command): void {
           evictionHard: opts.evictionHard!,
           cgroupRoot: opts.cgroupRoot!,
           qosTop: opts.qosCgroup!,
-          scheduler: opts.server ? { server: opts.server, token: opts.token!, caCertHash: opts.caCertHash! } : undefined,
+          scheduler: opts.server ? { server: opts.server, tokenFile: opts.tokenFile ? resolve(opts.tokenFile) : undefined, caCertHash: opts.caCertHash! } : undefined,
           nodeIP: opts.nodeIp,
           staticPodSecurity: opts.staticPodSecurity,
         },

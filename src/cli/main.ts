@@ -18,6 +18,7 @@ import { registerNodeCommands } from './nodes.js';
 import { registerCreateNamespace, registerLabelCommand } from './namespaces.js';
 import { registerAuthCommand, registerCreateCommand } from './rbac.js';
 import { registerConfigCommand } from './contexts.js';
+import { registerTokenCommand } from './token.js';
 
 const program = new Command();
 program
@@ -43,6 +44,7 @@ registerCreateNamespace(registerCreateCommand(program));
 registerLabelCommand(program);
 registerAuthCommand(program);
 registerConfigCommand(program);
+registerTokenCommand(program);
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`corelet: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);

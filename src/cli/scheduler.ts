@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { createLogger } from '../lib/logger.js';
+import { parseDuration } from './progress.js';
 import { initScheduler, SCHEDULER_DEFAULTS, startScheduler } from '../scheduler/index.js';
 
 /** `corelet scheduler [init]`: the control plane, and its one-time setup. */
@@ -14,19 +15,21 @@ export function registerSchedulerCommand(program: Command): void {
     .option('--host <name...>', 'init: names and addresses the server certificate is valid for (the first goes into the join command)')
     .option('--cluster-cidr <cidr>', 'IPv4 range the nodes\' pod CIDRs are cut from', '10.244.0.0/16')
     .option('--node-cidr-mask-size <n>', 'prefix length of each node\'s pod CIDR', '24')
+    .option('--node-cert-ttl <duration>', 'lifetime of the node certificates it signs (agents renew at 70–90% of it)', '720h')
     .option('--pod-eviction-timeout <seconds>', 'how long a node may be NotReady before its pods are replaced on other nodes', String(SCHEDULER_DEFAULTS.podEvictionTimeoutSeconds))
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
     .option('--authorization-mode <mode>', 'RBAC (roles and bindings decide) or AlwaysAllow (any authenticated user may do anything)', 'RBAC')
     .option('--audit-log-path <file>', 'audit log of writes, exec and refused requests (JSON lines, 0600, rotated at 10 MiB, 2 backups); default DIR/audit.log')
-    .action(async (verb: string | undefined, opts: { dir: string; address: string; port: string; host?: string[]; clusterCidr: string; nodeCidrMaskSize: string; podEvictionTimeout: string; logLevel: string; authorizationMode: string; auditLogPath?: string }) => {
+    .action(async (verb: string | undefined, opts: { dir: string; address: string; port: string; host?: string[]; clusterCidr: string; nodeCidrMaskSize: string; podEvictionTimeout: string; nodeCertTtl: string; logLevel: string; authorizationMode: string; auditLogPath?: string }) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got ${opts.port}`);
       const dir = resolve(opts.dir);
       if (verb === 'init') {
         const r = await initScheduler({ dir, hosts: opts.host ?? ['127.0.0.1'], port });
         console.log(`scheduler state in ${dir}; the CLI config (~/.corelet/config) points at ${r.server}`);
-        console.log('join a node with:');
-        console.log(`  corelet agent --server ${r.server.replace('https://', 'wss://')} --token ${r.bootstrapToken} --ca-cert-hash ${r.caCertHash}`);
+        console.log(`bootstrap token (valid 24h; \`corelet token create\` makes more) written to ${r.tokenFile} (mode 0600)`);
+        console.log('join a node with (copy the token file to it first, keeping it 0600):');
+        console.log(`  corelet agent --server ${r.server.replace('https://', 'wss://')} --token-file ${r.tokenFile} --ca-cert-hash ${r.caCertHash}`);
         return;
       }
       if (verb !== undefined) throw new Error(`unknown verb "${verb}": use \`corelet scheduler\` or \`corelet scheduler init\``);
@@ -35,6 +38,8 @@ export function registerSchedulerCommand(program: Command): void {
       if (!/^\d+$/.test(opts.nodeCidrMaskSize.trim())) throw new Error(`--node-cidr-mask-size must be a prefix length such as 24, got ${opts.nodeCidrMaskSize}`);
       const evictionSeconds = Number(opts.podEvictionTimeout);
       if (!Number.isFinite(evictionSeconds) || evictionSeconds < 0) throw new Error(`--pod-eviction-timeout must be a number of seconds, got ${opts.podEvictionTimeout}`);
+      const nodeCertTtlSeconds = Math.round(parseDuration(opts.nodeCertTtl, '--node-cert-ttl') / 1000);
+      if (nodeCertTtlSeconds < 60) throw new Error(`--node-cert-ttl must be at least 60s, got ${opts.nodeCertTtl}`);
       if (opts.authorizationMode !== 'RBAC' && opts.authorizationMode !== 'AlwaysAllow') throw new Error(`--authorization-mode must be RBAC or AlwaysAllow, got ${opts.authorizationMode}`);
       const running = await startScheduler({
         dir,
@@ -44,6 +49,7 @@ export function registerSchedulerCommand(program: Command): void {
         clusterCidr: opts.clusterCidr,
         nodeCidrMaskSize,
         podEvictionTimeoutMs: evictionSeconds * 1000,
+        nodeCertTtlSeconds,
         authorizationMode: opts.authorizationMode,
         auditLogPath: opts.auditLogPath ? resolve(opts.auditLogPath) : undefined,
       });

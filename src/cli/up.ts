@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { AGENT_DEFAULTS, defaultNodeName, nodeAddress, startAgent } from '../agent/index.js';
 import { DEFAULTS, loadRuntimeConfig, startRuntime } from '../runtime/index.js';
-import { initScheduler, SCHEDULER_DEFAULTS, startScheduler } from '../scheduler/index.js';
+import { BOOTSTRAP_TOKEN_FILE, initScheduler, SCHEDULER_DEFAULTS, startScheduler } from '../scheduler/index.js';
 import { packageInfo } from './package-info.js';
 
 /** Where `corelet up` keeps things: each daemon's default place, or all under one folder. */
@@ -105,7 +105,8 @@ async function up(opts: UpOptions, port: number): Promise<void> {
       evictionHard: '',
       cgroupRoot: AGENT_DEFAULTS.cgroupRoot,
       qosTop: opts.qosCgroup,
-      scheduler: { server: creds.server.replace(/^https:/, 'wss:'), token: creds.bootstrapToken, caCertHash: creds.caCertHash },
+      // The token is read only on the first run; afterwards the node's certificate in its root is used.
+      scheduler: { server: creds.server.replace(/^https:/, 'wss:'), tokenFile: await bootstrapTokenFile(paths.schedulerDir, creds), caCertHash: creds.caCertHash },
     },
     log('corelet-agent'),
   );
@@ -157,6 +158,13 @@ async function credentials(schedulerDir: string, address: string, port: number):
   await mkdir(schedulerDir, { recursive: true, mode: 0o700 });
   await writeFile(file, JSON.stringify(creds, null, 2) + '\n', { mode: 0o600 });
   return creds;
+}
+
+/** The 0600 file with the bootstrap token (`scheduler init` writes it; older runs kept it only in up-credentials.json). */
+async function bootstrapTokenFile(schedulerDir: string, creds: Credentials): Promise<string> {
+  const file = join(schedulerDir, BOOTSTRAP_TOKEN_FILE);
+  if (!existsSync(file)) await writeFile(file, `${creds.bootstrapToken}\n`, { mode: 0o600 });
+  return file;
 }
 
 /**

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import type { Logger } from '../lib/logger.js';
 import { MESSAGE_VERSION, type Pod } from '../api/index.js';
 import { Store } from './store/index.js';
-import { caCertHash, ensurePki, MASTERS_GROUP, newTokenRecord, type TokenRecord } from './auth/index.js';
+import { caCertHash, ensurePki, ensureSchedulerClientCert, MASTERS_GROUP, newTokenRecord, TokenStore } from './auth/index.js';
+import { writeFileAtomic } from '../lib/index.js';
 import { AuditLog } from './rbac/index.js';
 import type { AuthorizationMode } from './server/rest-access.js';
 import { readConfigText, withInitContext } from './init-config.js';
@@ -22,16 +23,15 @@ import { reconcileAll } from './controllers/index.js';
  */
 export const SCHEDULER_DEFAULTS = { dir: '/var/lib/corelet-scheduler', address: '0.0.0.0', port: 6443, podEvictionTimeoutSeconds: 10 } as const;
 
-const TOKENS_KEY = 'tokens';
-
-function tokens(store: Store): TokenRecord[] {
-  return JSON.parse(store.getMeta(TOKENS_KEY) ?? '[]') as TokenRecord[];
-}
+/** Where `scheduler init` writes the bootstrap token (0600), for `corelet agent --token-file`. */
+export const BOOTSTRAP_TOKEN_FILE = 'bootstrap-token';
 
 /** What `scheduler init` made: the join command's parts and the admin's API token. */
 export interface InitResult {
   caCertHash: string;
   bootstrapToken: string;
+  /** The 0600 file holding bootstrapToken (copy it to the node; pass it with --token-file). */
+  tokenFile: string;
   adminToken: string;
   server: string;
   /** PEM of the cluster CA. */
@@ -51,13 +51,15 @@ export async function initScheduler(opts: { dir: string; hosts: string[]; port: 
   try {
     const bootstrap = newTokenRecord('bootstrap', { description: 'agent join token' });
     const admin = newTokenRecord('api', { user: 'admin', groups: [MASTERS_GROUP], description: 'created by scheduler init' });
-    store.setMeta(TOKENS_KEY, JSON.stringify([...tokens(store), bootstrap.record, admin.record]));
+    new TokenStore(store).add(bootstrap.record, admin.record);
+    const tokenFile = join(opts.dir, BOOTSTRAP_TOKEN_FILE);
+    await writeFileAtomic(tokenFile, `${bootstrap.token}\n`, 0o600);
     const server = `https://${opts.hosts[0] ?? '127.0.0.1'}:${opts.port}`;
     const configFile = opts.configFile ?? join(homedir(), '.corelet', 'config');
     await mkdir(join(configFile, '..'), { recursive: true, mode: 0o700 });
     // The kubeconfig-like shape (clusters, users, contexts); an existing file keeps its other entries.
     await writeFile(configFile, JSON.stringify(withInitContext(await readConfigText(configFile), { server, token: admin.token, caCert: pki.ca.certPem }), null, 2) + '\n', { mode: 0o600 });
-    return { caCertHash: caCertHash(pki.ca.certPem), bootstrapToken: bootstrap.token, adminToken: admin.token, server, caCert: pki.ca.certPem };
+    return { caCertHash: caCertHash(pki.ca.certPem), bootstrapToken: bootstrap.token, tokenFile, adminToken: admin.token, server, caCert: pki.ca.certPem };
   } finally {
     store.close();
   }
@@ -85,9 +87,13 @@ export async function startScheduler(opts: {
   authorizationMode?: AuthorizationMode;
   /** The audit log file (default DIR/audit.log). */
   auditLogPath?: string;
+  /** Lifetime of the node certificates it signs (default 30 days). */
+  nodeCertTtlSeconds?: number;
 }): Promise<RunningScheduler> {
   const podCidrs = podCidrConfig(opts.clusterCidr, opts.nodeCidrMaskSize);
   const { pki } = await ensurePki(join(opts.dir, 'pki'));
+  // For the agents' HTTPS ports (system:masters there); nothing else signs with it.
+  await ensureSchedulerClientCert(join(opts.dir, 'pki'), pki.ca);
   // synchronous=NORMAL: a commit is in the WAL when it returns, so a killed or crashed scheduler
   // loses nothing (store-durability test); only a power cut can take the last commits before a
   // checkpoint. FULL would fsync every heartbeat and pod status: thousands a second with 5,000 nodes.
@@ -98,6 +104,7 @@ export async function startScheduler(opts: {
   // so the passes that follow each write (a registration, an apply) do not read every node for them.
   let periodicDue = true;
   const cache = new SchedulingCache(store);
+  const tokenStore = new TokenStore(store);
   const loop = () => {
     if (pending) return;
     pending = true;
@@ -121,8 +128,10 @@ export async function startScheduler(opts: {
     address: opts.address,
     port: opts.port,
     logger: opts.logger,
-    tokenLookup: (id) => tokens(store).find((t) => t.id === id),
-    addToken: (record) => store.setMeta(TOKENS_KEY, JSON.stringify([...tokens(store), record])),
+    tokenLookup: (id) => tokenStore.lookup(id),
+    addToken: (record) => tokenStore.add(record),
+    bootstrapTokens: tokenStore,
+    nodeCertTtlSeconds: opts.nodeCertTtlSeconds,
     authorizationMode: opts.authorizationMode,
     audit,
     onChange: loop,

@@ -1,1 +1,1 @@
-export { initScheduler, startScheduler, SCHEDULER_DEFAULTS, type InitResult, type RunningScheduler } from './daemon.js';
+export { initScheduler, startScheduler, SCHEDULER_DEFAULTS, BOOTSTRAP_TOKEN_FILE, type InitResult, type RunningScheduler } from './daemon.js';

@@ -237,13 +237,23 @@ test('a join with a bad token or CA hash fails; the API refuses requests without
   const node = cluster.nodes[0]!;
   const qos = `${cluster.name}-intruder-kubepods`;
   const base = [CORELET, 'agent', '--runtime-endpoint', `unix://${node.socket}`, '--root', join(cluster.root, 'intruder'), '--address', '127.0.0.1', '--port', '0', '--qos-cgroup', qos, '--node-name', 'intruder'];
+  // tokens go in 0600 files (--token-file), never on the command line
+  const tokenFile = (name: string, token: string) => writeFile(join(cluster.root, name), `${token}\n`, { mode: 0o600 }).then(() => join(cluster.root, name));
+  const unknownToken = await tokenFile('unknown-token', 'abcdef.0123456789abcdef');
+  const realToken = await tokenFile('join-token', join_.token!);
   try {
-    const badToken = await execa(process.execPath, [...base, '--server', join_.server!, '--token', 'abcdef.0123456789abcdef', '--ca-cert-hash', join_.caCertHash!], { reject: false, timeout: 30_000 });
+    const badToken = await execa(process.execPath, [...base, '--server', join_.server!, '--token-file', unknownToken, '--ca-cert-hash', join_.caCertHash!], { reject: false, timeout: 30_000 });
     assert.notEqual(badToken.exitCode, 0);
-    assert.match(badToken.stderr, /refused this node \(401\)/);
-    const badHash = await execa(process.execPath, [...base, '--server', join_.server!, '--token', join_.token!, '--ca-cert-hash', `sha256:${'0'.repeat(64)}`], { reject: false, timeout: 30_000 });
+    assert.match(badToken.stderr, /refused the node certificate \(401\).*token abcdef is not known/);
+    assert.ok(!badToken.stderr.includes('0123456789abcdef'), 'the secret is not repeated');
+    const badHash = await execa(process.execPath, [...base, '--server', join_.server!, '--token-file', realToken, '--ca-cert-hash', `sha256:${'0'.repeat(64)}`], { reject: false, timeout: 30_000 });
     assert.notEqual(badHash.exitCode, 0);
     assert.match(badHash.stderr, /CA does not match --ca-cert-hash/);
+    // A valid token cannot take over a joined node's name.
+    const rogue = [...base.slice(0, -1), 'node1', '--root', join(cluster.root, 'rogue')];
+    const takeover = await execa(process.execPath, [...rogue, '--server', join_.server!, '--token-file', realToken, '--ca-cert-hash', join_.caCertHash!], { reject: false, timeout: 30_000 });
+    assert.notEqual(takeover.exitCode, 0);
+    assert.match(takeover.stderr, /node node1 is already registered; delete it with `corelet delete node node1` to rejoin under that name/);
   } finally {
     await removeCgroupTree(`/${qos}`);
   }

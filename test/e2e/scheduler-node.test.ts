@@ -1,13 +1,13 @@
 /**
  * The control plane on one machine: `corelet scheduler init`, the scheduler, and a node (agent over
- * corelet runtime) joining with the printed token and CA hash; a Deployment applied through the API
- * runs on the node and reports back. A bad token or CA hash is refused; the API wants credentials.
+ * corelet runtime) joining with the printed token file and CA hash; a Deployment applied through the
+ * API runs on the node and reports back. A bad token or CA hash is refused; the API wants credentials.
  */
 import { readAdminConfig } from '../helpers/admin-config.js';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -56,6 +56,9 @@ before(async () => {
   for (let i = 0; i < 100 && (await api('/api/v1/nodes').catch(() => ({ status: 0 }))).status !== 200; i++) await sleep(100);
   await runtime.crictl(['pull', BUSYBOX]);
   agent = await AgentHarness.start(`unix://${runtime.socket}`, join_);
+  // the joined agent's port is HTTPS for cluster-CA client certificates: read it as the scheduler
+  const pki = join(dir, 'scheduler', 'pki');
+  agent.client = { certPem: await readFile(join(pki, 'scheduler-client.crt'), 'utf8'), keyPem: await readFile(join(pki, 'scheduler-client.key'), 'utf8'), caPem: ca };
 });
 
 after(async () => {
@@ -70,7 +73,7 @@ after(async () => {
 });
 
 test('a node joins with the printed command and becomes Ready', async () => {
-  assert.equal(join_[0], '--server');
+  assert.deepEqual([join_[0], join_[2], join_[4]], ['--server', '--token-file', '--ca-cert-hash']);
   let nodes: any;
   for (let i = 0; i < 50; i++) {
     nodes = (await api('/api/v1/nodes')).json;
@@ -192,10 +195,15 @@ test('the API refuses requests without credentials; a bad token or CA hash canno
   const base = [CORELET, 'agent', '--runtime-endpoint', `unix://${runtime.socket}`, '--root', join(dir, 'bad'), '--address', '127.0.0.1', '--port', '0', '--qos-cgroup', agent.qosTop, '--node-name', 'intruder'];
   const server = join_[1]!;
   const hash = join_[5]!;
-  const badToken = await execa(process.execPath, [...base, '--server', server, '--token', 'abcdef.0123456789abcdef', '--ca-cert-hash', hash], { reject: false, timeout: 20_000 });
+  const unknown = join(dir, 'unknown-token');
+  await writeFile(unknown, 'abcdef.0123456789abcdef\n', { mode: 0o600 });
+  const badToken = await execa(process.execPath, [...base, '--server', server, '--token-file', unknown, '--ca-cert-hash', hash], { reject: false, timeout: 20_000 });
   assert.notEqual(badToken.exitCode, 0);
-  assert.match(badToken.stderr, /refused this node \(401\).*token abcdef is not known/);
-  const badHash = await execa(process.execPath, [...base, '--server', server, '--token', join_[3]!, '--ca-cert-hash', `sha256:${'0'.repeat(64)}`], { reject: false, timeout: 20_000 });
+  assert.match(badToken.stderr, /refused the node certificate \(401\).*token abcdef is not known/);
+  assert.ok(!badToken.stderr.includes('0123456789abcdef'), 'the secret is never printed');
+  const onCommandLine = await execa(process.execPath, [...base, '--server', server, '--token', 'abcdef.0123456789abcdef', '--ca-cert-hash', hash], { reject: false, timeout: 20_000 });
+  assert.match(onCommandLine.stderr, /--token is no longer accepted.*--token-file FILE/);
+  const badHash = await execa(process.execPath, [...base, '--server', server, '--token-file', join_[3]!, '--ca-cert-hash', `sha256:${'0'.repeat(64)}`], { reject: false, timeout: 20_000 });
   assert.notEqual(badHash.exitCode, 0);
   assert.match(badHash.stderr, /CA does not match --ca-cert-hash/);
   const nodes = (await api('/api/v1/nodes')).json.items.map((n: any) => n.metadata.name);

@@ -1,6 +1,7 @@
 /**
  * Runs a real `corelet agent` (the built binary) against a CRI endpoint, with a private manifest
- * folder, state, log folder and QoS cgroup, and reads its /pods endpoint as a user would.
+ * folder, state, log folder and QoS cgroup, and reads its /pods endpoint as a user would: plain HTTP
+ * for a standalone agent, HTTPS with a client certificate (setClient) for a joined one.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -31,6 +32,8 @@ export class AgentHarness {
   readonly logDir: string;
   readonly qosTop: string;
   url = '';
+  /** The client certificate and CA for a joined agent's HTTPS port (e.g. the scheduler's). */
+  client: { certPem: string; keyPem: string; caPem: string } | undefined;
   private proc: ChildProcess | undefined;
   private readonly logFile: string;
 
@@ -76,7 +79,7 @@ export class AgentHarness {
     );
     for (let i = 0; i < 150; i++) {
       const log = (await readFile(this.logFile, 'utf8')).slice(from);
-      const m = /"http":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(log);
+      const m = /"http":"(https?:\/\/127\.0\.0\.1:\d+)"/.exec(log);
       if (m) {
         this.url = m[1]!;
         return;
@@ -102,9 +105,33 @@ export class AgentHarness {
     await rm(join(this.manifests, file), { force: true });
   }
 
+  /** GET path on the agent's port: the status and body. */
+  async get(path: string): Promise<{ status: number; text: string }> {
+    if (!this.url.startsWith('https:')) {
+      const res = await fetch(`${this.url}${path}`);
+      return { status: res.status, text: await res.text() };
+    }
+    const { request } = await import('node:https');
+    const c = this.client;
+    return new Promise((resolve, reject) => {
+      const req = request(`${this.url}${path}`, { ca: c?.caPem, cert: c?.certPem, key: c?.keyPem, rejectUnauthorized: c !== undefined, agent: false }, (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  private async json<T>(path: string): Promise<T> {
+    const r = await this.get(path);
+    if (r.status !== 200) throw new Error(`agent ${path}: ${r.status} ${r.text}`);
+    return JSON.parse(r.text) as T;
+  }
+
   async pods(): Promise<PodView[]> {
-    const res = await fetch(`${this.url}/pods`);
-    return ((await res.json()) as { items: PodView[] }).items;
+    return (await this.json<{ items: PodView[] }>('/pods')).items;
   }
 
   async pod(name: string): Promise<PodView | undefined> {
@@ -124,11 +151,11 @@ export class AgentHarness {
   }
 
   async events(): Promise<{ reason: string; message: string; involvedObject: { name: string } }[]> {
-    return ((await (await fetch(`${this.url}/events`)).json()) as { items: { reason: string; message: string; involvedObject: { name: string } }[] }).items;
+    return (await this.json<{ items: { reason: string; message: string; involvedObject: { name: string } }[] }>('/events')).items;
   }
 
   async metrics(): Promise<string> {
-    return (await fetch(`${this.url}/metrics`)).text();
+    return (await this.get('/metrics')).text;
   }
 
   /** The agent's pid while it runs. */

@@ -2,3 +2,4 @@
 export * from './agent-metrics.js';
 export * from './agent-http-server.js';
 export * from './instrument-cri.js';
+export * from './sar-client.js';

@@ -4,3 +4,7 @@ export * from './tokens.js';
 export * from './pin.js';
 export * from './identity.js';
 export * from './authn.js';
+export * from './meta.js';
+export * from './node-certs.js';
+export * from './token-store.js';
+export * from './scheduler-client-cert.js';

@@ -5,7 +5,7 @@
  * Node's crypto makes the keys (RSA 2048, native and fast) and checks certificates, but cannot build
  * an X.509 certificate; node-forge (no dependencies) encodes and signs the certificate itself.
  */
-import { X509Certificate, createHash, createPrivateKey, generateKeyPair, randomBytes, type KeyObject } from 'node:crypto';
+import { X509Certificate, createHash, createPrivateKey, generateKeyPair, randomBytes, sign as nodeSign, type KeyObject } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
@@ -176,6 +176,42 @@ export interface IssueOptions {
   now?: Date;
 }
 
+/** A CA parsed once for signing: node certificates are signed by the thousand when nodes join. */
+interface CaSigner {
+  subject: forge.pki.CertificateField[];
+  keyIdentifier: string;
+  key: KeyObject;
+}
+
+const signers = new Map<string, CaSigner>();
+
+function caSigner(ca: CertKeyPair): CaSigner {
+  const cacheKey = createHash('sha256').update(ca.certPem).update(ca.keyPem).digest('hex');
+  let signer = signers.get(cacheKey);
+  if (!signer) {
+    const caCert = forge.pki.certificateFromPem(ca.certPem);
+    signer = { subject: caCert.subject.attributes, keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes(), key: createPrivateKey(ca.keyPem) };
+    if (signers.size > 16) signers.clear();
+    signers.set(cacheKey, signer);
+  }
+  return signer;
+}
+
+/**
+ * Signs cert (sha256WithRSAEncryption) with Node's native RSA instead of forge's JavaScript one:
+ * about 30 ms less per certificate. forge still encodes the TBSCertificate and the result.
+ */
+function signNatively(cert: forge.pki.Certificate, key: KeyObject): void {
+  const oid = forge.pki.oids.sha256WithRSAEncryption;
+  const c = cert as forge.pki.Certificate & { signatureOid: string; siginfo: { algorithmOid: string }; tbsCertificate: forge.asn1.Asn1; signature: string };
+  c.signatureOid = oid;
+  c.siginfo.algorithmOid = oid;
+  // forge exports getTBSCertificate (cert.sign uses it) but its type definitions do not list it.
+  c.tbsCertificate = (forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate(cert);
+  const tbs = Buffer.from(forge.asn1.toDer(c.tbsCertificate).getBytes(), 'binary');
+  c.signature = nodeSign('sha256', tbs, key).toString('binary');
+}
+
 /**
  * Signs a certificate for someone else's public key with the CA: node client certificates, users'
  * client certificates, a node's serving certificate. Returns the certificate PEM and its serial (hex).
@@ -191,32 +227,33 @@ export function issueCertificate(ca: CertKeyPair, options: IssueOptions): { cert
   } catch (err) {
     throw invalidArgument('the public key is not a PEM RSA public key', err);
   }
-  const caCert = forge.pki.certificateFromPem(ca.certPem);
-  const caKey = forge.pki.privateKeyFromPem(ca.keyPem);
+  const signer = caSigner(ca);
   const now = options.now ?? new Date();
   const cert = forge.pki.createCertificate();
   cert.publicKey = publicKey;
   cert.serialNumber = newSerial();
-  cert.validity.notBefore = new Date(now.getTime() - 5 * 60 * 1000);
+  // Backdated for peers whose clock is a little behind: 5 minutes, but at most a tenth of the
+  // lifetime, so a short-lived certificate's renewal point (70–90% of notBefore..notAfter) stays ahead.
+  cert.validity.notBefore = new Date(now.getTime() - Math.min(5 * 60, Math.floor(options.validitySeconds / 10)) * 1000);
   cert.validity.notAfter = new Date(now.getTime() + options.validitySeconds * 1000);
   cert.setSubject([
     ...(options.organizations ?? []).map((value) => ({ name: 'organizationName', value })),
     { name: 'commonName', value: options.commonName },
   ]);
-  cert.setIssuer(caCert.subject.attributes);
+  cert.setIssuer(signer.subject);
   const extensions: object[] = [
     { name: 'basicConstraints', cA: false, critical: true },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
     { name: 'extKeyUsage', clientAuth: options.usages.includes('clientAuth'), serverAuth: options.usages.includes('serverAuth') },
     { name: 'subjectKeyIdentifier' },
-    { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
+    { name: 'authorityKeyIdentifier', keyIdentifier: signer.keyIdentifier },
   ];
   if (options.usages.includes('serverAuth')) {
     const { dnsNames, ips } = serverSans(options);
     extensions.push({ name: 'subjectAltName', altNames: [...dnsNames.map((value) => ({ type: 2, value })), ...ips.map((ip) => ({ type: 7, ip }))] });
   }
   cert.setExtensions(extensions);
-  cert.sign(caKey, forge.md.sha256.create());
+  signNatively(cert, signer.key);
   return { certPem: toPem(cert), serial: cert.serialNumber };
 }
 

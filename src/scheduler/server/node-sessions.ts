@@ -115,6 +115,15 @@ export class NodeSessions {
     }
   }
 
+  /** Closes the node's session, if it has one. */
+  disconnect(nodeName: string, code = 4001, reason = 'disconnected'): void {
+    const conn = this.byNode.get(nodeName);
+    if (!conn) return;
+    this.byNode.delete(nodeName);
+    conn.close(code, reason);
+    this.ended(nodeName);
+  }
+
   /** Closes every connection. */
   closeAll(code = 1001, reason = 'scheduler shutting down'): void {
     for (const conn of this.byNode.values()) conn.close(code, reason);
@@ -179,6 +188,11 @@ export interface NodeSocketOptions {
   podCidrs?: PodCidrConfig;
   /** Called after a node registers (e.g. to run the scheduling loop). */
   onRegistered?: (nodeName: string) => void;
+  /**
+   * The node the connection's client certificate names: `register` must name it (node authorizer),
+   * else the connection is closed. Undefined only in tests that serve a socket directly.
+   */
+  authenticatedNode?: string;
 }
 
 /**
@@ -205,6 +219,12 @@ export function serveNodeSocket(ws: WebSocket, opts: NodeSocketOptions): void {
     }
     try {
       if (msg.type === 'register') {
+        if (opts.authenticatedNode !== undefined && msg.nodeName !== opts.authenticatedNode) {
+          logger.warn({ node: opts.authenticatedNode, asked: msg.nodeName }, 'node tried to register under another name');
+          reply(errorMessage('NodeNameConflict', `this connection's certificate is for node ${opts.authenticatedNode}; it cannot register as ${msg.nodeName}`, msg.id));
+          ws.close(4003, 'register names another node');
+          return;
+        }
         if (nodeName !== undefined && msg.nodeName !== nodeName) {
           reply(errorMessage('NodeNameConflict', `this connection is registered as ${nodeName}; open a new connection for ${msg.nodeName}`, msg.id));
           return;

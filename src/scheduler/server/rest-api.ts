@@ -19,6 +19,7 @@
  *   GET|POST clusterroles|clusterrolebindings, GET|PATCH|DELETE clusterroles|clusterrolebindings/NAME
  * Access reviews, users' and service accounts' tokens: see rest-access.ts. Every request is
  * authenticated and authorized there (RBAC) before it is routed.
+ *   GET|POST bootstraptokens, DELETE bootstraptokens/ID   agents' join tokens (bootstrap-tokens-api.ts)
  * Lists take labelSelector=k=v,... and fieldSelector=path=value,path!=value.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -42,6 +43,8 @@ import { admitWrite, deleteNamespace, namespaceLevelWarnings, podSecurityWarning
 import { API_VERSIONS, groupOfKind, isNamespaced, type ObjectInput, type Store, type StoreKind, type StoredObject, type WatchChange } from '../store/index.js';
 import type { NodeSessions } from './node-sessions.js';
 import type { PodExecOptions, PodLogOptions, PodProxy } from './pod-proxy.js';
+import { bootstrapTokensRoute } from './bootstrap-tokens-api.js';
+import type { TokenStore } from '../auth/index.js';
 
 /** Largest request body accepted (a manifest of several objects, each at most 1.5 MiB). */
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -92,6 +95,8 @@ export interface RestApiOptions {
   addToken?: (record: TokenRecord) => void;
   /** The caller of the request being routed (set by handleApiRequest). */
   access?: AccessContext;
+  /** Bootstrap token records for /api/v1/bootstraptokens (bootstrap-tokens-api.ts); 404 without. */
+  bootstrapTokens?: TokenStore;
 }
 
 /** An HTTP failure with a Kubernetes Status reason. */
@@ -288,6 +293,11 @@ async function route(req: IncomingMessage, opts: RestApiOptions): Promise<Reply>
   if (rest.length === 1 && rest[0] === 'apply') {
     if (method !== 'POST') throw methodNotAllowed(method, url.pathname);
     return apply(await readBody(req), opts);
+  }
+  // /api/v1/bootstraptokens(/ID)
+  if (rest[0] === 'bootstraptokens' && rest.length <= 2 && opts.bootstrapTokens) {
+    if (!(rest.length === 1 ? ['GET', 'POST'] : ['DELETE']).includes(method)) throw methodNotAllowed(method, url.pathname);
+    return bootstrapTokensRoute(opts.bootstrapTokens, method, rest, method === 'POST' ? await readBody(req) : undefined, opts.now());
   }
   // /api/v1/events, /api/v1/nodes(/name)
   if (rest.length === 1 && rest[0] === 'events') return collection({ kind: 'Event', fields });

@@ -1,14 +1,15 @@
 /**
  * The scheduler's one HTTPS server: the REST API under /api (API tokens) and the agents' WebSocket
- * endpoint /nodes (bootstrap tokens), both over the scheduler's own TLS certificate.
+ * endpoint /nodes (node client certificates, obtained with a bootstrap token from csr-api.ts), both over the scheduler's own TLS certificate.
  */
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { WebSocketServer } from 'ws';
 import { MAX_MESSAGE_BYTES, MESSAGE_VERSION, type Node, type PeersMessage } from '../../api/index.js';
 import { silentLogger, type Logger } from '../../lib/index.js';
-import { AuthenticationError, authenticateToken, bearerToken, serverTlsOptions, type Pki, type TokenRecord } from '../auth/index.js';
+import { certificateUser, NodeCertificates, nodeNameOf, serverTlsOptions, type Pki, type TokenRecord, type TokenStore } from '../auth/index.js';
 import type { Store } from '../store/index.js';
 import { ensureBuiltinNamespaces } from '../admission/index.js';
 import { NodeSessions, serveNodeSocket } from './node-sessions.js';
@@ -17,6 +18,7 @@ import { SessionPodProxy, type PodProxy } from './pod-proxy.js';
 import { handleApiRequest } from './rest-api.js';
 import type { AuthorizationMode } from './rest-access.js';
 import { reconcileBuiltinRbac, type AuditSink } from '../rbac/index.js';
+import { DEFAULT_NODE_CERT_TTL_SECONDS, handleCsrRequest, CSR_PATH } from './csr-api.js';
 import { assignBoundPods } from './schedule-once.js';
 
 /** How long node changes are gathered before the agents get the new peers list. */
@@ -53,6 +55,10 @@ export interface SchedulerServerOptions {
   authorizationMode?: AuthorizationMode;
   audit?: AuditSink;
   addToken?: (record: TokenRecord) => void;
+  /** Bootstrap token records, for /api/v1/bootstraptokens. */
+  bootstrapTokens?: TokenStore;
+  /** Lifetime of the node certificates the scheduler signs; {@link DEFAULT_NODE_CERT_TTL_SECONDS} by default. */
+  nodeCertTtlSeconds?: number;
 }
 
 /** A running scheduler server. */
@@ -76,8 +82,8 @@ function refuseUpgrade(socket: Socket, code: number, reason: string, message: st
 }
 
 /**
- * Starts the HTTPS server and resolves once it listens. Agents connect to wss://.../nodes with
- * "Authorization: Bearer <bootstrap token>"; the CLI calls /api/v1/... with an API token.
+ * Starts the HTTPS server and resolves once it listens. Agents connect to wss://.../nodes with their
+ * node client certificate (system:node:<name>); the CLI calls /api/v1/... with an API token.
  */
 export async function startSchedulerServer(opts: SchedulerServerOptions): Promise<SchedulerServer> {
   const logger = opts.logger ?? silentLogger;
@@ -112,21 +118,33 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
     s.on('close', () => sockets.delete(s));
   });
   server.on('tlsClientError', (err) => logger.debug({ err }, 'TLS handshake failed'));
+  const certificates = new NodeCertificates(opts.store);
+  // A deleted Node's certificates open nothing any more, and its live session ends.
+  const unwatchNodes = opts.store.watch((change) => {
+    if (change.kind !== 'Node' || change.type !== 'DELETED') return;
+    certificates.revoke(change.object.metadata.name);
+    sessions.disconnect(change.object.metadata.name, 4001, 'the Node was deleted: its certificate is revoked');
+  });
+  const csr = { store: opts.store, ca: opts.pki.ca, certificates, tokenLookup: opts.tokenLookup, ttlSeconds: opts.nodeCertTtlSeconds ?? DEFAULT_NODE_CERT_TTL_SECONDS, now, logger };
   server.on('request', (req, res) => {
-    void handleApiRequest(req, res, { store: opts.store, sessions, tokenLookup: opts.tokenLookup, logger, now, onPodsChanged: opts.onChange, podProxy, ...access });
+    if (handleCsrRequest(req, res, csr)) return;
+    void handleApiRequest(req, res, { store: opts.store, sessions, tokenLookup: opts.tokenLookup, logger, now, onPodsChanged: opts.onChange, podProxy, bootstrapTokens: opts.bootstrapTokens, ...access });
   });
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', () => {}); // a client that hangs up mid-refusal is not our failure
     const path = new URL(req.url ?? '/', 'https://scheduler').pathname;
     if (path !== NODES_PATH) return refuseUpgrade(socket, 404, 'NotFound', `no WebSocket endpoint at ${path}; agents connect to ${NODES_PATH}`);
-    const token = bearerToken(req.headers.authorization);
-    if (token === undefined) return refuseUpgrade(socket, 401, 'Unauthorized', 'send "Authorization: Bearer <bootstrap token>" (from "corelet token create")');
-    try {
-      authenticateToken(token, opts.tokenLookup, 'bootstrap', now());
-    } catch (err) {
-      const message = err instanceof AuthenticationError ? err.message : String(err);
-      logger.warn({ remote: socket.remoteAddress }, `node connection refused: ${message}`);
-      return refuseUpgrade(socket, 401, 'Unauthorized', `node authentication failed: ${message}`);
+    // Sessions are for nodes' certificates only: a bootstrap token just gets one (csr-api.ts).
+    const user = certificateUser(req.socket as unknown as TLSSocket, now());
+    const certNode = user && nodeNameOf(user);
+    if (!certNode) {
+      const what = req.headers.authorization ? 'a bearer token does not open a node session' : 'no node client certificate was presented';
+      return refuseUpgrade(socket, 401, 'Unauthorized', `${what}: nodes connect with the certificate they get from ${CSR_PATH} with their bootstrap token (corelet agent --token-file)`);
+    }
+    const serial = (req.socket as unknown as TLSSocket).getPeerCertificate().serialNumber ?? '';
+    if (!certificates.valid(certNode, serial)) {
+      logger.warn({ remote: socket.remoteAddress, node: certNode }, 'node connection refused: certificate no longer valid');
+      return refuseUpgrade(socket, 401, 'Unauthorized', `the certificate of node ${certNode} is no longer valid (the node was deleted or its certificate replaced): rejoin with a bootstrap token`);
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       serveNodeSocket(ws, {
@@ -136,6 +154,7 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
         now,
         heartbeatIntervalSeconds: opts.heartbeatIntervalSeconds,
         podCidrs: opts.podCidrs,
+        authenticatedNode: certNode,
         onRegistered: (nodeName) => {
           if (peers) sessions.send(nodeName, peersMessage());
           // A reconnecting agent gets its pods again: it may have missed assigns while away.
@@ -164,6 +183,7 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
     podProxy,
     close: async () => {
       unwatchPeers?.();
+      unwatchNodes();
       clearTimeout(peersTimer);
       podProxy.close();
       sessions.closeAll();

@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import { decodeObjects, type PeerNode, type Pod } from '../../../src/api/index.js';
 import { silentLogger } from '../../../src/lib/index.js';
 import { SchedulerLink } from '../../../src/agent/scheduler-link.js';
-import { caCertHash, type Pki } from '../../../src/scheduler/auth/index.js';
+import type { Pki } from '../../../src/scheduler/auth/index.js';
 import { podCidrConfig, startSchedulerServer } from '../../../src/scheduler/server/index.js';
 import type { ObjectInput } from '../../../src/scheduler/store/index.js';
 import { tempStore } from '../scheduler/store-helpers.js';
-import { makePki, makeTokens, podYaml } from '../scheduler/server-helpers.js';
+import { bootstrapNode, makePki, makeTokens, podYaml } from '../scheduler/server-helpers.js';
 
 describe('scheduler link and the pod CIDR', () => {
   let pki: Pki;
@@ -34,10 +34,10 @@ describe('scheduler link and the pod CIDR', () => {
     let peers: PeerNode[] | undefined;
     let handedOver!: () => void;
     const podsHandedOver = new Promise<void>((resolve) => (handedOver = resolve));
+    const creds = await bootstrapNode(server, pki, tokens.bootstrap, 'node-a');
     const link = new SchedulerLink({
       server: `wss://127.0.0.1:${server.port}`,
-      token: tokens.bootstrap,
-      caCertHash: caCertHash(pki.ca.certPem),
+      credentials: () => creds,
       nodeName: 'node-a',
       hostIP: '192.168.56.11',
       capacity: { cpuMillis: 4000, memoryBytes: 8 << 30, pods: 110 },

@@ -73,7 +73,7 @@ describe('pod logs and exec through the scheduler server', () => {
     const { store } = tempStore(t);
     const tokens = makeTokens();
     const server = await startServer(t, store, pki, tokens.lookup);
-    const agent = await FakeAgent.connect(t, server, pki, tokens.bootstrap);
+    const agent = await FakeAgent.connect(t, server, pki, tokens.bootstrap, 'node-a');
     agent.send(registerMessage('node-a'));
     assert.equal((await agent.next()).type, 'registered');
     for (const obj of decodeObjects(podYaml('web'), 'test').objects) store.create('Pod', obj as unknown as ObjectInput);
@@ -117,7 +117,7 @@ describe('pod logs and exec through the scheduler server', () => {
     const { store } = tempStore(t);
     const tokens = makeTokens();
     const server = await startServer(t, store, pki, tokens.lookup);
-    const agent = await FakeAgent.connect(t, server, pki, tokens.bootstrap);
+    const agent = await FakeAgent.connect(t, server, pki, tokens.bootstrap, 'node-a');
     agent.send(registerMessage('node-a'));
     assert.equal((await agent.next()).type, 'registered');
     for (const obj of decodeObjects(podYaml('web'), 'test').objects) store.create('Pod', obj as unknown as ObjectInput);

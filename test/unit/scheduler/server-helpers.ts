@@ -10,6 +10,7 @@ import { handleApiRequest, type RestApiOptions } from '../../../src/scheduler/se
 import { serverTlsOptions } from '../../../src/scheduler/auth/index.js';
 import { silentLogger } from '../../../src/lib/index.js';
 import { ensureBuiltinNamespaces } from '../../../src/scheduler/admission/index.js';
+import { makeNodeCsr, requestNodeCertificate, type NodeCredentials } from '../../../src/agent/node-identity.js';
 import type { Store } from '../../../src/scheduler/store/index.js';
 
 /** A CA and server certificate (valid for 127.0.0.1). */
@@ -129,6 +130,16 @@ export async function openWatch(server: { url: string }, pki: Pki, path: string,
   });
 }
 
+/** A node's credentials from the scheduler's CSR endpoint, bootstrapped with token (as the agent does). */
+export async function bootstrapNode(server: { port: number }, pki: Pki, token: string, nodeName: string, sans: { ips?: string[]; dnsNames?: string[] } = {}): Promise<NodeCredentials> {
+  const { keyPem, csrPem } = await makeNodeCsr(nodeName, sans);
+  const certPem = await requestNodeCertificate({ host: '127.0.0.1', port: server.port }, pki.ca.certPem, { token }, csrPem);
+  return { keyPem, certPem, caPem: pki.ca.certPem };
+}
+
+/** Credentials FakeAgent.connect got, by token and node name. */
+const joined = new Map<string, NodeCredentials>();
+
 /** A fake agent: a real ws client that pins the CA first, as the agent does, and queues messages. */
 export class FakeAgent {
   private readonly queue: Message[] = [];
@@ -140,12 +151,20 @@ export class FakeAgent {
     });
   }
 
-  /** Pins the CA by hash, then opens wss://.../nodes with the token. Rejects with the HTTP refusal. */
-  static async connect(t: TestContext, server: SchedulerServer, pki: Pki, token: string): Promise<FakeAgent> {
+  /**
+   * Pins the CA by hash, then opens wss://.../nodes with a node certificate: the one given, or one
+   * bootstrapped for nodeName with the token given. Rejects with the HTTP refusal.
+   */
+  static async connect(t: TestContext, server: SchedulerServer, pki: Pki, auth: string | NodeCredentials, nodeName?: string): Promise<FakeAgent> {
     const caPem = await fetchPinnedCa({ host: '127.0.0.1', port: server.port }, caCertHash(pki.ca.certPem));
+    // A node that joined before with this token connects again with its certificate, as an agent does.
+    const key = `${String(auth)}|${nodeName ?? 'node-a'}`;
+    const creds = typeof auth === 'string' ? (joined.get(key) ?? (await bootstrapNode(server, pki, auth, nodeName ?? 'node-a'))) : auth;
+    if (typeof auth === 'string') joined.set(key, creds);
     const ws = new WebSocket(`wss://127.0.0.1:${server.port}/nodes`, {
       ca: caPem,
-      headers: { authorization: `Bearer ${token}` },
+      cert: creds.certPem,
+      key: creds.keyPem,
       maxPayload: MAX_MESSAGE_BYTES,
     });
     t.after(() => ws.terminate());
@@ -158,8 +177,13 @@ export class FakeAgent {
       });
       ws.once('error', reject);
     });
-    return new FakeAgent(ws);
+    const agent = new FakeAgent(ws);
+    agent.credentials = creds;
+    return agent;
   }
+
+  /** The certificate it connected with. */
+  credentials!: NodeCredentials;
 
   send(message: unknown): void {
     this.ws.send(JSON.stringify(message));

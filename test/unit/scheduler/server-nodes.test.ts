@@ -26,7 +26,7 @@ describe('scheduler node sessions', () => {
     const { store } = tempStore(t);
     const tokens = makeTokens();
     const server = await startServer(t, store, pki, tokens.lookup);
-    const agent = await FakeAgent.connect(t, server, pki, tokens.bootstrap);
+    const agent = await FakeAgent.connect(t, server, pki, tokens.bootstrap, 'node-a');
 
     agent.send({ v: 1, type: 'heartbeat', id: 'early', time: new Date().toISOString(), conditions: [] });
     const notRegistered = await agent.next();
@@ -103,14 +103,15 @@ describe('scheduler node sessions', () => {
     const { store } = tempStore(t);
     const tokens = makeTokens();
     const server = await startServer(t, store, pki, tokens.lookup);
-    const first = await FakeAgent.connect(t, server, pki, tokens.bootstrap);
+    const first = await FakeAgent.connect(t, server, pki, tokens.bootstrap, 'node-b');
     first.send(registerMessage('node-b'));
     assert.equal((await first.next()).type, 'registered');
     createPod(store, podYaml('kept'));
     assert.deepEqual(scheduleOnce(store, server.sessions).bound, { 'default/kept': 'node-b' });
     assert.equal((await first.next()).type, 'assign');
 
-    const second = await FakeAgent.connect(t, server, pki, tokens.bootstrap);
+    // The same node again, with its certificate (a second bootstrap for node-b is refused: 409).
+    const second = await FakeAgent.connect(t, server, pki, first.credentials);
     second.send(registerMessage('node-b'));
     assert.equal((await second.next()).type, 'registered');
     const again = await second.next();
@@ -120,12 +121,16 @@ describe('scheduler node sessions', () => {
     // The old connection's close must not remove the new session.
     assert.deepEqual(server.sessions.names(), ['node-b']);
     second.send({ v: 1, type: 'heartbeat', id: 'hb', time: new Date().toISOString(), conditions: [{ type: 'Ready', status: 'True' }] });
-    second.send(registerMessage('node-c', 'rename'));
-    const conflict = await second.next();
-    assert.equal(conflict.type === 'error' && conflict.code, 'NodeNameConflict');
     second.send({ v: 2, type: 'heartbeat' });
     const skew = await second.next();
     assert.equal(skew.type === 'error' && skew.code, 'UnsupportedVersion');
+    // Its certificate names node-b: registering as another node is refused and the socket closed.
+    second.send(registerMessage('node-c', 'rename'));
+    const conflict = await second.next();
+    assert.equal(conflict.type === 'error' && conflict.code, 'NodeNameConflict');
+    assert.match(conflict.type === 'error' ? conflict.message : '', /certificate is for node node-b; it cannot register as node-c/);
+    await second.closed();
+    assert.equal(store.get('Node', '', 'node-c'), undefined);
   });
 
   it('refuses a wrong, missing or API bootstrap token with 401 before any message', async (t) => {
@@ -139,8 +144,8 @@ describe('scheduler node sessions', () => {
       [tokens.api, /is a api token and cannot be used for joining nodes/],
       ['', /Authorization: Bearer/],
     ] as const) {
-      await assert.rejects(FakeAgent.connect(t, server, pki, token), (err: Error & { status?: number }) => {
-        assert.equal(err.status, 401);
+      await assert.rejects(FakeAgent.connect(t, server, pki, token, 'node-x'), (err: Error) => {
+        assert.match(err.message, /refused the node certificate \(401\)/);
         assert.match(err.message, message);
         return true;
       });

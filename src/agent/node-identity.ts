@@ -1,0 +1,323 @@
+/**
+ * The node's identity, as the kubelet's TLS bootstrap and certificate rotation make it:
+ *
+ * - Bootstrap (once): the bootstrap token is read from a 0600 file (--token-file), the scheduler's CA
+ *   is pinned by --ca-cert-hash (fetchPinnedCa), a new RSA key signs a PKCS#10 request for
+ *   CN=system:node:<name>, O=system:nodes (SANs: the node's name and IP, for its HTTPS port), and the
+ *   scheduler answers with the certificate. Key, certificate and CA go to ROOT/pki (0700, files 0600).
+ * - From then on the agent authenticates with that certificate only; the token is not needed.
+ * - Rotation: at a jittered 70–90% of the certificate's lifetime, a new key and request are sent with
+ *   the current certificate; the new credentials replace the old on disk and in the agent's
+ *   connections ({@link CertificateRotator}).
+ * The token never appears in argv, logs or error messages: only its id does.
+ */
+import { X509Certificate, createPrivateKey, generateKeyPair } from 'node:crypto';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import https from 'node:https';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import forge from 'node-forge';
+import { errnoCode, failedPrecondition, invalidArgument, unavailable, writeFileAtomic, type Logger } from '../lib/index.js';
+import { caCertHash, fetchPinnedCa, NODE_USER_PREFIX, NODES_GROUP, parseServerUrl, parseToken, type SchedulerAddress } from '../scheduler/auth/index.js';
+
+const generateKeyPairAsync = promisify(generateKeyPair);
+
+/** Where the credentials live under the agent's --root. */
+export const NODE_PKI_DIR = 'pki';
+export const NODE_PKI_FILES = { key: 'node.key', cert: 'node.crt', ca: 'ca.crt' } as const;
+export const CSR_PATH = '/apis/certificates.k8s.io/v1/certificatesigningrequests';
+export const KUBELET_CLIENT_SIGNER = 'kubernetes.io/kube-apiserver-client-kubelet';
+
+/** The node's key, its certificate (client and serving) and the cluster CA, all PEM. */
+export interface NodeCredentials {
+  keyPem: string;
+  certPem: string;
+  caPem: string;
+}
+
+/**
+ * Reads a bootstrap token file: refused when group or others may read it (as ssh refuses a private
+ * key), or when it does not hold one token. Messages name the file, never its content.
+ */
+export async function readTokenFile(path: string): Promise<string> {
+  let mode: number;
+  try {
+    mode = (await stat(path)).mode;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') throw invalidArgument(`--token-file ${path} does not exist`);
+    throw invalidArgument(`--token-file ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if ((mode & 0o077) !== 0) {
+    throw invalidArgument(
+      `--token-file ${path} is readable by others (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): a bootstrap token must be readable only by its owner; run: chmod 600 ${path}`,
+    );
+  }
+  const token = (await readFile(path, 'utf8')).trim();
+  try {
+    parseToken(token);
+  } catch (err) {
+    throw invalidArgument(`--token-file ${path} does not hold a bootstrap token: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return token;
+}
+
+/** The credentials stored under root, or undefined when the node has not joined yet. */
+export async function loadNodeCredentials(root: string): Promise<NodeCredentials | undefined> {
+  const dir = join(root, NODE_PKI_DIR);
+  const read = (name: string) => readFile(join(dir, name), 'utf8').catch((err) => (errnoCode(err) === 'ENOENT' ? undefined : Promise.reject(err)));
+  const [keyPem, certPem, caPem] = await Promise.all([read(NODE_PKI_FILES.key), read(NODE_PKI_FILES.cert), read(NODE_PKI_FILES.ca)]);
+  if (keyPem === undefined || certPem === undefined || caPem === undefined) return undefined;
+  return { keyPem, certPem, caPem };
+}
+
+/** Writes the credentials under root/pki (0700), each file 0600 and atomically; the key first. */
+export async function saveNodeCredentials(root: string, creds: NodeCredentials): Promise<void> {
+  const dir = join(root, NODE_PKI_DIR);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await writeFileAtomic(join(dir, NODE_PKI_FILES.ca), creds.caPem, 0o600);
+  // Key and certificate must match: a crash between the two writes leaves a pair that does not, and
+  // the next start re-renews (the old certificate is still valid) rather than using them.
+  await writeFileAtomic(join(dir, `${NODE_PKI_FILES.key}`), creds.keyPem, 0o600);
+  await writeFileAtomic(join(dir, NODE_PKI_FILES.cert), creds.certPem, 0o600);
+}
+
+/** A new RSA 2048 key and a PKCS#10 request for the node, signed with it. */
+export async function makeNodeCsr(nodeName: string, sans: { dnsNames?: string[]; ips?: string[] } = {}): Promise<{ keyPem: string; csrPem: string }> {
+  const { privateKey } = await generateKeyPairAsync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
+  const key = forge.pki.privateKeyFromPem(privateKey);
+  const csr = forge.pki.createCertificationRequest();
+  csr.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
+  csr.setSubject([
+    { name: 'organizationName', value: NODES_GROUP },
+    { name: 'commonName', value: `${NODE_USER_PREFIX}${nodeName}` },
+  ]);
+  const altNames = [...(sans.dnsNames ?? []).map((value) => ({ type: 2, value })), ...(sans.ips ?? []).filter((ip) => isIP(ip) !== 0).map((ip) => ({ type: 7, ip }))];
+  if (altNames.length > 0) csr.setAttributes([{ name: 'extensionRequest', extensions: [{ name: 'subjectAltName', altNames }] }]);
+  csr.sign(key, forge.md.sha256.create());
+  return { keyPem: privateKey, csrPem: forge.pki.certificationRequestToPem(csr).replace(/\r\n/g, '\n') };
+}
+
+/** How a certificate request authenticates: the bootstrap token, or the node's current certificate. */
+export type CsrAuth = { token: string } | { certPem: string; keyPem: string };
+
+/** Sends a CSR to the scheduler over TLS trusting only caPem; returns the signed certificate (PEM). */
+export async function requestNodeCertificate(address: SchedulerAddress, caPem: string, auth: CsrAuth, csrPem: string, timeoutMs = 30_000): Promise<string> {
+  const body = JSON.stringify({
+    apiVersion: 'certificates.k8s.io/v1',
+    kind: 'CertificateSigningRequest',
+    metadata: { generateName: 'node-csr-' },
+    spec: { request: Buffer.from(csrPem).toString('base64'), signerName: KUBELET_CLIENT_SIGNER, usages: ['digital signature', 'key encipherment', 'client auth', 'server auth'] },
+  });
+  const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+  if ('token' in auth) headers.authorization = `Bearer ${auth.token}`;
+  const host = address.host.includes(':') ? `[${address.host}]` : address.host;
+  const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const req = https.request(
+      `https://${host}:${address.port}${CSR_PATH}`,
+      { method: 'POST', ca: caPem, headers, timeout: timeoutMs, ...('certPem' in auth ? { cert: auth.certPem, key: auth.keyPem } : {}) },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', (err) => reject(unavailable(`cannot reach the scheduler at ${host}:${address.port} for a certificate: ${err.message}`, err)));
+    req.end(body);
+  });
+  let parsed: { message?: string; status?: { certificate?: string } } = {};
+  try {
+    parsed = JSON.parse(text) as typeof parsed;
+  } catch {
+    // reported below
+  }
+  if (status === 401 || status === 403 || status === 409) throw failedPrecondition(`the scheduler refused the node certificate (${status}): ${parsed.message ?? text}`);
+  if (status !== 201 && status !== 200) throw unavailable(`certificate request failed (${status}): ${parsed.message ?? text.slice(0, 200)}`);
+  const certB64 = parsed.status?.certificate;
+  if (!certB64) throw unavailable('the scheduler answered the certificate request without status.certificate');
+  return Buffer.from(certB64, 'base64').toString('utf8');
+}
+
+/** What {@link ensureNodeCredentials} needs. */
+export interface NodeIdentityOptions {
+  server: string;
+  caCertHash: string;
+  /** The 0600 file with the bootstrap token; needed only before the node has a certificate. */
+  tokenFile?: string;
+  nodeName: string;
+  root: string;
+  /** SANs for the node's HTTPS port (its name and InternalIP). */
+  sans: { dnsNames?: string[]; ips?: string[] };
+  logger: Logger;
+  /** Ignore stored credentials (the scheduler refused them: the Node was deleted) and join again. */
+  rejoin?: boolean;
+}
+
+/** A certificate's validity period, serial (lower-case hex) and subject. */
+export function certificateValidity(certPem: string): { notBefore: Date; notAfter: Date; serial: string; subject: string } {
+  const c = new X509Certificate(certPem);
+  return { notBefore: new Date(c.validFrom), notAfter: new Date(c.validTo), serial: c.serialNumber.toLowerCase(), subject: c.subject };
+}
+
+/**
+ * The node's credentials: the stored ones when they are for this node, this cluster (CA matches
+ * --ca-cert-hash) and still current; else new ones from a TLS bootstrap with the token file.
+ */
+export async function ensureNodeCredentials(opts: NodeIdentityOptions, now: Date = new Date()): Promise<NodeCredentials> {
+  const stored = opts.rejoin ? undefined : await loadNodeCredentials(opts.root);
+  const pin = opts.caCertHash;
+  const pkiDir = join(opts.root, NODE_PKI_DIR);
+  if (stored) {
+    if (caCertHash(stored.caPem) !== pin.toLowerCase()) {
+      throw failedPrecondition(`${pkiDir} holds a certificate from another cluster (its CA does not match --ca-cert-hash): remove ${pkiDir} to join this one`);
+    }
+    const v = certificateValidity(stored.certPem);
+    const cert = new X509Certificate(stored.certPem);
+    const matches = cert.checkPrivateKey(createPrivateKey(stored.keyPem));
+    if (!v.subject.split('\n').includes(`CN=${NODE_USER_PREFIX}${opts.nodeName}`)) {
+      throw failedPrecondition(`${pkiDir} holds the certificate of another node (${v.subject.replace(/\n/g, ', ')}), not ${opts.nodeName}: remove ${pkiDir} to join under this name`);
+    }
+    if (matches && v.notAfter.getTime() > now.getTime()) {
+      opts.logger.info({ serial: v.serial, expires: v.notAfter.toISOString() }, 'using the node certificate in ' + pkiDir);
+      return stored;
+    }
+    if (matches) opts.logger.warn({ expired: v.notAfter.toISOString() }, 'the node certificate has expired: bootstrapping again with the token file');
+  }
+  if (!opts.tokenFile) {
+    throw invalidArgument(`this node has no valid certificate in ${pkiDir} yet: pass --token-file FILE with a bootstrap token (\`corelet token create\` on the scheduler) to join`);
+  }
+  const token = await readTokenFile(opts.tokenFile);
+  const address = parseServerUrl(opts.server);
+  const caPem = await fetchPinnedCa(address, pin);
+  const { keyPem, csrPem } = await makeNodeCsr(opts.nodeName, opts.sans);
+  opts.logger.info({ tokenId: parseToken(token).id, node: opts.nodeName }, 'requesting a node certificate with the bootstrap token');
+  const certPem = await requestNodeCertificate(address, caPem, { token }, csrPem);
+  const creds = { keyPem, certPem, caPem };
+  await saveNodeCredentials(opts.root, creds);
+  const v = certificateValidity(certPem);
+  opts.logger.info({ serial: v.serial, expires: v.notAfter.toISOString() }, `node certificate issued; stored in ${pkiDir}`);
+  return creds;
+}
+
+/**
+ * Milliseconds from now until a certificate should be renewed: a random point between 70% and 90% of
+ * its lifetime (notBefore..notAfter), as the kubelet's rotation picks it, so thousands of nodes
+ * joined together do not renew together. 0 when that point has passed.
+ */
+export function renewalDelayMs(notBefore: Date, notAfter: Date, now: Date, random: () => number = Math.random): number {
+  const life = notAfter.getTime() - notBefore.getTime();
+  const at = notBefore.getTime() + life * (0.7 + 0.2 * random());
+  return Math.max(0, Math.round(at - now.getTime()));
+}
+
+/** Timers and clock, injectable for tests. */
+export interface RotationClock {
+  now(): Date;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const realClock: RotationClock = {
+  now: () => new Date(),
+  setTimeout: (fn, ms) => {
+    const t = setTimeout(fn, Math.min(ms, 2 ** 31 - 1));
+    t.unref();
+    return t;
+  },
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+/** Options of {@link CertificateRotator}. */
+export interface RotatorOptions {
+  current: NodeCredentials;
+  nodeName: string;
+  sans: { dnsNames?: string[]; ips?: string[] };
+  /** Asks for a new certificate with the current one (default: {@link requestNodeCertificate} to server). */
+  renew: (csrPem: string, current: NodeCredentials) => Promise<string>;
+  /** Stores the new credentials (default in the caller: {@link saveNodeCredentials}). */
+  save: (creds: NodeCredentials) => Promise<void>;
+  /** Called with the new credentials once stored. */
+  onRotated: (creds: NodeCredentials) => void;
+  logger: Logger;
+  clock?: RotationClock;
+  random?: () => number;
+  /** Key and CSR maker (tests pass a fast one). */
+  makeCsr?: typeof makeNodeCsr;
+}
+
+/** Renews the node certificate before it expires, again and again; retries failures with backoff. */
+export class CertificateRotator {
+  private current: NodeCredentials;
+  private timer: unknown;
+  private stopped = false;
+  private failures = 0;
+  private readonly clock: RotationClock;
+
+  constructor(private readonly opts: RotatorOptions) {
+    this.current = opts.current;
+    this.clock = opts.clock ?? realClock;
+  }
+
+  /** The credentials in use. */
+  credentials(): NodeCredentials {
+    return this.current;
+  }
+
+  /** Schedules the next renewal; returns its delay in ms. */
+  start(): number {
+    const v = certificateValidity(this.current.certPem);
+    const delay = renewalDelayMs(v.notBefore, v.notAfter, this.clock.now(), this.opts.random);
+    this.schedule(delay);
+    this.opts.logger.info({ serial: v.serial, renewInSeconds: Math.round(delay / 1000), expires: v.notAfter.toISOString() }, 'node certificate rotation scheduled');
+    return delay;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = undefined;
+      void this.rotate();
+    }, ms);
+  }
+
+  /** One renewal now (the timer calls it); resolves when done or rescheduled after a failure. */
+  async rotate(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const { keyPem, csrPem } = await (this.opts.makeCsr ?? makeNodeCsr)(this.opts.nodeName, this.opts.sans);
+      const certPem = await this.opts.renew(csrPem, this.current);
+      const next = { keyPem, certPem, caPem: this.current.caPem };
+      await this.opts.save(next);
+      if (this.stopped) return;
+      const before = certificateValidity(this.current.certPem).serial;
+      this.current = next;
+      this.failures = 0;
+      const v = certificateValidity(certPem);
+      this.opts.logger.info({ previousSerial: before, serial: v.serial, expires: v.notAfter.toISOString() }, 'node certificate rotated');
+      this.opts.onRotated(next);
+      this.start();
+    } catch (err) {
+      if (this.stopped) return;
+      this.failures++;
+      const v = certificateValidity(this.current.certPem);
+      const left = v.notAfter.getTime() - this.clock.now().getTime();
+      // Back off 5 s, 10 s, ... up to 5 minutes, but try again before the certificate runs out.
+      const delay = Math.max(1000, Math.min(5000 * 2 ** (this.failures - 1), 300_000, left > 2000 ? left / 2 : 1000));
+      this.opts.logger.warn({ err: err instanceof Error ? err.message : String(err), retryInMs: delay, expires: v.notAfter.toISOString() }, 'node certificate renewal failed');
+      this.schedule(delay);
+    }
+  }
+}

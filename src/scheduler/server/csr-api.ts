@@ -1,0 +1,252 @@
+/**
+ * Node certificates, as kubeadm's TLS bootstrap and the kubelet's rotation get them:
+ *
+ *   POST /apis/certificates.k8s.io/v1/certificatesigningrequests
+ *
+ * with a Kubernetes CertificateSigningRequest whose spec.request is a base64 PEM PKCS#10 CSR for
+ * subject CN=system:node:<name>, O=system:nodes. The handler runs before the REST router and
+ * authenticates by itself:
+ * - "Authorization: Bearer <bootstrap token>" (user system:bootstrap:<id>, group
+ *   system:bootstrappers): a new node. Refused (409) when a Node of that name exists, so a token
+ *   holder cannot take over a joined node (NodeRestriction).
+ * - a node client certificate listed in {@link NodeCertificates}: a renewal, for its own name only.
+ * It is approved and signed at once (the node authorizer's rules are the approval policy) and the
+ * certificate (clientAuth + serverAuth with the CSR's IP/DNS SANs, for the agent's HTTPS port)
+ * comes back in status.certificate.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import forge from 'node-forge';
+import type { Node } from '../../api/index.js';
+import { silentLogger, type Logger } from '../../lib/index.js';
+import {
+  AuthenticationError,
+  authenticateToken,
+  bearerToken,
+  BOOTSTRAP_USER_PREFIX,
+  BOOTSTRAPPERS_GROUP,
+  certificateUser,
+  issueCertificate,
+  NODE_USER_PREFIX,
+  NODES_GROUP,
+  nodeNameOf,
+  type CertKeyPair,
+  type NodeCertificates,
+  type TokenRecord,
+  type UserInfo,
+} from '../auth/index.js';
+import type { Store } from '../store/index.js';
+
+export const CSR_PATH = '/apis/certificates.k8s.io/v1/certificatesigningrequests';
+/** Kubernetes' signer for kubelet client certificates. */
+export const KUBELET_CLIENT_SIGNER = 'kubernetes.io/kube-apiserver-client-kubelet';
+/** Node certificates live 30 days by default (see README: renewed at 70–90%, i.e. 3–9 days of slack). */
+export const DEFAULT_NODE_CERT_TTL_SECONDS = 30 * 24 * 60 * 60;
+const MAX_CSR_BODY_BYTES = 64 * 1024;
+
+/** What the handler needs. */
+export interface CsrApiOptions {
+  store: Store;
+  ca: CertKeyPair;
+  certificates: NodeCertificates;
+  tokenLookup: (id: string) => TokenRecord | undefined;
+  /** Lifetime of issued node certificates, seconds (at least 60). */
+  ttlSeconds: number;
+  now: () => Date;
+  logger?: Logger;
+}
+
+class CsrError extends Error {
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function send(res: ServerResponse, code: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_CSR_BODY_BYTES) throw new CsrError(413, 'RequestEntityTooLarge', `a CertificateSigningRequest is at most ${MAX_CSR_BODY_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The caller: a node renewing (certificate) or a bootstrapper (token); 401 for anyone else. */
+function authenticate(req: IncomingMessage, opts: CsrApiOptions): { user: UserInfo; renewing?: string } {
+  const socket = req.socket as TLSSocket;
+  const certUser = typeof socket.getPeerCertificate === 'function' ? certificateUser(socket, opts.now()) : undefined;
+  const node = certUser && nodeNameOf(certUser);
+  if (certUser && node) {
+    const serial = socket.getPeerCertificate().serialNumber ?? '';
+    if (!opts.certificates.valid(node, serial)) {
+      throw new CsrError(401, 'Unauthorized', `the certificate of node ${node} is no longer valid (the node was deleted or its certificate replaced): rejoin with a bootstrap token (--token-file)`);
+    }
+    return { user: certUser, renewing: node };
+  }
+  const token = bearerToken(req.headers.authorization);
+  if (token === undefined) {
+    throw new CsrError(401, 'Unauthorized', 'send "Authorization: Bearer <bootstrap token>" (from "corelet token create") or present the node\'s client certificate');
+  }
+  try {
+    const record = authenticateToken(token, opts.tokenLookup, 'bootstrap', opts.now());
+    return { user: { username: `${BOOTSTRAP_USER_PREFIX}${record.id}`, groups: [BOOTSTRAPPERS_GROUP] } };
+  } catch (err) {
+    if (err instanceof AuthenticationError) throw new CsrError(401, 'Unauthorized', `node authentication failed: ${err.message}`);
+    throw err;
+  }
+}
+
+/** What a PKCS#10 request asks for, once its signature is checked. */
+export interface ParsedCsr {
+  commonName: string;
+  organizations: string[];
+  publicKeyPem: string;
+  dnsNames: string[];
+  ips: string[];
+}
+
+/** Parses and verifies a PEM PKCS#10 CSR (its self-signature proves the key is held). */
+export function parseCsr(pem: string): ParsedCsr {
+  let csr: forge.pki.CertificateSigningRequest;
+  try {
+    csr = forge.pki.certificationRequestFromPem(pem);
+  } catch {
+    throw new CsrError(400, 'BadRequest', 'spec.request: not a PEM PKCS#10 certificate request (RSA keys only)');
+  }
+  let verified = false;
+  try {
+    verified = csr.verify();
+  } catch {
+    verified = false;
+  }
+  if (!verified) throw new CsrError(400, 'BadRequest', 'spec.request: the signature does not match the public key');
+  const attrs = csr.subject.attributes as { name?: string; value?: unknown }[];
+  const cn = attrs.filter((a) => a.name === 'commonName').map((a) => String(a.value));
+  const orgs = attrs.filter((a) => a.name === 'organizationName').map((a) => String(a.value));
+  if (cn.length !== 1) throw new CsrError(400, 'BadRequest', 'spec.request: the subject needs exactly one CN (system:node:<name>)');
+  const dnsNames: string[] = [];
+  const ips: string[] = [];
+  const ext = csr.getAttribute({ name: 'extensionRequest' }) as { extensions?: { name?: string; altNames?: { type: number; value?: string; ip?: string }[] }[] } | null;
+  for (const e of ext?.extensions ?? []) {
+    if (e.name !== 'subjectAltName') continue;
+    for (const n of e.altNames ?? []) {
+      if (n.type === 2 && n.value) dnsNames.push(n.value);
+      else if (n.type === 7 && n.ip) ips.push(n.ip);
+      else throw new CsrError(400, 'BadRequest', 'spec.request: only DNS and IP subject alternative names are allowed');
+    }
+  }
+  return { commonName: cn[0], organizations: orgs, publicKeyPem: forge.pki.publicKeyToPem(csr.publicKey as forge.pki.PublicKey), dnsNames, ips };
+}
+
+/** Checks what a node may have in its certificate: its own name, its group, its own addresses. */
+function checkRequest(csr: ParsedCsr, opts: CsrApiOptions, renewing: string | undefined): string {
+  if (!csr.commonName.startsWith(NODE_USER_PREFIX) || csr.commonName.length === NODE_USER_PREFIX.length) {
+    throw new CsrError(403, 'Forbidden', `spec.request: the subject CN must be ${NODE_USER_PREFIX}<node name>, got ${JSON.stringify(csr.commonName)}`);
+  }
+  const node = csr.commonName.slice(NODE_USER_PREFIX.length);
+  if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(node)) {
+    throw new CsrError(400, 'BadRequest', `spec.request: ${JSON.stringify(node)} is not a valid node name (lower-case letters, digits, "-" and ".")`);
+  }
+  if (csr.organizations.length !== 1 || csr.organizations[0] !== NODES_GROUP) {
+    throw new CsrError(403, 'Forbidden', `spec.request: the subject must have exactly O=${NODES_GROUP}`);
+  }
+  if (renewing !== undefined && renewing !== node) {
+    throw new CsrError(403, 'Forbidden', `node ${renewing} may only renew its own certificate, not one for node ${node}`);
+  }
+  if (renewing === undefined && opts.store.get<Node>('Node', '', node)) {
+    throw new CsrError(409, 'Conflict', `node ${node} is already registered; delete it with \`corelet delete node ${node}\` to rejoin under that name`);
+  }
+  for (const d of csr.dnsNames) {
+    if (d.toLowerCase() !== node && d !== 'localhost') throw new CsrError(403, 'Forbidden', `spec.request: DNS name ${d} is not this node's name (${node})`);
+  }
+  // Another node's address in this node's serving certificate would let it impersonate that node's port.
+  const taken = new Map<string, string>();
+  for (const n of opts.store.list<Node>('Node')) {
+    if (n.metadata.name === node) continue;
+    for (const a of n.status?.addresses ?? []) if (a.type === 'InternalIP' || a.type === 'ExternalIP') taken.set(a.address, n.metadata.name);
+  }
+  for (const ip of csr.ips) {
+    if (isIP(ip) === 0) throw new CsrError(400, 'BadRequest', `spec.request: invalid IP address ${ip}`);
+    const owner = taken.get(ip);
+    if (owner && !ip.startsWith('127.') && ip !== '::1') throw new CsrError(403, 'Forbidden', `spec.request: IP ${ip} is node ${owner}'s address`);
+  }
+  return node;
+}
+
+/**
+ * Answers the request when it is for {@link CSR_PATH} (returns true), else returns false and leaves
+ * it to the REST API.
+ */
+export function handleCsrRequest(req: IncomingMessage, res: ServerResponse, opts: CsrApiOptions): boolean {
+  const path = new URL(req.url ?? '/', 'https://scheduler').pathname.replace(/\/$/, '');
+  if (path !== CSR_PATH) return false;
+  void serve(req, res, opts);
+  return true;
+}
+
+async function serve(req: IncomingMessage, res: ServerResponse, opts: CsrApiOptions): Promise<void> {
+  const logger = opts.logger ?? silentLogger;
+  try {
+    if (req.method !== 'POST') throw new CsrError(405, 'MethodNotAllowed', `${req.method} is not allowed on ${CSR_PATH}: POST a CertificateSigningRequest`);
+    const { user, renewing } = authenticate(req, opts);
+    let body: { kind?: unknown; spec?: { request?: unknown; signerName?: unknown; usages?: unknown } };
+    try {
+      body = JSON.parse(await readBody(req)) as typeof body;
+    } catch (err) {
+      if (err instanceof CsrError) throw err;
+      throw new CsrError(400, 'BadRequest', 'the body is not JSON: send a certificates.k8s.io/v1 CertificateSigningRequest');
+    }
+    if (body?.kind !== 'CertificateSigningRequest') throw new CsrError(400, 'BadRequest', 'kind: expected CertificateSigningRequest');
+    const signer = body.spec?.signerName ?? KUBELET_CLIENT_SIGNER;
+    if (signer !== KUBELET_CLIENT_SIGNER) throw new CsrError(400, 'BadRequest', `spec.signerName: only ${KUBELET_CLIENT_SIGNER} is signed here, got ${JSON.stringify(signer)}`);
+    if (typeof body.spec?.request !== 'string') throw new CsrError(400, 'BadRequest', 'spec.request: expected the base64 of a PEM certificate request');
+    const csr = parseCsr(Buffer.from(body.spec.request, 'base64').toString('utf8'));
+    const node = checkRequest(csr, opts, renewing);
+    const now = opts.now();
+    const { certPem, serial } = issueCertificate(opts.ca, {
+      publicKeyPem: csr.publicKeyPem,
+      commonName: csr.commonName,
+      organizations: [NODES_GROUP],
+      usages: ['clientAuth', 'serverAuth'],
+      validitySeconds: opts.ttlSeconds,
+      dnsNames: [node, ...csr.dnsNames].filter((d) => /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(d)),
+      ips: csr.ips,
+      now,
+    });
+    opts.certificates.record(node, serial);
+    logger.info({ node, serial, by: user.username, renewal: renewing !== undefined }, renewing ? 'node certificate renewed' : 'node certificate issued (bootstrap)');
+    const ts = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    send(res, 201, {
+      apiVersion: 'certificates.k8s.io/v1',
+      kind: 'CertificateSigningRequest',
+      metadata: { name: `node-csr-${serial.slice(0, 12)}`, creationTimestamp: ts },
+      spec: { request: body.spec.request, signerName: KUBELET_CLIENT_SIGNER, usages: ['digital signature', 'key encipherment', 'client auth', 'server auth'], username: user.username, groups: user.groups },
+      status: {
+        conditions: [{ type: 'Approved', status: 'True', reason: 'AutoApproved', message: `auto-approved for ${user.username}`, lastUpdateTime: ts }],
+        certificate: Buffer.from(certPem).toString('base64'),
+      },
+    });
+  } catch (err) {
+    if (res.headersSent) return void res.destroy();
+    if (err instanceof CsrError) {
+      if (err.code === 409 || err.code === 403) logger.warn({ remote: req.socket.remoteAddress }, `certificate request refused: ${err.message}`);
+      return send(res, err.code, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: err.message, reason: err.reason, code: err.code });
+    }
+    logger.error({ err }, 'certificate request failed');
+    send(res, 500, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: err instanceof Error ? err.message : String(err), reason: 'InternalError', code: 500 });
+  }
+}
+

@@ -1,0 +1,163 @@
+/** The agent's node identity: the token file's checks, and certificate rotation timing (fake clock). */
+import { describe, it, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync, chmodSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { X509Certificate } from 'node:crypto';
+import { silentLogger } from '../../../src/lib/index.js';
+import { createCa, issueCertificate, type CertKeyPair } from '../../../src/scheduler/auth/index.js';
+import {
+  CertificateRotator,
+  loadNodeCredentials,
+  makeNodeCsr,
+  readTokenFile,
+  renewalDelayMs,
+  saveNodeCredentials,
+  type NodeCredentials,
+  type RotationClock,
+} from '../../../src/agent/node-identity.js';
+import forge from 'node-forge';
+
+/** Time moves only in advance(); due timers fire in order. */
+class FakeClock implements RotationClock {
+  time = Date.parse('2026-12-01T00:00:00Z');
+  private id = 0;
+  readonly timers = new Map<number, { at: number; fn: () => void }>();
+  now(): Date {
+    return new Date(this.time);
+  }
+  setTimeout(fn: () => void, ms: number): unknown {
+    this.timers.set(++this.id, { at: this.time + ms, fn });
+    return this.id;
+  }
+  clearTimeout(h: unknown): void {
+    this.timers.delete(h as number);
+  }
+  /** The one pending timer's delay from now. */
+  pendingDelay(): number {
+    assert.equal(this.timers.size, 1, 'one timer pending');
+    return [...this.timers.values()][0].at - this.time;
+  }
+  advance(ms: number): void {
+    this.time += ms;
+    for (const [id, t] of [...this.timers].sort((a, b) => a[1].at - b[1].at)) {
+      if (t.at <= this.time) {
+        this.timers.delete(id);
+        t.fn();
+      }
+    }
+  }
+}
+
+const settle = async () => {
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+};
+
+describe('node identity (agent)', () => {
+  let ca: CertKeyPair;
+  let csr: { keyPem: string; csrPem: string };
+  before(async () => {
+    ca = await createCa();
+    csr = await makeNodeCsr('node-a', { dnsNames: ['node-a'], ips: ['10.0.0.5'] });
+  });
+  const publicKeyPem = () => forge.pki.publicKeyToPem(forge.pki.certificationRequestFromPem(csr.csrPem).publicKey as forge.pki.PublicKey);
+  const issue = (now: Date, seconds: number): NodeCredentials => ({
+    keyPem: csr.keyPem,
+    certPem: issueCertificate(ca, { publicKeyPem: publicKeyPem(), commonName: 'system:node:node-a', organizations: ['system:nodes'], usages: ['clientAuth', 'serverAuth'], validitySeconds: seconds, now }).certPem,
+    caPem: ca.certPem,
+  });
+
+  it('renews at 70% to 90% of the lifetime (notBefore..notAfter)', () => {
+    const nb = new Date(0);
+    const na = new Date(1_000_000);
+    assert.equal(renewalDelayMs(nb, na, new Date(0), () => 0), 700_000);
+    assert.equal(renewalDelayMs(nb, na, new Date(0), () => 1), 900_000);
+    assert.equal(renewalDelayMs(nb, na, new Date(100_000), () => 0.5), 700_000);
+    assert.equal(renewalDelayMs(nb, na, new Date(950_000), () => 0.5), 0, 'overdue: now');
+  });
+
+  it('rotates before expiry, swaps the credentials, reschedules from the new certificate, and backs off on failure', async () => {
+    const clock = new FakeClock();
+    const first = issue(clock.now(), 100); // backdated 10 s: lifetime 110 s
+    const renewals: string[] = [];
+    const rotated: NodeCredentials[] = [];
+    const saved: NodeCredentials[] = [];
+    let fail = false;
+    const rotator = new CertificateRotator({
+      current: first,
+      nodeName: 'node-a',
+      sans: {},
+      clock,
+      random: () => 0.5,
+      makeCsr: async () => csr,
+      renew: async (csrPem, current) => {
+        renewals.push(new X509Certificate(current.certPem).serialNumber);
+        assert.match(csrPem, /BEGIN CERTIFICATE REQUEST/);
+        if (fail) throw new Error('scheduler unreachable');
+        return issue(clock.now(), 100).certPem;
+      },
+      save: async (c) => void saved.push(c),
+      onRotated: (c) => rotated.push(c),
+      logger: silentLogger,
+    });
+    const delay = rotator.start();
+    // 80% of 110 s from notBefore (10 s ago) = 88 s - 10 s = 78 s from now
+    assert.equal(delay, 78_000);
+    assert.equal(clock.pendingDelay(), 78_000);
+    clock.advance(77_999);
+    await settle();
+    assert.deepEqual(renewals, [], 'not before its time');
+    clock.advance(1);
+    await settle();
+    assert.deepEqual(renewals, [new X509Certificate(first.certPem).serialNumber], 'renewed with the current certificate');
+    assert.equal(rotated.length, 1);
+    assert.equal(saved.length, 1, 'stored before it is used');
+    assert.notEqual(new X509Certificate(rotator.credentials().certPem).serialNumber, new X509Certificate(first.certPem).serialNumber);
+    assert.equal(clock.pendingDelay(), 78_000, 'the next renewal is planned from the new certificate');
+
+    // A failed renewal is retried after 5 s, then 10 s but at most half the time the certificate has
+    // left (17 s), and the old certificate stays in use.
+    fail = true;
+    clock.advance(78_000);
+    await settle();
+    assert.equal(rotated.length, 1);
+    assert.equal(clock.pendingDelay(), 5_000);
+    clock.advance(5_000);
+    await settle();
+    assert.equal(clock.pendingDelay(), 8_500);
+    fail = false;
+    clock.advance(8_500);
+    await settle();
+    assert.equal(rotated.length, 2);
+    rotator.stop();
+    assert.equal(clock.timers.size, 0);
+  });
+
+  it('reads a 0600 token file; refuses a group/other-readable one, a missing one and garbage without echoing it', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'corelet-token-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'token');
+    writeFileSync(file, 'abcdef.0123456789abcdef\n', { mode: 0o600 });
+    assert.equal(await readTokenFile(file), 'abcdef.0123456789abcdef');
+    chmodSync(file, 0o644);
+    await assert.rejects(readTokenFile(file), (err: Error) => {
+      assert.match(err.message, /is readable by others \(mode 0644\).*chmod 600/);
+      assert.ok(!err.message.includes('0123456789abcdef'));
+      return true;
+    });
+    writeFileSync(join(dir, 'bad'), 'not-a-token-secret-value\n', { mode: 0o600 });
+    await assert.rejects(readTokenFile(join(dir, 'bad')), (err: Error) => !err.message.includes('secret-value') && /does not hold a bootstrap token/.test(err.message));
+    await assert.rejects(readTokenFile(join(dir, 'none')), /does not exist/);
+  });
+
+  it('stores the credentials in ROOT/pki, 0700 with 0600 files', async (t) => {
+    const root = mkdtempSync(join(tmpdir(), 'corelet-agent-pki-'));
+    t.after(() => rmSync(root, { recursive: true, force: true }));
+    const creds = issue(new Date(), 3600);
+    await saveNodeCredentials(root, creds);
+    assert.equal(statSync(join(root, 'pki')).mode & 0o777, 0o700);
+    for (const f of ['node.key', 'node.crt', 'ca.crt']) assert.equal(statSync(join(root, 'pki', f)).mode & 0o777, 0o600, f);
+    assert.deepEqual(await loadNodeCredentials(root), creds);
+  });
+});
