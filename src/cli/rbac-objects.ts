@@ -2,6 +2,7 @@
  * What `corelet create role|clusterrole|rolebinding|clusterrolebinding` and `auth can-i` send, from
  * kubectl's flags (pure): "--verb get,list --resource pods,deployments.apps,pods/log".
  */
+import { RESOURCE_GROUPS } from '../scheduler/rbac/index.js';
 
 /** Resources that have no namespace (a can-i about them is asked at the cluster scope). */
 const CLUSTER_SCOPED = new Set(['nodes', 'namespaces', 'clusterroles', 'clusterrolebindings', 'certificatesigningrequests', 'persistentvolumes', 'bootstraptokens', 'tokenreviews', 'subjectaccessreviews', 'selfsubjectaccessreviews', 'users', 'groups']);
@@ -9,23 +10,6 @@ const CLUSTER_SCOPED = new Set(['nodes', 'namespaces', 'clusterroles', 'clusterr
 /** Short names kubectl knows for resources ("po" → "pods"). */
 const SHORT: Record<string, string> = { po: 'pods', no: 'nodes', ns: 'namespaces', deploy: 'deployments', rs: 'replicasets', sts: 'statefulsets', ds: 'daemonsets', sa: 'serviceaccounts', ev: 'events', csr: 'certificatesigningrequests' };
 
-/** Groups of the resources corelet serves (what kubectl finds by discovery). */
-const GROUPS: Record<string, string> = {
-  deployments: 'apps',
-  replicasets: 'apps',
-  statefulsets: 'apps',
-  daemonsets: 'apps',
-  jobs: 'batch',
-  cronjobs: 'batch',
-  roles: 'rbac.authorization.k8s.io',
-  rolebindings: 'rbac.authorization.k8s.io',
-  clusterroles: 'rbac.authorization.k8s.io',
-  clusterrolebindings: 'rbac.authorization.k8s.io',
-  certificatesigningrequests: 'certificates.k8s.io',
-  subjectaccessreviews: 'authorization.k8s.io',
-  selfsubjectaccessreviews: 'authorization.k8s.io',
-  tokenreviews: 'authentication.k8s.io',
-};
 
 const SINGULAR_TO_PLURAL = (r: string) => (r.endsWith('s') || r === '*' ? r : r.endsWith('y') ? `${r.slice(0, -1)}ies` : `${r}s`);
 
@@ -37,7 +21,7 @@ export function parseResource(text: string): { resource: string; subresource?: s
   const dot = head.indexOf('.');
   const rawName = dot >= 0 ? head.slice(0, dot) : head;
   const resource = SINGULAR_TO_PLURAL(SHORT[rawName] ?? rawName);
-  const group = dot >= 0 ? head.slice(dot + 1) : (GROUPS[resource] ?? '');
+  const group = dot >= 0 ? head.slice(dot + 1) : (RESOURCE_GROUPS[resource] ?? '');
   return { resource, ...(sub.length > 0 ? { subresource: sub.join('/') } : {}), group };
 }
 
