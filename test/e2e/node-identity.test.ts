@@ -18,6 +18,7 @@ import { execa } from 'execa';
 import { RuntimeHarness, BUSYBOX, CORELET, removeCgroupTree } from '../helpers/runtime-harness.js';
 import { AgentHarness } from '../helpers/agent-harness.js';
 import { freePort } from '../helpers/free-port.js';
+import { readAdminConfig } from '../helpers/admin-config.js';
 
 let dir: string;
 let home: string;
@@ -63,7 +64,7 @@ before(async () => {
   const init = await cli(['scheduler', 'init', '--dir', join(dir, 'scheduler'), '--port', String(port)]);
   assert.equal(init.exitCode, 0, init.stderr);
   join_ = init.stdout.split('\n').pop()!.trim().split(/\s+/).slice(2);
-  const config = JSON.parse(await readFile(join(home, '.corelet', 'config'), 'utf8'));
+  const config = await readAdminConfig(join(home, '.corelet', 'config'));
   adminToken = config.token;
   ca = config.caCert;
   runtime = await RuntimeHarness.start();
@@ -75,8 +76,7 @@ before(async () => {
   for (let i = 0; i < 100 && (await api('/api/v1/nodes').catch(() => ({ status: 0 }))).status !== 200; i++) await sleep(100);
   await runtime.crictl(['pull', BUSYBOX]);
   agent = await AgentHarness.start(`unix://${runtime.socket}`, join_);
-  const pki = join(dir, 'scheduler', 'pki');
-  agent.client = { certPem: await readFile(join(pki, 'scheduler-client.crt'), 'utf8'), keyPem: await readFile(join(pki, 'scheduler-client.key'), 'utf8'), caPem: ca };
+  await agent.actAsScheduler(join(dir, 'scheduler', 'pki'));
   for (let i = 0; i < 100 && !(await nodeReady().catch(() => false)); i++) await sleep(100);
   const pod = `apiVersion: v1
 kind: Pod

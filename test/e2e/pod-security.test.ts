@@ -73,6 +73,8 @@ before(async () => {
   for (let i = 0; i < 100 && (await corelet(['get', 'nodes'])).exitCode !== 0; i++) await sleep(100);
   await runtime.crictl(['pull', BUSYBOX]);
   agent = await AgentHarness.start(`unix://${runtime.socket}`, joinArgs);
+  // the joined agent's port is HTTPS for cluster-CA client certificates: read it as the scheduler
+  await agent.actAsScheduler(join(dir, 'scheduler', 'pki'));
   for (let i = 0; i < 100 && !/\bReady\b/.test((await corelet(['get', 'nodes'])).stdout); i++) await sleep(100);
 });
 

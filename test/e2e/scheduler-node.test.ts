@@ -57,8 +57,7 @@ before(async () => {
   await runtime.crictl(['pull', BUSYBOX]);
   agent = await AgentHarness.start(`unix://${runtime.socket}`, join_);
   // the joined agent's port is HTTPS for cluster-CA client certificates: read it as the scheduler
-  const pki = join(dir, 'scheduler', 'pki');
-  agent.client = { certPem: await readFile(join(pki, 'scheduler-client.crt'), 'utf8'), keyPem: await readFile(join(pki, 'scheduler-client.key'), 'utf8'), caPem: ca };
+  await agent.actAsScheduler(join(dir, 'scheduler', 'pki'));
 });
 
 after(async () => {

@@ -49,6 +49,12 @@ export class AgentHarness {
     this.logFile = join(dir, 'agent.log');
   }
 
+  /** Reads the joined agent's port as the scheduler does: with its client certificate from the scheduler's pki folder. */
+  async actAsScheduler(pkiDir: string): Promise<void> {
+    const read = (name: string) => readFile(join(pkiDir, name), 'utf8');
+    this.client = { certPem: await read('scheduler-client.crt'), keyPem: await read('scheduler-client.key'), caPem: await read('ca.crt') };
+  }
+
   static async start(endpoint: string, extraArgs: string[] = []): Promise<AgentHarness> {
     const dir = await mkdtemp(join(tmpdir(), 'corelet-agent-it-'));
     const h = new AgentHarness(dir, endpoint, extraArgs);
