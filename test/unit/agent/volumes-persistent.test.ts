@@ -1,0 +1,85 @@
+/**
+ * Persistent local volumes are kept per namespace on the node: StatefulSets prod/db and team/db
+ * both have claim data-db-0, and their pods must not share one folder. Folders of the old layout
+ * (ROOT/persistent/<claim>) go to the first pod that uses the claim.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { VolumeManager } from '../../../src/agent/volumes.js';
+import type { Pod } from '../../../src/api/index.js';
+import { isKind, type MountPort } from '../../../src/lib/index.js';
+
+const noMounts: MountPort = {
+  overlay: async () => assert.fail('no overlay expected'),
+  tmpfs: async () => assert.fail('no tmpfs expected'),
+  unmount: async () => undefined,
+};
+
+function pod(namespace: string, claimName: string): Pod {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'db-0', namespace, uid: `uid-${namespace}` },
+    spec: { volumes: [{ name: 'data', persistentLocal: { claimName } }], containers: [] },
+  } as unknown as Pod;
+}
+
+function tempRoot(t: { after: (fn: () => void) => void }): string {
+  const root = mkdtempSync(join(tmpdir(), 'corelet-pvol-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  return root;
+}
+
+test('two namespaces with the same claim name on one node get different folders', async (t) => {
+  const root = tempRoot(t);
+  const vm = new VolumeManager(root, noMounts);
+  const prod = (await vm.prepare(pod('prod', 'data-db-0'))).data;
+  const team = (await vm.prepare(pod('team', 'data-db-0'))).data;
+  assert.equal(prod, join(root, 'persistent', 'prod', 'data-db-0'));
+  assert.equal(team, join(root, 'persistent', 'team', 'data-db-0'));
+  writeFileSync(join(prod, 'secret'), 'prod data');
+  assert.deepEqual(readdirSync(team), [], "team's pod does not see prod's data");
+  // the same pod again (another start, another agent process) gets its data back
+  assert.equal((await new VolumeManager(root, noMounts).prepare(pod('prod', 'data-db-0'))).data, prod);
+  assert.equal(readFileSync(join(prod, 'secret'), 'utf8'), 'prod data');
+});
+
+test('a namespace or claim name that is a path is refused', async (t) => {
+  const root = tempRoot(t);
+  const vm = new VolumeManager(root, noMounts);
+  const refused = (e: unknown) => isKind(e, 'InvalidArgument');
+  await assert.rejects(vm.prepare(pod('..', 'data-db-0')), refused);
+  await assert.rejects(vm.prepare(pod('prod', 'a/b')), refused);
+  await assert.rejects(vm.prepare(pod('prod', '..')), refused);
+  assert.equal(existsSync(join(root, 'persistent', 'prod', 'a')), false);
+});
+
+test('old-layout folders go to the namespace of the first pod that uses the claim; the others wait', async (t) => {
+  const root = tempRoot(t);
+  // the layout before namespaces: ROOT/persistent/<claim>
+  mkdirSync(join(root, 'persistent', 'data-db-0'), { recursive: true });
+  writeFileSync(join(root, 'persistent', 'data-db-0', 'rows'), 'kept');
+  mkdirSync(join(root, 'persistent', 'data-web-1'), { recursive: true });
+  writeFileSync(join(root, 'persistent', 'data-web-1', 'rows'), 'web');
+
+  const vm = new VolumeManager(root, noMounts);
+  const prod = (await vm.prepare(pod('prod', 'data-db-0'))).data;
+  assert.equal(prod, join(root, 'persistent', 'prod', 'data-db-0'));
+  assert.equal(readFileSync(join(prod, 'rows'), 'utf8'), 'kept', 'the data moved with the claim');
+  assert.equal(existsSync(join(root, 'persistent', 'data-db-0')), false);
+
+  // another namespace's claim of the same name now starts empty: the old folder is taken
+  assert.deepEqual(readdirSync((await vm.prepare(pod('team', 'data-db-0'))).data), []);
+
+  // an unused old folder waits (not deleted, not mistaken for a namespace) across restarts
+  const again = new VolumeManager(root, noMounts);
+  assert.equal(readFileSync(join(root, 'persistent', '.unclaimed', 'data-web-1', 'rows'), 'utf8'), 'web');
+  const web = (await again.prepare(pod('shop', 'data-web-1'))).data;
+  assert.equal(web, join(root, 'persistent', 'shop', 'data-web-1'));
+  assert.equal(readFileSync(join(web, 'rows'), 'utf8'), 'web');
+  // the namespace folders made since are not moved by a new agent process
+  assert.equal(readFileSync(join((await new VolumeManager(root, noMounts).prepare(pod('prod', 'data-db-0'))).data, 'rows'), 'utf8'), 'kept');
+});
