@@ -10,7 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VolumeManager } from '../../../src/agent/volumes.js';
 import type { Pod } from '../../../src/api/index.js';
+import { decodeObjects } from '../../../src/api/index.js';
 import { isKind, type MountPort } from '../../../src/lib/index.js';
+import { reconcileAll } from '../../../src/scheduler/controllers/index.js';
+import { tempStore } from '../scheduler/store-helpers.js';
 
 const noMounts: MountPort = {
   overlay: async () => assert.fail('no overlay expected'),
@@ -82,4 +85,39 @@ test('old-layout folders go to the namespace of the first pod that uses the clai
   assert.equal(readFileSync(join(web, 'rows'), 'utf8'), 'web');
   // the namespace folders made since are not moved by a new agent process
   assert.equal(readFileSync(join((await new VolumeManager(root, noMounts).prepare(pod('prod', 'data-db-0'))).data, 'rows'), 'utf8'), 'kept');
+});
+
+test("StatefulSets prod/db and team/db: their controller-made pods on one node get different folders (issue 10)", async (t) => {
+  const { store } = tempStore(t);
+  for (const ns of ['prod', 'team']) {
+    const yaml = `apiVersion: apps/v1
+kind: StatefulSet
+metadata: { name: db, namespace: ${ns} }
+spec:
+  replicas: 1
+  serviceName: db
+  selector: { matchLabels: { app: db } }
+  template:
+    metadata: { labels: { app: db } }
+    spec:
+      containers: [{ name: c, image: busybox, volumeMounts: [{ name: data, mountPath: /data }] }]
+  volumeClaimTemplates:
+    - metadata: { name: data }
+      spec: { accessModes: [ReadWriteOnce], resources: { requests: { storage: 1Gi } } }
+`;
+    store.create('StatefulSet', decodeObjects(yaml, 'test.yaml').objects[0] as never);
+  }
+  reconcileAll(store, new Date());
+  const prodPod = store.get<Pod>('Pod', 'prod', 'db-0')!;
+  const teamPod = store.get<Pod>('Pod', 'team', 'db-0')!;
+  assert.equal(prodPod.spec.volumes[0]?.persistentLocal?.claimName, 'data-db-0');
+  assert.equal(teamPod.spec.volumes[0]?.persistentLocal?.claimName, 'data-db-0', 'the same claim name in both namespaces');
+
+  const root = tempRoot(t);
+  const vm = new VolumeManager(root, noMounts);
+  const prod = (await vm.prepare(prodPod)).data!;
+  const team = (await vm.prepare(teamPod)).data!;
+  assert.notEqual(prod, team);
+  writeFileSync(join(prod, 'rows'), 'prod');
+  assert.deepEqual(readdirSync(team), []);
 });
