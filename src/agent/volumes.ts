@@ -5,7 +5,7 @@ import { memoryBytes } from '../api/index.js';
 import { isMounted, type MountPort } from '../lib/mounts.js';
 import { safeJoin, safeSegment } from '../lib/safe-join.js';
 import { wrap, internal } from '../lib/errors.js';
-import { PersistentVolumes } from './persistent-volumes.js';
+import { isStatefulSetClaim, PersistentVolumes } from './persistent-volumes.js';
 import { helperSubPaths, mountsUnder, type SubPathPort } from './subpaths.js';
 
 /**
@@ -45,7 +45,8 @@ export class VolumeManager {
         if (v.hostPath.type === 'DirectoryOrCreate') await mkdir(v.hostPath.path, { recursive: true });
         paths[v.name] = v.hostPath.path;
       } else if (v.persistentLocal) {
-        paths[v.name] = await this.persistent.folder(pod.metadata.namespace, v.persistentLocal.claimName, `volume ${v.name}`);
+        const { claimName } = v.persistentLocal;
+        paths[v.name] = await this.persistent.folder(pod.metadata.namespace, claimName, `volume ${v.name}`, isStatefulSetClaim(pod, v.name, claimName));
       }
     }
     return paths;

@@ -21,12 +21,28 @@ const noMounts: MountPort = {
   unmount: async () => undefined,
 };
 
-function pod(namespace: string, claimName: string): Pod {
+/** Ordinal 0 of StatefulSet `set` as the controller makes it, with volume data = claim `claimName`. */
+function pod(namespace: string, claimName: string, set = 'db'): Pod {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name: 'db-0', namespace, uid: `uid-${namespace}` },
+    metadata: {
+      name: `${set}-0`,
+      namespace,
+      uid: `uid-${namespace}`,
+      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: set, uid: `set-${namespace}`, controller: true }],
+    },
     spec: { volumes: [{ name: 'data', persistentLocal: { claimName } }], containers: [] },
+  } as unknown as Pod;
+}
+
+/** A pod a user wrote with persistentLocal before the API refused it: no StatefulSet behind it. */
+function userPod(namespace: string, claimName: string): Pod {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'thief', namespace, uid: 'uid-thief' },
+    spec: { volumes: [{ name: 'v', persistentLocal: { claimName } }], containers: [] },
   } as unknown as Pod;
 }
 
@@ -60,7 +76,7 @@ test('a namespace or claim name that is a path is refused', async (t) => {
   assert.equal(existsSync(join(root, 'persistent', 'prod', 'a')), false);
 });
 
-test('old-layout folders go to the namespace of the first pod that uses the claim; the others wait', async (t) => {
+test('old-layout folders go to the namespace of the first StatefulSet pod that uses the claim; the others wait', async (t) => {
   const root = tempRoot(t);
   // the layout before namespaces: ROOT/persistent/<claim>
   mkdirSync(join(root, 'persistent', 'data-db-0'), { recursive: true });
@@ -69,18 +85,26 @@ test('old-layout folders go to the namespace of the first pod that uses the clai
   writeFileSync(join(root, 'persistent', 'data-web-1', 'rows'), 'web');
 
   const vm = new VolumeManager(root, noMounts);
+  // a user's pod from before the API refused persistentLocal does not get the old data
+  const thief = (await vm.prepare(userPod('team', 'data-db-0'))).v;
+  assert.equal(thief, join(root, 'persistent', 'team', 'data-db-0'));
+  assert.deepEqual(readdirSync(thief), []);
+  assert.equal(readFileSync(join(root, 'persistent', '.unclaimed', 'data-db-0', 'rows'), 'utf8'), 'kept');
+
   const prod = (await vm.prepare(pod('prod', 'data-db-0'))).data;
   assert.equal(prod, join(root, 'persistent', 'prod', 'data-db-0'));
   assert.equal(readFileSync(join(prod, 'rows'), 'utf8'), 'kept', 'the data moved with the claim');
   assert.equal(existsSync(join(root, 'persistent', 'data-db-0')), false);
 
-  // another namespace's claim of the same name now starts empty: the old folder is taken
-  assert.deepEqual(readdirSync((await vm.prepare(pod('team', 'data-db-0'))).data), []);
+  // another namespace's StatefulSet claim of the same name now starts empty: the old folder is taken
+  assert.deepEqual(readdirSync((await vm.prepare(pod('shop', 'data-db-0'))).data), []);
 
   // an unused old folder waits (not deleted, not mistaken for a namespace) across restarts
   const again = new VolumeManager(root, noMounts);
   assert.equal(readFileSync(join(root, 'persistent', '.unclaimed', 'data-web-1', 'rows'), 'utf8'), 'web');
-  const web = (await again.prepare(pod('shop', 'data-web-1'))).data;
+  const web1 = pod('shop', 'data-web-1', 'web');
+  web1.metadata.name = 'web-1';
+  const web = (await again.prepare(web1)).data;
   assert.equal(web, join(root, 'persistent', 'shop', 'data-web-1'));
   assert.equal(readFileSync(join(web, 'rows'), 'utf8'), 'web');
   // the namespace folders made since are not moved by a new agent process
