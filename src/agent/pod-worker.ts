@@ -14,6 +14,7 @@ import { ANNOTATIONS, LABELS, containerConfig, containerHash, sandboxConfig } fr
 import { podStatus, type ObservedContainer, type PodObservation } from './pod-status.js';
 import type { EventRecorder } from './events.js';
 import type { VolumeManager } from './volumes.js';
+import { imageUserOf, runAsNonRootProblem } from './run-as-non-root.js';
 import type { LinuxContainerResources } from '../cri/types.js';
 
 /** What the worker needs from the QoS cgroup code. */
@@ -378,13 +379,10 @@ export class PodWorker {
   ): Promise<void> {
     const { cri, events } = this.ctx;
     if (!(await this.ensureImage(pod, c))) return;
-    const runAsNonRoot = c.securityContext?.runAsNonRoot ?? pod.spec.securityContext?.runAsNonRoot;
-    if (runAsNonRoot) {
-      const uid = c.securityContext?.runAsUser ?? pod.spec.securityContext?.runAsUser;
+    if (c.securityContext?.runAsNonRoot ?? pod.spec.securityContext?.runAsNonRoot) {
       const image = (await cri.image.ImageStatus({ image: { image: c.image } })).image;
-      const imageUid = image?.uid ? Number(image.uid.value) : image?.username ? undefined : 0;
-      if (uid === 0 || (uid === undefined && (imageUid === 0 || image?.username === 'root'))) {
-        const message = 'container has runAsNonRoot and image will run as root';
+      const message = runAsNonRootProblem(pod, c, imageUserOf(image));
+      if (message !== undefined) {
         this.waiting.set(c.name, { reason: 'CreateContainerConfigError', message });
         events.record(pod, 'Warning', 'Failed', `Error: ${message}`);
         return;

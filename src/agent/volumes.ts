@@ -5,18 +5,25 @@ import { memoryBytes } from '../api/index.js';
 import { isMounted, type MountPort } from '../lib/mounts.js';
 import { safeJoin, safeSegment } from '../lib/safe-join.js';
 import { wrap, internal } from '../lib/errors.js';
+import { isStatefulSetClaim, PersistentVolumes } from './persistent-volumes.js';
 import { helperSubPaths, mountsUnder, type SubPathPort } from './subpaths.js';
 
 /**
  * Pod volumes on the node: emptyDir (a folder, or a size-limited tmpfs for medium Memory) under the
- * agent's root, and hostPath as it is. Everything a pod's volumes made goes with the pod.
+ * agent's root, hostPath as it is, and persistentLocal (a StatefulSet ordinal's claim) as
+ * ROOT/persistent/<namespace>/<claimName> (see PersistentVolumes). Everything a pod's emptyDir
+ * volumes made goes with the pod; persistent folders stay.
  */
 export class VolumeManager {
   constructor(
     private readonly root: string,
     private readonly mounts: MountPort,
     private readonly subPaths: SubPathPort = helperSubPaths(),
-  ) {}
+  ) {
+    this.persistent = new PersistentVolumes(root);
+  }
+
+  private readonly persistent: PersistentVolumes;
 
   private podDir(uid: string): string {
     return safeJoin(this.root, ['pods', uid, 'volumes'], 'pod uid');
@@ -38,9 +45,8 @@ export class VolumeManager {
         if (v.hostPath.type === 'DirectoryOrCreate') await mkdir(v.hostPath.path, { recursive: true });
         paths[v.name] = v.hostPath.path;
       } else if (v.persistentLocal) {
-        const dir = safeJoin(this.root, ['persistent', v.persistentLocal.claimName], `volume ${v.name}: persistentLocal.claimName`);
-        await mkdir(dir, { recursive: true });
-        paths[v.name] = dir;
+        const { claimName } = v.persistentLocal;
+        paths[v.name] = await this.persistent.folder(pod.metadata.namespace, claimName, `volume ${v.name}`, isStatefulSetClaim(pod, v.name, claimName));
       }
     }
     return paths;

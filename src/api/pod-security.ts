@@ -50,7 +50,12 @@ export const SAFE_SYSCTLS: readonly string[] = [
   'net.ipv4.tcp_keepalive_probes',
 ];
 
-/** Volume types the restricted level allows. corelet's persistentLocal stands for a persistentVolumeClaim. */
+/**
+ * Volume types the restricted level allows. corelet's persistentLocal stands for a
+ * persistentVolumeClaim (which restricted allows): only the StatefulSet controller sets it (the API
+ * refuses it from users, see scheduler/admission/internal-volumes.ts), and its pods must pass the
+ * namespace's level, so it stays allowed here.
+ */
 export const RESTRICTED_VOLUME_TYPES: readonly string[] = [
   'configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret', 'persistentLocal',
 ];

@@ -1,6 +1,7 @@
-/** The admission chain of API writes (create, apply, update): namespace lifecycle, then Pod Security. */
+/** The admission chain of API writes (create, apply, update): namespace lifecycle, internal fields, then Pod Security. */
 import { isNamespaced, type Store, type StoreKind } from '../store/index.js';
 import { requireNamespace } from './namespaces.js';
+import { refuseInternalVolumes } from './internal-volumes.js';
 import { admitPod, namespaceLevelWarnings, podSecurityWarnings } from './pod-security.js';
 
 interface Written {
@@ -21,6 +22,7 @@ export function admitWrite(store: Store, kind: StoreKind, obj: Written, current?
     if (kind === 'Namespace') obj.status = { phase: 'Active' };
     if (isNamespaced(kind)) requireNamespace(store, obj.metadata.namespace ?? 'default');
   }
+  refuseInternalVolumes(kind, obj, current);
   if (kind === 'Namespace' && current !== undefined) return namespaceLevelWarnings(store, obj.metadata.name ?? '', obj.metadata.labels);
   if (kind === 'Pod' && (current === undefined || specText(current.spec) !== specText(obj.spec))) admitPod(store, obj);
   return podSecurityWarnings(store, kind, obj);

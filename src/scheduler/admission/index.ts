@@ -2,3 +2,4 @@
 export * from './pod-security.js';
 export * from './namespaces.js';
 export * from './admit-write.js';
+export * from './internal-volumes.js';

@@ -39,7 +39,7 @@ import type { Pki, TokenRecord } from '../auth/index.js';
 import type { AuditSink } from '../rbac/index.js';
 import { AccessError, accessRoute, auditFinished, checkAccess, type AccessContext, type AuthorizationMode } from './rest-access.js';
 import { rolloutUndo } from '../controllers/index.js';
-import { admitWrite, deleteNamespace, namespaceLevelWarnings, podSecurityWarnings } from '../admission/index.js';
+import { admitWrite, deleteNamespace, namespaceLevelWarnings, podSecurityWarnings, refuseInternalVolumes } from '../admission/index.js';
 import { API_VERSIONS, groupOfKind, isNamespaced, type ObjectInput, type Store, type StoreKind, type StoredObject, type WatchChange } from '../store/index.js';
 import type { NodeSessions } from './node-sessions.js';
 import type { PodExecOptions, PodLogOptions, PodProxy } from './pod-proxy.js';
@@ -713,6 +713,7 @@ function patch(kind: StoreKind, ns: string, name: string, text: string, contentT
       if (!Number.isInteger(replicas) || (replicas as number) < 0) throw invalidArgument(`${ref}: spec.replicas must be a non-negative integer`);
     } else {
       ({ spec: next.spec, warnings } = decodeSpec(kind, next));
+      refuseInternalVolumes(kind, next, current);
     }
     // Pod Security: a workload's template, a namespace's new level (before it is written).
     warnings.push(...(kind === 'Namespace' ? namespaceLevelWarnings(store, name, next.metadata.labels) : podSecurityWarnings(store, kind, next)));
