@@ -261,6 +261,75 @@ test('a join with a bad token or CA hash fails; the API refuses requests without
   assert.deepEqual(nodes, ['node1', 'node2', 'node3']);
 });
 
+test('trust as users meet it: a view user reads but cannot write, restricted refuses a privileged pod, the agent port wants a certificate', async () => {
+  // an admin makes a namespace, a user and a read-only binding, all with the CLI
+  await cluster.corelet(['create', 'namespace', 'team']);
+  const made = await cluster.corelet(['create', 'user', 'vera', '--set-context']);
+  const context = /context "([^"]+)" added/.exec(String(made.stdout))?.[1];
+  assert.ok(context, `create user printed its context: ${made.stdout}`);
+  await cluster.corelet(['create', 'rolebinding', 'vera-view', '--clusterrole', 'view', '--user', 'vera', '-n', 'team']);
+  const pod = (name: string, extra = '') => `apiVersion: v1
+kind: Pod
+metadata: {name: ${name}, namespace: team}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: corelet.local/zeus/api:1.0
+    imagePullPolicy: IfNotPresent
+    command: ["sh", "-c", "echo hello from ${name}; exec sleep 3600"]
+${extra}`;
+  await cluster.corelet(['apply', '-f', '-'], { input: pod('plain') });
+  await cluster.waitFor('team/plain to run', async () => {
+    const r = await cluster.api<ApiPod>('/api/v1/namespaces/team/pods/plain');
+    return r.json?.status?.phase === 'Running';
+  });
+
+  const text = (r: { exitCode?: number; stdout?: unknown; stderr?: unknown }) => ({ exitCode: r.exitCode, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') });
+  // --context goes before a `--`: after it, it would be part of the command exec runs
+  const withContext = (args: string[]) => (args.includes('--') ? [...args.slice(0, args.indexOf('--')), '--context', context!, ...args.slice(args.indexOf('--'))] : [...args, '--context', context!]);
+  const asVera = async (args: string[], input?: string) => text(await cluster.corelet(withContext(args), { reject: false, input }));
+  const listed = await asVera(['get', 'pods', '-n', 'team']);
+  assert.equal(listed.exitCode, 0, listed.stderr);
+  assert.match(listed.stdout, /^plain\s/m);
+  const logs = await cluster.waitFor('vera to read the log', async () => {
+    const r = await asVera(['logs', 'plain', '-n', 'team']);
+    return r.exitCode === 0 && r.stdout.includes('hello from plain') ? r : undefined;
+  });
+  assert.equal(logs.exitCode, 0);
+  for (const [args, verb] of [
+    [['delete', 'pod', 'plain', '-n', 'team'], /User "vera" cannot delete resource "pods" in API group "" in the namespace "team"/],
+    [['exec', 'plain', '-n', 'team', '--', 'true'], /User "vera" cannot create resource "pods\/exec"/],
+    [['apply', '-f', '-', '-n', 'team'], /User "vera" cannot create resource "pods"/],
+    [['get', 'pods', '-n', 'default'], /User "vera" cannot list resource "pods" in API group "" in the namespace "default"/],
+  ] as const) {
+    const r = await asVera([...args], args[0] === 'apply' ? pod('mine') : undefined);
+    assert.equal(r.exitCode, 1, `vera: corelet ${args.join(' ')} should be refused`);
+    assert.match(r.stderr, verb);
+  }
+  const canI = await asVera(['auth', 'can-i', 'delete', 'pods', '-n', 'team']);
+  assert.equal(canI.exitCode, 1);
+  assert.match(canI.stdout, /^no/);
+  assert.ok(await cluster.api('/api/v1/namespaces/team/pods/plain').then((r) => r.status === 200), 'nothing was deleted');
+
+  // restricted: a privileged pod is refused with the Pod Security Standards' words; the plain pod stays
+  await cluster.corelet(['label', 'namespace', 'team', 'pod-security.kubernetes.io/enforce=restricted', '--overwrite']);
+  const privileged = text(await cluster.corelet(['apply', '-f', '-'], { reject: false, input: pod('root', '    securityContext: {privileged: true}\n') }));
+  assert.equal(privileged.exitCode, 1);
+  assert.match(privileged.stderr, /pods "root" is forbidden: violates PodSecurity "restricted:latest": .*privileged \(container "main" must not set securityContext\.privileged=true\)/);
+
+  // the agent's port: /healthz for anyone, 401 for a client without a certificate of the cluster CA
+  const config = await readAdminConfig(join(cluster.dir, 'admin-config'));
+  const caFile = join(cluster.root, 'ca-trust.pem');
+  await writeFile(caFile, config.caCert);
+  const node = cluster.nodes[0]!;
+  const curl = (path: string) => execa('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--cacert', caFile, `https://${node.ip}:10250${path}`], { reject: false });
+  assert.equal((await curl('/healthz')).stdout, '200');
+  assert.equal((await curl('/pods')).stdout, '401');
+
+  await cluster.corelet(['delete', 'namespace', 'team']);
+});
+
 test("kill one node's agent and runtime: within a minute it is NotReady and its Deployment pods run elsewhere", async (t) => {
   const zeusNow = await cluster.pods({ labelSelector: ZEUS });
   const victim = zeusNow.find((p) => p.metadata.labels?.app === 'zeus-api')!.spec.nodeName!;
