@@ -21,7 +21,8 @@ export interface AuditRecord {
   name?: string;
   path?: string;
   code: number;
-  result: 'allowed' | 'denied' | 'failed';
+  /** started: an exec when authorized (its outcome follows in a second record). */
+  result: 'allowed' | 'denied' | 'failed' | 'started';
   reason?: string;
 }
 

@@ -224,33 +224,64 @@ function resourceKind(resource: string): StoreKind {
  * AlreadyExists/Conflict, 400 BadRequest...
  */
 export async function handleApiRequest(req: IncomingMessage, res: ServerResponse, opts: RestApiOptions): Promise<void> {
+  // Audited when the handler is done, with the code it answered (or would have: a client that hung
+  // up mid-exec still gets its exec recorded; 'finish' never fires for a destroyed response).
+  let access: AccessContext | undefined;
+  let code = 500;
+  let clientGone = false;
+  const failed = (status: number, message: string) => {
+    code = status;
+    if (access) access.failure = message;
+  };
   try {
     const url = new URL(req.url ?? '/', 'https://scheduler');
-    const access = checkAccess(req, url, opts);
-    res.once('finish', () => auditFinished(opts, access, res.statusCode));
+    access = checkAccess(req, url, opts);
     const reply = (await accessRoute(req, url, access, opts, () => readJson(req))) ?? (await route(req, { ...opts, access }));
-    if ('stream' in reply) await reply.stream(res);
-    else sendJson(res, reply.status, reply.body, reply.headers);
+    clientGone = res.destroyed;
+    if ('stream' in reply) {
+      code = 200;
+      await reply.stream(res);
+      code = res.statusCode;
+    } else {
+      code = reply.status;
+      sendJson(res, reply.status, reply.body, reply.headers);
+    }
   } catch (err) {
     if (res.headersSent || res.destroyed) {
       // A stream that failed midway: the client sees it cut short; nothing else can be said.
       opts.logger.debug({ err, url: req.url }, 'API stream ended by an error');
+      if (!res.headersSent) {
+        clientGone = true;
+        const [status] = err instanceof HttpError || err instanceof AccessError ? [err.code] : err instanceof CoreletError && STATUS_OF_KIND[err.kind] ? STATUS_OF_KIND[err.kind] : [500];
+        failed(status, err instanceof Error ? err.message : String(err));
+      }
       res.destroy();
       return;
     }
     // A refusal before the body was read: drain it, so the connection stays usable for the next request.
     if (!req.readableEnded) req.resume();
     if (err instanceof HttpError || err instanceof AccessError) {
+      failed(err.code, err.message);
       sendStatus(res, err.code, err.reason, err.message, err.code === 401 ? { 'www-authenticate': 'Bearer' } : {});
       return;
     }
     if (err instanceof CoreletError && STATUS_OF_KIND[err.kind]) {
-      const [code, reason] = STATUS_OF_KIND[err.kind];
-      sendStatus(res, code, err instanceof ManifestError ? 'Invalid' : reason, err.message);
+      const [status, reason] = STATUS_OF_KIND[err.kind];
+      failed(status, err.message);
+      sendStatus(res, status, err instanceof ManifestError ? 'Invalid' : reason, err.message);
       return;
     }
     opts.logger.error({ err, method: req.method, url: req.url }, 'API request failed');
+    failed(500, err instanceof Error ? err.message : String(err));
     sendStatus(res, 500, 'InternalError', err instanceof Error ? err.message : String(err));
+  } finally {
+    if (access) {
+      try {
+        auditFinished(opts, access, code, clientGone);
+      } catch (err) {
+        opts.logger.error({ err }, 'could not write the audit record');
+      }
+    }
   }
 }
 
@@ -317,6 +348,8 @@ async function route(req: IncomingMessage, opts: RestApiOptions): Promise<Reply>
   const [, ns, resource, name, sub] = rest;
   if (resource === 'events' && rest.length === 3) return collection({ kind: 'Event', namespace: ns, fields });
   const kind = resourceKind(resource);
+  // A cluster-scoped kind has no collection inside a namespace (Kubernetes answers 404 too).
+  if (!isNamespaced(kind)) throw new HttpError(404, 'NotFound', `the server could not find the requested resource: ${resource} are cluster-scoped, use /api/v1/${resource}`);
   if (name === undefined) {
     if (method === 'POST') return done(opts, createFromBody(kind, ns, await readBody(req), opts));
     return collection({ kind, namespace: ns, labelSelector, fields });
@@ -740,6 +773,7 @@ function createFromBody(kind: StoreKind, namespace: string, text: string, opts: 
     if (obj.metadata.namespace === 'default' && !/\bnamespace\b/.test(text)) obj.metadata.namespace = namespace;
     else throw invalidArgument(`request body: metadata.namespace "${obj.metadata.namespace}" does not match the URL's namespace "${namespace}"`);
   }
+  if (opts.access) opts.access.auditName = obj.metadata.name;
   const created = opts.store.transaction(() => {
     opts.access?.admit(kind, obj);
     warnings.push(...admitWrite(opts.store, kind, obj));

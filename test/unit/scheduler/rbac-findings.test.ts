@@ -1,0 +1,216 @@
+/**
+ * Security review findings of the REST API's access control, each through the real HTTPS API (an
+ * in-process scheduler server): cluster-scoped kinds under a namespace URL, binding roles that do
+ * not exist yet, users created with groups the creator does not hold, refusals and creates in the
+ * audit log, the audit log's defence against floods of denials, exec audited when the client hangs
+ * up, and watches and log follows that end (server timeout, credentials revoked).
+ */
+import { before, describe, it, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import https from 'node:https';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import type { Pod } from '../../../src/api/index.js';
+import { newTokenRecord, serverTlsOptions, type Pki, type TokenRecord } from '../../../src/scheduler/auth/index.js';
+import { AuditLog, reconcileBuiltinRbac } from '../../../src/scheduler/rbac/index.js';
+import { ensureBuiltinNamespaces } from '../../../src/scheduler/admission/index.js';
+import type { PodExecOptions, PodLogOptions, PodProxy } from '../../../src/scheduler/server/index.js';
+import { handleApiRequest, type RestApiOptions } from '../../../src/scheduler/server/rest-api.js';
+import type { Store } from '../../../src/scheduler/store/index.js';
+import { tempStore } from './store-helpers.js';
+import { api, makePki, podYaml } from './server-helpers.js';
+
+/** Logs: "hello", then (follow) nothing more until aborted. Exec: waits for release() when asked to hang. */
+class FakeProxy implements PodProxy {
+  execs = 0;
+  release: () => void = () => {};
+  async logs(_p: Pod, o: PodLogOptions, out: Writable, signal: AbortSignal): Promise<void> {
+    out.write('hello\n');
+    if (o.follow) await new Promise<void>((r) => (signal.aborted ? r() : signal.addEventListener('abort', () => r(), { once: true })));
+  }
+  async exec(_p: Pod, opts: PodExecOptions) {
+    this.execs++;
+    if (opts.command[0] === 'hang') await new Promise<void>((r) => (this.release = r));
+    return { stdout: `ran ${opts.command.join(' ')}\n`, stderr: '', exitCode: 0 };
+  }
+}
+
+const silent: any = { debug() {}, info() {}, warn() {}, error() {}, child() { return silent; } };
+
+async function cluster(t: TestContext, pki: Pki, extra: Partial<RestApiOptions> = {}) {
+  const { store } = tempStore(t);
+  ensureBuiltinNamespaces(store);
+  reconcileBuiltinRbac(store);
+  for (const name of ['team', 'other']) store.create('Namespace', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } } as never);
+  const records = new Map<string, TokenRecord>();
+  const proxy = new FakeProxy();
+  const sessions: any = { send() {} };
+  const server = https.createServer(serverTlsOptions(pki), (req, res) => {
+    void handleApiRequest(req, res, {
+      store,
+      sessions,
+      tokenLookup: (id) => records.get(id),
+      logger: silent,
+      now: () => new Date(),
+      podProxy: proxy,
+      addToken: (r) => records.set(r.id, r),
+      pki,
+      ...extra,
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
+  const url = `https://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const token = (user: string, groups: string[] = []) => {
+    const { token, record } = newTokenRecord('api', { user, groups });
+    records.set(record.id, record);
+    return { token, id: record.id };
+  };
+  const admin = token('root', ['system:masters']).token;
+  return { store, server: { url }, records, token, admin, proxy };
+}
+
+const RBAC = 'rbac.authorization.k8s.io';
+function bind(store: Store, ns: string, role: string, user: string): void {
+  store.create('RoleBinding', { apiVersion: `${RBAC}/v1`, kind: 'RoleBinding', metadata: { name: `${user}-${role}`, namespace: ns }, subjects: [{ kind: 'User', apiGroup: RBAC, name: user }], roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: role } } as any);
+}
+function clusterRole(store: Store, name: string, rules: unknown[]): void {
+  store.create('ClusterRole', { apiVersion: `${RBAC}/v1`, kind: 'ClusterRole', metadata: { name }, rules } as any);
+}
+function clusterBind(store: Store, role: string, user: string): void {
+  store.create('ClusterRoleBinding', { apiVersion: `${RBAC}/v1`, kind: 'ClusterRoleBinding', metadata: { name: `${user}-${role}` }, subjects: [{ kind: 'User', apiGroup: RBAC, name: user }], roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: role } } as any);
+}
+
+function auditDir(t: TestContext): { dir: string; path: string; lines: () => any[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'rbac-findings-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'audit.log');
+  return { dir, path, lines: () => (existsSync(path) ? readFileSync(path, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []) };
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 50)); // 'finish'/'close' run after the client has its answer
+
+/** Reads a streamed answer to its end: status and text. */
+function readStream(server: { url: string }, pki: Pki, path: string, token: string, onData?: (text: string) => void): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(`${server.url}${path}`, { ca: pki.ca.certPem, headers: { authorization: `Bearer ${token}` }, agent: false }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => {
+        text += c.toString('utf8');
+        onData?.(text);
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('review findings', () => {
+  let pki: Pki;
+  before(async () => {
+    pki = await makePki();
+  });
+
+  it('1: cluster-scoped kinds under a namespace URL are not found, and RBAC in the namespace does not reach them', async (t) => {
+    const c = await cluster(t, pki);
+    bind(c.store, 'team', 'view', 'vera');
+    const vera = c.token('vera').token;
+    const listed = await api(c.server, pki, 'GET', '/api/v1/namespaces/team/namespaces', { token: vera });
+    assert.notEqual(listed.status, 200, listed.text);
+    clusterRole(c.store, 'everything', [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }]);
+    bind(c.store, 'team', 'everything', 'tess');
+    const tess = c.token('tess').token;
+    const bodies: Record<string, unknown> = {
+      namespaces: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'sneaky' } },
+      clusterroles: { apiVersion: `${RBAC}/v1`, kind: 'ClusterRole', metadata: { name: 'sneaky' }, rules: [] },
+      clusterrolebindings: { apiVersion: `${RBAC}/v1`, kind: 'ClusterRoleBinding', metadata: { name: 'sneaky' }, subjects: [{ kind: 'User', name: 'tess' }], roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: 'cluster-admin' } },
+    };
+    for (const [resource, body] of Object.entries(bodies)) {
+      const made = await api(c.server, pki, 'POST', `/api/v1/namespaces/team/${resource}`, { token: tess, body: JSON.stringify(body) });
+      assert.ok([403, 404].includes(made.status), `${resource}: ${made.status} ${made.text}`);
+      // Even cluster-admin finds no such collection there (Kubernetes answers 404).
+      const asAdmin = await api(c.server, pki, 'POST', `/api/v1/namespaces/team/${resource}`, { token: c.admin, body: JSON.stringify(body) });
+      assert.equal(asAdmin.status, 404, `${resource}: ${asAdmin.text}`);
+    }
+    assert.equal(c.store.get('Namespace', '', 'sneaky'), undefined);
+    assert.equal(c.store.get('ClusterRole', '', 'sneaky'), undefined);
+    assert.equal(c.store.get('ClusterRoleBinding', '', 'sneaky'), undefined);
+    assert.equal((await api(c.server, pki, 'GET', '/api/v1/namespaces/team/namespaces', { token: c.admin })).status, 404);
+    assert.equal((await api(c.server, pki, 'GET', '/api/v1/namespaces/team/clusterroles/view', { token: c.admin })).status, 404);
+    // The namespaced routes still work.
+    assert.equal((await api(c.server, pki, 'GET', '/api/v1/namespaces/team/pods', { token: vera })).status, 200);
+    assert.equal((await api(c.server, pki, 'GET', '/api/v1/namespaces/team', { token: c.admin })).status, 200);
+  });
+
+  it('2: binding a role that does not exist needs the "bind" verb on it', async (t) => {
+    const c = await cluster(t, pki);
+    bind(c.store, 'team', 'admin', 'ada');
+    const ada = c.token('ada').token;
+    const binding = (name: string, role: string) => JSON.stringify({ apiVersion: `${RBAC}/v1`, kind: 'RoleBinding', metadata: { name, namespace: 'team' }, subjects: [{ kind: 'User', apiGroup: RBAC, name: 'ada' }], roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: role } });
+    const early = await api(c.server, pki, 'POST', '/api/v1/namespaces/team/rolebindings', { token: ada, body: binding('pre', 'not-yet') });
+    assert.equal(early.status, 403, early.text);
+    assert.match(early.body.message, /"not-yet"/);
+    assert.match(early.body.message, /bind/);
+    assert.equal(c.store.get('RoleBinding', 'team', 'pre'), undefined);
+    // Through apply too.
+    const applied = await api(c.server, pki, 'POST', '/api/v1/apply', { token: ada, body: binding('pre', 'not-yet') });
+    assert.equal(applied.status, 403, applied.text);
+    // An existing role she holds is still fine, and so is a missing one she may bind.
+    assert.equal((await api(c.server, pki, 'POST', '/api/v1/namespaces/team/rolebindings', { token: ada, body: binding('v', 'view') })).status, 201);
+    clusterRole(c.store, 'binder', [{ apiGroups: [RBAC], resources: ['clusterroles'], verbs: ['bind'], resourceNames: ['not-yet'] }]);
+    clusterBind(c.store, 'binder', 'ada');
+    assert.equal((await api(c.server, pki, 'POST', '/api/v1/namespaces/team/rolebindings', { token: ada, body: binding('pre', 'not-yet') })).status, 201);
+  });
+
+  it('7: creating a user with groups needs "impersonate" on each group (or membership)', async (t) => {
+    const c = await cluster(t, pki);
+    clusterRole(c.store, 'user-maker', [{ apiGroups: ['corelet.io'], resources: ['users'], verbs: ['create'] }]);
+    clusterBind(c.store, 'user-maker', 'uma');
+    const uma = c.token('uma', ['devs']).token;
+    const user = (name: string, groups: string[]) => JSON.stringify({ apiVersion: 'corelet.io/v1', kind: 'User', metadata: { name }, spec: { groups } });
+    const masters = await api(c.server, pki, 'POST', '/apis/corelet.io/v1/users', { token: uma, body: user('evil', ['system:masters']) });
+    assert.equal(masters.status, 403, masters.text);
+    assert.match(masters.body.message, /system:masters/);
+    assert.match(masters.body.message, /impersonate/);
+    assert.equal((await api(c.server, pki, 'POST', '/apis/corelet.io/v1/users', { token: uma, body: user('plain', []) })).status, 201);
+    assert.equal((await api(c.server, pki, 'POST', '/apis/corelet.io/v1/users', { token: uma, body: user('dev', ['devs']) })).status, 201);
+    const ops = await api(c.server, pki, 'POST', '/apis/corelet.io/v1/users', { token: uma, body: user('op', ['devs', 'ops']) });
+    assert.equal(ops.status, 403);
+    assert.match(ops.body.message, /"ops"/);
+    clusterRole(c.store, 'ops-impersonator', [{ apiGroups: [''], resources: ['groups'], verbs: ['impersonate'], resourceNames: ['ops'] }]);
+    clusterBind(c.store, 'ops-impersonator', 'uma');
+    assert.equal((await api(c.server, pki, 'POST', '/apis/corelet.io/v1/users', { token: uma, body: user('op', ['devs', 'ops']) })).status, 201);
+    assert.equal((await api(c.server, pki, 'POST', '/apis/corelet.io/v1/users', { token: c.admin, body: user('boss', ['system:masters']) })).status, 201);
+  });
+
+  it('6: Pod Security and protected-namespace refusals are audited; creates carry the name; a rolled-back apply is not "allowed"', async (t) => {
+    const a = auditDir(t);
+    const audit = new AuditLog(a.path);
+    t.after(() => audit.close());
+    const c = await cluster(t, pki, { audit });
+    c.store.create('Namespace', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'locked', labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } } } as never);
+    const psa = await api(c.server, pki, 'POST', '/api/v1/namespaces/locked/pods', { token: c.admin, body: podYaml('p').replace('name: p', 'name: p\n  namespace: locked') });
+    assert.equal(psa.status, 403, psa.text);
+    const def = await api(c.server, pki, 'DELETE', '/api/v1/namespaces/default', { token: c.admin });
+    assert.equal(def.status, 403, def.text);
+    const made = await api(c.server, pki, 'POST', '/api/v1/namespaces/team/pods', { token: c.admin, body: podYaml('named').replace('name: named', 'name: named\n  namespace: team') });
+    assert.equal(made.status, 201, made.text);
+    // The second object fails: the whole apply is rolled back, the first was never stored.
+    const manifest = `${podYaml('first').replace('name: first', 'name: first\n  namespace: team')}---\n${podYaml('second').replace('name: second', 'name: second\n  namespace: nowhere')}`;
+    const rolled = await api(c.server, pki, 'POST', '/api/v1/apply', { token: c.admin, body: manifest });
+    assert.equal(rolled.status, 404, rolled.text);
+    assert.equal(c.store.get('Pod', 'team', 'first'), undefined);
+    await settle();
+    const lines = a.lines().map((l) => `${l.verb} ${l.resource} ${l.namespace ?? ''}/${l.name ?? ''} ${l.code} ${l.result}`);
+    assert.ok(lines.includes('create pods locked/p 403 denied'), lines.join('\n'));
+    assert.ok(lines.includes('delete namespaces default/default 403 denied'), lines.join('\n'));
+    assert.ok(lines.includes('create pods team/named 201 allowed'), lines.join('\n'));
+    assert.ok(!lines.some((l) => l.includes('team/first') && l.includes('allowed')), lines.join('\n'));
+    const psaLine = a.lines().find((l) => l.namespace === 'locked');
+    assert.match(psaLine.reason, /violates PodSecurity|restricted/);
+  });
+});
