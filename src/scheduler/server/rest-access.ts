@@ -31,7 +31,9 @@ import {
 } from '../auth/index.js';
 import {
   authorize,
+  clipField,
   forbiddenMessage,
+  MAX_AUDIT_REASON,
   groupOf,
   missingPermission,
   policyCacheOf,
@@ -99,12 +101,8 @@ export interface RequestAuditState {
 
 type Caller = { user: UserInfo; impersonatedBy?: UserInfo; state?: RequestAuditState };
 
-/** Longest field in an audit record: a flood of requests with huge names cannot make records huge. */
-const MAX_AUDIT_FIELD = 256;
-const MAX_AUDIT_REASON = 1024;
-function clip(s: string, max = MAX_AUDIT_FIELD): string {
-  return s.length <= max ? s : `${s.slice(0, max)}...(${s.length - max} more characters)`;
-}
+/** Fields of audit records are clipped: a flood of requests with huge names cannot make records huge. */
+const clip = clipField;
 
 function policyOf(opts: AccessOptions): Policy {
   return policyCacheOf(opts.store).get();

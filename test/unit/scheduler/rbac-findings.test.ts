@@ -214,3 +214,47 @@ describe('review findings', () => {
     assert.match(psaLine.reason, /violates PodSecurity|restricted/);
   });
 });
+
+describe('review finding 4: the audit log under a flood of denials', () => {
+  it('1,700 denials with 7,000-character names cannot rotate an earlier write out; fields are clipped; what is dropped is summarized', (t) => {
+    const a = auditDir(t);
+    let clock = 0;
+    const log = new AuditLog(a.path, 64 * 1024, 2, { now: () => clock });
+    const write = { time: 't', user: 'ed', groups: ['system:authenticated'], verb: 'create', resource: 'pods', namespace: 'team', name: 'kept', code: 201, result: 'allowed' as const };
+    log.write(write);
+    const long = 'x'.repeat(7000);
+    for (let i = 0; i < 1700; i++) {
+      log.write({ time: 't', user: 'mallory', groups: ['system:authenticated'], verb: 'delete', resource: 'pods', namespace: 'team', name: `${long}${i}`, code: 403, result: 'denied', reason: `User "mallory" cannot delete pods ${long}` });
+    }
+    const all = () => [a.path, `${a.path}.1`, `${a.path}.2`].filter((f) => existsSync(f)).flatMap((f) => readFileSync(f, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)));
+    assert.ok(all().some((r) => r.user === 'ed' && r.name === 'kept'), 'the write is still in the log');
+    const denials = all().filter((r) => r.user === 'mallory');
+    assert.ok(denials.length > 0 && denials.length <= 60, `${denials.length} denials recorded`);
+    for (const r of denials) {
+      assert.ok(r.name.length < 320, 'names are clipped');
+      assert.match(r.name, /more characters\)$/);
+      assert.ok(r.reason.length < 1100, 'reasons are clipped');
+    }
+    // A minute later, the next record brings the summary of what was dropped.
+    clock += 61_000;
+    log.write({ ...write, name: 'later' });
+    log.close();
+    const summary = all().find((r) => r.verb === 'audit-suppressed');
+    assert.ok(summary, 'a summary record');
+    assert.match(summary.reason, new RegExp(`^${1700 - denials.length} more denials suppressed .*mallory: ${1700 - denials.length}`));
+    assert.ok(all().some((r) => r.name === 'later'));
+  });
+
+  it('writes still rotate the log as before, and other users keep their own denial quota', (t) => {
+    const a = auditDir(t);
+    let clock = 0;
+    const log = new AuditLog(a.path, 64 * 1024, 2, { now: () => clock, perUser: 5 });
+    for (let i = 0; i < 20; i++) log.write({ time: 't', user: 'mallory', groups: [], verb: 'get', resource: 'secrets', code: 403, result: 'denied' });
+    log.write({ time: 't', user: 'olga', groups: [], verb: 'get', resource: 'secrets', code: 403, result: 'denied' });
+    log.close();
+    const lines = a.lines();
+    assert.equal(lines.filter((r) => r.user === 'mallory' && r.verb === 'get').length, 5);
+    assert.equal(lines.filter((r) => r.user === 'olga').length, 1);
+    assert.match(lines.find((r) => r.verb === 'audit-suppressed').reason, /^15 more denials suppressed/);
+  });
+});
