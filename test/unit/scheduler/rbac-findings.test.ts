@@ -215,6 +215,34 @@ describe('review findings', () => {
   });
 });
 
+describe('review finding 5: exec audited when its client hangs up', () => {
+  it('records the exec when it starts and when it ends, also after the client went away', async (t) => {
+    const pki = await makePki();
+    const a = auditDir(t);
+    const audit = new AuditLog(a.path);
+    t.after(() => audit.close());
+    const c = await cluster(t, pki, { audit });
+    c.store.create('Pod', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'team' }, spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'busybox' }] } } as never);
+    bind(c.store, 'team', 'edit', 'eve');
+    const eve = c.token('eve').token;
+    const req = https.request(`${c.server.url}/api/v1/namespaces/team/pods/p/exec`, { method: 'POST', ca: pki.ca.certPem, headers: { authorization: `Bearer ${eve}` }, agent: false });
+    req.on('error', () => {});
+    req.end(JSON.stringify({ command: ['hang'] }));
+    while (c.proxy.execs === 0) await new Promise((r) => setTimeout(r, 10));
+    const started = a.lines();
+    assert.deepEqual(started.map((l) => `${l.user} ${l.verb} ${l.resource}/${l.subresource} ${l.namespace}/${l.name} ${l.result}`), ['eve create pods/exec team/p started']);
+    req.destroy(); // the client hangs up mid-exec
+    await settle();
+    c.proxy.release();
+    await settle();
+    const lines = a.lines();
+    assert.equal(lines.length, 2, JSON.stringify(lines));
+    assert.equal(lines[1].result, 'allowed');
+    assert.equal(lines[1].code, 200);
+    assert.match(lines[1].reason, /client went away/);
+  });
+});
+
 describe('review finding 4: the audit log under a flood of denials', () => {
   it('1,700 denials with 7,000-character names cannot rotate an earlier write out; fields are clipped; what is dropped is summarized', (t) => {
     const a = auditDir(t);
