@@ -91,6 +91,11 @@ export interface AccessContext {
   failure?: string;
   /** What this request already recorded (a denial) or will record once it is over (apply's objects). */
   state: RequestAuditState;
+  /**
+   * Whether the caller may still do this request now: its credentials authenticate again (the token
+   * or ServiceAccount not deleted, not expired), and RBAC still allows it. For long streams.
+   */
+  stillAllowed(): boolean;
 }
 
 /** Per request: whether a denial was recorded, and apply's allowed objects awaiting the outcome. */
@@ -271,6 +276,20 @@ export function checkAccess(req: IncomingMessage, url: URL, opts: AccessOptions)
       state.pending.push(named);
     },
     admit: (kind, obj) => admitRbac(opts, base, kind, obj),
+    stillAllowed() {
+      try {
+        const again = authenticateRequest(req, {
+          tokenLookup: opts.tokenLookup,
+          now: opts.now,
+          serviceAccountUid: (ns, name) => opts.store.get('ServiceAccount', ns, name)?.metadata.uid,
+        });
+        if (again.username !== requester.username) return false;
+        if (impersonated) impersonate(req, again, opts);
+      } catch {
+        return false;
+      }
+      return isApply || decide(opts, base.user, attrs).allowed;
+    },
   };
 }
 

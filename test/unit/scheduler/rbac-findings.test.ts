@@ -286,3 +286,62 @@ describe('review finding 4: the audit log under a flood of denials', () => {
     assert.match(lines.find((r) => r.verb === 'audit-suppressed').reason, /^15 more denials suppressed/);
   });
 });
+
+describe('review finding 3: watches and log follows end', () => {
+  let pki: Pki;
+  before(async () => {
+    pki = await makePki();
+  });
+
+  it('a watch and a followed log end cleanly at the server timeout; ?timeoutSeconds= is checked', { timeout: 20_000 }, async (t) => {
+    const c = await cluster(t, pki, { minRequestTimeoutSeconds: 0.05 });
+    c.store.create('Pod', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'team' }, spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'busybox' }] } } as never);
+    const watched = await readStream(c.server, pki, '/api/v1/namespaces/team/pods?watch=true&allowWatchBookmarks=true', c.admin);
+    assert.equal(watched.status, 200);
+    const events = watched.text.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(events.map((e) => e.type), ['ADDED', 'BOOKMARK']);
+    const followed = await readStream(c.server, pki, '/api/v1/namespaces/team/pods/p/log?follow=true', c.admin);
+    assert.deepEqual([followed.status, followed.text], [200, 'hello\n']);
+    const bad = await api(c.server, pki, 'GET', '/api/v1/namespaces/team/pods?watch=true&timeoutSeconds=soon', { token: c.admin });
+    assert.equal(bad.status, 400);
+    assert.match(bad.text, /timeoutSeconds must be a non-negative whole number/);
+  });
+
+  it('a watch ends at its ?timeoutSeconds= before the server timeout', { timeout: 20_000 }, async (t) => {
+    const c = await cluster(t, pki, { minRequestTimeoutSeconds: 3600 });
+    const watched = await readStream(c.server, pki, '/api/v1/namespaces/team/pods?watch=true&timeoutSeconds=1', c.admin);
+    assert.equal(watched.status, 200);
+  });
+
+  it("a watch and a follow end when the caller's token or ServiceAccount is deleted; nothing more is sent", { timeout: 20_000 }, async (t) => {
+    const c = await cluster(t, pki, { minRequestTimeoutSeconds: 3600, streamRecheckMs: 20 });
+    c.store.create('Pod', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'team' }, spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'busybox' }] } } as never);
+    bind(c.store, 'team', 'view', 'vera');
+    const vera = c.token('vera');
+    let started!: () => void;
+    const first = new Promise<void>((r) => (started = r));
+    const watching = readStream(c.server, pki, '/api/v1/namespaces/team/pods?watch=true&allowWatchBookmarks=true', vera.token, (text) => text.includes('BOOKMARK') && started());
+    let followStarted!: () => void;
+    const followFirst = new Promise<void>((r) => (followStarted = r));
+    const following = readStream(c.server, pki, '/api/v1/namespaces/team/pods/p/log?follow=true', vera.token, () => followStarted());
+    await Promise.all([first, followFirst]);
+    c.records.delete(vera.id); // the token is revoked
+    await new Promise((r) => setTimeout(r, 40)); // past the recheck: the next send checks again anyway
+    c.store.create('Pod', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'after', namespace: 'team' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } as never);
+    const watched = await watching;
+    assert.doesNotMatch(watched.text, /"after"/);
+    assert.equal((await following).text, 'hello\n');
+
+    // A ServiceAccount's token: deleting the ServiceAccount ends its streams.
+    c.store.create('ServiceAccount', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'ci', namespace: 'team' } } as never);
+    c.store.create('RoleBinding', { apiVersion: `${RBAC}/v1`, kind: 'RoleBinding', metadata: { name: 'ci-view', namespace: 'team' }, subjects: [{ kind: 'ServiceAccount', name: 'ci', namespace: 'team' }], roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: 'view' } } as any);
+    const tr = await api(c.server, pki, 'POST', '/api/v1/namespaces/team/serviceaccounts/ci/token', { token: c.admin, body: '{}' });
+    assert.equal(tr.status, 201, tr.text);
+    let saStarted!: () => void;
+    const saFirst = new Promise<void>((r) => (saStarted = r));
+    const saWatch = readStream(c.server, pki, '/api/v1/namespaces/team/pods?watch=true&allowWatchBookmarks=true', tr.body.status.token, (text) => text.includes('BOOKMARK') && saStarted());
+    await saFirst;
+    c.store.delete('ServiceAccount', 'team', 'ci');
+    assert.equal((await saWatch).status, 200);
+  });
+});
