@@ -91,6 +91,8 @@ export async function startScheduler(opts: {
   auditLogPath?: string;
   /** Lifetime of the node certificates it signs (default 30 days). */
   nodeCertTtlSeconds?: number;
+  /** Watches and log follows end after 1×–2× this (default 1800 s, kube-apiserver's --min-request-timeout). */
+  minRequestTimeoutSeconds?: number;
 }): Promise<RunningScheduler> {
   const podCidrs = podCidrConfig(opts.clusterCidr, opts.nodeCidrMaskSize);
   await makeStatePrivate(opts.dir); // pod specs with env values, tokens, the audit log: 0700, also on older installs
@@ -137,6 +139,7 @@ export async function startScheduler(opts: {
     bootstrapTokens: tokenStore,
     nodeCertTtlSeconds: opts.nodeCertTtlSeconds,
     authorizationMode: opts.authorizationMode,
+    minRequestTimeoutSeconds: opts.minRequestTimeoutSeconds,
     audit,
     onChange: loop,
     podCidrs,
