@@ -93,7 +93,9 @@ async function fetchObjects(client: ApiClient, info: KindInfo, namespace: string
 
 /**
  * Watches: the current objects first (one aligned table), then a row (or document) per change,
- * until the scheduler goes away or the user interrupts.
+ * until the scheduler goes away or the user interrupts. The scheduler ends every watch after a
+ * while (its request timeout, as kube-apiserver does); -w then watches again, printing only what
+ * changed in between (objects whose resourceVersion moved, and those deleted meanwhile).
  */
 async function watchObjects(client: ApiClient, info: KindInfo, namespace: string | undefined, names: string[], format: OutputFormat, opts: GetOptions): Promise<void> {
   const byName = names.length === 1 && info.kind !== 'Event' ? `metadata.name=${names[0]}` : undefined;
@@ -108,8 +110,23 @@ async function watchObjects(client: ApiClient, info: KindInfo, namespace: string
     else if (format === 'yaml') console.log(`---\n${formatMachine('yaml', obj)}`);
     else console.log(formatMachine(format, obj));
   };
-  await client.watch(path, (event: WatchEvent) => {
+  // What was printed last for each object, to print only changes after a re-watch.
+  const last = new Map<string, any>();
+  const keyOf = (o: any): string => o?.metadata?.uid ?? JSON.stringify(o);
+  let relisting = false;
+  let relisted = new Set<string>();
+  const onEvent = (event: WatchEvent) => {
     if (event.type === 'BOOKMARK') {
+      if (relisting) {
+        // The current state after a re-watch is complete: what is missing was deleted meanwhile.
+        for (const [k, o] of last) {
+          if (relisted.has(k)) continue;
+          last.delete(k);
+          print(o);
+        }
+        relisting = false;
+        return;
+      }
       if (initial === undefined) return;
       // The current state is complete: print it as one table, then rows as changes come.
       const now = new Date();
@@ -121,7 +138,28 @@ async function watchObjects(client: ApiClient, info: KindInfo, namespace: string
       return;
     }
     if (!keep(event.object)) return;
-    if (initial) initial.push(event.object);
-    else print(event.object);
-  });
+    const obj = event.object as any;
+    const k = keyOf(obj);
+    if (relisting) {
+      relisted.add(k);
+      if (last.get(k)?.metadata?.resourceVersion === obj?.metadata?.resourceVersion && last.has(k)) return;
+    }
+    if (event.type === 'DELETED') last.delete(k);
+    else last.set(k, obj);
+    if (initial) initial.push(obj);
+    else print(obj);
+  };
+  for (;;) {
+    const started = Date.now();
+    await client.watch(path, onEvent);
+    // The scheduler ended the watch (its timeout): watch again. Not in a tight loop.
+    if (Date.now() - started < 1000) await new Promise((r) => setTimeout(r, 1000));
+    if (initial === undefined) {
+      relisting = true;
+      relisted = new Set();
+    } else {
+      initial = [];
+      last.clear();
+    }
+  }
 }

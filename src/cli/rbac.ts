@@ -4,7 +4,7 @@
  * exits 1 (as every command's error does).
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -134,6 +134,9 @@ export function registerCreateCommand(program: Command): Command {
         const certFile = join(dir, `${name}.crt`);
         writeFileSync(keyFile, privateKey, { mode: 0o600 });
         writeFileSync(certFile, res.body.status.certificate, { mode: 0o600 });
+        // The mode only applies to new files: one left by an earlier run keeps its bits otherwise.
+        chmodSync(keyFile, 0o600);
+        chmodSync(certFile, 0o600);
         console.log(`user/${name} created: certificate ${certFile}, key ${keyFile}`);
         entry = { name, clientCertificate: certFile, clientKey: keyFile };
       } else {

@@ -20,7 +20,8 @@ export function registerSchedulerCommand(program: Command): void {
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
     .option('--authorization-mode <mode>', 'RBAC (roles and bindings decide) or AlwaysAllow (any authenticated user may do anything)', 'RBAC')
     .option('--audit-log-path <file>', 'audit log of writes, exec and refused requests (JSON lines, 0600, rotated at 10 MiB, 2 backups); default DIR/audit.log')
-    .action(async (verb: string | undefined, opts: { dir: string; address: string; port: string; host?: string[]; clusterCidr: string; nodeCidrMaskSize: string; podEvictionTimeout: string; nodeCertTtl: string; logLevel: string; authorizationMode: string; auditLogPath?: string }) => {
+    .option('--min-request-timeout <seconds>', 'watches and log follows end after a random 1x-2x this many seconds (clients watch again)', '1800')
+    .action(async (verb: string | undefined, opts: { dir: string; address: string; port: string; host?: string[]; clusterCidr: string; nodeCidrMaskSize: string; podEvictionTimeout: string; nodeCertTtl: string; logLevel: string; authorizationMode: string; auditLogPath?: string; minRequestTimeout: string }) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got ${opts.port}`);
       const dir = resolve(opts.dir);
@@ -40,6 +41,8 @@ export function registerSchedulerCommand(program: Command): void {
       if (!Number.isFinite(evictionSeconds) || evictionSeconds < 0) throw new Error(`--pod-eviction-timeout must be a number of seconds, got ${opts.podEvictionTimeout}`);
       const nodeCertTtlSeconds = Math.round(parseDuration(opts.nodeCertTtl, '--node-cert-ttl') / 1000);
       if (nodeCertTtlSeconds < 60) throw new Error(`--node-cert-ttl must be at least 60s, got ${opts.nodeCertTtl}`);
+      const minRequestTimeoutSeconds = Number(opts.minRequestTimeout);
+      if (!/^\d+$/.test(opts.minRequestTimeout.trim()) || minRequestTimeoutSeconds < 1) throw new Error(`--min-request-timeout must be a whole number of seconds (at least 1), got ${opts.minRequestTimeout}`);
       if (opts.authorizationMode !== 'RBAC' && opts.authorizationMode !== 'AlwaysAllow') throw new Error(`--authorization-mode must be RBAC or AlwaysAllow, got ${opts.authorizationMode}`);
       const running = await startScheduler({
         dir,
@@ -52,6 +55,7 @@ export function registerSchedulerCommand(program: Command): void {
         nodeCertTtlSeconds,
         authorizationMode: opts.authorizationMode,
         auditLogPath: opts.auditLogPath ? resolve(opts.auditLogPath) : undefined,
+        minRequestTimeoutSeconds,
       });
       const shutdown = () => void running.close().then(() => process.exit(0));
       process.once('SIGTERM', shutdown);

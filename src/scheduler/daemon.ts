@@ -15,6 +15,7 @@ import type { AuthorizationMode } from './server/rest-access.js';
 import { readConfigText, withInitContext } from './init-config.js';
 import { markStaleNodes, podCidrConfig, scheduleOnce, SchedulingCache, startSchedulerServer, type SchedulerServer } from './server/index.js';
 import { reconcileAll } from './controllers/index.js';
+import { makeStatePrivate, tightenStateFiles } from './state-files.js';
 
 /**
  * podEvictionTimeoutSeconds: after a node's 40 s heartbeat grace, its pods are replaced elsewhere this
@@ -43,11 +44,12 @@ export interface InitResult {
  * new API token for the admin, and writes the CLI config (~/.corelet/config) for the admin.
  */
 export async function initScheduler(opts: { dir: string; hosts: string[]; port: number; configFile?: string }): Promise<InitResult> {
-  await mkdir(opts.dir, { recursive: true, mode: 0o700 });
+  await makeStatePrivate(opts.dir); // 0700 also when the folder existed
   const dns = opts.hosts.filter((h) => !/^[\d.]+$|:/.test(h));
   const ips = opts.hosts.filter((h) => /^[\d.]+$|:/.test(h));
   const { pki } = await ensurePki(join(opts.dir, 'pki'), { dnsNames: dns, ips });
   const store = Store.open(join(opts.dir, 'state.db'));
+  await tightenStateFiles(opts.dir);
   try {
     const bootstrap = newTokenRecord('bootstrap', { description: 'agent join token' });
     const admin = newTokenRecord('api', { user: 'admin', groups: [MASTERS_GROUP], description: 'created by scheduler init' });
@@ -89,8 +91,11 @@ export async function startScheduler(opts: {
   auditLogPath?: string;
   /** Lifetime of the node certificates it signs (default 30 days). */
   nodeCertTtlSeconds?: number;
+  /** Watches and log follows end after 1×–2× this (default 1800 s, kube-apiserver's --min-request-timeout). */
+  minRequestTimeoutSeconds?: number;
 }): Promise<RunningScheduler> {
   const podCidrs = podCidrConfig(opts.clusterCidr, opts.nodeCidrMaskSize);
+  await makeStatePrivate(opts.dir); // pod specs with env values, tokens, the audit log: 0700, also on older installs
   const { pki } = await ensurePki(join(opts.dir, 'pki'));
   // For the agents' HTTPS ports (system:masters there); nothing else signs with it.
   await ensureSchedulerClientCert(join(opts.dir, 'pki'), pki.ca);
@@ -98,6 +103,7 @@ export async function startScheduler(opts: {
   // loses nothing (store-durability test); only a power cut can take the last commits before a
   // checkpoint. FULL would fsync every heartbeat and pod status: thousands a second with 5,000 nodes.
   const store = Store.open(join(opts.dir, 'state.db'), { logger: opts.logger, synchronous: 'NORMAL' });
+  await tightenStateFiles(opts.dir); // state.db and its -wal/-shm 0600
   const audit = new AuditLog(opts.auditLogPath ?? join(opts.dir, 'audit.log'));
   let pending = false;
   // Heartbeat staleness and node loss depend on the clock, not on writes: the 1 s timer checks them,
@@ -133,6 +139,7 @@ export async function startScheduler(opts: {
     bootstrapTokens: tokenStore,
     nodeCertTtlSeconds: opts.nodeCertTtlSeconds,
     authorizationMode: opts.authorizationMode,
+    minRequestTimeoutSeconds: opts.minRequestTimeoutSeconds,
     audit,
     onChange: loop,
     podCidrs,

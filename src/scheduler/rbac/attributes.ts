@@ -53,6 +53,26 @@ export function groupOf(resource: string, urlGroup = ''): string {
   return urlGroup !== '' ? urlGroup : (RESOURCE_GROUPS[resource] ?? '');
 }
 
+/**
+ * Resources that are not in any namespace. Under namespaces/NS/ they are not served (404), so their
+ * attributes there are cluster-wide: a role bound in NS never reaches them.
+ */
+export const CLUSTER_SCOPED_RESOURCES: ReadonlySet<string> = new Set([
+  'namespaces',
+  'nodes',
+  'clusterroles',
+  'clusterrolebindings',
+  'certificatesigningrequests',
+  'bootstraptokens',
+  'users',
+  'groups',
+  'subjectaccessreviews',
+  'selfsubjectaccessreviews',
+  'tokenreviews',
+  'persistentvolumes',
+  'storageclasses',
+]);
+
 const VERB_OF_METHOD: Record<string, string> = { POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete', GET: 'get', HEAD: 'get' };
 
 /**
@@ -82,7 +102,11 @@ export function requestAttributes(method: string, pathname: string, watch: boole
   // namespaces/NS/RESOURCE...: the resource is in NS; namespaces/NS alone is the namespace object itself.
   if (rest[0] === 'namespaces' && rest.length >= 2) {
     namespace = rest[1];
-    if (rest.length > 2) rest = rest.slice(2);
+    if (rest.length > 2) {
+      rest = rest.slice(2);
+      // namespaces/NS/nodes|namespaces|clusterroles...: not served there; decided cluster-wide.
+      if (CLUSTER_SCOPED_RESOURCES.has(rest[0])) namespace = '';
+    }
   }
   const [resource, name, ...subs] = rest;
   const subresource = subs.length > 0 ? subs.join('/') : undefined;

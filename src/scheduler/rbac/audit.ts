@@ -2,11 +2,14 @@
  * The audit log: one JSON line per write, per exec and per refused request (time, user, groups,
  * verb, resource, subresource, namespace, name, code, result, and the reason of a denial). The file
  * is 0600; when it passes maxBytes it is rotated (audit.log → audit.log.1 → audit.log.2; older ones
- * are dropped), so it never holds more than (backups + 1) × maxBytes.
+ * are dropped), so it never holds more than (backups + 1) × maxBytes. Fields are clipped and
+ * denials are rate- and size-limited (audit-limit.ts), so refused requests cannot rotate the
+ * records of writes out.
  */
 import { closeSync, fstatSync, openSync, renameSync, rmSync, writeSync, chmodSync } from 'node:fs';
 import type { UserInfo } from '../auth/identity.js';
 import type { RequestAttributes } from './attributes.js';
+import { clipRecord, DenialLimiter, type DenialLimits } from './audit-limit.js';
 
 export interface AuditRecord {
   time: string;
@@ -21,7 +24,8 @@ export interface AuditRecord {
   name?: string;
   path?: string;
   code: number;
-  result: 'allowed' | 'denied' | 'failed';
+  /** started: an exec when authorized (its outcome follows in a second record). */
+  result: 'allowed' | 'denied' | 'failed' | 'started';
   reason?: string;
 }
 
@@ -65,14 +69,21 @@ export interface AuditSink {
 export class AuditLog implements AuditSink {
   private fd: number;
   private size: number;
+  /** Bytes of denial records in the current file. */
+  private denialBytes = 0;
+  private readonly denials: DenialLimiter;
 
   constructor(
     readonly path: string,
     private readonly maxBytes = 10 * 1024 * 1024,
     private readonly backups = 2,
+    limits: DenialLimits = {},
   ) {
     this.fd = this.open();
     this.size = fstatSync(this.fd).size;
+    this.denials = new DenialLimiter(limits);
+    // An existing file's denials are unknown: count it all against the budget, to be safe.
+    this.denialBytes = Math.min(this.size, this.maxBytes * this.denials.share);
   }
 
   private open(): number {
@@ -82,9 +93,27 @@ export class AuditLog implements AuditSink {
   }
 
   write(record: AuditRecord): void {
-    const line = `${JSON.stringify(record)}\n`;
+    const summary = this.denials.summary();
+    if (summary) this.append(summary);
+    const clipped = clipRecord(record);
+    const line = `${JSON.stringify(clipped)}\n`;
+    if (clipped.result === 'denied') {
+      // A denial never rotates the file: only writes, execs and failures do.
+      const bytes = Buffer.byteLength(line);
+      const withinBudget = this.denialBytes + bytes <= this.maxBytes * this.denials.share && this.size + bytes <= this.maxBytes;
+      if (!this.denials.take(clipped.user, withinBudget)) return;
+      this.denialBytes += this.append(line);
+      return;
+    }
+    this.append(line);
+  }
+
+  private append(recordOrLine: AuditRecord | string): number {
+    const line = typeof recordOrLine === 'string' ? recordOrLine : `${JSON.stringify(recordOrLine)}\n`;
     if (this.size > 0 && this.size + Buffer.byteLength(line) > this.maxBytes) this.rotate();
-    this.size += writeSync(this.fd, line);
+    const n = writeSync(this.fd, line);
+    this.size += n;
+    return n;
   }
 
   private rotate(): void {
@@ -101,9 +130,12 @@ export class AuditLog implements AuditSink {
     else rmSync(this.path, { force: true });
     this.fd = this.open();
     this.size = 0;
+    this.denialBytes = 0;
   }
 
   close(): void {
+    const summary = this.denials.summary(true);
+    if (summary) this.append(summary);
     closeSync(this.fd);
   }
 }

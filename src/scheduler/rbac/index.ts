@@ -5,3 +5,4 @@ export * from './builtin.js';
 export * from './policy-cache.js';
 export * from './escalation.js';
 export * from './audit.js';
+export * from './audit-limit.js';

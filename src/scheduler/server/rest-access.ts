@@ -31,7 +31,9 @@ import {
 } from '../auth/index.js';
 import {
   authorize,
+  clipField,
   forbiddenMessage,
+  MAX_AUDIT_REASON,
   groupOf,
   missingPermission,
   policyCacheOf,
@@ -83,7 +85,29 @@ export interface AccessContext {
   require(a: ResourceAttributes, objectName?: string): void;
   /** Checks a Role/ClusterRole/binding about to be stored against escalation. */
   admit(kind: string, obj: unknown): void;
+  /** The name of the object a POST to a collection creates (its URL has none): for the audit log. */
+  auditName?: string;
+  /** Why the request failed (the Status message), for the audit record of a failure. */
+  failure?: string;
+  /** What this request already recorded (a denial) or will record once it is over (apply's objects). */
+  state: RequestAuditState;
+  /**
+   * Whether the caller may still do this request now: its credentials authenticate again (the token
+   * or ServiceAccount not deleted, not expired), and RBAC still allows it. For long streams.
+   */
+  stillAllowed(): boolean;
 }
+
+/** Per request: whether a denial was recorded, and apply's allowed objects awaiting the outcome. */
+export interface RequestAuditState {
+  denied: boolean;
+  pending: RequestAttributes[];
+}
+
+type Caller = { user: UserInfo; impersonatedBy?: UserInfo; state?: RequestAuditState };
+
+/** Fields of audit records are clipped: a flood of requests with huge names cannot make records huge. */
+const clip = clipField;
 
 function policyOf(opts: AccessOptions): Policy {
   return policyCacheOf(opts.store).get();
@@ -97,9 +121,17 @@ export function decide(opts: AccessOptions, user: UserInfo, a: RequestAttributes
   return authorize(policyOf(opts), user, a);
 }
 
-function audit(opts: AccessOptions, ctx: { user: UserInfo; impersonatedBy?: UserInfo }, a: RequestAttributes, code: number, reason?: string): void {
-  if (!opts.audit) return;
+function audit(
+  opts: AccessOptions,
+  ctx: Caller,
+  a: RequestAttributes,
+  code: number,
+  reason?: string,
+  result?: 'allowed' | 'denied' | 'failed' | 'started',
+): void {
   const denied = code === 403;
+  if (denied && ctx.state) ctx.state.denied = true;
+  if (!opts.audit) return;
   const writes = ['create', 'update', 'patch', 'delete', 'deletecollection'];
   if (!denied && !writes.includes(a.verb) && !(a.kind === 'resource' && a.subresource === 'exec')) return;
   const r = {
@@ -109,16 +141,21 @@ function audit(opts: AccessOptions, ctx: { user: UserInfo; impersonatedBy?: User
     ...(ctx.impersonatedBy ? { impersonatedBy: ctx.impersonatedBy.username } : {}),
     verb: a.verb,
     ...(a.kind === 'resource'
-      ? { resource: a.resource, ...(a.subresource ? { subresource: a.subresource } : {}), ...(a.namespace ? { namespace: a.namespace } : {}), ...(a.name ? { name: a.name } : {}) }
-      : { path: a.path }),
+      ? {
+          resource: clip(a.resource),
+          ...(a.subresource ? { subresource: clip(a.subresource) } : {}),
+          ...(a.namespace ? { namespace: clip(a.namespace) } : {}),
+          ...(a.name ? { name: clip(a.name) } : {}),
+        }
+      : { path: clip(a.path) }),
     code,
-    result: (denied ? 'denied' : code < 400 ? 'allowed' : 'failed') as 'denied' | 'allowed' | 'failed',
-    ...(reason ? { reason } : {}),
+    result: result ?? (denied ? 'denied' : code < 400 ? 'allowed' : 'failed'),
+    ...(reason ? { reason: clip(reason, MAX_AUDIT_REASON) } : {}),
   };
   opts.audit.write(r);
 }
 
-function forbid(opts: AccessOptions, ctx: { user: UserInfo; impersonatedBy?: UserInfo }, a: RequestAttributes, reason = '', audited: RequestAttributes = a): AccessError {
+function forbid(opts: AccessOptions, ctx: Caller, a: RequestAttributes, reason = '', audited: RequestAttributes = a): AccessError {
   const message = forbiddenMessage(ctx.user, a, reason);
   audit(opts, ctx, audited, 403, message);
   return new AccessError(403, 'Forbidden', message);
@@ -150,7 +187,7 @@ function impersonate(req: IncomingMessage, requester: UserInfo, opts: AccessOpti
 const RBAC_GROUP = 'rbac.authorization.k8s.io';
 
 /** Escalation prevention for one RBAC object a user is about to store. */
-function admitRbac(opts: AccessOptions, ctx: { user: UserInfo; impersonatedBy?: UserInfo }, kind: string, obj: unknown): void {
+function admitRbac(opts: AccessOptions, ctx: Caller, kind: string, obj: unknown): void {
   if (opts.authorizationMode === 'AlwaysAllow' || !isObject(obj)) return;
   const meta = isObject(obj.metadata) ? obj.metadata : {};
   const namespace = typeof meta.namespace === 'string' ? meta.namespace : '';
@@ -177,7 +214,16 @@ function admitRbac(opts: AccessOptions, ctx: { user: UserInfo; impersonatedBy?: 
     const roleResource = ref.kind === 'Role' ? 'roles' : 'clusterroles';
     if (allowedTo('bind', roleResource, ref.kind === 'Role' ? namespace : namespace, ref.name)) return;
     const role = ref.kind === 'Role' ? (opts.store.get<Role>('Role', namespace, ref.name) as Role | undefined) : (opts.store.get<ClusterRole>('ClusterRole', '', ref.name) as ClusterRole | undefined);
-    const missing = role ? missingPermission(policy, user, role.rules ?? [], namespace) : undefined;
+    if (!role) {
+      // A role that does not exist yet grants nothing now, but would the moment it appears: only a
+      // user with "bind" on it may pre-position a binding (Kubernetes' rule).
+      const resource = kind === 'RoleBinding' ? 'rolebindings' : 'clusterrolebindings';
+      const a: RequestAttributes = { kind: 'resource', verb: 'bind', apiGroup: RBAC_GROUP, resource: roleResource, namespace: ref.kind === 'Role' ? namespace : '', name: ref.name };
+      const message = `${resource}.${RBAC_GROUP} ${JSON.stringify(name)} is forbidden: user ${JSON.stringify(user.username)} may not bind the ${ref.kind} ${JSON.stringify(ref.name)}, which does not exist: binding a missing role needs the "bind" verb on ${roleResource}.${RBAC_GROUP} ${JSON.stringify(ref.name)}`;
+      audit(opts, ctx, a, 403, message);
+      throw new AccessError(403, 'Forbidden', message);
+    }
+    const missing = missingPermission(policy, user, role.rules ?? [], namespace);
     if (missing !== undefined) {
       const resource = kind === 'RoleBinding' ? 'rolebindings' : 'clusterrolebindings';
       const a: RequestAttributes = { kind: 'resource', verb: 'bind', apiGroup: RBAC_GROUP, resource: roleResource, namespace, name: ref.name };
@@ -208,12 +254,16 @@ export function checkAccess(req: IncomingMessage, url: URL, opts: AccessOptions)
   const watch = ['true', '1'].includes(url.searchParams.get('watch') ?? '');
   const attrs = requestAttributes(req.method ?? 'GET', url.pathname, watch);
   const impersonated = impersonate(req, requester, opts);
-  const base = impersonated ? { user: impersonated, impersonatedBy: requester } : { user: requester };
+  const state: RequestAuditState = { denied: false, pending: [] };
+  const base = impersonated ? { user: impersonated, impersonatedBy: requester, state } : { user: requester, state };
   const isApply = attrs.kind === 'resource' && attrs.resource === 'apply' && attrs.name === undefined && req.method === 'POST';
   if (!isApply) {
     const d = decide(opts, base.user, attrs);
     if (!d.allowed) throw forbid(opts, base, attrs, d.reason);
   }
+  // An exec is recorded when it starts too: its completion record may come much later (or, when
+  // the scheduler stops first, never).
+  if (attrs.kind === 'resource' && attrs.subresource === 'exec') audit(opts, base, attrs, 0, 'exec authorized and started; its outcome is recorded when it ends', 'started');
   return {
     ...base,
     attrs,
@@ -222,17 +272,41 @@ export function checkAccess(req: IncomingMessage, url: URL, opts: AccessOptions)
       const d = decide(opts, base.user, full);
       const named: RequestAttributes = objectName && !a.name ? { ...full, name: objectName } : full;
       if (!d.allowed) throw forbid(opts, base, full, d.reason, named);
-      audit(opts, base, named, 200);
+      // Recorded once the apply's transaction is over: committed (allowed) or rolled back (failed).
+      state.pending.push(named);
     },
     admit: (kind, obj) => admitRbac(opts, base, kind, obj),
+    stillAllowed() {
+      try {
+        const again = authenticateRequest(req, {
+          tokenLookup: opts.tokenLookup,
+          now: opts.now,
+          serviceAccountUid: (ns, name) => opts.store.get('ServiceAccount', ns, name)?.metadata.uid,
+        });
+        if (again.username !== requester.username) return false;
+        if (impersonated) impersonate(req, again, opts);
+      } catch {
+        return false;
+      }
+      return isApply || decide(opts, base.user, attrs).allowed;
+    },
   };
 }
 
 /** Records a finished request in the audit log (writes, exec; apply's objects are recorded one by one). */
-export function auditFinished(opts: AccessOptions, ctx: AccessContext, code: number): void {
-  if (ctx.attrs.kind === 'resource' && ctx.attrs.resource === 'apply' && ctx.attrs.name === undefined) return;
-  if (code === 403) return; // recorded when refused
-  audit(opts, ctx, ctx.attrs, code);
+export function auditFinished(opts: AccessOptions, ctx: AccessContext, code: number, clientGone = false): void {
+  const gone = clientGone ? 'the client went away before the answer' : undefined;
+  const why = [code >= 400 ? ctx.failure : undefined, gone].filter(Boolean).join('; ') || undefined;
+  if (ctx.attrs.kind === 'resource' && ctx.attrs.resource === 'apply' && ctx.attrs.name === undefined) {
+    for (const a of ctx.state.pending) {
+      if (code < 400) audit(opts, ctx, a, code, gone);
+      else audit(opts, ctx, a, code, `not stored: the apply was rolled back (${code}${why ? `: ${why}` : ''})`, 'failed');
+    }
+    return;
+  }
+  if (code === 403 && ctx.state.denied) return; // recorded when refused
+  const attrs = ctx.auditName && ctx.attrs.kind === 'resource' && ctx.attrs.name === undefined ? { ...ctx.attrs, name: ctx.auditName } : ctx.attrs;
+  audit(opts, ctx, attrs, code, why);
 }
 
 /** A JSON answer of an access route. */
@@ -313,7 +387,7 @@ export async function accessRoute(req: IncomingMessage, url: URL, ctx: AccessCon
     }
     return { status: 201, body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', metadata: {}, spec: {}, status } };
   }
-  if (p === '/apis/corelet.io/v1/users') return createUser(await readJson(), opts);
+  if (p === '/apis/corelet.io/v1/users') return createUser(await readJson(), opts, ctx);
   const sa = /^\/api\/v1\/namespaces\/([^/]+)\/serviceaccounts\/([^/]+)\/token$/.exec(p);
   if (sa) return serviceAccountToken(decodeURIComponent(sa[1]), decodeURIComponent(sa[2]), await readJson(), opts);
   return undefined;
@@ -331,7 +405,7 @@ function needTokenStore(opts: AccessOptions): (record: TokenRecord) => void {
 }
 
 /** POST users: {metadata: {name}, spec: {groups?, publicKeyPem?, expirationSeconds?}} → a token or a certificate. */
-function createUser(body: unknown, opts: AccessOptions): AccessReply {
+function createUser(body: unknown, opts: AccessOptions, ctx: AccessContext): AccessReply {
   if (!isObject(body) || !isObject(body.metadata) || typeof body.metadata.name !== 'string' || body.metadata.name === '') {
     throw invalidArgument('metadata.name: required value (the user name)');
   }
@@ -342,6 +416,17 @@ function createUser(body: unknown, opts: AccessOptions): AccessReply {
   const groups = spec.groups ?? [];
   if (!Array.isArray(groups) || groups.some((g) => typeof g !== 'string' || g === '' || /[\s,]/.test(g))) throw invalidArgument('spec.groups must be a list of group names (no spaces or commas)');
   if (groups.includes(AUTHENTICATED_GROUP)) throw invalidArgument(`spec.groups: ${AUTHENTICATED_GROUP} is added to every user; do not list it`);
+  ctx.auditName = name;
+  // Granting a group is acting as it: the requester must be in it or hold "impersonate" on it
+  // (otherwise whoever may create users could make a system:masters one).
+  for (const g of groups as string[]) {
+    if (ctx.user.groups.includes(g)) continue;
+    const a: RequestAttributes = { kind: 'resource', verb: 'impersonate', apiGroup: '', resource: 'groups', name: g };
+    if (decide(opts, ctx.user, a).allowed) continue;
+    const message = `users.corelet.io ${JSON.stringify(name)} is forbidden: user ${JSON.stringify(ctx.user.username)} may not grant the group ${JSON.stringify(g)}: it needs the "impersonate" verb on groups ${JSON.stringify(g)} (or to be in that group)`;
+    audit(opts, ctx, a, 403, message);
+    throw new AccessError(403, 'Forbidden', message);
+  }
   const ttl = expirationSeconds(spec.expirationSeconds, 'spec.expirationSeconds', undefined);
   if (spec.publicKeyPem !== undefined) {
     if (typeof spec.publicKeyPem !== 'string') throw invalidArgument('spec.publicKeyPem must be a PEM public key');

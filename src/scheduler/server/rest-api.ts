@@ -44,6 +44,7 @@ import { API_VERSIONS, groupOfKind, isNamespaced, type ObjectInput, type Store, 
 import type { NodeSessions } from './node-sessions.js';
 import type { PodExecOptions, PodLogOptions, PodProxy } from './pod-proxy.js';
 import { bootstrapTokensRoute } from './bootstrap-tokens-api.js';
+import { requestedTimeoutSeconds, streamLifetime, streamTimeoutMs, type StreamLifetime } from './stream-lifetime.js';
 import type { TokenStore } from '../auth/index.js';
 
 /** Largest request body accepted (a manifest of several objects, each at most 1.5 MiB). */
@@ -97,6 +98,13 @@ export interface RestApiOptions {
   access?: AccessContext;
   /** Bootstrap token records for /api/v1/bootstraptokens (bootstrap-tokens-api.ts); 404 without. */
   bootstrapTokens?: TokenStore;
+  /**
+   * Watches and log follows end after a random time between 1× and 2× this (kube-apiserver's
+   * --min-request-timeout, default 1800 s); a watch's ?timeoutSeconds= may shorten it.
+   */
+  minRequestTimeoutSeconds?: number;
+  /** How often a stream's caller is checked again (a deleted token ends it); 5 s by default. */
+  streamRecheckMs?: number;
 }
 
 /** An HTTP failure with a Kubernetes Status reason. */
@@ -224,33 +232,64 @@ function resourceKind(resource: string): StoreKind {
  * AlreadyExists/Conflict, 400 BadRequest...
  */
 export async function handleApiRequest(req: IncomingMessage, res: ServerResponse, opts: RestApiOptions): Promise<void> {
+  // Audited when the handler is done, with the code it answered (or would have: a client that hung
+  // up mid-exec still gets its exec recorded; 'finish' never fires for a destroyed response).
+  let access: AccessContext | undefined;
+  let code = 500;
+  let clientGone = false;
+  const failed = (status: number, message: string) => {
+    code = status;
+    if (access) access.failure = message;
+  };
   try {
     const url = new URL(req.url ?? '/', 'https://scheduler');
-    const access = checkAccess(req, url, opts);
-    res.once('finish', () => auditFinished(opts, access, res.statusCode));
+    access = checkAccess(req, url, opts);
     const reply = (await accessRoute(req, url, access, opts, () => readJson(req))) ?? (await route(req, { ...opts, access }));
-    if ('stream' in reply) await reply.stream(res);
-    else sendJson(res, reply.status, reply.body, reply.headers);
+    clientGone = res.destroyed;
+    if ('stream' in reply) {
+      code = 200;
+      await reply.stream(res);
+      code = res.statusCode;
+    } else {
+      code = reply.status;
+      sendJson(res, reply.status, reply.body, reply.headers);
+    }
   } catch (err) {
     if (res.headersSent || res.destroyed) {
       // A stream that failed midway: the client sees it cut short; nothing else can be said.
       opts.logger.debug({ err, url: req.url }, 'API stream ended by an error');
+      if (!res.headersSent) {
+        clientGone = true;
+        const [status] = err instanceof HttpError || err instanceof AccessError ? [err.code] : err instanceof CoreletError && STATUS_OF_KIND[err.kind] ? STATUS_OF_KIND[err.kind] : [500];
+        failed(status, err instanceof Error ? err.message : String(err));
+      }
       res.destroy();
       return;
     }
     // A refusal before the body was read: drain it, so the connection stays usable for the next request.
     if (!req.readableEnded) req.resume();
     if (err instanceof HttpError || err instanceof AccessError) {
+      failed(err.code, err.message);
       sendStatus(res, err.code, err.reason, err.message, err.code === 401 ? { 'www-authenticate': 'Bearer' } : {});
       return;
     }
     if (err instanceof CoreletError && STATUS_OF_KIND[err.kind]) {
-      const [code, reason] = STATUS_OF_KIND[err.kind];
-      sendStatus(res, code, err instanceof ManifestError ? 'Invalid' : reason, err.message);
+      const [status, reason] = STATUS_OF_KIND[err.kind];
+      failed(status, err.message);
+      sendStatus(res, status, err instanceof ManifestError ? 'Invalid' : reason, err.message);
       return;
     }
     opts.logger.error({ err, method: req.method, url: req.url }, 'API request failed');
+    failed(500, err instanceof Error ? err.message : String(err));
     sendStatus(res, 500, 'InternalError', err instanceof Error ? err.message : String(err));
+  } finally {
+    if (access) {
+      try {
+        auditFinished(opts, access, code, clientGone);
+      } catch (err) {
+        opts.logger.error({ err }, 'could not write the audit record');
+      }
+    }
   }
 }
 
@@ -286,7 +325,7 @@ async function route(req: IncomingMessage, opts: RestApiOptions): Promise<Reply>
   const fields = parseFieldSelector(url.searchParams.get('fieldSelector'));
   const collection = (sel: Selection): Reply => {
     if (method !== 'GET') throw methodNotAllowed(method, url.pathname);
-    return flag(url, 'watch') ? watch(sel, flag(url, 'allowWatchBookmarks'), opts) : listReply(sel, opts);
+    return flag(url, 'watch') ? watch(sel, flag(url, 'allowWatchBookmarks'), requestedTimeoutSeconds(url), opts) : listReply(sel, opts);
   };
 
   // /api/v1/apply
@@ -317,6 +356,8 @@ async function route(req: IncomingMessage, opts: RestApiOptions): Promise<Reply>
   const [, ns, resource, name, sub] = rest;
   if (resource === 'events' && rest.length === 3) return collection({ kind: 'Event', namespace: ns, fields });
   const kind = resourceKind(resource);
+  // A cluster-scoped kind has no collection inside a namespace (Kubernetes answers 404 too).
+  if (!isNamespaced(kind)) throw new HttpError(404, 'NotFound', `the server could not find the requested resource: ${resource} are cluster-scoped, use /api/v1/${resource}`);
   if (name === undefined) {
     if (method === 'POST') return done(opts, createFromBody(kind, ns, await readBody(req), opts));
     return collection({ kind, namespace: ns, labelSelector, fields });
@@ -382,17 +423,24 @@ function objectSelected(obj: Readonly<StoredObject>, sel: Selection): boolean {
  * with an ADDED event per object selected now (then, with bookmarks, a BOOKMARK annotated
  * k8s.io/initial-events-end), then every committed change. An object that stops matching the
  * selectors is sent as DELETED, one that starts matching as ADDED, as Kubernetes does. Ends when the
- * client goes away.
+ * client goes away, cleanly at its timeout (stream-lifetime.ts), or when its caller's token,
+ * ServiceAccount or permission is gone.
  */
-function watch(sel: Selection, bookmarks: boolean, opts: RestApiOptions): Reply {
+function watch(sel: Selection, bookmarks: boolean, timeoutSeconds: number | undefined, opts: RestApiOptions): Reply {
   const { store } = opts;
   return {
     stream: (res) =>
       new Promise<void>((resolve) => {
         res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache' });
         res.flushHeaders(); // the client learns the watch started even before the first event
+        const lifetime = streamLifetime({
+          timeoutMs: streamTimeoutMs(timeoutSeconds, opts.minRequestTimeoutSeconds),
+          recheckMs: opts.streamRecheckMs,
+          stillAllowed: opts.access ? () => opts.access!.stillAllowed() : undefined,
+          end: () => res.end(),
+        });
         const send = (type: string, object: unknown) => {
-          if (res.destroyed) return;
+          if (res.destroyed || res.writableEnded || !lifetime.check()) return;
           res.write(`${JSON.stringify({ type, object })}\n`);
           if (res.writableLength > MAX_WATCH_BACKLOG_BYTES) {
             opts.logger.warn({ kind: sel.kind }, 'closing a watch whose client does not keep up');
@@ -430,6 +478,7 @@ function watch(sel: Selection, bookmarks: boolean, opts: RestApiOptions): Reply 
           send('BOOKMARK', { kind: sel.kind, apiVersion, metadata: { resourceVersion: store.resourceVersion(), annotations: { [INITIAL_EVENTS_END_ANNOTATION]: 'true' } } });
         }
         res.once('close', () => {
+          lifetime.stop();
           stop();
           resolve();
         });
@@ -490,7 +539,16 @@ async function subresource(
     if (container) logOpts.container = container;
     const proxy = podProxyOf(opts);
     const pod = boundPod(opts.store, ns, name);
-    return { stream: (res) => streamLogs(proxy, pod, logOpts, res) };
+    const lifetime = (end: () => void): StreamLifetime | undefined =>
+      logOpts.follow
+        ? streamLifetime({
+            timeoutMs: streamTimeoutMs(undefined, opts.minRequestTimeoutSeconds),
+            recheckMs: opts.streamRecheckMs,
+            stillAllowed: opts.access ? () => opts.access!.stillAllowed() : undefined,
+            end,
+          })
+        : undefined;
+    return { stream: (res) => streamLogs(proxy, pod, logOpts, res, lifetime) };
   }
   if (kind === 'Pod' && sub === 'exec') {
     if (method !== 'POST') throw methodNotAllowed(method, path);
@@ -555,10 +613,12 @@ function execOptions(body: unknown): PodExecOptions {
  * Streams the pod's log. The status line waits for the first byte, so a proxy that refuses before
  * writing anything still gets a proper Status error; a client that hangs up aborts the proxy.
  */
-async function streamLogs(proxy: PodProxy, pod: Pod, logOpts: PodLogOptions, res: ServerResponse): Promise<void> {
+async function streamLogs(proxy: PodProxy, pod: Pod, logOpts: PodLogOptions, res: ServerResponse, lifetimeOf?: (end: () => void) => StreamLifetime | undefined): Promise<void> {
   const abort = new AbortController();
   const onClose = () => abort.abort();
   res.once('close', onClose);
+  // A follow ends at the server's timeout (or when the caller's access is gone): the proxy stops and the answer ends cleanly.
+  const lifetime = lifetimeOf?.(() => abort.abort());
   const start = () => {
     if (res.headersSent) return;
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-cache' });
@@ -567,6 +627,7 @@ async function streamLogs(proxy: PodProxy, pod: Pod, logOpts: PodLogOptions, res
   const out = new Writable({
     write(chunk: Buffer, _encoding, callback) {
       if (res.destroyed) return callback(new Error('the client went away'));
+      if (lifetime && !lifetime.check()) return callback(new Error('the stream is over'));
       start();
       if (res.write(chunk)) return callback();
       const resume = () => {
@@ -582,9 +643,10 @@ async function streamLogs(proxy: PodProxy, pod: Pod, logOpts: PodLogOptions, res
     await proxy.logs(pod, logOpts, out, abort.signal);
   } catch (err) {
     if (res.destroyed) return;
-    throw err;
+    if (!abort.signal.aborted) throw err;
   } finally {
     res.off('close', onClose);
+    lifetime?.stop();
   }
   start();
   res.end();
@@ -741,6 +803,7 @@ function createFromBody(kind: StoreKind, namespace: string, text: string, opts: 
     if (obj.metadata.namespace === 'default' && !/\bnamespace\b/.test(text)) obj.metadata.namespace = namespace;
     else throw invalidArgument(`request body: metadata.namespace "${obj.metadata.namespace}" does not match the URL's namespace "${namespace}"`);
   }
+  if (opts.access) opts.access.auditName = obj.metadata.name;
   const created = opts.store.transaction(() => {
     opts.access?.admit(kind, obj);
     warnings.push(...admitWrite(opts.store, kind, obj));

@@ -59,6 +59,8 @@ export interface SchedulerServerOptions {
   bootstrapTokens?: TokenStore;
   /** Lifetime of the node certificates the scheduler signs; {@link DEFAULT_NODE_CERT_TTL_SECONDS} by default. */
   nodeCertTtlSeconds?: number;
+  /** Watches and log follows end after 1×–2× this many seconds (default 1800, as kube-apiserver's --min-request-timeout). */
+  minRequestTimeoutSeconds?: number;
 }
 
 /** A running scheduler server. */
@@ -94,7 +96,7 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
   const server = https.createServer(serverTlsOptions(opts.pki));
   // The built-in roles and bindings (cluster-admin for system:masters, admin, edit, view...).
   reconcileBuiltinRbac(opts.store);
-  const access = { authorizationMode: opts.authorizationMode, audit: opts.audit, pki: opts.pki, addToken: opts.addToken };
+  const access = { authorizationMode: opts.authorizationMode, audit: opts.audit, pki: opts.pki, addToken: opts.addToken, minRequestTimeoutSeconds: opts.minRequestTimeoutSeconds };
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   const sockets = new Set<Socket>();
   // Every agent routes to the others' pod CIDRs: tell them all whenever that list changes.

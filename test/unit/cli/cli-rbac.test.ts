@@ -6,7 +6,7 @@
  */
 import { before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -115,9 +115,13 @@ describe('corelet create / auth can-i / config', () => {
 
   it('makes a user a client certificate for a key made locally (0600), and the context authenticates with it', async (t) => {
     const { env, dir, config } = await setup(t, pki);
+    // Files left by an earlier run with looser bits are made 0600 too.
+    mkdirSync(join(dir, 'certs'), { recursive: true });
+    for (const f of ['cera.key', 'cera.crt']) writeFileSync(join(dir, 'certs', f), 'old', { mode: 0o644 });
     const made = await cli(env, ['create', 'user', 'cera', '--group', 'ops', '--client-certificate', '--set-context', '--cert-dir', join(dir, 'certs')]);
     assert.equal(made.exitCode, 0, made.stderr);
     assert.equal(statSync(join(dir, 'certs', 'cera.key')).mode & 0o777, 0o600);
+    assert.equal(statSync(join(dir, 'certs', 'cera.crt')).mode & 0o777, 0o600);
     const file = JSON.parse(readFileSync(config, 'utf8'));
     assert.deepEqual(file.users.find((u: any) => u.name === 'cera'), { name: 'cera', clientCertificate: join(dir, 'certs', 'cera.crt'), clientKey: join(dir, 'certs', 'cera.key') });
     const review = await cli(env, ['auth', 'can-i', 'list', 'pods', '--context', 'cera@corelet']);
