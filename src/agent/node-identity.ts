@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
 import { errnoCode, failedPrecondition, invalidArgument, unavailable, writeFileAtomic, type Logger } from '../lib/index.js';
-import { caCertHash, fetchPinnedCa, NODE_USER_PREFIX, NODES_GROUP, parseServerUrl, parseToken, type SchedulerAddress } from '../scheduler/auth/index.js';
+import { caCertHash, checkSchedulerIdentity, fetchPinnedCa, NODE_USER_PREFIX, NODES_GROUP, parseServerUrl, parseToken, type SchedulerAddress } from '../scheduler/auth/index.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 
@@ -119,7 +119,7 @@ export async function requestNodeCertificate(address: SchedulerAddress, caPem: s
   const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
     const req = https.request(
       `https://${host}:${address.port}${CSR_PATH}`,
-      { method: 'POST', ca: caPem, headers, timeout: timeoutMs, ...('certPem' in auth ? { cert: auth.certPem, key: auth.keyPem } : {}) },
+      { method: 'POST', ca: caPem, checkServerIdentity: checkSchedulerIdentity, headers, timeout: timeoutMs, ...('certPem' in auth ? { cert: auth.certPem, key: auth.keyPem } : {}) },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

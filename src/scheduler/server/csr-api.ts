@@ -14,6 +14,7 @@
  * certificate (clientAuth + serverAuth with the CSR's IP/DNS SANs, for the agent's HTTPS port)
  * comes back in status.certificate.
  */
+import { X509Certificate } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -49,6 +50,8 @@ const MAX_CSR_BODY_BYTES = 64 * 1024;
 export interface CsrApiOptions {
   store: Store;
   ca: CertKeyPair;
+  /** The scheduler's own server certificate (PEM): no node certificate may name what it names. */
+  serverCertPem?: string;
   certificates: NodeCertificates;
   tokenLookup: (id: string) => TokenRecord | undefined;
   /** Lifetime of issued node certificates, seconds (at least 60). */
@@ -151,6 +154,35 @@ export function parseCsr(pem: string): ParsedCsr {
   return { commonName: cn[0], organizations: orgs, publicKeyPem: forge.pki.publicKeyToPem(csr.publicKey as forge.pki.PublicKey), dnsNames, ips };
 }
 
+/** Loopback addresses: never in a node's certificate (they would name the scheduler to a local client). */
+function loopback(ip: string): boolean {
+  const v = ip.toLowerCase();
+  return v.startsWith('127.') || v === '::1' || v.startsWith('::ffff:127.') || v === '0:0:0:0:0:0:0:1';
+}
+
+/**
+ * The SANs a node certificate gets: its name and the CSR's names and addresses, minus everything the
+ * scheduler's own server certificate covers and loopback (a node certificate with those would pass
+ * for the scheduler with any client that trusts the cluster CA). Dropped ones are returned to log.
+ */
+export function nodeSans(node: string, csr: Pick<ParsedCsr, 'dnsNames' | 'ips'>, serverCertPem: string | undefined): { dnsNames: string[]; ips: string[]; dropped: string[] } {
+  const server = serverCertPem ? new X509Certificate(serverCertPem) : undefined;
+  const dropped: string[] = [];
+  const dnsNames: string[] = [];
+  for (const d of [node, ...csr.dnsNames.map((x) => x.toLowerCase())]) {
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(d) || dnsNames.includes(d)) continue;
+    if (d === 'localhost' || d.endsWith('.localhost') || server?.checkHost(d) !== undefined) dropped.push(d);
+    else dnsNames.push(d);
+  }
+  const ips: string[] = [];
+  for (const ip of csr.ips) {
+    if (ips.includes(ip)) continue;
+    if (loopback(ip) || server?.checkIP(ip) !== undefined) dropped.push(ip);
+    else ips.push(ip);
+  }
+  return { dnsNames, ips, dropped };
+}
+
 /** Checks what a node may have in its certificate: its own name, its group, its own addresses. */
 function checkRequest(csr: ParsedCsr, opts: CsrApiOptions, renewing: string | undefined): string {
   if (!csr.commonName.startsWith(NODE_USER_PREFIX) || csr.commonName.length === NODE_USER_PREFIX.length) {
@@ -170,7 +202,7 @@ function checkRequest(csr: ParsedCsr, opts: CsrApiOptions, renewing: string | un
     throw new CsrError(409, 'Conflict', `node ${node} is already registered; delete it with \`corelet delete node ${node}\` to rejoin under that name`);
   }
   for (const d of csr.dnsNames) {
-    if (d.toLowerCase() !== node && d !== 'localhost') throw new CsrError(403, 'Forbidden', `spec.request: DNS name ${d} is not this node's name (${node})`);
+    if (d.toLowerCase() !== node && d.toLowerCase() !== 'localhost') throw new CsrError(403, 'Forbidden', `spec.request: DNS name ${d} is not this node's name (${node})`);
   }
   // Another node's address in this node's serving certificate would let it impersonate that node's port.
   const taken = new Map<string, string>();
@@ -215,6 +247,8 @@ async function serve(req: IncomingMessage, res: ServerResponse, opts: CsrApiOpti
     if (typeof body.spec?.request !== 'string') throw new CsrError(400, 'BadRequest', 'spec.request: expected the base64 of a PEM certificate request');
     const csr = parseCsr(Buffer.from(body.spec.request, 'base64').toString('utf8'));
     const node = checkRequest(csr, opts, renewing);
+    const sans = nodeSans(node, csr, opts.serverCertPem);
+    if (sans.dropped.length > 0) logger.warn({ node, dropped: sans.dropped }, "node certificate: names and addresses of the scheduler's own certificate (and loopback) left out");
     const now = opts.now();
     const { certPem, serial } = issueCertificate(opts.ca, {
       publicKeyPem: csr.publicKeyPem,
@@ -222,8 +256,8 @@ async function serve(req: IncomingMessage, res: ServerResponse, opts: CsrApiOpti
       organizations: [NODES_GROUP],
       usages: ['clientAuth', 'serverAuth'],
       validitySeconds: opts.ttlSeconds,
-      dnsNames: [node, ...csr.dnsNames].filter((d) => /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(d)),
-      ips: csr.ips,
+      dnsNames: sans.dnsNames,
+      ips: sans.ips,
       now,
     });
     opts.certificates.record(node, serial);

@@ -125,7 +125,7 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
     certificates.revoke(change.object.metadata.name);
     sessions.disconnect(change.object.metadata.name, 4001, 'the Node was deleted: its certificate is revoked');
   });
-  const csr = { store: opts.store, ca: opts.pki.ca, certificates, tokenLookup: opts.tokenLookup, ttlSeconds: opts.nodeCertTtlSeconds ?? DEFAULT_NODE_CERT_TTL_SECONDS, now, logger };
+  const csr = { store: opts.store, ca: opts.pki.ca, serverCertPem: opts.pki.server.certPem, certificates, tokenLookup: opts.tokenLookup, ttlSeconds: opts.nodeCertTtlSeconds ?? DEFAULT_NODE_CERT_TTL_SECONDS, now, logger };
   server.on('request', (req, res) => {
     if (handleCsrRequest(req, res, csr)) return;
     void handleApiRequest(req, res, { store: opts.store, sessions, tokenLookup: opts.tokenLookup, logger, now, onPodsChanged: opts.onChange, podProxy, bootstrapTokens: opts.bootstrapTokens, ...access });

@@ -1,0 +1,111 @@
+/**
+ * Node identity hardening (issue 9 review): a node certificate never passes for the scheduler, nodes
+ * do not choose protected labels or other nodes' addresses, revoked certificates open nothing, names
+ * are claimed at issue, and renewal needs the newest certificate.
+ */
+import { before, describe, it, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import https from 'node:https';
+import net from 'node:net';
+import tls from 'node:tls';
+import { makeNodeCsr, requestNodeCertificate } from '../../../src/agent/node-identity.js';
+import {
+  caCertHash,
+  checkSchedulerIdentity,
+  createCa,
+  createServerCert,
+  fetchPinnedCa,
+  issueCertificate,
+  type CertKeyPair,
+  type Pki,
+} from '../../../src/scheduler/auth/index.js';
+import { startSchedulerServer, type SchedulerServer } from '../../../src/scheduler/server/index.js';
+import type { Store } from '../../../src/scheduler/store/index.js';
+import { tempStore } from './store-helpers.js';
+import { makeTokens } from './server-helpers.js';
+
+function keyPair(): { publicKeyPem: string; keyPem: string } {
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs1', format: 'pem' } });
+  return { publicKeyPem: publicKey, keyPem: privateKey };
+}
+
+/** A node certificate as an older scheduler signed them: serverAuth, 127.0.0.1 included. */
+function oldNodeCert(ca: CertKeyPair, name: string): CertKeyPair {
+  const k = keyPair();
+  const { certPem } = issueCertificate(ca, { publicKeyPem: k.publicKeyPem, commonName: `system:node:${name}`, organizations: ['system:nodes'], usages: ['clientAuth', 'serverAuth'], validitySeconds: 3600, ips: ['127.0.0.1'], dnsNames: ['localhost'] });
+  return { certPem, keyPem: k.keyPem };
+}
+
+async function tlsServer(t: TestContext, options: tls.TlsOptions): Promise<number> {
+  const server = tls.createServer(options, (s) => s.on('error', () => {}));
+  server.on('tlsClientError', () => {});
+  const sockets = new Set<net.Socket>();
+  server.on('connection', (s: net.Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return (server.address() as net.AddressInfo).port;
+}
+
+async function startServer(t: TestContext, store: Store, pki: Pki, lookup: ReturnType<typeof makeTokens>['lookup'], ttl = 3600): Promise<SchedulerServer> {
+  const server = await startSchedulerServer({ store, pki, address: '127.0.0.1', port: 0, tokenLookup: lookup, nodeCertTtlSeconds: ttl });
+  t.after(() => server.close());
+  return server;
+}
+
+describe('a node certificate never passes for the scheduler (F1)', () => {
+  let pki: Pki;
+  before(async () => {
+    const ca = await createCa();
+    pki = { ca, server: await createServerCert(ca, { dnsNames: ['sched.example'], ips: ['10.9.9.9'] }) };
+  });
+
+  it("leaves loopback and the scheduler's own names and addresses out of a node certificate", async (t) => {
+    const { store } = tempStore(t);
+    const tokens = makeTokens();
+    const server = await startServer(t, store, pki, tokens.lookup);
+    const { csrPem } = await makeNodeCsr('evil', { dnsNames: ['localhost', 'evil'], ips: ['127.0.0.1', '10.9.9.9', '192.168.56.20'] });
+    const cert = new X509Certificate(await requestNodeCertificate({ host: '127.0.0.1', port: server.port }, pki.ca.certPem, { token: tokens.bootstrap }, csrPem));
+    assert.equal(cert.checkIP('127.0.0.1'), undefined);
+    assert.equal(cert.checkIP('10.9.9.9'), undefined);
+    assert.equal(cert.checkHost('localhost'), undefined);
+    assert.equal(cert.checkIP('192.168.56.20'), '192.168.56.20');
+    assert.equal(cert.checkHost('evil'), 'evil');
+    // A node named after the scheduler's DNS name does not get that name as a SAN.
+    const named = await makeNodeCsr('sched.example');
+    const cert2 = new X509Certificate(await requestNodeCertificate({ host: '127.0.0.1', port: server.port }, pki.ca.certPem, { token: tokens.bootstrap }, named.csrPem));
+    assert.equal(cert2.checkHost('sched.example'), undefined);
+  });
+
+  it('issueCertificate adds no localhost or 127.0.0.1 of its own', () => {
+    const k = keyPair();
+    const { certPem } = issueCertificate(pki.ca, { publicKeyPem: k.publicKeyPem, commonName: 'system:node:n1', organizations: ['system:nodes'], usages: ['clientAuth', 'serverAuth'], validitySeconds: 600, dnsNames: ['n1'] });
+    const cert = new X509Certificate(certPem);
+    assert.equal(cert.checkIP('127.0.0.1'), undefined);
+    assert.equal(cert.checkHost('localhost'), undefined);
+    assert.equal(cert.checkHost('n1'), 'n1');
+  });
+
+  it('the pin check, and https with the CA, refuse a node certificate presented as the scheduler', async (t) => {
+    const node = oldNodeCert(pki.ca, 'evil');
+    const port = await tlsServer(t, { key: node.keyPem, cert: `${node.certPem}${pki.ca.certPem}` });
+    await assert.rejects(fetchPinnedCa({ host: '127.0.0.1', port }, caCertHash(pki.ca.certPem)), /presented a node certificate .*system:node:evil/);
+    await assert.rejects(
+      new Promise((resolve, reject) => {
+        const req = https.request(`https://127.0.0.1:${port}/`, { ca: pki.ca.certPem, checkServerIdentity: checkSchedulerIdentity }, resolve);
+        req.on('error', reject);
+        req.end();
+      }),
+      /presented a node certificate/,
+    );
+    // The scheduler's own certificate still passes.
+    const good = await tlsServer(t, { key: pki.server.keyPem, cert: `${pki.server.certPem}${pki.ca.certPem}` });
+    assert.equal(await fetchPinnedCa({ host: '127.0.0.1', port: good }, caCertHash(pki.ca.certPem)), new X509Certificate(pki.ca.certPem).toString());
+  });
+});
