@@ -26,6 +26,7 @@ import {
 import { CoreletError, type Logger } from '../../lib/index.js';
 import type { Store, Stored } from '../store/index.js';
 import { allocatePodCidr, podCidrCapacity, type PodCidrConfig } from './pod-cidr.js';
+import { mergeNodeLabels, nodeSelfLabels } from './node-restriction.js';
 
 /** How long a node may go without a heartbeat before it is marked NotReady (Kubernetes' default). */
 export const NODE_GRACE_MS = 40_000;
@@ -153,12 +154,15 @@ function mergeConditions(previous: readonly NodeCondition[], reported: readonly 
 }
 
 /** The Node object a register message describes, merged over the stored one (spec kept). */
-function nodeFromRegister(msg: RegisterMessage, current: Node | undefined, now: Date): Node {
+function nodeFromRegister(msg: RegisterMessage, current: Node | undefined, now: Date, refusedLabels?: (keys: string[]) => void): Node {
   const runtime = `${msg.runtime.name}://${msg.runtime.version}`;
+  // NodeRestriction: no protected labels, and stored labels (an admin's) are never overridden.
+  const { allowed, refused } = nodeSelfLabels(msg.nodeName, msg.labels);
+  if (refused.length > 0) refusedLabels?.(refused);
   return {
     apiVersion: 'v1',
     kind: 'Node',
-    metadata: { ...(current?.metadata ?? {}), name: msg.nodeName, labels: { ...(current?.metadata.labels ?? {}), ...msg.labels } } as Node['metadata'],
+    metadata: { ...(current?.metadata ?? {}), name: msg.nodeName, labels: mergeNodeLabels(current?.metadata.labels, allowed) } as Node['metadata'],
     spec: current?.spec ?? { taints: [], unschedulable: false, ...(msg.podCIDR ? { podCIDR: msg.podCIDR } : {}) },
     status: {
       capacity: msg.capacity,
@@ -229,7 +233,7 @@ export function serveNodeSocket(ws: WebSocket, opts: NodeSocketOptions): void {
           reply(errorMessage('NodeNameConflict', `this connection is registered as ${nodeName}; open a new connection for ${msg.nodeName}`, msg.id));
           return;
         }
-        nodeName = handleRegister(store, msg, now(), opts.podCidrs);
+        nodeName = handleRegister(store, msg, now(), opts.podCidrs, logger);
         sessions.attach(nodeName, conn);
         const podCIDR = opts.podCidrs ? podCidrOf(store, nodeName, opts.podCidrs, logger, now()) : msg.podCIDR;
         reply({ v: 1, type: 'registered', nodeName, heartbeatIntervalSeconds: opts.heartbeatIntervalSeconds ?? DEFAULT_HEARTBEAT_SECONDS, ...(podCIDR ? { podCIDR } : {}) });
@@ -272,10 +276,12 @@ export function serveNodeSocket(ws: WebSocket, opts: NodeSocketOptions): void {
  * without a pod CIDR gets one (the one it asks for when free, else the lowest free block); a node
  * that has one keeps it, so it survives reconnects and scheduler restarts.
  */
-export function handleRegister(store: Store, msg: RegisterMessage, now: Date, podCidrs?: PodCidrConfig): string {
+export function handleRegister(store: Store, msg: RegisterMessage, now: Date, podCidrs?: PodCidrConfig, logger?: Logger): string {
   store.transaction(() => {
     const current = store.get<Node>('Node', '', msg.nodeName);
-    const node = nodeFromRegister(msg, current, now);
+    const node = nodeFromRegister(msg, current, now, (keys) =>
+      logger?.warn({ node: msg.nodeName, labels: keys }, 'node labels refused: a node may not set these labels on itself (NodeRestriction)'),
+    );
     if (podCidrs && !current?.spec?.podCIDR) {
       const taken = store.list<Stored<Node>>('Node').filter((n) => n.metadata.name !== msg.nodeName).map((n) => n.spec?.podCIDR);
       const cidr = allocatePodCidr(podCidrs, taken, msg.podCIDR);

@@ -23,7 +23,8 @@ import {
 import { startSchedulerServer, type SchedulerServer } from '../../../src/scheduler/server/index.js';
 import type { Store } from '../../../src/scheduler/store/index.js';
 import { tempStore } from './store-helpers.js';
-import { makeTokens } from './server-helpers.js';
+import { bootstrapNode, FakeAgent, makeTokens, registerMessage } from './server-helpers.js';
+import type { Node } from '../../../src/api/index.js';
 
 function keyPair(): { publicKeyPem: string; keyPem: string } {
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs1', format: 'pem' } });
@@ -107,5 +108,52 @@ describe('a node certificate never passes for the scheduler (F1)', () => {
     // The scheduler's own certificate still passes.
     const good = await tlsServer(t, { key: pki.server.keyPem, cert: `${pki.server.certPem}${pki.ca.certPem}` });
     assert.equal(await fetchPinnedCa({ host: '127.0.0.1', port: good }, caCertHash(pki.ca.certPem)), new X509Certificate(pki.ca.certPem).toString());
+  });
+});
+
+describe('NodeRestriction on what a node says about itself', () => {
+  let pki: Pki;
+  before(async () => {
+    const ca = await createCa();
+    pki = { ca, server: await createServerCert(ca) };
+  });
+
+  async function register(t: TestContext, server: SchedulerServer, creds: Awaited<ReturnType<typeof bootstrapNode>>, msg: ReturnType<typeof registerMessage>): Promise<FakeAgent> {
+    const agent = await FakeAgent.connect(t, server, pki, creds);
+    agent.send(msg);
+    const m = await agent.next();
+    assert.equal(m.type, 'registered', JSON.stringify(m));
+    return agent;
+  }
+
+  it('F2: a node sets only its own kubelet labels and never overrides labels already on its Node', async (t) => {
+    const { store } = tempStore(t);
+    const tokens = makeTokens();
+    const server = await startServer(t, store, pki, tokens.lookup);
+    const creds = await bootstrapNode(server, pki, tokens.bootstrap, 'node1');
+    const labels = {
+      'kubernetes.io/hostname': 'node2',
+      'kubernetes.io/os': 'linux',
+      'node-role.kubernetes.io/control-plane': '',
+      'node-restriction.kubernetes.io/secure': 'true',
+      'example.k8s.io/x': 'y',
+      'example.com/team': 'a',
+    };
+    const a = await register(t, server, creds, { ...registerMessage('node1'), labels });
+    assert.deepEqual(store.get<Node>('Node', '', 'node1')!.metadata.labels, { 'kubernetes.io/os': 'linux', 'example.com/team': 'a' });
+    a.ws.terminate();
+    await a.closed();
+    // An admin's label stays; the node may only add allowed labels that are absent.
+    store.mutate<Node>('Node', '', 'node1', (n) => {
+      n.metadata.labels = { ...n.metadata.labels, dedicated: 'secure', 'example.com/team': 'admin' };
+    });
+    await register(t, server, creds, { ...registerMessage('node1'), labels: { dedicated: 'open', 'example.com/team': 'b', 'topology.kubernetes.io/zone': 'z1', 'kubernetes.io/hostname': 'node1' } });
+    assert.deepEqual(store.get<Node>('Node', '', 'node1')!.metadata.labels, {
+      'kubernetes.io/os': 'linux',
+      'example.com/team': 'admin',
+      dedicated: 'secure',
+      'topology.kubernetes.io/zone': 'z1',
+      'kubernetes.io/hostname': 'node1',
+    });
   });
 });

@@ -1,0 +1,53 @@
+/**
+ * What a node may say about itself (Kubernetes' NodeRestriction admission, for corelet's register
+ * and nodeStatus messages): which labels it may set on its Node and which addresses it may claim.
+ */
+import { isIP } from 'node:net';
+
+/** Labels in the kubernetes.io / k8s.io namespaces a node may set on its own Node (the kubelet's own). */
+export const NODE_SELF_LABELS: ReadonlySet<string> = new Set([
+  'kubernetes.io/hostname',
+  'kubernetes.io/os',
+  'kubernetes.io/arch',
+  'beta.kubernetes.io/os',
+  'beta.kubernetes.io/arch',
+  'node.kubernetes.io/instance-type',
+  'topology.kubernetes.io/zone',
+  'topology.kubernetes.io/region',
+]);
+
+function reservedDomain(key: string): boolean {
+  const slash = key.indexOf('/');
+  if (slash < 0) return false;
+  const domain = key.slice(0, slash).toLowerCase();
+  return ['kubernetes.io', 'k8s.io'].some((d) => domain === d || domain.endsWith(`.${d}`));
+}
+
+/**
+ * Splits the labels a node reports into those it may set and those refused: node-restriction.kubernetes.io/*
+ * and every other kubernetes.io/ or k8s.io/ key outside {@link NODE_SELF_LABELS}, and a
+ * kubernetes.io/hostname that is not the node's own name.
+ */
+export function nodeSelfLabels(nodeName: string, labels: Readonly<Record<string, string>> | undefined): { allowed: Record<string, string>; refused: string[] } {
+  const allowed: Record<string, string> = {};
+  const refused: string[] = [];
+  for (const [k, v] of Object.entries(labels ?? {})) {
+    if (reservedDomain(k) && (!NODE_SELF_LABELS.has(k) || (k === 'kubernetes.io/hostname' && v !== nodeName))) refused.push(k);
+    else allowed[k] = v;
+  }
+  return { allowed, refused };
+}
+
+/**
+ * The labels of a re-registering node: the stored ones win (an admin's label is never overridden by
+ * the node); the node only adds its allowed labels that are not set yet.
+ */
+export function mergeNodeLabels(stored: Readonly<Record<string, string>> | undefined, allowed: Readonly<Record<string, string>>): Record<string, string> {
+  return { ...allowed, ...(stored ?? {}) };
+}
+
+/** Loopback addresses (127.0.0.0/8, ::1). */
+export function isLoopback(ip: string): boolean {
+  const v = ip.toLowerCase();
+  return (isIP(v) === 4 && v.startsWith('127.')) || v === '::1' || v.startsWith('::ffff:127.');
+}
