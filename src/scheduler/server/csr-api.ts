@@ -19,7 +19,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import forge from 'node-forge';
-import type { Node } from '../../api/index.js';
+import { checkDnsSubdomain, type Node } from '../../api/index.js';
 import { silentLogger, type Logger } from '../../lib/index.js';
 import {
   AuthenticationError,
@@ -96,6 +96,11 @@ function authenticate(req: IncomingMessage, opts: CsrApiOptions): { user: UserIn
     const serial = socket.getPeerCertificate().serialNumber ?? '';
     if (!opts.certificates.valid(node, serial)) {
       throw new CsrError(401, 'Unauthorized', `the certificate of node ${node} is no longer valid (the node was deleted or its certificate replaced): rejoin with a bootstrap token (--token-file)`);
+    }
+    // The previous certificate still opens sessions (until it expires) but renews nothing: a key
+    // stolen before a rotation cannot keep itself alive.
+    if (!opts.certificates.newest(node, serial)) {
+      throw new CsrError(401, 'Unauthorized', `node ${node} renews only with its newest certificate; this one was replaced`);
     }
     return { user: certUser, renewing: node };
   }
@@ -189,9 +194,9 @@ function checkRequest(csr: ParsedCsr, opts: CsrApiOptions, renewing: string | un
     throw new CsrError(403, 'Forbidden', `spec.request: the subject CN must be ${NODE_USER_PREFIX}<node name>, got ${JSON.stringify(csr.commonName)}`);
   }
   const node = csr.commonName.slice(NODE_USER_PREFIX.length);
-  if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(node)) {
-    throw new CsrError(400, 'BadRequest', `spec.request: ${JSON.stringify(node)} is not a valid node name (lower-case letters, digits, "-" and ".")`);
-  }
+  // The same check as register's (and Kubernetes' for Node names): no name that can never register.
+  const badName = checkDnsSubdomain(node);
+  if (badName) throw new CsrError(400, 'BadRequest', `spec.request: ${JSON.stringify(node)} is not a valid node name: ${badName}`);
   if (csr.organizations.length !== 1 || csr.organizations[0] !== NODES_GROUP) {
     throw new CsrError(403, 'Forbidden', `spec.request: the subject must have exactly O=${NODES_GROUP}`);
   }
@@ -201,19 +206,20 @@ function checkRequest(csr: ParsedCsr, opts: CsrApiOptions, renewing: string | un
   if (renewing === undefined && opts.store.get<Node>('Node', '', node)) {
     throw new CsrError(409, 'Conflict', `node ${node} is already registered; delete it with \`corelet delete node ${node}\` to rejoin under that name`);
   }
+  // The name is claimed when its first certificate is issued, not when the node registers: another
+  // token holder cannot push that certificate out before the node connects.
+  if (renewing === undefined && opts.certificates.claimed(node, opts.now())) {
+    throw new CsrError(409, 'Conflict', `a certificate for node ${node} was already issued; delete it with \`corelet delete node ${node}\` to rejoin under that name`);
+  }
   for (const d of csr.dnsNames) {
     if (d.toLowerCase() !== node && d.toLowerCase() !== 'localhost') throw new CsrError(403, 'Forbidden', `spec.request: DNS name ${d} is not this node's name (${node})`);
   }
-  // Another node's address in this node's serving certificate would let it impersonate that node's port.
-  const taken = new Map<string, string>();
-  for (const n of opts.store.list<Node>('Node')) {
-    if (n.metadata.name === node) continue;
-    for (const a of n.status?.addresses ?? []) if (a.type === 'InternalIP' || a.type === 'ExternalIP') taken.set(a.address, n.metadata.name);
-  }
+  // Another node's address in this node's serving certificate would let it impersonate that node's
+  // port. Addresses belong to the node whose certificate holds them (reported addresses are claims).
   for (const ip of csr.ips) {
     if (isIP(ip) === 0) throw new CsrError(400, 'BadRequest', `spec.request: invalid IP address ${ip}`);
-    const owner = taken.get(ip);
-    if (owner && !ip.startsWith('127.') && ip !== '::1') throw new CsrError(403, 'Forbidden', `spec.request: IP ${ip} is node ${owner}'s address`);
+    const owner = opts.certificates.ipOwner(ip, node, opts.now());
+    if (owner) throw new CsrError(403, 'Forbidden', `spec.request: IP ${ip} is in node ${owner}'s certificate`);
   }
   return node;
 }
@@ -260,7 +266,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, opts: CsrApiOpti
       ips: sans.ips,
       now,
     });
-    opts.certificates.record(node, serial);
+    opts.certificates.record(node, serial, { notAfter: new Date(new X509Certificate(certPem).validTo), ips: sans.ips }, now);
     logger.info({ node, serial, by: user.username, renewal: renewing !== undefined }, renewing ? 'node certificate renewed' : 'node certificate issued (bootstrap)');
     const ts = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
     send(res, 201, {

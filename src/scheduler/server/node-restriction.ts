@@ -51,3 +51,42 @@ export function isLoopback(ip: string): boolean {
   const v = ip.toLowerCase();
   return (isIP(v) === 4 && v.startsWith('127.')) || v === '::1' || v.startsWith('::ffff:127.');
 }
+
+/** Whose an address is, for {@link filterNodeAddresses}. */
+export interface AddressPolicy {
+  /** The IP SANs of the certificate this session was opened with. */
+  own: readonly string[];
+  /** The other node whose certificate holds ip, if any. */
+  owner: (ip: string) => string | undefined;
+  /** True for an address no node certificate can hold but a node may report: the scheduler's own (a node beside it). */
+  shared: (ip: string) => boolean;
+}
+
+/** The IP addresses in a TLS peer certificate's subjectaltname ("DNS:a, IP Address:10.0.0.1"). */
+export function certificateIps(subjectaltname: string | undefined): string[] {
+  return (subjectaltname ?? '')
+    .split(', ')
+    .filter((s) => s.startsWith('IP Address:'))
+    .map((s) => s.slice('IP Address:'.length));
+}
+
+/**
+ * Keeps the addresses a node may report: an InternalIP/ExternalIP must be in its certificate, or be
+ * loopback or the scheduler's own address, and never in another node's certificate. Other address
+ * types (Hostname) are kept. Returns the refused ones with the reason.
+ */
+export function filterNodeAddresses<A extends { type: string; address: string }>(addresses: readonly A[], policy: AddressPolicy): { allowed: A[]; refused: string[] } {
+  const allowed: A[] = [];
+  const refused: string[] = [];
+  for (const a of addresses) {
+    if (a.type !== 'InternalIP' && a.type !== 'ExternalIP') {
+      allowed.push(a);
+      continue;
+    }
+    const owner = policy.own.includes(a.address) ? undefined : policy.owner(a.address);
+    if (owner) refused.push(`${a.address} (in node ${owner}'s certificate)`);
+    else if (policy.own.includes(a.address) || isLoopback(a.address) || policy.shared(a.address)) allowed.push(a);
+    else refused.push(`${a.address} (not in this node's certificate)`);
+  }
+  return { allowed, refused };
+}

@@ -26,7 +26,7 @@ import {
 import { CoreletError, type Logger } from '../../lib/index.js';
 import type { Store, Stored } from '../store/index.js';
 import { allocatePodCidr, podCidrCapacity, type PodCidrConfig } from './pod-cidr.js';
-import { mergeNodeLabels, nodeSelfLabels } from './node-restriction.js';
+import { filterNodeAddresses, mergeNodeLabels, nodeSelfLabels, type AddressPolicy } from './node-restriction.js';
 
 /** How long a node may go without a heartbeat before it is marked NotReady (Kubernetes' default). */
 export const NODE_GRACE_MS = 40_000;
@@ -197,6 +197,8 @@ export interface NodeSocketOptions {
    * else the connection is closed. Undefined only in tests that serve a socket directly.
    */
   authenticatedNode?: string;
+  /** Which addresses this node may report (from certificates); undefined: all (tests only). */
+  addresses?: AddressPolicy;
 }
 
 /**
@@ -211,6 +213,13 @@ export function serveNodeSocket(ws: WebSocket, opts: NodeSocketOptions): void {
     close: (code, reason) => ws.close(code, reason),
   };
   const reply = (message: Message) => ws.send(encodeMessage(message));
+  // Reported addresses are claims: only those its certificate backs are stored (see node-restriction.ts).
+  const ownAddresses = <A extends { type: string; address: string }>(node: string, addresses: A[]): A[] => {
+    if (!opts.addresses) return addresses;
+    const { allowed, refused } = filterNodeAddresses(addresses, opts.addresses);
+    if (refused.length > 0) logger.warn({ node, refused }, 'node addresses refused: a node may report only addresses in its own certificate');
+    return allowed;
+  };
 
   ws.on('message', (data, isBinary) => {
     let msg: Message;
@@ -233,7 +242,7 @@ export function serveNodeSocket(ws: WebSocket, opts: NodeSocketOptions): void {
           reply(errorMessage('NodeNameConflict', `this connection is registered as ${nodeName}; open a new connection for ${msg.nodeName}`, msg.id));
           return;
         }
-        nodeName = handleRegister(store, msg, now(), opts.podCidrs, logger);
+        nodeName = handleRegister(store, { ...msg, addresses: ownAddresses(msg.nodeName, msg.addresses) }, now(), opts.podCidrs, logger);
         sessions.attach(nodeName, conn);
         const podCIDR = opts.podCidrs ? podCidrOf(store, nodeName, opts.podCidrs, logger, now()) : msg.podCIDR;
         reply({ v: 1, type: 'registered', nodeName, heartbeatIntervalSeconds: opts.heartbeatIntervalSeconds ?? DEFAULT_HEARTBEAT_SECONDS, ...(podCIDR ? { podCIDR } : {}) });
@@ -252,7 +261,7 @@ export function serveNodeSocket(ws: WebSocket, opts: NodeSocketOptions): void {
         return;
       }
       if (msg.type === 'heartbeat') handleHeartbeat(store, nodeName, msg, now());
-      else if (msg.type === 'nodeStatus') handleNodeStatus(store, nodeName, msg, now());
+      else if (msg.type === 'nodeStatus') handleNodeStatus(store, nodeName, { ...msg, addresses: ownAddresses(nodeName, msg.addresses) }, now());
       else if (msg.type === 'podStatus') handlePodStatus(store, nodeName, msg);
       else if (msg.type === 'logsData' || msg.type === 'logsEnd' || msg.type === 'execResult') sessions.deliver(nodeName, msg);
     } catch (err) {

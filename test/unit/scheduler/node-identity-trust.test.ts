@@ -23,7 +23,8 @@ import {
 import { startSchedulerServer, type SchedulerServer } from '../../../src/scheduler/server/index.js';
 import type { Store } from '../../../src/scheduler/store/index.js';
 import { tempStore } from './store-helpers.js';
-import { bootstrapNode, FakeAgent, makeTokens, registerMessage } from './server-helpers.js';
+import { api, bootstrapNode, FakeAgent, makeTokens, registerMessage } from './server-helpers.js';
+import { httpsReview } from '../../../src/agent/http/sar-client.js';
 import type { Node } from '../../../src/api/index.js';
 
 function keyPair(): { publicKeyPem: string; keyPem: string } {
@@ -155,5 +156,88 @@ describe('NodeRestriction on what a node says about itself', () => {
       'topology.kubernetes.io/zone': 'z1',
       'kubernetes.io/hostname': 'node1',
     });
+  });
+
+  it('F3: a node reports only addresses in its own certificate, and another node\'s claim does not block a renewal', async (t) => {
+    const { store } = tempStore(t);
+    const tokens = makeTokens();
+    const server = await startServer(t, store, pki, tokens.lookup);
+    const n1 = await bootstrapNode(server, pki, tokens.bootstrap, 'node1', { ips: ['192.168.56.11'] });
+    const n2 = await bootstrapNode(server, pki, tokens.bootstrap, 'node2', { ips: ['192.168.56.12'] });
+    const addrs = (n: string) => store.get<Node>('Node', '', n)!.status.addresses.map((a) => a.address);
+    await register(t, server, n1, { ...registerMessage('node1'), addresses: [{ type: 'InternalIP', address: '192.168.56.11' }] });
+    const a2 = await register(t, server, n2, { ...registerMessage('node2'), addresses: [{ type: 'InternalIP', address: '192.168.56.11' }, { type: 'InternalIP', address: '192.168.56.99' }, { type: 'InternalIP', address: '192.168.56.12' }] });
+    assert.deepEqual(addrs('node2'), ['192.168.56.12']);
+    a2.send({ v: 1, type: 'nodeStatus', capacity: { cpu: '4', memory: '8Gi', pods: '110' }, allocatable: { cpu: '4', memory: '8Gi', pods: '110' }, conditions: [], addresses: [{ type: 'InternalIP', address: '192.168.56.11' }] });
+    // Messages are handled in order: the answer to a bad one comes after nodeStatus was stored.
+    a2.send({ v: 1, type: 'no-such-message' });
+    assert.equal((await a2.next()).type, 'error');
+    assert.deepEqual(addrs('node2'), []);
+    assert.deepEqual(addrs('node1'), ['192.168.56.11']);
+    // node1 renews with its address (ownership comes from certificates, not from node2's claim)
+    const { keyPem, csrPem } = await makeNodeCsr('node1', { ips: ['192.168.56.11'] });
+    const renewed = await requestNodeCertificate({ host: '127.0.0.1', port: server.port }, pki.ca.certPem, { certPem: n1.certPem, keyPem: n1.keyPem }, csrPem);
+    assert.equal(new X509Certificate(renewed).checkIP('192.168.56.11'), '192.168.56.11');
+    assert.ok(keyPem);
+  });
+
+  it("F4: a deleted node's certificate no longer authenticates on the REST API (401)", async (t) => {
+    const { store } = tempStore(t);
+    const tokens = makeTokens();
+    const server = await startServer(t, store, pki, tokens.lookup);
+    const n1 = await bootstrapNode(server, pki, tokens.bootstrap, 'node1');
+    await register(t, server, n1, registerMessage('node1'));
+    const review = httpsReview(server.url, () => n1);
+    const body = { apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: { user: 'alice', resourceAttributes: { verb: 'get', resource: 'nodes' } } };
+    assert.notEqual((await review(body)).status, 401);
+    assert.equal((await api(server, pki, 'DELETE', '/api/v1/nodes/node1', { token: tokens.api })).status, 200);
+    const after = await review(body);
+    assert.equal(after.status, 401, JSON.stringify(after.body));
+    assert.match(JSON.stringify(after.body), /certificate of node node1 is no longer valid/);
+  });
+
+  it('F5: a bootstrap CSR for a name with a valid certificate is refused (409) until `corelet delete node` revokes it', async (t) => {
+    const { store } = tempStore(t);
+    const tokens = makeTokens();
+    const server = await startServer(t, store, pki, tokens.lookup);
+    await bootstrapNode(server, pki, tokens.bootstrap, 'node1');
+    await assert.rejects(bootstrapNode(server, pki, tokens.bootstrap, 'node1'), /\(409\): a certificate for node node1 was already issued; delete it with `corelet delete node node1`/);
+    const del = await api(server, pki, 'DELETE', '/api/v1/nodes/node1', { token: tokens.api });
+    assert.equal(del.status, 200, del.text);
+    assert.match(del.body.message, /revoked/);
+    await bootstrapNode(server, pki, tokens.bootstrap, 'node1');
+    assert.equal((await api(server, pki, 'DELETE', '/api/v1/nodes/nobody', { token: tokens.api })).status, 404);
+  });
+
+  it('F6: node names that can never register get no certificate; expired entries are pruned', async (t) => {
+    const { store } = tempStore(t);
+    const tokens = makeTokens();
+    const server = await startServer(t, store, pki, tokens.lookup, 60);
+    for (const name of ['a..b', 'a.-b']) {
+      await assert.rejects(bootstrapNode(server, pki, tokens.bootstrap, name), /\(400\).*not a valid node name/);
+    }
+    const { NodeCertificates } = await import('../../../src/scheduler/auth/index.js');
+    const table = new NodeCertificates(store);
+    table.record('old', 'aa', { notAfter: new Date(Date.now() - 1000) });
+    table.record('new', 'bb', { notAfter: new Date(Date.now() + 60_000) });
+    assert.deepEqual(table.serials('old'), []);
+    assert.deepEqual(table.serials('new'), ['bb']);
+    assert.equal(new NodeCertificates(store).claimed('old'), false);
+  });
+
+  it('F7: renewal only from the newest certificate; the previous one still opens sessions', async (t) => {
+    const { store } = tempStore(t);
+    const tokens = makeTokens();
+    const server = await startServer(t, store, pki, tokens.lookup);
+    const c1 = await bootstrapNode(server, pki, tokens.bootstrap, 'node1');
+    const next = await makeNodeCsr('node1');
+    const c2 = { keyPem: next.keyPem, certPem: await requestNodeCertificate({ host: '127.0.0.1', port: server.port }, pki.ca.certPem, { certPem: c1.certPem, keyPem: c1.keyPem }, next.csrPem), caPem: pki.ca.certPem };
+    const again = await makeNodeCsr('node1');
+    await assert.rejects(
+      requestNodeCertificate({ host: '127.0.0.1', port: server.port }, pki.ca.certPem, { certPem: c1.certPem, keyPem: c1.keyPem }, again.csrPem),
+      /renews only with its newest certificate/,
+    );
+    await register(t, server, c1, registerMessage('node1'));
+    assert.ok(c2.certPem);
   });
 });
