@@ -38,6 +38,7 @@ import {
   type UserInfo,
 } from '../auth/index.js';
 import type { Store } from '../store/index.js';
+import { isLoopback } from './node-restriction.js';
 
 export const CSR_PATH = '/apis/certificates.k8s.io/v1/certificatesigningrequests';
 /** Kubernetes' signer for kubelet client certificates. */
@@ -159,12 +160,6 @@ export function parseCsr(pem: string): ParsedCsr {
   return { commonName: cn[0], organizations: orgs, publicKeyPem: forge.pki.publicKeyToPem(csr.publicKey as forge.pki.PublicKey), dnsNames, ips };
 }
 
-/** Loopback addresses: never in a node's certificate (they would name the scheduler to a local client). */
-function loopback(ip: string): boolean {
-  const v = ip.toLowerCase();
-  return v.startsWith('127.') || v === '::1' || v.startsWith('::ffff:127.') || v === '0:0:0:0:0:0:0:1';
-}
-
 /**
  * The SANs a node certificate gets: its name and the CSR's names and addresses, minus everything the
  * scheduler's own server certificate covers and loopback (a node certificate with those would pass
@@ -182,7 +177,7 @@ export function nodeSans(node: string, csr: Pick<ParsedCsr, 'dnsNames' | 'ips'>,
   const ips: string[] = [];
   for (const ip of csr.ips) {
     if (ips.includes(ip)) continue;
-    if (loopback(ip) || server?.checkIP(ip) !== undefined) dropped.push(ip);
+    if (isLoopback(ip) || server?.checkIP(ip) !== undefined) dropped.push(ip);
     else ips.push(ip);
   }
   return { dnsNames, ips, dropped };

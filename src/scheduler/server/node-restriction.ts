@@ -49,7 +49,11 @@ export function mergeNodeLabels(stored: Readonly<Record<string, string>> | undef
 /** Loopback addresses (127.0.0.0/8, ::1). */
 export function isLoopback(ip: string): boolean {
   const v = ip.toLowerCase();
-  return (isIP(v) === 4 && v.startsWith('127.')) || v === '::1' || v.startsWith('::ffff:127.');
+  if (isIP(v) === 4) return v.startsWith('127.');
+  if (isIP(v) !== 6) return false;
+  // Normalized (0:0:0:0:0:0:0:1 → ::1, ::ffff:7f00:1 → ::ffff:7f00:1).
+  const n = new URL(`http://[${v}]/`).hostname.slice(1, -1);
+  return n === '::1' || /^::ffff:(127\.|7f[0-9a-f]{2}:)/.test(n);
 }
 
 /** Whose an address is, for {@link filterNodeAddresses}. */
