@@ -12,14 +12,14 @@
  * The token never appears in argv, logs or error messages: only its id does.
  */
 import { X509Certificate, createPrivateKey, generateKeyPair } from 'node:crypto';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import https from 'node:https';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
 import { errnoCode, failedPrecondition, invalidArgument, unavailable, writeFileAtomic, type Logger } from '../lib/index.js';
-import { caCertHash, fetchPinnedCa, NODE_USER_PREFIX, NODES_GROUP, parseServerUrl, parseToken, type SchedulerAddress } from '../scheduler/auth/index.js';
+import { caCertHash, checkSchedulerIdentity, fetchPinnedCa, NODE_USER_PREFIX, NODES_GROUP, parseServerUrl, parseToken, type SchedulerAddress } from '../scheduler/auth/index.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 
@@ -41,19 +41,31 @@ export interface NodeCredentials {
  * key), or when it does not hold one token. Messages name the file, never its content.
  */
 export async function readTokenFile(path: string): Promise<string> {
-  let mode: number;
+  // One open: the mode and owner checked are those of the file read (no swap between stat and read).
+  let fh: FileHandle;
   try {
-    mode = (await stat(path)).mode;
+    fh = await open(path, 'r');
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') throw invalidArgument(`--token-file ${path} does not exist`);
     throw invalidArgument(`--token-file ${path}: ${err instanceof Error ? err.message : String(err)}`);
   }
-  if ((mode & 0o077) !== 0) {
-    throw invalidArgument(
-      `--token-file ${path} is readable by others (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): a bootstrap token must be readable only by its owner; run: chmod 600 ${path}`,
-    );
+  let token: string;
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw invalidArgument(`--token-file ${path} is not a regular file`);
+    if ((st.mode & 0o077) !== 0) {
+      throw invalidArgument(
+        `--token-file ${path} is readable by others (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}): a bootstrap token must be readable only by its owner; run: chmod 600 ${path}`,
+      );
+    }
+    const uid = process.getuid?.();
+    if (uid !== undefined && st.uid !== uid) {
+      throw invalidArgument(`--token-file ${path} belongs to uid ${st.uid}, not to this user (uid ${uid}): a bootstrap token file must be owned by the user running the agent`);
+    }
+    token = (await fh.readFile('utf8')).trim();
+  } finally {
+    await fh.close();
   }
-  const token = (await readFile(path, 'utf8')).trim();
   try {
     parseToken(token);
   } catch (err) {
@@ -119,7 +131,7 @@ export async function requestNodeCertificate(address: SchedulerAddress, caPem: s
   const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
     const req = https.request(
       `https://${host}:${address.port}${CSR_PATH}`,
-      { method: 'POST', ca: caPem, headers, timeout: timeoutMs, ...('certPem' in auth ? { cert: auth.certPem, key: auth.keyPem } : {}) },
+      { method: 'POST', ca: caPem, checkServerIdentity: checkSchedulerIdentity, headers, timeout: timeoutMs, ...('certPem' in auth ? { cert: auth.certPem, key: auth.keyPem } : {}) },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

@@ -9,7 +9,7 @@ import type { ObjectEvent, PeerNode, Pod, PodStatus } from '../api/index.js';
 import { DEFAULT_POD_SECURITY_LEVEL, encodeMessage, parseMessage, type Message, type PodSecurityLevel } from '../api/index.js';
 import type { Logger } from '../lib/logger.js';
 import type { PodRequestMessage, RequestPeer } from './pod-requests.js';
-import { parseServerUrl } from '../scheduler/auth/index.js';
+import { checkSchedulerIdentity, parseServerUrl } from '../scheduler/auth/index.js';
 import type { NodeCredentials } from './node-identity.js';
 
 export const SCHEDULER_SOURCE = 'scheduler';
@@ -94,7 +94,7 @@ export class SchedulerLink {
     const address = parseServerUrl(this.opts.server);
     const { caPem, certPem, keyPem } = this.opts.credentials();
     const host = address.host.includes(':') ? `[${address.host}]` : address.host;
-    const ws = new WebSocket(`wss://${host}:${address.port}/nodes`, { ca: caPem, cert: certPem, key: keyPem });
+    const ws = new WebSocket(`wss://${host}:${address.port}/nodes`, { ca: caPem, cert: certPem, key: keyPem, ...({ checkServerIdentity: checkSchedulerIdentity } as object) });
     this.ws = ws;
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());

@@ -7,6 +7,7 @@
 import https from 'node:https';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { ClientConfig } from './client-config.js';
+import { checkSchedulerIdentity } from '../scheduler/auth/scheduler-identity.js';
 
 /** How long a plain request may take (watches, followed logs and exec are not limited). */
 const REQUEST_TIMEOUT_MS = 60_000;
@@ -105,6 +106,8 @@ export class ApiClient {
   constructor(readonly config: ClientConfig) {
     this.agent = new https.Agent({
       ca: config.caCert,
+      // Nodes' certificates chain to the same CA: refuse one posing as the scheduler.
+      checkServerIdentity: checkSchedulerIdentity,
       ...(config.clientCert && config.clientKey ? { cert: config.clientCert, key: config.clientKey } : {}),
       rejectUnauthorized: !config.insecureSkipTlsVerify,
       keepAlive: true,

@@ -10,6 +10,7 @@ import { AGENT_DEFAULTS, defaultNodeName, nodeAddress, startAgent } from '../age
 import { DEFAULTS, loadRuntimeConfig, startRuntime } from '../runtime/index.js';
 import { BOOTSTRAP_TOKEN_FILE, initScheduler, SCHEDULER_DEFAULTS, startScheduler } from '../scheduler/index.js';
 import { packageInfo } from './package-info.js';
+import { checkSchedulerIdentity } from '../scheduler/auth/scheduler-identity.js';
 
 /** Where `corelet up` keeps things: each daemon's default place, or all under one folder. */
 export interface UpPaths {
@@ -194,7 +195,7 @@ async function newestMtime(dir: string): Promise<number> {
 /** One call to the scheduler's REST API as the admin; rejects with the API's message on failure. */
 function apiRequest(creds: Credentials, method: string, path: string, body?: string): Promise<Record<string, unknown>> {
   return new Promise((resolvePromise, reject) => {
-    const req = request(new URL(path, creds.server), { method, ca: creds.caCert, headers: { authorization: `Bearer ${creds.adminToken}` } }, (res) => {
+    const req = request(new URL(path, creds.server), { method, ca: creds.caCert, checkServerIdentity: checkSchedulerIdentity, headers: { authorization: `Bearer ${creds.adminToken}` } }, (res) => {
       let text = '';
       res.on('data', (d: Buffer) => (text += d.toString()));
       res.on('end', () => {

@@ -2,7 +2,7 @@
  * `corelet scheduler`: composes the control plane from its parts: the SQLite store, the PKI and
  * tokens, the HTTPS API and WSS node sessions, and the loops (scheduling, controllers, stale nodes).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../lib/logger.js';
@@ -61,6 +61,8 @@ export async function initScheduler(opts: { dir: string; hosts: string[]; port: 
     await mkdir(join(configFile, '..'), { recursive: true, mode: 0o700 });
     // The kubeconfig-like shape (clusters, users, contexts); an existing file keeps its other entries.
     await writeFile(configFile, JSON.stringify(withInitContext(await readConfigText(configFile), { server, token: admin.token, caCert: pki.ca.certPem }), null, 2) + '\n', { mode: 0o600 });
+    // mode applies only when the file is created: an existing 0644 config must not keep the admin token readable.
+    await chmod(configFile, 0o600);
     return { caCertHash: caCertHash(pki.ca.certPem), bootstrapToken: bootstrap.token, tokenFile, adminToken: admin.token, server, caCert: pki.ca.certPem };
   } finally {
     store.close();

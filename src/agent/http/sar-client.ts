@@ -5,7 +5,7 @@
  * a minute (allowed and denied alike); a failed review is not cached and denies.
  */
 import https from 'node:https';
-import type { UserInfo } from '../../scheduler/auth/index.js';
+import { checkSchedulerIdentity, type UserInfo } from '../../scheduler/auth/index.js';
 
 export const SAR_PATH = '/apis/authorization.k8s.io/v1/subjectaccessreviews';
 export const SAR_CACHE_MS = 60_000;
@@ -33,7 +33,7 @@ export function httpsReview(baseUrl: string, credentials: () => { caPem: string;
       const text = JSON.stringify(body);
       const req = https.request(
         `${baseUrl}${SAR_PATH}`,
-        { method: 'POST', ca: caPem, cert: certPem, key: keyPem, timeout: timeoutMs, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } },
+        { method: 'POST', ca: caPem, checkServerIdentity: checkSchedulerIdentity, cert: certPem, key: keyPem, timeout: timeoutMs, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));

@@ -15,6 +15,7 @@ import {
   BOOTSTRAP_USER_PREFIX,
   MASTERS_GROUP,
   certificateUser,
+  nodeNameOf,
   withAuthenticated,
   type UserInfo,
 } from './identity.js';
@@ -30,6 +31,8 @@ export interface AuthnDeps {
   now: () => Date;
   /** The uid of a ServiceAccount now, or undefined when it does not exist (service-account tokens). */
   serviceAccountUid?: (namespace: string, name: string) => string | undefined;
+  /** Whether a node's certificate serial is still valid (NodeCertificates.valid): a deleted node's certificate opens nothing. */
+  nodeCertificateValid?: (node: string, serial: string) => boolean;
 }
 
 /** The user a token record stands for (after the token was verified). */
@@ -71,7 +74,13 @@ export function authenticateBearer(token: string, deps: AuthnDeps): UserInfo {
 export function authenticateRequest(req: IncomingMessage, deps: AuthnDeps): UserInfo {
   const socket = req.socket as TLSSocket;
   const fromCert = typeof socket.getPeerCertificate === 'function' ? certificateUser(socket, deps.now()) : undefined;
-  if (fromCert) return withAuthenticated(fromCert);
+  if (fromCert) {
+    const node = nodeNameOf(fromCert);
+    if (node !== undefined && deps.nodeCertificateValid && !deps.nodeCertificateValid(node, socket.getPeerCertificate().serialNumber ?? '')) {
+      throw new AuthenticationError(`the certificate of node ${node} is no longer valid (the node was deleted or its certificate replaced)`);
+    }
+    return withAuthenticated(fromCert);
+  }
   const token = bearerToken(req.headers.authorization);
   if (token === undefined) {
     throw new AuthenticationError('authentication required: send "Authorization: Bearer <api token>" or a client certificate of the cluster CA (`corelet create user` makes either)');

@@ -8,3 +8,4 @@ export * from './meta.js';
 export * from './node-certs.js';
 export * from './token-store.js';
 export * from './scheduler-client-cert.js';
+export * from './scheduler-identity.js';

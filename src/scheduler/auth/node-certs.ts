@@ -1,9 +1,12 @@
 /**
  * Which client certificates are valid for each node: the serials the scheduler issued to it, the
  * current one and the one before (an agent that just rotated may still hold a session opened with
- * the previous one). A node session or a renewal is accepted only with a listed serial, so deleting
- * the Node ({@link NodeCertificates.revoke}) locks out every certificate it had, as Kubernetes does
- * by refusing a deleted node's identity through the node authorizer.
+ * the previous one), each with its expiry and IP addresses. A node session or a REST request is
+ * accepted only with a listed serial, a renewal only with the newest, so deleting the Node
+ * ({@link NodeCertificates.revoke}) locks out every certificate it had, as Kubernetes does by
+ * refusing a deleted node's identity through the node authorizer. The IP addresses decide which
+ * node owns an address (nodes' reported addresses are only claims). Entries whose certificates have
+ * all expired are pruned.
  */
 import type { MetaStore } from './meta.js';
 
@@ -11,8 +14,19 @@ const KEY = 'nodeCertificates';
 /** Current and previous: kept during rotation. */
 const KEEP = 2;
 
-/** The serials of one node, newest last. */
-type Table = Record<string, string[]>;
+/** One issued certificate. notAfter (ms) is absent in entries written before it was recorded. */
+export interface IssuedNodeCert {
+  serial: string;
+  notAfter?: number;
+  ips?: string[];
+}
+
+/** The certificates of one node, newest last. */
+type Table = Record<string, IssuedNodeCert[]>;
+
+function current(c: IssuedNodeCert, now: number): boolean {
+  return c.notAfter === undefined || c.notAfter > now;
+}
 
 /**
  * Serials (lower-case hex) issued to nodes, kept in the store's meta table and cached in memory (the
@@ -24,7 +38,10 @@ export class NodeCertificates {
   constructor(private readonly meta: MetaStore) {}
 
   private table(): Table {
-    this.cache ??= JSON.parse(this.meta.getMeta(KEY) ?? '{}') as Table;
+    if (this.cache) return this.cache;
+    const raw = JSON.parse(this.meta.getMeta(KEY) ?? '{}') as Record<string, (string | IssuedNodeCert)[]>;
+    // Tables written before expiries and addresses were recorded hold bare serials.
+    this.cache = Object.fromEntries(Object.entries(raw).map(([n, list]) => [n, list.map((c) => (typeof c === 'string' ? { serial: c } : c))]));
     return this.cache;
   }
 
@@ -33,30 +50,79 @@ export class NodeCertificates {
     this.cache = t;
   }
 
-  /** Records a newly issued certificate for node; the oldest beyond the last {@link KEEP} is dropped. */
-  record(node: string, serial: string): void {
-    const t = { ...this.table() };
+  /**
+   * Records a newly issued certificate for node (its expiry and IP SANs); the oldest beyond the last
+   * {@link KEEP} is dropped, and every node's expired certificates are pruned.
+   */
+  record(node: string, serial: string, cert: { notAfter?: Date; ips?: string[] } = {}, now: Date = new Date()): void {
+    const t = this.pruned(now.getTime());
     const s = normalizeSerial(serial);
-    t[node] = [...(t[node] ?? []).filter((x) => x !== s), s].slice(-KEEP);
+    const entry: IssuedNodeCert = { serial: s, ...(cert.notAfter ? { notAfter: cert.notAfter.getTime() } : {}), ...(cert.ips?.length ? { ips: [...cert.ips] } : {}) };
+    t[node] = [...(t[node] ?? []).filter((x) => x.serial !== s), entry].slice(-KEEP);
     this.write(t);
+  }
+
+  /** A copy of the table without expired certificates (and nodes left with none). */
+  private pruned(now: number): Table {
+    const t: Table = {};
+    for (const [n, list] of Object.entries(this.table())) {
+      const kept = list.filter((c) => current(c, now));
+      if (kept.length > 0) t[n] = kept;
+    }
+    return t;
+  }
+
+  /** Drops expired certificates (and nodes left with none); returns the names dropped entirely. */
+  prune(now: Date = new Date()): string[] {
+    const before = Object.keys(this.table());
+    const t = this.pruned(now.getTime());
+    const gone = before.filter((n) => !(n in t));
+    if (gone.length > 0 || Object.entries(t).some(([n, l]) => l.length !== this.table()[n]?.length)) this.write(t);
+    return gone;
   }
 
   /** True when serial is one of node's valid certificates. */
   valid(node: string, serial: string): boolean {
-    return (this.table()[node] ?? []).includes(normalizeSerial(serial));
+    const s = normalizeSerial(serial);
+    return (this.table()[node] ?? []).some((c) => c.serial === s);
+  }
+
+  /** True when serial is node's newest certificate: the only one a renewal is accepted from. */
+  newest(node: string, serial: string): boolean {
+    const list = this.table()[node] ?? [];
+    return list.length > 0 && list[list.length - 1].serial === normalizeSerial(serial);
+  }
+
+  /** True when node has a certificate that has not expired (its name is taken). */
+  claimed(node: string, now: Date = new Date()): boolean {
+    return (this.table()[node] ?? []).some((c) => current(c, now.getTime()));
   }
 
   /** The node's valid serials, oldest first. */
   serials(node: string): string[] {
-    return [...(this.table()[node] ?? [])];
+    return (this.table()[node] ?? []).map((c) => c.serial);
   }
 
-  /** Forgets every certificate of node (the Node was deleted). */
-  revoke(node: string): void {
-    if (!(node in this.table())) return;
+  /** The IP addresses in node's unexpired certificates. */
+  ipsOf(node: string, now: Date = new Date()): string[] {
+    return [...new Set((this.table()[node] ?? []).filter((c) => current(c, now.getTime())).flatMap((c) => c.ips ?? []))];
+  }
+
+  /** The node whose unexpired certificate holds ip, other than except; undefined when none. */
+  ipOwner(ip: string, except?: string, now: Date = new Date()): string | undefined {
+    for (const [n, list] of Object.entries(this.table())) {
+      if (n !== except && list.some((c) => current(c, now.getTime()) && (c.ips ?? []).includes(ip))) return n;
+    }
+    return undefined;
+  }
+
+  /** Forgets every certificate of node (the Node was deleted); true when it had any. */
+  revoke(node: string): boolean {
+    if (!(node in this.table())) return false;
     const t = { ...this.table() };
     delete t[node];
     this.write(t);
+    return true;
   }
 }
 

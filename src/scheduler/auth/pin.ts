@@ -18,6 +18,7 @@ import { isIP } from 'node:net';
 import tls from 'node:tls';
 import { CoreletError, failedPrecondition, invalidArgument, unavailable } from '../../lib/index.js';
 import { parseCaCertHash, spkiHash } from './pki.js';
+import { isNodeCertificate, nodePosingMessage } from './scheduler-identity.js';
 
 const SERVER_AUTH_OID = '1.3.6.1.5.5.7.3.1';
 
@@ -73,6 +74,8 @@ export function checkPinnedServer(socket: tls.TLSSocket, expectedHash: string, h
     const why = notCurrent(cert, now);
     if (why) throw failedPrecondition(`the scheduler's ${what} certificate ${why}`);
   }
+  // Nodes' certificates come from the same CA (with serverAuth): one of them is not the scheduler.
+  if (isNodeCertificate(leaf)) throw failedPrecondition(nodePosingMessage(host, leaf.subject.replace(/\n/g, ', ')));
   if (leaf.keyUsage && !leaf.keyUsage.includes(SERVER_AUTH_OID)) {
     throw failedPrecondition("the scheduler's certificate is not for TLS servers (no serverAuth usage)");
   }

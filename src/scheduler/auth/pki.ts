@@ -114,10 +114,13 @@ export async function createCa(options: CaOptions = {}): Promise<CertKeyPair> {
   return { certPem: toPem(cert), keyPem: keys.keyPem };
 }
 
-/** The SAN lists a server certificate gets: the given names plus localhost and 127.0.0.1, deduplicated. */
-export function serverSans(options: Pick<ServerCertOptions, 'dnsNames' | 'ips'>): { dnsNames: string[]; ips: string[] } {
-  const dnsNames = [...new Set(['localhost', ...(options.dnsNames ?? [])].map((n) => n.toLowerCase()))];
-  const ips = [...new Set(['127.0.0.1', ...(options.ips ?? [])])];
+/**
+ * The SAN lists a server certificate gets: the given names plus (withLocal, only for the scheduler's
+ * own certificate) localhost and 127.0.0.1, deduplicated.
+ */
+export function serverSans(options: Pick<ServerCertOptions, 'dnsNames' | 'ips'>, withLocal = true): { dnsNames: string[]; ips: string[] } {
+  const dnsNames = [...new Set([...(withLocal ? ['localhost'] : []), ...(options.dnsNames ?? [])].map((n) => n.toLowerCase()))];
+  const ips = [...new Set([...(withLocal ? ['127.0.0.1'] : []), ...(options.ips ?? [])])];
   for (const n of dnsNames) {
     if (!/^(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(n)) {
       throw invalidArgument(`server certificate: invalid DNS name ${JSON.stringify(n)}`);
@@ -249,8 +252,9 @@ export function issueCertificate(ca: CertKeyPair, options: IssueOptions): { cert
     { name: 'authorityKeyIdentifier', keyIdentifier: signer.keyIdentifier },
   ];
   if (options.usages.includes('serverAuth')) {
-    const { dnsNames, ips } = serverSans(options);
-    extensions.push({ name: 'subjectAltName', altNames: [...dnsNames.map((value) => ({ type: 2, value })), ...ips.map((ip) => ({ type: 7, ip }))] });
+    // Only what was asked for: localhost/127.0.0.1 belong to the scheduler's own certificate.
+    const { dnsNames, ips } = serverSans(options, false);
+    if (dnsNames.length + ips.length > 0) extensions.push({ name: 'subjectAltName', altNames: [...dnsNames.map((value) => ({ type: 2, value })), ...ips.map((ip) => ({ type: 7, ip }))] });
   }
   cert.setExtensions(extensions);
   signNatively(cert, signer.key);

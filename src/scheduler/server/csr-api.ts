@@ -14,11 +14,12 @@
  * certificate (clientAuth + serverAuth with the CSR's IP/DNS SANs, for the agent's HTTPS port)
  * comes back in status.certificate.
  */
+import { X509Certificate } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import forge from 'node-forge';
-import type { Node } from '../../api/index.js';
+import { checkDnsSubdomain, type Node } from '../../api/index.js';
 import { silentLogger, type Logger } from '../../lib/index.js';
 import {
   AuthenticationError,
@@ -37,6 +38,7 @@ import {
   type UserInfo,
 } from '../auth/index.js';
 import type { Store } from '../store/index.js';
+import { isLoopback } from './node-restriction.js';
 
 export const CSR_PATH = '/apis/certificates.k8s.io/v1/certificatesigningrequests';
 /** Kubernetes' signer for kubelet client certificates. */
@@ -49,6 +51,8 @@ const MAX_CSR_BODY_BYTES = 64 * 1024;
 export interface CsrApiOptions {
   store: Store;
   ca: CertKeyPair;
+  /** The scheduler's own server certificate (PEM): no node certificate may name what it names. */
+  serverCertPem?: string;
   certificates: NodeCertificates;
   tokenLookup: (id: string) => TokenRecord | undefined;
   /** Lifetime of issued node certificates, seconds (at least 60). */
@@ -93,6 +97,11 @@ function authenticate(req: IncomingMessage, opts: CsrApiOptions): { user: UserIn
     const serial = socket.getPeerCertificate().serialNumber ?? '';
     if (!opts.certificates.valid(node, serial)) {
       throw new CsrError(401, 'Unauthorized', `the certificate of node ${node} is no longer valid (the node was deleted or its certificate replaced): rejoin with a bootstrap token (--token-file)`);
+    }
+    // The previous certificate still opens sessions (until it expires) but renews nothing: a key
+    // stolen before a rotation cannot keep itself alive.
+    if (!opts.certificates.newest(node, serial)) {
+      throw new CsrError(401, 'Unauthorized', `node ${node} renews only with its newest certificate; this one was replaced`);
     }
     return { user: certUser, renewing: node };
   }
@@ -151,15 +160,38 @@ export function parseCsr(pem: string): ParsedCsr {
   return { commonName: cn[0], organizations: orgs, publicKeyPem: forge.pki.publicKeyToPem(csr.publicKey as forge.pki.PublicKey), dnsNames, ips };
 }
 
+/**
+ * The SANs a node certificate gets: its name and the CSR's names and addresses, minus everything the
+ * scheduler's own server certificate covers and loopback (a node certificate with those would pass
+ * for the scheduler with any client that trusts the cluster CA). Dropped ones are returned to log.
+ */
+export function nodeSans(node: string, csr: Pick<ParsedCsr, 'dnsNames' | 'ips'>, serverCertPem: string | undefined): { dnsNames: string[]; ips: string[]; dropped: string[] } {
+  const server = serverCertPem ? new X509Certificate(serverCertPem) : undefined;
+  const dropped: string[] = [];
+  const dnsNames: string[] = [];
+  for (const d of [node, ...csr.dnsNames.map((x) => x.toLowerCase())]) {
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(d) || dnsNames.includes(d)) continue;
+    if (d === 'localhost' || d.endsWith('.localhost') || server?.checkHost(d) !== undefined) dropped.push(d);
+    else dnsNames.push(d);
+  }
+  const ips: string[] = [];
+  for (const ip of csr.ips) {
+    if (ips.includes(ip)) continue;
+    if (isLoopback(ip) || server?.checkIP(ip) !== undefined) dropped.push(ip);
+    else ips.push(ip);
+  }
+  return { dnsNames, ips, dropped };
+}
+
 /** Checks what a node may have in its certificate: its own name, its group, its own addresses. */
 function checkRequest(csr: ParsedCsr, opts: CsrApiOptions, renewing: string | undefined): string {
   if (!csr.commonName.startsWith(NODE_USER_PREFIX) || csr.commonName.length === NODE_USER_PREFIX.length) {
     throw new CsrError(403, 'Forbidden', `spec.request: the subject CN must be ${NODE_USER_PREFIX}<node name>, got ${JSON.stringify(csr.commonName)}`);
   }
   const node = csr.commonName.slice(NODE_USER_PREFIX.length);
-  if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(node)) {
-    throw new CsrError(400, 'BadRequest', `spec.request: ${JSON.stringify(node)} is not a valid node name (lower-case letters, digits, "-" and ".")`);
-  }
+  // The same check as register's (and Kubernetes' for Node names): no name that can never register.
+  const badName = checkDnsSubdomain(node);
+  if (badName) throw new CsrError(400, 'BadRequest', `spec.request: ${JSON.stringify(node)} is not a valid node name: ${badName}`);
   if (csr.organizations.length !== 1 || csr.organizations[0] !== NODES_GROUP) {
     throw new CsrError(403, 'Forbidden', `spec.request: the subject must have exactly O=${NODES_GROUP}`);
   }
@@ -169,19 +201,20 @@ function checkRequest(csr: ParsedCsr, opts: CsrApiOptions, renewing: string | un
   if (renewing === undefined && opts.store.get<Node>('Node', '', node)) {
     throw new CsrError(409, 'Conflict', `node ${node} is already registered; delete it with \`corelet delete node ${node}\` to rejoin under that name`);
   }
+  // The name is claimed when its first certificate is issued, not when the node registers: another
+  // token holder cannot push that certificate out before the node connects.
+  if (renewing === undefined && opts.certificates.claimed(node, opts.now())) {
+    throw new CsrError(409, 'Conflict', `a certificate for node ${node} was already issued; delete it with \`corelet delete node ${node}\` to rejoin under that name`);
+  }
   for (const d of csr.dnsNames) {
-    if (d.toLowerCase() !== node && d !== 'localhost') throw new CsrError(403, 'Forbidden', `spec.request: DNS name ${d} is not this node's name (${node})`);
+    if (d.toLowerCase() !== node && d.toLowerCase() !== 'localhost') throw new CsrError(403, 'Forbidden', `spec.request: DNS name ${d} is not this node's name (${node})`);
   }
-  // Another node's address in this node's serving certificate would let it impersonate that node's port.
-  const taken = new Map<string, string>();
-  for (const n of opts.store.list<Node>('Node')) {
-    if (n.metadata.name === node) continue;
-    for (const a of n.status?.addresses ?? []) if (a.type === 'InternalIP' || a.type === 'ExternalIP') taken.set(a.address, n.metadata.name);
-  }
+  // Another node's address in this node's serving certificate would let it impersonate that node's
+  // port. Addresses belong to the node whose certificate holds them (reported addresses are claims).
   for (const ip of csr.ips) {
     if (isIP(ip) === 0) throw new CsrError(400, 'BadRequest', `spec.request: invalid IP address ${ip}`);
-    const owner = taken.get(ip);
-    if (owner && !ip.startsWith('127.') && ip !== '::1') throw new CsrError(403, 'Forbidden', `spec.request: IP ${ip} is node ${owner}'s address`);
+    const owner = opts.certificates.ipOwner(ip, node, opts.now());
+    if (owner) throw new CsrError(403, 'Forbidden', `spec.request: IP ${ip} is in node ${owner}'s certificate`);
   }
   return node;
 }
@@ -215,6 +248,8 @@ async function serve(req: IncomingMessage, res: ServerResponse, opts: CsrApiOpti
     if (typeof body.spec?.request !== 'string') throw new CsrError(400, 'BadRequest', 'spec.request: expected the base64 of a PEM certificate request');
     const csr = parseCsr(Buffer.from(body.spec.request, 'base64').toString('utf8'));
     const node = checkRequest(csr, opts, renewing);
+    const sans = nodeSans(node, csr, opts.serverCertPem);
+    if (sans.dropped.length > 0) logger.warn({ node, dropped: sans.dropped }, "node certificate: names and addresses of the scheduler's own certificate (and loopback) left out");
     const now = opts.now();
     const { certPem, serial } = issueCertificate(opts.ca, {
       publicKeyPem: csr.publicKeyPem,
@@ -222,11 +257,11 @@ async function serve(req: IncomingMessage, res: ServerResponse, opts: CsrApiOpti
       organizations: [NODES_GROUP],
       usages: ['clientAuth', 'serverAuth'],
       validitySeconds: opts.ttlSeconds,
-      dnsNames: [node, ...csr.dnsNames].filter((d) => /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(d)),
-      ips: csr.ips,
+      dnsNames: sans.dnsNames,
+      ips: sans.ips,
       now,
     });
-    opts.certificates.record(node, serial);
+    opts.certificates.record(node, serial, { notAfter: new Date(new X509Certificate(certPem).validTo), ips: sans.ips }, now);
     logger.info({ node, serial, by: user.username, renewal: renewing !== undefined }, renewing ? 'node certificate renewed' : 'node certificate issued (bootstrap)');
     const ts = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
     send(res, 201, {

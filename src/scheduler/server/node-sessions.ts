@@ -26,6 +26,7 @@ import {
 import { CoreletError, type Logger } from '../../lib/index.js';
 import type { Store, Stored } from '../store/index.js';
 import { allocatePodCidr, podCidrCapacity, type PodCidrConfig } from './pod-cidr.js';
+import { filterNodeAddresses, mergeNodeLabels, nodeSelfLabels, type AddressPolicy } from './node-restriction.js';
 
 /** How long a node may go without a heartbeat before it is marked NotReady (Kubernetes' default). */
 export const NODE_GRACE_MS = 40_000;
@@ -153,12 +154,15 @@ function mergeConditions(previous: readonly NodeCondition[], reported: readonly 
 }
 
 /** The Node object a register message describes, merged over the stored one (spec kept). */
-function nodeFromRegister(msg: RegisterMessage, current: Node | undefined, now: Date): Node {
+function nodeFromRegister(msg: RegisterMessage, current: Node | undefined, now: Date, refusedLabels?: (keys: string[]) => void): Node {
   const runtime = `${msg.runtime.name}://${msg.runtime.version}`;
+  // NodeRestriction: no protected labels, and stored labels (an admin's) are never overridden.
+  const { allowed, refused } = nodeSelfLabels(msg.nodeName, msg.labels);
+  if (refused.length > 0) refusedLabels?.(refused);
   return {
     apiVersion: 'v1',
     kind: 'Node',
-    metadata: { ...(current?.metadata ?? {}), name: msg.nodeName, labels: { ...(current?.metadata.labels ?? {}), ...msg.labels } } as Node['metadata'],
+    metadata: { ...(current?.metadata ?? {}), name: msg.nodeName, labels: mergeNodeLabels(current?.metadata.labels, allowed) } as Node['metadata'],
     spec: current?.spec ?? { taints: [], unschedulable: false, ...(msg.podCIDR ? { podCIDR: msg.podCIDR } : {}) },
     status: {
       capacity: msg.capacity,
@@ -193,6 +197,8 @@ export interface NodeSocketOptions {
    * else the connection is closed. Undefined only in tests that serve a socket directly.
    */
   authenticatedNode?: string;
+  /** Which addresses this node may report (from certificates); undefined: all (tests only). */
+  addresses?: AddressPolicy;
 }
 
 /**
@@ -207,6 +213,13 @@ export function serveNodeSocket(ws: WebSocket, opts: NodeSocketOptions): void {
     close: (code, reason) => ws.close(code, reason),
   };
   const reply = (message: Message) => ws.send(encodeMessage(message));
+  // Reported addresses are claims: only those its certificate backs are stored (see node-restriction.ts).
+  const ownAddresses = <A extends { type: string; address: string }>(node: string, addresses: A[]): A[] => {
+    if (!opts.addresses) return addresses;
+    const { allowed, refused } = filterNodeAddresses(addresses, opts.addresses);
+    if (refused.length > 0) logger.warn({ node, refused }, 'node addresses refused: a node may report only addresses in its own certificate');
+    return allowed;
+  };
 
   ws.on('message', (data, isBinary) => {
     let msg: Message;
@@ -229,7 +242,7 @@ export function serveNodeSocket(ws: WebSocket, opts: NodeSocketOptions): void {
           reply(errorMessage('NodeNameConflict', `this connection is registered as ${nodeName}; open a new connection for ${msg.nodeName}`, msg.id));
           return;
         }
-        nodeName = handleRegister(store, msg, now(), opts.podCidrs);
+        nodeName = handleRegister(store, { ...msg, addresses: ownAddresses(msg.nodeName, msg.addresses) }, now(), opts.podCidrs, logger);
         sessions.attach(nodeName, conn);
         const podCIDR = opts.podCidrs ? podCidrOf(store, nodeName, opts.podCidrs, logger, now()) : msg.podCIDR;
         reply({ v: 1, type: 'registered', nodeName, heartbeatIntervalSeconds: opts.heartbeatIntervalSeconds ?? DEFAULT_HEARTBEAT_SECONDS, ...(podCIDR ? { podCIDR } : {}) });
@@ -248,7 +261,7 @@ export function serveNodeSocket(ws: WebSocket, opts: NodeSocketOptions): void {
         return;
       }
       if (msg.type === 'heartbeat') handleHeartbeat(store, nodeName, msg, now());
-      else if (msg.type === 'nodeStatus') handleNodeStatus(store, nodeName, msg, now());
+      else if (msg.type === 'nodeStatus') handleNodeStatus(store, nodeName, { ...msg, addresses: ownAddresses(nodeName, msg.addresses) }, now());
       else if (msg.type === 'podStatus') handlePodStatus(store, nodeName, msg);
       else if (msg.type === 'logsData' || msg.type === 'logsEnd' || msg.type === 'execResult') sessions.deliver(nodeName, msg);
     } catch (err) {
@@ -272,10 +285,12 @@ export function serveNodeSocket(ws: WebSocket, opts: NodeSocketOptions): void {
  * without a pod CIDR gets one (the one it asks for when free, else the lowest free block); a node
  * that has one keeps it, so it survives reconnects and scheduler restarts.
  */
-export function handleRegister(store: Store, msg: RegisterMessage, now: Date, podCidrs?: PodCidrConfig): string {
+export function handleRegister(store: Store, msg: RegisterMessage, now: Date, podCidrs?: PodCidrConfig, logger?: Logger): string {
   store.transaction(() => {
     const current = store.get<Node>('Node', '', msg.nodeName);
-    const node = nodeFromRegister(msg, current, now);
+    const node = nodeFromRegister(msg, current, now, (keys) =>
+      logger?.warn({ node: msg.nodeName, labels: keys }, 'node labels refused: a node may not set these labels on itself (NodeRestriction)'),
+    );
     if (podCidrs && !current?.spec?.podCIDR) {
       const taken = store.list<Stored<Node>>('Node').filter((n) => n.metadata.name !== msg.nodeName).map((n) => n.spec?.podCIDR);
       const cidr = allocatePodCidr(podCidrs, taken, msg.podCIDR);

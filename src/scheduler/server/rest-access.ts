@@ -25,6 +25,7 @@ import {
   issueCertificate,
   newTokenRecord,
   withAuthenticated,
+  type NodeCertificates,
   type Pki,
   type TokenRecord,
   type UserInfo,
@@ -62,6 +63,8 @@ export interface AccessOptions {
   pki?: Pki;
   /** Stores a new token record (users' and service accounts' tokens). */
   addToken?: (record: TokenRecord) => void;
+  /** The node certificates issued (a revoked one does not authenticate). */
+  nodeCertificates?: NodeCertificates;
 }
 
 /** A refusal: 401 or 403, as a Kubernetes Status. */
@@ -245,6 +248,7 @@ export function checkAccess(req: IncomingMessage, url: URL, opts: AccessOptions)
       tokenLookup: opts.tokenLookup,
       now: opts.now,
       serviceAccountUid: (ns, name) => opts.store.get('ServiceAccount', ns, name)?.metadata.uid,
+      ...(opts.nodeCertificates ? { nodeCertificateValid: (node: string, serial: string) => opts.nodeCertificates!.valid(node, serial) } : {}),
     });
   } catch (err) {
     if (!(err instanceof AuthenticationError)) throw err;

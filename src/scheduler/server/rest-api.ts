@@ -35,7 +35,7 @@ import {
   type Pod,
 } from '../../api/index.js';
 import { CoreletError, invalidArgument, notFound, type Logger } from '../../lib/index.js';
-import type { Pki, TokenRecord } from '../auth/index.js';
+import type { NodeCertificates, Pki, TokenRecord } from '../auth/index.js';
 import type { AuditSink } from '../rbac/index.js';
 import { AccessError, accessRoute, auditFinished, checkAccess, type AccessContext, type AuthorizationMode } from './rest-access.js';
 import { rolloutUndo } from '../controllers/index.js';
@@ -105,6 +105,8 @@ export interface RestApiOptions {
   minRequestTimeoutSeconds?: number;
   /** How often a stream's caller is checked again (a deleted token ends it); 5 s by default. */
   streamRecheckMs?: number;
+  /** Node certificates: REST authentication checks them; DELETE of a node name revokes them. */
+  nodeCertificates?: NodeCertificates;
 }
 
 /** An HTTP failure with a Kubernetes Status reason. */
@@ -503,10 +505,16 @@ async function nodeRoute(req: IncomingMessage, method: string, name: string, opt
     const { node, pods } = store.transaction(() => {
       const pods = store.list<StoredObject>('Pod', { nodeName: name });
       const node = store.delete('Node', '', name);
-      if (!node) throw notFound(`nodes "${name}" not found`);
-      for (const p of pods) store.delete('Pod', p.metadata.namespace, p.metadata.name);
-      return { node, pods };
+      for (const p of node ? pods : []) store.delete('Pod', p.metadata.namespace, p.metadata.name);
+      return { node, pods: node ? pods : [] };
     });
+    if (!node) {
+      // A name with certificates but no Node yet (issued, never registered): free it.
+      if (opts.nodeCertificates?.revoke(name)) {
+        return done(opts, { status: 200, body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', message: `the certificates issued for node ${name} were revoked (it had not registered)`, details: { name, kind: 'nodes' } } });
+      }
+      throw notFound(`nodes "${name}" not found`);
+    }
     for (const p of pods) opts.sessions.send(name, { v: MESSAGE_VERSION, type: 'unassign', uid: p.metadata.uid, reason: 'NodeDeleted' });
     return done(opts, { status: 200, body: node });
   }

@@ -2,6 +2,7 @@
  * The scheduler's one HTTPS server: the REST API under /api (API tokens) and the agents' WebSocket
  * endpoint /nodes (node client certificates, obtained with a bootstrap token from csr-api.ts), both over the scheduler's own TLS certificate.
  */
+import { X509Certificate } from 'node:crypto';
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -13,6 +14,7 @@ import { certificateUser, NodeCertificates, nodeNameOf, serverTlsOptions, type P
 import type { Store } from '../store/index.js';
 import { ensureBuiltinNamespaces } from '../admission/index.js';
 import { NodeSessions, serveNodeSocket } from './node-sessions.js';
+import { certificateIps } from './node-restriction.js';
 import { PeerTable, type PodCidrConfig } from './pod-cidr.js';
 import { SessionPodProxy, type PodProxy } from './pod-proxy.js';
 import { handleApiRequest } from './rest-api.js';
@@ -121,16 +123,17 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
   });
   server.on('tlsClientError', (err) => logger.debug({ err }, 'TLS handshake failed'));
   const certificates = new NodeCertificates(opts.store);
+  const schedulerCert = new X509Certificate(opts.pki.server.certPem);
   // A deleted Node's certificates open nothing any more, and its live session ends.
   const unwatchNodes = opts.store.watch((change) => {
     if (change.kind !== 'Node' || change.type !== 'DELETED') return;
     certificates.revoke(change.object.metadata.name);
     sessions.disconnect(change.object.metadata.name, 4001, 'the Node was deleted: its certificate is revoked');
   });
-  const csr = { store: opts.store, ca: opts.pki.ca, certificates, tokenLookup: opts.tokenLookup, ttlSeconds: opts.nodeCertTtlSeconds ?? DEFAULT_NODE_CERT_TTL_SECONDS, now, logger };
+  const csr = { store: opts.store, ca: opts.pki.ca, serverCertPem: opts.pki.server.certPem, certificates, tokenLookup: opts.tokenLookup, ttlSeconds: opts.nodeCertTtlSeconds ?? DEFAULT_NODE_CERT_TTL_SECONDS, now, logger };
   server.on('request', (req, res) => {
     if (handleCsrRequest(req, res, csr)) return;
-    void handleApiRequest(req, res, { store: opts.store, sessions, tokenLookup: opts.tokenLookup, logger, now, onPodsChanged: opts.onChange, podProxy, bootstrapTokens: opts.bootstrapTokens, ...access });
+    void handleApiRequest(req, res, { store: opts.store, sessions, tokenLookup: opts.tokenLookup, logger, now, onPodsChanged: opts.onChange, podProxy, bootstrapTokens: opts.bootstrapTokens, nodeCertificates: certificates, ...access });
   });
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', () => {}); // a client that hangs up mid-refusal is not our failure
@@ -157,6 +160,11 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
         heartbeatIntervalSeconds: opts.heartbeatIntervalSeconds,
         podCidrs: opts.podCidrs,
         authenticatedNode: certNode,
+        addresses: {
+          own: certificateIps((req.socket as unknown as TLSSocket).getPeerCertificate().subjectaltname),
+          owner: (ip) => certificates.ipOwner(ip, certNode, now()),
+          shared: (ip) => schedulerCert.checkIP(ip) !== undefined,
+        },
         onRegistered: (nodeName) => {
           if (peers) sessions.send(nodeName, peersMessage());
           // A reconnecting agent gets its pods again: it may have missed assigns while away.

@@ -1,7 +1,7 @@
 /** The agent's node identity: the token file's checks, and certificate rotation timing (fake clock). */
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, chmodSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, chmodSync, chownSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
@@ -149,6 +149,15 @@ describe('node identity (agent)', () => {
     writeFileSync(join(dir, 'bad'), 'not-a-token-secret-value\n', { mode: 0o600 });
     await assert.rejects(readTokenFile(join(dir, 'bad')), (err: Error) => !err.message.includes('secret-value') && /does not hold a bootstrap token/.test(err.message));
     await assert.rejects(readTokenFile(join(dir, 'none')), /does not exist/);
+  });
+
+  it("refuses a 0600 token file owned by another user (checked on the descriptor it reads)", { skip: process.getuid?.() !== 0 && 'needs root to chown' }, async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'corelet-token-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'token');
+    writeFileSync(file, 'abcdef.0123456789abcdef\n', { mode: 0o600 });
+    chownSync(file, 65534, 65534);
+    await assert.rejects(readTokenFile(file), /belongs to uid 65534, not to this user \(uid 0\)/);
   });
 
   it('stores the credentials in ROOT/pki, 0700 with 0600 files', async (t) => {

@@ -34,7 +34,8 @@ describe('scheduler link and the pod CIDR', () => {
     let peers: PeerNode[] | undefined;
     let handedOver!: () => void;
     const podsHandedOver = new Promise<void>((resolve) => (handedOver = resolve));
-    const creds = await bootstrapNode(server, pki, tokens.bootstrap, 'node-a');
+    // Its certificate holds the address it reports (a node reports only those).
+    const creds = await bootstrapNode(server, pki, tokens.bootstrap, 'node-a', { ips: ['192.168.56.11'] });
     const link = new SchedulerLink({
       server: `wss://127.0.0.1:${server.port}`,
       credentials: () => creds,

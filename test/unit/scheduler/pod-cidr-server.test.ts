@@ -21,8 +21,9 @@ function register(name: string, address: string, podCIDR?: string): RegisterMess
 }
 
 /** Connects an agent, registers it and returns it with the CIDR of its `registered` and its first `peers`. */
-async function join_(t: TestContext, server: SchedulerServer, pki: Pki, token: string, msg: RegisterMessage): Promise<{ agent: FakeAgent; podCIDR?: string; peers: PeerNode[] }> {
-  const agent = await FakeAgent.connect(t, server, pki, token, msg.nodeName);
+async function join_(t: TestContext, server: SchedulerServer, pki: Pki, token: string, msg: RegisterMessage, moreIps: string[] = []): Promise<{ agent: FakeAgent; podCIDR?: string; peers: PeerNode[] }> {
+  // A node may report only the addresses in its certificate.
+  const agent = await FakeAgent.connect(t, server, pki, token, msg.nodeName, { ips: [...msg.addresses.map((a) => a.address), ...moreIps] });
   agent.send(msg);
   const registered = await agent.next();
   assert.equal(registered.type, 'registered', JSON.stringify(registered));
@@ -74,7 +75,7 @@ describe('pod CIDR allocation through the scheduler server', () => {
     const tokens = makeTokens();
     let server = await startCidrServer(t, store, pki, tokens.lookup);
 
-    const a = await join_(t, server, pki, tokens.bootstrap, register('node-a', '192.168.56.11'));
+    const a = await join_(t, server, pki, tokens.bootstrap, register('node-a', '192.168.56.11'), ['192.168.56.21']);
     assert.equal(a.podCIDR, '10.244.0.0/24');
     assert.deepEqual(a.peers.map(show), ['node-a 10.244.0.0/24 192.168.56.11']);
     const b = await join_(t, server, pki, tokens.bootstrap, register('node-b', '192.168.56.12'));

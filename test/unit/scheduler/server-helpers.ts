@@ -155,11 +155,11 @@ export class FakeAgent {
    * Pins the CA by hash, then opens wss://.../nodes with a node certificate: the one given, or one
    * bootstrapped for nodeName with the token given. Rejects with the HTTP refusal.
    */
-  static async connect(t: TestContext, server: SchedulerServer, pki: Pki, auth: string | NodeCredentials, nodeName?: string): Promise<FakeAgent> {
+  static async connect(t: TestContext, server: SchedulerServer, pki: Pki, auth: string | NodeCredentials, nodeName?: string, sans: { ips?: string[]; dnsNames?: string[] } = {}): Promise<FakeAgent> {
     const caPem = await fetchPinnedCa({ host: '127.0.0.1', port: server.port }, caCertHash(pki.ca.certPem));
     // A node that joined before with this token connects again with its certificate, as an agent does.
     const key = `${String(auth)}|${nodeName ?? 'node-a'}`;
-    const creds = typeof auth === 'string' ? (joined.get(key) ?? (await bootstrapNode(server, pki, auth, nodeName ?? 'node-a'))) : auth;
+    const creds = typeof auth === 'string' ? (joined.get(key) ?? (await bootstrapNode(server, pki, auth, nodeName ?? 'node-a', sans))) : auth;
     if (typeof auth === 'string') joined.set(key, creds);
     const ws = new WebSocket(`wss://127.0.0.1:${server.port}/nodes`, {
       ca: caPem,
