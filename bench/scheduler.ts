@@ -791,6 +791,9 @@ async function runCase(c: Case, keys: string[]): Promise<CaseResult> {
   const s = await SchedulerProcess.start(args['corelet-cli']!, args['log-level']!, args.profile!, extra, nodeFlags);
   let agents: Agents | undefined;
   try {
+    // Pods go to namespace bench, which must exist (the scheduler admits pods into Namespaces only).
+    const ns = await s.api('POST', '/api/v1/apply', JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } }));
+    if (ns.status !== 200) throw new Error(`creating namespace ${NAMESPACE} answered ${ns.status}: ${ns.text.slice(0, 300)}`);
     console.log(`${name}: scheduler pid ${s.pid} at ${s.url}; preparing the CSRs of ${NODES} simulated nodes`);
     agents = await Agents.start(s, NODES, Number(args.workers), Number(args['connect-concurrency']), c.status, keys);
     await sleep(1000); // the scheduler idle before the clock starts
