@@ -1,7 +1,6 @@
-import { mkdir, readdir, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, writeFile } from 'node:fs/promises';
 import type { Pod } from '../api/index.js';
-import { safeJoin, safeSegment } from '../lib/safe-join.js';
-import { errnoCode } from '../lib/errors.js';
+import { errnoCode, pathExists, safeJoin, safeSegment } from '../lib/index.js';
 
 /**
  * The folders of persistent local volumes (a StatefulSet ordinal's claims) on the node, kept per
@@ -39,7 +38,7 @@ export class PersistentVolumes {
     const claim = safeSegment(claimName, `${what}: persistentLocal.claimName`);
     const dir = safeJoin(this.base(), [ns, claim], `${what}: persistentLocal.claimName`);
     await this.migrate();
-    if (adopt && !(await exists(dir))) {
+    if (adopt && !(await pathExists(dir))) {
       const old = safeJoin(this.base(), [UNCLAIMED, claim], `${what}: persistentLocal.claimName`);
       await mkdir(safeJoin(this.base(), [ns], `${what}: namespace`), { recursive: true, mode: 0o750 });
       try {
@@ -64,7 +63,7 @@ export class PersistentVolumes {
   private async doMigrate(): Promise<void> {
     const base = this.base();
     const marker = safeJoin(base, [MARKER]);
-    if (await exists(marker)) return;
+    if (await pathExists(marker)) return;
     await mkdir(base, { recursive: true });
     const entries = await readdir(base, { withFileTypes: true });
     const old = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.'));
@@ -96,12 +95,3 @@ export const UNCLAIMED = '.unclaimed';
 /** Written once the old layout has been moved aside. */
 const MARKER = '.namespaced';
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return false;
-    throw err;
-  }
-}

@@ -12,6 +12,17 @@ export async function isDirectory(p: string | undefined): Promise<boolean> {
   }
 }
 
+/** True when something is at path (following links); false only when nothing is (ENOENT); other errors throw. */
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return false;
+    throw err;
+  }
+}
+
 /**
  * A file's text, or undefined when it is not there. Kernel files (cgroupfs, procfs) that exist but
  * cannot be read on this kernel (ENODEV, EOPNOTSUPP) count as absent too.

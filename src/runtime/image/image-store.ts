@@ -10,6 +10,7 @@ import {
   wrap,
   writeJsonAtomic,
   type Logger,
+  pathExists,
 } from '../../lib/index.js';
 import {
   extractArchive,
@@ -355,7 +356,7 @@ export class ImageStore {
   private install(spec: InstallSpec, fetchLayers?: () => Promise<void>): Promise<ImageRecord> {
     return this.locks.run(spec.id, async () => {
       const rootfs = this.rootfsDir(spec.id);
-      if (!(await exists(rootfs))) {
+      if (!(await pathExists(rootfs))) {
         await fetchLayers?.();
         await this.unpack(spec.id, spec.layers);
       }
@@ -597,12 +598,3 @@ function union(a: string[], b: string[]): string[] {
   return [...new Set([...a, ...b])];
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return false;
-    throw err;
-  }
-}
