@@ -1,11 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { packageInfo } from './package-info.js';
-import { registerRuntimeCommand } from './runtime.js';
-import { registerImagesCommand } from './images.js';
-import { registerAgentCommand } from './agent.js';
-import { registerSchedulerCommand } from './scheduler.js';
-import { registerUpCommand } from './up.js';
 import { registerApplyCommand } from './apply.js';
 import { registerGetCommand } from './get.js';
 import { registerDescribeCommand } from './describe.js';
@@ -25,11 +20,21 @@ program
   .name('corelet')
   .description('A Kubernetes-style node stack: CRI runtime, node agent and scheduler')
   .version(packageInfo().version);
-registerRuntimeCommand(program);
-registerImagesCommand(program);
-registerAgentCommand(program);
-registerSchedulerCommand(program);
-registerUpCommand(program);
+
+// The daemons' modules (runtime, agent, scheduler: gRPC, SQLite, the image store, ...) take most of
+// a start-up; the everyday cluster commands do not need them. They are loaded when the command
+// names one of them, or when no known command is named (help, a typo), so help still lists them.
+const DAEMON_COMMANDS: Record<string, () => Promise<void>> = {
+  runtime: async () => (await import('./runtime.js')).registerRuntimeCommand(program),
+  images: async () => (await import('./images.js')).registerImagesCommand(program),
+  agent: async () => (await import('./agent.js')).registerAgentCommand(program),
+  scheduler: async () => (await import('./scheduler.js')).registerSchedulerCommand(program),
+  up: async () => (await import('./up.js')).registerUpCommand(program),
+};
+const LIGHT_COMMANDS = ['apply', 'get', 'describe', 'delete', 'scale', 'rollout', 'logs', 'exec', 'cordon', 'uncordon', 'drain', 'create', 'label', 'auth', 'config', 'token'];
+const named = process.argv.slice(2).find((a) => !a.startsWith('-'));
+if (named !== undefined && named in DAEMON_COMMANDS) await DAEMON_COMMANDS[named]();
+else if (named === undefined || !LIGHT_COMMANDS.includes(named)) for (const load of Object.values(DAEMON_COMMANDS)) await load();
 // The cluster commands (kubectl-like), talking to the scheduler's API.
 registerApplyCommand(program);
 registerGetCommand(program);
