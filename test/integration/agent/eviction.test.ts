@@ -37,10 +37,13 @@ after(async () => {
 });
 
 test('BestEffort pods are evicted first, then Burstable ones, each Failed with reason Evicted', async () => {
-  await agent.apply('burst.yaml', pod('burst', '    resources:\n      requests: {memory: 16Mi}\n'));
+  // The threshold holds from the agent's start, so a check may run while only the first pod is
+  // there: the BestEffort pod goes first so that such a check takes it too (had the Burstable pod
+  // come first and been alone, evicting it would be right, and the order below would not hold).
   await agent.apply('be.yaml', pod('be', ''));
+  await agent.apply('burst.yaml', pod('burst', '    resources:\n      requests: {memory: 16Mi}\n'));
   const evicted = (p: { status?: { phase: string; reason?: string } }) => p.status?.phase === 'Failed' && p.status.reason === 'Evicted';
-  // both may start; the first eviction must hit the BestEffort pod
+  // when both run at a check, the ranking must pick the BestEffort pod
   const be = await agent.waitFor('be', evicted, 40_000);
   assert.match(be.status!.message ?? '', /low on resource: memory/);
   const burst = await agent.waitFor('burst', evicted, 40_000);
