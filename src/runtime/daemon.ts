@@ -147,7 +147,7 @@ async function startRuntimeLocked(config: RuntimeConfig, logger: Logger, version
     context,
     server,
     async close() {
-      containers.stopWatching();
+      await containers.stopWatching();
       await streaming.close();
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       lock.release();

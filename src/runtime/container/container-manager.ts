@@ -27,6 +27,8 @@ const KILL_WAIT_MS = 30_000;
 export class ContainerManager {
   private readonly lock = new KeyedMutex();
   private watcher: FSWatcher | undefined;
+  /** Refreshes the exit watcher started and that have not finished (stopWatching waits for them). */
+  private readonly watching = new Set<Promise<unknown>>();
 
   constructor(
     private readonly deps: LifecycleDeps,
@@ -42,13 +44,18 @@ export class ContainerManager {
     const dir = exitDir(this.deps.config);
     await mkdir(dir, { recursive: true });
     this.watcher = watch(dir, (_event, file) => {
-      if (file && this.deps.store.findContainer(String(file))?.id === String(file)) void this.refresh(String(file));
+      if (!file || this.deps.store.findContainer(String(file))?.id !== String(file)) return;
+      const done = this.refresh(String(file)).catch((err) => this.deps.logger.warn({ container: String(file), err: String(err) }, 'recording an exit failed'));
+      this.watching.add(done);
+      void done.finally(() => this.watching.delete(done));
     });
     for (const c of this.deps.store.listContainers()) await this.refresh(c.id);
   }
 
-  stopWatching(): void {
+  /** Stops watching exit files; resolves once the record updates already under way are written. */
+  async stopWatching(): Promise<void> {
     this.watcher?.close();
+    await Promise.all(this.watching);
   }
 
   /**

@@ -35,7 +35,7 @@ async function setup() {
 test('a container that exits 0 on its stop signal is Completed, without SIGKILL', async (t) => {
   const { deps, host, root, containers, sandboxId } = await setup();
   t.after(async () => {
-    containers.stopWatching();
+    await containers.stopWatching();
     await rm(root, { recursive: true, force: true });
   });
   const id = await containers.create(sandboxId, ctr('graceful'), pod);
@@ -51,7 +51,7 @@ test('a container that exits 0 on its stop signal is Completed, without SIGKILL'
 test('a container ignoring its stop signal is killed after the timeout (137)', async (t) => {
   const { deps, host, root, containers, sandboxId } = await setup();
   t.after(async () => {
-    containers.stopWatching();
+    await containers.stopWatching();
     await rm(root, { recursive: true, force: true });
   });
   const id = await containers.create(sandboxId, ctr('stubborn'), pod);
@@ -70,7 +70,7 @@ test('a container ignoring its stop signal is killed after the timeout (137)', a
 test("the stop signal is the CRI config's, else the image's StopSignal, else SIGTERM", async (t) => {
   const { host, root, containers, sandboxId } = await setup();
   t.after(async () => {
-    containers.stopWatching();
+    await containers.stopWatching();
     await rm(root, { recursive: true, force: true });
   });
   const nginx = await containers.create(sandboxId, { ...ctr('web'), image: { image: 'nginx' } } as ContainerConfig__Output, pod);
