@@ -18,6 +18,7 @@ import { execa } from 'execa';
 import { RuntimeHarness, BUSYBOX, CORELET, removeCgroupTree } from '../helpers/runtime-harness.js';
 import { AgentHarness } from '../helpers/agent-harness.js';
 import { freePort } from '../helpers/free-port.js';
+import { schedulerApi } from '../helpers/admin-api.js';
 import { readAdminConfig } from '../helpers/admin-config.js';
 
 let dir: string;
@@ -31,18 +32,7 @@ let ca: string;
 let join_: string[];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function api(path: string, init: { method?: string; body?: string } = {}) {
-  const { request } = await import('node:https');
-  return new Promise<{ status: number; json: any }>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: init.method ?? 'GET', ca, headers: { Authorization: `Bearer ${adminToken}` } }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: body ? JSON.parse(body) : undefined }));
-    });
-    req.on('error', reject);
-    req.end(init.body);
-  });
-}
+const api = (path: string, init: { method?: string; body?: string; token?: string | null } = {}) => schedulerApi({ port, ca, token: adminToken }, path, init);
 
 const cli = (args: string[]) => execa(process.execPath, [CORELET, ...args], { env: { ...process.env, HOME: home }, reject: false, timeout: 30_000 });
 

@@ -14,6 +14,7 @@ import { execa } from 'execa';
 import { RuntimeHarness, BUSYBOX, CORELET } from '../helpers/runtime-harness.js';
 import { AgentHarness } from '../helpers/agent-harness.js';
 import { freePort } from '../helpers/free-port.js';
+import { schedulerApi } from '../helpers/admin-api.js';
 
 let dir: string;
 let runtime: RuntimeHarness;
@@ -26,20 +27,7 @@ let join_: string[];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 
-async function api(path: string, init: { method?: string; body?: string; token?: string | null } = {}) {
-  const { request } = await import('node:https');
-  return new Promise<{ status: number; json: any }>((resolve, reject) => {
-    const headers: Record<string, string> = {};
-    if (init.token !== null) headers.Authorization = `Bearer ${init.token ?? adminToken}`;
-    const req = request({ host: '127.0.0.1', port, path, method: init.method ?? 'GET', ca, headers }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: body ? JSON.parse(body) : undefined }));
-    });
-    req.on('error', reject);
-    req.end(init.body);
-  });
-}
+const api = (path: string, init: { method?: string; body?: string; token?: string | null } = {}) => schedulerApi({ port, ca, token: adminToken }, path, init);
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'corelet-e2e-'));
