@@ -28,7 +28,9 @@
 # Settings (flags win over the environment): --dir / CORELET_CLUSTER_DIR (default
 # /var/lib/corelet-cluster), --name / CORELET_CLUSTER_NAME (default cl; at most 8 letters or digits:
 # it prefixes netns, bridge and cgroup names), CORELET_CLUSTER_NET (first three octets of the node
-# network, default 10.99.0), CORELET_CLUSTER_PORT (scheduler port, default 6443).
+# network, default 10.99.0), CORELET_CLUSTER_PORT (scheduler port, default 6443); more flags for the
+# daemons at `up`: CORELET_CLUSTER_SCHEDULER_ARGS, CORELET_CLUSTER_AGENT_ARGS,
+# CORELET_CLUSTER_RUNTIME_ARGS (split on spaces, e.g. "--pod-eviction-timeout 10").
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -200,6 +202,7 @@ up() {
 		SCHEDULER_HOSTS=$SCHED_IP
 		CLUSTER_CIDR=10.244.0.0/16
 		JOIN_FILE=$S/join.env
+		SCHEDULER_EXTRA_ARGS="${CORELET_CLUSTER_SCHEDULER_ARGS:-}"
 	EOF
 	netns_link "$SCHED_NS" "$NAME-v0" "$SCHED_IP"
 	"$launcher" init "$sd/scheduler.env" >"$sd/init.log" 2>&1 || { cat "$sd/init.log" >&2; die "scheduler init failed"; }
@@ -228,6 +231,8 @@ up() {
 			AGENT_PORT=10250
 			QOS_CGROUP=$(node_qos "$i")
 			JOIN_FILE=$S/join.env
+			AGENT_EXTRA_ARGS="${CORELET_CLUSTER_AGENT_ARGS:-}"
+			RUNTIME_EXTRA_ARGS="${CORELET_CLUSTER_RUNTIME_ARGS:-}"
 		EOF
 		netns_link "$(node_ns "$i")" "$NAME-v$i" "$(node_ip "$i")"
 		start_daemon "$(node_ns "$i")" runtime "$d/node.env" "$d/runtime.log" "$d/runtime.pid"

@@ -48,6 +48,10 @@
 #   QOS_CGROUP       the agent's top-level pod cgroup (default kubepods); distinct per node when
 #                    several nodes share one kernel, as cgroups are not namespaced here
 #   SYSTEM_RESERVED  resources kept for the system, e.g. cpu=500m,memory=512Mi (default none)
+# any role:
+#   SCHEDULER_EXTRA_ARGS, RUNTIME_EXTRA_ARGS, AGENT_EXTRA_ARGS
+#                    more flags for that daemon, split on spaces (e.g. "--pod-eviction-timeout 60");
+#                    they come last, so they win over the settings above
 set -euo pipefail
 
 die() { echo "corelet-node.sh: $*" >&2; exit 1; }
@@ -100,7 +104,8 @@ scheduler)
 		--port "${SCHEDULER_PORT:-6443}" --log-level "$LOG_LEVEL")
 	[ -z "${CLUSTER_CIDR:-}" ] || args+=(--cluster-cidr "$CLUSTER_CIDR")
 	[ -z "${NODE_CERT_TTL:-}" ] || args+=(--node-cert-ttl "$NODE_CERT_TTL")
-	exec "${corelet[@]}" "${args[@]}"
+	read -r -a extra <<<"${SCHEDULER_EXTRA_ARGS:-}"
+	exec "${corelet[@]}" "${args[@]}" "${extra[@]}"
 	;;
 runtime)
 	root=${RUNTIME_ROOT:-/var/lib/corelet}
@@ -118,8 +123,9 @@ runtime)
 		  address: ${STREAMING_ADDRESS:-127.0.0.1}
 	EOF
 	mv -f "$config.tmp" "$config"
+	read -r -a extra <<<"${RUNTIME_EXTRA_ARGS:-}"
 	exec "${corelet[@]}" runtime --socket "${RUNTIME_SOCKET:-/run/corelet/corelet.sock}" --root "$root" \
-		--config "$config" --log-level "$LOG_LEVEL"
+		--config "$config" --log-level "$LOG_LEVEL" "${extra[@]}"
 	;;
 agent)
 	[ -r "$JOIN_FILE" ] || die "cannot read $JOIN_FILE: copy it from the control plane (written by \`corelet-node.sh init\`)"
@@ -136,7 +142,8 @@ agent)
 	[ -z "${NODE_NAME:-}" ] || args+=(--node-name "$NODE_NAME")
 	[ -z "${NODE_IP:-}" ] || args+=(--node-ip "$NODE_IP")
 	[ -z "${SYSTEM_RESERVED:-}" ] || args+=(--system-reserved "$SYSTEM_RESERVED")
-	exec "${corelet[@]}" "${args[@]}"
+	read -r -a extra <<<"${AGENT_EXTRA_ARGS:-}"
+	exec "${corelet[@]}" "${args[@]}" "${extra[@]}"
 	;;
 *)
 	die "unknown role \"$role\": use init, scheduler, runtime or agent"
