@@ -16,6 +16,7 @@ import type { EventRecorder } from './events.js';
 import type { VolumeManager } from './volumes.js';
 import { imageUserOf, runAsNonRootProblem } from './run-as-non-root.js';
 import type { LinuxContainerResources } from '../cri/types.js';
+import { setLongTimeout, type LongTimeout } from '../lib/long-timer.js';
 
 /** What the worker needs from the QoS cgroup code. */
 export interface PodCgroups {
@@ -64,7 +65,7 @@ export class PodWorker {
   private status: PodStatus | undefined;
   private wake: (() => void) | undefined;
   private dirty = true;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: LongTimeout | undefined;
   private timerAt = Infinity;
   private readonly waiting = new Map<string, { reason: string; message?: string }>();
   private readonly ready = new Map<string, boolean>();
@@ -123,9 +124,9 @@ export class PodWorker {
   private schedule(ms: number): void {
     const at = Date.now() + ms;
     if (this.timer && this.timerAt <= at) return;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.clear();
     this.timerAt = at;
-    this.timer = setTimeout(() => {
+    this.timer = setLongTimeout(() => {
       this.timer = undefined;
       this.timerAt = Infinity;
       this.trigger();
@@ -142,7 +143,7 @@ export class PodWorker {
       try {
         if (this.deleting) {
           await this.terminate(true);
-          if (this.timer) clearTimeout(this.timer);
+          this.timer?.clear();
           this.finish();
           return;
         }
