@@ -57,6 +57,14 @@ async function bridgeAddresses(bridge: string): Promise<string[] | undefined> {
     .filter((a): a is string => a !== undefined);
 }
 
+/** The host side of re-addressing, injectable so tests never touch a real bridge. */
+export interface BridgeAddressPort {
+  ensureGateway(bridge: string, subnet: string, inUse: readonly string[], logger: Logger): Promise<boolean>;
+}
+
+/** The real one (ip(8)). */
+export const hostBridgeAddresses: BridgeAddressPort = { ensureGateway: (b, s, u, l) => ensureBridgeGateway(b, s, u, l) };
+
 /**
  * Gives the bridge the gateway of subnet as its first IPv4 address, keeping old gateways whose
  * ranges still have pods (inUse). A missing bridge is left to the plugin; IPv6 subnets need

@@ -37,7 +37,7 @@ import {
 } from './cni-protocol.js';
 import { ipMasqComment, leaksIpMasqWithoutNetns, removeIpMasqChain } from './ipmasq-cleanup.js';
 import { createNetns, isNetworkNamespace, removeNetns } from './netns.js';
-import { ensureBridgeGateway } from './bridge-address.js';
+import { hostBridgeAddresses, type BridgeAddressPort } from './bridge-address.js';
 import type { NetworkStatus, PodNetwork, PodNetworkArgs, PodNetworkResult } from './types.js';
 
 /** What a NetworkManager is built from. Host paths are all injectable so tests and side-by-side runtimes never share state. */
@@ -60,6 +60,8 @@ export interface NetworkManagerOptions {
   ipamDataDir: string;
   /** Longest one plugin invocation may run (default 60 s). */
   pluginTimeoutMs?: number;
+  /** Re-addresses the bridge on a pod CIDR change (default: ip(8) on the host). */
+  bridgeAddresses?: BridgeAddressPort;
   logger?: Logger;
 }
 
@@ -116,12 +118,14 @@ export class NetworkManager implements PodNetwork {
   private readonly exec: CniExecutor;
   private readonly cache: CniResultCache;
   private readonly locks = new KeyedMutex();
+  private readonly bridgeAddresses: BridgeAddressPort;
   private loaded: LoadedNetworkConfig | undefined;
   private current: NetworkStatus = { ready: false, reason: NOT_READY, message: 'network not initialised' };
 
   constructor(opts: NetworkManagerOptions) {
     this.settings = compileNetworkOptions(opts);
     this.logger = opts.logger ?? silentLogger;
+    this.bridgeAddresses = opts.bridgeAddresses ?? hostBridgeAddresses;
     this.exec = new CniExecutor({ binDirs: this.settings.binDirs, timeoutMs: this.settings.pluginTimeoutMs, logger: this.logger });
     this.cache = new CniResultCache(this.settings.cacheDir);
   }
@@ -190,7 +194,7 @@ export class NetworkManager implements PodNetwork {
     if (this.loaded?.file !== file || this.loaded.config.name !== this.settings.networkName) return false;
     const bridge = this.loaded.config.plugins.find((p) => p.type === 'bridge');
     const current = (bridge?.ipam as { ranges?: { subnet: string }[][] } | undefined)?.ranges?.[0]?.[0]?.subnet;
-    await ensureBridgeGateway(this.settings.bridgeName, cidr, await this.allocatedIps(), this.logger);
+    await this.bridgeAddresses.ensureGateway(this.settings.bridgeName, cidr, await this.allocatedIps(), this.logger);
     if (current === cidr) return false;
     await writeJsonAtomic(
       file,
