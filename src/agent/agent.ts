@@ -31,6 +31,7 @@ import { SchedulerLink, SCHEDULER_SOURCE } from './scheduler-link.js';
 import { PodRequests, criContainerLookup } from './pod-requests.js';
 import { IpRouteTable, PodRoutes } from './routes.js';
 import type { HandlerRunner, ProbeStarter } from './pod-worker.js';
+import { sleepLong } from '../lib/long-timer.js';
 
 export const AGENT_DEFAULTS = {
   runtimeEndpoint: 'unix:///run/corelet/corelet.sock',
@@ -144,7 +145,8 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
     const h = container.lifecycle?.preStop;
     if (!h) return;
     if (h.sleep) {
-      await new Promise((r) => setTimeout(r, Math.min(h.sleep!.seconds, timeoutSeconds) * 1000));
+      // Both are the user's (sleep.seconds, the grace period): any length, never clamped to 1 ms.
+      await sleepLong(Math.min(h.sleep!.seconds, timeoutSeconds) * 1000);
       return;
     }
     const probe = { exec: h.exec, httpGet: h.httpGet, tcpSocket: h.tcpSocket, initialDelaySeconds: 0, timeoutSeconds, periodSeconds: 1, successThreshold: 1, failureThreshold: 1 };

@@ -15,7 +15,9 @@ import { podStatus, type ObservedContainer, type PodObservation } from './pod-st
 import type { EventRecorder } from './events.js';
 import type { VolumeManager } from './volumes.js';
 import { imageUserOf, runAsNonRootProblem } from './run-as-non-root.js';
+import { sandboxChangeActions, type SandboxChangeActions } from './sandbox-change.js';
 import type { LinuxContainerResources } from '../cri/types.js';
+import { setLongTimeout, type LongTimeout } from '../lib/long-timer.js';
 
 /** What the worker needs from the QoS cgroup code. */
 export interface PodCgroups {
@@ -64,7 +66,7 @@ export class PodWorker {
   private status: PodStatus | undefined;
   private wake: (() => void) | undefined;
   private dirty = true;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: LongTimeout | undefined;
   private timerAt = Infinity;
   private readonly waiting = new Map<string, { reason: string; message?: string }>();
   private readonly ready = new Map<string, boolean>();
@@ -72,6 +74,8 @@ export class PodWorker {
   private readonly livenessFailed = new Set<string>();
   private readonly probes = new Map<string, { stop: () => void; name: string }>();
   private readonly startTime = new Date().toISOString();
+  /** What a dead sandbox left for its successor (restart counts, containers not to start), and which one. */
+  private carried: (SandboxChangeActions & { from: string }) | undefined;
   /** Resolves once a deleted pod is gone from the runtime. */
   readonly done: Promise<void>;
   private finish!: () => void;
@@ -123,9 +127,9 @@ export class PodWorker {
   private schedule(ms: number): void {
     const at = Date.now() + ms;
     if (this.timer && this.timerAt <= at) return;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.clear();
     this.timerAt = at;
-    this.timer = setTimeout(() => {
+    this.timer = setLongTimeout(() => {
       this.timer = undefined;
       this.timerAt = Infinity;
       this.trigger();
@@ -142,7 +146,7 @@ export class PodWorker {
       try {
         if (this.deleting) {
           await this.terminate(true);
-          if (this.timer) clearTimeout(this.timer);
+          this.timer?.clear();
           this.finish();
           return;
         }
@@ -229,9 +233,24 @@ export class PodWorker {
     const cgroupParent = await this.ctx.cgroups.ensurePod(pod);
     const all = await this.sandboxes();
     let sandbox = all.find((s) => s.state === 'SANDBOX_READY');
+    // The newest sandbox is NOTREADY (its pause died, or the runtime restarted without it): as the
+    // kubelet, kill its containers and make a new one, unless the restart policy says the pod is done.
+    const dead = !sandbox && all.length > 0 ? all[0]! : undefined;
+    if (dead && this.carried?.from !== dead.id) {
+      const { obs: before } = await this.observe(dead.id);
+      this.carried = { ...sandboxChangeActions(pod, before.containers), from: dead.id };
+      events.record(pod, 'Normal', 'SandboxChanged', 'Pod sandbox changed, it will be killed and re-created.');
+    }
+    if (dead && this.carried && !this.carried.createSandbox) {
+      // Never (or OnFailure with every container succeeded): the pod ends with what it has.
+      for (const s of all) await this.removeSandbox(s.id, s.id === dead.id ? pod.spec.terminationGracePeriodSeconds : 0, s.id !== dead.id);
+      const { obs } = await this.observe(dead.id);
+      this.status = podStatus(pod, obs, this.status);
+      return;
+    }
     // a sandbox that died (or an older one) goes; a new one replaces it, as the kubelet does
     for (const s of all) {
-      if (s.id !== sandbox?.id) await this.removeSandbox(s.id, 0);
+      if (s.id !== sandbox?.id) await this.removeSandbox(s.id, s.id === dead?.id ? pod.spec.terminationGracePeriodSeconds : 0);
     }
     const sbConfig: PodSandboxConfig = sandboxConfig(pod, {
       attempt: all.length > 0 ? Math.max(...all.map((s) => s.metadata?.attempt ?? 0)) + (sandbox ? 0 : 1) : 0,
@@ -252,7 +271,7 @@ export class PodWorker {
     for (const c of pod.spec.initContainers) {
       const cur = obs.containers.get(c.name)?.current;
       if (!cur) {
-        await this.startContainer(pod, c, 'init', sandbox.id, sbConfig, 0, fields, volumePaths);
+        await this.startContainer(pod, c, 'init', sandbox.id, sbConfig, this.carriedRestarts(sandbox.id, c.name), fields, volumePaths);
         initDone = false;
         break;
       }
@@ -275,7 +294,8 @@ export class PodWorker {
         const seen = obs.containers.get(c.name);
         const cur = seen?.current;
         if (!cur) {
-          await this.startContainer(pod, c, 'app', sandbox.id, sbConfig, 0, fields, volumePaths);
+          if (this.carried && this.carried.from !== sandbox.id && this.carried.skip.has(c.name)) continue;
+          await this.startContainer(pod, c, 'app', sandbox.id, sbConfig, this.carriedRestarts(sandbox.id, c.name), fields, volumePaths);
           continue;
         }
         const hashChanged = raw.find((r) => r.id === cur.id)?.annotations[ANNOTATIONS.hash] !== containerHash(c);
@@ -307,6 +327,11 @@ export class PodWorker {
     ({ obs, raw } = await this.observe(sandbox.id));
     this.syncProbes(pod, obs, podIP);
     this.status = podStatus(pod, obs, this.status);
+  }
+
+  /** Restart count of a container's first instance in a sandbox: carried over from a dead sandbox. */
+  private carriedRestarts(sandboxId: string, name: string): number {
+    return this.carried && this.carried.from !== sandboxId ? (this.carried.restartCounts.get(name) ?? 0) : 0;
   }
 
   /** True when nothing more will run (restartPolicy done): no new sandbox is made for it. */

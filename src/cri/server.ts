@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import type { Logger } from '../lib/logger.js';
 import { CoreletError, kindOf, type ErrorKind } from '../lib/errors.js';
 import { loadAdmin, loadCri } from './proto.js';
+import { acceptLongGrpcDeadlines } from './grpc-deadline.js';
 import type { RuntimeServiceHandlers } from './generated/runtime/v1/RuntimeService.js';
 import type { ImageServiceHandlers } from './generated/runtime/v1/ImageService.js';
 import type { ImportImageRequest__Output } from './generated/corelet/v1/ImportImageRequest.js';
@@ -69,6 +70,7 @@ export interface AdminImpl {
  */
 export function createCriServer(impl: CriImpl, logger: Logger, adminImpl: AdminImpl = {}): grpc.Server {
   const cri = loadCri();
+  acceptLongGrpcDeadlines(); // a StopContainer timeout of 25+ days must not fail the call at once
   const server = new grpc.Server({
     'grpc.max_receive_message_length': 16 * 1024 * 1024,
     'grpc.max_send_message_length': 16 * 1024 * 1024,

@@ -10,3 +10,4 @@ export * from './fs-read.js';
 export * from './safe-join.js';
 export * from './root-lock.js';
 export * from './private-state.js';
+export * from './long-timer.js';

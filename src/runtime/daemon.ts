@@ -13,6 +13,7 @@ import { NetworkManager } from './network/index.js';
 import { Conmon, OciRuntime } from './oci/index.js';
 import { Cgroups, detectCgroupMode } from './cgroups/index.js';
 import { hostMounts } from '../lib/mounts.js';
+import { hostNamespaces } from './sandbox/namespace-pins.js';
 import { EventBus } from './events.js';
 import { readHostFacts } from './host-facts.js';
 import { exitDir, socketDir, type LifecycleDeps } from './lifecycle.js';
@@ -102,6 +103,7 @@ async function startRuntimeLocked(config: RuntimeConfig, logger: Logger, version
     network,
     cgroups,
     mounts: hostMounts,
+    namespaces: hostNamespaces,
     images,
     logger,
     host: await readHostFacts(config.cgroupRoot, cgroupMode),

@@ -5,6 +5,7 @@ import type { RuntimeConfig } from './config.js';
 import type { StateStore } from './store/index.js';
 import type { CgroupPort, MonitorPort, NetworkPort, OciRuntimePort } from './ports.js';
 import type { MountPort } from '../lib/mounts.js';
+import type { NamespacePort } from './sandbox/namespace-pins.js';
 import type { ImageConfig, ImageRecord } from './image/index.js';
 import type { HostFacts } from './host-facts.js';
 import type { EventBus, LifecycleEventType } from './events.js';
@@ -25,6 +26,8 @@ export interface LifecycleDeps {
   readonly network: NetworkPort;
   readonly cgroups: CgroupPort;
   readonly mounts: MountPort;
+  /** Pins of pods' IPC/UTS namespaces and process identity (sandbox/namespace-pins.ts). */
+  readonly namespaces: NamespacePort;
   readonly images: ImagePort;
   readonly logger: Logger;
   /** What this host allows (capabilities, oom_score_adj floor, cgroup features). */
@@ -37,6 +40,11 @@ export interface LifecycleDeps {
 /** Where conmon leaves exit files (one per container id), shared by sandboxes and containers. */
 export function exitDir(config: RuntimeConfig): string {
   return join(config.state, 'exits');
+}
+
+/** Where the pinned IPC/UTS namespaces of each sandbox live: pinsDir/<sandbox id>/{ipc,uts}. */
+export function pinsDir(config: RuntimeConfig): string {
+  return join(config.state, 'ns');
 }
 
 /** Where conmon puts attach sockets and control fifos. */

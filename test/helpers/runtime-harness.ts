@@ -245,7 +245,7 @@ export async function hostLeftovers(h: RuntimeHarness, podIds: string[]): Promis
     for (const f of await readdir(join(ipamDir, net)).catch(() => [] as string[])) if (/^\d+\.\d+\.\d+\.\d+$/.test(f)) ipam.push(`${net}/${f}`);
   }
   const state: string[] = [];
-  for (const sub of ['exits', 'sockets', 'runc']) {
+  for (const sub of ['exits', 'sockets', 'runc', 'ns']) {
     for (const f of await readdir(join(h.root, 'run', sub)).catch(() => [] as string[])) state.push(`${sub}/${f}`);
   }
   return { mounts, netns, processes, ipam, state };

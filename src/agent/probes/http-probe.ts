@@ -3,6 +3,7 @@ import * as https from 'node:https';
 import type { HTTPGetAction } from '../../api/index.js';
 import type { ProbeOutcome } from './probe-types.js';
 import { hostPort } from './port.js';
+import { setLongTimeout } from '../../lib/long-timer.js';
 
 /** The kubelet reads at most this much of a probe's response body. */
 const MAX_BODY_BYTES = 10 * 1024;
@@ -35,7 +36,7 @@ export async function runHttpProbe(action: HTTPGetAction, host: string, port: nu
   const first = url;
   const headers = buildHeaders(action.httpHeaders ?? []);
   const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), timeoutSeconds * 1000);
+  const timer = setLongTimeout(() => abort.abort(), timeoutSeconds * 1000);
   try {
     for (let redirects = 0; ; redirects++) {
       let res: RawResponse;
@@ -65,7 +66,7 @@ export async function runHttpProbe(action: HTTPGetAction, host: string, port: nu
       return verdict(res);
     }
   } finally {
-    clearTimeout(timer);
+    timer.clear();
   }
 }
 

@@ -1,4 +1,5 @@
 import type { ContainerPort } from '../../api/index.js';
+import { setLongTimeout, type LongTimeout } from '../../lib/long-timer.js';
 
 /** The three kinds of container probe, as the kubelet names them. */
 export type ProbeType = 'liveness' | 'readiness' | 'startup';
@@ -55,6 +56,7 @@ export interface Clock {
 /** The real clock. */
 export const systemClock: Clock = {
   now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+  // initialDelaySeconds and periodSeconds are the user's: any length, never clamped to 1 ms.
+  setTimeout: (fn, ms) => setLongTimeout(fn, ms),
+  clearTimeout: (handle) => (handle as LongTimeout | undefined)?.clear(),
 };

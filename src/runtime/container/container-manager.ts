@@ -44,12 +44,20 @@ export class ContainerManager {
     const dir = exitDir(this.deps.config);
     await mkdir(dir, { recursive: true });
     this.watcher = watch(dir, (_event, file) => {
-      if (!file || this.deps.store.findContainer(String(file))?.id !== String(file)) return;
-      const done = this.refresh(String(file)).catch((err) => this.deps.logger.warn({ container: String(file), err: String(err) }, 'recording an exit failed'));
+      if (!file) return;
+      const name = String(file);
+      let done: Promise<unknown>;
+      if (this.deps.store.findContainer(name)?.id === name) {
+        done = this.refresh(name).catch((err) => this.deps.logger.warn({ container: name, err: String(err) }, 'recording an exit failed'));
+      } else if (this.deps.store.findSandbox(name)?.id === name) {
+        // A pause process exited: the sandbox is NOTREADY from now on.
+        done = this.sandboxes.refreshPause(name).catch((err) => this.deps.logger.warn({ sandbox: name, err: String(err) }, 'recording a pause exit failed'));
+      } else return;
       this.watching.add(done);
       void done.finally(() => this.watching.delete(done));
     });
     for (const c of this.deps.store.listContainers()) await this.refresh(c.id);
+    for (const s of this.deps.store.listSandboxes()) await this.sandboxes.refreshPause(s.id);
   }
 
   /** Stops watching exit files; resolves once the record updates already under way are written. */
@@ -91,7 +99,7 @@ export class ContainerManager {
     if (!meta || !meta.name) throw invalidArgument('config.metadata.name is required');
     const imageRef = config.image?.image;
     if (!imageRef) throw invalidArgument('config.image.image is required');
-    const sandbox = this.sandboxes.ready(sandboxId);
+    const sandbox = await this.sandboxes.ready(sandboxId);
     const image = images.get(imageRef);
     if (!image) throw notFound(`image "${imageRef}" is not present on this node; pull it first`);
     const id = newId();
@@ -173,8 +181,9 @@ export class ContainerManager {
         group,
         namespaces: {
           network: sandbox.netnsPath ?? undefined,
-          ipc: modes.ipc === 'NODE' ? undefined : `${pausePidNs}/ipc`,
-          uts: modes.network === 'NODE' ? undefined : `${pausePidNs}/uts`,
+          // The pinned files when the sandbox has them (never a path through a pid that may be reused).
+          ipc: modes.ipc === 'NODE' ? undefined : (sandbox.nsPins?.ipc ?? `${pausePidNs}/ipc`),
+          uts: modes.network === 'NODE' ? undefined : (sandbox.nsPins?.uts ?? `${pausePidNs}/uts`),
           pid: containerPid === 'NODE' ? 'host' : containerPid === 'CONTAINER' ? 'new' : modes.pid === 'NODE' ? 'host' : `${pausePidNs}/pid`,
         },
         cgroupsPath: rec.cgroupsPath,
@@ -232,6 +241,8 @@ export class ContainerManager {
     await this.lock.run(found.id, async () => {
       const rec = this.deps.store.container(found.id);
       if (rec.state !== 'created') throw failedPrecondition(`container ${rec.id} is ${rec.state}, only a created container can be started`);
+      // Its sandbox's namespaces must still be the pod's (the pause alive, the same process).
+      await this.sandboxes.ready(rec.sandboxId);
       // Taken before the start so that an instant exit can never precede it.
       const startedAt = nowNanos();
       try {

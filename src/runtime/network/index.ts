@@ -41,3 +41,4 @@ export {
 export { CniExecutor, findPluginBinary, type CniExecutorOptions } from './cni-exec.js';
 export { CniResultCache, type CniCacheEntry } from './cni-cache.js';
 export { ipMasqChainName, ipMasqComment } from './ipmasq-cleanup.js';
+export { ensureBridgeGateway, hostBridgeAddresses, gatewayAddress, type BridgeAddressPort } from './bridge-address.js';

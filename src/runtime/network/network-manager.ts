@@ -37,6 +37,7 @@ import {
 } from './cni-protocol.js';
 import { ipMasqComment, leaksIpMasqWithoutNetns, removeIpMasqChain } from './ipmasq-cleanup.js';
 import { createNetns, isNetworkNamespace, removeNetns } from './netns.js';
+import { hostBridgeAddresses, type BridgeAddressPort } from './bridge-address.js';
 import type { NetworkStatus, PodNetwork, PodNetworkArgs, PodNetworkResult } from './types.js';
 
 /** What a NetworkManager is built from. Host paths are all injectable so tests and side-by-side runtimes never share state. */
@@ -59,6 +60,8 @@ export interface NetworkManagerOptions {
   ipamDataDir: string;
   /** Longest one plugin invocation may run (default 60 s). */
   pluginTimeoutMs?: number;
+  /** Re-addresses the bridge on a pod CIDR change (default: ip(8) on the host). */
+  bridgeAddresses?: BridgeAddressPort;
   logger?: Logger;
 }
 
@@ -115,12 +118,14 @@ export class NetworkManager implements PodNetwork {
   private readonly exec: CniExecutor;
   private readonly cache: CniResultCache;
   private readonly locks = new KeyedMutex();
+  private readonly bridgeAddresses: BridgeAddressPort;
   private loaded: LoadedNetworkConfig | undefined;
   private current: NetworkStatus = { ready: false, reason: NOT_READY, message: 'network not initialised' };
 
   constructor(opts: NetworkManagerOptions) {
     this.settings = compileNetworkOptions(opts);
     this.logger = opts.logger ?? silentLogger;
+    this.bridgeAddresses = opts.bridgeAddresses ?? hostBridgeAddresses;
     this.exec = new CniExecutor({ binDirs: this.settings.binDirs, timeoutMs: this.settings.pluginTimeoutMs, logger: this.logger });
     this.cache = new CniResultCache(this.settings.cacheDir);
   }
@@ -178,8 +183,10 @@ export class NetworkManager implements PodNetwork {
   /**
    * UpdateRuntimeConfig's pod CIDR (the kubelet sends the node's podCIDR): rewrites corelet's own
    * default config list with that subnet so new pods get addresses from it. A config list written by
-   * someone else (a network add-on) is left alone: it manages its own addresses. Returns whether the
-   * config changed.
+   * someone else (a network add-on) is left alone: it manages its own addresses. The bridge gets
+   * the new range's gateway (bridge-address.ts; also when only that step was missed, e.g. a crash
+   * after the config was written); pods with addresses of an old range keep them and their
+   * gateway until they are recreated. Returns whether the config changed.
    */
   async setPodCidr(cidr: string): Promise<boolean> {
     checkCidr(cidr, 'pod CIDR');
@@ -187,6 +194,7 @@ export class NetworkManager implements PodNetwork {
     if (this.loaded?.file !== file || this.loaded.config.name !== this.settings.networkName) return false;
     const bridge = this.loaded.config.plugins.find((p) => p.type === 'bridge');
     const current = (bridge?.ipam as { ranges?: { subnet: string }[][] } | undefined)?.ranges?.[0]?.[0]?.subnet;
+    await this.bridgeAddresses.ensureGateway(this.settings.bridgeName, cidr, await this.allocatedIps(), this.logger);
     if (current === cidr) return false;
     await writeJsonAtomic(
       file,
@@ -195,6 +203,12 @@ export class NetworkManager implements PodNetwork {
     this.logger.info({ file, from: current, to: cidr }, 'pod CIDR updated');
     await this.reload();
     return true;
+  }
+
+  /** Pod IPs host-local has handed out on corelet's own network (its dataDir holds one file per IP). */
+  private async allocatedIps(): Promise<string[]> {
+    const names = await readdir(join(this.settings.ipamDataDir, this.settings.networkName)).catch(() => [] as string[]);
+    return names.filter((n) => /^\d+\.\d+\.\d+\.\d+$/.test(n));
   }
 
   /** The CRI NetworkReady condition (re-reads the config first). */

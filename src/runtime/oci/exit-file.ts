@@ -2,6 +2,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errnoCode } from '../../lib/index.js';
+import { setLongTimeout } from '../../lib/long-timer.js';
 
 /**
  * The exit code conmon wrote for container id (the text file exitDir/id), or undefined while there
@@ -49,7 +50,7 @@ export function waitForExit(
     const stop = (value: number | undefined, err?: unknown) => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
+      timer.clear();
       clearInterval(poll);
       watcher?.close();
       opts.signal?.removeEventListener('abort', onAbort);
@@ -81,7 +82,8 @@ export function waitForExit(
     };
     const onAbort = () => stop(undefined);
 
-    const timer = setTimeout(() => stop(undefined), timeoutMs);
+    // timeoutMs is StopContainer's, from the request: any length (setTimeout would fire a long one at once).
+    const timer = setLongTimeout(() => stop(undefined), timeoutMs);
     const poll = setInterval(() => void check(), opts.pollMs ?? 500);
     if (opts.signal?.aborted) {
       stop(undefined);

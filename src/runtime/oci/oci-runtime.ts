@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { CoreletError, errnoCode, invalidArgument, isKind, type Logger } from '../../lib/index.js';
 import { runCommand, type CommandResult } from './run-command.js';
 import { runtimeError } from './runtime-errors.js';
+import { setLongTimeout } from '../../lib/long-timer.js';
 
 /** Container states as the OCI runtime reports them (`runc state`). */
 export type OciStatus = 'creating' | 'created' | 'running' | 'stopped' | 'paused';
@@ -207,12 +208,16 @@ export class OciRuntime {
       let exitCode: number | null = null;
       let signal: NodeJS.Signals | null = null;
       let finished = false;
-      const timers: NodeJS.Timeout[] = [];
+      const timers: { clear(): void }[] = [];
+      const later = (fn: () => void, ms: number) => {
+        const t = setTimeout(fn, ms);
+        timers.push({ clear: () => clearTimeout(t) });
+      };
 
       const finish = async () => {
         if (finished) return;
         finished = true;
-        timers.forEach(clearTimeout);
+        timers.forEach((t) => t.clear());
         child.stdout!.destroy();
         child.stderr!.destroy();
         // runc writes the pid file once the process runs: without it, runc itself failed.
@@ -222,23 +227,22 @@ export class OciRuntime {
       };
 
       if (opts.timeoutMs !== undefined) {
+        // ExecSync's timeout comes from the request: any length (setTimeout clamps above 2^31-1 ms).
         timers.push(
-          setTimeout(() => {
+          setLongTimeout(() => {
             timedOut = true;
             void this.killExecProcess(id, pidFile, () => child.kill('SIGKILL'));
             // runc copies the process's output and waits until every writer is gone, so a
             // background child of the killed process would keep it running: stop waiting.
-            timers.push(
-              setTimeout(() => {
-                child.kill('SIGKILL');
-                void finish();
-              }, IO_DRAIN_MS),
-            );
+            later(() => {
+              child.kill('SIGKILL');
+              void finish();
+            }, IO_DRAIN_MS);
           }, opts.timeoutMs),
         );
       }
       child.on('error', (err) => {
-        timers.forEach(clearTimeout);
+        timers.forEach((t) => t.clear());
         finished = true;
         reject(new CoreletError('Unavailable', `cannot run ${this.binary}: ${err.message}`, { cause: err }));
       });
@@ -247,7 +251,7 @@ export class OciRuntime {
         signal = sig;
         // A runtime that hands the process our pipes directly (no copying) leaves them open while
         // a background child of the process lives: give them a moment, then stop reading.
-        timers.push(setTimeout(() => void finish(), IO_DRAIN_MS));
+        later(() => void finish(), IO_DRAIN_MS);
       });
       child.on('close', () => void finish());
       if (opts.stdin && child.stdin) {

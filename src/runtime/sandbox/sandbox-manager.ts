@@ -8,7 +8,9 @@ import { UndoStack } from '../../lib/undo.js';
 import { buildSandboxSpec } from '../spec/index.js';
 import type { SandboxRecord } from '../store/index.js';
 import type { PodNetworkArgs } from '../ports.js';
-import { exitDir, forgetMonitorFiles, publishEvent, socketDir, type LifecycleDeps } from '../lifecycle.js';
+import { exitDir, forgetMonitorFiles, pinsDir, publishEvent, socketDir, type LifecycleDeps } from '../lifecycle.js';
+import { readExitFile } from '../oci/index.js';
+import type { PinnedNamespace } from './namespace-pins.js';
 import type { ContainerManager } from '../container/container-manager.js';
 import { readLocalhostProfile } from '../host-facts.js';
 import { podHostsFile, resolvConf } from './sandbox-files.js';
@@ -46,6 +48,11 @@ export class SandboxManager {
 
   private dir(id: string): string {
     return this.deps.store.dir('sandboxes', id);
+  }
+
+  /** Where this sandbox's IPC/UTS namespaces are pinned (volatile state: gone with a reboot). */
+  private pinDir(id: string): string {
+    return join(pinsDir(this.deps.config), id);
   }
 
   private networkArgs(rec: SandboxRecord): PodNetworkArgs {
@@ -116,7 +123,7 @@ export class SandboxManager {
   }
 
   private async create(rec: SandboxRecord, hostNetwork: boolean, hostIpc: boolean, undo: UndoStack): Promise<void> {
-    const { store, config: rc, network, mounts, monitor, oci, cgroups } = this.deps;
+    const { store, config: rc, network, mounts, monitor, oci, cgroups, namespaces } = this.deps;
     const id = rec.id;
     const dir = this.dir(id);
     const config = rec.config;
@@ -187,10 +194,18 @@ export class SandboxManager {
         pidFile: join(dir, 'pause.pid'),
         conmonPidFile: join(dir, 'conmon.pid'),
       });
+      // runc has made the pod's namespaces (pause is "created"): pin IPC and UTS by bind mounts, so
+      // containers join them by a path that can never name a recycled pid's namespaces, and take
+      // the pause's start time, by which a reused pid is told apart (the PID namespace cannot be
+      // pinned usefully: it dies with its init).
+      const types: PinnedNamespace[] = [...(hostIpc ? [] : ['ipc' as const]), ...(hostNetwork ? [] : ['uts' as const])];
+      undo.push('unpin namespaces', () => namespaces.unpin(this.pinDir(id)));
+      const [pins, startTime] = await Promise.all([types.length ? namespaces.pin(pid, types, this.pinDir(id)) : {}, namespaces.startTime(pid)]);
       await oci.start(id);
-      return pid;
+      return { pid, pins, startTime };
     })();
-    const [net, pausePid] = await settleAll([networking, pause]);
+    const [net, pauseProc] = await settleAll([networking, pause]);
+    const pausePid = pauseProc.pid;
     if (!hostNetwork && net.ip) await writeFile(files.hosts, podHostsFile(hostname, net.ip));
     await store.updateSandbox(id, (r) => {
       r.netnsPath = netnsPath;
@@ -199,9 +214,37 @@ export class SandboxManager {
       r.ip = net.ip;
       r.additionalIps = net.additionalIps;
       r.pausePid = pausePid;
+      r.pauseStartTime = pauseProc.startTime;
+      r.nsPins = pauseProc.pins;
     });
     publishEvent(this.deps, 'CONTAINER_CREATED_EVENT', id, id);
     publishEvent(this.deps, 'CONTAINER_STARTED_EVENT', id, id);
+    // A pause that died before the record said ready left its exit file unnoticed by the watcher.
+    await this.refreshPause(id);
+  }
+
+  /**
+   * Marks a ready sandbox NOTREADY when its pause process has exited (conmon wrote its exit file,
+   * as for containers). The network, mounts and pins stay until StopPodSandbox, which the kubelet
+   * calls when it sees NOTREADY. Returns the up-to-date record.
+   */
+  async refreshPause(id: string): Promise<SandboxRecord | undefined> {
+    const rec = this.deps.store.findSandbox(id);
+    if (!rec || rec.id !== id || rec.state !== 'ready') return rec;
+    const code = await readExitFile(exitDir(this.deps.config), id);
+    if (code === undefined) return rec;
+    return this.markPauseGone(rec, `the pause process exited with code ${code}`);
+  }
+
+  private async markPauseGone(rec: SandboxRecord, why: string): Promise<SandboxRecord> {
+    const updated = await this.deps.store.updateSandbox(rec.id, (r) => {
+      if (r.state === 'ready') r.state = 'notready';
+    });
+    if (rec.state !== updated.state) {
+      this.deps.logger.warn({ sandbox: rec.id, pid: rec.pausePid }, `sandbox not ready: ${why}`);
+      publishEvent(this.deps, 'CONTAINER_STOPPED_EVENT', rec.id, rec.id);
+    }
+    return updated;
   }
 
   /** The host paths a container of this sandbox mounts for /etc/hostname, /etc/hosts, resolv.conf, /dev/shm. */
@@ -242,9 +285,12 @@ export class SandboxManager {
       await network.removeNetns(rec.netnsPath);
     }
     if (rec.shmMounted) await mounts.unmount(join(this.dir(rec.id), 'shm'));
+    // A stopped sandbox runs no container again: its namespaces may go.
+    await this.deps.namespaces.unpin(this.pinDir(rec.id));
     await store.updateSandbox(rec.id, (r) => {
       r.state = 'notready';
       r.pausePid = 0;
+      r.stopped = true;
     });
     logger.info({ sandbox: rec.id }, 'sandbox stopped');
     publishEvent(this.deps, 'CONTAINER_STOPPED_EVENT', rec.id, rec.id);
@@ -268,7 +314,8 @@ export class SandboxManager {
     await this.withLock(found.id, async () => {
       const rec = this.deps.store.findSandbox(found.id);
       if (!rec) return;
-      if (rec.state !== 'notready') await this.stopLocked(rec);
+      // NOTREADY alone may mean only that the pause died: its network and mounts are still there.
+      if (!rec.stopped) await this.stopLocked(rec);
       for (const c of this.deps.store.listContainers().filter((c) => c.sandboxId === rec.id)) {
         await this.containers.remove(c.id);
       }
@@ -280,6 +327,7 @@ export class SandboxManager {
   private async cleanup(rec: SandboxRecord): Promise<void> {
     const { store, cgroups, mounts } = this.deps;
     await mounts.unmount(join(this.dir(rec.id), 'shm'));
+    await this.deps.namespaces.unpin(this.pinDir(rec.id));
     if (rec.ownsCgroupParent) await cgroups.removeIfEmpty(rec.cgroupParent);
     const wasVisible = rec.state !== 'creating';
     if (wasVisible) publishEvent(this.deps, 'CONTAINER_DELETED_EVENT', rec.id, rec.id);
@@ -306,18 +354,37 @@ export class SandboxManager {
       if (rec.state === 'ready') {
         const st = await oci.state(rec.id).catch(() => undefined);
         if (!st || st.status !== 'running') {
-          await store.updateSandbox(rec.id, (r) => {
-            r.state = 'notready';
-          });
+          await this.markPauseGone(rec, 'the pause process is gone (found at start)');
+        } else if (rec.pauseStartTime && (await this.deps.namespaces.startTime(rec.pausePid)) !== rec.pauseStartTime) {
+          await this.markPauseGone(rec, `pid ${rec.pausePid} is no longer the pause process (found at start)`);
         }
       }
     }
+    // Pins of sandboxes whose record is gone (a crash between unpinning and forgetting them).
+    const root = pinsDir(this.deps.config);
+    for (const id of await this.deps.namespaces.listPinDirs(root)) {
+      if (store.findSandbox(id)?.id === id) continue;
+      logger.warn({ sandbox: id }, 'removing namespace pins of a sandbox that no longer exists');
+      await this.deps.namespaces.unpin(join(root, id)).catch((err) => logger.error({ sandbox: id, err: String(err) }, 'unpinning failed'));
+    }
   }
 
-  /** The sandbox, which must be ready (containers can only be created in a ready sandbox). */
-  ready(id: string): SandboxRecord {
-    const rec = this.deps.store.sandbox(id);
-    if (rec.state !== 'ready') throw failedPrecondition(`sandbox ${rec.id} is not ready (state ${rec.state})`);
+  /**
+   * The sandbox, which must be ready, its pause process still the one it started (containers can
+   * only be created or started in such a sandbox). A pause found dead here (its exit not yet seen,
+   * or its pid now another process's) turns the sandbox NOTREADY on the spot.
+   */
+  async ready(id: string): Promise<SandboxRecord> {
+    let rec: SandboxRecord | undefined = this.deps.store.sandbox(id);
+    rec = (await this.refreshPause(rec.id)) ?? rec;
+    if (rec.state === 'ready' && rec.pauseStartTime !== undefined && (await this.deps.namespaces.startTime(rec.pausePid)) !== rec.pauseStartTime) {
+      rec = await this.markPauseGone(rec, `pid ${rec.pausePid} is no longer the pause process`);
+    }
+    if (rec.state !== 'ready') {
+      throw failedPrecondition(
+        `sandbox ${rec.id} is not ready (state ${rec.state === 'notready' ? 'SANDBOX_NOTREADY' : rec.state}): its pause process is gone or it was stopped; stop and remove it and run a new sandbox`,
+      );
+    }
     return rec;
   }
 }

@@ -25,6 +25,16 @@ export interface SandboxRecord {
   additionalIps: string[];
   /** PID of the pause process (0 when not running). */
   pausePid: number;
+  /**
+   * The pause process's start time (/proc/<pid>/stat field 22) taken when it was created: a pid
+   * with another start time is a recycled one, whose namespaces are never joined. Absent in
+   * records of older versions.
+   */
+  pauseStartTime?: string;
+  /** True once StopPodSandbox has run (NOTREADY without it: the pause died, resources still held). */
+  stopped?: boolean;
+  /** Bind-mounted IPC/UTS namespace files of the pod, which containers join (absent: not pinned). */
+  nsPins?: { ipc?: string; uts?: string };
   /** cgroupfs path of the pod's parent cgroup; pause and containers live below it. */
   cgroupParent: string;
   /** True when corelet chose the parent itself and so removes it with the sandbox. */

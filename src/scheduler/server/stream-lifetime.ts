@@ -7,6 +7,7 @@
  * checked every few seconds and, throttled, before sending.
  */
 import { invalidArgument } from '../../lib/index.js';
+import { setLongTimeout } from '../../lib/long-timer.js';
 
 /** kube-apiserver's --min-request-timeout default. */
 export const DEFAULT_MIN_REQUEST_TIMEOUT_SECONDS = 1800;
@@ -46,7 +47,7 @@ export function streamLifetime(opts: { timeoutMs: number; recheckMs?: number; st
   const finish = (reason: 'timeout' | 'revoked') => {
     if (over) return;
     over = true;
-    clearTimeout(timer);
+    timer.clear();
     clearInterval(recheck);
     opts.end(reason);
   };
@@ -62,7 +63,7 @@ export function streamLifetime(opts: { timeoutMs: number; recheckMs?: number; st
     if (!ok) finish('revoked');
     return ok;
   };
-  const timer = setTimeout(() => finish('timeout'), opts.timeoutMs);
+  const timer = setLongTimeout(() => finish('timeout'), opts.timeoutMs);
   const recheck = setInterval(allowed, recheckMs);
   timer.unref();
   recheck.unref();
@@ -70,7 +71,7 @@ export function streamLifetime(opts: { timeoutMs: number; recheckMs?: number; st
     check: () => (over ? false : Date.now() - lastCheck < Math.min(1000, recheckMs) ? true : allowed()),
     stop: () => {
       over = true;
-      clearTimeout(timer);
+      timer.clear();
       clearInterval(recheck);
     },
   };

@@ -8,6 +8,7 @@ import type { LifecycleDeps } from '../../../src/runtime/lifecycle.js';
 import type { RuntimeConfig } from '../../../src/runtime/config.js';
 import type { CgroupPort, MonitorPort, NetworkPort, OciRuntimePort, PodNetworkArgs } from '../../../src/runtime/ports.js';
 import type { MountPort } from '../../../src/lib/mounts.js';
+import type { NamespacePort } from '../../../src/runtime/sandbox/namespace-pins.js';
 import type { ImagePort } from '../../../src/runtime/lifecycle.js';
 import { internal } from '../../../src/lib/errors.js';
 import { EventBus } from '../../../src/runtime/events.js';
@@ -24,7 +25,7 @@ export interface FakeHost {
   signals: string[];
 }
 
-export async function fakeDeps(): Promise<{ deps: LifecycleDeps; host: FakeHost; root: string }> {
+export async function fakeDeps(): Promise<{ deps: LifecycleDeps; host: FakeHost; root: string; pinned: Map<string, string[]> }> {
   const root = await mkdtemp(join(tmpdir(), 'corelet-lifecycle-'));
   const host: FakeHost = { netns: new Set(), ips: new Map(), mounts: new Set(), containers: new Map(), fail: {}, onStopSignal: new Map(), signals: [] };
   let nextIp = 2;
@@ -103,6 +104,23 @@ export async function fakeDeps(): Promise<{ deps: LifecycleDeps; host: FakeHost;
       host.mounts.delete(target);
     },
   };
+  const pinned = new Map<string, string[]>();
+  const namespaces: NamespacePort = {
+    async pin(_pid, types, dir) {
+      pinned.set(dir, [...types]);
+      return Object.fromEntries(types.map((t) => [t, join(dir, t)]));
+    },
+    async unpin(dir) {
+      pinned.delete(dir);
+    },
+    async listPinDirs() {
+      return [...pinned.keys()].map((d) => d.split('/').pop()!);
+    },
+    // Every fake process is pid 100, started at tick 1.
+    async startTime() {
+      return '1';
+    },
+  };
   const imageRoot = join(root, 'image-rootfs');
   await mkdir(join(imageRoot, 'etc'), { recursive: true });
   await writeFile(join(imageRoot, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
@@ -134,6 +152,6 @@ export async function fakeDeps(): Promise<{ deps: LifecycleDeps; host: FakeHost;
   };
   const store = new StateStore(root, silentLogger);
   await store.load();
-  const deps: LifecycleDeps = { config, store, oci, monitor, network, cgroups, mounts, images, logger: silentLogger, host: { capabilities: [], minOomScoreAdj: 0, cgroupV2: false, swapAvailable: true, hugetlbAvailable: false, apparmorEnabled: false }, events: new EventBus(), hostResolvConf: 'nameserver 1.1.1.1\n' };
-  return { deps, host, root };
+  const deps: LifecycleDeps = { config, store, oci, monitor, network, cgroups, mounts, namespaces, images, logger: silentLogger, host: { capabilities: [], minOomScoreAdj: 0, cgroupV2: false, swapAvailable: true, hugetlbAvailable: false, apparmorEnabled: false }, events: new EventBus(), hostResolvConf: 'nameserver 1.1.1.1\n' };
+  return { deps, host, root, pinned };
 }

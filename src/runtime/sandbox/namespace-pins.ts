@@ -1,0 +1,81 @@
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { errnoCode, internal } from '../../lib/errors.js';
+import { isMounted } from '../../lib/mounts.js';
+
+/** Namespaces of a pod that are pinned by a bind mount (the network one is the netns file). */
+export type PinnedNamespace = 'ipc' | 'uts';
+
+/**
+ * What the sandbox lifecycle needs to keep a pod's namespaces independent of the pause pid:
+ * pinning (an nsfs bind mount on a file, as CRI-O's pinns and `ip netns add` do, so containers
+ * join by a path that can never name another process's namespace) and a process's identity.
+ */
+export interface NamespacePort {
+  /** Bind-mounts /proc/<pid>/ns/<type> on dir/<type> for each type; returns the paths. */
+  pin(pid: number, types: readonly PinnedNamespace[], dir: string): Promise<Partial<Record<PinnedNamespace, string>>>;
+  /** Unmounts every pin under dir and removes it; a no-op when dir does not exist. */
+  unpin(dir: string): Promise<void>;
+  /** The sub-folders of root (one per sandbox id) that hold pins, for the sweep after a crash. */
+  listPinDirs(root: string): Promise<string[]>;
+  /**
+   * The kernel's start time of pid (field 22 of /proc/<pid>/stat, clock ticks since boot), or
+   * undefined when no such live process exists. A pid with another start time is another process.
+   */
+  startTime(pid: number): Promise<string | undefined>;
+}
+
+/** The host implementation: mount(8) and umount(8), one short process per namespace. */
+export const hostNamespaces: NamespacePort = {
+  async pin(pid, types, dir) {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const paths: Partial<Record<PinnedNamespace, string>> = {};
+    await Promise.all(
+      types.map(async (type) => {
+        const target = join(dir, type);
+        // The bind mount needs an existing file; exclusive create so a stale pin is noticed.
+        await writeFile(target, '', { flag: 'wx', mode: 0o600 });
+        const r = await execa('mount', ['--bind', `/proc/${pid}/ns/${type}`, target], { reject: false });
+        if (r.exitCode !== 0) throw internal(`pinning the ${type} namespace of pid ${pid} at ${target}: ${r.stderr.trim()}`);
+        paths[type] = target;
+      }),
+    );
+    return paths;
+  },
+  async unpin(dir) {
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return;
+      throw err;
+    }
+    for (const name of names) {
+      const target = join(dir, name);
+      // Stacked mounts (a pin made twice) take one umount each.
+      for (let i = 0; i < 5 && (await isMounted(target)); i++) {
+        const r = await execa('umount', ['--lazy', target], { reject: false });
+        if (r.exitCode !== 0) throw internal(`unpinning namespace ${target}: ${r.stderr.trim()}`);
+      }
+    }
+    await rm(dir, { recursive: true, force: true });
+  },
+  async listPinDirs(root) {
+    return readdir(root).catch(() => []);
+  },
+  async startTime(pid) {
+    if (!Number.isInteger(pid) || pid <= 0) return undefined;
+    let stat: string;
+    try {
+      stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      return undefined;
+    }
+    // "pid (comm) S ppid …": comm may hold spaces and ')', so fields count from the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
+    // fields[0] is field 3 (state), so field 22 (starttime) is fields[19].
+    return fields[19];
+  },
+};
