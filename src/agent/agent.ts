@@ -17,6 +17,7 @@ import { ensurePrivateDir } from '../lib/private-state.js';
 import { hostMounts } from '../lib/mounts.js';
 import { detectCgroupMode, Cgroups } from '../runtime/cgroups/index.js';
 import { QosCgroupManager, containerResources } from './qos/index.js';
+import { TerminationConfirmer } from './pod-termination.js';
 import { admit, admitPodSecurity, computeAllocatable, parseResourceList, readNodeCapacity, type NodeResources } from './admission/index.js';
 import { EvictionManager, memoryAvailableReader, parseEvictionHard, DEFAULT_EVICTION_HARD } from './eviction/index.js';
 import { AgentMetrics, httpsReview, instrumentCriClient, startAgentHttpServer, STANDALONE_AGENT_HTTP_ADDRESS, SubjectAccessReviewer } from './http/index.js';
@@ -258,6 +259,7 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
     const lastPodCidr = (await readFile(podCidrFile, 'utf8').catch(() => '')).trim() || undefined;
     routes = new PodRoutes({ table: new IpRouteTable(), nodeName: config.nodeName, logger: logger.child({ component: 'routes' }) });
     routes.resyncEvery(ROUTE_RESYNC_MS);
+    const terminations = new TerminationConfirmer({ hasWorker: (uid) => pods.worker(uid) !== undefined, cri, confirm: (uid) => link?.podTerminated(uid) ?? false, logger });
     link = new SchedulerLink({
       server: config.scheduler.server,
       credentials: () => credentials!,
@@ -281,6 +283,7 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
         routes!.sync(nodes).catch((err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'cannot program the routes to other nodes\' pods'));
       },
       onRequest: (message, peer) => requests.handle(message, peer),
+      onUnassigned: (uid) => terminations.watch(uid),
       onDisconnect: () => requests.cancelAll(),
     });
     try {
