@@ -67,31 +67,28 @@ export function computeZoneState(ready: number, notReady: number, unhealthyZoneT
   return 'Normal';
 }
 
-/** A token bucket of burst 1 (client-go's TokenBucketRateLimiter as the controller uses it); rate 0 never accepts. */
+/**
+ * A token bucket of burst 1 (client-go's TokenBucketRateLimiter as the controller uses it): with
+ * burst 1 the next token comes 1/rate after the last one was taken. Rate 0 never accepts.
+ */
 class TokenBucket {
-  private tokens = 1;
-  private last: number | undefined;
+  /** When the next token is there (ms); -Infinity: a full bucket. */
+  private nextMs = -Infinity;
   constructor(readonly rate: number) {}
 
   tryAccept(nowMs: number): boolean {
-    if (this.rate <= 0) return false;
-    if (this.last !== undefined) this.tokens = Math.min(1, this.tokens + ((nowMs - this.last) / 1000) * this.rate);
-    this.last = nowMs;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    if (!this.hasToken(nowMs)) return false;
+    this.nextMs = nowMs + 1000 / this.rate;
     return true;
   }
 
   /** Empty (after a swap while the old bucket was waiting, as SwapLimiter drains the new one). */
   drain(nowMs: number): void {
-    this.tokens = 0;
-    this.last = nowMs;
+    if (this.rate > 0) this.nextMs = nowMs + 1000 / this.rate;
   }
 
   hasToken(nowMs: number): boolean {
-    if (this.rate <= 0) return false;
-    const tokens = this.last === undefined ? this.tokens : Math.min(1, this.tokens + ((nowMs - this.last) / 1000) * this.rate);
-    return tokens >= 1;
+    return this.rate > 0 && nowMs >= this.nextMs;
   }
 }
 

@@ -13,7 +13,7 @@ import {
 import { NodeSessions, scheduleOnce } from '../../../src/scheduler/server/index.js';
 import { Store, type StoredObject } from '../../../src/scheduler/store/index.js';
 import { tempStore } from './store-helpers.js';
-import { addNode, pods, readyAllBound, reportPod, setNodeReady } from './controllers-helpers.js';
+import { addNode, pods, readyAllBound, reportPod, setNodeReady, confirmTerminations } from './controllers-helpers.js';
 
 const t0 = new Date('2026-01-01T00:00:00Z');
 const at = (seconds: number) => new Date(t0.getTime() + seconds * 1000);
@@ -58,6 +58,7 @@ function scale(store: Store, replicas: number, name = 'web'): void {
 /** One control-loop pass, as the scheduler daemon runs it: controllers, then placement. */
 function round(store: Store, now: Date) {
   reconcileAll(store, now);
+  confirmTerminations(store); // the agents stop the deleted pods and confirm
   return scheduleOnce(store, new NodeSessions(), now);
 }
 
