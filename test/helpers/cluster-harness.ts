@@ -103,7 +103,9 @@ export class ClusterHarness {
   /** Runs cluster.sh with this cluster's folder, name and HOME. */
   async cluster(args: string[], opts: { reject?: boolean; timeoutMs?: number } = {}): Promise<Result> {
     return execa(CLUSTER_SH, ['--dir', this.dir, '--name', this.name, ...args], {
-      env: { HOME: this.home },
+      // The cluster tests lose nodes on purpose and expect replacements within a minute: a 10 s
+      // pod eviction timeout instead of the scheduler's 300 s default (kube-controller-manager's).
+      env: { HOME: this.home, CORELET_CLUSTER_SCHEDULER_ARGS: process.env.CORELET_CLUSTER_SCHEDULER_ARGS ?? '--pod-eviction-timeout 10' },
       reject: opts.reject ?? true,
       timeout: opts.timeoutMs ?? 120_000,
     });
