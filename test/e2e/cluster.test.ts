@@ -341,14 +341,31 @@ test("kill one node's agent and runtime: within a minute it is NotReady and its 
     return node.status.conditions.some((c) => c.type === 'Ready' && c.status !== 'True');
   }, 60_000);
   const notReadyAfter = Date.now() - started;
+  // Graceful deletion: the lost node's pods stay Terminating (they may still run there), while the
+  // ReplicaSets, which count them as not active, make replacements at once.
+  const live = (pods: ApiPod[]) => pods.filter((p) => p.metadata.deletionTimestamp === undefined);
   await cluster.waitFor(`replacements of ${lost.join(', ')} bound to other nodes`, async () => {
-    const pods = await cluster.pods({ labelSelector: ZEUS });
+    const pods = live(await cluster.pods({ labelSelector: ZEUS }));
     return pods.length === 6 && pods.every((p) => p.spec.nodeName && p.spec.nodeName !== victim);
   }, 60_000 - notReadyAfter + 5_000);
   const movedAfter = Date.now() - started;
   t.diagnostic(`${victim} NotReady after ${(notReadyAfter / 1000).toFixed(1)} s; its pods bound elsewhere after ${(movedAfter / 1000).toFixed(1)} s`);
+  const terminating = (await cluster.pods({ labelSelector: ZEUS })).filter((p) => p.metadata.deletionTimestamp !== undefined);
+  assert.deepEqual(terminating.map((p) => p.metadata.name).sort(), [...lost].sort(), 'the lost pods stay Terminating on the unreachable node');
+  assert.ok(terminating.every((p) => p.spec.nodeName === victim));
+  const listed = String((await cluster.corelet(['get', 'pods', '-l', ZEUS])).stdout);
+  for (const name of lost) assert.match(listed, new RegExp(`^${name}\\s.*\\sTerminating\\s`, 'm'), `get pods shows ${name} Terminating`);
+  await cluster.waitFor('6 Ready live pods', async () => {
+    const pods = live(await cluster.pods({ labelSelector: ZEUS }));
+    const ready = pods.filter((p) => p.status?.phase === 'Running' && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+    return pods.length === 6 && ready.length === 6;
+  }, 180_000);
+  // The node comes back: its agent stops what it still ran of the lost pods and confirms; they go.
+  await cluster.daemon('start', victim);
+  await cluster.waitFor(`the Terminating pods of ${victim} removed once it confirms`, async () => {
+    const pods = await cluster.pods({ labelSelector: ZEUS });
+    return pods.length === 6 && pods.every((p) => p.metadata.deletionTimestamp === undefined && p.spec.nodeName !== victim);
+  }, 120_000);
   const pods = await cluster.waitForReadyPods(ZEUS, 6);
   assert.ok(pods.every((p) => p.spec.nodeName !== victim));
-  // the killed node's runtime comes back for `down` to remove what it left running
-  await cluster.daemon('start', `${victim}/runtime`);
 });
