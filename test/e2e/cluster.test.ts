@@ -78,6 +78,45 @@ test('a pod reaches a pod on another node by its IP', async () => {
   assert.equal(ping.exitCode, 0, `ping ${to.status!.podIP}: ${ping.stdout} ${ping.stderr}`);
 });
 
+test('a pod created with spec.nodeName runs on that node; delete is graceful, --grace-period=0 --force immediate', async () => {
+  const target = cluster.nodes[1]!.name;
+  const pinned = (name: string) => `apiVersion: v1
+kind: Pod
+metadata: {name: ${name}, labels: {app: pinned}}
+spec:
+  nodeName: ${target}
+  terminationGracePeriodSeconds: 5
+  containers:
+  - name: api
+    image: corelet.local/zeus/api:1.0
+    imagePullPolicy: IfNotPresent
+    resources: {requests: {cpu: 10m, memory: 8Mi}}
+`;
+  await cluster.corelet(['apply', '-f', '-'], { input: `${pinned('pinned-a')}---\n${pinned('pinned-b')}` });
+  const pods = await cluster.waitForReadyPods('app=pinned', 2);
+  assert.ok(pods.every((p) => p.spec.nodeName === target), 'they run on the node they name');
+  const running = async (name: string) => {
+    const ps = JSON.parse(String((await cluster.crictl(target, ['ps', '-o', 'json', '--state', 'running'])).stdout)) as { containers: { labels: Record<string, string> }[] };
+    return ps.containers.some((c) => c.labels['io.kubernetes.pod.name'] === name);
+  };
+  assert.ok(await running('pinned-a'));
+
+  const deleted = await cluster.corelet(['delete', 'pod', 'pinned-a']);
+  assert.match(String(deleted.stdout), /^pod "pinned-a" deleted$/);
+  // The object goes only once the node stopped the pod and confirmed: never while it still runs.
+  await cluster.waitFor('pinned-a removed once its node confirmed', async () => {
+    const present = (await cluster.pods({ labelSelector: 'app=pinned' })).some((p) => p.metadata.name === 'pinned-a');
+    if (!present) assert.equal(await running('pinned-a'), false, 'pinned-a no longer runs when its object is gone');
+    return !present;
+  }, 60_000);
+
+  const forced = await cluster.corelet(['delete', 'pod', 'pinned-b', '--grace-period=0', '--force']);
+  assert.match(String(forced.stdout), /^pod "pinned-b" force deleted$/);
+  assert.match(String(forced.stderr), /^Warning: Immediate deletion does not wait for confirmation that the running resource has been terminated/);
+  assert.deepEqual(await cluster.pods({ labelSelector: 'app=pinned' }), [], 'removed at once');
+  await cluster.waitFor('pinned-b stopped on its node', async () => !(await running('pinned-b')), 60_000);
+});
+
 /** A Deployment of the example's api image, scaled and rolled below. */
 function hello(image: string, replicas: number): string {
   return `apiVersion: apps/v1

@@ -154,6 +154,8 @@ export class NodeLifecycleController {
   /** Nodes told (by an event) that their eviction is held, so the event is written once per hold. */
   private readonly held = new Set<string>();
   private allFullyDisrupted = false;
+  /** Node names of the last pass (undefined before the first): orphans are looked for when one disappears. */
+  private lastNodeNames: Set<string> | undefined;
 
   constructor(
     readonly startedAt: Date,
@@ -174,7 +176,8 @@ export class NodeLifecycleController {
     const result: NodeLifecyclePassResult = { markedNotReady: [], tainted: [], evicted: [], zones: {} };
     store.transaction(() => {
       const nodes = store.list<Node & StoredObject>('Node');
-      const names = new Set(nodes.map((n) => n.metadata.name));
+      const byName = new Map(nodes.map((n) => [n.metadata.name, n]));
+      const names = new Set(byName.keys());
       for (const name of [...this.health.keys()]) {
         if (!names.has(name)) {
           this.health.delete(name);
@@ -219,7 +222,7 @@ export class NodeLifecycleController {
       if (allFully && !this.allFullyDisrupted) {
         // Entering full disruption: stop every eviction and drop the taints.
         for (const name of this.tainted.keys()) {
-          const node = nodes.find((n) => n.metadata.name === name);
+          const node = byName.get(name);
           if (node) recordNodeEvent(store, node, 'Warning', 'EvictionCancelled', `every zone is fully disrupted (no node is Ready): the scheduler itself is probably cut off, so no pod is evicted from node ${name}`, now);
         }
         this.tainted.clear();
@@ -249,23 +252,25 @@ export class NodeLifecycleController {
         result.zones[zone] = state;
       }
       // 3. Taints: Ready nodes lose theirs; NotReady ones queue for the zone's limiter.
+      for (const rec of this.zones.values()) rec.queue = rec.queue.filter((n) => byName.has(n) && notReady.has(n));
+      const queued = new Set([...this.zones.values()].flatMap((z) => z.queue));
       for (const node of nodes) {
         const name = node.metadata.name;
         const rec = this.zones.get(zoneOf(node))!;
         if (!notReady.has(name)) {
-          rec.queue = rec.queue.filter((n) => n !== name);
           this.held.delete(name);
           if (this.tainted.delete(name)) recordNodeEvent(store, node, 'Normal', 'NodeReady', `node ${name} is Ready again: its pods are no longer evicted`, now);
           continue;
         }
-        if (allFully || this.tainted.has(name) || rec.queue.includes(name)) continue;
+        if (allFully || this.tainted.has(name) || queued.has(name)) continue;
         rec.queue.push(name);
+        queued.add(name);
       }
       if (!allFully) {
         for (const [zone, rec] of this.zones) {
           while (rec.queue.length > 0 && rec.limiter.tryAccept(nowMs)) {
             const name = rec.queue.shift()!;
-            const node = nodes.find((n) => n.metadata.name === name);
+            const node = byName.get(name);
             if (!node) continue;
             this.tainted.set(name, nowMs);
             this.held.delete(name);
@@ -282,7 +287,7 @@ export class NodeLifecycleController {
           }
           for (const name of rec.queue) {
             if (this.held.has(name)) continue;
-            const node = nodes.find((n) => n.metadata.name === name);
+            const node = byName.get(name);
             if (!node) continue;
             this.held.add(name);
             const counts = byZone.get(zone)!;
@@ -303,11 +308,13 @@ export class NodeLifecycleController {
       }
       // 4. Evictions from tainted nodes.
       for (const [name, since] of this.tainted) {
-        const node = nodes.find((n) => n.metadata.name === name);
+        const node = byName.get(name);
         if (node) result.evicted.push(...evictPodsFromNode(store, node, since, now, this.config.podEvictionTimeoutMs));
       }
-      // 5. Terminating pods whose node is gone can never be confirmed: remove them (pod GC).
-      collectOrphanedTerminatingPods(store, names, now);
+      // 5. Terminating pods whose node is gone can never be confirmed: remove them (pod GC). Only
+      // at the first pass and after a node disappeared: it reads every pod.
+      if (this.lastNodeNames === undefined || [...this.lastNodeNames].some((n) => !names.has(n))) collectOrphanedTerminatingPods(store, names, now);
+      this.lastNodeNames = names;
     });
     return result;
   }
