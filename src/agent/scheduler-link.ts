@@ -195,10 +195,10 @@ export class SchedulerLink {
         this.publish();
         break;
       case 'unassign': {
-        // A shorter grace period than the pod's own (a delete with --grace-period) reaches the
-        // worker as the pod's, just before the pod leaves the desired set.
+        // The deletion's grace period (deletionGracePeriodSeconds: a delete with --grace-period)
+        // reaches the worker as the pod's, just before the pod leaves the desired set.
         const pod = this.assigned.get(m.uid);
-        if (pod && this.synced && m.gracePeriodSeconds !== undefined && m.gracePeriodSeconds < pod.spec.terminationGracePeriodSeconds) {
+        if (pod && this.synced && m.gracePeriodSeconds !== undefined && m.gracePeriodSeconds !== pod.spec.terminationGracePeriodSeconds) {
           this.assigned.set(m.uid, { ...pod, spec: { ...pod.spec, terminationGracePeriodSeconds: m.gracePeriodSeconds } });
           this.opts.setPods([...this.assigned.values()]);
         }
