@@ -236,6 +236,7 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
     await staticPods.start();
   }
   let routes: PodRoutes | undefined;
+  let terminations: TerminationConfirmer | undefined;
   // `corelet logs` and `corelet exec`, asked through the scheduler.
   const requests = new PodRequests({
     pod: (uid) => pods.worker(uid)?.pod,
@@ -259,7 +260,7 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
     const lastPodCidr = (await readFile(podCidrFile, 'utf8').catch(() => '')).trim() || undefined;
     routes = new PodRoutes({ table: new IpRouteTable(), nodeName: config.nodeName, logger: logger.child({ component: 'routes' }) });
     routes.resyncEvery(ROUTE_RESYNC_MS);
-    const terminations = new TerminationConfirmer({ hasWorker: (uid) => pods.worker(uid) !== undefined, cri, confirm: (uid) => link?.podTerminated(uid) ?? false, logger });
+    terminations = new TerminationConfirmer({ hasWorker: (uid) => pods.worker(uid) !== undefined, cri, confirm: (uid) => link?.podTerminated(uid) ?? false, logger });
     link = new SchedulerLink({
       server: config.scheduler.server,
       credentials: () => credentials!,
@@ -283,7 +284,7 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
         routes!.sync(nodes).catch((err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'cannot program the routes to other nodes\' pods'));
       },
       onRequest: (message, peer) => requests.handle(message, peer),
-      onUnassigned: (uid) => terminations.watch(uid),
+      onUnassigned: (uid) => terminations?.watch(uid),
       onDisconnect: () => requests.cancelAll(),
     });
     try {
@@ -336,6 +337,7 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
       staticPods?.stop();
       rotator?.stop();
       link?.close();
+      terminations?.close();
       requests.cancelAll();
       // Routes stay, like the pods: traffic to other nodes keeps flowing while the agent restarts.
       routes?.stop();
