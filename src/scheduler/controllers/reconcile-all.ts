@@ -12,8 +12,9 @@ export interface ReconcileAllOptions {
   /** How long a node may be NotReady before its pods are deleted (default 5 minutes, as Kubernetes). */
   nodeLossTimeoutMs?: number;
   /**
-   * Whether to look for lost nodes in this pass (default true). Node loss is a matter of time, not
-   * of writes: a loop may check it on its periodic passes only, sparing the others a read of every node.
+   * Whether to look for lost nodes in this pass (default true), statelessly from the stored Ready
+   * transition times. The scheduler daemon passes false and runs the NodeLifecycleController
+   * (node-lifecycle.ts: grace from its own start, rate limits, zone disruption) instead.
    */
   nodeLoss?: boolean;
 }
