@@ -14,7 +14,7 @@ import { AuditLog } from './rbac/index.js';
 import type { AuthorizationMode } from './server/rest-access.js';
 import { readConfigText, withInitContext } from './init-config.js';
 import { assignPreboundPod, sendTermination, podCidrConfig, scheduleOnce, SchedulingCache, startSchedulerServer, type SchedulerServer } from './server/index.js';
-import { confirmPodTerminated, NodeLifecycleController, reconcileAll, type NodeLifecycleConfig } from './controllers/index.js';
+import { NodeLifecycleController, reconcileAll, type NodeLifecycleConfig } from './controllers/index.js';
 import { makeStatePrivate, tightenStateFiles } from './state-files.js';
 
 /**
