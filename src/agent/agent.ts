@@ -17,6 +17,7 @@ import { ensurePrivateDir } from '../lib/private-state.js';
 import { hostMounts } from '../lib/mounts.js';
 import { detectCgroupMode, Cgroups } from '../runtime/cgroups/index.js';
 import { QosCgroupManager, containerResources } from './qos/index.js';
+import { TerminationConfirmer } from './pod-termination.js';
 import { admit, admitPodSecurity, computeAllocatable, parseResourceList, readNodeCapacity, type NodeResources } from './admission/index.js';
 import { EvictionManager, memoryAvailableReader, parseEvictionHard, DEFAULT_EVICTION_HARD } from './eviction/index.js';
 import { AgentMetrics, httpsReview, instrumentCriClient, startAgentHttpServer, STANDALONE_AGENT_HTTP_ADDRESS, SubjectAccessReviewer } from './http/index.js';
@@ -237,6 +238,7 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
     await staticPods.start();
   }
   let routes: PodRoutes | undefined;
+  let terminations: TerminationConfirmer | undefined;
   // `corelet logs` and `corelet exec`, asked through the scheduler.
   const requests = new PodRequests({
     pod: (uid) => pods.worker(uid)?.pod,
@@ -260,6 +262,7 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
     const lastPodCidr = (await readFile(podCidrFile, 'utf8').catch(() => '')).trim() || undefined;
     routes = new PodRoutes({ table: new IpRouteTable(), nodeName: config.nodeName, logger: logger.child({ component: 'routes' }) });
     routes.resyncEvery(ROUTE_RESYNC_MS);
+    terminations = new TerminationConfirmer({ hasWorker: (uid) => pods.worker(uid) !== undefined, cri, confirm: (uid) => link?.podTerminated(uid) ?? false, logger });
     link = new SchedulerLink({
       server: config.scheduler.server,
       credentials: () => credentials!,
@@ -283,6 +286,7 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
         routes!.sync(nodes).catch((err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'cannot program the routes to other nodes\' pods'));
       },
       onRequest: (message, peer) => requests.handle(message, peer),
+      onUnassigned: (uid) => terminations?.watch(uid),
       onDisconnect: () => requests.cancelAll(),
     });
     try {
@@ -335,6 +339,7 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
       staticPods?.stop();
       rotator?.stop();
       link?.close();
+      terminations?.close();
       requests.cancelAll();
       // Routes stay, like the pods: traffic to other nodes keeps flowing while the agent restarts.
       routes?.stop();

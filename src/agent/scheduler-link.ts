@@ -45,6 +45,8 @@ export interface SchedulerLinkOptions {
   onRequest?: (message: PodRequestMessage, peer: RequestPeer) => void;
   /** The socket closed: requests it carried are over. */
   onDisconnect?: () => void;
+  /** The scheduler unassigned the pod (deleted): confirm with {@link SchedulerLink.podTerminated} once it is gone (pod-termination.ts). */
+  onUnassigned?: (uid: string) => void;
 }
 
 export class SchedulerLink {
@@ -128,8 +130,15 @@ export class SchedulerLink {
     }, delay).unref();
   }
 
-  private send(m: Message): void {
-    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(encodeMessage(m));
+  private send(m: Message): boolean {
+    if (this.ws?.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(encodeMessage(m));
+    return true;
+  }
+
+  /** Tells the scheduler nothing of the pod runs here any more; false when not connected. */
+  podTerminated(uid: string): boolean {
+    return this.send({ v: 1, type: 'podTerminated', uid } as Message);
   }
 
   private registerMessage(): Message {
@@ -185,11 +194,20 @@ export class SchedulerLink {
         this.podSecurity.set(m.pod.metadata.uid, m.podSecurity ?? DEFAULT_POD_SECURITY_LEVEL);
         this.publish();
         break;
-      case 'unassign':
+      case 'unassign': {
+        // The deletion's grace period (deletionGracePeriodSeconds: a delete with --grace-period)
+        // reaches the worker as the pod's, just before the pod leaves the desired set.
+        const pod = this.assigned.get(m.uid);
+        if (pod && this.synced && m.gracePeriodSeconds !== undefined && m.gracePeriodSeconds !== pod.spec.terminationGracePeriodSeconds) {
+          this.assigned.set(m.uid, { ...pod, spec: { ...pod.spec, terminationGracePeriodSeconds: m.gracePeriodSeconds } });
+          this.opts.setPods([...this.assigned.values()]);
+        }
         this.assigned.delete(m.uid);
         this.podSecurity.delete(m.uid);
         this.publish();
+        this.opts.onUnassigned?.(m.uid);
         break;
+      }
       case 'logsRequest':
       case 'logsCancel':
       case 'execRequest':

@@ -5,7 +5,7 @@
  * same binary and a mismatch means a version skew worth hearing about) and names every bad field by
  * its path ("message.assign.pod.metadata.name: required value").
  *
- *   agent → scheduler: register, heartbeat, podStatus, nodeStatus, error
+ *   agent → scheduler: register, heartbeat, podStatus, podTerminated, nodeStatus, error
  *                      logsData, logsEnd, execResult (answers to the requests below, by id)
  *   scheduler → agent: registered, assign, unassign, peers, error
  *                      logsRequest, logsCancel, execRequest (a container's log or an exec, by id)
@@ -118,6 +118,16 @@ export interface UnassignMessage extends MessageEnvelope {
   /** Overrides the pod's terminationGracePeriodSeconds (0 = kill now). */
   gracePeriodSeconds?: number;
   reason?: string;
+}
+
+/**
+ * agent → scheduler: nothing of the pod with this uid runs on the node any more (after an
+ * `unassign`: its containers were stopped within the grace period and its sandbox removed, or it
+ * never ran here). The scheduler then removes the terminating pod object.
+ */
+export interface PodTerminatedMessage extends MessageEnvelope {
+  type: 'podTerminated';
+  uid: string;
 }
 
 /** agent → scheduler: a pod's status changed (and the events since the last report). */
@@ -258,6 +268,7 @@ export type Message =
   | AssignMessage
   | UnassignMessage
   | PodStatusMessage
+  | PodTerminatedMessage
   | NodeStatusMessage
   | PeersMessage
   | LogsRequestMessage
@@ -278,6 +289,7 @@ export const MESSAGE_SENDERS: Readonly<Record<MessageType, Peer | 'both'>> = {
   assign: 'scheduler',
   unassign: 'scheduler',
   podStatus: 'agent',
+  podTerminated: 'agent',
   nodeStatus: 'agent',
   peers: 'scheduler',
   logsRequest: 'scheduler',
@@ -500,6 +512,11 @@ const READERS: Record<MessageType, Reader> = {
       gracePeriodSeconds: r.int(o.gracePeriodSeconds, at(path, 'gracePeriodSeconds'), 0, Number.MAX_SAFE_INTEGER),
       reason: r.string(o.reason, at(path, 'reason')),
     });
+  },
+
+  podTerminated(r, o, path, envelope) {
+    r.object(o, path, [...ENVELOPE, 'uid']);
+    return { ...envelope, type: 'podTerminated' as const, uid: r.requiredString(o.uid, at(path, 'uid')) ?? '' };
   },
 
   podStatus(r, o, path, envelope) {

@@ -12,7 +12,10 @@ export interface ObjectMeta {
   labels: Record<string, string>;
   annotations: Record<string, string>;
   creationTimestamp?: string;
+  /** When a graceful deletion removes the object at the latest (set by DELETE of a pod bound to a node). */
   deletionTimestamp?: string;
+  /** The grace period of that deletion, in seconds. */
+  deletionGracePeriodSeconds?: number;
   generation?: number;
   resourceVersion?: string;
   ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[];

@@ -13,6 +13,24 @@ interface DeleteOptions extends CommonOptions {
   filename: string[];
   selector?: string;
   ignoreNotFound?: boolean;
+  gracePeriod: string;
+  force?: boolean;
+}
+
+/** The warning kubectl prints for a forced deletion. */
+export const FORCE_DELETE_WARNING =
+  'Warning: Immediate deletion does not wait for confirmation that the running resource has been terminated. The resource may continue to run on the cluster indefinitely.';
+
+/**
+ * kubectl's rules: -1 (default) leaves the pod's own terminationGracePeriodSeconds; 0 without
+ * --force becomes 1 (no accidental data loss); --force without a grace period means 0.
+ */
+export function effectiveGracePeriod(gracePeriod: string, force: boolean): number | undefined {
+  const n = Number(gracePeriod);
+  if (!Number.isInteger(n) || n < -1) throw new Error(`--grace-period must be a whole number of seconds (-1: the object's own), got ${gracePeriod}`);
+  if (n === 0 && !force) return 1;
+  if (n < 0) return force ? 0 : undefined;
+  return n;
 }
 
 /** Registers `corelet delete`. */
@@ -22,7 +40,9 @@ export function registerDeleteCommand(program: Command): void {
     .description('delete objects by name, by label (-l) or as named in manifests (-f)')
     .option('-f, --filename <path>', 'delete the objects of this manifest file, directory or - (standard input); repeatable', collect, [])
     .option('-l, --selector <k=v,...>', 'delete the objects of the type with these labels')
-    .option('--ignore-not-found', 'an object that does not exist is not an error');
+    .option('--ignore-not-found', 'an object that does not exist is not an error')
+    .option('--grace-period <seconds>', 'seconds a pod gets to stop (-1: its own terminationGracePeriodSeconds; 0 needs --force)', '-1')
+    .option('--force', 'remove the objects at once, without waiting for their node to confirm the pod stopped (with --grace-period=0)');
   withNamespaceOptions(cmd);
   withConnectionOptions(cmd).action(async (type: string | undefined, names: string[], opts: DeleteOptions) => {
     const targets: { info: KindInfo; namespace: string; name: string }[] = [];
@@ -36,6 +56,8 @@ export function registerDeleteCommand(program: Command): void {
         }
       }
     }
+    const grace = effectiveGracePeriod(opts.gracePeriod, opts.force === true);
+    if (grace === 0) console.error(FORCE_DELETE_WARNING);
     await withClient(opts, async (client) => {
       if (type !== undefined) targets.push(...(await namedTargets(client, [type, ...names], opts)));
       if (targets.length === 0) {
@@ -46,8 +68,9 @@ export function registerDeleteCommand(program: Command): void {
       const errors: string[] = [];
       for (const t of targets) {
         try {
-          await client.delete(objectPath(t.info, t.namespace, t.name));
-          console.log(`${t.info.display} "${t.name}" deleted`);
+          const path = objectPath(t.info, t.namespace, t.name) + (grace === undefined ? '' : query({ gracePeriodSeconds: String(grace) }));
+          await client.delete(path);
+          console.log(`${t.info.display} "${t.name}" ${grace === 0 ? 'force deleted' : 'deleted'}`);
         } catch (err) {
           if (err instanceof ApiError && err.status === 404) {
             if (!opts.ignoreNotFound) errors.push(`${t.info.display} "${t.name}" not found${t.info.namespaced ? ` in namespace ${t.namespace}` : ''}`);

@@ -156,14 +156,18 @@ function volumeText(v: Pod['spec']['volumes'][number]): string {
   return v.name;
 }
 
-function describePod(t: Text, pod: Pod): void {
+function describePod(t: Text, pod: Pod, now: Date): void {
   const s = pod.status;
+  // As kubectl: how long the deletion has been waiting for the node, and its grace period.
+  const { deletionTimestamp, deletionGracePeriodSeconds } = pod.metadata ?? {};
+  const requested = deletionTimestamp ? Date.parse(deletionTimestamp) - (deletionGracePeriodSeconds ?? 0) * 1000 : NaN;
   t.fields([
     ...metadataFields(pod, true).slice(0, 2),
     ['Node', pod.spec?.nodeName ? `${pod.spec.nodeName}${s?.hostIP ? `/${s.hostIP}` : ''}` : NONE],
     ['Start Time', s?.startTime ?? NONE],
     ...metadataFields(pod, true).slice(2, 4),
-    ['Status', podStatus(pod)],
+    ['Status', Number.isNaN(requested) ? podStatus(pod) : `Terminating (lasts ${humanDuration(Math.max(0, now.getTime() - requested))})`],
+    ['Termination Grace Period', deletionGracePeriodSeconds === undefined ? undefined : `${deletionGracePeriodSeconds}s`],
     ['Reason', s?.reason],
     ['Message', s?.message],
     ['IP', s?.podIP || NONE],
@@ -319,7 +323,7 @@ export interface DescribeContext {
 export function describeObject(obj: any, ctx: DescribeContext, now: Date): string {
   if (isRbacDescribed(obj.kind)) return describeRbac(obj);
   const t = new Text();
-  if (obj.kind === 'Pod') describePod(t, obj);
+  if (obj.kind === 'Pod') describePod(t, obj, now);
   else if (obj.kind === 'Node') describeNode(t, obj, ctx.pods ?? [], now);
   else if (obj.kind === 'Namespace') describeNamespace(t, obj);
   else describeWorkload(t, obj, now);

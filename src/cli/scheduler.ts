@@ -3,10 +3,11 @@ import { resolve } from 'node:path';
 import { createLogger } from '../lib/logger.js';
 import { parseDuration } from './progress.js';
 import { initScheduler, SCHEDULER_DEFAULTS, startScheduler } from '../scheduler/index.js';
+import { nodeLifecycleConfig, withNodeLifecycleOptions, type NodeLifecycleFlags } from './node-lifecycle-flags.js';
 
 /** `corelet scheduler [init]`: the control plane, and its one-time setup. */
 export function registerSchedulerCommand(program: Command): void {
-  program
+  const cmd = program
     .command('scheduler [verb]')
     .description('run the scheduler (API on HTTPS, nodes on WSS); `scheduler init` makes the CA, server certificate and tokens')
     .option('--dir <dir>', 'scheduler state: SQLite store and PKI', SCHEDULER_DEFAULTS.dir)
@@ -16,12 +17,13 @@ export function registerSchedulerCommand(program: Command): void {
     .option('--cluster-cidr <cidr>', 'IPv4 range the nodes\' pod CIDRs are cut from', '10.244.0.0/16')
     .option('--node-cidr-mask-size <n>', 'prefix length of each node\'s pod CIDR', '24')
     .option('--node-cert-ttl <duration>', 'lifetime of the node certificates it signs (agents renew at 70–90% of it)', '720h')
-    .option('--pod-eviction-timeout <seconds>', 'how long a node may be NotReady before its pods are replaced on other nodes', String(SCHEDULER_DEFAULTS.podEvictionTimeoutSeconds))
+    .option('--pod-eviction-timeout <seconds>', 'how long after a NotReady node is tainted its pods are deleted (gracefully) and replaced on other nodes', String(SCHEDULER_DEFAULTS.podEvictionTimeoutSeconds))
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
     .option('--authorization-mode <mode>', 'RBAC (roles and bindings decide) or AlwaysAllow (any authenticated user may do anything)', 'RBAC')
     .option('--audit-log-path <file>', 'audit log of writes, exec and refused requests (JSON lines, 0600, rotated at 10 MiB, 2 backups); default DIR/audit.log')
-    .option('--min-request-timeout <seconds>', 'watches and log follows end after a random 1x-2x this many seconds (clients watch again)', '1800')
-    .action(async (verb: string | undefined, opts: { dir: string; address: string; port: string; host?: string[]; clusterCidr: string; nodeCidrMaskSize: string; podEvictionTimeout: string; nodeCertTtl: string; logLevel: string; authorizationMode: string; auditLogPath?: string; minRequestTimeout: string }) => {
+    .option('--min-request-timeout <seconds>', 'watches and log follows end after a random 1x-2x this many seconds (clients watch again)', '1800');
+  withNodeLifecycleOptions(cmd);
+  cmd.action(async (verb: string | undefined, opts: NodeLifecycleFlags & { dir: string; address: string; port: string; host?: string[]; clusterCidr: string; nodeCidrMaskSize: string; podEvictionTimeout: string; nodeCertTtl: string; logLevel: string; authorizationMode: string; auditLogPath?: string; minRequestTimeout: string }) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got ${opts.port}`);
       const dir = resolve(opts.dir);
@@ -52,6 +54,7 @@ export function registerSchedulerCommand(program: Command): void {
         clusterCidr: opts.clusterCidr,
         nodeCidrMaskSize,
         podEvictionTimeoutMs: evictionSeconds * 1000,
+        nodeLifecycle: nodeLifecycleConfig(opts),
         nodeCertTtlSeconds,
         authorizationMode: opts.authorizationMode,
         auditLogPath: opts.auditLogPath ? resolve(opts.auditLogPath) : undefined,

@@ -13,16 +13,16 @@ import { writeFileAtomic } from '../lib/index.js';
 import { AuditLog } from './rbac/index.js';
 import type { AuthorizationMode } from './server/rest-access.js';
 import { readConfigText, withInitContext } from './init-config.js';
-import { markStaleNodes, podCidrConfig, scheduleOnce, SchedulingCache, startSchedulerServer, type SchedulerServer } from './server/index.js';
-import { reconcileAll } from './controllers/index.js';
+import { assignPreboundPod, sendTermination, podCidrConfig, scheduleOnce, SchedulingCache, startSchedulerServer, type SchedulerServer } from './server/index.js';
+import { NodeLifecycleController, reconcileAll, type NodeLifecycleConfig } from './controllers/index.js';
 import { makeStatePrivate, tightenStateFiles } from './state-files.js';
 
 /**
- * podEvictionTimeoutSeconds: after a node's 40 s heartbeat grace, its pods are replaced elsewhere this
- * much later — short, so a lost node's Deployment pods run elsewhere within a minute (Kubernetes
- * waits 300 s by default; a pod may ask for longer with a tolerationSeconds).
+ * podEvictionTimeoutSeconds: after a NotReady node is tainted (40 s without heartbeats, rate limited
+ * per zone), its pods are deleted (gracefully) this much later: 300 s, kube-controller-manager's
+ * default; a pod may ask for another delay with a tolerationSeconds. See controllers/node-lifecycle.ts.
  */
-export const SCHEDULER_DEFAULTS = { dir: '/var/lib/corelet-scheduler', address: '0.0.0.0', port: 6443, podEvictionTimeoutSeconds: 10 } as const;
+export const SCHEDULER_DEFAULTS = { dir: '/var/lib/corelet-scheduler', address: '0.0.0.0', port: 6443, podEvictionTimeoutSeconds: 300 } as const;
 
 /** Where `scheduler init` writes the bootstrap token (0600), for `corelet agent --token-file`. */
 export const BOOTSTRAP_TOKEN_FILE = 'bootstrap-token';
@@ -87,6 +87,8 @@ export async function startScheduler(opts: {
   nodeCidrMaskSize?: number;
   /** How long a node may be NotReady before its controller-owned pods are replaced elsewhere. */
   podEvictionTimeoutMs?: number;
+  /** The node lifecycle controller's other settings (grace periods, eviction rates, zone threshold). */
+  nodeLifecycle?: Partial<NodeLifecycleConfig>;
   /** RBAC (default) or AlwaysAllow. */
   authorizationMode?: AuthorizationMode;
   /** The audit log file (default DIR/audit.log). */
@@ -113,6 +115,11 @@ export async function startScheduler(opts: {
   let periodicDue = true;
   const cache = new SchedulingCache(store);
   const tokenStore = new TokenStore(store);
+  // Every node gets a full grace period from this start: stored heartbeat times are not judged.
+  const lifecycle = new NodeLifecycleController(new Date(), {
+    ...opts.nodeLifecycle,
+    podEvictionTimeoutMs: opts.podEvictionTimeoutMs ?? opts.nodeLifecycle?.podEvictionTimeoutMs ?? SCHEDULER_DEFAULTS.podEvictionTimeoutSeconds * 1000,
+  });
   const loop = () => {
     if (pending) return;
     pending = true;
@@ -122,8 +129,8 @@ export async function startScheduler(opts: {
         const now = new Date();
         const periodic = periodicDue;
         periodicDue = false;
-        if (periodic) markStaleNodes(store, now);
-        reconcileAll(store, now, { nodeLossTimeoutMs: opts.podEvictionTimeoutMs ?? SCHEDULER_DEFAULTS.podEvictionTimeoutSeconds * 1000, nodeLoss: periodic });
+        if (periodic) lifecycle.pass(store, now);
+        reconcileAll(store, now, { nodeLoss: false });
         scheduleOnce(store, server.sessions, now, cache);
       } catch (err) {
         opts.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'control loop failed');
@@ -146,11 +153,28 @@ export async function startScheduler(opts: {
     onChange: loop,
     podCidrs,
   });
-  // A pod removed from the store by anyone (a controller scaling down, a cascade) leaves its node.
+  // A pod removed from the store by anyone (a controller scaling down, a cascade) leaves its node;
+  // a pod marked for graceful deletion is stopped by its node within its grace period, which confirms.
   const unwatch = store.watch((change) => {
-    if (change.kind !== 'Pod' || change.type !== 'DELETED') return;
+    if (change.kind !== 'Pod') return;
     const pod = change.object as unknown as Pod;
-    if (pod.spec?.nodeName) server.sessions.send(pod.spec.nodeName, { v: MESSAGE_VERSION, type: 'unassign', uid: pod.metadata.uid });
+    if (!pod.spec?.nodeName) return;
+    if (change.type === 'ADDED') {
+      // Created already bound (spec.nodeName): after the write has committed, send it to its node.
+      setImmediate(() => {
+        try {
+          assignPreboundPod(store, server.sessions, pod);
+        } catch (err) {
+          opts.logger.warn({ err: err instanceof Error ? err.message : String(err), pod: pod.metadata.name }, 'cannot send a pre-bound pod to its node');
+        }
+      });
+      return;
+    }
+    if (change.type === 'DELETED') {
+      server.sessions.send(pod.spec.nodeName, { v: MESSAGE_VERSION, type: 'unassign', uid: pod.metadata.uid });
+      return;
+    }
+    if (pod.metadata.deletionTimestamp !== undefined) sendTermination(server.sessions, pod);
   });
   const timer = setInterval(() => {
     periodicDue = true;

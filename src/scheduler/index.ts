@@ -1,1 +1,2 @@
 export { initScheduler, startScheduler, SCHEDULER_DEFAULTS, BOOTSTRAP_TOKEN_FILE, type InitResult, type RunningScheduler } from './daemon.js';
+export { NODE_LIFECYCLE_DEFAULTS, type NodeLifecycleConfig } from './controllers/index.js';

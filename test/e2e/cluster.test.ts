@@ -78,6 +78,45 @@ test('a pod reaches a pod on another node by its IP', async () => {
   assert.equal(ping.exitCode, 0, `ping ${to.status!.podIP}: ${ping.stdout} ${ping.stderr}`);
 });
 
+test('a pod created with spec.nodeName runs on that node; delete is graceful, --grace-period=0 --force immediate', async () => {
+  const target = cluster.nodes[1]!.name;
+  const pinned = (name: string) => `apiVersion: v1
+kind: Pod
+metadata: {name: ${name}, labels: {app: pinned}}
+spec:
+  nodeName: ${target}
+  terminationGracePeriodSeconds: 5
+  containers:
+  - name: api
+    image: corelet.local/zeus/api:1.0
+    imagePullPolicy: IfNotPresent
+    resources: {requests: {cpu: 10m, memory: 8Mi}}
+`;
+  await cluster.corelet(['apply', '-f', '-'], { input: `${pinned('pinned-a')}---\n${pinned('pinned-b')}` });
+  const pods = await cluster.waitForReadyPods('app=pinned', 2);
+  assert.ok(pods.every((p) => p.spec.nodeName === target), 'they run on the node they name');
+  const running = async (name: string) => {
+    const ps = JSON.parse(String((await cluster.crictl(target, ['ps', '-o', 'json', '--state', 'running'])).stdout)) as { containers: { labels: Record<string, string> }[] };
+    return ps.containers.some((c) => c.labels['io.kubernetes.pod.name'] === name);
+  };
+  assert.ok(await running('pinned-a'));
+
+  const deleted = await cluster.corelet(['delete', 'pod', 'pinned-a']);
+  assert.match(String(deleted.stdout), /^pod "pinned-a" deleted$/);
+  // The object goes only once the node stopped the pod and confirmed: never while it still runs.
+  await cluster.waitFor('pinned-a removed once its node confirmed', async () => {
+    const present = (await cluster.pods({ labelSelector: 'app=pinned' })).some((p) => p.metadata.name === 'pinned-a');
+    if (!present) assert.equal(await running('pinned-a'), false, 'pinned-a no longer runs when its object is gone');
+    return !present;
+  }, 60_000);
+
+  const forced = await cluster.corelet(['delete', 'pod', 'pinned-b', '--grace-period=0', '--force']);
+  assert.match(String(forced.stdout), /^pod "pinned-b" force deleted$/);
+  assert.match(String(forced.stderr), /^Warning: Immediate deletion does not wait for confirmation that the running resource has been terminated/);
+  assert.deepEqual(await cluster.pods({ labelSelector: 'app=pinned' }), [], 'removed at once');
+  await cluster.waitFor('pinned-b stopped on its node', async () => !(await running('pinned-b')), 60_000);
+});
+
 /** A Deployment of the example's api image, scaled and rolled below. */
 function hello(image: string, replicas: number): string {
   return `apiVersion: apps/v1
@@ -341,14 +380,31 @@ test("kill one node's agent and runtime: within a minute it is NotReady and its 
     return node.status.conditions.some((c) => c.type === 'Ready' && c.status !== 'True');
   }, 60_000);
   const notReadyAfter = Date.now() - started;
+  // Graceful deletion: the lost node's pods stay Terminating (they may still run there), while the
+  // ReplicaSets, which count them as not active, make replacements at once.
+  const live = (pods: ApiPod[]) => pods.filter((p) => p.metadata.deletionTimestamp === undefined);
   await cluster.waitFor(`replacements of ${lost.join(', ')} bound to other nodes`, async () => {
-    const pods = await cluster.pods({ labelSelector: ZEUS });
+    const pods = live(await cluster.pods({ labelSelector: ZEUS }));
     return pods.length === 6 && pods.every((p) => p.spec.nodeName && p.spec.nodeName !== victim);
   }, 60_000 - notReadyAfter + 5_000);
   const movedAfter = Date.now() - started;
   t.diagnostic(`${victim} NotReady after ${(notReadyAfter / 1000).toFixed(1)} s; its pods bound elsewhere after ${(movedAfter / 1000).toFixed(1)} s`);
+  const terminating = (await cluster.pods({ labelSelector: ZEUS })).filter((p) => p.metadata.deletionTimestamp !== undefined);
+  assert.deepEqual(terminating.map((p) => p.metadata.name).sort(), [...lost].sort(), 'the lost pods stay Terminating on the unreachable node');
+  assert.ok(terminating.every((p) => p.spec.nodeName === victim));
+  const listed = String((await cluster.corelet(['get', 'pods', '-l', ZEUS])).stdout);
+  for (const name of lost) assert.match(listed, new RegExp(`^${name}\\s.*\\sTerminating\\s`, 'm'), `get pods shows ${name} Terminating`);
+  await cluster.waitFor('6 Ready live pods', async () => {
+    const pods = live(await cluster.pods({ labelSelector: ZEUS }));
+    const ready = pods.filter((p) => p.status?.phase === 'Running' && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+    return pods.length === 6 && ready.length === 6;
+  }, 180_000);
+  // The node comes back: its agent stops what it still ran of the lost pods and confirms; they go.
+  await cluster.daemon('start', victim);
+  await cluster.waitFor(`the Terminating pods of ${victim} removed once it confirms`, async () => {
+    const pods = await cluster.pods({ labelSelector: ZEUS });
+    return pods.length === 6 && pods.every((p) => p.metadata.deletionTimestamp === undefined && p.spec.nodeName !== victim);
+  }, 120_000);
   const pods = await cluster.waitForReadyPods(ZEUS, 6);
   assert.ok(pods.every((p) => p.spec.nodeName !== victim));
-  // the killed node's runtime comes back for `down` to remove what it left running
-  await cluster.daemon('start', `${victim}/runtime`);
 });

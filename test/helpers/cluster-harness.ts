@@ -34,7 +34,7 @@ export interface ClusterNode {
 
 /** A pod as the scheduler's API returns it. */
 export interface ApiPod extends PodView {
-  metadata: PodView['metadata'] & { labels?: Record<string, string>; ownerReferences?: { kind: string; name: string }[]; creationTimestamp?: string };
+  metadata: PodView['metadata'] & { labels?: Record<string, string>; ownerReferences?: { kind: string; name: string }[]; creationTimestamp?: string; deletionTimestamp?: string };
   spec: { nodeName?: string; containers: { name: string; image: string }[] };
 }
 
@@ -65,7 +65,7 @@ export class ClusterHarness {
       const dir = join(this.dir, 'nodes', `node${i}`);
       return {
         name: `node${i}`,
-        ip: `10.99.0.${10 + i}`,
+        ip: `${process.env.CORELET_CLUSTER_NET ?? '10.99.0'}.${10 + i}`,
         netns: `${name}-node${i}`,
         dir,
         socket: join(dir, 'corelet.sock'),
@@ -91,7 +91,8 @@ export class ClusterHarness {
    */
   static async up(size: number, opts: { name?: string } = {}): Promise<ClusterHarness> {
     const root = await mkdtemp(join(tmpdir(), 'corelet-cluster-'));
-    const h = new ClusterHarness(root, opts.name ?? 'cle2e', size);
+    // CORELET_E2E_CLUSTER_NAME (with CORELET_CLUSTER_NET/PORT) lets runs side by side use their own names.
+    const h = new ClusterHarness(root, opts.name ?? process.env.CORELET_E2E_CLUSTER_NAME ?? 'cle2e', size);
     const r = await h.cluster(['up', String(size)], { reject: false, timeoutMs: 180_000 });
     if (r.exitCode !== 0) {
       await h.down().catch(() => undefined);
@@ -103,7 +104,9 @@ export class ClusterHarness {
   /** Runs cluster.sh with this cluster's folder, name and HOME. */
   async cluster(args: string[], opts: { reject?: boolean; timeoutMs?: number } = {}): Promise<Result> {
     return execa(CLUSTER_SH, ['--dir', this.dir, '--name', this.name, ...args], {
-      env: { HOME: this.home },
+      // The cluster tests lose nodes on purpose and expect replacements within a minute: a 10 s
+      // pod eviction timeout instead of the scheduler's 300 s default (kube-controller-manager's).
+      env: { HOME: this.home, CORELET_CLUSTER_SCHEDULER_ARGS: process.env.CORELET_CLUSTER_SCHEDULER_ARGS ?? '--pod-eviction-timeout 10' },
       reject: opts.reject ?? true,
       timeout: opts.timeoutMs ?? 120_000,
     });

@@ -4,6 +4,7 @@
  * (PINNED_NODE_ANNOTATION), so the scheduler still checks that they fit there (resources, host
  * ports) and reports FailedScheduling when they do not; binding and `assign` stay the scheduler's.
  */
+import { deletePod } from './pod-deletion.js';
 import type { DaemonSet, DaemonSetStatus, Node, Pod, PodSpec, Taint, Toleration } from '../../api/index.js';
 import { podFinished, resolveIntOrPercent } from '../../api/index.js';
 import { PINNED_NODE_ANNOTATION, pinnedNodeOf, tolerated, UNSCHEDULABLE_TAINT } from '../placement/index.js';
@@ -114,7 +115,7 @@ export function reconcileDaemonSet(store: Store, ns: string, name: string, now: 
     const deleted: string[] = [];
 
     const remove = (p: Pod) => {
-      store.delete('Pod', ns, p.metadata.name);
+      deletePod(store, ns, p.metadata.name, now);
       deleted.push(p.metadata.name);
       recordEvent(store, ds, 'SuccessfulDelete', `Deleted pod: ${p.metadata.name}`, COMPONENT, now);
     };

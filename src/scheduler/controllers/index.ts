@@ -41,3 +41,14 @@ export {
 export { claimNode, bindClaim, releaseClaim } from './claims.js';
 export { reconcileJob, type JobReconcileResult, type StoredJob } from './job.js';
 export { reconcileAll, type ReconcileAllOptions, type ReconcileAllResult } from './reconcile-all.js';
+export { evictPodsFromNode, lostNodeTaint } from './node-loss.js';
+export {
+  NodeLifecycleController,
+  NODE_LIFECYCLE_DEFAULTS,
+  ZONE_LABEL,
+  computeZoneState,
+  type NodeLifecycleConfig,
+  type NodeLifecyclePassResult,
+  type ZoneState,
+} from './node-lifecycle.js';
+export { deletePod, confirmPodTerminated, collectOrphanedTerminatingPods, isTerminating, DEFAULT_TERMINATION_GRACE_SECONDS, type PodDeletion } from './pod-deletion.js';

@@ -3,6 +3,7 @@
  * once, fails the Job after backoffLimit failed pods or past activeDeadlineSeconds, honours suspend
  * and ttlSecondsAfterFinished.
  */
+import { deletePod } from './pod-deletion.js';
 import { podFinished, withJobSelector, type Job, type JobStatus, type Pod } from '../../api/index.js';
 import type { Store, Stored, StoredObject } from '../store/index.js';
 import { controllerRef, createOwnedPod, isPodReady, podDeletionOrder, recordEvent, rfc3339 } from './common.js';
@@ -30,7 +31,7 @@ function finishedAs(status: JobStatus | undefined): 'Complete' | 'Failed' | unde
 
 function deletePods(store: Store, job: StoredObject, victims: Pod[], now: Date): void {
   for (const p of victims) {
-    store.delete('Pod', p.metadata.namespace, p.metadata.name);
+    deletePod(store, p.metadata.namespace, p.metadata.name, now);
     recordEvent(store, job, 'SuccessfulDelete', `Deleted pod: ${p.metadata.name}`, COMPONENT, now);
   }
 }

@@ -3,6 +3,7 @@ import { NODE_STATUS_UNKNOWN, type Node, type Pod, type Taint } from '../../api/
 import { localClaimsOf, toleratesTaint } from '../placement/index.js';
 import type { Store, StoredObject } from '../store/index.js';
 import { recordEvent } from './common.js';
+import { deletePod } from './pod-deletion.js';
 
 const COMPONENT = 'node-lifecycle-controller';
 
@@ -36,7 +37,7 @@ export function nodeLostSince(node: Node & StoredObject, now: Date, timeoutMs: n
  * The NoExecute taint Kubernetes would put on the node: unreachable when its agent went silent,
  * not-ready when the agent itself reports NotReady.
  */
-function lostNodeTaint(node: Node): Taint {
+export function lostNodeTaint(node: Node): Taint {
   const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
   const silent = ready === undefined || ready.status === 'Unknown' || ready.reason === NODE_STATUS_UNKNOWN;
   return { key: silent ? 'node.kubernetes.io/unreachable' : 'node.kubernetes.io/not-ready', effect: 'NoExecute' };
@@ -68,25 +69,41 @@ export function reconcileNodeLoss(store: Store, now: Date, timeoutMs: number): E
     for (const node of store.list<Node & StoredObject>('Node')) {
       const since = notReadySince(node);
       if (since === undefined) continue;
-      const elapsed = now.getTime() - since;
-      if (elapsed <= 0) continue;
-      const nodeName = node.metadata.name;
-      const taint = lostNodeTaint(node);
-      for (const pod of store.list<Pod & StoredObject>('Pod', { nodeName })) {
-        const claims = localClaimsOf(pod);
-        if (claims.length > 0) {
-          if (elapsed > timeoutMs) noteKept(store, pod, nodeName, claims, timeoutMs, now);
-          continue;
-        }
-        const delay = evictionDelayMs(pod, taint, timeoutMs);
-        if (delay === undefined || elapsed <= delay) continue;
-        store.delete('Pod', pod.metadata.namespace, pod.metadata.name);
-        const message = `Deleted pod: node ${nodeName} has not been Ready for over ${Math.round(delay / 1000)}s`;
-        recordEvent(store, pod, 'NodeLost', message, COMPONENT, now, 'Warning');
-        evicted.push({ namespace: pod.metadata.namespace, name: pod.metadata.name, nodeName });
-      }
+      evicted.push(...evictPodsFromNode(store, node, since, now, timeoutMs));
     }
   });
+  return evicted;
+}
+
+/**
+ * The eviction step for one lost node whose clock started at sinceMs (its NotReady transition, or
+ * when the node lifecycle controller tainted it): each pod without a toleration goes after
+ * timeoutMs, a tolerating pod after its tolerationSeconds (never without one). Deletion is graceful:
+ * a pod on a node that is still there stays Terminating until the node confirms (it may still run).
+ * A pod with persistent local volumes is never deleted (see {@link reconcileNodeLoss}).
+ */
+export function evictPodsFromNode(store: Store, node: Node & StoredObject, sinceMs: number, now: Date, timeoutMs: number): EvictedPod[] {
+  const evicted: EvictedPod[] = [];
+  const elapsed = now.getTime() - sinceMs;
+  if (elapsed <= 0) return evicted;
+  const nodeName = node.metadata.name;
+  const taint = lostNodeTaint(node);
+  for (const pod of store.list<Pod & StoredObject>('Pod', { nodeName })) {
+    if (pod.metadata.deletionTimestamp) continue;
+    const claims = localClaimsOf(pod);
+    if (claims.length > 0) {
+      if (elapsed > timeoutMs) noteKept(store, pod, nodeName, claims, timeoutMs, now);
+      continue;
+    }
+    const delay = evictionDelayMs(pod, taint, timeoutMs);
+    if (delay === undefined || elapsed <= delay) continue;
+    const result = deletePod(store, pod.metadata.namespace, pod.metadata.name, now);
+    const message = result?.removed
+      ? `Deleted pod: node ${nodeName} has not been Ready for over ${Math.round(delay / 1000)}s`
+      : `Deleting pod: node ${nodeName} has not been Ready for over ${Math.round(delay / 1000)}s; the pod stays Terminating until the node confirms it stopped (or it is deleted with --force)`;
+    recordEvent(store, pod, 'NodeLost', message, COMPONENT, now, 'Warning');
+    evicted.push({ namespace: pod.metadata.namespace, name: pod.metadata.name, nodeName });
+  }
   return evicted;
 }
 

@@ -1,4 +1,5 @@
 /** One pass of every controller over the whole store, for a periodic or watch-triggered loop. */
+import { deletePod } from './pod-deletion.js';
 import type { Store, StoredObject } from '../store/index.js';
 import { reconcileDaemonSet } from './daemonset.js';
 import { reconcileDeployment } from './deployment.js';
@@ -11,8 +12,9 @@ export interface ReconcileAllOptions {
   /** How long a node may be NotReady before its pods are deleted (default 5 minutes, as Kubernetes). */
   nodeLossTimeoutMs?: number;
   /**
-   * Whether to look for lost nodes in this pass (default true). Node loss is a matter of time, not
-   * of writes: a loop may check it on its periodic passes only, sparing the others a read of every node.
+   * Whether to look for lost nodes in this pass (default true), statelessly from the stored Ready
+   * transition times. The scheduler daemon passes false and runs the NodeLifecycleController
+   * (node-lifecycle.ts: grace from its own start, rate limits, zone disruption) instead.
    */
   nodeLoss?: boolean;
 }
@@ -42,7 +44,7 @@ interface OwnerRecord {
  * sets is saved before the sets are reconciled, so even a scheduler killed in between never leaves
  * pods whose owner it has forgotten.
  */
-function collectDeletedSets(store: Store, sets: OwnerRecord[]): void {
+function collectDeletedSets(store: Store, sets: OwnerRecord[], now: Date): void {
   store.transaction(() => {
     let previous: OwnerRecord[] = [];
     try {
@@ -52,7 +54,7 @@ function collectDeletedSets(store: Store, sets: OwnerRecord[]): void {
     }
     const alive = new Set(sets.map((s) => s.uid));
     for (const gone of previous.filter((s) => !alive.has(s.uid))) {
-      for (const p of store.list('Pod', { namespace: gone.namespace, ownerUid: gone.uid })) store.delete('Pod', gone.namespace, p.metadata.name);
+      for (const p of store.list('Pod', { namespace: gone.namespace, ownerUid: gone.uid })) deletePod(store, gone.namespace, p.metadata.name, now);
       if (gone.kind === 'StatefulSet' && !sets.some((s) => s.kind === 'StatefulSet' && s.namespace === gone.namespace && s.name === gone.name)) {
         forgetStatefulSetRevisions(store, gone.namespace, gone.name);
       }
@@ -88,7 +90,7 @@ export function reconcileAll(store: Store, now: Date, opts: ReconcileAllOptions 
     (o: StoredObject): OwnerRecord => ({ kind, namespace: o.metadata.namespace, name: o.metadata.name, uid: o.metadata.uid });
   const statefulSets = store.list<StoredObject>('StatefulSet');
   const daemonSets = store.list<StoredObject>('DaemonSet');
-  collectDeletedSets(store, [...statefulSets.map(record('StatefulSet')), ...daemonSets.map(record('DaemonSet'))]);
+  collectDeletedSets(store, [...statefulSets.map(record('StatefulSet')), ...daemonSets.map(record('DaemonSet'))], now);
   for (const s of statefulSets) reconcileStatefulSet(store, s.metadata.namespace, s.metadata.name, now);
   for (const d of daemonSets) reconcileDaemonSet(store, d.metadata.namespace, d.metadata.name, now);
   return { deployments: deployments.size, jobs: jobs.length, statefulSets: statefulSets.length, daemonSets: daemonSets.length, evicted };

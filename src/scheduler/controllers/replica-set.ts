@@ -2,6 +2,7 @@
  * ReplicaSets: the revisions a Deployment keeps. Each holds a pod template and a replica count;
  * {@link syncReplicaSetPods} makes the set's pods match that count.
  */
+import { deletePod } from './pod-deletion.js';
 import { podFinished, type LabelSelector, type Pod, type PodTemplateSpec } from '../../api/index.js';
 import type { Store, Stored, StoredObject } from '../store/index.js';
 import { controllerRef, createOwnedPod, isPodAvailable, isPodInactive, isPodReady, podDeletionOrder, recordEvent, type OwnerRef } from './common.js';
@@ -87,7 +88,7 @@ export function syncReplicaSetPods(store: Store, rs: StoredReplicaSet, now: Date
     }
   } else if (pods.length > want) {
     for (const p of [...pods].sort(podDeletionOrder).slice(0, pods.length - want)) {
-      store.delete('Pod', ns, p.metadata.name);
+      deletePod(store, ns, p.metadata.name, now);
       recordEvent(store, rs, 'SuccessfulDelete', `Deleted pod: ${p.metadata.name}`, 'replicaset-controller', now);
     }
   }

@@ -8,6 +8,7 @@
  * objects; corelet keeps the two it needs (current and update revision) in one store setting per
  * StatefulSet, so an ordinal below the partition that is deleted comes back at the old template.
  */
+import { deletePod } from './pod-deletion.js';
 import type { Pod, PodSpec, PodTemplateSpec, StatefulSet, StatefulSetStatus, Volume } from '../../api/index.js';
 import { podFinished } from '../../api/index.js';
 import type { ObjectInput, Store, Stored, StoredObject } from '../store/index.js';
@@ -163,7 +164,8 @@ export function reconcileStatefulSet(store: Store, ns: string, name: string, now
     const deleted: string[] = [];
 
     const remove = (p: Pod) => {
-      store.delete('Pod', ns, p.metadata.name);
+      // Graceful: the pod stays (Terminating) until its node confirms, so its ordinal never runs twice.
+      deletePod(store, ns, p.metadata.name, now);
       deleted.push(p.metadata.name);
       recordEvent(store, set, 'SuccessfulDelete', `delete Pod ${p.metadata.name} in StatefulSet ${name} successful`, COMPONENT, now);
     };

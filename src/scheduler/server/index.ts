@@ -12,7 +12,7 @@ export {
   type NodeReply,
   type NodeSessionListener,
 } from './node-sessions.js';
-export { scheduleOnce, assignBoundPods, SchedulingCache, SCHEDULER_COMPONENT, type ScheduleOnceResult } from './schedule-once.js';
+export { scheduleOnce, assignBoundPods, assignPreboundPod, sendTermination, SchedulingCache, SCHEDULER_COMPONENT, type ScheduleOnceResult } from './schedule-once.js';
 export { RESOURCES, MAX_BODY_BYTES } from './rest-api.js';
 export {
   SessionPodProxy,

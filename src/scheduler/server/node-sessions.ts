@@ -25,6 +25,7 @@ import {
 } from '../../api/index.js';
 import { CoreletError, type Logger } from '../../lib/index.js';
 import type { Store, Stored } from '../store/index.js';
+import { confirmPodTerminated } from '../controllers/index.js';
 import { allocatePodCidr, podCidrCapacity, type PodCidrConfig } from './pod-cidr.js';
 import { filterNodeAddresses, mergeNodeLabels, nodeSelfLabels, type AddressPolicy } from './node-restriction.js';
 
@@ -263,6 +264,10 @@ export function serveNodeSocket(ws: WebSocket, opts: NodeSocketOptions): void {
       if (msg.type === 'heartbeat') handleHeartbeat(store, nodeName, msg, now());
       else if (msg.type === 'nodeStatus') handleNodeStatus(store, nodeName, { ...msg, addresses: ownAddresses(nodeName, msg.addresses) }, now());
       else if (msg.type === 'podStatus') handlePodStatus(store, nodeName, msg);
+      else if (msg.type === 'podTerminated') {
+        const gone = confirmPodTerminated(store, nodeName, msg.uid);
+        if (gone) logger.info({ node: nodeName, pod: `${gone.metadata.namespace}/${gone.metadata.name}` }, 'pod terminated on its node: removed');
+      }
       else if (msg.type === 'logsData' || msg.type === 'logsEnd' || msg.type === 'execResult') sessions.deliver(nodeName, msg);
     } catch (err) {
       const notFound = err instanceof CoreletError && err.kind === 'NotFound';

@@ -38,7 +38,8 @@ import { CoreletError, invalidArgument, notFound, type Logger } from '../../lib/
 import type { NodeCertificates, Pki, TokenRecord } from '../auth/index.js';
 import type { AuditSink } from '../rbac/index.js';
 import { AccessError, accessRoute, auditFinished, checkAccess, type AccessContext, type AuthorizationMode } from './rest-access.js';
-import { rolloutUndo } from '../controllers/index.js';
+import { deletePod, rolloutUndo } from '../controllers/index.js';
+import { requestedGracePeriod } from './delete-options.js';
 import { admitWrite, deleteNamespace, namespaceLevelWarnings, podSecurityWarnings, refuseInternalVolumes } from '../admission/index.js';
 import { API_VERSIONS, groupOfKind, isNamespaced, type ObjectInput, type Store, type StoreKind, type StoredObject, type WatchChange } from '../store/index.js';
 import type { NodeSessions } from './node-sessions.js';
@@ -373,6 +374,15 @@ async function route(req: IncomingMessage, opts: RestApiOptions): Promise<Reply>
   if (method === 'PATCH') {
     const { object, warnings } = patch(kind, ns, name, await readBody(req), req.headers['content-type'], opts);
     return done(opts, { status: 200, body: object, headers: warningHeaders(warnings) });
+  }
+  if (method === 'DELETE' && kind === 'Pod') {
+    // Graceful (controllers/pod-deletion.ts): a pod on a node stays Terminating until its agent confirms.
+    const deletion = deletePod(opts.store, ns, name, opts.now(), requestedGracePeriod(url.searchParams, await readBody(req)));
+    if (!deletion) throw notFound(`${resource} "${name}" not found in namespace ${ns}`);
+    const nodeName = deletion.pod.spec?.nodeName;
+    if (nodeName && deletion.removed) opts.sessions.send(nodeName, { v: MESSAGE_VERSION, type: 'unassign', uid: deletion.pod.metadata.uid, reason: 'Deleted', gracePeriodSeconds: 0 });
+    else if (nodeName) opts.sessions.send(nodeName, { v: MESSAGE_VERSION, type: 'unassign', uid: deletion.pod.metadata.uid, reason: 'Deleted', gracePeriodSeconds: deletion.gracePeriodSeconds });
+    return done(opts, { status: 200, body: deletion.pod });
   }
   if (method === 'DELETE') {
     const gone = opts.store.delete<StoredObject & { spec?: { nodeName?: string } }>(kind, ns, name);

@@ -206,12 +206,49 @@ export function scheduleOnce(store: Store, sessions: NodeSessions, now: Date = n
   return result;
 }
 
-/** Sends `assign` for every live pod bound to nodeName (after it registers or reconnects). */
+/**
+ * Sends `assign` for every live pod bound to nodeName (after it registers or reconnects), and
+ * `unassign` with the grace period for every terminating one (the agent stops it and confirms).
+ */
 export function assignBoundPods(store: Store, sessions: NodeSessions, nodeName: string): number {
   let sent = 0;
   for (const pod of store.list<Pod>('Pod', { nodeName })) {
+    if (pod.metadata.deletionTimestamp !== undefined) {
+      if (sendTermination(sessions, pod)) sent++;
+      continue;
+    }
     if (podFinished(pod)) continue;
     if (sessions.send(nodeName, { v: MESSAGE_VERSION, type: 'assign', pod, podSecurity: enforcedLevel(store, pod.metadata.namespace) })) sent++;
   }
   return sent;
+}
+
+/**
+ * Tells a terminating pod's node to stop it within its deletion grace period; the agent answers
+ * `podTerminated` once nothing of the pod runs, and the pod object is then removed.
+ */
+export function sendTermination(sessions: NodeSessions, pod: Pod): boolean {
+  const nodeName = pod.spec?.nodeName;
+  if (!nodeName) return false;
+  const grace = pod.metadata.deletionGracePeriodSeconds;
+  return sessions.send(nodeName, { v: MESSAGE_VERSION, type: 'unassign', uid: pod.metadata.uid, reason: 'Deleted', ...(grace === undefined ? {} : { gracePeriodSeconds: grace }) });
+}
+
+/**
+ * A pod created already bound (spec.nodeName in the manifest, after admission) never passes the
+ * scheduling pass: it is sent to its node here. When no such Node exists, the pod stays Pending
+ * with a Warning event; the node gets it if it registers later (see {@link assignBoundPods}).
+ */
+export function assignPreboundPod(store: Store, sessions: NodeSessions, pod: Pod, now: Date = new Date()): boolean {
+  const nodeName = pod.spec?.nodeName;
+  if (!nodeName || pod.metadata.deletionTimestamp !== undefined || podFinished(pod)) return false;
+  const current = store.get<Pod>('Pod', pod.metadata.namespace, pod.metadata.name);
+  if (!current || current.metadata.uid !== pod.metadata.uid) return false;
+  if (!store.get('Node', '', nodeName)) {
+    const { namespace, name, uid } = pod.metadata;
+    const message = `pod is bound to node ${nodeName} (spec.nodeName), which does not exist: it stays Pending until a node of that name registers`;
+    recordWarning(store, { kind: 'Pod', namespace, name, uid }, 'NodeNotFound', message, now);
+    return false;
+  }
+  return sessions.send(nodeName, { v: MESSAGE_VERSION, type: 'assign', pod: current, podSecurity: enforcedLevel(store, current.metadata.namespace) });
 }

@@ -422,6 +422,13 @@ export class Store {
           creationTimestamp: current.metadata.creationTimestamp,
           generation: current.metadata.generation + (specChanged ? 1 : 0),
           resourceVersion: current.metadata.resourceVersion,
+          // Graceful deletion cannot be undone by an update (as in Kubernetes): once set, it stays.
+          ...(current.metadata.deletionTimestamp
+            ? {
+                deletionTimestamp: obj.metadata.deletionTimestamp ?? current.metadata.deletionTimestamp,
+                deletionGracePeriodSeconds: (obj.metadata as { deletionGracePeriodSeconds?: number }).deletionGracePeriodSeconds ?? current.metadata.deletionGracePeriodSeconds,
+              }
+            : {}),
         },
         ...rest,
       } as unknown as StoredObject;

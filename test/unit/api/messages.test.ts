@@ -141,6 +141,7 @@ describe('parseMessage: good messages', () => {
       { v: 1, type: 'heartbeat', time: NOW, conditions: [{ type: 'Ready', status: 'True', lastHeartbeatTime: NOW }, { type: 'MemoryPressure', status: 'False' }] },
       { v: 1, type: 'unassign', uid: 'u-1', gracePeriodSeconds: 0, reason: 'deleted' },
       podStatus(),
+      { v: 1, type: 'podTerminated', uid: 'u-1' },
       {
         v: 1,
         type: 'nodeStatus',
@@ -188,7 +189,7 @@ describe('parseMessage: refused messages', () => {
 
   it('refuses unknown and missing types, and types that go the other way', () => {
     assert.deepEqual(problems({ v: 1, type: 'hello' }), [
-      'message.type: unsupported value "hello" (supported: register, registered, heartbeat, assign, unassign, podStatus, nodeStatus, peers, logsRequest, logsData, logsEnd, logsCancel, execRequest, execResult, error)',
+      'message.type: unsupported value "hello" (supported: register, registered, heartbeat, assign, unassign, podStatus, podTerminated, nodeStatus, peers, logsRequest, logsData, logsEnd, logsCancel, execRequest, execResult, error)',
     ]);
     assert.deepEqual(problems({ v: 1 }), ['message.type: required value']);
     assert.deepEqual(problems({ v: 1, type: 'assign', pod: pod() }, { receiver: 'scheduler' }), [

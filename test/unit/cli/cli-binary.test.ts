@@ -17,6 +17,7 @@ import type { Pki } from '../../../src/scheduler/auth/index.js';
 import type { PodExecOptions, PodLogOptions, PodProxy } from '../../../src/scheduler/server/index.js';
 import type { Store } from '../../../src/scheduler/store/index.js';
 import { tempStore } from '../scheduler/store-helpers.js';
+import { confirmPodTerminated } from '../../../src/scheduler/controllers/index.js';
 import { makePki, makeTokens, podYaml, startApiServer, startServer } from '../scheduler/server-helpers.js';
 import { freePort } from '../../helpers/free-port.js';
 
@@ -197,8 +198,20 @@ describe('the corelet CLI binary', () => {
       p.metadata.ownerReferences = [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'agents', uid: 'ds-uid', controller: true }];
     });
     for (const name of ['web', 'api', 'agent']) store.bindPod('default', name, 'n1');
+    // What n1's agent does with the pods drain deletes: stops them and confirms (graceful deletion).
+    const seen: string[] = [];
+    const agent = setInterval(() => {
+      for (const p of store.list<Pod>('Pod', { nodeName: 'n1' })) {
+        if (p.metadata.deletionTimestamp === undefined) continue;
+        seen.push(p.metadata.name);
+        confirmPodTerminated(store, 'n1', p.metadata.uid);
+      }
+    }, 20);
+    t.after(() => clearInterval(agent));
     const drained = await cli(env, ['drain', 'n1', '--timeout', '30s']);
+    clearInterval(agent);
     assert.equal(drained.exitCode, 0, drained.stderr);
+    assert.deepEqual([...new Set(seen)].sort(), ['api', 'web'], 'the pods went Terminating first');
     const out = drained.stdout.split('\n');
     assert.equal(out[0], 'node/n1 cordoned');
     assert.equal(out[1], 'Warning: ignoring DaemonSet-managed Pods: default/agent');

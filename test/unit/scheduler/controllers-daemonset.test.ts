@@ -6,7 +6,7 @@ import { NodeSessions, scheduleOnce } from '../../../src/scheduler/server/index.
 import type { Store, StoredObject } from '../../../src/scheduler/store/index.js';
 import { PINNED_NODE_ANNOTATION } from '../../../src/scheduler/placement/index.js';
 import { tempStore } from './store-helpers.js';
-import { addNode, createDeployment, pods, readyAllBound, reportPod, setNodeReady } from './controllers-helpers.js';
+import { addNode, createDeployment, pods, readyAllBound, reportPod, setNodeReady, confirmTerminations } from './controllers-helpers.js';
 
 const t0 = new Date('2026-01-01T00:00:00Z');
 const at = (seconds: number) => new Date(t0.getTime() + seconds * 1000);
@@ -34,6 +34,7 @@ spec:
 
 function round(store: Store, now: Date) {
   reconcileAll(store, now);
+  confirmTerminations(store); // the agents stop the deleted pods and confirm
   return scheduleOnce(store, new NodeSessions(), now);
 }
 

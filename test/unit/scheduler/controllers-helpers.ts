@@ -1,7 +1,7 @@
 /** Shared fixtures for the controller tests: deployments from manifests, simulated agents. */
 import { decodeObjects, type Node, type Pod, type Taint } from '../../../src/api/index.js';
 import type { Store, StoredObject } from '../../../src/scheduler/store/index.js';
-import { isPodReady } from '../../../src/scheduler/controllers/index.js';
+import { confirmPodTerminated, isPodReady } from '../../../src/scheduler/controllers/index.js';
 
 /** A Deployment manifest (defaulted by decodeObjects) stored in the store. */
 export function createDeployment(
@@ -112,4 +112,17 @@ export function reportPod(store: Store, name: string, ready = true): void {
 /** Reports every bound pod of the default namespace that is not Ready yet as Running and Ready. */
 export function readyAllBound(store: Store): void {
   for (const p of pods(store)) if (p.spec.nodeName && !isPodReady(p)) reportPod(store, p.metadata.name);
+}
+
+/**
+ * What the nodes' agents do with terminating pods: stop them and confirm (`podTerminated`), after
+ * which the scheduler removes the objects. Returns the names removed.
+ */
+export function confirmTerminations(store: Store): string[] {
+  const removed: string[] = [];
+  for (const p of store.list<Pod & StoredObject>('Pod')) {
+    if (p.metadata.deletionTimestamp === undefined || !p.spec.nodeName) continue;
+    if (confirmPodTerminated(store, p.spec.nodeName, p.metadata.uid)) removed.push(p.metadata.name);
+  }
+  return removed;
 }

@@ -4,7 +4,7 @@ import { reconcileAll, reconcileDeployment, reconcileNodeLoss, nodeLostSince, is
 import type { Node } from '../../../src/api/index.js';
 import type { Store, StoredObject } from '../../../src/scheduler/store/index.js';
 import { tempStore } from './store-helpers.js';
-import { createDeployment, pods, runAll } from './controllers-helpers.js';
+import { confirmTerminations, createDeployment, pods, runAll } from './controllers-helpers.js';
 
 const t0 = new Date('2026-01-01T00:00:00Z');
 const at = (seconds: number) => new Date(t0.getTime() + seconds * 1000);
@@ -43,6 +43,9 @@ test('pods on a node NotReady past the timeout are deleted and the deployment re
   const evicted = reconcileNodeLoss(store, at(71), 60_000);
   assert.deepEqual(evicted.map((e) => e.name).sort(), [...onA].sort());
   assert.ok(evicted.every((e) => e.nodeName === 'node-a'));
+  // Graceful: the lost node's pods stay Terminating (they may still run there) until it confirms.
+  assert.deepEqual(pods(store).filter((p) => p.metadata.deletionTimestamp !== undefined).map((p) => p.metadata.name).sort(), [...onA].sort());
+  assert.deepEqual(confirmTerminations(store).sort(), [...onA].sort(), 'the node comes back, stops them and confirms');
   assert.equal(pods(store).length, 2);
   const events = store.listEvents({ kind: 'Pod' }).filter((e) => e.reason === 'NodeLost');
   assert.equal(events.length, 2);
@@ -84,6 +87,8 @@ test('reconcileAll evicts from lost nodes and replaces the pods in one pass, the
   const r = reconcileAll(store, at(400));
   assert.equal(r.deployments, 1);
   assert.equal(r.evicted.length, 2);
+  assert.equal(pods(store).length, 4, 'two Terminating pods on the lost node and their two replacements');
+  confirmTerminations(store);
   assert.equal(pods(store).length, 2);
   assert.ok(pods(store).every((p) => !p.spec.nodeName), 'replacements are unbound');
   const rv = store.resourceVersion();
@@ -114,7 +119,8 @@ test('pods tolerating the lost node stay for their tolerationSeconds, or for eve
   assert.deepEqual(reconcileNodeLoss(store, at(31), 60_000).map((e) => e.name), ['quick']);
   assert.deepEqual(reconcileNodeLoss(store, at(61), 60_000).map((e) => e.name), ['plain']);
   assert.deepEqual(reconcileNodeLoss(store, at(100_000), 60_000), []);
+  assert.deepEqual(confirmTerminations(store).sort(), ['plain', 'quick']);
   assert.deepEqual(pods(store).map((p) => p.metadata.name), ['forever']);
   const quick = store.listEvents({ kind: 'Pod', name: 'quick' }).find((e) => e.reason === 'NodeLost');
-  assert.equal(quick?.message, 'Deleted pod: node node-a has not been Ready for over 30s');
+  assert.equal(quick?.message, 'Deleting pod: node node-a has not been Ready for over 30s; the pod stays Terminating until the node confirms it stopped (or it is deleted with --force)');
 });

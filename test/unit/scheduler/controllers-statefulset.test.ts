@@ -9,11 +9,12 @@ import {
   reconcileStatefulSet,
   CONTROLLER_REVISION_HASH_LABEL,
   STATEFULSET_POD_NAME_LABEL,
+  deletePod,
 } from '../../../src/scheduler/controllers/index.js';
 import { NodeSessions, scheduleOnce } from '../../../src/scheduler/server/index.js';
 import { Store, type StoredObject } from '../../../src/scheduler/store/index.js';
 import { tempStore } from './store-helpers.js';
-import { addNode, pods, readyAllBound, reportPod, setNodeReady } from './controllers-helpers.js';
+import { addNode, pods, readyAllBound, reportPod, setNodeReady, confirmTerminations } from './controllers-helpers.js';
 
 const t0 = new Date('2026-01-01T00:00:00Z');
 const at = (seconds: number) => new Date(t0.getTime() + seconds * 1000);
@@ -58,6 +59,7 @@ function scale(store: Store, replicas: number, name = 'web'): void {
 /** One control-loop pass, as the scheduler daemon runs it: controllers, then placement. */
 function round(store: Store, now: Date) {
   reconcileAll(store, now);
+  confirmTerminations(store); // the agents stop the deleted pods and confirm
   return scheduleOnce(store, new NodeSessions(), now);
 }
 
@@ -372,4 +374,30 @@ test('a pod whose claims are bound to different nodes is not placed, and the eve
     'cannot place pod: its claims one and two hold their data on different nodes (node-a, node-b), so no single node has all of it; ' +
       'give the pod claims bound to one node',
   );
+});
+
+test('an ordinal never runs twice: a deleted StatefulSet pod stays Terminating and is recreated only once its node confirms', (t) => {
+  const { store } = tempStore(t, { now: () => t0 });
+  addNode(store, 'node-a');
+  createStatefulSet(store, 'web', { replicas: 2 });
+  for (let i = 0; i < 3; i++) {
+    round(store, at(i));
+    readyAllBound(store);
+  }
+  const old = store.get<Pod & StoredObject>('Pod', 'default', 'web-1')!;
+  // A user's delete (or node loss, a rolling update): graceful, the pod may still run on node-a.
+  deletePod(store, 'default', 'web-1', at(5));
+  for (let i = 6; i < 10; i++) {
+    reconcileAll(store, at(i));
+    scheduleOnce(store, new NodeSessions(), at(i));
+    const now = pods(store).filter((p) => p.metadata.name === 'web-1');
+    assert.equal(now.length, 1);
+    assert.equal(now[0]!.metadata.uid, old.metadata.uid, 'the old web-1 is still the only one');
+    assert.ok(now[0]!.metadata.deletionTimestamp);
+  }
+  assert.deepEqual(confirmTerminations(store), ['web-1'], 'its node stopped it and confirmed');
+  reconcileAll(store, at(11));
+  const fresh = store.get<Pod & StoredObject>('Pod', 'default', 'web-1')!;
+  assert.notEqual(fresh.metadata.uid, old.metadata.uid, 'recreated once the old one is gone');
+  assert.equal(fresh.metadata.deletionTimestamp, undefined);
 });

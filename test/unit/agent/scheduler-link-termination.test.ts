@@ -1,0 +1,78 @@
+/**
+ * Graceful deletion through the agent's scheduler link, against a real scheduler server: the
+ * deletion's grace period reaches the pod worker, the pod leaves the desired set, and the agent's
+ * `podTerminated` removes the terminating pod object.
+ */
+import { before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeObjects, type Pod } from '../../../src/api/index.js';
+import { silentLogger } from '../../../src/lib/index.js';
+import { SchedulerLink } from '../../../src/agent/scheduler-link.js';
+import type { Pki } from '../../../src/scheduler/auth/index.js';
+import { sendTermination, startSchedulerServer } from '../../../src/scheduler/server/index.js';
+import { deletePod } from '../../../src/scheduler/controllers/index.js';
+import type { ObjectInput } from '../../../src/scheduler/store/index.js';
+import { tempStore } from '../scheduler/store-helpers.js';
+import { bootstrapNode, makePki, makeTokens, podYaml } from '../scheduler/server-helpers.js';
+
+describe('scheduler link and graceful deletion', () => {
+  let pki: Pki;
+  before(async () => {
+    pki = await makePki();
+  });
+
+  it('hands the deletion grace period to the worker, drops the pod, and its confirmation removes the object', async (t) => {
+    const { store } = tempStore(t);
+    const tokens = makeTokens();
+    const server = await startSchedulerServer({ store, pki, address: '127.0.0.1', port: 0, tokenLookup: tokens.lookup });
+    t.after(() => server.close());
+    for (const obj of decodeObjects(podYaml('web'), 'test').objects) store.create('Pod', obj as unknown as ObjectInput);
+    store.bindPod('default', 'web', 'node-a');
+
+    const handed: Pod[][] = [];
+    let wake: () => void = () => {};
+    const handedOver = () => new Promise<void>((resolve) => (wake = resolve));
+    let unassigned: (uid: string) => void = () => {};
+    const gotUnassign = new Promise<string>((resolve) => (unassigned = resolve));
+    const creds = await bootstrapNode(server, pki, tokens.bootstrap, 'node-a', { ips: ['192.168.56.11'] });
+    const link = new SchedulerLink({
+      server: `wss://127.0.0.1:${server.port}`,
+      credentials: () => creds,
+      nodeName: 'node-a',
+      hostIP: '192.168.56.11',
+      capacity: { cpuMillis: 4000, memoryBytes: 8 << 30, pods: 110 },
+      allocatable: { cpuMillis: 4000, memoryBytes: 8 << 30, pods: 110 },
+      runtime: { name: 'corelet', version: '0.1.0' },
+      runningPods: () => [],
+      setPods: (list: Pod[]) => {
+        handed.push(list);
+        wake();
+      },
+      events: () => [],
+      logger: silentLogger,
+      onUnassigned: (uid) => unassigned(uid),
+    });
+    t.after(() => link.close());
+    let first = handedOver();
+    await link.start();
+    await first;
+    assert.deepEqual(handed.at(-1)!.map((p) => p.metadata.name), ['web']);
+    assert.equal(handed.at(-1)![0]!.spec.terminationGracePeriodSeconds, 30);
+
+    const uid = store.get<Pod>('Pod', 'default', 'web')!.metadata.uid;
+    first = handedOver();
+    const deletion = deletePod(store, 'default', 'web', new Date(), 7)!;
+    assert.equal(deletion.removed, false);
+    sendTermination(server.sessions, deletion.pod as unknown as Pod);
+    assert.equal(await gotUnassign, uid);
+    await first;
+    // First the pod with the deletion's grace period (the worker stops it with that), then without it.
+    const withGrace = handed.find((list) => list.some((p) => p.metadata.uid === uid && p.spec.terminationGracePeriodSeconds === 7));
+    assert.ok(withGrace, JSON.stringify(handed.map((l) => l.map((p) => p.spec.terminationGracePeriodSeconds))));
+    assert.deepEqual(handed.at(-1), []);
+    assert.ok(store.get('Pod', 'default', 'web'), 'still Terminating: the agent has not confirmed yet');
+
+    assert.equal(link.podTerminated(uid), true);
+    while (store.get('Pod', 'default', 'web')) await new Promise((r) => setTimeout(r, 20));
+  });
+});
