@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { createLogger } from '../lib/logger.js';
 import { parseDuration } from './progress.js';
 import { initScheduler, SCHEDULER_DEFAULTS, startScheduler } from '../scheduler/index.js';
+import { MIN_SERVING_CERT_TTL_SECONDS } from '../scheduler/auth/index.js';
 
 /** `corelet scheduler [init]`: the control plane, and its one-time setup. */
 export function registerSchedulerCommand(program: Command): void {
@@ -16,12 +17,13 @@ export function registerSchedulerCommand(program: Command): void {
     .option('--cluster-cidr <cidr>', 'IPv4 range the nodes\' pod CIDRs are cut from', '10.244.0.0/16')
     .option('--node-cidr-mask-size <n>', 'prefix length of each node\'s pod CIDR', '24')
     .option('--node-cert-ttl <duration>', 'lifetime of the node certificates it signs (agents renew at 70–90% of it)', '720h')
+    .option('--serving-cert-ttl <duration>', 'lifetime of the scheduler\'s serving certificate, renewed from the CA at 70–80% of it while running', '8760h')
     .option('--pod-eviction-timeout <seconds>', 'how long a node may be NotReady before its pods are replaced on other nodes', String(SCHEDULER_DEFAULTS.podEvictionTimeoutSeconds))
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
     .option('--authorization-mode <mode>', 'RBAC (roles and bindings decide) or AlwaysAllow (any authenticated user may do anything)', 'RBAC')
     .option('--audit-log-path <file>', 'audit log of writes, exec and refused requests (JSON lines, 0600, rotated at 10 MiB, 2 backups); default DIR/audit.log')
     .option('--min-request-timeout <seconds>', 'watches and log follows end after a random 1x-2x this many seconds (clients watch again)', '1800')
-    .action(async (verb: string | undefined, opts: { dir: string; address: string; port: string; host?: string[]; clusterCidr: string; nodeCidrMaskSize: string; podEvictionTimeout: string; nodeCertTtl: string; logLevel: string; authorizationMode: string; auditLogPath?: string; minRequestTimeout: string }) => {
+    .action(async (verb: string | undefined, opts: { dir: string; address: string; port: string; host?: string[]; clusterCidr: string; nodeCidrMaskSize: string; podEvictionTimeout: string; nodeCertTtl: string; servingCertTtl: string; logLevel: string; authorizationMode: string; auditLogPath?: string; minRequestTimeout: string }) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got ${opts.port}`);
       const dir = resolve(opts.dir);
@@ -41,6 +43,8 @@ export function registerSchedulerCommand(program: Command): void {
       if (!Number.isFinite(evictionSeconds) || evictionSeconds < 0) throw new Error(`--pod-eviction-timeout must be a number of seconds, got ${opts.podEvictionTimeout}`);
       const nodeCertTtlSeconds = Math.round(parseDuration(opts.nodeCertTtl, '--node-cert-ttl') / 1000);
       if (nodeCertTtlSeconds < 60) throw new Error(`--node-cert-ttl must be at least 60s, got ${opts.nodeCertTtl}`);
+      const servingCertTtlSeconds = Math.round(parseDuration(opts.servingCertTtl, '--serving-cert-ttl') / 1000);
+      if (servingCertTtlSeconds < MIN_SERVING_CERT_TTL_SECONDS) throw new Error(`--serving-cert-ttl must be at least ${MIN_SERVING_CERT_TTL_SECONDS}s, got ${opts.servingCertTtl}`);
       const minRequestTimeoutSeconds = Number(opts.minRequestTimeout);
       if (!/^\d+$/.test(opts.minRequestTimeout.trim()) || minRequestTimeoutSeconds < 1) throw new Error(`--min-request-timeout must be a whole number of seconds (at least 1), got ${opts.minRequestTimeout}`);
       if (opts.authorizationMode !== 'RBAC' && opts.authorizationMode !== 'AlwaysAllow') throw new Error(`--authorization-mode must be RBAC or AlwaysAllow, got ${opts.authorizationMode}`);
@@ -53,6 +57,7 @@ export function registerSchedulerCommand(program: Command): void {
         nodeCidrMaskSize,
         podEvictionTimeoutMs: evictionSeconds * 1000,
         nodeCertTtlSeconds,
+        servingCertTtlSeconds,
         authorizationMode: opts.authorizationMode,
         auditLogPath: opts.auditLogPath ? resolve(opts.auditLogPath) : undefined,
         minRequestTimeoutSeconds,

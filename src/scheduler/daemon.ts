@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Logger } from '../lib/logger.js';
 import { MESSAGE_VERSION, type Pod } from '../api/index.js';
 import { Store } from './store/index.js';
-import { caCertHash, ensurePki, ensureSchedulerClientCert, MASTERS_GROUP, newTokenRecord, TokenStore } from './auth/index.js';
+import { caCertHash, ensurePki, ensureSchedulerClientCert, MASTERS_GROUP, newTokenRecord, SERVER_VALIDITY_DAYS, servingSansOnDisk, startServingCertRenewal, TokenStore } from './auth/index.js';
 import { writeFileAtomic } from '../lib/index.js';
 import { AuditLog } from './rbac/index.js';
 import type { AuthorizationMode } from './server/rest-access.js';
@@ -95,10 +95,13 @@ export async function startScheduler(opts: {
   nodeCertTtlSeconds?: number;
   /** Watches and log follows end after 1×–2× this (default 1800 s, kube-apiserver's --min-request-timeout). */
   minRequestTimeoutSeconds?: number;
+  /** Lifetime of the serving certificate, renewed at 70–80% of it while running (default 1 year). */
+  servingCertTtlSeconds?: number;
 }): Promise<RunningScheduler> {
   const podCidrs = podCidrConfig(opts.clusterCidr, opts.nodeCidrMaskSize);
   await makeStatePrivate(opts.dir); // pod specs with env values, tokens, the audit log: 0700, also on older installs
-  const { pki } = await ensurePki(join(opts.dir, 'pki'));
+  const servingCertTtlSeconds = opts.servingCertTtlSeconds ?? SERVER_VALIDITY_DAYS * 86_400;
+  const { pki } = await ensurePki(join(opts.dir, 'pki'), { ...(await servingSansOnDisk(join(opts.dir, 'pki'))), validitySeconds: servingCertTtlSeconds });
   // For the agents' HTTPS ports (system:masters there); nothing else signs with it.
   await ensureSchedulerClientCert(join(opts.dir, 'pki'), pki.ca);
   // synchronous=NORMAL: a commit is in the WAL when it returns, so a killed or crashed scheduler
@@ -147,6 +150,8 @@ export async function startScheduler(opts: {
     podCidrs,
   });
   // A pod removed from the store by anyone (a controller scaling down, a cascade) leaves its node.
+  // The serving certificate is renewed while running, not only at start (issue 10).
+  const servingCert = startServingCertRenewal({ pkiDir: join(opts.dir, 'pki'), ca: pki.ca, current: pki.server, ttlSeconds: servingCertTtlSeconds, apply: (cert) => server.setServingCertificate(cert), logger: opts.logger });
   const unwatch = store.watch((change) => {
     if (change.kind !== 'Pod' || change.type !== 'DELETED') return;
     const pod = change.object as unknown as Pod;
@@ -160,6 +165,7 @@ export async function startScheduler(opts: {
   return {
     server,
     async close() {
+      servingCert.stop();
       clearInterval(timer);
       unwatch();
       cache.close();
