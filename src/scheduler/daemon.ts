@@ -14,7 +14,7 @@ import { AuditLog } from './rbac/index.js';
 import type { AuthorizationMode } from './server/rest-access.js';
 import { readConfigText, withInitContext } from './init-config.js';
 import { markStaleNodes, podCidrConfig, scheduleOnce, SchedulingCache, startSchedulerServer, type SchedulerServer } from './server/index.js';
-import { reconcileAll } from './controllers/index.js';
+import { reconcileAllSliced } from './controllers/index.js';
 import { makeStatePrivate, tightenStateFiles } from './state-files.js';
 
 /**
@@ -116,22 +116,33 @@ export async function startScheduler(opts: {
   let periodicDue = true;
   const cache = new SchedulingCache(store);
   const tokenStore = new TokenStore(store);
+  // One pass at a time; writes during a pass ask for one more after it (coalesced). The controllers'
+  // part yields to the event loop every 20 ms (reconcileAllSliced), so a pass over thousands of
+  // objects does not hold requests and heartbeats for seconds.
+  let running = false;
+  let closed = false;
+  const pass = async () => {
+    if (closed) return;
+    pending = false;
+    running = true;
+    try {
+      const now = new Date();
+      const periodic = periodicDue;
+      periodicDue = false;
+      if (periodic) markStaleNodes(store, now);
+      const done = await reconcileAllSliced(store, now, { nodeLossTimeoutMs: opts.podEvictionTimeoutMs ?? SCHEDULER_DEFAULTS.podEvictionTimeoutSeconds * 1000, nodeLoss: periodic, stopped: () => closed });
+      if (done && !closed) scheduleOnce(store, server.sessions, now, cache);
+    } catch (err) {
+      opts.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'control loop failed');
+    } finally {
+      running = false;
+      if (pending && !closed) setImmediate(() => void pass());
+    }
+  };
   const loop = () => {
     if (pending) return;
     pending = true;
-    setImmediate(() => {
-      pending = false;
-      try {
-        const now = new Date();
-        const periodic = periodicDue;
-        periodicDue = false;
-        if (periodic) markStaleNodes(store, now);
-        reconcileAll(store, now, { nodeLossTimeoutMs: opts.podEvictionTimeoutMs ?? SCHEDULER_DEFAULTS.podEvictionTimeoutSeconds * 1000, nodeLoss: periodic });
-        scheduleOnce(store, server.sessions, now, cache);
-      } catch (err) {
-        opts.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'control loop failed');
-      }
-    });
+    if (!running) setImmediate(() => void pass());
   };
   const server = await startSchedulerServer({
     store,
@@ -165,6 +176,7 @@ export async function startScheduler(opts: {
   return {
     server,
     async close() {
+      closed = true;
       servingCert.stop();
       clearInterval(timer);
       unwatch();
