@@ -95,6 +95,8 @@ export async function startScheduler(opts: {
   nodeCertTtlSeconds?: number;
   /** Watches and log follows end after 1×–2× this (default 1800 s, kube-apiserver's --min-request-timeout). */
   minRequestTimeoutSeconds?: number;
+  /** SQLite's synchronous setting for the store (default NORMAL; FULL survives power loss too, at ~2 ms a write). */
+  sqliteSynchronous?: 'FULL' | 'NORMAL';
   /** Lifetime of the serving certificate, renewed at 70–80% of it while running (default 1 year). */
   servingCertTtlSeconds?: number;
 }): Promise<RunningScheduler> {
@@ -104,10 +106,12 @@ export async function startScheduler(opts: {
   const { pki } = await ensurePki(join(opts.dir, 'pki'), { ...(await servingSansOnDisk(join(opts.dir, 'pki'))), validitySeconds: servingCertTtlSeconds });
   // For the agents' HTTPS ports (system:masters there); nothing else signs with it.
   await ensureSchedulerClientCert(join(opts.dir, 'pki'), pki.ca);
-  // synchronous=NORMAL: a commit is in the WAL when it returns, so a killed or crashed scheduler
-  // loses nothing (store-durability test); only a power cut can take the last commits before a
-  // checkpoint. FULL would fsync every heartbeat and pod status: thousands a second with 5,000 nodes.
-  const store = Store.open(join(opts.dir, 'state.db'), { logger: opts.logger, synchronous: 'NORMAL' });
+  // synchronous=NORMAL by default: a commit is in the WAL when it returns, so a killed or crashed
+  // scheduler loses nothing (store-durability test); a power cut or kernel crash can take the commits
+  // since the WAL was last synced (at checkpoints). FULL fsyncs every commit on the event loop: about
+  // 2 ms per heartbeat, pod status or apply on this project's disk, 4-8x NORMAL, a ceiling of ~500
+  // writes/s (bench/store-sync.ts, bench/README.md); 5,000 nodes' heartbeats alone are 500/s.
+  const store = Store.open(join(opts.dir, 'state.db'), { logger: opts.logger, synchronous: opts.sqliteSynchronous ?? 'NORMAL' });
   await tightenStateFiles(opts.dir); // state.db and its -wal/-shm 0600
   const audit = new AuditLog(opts.auditLogPath ?? join(opts.dir, 'audit.log'));
   let pending = false;
