@@ -50,6 +50,7 @@ import { bootstrapTokensRoute } from './bootstrap-tokens-api.js';
 import { requestedTimeoutSeconds, streamLifetime, streamTimeoutMs, type StreamLifetime } from './stream-lifetime.js';
 import type { TokenStore } from '../auth/index.js';
 import { decodeObjectsOffLoop } from './decode-off-loop.js';
+import { isBigList, sendListInSlices } from './send-list.js';
 
 /** Largest request body accepted: kube-apiserver's 3 MiB (a manifest of several objects, each at most 1.5 MiB). */
 export const MAX_BODY_BYTES = MAX_REQUEST_BODY_BYTES;
@@ -270,7 +271,8 @@ export async function handleApiRequest(req: IncomingMessage, res: ServerResponse
       code = res.statusCode;
     } else {
       code = reply.status;
-      sendJson(res, reply.status, reply.body, reply.headers);
+      if (isBigList(reply.body)) await sendListInSlices(res, reply.status, reply.body, reply.headers);
+      else sendJson(res, reply.status, reply.body, reply.headers);
     }
   } catch (err) {
     if (res.headersSent || res.destroyed) {
