@@ -50,6 +50,8 @@ describe('serving certificate renewal', () => {
     assert.equal(first.status, 200);
     const firstExpiry = Date.parse(first.cert.validTo);
     assert.ok(firstExpiry - Date.now() <= 11_000, `the first certificate is short-lived (it expires ${first.cert.validTo})`);
+    // init's year-long certificate was reissued at start for the lower lifetime, keeping init's names.
+    assert.match(first.cert.subjectAltName ?? '', /DNS:sched\.example/);
     // Wait (polling, no timed assertion) until the first certificate has expired.
     while (Date.now() <= firstExpiry + 1000) await sleep(250);
 
