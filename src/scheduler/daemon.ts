@@ -164,9 +164,9 @@ export async function startScheduler(opts: {
     onChange: loop,
     podCidrs,
   });
-  // A pod removed from the store by anyone (a controller scaling down, a cascade) leaves its node.
   // The serving certificate is renewed while running, not only at start (issue 10).
   const servingCert = startServingCertRenewal({ pkiDir: join(opts.dir, 'pki'), ca: pki.ca, current: pki.server, ttlSeconds: servingCertTtlSeconds, apply: (cert) => server.setServingCertificate(cert), logger: opts.logger });
+  // A pod removed from the store by anyone (a controller scaling down, a cascade) leaves its node.
   const unwatch = store.watch((change) => {
     if (change.kind !== 'Pod' || change.type !== 'DELETED') return;
     const pod = change.object as unknown as Pod;
