@@ -8,10 +8,12 @@
  */
 import { Worker } from 'node:worker_threads';
 import { decodeObjects, ManifestError, type DecodedObjects } from '../../api/index.js';
-import { CoreletError, type ErrorKind } from '../../lib/index.js';
+import { CoreletError, invalidArgument, type ErrorKind } from '../../lib/index.js';
 
 /** Bodies up to this size are decoded on the event loop (a few ms at most). */
 export const INLINE_DECODE_BYTES = 64 * 1024;
+/** The heap a decoding worker may use. */
+const DECODE_HEAP_MB = 256;
 /** Worker threads decoding at once (the machine has few cores; the control loop needs one). */
 export const MAX_DECODE_WORKERS = 2;
 
@@ -33,7 +35,8 @@ type Reply = { ok: DecodedObjects } | { error: { kind: ErrorKind; message: strin
 
 function inWorker(text: string, source: string): Promise<DecodedObjects> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./decode-thread.js', import.meta.url), { workerData: { text, source } });
+    // A bounded heap: a 3 MiB manifest needs a few tens of MiB; one that needs more is refused, not the scheduler's memory.
+    const worker = new Worker(new URL('./decode-thread.js', import.meta.url), { workerData: { text, source }, resourceLimits: { maxOldGenerationSizeMb: DECODE_HEAP_MB } });
     let settled = false;
     worker.once('message', (reply: Reply) => {
       settled = true;
@@ -43,7 +46,8 @@ function inWorker(text: string, source: string): Promise<DecodedObjects> {
     });
     worker.once('error', (err) => {
       settled = true;
-      reject(err);
+      if ((err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY') reject(invalidArgument(`${source}: decoding this manifest needs more than ${DECODE_HEAP_MB} MiB of memory`));
+      else reject(err);
     });
     worker.once('exit', (code) => {
       if (!settled) reject(new CoreletError('Internal', `the manifest decoder exited with code ${code}`));
