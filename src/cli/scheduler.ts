@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { createLogger } from '../lib/logger.js';
 import { parseDuration } from './progress.js';
+import { ttlSeconds } from './token.js';
 import { initScheduler, SCHEDULER_DEFAULTS, startScheduler } from '../scheduler/index.js';
 import { MIN_SERVING_CERT_TTL_SECONDS } from '../scheduler/auth/index.js';
 
@@ -14,6 +15,7 @@ export function registerSchedulerCommand(program: Command): void {
     .option('--address <ip>', 'address to listen on', SCHEDULER_DEFAULTS.address)
     .option('--port <n>', 'port for the API and the node sessions', String(SCHEDULER_DEFAULTS.port))
     .option('--host <name...>', 'init: names and addresses the server certificate is valid for (the first goes into the join command)')
+    .option('--token-ttl <duration>', 'init: how long the bootstrap token it makes can join nodes (e.g. 30m, 24h); 0 = never expires', '24h')
     .option('--cluster-cidr <cidr>', 'IPv4 range the nodes\' pod CIDRs are cut from', '10.244.0.0/16')
     .option('--node-cidr-mask-size <n>', 'prefix length of each node\'s pod CIDR', '24')
     .option('--node-cert-ttl <duration>', 'lifetime of the node certificates it signs (agents renew at 70–90% of it)', '720h')
@@ -24,14 +26,15 @@ export function registerSchedulerCommand(program: Command): void {
     .option('--authorization-mode <mode>', 'RBAC (roles and bindings decide) or AlwaysAllow (any authenticated user may do anything)', 'RBAC')
     .option('--audit-log-path <file>', 'audit log of writes, exec and refused requests (JSON lines, 0600, rotated at 10 MiB, 2 backups); default DIR/audit.log')
     .option('--min-request-timeout <seconds>', 'watches and log follows end after a random 1x-2x this many seconds (clients watch again)', '1800')
-    .action(async (verb: string | undefined, opts: { dir: string; address: string; port: string; host?: string[]; clusterCidr: string; nodeCidrMaskSize: string; podEvictionTimeout: string; nodeCertTtl: string; servingCertTtl: string; sqliteSynchronous: string; logLevel: string; authorizationMode: string; auditLogPath?: string; minRequestTimeout: string }) => {
+    .action(async (verb: string | undefined, opts: { dir: string; address: string; port: string; host?: string[]; clusterCidr: string; nodeCidrMaskSize: string; podEvictionTimeout: string; nodeCertTtl: string; servingCertTtl: string; sqliteSynchronous: string; tokenTtl: string; logLevel: string; authorizationMode: string; auditLogPath?: string; minRequestTimeout: string }) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got ${opts.port}`);
       const dir = resolve(opts.dir);
       if (verb === 'init') {
-        const r = await initScheduler({ dir, hosts: opts.host ?? ['127.0.0.1'], port });
+        const tokenTtlSeconds = ttlSeconds(opts.tokenTtl, '--token-ttl');
+        const r = await initScheduler({ dir, hosts: opts.host ?? ['127.0.0.1'], port, tokenTtlSeconds });
         console.log(`scheduler state in ${dir}; the CLI config (~/.corelet/config) points at ${r.server}`);
-        console.log(`bootstrap token (valid 24h; \`corelet token create\` makes more) written to ${r.tokenFile} (mode 0600)`);
+        console.log(`bootstrap token (${tokenTtlSeconds === 0 ? 'never expires' : `valid ${opts.tokenTtl}`}; \`corelet token create\` makes more) written to ${r.tokenFile} (mode 0600)`);
         console.log('join a node with (copy the token file to it first, keeping it 0600):');
         console.log(`  corelet agent --server ${r.server.replace('https://', 'wss://')} --token-file ${r.tokenFile} --ca-cert-hash ${r.caCertHash}`);
         return;

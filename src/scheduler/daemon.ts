@@ -43,7 +43,7 @@ export interface InitResult {
  * Creates (or reuses) the CA and server certificate for hosts, a new bootstrap token for agents and a
  * new API token for the admin, and writes the CLI config (~/.corelet/config) for the admin.
  */
-export async function initScheduler(opts: { dir: string; hosts: string[]; port: number; configFile?: string }): Promise<InitResult> {
+export async function initScheduler(opts: { dir: string; hosts: string[]; port: number; configFile?: string; /** The bootstrap token's lifetime (default 24 h; 0: never expires), kubeadm's --token-ttl. */ tokenTtlSeconds?: number }): Promise<InitResult> {
   await makeStatePrivate(opts.dir); // 0700 also when the folder existed
   const dns = opts.hosts.filter((h) => !/^[\d.]+$|:/.test(h));
   const ips = opts.hosts.filter((h) => /^[\d.]+$|:/.test(h));
@@ -51,7 +51,8 @@ export async function initScheduler(opts: { dir: string; hosts: string[]; port: 
   const store = Store.open(join(opts.dir, 'state.db'));
   await tightenStateFiles(opts.dir);
   try {
-    const bootstrap = newTokenRecord('bootstrap', { description: 'agent join token' });
+    const bootstrap = newTokenRecord('bootstrap', { description: 'agent join token', ...(opts.tokenTtlSeconds ? { ttlSeconds: opts.tokenTtlSeconds } : {}) });
+    if (opts.tokenTtlSeconds === 0) delete bootstrap.record.expires;
     const admin = newTokenRecord('api', { user: 'admin', groups: [MASTERS_GROUP], description: 'created by scheduler init' });
     new TokenStore(store).add(bootstrap.record, admin.record);
     const tokenFile = join(opts.dir, BOOTSTRAP_TOKEN_FILE);
