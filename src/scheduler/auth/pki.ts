@@ -419,7 +419,9 @@ export async function ensurePki(dir: string, options: ServerCertOptions = {}): P
   let server: CertKeyPair | undefined;
   if (!createdCa) {
     const [certPem, keyPem] = await Promise.all([readPem(dir, PKI_FILES.serverCert), readPem(dir, PKI_FILES.serverKey)]);
-    if (certPem !== undefined && keyPem !== undefined) {
+    // A key without its certificate (a renewal cut short between its two writes, serving-cert.ts) is
+    // no reason to refuse to start: the server pair is reissued from the CA.
+    if (certPem !== undefined && keyPem !== undefined && serverPairMatches(certPem, keyPem)) {
       const candidate = { certPem, keyPem };
       const { server: cert } = checkPki({ ca, server: candidate }, dir);
       if (serverCertFits(cert, options, now)) server = candidate;
@@ -430,6 +432,15 @@ export async function ensurePki(dir: string, options: ServerCertOptions = {}): P
   const pki = { ca, server };
   if (createdCa || issuedServer) await writePki(dir, pki);
   return { pki, createdCa, issuedServer, caCertHash: caCertHash(ca.certPem) };
+}
+
+/** True when keyPem is the private key of certPem (both readable). */
+function serverPairMatches(certPem: string, keyPem: string): boolean {
+  try {
+    return new X509Certificate(certPem).checkPrivateKey(createPrivateKey(keyPem));
+  } catch {
+    return false;
+  }
 }
 
 /**
