@@ -19,4 +19,5 @@ export * from './messages.js';
 export * from './pod-security.js';
 export * from './namespace.js';
 export * from './rbac-types.js';
+export * from './limits.js';
 export { decodeRbacObject, decodeRules, rbacObjectProblems } from './rbac-decode.js';

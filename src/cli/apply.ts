@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { ApiError, warningsOf, type ApiClient } from './api-client.js';
 import { collect, withClient, withConnectionOptions, type CommonOptions } from './cluster-options.js';
 import { kindOf, objectPath } from './kinds.js';
-import { readManifests, setNamespace } from './manifests.js';
+import { checkRequestSize, readManifests, setNamespace } from './manifests.js';
 import { objectName } from './printers.js';
 import { createProgress, parseDuration, pollUntil } from './progress.js';
 import { readiness } from './readiness.js';
@@ -39,6 +39,7 @@ export function registerApplyCommand(program: Command): void {
       for (const src of sources) {
         try {
           const text = opts.namespace ? setNamespace(src.text, opts.namespace, src.name) : src.text;
+          checkRequestSize({ name: src.name, text });
           const res = await client.request<{ items: typeof applied }>('POST', '/api/v1/apply', { text, contentType: 'application/yaml' });
           for (const w of warningsOf(res.headers)) console.error(`Warning: ${w.replaceAll('request body', src.name)}`);
           const results = String(res.headers[APPLY_RESULTS_HEADER] ?? '').split(',');

@@ -6,6 +6,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isMap, isScalar, isSeq, parseAllDocuments, type Document } from 'yaml';
+import { formatBytes, MAX_REQUEST_BODY_BYTES } from '../api/limits.js';
 
 /** One manifest text and where it came from. */
 export interface ManifestSource {
@@ -100,4 +101,15 @@ export function objectRefs(text: string, source: string): ObjectRef[] {
     else add(value, `document ${i + 1}`);
   });
   return refs;
+}
+
+/**
+ * Refuses a manifest the scheduler would refuse for its size (413), before sending it: `apply` sends
+ * each file as one request, and the scheduler reads at most {@link MAX_REQUEST_BODY_BYTES}.
+ */
+export function checkRequestSize(src: ManifestSource): void {
+  const bytes = Buffer.byteLength(src.text);
+  if (bytes > MAX_REQUEST_BODY_BYTES) {
+    throw new Error(`${src.name} is ${formatBytes(bytes)}, over the scheduler's limit of ${formatBytes(MAX_REQUEST_BODY_BYTES)} per request (one file is one request): split it into several files`);
+  }
 }

@@ -2,8 +2,10 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { createLogger } from '../lib/logger.js';
 import { parseDuration } from './progress.js';
+import { ttlSeconds } from './token.js';
 import { initScheduler, SCHEDULER_DEFAULTS, startScheduler } from '../scheduler/index.js';
 import { nodeLifecycleConfig, withNodeLifecycleOptions, type NodeLifecycleFlags } from './node-lifecycle-flags.js';
+import { MIN_SERVING_CERT_TTL_SECONDS } from '../scheduler/auth/index.js';
 
 /** `corelet scheduler [init]`: the control plane, and its one-time setup. */
 export function registerSchedulerCommand(program: Command): void {
@@ -14,23 +16,27 @@ export function registerSchedulerCommand(program: Command): void {
     .option('--address <ip>', 'address to listen on', SCHEDULER_DEFAULTS.address)
     .option('--port <n>', 'port for the API and the node sessions', String(SCHEDULER_DEFAULTS.port))
     .option('--host <name...>', 'init: names and addresses the server certificate is valid for (the first goes into the join command)')
+    .option('--token-ttl <duration>', 'init: how long the bootstrap token it makes can join nodes (e.g. 30m, 24h); 0 = never expires', '24h')
     .option('--cluster-cidr <cidr>', 'IPv4 range the nodes\' pod CIDRs are cut from', '10.244.0.0/16')
     .option('--node-cidr-mask-size <n>', 'prefix length of each node\'s pod CIDR', '24')
     .option('--node-cert-ttl <duration>', 'lifetime of the node certificates it signs (agents renew at 70–90% of it)', '720h')
+    .option('--serving-cert-ttl <duration>', 'lifetime of the scheduler\'s serving certificate, renewed from the CA at 70–80% of it while running', '8760h')
+    .option('--sqlite-synchronous <mode>', 'NORMAL (a killed scheduler loses nothing; a power cut may lose the last commits) or FULL (an fsync per write: power-cut safe, ~2 ms a write)', 'NORMAL')
     .option('--pod-eviction-timeout <seconds>', 'how long after a NotReady node is tainted its pods are deleted (gracefully) and replaced on other nodes', String(SCHEDULER_DEFAULTS.podEvictionTimeoutSeconds))
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
     .option('--authorization-mode <mode>', 'RBAC (roles and bindings decide) or AlwaysAllow (any authenticated user may do anything)', 'RBAC')
     .option('--audit-log-path <file>', 'audit log of writes, exec and refused requests (JSON lines, 0600, rotated at 10 MiB, 2 backups); default DIR/audit.log')
     .option('--min-request-timeout <seconds>', 'watches and log follows end after a random 1x-2x this many seconds (clients watch again)', '1800');
   withNodeLifecycleOptions(cmd);
-  cmd.action(async (verb: string | undefined, opts: NodeLifecycleFlags & { dir: string; address: string; port: string; host?: string[]; clusterCidr: string; nodeCidrMaskSize: string; podEvictionTimeout: string; nodeCertTtl: string; logLevel: string; authorizationMode: string; auditLogPath?: string; minRequestTimeout: string }) => {
+  cmd.action(async (verb: string | undefined, opts: NodeLifecycleFlags & { dir: string; address: string; port: string; host?: string[]; clusterCidr: string; nodeCidrMaskSize: string; podEvictionTimeout: string; nodeCertTtl: string; servingCertTtl: string; sqliteSynchronous: string; tokenTtl: string; logLevel: string; authorizationMode: string; auditLogPath?: string; minRequestTimeout: string }) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got ${opts.port}`);
       const dir = resolve(opts.dir);
       if (verb === 'init') {
-        const r = await initScheduler({ dir, hosts: opts.host ?? ['127.0.0.1'], port });
+        const tokenTtlSeconds = ttlSeconds(opts.tokenTtl, '--token-ttl');
+        const r = await initScheduler({ dir, hosts: opts.host ?? ['127.0.0.1'], port, tokenTtlSeconds });
         console.log(`scheduler state in ${dir}; the CLI config (~/.corelet/config) points at ${r.server}`);
-        console.log(`bootstrap token (valid 24h; \`corelet token create\` makes more) written to ${r.tokenFile} (mode 0600)`);
+        console.log(`bootstrap token (${tokenTtlSeconds === 0 ? 'never expires' : `valid ${opts.tokenTtl}`}; \`corelet token create\` makes more) written to ${r.tokenFile} (mode 0600)`);
         console.log('join a node with (copy the token file to it first, keeping it 0600):');
         console.log(`  corelet agent --server ${r.server.replace('https://', 'wss://')} --token-file ${r.tokenFile} --ca-cert-hash ${r.caCertHash}`);
         return;
@@ -43,6 +49,10 @@ export function registerSchedulerCommand(program: Command): void {
       if (!Number.isFinite(evictionSeconds) || evictionSeconds < 0) throw new Error(`--pod-eviction-timeout must be a number of seconds, got ${opts.podEvictionTimeout}`);
       const nodeCertTtlSeconds = Math.round(parseDuration(opts.nodeCertTtl, '--node-cert-ttl') / 1000);
       if (nodeCertTtlSeconds < 60) throw new Error(`--node-cert-ttl must be at least 60s, got ${opts.nodeCertTtl}`);
+      const servingCertTtlSeconds = Math.round(parseDuration(opts.servingCertTtl, '--serving-cert-ttl') / 1000);
+      if (servingCertTtlSeconds < MIN_SERVING_CERT_TTL_SECONDS) throw new Error(`--serving-cert-ttl must be at least ${MIN_SERVING_CERT_TTL_SECONDS}s, got ${opts.servingCertTtl}`);
+      const sqliteSynchronous = opts.sqliteSynchronous.toUpperCase();
+      if (sqliteSynchronous !== 'FULL' && sqliteSynchronous !== 'NORMAL') throw new Error(`--sqlite-synchronous must be FULL or NORMAL, got ${opts.sqliteSynchronous}`);
       const minRequestTimeoutSeconds = Number(opts.minRequestTimeout);
       if (!/^\d+$/.test(opts.minRequestTimeout.trim()) || minRequestTimeoutSeconds < 1) throw new Error(`--min-request-timeout must be a whole number of seconds (at least 1), got ${opts.minRequestTimeout}`);
       if (opts.authorizationMode !== 'RBAC' && opts.authorizationMode !== 'AlwaysAllow') throw new Error(`--authorization-mode must be RBAC or AlwaysAllow, got ${opts.authorizationMode}`);
@@ -56,6 +66,8 @@ export function registerSchedulerCommand(program: Command): void {
         podEvictionTimeoutMs: evictionSeconds * 1000,
         nodeLifecycle: nodeLifecycleConfig(opts),
         nodeCertTtlSeconds,
+        servingCertTtlSeconds,
+        sqliteSynchronous,
         authorizationMode: opts.authorizationMode,
         auditLogPath: opts.auditLogPath ? resolve(opts.auditLogPath) : undefined,
         minRequestTimeoutSeconds,

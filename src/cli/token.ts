@@ -20,9 +20,9 @@ interface TokenInfo {
 }
 
 /** "24h", "90m", "0" (never) → seconds. */
-export function ttlSeconds(text: string): number {
-  const ms = parseDuration(text, '--ttl');
-  if (ms !== 0 && ms < 1000) throw new Error(`--ttl: "${text}" is under a second; use e.g. 30m, 24h, or 0 for a token that never expires`);
+export function ttlSeconds(text: string, flag = '--ttl'): number {
+  const ms = parseDuration(text, flag);
+  if (ms !== 0 && ms < 1000) throw new Error(`${flag}: "${text}" is under a second; use e.g. 30m, 24h, or 0 for a token that never expires`);
   return Math.round(ms / 1000);
 }
 

@@ -8,13 +8,13 @@ import { join } from 'node:path';
 import type { Logger } from '../lib/logger.js';
 import { MESSAGE_VERSION, type Pod } from '../api/index.js';
 import { Store } from './store/index.js';
-import { caCertHash, ensurePki, ensureSchedulerClientCert, MASTERS_GROUP, newTokenRecord, TokenStore } from './auth/index.js';
+import { caCertHash, ensurePki, ensureSchedulerClientCert, MASTERS_GROUP, newTokenRecord, SERVER_VALIDITY_DAYS, servingSansOnDisk, startServingCertRenewal, TokenStore } from './auth/index.js';
 import { writeFileAtomic } from '../lib/index.js';
 import { AuditLog } from './rbac/index.js';
 import type { AuthorizationMode } from './server/rest-access.js';
 import { readConfigText, withInitContext } from './init-config.js';
 import { assignPreboundPod, sendTermination, podCidrConfig, scheduleOnce, SchedulingCache, startSchedulerServer, type SchedulerServer } from './server/index.js';
-import { NodeLifecycleController, reconcileAll, type NodeLifecycleConfig } from './controllers/index.js';
+import { NodeLifecycleController, reconcileAllSliced, type NodeLifecycleConfig } from './controllers/index.js';
 import { makeStatePrivate, tightenStateFiles } from './state-files.js';
 
 /**
@@ -43,7 +43,7 @@ export interface InitResult {
  * Creates (or reuses) the CA and server certificate for hosts, a new bootstrap token for agents and a
  * new API token for the admin, and writes the CLI config (~/.corelet/config) for the admin.
  */
-export async function initScheduler(opts: { dir: string; hosts: string[]; port: number; configFile?: string }): Promise<InitResult> {
+export async function initScheduler(opts: { dir: string; hosts: string[]; port: number; configFile?: string; /** The bootstrap token's lifetime (default 24 h; 0: never expires), kubeadm's --token-ttl. */ tokenTtlSeconds?: number }): Promise<InitResult> {
   await makeStatePrivate(opts.dir); // 0700 also when the folder existed
   const dns = opts.hosts.filter((h) => !/^[\d.]+$|:/.test(h));
   const ips = opts.hosts.filter((h) => /^[\d.]+$|:/.test(h));
@@ -51,7 +51,8 @@ export async function initScheduler(opts: { dir: string; hosts: string[]; port: 
   const store = Store.open(join(opts.dir, 'state.db'));
   await tightenStateFiles(opts.dir);
   try {
-    const bootstrap = newTokenRecord('bootstrap', { description: 'agent join token' });
+    const bootstrap = newTokenRecord('bootstrap', { description: 'agent join token', ...(opts.tokenTtlSeconds ? { ttlSeconds: opts.tokenTtlSeconds } : {}) });
+    if (opts.tokenTtlSeconds === 0) delete bootstrap.record.expires;
     const admin = newTokenRecord('api', { user: 'admin', groups: [MASTERS_GROUP], description: 'created by scheduler init' });
     new TokenStore(store).add(bootstrap.record, admin.record);
     const tokenFile = join(opts.dir, BOOTSTRAP_TOKEN_FILE);
@@ -97,16 +98,23 @@ export async function startScheduler(opts: {
   nodeCertTtlSeconds?: number;
   /** Watches and log follows end after 1×–2× this (default 1800 s, kube-apiserver's --min-request-timeout). */
   minRequestTimeoutSeconds?: number;
+  /** SQLite's synchronous setting for the store (default NORMAL; FULL survives power loss too, at ~2 ms a write). */
+  sqliteSynchronous?: 'FULL' | 'NORMAL';
+  /** Lifetime of the serving certificate, renewed at 70–80% of it while running (default 1 year). */
+  servingCertTtlSeconds?: number;
 }): Promise<RunningScheduler> {
   const podCidrs = podCidrConfig(opts.clusterCidr, opts.nodeCidrMaskSize);
   await makeStatePrivate(opts.dir); // pod specs with env values, tokens, the audit log: 0700, also on older installs
-  const { pki } = await ensurePki(join(opts.dir, 'pki'));
+  const servingCertTtlSeconds = opts.servingCertTtlSeconds ?? SERVER_VALIDITY_DAYS * 86_400;
+  const { pki } = await ensurePki(join(opts.dir, 'pki'), { ...(await servingSansOnDisk(join(opts.dir, 'pki'))), validitySeconds: servingCertTtlSeconds });
   // For the agents' HTTPS ports (system:masters there); nothing else signs with it.
   await ensureSchedulerClientCert(join(opts.dir, 'pki'), pki.ca);
-  // synchronous=NORMAL: a commit is in the WAL when it returns, so a killed or crashed scheduler
-  // loses nothing (store-durability test); only a power cut can take the last commits before a
-  // checkpoint. FULL would fsync every heartbeat and pod status: thousands a second with 5,000 nodes.
-  const store = Store.open(join(opts.dir, 'state.db'), { logger: opts.logger, synchronous: 'NORMAL' });
+  // synchronous=NORMAL by default: a commit is in the WAL when it returns, so a killed or crashed
+  // scheduler loses nothing (store-durability test); a power cut or kernel crash can take the commits
+  // since the WAL was last synced (at checkpoints). FULL fsyncs every commit on the event loop: about
+  // 2 ms per heartbeat, pod status or apply on this project's disk, 4-8x NORMAL, a ceiling of ~500
+  // writes/s (bench/store-sync.ts, bench/README.md); 5,000 nodes' heartbeats alone are 500/s.
+  const store = Store.open(join(opts.dir, 'state.db'), { logger: opts.logger, synchronous: opts.sqliteSynchronous ?? 'NORMAL' });
   await tightenStateFiles(opts.dir); // state.db and its -wal/-shm 0600
   const audit = new AuditLog(opts.auditLogPath ?? join(opts.dir, 'audit.log'));
   let pending = false;
@@ -120,22 +128,33 @@ export async function startScheduler(opts: {
     ...opts.nodeLifecycle,
     podEvictionTimeoutMs: opts.podEvictionTimeoutMs ?? opts.nodeLifecycle?.podEvictionTimeoutMs ?? SCHEDULER_DEFAULTS.podEvictionTimeoutSeconds * 1000,
   });
+  // One pass at a time; writes during a pass ask for one more after it (coalesced). The controllers'
+  // part yields to the event loop every 20 ms (reconcileAllSliced), so a pass over thousands of
+  // objects does not hold requests and heartbeats for seconds.
+  let running = false;
+  let closed = false;
+  const pass = async () => {
+    if (closed) return;
+    pending = false;
+    running = true;
+    try {
+      const now = new Date();
+      const periodic = periodicDue;
+      periodicDue = false;
+      if (periodic) lifecycle.pass(store, now);
+      const done = await reconcileAllSliced(store, now, { nodeLoss: false, stopped: () => closed });
+      if (done && !closed) scheduleOnce(store, server.sessions, now, cache);
+    } catch (err) {
+      opts.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'control loop failed');
+    } finally {
+      running = false;
+      if (pending && !closed) setImmediate(() => void pass());
+    }
+  };
   const loop = () => {
     if (pending) return;
     pending = true;
-    setImmediate(() => {
-      pending = false;
-      try {
-        const now = new Date();
-        const periodic = periodicDue;
-        periodicDue = false;
-        if (periodic) lifecycle.pass(store, now);
-        reconcileAll(store, now, { nodeLoss: false });
-        scheduleOnce(store, server.sessions, now, cache);
-      } catch (err) {
-        opts.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'control loop failed');
-      }
-    });
+    if (!running) setImmediate(() => void pass());
   };
   const server = await startSchedulerServer({
     store,
@@ -153,6 +172,8 @@ export async function startScheduler(opts: {
     onChange: loop,
     podCidrs,
   });
+  // The serving certificate is renewed while running, not only at start (issue 10).
+  const servingCert = startServingCertRenewal({ pkiDir: join(opts.dir, 'pki'), ca: pki.ca, current: pki.server, ttlSeconds: servingCertTtlSeconds, apply: (cert) => server.setServingCertificate(cert), logger: opts.logger });
   // A pod removed from the store by anyone (a controller scaling down, a cascade) leaves its node;
   // a pod marked for graceful deletion is stopped by its node within its grace period, which confirms.
   const unwatch = store.watch((change) => {
@@ -184,6 +205,8 @@ export async function startScheduler(opts: {
   return {
     server,
     async close() {
+      closed = true;
+      servingCert.stop();
       clearInterval(timer);
       unwatch();
       cache.close();

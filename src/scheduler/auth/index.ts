@@ -1,5 +1,6 @@
 /** Scheduler authentication: the CA and server certificate, tokens, and the agent's CA pinning. */
 export * from './pki.js';
+export * from './serving-cert.js';
 export * from './tokens.js';
 export * from './pin.js';
 export * from './identity.js';

@@ -53,6 +53,8 @@ export interface ServerCertOptions {
   commonName?: string;
   /** Certificate lifetime; {@link SERVER_VALIDITY_DAYS} by default. */
   validityDays?: number;
+  /** Certificate lifetime in seconds (at least {@link MIN_SERVING_CERT_TTL_SECONDS}); wins over validityDays. */
+  validitySeconds?: number;
   /** The clock, for tests. */
   now?: Date;
 }
@@ -84,10 +86,23 @@ function newSerial(): string {
   return b.toString('hex');
 }
 
-function validity(cert: forge.pki.Certificate, now: Date, days: number): void {
-  // Backdate a little so a peer whose clock is slightly behind does not see "not yet valid".
-  cert.validity.notBefore = new Date(now.getTime() - 5 * 60 * 1000);
-  cert.validity.notAfter = new Date(now.getTime() + days * DAY_MS);
+function validity(cert: forge.pki.Certificate, now: Date, days: number, seconds = days * 86_400): void {
+  // Backdate a little so a peer whose clock is slightly behind does not see "not yet valid": 5 minutes,
+  // but at most a tenth of a short lifetime, so its renewal point (70–80% of it) stays ahead.
+  cert.validity.notBefore = new Date(now.getTime() - Math.min(5 * 60, Math.floor(seconds / 10)) * 1000);
+  cert.validity.notAfter = new Date(now.getTime() + seconds * 1000);
+}
+
+/** The shortest serving-certificate lifetime accepted (tests and soaks use seconds to minutes). */
+export const MIN_SERVING_CERT_TTL_SECONDS = 10;
+
+/** The lifetime in seconds a {@link ServerCertOptions} asks for. */
+export function servingLifetimeSeconds(options: Pick<ServerCertOptions, 'validityDays' | 'validitySeconds'>): number {
+  const seconds = options.validitySeconds ?? (options.validityDays ?? SERVER_VALIDITY_DAYS) * 86_400;
+  if (!Number.isInteger(seconds) || seconds < MIN_SERVING_CERT_TTL_SECONDS) {
+    throw invalidArgument(`serving certificate lifetime must be a whole number of seconds, at least ${MIN_SERVING_CERT_TTL_SECONDS}; got ${seconds}`);
+  }
+  return seconds;
 }
 
 /** forge writes PEM with CRLF line ends; Node and openssl write LF, so keep files uniform. */
@@ -141,7 +156,7 @@ export async function createServerCert(ca: CertKeyPair, options: ServerCertOptio
   const cert = forge.pki.createCertificate();
   cert.publicKey = keys.publicKey;
   cert.serialNumber = newSerial();
-  validity(cert, options.now ?? new Date(), options.validityDays ?? SERVER_VALIDITY_DAYS);
+  validity(cert, options.now ?? new Date(), 0, servingLifetimeSeconds(options));
   cert.setSubject([{ name: 'commonName', value: options.commonName ?? 'corelet-scheduler' }]);
   cert.setIssuer(caCert.subject.attributes);
   cert.setExtensions([
@@ -404,7 +419,9 @@ export async function ensurePki(dir: string, options: ServerCertOptions = {}): P
   let server: CertKeyPair | undefined;
   if (!createdCa) {
     const [certPem, keyPem] = await Promise.all([readPem(dir, PKI_FILES.serverCert), readPem(dir, PKI_FILES.serverKey)]);
-    if (certPem !== undefined && keyPem !== undefined) {
+    // A key without its certificate (a renewal cut short between its two writes, serving-cert.ts) is
+    // no reason to refuse to start: the server pair is reissued from the CA.
+    if (certPem !== undefined && keyPem !== undefined && serverPairMatches(certPem, keyPem)) {
       const candidate = { certPem, keyPem };
       const { server: cert } = checkPki({ ca, server: candidate }, dir);
       if (serverCertFits(cert, options, now)) server = candidate;
@@ -417,9 +434,24 @@ export async function ensurePki(dir: string, options: ServerCertOptions = {}): P
   return { pki, createdCa, issuedServer, caCertHash: caCertHash(ca.certPem) };
 }
 
-/** True when cert is valid for long enough and names every requested SAN. */
+/** True when keyPem is the private key of certPem (both readable). */
+function serverPairMatches(certPem: string, keyPem: string): boolean {
+  try {
+    return new X509Certificate(certPem).checkPrivateKey(createPrivateKey(keyPem));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * True when cert is valid for long enough, not for longer than the configured lifetime (a lowered
+ * --serving-cert-ttl takes effect at start), and names every requested SAN.
+ */
 function serverCertFits(cert: X509Certificate, options: ServerCertOptions, now: Date): boolean {
-  if (new Date(cert.validTo).getTime() - now.getTime() < SERVER_RENEW_BEFORE_DAYS * DAY_MS) return false;
+  const lifetimeMs = servingLifetimeSeconds(options) * 1000;
+  const left = new Date(cert.validTo).getTime() - now.getTime();
+  if (left < Math.min(SERVER_RENEW_BEFORE_DAYS * DAY_MS, lifetimeMs * 0.25)) return false;
+  if (options.validitySeconds !== undefined && left > lifetimeMs + 60_000) return false;
   const { dnsNames, ips } = serverSans(options);
   return dnsNames.every((n) => cert.checkHost(n, { wildcards: false }) !== undefined) && ips.every((ip) => cert.checkIP(ip) !== undefined);
 }

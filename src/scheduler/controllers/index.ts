@@ -40,7 +40,7 @@ export {
 } from './daemonset.js';
 export { claimNode, bindClaim, releaseClaim } from './claims.js';
 export { reconcileJob, type JobReconcileResult, type StoredJob } from './job.js';
-export { reconcileAll, type ReconcileAllOptions, type ReconcileAllResult } from './reconcile-all.js';
+export { reconcileAll, reconcileAllSliced, type ReconcileAllOptions, type ReconcileAllResult } from './reconcile-all.js';
 export { evictPodsFromNode, lostNodeTaint } from './node-loss.js';
 export {
   NodeLifecycleController,

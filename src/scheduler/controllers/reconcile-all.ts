@@ -71,19 +71,57 @@ function collectDeletedSets(store: Store, sets: OwnerRecord[], now: Date): void 
  * between writes nothing.
  */
 export function reconcileAll(store: Store, now: Date, opts: ReconcileAllOptions = {}): ReconcileAllResult {
+  const steps = reconcileAllSteps(store, now, opts);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * {@link reconcileAll} with pauses: every sliceMs of work it yields to the event loop (setImmediate),
+ * so a pass over thousands of objects (a 1 MiB manifest is 1,700 Deployments: seconds of work) does
+ * not hold requests and heartbeats for all of it. Each object is reconciled in its own transaction
+ * from the store's current state, so writes that land in a pause are seen by the objects after it
+ * and by the next pass. Returns undefined, having stopped, when stopped() says so at a pause.
+ */
+export async function reconcileAllSliced(store: Store, now: Date, opts: ReconcileAllOptions & { sliceMs?: number; stopped?: () => boolean } = {}): Promise<ReconcileAllResult | undefined> {
+  const steps = reconcileAllSteps(store, now, opts);
+  const sliceMs = opts.sliceMs ?? 20;
+  let sliceStart = performance.now();
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    if (performance.now() - sliceStart >= sliceMs) {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (opts.stopped?.()) return undefined;
+      sliceStart = performance.now();
+    }
+  }
+}
+
+/** The pass of {@link reconcileAll}, one object per step. */
+function* reconcileAllSteps(store: Store, now: Date, opts: ReconcileAllOptions): Generator<void, ReconcileAllResult> {
   const evicted = opts.nodeLoss === false ? [] : reconcileNodeLoss(store, now, opts.nodeLossTimeoutMs ?? 5 * 60_000);
   const deployments = new Set<string>();
   for (const d of store.list<StoredObject>('Deployment')) {
     reconcileDeployment(store, d.metadata.namespace, d.metadata.name, now);
     deployments.add(`${d.metadata.namespace}/${d.metadata.name}`);
+    yield;
   }
   // ReplicaSets owned by a Deployment that no longer exists: reconciling the absent name deletes them.
   for (const rs of store.list<StoredObject>('ReplicaSet')) {
     const owner = rs.metadata.ownerReferences?.find((o) => o.kind === 'Deployment');
-    if (owner && !deployments.has(`${rs.metadata.namespace}/${owner.name}`)) reconcileDeployment(store, rs.metadata.namespace, owner.name, now);
+    if (owner && !deployments.has(`${rs.metadata.namespace}/${owner.name}`)) {
+      reconcileDeployment(store, rs.metadata.namespace, owner.name, now);
+      yield;
+    }
   }
   const jobs = store.list<StoredObject>('Job');
-  for (const j of jobs) reconcileJob(store, j.metadata.namespace, j.metadata.name, now);
+  for (const j of jobs) {
+    reconcileJob(store, j.metadata.namespace, j.metadata.name, now);
+    yield;
+  }
 
   const record =
     (kind: OwnerRecord['kind']) =>
@@ -91,7 +129,13 @@ export function reconcileAll(store: Store, now: Date, opts: ReconcileAllOptions 
   const statefulSets = store.list<StoredObject>('StatefulSet');
   const daemonSets = store.list<StoredObject>('DaemonSet');
   collectDeletedSets(store, [...statefulSets.map(record('StatefulSet')), ...daemonSets.map(record('DaemonSet'))], now);
-  for (const s of statefulSets) reconcileStatefulSet(store, s.metadata.namespace, s.metadata.name, now);
-  for (const d of daemonSets) reconcileDaemonSet(store, d.metadata.namespace, d.metadata.name, now);
+  for (const s of statefulSets) {
+    reconcileStatefulSet(store, s.metadata.namespace, s.metadata.name, now);
+    yield;
+  }
+  for (const d of daemonSets) {
+    reconcileDaemonSet(store, d.metadata.namespace, d.metadata.name, now);
+    yield;
+  }
   return { deployments: deployments.size, jobs: jobs.length, statefulSets: statefulSets.length, daemonSets: daemonSets.length, evicted };
 }

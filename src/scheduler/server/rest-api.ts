@@ -26,6 +26,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
 import {
   decodeObjects,
+  formatBytes,
+  MAX_REQUEST_BODY_BYTES,
+  type DecodedObjects,
   isRbacKind,
   withJobSelector,
   ManifestError,
@@ -47,9 +50,11 @@ import type { PodExecOptions, PodLogOptions, PodProxy } from './pod-proxy.js';
 import { bootstrapTokensRoute } from './bootstrap-tokens-api.js';
 import { requestedTimeoutSeconds, streamLifetime, streamTimeoutMs, type StreamLifetime } from './stream-lifetime.js';
 import type { TokenStore } from '../auth/index.js';
+import { decodeObjectsOffLoop } from './decode-off-loop.js';
+import { isBigList, sendListInSlices } from './send-list.js';
 
-/** Largest request body accepted (a manifest of several objects, each at most 1.5 MiB). */
-export const MAX_BODY_BYTES = 8 * 1024 * 1024;
+/** Largest request body accepted: kube-apiserver's 3 MiB (a manifest of several objects, each at most 1.5 MiB). */
+export const MAX_BODY_BYTES = MAX_REQUEST_BODY_BYTES;
 
 /** A watch whose client reads slower than this much unsent output is closed (it can list again). */
 const MAX_WATCH_BACKLOG_BYTES = 16 * 1024 * 1024;
@@ -148,15 +153,27 @@ function list(kind: string, items: unknown[], resourceVersion: string): unknown 
   return { kind: `${kind}List`, apiVersion: kind === 'Event' ? 'v1' : API_VERSIONS[kind as StoreKind] ?? 'v1', metadata: { resourceVersion }, items };
 }
 
+function tooLarge(what: string): HttpError {
+  return new HttpError(413, 'RequestEntityTooLarge', `request body ${what} is over the limit of ${formatBytes(MAX_BODY_BYTES)} per request (as kube-apiserver's): split the manifest into several files`);
+}
+
 async function readBody(req: IncomingMessage): Promise<string> {
+  const declared = Number(req.headers['content-length']);
+  if (declared > MAX_BODY_BYTES) throw tooLarge(`of ${formatBytes(declared)}`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, 'RequestEntityTooLarge', `request body over ${MAX_BODY_BYTES} bytes`);
+    if (size > MAX_BODY_BYTES) throw tooLarge(`of more than ${formatBytes(MAX_BODY_BYTES)}`);
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The body as a manifest, decoded off the event loop when big (decode-off-loop.ts), and its text. */
+async function readManifest(req: IncomingMessage): Promise<DecodedObjects & { text: string }> {
+  const text = await readBody(req);
+  return { ...(await decodeObjectsOffLoop(text, 'request body')), text };
 }
 
 /** The body as JSON; undefined when empty. */
@@ -255,7 +272,8 @@ export async function handleApiRequest(req: IncomingMessage, res: ServerResponse
       code = res.statusCode;
     } else {
       code = reply.status;
-      sendJson(res, reply.status, reply.body, reply.headers);
+      if (isBigList(reply.body)) await sendListInSlices(res, reply.status, reply.body, reply.headers);
+      else sendJson(res, reply.status, reply.body, reply.headers);
     }
   } catch (err) {
     if (res.headersSent || res.destroyed) {
@@ -334,7 +352,7 @@ async function route(req: IncomingMessage, opts: RestApiOptions): Promise<Reply>
   // /api/v1/apply
   if (rest.length === 1 && rest[0] === 'apply') {
     if (method !== 'POST') throw methodNotAllowed(method, url.pathname);
-    return apply(await readBody(req), opts);
+    return apply(await readManifest(req), opts);
   }
   // /api/v1/bootstraptokens(/ID)
   if (rest[0] === 'bootstraptokens' && rest.length <= 2 && opts.bootstrapTokens) {
@@ -362,7 +380,7 @@ async function route(req: IncomingMessage, opts: RestApiOptions): Promise<Reply>
   // A cluster-scoped kind has no collection inside a namespace (Kubernetes answers 404 too).
   if (!isNamespaced(kind)) throw new HttpError(404, 'NotFound', `the server could not find the requested resource: ${resource} are cluster-scoped, use /api/v1/${resource}`);
   if (name === undefined) {
-    if (method === 'POST') return done(opts, createFromBody(kind, ns, await readBody(req), opts));
+    if (method === 'POST') return done(opts, createFromBody(kind, ns, await readManifest(req), opts));
     return collection({ kind, namespace: ns, labelSelector, fields });
   }
   if (sub !== undefined) return subresource(req, method, url, kind, ns, name, sub, opts);
@@ -811,8 +829,8 @@ function controllerAnnotations(annotations: Record<string, string> | undefined):
 }
 
 /** POST to a collection: the body is one object of that kind (JSON or YAML), validated as apply does. */
-function createFromBody(kind: StoreKind, namespace: string, text: string, opts: RestApiOptions): Reply {
-  const { objects, warnings } = decodeObjects(text, 'request body');
+function createFromBody(kind: StoreKind, namespace: string, body: DecodedObjects & { text: string }, opts: RestApiOptions): Reply {
+  const { objects, warnings, text } = body;
   if (objects.length !== 1) throw invalidArgument(`request body: expected one ${kind}, got ${objects.length} objects`);
   const obj = objects[0];
   if (obj.kind !== kind) throw invalidArgument(`request body: kind ${obj.kind} posted to the ${kind} collection`);
@@ -832,7 +850,7 @@ function createFromBody(kind: StoreKind, namespace: string, text: string, opts: 
 
 /** POST /api/v1/namespaces and GET|PATCH|DELETE /api/v1/namespaces/NAME. */
 async function namespaceRoute(req: IncomingMessage, method: string, name: string | undefined, opts: RestApiOptions): Promise<Reply> {
-  if (name === undefined) return done(opts, createFromBody('Namespace', '', await readBody(req), opts));
+  if (name === undefined) return done(opts, createFromBody('Namespace', '', await readManifest(req), opts));
   if (method === 'GET') {
     const obj = opts.store.get('Namespace', '', name);
     if (!obj) throw notFound(`namespaces "${name}" not found`);
@@ -859,9 +877,9 @@ async function namespaceRoute(req: IncomingMessage, method: string, name: string
  * objects and, in the corelet-apply-results header, what happened to each; decoder warnings go in
  * Warning headers as the API server sends them.
  */
-function apply(text: string, opts: RestApiOptions): Reply {
+function apply(decoded: DecodedObjects, opts: RestApiOptions): Reply {
   const { store } = opts;
-  const { objects, warnings } = decodeObjects(text, 'request body');
+  const { objects, warnings } = decoded;
   const results: string[] = [];
   const items = store.transaction(() =>
     objects.map((obj: AnyObject) => {
@@ -910,7 +928,7 @@ async function clusterObjectRoute(
 ): Promise<Reply> {
   const { store } = opts;
   if (name === undefined) {
-    if (method === 'POST') return done(opts, createFromBody(kind, '', await readBody(req), opts));
+    if (method === 'POST') return done(opts, createFromBody(kind, '', await readManifest(req), opts));
     return collection({ kind, fields: [] });
   }
   if (method === 'GET') {

@@ -10,7 +10,7 @@ import type { TLSSocket } from 'node:tls';
 import { WebSocketServer } from 'ws';
 import { MAX_MESSAGE_BYTES, MESSAGE_VERSION, type Node, type PeersMessage } from '../../api/index.js';
 import { silentLogger, type Logger } from '../../lib/index.js';
-import { certificateUser, NodeCertificates, nodeNameOf, serverTlsOptions, type Pki, type TokenRecord, type TokenStore } from '../auth/index.js';
+import { certificateUser, NodeCertificates, nodeNameOf, serverTlsOptions, type CertKeyPair, type Pki, type TokenRecord, type TokenStore } from '../auth/index.js';
 import type { Store } from '../store/index.js';
 import { ensureBuiltinNamespaces } from '../admission/index.js';
 import { NodeSessions, serveNodeSocket } from './node-sessions.js';
@@ -73,6 +73,8 @@ export interface SchedulerServer {
   sessions: NodeSessions;
   /** Pod logs and exec through the nodes' agents (what the REST API's log and exec routes use). */
   podProxy: PodProxy;
+  /** Serves a renewed certificate (same CA) to new connections; open ones keep their session. */
+  setServingCertificate(server: CertKeyPair): void;
   /** Closes node sockets and the listener; resolves when the server has stopped. */
   close(): Promise<void>;
 }
@@ -191,6 +193,7 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
     port,
     sessions,
     podProxy,
+    setServingCertificate: (cert) => server.setSecureContext(serverTlsOptions({ ca: opts.pki.ca, server: cert })),
     close: async () => {
       unwatchPeers?.();
       unwatchNodes();

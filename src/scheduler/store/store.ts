@@ -1,10 +1,12 @@
 /**
  * The scheduler's persistent store: Kubernetes-shaped objects, events and a few settings in one SQLite
- * file (WAL, synchronous=FULL), so a scheduler killed with SIGKILL and restarted loses no committed
- * object or binding. Every write is one transaction that also advances a global resourceVersion;
+ * file (WAL; synchronous=FULL unless opened with NORMAL, as `corelet scheduler` does by default, see
+ * --sqlite-synchronous), so a scheduler killed with SIGKILL and restarted loses no committed object or
+ * binding. Every write is one transaction that also advances a global resourceVersion;
  * watch listeners hear about changes only after their transaction commits, in commit order.
  *
- * better-sqlite3 is synchronous: a method returning means its transaction is on disk.
+ * better-sqlite3 is synchronous: a method returning means its transaction is in the WAL (and, with
+ * FULL, fsynced).
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';

@@ -320,5 +320,11 @@ describe('the corelet CLI binary', () => {
     assert.equal(invalid.exitCode, 1);
     assert.match(invalid.stderr, new RegExp(`${badFile.replace(/[.]/g, '\\.')}.*metadata\\.name`));
     assert.doesNotMatch(invalid.stderr, /request body/);
+    // A file the scheduler would refuse for its size is refused before it is sent, naming it and the limit.
+    const bigFile = join(dir, 'big.yaml');
+    writeFileSync(bigFile, `${'#'.repeat(3.2 * 1024 * 1024)}\n`);
+    const big = await cli(env, ['apply', '-f', bigFile]);
+    assert.equal(big.exitCode, 1);
+    assert.match(big.stderr, new RegExp(`${bigFile.replace(/[.]/g, '\\.')} is 3\\.2 MiB, over the scheduler's limit of 3 MiB per request`));
   });
 });

@@ -4,7 +4,8 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { objectRefs, readManifests, setNamespace } from '../../../src/cli/manifests.js';
+import { checkRequestSize, objectRefs, readManifests, setNamespace } from '../../../src/cli/manifests.js';
+import { MAX_REQUEST_BODY_BYTES } from '../../../src/api/index.js';
 
 test('-f DIR reads its .yaml, .yml and .json files sorted by name; - reads standard input', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'corelet-cli-manifests-'));
@@ -50,4 +51,12 @@ test('delete -f finds the objects a manifest names', () => {
   ]);
   assert.throws(() => objectRefs('kind: Pod\n', 'f.yaml'), /f\.yaml: document 1 needs a kind and metadata\.name/);
   assert.throws(() => objectRefs('a: [', 'f.yaml'), /not valid YAML/);
+});
+
+test('apply refuses, before sending, a manifest over the scheduler\'s 3 MiB request limit, naming the file and the limit', () => {
+  assert.doesNotThrow(() => checkRequestSize({ name: 'ok.yaml', text: 'x'.repeat(MAX_REQUEST_BODY_BYTES) }));
+  assert.throws(
+    () => checkRequestSize({ name: 'big.yaml', text: 'x'.repeat(MAX_REQUEST_BODY_BYTES + 100 * 1024) }),
+    /^Error: big\.yaml is 3\.1 MiB, over the scheduler's limit of 3 MiB per request \(one file is one request\): split it into several files$/,
+  );
 });

@@ -184,6 +184,27 @@ describe('ensurePki', () => {
     assert.ok(Date.parse(new X509Certificate(renewed.pki.server.certPem).validTo) > later.getTime() + 300 * DAY);
   });
 
+  it('reissues a server certificate whose key was replaced without it (a renewal cut short), keeping its names', async (t) => {
+    const dir = await tempDir(t);
+    const first = await ensurePki(dir, { dnsNames: ['sched.example'] });
+    // The renewal writes the new key, then the new certificate: a crash in between leaves this.
+    const other = await createServerCert(first.pki.ca);
+    await writeFile(join(dir, PKI_FILES.serverKey), other.keyPem, { mode: 0o600 });
+    const again = await ensurePki(dir, { dnsNames: ['sched.example'] });
+    assert.equal(again.createdCa, false);
+    assert.equal(again.issuedServer, true);
+    assert.deepEqual(await loadPki(dir), again.pki, 'a consistent pair on disk again');
+  });
+
+  it('lowers the lifetime of a longer-lived server certificate to validitySeconds at once', async (t) => {
+    const dir = await tempDir(t);
+    await ensurePki(dir);
+    const short = await ensurePki(dir, { validitySeconds: 600 });
+    assert.equal(short.issuedServer, true);
+    assert.ok(Date.parse(new X509Certificate(short.pki.server.certPem).validTo) <= Date.now() + 601_000);
+    assert.equal((await ensurePki(dir, { validitySeconds: 600 })).issuedServer, false, 'then kept');
+  });
+
   it('refuses a CA certificate without its key', async (t) => {
     const dir = await tempDir(t);
     await ensurePki(dir);
