@@ -51,6 +51,8 @@ export interface WorkerContext {
   onRestart?: () => void;
   /** Observes each sync's duration (metrics). */
   onSync?: (seconds: number) => void;
+  /** Removes a deleted pod's log folder (disk/pod-dirs.ts), after its sandboxes are gone. */
+  removePodLogs?: (pod: Pod) => Promise<void>;
 }
 
 const RESYNC_MS = 10_000;
@@ -494,6 +496,7 @@ export class PodWorker {
     for (const s of all) await this.removeSandbox(s.id, pod.spec.terminationGracePeriodSeconds, remove);
     if (remove) {
       await this.ctx.volumes.cleanup(pod.metadata.uid);
+      await this.ctx.removePodLogs?.(pod);
       await this.ctx.cgroups.removePod(pod.metadata.uid);
       this.ctx.backoff.forgetPrefix(`${pod.metadata.uid}/`);
     }
