@@ -31,7 +31,10 @@ export interface RotationPlan {
   removeUnused: string[];
   /** The oldest rotated logs beyond what may remain. */
   removeExcess: string[];
-  /** Rotated logs to gzip: all but the newest (the runtime may still be writing to it). */
+  /**
+   * Rotated logs to gzip: every one kept (the runtime reopened its log after the last rotation, so
+   * none is written any more); the one rotated now stays plain until the next rotation.
+   */
   compress: string[];
 }
 
@@ -61,7 +64,7 @@ export function planRotation(logName: string, entries: readonly string[], maxFil
   const keep = Math.max(0, maxFiles - 2);
   const removeExcess = ordered.slice(0, Math.max(0, ordered.length - keep));
   const kept = ordered.slice(removeExcess.length);
-  const compress = kept.slice(0, -1).filter((e) => !e.endsWith('.gz'));
+  const compress = kept.filter((e) => !e.endsWith('.gz'));
   return { removeUnused, removeExcess, compress };
 }
 
