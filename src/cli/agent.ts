@@ -23,7 +23,7 @@ export function registerAgentCommand(program: Command): void {
     .option('--eviction-hard <list>', 'hard eviction thresholds (memory.available, nodefs.available, imagefs.available)', 'memory.available<100Mi,nodefs.available<10%,imagefs.available<15%')
     .option('--container-log-max-size <quantity>', 'a running container\'s log is rotated once it reaches this size', '10Mi')
     .option('--container-log-max-files <n>', 'log files kept per container, the current one included (at least 2)', '5')
-    .option('--container-log-monitor-interval <duration>', 'how often container log sizes are checked', '1s')
+    .option('--container-log-monitor-interval <duration>', 'how often container log sizes are checked', '250ms')
     .option('--image-gc-high-threshold <percent>', 'image filesystem usage at which unused images are removed (100: never)', '85')
     .option('--image-gc-low-threshold <percent>', 'image filesystem usage image garbage collection frees down to', '80')
     .option('--image-minimum-gc-age <duration>', 'an image is never removed sooner than this after the agent first saw it', '2m')

@@ -31,6 +31,9 @@ export interface ContainerLogManagerOptions {
   logger?: Logger;
 }
 
+/** How often the running containers are listed again (ListContainers makes the runtime look at every container). */
+const LIST_EVERY_MS = 2000;
+
 export class ContainerLogManager {
   private readonly maxSize: number;
   private readonly maxFiles: number;
@@ -73,17 +76,26 @@ export class ContainerLogManager {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
+    await this.compressions;
   }
+
+  /** The running containers, listed again at most every LIST_EVERY_MS (a size check is only a stat). */
+  private containers: string[] = [];
+  private listedAt = Number.NEGATIVE_INFINITY;
 
   /** One round over the running containers this agent made; returns the logs it rotated. */
   async check(): Promise<string[]> {
-    const { containers } = await this.opts.cri.runtime.ListContainers({
-      filter: { state: { state: 'CONTAINER_RUNNING' }, label_selector: { [LABELS.managedBy]: 'corelet-agent' } },
-    });
-    const live = new Set(containers.map((c) => c.id));
-    for (const id of this.paths.keys()) if (!live.has(id)) this.paths.delete(id);
+    if (Date.now() - this.listedAt >= LIST_EVERY_MS) {
+      const { containers } = await this.opts.cri.runtime.ListContainers({
+        filter: { state: { state: 'CONTAINER_RUNNING' }, label_selector: { [LABELS.managedBy]: 'corelet-agent' } },
+      });
+      this.listedAt = Date.now();
+      this.containers = containers.map((c) => c.id);
+      const live = new Set(this.containers);
+      for (const id of this.paths.keys()) if (!live.has(id)) this.paths.delete(id);
+    }
     const rotated: string[] = [];
-    for (const c of containers) {
+    for (const c of this.containers.map((id) => ({ id }))) {
       try {
         const path = await this.logPath(c.id);
         if (!path) continue;
@@ -109,13 +121,22 @@ export class ContainerLogManager {
     return path || undefined;
   }
 
-  /** Rotates one log; false when it was not rotated this round (a rotated name already taken). */
+  /**
+   * Rotates one log; false when it was not rotated this round (a rotated name already taken). The
+   * older rotated logs are gzipped in the background, one at a time: compressing hundreds of MB
+   * must not hold back the next size check of a log that grows at 90 MB/s.
+   */
   private async rotate(id: string, path: string): Promise<boolean> {
     const dir = dirname(path);
-    const plan = planRotation(basename(path), await readdir(dir), this.maxFiles);
+    // A compression in flight keeps its .gz.tmp; its source still counts (and may be pruned: the
+    // compression then drops its output).
+    const entries = (await readdir(dir)).filter((n) => !(n.endsWith('.gz.tmp') && this.compressing.has(join(dir, n.slice(0, -'.gz.tmp'.length)))));
+    const plan = planRotation(basename(path), entries, this.maxFiles);
     for (const name of [...plan.removeUnused, ...plan.removeExcess]) await rm(join(dir, name), { force: true });
-    for (const name of plan.compress) await compress(join(dir, name));
-    const target = rotatedLogName(path, this.now());
+    for (const name of plan.compress) this.queueCompression(join(dir, name));
+    const at = this.now();
+    let target = rotatedLogName(path, at);
+    if (await exists(target)) target = rotatedLogName(path, at, true);
     if (await exists(target)) return false;
     await rename(path, target);
     try {
@@ -128,6 +149,24 @@ export class ContainerLogManager {
     this.logger.debug({ container: id, log: path, rotated: target }, 'rotated the container log');
     return true;
   }
+
+  /** Files being gzipped or waiting for it (left out of rotation plans meanwhile). */
+  private readonly compressing = new Set<string>();
+  private compressions: Promise<void> = Promise.resolve();
+
+  private queueCompression(file: string): void {
+    if (this.compressing.has(file)) return;
+    this.compressing.add(file);
+    this.compressions = this.compressions
+      .then(() => compress(file))
+      .catch((err) => this.logger.warn({ file, err: String(err) }, 'cannot compress a rotated container log'))
+      .finally(() => this.compressing.delete(file));
+  }
+
+  /** Resolves once every queued compression is done (tests, shutdown). */
+  async idle(): Promise<void> {
+    await this.compressions;
+  }
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -136,8 +175,13 @@ async function exists(path: string): Promise<boolean> {
 
 /** Gzips file to file.gz (through file.gz.tmp, so a crash leaves no half .gz) and removes file. */
 async function compress(file: string): Promise<void> {
+  if (!(await exists(file))) return;
   const tmp = `${file}.gz.tmp`;
   await pipeline(createReadStream(file), createGzip(), createWriteStream(tmp, { mode: 0o640 }));
+  if (!(await exists(file))) {
+    await rm(tmp, { force: true }); // pruned meanwhile
+    return;
+  }
   await rename(tmp, `${file}.gz`);
   await rm(file, { force: true });
 }

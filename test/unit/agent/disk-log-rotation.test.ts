@@ -9,6 +9,7 @@ import { isKind } from '../../../src/lib/index.js';
 
 test('rotatedLogName: <log>.<YYYYMMDD-HHMMSS> in UTC, as the kubelet names rotated logs', () => {
   assert.equal(rotatedLogName('/var/log/pods/ns_p_u/c/0.log', new Date('2026-12-07T05:04:03.999Z')), '/var/log/pods/ns_p_u/c/0.log.20261207-050403');
+  assert.equal(rotatedLogName('0.log', new Date('2026-12-07T05:04:03.009Z'), true), '0.log.20261207-050403.009', 'a second rotation within the second');
 });
 
 test('planRotation keeps max-files − 2 rotated logs (newest), gzips them, removes leftovers', () => {
@@ -22,13 +23,14 @@ test('planRotation keeps max-files − 2 rotated logs (newest), gzips them, remo
     '0.log.20261207-050003.gz.tmp', // an interrupted compression
     '1.log.20261207-050000', // another container's (restart) log: not ours
     '0.log.garbage',
+    '0.log.20261207-050004.500', // a second rotation within one second sorts after the first
   ];
   assert.deepEqual(planRotation('0.log', entries, 5), {
     removeUnused: ['0.log.20261207-050003.gz.tmp', '0.log.20261207-050002'],
-    removeExcess: ['0.log.20261207-050001.gz'],
-    compress: ['0.log.20261207-050003', '0.log.20261207-050004'],
+    removeExcess: ['0.log.20261207-050001.gz', '0.log.20261207-050002.gz'],
+    compress: ['0.log.20261207-050003', '0.log.20261207-050004', '0.log.20261207-050004.500'],
   });
-  assert.deepEqual(planRotation('0.log', entries, 2).removeExcess.length, 4, 'max-files 2: only the current log and the one rotated now');
+  assert.deepEqual(planRotation('0.log', entries, 2).removeExcess.length, 5, 'max-files 2: only the current log and the one rotated now');
   assert.deepEqual(planRotation('0.log', ['0.log'], 5), { removeUnused: [], removeExcess: [], compress: [] });
 });
 
@@ -70,6 +72,7 @@ test('ContainerLogManager: a log over max size is rotated and reopened; at most 
     for (let i = 0; i < 5; i++) {
       await writeFile(log, `2026-12-07T05:00:00.000000000+00:00 stdout F line ${i} ${'y'.repeat(120)}\n`);
       assert.deepEqual(await m.check(), [log]);
+      await m.idle();
     }
     const files = (await readdir(dir)).sort();
     assert.deepEqual(files, ['0.log', '0.log.20261207-050004.gz', '0.log.20261207-050005'], 'current + max-files − 1 rotated, the older ones gzipped');
@@ -93,6 +96,24 @@ test('ContainerLogManager: when the runtime cannot reopen, the log is put back',
     assert.deepEqual(await m.check(), []);
     assert.deepEqual(await readdir(dir), ['0.log']);
     assert.equal((await readFile(log, 'utf8')).length, 200);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('ContainerLogManager: two rotations within one second get distinct names (milliseconds on the second)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'corelet-logrot-'));
+  try {
+    const log = join(dir, '0.log');
+    const f = fakeRuntime(log);
+    const times = [new Date('2026-12-07T05:00:00.100Z'), new Date('2026-12-07T05:00:00.600Z')];
+    const m = new ContainerLogManager({ cri: f.cri, maxSizeBytes: 100, maxFiles: 5, now: () => times.shift()! });
+    for (let i = 0; i < 2; i++) {
+      await writeFile(log, 'y'.repeat(200));
+      assert.deepEqual(await m.check(), [log]);
+      await m.idle();
+    }
+    assert.deepEqual((await readdir(dir)).sort(), ['0.log', '0.log.20261207-050000.600', '0.log.20261207-050000.gz']);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
