@@ -88,9 +88,14 @@ test('a fast-logging pod: its log is rotated (at most 3 files, older ones gzippe
   assert.ok(largest <= 3 * MI + 24 * MI, `log folder at most ~27 MiB, saw ${largest} bytes`);
   const names = (await files(dir)).map((f) => f.path).sort();
   assert.ok(names.some((n) => n.endsWith('.gz')), `older rotated logs are gzipped: ${names.join(', ')}`);
-  // The current log is still the container's log: crictl reads it.
-  const out = await runtime.crictl(['logs', '--tail', '2', containerId]);
-  assert.match(out.stdout, /^y{1000}$/m);
+  // The current log is still the container's log: crictl reads it (right after a rotation the new
+  // file may still be empty: ask again).
+  let out = '';
+  for (let i = 0; i < 40 && !/^y{1000}$/m.test(out); i++) {
+    out = (await runtime.crictl(['logs', '--tail', '2', containerId])).stdout;
+    if (!/^y{1000}$/m.test(out)) await sleep(50);
+  }
+  assert.match(out, /^y{1000}$/m);
 });
 
 test('a deleted pod\'s log folder and emptyDir volumes are removed with it', async () => {
