@@ -206,6 +206,7 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
       },
       volumes,
       removePodLogs: (pod) => disk.podDirs.removePodLogs(pod),
+      removeContainerLogs: (id) => disk.logs.clean(id),
       events,
       backoff: new Backoff({ initialMs: 10_000, maxMs: 300_000, resetMs: 600_000 }),
       startProbes,

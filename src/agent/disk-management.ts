@@ -40,6 +40,7 @@ export interface DiskManagementOptions {
 
 export interface DiskManagement {
   readonly podDirs: PodDirs;
+  readonly logs: ContainerLogManager;
   readonly imageGc: ImageGcManager;
   /** DiskPressure for the node's heartbeat. */
   conditions(): NodeCondition[];
@@ -87,6 +88,7 @@ export function startDiskManagement(o: DiskManagementOptions): DiskManagement {
   });
   return {
     podDirs,
+    logs,
     imageGc,
     conditions: () => [
       eviction.diskPressure

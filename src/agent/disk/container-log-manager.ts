@@ -150,6 +150,21 @@ export class ContainerLogManager {
     return true;
   }
 
+  /**
+   * Removes a container's log and its rotated files, before the container itself is removed (the
+   * kubelet's log manager Clean: the runtime's RemoveContainer leaves the log behind).
+   */
+  async clean(id: string): Promise<void> {
+    const { status } = await this.opts.cri.runtime.ContainerStatus({ container_id: id, verbose: false });
+    const path = status?.log_path;
+    this.paths.delete(id);
+    if (!path) return;
+    const dir = dirname(path);
+    const prefix = `${basename(path)}.`;
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const n of names) if (n === basename(path) || n.startsWith(prefix)) await rm(join(dir, n), { force: true });
+  }
+
   /** Files being gzipped or waiting for it (left out of rotation plans meanwhile). */
   private readonly compressing = new Set<string>();
   private compressions: Promise<void> = Promise.resolve();

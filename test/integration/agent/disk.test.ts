@@ -42,7 +42,7 @@ before(async () => {
 });
 after(async () => {
   if (agent) {
-    for (const f of ['fast.yaml', 'gone.yaml', 'offline.yaml']) await agent.remove(f);
+    for (const f of ['fast.yaml', 'crash.yaml', 'gone.yaml', 'offline.yaml']) await agent.remove(f);
     for (let i = 0; i < 120 && (await agent.pods().catch(() => [])).length > 0; i++) await sleep(250);
     await agent.stop();
   }
@@ -96,6 +96,22 @@ test('a fast-logging pod: its log is rotated (at most 3 files, older ones gzippe
     if (!/^y{1000}$/m.test(out)) await sleep(50);
   }
   assert.match(out, /^y{1000}$/m);
+});
+
+test('a crash-looping container keeps the logs of its current and previous instances only', async () => {
+  await agent.apply('crash.yaml', pod('crash', 'echo run; exit 1'));
+  const p = await agent.waitFor('crash', (x) => (x.status?.containerStatuses[0]?.restartCount ?? 0) >= 2, 120_000);
+  const dir = join(logFolder(p), 'c');
+  // The third instance started: the first one (0.log) was removed with its container.
+  let names: string[] = [];
+  for (let i = 0; i < 40; i++) {
+    names = (await readdir(dir)).sort();
+    if (!names.includes('0.log')) break;
+    await sleep(250);
+  }
+  assert.ok(!names.includes('0.log'), `0.log removed with its container: ${names.join(', ')}`);
+  assert.ok(names.includes('1.log'), `the previous instance's log stays (logs --previous): ${names.join(', ')}`);
+  await agent.remove('crash.yaml');
 });
 
 test('a deleted pod\'s log folder and emptyDir volumes are removed with it', async () => {

@@ -118,3 +118,16 @@ test('ContainerLogManager: two rotations within one second get distinct names (m
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('ContainerLogManager.clean removes a dead container\'s log and its rotated files, nothing else', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'corelet-logrot-'));
+  try {
+    const log = join(dir, '0.log');
+    for (const n of ['0.log', '0.log.20261207-050000.gz', '0.log.20261207-050001', '1.log', '1.log.20261207-050002']) await writeFile(join(dir, n), 'x');
+    const f = fakeRuntime(log);
+    await new ContainerLogManager({ cri: f.cri, now: f.now }).clean('c1');
+    assert.deepEqual((await readdir(dir)).sort(), ['1.log', '1.log.20261207-050002']);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
