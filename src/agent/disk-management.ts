@@ -10,6 +10,7 @@ import type { Logger } from '../lib/logger.js';
 import { ContainerLogManager, ImageGcManager, PodDirs, podDiskUsage, statFs } from './disk/index.js';
 import { DiskEvictionManager, type EvictionThreshold } from './eviction/index.js';
 import type { VolumeManager } from './volumes.js';
+import { LABELS } from './cri-config.js';
 
 /** The agent's disk flags (undefined: the kubelet's defaults). */
 export interface DiskConfig {
@@ -82,7 +83,14 @@ export function startDiskManagement(o: DiskManagementOptions): DiskManagement {
     },
     imageFs: () => imageGc.imageFsStats(),
     reclaim: () => imageGc.deleteUnusedImages(),
-    podUsage: (pod) => podDiskUsage(o.logRoot, o.root, pod),
+    // As the kubelet ranks for nodefs: the containers' writable layers (CRI stats) + logs + emptyDir.
+    podUsage: async (pod) => {
+      const [local, { stats }] = await Promise.all([
+        podDiskUsage(o.logRoot, o.root, pod),
+        o.cri.runtime.ListContainerStats({ filter: { label_selector: { [LABELS.podUid]: pod.metadata.uid } } }),
+      ]);
+      return local + stats.reduce((n, s) => n + Number(s.writable_layer?.used_bytes?.value ?? 0), 0);
+    },
     evict: o.evict,
     logger: o.logger.child({ component: 'eviction' }),
   });

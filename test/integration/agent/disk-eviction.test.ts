@@ -30,7 +30,7 @@ before(async () => {
 });
 after(async () => {
   if (agent) {
-    for (const f of ['quiet.yaml', 'writer.yaml']) await agent.remove(f);
+    for (const f of ['quiet.yaml', 'writer.yaml', 'two.yaml']) await agent.remove(f);
     for (let i = 0; i < 120 && (await agent.pods().catch(() => [])).length > 0; i++) await sleep(250);
     await agent.stop();
   }
@@ -50,4 +50,19 @@ test('under nodefs pressure the pod using most disk above its request is evicted
   assert.equal(quiet.status!.reason, 'Evicted');
   const order = (await agent.events()).filter((e) => e.reason === 'Evicted').map((e) => e.involvedObject.name);
   assert.equal(order[0], 'writer', `the writer first: ${order.join(', ')}`);
+});
+
+test('what a pod writes to its own filesystem counts (the writable layer), not only its logs', async () => {
+  // Both pods arrive together; 'rootfs' writes 8 MB into its container's filesystem, 'logs' logs 2 MB.
+  const two = [
+    pod('rootfs', 'head -c 8000000 /dev/zero > /big; sleep 3600'),
+    pod('logs', 'head -c 2000000 /dev/zero | tr "\\0" y | fold -w 1000; sleep 3600'),
+  ].join('---\n');
+  await agent.apply('two.yaml', two);
+  const evicted = (p: { status?: { phase: string; reason?: string } }) => p.status?.phase === 'Failed' && p.status.reason === 'Evicted';
+  await agent.waitFor('rootfs', evicted, 90_000);
+  await agent.waitFor('logs', evicted, 60_000);
+  const order = (await agent.events()).filter((e) => e.reason === 'Evicted').map((e) => e.involvedObject.name).filter((n) => n === 'rootfs' || n === 'logs');
+  assert.deepEqual(order, ['rootfs', 'logs']);
+  await agent.remove('two.yaml');
 });
