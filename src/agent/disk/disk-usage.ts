@@ -33,7 +33,7 @@ export async function diskUsage(root: string): Promise<number> {
 
 /**
  * What a pod uses of the node's disk as the eviction manager ranks it: its log folder and its
- * emptyDir volumes (writable layers are the runtime's: corelet runtime reports none yet).
+ * emptyDir volumes (the agent adds the writable layers from CRI ContainerStats).
  */
 export async function podDiskUsage(logRoot: string, root: string, pod: Pod): Promise<number> {
   const logs = await diskUsage(podLogDirectory(logRoot, pod));

@@ -4,7 +4,7 @@
  * interval, observe both; under a threshold, reclaim node-level resources first (remove unused
  * images), observe again, and only if still under it evict one pod, ranked as for memory (pods
  * using more than their ephemeral-storage request first, then lower priority, then the largest
- * usage: the pod's logs and emptyDir volumes). DiskPressure holds while a threshold is met and
+ * usage: writable layers, logs and emptyDir volumes). DiskPressure holds while a threshold is met and
  * for the pressure transition period after (the kubelet's 5 min), so the scheduler keeps new pods
  * away (node.kubernetes.io/disk-pressure:NoSchedule) while the node recovers.
  */
