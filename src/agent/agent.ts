@@ -20,6 +20,7 @@ import { QosCgroupManager, containerResources } from './qos/index.js';
 import { TerminationConfirmer } from './pod-termination.js';
 import { admit, admitPodSecurity, computeAllocatable, parseResourceList, readNodeCapacity, type NodeResources } from './admission/index.js';
 import { EvictionManager, memoryAvailableReader, parseEvictionHard, DEFAULT_EVICTION_HARD } from './eviction/index.js';
+import { startDiskManagement, type DiskConfig } from './disk-management.js';
 import { AgentMetrics, httpsReview, instrumentCriClient, startAgentHttpServer, STANDALONE_AGENT_HTTP_ADDRESS, SubjectAccessReviewer } from './http/index.js';
 import { CertificateRotator, ensureNodeCredentials, requestNodeCertificate, saveNodeCredentials, type NodeCredentials } from './node-identity.js';
 import { parseServerUrl } from '../scheduler/auth/index.js';
@@ -72,6 +73,8 @@ export interface AgentConfig {
   readonly nodeIP?: string;
   /** The Pod Security level static pods must meet (default baseline). */
   readonly staticPodSecurity?: PodSecurityLevel;
+  /** Container log rotation, image GC (see disk-management.ts); kubelet defaults when left out. */
+  readonly disk?: DiskConfig;
 }
 
 /** How often the routes to other nodes' pod CIDRs are checked and restored. */
@@ -157,9 +160,26 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
 
   let pods!: PodManager;
   let link: SchedulerLink | undefined;
+  // Log rotation, removed pods' folders, image GC and disk eviction (disk-management.ts).
+  const volumes = new VolumeManager(config.root, hostMounts);
+  const disk = startDiskManagement({
+    cri,
+    config: config.disk ?? {},
+    thresholds,
+    root: config.root,
+    logRoot: config.logRoot,
+    volumes,
+    evict: async (pod, message) => {
+      metrics.eviction();
+      events.record(pod, 'Warning', 'Evicted', message);
+      pods.failPod(pod.metadata.uid, 'Evicted', message);
+    },
+    logger,
+  });
   pods = new PodManager({
     logger,
     relistMs: config.relistMs,
+    afterRelist: (isKnown, inRuntime) => disk.podDirs.sweep(isKnown, inRuntime),
     admit: (pod: Pod, active: Pod[], source: string) => {
       // Pod Security first: the scheduler's pods by the level it stated, static pods by the flag.
       const level = source === SCHEDULER_SOURCE ? (link?.podSecurityLevel(pod.metadata.uid) ?? DEFAULT_POD_SECURITY_LEVEL) : (config.staticPodSecurity ?? DEFAULT_POD_SECURITY_LEVEL);
@@ -187,7 +207,9 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
           };
         },
       },
-      volumes: new VolumeManager(config.root, hostMounts),
+      volumes,
+      removePodLogs: (pod) => disk.podDirs.removePodLogs(pod),
+      removeContainerLogs: (id) => disk.logs.clean(id),
       events,
       backoff: new Backoff({ initialMs: 10_000, maxMs: 300_000, resetMs: 600_000 }),
       startProbes,
@@ -288,6 +310,7 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
       onRequest: (message, peer) => requests.handle(message, peer),
       onUnassigned: (uid) => terminations?.watch(uid),
       onDisconnect: () => requests.cancelAll(),
+      conditions: () => disk.conditions(),
     });
     try {
       await link.start();
@@ -316,6 +339,7 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
   }
   pods.startRelist();
   eviction?.start(() => pods.activePods());
+  disk.start(() => pods.activePods());
   const schedulerUrl = config.scheduler && `https://${config.scheduler.server.replace(/^[a-z]+:\/\//, '').replace(/\/.*$/, '')}`;
   const reviewer = schedulerUrl ? new SubjectAccessReviewer(httpsReview(schedulerUrl, () => credentials!)) : undefined;
   http = await startAgentHttpServer({
@@ -345,6 +369,7 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
       routes?.stop();
       pods.stop();
       await eviction?.stop();
+      await disk.stop();
       await http!.close();
       cri.close();
       lock.release();

@@ -19,6 +19,11 @@ export interface PodManagerOptions {
   admit: Admit;
   logger: Logger;
   relistMs?: number;
+  /**
+   * After a relist, once every expected source has spoken: isKnown tells whether a pod uid has a
+   * worker, inRuntime holds the uids the runtime has sandboxes or containers of (disk/pod-dirs.ts).
+   */
+  afterRelist?: (isKnown: (uid: string) => boolean, inRuntime: ReadonlySet<string>) => Promise<unknown>;
 }
 
 export class PodManager {
@@ -154,6 +159,7 @@ export class PodManager {
           await cri.runtime.StopPodSandbox({ pod_sandbox_id: s.id }).catch(() => undefined);
           await cri.runtime.RemovePodSandbox({ pod_sandbox_id: s.id }).catch(() => undefined);
         }
+        await this.opts.afterRelist?.((uid) => this.workers.has(uid), new Set(byPod.keys()));
       }
     } finally {
       this.relisting = false;

@@ -53,6 +53,10 @@ export interface WorkerContext {
   onRestart?: () => void;
   /** Observes each sync's duration (metrics). */
   onSync?: (seconds: number) => void;
+  /** Removes a deleted pod's log folder (disk/pod-dirs.ts), after its sandboxes are gone. */
+  removePodLogs?: (pod: Pod) => Promise<void>;
+  /** Removes a dead container's log files before the container is removed (disk/container-log-manager.ts). */
+  removeContainerLogs?: (containerId: string) => Promise<void>;
 }
 
 const RESYNC_MS = 10_000;
@@ -456,7 +460,10 @@ export class PodWorker {
     const { cri } = this.ctx;
     const list = await cri.runtime.ListContainers({ filter: { pod_sandbox_id: sandboxId, label_selector: { [LABELS.containerName]: name } } });
     const dead = list.containers.filter((c) => c.id !== keepId && c.state === 'CONTAINER_EXITED').sort((a, b) => Number(BigInt(b.created_at) - BigInt(a.created_at)));
-    for (const c of dead.slice(1)) await cri.runtime.RemoveContainer({ container_id: c.id });
+    for (const c of dead.slice(1)) {
+      await this.ctx.removeContainerLogs?.(c.id).catch((err) => this.ctx.logger.warn({ container: c.id, err: String(err) }, 'cannot remove the log of a dead container'));
+      await cri.runtime.RemoveContainer({ container_id: c.id });
+    }
   }
 
   private async stopContainer(pod: Pod, c: Container | undefined, id: string, podIP: string): Promise<void> {
@@ -519,6 +526,7 @@ export class PodWorker {
     for (const s of all) await this.removeSandbox(s.id, pod.spec.terminationGracePeriodSeconds, remove);
     if (remove) {
       await this.ctx.volumes.cleanup(pod.metadata.uid);
+      await this.ctx.removePodLogs?.(pod);
       await this.ctx.cgroups.removePod(pod.metadata.uid);
       this.ctx.backoff.forgetPrefix(`${pod.metadata.uid}/`);
     }

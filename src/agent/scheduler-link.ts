@@ -5,7 +5,7 @@
  * backoff; after a reconnect the scheduler sends every pod bound to the node again.
  */
 import WebSocket from 'ws';
-import type { ObjectEvent, PeerNode, Pod, PodStatus } from '../api/index.js';
+import type { NodeCondition, ObjectEvent, PeerNode, Pod, PodStatus } from '../api/index.js';
 import { DEFAULT_POD_SECURITY_LEVEL, encodeMessage, parseMessage, type Message, type PodSecurityLevel } from '../api/index.js';
 import type { Logger } from '../lib/logger.js';
 import type { PodRequestMessage, RequestPeer } from './pod-requests.js';
@@ -47,6 +47,8 @@ export interface SchedulerLinkOptions {
   onDisconnect?: () => void;
   /** The scheduler unassigned the pod (deleted): confirm with {@link SchedulerLink.podTerminated} once it is gone (pod-termination.ts). */
   onUnassigned?: (uid: string) => void;
+  /** Conditions sent with every heartbeat besides Ready (DiskPressure from the disk eviction manager). */
+  conditions?: () => NodeCondition[];
 }
 
 export class SchedulerLink {
@@ -173,7 +175,7 @@ export class SchedulerLink {
       case 'registered':
         if (this.heartbeat) clearInterval(this.heartbeat);
         this.heartbeat = setInterval(
-          () => this.send({ v: 1, type: 'heartbeat', time: new Date().toISOString(), conditions: [{ type: 'Ready', status: 'True', reason: 'AgentReady' }] } as Message),
+          () => this.send({ v: 1, type: 'heartbeat', time: new Date().toISOString(), conditions: [{ type: 'Ready', status: 'True', reason: 'AgentReady' }, ...(this.opts.conditions?.() ?? [])] } as Message),
           m.heartbeatIntervalSeconds * 1000,
         );
         this.heartbeat.unref();

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { createLogger } from '../lib/logger.js';
-import { isPodSecurityLevel } from '../api/index.js';
+import { isPodSecurityLevel, memoryBytes } from '../api/index.js';
+import { parseDuration } from './progress.js';
 import { AGENT_DEFAULTS, defaultNodeName, startAgent } from '../agent/index.js';
 
 /** `corelet agent`: the node daemon that runs Pods through any CRI runtime. */
@@ -19,7 +20,13 @@ export function registerAgentCommand(program: Command): void {
     .option('--root <dir>', 'agent state (volumes)', AGENT_DEFAULTS.root)
     .option('--log-dir <dir>', 'where pod logs go', AGENT_DEFAULTS.logRoot)
     .option('--system-reserved <list>', 'resources kept for the system, e.g. cpu=500m,memory=512Mi', '')
-    .option('--eviction-hard <list>', 'hard eviction threshold, e.g. memory.available<100Mi', 'memory.available<100Mi')
+    .option('--eviction-hard <list>', 'hard eviction thresholds (memory.available, nodefs.available, imagefs.available)', 'memory.available<100Mi,nodefs.available<10%,imagefs.available<15%')
+    .option('--container-log-max-size <quantity>', 'a running container\'s log is rotated once it reaches this size', '10Mi')
+    .option('--container-log-max-files <n>', 'log files kept per container, the current one included (at least 2)', '5')
+    .option('--container-log-monitor-interval <duration>', 'how often container log sizes are checked', '250ms')
+    .option('--image-gc-high-threshold <percent>', 'image filesystem usage at which unused images are removed (100: never)', '85')
+    .option('--image-gc-low-threshold <percent>', 'image filesystem usage image garbage collection frees down to', '80')
+    .option('--image-minimum-gc-age <duration>', 'an image is never removed sooner than this after the agent first saw it', '2m')
     .option('--cgroup-root <dir>', 'where cgroups are mounted', AGENT_DEFAULTS.cgroupRoot)
     .option('--qos-cgroup <name>', 'name of the top-level pod cgroup', AGENT_DEFAULTS.qosTop)
     .option('--server <url>', 'scheduler to join (wss://HOST:PORT)')
@@ -38,6 +45,26 @@ export function registerAgentCommand(program: Command): void {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got ${opts.port}`);
       if (!isPodSecurityLevel(opts.staticPodSecurity)) throw new Error(`--static-pod-security must be privileged, baseline or restricted, got ${opts.staticPodSecurity}`);
+      const int = (flag: string, v: string | undefined) => {
+        if (!/^\d+$/.test(v ?? '')) throw new Error(`${flag} must be a non-negative integer, got ${v}`);
+        return Number(v);
+      };
+      const size = (flag: string, v: string | undefined) => {
+        try {
+          return memoryBytes(v ?? '');
+        } catch {
+          throw new Error(`${flag} must be a quantity such as 10Mi, got ${v}`);
+        }
+      };
+      const disk = {
+        containerLogMaxSize: size('--container-log-max-size', opts.containerLogMaxSize),
+        containerLogMaxFiles: int('--container-log-max-files', opts.containerLogMaxFiles),
+        containerLogMonitorIntervalMs: parseDuration(opts.containerLogMonitorInterval ?? '', '--container-log-monitor-interval'),
+        imageGcHighThreshold: int('--image-gc-high-threshold', opts.imageGcHighThreshold),
+        imageGcLowThreshold: int('--image-gc-low-threshold', opts.imageGcLowThreshold),
+        imageMinimumGcAgeMs: parseDuration(opts.imageMinimumGcAge ?? '', '--image-minimum-gc-age'),
+      };
+      if (disk.containerLogMonitorIntervalMs <= 0) throw new Error('--container-log-monitor-interval must be positive');
       const logger = createLogger('corelet-agent', opts.logLevel);
       const agent = await startAgent(
         {
@@ -55,6 +82,7 @@ export function registerAgentCommand(program: Command): void {
           scheduler: opts.server ? { server: opts.server, tokenFile: opts.tokenFile ? resolve(opts.tokenFile) : undefined, caCertHash: opts.caCertHash! } : undefined,
           nodeIP: opts.nodeIp,
           staticPodSecurity: opts.staticPodSecurity,
+          disk,
         },
         logger,
       );

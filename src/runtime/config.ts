@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { errnoCode, invalidArgument } from '../lib/errors.js';
+import { memoryBytes } from '../api/index.js';
 
 /** Default places, as a node daemon installed on a host uses them. */
 export const DEFAULTS = {
@@ -50,7 +51,15 @@ export interface RuntimeConfig {
   /** Folder of corelet's helper binaries (corelet-io). */
   readonly helperDir: string;
   readonly logLevel: string;
+  /**
+   * conmon's --log-size-max: a container log file is never larger (conmon starts it anew, dropping
+   * what it held) — the backstop for when nobody rotates logs (CRI-O's log_size_max). 0: no cap.
+   */
+  readonly logSizeMax?: number;
 }
+
+/** The default cap of one container log file: ten times the agent's default rotation size. */
+export const DEFAULT_LOG_SIZE_MAX = 100 * 1024 * 1024;
 
 /** Flags given on the command line; each overrides the config file, which overrides DEFAULTS. */
 export interface RuntimeFlags {
@@ -75,9 +84,24 @@ interface FileConfig {
   cni?: { confDir?: string; binDirs?: string[]; podSubnet?: string; bridge?: string };
   streaming?: { address?: string; port?: number; tlsCert?: string; tlsKey?: string };
   logLevel?: string;
+  logSizeMax?: string | number;
 }
 
-const FILE_KEYS = ['socket', 'root', 'state', 'runtime', 'conmon', 'registries', 'pauseImage', 'cgroupParent', 'cni', 'streaming', 'logLevel'];
+const FILE_KEYS = ['socket', 'root', 'state', 'runtime', 'conmon', 'registries', 'pauseImage', 'cgroupParent', 'cni', 'streaming', 'logLevel', 'logSizeMax'];
+
+/** logSizeMax: a quantity ("100Mi") or bytes; 0 or -1 turns the cap off (CRI-O's -1). */
+function parseLogSizeMax(v: string | number | undefined): number {
+  if (v === undefined) return DEFAULT_LOG_SIZE_MAX;
+  if (v === 0 || v === -1 || v === '0' || v === '-1') return 0;
+  let n: number;
+  try {
+    n = typeof v === 'number' ? v : memoryBytes(String(v));
+  } catch {
+    n = Number.NaN;
+  }
+  if (!Number.isSafeInteger(n) || n < 8192) throw invalidArgument(`logSizeMax must be a size of at least 8Ki (e.g. 100Mi), or 0 for no cap; got ${JSON.stringify(v)}`);
+  return n;
+}
 
 /** Finds an executable by name on PATH (absolute paths are returned as they are). */
 export function findExecutable(name: string, extraDirs: readonly string[] = []): string | undefined {
@@ -153,5 +177,6 @@ export async function loadRuntimeConfig(flags: RuntimeFlags, pauseRootfs: string
     },
     helperDir,
     logLevel: flags.logLevel ?? file.logLevel ?? 'info',
+    logSizeMax: parseLogSizeMax(file.logSizeMax),
   };
 }

@@ -24,3 +24,12 @@ export {
   DEFAULT_EVICTION_INTERVAL_MS,
   type EvictionManagerOptions,
 } from './eviction-manager.js';
+export {
+  DiskEvictionManager,
+  ephemeralStorageRequest,
+  diskEvictionMessage,
+  DEFAULT_PRESSURE_TRANSITION_MS,
+  type DiskEvictionOptions,
+  type DiskObservation,
+  type DiskSignal,
+} from './disk-eviction.js';

@@ -1,7 +1,7 @@
 import { memoryBytes } from '../../api/index.js';
 import { invalidArgument, wrap } from '../../lib/index.js';
 
-/** The eviction signals the kubelet knows; corelet acts on memory.available. */
+/** The eviction signals the kubelet knows; corelet acts on memory.available, nodefs.available and imagefs.available. */
 export const EVICTION_SIGNALS = [
   'memory.available',
   'nodefs.available',
@@ -12,8 +12,8 @@ export const EVICTION_SIGNALS = [
 ] as const;
 export type EvictionSignal = (typeof EVICTION_SIGNALS)[number];
 
-/** The kubelet's default --eviction-hard for memory. */
-export const DEFAULT_EVICTION_HARD = 'memory.available<100Mi';
+/** The kubelet's default --eviction-hard (its nodefs.inodesFree<5% is not acted on here). */
+export const DEFAULT_EVICTION_HARD = 'memory.available<100Mi,nodefs.available<10%,imagefs.available<15%';
 
 /** "signal < value": met when the observed available amount drops below value. */
 export interface EvictionThreshold {

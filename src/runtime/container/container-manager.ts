@@ -226,6 +226,7 @@ export class ContainerManager {
       terminal: config.tty,
       stdin: config.stdin,
       stdinOnce: config.stdin_once,
+      logSizeMax: rc.logSizeMax,
     });
     await store.updateContainer(rec.id, (r) => {
       r.pid = pid;

@@ -6,9 +6,26 @@ import { unixNanos } from '../../lib/ids.js';
 import type { ContainerRecord } from '../store/index.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import { matchesLabels } from '../filters.js';
+import { treeUsage } from '../image/index.js';
+import { join } from 'node:path';
 
 /** Previous CPU sample per container, to turn cumulative usage into nano-cores. */
 const lastCpu = new Map<string, { nanos: number; at: number }>();
+
+/** Writable layer usage per container, walked at most every LAYER_USAGE_MAX_AGE_MS (a tree walk). */
+const layerUsage = new Map<string, { at: number; bytes: number; inodes: number }>();
+const LAYER_USAGE_MAX_AGE_MS = 5000;
+
+/** What the container wrote to its own filesystem: the overlay's upper folder (containers/<id>/upper). */
+async function writableLayerUsage(rt: RuntimeContext, id: string): Promise<{ bytes: number; inodes: number }> {
+  const cached = layerUsage.get(id);
+  if (cached && Date.now() - cached.at < LAYER_USAGE_MAX_AGE_MS) return cached;
+  const u = await treeUsage(join(rt.deps.store.dir('containers', id), 'upper')).catch(() => ({ bytes: 0, inodes: 0 }));
+  const entry = { at: Date.now(), ...u };
+  layerUsage.set(id, entry);
+  if (layerUsage.size > 4096) for (const k of layerUsage.keys()) if (Date.now() - layerUsage.get(k)!.at > 60_000) layerUsage.delete(k);
+  return entry;
+}
 
 /** CRI MemoryUsage from cgroup figures (zeros when the cgroup is gone). */
 export function memoryUsage(s: CgroupStats | undefined, timestamp: string): MemoryUsage {
@@ -33,12 +50,12 @@ export async function containerStats(rt: RuntimeContext, rec: ContainerRecord): 
     if (prev && at > prev.at) nanoCores = Math.max(0, Math.round(((s.cpuUsageNanos - prev.nanos) / (at - prev.at)) * 1e6));
     lastCpu.set(rec.id, { nanos: s.cpuUsageNanos, at });
   }
-  const fs = await rt.images.fsInfo();
+  const [fs, layer] = await Promise.all([rt.images.fsInfo(), writableLayerUsage(rt, rec.id)]);
   return {
     attributes: { id: rec.id, metadata: rec.config.metadata, labels: rec.config.labels, annotations: rec.config.annotations },
     cpu: { timestamp, usage_core_nano_seconds: { value: s?.cpuUsageNanos ?? 0 }, usage_nano_cores: { value: nanoCores } },
     memory: memoryUsage(s, timestamp),
-    writable_layer: { timestamp, fs_id: { mountpoint: fs.mountpoint }, used_bytes: { value: 0 }, inodes_used: { value: 0 } },
+    writable_layer: { timestamp, fs_id: { mountpoint: fs.mountpoint }, used_bytes: { value: layer.bytes }, inodes_used: { value: layer.inodes } },
   };
 }
 

@@ -46,3 +46,4 @@ export {
 export { applyLayer, type ApplyLayerOptions, type ApplyLayerResult } from './layer-apply.js';
 export { entryComponents, resolveDirInRoot } from './safe-path.js';
 export { digestOf, isDigest, parseDigest, DigestVerifier } from './digest.js';
+export { treeUsage } from './fs-usage.js';

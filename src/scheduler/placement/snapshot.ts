@@ -10,6 +10,9 @@ import { invalidArgument, wrap } from '../../lib/index.js';
 import { podFacts, type PodFacts } from './pod-facts.js';
 import { isHardTaint } from './tolerations.js';
 
+/** The taint the node lifecycle controller puts on a node whose DiskPressure condition is True. */
+const DISK_PRESSURE_TAINT = { key: 'node.kubernetes.io/disk-pressure', effect: 'NoSchedule' } as const;
+
 /** kubelet's default maxPods, used when a node reports no "pods" allocatable. */
 export const DEFAULT_MAX_PODS = 110;
 
@@ -287,7 +290,8 @@ function readNode(node: Node): NodeFacts {
     maxPods: quantity('pods', memoryBytes, DEFAULT_MAX_PODS),
     ready: conditions.some((c) => c.type === 'Ready' && c.status === 'True'),
     unschedulable: node.spec?.unschedulable === true,
-    hardTaints: (node.spec?.taints ?? []).filter(isHardTaint),
+    // TaintNodesByCondition: a node reporting DiskPressure takes no pod that does not tolerate it.
+    hardTaints: [...(node.spec?.taints ?? []), ...(conditions.some((c) => c.type === 'DiskPressure' && c.status === 'True') ? [DISK_PRESSURE_TAINT] : [])].filter(isHardTaint),
     labels: node.metadata.labels ?? {},
   };
 }

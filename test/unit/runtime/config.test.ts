@@ -36,3 +36,17 @@ test('unknown fields, bad YAML and unknown runtimes are clear errors', async (t)
   await writeFile(file, '{}\n');
   await assert.rejects(loadRuntimeConfig({ config: file, runtime: 'kata' }, '/p'), /--runtime must be runc or crun/);
 });
+
+test('logSizeMax: conmon caps each container log at 100Mi by default; a quantity, or 0 for no cap', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'corelet-config-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'runtime.yaml');
+  await writeFile(file, '{}\n');
+  assert.equal((await loadRuntimeConfig({ config: file }, '/p')).logSizeMax, 100 * 1024 * 1024);
+  await writeFile(file, 'logSizeMax: 1Gi\n');
+  assert.equal((await loadRuntimeConfig({ config: file }, '/p')).logSizeMax, 1024 ** 3);
+  await writeFile(file, 'logSizeMax: -1\n');
+  assert.equal((await loadRuntimeConfig({ config: file }, '/p')).logSizeMax, 0);
+  await writeFile(file, 'logSizeMax: lots\n');
+  await assert.rejects(loadRuntimeConfig({ config: file }, '/p'), (e) => isKind(e, 'InvalidArgument') && /logSizeMax/.test(String(e)));
+});

@@ -147,6 +147,19 @@ describe('placement filters', () => {
     assert.deepEqual(schedule(pod('p'), soft), { node: 'c' });
   });
 
+  it('keeps pods off a node reporting DiskPressure unless they tolerate node.kubernetes.io/disk-pressure', () => {
+    const pressed = node('a');
+    pressed.status!.conditions.push({ type: 'DiskPressure', status: 'True', reason: 'KubeletHasDiskPressure' });
+    const s = new ClusterSnapshot([pressed]);
+    const r = unschedulable(schedule(pod('p'), s));
+    assert.deepEqual(r.reasons, { a: 'node(s) had untolerated taint {node.kubernetes.io/disk-pressure: }' });
+    const tolerant = pod('p', { tolerations: [{ key: 'node.kubernetes.io/disk-pressure', operator: 'Exists', effect: 'NoSchedule' }] });
+    assert.deepEqual(schedule(tolerant, s), { node: 'a' });
+    const relieved = node('a');
+    relieved.status!.conditions.push({ type: 'DiskPressure', status: 'False', reason: 'KubeletHasNoDiskPressure' });
+    assert.deepEqual(schedule(pod('p'), new ClusterSnapshot([relieved])), { node: 'a' });
+  });
+
   it('matches tolerations with Equal and Exists semantics', () => {
     const s = new ClusterSnapshot([node('a', { taints: [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }] })]);
     const cases: [string, Toleration[], boolean][] = [

@@ -1,0 +1,118 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Pod } from '../../../src/api/index.js';
+import { DiskEvictionManager, ephemeralStorageRequest, parseEvictionHard, type DiskEvictionOptions } from '../../../src/agent/eviction/index.js';
+import { PodDirs, uidOfLogFolder } from '../../../src/agent/disk/index.js';
+import { bestEffort, GI, MI, pod } from './qos-fixtures.js';
+
+function fakes(opts: { nodeAvail: number; imageAvail?: number; reclaimFrees?: number; usage: Record<string, number>; pods: Pod[]; thresholds?: string }) {
+  const evicted: { uid: string; message: string }[] = [];
+  const reclaimed: string[] = [];
+  let node = opts.nodeAvail;
+  let image = opts.imageAvail ?? 50 * GI;
+  let t = 0;
+  const options: DiskEvictionOptions = {
+    thresholds: parseEvictionHard(opts.thresholds ?? 'memory.available<100Mi,nodefs.available<10%,imagefs.available<15%'),
+    nodeFs: async () => ({ capacityBytes: 100 * GI, availableBytes: node }),
+    imageFs: async () => ({ capacityBytes: 100 * GI, availableBytes: image }),
+    reclaim: async (signal) => {
+      reclaimed.push(signal);
+      node += opts.reclaimFrees ?? 0;
+      image += opts.reclaimFrees ?? 0;
+    },
+    podUsage: async (p) => opts.usage[p.metadata.uid],
+    evict: async (p, message) => {
+      evicted.push({ uid: p.metadata.uid, message });
+    },
+    getActivePods: () => opts.pods,
+    now: () => t,
+  };
+  return { evicted, reclaimed, options, advance: (ms: number) => (t += ms) };
+}
+
+test('ephemeralStorageRequest sums the app containers (init: the largest)', () => {
+  const p = pod('p', [{ requests: { 'ephemeral-storage': '1Gi' } }, { requests: { 'ephemeral-storage': '512Mi' } }], { init: [{ requests: { 'ephemeral-storage': '2Gi' } }] });
+  assert.equal(ephemeralStorageRequest(p), 2 * GI);
+  assert.equal(ephemeralStorageRequest(bestEffort('be')), 0);
+});
+
+test('disk eviction: nothing while nodefs and imagefs are above their thresholds', async () => {
+  const f = fakes({ nodeAvail: 11 * GI, imageAvail: 16 * GI, usage: {}, pods: [bestEffort('be')] });
+  const m = new DiskEvictionManager(f.options);
+  assert.equal(await m.check(), undefined);
+  assert.deepEqual(f.reclaimed, []);
+  assert.equal(m.diskPressure, false);
+});
+
+test('disk eviction: unused images are removed first; no pod is evicted when that is enough', async () => {
+  const f = fakes({ nodeAvail: 9 * GI, reclaimFrees: 5 * GI, usage: { be: GI }, pods: [bestEffort('be')] });
+  const m = new DiskEvictionManager(f.options);
+  assert.equal(await m.check(), undefined);
+  assert.deepEqual(f.reclaimed, ['nodefs.available']);
+  assert.deepEqual(f.evicted, []);
+  assert.equal(m.diskPressure, true, 'DiskPressure holds for the transition period');
+  f.advance(5 * 60_000);
+  assert.equal(m.diskPressure, false);
+});
+
+test('disk eviction: still under pressure, the pod using most above its ephemeral-storage request goes, with the kubelet message', async () => {
+  const small = pod('small', [{}]);
+  const big = pod('big', [{}]);
+  const covered = pod('covered', [{ requests: { 'ephemeral-storage': '20Gi' } }]);
+  const f = fakes({ nodeAvail: 5 * GI, imageAvail: 10 * GI, usage: { small: MI, big: 3 * GI, covered: 10 * GI }, pods: [small, covered, big] });
+  const m = new DiskEvictionManager(f.options);
+  assert.equal((await m.check())?.metadata.uid, 'big');
+  assert.deepEqual(f.reclaimed.sort(), ['imagefs.available', 'nodefs.available']);
+  assert.match(f.evicted[0]!.message, /^The node was low on resource: ephemeral-storage\. Threshold quantity: 10Gi, available: 5Gi\.$/);
+});
+
+test('disk eviction: thresholds without disk signals leave it idle', async () => {
+  const f = fakes({ nodeAvail: 0, usage: {}, pods: [bestEffort('be')], thresholds: 'memory.available<100Mi' });
+  const m = new DiskEvictionManager(f.options);
+  assert.equal(await m.check(), undefined);
+  assert.deepEqual(f.reclaimed, []);
+});
+
+test('uidOfLogFolder reads <namespace>_<name>_<uid>', () => {
+  assert.equal(uidOfLogFolder('default_web-0_0b1e0c8a-1'), '0b1e0c8a-1');
+  assert.equal(uidOfLogFolder('lost+found'), undefined);
+});
+
+test('PodDirs.sweep removes the log and pod folders of pods neither known nor in the runtime, at most once per interval', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'corelet-poddirs-'));
+  try {
+    const logRoot = join(dir, 'logs');
+    const root = join(dir, 'root');
+    for (const uid of ['known', 'running', 'gone']) {
+      await mkdir(join(logRoot, `default_p-${uid}_${uid}`, 'c'), { recursive: true });
+      await writeFile(join(logRoot, `default_p-${uid}_${uid}`, 'c', '0.log'), 'x\n');
+      await mkdir(join(root, 'pods', uid, 'volumes', 'v'), { recursive: true });
+    }
+    await mkdir(join(root, 'persistent', 'default', 'data-web-0'), { recursive: true });
+    const removed: string[] = [];
+    let t = 0;
+    const dirs = new PodDirs({
+      logRoot,
+      root,
+      removeVolumes: async (uid) => {
+        removed.push(uid);
+        await rm(join(root, 'pods', uid), { recursive: true });
+      },
+      now: () => t,
+    });
+    const isKnown = (uid: string) => uid === 'known';
+    assert.deepEqual(await dirs.sweep(isKnown, new Set(['running'])), ['gone']);
+    assert.deepEqual((await readdir(logRoot)).sort(), ['default_p-known_known', 'default_p-running_running']);
+    assert.deepEqual(removed, ['gone']);
+    assert.ok(existsSync(join(root, 'persistent', 'default', 'data-web-0')), 'persistent volumes stay');
+    assert.deepEqual(await dirs.sweep(isKnown, new Set()), [], 'not again within the interval');
+    t += 10_000;
+    assert.deepEqual(await dirs.sweep(isKnown, new Set()), ['running']);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
