@@ -2,10 +2,10 @@
  * The kubelet's container log manager: every interval, each running container whose log
  * (ContainerStatus log_path) has reached maxSize is rotated: leftovers and the oldest rotated logs
  * removed, older rotated logs gzipped, the log renamed to `<log>.<timestamp>` and the runtime asked
- * to reopen it (CRI ReopenContainerLog; renamed back when that fails). At most maxFiles files stay.
+ * to reopen it (CRI ReopenContainerLog; renamed back when that fails and no new log is there). At most maxFiles files stay.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { readdir, rename, rm, stat } from 'node:fs/promises';
+import { link, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
@@ -142,8 +142,11 @@ export class ContainerLogManager {
     try {
       await this.opts.cri.runtime.ReopenContainerLog({ container_id: id });
     } catch (err) {
-      // As the kubelet: put the log back, so the runtime keeps writing to the file it reads.
-      await rename(target, path).catch((e) => this.logger.error({ container: id, err: String(e) }, 'cannot restore the log after a failed reopen'));
+      // As the kubelet: put the log back, so the runtime keeps writing to the file it reads; but
+      // only when nothing is at the path: a runtime may report a failure although conmon still
+      // reopened (a late reopen), and replacing that new file would leave conmon writing to an
+      // unlinked one. link() fails on an existing path, so the check and the move are one step.
+      await restoreLog(target, path).catch((e) => this.logger.error({ container: id, err: String(e) }, 'cannot restore the log after a failed reopen'));
       throw err;
     }
     this.logger.debug({ container: id, log: path, rotated: target }, 'rotated the container log');
@@ -182,6 +185,17 @@ export class ContainerLogManager {
   async idle(): Promise<void> {
     await this.compressions;
   }
+}
+
+/** Moves rotated back to path unless path exists again (then rotated stays a rotated log). */
+async function restoreLog(rotated: string, path: string): Promise<void> {
+  try {
+    await link(rotated, path);
+  } catch (err) {
+    if (errnoCode(err) === 'EEXIST') return;
+    throw err;
+  }
+  await rm(rotated, { force: true });
 }
 
 async function exists(path: string): Promise<boolean> {

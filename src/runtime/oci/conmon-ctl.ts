@@ -22,16 +22,41 @@ export function conmonCtlPath(socketDir: string, id: string): string {
 }
 
 /**
+ * How long reopenContainerLog waits for conmon's new log file. conmon handles the request in its
+ * own main loop, behind whatever output it is copying, so on a loaded host it may take seconds; a
+ * too-short wait made the runtime report a failure while conmon still reopened afterwards (and the
+ * kubelet's rename-back then raced it). CRI-O likewise waits, bounded, for the reopened file.
+ */
+export const REOPEN_LOG_TIMEOUT_MS = 5000;
+
+export interface ReopenWaitOptions {
+  /** How long to wait for the new file (default REOPEN_LOG_TIMEOUT_MS). */
+  timeoutMs?: number;
+  /** The pause between looks; injectable so tests run on virtual time. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/**
  * Asks conmon to reopen the container's log file, e.g. after the log was renamed for rotation: it
  * then writes to a new file at the original path. NotFound when conmon is gone. conmon handles the
  * request in its own loop: given logPath, this returns only once the new file is there (the
- * kubelet's rotation expects the next line to land in it), FailedPrecondition if it never comes.
+ * kubelet's rotation expects the next line to land in it), FailedPrecondition if it does not come
+ * within the timeout.
  */
-export async function reopenContainerLog(ctlPath: string, logPath?: string): Promise<void> {
+export async function reopenContainerLog(ctlPath: string, logPath?: string, opts: ReopenWaitOptions = {}): Promise<void> {
   await writeCtl(ctlPath, `${REOPEN_LOGS_EVENT} 0 0\n`);
   if (!logPath) return;
-  for (let i = 0; i < 100 && !existsSync(logPath); i++) await new Promise((r) => setTimeout(r, 10));
-  if (!existsSync(logPath)) throw failedPrecondition(`conmon did not reopen ${logPath}`);
+  await waitForReopenedLog(logPath, opts);
+}
+
+async function waitForReopenedLog(logPath: string, opts: ReopenWaitOptions): Promise<void> {
+  const timeoutMs = opts.timeoutMs ?? REOPEN_LOG_TIMEOUT_MS;
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const step = 10;
+  for (let waited = 0; !existsSync(logPath); waited += step) {
+    if (waited >= timeoutMs) throw failedPrecondition(`conmon did not reopen ${logPath} within ${timeoutMs} ms`);
+    await sleep(step);
+  }
 }
 
 /** Resizes the container's terminal (containers created with terminal only). */

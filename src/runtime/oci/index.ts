@@ -25,6 +25,6 @@ export {
   type SyncMessage,
 } from './conmon.js';
 export { readExitFile, waitForExit, readOomFlag, type WaitForExitOptions } from './exit-file.js';
-export { reopenContainerLog, resizeTerminal, conmonAttachPath, conmonCtlPath } from './conmon-ctl.js';
+export { reopenContainerLog, resizeTerminal, conmonAttachPath, conmonCtlPath, REOPEN_LOG_TIMEOUT_MS } from './conmon-ctl.js';
 export { isProcessAlive } from './process-alive.js';
 export { runtimeErrorMessage, classifyRuntimeError, runtimeError } from './runtime-errors.js';

@@ -101,6 +101,28 @@ test('ContainerLogManager: when the runtime cannot reopen, the log is put back',
   }
 });
 
+test('ContainerLogManager: a reopen that fails after conmon made the new file never swaps files under conmon', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'corelet-logrot-'));
+  try {
+    const log = join(dir, '0.log');
+    await writeFile(log, 'old'.repeat(100));
+    const f = fakeRuntime(log);
+    // The runtime gave up waiting, but conmon reopened anyway and already wrote to its new file.
+    f.cri.runtime.ReopenContainerLog = async () => {
+      await writeFile(log, 'new line\n');
+      throw new Error('conmon did not reopen in time');
+    };
+    const m = new ContainerLogManager({ cri: f.cri, maxSizeBytes: 100, maxFiles: 3, now: f.now });
+    assert.deepEqual(await m.check(), []);
+    assert.equal(await readFile(log, 'utf8'), 'new line\n', 'conmon\'s new file stays at the log path');
+    const rotated = (await readdir(dir)).filter((n) => n !== '0.log');
+    assert.equal(rotated.length, 1, 'the old content stays as a rotated log');
+    assert.equal(await readFile(join(dir, rotated[0]!), 'utf8'), 'old'.repeat(100));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('ContainerLogManager: two rotations within one second get distinct names (milliseconds on the second)', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'corelet-logrot-'));
   try {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
-import { constants } from 'node:fs';
+import { constants, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -82,6 +82,27 @@ test('reopenContainerLog and resizeTerminal write conmon ctl lines to the fifo',
   const { bytesRead } = await reader.read(buf, 0, 100, null);
   assert.equal(buf.subarray(0, bytesRead).toString(), '2 0 0\n1 40 120\n');
   await assert.rejects(resizeTerminal(ctl, { height: -1, width: 3 }), (err: unknown) => isKind(err, 'InvalidArgument'));
+});
+
+test('reopenContainerLog waits seconds for conmon\'s new log file (a loaded conmon is slow), then gives up', async (t) => {
+  const d = await tempDir(t);
+  const ctl = join(d, 'ctl');
+  execFileSync('mkfifo', [ctl]);
+  const reader = await open(ctl, constants.O_RDONLY | constants.O_NONBLOCK);
+  t.after(() => reader.close());
+  const log = join(d, '0.log');
+  // Virtual time: "conmon" creates the new file 1.5 s after the request.
+  let now = 0;
+  const sleep = async (ms: number) => {
+    now += ms;
+    if (now >= 1500) await writeFile(log, '');
+  };
+  await reopenContainerLog(ctl, log, { sleep });
+  assert.ok(existsSync(log), 'the request succeeded once conmon reopened');
+  await rm(log);
+  now = -1e9; // this conmon never reopens
+  await assert.rejects(reopenContainerLog(ctl, log, { sleep: async (ms) => void (now += ms) }), (err: unknown) => isKind(err, 'FailedPrecondition'));
+  assert.ok(now - -1e9 >= 5000, 'it waited at least 5 s (virtual) before giving up');
 });
 
 test('conmon socket paths', () => {
