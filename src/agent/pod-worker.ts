@@ -18,6 +18,7 @@ import { imageUserOf, runAsNonRootProblem } from './run-as-non-root.js';
 import { sandboxChangeActions, type SandboxChangeActions } from './sandbox-change.js';
 import type { LinuxContainerResources } from '../cri/types.js';
 import { setLongTimeout, type LongTimeout } from '../lib/long-timer.js';
+import { markPodLogDirectory } from './disk/index.js';
 
 /** What the worker needs from the QoS cgroup code. */
 export interface PodCgroups {
@@ -263,6 +264,7 @@ export class PodWorker {
     });
     if (!sandbox) {
       if (this.allDone(pod, await this.observe(undefined))) return;
+      await markPodLogDirectory(this.ctx.logRoot, pod); // the sweep removes only marked log folders
       const res = await cri.runtime.RunPodSandbox({ config: sbConfig, runtime_handler: '' }, { deadlineMs: 4 * 60_000 });
       sandbox = { id: res.pod_sandbox_id } as (typeof all)[number];
     }

@@ -12,7 +12,7 @@ export {
   type RotationPlan,
 } from './log-rotation.js';
 export { ContainerLogManager, type ContainerLogManagerOptions } from './container-log-manager.js';
-export { PodDirs, uidOfLogFolder, type PodDirsOptions } from './pod-dirs.js';
+export { markPodLogDirectory, POD_LOG_FOLDER_MARKER, PodDirs, uidOfLogFolder, type PodDirsOptions } from './pod-dirs.js';
 export {
   ImageGcManager,
   selectImagesToRemove,

@@ -3,8 +3,14 @@
  * (`--log-dir/<namespace>_<name>_<uid>`, the kubelet's pod log directory GC) and its folder under the
  * agent's root (`ROOT/pods/<uid>`: emptyDir volumes, subPath binds; the kubelet's
  * cleanupOrphanedPodDirs). Persistent volumes (`ROOT/persistent`) are never touched.
+ *
+ * The log dir defaults to the kubelet's /var/log/pods, which a kubelet, k3s or containerd on the
+ * same host also fills with `<namespace>_<name>_<uid>` folders: the sweep removes only folders
+ * carrying the agent's marker file (written when the agent makes the folder, before the pod's
+ * sandbox), and never follows a symlink (a link named like a pod is left alone).
  */
-import { readdir, rm } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { errnoCode, safeJoin, silentLogger, type Logger } from '../../lib/index.js';
 import type { Pod } from '../../api/index.js';
 import { podLogDirectory } from '../cri-config.js';
@@ -25,6 +31,21 @@ export interface PodDirsOptions {
 export function uidOfLogFolder(name: string): string | undefined {
   const parts = name.split('_');
   return parts.length === 3 && parts[2] ? parts[2] : undefined;
+}
+
+/** The file that marks a pod log folder as made by this agent (the only ones the sweep removes). */
+export const POD_LOG_FOLDER_MARKER = '.corelet';
+
+/** Makes the pod's log folder (as the kubelet does before RunPodSandbox) and marks it as the agent's. */
+export async function markPodLogDirectory(logRoot: string, pod: Pod): Promise<void> {
+  const dir = podLogDirectory(logRoot, pod);
+  await mkdir(dir, { recursive: true, mode: 0o755 });
+  await writeFile(join(dir, POD_LOG_FOLDER_MARKER), '', { flag: 'a' });
+}
+
+/** Whether path is a real folder (lstat: a symlink is not). */
+async function isRealDir(path: string): Promise<boolean> {
+  return lstat(path).then((s) => s.isDirectory(), () => false);
 }
 
 export class PodDirs {
@@ -56,9 +77,19 @@ export class PodDirs {
     try {
       for (const name of await list(this.opts.logRoot)) {
         const uid = uidOfLogFolder(name);
-        if (!uid || !orphan(uid)) continue;
+        if (!uid) continue;
         try {
-          await rm(safeJoin(this.opts.logRoot, [name], 'pod log folder'), { recursive: true, force: true });
+          const folder = safeJoin(this.opts.logRoot, [name], 'pod log folder');
+          if (!(await isRealDir(folder))) continue;
+          const marker = join(folder, POD_LOG_FOLDER_MARKER);
+          if (isKnown(uid)) {
+            // A folder made before the marker existed: a pod of ours, so mark it now.
+            if (!(await lstat(marker).then(() => true, () => false))) await writeFile(marker, '', { flag: 'a' });
+            continue;
+          }
+          if (!orphan(uid)) continue;
+          if (!(await lstat(marker).then((st) => st.isFile(), () => false))) continue; // not ours
+          await rm(folder, { recursive: true, force: true });
           cleaned.add(uid);
         } catch (err) {
           this.logger.warn({ folder: name, err: String(err) }, 'cannot remove the log folder of a removed pod');
@@ -66,7 +97,7 @@ export class PodDirs {
       }
       const pods = safeJoin(this.opts.root, ['pods'], 'pods folder');
       for (const uid of await list(pods)) {
-        if (!orphan(uid)) continue;
+        if (!orphan(uid) || !(await isRealDir(join(pods, uid)))) continue;
         try {
           await this.opts.removeVolumes(uid);
           cleaned.add(uid);

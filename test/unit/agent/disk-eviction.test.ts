@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pod } from '../../../src/api/index.js';
 import { DiskEvictionManager, ephemeralStorageRequest, parseEvictionHard, type DiskEvictionOptions } from '../../../src/agent/eviction/index.js';
-import { PodDirs, uidOfLogFolder } from '../../../src/agent/disk/index.js';
+import { POD_LOG_FOLDER_MARKER, PodDirs, uidOfLogFolder } from '../../../src/agent/disk/index.js';
 import { bestEffort, GI, MI, pod } from './qos-fixtures.js';
 
 function fakes(opts: { nodeAvail: number; imageAvail?: number; reclaimFrees?: number; usage: Record<string, number>; pods: Pod[]; thresholds?: string }) {
@@ -90,6 +90,7 @@ test('PodDirs.sweep removes the log and pod folders of pods neither known nor in
     for (const uid of ['known', 'running', 'gone']) {
       await mkdir(join(logRoot, `default_p-${uid}_${uid}`, 'c'), { recursive: true });
       await writeFile(join(logRoot, `default_p-${uid}_${uid}`, 'c', '0.log'), 'x\n');
+      await writeFile(join(logRoot, `default_p-${uid}_${uid}`, POD_LOG_FOLDER_MARKER), '');
       await mkdir(join(root, 'pods', uid, 'volumes', 'v'), { recursive: true });
     }
     await mkdir(join(root, 'persistent', 'default', 'data-web-0'), { recursive: true });
@@ -112,6 +113,35 @@ test('PodDirs.sweep removes the log and pod folders of pods neither known nor in
     assert.deepEqual(await dirs.sweep(isKnown, new Set()), [], 'not again within the interval');
     t += 10_000;
     assert.deepEqual(await dirs.sweep(isKnown, new Set()), ['running']);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('PodDirs.sweep removes only log folders the agent marked as its own, never through a symlink', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'corelet-poddirs-'));
+  try {
+    const logRoot = join(dir, 'logs');
+    const root = join(dir, 'root');
+    const outside = join(dir, 'outside');
+    // Ours (marked), a kubelet's/containerd's pod (same naming, no marker), and a symlink named like
+    // a pod that leads outside the log dir to a marked folder.
+    await mkdir(join(logRoot, 'default_ours_u1', 'c'), { recursive: true });
+    await writeFile(join(logRoot, 'default_ours_u1', POD_LOG_FOLDER_MARKER), '');
+    await mkdir(join(logRoot, 'kube-system_coredns_u2', 'coredns'), { recursive: true });
+    await writeFile(join(logRoot, 'kube-system_coredns_u2', 'coredns', '0.log'), 'theirs\n');
+    await mkdir(join(outside, 'precious'), { recursive: true });
+    await writeFile(join(outside, POD_LOG_FOLDER_MARKER), '');
+    await symlink(outside, join(logRoot, 'default_link_u3'));
+    // A pod the agent knows whose folder predates the marker: it gets marked, so it is swept once gone.
+    await mkdir(join(logRoot, 'default_old_u4', 'c'), { recursive: true });
+    const dirs = new PodDirs({ logRoot, root, removeVolumes: async () => {} });
+    assert.deepEqual(await dirs.sweep((uid) => uid === 'u4', new Set(), true), ['u1']);
+    assert.deepEqual((await readdir(logRoot)).sort(), ['default_link_u3', 'default_old_u4', 'kube-system_coredns_u2']);
+    assert.ok(existsSync(join(logRoot, 'kube-system_coredns_u2', 'coredns', '0.log')), 'other software\'s logs stay');
+    assert.ok(existsSync(join(outside, 'precious')), 'nothing behind a symlink is removed');
+    assert.deepEqual(await dirs.sweep(() => false, new Set(), true), ['u4'], 'a known pod\'s folder was marked, so it goes once the pod is gone');
+    assert.deepEqual((await readdir(logRoot)).sort(), ['default_link_u3', 'kube-system_coredns_u2']);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

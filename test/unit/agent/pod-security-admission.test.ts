@@ -4,13 +4,20 @@
  * Warning event, and no call that would create anything in the runtime (no volume, no cgroup, no
  * sandbox). Static pods are judged by --static-pod-security, the scheduler's by the level it states.
  */
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { decodePods, parseMessage, type Pod, type PodSecurityLevel, type PodStatus } from '../../../src/api/index.js';
 import { admitPodSecurity } from '../../../src/agent/admission/index.js';
 import { EventRecorder } from '../../../src/agent/events.js';
 import { PodManager } from '../../../src/agent/pod-manager.js';
 import { silentLogger } from '../../../src/lib/index.js';
+
+/** The pod log folders the worker makes before RunPodSandbox. */
+const LOG_ROOT = mkdtempSync(join(tmpdir(), 'corelet-podlogs-'));
+after(() => rmSync(LOG_ROOT, { recursive: true, force: true }));
 
 const HOSTPATH = `apiVersion: v1
 kind: Pod
@@ -53,7 +60,7 @@ function harness(level: PodSecurityLevel) {
       cri: { runtime, image: recording('image') } as never,
       nodeName: 'node-a',
       hostIP: '10.0.0.1',
-      logRoot: '/nonexistent',
+      logRoot: LOG_ROOT,
       cgroups: recording('cgroups') as never,
       volumes: recording('volumes') as never,
       events,

@@ -4,12 +4,19 @@
  * no runAsUser is refused with CreateContainerConfigError and a Failed event, and no container is
  * created. Through the real PodWorker with a fake CRI (no root needed).
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { PodWorker, type WorkerContext } from '../../../src/agent/pod-worker.js';
 import { imageUserOf, runAsNonRootProblem } from '../../../src/agent/run-as-non-root.js';
 import { decodePods, type Pod, type PodStatus } from '../../../src/api/index.js';
 import { imageUser } from '../../../src/runtime/image/index.js';
+
+/** The pod log folders the worker makes before RunPodSandbox. */
+const LOG_ROOT = mkdtempSync(join(tmpdir(), 'corelet-podlogs-'));
+after(() => rmSync(LOG_ROOT, { recursive: true, force: true }));
 
 function pod(security: string, containerSecurity = ''): Pod {
   const yaml = `apiVersion: v1
@@ -75,7 +82,7 @@ test('a runAsNonRoot pod whose image has USER toor gets CreateContainerConfigErr
     cri: { runtime, image: { ImageStatus: async () => ({ image: { id: 'sha256:1', ...criImage('toor') } }) } },
     nodeName: 'n1',
     hostIP: '10.0.0.1',
-    logRoot: '/nonexistent/logs',
+    logRoot: LOG_ROOT,
     cgroups: { ensurePod: async () => '/kubepods/test', containerResources: () => ({}) },
     volumes: { prepare: async () => ({}) },
     events: { record: (_p: Pod, type: string, reason: string, message: string) => events.push(`${type} ${reason}: ${message}`) },
