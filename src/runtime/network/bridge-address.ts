@@ -38,24 +38,49 @@ export function gatewayAddress(subnet: string): string | undefined {
   return `${v4String(Math.floor(v4(net) / size) * size + 1)}/${bits}`;
 }
 
+/** Whether a bridge address looks like a gateway corelet gave it: the first address of its range. */
+function isGatewayAddress(a: string): boolean {
+  const [, bits] = a.split('/');
+  return gatewayAddress(a) === a && bits !== undefined;
+}
+
 /**
  * The IPv4 addresses the bridge should hold, in order: the new gateway, then each current address
- * whose range still has a pod (inUse: pod IPs). Pure, for the decision and its test.
+ * whose range still has a pod (inUse: pod IPs), and any address that is not a gateway (first address
+ * of its range) of ours: an address an admin added stays. Pure, for the decision and its test.
  */
 export function plannedBridgeAddresses(current: readonly string[], newGateway: string, inUse: readonly string[]): string[] {
-  const keep = current.filter((a) => a !== newGateway && inUse.some((ip) => inCidr(ip, a)));
+  const keep = current.filter((a) => a !== newGateway && (!isGatewayAddress(a) || inUse.some((ip) => inCidr(ip, a))));
   return [newGateway, ...keep];
 }
 
-/** The bridge's IPv4 addresses ("ip/prefix") in the kernel's order, or undefined when there is no such link. */
-async function bridgeAddresses(bridge: string): Promise<string[] | undefined> {
-  const r = await execa('ip', ['-4', '-o', 'addr', 'show', 'dev', bridge], { reject: false });
-  if (r.exitCode !== 0) return undefined;
-  return r.stdout
-    .split('\n')
-    .map((l) => /\binet ([0-9.]+\/\d+)/.exec(l)?.[1])
-    .filter((a): a is string => a !== undefined);
+/** The bridge's IPv4 addresses in the kernel's order and the changes to them: injectable for tests. */
+export interface BridgeIp {
+  /** "ip/prefix" in the kernel's order, or undefined when there is no such link. */
+  list(bridge: string): Promise<string[] | undefined>;
+  add(bridge: string, address: string): Promise<void>;
+  del(bridge: string, address: string): Promise<void>;
 }
+
+/** ip(8). */
+export const hostBridgeIp: BridgeIp = {
+  async list(bridge) {
+    const r = await execa('ip', ['-4', '-o', 'addr', 'show', 'dev', bridge], { reject: false });
+    if (r.exitCode !== 0) return undefined;
+    return r.stdout
+      .split('\n')
+      .map((l) => /\binet ([0-9.]+\/\d+)/.exec(l)?.[1])
+      .filter((a): a is string => a !== undefined);
+  },
+  async add(bridge, a) {
+    const r = await execa('ip', ['addr', 'add', a, 'dev', bridge], { reject: false });
+    if (r.exitCode !== 0 && !/File exists/.test(r.stderr)) throw internal(`adding ${a} to bridge ${bridge}: ${r.stderr.trim()}`);
+  },
+  async del(bridge, a) {
+    const r = await execa('ip', ['addr', 'del', a, 'dev', bridge], { reject: false });
+    if (r.exitCode !== 0 && !/Cannot assign/.test(r.stderr)) throw internal(`removing ${a} from bridge ${bridge}: ${r.stderr.trim()}`);
+  },
+};
 
 /** The host side of re-addressing, injectable so tests never touch a real bridge. */
 export interface BridgeAddressPort {
@@ -67,24 +92,35 @@ export const hostBridgeAddresses: BridgeAddressPort = { ensureGateway: (b, s, u,
 
 /**
  * Gives the bridge the gateway of subnet as its first IPv4 address, keeping old gateways whose
- * ranges still have pods (inUse). A missing bridge is left to the plugin; IPv6 subnets need
- * nothing (the plugin allows several non-overlapping IPv6 addresses). Returns whether it changed.
+ * ranges still have pods (inUse) and addresses that are not gateways of ours. A missing bridge is
+ * left to the plugin; IPv6 subnets need nothing (the plugin allows several non-overlapping IPv6
+ * addresses). Returns whether it changed.
+ *
+ * Crash-safe order: the missing addresses are added first, then the unwanted old gateways removed,
+ * and only then are the addresses listed before the new gateway removed and added again (the
+ * kernel appends) to make the gateway first. Killed at any point, the bridge still holds the new
+ * gateway or the old ones, and the next start finishes the job.
  */
-export async function ensureBridgeGateway(bridge: string, subnet: string, inUse: readonly string[], logger: Logger): Promise<boolean> {
+export async function ensureBridgeGateway(
+  bridge: string,
+  subnet: string,
+  inUse: readonly string[],
+  logger: Logger,
+  ip: BridgeIp = hostBridgeIp,
+): Promise<boolean> {
   const gateway = gatewayAddress(subnet);
   if (!gateway) return false;
-  const current = await bridgeAddresses(bridge);
-  if (!current || current.length === 0) return false;
+  const current = await ip.list(bridge);
+  if (!current) return false;
   const planned = plannedBridgeAddresses(current, gateway, inUse);
   if (planned.length === current.length && planned.every((a, i) => a === current[i])) return false;
-  // Addresses go in the order the kernel lists them: all out, then in again in the planned order.
-  for (const a of current) {
-    const r = await execa('ip', ['addr', 'del', a, 'dev', bridge], { reject: false });
-    if (r.exitCode !== 0 && !/Cannot assign/.test(r.stderr)) throw internal(`removing ${a} from bridge ${bridge}: ${r.stderr.trim()}`);
-  }
-  for (const a of planned) {
-    const r = await execa('ip', ['addr', 'add', a, 'dev', bridge], { reject: false });
-    if (r.exitCode !== 0 && !/File exists/.test(r.stderr)) throw internal(`adding ${a} to bridge ${bridge}: ${r.stderr.trim()}`);
+  for (const a of planned) if (!current.includes(a)) await ip.add(bridge, a);
+  for (const a of current) if (!planned.includes(a)) await ip.del(bridge, a);
+  const now = (await ip.list(bridge)) ?? [];
+  const at = now.indexOf(gateway);
+  for (const a of now.slice(0, Math.max(at, 0))) {
+    await ip.del(bridge, a);
+    await ip.add(bridge, a);
   }
   logger.info({ bridge, from: current, to: planned }, 'pod bridge re-addressed for the pod CIDR');
   return true;
