@@ -174,6 +174,9 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
       events.record(pod, 'Warning', 'Evicted', message);
       pods.failPod(pod.metadata.uid, 'Evicted', message);
     },
+    isStaticPod: (pod) => pods.isStatic(pod.metadata.uid),
+    podCleanedUp: (pod) => pods.podCleanedUp(pod.metadata.uid),
+    isKnownPod: (uid) => pods.worker(uid) !== undefined,
     logger,
   });
   pods = new PodManager({

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { NodeCondition, Pod } from '../api/index.js';
 import type { CriClient } from '../cri/client.js';
 import type { Logger } from '../lib/logger.js';
-import { ContainerLogManager, ImageGcManager, PodDirs, podDiskUsage, statFs } from './disk/index.js';
+import { ContainerLogManager, ImageGcManager, PodDirs, podDiskUsage, removeDeadContainers, statFs } from './disk/index.js';
 import { DiskEvictionManager, type EvictionThreshold } from './eviction/index.js';
 import type { VolumeManager } from './volumes.js';
 import { LABELS } from './cri-config.js';
@@ -36,6 +36,10 @@ export interface DiskManagementOptions {
   logRoot: string;
   volumes: VolumeManager;
   evict: (pod: Pod, message: string) => Promise<void>;
+  /** Static pods are never evicted; evictions wait for the evicted pod's cleanup; reclaim keeps known pods' last dead containers. */
+  isStaticPod?: (pod: Pod) => boolean;
+  podCleanedUp?: (pod: Pod) => boolean;
+  isKnownPod?: (uid: string) => boolean;
   logger: Logger;
 }
 
@@ -82,7 +86,11 @@ export function startDiskManagement(o: DiskManagementOptions): DiskManagement {
       return b && b.availableBytes < a.availableBytes ? b : a;
     },
     imageFs: () => imageGc.imageFsStats(),
-    reclaim: () => imageGc.deleteUnusedImages(),
+    // As the kubelet's reclaim: dead containers (and their logs) first, then unused images.
+    reclaim: async () => {
+      await removeDeadContainers({ cri: o.cri, cleanLogs: (id) => logs.clean(id), isKnownPod: o.isKnownPod ?? (() => true), logger: o.logger.child({ component: 'container-gc' }) });
+      await imageGc.deleteUnusedImages();
+    },
     // As the kubelet ranks for nodefs: the containers' writable layers (CRI stats) + logs + emptyDir.
     podUsage: async (pod) => {
       const [local, { stats }] = await Promise.all([
@@ -92,6 +100,8 @@ export function startDiskManagement(o: DiskManagementOptions): DiskManagement {
       return local + stats.reduce((n, s) => n + Number(s.writable_layer?.used_bytes?.value ?? 0), 0);
     },
     evict: o.evict,
+    isStaticPod: o.isStaticPod,
+    podCleanedUp: o.podCleanedUp,
     logger: o.logger.child({ component: 'eviction' }),
   });
   return {

@@ -103,7 +103,17 @@ export class PodManager {
     return this.workers.get(uid);
   }
 
-  /** Marks a pod Failed with reason (eviction) and stops its containers. */
+  /** Whether a pod comes from the manifest folder (a static pod: critical, never evicted). */
+  isStatic(uid: string): boolean {
+    return this.sources.get('file')?.has(uid) ?? false;
+  }
+
+  /** Whether a failed (evicted) pod's content is removed; true for a pod no longer here. */
+  podCleanedUp(uid: string): boolean {
+    return this.workers.get(uid)?.isCleanedUp ?? true;
+  }
+
+  /** Marks a pod Failed with reason (eviction) and removes its sandbox, containers, volumes and logs. */
   failPod(uid: string, reason: string, message: string): void {
     this.workers.get(uid)?.fail(reason, message);
   }

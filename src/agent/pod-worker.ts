@@ -118,6 +118,13 @@ export class PodWorker {
   }
 
   /** Marks the pod Failed (admission rejection, eviction) and stops its containers. */
+  /** Whether a failed (evicted) pod's sandbox, containers, volumes and logs are all removed. */
+  get isCleanedUp(): boolean {
+    return this.cleanedUp;
+  }
+
+  private cleanedUp = false;
+
   fail(reason: string, message: string): void {
     this.failed = { reason, message };
     this.trigger();
@@ -155,8 +162,12 @@ export class PodWorker {
           this.finish();
           return;
         }
-        if (this.failed) await this.terminate(false);
-        else await this.sync();
+        if (this.failed) {
+          // An evicted pod keeps its Failed status but not its content: sandbox, containers,
+          // emptyDir volumes and logs go (the kubelet's GC of evicted pods), so eviction frees space.
+          if (!this.cleanedUp) await this.terminate(true);
+          this.cleanedUp = true;
+        } else await this.sync();
       } catch (err) {
         this.ctx.logger.warn({ pod: this.name(), err: err instanceof Error ? err.message : String(err) }, 'pod sync failed; retrying');
         this.schedule(2000);

@@ -31,3 +31,4 @@ export {
   type ImageRecordTimes,
 } from './image-gc.js';
 export { diskUsage, podDiskUsage } from './disk-usage.js';
+export { removeDeadContainers, type DeadContainerOptions } from './dead-containers.js';

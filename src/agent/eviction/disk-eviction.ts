@@ -1,10 +1,14 @@
 /**
  * Disk eviction as the kubelet's eviction manager does it for nodefs.available (the filesystem of
  * the agent's root and pod logs) and imagefs.available (the runtime's image filesystem): every
- * interval, observe both; under a threshold, reclaim node-level resources first (remove unused
- * images), observe again, and only if still under it evict one pod, ranked as for memory (pods
+ * interval, observe both; under a threshold, reclaim node-level resources first (dead containers
+ * and their logs, unused images), observe again, and only if still under it evict one pod, ranked
+ * as for memory (pods
  * using more than their ephemeral-storage request first, then lower priority, then the largest
- * usage: writable layers, logs and emptyDir volumes). DiskPressure holds while a threshold is met and
+ * usage: writable layers, logs and emptyDir volumes). Critical pods (static pods, priority ≥
+ * system-critical) are never evicted. After an eviction it waits, bounded (the kubelet's 30 s
+ * podCleanupTimeout), until the pod's containers, emptyDir volumes and logs are gone, so the next
+ * round measures what the eviction freed instead of evicting pod after pod. DiskPressure holds while a threshold is met and
  * for the pressure transition period after (the kubelet's 5 min), so the scheduler keeps new pods
  * away (node.kubernetes.io/disk-pressure:NoSchedule) while the node recovers.
  */
@@ -23,6 +27,10 @@ export interface DiskObservation {
 
 export type DiskSignal = 'nodefs.available' | 'imagefs.available';
 
+/** The kubelet's podCleanupTimeout and its poll interval. */
+export const DEFAULT_POD_CLEANUP_TIMEOUT_MS = 30_000;
+const POD_CLEANUP_POLL_MS = 1000;
+
 /** The kubelet's --eviction-pressure-transition-period. */
 export const DEFAULT_PRESSURE_TRANSITION_MS = 5 * 60_000;
 
@@ -31,12 +39,20 @@ export interface DiskEvictionOptions {
   thresholds: readonly EvictionThreshold[];
   nodeFs: () => Promise<DiskObservation>;
   imageFs: () => Promise<DiskObservation>;
-  /** Node-level reclaim before evicting a pod: removes unused images (image GC's deleteUnusedImages). */
+  /** Node-level reclaim before evicting a pod: dead containers and their logs, unused images (the kubelet's containerGC + imageGC). */
   reclaim: (signal: DiskSignal) => Promise<unknown>;
   /** Bytes a pod uses on the node's disk (logs, emptyDir volumes, writable layers); undefined when unknown. */
   podUsage: (pod: Pod) => Promise<number | undefined>;
   evict: (pod: Pod, message: string) => Promise<void>;
   getActivePods?: () => Pod[] | Promise<Pod[]>;
+  /** Static (manifest-folder) pods: critical, never evicted (the kubelet's IsCriticalPod). */
+  isStaticPod?: (pod: Pod) => boolean;
+  /** Whether an evicted pod's containers, volumes and logs are gone (the kubelet's podCleanedUpFunc). */
+  podCleanedUp?: (pod: Pod) => boolean | Promise<boolean>;
+  /** How long to wait for that (default 30 s, the kubelet's podCleanupTimeout). */
+  podCleanupTimeoutMs?: number;
+  /** Injectable for tests. */
+  sleep?: (ms: number) => Promise<void>;
   intervalMs?: number;
   pressureTransitionMs?: number;
   now?: () => number;
@@ -141,7 +157,10 @@ export class DiskEvictionManager {
     );
     const thresholdText = threshold.quantity !== undefined ? threshold.value : formatBinaryQuantity(limit);
     for (const { pod } of rankForMemoryEviction(items)) {
-      if ((pod.spec.priority ?? 0) >= SYSTEM_CRITICAL_PRIORITY) continue;
+      if ((pod.spec.priority ?? 0) >= SYSTEM_CRITICAL_PRIORITY || this.opts.isStaticPod?.(pod)) {
+        this.logger.info({ pod: `${pod.metadata.namespace}/${pod.metadata.name}` }, 'cannot evict a critical pod');
+        continue;
+      }
       const message = diskEvictionMessage(thresholdText, obs.availableBytes);
       this.logger.warn({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, signal: threshold.signal, message }, 'evicting pod');
       try {
@@ -149,9 +168,24 @@ export class DiskEvictionManager {
       } catch (err) {
         throw wrap(err, `evicting pod ${pod.metadata.namespace}/${pod.metadata.name}`);
       }
+      await this.waitForCleanup(pod);
       return pod;
     }
     this.logger.warn({ signal: threshold.signal }, 'no pod to evict under disk pressure');
     return undefined;
+  }
+
+  /** Waits until the evicted pod is cleaned up, at most the cleanup timeout. */
+  private async waitForCleanup(pod: Pod): Promise<void> {
+    const cleanedUp = this.opts.podCleanedUp;
+    if (!cleanedUp) return;
+    const sleep = this.opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    const timeout = this.opts.podCleanupTimeoutMs ?? DEFAULT_POD_CLEANUP_TIMEOUT_MS;
+    for (let waited = 0; ; waited += POD_CLEANUP_POLL_MS) {
+      if (await Promise.resolve(cleanedUp(pod)).catch(() => false)) return;
+      if (waited >= timeout) break;
+      await sleep(POD_CLEANUP_POLL_MS);
+    }
+    this.logger.warn({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, timeoutMs: timeout }, 'the evicted pod was not cleaned up in time');
   }
 }

@@ -31,7 +31,14 @@ function fakes(opts: { nodeAvail: number; imageAvail?: number; reclaimFrees?: nu
     getActivePods: () => opts.pods,
     now: () => t,
   };
-  return { evicted, reclaimed, options, advance: (ms: number) => (t += ms) };
+  return {
+    evicted,
+    reclaimed,
+    options,
+    advance: (ms: number) => (t += ms),
+    usage: (uid: string) => opts.usage[uid] ?? 0,
+    free: (bytes: number) => void (node += bytes),
+  };
 }
 
 test('ephemeralStorageRequest sums the app containers (init: the largest)', () => {
@@ -68,6 +75,46 @@ test('disk eviction: still under pressure, the pod using most above its ephemera
   assert.equal((await m.check())?.metadata.uid, 'big');
   assert.deepEqual(f.reclaimed.sort(), ['imagefs.available', 'nodefs.available']);
   assert.match(f.evicted[0]!.message, /^The node was low on resource: ephemeral-storage\. Threshold quantity: 10Gi, available: 5Gi\.$/);
+});
+
+test('disk eviction: static pods and system-critical pods are never evicted for disk pressure', async () => {
+  const stat = pod('static', [{}]);
+  const critical = pod('critical', [{}], { priority: 2_000_000_000 });
+  const f = fakes({ nodeAvail: 5 * GI, usage: { static: 9 * GI, critical: 8 * GI }, pods: [stat, critical] });
+  const m = new DiskEvictionManager({ ...f.options, isStaticPod: (p) => p.metadata.uid === 'static' });
+  assert.equal(await m.check(), undefined);
+  assert.deepEqual(f.evicted, []);
+});
+
+test('disk eviction: after evicting, it waits for the pod\'s cleanup and measures again before evicting another', async () => {
+  const a = pod('a', [{}]);
+  const b = pod('b', [{}]);
+  const f = fakes({ nodeAvail: 5 * GI, usage: { a: 9 * GI, b: 3 * GI }, pods: [a, b] });
+  let polls = 0;
+  let slept = 0;
+  const m = new DiskEvictionManager({
+    ...f.options,
+    // The evicted pod's containers, emptyDir and logs go after a few looks; that frees its usage.
+    podCleanedUp: (p) => {
+      if (++polls < 3) return false;
+      f.free(f.usage(p.metadata.uid));
+      return true;
+    },
+    sleep: async (ms) => void (slept += ms),
+  });
+  assert.equal((await m.check())?.metadata.uid, 'a');
+  assert.equal(polls, 3, 'check returned only once the evicted pod was cleaned up');
+  assert.ok(slept > 0);
+  assert.equal(await m.check(), undefined, 'the space came back: b stays');
+  assert.deepEqual(f.evicted.map((e) => e.uid), ['a']);
+});
+
+test('disk eviction: a cleanup that never finishes is waited for at most the timeout', async () => {
+  const f = fakes({ nodeAvail: 5 * GI, usage: { a: 9 * GI }, pods: [pod('a', [{}])] });
+  let slept = 0;
+  const m = new DiskEvictionManager({ ...f.options, podCleanedUp: () => false, podCleanupTimeoutMs: 30_000, sleep: async (ms) => void (slept += ms) });
+  assert.equal((await m.check())?.metadata.uid, 'a');
+  assert.ok(slept >= 30_000 && slept < 32_000, `waited ${slept} ms`);
 });
 
 test('disk eviction: thresholds without disk signals leave it idle', async () => {
