@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RuntimeHarness, BUSYBOX } from '../../helpers/runtime-harness.js';
 import { AgentHarness, type PodView } from '../../helpers/agent-harness.js';
@@ -129,7 +129,7 @@ test('a deleted pod\'s log folder and emptyDir volumes are removed with it', asy
   assert.equal(existsSync(volumes), false, `${volumes} is removed`);
 });
 
-test('a pod deleted while the agent was down: the restarted agent removes its containers, logs and volumes; unknown folders too', async () => {
+test('a pod deleted while the agent was down: the restarted agent removes its containers, logs and volumes; unknown folders it marked too, never another program\'s', async () => {
   await agent.apply('offline.yaml', pod('offline', 'echo hello; echo data > /scratch/f; sleep 3600', true));
   const p = await agent.waitFor('offline', running, 60_000);
   const dir = logFolder(p);
@@ -141,6 +141,11 @@ test('a pod deleted while the agent was down: the restarted agent removes its co
   const strayVolumes = join(agent.root, 'pods', '0b1e0c8a-0000-4000-8000-000000000001', 'volumes', 'v');
   await mkdir(join(strayLogs, 'c'), { recursive: true });
   await writeFile(join(strayLogs, 'c', '0.log'), 'x\n');
+  await writeFile(join(strayLogs, '.corelet'), ''); // made by an agent: marked
+  // Another kubelet's (or k3s's, containerd's) pod logs in the same folder: not ours, they stay.
+  const foreignLogs = join(agent.logDir, 'kube-system_coredns_0b1e0c8a-0000-4000-8000-000000000002');
+  await mkdir(join(foreignLogs, 'coredns'), { recursive: true });
+  await writeFile(join(foreignLogs, 'coredns', '0.log'), 'theirs\n');
   await mkdir(strayVolumes, { recursive: true });
   await writeFile(join(strayVolumes, 'f'), 'x\n');
   await agent.startDaemon();
@@ -151,4 +156,6 @@ test('a pod deleted while the agent was down: the restarted agent removes its co
   assert.equal(existsSync(volumes), false, `${volumes} is removed`);
   assert.equal(existsSync(strayLogs), false, `${strayLogs} is removed`);
   assert.equal(existsSync(join(agent.root, 'pods', '0b1e0c8a-0000-4000-8000-000000000001')), false, 'the stray pod folder is removed');
+  assert.equal(existsSync(join(foreignLogs, 'coredns', '0.log')), true, 'another program\'s pod logs stay');
+  await rm(foreignLogs, { recursive: true, force: true });
 });
