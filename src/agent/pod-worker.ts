@@ -165,8 +165,10 @@ export class PodWorker {
         if (this.failed) {
           // An evicted pod keeps its Failed status but not its content: sandbox, containers,
           // emptyDir volumes and logs go (the kubelet's GC of evicted pods), so eviction frees space.
-          if (!this.cleanedUp) await this.terminate(true);
-          this.cleanedUp = true;
+          // (A pod refused at admission made nothing: only a look for leftovers, as before.)
+          const evicted = this.failed.reason === 'Evicted';
+          if (!this.cleanedUp) await this.terminate(evicted);
+          this.cleanedUp = evicted;
         } else await this.sync();
       } catch (err) {
         this.ctx.logger.warn({ pod: this.name(), err: err instanceof Error ? err.message : String(err) }, 'pod sync failed; retrying');
