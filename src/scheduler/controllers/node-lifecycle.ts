@@ -24,6 +24,7 @@ import { NODE_STATUS_UNKNOWN, type Node, type NodeCondition } from '../../api/in
 import type { Store, StoredObject } from '../store/index.js';
 import { evictPodsFromNode, lostNodeTaint, type EvictedPod } from './node-loss.js';
 import { collectOrphanedTerminatingPods } from './pod-deletion.js';
+import { isolated, type ControllerFailure } from './isolate.js';
 
 const COMPONENT = 'node-lifecycle-controller';
 
@@ -117,6 +118,8 @@ export interface NodeLifecyclePassResult {
   evicted: EvictedPod[];
   /** Zone name ("" for unlabeled nodes) → state after this pass. */
   zones: Record<string, ZoneState>;
+  /** Objects whose handling threw in this pass (recorded by name; the other nodes and pods were still handled). */
+  failures: ControllerFailure[];
 }
 
 function readyCondition(node: Node): NodeCondition | undefined {
@@ -173,7 +176,7 @@ export class NodeLifecycleController {
   /** Health, zones, taints and evictions at `now`. */
   pass(store: Store, now: Date): NodeLifecyclePassResult {
     const nowMs = Math.max(now.getTime(), this.startedAt.getTime());
-    const result: NodeLifecyclePassResult = { markedNotReady: [], tainted: [], evicted: [], zones: {} };
+    const result: NodeLifecyclePassResult = { markedNotReady: [], tainted: [], evicted: [], zones: {}, failures: [] };
     store.transaction(() => {
       const nodes = store.list<Node & StoredObject>('Node');
       const byName = new Map(nodes.map((n) => [n.metadata.name, n]));
@@ -200,7 +203,7 @@ export class NodeLifecycleController {
         }
         const grace = ready === undefined || ready.lastHeartbeatTime === undefined ? this.config.nodeStartupGracePeriodMs : this.config.nodeMonitorGracePeriodMs;
         if (ready?.reason !== NODE_STATUS_UNKNOWN && nowMs - h.probeMs > grace) {
-          this.markUnknown(store, node, ready, now, grace);
+          isolated(store, result.failures, `Node ${name} (mark NotReady)`, () => this.markUnknown(store, node, ready, now, grace));
           result.markedNotReady.push(name);
           notReady.add(name);
           continue;
@@ -309,11 +312,11 @@ export class NodeLifecycleController {
       // 4. Evictions from tainted nodes.
       for (const [name, since] of this.tainted) {
         const node = byName.get(name);
-        if (node) result.evicted.push(...evictPodsFromNode(store, node, since, now, this.config.podEvictionTimeoutMs));
+        if (node) result.evicted.push(...evictPodsFromNode(store, node, since, now, this.config.podEvictionTimeoutMs, result.failures));
       }
       // 5. Terminating pods whose node is gone can never be confirmed: remove them (pod GC). Only
       // at the first pass and after a node disappeared: it reads every pod.
-      if (this.lastNodeNames === undefined || [...this.lastNodeNames].some((n) => !names.has(n))) collectOrphanedTerminatingPods(store, names, now);
+      if (this.lastNodeNames === undefined || [...this.lastNodeNames].some((n) => !names.has(n))) isolated(store, result.failures, 'orphaned terminating pods', () => collectOrphanedTerminatingPods(store, names, now));
       this.lastNodeNames = names;
     });
     return result;
