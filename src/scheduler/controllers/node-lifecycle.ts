@@ -5,7 +5,8 @@
  *   saw it (its own start, for every stored node) or last saw its heartbeat change. A node is marked
  *   Ready=False/NodeStatusUnknown only when its probe time is older than the monitor grace period
  *   (40 s), or the startup grace period (60 s) for a node that never posted a Ready condition. So a
- *   restarted scheduler never judges nodes by heartbeat times written before it started.
+ *   restarted scheduler never judges nodes by heartbeat times written before it started, nor by a
+ *   NotReady status stored before it started (until the monitor grace period from its start passed).
  * - A NotReady node is queued in its zone (label topology.kubernetes.io/zone; unlabeled nodes form one
  *   zone) and "tainted" (node.kubernetes.io/unreachable or not-ready, NoExecute) at the zone's rate:
  *   --node-eviction-rate (0.1 nodes/s) in a Normal zone, --secondary-node-eviction-rate (0.01) in a
@@ -98,6 +99,8 @@ interface NodeHealth {
   probeMs: number;
   /** The Ready condition's lastHeartbeatTime as last seen. */
   heartbeat: string | undefined;
+  /** True once this process saw the node report (its heartbeat changed) or marked it Unknown itself. */
+  observed: boolean;
 }
 
 interface ZoneRecord {
@@ -195,20 +198,24 @@ export class NodeLifecycleController {
         const ready = readyCondition(node);
         let h = this.health.get(name);
         if (h === undefined) {
-          h = { probeMs: nowMs, heartbeat: ready?.lastHeartbeatTime };
+          h = { probeMs: nowMs, heartbeat: ready?.lastHeartbeatTime, observed: false };
           this.health.set(name, h);
         } else if (ready?.lastHeartbeatTime !== h.heartbeat) {
           h.probeMs = nowMs;
           h.heartbeat = ready?.lastHeartbeatTime;
+          h.observed = true;
         }
         const grace = ready === undefined || ready.lastHeartbeatTime === undefined ? this.config.nodeStartupGracePeriodMs : this.config.nodeMonitorGracePeriodMs;
         if (ready?.reason !== NODE_STATUS_UNKNOWN && nowMs - h.probeMs > grace) {
           isolated(store, result.failures, `Node ${name} (mark NotReady)`, () => this.markUnknown(store, node, ready, now, grace));
           result.markedNotReady.push(name);
+          h.observed = true;
           notReady.add(name);
           continue;
         }
-        if (ready?.status !== 'True') notReady.add(name);
+        // A NotReady status stored before this start (a previous process's NodeStatusUnknown) is not
+        // judged until the monitor grace period from this start has passed: the node may be reconnecting.
+        if (ready?.status !== 'True' && (h.observed || nowMs - this.startedAt.getTime() > this.config.nodeMonitorGracePeriodMs)) notReady.add(name);
       }
       // 2. Zones.
       const byZone = new Map<string, { ready: number; notReady: number }>();
