@@ -50,7 +50,7 @@ import type { PodExecOptions, PodLogOptions, PodProxy } from './pod-proxy.js';
 import { bootstrapTokensRoute } from './bootstrap-tokens-api.js';
 import { requestedTimeoutSeconds, streamLifetime, streamTimeoutMs, type StreamLifetime } from './stream-lifetime.js';
 import type { TokenStore } from '../auth/index.js';
-import { decodeObjectsOffLoop } from './decode-off-loop.js';
+import { DecoderBusyError, decodeObjectsOffLoop } from './decode-off-loop.js';
 import { isBigList, sendListInSlices } from './send-list.js';
 
 /** Largest request body accepted: kube-apiserver's 3 MiB (a manifest of several objects, each at most 1.5 MiB). */
@@ -294,6 +294,11 @@ export async function handleApiRequest(req: IncomingMessage, res: ServerResponse
       sendStatus(res, err.code, err.reason, err.message, err.code === 401 ? { 'www-authenticate': 'Bearer' } : {});
       return;
     }
+    if (err instanceof DecoderBusyError) {
+      failed(429, err.message);
+      sendStatus(res, 429, 'TooManyRequests', err.message, { 'retry-after': String(err.retryAfterSeconds) });
+      return;
+    }
     if (err instanceof CoreletError && STATUS_OF_KIND[err.kind]) {
       const [status, reason] = STATUS_OF_KIND[err.kind];
       failed(status, err.message);
@@ -352,6 +357,8 @@ async function route(req: IncomingMessage, opts: RestApiOptions): Promise<Reply>
   // /api/v1/apply
   if (rest.length === 1 && rest[0] === 'apply') {
     if (method !== 'POST') throw methodNotAllowed(method, url.pathname);
+    // Before reading and decoding the body: the caller must be able to write something at all.
+    opts.access?.requireSomeApply(Object.keys(RESOURCES));
     return apply(await readManifest(req), opts);
   }
   // /api/v1/bootstraptokens(/ID)
