@@ -7,7 +7,11 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { newTokenRecord, type TokenRecord } from '../../../src/scheduler/auth/index.js';
 import { DecodeSlots, DecoderBusyError, decodeObjectsOffLoop } from '../../../src/scheduler/server/decode-off-loop.js';
-import { CoreletError } from '../../../src/lib/index.js';
+import https from 'node:https';
+import { CoreletError, silentLogger } from '../../../src/lib/index.js';
+import { serverTlsOptions } from '../../../src/scheduler/auth/index.js';
+import { NodeSessions } from '../../../src/scheduler/server/index.js';
+import { handleApiRequest } from '../../../src/scheduler/server/rest-api.js';
 import { tempStore } from './store-helpers.js';
 import { api, makePki, startServer } from './server-helpers.js';
 
@@ -88,5 +92,32 @@ describe('decoder limits', () => {
     const ok = await api(server, pki, 'POST', '/api/v1/apply', { token: token('ed'), body: bigManifest(70 * 1024) });
     assert.equal(ok.status, 200, ok.text);
     assert.ok(store.list('Deployment').length > 0);
+  });
+
+  it('answers 429 Too Many Requests with Retry-After when the decoder queue is full, and applies once it has room', async (t) => {
+    const pki = await makePki();
+    const { store } = tempStore(t);
+    const { token, record } = newTokenRecord('api', { user: 'root', groups: ['system:masters'] });
+    store.create('Namespace', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } } as never);
+    const slots = new DecodeSlots(1, 0);
+    const server = https.createServer(serverTlsOptions(pki), (req, res) => {
+      void handleApiRequest(req, res, { store, sessions: new NodeSessions(), tokenLookup: (id) => (id === record.id ? record : undefined), logger: silentLogger, now: () => new Date(), decodeSlots: slots });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    t.after(() => new Promise<void>((r) => server.close(() => r())));
+    const url = `https://127.0.0.1:${(server.address() as { port: number }).port}`;
+    // Another apply holds the only worker; nobody may wait.
+    let release: () => void = () => undefined;
+    const held = slots.run(() => new Promise<void>((resolve) => (release = resolve)));
+    const body = bigManifest(100 * 1024);
+    const busy = await api({ url }, pki, 'POST', '/api/v1/apply', { token, body });
+    assert.equal(busy.status, 429);
+    assert.equal(busy.headers['retry-after'], '1');
+    assert.equal(busy.body.reason, 'TooManyRequests');
+    assert.match(busy.body.message, /too many manifests are waiting to be decoded/);
+    release();
+    await held;
+    const ok = await api({ url }, pki, 'POST', '/api/v1/apply', { token, body });
+    assert.equal(ok.status, 200, ok.text);
   });
 });
