@@ -3,6 +3,7 @@ export * from './pod-types.js';
 export * from './node-types.js';
 export * from './quantity.js';
 export * from './names.js';
+export * from './grace-period.js';
 export { FieldReader, fieldPath, indexPath, describeValue, isMapping } from './field-reader.js';
 export {
   ManifestError,

@@ -13,6 +13,7 @@
 import { isIP } from 'node:net';
 import { CoreletError } from '../lib/index.js';
 import { FieldReader, compact, describeValue, fieldPath as at, indexPath as idx, isMapping } from './field-reader.js';
+import { MAX_GRACE_PERIOD_SECONDS } from './grace-period.js';
 import { checkDnsLabel, checkDnsSubdomain, checkIp, checkLabelValue, checkQualifiedName } from './names.js';
 import type { NodeAddress, NodeCondition, NodeConditionType } from './node-types.js';
 import { decodePod } from './pod-decode.js';
@@ -509,7 +510,7 @@ const READERS: Record<MessageType, Reader> = {
       ...envelope,
       type: 'unassign' as const,
       uid: r.requiredString(o.uid, at(path, 'uid')) ?? '',
-      gracePeriodSeconds: r.int(o.gracePeriodSeconds, at(path, 'gracePeriodSeconds'), 0, Number.MAX_SAFE_INTEGER),
+      gracePeriodSeconds: r.int(o.gracePeriodSeconds, at(path, 'gracePeriodSeconds'), 0, MAX_GRACE_PERIOD_SECONDS),
       reason: r.string(o.reason, at(path, 'reason')),
     });
   },

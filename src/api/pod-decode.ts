@@ -46,6 +46,7 @@ import type {
   VolumeMount,
 } from './pod-types.js';
 import { parseQuantityNanos } from './quantity.js';
+import { MAX_GRACE_PERIOD_SECONDS } from './grace-period.js';
 
 /** What {@link decodePods} returns: the pods, and one warning per unknown field ("<source>: spec.x: unknown field"). */
 export interface DecodedPods {
@@ -332,7 +333,7 @@ export function decodeMeta(r: FieldReader, v: unknown, path: string, source: str
     annotations: decodeAnnotations(r, m.annotations, at(path, 'annotations')),
     creationTimestamp: r.string(m.creationTimestamp, at(path, 'creationTimestamp')),
     deletionTimestamp: r.string(m.deletionTimestamp, at(path, 'deletionTimestamp')),
-    deletionGracePeriodSeconds: r.int(m.deletionGracePeriodSeconds, at(path, 'deletionGracePeriodSeconds'), 0, INT64_MAX_SAFE),
+    deletionGracePeriodSeconds: r.int(m.deletionGracePeriodSeconds, at(path, 'deletionGracePeriodSeconds'), 0, MAX_GRACE_PERIOD_SECONDS),
     generation: r.int(m.generation, at(path, 'generation'), 0, INT64_MAX_SAFE),
     resourceVersion: r.string(m.resourceVersion, at(path, 'resourceVersion')),
     generateName: r.string(m.generateName, at(path, 'generateName')),
@@ -399,7 +400,7 @@ export function decodeSpec(r: FieldReader, v: unknown, path: string, claimNames:
     containers,
     initContainers,
     restartPolicy: r.oneOf(s.restartPolicy, at(path, 'restartPolicy'), ['Always', 'OnFailure', 'Never'], 'Always'),
-    terminationGracePeriodSeconds: r.int(s.terminationGracePeriodSeconds, at(path, 'terminationGracePeriodSeconds'), 0, INT64_MAX_SAFE) ?? 30,
+    terminationGracePeriodSeconds: r.int(s.terminationGracePeriodSeconds, at(path, 'terminationGracePeriodSeconds'), 0, MAX_GRACE_PERIOD_SECONDS) ?? 30,
     hostNetwork,
     shareProcessNamespace: r.bool(s.shareProcessNamespace, at(path, 'shareProcessNamespace')) ?? false,
     hostname,
@@ -816,7 +817,7 @@ function decodeProbe(r: FieldReader, v: unknown, path: string, kind: 'liveness' 
   const successThreshold = timing('successThreshold', 1);
   if (kind !== 'readiness' && successThreshold !== 1) r.error(at(path, 'successThreshold'), `must be 1 for ${kind} probes`);
   const gracePath = at(path, 'terminationGracePeriodSeconds');
-  const terminationGracePeriodSeconds = r.int(o.terminationGracePeriodSeconds, gracePath, 1, INT64_MAX_SAFE);
+  const terminationGracePeriodSeconds = r.int(o.terminationGracePeriodSeconds, gracePath, 1, MAX_GRACE_PERIOD_SECONDS);
   if (kind === 'readiness' && o.terminationGracePeriodSeconds !== undefined && o.terminationGracePeriodSeconds !== null) {
     r.error(gracePath, 'may not be set for readiness probes');
   }

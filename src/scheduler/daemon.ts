@@ -15,6 +15,7 @@ import type { AuthorizationMode } from './server/rest-access.js';
 import { readConfigText, withInitContext } from './init-config.js';
 import { assignPreboundPod, sendTermination, podCidrConfig, scheduleOnce, SchedulingCache, startSchedulerServer, type SchedulerServer } from './server/index.js';
 import { NodeLifecycleController, reconcileAllSliced, type NodeLifecycleConfig } from './controllers/index.js';
+import { runControlPass } from './control-pass.js';
 import { makeStatePrivate, tightenStateFiles } from './state-files.js';
 
 /**
@@ -141,9 +142,14 @@ export async function startScheduler(opts: {
       const now = new Date();
       const periodic = periodicDue;
       periodicDue = false;
-      if (periodic) lifecycle.pass(store, now);
-      const done = await reconcileAllSliced(store, now, { nodeLoss: false, stopped: () => closed });
-      if (done && !closed) scheduleOnce(store, server.sessions, now, cache);
+      await runControlPass({
+        periodic,
+        lifecycle: () => lifecycle.pass(store, now),
+        reconcile: () => reconcileAllSliced(store, now, { nodeLoss: false, stopped: () => closed }),
+        schedule: () => scheduleOnce(store, server.sessions, now, cache),
+        stopped: () => closed,
+        logger: opts.logger,
+      });
     } catch (err) {
       opts.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'control loop failed');
     } finally {

@@ -12,8 +12,12 @@ import { join } from 'node:path';
 import { writeFileAtomic, type Logger } from '../../lib/index.js';
 import { createServerCert, PKI_FILES, type CertKeyPair } from './pki.js';
 
-/** The longest single timer: Node fires setTimeout delays above 2^31-1 ms at once. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+/**
+ * The longest single timer link. Timers run on the monotonic clock, which stands still while a VM is
+ * suspended and ignores NTP steps; the renewal time is wall-clock. So the wait is slept in links of
+ * at most this long, each re-reading the wall clock: a jump past the renewal time renews within 60 s.
+ */
+const MAX_TIMER_LINK_MS = 60_000;
 
 /** The DNS names and IP addresses of a certificate's subjectAltName. */
 export function certificateSans(certPem: string): { dnsNames: string[]; ips: string[] } {
@@ -63,6 +67,10 @@ export interface ServingCertRenewalOptions {
   apply: (server: CertKeyPair) => void;
   logger: Logger;
   random?: () => number;
+  /** The wall clock, epoch ms (tests; default Date.now). */
+  now?: () => number;
+  /** Starts a timer, returning its cancel (tests; default an unref'd setTimeout). */
+  setTimer?: (fn: () => void, ms: number) => () => void;
 }
 
 /** A running renewal; stop() ends it. */
@@ -77,17 +85,24 @@ export interface ServingCertRenewal {
 /** Starts renewing the serving certificate at 70–80% of each certificate's lifetime. */
 export function startServingCertRenewal(opts: ServingCertRenewalOptions): ServingCertRenewal {
   let current = opts.current;
-  let timer: NodeJS.Timeout | undefined;
+  let cancel: (() => void) | undefined;
   let stopped = false;
   let failures = 0;
+  const now = opts.now ?? Date.now;
+  const setTimer =
+    opts.setTimer ??
+    ((fn: () => void, ms: number) => {
+      const timer = setTimeout(fn, ms);
+      timer.unref();
+      return () => clearTimeout(timer);
+    });
 
   const schedule = (at: number): void => {
     if (stopped) return;
-    clearTimeout(timer);
-    const delay = Math.max(0, at - Date.now());
-    // Long delays are slept in pieces (a year's 70% is far beyond a timer's range).
-    timer = setTimeout(() => (Date.now() >= at ? void renew() : schedule(at)), Math.min(delay, MAX_TIMER_MS));
-    timer.unref();
+    cancel?.();
+    const delay = Math.max(0, at - now());
+    // Slept in links of at most 60 s, each re-checking the wall clock (see MAX_TIMER_LINK_MS).
+    cancel = setTimer(() => (now() >= at ? void renew() : schedule(at)), Math.min(delay, MAX_TIMER_LINK_MS));
   };
 
   const renew = async (): Promise<void> => {
@@ -108,10 +123,10 @@ export function startServingCertRenewal(opts: ServingCertRenewalOptions): Servin
       schedule(servingRenewalTime(next.certPem, opts.random));
     } catch (err) {
       failures++;
-      const left = Date.parse(new X509Certificate(current.certPem).validTo) - Date.now();
+      const left = Date.parse(new X509Certificate(current.certPem).validTo) - now();
       const delay = Math.max(1000, Math.min(5000 * 2 ** (failures - 1), 300_000, left > 2000 ? left / 2 : 1000));
       opts.logger.error({ err: err instanceof Error ? err.message : String(err), retryInSeconds: Math.round(delay / 1000) }, 'serving certificate renewal failed');
-      schedule(Date.now() + delay);
+      schedule(now() + delay);
     }
   };
 
@@ -124,7 +139,7 @@ export function startServingCertRenewal(opts: ServingCertRenewalOptions): Servin
     renew,
     stop() {
       stopped = true;
-      clearTimeout(timer);
+      cancel?.();
     },
   };
 }

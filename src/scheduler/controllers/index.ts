@@ -52,3 +52,4 @@ export {
   type ZoneState,
 } from './node-lifecycle.js';
 export { deletePod, confirmPodTerminated, collectOrphanedTerminatingPods, isTerminating, DEFAULT_TERMINATION_GRACE_SECONDS, type PodDeletion } from './pod-deletion.js';
+export { isolated, type ControllerFailure } from './isolate.js';

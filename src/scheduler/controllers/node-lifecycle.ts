@@ -5,7 +5,8 @@
  *   saw it (its own start, for every stored node) or last saw its heartbeat change. A node is marked
  *   Ready=False/NodeStatusUnknown only when its probe time is older than the monitor grace period
  *   (40 s), or the startup grace period (60 s) for a node that never posted a Ready condition. So a
- *   restarted scheduler never judges nodes by heartbeat times written before it started.
+ *   restarted scheduler never judges nodes by heartbeat times written before it started, nor by a
+ *   NotReady status stored before it started (until the monitor grace period from its start passed).
  * - A NotReady node is queued in its zone (label topology.kubernetes.io/zone; unlabeled nodes form one
  *   zone) and "tainted" (node.kubernetes.io/unreachable or not-ready, NoExecute) at the zone's rate:
  *   --node-eviction-rate (0.1 nodes/s) in a Normal zone, --secondary-node-eviction-rate (0.01) in a
@@ -24,6 +25,7 @@ import { NODE_STATUS_UNKNOWN, type Node, type NodeCondition } from '../../api/in
 import type { Store, StoredObject } from '../store/index.js';
 import { evictPodsFromNode, lostNodeTaint, type EvictedPod } from './node-loss.js';
 import { collectOrphanedTerminatingPods } from './pod-deletion.js';
+import { isolated, type ControllerFailure } from './isolate.js';
 
 const COMPONENT = 'node-lifecycle-controller';
 
@@ -97,6 +99,8 @@ interface NodeHealth {
   probeMs: number;
   /** The Ready condition's lastHeartbeatTime as last seen. */
   heartbeat: string | undefined;
+  /** True once this process saw the node report (its heartbeat changed) or marked it Unknown itself. */
+  observed: boolean;
 }
 
 interface ZoneRecord {
@@ -117,6 +121,8 @@ export interface NodeLifecyclePassResult {
   evicted: EvictedPod[];
   /** Zone name ("" for unlabeled nodes) → state after this pass. */
   zones: Record<string, ZoneState>;
+  /** Objects whose handling threw in this pass (recorded by name; the other nodes and pods were still handled). */
+  failures: ControllerFailure[];
 }
 
 function readyCondition(node: Node): NodeCondition | undefined {
@@ -173,7 +179,7 @@ export class NodeLifecycleController {
   /** Health, zones, taints and evictions at `now`. */
   pass(store: Store, now: Date): NodeLifecyclePassResult {
     const nowMs = Math.max(now.getTime(), this.startedAt.getTime());
-    const result: NodeLifecyclePassResult = { markedNotReady: [], tainted: [], evicted: [], zones: {} };
+    const result: NodeLifecyclePassResult = { markedNotReady: [], tainted: [], evicted: [], zones: {}, failures: [] };
     store.transaction(() => {
       const nodes = store.list<Node & StoredObject>('Node');
       const byName = new Map(nodes.map((n) => [n.metadata.name, n]));
@@ -192,20 +198,24 @@ export class NodeLifecycleController {
         const ready = readyCondition(node);
         let h = this.health.get(name);
         if (h === undefined) {
-          h = { probeMs: nowMs, heartbeat: ready?.lastHeartbeatTime };
+          h = { probeMs: nowMs, heartbeat: ready?.lastHeartbeatTime, observed: false };
           this.health.set(name, h);
         } else if (ready?.lastHeartbeatTime !== h.heartbeat) {
           h.probeMs = nowMs;
           h.heartbeat = ready?.lastHeartbeatTime;
+          h.observed = true;
         }
         const grace = ready === undefined || ready.lastHeartbeatTime === undefined ? this.config.nodeStartupGracePeriodMs : this.config.nodeMonitorGracePeriodMs;
         if (ready?.reason !== NODE_STATUS_UNKNOWN && nowMs - h.probeMs > grace) {
-          this.markUnknown(store, node, ready, now, grace);
+          isolated(store, result.failures, `Node ${name} (mark NotReady)`, () => this.markUnknown(store, node, ready, now, grace));
           result.markedNotReady.push(name);
+          h.observed = true;
           notReady.add(name);
           continue;
         }
-        if (ready?.status !== 'True') notReady.add(name);
+        // A NotReady status stored before this start (a previous process's NodeStatusUnknown) is not
+        // judged until the monitor grace period from this start has passed: the node may be reconnecting.
+        if (ready?.status !== 'True' && (h.observed || nowMs - this.startedAt.getTime() > this.config.nodeMonitorGracePeriodMs)) notReady.add(name);
       }
       // 2. Zones.
       const byZone = new Map<string, { ready: number; notReady: number }>();
@@ -309,11 +319,11 @@ export class NodeLifecycleController {
       // 4. Evictions from tainted nodes.
       for (const [name, since] of this.tainted) {
         const node = byName.get(name);
-        if (node) result.evicted.push(...evictPodsFromNode(store, node, since, now, this.config.podEvictionTimeoutMs));
+        if (node) result.evicted.push(...evictPodsFromNode(store, node, since, now, this.config.podEvictionTimeoutMs, result.failures));
       }
       // 5. Terminating pods whose node is gone can never be confirmed: remove them (pod GC). Only
       // at the first pass and after a node disappeared: it reads every pod.
-      if (this.lastNodeNames === undefined || [...this.lastNodeNames].some((n) => !names.has(n))) collectOrphanedTerminatingPods(store, names, now);
+      if (this.lastNodeNames === undefined || [...this.lastNodeNames].some((n) => !names.has(n))) isolated(store, result.failures, 'orphaned terminating pods', () => collectOrphanedTerminatingPods(store, names, now));
       this.lastNodeNames = names;
     });
     return result;

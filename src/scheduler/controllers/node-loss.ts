@@ -4,6 +4,7 @@ import { localClaimsOf, toleratesTaint } from '../placement/index.js';
 import type { Store, StoredObject } from '../store/index.js';
 import { recordEvent } from './common.js';
 import { deletePod } from './pod-deletion.js';
+import { isolated, type ControllerFailure } from './isolate.js';
 
 const COMPONENT = 'node-lifecycle-controller';
 
@@ -82,27 +83,32 @@ export function reconcileNodeLoss(store: Store, now: Date, timeoutMs: number): E
  * a pod on a node that is still there stays Terminating until the node confirms (it may still run).
  * A pod with persistent local volumes is never deleted (see {@link reconcileNodeLoss}).
  */
-export function evictPodsFromNode(store: Store, node: Node & StoredObject, sinceMs: number, now: Date, timeoutMs: number): EvictedPod[] {
+export function evictPodsFromNode(store: Store, node: Node & StoredObject, sinceMs: number, now: Date, timeoutMs: number, failures?: ControllerFailure[]): EvictedPod[] {
   const evicted: EvictedPod[] = [];
   const elapsed = now.getTime() - sinceMs;
   if (elapsed <= 0) return evicted;
   const nodeName = node.metadata.name;
   const taint = lostNodeTaint(node);
-  for (const pod of store.list<Pod & StoredObject>('Pod', { nodeName })) {
-    if (pod.metadata.deletionTimestamp) continue;
+  const evictOne = (pod: Pod & StoredObject) => {
+    if (pod.metadata.deletionTimestamp) return;
     const claims = localClaimsOf(pod);
     if (claims.length > 0) {
       if (elapsed > timeoutMs) noteKept(store, pod, nodeName, claims, timeoutMs, now);
-      continue;
+      return;
     }
     const delay = evictionDelayMs(pod, taint, timeoutMs);
-    if (delay === undefined || elapsed <= delay) continue;
+    if (delay === undefined || elapsed <= delay) return;
     const result = deletePod(store, pod.metadata.namespace, pod.metadata.name, now);
     const message = result?.removed
       ? `Deleted pod: node ${nodeName} has not been Ready for over ${Math.round(delay / 1000)}s`
       : `Deleting pod: node ${nodeName} has not been Ready for over ${Math.round(delay / 1000)}s; the pod stays Terminating until the node confirms it stopped (or it is deleted with --force)`;
     recordEvent(store, pod, 'NodeLost', message, COMPONENT, now, 'Warning');
     evicted.push({ namespace: pod.metadata.namespace, name: pod.metadata.name, nodeName });
+  };
+  for (const pod of store.list<Pod & StoredObject>('Pod', { nodeName })) {
+    // With failures given, each pod on its own: one pod's exception is recorded, the others are evicted.
+    if (failures) isolated(store, failures, `Pod ${pod.metadata.namespace}/${pod.metadata.name} (eviction from node ${nodeName})`, () => evictOne(pod));
+    else evictOne(pod);
   }
   return evicted;
 }

@@ -6,7 +6,7 @@
  * still run. Removed at once: a pod not bound to a node, a finished pod (Succeeded/Failed), a pod
  * whose Node object is gone, and any pod deleted with grace period 0 (`--grace-period=0 --force`).
  */
-import { podFinished, type Pod } from '../../api/index.js';
+import { MAX_GRACE_PERIOD_SECONDS, podFinished, type Pod } from '../../api/index.js';
 import type { Store, Stored } from '../store/index.js';
 import { rfc3339 } from './common.js';
 
@@ -19,6 +19,9 @@ export interface PodDeletion {
   /** The grace period the node is given (0 when removed). */
   gracePeriodSeconds: number;
 }
+
+/** 9999-12-31T23:59:59Z: the last time an RFC 3339 timestamp (four-digit year) can say. */
+const LAST_RFC3339_MS = Date.UTC(9999, 11, 31, 23, 59, 59);
 
 /** The default terminationGracePeriodSeconds of a pod. */
 export const DEFAULT_TERMINATION_GRACE_SECONDS = 30;
@@ -33,7 +36,9 @@ export function deletePod(store: Store, namespace: string, name: string, now: Da
     const pod = store.get<Stored<Pod>>('Pod', namespace, name);
     if (!pod) return undefined;
     const nodeName = pod.spec?.nodeName;
-    const requested = gracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? DEFAULT_TERMINATION_GRACE_SECONDS;
+    // Capped: a pod stored before grace periods were bounded at decode (or a caller's value) may hold
+    // more than a date can express; one such pod must not make every deletion pass throw.
+    const requested = Math.min(gracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? DEFAULT_TERMINATION_GRACE_SECONDS, MAX_GRACE_PERIOD_SECONDS);
     if (requested === 0 || !nodeName || podFinished(pod) || !store.get('Node', '', nodeName)) {
       const gone = store.delete<Stored<Pod>>('Pod', namespace, name)!;
       return { pod: gone, removed: true, gracePeriodSeconds: 0 };
@@ -43,7 +48,7 @@ export function deletePod(store: Store, namespace: string, name: string, now: Da
       return { pod, removed: false, gracePeriodSeconds: current };
     }
     const marked = store.mutate<Pod>('Pod', namespace, name, (p) => {
-      p.metadata.deletionTimestamp = rfc3339(new Date(now.getTime() + requested * 1000));
+      p.metadata.deletionTimestamp = rfc3339(new Date(Math.min(now.getTime() + requested * 1000, LAST_RFC3339_MS)));
       p.metadata.deletionGracePeriodSeconds = requested;
     });
     return { pod: marked, removed: false, gracePeriodSeconds: requested };

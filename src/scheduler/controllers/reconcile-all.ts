@@ -1,5 +1,6 @@
 /** One pass of every controller over the whole store, for a periodic or watch-triggered loop. */
 import { deletePod } from './pod-deletion.js';
+import { isolated, type ControllerFailure } from './isolate.js';
 import type { Store, StoredObject } from '../store/index.js';
 import { reconcileDaemonSet } from './daemonset.js';
 import { reconcileDeployment } from './deployment.js';
@@ -26,6 +27,8 @@ export interface ReconcileAllResult {
   statefulSets: number;
   daemonSets: number;
   evicted: EvictedPod[];
+  /** Objects whose reconcile threw in this pass (the others were still reconciled); retried next pass. */
+  failures: ControllerFailure[];
 }
 
 /** The StatefulSets and DaemonSets seen by the last pass, kept so a pass can tell which were deleted. */
@@ -44,7 +47,7 @@ interface OwnerRecord {
  * sets is saved before the sets are reconciled, so even a scheduler killed in between never leaves
  * pods whose owner it has forgotten.
  */
-function collectDeletedSets(store: Store, sets: OwnerRecord[], now: Date): void {
+function collectDeletedSets(store: Store, sets: OwnerRecord[], now: Date, failures: ControllerFailure[]): void {
   store.transaction(() => {
     let previous: OwnerRecord[] = [];
     try {
@@ -54,7 +57,9 @@ function collectDeletedSets(store: Store, sets: OwnerRecord[], now: Date): void 
     }
     const alive = new Set(sets.map((s) => s.uid));
     for (const gone of previous.filter((s) => !alive.has(s.uid))) {
-      for (const p of store.list('Pod', { namespace: gone.namespace, ownerUid: gone.uid })) deletePod(store, gone.namespace, p.metadata.name, now);
+      for (const p of store.list('Pod', { namespace: gone.namespace, ownerUid: gone.uid })) {
+        isolated(store, failures, `Pod ${gone.namespace}/${p.metadata.name} (owner ${gone.kind} ${gone.name} deleted)`, () => deletePod(store, gone.namespace, p.metadata.name, now));
+      }
       if (gone.kind === 'StatefulSet' && !sets.some((s) => s.kind === 'StatefulSet' && s.namespace === gone.namespace && s.name === gone.name)) {
         forgetStatefulSetRevisions(store, gone.namespace, gone.name);
       }
@@ -102,10 +107,13 @@ export async function reconcileAllSliced(store: Store, now: Date, opts: Reconcil
 
 /** The pass of {@link reconcileAll}, one object per step. */
 function* reconcileAllSteps(store: Store, now: Date, opts: ReconcileAllOptions): Generator<void, ReconcileAllResult> {
-  const evicted = opts.nodeLoss === false ? [] : reconcileNodeLoss(store, now, opts.nodeLossTimeoutMs ?? 5 * 60_000);
+  const failures: ControllerFailure[] = [];
+  const evicted = opts.nodeLoss === false ? [] : (isolated(store, failures, 'node loss', () => reconcileNodeLoss(store, now, opts.nodeLossTimeoutMs ?? 5 * 60_000)) ?? []);
   const deployments = new Set<string>();
+  // Each object in its own try: one whose reconcile throws is recorded and the others still run.
+  const each = (kind: string, namespace: string, name: string, fn: () => unknown) => isolated(store, failures, `${kind} ${namespace}/${name}`, fn);
   for (const d of store.list<StoredObject>('Deployment')) {
-    reconcileDeployment(store, d.metadata.namespace, d.metadata.name, now);
+    each('Deployment', d.metadata.namespace, d.metadata.name, () => reconcileDeployment(store, d.metadata.namespace, d.metadata.name, now));
     deployments.add(`${d.metadata.namespace}/${d.metadata.name}`);
     yield;
   }
@@ -113,13 +121,13 @@ function* reconcileAllSteps(store: Store, now: Date, opts: ReconcileAllOptions):
   for (const rs of store.list<StoredObject>('ReplicaSet')) {
     const owner = rs.metadata.ownerReferences?.find((o) => o.kind === 'Deployment');
     if (owner && !deployments.has(`${rs.metadata.namespace}/${owner.name}`)) {
-      reconcileDeployment(store, rs.metadata.namespace, owner.name, now);
+      each('Deployment', rs.metadata.namespace, owner.name, () => reconcileDeployment(store, rs.metadata.namespace, owner.name, now));
       yield;
     }
   }
   const jobs = store.list<StoredObject>('Job');
   for (const j of jobs) {
-    reconcileJob(store, j.metadata.namespace, j.metadata.name, now);
+    each('Job', j.metadata.namespace, j.metadata.name, () => reconcileJob(store, j.metadata.namespace, j.metadata.name, now));
     yield;
   }
 
@@ -128,14 +136,16 @@ function* reconcileAllSteps(store: Store, now: Date, opts: ReconcileAllOptions):
     (o: StoredObject): OwnerRecord => ({ kind, namespace: o.metadata.namespace, name: o.metadata.name, uid: o.metadata.uid });
   const statefulSets = store.list<StoredObject>('StatefulSet');
   const daemonSets = store.list<StoredObject>('DaemonSet');
-  collectDeletedSets(store, [...statefulSets.map(record('StatefulSet')), ...daemonSets.map(record('DaemonSet'))], now);
+  isolated(store, failures, 'deleted StatefulSets and DaemonSets', () =>
+    collectDeletedSets(store, [...statefulSets.map(record('StatefulSet')), ...daemonSets.map(record('DaemonSet'))], now, failures),
+  );
   for (const s of statefulSets) {
-    reconcileStatefulSet(store, s.metadata.namespace, s.metadata.name, now);
+    each('StatefulSet', s.metadata.namespace, s.metadata.name, () => reconcileStatefulSet(store, s.metadata.namespace, s.metadata.name, now));
     yield;
   }
   for (const d of daemonSets) {
-    reconcileDaemonSet(store, d.metadata.namespace, d.metadata.name, now);
+    each('DaemonSet', d.metadata.namespace, d.metadata.name, () => reconcileDaemonSet(store, d.metadata.namespace, d.metadata.name, now));
     yield;
   }
-  return { deployments: deployments.size, jobs: jobs.length, statefulSets: statefulSets.length, daemonSets: daemonSets.length, evicted };
+  return { deployments: deployments.size, jobs: jobs.length, statefulSets: statefulSets.length, daemonSets: daemonSets.length, evicted, failures };
 }

@@ -3,14 +3,13 @@
  * query, or a DeleteOptions body (`{"kind":"DeleteOptions","gracePeriodSeconds":N}`); the body wins
  * when both are given. Only gracePeriodSeconds is used (for pods); other fields are accepted and ignored.
  */
+import { MAX_GRACE_PERIOD_SECONDS } from '../../api/index.js';
 import { invalidArgument } from '../../lib/index.js';
-
-const MAX_GRACE_SECONDS = Number.MAX_SAFE_INTEGER;
 
 function checkGrace(value: unknown, where: string): number {
   const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > MAX_GRACE_SECONDS) {
-    throw invalidArgument(`${where}: must be a whole number of seconds ≥ 0, got ${JSON.stringify(value)}`);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > MAX_GRACE_PERIOD_SECONDS) {
+    throw invalidArgument(`${where}: must be a whole number of seconds between 0 and ${MAX_GRACE_PERIOD_SECONDS}, got ${JSON.stringify(value)}`);
   }
   return n;
 }

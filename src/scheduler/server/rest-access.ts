@@ -47,6 +47,7 @@ import {
   type ResourceAttributes,
 } from '../rbac/index.js';
 import type { Store, StoredObject } from '../store/index.js';
+import { maySomeApply } from './apply-precheck.js';
 import { SERVICE_ACCOUNTS_GROUP } from '../auth/authn.js';
 
 /** "RBAC" (default) or "AlwaysAllow" (authentication only: every authenticated user may do anything). */
@@ -86,6 +87,12 @@ export interface AccessContext {
   attrs: RequestAttributes;
   /** Decides one more request of this user (apply's objects); throws AccessError 403. objectName: for the audit log. */
   require(a: ResourceAttributes, objectName?: string): void;
+  /**
+   * Before an apply's body is read: throws AccessError 403 unless the user may create or patch one of
+   * these resources somewhere (apply-precheck.ts), so a node or bootstrap identity cannot make the
+   * scheduler decode megabytes.
+   */
+  requireSomeApply(resources: readonly string[]): void;
   /** Checks a Role/ClusterRole/binding about to be stored against escalation. */
   admit(kind: string, obj: unknown): void;
   /** The name of the object a POST to a collection creates (its URL has none): for the audit log. */
@@ -278,6 +285,11 @@ export function checkAccess(req: IncomingMessage, url: URL, opts: AccessOptions)
       if (!d.allowed) throw forbid(opts, base, full, d.reason, named);
       // Recorded once the apply's transaction is over: committed (allowed) or rolled back (failed).
       state.pending.push(named);
+    },
+    requireSomeApply(resources) {
+      if (decide(opts, base.user, attrs).allowed) return; // AlwaysAllow, masters, or a rule on "apply" itself
+      if (maySomeApply(policyOf(opts), base.user, resources)) return;
+      throw forbid(opts, base, attrs, `it may not create or patch any of ${resources.join(', ')} in any namespace, so its manifest is not read`);
     },
     admit: (kind, obj) => admitRbac(opts, base, kind, obj),
     stillAllowed() {

@@ -50,7 +50,7 @@ import type { PodExecOptions, PodLogOptions, PodProxy } from './pod-proxy.js';
 import { bootstrapTokensRoute } from './bootstrap-tokens-api.js';
 import { requestedTimeoutSeconds, streamLifetime, streamTimeoutMs, type StreamLifetime } from './stream-lifetime.js';
 import type { TokenStore } from '../auth/index.js';
-import { decodeObjectsOffLoop } from './decode-off-loop.js';
+import { DecoderBusyError, decodeObjectsOffLoop, type DecodeSlots } from './decode-off-loop.js';
 import { isBigList, sendListInSlices } from './send-list.js';
 
 /** Largest request body accepted: kube-apiserver's 3 MiB (a manifest of several objects, each at most 1.5 MiB). */
@@ -113,6 +113,8 @@ export interface RestApiOptions {
   streamRecheckMs?: number;
   /** Node certificates: REST authentication checks them; DELETE of a node name revokes them. */
   nodeCertificates?: NodeCertificates;
+  /** The decoder's worker slots (decode-off-loop.ts); the process-wide ones by default. */
+  decodeSlots?: DecodeSlots;
 }
 
 /** An HTTP failure with a Kubernetes Status reason. */
@@ -171,9 +173,9 @@ async function readBody(req: IncomingMessage): Promise<string> {
 }
 
 /** The body as a manifest, decoded off the event loop when big (decode-off-loop.ts), and its text. */
-async function readManifest(req: IncomingMessage): Promise<DecodedObjects & { text: string }> {
+async function readManifest(req: IncomingMessage, opts: Pick<RestApiOptions, 'decodeSlots'>): Promise<DecodedObjects & { text: string }> {
   const text = await readBody(req);
-  return { ...(await decodeObjectsOffLoop(text, 'request body')), text };
+  return { ...(await decodeObjectsOffLoop(text, 'request body', { slots: opts.decodeSlots })), text };
 }
 
 /** The body as JSON; undefined when empty. */
@@ -294,6 +296,11 @@ export async function handleApiRequest(req: IncomingMessage, res: ServerResponse
       sendStatus(res, err.code, err.reason, err.message, err.code === 401 ? { 'www-authenticate': 'Bearer' } : {});
       return;
     }
+    if (err instanceof DecoderBusyError) {
+      failed(429, err.message);
+      sendStatus(res, 429, 'TooManyRequests', err.message, { 'retry-after': String(err.retryAfterSeconds) });
+      return;
+    }
     if (err instanceof CoreletError && STATUS_OF_KIND[err.kind]) {
       const [status, reason] = STATUS_OF_KIND[err.kind];
       failed(status, err.message);
@@ -352,7 +359,9 @@ async function route(req: IncomingMessage, opts: RestApiOptions): Promise<Reply>
   // /api/v1/apply
   if (rest.length === 1 && rest[0] === 'apply') {
     if (method !== 'POST') throw methodNotAllowed(method, url.pathname);
-    return apply(await readManifest(req), opts);
+    // Before reading and decoding the body: the caller must be able to write something at all.
+    opts.access?.requireSomeApply(Object.keys(RESOURCES));
+    return apply(await readManifest(req, opts), opts);
   }
   // /api/v1/bootstraptokens(/ID)
   if (rest[0] === 'bootstraptokens' && rest.length <= 2 && opts.bootstrapTokens) {
@@ -380,7 +389,7 @@ async function route(req: IncomingMessage, opts: RestApiOptions): Promise<Reply>
   // A cluster-scoped kind has no collection inside a namespace (Kubernetes answers 404 too).
   if (!isNamespaced(kind)) throw new HttpError(404, 'NotFound', `the server could not find the requested resource: ${resource} are cluster-scoped, use /api/v1/${resource}`);
   if (name === undefined) {
-    if (method === 'POST') return done(opts, createFromBody(kind, ns, await readManifest(req), opts));
+    if (method === 'POST') return done(opts, createFromBody(kind, ns, await readManifest(req, opts), opts));
     return collection({ kind, namespace: ns, labelSelector, fields });
   }
   if (sub !== undefined) return subresource(req, method, url, kind, ns, name, sub, opts);
@@ -850,7 +859,7 @@ function createFromBody(kind: StoreKind, namespace: string, body: DecodedObjects
 
 /** POST /api/v1/namespaces and GET|PATCH|DELETE /api/v1/namespaces/NAME. */
 async function namespaceRoute(req: IncomingMessage, method: string, name: string | undefined, opts: RestApiOptions): Promise<Reply> {
-  if (name === undefined) return done(opts, createFromBody('Namespace', '', await readManifest(req), opts));
+  if (name === undefined) return done(opts, createFromBody('Namespace', '', await readManifest(req, opts), opts));
   if (method === 'GET') {
     const obj = opts.store.get('Namespace', '', name);
     if (!obj) throw notFound(`namespaces "${name}" not found`);
@@ -928,7 +937,7 @@ async function clusterObjectRoute(
 ): Promise<Reply> {
   const { store } = opts;
   if (name === undefined) {
-    if (method === 'POST') return done(opts, createFromBody(kind, '', await readManifest(req), opts));
+    if (method === 'POST') return done(opts, createFromBody(kind, '', await readManifest(req, opts), opts));
     return collection({ kind, fields: [] });
   }
   if (method === 'GET') {

@@ -243,7 +243,8 @@ export function assignPreboundPod(store: Store, sessions: NodeSessions, pod: Pod
   const nodeName = pod.spec?.nodeName;
   if (!nodeName || pod.metadata.deletionTimestamp !== undefined || podFinished(pod)) return false;
   const current = store.get<Pod>('Pod', pod.metadata.namespace, pod.metadata.name);
-  if (!current || current.metadata.uid !== pod.metadata.uid) return false;
+  // The event's copy may be older than a DELETE or a status report: judge the stored pod.
+  if (!current || current.metadata.uid !== pod.metadata.uid || current.metadata.deletionTimestamp !== undefined || podFinished(current)) return false;
   if (!store.get('Node', '', nodeName)) {
     const { namespace, name, uid } = pod.metadata;
     const message = `pod is bound to node ${nodeName} (spec.nodeName), which does not exist: it stays Pending until a node of that name registers`;

@@ -353,11 +353,13 @@ export class Store {
       if (holder) throw alreadyExists(`${ref}: uid ${uid} is already used by ${refOf(holder.kind, holder.namespace, holder.name)}`);
       const rv = this.nextResourceVersion();
       const { apiVersion, kind: _kind, metadata: _metadata, ...rest } = obj;
+      // A new object is never being deleted: Kubernetes clears both fields on create (BeforeCreate).
+      const { deletionTimestamp: _dt, deletionGracePeriodSeconds: _dg, ...createdMeta } = m as typeof m & { deletionTimestamp?: unknown; deletionGracePeriodSeconds?: unknown };
       const stored = {
         apiVersion: apiVersion ?? API_VERSIONS[k],
         kind: k,
         metadata: {
-          ...m,
+          ...createdMeta,
           name,
           namespace,
           uid,

@@ -263,7 +263,7 @@ describe('parseMessage: refused messages', () => {
     ]);
     assert.deepEqual(problems({ v: 1, type: 'unassign', gracePeriodSeconds: -1 }), [
       'message.unassign.uid: required value',
-      'message.unassign.gracePeriodSeconds: must be greater than or equal to 0',
+      'message.unassign.gracePeriodSeconds: must be between 0 and 9223372036, inclusive',
     ]);
     assert.match(problems({ v: 1, type: 'error', code: 'Oops', message: 'x' })[0], /^message\.error\.code: unsupported value "Oops"/);
     assert.deepEqual(problems({ v: 1, type: 'error', code: 'Internal', message: 'x', id: '' }), ['message.error.id: must be 1 to 128 characters']);

@@ -445,7 +445,10 @@ describe('decodePods: validation', () => {
     ['dnsPolicy', (m) => (m.spec.dnsPolicy = 'Cluster'), 'spec.dnsPolicy: unsupported value "Cluster" (supported: ClusterFirst, Default, None, ClusterFirstWithHostNet)'],
     ['dnsPolicy None without nameservers', (m) => (m.spec.dnsPolicy = 'None'), 'spec.dnsConfig: must provide at least one DNS nameserver when dnsPolicy is None'],
     ['nameserver', (m) => (m.spec.dnsConfig = { nameservers: ['dns.local'] }), 'spec.dnsConfig.nameservers[0]: invalid value "dns.local": must be a valid IP address'],
-    ['grace period', (m) => (m.spec.terminationGracePeriodSeconds = -1), 'spec.terminationGracePeriodSeconds: must be greater than or equal to 0'],
+    ['grace period', (m) => (m.spec.terminationGracePeriodSeconds = -1), 'spec.terminationGracePeriodSeconds: must be between 0 and 9223372036, inclusive'],
+    // Beyond what a deletion date (or Kubernetes' time.Duration) can hold: refused, not a crash later.
+    ['grace period too large', (m) => (m.spec.terminationGracePeriodSeconds = 9007199254740991), 'spec.terminationGracePeriodSeconds: must be between 0 and 9223372036, inclusive'],
+    ['deletion grace period too large', (m) => (m.metadata.deletionGracePeriodSeconds = 9007199254740991), 'metadata.deletionGracePeriodSeconds: must be between 0 and 9223372036, inclusive'],
     ['hostNetwork type', (m) => (m.spec.hostNetwork = 'true'), 'spec.hostNetwork: expected boolean, got string "true"'],
     ['nodeName', (m) => (m.spec.nodeName = 'Node_1'), 'spec.nodeName: invalid value "Node_1"'],
     ['nodeSelector value', (m) => (m.spec.nodeSelector = { disk: 'fast ssd' }), 'spec.nodeSelector.disk: invalid value "fast ssd"'],

@@ -266,6 +266,8 @@ describe('decodeObjects: validation', () => {
     // [what, kind, edit, problems]
     ['negative replicas', D, (m) => (m.spec.replicas = -1), ['spec.replicas: invalid value -1: must be greater than or equal to 0']],
     ['replicas as a string', D, (m) => (m.spec.replicas = '3'), ['spec.replicas: expected integer, got string "3"']],
+    // Scaled to 0, such a template's pods would get a deletion date no clock can say: refused here.
+    ['a grace period beyond 9223372036 s', D, (m) => (t(m).spec.terminationGracePeriodSeconds = 9007199254740991), ['spec.template.spec.terminationGracePeriodSeconds: must be between 0 and 9223372036, inclusive']],
     ['a name that is no DNS subdomain', D, (m) => (m.metadata.name = 'Web'), [`metadata.name: invalid value "Web": ${SUBDOMAIN_MSG}`]],
     ['a missing name', D, (m) => delete m.metadata.name, ['metadata.name: required value']],
     ['a missing spec', D, (m) => delete m.spec, ['spec: required value']],

@@ -141,6 +141,10 @@ describe('graceful deletion and pre-bound pods on a running scheduler', () => {
     const bad = await req('DELETE', '/api/v1/namespaces/default/pods/x?gracePeriodSeconds=-3');
     assert.equal(bad.status, 400);
     assert.match(bad.text, /gracePeriodSeconds: must be a whole number of seconds/);
+    // A grace period too large for a date is a 400 naming the parameter, not a 500.
+    const huge = await req('DELETE', '/api/v1/namespaces/default/pods/x?gracePeriodSeconds=9999999999999');
+    assert.equal(huge.status, 400);
+    assert.match(huge.text, /gracePeriodSeconds: must be a whole number of seconds between 0 and 9223372036/);
   });
 });
 
@@ -150,7 +154,10 @@ describe('DeleteOptions', () => {
     assert.equal(requestedGracePeriod(new URLSearchParams('gracePeriodSeconds=7'), ''), 7);
     assert.equal(requestedGracePeriod(new URLSearchParams('gracePeriodSeconds=7'), '{"kind":"DeleteOptions","gracePeriodSeconds":0}'), 0);
     assert.equal(requestedGracePeriod(new URLSearchParams(''), '{"propagationPolicy":"Background"}'), undefined);
-    assert.throws(() => requestedGracePeriod(new URLSearchParams('gracePeriodSeconds=soon'), ''), /gracePeriodSeconds: must be a whole number of seconds ≥ 0, got "soon"/);
+    assert.throws(() => requestedGracePeriod(new URLSearchParams('gracePeriodSeconds=soon'), ''), /gracePeriodSeconds: must be a whole number of seconds between 0 and 9223372036, got "soon"/);
+    // Larger grace periods overflow the deletion date (and a Go time.Duration in Kubernetes): refused.
+    assert.throws(() => requestedGracePeriod(new URLSearchParams('gracePeriodSeconds=9999999999999'), ''), /gracePeriodSeconds: must be a whole number of seconds between 0 and 9223372036, got "9999999999999"/);
+    assert.throws(() => requestedGracePeriod(new URLSearchParams(''), '{"gracePeriodSeconds":9007199254740991}'), /DeleteOptions.gracePeriodSeconds: must be a whole number/);
     assert.throws(() => requestedGracePeriod(new URLSearchParams(''), '{"gracePeriodSeconds":-1}'), /DeleteOptions.gracePeriodSeconds: must be a whole number/);
     assert.throws(() => requestedGracePeriod(new URLSearchParams(''), '[1]'), /DeleteOptions body: expected an object/);
   });

@@ -207,3 +207,48 @@ test('a node that comes back Ready loses its taint: its pods are not evicted', (
   }
   assert.ok(store.listEvents({ kind: 'Node', name: 'a' }).some((e) => e.reason === 'NodeReady'));
 });
+
+test('nodes stored NodeStatusUnknown by a scheduler before its restart are not NotReady (nor tainted) during the new start\'s grace period', (t) => {
+  const { store } = tempStore(t);
+  for (const n of ['a', 'b', 'c']) addNode(store, n, t0);
+  deploy(store, ['a', 'b'], 4);
+  // The previous process marked a and b Unknown (c stayed Ready), then crashed.
+  const old = new NodeLifecycleController(t0, { podEvictionTimeoutMs: 1000, nodeEvictionRate: 0 });
+  for (let s = 0; s <= 41; s++) {
+    heartbeat(store, 'c', at(s));
+    old.pass(store, at(s));
+  }
+  for (const n of ['a', 'b']) assert.equal(readyOf(store, n), 'NodeStatusUnknown');
+  const before = pods(store).map((p) => p.metadata.uid).sort();
+  // Restarted at +100 s with a low eviction timeout; the agents reconnect at +130 s.
+  const c = new NodeLifecycleController(at(100), { podEvictionTimeoutMs: 1000 });
+  for (let s = 100; s <= 140; s++) {
+    heartbeat(store, 'c', at(s));
+    if (s >= 130) for (const n of ['a', 'b']) heartbeat(store, n, at(s));
+    const r = c.pass(store, at(s));
+    assert.deepEqual(r.tainted, [], `nothing tainted at +${s - 100}s after the restart`);
+    assert.deepEqual(r.evicted, []);
+  }
+  assert.deepEqual(terminating(store), []);
+  assert.deepEqual(pods(store).map((p) => p.metadata.uid).sort(), before);
+});
+
+test('a node stored Unknown that stays silent after a restart is NotReady once the grace period from the start has passed', (t) => {
+  const { store } = tempStore(t);
+  addNode(store, 'a', t0);
+  addNode(store, 'b', t0);
+  const old = new NodeLifecycleController(t0);
+  for (let s = 0; s <= 41; s++) {
+    heartbeat(store, 'b', at(s));
+    old.pass(store, at(s));
+  }
+  assert.equal(readyOf(store, 'a'), 'NodeStatusUnknown');
+  const c = new NodeLifecycleController(at(100));
+  let tainted: string[] = [];
+  for (let s = 100; s <= 141; s++) {
+    heartbeat(store, 'b', at(s));
+    tainted.push(...c.pass(store, at(s)).tainted);
+    if (s <= 140) assert.deepEqual(tainted, [], `not tainted at +${s - 100}s`);
+  }
+  assert.deepEqual(tainted, ['a']);
+});

@@ -75,3 +75,17 @@ test('terminating pods of a node that was deleted are removed (nobody can confir
   assert.deepEqual(collectOrphanedTerminatingPods(store, new Set(), t0), ['default/p']);
   assert.ok(store.get('Pod', 'default', 'q'), 'a pod not being deleted is left to its controller');
 });
+
+test('a grace period too large for a date is capped, not thrown (one pod must not stop every pass)', (t) => {
+  const { store } = tempStore(t);
+  store.create('Node', { metadata: { name: 'node-a' }, spec: {}, status: {} });
+  addPod(store, 'forever', { node: 'node-a' });
+  const r = deletePod(store, 'default', 'forever', t0, Number.MAX_SAFE_INTEGER)!;
+  assert.equal(r.removed, false);
+  assert.equal(r.gracePeriodSeconds, 9223372036, 'the largest grace period accepted anywhere');
+  assert.equal(r.pod.metadata.deletionGracePeriodSeconds, 9223372036);
+  assert.equal(r.pod.metadata.deletionTimestamp, '2318-04-12T23:47:16Z');
+  // Even at a clock near the end of what RFC 3339 can say, the date stays one it can say.
+  addPod(store, 'late', { node: 'node-a' });
+  assert.equal(deletePod(store, 'default', 'late', new Date('9990-01-01T00:00:00Z'), 9223372036)!.pod.metadata.deletionTimestamp, '9999-12-31T23:59:59Z');
+});
