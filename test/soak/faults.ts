@@ -38,12 +38,14 @@ export interface FaultContext {
 }
 
 /**
- * The order of faults: the short form injects each kind once, the two outages first (while every
- * node certificate is young); the long form starts with the same round, then picks kinds at random.
+ * The order of faults: the short form injects each kind once: a pause first (a sandbox left stuck
+ * shows only 2 minutes later), then the scheduler outage (while every node certificate is young),
+ * the rest shuffled with the node outage in the middle. The long form starts with the same round,
+ * then picks kinds at random.
  */
 export function firstRound(rng: Prng): FaultKind[] {
-  const rest = rng.shuffle(FAULT_KINDS.filter((k) => k !== 'scheduler-down' && k !== 'node-lost'));
-  return ['scheduler-down', ...rest.slice(0, 2), 'node-lost', ...rest.slice(2)];
+  const rest = rng.shuffle(FAULT_KINDS.filter((k) => k !== 'kill-pause' && k !== 'scheduler-down' && k !== 'node-lost'));
+  return ['kill-pause', 'scheduler-down', ...rest.slice(0, 2), 'node-lost', ...rest.slice(2)];
 }
 
 export async function inject(kind: FaultKind, ctx: FaultContext): Promise<FaultRecord | undefined> {
@@ -192,23 +194,30 @@ async function pickPause(ctx: FaultContext, node: string): Promise<{ pid: number
   return undefined;
 }
 
-/** About 1 MiB of YAML: a namespace and Roles with long rule lists (no pods: only the API works). */
+/**
+ * About 1 MiB of YAML as people write it: a namespace and ~1,000 Deployments (0 replicas: only the
+ * API and the controllers work, no pods start).
+ */
 export function bigManifest(): string {
   const parts = ['apiVersion: v1\nkind: Namespace\nmetadata: {name: soak-big}\n'];
-  const names = Array.from({ length: 12 }, (_, i) => `resource-name-${String(i).padStart(2, '0')}-${'x'.repeat(40)}`);
   let size = parts[0]!.length;
   for (let i = 0; size < 1024 * 1024; i++) {
-    const role = `apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
+    const d = `apiVersion: apps/v1
+kind: Deployment
 metadata: {name: big-${i}, namespace: soak-big, labels: {soak: big}}
-rules:
-- apiGroups: [""]
-  resources: [pods, pods/log, events]
-  verbs: [get, list, watch]
-  resourceNames: [${names.join(', ')}]
+spec:
+  replicas: 0
+  selector: {matchLabels: {app: big-${i}}}
+  template:
+    metadata: {labels: {app: big-${i}}}
+    spec:
+      containers:
+      - name: main
+        image: corelet.local/zeus/api:1.0
+        command: ["sh", "-c", "echo ${'x'.repeat(600)}"]
 `;
-    parts.push(role);
-    size += role.length + 4;
+    parts.push(d);
+    size += d.length + 4;
   }
   return parts.join('---\n');
 }

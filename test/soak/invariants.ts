@@ -42,6 +42,8 @@ interface CriContainer {
   labels: Record<string, string>;
 }
 
+/** How long the cluster must stay healthy to count as recovered. */
+const STABLE_MS = 10_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const isReady = (p: ApiPod) => p.status?.phase === 'Running' && !!p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
 const deleting = (p: ApiPod) => !!(p.metadata as { deletionTimestamp?: string }).deletionTimestamp;
@@ -75,6 +77,8 @@ export class Invariants {
   /** The last API sample; healthy = every workload at its replicas and every node Ready. */
   last: ApiSample | undefined;
   healthy = false;
+  private healthySince: number | undefined;
+  private readonly orphanSince = new Map<string, number>();
   readonly pollLatenciesMs: number[] = [];
 
   constructor(
@@ -108,6 +112,7 @@ export class Invariants {
 
   faultStarted(): void {
     this.activeFaults++;
+    this.healthySince = undefined;
   }
 
   faultEnded(): void {
@@ -121,25 +126,36 @@ export class Invariants {
     this.disturbed.set(key, Date.now());
   }
 
-  /** Waits until a poll finds every workload at its replicas and every node Ready; false after timeoutMs. */
+  /**
+   * Waits until every workload is at its replicas and every node Ready, and stays so for
+   * STABLE_MS (a scheduler just restarted still lists its old, healthy-looking state for a moment);
+   * false after timeoutMs.
+   */
   async waitHealthy(timeoutMs: number): Promise<boolean> {
-    this.healthy = false;
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       const s = await this.sampleApi().catch(() => undefined);
-      if (s && this.isHealthy(s)) {
-        this.markRecovered();
-        return (this.healthy = true);
-      }
+      if (this.observe(s !== undefined && this.isHealthy(s))) return true;
       await sleep(2000);
     }
     return false;
   }
 
-  /** Faults that ended and had not recovered yet recover now (faults never overlap). */
-  private markRecovered(): void {
-    if (this.activeFaults > 0) return;
-    for (const f of this.report.faults) if (f.end !== undefined && f.recovered === undefined) f.recovered = this.report.now();
+  /**
+   * Feeds one health sample; true once healthy for STABLE_MS. Faults that ended before the healthy
+   * streak began recovered when it began.
+   */
+  private observe(healthy: boolean): boolean {
+    const now = Date.now();
+    if (!healthy || this.activeFaults > 0) {
+      this.healthySince = undefined;
+      return (this.healthy = false);
+    }
+    this.healthySince ??= now;
+    if (now - this.healthySince < STABLE_MS) return (this.healthy = false);
+    const at = this.report.now() - (now - this.healthySince) / 1000;
+    for (const f of this.report.faults) if (f.end !== undefined && f.recovered === undefined && f.end <= at + 0.1) f.recovered = Math.round(at * 10) / 10;
+    return (this.healthy = true);
   }
 
   private isHealthy(s: ApiSample): boolean {
@@ -178,6 +194,7 @@ export class Invariants {
       s = await this.sampleApi();
       this.apiDownSince = undefined;
     } catch (err) {
+      this.observe(false);
       this.apiDownSince ??= now;
       if (quiet && now - Math.max(this.apiDownSince, this.lastFaultEnd) > this.settings.recoveryMs) {
         this.report.violation('api-unavailable', `the API has not answered for ${Math.round((now - this.apiDownSince) / 1000)} s (${String(err).split('\n')[0]})`, String(this.apiDownSince));
@@ -203,14 +220,34 @@ export class Invariants {
           this.report.violation(invariant, `${key.replace(/^\w+ /, '')} ${detail} for ${Math.round((now - since) / 1000)} s, ${Math.round((now - this.lastFaultEnd) / 1000)} s after the last fault ended`, `${key} ${since}`);
         }
       }
-      this.healthy = this.isHealthy(s);
-      if (this.healthy) this.markRecovered();
+      this.observe(this.isHealthy(s));
     }
-    await this.sampleNodes(now, quiet);
+    await this.sampleNodes(now, quiet, s);
+  }
+
+  /**
+   * A running container whose pod the API no longer lists: its node should have stopped it (the
+   * pod's grace period is 2 to 5 s here); 2 minutes after the last fault it is a violation.
+   */
+  private checkOrphans(node: string, running: CriContainer[], api: ApiSample, now: number, quiet: boolean): void {
+    const uids = new Set(api.pods.map((p) => p.metadata.uid));
+    for (const c of running) {
+      const uid = c.labels['io.kubernetes.pod.uid'] ?? '';
+      if (uids.has(uid)) {
+        this.orphanSince.delete(c.id);
+        continue;
+      }
+      const since = this.orphanSince.get(c.id) ?? now;
+      this.orphanSince.set(c.id, since);
+      if (quiet && now - Math.max(since, this.lastFaultEnd) > this.settings.recoveryMs) {
+        const pod = `${c.labels['io.kubernetes.pod.namespace']}/${c.labels['io.kubernetes.pod.name']}`;
+        this.report.violation('orphan-container', `${node}: container ${c.id.slice(0, 13)} of ${pod} (uid ${uid.slice(0, 8)}) still running ${Math.round((now - since) / 1000)} s after the API stopped listing its pod`, c.id);
+      }
+    }
   }
 
   /** crictl on each node: ordinals running twice, stuck sandboxes; log sizes and certificates. */
-  private async sampleNodes(now: number, quiet: boolean): Promise<void> {
+  private async sampleNodes(now: number, quiet: boolean, api: ApiSample | undefined): Promise<void> {
     const ordinals = new Map<string, string[]>();
     const deepCheck = this.polls % 6 === 1;
     for (const n of this.cluster.nodes) {
@@ -219,12 +256,13 @@ export class Invariants {
       if (!pods) continue;
       for (const p of pods) this.sandboxes.get(n.name)!.add(p.id);
       const running = await this.criContainers(n.name, 'running');
+      if (running && api) this.checkOrphans(n.name, running, api, now, quiet);
       for (const c of running ?? []) {
         const name = c.labels['io.kubernetes.pod.name'] ?? '';
         if (c.labels['io.kubernetes.pod.namespace'] === SOAK_NS && /^ordinal-\d+$/.test(name)) ordinals.set(name, [...(ordinals.get(name) ?? []), n.name]);
       }
       if (deepCheck) {
-        await this.checkPauses(n, pods, now, quiet);
+        await this.checkPauses(n, pods, now);
         await this.checkLogs(n);
       }
     }
@@ -233,7 +271,7 @@ export class Invariants {
     }
   }
 
-  private async checkPauses(n: ClusterNode, pods: CriSandbox[], now: number, quiet: boolean): Promise<void> {
+  private async checkPauses(n: ClusterNode, pods: CriSandbox[], now: number): Promise<void> {
     for (const p of pods.filter((x) => x.state === 'SANDBOX_READY')) {
       let pid = this.pausePids.get(p.id);
       if (pid === undefined) {
@@ -248,7 +286,7 @@ export class Invariants {
       }
       const since = this.pauseDeadSince.get(p.id) ?? now;
       this.pauseDeadSince.set(p.id, since);
-      if (quiet && now - Math.max(since, this.lastFaultEnd) > this.settings.recoveryMs) {
+      if (now - since > this.settings.recoveryMs) {
         this.report.violation('sandbox-stuck', `${n.name}: sandbox ${p.id.slice(0, 13)} of ${p.labels['io.kubernetes.pod.namespace']}/${p.labels['io.kubernetes.pod.name']} is READY but its pause process ${pid} is gone (for ${Math.round((now - since) / 1000)} s or more)`, p.id);
       }
     }

@@ -13,7 +13,7 @@
  *   CORELET_SOAK_REPORT         report file (default TMP/corelet-soak-SEED.txt, and .json beside it)
  *   CORELET_SOAK_SCHEDULER_DOWN_SECONDS, CORELET_SOAK_NODE_LOST_SECONDS   the two outages
  *   CORELET_SOAK_NODE_CERT_TTL  --node-cert-ttl (short 5m, long 60m: agents renew at 70-90% of it)
- *   CORELET_SOAK_TOKEN_TTL      TTL of the bootstrap token the nodes rejoin with (short 2m, long 10m)
+ *   CORELET_SOAK_TOKEN_TTL      TTL of the bootstrap token the nodes rejoin with (short 45s, long 10m)
  *   CORELET_SOAK_SERVING_CERT_TTL  --serving-cert-ttl, passed when the scheduler has the flag
  *   CORELET_SOAK_LOG_MAX_SIZE, CORELET_SOAK_LOG_MAX_FILES  --container-log-max-size/-files, passed
  *                               when the agent has the flags (default 1Mi × 3)
@@ -85,14 +85,14 @@ export function soakSettings(env: NodeJS.ProcessEnv = process.env): SoakSettings
     schedulerDownSeconds: int(env, 'CORELET_SOAK_SCHEDULER_DOWN_SECONDS', long ? 300 : 60, 1, 3600),
     nodeLostSeconds: int(env, 'CORELET_SOAK_NODE_LOST_SECONDS', long ? 120 : 60, 1, 3600),
     nodeCertTtl: str(env, 'CORELET_SOAK_NODE_CERT_TTL', long ? '60m' : '5m', DURATION, 'a duration such as 5m'),
-    tokenTtl: str(env, 'CORELET_SOAK_TOKEN_TTL', long ? '10m' : '2m', DURATION, 'a duration such as 2m'),
+    tokenTtl: str(env, 'CORELET_SOAK_TOKEN_TTL', long ? '10m' : '45s', DURATION, 'a duration such as 2m'),
     servingCertTtl: str(env, 'CORELET_SOAK_SERVING_CERT_TTL', long ? '60m' : '5m', DURATION, 'a duration such as 5m'),
     logMaxSize: str(env, 'CORELET_SOAK_LOG_MAX_SIZE', '1Mi', /^\d+(Ki|Mi|Gi)?$/, 'a size such as 1Mi'),
     logMaxFiles: int(env, 'CORELET_SOAK_LOG_MAX_FILES', 3, 2, 100),
     logKiBPerSecond: int(env, 'CORELET_SOAK_LOG_KIB_PER_SECOND', 512, 1, 65536),
     schedulerArgs: env.CORELET_SOAK_SCHEDULER_ARGS ?? '',
     agentArgs: env.CORELET_SOAK_AGENT_ARGS ?? '',
-    gapMs: long ? [30_000, 180_000] : [5_000, 12_000],
+    gapMs: long ? [30_000, 180_000] : [2_000, 6_000],
     pollMs: 5_000,
     recoveryMs: 120_000,
   };
