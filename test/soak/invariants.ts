@@ -9,9 +9,11 @@
  *   sandbox-stuck       a sandbox READY while its pause process is gone, 2 minutes after it died
  *   log-size            a container's log folder above the configured rotation limit (plus the writes
  *                       of one rotation period)
+ *   orphan-container    a container running 2 minutes after the API stopped listing its pod
  * and, on demand: pod-deleted-by-scheduler-restart (the uids of the Running pods before a scheduler
  * fault, compared after it), and the end checks: leaked IP allocations, iptables rules, netns, log
- * and volume folders, conmon processes before `cluster.sh down`; leftovers after it.
+ * and volume folders, mounts, pod cgroups, conmon processes before `cluster.sh down`; leftovers
+ * (netns, links, processes, cgroups, mounts, rules, files) after it.
  */
 import { X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -38,6 +40,7 @@ interface CriSandbox {
 }
 interface CriContainer {
   id: string;
+  state?: string;
   podSandboxId: string;
   labels: Record<string, string>;
 }
@@ -63,6 +66,8 @@ export class Invariants {
   private activeFaults = 0;
   /** When the last fault ended (ms); recovery windows count from here. */
   private lastFaultEnd = Date.now();
+  /** When the last fault that cut a node off from the scheduler ended. */
+  private lastOutageEnd = Date.now();
   private readonly disturbed = new Map<string, number>();
   private readonly notReadySince = new Map<string, number>();
   private apiDownSince: number | undefined;
@@ -115,9 +120,11 @@ export class Invariants {
     this.healthySince = undefined;
   }
 
-  faultEnded(): void {
+  /** kind: faults that keep a node from hearing the scheduler also restart the orphan clocks. */
+  faultEnded(kind?: string): void {
     this.activeFaults = Math.max(0, this.activeFaults - 1);
     this.lastFaultEnd = Date.now();
+    if (kind && /scheduler|node-lost|agent/.test(kind)) this.lastOutageEnd = this.lastFaultEnd;
     this.healthy = false;
   }
 
@@ -227,7 +234,8 @@ export class Invariants {
 
   /**
    * A running container whose pod the API no longer lists: its node should have stopped it (the
-   * pod's grace period is 2 to 5 s here); 2 minutes after the last fault it is a violation.
+   * pod's grace period is 2 to 5 s here); 2 minutes after it was orphaned, or after the last fault
+   * that kept its node from hearing the scheduler, it is a violation.
    */
   private checkOrphans(node: string, running: CriContainer[], api: ApiSample, now: number, quiet: boolean): void {
     const uids = new Set(api.pods.map((p) => p.metadata.uid));
@@ -239,7 +247,7 @@ export class Invariants {
       }
       const since = this.orphanSince.get(c.id) ?? now;
       this.orphanSince.set(c.id, since);
-      if (quiet && now - Math.max(since, this.lastFaultEnd) > this.settings.recoveryMs) {
+      if (quiet && now - Math.max(since, this.lastOutageEnd) > this.settings.recoveryMs) {
         const pod = `${c.labels['io.kubernetes.pod.namespace']}/${c.labels['io.kubernetes.pod.name']}`;
         this.report.violation('orphan-container', `${node}: container ${c.id.slice(0, 13)} of ${pod} (uid ${uid.slice(0, 8)}) still running ${Math.round((now - since) / 1000)} s after the API stopped listing its pod`, c.id);
       }
@@ -367,12 +375,12 @@ export class Invariants {
   /**
    * Before `cluster.sh down`, on a still cluster: every IP allocation, iptables rule and netns
    * belongs to a READY sandbox, every log and volume folder to a pod the API still lists on that
-   * node, every conmon to a container or sandbox the runtime lists. Two samples 20 s apart: only
+   * node, every conmon to a container or sandbox the runtime lists. Two samples 10 s apart: only
    * what is leaked in both counts (a pod being torn down right now is not a leak).
    */
   async checkLeaksBeforeDown(): Promise<void> {
     const first = await this.leakSample();
-    await sleep(20_000);
+    await sleep(10_000);
     const second = await this.leakSample();
     for (const [kind, items] of Object.entries(second)) {
       const both = items.filter((x) => first[kind]?.includes(x));
@@ -382,9 +390,10 @@ export class Invariants {
   }
 
   private async leakSample(): Promise<Record<string, string[]>> {
-    const out: Record<string, string[]> = { ip: [], rule: [], netns: [], 'log-dir': [], 'volume-dir': [], conmon: [] };
+    const out: Record<string, string[]> = { container: [], ip: [], rule: [], netns: [], 'log-dir': [], 'volume-dir': [], conmon: [], mount: [], cgroup: [] };
     const s = await this.sampleApi(30_000).catch(() => undefined);
     const ps = String((await execa('ps', ['-eo', 'pid=,args='])).stdout).split('\n');
+    const mounts = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').map((l) => l.split(' ')[4] ?? '');
     for (const n of this.cluster.nodes) {
       const pods = await this.criSandboxes(n.name);
       const ctrs = await this.criContainers(n.name);
@@ -416,12 +425,29 @@ export class Invariants {
         const listed = s?.pods.some((p) => p.metadata.uid === uid && p.spec.nodeName === n.name);
         return listed || (seen !== undefined && Date.now() - seen.at < 60_000) || !s;
       };
+      for (const c of ctrs.filter((x) => x.state === 'CONTAINER_RUNNING')) {
+        const uid = c.labels['io.kubernetes.pod.uid'] ?? '';
+        if (!live(uid)) out.container!.push(`${n.name}: container ${c.id.slice(0, 13)} of deleted pod ${c.labels['io.kubernetes.pod.namespace']}/${c.labels['io.kubernetes.pod.name']} still running`);
+      }
       for (const d of await readdir(join(n.dir, 'pod-logs')).catch(() => [] as string[])) {
         const uid = d.split('_')[2] ?? '';
         if (!live(uid)) out['log-dir']!.push(`${n.name}: pod-logs/${d} of a deleted pod`);
       }
       for (const uid of await readdir(join(n.dir, 'agent', 'pods')).catch(() => [] as string[])) {
         if (!live(uid)) out['volume-dir']!.push(`${n.name}: agent/pods/${uid} (${this.podSeen.get(uid)?.name ?? 'unknown pod'}) of a deleted pod`);
+      }
+      // mounts under the node's folder (rootfs, volumes) of containers or pods that are gone
+      for (const m of mounts.filter((x) => x.startsWith(`${n.dir}/`))) {
+        const ids = m.match(/[0-9a-f]{64}/g) ?? [];
+        const uids = m.match(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g) ?? [];
+        if (ids.some((id) => !known.has(id)) || uids.some((uid) => !live(uid))) out.mount!.push(`${n.name}: ${m.slice(n.dir.length + 1)}`);
+      }
+      // pod cgroups (QOS_CGROUP[/burstable|/besteffort]/pod<uid>) of pods that are gone
+      for (const tier of ['', 'burstable', 'besteffort']) {
+        for (const d of await readdir(join('/sys/fs/cgroup/memory', n.qosCgroup, tier)).catch(() => [] as string[])) {
+          const uid = /^pod(.+)$/.exec(d)?.[1];
+          if (uid && !live(uid)) out.cgroup!.push(`${n.name}: memory/${n.qosCgroup}/${tier ? `${tier}/` : ''}${d} (${this.podSeen.get(uid)?.name ?? 'unknown pod'})`);
+        }
       }
       for (const line of ps) {
         if (!/\bconmon\b/.test(line) || !line.includes(`${n.dir}/`)) continue;
