@@ -170,16 +170,17 @@ async function certsOutlive(ctx: FaultContext, seconds: number, nodes: string[])
   }
 }
 
-/** The uids of the pods the API listed last: victims are picked among them, never among leftovers. */
-function livePods(ctx: FaultContext): Set<string> {
-  return new Set((ctx.invariants.last?.pods ?? []).map((p) => p.metadata.uid));
+/** The uids of the pods the API lists: victims are picked among them, never among leftovers. */
+async function livePods(ctx: FaultContext): Promise<Set<string>> {
+  const s = await ctx.invariants.sampleApi(30_000).catch(() => ctx.invariants.last);
+  return new Set((s?.pods ?? []).map((p) => p.metadata.uid));
 }
 
 async function pickConmon(ctx: FaultContext, node: string): Promise<{ pid: number; id: string; pod: string } | undefined> {
   const ctrs = (await ctx.invariants.criContainers(node, 'running')) ?? [];
   const dir = ctx.cluster.node(node).dir;
   const ps = String((await execa('ps', ['-eo', 'pid=,args='])).stdout).split('\n');
-  const live = livePods(ctx);
+  const live = await livePods(ctx);
   const candidates = ctrs.filter((c) => live.has(c.labels['io.kubernetes.pod.uid'] ?? '')).flatMap((c) => {
     const line = ps.find((l) => /\bconmon\b/.test(l) && l.includes(`${dir}/`) && l.includes(c.id));
     const pod = `${c.labels['io.kubernetes.pod.namespace']}/${c.labels['io.kubernetes.pod.name']}`;
@@ -189,7 +190,7 @@ async function pickConmon(ctx: FaultContext, node: string): Promise<{ pid: numbe
 }
 
 async function pickPause(ctx: FaultContext, node: string): Promise<{ pid: number; id: string; pod: string } | undefined> {
-  const live = livePods(ctx);
+  const live = await livePods(ctx);
   const pods = ((await ctx.invariants.criSandboxes(node)) ?? []).filter((p) => p.state === 'SANDBOX_READY' && live.has(p.labels['io.kubernetes.pod.uid'] ?? '') && p.labels['io.kubernetes.pod.name'] !== 'crashloop');
   for (const p of ctx.rng.shuffle(pods)) {
     const r = await ctx.cluster.crictl(node, ['inspectp', p.id], { reject: false });

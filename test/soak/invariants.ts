@@ -142,6 +142,7 @@ export class Invariants {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       const s = await this.sampleApi().catch(() => undefined);
+      if (s) this.last = s;
       if (this.observe(s !== undefined && this.isHealthy(s))) return true;
       await sleep(2000);
     }

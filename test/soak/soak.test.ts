@@ -16,7 +16,7 @@ import { CORELET } from '../helpers/runtime-harness.js';
 import { FAULT_KINDS, firstRound, inject, type FaultContext, type FaultKind } from './faults.js';
 import { Invariants, mib } from './invariants.js';
 import { SoakReport } from './report.js';
-import { Prng, sizeBytes, soakSettings, type SoakSettings } from './settings.js';
+import { Prng, durationSeconds, sizeBytes, soakSettings, type SoakSettings } from './settings.js';
 import { Churn, soakManifest, zeusManifest } from './workload.js';
 
 const settings = soakSettings();
@@ -68,6 +68,7 @@ async function shortLivedToken(cluster: ClusterHarness, s: SoakSettings, report:
   await writeFile(joinFile, (await readFile(joinFile, 'utf8')).replace(/^JOIN_TOKEN=.*$/m, `JOIN_TOKEN=${token}`));
   for (const id of listed) await cluster.corelet(['token', 'delete', id]);
   report.note(`bootstrap tokens ${listed.join(', ')} deleted; the join file now holds ${token.split('.')[0]}, which expires in ${s.tokenTtl}`);
+  report.measure('bootstrap token expired at (s)', Math.round(report.now() + durationSeconds(s.tokenTtl)));
 }
 
 test(`soak (${settings.form} form, seed ${settings.seed}): faults at random, every invariant holds`, { timeout: settings.form === 'short' ? 15 * 60_000 : (settings.minutes + 30) * 60_000 }, async (t) => {
