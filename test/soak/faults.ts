@@ -78,17 +78,17 @@ export async function inject(kind: FaultKind, ctx: FaultContext): Promise<FaultR
       });
     }
     case 'kill-conmon': {
-      const victim = await pickConmon(ctx, node);
-      if (!victim) return skipped(ctx, kind, node, 'no conmon of a running container found');
-      return run(ctx, kind, `${node} ${victim.pod}`, async (f) => {
+      const victim = await onSomeNode(ctx, (n) => pickConmon(ctx, n));
+      if (!victim) return skipped(ctx, kind, 'any node', 'no conmon of a running container of a listed pod found');
+      return run(ctx, kind, `${victim.node} ${victim.pod}`, async (f) => {
         process.kill(victim.pid, 'SIGKILL');
         f.detail = `conmon ${victim.pid} of container ${victim.id.slice(0, 13)}`;
       });
     }
     case 'kill-pause': {
-      const victim = await pickPause(ctx, node);
-      if (!victim) return skipped(ctx, kind, node, 'no READY sandbox with a pause process found');
-      return run(ctx, kind, `${node} ${victim.pod}`, async (f) => {
+      const victim = await onSomeNode(ctx, (n) => pickPause(ctx, n));
+      if (!victim) return skipped(ctx, kind, 'any node', 'no READY sandbox of a listed pod with a pause process found');
+      return run(ctx, kind, `${victim.node} ${victim.pod}`, async (f) => {
         process.kill(victim.pid, 'SIGKILL');
         f.detail = `pause ${victim.pid} of sandbox ${victim.id.slice(0, 13)}`;
       });
@@ -168,6 +168,15 @@ async function certsOutlive(ctx: FaultContext, seconds: number, nodes: string[])
     ctx.report.note(`waiting for ${short.join(', ')} to rotate its certificate before a ${seconds} s outage`);
     await sleep(5000);
   }
+}
+
+/** The first victim found on the nodes taken in a seeded random order. */
+async function onSomeNode<T>(ctx: FaultContext, pick: (node: string) => Promise<T | undefined>): Promise<(T & { node: string }) | undefined> {
+  for (const n of ctx.rng.shuffle(ctx.cluster.nodes.map((x) => x.name))) {
+    const v = await pick(n);
+    if (v) return { ...v, node: n };
+  }
+  return undefined;
 }
 
 /** The uids of the pods the API lists: victims are picked among them, never among leftovers. */

@@ -477,6 +477,16 @@ export class Invariants {
     }
   }
 
+  /** Disk use of each node's folder and of its image store (du -x: not into the containers' rootfs mounts). */
+  async diskUse(): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const n of this.cluster.nodes) {
+      const du = async (p: string) => Number(String((await execa('du', ['-sxb', p], { reject: false })).stdout).split('\t')[0]) || 0;
+      out[n.name] = `${mib(await du(n.dir))} (images ${mib(await du(join(n.dir, 'runtime', 'images')))}, pod logs ${mib(await du(join(n.dir, 'pod-logs')))})`;
+    }
+    return out;
+  }
+
   /** Figures for the report. */
   summary(): Record<string, unknown> {
     const sorted = [...this.pollLatenciesMs].sort((a, b) => a - b);

@@ -4,7 +4,7 @@
  * outages and fits CI's 8 minutes; the long form (CORELET_SOAK_MINUTES=120) keeps injecting random
  * faults for that many minutes with the issue's outages (scheduler down 5 minutes, a node lost 2).
  *
- *   CORELET_SOAK_MINUTES        long form: minutes of faults after the first round (default: short form)
+ *   CORELET_SOAK_MINUTES        long form: minutes of faults, the first round included (default: short form)
  *   CORELET_SOAK_SEED           the PRNG seed (printed; set it to replay a run's faults, victims and gaps)
  *   CORELET_SOAK_NAME           cluster.sh --name (default soak: never the e2e tests' cle2e)
  *   CORELET_SOAK_NET            the cluster's /24, three octets (default 10.95.0: not the e2e's 10.99.0)
@@ -18,6 +18,8 @@
  *   CORELET_SOAK_LOG_MAX_SIZE, CORELET_SOAK_LOG_MAX_FILES  --container-log-max-size/-files, passed
  *                               when the agent has the flags (default 1Mi × 3)
  *   CORELET_SOAK_LOG_KIB_PER_SECOND  how fast the logging pod writes (default 512)
+ *   CORELET_SOAK_GAP_SECONDS    pause between faults once the cluster recovered, MIN-MAX (short 2-6,
+ *                               long 30-180)
  *   CORELET_SOAK_SCHEDULER_ARGS, CORELET_SOAK_AGENT_ARGS   more daemon flags (space-separated), e.g.
  *                               "--pod-eviction-timeout 60"
  */
@@ -26,7 +28,7 @@ import { join } from 'node:path';
 
 export interface SoakSettings {
   readonly form: 'short' | 'long';
-  /** Long form: minutes of random faults after the first round of every kind. */
+  /** Long form: minutes of faults (a round of every kind, then random kinds). */
   readonly minutes: number;
   readonly seed: number;
   readonly name: string;
@@ -68,6 +70,14 @@ function str(env: NodeJS.ProcessEnv, key: string, fallback: string, pattern: Reg
 
 const DURATION = /^\d+(s|m|h)$/;
 
+function gap(env: NodeJS.ProcessEnv, fallback: [number, number]): [number, number] {
+  const raw = env.CORELET_SOAK_GAP_SECONDS;
+  if (raw === undefined || raw === '') return [fallback[0] * 1000, fallback[1] * 1000];
+  const m = /^(\d+)-(\d+)$/.exec(raw);
+  if (!m || Number(m[1]) > Number(m[2])) throw new Error(`CORELET_SOAK_GAP_SECONDS must be MIN-MAX seconds, e.g. 30-180, got "${raw}"`);
+  return [Number(m[1]) * 1000, Number(m[2]) * 1000];
+}
+
 export function soakSettings(env: NodeJS.ProcessEnv = process.env): SoakSettings {
   const long = env.CORELET_SOAK_MINUTES !== undefined && env.CORELET_SOAK_MINUTES !== '';
   const minutes = long ? int(env, 'CORELET_SOAK_MINUTES', 120, 1, 60 * 24 * 30) : 0;
@@ -92,7 +102,7 @@ export function soakSettings(env: NodeJS.ProcessEnv = process.env): SoakSettings
     logKiBPerSecond: int(env, 'CORELET_SOAK_LOG_KIB_PER_SECOND', 512, 1, 65536),
     schedulerArgs: env.CORELET_SOAK_SCHEDULER_ARGS ?? '',
     agentArgs: env.CORELET_SOAK_AGENT_ARGS ?? '',
-    gapMs: long ? [30_000, 180_000] : [2_000, 6_000],
+    gapMs: gap(env, long ? [30, 180] : [2, 6]),
     pollMs: 5_000,
     recoveryMs: 120_000,
   };

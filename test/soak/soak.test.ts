@@ -101,6 +101,7 @@ test(`soak (${settings.form} form, seed ${settings.seed}): faults at random, eve
     await cluster.apply(soakManifest(settings));
     if (!(await inv.waitHealthy(240_000))) report.violation('workload-start', `the workload was not Ready within 4 minutes: ${JSON.stringify(inv.last?.workloads)}`);
     report.note('workload Ready: faults begin');
+    report.measure('node disk use at the start', await inv.diskUse());
     inv.start();
     // a stream of its own, so the faults and their victims replay the same whatever churn did
     churn = new Churn(cluster, report, new Prng(settings.seed ^ 0x9e3779b9), settings.form === 'short' ? [10_000, 25_000] : [15_000, 60_000], (key) => inv.disturb(key));
@@ -126,6 +127,7 @@ test(`soak (${settings.form} form, seed ${settings.seed}): faults at random, eve
     // one last sample with the recovery windows of the last fault passed or the cluster healthy
     await inv.poll();
     await inv.stop();
+    report.measure('node disk use at the end', await inv.diskUse());
     await inv.checkLeaksBeforeDown();
   } catch (err) {
     report.violation('soak-harness', `the test stopped early: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
