@@ -46,7 +46,7 @@ interface CriContainer {
 }
 
 /** How long the cluster must stay healthy to count as recovered. */
-const STABLE_MS = 10_000;
+const STABLE_MS = 8_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const isReady = (p: ApiPod) => p.status?.phase === 'Running' && !!p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
 const deleting = (p: ApiPod) => !!(p.metadata as { deletionTimestamp?: string }).deletionTimestamp;
@@ -162,7 +162,7 @@ export class Invariants {
     this.healthySince ??= now;
     if (now - this.healthySince < STABLE_MS) return (this.healthy = false);
     const at = this.report.now() - (now - this.healthySince) / 1000;
-    for (const f of this.report.faults) if (f.end !== undefined && f.recovered === undefined && f.end <= at + 0.1) f.recovered = Math.round(at * 10) / 10;
+    for (const f of this.report.faults) if (f.end !== undefined && f.recovered === undefined && f.end <= at + 0.1) f.recovered = Math.max(f.end, Math.round(at * 10) / 10);
     return (this.healthy = true);
   }
 

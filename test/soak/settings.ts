@@ -21,7 +21,7 @@
  *   CORELET_SOAK_LOG_MAX_SIZE, CORELET_SOAK_LOG_MAX_FILES  --container-log-max-size/-files, passed
  *                               when the agent has the flags (default 1Mi × 3)
  *   CORELET_SOAK_LOG_KIB_PER_SECOND  how fast the logging pod writes (default 512)
- *   CORELET_SOAK_GAP_SECONDS    pause between faults once the cluster recovered, MIN-MAX (short 2-6,
+ *   CORELET_SOAK_GAP_SECONDS    pause between faults once the cluster recovered, MIN-MAX (short 1-4,
  *                               long 30-180)
  *   CORELET_SOAK_SCHEDULER_ARGS, CORELET_SOAK_AGENT_ARGS   more daemon flags (space-separated), e.g.
  *                               "--pod-eviction-timeout 60"
@@ -105,7 +105,7 @@ export function soakSettings(env: NodeJS.ProcessEnv = process.env): SoakSettings
     logKiBPerSecond: int(env, 'CORELET_SOAK_LOG_KIB_PER_SECOND', 512, 1, 65536),
     schedulerArgs: env.CORELET_SOAK_SCHEDULER_ARGS ?? '',
     agentArgs: env.CORELET_SOAK_AGENT_ARGS ?? '',
-    gapMs: gap(env, long ? [30, 180] : [2, 6]),
+    gapMs: gap(env, long ? [30, 180] : [1, 4]),
     pollMs: 5_000,
     recoveryMs: 120_000,
   };
