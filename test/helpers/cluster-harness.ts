@@ -38,6 +38,15 @@ export interface ApiPod extends PodView {
   spec: { nodeName?: string; containers: { name: string; image: string }[] };
 }
 
+/** Settings cluster.sh reads from the environment (see its header); given ones override the caller's. */
+export interface ClusterEnv {
+  CORELET_CLUSTER_NET?: string;
+  CORELET_CLUSTER_PORT?: string;
+  CORELET_CLUSTER_SCHEDULER_ARGS?: string;
+  CORELET_CLUSTER_AGENT_ARGS?: string;
+  CORELET_CLUSTER_RUNTIME_ARGS?: string;
+}
+
 /** What `cluster.sh down` must have removed; every list empty when it did. */
 export interface Leftovers {
   netns: string[];
@@ -59,13 +68,15 @@ export class ClusterHarness {
     readonly root: string,
     readonly name: string,
     readonly size: number,
+    /** cluster.sh's settings (CORELET_CLUSTER_NET, _PORT, _*_ARGS) for every call; none: its defaults. */
+    readonly env: ClusterEnv = {},
   ) {
     this.nodes = Array.from({ length: size }, (_, k) => {
       const i = k + 1;
       const dir = join(this.dir, 'nodes', `node${i}`);
       return {
         name: `node${i}`,
-        ip: `${process.env.CORELET_CLUSTER_NET ?? '10.99.0'}.${10 + i}`,
+        ip: `${env.CORELET_CLUSTER_NET ?? process.env.CORELET_CLUSTER_NET ?? '10.99.0'}.${10 + i}`,
         netns: `${name}-node${i}`,
         dir,
         socket: join(dir, 'corelet.sock'),
@@ -89,10 +100,10 @@ export class ClusterHarness {
    * Runs `cluster.sh up N` (name: a short one of its own, so a person's default cluster is not
    * touched). When `up` fails, removes what it made and throws with its output.
    */
-  static async up(size: number, opts: { name?: string } = {}): Promise<ClusterHarness> {
-    const root = await mkdtemp(join(tmpdir(), 'corelet-cluster-'));
+  static async up(size: number, opts: { name?: string; env?: ClusterEnv; tmpParent?: string } = {}): Promise<ClusterHarness> {
+    const root = await mkdtemp(join(opts.tmpParent ?? tmpdir(), 'corelet-cluster-'));
     // CORELET_E2E_CLUSTER_NAME (with CORELET_CLUSTER_NET/PORT) lets runs side by side use their own names.
-    const h = new ClusterHarness(root, opts.name ?? process.env.CORELET_E2E_CLUSTER_NAME ?? 'cle2e', size);
+    const h = new ClusterHarness(root, opts.name ?? process.env.CORELET_E2E_CLUSTER_NAME ?? 'cle2e', size, opts.env);
     const r = await h.cluster(['up', String(size)], { reject: false, timeoutMs: 180_000 });
     if (r.exitCode !== 0) {
       await h.down().catch(() => undefined);
@@ -106,7 +117,7 @@ export class ClusterHarness {
     return execa(CLUSTER_SH, ['--dir', this.dir, '--name', this.name, ...args], {
       // The cluster tests lose nodes on purpose and expect replacements within a minute: a 10 s
       // pod eviction timeout instead of the scheduler's 300 s default (kube-controller-manager's).
-      env: { HOME: this.home, CORELET_CLUSTER_SCHEDULER_ARGS: process.env.CORELET_CLUSTER_SCHEDULER_ARGS ?? '--pod-eviction-timeout 10' },
+      env: { CORELET_CLUSTER_SCHEDULER_ARGS: process.env.CORELET_CLUSTER_SCHEDULER_ARGS ?? '--pod-eviction-timeout 10', ...this.env, HOME: this.home },
       reject: opts.reject ?? true,
       timeout: opts.timeoutMs ?? 120_000,
     });
@@ -139,8 +150,11 @@ export class ClusterHarness {
     return n;
   }
 
-  /** A request to the scheduler's REST API as the admin; the body is sent as is (YAML or JSON). */
-  async api<T = any>(path: string, init: { method?: string; body?: string } = {}): Promise<{ status: number; json: T }> {
+  /**
+   * A request to the scheduler's REST API as the admin; the body is sent as is (YAML or JSON). With
+   * timeoutMs, a request not answered by then fails.
+   */
+  async api<T = any>(path: string, init: { method?: string; body?: string; timeoutMs?: number } = {}): Promise<{ status: number; json: T }> {
     this.config ??= await readAdminConfig(join(this.dir, 'admin-config'));
     const { server, token, caCert } = this.config;
     return new Promise((resolve, reject) => {
@@ -156,6 +170,7 @@ export class ClusterHarness {
         });
       });
       req.on('error', reject);
+      if (init.timeoutMs !== undefined) req.setTimeout(init.timeoutMs, () => req.destroy(new Error(`${path}: no answer within ${init.timeoutMs} ms`)));
       req.end(init.body);
     });
   }
