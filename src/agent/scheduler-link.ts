@@ -213,17 +213,7 @@ export class SchedulerLink {
         this.publish();
         break;
       case 'unassign': {
-        // The deletion's grace period (deletionGracePeriodSeconds: a delete with --grace-period)
-        // reaches the worker as the pod's, just before the pod leaves the desired set.
-        const pod = this.assigned.get(m.uid);
-        if (pod && this.synced && m.gracePeriodSeconds !== undefined && m.gracePeriodSeconds !== pod.spec.terminationGracePeriodSeconds) {
-          this.assigned.set(m.uid, { ...pod, spec: { ...pod.spec, terminationGracePeriodSeconds: m.gracePeriodSeconds } });
-          this.opts.setPods([...this.assigned.values()]);
-        }
-        if (!pod) this.terminate(m.uid, undefined, m.gracePeriodSeconds);
-        this.assigned.delete(m.uid);
-        this.podSecurity.delete(m.uid);
-        this.publish();
+        this.terminate(m.uid, this.assigned.get(m.uid), m.gracePeriodSeconds);
         this.opts.onUnassigned?.(m.uid);
         break;
       }

@@ -68,11 +68,22 @@ describe('scheduler link and graceful deletion', () => {
     sendTermination(server.sessions, deletion.pod as unknown as Pod);
     assert.equal(await gotUnassign, uid);
     await first;
-    // First the pod with the deletion's grace period (the worker stops it with that), then without it.
-    const withGrace = handed.find((list) => list.some((p) => p.metadata.uid === uid && p.spec.terminationGracePeriodSeconds === 7));
-    assert.ok(withGrace, JSON.stringify(handed.map((l) => l.map((p) => p.spec.terminationGracePeriodSeconds))));
+    // The worker is told to stop the pod within the deletion's grace period (7 s, not the spec's 30).
+    assert.equal(terminations.length, 1);
+    assert.equal(terminations[0]!.uid, uid);
+    assert.equal(terminations[0]!.pod?.metadata.name, 'web');
+    const left = terminations[0]!.deadlineMs - Date.now();
+    assert.ok(left > 0 && left <= 7000, `deadline in ${left} ms`);
     assert.deepEqual(handed.at(-1), []);
     assert.ok(store.get('Pod', 'default', 'web'), 'still Terminating: the agent has not confirmed yet');
+
+    // A second, shorter delete (--grace-period=1) reaches the worker although the pod already left the desired set.
+    const again = deletePod(store, 'default', 'web', new Date(), 1)!;
+    sendTermination(server.sessions, again.pod as unknown as Pod);
+    while (terminations.length < 2) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(terminations[1]!.uid, uid);
+    assert.ok(terminations[1]!.deadlineMs < terminations[0]!.deadlineMs, 'shortened');
+    assert.ok(terminations[1]!.deadlineMs - Date.now() <= 1000);
 
     assert.equal(link.podTerminated(uid), true);
     while (store.get('Pod', 'default', 'web')) await new Promise((r) => setTimeout(r, 20));
