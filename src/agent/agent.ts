@@ -312,6 +312,7 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
       },
       onRequest: (message, peer) => requests.handle(message, peer),
       onUnassigned: (uid) => terminations?.watch(uid),
+      onTerminate: (uid, pod, deadlineMs, immediate) => pods.terminatePod(uid, pod, deadlineMs, immediate),
       onDisconnect: () => requests.cancelAll(),
       conditions: () => disk.conditions(),
     });

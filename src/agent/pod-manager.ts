@@ -87,6 +87,28 @@ export class PodManager {
     });
   }
 
+  /**
+   * The pod is being deleted: its worker stops it by deadlineMs (a shorter deadline shortens a
+   * termination in flight). A pod without a worker (this agent restarted mid-termination) gets one
+   * that only terminates it, preStop included, within the time left, instead of being removed as an
+   * orphan by the relist.
+   */
+  terminatePod(uid: string, pod: Pod | undefined, deadlineMs: number, immediate = false): void {
+    const worker = this.workers.get(uid);
+    if (worker) {
+      worker.terminateBy(deadlineMs, immediate);
+      this.stopPod(uid);
+      return;
+    }
+    if (!pod) return; // nobody knows the pod: the relist removes whatever is left of it
+    const w = new PodWorker(this.opts.ctx, pod, undefined, { deadlineMs, immediate });
+    this.workers.set(uid, w);
+    void w.done.then(() => {
+      if (this.workers.get(uid) === w) this.workers.delete(uid);
+      this.fingerprints.delete(uid);
+    });
+  }
+
   /** Pods that count against the node (not finished, not rejected). */
   activePods(): Pod[] {
     return [...this.workers.values()]

@@ -19,6 +19,7 @@ import { sandboxChangeActions, type SandboxChangeActions } from './sandbox-chang
 import type { LinuxContainerResources } from '../cri/types.js';
 import { setLongTimeout, type LongTimeout } from '../lib/long-timer.js';
 import { markPodLogDirectory } from './disk/index.js';
+import { TerminationDeadline, stopWithinDeadline } from './termination-deadline.js';
 
 /** What the worker needs from the QoS cgroup code. */
 export interface PodCgroups {
@@ -67,6 +68,8 @@ type Key = string;
 export class PodWorker {
   private desired: Pod;
   private deleting = false;
+  /** When a deleted pod must be gone (termination-deadline.ts); undefined: the spec's grace period. */
+  private deadline: TerminationDeadline | undefined;
   private failed: { reason: string; message: string } | undefined;
   private status: PodStatus | undefined;
   private wake: (() => void) | undefined;
@@ -90,9 +93,15 @@ export class PodWorker {
     pod: Pod,
     /** Admission refused the pod: it is never synced, only reported Failed (and anything found of it stopped). */
     rejected?: { reason: string; message: string },
+    /** The pod is already being deleted (a restarted agent): only terminate it by this deadline. */
+    terminating?: { deadlineMs: number; immediate?: boolean },
   ) {
     this.desired = pod;
     this.failed = rejected;
+    if (terminating) {
+      this.deadline = new TerminationDeadline(terminating.deadlineMs, terminating.immediate);
+      this.deleting = true;
+    }
     this.done = new Promise((r) => (this.finish = r));
     void this.loop();
   }
@@ -117,7 +126,12 @@ export class PodWorker {
     this.trigger();
   }
 
-  /** Marks the pod Failed (admission rejection, eviction) and stops its containers. */
+  /** The pod must be gone by deadlineMs: set, or shortened (also in flight), never lengthened. */
+  terminateBy(deadlineMs: number, immediate = false): void {
+    if (!this.deadline) this.deadline = new TerminationDeadline(deadlineMs, immediate);
+    else this.deadline.shorten(deadlineMs);
+  }
+
   /** Whether a failed (evicted) pod's sandbox, containers, volumes and logs are all removed. */
   get isCleanedUp(): boolean {
     return this.cleanedUp;
@@ -125,6 +139,7 @@ export class PodWorker {
 
   private cleanedUp = false;
 
+  /** Marks the pod Failed (admission rejection, eviction) and stops its containers. */
   fail(reason: string, message: string): void {
     this.failed = { reason, message };
     this.trigger();
@@ -482,6 +497,7 @@ export class PodWorker {
   }
 
   private async stopContainer(pod: Pod, c: Container | undefined, id: string, podIP: string): Promise<void> {
+    if (this.deleting && this.deadline) return this.stopByDeadline(pod, c, id, podIP, this.deadline);
     const grace = pod.spec.terminationGracePeriodSeconds;
     if (c?.lifecycle?.preStop) {
       await this.ctx.runHandler(pod, c, id, podIP, grace).catch((err) =>
@@ -489,6 +505,16 @@ export class PodWorker {
       );
     }
     await this.ctx.cri.runtime.StopContainer({ container_id: id, timeout: grace }, { deadlineMs: (grace + 30) * 1000 });
+  }
+
+  private async stopByDeadline(pod: Pod, c: Container | undefined, id: string, podIP: string, d: TerminationDeadline): Promise<void> {
+    const preStop = c?.lifecycle?.preStop
+      ? (timeout: number) =>
+          this.ctx.runHandler(pod, c, id, podIP, timeout).catch((err) =>
+            this.ctx.events.record(pod, 'Warning', 'FailedPreStopHook', `PreStop hook of ${c.name} failed: ${err instanceof Error ? err.message : String(err)}`),
+          )
+      : undefined;
+    await stopWithinDeadline(d, preStop, (timeout) => this.ctx.cri.runtime.StopContainer({ container_id: id, timeout }, { deadlineMs: (timeout + 30) * 1000 }).then(() => undefined));
   }
 
   // ---- probes
@@ -538,7 +564,8 @@ export class PodWorker {
     const pod = this.desired;
     this.stopProbes();
     const all = await this.sandboxes();
-    for (const s of all) await this.removeSandbox(s.id, pod.spec.terminationGracePeriodSeconds, remove);
+    const grace = remove && this.deadline ? (this.deadline.immediate ? 0 : 1) : pod.spec.terminationGracePeriodSeconds;
+    for (const s of all) await this.removeSandbox(s.id, grace, remove);
     if (remove) {
       await this.ctx.volumes.cleanup(pod.metadata.uid);
       await this.ctx.removePodLogs?.(pod);

@@ -11,6 +11,7 @@ import type { Logger } from '../lib/logger.js';
 import type { PodRequestMessage, RequestPeer } from './pod-requests.js';
 import { checkSchedulerIdentity, parseServerUrl } from '../scheduler/auth/index.js';
 import type { NodeCredentials } from './node-identity.js';
+import { terminationDeadlineMs } from './termination-deadline.js';
 
 export const SCHEDULER_SOURCE = 'scheduler';
 /** How long after `registered` the agent waits for the re-sent assignments before trusting its list. */
@@ -47,6 +48,13 @@ export interface SchedulerLinkOptions {
   onDisconnect?: () => void;
   /** The scheduler unassigned the pod (deleted): confirm with {@link SchedulerLink.podTerminated} once it is gone (pod-termination.ts). */
   onUnassigned?: (uid: string) => void;
+  /**
+   * The pod is being deleted: stop it by deadlineMs (immediate: grace 0). Called for every
+   * `unassign` (again with a shorter deadline after a second, shorter delete), whether or not the
+   * link is synced, and for an `assign` of a pod already Terminating (a restarted agent). pod is
+   * undefined when this link never got the pod.
+   */
+  onTerminate?: (uid: string, pod: Pod | undefined, deadlineMs: number, immediate: boolean) => void;
   /** Conditions sent with every heartbeat besides Ready (DiskPressure from the disk eviction manager). */
   conditions?: () => NodeCondition[];
 }
@@ -54,6 +62,8 @@ export interface SchedulerLinkOptions {
 export class SchedulerLink {
   private ws: WebSocket | undefined;
   private readonly assigned = new Map<string, Pod>();
+  /** Pods being deleted, by uid (so a second, shorter delete still reaches the worker). */
+  private readonly terminating = new Map<string, Pod>();
   /** The Pod Security level the scheduler stated with each assigned pod, by uid. */
   private readonly podSecurity = new Map<string, PodSecurityLevel>();
   private heartbeat: NodeJS.Timeout | undefined;
@@ -140,6 +150,7 @@ export class SchedulerLink {
 
   /** Tells the scheduler nothing of the pod runs here any more; false when not connected. */
   podTerminated(uid: string): boolean {
+    this.forget(uid);
     return this.send({ v: 1, type: 'podTerminated', uid } as Message);
   }
 
@@ -192,21 +203,17 @@ export class SchedulerLink {
         this.opts.onPeers?.(m.nodes);
         break;
       case 'assign':
+        if (m.pod.metadata.deletionTimestamp !== undefined) {
+          // Already being deleted (told again after a reconnect): only its termination, never a start.
+          this.terminate(m.pod.metadata.uid, m.pod, m.pod.metadata.deletionGracePeriodSeconds);
+          break;
+        }
         this.assigned.set(m.pod.metadata.uid, m.pod);
         this.podSecurity.set(m.pod.metadata.uid, m.podSecurity ?? DEFAULT_POD_SECURITY_LEVEL);
         this.publish();
         break;
       case 'unassign': {
-        // The deletion's grace period (deletionGracePeriodSeconds: a delete with --grace-period)
-        // reaches the worker as the pod's, just before the pod leaves the desired set.
-        const pod = this.assigned.get(m.uid);
-        if (pod && this.synced && m.gracePeriodSeconds !== undefined && m.gracePeriodSeconds !== pod.spec.terminationGracePeriodSeconds) {
-          this.assigned.set(m.uid, { ...pod, spec: { ...pod.spec, terminationGracePeriodSeconds: m.gracePeriodSeconds } });
-          this.opts.setPods([...this.assigned.values()]);
-        }
-        this.assigned.delete(m.uid);
-        this.podSecurity.delete(m.uid);
-        this.publish();
+        this.terminate(m.uid, this.assigned.get(m.uid), m.gracePeriodSeconds);
         this.opts.onUnassigned?.(m.uid);
         break;
       }
@@ -221,6 +228,25 @@ export class SchedulerLink {
       default:
         break;
     }
+  }
+
+  /**
+   * The pod is being deleted: its worker stops it by the deadline (terminating.ts), synced or not;
+   * a later, shorter deletion shortens it. The pod leaves the desired set.
+   */
+  private terminate(uid: string, pod: Pod | undefined, gracePeriodSeconds: number | undefined): void {
+    const known = pod ?? this.terminating.get(uid);
+    if (known) this.terminating.set(uid, known);
+    this.opts.onTerminate?.(uid, known, terminationDeadlineMs(known, gracePeriodSeconds, Date.now()), gracePeriodSeconds === 0);
+    if (this.assigned.delete(uid)) {
+      this.podSecurity.delete(uid);
+      this.publish();
+    }
+  }
+
+  /** The pod is gone (confirmed): forget it. */
+  private forget(uid: string): void {
+    this.terminating.delete(uid);
   }
 
   /**

@@ -104,6 +104,7 @@ export interface HeartbeatMessage extends MessageEnvelope {
 /** scheduler → agent: run this pod (or its newer version: same uid). */
 export interface AssignMessage extends MessageEnvelope {
   type: 'assign';
+  /** With metadata.deletionTimestamp (Terminating, re-sent on reconnect): only to be stopped; an `unassign` follows. */
   pod: Pod;
   /**
    * The Pod Security level the pod's namespace enforces: the agent checks the pod against it again

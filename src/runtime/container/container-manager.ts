@@ -9,6 +9,7 @@ import { UndoStack } from '../../lib/undo.js';
 import { safeJoin } from '../../lib/safe-join.js';
 import { buildContainerSpec, normalizeSignal, toOciResources, type OciSpec } from '../spec/index.js';
 import { conmonCtlPath, readExitFile, readOomFlag, reopenContainerLog, waitForExit } from '../oci/index.js';
+import { StopWait } from './stop-wait.js';
 import { deviceInfo, hostDevices, readLocalhostProfile } from '../host-facts.js';
 import type { ContainerRecord, SandboxRecord } from '../store/index.js';
 import type { ExecResult } from '../ports.js';
@@ -271,9 +272,14 @@ export class ContainerManager {
    * StopContainer: the stop signal, then SIGKILL when timeoutSeconds pass; returns once the
    * container has exited. Stopping an exited or unknown-to-runc container is a no-op.
    */
+  /** The SIGTERM waits in progress, by container id (so a later, shorter stop can shorten them). */
+  private readonly stopWaits = new Map<string, StopWait>();
+
   async stop(idOrPrefix: string, timeoutSeconds: number): Promise<void> {
     const found = this.deps.store.findContainer(idOrPrefix);
     if (!found) return; // CRI: stopping an unknown container succeeds (the kubelet retries blindly)
+    // A shorter timeout shortens the wait of a stop in progress (a second, shorter delete), as in CRI-O.
+    this.stopWaits.get(found.id)?.shorten(Date.now() + timeoutSeconds * 1000);
     await this.lock.run(found.id, () => this.stopLocked(found.id, timeoutSeconds));
   }
 
@@ -291,9 +297,15 @@ export class ContainerManager {
     }
     if (timeoutSeconds > 0 && rec.state === 'running') {
       await oci.kill(id, rec.stopSignal).catch(ignoreGone);
-      if ((await waitForExit(exits, id, timeoutSeconds * 1000)) !== undefined) {
-        await this.refresh(id);
-        return;
+      const wait = new StopWait(Date.now() + timeoutSeconds * 1000);
+      this.stopWaits.set(id, wait);
+      try {
+        if ((await wait.until((ms, signal) => waitForExit(exits, id, ms, { signal }))) !== undefined) {
+          await this.refresh(id);
+          return;
+        }
+      } finally {
+        this.stopWaits.delete(id);
       }
     }
     await oci.kill(id, 'KILL', true).catch(ignoreGone);

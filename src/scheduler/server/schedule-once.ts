@@ -207,13 +207,17 @@ export function scheduleOnce(store: Store, sessions: NodeSessions, now: Date = n
 }
 
 /**
- * Sends `assign` for every live pod bound to nodeName (after it registers or reconnects), and
- * `unassign` with the grace period for every terminating one (the agent stops it and confirms).
+ * Sends `assign` for every live pod bound to nodeName (after it registers or reconnects), and for
+ * every terminating one `assign` (the pod with its deletionTimestamp) then `unassign` with the
+ * grace period (the agent stops it within the time left and confirms).
  */
 export function assignBoundPods(store: Store, sessions: NodeSessions, nodeName: string): number {
   let sent = 0;
   for (const pod of store.list<Pod>('Pod', { nodeName })) {
     if (pod.metadata.deletionTimestamp !== undefined) {
+      // A restarted agent has no worker for it: the pod as it is (deletionTimestamp, grace) lets it
+      // stop the pod within the time left, preStop included, instead of as an orphan.
+      sessions.send(nodeName, { v: MESSAGE_VERSION, type: 'assign', pod, podSecurity: enforcedLevel(store, pod.metadata.namespace) });
       if (sendTermination(sessions, pod)) sent++;
       continue;
     }

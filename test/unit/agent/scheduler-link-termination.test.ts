@@ -30,6 +30,7 @@ describe('scheduler link and graceful deletion', () => {
     store.bindPod('default', 'web', 'node-a');
 
     const handed: Pod[][] = [];
+    const terminations: { uid: string; pod: Pod | undefined; deadlineMs: number }[] = [];
     let wake: () => void = () => {};
     const handedOver = () => new Promise<void>((resolve) => (wake = resolve));
     let unassigned: (uid: string) => void = () => {};
@@ -51,6 +52,7 @@ describe('scheduler link and graceful deletion', () => {
       events: () => [],
       logger: silentLogger,
       onUnassigned: (uid) => unassigned(uid),
+      onTerminate: (uid, pod, deadlineMs) => terminations.push({ uid, pod, deadlineMs }),
     });
     t.after(() => link.close());
     let first = handedOver();
@@ -66,13 +68,71 @@ describe('scheduler link and graceful deletion', () => {
     sendTermination(server.sessions, deletion.pod as unknown as Pod);
     assert.equal(await gotUnassign, uid);
     await first;
-    // First the pod with the deletion's grace period (the worker stops it with that), then without it.
-    const withGrace = handed.find((list) => list.some((p) => p.metadata.uid === uid && p.spec.terminationGracePeriodSeconds === 7));
-    assert.ok(withGrace, JSON.stringify(handed.map((l) => l.map((p) => p.spec.terminationGracePeriodSeconds))));
+    // The worker is told to stop the pod within the deletion's grace period (7 s, not the spec's 30).
+    assert.equal(terminations.length, 1);
+    assert.equal(terminations[0]!.uid, uid);
+    assert.equal(terminations[0]!.pod?.metadata.name, 'web');
+    const left = terminations[0]!.deadlineMs - Date.now();
+    assert.ok(left > 0 && left <= 7000, `deadline in ${left} ms`);
     assert.deepEqual(handed.at(-1), []);
     assert.ok(store.get('Pod', 'default', 'web'), 'still Terminating: the agent has not confirmed yet');
 
+    // A second, shorter delete (--grace-period=1) reaches the worker although the pod already left the desired set.
+    const again = deletePod(store, 'default', 'web', new Date(), 1)!;
+    sendTermination(server.sessions, again.pod as unknown as Pod);
+    while (terminations.length < 2) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(terminations[1]!.uid, uid);
+    assert.ok(terminations[1]!.deadlineMs < terminations[0]!.deadlineMs, 'shortened');
+    assert.ok(terminations[1]!.deadlineMs - Date.now() <= 1000);
+
     assert.equal(link.podTerminated(uid), true);
     while (store.get('Pod', 'default', 'web')) await new Promise((r) => setTimeout(r, 20));
+  });
+
+  it('a restarted agent gets a Terminating pod as a termination with the time left (in the quiet window after register), never as a pod to run', async (t) => {
+    const { store } = tempStore(t);
+    const tokens = makeTokens();
+    const server = await startSchedulerServer({ store, pki, address: '127.0.0.1', port: 0, tokenLookup: tokens.lookup });
+    t.after(() => server.close());
+    for (const obj of decodeObjects(podYaml('db'), 'test').objects) store.create('Pod', obj as unknown as ObjectInput);
+    store.bindPod('default', 'db', 'node-b');
+    const creds = await bootstrapNode(server, pki, tokens.bootstrap, 'node-b', { ips: ['192.168.56.12'] });
+    store.create('Node', { metadata: { name: 'node-b' }, spec: {}, status: { conditions: [] } } as unknown as ObjectInput);
+    // Deleted with 300 s while the agent was down.
+    const deletion = deletePod(store, 'default', 'db', new Date(Date.now() - 100_000), 300)!;
+    assert.equal(deletion.removed, false);
+    const uid = deletion.pod.metadata.uid;
+    const handed: Pod[][] = [];
+    const terminations: { uid: string; pod: Pod | undefined; deadlineMs: number }[] = [];
+    let synced: () => void = () => {};
+    const handedOver = new Promise<void>((resolve) => (synced = resolve));
+    let unassigned = false;
+    const link = new SchedulerLink({
+      server: `wss://127.0.0.1:${server.port}`,
+      credentials: () => creds,
+      nodeName: 'node-b',
+      hostIP: '192.168.56.12',
+      capacity: { cpuMillis: 4000, memoryBytes: 8 << 30, pods: 110 },
+      allocatable: { cpuMillis: 4000, memoryBytes: 8 << 30, pods: 110 },
+      runtime: { name: 'corelet', version: '0.1.0' },
+      runningPods: () => [],
+      setPods: (list: Pod[]) => {
+        handed.push(list);
+        synced();
+      },
+      events: () => [],
+      logger: silentLogger,
+      onUnassigned: () => (unassigned = true),
+      onTerminate: (u, pod, deadlineMs) => terminations.push({ uid: u, pod, deadlineMs }),
+    });
+    t.after(() => link.close());
+    await link.start();
+    await handedOver;
+    assert.ok(unassigned);
+    assert.ok(terminations.length >= 1 && terminations.every((x) => x.uid === uid));
+    assert.ok(terminations[0]!.pod?.metadata.deletionTimestamp, 'the worker gets the pod (its preStop) with its deletionTimestamp');
+    const left = Math.min(...terminations.map((x) => x.deadlineMs)) - Date.now();
+    assert.ok(left > 190_000 && left <= 200_000, `about 200 s of 300 left: ${left} ms`);
+    assert.ok(handed.every((list) => list.length === 0), 'never handed over as a pod to run');
   });
 });

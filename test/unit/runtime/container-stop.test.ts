@@ -82,3 +82,20 @@ test("the stop signal is the CRI config's, else the image's StopSignal, else SIG
   }
   assert.deepEqual(host.signals, [`${nginx}:3`, `${plain}:15`, `${told}:10`]);
 });
+
+test('a second StopContainer with a shorter timeout shortens the wait of one in progress (a shorter delete kills sooner)', async (t) => {
+  const { deps, host, root, containers, sandboxId } = await setup();
+  t.after(async () => {
+    await containers.stopWatching();
+    await rm(root, { recursive: true, force: true });
+  });
+  const id = await containers.create(sandboxId, ctr('slow-flush'), pod);
+  await containers.startContainer(id);
+  host.onStopSignal.set(id, 'ignore');
+  // The first stop would wait an hour for the exit; the second, with 1 s, ends both at about 1 s.
+  const first = containers.stop(id, 3600);
+  while (!host.signals.some((s) => s.startsWith(`${id}:`))) await new Promise((r) => setTimeout(r, 10));
+  await containers.stop(id, 1);
+  await first;
+  assert.equal(deps.store.container(id).exitCode, 137);
+});

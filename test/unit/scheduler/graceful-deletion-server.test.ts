@@ -122,6 +122,15 @@ describe('graceful deletion and pre-bound pods on a running scheduler', () => {
     await req('DELETE', '/api/v1/namespaces/default/pods/away');
     const back = await FakeAgent.connect(t, s.server, pki, bootstrap, 'node-c');
     back.send(registerMessage('node-c'));
+    // A restarted agent has no worker for the pod: it gets the pod as it is (Terminating, with its
+    // deletionTimestamp and grace), then the unassign, so it stops it within the time left.
+    let assign = await back.next();
+    while (assign.type !== 'assign' && assign.type !== 'unassign') assign = await back.next();
+    assert.equal(assign.type, 'assign', 'the pod comes before its unassign');
+    if (assign.type !== 'assign') return;
+    assert.equal(assign.pod.metadata.uid, created.body.metadata.uid);
+    assert.ok(assign.pod.metadata.deletionTimestamp, 'the assign carries the deletionTimestamp');
+    assert.equal(assign.pod.metadata.deletionGracePeriodSeconds, 30);
     const unassign = await nextOfType(back, 'unassign');
     assert.equal(unassign.uid, created.body.metadata.uid);
     assert.equal(unassign.gracePeriodSeconds, 30, 'terminationGracePeriodSeconds defaults to 30');
