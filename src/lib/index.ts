@@ -11,3 +11,4 @@ export * from './safe-join.js';
 export * from './root-lock.js';
 export * from './private-state.js';
 export * from './long-timer.js';
+export * from './periodic.js';

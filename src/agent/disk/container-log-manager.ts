@@ -4,6 +4,7 @@
  * removed, older rotated logs gzipped, the log renamed to `<log>.<timestamp>` and the runtime asked
  * to reopen it (CRI ReopenContainerLog; renamed back when that fails and no new log is there). At most maxFiles files stay.
  */
+import { PeriodicTask } from '../../lib/periodic.js';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { link, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -42,9 +43,7 @@ export class ContainerLogManager {
   private readonly logger: Logger;
   /** log_path by container id (fixed for a container's life). */
   private readonly paths = new Map<string, string>();
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
-  private stopped = true;
+  private readonly loop = new PeriodicTask(() => this.check(), () => this.intervalMs, (err) => this.logger.warn({ err: String(err) }, 'container log rotation failed'));
 
   constructor(private readonly opts: ContainerLogManagerOptions) {
     this.maxSize = opts.maxSizeBytes ?? DEFAULT_CONTAINER_LOG_MAX_SIZE;
@@ -57,25 +56,11 @@ export class ContainerLogManager {
 
   /** Checks every interval until stop(); errors are logged. */
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    const tick = (): void => {
-      this.running = this.check()
-        .catch((err) => this.logger.warn({ err: String(err) }, 'container log rotation failed'))
-        .finally(() => {
-          this.running = undefined;
-          if (this.stopped) return;
-          this.timer = setTimeout(tick, this.intervalMs);
-          this.timer.unref();
-        });
-    };
-    tick();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    await this.loop.stop();
     await this.compressions;
   }
 

@@ -6,6 +6,7 @@
  * an image in use, a pinned one (the pause/sandbox image), or one first seen less than minAge ago.
  * The records live in ROOT/image-gc.json, so a restarted agent keeps the last-used times.
  */
+import { PeriodicTask } from '../../lib/periodic.js';
 import { readFile, statfs } from 'node:fs/promises';
 import type { CriClient } from '../../cri/client.js';
 import type { Image__Output as Image } from '../../cri/types.js';
@@ -122,9 +123,7 @@ export class ImageGcManager {
   private readonly logger: Logger;
   private records = new Map<string, ImageRecordTimes>();
   private loaded = false;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
-  private stopped = true;
+  private readonly loop = new PeriodicTask(() => this.garbageCollect(), () => this.opts.intervalMs ?? DEFAULT_IMAGE_GC_PERIOD_MS, (err) => this.logger.warn({ err: String(err) }, 'image garbage collection failed'));
   private busy: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly opts: ImageGcOptions) {
@@ -140,25 +139,11 @@ export class ImageGcManager {
 
   /** Detects and checks the thresholds every interval until stop(). */
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    const tick = (): void => {
-      this.running = this.garbageCollect()
-        .catch((err) => this.logger.warn({ err: String(err) }, 'image garbage collection failed'))
-        .finally(() => {
-          this.running = undefined;
-          if (this.stopped) return;
-          this.timer = setTimeout(tick, this.opts.intervalMs ?? DEFAULT_IMAGE_GC_PERIOD_MS);
-          this.timer.unref();
-        });
-    };
-    tick();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    await this.loop.stop();
   }
 
   /** The image filesystem's figures. */

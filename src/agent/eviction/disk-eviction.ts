@@ -12,6 +12,7 @@
  * for the pressure transition period after (the kubelet's 5 min), so the scheduler keeps new pods
  * away (node.kubernetes.io/disk-pressure:NoSchedule) while the node recovers.
  */
+import { PeriodicTask } from '../../lib/periodic.js';
 import type { Pod } from '../../api/index.js';
 import { memoryBytes } from '../../api/index.js';
 import { silentLogger, wrap, type Logger } from '../../lib/index.js';
@@ -79,9 +80,7 @@ export class DiskEvictionManager {
   private readonly logger: Logger;
   private readonly now: () => number;
   private getActivePods?: () => Pod[] | Promise<Pod[]>;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
-  private stopped = true;
+  private readonly loop = new PeriodicTask(() => this.check(), () => this.opts.intervalMs ?? 10_000, (err) => this.logger.error({ err: String(err) }, 'disk eviction check failed'));
   private lastMet = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly opts: DiskEvictionOptions) {
@@ -101,25 +100,12 @@ export class DiskEvictionManager {
 
   start(getActivePods?: () => Pod[] | Promise<Pod[]>): void {
     if (getActivePods) this.getActivePods = getActivePods;
-    if (!this.stopped || this.thresholds.length === 0) return;
-    this.stopped = false;
-    const tick = (): void => {
-      this.running = this.check()
-        .catch((err) => this.logger.error({ err: String(err) }, 'disk eviction check failed'))
-        .finally(() => {
-          this.running = undefined;
-          if (this.stopped) return;
-          this.timer = setTimeout(tick, this.opts.intervalMs ?? 10_000);
-          this.timer.unref();
-        });
-    };
-    tick();
+    if (this.thresholds.length === 0) return;
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    await this.loop.stop();
   }
 
   /** The thresholds met now, with what was observed. */

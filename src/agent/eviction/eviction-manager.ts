@@ -1,4 +1,5 @@
 import type { Pod } from '../../api/index.js';
+import { PeriodicTask } from '../../lib/periodic.js';
 import { podRequests } from '../../api/index.js';
 import { failedPrecondition, invalidArgument, silentLogger, wrap, type Logger } from '../../lib/index.js';
 import type { MemoryObservation } from './memory-available.js';
@@ -40,9 +41,7 @@ export class EvictionManager {
   private readonly logger: Logger;
   private readonly intervalMs: number;
   private getActivePods?: () => Pod[] | Promise<Pod[]>;
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<unknown>;
-  private stopped = true;
+  private readonly loop = new PeriodicTask(() => this.check(), () => this.intervalMs, (err) => this.logger.error({ err: String(err) }, 'eviction check failed'));
   private pressure = false;
   private last?: MemoryObservation;
 
@@ -69,28 +68,12 @@ export class EvictionManager {
   /** Checks every intervalMs (the first check right away) until stop(); errors are logged. */
   start(getActivePods?: () => Pod[] | Promise<Pod[]>): void {
     if (getActivePods) this.getActivePods = getActivePods;
-    if (!this.stopped) return;
-    this.stopped = false;
-    const tick = (): void => {
-      this.running = this.check()
-        .catch((err) => this.logger.error({ err: String(err) }, 'eviction check failed'))
-        .finally(() => {
-          this.running = undefined;
-          if (this.stopped) return;
-          this.timer = setTimeout(tick, this.intervalMs);
-          // The agent's sockets keep the process alive; this timer alone should not.
-          this.timer.unref();
-        });
-    };
-    tick();
+    this.loop.start();
   }
 
   /** Stops checking; resolves once a check in flight has finished. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running;
+    await this.loop.stop();
   }
 
   /**
