@@ -289,7 +289,7 @@ export function checkAccess(req: IncomingMessage, url: URL, opts: AccessOptions)
     requireSomeApply(resources) {
       if (decide(opts, base.user, attrs).allowed) return; // AlwaysAllow, masters, or a rule on "apply" itself
       if (maySomeApply(policyOf(opts), base.user, resources)) return;
-      throw forbid(opts, base, attrs, `it may not create or patch any of ${resources.join(', ')} in any namespace, so its manifest is not read`);
+      throw forbid(opts, base, attrs, `it may not create or patch any of ${resources.join(', ')} in any namespace, so its manifest is not decoded`);
     },
     admit: (kind, obj) => admitRbac(opts, base, kind, obj),
     stillAllowed() {

@@ -50,7 +50,7 @@ import type { PodExecOptions, PodLogOptions, PodProxy } from './pod-proxy.js';
 import { bootstrapTokensRoute } from './bootstrap-tokens-api.js';
 import { requestedTimeoutSeconds, streamLifetime, streamTimeoutMs, type StreamLifetime } from './stream-lifetime.js';
 import type { TokenStore } from '../auth/index.js';
-import { DecoderBusyError, decodeObjectsOffLoop, type DecodeSlots } from './decode-off-loop.js';
+import { DecoderBusyError, decodeObjectsOffLoop, INLINE_DECODE_BYTES, type DecodeSlots } from './decode-off-loop.js';
 import { isBigList, sendListInSlices } from './send-list.js';
 
 /** Largest request body accepted: kube-apiserver's 3 MiB (a manifest of several objects, each at most 1.5 MiB). */
@@ -173,8 +173,9 @@ async function readBody(req: IncomingMessage): Promise<string> {
 }
 
 /** The body as a manifest, decoded off the event loop when big (decode-off-loop.ts), and its text. */
-async function readManifest(req: IncomingMessage, opts: Pick<RestApiOptions, 'decodeSlots'>): Promise<DecodedObjects & { text: string }> {
+async function readManifest(req: IncomingMessage, opts: Pick<RestApiOptions, 'decodeSlots'>, beforeWorker?: () => void): Promise<DecodedObjects & { text: string }> {
   const text = await readBody(req);
+  if (beforeWorker && Buffer.byteLength(text) > INLINE_DECODE_BYTES) beforeWorker();
   return { ...(await decodeObjectsOffLoop(text, 'request body', { slots: opts.decodeSlots })), text };
 }
 
@@ -359,9 +360,10 @@ async function route(req: IncomingMessage, opts: RestApiOptions): Promise<Reply>
   // /api/v1/apply
   if (rest.length === 1 && rest[0] === 'apply') {
     if (method !== 'POST') throw methodNotAllowed(method, url.pathname);
-    // Before reading and decoding the body: the caller must be able to write something at all.
-    opts.access?.requireSomeApply(Object.keys(RESOURCES));
-    return apply(await readManifest(req, opts), opts);
+    // A body big enough for the decoding workers (a shared, bounded resource) is decoded only for a
+    // caller who may write something at all; small ones are decoded inline and each object is
+    // authorized as usual (the refusal names the object's resource and namespace, as kubectl shows).
+    return apply(await readManifest(req, opts, () => opts.access?.requireSomeApply(Object.keys(RESOURCES))), opts);
   }
   // /api/v1/bootstraptokens(/ID)
   if (rest[0] === 'bootstraptokens' && rest.length <= 2 && opts.bootstrapTokens) {

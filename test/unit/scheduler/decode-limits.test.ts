@@ -86,7 +86,7 @@ describe('decoder limits', () => {
     ] as const) {
       const r = await api(server, pki, 'POST', '/api/v1/apply', { token: bearer, body });
       assert.equal(r.status, 403, who);
-      assert.match(r.body.message, /may not create or patch any of pods, deployments, .* in any namespace, so its manifest is not read/, who);
+      assert.match(r.body.message, /may not create or patch any of pods, deployments, .* in any namespace, so its manifest is not decoded/, who);
     }
     assert.equal(store.list('Deployment').length, 0);
     const ok = await api(server, pki, 'POST', '/api/v1/apply', { token: token('ed'), body: bigManifest(70 * 1024) });
