@@ -11,7 +11,7 @@
  *                      logsRequest, logsCancel, execRequest (a container's log or an exec, by id)
  */
 import { isIP } from 'node:net';
-import { CoreletError } from '../lib/index.js';
+import { CoreletError } from '../lib/errors.js';
 import { FieldReader, compact, describeValue, fieldPath as at, indexPath as idx, isMapping } from './field-reader.js';
 import { MAX_GRACE_PERIOD_SECONDS } from './grace-period.js';
 import { checkDnsLabel, checkDnsSubdomain, checkIp, checkLabelValue, checkQualifiedName } from './names.js';

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { parseAllDocuments } from 'yaml';
-import { CoreletError } from '../lib/index.js';
+import { CoreletError } from '../lib/errors.js';
 import {
   FieldReader,
   compact,

@@ -42,7 +42,9 @@ it('confirms a pod\'s termination only once no worker and no sandbox of it is le
   while (calls.list < 3) await new Promise((r) => setTimeout(r, 5));
   assert.deepEqual(confirmed, [], 'the sandbox still exists');
   sandboxes.delete('u1');
-  await done;
+  // The confirmer's poll timer is unref'd (it must not hold the agent open): hold the loop while waiting.
+  const keepAlive = setInterval(() => {}, 1000);
+  await done.finally(() => clearInterval(keepAlive));
   assert.deepEqual(confirmed, ['u1']);
   c.close();
 });

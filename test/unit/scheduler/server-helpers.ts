@@ -13,10 +13,17 @@ import { ensureBuiltinNamespaces } from '../../../src/scheduler/admission/index.
 import { makeNodeCsr, requestNodeCertificate, type NodeCredentials } from '../../../src/agent/node-identity.js';
 import type { Store } from '../../../src/scheduler/store/index.js';
 
-/** A CA and server certificate (valid for 127.0.0.1). */
+let sharedPki: Promise<Pki> | undefined;
+
+/**
+ * A CA and server certificate (valid for 127.0.0.1), made once per test file (two RSA keys and
+ * their signatures are most of a small test's CPU); a fresh object each call. Tests that need a CA
+ * of their own (an impostor) call createCa themselves.
+ */
 export async function makePki(): Promise<Pki> {
-  const ca = await createCa();
-  return { ca, server: await createServerCert(ca) };
+  sharedPki ??= createCa().then(async (ca) => ({ ca, server: await createServerCert(ca) }));
+  const { ca, server } = await sharedPki;
+  return { ca: { ...ca }, server: { ...server } };
 }
 
 /** Token records by id, with one bootstrap and one API token. */
