@@ -4,6 +4,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { errnoCode, invalidArgument } from '../lib/errors.js';
 import { memoryBytes } from '../api/index.js';
+import { tryNormalizeReference } from './image/reference.js';
 
 /** Default places, as a node daemon installed on a host uses them. */
 export const DEFAULTS = {
@@ -56,6 +57,12 @@ export interface RuntimeConfig {
    * what it held) — the backstop for when nobody rotates logs (CRI-O's log_size_max). 0: no cap.
    */
   readonly logSizeMax?: number;
+  /**
+   * Images ListImages reports pinned, so the agent's image garbage collection never removes them
+   * (CRI-O's pinned_images): references, or a name prefix ending in `*` (`corelet.local/zeus/*`).
+   * For images that cannot be pulled again, e.g. imported from an archive.
+   */
+  readonly pinnedImages?: readonly string[];
 }
 
 /** The default cap of one container log file: ten times the agent's default rotation size. */
@@ -85,9 +92,10 @@ interface FileConfig {
   streaming?: { address?: string; port?: number; tlsCert?: string; tlsKey?: string };
   logLevel?: string;
   logSizeMax?: string | number;
+  pinnedImages?: unknown;
 }
 
-const FILE_KEYS = ['socket', 'root', 'state', 'runtime', 'conmon', 'registries', 'pauseImage', 'cgroupParent', 'cni', 'streaming', 'logLevel', 'logSizeMax'];
+const FILE_KEYS = ['socket', 'root', 'state', 'runtime', 'conmon', 'registries', 'pauseImage', 'cgroupParent', 'cni', 'streaming', 'logLevel', 'logSizeMax', 'pinnedImages'];
 
 /** logSizeMax: a quantity ("100Mi") or bytes; 0 or -1 turns the cap off (CRI-O's -1). */
 function parseLogSizeMax(v: string | number | undefined): number {
@@ -101,6 +109,17 @@ function parseLogSizeMax(v: string | number | undefined): number {
   }
   if (!Number.isSafeInteger(n) || n < 8192) throw invalidArgument(`logSizeMax must be a size of at least 8Ki (e.g. 100Mi), or 0 for no cap; got ${JSON.stringify(v)}`);
   return n;
+}
+
+/** pinnedImages: a list of references or `PREFIX*` globs. */
+function parsePinnedImages(v: unknown): string[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw invalidArgument(`pinnedImages must be a list of image references, got ${JSON.stringify(v)}`);
+  return v.map((ref: unknown, i) => {
+    const ok = typeof ref === 'string' && (ref.endsWith('*') ? /^[^\s*]+\*$/.test(ref) : tryNormalizeReference(ref) !== undefined);
+    if (!ok) throw invalidArgument(`pinnedImages[${i}] must be an image reference or a name prefix ending in *, got ${JSON.stringify(ref)}`);
+    return ref as string;
+  });
 }
 
 /** Finds an executable by name on PATH (absolute paths are returned as they are). */
@@ -178,5 +197,6 @@ export async function loadRuntimeConfig(flags: RuntimeFlags, pauseRootfs: string
     helperDir,
     logLevel: flags.logLevel ?? file.logLevel ?? 'info',
     logSizeMax: parseLogSizeMax(file.logSizeMax),
+    pinnedImages: parsePinnedImages(file.pinnedImages),
   };
 }

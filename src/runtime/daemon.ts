@@ -78,6 +78,7 @@ async function startRuntimeLocked(config: RuntimeConfig, logger: Logger, version
     root: join(config.root, 'images'),
     registries,
     logger: logger.child({ component: 'images' }),
+    pinned: config.pinnedImages,
     // an image whose rootfs is a container's overlay lowerdir must stay
     isInUse: (id) => store.listContainers().some((c) => c.imageId === id),
   });

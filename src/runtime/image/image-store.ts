@@ -94,8 +94,8 @@ export interface ImageStoreOptions {
   preserveOwner?: boolean;
   /** Platform picked from manifest lists (default: this host's, linux/amd64 on x64). */
   platform?: Platform;
-  /** References reported as pinned (e.g. the sandbox pause image). */
-  pinned?: string[];
+  /** References reported as pinned (e.g. the sandbox pause image); `PREFIX*` pins every name it prefixes. */
+  pinned?: readonly string[];
   /** Refuses remove() while this says a container uses the image. */
   isInUse?: (imageId: string) => boolean | Promise<boolean>;
   /** How long fsInfo() reuses a measurement (default 5000 ms). */
@@ -157,6 +157,7 @@ export class ImageStore {
   private readonly platform: Platform;
   private readonly preserveOwner: boolean;
   private readonly pinned: Set<string>;
+  private readonly pinnedPrefixes: string[];
   private readonly images = new Map<string, StoredImage>();
   private readonly pulls = new Map<string, Promise<ImageRecord>>();
   private readonly downloads = new Map<string, Promise<void>>();
@@ -173,7 +174,8 @@ export class ImageStore {
     this.blobs = new BlobStore(join(this.root, 'blobs'), this.tmpDir);
     this.platform = opts.platform ?? hostPlatform();
     this.preserveOwner = opts.preserveOwner ?? process.getuid?.() === 0;
-    this.pinned = new Set((opts.pinned ?? []).map((r) => normalizeReference(r).canonical));
+    this.pinned = new Set((opts.pinned ?? []).filter((r) => !r.endsWith('*')).map((r) => normalizeReference(r).canonical));
+    this.pinnedPrefixes = (opts.pinned ?? []).filter((r) => r.endsWith('*')).map((r) => r.slice(0, -1));
   }
 
   private get tmpDir(): string {
@@ -432,7 +434,8 @@ export class ImageStore {
   }
 
   private toRecord(rec: StoredImage): ImageRecord {
-    const pinned = this.pinned.has(rec.id) || rec.repoTags.some((t) => this.pinned.has(t)) || rec.repoDigests.some((d) => this.pinned.has(d));
+    const names = [...rec.repoTags, ...rec.repoDigests];
+    const pinned = this.pinned.has(rec.id) || names.some((n) => this.pinned.has(n) || this.pinnedPrefixes.some((p) => n.startsWith(p)));
     return structuredClone({
       id: rec.id,
       repoTags: rec.repoTags,

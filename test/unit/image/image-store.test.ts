@@ -301,6 +301,11 @@ test('init reloads records and removes leftovers of interrupted work', async (t)
   const store = await newStore(root, fakeNetwork({ 'reg.example': reg }), { pinned: ['reg.example/app:v1'] });
   const rec = await store.pull('reg.example/app:v1');
   assert.equal(rec.pinned, true);
+  // a trailing * pins every name it prefixes (CRI-O's pinned_images glob)
+  reg.addImage('zeus/api', 'v1', busyboxLike('api'));
+  const globbed = await newStore(await tempRoot(t), fakeNetwork({ 'reg.example': reg }), { pinned: ['reg.example/zeus/*'] });
+  assert.equal((await globbed.pull('reg.example/zeus/api:v1')).pinned, true);
+  assert.equal((await globbed.pull('reg.example/app:v1')).pinned, false);
 
   await mkdir(join(root, 'tmp/unpack-half'), { recursive: true });
   await writeFile(join(root, 'tmp/blob-half'), 'partial');

@@ -50,3 +50,17 @@ test('logSizeMax: conmon caps each container log at 100Mi by default; a quantity
   await writeFile(file, 'logSizeMax: lots\n');
   await assert.rejects(loadRuntimeConfig({ config: file }, '/p'), (e) => isKind(e, 'InvalidArgument') && /logSizeMax/.test(String(e)));
 });
+
+test('pinnedImages: references (or NAME* prefixes, as CRI-O pinned_images) the agent\'s image GC must keep; a bad one names its index', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'corelet-config-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'runtime.yaml');
+  await writeFile(file, '{}\n');
+  assert.deepEqual((await loadRuntimeConfig({ config: file }, '/p')).pinnedImages, []);
+  await writeFile(file, 'pinnedImages: ["corelet.local/zeus/*", "busybox"]\n');
+  assert.deepEqual((await loadRuntimeConfig({ config: file }, '/p')).pinnedImages, ['corelet.local/zeus/*', 'busybox']);
+  await writeFile(file, 'pinnedImages: ["ok:1", "Not A Ref"]\n');
+  await assert.rejects(loadRuntimeConfig({ config: file }, '/p'), (e) => isKind(e, 'InvalidArgument') && /pinnedImages\[1\]/.test(String(e)));
+  await writeFile(file, 'pinnedImages: busybox\n');
+  await assert.rejects(loadRuntimeConfig({ config: file }, '/p'), (e) => isKind(e, 'InvalidArgument') && /pinnedImages must be a list/.test(String(e)));
+});
