@@ -30,7 +30,10 @@
 # it prefixes netns, bridge and cgroup names), CORELET_CLUSTER_NET (first three octets of the node
 # network, default 10.99.0), CORELET_CLUSTER_PORT (scheduler port, default 6443); more flags for the
 # daemons at `up`: CORELET_CLUSTER_SCHEDULER_ARGS, CORELET_CLUSTER_AGENT_ARGS,
-# CORELET_CLUSTER_RUNTIME_ARGS (split on spaces, e.g. "--pod-eviction-timeout 10").
+# CORELET_CLUSTER_RUNTIME_ARGS (split on spaces, e.g. "--pod-eviction-timeout 10");
+# CORELET_CLUSTER_IMAGEFS_SIZE (e.g. 48m: each node's image store on a tmpfs of that size, so image
+# garbage collection thresholds bite without filling the host's disk; `down` unmounts it);
+# CORELET_CLUSTER_PINNED_IMAGES (the nodes' PINNED_IMAGES: images their GC never removes).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -175,6 +178,8 @@ up() {
 		die "bridge $BRIDGE or netns $SCHED_NS exists: another cluster named $NAME is up (\`cluster.sh down\`, or --name)"
 	fi
 	if ip -4 -o addr show | grep -q " $NET\.1/"; then die "$NET.1 is already on this host: set CORELET_CLUSTER_NET to a free /24"; fi
+	local imagefs=${CORELET_CLUSTER_IMAGEFS_SIZE:-}
+	[[ $imagefs =~ ^([0-9]+[kmg]?)?$ ]] || die "CORELET_CLUSTER_IMAGEFS_SIZE \"$imagefs\" must be a tmpfs size such as 48m"
 
 	# `down` removes the whole folder: it must be ours alone
 	if [ -d "$S" ] && [ -n "$(ls -A "$S")" ]; then die "$S is not empty: give an empty or new folder (--dir)"; fi
@@ -233,7 +238,14 @@ up() {
 			JOIN_FILE=$S/join.env
 			AGENT_EXTRA_ARGS="${CORELET_CLUSTER_AGENT_ARGS:-}"
 			RUNTIME_EXTRA_ARGS="${CORELET_CLUSTER_RUNTIME_ARGS:-}"
+			PINNED_IMAGES="${CORELET_CLUSTER_PINNED_IMAGES:-}"
 		EOF
+		if [ -n "$imagefs" ]; then
+			# the image store (RUNTIME_ROOT/images) on a small filesystem of its own: ImageFsInfo and
+			# the agent's statfs see its size; `down` unmounts everything under DIR
+			mkdir -p "$d/runtime/images"
+			mount -t tmpfs -o "size=$imagefs,mode=0700" "$NAME-imagefs" "$d/runtime/images"
+		fi
 		netns_link "$(node_ns "$i")" "$NAME-v$i" "$(node_ip "$i")"
 		start_daemon "$(node_ns "$i")" runtime "$d/node.env" "$d/runtime.log" "$d/runtime.pid"
 	done

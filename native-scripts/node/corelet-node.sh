@@ -37,6 +37,8 @@
 #   CNI_BRIDGE       the pods' bridge (default corelet0)
 #   POD_SUBNET       pod addresses until the scheduler assigns this node's pod CIDR (default 10.89.0.0/16)
 #   CGROUP_PARENT    cgroup of pods that name none (default /corelet)
+#   PINNED_IMAGES    space-separated image references (or NAME* prefixes) the runtime reports pinned,
+#                    so the agent's image garbage collection never removes them (default none)
 #   STREAMING_ADDRESS  address of the exec/attach/port-forward server (default 127.0.0.1)
 #   AGENT_ROOT       agent state: volumes (default /var/lib/corelet-agent)
 #   AGENT_LOG_DIR    pod logs (default /var/log/pods)
@@ -122,6 +124,11 @@ runtime)
 		streaming:
 		  address: ${STREAMING_ADDRESS:-127.0.0.1}
 	EOF
+	if [ -n "${PINNED_IMAGES:-}" ]; then
+		echo "pinnedImages:" >>"$config.tmp"
+		read -r -a pins <<<"$PINNED_IMAGES" # read, not $PINNED_IMAGES unquoted: NAME* must not glob
+		for image in "${pins[@]}"; do echo "  - \"$image\"" >>"$config.tmp"; done
+	fi
 	mv -f "$config.tmp" "$config"
 	read -r -a extra <<<"${RUNTIME_EXTRA_ARGS:-}"
 	exec "${corelet[@]}" runtime --socket "${RUNTIME_SOCKET:-/run/corelet/corelet.sock}" --root "$root" \
