@@ -45,6 +45,8 @@ export interface ClusterEnv {
   CORELET_CLUSTER_SCHEDULER_ARGS?: string;
   CORELET_CLUSTER_AGENT_ARGS?: string;
   CORELET_CLUSTER_RUNTIME_ARGS?: string;
+  CORELET_CLUSTER_IMAGEFS_SIZE?: string;
+  CORELET_CLUSTER_PINNED_IMAGES?: string;
 }
 
 /** What `cluster.sh down` must have removed; every list empty when it did. */

@@ -128,6 +128,11 @@ export class Invariants {
     this.healthy = false;
   }
 
+  /** When the last fault ended (ms), undefined while one is under way: recovery windows start there. */
+  quietSince(): number | undefined {
+    return this.activeFaults > 0 ? undefined : this.lastFaultEnd;
+  }
+
   /** The test changed this workload (scaled it): it gets a fresh recovery window. */
   disturb(key: string): void {
     this.disturbed.set(key, Date.now());

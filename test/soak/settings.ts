@@ -21,6 +21,17 @@
  *   CORELET_SOAK_LOG_MAX_SIZE, CORELET_SOAK_LOG_MAX_FILES  --container-log-max-size/-files, passed
  *                               when the agent has the flags (default 1Mi × 3)
  *   CORELET_SOAK_LOG_KIB_PER_SECOND  how fast the logging pod writes (default 512)
+ *   CORELET_SOAK_IMAGEFS_MIB    size of each node's image store, a tmpfs (cluster.sh
+ *                               CORELET_CLUSTER_IMAGEFS_SIZE) small enough for the image GC thresholds
+ *                               to bite (default 64: the pinned Zeus images take ~11 MiB, each test
+ *                               image ~3 MiB more)
+ *   CORELET_SOAK_IMAGE_GC       --image-gc-high-threshold/--image-gc-low-threshold, HIGH/LOW percent
+ *                               (default 40/30: below the agent's imagefs.available<15% eviction, so
+ *                               GC, not eviction, keeps the store in bounds)
+ *   CORELET_SOAK_IMAGE_MIN_AGE  --image-minimum-gc-age (default 10s: an image is first seen at a GC
+ *                               round, so one pulled for a pod about to start is kept for that round)
+ *   CORELET_SOAK_IMAGE_STEP_SECONDS  how often each node's image-churn pod is replaced by one with the
+ *                               next test image, MIN-MAX (short 10-20, long 20-60)
  *   CORELET_SOAK_GAP_SECONDS    pause between faults once the cluster recovered, MIN-MAX (short 1-4,
  *                               long 30-180)
  *   CORELET_SOAK_SCHEDULER_ARGS, CORELET_SOAK_AGENT_ARGS   more daemon flags (space-separated), e.g.
@@ -49,6 +60,12 @@ export interface SoakSettings {
   readonly logKiBPerSecond: number;
   readonly schedulerArgs: string;
   readonly agentArgs: string;
+  readonly imagefsMiB: number;
+  readonly imageGcHigh: number;
+  readonly imageGcLow: number;
+  readonly imageMinAge: string;
+  /** Image churn: [min, max] ms between two pods of one node. */
+  readonly imageStepMs: readonly [number, number];
   /** Pause between faults, after the cluster recovered: [min, max] ms. */
   readonly gapMs: readonly [number, number];
   /** How often the invariants are sampled. */
@@ -73,12 +90,20 @@ function str(env: NodeJS.ProcessEnv, key: string, fallback: string, pattern: Reg
 
 const DURATION = /^\d+(s|m|h)$/;
 
-function gap(env: NodeJS.ProcessEnv, fallback: [number, number]): [number, number] {
-  const raw = env.CORELET_SOAK_GAP_SECONDS;
+function gap(env: NodeJS.ProcessEnv, fallback: [number, number], key = 'CORELET_SOAK_GAP_SECONDS'): [number, number] {
+  const raw = env[key];
   if (raw === undefined || raw === '') return [fallback[0] * 1000, fallback[1] * 1000];
   const m = /^(\d+)-(\d+)$/.exec(raw);
-  if (!m || Number(m[1]) > Number(m[2])) throw new Error(`CORELET_SOAK_GAP_SECONDS must be MIN-MAX seconds, e.g. 30-180, got "${raw}"`);
+  if (!m || Number(m[1]) > Number(m[2])) throw new Error(`${key} must be MIN-MAX seconds, e.g. 30-180, got "${raw}"`);
   return [Number(m[1]) * 1000, Number(m[2]) * 1000];
+}
+
+function imageGc(env: NodeJS.ProcessEnv): [number, number] {
+  const raw = env.CORELET_SOAK_IMAGE_GC;
+  if (raw === undefined || raw === '') return [40, 30];
+  const m = /^(\d{1,2})\/(\d{1,2})$/.exec(raw);
+  if (!m || Number(m[1]) < Number(m[2]) || Number(m[1]) >= 85) throw new Error(`CORELET_SOAK_IMAGE_GC must be HIGH/LOW percent with LOW ≤ HIGH < 85 (the imagefs eviction threshold), e.g. 40/30, got "${raw}"`);
+  return [Number(m[1]), Number(m[2])];
 }
 
 export function soakSettings(env: NodeJS.ProcessEnv = process.env): SoakSettings {
@@ -105,6 +130,11 @@ export function soakSettings(env: NodeJS.ProcessEnv = process.env): SoakSettings
     logKiBPerSecond: int(env, 'CORELET_SOAK_LOG_KIB_PER_SECOND', 512, 1, 65536),
     schedulerArgs: env.CORELET_SOAK_SCHEDULER_ARGS ?? '',
     agentArgs: env.CORELET_SOAK_AGENT_ARGS ?? '',
+    imagefsMiB: int(env, 'CORELET_SOAK_IMAGEFS_MIB', 64, 16, 4096),
+    imageGcHigh: imageGc(env)[0],
+    imageGcLow: imageGc(env)[1],
+    imageMinAge: str(env, 'CORELET_SOAK_IMAGE_MIN_AGE', '10s', DURATION, 'a duration such as 10s'),
+    imageStepMs: gap(env, long ? [20, 60] : [10, 20], 'CORELET_SOAK_IMAGE_STEP_SECONDS'),
     gapMs: gap(env, long ? [30, 180] : [1, 4]),
     pollMs: 5_000,
     recoveryMs: 120_000,

@@ -18,6 +18,10 @@ import { Invariants, mib } from './invariants.js';
 import { SoakReport } from './report.js';
 import { Prng, durationSeconds, sizeBytes, soakSettings, type SoakSettings } from './settings.js';
 import { Churn, soakManifest, zeusManifest } from './workload.js';
+import { ImageChurn } from './image-churn.js';
+import { ImageInvariants, imageBound } from './image-invariants.js';
+import { RegistryRelay } from './registry-relay.js';
+import { requireLocalRegistry } from '../helpers/conformance.js';
 
 const settings = soakSettings();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -49,6 +53,9 @@ async function daemonFlags(s: SoakSettings, report: SoakReport): Promise<{ sched
     agent.push('--container-log-max-files', String(s.logMaxFiles));
     files = s.logMaxFiles;
   } else report.note('the agent has no --container-log-max-files: logs are held to the kubelet default, 5 files');
+  // image GC that bites on the nodes' small image stores (CORELET_SOAK_IMAGEFS_MIB)
+  if (agentHelp.includes('--image-gc-high-threshold')) agent.push('--image-gc-high-threshold', String(s.imageGcHigh), '--image-gc-low-threshold', String(s.imageGcLow), '--image-minimum-gc-age', s.imageMinAge);
+  else report.note('the agent has no --image-gc-high-threshold: images are collected at the kubelet defaults (85/80%)');
   // the rotation runs every few seconds (the kubelet's: 10 s): allow 30 s of writes and one file more
   const logBound = size * (files + 1) + s.logKiBPerSecond * 1024 * 30;
   return { scheduler: [...scheduler, ...split(s.schedulerArgs)], agent: [...agent, ...split(s.agentArgs)], logBound };
@@ -80,7 +87,14 @@ test(`soak (${settings.form} form, seed ${settings.seed}): faults at random, eve
   let cluster: ClusterHarness | undefined;
   let invariants: Invariants | undefined;
   let churn: Churn | undefined;
+  let imageChurn: ImageChurn | undefined;
+  let images: ImageInvariants | undefined;
+  let imagesFinished = false;
+  let relay: RegistryRelay | undefined;
   try {
+    await requireLocalRegistry();
+    const bound = await imageBound(settings);
+    report.note(`image store per node: a ${settings.imagefsMiB} MiB tmpfs; bound ${bound.text}`);
     const flags = await daemonFlags(settings, report);
     report.measure('container log bound', mib(flags.logBound));
     report.note(`scheduler flags: ${flags.scheduler.join(' ')}; agent flags: ${flags.agent.join(' ') || '-'}`);
@@ -93,14 +107,24 @@ test(`soak (${settings.form} form, seed ${settings.seed}): faults at random, eve
         CORELET_CLUSTER_SCHEDULER_ARGS: flags.scheduler.join(' '),
         CORELET_CLUSTER_AGENT_ARGS: flags.agent.join(' '),
         CORELET_CLUSTER_RUNTIME_ARGS: '',
+        CORELET_CLUSTER_IMAGEFS_SIZE: `${settings.imagefsMiB}m`,
+        // imported from an archive, never pullable again: GC must keep them (CRI-O's pinned_images)
+        CORELET_CLUSTER_PINNED_IMAGES: 'corelet.local/zeus/*',
       },
     });
     report.note(`cluster up in ${cluster.dir}`);
+    relay = new RegistryRelay(cluster);
+    await relay.start();
+    images = new ImageInvariants(cluster, report, bound);
+    images.start();
     await cluster.loadExampleImages();
     await shortLivedToken(cluster, settings, report);
     const inv = (invariants = new Invariants(cluster, report, settings, flags.logBound));
     await cluster.apply(await zeusManifest(settings.net));
     await cluster.apply(soakManifest(settings));
+    // the image churn starts with the workload: the stores fill while it comes up
+    imageChurn = new ImageChurn(cluster, report, new Prng(settings.seed ^ 0x85ebca6b), settings, () => inv.quietSince());
+    imageChurn.start();
     if (!(await inv.waitHealthy(240_000))) report.violation('workload-start', `the workload was not Ready within 4 minutes: ${JSON.stringify(inv.last?.workloads)}`);
     report.note('workload Ready: faults begin');
     report.measure('node disk use at the start', await inv.diskUse());
@@ -108,7 +132,8 @@ test(`soak (${settings.form} form, seed ${settings.seed}): faults at random, eve
     // a stream of its own, so the faults and their victims replay the same whatever churn did
     churn = new Churn(cluster, report, new Prng(settings.seed ^ 0x9e3779b9), settings.form === 'short' ? [10_000, 25_000] : [15_000, 60_000], (key) => inv.disturb(key));
     churn.start();
-    const ctx: FaultContext = { cluster, report, rng, settings, invariants: inv, churn };
+    const churns = [churn, imageChurn];
+    const ctx: FaultContext = { cluster, report, rng, settings, invariants: inv, churn: { pause: async () => void (await Promise.all(churns.map((c) => c.pause()))), resume: () => churns.forEach((c) => c.resume()) } };
 
     const plan: FaultKind[] = firstRound(rng);
     const until = Date.now() + settings.minutes * 60_000;
@@ -121,6 +146,8 @@ test(`soak (${settings.form} form, seed ${settings.seed}): faults at random, eve
 
     report.note('faults done: churn stops; waiting for the cluster to settle');
     await churn.stop();
+    await imageChurn.stop();
+    await imageChurn.settle();
     await inv.waitHealthy(settings.recoveryMs);
     // a killed pause shows as a stuck sandbox only 2 minutes later: keep sampling until then
     const lastPause = report.faults.filter((f) => f.kind === 'kill-pause').at(-1)?.end;
@@ -129,6 +156,9 @@ test(`soak (${settings.form} form, seed ${settings.seed}): faults at random, eve
     // one last sample with the recovery windows of the last fault passed or the cluster healthy
     await inv.poll();
     await inv.stop();
+    await images.stop();
+    await images.finish();
+    imagesFinished = true;
     report.measure('node disk use at the end', await inv.diskUse());
     await inv.checkLeaksBeforeDown();
   } catch (err) {
@@ -137,6 +167,11 @@ test(`soak (${settings.form} form, seed ${settings.seed}): faults at random, eve
   } finally {
     await churn?.stop().catch(() => undefined);
     await invariants?.stop().catch(() => undefined);
+    await imageChurn?.stop().catch(() => undefined);
+    await images?.stop().catch(() => undefined);
+    // the agents' logs go with the cluster: read them first
+    if (images && !imagesFinished) await images.finish().catch(() => undefined);
+    await relay?.stop().catch((err: unknown) => report.violation('soak-harness', `stopping the registry relays: ${String(err)}`));
     if (cluster) {
       report.note('cluster.sh down');
       try {
@@ -149,6 +184,7 @@ test(`soak (${settings.form} form, seed ${settings.seed}): faults at random, eve
     }
     if (invariants) for (const [k, v] of Object.entries(invariants.summary())) report.measure(k, v);
     if (churn) report.measure('churn', { scales: churn.scales, jobs: churn.created.length, failedSteps: churn.failures });
+    if (imageChurn) report.measure('image churn', { podsStarted: imageChurn.started, repulledAfterGc: imageChurn.repulls.length, failedSteps: imageChurn.failures, repulls: imageChurn.repulls.slice(0, 6).map((r) => `${r.node} ${r.image.split('/').slice(1).join('/')} ${r.seconds} s`) });
     const files = await report.write(settings.reportPath);
     console.log(report.text());
     console.log(`report: ${files.join(', ')}`);

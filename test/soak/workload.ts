@@ -15,8 +15,8 @@ const IMAGE = 'corelet.local/zeus/api:1.0';
 
 /** A workload whose readiness is an invariant: Deployments and StatefulSets, as namespace/name. */
 export const CHURN_DEPLOYMENT = `${SOAK_NS}/churn`;
-/** Pods the test itself deletes (scale-downs, finished Jobs): never counted as lost. */
-export const TEST_DELETED_PREFIXES = ['churn-', 'batch-'];
+/** Pods the test itself deletes (scale-downs, finished Jobs, image churn): never counted as lost. */
+export const TEST_DELETED_PREFIXES = ['churn-', 'batch-', 'img-'];
 
 /** examples/zeus.yaml with ZEUS_NODES listing this cluster's node addresses. */
 export async function zeusManifest(net: string): Promise<string> {
