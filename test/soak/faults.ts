@@ -19,6 +19,7 @@ import { execa } from 'execa';
 import type { ClusterHarness } from '../helpers/cluster-harness.js';
 import { CORELET } from '../helpers/runtime-harness.js';
 import type { Invariants } from './invariants.js';
+import { IMAGE_POD_PREFIX } from './image-churn.js';
 import type { FaultRecord, SoakReport } from './report.js';
 import { durationSeconds, type Prng, type SoakSettings } from './settings.js';
 
@@ -193,14 +194,15 @@ async function pickConmon(ctx: FaultContext, node: string): Promise<{ pid: numbe
   const candidates = ctrs.filter((c) => live.has(c.labels['io.kubernetes.pod.uid'] ?? '')).flatMap((c) => {
     const line = ps.find((l) => /\bconmon\b/.test(l) && l.includes(`${dir}/`) && l.includes(c.id));
     const pod = `${c.labels['io.kubernetes.pod.namespace']}/${c.labels['io.kubernetes.pod.name']}`;
-    return line && !pod.includes('/crashloop') ? [{ pid: Number(line.trim().split(/\s+/)[0]), id: c.id, pod }] : [];
+    // not the crash loop's (it dies anyway) nor an image-churn pod (replaced within seconds): a victim whose recovery shows
+    return line && !pod.includes('/crashloop') && !pod.includes(`/${IMAGE_POD_PREFIX}`) ? [{ pid: Number(line.trim().split(/\s+/)[0]), id: c.id, pod }] : [];
   });
   return candidates.length > 0 ? ctx.rng.pick(candidates) : undefined;
 }
 
 async function pickPause(ctx: FaultContext, node: string): Promise<{ pid: number; id: string; pod: string } | undefined> {
   const live = await livePods(ctx);
-  const pods = ((await ctx.invariants.criSandboxes(node)) ?? []).filter((p) => p.state === 'SANDBOX_READY' && live.has(p.labels['io.kubernetes.pod.uid'] ?? '') && p.labels['io.kubernetes.pod.name'] !== 'crashloop');
+  const pods = ((await ctx.invariants.criSandboxes(node)) ?? []).filter((p) => p.state === 'SANDBOX_READY' && live.has(p.labels['io.kubernetes.pod.uid'] ?? '') && p.labels['io.kubernetes.pod.name'] !== 'crashloop' && !(p.labels['io.kubernetes.pod.name'] ?? '').startsWith(IMAGE_POD_PREFIX));
   for (const p of ctx.rng.shuffle(pods)) {
     const r = await ctx.cluster.crictl(node, ['inspectp', p.id], { reject: false });
     const pid = (JSON.parse(String(r.stdout || '{}')) as { info?: { pid?: number } }).info?.pid;

@@ -172,6 +172,12 @@ test(`soak (${settings.form} form, seed ${settings.seed}): faults at random, eve
     // the agents' logs go with the cluster: read them first
     if (images && !imagesFinished) await images.finish().catch(() => undefined);
     await relay?.stop().catch((err: unknown) => report.violation('soak-harness', `stopping the registry relays: ${String(err)}`));
+    if (cluster && report.violations.length > 0) {
+      // the daemons' logs go with the cluster: keep them for whoever looks into a violation
+      const dir = join(settings.tmpParent, `corelet-soak-${settings.seed}-logs`);
+      const kept = await execa('sh', ['-c', 'mkdir -p "$1" && cd "$2" && find . -maxdepth 3 -name "*.log" -not -path "./nodes/*/pod-logs/*" -exec cp --parents {} "$1" \\;', 'sh', dir, cluster.dir], { reject: false });
+      report.note(`violations: the daemons' logs are kept in ${dir}${kept.exitCode === 0 ? '' : ` (copy failed: ${String(kept.stderr).split('\n')[0]})`}`);
+    }
     if (cluster) {
       report.note('cluster.sh down');
       try {
