@@ -191,6 +191,11 @@ export class SchedulerLink {
         );
         this.heartbeat.unref();
         this.sent.clear();
+        // The scheduler re-sends every pod bound here right after this: those make up the desired
+        // set again, so a pod removed while the link was down (its unassign never delivered) leaves
+        // the node, as after a kubelet's relist. Nothing is handed over before the re-sent ones came.
+        this.assigned.clear();
+        this.podSecurity.clear();
         if (m.podCIDR && this.opts.onPodCidr) {
           // One at a time, in order: an older attempt still retrying must not land after this one.
           const cidr = m.podCIDR;
