@@ -179,10 +179,18 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
     isKnownPod: (uid) => pods.worker(uid) !== undefined,
     logger,
   });
+  let lastCgroupSweep = -Infinity;
   pods = new PodManager({
     logger,
     relistMs: config.relistMs,
-    afterRelist: (isKnown, inRuntime) => disk.podDirs.sweep(isKnown, inRuntime),
+    afterRelist: async (isKnown, inRuntime) => {
+      await disk.podDirs.sweep(isKnown, inRuntime);
+      // pod cgroups of pods removed while the agent was down (their workers' cleanup never ran)
+      if (Date.now() - lastCgroupSweep < 10_000) return;
+      lastCgroupSweep = Date.now();
+      const removed = await qos.removeOrphanPods((uid) => !isKnown(uid) && !inRuntime.has(uid));
+      if (removed.length > 0) logger.info({ pods: removed }, 'removed the cgroups of pods no longer on this node');
+    },
     admit: (pod: Pod, active: Pod[], source: string) => {
       // Pod Security first: the scheduler's pods by the level it stated, static pods by the flag.
       const level = source === SCHEDULER_SOURCE ? (link?.podSecurityLevel(pod.metadata.uid) ?? DEFAULT_POD_SECURITY_LEVEL) : (config.staticPodSecurity ?? DEFAULT_POD_SECURITY_LEVEL);

@@ -161,6 +161,35 @@ export class QosCgroupManager {
     });
   }
 
+  /** The uids of the pods holding a cgroup here (any QoS tier, any hierarchy). */
+  async podUids(): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (const h of await this.hierarchies()) {
+      for (const tier of ['', '/burstable', '/besteffort']) {
+        for (const e of await readdirIfExists(join(h, `${this.topPath}${tier}`))) {
+          const uid = /^pod(.+)$/.exec(e.name)?.[1];
+          if (e.isDirectory() && uid && SEGMENT.test(uid) && uid !== '.' && uid !== '..') out.add(uid);
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Removes the cgroups of the pods isOrphan names — pods the agent no longer runs, e.g. removed
+   * while it was down (the kubelet's cleanupOrphanedPodCgroups); as removePod, nothing is killed.
+   * Returns the uids whose cgroups are gone.
+   */
+  async removeOrphanPods(isOrphan: (uid: string) => boolean): Promise<string[]> {
+    const removed: string[] = [];
+    for (const uid of await this.podUids()) {
+      if (!isOrphan(uid)) continue;
+      const r = await this.removePod(uid);
+      if (r.busy.length === 0) removed.push(uid);
+    }
+    return removed;
+  }
+
   /**
    * Sets the burstable cgroup's cpu shares to the sum of the cpu requests of the Burstable pods among
    * pods (the node's active pods, which replace the pods known so far). Returns the shares written.

@@ -114,3 +114,21 @@ test('unsafe names are refused before touching the filesystem', async (t) => {
   await assert.rejects(m.removePod('a/b'), (e) => isKind(e, 'InvalidArgument'));
   await assert.rejects(m.ensureTopLevel({ cpuMillis: 0, memoryBytes: GI }), (e) => isKind(e, 'InvalidArgument'));
 });
+
+test('pod cgroups of pods the agent no longer knows (removed while it was down) are found and removed; known pods keep theirs', async (t) => {
+  const root = await tempRoot(t);
+  for (const c of ['cpu', 'memory']) await mkdir(join(root, c));
+  const m = new QosCgroupManager({ root, mode: 'v1' });
+  await m.ensureTopLevel({ cpuMillis: 2000, memoryBytes: GI });
+  await m.ensurePod(guaranteed());
+  await m.ensurePod(burstable());
+  // what a pod deleted while the agent was down leaves: its (empty) cgroup in every hierarchy
+  for (const c of ['cpu', 'memory']) await mkdir(join(root, c, 'kubepods/besteffort/podgone1'), { recursive: true });
+  assert.deepEqual([...(await m.podUids())].sort(), ['b1', 'g1', 'gone1']);
+  const removed = await m.removeOrphanPods((uid) => uid === 'gone1');
+  assert.deepEqual(removed, ['gone1']);
+  assert.equal(await isDir(join(root, 'cpu/kubepods/besteffort/podgone1')), false);
+  assert.equal(await isDir(join(root, 'memory/kubepods/besteffort/podgone1')), false);
+  assert.ok(await isDir(join(root, 'cpu/kubepods/podg1')), 'a known pod keeps its cgroup');
+  assert.deepEqual([...(await m.podUids())].sort(), ['b1', 'g1']);
+});
