@@ -6,13 +6,12 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeObjects, type PeerNode, type Pod } from '../../../src/api/index.js';
-import { silentLogger } from '../../../src/lib/index.js';
-import { SchedulerLink } from '../../../src/agent/scheduler-link.js';
 import type { Pki } from '../../../src/scheduler/auth/index.js';
 import { podCidrConfig, startSchedulerServer } from '../../../src/scheduler/server/index.js';
 import type { ObjectInput } from '../../../src/scheduler/store/index.js';
 import { tempStore } from '../scheduler/store-helpers.js';
 import { bootstrapNode, makePki, makeTokens, podYaml } from '../scheduler/server-helpers.js';
+import { linkTo } from './link-helpers.js';
 
 describe('scheduler link and the pod CIDR', () => {
   let pki: Pki;
@@ -36,21 +35,11 @@ describe('scheduler link and the pod CIDR', () => {
     const podsHandedOver = new Promise<void>((resolve) => (handedOver = resolve));
     // Its certificate holds the address it reports (a node reports only those).
     const creds = await bootstrapNode(server, pki, tokens.bootstrap, 'node-a', { ips: ['192.168.56.11'] });
-    const link = new SchedulerLink({
-      server: `wss://127.0.0.1:${server.port}`,
-      credentials: () => creds,
-      nodeName: 'node-a',
-      hostIP: '192.168.56.11',
-      capacity: { cpuMillis: 4000, memoryBytes: 8 << 30, pods: 110 },
-      allocatable: { cpuMillis: 4000, memoryBytes: 8 << 30, pods: 110 },
-      runtime: { name: 'corelet', version: '0.1.0' },
-      runningPods: () => [],
+    const link = linkTo(server, creds, { name: 'node-a', ip: '192.168.56.11' }, {
       setPods: (list: Pod[]) => {
         log.push(`setPods ${list.map((p) => p.metadata.name).join(',')}`);
         handedOver();
       },
-      events: () => [],
-      logger: silentLogger,
       podCIDR: '10.244.5.0/24', // what this node had before
       onPodCidr: async (cidr) => {
         attempts++;
