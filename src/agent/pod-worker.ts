@@ -292,7 +292,9 @@ export class PodWorker {
     });
     if (!sandbox) {
       if (this.allDone(pod, await this.observe(undefined))) return;
-      await markPodLogDirectory(this.ctx.logRoot, pod); // the sweep removes only marked log folders
+      // Only when a sandbox is made (never on a plain sync): the kubelet's MkdirAll of the log
+      // directory before RunPodSandbox, plus the marker the sweep needs (it removes only marked folders).
+      await markPodLogDirectory(this.ctx.logRoot, pod);
       const res = await cri.runtime.RunPodSandbox({ config: sbConfig, runtime_handler: '' }, { deadlineMs: 4 * 60_000 });
       sandbox = { id: res.pod_sandbox_id } as (typeof all)[number];
     }
