@@ -16,6 +16,7 @@ import { AgentHarness } from './agent-harness.js';
 import { freePort } from './free-port.js';
 import { schedulerApi } from './admin-api.js';
 import { readAdminConfig } from './admin-config.js';
+import { busyboxPod } from './pod-manifest.js';
 
 export interface OneNodeClusterOptions {
   /** Names the temporary folder (corelet-e2e-NAME-…). */
@@ -135,17 +136,7 @@ export class OneNodeCluster {
 
   /** Applies a busybox pod NAME in default that sleeps an hour, and waits until it runs. */
   async runSleeper(name: string): Promise<void> {
-    const pod = `apiVersion: v1
-kind: Pod
-metadata: {name: ${name}}
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: c
-    image: ${BUSYBOX}
-    command: ["sleep", "3600"]
-`;
-    const applied = await this.api('/api/v1/apply', { method: 'POST', body: pod });
+    const applied = await this.api('/api/v1/apply', { method: 'POST', body: busyboxPod(name, ['sleep', '3600']) });
     assert.equal(applied.status, 200, JSON.stringify(applied.json));
     await this.until(`pod ${name} runs`, async () => (await this.api(`/api/v1/namespaces/default/pods/${name}`)).json?.status?.phase === 'Running', 60_000);
   }

@@ -5,13 +5,11 @@
  */
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeObjects, type PeerNode, type Pod } from '../../../src/api/index.js';
+import type { PeerNode, Pod } from '../../../src/api/index.js';
 import type { Pki } from '../../../src/scheduler/auth/index.js';
-import { podCidrConfig, startSchedulerServer } from '../../../src/scheduler/server/index.js';
-import type { ObjectInput } from '../../../src/scheduler/store/index.js';
-import { tempStore } from '../scheduler/store-helpers.js';
-import { bootstrapNode, makePki, makeTokens, podYaml } from '../scheduler/server-helpers.js';
-import { linkTo } from './link-helpers.js';
+import { podCidrConfig } from '../../../src/scheduler/server/index.js';
+import { bootstrapNode, makePki } from '../scheduler/server-helpers.js';
+import { linkTo, serverWithBoundPod } from './link-helpers.js';
 
 describe('scheduler link and the pod CIDR', () => {
   let pki: Pki;
@@ -20,13 +18,8 @@ describe('scheduler link and the pod CIDR', () => {
   });
 
   it('applies the assigned pod CIDR before starting the scheduler\'s pods, and reports peers', async (t) => {
-    const { store } = tempStore(t);
-    const tokens = makeTokens();
-    const server = await startSchedulerServer({ store, pki, address: '127.0.0.1', port: 0, tokenLookup: tokens.lookup, podCidrs: podCidrConfig() });
-    t.after(() => server.close());
     // A pod already bound to the node: the scheduler sends it right after `registered`.
-    for (const obj of decodeObjects(podYaml('web'), 'test').objects) store.create('Pod', obj as unknown as ObjectInput);
-    store.bindPod('default', 'web', 'node-a');
+    const { store, tokens, server } = await serverWithBoundPod(t, pki, { pod: 'web', node: 'node-a' }, { podCidrs: podCidrConfig() });
 
     const log: string[] = [];
     let attempts = 0;

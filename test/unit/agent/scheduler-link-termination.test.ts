@@ -5,14 +5,13 @@
  */
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeObjects, type Pod } from '../../../src/api/index.js';
+import type { Pod } from '../../../src/api/index.js';
 import type { Pki } from '../../../src/scheduler/auth/index.js';
-import { sendTermination, startSchedulerServer } from '../../../src/scheduler/server/index.js';
+import { sendTermination } from '../../../src/scheduler/server/index.js';
 import { deletePod } from '../../../src/scheduler/controllers/index.js';
 import type { ObjectInput } from '../../../src/scheduler/store/index.js';
-import { tempStore } from '../scheduler/store-helpers.js';
-import { bootstrapNode, makePki, makeTokens, podYaml } from '../scheduler/server-helpers.js';
-import { linkTo } from './link-helpers.js';
+import { bootstrapNode, makePki } from '../scheduler/server-helpers.js';
+import { linkTo, serverWithBoundPod } from './link-helpers.js';
 
 describe('scheduler link and graceful deletion', () => {
   let pki: Pki;
@@ -21,12 +20,7 @@ describe('scheduler link and graceful deletion', () => {
   });
 
   it('hands the deletion grace period to the worker, drops the pod, and its confirmation removes the object', async (t) => {
-    const { store } = tempStore(t);
-    const tokens = makeTokens();
-    const server = await startSchedulerServer({ store, pki, address: '127.0.0.1', port: 0, tokenLookup: tokens.lookup });
-    t.after(() => server.close());
-    for (const obj of decodeObjects(podYaml('web'), 'test').objects) store.create('Pod', obj as unknown as ObjectInput);
-    store.bindPod('default', 'web', 'node-a');
+    const { store, tokens, server } = await serverWithBoundPod(t, pki, { pod: 'web', node: 'node-a' });
 
     const handed: Pod[][] = [];
     const terminations: { uid: string; pod: Pod | undefined; deadlineMs: number }[] = [];
@@ -79,12 +73,7 @@ describe('scheduler link and graceful deletion', () => {
   });
 
   it('a restarted agent gets a Terminating pod as a termination with the time left (in the quiet window after register), never as a pod to run', async (t) => {
-    const { store } = tempStore(t);
-    const tokens = makeTokens();
-    const server = await startSchedulerServer({ store, pki, address: '127.0.0.1', port: 0, tokenLookup: tokens.lookup });
-    t.after(() => server.close());
-    for (const obj of decodeObjects(podYaml('db'), 'test').objects) store.create('Pod', obj as unknown as ObjectInput);
-    store.bindPod('default', 'db', 'node-b');
+    const { store, tokens, server } = await serverWithBoundPod(t, pki, { pod: 'db', node: 'node-b' });
     const creds = await bootstrapNode(server, pki, tokens.bootstrap, 'node-b', { ips: ['192.168.56.12'] });
     store.create('Node', { metadata: { name: 'node-b' }, spec: {}, status: { conditions: [] } } as unknown as ObjectInput);
     // Deleted with 300 s while the agent was down.
