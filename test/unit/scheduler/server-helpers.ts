@@ -1,6 +1,6 @@
 /** Shared fixtures for the scheduler server tests: PKI, tokens, a running server, a fake agent. */
 import https from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import tls from 'node:tls';
 import type { TestContext } from 'node:test';
 import { WebSocket } from 'ws';
@@ -52,8 +52,15 @@ export async function startTlsServer(t: { after: (fn: () => Promise<void>) => vo
     s.on('error', () => {}); // clients hang up right after the handshake
   });
   server.on('tlsClientError', () => {});
-  // Track the TCP connections themselves: a client may finish its handshake (and the test end)
-  // before the server has seen 'secureConnection', and close() waits for every connection.
+  return { port: await listenForTest(t, server), received };
+}
+
+/**
+ * Listens on 127.0.0.1 (a free port, returned); when the test ends, closes the server and cuts its
+ * connections. The TCP connections themselves are tracked: a client may finish its handshake (and
+ * the test end) before the server has seen 'secureConnection', and close() waits for every one.
+ */
+async function listenForTest(t: { after: (fn: () => Promise<void>) => void }, server: NetServer): Promise<number> {
   const sockets = new Set<Socket>();
   server.on('connection', (s: Socket) => {
     sockets.add(s);
@@ -61,10 +68,11 @@ export async function startTlsServer(t: { after: (fn: () => Promise<void>) => vo
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(async () => {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const s of sockets) s.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closed;
   });
-  return { port: (server.address() as AddressInfo).port, received };
+  return (server.address() as AddressInfo).port;
 }
 
 /** An HTTPS request trusting only the scheduler's CA; a JSON body parsed, the raw text kept. */
@@ -112,18 +120,7 @@ export async function startApiServer(
   const server = https.createServer(serverTlsOptions(pki), (req, res) => {
     void handleApiRequest(req, res, { store, sessions, tokenLookup: lookup, logger: silentLogger, now: () => new Date(), ...extra });
   });
-  const sockets = new Set<Socket>();
-  server.on('connection', (s: Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(async () => {
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    for (const s of sockets) s.destroy();
-    await closed;
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenForTest(t, server);
   return { url: `https://127.0.0.1:${port}`, port, sessions };
 }
 
