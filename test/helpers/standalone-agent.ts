@@ -16,8 +16,7 @@ export class StandaloneAgent {
   constructor(private readonly agentArgs: string[] = []) {}
 
   async start(): Promise<void> {
-    this.runtime = await RuntimeHarness.start();
-    await this.runtime.crictl(['pull', BUSYBOX]);
+    this.runtime = await RuntimeHarness.start({ pull: [BUSYBOX] });
     this.agent = await AgentHarness.start(`unix://${this.runtime.socket}`, this.agentArgs);
   }
 
