@@ -160,6 +160,12 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
 
   let pods!: PodManager;
   let link: SchedulerLink | undefined;
+  /** Node-pressure eviction (memory and disk managers): the pod ends Failed/Evicted, with an event. */
+  const evictPod = async (pod: Pod, message: string): Promise<void> => {
+    metrics.eviction();
+    events.record(pod, 'Warning', 'Evicted', message);
+    pods.failPod(pod.metadata.uid, 'Evicted', message);
+  };
   // Log rotation, removed pods' folders, image GC and disk eviction (disk-management.ts).
   const volumes = new VolumeManager(config.root, hostMounts);
   const disk = startDiskManagement({
@@ -169,11 +175,7 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
     root: config.root,
     logRoot: config.logRoot,
     volumes,
-    evict: async (pod, message) => {
-      metrics.eviction();
-      events.record(pod, 'Warning', 'Evicted', message);
-      pods.failPod(pod.metadata.uid, 'Evicted', message);
-    },
+    evict: evictPod,
     isStaticPod: (pod) => pods.isStatic(pod.metadata.uid),
     podCleanedUp: (pod) => pods.podCleanedUp(pod.metadata.uid),
     isKnownPod: (uid) => pods.worker(uid) !== undefined,
@@ -255,11 +257,7 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
       if (!pod) return undefined;
       return (await cgroupStats.stats(qos.podCgroupParent(pod)))?.memoryWorkingSetBytes;
     },
-    evict: async (pod, message) => {
-      metrics.eviction();
-      events.record(pod, 'Warning', 'Evicted', message);
-      pods.failPod(pod.metadata.uid, 'Evicted', message);
-    },
+    evict: evictPod,
     logger: logger.child({ component: 'eviction' }),
   });
 

@@ -292,7 +292,9 @@ export class PodWorker {
     });
     if (!sandbox) {
       if (this.allDone(pod, await this.observe(undefined))) return;
-      await markPodLogDirectory(this.ctx.logRoot, pod); // the sweep removes only marked log folders
+      // Only when a sandbox is made (never on a plain sync): the kubelet's MkdirAll of the log
+      // directory before RunPodSandbox, plus the marker the sweep needs (it removes only marked folders).
+      await markPodLogDirectory(this.ctx.logRoot, pod);
       const res = await cri.runtime.RunPodSandbox({ config: sbConfig, runtime_handler: '' }, { deadlineMs: 4 * 60_000 });
       sandbox = { id: res.pod_sandbox_id } as (typeof all)[number];
     }
@@ -497,24 +499,18 @@ export class PodWorker {
   }
 
   private async stopContainer(pod: Pod, c: Container | undefined, id: string, podIP: string): Promise<void> {
-    if (this.deleting && this.deadline) return this.stopByDeadline(pod, c, id, podIP, this.deadline);
-    const grace = pod.spec.terminationGracePeriodSeconds;
-    if (c?.lifecycle?.preStop) {
-      await this.ctx.runHandler(pod, c, id, podIP, grace).catch((err) =>
-        this.ctx.events.record(pod, 'Warning', 'FailedPreStopHook', `PreStop hook of ${c.name} failed: ${err instanceof Error ? err.message : String(err)}`),
-      );
-    }
-    await this.ctx.cri.runtime.StopContainer({ container_id: id, timeout: grace }, { deadlineMs: (grace + 30) * 1000 });
-  }
-
-  private async stopByDeadline(pod: Pod, c: Container | undefined, id: string, podIP: string, d: TerminationDeadline): Promise<void> {
     const preStop = c?.lifecycle?.preStop
       ? (timeout: number) =>
           this.ctx.runHandler(pod, c, id, podIP, timeout).catch((err) =>
             this.ctx.events.record(pod, 'Warning', 'FailedPreStopHook', `PreStop hook of ${c.name} failed: ${err instanceof Error ? err.message : String(err)}`),
           )
       : undefined;
-    await stopWithinDeadline(d, preStop, (timeout) => this.ctx.cri.runtime.StopContainer({ container_id: id, timeout }, { deadlineMs: (timeout + 30) * 1000 }).then(() => undefined));
+    const stop = (timeout: number) => this.ctx.cri.runtime.StopContainer({ container_id: id, timeout }, { deadlineMs: (timeout + 30) * 1000 }).then(() => undefined);
+    // A deleted pod stops by its deletion's deadline (shortened by a second delete); otherwise by the spec's grace.
+    if (this.deleting && this.deadline) return stopWithinDeadline(this.deadline, preStop, stop);
+    const grace = pod.spec.terminationGracePeriodSeconds;
+    await preStop?.(grace);
+    await stop(grace);
   }
 
   // ---- probes

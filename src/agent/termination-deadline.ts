@@ -7,6 +7,7 @@
  * timeout, as the kubelet cancels its kill and starts it again with the shorter grace.
  */
 import type { Pod } from '../api/index.js';
+import { setLongTimeout, type LongTimeout } from '../lib/index.js';
 
 /** The kubelet's minimumGracePeriodInSeconds: a container gets at least this long after SIGTERM. */
 export const MIN_KILL_GRACE_SECONDS = 2;
@@ -62,16 +63,9 @@ export class TerminationDeadline {
     for (;;) {
       const left = this.deadline - this.now();
       if (left <= 0) return;
-      let timer: NodeJS.Timeout | undefined;
-      const expired = await Promise.race([
-        new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => resolve(true), Math.min(left, 2 ** 31 - 1));
-          timer.unref();
-        }),
-        this.shortened().then(() => false),
-      ]);
-      clearTimeout(timer);
-      if (expired && this.deadline - this.now() <= 0) return;
+      let timer: LongTimeout | undefined;
+      await Promise.race([new Promise<void>((resolve) => (timer = setLongTimeout(resolve, left).unref())), this.shortened()]);
+      timer?.clear();
     }
   }
 }

@@ -29,11 +29,6 @@ export function withNodeLifecycleOptions(cmd: Command): Command {
     .option('--unhealthy-zone-threshold <fraction>', 'fraction of NotReady nodes (and more than 2) that makes a zone partially disrupted', String(d.unhealthyZoneThreshold));
 }
 
-function durationMs(text: string, flag: string): number {
-  if (/^\d+(\.\d+)?$/.test(text.trim())) return Number(text) * 1000;
-  return parseDuration(text, flag);
-}
-
 function number(text: string, flag: string, max = Number.MAX_SAFE_INTEGER): number {
   const n = Number(text);
   if (text.trim() === '' || !Number.isFinite(n) || n < 0 || n > max) throw new Error(`${flag} must be a number from 0 to ${max}, got ${text}`);
@@ -45,8 +40,8 @@ export function nodeLifecycleConfig(opts: NodeLifecycleFlags): Omit<NodeLifecycl
   const threshold = number(opts.largeClusterSizeThreshold, '--large-cluster-size-threshold');
   if (!Number.isInteger(threshold)) throw new Error(`--large-cluster-size-threshold must be a whole number of nodes, got ${opts.largeClusterSizeThreshold}`);
   return {
-    nodeMonitorGracePeriodMs: durationMs(opts.nodeMonitorGracePeriod, '--node-monitor-grace-period'),
-    nodeStartupGracePeriodMs: durationMs(opts.nodeStartupGracePeriod, '--node-startup-grace-period'),
+    nodeMonitorGracePeriodMs: parseDuration(opts.nodeMonitorGracePeriod, '--node-monitor-grace-period'),
+    nodeStartupGracePeriodMs: parseDuration(opts.nodeStartupGracePeriod, '--node-startup-grace-period'),
     nodeEvictionRate: number(opts.nodeEvictionRate, '--node-eviction-rate'),
     secondaryNodeEvictionRate: number(opts.secondaryNodeEvictionRate, '--secondary-node-eviction-rate'),
     largeClusterSizeThreshold: threshold,

@@ -47,10 +47,8 @@ export function registerSchedulerCommand(program: Command): void {
       if (!/^\d+$/.test(opts.nodeCidrMaskSize.trim())) throw new Error(`--node-cidr-mask-size must be a prefix length such as 24, got ${opts.nodeCidrMaskSize}`);
       const evictionSeconds = Number(opts.podEvictionTimeout);
       if (!Number.isFinite(evictionSeconds) || evictionSeconds < 0) throw new Error(`--pod-eviction-timeout must be a number of seconds, got ${opts.podEvictionTimeout}`);
-      const nodeCertTtlSeconds = Math.round(parseDuration(opts.nodeCertTtl, '--node-cert-ttl') / 1000);
-      if (nodeCertTtlSeconds < 60) throw new Error(`--node-cert-ttl must be at least 60s, got ${opts.nodeCertTtl}`);
-      const servingCertTtlSeconds = Math.round(parseDuration(opts.servingCertTtl, '--serving-cert-ttl') / 1000);
-      if (servingCertTtlSeconds < MIN_SERVING_CERT_TTL_SECONDS) throw new Error(`--serving-cert-ttl must be at least ${MIN_SERVING_CERT_TTL_SECONDS}s, got ${opts.servingCertTtl}`);
+      const nodeCertTtlSeconds = durationSecondsAtLeast(opts.nodeCertTtl, '--node-cert-ttl', 60);
+      const servingCertTtlSeconds = durationSecondsAtLeast(opts.servingCertTtl, '--serving-cert-ttl', MIN_SERVING_CERT_TTL_SECONDS);
       const sqliteSynchronous = opts.sqliteSynchronous.toUpperCase();
       if (sqliteSynchronous !== 'FULL' && sqliteSynchronous !== 'NORMAL') throw new Error(`--sqlite-synchronous must be FULL or NORMAL, got ${opts.sqliteSynchronous}`);
       const minRequestTimeoutSeconds = Number(opts.minRequestTimeout);
@@ -76,4 +74,11 @@ export function registerSchedulerCommand(program: Command): void {
       process.once('SIGTERM', shutdown);
       process.once('SIGINT', shutdown);
     });
+}
+
+/** A duration flag in whole seconds, refused under min seconds. */
+function durationSecondsAtLeast(text: string, flag: string, min: number): number {
+  const seconds = Math.round(parseDuration(text, flag) / 1000);
+  if (seconds < min) throw new Error(`${flag} must be at least ${min}s, got ${text}`);
+  return seconds;
 }

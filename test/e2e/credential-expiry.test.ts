@@ -14,59 +14,17 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
-import { execa } from 'execa';
-import { RuntimeHarness, BUSYBOX, CORELET } from '../helpers/runtime-harness.js';
-import { AgentHarness } from '../helpers/agent-harness.js';
-import { freePort } from '../helpers/free-port.js';
-import { schedulerApi } from '../helpers/admin-api.js';
-import { readAdminConfig } from '../helpers/admin-config.js';
+import { OneNodeCluster } from '../helpers/one-node-cluster.js';
 
 const TOKEN_TTL_S = 20;
-let dir: string;
-let home: string;
-let runtime: RuntimeHarness;
-let agent: AgentHarness;
-let scheduler: ChildProcess;
-let port: number;
-let adminToken: string;
-let ca: string;
-let join_: string[];
-let tokenExpiresAt: number;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-const api = (path: string, init: { method?: string; body?: string; token?: string | null } = {}) => schedulerApi({ port, ca, token: adminToken }, path, init);
-const cli = (args: string[]) => execa(process.execPath, [CORELET, ...args], { env: { ...process.env, HOME: home }, reject: false, timeout: 30_000 });
-
-function startScheduler(): void {
-  scheduler = spawn(
-    process.execPath,
-    [
-      CORELET, 'scheduler', '--dir', join(dir, 'scheduler'), '--address', '127.0.0.1', '--port', String(port),
-      '--cluster-cidr', runtime.subnet, '--node-cidr-mask-size', '24',
-      '--node-cert-ttl', '60s', '--serving-cert-ttl', '30s',
-    ],
-    { env: { ...process.env, HOME: home }, stdio: 'ignore' },
-  );
-}
-
-async function until(what: string, check: () => Promise<boolean>, deadlineMs: number): Promise<void> {
-  const end = Date.now() + deadlineMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > end) assert.fail(`${what}: not within ${deadlineMs / 1000} s\nagent log tail:\n${(await agent.log()).split('\n').slice(-12).join('\n')}`);
-    await sleep(500);
-  }
-}
-
-async function nodeReady(): Promise<boolean> {
-  const node = (await api('/api/v1/nodes/test-node')).json;
-  return node?.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True') ?? false;
-}
+const cluster = new OneNodeCluster({ name: 'expiry', schedulerArgs: ['--node-cert-ttl', '60s', '--serving-cert-ttl', '30s'], joinTokenTtlSeconds: TOKEN_TTL_S });
+const api = cluster.api.bind(cluster);
+const until = cluster.until.bind(cluster);
+const nodeReady = () => cluster.nodeReady();
 
 /** The keeper pod's container id and restart count as the scheduler reports them, when Running. */
 async function keeper(): Promise<{ containerID: string; restartCount: number } | undefined> {
@@ -83,7 +41,7 @@ async function execHi(): Promise<boolean> {
 /** The certificate the scheduler serves to a new connection. */
 function servedCertificate(): Promise<X509Certificate> {
   return new Promise((resolve, reject) => {
-    const s = connect({ host: '127.0.0.1', port, ca, servername: undefined }, () => {
+    const s = connect({ host: '127.0.0.1', port: cluster.port, ca: cluster.ca, servername: undefined }, () => {
       const cert = new X509Certificate(s.getPeerCertificate().raw);
       s.destroy();
       resolve(cert);
@@ -92,55 +50,22 @@ function servedCertificate(): Promise<X509Certificate> {
   });
 }
 
-const nodeSerial = async () => new X509Certificate(await readFile(join(agent.root, 'pki', 'node.crt'), 'utf8')).serialNumber;
+const nodeSerial = async () => new X509Certificate(await readFile(join(cluster.agent.root, 'pki', 'node.crt'), 'utf8')).serialNumber;
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'corelet-e2e-expiry-'));
-  home = join(dir, 'home');
-  port = await freePort();
-  const init = await cli(['scheduler', 'init', '--dir', join(dir, 'scheduler'), '--port', String(port)]);
-  assert.equal(init.exitCode, 0, init.stderr);
-  join_ = init.stdout.split('\n').pop()!.trim().split(/\s+/).slice(2);
-  const config = await readAdminConfig(join(home, '.corelet', 'config'));
-  adminToken = config.token;
-  ca = config.caCert;
-  runtime = await RuntimeHarness.start();
-  startScheduler();
-  await until('the scheduler answers', async () => (await api('/api/v1/nodes')).status === 200, 20_000);
-  // The agent joins with a short-lived token instead of init's 24 h one.
-  const created = await cli(['token', 'create', '--ttl', `${TOKEN_TTL_S}s`, '--description', 'short-lived']);
-  assert.equal(created.exitCode, 0, created.stderr);
-  tokenExpiresAt = Date.now() + TOKEN_TTL_S * 1000;
-  await writeFile(join_[3]!, `${created.stdout.trim()}\n`, { mode: 0o600 });
-  await runtime.crictl(['pull', BUSYBOX]);
-  agent = await AgentHarness.start(`unix://${runtime.socket}`, join_);
-  await agent.actAsScheduler(join(dir, 'scheduler', 'pki'));
-  await until('the node is Ready', nodeReady, 30_000);
-  const pod = `apiVersion: v1
-kind: Pod
-metadata: {name: keeper}
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: c
-    image: ${BUSYBOX}
-    command: ["sleep", "3600"]
-`;
-  assert.equal((await api('/api/v1/apply', { method: 'POST', body: pod })).status, 200);
+  await cluster.start();
+  await cluster.runSleeper('keeper');
   await until('the pod runs', async () => (await keeper()) !== undefined, 60_000);
 });
 
 after(async () => {
   await api('/api/v1/namespaces/default/pods/keeper', { method: 'DELETE' }).catch(() => undefined);
-  for (let i = 0; i < 120 && agent && (await agent.pods().catch(() => [])).length > 0; i++) await sleep(250);
-  await agent?.stop();
-  await runtime?.stop();
-  await agent?.removeCgroups();
-  scheduler?.kill('SIGKILL');
-  await rm(dir, { recursive: true, force: true });
+  await cluster.stop();
 });
 
 test('after the token expired, the node certificate rotated and the serving certificate was renewed, restarts of agent and scheduler leave the node Ready and the pod running', async () => {
+  const { agent, ca, tokenFile } = cluster;
+  const tokenExpiresAt = cluster.joinTokenCreatedAt + TOKEN_TTL_S * 1000;
   const pod = await keeper();
   assert.ok(pod);
   const firstNodeSerial = await nodeSerial();
@@ -148,7 +73,7 @@ test('after the token expired, the node certificate rotated and the serving cert
 
   // Simulated months: wait (polling, with deadlines) for every credential to have turned over.
   await until('the bootstrap token expired', async () => Date.now() > tokenExpiresAt + 1000, 60_000);
-  const token = (await readFile(join_[3]!, 'utf8')).trim();
+  const token = (await readFile(tokenFile, 'utf8')).trim();
   const refused = await api('/apis/certificates.k8s.io/v1/certificatesigningrequests', { method: 'POST', body: '{}', token });
   assert.equal(refused.status, 401, `the expired token no longer authenticates: ${JSON.stringify(refused.json)}`);
   await until('the node certificate rotated', async () => (await nodeSerial()) !== firstNodeSerial, 90_000);
@@ -166,9 +91,8 @@ test('after the token expired, the node certificate rotated and the serving cert
   assert.ok(await nodeReady());
 
   // Cut it from the other end: restart the scheduler (SIGKILL). The agent reconnects.
-  scheduler.kill('SIGKILL');
-  await new Promise((r) => (scheduler.exitCode !== null || scheduler.signalCode !== null ? r(undefined) : scheduler.once('exit', r)));
-  startScheduler();
+  await cluster.killScheduler();
+  cluster.startScheduler();
   await until('the scheduler answers again', async () => (await api('/api/v1/nodes')).status === 200, 30_000);
   await until('the node reconnected to the restarted scheduler', execHi, 90_000);
   assert.ok(await nodeReady());

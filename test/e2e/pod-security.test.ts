@@ -7,23 +7,13 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { execa } from 'execa';
-import { RuntimeHarness, BUSYBOX, CORELET } from '../helpers/runtime-harness.js';
-import { AgentHarness } from '../helpers/agent-harness.js';
-import { freePort } from '../helpers/free-port.js';
+import { BUSYBOX } from '../helpers/runtime-harness.js';
+import { OneNodeCluster } from '../helpers/one-node-cluster.js';
 
-let dir: string;
-let env: Record<string, string>;
-let runtime: RuntimeHarness;
-let agent: AgentHarness;
-let scheduler: ChildProcess;
+const cluster = new OneNodeCluster({ name: 'psa' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const corelet = (args: string[], input?: string) => execa(process.execPath, [CORELET, ...args], { env, reject: false, input, timeout: 60_000 });
+const corelet = (args: string[], input?: string) => cluster.cli(args, input);
 
 const pod = (name: string, spec: string) => `apiVersion: v1
 kind: Pod
@@ -62,31 +52,12 @@ async function waitRunning(ns: string, name: string): Promise<any> {
   throw new Error(`${ns}/${name} never ran: ${JSON.stringify(last?.status)}`);
 }
 
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'corelet-e2e-psa-'));
-  const port = await freePort();
-  env = { ...process.env, HOME: join(dir, 'home') } as Record<string, string>;
-  const init = await execa(process.execPath, [CORELET, 'scheduler', 'init', '--dir', join(dir, 'scheduler'), '--port', String(port)], { env });
-  const joinArgs = init.stdout.split('\n').pop()!.trim().split(/\s+/).slice(2);
-  runtime = await RuntimeHarness.start();
-  scheduler = spawn(process.execPath, [CORELET, 'scheduler', '--dir', join(dir, 'scheduler'), '--address', '127.0.0.1', '--port', String(port), '--cluster-cidr', runtime.subnet, '--node-cidr-mask-size', '24'], { env, stdio: 'ignore' });
-  for (let i = 0; i < 100 && (await corelet(['get', 'nodes'])).exitCode !== 0; i++) await sleep(100);
-  await runtime.crictl(['pull', BUSYBOX]);
-  agent = await AgentHarness.start(`unix://${runtime.socket}`, joinArgs);
-  // the joined agent's port is HTTPS for cluster-CA client certificates: read it as the scheduler
-  await agent.actAsScheduler(join(dir, 'scheduler', 'pki'));
-  for (let i = 0; i < 100 && !/\bReady\b/.test((await corelet(['get', 'nodes'])).stdout); i++) await sleep(100);
-});
+before(() => cluster.start());
 
 after(async () => {
   await corelet(['delete', 'ns', 'locked', '--ignore-not-found']);
   await corelet(['delete', 'pod', 'plain', '--ignore-not-found']);
-  for (let i = 0; i < 120 && agent && (await agent.pods().catch(() => [])).length > 0; i++) await sleep(250);
-  await agent?.stop();
-  await runtime?.stop();
-  await agent?.removeCgroups();
-  scheduler?.kill('SIGKILL');
-  await rm(dir, { recursive: true, force: true });
+  await cluster.stop();
 });
 
 test('restricted: a privileged and a hostPath pod are refused at apply; a pod written for restricted runs', async () => {
@@ -115,14 +86,14 @@ test('baseline (no label, as default has none): a hostPath pod is refused, a pla
   const ok = await corelet(['apply', '-f', '-'], plain);
   assert.equal(ok.stdout, 'pod/plain created');
   await waitRunning('default', 'plain');
-  assert.deepEqual((await agent.pods()).map((p) => p.metadata.name).sort(), ['hardened', 'plain']);
+  assert.deepEqual((await cluster.agent.pods()).map((p) => p.metadata.name).sort(), ['hardened', 'plain']);
 });
 
 test('deleting a namespace deletes its pods, and the node stops them', async () => {
   assert.equal((await corelet(['delete', 'namespace', 'locked'])).stdout, 'namespace "locked" deleted');
   let names: string[] = [];
   for (let i = 0; i < 120; i++) {
-    names = (await agent.pods()).map((p) => p.metadata.name);
+    names = (await cluster.agent.pods()).map((p) => p.metadata.name);
     if (!names.includes('hardened')) break;
     await sleep(250);
   }

@@ -3,63 +3,28 @@
  * corelet runtime) joining with the printed token file and CA hash; a Deployment applied through the
  * API runs on the node and reports back. A bad token or CA hash is refused; the API wants credentials.
  */
-import { readAdminConfig } from '../helpers/admin-config.js';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { RuntimeHarness, BUSYBOX, CORELET } from '../helpers/runtime-harness.js';
-import { AgentHarness } from '../helpers/agent-harness.js';
-import { freePort } from '../helpers/free-port.js';
-import { schedulerApi } from '../helpers/admin-api.js';
+import { BUSYBOX, CORELET } from '../helpers/runtime-harness.js';
+import { OneNodeCluster } from '../helpers/one-node-cluster.js';
 
-let dir: string;
-let runtime: RuntimeHarness;
-let agent: AgentHarness;
-let scheduler: ChildProcess;
-let port: number;
-let adminToken: string;
-let ca: string;
-let join_: string[];
+// the first test watches the node join: start() does not wait for it to be Ready
+const cluster = new OneNodeCluster({ name: 'node', waitReady: false });
+const api = cluster.api.bind(cluster);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-
-const api = (path: string, init: { method?: string; body?: string; token?: string | null } = {}) => schedulerApi({ port, ca, token: adminToken }, path, init);
-
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'corelet-e2e-'));
-  port = await freePort();
-  const env = { ...process.env, HOME: join(dir, 'home') };
-  const init = await execa(process.execPath, [CORELET, 'scheduler', 'init', '--dir', join(dir, 'scheduler'), '--port', String(port)], { env });
-  join_ = init.stdout.split('\n').pop()!.trim().split(/\s+/).slice(2);
-  const config = await readAdminConfig(join(dir, 'home', '.corelet', 'config'));
-  adminToken = config.token;
-  ca = config.caCert;
-  runtime = await RuntimeHarness.start();
-  // the node's pod CIDR comes from the scheduler: the harness's own subnet, so parallel harnesses never clash
-  scheduler = spawn(process.execPath, [CORELET, 'scheduler', '--dir', join(dir, 'scheduler'), '--address', '127.0.0.1', '--port', String(port), '--cluster-cidr', runtime.subnet, '--node-cidr-mask-size', '24'], { env, stdio: 'ignore' });
-  for (let i = 0; i < 100 && (await api('/api/v1/nodes').catch(() => ({ status: 0 }))).status !== 200; i++) await sleep(100);
-  await runtime.crictl(['pull', BUSYBOX]);
-  agent = await AgentHarness.start(`unix://${runtime.socket}`, join_);
-  // the joined agent's port is HTTPS for cluster-CA client certificates: read it as the scheduler
-  await agent.actAsScheduler(join(dir, 'scheduler', 'pki'));
-});
+before(() => cluster.start());
 
 after(async () => {
   await api('/api/v1/namespaces/default/deployments/web', { method: 'DELETE' }).catch(() => undefined);
-  for (let i = 0; i < 120 && agent && (await agent.pods().catch(() => [])).length > 0; i++) await sleep(250);
-  await agent?.stop();
-  await runtime?.stop();
-  // the runtime removed what was left of the pods: now the agent's QoS cgroups are empty
-  await agent?.removeCgroups();
-  scheduler?.kill('SIGKILL');
-  await rm(dir, { recursive: true, force: true });
+  await cluster.stop();
 });
 
 test('a node joins with the printed command and becomes Ready', async () => {
+  const join_ = cluster.joinArgs;
   assert.deepEqual([join_[0], join_[2], join_[4]], ['--server', '--token-file', '--ca-cert-hash']);
   let nodes: any;
   for (let i = 0; i < 50; i++) {
@@ -101,14 +66,14 @@ spec:
     assert.equal(p.status.phase, 'Running');
     assert.match(p.status.podIP, /^\d+\.\d+\.\d+\.\d+$/);
   }
-  assert.equal((await agent.pods()).length, 2, 'the agent runs them');
+  assert.equal((await cluster.agent.pods()).length, 2, 'the agent runs them');
 });
 
 test('deleting the Deployment removes its pods from the node', async () => {
   assert.equal((await api('/api/v1/namespaces/default/deployments/web', { method: 'DELETE' })).status, 200);
   let left = -1;
   for (let i = 0; i < 120; i++) {
-    left = (await agent.pods()).length;
+    left = (await cluster.agent.pods()).length;
     if (left === 0) break;
     await sleep(250);
   }
@@ -121,7 +86,7 @@ test('logs and exec reach a pod through its node\'s agent', async () => {
   /** GETs a log as text; with done, returns (and hangs up) as soon as done(body) holds. */
   const logText = (path: string, done: (body: string) => boolean = () => false) =>
     new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, path, ca, headers: { Authorization: `Bearer ${adminToken}` } }, (res) => {
+      const req = request({ host: '127.0.0.1', port: cluster.port, path, ca: cluster.ca, headers: { Authorization: `Bearer ${cluster.adminToken}` } }, (res) => {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (d: string) => {
@@ -172,16 +137,17 @@ spec:
     assert.equal(three.json.exitCode, 3);
   } finally {
     await api(base, { method: 'DELETE' });
-    for (let i = 0; i < 120 && (await agent.pods()).some((p) => p.metadata.name === 'talker'); i++) await sleep(250);
+    for (let i = 0; i < 120 && (await cluster.agent.pods()).some((p) => p.metadata.name === 'talker'); i++) await sleep(250);
   }
 });
 
 test('the API refuses requests without credentials; a bad token or CA hash cannot join', async () => {
   assert.equal((await api('/api/v1/nodes', { token: null })).status, 401);
   assert.equal((await api('/api/v1/namespaces/default/pods', { token: 'abcdef.0123456789abcdef' })).status, 401);
+  const { dir, runtime, agent, joinArgs } = cluster;
   const base = [CORELET, 'agent', '--runtime-endpoint', `unix://${runtime.socket}`, '--root', join(dir, 'bad'), '--address', '127.0.0.1', '--port', '0', '--qos-cgroup', agent.qosTop, '--node-name', 'intruder'];
-  const server = join_[1]!;
-  const hash = join_[5]!;
+  const server = joinArgs[1]!;
+  const hash = joinArgs[5]!;
   const unknown = join(dir, 'unknown-token');
   await writeFile(unknown, 'abcdef.0123456789abcdef\n', { mode: 0o600 });
   const badToken = await execa(process.execPath, [...base, '--server', server, '--token-file', unknown, '--ca-cert-hash', hash], { reject: false, timeout: 20_000 });
@@ -190,7 +156,7 @@ test('the API refuses requests without credentials; a bad token or CA hash canno
   assert.ok(!badToken.stderr.includes('0123456789abcdef'), 'the secret is never printed');
   const onCommandLine = await execa(process.execPath, [...base, '--server', server, '--token', 'abcdef.0123456789abcdef', '--ca-cert-hash', hash], { reject: false, timeout: 20_000 });
   assert.match(onCommandLine.stderr, /--token is no longer accepted.*--token-file FILE/);
-  const badHash = await execa(process.execPath, [...base, '--server', server, '--token-file', join_[3]!, '--ca-cert-hash', `sha256:${'0'.repeat(64)}`], { reject: false, timeout: 20_000 });
+  const badHash = await execa(process.execPath, [...base, '--server', server, '--token-file', cluster.tokenFile, '--ca-cert-hash', `sha256:${'0'.repeat(64)}`], { reject: false, timeout: 20_000 });
   assert.notEqual(badHash.exitCode, 0);
   assert.match(badHash.stderr, /CA does not match --ca-cert-hash/);
   const nodes = (await api('/api/v1/nodes')).json.items.map((n: any) => n.metadata.name);

@@ -22,6 +22,8 @@ export interface HarnessOptions {
   subnet?: string;
   /** Content of the runtime's registries.yaml (mirrors, credentials). */
   registries?: string;
+  /** Images pulled once the daemon answers (a failed pull stops the harness and rejects). */
+  pull?: string[];
 }
 
 export class RuntimeHarness {
@@ -66,6 +68,12 @@ export class RuntimeHarness {
       ].join('\n'),
     );
     await h.startDaemon();
+    try {
+      for (const image of opts.pull ?? []) await h.crictl(['pull', image]);
+    } catch (err) {
+      await h.stop();
+      throw err;
+    }
     return h;
   }
 

@@ -15,8 +15,8 @@
 import { PeriodicTask } from '../../lib/periodic.js';
 import type { Pod } from '../../api/index.js';
 import { memoryBytes } from '../../api/index.js';
-import { silentLogger, wrap, type Logger } from '../../lib/index.js';
-import { SYSTEM_CRITICAL_PRIORITY } from './eviction-manager.js';
+import { silentLogger, type Logger } from '../../lib/index.js';
+import { evictOne, thresholdText as textOf } from './evict-one.js';
 import { formatBinaryQuantity, rankForMemoryEviction, type PodMemoryUsage } from './rank.js';
 import { thresholdBytes, type EvictionThreshold } from './threshold.js';
 
@@ -141,21 +141,20 @@ export class DiskEvictionManager {
     const items: PodMemoryUsage[] = await Promise.all(
       pods.map(async (pod) => ({ pod, usageBytes: await this.opts.podUsage(pod).catch(() => undefined), requestBytes: ephemeralStorageRequest(pod) })),
     );
-    const thresholdText = threshold.quantity !== undefined ? threshold.value : formatBinaryQuantity(limit);
-    for (const { pod } of rankForMemoryEviction(items)) {
-      if ((pod.spec.priority ?? 0) >= SYSTEM_CRITICAL_PRIORITY || this.opts.isStaticPod?.(pod)) {
-        this.logger.info({ pod: `${pod.metadata.namespace}/${pod.metadata.name}` }, 'cannot evict a critical pod');
-        continue;
-      }
-      const message = diskEvictionMessage(thresholdText, obs.availableBytes);
-      this.logger.warn({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, signal: threshold.signal, message }, 'evicting pod');
-      try {
-        await this.opts.evict(pod, message);
-      } catch (err) {
-        throw wrap(err, `evicting pod ${pod.metadata.namespace}/${pod.metadata.name}`);
-      }
-      await this.waitForCleanup(pod);
-      return pod;
+    const thresholdText = textOf(threshold, limit);
+    const evicted = await evictOne(
+      rankForMemoryEviction(items).map((i) => i.pod),
+      {
+        isCritical: (pod) => this.opts.isStaticPod?.(pod) ?? false,
+        message: () => diskEvictionMessage(thresholdText, obs.availableBytes),
+        evict: (pod, message) => this.opts.evict(pod, message),
+        logger: this.logger,
+        logFields: { signal: threshold.signal },
+      },
+    );
+    if (evicted) {
+      await this.waitForCleanup(evicted);
+      return evicted;
     }
     this.logger.warn({ signal: threshold.signal }, 'no pod to evict under disk pressure');
     return undefined;

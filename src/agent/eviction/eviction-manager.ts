@@ -1,13 +1,11 @@
 import type { Pod } from '../../api/index.js';
 import { PeriodicTask } from '../../lib/periodic.js';
 import { podRequests } from '../../api/index.js';
-import { failedPrecondition, invalidArgument, silentLogger, wrap, type Logger } from '../../lib/index.js';
+import { failedPrecondition, invalidArgument, silentLogger, type Logger } from '../../lib/index.js';
 import type { MemoryObservation } from './memory-available.js';
-import { formatBinaryQuantity, memoryEvictionMessage, rankForMemoryEviction, type PodMemoryUsage } from './rank.js';
+import { memoryEvictionMessage, rankForMemoryEviction, type PodMemoryUsage } from './rank.js';
 import { thresholdBytes, type EvictionThreshold } from './threshold.js';
-
-/** Pods at or above this priority (system-cluster-critical and up) are never evicted, as in the kubelet. */
-export const SYSTEM_CRITICAL_PRIORITY = 2000000000;
+import { evictOne, thresholdText as textOf } from './evict-one.js';
 /** The kubelet's eviction monitoring interval. */
 export const DEFAULT_EVICTION_INTERVAL_MS = 10000;
 
@@ -89,7 +87,7 @@ export class EvictionManager {
     const limit = thresholdBytes(this.opts.threshold, obs.capacityBytes);
     this.pressure = obs.availableBytes < limit;
     if (!this.pressure) return undefined;
-    const thresholdText = this.opts.threshold.quantity !== undefined ? this.opts.threshold.value : formatBinaryQuantity(limit);
+    const thresholdText = textOf(this.opts.threshold, limit);
     this.logger.warn({ availableBytes: obs.availableBytes, thresholdBytes: limit }, 'memory.available below the eviction threshold');
 
     const pods = await getActivePods();
@@ -100,26 +98,19 @@ export class EvictionManager {
         requestBytes: podRequests(pod).memoryBytes,
       })),
     );
-    for (const { pod } of rankForMemoryEviction(items)) {
-      if ((pod.spec.priority ?? 0) >= SYSTEM_CRITICAL_PRIORITY) {
-        this.logger.info({ pod: podName(pod) }, 'cannot evict a critical pod');
-        continue;
-      }
-      const containerUsage = await this.opts.containerUsage?.(pod.metadata.uid).catch(() => undefined);
-      const message = memoryEvictionMessage({ pod, thresholdText, availableBytes: obs.availableBytes, containerUsage });
-      this.logger.warn({ pod: podName(pod), message }, 'evicting pod');
-      try {
-        await this.opts.evict(pod, message);
-      } catch (err) {
-        throw wrap(err, `evicting pod ${podName(pod)}`);
-      }
-      return pod;
-    }
+    const evicted = await evictOne(
+      rankForMemoryEviction(items).map((i) => i.pod),
+      {
+        message: async (pod) => {
+          const containerUsage = await this.opts.containerUsage?.(pod.metadata.uid).catch(() => undefined);
+          return memoryEvictionMessage({ pod, thresholdText, availableBytes: obs.availableBytes, containerUsage });
+        },
+        evict: (pod, message) => this.opts.evict(pod, message),
+        logger: this.logger,
+      },
+    );
+    if (evicted) return evicted;
     this.logger.warn('no pod to evict under memory pressure');
     return undefined;
   }
-}
-
-function podName(pod: Pod): string {
-  return `${pod.metadata.namespace}/${pod.metadata.name}`;
 }

@@ -18,9 +18,9 @@ export {
   type PodMemoryUsage,
   type EvictionMessageInput,
 } from './rank.js';
+export { evictOne, thresholdText, SYSTEM_CRITICAL_PRIORITY, type EvictOneOptions } from './evict-one.js';
 export {
   EvictionManager,
-  SYSTEM_CRITICAL_PRIORITY,
   DEFAULT_EVICTION_INTERVAL_MS,
   type EvictionManagerOptions,
 } from './eviction-manager.js';

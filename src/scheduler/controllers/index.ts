@@ -47,6 +47,7 @@ export {
   NODE_LIFECYCLE_DEFAULTS,
   ZONE_LABEL,
   computeZoneState,
+  markNodeStatusUnknown,
   type NodeLifecycleConfig,
   type NodeLifecyclePassResult,
   type ZoneState,

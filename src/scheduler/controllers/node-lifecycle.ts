@@ -330,18 +330,25 @@ export class NodeLifecycleController {
   }
 
   private markUnknown(store: Store, node: Node & StoredObject, ready: NodeCondition | undefined, now: Date, graceMs: number): void {
-    const ts = now.toISOString();
-    store.mutate<Node>('Node', '', node.metadata.name, (n) => {
-      const stale: NodeCondition = {
-        type: 'Ready',
-        status: 'False',
-        reason: NODE_STATUS_UNKNOWN,
-        message: 'corelet agent stopped posting node status.',
-        lastHeartbeatTime: ready?.lastHeartbeatTime,
-        lastTransitionTime: ts,
-      };
-      n.status.conditions = [...(n.status.conditions ?? []).filter((c) => c.type !== 'Ready'), stale];
-    });
+    markNodeStatusUnknown(store, node.metadata.name, ready, now);
     recordNodeEvent(store, node, 'Normal', 'NodeNotReady', `Node ${node.metadata.name} status is now: NodeNotReady (no heartbeat seen for ${Math.round(graceMs / 1000)}s)`, now);
   }
+}
+
+/**
+ * Replaces the node's Ready condition by Ready=False, reason NodeStatusUnknown (as Kubernetes' node
+ * lifecycle controller writes it), keeping the last heartbeat time of the old one.
+ */
+export function markNodeStatusUnknown(store: Store, nodeName: string, ready: NodeCondition | undefined, now: Date): void {
+  store.mutate<Node>('Node', '', nodeName, (n) => {
+    const stale: NodeCondition = {
+      type: 'Ready',
+      status: 'False',
+      reason: NODE_STATUS_UNKNOWN,
+      message: 'corelet agent stopped posting node status.',
+      lastHeartbeatTime: ready?.lastHeartbeatTime,
+      lastTransitionTime: now.toISOString(),
+    };
+    n.status.conditions = [...(n.status.conditions ?? []).filter((c) => c.type !== 'Ready'), stale];
+  });
 }

@@ -25,7 +25,7 @@ import {
 } from '../../api/index.js';
 import { CoreletError, type Logger } from '../../lib/index.js';
 import type { Store, Stored } from '../store/index.js';
-import { confirmPodTerminated } from '../controllers/index.js';
+import { confirmPodTerminated, markNodeStatusUnknown } from '../controllers/index.js';
 import { allocatePodCidr, podCidrCapacity, type PodCidrConfig } from './pod-cidr.js';
 import { filterNodeAddresses, mergeNodeLabels, nodeSelfLabels, type AddressPolicy } from './node-restriction.js';
 
@@ -367,17 +367,7 @@ export function markStaleNodes(store: Store, now: Date, graceMs: number = NODE_G
     if (ready?.reason === NODE_STATUS_UNKNOWN) continue;
     const last = Date.parse(ready?.lastHeartbeatTime ?? node.metadata.creationTimestamp ?? '');
     if (!Number.isNaN(last) && now.getTime() - last <= graceMs) continue;
-    store.mutate<Node>('Node', '', node.metadata.name, (n) => {
-      const stale: NodeCondition = {
-        type: 'Ready',
-        status: 'False',
-        reason: NODE_STATUS_UNKNOWN,
-        message: 'corelet agent stopped posting node status.',
-        lastHeartbeatTime: ready?.lastHeartbeatTime,
-        lastTransitionTime: timestamp(now),
-      };
-      n.status.conditions = [...(n.status.conditions ?? []).filter((c) => c.type !== 'Ready'), stale];
-    });
+    markNodeStatusUnknown(store, node.metadata.name, ready, now);
     marked.push(node.metadata.name);
   }
   return marked;

@@ -5,37 +5,20 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { RuntimeHarness, BUSYBOX } from '../../helpers/runtime-harness.js';
-import { AgentHarness } from '../../helpers/agent-harness.js';
+import type { AgentHarness } from '../../helpers/agent-harness.js';
+import { StandaloneAgent } from '../../helpers/standalone-agent.js';
+import { busyboxPod } from '../../helpers/pod-manifest.js';
 
-let runtime: RuntimeHarness;
 let agent: AgentHarness;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pod = (name: string, command: string, resources = '') => `apiVersion: v1
-kind: Pod
-metadata: {name: ${name}}
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: c
-    image: ${BUSYBOX}
-    command: ["sh", "-c", ${JSON.stringify(command)}]
-${resources}`;
+const pod = (name: string, command: string, resources = '') => busyboxPod(name, ['sh', '-c', command], resources);
 
+const fixture = new StandaloneAgent(['--eviction-hard', 'nodefs.available<99%']);
 before(async () => {
-  runtime = await RuntimeHarness.start();
-  await runtime.crictl(['pull', BUSYBOX]);
-  agent = await AgentHarness.start(`unix://${runtime.socket}`, ['--eviction-hard', 'nodefs.available<99%']);
+  await fixture.start();
+  agent = fixture.agent;
 });
-after(async () => {
-  if (agent) {
-    for (const f of ['quiet.yaml', 'writer.yaml']) await agent.remove(f);
-    for (let i = 0; i < 120 && (await agent.pods().catch(() => [])).length > 0; i++) await sleep(250);
-    await agent.stop();
-  }
-  await runtime?.stop();
-  await agent?.removeCgroups();
-});
+after(() => fixture.stop());
 
 test('under nodefs pressure static pods are critical: the agent reclaims, never evicts them, and they keep running', async () => {
   // As the kubelet (IsCriticalPod): a static pod is never evicted for node pressure. The ranking and

@@ -4,37 +4,19 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { RuntimeHarness, BUSYBOX } from '../../helpers/runtime-harness.js';
-import { AgentHarness } from '../../helpers/agent-harness.js';
+import type { AgentHarness } from '../../helpers/agent-harness.js';
+import { StandaloneAgent } from '../../helpers/standalone-agent.js';
+import { busyboxPod } from '../../helpers/pod-manifest.js';
 
-let runtime: RuntimeHarness;
 let agent: AgentHarness;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pod = (name: string, resources: string) => `apiVersion: v1
-kind: Pod
-metadata: {name: ${name}}
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: c
-    image: ${BUSYBOX}
-    command: ["sleep", "3600"]
-${resources}`;
+const pod = (name: string, resources: string) => busyboxPod(name, ['sleep', '3600'], resources);
 
+const fixture = new StandaloneAgent(['--eviction-hard', 'memory.available<99%']);
 before(async () => {
-  runtime = await RuntimeHarness.start();
-  await runtime.crictl(['pull', BUSYBOX]);
-  agent = await AgentHarness.start(`unix://${runtime.socket}`, ['--eviction-hard', 'memory.available<99%']);
+  await fixture.start();
+  agent = fixture.agent;
 });
-after(async () => {
-  if (agent) {
-    for (const f of ['be.yaml', 'burst.yaml']) await agent.remove(f);
-    for (let i = 0; i < 120 && (await agent.pods().catch(() => [])).length > 0; i++) await sleep(250);
-    await agent.stop();
-  }
-  await runtime?.stop();
-  await agent?.removeCgroups();
-});
+after(() => fixture.stop());
 
 test('BestEffort pods are evicted first, then Burstable ones, each Failed with reason Evicted', async () => {
   // The threshold holds from the agent's start, so a check may run while only the first pod is

@@ -12,25 +12,17 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { AgentHarness, ready, type PodView } from '../../helpers/agent-harness.js';
-import { BUSYBOX, RuntimeHarness } from '../../helpers/runtime-harness.js';
+import { type AgentHarness, ready, type PodView } from '../../helpers/agent-harness.js';
+import { BUSYBOX } from '../../helpers/runtime-harness.js';
+import { StandaloneAgent } from '../../helpers/standalone-agent.js';
 
-let runtime: RuntimeHarness;
 let agent: AgentHarness;
+const fixture = new StandaloneAgent();
 before(async () => {
-  runtime = await RuntimeHarness.start();
-  await runtime.crictl(['pull', BUSYBOX]);
-  agent = await AgentHarness.start(`unix://${runtime.socket}`);
+  await fixture.start();
+  agent = fixture.agent;
 });
-after(async () => {
-  if (agent) {
-    for (const f of await readdir(agent.manifests).catch(() => [] as string[])) await agent.remove(f);
-    for (let i = 0; i < 120 && (await agent.pods().catch(() => [])).length > 0; i++) await new Promise((r) => setTimeout(r, 250));
-    await agent.stop();
-  }
-  await runtime?.stop();
-  await agent?.removeCgroups();
-});
+after(() => fixture.stop());
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mountsUnder = async (dir: string) =>

@@ -6,31 +6,22 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { RuntimeHarness, BUSYBOX } from '../../helpers/runtime-harness.js';
-import { AgentHarness, ready, type PodView } from '../../helpers/agent-harness.js';
+import { type RuntimeHarness, BUSYBOX } from '../../helpers/runtime-harness.js';
+import { type AgentHarness, ready, type PodView } from '../../helpers/agent-harness.js';
+import { StandaloneAgent } from '../../helpers/standalone-agent.js';
 
 let runtime: RuntimeHarness;
 let agent: AgentHarness;
-const files: string[] = [];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+const fixture = new StandaloneAgent();
 before(async () => {
-  runtime = await RuntimeHarness.start();
-  await runtime.crictl(['pull', BUSYBOX]);
-  agent = await AgentHarness.start(`unix://${runtime.socket}`);
+  await fixture.start();
+  ({ runtime, agent } = fixture);
 });
-after(async () => {
-  if (agent) {
-    for (const f of files) await agent.remove(f);
-    for (let i = 0; i < 120 && (await agent.pods().catch(() => [])).length > 0; i++) await sleep(250);
-    await agent.stop();
-  }
-  await runtime?.stop();
-  await agent?.removeCgroups();
-});
+after(() => fixture.stop());
 
 async function apply(name: string, containers: string): Promise<void> {
-  files.push(`${name}.yaml`);
   await agent.apply(
     `${name}.yaml`,
     `apiVersion: v1
@@ -113,7 +104,6 @@ test('admission refuses a pod whose requests do not fit, with the reason in its 
 });
 
 test('an emptyDir of medium Memory is a tmpfs of its sizeLimit, gone with the pod', async () => {
-  files.push('mem.yaml');
   await agent.apply(
     'mem.yaml',
     `apiVersion: v1

@@ -7,25 +7,18 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createCriClient } from '../../../src/cri/index.js';
-import { AgentHarness, ready } from '../../helpers/agent-harness.js';
-import { RuntimeHarness, BUSYBOX } from '../../helpers/runtime-harness.js';
+import { type AgentHarness, ready } from '../../helpers/agent-harness.js';
+import { type RuntimeHarness, BUSYBOX } from '../../helpers/runtime-harness.js';
+import { StandaloneAgent } from '../../helpers/standalone-agent.js';
 
 let runtime: RuntimeHarness;
 let agent: AgentHarness;
+const fixture = new StandaloneAgent();
 before(async () => {
-  runtime = await RuntimeHarness.start();
-  await runtime.crictl(['pull', BUSYBOX]);
-  agent = await AgentHarness.start(`unix://${runtime.socket}`);
+  await fixture.start();
+  ({ runtime, agent } = fixture);
 });
-after(async () => {
-  if (agent) {
-    for (const f of ['always.yaml', 'never.yaml']) await agent.remove(f);
-    for (let i = 0; i < 120 && (await agent.pods().catch(() => [])).length > 0; i++) await new Promise((r) => setTimeout(r, 250));
-    await agent.stop();
-  }
-  await runtime?.stop();
-  await agent?.removeCgroups();
-});
+after(() => fixture.stop());
 
 const pod = (name: string, policy: string) => `apiVersion: v1
 kind: Pod

@@ -10,13 +10,8 @@ import { RuntimeHarness, BUSYBOX } from '../../helpers/runtime-harness.js';
 import { createCriClient } from '../../../src/cri/index.js';
 
 let h: RuntimeHarness;
-before(async () => {
-  h = await RuntimeHarness.start();
-  await h.crictl(['pull', BUSYBOX]);
-});
-after(async () => {
-  await h?.stop();
-});
+before(async () => (h = await RuntimeHarness.start({ pull: [BUSYBOX] })));
+after(() => h?.stop());
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -10,13 +10,8 @@ import { execa } from 'execa';
 import { RuntimeHarness, BUSYBOX } from '../../helpers/runtime-harness.js';
 
 let h: RuntimeHarness;
-before(async () => {
-  h = await RuntimeHarness.start();
-  await h.crictl(['pull', BUSYBOX]);
-});
-after(async () => {
-  await h?.stop();
-});
+before(async () => (h = await RuntimeHarness.start({ pull: [BUSYBOX] })));
+after(() => h?.stop());
 
 const MIB = 1024 * 1024;
 

@@ -5,13 +5,8 @@ import { readFile } from 'node:fs/promises';
 import { RuntimeHarness, BUSYBOX } from '../../helpers/runtime-harness.js';
 
 let h: RuntimeHarness;
-before(async () => {
-  h = await RuntimeHarness.start();
-  await h.crictl(['pull', BUSYBOX]);
-});
-after(async () => {
-  await h?.stop();
-});
+before(async () => (h = await RuntimeHarness.start({ pull: [BUSYBOX] })));
+after(() => h?.stop());
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -4,13 +4,8 @@ import assert from 'node:assert/strict';
 import { RuntimeHarness, BUSYBOX, hostLeftovers } from '../../helpers/runtime-harness.js';
 
 let h: RuntimeHarness;
-before(async () => {
-  h = await RuntimeHarness.start();
-  await h.crictl(['pull', BUSYBOX]);
-});
-after(async () => {
-  await h?.stop();
-});
+before(async () => (h = await RuntimeHarness.start({ pull: [BUSYBOX] })));
+after(() => h?.stop());
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

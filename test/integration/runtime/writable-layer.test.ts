@@ -7,13 +7,8 @@ import assert from 'node:assert/strict';
 import { RuntimeHarness, BUSYBOX } from '../../helpers/runtime-harness.js';
 
 let h: RuntimeHarness;
-before(async () => {
-  h = await RuntimeHarness.start();
-  await h.crictl(['pull', BUSYBOX]);
-});
-after(async () => {
-  await h?.stop();
-});
+before(async () => (h = await RuntimeHarness.start({ pull: [BUSYBOX] })));
+after(() => h?.stop());
 
 test('a container that wrote 8 MB to its root filesystem has a writable layer of at least 8 MB', async () => {
   const { containers } = await h.runPodWith('wl', [{ name: 'w', command: ['sh', '-c', 'head -c 8000000 /dev/zero > /big; touch /done; sleep 3600'] }]);

@@ -5,14 +5,11 @@
  */
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeObjects, type PeerNode, type Pod } from '../../../src/api/index.js';
-import { silentLogger } from '../../../src/lib/index.js';
-import { SchedulerLink } from '../../../src/agent/scheduler-link.js';
+import type { PeerNode, Pod } from '../../../src/api/index.js';
 import type { Pki } from '../../../src/scheduler/auth/index.js';
-import { podCidrConfig, startSchedulerServer } from '../../../src/scheduler/server/index.js';
-import type { ObjectInput } from '../../../src/scheduler/store/index.js';
-import { tempStore } from '../scheduler/store-helpers.js';
-import { bootstrapNode, makePki, makeTokens, podYaml } from '../scheduler/server-helpers.js';
+import { podCidrConfig } from '../../../src/scheduler/server/index.js';
+import { bootstrapNode, makePki } from '../scheduler/server-helpers.js';
+import { linkTo, serverWithBoundPod } from './link-helpers.js';
 
 describe('scheduler link and the pod CIDR', () => {
   let pki: Pki;
@@ -21,13 +18,8 @@ describe('scheduler link and the pod CIDR', () => {
   });
 
   it('applies the assigned pod CIDR before starting the scheduler\'s pods, and reports peers', async (t) => {
-    const { store } = tempStore(t);
-    const tokens = makeTokens();
-    const server = await startSchedulerServer({ store, pki, address: '127.0.0.1', port: 0, tokenLookup: tokens.lookup, podCidrs: podCidrConfig() });
-    t.after(() => server.close());
     // A pod already bound to the node: the scheduler sends it right after `registered`.
-    for (const obj of decodeObjects(podYaml('web'), 'test').objects) store.create('Pod', obj as unknown as ObjectInput);
-    store.bindPod('default', 'web', 'node-a');
+    const { store, tokens, server } = await serverWithBoundPod(t, pki, { pod: 'web', node: 'node-a' }, { podCidrs: podCidrConfig() });
 
     const log: string[] = [];
     let attempts = 0;
@@ -36,21 +28,11 @@ describe('scheduler link and the pod CIDR', () => {
     const podsHandedOver = new Promise<void>((resolve) => (handedOver = resolve));
     // Its certificate holds the address it reports (a node reports only those).
     const creds = await bootstrapNode(server, pki, tokens.bootstrap, 'node-a', { ips: ['192.168.56.11'] });
-    const link = new SchedulerLink({
-      server: `wss://127.0.0.1:${server.port}`,
-      credentials: () => creds,
-      nodeName: 'node-a',
-      hostIP: '192.168.56.11',
-      capacity: { cpuMillis: 4000, memoryBytes: 8 << 30, pods: 110 },
-      allocatable: { cpuMillis: 4000, memoryBytes: 8 << 30, pods: 110 },
-      runtime: { name: 'corelet', version: '0.1.0' },
-      runningPods: () => [],
+    const link = linkTo(server, creds, { name: 'node-a', ip: '192.168.56.11' }, {
       setPods: (list: Pod[]) => {
         log.push(`setPods ${list.map((p) => p.metadata.name).join(',')}`);
         handedOver();
       },
-      events: () => [],
-      logger: silentLogger,
       podCIDR: '10.244.5.0/24', // what this node had before
       onPodCidr: async (cidr) => {
         attempts++;

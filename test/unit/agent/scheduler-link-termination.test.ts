@@ -5,15 +5,13 @@
  */
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeObjects, type Pod } from '../../../src/api/index.js';
-import { silentLogger } from '../../../src/lib/index.js';
-import { SchedulerLink } from '../../../src/agent/scheduler-link.js';
+import type { Pod } from '../../../src/api/index.js';
 import type { Pki } from '../../../src/scheduler/auth/index.js';
-import { sendTermination, startSchedulerServer } from '../../../src/scheduler/server/index.js';
+import { sendTermination } from '../../../src/scheduler/server/index.js';
 import { deletePod } from '../../../src/scheduler/controllers/index.js';
 import type { ObjectInput } from '../../../src/scheduler/store/index.js';
-import { tempStore } from '../scheduler/store-helpers.js';
-import { bootstrapNode, makePki, makeTokens, podYaml } from '../scheduler/server-helpers.js';
+import { bootstrapNode, makePki } from '../scheduler/server-helpers.js';
+import { linkTo, serverWithBoundPod } from './link-helpers.js';
 
 describe('scheduler link and graceful deletion', () => {
   let pki: Pki;
@@ -22,12 +20,7 @@ describe('scheduler link and graceful deletion', () => {
   });
 
   it('hands the deletion grace period to the worker, drops the pod, and its confirmation removes the object', async (t) => {
-    const { store } = tempStore(t);
-    const tokens = makeTokens();
-    const server = await startSchedulerServer({ store, pki, address: '127.0.0.1', port: 0, tokenLookup: tokens.lookup });
-    t.after(() => server.close());
-    for (const obj of decodeObjects(podYaml('web'), 'test').objects) store.create('Pod', obj as unknown as ObjectInput);
-    store.bindPod('default', 'web', 'node-a');
+    const { store, tokens, server } = await serverWithBoundPod(t, pki, { pod: 'web', node: 'node-a' });
 
     const handed: Pod[][] = [];
     const terminations: { uid: string; pod: Pod | undefined; deadlineMs: number }[] = [];
@@ -36,21 +29,11 @@ describe('scheduler link and graceful deletion', () => {
     let unassigned: (uid: string) => void = () => {};
     const gotUnassign = new Promise<string>((resolve) => (unassigned = resolve));
     const creds = await bootstrapNode(server, pki, tokens.bootstrap, 'node-a', { ips: ['192.168.56.11'] });
-    const link = new SchedulerLink({
-      server: `wss://127.0.0.1:${server.port}`,
-      credentials: () => creds,
-      nodeName: 'node-a',
-      hostIP: '192.168.56.11',
-      capacity: { cpuMillis: 4000, memoryBytes: 8 << 30, pods: 110 },
-      allocatable: { cpuMillis: 4000, memoryBytes: 8 << 30, pods: 110 },
-      runtime: { name: 'corelet', version: '0.1.0' },
-      runningPods: () => [],
+    const link = linkTo(server, creds, { name: 'node-a', ip: '192.168.56.11' }, {
       setPods: (list: Pod[]) => {
         handed.push(list);
         wake();
       },
-      events: () => [],
-      logger: silentLogger,
       onUnassigned: (uid) => unassigned(uid),
       onTerminate: (uid, pod, deadlineMs) => terminations.push({ uid, pod, deadlineMs }),
     });
@@ -90,12 +73,7 @@ describe('scheduler link and graceful deletion', () => {
   });
 
   it('a restarted agent gets a Terminating pod as a termination with the time left (in the quiet window after register), never as a pod to run', async (t) => {
-    const { store } = tempStore(t);
-    const tokens = makeTokens();
-    const server = await startSchedulerServer({ store, pki, address: '127.0.0.1', port: 0, tokenLookup: tokens.lookup });
-    t.after(() => server.close());
-    for (const obj of decodeObjects(podYaml('db'), 'test').objects) store.create('Pod', obj as unknown as ObjectInput);
-    store.bindPod('default', 'db', 'node-b');
+    const { store, tokens, server } = await serverWithBoundPod(t, pki, { pod: 'db', node: 'node-b' });
     const creds = await bootstrapNode(server, pki, tokens.bootstrap, 'node-b', { ips: ['192.168.56.12'] });
     store.create('Node', { metadata: { name: 'node-b' }, spec: {}, status: { conditions: [] } } as unknown as ObjectInput);
     // Deleted with 300 s while the agent was down.
@@ -107,21 +85,11 @@ describe('scheduler link and graceful deletion', () => {
     let synced: () => void = () => {};
     const handedOver = new Promise<void>((resolve) => (synced = resolve));
     let unassigned = false;
-    const link = new SchedulerLink({
-      server: `wss://127.0.0.1:${server.port}`,
-      credentials: () => creds,
-      nodeName: 'node-b',
-      hostIP: '192.168.56.12',
-      capacity: { cpuMillis: 4000, memoryBytes: 8 << 30, pods: 110 },
-      allocatable: { cpuMillis: 4000, memoryBytes: 8 << 30, pods: 110 },
-      runtime: { name: 'corelet', version: '0.1.0' },
-      runningPods: () => [],
+    const link = linkTo(server, creds, { name: 'node-b', ip: '192.168.56.12' }, {
       setPods: (list: Pod[]) => {
         handed.push(list);
         synced();
       },
-      events: () => [],
-      logger: silentLogger,
       onUnassigned: () => (unassigned = true),
       onTerminate: (u, pod, deadlineMs) => terminations.push({ uid: u, pod, deadlineMs }),
     });

@@ -1,10 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
-import { SandboxManager } from '../../../src/runtime/sandbox/sandbox-manager.js';
-import { ContainerManager } from '../../../src/runtime/container/container-manager.js';
 import type { ContainerConfig__Output, PodSandboxConfig__Output } from '../../../src/cri/types.js';
-import { fakeDeps } from './fakes.js';
+import { fakeRuntime } from './fakes.js';
 
 const pod = {
   metadata: { name: 'p', namespace: 'default', uid: 'u', attempt: 0 },
@@ -23,10 +21,7 @@ function ctr(name: string): ContainerConfig__Output {
 }
 
 async function setup() {
-  const { deps, host, root } = await fakeDeps();
-  const sandboxes = new SandboxManager(deps);
-  const containers = new ContainerManager(deps, sandboxes);
-  sandboxes.containers = containers;
+  const { deps, host, root, sandboxes, containers } = await fakeRuntime();
   await containers.start();
   const sandboxId = await sandboxes.run(pod, '');
   return { deps, host, root, containers, sandboxId };

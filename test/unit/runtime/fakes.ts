@@ -12,6 +12,9 @@ import type { NamespacePort } from '../../../src/runtime/sandbox/namespace-pins.
 import type { ImagePort } from '../../../src/runtime/lifecycle.js';
 import { internal } from '../../../src/lib/errors.js';
 import { EventBus } from '../../../src/runtime/events.js';
+import { SandboxManager } from '../../../src/runtime/sandbox/sandbox-manager.js';
+import { ContainerManager } from '../../../src/runtime/container/container-manager.js';
+import type { PodSandboxConfig__Output } from '../../../src/cri/types.js';
 
 export interface FakeHost {
   netns: Set<string>;
@@ -154,4 +157,28 @@ export async function fakeDeps(): Promise<{ deps: LifecycleDeps; host: FakeHost;
   await store.load();
   const deps: LifecycleDeps = { config, store, oci, monitor, network, cgroups, mounts, namespaces, images, logger: silentLogger, host: { capabilities: [], minOomScoreAdj: 0, cgroupV2: false, swapAvailable: true, hugetlbAvailable: false, apparmorEnabled: false }, events: new EventBus(), hostResolvConf: 'nameserver 1.1.1.1\n' };
   return { deps, host, root, pinned };
+}
+
+/** fakeDeps with the sandbox and container managers over them, wired to each other as the runtime wires them. */
+export async function fakeRuntime() {
+  const fake = await fakeDeps();
+  const sandboxes = new SandboxManager(fake.deps);
+  const containers = new ContainerManager(fake.deps, sandboxes);
+  sandboxes.containers = containers;
+  return { ...fake, sandboxes, containers };
+}
+
+/** A RunPodSandbox config for pod default/NAME (uid uid-NAME), without log directory or Linux settings. */
+export function fakePodConfig(name: string, labels: Record<string, string> = {}): PodSandboxConfig__Output {
+  return {
+    metadata: { name, namespace: 'default', uid: `uid-${name}`, attempt: 0 },
+    hostname: name,
+    log_directory: '',
+    dns_config: null,
+    port_mappings: [],
+    labels,
+    annotations: {},
+    linux: null,
+    windows: null,
+  };
 }

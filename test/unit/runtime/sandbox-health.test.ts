@@ -2,40 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SandboxManager } from '../../../src/runtime/sandbox/sandbox-manager.js';
-import { ContainerManager } from '../../../src/runtime/container/container-manager.js';
-import type { PodSandboxConfig__Output } from '../../../src/cri/types.js';
 import type { NamespacePort } from '../../../src/runtime/sandbox/namespace-pins.js';
-import { fakeDeps } from './fakes.js';
-
-function podConfig(name: string): PodSandboxConfig__Output {
-  return {
-    metadata: { name, namespace: 'default', uid: `uid-${name}`, attempt: 0 },
-    hostname: name,
-    log_directory: '',
-    dns_config: null,
-    port_mappings: [],
-    labels: {},
-    annotations: {},
-    linux: null,
-    windows: null,
-  };
-}
-
-async function setup() {
-  const { deps, host, root, pinned } = await fakeDeps();
-  const sandboxes = new SandboxManager(deps);
-  const containers = new ContainerManager(deps, sandboxes);
-  sandboxes.containers = containers;
-  return { deps, host, root, pinned, sandboxes, containers };
-}
+import { fakePodConfig, fakeRuntime } from './fakes.js';
 
 const container = { metadata: { name: 'c', attempt: 0 }, image: { image: 'busybox' }, command: ['sleep'], args: [], mounts: [], envs: [], labels: {}, annotations: {}, log_path: '' } as never;
 
 test('RunPodSandbox pins IPC and UTS; containers join the pins; stop and remove unpin', async (t) => {
-  const { deps, root, pinned, sandboxes, containers } = await setup();
+  const { deps, root, pinned, sandboxes, containers } = await fakeRuntime();
   t.after(() => rm(root, { recursive: true, force: true }));
-  const id = await sandboxes.run(podConfig('web'), '');
+  const id = await sandboxes.run(fakePodConfig('web'), '');
   const rec = deps.store.sandbox(id);
   assert.deepEqual(rec.nsPins, { ipc: join(root, 'run', 'ns', id, 'ipc'), uts: join(root, 'run', 'ns', id, 'uts') });
   assert.equal(rec.pauseStartTime, '1');
@@ -51,18 +26,18 @@ test('RunPodSandbox pins IPC and UTS; containers join the pins; stop and remove 
 });
 
 test('a pause pid that now names another process (recycled) makes the sandbox NOTREADY and refuses CreateContainer', async (t) => {
-  const { deps, root, sandboxes, containers } = await setup();
+  const { deps, root, sandboxes, containers } = await fakeRuntime();
   t.after(() => rm(root, { recursive: true, force: true }));
-  const id = await sandboxes.run(podConfig('web'), '');
+  const id = await sandboxes.run(fakePodConfig('web'), '');
   (deps as { namespaces: NamespacePort }).namespaces = { ...deps.namespaces, startTime: async () => '99' };
   await assert.rejects(containers.create(id, container, null), /sandbox .* is not ready/);
   assert.equal(deps.store.sandbox(id).state, 'notready');
 });
 
 test('an exit file of the pause makes the sandbox NOTREADY; remove still tears the network down', async (t) => {
-  const { deps, host, root, sandboxes } = await setup();
+  const { deps, host, root, sandboxes } = await fakeRuntime();
   t.after(() => rm(root, { recursive: true, force: true }));
-  const id = await sandboxes.run(podConfig('web'), '');
+  const id = await sandboxes.run(fakePodConfig('web'), '');
   await mkdir(join(root, 'run', 'exits'), { recursive: true });
   await writeFile(join(root, 'run', 'exits', id), '137');
   await sandboxes.refreshPause(id);
@@ -74,10 +49,10 @@ test('an exit file of the pause makes the sandbox NOTREADY; remove still tears t
 });
 
 test('at start, pins of sandboxes that no longer exist are removed', async (t) => {
-  const { root, pinned, sandboxes } = await setup();
+  const { root, pinned, sandboxes } = await fakeRuntime();
   t.after(() => rm(root, { recursive: true, force: true }));
   pinned.set(join(root, 'run', 'ns', 'gone'), ['ipc']);
-  const id = await sandboxes.run(podConfig('web'), '');
+  const id = await sandboxes.run(fakePodConfig('web'), '');
   await sandboxes.recover();
   assert.deepEqual([...pinned.keys()], [join(root, 'run', 'ns', id)]);
 });

@@ -1,35 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
-import { SandboxManager } from '../../../src/runtime/sandbox/sandbox-manager.js';
-import { ContainerManager } from '../../../src/runtime/container/container-manager.js';
-import type { PodSandboxConfig__Output } from '../../../src/cri/types.js';
-import { fakeDeps } from './fakes.js';
+import { fakePodConfig, fakeRuntime } from './fakes.js';
 
-function podConfig(name: string): PodSandboxConfig__Output {
-  return {
-    metadata: { name, namespace: 'default', uid: `uid-${name}`, attempt: 0 },
-    hostname: name,
-    log_directory: '',
-    dns_config: null,
-    port_mappings: [],
-    labels: { app: name },
-    annotations: {},
-    linux: null,
-    windows: null,
-  };
-}
-
-async function setup() {
-  const { deps, host, root } = await fakeDeps();
-  const sandboxes = new SandboxManager(deps);
-  sandboxes.containers = new ContainerManager(deps, sandboxes);
-  return { deps, host, root, sandboxes };
-}
+const podConfig = (name: string) => fakePodConfig(name, { app: name });
 
 for (const step of ['cniAdd', 'monitorCreate', 'ociStart'] as const) {
   test(`a RunPodSandbox failing at ${step} leaves nothing behind and the name can be retried`, async (t) => {
-    const { deps, host, root, sandboxes } = await setup();
+    const { deps, host, root, sandboxes } = await fakeRuntime();
     t.after(() => rm(root, { recursive: true, force: true }));
     host.fail[step] = true;
     await assert.rejects(sandboxes.run(podConfig('web'), ''), /running pod sandbox web/);
@@ -46,7 +24,7 @@ for (const step of ['cniAdd', 'monitorCreate', 'ociStart'] as const) {
 }
 
 test('stop and remove release everything, and are idempotent', async (t) => {
-  const { deps, host, root, sandboxes } = await setup();
+  const { deps, host, root, sandboxes } = await fakeRuntime();
   t.after(() => rm(root, { recursive: true, force: true }));
   const id = await sandboxes.run(podConfig('db'), '');
   assert.equal(host.netns.size, 1);
@@ -63,7 +41,7 @@ test('stop and remove release everything, and are idempotent', async (t) => {
 });
 
 test('unknown runtime handlers and missing metadata are refused before anything is made', async (t) => {
-  const { host, root, sandboxes } = await setup();
+  const { host, root, sandboxes } = await fakeRuntime();
   t.after(() => rm(root, { recursive: true, force: true }));
   await assert.rejects(sandboxes.run(podConfig('x'), 'kata'), /unknown runtime handler "kata"/);
   await assert.rejects(sandboxes.run({ ...podConfig('x'), metadata: null }, ''), /metadata.name is required/);

@@ -15,31 +15,10 @@ import {
   type Pki,
 } from '../../../src/scheduler/auth/index.js';
 import { isKind } from '../../../src/lib/index.js';
+import { startTlsServer } from './server-helpers.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 
-/** A TLS server on 127.0.0.1 that counts the application bytes it receives. */
-async function startServer(t: { after: (fn: () => Promise<void>) => void }, options: tls.TlsOptions) {
-  const received = { bytes: 0 };
-  const server = tls.createServer(options, (s) => {
-    s.on('data', (d: Buffer) => (received.bytes += d.length));
-    s.on('error', () => {}); // clients hang up right after the handshake
-  });
-  server.on('tlsClientError', () => {});
-  // Track the TCP connections themselves: a client may finish its handshake (and the test end)
-  // before the server has seen 'secureConnection', and close() waits for every connection.
-  const sockets = new Set<net.Socket>();
-  server.on('connection', (s: net.Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  return { port: (server.address() as net.AddressInfo).port, received };
-}
 
 /** A raw TLS connection that skips verification, as the pin check expects. */
 async function connectUnverified(t: { after: (fn: () => void) => void }, port: number): Promise<tls.TLSSocket> {
@@ -91,7 +70,7 @@ describe('pinning the scheduler CA', () => {
   });
 
   it('returns the CA for the right pin, having sent nothing, and that CA then verifies normally', async (t) => {
-    const { port, received } = await startServer(t, serverTlsOptions(pki));
+    const { port, received } = await startTlsServer(t, serverTlsOptions(pki));
     const caPem = await fetchPinnedCa({ host: '127.0.0.1', port }, pin);
     assert.equal(caCertHash(caPem), pin);
     assert.equal(caPem.trim(), pki.ca.certPem.trim());
@@ -104,12 +83,12 @@ describe('pinning the scheduler CA', () => {
   });
 
   it('accepts the name localhost too (always in the SANs)', async (t) => {
-    const { port } = await startServer(t, serverTlsOptions(pki));
+    const { port } = await startTlsServer(t, serverTlsOptions(pki));
     assert.equal(caCertHash(await fetchPinnedCa({ host: 'localhost', port }, pin)), pin);
   });
 
   it("refuses a wrong pin with a clear error and sends the server nothing", async (t) => {
-    const { port, received } = await startServer(t, serverTlsOptions(pki));
+    const { port, received } = await startTlsServer(t, serverTlsOptions(pki));
     const wrong = `sha256:${'0'.repeat(64)}`;
     await assert.rejects(
       fetchPinnedCa({ host: '127.0.0.1', port }, wrong),
@@ -120,25 +99,25 @@ describe('pinning the scheduler CA', () => {
 
   it('refuses an impostor whose certificate comes from another CA', async (t) => {
     const impostor = { ca: otherCa, server: await createServerCert(otherCa) };
-    const { port } = await startServer(t, serverTlsOptions(impostor));
+    const { port } = await startTlsServer(t, serverTlsOptions(impostor));
     await assert.rejects(fetchPinnedCa({ host: '127.0.0.1', port }, pin), failedWith(/does not match --ca-cert-hash/));
   });
 
   it('refuses an impostor that presents the real CA next to a certificate the CA did not sign', async (t) => {
     const unrelated = await createServerCert(otherCa);
-    const first = await startServer(t, { key: unrelated.keyPem, cert: `${unrelated.certPem}${pki.ca.certPem}` });
+    const first = await startTlsServer(t, { key: unrelated.keyPem, cert: `${unrelated.certPem}${pki.ca.certPem}` });
     await assert.rejects(
       fetchPinnedCa({ host: '127.0.0.1', port: first.port }, pin),
       failedWith(/does not match --ca-cert-hash .*: it presented no CA certificate that issued its server certificate/),
     );
     // Worse: a certificate naming the real CA as issuer (name and key id), signed by another key.
     const forged = forgeIssuedBy(pki.ca, otherCa);
-    const second = await startServer(t, { key: forged.keyPem, cert: `${forged.certPem}${pki.ca.certPem}` });
+    const second = await startTlsServer(t, { key: forged.keyPem, cert: `${forged.certPem}${pki.ca.certPem}` });
     await assert.rejects(fetchPinnedCa({ host: '127.0.0.1', port: second.port }, pin), failedWith(/is not signed by the CA matching --ca-cert-hash/));
   });
 
   it('explains a pin of the server certificate instead of the CA', async (t) => {
-    const { port } = await startServer(t, serverTlsOptions(pki));
+    const { port } = await startTlsServer(t, serverTlsOptions(pki));
     await assert.rejects(
       fetchPinnedCa({ host: '127.0.0.1', port }, caCertHash(pki.server.certPem)),
       failedWith(/pins the scheduler's own server certificate, not its CA/),
@@ -146,12 +125,12 @@ describe('pinning the scheduler CA', () => {
   });
 
   it('says when the scheduler sends no CA in its chain', async (t) => {
-    const { port } = await startServer(t, { key: pki.server.keyPem, cert: pki.server.certPem });
+    const { port } = await startTlsServer(t, { key: pki.server.keyPem, cert: pki.server.certPem });
     await assert.rejects(fetchPinnedCa({ host: '127.0.0.1', port }, pin), failedWith(/presented no CA certificate that issued its server certificate/));
   });
 
   it('checkPinnedServer refuses a host the certificate does not name', async (t) => {
-    const { port } = await startServer(t, serverTlsOptions(pki));
+    const { port } = await startTlsServer(t, serverTlsOptions(pki));
     const socket = await connectUnverified(t, port);
     assert.throws(() => checkPinnedServer(socket, pin, 'sched.other.example'), failedWith(/not valid for sched\.other\.example \(it names DNS:localhost, IP Address:127\.0\.0\.1\)/));
     assert.match(checkPinnedServer(socket, pin, '127.0.0.1'), /^-----BEGIN CERTIFICATE-----/);
@@ -159,7 +138,7 @@ describe('pinning the scheduler CA', () => {
 
   it('refuses an expired server certificate', async (t) => {
     const old = await createServerCert(pki.ca, { now: new Date(Date.now() - 10 * DAY), validityDays: 1 });
-    const { port } = await startServer(t, serverTlsOptions({ ca: pki.ca, server: old }));
+    const { port } = await startTlsServer(t, serverTlsOptions({ ca: pki.ca, server: old }));
     await assert.rejects(fetchPinnedCa({ host: '127.0.0.1', port }, pin), failedWith(/server certificate expired on/));
   });
 

@@ -13,33 +13,7 @@ import { join } from 'node:path';
 import { initScheduler, startScheduler, type InitResult, type RunningScheduler } from '../../../src/scheduler/index.js';
 import { MAX_REQUEST_BODY_BYTES } from '../../../src/api/index.js';
 import { silentLogger } from '../../../src/lib/index.js';
-
-/** About `bytes` of YAML: Deployments (replicas 0) of a few hundred bytes each. */
-export function bigManifest(bytes: number, prefix = 'big'): string {
-  const docs: string[] = [];
-  let size = 0;
-  for (let i = 0; size < bytes; i++) {
-    const doc = `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: ${prefix}-${i}, labels: {app: ${prefix}-${i}}}
-spec:
-  replicas: 0
-  selector: {matchLabels: {app: ${prefix}-${i}}}
-  template:
-    metadata: {labels: {app: ${prefix}-${i}}}
-    spec:
-      containers:
-      - name: c
-        image: 127.0.0.1:5000/e2e-test-images/busybox:1.29-2
-        command: [sh, -c, "sleep 3600"]
-        env: [{name: A, value: "${'x'.repeat(64)}"}, {name: B, value: "${'y'.repeat(64)}"}]
----
-`;
-    docs.push(doc);
-    size += doc.length;
-  }
-  return docs.join('');
-}
+import { bigManifest } from './manifest-helpers.js';
 
 async function scheduler(t: { after: (fn: () => Promise<void>) => void }): Promise<{ init: InitResult; running: RunningScheduler }> {
   const dir = await mkdtemp(join(tmpdir(), 'corelet-bigapply-'));

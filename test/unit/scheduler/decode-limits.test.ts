@@ -7,36 +7,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { newTokenRecord, type TokenRecord } from '../../../src/scheduler/auth/index.js';
 import { DecodeSlots, DecoderBusyError, decodeObjectsOffLoop } from '../../../src/scheduler/server/decode-off-loop.js';
-import https from 'node:https';
-import { CoreletError, silentLogger } from '../../../src/lib/index.js';
-import { serverTlsOptions } from '../../../src/scheduler/auth/index.js';
-import { NodeSessions } from '../../../src/scheduler/server/index.js';
-import { handleApiRequest } from '../../../src/scheduler/server/rest-api.js';
+import { CoreletError } from '../../../src/lib/index.js';
 import { tempStore } from './store-helpers.js';
-import { api, makePki, startServer } from './server-helpers.js';
-
-/** About `bytes` of YAML: Deployments (replicas 0) in the default namespace. */
-function bigManifest(bytes: number): string {
-  const docs: string[] = [];
-  let size = 0;
-  for (let i = 0; size < bytes; i++) {
-    const doc = `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: big-${i}}
-spec:
-  replicas: 0
-  selector: {matchLabels: {app: big-${i}}}
-  template:
-    metadata: {labels: {app: big-${i}}}
-    spec:
-      containers: [{name: c, image: busybox, env: [{name: A, value: "${'x'.repeat(128)}"}]}]
----
-`;
-    docs.push(doc);
-    size += doc.length;
-  }
-  return docs.join('');
-}
+import { api, makePki, startApiServer, startServer } from './server-helpers.js';
+import { bigManifest } from './manifest-helpers.js';
 
 describe('decoder limits', () => {
   it('refuses a request when the waiting queue is full (Retry-After), and runs the waiting ones in turn', async () => {
@@ -98,14 +72,8 @@ describe('decoder limits', () => {
     const pki = await makePki();
     const { store } = tempStore(t);
     const { token, record } = newTokenRecord('api', { user: 'root', groups: ['system:masters'] });
-    store.create('Namespace', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } } as never);
     const slots = new DecodeSlots(1, 0);
-    const server = https.createServer(serverTlsOptions(pki), (req, res) => {
-      void handleApiRequest(req, res, { store, sessions: new NodeSessions(), tokenLookup: (id) => (id === record.id ? record : undefined), logger: silentLogger, now: () => new Date(), decodeSlots: slots });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    t.after(() => new Promise<void>((r) => server.close(() => r())));
-    const url = `https://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const { url } = await startApiServer(t, store, pki, (id) => (id === record.id ? record : undefined), { decodeSlots: slots });
     // Another apply holds the only worker; nobody may wait.
     let release: () => void = () => undefined;
     const held = slots.run(() => new Promise<void>((resolve) => (release = resolve)));

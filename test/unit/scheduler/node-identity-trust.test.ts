@@ -7,8 +7,6 @@ import { before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import https from 'node:https';
-import net from 'node:net';
-import tls from 'node:tls';
 import { makeNodeCsr, requestNodeCertificate } from '../../../src/agent/node-identity.js';
 import {
   caCertHash,
@@ -20,10 +18,9 @@ import {
   type CertKeyPair,
   type Pki,
 } from '../../../src/scheduler/auth/index.js';
-import { startSchedulerServer, type SchedulerServer } from '../../../src/scheduler/server/index.js';
-import type { Store } from '../../../src/scheduler/store/index.js';
+import type { SchedulerServer } from '../../../src/scheduler/server/index.js';
 import { tempStore } from './store-helpers.js';
-import { api, bootstrapNode, FakeAgent, makeTokens, registerMessage } from './server-helpers.js';
+import { api, bootstrapNode, FakeAgent, makeTokens, registerMessage, startServer, startTlsServer } from './server-helpers.js';
 import { httpsReview } from '../../../src/agent/http/sar-client.js';
 import type { Node } from '../../../src/api/index.js';
 
@@ -37,28 +34,6 @@ function oldNodeCert(ca: CertKeyPair, name: string): CertKeyPair {
   const k = keyPair();
   const { certPem } = issueCertificate(ca, { publicKeyPem: k.publicKeyPem, commonName: `system:node:${name}`, organizations: ['system:nodes'], usages: ['clientAuth', 'serverAuth'], validitySeconds: 3600, ips: ['127.0.0.1'], dnsNames: ['localhost'] });
   return { certPem, keyPem: k.keyPem };
-}
-
-async function tlsServer(t: TestContext, options: tls.TlsOptions): Promise<number> {
-  const server = tls.createServer(options, (s) => s.on('error', () => {}));
-  server.on('tlsClientError', () => {});
-  const sockets = new Set<net.Socket>();
-  server.on('connection', (s: net.Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  return (server.address() as net.AddressInfo).port;
-}
-
-async function startServer(t: TestContext, store: Store, pki: Pki, lookup: ReturnType<typeof makeTokens>['lookup'], ttl = 3600): Promise<SchedulerServer> {
-  const server = await startSchedulerServer({ store, pki, address: '127.0.0.1', port: 0, tokenLookup: lookup, nodeCertTtlSeconds: ttl });
-  t.after(() => server.close());
-  return server;
 }
 
 describe('a node certificate never passes for the scheduler (F1)', () => {
@@ -96,7 +71,7 @@ describe('a node certificate never passes for the scheduler (F1)', () => {
 
   it('the pin check, and https with the CA, refuse a node certificate presented as the scheduler', async (t) => {
     const node = oldNodeCert(pki.ca, 'evil');
-    const port = await tlsServer(t, { key: node.keyPem, cert: `${node.certPem}${pki.ca.certPem}` });
+    const port = (await startTlsServer(t, { key: node.keyPem, cert: `${node.certPem}${pki.ca.certPem}` })).port;
     await assert.rejects(fetchPinnedCa({ host: '127.0.0.1', port }, caCertHash(pki.ca.certPem)), /presented a node certificate .*system:node:evil/);
     await assert.rejects(
       new Promise((resolve, reject) => {
@@ -107,7 +82,7 @@ describe('a node certificate never passes for the scheduler (F1)', () => {
       /presented a node certificate/,
     );
     // The scheduler's own certificate still passes.
-    const good = await tlsServer(t, { key: pki.server.keyPem, cert: `${pki.server.certPem}${pki.ca.certPem}` });
+    const good = (await startTlsServer(t, { key: pki.server.keyPem, cert: `${pki.server.certPem}${pki.ca.certPem}` })).port;
     assert.equal(await fetchPinnedCa({ host: '127.0.0.1', port: good }, caCertHash(pki.ca.certPem)), new X509Certificate(pki.ca.certPem).toString());
   });
 });
@@ -212,7 +187,7 @@ describe('NodeRestriction on what a node says about itself', () => {
   it('F6: node names that can never register get no certificate; expired entries are pruned', async (t) => {
     const { store } = tempStore(t);
     const tokens = makeTokens();
-    const server = await startServer(t, store, pki, tokens.lookup, 60);
+    const server = await startServer(t, store, pki, tokens.lookup, { nodeCertTtlSeconds: 60 });
     for (const name of ['a..b', 'a.-b']) {
       await assert.rejects(bootstrapNode(server, pki, tokens.bootstrap, name), /\(400\).*not a valid node name/);
     }

@@ -1,11 +1,12 @@
 /** Shared fixtures for the scheduler server tests: PKI, tokens, a running server, a fake agent. */
 import https from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
+import tls from 'node:tls';
 import type { TestContext } from 'node:test';
 import { WebSocket } from 'ws';
 import { MAX_MESSAGE_BYTES, parseMessage, type Message, type RegisterMessage } from '../../../src/api/index.js';
 import { caCertHash, createCa, createServerCert, fetchPinnedCa, newTokenRecord, type Pki, type TokenRecord } from '../../../src/scheduler/auth/index.js';
-import { NodeSessions, startSchedulerServer, type SchedulerServer } from '../../../src/scheduler/server/index.js';
+import { NodeSessions, startSchedulerServer, type SchedulerServer, type SchedulerServerOptions } from '../../../src/scheduler/server/index.js';
 import { handleApiRequest, type RestApiOptions } from '../../../src/scheduler/server/rest-api.js';
 import { serverTlsOptions } from '../../../src/scheduler/auth/index.js';
 import { silentLogger } from '../../../src/lib/index.js';
@@ -36,11 +37,42 @@ export function makeTokens(): { lookup: (id: string) => TokenRecord | undefined;
   return { lookup: (id) => records.get(id), bootstrap: b.token, api: a.token, records };
 }
 
-/** A server on 127.0.0.1 with a free port, closed when the test ends. */
-export async function startServer(t: TestContext, store: Store, pki: Pki, lookup: (id: string) => TokenRecord | undefined): Promise<SchedulerServer> {
-  const server = await startSchedulerServer({ store, pki, address: '127.0.0.1', port: 0, tokenLookup: lookup });
+/** A server on 127.0.0.1 with a free port, closed when the test ends; options add settings (e.g. nodeCertTtlSeconds). */
+export async function startServer(t: TestContext, store: Store, pki: Pki, lookup: (id: string) => TokenRecord | undefined, options: Partial<SchedulerServerOptions> = {}): Promise<SchedulerServer> {
+  const server = await startSchedulerServer({ store, pki, address: '127.0.0.1', port: 0, tokenLookup: lookup, ...options });
   t.after(() => server.close());
   return server;
+}
+
+/** A plain TLS server on 127.0.0.1 (free port) that counts the application bytes it receives; its connections are cut and it closes when the test ends. */
+export async function startTlsServer(t: { after: (fn: () => Promise<void>) => void }, options: tls.TlsOptions): Promise<{ port: number; received: { bytes: number } }> {
+  const received = { bytes: 0 };
+  const server = tls.createServer(options, (s) => {
+    s.on('data', (d: Buffer) => (received.bytes += d.length));
+    s.on('error', () => {}); // clients hang up right after the handshake
+  });
+  server.on('tlsClientError', () => {});
+  return { port: await listenForTest(t, server), received };
+}
+
+/**
+ * Listens on 127.0.0.1 (a free port, returned); when the test ends, closes the server and cuts its
+ * connections. The TCP connections themselves are tracked: a client may finish its handshake (and
+ * the test end) before the server has seen 'secureConnection', and close() waits for every one.
+ */
+async function listenForTest(t: { after: (fn: () => Promise<void>) => void }, server: NetServer): Promise<number> {
+  const sockets = new Set<Socket>();
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(async () => {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const s of sockets) s.destroy();
+    await closed;
+  });
+  return (server.address() as AddressInfo).port;
 }
 
 /** An HTTPS request trusting only the scheduler's CA; a JSON body parsed, the raw text kept. */
@@ -88,18 +120,7 @@ export async function startApiServer(
   const server = https.createServer(serverTlsOptions(pki), (req, res) => {
     void handleApiRequest(req, res, { store, sessions, tokenLookup: lookup, logger: silentLogger, now: () => new Date(), ...extra });
   });
-  const sockets = new Set<Socket>();
-  server.on('connection', (s: Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(async () => {
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    for (const s of sockets) s.destroy();
-    await closed;
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenForTest(t, server);
   return { url: `https://127.0.0.1:${port}`, port, sessions };
 }
 
