@@ -310,7 +310,7 @@ export class ContainerManager {
       const wait = new StopWait(Date.now() + timeoutSeconds * 1000);
       this.stopWaits.set(id, wait);
       try {
-        if ((await wait.until((ms, signal) => waitForExit(exits, id, ms, { signal }))) !== undefined) {
+        if ((await wait.until((ms, signal) => this.awaitExit(id, ms, signal))) !== undefined) {
           await this.refresh(id);
           return;
         }
@@ -319,21 +319,34 @@ export class ContainerManager {
       }
     }
     await oci.kill(id, 'KILL', true).catch(ignoreGone);
-    const deadline = Date.now() + KILL_WAIT_MS;
+    if ((await this.awaitExit(id, KILL_WAIT_MS)) === undefined) throw wrap(new Error('no exit after SIGKILL'), `stopping container ${id}`);
+    await this.refresh(id);
+  }
+
+  /**
+   * Waits up to ms for the container's end: its exit file, or its record exited by someone else, or
+   * — with a conmon that is gone or cannot write (ENOSPC) — its process gone for
+   * LOST_EXIT_WAIT_MS without a file (then recorded as lost). True once ended; undefined on timeout
+   * or abort.
+   */
+  private async awaitExit(id: string, ms: number, signal?: AbortSignal): Promise<true | undefined> {
+    const exits = exitDir(this.deps.config);
+    const deadline = Date.now() + ms;
     let deadSince: number | undefined;
-    while ((await waitForExit(exits, id, Math.min(250, Math.max(0, deadline - Date.now())))) === undefined) {
-      // Killed but no exit file: a conmon that is gone (or cannot write it) never writes one.
+    for (;;) {
+      if ((await waitForExit(exits, id, Math.min(250, Math.max(0, deadline - Date.now())), { signal })) !== undefined) return true;
+      if (signal?.aborted) return undefined;
       const cur = this.deps.store.findContainer(id);
-      if (cur && cur.state === 'running' && !(await this.processAlive(cur))) {
+      if (!cur || cur.state === 'exited') return true;
+      if (!(await this.processAlive(cur))) {
         deadSince ??= Date.now();
         if (Date.now() - deadSince >= LOST_EXIT_WAIT_MS) {
           await this.markLost(id);
-          return;
+          return true;
         }
       }
-      if (Date.now() >= deadline) throw wrap(new Error('no exit after SIGKILL'), `stopping container ${id}`);
+      if (Date.now() >= deadline) return undefined;
     }
-    await this.refresh(id);
   }
 
   /** True while the container's process (its recorded pid, with its recorded start time) lives. */

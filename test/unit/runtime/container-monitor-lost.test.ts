@@ -110,3 +110,35 @@ test('a pause that died after its conmon (no exit file) shows NOTREADY in ListPo
   assert.deepEqual(await list(), ['SANDBOX_NOTREADY']);
   assert.equal((await podSandboxStatusRpc(rt)({ pod_sandbox_id: id } as never)).status!.state, 'SANDBOX_NOTREADY');
 });
+
+test('a graceful StopContainer returns once the container ends on its stop signal, its conmon gone (no waiting out the grace period)', async (t) => {
+  const { deps, host, root, containers, id, gone } = await running();
+  t.after(async () => {
+    await containers.stopWatching();
+    await rm(root, { recursive: true, force: true });
+  });
+  deps.oci.kill = async (cid, signal) => {
+    host.signals.push(`${cid}:${signal}`);
+    gone(); // it ends on SIGTERM; nobody writes the exit file
+  };
+  await containers.stop(id, 5);
+  assert.equal(deps.store.container(id).state, 'exited');
+  assert.deepEqual(host.signals, [`${id}:15`], 'no SIGKILL: its end was seen within the grace period');
+});
+
+test('StopContainer after SIGKILL returns when a ListContainers meanwhile recorded the lost exit', { timeout: 20_000 }, async (t) => {
+  const { deps, host, root, containers, id, gone } = await running();
+  t.after(async () => {
+    await containers.stopWatching();
+    await rm(root, { recursive: true, force: true });
+  });
+  deps.oci.kill = async (cid, signal) => {
+    host.signals.push(`${cid}:${signal}`);
+    gone();
+  };
+  const stopping = containers.stop(id, 0);
+  while (host.signals.length === 0) await new Promise((r) => setImmediate(r));
+  await containers.refresh(id); // what a ListContainers does meanwhile: it records the lost exit first
+  await stopping;
+  assert.equal(deps.store.container(id).state, 'exited');
+});
