@@ -252,6 +252,12 @@ export interface RotatorOptions {
   sans: { dnsNames?: string[]; ips?: string[] };
   /** Asks for a new certificate with the current one (default: {@link requestNodeCertificate} to server). */
   renew: (csrPem: string, current: NodeCredentials) => Promise<string>;
+  /**
+   * Asks for a certificate with the bootstrap token, once the current certificate has expired: the
+   * scheduler forgets expired serials, so only a new TLS bootstrap gets the node back (the kubelet
+   * does the same with its bootstrap kubeconfig). Absent: keep trying with the certificate.
+   */
+  rebootstrap?: (csrPem: string) => Promise<string>;
   /** Stores the new credentials (default in the caller: {@link saveNodeCredentials}). */
   save: (creds: NodeCredentials) => Promise<void>;
   /** Called with the new credentials once stored. */
@@ -310,7 +316,9 @@ export class CertificateRotator {
     if (this.stopped) return;
     try {
       const { keyPem, csrPem } = await (this.opts.makeCsr ?? makeNodeCsr)(this.opts.nodeName, this.opts.sans);
-      const certPem = await this.opts.renew(csrPem, this.current);
+      const expired = certificateValidity(this.current.certPem).notAfter.getTime() <= this.clock.now().getTime();
+      if (expired && this.opts.rebootstrap) this.opts.logger.warn('the node certificate has expired: bootstrapping again with the token file');
+      const certPem = expired && this.opts.rebootstrap ? await this.opts.rebootstrap(csrPem) : await this.opts.renew(csrPem, this.current);
       const next = { keyPem, certPem, caPem: this.current.caPem };
       await this.opts.save(next);
       if (this.stopped) return;

@@ -97,7 +97,9 @@ export class FieldReader {
     else if (typeof v === 'number' && Number.isInteger(v)) n = v;
     else return this.wrongType(path, 'integer', v);
     if (n < min || n > max) {
-      this.error(path, max === Number.MAX_SAFE_INTEGER ? `must be greater than or equal to ${min}` : `must be between ${min} and ${max}, inclusive`);
+      // "At least min" fields still have a ceiling (what a double holds exactly): say which bound was crossed.
+      if (max === Number.MAX_SAFE_INTEGER) this.error(path, n < min ? `must be greater than or equal to ${min}` : `must be less than or equal to ${max}`);
+      else this.error(path, `must be between ${min} and ${max}, inclusive`);
       return undefined;
     }
     return n;

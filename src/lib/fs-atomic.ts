@@ -12,14 +12,15 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   const tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
   const fh = await open(tmp, 'w', mode);
   try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
     await rename(tmp, path);
   } catch (err) {
+    // A failed write (ENOSPC, EIO) must not leave its temp file: every retry would add one.
     await rm(tmp, { force: true });
     throw err;
   }

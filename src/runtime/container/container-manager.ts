@@ -18,6 +18,8 @@ import { namespaceModes, type SandboxManager } from '../sandbox/sandbox-manager.
 
 /** How long to wait for an exit after SIGKILL before giving up with an error. */
 const KILL_WAIT_MS = 30_000;
+/** How long an ended container's exit file is waited for before its exit is recorded as lost. */
+const LOST_EXIT_WAIT_MS = 1000;
 
 /**
  * Containers: an overlayfs rootfs over the image, an OCI bundle from the pure CRI→OCI translation,
@@ -75,8 +77,14 @@ export class ContainerManager {
     const rec = this.deps.store.findContainer(id);
     if (!rec || rec.state === 'exited') return rec;
     const dir = exitDir(this.deps.config);
-    const code = await readExitFile(dir, id);
-    if (code === undefined) return rec;
+    let code = await readExitFile(dir, id);
+    if (code === undefined) {
+      // No exit file: normally the container runs. But when its conmon is gone (SIGKILLed, or it
+      // could not write the file: ENOSPC) none will ever come; a process that is gone says so.
+      if (rec.state !== 'running' || (await this.processAlive(rec))) return rec;
+      code = await waitForExit(dir, id, LOST_EXIT_WAIT_MS); // conmon may be writing it right now
+      if (code === undefined) return this.markLost(id);
+    }
     const finished = await stat(join(dir, id)).then((s) => s.mtimeMs, () => Date.now());
     const oom = (await readOomFlag(this.dir(id))) || ((await this.deps.cgroups.stats(rec.cgroupsPath))?.oomKills ?? 0) > 0;
     const updated = await this.deps.store.updateContainer(id, (r) => {
@@ -229,8 +237,10 @@ export class ContainerManager {
       stdinOnce: config.stdin_once,
       logSizeMax: rc.logSizeMax,
     });
+    const pidStartTime = await this.deps.namespaces.startTime(pid);
     await store.updateContainer(rec.id, (r) => {
       r.pid = pid;
+      r.pidStartTime = pidStartTime;
       r.stopSignal = rec.stopSignal;
       r.user = rec.user;
     });
@@ -291,7 +301,7 @@ export class ContainerManager {
     const st = await oci.state(id);
     if (!st || st.status === 'stopped') {
       // conmon writes the exit file right after runc notices; give it that moment.
-      if ((await waitForExit(exits, id, 2000)) === undefined) await this.markLost(id);
+      if ((await waitForExit(exits, id, LOST_EXIT_WAIT_MS)) === undefined) await this.markLost(id);
       await this.refresh(id);
       return;
     }
@@ -300,7 +310,7 @@ export class ContainerManager {
       const wait = new StopWait(Date.now() + timeoutSeconds * 1000);
       this.stopWaits.set(id, wait);
       try {
-        if ((await wait.until((ms, signal) => waitForExit(exits, id, ms, { signal }))) !== undefined) {
+        if ((await wait.until((ms, signal) => this.awaitExit(id, ms, signal))) !== undefined) {
           await this.refresh(id);
           return;
         }
@@ -309,15 +319,47 @@ export class ContainerManager {
       }
     }
     await oci.kill(id, 'KILL', true).catch(ignoreGone);
-    if ((await waitForExit(exits, id, KILL_WAIT_MS)) === undefined) {
-      throw wrap(new Error('no exit after SIGKILL'), `stopping container ${id}`);
-    }
+    if ((await this.awaitExit(id, KILL_WAIT_MS)) === undefined) throw wrap(new Error('no exit after SIGKILL'), `stopping container ${id}`);
     await this.refresh(id);
   }
 
-  /** Records an exit nobody saw (conmon gone): exit code unknown. */
-  private async markLost(id: string): Promise<void> {
-    await this.deps.store.updateContainer(id, (r) => {
+  /**
+   * Waits up to ms for the container's end: its exit file, or its record exited by someone else, or
+   * — with a conmon that is gone or cannot write (ENOSPC) — its process gone for
+   * LOST_EXIT_WAIT_MS without a file (then recorded as lost). True once ended; undefined on timeout
+   * or abort.
+   */
+  private async awaitExit(id: string, ms: number, signal?: AbortSignal): Promise<true | undefined> {
+    const exits = exitDir(this.deps.config);
+    const deadline = Date.now() + ms;
+    let deadSince: number | undefined;
+    for (;;) {
+      if ((await waitForExit(exits, id, Math.min(250, Math.max(0, deadline - Date.now())), { signal })) !== undefined) return true;
+      if (signal?.aborted) return undefined;
+      const cur = this.deps.store.findContainer(id);
+      if (!cur || cur.state === 'exited') return true;
+      if (!(await this.processAlive(cur))) {
+        deadSince ??= Date.now();
+        if (Date.now() - deadSince >= LOST_EXIT_WAIT_MS) {
+          await this.markLost(id);
+          return true;
+        }
+      }
+      if (Date.now() >= deadline) return undefined;
+    }
+  }
+
+  /** True while the container's process (its recorded pid, with its recorded start time) lives. */
+  private async processAlive(rec: ContainerRecord): Promise<boolean> {
+    if (rec.pid <= 0) return true; // nothing recorded to judge by
+    const now = await this.deps.namespaces.startTime(rec.pid);
+    return now !== undefined && (rec.pidStartTime === undefined || now === rec.pidStartTime);
+  }
+
+  /** Records an exit nobody saw (conmon gone): exit code unknown. Returns the record. */
+  private async markLost(id: string): Promise<ContainerRecord> {
+    const before = this.deps.store.findContainer(id);
+    const updated = await this.deps.store.updateContainer(id, (r) => {
       if (r.state === 'exited') return;
       r.state = 'exited';
       r.exitCode = 255;
@@ -326,6 +368,11 @@ export class ContainerManager {
       r.finishedAt = nowNanos();
       r.pid = 0;
     });
+    if (before && before.state !== updated.state) {
+      this.deps.logger.warn({ container: id }, 'container exited while its conmon was gone: exit code unknown');
+      publishEvent(this.deps, 'CONTAINER_STOPPED_EVENT', id, updated.sandboxId);
+    }
+    return updated;
   }
 
   /** RemoveContainer: kills it if still running, then removes every trace; unknown ids succeed. */

@@ -5,6 +5,8 @@ import { matchesLabels } from '../filters.js';
 
 export const listPodSandbox = (rt: RuntimeContext): UnaryImpl<'ListPodSandbox'> => async (req) => {
   const f = req.filter;
+  // A pause that died unseen (its conmon gone, so no exit file) is NOTREADY here, not READY forever.
+  await Promise.all(rt.deps.store.listSandboxes().map((s) => rt.sandboxes.refreshPause(s.id)));
   const items = rt.deps.store
     .listSandboxes()
     .filter((s) => s.state !== 'creating')

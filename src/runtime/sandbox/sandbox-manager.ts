@@ -232,8 +232,12 @@ export class SandboxManager {
     const rec = this.deps.store.findSandbox(id);
     if (!rec || rec.id !== id || rec.state !== 'ready') return rec;
     const code = await readExitFile(exitDir(this.deps.config), id);
-    if (code === undefined) return rec;
-    return this.markPauseGone(rec, `the pause process exited with code ${code}`);
+    if (code !== undefined) return this.markPauseGone(rec, `the pause process exited with code ${code}`);
+    // No exit file, but a pause whose conmon was gone first leaves none: its pid says it.
+    if (rec.pausePid > 0 && rec.pauseStartTime !== undefined && (await this.deps.namespaces.startTime(rec.pausePid)) !== rec.pauseStartTime) {
+      return this.markPauseGone(rec, `the pause process (pid ${rec.pausePid}) is gone and left no exit file (its conmon was gone)`);
+    }
+    return rec;
   }
 
   private async markPauseGone(rec: SandboxRecord, why: string): Promise<SandboxRecord> {

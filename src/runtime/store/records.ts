@@ -61,6 +61,12 @@ export interface ContainerRecord {
   reason: string;
   message: string;
   pid: number;
+  /**
+   * The container process's start time (/proc/<pid>/stat field 22) taken at create: a pid that is
+   * gone, or held by a process with another start time, means the container ended. Absent in
+   * records of older versions.
+   */
+  pidStartTime?: string;
   /** Absolute path of the CRI log file ('' when the pod asked for none). */
   logPath: string;
   cgroupsPath: string;

@@ -67,6 +67,8 @@ export class StateStore {
       await writeJsonAtomic(join(this.dir(kind, rec.id), FILE[kind]), rec);
     } catch (err) {
       this.forget(kind, rec.id);
+      // The folder is the new object's own (a fresh id): a failed first write (ENOSPC) leaves none.
+      await rm(this.dir(kind, rec.id), { recursive: true, force: true }).catch(() => undefined);
       throw err;
     }
   }

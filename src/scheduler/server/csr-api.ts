@@ -7,8 +7,9 @@
  * subject CN=system:node:<name>, O=system:nodes. The handler runs before the REST router and
  * authenticates by itself:
  * - "Authorization: Bearer <bootstrap token>" (user system:bootstrap:<id>, group
- *   system:bootstrappers): a new node. Refused (409) when a Node of that name exists, so a token
- *   holder cannot take over a joined node (NodeRestriction).
+ *   system:bootstrappers): a new node, or a registered one whose certificates all expired. Refused
+ *   (409) while an unexpired certificate holds the name, so a token holder cannot take over a
+ *   joined node (NodeRestriction).
  * - a node client certificate listed in {@link NodeCertificates}: a renewal, for its own name only.
  * It is approved and signed at once (the node authorizer's rules are the approval policy) and the
  * certificate (clientAuth + serverAuth with the CSR's IP/DNS SANs, for the agent's HTTPS port)
@@ -198,12 +199,15 @@ function checkRequest(csr: ParsedCsr, opts: CsrApiOptions, renewing: string | un
   if (renewing !== undefined && renewing !== node) {
     throw new CsrError(403, 'Forbidden', `node ${renewing} may only renew its own certificate, not one for node ${node}`);
   }
-  if (renewing === undefined && opts.store.get<Node>('Node', '', node)) {
-    throw new CsrError(409, 'Conflict', `node ${node} is already registered; delete it with \`corelet delete node ${node}\` to rejoin under that name`);
-  }
   // The name is claimed when its first certificate is issued, not when the node registers: another
-  // token holder cannot push that certificate out before the node connects.
+  // token holder cannot push that certificate out before the node connects, nor take over a joined
+  // node. A registered node whose certificates have all expired (the scheduler was down past its
+  // renewal, the machine slept) can renew nothing and joins again with its token, as the kubelet
+  // does; it keeps its Node and pods.
   if (renewing === undefined && opts.certificates.claimed(node, opts.now())) {
+    if (opts.store.get<Node>('Node', '', node)) {
+      throw new CsrError(409, 'Conflict', `node ${node} is already registered; delete it with \`corelet delete node ${node}\` to rejoin under that name`);
+    }
     throw new CsrError(409, 'Conflict', `a certificate for node ${node} was already issued; delete it with \`corelet delete node ${node}\` to rejoin under that name`);
   }
   for (const d of csr.dnsNames) {

@@ -134,6 +134,46 @@ describe('node identity (agent)', () => {
     assert.equal(clock.timers.size, 0);
   });
 
+  it('once its certificate has expired (the scheduler was down past the renewal), renews through the bootstrap token instead', async () => {
+    const clock = new FakeClock();
+    const first = issue(clock.now(), 100);
+    const used: string[] = [];
+    const rotated: NodeCredentials[] = [];
+    const rotator = new CertificateRotator({
+      current: first,
+      nodeName: 'node-a',
+      sans: {},
+      clock,
+      random: () => 0.5,
+      makeCsr: async () => csr,
+      renew: async () => {
+        used.push('certificate');
+        if (clock.now().getTime() < Date.parse(new X509Certificate(first.certPem).validTo)) throw new Error('cannot reach the scheduler');
+        throw new Error('the scheduler refused the node certificate (401)'); // an expired serial renews nothing
+      },
+      rebootstrap: async () => {
+        used.push('token');
+        return issue(clock.now(), 100).certPem;
+      },
+      save: async () => {},
+      onRotated: (c) => rotated.push(c),
+      logger: silentLogger,
+    });
+    rotator.start();
+    // The scheduler is down for the whole rest of the certificate's life: retries with it fail.
+    const end = Date.parse(new X509Certificate(first.certPem).validTo);
+    for (let i = 0; i < 50 && clock.now().getTime() + clock.pendingDelay() < end; i++) {
+      clock.advance(clock.pendingDelay());
+      await settle();
+    }
+    assert.ok(used.length > 1 && !used.includes('token'), 'the token is not used while the certificate lives');
+    clock.advance(Math.max(clock.pendingDelay(), end - clock.now().getTime()));
+    await settle();
+    assert.equal(used.at(-1), 'token');
+    assert.equal(rotated.length, 1, 'rotated through the token');
+    rotator.stop();
+  });
+
   it('reads a 0600 token file; refuses a group/other-readable one, a missing one and garbage without echoing it', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'corelet-token-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));

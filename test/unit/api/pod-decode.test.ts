@@ -411,6 +411,7 @@ describe('decodePods: validation', () => {
     ['probe scheme', (m) => (c0(m).livenessProbe = { httpGet: { port: 80, scheme: 'FTP' } }), 'spec.containers[0].livenessProbe.httpGet.scheme: unsupported value "FTP" (supported: HTTP, HTTPS)'],
     ['probe header name', (m) => (c0(m).livenessProbe = { httpGet: { port: 80, httpHeaders: [{ name: 'X Y', value: '1' }] } }), 'spec.containers[0].livenessProbe.httpGet.httpHeaders[0].name: invalid value "X Y": must be a valid HTTP header name'],
     ['probe negative timing', (m) => (c0(m).livenessProbe = { tcpSocket: { port: 80 }, periodSeconds: -1 }), 'spec.containers[0].livenessProbe.periodSeconds: must be greater than or equal to 0'],
+    ['probe timing too big', (m) => (c0(m).livenessProbe = { tcpSocket: { port: 80 }, periodSeconds: 1e20 }), 'spec.containers[0].livenessProbe.periodSeconds: must be less than or equal to 9007199254740991'],
     ['liveness successThreshold', (m) => (c0(m).livenessProbe = { tcpSocket: { port: 80 }, successThreshold: 2 }), 'spec.containers[0].livenessProbe.successThreshold: must be 1 for liveness probes'],
     ['readiness grace period', (m) => (c0(m).readinessProbe = { tcpSocket: { port: 80 }, terminationGracePeriodSeconds: 5 }), 'spec.containers[0].readinessProbe.terminationGracePeriodSeconds: may not be set for readiness probes'],
     ['probe on init container', (m) => (m.spec.initContainers = [{ name: 'init', image: 'busybox', livenessProbe: { tcpSocket: { port: 80 } } }]), 'spec.initContainers[0].livenessProbe: may not be set for init containers'],
