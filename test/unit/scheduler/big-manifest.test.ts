@@ -13,6 +13,9 @@ import { join } from 'node:path';
 import { initScheduler, startScheduler, type InitResult, type RunningScheduler } from '../../../src/scheduler/index.js';
 import { MAX_REQUEST_BODY_BYTES } from '../../../src/api/index.js';
 import { silentLogger } from '../../../src/lib/index.js';
+import { useTestKeys } from '../../helpers/test-keys.js';
+
+useTestKeys();
 
 /** About `bytes` of YAML: Deployments (replicas 0) of a few hundred bytes each. */
 export function bigManifest(bytes: number, prefix = 'big'): string {

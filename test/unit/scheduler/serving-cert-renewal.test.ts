@@ -14,6 +14,9 @@ import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { initScheduler, startScheduler } from '../../../src/scheduler/index.js';
 import { silentLogger } from '../../../src/lib/index.js';
+import { useTestKeys } from '../../helpers/test-keys.js';
+
+useTestKeys();
 
 interface Answer {
   status: number;
