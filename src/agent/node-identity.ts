@@ -11,17 +11,14 @@
  *   connections ({@link CertificateRotator}).
  * The token never appears in argv, logs or error messages: only its id does.
  */
-import { X509Certificate, createPrivateKey, generateKeyPair } from 'node:crypto';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { mkdir, open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import https from 'node:https';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import forge from 'node-forge';
 import { errnoCode, failedPrecondition, invalidArgument, unavailable, writeFileAtomic, type Logger } from '../lib/index.js';
-import { caCertHash, checkSchedulerIdentity, fetchPinnedCa, NODE_USER_PREFIX, NODES_GROUP, parseServerUrl, parseToken, type SchedulerAddress } from '../scheduler/auth/index.js';
-
-const generateKeyPairAsync = promisify(generateKeyPair);
+import { caCertHash, checkSchedulerIdentity, fetchPinnedCa, NODE_USER_PREFIX, NODES_GROUP, parseServerUrl, newRsaKeyPair, parseToken, signCsrNatively, type SchedulerAddress } from '../scheduler/auth/index.js';
 
 /** Where the credentials live under the agent's --root. */
 export const NODE_PKI_DIR = 'pki';
@@ -96,22 +93,17 @@ export async function saveNodeCredentials(root: string, creds: NodeCredentials):
 
 /** A new RSA 2048 key and a PKCS#10 request for the node, signed with it. */
 export async function makeNodeCsr(nodeName: string, sans: { dnsNames?: string[]; ips?: string[] } = {}): Promise<{ keyPem: string; csrPem: string }> {
-  const { privateKey } = await generateKeyPairAsync('rsa', {
-    modulusLength: 2048,
-    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-  });
-  const key = forge.pki.privateKeyFromPem(privateKey);
+  const { privateKeyPem, publicKeyPem } = await newRsaKeyPair();
   const csr = forge.pki.createCertificationRequest();
-  csr.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
+  csr.publicKey = forge.pki.publicKeyFromPem(publicKeyPem);
   csr.setSubject([
     { name: 'organizationName', value: NODES_GROUP },
     { name: 'commonName', value: `${NODE_USER_PREFIX}${nodeName}` },
   ]);
   const altNames = [...(sans.dnsNames ?? []).map((value) => ({ type: 2, value })), ...(sans.ips ?? []).filter((ip) => isIP(ip) !== 0).map((ip) => ({ type: 7, ip }))];
   if (altNames.length > 0) csr.setAttributes([{ name: 'extensionRequest', extensions: [{ name: 'subjectAltName', altNames }] }]);
-  csr.sign(key, forge.md.sha256.create());
-  return { keyPem: privateKey, csrPem: forge.pki.certificationRequestToPem(csr).replace(/\r\n/g, '\n') };
+  signCsrNatively(csr, privateKeyPem);
+  return { keyPem: privateKeyPem, csrPem: forge.pki.certificationRequestToPem(csr).replace(/\r\n/g, '\n') };
 }
 
 /** How a certificate request authenticates: the bootstrap token, or the node's current certificate. */

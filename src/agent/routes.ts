@@ -9,7 +9,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { execa } from 'execa';
+import { execa } from '../lib/index.js'; // execa, loaded on first use
 import type { PeerNode } from '../api/index.js';
 import { CoreletError, silentLogger, type Logger } from '../lib/index.js';
 

@@ -4,7 +4,7 @@
  * the opened file itself is bind-mounted on a private path under the pod's folder, which is what the
  * runtime gets as host_path. Node has neither openat2 nor mount(2): the corelet-io helper does both.
  */
-import { execa } from 'execa';
+import { execa } from '../lib/index.js'; // execa, loaded on first use
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { failedPrecondition, internal } from '../lib/errors.js';

@@ -5,8 +5,12 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isMap, isScalar, isSeq, parseAllDocuments, type Document } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Document } from 'yaml';
 import { formatBytes, MAX_REQUEST_BODY_BYTES } from '../api/limits.js';
+
+/** yaml, loaded when a manifest is read (every command of the CLI imports this module). */
+const yaml = (): typeof import('yaml') => createRequire(import.meta.url)('yaml');
 
 /** One manifest text and where it came from. */
 export interface ManifestSource {
@@ -47,6 +51,7 @@ export async function readManifests(paths: readonly string[], stdin: () => Promi
 }
 
 function documents(text: string, source: string): Document[] {
+  const { isScalar, parseAllDocuments } = yaml();
   const docs = parseAllDocuments(text);
   const list = Array.isArray(docs) ? docs : [];
   for (const d of list) {
@@ -62,6 +67,7 @@ function documents(text: string, source: string): Document[] {
  */
 export function setNamespace(text: string, namespace: string, source: string): string {
   const docs = documents(text, source);
+  const { isMap, isSeq } = yaml();
   for (const doc of docs) {
     const nodes = doc.get('kind') === 'List' && isSeq(doc.get('items')) ? (doc.get('items') as { items: unknown[] }).items : [doc.contents];
     for (const node of nodes) {

@@ -3,10 +3,13 @@
  * nodes: NAME STATUS ROLES AGE VERSION, ...), the wide variants, and -o json/yaml/name. Pure: every
  * function takes the objects and the time to compute ages at.
  */
-import { stringify } from 'yaml';
+import { createRequire } from 'node:module';
 import type { ContainerStatus, DaemonSet, Deployment, Job, LabelSelector, Node, ObjectEvent, Pod, PodTemplateSpec, StatefulSet } from '../api/index.js';
 import { kindOf } from './kinds.js';
 import { age, formatTable, humanDuration } from './table.js';
+
+/** yaml, loaded when YAML is printed: most commands print none, and loading it is a third of a light command's start-up. */
+const yaml = (): typeof import('yaml') => createRequire(import.meta.url)('yaml');
 
 /** A kind's table: its header and how to turn an object into a row. */
 export interface Columns {
@@ -325,7 +328,7 @@ export function objectName(obj: any): string {
 /** One object or a List in a machine format; no trailing newline. */
 export function formatMachine(format: 'json' | 'yaml' | 'name', value: unknown): string {
   if (format === 'json') return JSON.stringify(value, null, 4);
-  if (format === 'yaml') return stringify(value).trimEnd();
+  if (format === 'yaml') return yaml().stringify(value).trimEnd();
   const items = (value as { kind?: string; items?: unknown[] }).kind === 'List' ? (value as { items: unknown[] }).items : [value];
   return items.map(objectName).join('\n');
 }

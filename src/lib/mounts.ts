@@ -1,4 +1,3 @@
-import { execa } from 'execa';
 import { readFile } from 'node:fs/promises';
 import { mkdir } from 'node:fs/promises';
 import { internal } from './errors.js';
@@ -14,6 +13,13 @@ export interface MountPort {
   unmount(target: string): Promise<void>;
 }
 
+/** Runs a command, never throwing on its exit code; execa is loaded on first use (lib/ is imported by most processes, few mount). */
+async function run(file: string, args: string[]): Promise<{ exitCode?: number; stderr: string }> {
+  const { execa } = await import('execa');
+  const r = await execa(file, args, { reject: false });
+  return { exitCode: r.exitCode, stderr: r.stderr };
+}
+
 export async function isMounted(target: string): Promise<boolean> {
   const info = await readFile('/proc/self/mountinfo', 'utf8');
   return info.split('\n').some((line) => line.split(' ')[4] === target);
@@ -22,19 +28,19 @@ export async function isMounted(target: string): Promise<boolean> {
 export const hostMounts: MountPort = {
   async overlay(lowerdir, upperdir, workdir, target) {
     await Promise.all([mkdir(upperdir, { recursive: true }), mkdir(workdir, { recursive: true }), mkdir(target, { recursive: true })]);
-    const r = await execa('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lowerdir},upperdir=${upperdir},workdir=${workdir}`, target], { reject: false });
+    const r = await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lowerdir},upperdir=${upperdir},workdir=${workdir}`, target]);
     if (r.exitCode !== 0) throw internal(`mounting overlay rootfs at ${target}: ${r.stderr.trim()}`);
   },
   async tmpfs(target, options) {
     await mkdir(target, { recursive: true });
-    const r = await execa('mount', ['-t', 'tmpfs', '-o', options, 'shm', target], { reject: false });
+    const r = await run('mount', ['-t', 'tmpfs', '-o', options, 'shm', target]);
     if (r.exitCode !== 0) throw internal(`mounting tmpfs at ${target}: ${r.stderr.trim()}`);
   },
   async unmount(target) {
     if (!(await isMounted(target))) return;
-    const r = await execa('umount', [target], { reject: false });
+    const r = await run('umount', [target]);
     if (r.exitCode !== 0) {
-      const lazy = await execa('umount', ['-l', target], { reject: false });
+      const lazy = await run('umount', ['-l', target]);
       if (lazy.exitCode !== 0) throw internal(`unmounting ${target}: ${r.stderr.trim()}`);
     }
   },

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Logger } from '../lib/logger.js';
 import { MESSAGE_VERSION, type Pod } from '../api/index.js';
 import { Store } from './store/index.js';
-import { caCertHash, ensurePki, ensureSchedulerClientCert, MASTERS_GROUP, newTokenRecord, SERVER_VALIDITY_DAYS, servingSansOnDisk, startServingCertRenewal, TokenStore } from './auth/index.js';
+import { caCertHash, ensurePki, ensureSchedulerClientCert, MASTERS_GROUP, newTokenRecord, SERVER_VALIDITY_DAYS, servingSansOnDisk, startServingCertRenewal, TokenStore, type ServingCertRenewalOptions } from './auth/index.js';
 import { writeFileAtomic } from '../lib/index.js';
 import { AuditLog } from './rbac/index.js';
 import type { AuthorizationMode } from './server/rest-access.js';
@@ -103,6 +103,8 @@ export async function startScheduler(opts: {
   sqliteSynchronous?: 'FULL' | 'NORMAL';
   /** Lifetime of the serving certificate, renewed at 70–80% of it while running (default 1 year). */
   servingCertTtlSeconds?: number;
+  /** The serving-certificate renewal's wall clock and timers (tests; default Date.now and unref'd timeouts). */
+  servingCertClock?: Pick<ServingCertRenewalOptions, 'now' | 'setTimer'>;
 }): Promise<RunningScheduler> {
   const podCidrs = podCidrConfig(opts.clusterCidr, opts.nodeCidrMaskSize);
   await makeStatePrivate(opts.dir); // pod specs with env values, tokens, the audit log: 0700, also on older installs
@@ -179,7 +181,7 @@ export async function startScheduler(opts: {
     podCidrs,
   });
   // The serving certificate is renewed while running, not only at start (issue 10).
-  const servingCert = startServingCertRenewal({ pkiDir: join(opts.dir, 'pki'), ca: pki.ca, current: pki.server, ttlSeconds: servingCertTtlSeconds, apply: (cert) => server.setServingCertificate(cert), logger: opts.logger });
+  const servingCert = startServingCertRenewal({ pkiDir: join(opts.dir, 'pki'), ca: pki.ca, current: pki.server, ttlSeconds: servingCertTtlSeconds, apply: (cert) => server.setServingCertificate(cert), logger: opts.logger, ...opts.servingCertClock });
   // A pod removed from the store by anyone (a controller scaling down, a cascade) leaves its node;
   // a pod marked for graceful deletion is stopped by its node within its grace period, which confirms.
   const unwatch = store.watch((change) => {

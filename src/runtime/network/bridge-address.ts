@@ -8,7 +8,7 @@
  * gateway and run on until they are recreated; an old address without pods is dropped.
  */
 import { isIPv4 } from 'node:net';
-import { execa } from 'execa';
+import { execa } from '../../lib/index.js'; // execa, loaded on first use
 import { internal, type Logger } from '../../lib/index.js';
 
 /** An IPv4 address as a 32-bit number. */

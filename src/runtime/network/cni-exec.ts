@@ -4,7 +4,7 @@
  */
 import { access, constants } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { execa } from '../../lib/index.js'; // execa, loaded on first use
 import { failedPrecondition, type Logger } from '../../lib/index.js';
 import { pluginBinaryNames, type NetworkConfigList } from './cni-config.js';
 import {

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
-import { execa } from 'execa';
+import { execa } from '../../lib/index.js'; // execa, loaded on first use
 import type { Logger } from '../../lib/index.js';
 import type { NetworkConfigList } from './cni-config.js';
 

@@ -4,7 +4,7 @@
  */
 import { lstat, mkdir, open, statfs, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { execa } from '../../lib/index.js'; // execa, loaded on first use
 import { alreadyExists, CoreletError, errnoCode, internal, invalidArgument } from '../../lib/index.js';
 
 // statfs(2) f_type of a namespace file (linux/magic.h NSFS_MAGIC).

@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { execa } from '../../lib/index.js'; // execa, loaded on first use
 import { errnoCode, internal } from '../../lib/errors.js';
 import { isMounted } from '../../lib/mounts.js';
 

@@ -1,5 +1,7 @@
 /** Scheduler authentication: the CA and server certificate, tokens, and the agent's CA pinning. */
 export * from './pki.js';
+export * from './native-sign.js';
+export * from './rsa-keys.js';
 export * from './serving-cert.js';
 export * from './tokens.js';
 export * from './pin.js';

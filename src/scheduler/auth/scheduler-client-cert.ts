@@ -4,15 +4,14 @@
  * kubelet-client certificate. Kept in the PKI directory next to the CA; reissued at start when
  * missing or within 30 days of expiry.
  */
-import { X509Certificate, generateKeyPair, createPublicKey } from 'node:crypto';
+import { X509Certificate, createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { writeFileAtomic } from '../../lib/index.js';
 import { MASTERS_GROUP, SCHEDULER_USER } from './identity.js';
 import { issueCertificate, type CertKeyPair } from './pki.js';
+import { newRsaKeyPair } from './rsa-keys.js';
 
-const generateKeyPairAsync = promisify(generateKeyPair);
 export const SCHEDULER_CLIENT_FILES = { cert: 'scheduler-client.crt', key: 'scheduler-client.key' } as const;
 const YEAR_SECONDS = 365 * 24 * 60 * 60;
 const RENEW_BEFORE_MS = 30 * 24 * 60 * 60 * 1000;
@@ -33,11 +32,7 @@ export async function ensureSchedulerClientCert(dir: string, ca: CertKeyPair, no
       // unreadable: issue a new one below
     }
   }
-  const { privateKey, publicKey } = await generateKeyPairAsync('rsa', {
-    modulusLength: 2048,
-    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-  });
+  const { privateKeyPem: privateKey, publicKeyPem: publicKey } = await newRsaKeyPair();
   const issued = issueCertificate(ca, { publicKeyPem: publicKey, commonName: SCHEDULER_USER, organizations: [MASTERS_GROUP], usages: ['clientAuth'], validitySeconds: YEAR_SECONDS, now });
   await writeFileAtomic(keyFile, privateKey, 0o600);
   await writeFileAtomic(certFile, issued.certPem, 0o644);

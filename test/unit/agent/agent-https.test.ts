@@ -6,15 +6,18 @@
 import { before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
-import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { AgentMetrics, httpsReview, startAgentHttpServer, SubjectAccessReviewer } from '../../../src/agent/http/index.js';
 import { createCa, createServerCert, issueCertificate, type CertKeyPair } from '../../../src/scheduler/auth/index.js';
+import { testKeyPairSync, useTestKeys } from '../../helpers/test-keys.js';
+
+useTestKeys();
 
 function keyPair(): { publicKeyPem: string; keyPem: string } {
-  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs1', format: 'pem' } });
-  return { publicKeyPem: publicKey, keyPem: privateKey };
+  const { publicKeyPem, privateKeyPem } = testKeyPairSync();
+  return { publicKeyPem, keyPem: privateKeyPem };
 }
 
 function cert(ca: CertKeyPair, cn: string, orgs: string[], usages: ('clientAuth' | 'serverAuth')[] = ['clientAuth']): CertKeyPair {

@@ -18,6 +18,9 @@ import {
   type RotationClock,
 } from '../../../src/agent/node-identity.js';
 import forge from 'node-forge';
+import { useTestKeys } from '../../helpers/test-keys.js';
+
+useTestKeys();
 
 /** Time moves only in advance(); due timers fire in order. */
 class FakeClock implements RotationClock {

@@ -1,6 +1,6 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { X509Certificate, generateKeyPairSync } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -17,14 +17,13 @@ import {
   type CertKeyPair,
   type UserInfo,
 } from '../../../src/scheduler/auth/index.js';
+import { testKeyPairSync, useTestKeys } from '../../helpers/test-keys.js';
+
+useTestKeys();
 
 function keyPair(): { publicKeyPem: string; keyPem: string } {
-  const { publicKey, privateKey } = generateKeyPairSync('rsa', {
-    modulusLength: 2048,
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-  });
-  return { publicKeyPem: publicKey, keyPem: privateKey };
+  const { publicKeyPem, privateKeyPem } = testKeyPairSync();
+  return { publicKeyPem, keyPem: privateKeyPem };
 }
 
 describe('identities from client certificates', () => {

@@ -16,6 +16,9 @@ import {
 } from '../../../src/scheduler/auth/index.js';
 import { isKind } from '../../../src/lib/index.js';
 import { startTlsServer } from './server-helpers.js';
+import { testKeyPairSync, useTestKeys } from '../../helpers/test-keys.js';
+
+useTestKeys();
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -34,9 +37,9 @@ async function connectUnverified(t: { after: (fn: () => void) => void }, port: n
  */
 function forgeIssuedBy(claimed: CertKeyPair, signer: CertKeyPair): CertKeyPair {
   const claimedCert = forge.pki.certificateFromPem(claimed.certPem);
-  const keys = forge.pki.rsa.generateKeyPair({ bits: 1024, e: 0x10001 });
+  const keys = testKeyPairSync();
   const cert = forge.pki.createCertificate();
-  cert.publicKey = keys.publicKey;
+  cert.publicKey = forge.pki.publicKeyFromPem(keys.publicKeyPem);
   cert.serialNumber = '01';
   cert.validity.notBefore = new Date(Date.now() - DAY);
   cert.validity.notAfter = new Date(Date.now() + DAY);
@@ -47,7 +50,7 @@ function forgeIssuedBy(claimed: CertKeyPair, signer: CertKeyPair): CertKeyPair {
     { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] },
   ]);
   cert.sign(forge.pki.privateKeyFromPem(signer.keyPem), forge.md.sha256.create());
-  return { certPem: forge.pki.certificateToPem(cert), keyPem: forge.pki.privateKeyToPem(keys.privateKey) };
+  return { certPem: forge.pki.certificateToPem(cert), keyPem: keys.privateKeyPem };
 }
 
 function failedWith(pattern: RegExp) {

@@ -14,11 +14,17 @@ import {
   ensurePki,
   loadPki,
   parseCaCertHash,
+  setRsaKeySource,
+  signCertificateNatively,
+  signCsrNatively,
   writePki,
   type CertKeyPair,
   type Pki,
 } from '../../../src/scheduler/auth/index.js';
 import { isKind } from '../../../src/lib/index.js';
+import { useTestKeys } from '../../helpers/test-keys.js';
+
+useTestKeys();
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -102,6 +108,49 @@ describe('CA and server certificate', () => {
 
   it('caCertHash refuses something that is not a certificate', () => {
     assert.throws(() => caCertHash('not a pem'), (e) => isKind(e, 'InvalidArgument'));
+  });
+});
+
+describe('key source', () => {
+  it('makes a new RSA 2048 key for every CA unless a test pool replaces the source', async () => {
+    setRsaKeySource(); // the production default for this test; the other tests here use the pool
+    try {
+      const [a, b] = await Promise.all([createCa(), createCa()]);
+      for (const ca of [a, b]) assert.equal(createPrivateKey(ca.keyPem).asymmetricKeyDetails?.modulusLength, 2048);
+      assert.notEqual(a.keyPem, b.keyPem);
+      assert.notEqual(caCertHash(a.certPem), caCertHash(b.certPem));
+    } finally {
+      useTestKeys();
+    }
+  });
+});
+
+describe('native signing', () => {
+  it("signs a certificate and a request with the very bytes forge's JavaScript RSA makes", async () => {
+    const ca = await createCa();
+    const key = forge.pki.privateKeyFromPem(ca.keyPem);
+    const caCert = forge.pki.certificateFromPem(ca.certPem);
+    const cert = forge.pki.createCertificate();
+    cert.publicKey = caCert.publicKey;
+    cert.serialNumber = '01';
+    cert.validity.notBefore = new Date(0);
+    cert.validity.notAfter = new Date(86_400_000);
+    cert.setSubject([{ name: 'commonName', value: 'x' }]);
+    cert.setIssuer(caCert.subject.attributes);
+    cert.sign(key, forge.md.sha256.create());
+    const byForge = forge.pki.certificateToPem(cert);
+    signCertificateNatively(cert, ca.keyPem);
+    assert.equal(forge.pki.certificateToPem(cert), byForge);
+    assert.ok(new X509Certificate(byForge).verify(new X509Certificate(ca.certPem).publicKey));
+
+    const csr = forge.pki.createCertificationRequest();
+    csr.publicKey = caCert.publicKey;
+    csr.setSubject([{ name: 'commonName', value: 'system:node:n1' }]);
+    csr.sign(key, forge.md.sha256.create());
+    const csrByForge = forge.pki.certificationRequestToPem(csr);
+    signCsrNatively(csr, createPrivateKey(ca.keyPem));
+    assert.equal(forge.pki.certificationRequestToPem(csr), csrByForge);
+    assert.ok(forge.pki.certificationRequestFromPem(csrByForge).verify());
   });
 });
 

@@ -14,6 +14,9 @@ import { initScheduler, startScheduler, type InitResult, type RunningScheduler }
 import { MAX_REQUEST_BODY_BYTES } from '../../../src/api/index.js';
 import { silentLogger } from '../../../src/lib/index.js';
 import { bigManifest } from './manifest-helpers.js';
+import { useTestKeys } from '../../helpers/test-keys.js';
+
+useTestKeys();
 
 async function scheduler(t: { after: (fn: () => Promise<void>) => void }): Promise<{ init: InitResult; running: RunningScheduler }> {
   const dir = await mkdtemp(join(tmpdir(), 'corelet-bigapply-'));

@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import { initScheduler } from '../../../src/scheduler/index.js';
 import { parseToken, TokenStore } from '../../../src/scheduler/auth/index.js';
 import { Store } from '../../../src/scheduler/store/index.js';
+import { useTestKeys } from '../../helpers/test-keys.js';
+
+useTestKeys();
 
 async function initWith(t: { after: (fn: () => Promise<void>) => void }, tokenTtlSeconds?: number): Promise<string | undefined> {
   const dir = await mkdtemp(join(tmpdir(), 'corelet-init-ttl-'));

@@ -17,6 +17,7 @@ import type { ObjectInput, Store } from '../../../src/scheduler/store/index.js';
 import { tempStore } from './store-helpers.js';
 import { api, bootstrapNode, FakeAgent, makePki, makeTokens, podYaml, registerMessage } from './server-helpers.js';
 import { startSchedulerServer } from '../../../src/scheduler/server/index.js';
+import { testKeyPairSync } from '../../helpers/test-keys.js';
 
 const CSR_PATH = '/apis/certificates.k8s.io/v1/certificatesigningrequests';
 
@@ -99,7 +100,8 @@ describe('node identity on the scheduler', () => {
     const { store } = tempStore(t);
     const tokens = makeTokens();
     const server = await startServer(t, store, pki, tokens.lookup);
-    const key = forge.pki.rsa.generateKeyPair(1024);
+    const pair = testKeyPairSync();
+    const key = { privateKey: forge.pki.privateKeyFromPem(pair.privateKeyPem), publicKey: forge.pki.publicKeyFromPem(pair.publicKeyPem) };
     const csr = forge.pki.createCertificationRequest();
     csr.publicKey = key.publicKey;
     csr.setSubject([{ name: 'organizationName', value: 'system:masters' }, { name: 'commonName', value: 'system:node:x' }]);

@@ -5,7 +5,7 @@
  */
 import { before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import https from 'node:https';
 import { makeNodeCsr, requestNodeCertificate } from '../../../src/agent/node-identity.js';
 import {
@@ -21,12 +21,13 @@ import {
 import type { SchedulerServer } from '../../../src/scheduler/server/index.js';
 import { tempStore } from './store-helpers.js';
 import { api, bootstrapNode, FakeAgent, makeTokens, registerMessage, startServer, startTlsServer } from './server-helpers.js';
+import { testKeyPairSync } from '../../helpers/test-keys.js';
 import { httpsReview } from '../../../src/agent/http/sar-client.js';
 import type { Node } from '../../../src/api/index.js';
 
 function keyPair(): { publicKeyPem: string; keyPem: string } {
-  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs1', format: 'pem' } });
-  return { publicKeyPem: publicKey, keyPem: privateKey };
+  const { publicKeyPem, privateKeyPem } = testKeyPairSync();
+  return { publicKeyPem, keyPem: privateKeyPem };
 }
 
 /** A node certificate as an older scheduler signed them: serverAuth, 127.0.0.1 included. */

@@ -7,7 +7,6 @@
 import { before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +20,7 @@ import { canIAttributes } from '../../../src/cli/rbac-objects.js';
 import type { Store } from '../../../src/scheduler/store/index.js';
 import { tempStore, pod } from './store-helpers.js';
 import { api, makePki, podYaml } from './server-helpers.js';
+import { testKeyPairSync } from '../../helpers/test-keys.js';
 
 class FakeProxy implements PodProxy {
   async logs(_p: Pod, _o: PodLogOptions, out: Writable): Promise<void> {
@@ -275,7 +275,7 @@ describe('RBAC through the API', () => {
     const refused = await api(c.server, pki, 'POST', '/apis/corelet.io/v1/users', { token: carla, body: JSON.stringify({ metadata: { name: 'evil' }, spec: { groups: ['system:masters'] } }) });
     assert.equal(refused.status, 403);
 
-    const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+    const { publicKeyPem: publicKey } = testKeyPairSync();
     const cert = await api(c.server, pki, 'POST', '/apis/corelet.io/v1/users', { token: c.admin, body: JSON.stringify({ metadata: { name: 'dora' }, spec: { groups: ['devs'], publicKeyPem: publicKey } }) });
     assert.equal(cert.status, 201, cert.text);
     assert.match(cert.body.status.certificate, /BEGIN CERTIFICATE/);

@@ -5,6 +5,9 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initScheduler } from '../../../src/scheduler/daemon.js';
+import { useTestKeys } from '../../helpers/test-keys.js';
+
+useTestKeys();
 
 it('scheduler init leaves an existing 0644 config file 0600 once it holds the admin token', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'corelet-init-'));

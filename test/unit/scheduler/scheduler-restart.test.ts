@@ -13,6 +13,9 @@ import { Store } from '../../../src/scheduler/store/index.js';
 import { reconcileDeployment } from '../../../src/scheduler/controllers/index.js';
 import type { Node, Pod } from '../../../src/api/index.js';
 import { createDeployment, pods, runAll } from './controllers-helpers.js';
+import { useTestKeys } from '../../helpers/test-keys.js';
+
+useTestKeys();
 
 const silent: any = { debug() {}, info() {}, warn() {}, error() {}, fatal() {}, trace() {}, child() { return silent; } };
 

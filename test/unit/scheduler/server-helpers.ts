@@ -13,6 +13,10 @@ import { silentLogger } from '../../../src/lib/index.js';
 import { ensureBuiltinNamespaces } from '../../../src/scheduler/admission/index.js';
 import { makeNodeCsr, requestNodeCertificate, type NodeCredentials } from '../../../src/agent/node-identity.js';
 import type { Store } from '../../../src/scheduler/store/index.js';
+import { useTestKeys } from '../../helpers/test-keys.js';
+
+// The servers' and agents' keys come from the test key pool (made once per build, not per test).
+useTestKeys();
 
 let sharedPki: Promise<Pki> | undefined;
 

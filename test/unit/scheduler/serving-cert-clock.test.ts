@@ -11,6 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCa, createServerCert, servingRenewalTime, startServingCertRenewal, type CertKeyPair } from '../../../src/scheduler/auth/index.js';
 import { silentLogger } from '../../../src/lib/index.js';
+import { useTestKeys } from '../../helpers/test-keys.js';
+
+useTestKeys();
 
 test('each renewal timer link is at most 60 s and re-reads the wall clock: a jump past the renewal time renews at the next link', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'corelet-serving-clock-'));

@@ -2,7 +2,8 @@
  * The scheduler's serving certificate is renewed while it runs: a scheduler started with a short
  * serving lifetime serves, after its first certificate expired, a newer one from the same CA with the
  * same names, and a client that connects then is answered (connections opened before keep
- * their TLS session: the new certificate is for new handshakes).
+ * their TLS session: the new certificate is for new handshakes). The renewal's clock and timers are
+ * injected: the scheduler's clock is moved past the expiry instead of waiting the 10 s.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +15,9 @@ import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { initScheduler, startScheduler } from '../../../src/scheduler/index.js';
 import { silentLogger } from '../../../src/lib/index.js';
+import { useTestKeys } from '../../helpers/test-keys.js';
+
+useTestKeys();
 
 interface Answer {
   status: number;
@@ -35,14 +39,25 @@ function get(url: string, path: string, ca: string, token: string): Promise<Answ
   });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 describe('serving certificate renewal', () => {
-  it('a client connecting after the first certificate expired gets a newer valid one and is answered', async (t) => {
+  it('a client connecting after the first certificate expired (on the scheduler\'s clock) gets a newer valid one and is answered', async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'corelet-serving-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
     const init = await initScheduler({ dir, hosts: ['127.0.0.1', 'sched.example'], port: 0, configFile: join(dir, 'config') });
-    const running = await startScheduler({ dir, address: '127.0.0.1', port: 0, logger: silentLogger, servingCertTtlSeconds: 10 });
+    // The renewal's wall clock (the real one plus `ahead`) and its timer links (fired by the test).
+    let ahead = 0;
+    const links: { fn: () => void; cleared: boolean }[] = [];
+    let linkSet = (): void => undefined;
+    const servingCertClock = {
+      now: () => Date.now() + ahead,
+      setTimer: (fn: () => void) => {
+        const link = { fn, cleared: false };
+        links.push(link);
+        linkSet();
+        return () => void (link.cleared = true);
+      },
+    };
+    const running = await startScheduler({ dir, address: '127.0.0.1', port: 0, logger: silentLogger, servingCertTtlSeconds: 10, servingCertClock });
     t.after(() => running.close());
     const url = running.server.url;
 
@@ -52,8 +67,14 @@ describe('serving certificate renewal', () => {
     assert.ok(firstExpiry - Date.now() <= 11_000, `the first certificate is short-lived (it expires ${first.cert.validTo})`);
     // init's year-long certificate was reissued at start for the lower lifetime, keeping init's names.
     assert.match(first.cert.subjectAltName ?? '', /DNS:sched\.example/);
-    // Wait (polling, no timed assertion) until the first certificate has expired.
-    while (Date.now() <= firstExpiry + 1000) await sleep(250);
+    // The scheduler's clock passes the first certificate's expiry; its pending timer link fires and
+    // the renewal, once done, sets the link for the next one.
+    ahead = firstExpiry + 1000 - Date.now();
+    const renewed = new Promise<void>((resolve) => (linkSet = resolve));
+    const pending = links.filter((l) => !l.cleared);
+    assert.equal(pending.length, 1, 'one renewal link is pending');
+    pending[0].fn();
+    await renewed;
 
     const later = await get(url, '/api/v1/namespaces', init.caCert, init.adminToken);
     assert.equal(later.status, 200, later.text);
