@@ -179,7 +179,7 @@ up() {
 	fi
 	if ip -4 -o addr show | grep -q " $NET\.1/"; then die "$NET.1 is already on this host: set CORELET_CLUSTER_NET to a free /24"; fi
 	local imagefs=${CORELET_CLUSTER_IMAGEFS_SIZE:-}
-	[[ $imagefs =~ ^([0-9]+[kmg]?)?$ ]] || die "CORELET_CLUSTER_IMAGEFS_SIZE \"$imagefs\" must be a tmpfs size such as 48m"
+	[[ $imagefs =~ ^([1-9][0-9]*[kmg]?)?$ ]] || die "CORELET_CLUSTER_IMAGEFS_SIZE \"$imagefs\" must be a tmpfs size of at least 1, such as 48m (tmpfs takes 0 as unlimited)"
 
 	# `down` removes the whole folder: it must be ours alone
 	if [ -d "$S" ] && [ -n "$(ls -A "$S")" ]; then die "$S is not empty: give an empty or new folder (--dir)"; fi

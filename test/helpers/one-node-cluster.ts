@@ -17,6 +17,7 @@ import { freePort } from './free-port.js';
 import { schedulerApi } from './admin-api.js';
 import { readAdminConfig } from './admin-config.js';
 import { busyboxPod } from './pod-manifest.js';
+import { runAllSteps } from './cleanup.js';
 
 export interface OneNodeClusterOptions {
   /** Names the temporary folder (corelet-e2e-NAME-…). */
@@ -147,11 +148,13 @@ export class OneNodeCluster {
    */
   async stop(): Promise<void> {
     for (let i = 0; i < 120 && this.agent && (await this.agent.pods().catch(() => [])).length > 0; i++) await sleep(250);
-    await this.agent?.stop();
-    await this.runtime?.stop();
-    // the runtime removed what was left of the pods: now the agent's QoS cgroups are empty
-    await this.agent?.removeCgroups();
-    await this.killScheduler();
-    if (this.dir) await rm(this.dir, { recursive: true, force: true });
+    await runAllSteps([
+      () => this.agent?.stop(),
+      () => this.runtime?.stop(),
+      // the runtime removed what was left of the pods: now the agent's QoS cgroups are empty
+      () => this.agent?.removeCgroups(),
+      () => this.killScheduler(),
+      () => this.dir && rm(this.dir, { recursive: true, force: true }),
+    ]);
   }
 }

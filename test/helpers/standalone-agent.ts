@@ -8,6 +8,7 @@
 import { readdir } from 'node:fs/promises';
 import { RuntimeHarness, BUSYBOX } from './runtime-harness.js';
 import { AgentHarness } from './agent-harness.js';
+import { runAllSteps } from './cleanup.js';
 
 export class StandaloneAgent {
   runtime!: RuntimeHarness;
@@ -22,13 +23,16 @@ export class StandaloneAgent {
 
   async stop(): Promise<void> {
     const agent = this.agent;
-    if (agent) {
-      for (const f of await readdir(agent.manifests).catch(() => [] as string[])) await agent.remove(f);
-      for (let i = 0; i < 120 && (await agent.pods().catch(() => [])).length > 0; i++) await new Promise((r) => setTimeout(r, 250));
-      await agent.stop();
-    }
-    await this.runtime?.stop();
-    // the runtime removed what was left of the pods: now the agent's QoS cgroups are empty
-    await agent?.removeCgroups();
+    await runAllSteps([
+      async () => {
+        if (!agent) return;
+        for (const f of await readdir(agent.manifests).catch(() => [] as string[])) await agent.remove(f);
+        for (let i = 0; i < 120 && (await agent.pods().catch(() => [])).length > 0; i++) await new Promise((r) => setTimeout(r, 250));
+      },
+      () => agent?.stop(),
+      () => this.runtime?.stop(),
+      // the runtime removed what was left of the pods: now the agent's QoS cgroups are empty
+      () => agent?.removeCgroups(),
+    ]);
   }
 }
