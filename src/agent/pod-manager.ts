@@ -52,6 +52,12 @@ export class PodManager {
     this.sources.set(name, next);
     for (const [uid, pod] of next) {
       const worker = this.workers.get(uid);
+      if (worker?.isDeleting) {
+        // Wanted again while its worker tears it down: that worker never runs it again, a new one
+        // does once it is done (the kubelet's pod workers restart a pod wanted after its kill).
+        this.restartWhenDone(worker);
+        continue;
+      }
       if (worker) {
         if (JSON.stringify(prev.get(uid)?.spec) !== JSON.stringify(pod.spec) || JSON.stringify(prev.get(uid)?.metadata) !== JSON.stringify(pod.metadata)) {
           worker.update(pod);
@@ -75,6 +81,22 @@ export class PodManager {
     // A rejected pod's worker starts out failed: it never prepares volumes or creates a sandbox.
     const worker = new PodWorker(this.opts.ctx, pod, verdict.admit ? undefined : { reason: verdict.reason, message: verdict.message });
     this.workers.set(pod.metadata.uid, worker);
+  }
+
+  /** Once the dying worker is done, starts a new one for its pod if a source still wants the uid. */
+  private restartWhenDone(worker: PodWorker): void {
+    const uid = worker.uid;
+    void worker.done.then(() => {
+      if (this.workers.get(uid) === worker) this.workers.delete(uid);
+      if (this.workers.has(uid)) return; // another wish already started one
+      for (const [source, pods] of this.sources) {
+        const pod = pods.get(uid);
+        if (!pod) continue;
+        this.fingerprints.delete(uid);
+        this.start(pod, source);
+        return;
+      }
+    });
   }
 
   private stopPod(uid: string): void {

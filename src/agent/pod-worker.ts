@@ -126,6 +126,11 @@ export class PodWorker {
     this.trigger();
   }
 
+  /** Whether the pod is being torn down (deleted or terminating): this worker never runs it again. */
+  get isDeleting(): boolean {
+    return this.deleting;
+  }
+
   /** The pod must be gone by deadlineMs: set, or shortened (also in flight), never lengthened. */
   terminateBy(deadlineMs: number, immediate = false): void {
     if (!this.deadline) this.deadline = new TerminationDeadline(deadlineMs, immediate);

@@ -2,7 +2,8 @@
  * The agent's link to the scheduler: a WebSocket over TLS trusting the cluster CA (pinned by
  * --ca-cert-hash at bootstrap), authenticated by the node's client certificate (node-identity.ts). It registers the node, heartbeats, turns `assign` and
  * `unassign` into the "scheduler" pod source, and reports pod statuses back. It reconnects with
- * backoff; after a reconnect the scheduler sends every pod bound to the node again.
+ * backoff; after a reconnect the scheduler sends every pod bound to the node again, then
+ * `assignDone` naming every pod bound here: only that marker may shrink the desired set.
  */
 import WebSocket from 'ws';
 import type { NodeCondition, ObjectEvent, PeerNode, Pod, PodStatus } from '../api/index.js';
@@ -14,7 +15,10 @@ import type { NodeCredentials } from './node-identity.js';
 import { terminationDeadlineMs } from './termination-deadline.js';
 
 export const SCHEDULER_SOURCE = 'scheduler';
-/** How long after `registered` the agent waits for the re-sent assignments before trusting its list. */
+/**
+ * How long after `registered` (or the latest re-sent `assign`) an agent still waiting for `assignDone`
+ * hands over its pods: the old ones plus the re-sent ones, never fewer (an older scheduler sends no marker).
+ */
 const RESYNC_QUIET_MS = 1500;
 
 export interface SchedulerLinkOptions {
@@ -57,6 +61,11 @@ export interface SchedulerLinkOptions {
   onTerminate?: (uid: string, pod: Pod | undefined, deadlineMs: number, immediate: boolean) => void;
   /** Conditions sent with every heartbeat besides Ready (DiskPressure from the disk eviction manager). */
   conditions?: () => NodeCondition[];
+  /**
+   * How long after `registered` without an `assign` an agent waiting for `assignDone` hands over
+   * what it has (old pods plus re-sent ones: an older scheduler never sends the marker). Default 1.5 s.
+   */
+  resyncQuietMs?: number;
 }
 
 export class SchedulerLink {
@@ -68,6 +77,10 @@ export class SchedulerLink {
   private readonly podSecurity = new Map<string, PodSecurityLevel>();
   private heartbeat: NodeJS.Timeout | undefined;
   private resync: NodeJS.Timeout | undefined;
+  /** Counts `registered` messages: a handover started for an older one is dropped. */
+  private resyncGeneration = 0;
+  /** Uids assigned since the latest `registered`, until its `assignDone` arrives. */
+  private resent: Set<string> | undefined;
   private synced = false;
   private closed = false;
   private delayMs = 1000;
@@ -129,6 +142,10 @@ export class SchedulerLink {
 
   private onClose(): void {
     if (this.heartbeat) clearInterval(this.heartbeat);
+    // A resync cut short hands nothing over: the pods stay as they are until the next one completes.
+    if (this.resync) clearTimeout(this.resync);
+    this.resync = undefined;
+    this.synced = false;
     this.opts.onDisconnect?.();
     if (this.closed) return;
     const delay = this.delayMs;
@@ -191,11 +208,11 @@ export class SchedulerLink {
         );
         this.heartbeat.unref();
         this.sent.clear();
-        // The scheduler re-sends every pod bound here right after this: those make up the desired
-        // set again, so a pod removed while the link was down (its unassign never delivered) leaves
-        // the node, as after a kubelet's relist. Nothing is handed over before the re-sent ones came.
-        this.assigned.clear();
-        this.podSecurity.clear();
+        // The scheduler re-sends every pod bound here right after this, then `assignDone`: only that
+        // marker may drop a pod (see onAssignDone). Until then the old pods stay wanted, so a cut,
+        // a stall or a scheduler dying mid-resync never stops pods.
+        this.resyncGeneration++;
+        this.resent = new Set();
         if (m.podCIDR && this.opts.onPodCidr) {
           // One at a time, in order: an older attempt still retrying must not land after this one.
           const cidr = m.podCIDR;
@@ -215,7 +232,11 @@ export class SchedulerLink {
         }
         this.assigned.set(m.pod.metadata.uid, m.pod);
         this.podSecurity.set(m.pod.metadata.uid, m.podSecurity ?? DEFAULT_POD_SECURITY_LEVEL);
+        this.resent?.add(m.pod.metadata.uid);
         this.publish();
+        break;
+      case 'assignDone':
+        this.onAssignDone(m.uids);
         break;
       case 'unassign': {
         this.terminate(m.uid, this.assigned.get(m.uid), m.gracePeriodSeconds);
@@ -249,6 +270,34 @@ export class SchedulerLink {
     }
   }
 
+  /**
+   * The re-send after `registered` is complete: the desired set becomes the pods re-sent since, plus
+   * those already known whose uid the scheduler still binds here (finished pods, which it does not
+   * re-send: they keep their sandbox and logs until their object is deleted, as with the kubelet).
+   * Any other pod was removed while the link was down (its unassign never delivered) and leaves the
+   * node, as after a kubelet's relist. Handed over at once, the pod CIDR applied first.
+   */
+  private onAssignDone(uids: string[]): void {
+    const resent = this.resent;
+    if (!resent) return; // no resync pending (a duplicate): nothing to conclude from it
+    this.resent = undefined;
+    const bound = new Set(uids);
+    for (const uid of [...this.assigned.keys()]) {
+      if (resent.has(uid) || bound.has(uid)) continue;
+      this.assigned.delete(uid);
+      this.podSecurity.delete(uid);
+      this.sent.delete(uid);
+    }
+    if (this.resync) clearTimeout(this.resync);
+    this.resync = undefined;
+    const generation = this.resyncGeneration;
+    void this.podCidrApplied.then(() => {
+      if (generation !== this.resyncGeneration || this.closed) return; // a newer `registered` hands over
+      this.synced = true;
+      this.opts.setPods([...this.assigned.values()]);
+    });
+  }
+
   /** The pod is gone (confirmed): forget it. */
   private forget(uid: string): void {
     this.terminating.delete(uid);
@@ -267,7 +316,7 @@ export class SchedulerLink {
         this.synced = true;
         this.opts.setPods([...this.assigned.values()]);
       });
-    }, RESYNC_QUIET_MS);
+    }, this.opts.resyncQuietMs ?? RESYNC_QUIET_MS);
     this.resync = timer;
   }
 

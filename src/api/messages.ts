@@ -7,7 +7,7 @@
  *
  *   agent → scheduler: register, heartbeat, podStatus, podTerminated, nodeStatus, error
  *                      logsData, logsEnd, execResult (answers to the requests below, by id)
- *   scheduler → agent: registered, assign, unassign, peers, error
+ *   scheduler → agent: registered, assign, assignDone, unassign, peers, error
  *                      logsRequest, logsCancel, execRequest (a container's log or an exec, by id)
  */
 import { isIP } from 'node:net';
@@ -111,6 +111,18 @@ export interface AssignMessage extends MessageEnvelope {
    * before running it (baseline when absent).
    */
   podSecurity?: PodSecurityLevel;
+}
+
+/**
+ * scheduler → agent, right after the `assign`s it re-sends on `registered`: the re-send is complete.
+ * uids names every pod bound to the node, finished and terminating ones included. The agent's desired
+ * pods become the re-sent ones plus those it already had whose uid is listed (finished pods are not
+ * re-sent); any other pod it had was removed while the link was down and leaves the node. An agent
+ * that never gets it (an older scheduler, a connection cut mid-resync) keeps what it had.
+ */
+export interface AssignDoneMessage extends MessageEnvelope {
+  type: 'assignDone';
+  uids: string[];
 }
 
 /** scheduler → agent: stop and remove the pod with this uid. */
@@ -268,6 +280,7 @@ export type Message =
   | RegisteredMessage
   | HeartbeatMessage
   | AssignMessage
+  | AssignDoneMessage
   | UnassignMessage
   | PodStatusMessage
   | PodTerminatedMessage
@@ -289,6 +302,7 @@ export const MESSAGE_SENDERS: Readonly<Record<MessageType, Peer | 'both'>> = {
   registered: 'scheduler',
   heartbeat: 'agent',
   assign: 'scheduler',
+  assignDone: 'scheduler',
   unassign: 'scheduler',
   podStatus: 'agent',
   podTerminated: 'agent',
@@ -503,6 +517,18 @@ const READERS: Record<MessageType, Reader> = {
     if (meta && (typeof meta.uid !== 'string' || meta.uid === '')) r.error(at(at(podPath, 'metadata'), 'uid'), 'required value');
     const pod = decodePod(r, raw, podPath, podPath);
     return { ...envelope, type: 'assign', pod: pod as Pod, ...level };
+  },
+
+  assignDone(r, o, path, envelope) {
+    r.object(o, path, [...ENVELOPE, 'uids']);
+    const uidsPath = at(path, 'uids');
+    if (o.uids === undefined || o.uids === null) r.error(uidsPath, 'required value');
+    const uids: string[] = [];
+    (r.list(o.uids, uidsPath) ?? []).forEach((item, i) => {
+      const uid = r.requiredString(item, idx(uidsPath, i));
+      if (uid !== undefined) uids.push(uid);
+    });
+    return { ...envelope, type: 'assignDone' as const, uids };
   },
 
   unassign(r, o, path, envelope) {

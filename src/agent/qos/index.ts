@@ -4,6 +4,7 @@
  */
 export {
   QosCgroupManager,
+  ORPHAN_POD_CGROUP_MIN_AGE_MS,
   type QosCgroupManagerOptions,
   type AllocatableResources,
   type CgroupRemoveResult,

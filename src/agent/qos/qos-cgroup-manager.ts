@@ -1,4 +1,4 @@
-import { mkdir, readdir, realpath, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, realpath, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Pod } from '../../api/index.js';
 import { podQosClass, podRequests } from '../../api/index.js';
@@ -29,7 +29,16 @@ export interface QosCgroupManagerOptions {
   logger?: Logger;
   /** v1 controller hierarchies the QoS and pod cgroups are created in (default cpu, cpuacct, memory, pids). */
   v1Controllers?: string[];
+  /** The clock the orphan sweep ages pod cgroups by (ms since the epoch; default Date.now). */
+  now?: () => number;
 }
+
+/**
+ * A pod cgroup changed more recently than this is never an orphan: the top cgroup may be shared (two
+ * agents, or a kubelet with the cgroupfs driver, under one /kubepods), and another's pod cgroup is
+ * empty between its creation and its sandbox's start.
+ */
+export const ORPHAN_POD_CGROUP_MIN_AGE_MS = 60_000;
 
 /** v2 controllers enabled down the tree when the root offers them. */
 const V2_CONTROLLERS = ['cpu', 'cpuset', 'io', 'memory', 'hugetlb', 'pids'];
@@ -63,6 +72,9 @@ export class QosCgroupManager {
   /** Pods known to hold a cgroup, by uid: the input of the burstable shares. */
   private readonly pods = new Map<string, Pod>();
   private v1Dirs?: Promise<Map<string, string>>;
+  private readonly now: () => number;
+  /** Orphans already reported busy (processes left in them): reported once, not at every sweep. */
+  private readonly reportedBusy = new Set<string>();
 
   constructor(opts: QosCgroupManagerOptions = {}) {
     this.root = opts.root ?? '/sys/fs/cgroup';
@@ -73,6 +85,7 @@ export class QosCgroupManager {
     }
     this.logger = opts.logger ?? silentLogger;
     this.v1Controllers = opts.v1Controllers ?? DEFAULT_V1_CONTROLLERS;
+    this.now = opts.now ?? Date.now;
   }
 
   private get v2(): boolean {
@@ -145,6 +158,12 @@ export class QosCgroupManager {
    * The pod no longer counts for the burstable shares either way.
    */
   async removePod(uid: string): Promise<CgroupRemoveResult> {
+    const result = await this.removePodCgroups(uid);
+    if (result.busy.length > 0) this.logger.warn({ uid, busy: result.busy }, 'pod cgroup still busy, left in place');
+    return result;
+  }
+
+  private async removePodCgroups(uid: string): Promise<CgroupRemoveResult> {
     checkUid(uid);
     return this.mutex.run(`pod:${uid}`, async () => {
       const result: CgroupRemoveResult = { removed: [], busy: [] };
@@ -156,7 +175,6 @@ export class QosCgroupManager {
       const wasBurstable = this.pods.has(uid) && podQosClass(this.pods.get(uid)!) === 'Burstable';
       this.pods.delete(uid);
       if (wasBurstable) await this.writeBurstableShares();
-      if (result.busy.length > 0) this.logger.warn({ uid, busy: result.busy }, 'pod cgroup still busy, left in place');
       return result;
     });
   }
@@ -178,16 +196,39 @@ export class QosCgroupManager {
   /**
    * Removes the cgroups of the pods isOrphan names — pods the agent no longer runs, e.g. removed
    * while it was down (the kubelet's cleanupOrphanedPodCgroups); as removePod, nothing is killed.
-   * Returns the uids whose cgroups are gone.
+   * A pod cgroup changed within {@link ORPHAN_POD_CGROUP_MIN_AGE_MS} is left for a later sweep (it
+   * may be another agent's, just made); one still holding processes is logged once. Returns the uids
+   * whose cgroups are gone.
    */
   async removeOrphanPods(isOrphan: (uid: string) => boolean): Promise<string[]> {
     const removed: string[] = [];
-    for (const uid of await this.podUids()) {
+    const present = await this.podUids();
+    for (const uid of this.reportedBusy) if (!present.has(uid)) this.reportedBusy.delete(uid);
+    for (const uid of present) {
       if (!isOrphan(uid)) continue;
-      const r = await this.removePod(uid);
-      if (r.busy.length === 0) removed.push(uid);
+      if (this.now() - (await this.lastChangedMs(uid)) < ORPHAN_POD_CGROUP_MIN_AGE_MS) continue;
+      const r = await this.removePodCgroups(uid);
+      if (r.busy.length === 0) {
+        removed.push(uid);
+        this.reportedBusy.delete(uid);
+      } else if (!this.reportedBusy.has(uid)) {
+        this.reportedBusy.add(uid);
+        this.logger.warn({ uid, busy: r.busy }, 'orphaned pod cgroup still holds processes, left in place (reported once)');
+      }
     }
     return removed;
+  }
+
+  /** When the pod's cgroup folders last changed (newest mtime or ctime over tiers and hierarchies). */
+  private async lastChangedMs(uid: string): Promise<number> {
+    let newest = 0;
+    for (const h of await this.hierarchies()) {
+      for (const tier of ['', '/burstable', '/besteffort']) {
+        const st = await stat(join(h, `${this.topPath}${tier}/pod${uid}`)).catch(() => undefined);
+        if (st) newest = Math.max(newest, st.mtimeMs, st.ctimeMs);
+      }
+    }
+    return newest;
   }
 
   /**

@@ -209,11 +209,15 @@ export function scheduleOnce(store: Store, sessions: NodeSessions, now: Date = n
 /**
  * Sends `assign` for every live pod bound to nodeName (after it registers or reconnects), and for
  * every terminating one `assign` (the pod with its deletionTimestamp) then `unassign` with the
- * grace period (the agent stops it within the time left and confirms).
+ * grace period (the agent stops it within the time left and confirms). Ends with `assignDone`
+ * naming every pod bound to the node, finished ones included (not re-sent: nothing of them is to
+ * run, but the agent keeps them, their sandbox and logs, until their object is deleted): the agent
+ * drops the pods it had that are not named, i.e. removed while it was away.
  */
 export function assignBoundPods(store: Store, sessions: NodeSessions, nodeName: string): number {
   let sent = 0;
-  for (const pod of store.list<Pod>('Pod', { nodeName })) {
+  const pods = store.list<Pod>('Pod', { nodeName });
+  for (const pod of pods) {
     if (pod.metadata.deletionTimestamp !== undefined) {
       // A restarted agent has no worker for it: the pod as it is (deletionTimestamp, grace) lets it
       // stop the pod within the time left, preStop included, instead of as an orphan.
@@ -224,6 +228,7 @@ export function assignBoundPods(store: Store, sessions: NodeSessions, nodeName: 
     if (podFinished(pod)) continue;
     if (sessions.send(nodeName, { v: MESSAGE_VERSION, type: 'assign', pod, podSecurity: enforcedLevel(store, pod.metadata.namespace) })) sent++;
   }
+  sessions.send(nodeName, { v: MESSAGE_VERSION, type: 'assignDone', uids: pods.map((p) => p.metadata.uid) });
   return sent;
 }
 

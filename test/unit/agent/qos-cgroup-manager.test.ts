@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { pino } from 'pino';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { QosCgroupManager } from '../../../src/agent/qos/index.js';
@@ -118,7 +119,8 @@ test('unsafe names are refused before touching the filesystem', async (t) => {
 test('pod cgroups of pods the agent no longer knows (removed while it was down) are found and removed; known pods keep theirs', async (t) => {
   const root = await tempRoot(t);
   for (const c of ['cpu', 'memory']) await mkdir(join(root, c));
-  const m = new QosCgroupManager({ root, mode: 'v1' });
+  // The sweep runs two minutes later: the orphan's folders are older than its 60 s minimum age.
+  const m = new QosCgroupManager({ root, mode: 'v1', now: () => Date.now() + 120_000 });
   await m.ensureTopLevel({ cpuMillis: 2000, memoryBytes: GI });
   await m.ensurePod(guaranteed());
   await m.ensurePod(burstable());
@@ -131,4 +133,32 @@ test('pod cgroups of pods the agent no longer knows (removed while it was down) 
   assert.equal(await isDir(join(root, 'memory/kubepods/besteffort/podgone1')), false);
   assert.ok(await isDir(join(root, 'cpu/kubepods/podg1')), 'a known pod keeps its cgroup');
   assert.deepEqual([...(await m.podUids())].sort(), ['b1', 'g1']);
+});
+
+test('the orphan sweep spares a pod cgroup younger than 60 s (another agent sharing /kubepods just made it) and reports a busy one once', async (t) => {
+  const root = await tempRoot(t);
+  for (const c of ['cpu', 'memory']) await mkdir(join(root, c));
+  const lines: string[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+  let clock = Date.now();
+  const m = new QosCgroupManager({ root, mode: 'v1', logger, now: () => clock });
+  await m.ensureTopLevel({ cpuMillis: 2000, memoryBytes: GI });
+  // Another agent (or a kubelet with the cgroupfs driver) creates its pod's cgroup under the same top.
+  for (const c of ['cpu', 'memory']) await mkdir(join(root, c, 'kubepods/besteffort/podtheirs'), { recursive: true });
+  assert.deepEqual(await m.removeOrphanPods(() => true), [], 'a fresh pod cgroup is left alone');
+  assert.ok(await isDir(join(root, 'cpu/kubepods/besteffort/podtheirs')));
+
+  // An old orphan that still holds processes (a fake tree: a file inside, which rmdir refuses too).
+  for (const c of ['cpu', 'memory']) await mkdir(join(root, c, 'kubepods/burstable/podbusy'), { recursive: true });
+  await writeFile(join(root, 'cpu/kubepods/burstable/podbusy/cgroup.procs'), '4242\n');
+  clock += 61_000;
+  const busyWarnings = () => lines.filter((l) => l.includes('"uid":"busy"') && l.includes('busy')).length;
+  assert.deepEqual(await m.removeOrphanPods(() => true), ['theirs'], 'once older than 60 s it is an orphan like any other');
+  assert.equal(busyWarnings(), 1);
+  for (let i = 0; i < 3; i++) {
+    clock += 10_000;
+    assert.deepEqual(await m.removeOrphanPods(() => true), []);
+  }
+  assert.equal(busyWarnings(), 1, `a busy cgroup is reported once, not at every sweep: ${lines.join('')}`);
+  assert.ok(await isDir(join(root, 'cpu/kubepods/burstable/podbusy')), 'nothing is forced');
 });

@@ -14,6 +14,7 @@ import { deletePod } from '../../../src/scheduler/controllers/index.js';
 import type { ObjectInput } from '../../../src/scheduler/store/index.js';
 import { tempStore } from '../scheduler/store-helpers.js';
 import { bootstrapNode, makePki, makeTokens, podYaml } from '../scheduler/server-helpers.js';
+import { linkTo } from './link-helpers.js';
 
 test('after a reconnect, a pod removed while the agent was away is no longer handed over', async (t) => {
   const pki = await makePki();
@@ -59,4 +60,44 @@ test('after a reconnect, a pod removed while the agent was away is no longer han
   server = await startSchedulerServer({ store, pki, address: '127.0.0.1', port, tokenLookup: tokens.lookup });
   await next;
   assert.deepEqual(handed.at(-1), ['web'], 'the desired set is what the scheduler re-sent after the reconnect');
+});
+
+test('a finished pod survives a reconnect: the scheduler does not re-send it, but its assignDone still names it', async (t) => {
+  const pki = await makePki();
+  const { store } = tempStore(t);
+  const tokens = makeTokens();
+  let server = await startSchedulerServer({ store, pki, address: '127.0.0.1', port: 0, tokenLookup: tokens.lookup });
+  t.after(() => server.close());
+  for (const name of ['web', 'job']) {
+    for (const obj of decodeObjects(podYaml(name), 'test').objects) store.create('Pod', obj as unknown as ObjectInput);
+    store.bindPod('default', name, 'node-a');
+  }
+  const creds = await bootstrapNode(server, pki, tokens.bootstrap, 'node-a', { ips: ['192.168.56.11'] });
+  const handed: string[][] = [];
+  let wake: () => void = () => {};
+  const handedOver = () => new Promise<void>((resolve) => (wake = resolve));
+  const link = linkTo(server, creds, { name: 'node-a', ip: '192.168.56.11' }, {
+    setPods: (list: Pod[]) => {
+      handed.push(list.map((p) => p.metadata.name).sort());
+      wake();
+    },
+  });
+  t.after(() => link.close());
+  let next = handedOver();
+  await link.start();
+  await next;
+  assert.deepEqual(handed.at(-1), ['job', 'web']);
+
+  // The job pod ran to completion (its status reported); then the scheduler restarts.
+  store.mutate<Pod>('Pod', 'default', 'job', (p) => {
+    p.status = { ...(p.status ?? {}), phase: 'Succeeded' } as Pod['status'];
+  });
+  const port = server.port;
+  await server.close();
+  next = handedOver();
+  server = await startSchedulerServer({ store, pki, address: '127.0.0.1', port, tokenLookup: tokens.lookup });
+  await next;
+  // Its worker (sandbox, containers, logs: what `corelet logs` reads) stays until the object is deleted.
+  assert.deepEqual(handed.at(-1), ['job', 'web']);
+  assert.ok(handed.every((l) => l.includes('job')), `the finished pod was dropped: ${JSON.stringify(handed)}`);
 });

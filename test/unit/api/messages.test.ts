@@ -140,6 +140,8 @@ describe('parseMessage: good messages', () => {
       { v: 1, type: 'registered', nodeName: 'node-a', podCIDR: '10.244.1.0/24', heartbeatIntervalSeconds: 10 },
       { v: 1, type: 'heartbeat', time: NOW, conditions: [{ type: 'Ready', status: 'True', lastHeartbeatTime: NOW }, { type: 'MemoryPressure', status: 'False' }] },
       { v: 1, type: 'unassign', uid: 'u-1', gracePeriodSeconds: 0, reason: 'deleted' },
+      { v: 1, type: 'assignDone', uids: ['u-1', 'u-2'] },
+      { v: 1, type: 'assignDone', uids: [] },
       podStatus(),
       { v: 1, type: 'podTerminated', uid: 'u-1' },
       {
@@ -189,7 +191,7 @@ describe('parseMessage: refused messages', () => {
 
   it('refuses unknown and missing types, and types that go the other way', () => {
     assert.deepEqual(problems({ v: 1, type: 'hello' }), [
-      'message.type: unsupported value "hello" (supported: register, registered, heartbeat, assign, unassign, podStatus, podTerminated, nodeStatus, peers, logsRequest, logsData, logsEnd, logsCancel, execRequest, execResult, error)',
+      'message.type: unsupported value "hello" (supported: register, registered, heartbeat, assign, assignDone, unassign, podStatus, podTerminated, nodeStatus, peers, logsRequest, logsData, logsEnd, logsCancel, execRequest, execResult, error)',
     ]);
     assert.deepEqual(problems({ v: 1 }), ['message.type: required value']);
     assert.deepEqual(problems({ v: 1, type: 'assign', pod: pod() }, { receiver: 'scheduler' }), [
@@ -251,7 +253,7 @@ describe('parseMessage: refused messages', () => {
     ]);
   });
 
-  it('checks heartbeat, registered, unassign and error fields', () => {
+  it('checks heartbeat, registered, unassign, assignDone and error fields', () => {
     assert.deepEqual(problems({ v: 1, type: 'heartbeat', time: 'yesterday', conditions: [] }), [
       'message.heartbeat.time: invalid value "yesterday": must be an RFC 3339 time such as 2026-01-02T15:04:05Z',
     ]);
@@ -265,6 +267,13 @@ describe('parseMessage: refused messages', () => {
       'message.unassign.uid: required value',
       'message.unassign.gracePeriodSeconds: must be between 0 and 9223372036, inclusive',
     ]);
+    assert.deepEqual(problems({ v: 1, type: 'assignDone' }), ['message.assignDone.uids: required value']);
+    assert.deepEqual(problems({ v: 1, type: 'assignDone', uids: ['u-1', 7, ''], extra: 1 }), [
+      'message.assignDone.uids[1]: expected string, got number 7 (quote it)',
+      'message.assignDone.uids[2]: required value',
+      'message.assignDone.extra: unknown field',
+    ]);
+    assert.match(problems({ v: 1, type: 'assignDone', uids: [] }, { receiver: 'scheduler' })[0], /assignDone goes from scheduler to agent/);
     assert.match(problems({ v: 1, type: 'error', code: 'Oops', message: 'x' })[0], /^message\.error\.code: unsupported value "Oops"/);
     assert.deepEqual(problems({ v: 1, type: 'error', code: 'Internal', message: 'x', id: '' }), ['message.error.id: must be 1 to 128 characters']);
   });

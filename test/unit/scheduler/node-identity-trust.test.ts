@@ -100,6 +100,7 @@ describe('NodeRestriction on what a node says about itself', () => {
     agent.send(msg);
     const m = await agent.next();
     assert.equal(m.type, 'registered', JSON.stringify(m));
+    assert.equal((await agent.next()).type, 'assignDone');
     return agent;
   }
 

@@ -20,7 +20,7 @@ function register(name: string, address: string, podCIDR?: string): RegisterMess
   return { ...registerMessage(name), addresses: [{ type: 'InternalIP', address }], ...(podCIDR ? { podCIDR } : {}) };
 }
 
-/** Connects an agent, registers it and returns it with the CIDR of its `registered` and its first `peers`. */
+/** Connects an agent, registers it and returns it with the CIDR of its `registered` and its first `peers` (then `assignDone`). */
 async function join_(t: TestContext, server: SchedulerServer, pki: Pki, token: string, msg: RegisterMessage, moreIps: string[] = []): Promise<{ agent: FakeAgent; podCIDR?: string; peers: PeerNode[] }> {
   // A node may report only the addresses in its certificate.
   const agent = await FakeAgent.connect(t, server, pki, token, msg.nodeName, { ips: [...msg.addresses.map((a) => a.address), ...moreIps] });
@@ -29,6 +29,8 @@ async function join_(t: TestContext, server: SchedulerServer, pki: Pki, token: s
   assert.equal(registered.type, 'registered', JSON.stringify(registered));
   const peers = await agent.next();
   assert.equal(peers.type, 'peers', 'peers follows registered');
+  const done = await agent.next();
+  assert.equal(done.type, 'assignDone', 'the re-send of the bound pods (none) ends with assignDone');
   return { agent, podCIDR: registered.type === 'registered' ? registered.podCIDR : undefined, peers: peers.type === 'peers' ? peers.nodes : [] };
 }
 

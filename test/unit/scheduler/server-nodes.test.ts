@@ -37,6 +37,8 @@ describe('scheduler node sessions', () => {
     const registered = await agent.next();
     assert.equal(registered.type, 'registered');
     assert.equal(registered.type === 'registered' && registered.nodeName, 'node-a');
+    // No pod is bound here yet: the (empty) re-send of bound pods ends at once.
+    assert.deepEqual(await agent.next(), { v: 1, type: 'assignDone', uids: [] });
     const node = store.get<Node>('Node', '', 'node-a');
     assert.equal(readyOf(node)?.status, 'True');
     assert.ok(readyOf(node)?.lastHeartbeatTime);
@@ -106,6 +108,7 @@ describe('scheduler node sessions', () => {
     const first = await FakeAgent.connect(t, server, pki, tokens.bootstrap, 'node-b');
     first.send(registerMessage('node-b'));
     assert.equal((await first.next()).type, 'registered');
+    assert.equal((await first.next()).type, 'assignDone');
     createPod(store, podYaml('kept'));
     assert.deepEqual(scheduleOnce(store, server.sessions).bound, { 'default/kept': 'node-b' });
     assert.equal((await first.next()).type, 'assign');
@@ -116,6 +119,8 @@ describe('scheduler node sessions', () => {
     assert.equal((await second.next()).type, 'registered');
     const again = await second.next();
     assert.equal(again.type === 'assign' && again.pod.metadata.name, 'kept');
+    // The end of the re-send names every pod bound to the node: the agent drops any other it had.
+    assert.deepEqual(await second.next(), { v: 1, type: 'assignDone', uids: [again.type === 'assign' ? again.pod.metadata.uid : ''] });
     await first.closed();
     assert.equal(first.ws.readyState, first.ws.CLOSED);
     // The old connection's close must not remove the new session.
