@@ -265,7 +265,7 @@ export class SchedulerLink {
     if (known) this.terminating.set(uid, known);
     this.opts.onTerminate?.(uid, known, terminationDeadlineMs(known, gracePeriodSeconds, Date.now()), gracePeriodSeconds === 0);
     if (this.assigned.delete(uid)) {
-      this.podSecurity.delete(uid);
+      this.dropStatusMemory(uid);
       this.publish();
     }
   }
@@ -285,8 +285,7 @@ export class SchedulerLink {
     for (const uid of [...this.assigned.keys()]) {
       if (resent.has(uid) || bound.has(uid)) continue;
       this.assigned.delete(uid);
-      this.podSecurity.delete(uid);
-      this.sent.delete(uid);
+      this.dropStatusMemory(uid);
     }
     if (this.resync) clearTimeout(this.resync);
     this.resync = undefined;
@@ -301,6 +300,13 @@ export class SchedulerLink {
   /** The pod is gone (confirmed): forget it. */
   private forget(uid: string): void {
     this.terminating.delete(uid);
+  }
+
+  /** What is kept per assigned pod (its level, last status sent, newest event sent) goes with it: a node runs for months. */
+  private dropStatusMemory(uid: string): void {
+    this.podSecurity.delete(uid);
+    this.sent.delete(uid);
+    this.lastEventAt.delete(uid);
   }
 
   /**
