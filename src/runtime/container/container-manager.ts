@@ -15,11 +15,22 @@ import type { ContainerRecord, SandboxRecord } from '../store/index.js';
 import type { ExecResult } from '../ports.js';
 import { exitDir, forgetMonitorFiles, publishEvent, socketDir, type LifecycleDeps } from '../lifecycle.js';
 import { namespaceModes, type SandboxManager } from '../sandbox/sandbox-manager.js';
+import { currentBootId, forEachLimited, liveness, startTimeOrUnknown, type Liveness } from '../process-liveness.js';
 
 /** How long to wait for an exit after SIGKILL before giving up with an error. */
 const KILL_WAIT_MS = 30_000;
-/** How long an ended container's exit file is waited for before its exit is recorded as lost. */
+/**
+ * How long an ended container's exit file is waited for, when its conmon's state is unknown (older
+ * records, /proc unreadable), before its exit is recorded as lost.
+ */
 const LOST_EXIT_WAIT_MS = 1000;
+/** How many records are brought up to date at once at start (each may wait LOST_EXIT_WAIT_MS). */
+const START_REFRESH_PARALLEL = 16;
+
+export interface ContainerManagerOptions {
+  /** LOST_EXIT_WAIT_MS (tests). */
+  lostExitWaitMs?: number;
+}
 
 /**
  * Containers: an overlayfs rootfs over the image, an OCI bundle from the pure CRI→OCI translation,
@@ -33,10 +44,15 @@ export class ContainerManager {
   /** Refreshes the exit watcher started and that have not finished (stopWatching waits for them). */
   private readonly watching = new Set<Promise<unknown>>();
 
+  private readonly lostExitWaitMs: number;
+
   constructor(
     private readonly deps: LifecycleDeps,
     private readonly sandboxes: SandboxManager,
-  ) {}
+    options: ContainerManagerOptions = {},
+  ) {
+    this.lostExitWaitMs = options.lostExitWaitMs ?? LOST_EXIT_WAIT_MS;
+  }
 
   private dir(id: string): string {
     return this.deps.store.dir('containers', id);
@@ -59,8 +75,9 @@ export class ContainerManager {
       this.watching.add(done);
       void done.finally(() => this.watching.delete(done));
     });
-    for (const c of this.deps.store.listContainers()) await this.refresh(c.id);
-    for (const s of this.deps.store.listSandboxes()) await this.sandboxes.refreshPause(s.id);
+    // In parallel: after a reboot every "running" record is checked before the CRI socket listens.
+    await forEachLimited(this.deps.store.listContainers(), START_REFRESH_PARALLEL, async (c) => void (await this.refresh(c.id)));
+    await forEachLimited(this.deps.store.listSandboxes(), START_REFRESH_PARALLEL, async (s) => void (await this.sandboxes.refreshPause(s.id)));
   }
 
   /** Stops watching exit files; resolves once the record updates already under way are written. */
@@ -81,14 +98,19 @@ export class ContainerManager {
     if (code === undefined) {
       // No exit file: normally the container runs. But when its conmon is gone (SIGKILLed, or it
       // could not write the file: ENOSPC) none will ever come; a process that is gone says so.
-      if (rec.state !== 'running' || (await this.processAlive(rec))) return rec;
-      code = await waitForExit(dir, id, LOST_EXIT_WAIT_MS); // conmon may be writing it right now
-      if (code === undefined) return this.markLost(id);
+      if (rec.state !== 'running') return rec;
+      const verdict = await this.lostExit(rec, this.lostExitWaitMs);
+      if (verdict === 'running') return rec;
+      if (verdict === 'lost') return this.markLost(id);
+      code = await readExitFile(dir, id);
+      if (code === undefined) return rec;
     }
     const finished = await stat(join(dir, id)).then((s) => s.mtimeMs, () => Date.now());
     const oom = (await readOomFlag(this.dir(id))) || ((await this.deps.cgroups.stats(rec.cgroupsPath))?.oomKills ?? 0) > 0;
+    let changed = false;
     const updated = await this.deps.store.updateContainer(id, (r) => {
       if (r.state === 'exited') return;
+      changed = true;
       r.state = 'exited';
       r.exitCode = code;
       r.finishedAt = unixNanos(finished);
@@ -96,7 +118,8 @@ export class ContainerManager {
       r.reason = oom ? 'OOMKilled' : code === 0 ? 'Completed' : 'Error';
       r.pid = 0;
     });
-    if (rec.state !== updated.state) publishEvent(this.deps, 'CONTAINER_STOPPED_EVENT', id, rec.sandboxId);
+    // Published once: only by the update that saw the running → exited transition.
+    if (changed) publishEvent(this.deps, 'CONTAINER_STOPPED_EVENT', id, rec.sandboxId);
     return updated;
   }
 
@@ -222,7 +245,7 @@ export class ContainerManager {
     await writeFile(join(dir, 'config.json'), JSON.stringify(spec), { mode: 0o600 });
     if (rec.logPath) await mkdir(dirname(rec.logPath), { recursive: true });
     undo.push('delete runc container', () => oci.delete(rec.id, { force: true }));
-    const { pid } = await monitor.create({
+    const { pid, conmonPid } = await monitor.create({
       id: rec.id,
       name: rec.name,
       bundle: dir,
@@ -237,10 +260,17 @@ export class ContainerManager {
       stdinOnce: config.stdin_once,
       logSizeMax: rc.logSizeMax,
     });
-    const pidStartTime = await this.deps.namespaces.startTime(pid);
+    const [pidStartTime, conmonStartTime, bootId] = await Promise.all([
+      startTimeOrUnknown(this.deps.namespaces, pid),
+      startTimeOrUnknown(this.deps.namespaces, conmonPid),
+      currentBootId(this.deps.namespaces),
+    ]);
     await store.updateContainer(rec.id, (r) => {
       r.pid = pid;
       r.pidStartTime = pidStartTime;
+      r.conmonPid = conmonPid;
+      r.conmonStartTime = conmonStartTime;
+      r.bootId = bootId;
       r.stopSignal = rec.stopSignal;
       r.user = rec.user;
     });
@@ -301,7 +331,7 @@ export class ContainerManager {
     const st = await oci.state(id);
     if (!st || st.status === 'stopped') {
       // conmon writes the exit file right after runc notices; give it that moment.
-      if ((await waitForExit(exits, id, LOST_EXIT_WAIT_MS)) === undefined) await this.markLost(id);
+      if ((await waitForExit(exits, id, this.lostExitWaitMs)) === undefined) await this.markLost(id);
       await this.refresh(id);
       return;
     }
@@ -325,42 +355,80 @@ export class ContainerManager {
 
   /**
    * Waits up to ms for the container's end: its exit file, or its record exited by someone else, or
-   * — with a conmon that is gone or cannot write (ENOSPC) — its process gone for
-   * LOST_EXIT_WAIT_MS without a file (then recorded as lost). True once ended; undefined on timeout
-   * or abort.
+   * — with a conmon that is gone or cannot write (ENOSPC) — its process certainly gone without a
+   * file (then recorded as lost; see lostExit). True once ended; undefined on timeout or abort.
    */
   private async awaitExit(id: string, ms: number, signal?: AbortSignal): Promise<true | undefined> {
     const exits = exitDir(this.deps.config);
     const deadline = Date.now() + ms;
+    // Since when the process has been seen gone without a break, its conmon's state unknown.
     let deadSince: number | undefined;
     for (;;) {
       if ((await waitForExit(exits, id, Math.min(250, Math.max(0, deadline - Date.now())), { signal })) !== undefined) return true;
       if (signal?.aborted) return undefined;
       const cur = this.deps.store.findContainer(id);
       if (!cur || cur.state === 'exited') return true;
-      if (!(await this.processAlive(cur))) {
-        deadSince ??= Date.now();
-        if (Date.now() - deadSince >= LOST_EXIT_WAIT_MS) {
-          await this.markLost(id);
-          return true;
+      if ((await this.processLiveness(cur)) !== 'gone') {
+        deadSince = undefined; // seen alive (or unreadable) again: an earlier "gone" was not its end
+      } else {
+        const conmon = await this.conmonLiveness(cur);
+        if (conmon === 'alive') deadSince = undefined; // conmon writes the exit file
+        else if (conmon === 'gone' || Date.now() - (deadSince ??= Date.now()) >= this.lostExitWaitMs) {
+          const verdict = await this.lostExit(cur, 0);
+          if (verdict === 'exit-file') return true;
+          if (verdict === 'lost') {
+            await this.markLost(id);
+            return true;
+          }
+          deadSince = undefined;
         }
       }
       if (Date.now() >= deadline) return undefined;
     }
   }
 
-  /** True while the container's process (its recorded pid, with its recorded start time) lives. */
-  private async processAlive(rec: ContainerRecord): Promise<boolean> {
-    if (rec.pid <= 0) return true; // nothing recorded to judge by
-    const now = await this.deps.namespaces.startTime(rec.pid);
-    return now !== undefined && (rec.pidStartTime === undefined || now === rec.pidStartTime);
+  /**
+   * With no exit file seen: whether a running container's end was lost. Its process must be gone
+   * for sure (/proc: no such pid, another start time, another boot — an unreadable /proc is not
+   * "gone"); while its conmon lives the exit file is coming ('running'); with conmon gone the file
+   * was written before it ended or never will be; with conmon's state unknown it gets waitMs to
+   * come. A second reading of the process then confirms the end.
+   */
+  private async lostExit(rec: ContainerRecord, waitMs: number): Promise<'running' | 'exit-file' | 'lost'> {
+    if ((await this.processLiveness(rec)) !== 'gone') return 'running';
+    const conmon = await this.conmonLiveness(rec);
+    if (conmon === 'alive') return 'running';
+    const dir = exitDir(this.deps.config);
+    const code = conmon === 'gone' || waitMs <= 0 ? await readExitFile(dir, rec.id) : await waitForExit(dir, rec.id, waitMs);
+    if (code !== undefined) return 'exit-file';
+    return (await this.processLiveness(rec)) === 'gone' ? 'lost' : 'running';
+  }
+
+  /** The container's process (recorded pid, start time and boot). */
+  private async processLiveness(rec: ContainerRecord): Promise<Liveness> {
+    return liveness(this.deps.namespaces, { pid: rec.pid, startTime: rec.pidStartTime, bootId: rec.bootId }, await currentBootId(this.deps.namespaces));
+  }
+
+  /**
+   * The container's conmon: as recorded at create, or for older records from the conmon pid file
+   * (a live pid there without a start time to check may be another process: unknown).
+   */
+  private async conmonLiveness(rec: ContainerRecord): Promise<Liveness> {
+    const boot = await currentBootId(this.deps.namespaces);
+    if (rec.conmonPid !== undefined) {
+      return liveness(this.deps.namespaces, { pid: rec.conmonPid, startTime: rec.conmonStartTime, bootId: rec.bootId }, boot);
+    }
+    const pid = await readPid(join(this.dir(rec.id), 'conmon.pid'));
+    const l = await liveness(this.deps.namespaces, { pid, startTime: undefined, bootId: undefined }, boot);
+    return l === 'alive' ? 'unknown' : l;
   }
 
   /** Records an exit nobody saw (conmon gone): exit code unknown. Returns the record. */
   private async markLost(id: string): Promise<ContainerRecord> {
-    const before = this.deps.store.findContainer(id);
+    let changed = false;
     const updated = await this.deps.store.updateContainer(id, (r) => {
       if (r.state === 'exited') return;
+      changed = true;
       r.state = 'exited';
       r.exitCode = 255;
       r.reason = 'Unknown';
@@ -368,7 +436,7 @@ export class ContainerManager {
       r.finishedAt = nowNanos();
       r.pid = 0;
     });
-    if (before && before.state !== updated.state) {
+    if (changed) {
       this.deps.logger.warn({ container: id }, 'container exited while its conmon was gone: exit code unknown');
       publishEvent(this.deps, 'CONTAINER_STOPPED_EVENT', id, updated.sandboxId);
     }
@@ -427,6 +495,13 @@ export class ContainerManager {
     const rec = await this.running(idOrPrefix);
     await reopenContainerLog(conmonCtlPath(socketDir(this.deps.config), rec.id), rec.logPath || undefined);
   }
+}
+
+/** A pid file's pid; undefined when missing or unreadable. */
+async function readPid(path: string): Promise<number | undefined> {
+  const text = await readFile(path, 'utf8').catch(() => '');
+  const pid = Number.parseInt(text.trim(), 10);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
 function ignoreGone(err: unknown): void {

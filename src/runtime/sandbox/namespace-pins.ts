@@ -21,9 +21,13 @@ export interface NamespacePort {
   listPinDirs(root: string): Promise<string[]>;
   /**
    * The kernel's start time of pid (field 22 of /proc/<pid>/stat, clock ticks since boot), or
-   * undefined when no such live process exists. A pid with another start time is another process.
+   * undefined when no such live process exists (ENOENT/ESRCH, or a zombie). A pid with another
+   * start time is another process. Any other failure to read (EMFILE, ENOMEM, EAGAIN…) says
+   * nothing about the process and is thrown: callers treat it as "unknown", never as "gone".
    */
   startTime(pid: number): Promise<string | undefined>;
+  /** This boot's id (/proc/sys/kernel/random/boot_id): pid + start time are unique only within one boot. */
+  bootId(): Promise<string | undefined>;
 }
 
 /** The host implementation: mount(8) and umount(8), one short process per namespace. */
@@ -64,18 +68,34 @@ export const hostNamespaces: NamespacePort = {
   async listPinDirs(root) {
     return readdir(root).catch(() => []);
   },
-  async startTime(pid) {
+  startTime: startTimeReader((path) => readFile(path, 'utf8')),
+  async bootId() {
+    return readFile('/proc/sys/kernel/random/boot_id', 'utf8').then(
+      (s) => s.trim() || undefined,
+      () => undefined,
+    );
+  },
+};
+
+/**
+ * NamespacePort.startTime over a reader of /proc files (the seam for tests): undefined only when the
+ * process is certainly gone (ENOENT/ESRCH, zombie or dead state); other read errors are thrown.
+ */
+export function startTimeReader(read: (path: string) => Promise<string>): (pid: number) => Promise<string | undefined> {
+  return async (pid) => {
     if (!Number.isInteger(pid) || pid <= 0) return undefined;
     let stat: string;
     try {
-      stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    } catch {
-      return undefined;
+      stat = await read(`/proc/${pid}/stat`);
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'ENOENT' || code === 'ESRCH') return undefined;
+      throw err;
     }
     // "pid (comm) S ppid …": comm may hold spaces and ')', so fields count from the last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
     // fields[0] is field 3 (state), so field 22 (starttime) is fields[19].
     return fields[19];
-  },
-};
+  };
+}

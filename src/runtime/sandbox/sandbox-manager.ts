@@ -14,6 +14,7 @@ import type { PinnedNamespace } from './namespace-pins.js';
 import type { ContainerManager } from '../container/container-manager.js';
 import { readLocalhostProfile } from '../host-facts.js';
 import { podHostsFile, resolvConf } from './sandbox-files.js';
+import { currentBootId, liveness, startTimeOrUnknown, type Liveness } from '../process-liveness.js';
 
 /** Size of a pod's /dev/shm, as Docker and containerd default it. */
 const SHM_SIZE = '65536k';
@@ -183,7 +184,7 @@ export class SandboxManager {
       });
       await writeFile(join(dir, 'config.json'), JSON.stringify(spec), { mode: 0o600 });
       undo.push('delete pause container', () => oci.delete(id, { force: true }));
-      const { pid } = await monitor.create({
+      const { pid, conmonPid } = await monitor.create({
         id,
         name: `${rec.name}_pause`,
         bundle: dir,
@@ -200,9 +201,14 @@ export class SandboxManager {
       // pinned usefully: it dies with its init).
       const types: PinnedNamespace[] = [...(hostIpc ? [] : ['ipc' as const]), ...(hostNetwork ? [] : ['uts' as const])];
       undo.push('unpin namespaces', () => namespaces.unpin(this.pinDir(id)));
-      const [pins, startTime] = await Promise.all([types.length ? namespaces.pin(pid, types, this.pinDir(id)) : {}, namespaces.startTime(pid)]);
+      const [pins, startTime, conmonStartTime, bootId] = await Promise.all([
+        types.length ? namespaces.pin(pid, types, this.pinDir(id)) : {},
+        namespaces.startTime(pid),
+        startTimeOrUnknown(namespaces, conmonPid),
+        currentBootId(namespaces),
+      ]);
       await oci.start(id);
-      return { pid, pins, startTime };
+      return { pid, pins, startTime, conmonPid, conmonStartTime, bootId };
     })();
     const [net, pauseProc] = await settleAll([networking, pause]);
     const pausePid = pauseProc.pid;
@@ -215,6 +221,9 @@ export class SandboxManager {
       r.additionalIps = net.additionalIps;
       r.pausePid = pausePid;
       r.pauseStartTime = pauseProc.startTime;
+      r.conmonPid = pauseProc.conmonPid;
+      r.conmonStartTime = pauseProc.conmonStartTime;
+      r.bootId = pauseProc.bootId;
       r.nsPins = pauseProc.pins;
     });
     publishEvent(this.deps, 'CONTAINER_CREATED_EVENT', id, id);
@@ -233,11 +242,18 @@ export class SandboxManager {
     if (!rec || rec.id !== id || rec.state !== 'ready') return rec;
     const code = await readExitFile(exitDir(this.deps.config), id);
     if (code !== undefined) return this.markPauseGone(rec, `the pause process exited with code ${code}`);
-    // No exit file, but a pause whose conmon was gone first leaves none: its pid says it.
-    if (rec.pausePid > 0 && rec.pauseStartTime !== undefined && (await this.deps.namespaces.startTime(rec.pausePid)) !== rec.pauseStartTime) {
-      return this.markPauseGone(rec, `the pause process (pid ${rec.pausePid}) is gone and left no exit file (its conmon was gone)`);
-    }
-    return rec;
+    // No exit file, but a pause whose conmon was gone first leaves none: its pid says it, for sure
+    // (an unreadable /proc is not "gone"), twice: a second reading confirms the end.
+    if ((await this.pauseLiveness(rec)) !== 'gone') return rec;
+    const late = await readExitFile(exitDir(this.deps.config), id);
+    if (late !== undefined) return this.markPauseGone(rec, `the pause process exited with code ${late}`);
+    if ((await this.pauseLiveness(rec)) !== 'gone') return rec;
+    return this.markPauseGone(rec, `the pause process (pid ${rec.pausePid}) is gone and left no exit file (its conmon was gone)`);
+  }
+
+  /** The pause process: recorded pid, start time and boot ('gone' only when /proc says so for sure). */
+  private async pauseLiveness(rec: SandboxRecord): Promise<Liveness> {
+    return liveness(this.deps.namespaces, { pid: rec.pausePid, startTime: rec.pauseStartTime, bootId: rec.bootId }, await currentBootId(this.deps.namespaces));
   }
 
   private async markPauseGone(rec: SandboxRecord, why: string): Promise<SandboxRecord> {
@@ -359,7 +375,7 @@ export class SandboxManager {
         const st = await oci.state(rec.id).catch(() => undefined);
         if (!st || st.status !== 'running') {
           await this.markPauseGone(rec, 'the pause process is gone (found at start)');
-        } else if (rec.pauseStartTime && (await this.deps.namespaces.startTime(rec.pausePid)) !== rec.pauseStartTime) {
+        } else if ((await this.pauseLiveness(rec)) === 'gone') {
           await this.markPauseGone(rec, `pid ${rec.pausePid} is no longer the pause process (found at start)`);
         }
       }
@@ -381,7 +397,7 @@ export class SandboxManager {
   async ready(id: string): Promise<SandboxRecord> {
     let rec: SandboxRecord | undefined = this.deps.store.sandbox(id);
     rec = (await this.refreshPause(rec.id)) ?? rec;
-    if (rec.state === 'ready' && rec.pauseStartTime !== undefined && (await this.deps.namespaces.startTime(rec.pausePid)) !== rec.pauseStartTime) {
+    if (rec.state === 'ready' && (await this.pauseLiveness(rec)) === 'gone') {
       rec = await this.markPauseGone(rec, `pid ${rec.pausePid} is no longer the pause process`);
     }
     if (rec.state !== 'ready') {

@@ -31,6 +31,14 @@ export interface SandboxRecord {
    * records of older versions.
    */
   pauseStartTime?: string;
+  /**
+   * The boot (/proc/sys/kernel/random/boot_id) in which the recorded pids ran: after a reboot they
+   * are gone whatever now holds the same pid and start time. Absent in records of older versions.
+   */
+  bootId?: string;
+  /** The conmon monitoring the process, its pid and start time (absent in older records). */
+  conmonPid?: number;
+  conmonStartTime?: string;
   /** True once StopPodSandbox has run (NOTREADY without it: the pause died, resources still held). */
   stopped?: boolean;
   /** Bind-mounted IPC/UTS namespace files of the pod, which containers join (absent: not pinned). */
@@ -67,6 +75,14 @@ export interface ContainerRecord {
    * records of older versions.
    */
   pidStartTime?: string;
+  /**
+   * The boot (/proc/sys/kernel/random/boot_id) in which the recorded pids ran: after a reboot they
+   * are gone whatever now holds the same pid and start time. Absent in records of older versions.
+   */
+  bootId?: string;
+  /** The conmon monitoring the process, its pid and start time (absent in older records). */
+  conmonPid?: number;
+  conmonStartTime?: string;
   /** Absolute path of the CRI log file ('' when the pod asked for none). */
   logPath: string;
   cgroupsPath: string;

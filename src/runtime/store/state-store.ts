@@ -5,6 +5,7 @@ import { tightenRecords } from '../../lib/private-state.js';
 import { safeSegment } from '../../lib/safe-join.js';
 import { alreadyExists, errnoCode, notFound } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
+import { KeyedMutex } from '../../lib/keyed-mutex.js';
 import type { ContainerRecord, SandboxRecord } from './records.js';
 
 type Kind = 'sandboxes' | 'containers';
@@ -16,6 +17,8 @@ const FILE: Record<Kind, string> = { sandboxes: 'sandbox.json', containers: 'con
  * killed at any moment finds on restart exactly what clients were told.
  */
 export class StateStore {
+  /** Serialises the updates of each record (key: kind/id). */
+  private readonly updates = new KeyedMutex();
   private readonly sandboxes = new Map<string, SandboxRecord>();
   private readonly containers = new Map<string, ContainerRecord>();
   private readonly names = new Map<string, string>();
@@ -74,21 +77,29 @@ export class StateStore {
   }
 
   /** Applies change to a copy of the record and persists it; the in-memory record changes only then. */
+  /**
+   * Updates of one record run one after the other (change sees the record as the previous update
+   * left it), so two writers never write an older copy over a newer one.
+   */
   async updateSandbox(id: string, change: (rec: SandboxRecord) => void): Promise<SandboxRecord> {
-    const next = structuredClone(this.sandbox(id));
-    change(next);
-    await writeJsonAtomic(join(this.dir('sandboxes', id), FILE.sandboxes), next);
-    this.sandboxes.set(id, next);
-    return next;
+    return this.updates.run(`sandboxes/${id}`, async () => {
+      const next = structuredClone(this.sandbox(id));
+      change(next);
+      await writeJsonAtomic(join(this.dir('sandboxes', id), FILE.sandboxes), next);
+      this.sandboxes.set(id, next);
+      return next;
+    });
   }
 
   /** Container counterpart of updateSandbox. */
   async updateContainer(id: string, change: (rec: ContainerRecord) => void): Promise<ContainerRecord> {
-    const next = structuredClone(this.container(id));
-    change(next);
-    await writeJsonAtomic(join(this.dir('containers', id), FILE.containers), next);
-    this.containers.set(id, next);
-    return next;
+    return this.updates.run(`containers/${id}`, async () => {
+      const next = structuredClone(this.container(id));
+      change(next);
+      await writeJsonAtomic(join(this.dir('containers', id), FILE.containers), next);
+      this.containers.set(id, next);
+      return next;
+    });
   }
 
   /** Forgets the object and deletes its folder. */

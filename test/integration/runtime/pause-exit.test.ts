@@ -73,3 +73,24 @@ test('a pause process that dies while the runtime is down is NOTREADY after the 
   await h.crictl(['rmp', '-f', a.pod]);
   assert.deepEqual(await hostLeftovers(h, [a.pod]), { mounts: [], netns: [], processes: [], ipam: [], state: [] });
 });
+
+test('a container whose conmon was SIGKILLed first stays RUNNING while it runs, and is EXITED (Unknown) once it ends', async () => {
+  const a = await h.runPodWith('conmonkill', [{ name: 'app', command: ['sleep', '3600'] }]);
+  const id = a.containers[0]!;
+  const rec = JSON.parse(await readFile(join(h.root, 'containers', id, 'container.json'), 'utf8'));
+  // Recorded at create: conmon's pid and start time and the boot, by which liveness is judged.
+  assert.ok(rec.conmonPid > 0 && rec.conmonStartTime && rec.bootId, `recorded: conmon ${rec.conmonPid} start ${rec.conmonStartTime} boot ${rec.bootId}`);
+  assert.equal(rec.conmonPid, Number((await readFile(join(h.root, 'containers', id, 'conmon.pid'), 'utf8')).trim()));
+  process.kill(rec.conmonPid, 'SIGKILL');
+  assert.equal((await h.crictlJson(['inspect', id])).status.state, 'CONTAINER_RUNNING', 'its process still runs');
+  process.kill(rec.pid, 'SIGKILL');
+  let status = (await h.crictlJson(['inspect', id])).status;
+  for (let i = 0; i < 300 && status.state === 'CONTAINER_RUNNING'; i++) {
+    await sleep(100);
+    status = (await h.crictlJson(['inspect', id])).status;
+  }
+  assert.equal(status.state, 'CONTAINER_EXITED');
+  assert.equal(status.reason, 'Unknown');
+  await h.crictl(['rmp', '-f', a.pod]);
+  assert.deepEqual(await hostLeftovers(h, [a.pod]), { mounts: [], netns: [], processes: [], ipam: [], state: [] });
+});

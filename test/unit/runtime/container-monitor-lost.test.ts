@@ -7,7 +7,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { exitDir } from '../../../src/runtime/lifecycle.js';
 import { SandboxManager } from '../../../src/runtime/sandbox/sandbox-manager.js';
 import { ContainerManager } from '../../../src/runtime/container/container-manager.js';
 import type { ContainerConfig__Output, PodSandboxConfig__Output } from '../../../src/cri/types.js';
@@ -141,4 +143,166 @@ test('StopContainer after SIGKILL returns when a ListContainers meanwhile record
   await containers.refresh(id); // what a ListContainers does meanwhile: it records the lost exit first
   await stopping;
   assert.equal(deps.store.container(id).state, 'exited');
+});
+
+// --- Liveness only from what /proc says for sure (review of the lost-exit change) ---
+
+/** What a failed read of /proc/<pid>/stat that says nothing about the process looks like. */
+const emfile = () => Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' });
+const CONTAINER_PID = 100; // the fake monitor's container pid
+const CONMON_PID = 99; // and its conmon's
+
+test('a live container and pod stay RUNNING/READY when reading /proc fails once (EMFILE is not "gone")', async (t) => {
+  const { deps, root, containers, id } = await running();
+  t.after(async () => {
+    await containers.stopWatching();
+    await rm(root, { recursive: true, force: true });
+  });
+  deps.namespaces.startTime = async () => {
+    throw emfile();
+  };
+  assert.equal((await containers.refresh(id))!.state, 'running');
+  const rt = { deps, sandboxes: (containers as unknown as { sandboxes: SandboxManager }).sandboxes, containers } as unknown as RuntimeContext;
+  assert.deepEqual((await listPodSandbox(rt)({} as never)).items!.map((s) => s.state), ['SANDBOX_READY']);
+  deps.namespaces.startTime = async () => '1';
+  assert.deepEqual((await listPodSandbox(rt)({} as never)).items!.map((s) => s.state), ['SANDBOX_READY']);
+  assert.equal((await containers.refresh(id))!.state, 'running');
+});
+
+test('while its conmon lives, a container whose pid is gone is not recorded lost: conmon writes the real exit code', async (t) => {
+  const { deps, root, containers, id } = await running();
+  t.after(async () => {
+    await containers.stopWatching();
+    await rm(root, { recursive: true, force: true });
+  });
+  deps.namespaces.startTime = async (pid) => (pid === CONTAINER_PID ? undefined : '1');
+  assert.equal((await containers.refresh(id))!.state, 'running', 'conmon is alive: its exit file is coming');
+  await writeFile(join(exitDir(deps.config), id), '137');
+  const rec = await containers.refresh(id);
+  assert.equal(rec!.state, 'exited');
+  assert.equal(rec!.exitCode, 137);
+});
+
+test('StopContainer sends SIGKILL when the process ignores SIGTERM, even if two isolated readings said "gone"', { timeout: 30_000 }, async (t) => {
+  const { deps, host, root, containers, id, gone } = await running();
+  t.after(async () => {
+    await containers.stopWatching();
+    await rm(root, { recursive: true, force: true });
+  });
+  let n = 0;
+  // conmon's state cannot be read (an old record, or EMFILE); the container's pid reads "gone"
+  // twice, far apart, and alive otherwise: it never ended.
+  deps.namespaces.startTime = async (pid) => {
+    if (pid !== CONTAINER_PID) throw emfile();
+    n++;
+    return n === 2 || n === 8 ? undefined : '1';
+  };
+  deps.oci.kill = async (cid, signal) => {
+    host.signals.push(`${cid}:${signal}`);
+    if (signal === 'KILL') gone();
+  };
+  await containers.stop(id, 3);
+  assert.deepEqual(host.signals, [`${id}:15`, `${id}:KILL`]);
+  assert.equal(deps.store.container(id).state, 'exited');
+});
+
+/** Five containers of one pod recorded running, then a new manager as after a restart. */
+async function fiveRunning() {
+  const { deps, root } = await fakeDeps();
+  const sandboxes = new SandboxManager(deps);
+  const containers = new ContainerManager(deps, sandboxes);
+  sandboxes.containers = containers;
+  await containers.start();
+  const sandboxId = await sandboxes.run(pod, '');
+  const ids: string[] = [];
+  for (let i = 0; i < 5; i++) {
+    const id = await containers.create(sandboxId, { ...ctr, metadata: { name: `c${i}`, attempt: 0 } } as ContainerConfig__Output, pod);
+    await containers.startContainer(id);
+    ids.push(id);
+  }
+  await containers.stopWatching();
+  return { deps, root, sandboxes, ids };
+}
+
+test('after a reboot (another boot id) the containers are exited at once, even a pid reused with the same start time', { timeout: 30_000 }, async (t) => {
+  const { deps, root, sandboxes, ids } = await fiveRunning();
+  deps.namespaces.bootId = async () => 'boot-2';
+  // No wait for exit files nobody will write: a wait would take 10 minutes per container.
+  const again = new ContainerManager(deps, sandboxes, { lostExitWaitMs: 600_000 });
+  t.after(async () => {
+    await again.stopWatching();
+    await rm(root, { recursive: true, force: true });
+  });
+  await again.start();
+  for (const id of ids) {
+    assert.equal(deps.store.container(id).state, 'exited');
+    assert.equal(deps.store.container(id).reason, 'Unknown');
+  }
+  assert.equal(deps.store.listSandboxes()[0]!.state, 'notready');
+});
+
+test('a record without a boot id (older version) whose pid lives with its start time stays running', async (t) => {
+  const { deps, root, containers, id } = await running();
+  t.after(async () => {
+    await containers.stopWatching();
+    await rm(root, { recursive: true, force: true });
+  });
+  await deps.store.updateContainer(id, (r) => {
+    delete r.bootId;
+  });
+  deps.namespaces.bootId = async () => 'boot-2';
+  assert.equal((await containers.refresh(id))!.state, 'running');
+});
+
+test('at start the containers are refreshed in parallel (not one lost-exit wait after the other)', { timeout: 30_000 }, async (t) => {
+  const { deps, root, sandboxes } = await fiveRunning();
+  const again = new ContainerManager(deps, sandboxes);
+  t.after(async () => {
+    await again.stopWatching();
+    await rm(root, { recursive: true, force: true });
+  });
+  // The first reading answers only once a second one is under way: sequential refreshes never finish.
+  let waiting: (() => void) | undefined;
+  let calls = 0;
+  deps.namespaces.startTime = async () => {
+    calls++;
+    if (calls === 1) await new Promise<void>((r) => (waiting = r));
+    else waiting?.();
+    return '1';
+  };
+  await again.start();
+  assert.ok(deps.store.listContainers().every((c) => c.state === 'running'));
+});
+
+test('two concurrent refreshes of a lost container publish one CONTAINER_STOPPED_EVENT', async (t) => {
+  const { deps, root, containers, id, gone } = await running();
+  t.after(async () => {
+    await containers.stopWatching();
+    await rm(root, { recursive: true, force: true });
+  });
+  const stopped: string[] = [];
+  deps.events.subscribe((e) => {
+    if (e.type === 'CONTAINER_STOPPED_EVENT') stopped.push(e.id);
+  });
+  gone();
+  await Promise.all([containers.refresh(id), containers.refresh(id), containers.refresh(id)]);
+  assert.deepEqual(stopped, [id]);
+});
+
+test('concurrent record updates of one container apply one after the other (no lost write)', async (t) => {
+  const { deps, root, containers, id } = await running();
+  t.after(async () => {
+    await containers.stopWatching();
+    await rm(root, { recursive: true, force: true });
+  });
+  await Promise.all([
+    deps.store.updateContainer(id, (r) => {
+      r.state = 'exited';
+    }),
+    deps.store.updateContainer(id, (r) => {
+      r.message = 'resources updated';
+    }),
+  ]);
+  assert.equal(deps.store.container(id).state, 'exited');
+  assert.equal(deps.store.container(id).message, 'resources updated');
 });

@@ -123,6 +123,9 @@ export async function fakeDeps(): Promise<{ deps: LifecycleDeps; host: FakeHost;
     async startTime() {
       return '1';
     },
+    async bootId() {
+      return 'boot-1';
+    },
   };
   const imageRoot = join(root, 'image-rootfs');
   await mkdir(join(imageRoot, 'etc'), { recursive: true });
