@@ -9,7 +9,13 @@ import { before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeObjects, type Pod } from '../../../src/api/index.js';
 import { createCa, issueCertificate, type Pki } from '../../../src/scheduler/auth/index.js';
-import { makeNodeCsr, requestNodeCertificate, type NodeCredentials } from '../../../src/agent/node-identity.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { X509Certificate } from 'node:crypto';
+import { silentLogger } from '../../../src/lib/index.js';
+import { caCertHash } from '../../../src/scheduler/auth/index.js';
+import { ensureNodeCredentials, makeNodeCsr, requestNodeCertificate, saveNodeCredentials, type NodeCredentials } from '../../../src/agent/node-identity.js';
 import { startSchedulerServer, type SchedulerServer } from '../../../src/scheduler/server/index.js';
 import type { ObjectInput, Store } from '../../../src/scheduler/store/index.js';
 import { tempStore } from './store-helpers.js';
@@ -71,6 +77,16 @@ describe('a registered node whose certificates all expired', () => {
     assert.equal((await agent.next()).type, 'registered');
   });
 
+  it('an agent restarted with its expired certificate on disk renews with it, without a token file', async (t) => {
+    const { server, creds } = await expiredNode(t);
+    const root = mkdtempSync(join(tmpdir(), 'corelet-rejoin-'));
+    t.after(() => rmSync(root, { recursive: true, force: true }));
+    await saveNodeCredentials(root, creds);
+    const got = await ensureNodeCredentials({ server: `wss://127.0.0.1:${server.port}`, caCertHash: caCertHash(pki.ca.certPem), nodeName: 'node1', root, sans: {}, logger: silentLogger });
+    assert.ok(Date.parse(new X509Certificate(got.certPem).validTo) > Date.now(), 'a current certificate');
+    assert.notEqual(got.keyPem, creds.keyPem, 'with a new key');
+  });
+
   it('refused once the window has passed', async (t) => {
     const { server, creds, clock } = await expiredNode(t, 2 * 3600);
     // The certificate ran out an hour ago: inside a 2 h window it would renew; 3 h later it is out.
@@ -101,7 +117,6 @@ describe('a registered node whose certificates all expired', () => {
 
   it('refused for a certificate with the right name and serial that our CA did not sign', async (t) => {
     const { server, creds } = await expiredNode(t);
-    const { X509Certificate } = await import('node:crypto');
     const serial = new X509Certificate(creds.certPem).serialNumber.toLowerCase();
     const other = await createCa();
     const { publicKeyPem } = { publicKeyPem: new X509Certificate(creds.certPem).publicKey.export({ type: 'spki', format: 'pem' }).toString() };
