@@ -20,6 +20,7 @@ import { SessionPodProxy, type PodProxy } from './pod-proxy.js';
 import { handleApiRequest } from './rest-api.js';
 import type { AuthorizationMode } from './rest-access.js';
 import { reconcileBuiltinRbac, type AuditSink } from '../rbac/index.js';
+import { closeAtCertificateExpiry } from './session-expiry.js';
 import { DEFAULT_NODE_CERT_EXPIRED_RENEWAL_WINDOW_SECONDS, DEFAULT_NODE_CERT_TTL_SECONDS, handleCsrRequest, CSR_PATH } from './csr-api.js';
 import { assignBoundPods } from './schedule-once.js';
 
@@ -156,7 +157,10 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
       logger.warn({ remote: socket.remoteAddress, node: certNode }, 'node connection refused: certificate no longer valid');
       return refuseUpgrade(socket, 401, 'Unauthorized', `the certificate of node ${certNode} is no longer valid (the node was deleted or its certificate replaced): rejoin with a bootstrap token`);
     }
+    const notAfter = new Date(new X509Certificate((req.socket as unknown as TLSSocket).getPeerCertificate().raw).validTo);
     wss.handleUpgrade(req, socket, head, (ws) => {
+      // TLS checked the certificate once: the session ends when it expires (the agent reconnects with its renewed one).
+      closeAtCertificateExpiry(ws, notAfter, now, () => logger.warn({ node: certNode, expired: notAfter.toISOString() }, 'node session closed: its client certificate expired'));
       serveNodeSocket(ws, {
         store: opts.store,
         sessions,
