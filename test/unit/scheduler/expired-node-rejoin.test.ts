@@ -87,6 +87,16 @@ describe('a registered node whose certificates all expired', () => {
     assert.notEqual(got.keyPem, creds.keyPem, 'with a new key');
   });
 
+  it("another node cannot take an expired node's addresses during the window", async (t) => {
+    const { store } = tempStore(t);
+    const tokens = makeTokens();
+    const clock = { offset: -2 * HOUR };
+    const server = await startServer(t, store, pki, tokens.lookup, () => new Date(Date.now() + clock.offset));
+    await bootstrapNode(server, pki, tokens.bootstrap, 'node1', { ips: ['10.1.2.3'] });
+    clock.offset = 0;
+    await assert.rejects(bootstrapNode(server, pki, tokens.bootstrap, 'node2', { ips: ['10.1.2.3'] }), /\(403\): spec.request: IP 10.1.2.3 is in node node1's certificate/);
+  });
+
   it('refused once the window has passed', async (t) => {
     const { server, creds, clock } = await expiredNode(t, 2 * 3600);
     // The certificate ran out an hour ago: inside a 2 h window it would renew; 3 h later it is out.
