@@ -17,7 +17,7 @@ import https from 'node:https';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import forge from 'node-forge';
-import { errnoCode, failedPrecondition, invalidArgument, unavailable, writeFileAtomic, type Logger } from '../lib/index.js';
+import { errnoCode, failedPrecondition, invalidArgument, isKind, unavailable, writeFileAtomic, type Logger } from '../lib/index.js';
 import { caCertHash, checkSchedulerIdentity, fetchPinnedCa, NODE_USER_PREFIX, NODES_GROUP, parseServerUrl, newRsaKeyPair, parseToken, signCsrNatively, type SchedulerAddress } from '../scheduler/auth/index.js';
 
 /** Where the credentials live under the agent's --root. */
@@ -175,6 +175,7 @@ export function certificateValidity(certPem: string): { notBefore: Date; notAfte
  */
 export async function ensureNodeCredentials(opts: NodeIdentityOptions, now: Date = new Date()): Promise<NodeCredentials> {
   const stored = opts.rejoin ? undefined : await loadNodeCredentials(opts.root);
+  let csr: { keyPem: string; csrPem: string } | undefined;
   const pin = opts.caCertHash;
   const pkiDir = join(opts.root, NODE_PKI_DIR);
   if (stored) {
@@ -191,7 +192,22 @@ export async function ensureNodeCredentials(opts: NodeIdentityOptions, now: Date
       opts.logger.info({ serial: v.serial, expires: v.notAfter.toISOString() }, 'using the node certificate in ' + pkiDir);
       return stored;
     }
-    if (matches) opts.logger.warn({ expired: v.notAfter.toISOString() }, 'the node certificate has expired: bootstrapping again with the token file');
+    if (matches) {
+      // The scheduler renews a node's newest certificate for a while after it expired (its
+      // --node-cert-expired-renewal-window); the token only joins names not registered.
+      opts.logger.warn({ expired: v.notAfter.toISOString() }, 'the node certificate has expired: renewing with it');
+      csr = await makeNodeCsr(opts.nodeName, opts.sans);
+      try {
+        const certPem = await requestNodeCertificate(parseServerUrl(opts.server), stored.caPem, { certPem: stored.certPem, keyPem: stored.keyPem }, csr.csrPem);
+        const creds = { keyPem: csr.keyPem, certPem, caPem: stored.caPem };
+        await saveNodeCredentials(opts.root, creds);
+        opts.logger.info({ serial: certificateValidity(certPem).serial }, `node certificate renewed with the expired one; stored in ${pkiDir}`);
+        return creds;
+      } catch (err) {
+        if (!isKind(err, 'FailedPrecondition') || !opts.tokenFile) throw err;
+        opts.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'the expired node certificate was refused: bootstrapping again with the token file (accepted only if the Node was deleted)');
+      }
+    }
   }
   if (!opts.tokenFile) {
     throw invalidArgument(`this node has no valid certificate in ${pkiDir} yet: pass --token-file FILE with a bootstrap token (\`corelet token create\` on the scheduler) to join`);
@@ -199,7 +215,7 @@ export async function ensureNodeCredentials(opts: NodeIdentityOptions, now: Date
   const token = await readTokenFile(opts.tokenFile);
   const address = parseServerUrl(opts.server);
   const caPem = await fetchPinnedCa(address, pin);
-  const { keyPem, csrPem } = await makeNodeCsr(opts.nodeName, opts.sans);
+  const { keyPem, csrPem } = csr ?? (await makeNodeCsr(opts.nodeName, opts.sans));
   opts.logger.info({ tokenId: parseToken(token).id, node: opts.nodeName }, 'requesting a node certificate with the bootstrap token');
   const certPem = await requestNodeCertificate(address, caPem, { token }, csrPem);
   const creds = { keyPem, certPem, caPem };
@@ -245,9 +261,11 @@ export interface RotatorOptions {
   /** Asks for a new certificate with the current one (default: {@link requestNodeCertificate} to server). */
   renew: (csrPem: string, current: NodeCredentials) => Promise<string>;
   /**
-   * Asks for a certificate with the bootstrap token, once the current certificate has expired: the
-   * scheduler forgets expired serials, so only a new TLS bootstrap gets the node back (the kubelet
-   * does the same with its bootstrap kubeconfig). Absent: keep trying with the certificate.
+   * Asks for a certificate with the bootstrap token: only after the current certificate has expired
+   * AND the scheduler refused it (401/403/409: the Node was deleted, or the expired-renewal window
+   * passed). The scheduler signs a token CSR only for an unregistered name (a token holder never
+   * takes over a registered node), so this gets the node back after an admin deleted its Node.
+   * Absent: keep trying with the certificate.
    */
   rebootstrap?: (csrPem: string) => Promise<string>;
   /** Stores the new credentials (default in the caller: {@link saveNodeCredentials}). */
@@ -267,6 +285,8 @@ export class CertificateRotator {
   private timer: unknown;
   private stopped = false;
   private failures = 0;
+  /** The key and CSR of the renewal under way, reused by its retries (a new RSA key per retry costs CPU for nothing). */
+  private pending: { keyPem: string; csrPem: string } | undefined;
   private readonly clock: RotationClock;
 
   constructor(private readonly opts: RotatorOptions) {
@@ -307,12 +327,22 @@ export class CertificateRotator {
   async rotate(): Promise<void> {
     if (this.stopped) return;
     try {
-      const { keyPem, csrPem } = await (this.opts.makeCsr ?? makeNodeCsr)(this.opts.nodeName, this.opts.sans);
-      const expired = certificateValidity(this.current.certPem).notAfter.getTime() <= this.clock.now().getTime();
-      if (expired && this.opts.rebootstrap) this.opts.logger.warn('the node certificate has expired: bootstrapping again with the token file');
-      const certPem = expired && this.opts.rebootstrap ? await this.opts.rebootstrap(csrPem) : await this.opts.renew(csrPem, this.current);
+      this.pending ??= await (this.opts.makeCsr ?? makeNodeCsr)(this.opts.nodeName, this.opts.sans);
+      const { keyPem, csrPem } = this.pending;
+      // Even expired, the certificate renews (the scheduler accepts its newest one for a while after
+      // its expiry: the TLS handshake proves the key). The token only once that is refused.
+      let certPem: string;
+      try {
+        certPem = await this.opts.renew(csrPem, this.current);
+      } catch (err) {
+        const expired = certificateValidity(this.current.certPem).notAfter.getTime() <= this.clock.now().getTime();
+        if (!expired || !this.opts.rebootstrap || !isKind(err, 'FailedPrecondition')) throw err;
+        this.opts.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'the expired node certificate was refused: bootstrapping again with the token file (accepted only if the Node was deleted)');
+        certPem = await this.opts.rebootstrap(csrPem);
+      }
       const next = { keyPem, certPem, caPem: this.current.caPem };
       await this.opts.save(next);
+      this.pending = undefined;
       if (this.stopped) return;
       const before = certificateValidity(this.current.certPem).serial;
       this.current = next;
@@ -326,8 +356,10 @@ export class CertificateRotator {
       this.failures++;
       const v = certificateValidity(this.current.certPem);
       const left = v.notAfter.getTime() - this.clock.now().getTime();
-      // Back off 5 s, 10 s, ... up to 5 minutes, but try again before the certificate runs out.
-      const delay = Math.max(1000, Math.min(5000 * 2 ** (this.failures - 1), 300_000, left > 2000 ? left / 2 : 1000));
+      // Back off 5 s, 10 s, ... up to 5 minutes, but try again before the certificate runs out; once
+      // it has, the plain back-off (the scheduler may be down for long: no retry every second).
+      const backoff = Math.min(5000 * 2 ** Math.min(this.failures - 1, 16), 300_000);
+      const delay = Math.max(1000, left > 2000 ? Math.min(backoff, left / 2) : backoff);
       this.opts.logger.warn({ err: err instanceof Error ? err.message : String(err), retryInMs: delay, expires: v.notAfter.toISOString() }, 'node certificate renewal failed');
       this.schedule(delay);
     }

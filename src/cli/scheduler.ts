@@ -20,6 +20,7 @@ export function registerSchedulerCommand(program: Command): void {
     .option('--cluster-cidr <cidr>', 'IPv4 range the nodes\' pod CIDRs are cut from', '10.244.0.0/16')
     .option('--node-cidr-mask-size <n>', 'prefix length of each node\'s pod CIDR', '24')
     .option('--node-cert-ttl <duration>', 'lifetime of the node certificates it signs (agents renew at 70–90% of it)', '720h')
+    .option('--node-cert-expired-renewal-window <duration>', 'how long after its certificate expired a node may still renew it by proving its key (scheduler down past the node\'s renewal, machine asleep); 0 disables', '720h')
     .option('--serving-cert-ttl <duration>', 'lifetime of the scheduler\'s serving certificate, renewed from the CA at 70–80% of it while running', '8760h')
     .option('--sqlite-synchronous <mode>', 'NORMAL (a killed scheduler loses nothing; a power cut may lose the last commits) or FULL (an fsync per write: power-cut safe, ~2 ms a write)', 'NORMAL')
     .option('--pod-eviction-timeout <seconds>', 'how long after a NotReady node is tainted its pods are deleted (gracefully) and replaced on other nodes', String(SCHEDULER_DEFAULTS.podEvictionTimeoutSeconds))
@@ -28,7 +29,7 @@ export function registerSchedulerCommand(program: Command): void {
     .option('--audit-log-path <file>', 'audit log of writes, exec and refused requests (JSON lines, 0600, rotated at 10 MiB, 2 backups); default DIR/audit.log')
     .option('--min-request-timeout <seconds>', 'watches and log follows end after a random 1x-2x this many seconds (clients watch again)', '1800');
   withNodeLifecycleOptions(cmd);
-  cmd.action(async (verb: string | undefined, opts: NodeLifecycleFlags & { dir: string; address: string; port: string; host?: string[]; clusterCidr: string; nodeCidrMaskSize: string; podEvictionTimeout: string; nodeCertTtl: string; servingCertTtl: string; sqliteSynchronous: string; tokenTtl: string; logLevel: string; authorizationMode: string; auditLogPath?: string; minRequestTimeout: string }) => {
+  cmd.action(async (verb: string | undefined, opts: NodeLifecycleFlags & { dir: string; address: string; port: string; host?: string[]; clusterCidr: string; nodeCidrMaskSize: string; podEvictionTimeout: string; nodeCertTtl: string; nodeCertExpiredRenewalWindow: string; servingCertTtl: string; sqliteSynchronous: string; tokenTtl: string; logLevel: string; authorizationMode: string; auditLogPath?: string; minRequestTimeout: string }) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got ${opts.port}`);
       const dir = resolve(opts.dir);
@@ -48,6 +49,7 @@ export function registerSchedulerCommand(program: Command): void {
       const evictionSeconds = Number(opts.podEvictionTimeout);
       if (!Number.isFinite(evictionSeconds) || evictionSeconds < 0) throw new Error(`--pod-eviction-timeout must be a number of seconds, got ${opts.podEvictionTimeout}`);
       const nodeCertTtlSeconds = durationSecondsAtLeast(opts.nodeCertTtl, '--node-cert-ttl', 60);
+      const nodeCertExpiredRenewalWindowSeconds = durationSecondsAtLeast(opts.nodeCertExpiredRenewalWindow, '--node-cert-expired-renewal-window', 0);
       const servingCertTtlSeconds = durationSecondsAtLeast(opts.servingCertTtl, '--serving-cert-ttl', MIN_SERVING_CERT_TTL_SECONDS);
       const sqliteSynchronous = opts.sqliteSynchronous.toUpperCase();
       if (sqliteSynchronous !== 'FULL' && sqliteSynchronous !== 'NORMAL') throw new Error(`--sqlite-synchronous must be FULL or NORMAL, got ${opts.sqliteSynchronous}`);
@@ -64,6 +66,7 @@ export function registerSchedulerCommand(program: Command): void {
         podEvictionTimeoutMs: evictionSeconds * 1000,
         nodeLifecycle: nodeLifecycleConfig(opts),
         nodeCertTtlSeconds,
+        nodeCertExpiredRenewalWindowSeconds,
         servingCertTtlSeconds,
         sqliteSynchronous,
         authorizationMode: opts.authorizationMode,

@@ -97,6 +97,8 @@ export async function startScheduler(opts: {
   auditLogPath?: string;
   /** Lifetime of the node certificates it signs (default 30 days). */
   nodeCertTtlSeconds?: number;
+  /** How long after expiry a node's newest certificate still renews (default 30 days; 0: never). */
+  nodeCertExpiredRenewalWindowSeconds?: number;
   /** Watches and log follows end after 1×–2× this (default 1800 s, kube-apiserver's --min-request-timeout). */
   minRequestTimeoutSeconds?: number;
   /** SQLite's synchronous setting for the store (default NORMAL; FULL survives power loss too, at ~2 ms a write). */
@@ -174,6 +176,7 @@ export async function startScheduler(opts: {
     addToken: (record) => tokenStore.add(record),
     bootstrapTokens: tokenStore,
     nodeCertTtlSeconds: opts.nodeCertTtlSeconds,
+    nodeCertExpiredRenewalWindowSeconds: opts.nodeCertExpiredRenewalWindowSeconds,
     authorizationMode: opts.authorizationMode,
     minRequestTimeoutSeconds: opts.minRequestTimeoutSeconds,
     audit,

@@ -5,8 +5,9 @@
  * accepted only with a listed serial, a renewal only with the newest, so deleting the Node
  * ({@link NodeCertificates.revoke}) locks out every certificate it had, as Kubernetes does by
  * refusing a deleted node's identity through the node authorizer. The IP addresses decide which
- * node owns an address (nodes' reported addresses are only claims). Entries whose certificates have
- * all expired are pruned.
+ * node owns an address (nodes' reported addresses are only claims). Expired certificates are pruned,
+ * except a node's newest one during the expired-renewal window after its expiry: with it (and its
+ * key) the node renews after an outage longer than its renewal slack; it still opens no session.
  */
 import type { MetaStore } from './meta.js';
 
@@ -28,6 +29,12 @@ function current(c: IssuedNodeCert, now: number): boolean {
   return c.notAfter === undefined || c.notAfter > now;
 }
 
+/** Options of {@link NodeCertificates}. */
+export interface NodeCertificatesOptions {
+  /** How long after its expiry a node's newest certificate still renews (ms); 0 (default): not at all. */
+  expiredRenewalWindowMs?: number;
+}
+
 /**
  * Serials (lower-case hex) issued to nodes, kept in the store's meta table and cached in memory (the
  * scheduler is the only writer): checking a session does not parse the table of every node.
@@ -35,7 +42,19 @@ function current(c: IssuedNodeCert, now: number): boolean {
 export class NodeCertificates {
   private cache: Table | undefined;
 
-  constructor(private readonly meta: MetaStore) {}
+  private readonly windowMs: number;
+
+  constructor(
+    private readonly meta: MetaStore,
+    options: NodeCertificatesOptions = {},
+  ) {
+    this.windowMs = options.expiredRenewalWindowMs ?? 0;
+  }
+
+  /** Unexpired, or a node's newest certificate less than the window past its expiry. */
+  private kept(c: IssuedNodeCert, newest: boolean, now: number): boolean {
+    return current(c, now) || (newest && this.windowMs > 0 && c.notAfter! + this.windowMs > now);
+  }
 
   private table(): Table {
     if (this.cache) return this.cache;
@@ -62,11 +81,11 @@ export class NodeCertificates {
     this.write(t);
   }
 
-  /** A copy of the table without expired certificates (and nodes left with none). */
+  /** A copy of the table without expired certificates (but the newest within the window) and nodes left with none. */
   private pruned(now: number): Table {
     const t: Table = {};
     for (const [n, list] of Object.entries(this.table())) {
-      const kept = list.filter((c) => current(c, now));
+      const kept = list.filter((c, i) => this.kept(c, i === list.length - 1, now));
       if (kept.length > 0) t[n] = kept;
     }
     return t;
@@ -93,6 +112,18 @@ export class NodeCertificates {
     return list.length > 0 && list[list.length - 1].serial === normalizeSerial(serial);
   }
 
+  /**
+   * Whether serial is node's newest certificate, expired at now but less than the window ago:
+   * 'ok', 'not-newest' (unknown, revoked or replaced), 'not-expired' or 'too-late'.
+   */
+  expiredRenewal(node: string, serial: string, now: Date = new Date()): 'ok' | 'not-newest' | 'not-expired' | 'too-late' {
+    if (!this.newest(node, serial)) return 'not-newest';
+    const list = this.table()[node]!;
+    const c = list[list.length - 1];
+    if (current(c, now.getTime())) return 'not-expired';
+    return this.kept(c, true, now.getTime()) ? 'ok' : 'too-late';
+  }
+
   /** True when node has a certificate that has not expired (its name is taken). */
   claimed(node: string, now: Date = new Date()): boolean {
     return (this.table()[node] ?? []).some((c) => current(c, now.getTime()));
@@ -108,10 +139,14 @@ export class NodeCertificates {
     return [...new Set((this.table()[node] ?? []).filter((c) => current(c, now.getTime())).flatMap((c) => c.ips ?? []))];
   }
 
-  /** The node whose unexpired certificate holds ip, other than except; undefined when none. */
+  /**
+   * The node whose unexpired certificate holds ip, other than except; undefined when none. A node's
+   * newest certificate keeps its addresses during the expired-renewal window: another node cannot
+   * take them while it is away.
+   */
   ipOwner(ip: string, except?: string, now: Date = new Date()): string | undefined {
     for (const [n, list] of Object.entries(this.table())) {
-      if (n !== except && list.some((c) => current(c, now.getTime()) && (c.ips ?? []).includes(ip))) return n;
+      if (n !== except && list.some((c, i) => this.kept(c, i === list.length - 1, now.getTime()) && (c.ips ?? []).includes(ip))) return n;
     }
     return undefined;
   }

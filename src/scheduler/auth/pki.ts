@@ -185,6 +185,8 @@ export interface IssueOptions {
   dnsNames?: string[];
   ips?: string[];
   now?: Date;
+  /** The serial (hex); a new random one by default. Tests forge certificates with a known serial. */
+  serial?: string;
 }
 
 /** A CA parsed once for signing: node certificates are signed by the thousand when nodes join. */
@@ -227,7 +229,7 @@ export function issueCertificate(ca: CertKeyPair, options: IssueOptions): { cert
   const now = options.now ?? new Date();
   const cert = forge.pki.createCertificate();
   cert.publicKey = publicKey;
-  cert.serialNumber = newSerial();
+  cert.serialNumber = options.serial ?? newSerial();
   // Backdated for peers whose clock is a little behind: 5 minutes, but at most a tenth of the
   // lifetime, so a short-lived certificate's renewal point (70–90% of notBefore..notAfter) stays ahead.
   cert.validity.notBefore = new Date(now.getTime() - Math.min(5 * 60, Math.floor(options.validitySeconds / 10)) * 1000);

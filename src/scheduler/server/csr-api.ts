@@ -7,10 +7,12 @@
  * subject CN=system:node:<name>, O=system:nodes. The handler runs before the REST router and
  * authenticates by itself:
  * - "Authorization: Bearer <bootstrap token>" (user system:bootstrap:<id>, group
- *   system:bootstrappers): a new node, or a registered one whose certificates all expired. Refused
- *   (409) while an unexpired certificate holds the name, so a token holder cannot take over a
- *   joined node (NodeRestriction).
+ *   system:bootstrappers): a new node. Refused (409) when a Node of that name exists or a certificate
+ *   for it is unexpired, so a token holder cannot take over a joined node (NodeRestriction), even
+ *   one whose certificates expired.
  * - a node client certificate listed in {@link NodeCertificates}: a renewal, for its own name only.
+ *   Also with the node's newest certificate after it expired, within the expired-renewal window
+ *   (the TLS handshake proved the key; the chain is checked against the CA here).
  * It is approved and signed at once (the node authorizer's rules are the approval policy) and the
  * certificate (clientAuth + serverAuth with the CSR's IP/DNS SANs, for the agent's HTTPS port)
  * comes back in status.certificate.
@@ -37,6 +39,7 @@ import {
   type NodeCertificates,
   type TokenRecord,
   type UserInfo,
+  userFromCertificate,
 } from '../auth/index.js';
 import type { Store } from '../store/index.js';
 import { isLoopback } from './node-restriction.js';
@@ -46,6 +49,8 @@ export const CSR_PATH = '/apis/certificates.k8s.io/v1/certificatesigningrequests
 export const KUBELET_CLIENT_SIGNER = 'kubernetes.io/kube-apiserver-client-kubelet';
 /** Node certificates live 30 days by default (see README: renewed at 70–90%, i.e. 3–9 days of slack). */
 export const DEFAULT_NODE_CERT_TTL_SECONDS = 30 * 24 * 60 * 60;
+/** A node's newest certificate renews up to 30 days after it expired (the default certificate lifetime). */
+export const DEFAULT_NODE_CERT_EXPIRED_RENEWAL_WINDOW_SECONDS = DEFAULT_NODE_CERT_TTL_SECONDS;
 const MAX_CSR_BODY_BYTES = 64 * 1024;
 
 /** What the handler needs. */
@@ -58,6 +63,8 @@ export interface CsrApiOptions {
   tokenLookup: (id: string) => TokenRecord | undefined;
   /** Lifetime of issued node certificates, seconds (at least 60). */
   ttlSeconds: number;
+  /** How long after its expiry a node's newest certificate still renews, seconds (0: not at all); the window itself is kept by {@link NodeCertificates}. */
+  expiredRenewalWindowSeconds?: number;
   now: () => Date;
   logger?: Logger;
 }
@@ -106,6 +113,8 @@ function authenticate(req: IncomingMessage, opts: CsrApiOptions): { user: UserIn
     }
     return { user: certUser, renewing: node };
   }
+  const expired = expiredNodeCertificate(socket, opts);
+  if (expired) return expired;
   const token = bearerToken(req.headers.authorization);
   if (token === undefined) {
     throw new CsrError(401, 'Unauthorized', 'send "Authorization: Bearer <bootstrap token>" (from "corelet token create") or present the node\'s client certificate');
@@ -117,6 +126,51 @@ function authenticate(req: IncomingMessage, opts: CsrApiOptions): { user: UserIn
     if (err instanceof AuthenticationError) throw new CsrError(401, 'Unauthorized', `node authentication failed: ${err.message}`);
     throw err;
   }
+}
+
+/**
+ * A renewal with the node's newest certificate after it expired (the scheduler was down past the
+ * node's renewal slack, the machine slept): the TLS handshake proved the client holds its key; the
+ * certificate must be signed by our CA (checked here: TLS refused it for its expiry only), be the
+ * newest one recorded for the node (not replaced, not revoked by deleting the Node) and have expired
+ * less than the window ago. The kubelet's equivalent is a long-lived bootstrap credential; a token
+ * is not a node identity here (issue 9), so a registered name is renewed by proof of its key only.
+ * Undefined when no certificate of our CA for a node was presented (the token path decides).
+ */
+function expiredNodeCertificate(socket: TLSSocket, opts: CsrApiOptions): { user: UserInfo; renewing: string } | undefined {
+  if (typeof socket.getPeerCertificate !== 'function') return undefined;
+  const peer = socket.getPeerCertificate();
+  if (!peer || !peer.raw) return undefined;
+  if (!socket.authorized && String(socket.authorizationError) !== 'CERT_HAS_EXPIRED') return undefined;
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(peer.raw);
+    const ca = new X509Certificate(opts.ca.certPem);
+    if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) return undefined;
+  } catch {
+    return undefined;
+  }
+  const now = opts.now();
+  if (Date.parse(cert.validFrom) > now.getTime() || Date.parse(cert.validTo) > now.getTime()) return undefined;
+  const user = userFromCertificate(cert);
+  const node = user && nodeNameOf(user);
+  if (!user || !node) return undefined;
+  const serial = cert.serialNumber;
+  if (!opts.certificates.valid(node, serial)) {
+    throw new CsrError(401, 'Unauthorized', `the certificate of node ${node} is no longer valid (the node was deleted or its certificate replaced): rejoin with a bootstrap token (--token-file)`);
+  }
+  const state = opts.certificates.expiredRenewal(node, serial, now);
+  if (state === 'not-newest') throw new CsrError(401, 'Unauthorized', `node ${node} renews only with its newest certificate; this one was replaced`);
+  const window = opts.expiredRenewalWindowSeconds ?? 0;
+  if (state !== 'ok') {
+    const why = window > 0 ? `more than ${formatSeconds(window)} ago (--node-cert-expired-renewal-window)` : 'and renewal with an expired certificate is disabled (--node-cert-expired-renewal-window 0)';
+    throw new CsrError(401, 'Unauthorized', `the certificate of node ${node} expired at ${new Date(cert.validTo).toISOString()}, ${why}: delete the Node (\`corelet delete node ${node}\`) and join it again with a bootstrap token`);
+  }
+  return { user, renewing: node };
+}
+
+function formatSeconds(s: number): string {
+  return s % 3600 === 0 ? `${s / 3600}h` : s % 60 === 0 ? `${s / 60}m` : `${s}s`;
 }
 
 /** What a PKCS#10 request asks for, once its signature is checked. */
@@ -199,15 +253,15 @@ function checkRequest(csr: ParsedCsr, opts: CsrApiOptions, renewing: string | un
   if (renewing !== undefined && renewing !== node) {
     throw new CsrError(403, 'Forbidden', `node ${renewing} may only renew its own certificate, not one for node ${node}`);
   }
+  // A token holder never gets a registered node's name, even once that node's certificates have
+  // expired (issue 9: a token is not a node identity). A node whose newest certificate expired renews
+  // with that certificate within --node-cert-expired-renewal-window (see authenticate).
+  if (renewing === undefined && opts.store.get<Node>('Node', '', node)) {
+    throw new CsrError(409, 'Conflict', `node ${node} is already registered; delete it with \`corelet delete node ${node}\` to rejoin under that name`);
+  }
   // The name is claimed when its first certificate is issued, not when the node registers: another
-  // token holder cannot push that certificate out before the node connects, nor take over a joined
-  // node. A registered node whose certificates have all expired (the scheduler was down past its
-  // renewal, the machine slept) can renew nothing and joins again with its token, as the kubelet
-  // does; it keeps its Node and pods.
+  // token holder cannot push that certificate out before the node connects.
   if (renewing === undefined && opts.certificates.claimed(node, opts.now())) {
-    if (opts.store.get<Node>('Node', '', node)) {
-      throw new CsrError(409, 'Conflict', `node ${node} is already registered; delete it with \`corelet delete node ${node}\` to rejoin under that name`);
-    }
     throw new CsrError(409, 'Conflict', `a certificate for node ${node} was already issued; delete it with \`corelet delete node ${node}\` to rejoin under that name`);
   }
   for (const d of csr.dnsNames) {

@@ -20,7 +20,8 @@ import { SessionPodProxy, type PodProxy } from './pod-proxy.js';
 import { handleApiRequest } from './rest-api.js';
 import type { AuthorizationMode } from './rest-access.js';
 import { reconcileBuiltinRbac, type AuditSink } from '../rbac/index.js';
-import { DEFAULT_NODE_CERT_TTL_SECONDS, handleCsrRequest, CSR_PATH } from './csr-api.js';
+import { closeAtCertificateExpiry } from './session-expiry.js';
+import { DEFAULT_NODE_CERT_EXPIRED_RENEWAL_WINDOW_SECONDS, DEFAULT_NODE_CERT_TTL_SECONDS, handleCsrRequest, CSR_PATH } from './csr-api.js';
 import { assignBoundPods } from './schedule-once.js';
 
 /** How long node changes are gathered before the agents get the new peers list. */
@@ -61,6 +62,8 @@ export interface SchedulerServerOptions {
   bootstrapTokens?: TokenStore;
   /** Lifetime of the node certificates the scheduler signs; {@link DEFAULT_NODE_CERT_TTL_SECONDS} by default. */
   nodeCertTtlSeconds?: number;
+  /** How long after its expiry a node's newest certificate still renews, seconds; {@link DEFAULT_NODE_CERT_EXPIRED_RENEWAL_WINDOW_SECONDS} by default, 0: never. */
+  nodeCertExpiredRenewalWindowSeconds?: number;
   /** Watches and log follows end after 1×–2× this many seconds (default 1800, as kube-apiserver's --min-request-timeout). */
   minRequestTimeoutSeconds?: number;
 }
@@ -124,7 +127,8 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
     s.on('close', () => sockets.delete(s));
   });
   server.on('tlsClientError', (err) => logger.debug({ err }, 'TLS handshake failed'));
-  const certificates = new NodeCertificates(opts.store);
+  const expiredRenewalWindowSeconds = opts.nodeCertExpiredRenewalWindowSeconds ?? DEFAULT_NODE_CERT_EXPIRED_RENEWAL_WINDOW_SECONDS;
+  const certificates = new NodeCertificates(opts.store, { expiredRenewalWindowMs: expiredRenewalWindowSeconds * 1000 });
   const schedulerCert = new X509Certificate(opts.pki.server.certPem);
   // A deleted Node's certificates open nothing any more, and its live session ends.
   const unwatchNodes = opts.store.watch((change) => {
@@ -132,7 +136,7 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
     certificates.revoke(change.object.metadata.name);
     sessions.disconnect(change.object.metadata.name, 4001, 'the Node was deleted: its certificate is revoked');
   });
-  const csr = { store: opts.store, ca: opts.pki.ca, serverCertPem: opts.pki.server.certPem, certificates, tokenLookup: opts.tokenLookup, ttlSeconds: opts.nodeCertTtlSeconds ?? DEFAULT_NODE_CERT_TTL_SECONDS, now, logger };
+  const csr = { store: opts.store, ca: opts.pki.ca, serverCertPem: opts.pki.server.certPem, certificates, tokenLookup: opts.tokenLookup, ttlSeconds: opts.nodeCertTtlSeconds ?? DEFAULT_NODE_CERT_TTL_SECONDS, expiredRenewalWindowSeconds, now, logger };
   server.on('request', (req, res) => {
     if (handleCsrRequest(req, res, csr)) return;
     void handleApiRequest(req, res, { store: opts.store, sessions, tokenLookup: opts.tokenLookup, logger, now, onPodsChanged: opts.onChange, podProxy, bootstrapTokens: opts.bootstrapTokens, nodeCertificates: certificates, ...access });
@@ -153,7 +157,10 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
       logger.warn({ remote: socket.remoteAddress, node: certNode }, 'node connection refused: certificate no longer valid');
       return refuseUpgrade(socket, 401, 'Unauthorized', `the certificate of node ${certNode} is no longer valid (the node was deleted or its certificate replaced): rejoin with a bootstrap token`);
     }
+    const notAfter = new Date(new X509Certificate((req.socket as unknown as TLSSocket).getPeerCertificate().raw).validTo);
     wss.handleUpgrade(req, socket, head, (ws) => {
+      // TLS checked the certificate once: the session ends when it expires (the agent reconnects with its renewed one).
+      closeAtCertificateExpiry(ws, notAfter, now, () => logger.warn({ node: certNode, expired: notAfter.toISOString() }, 'node session closed: its client certificate expired'));
       serveNodeSocket(ws, {
         store: opts.store,
         sessions,

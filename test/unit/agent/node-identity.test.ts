@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync, chmodSync, chownSync, statSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import { silentLogger } from '../../../src/lib/index.js';
+import { failedPrecondition, silentLogger, unavailable } from '../../../src/lib/index.js';
 import { createCa, issueCertificate, type CertKeyPair } from '../../../src/scheduler/auth/index.js';
 import {
   CertificateRotator,
@@ -137,43 +137,91 @@ describe('node identity (agent)', () => {
     assert.equal(clock.timers.size, 0);
   });
 
-  it('once its certificate has expired (the scheduler was down past the renewal), renews through the bootstrap token instead', async () => {
-    const clock = new FakeClock();
-    const first = issue(clock.now(), 100);
-    const used: string[] = [];
-    const rotated: NodeCredentials[] = [];
+  /** A rotator whose scheduler is down until `up`, then answers renewals with `answer`. */
+  function downScheduler(first: NodeCredentials, clock: FakeClock) {
+    const state = { up: false, answer: 'renew' as 'renew' | 'refuse', csrs: 0, used: [] as string[], presented: [] as string[], csrPems: new Set<string>(), rotated: [] as NodeCredentials[] };
     const rotator = new CertificateRotator({
       current: first,
       nodeName: 'node-a',
       sans: {},
       clock,
       random: () => 0.5,
-      makeCsr: async () => csr,
-      renew: async () => {
-        used.push('certificate');
-        if (clock.now().getTime() < Date.parse(new X509Certificate(first.certPem).validTo)) throw new Error('cannot reach the scheduler');
-        throw new Error('the scheduler refused the node certificate (401)'); // an expired serial renews nothing
+      makeCsr: async () => {
+        state.csrs++;
+        return makeNodeCsr('node-a');
+      },
+      renew: async (csrPem, current) => {
+        state.used.push('certificate');
+        state.csrPems.add(csrPem);
+        state.presented.push(new X509Certificate(current.certPem).serialNumber);
+        if (!state.up) throw unavailable('cannot reach the scheduler');
+        if (state.answer === 'refuse') throw failedPrecondition('the scheduler refused the node certificate (401): no longer valid');
+        return issue(clock.now(), 100).certPem;
       },
       rebootstrap: async () => {
-        used.push('token');
+        state.used.push('token');
         return issue(clock.now(), 100).certPem;
       },
       save: async () => {},
-      onRotated: (c) => rotated.push(c),
+      onRotated: (c) => state.rotated.push(c),
       logger: silentLogger,
     });
+    return { rotator, state };
+  }
+
+  it('once its certificate has expired (the scheduler was down past the renewal), keeps renewing with it, backing off up to 5 minutes with one key', async () => {
+    const clock = new FakeClock();
+    const first = issue(clock.now(), 100);
+    const { rotator, state } = downScheduler(first, clock);
     rotator.start();
-    // The scheduler is down for the whole rest of the certificate's life: retries with it fail.
     const end = Date.parse(new X509Certificate(first.certPem).validTo);
-    for (let i = 0; i < 50 && clock.now().getTime() + clock.pendingDelay() < end; i++) {
+    // Down for an hour: every retry presents the (expired) certificate, never the token.
+    const delays: number[] = [];
+    while (clock.now().getTime() < end + 3600_000) {
+      const d = clock.pendingDelay();
+      if (clock.now().getTime() > end) delays.push(d);
+      clock.advance(d);
+      await settle();
+    }
+    assert.ok(!state.used.includes('token'), 'no token while the certificate may still renew');
+    assert.ok(delays.length < 30, `backs off after expiry (not every second): ${delays.length} retries in an hour`);
+    assert.equal(Math.max(...delays), 300_000, 'up to 5 minutes between retries');
+    assert.equal(state.csrs, 1, 'one key and CSR for all the retries');
+    assert.equal(state.csrPems.size, 1);
+    // The scheduler is back: the expired certificate renews (within its window).
+    state.up = true;
+    clock.advance(clock.pendingDelay());
+    await settle();
+    assert.equal(state.rotated.length, 1);
+    assert.equal(state.presented.at(-1), new X509Certificate(first.certPem).serialNumber, 'renewed with the expired certificate');
+    assert.deepEqual([...new Set(state.used)], ['certificate']);
+    // The next rotation uses a new key.
+    clock.advance(clock.pendingDelay());
+    await settle();
+    assert.equal(state.csrs, 2);
+    rotator.stop();
+  });
+
+  it('an expired certificate the scheduler refuses (the Node was deleted) falls back to the token file', async () => {
+    const clock = new FakeClock();
+    const first = issue(clock.now(), 100);
+    const { rotator, state } = downScheduler(first, clock);
+    state.up = true;
+    state.answer = 'refuse';
+    rotator.start();
+    // Refused while it lives: retried with the certificate (the token would be refused for a registered name).
+    clock.advance(clock.pendingDelay());
+    await settle();
+    assert.deepEqual(state.used, ['certificate']);
+    const end = Date.parse(new X509Certificate(first.certPem).validTo);
+    clock.advance(Math.max(clock.pendingDelay(), end - clock.now().getTime() + 1));
+    await settle();
+    while (state.rotated.length === 0) {
       clock.advance(clock.pendingDelay());
       await settle();
     }
-    assert.ok(used.length > 1 && !used.includes('token'), 'the token is not used while the certificate lives');
-    clock.advance(Math.max(clock.pendingDelay(), end - clock.now().getTime()));
-    await settle();
-    assert.equal(used.at(-1), 'token');
-    assert.equal(rotated.length, 1, 'rotated through the token');
+    assert.deepEqual(state.used.slice(-2), ['certificate', 'token'], 'the certificate first, then the token');
+    assert.equal(state.csrs, 1, 'the same key throughout');
     rotator.stop();
   });
 
