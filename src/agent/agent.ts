@@ -258,6 +258,7 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
       return (await cgroupStats.stats(qos.podCgroupParent(pod)))?.memoryWorkingSetBytes;
     },
     evict: evictPod,
+    isStaticPod: (pod) => pods.isStatic(pod.metadata.uid),
     logger: logger.child({ component: 'eviction' }),
   });
 

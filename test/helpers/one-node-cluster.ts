@@ -26,6 +26,8 @@ export interface OneNodeClusterOptions {
   schedulerArgs?: string[];
   /** The agent joins with a token made by `corelet token create --ttl Ns` instead of init's 24 h one. */
   joinTokenTtlSeconds?: number;
+  /** Flags added to `corelet agent` (e.g. ['--eviction-hard', 'memory.available<99%']). */
+  agentArgs?: string[];
   /** Whether start() waits for the node to be Ready (default true). */
   waitReady?: boolean;
 }
@@ -89,7 +91,7 @@ export class OneNodeCluster {
       await writeFile(this.tokenFile, `${created.stdout.trim()}\n`, { mode: 0o600 });
     }
     await this.runtime.crictl(['pull', BUSYBOX]);
-    this.agent = await AgentHarness.start(`unix://${this.runtime.socket}`, this.joinArgs);
+    this.agent = await AgentHarness.start(`unix://${this.runtime.socket}`, [...this.joinArgs, ...(this.opts.agentArgs ?? [])]);
     // the joined agent's port is HTTPS for cluster-CA client certificates: read it as the scheduler
     await this.agent.actAsScheduler(join(this.schedulerDir, 'pki'));
     if (this.opts.waitReady !== false) await this.until('the node is Ready', () => this.nodeReady(), 30_000);

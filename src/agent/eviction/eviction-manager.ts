@@ -21,6 +21,8 @@ export interface EvictionManagerOptions {
   containerUsage?: (uid: string) => Promise<Record<string, number> | undefined>;
   /** Kills the pod at once (hard eviction: no grace period) and records message in its status. */
   evict: (pod: Pod, message: string) => Promise<void>;
+  /** Static pods are never evicted (the kubelet's IsCriticalPod: they would not be admitted again). */
+  isStaticPod?: (pod: Pod) => boolean;
   /** How often start() checks (default 10 s). */
   intervalMs?: number;
   logger?: Logger;
@@ -106,6 +108,7 @@ export class EvictionManager {
           return memoryEvictionMessage({ pod, thresholdText, availableBytes: obs.availableBytes, containerUsage });
         },
         evict: (pod, message) => this.opts.evict(pod, message),
+        isCritical: (pod) => this.opts.isStaticPod?.(pod) ?? false,
         logger: this.logger,
       },
     );

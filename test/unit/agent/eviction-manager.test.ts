@@ -114,6 +114,15 @@ test('check: critical pods are never evicted; the next in rank is', async () => 
   assert.deepEqual(only.evicted, []);
 });
 
+test('check: static pods are never evicted for memory (the kubelet counts them critical); the next in rank is', async () => {
+  const f = fakes({ available: 10 * MI, usage: { stat: GI, g: 200 * MI }, pods: [pod('stat', [{}]), guaranteed('g')] });
+  const isStaticPod = (p: Pod) => p.metadata.uid === 'stat';
+  assert.equal((await new EvictionManager({ ...f.options, isStaticPod }).check())?.metadata.uid, 'g');
+  const only = fakes({ available: 10 * MI, usage: { stat: GI }, pods: [pod('stat', [{}])] });
+  assert.equal(await new EvictionManager({ ...only.options, isStaticPod }).check(), undefined);
+  assert.deepEqual(only.evicted, []);
+});
+
 test('check: errors surface with their kind', async () => {
   const f = fakes({ available: 10 * MI, usage: { be: MI }, pods: [bestEffort('be')] });
   await assert.rejects(new EvictionManager({ ...f.options, getActivePods: undefined }).check(), (e) => isKind(e, 'FailedPrecondition'));
