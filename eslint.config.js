@@ -20,10 +20,7 @@ export default defineConfig(
       // Turned off or eased, and why:
       // - no-unused-vars: an underscore prefix marks a parameter or binding kept on purpose (port
       //   signatures, destructuring that drops a field); `catch {}` needs no name.
-      '@typescript-eslint/no-unused-vars': [
-        'error',
-        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true },
-      ],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }],
       // - no-control-regex: parsers of terminal and wire data match control characters on purpose
       //   (ANSI escapes, NUL-separated fields).
       'no-control-regex': 'off',

@@ -7,12 +7,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v shellcheck >/dev/null 2>&1; then
-  if [ -n "${CI:-}" ]; then
-    echo "shellcheck.sh: shellcheck is missing in CI (native-scripts/install-deps.sh --test installs it)" >&2
-    exit 1
-  fi
-  echo "shellcheck.sh: SKIPPED, shellcheck is not installed (apt-get install shellcheck)" >&2
-  exit 0
+	if [ -n "${CI:-}" ]; then
+		echo "shellcheck.sh: shellcheck is missing in CI (native-scripts/install-deps.sh --test installs it)" >&2
+		exit 1
+	fi
+	echo "shellcheck.sh: SKIPPED, shellcheck is not installed (apt-get install shellcheck)" >&2
+	exit 0
 fi
 mapfile -t scripts < <(find native-scripts test -name '*.sh' -type f | sort)
 shellcheck "${scripts[@]}" .ci/run
