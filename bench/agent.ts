@@ -286,7 +286,7 @@ async function noisyNeighbour(agent: AgentDaemon, qosCgroup: string): Promise<No
       await timedGet(url);
       break;
     } catch (err) {
-      if (i >= 100) throw new Error(`server at ${url} never answered: ${errText(err)}`);
+      if (i >= 100) throw new Error(`server at ${url} never answered: ${errText(err)}`, { cause: err });
       await sleep(100);
     }
   }

@@ -78,7 +78,7 @@ export class CoreletDaemon {
           await client.runtime.Version({}, { deadlineMs: 1000 });
           return d;
         } catch (err) {
-          if (i >= 150) throw new Error(`corelet runtime did not answer on ${d.socket}: ${String(err)}`);
+          if (i >= 150) throw new Error(`corelet runtime did not answer on ${d.socket}: ${String(err)}`, { cause: err });
           await new Promise((r) => setTimeout(r, 100));
         }
       }

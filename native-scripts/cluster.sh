@@ -137,6 +137,7 @@ tcp_open() { timeout 1 bash -c ">/dev/tcp/$1/$2"; }
 # api_nodes: one line per node the scheduler knows: NAME READY PODCIDR INTERNAL-IP (through the
 # corelet CLI as the cluster's admin; the CLI does the TLS, the token and the errors)
 api_nodes() {
+	# shellcheck disable=SC2016 # a JavaScript program in single quotes: its template strings are not the shell's
 	CORELET_CONFIG="$S/admin-config" node "$main" get nodes -o json | node --input-type=module -e '
 		let body = "";
 		process.stdin.on("data", (d) => (body += d));
@@ -167,6 +168,7 @@ netns_link() {
 
 up() {
 	local n=${1:-}
+	# shellcheck disable=SC2015 # A && B || die: dying when any test fails is the point
 	[[ $n =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] && [ "$n" -le 200 ] || die "usage: cluster.sh up N (1 to 200 nodes)"
 	[ "$(id -u)" = 0 ] || die "run as root: it creates network namespaces, a bridge and cgroups"
 	[ -f "$main" ] || die "$main is missing: build corelet first (npm run build)"
@@ -378,6 +380,7 @@ require_up() {
 # node_number NODE: 3 for node3 or 3
 node_number() {
 	local i=${1#node}
+	# shellcheck disable=SC2015 # A && B || die: dying when any test fails is the point
 	[[ $i =~ ^[0-9]+$ ]] && [ -d "$(node_dir "$i")" ] || die "no node \"$1\" in this cluster (node1..node$NODES)"
 	echo "$i"
 }
@@ -401,6 +404,7 @@ up) up "$@" ;;
 down) down ;;
 load)
 	require_up
+	# shellcheck disable=SC2015 # A && B || die: dying when any test fails is the point
 	[ $# -eq 1 ] && [ -f "$1" ] || die "usage: cluster.sh load ARCHIVE (an OCI or docker-save archive)"
 	archive=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 	for i in $(known_nodes); do

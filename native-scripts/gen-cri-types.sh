@@ -15,5 +15,5 @@ npx proto-loader-gen-types --keepCase --longs=String --enums=String --defaults -
   --grpcLib=@grpc/grpc-js --outDir="$out" proto/api.proto proto/corelet.proto >/dev/null
 find "$out" -name '*.ts' -exec sed -i -E "s#(from '\.[^']*)';#\1.js';#" {} +
 for f in "$out"/runtime/v1/*.ts "$out"/corelet/v1/*.ts; do
-  echo "export type * from './${f#$out/}';" | sed "s/\.ts';$/.js';/"
+  echo "export type * from './${f#"$out"/}';" | sed "s/\.ts';$/.js';/"
 done > "$out/index.ts"

@@ -3,11 +3,12 @@
 # runtimes, conmon, CNI plugins, mount/iproute tools, gcc for the built-in pause binary, and umoci +
 # busybox-static for the example images (corelet up --examples). With
 # --test also what the test suite uses: containerd (reference runtime), a local registry,
-# skopeo (offline images) and crictl/critest v1.36.0 built from the Go module proxy.
+# skopeo (offline images), shellcheck (npm run lint:sh) and crictl/critest v1.36.0 built from the Go
+# module proxy.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 pkgs=(runc crun conmon containernetworking-plugins iproute2 iptables mount gcc g++ make python3 libc6-dev ca-certificates busybox-static umoci)
-[ "${1:-}" = --test ] && pkgs+=(tmux openssl iputils-ping containerd docker-registry skopeo curl)
+[ "${1:-}" = --test ] && pkgs+=(tmux openssl iputils-ping containerd docker-registry skopeo curl shellcheck)
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

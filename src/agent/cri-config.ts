@@ -2,7 +2,6 @@
  * Pure translation of a Pod into the CRI requests that run it (PodSandboxConfig, ContainerConfig),
  * as the kubelet's kuberuntime does, and the labels through which the agent finds its pods again.
  */
-import { join } from 'node:path';
 import type { ContainerConfig, KeyValue, LinuxContainerResources, Mount, PodSandboxConfig } from '../cri/types.js';
 import type { Container, Pod, SeccompProfile } from '../api/index.js';
 import { invalidArgument } from '../lib/errors.js';

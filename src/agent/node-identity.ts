@@ -12,7 +12,7 @@
  * The token never appears in argv, logs or error messages: only its id does.
  */
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { mkdir, open, readFile, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readFile, type FileHandle } from 'node:fs/promises';
 import https from 'node:https';
 import { isIP } from 'node:net';
 import { join } from 'node:path';

@@ -3,7 +3,7 @@
  * execRequest over the node socket; this finds the pod's container in the runtime and answers with
  * logsData chunks and logsEnd, or one execResult. logsCancel (or a closed socket) stops a log.
  */
-import { isAbsolute, join } from 'node:path';
+import { isAbsolute } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import {

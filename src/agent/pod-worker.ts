@@ -365,7 +365,7 @@ export class PodWorker {
         else this.waiting.delete(c.name);
       }
     }
-    ({ obs, raw } = await this.observe(sandbox.id));
+    ({ obs } = await this.observe(sandbox.id));
     this.syncProbes(pod, obs, podIP);
     this.status = podStatus(pod, obs, this.status);
   }

@@ -209,7 +209,7 @@ export class ApiClient {
     } catch (err) {
       if (signal?.aborted) return;
       if (err instanceof ApiError || err instanceof SyntaxError) throw err;
-      throw new Error(`the watch on ${this.config.server} broke off: ${(err as Error).message}`);
+      throw new Error(`the watch on ${this.config.server} broke off: ${(err as Error).message}`, { cause: err });
     }
   }
 

@@ -58,7 +58,7 @@ export function systemSources(): ConfigSources {
         return readFileSync(path, 'utf8');
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw new Error(`cannot read ${path}: ${(err as Error).message}`);
+        throw new Error(`cannot read ${path}: ${(err as Error).message}`, { cause: err });
       }
     },
   };
@@ -140,7 +140,7 @@ export function resolveClientConfig(flags: ClusterFlags, src: ConfigSources): Cl
     try {
       parsed = JSON.parse(text);
     } catch (err) {
-      throw new Error(`${path} is not valid JSON (${(err as Error).message}); it should hold {"server", "token", "caCert"} as \`corelet scheduler init\` writes it`);
+      throw new Error(`${path} is not valid JSON (${(err as Error).message}); it should hold {"server", "token", "caCert"} as \`corelet scheduler init\` writes it`, { cause: err });
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`${path} should hold a JSON object {"server", "token", "caCert"}`);
     if (isContextConfig(parsed)) {

@@ -38,7 +38,7 @@ export function readConfigFile(): { path: string; config: ConfigFile } {
     try {
       parsed = JSON.parse(text);
     } catch (err) {
-      throw new Error(`${path} is not valid JSON (${(err as Error).message})`);
+      throw new Error(`${path} is not valid JSON (${(err as Error).message})`, { cause: err });
     }
   }
   return { path, config: toContextShape(parsed) };

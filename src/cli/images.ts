@@ -42,7 +42,7 @@ async function importThroughRuntime(socket: string, path: string): Promise<Impor
     return (await client.admin.ImportImage({ path }, { deadlineMs: 10 * 60_000 })).images;
   } catch (err) {
     if ((err as { code?: number }).code === grpcStatus.UNAVAILABLE) return undefined;
-    throw new Error((err as { details?: string }).details ?? String(err));
+    throw new Error((err as { details?: string }).details ?? String(err), { cause: err });
   } finally {
     client.close();
   }

@@ -31,7 +31,7 @@ export interface CriClient {
 function promisify<C extends grpc.Client>(client: C): Promisified<C> {
   return new Proxy({} as Promisified<C>, {
     get(_target, method: string) {
-      const fn = (client as unknown as Record<string, Function>)[method];
+      const fn = (client as unknown as Record<string, (...args: unknown[]) => unknown>)[method];
       if (typeof fn !== 'function') return undefined;
       return (req: unknown, options?: { deadlineMs?: number }) =>
         new Promise((resolve, reject) => {

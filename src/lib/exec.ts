@@ -6,6 +6,7 @@
  */
 import type { Options, Result } from 'execa';
 
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- the same default as execa's own signature, so callers' Result types stay as they are
 export async function execa<OptionsType extends Options = {}>(file: string, args: readonly string[], options?: OptionsType): Promise<Result<OptionsType>> {
   const { execa: run } = await import('execa');
   return (await run(file, args, options)) as unknown as Result<OptionsType>;

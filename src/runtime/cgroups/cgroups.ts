@@ -1,4 +1,4 @@
-import { readdir, readFile, realpath, rmdir } from 'node:fs/promises';
+import { readFile, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { distinctSubfolders, errnoCode, invalidArgument, isDirectory, readdirIfExists, readFileIfExists } from '../../lib/index.js';
 import { detectCgroupMode, type CgroupMode } from './mode.js';

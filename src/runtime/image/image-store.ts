@@ -1,7 +1,6 @@
 import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  errnoCode,
   failedPrecondition,
   invalidArgument,
   KeyedMutex,

@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PodSandboxConfig__Output } from '../../cri/types.js';
 import { failedPrecondition, invalidArgument, isKind, wrap } from '../../lib/errors.js';

@@ -190,7 +190,7 @@ export function parseCsr(pem: string): ParsedCsr {
   } catch {
     throw new CsrError(400, 'BadRequest', 'spec.request: not a PEM PKCS#10 certificate request (RSA keys only)');
   }
-  let verified = false;
+  let verified: boolean;
   try {
     verified = csr.verify();
   } catch {

@@ -54,7 +54,7 @@ export function streamLifetime(opts: { timeoutMs: number; recheckMs?: number; st
   const allowed = (): boolean => {
     if (over) return false;
     lastCheck = Date.now();
-    let ok = true;
+    let ok: boolean;
     try {
       ok = opts.stillAllowed ? opts.stillAllowed() : true;
     } catch {

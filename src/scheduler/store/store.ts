@@ -26,7 +26,7 @@ import {
   type Logger,
 } from '../../lib/index.js';
 import type { ObjectEvent } from '../../api/index.js';
-import { API_VERSIONS, isNamespaced, type ObjectInput, type StoreKind, type Stored, type StoredObject, type WatchChange } from './kinds.js';
+import { API_VERSIONS, type ObjectInput, type StoreKind, type Stored, type StoredObject, type WatchChange } from './kinds.js';
 import {
   MAX_OBJECT_BYTES,
   checkEvent,

@@ -58,7 +58,7 @@ test('a fast-logging pod: its log is rotated (at most 3 files, older ones gzippe
   const containerId = p.status!.containerStatuses[0]!.containerID!.replace(/^[a-z]+:\/\//, '');
   // Watch the folder until the log has been rotated a few times (~10 MB written at most per second).
   let largest = 0;
-  let rotatedNames = new Set<string>();
+  const rotatedNames = new Set<string>();
   for (let i = 0; i < 200 && rotatedNames.size < 4; i++) {
     const now = await files(dir);
     const total = now.reduce((n, f) => n + f.size, 0);

@@ -47,8 +47,7 @@ test('an evicted pod\'s sandbox, containers, volumes and logs are removed; its s
     },
   } as unknown as WorkerContext;
   const p = pod('evicted-uid', [{}]);
-  let w: PodWorker | undefined;
-  w = new PodWorker(ctx, p);
+  const w = new PodWorker(ctx, p);
   assert.equal(w.isCleanedUp, false);
   w.fail('Evicted', 'The node was low on resource: ephemeral-storage.');
   await done;

@@ -231,7 +231,7 @@ describe('the corelet CLI binary', () => {
     const child = spawn(process.execPath, [CORELET, 'get', 'pods', '-w'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     t.after(() => child.kill('SIGKILL'));
     let out = '';
-    let waiters: (() => void)[] = [];
+    const waiters: (() => void)[] = [];
     child.stdout.on('data', (c: Buffer) => {
       out += c.toString('utf8');
       for (const w of waiters.splice(0)) w();

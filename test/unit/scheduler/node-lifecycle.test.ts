@@ -244,7 +244,7 @@ test('a node stored Unknown that stays silent after a restart is NotReady once t
   }
   assert.equal(readyOf(store, 'a'), 'NodeStatusUnknown');
   const c = new NodeLifecycleController(at(100));
-  let tainted: string[] = [];
+  const tainted: string[] = [];
   for (let s = 100; s <= 141; s++) {
     heartbeat(store, 'b', at(s));
     tainted.push(...c.pass(store, at(s)).tainted);

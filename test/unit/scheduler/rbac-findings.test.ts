@@ -275,7 +275,7 @@ describe('review finding 4: the audit log under a flood of denials', () => {
 
   it('writes still rotate the log as before, and other users keep their own denial quota', (t) => {
     const a = auditDir(t);
-    let clock = 0;
+    const clock = 0;
     const log = new AuditLog(a.path, 64 * 1024, 2, { now: () => clock, perUser: 5 });
     for (let i = 0; i < 20; i++) log.write({ time: 't', user: 'mallory', groups: [], verb: 'get', resource: 'secrets', code: 403, result: 'denied' });
     log.write({ time: 't', user: 'olga', groups: [], verb: 'get', resource: 'secrets', code: 403, result: 'denied' });

@@ -198,7 +198,7 @@ describe('scheduler REST API: watches and pod streams', () => {
     store.bindPod('default', 'web', 'n1');
 
     let received = '';
-    let waiters: (() => void)[] = [];
+    const waiters: (() => void)[] = [];
     const req = https.request(`${server.url}/api/v1/namespaces/default/pods/web/log?follow=true`, { ca: pki.ca.certPem, headers: { authorization: `Bearer ${tokens.api}` } }, (res) => {
       res.on('data', (c: Buffer) => {
         received += c.toString('utf8');

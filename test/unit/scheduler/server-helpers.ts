@@ -132,7 +132,7 @@ export async function startApiServer(
 export async function openWatch(server: { url: string }, pki: Pki, path: string, token: string): Promise<{ events: any[]; next(count: number): Promise<any[]>; close(): void; status: number }> {
   return new Promise((resolve, reject) => {
     const events: any[] = [];
-    let waiters: (() => void)[] = [];
+    const waiters: (() => void)[] = [];
     let buffered = '';
     const req = https.request(`${server.url}${path}`, { ca: pki.ca.certPem, headers: { authorization: `Bearer ${token}` } }, (res) => {
       res.on('data', (c: Buffer) => {

@@ -41,7 +41,7 @@ test('a repeated event is counted on one entry, not stored again', (t) => {
   let stored = store.recordEvent(event('a', 'Scheduled', { lastTimestamp: '2026-01-01T00:02:00Z' }));
   assert.equal(stored.count, 3);
   // An agent forwarding its own running count: the larger count wins, a resend does not add.
-  stored = store.recordEvent(event('a', 'Scheduled', { count: 7, firstTimestamp: '2026-01-01T00:00:30Z', lastTimestamp: '2026-01-01T00:03:00Z' }));
+  store.recordEvent(event('a', 'Scheduled', { count: 7, firstTimestamp: '2026-01-01T00:00:30Z', lastTimestamp: '2026-01-01T00:03:00Z' }));
   stored = store.recordEvent(event('a', 'Scheduled', { count: 7, lastTimestamp: '2026-01-01T00:03:00Z' }));
   assert.equal(stored.count, 7);
   const a = store.listEvents({ name: 'a' });

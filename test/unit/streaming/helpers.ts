@@ -5,7 +5,6 @@ import { HeaderCompressor, HeaderDecompressor, parseHeaderBlock, type SpdyHeader
 
 /** Two connected Duplexes: what one writes, the other reads (like a socket pair). */
 export function duplexPair(): [Duplex, Duplex] {
-  let a!: Duplex;
   let b!: Duplex;
   const make = (other: () => Duplex) =>
     new Duplex({
@@ -25,7 +24,7 @@ export function duplexPair(): [Duplex, Duplex] {
         cb(err);
       },
     });
-  a = make(() => b);
+  const a = make(() => b);
   b = make(() => a);
   return [a, b];
 }

@@ -1,0 +1,52 @@
+/**
+ * The boundary rules themselves (.dependency-cruiser.cjs, `npm run lint:deps`): on a temporary copy of
+ * src/ with the real config and the real baseline of known violations, a deliberately added sideways
+ * import, an import of another folder's internals and a new cycle make the check fail, naming each
+ * new import and its rule and nothing else (the baselined ones stay ignored).
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { copyFile, cp, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+const DEPCRUISE = join(ROOT, 'node_modules', 'dependency-cruiser', 'bin', 'dependency-cruise.mjs');
+const KNOWN = '.dependency-cruiser-known-violations.json';
+
+function depcruise(cwd: string): Promise<{ code: number; out: string }> {
+  // Own cache folder: the config's default (node_modules/.cache) is the repository's, shared through the symlink.
+  const args = [DEPCRUISE, 'src', '--config', '.dependency-cruiser.cjs', '--ignore-known', KNOWN, '--output-type', 'err', '--cache', join(cwd, '.depcache')];
+  return new Promise((resolve) => {
+    execFile(process.execPath, args, { cwd, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, out: stdout + stderr });
+    });
+  });
+}
+
+test('the boundary check fails on a new sideways import, a reach into internals and a new cycle, naming each', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'corelet-boundaries-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await cp(join(ROOT, 'src'), join(dir, 'src'), { recursive: true });
+  for (const f of ['.dependency-cruiser.cjs', KNOWN, 'tsconfig.json']) await copyFile(join(ROOT, f), join(dir, f));
+  await symlink(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+
+  // The agent drives any CRI runtime over its socket: importing the runtime is sideways.
+  await writeFile(join(dir, 'src/agent/zz-probe-sideways.ts'), "import '../runtime/index.js';\n");
+  // lib/ may be imported by the scheduler, but only through lib/index.ts.
+  await writeFile(join(dir, 'src/scheduler/zz-probe-internals.ts'), "import '../lib/errors.js';\n");
+  // No import cycles.
+  await writeFile(join(dir, 'src/lib/zz-probe-cycle-a.ts'), "import './zz-probe-cycle-b.js';\n");
+  await writeFile(join(dir, 'src/lib/zz-probe-cycle-b.ts'), "import './zz-probe-cycle-a.js';\n");
+
+  const { code, out } = await depcruise(dir);
+  assert.notEqual(code, 0, out);
+  assert.match(out, /error agent-imports-only-cri-api-lib: src\/agent\/zz-probe-sideways\.ts → src\/runtime\/index\.ts/);
+  assert.match(out, /error through-index: src\/scheduler\/zz-probe-internals\.ts → src\/lib\/errors\.ts/);
+  assert.match(out, /error no-circular: src\/lib\/zz-probe-cycle-a\.ts →\s+src\/lib\/zz-probe-cycle-b\.ts →\s+src\/lib\/zz-probe-cycle-a\.ts/);
+  // Only the new ones: the known violations stay ignored.
+  assert.match(out, /x 3 dependency violations \(3 errors, 0 warnings\)/);
+  assert.match(out, /known violations ignored/);
+});
