@@ -5,7 +5,7 @@ import { tightenRecords } from '../../lib/private-state.js';
 import { safeSegment } from '../../lib/safe-join.js';
 import { alreadyExists, errnoCode, notFound } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
-import { KeyedMutex } from '../../lib/keyed-mutex.js';
+import { KeyedMutex } from '../../lib/index.js';
 import type { ContainerRecord, SandboxRecord } from './records.js';
 
 type Kind = 'sandboxes' | 'containers';

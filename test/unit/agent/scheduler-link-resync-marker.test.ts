@@ -8,7 +8,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeMessage, type Message, type Pod } from '../../../src/api/index.js';
-import type { SchedulerLink } from '../../../src/agent/scheduler-link.js';
 import { linkTo } from './link-helpers.js';
 
 const QUIET_MS = 20;

@@ -150,7 +150,6 @@ test('StopContainer after SIGKILL returns when a ListContainers meanwhile record
 /** What a failed read of /proc/<pid>/stat that says nothing about the process looks like. */
 const emfile = () => Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' });
 const CONTAINER_PID = 100; // the fake monitor's container pid
-const CONMON_PID = 99; // and its conmon's
 
 test('a live container and pod stay RUNNING/READY when reading /proc fails once (EMFILE is not "gone")', async (t) => {
   const { deps, root, containers, id } = await running();
