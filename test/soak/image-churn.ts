@@ -13,6 +13,7 @@ import { LOCAL_REGISTRY } from '../helpers/conformance.js';
 import type { SoakReport } from './report.js';
 import type { Prng, SoakSettings } from './settings.js';
 import { SOAK_NS } from './workload.js';
+import { Stepper } from './stepper.js';
 
 /** Distinct images (own config digests; all share the busybox layer) of shared/conformance. */
 export const CHURN_IMAGES = [
@@ -52,10 +53,7 @@ spec:
 
 const isRunning = (p: ApiPod) => p.status?.phase === 'Running' && !!p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
 
-export class ImageChurn {
-  private timer: NodeJS.Timeout | undefined;
-  private paused = 0;
-  private busy: Promise<void> = Promise.resolve();
+export class ImageChurn extends Stepper {
   private readonly nodes = new Map<string, NodeState>();
   started = 0;
   failures = 0;
@@ -70,6 +68,7 @@ export class ImageChurn {
     /** When the cluster became quiet (ms; undefined while a fault is under way). */
     private readonly quietSince: () => number | undefined,
   ) {
+    super();
     // each node starts at another image, so the nodes do not pull in lock step
     cluster.nodes.forEach((n, i) => this.nodes.set(n.name, { seq: i * 2, used: new Set() }));
   }
@@ -83,22 +82,6 @@ export class ImageChurn {
       }, ms);
     };
     next(0);
-  }
-
-  async pause(): Promise<void> {
-    this.paused++;
-    await this.busy;
-  }
-
-  resume(): void {
-    this.paused = Math.max(0, this.paused - 1);
-  }
-
-  async stop(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.paused = Infinity;
-    await this.busy;
   }
 
   /**

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { EXAMPLES, type ClusterHarness } from '../helpers/cluster-harness.js';
 import type { SoakReport } from './report.js';
 import type { Prng, SoakSettings } from './settings.js';
+import { Stepper } from './stepper.js';
 
 export const SOAK_NS = 'soak';
 const IMAGE = 'corelet.local/zeus/api:1.0';
@@ -110,10 +111,7 @@ spec:
  * replicas or starts a Job (which deletes itself 30 s after it finished). `onScale` tells the
  * invariant checker that the Deployment has a fresh 2 minutes to reach its new size.
  */
-export class Churn {
-  private timer: NodeJS.Timeout | undefined;
-  private paused = 0;
-  private busy: Promise<void> = Promise.resolve();
+export class Churn extends Stepper {
   private jobs = 0;
   readonly created: { job: string; at: number }[] = [];
   scales = 0;
@@ -125,7 +123,9 @@ export class Churn {
     private readonly rng: Prng,
     private readonly intervalMs: readonly [number, number],
     private readonly onScale: (key: string) => void,
-  ) {}
+  ) {
+    super();
+  }
 
   start(): void {
     const next = () => {
@@ -134,23 +134,6 @@ export class Churn {
       }, this.rng.int(this.intervalMs[0], this.intervalMs[1]));
     };
     next();
-  }
-
-  /** Stops new steps; resolves when the step under way (if any) is done. */
-  async pause(): Promise<void> {
-    this.paused++;
-    await this.busy;
-  }
-
-  resume(): void {
-    this.paused = Math.max(0, this.paused - 1);
-  }
-
-  async stop(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.paused = Infinity;
-    await this.busy;
   }
 
   private async step(): Promise<void> {
