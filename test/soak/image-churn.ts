@@ -14,6 +14,7 @@ import type { SoakReport } from './report.js';
 import type { Prng, SoakSettings } from './settings.js';
 import { SOAK_NS } from './workload.js';
 import { Stepper } from './stepper.js';
+import { mainContainerSpec } from './pod-spec.js';
 
 /** Distinct images (own config digests; all share the busybox layer) of shared/conformance. */
 export const CHURN_IMAGES = [
@@ -41,13 +42,7 @@ metadata: {name: ${name}, namespace: ${SOAK_NS}, labels: {app: img-churn}}
 spec:
   nodeName: ${node}
   restartPolicy: Always
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: main
-    image: ${image}
-    imagePullPolicy: IfNotPresent
-    command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]
-    resources: {requests: {cpu: 5m, memory: 4Mi}, limits: {cpu: 100m, memory: 16Mi}}
+${mainContainerSpec({ image, command: "trap 'exit 0' TERM; while :; do sleep 1; done", terminationGracePeriodSeconds: 1, requests: { cpu: '5m', memory: '4Mi' }, limits: { cpu: '100m', memory: '16Mi' } }, 2)}
 `;
 }
 

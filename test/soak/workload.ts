@@ -10,6 +10,7 @@ import { EXAMPLES, type ClusterHarness } from '../helpers/cluster-harness.js';
 import type { SoakReport } from './report.js';
 import type { Prng, SoakSettings } from './settings.js';
 import { Stepper } from './stepper.js';
+import { mainContainerSpec } from './pod-spec.js';
 
 export const SOAK_NS = 'soak';
 const IMAGE = 'corelet.local/zeus/api:1.0';
@@ -26,13 +27,8 @@ export async function zeusManifest(net: string): Promise<string> {
 
 /** The churn workload's fixed part. */
 export function soakManifest(settings: SoakSettings): string {
-  const pod = (command: string) => `      terminationGracePeriodSeconds: 2
-      containers:
-      - name: main
-        image: ${IMAGE}
-        imagePullPolicy: IfNotPresent
-        command: ["sh", "-c", ${JSON.stringify(command)}]
-        resources: {requests: {cpu: 10m, memory: 8Mi}, limits: {cpu: 200m, memory: 32Mi}}`;
+  const pod = (command: string) =>
+    mainContainerSpec({ image: IMAGE, command, terminationGracePeriodSeconds: 2, requests: { cpu: '10m', memory: '8Mi' }, limits: { cpu: '200m', memory: '32Mi' } }, 6);
   return `apiVersion: v1
 kind: Namespace
 metadata: {name: ${SOAK_NS}}
@@ -96,13 +92,7 @@ spec:
   template:
     spec:
       restartPolicy: Never
-      terminationGracePeriodSeconds: 1
-      containers:
-      - name: main
-        image: ${IMAGE}
-        imagePullPolicy: IfNotPresent
-        command: ["sh", "-c", "echo batch ${n}; sleep 3"]
-        resources: {requests: {cpu: 10m, memory: 8Mi}, limits: {cpu: 100m, memory: 32Mi}}
+${mainContainerSpec({ image: IMAGE, command: `echo batch ${n}; sleep 3`, terminationGracePeriodSeconds: 1, requests: { cpu: '10m', memory: '8Mi' }, limits: { cpu: '100m', memory: '32Mi' } }, 6)}
 `;
 }
 
