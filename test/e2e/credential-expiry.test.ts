@@ -16,7 +16,6 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { OneNodeCluster } from '../helpers/one-node-cluster.js';
 
@@ -27,11 +26,7 @@ const until = cluster.until.bind(cluster);
 const nodeReady = () => cluster.nodeReady();
 
 /** The keeper pod's container id and restart count as the scheduler reports them, when Running. */
-async function keeper(): Promise<{ containerID: string; restartCount: number } | undefined> {
-  const p = (await api('/api/v1/namespaces/default/pods/keeper')).json;
-  const c = p?.status?.containerStatuses?.[0];
-  return p?.status?.phase === 'Running' && c?.state?.running ? { containerID: c.containerID, restartCount: c.restartCount } : undefined;
-}
+const keeper = () => cluster.runningContainer('keeper');
 
 async function execHi(): Promise<boolean> {
   const r = await api('/api/v1/namespaces/default/pods/keeper/exec', { method: 'POST', body: JSON.stringify({ command: ['echo', 'hi'] }) });
@@ -50,18 +45,10 @@ function servedCertificate(): Promise<X509Certificate> {
   });
 }
 
-const nodeSerial = async () => new X509Certificate(await readFile(join(cluster.agent.root, 'pki', 'node.crt'), 'utf8')).serialNumber;
+const nodeSerial = async () => (await cluster.nodeCertificate()).serialNumber;
 
-before(async () => {
-  await cluster.start();
-  await cluster.runSleeper('keeper');
-  await until('the pod runs', async () => (await keeper()) !== undefined, 60_000);
-});
-
-after(async () => {
-  await api('/api/v1/namespaces/default/pods/keeper', { method: 'DELETE' }).catch(() => undefined);
-  await cluster.stop();
-});
+before(() => cluster.startWithSleeper('keeper'));
+after(() => cluster.stopWithSleeper('keeper'));
 
 test('after the token expired, the node certificate rotated and the serving certificate was renewed, restarts of agent and scheduler leave the node Ready and the pod running', async () => {
   const { agent, ca, tokenFile } = cluster;

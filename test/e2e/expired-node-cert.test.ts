@@ -9,9 +9,6 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { X509Certificate } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { OneNodeCluster } from '../helpers/one-node-cluster.js';
 
 const TOKEN_TTL_S = 20;
@@ -19,24 +16,11 @@ const cluster = new OneNodeCluster({ name: 'expcert', schedulerArgs: ['--node-ce
 const api = cluster.api.bind(cluster);
 const until = cluster.until.bind(cluster);
 
-async function keeper(): Promise<string | undefined> {
-  const p = (await api('/api/v1/namespaces/default/pods/keeper')).json;
-  const c = p?.status?.containerStatuses?.[0];
-  return p?.status?.phase === 'Running' && c?.state?.running ? c.containerID : undefined;
-}
+const keeper = async () => (await cluster.runningContainer('keeper'))?.containerID;
+const nodeCert = () => cluster.nodeCertificate();
 
-const nodeCert = async () => new X509Certificate(await readFile(join(cluster.agent.root, 'pki', 'node.crt'), 'utf8'));
-
-before(async () => {
-  await cluster.start();
-  await cluster.runSleeper('keeper');
-  await until('the pod runs', async () => (await keeper()) !== undefined, 60_000);
-});
-
-after(async () => {
-  await api('/api/v1/namespaces/default/pods/keeper', { method: 'DELETE' }).catch(() => undefined);
-  await cluster.stop();
-});
+before(() => cluster.startWithSleeper('keeper'));
+after(() => cluster.stopWithSleeper('keeper'));
 
 test('a node whose certificate expired during a scheduler outage renews with it and is Ready again, its pod untouched', async () => {
   const container = await keeper();

@@ -7,7 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { X509Certificate } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -142,6 +143,31 @@ export class OneNodeCluster {
     const applied = await this.api('/api/v1/apply', { method: 'POST', body: busyboxPod(name, ['sleep', '3600']) });
     assert.equal(applied.status, 200, JSON.stringify(applied.json));
     await this.until(`pod ${name} runs`, async () => (await this.api(`/api/v1/namespaces/default/pods/${name}`)).json?.status?.phase === 'Running', 60_000);
+  }
+
+  /** start() with a sleeper pod NAME (runSleeper) whose container runs; for before(). */
+  async startWithSleeper(name: string): Promise<void> {
+    await this.start();
+    await this.runSleeper(name);
+    await this.until('the pod runs', async () => (await this.runningContainer(name)) !== undefined, 60_000);
+  }
+
+  /** Deletes pod default/NAME (whatever the answer), then stop(); for after(). */
+  async stopWithSleeper(name: string): Promise<void> {
+    await this.api(`/api/v1/namespaces/default/pods/${name}`, { method: 'DELETE' }).catch(() => undefined);
+    await this.stop();
+  }
+
+  /** Pod default/NAME's first container id and restart count as the scheduler reports them, when the pod is Running and it runs. */
+  async runningContainer(name: string): Promise<{ containerID: string; restartCount: number } | undefined> {
+    const p = (await this.api(`/api/v1/namespaces/default/pods/${name}`)).json;
+    const c = p?.status?.containerStatuses?.[0];
+    return p?.status?.phase === 'Running' && c?.state?.running ? { containerID: c.containerID, restartCount: c.restartCount } : undefined;
+  }
+
+  /** The agent's node certificate as it is on disk now. */
+  async nodeCertificate(): Promise<X509Certificate> {
+    return new X509Certificate(await readFile(join(this.agent.root, 'pki', 'node.crt'), 'utf8'));
   }
 
   /**

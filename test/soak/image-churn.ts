@@ -13,6 +13,8 @@ import { LOCAL_REGISTRY } from '../helpers/conformance.js';
 import type { SoakReport } from './report.js';
 import type { Prng, SoakSettings } from './settings.js';
 import { SOAK_NS } from './workload.js';
+import { Stepper } from './stepper.js';
+import { mainContainerSpec } from './pod-spec.js';
 
 /** Distinct images (own config digests; all share the busybox layer) of shared/conformance. */
 export const CHURN_IMAGES = [
@@ -40,22 +42,13 @@ metadata: {name: ${name}, namespace: ${SOAK_NS}, labels: {app: img-churn}}
 spec:
   nodeName: ${node}
   restartPolicy: Always
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: main
-    image: ${image}
-    imagePullPolicy: IfNotPresent
-    command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]
-    resources: {requests: {cpu: 5m, memory: 4Mi}, limits: {cpu: 100m, memory: 16Mi}}
+${mainContainerSpec({ image, command: "trap 'exit 0' TERM; while :; do sleep 1; done", terminationGracePeriodSeconds: 1, requests: { cpu: '5m', memory: '4Mi' }, limits: { cpu: '100m', memory: '16Mi' } }, 2)}
 `;
 }
 
 const isRunning = (p: ApiPod) => p.status?.phase === 'Running' && !!p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
 
-export class ImageChurn {
-  private timer: NodeJS.Timeout | undefined;
-  private paused = 0;
-  private busy: Promise<void> = Promise.resolve();
+export class ImageChurn extends Stepper {
   private readonly nodes = new Map<string, NodeState>();
   started = 0;
   failures = 0;
@@ -70,6 +63,7 @@ export class ImageChurn {
     /** When the cluster became quiet (ms; undefined while a fault is under way). */
     private readonly quietSince: () => number | undefined,
   ) {
+    super();
     // each node starts at another image, so the nodes do not pull in lock step
     cluster.nodes.forEach((n, i) => this.nodes.set(n.name, { seq: i * 2, used: new Set() }));
   }
@@ -83,22 +77,6 @@ export class ImageChurn {
       }, ms);
     };
     next(0);
-  }
-
-  async pause(): Promise<void> {
-    this.paused++;
-    await this.busy;
-  }
-
-  resume(): void {
-    this.paused = Math.max(0, this.paused - 1);
-  }
-
-  async stop(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.paused = Infinity;
-    await this.busy;
   }
 
   /**

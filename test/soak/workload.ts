@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { EXAMPLES, type ClusterHarness } from '../helpers/cluster-harness.js';
 import type { SoakReport } from './report.js';
 import type { Prng, SoakSettings } from './settings.js';
+import { Stepper } from './stepper.js';
+import { mainContainerSpec } from './pod-spec.js';
 
 export const SOAK_NS = 'soak';
 const IMAGE = 'corelet.local/zeus/api:1.0';
@@ -25,13 +27,8 @@ export async function zeusManifest(net: string): Promise<string> {
 
 /** The churn workload's fixed part. */
 export function soakManifest(settings: SoakSettings): string {
-  const pod = (command: string) => `      terminationGracePeriodSeconds: 2
-      containers:
-      - name: main
-        image: ${IMAGE}
-        imagePullPolicy: IfNotPresent
-        command: ["sh", "-c", ${JSON.stringify(command)}]
-        resources: {requests: {cpu: 10m, memory: 8Mi}, limits: {cpu: 200m, memory: 32Mi}}`;
+  const pod = (command: string) =>
+    mainContainerSpec({ image: IMAGE, command, terminationGracePeriodSeconds: 2, requests: { cpu: '10m', memory: '8Mi' }, limits: { cpu: '200m', memory: '32Mi' } }, 6);
   return `apiVersion: v1
 kind: Namespace
 metadata: {name: ${SOAK_NS}}
@@ -95,13 +92,7 @@ spec:
   template:
     spec:
       restartPolicy: Never
-      terminationGracePeriodSeconds: 1
-      containers:
-      - name: main
-        image: ${IMAGE}
-        imagePullPolicy: IfNotPresent
-        command: ["sh", "-c", "echo batch ${n}; sleep 3"]
-        resources: {requests: {cpu: 10m, memory: 8Mi}, limits: {cpu: 100m, memory: 32Mi}}
+${mainContainerSpec({ image: IMAGE, command: `echo batch ${n}; sleep 3`, terminationGracePeriodSeconds: 1, requests: { cpu: '10m', memory: '8Mi' }, limits: { cpu: '100m', memory: '32Mi' } }, 6)}
 `;
 }
 
@@ -110,10 +101,7 @@ spec:
  * replicas or starts a Job (which deletes itself 30 s after it finished). `onScale` tells the
  * invariant checker that the Deployment has a fresh 2 minutes to reach its new size.
  */
-export class Churn {
-  private timer: NodeJS.Timeout | undefined;
-  private paused = 0;
-  private busy: Promise<void> = Promise.resolve();
+export class Churn extends Stepper {
   private jobs = 0;
   readonly created: { job: string; at: number }[] = [];
   scales = 0;
@@ -125,7 +113,9 @@ export class Churn {
     private readonly rng: Prng,
     private readonly intervalMs: readonly [number, number],
     private readonly onScale: (key: string) => void,
-  ) {}
+  ) {
+    super();
+  }
 
   start(): void {
     const next = () => {
@@ -134,23 +124,6 @@ export class Churn {
       }, this.rng.int(this.intervalMs[0], this.intervalMs[1]));
     };
     next();
-  }
-
-  /** Stops new steps; resolves when the step under way (if any) is done. */
-  async pause(): Promise<void> {
-    this.paused++;
-    await this.busy;
-  }
-
-  resume(): void {
-    this.paused = Math.max(0, this.paused - 1);
-  }
-
-  async stop(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.paused = Infinity;
-    await this.busy;
   }
 
   private async step(): Promise<void> {

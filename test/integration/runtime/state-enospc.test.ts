@@ -11,49 +11,12 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { StateStore, type ContainerRecord, type SandboxRecord } from '../../../src/runtime/store/index.js';
+import { StateStore } from '../../../src/runtime/store/index.js';
 import { silentLogger } from '../../../src/lib/logger.js';
+import { containerRecord, sandboxRecord } from '../../helpers/state-records.js';
 
-function sandbox(id: string): SandboxRecord {
-  return {
-    id,
-    name: `pod-${id}`,
-    config: { metadata: { name: `pod-${id}`, namespace: 'ns', uid: 'u', attempt: 0 } } as SandboxRecord['config'],
-    runtimeHandler: '',
-    state: 'ready',
-    createdAt: '1',
-    netnsPath: null,
-    ip: '',
-    additionalIps: [],
-    pausePid: 0,
-    cgroupParent: '/x',
-    ownsCgroupParent: true,
-    shmMounted: false,
-  };
-}
-
-function container(id: string, sandboxId: string): ContainerRecord {
-  return {
-    id,
-    sandboxId,
-    name: `c-${id}`,
-    config: { metadata: { name: 'c', attempt: 0 } } as ContainerRecord['config'],
-    imageName: 'busybox',
-    imageId: 'sha256:x',
-    state: 'created',
-    createdAt: '1',
-    startedAt: '0',
-    finishedAt: '0',
-    exitCode: 0,
-    reason: '',
-    message: '',
-    pid: 0,
-    logPath: '',
-    cgroupsPath: '/x/c',
-    stopSignal: 15,
-    user: { uid: 0, gid: 0, additionalGids: [] },
-  };
-}
+const sandbox = sandboxRecord;
+const container = containerRecord;
 
 /** Every file and folder under dir, relative. */
 async function tree(dir: string): Promise<string[]> {

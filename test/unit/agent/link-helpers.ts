@@ -1,6 +1,6 @@
 /** A scheduler link as an agent opens it, for tests against a real scheduler server on 127.0.0.1. */
 import type { TestContext } from 'node:test';
-import { decodeObjects } from '../../../src/api/index.js';
+import { decodeObjects, type Pod } from '../../../src/api/index.js';
 import type { NodeCredentials } from '../../../src/agent/node-identity.js';
 import type { Pki } from '../../../src/scheduler/auth/index.js';
 import { startSchedulerServer, type SchedulerServerOptions } from '../../../src/scheduler/server/index.js';
@@ -39,11 +39,35 @@ export function linkTo(server: { port: number }, creds: NodeCredentials, node: {
  * to NODE; options add server settings (e.g. podCidrs). The tokens are the server's.
  */
 export async function serverWithBoundPod(t: TestContext, pki: Pki, binding: { pod: string; node: string }, options: Partial<SchedulerServerOptions> = {}) {
+  return serverWithBoundPods(t, pki, { pods: [binding.pod], node: binding.node }, options);
+}
+
+/** serverWithBoundPod for several pods default/POD, all bound to NODE. */
+export async function serverWithBoundPods(t: TestContext, pki: Pki, binding: { pods: string[]; node: string }, options: Partial<SchedulerServerOptions> = {}) {
   const { store } = tempStore(t);
   const tokens = makeTokens();
   const server = await startSchedulerServer({ store, pki, address: '127.0.0.1', port: 0, tokenLookup: tokens.lookup, ...options });
   t.after(() => server.close());
-  for (const obj of decodeObjects(podYaml(binding.pod), 'test').objects) store.create('Pod', obj as unknown as ObjectInput);
-  store.bindPod('default', binding.pod, binding.node);
+  for (const pod of binding.pods) {
+    for (const obj of decodeObjects(podYaml(pod), 'test').objects) store.create('Pod', obj as unknown as ObjectInput);
+    store.bindPod('default', pod, binding.node);
+  }
   return { store, tokens, server };
+}
+
+/**
+ * What a link hands over: setPods (for linkTo's options) records each list's pod names, sorted,
+ * in handed; next() is a promise of the next hand-over (call it before what causes one).
+ */
+export function handOvers() {
+  const handed: string[][] = [];
+  let wake: () => void = () => {};
+  return {
+    handed,
+    setPods: (list: Pod[]) => {
+      handed.push(list.map((p) => p.metadata.name).sort());
+      wake();
+    },
+    next: () => new Promise<void>((resolve) => (wake = resolve)),
+  };
 }

@@ -70,6 +70,8 @@ describe('node identity (agent)', () => {
     certPem: issueCertificate(ca, { publicKeyPem: publicKeyPem(), commonName: 'system:node:node-a', organizations: ['system:nodes'], usages: ['clientAuth', 'serverAuth'], validitySeconds: seconds, now }).certPem,
     caPem: ca.certPem,
   });
+  /** A rotator's fixed options: node-a holding FIRST, no SANs, the fake clock, jitter 0.5. */
+  const rotatorBase = (first: NodeCredentials, clock: FakeClock) => ({ current: first, nodeName: 'node-a', sans: {}, clock, random: () => 0.5 });
 
   it('renews at 70% to 90% of the lifetime (notBefore..notAfter)', () => {
     const nb = new Date(0);
@@ -88,11 +90,7 @@ describe('node identity (agent)', () => {
     const saved: NodeCredentials[] = [];
     let fail = false;
     const rotator = new CertificateRotator({
-      current: first,
-      nodeName: 'node-a',
-      sans: {},
-      clock,
-      random: () => 0.5,
+      ...rotatorBase(first, clock),
       makeCsr: async () => csr,
       renew: async (csrPem, current) => {
         renewals.push(new X509Certificate(current.certPem).serialNumber);
@@ -141,11 +139,7 @@ describe('node identity (agent)', () => {
   function downScheduler(first: NodeCredentials, clock: FakeClock) {
     const state = { up: false, answer: 'renew' as 'renew' | 'refuse', csrs: 0, used: [] as string[], presented: [] as string[], csrPems: new Set<string>(), rotated: [] as NodeCredentials[] };
     const rotator = new CertificateRotator({
-      current: first,
-      nodeName: 'node-a',
-      sans: {},
-      clock,
-      random: () => 0.5,
+      ...rotatorBase(first, clock),
       makeCsr: async () => {
         state.csrs++;
         return makeNodeCsr('node-a');

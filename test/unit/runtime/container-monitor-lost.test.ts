@@ -7,36 +7,21 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { exitDir } from '../../../src/runtime/lifecycle.js';
 import { SandboxManager } from '../../../src/runtime/sandbox/sandbox-manager.js';
 import { ContainerManager } from '../../../src/runtime/container/container-manager.js';
-import type { ContainerConfig__Output, PodSandboxConfig__Output } from '../../../src/cri/types.js';
 import { listPodSandbox } from '../../../src/runtime/sandbox/sandbox-list.js';
 import { podSandboxStatusRpc } from '../../../src/runtime/sandbox/sandbox-status.js';
 import type { RuntimeContext } from '../../../src/runtime/runtime-context.js';
-import { fakeDeps } from './fakes.js';
+import { cleanUpAfter, fakeContainerConfig, fakePodConfig, fakeRuntime } from './fakes.js';
 
-const pod = {
-  metadata: { name: 'p', namespace: 'default', uid: 'u', attempt: 0 },
-  hostname: 'p',
-  log_directory: '',
-  dns_config: null,
-  port_mappings: [],
-  labels: {},
-  annotations: {},
-  linux: null,
-  windows: null,
-} as PodSandboxConfig__Output;
-
-const ctr = { metadata: { name: 'c', attempt: 0 }, image: { image: 'busybox' }, command: ['sleep', '60'], args: [], working_dir: '', envs: [], mounts: [], devices: [], labels: {}, annotations: {}, log_path: '', stdin: false, stdin_once: false, tty: false, linux: null } as unknown as ContainerConfig__Output;
+const pod = fakePodConfig('p');
+const ctr = fakeContainerConfig('c');
 
 async function running() {
-  const { deps, host, root } = await fakeDeps();
-  const sandboxes = new SandboxManager(deps);
-  const containers = new ContainerManager(deps, sandboxes);
-  sandboxes.containers = containers;
+  const { deps, host, root, sandboxes, containers } = await fakeRuntime();
   await containers.start();
   const sandboxId = await sandboxes.run(pod, '');
   const id = await containers.create(sandboxId, ctr, pod);
@@ -52,10 +37,7 @@ async function running() {
 
 test('a container that ended after its conmon died is reported exited (Unknown), not RUNNING forever', async (t) => {
   const { deps, root, containers, id, gone } = await running();
-  t.after(async () => {
-    await containers.stopWatching();
-    await rm(root, { recursive: true, force: true });
-  });
+  cleanUpAfter(t, containers, root);
   assert.equal((await containers.refresh(id))!.state, 'running');
   gone();
   const rec = await containers.refresh(id);
@@ -67,10 +49,7 @@ test('a container that ended after its conmon died is reported exited (Unknown),
 
 test('a container whose process was replaced by another with its pid (recycled) is not taken for running', async (t) => {
   const { deps, host, root, containers, id } = await running();
-  t.after(async () => {
-    await containers.stopWatching();
-    await rm(root, { recursive: true, force: true });
-  });
+  cleanUpAfter(t, containers, root);
   host.containers.set(id, 'stopped');
   deps.namespaces.startTime = async () => '999'; // same pid, another process
   assert.equal((await containers.refresh(id))!.state, 'exited');
@@ -78,10 +57,7 @@ test('a container whose process was replaced by another with its pid (recycled) 
 
 test('StopContainer succeeds when SIGKILL ends the container but no exit file can be written (conmon gone, ENOSPC)', async (t) => {
   const { deps, host, root, containers, id, gone } = await running();
-  t.after(async () => {
-    await containers.stopWatching();
-    await rm(root, { recursive: true, force: true });
-  });
+  cleanUpAfter(t, containers, root);
   // The kill works, the exit file never comes.
   deps.oci.kill = async (cid, signal) => {
     host.signals.push(`${cid}:${signal}`);
@@ -95,15 +71,9 @@ test('StopContainer succeeds when SIGKILL ends the container but no exit file ca
 });
 
 test('a pause that died after its conmon (no exit file) shows NOTREADY in ListPodSandbox and PodSandboxStatus', async (t) => {
-  const { deps, root } = await fakeDeps();
-  const sandboxes = new SandboxManager(deps);
-  const containers = new ContainerManager(deps, sandboxes);
-  sandboxes.containers = containers;
+  const { deps, root, sandboxes, containers } = await fakeRuntime();
   await containers.start();
-  t.after(async () => {
-    await containers.stopWatching();
-    await rm(root, { recursive: true, force: true });
-  });
+  cleanUpAfter(t, containers, root);
   const rt = { deps, sandboxes, containers } as unknown as RuntimeContext;
   const id = await sandboxes.run(pod, '');
   const list = async () => (await listPodSandbox(rt)({} as never)).items!.map((s) => s.state);
@@ -115,10 +85,7 @@ test('a pause that died after its conmon (no exit file) shows NOTREADY in ListPo
 
 test('a graceful StopContainer returns once the container ends on its stop signal, its conmon gone (no waiting out the grace period)', async (t) => {
   const { deps, host, root, containers, id, gone } = await running();
-  t.after(async () => {
-    await containers.stopWatching();
-    await rm(root, { recursive: true, force: true });
-  });
+  cleanUpAfter(t, containers, root);
   deps.oci.kill = async (cid, signal) => {
     host.signals.push(`${cid}:${signal}`);
     gone(); // it ends on SIGTERM; nobody writes the exit file
@@ -130,10 +97,7 @@ test('a graceful StopContainer returns once the container ends on its stop signa
 
 test('StopContainer after SIGKILL returns when a ListContainers meanwhile recorded the lost exit', { timeout: 20_000 }, async (t) => {
   const { deps, host, root, containers, id, gone } = await running();
-  t.after(async () => {
-    await containers.stopWatching();
-    await rm(root, { recursive: true, force: true });
-  });
+  cleanUpAfter(t, containers, root);
   deps.oci.kill = async (cid, signal) => {
     host.signals.push(`${cid}:${signal}`);
     gone();
@@ -153,10 +117,7 @@ const CONTAINER_PID = 100; // the fake monitor's container pid
 
 test('a live container and pod stay RUNNING/READY when reading /proc fails once (EMFILE is not "gone")', async (t) => {
   const { deps, root, containers, id } = await running();
-  t.after(async () => {
-    await containers.stopWatching();
-    await rm(root, { recursive: true, force: true });
-  });
+  cleanUpAfter(t, containers, root);
   deps.namespaces.startTime = async () => {
     throw emfile();
   };
@@ -170,10 +131,7 @@ test('a live container and pod stay RUNNING/READY when reading /proc fails once 
 
 test('while its conmon lives, a container whose pid is gone is not recorded lost: conmon writes the real exit code', async (t) => {
   const { deps, root, containers, id } = await running();
-  t.after(async () => {
-    await containers.stopWatching();
-    await rm(root, { recursive: true, force: true });
-  });
+  cleanUpAfter(t, containers, root);
   deps.namespaces.startTime = async (pid) => (pid === CONTAINER_PID ? undefined : '1');
   assert.equal((await containers.refresh(id))!.state, 'running', 'conmon is alive: its exit file is coming');
   await writeFile(join(exitDir(deps.config), id), '137');
@@ -184,10 +142,7 @@ test('while its conmon lives, a container whose pid is gone is not recorded lost
 
 test('StopContainer sends SIGKILL when the process ignores SIGTERM, even if two isolated readings said "gone"', { timeout: 30_000 }, async (t) => {
   const { deps, host, root, containers, id, gone } = await running();
-  t.after(async () => {
-    await containers.stopWatching();
-    await rm(root, { recursive: true, force: true });
-  });
+  cleanUpAfter(t, containers, root);
   let n = 0;
   // conmon's state cannot be read (an old record, or EMFILE); the container's pid reads "gone"
   // twice, far apart, and alive otherwise: it never ended.
@@ -207,15 +162,12 @@ test('StopContainer sends SIGKILL when the process ignores SIGTERM, even if two 
 
 /** Five containers of one pod recorded running, then a new manager as after a restart. */
 async function fiveRunning() {
-  const { deps, root } = await fakeDeps();
-  const sandboxes = new SandboxManager(deps);
-  const containers = new ContainerManager(deps, sandboxes);
-  sandboxes.containers = containers;
+  const { deps, root, sandboxes, containers } = await fakeRuntime();
   await containers.start();
   const sandboxId = await sandboxes.run(pod, '');
   const ids: string[] = [];
   for (let i = 0; i < 5; i++) {
-    const id = await containers.create(sandboxId, { ...ctr, metadata: { name: `c${i}`, attempt: 0 } } as ContainerConfig__Output, pod);
+    const id = await containers.create(sandboxId, fakeContainerConfig(`c${i}`), pod);
     await containers.startContainer(id);
     ids.push(id);
   }
@@ -228,10 +180,7 @@ test('after a reboot (another boot id) the containers are exited at once, even a
   deps.namespaces.bootId = async () => 'boot-2';
   // No wait for exit files nobody will write: a wait would take 10 minutes per container.
   const again = new ContainerManager(deps, sandboxes, { lostExitWaitMs: 600_000 });
-  t.after(async () => {
-    await again.stopWatching();
-    await rm(root, { recursive: true, force: true });
-  });
+  cleanUpAfter(t, again, root);
   await again.start();
   for (const id of ids) {
     assert.equal(deps.store.container(id).state, 'exited');
@@ -242,10 +191,7 @@ test('after a reboot (another boot id) the containers are exited at once, even a
 
 test('a record without a boot id (older version) whose pid lives with its start time stays running', async (t) => {
   const { deps, root, containers, id } = await running();
-  t.after(async () => {
-    await containers.stopWatching();
-    await rm(root, { recursive: true, force: true });
-  });
+  cleanUpAfter(t, containers, root);
   await deps.store.updateContainer(id, (r) => {
     delete r.bootId;
   });
@@ -256,10 +202,7 @@ test('a record without a boot id (older version) whose pid lives with its start 
 test('at start the containers are refreshed in parallel (not one lost-exit wait after the other)', { timeout: 30_000 }, async (t) => {
   const { deps, root, sandboxes } = await fiveRunning();
   const again = new ContainerManager(deps, sandboxes);
-  t.after(async () => {
-    await again.stopWatching();
-    await rm(root, { recursive: true, force: true });
-  });
+  cleanUpAfter(t, again, root);
   // The first reading answers only once a second one is under way: sequential refreshes never finish.
   let waiting: (() => void) | undefined;
   let calls = 0;
@@ -275,10 +218,7 @@ test('at start the containers are refreshed in parallel (not one lost-exit wait 
 
 test('two concurrent refreshes of a lost container publish one CONTAINER_STOPPED_EVENT', async (t) => {
   const { deps, root, containers, id, gone } = await running();
-  t.after(async () => {
-    await containers.stopWatching();
-    await rm(root, { recursive: true, force: true });
-  });
+  cleanUpAfter(t, containers, root);
   const stopped: string[] = [];
   deps.events.subscribe((e) => {
     if (e.type === 'CONTAINER_STOPPED_EVENT') stopped.push(e.id);
@@ -290,10 +230,7 @@ test('two concurrent refreshes of a lost container publish one CONTAINER_STOPPED
 
 test('concurrent record updates of one container apply one after the other (no lost write)', async (t) => {
   const { deps, root, containers, id } = await running();
-  t.after(async () => {
-    await containers.stopWatching();
-    await rm(root, { recursive: true, force: true });
-  });
+  cleanUpAfter(t, containers, root);
   await Promise.all([
     deps.store.updateContainer(id, (r) => {
       r.state = 'exited';

@@ -1,24 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
-import type { ContainerConfig__Output, PodSandboxConfig__Output } from '../../../src/cri/types.js';
-import { fakeRuntime } from './fakes.js';
+import type { ContainerConfig__Output } from '../../../src/cri/types.js';
+import { cleanUpAfter, fakeContainerConfig, fakePodConfig, fakeRuntime } from './fakes.js';
 
-const pod = {
-  metadata: { name: 'p', namespace: 'default', uid: 'u', attempt: 0 },
-  hostname: 'p',
-  log_directory: '',
-  dns_config: null,
-  port_mappings: [],
-  labels: {},
-  annotations: {},
-  linux: null,
-  windows: null,
-} as PodSandboxConfig__Output;
-
-function ctr(name: string): ContainerConfig__Output {
-  return { metadata: { name, attempt: 0 }, image: { image: 'busybox' }, command: ['sleep', '60'], args: [], working_dir: '', envs: [], mounts: [], devices: [], labels: {}, annotations: {}, log_path: '', stdin: false, stdin_once: false, tty: false, linux: null } as unknown as ContainerConfig__Output;
-}
+const pod = fakePodConfig('p');
+const ctr = fakeContainerConfig;
 
 async function setup() {
   const { deps, host, root, sandboxes, containers } = await fakeRuntime();
@@ -29,10 +15,7 @@ async function setup() {
 
 test('a container that exits 0 on its stop signal is Completed, without SIGKILL', async (t) => {
   const { deps, host, root, containers, sandboxId } = await setup();
-  t.after(async () => {
-    await containers.stopWatching();
-    await rm(root, { recursive: true, force: true });
-  });
+  cleanUpAfter(t, containers, root);
   const id = await containers.create(sandboxId, ctr('graceful'), pod);
   await containers.startContainer(id);
   host.onStopSignal.set(id, 0);
@@ -45,10 +28,7 @@ test('a container that exits 0 on its stop signal is Completed, without SIGKILL'
 
 test('a container ignoring its stop signal is killed after the timeout (137)', async (t) => {
   const { deps, host, root, containers, sandboxId } = await setup();
-  t.after(async () => {
-    await containers.stopWatching();
-    await rm(root, { recursive: true, force: true });
-  });
+  cleanUpAfter(t, containers, root);
   const id = await containers.create(sandboxId, ctr('stubborn'), pod);
   await containers.startContainer(id);
   host.onStopSignal.set(id, 'ignore');
@@ -64,10 +44,7 @@ test('a container ignoring its stop signal is killed after the timeout (137)', a
 
 test("the stop signal is the CRI config's, else the image's StopSignal, else SIGTERM", async (t) => {
   const { host, root, containers, sandboxId } = await setup();
-  t.after(async () => {
-    await containers.stopWatching();
-    await rm(root, { recursive: true, force: true });
-  });
+  cleanUpAfter(t, containers, root);
   const nginx = await containers.create(sandboxId, { ...ctr('web'), image: { image: 'nginx' } } as ContainerConfig__Output, pod);
   const plain = await containers.create(sandboxId, ctr('plain'), pod);
   const told = await containers.create(sandboxId, { ...ctr('told'), stop_signal: 'SIGUSR1' } as ContainerConfig__Output, pod);
@@ -80,10 +57,7 @@ test("the stop signal is the CRI config's, else the image's StopSignal, else SIG
 
 test('a second StopContainer with a shorter timeout shortens the wait of one in progress (a shorter delete kills sooner)', async (t) => {
   const { deps, host, root, containers, sandboxId } = await setup();
-  t.after(async () => {
-    await containers.stopWatching();
-    await rm(root, { recursive: true, force: true });
-  });
+  cleanUpAfter(t, containers, root);
   const id = await containers.create(sandboxId, ctr('slow-flush'), pod);
   await containers.startContainer(id);
   host.onStopSignal.set(id, 'ignore');

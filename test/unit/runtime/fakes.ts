@@ -14,7 +14,9 @@ import { internal } from '../../../src/lib/errors.js';
 import { EventBus } from '../../../src/runtime/events.js';
 import { SandboxManager } from '../../../src/runtime/sandbox/sandbox-manager.js';
 import { ContainerManager } from '../../../src/runtime/container/container-manager.js';
-import type { PodSandboxConfig__Output } from '../../../src/cri/types.js';
+import type { ContainerConfig__Output, PodSandboxConfig__Output } from '../../../src/cri/types.js';
+import type { TestContext } from 'node:test';
+import { rm } from 'node:fs/promises';
 
 export interface FakeHost {
   netns: Set<string>;
@@ -184,4 +186,17 @@ export function fakePodConfig(name: string, labels: Record<string, string> = {})
     linux: null,
     windows: null,
   };
+}
+
+/** A CreateContainer config for container NAME running `sleep 60` in busybox, without log path or Linux settings. */
+export function fakeContainerConfig(name: string): ContainerConfig__Output {
+  return { metadata: { name, attempt: 0 }, image: { image: 'busybox' }, command: ['sleep', '60'], args: [], working_dir: '', envs: [], mounts: [], devices: [], labels: {}, annotations: {}, log_path: '', stdin: false, stdin_once: false, tty: false, linux: null } as unknown as ContainerConfig__Output;
+}
+
+/** After the test: stop the container manager's watching and remove the fake's root. */
+export function cleanUpAfter(t: TestContext, containers: { stopWatching(): Promise<void> }, root: string): void {
+  t.after(async () => {
+    await containers.stopWatching();
+    await rm(root, { recursive: true, force: true });
+  });
 }

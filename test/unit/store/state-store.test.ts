@@ -3,27 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { StateStore, type SandboxRecord } from '../../../src/runtime/store/index.js';
+import { StateStore } from '../../../src/runtime/store/index.js';
+import { sandboxRecord } from '../../helpers/state-records.js';
 import { silentLogger } from '../../../src/lib/logger.js';
 import { isKind } from '../../../src/lib/errors.js';
 
-function sandbox(id: string, name = `pod-${id}`): SandboxRecord {
-  return {
-    id,
-    name,
-    config: { metadata: { name, namespace: 'ns', uid: 'u', attempt: 0 } } as SandboxRecord['config'],
-    runtimeHandler: '',
-    state: 'ready',
-    createdAt: '1',
-    netnsPath: null,
-    ip: '',
-    additionalIps: [],
-    pausePid: 0,
-    cgroupParent: '/x',
-    ownsCgroupParent: true,
-    shmMounted: false,
-  };
-}
+const sandbox = sandboxRecord;
 
 test('records survive a reload, names are reserved, prefixes resolve', async (t) => {
   const root = await mkdtemp(join(tmpdir(), 'corelet-store-'));
