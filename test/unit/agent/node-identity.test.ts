@@ -53,8 +53,14 @@ class FakeClock implements RotationClock {
   }
 }
 
-const settle = async () => {
+/**
+ * Lets the rotator finish what a timer started: its work (key generation, file reads) runs on the
+ * thread pool, so a fixed number of turns of the loop is not enough under load; it is done when
+ * it has planned its next attempt (a pending timer). Gives up quietly after 10 s (the asserts tell).
+ */
+const settle = async (clock: FakeClock) => {
   for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  for (const end = Date.now() + 10_000; clock.timers.size === 0 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 5));
 };
 
 describe('node identity (agent)', () => {
@@ -107,10 +113,10 @@ describe('node identity (agent)', () => {
     assert.equal(delay, 78_000);
     assert.equal(clock.pendingDelay(), 78_000);
     clock.advance(77_999);
-    await settle();
+    await settle(clock);
     assert.deepEqual(renewals, [], 'not before its time');
     clock.advance(1);
-    await settle();
+    await settle(clock);
     assert.deepEqual(renewals, [new X509Certificate(first.certPem).serialNumber], 'renewed with the current certificate');
     assert.equal(rotated.length, 1);
     assert.equal(saved.length, 1, 'stored before it is used');
@@ -121,15 +127,15 @@ describe('node identity (agent)', () => {
     // left (17 s), and the old certificate stays in use.
     fail = true;
     clock.advance(78_000);
-    await settle();
+    await settle(clock);
     assert.equal(rotated.length, 1);
     assert.equal(clock.pendingDelay(), 5_000);
     clock.advance(5_000);
-    await settle();
+    await settle(clock);
     assert.equal(clock.pendingDelay(), 8_500);
     fail = false;
     clock.advance(8_500);
-    await settle();
+    await settle(clock);
     assert.equal(rotated.length, 2);
     rotator.stop();
     assert.equal(clock.timers.size, 0);
@@ -175,7 +181,7 @@ describe('node identity (agent)', () => {
       const d = clock.pendingDelay();
       if (clock.now().getTime() > end) delays.push(d);
       clock.advance(d);
-      await settle();
+      await settle(clock);
     }
     assert.ok(!state.used.includes('token'), 'no token while the certificate may still renew');
     assert.ok(delays.length < 30, `backs off after expiry (not every second): ${delays.length} retries in an hour`);
@@ -185,13 +191,13 @@ describe('node identity (agent)', () => {
     // The scheduler is back: the expired certificate renews (within its window).
     state.up = true;
     clock.advance(clock.pendingDelay());
-    await settle();
+    await settle(clock);
     assert.equal(state.rotated.length, 1);
     assert.equal(state.presented.at(-1), new X509Certificate(first.certPem).serialNumber, 'renewed with the expired certificate');
     assert.deepEqual([...new Set(state.used)], ['certificate']);
     // The next rotation uses a new key.
     clock.advance(clock.pendingDelay());
-    await settle();
+    await settle(clock);
     assert.equal(state.csrs, 2);
     rotator.stop();
   });
@@ -205,14 +211,14 @@ describe('node identity (agent)', () => {
     rotator.start();
     // Refused while it lives: retried with the certificate (the token would be refused for a registered name).
     clock.advance(clock.pendingDelay());
-    await settle();
+    await settle(clock);
     assert.deepEqual(state.used, ['certificate']);
     const end = Date.parse(new X509Certificate(first.certPem).validTo);
     clock.advance(Math.max(clock.pendingDelay(), end - clock.now().getTime() + 1));
-    await settle();
+    await settle(clock);
     while (state.rotated.length === 0) {
       clock.advance(clock.pendingDelay());
-      await settle();
+      await settle(clock);
     }
     assert.deepEqual(state.used.slice(-2), ['certificate', 'token'], 'the certificate first, then the token');
     assert.equal(state.csrs, 1, 'the same key throughout');
