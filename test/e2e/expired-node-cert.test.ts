@@ -13,7 +13,6 @@ import { OneNodeCluster } from '../helpers/one-node-cluster.js';
 
 const TOKEN_TTL_S = 20;
 const cluster = new OneNodeCluster({ name: 'expcert', schedulerArgs: ['--node-cert-ttl', '60s'], joinTokenTtlSeconds: TOKEN_TTL_S });
-const api = cluster.api.bind(cluster);
 const until = cluster.until.bind(cluster);
 
 const keeper = async () => (await cluster.runningContainer('keeper'))?.containerID;
