@@ -2,8 +2,8 @@
  * One pass of the scheduling loop: place every unbound pod, bind it in the store, and hand it to the
  * chosen node's agent with `assign`.
  */
-import { MESSAGE_VERSION, podFinished, type Node, type ObjectEvent, type Pod } from '../../api/index.js';
-import { CoreletError } from '../../lib/index.js';
+import { MessageError, MESSAGE_VERSION, podFinished, type Node, type ObjectEvent, type Pod } from '../../api/index.js';
+import { CoreletError, type Logger } from '../../lib/index.js';
 import { bindClaim, claimNode } from '../controllers/index.js';
 import { ClusterSnapshot, localClaimsOf, pinnedNodeOf, schedule, type ScheduleResult } from '../placement/index.js';
 import type { Store, WatchChange } from '../store/index.js';
@@ -214,7 +214,7 @@ export function scheduleOnce(store: Store, sessions: NodeSessions, now: Date = n
  * run, but the agent keeps them, their sandbox and logs, until their object is deleted): the agent
  * drops the pods it had that are not named, i.e. removed while it was away.
  */
-export function assignBoundPods(store: Store, sessions: NodeSessions, nodeName: string): number {
+export function assignBoundPods(store: Store, sessions: NodeSessions, nodeName: string, logger?: Logger): number {
   let sent = 0;
   const pods = store.list<Pod>('Pod', { nodeName });
   for (const pod of pods) {
@@ -228,7 +228,14 @@ export function assignBoundPods(store: Store, sessions: NodeSessions, nodeName: 
     if (podFinished(pod)) continue;
     if (sessions.send(nodeName, { v: MESSAGE_VERSION, type: 'assign', pod, podSecurity: enforcedLevel(store, pod.metadata.namespace) })) sent++;
   }
-  sessions.send(nodeName, { v: MESSAGE_VERSION, type: 'assignDone', uids: pods.map((p) => p.metadata.uid) });
+  try {
+    sessions.send(nodeName, { v: MESSAGE_VERSION, type: 'assignDone', uids: pods.map((p) => p.metadata.uid) });
+  } catch (err) {
+    // Over the message limit (some 100,000 pods bound to one node, mostly finished): without the
+    // marker the agent keeps what it had plus the re-sent pods, which is safe; the caller goes on.
+    if (!(err instanceof MessageError)) throw err;
+    logger?.warn({ node: nodeName, pods: pods.length, err: err.message }, 'cannot send assignDone: the agent keeps its pods until its next resync');
+  }
   return sent;
 }
 

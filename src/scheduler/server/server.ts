@@ -177,7 +177,7 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
         onRegistered: (nodeName) => {
           if (peers) sessions.send(nodeName, peersMessage());
           // A reconnecting agent gets its pods again: it may have missed assigns while away.
-          assignBoundPods(opts.store, sessions, nodeName);
+          assignBoundPods(opts.store, sessions, nodeName, logger);
           opts.onChange?.();
         },
       });
