@@ -327,11 +327,15 @@ export class ContainerManager {
     const { oci } = this.deps;
     const rec = await this.refresh(id);
     if (!rec || rec.state === 'exited') return;
-    const exits = exitDir(this.deps.config);
     const st = await oci.state(id);
     if (!st || st.status === 'stopped') {
-      // conmon writes the exit file right after runc notices; give it that moment.
-      if ((await waitForExit(exits, id, this.lostExitWaitMs)) === undefined) await this.markLost(id);
+      // runc reports a zombie as stopped: conmon may not have reaped it and written the exit file
+      // yet. Lost only when lostExit says so (never while conmon lives); otherwise wait for the file.
+      const verdict = await this.lostExit(rec, this.lostExitWaitMs);
+      if (verdict === 'lost') await this.markLost(id);
+      else if (verdict === 'running' && (await this.awaitExit(id, KILL_WAIT_MS)) === undefined) {
+        throw wrap(new Error('runc reports it stopped, but no exit came'), `stopping container ${id}`);
+      }
       await this.refresh(id);
       return;
     }

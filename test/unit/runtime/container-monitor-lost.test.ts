@@ -8,6 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exitDir } from '../../../src/runtime/lifecycle.js';
 import { SandboxManager } from '../../../src/runtime/sandbox/sandbox-manager.js';
@@ -241,4 +242,33 @@ test('concurrent record updates of one container apply one after the other (no l
   ]);
   assert.equal(deps.store.container(id).state, 'exited');
   assert.equal(deps.store.container(id).message, 'resources updated');
+});
+
+/** running(), over a manager with the given options (wired as fakeRuntime wires its own). */
+async function runningWith(options: ConstructorParameters<typeof ContainerManager>[2]) {
+  const { deps, host, root, sandboxes } = await fakeRuntime();
+  const containers = new ContainerManager(deps, sandboxes, options);
+  sandboxes.containers = containers;
+  await containers.start();
+  const sandboxId = await sandboxes.run(pod, '');
+  const id = await containers.create(sandboxId, ctr, pod);
+  await containers.startContainer(id);
+  return { deps, host, root, containers, id };
+}
+const CONMON_PID = 99; // the fake monitor's conmon pid
+
+test('StopContainer on a container runc reports stopped waits for its live conmon: the real exit code, not 255 Unknown', async (t) => {
+  const { deps, host, root, containers, id } = await runningWith({ lostExitWaitMs: 1 });
+  cleanUpAfter(t, containers, root);
+  host.containers.set(id, 'stopped'); // runc says stopped (a zombie); conmon has not written the file yet
+  deps.namespaces.startTime = async (pid) => {
+    if (pid !== CONMON_PID) return undefined;
+    mkdirSync(exitDir(deps.config), { recursive: true });
+    writeFileSync(join(exitDir(deps.config), id), '3'); // conmon writes it late, and ends
+    deps.namespaces.startTime = async () => undefined;
+    return '1';
+  };
+  await containers.stop(id, 0);
+  assert.equal(deps.store.container(id).state, 'exited');
+  assert.equal(deps.store.container(id).exitCode, 3);
 });
