@@ -272,3 +272,37 @@ test('StopContainer on a container runc reports stopped waits for its live conmo
   assert.equal(deps.store.container(id).state, 'exited');
   assert.equal(deps.store.container(id).exitCode, 3);
 });
+
+/** The container's process gone for /proc, its conmon's pid alive with its recorded start time. */
+const containerGoneConmonLives = (deps: { namespaces: { startTime(pid: number): Promise<string | undefined> } }) => {
+  deps.namespaces.startTime = async (pid) => (pid === CONMON_PID ? '1' : undefined);
+};
+
+test('a conmon stopped by a signal (state T) does not keep a container whose process is gone RUNNING', async (t) => {
+  const { deps, root, containers, id } = await runningWith({ lostExitWaitMs: 1 });
+  cleanUpAfter(t, containers, root);
+  containerGoneConmonLives(deps);
+  deps.namespaces.stopped = async (pid) => pid === CONMON_PID;
+  const rec = await containers.refresh(id);
+  assert.equal(rec!.state, 'exited');
+  assert.equal(rec!.reason, 'Unknown');
+});
+
+test('a conmon recorded without its start time is not taken for alive (its pid may be another process now)', async (t) => {
+  const { deps, root, containers, id } = await runningWith({ lostExitWaitMs: 1 });
+  cleanUpAfter(t, containers, root);
+  await deps.store.updateContainer(id, (r) => {
+    delete r.conmonStartTime;
+  });
+  containerGoneConmonLives(deps);
+  assert.equal((await containers.refresh(id))!.state, 'exited');
+});
+
+test('a live conmon is believed only for a while: a container gone longer than that without an exit file is recorded lost', async (t) => {
+  const { deps, root, containers, id } = await runningWith({ lostExitWaitMs: 1, conmonBeliefMs: 0 });
+  cleanUpAfter(t, containers, root);
+  containerGoneConmonLives(deps); // conmon frozen / in D state: alive for /proc, never writes the file
+  const rec = await containers.refresh(id);
+  assert.equal(rec!.state, 'exited');
+  assert.equal(rec!.reason, 'Unknown');
+});
