@@ -372,8 +372,15 @@ export class SandboxManager {
         continue;
       }
       if (rec.state === 'ready') {
-        const st = await oci.state(rec.id).catch(() => undefined);
-        if (!st || st.status !== 'running') {
+        // Only runc's "no such container" (undefined) says the pause is gone; any other failure
+        // (a timeout, EAGAIN, runc missing) says nothing: then /proc alone decides.
+        const st = await oci.state(rec.id).catch((err: unknown) => {
+          logger.warn({ sandbox: rec.id, err: String(err) }, 'runc state failed at start: judging the pause by its pid');
+          return 'unreadable' as const;
+        });
+        if (st === 'unreadable') {
+          if ((await this.pauseLiveness(rec)) === 'gone') await this.markPauseGone(rec, `pid ${rec.pausePid} is gone (found at start)`);
+        } else if (!st || st.status !== 'running') {
           await this.markPauseGone(rec, 'the pause process is gone (found at start)');
         } else if ((await this.pauseLiveness(rec)) === 'gone') {
           await this.markPauseGone(rec, `pid ${rec.pausePid} is no longer the pause process (found at start)`);

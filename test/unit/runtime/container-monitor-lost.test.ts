@@ -11,6 +11,7 @@ import { writeFile } from 'node:fs/promises';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exitDir } from '../../../src/runtime/lifecycle.js';
+import { internal } from '../../../src/lib/errors.js';
 import { SandboxManager } from '../../../src/runtime/sandbox/sandbox-manager.js';
 import { ContainerManager } from '../../../src/runtime/container/container-manager.js';
 import { listPodSandbox } from '../../../src/runtime/sandbox/sandbox-list.js';
@@ -305,4 +306,24 @@ test('a live conmon is believed only for a while: a container gone longer than t
   const rec = await containers.refresh(id);
   assert.equal(rec!.state, 'exited');
   assert.equal(rec!.reason, 'Unknown');
+});
+
+// --- Sandboxes (review 2) ---
+
+test('at start, a failing runc state (timeout, EAGAIN, runc missing) does not turn live pods NOTREADY', async (t) => {
+  const { deps, root, containers } = await fakeRuntime();
+  cleanUpAfter(t, containers, root);
+  const s = new SandboxManager(deps);
+  const live = await s.run(pod, '');
+  const dead = await s.run(fakePodConfig('q'), '');
+  deps.oci.state = async () => {
+    throw internal('runc state: signal: killed (timed out)');
+  };
+  await deps.store.updateSandbox(dead, (r) => {
+    r.pausePid = 4242; // only this pause is gone for /proc
+  });
+  deps.namespaces.startTime = async (pid) => (pid === 4242 ? undefined : '1');
+  await new SandboxManager(deps).recover();
+  assert.equal(deps.store.sandbox(live).state, 'ready');
+  assert.equal(deps.store.sandbox(dead).state, 'notready', 'the pause liveness check still finds a gone pause');
 });
