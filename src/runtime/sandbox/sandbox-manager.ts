@@ -257,10 +257,14 @@ export class SandboxManager {
   }
 
   private async markPauseGone(rec: SandboxRecord, why: string): Promise<SandboxRecord> {
+    // Whether this call made the change (rec may be stale: concurrent calls publish once).
+    let changed = false;
     const updated = await this.deps.store.updateSandbox(rec.id, (r) => {
-      if (r.state === 'ready') r.state = 'notready';
+      if (r.state !== 'ready') return;
+      r.state = 'notready';
+      changed = true;
     });
-    if (rec.state !== updated.state) {
+    if (changed) {
       this.deps.logger.warn({ sandbox: rec.id, pid: rec.pausePid }, `sandbox not ready: ${why}`);
       publishEvent(this.deps, 'CONTAINER_STOPPED_EVENT', rec.id, rec.id);
     }

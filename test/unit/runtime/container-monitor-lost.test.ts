@@ -327,3 +327,17 @@ test('at start, a failing runc state (timeout, EAGAIN, runc missing) does not tu
   assert.equal(deps.store.sandbox(live).state, 'ready');
   assert.equal(deps.store.sandbox(dead).state, 'notready', 'the pause liveness check still finds a gone pause');
 });
+
+test('three concurrent refreshes of a pod whose pause is gone publish one CONTAINER_STOPPED_EVENT', async (t) => {
+  const { deps, root, sandboxes, containers } = await fakeRuntime();
+  cleanUpAfter(t, containers, root);
+  const id = await sandboxes.run(pod, '');
+  const stopped: string[] = [];
+  deps.events.subscribe((e) => {
+    if (e.type === 'CONTAINER_STOPPED_EVENT') stopped.push(e.id);
+  });
+  deps.namespaces.startTime = async () => undefined;
+  await Promise.all([sandboxes.refreshPause(id), sandboxes.refreshPause(id), sandboxes.refreshPause(id)]);
+  assert.equal(deps.store.sandbox(id).state, 'notready');
+  assert.deepEqual(stopped, [id]);
+});
