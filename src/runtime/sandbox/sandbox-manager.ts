@@ -203,7 +203,9 @@ export class SandboxManager {
       undo.push('unpin namespaces', () => namespaces.unpin(this.pinDir(id)));
       const [pins, startTime, conmonStartTime, bootId] = await Promise.all([
         types.length ? namespaces.pin(pid, types, this.pinDir(id)) : {},
-        namespaces.startTime(pid),
+        // Unreadable now (EMFILE, EAGAIN): recorded without a start time, the pause is then judged
+        // by its pid alone (as the container path does); a transient /proc error fails no pod.
+        startTimeOrUnknown(namespaces, pid),
         startTimeOrUnknown(namespaces, conmonPid),
         currentBootId(namespaces),
       ]);

@@ -341,3 +341,16 @@ test('three concurrent refreshes of a pod whose pause is gone publish one CONTAI
   assert.equal(deps.store.sandbox(id).state, 'notready');
   assert.deepEqual(stopped, [id]);
 });
+
+test('RunPodSandbox succeeds when the pause start time cannot be read (EMFILE); the pod is then judged by its pid alone', async (t) => {
+  const { deps, root, sandboxes, containers } = await fakeRuntime();
+  cleanUpAfter(t, containers, root);
+  deps.namespaces.startTime = async () => {
+    throw emfile();
+  };
+  const id = await sandboxes.run(pod, '');
+  assert.equal(deps.store.sandbox(id).state, 'ready');
+  assert.equal(deps.store.sandbox(id).pauseStartTime, undefined);
+  deps.namespaces.startTime = async () => undefined; // its pid gone for sure
+  assert.equal((await sandboxes.refreshPause(id))!.state, 'notready');
+});
