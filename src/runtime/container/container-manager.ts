@@ -27,9 +27,18 @@ const LOST_EXIT_WAIT_MS = 1000;
 /** How many records are brought up to date at once at start (each may wait LOST_EXIT_WAIT_MS). */
 const START_REFRESH_PARALLEL = 16;
 
+/**
+ * How long a live conmon is believed to write the exit file of a container whose process is gone.
+ * Past it (conmon frozen, in D state, or its pid not really conmon) the exit counts as lost. Our
+ * choice: CRI-O bounds its wait for the exit file too, but does not look at conmon's state.
+ */
+const CONMON_BELIEF_MS = 30_000;
+
 export interface ContainerManagerOptions {
   /** LOST_EXIT_WAIT_MS (tests). */
   lostExitWaitMs?: number;
+  /** CONMON_BELIEF_MS (tests). */
+  conmonBeliefMs?: number;
 }
 
 /**
@@ -45,6 +54,9 @@ export class ContainerManager {
   private readonly watching = new Set<Promise<unknown>>();
 
   private readonly lostExitWaitMs: number;
+  private readonly conmonBeliefMs: number;
+  /** Since when each container's process has been seen gone without a break (in memory only). */
+  private readonly goneSince = new Map<string, number>();
 
   constructor(
     private readonly deps: LifecycleDeps,
@@ -52,6 +64,7 @@ export class ContainerManager {
     options: ContainerManagerOptions = {},
   ) {
     this.lostExitWaitMs = options.lostExitWaitMs ?? LOST_EXIT_WAIT_MS;
+    this.conmonBeliefMs = options.conmonBeliefMs ?? CONMON_BELIEF_MS;
   }
 
   private dir(id: string): string {
@@ -327,11 +340,15 @@ export class ContainerManager {
     const { oci } = this.deps;
     const rec = await this.refresh(id);
     if (!rec || rec.state === 'exited') return;
-    const exits = exitDir(this.deps.config);
     const st = await oci.state(id);
     if (!st || st.status === 'stopped') {
-      // conmon writes the exit file right after runc notices; give it that moment.
-      if ((await waitForExit(exits, id, this.lostExitWaitMs)) === undefined) await this.markLost(id);
+      // runc reports a zombie as stopped: conmon may not have reaped it and written the exit file
+      // yet. Lost only when lostExit says so (never while conmon lives); otherwise wait for the file.
+      const verdict = await this.lostExit(rec, this.lostExitWaitMs);
+      if (verdict === 'lost') await this.markLost(id);
+      else if (verdict === 'running' && (await this.awaitExit(id, KILL_WAIT_MS)) === undefined) {
+        throw wrap(new Error('runc reports it stopped, but no exit came'), `stopping container ${id}`);
+      }
       await this.refresh(id);
       return;
     }
@@ -406,7 +423,10 @@ export class ContainerManager {
 
   /** The container's process (recorded pid, start time and boot). */
   private async processLiveness(rec: ContainerRecord): Promise<Liveness> {
-    return liveness(this.deps.namespaces, { pid: rec.pid, startTime: rec.pidStartTime, bootId: rec.bootId }, await currentBootId(this.deps.namespaces));
+    const l = await liveness(this.deps.namespaces, { pid: rec.pid, startTime: rec.pidStartTime, bootId: rec.bootId }, await currentBootId(this.deps.namespaces));
+    if (l !== 'gone') this.goneSince.delete(rec.id);
+    else if (!this.goneSince.has(rec.id)) this.goneSince.set(rec.id, Date.now());
+    return l;
   }
 
   /**
@@ -414,13 +434,22 @@ export class ContainerManager {
    * (a live pid there without a start time to check may be another process: unknown).
    */
   private async conmonLiveness(rec: ContainerRecord): Promise<Liveness> {
-    const boot = await currentBootId(this.deps.namespaces);
-    if (rec.conmonPid !== undefined) {
-      return liveness(this.deps.namespaces, { pid: rec.conmonPid, startTime: rec.conmonStartTime, bootId: rec.bootId }, boot);
+    const ns = this.deps.namespaces;
+    const boot = await currentBootId(ns);
+    const pid = rec.conmonPid ?? (await readPid(join(this.dir(rec.id), 'conmon.pid')));
+    const startTime = rec.conmonPid !== undefined ? rec.conmonStartTime : undefined;
+    const l = await liveness(ns, { pid, startTime, bootId: rec.conmonPid !== undefined ? rec.bootId : undefined }, boot);
+    if (l !== 'alive') return l;
+    // Not believed alive: a pid without a start time to check (maybe another process now), a
+    // stopped conmon (SIGSTOP), or one that has not written the file for conmonBeliefMs.
+    if (startTime === undefined) return 'unknown';
+    if (pid !== undefined && (await ns.stopped?.(pid).catch(() => false))) return 'unknown';
+    const since = this.goneSince.get(rec.id);
+    if (since !== undefined && Date.now() - since >= this.conmonBeliefMs) {
+      this.deps.logger.warn({ container: rec.id, conmonPid: pid }, 'container process gone and no exit file from its live conmon: not waiting longer');
+      return 'unknown';
     }
-    const pid = await readPid(join(this.dir(rec.id), 'conmon.pid'));
-    const l = await liveness(this.deps.namespaces, { pid, startTime: undefined, bootId: undefined }, boot);
-    return l === 'alive' ? 'unknown' : l;
+    return 'alive';
   }
 
   /** Records an exit nobody saw (conmon gone): exit code unknown. Returns the record. */
@@ -436,6 +465,7 @@ export class ContainerManager {
       r.finishedAt = nowNanos();
       r.pid = 0;
     });
+    this.goneSince.delete(id);
     if (changed) {
       this.deps.logger.warn({ container: id }, 'container exited while its conmon was gone: exit code unknown');
       publishEvent(this.deps, 'CONTAINER_STOPPED_EVENT', id, updated.sandboxId);
@@ -455,6 +485,7 @@ export class ContainerManager {
       await this.deps.mounts.unmount(join(this.dir(rec.id), 'rootfs'));
       publishEvent(this.deps, 'CONTAINER_DELETED_EVENT', rec.id, rec.sandboxId);
       await this.deps.store.remove('containers', rec.id);
+      this.goneSince.delete(rec.id);
       await forgetMonitorFiles(this.deps.config, rec.id);
     });
   }

@@ -28,6 +28,11 @@ export interface NamespacePort {
   startTime(pid: number): Promise<string | undefined>;
   /** This boot's id (/proc/sys/kernel/random/boot_id): pid + start time are unique only within one boot. */
   bootId(): Promise<string | undefined>;
+  /**
+   * Whether pid is stopped (state T or t: SIGSTOP, ptrace): alive but doing nothing. False when it
+   * runs, is gone or /proc cannot be read. Optional (test fakes): absent means never stopped.
+   */
+  stopped?(pid: number): Promise<boolean>;
 }
 
 /** The host implementation: mount(8) and umount(8), one short process per namespace. */
@@ -69,6 +74,7 @@ export const hostNamespaces: NamespacePort = {
     return readdir(root).catch(() => []);
   },
   startTime: startTimeReader((path) => readFile(path, 'utf8')),
+  stopped: stoppedReader((path) => readFile(path, 'utf8')),
   async bootId() {
     return readFile('/proc/sys/kernel/random/boot_id', 'utf8').then(
       (s) => s.trim() || undefined,
@@ -97,5 +103,15 @@ export function startTimeReader(read: (path: string) => Promise<string>): (pid: 
     if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
     // fields[0] is field 3 (state), so field 22 (starttime) is fields[19].
     return fields[19];
+  };
+}
+
+/** NamespacePort.stopped over a reader of /proc files: true only when /proc/<pid>/stat says T or t. */
+export function stoppedReader(read: (path: string) => Promise<string>): (pid: number) => Promise<boolean> {
+  return async (pid) => {
+    if (!Number.isInteger(pid) || pid <= 0) return false;
+    const stat = await read(`/proc/${pid}/stat`).catch(() => '');
+    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+    return state === 'T' || state === 't';
   };
 }

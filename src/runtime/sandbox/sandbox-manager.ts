@@ -203,7 +203,9 @@ export class SandboxManager {
       undo.push('unpin namespaces', () => namespaces.unpin(this.pinDir(id)));
       const [pins, startTime, conmonStartTime, bootId] = await Promise.all([
         types.length ? namespaces.pin(pid, types, this.pinDir(id)) : {},
-        namespaces.startTime(pid),
+        // Unreadable now (EMFILE, EAGAIN): recorded without a start time, the pause is then judged
+        // by its pid alone (as the container path does); a transient /proc error fails no pod.
+        startTimeOrUnknown(namespaces, pid),
         startTimeOrUnknown(namespaces, conmonPid),
         currentBootId(namespaces),
       ]);
@@ -257,10 +259,14 @@ export class SandboxManager {
   }
 
   private async markPauseGone(rec: SandboxRecord, why: string): Promise<SandboxRecord> {
+    // Whether this call made the change (rec may be stale: concurrent calls publish once).
+    let changed = false;
     const updated = await this.deps.store.updateSandbox(rec.id, (r) => {
-      if (r.state === 'ready') r.state = 'notready';
+      if (r.state !== 'ready') return;
+      r.state = 'notready';
+      changed = true;
     });
-    if (rec.state !== updated.state) {
+    if (changed) {
       this.deps.logger.warn({ sandbox: rec.id, pid: rec.pausePid }, `sandbox not ready: ${why}`);
       publishEvent(this.deps, 'CONTAINER_STOPPED_EVENT', rec.id, rec.id);
     }
@@ -372,8 +378,15 @@ export class SandboxManager {
         continue;
       }
       if (rec.state === 'ready') {
-        const st = await oci.state(rec.id).catch(() => undefined);
-        if (!st || st.status !== 'running') {
+        // Only runc's "no such container" (undefined) says the pause is gone; any other failure
+        // (a timeout, EAGAIN, runc missing) says nothing: then /proc alone decides.
+        const st = await oci.state(rec.id).catch((err: unknown) => {
+          logger.warn({ sandbox: rec.id, err: String(err) }, 'runc state failed at start: judging the pause by its pid');
+          return 'unreadable' as const;
+        });
+        if (st === 'unreadable') {
+          if ((await this.pauseLiveness(rec)) === 'gone') await this.markPauseGone(rec, `pid ${rec.pausePid} is gone (found at start)`);
+        } else if (!st || st.status !== 'running') {
           await this.markPauseGone(rec, 'the pause process is gone (found at start)');
         } else if ((await this.pauseLiveness(rec)) === 'gone') {
           await this.markPauseGone(rec, `pid ${rec.pausePid} is no longer the pause process (found at start)`);

@@ -102,10 +102,15 @@ export class StateStore {
     });
   }
 
-  /** Forgets the object and deletes its folder. */
+  /**
+   * Forgets the object and deletes its folder, after any update in flight (under the same lock: an
+   * update written meanwhile would recreate the folder and the record; one queued after finds none).
+   */
   async remove(kind: Kind, id: string): Promise<void> {
-    await rm(this.dir(kind, id), { recursive: true, force: true });
-    this.forget(kind, id);
+    await this.updates.run(`${kind}/${id}`, async () => {
+      await rm(this.dir(kind, id), { recursive: true, force: true });
+      this.forget(kind, id);
+    });
   }
 
   private forget(kind: Kind, id: string): void {

@@ -8,8 +8,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exitDir } from '../../../src/runtime/lifecycle.js';
+import { internal } from '../../../src/lib/errors.js';
 import { SandboxManager } from '../../../src/runtime/sandbox/sandbox-manager.js';
 import { ContainerManager } from '../../../src/runtime/container/container-manager.js';
 import { listPodSandbox } from '../../../src/runtime/sandbox/sandbox-list.js';
@@ -241,4 +243,114 @@ test('concurrent record updates of one container apply one after the other (no l
   ]);
   assert.equal(deps.store.container(id).state, 'exited');
   assert.equal(deps.store.container(id).message, 'resources updated');
+});
+
+/** running(), over a manager with the given options (wired as fakeRuntime wires its own). */
+async function runningWith(options: ConstructorParameters<typeof ContainerManager>[2]) {
+  const { deps, host, root, sandboxes } = await fakeRuntime();
+  const containers = new ContainerManager(deps, sandboxes, options);
+  sandboxes.containers = containers;
+  await containers.start();
+  const sandboxId = await sandboxes.run(pod, '');
+  const id = await containers.create(sandboxId, ctr, pod);
+  await containers.startContainer(id);
+  return { deps, host, root, containers, id };
+}
+const CONMON_PID = 99; // the fake monitor's conmon pid
+
+test('StopContainer on a container runc reports stopped waits for its live conmon: the real exit code, not 255 Unknown', async (t) => {
+  const { deps, host, root, containers, id } = await runningWith({ lostExitWaitMs: 1 });
+  cleanUpAfter(t, containers, root);
+  host.containers.set(id, 'stopped'); // runc says stopped (a zombie); conmon has not written the file yet
+  deps.namespaces.startTime = async (pid) => {
+    if (pid !== CONMON_PID) return undefined;
+    mkdirSync(exitDir(deps.config), { recursive: true });
+    writeFileSync(join(exitDir(deps.config), id), '3'); // conmon writes it late, and ends
+    deps.namespaces.startTime = async () => undefined;
+    return '1';
+  };
+  await containers.stop(id, 0);
+  assert.equal(deps.store.container(id).state, 'exited');
+  assert.equal(deps.store.container(id).exitCode, 3);
+});
+
+/** The container's process gone for /proc, its conmon's pid alive with its recorded start time. */
+const containerGoneConmonLives = (deps: { namespaces: { startTime(pid: number): Promise<string | undefined> } }) => {
+  deps.namespaces.startTime = async (pid) => (pid === CONMON_PID ? '1' : undefined);
+};
+
+test('a conmon stopped by a signal (state T) does not keep a container whose process is gone RUNNING', async (t) => {
+  const { deps, root, containers, id } = await runningWith({ lostExitWaitMs: 1 });
+  cleanUpAfter(t, containers, root);
+  containerGoneConmonLives(deps);
+  deps.namespaces.stopped = async (pid) => pid === CONMON_PID;
+  const rec = await containers.refresh(id);
+  assert.equal(rec!.state, 'exited');
+  assert.equal(rec!.reason, 'Unknown');
+});
+
+test('a conmon recorded without its start time is not taken for alive (its pid may be another process now)', async (t) => {
+  const { deps, root, containers, id } = await runningWith({ lostExitWaitMs: 1 });
+  cleanUpAfter(t, containers, root);
+  await deps.store.updateContainer(id, (r) => {
+    delete r.conmonStartTime;
+  });
+  containerGoneConmonLives(deps);
+  assert.equal((await containers.refresh(id))!.state, 'exited');
+});
+
+test('a live conmon is believed only for a while: a container gone longer than that without an exit file is recorded lost', async (t) => {
+  const { deps, root, containers, id } = await runningWith({ lostExitWaitMs: 1, conmonBeliefMs: 0 });
+  cleanUpAfter(t, containers, root);
+  containerGoneConmonLives(deps); // conmon frozen / in D state: alive for /proc, never writes the file
+  const rec = await containers.refresh(id);
+  assert.equal(rec!.state, 'exited');
+  assert.equal(rec!.reason, 'Unknown');
+});
+
+// --- Sandboxes (review 2) ---
+
+test('at start, a failing runc state (timeout, EAGAIN, runc missing) does not turn live pods NOTREADY', async (t) => {
+  const { deps, root, containers } = await fakeRuntime();
+  cleanUpAfter(t, containers, root);
+  const s = new SandboxManager(deps);
+  const live = await s.run(pod, '');
+  const dead = await s.run(fakePodConfig('q'), '');
+  deps.oci.state = async () => {
+    throw internal('runc state: signal: killed (timed out)');
+  };
+  await deps.store.updateSandbox(dead, (r) => {
+    r.pausePid = 4242; // only this pause is gone for /proc
+  });
+  deps.namespaces.startTime = async (pid) => (pid === 4242 ? undefined : '1');
+  await new SandboxManager(deps).recover();
+  assert.equal(deps.store.sandbox(live).state, 'ready');
+  assert.equal(deps.store.sandbox(dead).state, 'notready', 'the pause liveness check still finds a gone pause');
+});
+
+test('three concurrent refreshes of a pod whose pause is gone publish one CONTAINER_STOPPED_EVENT', async (t) => {
+  const { deps, root, sandboxes, containers } = await fakeRuntime();
+  cleanUpAfter(t, containers, root);
+  const id = await sandboxes.run(pod, '');
+  const stopped: string[] = [];
+  deps.events.subscribe((e) => {
+    if (e.type === 'CONTAINER_STOPPED_EVENT') stopped.push(e.id);
+  });
+  deps.namespaces.startTime = async () => undefined;
+  await Promise.all([sandboxes.refreshPause(id), sandboxes.refreshPause(id), sandboxes.refreshPause(id)]);
+  assert.equal(deps.store.sandbox(id).state, 'notready');
+  assert.deepEqual(stopped, [id]);
+});
+
+test('RunPodSandbox succeeds when the pause start time cannot be read (EMFILE); the pod is then judged by its pid alone', async (t) => {
+  const { deps, root, sandboxes, containers } = await fakeRuntime();
+  cleanUpAfter(t, containers, root);
+  deps.namespaces.startTime = async () => {
+    throw emfile();
+  };
+  const id = await sandboxes.run(pod, '');
+  assert.equal(deps.store.sandbox(id).state, 'ready');
+  assert.equal(deps.store.sandbox(id).pauseStartTime, undefined);
+  deps.namespaces.startTime = async () => undefined; // its pid gone for sure
+  assert.equal((await sandboxes.refreshPause(id))!.state, 'notready');
 });

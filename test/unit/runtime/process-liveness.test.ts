@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTimeReader, type NamespacePort } from '../../../src/runtime/sandbox/namespace-pins.js';
+import { startTimeReader, stoppedReader, type NamespacePort } from '../../../src/runtime/sandbox/namespace-pins.js';
 import { liveness } from '../../../src/runtime/process-liveness.js';
 
 const errno = (code: string) => Object.assign(new Error(code), { code });
@@ -57,4 +57,17 @@ test('liveness: gone only when /proc is certain; unreadable is unknown; another 
   assert.equal(await liveness(port(async () => '7'), { ...me, bootId: undefined }, 'b2'), 'alive', 'an older record: pid and start time only');
   assert.equal(await liveness(port(async () => '7'), me, undefined), 'alive', 'boot id unreadable: pid and start time only');
   assert.equal(await liveness(port(async () => '7'), { pid: 0, startTime: undefined, bootId: undefined }, 'b1'), 'unknown');
+});
+
+test('a process is stopped for the state reader only in state T or t; unreadable is not stopped', async () => {
+  assert.equal(await stoppedReader(async () => stat('T', '1'))(42), true);
+  assert.equal(await stoppedReader(async () => stat('t', '1'))(42), true);
+  assert.equal(await stoppedReader(async () => stat('S', '1'))(42), false);
+  assert.equal(await stoppedReader(async () => stat('D', '1'))(42), false);
+  assert.equal(
+    await stoppedReader(async () => {
+      throw errno('EMFILE');
+    })(42),
+    false,
+  );
 });

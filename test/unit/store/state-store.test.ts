@@ -59,3 +59,21 @@ test('unreadable records are skipped, not fatal', async (t) => {
   await store.load();
   assert.deepEqual(store.listSandboxes(), []);
 });
+
+test('a remove while an update is being written leaves neither the record nor its folder behind', async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'corelet-store-'));
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const store = new StateStore(root, silentLogger);
+  await store.load();
+  await store.add('sandboxes', sandbox('eeee1111'));
+  const updating = store.updateSandbox('eeee1111', (r) => {
+    r.state = 'notready';
+  });
+  await store.remove('sandboxes', 'eeee1111');
+  await updating;
+  assert.equal(store.findSandbox('eeee1111'), undefined);
+  assert.deepEqual(await readdir(join(root, 'sandboxes')), []);
+  const again = new StateStore(root, silentLogger);
+  await again.load();
+  assert.equal(again.findSandbox('eeee1111'), undefined, 'not back after a restart');
+});
