@@ -270,7 +270,11 @@ export interface RotatorOptions {
   rebootstrap?: (csrPem: string) => Promise<string>;
   /** Stores the new credentials (default in the caller: {@link saveNodeCredentials}). */
   save: (creds: NodeCredentials) => Promise<void>;
-  /** Called with the new credentials once stored. */
+  /**
+   * Called with the new credentials once received: once stored, or when storing failed (they are
+   * used all the same and the save is retried: the scheduler recorded the new certificate as the
+   * node's newest, the old one renews nothing more).
+   */
   onRotated: (creds: NodeCredentials) => void;
   logger: Logger;
   clock?: RotationClock;
@@ -287,6 +291,10 @@ export class CertificateRotator {
   private failures = 0;
   /** The key and CSR of the renewal under way, reused by its retries (a new RSA key per retry costs CPU for nothing). */
   private pending: { keyPem: string; csrPem: string } | undefined;
+  /** Credentials in use that could not be saved yet, the timer of the next save and how many failed. */
+  private unsaved: { creds: NodeCredentials; timer?: unknown; failures: number } | undefined;
+  /** The credentials of the latest save started: an older one's failure plans no retry. */
+  private saving: NodeCredentials | undefined;
   private readonly clock: RotationClock;
 
   constructor(private readonly opts: RotatorOptions) {
@@ -312,6 +320,37 @@ export class CertificateRotator {
     this.stopped = true;
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.unsaved?.timer !== undefined) this.clock.clearTimeout(this.unsaved.timer);
+    this.unsaved = undefined;
+  }
+
+  /**
+   * Stores creds; on failure (a full or failing disk) keeps them for a later save, retried after 5 s,
+   * 10 s, ... up to 5 minutes: the credentials in memory are the node's only valid ones meanwhile.
+   * True when stored.
+   */
+  private async save(creds: NodeCredentials): Promise<boolean> {
+    if (this.unsaved?.timer !== undefined) this.clock.clearTimeout(this.unsaved.timer);
+    const failures = this.unsaved?.creds === creds ? this.unsaved.failures : 0;
+    this.unsaved = undefined;
+    this.saving = creds;
+    try {
+      await this.opts.save(creds);
+      if (failures > 0) this.opts.logger.info({ serial: certificateValidity(creds.certPem).serial }, 'node certificate saved');
+      return true;
+    } catch (err) {
+      if (this.stopped || this.saving !== creds) return false;
+      const delay = Math.min(5000 * 2 ** Math.min(failures, 16), 300_000);
+      this.unsaved = { creds, failures: failures + 1 };
+      this.unsaved.timer = this.clock.setTimeout(() => {
+        if (this.unsaved?.creds === creds) void this.save(creds);
+      }, delay);
+      this.opts.logger.warn(
+        { err: err instanceof Error ? err.message : String(err), serial: certificateValidity(creds.certPem).serial, retryInMs: delay },
+        'the node certificate could not be saved: using it from memory, retrying the save (until then a restart loses it)',
+      );
+      return false;
+    }
   }
 
   private schedule(ms: number): void {
@@ -341,7 +380,8 @@ export class CertificateRotator {
         certPem = await this.opts.rebootstrap(csrPem);
       }
       const next = { keyPem, certPem, caPem: this.current.caPem };
-      await this.opts.save(next);
+      // The scheduler recorded it as the node's newest: used even when it cannot be saved (see save).
+      await this.save(next);
       this.pending = undefined;
       if (this.stopped) return;
       const before = certificateValidity(this.current.certPem).serial;
