@@ -11,8 +11,8 @@
  *   connections ({@link CertificateRotator}).
  * The token never appears in argv, logs or error messages: only its id does.
  */
-import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { mkdir, open, readFile, type FileHandle } from 'node:fs/promises';
+import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
+import { mkdir, open, readFile, rm, type FileHandle } from 'node:fs/promises';
 import https from 'node:https';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
@@ -22,7 +22,7 @@ import { caCertHash, checkSchedulerIdentity, fetchPinnedCa, NODE_USER_PREFIX, NO
 
 /** Where the credentials live under the agent's --root. */
 export const NODE_PKI_DIR = 'pki';
-export const NODE_PKI_FILES = { key: 'node.key', cert: 'node.crt', ca: 'ca.crt' } as const;
+export const NODE_PKI_FILES = { key: 'node.key', cert: 'node.crt', ca: 'ca.crt', pending: 'node-pending.json' } as const;
 export const CSR_PATH = '/apis/certificates.k8s.io/v1/certificatesigningrequests';
 export const KUBELET_CLIENT_SIGNER = 'kubernetes.io/kube-apiserver-client-kubelet';
 
@@ -89,6 +89,47 @@ export async function saveNodeCredentials(root: string, creds: NodeCredentials):
   // the next start re-renews (the old certificate is still valid) rather than using them.
   await writeFileAtomic(join(dir, `${NODE_PKI_FILES.key}`), creds.keyPem, 0o600);
   await writeFileAtomic(join(dir, NODE_PKI_FILES.cert), creds.certPem, 0o600);
+  // The request those credentials answered is done (see pendingNodeCsr).
+  await rm(join(dir, NODE_PKI_FILES.pending), { force: true });
+}
+
+/**
+ * The key and request of the certificate request under way, kept in ROOT/pki (0600) until the
+ * certificate it gets is saved, as the kubelet keeps its bootstrap key in kubelet-client.key.tmp: an
+ * agent that died (or restarted) after the scheduler signed, before the answer arrived, asks again
+ * with the same key, and the scheduler signs a retry only for that key (the certificate it replaced
+ * renews nothing else). A new one when there is none for this node; not kept when it cannot be
+ * written (the request goes out all the same).
+ */
+export async function pendingNodeCsr(
+  root: string,
+  nodeName: string,
+  sans: { dnsNames?: string[]; ips?: string[] },
+  make: typeof makeNodeCsr = makeNodeCsr,
+  logger?: Logger,
+): Promise<{ keyPem: string; csrPem: string }> {
+  const dir = join(root, NODE_PKI_DIR);
+  const file = join(dir, NODE_PKI_FILES.pending);
+  try {
+    const kept = JSON.parse(await readFile(file, 'utf8')) as { keyPem?: unknown; csrPem?: unknown };
+    if (typeof kept.keyPem === 'string' && typeof kept.csrPem === 'string') {
+      const csr = forge.pki.certificationRequestFromPem(kept.csrPem);
+      const cn = (csr.subject.attributes as { name?: string; value?: unknown }[]).find((a) => a.name === 'commonName')?.value;
+      const spki = (pem: string) => createPublicKey(pem).export({ type: 'spki', format: 'pem' }).toString();
+      const sameKey = spki(kept.keyPem) === spki(forge.pki.publicKeyToPem(csr.publicKey as forge.pki.PublicKey));
+      if (cn === `${NODE_USER_PREFIX}${nodeName}` && sameKey) return { keyPem: kept.keyPem, csrPem: kept.csrPem };
+    }
+  } catch {
+    // none, or unreadable: a new one
+  }
+  const made = await make(nodeName, sans);
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeFileAtomic(file, JSON.stringify(made), 0o600);
+  } catch (err) {
+    logger?.warn({ err: err instanceof Error ? err.message : String(err) }, `cannot keep the pending certificate request in ${file}: a restart before its answer makes a new one`);
+  }
+  return made;
 }
 
 /** A new RSA 2048 key and a PKCS#10 request for the node, signed with it. */
@@ -196,7 +237,7 @@ export async function ensureNodeCredentials(opts: NodeIdentityOptions, now: Date
       // The scheduler renews a node's newest certificate for a while after it expired (its
       // --node-cert-expired-renewal-window); the token only joins names not registered.
       opts.logger.warn({ expired: v.notAfter.toISOString() }, 'the node certificate has expired: renewing with it');
-      csr = await makeNodeCsr(opts.nodeName, opts.sans);
+      csr = await pendingNodeCsr(opts.root, opts.nodeName, opts.sans, makeNodeCsr, opts.logger);
       try {
         const certPem = await requestNodeCertificate(parseServerUrl(opts.server), stored.caPem, { certPem: stored.certPem, keyPem: stored.keyPem }, csr.csrPem);
         const creds = { keyPem: csr.keyPem, certPem, caPem: stored.caPem };
@@ -215,7 +256,7 @@ export async function ensureNodeCredentials(opts: NodeIdentityOptions, now: Date
   const token = await readTokenFile(opts.tokenFile);
   const address = parseServerUrl(opts.server);
   const caPem = await fetchPinnedCa(address, pin);
-  const { keyPem, csrPem } = csr ?? (await makeNodeCsr(opts.nodeName, opts.sans));
+  const { keyPem, csrPem } = csr ?? (await pendingNodeCsr(opts.root, opts.nodeName, opts.sans, makeNodeCsr, opts.logger));
   opts.logger.info({ tokenId: parseToken(token).id, node: opts.nodeName }, 'requesting a node certificate with the bootstrap token');
   const certPem = await requestNodeCertificate(address, caPem, { token }, csrPem);
   const creds = { keyPem, certPem, caPem };

@@ -11,7 +11,12 @@ import assert from 'node:assert/strict';
 import { createPublicKey, X509Certificate } from 'node:crypto';
 import type { Pki } from '../../../src/scheduler/auth/index.js';
 import { NodeCertificates } from '../../../src/scheduler/auth/node-certs.js';
-import { makeNodeCsr, requestNodeCertificate, type NodeCredentials } from '../../../src/agent/node-identity.js';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '../../../src/lib/index.js';
+import { caCertHash } from '../../../src/scheduler/auth/index.js';
+import { ensureNodeCredentials, makeNodeCsr, pendingNodeCsr, requestNodeCertificate, saveNodeCredentials, type NodeCredentials } from '../../../src/agent/node-identity.js';
 import { startSchedulerServer, type SchedulerServer } from '../../../src/scheduler/server/index.js';
 import { tempStore } from './store-helpers.js';
 import { bootstrapNode, FakeAgent, makePki, makeTokens, registerMessage } from './server-helpers.js';
@@ -76,6 +81,20 @@ describe('a renewal retried after its answer was lost', () => {
     await assert.rejects(renew(creds, other.csrPem), /\(401\): node node1 renews only with its newest certificate/);
     const retried = await renew(creds, pending.csrPem);
     assert.ok(Date.parse(new X509Certificate(retried).validTo) > Date.now(), 'a current certificate');
+  });
+
+  it('an agent restarted after its renewal with the expired certificate lost its answer renews with the pending key kept on disk', async (t) => {
+    const { server, creds, renew } = await joined(t, -2 * HOUR);
+    const root = mkdtempSync(join(tmpdir(), 'corelet-retry-'));
+    t.after(() => rmSync(root, { recursive: true, force: true }));
+    await saveNodeCredentials(root, creds);
+    // The previous run made its request (kept under ROOT/pki), the scheduler signed it, the agent died before the answer.
+    const pending = await pendingNodeCsr(root, 'node1', {});
+    await renew(creds, pending.csrPem);
+    const got = await ensureNodeCredentials({ server: `wss://127.0.0.1:${server.port}`, caCertHash: caCertHash(pki.ca.certPem), nodeName: 'node1', root, sans: {}, logger: silentLogger });
+    assert.equal(got.keyPem, pending.keyPem, 'the pending key');
+    assert.ok(Date.parse(new X509Certificate(got.certPem).validTo) > Date.now(), 'a current certificate');
+    assert.deepEqual(readdirSync(join(root, 'pki')).sort(), ['ca.crt', 'node.crt', 'node.key'], 'the pending request is gone once its certificate is stored');
   });
 
   it('a bootstrap token still gets 409 for the name', async (t) => {
