@@ -31,6 +31,8 @@ export interface NodeCredentials {
   keyPem: string;
   certPem: string;
   caPem: string;
+  /** Received but not stored (the disk refused them): used from memory; {@link CertificateRotator} retries the save. */
+  unsaved?: boolean;
 }
 
 /**
@@ -202,6 +204,23 @@ export interface NodeIdentityOptions {
   logger: Logger;
   /** Ignore stored credentials (the scheduler refused them: the Node was deleted) and join again. */
   rejoin?: boolean;
+  /** Stores new credentials (default {@link saveNodeCredentials}; tests fail it). */
+  save?: (root: string, creds: NodeCredentials) => Promise<void>;
+}
+
+/**
+ * Stores credentials the scheduler just signed; when that fails (a full or failing disk) they are
+ * used from memory all the same, marked unsaved: the scheduler recorded them as the node's newest,
+ * the old certificate renews nothing more.
+ */
+async function keep(opts: NodeIdentityOptions, creds: NodeCredentials): Promise<NodeCredentials> {
+  try {
+    await (opts.save ?? saveNodeCredentials)(opts.root, creds);
+    return creds;
+  } catch (err) {
+    opts.logger.warn({ err: err instanceof Error ? err.message : String(err), serial: certificateValidity(creds.certPem).serial }, 'the node certificate could not be saved: using it from memory (the save is retried)');
+    return { ...creds, unsaved: true };
+  }
 }
 
 /** A certificate's validity period, serial (lower-case hex) and subject. */
@@ -240,9 +259,8 @@ export async function ensureNodeCredentials(opts: NodeIdentityOptions, now: Date
       csr = await pendingNodeCsr(opts.root, opts.nodeName, opts.sans, makeNodeCsr, opts.logger);
       try {
         const certPem = await requestNodeCertificate(parseServerUrl(opts.server), stored.caPem, { certPem: stored.certPem, keyPem: stored.keyPem }, csr.csrPem);
-        const creds = { keyPem: csr.keyPem, certPem, caPem: stored.caPem };
-        await saveNodeCredentials(opts.root, creds);
-        opts.logger.info({ serial: certificateValidity(certPem).serial }, `node certificate renewed with the expired one; stored in ${pkiDir}`);
+        const creds = await keep(opts, { keyPem: csr.keyPem, certPem, caPem: stored.caPem });
+        opts.logger.info({ serial: certificateValidity(certPem).serial }, `node certificate renewed with the expired one; ${creds.unsaved ? 'NOT stored yet' : `stored in ${pkiDir}`}`);
         return creds;
       } catch (err) {
         if (!isKind(err, 'FailedPrecondition') || !opts.tokenFile) throw err;
@@ -259,10 +277,9 @@ export async function ensureNodeCredentials(opts: NodeIdentityOptions, now: Date
   const { keyPem, csrPem } = csr ?? (await pendingNodeCsr(opts.root, opts.nodeName, opts.sans, makeNodeCsr, opts.logger));
   opts.logger.info({ tokenId: parseToken(token).id, node: opts.nodeName }, 'requesting a node certificate with the bootstrap token');
   const certPem = await requestNodeCertificate(address, caPem, { token }, csrPem);
-  const creds = { keyPem, certPem, caPem };
-  await saveNodeCredentials(opts.root, creds);
+  const creds = await keep(opts, { keyPem, certPem, caPem });
   const v = certificateValidity(certPem);
-  opts.logger.info({ serial: v.serial, expires: v.notAfter.toISOString() }, `node certificate issued; stored in ${pkiDir}`);
+  opts.logger.info({ serial: v.serial, expires: v.notAfter.toISOString() }, `node certificate issued; ${creds.unsaved ? 'NOT stored yet' : `stored in ${pkiDir}`}`);
   return creds;
 }
 
@@ -348,8 +365,9 @@ export class CertificateRotator {
     return this.current;
   }
 
-  /** Schedules the next renewal; returns its delay in ms. */
+  /** Schedules the next renewal (and the save of credentials received but not stored yet); returns its delay in ms. */
   start(): number {
+    if (this.current.unsaved && this.unsaved === undefined && this.saving === undefined) void this.save(this.current);
     const v = certificateValidity(this.current.certPem);
     const delay = renewalDelayMs(v.notBefore, v.notAfter, this.clock.now(), this.opts.random);
     this.schedule(delay);
@@ -376,8 +394,10 @@ export class CertificateRotator {
     this.unsaved = undefined;
     this.saving = creds;
     try {
+      const late = failures > 0 || creds.unsaved === true;
       await this.opts.save(creds);
-      if (failures > 0) this.opts.logger.info({ serial: certificateValidity(creds.certPem).serial }, 'node certificate saved');
+      delete creds.unsaved;
+      if (late) this.opts.logger.info({ serial: certificateValidity(creds.certPem).serial }, 'node certificate saved');
       return true;
     } catch (err) {
       if (this.stopped || this.saving !== creds) return false;
@@ -420,7 +440,7 @@ export class CertificateRotator {
         this.opts.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'the expired node certificate was refused: bootstrapping again with the token file (accepted only if the Node was deleted)');
         certPem = await this.opts.rebootstrap(csrPem);
       }
-      const next = { keyPem, certPem, caPem: this.current.caPem };
+      const next: NodeCredentials = { keyPem, certPem, caPem: this.current.caPem };
       // The scheduler recorded it as the node's newest: used even when it cannot be saved (see save).
       await this.save(next);
       this.pending = undefined;

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../../../src/lib/index.js';
 import { caCertHash } from '../../../src/scheduler/auth/index.js';
-import { ensureNodeCredentials, makeNodeCsr, pendingNodeCsr, requestNodeCertificate, saveNodeCredentials, type NodeCredentials } from '../../../src/agent/node-identity.js';
+import { CertificateRotator, ensureNodeCredentials, makeNodeCsr, pendingNodeCsr, requestNodeCertificate, saveNodeCredentials, type NodeCredentials } from '../../../src/agent/node-identity.js';
 import { startSchedulerServer, type SchedulerServer } from '../../../src/scheduler/server/index.js';
 import { tempStore } from './store-helpers.js';
 import { bootstrapNode, FakeAgent, makePki, makeTokens, registerMessage } from './server-helpers.js';
@@ -95,6 +95,24 @@ describe('a renewal retried after its answer was lost', () => {
     assert.equal(got.keyPem, pending.keyPem, 'the pending key');
     assert.ok(Date.parse(new X509Certificate(got.certPem).validTo) > Date.now(), 'a current certificate');
     assert.deepEqual(readdirSync(join(root, 'pki')).sort(), ['ca.crt', 'node.crt', 'node.key'], 'the pending request is gone once its certificate is stored');
+  });
+
+  it('an agent that cannot save the certificate it renewed with the expired one at start uses it from memory; the rotator saves it later', async (t) => {
+    const { server, creds } = await joined(t, -2 * HOUR);
+    const root = mkdtempSync(join(tmpdir(), 'corelet-retry-'));
+    t.after(() => rmSync(root, { recursive: true, force: true }));
+    await saveNodeCredentials(root, creds);
+    const diskFull = async () => {
+      throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+    };
+    const got = await ensureNodeCredentials({ server: `wss://127.0.0.1:${server.port}`, caCertHash: caCertHash(pki.ca.certPem), nodeName: 'node1', root, sans: {}, logger: silentLogger, save: diskFull });
+    assert.ok(Date.parse(new X509Certificate(got.certPem).validTo) > Date.now(), 'a current certificate, in memory');
+    assert.equal(got.unsaved, true);
+    const saved: NodeCredentials[] = [];
+    const rotator = new CertificateRotator({ current: got, nodeName: 'node1', sans: {}, renew: async () => assert.fail('no renewal yet'), save: async (c) => void saved.push(c), onRotated: () => {}, logger: silentLogger });
+    rotator.start();
+    rotator.stop();
+    assert.equal(saved[0]?.certPem, got.certPem, 'saved once the rotator starts');
   });
 
   it('a bootstrap token still gets 409 for the name', async (t) => {
