@@ -22,7 +22,7 @@ import { admit, admitPodSecurity, computeAllocatable, parseResourceList, readNod
 import { EvictionManager, memoryAvailableReader, parseEvictionHard, DEFAULT_EVICTION_HARD } from './eviction/index.js';
 import { startDiskManagement, type DiskConfig } from './disk-management.js';
 import { AgentMetrics, httpsReview, instrumentCriClient, startAgentHttpServer, STANDALONE_AGENT_HTTP_ADDRESS, SubjectAccessReviewer } from './http/index.js';
-import { CertificateRotator, ensureNodeCredentials, readTokenFile, requestNodeCertificate, saveNodeCredentials, type NodeCredentials } from './node-identity.js';
+import { CertificateRotator, ensureNodeCredentials, makeNodeCsr, pendingNodeCsr, readTokenFile, requestNodeCertificate, saveNodeCredentials, type NodeCredentials } from './node-identity.js';
 import { parseServerUrl } from '../scheduler/auth/index.js';
 import { ContainerProbes, criProbeDeps, runProbe } from './probes/index.js';
 import { EventRecorder } from './events.js';
@@ -341,6 +341,8 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
       renew: (csrPem, current) => requestNodeCertificate(address, current.caPem, { certPem: current.certPem, keyPem: current.keyPem }, csrPem),
       rebootstrap: tokenFile ? async (csrPem) => requestNodeCertificate(address, credentials!.caPem, { token: await readTokenFile(tokenFile) }, csrPem) : undefined,
       save: (creds) => saveNodeCredentials(config.root, creds),
+      // The request under way survives a restart: a retry after a lost answer needs its key.
+      makeCsr: (name, s) => pendingNodeCsr(config.root, name, s ?? {}, makeNodeCsr, identityLogger),
       onRotated: (creds) => {
         credentials = creds;
         http?.setCredentials(creds);

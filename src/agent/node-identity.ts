@@ -11,8 +11,8 @@
  *   connections ({@link CertificateRotator}).
  * The token never appears in argv, logs or error messages: only its id does.
  */
-import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { mkdir, open, readFile, type FileHandle } from 'node:fs/promises';
+import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
+import { mkdir, open, readFile, rm, type FileHandle } from 'node:fs/promises';
 import https from 'node:https';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
@@ -22,7 +22,7 @@ import { caCertHash, checkSchedulerIdentity, fetchPinnedCa, NODE_USER_PREFIX, NO
 
 /** Where the credentials live under the agent's --root. */
 export const NODE_PKI_DIR = 'pki';
-export const NODE_PKI_FILES = { key: 'node.key', cert: 'node.crt', ca: 'ca.crt' } as const;
+export const NODE_PKI_FILES = { key: 'node.key', cert: 'node.crt', ca: 'ca.crt', pending: 'node-pending.json' } as const;
 export const CSR_PATH = '/apis/certificates.k8s.io/v1/certificatesigningrequests';
 export const KUBELET_CLIENT_SIGNER = 'kubernetes.io/kube-apiserver-client-kubelet';
 
@@ -31,6 +31,8 @@ export interface NodeCredentials {
   keyPem: string;
   certPem: string;
   caPem: string;
+  /** Received but not stored (the disk refused them): used from memory; {@link CertificateRotator} retries the save. */
+  unsaved?: boolean;
 }
 
 /**
@@ -89,6 +91,47 @@ export async function saveNodeCredentials(root: string, creds: NodeCredentials):
   // the next start re-renews (the old certificate is still valid) rather than using them.
   await writeFileAtomic(join(dir, `${NODE_PKI_FILES.key}`), creds.keyPem, 0o600);
   await writeFileAtomic(join(dir, NODE_PKI_FILES.cert), creds.certPem, 0o600);
+  // The request those credentials answered is done (see pendingNodeCsr).
+  await rm(join(dir, NODE_PKI_FILES.pending), { force: true });
+}
+
+/**
+ * The key and request of the certificate request under way, kept in ROOT/pki (0600) until the
+ * certificate it gets is saved, as the kubelet keeps its bootstrap key in kubelet-client.key.tmp: an
+ * agent that died (or restarted) after the scheduler signed, before the answer arrived, asks again
+ * with the same key, and the scheduler signs a retry only for that key (the certificate it replaced
+ * renews nothing else). A new one when there is none for this node; not kept when it cannot be
+ * written (the request goes out all the same).
+ */
+export async function pendingNodeCsr(
+  root: string,
+  nodeName: string,
+  sans: { dnsNames?: string[]; ips?: string[] },
+  make: typeof makeNodeCsr = makeNodeCsr,
+  logger?: Logger,
+): Promise<{ keyPem: string; csrPem: string }> {
+  const dir = join(root, NODE_PKI_DIR);
+  const file = join(dir, NODE_PKI_FILES.pending);
+  try {
+    const kept = JSON.parse(await readFile(file, 'utf8')) as { keyPem?: unknown; csrPem?: unknown };
+    if (typeof kept.keyPem === 'string' && typeof kept.csrPem === 'string') {
+      const csr = forge.pki.certificationRequestFromPem(kept.csrPem);
+      const cn = (csr.subject.attributes as { name?: string; value?: unknown }[]).find((a) => a.name === 'commonName')?.value;
+      const spki = (pem: string) => createPublicKey(pem).export({ type: 'spki', format: 'pem' }).toString();
+      const sameKey = spki(kept.keyPem) === spki(forge.pki.publicKeyToPem(csr.publicKey as forge.pki.PublicKey));
+      if (cn === `${NODE_USER_PREFIX}${nodeName}` && sameKey) return { keyPem: kept.keyPem, csrPem: kept.csrPem };
+    }
+  } catch {
+    // none, or unreadable: a new one
+  }
+  const made = await make(nodeName, sans);
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeFileAtomic(file, JSON.stringify(made), 0o600);
+  } catch (err) {
+    logger?.warn({ err: err instanceof Error ? err.message : String(err) }, `cannot keep the pending certificate request in ${file}: a restart before its answer makes a new one`);
+  }
+  return made;
 }
 
 /** A new RSA 2048 key and a PKCS#10 request for the node, signed with it. */
@@ -161,6 +204,23 @@ export interface NodeIdentityOptions {
   logger: Logger;
   /** Ignore stored credentials (the scheduler refused them: the Node was deleted) and join again. */
   rejoin?: boolean;
+  /** Stores new credentials (default {@link saveNodeCredentials}; tests fail it). */
+  save?: (root: string, creds: NodeCredentials) => Promise<void>;
+}
+
+/**
+ * Stores credentials the scheduler just signed; when that fails (a full or failing disk) they are
+ * used from memory all the same, marked unsaved: the scheduler recorded them as the node's newest,
+ * the old certificate renews nothing more.
+ */
+async function keep(opts: NodeIdentityOptions, creds: NodeCredentials): Promise<NodeCredentials> {
+  try {
+    await (opts.save ?? saveNodeCredentials)(opts.root, creds);
+    return creds;
+  } catch (err) {
+    opts.logger.warn({ err: err instanceof Error ? err.message : String(err), serial: certificateValidity(creds.certPem).serial }, 'the node certificate could not be saved: using it from memory (the save is retried)');
+    return { ...creds, unsaved: true };
+  }
 }
 
 /** A certificate's validity period, serial (lower-case hex) and subject. */
@@ -196,12 +256,11 @@ export async function ensureNodeCredentials(opts: NodeIdentityOptions, now: Date
       // The scheduler renews a node's newest certificate for a while after it expired (its
       // --node-cert-expired-renewal-window); the token only joins names not registered.
       opts.logger.warn({ expired: v.notAfter.toISOString() }, 'the node certificate has expired: renewing with it');
-      csr = await makeNodeCsr(opts.nodeName, opts.sans);
+      csr = await pendingNodeCsr(opts.root, opts.nodeName, opts.sans, makeNodeCsr, opts.logger);
       try {
         const certPem = await requestNodeCertificate(parseServerUrl(opts.server), stored.caPem, { certPem: stored.certPem, keyPem: stored.keyPem }, csr.csrPem);
-        const creds = { keyPem: csr.keyPem, certPem, caPem: stored.caPem };
-        await saveNodeCredentials(opts.root, creds);
-        opts.logger.info({ serial: certificateValidity(certPem).serial }, `node certificate renewed with the expired one; stored in ${pkiDir}`);
+        const creds = await keep(opts, { keyPem: csr.keyPem, certPem, caPem: stored.caPem });
+        opts.logger.info({ serial: certificateValidity(certPem).serial }, `node certificate renewed with the expired one; ${creds.unsaved ? 'NOT stored yet' : `stored in ${pkiDir}`}`);
         return creds;
       } catch (err) {
         if (!isKind(err, 'FailedPrecondition') || !opts.tokenFile) throw err;
@@ -215,13 +274,12 @@ export async function ensureNodeCredentials(opts: NodeIdentityOptions, now: Date
   const token = await readTokenFile(opts.tokenFile);
   const address = parseServerUrl(opts.server);
   const caPem = await fetchPinnedCa(address, pin);
-  const { keyPem, csrPem } = csr ?? (await makeNodeCsr(opts.nodeName, opts.sans));
+  const { keyPem, csrPem } = csr ?? (await pendingNodeCsr(opts.root, opts.nodeName, opts.sans, makeNodeCsr, opts.logger));
   opts.logger.info({ tokenId: parseToken(token).id, node: opts.nodeName }, 'requesting a node certificate with the bootstrap token');
   const certPem = await requestNodeCertificate(address, caPem, { token }, csrPem);
-  const creds = { keyPem, certPem, caPem };
-  await saveNodeCredentials(opts.root, creds);
+  const creds = await keep(opts, { keyPem, certPem, caPem });
   const v = certificateValidity(certPem);
-  opts.logger.info({ serial: v.serial, expires: v.notAfter.toISOString() }, `node certificate issued; stored in ${pkiDir}`);
+  opts.logger.info({ serial: v.serial, expires: v.notAfter.toISOString() }, `node certificate issued; ${creds.unsaved ? 'NOT stored yet' : `stored in ${pkiDir}`}`);
   return creds;
 }
 
@@ -270,7 +328,11 @@ export interface RotatorOptions {
   rebootstrap?: (csrPem: string) => Promise<string>;
   /** Stores the new credentials (default in the caller: {@link saveNodeCredentials}). */
   save: (creds: NodeCredentials) => Promise<void>;
-  /** Called with the new credentials once stored. */
+  /**
+   * Called with the new credentials once received: once stored, or when storing failed (they are
+   * used all the same and the save is retried: the scheduler recorded the new certificate as the
+   * node's newest, the old one renews nothing more).
+   */
   onRotated: (creds: NodeCredentials) => void;
   logger: Logger;
   clock?: RotationClock;
@@ -287,6 +349,10 @@ export class CertificateRotator {
   private failures = 0;
   /** The key and CSR of the renewal under way, reused by its retries (a new RSA key per retry costs CPU for nothing). */
   private pending: { keyPem: string; csrPem: string } | undefined;
+  /** Credentials in use that could not be saved yet, the timer of the next save and how many failed. */
+  private unsaved: { creds: NodeCredentials; timer?: unknown; failures: number } | undefined;
+  /** The credentials of the latest save started: an older one's failure plans no retry. */
+  private saving: NodeCredentials | undefined;
   private readonly clock: RotationClock;
 
   constructor(private readonly opts: RotatorOptions) {
@@ -299,8 +365,9 @@ export class CertificateRotator {
     return this.current;
   }
 
-  /** Schedules the next renewal; returns its delay in ms. */
+  /** Schedules the next renewal (and the save of credentials received but not stored yet); returns its delay in ms. */
   start(): number {
+    if (this.current.unsaved && this.unsaved === undefined && this.saving === undefined) void this.save(this.current);
     const v = certificateValidity(this.current.certPem);
     const delay = renewalDelayMs(v.notBefore, v.notAfter, this.clock.now(), this.opts.random);
     this.schedule(delay);
@@ -312,6 +379,39 @@ export class CertificateRotator {
     this.stopped = true;
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.unsaved?.timer !== undefined) this.clock.clearTimeout(this.unsaved.timer);
+    this.unsaved = undefined;
+  }
+
+  /**
+   * Stores creds; on failure (a full or failing disk) keeps them for a later save, retried after 5 s,
+   * 10 s, ... up to 5 minutes: the credentials in memory are the node's only valid ones meanwhile.
+   * True when stored.
+   */
+  private async save(creds: NodeCredentials): Promise<boolean> {
+    if (this.unsaved?.timer !== undefined) this.clock.clearTimeout(this.unsaved.timer);
+    const failures = this.unsaved?.creds === creds ? this.unsaved.failures : 0;
+    this.unsaved = undefined;
+    this.saving = creds;
+    try {
+      const late = failures > 0 || creds.unsaved === true;
+      await this.opts.save(creds);
+      delete creds.unsaved;
+      if (late) this.opts.logger.info({ serial: certificateValidity(creds.certPem).serial }, 'node certificate saved');
+      return true;
+    } catch (err) {
+      if (this.stopped || this.saving !== creds) return false;
+      const delay = Math.min(5000 * 2 ** Math.min(failures, 16), 300_000);
+      this.unsaved = { creds, failures: failures + 1 };
+      this.unsaved.timer = this.clock.setTimeout(() => {
+        if (this.unsaved?.creds === creds) void this.save(creds);
+      }, delay);
+      this.opts.logger.warn(
+        { err: err instanceof Error ? err.message : String(err), serial: certificateValidity(creds.certPem).serial, retryInMs: delay },
+        'the node certificate could not be saved: using it from memory, retrying the save (until then a restart loses it)',
+      );
+      return false;
+    }
   }
 
   private schedule(ms: number): void {
@@ -340,8 +440,9 @@ export class CertificateRotator {
         this.opts.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'the expired node certificate was refused: bootstrapping again with the token file (accepted only if the Node was deleted)');
         certPem = await this.opts.rebootstrap(csrPem);
       }
-      const next = { keyPem, certPem, caPem: this.current.caPem };
-      await this.opts.save(next);
+      const next: NodeCredentials = { keyPem, certPem, caPem: this.current.caPem };
+      // The scheduler recorded it as the node's newest: used even when it cannot be saved (see save).
+      await this.save(next);
       this.pending = undefined;
       if (this.stopped) return;
       const before = certificateValidity(this.current.certPem).serial;

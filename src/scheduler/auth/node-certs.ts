@@ -9,6 +9,7 @@
  * except a node's newest one during the expired-renewal window after its expiry: with it (and its
  * key) the node renews after an outage longer than its renewal slack; it still opens no session.
  */
+import { createHash, createPublicKey } from 'node:crypto';
 import type { MetaStore } from './meta.js';
 
 const KEY = 'nodeCertificates';
@@ -20,6 +21,17 @@ export interface IssuedNodeCert {
   serial: string;
   notAfter?: number;
   ips?: string[];
+  /** {@link publicKeyId} of its key (absent in older entries). */
+  key?: string;
+  /** The serial of the node's newest certificate when this one was issued: the one it replaced. */
+  replaces?: string;
+}
+
+/** A public key's identity: the SHA-256 of its SubjectPublicKeyInfo (DER), hex. */
+export function publicKeyId(publicKeyPem: string): string {
+  return createHash('sha256')
+    .update(createPublicKey(publicKeyPem).export({ type: 'spki', format: 'der' }))
+    .digest('hex');
 }
 
 /** The certificates of one node, newest last. */
@@ -27,6 +39,11 @@ type Table = Record<string, IssuedNodeCert[]>;
 
 function current(c: IssuedNodeCert, now: number): boolean {
   return c.notAfter === undefined || c.notAfter > now;
+}
+
+/** c's expiry (ms): recorded, else the presented certificate's (entries written before expiries were recorded). */
+function expiry(c: IssuedNodeCert, presented: Date | undefined): number | undefined {
+  return c.notAfter ?? presented?.getTime();
 }
 
 /** Options of {@link NodeCertificates}. */
@@ -53,7 +70,12 @@ export class NodeCertificates {
 
   /** Unexpired, or a node's newest certificate less than the window past its expiry. */
   private kept(c: IssuedNodeCert, newest: boolean, now: number): boolean {
-    return current(c, now) || (newest && this.windowMs > 0 && c.notAfter! + this.windowMs > now);
+    return current(c, now) || (newest && this.within(c.notAfter!, now));
+  }
+
+  /** True when a certificate that expired at notAfter (ms) still renews at now. */
+  within(notAfter: number, now: number): boolean {
+    return this.windowMs > 0 && notAfter + this.windowMs > now;
   }
 
   private table(): Table {
@@ -71,13 +93,25 @@ export class NodeCertificates {
 
   /**
    * Records a newly issued certificate for node (its expiry and IP SANs); the oldest beyond the last
-   * {@link KEEP} is dropped, and every node's expired certificates are pruned.
+   * {@link KEEP} is dropped, and every node's expired certificates are pruned. With reissue (a
+   * renewal retried after its answer was lost, {@link retryKey}) the new certificate takes the
+   * newest one's place: it replaces what that one replaced, which the node still holds.
    */
-  record(node: string, serial: string, cert: { notAfter?: Date; ips?: string[] } = {}, now: Date = new Date()): void {
+  record(node: string, serial: string, cert: { notAfter?: Date; ips?: string[]; publicKeyPem?: string; reissue?: boolean } = {}, now: Date = new Date()): void {
     const t = this.pruned(now.getTime());
     const s = normalizeSerial(serial);
-    const entry: IssuedNodeCert = { serial: s, ...(cert.notAfter ? { notAfter: cert.notAfter.getTime() } : {}), ...(cert.ips?.length ? { ips: [...cert.ips] } : {}) };
-    t[node] = [...(t[node] ?? []).filter((x) => x.serial !== s), entry].slice(-KEEP);
+    let list = (t[node] ?? []).filter((x) => x.serial !== s);
+    const last = list[list.length - 1];
+    const replaces = cert.reissue ? last?.replaces : last?.serial;
+    if (cert.reissue && last) list = list.slice(0, -1);
+    const entry: IssuedNodeCert = {
+      serial: s,
+      ...(cert.notAfter ? { notAfter: cert.notAfter.getTime() } : {}),
+      ...(cert.ips?.length ? { ips: [...cert.ips] } : {}),
+      ...(cert.publicKeyPem ? { key: publicKeyId(cert.publicKeyPem) } : {}),
+      ...(replaces ? { replaces } : {}),
+    };
+    t[node] = [...list, entry].slice(-KEEP);
     this.write(t);
   }
 
@@ -113,15 +147,27 @@ export class NodeCertificates {
   }
 
   /**
-   * Whether serial is node's newest certificate, expired at now but less than the window ago:
-   * 'ok', 'not-newest' (unknown, revoked or replaced), 'not-expired' or 'too-late'.
+   * The key a renewal presented with serial must be for when serial is the certificate node's newest
+   * one replaced: the answer of that renewal was lost and the node retries with its pending key (it
+   * has not got the newest certificate; only it holds that key). Undefined otherwise.
    */
-  expiredRenewal(node: string, serial: string, now: Date = new Date()): 'ok' | 'not-newest' | 'not-expired' | 'too-late' {
+  retryKey(node: string, serial: string): string | undefined {
+    const list = this.table()[node] ?? [];
+    const c = list[list.length - 1];
+    return c?.key !== undefined && c.replaces === normalizeSerial(serial) ? c.key : undefined;
+  }
+
+  /**
+   * Whether serial is node's newest certificate, expired at now but less than the window ago:
+   * 'ok', 'not-newest' (unknown, revoked or replaced), 'not-expired' or 'too-late'. notAfter: the
+   * presented certificate's expiry, used when the table has none (entries of older tables).
+   */
+  expiredRenewal(node: string, serial: string, now: Date = new Date(), notAfter?: Date): 'ok' | 'not-newest' | 'not-expired' | 'too-late' {
     if (!this.newest(node, serial)) return 'not-newest';
     const list = this.table()[node]!;
-    const c = list[list.length - 1];
-    if (current(c, now.getTime())) return 'not-expired';
-    return this.kept(c, true, now.getTime()) ? 'ok' : 'too-late';
+    const end = expiry(list[list.length - 1], notAfter);
+    if (end === undefined || end > now.getTime()) return 'not-expired';
+    return this.within(end, now.getTime()) ? 'ok' : 'too-late';
   }
 
   /** True when node has a certificate that has not expired (its name is taken). */

@@ -35,6 +35,7 @@ import {
   NODE_USER_PREFIX,
   NODES_GROUP,
   nodeNameOf,
+  publicKeyId,
   type CertKeyPair,
   type NodeCertificates,
   type TokenRecord,
@@ -96,13 +97,27 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/**
+ * Who asks: a node renewing (its certificate) or a bootstrapper (a token). retryKey: the renewal is
+ * presented with the certificate the node's newest one replaced, and is signed only for the newest
+ * one's key ({@link NodeCertificates.retryKey}).
+ */
+interface Caller {
+  user: UserInfo;
+  renewing?: string;
+  retryKey?: string;
+}
+
 /** The caller: a node renewing (certificate) or a bootstrapper (token); 401 for anyone else. */
-function authenticate(req: IncomingMessage, opts: CsrApiOptions): { user: UserInfo; renewing?: string } {
+function authenticate(req: IncomingMessage, opts: CsrApiOptions): Caller {
   const socket = req.socket as TLSSocket;
   const certUser = typeof socket.getPeerCertificate === 'function' ? certificateUser(socket, opts.now()) : undefined;
   const node = certUser && nodeNameOf(certUser);
   if (certUser && node) {
     const serial = socket.getPeerCertificate().serialNumber ?? '';
+    // The renewal that replaced this certificate was signed but its answer lost: see retryKey.
+    const retryKey = opts.certificates.retryKey(node, serial);
+    if (retryKey) return { user: certUser, renewing: node, retryKey };
     if (!opts.certificates.valid(node, serial)) {
       throw new CsrError(401, 'Unauthorized', `the certificate of node ${node} is no longer valid (the node was deleted or its certificate replaced): rejoin with a bootstrap token (--token-file)`);
     }
@@ -137,7 +152,7 @@ function authenticate(req: IncomingMessage, opts: CsrApiOptions): { user: UserIn
  * is not a node identity here (issue 9), so a registered name is renewed by proof of its key only.
  * Undefined when no certificate of our CA for a node was presented (the token path decides).
  */
-function expiredNodeCertificate(socket: TLSSocket, opts: CsrApiOptions): { user: UserInfo; renewing: string } | undefined {
+function expiredNodeCertificate(socket: TLSSocket, opts: CsrApiOptions): Caller | undefined {
   if (typeof socket.getPeerCertificate !== 'function') return undefined;
   const peer = socket.getPeerCertificate();
   if (!peer || !peer.raw) return undefined;
@@ -156,16 +171,22 @@ function expiredNodeCertificate(socket: TLSSocket, opts: CsrApiOptions): { user:
   const node = user && nodeNameOf(user);
   if (!user || !node) return undefined;
   const serial = cert.serialNumber;
+  const window = opts.expiredRenewalWindowSeconds ?? 0;
+  const tooLate = () => {
+    const why = window > 0 ? `more than ${formatSeconds(window)} ago (--node-cert-expired-renewal-window)` : 'and renewal with an expired certificate is disabled (--node-cert-expired-renewal-window 0)';
+    return new CsrError(401, 'Unauthorized', `the certificate of node ${node} expired at ${new Date(cert.validTo).toISOString()}, ${why}: delete the Node (\`corelet delete node ${node}\`) and join it again with a bootstrap token`);
+  };
+  const retryKey = opts.certificates.retryKey(node, serial);
+  if (retryKey) {
+    if (!opts.certificates.within(Date.parse(cert.validTo), now.getTime())) throw tooLate();
+    return { user, renewing: node, retryKey };
+  }
   if (!opts.certificates.valid(node, serial)) {
     throw new CsrError(401, 'Unauthorized', `the certificate of node ${node} is no longer valid (the node was deleted or its certificate replaced): rejoin with a bootstrap token (--token-file)`);
   }
-  const state = opts.certificates.expiredRenewal(node, serial, now);
+  const state = opts.certificates.expiredRenewal(node, serial, now, new Date(cert.validTo));
   if (state === 'not-newest') throw new CsrError(401, 'Unauthorized', `node ${node} renews only with its newest certificate; this one was replaced`);
-  const window = opts.expiredRenewalWindowSeconds ?? 0;
-  if (state !== 'ok') {
-    const why = window > 0 ? `more than ${formatSeconds(window)} ago (--node-cert-expired-renewal-window)` : 'and renewal with an expired certificate is disabled (--node-cert-expired-renewal-window 0)';
-    throw new CsrError(401, 'Unauthorized', `the certificate of node ${node} expired at ${new Date(cert.validTo).toISOString()}, ${why}: delete the Node (\`corelet delete node ${node}\`) and join it again with a bootstrap token`);
-  }
+  if (state !== 'ok') throw tooLate();
   return { user, renewing: node };
 }
 
@@ -292,7 +313,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, opts: CsrApiOpti
   const logger = opts.logger ?? silentLogger;
   try {
     if (req.method !== 'POST') throw new CsrError(405, 'MethodNotAllowed', `${req.method} is not allowed on ${CSR_PATH}: POST a CertificateSigningRequest`);
-    const { user, renewing } = authenticate(req, opts);
+    const { user, renewing, retryKey } = authenticate(req, opts);
     let body: { kind?: unknown; spec?: { request?: unknown; signerName?: unknown; usages?: unknown } };
     try {
       body = JSON.parse(await readBody(req)) as typeof body;
@@ -305,6 +326,10 @@ async function serve(req: IncomingMessage, res: ServerResponse, opts: CsrApiOpti
     if (signer !== KUBELET_CLIENT_SIGNER) throw new CsrError(400, 'BadRequest', `spec.signerName: only ${KUBELET_CLIENT_SIGNER} is signed here, got ${JSON.stringify(signer)}`);
     if (typeof body.spec?.request !== 'string') throw new CsrError(400, 'BadRequest', 'spec.request: expected the base64 of a PEM certificate request');
     const csr = parseCsr(Buffer.from(body.spec.request, 'base64').toString('utf8'));
+    // A retry after a lost answer holds the pending key; an old certificate alone (a key stolen before the rotation) renews nothing.
+    if (retryKey !== undefined && publicKeyId(csr.publicKeyPem) !== retryKey) {
+      throw new CsrError(401, 'Unauthorized', `node ${renewing} renews only with its newest certificate; this one was replaced`);
+    }
     const node = checkRequest(csr, opts, renewing);
     const sans = nodeSans(node, csr, opts.serverCertPem);
     if (sans.dropped.length > 0) logger.warn({ node, dropped: sans.dropped }, "node certificate: names and addresses of the scheduler's own certificate (and loopback) left out");
@@ -319,8 +344,8 @@ async function serve(req: IncomingMessage, res: ServerResponse, opts: CsrApiOpti
       ips: sans.ips,
       now,
     });
-    opts.certificates.record(node, serial, { notAfter: new Date(new X509Certificate(certPem).validTo), ips: sans.ips }, now);
-    logger.info({ node, serial, by: user.username, renewal: renewing !== undefined }, renewing ? 'node certificate renewed' : 'node certificate issued (bootstrap)');
+    opts.certificates.record(node, serial, { notAfter: new Date(new X509Certificate(certPem).validTo), ips: sans.ips, publicKeyPem: csr.publicKeyPem, reissue: retryKey !== undefined }, now);
+    logger.info({ node, serial, by: user.username, renewal: renewing !== undefined }, retryKey ? 'node certificate renewed again (the answer to the previous renewal was lost)' : renewing ? 'node certificate renewed' : 'node certificate issued (bootstrap)');
     const ts = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
     send(res, 201, {
       apiVersion: 'certificates.k8s.io/v1',

@@ -141,6 +141,49 @@ describe('node identity (agent)', () => {
     assert.equal(clock.timers.size, 0);
   });
 
+  it('a renewed certificate it cannot save (disk full) is used all the same, and the save is retried until it succeeds', async () => {
+    const clock = new FakeClock();
+    const first = issue(clock.now(), 100);
+    const rotated: NodeCredentials[] = [];
+    const saves: NodeCredentials[] = [];
+    let diskFull = true;
+    const warnings: string[] = [];
+    const logger = Object.assign(Object.create(silentLogger) as typeof silentLogger, { warn: (_o: unknown, msg?: string) => void warnings.push(String(msg)) });
+    const rotator = new CertificateRotator({
+      ...rotatorBase(first, clock),
+      makeCsr: async () => csr,
+      renew: async () => issue(clock.now(), 100).certPem,
+      save: async (c) => {
+        saves.push(c);
+        if (diskFull) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      },
+      onRotated: (c) => rotated.push(c),
+      logger,
+    });
+    rotator.start();
+    clock.advance(78_000);
+    await settle(clock);
+    // The scheduler has recorded the new certificate as the node's newest: the old one renews nothing more.
+    assert.equal(rotated.length, 1, 'the new certificate is used although it was not saved');
+    assert.notEqual(new X509Certificate(rotator.credentials().certPem).serialNumber, new X509Certificate(first.certPem).serialNumber);
+    assert.ok(warnings.some((w) => /could not be saved/.test(w)), `warned: ${warnings.join('; ')}`);
+    assert.equal(saves.length, 1);
+    clock.advance(5_000);
+    await settle(clock);
+    assert.equal(saves.length, 2, 'the save is retried');
+    assert.equal(saves[1].certPem, rotated[0].certPem, 'with the credentials in use');
+    diskFull = false;
+    clock.advance(10_000);
+    await settle(clock);
+    assert.equal(saves.length, 3);
+    clock.advance(30_000);
+    await settle(clock);
+    assert.equal(saves.length, 3, 'saved: no more retries');
+    assert.equal(rotated.length, 1);
+    rotator.stop();
+    assert.equal(clock.timers.size, 0);
+  });
+
   /** A rotator whose scheduler is down until `up`, then answers renewals with `answer`. */
   function downScheduler(first: NodeCredentials, clock: FakeClock) {
     const state = { up: false, answer: 'renew' as 'renew' | 'refuse', csrs: 0, used: [] as string[], presented: [] as string[], csrPems: new Set<string>(), rotated: [] as NodeCredentials[] };
