@@ -76,28 +76,27 @@ export class StateStore {
     }
   }
 
-  /** Applies change to a copy of the record and persists it; the in-memory record changes only then. */
   /**
+   * Applies change to a copy of the record and persists it; the in-memory record changes only then.
    * Updates of one record run one after the other (change sees the record as the previous update
    * left it), so two writers never write an older copy over a newer one.
    */
-  async updateSandbox(id: string, change: (rec: SandboxRecord) => void): Promise<SandboxRecord> {
-    return this.updates.run(`sandboxes/${id}`, async () => {
-      const next = structuredClone(this.sandbox(id));
-      change(next);
-      await writeJsonAtomic(join(this.dir('sandboxes', id), FILE.sandboxes), next);
-      this.sandboxes.set(id, next);
-      return next;
-    });
+  updateSandbox(id: string, change: (rec: SandboxRecord) => void): Promise<SandboxRecord> {
+    return this.update('sandboxes', id, () => this.sandbox(id), this.sandboxes, change);
   }
 
   /** Container counterpart of updateSandbox. */
-  async updateContainer(id: string, change: (rec: ContainerRecord) => void): Promise<ContainerRecord> {
-    return this.updates.run(`containers/${id}`, async () => {
-      const next = structuredClone(this.container(id));
+  updateContainer(id: string, change: (rec: ContainerRecord) => void): Promise<ContainerRecord> {
+    return this.update('containers', id, () => this.container(id), this.containers, change);
+  }
+
+  private update<T>(kind: Kind, id: string, current: () => T, records: Map<string, T>, change: (rec: T) => void): Promise<T> {
+    return this.updates.run(`${kind}/${id}`, async () => {
+      // read inside the lock: as the previous update left it, and NotFound once a remove ran
+      const next = structuredClone(current());
       change(next);
-      await writeJsonAtomic(join(this.dir('containers', id), FILE.containers), next);
-      this.containers.set(id, next);
+      await writeJsonAtomic(join(this.dir(kind, id), FILE[kind]), next);
+      records.set(id, next);
       return next;
     });
   }
