@@ -17,7 +17,7 @@ import https from 'node:https';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import forge from 'node-forge';
-import { errnoCode, failedPrecondition, invalidArgument, isKind, unavailable, writeFileAtomic, type Logger } from '../lib/index.js';
+import { clearLongTimeout, errnoCode, failedPrecondition, invalidArgument, isKind, setLongTimeout, unavailable, writeFileAtomic, type LongTimeout, type Logger } from '../lib/index.js';
 import { caCertHash, checkSchedulerIdentity, fetchPinnedCa, NODE_USER_PREFIX, NODES_GROUP, parseServerUrl, newRsaKeyPair, parseToken, signCsrNatively, type SchedulerAddress } from '../scheduler/auth/index.js';
 
 /** Where the credentials live under the agent's --root. */
@@ -303,12 +303,9 @@ export interface RotationClock {
 
 const realClock: RotationClock = {
   now: () => new Date(),
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, Math.min(ms, 2 ** 31 - 1));
-    t.unref();
-    return t;
-  },
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+  // A renewal months away (--node-cert-ttl 8760h) waits its full time (it was clamped to 24.8 days and renewed early).
+  setTimeout: (fn, ms) => setLongTimeout(fn, ms).unref(),
+  clearTimeout: (h) => clearLongTimeout(h as LongTimeout),
 };
 
 /** Options of {@link CertificateRotator}. */
