@@ -301,7 +301,8 @@ export interface RotationClock {
   clearTimeout(handle: unknown): void;
 }
 
-const realClock: RotationClock = {
+/** The clock the rotator uses unless a test gives it another. */
+export const systemRotationClock: RotationClock = {
   now: () => new Date(),
   // A renewal months away (--node-cert-ttl 8760h) waits its full time (it was clamped to 24.8 days and renewed early).
   setTimeout: (fn, ms) => setLongTimeout(fn, ms).unref(),
@@ -354,7 +355,7 @@ export class CertificateRotator {
 
   constructor(private readonly opts: RotatorOptions) {
     this.current = opts.current;
-    this.clock = opts.clock ?? realClock;
+    this.clock = opts.clock ?? systemRotationClock;
   }
 
   /** The credentials in use. */

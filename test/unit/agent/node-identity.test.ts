@@ -1,5 +1,5 @@
 /** The agent's node identity: the token file's checks, and certificate rotation timing (fake clock). */
-import { describe, it, before } from 'node:test';
+import { describe, it, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, chmodSync, chownSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,7 @@ import {
   readTokenFile,
   renewalDelayMs,
   saveNodeCredentials,
+  systemRotationClock,
   type NodeCredentials,
   type RotationClock,
 } from '../../../src/agent/node-identity.js';
@@ -303,4 +304,13 @@ describe('node identity (agent)', () => {
     for (const f of ['node.key', 'node.crt', 'ca.crt']) assert.equal(statSync(join(root, 'pki', f)).mode & 0o777, 0o600, f);
     assert.deepEqual(await loadNodeCredentials(root), creds);
   });
+});
+
+test('the real rotation clock waits a renewal more than 24.8 days away for its full time (no 2^31 ms clamp)', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  let fired = false;
+  const handle = systemRotationClock.setTimeout(() => (fired = true), 40 * 86_400_000);
+  t.mock.timers.tick(2 ** 31);
+  assert.equal(fired, false, 'fired after 24.8 days');
+  systemRotationClock.clearTimeout(handle);
 });
