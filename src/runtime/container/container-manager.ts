@@ -10,6 +10,7 @@ import { safeJoin } from '../../lib/safe-join.js';
 import { buildContainerSpec, normalizeSignal, toOciResources, type OciSpec } from '../spec/index.js';
 import { conmonCtlPath, readExitFile, readOomFlag, reopenContainerLog, waitForExit } from '../oci/index.js';
 import { StopWait } from './stop-wait.js';
+import { forgetContainerStats } from './container-stats.js';
 import { deviceInfo, hostDevices, readLocalhostProfile } from '../host-facts.js';
 import type { ContainerRecord, SandboxRecord } from '../store/index.js';
 import type { ExecResult } from '../ports.js';
@@ -486,6 +487,7 @@ export class ContainerManager {
       publishEvent(this.deps, 'CONTAINER_DELETED_EVENT', rec.id, rec.sandboxId);
       await this.deps.store.remove('containers', rec.id);
       this.goneSince.delete(rec.id);
+      forgetContainerStats(rec.id);
       await forgetMonitorFiles(this.deps.config, rec.id);
     });
   }

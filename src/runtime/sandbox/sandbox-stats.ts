@@ -40,7 +40,7 @@ export async function podSandboxStats(rt: RuntimeContext, rec: SandboxRecord): P
       memory: memoryUsage(s, timestamp),
       network: { timestamp, default_interface: interfaces.find((i) => i.name === 'eth0') ?? interfaces[0] ?? null, interfaces },
       process: { timestamp, process_count: { value: pids.length } },
-      containers: await Promise.all(running.map((c) => containerStats(rt, c))),
+      containers: await Promise.all(running.map((c) => containerStats({ cgroups: rt.deps.cgroups, store: rt.deps.store, images: rt.images }, c))),
     },
   };
 }
