@@ -11,7 +11,6 @@ import type { PodNetworkArgs } from '../ports.js';
 import { exitDir, forgetMonitorFiles, pinsDir, publishEvent, socketDir, type LifecycleDeps } from '../lifecycle.js';
 import { readExitFile } from '../oci/index.js';
 import type { PinnedNamespace } from './namespace-pins.js';
-import type { ContainerManager } from '../container/container-manager.js';
 import { readLocalhostProfile } from '../host-facts.js';
 import { podHostsFile, resolvConf } from './sandbox-files.js';
 import { currentBootId, liveness, startTimeOrUnknown, type Liveness } from '../process-liveness.js';
@@ -38,7 +37,7 @@ export function namespaceModes(config: PodSandboxConfig__Output): { network: Nam
  */
 export class SandboxManager {
   private readonly lock = new KeyedMutex();
-  containers!: ContainerManager;
+  containers!: { stopContainer(id: string, timeoutSeconds: number): Promise<void>; removeContainer(id: string): Promise<void> };
 
   constructor(private readonly deps: LifecycleDeps) {}
 
@@ -301,7 +300,7 @@ export class SandboxManager {
   private async stopLocked(rec: SandboxRecord): Promise<void> {
     const { store, network, mounts, logger } = this.deps;
     for (const c of store.listContainers().filter((c) => c.sandboxId === rec.id)) {
-      await this.containers.stop(c.id, 0);
+      await this.containers.stopContainer(c.id, 0);
     }
     await this.killPause(rec);
     if (rec.netnsPath) {
@@ -343,7 +342,7 @@ export class SandboxManager {
       // NOTREADY alone may mean only that the pause died: its network and mounts are still there.
       if (!rec.stopped) await this.stopLocked(rec);
       for (const c of this.deps.store.listContainers().filter((c) => c.sandboxId === rec.id)) {
-        await this.containers.remove(c.id);
+        await this.containers.removeContainer(c.id);
       }
       await this.cleanup(rec);
     });
