@@ -4,9 +4,9 @@ import { version } from './service/version.js';
 import { status } from './service/status.js';
 import { runtimeConfig } from './service/runtime-config.js';
 import { imageFsInfo, imageStatus, listImages, pullImage, removeImage } from './service/images.js';
-import { runPodSandbox } from './sandbox/sandbox-run.js';
-import { stopPodSandbox } from './sandbox/sandbox-stop.js';
-import { removePodSandbox } from './sandbox/sandbox-remove.js';
+import { runPodSandboxRpc } from './sandbox/sandbox-run.js';
+import { stopPodSandboxRpc } from './sandbox/sandbox-stop.js';
+import { removePodSandboxRpc } from './sandbox/sandbox-remove.js';
 import { podSandboxStatusRpc } from './sandbox/sandbox-status.js';
 import { listPodSandbox } from './sandbox/sandbox-list.js';
 import { createContainerRpc } from './container/container-create.js';
@@ -30,16 +30,16 @@ import { portForward } from './sandbox/sandbox-port-forward.js';
 /** The CRI RPCs corelet runtime implements; the rest answer UNIMPLEMENTED (src/cri/server.ts). */
 export function criImpl(rt: RuntimeContext): CriImpl {
   // What the container and sandbox handlers are given; each takes only what its deps type names.
-  const d = { ...rt.deps, sandboxes: rt.sandboxes, containers: rt.containers, images: rt.images, streaming: rt.streaming };
+  const d = { ...rt.deps, sandboxes: rt.sandboxes, containers: rt.containers, images: rt.images, cgroups: rt.cgroups, streaming: rt.streaming };
   return {
     Version: version(rt),
     Status: status(rt),
     RuntimeConfig: runtimeConfig(rt),
-    RunPodSandbox: runPodSandbox(rt),
-    StopPodSandbox: stopPodSandbox(rt),
-    RemovePodSandbox: removePodSandbox(rt),
-    PodSandboxStatus: podSandboxStatusRpc(rt),
-    ListPodSandbox: listPodSandbox(rt),
+    RunPodSandbox: runPodSandboxRpc(rt.verbs),
+    StopPodSandbox: stopPodSandboxRpc(rt.verbs),
+    RemovePodSandbox: removePodSandboxRpc(rt.verbs),
+    PodSandboxStatus: podSandboxStatusRpc(d),
+    ListPodSandbox: listPodSandbox(d),
     CreateContainer: createContainerRpc(rt.verbs),
     StartContainer: startContainerRpc(rt.verbs),
     StopContainer: stopContainerRpc(rt.verbs),
@@ -51,8 +51,8 @@ export function criImpl(rt: RuntimeContext): CriImpl {
     ExecSync: execSync(d),
     ContainerStats: containerStatsRpc(d),
     ListContainerStats: listContainerStats(d),
-    PodSandboxStats: podSandboxStatsRpc(rt),
-    ListPodSandboxStats: listPodSandboxStats(rt),
+    PodSandboxStats: podSandboxStatsRpc(d),
+    ListPodSandboxStats: listPodSandboxStats(d),
     ListMetricDescriptors: listMetricDescriptors(rt),
     ListPodSandboxMetrics: listPodSandboxMetrics(rt),
     UpdateRuntimeConfig: updateRuntimeConfig(rt),
@@ -60,7 +60,7 @@ export function criImpl(rt: RuntimeContext): CriImpl {
     GetContainerEvents: getContainerEvents(rt),
     Exec: exec(d),
     Attach: attach(d),
-    PortForward: portForward(rt),
+    PortForward: portForward(d),
     ListImages: listImages(rt),
     ImageStatus: imageStatus(rt),
     PullImage: pullImage(rt),

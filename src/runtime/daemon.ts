@@ -20,6 +20,7 @@ import { exitDir, socketDir, type LifecycleDeps } from './lifecycle.js';
 import { ConmonStreamingBackend } from './streaming/conmon-backend.js';
 import { StreamingServer } from './streaming/index.js';
 import { SandboxManager } from './sandbox/sandbox-manager.js';
+import { recoverSandboxes } from './sandbox/sandbox-recover.js';
 import { ContainerManager } from './container/container-manager.js';
 import { lifecycleVerbs } from './lifecycle-verbs.js';
 import type { RuntimeContext } from './runtime-context.js';
@@ -115,8 +116,7 @@ async function startRuntimeLocked(config: RuntimeConfig, logger: Logger, version
   const sandboxes = new SandboxManager(deps);
   const containers = new ContainerManager(deps, sandboxes);
   const verbs = lifecycleVerbs(deps, sandboxes, containers);
-  sandboxes.containers = verbs;
-  await sandboxes.recover();
+  await recoverSandboxes({ ...deps, sandboxes });
   await containers.start();
   const backend = new ConmonStreamingBackend({
     store,

@@ -7,6 +7,9 @@ import { startContainer } from './container/container-start.js';
 import { stopContainer } from './container/container-stop.js';
 import { removeContainer } from './container/container-remove.js';
 import { updateContainerResources } from './container/container-update.js';
+import { runPodSandbox } from './sandbox/sandbox-run.js';
+import { stopPodSandbox } from './sandbox/sandbox-stop.js';
+import { removePodSandbox } from './sandbox/sandbox-remove.js';
 
 /**
  * The sandbox and container verbs that change state, bound to what each needs. The one place they
@@ -28,9 +31,9 @@ export interface LifecycleVerbs {
 export function lifecycleVerbs(deps: LifecycleDeps, sandboxes: SandboxManager, containers: ContainerManager): LifecycleVerbs {
   const c = { ...deps, sandboxes, containers };
   const verbs: LifecycleVerbs = {
-    runPodSandbox: (config, runtimeHandler) => sandboxes.run(config, runtimeHandler),
-    stopPodSandbox: (id) => sandboxes.stop(id),
-    removePodSandbox: (id) => sandboxes.remove(id),
+    runPodSandbox: (config, runtimeHandler) => runPodSandbox(c, config, runtimeHandler),
+    stopPodSandbox: (id) => stopPodSandbox({ ...c, stopContainer: verbs.stopContainer }, id),
+    removePodSandbox: (id) => removePodSandbox({ ...c, stopContainer: verbs.stopContainer, removeContainer: verbs.removeContainer }, id),
     createContainer: (sandboxId, config, sandboxConfig) => createContainer(c, sandboxId, config, sandboxConfig),
     startContainer: (id) => startContainer(c, id),
     stopContainer: (id, timeoutSeconds) => stopContainer(c, id, timeoutSeconds),

@@ -7,7 +7,8 @@ import { deviceInfo, hostDevices, readLocalhostProfile } from '../host-facts.js'
 import type { ContainerRecord, SandboxRecord } from '../store/index.js';
 import type { ImageConfig } from '../image/index.js';
 import { exitDir, publishEvent, socketDir, type LifecycleDeps } from '../lifecycle.js';
-import { namespaceModes, type SandboxManager } from '../sandbox/sandbox-manager.js';
+import { namespaceModes } from '../sandbox/namespace-modes.js';
+import type { SandboxManager } from '../sandbox/sandbox-manager.js';
 import { currentBootId, startTimeOrUnknown } from '../process-liveness.js';
 import type { ContainerManager } from './container-manager.js';
 

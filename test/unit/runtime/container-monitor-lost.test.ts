@@ -16,7 +16,7 @@ import { SandboxManager } from '../../../src/runtime/sandbox/sandbox-manager.js'
 import { ContainerManager } from '../../../src/runtime/container/container-manager.js';
 import { listPodSandbox } from '../../../src/runtime/sandbox/sandbox-list.js';
 import { podSandboxStatusRpc } from '../../../src/runtime/sandbox/sandbox-status.js';
-import type { RuntimeContext } from '../../../src/runtime/runtime-context.js';
+import { recoverSandboxes } from '../../../src/runtime/sandbox/sandbox-recover.js';
 import { cleanUpAfter, fakeContainerConfig, fakePodConfig, fakeRuntime } from './fakes.js';
 
 const pod = fakePodConfig('p');
@@ -76,7 +76,7 @@ test('a pause that died after its conmon (no exit file) shows NOTREADY in ListPo
   const { deps, root, sandboxes, containers, verbs } = await fakeRuntime();
   await containers.start();
   cleanUpAfter(t, containers, root);
-  const rt = { deps, sandboxes, containers } as unknown as RuntimeContext;
+  const rt = { store: deps.store, sandboxes };
   const id = await verbs.runPodSandbox(pod, '');
   const list = async () => (await listPodSandbox(rt)({} as never)).items!.map((s) => s.state);
   assert.deepEqual(await list(), ['SANDBOX_READY']);
@@ -124,7 +124,7 @@ test('a live container and pod stay RUNNING/READY when reading /proc fails once 
     throw emfile();
   };
   assert.equal((await containers.refresh(id))!.state, 'running');
-  const rt = { deps, sandboxes, containers } as unknown as RuntimeContext;
+  const rt = { store: deps.store, sandboxes };
   assert.deepEqual((await listPodSandbox(rt)({} as never)).items!.map((s) => s.state), ['SANDBOX_READY']);
   deps.namespaces.startTime = async () => '1';
   assert.deepEqual((await listPodSandbox(rt)({} as never)).items!.map((s) => s.state), ['SANDBOX_READY']);
@@ -309,11 +309,10 @@ test('a live conmon is believed only for a while: a container gone longer than t
 // --- Sandboxes (review 2) ---
 
 test('at start, a failing runc state (timeout, EAGAIN, runc missing) does not turn live pods NOTREADY', async (t) => {
-  const { deps, root, containers } = await fakeRuntime();
+  const { deps, root, containers, verbs } = await fakeRuntime();
   cleanUpAfter(t, containers, root);
-  const s = new SandboxManager(deps);
-  const live = await s.run(pod, '');
-  const dead = await s.run(fakePodConfig('q'), '');
+  const live = await verbs.runPodSandbox(pod, '');
+  const dead = await verbs.runPodSandbox(fakePodConfig('q'), '');
   deps.oci.state = async () => {
     throw internal('runc state: signal: killed (timed out)');
   };
@@ -321,7 +320,7 @@ test('at start, a failing runc state (timeout, EAGAIN, runc missing) does not tu
     r.pausePid = 4242; // only this pause is gone for /proc
   });
   deps.namespaces.startTime = async (pid) => (pid === 4242 ? undefined : '1');
-  await new SandboxManager(deps).recover();
+  await recoverSandboxes({ ...deps, sandboxes: new SandboxManager(deps) });
   assert.equal(deps.store.sandbox(live).state, 'ready');
   assert.equal(deps.store.sandbox(dead).state, 'notready', 'the pause liveness check still finds a gone pause');
 });

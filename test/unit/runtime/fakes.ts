@@ -171,7 +171,6 @@ export async function fakeRuntime(options: ContainerManagerOptions = {}) {
   const sandboxes = new SandboxManager(fake.deps);
   const containers = new ContainerManager(fake.deps, sandboxes, options);
   const verbs = lifecycleVerbs(fake.deps, sandboxes, containers);
-  sandboxes.containers = verbs;
   return { ...fake, sandboxes, containers, verbs };
 }
 

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { recoverSandboxes } from '../../../src/runtime/sandbox/sandbox-recover.js';
 import { fakePodConfig, fakeRuntime } from './fakes.js';
 
 const container = { metadata: { name: 'c', attempt: 0 }, image: { image: 'busybox' }, command: ['sleep'], args: [], mounts: [], envs: [], labels: {}, annotations: {}, log_path: '' } as never;
@@ -48,10 +49,10 @@ test('an exit file of the pause makes the sandbox NOTREADY; remove still tears t
 });
 
 test('at start, pins of sandboxes that no longer exist are removed', async (t) => {
-  const { root, pinned, sandboxes, verbs } = await fakeRuntime();
+  const { deps, root, pinned, sandboxes, verbs } = await fakeRuntime();
   t.after(() => rm(root, { recursive: true, force: true }));
   pinned.set(join(root, 'run', 'ns', 'gone'), ['ipc']);
   const id = await verbs.runPodSandbox(fakePodConfig('web'), '');
-  await sandboxes.recover();
+  await recoverSandboxes({ ...deps, sandboxes });
   assert.deepEqual([...pinned.keys()], [join(root, 'run', 'ns', id)]);
 });
