@@ -20,7 +20,9 @@ import { exitDir, socketDir, type LifecycleDeps } from './lifecycle.js';
 import { ConmonStreamingBackend } from './streaming/conmon-backend.js';
 import { StreamingServer } from './streaming/index.js';
 import { SandboxManager } from './sandbox/sandbox-manager.js';
+import { recoverSandboxes } from './sandbox/sandbox-recover.js';
 import { ContainerManager } from './container/container-manager.js';
+import { lifecycleVerbs } from './lifecycle-verbs.js';
 import type { RuntimeContext } from './runtime-context.js';
 import { criImpl } from './cri-impl.js';
 
@@ -113,8 +115,8 @@ async function startRuntimeLocked(config: RuntimeConfig, logger: Logger, version
   };
   const sandboxes = new SandboxManager(deps);
   const containers = new ContainerManager(deps, sandboxes);
-  sandboxes.containers = containers;
-  await sandboxes.recover();
+  const verbs = lifecycleVerbs(deps, sandboxes, containers);
+  await recoverSandboxes({ ...deps, sandboxes });
   await containers.start();
   const backend = new ConmonStreamingBackend({
     store,
@@ -135,7 +137,7 @@ async function startRuntimeLocked(config: RuntimeConfig, logger: Logger, version
     logger: logger.child({ component: 'streaming' }),
   });
   await streaming.start();
-  const context: RuntimeContext = { deps, sandboxes, containers, images, cgroups, network, streaming, version };
+  const context: RuntimeContext = { deps, sandboxes, containers, verbs, images, cgroups, network, streaming, version };
   const impl: CriImpl = criImpl(context);
   const server = createCriServer(impl, logger.child({ component: 'cri' }), {
     ImportImage: async (req) => {

@@ -55,7 +55,7 @@ export function socketDir(config: RuntimeConfig): string {
 export type { ImageConfig };
 
 /** Publishes an event about a sandbox (id = sandbox id) or a container of it, with snapshots. */
-export function publishEvent(deps: LifecycleDeps, type: LifecycleEventType, id: string, sandboxId: string): void {
+export function publishEvent(deps: Pick<LifecycleDeps, 'store' | 'events'>, type: LifecycleEventType, id: string, sandboxId: string): void {
   const { store } = deps;
   deps.events.publish({
     type,

@@ -1,6 +1,7 @@
 import type { LifecycleDeps } from './lifecycle.js';
 import type { SandboxManager } from './sandbox/sandbox-manager.js';
 import type { ContainerManager } from './container/container-manager.js';
+import type { LifecycleVerbs } from './lifecycle-verbs.js';
 import type { ImageStore } from './image/index.js';
 import type { Cgroups } from './cgroups/index.js';
 import type { NetworkManager } from './network/index.js';
@@ -11,6 +12,8 @@ export interface RuntimeContext {
   readonly deps: LifecycleDeps;
   readonly sandboxes: SandboxManager;
   readonly containers: ContainerManager;
+  /** The verbs that change sandboxes and containers, wired to each other (lifecycle-verbs.ts). */
+  readonly verbs: LifecycleVerbs;
   readonly images: ImageStore;
   readonly cgroups: Cgroups;
   readonly network: NetworkManager;

@@ -1,15 +1,24 @@
-import type { UnaryImpl } from '../../cri/server.js';
-import type { RuntimeContext } from '../runtime-context.js';
+import type { UnaryImpl } from '../../cri/index.js';
+import type { StateStore } from '../store/index.js';
+import type { ImagePort } from '../lifecycle.js';
+import type { ContainerManager } from './container-manager.js';
 import { container } from './container-view.js';
 import { matchesLabels } from '../filters.js';
 
-export const listContainers = (rt: RuntimeContext): UnaryImpl<'ListContainers'> => async (req) => {
+/** What ListContainers reads: every record brought up to date with its exit file, and their images. */
+export interface ListContainersDeps {
+  readonly store: Pick<StateStore, 'listContainers'>;
+  readonly containers: Pick<ContainerManager, 'refresh'>;
+  readonly images: Pick<ImagePort, 'get'>;
+}
+
+export const listContainers = (d: ListContainersDeps): UnaryImpl<'ListContainers'> => async (req) => {
   const f = req.filter;
-  const recs = rt.deps.store.listContainers();
-  await Promise.all(recs.map((c) => rt.containers.refresh(c.id)));
-  const containers = rt.deps.store
+  const recs = d.store.listContainers();
+  await Promise.all(recs.map((c) => d.containers.refresh(c.id)));
+  const containers = d.store
     .listContainers()
-    .map((c) => container(c, rt.images.get(c.imageId)))
+    .map((c) => container(c, d.images.get(c.imageId)))
     .filter(
       (c) =>
         !f ||

@@ -1,9 +1,48 @@
-import type { UnaryImpl } from '../../cri/server.js';
-import { invalidArgument } from '../../lib/errors.js';
-import type { RuntimeContext } from '../runtime-context.js';
+import type { UnaryImpl } from '../../cri/index.js';
+import { failedPrecondition, invalidArgument, nowNanos, wrap } from '../../lib/index.js';
+import { publishEvent, type LifecycleDeps } from '../lifecycle.js';
+import type { SandboxManager } from '../sandbox/sandbox-manager.js';
+import type { ContainerManager } from './container-manager.js';
 
-export const startContainer = (rt: RuntimeContext): UnaryImpl<'StartContainer'> => async (req) => {
+/** What StartContainer works with. */
+export type StartContainerDeps = Pick<LifecycleDeps, 'store' | 'oci' | 'events'> & {
+  readonly containers: Pick<ContainerManager, 'withLock' | 'refresh'>;
+  readonly sandboxes: Pick<SandboxManager, 'ready'>;
+};
+
+/** StartContainer: only a created container can start, in a sandbox that is still ready. */
+export async function startContainer(d: StartContainerDeps, idOrPrefix: string): Promise<void> {
+  const found = d.store.container(idOrPrefix);
+  await d.containers.withLock(found.id, async () => {
+    const rec = d.store.container(found.id);
+    if (rec.state !== 'created') throw failedPrecondition(`container ${rec.id} is ${rec.state}, only a created container can be started`);
+    // Its sandbox's namespaces must still be the pod's (the pause alive, the same process).
+    await d.sandboxes.ready(rec.sandboxId);
+    // Taken before the start so that an instant exit can never precede it.
+    const startedAt = nowNanos();
+    try {
+      await d.oci.start(rec.id);
+    } catch (err) {
+      await d.store.updateContainer(rec.id, (r) => {
+        r.state = 'exited';
+        r.exitCode = 128;
+        r.reason = 'StartError';
+        r.message = err instanceof Error ? err.message : String(err);
+        r.finishedAt = nowNanos();
+      });
+      throw wrap(err, `starting container ${rec.id}`);
+    }
+    await d.store.updateContainer(rec.id, (r) => {
+      if (r.state === 'created') r.state = 'running';
+      r.startedAt = startedAt;
+    });
+    publishEvent(d, 'CONTAINER_STARTED_EVENT', rec.id, rec.sandboxId);
+    await d.containers.refresh(rec.id);
+  });
+}
+
+export const startContainerRpc = (verbs: { startContainer: (id: string) => Promise<void> }): UnaryImpl<'StartContainer'> => async (req) => {
   if (!req.container_id) throw invalidArgument('container_id is required');
-  await rt.containers.startContainer(req.container_id);
+  await verbs.startContainer(req.container_id);
   return {};
 };

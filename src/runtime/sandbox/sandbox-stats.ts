@@ -1,12 +1,16 @@
 import { readFile } from 'node:fs/promises';
-import type { PodSandboxStats, NetworkInterfaceUsage } from '../../cri/types.js';
-import type { UnaryImpl } from '../../cri/server.js';
-import { invalidArgument } from '../../lib/errors.js';
-import { unixNanos } from '../../lib/ids.js';
-import type { SandboxRecord } from '../store/index.js';
-import type { RuntimeContext } from '../runtime-context.js';
+import type { PodSandboxStats, NetworkInterfaceUsage, UnaryImpl } from '../../cri/index.js';
+import { invalidArgument, unixNanos } from '../../lib/index.js';
+import type { SandboxRecord, StateStore } from '../store/index.js';
+import type { Cgroups } from '../cgroups/index.js';
 import { matchesLabels } from '../filters.js';
-import { containerStats, memoryUsage } from '../container/container-stats.js';
+import { containerStats, memoryUsage, type ContainerStatsDeps } from '../container/container-stats.js';
+
+/** What the pod stats handlers read: the pod cgroup (figures and pids), the records, the containers' stats. */
+export type PodSandboxStatsDeps = ContainerStatsDeps & {
+  readonly cgroups: Pick<Cgroups, 'stats' | 'pids'>;
+  readonly store: Pick<StateStore, 'sandbox' | 'listSandboxes'>;
+};
 
 /** Interface counters of the pod's network namespace, read through its pause process's /proc/PID/net/dev. */
 export async function podInterfaces(pausePid: number): Promise<NetworkInterfaceUsage[]> {
@@ -25,14 +29,14 @@ export async function podInterfaces(pausePid: number): Promise<NetworkInterfaceU
 }
 
 /** CRI PodSandboxStats: the pod cgroup (it holds every container of the pod), its network, its containers. */
-export async function podSandboxStats(rt: RuntimeContext, rec: SandboxRecord): Promise<PodSandboxStats> {
+export async function podSandboxStats(d: PodSandboxStatsDeps, rec: SandboxRecord): Promise<PodSandboxStats> {
   const [s, pids, interfaces] = await Promise.all([
-    rt.deps.cgroups.stats(rec.cgroupParent),
-    rt.cgroups.pids(rec.cgroupParent, { recursive: true }).catch(() => [] as number[]),
+    d.cgroups.stats(rec.cgroupParent),
+    d.cgroups.pids(rec.cgroupParent, { recursive: true }).catch(() => [] as number[]),
     rec.netnsPath && rec.pausePid ? podInterfaces(rec.pausePid) : Promise.resolve([]),
   ]);
   const timestamp = unixNanos(s?.timestampMs ?? Date.now());
-  const running = rt.deps.store.listContainers().filter((c) => c.sandboxId === rec.id && c.state === 'running');
+  const running = d.store.listContainers().filter((c) => c.sandboxId === rec.id && c.state === 'running');
   return {
     attributes: { id: rec.id, metadata: rec.config.metadata, labels: rec.config.labels, annotations: rec.config.annotations },
     linux: {
@@ -40,21 +44,21 @@ export async function podSandboxStats(rt: RuntimeContext, rec: SandboxRecord): P
       memory: memoryUsage(s, timestamp),
       network: { timestamp, default_interface: interfaces.find((i) => i.name === 'eth0') ?? interfaces[0] ?? null, interfaces },
       process: { timestamp, process_count: { value: pids.length } },
-      containers: await Promise.all(running.map((c) => containerStats(rt, c))),
+      containers: await Promise.all(running.map((c) => containerStats(d, c))),
     },
   };
 }
 
-export const podSandboxStatsRpc = (rt: RuntimeContext): UnaryImpl<'PodSandboxStats'> => async (req) => {
+export const podSandboxStatsRpc = (d: PodSandboxStatsDeps): UnaryImpl<'PodSandboxStats'> => async (req) => {
   if (!req.pod_sandbox_id) throw invalidArgument('pod_sandbox_id is required');
-  return { stats: await podSandboxStats(rt, rt.deps.store.sandbox(req.pod_sandbox_id)) };
+  return { stats: await podSandboxStats(d, d.store.sandbox(req.pod_sandbox_id)) };
 };
 
-export const listPodSandboxStats = (rt: RuntimeContext): UnaryImpl<'ListPodSandboxStats'> => async (req) => {
+export const listPodSandboxStats = (d: PodSandboxStatsDeps): UnaryImpl<'ListPodSandboxStats'> => async (req) => {
   const f = req.filter;
-  const recs = rt.deps.store
+  const recs = d.store
     .listSandboxes()
     .filter((s) => s.state === 'ready')
     .filter((s) => !f || ((!f.id || s.id.startsWith(f.id)) && matchesLabels(s.config.labels, f.label_selector)));
-  return { stats: await Promise.all(recs.map((s) => podSandboxStats(rt, s))) };
+  return { stats: await Promise.all(recs.map((s) => podSandboxStats(d, s))) };
 };

@@ -1,6 +1,6 @@
 import type { PodSandbox, PodSandboxStatus } from '../../cri/types.js';
 import type { SandboxRecord } from '../store/index.js';
-import { namespaceModes } from './sandbox-manager.js';
+import { namespaceModes } from './namespace-modes.js';
 
 const STATE = { ready: 'SANDBOX_READY', notready: 'SANDBOX_NOTREADY', creating: 'SANDBOX_NOTREADY' } as const;
 

@@ -16,25 +16,25 @@ import { SandboxManager } from '../../../src/runtime/sandbox/sandbox-manager.js'
 import { ContainerManager } from '../../../src/runtime/container/container-manager.js';
 import { listPodSandbox } from '../../../src/runtime/sandbox/sandbox-list.js';
 import { podSandboxStatusRpc } from '../../../src/runtime/sandbox/sandbox-status.js';
-import type { RuntimeContext } from '../../../src/runtime/runtime-context.js';
+import { recoverSandboxes } from '../../../src/runtime/sandbox/sandbox-recover.js';
 import { cleanUpAfter, fakeContainerConfig, fakePodConfig, fakeRuntime } from './fakes.js';
 
 const pod = fakePodConfig('p');
 const ctr = fakeContainerConfig('c');
 
 async function running() {
-  const { deps, host, root, sandboxes, containers } = await fakeRuntime();
+  const { deps, host, root, sandboxes, containers, verbs } = await fakeRuntime();
   await containers.start();
-  const sandboxId = await sandboxes.run(pod, '');
-  const id = await containers.create(sandboxId, ctr, pod);
-  await containers.startContainer(id);
+  const sandboxId = await verbs.runPodSandbox(pod, '');
+  const id = await verbs.createContainer(sandboxId, ctr, pod);
+  await verbs.startContainer(id);
   // From here on the container's process is gone for /proc, and nothing writes an exit file:
   // its conmon died first (or could not write the file).
   const gone = () => {
     host.containers.set(id, 'stopped');
     deps.namespaces.startTime = async () => undefined;
   };
-  return { deps, host, root, containers, id, gone };
+  return { deps, host, root, sandboxes, containers, id, gone, verbs };
 }
 
 test('a container that ended after its conmon died is reported exited (Unknown), not RUNNING forever', async (t) => {
@@ -58,26 +58,26 @@ test('a container whose process was replaced by another with its pid (recycled) 
 });
 
 test('StopContainer succeeds when SIGKILL ends the container but no exit file can be written (conmon gone, ENOSPC)', async (t) => {
-  const { deps, host, root, containers, id, gone } = await running();
+  const { deps, host, root, containers, id, gone, verbs } = await running();
   cleanUpAfter(t, containers, root);
   // The kill works, the exit file never comes.
   deps.oci.kill = async (cid, signal) => {
     host.signals.push(`${cid}:${signal}`);
     gone();
   };
-  await containers.stop(id, 0);
+  await verbs.stopContainer(id, 0);
   assert.equal(deps.store.container(id).state, 'exited');
   assert.equal(deps.store.container(id).reason, 'Unknown');
-  await containers.remove(id);
+  await verbs.removeContainer(id);
   assert.equal(deps.store.findContainer(id), undefined);
 });
 
 test('a pause that died after its conmon (no exit file) shows NOTREADY in ListPodSandbox and PodSandboxStatus', async (t) => {
-  const { deps, root, sandboxes, containers } = await fakeRuntime();
+  const { deps, root, sandboxes, containers, verbs } = await fakeRuntime();
   await containers.start();
   cleanUpAfter(t, containers, root);
-  const rt = { deps, sandboxes, containers } as unknown as RuntimeContext;
-  const id = await sandboxes.run(pod, '');
+  const rt = { store: deps.store, sandboxes };
+  const id = await verbs.runPodSandbox(pod, '');
   const list = async () => (await listPodSandbox(rt)({} as never)).items!.map((s) => s.state);
   assert.deepEqual(await list(), ['SANDBOX_READY']);
   deps.namespaces.startTime = async () => undefined; // the pause is gone; its conmon was gone first
@@ -86,25 +86,25 @@ test('a pause that died after its conmon (no exit file) shows NOTREADY in ListPo
 });
 
 test('a graceful StopContainer returns once the container ends on its stop signal, its conmon gone (no waiting out the grace period)', async (t) => {
-  const { deps, host, root, containers, id, gone } = await running();
+  const { deps, host, root, containers, id, gone, verbs } = await running();
   cleanUpAfter(t, containers, root);
   deps.oci.kill = async (cid, signal) => {
     host.signals.push(`${cid}:${signal}`);
     gone(); // it ends on SIGTERM; nobody writes the exit file
   };
-  await containers.stop(id, 5);
+  await verbs.stopContainer(id, 5);
   assert.equal(deps.store.container(id).state, 'exited');
   assert.deepEqual(host.signals, [`${id}:15`], 'no SIGKILL: its end was seen within the grace period');
 });
 
 test('StopContainer after SIGKILL returns when a ListContainers meanwhile recorded the lost exit', { timeout: 20_000 }, async (t) => {
-  const { deps, host, root, containers, id, gone } = await running();
+  const { deps, host, root, containers, id, gone, verbs } = await running();
   cleanUpAfter(t, containers, root);
   deps.oci.kill = async (cid, signal) => {
     host.signals.push(`${cid}:${signal}`);
     gone();
   };
-  const stopping = containers.stop(id, 0);
+  const stopping = verbs.stopContainer(id, 0);
   while (host.signals.length === 0) await new Promise((r) => setImmediate(r));
   await containers.refresh(id); // what a ListContainers does meanwhile: it records the lost exit first
   await stopping;
@@ -118,13 +118,13 @@ const emfile = () => Object.assign(new Error('EMFILE: too many open files'), { c
 const CONTAINER_PID = 100; // the fake monitor's container pid
 
 test('a live container and pod stay RUNNING/READY when reading /proc fails once (EMFILE is not "gone")', async (t) => {
-  const { deps, root, containers, id } = await running();
+  const { deps, root, sandboxes, containers, id } = await running();
   cleanUpAfter(t, containers, root);
   deps.namespaces.startTime = async () => {
     throw emfile();
   };
   assert.equal((await containers.refresh(id))!.state, 'running');
-  const rt = { deps, sandboxes: (containers as unknown as { sandboxes: SandboxManager }).sandboxes, containers } as unknown as RuntimeContext;
+  const rt = { store: deps.store, sandboxes };
   assert.deepEqual((await listPodSandbox(rt)({} as never)).items!.map((s) => s.state), ['SANDBOX_READY']);
   deps.namespaces.startTime = async () => '1';
   assert.deepEqual((await listPodSandbox(rt)({} as never)).items!.map((s) => s.state), ['SANDBOX_READY']);
@@ -143,7 +143,7 @@ test('while its conmon lives, a container whose pid is gone is not recorded lost
 });
 
 test('StopContainer sends SIGKILL when the process ignores SIGTERM, even if two isolated readings said "gone"', { timeout: 30_000 }, async (t) => {
-  const { deps, host, root, containers, id, gone } = await running();
+  const { deps, host, root, containers, id, gone, verbs } = await running();
   cleanUpAfter(t, containers, root);
   let n = 0;
   // conmon's state cannot be read (an old record, or EMFILE); the container's pid reads "gone"
@@ -157,20 +157,20 @@ test('StopContainer sends SIGKILL when the process ignores SIGTERM, even if two 
     host.signals.push(`${cid}:${signal}`);
     if (signal === 'KILL') gone();
   };
-  await containers.stop(id, 3);
+  await verbs.stopContainer(id, 3);
   assert.deepEqual(host.signals, [`${id}:15`, `${id}:KILL`]);
   assert.equal(deps.store.container(id).state, 'exited');
 });
 
 /** Five containers of one pod recorded running, then a new manager as after a restart. */
 async function fiveRunning() {
-  const { deps, root, sandboxes, containers } = await fakeRuntime();
+  const { deps, root, sandboxes, containers, verbs } = await fakeRuntime();
   await containers.start();
-  const sandboxId = await sandboxes.run(pod, '');
+  const sandboxId = await verbs.runPodSandbox(pod, '');
   const ids: string[] = [];
   for (let i = 0; i < 5; i++) {
-    const id = await containers.create(sandboxId, fakeContainerConfig(`c${i}`), pod);
-    await containers.startContainer(id);
+    const id = await verbs.createContainer(sandboxId, fakeContainerConfig(`c${i}`), pod);
+    await verbs.startContainer(id);
     ids.push(id);
   }
   await containers.stopWatching();
@@ -247,19 +247,17 @@ test('concurrent record updates of one container apply one after the other (no l
 
 /** running(), over a manager with the given options (wired as fakeRuntime wires its own). */
 async function runningWith(options: ConstructorParameters<typeof ContainerManager>[2]) {
-  const { deps, host, root, sandboxes } = await fakeRuntime();
-  const containers = new ContainerManager(deps, sandboxes, options);
-  sandboxes.containers = containers;
+  const { deps, host, root, containers, verbs } = await fakeRuntime(options);
   await containers.start();
-  const sandboxId = await sandboxes.run(pod, '');
-  const id = await containers.create(sandboxId, ctr, pod);
-  await containers.startContainer(id);
-  return { deps, host, root, containers, id };
+  const sandboxId = await verbs.runPodSandbox(pod, '');
+  const id = await verbs.createContainer(sandboxId, ctr, pod);
+  await verbs.startContainer(id);
+  return { deps, host, root, containers, id, verbs };
 }
 const CONMON_PID = 99; // the fake monitor's conmon pid
 
 test('StopContainer on a container runc reports stopped waits for its live conmon: the real exit code, not 255 Unknown', async (t) => {
-  const { deps, host, root, containers, id } = await runningWith({ lostExitWaitMs: 1 });
+  const { deps, host, root, containers, id, verbs } = await runningWith({ lostExitWaitMs: 1 });
   cleanUpAfter(t, containers, root);
   host.containers.set(id, 'stopped'); // runc says stopped (a zombie); conmon has not written the file yet
   deps.namespaces.startTime = async (pid) => {
@@ -269,7 +267,7 @@ test('StopContainer on a container runc reports stopped waits for its live conmo
     deps.namespaces.startTime = async () => undefined;
     return '1';
   };
-  await containers.stop(id, 0);
+  await verbs.stopContainer(id, 0);
   assert.equal(deps.store.container(id).state, 'exited');
   assert.equal(deps.store.container(id).exitCode, 3);
 });
@@ -311,11 +309,10 @@ test('a live conmon is believed only for a while: a container gone longer than t
 // --- Sandboxes (review 2) ---
 
 test('at start, a failing runc state (timeout, EAGAIN, runc missing) does not turn live pods NOTREADY', async (t) => {
-  const { deps, root, containers } = await fakeRuntime();
+  const { deps, root, containers, verbs } = await fakeRuntime();
   cleanUpAfter(t, containers, root);
-  const s = new SandboxManager(deps);
-  const live = await s.run(pod, '');
-  const dead = await s.run(fakePodConfig('q'), '');
+  const live = await verbs.runPodSandbox(pod, '');
+  const dead = await verbs.runPodSandbox(fakePodConfig('q'), '');
   deps.oci.state = async () => {
     throw internal('runc state: signal: killed (timed out)');
   };
@@ -323,15 +320,15 @@ test('at start, a failing runc state (timeout, EAGAIN, runc missing) does not tu
     r.pausePid = 4242; // only this pause is gone for /proc
   });
   deps.namespaces.startTime = async (pid) => (pid === 4242 ? undefined : '1');
-  await new SandboxManager(deps).recover();
+  await recoverSandboxes({ ...deps, sandboxes: new SandboxManager(deps) });
   assert.equal(deps.store.sandbox(live).state, 'ready');
   assert.equal(deps.store.sandbox(dead).state, 'notready', 'the pause liveness check still finds a gone pause');
 });
 
 test('three concurrent refreshes of a pod whose pause is gone publish one CONTAINER_STOPPED_EVENT', async (t) => {
-  const { deps, root, sandboxes, containers } = await fakeRuntime();
+  const { deps, root, sandboxes, containers, verbs } = await fakeRuntime();
   cleanUpAfter(t, containers, root);
-  const id = await sandboxes.run(pod, '');
+  const id = await verbs.runPodSandbox(pod, '');
   const stopped: string[] = [];
   deps.events.subscribe((e) => {
     if (e.type === 'CONTAINER_STOPPED_EVENT') stopped.push(e.id);
@@ -343,12 +340,12 @@ test('three concurrent refreshes of a pod whose pause is gone publish one CONTAI
 });
 
 test('RunPodSandbox succeeds when the pause start time cannot be read (EMFILE); the pod is then judged by its pid alone', async (t) => {
-  const { deps, root, sandboxes, containers } = await fakeRuntime();
+  const { deps, root, sandboxes, containers, verbs } = await fakeRuntime();
   cleanUpAfter(t, containers, root);
   deps.namespaces.startTime = async () => {
     throw emfile();
   };
-  const id = await sandboxes.run(pod, '');
+  const id = await verbs.runPodSandbox(pod, '');
   assert.equal(deps.store.sandbox(id).state, 'ready');
   assert.equal(deps.store.sandbox(id).pauseStartTime, undefined);
   deps.namespaces.startTime = async () => undefined; // its pid gone for sure

@@ -13,7 +13,8 @@ import type { ImagePort } from '../../../src/runtime/lifecycle.js';
 import { internal } from '../../../src/lib/errors.js';
 import { EventBus } from '../../../src/runtime/events.js';
 import { SandboxManager } from '../../../src/runtime/sandbox/sandbox-manager.js';
-import { ContainerManager } from '../../../src/runtime/container/container-manager.js';
+import { ContainerManager, type ContainerManagerOptions } from '../../../src/runtime/container/container-manager.js';
+import { lifecycleVerbs } from '../../../src/runtime/lifecycle-verbs.js';
 import type { ContainerConfig__Output, PodSandboxConfig__Output } from '../../../src/cri/types.js';
 import type { TestContext } from 'node:test';
 import { rm } from 'node:fs/promises';
@@ -164,13 +165,13 @@ export async function fakeDeps(): Promise<{ deps: LifecycleDeps; host: FakeHost;
   return { deps, host, root, pinned };
 }
 
-/** fakeDeps with the sandbox and container managers over them, wired to each other as the runtime wires them. */
-export async function fakeRuntime() {
+/** fakeDeps with the sandbox and container managers over them and the verbs, wired as the runtime wires them. */
+export async function fakeRuntime(options: ContainerManagerOptions = {}) {
   const fake = await fakeDeps();
   const sandboxes = new SandboxManager(fake.deps);
-  const containers = new ContainerManager(fake.deps, sandboxes);
-  sandboxes.containers = containers;
-  return { ...fake, sandboxes, containers };
+  const containers = new ContainerManager(fake.deps, sandboxes, options);
+  const verbs = lifecycleVerbs(fake.deps, sandboxes, containers);
+  return { ...fake, sandboxes, containers, verbs };
 }
 
 /** A RunPodSandbox config for pod default/NAME (uid uid-NAME), without log directory or Linux settings. */

@@ -7,44 +7,44 @@ const podConfig = (name: string) => fakePodConfig(name, { app: name });
 
 for (const step of ['cniAdd', 'monitorCreate', 'ociStart'] as const) {
   test(`a RunPodSandbox failing at ${step} leaves nothing behind and the name can be retried`, async (t) => {
-    const { deps, host, root, sandboxes } = await fakeRuntime();
+    const { deps, host, root, verbs } = await fakeRuntime();
     t.after(() => rm(root, { recursive: true, force: true }));
     host.fail[step] = true;
-    await assert.rejects(sandboxes.run(podConfig('web'), ''), /running pod sandbox web/);
+    await assert.rejects(verbs.runPodSandbox(podConfig('web'), ''), /running pod sandbox web/);
     assert.deepEqual([...host.netns], [], 'netns removed');
     assert.deepEqual([...host.ips], [], 'IP released');
     assert.deepEqual([...host.mounts], [], '/dev/shm unmounted');
     assert.deepEqual([...host.containers], [], 'pause container deleted');
     assert.deepEqual(deps.store.listSandboxes(), [], 'no record');
     host.fail[step] = false;
-    const id = await sandboxes.run(podConfig('web'), '');
+    const id = await verbs.runPodSandbox(podConfig('web'), '');
     assert.equal(deps.store.sandbox(id).state, 'ready');
     assert.equal(host.ips.get(id), '10.0.0.' + host.ips.get(id)!.split('.')[3]);
   });
 }
 
 test('stop and remove release everything, and are idempotent', async (t) => {
-  const { deps, host, root, sandboxes } = await fakeRuntime();
+  const { deps, host, root, verbs } = await fakeRuntime();
   t.after(() => rm(root, { recursive: true, force: true }));
-  const id = await sandboxes.run(podConfig('db'), '');
+  const id = await verbs.runPodSandbox(podConfig('db'), '');
   assert.equal(host.netns.size, 1);
-  await sandboxes.stop(id);
-  await sandboxes.stop(id);
+  await verbs.stopPodSandbox(id);
+  await verbs.stopPodSandbox(id);
   assert.equal(deps.store.sandbox(id).state, 'notready');
   assert.equal(host.netns.size, 0);
   assert.equal(host.ips.size, 0);
-  await sandboxes.remove(id);
-  await sandboxes.remove(id);
-  await sandboxes.stop('unknown-id');
+  await verbs.removePodSandbox(id);
+  await verbs.removePodSandbox(id);
+  await verbs.stopPodSandbox('unknown-id');
   assert.deepEqual(deps.store.listSandboxes(), []);
   assert.deepEqual([...host.mounts], []);
 });
 
 test('unknown runtime handlers and missing metadata are refused before anything is made', async (t) => {
-  const { host, root, sandboxes } = await fakeRuntime();
+  const { host, root, verbs } = await fakeRuntime();
   t.after(() => rm(root, { recursive: true, force: true }));
-  await assert.rejects(sandboxes.run(podConfig('x'), 'kata'), /unknown runtime handler "kata"/);
-  await assert.rejects(sandboxes.run({ ...podConfig('x'), metadata: null }, ''), /metadata.name is required/);
-  await assert.rejects(sandboxes.run(null, ''), /config is required/);
+  await assert.rejects(verbs.runPodSandbox(podConfig('x'), 'kata'), /unknown runtime handler "kata"/);
+  await assert.rejects(verbs.runPodSandbox({ ...podConfig('x'), metadata: null }, ''), /metadata.name is required/);
+  await assert.rejects(verbs.runPodSandbox(null, ''), /config is required/);
   assert.equal(host.netns.size, 0);
 });
