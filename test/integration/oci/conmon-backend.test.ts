@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, Writable, type Duplex } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { ConmonStreamingBackend } from '../../../src/runtime/oci/conmon-backend.js';
 import type { StreamIO, TerminalSize } from '../../../src/streaming/backend.js';
@@ -229,6 +230,9 @@ test('attach ends by itself when the container exits', { timeout: 60_000 }, asyn
   stdin.write('go\n');
   await done;
   assert.equal(c.stdout.text, 'got go\n');
+  // The output ends before conmon has recorded the exit (and while its attach socket still takes
+  // connections): once the runtime reports the container exited, attach is refused.
+  while ((await containerState(ctr.reader!)) !== 'CONTAINER_EXITED') await sleep(100);
   await assert.rejects(backend.attach({ containerId: ctr.reader!, tty: false }, client().io), (err) => isKind(err, 'FailedPrecondition'));
 });
 
