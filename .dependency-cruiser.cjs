@@ -9,7 +9,10 @@
 //   lib        imports nothing in src/
 //   api        lib                                   (the object model)
 //   cri        api, lib                              (proto types, CRI client and server plumbing)
-//   runtime    cri, api, lib    — it implements the CRI; never the agent, scheduler or CLI
+//   streaming  lib              — the exec/attach/port-forward server (SPDY, WebSocket) and the
+//                                 backend interface a runtime implements, as k8s.io/cri-streaming;
+//                                 imported by the runtime (and the CLI) only
+//   runtime    streaming, cri, api, lib — it implements the CRI; never the agent, scheduler or CLI
 //   agent      cri, api, lib    — it drives ANY CRI runtime over the socket, so never runtime/;
 //                                 it talks to the scheduler over WSS (api/messages), so never scheduler/
 //   scheduler  cri, api, lib    — never agent/ or runtime/
@@ -42,8 +45,19 @@ module.exports = {
       allowed: 'api-lib',
       text: 'cri/ is the wire contract used by both the agent (client) and the runtime (server).',
     }),
+    arrow('streaming', ['agent', 'api', 'cli', 'cri', 'runtime', 'scheduler'], {
+      allowed: 'lib',
+      text: 'src/streaming/ is a library (as k8s.io/cri-streaming): it serves a StreamingBackend and knows nothing of the CRI types, the runtime or its callers.',
+    }),
+    {
+      name: 'streaming-imported-by-runtime-only',
+      comment: 'src/streaming/ is the runtime\'s streaming server: only the runtime (and the CLI, which may import anything) imports it (docs/architecture.md, Conventions 1).',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(runtime|cli|streaming)/' },
+      to: { path: '^src/streaming/' },
+    },
     arrow('runtime', ['agent', 'cli', 'scheduler'], {
-      allowed: 'cri-api-lib',
+      allowed: 'streaming-cri-api-lib',
       text: 'The runtime is driven over the CRI socket; it knows nothing of its callers.',
     }),
     arrow('agent', ['cli', 'runtime', 'scheduler'], {

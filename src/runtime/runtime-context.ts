@@ -5,7 +5,7 @@ import type { LifecycleVerbs } from './lifecycle-verbs.js';
 import type { ImageStore } from './image/index.js';
 import type { Cgroups } from './cgroups/index.js';
 import type { NetworkManager } from './network/index.js';
-import type { StreamingServer } from './streaming/index.js';
+import type { StreamingServer } from '../streaming/index.js';
 
 /** What the RPC handlers work with: the managers and the adapters behind them. */
 export interface RuntimeContext {

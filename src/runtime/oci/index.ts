@@ -1,7 +1,8 @@
 /**
  * Process-level adapters for the OCI runtime (runc, crun) and conmon, the per-container monitor:
  * create through conmon, then start/kill/delete/update/exec through the runtime; exit, OOM and log
- * helpers for the files conmon writes.
+ * helpers for the files conmon writes; the streaming backend (exec, attach, port-forward for
+ * src/streaming/'s server) over conmon and runc.
  */
 export {
   OciRuntime,
@@ -28,3 +29,4 @@ export { readExitFile, waitForExit, readOomFlag, type WaitForExitOptions } from 
 export { reopenContainerLog, resizeTerminal, conmonAttachPath, conmonCtlPath, REOPEN_LOG_TIMEOUT_MS } from './conmon-ctl.js';
 export { isProcessAlive } from './process-alive.js';
 export { runtimeErrorMessage, classifyRuntimeError, runtimeError } from './runtime-errors.js';
+export { ConmonStreamingBackend, type ConmonStreamingBackendOptions, type StreamingStore } from './conmon-backend.js';

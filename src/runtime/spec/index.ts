@@ -33,7 +33,7 @@ export {
 export { DEFAULT_PATH_ENV, buildEnv, mergeArgs, overrideEnv, workingDir } from './process.js';
 export { cleanPath, defaultMounts, mergeMounts, type MountPlan } from './mounts.js';
 export { clampOomScoreAdj, int64, toOciResources, type ResourceOptions } from './resources.js';
-export { defaultSeccompProfile, parseSeccompProfile, resolveSeccomp, seccompChoice, type SeccompChoice } from './seccomp.js';
+export { defaultSeccompProfile, parseSeccompProfile, resolveSeccomp, seccompArch, seccompChoice, type SeccompArch, type SeccompChoice } from './seccomp.js';
 export {
   ANNOTATIONS,
   DEFAULT_MASKED_PATHS,
@@ -44,4 +44,4 @@ export {
   rejectUserNamespace,
 } from './security.js';
 export { normalizeSysctlName, sysctlNamespace, validateSysctls } from './sysctls.js';
-export { SIGNAL_NUMBERS, normalizeSignal } from './signals.js';
+export { SIGNAL_NUMBERS, normalizeSignal, signalTable, type SignalTable } from './signals.js';

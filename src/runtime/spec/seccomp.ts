@@ -7,9 +7,51 @@ import { invalidArgument } from '../../lib/errors.js';
 import type { SecurityProfile__Output } from '../../cri/generated/runtime/v1/SecurityProfile.js';
 import type { OciSeccomp, OciSeccompArg, OciSeccompRule, SeccompAction, SeccompOperator } from './types.js';
 
-/** x86_64 hosts also run i386 and x32 binaries; the filter must cover all three ABIs. */
-const NATIVE_ARCH = 'SCMP_ARCH_X86_64';
-const ARCHITECTURES = [NATIVE_ARCH, 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'];
+/**
+ * What the profiles depend on in the host's CPU architecture: the seccomp ABIs a filter covers (the
+ * native one first, then the compat ABIs the kernel also runs, e.g. i386 and x32 binaries on
+ * x86_64), the names profile files use for it (Docker's includes/excludes `arches` use Go's
+ * GOARCH), the calls only that architecture has, and which clone(2) argument holds the flags.
+ */
+export interface SeccompArch {
+  /** The native ABI, SCMP_ARCH_*; undefined where corelet knows none (runc then uses the native one). */
+  native?: string;
+  /** The filter's architectures: the native ABI and its compat ABIs (containerd's and runc's lists). */
+  architectures: readonly string[];
+  /** Go's GOARCH for it, as Docker-format profiles name architectures. */
+  goArch?: string;
+  /** Architecture-specific calls the default profile allows (containerd's per-GOARCH additions). */
+  syscalls: readonly string[];
+  /** The clone(2) argument holding the flags: 0, or 1 on s390 (its clone swaps the first two). */
+  cloneFlagsArg: number;
+}
+
+/**
+ * By Node's process.arch, as containerd's default profile picks by GOARCH (amd64 → X86_64, X86,
+ * X32; arm64 → AARCH64, ARM; s390x → S390X, S390; …); an architecture not listed gets an empty
+ * list, which runc reads as "the native ABI only", as containerd does.
+ */
+const SECCOMP_ARCHES: Readonly<Record<string, SeccompArch>> = {
+  x64: { native: 'SCMP_ARCH_X86_64', architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'], goArch: 'amd64', syscalls: ['arch_prctl', 'modify_ldt'], cloneFlagsArg: 0 },
+  ia32: { native: 'SCMP_ARCH_X86', architectures: ['SCMP_ARCH_X86'], goArch: '386', syscalls: ['modify_ldt'], cloneFlagsArg: 0 },
+  arm64: {
+    native: 'SCMP_ARCH_AARCH64',
+    architectures: ['SCMP_ARCH_AARCH64', 'SCMP_ARCH_ARM'],
+    goArch: 'arm64',
+    syscalls: ['arm_fadvise64_64', 'arm_sync_file_range', 'breakpoint', 'cacheflush', 'set_tls', 'sync_file_range2'],
+    cloneFlagsArg: 0,
+  },
+  arm: { native: 'SCMP_ARCH_ARM', architectures: ['SCMP_ARCH_ARM'], goArch: 'arm', syscalls: ['arm_fadvise64_64', 'arm_sync_file_range', 'breakpoint', 'cacheflush', 'set_tls', 'sync_file_range2'], cloneFlagsArg: 0 },
+  s390x: { native: 'SCMP_ARCH_S390X', architectures: ['SCMP_ARCH_S390X', 'SCMP_ARCH_S390'], goArch: 's390x', syscalls: ['s390_pci_mmio_read', 's390_pci_mmio_write', 's390_runtime_instr'], cloneFlagsArg: 1 },
+  ppc64: { native: 'SCMP_ARCH_PPC64LE', architectures: ['SCMP_ARCH_PPC64LE'], goArch: 'ppc64le', syscalls: ['sync_file_range2', 'swapcontext'], cloneFlagsArg: 0 },
+  riscv64: { native: 'SCMP_ARCH_RISCV64', architectures: ['SCMP_ARCH_RISCV64'], goArch: 'riscv64', syscalls: ['riscv_flush_icache'], cloneFlagsArg: 0 },
+  loong64: { native: 'SCMP_ARCH_LOONGARCH64', architectures: ['SCMP_ARCH_LOONGARCH64'], goArch: 'loong64', syscalls: [], cloneFlagsArg: 0 },
+};
+
+/** The seccomp view of a Node architecture name (process.arch by default). */
+export function seccompArch(arch: string = process.arch): SeccompArch {
+  return SECCOMP_ARCHES[arch] ?? { architectures: [], syscalls: [], cloneFlagsArg: 0 };
+}
 
 const EPERM = 1;
 const ENOSYS = 38;
@@ -102,9 +144,6 @@ const SCHED_SYSCALLS = [
   'sched_setaffinity', 'sched_setattr', 'sched_setparam', 'sched_setscheduler', 'sched_yield',
 ];
 
-/** x86_64-only calls every program's startup uses (TLS setup) or old runtimes need. */
-const X86_SYSCALLS = ['arch_prctl', 'modify_ldt'];
-
 /** Calls that only make sense with a capability, allowed when the container holds it. */
 const CAPABILITY_SYSCALLS: Record<string, string[]> = {
   CAP_DAC_READ_SEARCH: ['open_by_handle_at'],
@@ -140,13 +179,16 @@ const PERSONALITIES = [0x0, 0x8, 0x20000, 0x20008, 0xffffffff];
 const AF_VSOCK = 40;
 
 /**
- * corelet's RuntimeDefault seccomp profile for x86_64: unknown system calls fail with EPERM; the
+ * corelet's RuntimeDefault seccomp profile for the host's architecture (`arch`, Node's
+ * process.arch by default): unknown system calls fail with EPERM; the
  * allow-list covers what ordinary programs (shells, libc, Go and Node runtimes, web servers)
- * call. Capability-gated calls are allowed when `capabilities` (the container's bounding set)
+ * call, plus the architecture's own (on x86_64 arch_prctl, which every program's startup uses for
+ * TLS, and modify_ldt). Capability-gated calls are allowed when `capabilities` (the container's bounding set)
  * holds the capability; without CAP_SYS_ADMIN, clone may not create namespaces and clone3 reports
  * ENOSYS so libc falls back to clone, whose flags can be checked.
  */
-export function defaultSeccompProfile(capabilities: readonly string[] = []): OciSeccomp {
+export function defaultSeccompProfile(capabilities: readonly string[] = [], arch: string = process.arch): OciSeccomp {
+  const a = seccompArch(arch);
   const caps = new Set(capabilities);
   const allowed = [
     ...FILE_SYSCALLS,
@@ -158,7 +200,7 @@ export function defaultSeccompProfile(capabilities: readonly string[] = []): Oci
     ...NETWORK_SYSCALLS,
     ...IPC_SYSCALLS,
     ...SCHED_SYSCALLS,
-    ...X86_SYSCALLS,
+    ...a.syscalls,
   ];
   const gated: string[] = [];
   for (const [cap, names] of Object.entries(CAPABILITY_SYSCALLS)) if (caps.has(cap)) gated.push(...names);
@@ -175,11 +217,11 @@ export function defaultSeccompProfile(capabilities: readonly string[] = []): Oci
     syscalls.push({
       names: ['clone'],
       action: 'SCMP_ACT_ALLOW',
-      args: [{ index: 0, value: CLONE_NAMESPACE_FLAGS, valueTwo: 0, op: 'SCMP_CMP_MASKED_EQ' }],
+      args: [{ index: a.cloneFlagsArg, value: CLONE_NAMESPACE_FLAGS, valueTwo: 0, op: 'SCMP_CMP_MASKED_EQ' }],
     });
     syscalls.push({ names: ['clone3'], action: 'SCMP_ACT_ERRNO', errnoRet: ENOSYS });
   }
-  return { defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: EPERM, architectures: [...ARCHITECTURES], syscalls };
+  return { defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: EPERM, architectures: [...a.architectures], syscalls };
 }
 
 const ACTIONS = new Set<SeccompAction>([
@@ -222,30 +264,37 @@ function uint(v: unknown, what: string): number {
   return v;
 }
 
+/** Whether a profile's `arches` entry names our architecture (its SCMP_ARCH_* or Go name). */
+function isOurArch(name: string, arch: SeccompArch): boolean {
+  return name === arch.native || name === arch.goArch;
+}
+
 /** A Docker-style includes/excludes filter against our arch and the container's capabilities. */
-function conditionHolds(cond: unknown, caps: ReadonlySet<string>, want: boolean): boolean {
+function conditionHolds(cond: unknown, caps: ReadonlySet<string>, want: boolean, arch: SeccompArch): boolean {
   if (!isObject(cond)) return want; // no condition: include, never exclude
   const condCaps = stringList(cond.caps, 'caps');
   const arches = stringList(cond.arches, 'arches');
   if (want) {
     // includes: every listed capability held, and our arch among the listed ones
     if (!condCaps.every((c) => caps.has(c))) return false;
-    if (arches.length && !arches.some((a) => a === NATIVE_ARCH || a === 'amd64')) return false;
+    if (arches.length && !arches.some((a) => isOurArch(a, arch))) return false;
     return true; // minKernel is assumed satisfied: corelet needs a modern kernel anyway
   }
   // excludes: any listed capability held, or our arch listed
   if (condCaps.some((c) => caps.has(c))) return true;
-  if (arches.some((a) => a === NATIVE_ARCH || a === 'amd64')) return true;
+  if (arches.some((a) => isOurArch(a, arch))) return true;
   return false;
 }
 
 /**
  * Converts a seccomp profile file (Docker's format, which is also what the kubelet's
  * Localhost profiles use; an OCI-shaped profile is accepted as is) into the OCI seccomp object.
- * `capabilities` is the container's bounding set, for the includes/excludes conditions. Throws
+ * `capabilities` is the container's bounding set, for the includes/excludes conditions; `arch`
+ * (Node's process.arch by default) picks the archMap entry and the arch conditions. Throws
  * InvalidArgument when the text is not a valid profile.
  */
-export function parseSeccompProfile(text: string, capabilities: readonly string[] = []): OciSeccomp {
+export function parseSeccompProfile(text: string, capabilities: readonly string[] = [], arch: string = process.arch): OciSeccomp {
+  const ours = seccompArch(arch);
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -266,7 +315,7 @@ export function parseSeccompProfile(text: string, capabilities: readonly string[
   } else if (Array.isArray(raw.archMap)) {
     for (const entry of raw.archMap) {
       if (!isObject(entry) || typeof entry.architecture !== 'string') throw invalidArgument('seccomp profile: archMap entries need an architecture');
-      if (entry.architecture === NATIVE_ARCH) out.architectures.push(NATIVE_ARCH, ...stringList(entry.subArchitectures, 'subArchitectures'));
+      if (ours.native !== undefined && entry.architecture === ours.native) out.architectures.push(ours.native, ...stringList(entry.subArchitectures, 'subArchitectures'));
     }
   }
   const flags = stringList(raw.flags, 'flags');
@@ -285,7 +334,7 @@ export function parseSeccompProfile(text: string, capabilities: readonly string[
       names.push(s.name);
     }
     if (names.length === 0) throw invalidArgument(`seccomp profile: syscalls[${i}] names no system call`);
-    if (!conditionHolds(s.includes, caps, true) || conditionHolds(s.excludes, caps, false)) continue;
+    if (!conditionHolds(s.includes, caps, true, ours) || conditionHolds(s.excludes, caps, false, ours)) continue;
     const rule: OciSeccompRule = { names, action: action(s.action, `syscalls[${i}].action`) };
     if (s.errnoRet !== undefined && s.errnoRet !== null) rule.errnoRet = uint(s.errnoRet, `syscalls[${i}].errnoRet`);
     if (Array.isArray(s.args) && s.args.length) {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import { createCriServer, listenUnix } from '../../../src/cri/index.js';
 import { silentLogger, type Logger } from '../../../src/lib/logger.js';
-import { StreamingServer, type StreamingServerOptions } from '../../../src/runtime/streaming/index.js';
+import { StreamingServer, type StreamingServerOptions } from '../../../src/streaming/index.js';
 import { FakeBackend } from '../../unit/streaming/fake-backend.js';
 
 /** A CRI server on a temp unix socket whose streaming RPCs point at a StreamingServer. */

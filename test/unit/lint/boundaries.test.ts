@@ -1,8 +1,9 @@
 /**
  * The boundary rules themselves (.dependency-cruiser.cjs, `npm run lint:deps`): on a temporary copy of
- * src/ with the real config and the real baseline of known violations, a deliberately added sideways
- * import, an import of another folder's internals and a new cycle make the check fail, naming each
- * new import and its rule and nothing else (the baselined ones stay ignored).
+ * src/ with the real config and the real baseline of known violations, deliberately added sideways
+ * imports (agent → runtime, streaming → cri, scheduler → streaming), an import of another folder's
+ * internals and a new cycle make the check fail, naming each new import and its rule and nothing
+ * else (the baselined ones stay ignored).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -35,6 +36,10 @@ test('the boundary check fails on a new sideways import, a reach into internals 
 
   // The agent drives any CRI runtime over its socket: importing the runtime is sideways.
   await writeFile(join(dir, 'src/agent/zz-probe-sideways.ts'), "import '../runtime/index.js';\n");
+  // The streaming library knows only lib/ (as k8s.io/cri-streaming): importing the CRI is sideways.
+  await writeFile(join(dir, 'src/streaming/zz-probe-sideways.ts'), "import '../cri/index.js';\n");
+  // ... and only the runtime (and the CLI) import it.
+  await writeFile(join(dir, 'src/scheduler/zz-probe-streaming.ts'), "import '../streaming/index.js';\n");
   // lib/ may be imported by the scheduler, but only through lib/index.ts.
   await writeFile(join(dir, 'src/scheduler/zz-probe-internals.ts'), "import '../lib/errors.js';\n");
   // No import cycles.
@@ -44,9 +49,11 @@ test('the boundary check fails on a new sideways import, a reach into internals 
   const { code, out } = await depcruise(dir);
   assert.notEqual(code, 0, out);
   assert.match(out, /error agent-imports-only-cri-api-lib: src\/agent\/zz-probe-sideways\.ts → src\/runtime\/index\.ts/);
+  assert.match(out, /error streaming-imports-only-lib: src\/streaming\/zz-probe-sideways\.ts → src\/cri\/index\.ts/);
+  assert.match(out, /error streaming-imported-by-runtime-only: src\/scheduler\/zz-probe-streaming\.ts → src\/streaming\/index\.ts/);
   assert.match(out, /error through-index: src\/scheduler\/zz-probe-internals\.ts → src\/lib\/errors\.ts/);
   assert.match(out, /error no-circular: src\/lib\/zz-probe-cycle-a\.ts →\s+src\/lib\/zz-probe-cycle-b\.ts →\s+src\/lib\/zz-probe-cycle-a\.ts/);
   // Only the new ones: the known violations stay ignored.
-  assert.match(out, /x 3 dependency violations \(3 errors, 0 warnings\)/);
+  assert.match(out, /x 5 dependency violations \(5 errors, 0 warnings\)/);
   assert.match(out, /known violations ignored/);
 });

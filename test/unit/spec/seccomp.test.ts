@@ -1,13 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildContainerSpec, defaultSeccompProfile, parseSeccompProfile, seccompChoice, type OciSeccomp } from '../../../src/runtime/spec/index.js';
+import { buildContainerSpec, defaultSeccompProfile, parseSeccompProfile, seccompArch, seccompChoice, type OciSeccomp } from '../../../src/runtime/spec/index.js';
 import { containerConfig, containerInput, errorOf, sandboxConfig } from './fixtures.js';
 
 const allowed = (p: OciSeccomp) => new Set(p.syscalls.filter((s) => s.action === 'SCMP_ACT_ALLOW' && !s.args).flatMap((s) => s.names));
 
 describe('default seccomp profile', () => {
-  const p = defaultSeccompProfile(['CAP_CHOWN', 'CAP_SETUID']);
-  it('denies by default with EPERM, on all x86 ABIs', () => {
+  const p = defaultSeccompProfile(['CAP_CHOWN', 'CAP_SETUID'], 'x64');
+  it('denies by default with EPERM, on all x86 ABIs (x86_64)', () => {
     assert.equal(p.defaultAction, 'SCMP_ACT_ERRNO');
     assert.equal(p.defaultErrnoRet, 1);
     assert.deepEqual(p.architectures, ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32']);
@@ -41,11 +41,69 @@ describe('default seccomp profile', () => {
     assert.deepEqual(personalities, [0, 8, 0x20000, 0x20008, 0xffffffff]);
   });
   it('capabilities open their system calls', () => {
-    const admin = defaultSeccompProfile(['CAP_SYS_ADMIN', 'CAP_SYS_CHROOT', 'CAP_SYS_TIME', 'CAP_SYS_PTRACE']);
+    const admin = defaultSeccompProfile(['CAP_SYS_ADMIN', 'CAP_SYS_CHROOT', 'CAP_SYS_TIME', 'CAP_SYS_PTRACE'], 'x64');
     const a = allowed(admin);
     for (const name of ['mount', 'unshare', 'setns', 'sethostname', 'clone', 'clone3', 'chroot', 'clock_settime', 'kcmp']) assert.ok(a.has(name), name);
     assert.equal(admin.syscalls.some((s) => s.names.includes('clone') && s.args), false, 'no clone restriction with CAP_SYS_ADMIN');
     assert.equal(admin.syscalls.some((s) => s.names.includes('clone3') && s.action === 'SCMP_ACT_ERRNO'), false);
+  });
+});
+
+describe('the seccomp architecture follows the host (process.arch), x86_64 is not assumed', () => {
+  it('defaults to this host\'s architecture', () => {
+    assert.deepEqual(defaultSeccompProfile([]), defaultSeccompProfile([], process.arch));
+    assert.deepEqual(defaultSeccompProfile([]).architectures, seccompArch(process.arch).architectures);
+  });
+  it('arm64: AArch64 and 32-bit ARM, the ARM calls, no x86 ones', () => {
+    const p = defaultSeccompProfile(['CAP_CHOWN'], 'arm64');
+    assert.deepEqual(p.architectures, ['SCMP_ARCH_AARCH64', 'SCMP_ARCH_ARM']);
+    const a = allowed(p);
+    for (const name of ['set_tls', 'cacheflush', 'arm_fadvise64_64', 'read', 'openat', 'execve']) assert.ok(a.has(name), `${name} should be allowed`);
+    for (const name of ['arch_prctl', 'modify_ldt']) assert.ok(!a.has(name), `${name} should not be listed`);
+    assert.deepEqual(p.syscalls.find((s) => s.names.includes('clone'))!.args, [{ index: 0, value: 0x7e020000, valueTwo: 0, op: 'SCMP_CMP_MASKED_EQ' }]);
+  });
+  it('x86_64: x86_64, i386 and x32, with arch_prctl and modify_ldt', () => {
+    const p = defaultSeccompProfile([], 'x64');
+    assert.deepEqual(p.architectures, ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32']);
+    assert.ok(allowed(p).has('arch_prctl') && allowed(p).has('modify_ldt'));
+  });
+  it('s390x: both s390 ABIs, and clone\'s flags are its second argument', () => {
+    const p = defaultSeccompProfile([], 's390x');
+    assert.deepEqual(p.architectures, ['SCMP_ARCH_S390X', 'SCMP_ARCH_S390']);
+    assert.ok(allowed(p).has('s390_runtime_instr'));
+    assert.deepEqual(p.syscalls.find((s) => s.names.includes('clone'))!.args, [{ index: 1, value: 0x7e020000, valueTwo: 0, op: 'SCMP_CMP_MASKED_EQ' }]);
+  });
+  it('an architecture corelet has no list for gets none: runc then filters the native ABI only', () => {
+    const p = defaultSeccompProfile([], 'ppc');
+    assert.deepEqual(p.architectures, []);
+    assert.ok(allowed(p).has('read') && !allowed(p).has('arch_prctl'));
+  });
+  it('profile files: archMap and includes/excludes arches are read for the given architecture', () => {
+    const text = JSON.stringify({
+      defaultAction: 'SCMP_ACT_ERRNO',
+      archMap: [
+        { architecture: 'SCMP_ARCH_X86_64', subArchitectures: ['SCMP_ARCH_X86', 'SCMP_ARCH_X32'] },
+        { architecture: 'SCMP_ARCH_AARCH64', subArchitectures: ['SCMP_ARCH_ARM'] },
+      ],
+      syscalls: [
+        { names: ['arch_prctl'], action: 'SCMP_ACT_ALLOW', includes: { arches: ['amd64', 'x32'] } },
+        { names: ['set_tls'], action: 'SCMP_ACT_ALLOW', includes: { arches: ['arm', 'arm64'] } },
+        { names: ['sync_file_range'], action: 'SCMP_ACT_ALLOW', excludes: { arches: ['SCMP_ARCH_AARCH64'] } },
+      ],
+    });
+    assert.deepEqual(parseSeccompProfile(text, [], 'arm64'), {
+      defaultAction: 'SCMP_ACT_ERRNO',
+      architectures: ['SCMP_ARCH_AARCH64', 'SCMP_ARCH_ARM'],
+      syscalls: [{ names: ['set_tls'], action: 'SCMP_ACT_ALLOW' }],
+    });
+    assert.deepEqual(parseSeccompProfile(text, [], 'x64'), {
+      defaultAction: 'SCMP_ACT_ERRNO',
+      architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
+      syscalls: [
+        { names: ['arch_prctl'], action: 'SCMP_ACT_ALLOW' },
+        { names: ['sync_file_range'], action: 'SCMP_ACT_ALLOW' },
+      ],
+    });
   });
 });
 
@@ -66,7 +124,7 @@ describe('seccomp profile files', () => {
         { names: ['personality'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 8, op: 'SCMP_CMP_EQ' }], comment: 'x' },
       ],
     });
-    assert.deepEqual(parseSeccompProfile(text, ['CAP_CHOWN']), {
+    assert.deepEqual(parseSeccompProfile(text, ['CAP_CHOWN'], 'x64'), {
       defaultAction: 'SCMP_ACT_ALLOW',
       architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
       syscalls: [

@@ -4,7 +4,7 @@
  */
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { StreamingBackend, StreamIO, ExecRequest } from '../../../src/runtime/streaming/index.js';
+import type { StreamingBackend, StreamIO, ExecRequest } from '../../../src/streaming/index.js';
 
 /**
  * The fake backend's commands:

@@ -1,7 +1,7 @@
 /** In-memory transports and a hand-driven SPDY peer for the streaming unit tests. */
 import { Duplex } from 'node:stream';
-import { FrameParser, type RawFrame } from '../../../src/runtime/streaming/spdy-frames.js';
-import { HeaderCompressor, HeaderDecompressor, parseHeaderBlock, type SpdyHeaders } from '../../../src/runtime/streaming/spdy-headers.js';
+import { FrameParser, type RawFrame } from '../../../src/streaming/spdy-frames.js';
+import { HeaderCompressor, HeaderDecompressor, parseHeaderBlock, type SpdyHeaders } from '../../../src/streaming/spdy-headers.js';
 
 /** Two connected Duplexes: what one writes, the other reads (like a socket pair). */
 export function duplexPair(): [Duplex, Duplex] {

@@ -9,7 +9,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
 import { WebSocket } from 'ws';
-import { StreamingServer, SpdySession, type SpdyStream } from '../../../src/runtime/streaming/index.js';
+import { StreamingServer, SpdySession, type SpdyStream } from '../../../src/streaming/index.js';
 import { isKind } from '../../../src/lib/errors.js';
 import { FakeBackend } from './fake-backend.js';
 import { readAll } from './helpers.js';

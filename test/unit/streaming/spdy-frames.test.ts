@@ -15,7 +15,7 @@ import {
   encodeSynReply,
   encodeSynStream,
   encodeWindowUpdate,
-} from '../../../src/runtime/streaming/spdy-frames.js';
+} from '../../../src/streaming/spdy-frames.js';
 
 test('every frame type encodes to the SPDY/3.1 layout and parses back', () => {
   const block = Buffer.from('compressed-headers');

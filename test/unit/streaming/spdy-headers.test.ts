@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import zlib from 'node:zlib';
-import { SPDY_DICTIONARY, adler32 } from '../../../src/runtime/streaming/spdy-dictionary.js';
+import { SPDY_DICTIONARY, adler32 } from '../../../src/streaming/spdy-dictionary.js';
 import {
   HeaderBlockError,
   HeaderCompressor,
@@ -9,7 +9,7 @@ import {
   parseHeaderBlock,
   serializeHeaderBlock,
   type SpdyHeaders,
-} from '../../../src/runtime/streaming/spdy-headers.js';
+} from '../../../src/streaming/spdy-headers.js';
 
 test('the SPDY/3 dictionary has the spec length and the Adler-32 peers announce for it', () => {
   assert.equal(SPDY_DICTIONARY.length, 1423);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { SpdySession, type SpdyStream } from '../../../src/runtime/streaming/spdy-session.js';
+import { SpdySession, type SpdyStream } from '../../../src/streaming/spdy-session.js';
 import {
   DEFAULT_WINDOW,
   FLAG_FIN,
@@ -13,7 +13,7 @@ import {
   encodeRstStream,
   encodeSynStream,
   encodeWindowUpdate,
-} from '../../../src/runtime/streaming/spdy-frames.js';
+} from '../../../src/streaming/spdy-frames.js';
 import { duplexPair, RawPeer, readAll } from './helpers.js';
 
 function sessions(opts: { clientFlowControl?: 'strict' | 'peer-driven'; serverFlowControl?: 'strict' | 'peer-driven' } = {}) {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TokenCache } from '../../../src/runtime/streaming/token-cache.js';
+import { TokenCache } from '../../../src/streaming/token-cache.js';
 import { isKind } from '../../../src/lib/errors.js';
 
 test('a token works once', () => {

@@ -7,7 +7,7 @@
  */
 import { PassThrough, Writable } from 'node:stream';
 import type { WebSocket, RawData } from 'ws';
-import type { Logger } from '../../lib/logger.js';
+import type { Logger } from '../lib/index.js';
 import type { StreamIO } from './backend.js';
 import { protocolVersion, serveCommand } from './remote-command.js';
 import type { ChannelRequest } from './spdy-command.js';

@@ -5,7 +5,7 @@
  * half-closes the other); the error stream carries a message if forwarding failed, then ends.
  */
 import type { Duplex } from 'node:stream';
-import type { Logger } from '../../lib/logger.js';
+import type { Logger } from '../lib/index.js';
 import type { StreamingBackend } from './backend.js';
 import { RstStatus } from './spdy-frames.js';
 import type { SpdySession, SpdyStream } from './spdy-session.js';

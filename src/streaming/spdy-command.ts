@@ -3,7 +3,7 @@
  * header (error, stdin, stdout, stderr, resize); once the ones its request promised exist, the
  * command runs (remote-command.ts).
  */
-import type { Logger } from '../../lib/logger.js';
+import type { Logger } from '../lib/index.js';
 import type { StreamIO } from './backend.js';
 import { serveCommand, endWritable } from './remote-command.js';
 import type { SpdySession, SpdyStream } from './spdy-session.js';

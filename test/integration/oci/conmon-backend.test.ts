@@ -8,9 +8,10 @@ import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, Writable, type Duplex } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
-import { ConmonStreamingBackend } from '../../../src/runtime/streaming/conmon-backend.js';
-import type { StreamIO, TerminalSize } from '../../../src/runtime/streaming/backend.js';
+import { ConmonStreamingBackend } from '../../../src/runtime/oci/conmon-backend.js';
+import type { StreamIO, TerminalSize } from '../../../src/streaming/backend.js';
 import { StateStore } from '../../../src/runtime/store/index.js';
 import { isKind, silentLogger } from '../../../src/lib/index.js';
 import { RuntimeHarness, BUSYBOX, REPO } from '../../helpers/runtime-harness.js';
@@ -229,6 +230,9 @@ test('attach ends by itself when the container exits', { timeout: 60_000 }, asyn
   stdin.write('go\n');
   await done;
   assert.equal(c.stdout.text, 'got go\n');
+  // The output ends before conmon has recorded the exit (and while its attach socket still takes
+  // connections): once the runtime reports the container exited, attach is refused.
+  while ((await containerState(ctr.reader!)) !== 'CONTAINER_EXITED') await sleep(100);
   await assert.rejects(backend.attach({ containerId: ctr.reader!, tty: false }, client().io), (err) => isKind(err, 'FailedPrecondition'));
 });
 

@@ -5,7 +5,7 @@
  * expects it (v4 and later: a metav1.Status JSON carrying the exit code; earlier: a plain message).
  */
 import { PassThrough, Writable, type Readable } from 'node:stream';
-import type { Logger } from '../../lib/logger.js';
+import type { Logger } from '../lib/index.js';
 import type { StreamIO, TerminalSize } from './backend.js';
 
 /** Subprotocols we serve over SPDY, best first (client-go offers v5 too; over SPDY it equals v4). */

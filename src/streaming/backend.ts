@@ -39,7 +39,7 @@ export interface PortForwardRequest {
 /**
  * What the streaming server needs from the runtime: run a process in a container, attach to a
  * container's stdio, open a TCP connection inside a pod's network namespace. Implemented by
- * streaming/conmon-backend.ts over conmon and runc; tests use fakes.
+ * runtime/oci/conmon-backend.ts over conmon and runc; tests use fakes.
  */
 export interface StreamingBackend {
   /** Runs cmd in the container wired to io; resolves with its exit code once it has ended. */

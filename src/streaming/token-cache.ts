@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { CoreletError } from '../../lib/errors.js';
+import { CoreletError } from '../lib/index.js';
 
 export interface TokenCacheOptions {
   /** How long a token stays valid (default one minute). */

@@ -4,19 +4,13 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { join } from 'node:path';
 import { Duplex, type Readable, type Writable } from 'node:stream';
 import { CoreletError, errnoCode, failedPrecondition, invalidArgument, newId, type Logger } from '../../lib/index.js';
-import {
-  conmonAttachPath,
-  conmonCtlPath,
-  execProcess,
-  parseSyncMessage,
-  readExitFile,
-  resizeTerminal,
-  runtimeError,
-  type OciProcess,
-  type SyncMessage,
-} from '../oci/index.js';
+import type { AttachRequest, ExecRequest, PortForwardRequest, StreamingBackend, StreamIO, TerminalSize } from '../../streaming/index.js';
 import type { ContainerRecord, SandboxRecord } from '../store/index.js';
-import type { AttachRequest, ExecRequest, PortForwardRequest, StreamingBackend, StreamIO, TerminalSize } from './backend.js';
+import { conmonAttachPath, conmonCtlPath, resizeTerminal } from './conmon-ctl.js';
+import { parseSyncMessage, type SyncMessage } from './conmon.js';
+import { readExitFile } from './exit-file.js';
+import { execProcess, type OciProcess } from './oci-runtime.js';
+import { runtimeError } from './runtime-errors.js';
 
 /** What the backend reads of the runtime's state (StateStore fits). */
 export interface StreamingStore {

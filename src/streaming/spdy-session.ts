@@ -18,8 +18,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { Duplex } from 'node:stream';
-import type { Logger } from '../../lib/logger.js';
-import { silentLogger } from '../../lib/logger.js';
+import { silentLogger, type Logger } from '../lib/index.js';
 import {
   DEFAULT_WINDOW,
   FLAG_FIN,
