@@ -1,6 +1,6 @@
 import type { UnaryImpl } from '../../cri/index.js';
 import { invalidArgument } from '../../lib/index.js';
-import type { StreamingServer } from '../streaming/index.js';
+import type { StreamingServer } from '../../streaming/index.js';
 import type { ContainerManager } from './container-manager.js';
 
 /** What Exec and Attach work with: the running container, and the streaming server handing out URLs. */

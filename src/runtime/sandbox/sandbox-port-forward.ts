@@ -1,7 +1,7 @@
 import type { UnaryImpl } from '../../cri/index.js';
 import { failedPrecondition, invalidArgument } from '../../lib/index.js';
 import type { StateStore } from '../store/index.js';
-import type { StreamingServer } from '../streaming/index.js';
+import type { StreamingServer } from '../../streaming/index.js';
 
 /** What PortForward works with: the sandbox record and the streaming server handing out URLs. */
 export interface PortForwardDeps {
