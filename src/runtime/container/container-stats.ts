@@ -10,7 +10,7 @@ import { join } from 'node:path';
 /** What the stats handlers read: the cgroups, the records, the image filesystem. */
 export interface ContainerStatsDeps {
   readonly cgroups: Pick<CgroupPort, 'stats'>;
-  readonly store: Pick<StateStore, 'container' | 'listContainers' | 'dir'>;
+  readonly store: Pick<StateStore, 'container' | 'findContainer' | 'listContainers' | 'dir'>;
   readonly images: Pick<ImageStore, 'fsInfo'>;
 }
 
@@ -41,7 +41,8 @@ async function writableLayerUsage(d: ContainerStatsDeps, id: string): Promise<{ 
   if (cached && Date.now() - cached.at < LAYER_USAGE_MAX_AGE_MS) return cached;
   const u = await treeUsage(join(d.store.dir('containers', id), 'upper')).catch(() => ({ bytes: 0, inodes: 0 }));
   const entry = { at: Date.now(), ...u };
-  layerUsage.set(id, entry);
+  // A RemoveContainer that finished during the walk has dropped the samples: do not put one back.
+  if (d.store.findContainer(id)) layerUsage.set(id, entry);
   if (layerUsage.size > 4096) for (const k of layerUsage.keys()) if (Date.now() - layerUsage.get(k)!.at > 60_000) layerUsage.delete(k);
   return entry;
 }
@@ -67,7 +68,7 @@ export async function containerStats(d: ContainerStatsDeps, rec: ContainerRecord
   if (s) {
     const prev = lastCpu.get(rec.id);
     if (prev && at > prev.at) nanoCores = Math.max(0, Math.round(((s.cpuUsageNanos - prev.nanos) / (at - prev.at)) * 1e6));
-    lastCpu.set(rec.id, { nanos: s.cpuUsageNanos, at });
+    if (d.store.findContainer(rec.id)) lastCpu.set(rec.id, { nanos: s.cpuUsageNanos, at });
   }
   const [fs, layer] = await Promise.all([d.images.fsInfo(), writableLayerUsage(d, rec.id)]);
   return {
