@@ -5,7 +5,6 @@ export * from './ids.js';
 export * from './undo.js';
 export * from './keyed-mutex.js';
 export * from './backoff.js';
-export * from './mounts.js';
 export * from './fs-read.js';
 export * from './safe-join.js';
 export * from './root-lock.js';

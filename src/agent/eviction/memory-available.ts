@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { internal } from '../../lib/index.js';
-import { detectCgroupMode, parseFlatKeyed, parseSingleValue, type CgroupMode } from '../../runtime/cgroups/index.js';
+import { detectCgroupMode, parseFlatKeyed, parseSingleValue, type CgroupMode } from '../../host/index.js';
 
 /** The node's memory as the eviction manager sees it. */
 export interface MemoryObservation {

@@ -1,5 +1,5 @@
 import type { ContainerStats, MemoryUsage } from '../../cri/types.js';
-import type { CgroupStats } from '../cgroups/index.js';
+import type { CgroupStats } from '../../host/index.js';
 import type { UnaryImpl } from '../../cri/server.js';
 import { invalidArgument } from '../../lib/errors.js';
 import { unixNanos } from '../../lib/ids.js';

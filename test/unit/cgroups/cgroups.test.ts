@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, symlink, writeFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Cgroups, detectCgroupMode, parseCpuMax, parseFlatKeyed, parseSingleValue } from '../../../src/runtime/cgroups/index.js';
+import { Cgroups, detectCgroupMode, parseCpuMax, parseFlatKeyed, parseSingleValue } from '../../../src/host/index.js';
 import { isKind } from '../../../src/lib/index.js';
 
 const CTR = '/kubepods/besteffort/pod123/ctr1';

@@ -1,4 +1,4 @@
-import { readFile, rmdir } from 'node:fs/promises';
+import { readdir, readFile, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { distinctSubfolders, errnoCode, invalidArgument, isDirectory, readdirIfExists, readFileIfExists } from '../../lib/index.js';
 import { detectCgroupMode, type CgroupMode } from './mode.js';
@@ -221,6 +221,38 @@ export class Cgroups {
         else throw err;
       }
     }
+    return result;
+  }
+
+  /**
+   * Removes the cgroup and its empty descendants, deepest first, in every hierarchy (v1: all of them,
+   * as {@link removeIfEmpty}; v2: the root). Folders already gone are fine; rmdir refuses folders
+   * with processes (EBUSY): those are listed in busy, never forced. Removing "/" is refused.
+   */
+  async removeTree(cgroupsPath: string): Promise<RemoveResult> {
+    checkPath(cgroupsPath);
+    if (cgroupsPath.split('/').filter(Boolean).length === 0) throw invalidArgument('refusing to remove the root cgroup');
+    const result: RemoveResult = { removed: [], busy: [] };
+    const walk = async (dir: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return;
+        throw err;
+      }
+      for (const e of entries) if (e.isDirectory()) await walk(join(dir, e.name));
+      try {
+        await rmdir(dir);
+        result.removed.push(dir);
+      } catch (err) {
+        const code = errnoCode(err);
+        if (code === 'ENOENT') return;
+        if (code === 'EBUSY' || code === 'ENOTEMPTY') result.busy.push(dir);
+        else throw err;
+      }
+    };
+    for (const h of this.v2 ? [this.root] : await this.hierarchyDirs()) await walk(join(h, cgroupsPath));
     return result;
   }
 
