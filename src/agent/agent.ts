@@ -22,7 +22,7 @@ import { EvictionManager, memoryAvailableReader, parseEvictionHard, DEFAULT_EVIC
 import { startDiskManagement, type DiskConfig } from './disk-management.js';
 import { AgentMetrics, httpsReview, instrumentCriClient, startAgentHttpServer, STANDALONE_AGENT_HTTP_ADDRESS, SubjectAccessReviewer } from './http/index.js';
 import { CertificateRotator, ensureNodeCredentials, makeNodeCsr, pendingNodeCsr, readTokenFile, requestNodeCertificate, saveNodeCredentials, type NodeCredentials } from './node-identity.js';
-import { parseServerUrl } from '../scheduler/auth/index.js';
+import { parseServerUrl } from '../join/index.js';
 import { ContainerProbes, criProbeDeps, runProbe } from './probes/index.js';
 import { EventRecorder } from './events.js';
 import { VolumeManager } from './volumes.js';

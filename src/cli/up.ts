@@ -10,7 +10,7 @@ import { AGENT_DEFAULTS, defaultNodeName, nodeAddress, startAgent } from '../age
 import { DEFAULTS, loadRuntimeConfig, startRuntime } from '../runtime/index.js';
 import { BOOTSTRAP_TOKEN_FILE, initScheduler, SCHEDULER_DEFAULTS, startScheduler } from '../scheduler/index.js';
 import { packageInfo } from './package-info.js';
-import { checkSchedulerIdentity } from '../scheduler/auth/scheduler-identity.js';
+import { checkSchedulerIdentity } from '../join/index.js';
 
 /** Where `corelet up` keeps things: each daemon's default place, or all under one folder. */
 export interface UpPaths {
