@@ -10,6 +10,7 @@ import { DEFAULT_POD_SECURITY_LEVEL, type Container, type Pod, type PodSecurityL
 import { createCriClient, type CriClient } from '../cri/client.js';
 import { Backoff } from '../lib/backoff.js';
 import { invalidArgument } from '../lib/errors.js';
+import { NODE_PATHS, unixEndpoint } from '../lib/index.js';
 import { writeFileAtomic } from '../lib/fs-atomic.js';
 import type { Logger } from '../lib/logger.js';
 import { lockRoot, type RootLock } from '../lib/root-lock.js';
@@ -35,15 +36,15 @@ import type { HandlerRunner, ProbeStarter } from './pod-worker.js';
 import { sleepLong } from '../lib/long-timer.js';
 
 export const AGENT_DEFAULTS = {
-  runtimeEndpoint: 'unix:///run/corelet/corelet.sock',
-  root: '/var/lib/corelet-agent',
-  logRoot: '/var/log/pods',
+  runtimeEndpoint: unixEndpoint(NODE_PATHS.runtimeSocket),
+  root: NODE_PATHS.agentRoot,
+  logRoot: NODE_PATHS.podLogDir,
   port: 10250,
   /** Joined agents serve HTTPS with client-certificate authentication on every address. */
   address: '0.0.0.0',
   /** Standalone agents (no --server) have no certificates: plain HTTP on loopback only. */
   standaloneAddress: STANDALONE_AGENT_HTTP_ADDRESS,
-  cgroupRoot: '/sys/fs/cgroup',
+  cgroupRoot: NODE_PATHS.cgroupRoot,
   qosTop: 'kubepods',
 } as const;
 

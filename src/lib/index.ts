@@ -12,3 +12,4 @@ export * from './private-state.js';
 export * from './long-timer.js';
 export * from './periodic.js';
 export * from './exec.js';
+export * from './node-paths.js';

@@ -2,7 +2,7 @@ import { mkdir, realpath, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Pod } from '../../api/index.js';
 import { podQosClass, podRequests } from '../../api/index.js';
-import { distinctSubfolders, errnoCode, invalidArgument, isDirectory, KeyedMutex, readdirIfExists, readFileIfExists, silentLogger, wrap, type Logger } from '../../lib/index.js';
+import { distinctSubfolders, errnoCode, invalidArgument, isDirectory, KeyedMutex, NODE_PATHS, readdirIfExists, readFileIfExists, silentLogger, wrap, type Logger } from '../../lib/index.js';
 import { Cgroups, detectCgroupMode, type CgroupMode, type RemoveResult } from '../../host/index.js';
 import { CPU_PERIOD_US, MIN_SHARES, milliCpuToShares, podResourceConfig, sharesToWeight, type CgroupResourceConfig } from './resource-config.js';
 
@@ -76,7 +76,7 @@ export class QosCgroupManager {
   private readonly cgroups: Cgroups;
 
   constructor(opts: QosCgroupManagerOptions = {}) {
-    this.root = opts.root ?? '/sys/fs/cgroup';
+    this.root = opts.root ?? NODE_PATHS.cgroupRoot;
     this.mode = opts.mode ?? detectCgroupMode(this.root);
     this.topName = opts.topName ?? 'kubepods';
     if (!SEGMENT.test(this.topName) || this.topName === '.' || this.topName === '..') {

@@ -1,6 +1,6 @@
 import { readdir, readFile, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { distinctSubfolders, errnoCode, invalidArgument, isDirectory, readdirIfExists, readFileIfExists } from '../../lib/index.js';
+import { distinctSubfolders, errnoCode, invalidArgument, isDirectory, NODE_PATHS, readdirIfExists, readFileIfExists } from '../../lib/index.js';
 import { detectCgroupMode, type CgroupMode } from './mode.js';
 import { parseCpuMax, parseFlatKeyed, parsePids, parseSingleValue } from './parse.js';
 
@@ -63,7 +63,7 @@ export class Cgroups {
   private hierarchies?: Promise<Map<string, string>>;
 
   constructor(opts: CgroupsOptions = {}) {
-    this.root = opts.root ?? '/sys/fs/cgroup';
+    this.root = opts.root ?? NODE_PATHS.cgroupRoot;
     this.mode = opts.mode ?? detectCgroupMode(this.root);
   }
 
