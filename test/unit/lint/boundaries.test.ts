@@ -35,6 +35,8 @@ test('the boundary check fails on a new sideways import, a reach into internals 
 
   // The agent drives any CRI runtime over its socket: importing the runtime is sideways.
   await writeFile(join(dir, 'src/agent/zz-probe-sideways.ts'), "import '../runtime/index.js';\n");
+  // The shared host adapters know neither of their users.
+  await writeFile(join(dir, 'src/host/zz-probe-upward.ts'), "import '../runtime/index.js';\n");
   // lib/ may be imported by the scheduler, but only through lib/index.ts.
   await writeFile(join(dir, 'src/scheduler/zz-probe-internals.ts'), "import '../lib/errors.js';\n");
   // No import cycles.
@@ -43,10 +45,11 @@ test('the boundary check fails on a new sideways import, a reach into internals 
 
   const { code, out } = await depcruise(dir);
   assert.notEqual(code, 0, out);
-  assert.match(out, /error agent-imports-only-cri-api-lib: src\/agent\/zz-probe-sideways\.ts → src\/runtime\/index\.ts/);
+  assert.match(out, /error agent-imports-only-cri-host-join-api-lib: src\/agent\/zz-probe-sideways\.ts → src\/runtime\/index\.ts/);
+  assert.match(out, /error host-imports-only-lib: src\/host\/zz-probe-upward\.ts → src\/runtime\/index\.ts/);
   assert.match(out, /error through-index: src\/scheduler\/zz-probe-internals\.ts → src\/lib\/errors\.ts/);
   assert.match(out, /error no-circular: src\/lib\/zz-probe-cycle-a\.ts →\s+src\/lib\/zz-probe-cycle-b\.ts →\s+src\/lib\/zz-probe-cycle-a\.ts/);
   // Only the new ones: the known violations stay ignored.
-  assert.match(out, /x 3 dependency violations \(3 errors, 0 warnings\)/);
+  assert.match(out, /x 4 dependency violations \(4 errors, 0 warnings\)/);
   assert.match(out, /known violations ignored/);
 });
