@@ -205,22 +205,9 @@ export class Cgroups {
    * listed in busy. Removing "/" is refused.
    */
   async removeIfEmpty(cgroupsPath: string): Promise<RemoveResult> {
-    checkPath(cgroupsPath);
-    if (cgroupsPath.split('/').filter(Boolean).length === 0) throw invalidArgument('refusing to remove the root cgroup');
-    const dirs = this.v2 ? [this.root] : await this.hierarchyDirs();
+    checkRemovable(cgroupsPath);
     const result: RemoveResult = { removed: [], busy: [] };
-    for (const h of dirs) {
-      const dir = join(h, cgroupsPath);
-      try {
-        await rmdir(dir);
-        result.removed.push(dir);
-      } catch (err) {
-        const code = errnoCode(err);
-        if (code === 'ENOENT') continue;
-        if (code === 'EBUSY' || code === 'ENOTEMPTY') result.busy.push(dir);
-        else throw err;
-      }
-    }
+    for (const h of this.v2 ? [this.root] : await this.hierarchyDirs()) await removeDir(join(h, cgroupsPath), result);
     return result;
   }
 
@@ -230,8 +217,7 @@ export class Cgroups {
    * with processes (EBUSY): those are listed in busy, never forced. Removing "/" is refused.
    */
   async removeTree(cgroupsPath: string): Promise<RemoveResult> {
-    checkPath(cgroupsPath);
-    if (cgroupsPath.split('/').filter(Boolean).length === 0) throw invalidArgument('refusing to remove the root cgroup');
+    checkRemovable(cgroupsPath);
     const result: RemoveResult = { removed: [], busy: [] };
     const walk = async (dir: string): Promise<void> => {
       let entries;
@@ -242,15 +228,7 @@ export class Cgroups {
         throw err;
       }
       for (const e of entries) if (e.isDirectory()) await walk(join(dir, e.name));
-      try {
-        await rmdir(dir);
-        result.removed.push(dir);
-      } catch (err) {
-        const code = errnoCode(err);
-        if (code === 'ENOENT') return;
-        if (code === 'EBUSY' || code === 'ENOTEMPTY') result.busy.push(dir);
-        else throw err;
-      }
+      await removeDir(dir, result);
     };
     for (const h of this.v2 ? [this.root] : await this.hierarchyDirs()) await walk(join(h, cgroupsPath));
     return result;
@@ -300,6 +278,28 @@ export class Cgroups {
     return distinctSubfolders(this.root);
   }
 
+}
+
+/** A cgroup to remove: a valid path ({@link checkPath}), never the root. */
+function checkRemovable(p: string): void {
+  checkPath(p);
+  if (p.split('/').filter(Boolean).length === 0) throw invalidArgument('refusing to remove the root cgroup');
+}
+
+/**
+ * rmdir of one cgroup folder, recorded in result: removed, or busy when it still holds processes or
+ * child cgroups (EBUSY; ENOTEMPTY on a plain folder); nothing when it is already gone.
+ */
+async function removeDir(dir: string, result: RemoveResult): Promise<void> {
+  try {
+    await rmdir(dir);
+    result.removed.push(dir);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT') return;
+    if (code === 'EBUSY' || code === 'ENOTEMPTY') result.busy.push(dir);
+    else throw err;
+  }
 }
 
 /** A cgroupfs path must be absolute and stay inside the hierarchy. */
