@@ -6,16 +6,20 @@
 //
 // How the doc's arrows "cli → scheduler/agent → cri → runtime; api and lib are leaves" read as
 // imports (the diagram's arrows between agent, runtime and scheduler are sockets, not imports):
-//   lib        imports nothing in src/
+//   lib        imports nothing in src/                (incl. the node path defaults, lib/node-paths.ts)
 //   api        lib                                   (the object model)
 //   cri        api, lib                              (proto types, CRI client and server plumbing)
+//   host       lib              — host adapters shared by runtime and agent (cgroupfs, mounts)
+//   join       api, lib         — what agent and control plane share to join (token, CA pin, --server,
+//                                 identities), as k3s's clientaccess
 //   streaming  lib              — the exec/attach/port-forward server (SPDY, WebSocket) and the
 //                                 backend interface a runtime implements, as k8s.io/cri-streaming;
 //                                 imported by the runtime (and the CLI) only
-//   runtime    streaming, cri, api, lib — it implements the CRI; never the agent, scheduler or CLI
-//   agent      cri, api, lib    — it drives ANY CRI runtime over the socket, so never runtime/;
-//                                 it talks to the scheduler over WSS (api/messages), so never scheduler/
-//   scheduler  cri, api, lib    — never agent/ or runtime/
+//   runtime    streaming, cri, host, api, lib — it implements the CRI; never the agent, scheduler or CLI
+//   agent      cri, host, join, api, lib  — it drives ANY CRI runtime over the socket, so never
+//                                 runtime/; it talks to the scheduler over WSS (api/messages), so
+//                                 never scheduler/
+//   scheduler  cri, join, api, lib        — never agent/, runtime/ or the node's host/
 //   cli        anything (one file per command starts a component), through index.ts
 // Plus: "each folder exports through its index.ts" (an import into another top-level folder must
 // name that folder's index.ts) and "no import cycles".
@@ -33,19 +37,27 @@ function arrow(from, forbidden, why) {
 
 module.exports = {
   forbidden: [
-    arrow('lib', ['agent', 'api', 'cli', 'cri', 'runtime', 'scheduler'], {
+    arrow('lib', ['agent', 'api', 'cli', 'cri', 'host', 'join', 'runtime', 'scheduler'], {
       allowed: 'itself',
       text: 'lib/ is a leaf: small shared helpers only.',
     }),
-    arrow('api', ['agent', 'cli', 'cri', 'runtime', 'scheduler'], {
+    arrow('api', ['agent', 'cli', 'cri', 'host', 'join', 'runtime', 'scheduler'], {
       allowed: 'lib',
       text: 'api/ is a leaf: the object model shared by CLI, scheduler and agent.',
     }),
-    arrow('cri', ['agent', 'cli', 'runtime', 'scheduler'], {
+    arrow('cri', ['agent', 'cli', 'host', 'join', 'runtime', 'scheduler'], {
       allowed: 'api-lib',
       text: 'cri/ is the wire contract used by both the agent (client) and the runtime (server).',
     }),
-    arrow('streaming', ['agent', 'api', 'cli', 'cri', 'runtime', 'scheduler'], {
+    arrow('host', ['agent', 'api', 'cli', 'cri', 'join', 'runtime', 'scheduler', 'streaming'], {
+      allowed: 'lib',
+      text: 'host/ holds the host adapters runtime and agent share (cgroupfs, mounts): it knows neither.',
+    }),
+    arrow('join', ['agent', 'cli', 'cri', 'host', 'runtime', 'scheduler', 'streaming'], {
+      allowed: 'api-lib',
+      text: 'join/ is what agent and control plane share to join a cluster (token, CA pin, --server, identities): it knows neither.',
+    }),
+    arrow('streaming', ['agent', 'api', 'cli', 'cri', 'host', 'join', 'runtime', 'scheduler'], {
       allowed: 'lib',
       text: 'src/streaming/ is a library (as k8s.io/cri-streaming): it serves a StreamingBackend and knows nothing of the CRI types, the runtime or its callers.',
     }),
@@ -56,16 +68,16 @@ module.exports = {
       from: { path: '^src/', pathNot: '^src/(runtime|cli|streaming)/' },
       to: { path: '^src/streaming/' },
     },
-    arrow('runtime', ['agent', 'cli', 'scheduler'], {
-      allowed: 'streaming-cri-api-lib',
+    arrow('runtime', ['agent', 'cli', 'join', 'scheduler'], {
+      allowed: 'streaming-cri-host-api-lib',
       text: 'The runtime is driven over the CRI socket; it knows nothing of its callers.',
     }),
     arrow('agent', ['cli', 'runtime', 'scheduler'], {
-      allowed: 'cri-api-lib',
-      text: 'The agent drives any CRI runtime over the socket and talks to the scheduler over WSS; shared host code goes to a shared wing (issue 11: src/host/, src/join/).',
+      allowed: 'cri-host-join-api-lib',
+      text: 'The agent drives any CRI runtime over the socket and talks to the scheduler over WSS; host code it shares with the runtime is in host/, what it shares with the control plane in join/.',
     }),
-    arrow('scheduler', ['agent', 'cli', 'runtime'], {
-      allowed: 'cri-api-lib',
+    arrow('scheduler', ['agent', 'cli', 'host', 'runtime'], {
+      allowed: 'cri-join-api-lib',
       text: 'The control plane talks to agents over WSS (api/messages.ts), never by import.',
     }),
     {

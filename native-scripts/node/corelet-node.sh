@@ -13,7 +13,8 @@
 #              goes to TOKEN_FILE (0600) for --token-file, never onto the command line; once joined
 #              the agent uses its certificate in AGENT_ROOT/pki and needs the token no more
 #
-# ENV_FILE is sourced by bash: KEY=VALUE lines, no spaces around "=". Every key is optional:
+# ENV_FILE is sourced by bash: KEY=VALUE lines, no spaces around "=". Every key is optional (the
+# default paths below are defined in native-scripts/node/defaults.sh):
 #   CORELET          how to run corelet (default: node <this repository>/dist/src/cli/main.js)
 #   LOG_LEVEL        debug, info, warn or error (default info)
 #   JOIN_FILE        written by init (mode 0600), read by agent: SCHEDULER_SERVER, JOIN_TOKEN,
@@ -65,6 +66,8 @@ env_file=$2
 . "$env_file"
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=native-scripts/node/defaults.sh
+. "$repo/native-scripts/node/defaults.sh"
 main=$repo/dist/src/cli/main.js
 if [ -z "${CORELET:-}" ]; then
 	[ -f "$main" ] || die "$main is missing: build corelet first (npm ci && npm run build in $repo)"
@@ -72,7 +75,7 @@ if [ -z "${CORELET:-}" ]; then
 fi
 read -r -a corelet <<<"$CORELET"
 LOG_LEVEL=${LOG_LEVEL:-info}
-JOIN_FILE=${JOIN_FILE:-/etc/corelet/join.env}
+JOIN_FILE=${JOIN_FILE:-$DEFAULT_CONFIG_DIR/join.env}
 
 first_ipv4() { ip -4 -o addr show scope global | awk '{ sub("/.*", "", $4); print $4; exit }'; }
 
@@ -82,7 +85,7 @@ init)
 	hosts=${SCHEDULER_HOSTS:-$(first_ipv4)}
 	[ -n "$hosts" ] || die "no IPv4 address found for the server certificate: set SCHEDULER_HOSTS"
 	# shellcheck disable=SC2086 # one --host per word
-	out=$("${corelet[@]}" scheduler init --dir "${SCHEDULER_DIR:-/var/lib/corelet-scheduler}" \
+	out=$("${corelet[@]}" scheduler init --dir "${SCHEDULER_DIR:-$DEFAULT_SCHEDULER_DIR}" \
 		--port "${SCHEDULER_PORT:-6443}" --host $hosts)
 	echo "$out"
 	# the last line is the join command: corelet agent --server S --token-file F --ca-cert-hash H
@@ -102,7 +105,7 @@ init)
 	echo "join settings for the nodes: $JOIN_FILE"
 	;;
 scheduler)
-	args=(scheduler --dir "${SCHEDULER_DIR:-/var/lib/corelet-scheduler}" --address "${SCHEDULER_ADDRESS:-0.0.0.0}"
+	args=(scheduler --dir "${SCHEDULER_DIR:-$DEFAULT_SCHEDULER_DIR}" --address "${SCHEDULER_ADDRESS:-0.0.0.0}"
 		--port "${SCHEDULER_PORT:-6443}" --log-level "$LOG_LEVEL")
 	[ -z "${CLUSTER_CIDR:-}" ] || args+=(--cluster-cidr "$CLUSTER_CIDR")
 	[ -z "${NODE_CERT_TTL:-}" ] || args+=(--node-cert-ttl "$NODE_CERT_TTL")
@@ -110,7 +113,7 @@ scheduler)
 	exec "${corelet[@]}" "${args[@]}" "${extra[@]}"
 	;;
 runtime)
-	root=${RUNTIME_ROOT:-/var/lib/corelet}
+	root=${RUNTIME_ROOT:-$DEFAULT_RUNTIME_ROOT}
 	mkdir -p "$root"
 	# written at each start from the settings, so the env file stays the one place to change them
 	config=$root/node-runtime.yaml
@@ -118,7 +121,7 @@ runtime)
 		# written by corelet-node.sh from $env_file; edit that file instead
 		cgroupParent: ${CGROUP_PARENT:-/corelet}
 		cni:
-		  confDir: ${CNI_CONF_DIR:-/etc/cni/net.d}
+		  confDir: ${CNI_CONF_DIR:-$DEFAULT_CNI_CONF_DIR}
 		  podSubnet: ${POD_SUBNET:-10.89.0.0/16}
 		  bridge: ${CNI_BRIDGE:-corelet0}
 		streaming:
@@ -131,19 +134,19 @@ runtime)
 	fi
 	mv -f "$config.tmp" "$config"
 	read -r -a extra <<<"${RUNTIME_EXTRA_ARGS:-}"
-	exec "${corelet[@]}" runtime --socket "${RUNTIME_SOCKET:-/run/corelet/corelet.sock}" --root "$root" \
+	exec "${corelet[@]}" runtime --socket "${RUNTIME_SOCKET:-$DEFAULT_RUNTIME_SOCKET}" --root "$root" \
 		--config "$config" --log-level "$LOG_LEVEL" "${extra[@]}"
 	;;
 agent)
 	[ -r "$JOIN_FILE" ] || die "cannot read $JOIN_FILE: copy it from the control plane (written by \`corelet-node.sh init\`)"
 	# shellcheck disable=SC1090
 	. "$JOIN_FILE"
-	agent_root=${AGENT_ROOT:-/var/lib/corelet-agent}
+	agent_root=${AGENT_ROOT:-$DEFAULT_AGENT_ROOT}
 	token_file=${TOKEN_FILE:-$agent_root/bootstrap-token}
 	# the token goes into a 0600 file, never into argv (`ps` shows argv to every local user)
 	(umask 077 && mkdir -p "$(dirname "$token_file")" && printf '%s\n' "$JOIN_TOKEN" >"$token_file.tmp") && mv -f "$token_file.tmp" "$token_file"
-	args=(agent --runtime-endpoint "unix://${RUNTIME_SOCKET:-/run/corelet/corelet.sock}"
-		--root "$agent_root" --log-dir "${AGENT_LOG_DIR:-/var/log/pods}"
+	args=(agent --runtime-endpoint "unix://${RUNTIME_SOCKET:-$DEFAULT_RUNTIME_SOCKET}"
+		--root "$agent_root" --log-dir "${AGENT_LOG_DIR:-$DEFAULT_POD_LOG_DIR}"
 		--address "${AGENT_ADDRESS:-127.0.0.1}" --port "${AGENT_PORT:-10250}" --qos-cgroup "${QOS_CGROUP:-kubepods}"
 		--server "$SCHEDULER_SERVER" --token-file "$token_file" --ca-cert-hash "$CA_CERT_HASH" --log-level "$LOG_LEVEL")
 	[ -z "${NODE_NAME:-}" ] || args+=(--node-name "$NODE_NAME")

@@ -24,6 +24,8 @@ name=$(hostname)
 ip=
 join_dir=
 source=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=native-scripts/node/defaults.sh
+. "$(dirname "${BASH_SOURCE[0]}")/defaults.sh"
 while [ $# -gt 0 ]; do
 	case $1 in
 	--name) name=$2; shift 2 ;;
@@ -71,7 +73,7 @@ mkdir -p /etc/corelet
 
 if [ "$role" = control-plane ]; then
 	cat >/etc/corelet/scheduler.env <<-EOF
-		SCHEDULER_DIR=/var/lib/corelet-scheduler
+		SCHEDULER_DIR=$DEFAULT_SCHEDULER_DIR
 		SCHEDULER_ADDRESS=0.0.0.0
 		SCHEDULER_PORT=6443
 		SCHEDULER_HOSTS="$ip $name"
@@ -102,10 +104,10 @@ else
 	# (re)start the runtime on this build; its socket appears once it serves
 	systemctl enable corelet-runtime.service
 	systemctl stop corelet-runtime.service
-	rm -f /run/corelet/corelet.sock
+	rm -f "$DEFAULT_RUNTIME_SOCKET"
 	systemctl start corelet-runtime.service
-	for _ in $(seq 1 150); do [ -S /run/corelet/corelet.sock ] && break; sleep 0.2; done
-	[ -S /run/corelet/corelet.sock ] || die "corelet runtime did not start: journalctl -u corelet-runtime"
+	for _ in $(seq 1 150); do [ -S "$DEFAULT_RUNTIME_SOCKET" ] && break; sleep 0.2; done
+	[ -S "$DEFAULT_RUNTIME_SOCKET" ] || die "corelet runtime did not start: journalctl -u corelet-runtime"
 	# the example's images, so `corelet apply -f /opt/corelet/examples/` runs without a registry
 	"$prefix/native-scripts/build-example-images.sh" "$prefix/dist/examples/zeus-images.tar" >/dev/null
 	corelet images import "$prefix/dist/examples/zeus-images.tar"

@@ -10,12 +10,12 @@ import { DEFAULT_POD_SECURITY_LEVEL, type Container, type Pod, type PodSecurityL
 import { createCriClient, type CriClient } from '../cri/client.js';
 import { Backoff } from '../lib/backoff.js';
 import { invalidArgument } from '../lib/errors.js';
+import { NODE_PATHS, unixEndpoint } from '../lib/index.js';
 import { writeFileAtomic } from '../lib/fs-atomic.js';
 import type { Logger } from '../lib/logger.js';
 import { lockRoot, type RootLock } from '../lib/root-lock.js';
 import { ensurePrivateDir } from '../lib/private-state.js';
-import { hostMounts } from '../lib/mounts.js';
-import { detectCgroupMode, Cgroups } from '../runtime/cgroups/index.js';
+import { detectCgroupMode, Cgroups, hostMounts } from '../host/index.js';
 import { QosCgroupManager, containerResources } from './qos/index.js';
 import { TerminationConfirmer } from './pod-termination.js';
 import { admit, admitPodSecurity, computeAllocatable, parseResourceList, readNodeCapacity, type NodeResources } from './admission/index.js';
@@ -23,7 +23,7 @@ import { EvictionManager, memoryAvailableReader, parseEvictionHard, DEFAULT_EVIC
 import { startDiskManagement, type DiskConfig } from './disk-management.js';
 import { AgentMetrics, httpsReview, instrumentCriClient, startAgentHttpServer, STANDALONE_AGENT_HTTP_ADDRESS, SubjectAccessReviewer } from './http/index.js';
 import { CertificateRotator, ensureNodeCredentials, makeNodeCsr, pendingNodeCsr, readTokenFile, requestNodeCertificate, saveNodeCredentials, type NodeCredentials } from './node-identity.js';
-import { parseServerUrl } from '../scheduler/auth/index.js';
+import { parseServerUrl } from '../join/index.js';
 import { ContainerProbes, criProbeDeps, runProbe } from './probes/index.js';
 import { EventRecorder } from './events.js';
 import { VolumeManager } from './volumes.js';
@@ -36,15 +36,15 @@ import type { HandlerRunner, ProbeStarter } from './pod-worker.js';
 import { sleepLong } from '../lib/long-timer.js';
 
 export const AGENT_DEFAULTS = {
-  runtimeEndpoint: 'unix:///run/corelet/corelet.sock',
-  root: '/var/lib/corelet-agent',
-  logRoot: '/var/log/pods',
+  runtimeEndpoint: unixEndpoint(NODE_PATHS.runtimeSocket),
+  root: NODE_PATHS.agentRoot,
+  logRoot: NODE_PATHS.podLogDir,
   port: 10250,
   /** Joined agents serve HTTPS with client-certificate authentication on every address. */
   address: '0.0.0.0',
   /** Standalone agents (no --server) have no certificates: plain HTTP on loopback only. */
   standaloneAddress: STANDALONE_AGENT_HTTP_ADDRESS,
-  cgroupRoot: '/sys/fs/cgroup',
+  cgroupRoot: NODE_PATHS.cgroupRoot,
   qosTop: 'kubepods',
 } as const;
 

@@ -10,7 +10,7 @@ import type { NodeCondition, ObjectEvent, PeerNode, Pod, PodStatus } from '../ap
 import { DEFAULT_POD_SECURITY_LEVEL, encodeMessage, parseMessage, type Message, type PodSecurityLevel } from '../api/index.js';
 import type { Logger } from '../lib/logger.js';
 import type { PodRequestMessage, RequestPeer } from './pod-requests.js';
-import { checkSchedulerIdentity, parseServerUrl } from '../scheduler/auth/index.js';
+import { checkSchedulerIdentity, parseServerUrl } from '../join/index.js';
 import type { NodeCredentials } from './node-identity.js';
 import { terminationDeadlineMs } from './termination-deadline.js';
 

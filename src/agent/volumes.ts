@@ -2,7 +2,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Container, Pod, VolumeMount } from '../api/index.js';
 import { memoryBytes } from '../api/index.js';
-import { isMounted, type MountPort } from '../lib/mounts.js';
+import { isMounted, type MountPort } from '../host/index.js';
 import { safeJoin, safeSegment } from '../lib/safe-join.js';
 import { wrap, internal } from '../lib/errors.js';
 import { isStatefulSetClaim, PersistentVolumes } from './persistent-volumes.js';

@@ -7,7 +7,7 @@
 import https from 'node:https';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { ClientConfig } from './client-config.js';
-import { checkSchedulerIdentity } from '../scheduler/auth/scheduler-identity.js';
+import { checkSchedulerIdentity } from '../join/index.js';
 
 /** How long a plain request may take (watches, followed logs and exec are not limited). */
 const REQUEST_TIMEOUT_MS = 60_000;

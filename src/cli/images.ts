@@ -1,19 +1,17 @@
 import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
-import { lockRoot } from '../lib/root-lock.js';
-import { createLogger } from '../lib/logger.js';
+import { createLogger } from '../lib/index.js';
 import { createCriClient } from '../cri/index.js';
 import { status as grpcStatus } from '@grpc/grpc-js';
-import { DEFAULTS, loadRuntimeConfig, type RuntimeConfig } from '../runtime/index.js';
-import { ImageStore, loadRegistriesConfig } from '../runtime/image/index.js';
+import { DEFAULTS, importImageArchiveOffline, loadRuntimeConfig, type ImportedImage } from '../runtime/index.js';
 import { packageInfo } from './package-info.js';
 
 /**
  * `corelet images import FILE`: loads an OCI (or docker-save) archive into the node's image store.
- * With the runtime running, the runtime does the import (through its admin API on the CRI socket),
- * so its store is never written by two processes; with the runtime stopped, the store is written
- * directly.
+ * With the runtime running, the runtime does the import (its admin API on the CRI socket); with no
+ * runtime answering, the CLI runs the runtime's own import code path (importImageArchiveOffline,
+ * under the runtime's root lock). Either way the store has one writer, the runtime's code.
  */
 export function registerImagesCommand(program: Command): void {
   const images = program.command('images').description('manage the runtime image store (air-gapped nodes)');
@@ -27,15 +25,14 @@ export function registerImagesCommand(program: Command): void {
       const path = resolve(file);
       if (!existsSync(path)) throw new Error(`${path}: no such file`);
       const config = await loadRuntimeConfig(opts, join(packageInfo().root, 'dist', 'pause'));
-      const imported = (await importThroughRuntime(config.socket, path)) ?? (await importDirectly(config, path));
+      const imported =
+        (await importThroughRuntime(config.socket, path)) ?? (await importImageArchiveOffline(config, path, createLogger('corelet-images', 'warn')));
       for (const r of imported) console.log(`imported ${r.repo_tags.join(', ') || '<untagged>'} ${r.id}`);
     });
 }
 
-type Imported = { id: string; repo_tags: string[] }[];
-
 /** Asks the running runtime to import; undefined when no runtime answers on the socket. */
-async function importThroughRuntime(socket: string, path: string): Promise<Imported | undefined> {
+async function importThroughRuntime(socket: string, path: string): Promise<ImportedImage[] | undefined> {
   if (!existsSync(socket)) return undefined;
   const client = createCriClient(`unix://${socket}`);
   try {
@@ -45,19 +42,5 @@ async function importThroughRuntime(socket: string, path: string): Promise<Impor
     throw new Error((err as { details?: string }).details ?? String(err), { cause: err });
   } finally {
     client.close();
-  }
-}
-
-/** Imports into the store on disk (the runtime is not running, so nobody else writes it). */
-async function importDirectly(config: RuntimeConfig, path: string): Promise<Imported> {
-  const logger = createLogger('corelet-images', 'warn');
-  // The root's lock makes "nobody else writes it" true: a runtime starting meanwhile waits its turn.
-  const lock = lockRoot(config.root, 'corelet images import');
-  try {
-    const store = new ImageStore({ root: join(config.root, 'images'), registries: await loadRegistriesConfig(config.registriesFile), logger });
-    await store.init();
-    return (await store.importArchive(path)).map((r) => ({ id: r.id, repo_tags: r.repoTags }));
-  } finally {
-    lock.release();
   }
 }

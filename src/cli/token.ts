@@ -4,6 +4,7 @@
  * scheduler keeps only its hash.
  */
 import type { Command } from 'commander';
+import { NODE_PATHS } from '../lib/index.js';
 import type { ClusterFlags } from './client-config.js';
 import { withClient, withConnectionOptions } from './cluster-options.js';
 import { parseDuration } from './progress.js';
@@ -46,9 +47,9 @@ export function registerTokenCommand(program: Command): void {
       if (!client.config.caCert) throw new Error('--print-join-command needs the cluster CA (caCert in the CLI config or --ca-cert) to print its hash');
       const server = client.config.server.replace(/^https:/, 'wss:');
       // Loaded here: the PKI module brings node-forge, which no other token verb needs.
-      const { caCertHash } = await import('../scheduler/auth/pki.js');
-      console.log(`umask 077; echo ${body.token} > /etc/corelet/bootstrap-token`);
-      console.log(`corelet agent --server ${server} --token-file /etc/corelet/bootstrap-token --ca-cert-hash ${caCertHash(client.config.caCert)}`);
+      const { caCertHash } = await import('../join/index.js');
+      console.log(`umask 077; echo ${body.token} > ${NODE_PATHS.bootstrapTokenFile}`);
+      console.log(`corelet agent --server ${server} --token-file ${NODE_PATHS.bootstrapTokenFile} --ca-cert-hash ${caCertHash(client.config.caCert)}`);
     });
   });
 

@@ -7,10 +7,10 @@ import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { AGENT_DEFAULTS, defaultNodeName, nodeAddress, startAgent } from '../agent/index.js';
-import { DEFAULTS, loadRuntimeConfig, startRuntime } from '../runtime/index.js';
+import { DEFAULTS, importImageArchive, loadRuntimeConfig, startRuntime } from '../runtime/index.js';
 import { BOOTSTRAP_TOKEN_FILE, initScheduler, SCHEDULER_DEFAULTS, startScheduler } from '../scheduler/index.js';
 import { packageInfo } from './package-info.js';
-import { checkSchedulerIdentity } from '../scheduler/auth/scheduler-identity.js';
+import { checkSchedulerIdentity } from '../join/index.js';
 
 /** Where `corelet up` keeps things: each daemon's default place, or all under one folder. */
 export interface UpPaths {
@@ -90,8 +90,8 @@ async function up(opts: UpOptions, port: number): Promise<void> {
   if (opts.examples) {
     // before the agent starts, so the example pods never try to pull their (local-only) images
     const archive = await exampleImages(root, upLog);
-    const imported = await runtime.context.images.importArchive(archive);
-    upLog.info({ images: imported.flatMap((r) => r.repoTags) }, 'example images loaded');
+    const imported = await importImageArchive(runtime.context.images, archive);
+    upLog.info({ images: imported.flatMap((r) => r.repo_tags) }, 'example images loaded');
   }
   const nodeName = opts.nodeName ?? defaultNodeName();
   const agent = await startAgent(

@@ -3,24 +3,25 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { errnoCode, invalidArgument } from '../lib/errors.js';
+import { NODE_PATHS } from '../lib/index.js';
 import { memoryBytes } from '../api/index.js';
 import { tryNormalizeReference } from './image/reference.js';
 
 /** Default places, as a node daemon installed on a host uses them. */
 export const DEFAULTS = {
-  socket: '/run/corelet/corelet.sock',
-  root: '/var/lib/corelet',
-  state: '/run/corelet',
-  config: '/etc/corelet/runtime.yaml',
-  registries: '/etc/corelet/registries.yaml',
-  cniConfDir: '/etc/cni/net.d',
-  cniBinDirs: ['/opt/cni/bin', '/usr/lib/cni'],
+  socket: NODE_PATHS.runtimeSocket,
+  root: NODE_PATHS.runtimeRoot,
+  state: NODE_PATHS.runtimeState,
+  config: NODE_PATHS.runtimeConfig,
+  registries: NODE_PATHS.registriesConfig,
+  cniConfDir: NODE_PATHS.cniConfDir,
+  cniBinDirs: NODE_PATHS.cniBinDirs,
   podSubnet: '10.89.0.0/16',
   bridge: 'corelet0',
   pauseImage: 'registry.k8s.io/pause:3.10',
   conmon: 'conmon',
-  cgroupRoot: '/sys/fs/cgroup',
-  netnsDir: '/run/netns',
+  cgroupRoot: NODE_PATHS.cgroupRoot,
+  netnsDir: NODE_PATHS.netnsDir,
 } as const;
 
 /** The runtime's configuration, compiled once at startup; nothing else reads env or files for it. */

@@ -1,6 +1,5 @@
 import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
-import { invalidArgument } from '../lib/errors.js';
+import { join, resolve } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import { createCriServer, listenUnix, type CriImpl } from '../cri/server.js';
 import type { Logger } from '../lib/logger.js';
@@ -8,11 +7,11 @@ import { lockRoot, type RootLock } from '../lib/root-lock.js';
 import { ensurePrivateDir } from '../lib/private-state.js';
 import type { RuntimeConfig } from './config.js';
 import { StateStore } from './store/index.js';
-import { ImageStore, loadRegistriesConfig } from './image/index.js';
+import { loadRegistriesConfig } from './image/index.js';
+import { importImageArchive, runtimeImageStore } from './image-import.js';
 import { NetworkManager } from './network/index.js';
 import { Conmon, OciRuntime } from './oci/index.js';
-import { Cgroups, detectCgroupMode } from './cgroups/index.js';
-import { hostMounts } from '../lib/mounts.js';
+import { Cgroups, detectCgroupMode, hostMounts } from '../host/index.js';
 import { hostNamespaces } from './sandbox/namespace-pins.js';
 import { EventBus } from './events.js';
 import { readHostFacts } from './host-facts.js';
@@ -76,14 +75,8 @@ async function startRuntimeLocked(config: RuntimeConfig, logger: Logger, version
   const registries = await loadRegistriesConfig(config.registriesFile);
   const store = new StateStore(config.root, logger);
   await store.load();
-  const images = new ImageStore({
-    root: join(config.root, 'images'),
-    registries,
-    logger: logger.child({ component: 'images' }),
-    pinned: config.pinnedImages,
-    // an image whose rootfs is a container's overlay lowerdir must stay
-    isInUse: (id) => store.listContainers().some((c) => c.imageId === id),
-  });
+  // an image whose rootfs is a container's overlay lowerdir must stay
+  const images = runtimeImageStore(config, registries, logger.child({ component: 'images' }), (id) => store.listContainers().some((c) => c.imageId === id));
   const network = new NetworkManager({
     confDir: config.cni.confDir,
     binDirs: [...config.cni.binDirs],
@@ -140,11 +133,7 @@ async function startRuntimeLocked(config: RuntimeConfig, logger: Logger, version
   const context: RuntimeContext = { deps, sandboxes, containers, verbs, images, cgroups, network, streaming, version };
   const impl: CriImpl = criImpl(context);
   const server = createCriServer(impl, logger.child({ component: 'cri' }), {
-    ImportImage: async (req) => {
-      if (!req.path || !isAbsolute(req.path)) throw invalidArgument(`path must be an absolute path on the node, got "${req.path}"`);
-      const records = await images.importArchive(req.path);
-      return { images: records.map((r) => ({ id: r.id, repo_tags: r.repoTags })) };
-    },
+    ImportImage: async (req) => ({ images: await importImageArchive(images, req.path) }),
   });
   await listenUnix(server, config.socket);
   logger.info({ socket: config.socket, streaming: streaming.url(), root: config.root, runtime: config.ociRuntime.path, cgroups: cgroupMode }, 'corelet runtime serving CRI');

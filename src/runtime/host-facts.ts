@@ -4,7 +4,7 @@ import { invalidArgument } from '../lib/errors.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseCapabilityMask, type DeviceInfo, type OciLinuxDevice } from './spec/index.js';
-import type { CgroupMode } from './cgroups/index.js';
+import type { CgroupMode } from '../host/index.js';
 
 /** What this host allows, read once at startup and handed to the CRI→OCI translation. */
 export interface HostFacts {

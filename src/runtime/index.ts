@@ -1,3 +1,4 @@
 export * from './config.js';
 export * from './daemon.js';
+export { importImageArchive, importImageArchiveOffline, type ImportedImage } from './image-import.js';
 export type { RuntimeContext } from './runtime-context.js';

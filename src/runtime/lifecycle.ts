@@ -4,7 +4,7 @@ import type { Logger } from '../lib/logger.js';
 import type { RuntimeConfig } from './config.js';
 import type { StateStore } from './store/index.js';
 import type { CgroupPort, MonitorPort, NetworkPort, OciRuntimePort } from './ports.js';
-import type { MountPort } from '../lib/mounts.js';
+import type { MountPort } from '../host/index.js';
 import type { NamespacePort } from './sandbox/namespace-pins.js';
 import type { ImageConfig, ImageRecord } from './image/index.js';
 import type { HostFacts } from './host-facts.js';

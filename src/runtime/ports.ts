@@ -5,7 +5,7 @@
 import type { OciSpec } from './spec/index.js';
 import type { PodNetworkArgs } from './network/index.js';
 import type { ConmonCreateOptions } from './oci/index.js';
-import type { CgroupStats } from './cgroups/index.js';
+import type { CgroupStats } from '../host/index.js';
 
 export type { PodNetworkArgs };
 

@@ -3,7 +3,7 @@ import type { SandboxManager } from './sandbox/sandbox-manager.js';
 import type { ContainerManager } from './container/container-manager.js';
 import type { LifecycleVerbs } from './lifecycle-verbs.js';
 import type { ImageStore } from './image/index.js';
-import type { Cgroups } from './cgroups/index.js';
+import type { Cgroups } from '../host/index.js';
 import type { NetworkManager } from './network/index.js';
 import type { StreamingServer } from '../streaming/index.js';
 

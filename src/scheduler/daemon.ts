@@ -9,7 +9,7 @@ import type { Logger } from '../lib/logger.js';
 import { MESSAGE_VERSION, type Pod } from '../api/index.js';
 import { Store } from './store/index.js';
 import { caCertHash, ensurePki, ensureSchedulerClientCert, MASTERS_GROUP, newTokenRecord, SERVER_VALIDITY_DAYS, servingSansOnDisk, startServingCertRenewal, TokenStore, type ServingCertRenewalOptions } from './auth/index.js';
-import { writeFileAtomic } from '../lib/index.js';
+import { NODE_PATHS, writeFileAtomic } from '../lib/index.js';
 import { AuditLog } from './rbac/index.js';
 import type { AuthorizationMode } from './server/rest-access.js';
 import { readConfigText, withInitContext } from './init-config.js';
@@ -23,7 +23,7 @@ import { makeStatePrivate, tightenStateFiles } from './state-files.js';
  * per zone), its pods are deleted (gracefully) this much later: 300 s, kube-controller-manager's
  * default; a pod may ask for another delay with a tolerationSeconds. See controllers/node-lifecycle.ts.
  */
-export const SCHEDULER_DEFAULTS = { dir: '/var/lib/corelet-scheduler', address: '0.0.0.0', port: 6443, podEvictionTimeoutSeconds: 300 } as const;
+export const SCHEDULER_DEFAULTS = { dir: NODE_PATHS.schedulerDir, address: '0.0.0.0', port: 6443, podEvictionTimeoutSeconds: 300 } as const;
 
 /** Where `scheduler init` writes the bootstrap token (0600), for `corelet agent --token-file`. */
 export const BOOTSTRAP_TOKEN_FILE = 'bootstrap-token';

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { internal } from '../../lib/index.js';
-import { detectCgroupMode, parseFlatKeyed, parseSingleValue, type CgroupMode } from '../../runtime/cgroups/index.js';
+import { internal, NODE_PATHS } from '../../lib/index.js';
+import { detectCgroupMode, parseFlatKeyed, parseSingleValue, type CgroupMode } from '../../host/index.js';
 
 /** The node's memory as the eviction manager sees it. */
 export interface MemoryObservation {
@@ -31,7 +31,7 @@ export interface MemoryAvailableOptions {
  * same file.
  */
 export function memoryAvailableReader(opts: MemoryAvailableOptions = {}): () => Promise<MemoryObservation> {
-  const root = opts.root ?? '/sys/fs/cgroup';
+  const root = opts.root ?? NODE_PATHS.cgroupRoot;
   const meminfoPath = opts.meminfoPath ?? '/proc/meminfo';
   const mode = opts.mode ?? detectCgroupMode(root);
   return async () => {

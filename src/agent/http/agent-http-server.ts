@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { ObjectEvent, Pod } from '../../api/index.js';
 import { silentLogger, type Logger } from '../../lib/index.js';
-import { certificateUser, MASTERS_GROUP, SCHEDULER_USER, type UserInfo } from '../../scheduler/auth/index.js';
+import { certificateUser, MASTERS_GROUP, SCHEDULER_USER, type UserInfo } from '../../join/index.js';
 import type { AgentMetrics } from './agent-metrics.js';
 import type { AccessDecision, NodeResourceAttributes } from './sar-client.js';
 

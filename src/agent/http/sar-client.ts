@@ -5,7 +5,7 @@
  * a minute (allowed and denied alike); a failed review is not cached and denies.
  */
 import https from 'node:https';
-import { checkSchedulerIdentity, type UserInfo } from '../../scheduler/auth/index.js';
+import { checkSchedulerIdentity, type UserInfo } from '../../join/index.js';
 
 export const SAR_PATH = '/apis/authorization.k8s.io/v1/subjectaccessreviews';
 export const SAR_CACHE_MS = 60_000;

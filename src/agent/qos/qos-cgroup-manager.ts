@@ -1,9 +1,9 @@
-import { mkdir, readdir, realpath, rmdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, realpath, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Pod } from '../../api/index.js';
 import { podQosClass, podRequests } from '../../api/index.js';
-import { distinctSubfolders, errnoCode, invalidArgument, isDirectory, KeyedMutex, readdirIfExists, readFileIfExists, silentLogger, wrap, type Logger } from '../../lib/index.js';
-import { detectCgroupMode, type CgroupMode } from '../../runtime/cgroups/index.js';
+import { distinctSubfolders, errnoCode, invalidArgument, isDirectory, KeyedMutex, NODE_PATHS, readdirIfExists, readFileIfExists, silentLogger, wrap, type Logger } from '../../lib/index.js';
+import { Cgroups, detectCgroupMode, type CgroupMode, type RemoveResult } from '../../host/index.js';
 import { CPU_PERIOD_US, MIN_SHARES, milliCpuToShares, podResourceConfig, sharesToWeight, type CgroupResourceConfig } from './resource-config.js';
 
 /** Node allocatable resources the top-level cgroup is limited to. */
@@ -13,10 +13,7 @@ export interface AllocatableResources {
 }
 
 /** What a removal did: folders removed, and folders left because they still hold processes. */
-export interface CgroupRemoveResult {
-  removed: string[];
-  busy: string[];
-}
+export type CgroupRemoveResult = RemoveResult;
 
 /** Options of {@link QosCgroupManager}; every host path is injectable. */
 export interface QosCgroupManagerOptions {
@@ -75,9 +72,11 @@ export class QosCgroupManager {
   private readonly now: () => number;
   /** Orphans already reported busy (processes left in them): reported once, not at every sweep. */
   private readonly reportedBusy = new Set<string>();
+  /** The shared cgroupfs adapter: the removal walk is the runtime's. */
+  private readonly cgroups: Cgroups;
 
   constructor(opts: QosCgroupManagerOptions = {}) {
-    this.root = opts.root ?? '/sys/fs/cgroup';
+    this.root = opts.root ?? NODE_PATHS.cgroupRoot;
     this.mode = opts.mode ?? detectCgroupMode(this.root);
     this.topName = opts.topName ?? 'kubepods';
     if (!SEGMENT.test(this.topName) || this.topName === '.' || this.topName === '..') {
@@ -86,6 +85,7 @@ export class QosCgroupManager {
     this.logger = opts.logger ?? silentLogger;
     this.v1Controllers = opts.v1Controllers ?? DEFAULT_V1_CONTROLLERS;
     this.now = opts.now ?? Date.now;
+    this.cgroups = new Cgroups({ root: this.root, mode: this.mode });
   }
 
   private get v2(): boolean {
@@ -356,34 +356,9 @@ export class QosCgroupManager {
     return false;
   }
 
-  /**
-   * Removes path and its empty descendants, deepest first, in every hierarchy (v1: all of them,
-   * since runc creates container cgroups in each, including the named systemd one and the v2 mount
-   * of a hybrid layout). rmdir refuses folders with processes (EBUSY): those are reported, not forced.
-   */
-  private async removeTree(path: string): Promise<CgroupRemoveResult> {
-    const result: CgroupRemoveResult = { removed: [], busy: [] };
-    const walk = async (dir: string): Promise<void> => {
-      let entries;
-      try {
-        entries = await readdir(dir, { withFileTypes: true });
-      } catch (err) {
-        if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return;
-        throw err;
-      }
-      for (const e of entries) if (e.isDirectory()) await walk(join(dir, e.name));
-      try {
-        await rmdir(dir);
-        result.removed.push(dir);
-      } catch (err) {
-        const code = errnoCode(err);
-        if (code === 'ENOENT') return;
-        if (code === 'EBUSY' || code === 'ENOTEMPTY') result.busy.push(dir);
-        else throw err;
-      }
-    };
-    for (const h of await this.hierarchies()) await walk(join(h, path));
-    return result;
+  /** Removes path and its empty descendants in every hierarchy ({@link Cgroups.removeTree}). */
+  private removeTree(path: string): Promise<CgroupRemoveResult> {
+    return this.cgroups.removeTree(path);
   }
 
   /** Every hierarchy folder (v2: the root; v1: each mount under root once). */

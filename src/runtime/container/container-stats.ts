@@ -1,5 +1,5 @@
 import type { ContainerStats, MemoryUsage, UnaryImpl } from '../../cri/index.js';
-import type { CgroupStats } from '../cgroups/index.js';
+import type { CgroupStats } from '../../host/index.js';
 import { invalidArgument, unixNanos } from '../../lib/index.js';
 import type { ContainerRecord, StateStore } from '../store/index.js';
 import type { CgroupPort } from '../ports.js';

@@ -10,6 +10,7 @@ import {
   internal,
   invalidArgument,
   KeyedMutex,
+  NODE_PATHS,
   silentLogger,
   wrap,
   writeJsonAtomic,
@@ -81,10 +82,10 @@ export interface NetworkSettings {
 /** Applies defaults and validates options once, at construction. */
 export function compileNetworkOptions(opts: NetworkManagerOptions): NetworkSettings {
   const s: NetworkSettings = {
-    confDir: opts.confDir ?? '/etc/cni/net.d',
+    confDir: opts.confDir ?? NODE_PATHS.cniConfDir,
     binDirs: opts.binDirs ?? ['/opt/cni/bin', '/usr/lib/cni'],
     cacheDir: opts.cacheDir,
-    netnsDir: opts.netnsDir ?? '/run/netns',
+    netnsDir: opts.netnsDir ?? NODE_PATHS.netnsDir,
     defaultSubnet: checkCidr(opts.defaultSubnet ?? '10.89.0.0/16', 'pod subnet'),
     bridgeName: checkInterfaceName(opts.bridgeName ?? 'corelet0', 'bridge name'),
     networkName: opts.networkName ?? 'corelet',

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { PodSandboxStats, NetworkInterfaceUsage, UnaryImpl } from '../../cri/index.js';
 import { invalidArgument, unixNanos } from '../../lib/index.js';
 import type { SandboxRecord, StateStore } from '../store/index.js';
-import type { Cgroups } from '../cgroups/index.js';
+import type { Cgroups } from '../../host/index.js';
 import { matchesLabels } from '../filters.js';
 import { containerStats, memoryUsage, type ContainerStatsDeps } from '../container/container-stats.js';
 

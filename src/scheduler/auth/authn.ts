@@ -18,8 +18,9 @@ import {
   nodeNameOf,
   withAuthenticated,
   type UserInfo,
-} from './identity.js';
-import { AuthenticationError, authenticateToken, bearerToken, parseToken, type TokenRecord } from './tokens.js';
+} from '../../join/index.js';
+import { AuthenticationError, authenticateToken, bearerToken, type TokenRecord } from './tokens.js';
+import { parseToken } from '../../join/index.js';
 
 /** The user name of the admin `scheduler init` made before groups existed. */
 export const LEGACY_ADMIN_USER = 'admin';

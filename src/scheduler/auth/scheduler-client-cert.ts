@@ -8,9 +8,8 @@ import { X509Certificate, createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../lib/index.js';
-import { MASTERS_GROUP, SCHEDULER_USER } from './identity.js';
+import { MASTERS_GROUP, newRsaKeyPair, SCHEDULER_USER } from '../../join/index.js';
 import { issueCertificate, type CertKeyPair } from './pki.js';
-import { newRsaKeyPair } from './rsa-keys.js';
 
 export const SCHEDULER_CLIENT_FILES = { cert: 'scheduler-client.crt', key: 'scheduler-client.key' } as const;
 const YEAR_SECONDS = 365 * 24 * 60 * 60;

@@ -8,21 +8,13 @@
  */
 import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
 import { CoreletError, invalidArgument } from '../../lib/index.js';
+import { isTokenFormat, parseToken, type ParsedToken } from '../../join/index.js';
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
-const TOKEN_RE = /^([a-z0-9]{6})\.([a-z0-9]{16})$/;
 const HASH_RE = /^sha256:[0-9a-f]{64}$/;
 
-/** The format, as shown in error messages. */
-export const TOKEN_FORMAT = '[a-z0-9]{6}.[a-z0-9]{16}';
 /** kubeadm's default bootstrap token lifetime: 24 hours. */
 export const DEFAULT_BOOTSTRAP_TTL_SECONDS = 24 * 60 * 60;
-
-/** A token split into its public id and its secret. */
-export interface ParsedToken {
-  id: string;
-  secret: string;
-}
 
 /** What a token may be used for. */
 export type TokenUsage = 'bootstrap' | 'api';
@@ -69,24 +61,6 @@ export function generateToken(): string {
   return `${randomString(6)}.${randomString(16)}`;
 }
 
-/**
- * Splits a token into id and secret. Throws InvalidArgument naming the expected format; the message
- * never repeats the input (it may be a real secret pasted in the wrong place).
- */
-export function parseToken(token: string): ParsedToken {
-  const m = TOKEN_RE.exec(token);
-  if (!m) {
-    const why = token === '' ? 'it is empty' : !token.includes('.') ? 'it has no "." between id and secret' : 'wrong length or characters (lower-case letters and digits only)';
-    throw invalidArgument(`invalid token: expected the format ${TOKEN_FORMAT}, but ${why}`);
-  }
-  return { id: m[1], secret: m[2] };
-}
-
-/** True when s has the token format. */
-export function isTokenFormat(s: string): boolean {
-  return TOKEN_RE.test(s);
-}
-
 /** "sha256:<hex>" of a token (validated first; throws InvalidArgument when malformed). */
 export function hashToken(token: string): string {
   parseToken(token);
@@ -100,7 +74,7 @@ export function hashToken(token: string): string {
  */
 export function verifyToken(presented: string, storedHash: string): boolean {
   if (!HASH_RE.test(storedHash)) throw invalidArgument('stored token hash is malformed');
-  if (!TOKEN_RE.test(presented)) return false;
+  if (!isTokenFormat(presented)) return false;
   const got = createHash('sha256').update(presented).digest();
   const want = Buffer.from(storedHash.slice('sha256:'.length), 'hex');
   return timingSafeEqual(got, want);

@@ -7,7 +7,7 @@
  * records of writes out.
  */
 import { closeSync, fstatSync, openSync, renameSync, rmSync, writeSync, chmodSync } from 'node:fs';
-import type { UserInfo } from '../auth/identity.js';
+import type { UserInfo } from '../auth/index.js';
 import type { RequestAttributes } from './attributes.js';
 import { clipRecord, DenialLimiter, type DenialLimits } from './audit-limit.js';
 

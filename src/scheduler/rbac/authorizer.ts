@@ -5,7 +5,7 @@
  * system:masters is allowed everything (Kubernetes' privileged group); a node may read its own Node.
  */
 import type { ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, Subject } from '../../api/index.js';
-import { BOOTSTRAPPERS_GROUP, BOOTSTRAP_USER_PREFIX, MASTERS_GROUP, nodeNameOf, type UserInfo } from '../auth/identity.js';
+import { BOOTSTRAPPERS_GROUP, BOOTSTRAP_USER_PREFIX, MASTERS_GROUP, nodeNameOf, type UserInfo } from '../auth/index.js';
 import type { NonResourceAttributes, RequestAttributes, ResourceAttributes } from './attributes.js';
 
 /** The RBAC objects a decision reads. */

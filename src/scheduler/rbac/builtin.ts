@@ -6,7 +6,7 @@
  * start: created when missing, rules and subjects restored when changed, never duplicated.
  */
 import type { PolicyRule, Subject } from '../../api/index.js';
-import { AUTHENTICATED_GROUP, BOOTSTRAPPERS_GROUP, MASTERS_GROUP, NODES_GROUP } from '../auth/identity.js';
+import { AUTHENTICATED_GROUP, BOOTSTRAPPERS_GROUP, MASTERS_GROUP, NODES_GROUP } from '../auth/index.js';
 import type { ObjectInput, Store, StoredObject } from '../store/index.js';
 
 const READ = ['get', 'list', 'watch'];

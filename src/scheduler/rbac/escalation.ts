@@ -5,7 +5,7 @@
  * "bind" on the role.
  */
 import type { PolicyRule } from '../../api/index.js';
-import type { UserInfo } from '../auth/identity.js';
+import type { UserInfo } from '../auth/index.js';
 import { authorize, type Policy } from './authorizer.js';
 
 /** Every (verb, group, resource, name) a rule grants, wildcards kept literal ("*" is only covered by "*"). */

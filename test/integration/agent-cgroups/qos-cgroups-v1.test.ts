@@ -5,7 +5,7 @@ import { mkdir, readdir, readFile, rmdir, stat, writeFile } from 'node:fs/promis
 import { join } from 'node:path';
 import type { Container, Pod } from '../../../src/api/index.js';
 import { QosCgroupManager } from '../../../src/agent/qos/index.js';
-import { detectCgroupMode } from '../../../src/runtime/cgroups/index.js';
+import { detectCgroupMode } from '../../../src/host/index.js';
 
 const ROOT = '/sys/fs/cgroup';
 const MI = 1024 * 1024;

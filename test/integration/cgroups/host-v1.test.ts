@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Cgroups, detectCgroupMode } from '../../../src/runtime/cgroups/index.js';
+import { Cgroups, detectCgroupMode } from '../../../src/host/index.js';
 
 const ROOT = '/sys/fs/cgroup';
 const CONTROLLERS = ['cpu', 'cpuacct', 'memory', 'pids'];

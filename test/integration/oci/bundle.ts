@@ -9,7 +9,7 @@ import {
   type ConmonCreateOptions,
   type OciProcess,
 } from '../../../src/runtime/oci/index.js';
-import { Cgroups } from '../../../src/runtime/cgroups/index.js';
+import { Cgroups } from '../../../src/host/index.js';
 import { silentLogger } from '../../../src/lib/index.js';
 
 export const RUNC = '/usr/sbin/runc';

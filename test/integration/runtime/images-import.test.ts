@@ -41,3 +41,11 @@ test('a file that is not an image archive is refused with a clear error', async 
   assert.notEqual(r.exitCode, 0);
   assert.match(r.stderr, /corelet: .*is neither an OCI image layout nor a docker-save archive/);
 });
+
+test('with a runtime holding the root, an import that cannot reach its socket is refused: the store gets no second writer', async () => {
+  const archive = join(h.dir, 'unreached.tar');
+  await execa('tar', ['-cf', archive, '-C', h.dir, 'runtime.yaml']);
+  const r = await execa(process.execPath, [CORELET, 'images', 'import', archive, '--socket', join(h.dir, 'no-such.sock'), '--root', h.root], { reject: false });
+  assert.notEqual(r.exitCode, 0);
+  assert.match(r.stderr, /corelet: .* is in use by another corelet runtime \(pid \d+\)/);
+});

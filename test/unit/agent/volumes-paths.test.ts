@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VolumeManager } from '../../../src/agent/volumes.js';
 import type { Pod } from '../../../src/api/index.js';
-import { isKind, type MountPort } from '../../../src/lib/index.js';
+import { isKind } from '../../../src/lib/index.js';
+import type { MountPort } from '../../../src/host/index.js';
 
 const noMounts: MountPort = {
   overlay: async () => assert.fail('no overlay expected'),

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { VolumeManager } from '../../../src/agent/volumes.js';
 import type { Pod } from '../../../src/api/index.js';
 import { decodeObjects } from '../../../src/api/index.js';
-import { isKind, type MountPort } from '../../../src/lib/index.js';
+import { isKind } from '../../../src/lib/index.js';
+import type { MountPort } from '../../../src/host/index.js';
 import { reconcileAll } from '../../../src/scheduler/controllers/index.js';
 import { tempStore } from '../scheduler/store-helpers.js';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, symlink, writeFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Cgroups, detectCgroupMode, parseCpuMax, parseFlatKeyed, parseSingleValue } from '../../../src/runtime/cgroups/index.js';
+import { Cgroups, detectCgroupMode, parseCpuMax, parseFlatKeyed, parseSingleValue } from '../../../src/host/index.js';
 import { isKind } from '../../../src/lib/index.js';
 
 const CTR = '/kubepods/besteffort/pod123/ctr1';
@@ -136,6 +136,21 @@ test('removeIfEmpty reports folders that are not empty and keeps them', async (t
   const res = await cg.removeIfEmpty('/a');
   assert.deepEqual(res.busy, [join(root, 'memory', 'a')]);
   assert.deepEqual(res.removed, [join(root, 'pids', 'a')]);
+});
+
+test('removeTree removes the cgroup and its empty descendants deepest first in every hierarchy, and reports busy ones', async (t) => {
+  const root = await tempRoot(t);
+  for (const h of ['cpu', 'memory', 'systemd']) await mkdir(join(root, h, 'top', 'pod1', 'ctr'), { recursive: true });
+  // a file stands for a process: rmdir fails with ENOTEMPTY, as cgroupfs fails with EBUSY
+  await put(join(root, 'memory', 'top', 'pod1', 'ctr', 'held'), '');
+  const cg = new Cgroups({ root, mode: 'v1' });
+  const res = await cg.removeTree('/top/pod1');
+  assert.deepEqual(res.busy.sort(), [join(root, 'memory', 'top', 'pod1'), join(root, 'memory', 'top', 'pod1', 'ctr')].sort());
+  assert.deepEqual(res.removed.sort(), ['cpu', 'systemd'].flatMap((h) => [join(root, h, 'top', 'pod1', 'ctr'), join(root, h, 'top', 'pod1')]).sort());
+  assert.deepEqual(await readdir(join(root, 'cpu', 'top')), []);
+  // Gone already: nothing to do, no error; the root is refused.
+  assert.deepEqual(await cg.removeTree('/top/none'), { removed: [], busy: [] });
+  await assert.rejects(cg.removeTree('/'), (err) => isKind(err, 'InvalidArgument'));
 });
 
 test('bad cgroup paths are refused with InvalidArgument', async (t) => {

@@ -40,6 +40,8 @@ test('the boundary check fails on a new sideways import, a reach into internals 
   await writeFile(join(dir, 'src/streaming/zz-probe-sideways.ts'), "import '../cri/index.js';\n");
   // ... and only the runtime (and the CLI) import it.
   await writeFile(join(dir, 'src/scheduler/zz-probe-streaming.ts'), "import '../streaming/index.js';\n");
+  // The shared host adapters know neither of their users.
+  await writeFile(join(dir, 'src/host/zz-probe-upward.ts'), "import '../runtime/index.js';\n");
   // lib/ may be imported by the scheduler, but only through lib/index.ts.
   await writeFile(join(dir, 'src/scheduler/zz-probe-internals.ts'), "import '../lib/errors.js';\n");
   // No import cycles.
@@ -48,12 +50,13 @@ test('the boundary check fails on a new sideways import, a reach into internals 
 
   const { code, out } = await depcruise(dir);
   assert.notEqual(code, 0, out);
-  assert.match(out, /error agent-imports-only-cri-api-lib: src\/agent\/zz-probe-sideways\.ts → src\/runtime\/index\.ts/);
+  assert.match(out, /error agent-imports-only-cri-host-join-api-lib: src\/agent\/zz-probe-sideways\.ts → src\/runtime\/index\.ts/);
   assert.match(out, /error streaming-imports-only-lib: src\/streaming\/zz-probe-sideways\.ts → src\/cri\/index\.ts/);
   assert.match(out, /error streaming-imported-by-runtime-only: src\/scheduler\/zz-probe-streaming\.ts → src\/streaming\/index\.ts/);
+  assert.match(out, /error host-imports-only-lib: src\/host\/zz-probe-upward\.ts → src\/runtime\/index\.ts/);
   assert.match(out, /error through-index: src\/scheduler\/zz-probe-internals\.ts → src\/lib\/errors\.ts/);
   assert.match(out, /error no-circular: src\/lib\/zz-probe-cycle-a\.ts →\s+src\/lib\/zz-probe-cycle-b\.ts →\s+src\/lib\/zz-probe-cycle-a\.ts/);
   // Only the new ones: the known violations stay ignored.
-  assert.match(out, /x 5 dependency violations \(5 errors, 0 warnings\)/);
+  assert.match(out, /x 6 dependency violations \(6 errors, 0 warnings\)/);
   assert.match(out, /known violations ignored/);
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { containerStats, sampledContainers } from '../../../src/runtime/container/container-stats.js';
-import type { CgroupStats } from '../../../src/runtime/cgroups/index.js';
+import type { CgroupStats } from '../../../src/host/index.js';
 import { cleanUpAfter, fakeContainerConfig, fakePodConfig, fakeRuntime } from './fakes.js';
 
 const pod = fakePodConfig('p');

@@ -7,7 +7,7 @@ import { silentLogger } from '../../../src/lib/logger.js';
 import type { LifecycleDeps } from '../../../src/runtime/lifecycle.js';
 import type { RuntimeConfig } from '../../../src/runtime/config.js';
 import type { CgroupPort, MonitorPort, NetworkPort, OciRuntimePort, PodNetworkArgs } from '../../../src/runtime/ports.js';
-import type { MountPort } from '../../../src/lib/mounts.js';
+import type { MountPort } from '../../../src/host/index.js';
 import type { NamespacePort } from '../../../src/runtime/sandbox/namespace-pins.js';
 import type { ImagePort } from '../../../src/runtime/lifecycle.js';
 import { internal } from '../../../src/lib/errors.js';

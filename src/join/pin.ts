@@ -16,8 +16,9 @@
 import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import tls from 'node:tls';
-import { CoreletError, failedPrecondition, invalidArgument, unavailable } from '../../lib/index.js';
-import { parseCaCertHash, spkiHash } from './pki.js';
+import { CoreletError, failedPrecondition, unavailable } from '../lib/index.js';
+import { parseCaCertHash, spkiHash } from './ca-hash.js';
+import type { SchedulerAddress } from './server-url.js';
 import { isNodeCertificate, nodePosingMessage } from './scheduler-identity.js';
 
 const SERVER_AUTH_OID = '1.3.6.1.5.5.7.3.1';
@@ -88,30 +89,6 @@ export function checkPinnedServer(socket: tls.TLSSocket, expectedHash: string, h
     );
   }
   return ca.toString();
-}
-
-/** Host and port of a scheduler address. */
-export interface SchedulerAddress {
-  host: string;
-  port: number;
-}
-
-/**
- * Parses --server: "wss://HOST:PORT" or "https://HOST:PORT" (IPv6 in brackets). Throws InvalidArgument
- * for other schemes (the scheduler speaks only TLS) or a missing port.
- */
-export function parseServerUrl(server: string): SchedulerAddress {
-  let url: URL;
-  try {
-    url = new URL(server);
-  } catch {
-    throw invalidArgument(`invalid --server ${JSON.stringify(server)}: expected wss://HOST:PORT`);
-  }
-  if (url.protocol !== 'wss:' && url.protocol !== 'https:') {
-    throw invalidArgument(`invalid --server ${JSON.stringify(server)}: the scheduler only speaks TLS, use wss://HOST:PORT`);
-  }
-  if (url.port === '') throw invalidArgument(`invalid --server ${JSON.stringify(server)}: give the port, wss://HOST:PORT`);
-  return { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port) };
 }
 
 /**

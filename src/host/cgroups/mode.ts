@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { NODE_PATHS } from '../../lib/index.js';
 
 /**
  * How cgroups are mounted: 'v2' (one unified hierarchy at the root), 'v1' (one hierarchy per
@@ -12,7 +13,7 @@ export type CgroupMode = 'v1' | 'v2' | 'hybrid';
  * Detects the cgroup layout under root (default /sys/fs/cgroup) from the files there: a v2 root has
  * cgroup.controllers; a hybrid layout has it only in root/unified. Paths are injectable for tests.
  */
-export function detectCgroupMode(root = '/sys/fs/cgroup'): CgroupMode {
+export function detectCgroupMode(root: string = NODE_PATHS.cgroupRoot): CgroupMode {
   if (existsSync(join(root, 'cgroup.controllers'))) return 'v2';
   if (existsSync(join(root, 'unified', 'cgroup.controllers'))) return 'hybrid';
   return 'v1';

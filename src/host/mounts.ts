@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { mkdir } from 'node:fs/promises';
-import { internal } from './errors.js';
+import { internal } from '../lib/index.js';
 
 /**
  * Host mounts (overlayfs rootfs, pod /dev/shm). Node has no mount(2), so these spawn mount(8); they

@@ -1,6 +1,6 @@
-import { readFile, rmdir } from 'node:fs/promises';
+import { readdir, readFile, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { distinctSubfolders, errnoCode, invalidArgument, isDirectory, readdirIfExists, readFileIfExists } from '../../lib/index.js';
+import { distinctSubfolders, errnoCode, invalidArgument, isDirectory, NODE_PATHS, readdirIfExists, readFileIfExists } from '../../lib/index.js';
 import { detectCgroupMode, type CgroupMode } from './mode.js';
 import { parseCpuMax, parseFlatKeyed, parsePids, parseSingleValue } from './parse.js';
 
@@ -63,7 +63,7 @@ export class Cgroups {
   private hierarchies?: Promise<Map<string, string>>;
 
   constructor(opts: CgroupsOptions = {}) {
-    this.root = opts.root ?? '/sys/fs/cgroup';
+    this.root = opts.root ?? NODE_PATHS.cgroupRoot;
     this.mode = opts.mode ?? detectCgroupMode(this.root);
   }
 
@@ -205,22 +205,32 @@ export class Cgroups {
    * listed in busy. Removing "/" is refused.
    */
   async removeIfEmpty(cgroupsPath: string): Promise<RemoveResult> {
-    checkPath(cgroupsPath);
-    if (cgroupsPath.split('/').filter(Boolean).length === 0) throw invalidArgument('refusing to remove the root cgroup');
-    const dirs = this.v2 ? [this.root] : await this.hierarchyDirs();
+    checkRemovable(cgroupsPath);
     const result: RemoveResult = { removed: [], busy: [] };
-    for (const h of dirs) {
-      const dir = join(h, cgroupsPath);
+    for (const h of this.v2 ? [this.root] : await this.hierarchyDirs()) await removeDir(join(h, cgroupsPath), result);
+    return result;
+  }
+
+  /**
+   * Removes the cgroup and its empty descendants, deepest first, in every hierarchy (v1: all of them,
+   * as {@link removeIfEmpty}; v2: the root). Folders already gone are fine; rmdir refuses folders
+   * with processes (EBUSY): those are listed in busy, never forced. Removing "/" is refused.
+   */
+  async removeTree(cgroupsPath: string): Promise<RemoveResult> {
+    checkRemovable(cgroupsPath);
+    const result: RemoveResult = { removed: [], busy: [] };
+    const walk = async (dir: string): Promise<void> => {
+      let entries;
       try {
-        await rmdir(dir);
-        result.removed.push(dir);
+        entries = await readdir(dir, { withFileTypes: true });
       } catch (err) {
-        const code = errnoCode(err);
-        if (code === 'ENOENT') continue;
-        if (code === 'EBUSY' || code === 'ENOTEMPTY') result.busy.push(dir);
-        else throw err;
+        if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return;
+        throw err;
       }
-    }
+      for (const e of entries) if (e.isDirectory()) await walk(join(dir, e.name));
+      await removeDir(dir, result);
+    };
+    for (const h of this.v2 ? [this.root] : await this.hierarchyDirs()) await walk(join(h, cgroupsPath));
     return result;
   }
 
@@ -268,6 +278,28 @@ export class Cgroups {
     return distinctSubfolders(this.root);
   }
 
+}
+
+/** A cgroup to remove: a valid path ({@link checkPath}), never the root. */
+function checkRemovable(p: string): void {
+  checkPath(p);
+  if (p.split('/').filter(Boolean).length === 0) throw invalidArgument('refusing to remove the root cgroup');
+}
+
+/**
+ * rmdir of one cgroup folder, recorded in result: removed, or busy when it still holds processes or
+ * child cgroups (EBUSY; ENOTEMPTY on a plain folder); nothing when it is already gone.
+ */
+async function removeDir(dir: string, result: RemoveResult): Promise<void> {
+  try {
+    await rmdir(dir);
+    result.removed.push(dir);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT') return;
+    if (code === 'EBUSY' || code === 'ENOTEMPTY') result.busy.push(dir);
+    else throw err;
+  }
 }
 
 /** A cgroupfs path must be absolute and stay inside the hierarchy. */

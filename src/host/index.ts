@@ -1,0 +1,7 @@
+/**
+ * Host adapters shared by the runtime and the agent: cgroupfs reading and removal, and mounts.
+ * Side effects on the node live here (and in each daemon's own adapters); both sides import this
+ * folder, never each other.
+ */
+export * from './cgroups/index.js';
+export * from './mounts.js';
