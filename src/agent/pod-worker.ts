@@ -20,6 +20,8 @@ import type { LinuxContainerResources } from '../cri/types.js';
 import { setLongTimeout, type LongTimeout } from '../lib/long-timer.js';
 import { markPodLogDirectory } from './disk/index.js';
 import { TerminationDeadline, stopWithinDeadline } from './termination-deadline.js';
+import { ProberManager, type ProbeStarter } from './probes/index.js';
+import { ImagePuller } from './images/index.js';
 
 /** What the worker needs from the QoS cgroup code. */
 export interface PodCgroups {
@@ -28,13 +30,7 @@ export interface PodCgroups {
   containerResources(pod: Pod, c: Container): LinuxContainerResources;
 }
 
-/** Runs a pod's probes for one running container; returns a stop function. */
-export type ProbeStarter = (
-  pod: Pod,
-  container: Container,
-  target: { containerId: string; podIP: string; startedAtMs: number },
-  onResult: (type: 'liveness' | 'readiness' | 'startup', ok: boolean, output: string) => void,
-) => () => void;
+export type { ProbeStarter } from './probes/index.js';
 
 /** Runs a lifecycle handler (preStop): exec in the container, or an HTTP/TCP action at the pod. */
 export type HandlerRunner = (pod: Pod, container: Container, containerId: string, podIP: string, timeoutSeconds: number) => Promise<void>;
@@ -77,10 +73,8 @@ export class PodWorker {
   private timer: LongTimeout | undefined;
   private timerAt = Infinity;
   private readonly waiting = new Map<string, { reason: string; message?: string }>();
-  private readonly ready = new Map<string, boolean>();
-  private readonly started = new Map<string, boolean>();
-  private readonly livenessFailed = new Set<string>();
-  private readonly probes = new Map<string, { stop: () => void; name: string }>();
+  private readonly prober: ProberManager;
+  private readonly puller: ImagePuller;
   private readonly startTime = new Date().toISOString();
   /** What a dead sandbox left for its successor (restart counts, containers not to start), and which one. */
   private carried: (SandboxChangeActions & { from: string }) | undefined;
@@ -98,6 +92,12 @@ export class PodWorker {
   ) {
     this.desired = pod;
     this.failed = rejected;
+    this.prober = new ProberManager({
+      startProbes: (...args) => this.ctx.startProbes(...args),
+      recordUnhealthy: (p, message) => this.ctx.events.record(p, 'Warning', 'Unhealthy', message),
+      onChange: () => this.trigger(),
+    });
+    this.puller = new ImagePuller({ cri: ctx.cri, events: ctx.events, backoff: ctx.backoff });
     if (terminating) {
       this.deadline = new TerminationDeadline(terminating.deadlineMs, terminating.immediate);
       this.deleting = true;
@@ -246,8 +246,8 @@ export class PodWorker {
         sandbox,
         containers,
         waiting: this.waiting,
-        ready: this.ready,
-        started: this.started,
+        ready: this.prober.ready,
+        started: this.prober.started,
         failed: this.failed,
         hostIP: this.ctx.hostIP,
         startTime: this.startTime,
@@ -341,11 +341,11 @@ export class PodWorker {
         }
         const hashChanged = raw.find((r) => r.id === cur.id)?.annotations[ANNOTATIONS.hash] !== containerHash(c);
         if (cur.state === 'running') {
-          if (this.livenessFailed.has(cur.id) || hashChanged) {
+          if (this.prober.failedLiveness.has(cur.id) || hashChanged) {
             const why = hashChanged ? 'Container definition changed, will be restarted' : `Container ${c.name} failed liveness probe, will be restarted`;
             events.record(pod, 'Normal', 'Killing', why);
             await this.stopContainer(pod, c, cur.id, podIP);
-            this.livenessFailed.delete(cur.id);
+            this.prober.forgetLiveness(cur.id);
             this.trigger();
           }
           continue;
@@ -366,7 +366,7 @@ export class PodWorker {
       }
     }
     ({ obs } = await this.observe(sandbox.id));
-    this.syncProbes(pod, obs, podIP);
+    this.prober.sync(pod, obs.containers, podIP);
     this.status = podStatus(pod, obs, this.status);
   }
 
@@ -408,29 +408,11 @@ export class PodWorker {
   }
 
   private async ensureImage(pod: Pod, c: Container): Promise<boolean> {
-    const { cri, events } = this.ctx;
-    const present = (await cri.image.ImageStatus({ image: { image: c.image } })).image;
-    if (present && c.imagePullPolicy !== 'Always') return true;
-    if (c.imagePullPolicy === 'Never') {
-      this.waiting.set(c.name, { reason: 'ErrImageNeverPull', message: `Container image "${c.image}" is not present with pull policy of Never` });
-      events.record(pod, 'Warning', 'ErrImageNeverPull', `Container image "${c.image}" is not present with pull policy of Never`);
-      return false;
-    }
-    events.record(pod, 'Normal', 'Pulling', `Pulling image "${c.image}"`);
-    const started = Date.now();
-    try {
-      await cri.image.PullImage({ image: { image: c.image } }, { deadlineMs: 10 * 60_000 });
-    } catch (err) {
-      const msg = (err as { details?: string }).details ?? String(err);
-      const key = `${pod.metadata.uid}/pull/${c.name}`;
-      const wait = this.ctx.backoff.next(key, Date.now(), Date.now());
-      this.waiting.set(c.name, { reason: this.ctx.backoff.delay(key) > 10_000 ? 'ImagePullBackOff' : 'ErrImagePull', message: msg });
-      events.record(pod, 'Warning', 'Failed', `Failed to pull image "${c.image}": ${msg}`);
-      this.schedule(wait);
-      return false;
-    }
-    events.record(pod, 'Normal', 'Pulled', `Successfully pulled image "${c.image}" in ${Date.now() - started}ms`);
-    return true;
+    const pulled = await this.puller.ensure(pod, c);
+    if (pulled.ok) return true;
+    this.waiting.set(c.name, pulled.waiting);
+    if (pulled.retryInMs !== undefined) this.schedule(pulled.retryInMs);
+    return false;
   }
 
   private async startContainer(
@@ -518,52 +500,12 @@ export class PodWorker {
     await stop(grace);
   }
 
-  // ---- probes
-
-  private syncProbes(pod: Pod, obs: PodObservation, podIP: string): void {
-    const live = new Set<string>();
-    for (const c of pod.spec.containers) {
-      const cur = obs.containers.get(c.name)?.current;
-      if (!cur || cur.state !== 'running') {
-        this.ready.delete(c.name);
-        continue;
-      }
-      live.add(cur.id);
-      if (this.probes.has(cur.id)) continue;
-      if (!c.readinessProbe) this.ready.set(c.name, true);
-      else this.ready.set(c.name, false);
-      this.started.set(c.name, !c.startupProbe);
-      const startedAtMs = Number(BigInt(cur.startedAt || '0') / 1_000_000n) || Date.now();
-      const stop = this.ctx.startProbes(pod, c, { containerId: cur.id, podIP, startedAtMs }, (type, ok, output) => {
-        if (!this.probes.has(cur.id)) return;
-        if (type === 'readiness') this.ready.set(c.name, ok);
-        if (type === 'startup') this.started.set(c.name, ok);
-        if (!ok) this.ctx.events.record(pod, 'Warning', 'Unhealthy', `${type[0]!.toUpperCase()}${type.slice(1)} probe failed: ${output}`.trim());
-        if (type === 'liveness' && !ok) this.livenessFailed.add(cur.id);
-        if (type === 'startup' && !ok) this.livenessFailed.add(cur.id);
-        this.trigger();
-      });
-      this.probes.set(cur.id, { stop, name: c.name });
-    }
-    for (const [id, p] of this.probes) {
-      if (!live.has(id)) {
-        p.stop();
-        this.probes.delete(id);
-      }
-    }
-  }
-
-  private stopProbes(): void {
-    for (const p of this.probes.values()) p.stop();
-    this.probes.clear();
-  }
-
   // ---- teardown
 
   /** Stops every container (preStop, grace period) and the sandbox; with remove, removes them all. */
   private async terminate(remove: boolean): Promise<void> {
     const pod = this.desired;
-    this.stopProbes();
+    this.prober.stopAll();
     const all = await this.sandboxes();
     const grace = remove && this.deadline ? (this.deadline.immediate ? 0 : 1) : pod.spec.terminationGracePeriodSeconds;
     for (const s of all) await this.removeSandbox(s.id, grace, remove);
