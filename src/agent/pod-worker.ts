@@ -10,12 +10,12 @@ import type { CriClient } from '../cri/client.js';
 import type { ContainerStatus__Output as CriContainerStatus, PodSandboxConfig } from '../cri/types.js';
 import type { Backoff } from '../lib/backoff.js';
 import type { Logger } from '../lib/logger.js';
-import { ANNOTATIONS, LABELS, containerConfig, containerHash, sandboxConfig } from './cri-config.js';
+import { LABELS, containerConfig, sandboxConfig } from './cri-config.js';
 import { podStatus, type ObservedContainer, type PodObservation } from './pod-status.js';
 import type { EventRecorder } from './events.js';
 import type { VolumeManager } from './volumes.js';
 import { imageUserOf, runAsNonRootProblem } from './run-as-non-root.js';
-import { sandboxChangeActions, type SandboxChangeActions } from './sandbox-change.js';
+import { computePodActions, computeTeardown, listPodSandboxes, observeSandbox, observedSandbox, type CarriedOver, type SandboxObservation } from './sync/index.js';
 import type { LinuxContainerResources } from '../cri/types.js';
 import { setLongTimeout, type LongTimeout } from '../lib/long-timer.js';
 import { markPodLogDirectory } from './disk/index.js';
@@ -77,7 +77,7 @@ export class PodWorker {
   private readonly puller: ImagePuller;
   private readonly startTime = new Date().toISOString();
   /** What a dead sandbox left for its successor (restart counts, containers not to start), and which one. */
-  private carried: (SandboxChangeActions & { from: string }) | undefined;
+  private carried: CarriedOver | undefined;
   /** Resolves once a deleted pod is gone from the runtime. */
   readonly done: Promise<void>;
   private finish!: () => void;
@@ -176,20 +176,16 @@ export class PodWorker {
       this.dirty = false;
       const started = Date.now();
       try {
-        if (this.deleting) {
+        const teardown = computeTeardown({ deleting: this.deleting, failed: this.failed, cleanedUp: this.cleanedUp });
+        if (teardown.kind === 'delete') {
           await this.terminate(true);
           this.timer?.clear();
           this.finish();
           return;
         }
-        if (this.failed) {
-          // An evicted pod keeps its Failed status but not its content: sandbox, containers,
-          // emptyDir volumes and logs go (the kubelet's GC of evicted pods), so eviction frees space.
-          // (A pod refused at admission made nothing: only a look for leftovers, as before.)
-          const evicted = this.failed.reason === 'Evicted';
-          if (!this.cleanedUp) await this.terminate(evicted);
-          this.cleanedUp = evicted;
-        } else await this.sync();
+        if (teardown.kind === 'stop') await this.terminate(teardown.remove);
+        if (teardown.kind === 'sync') await this.sync();
+        else this.cleanedUp = teardown.cleanedUp;
       } catch (err) {
         this.ctx.logger.warn({ pod: this.name(), err: err instanceof Error ? err.message : String(err) }, 'pod sync failed; retrying');
         this.schedule(2000);
@@ -204,43 +200,14 @@ export class PodWorker {
     return `${this.desired.metadata.namespace}/${this.desired.metadata.name}`;
   }
 
-  // ---- observing the runtime
+  // ---- observing the runtime (sync/observe.ts)
 
   private async sandboxes() {
-    const res = await this.ctx.cri.runtime.ListPodSandbox({ filter: { label_selector: { [LABELS.podUid]: this.uid } } });
-    return res.items.sort((a, b) => Number(BigInt(b.created_at) - BigInt(a.created_at)));
+    return listPodSandboxes(this.ctx.cri, this.uid);
   }
 
-  private async observe(sandboxId: string | undefined): Promise<{ obs: PodObservation; raw: CriContainerStatus[] }> {
-    const containers = new Map<string, { current: ObservedContainer; previous?: ObservedContainer }>();
-    const raw: CriContainerStatus[] = [];
-    let sandbox: PodObservation['sandbox'];
-    if (sandboxId) {
-      const st = await this.ctx.cri.runtime.PodSandboxStatus({ pod_sandbox_id: sandboxId });
-      sandbox = { id: sandboxId, ready: st.status?.state === 'SANDBOX_READY', ip: st.status?.network?.ip ?? '', createdAt: st.status?.created_at ?? '0' };
-      const list = await this.ctx.cri.runtime.ListContainers({ filter: { pod_sandbox_id: sandboxId } });
-      const statuses = await Promise.all(list.containers.map((c) => this.ctx.cri.runtime.ContainerStatus({ container_id: c.id })));
-      for (const s of statuses) if (s.status) raw.push(s.status);
-      raw.sort((a, b) => Number(BigInt(b.created_at) - BigInt(a.created_at)));
-      for (const s of raw) {
-        const name = s.labels[LABELS.containerName] ?? s.metadata?.name ?? '';
-        const o: ObservedContainer = {
-          id: s.id,
-          state: s.state === 'CONTAINER_RUNNING' ? 'running' : s.state === 'CONTAINER_EXITED' ? 'exited' : s.state === 'CONTAINER_CREATED' ? 'created' : 'unknown',
-          exitCode: s.exit_code,
-          reason: s.reason,
-          message: s.message,
-          startedAt: s.started_at,
-          finishedAt: s.finished_at,
-          restartCount: Number(s.annotations[ANNOTATIONS.restartCount] ?? s.metadata?.attempt ?? 0),
-          image: s.image?.image ?? '',
-          imageRef: s.image_ref,
-        };
-        const seen = containers.get(name);
-        if (!seen) containers.set(name, { current: o });
-        else if (!seen.previous) seen.previous = o;
-      }
-    }
+  private async observe(sandboxId: string | undefined): Promise<{ obs: PodObservation; raw: CriContainerStatus[]; containers: SandboxObservation['containers'] }> {
+    const { sandbox, containers, raw } = await observeSandbox(this.ctx.cri, sandboxId);
     return {
       obs: {
         sandbox,
@@ -254,6 +221,7 @@ export class PodWorker {
         qosClass: podQosClass(this.desired),
       },
       raw,
+      containers,
     };
   }
 
@@ -262,124 +230,88 @@ export class PodWorker {
     if (this.status) this.ctx.onStatus(this.pod, this.status);
   }
 
-  // ---- the sync
+  // ---- the sync: observe → computePodActions (sync/pod-actions.ts) → carry the actions out
 
   private async sync(): Promise<void> {
     const pod = this.desired;
     const { cri, events } = this.ctx;
     const volumePaths = await this.ctx.volumes.prepare(pod);
     const cgroupParent = await this.ctx.cgroups.ensurePod(pod);
+    // observe: the sandboxes, and the containers of the ready one (or of a dead one not seen before)
     const all = await this.sandboxes();
-    let sandbox = all.find((s) => s.state === 'SANDBOX_READY');
-    // The newest sandbox is NOTREADY (its pause died, or the runtime restarted without it): as the
-    // kubelet, kill its containers and make a new one, unless the restart policy says the pod is done.
-    const dead = !sandbox && all.length > 0 ? all[0]! : undefined;
-    if (dead && this.carried?.from !== dead.id) {
-      const { obs: before } = await this.observe(dead.id);
-      this.carried = { ...sandboxChangeActions(pod, before.containers), from: dead.id };
+    const ready = all.find((s) => s.state === 'SANDBOX_READY');
+    const dead = !ready && all.length > 0 ? all[0]! : undefined;
+    const seen = ready ? await this.observe(ready.id) : dead && this.carried?.from !== dead.id ? await this.observe(dead.id) : undefined;
+    // decide
+    const actions = computePodActions({
+      pod,
+      sandboxes: all.map(observedSandbox),
+      containers: seen?.containers ?? new Map(),
+      carried: this.carried,
+      livenessFailed: this.prober.failedLiveness,
+      phase: this.status?.phase,
+      waiting: this.waiting,
+    });
+    // act
+    if (actions.sandboxChanged) {
+      this.carried = actions.sandboxChanged;
       events.record(pod, 'Normal', 'SandboxChanged', 'Pod sandbox changed, it will be killed and re-created.');
     }
-    if (dead && this.carried && !this.carried.createSandbox) {
-      // Never (or OnFailure with every container succeeded): the pod ends with what it has.
-      for (const s of all) await this.removeSandbox(s.id, s.id === dead.id ? pod.spec.terminationGracePeriodSeconds : 0, s.id !== dead.id);
-      const { obs } = await this.observe(dead.id);
+    for (const k of actions.killSandboxes) await this.removeSandbox(k.id, k.grace === 'spec' ? pod.spec.terminationGracePeriodSeconds : 0, k.remove);
+    if (actions.end === 'final') {
+      const { obs } = await this.observe(dead?.id);
       this.status = podStatus(pod, obs, this.status);
       return;
     }
-    // a sandbox that died (or an older one) goes; a new one replaces it, as the kubelet does
-    for (const s of all) {
-      if (s.id !== sandbox?.id) await this.removeSandbox(s.id, s.id === dead?.id ? pod.spec.terminationGracePeriodSeconds : 0);
-    }
-    const sbConfig: PodSandboxConfig = sandboxConfig(pod, {
-      attempt: all.length > 0 ? Math.max(...all.map((s) => s.metadata?.attempt ?? 0)) + (sandbox ? 0 : 1) : 0,
-      logRoot: this.ctx.logRoot,
-      cgroupParent,
-    });
-    if (!sandbox) {
-      if (this.allDone(pod, await this.observe(undefined))) return;
+    if (actions.end === 'done') return;
+    const sbConfig: PodSandboxConfig = sandboxConfig(pod, { attempt: actions.sandbox.attempt, logRoot: this.ctx.logRoot, cgroupParent });
+    let sandboxId = actions.sandbox.id;
+    let obs = seen?.obs;
+    if (actions.sandbox.create || !sandboxId || !obs) {
       // Only when a sandbox is made (never on a plain sync): the kubelet's MkdirAll of the log
       // directory before RunPodSandbox, plus the marker the sweep needs (it removes only marked folders).
       await markPodLogDirectory(this.ctx.logRoot, pod);
-      const res = await cri.runtime.RunPodSandbox({ config: sbConfig, runtime_handler: '' }, { deadlineMs: 4 * 60_000 });
-      sandbox = { id: res.pod_sandbox_id } as (typeof all)[number];
+      sandboxId = (await cri.runtime.RunPodSandbox({ config: sbConfig, runtime_handler: '' }, { deadlineMs: 4 * 60_000 })).pod_sandbox_id;
+      ({ obs } = await this.observe(sandboxId));
     }
-    let { obs, raw } = await this.observe(sandbox.id);
     const podIP = obs.sandbox?.ip ?? '';
     const fields = { podIP, hostIP: this.ctx.hostIP, nodeName: this.ctx.nodeName };
-
-    // init containers, in order: each must succeed before the next starts
-    let initDone = true;
-    for (const c of pod.spec.initContainers) {
-      const cur = obs.containers.get(c.name)?.current;
-      if (!cur) {
-        await this.startContainer(pod, c, 'init', sandbox.id, sbConfig, this.carriedRestarts(sandbox.id, c.name), fields, volumePaths);
-        initDone = false;
-        break;
-      }
-      if (cur.state === 'running' || cur.state === 'created') {
-        initDone = false;
-        break;
-      }
-      if (cur.exitCode === 0) continue;
-      initDone = false;
-      if (pod.spec.restartPolicy === 'Never') {
-        this.failed = { reason: 'Init:Error', message: `init container ${c.name} failed with exit code ${cur.exitCode}` };
-        break;
-      }
-      await this.restartWithBackoff(pod, c, 'init', cur, sandbox.id, sbConfig, fields, volumePaths);
-      break;
-    }
-
-    if (initDone) {
-      for (const c of pod.spec.containers) {
-        const seen = obs.containers.get(c.name);
-        const cur = seen?.current;
-        if (!cur) {
-          if (this.carried && this.carried.from !== sandbox.id && this.carried.skip.has(c.name)) continue;
-          await this.startContainer(pod, c, 'app', sandbox.id, sbConfig, this.carriedRestarts(sandbox.id, c.name), fields, volumePaths);
-          continue;
-        }
-        const hashChanged = raw.find((r) => r.id === cur.id)?.annotations[ANNOTATIONS.hash] !== containerHash(c);
-        if (cur.state === 'running') {
-          if (this.prober.failedLiveness.has(cur.id) || hashChanged) {
-            const why = hashChanged ? 'Container definition changed, will be restarted' : `Container ${c.name} failed liveness probe, will be restarted`;
-            events.record(pod, 'Normal', 'Killing', why);
-            await this.stopContainer(pod, c, cur.id, podIP);
-            this.prober.forgetLiveness(cur.id);
-            this.trigger();
-          }
-          continue;
-        }
-        if (cur.state === 'created') {
-          // a start that never happened (agent died between create and start): start it now
-          await cri.runtime.StartContainer({ container_id: cur.id }).catch(() => cri.runtime.RemoveContainer({ container_id: cur.id }));
+    for (const step of actions.steps) {
+      const c = step.container;
+      switch (step.action) {
+        case 'start':
+          await this.startContainer(pod, c, step.kind, sandboxId, sbConfig, step.restartCount, fields, volumePaths);
+          break;
+        case 'restart':
+          await this.restartWithBackoff(pod, c, step.kind, step.previous, sandboxId, sbConfig, fields, volumePaths);
+          break;
+        case 'fail-pod':
+          this.failed = { reason: step.reason, message: step.message };
+          break;
+        case 'kill':
+          events.record(pod, 'Normal', 'Killing', step.message);
+          await this.stopContainer(pod, c, step.id, podIP);
+          this.prober.forgetLiveness(step.id);
           this.trigger();
-          continue;
+          break;
+        case 'start-created': {
+          // a start that never happened (agent died between create and start): start it now
+          const id = step.id;
+          await cri.runtime.StartContainer({ container_id: id }).catch(() => cri.runtime.RemoveContainer({ container_id: id }));
+          this.trigger();
+          break;
         }
-        // exited
-        if (cur.reason === 'OOMKilled' && this.waiting.get(c.name)?.reason !== 'CrashLoopBackOff') {
-          events.record(pod, 'Warning', 'OOMKilled', `Container ${c.name} was OOM-killed (memory limit ${c.resources.limits.memory ?? 'none'})`);
-        }
-        const restart = pod.spec.restartPolicy === 'Always' || (pod.spec.restartPolicy === 'OnFailure' && cur.exitCode !== 0);
-        if (restart || hashChanged) await this.restartWithBackoff(pod, c, 'app', cur, sandbox.id, sbConfig, fields, volumePaths);
-        else this.waiting.delete(c.name);
+        case 'report-oom':
+          events.record(pod, 'Warning', 'OOMKilled', step.message);
+          break;
+        case 'settle':
+          this.waiting.delete(c.name);
+          break;
       }
     }
-    ({ obs } = await this.observe(sandbox.id));
+    ({ obs } = await this.observe(sandboxId));
     this.prober.sync(pod, obs.containers, podIP);
     this.status = podStatus(pod, obs, this.status);
-  }
-
-  /** Restart count of a container's first instance in a sandbox: carried over from a dead sandbox. */
-  private carriedRestarts(sandboxId: string, name: string): number {
-    return this.carried && this.carried.from !== sandboxId ? (this.carried.restartCounts.get(name) ?? 0) : 0;
-  }
-
-  /** True when nothing more will run (restartPolicy done): no new sandbox is made for it. */
-  private allDone(pod: Pod, seen: { obs: PodObservation }): boolean {
-    if (!this.status) return false;
-    const phase = this.status.phase;
-    return (phase === 'Succeeded' || phase === 'Failed') && seen.obs.containers.size === 0 && pod.spec.restartPolicy !== 'Always';
   }
 
   private async restartWithBackoff(
