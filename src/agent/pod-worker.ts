@@ -1,65 +1,26 @@
 /**
  * One worker per pod: one sync in flight, the newest desired state wins. A sync brings the runtime
- * in line with the pod: sandbox, init containers in order, app containers with restarts and
- * backoff, probes; a deleted (or evicted) pod is torn down: preStop, stop with the grace period,
+ * in line with the pod in the kubelet's shape: observe the runtime (sync/observe.ts), decide with
+ * computePodActions (sync/pod-actions.ts, pure: sandbox, init containers in order, app containers
+ * with restarts, kills for liveness and spec changes), carry the actions out (sync/execute.ts:
+ * image pulls, back-off, create/start/stop over the CRI), then the probes (probes/prober-manager.ts)
+ * and the status. A deleted (or evicted) pod is torn down: preStop, stop with the grace period,
  * sandbox stop and removal.
  */
-import type { Container, Pod, PodStatus } from '../api/index.js';
+import type { Pod, PodStatus } from '../api/index.js';
 import { podQosClass } from '../api/index.js';
-import type { CriClient } from '../cri/client.js';
 import type { ContainerStatus__Output as CriContainerStatus, PodSandboxConfig } from '../cri/types.js';
-import type { Backoff } from '../lib/backoff.js';
-import type { Logger } from '../lib/logger.js';
-import { LABELS, containerConfig, sandboxConfig } from './cri-config.js';
-import { podStatus, type ObservedContainer, type PodObservation } from './pod-status.js';
-import type { EventRecorder } from './events.js';
-import type { VolumeManager } from './volumes.js';
-import { imageUserOf, runAsNonRootProblem } from './run-as-non-root.js';
-import { computePodActions, computeTeardown, listPodSandboxes, observeSandbox, observedSandbox, type CarriedOver, type SandboxObservation } from './sync/index.js';
-import type { LinuxContainerResources } from '../cri/types.js';
 import { setLongTimeout, type LongTimeout } from '../lib/long-timer.js';
-import { markPodLogDirectory } from './disk/index.js';
-import { TerminationDeadline, stopWithinDeadline } from './termination-deadline.js';
-import { ProberManager, type ProbeStarter } from './probes/index.js';
-import { ImagePuller } from './images/index.js';
-
-/** What the worker needs from the QoS cgroup code. */
-export interface PodCgroups {
-  ensurePod(pod: Pod): Promise<string>;
-  removePod(uid: string): Promise<unknown>;
-  containerResources(pod: Pod, c: Container): LinuxContainerResources;
-}
+import { sandboxConfig } from './cri-config.js';
+import { podStatus, type PodObservation } from './pod-status.js';
+import { ProberManager } from './probes/index.js';
+import { PodExecutor, computePodActions, computeTeardown, listPodSandboxes, observeSandbox, observedSandbox, type CarriedOver, type SandboxObservation, type WorkerContext } from './sync/index.js';
+import { TerminationDeadline } from './termination-deadline.js';
 
 export type { ProbeStarter } from './probes/index.js';
-
-/** Runs a lifecycle handler (preStop): exec in the container, or an HTTP/TCP action at the pod. */
-export type HandlerRunner = (pod: Pod, container: Container, containerId: string, podIP: string, timeoutSeconds: number) => Promise<void>;
-
-export interface WorkerContext {
-  cri: CriClient;
-  nodeName: string;
-  hostIP: string;
-  logRoot: string;
-  cgroups: PodCgroups;
-  volumes: VolumeManager;
-  events: EventRecorder;
-  backoff: Backoff;
-  startProbes: ProbeStarter;
-  runHandler: HandlerRunner;
-  logger: Logger;
-  onStatus: (pod: Pod, status: PodStatus) => void;
-  onRestart?: () => void;
-  /** Observes each sync's duration (metrics). */
-  onSync?: (seconds: number) => void;
-  /** Removes a deleted pod's log folder (disk/pod-dirs.ts), after its sandboxes are gone. */
-  removePodLogs?: (pod: Pod) => Promise<void>;
-  /** Removes a dead container's log files before the container is removed (disk/container-log-manager.ts). */
-  removeContainerLogs?: (containerId: string) => Promise<void>;
-}
+export type { HandlerRunner, PodCgroups, WorkerContext } from './sync/index.js';
 
 const RESYNC_MS = 10_000;
-
-type Key = string;
 
 export class PodWorker {
   private desired: Pod;
@@ -74,7 +35,7 @@ export class PodWorker {
   private timerAt = Infinity;
   private readonly waiting = new Map<string, { reason: string; message?: string }>();
   private readonly prober: ProberManager;
-  private readonly puller: ImagePuller;
+  private readonly executor: PodExecutor;
   private readonly startTime = new Date().toISOString();
   /** What a dead sandbox left for its successor (restart counts, containers not to start), and which one. */
   private carried: CarriedOver | undefined;
@@ -97,7 +58,14 @@ export class PodWorker {
       recordUnhealthy: (p, message) => this.ctx.events.record(p, 'Warning', 'Unhealthy', message),
       onChange: () => this.trigger(),
     });
-    this.puller = new ImagePuller({ cri: ctx.cri, events: ctx.events, backoff: ctx.backoff });
+    this.executor = new PodExecutor(ctx, {
+      waiting: this.waiting,
+      schedule: (ms) => this.schedule(ms),
+      trigger: () => this.trigger(),
+      deletionDeadline: () => (this.deleting ? this.deadline : undefined),
+      forgetLiveness: (id) => this.prober.forgetLiveness(id),
+      failPod: (reason, message) => (this.failed = { reason, message }),
+    });
     if (terminating) {
       this.deadline = new TerminationDeadline(terminating.deadlineMs, terminating.immediate);
       this.deleting = true;
@@ -234,7 +202,7 @@ export class PodWorker {
 
   private async sync(): Promise<void> {
     const pod = this.desired;
-    const { cri, events } = this.ctx;
+    const { events } = this.ctx;
     const volumePaths = await this.ctx.volumes.prepare(pod);
     const cgroupParent = await this.ctx.cgroups.ensurePod(pod);
     // observe: the sandboxes, and the containers of the ready one (or of a dead one not seen before)
@@ -268,168 +236,15 @@ export class PodWorker {
     let sandboxId = actions.sandbox.id;
     let obs = seen?.obs;
     if (actions.sandbox.create || !sandboxId || !obs) {
-      // Only when a sandbox is made (never on a plain sync): the kubelet's MkdirAll of the log
-      // directory before RunPodSandbox, plus the marker the sweep needs (it removes only marked folders).
-      await markPodLogDirectory(this.ctx.logRoot, pod);
-      sandboxId = (await cri.runtime.RunPodSandbox({ config: sbConfig, runtime_handler: '' }, { deadlineMs: 4 * 60_000 })).pod_sandbox_id;
+      sandboxId = await this.executor.createSandbox(pod, sbConfig);
       ({ obs } = await this.observe(sandboxId));
     }
     const podIP = obs.sandbox?.ip ?? '';
     const fields = { podIP, hostIP: this.ctx.hostIP, nodeName: this.ctx.nodeName };
-    for (const step of actions.steps) {
-      const c = step.container;
-      switch (step.action) {
-        case 'start':
-          await this.startContainer(pod, c, step.kind, sandboxId, sbConfig, step.restartCount, fields, volumePaths);
-          break;
-        case 'restart':
-          await this.restartWithBackoff(pod, c, step.kind, step.previous, sandboxId, sbConfig, fields, volumePaths);
-          break;
-        case 'fail-pod':
-          this.failed = { reason: step.reason, message: step.message };
-          break;
-        case 'kill':
-          events.record(pod, 'Normal', 'Killing', step.message);
-          await this.stopContainer(pod, c, step.id, podIP);
-          this.prober.forgetLiveness(step.id);
-          this.trigger();
-          break;
-        case 'start-created': {
-          // a start that never happened (agent died between create and start): start it now
-          const id = step.id;
-          await cri.runtime.StartContainer({ container_id: id }).catch(() => cri.runtime.RemoveContainer({ container_id: id }));
-          this.trigger();
-          break;
-        }
-        case 'report-oom':
-          events.record(pod, 'Warning', 'OOMKilled', step.message);
-          break;
-        case 'settle':
-          this.waiting.delete(c.name);
-          break;
-      }
-    }
+    await this.executor.runSteps(pod, actions.steps, { sandboxId, sbConfig, fields, volumePaths, podIP });
     ({ obs } = await this.observe(sandboxId));
     this.prober.sync(pod, obs.containers, podIP);
     this.status = podStatus(pod, obs, this.status);
-  }
-
-  private async restartWithBackoff(
-    pod: Pod,
-    c: Container,
-    kind: 'init' | 'app',
-    cur: ObservedContainer,
-    sandboxId: string,
-    sbConfig: PodSandboxConfig,
-    fields: { podIP: string; hostIP: string; nodeName: string },
-    volumePaths: Record<string, string>,
-  ): Promise<void> {
-    const key: Key = `${pod.metadata.uid}/${c.name}`;
-    const toMs = (n: string) => Number(BigInt(n || '0') / 1_000_000n);
-    const wait = this.ctx.backoff.next(key, toMs(cur.startedAt), toMs(cur.finishedAt) || Date.now());
-    if (wait > 0) {
-      const delay = this.ctx.backoff.delay(key);
-      const message = `back-off ${Math.round(delay / 1000)}s restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`;
-      if (this.waiting.get(c.name)?.message !== message) this.ctx.events.record(pod, 'Warning', 'BackOff', `Back-off restarting failed container ${c.name} in pod ${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`);
-      this.waiting.set(c.name, { reason: 'CrashLoopBackOff', message });
-      this.schedule(wait);
-      return;
-    }
-    this.ctx.onRestart?.();
-    await this.startContainer(pod, c, kind, sandboxId, sbConfig, cur.restartCount + 1, fields, volumePaths);
-  }
-
-  private async ensureImage(pod: Pod, c: Container): Promise<boolean> {
-    const pulled = await this.puller.ensure(pod, c);
-    if (pulled.ok) return true;
-    this.waiting.set(c.name, pulled.waiting);
-    if (pulled.retryInMs !== undefined) this.schedule(pulled.retryInMs);
-    return false;
-  }
-
-  private async startContainer(
-    pod: Pod,
-    c: Container,
-    kind: 'init' | 'app',
-    sandboxId: string,
-    sbConfig: PodSandboxConfig,
-    restartCount: number,
-    fields: { podIP: string; hostIP: string; nodeName: string },
-    volumePaths: Record<string, string>,
-  ): Promise<void> {
-    const { cri, events } = this.ctx;
-    if (!(await this.ensureImage(pod, c))) return;
-    if (c.securityContext?.runAsNonRoot ?? pod.spec.securityContext?.runAsNonRoot) {
-      const image = (await cri.image.ImageStatus({ image: { image: c.image } })).image;
-      const message = runAsNonRootProblem(pod, c, imageUserOf(image));
-      if (message !== undefined) {
-        this.waiting.set(c.name, { reason: 'CreateContainerConfigError', message });
-        events.record(pod, 'Warning', 'Failed', `Error: ${message}`);
-        return;
-      }
-    }
-    const subPathPaths: Record<number, string> = {};
-    try {
-      for (const [i, vm] of c.volumeMounts.entries()) {
-        const volume = volumePaths[vm.name];
-        if (vm.subPath && volume !== undefined) subPathPaths[i] = await this.ctx.volumes.prepareSubPath(pod, c, i, vm, volume);
-      }
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      this.waiting.set(c.name, { reason: 'CreateContainerConfigError', message });
-      events.record(pod, 'Warning', 'Failed', `Error: ${message}`);
-      this.schedule(5000);
-      return;
-    }
-    let id: string;
-    try {
-      const config = containerConfig({ pod, container: c, kind, restartCount, fields, volumePaths, subPathPaths, resources: this.ctx.cgroups.containerResources(pod, c) });
-      id = (await cri.runtime.CreateContainer({ pod_sandbox_id: sandboxId, config, sandbox_config: sbConfig })).container_id;
-    } catch (err) {
-      const msg = (err as { details?: string }).details ?? String(err);
-      this.waiting.set(c.name, { reason: 'CreateContainerError', message: msg });
-      events.record(pod, 'Warning', 'Failed', `Error: ${msg}`);
-      this.schedule(5000);
-      return;
-    }
-    events.record(pod, 'Normal', 'Created', `Created container ${c.name}`);
-    try {
-      await cri.runtime.StartContainer({ container_id: id });
-    } catch (err) {
-      const msg = (err as { details?: string }).details ?? String(err);
-      this.waiting.set(c.name, { reason: 'RunContainerError', message: msg });
-      events.record(pod, 'Warning', 'Failed', `Error: ${msg}`);
-      return;
-    }
-    this.waiting.delete(c.name);
-    events.record(pod, 'Normal', 'Started', `Started container ${c.name}`);
-    await this.pruneDead(sandboxId, c.name, id);
-  }
-
-  /** Keeps only the newest dead instance of a container (for lastState and `logs --previous`). */
-  private async pruneDead(sandboxId: string, name: string, keepId: string): Promise<void> {
-    const { cri } = this.ctx;
-    const list = await cri.runtime.ListContainers({ filter: { pod_sandbox_id: sandboxId, label_selector: { [LABELS.containerName]: name } } });
-    const dead = list.containers.filter((c) => c.id !== keepId && c.state === 'CONTAINER_EXITED').sort((a, b) => Number(BigInt(b.created_at) - BigInt(a.created_at)));
-    for (const c of dead.slice(1)) {
-      await this.ctx.removeContainerLogs?.(c.id).catch((err) => this.ctx.logger.warn({ container: c.id, err: String(err) }, 'cannot remove the log of a dead container'));
-      await cri.runtime.RemoveContainer({ container_id: c.id });
-    }
-  }
-
-  private async stopContainer(pod: Pod, c: Container | undefined, id: string, podIP: string): Promise<void> {
-    const preStop = c?.lifecycle?.preStop
-      ? (timeout: number) =>
-          this.ctx.runHandler(pod, c, id, podIP, timeout).catch((err) =>
-            this.ctx.events.record(pod, 'Warning', 'FailedPreStopHook', `PreStop hook of ${c.name} failed: ${err instanceof Error ? err.message : String(err)}`),
-          )
-      : undefined;
-    const stop = (timeout: number) => this.ctx.cri.runtime.StopContainer({ container_id: id, timeout }, { deadlineMs: (timeout + 30) * 1000 }).then(() => undefined);
-    // A deleted pod stops by its deletion's deadline (shortened by a second delete); otherwise by the spec's grace.
-    if (this.deleting && this.deadline) return stopWithinDeadline(this.deadline, preStop, stop);
-    const grace = pod.spec.terminationGracePeriodSeconds;
-    await preStop?.(grace);
-    await stop(grace);
   }
 
   // ---- teardown
@@ -453,23 +268,9 @@ export class PodWorker {
 
   private lastContainers: PodObservation['containers'] | undefined;
 
+  /** Stops a sandbox's containers and the sandbox (removing it with remove); what it held is the pod's last state. */
   private async removeSandbox(id: string, grace: number, remove = true): Promise<void> {
-    const { cri } = this.ctx;
-    const pod = this.desired;
-    const { obs, raw } = await this.observe(id);
-    this.lastContainers = obs.containers;
-    const podIP = obs.sandbox?.ip ?? '';
-    await Promise.all(
-      raw
-        .filter((s) => s.state === 'CONTAINER_RUNNING' || s.state === 'CONTAINER_CREATED')
-        .map(async (s) => {
-          const name = s.labels[LABELS.containerName] ?? '';
-          const spec = [...pod.spec.containers, ...pod.spec.initContainers].find((c) => c.name === name);
-          if (s.state === 'CONTAINER_RUNNING') this.ctx.events.record(pod, 'Normal', 'Killing', `Stopping container ${name}`);
-          if (grace > 0) await this.stopContainer(pod, spec, s.id, podIP);
-        }),
-    );
-    await cri.runtime.StopPodSandbox({ pod_sandbox_id: id });
-    if (remove) await cri.runtime.RemovePodSandbox({ pod_sandbox_id: id });
+    await this.executor.killSandbox(this.desired, id, grace, remove, (containers) => (this.lastContainers = containers));
   }
+
 }

@@ -5,8 +5,8 @@
  * ErrImagePull, then ImagePullBackOff once the back-off exceeds 10 s.
  */
 import type { Container, Pod } from '../../api/index.js';
-import type { CriClient } from '../../cri/client.js';
-import type { Backoff } from '../../lib/backoff.js';
+import type { CriClient } from '../../cri/index.js';
+import type { Backoff } from '../../lib/index.js';
 import type { EventRecorder } from '../events.js';
 
 /** The image is present, or why the container waits (and when to try again). */

@@ -4,8 +4,7 @@
  * PodSandboxStatus, ListContainers and ContainerStatus — per container name the newest instance and
  * the one before it (for lastState). Reads only.
  */
-import type { CriClient } from '../../cri/client.js';
-import type { ContainerStatus__Output as CriContainerStatus, PodSandbox__Output as CriSandbox } from '../../cri/types.js';
+import type { ContainerStatus__Output as CriContainerStatus, CriClient, PodSandbox__Output as CriSandbox } from '../../cri/index.js';
 import { ANNOTATIONS, LABELS } from '../cri-config.js';
 import type { ObservedContainer, PodObservation } from '../pod-status.js';
 import type { ObservedSandbox, RuntimeContainer } from './pod-actions.js';
