@@ -68,7 +68,7 @@ import { parseArgs, promisify } from 'node:util';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import forge from 'node-forge';
 import WebSocket from 'ws';
-import { requestNodeCertificate } from '../src/agent/node-identity.js';
+import { requestNodeCertificate } from '../src/agent/cluster/node-identity.js';
 import { fetchPinnedCa, NODE_USER_PREFIX, NODES_GROUP } from '../src/scheduler/auth/index.js';
 import { memKiB, settledPssKiB } from './procs.js';
 import { quantile, table } from './stats.js';

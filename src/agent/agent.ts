@@ -22,15 +22,15 @@ import { admit, admitPodSecurity, computeAllocatable, parseResourceList, readNod
 import { EvictionManager, memoryAvailableReader, parseEvictionHard, DEFAULT_EVICTION_HARD } from './eviction/index.js';
 import { startDiskManagement, type DiskConfig } from './disk-management.js';
 import { AgentMetrics, httpsReview, instrumentCriClient, startAgentHttpServer, STANDALONE_AGENT_HTTP_ADDRESS, SubjectAccessReviewer } from './http/index.js';
-import { CertificateRotator, ensureNodeCredentials, makeNodeCsr, pendingNodeCsr, readTokenFile, requestNodeCertificate, saveNodeCredentials, type NodeCredentials } from './node-identity.js';
+import { CertificateRotator, ensureNodeCredentials, makeNodeCsr, pendingNodeCsr, readTokenFile, requestNodeCertificate, saveNodeCredentials, type NodeCredentials } from './cluster/index.js';
 import { parseServerUrl } from '../join/index.js';
 import { ContainerProbes, criProbeDeps, runProbe } from './probes/index.js';
 import { EventRecorder } from './events.js';
 import { VolumeManager } from './volumes.js';
 import { PodManager } from './pod-manager.js';
 import { StaticPodSource } from './static-pods.js';
-import { SchedulerLink, SCHEDULER_SOURCE } from './scheduler-link.js';
-import { PodRequests, criContainerLookup } from './pod-requests.js';
+import { SchedulerLink, SCHEDULER_SOURCE } from './cluster/index.js';
+import { PodRequests, criContainerLookup } from './cluster/index.js';
 import { IpRouteTable, PodRoutes } from './routes.js';
 import type { HandlerRunner, ProbeStarter } from './pod-worker.js';
 import { sleepLong } from '../lib/long-timer.js';

@@ -6,3 +6,4 @@ export { resolveProbePort } from './port.js';
 export * from './probe-worker.js';
 export * from './container-probes.js';
 export { criProbeDeps } from './cri-exec.js';
+export { ProberManager, type ProberManagerDeps, type ProbeStarter, type ProbedContainers } from './prober-manager.js';

@@ -1,14 +1,14 @@
 /** A scheduler link as an agent opens it, for tests against a real scheduler server on 127.0.0.1. */
 import type { TestContext } from 'node:test';
 import { decodeObjects, type Pod } from '../../../src/api/index.js';
-import type { NodeCredentials } from '../../../src/agent/node-identity.js';
+import type { NodeCredentials } from '../../../src/agent/cluster/node-identity.js';
 import type { Pki } from '../../../src/scheduler/auth/index.js';
 import { startSchedulerServer, type SchedulerServerOptions } from '../../../src/scheduler/server/index.js';
 import type { ObjectInput } from '../../../src/scheduler/store/index.js';
 import { tempStore } from '../scheduler/store-helpers.js';
 import { makeTokens, podYaml } from '../scheduler/server-helpers.js';
 import { silentLogger } from '../../../src/lib/index.js';
-import { SchedulerLink, type SchedulerLinkOptions } from '../../../src/agent/scheduler-link.js';
+import { SchedulerLink, type SchedulerLinkOptions } from '../../../src/agent/cluster/scheduler-link.js';
 
 const CAPACITY = { cpuMillis: 4000, memoryBytes: 8 << 30, pods: 110 };
 

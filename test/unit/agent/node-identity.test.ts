@@ -17,7 +17,7 @@ import {
   systemRotationClock,
   type NodeCredentials,
   type RotationClock,
-} from '../../../src/agent/node-identity.js';
+} from '../../../src/agent/cluster/node-identity.js';
 import forge from 'node-forge';
 import { useTestKeys } from '../../helpers/test-keys.js';
 

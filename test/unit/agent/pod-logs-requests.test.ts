@@ -11,7 +11,7 @@ import type { TestContext } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { MAX_LOG_CHUNK_BYTES, decodePods, parseMessage, type ExecRequestMessage, type LogsRequestMessage, type Message, type Pod } from '../../../src/api/index.js';
 import { silentLogger } from '../../../src/lib/index.js';
-import { PodRequests, type ContainerInstance, type ContainerLookup, type RequestPeer } from '../../../src/agent/pod-requests.js';
+import { PodRequests, type ContainerInstance, type ContainerLookup, type RequestPeer } from '../../../src/agent/cluster/pod-requests.js';
 
 const T = '2026-11-27T11:32:39.341100660+00:00';
 

@@ -7,8 +7,8 @@ import type { TestContext } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { MAX_EXEC_OUTPUT_BYTES, MAX_MESSAGE_BYTES } from '../../../src/api/index.js';
 import { failedPrecondition } from '../../../src/lib/errors.js';
-import { CriLogDecoder, LastLines, parseCriLogLine, readContainerLog, splitUtf8 } from '../../../src/agent/pod-logs.js';
-import { fitExecOutput, requestErrorOf, truncateUtf8 } from '../../../src/agent/pod-exec.js';
+import { CriLogDecoder, LastLines, parseCriLogLine, readContainerLog, splitUtf8 } from '../../../src/agent/cluster/pod-logs.js';
+import { fitExecOutput, requestErrorOf, truncateUtf8 } from '../../../src/agent/cluster/pod-exec.js';
 
 const T1 = '2026-11-27T11:32:39.341100660+00:00';
 const T2 = '2026-11-27T11:32:40.000000001+00:00';

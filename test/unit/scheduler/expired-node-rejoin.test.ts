@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { silentLogger } from '../../../src/lib/index.js';
 import { caCertHash } from '../../../src/scheduler/auth/index.js';
-import { ensureNodeCredentials, makeNodeCsr, requestNodeCertificate, saveNodeCredentials, type NodeCredentials } from '../../../src/agent/node-identity.js';
+import { ensureNodeCredentials, makeNodeCsr, requestNodeCertificate, saveNodeCredentials, type NodeCredentials } from '../../../src/agent/cluster/node-identity.js';
 import { startSchedulerServer, type SchedulerServer } from '../../../src/scheduler/server/index.js';
 import type { ObjectInput, Store } from '../../../src/scheduler/store/index.js';
 import { tempStore } from './store-helpers.js';

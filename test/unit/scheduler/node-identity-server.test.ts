@@ -10,7 +10,7 @@ import { X509Certificate } from 'node:crypto';
 import forge from 'node-forge';
 import { WebSocket } from 'ws';
 import { decodeObjects, type Pod } from '../../../src/api/index.js';
-import { makeNodeCsr, requestNodeCertificate, type NodeCredentials } from '../../../src/agent/node-identity.js';
+import { makeNodeCsr, requestNodeCertificate, type NodeCredentials } from '../../../src/agent/cluster/node-identity.js';
 import { newTokenRecord, TokenStore, type Pki } from '../../../src/scheduler/auth/index.js';
 import type { SchedulerServer } from '../../../src/scheduler/server/index.js';
 import type { ObjectInput, Store } from '../../../src/scheduler/store/index.js';

@@ -7,7 +7,7 @@ import { before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import https from 'node:https';
-import { makeNodeCsr, requestNodeCertificate } from '../../../src/agent/node-identity.js';
+import { makeNodeCsr, requestNodeCertificate } from '../../../src/agent/cluster/node-identity.js';
 import {
   caCertHash,
   checkSchedulerIdentity,

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../../../src/lib/index.js';
 import { caCertHash } from '../../../src/scheduler/auth/index.js';
-import { CertificateRotator, ensureNodeCredentials, makeNodeCsr, pendingNodeCsr, requestNodeCertificate, saveNodeCredentials, type NodeCredentials } from '../../../src/agent/node-identity.js';
+import { CertificateRotator, ensureNodeCredentials, makeNodeCsr, pendingNodeCsr, requestNodeCertificate, saveNodeCredentials, type NodeCredentials } from '../../../src/agent/cluster/node-identity.js';
 import { startSchedulerServer, type SchedulerServer } from '../../../src/scheduler/server/index.js';
 import { tempStore } from './store-helpers.js';
 import { bootstrapNode, FakeAgent, makePki, makeTokens, registerMessage } from './server-helpers.js';

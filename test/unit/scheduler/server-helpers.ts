@@ -11,7 +11,7 @@ import { handleApiRequest, type RestApiOptions } from '../../../src/scheduler/se
 import { serverTlsOptions } from '../../../src/scheduler/auth/index.js';
 import { silentLogger } from '../../../src/lib/index.js';
 import { ensureBuiltinNamespaces } from '../../../src/scheduler/admission/index.js';
-import { makeNodeCsr, requestNodeCertificate, type NodeCredentials } from '../../../src/agent/node-identity.js';
+import { makeNodeCsr, requestNodeCertificate, type NodeCredentials } from '../../../src/agent/cluster/node-identity.js';
 import type { Store } from '../../../src/scheduler/store/index.js';
 import { useTestKeys } from '../../helpers/test-keys.js';
 

@@ -8,7 +8,7 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { Pki } from '../../../src/scheduler/auth/index.js';
-import { makeNodeCsr, requestNodeCertificate } from '../../../src/agent/node-identity.js';
+import { makeNodeCsr, requestNodeCertificate } from '../../../src/agent/cluster/node-identity.js';
 import { startSchedulerServer } from '../../../src/scheduler/server/index.js';
 import { CERT_EXPIRED_CLOSE_CODE } from '../../../src/scheduler/server/session-expiry.js';
 import { tempStore } from './store-helpers.js';

@@ -4,8 +4,8 @@
  * back to CoreletError kinds.
  */
 import * as grpc from '@grpc/grpc-js';
-import { MAX_EXEC_OUTPUT_BYTES, MAX_MESSAGE_BYTES, type PodRequestError, type PodRequestErrorCode } from '../api/index.js';
-import { CoreletError } from '../lib/errors.js';
+import { MAX_EXEC_OUTPUT_BYTES, MAX_MESSAGE_BYTES, type PodRequestError, type PodRequestErrorCode } from '../../api/index.js';
+import { CoreletError } from '../../lib/errors.js';
 
 const CODE_OF_STATUS: Partial<Record<number, PodRequestErrorCode>> = {
   [grpc.status.NOT_FOUND]: 'NotFound',

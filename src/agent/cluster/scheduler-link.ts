@@ -6,13 +6,13 @@
  * `assignDone` naming every pod bound here: only that marker may shrink the desired set.
  */
 import WebSocket from 'ws';
-import type { NodeCondition, ObjectEvent, PeerNode, Pod, PodStatus } from '../api/index.js';
-import { DEFAULT_POD_SECURITY_LEVEL, encodeMessage, parseMessage, type Message, type PodSecurityLevel } from '../api/index.js';
-import type { Logger } from '../lib/logger.js';
+import type { NodeCondition, ObjectEvent, PeerNode, Pod, PodStatus } from '../../api/index.js';
+import { DEFAULT_POD_SECURITY_LEVEL, encodeMessage, parseMessage, type Message, type PodSecurityLevel } from '../../api/index.js';
+import type { Logger } from '../../lib/logger.js';
 import type { PodRequestMessage, RequestPeer } from './pod-requests.js';
-import { checkSchedulerIdentity, parseServerUrl } from '../join/index.js';
+import { checkSchedulerIdentity, parseServerUrl } from '../../join/index.js';
 import type { NodeCredentials } from './node-identity.js';
-import { terminationDeadlineMs } from './termination-deadline.js';
+import { terminationDeadlineMs } from '../termination-deadline.js';
 
 export const SCHEDULER_SOURCE = 'scheduler';
 /**

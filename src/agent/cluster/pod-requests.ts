@@ -16,12 +16,12 @@ import {
   type Message,
   type Pod,
   type PodRequestError,
-} from '../api/index.js';
-import type { CriClient } from '../cri/client.js';
-import { CoreletError, failedPrecondition, invalidArgument, notFound } from '../lib/errors.js';
-import type { Logger } from '../lib/logger.js';
-import { safeJoin } from '../lib/safe-join.js';
-import { ANNOTATIONS, LABELS, podLogDirectory } from './cri-config.js';
+} from '../../api/index.js';
+import type { CriClient } from '../../cri/client.js';
+import { CoreletError, failedPrecondition, invalidArgument, notFound } from '../../lib/errors.js';
+import type { Logger } from '../../lib/logger.js';
+import { safeJoin } from '../../lib/safe-join.js';
+import { ANNOTATIONS, LABELS, podLogDirectory } from '../cri-config.js';
 import { fitExecOutput, requestErrorOf } from './pod-exec.js';
 import { readContainerLog, splitUtf8 } from './pod-logs.js';
 

@@ -17,8 +17,8 @@ import https from 'node:https';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import forge from 'node-forge';
-import { clearLongTimeout, errnoCode, failedPrecondition, invalidArgument, isKind, setLongTimeout, unavailable, writeFileAtomic, type LongTimeout, type Logger } from '../lib/index.js';
-import { caCertHash, checkSchedulerIdentity, fetchPinnedCa, NODE_USER_PREFIX, NODES_GROUP, parseServerUrl, newRsaKeyPair, parseToken, signCsrNatively, type SchedulerAddress } from '../join/index.js';
+import { clearLongTimeout, errnoCode, failedPrecondition, invalidArgument, isKind, setLongTimeout, unavailable, writeFileAtomic, type LongTimeout, type Logger } from '../../lib/index.js';
+import { caCertHash, checkSchedulerIdentity, fetchPinnedCa, NODE_USER_PREFIX, NODES_GROUP, parseServerUrl, newRsaKeyPair, parseToken, signCsrNatively, type SchedulerAddress } from '../../join/index.js';
 
 /** Where the credentials live under the agent's --root. */
 export const NODE_PKI_DIR = 'pki';

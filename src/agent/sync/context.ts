@@ -1,0 +1,42 @@
+/**
+ * What a pod's worker and its executor need from the rest of the agent: the CRI client, the node's
+ * addresses, the QoS cgroups, volumes, events, back-off, probes, lifecycle handlers and the status sink.
+ */
+import type { Container, Pod, PodStatus } from '../../api/index.js';
+import type { CriClient, LinuxContainerResources } from '../../cri/index.js';
+import type { Backoff, Logger } from '../../lib/index.js';
+import type { EventRecorder } from '../events.js';
+import type { ProbeStarter } from '../probes/index.js';
+import type { VolumeManager } from '../volumes.js';
+
+/** What the worker needs from the QoS cgroup code. */
+export interface PodCgroups {
+  ensurePod(pod: Pod): Promise<string>;
+  removePod(uid: string): Promise<unknown>;
+  containerResources(pod: Pod, c: Container): LinuxContainerResources;
+}
+
+/** Runs a lifecycle handler (preStop): exec in the container, or an HTTP/TCP action at the pod. */
+export type HandlerRunner = (pod: Pod, container: Container, containerId: string, podIP: string, timeoutSeconds: number) => Promise<void>;
+
+export interface WorkerContext {
+  cri: CriClient;
+  nodeName: string;
+  hostIP: string;
+  logRoot: string;
+  cgroups: PodCgroups;
+  volumes: VolumeManager;
+  events: EventRecorder;
+  backoff: Backoff;
+  startProbes: ProbeStarter;
+  runHandler: HandlerRunner;
+  logger: Logger;
+  onStatus: (pod: Pod, status: PodStatus) => void;
+  onRestart?: () => void;
+  /** Observes each sync's duration (metrics). */
+  onSync?: (seconds: number) => void;
+  /** Removes a deleted pod's log folder (disk/pod-dirs.ts), after its sandboxes are gone. */
+  removePodLogs?: (pod: Pod) => Promise<void>;
+  /** Removes a dead container's log files before the container is removed (disk/container-log-manager.ts). */
+  removeContainerLogs?: (containerId: string) => Promise<void>;
+}
