@@ -23,7 +23,8 @@ import {
 import type { ObjectMeta } from './pod-types.js';
 import { decodeNamespace } from './namespace.js';
 import { decodeRbacObject } from './rbac-decode.js';
-import { RBAC_API_VERSIONS, isRbacKind } from './rbac-types.js';
+import { RBAC_API_VERSIONS, isRbacKind, type RbacKind } from './rbac-types.js';
+import { apiVersionOf } from './kinds.js';
 import type {
   AccessMode,
   AnyObject,
@@ -51,16 +52,11 @@ export interface DecodedObjects {
   warnings: string[];
 }
 
-/** The apiVersion each accepted kind is served under. */
-export const OBJECT_API_VERSIONS: Readonly<Record<ObjectKind, string>> = {
-  Pod: 'v1',
-  Deployment: 'apps/v1',
-  StatefulSet: 'apps/v1',
-  Job: 'batch/v1',
-  DaemonSet: 'apps/v1',
-  Namespace: 'v1',
-  ...RBAC_API_VERSIONS,
-};
+/** The kinds a manifest may hold, in the order messages list them. */
+const DECODED_KINDS: readonly ObjectKind[] = ['Pod', 'Deployment', 'StatefulSet', 'Job', 'DaemonSet', 'Namespace', ...(Object.keys(RBAC_API_VERSIONS) as RbacKind[])];
+
+/** The apiVersion each accepted kind is served under (the kind registry's, api/kinds.ts). */
+export const OBJECT_API_VERSIONS: Readonly<Record<ObjectKind, string>> = Object.fromEntries(DECODED_KINDS.map((k) => [k, apiVersionOf(k)])) as Record<ObjectKind, string>;
 
 /** Labels the API server puts on a Job's pods (both the current and the legacy spelling). */
 export const JOB_NAME_LABELS = ['batch.kubernetes.io/job-name', 'job-name'] as const;

@@ -30,6 +30,7 @@ import {
   MAX_REQUEST_BODY_BYTES,
   type DecodedObjects,
   isRbacKind,
+  kindEntry,
   withJobSelector,
   ManifestError,
   MESSAGE_VERSION,
@@ -44,7 +45,7 @@ import { AccessError, accessRoute, auditFinished, checkAccess, type AccessContex
 import { deletePod, rolloutUndo } from '../controllers/index.js';
 import { requestedGracePeriod } from './delete-options.js';
 import { admitWrite, deleteNamespace, namespaceLevelWarnings, podSecurityWarnings, refuseInternalVolumes } from '../admission/index.js';
-import { API_VERSIONS, groupOfKind, isNamespaced, type ObjectInput, type Store, type StoreKind, type StoredObject, type WatchChange } from '../store/index.js';
+import { API_VERSIONS, STORE_KINDS, groupOfKind, isNamespaced, type ObjectInput, type Store, type StoreKind, type StoredObject, type WatchChange } from '../store/index.js';
 import type { NodeSessions } from './node-sessions.js';
 import type { PodExecOptions, PodLogOptions, PodProxy } from './pod-proxy.js';
 import { bootstrapTokensRoute } from './bootstrap-tokens-api.js';
@@ -65,21 +66,13 @@ export const INITIAL_EVENTS_END_ANNOTATION = 'k8s.io/initial-events-end';
 /** Response header of POST apply: what happened to each object, in order (created, configured, unchanged). */
 export const APPLY_RESULTS_HEADER = 'corelet-apply-results';
 
-/** URL resource names (plural, lower case, as kubectl uses them) → stored kind. */
-export const RESOURCES: Readonly<Record<string, StoreKind>> = {
-  pods: 'Pod',
-  deployments: 'Deployment',
-  replicasets: 'ReplicaSet',
-  statefulsets: 'StatefulSet',
-  jobs: 'Job',
-  daemonsets: 'DaemonSet',
-  namespaces: 'Namespace',
-  roles: 'Role',
-  rolebindings: 'RoleBinding',
-  serviceaccounts: 'ServiceAccount',
-  clusterroles: 'ClusterRole',
-  clusterrolebindings: 'ClusterRoleBinding',
-};
+/**
+ * URL resource names (plural, lower case, as kubectl uses them) → stored kind, for the routes every
+ * stored kind shares: the kind registry's kinds but nodes and events, which have routes of their own.
+ */
+export const RESOURCES: Readonly<Record<string, StoreKind>> = Object.fromEntries(
+  STORE_KINDS.filter((k) => k !== 'Node').map((k) => [kindEntry(k).plural, k]),
+);
 
 /** What the API handler needs. */
 export interface RestApiOptions {
@@ -924,7 +917,7 @@ function apply(decoded: DecodedObjects, opts: RestApiOptions): Reply {
 
 /** The URL resource of a kind ("Deployment" → "deployments"). */
 function resourceOfKind(kind: StoreKind): string {
-  return Object.keys(RESOURCES).find((r) => RESOURCES[r] === kind) ?? (kind === 'Node' ? 'nodes' : `${kind.toLowerCase()}s`);
+  return kindEntry(kind).plural;
 }
 
 /** A cluster-scoped kind other than Node (clusterroles, clusterrolebindings): list, create, get, patch, delete. */
