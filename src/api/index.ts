@@ -23,3 +23,4 @@ export * from './rbac-types.js';
 export * from './limits.js';
 export { decodeRbacObject, decodeRules, rbacObjectProblems } from './rbac-decode.js';
 export * from './kinds.js';
+export * from './label-selector.js';

@@ -25,6 +25,7 @@ import { decodeNamespace } from './namespace.js';
 import { decodeRbacObject } from './rbac-decode.js';
 import { RBAC_API_VERSIONS, isRbacKind, type RbacKind } from './rbac-types.js';
 import { apiVersionOf } from './kinds.js';
+import { selectorMatches } from './label-selector.js';
 import type {
   AccessMode,
   AnyObject,
@@ -107,20 +108,6 @@ export function resolveIntOrPercent(value: IntOrPercent, total: number, roundUp:
   // Exact for any int32 percent and total: the product stays far below 2^53.
   const scaled = (Number(value.slice(0, -1)) * total) / 100;
   return roundUp ? Math.ceil(scaled) : Math.floor(scaled);
-}
-
-/** True when labels satisfy every matchLabels pair and every matchExpressions requirement. */
-export function selectorMatches(selector: LabelSelector, labels: Readonly<Record<string, string>>): boolean {
-  const has = (key: string) => Object.prototype.hasOwnProperty.call(labels, key);
-  for (const [key, value] of Object.entries(selector.matchLabels)) if (!has(key) || labels[key] !== value) return false;
-  for (const req of selector.matchExpressions ?? []) {
-    const present = has(req.key);
-    const inValues = present && (req.values ?? []).includes(labels[req.key]);
-    const ok =
-      req.operator === 'In' ? inValues : req.operator === 'NotIn' ? !inValues : req.operator === 'Exists' ? present : !present;
-    if (!ok) return false;
-  }
-  return true;
 }
 
 /**
