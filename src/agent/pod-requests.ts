@@ -5,7 +5,6 @@
  */
 import { isAbsolute } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import * as grpc from '@grpc/grpc-js';
 import {
   MAX_LOG_CHUNK_BYTES,
   MESSAGE_VERSION,
@@ -18,6 +17,7 @@ import {
   type PodRequestError,
 } from '../api/index.js';
 import type { CriClient } from '../cri/client.js';
+import { isNotFound } from '../cri/index.js';
 import { CoreletError, failedPrecondition, invalidArgument, notFound } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { safeJoin } from '../lib/safe-join.js';
@@ -231,7 +231,7 @@ export function criContainerLookup(cri: Pick<CriClient, 'runtime'>): ContainerLo
       try {
         return (await cri.runtime.ContainerStatus({ container_id: containerId })).status?.state === 'CONTAINER_RUNNING';
       } catch (err) {
-        if ((err as { code?: unknown }).code === grpc.status.NOT_FOUND) return false;
+        if (isNotFound(err)) return false;
         throw err;
       }
     },

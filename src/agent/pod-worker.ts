@@ -7,6 +7,7 @@
 import type { Container, Pod, PodStatus } from '../api/index.js';
 import { podQosClass } from '../api/index.js';
 import type { CriClient } from '../cri/client.js';
+import { grpcMessage } from '../cri/index.js';
 import type { ContainerStatus__Output as CriContainerStatus, PodSandboxConfig } from '../cri/types.js';
 import type { Backoff } from '../lib/backoff.js';
 import type { Logger } from '../lib/logger.js';
@@ -472,7 +473,7 @@ export class PodWorker {
       const config = containerConfig({ pod, container: c, kind, restartCount, fields, volumePaths, subPathPaths, resources: this.ctx.cgroups.containerResources(pod, c) });
       id = (await cri.runtime.CreateContainer({ pod_sandbox_id: sandboxId, config, sandbox_config: sbConfig })).container_id;
     } catch (err) {
-      const msg = (err as { details?: string }).details ?? String(err);
+      const msg = grpcMessage(err);
       this.waiting.set(c.name, { reason: 'CreateContainerError', message: msg });
       events.record(pod, 'Warning', 'Failed', `Error: ${msg}`);
       this.schedule(5000);
@@ -482,7 +483,7 @@ export class PodWorker {
     try {
       await cri.runtime.StartContainer({ container_id: id });
     } catch (err) {
-      const msg = (err as { details?: string }).details ?? String(err);
+      const msg = grpcMessage(err);
       this.waiting.set(c.name, { reason: 'RunContainerError', message: msg });
       events.record(pod, 'Warning', 'Failed', `Error: ${msg}`);
       return;

@@ -3,8 +3,7 @@ import { join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { lockRoot } from '../lib/root-lock.js';
 import { createLogger } from '../lib/logger.js';
-import { createCriClient } from '../cri/index.js';
-import { status as grpcStatus } from '@grpc/grpc-js';
+import { createCriClient, grpcMessage, isUnavailable } from '../cri/index.js';
 import { DEFAULTS, loadRuntimeConfig, type RuntimeConfig } from '../runtime/index.js';
 import { ImageStore, loadRegistriesConfig } from '../runtime/image/index.js';
 import { packageInfo } from './package-info.js';
@@ -41,8 +40,8 @@ async function importThroughRuntime(socket: string, path: string): Promise<Impor
   try {
     return (await client.admin.ImportImage({ path }, { deadlineMs: 10 * 60_000 })).images;
   } catch (err) {
-    if ((err as { code?: number }).code === grpcStatus.UNAVAILABLE) return undefined;
-    throw new Error((err as { details?: string }).details ?? String(err), { cause: err });
+    if (isUnavailable(err)) return undefined;
+    throw new Error(grpcMessage(err), { cause: err });
   } finally {
     client.close();
   }
