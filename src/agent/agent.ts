@@ -8,6 +8,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_POD_SECURITY_LEVEL, type Container, type Pod, type PodSecurityLevel } from '../api/index.js';
 import { createCriClient, type CriClient } from '../cri/client.js';
+import { grpcMessage } from '../cri/index.js';
 import { Backoff } from '../lib/backoff.js';
 import { invalidArgument } from '../lib/errors.js';
 import { NODE_PATHS, unixEndpoint } from '../lib/index.js';
@@ -116,8 +117,8 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
   const metrics = new AgentMetrics({ processMetrics: true });
   const cri: CriClient = instrumentCriClient(createCriClient(config.runtimeEndpoint), metrics);
   // fail early and clearly when the runtime is not there
-  const version = await cri.runtime.Version({}, { deadlineMs: 10_000 }).catch((err: { details?: string }) => {
-    throw invalidArgument(`cannot reach the CRI runtime at ${config.runtimeEndpoint}: ${err.details ?? String(err)}`);
+  const version = await cri.runtime.Version({}, { deadlineMs: 10_000 }).catch((err: unknown) => {
+    throw invalidArgument(`cannot reach the CRI runtime at ${config.runtimeEndpoint}: ${grpcMessage(err)}`);
   });
   logger.info({ runtime: `${version.runtime_name} ${version.runtime_version}`, endpoint: config.runtimeEndpoint }, 'connected to the CRI runtime');
   await ensurePrivateDir(config.root); // 0700, also when an older install left it 0755

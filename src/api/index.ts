@@ -22,3 +22,5 @@ export * from './namespace.js';
 export * from './rbac-types.js';
 export * from './limits.js';
 export { decodeRbacObject, decodeRules, rbacObjectProblems } from './rbac-decode.js';
+export * from './kinds.js';
+export * from './label-selector.js';

@@ -4,6 +4,7 @@
  * subjects (users, groups, service accounts).
  */
 import type { ObjectMeta } from './pod-types.js';
+import { apiVersionOf } from './kinds.js';
 
 /** One permission rule: verbs on resources of API groups (optionally only some names), or on URLs. */
 export interface PolicyRule {
@@ -76,13 +77,13 @@ export type RbacKind = RbacObject['kind'];
 export const RBAC_GROUP = 'rbac.authorization.k8s.io';
 export const RBAC_API_VERSION = 'rbac.authorization.k8s.io/v1';
 
-/** apiVersion of each RBAC kind. */
+/** apiVersion of each RBAC kind (the kind registry's, api/kinds.ts). */
 export const RBAC_API_VERSIONS: Readonly<Record<RbacKind, string>> = {
-  Role: RBAC_API_VERSION,
-  ClusterRole: RBAC_API_VERSION,
-  RoleBinding: RBAC_API_VERSION,
-  ClusterRoleBinding: RBAC_API_VERSION,
-  ServiceAccount: 'v1',
+  Role: apiVersionOf('Role'),
+  ClusterRole: apiVersionOf('ClusterRole'),
+  RoleBinding: apiVersionOf('RoleBinding'),
+  ClusterRoleBinding: apiVersionOf('ClusterRoleBinding'),
+  ServiceAccount: apiVersionOf('ServiceAccount'),
 };
 
 /** The cluster-scoped ones (no namespace). */

@@ -23,7 +23,9 @@ import {
 import type { ObjectMeta } from './pod-types.js';
 import { decodeNamespace } from './namespace.js';
 import { decodeRbacObject } from './rbac-decode.js';
-import { RBAC_API_VERSIONS, isRbacKind } from './rbac-types.js';
+import { RBAC_API_VERSIONS, isRbacKind, type RbacKind } from './rbac-types.js';
+import { apiVersionOf } from './kinds.js';
+import { selectorMatches } from './label-selector.js';
 import type {
   AccessMode,
   AnyObject,
@@ -51,16 +53,11 @@ export interface DecodedObjects {
   warnings: string[];
 }
 
-/** The apiVersion each accepted kind is served under. */
-export const OBJECT_API_VERSIONS: Readonly<Record<ObjectKind, string>> = {
-  Pod: 'v1',
-  Deployment: 'apps/v1',
-  StatefulSet: 'apps/v1',
-  Job: 'batch/v1',
-  DaemonSet: 'apps/v1',
-  Namespace: 'v1',
-  ...RBAC_API_VERSIONS,
-};
+/** The kinds a manifest may hold, in the order messages list them. */
+const DECODED_KINDS: readonly ObjectKind[] = ['Pod', 'Deployment', 'StatefulSet', 'Job', 'DaemonSet', 'Namespace', ...(Object.keys(RBAC_API_VERSIONS) as RbacKind[])];
+
+/** The apiVersion each accepted kind is served under (the kind registry's, api/kinds.ts). */
+export const OBJECT_API_VERSIONS: Readonly<Record<ObjectKind, string>> = Object.fromEntries(DECODED_KINDS.map((k) => [k, apiVersionOf(k)])) as Record<ObjectKind, string>;
 
 /** Labels the API server puts on a Job's pods (both the current and the legacy spelling). */
 export const JOB_NAME_LABELS = ['batch.kubernetes.io/job-name', 'job-name'] as const;
@@ -111,20 +108,6 @@ export function resolveIntOrPercent(value: IntOrPercent, total: number, roundUp:
   // Exact for any int32 percent and total: the product stays far below 2^53.
   const scaled = (Number(value.slice(0, -1)) * total) / 100;
   return roundUp ? Math.ceil(scaled) : Math.floor(scaled);
-}
-
-/** True when labels satisfy every matchLabels pair and every matchExpressions requirement. */
-export function selectorMatches(selector: LabelSelector, labels: Readonly<Record<string, string>>): boolean {
-  const has = (key: string) => Object.prototype.hasOwnProperty.call(labels, key);
-  for (const [key, value] of Object.entries(selector.matchLabels)) if (!has(key) || labels[key] !== value) return false;
-  for (const req of selector.matchExpressions ?? []) {
-    const present = has(req.key);
-    const inValues = present && (req.values ?? []).includes(labels[req.key]);
-    const ok =
-      req.operator === 'In' ? inValues : req.operator === 'NotIn' ? !inValues : req.operator === 'Exists' ? present : !present;
-    if (!ok) return false;
-  }
-  return true;
 }
 
 /**

@@ -1,12 +1,12 @@
 /** `corelet describe` of roles, bindings and service accounts, laid out as kubectl prints them. */
+import { isRbacKind } from '../api/index.js';
 import { formatTable } from './table.js';
 
 const NONE = '<none>';
-const KINDS = new Set(['Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding', 'ServiceAccount']);
 
-/** True for the kinds {@link describeRbac} describes. */
+/** True for the kinds {@link describeRbac} describes: the RBAC kinds and ServiceAccount. */
 export function isRbacDescribed(kind: unknown): boolean {
-  return typeof kind === 'string' && KINDS.has(kind);
+  return isRbacKind(kind);
 }
 
 function pairs(m: Record<string, string> | undefined): string[] {

@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { createLogger } from '../lib/index.js';
-import { createCriClient } from '../cri/index.js';
-import { status as grpcStatus } from '@grpc/grpc-js';
+import { createCriClient, grpcMessage, isUnavailable } from '../cri/index.js';
 import { DEFAULTS, importImageArchiveOffline, loadRuntimeConfig, type ImportedImage } from '../runtime/index.js';
 import { packageInfo } from './package-info.js';
 
@@ -38,8 +37,8 @@ async function importThroughRuntime(socket: string, path: string): Promise<Impor
   try {
     return (await client.admin.ImportImage({ path }, { deadlineMs: 10 * 60_000 })).images;
   } catch (err) {
-    if ((err as { code?: number }).code === grpcStatus.UNAVAILABLE) return undefined;
-    throw new Error((err as { details?: string }).details ?? String(err), { cause: err });
+    if (isUnavailable(err)) return undefined;
+    throw new Error(grpcMessage(err), { cause: err });
   } finally {
     client.close();
   }

@@ -1,7 +1,9 @@
 /**
  * The resource types the cluster CLI knows, with kubectl's names for them: plural, singular and
  * short ("po", "deploy", "sts"...), so `corelet get po`, `get pod/web` and `get deployments.apps` work.
+ * The kinds themselves come from the kind registry (api/kinds.ts).
  */
+import { KINDS as API_KINDS } from '../api/index.js';
 
 /** One resource type as the CLI addresses it. */
 export interface KindInfo {
@@ -17,23 +19,14 @@ export interface KindInfo {
   aliases: readonly string[];
 }
 
-/** Every kind the CLI can get, in the order `corelet get --help` lists them. */
-export const KINDS: readonly KindInfo[] = [
-  { kind: 'Pod', resource: 'pods', namespaced: true, display: 'pod', aliases: ['po', 'pod', 'pods'] },
-  { kind: 'Node', resource: 'nodes', namespaced: false, display: 'node', aliases: ['no', 'node', 'nodes'] },
-  { kind: 'Deployment', resource: 'deployments', namespaced: true, display: 'deployment.apps', aliases: ['deploy', 'deployment', 'deployments'] },
-  { kind: 'ReplicaSet', resource: 'replicasets', namespaced: true, display: 'replicaset.apps', aliases: ['rs', 'replicaset', 'replicasets'] },
-  { kind: 'StatefulSet', resource: 'statefulsets', namespaced: true, display: 'statefulset.apps', aliases: ['sts', 'statefulset', 'statefulsets'] },
-  { kind: 'DaemonSet', resource: 'daemonsets', namespaced: true, display: 'daemonset.apps', aliases: ['ds', 'daemonset', 'daemonsets'] },
-  { kind: 'Job', resource: 'jobs', namespaced: true, display: 'job.batch', aliases: ['job', 'jobs'] },
-  { kind: 'Namespace', resource: 'namespaces', namespaced: false, display: 'namespace', aliases: ['ns', 'namespace', 'namespaces'] },
-  { kind: 'Event', resource: 'events', namespaced: true, display: 'event', aliases: ['ev', 'event', 'events'] },
-  { kind: 'ServiceAccount', resource: 'serviceaccounts', namespaced: true, display: 'serviceaccount', aliases: ['sa', 'serviceaccount', 'serviceaccounts'] },
-  { kind: 'Role', resource: 'roles', namespaced: true, display: 'role.rbac.authorization.k8s.io', aliases: ['role', 'roles'] },
-  { kind: 'RoleBinding', resource: 'rolebindings', namespaced: true, display: 'rolebinding.rbac.authorization.k8s.io', aliases: ['rolebinding', 'rolebindings'] },
-  { kind: 'ClusterRole', resource: 'clusterroles', namespaced: false, display: 'clusterrole.rbac.authorization.k8s.io', aliases: ['clusterrole', 'clusterroles'] },
-  { kind: 'ClusterRoleBinding', resource: 'clusterrolebindings', namespaced: false, display: 'clusterrolebinding.rbac.authorization.k8s.io', aliases: ['clusterrolebinding', 'clusterrolebindings'] },
-];
+/** Every kind the CLI can get, in the order `corelet get --help` lists them: the kind registry's. */
+export const KINDS: readonly KindInfo[] = API_KINDS.map((k) => ({
+  kind: k.kind,
+  resource: k.plural,
+  namespaced: k.namespaced,
+  display: k.group === '' ? k.singular : `${k.singular}.${k.group}`,
+  aliases: [...k.shortNames, k.singular, k.plural],
+}));
 
 /** "pods (po), nodes (no), ..." for error messages and help. */
 export function knownKinds(): string {

@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import type { ContainerStatus, DaemonSet, Deployment, Job, LabelSelector, Node, ObjectEvent, Pod, PodTemplateSpec, StatefulSet } from '../api/index.js';
+import { formatLabelSelector } from '../api/index.js';
 import { kindOf } from './kinds.js';
 import { age, formatTable, humanDuration } from './table.js';
 
@@ -124,14 +125,7 @@ function internalIp(node: Node): string {
 
 /** "a=b,c in (x,y)" (kubectl's selector column). */
 export function selectorText(s: LabelSelector | undefined): string {
-  if (!s) return NONE;
-  const terms = Object.entries(s.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
-  for (const e of s.matchExpressions ?? []) {
-    if (e.operator === 'Exists') terms.push(e.key);
-    else if (e.operator === 'DoesNotExist') terms.push(`!${e.key}`);
-    else terms.push(`${e.key} ${e.operator === 'In' ? 'in' : 'notin'} (${(e.values ?? []).join(',')})`);
-  }
-  return terms.length > 0 ? terms.join(',') : NONE;
+  return formatLabelSelector(s) || NONE;
 }
 
 function templateColumns(t: PodTemplateSpec | undefined): string[] {

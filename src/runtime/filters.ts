@@ -1,5 +1,5 @@
-/** True when every key=value of selector is in labels (CRI label selectors are plain equality). */
-export function matchesLabels(labels: Record<string, string> | undefined, selector: Record<string, string> | undefined): boolean {
-  if (!selector) return true;
-  return Object.entries(selector).every(([k, v]) => labels?.[k] === v);
-}
+/**
+ * CRI label selectors are plain equality: every key=value of the selector is in the labels (true
+ * without a selector). The one implementation is api/label-selector.ts's labelsInclude.
+ */
+export { labelsInclude as matchesLabels } from '../api/index.js';

@@ -5,7 +5,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { MAX_EXEC_OUTPUT_BYTES, MAX_MESSAGE_BYTES, type PodRequestError, type PodRequestErrorCode } from '../../api/index.js';
-import { CoreletError } from '../../lib/errors.js';
+import { CoreletError } from '../../lib/index.js';
+import { grpcCode, grpcMessage } from '../../cri/index.js';
 
 const CODE_OF_STATUS: Partial<Record<number, PodRequestErrorCode>> = {
   [grpc.status.NOT_FOUND]: 'NotFound',
@@ -22,13 +23,12 @@ const CODE_OF_STATUS: Partial<Record<number, PodRequestErrorCode>> = {
  */
 export function requestErrorOf(err: unknown, context?: string): PodRequestError {
   let code: PodRequestErrorCode = 'Internal';
-  let message = err instanceof Error ? err.message : String(err);
+  const message = grpcMessage(err);
+  const status = grpcCode(err);
   if (err instanceof CoreletError) {
     code = err.kind === 'NotFound' || err.kind === 'InvalidArgument' || err.kind === 'FailedPrecondition' || err.kind === 'DeadlineExceeded' || err.kind === 'Unavailable' ? err.kind : 'Internal';
-  } else if (typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'number') {
-    const e = err as { code: number; details?: string };
-    code = CODE_OF_STATUS[e.code] ?? 'Internal';
-    if (e.details) message = e.details;
+  } else if (status !== undefined) {
+    code = CODE_OF_STATUS[status] ?? 'Internal';
   }
   return { code, message: context ? `${context}: ${message}` : message };
 }

@@ -5,7 +5,6 @@
  */
 import { isAbsolute } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import * as grpc from '@grpc/grpc-js';
 import {
   MAX_LOG_CHUNK_BYTES,
   MESSAGE_VERSION,
@@ -17,10 +16,8 @@ import {
   type Pod,
   type PodRequestError,
 } from '../../api/index.js';
-import type { CriClient } from '../../cri/client.js';
-import { CoreletError, failedPrecondition, invalidArgument, notFound } from '../../lib/errors.js';
-import type { Logger } from '../../lib/logger.js';
-import { safeJoin } from '../../lib/safe-join.js';
+import { isNotFound, type CriClient } from '../../cri/index.js';
+import { CoreletError, failedPrecondition, invalidArgument, notFound, safeJoin, type Logger } from '../../lib/index.js';
 import { ANNOTATIONS, LABELS, podLogDirectory } from '../cri-config.js';
 import { fitExecOutput, requestErrorOf } from './pod-exec.js';
 import { readContainerLog, splitUtf8 } from './pod-logs.js';
@@ -231,7 +228,7 @@ export function criContainerLookup(cri: Pick<CriClient, 'runtime'>): ContainerLo
       try {
         return (await cri.runtime.ContainerStatus({ container_id: containerId })).status?.state === 'CONTAINER_RUNNING';
       } catch (err) {
-        if ((err as { code?: unknown }).code === grpc.status.NOT_FOUND) return false;
+        if (isNotFound(err)) return false;
         throw err;
       }
     },

@@ -1,12 +1,5 @@
-import * as grpc from '@grpc/grpc-js';
-import type { CriClient } from '../../cri/index.js';
+import { grpcCodeName, type CriClient } from '../../cri/index.js';
 import type { AgentMetrics } from './agent-metrics.js';
-
-/** The gRPC status name of a failed call ("DEADLINE_EXCEEDED"), or "UNKNOWN" for other errors. */
-export function grpcCodeName(err: unknown): string {
-  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
-  return typeof code === 'number' && typeof grpc.status[code] === 'string' ? grpc.status[code] : 'UNKNOWN';
-}
 
 /**
  * Returns client with every call of client.runtime and client.image timed into

@@ -5,7 +5,7 @@
  * ErrImagePull, then ImagePullBackOff once the back-off exceeds 10 s.
  */
 import type { Container, Pod } from '../../api/index.js';
-import type { CriClient } from '../../cri/index.js';
+import { grpcMessage, type CriClient } from '../../cri/index.js';
 import type { Backoff } from '../../lib/index.js';
 import type { EventRecorder } from '../events.js';
 
@@ -35,7 +35,7 @@ export class ImagePuller {
     try {
       await image.PullImage({ image: { image: c.image } }, { deadlineMs: 10 * 60_000 });
     } catch (err) {
-      const msg = (err as { details?: string }).details ?? String(err);
+      const msg = grpcMessage(err);
       const key = pullBackoffKey(pod, c);
       const wait = backoff.next(key, Date.now(), Date.now());
       const waiting = { reason: backoff.delay(key) > 10_000 ? 'ImagePullBackOff' : 'ErrImagePull', message: msg };

@@ -1,4 +1,4 @@
-import * as grpc from '@grpc/grpc-js';
+import { isDeadlineExceeded } from '../../cri/index.js';
 import { CoreletError } from '../../lib/index.js';
 import type { ExecAction } from '../../api/index.js';
 import { ExecTimeoutError, type ProbeDeps, type ProbeOutcome } from './probe-types.js';
@@ -7,7 +7,7 @@ import { ExecTimeoutError, type ProbeDeps, type ProbeOutcome } from './probe-typ
 export function isExecTimeout(err: unknown): boolean {
   if (err instanceof ExecTimeoutError) return true;
   if (err instanceof CoreletError) return err.kind === 'DeadlineExceeded';
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === grpc.status.DEADLINE_EXCEEDED;
+  return isDeadlineExceeded(err);
 }
 
 /** Exec probe: exit code 0 is success; the output is stdout followed by stderr, as a user would see it. */

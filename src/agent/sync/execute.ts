@@ -6,7 +6,7 @@
  * map; when to look again goes to its timer.
  */
 import type { Container, Pod } from '../../api/index.js';
-import type { PodSandboxConfig } from '../../cri/index.js';
+import { grpcMessage, type PodSandboxConfig } from '../../cri/index.js';
 import { LABELS, containerConfig } from '../cri-config.js';
 import { markPodLogDirectory } from '../disk/index.js';
 import { ImagePuller } from '../images/index.js';
@@ -170,7 +170,7 @@ export class PodExecutor {
       const config = containerConfig({ pod, container: c, kind, restartCount, fields, volumePaths, subPathPaths, resources: this.ctx.cgroups.containerResources(pod, c) });
       id = (await cri.runtime.CreateContainer({ pod_sandbox_id: sandboxId, config, sandbox_config: sbConfig })).container_id;
     } catch (err) {
-      const msg = (err as { details?: string }).details ?? String(err);
+      const msg = grpcMessage(err);
       this.hooks.waiting.set(c.name, { reason: 'CreateContainerError', message: msg });
       events.record(pod, 'Warning', 'Failed', `Error: ${msg}`);
       this.hooks.schedule(5000);
@@ -180,7 +180,7 @@ export class PodExecutor {
     try {
       await cri.runtime.StartContainer({ container_id: id });
     } catch (err) {
-      const msg = (err as { details?: string }).details ?? String(err);
+      const msg = grpcMessage(err);
       this.hooks.waiting.set(c.name, { reason: 'RunContainerError', message: msg });
       events.record(pod, 'Warning', 'Failed', `Error: ${msg}`);
       return;

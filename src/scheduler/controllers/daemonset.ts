@@ -6,7 +6,7 @@
  */
 import { deletePod } from './pod-deletion.js';
 import type { DaemonSet, DaemonSetStatus, Node, Pod, PodSpec, Taint, Toleration } from '../../api/index.js';
-import { podFinished, resolveIntOrPercent } from '../../api/index.js';
+import { labelsInclude, podFinished, resolveIntOrPercent } from '../../api/index.js';
 import { PINNED_NODE_ANNOTATION, pinnedNodeOf, tolerated, UNSCHEDULABLE_TAINT } from '../placement/index.js';
 import type { Store, Stored, StoredObject } from '../store/index.js';
 import { canonicalJson, controllerRef, createOwnedPod, CONTROLLER_REVISION_HASH_LABEL, isPodAvailable, isPodReady, recordEvent, shortHash } from './common.js';
@@ -66,8 +66,7 @@ export interface DaemonNodeFit {
  * not Ready keeps a new pod off but lets a running one stay. Resources are the scheduler's check.
  */
 export function daemonNodeFit(node: Node, spec: Pick<PodSpec, 'nodeSelector' | 'tolerations'>): DaemonNodeFit {
-  const labels = node.metadata.labels ?? {};
-  for (const [k, v] of Object.entries(spec.nodeSelector ?? {})) if (labels[k] !== v) return { shouldRun: false, shouldContinue: false };
+  if (!labelsInclude(node.metadata.labels, spec.nodeSelector)) return { shouldRun: false, shouldContinue: false };
   const tolerations = spec.tolerations ?? [];
   let shouldRun = true;
   for (const taint of node.spec?.taints ?? []) {

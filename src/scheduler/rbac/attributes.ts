@@ -4,6 +4,7 @@
  * namespaces/NS/RESOURCE[/NAME[/SUBRESOURCE]] or RESOURCE[/NAME[/SUBRESOURCE]]; the verb from the
  * method (GET on a collection is list, with ?watch=true watch; DELETE on a collection deletecollection).
  */
+import { KINDS } from '../../api/index.js';
 
 /** What one request asks to do. */
 export interface ResourceAttributes {
@@ -27,20 +28,13 @@ export type RequestAttributes = ({ kind: 'resource' } & ResourceAttributes) | ({
 
 /**
  * corelet serves every resource under /api/v1; Kubernetes serves these under their groups, and RBAC
- * rules name those groups. Resources not listed here belong to the group of their URL.
+ * rules name those groups: the kind registry's (api/kinds.ts), and those of resources RBAC rules may
+ * name that corelet does not store. Resources not listed here belong to the group of their URL.
  */
 export const RESOURCE_GROUPS: Readonly<Record<string, string>> = {
-  deployments: 'apps',
-  replicasets: 'apps',
-  statefulsets: 'apps',
-  daemonsets: 'apps',
+  ...Object.fromEntries(KINDS.filter((k) => k.group !== '').map((k) => [k.plural, k.group])),
   controllerrevisions: 'apps',
-  jobs: 'batch',
   cronjobs: 'batch',
-  roles: 'rbac.authorization.k8s.io',
-  rolebindings: 'rbac.authorization.k8s.io',
-  clusterroles: 'rbac.authorization.k8s.io',
-  clusterrolebindings: 'rbac.authorization.k8s.io',
   certificatesigningrequests: 'certificates.k8s.io',
   subjectaccessreviews: 'authorization.k8s.io',
   selfsubjectaccessreviews: 'authorization.k8s.io',
@@ -58,10 +52,7 @@ export function groupOf(resource: string, urlGroup = ''): string {
  * attributes there are cluster-wide: a role bound in NS never reaches them.
  */
 export const CLUSTER_SCOPED_RESOURCES: ReadonlySet<string> = new Set([
-  'namespaces',
-  'nodes',
-  'clusterroles',
-  'clusterrolebindings',
+  ...KINDS.filter((k) => !k.namespaced).map((k) => k.plural),
   'certificatesigningrequests',
   'bootstraptokens',
   'users',

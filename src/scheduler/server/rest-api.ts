@@ -20,7 +20,8 @@
  * Access reviews, users' and service accounts' tokens: see rest-access.ts. Every request is
  * authenticated and authorized there (RBAC) before it is routed.
  *   GET|POST bootstraptokens, DELETE bootstraptokens/ID   agents' join tokens (bootstrap-tokens-api.ts)
- * Lists take labelSelector=k=v,... and fieldSelector=path=value,path!=value.
+ * Lists take labelSelector=k=v,k!=v,k in (a,b),k notin (a),k,!k (api/label-selector.ts) and
+ * fieldSelector=path=value,path!=value.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
@@ -30,6 +31,11 @@ import {
   MAX_REQUEST_BODY_BYTES,
   type DecodedObjects,
   isRbacKind,
+  kindEntry,
+  formatLabelSelector,
+  labelsMatch,
+  parseLabelSelector,
+  type LabelRequirement,
   withJobSelector,
   ManifestError,
   MESSAGE_VERSION,
@@ -44,7 +50,7 @@ import { AccessError, accessRoute, auditFinished, checkAccess, type AccessContex
 import { deletePod, rolloutUndo } from '../controllers/index.js';
 import { requestedGracePeriod } from './delete-options.js';
 import { admitWrite, deleteNamespace, namespaceLevelWarnings, podSecurityWarnings, refuseInternalVolumes } from '../admission/index.js';
-import { API_VERSIONS, groupOfKind, isNamespaced, type ObjectInput, type Store, type StoreKind, type StoredObject, type WatchChange } from '../store/index.js';
+import { API_VERSIONS, STORE_KINDS, groupOfKind, isNamespaced, type ObjectInput, type Store, type StoreKind, type StoredObject, type WatchChange } from '../store/index.js';
 import type { NodeSessions } from './node-sessions.js';
 import type { PodExecOptions, PodLogOptions, PodProxy } from './pod-proxy.js';
 import { bootstrapTokensRoute } from './bootstrap-tokens-api.js';
@@ -65,21 +71,13 @@ export const INITIAL_EVENTS_END_ANNOTATION = 'k8s.io/initial-events-end';
 /** Response header of POST apply: what happened to each object, in order (created, configured, unchanged). */
 export const APPLY_RESULTS_HEADER = 'corelet-apply-results';
 
-/** URL resource names (plural, lower case, as kubectl uses them) → stored kind. */
-export const RESOURCES: Readonly<Record<string, StoreKind>> = {
-  pods: 'Pod',
-  deployments: 'Deployment',
-  replicasets: 'ReplicaSet',
-  statefulsets: 'StatefulSet',
-  jobs: 'Job',
-  daemonsets: 'DaemonSet',
-  namespaces: 'Namespace',
-  roles: 'Role',
-  rolebindings: 'RoleBinding',
-  serviceaccounts: 'ServiceAccount',
-  clusterroles: 'ClusterRole',
-  clusterrolebindings: 'ClusterRoleBinding',
-};
+/**
+ * URL resource names (plural, lower case, as kubectl uses them) → stored kind, for the routes every
+ * stored kind shares: the kind registry's kinds but nodes and events, which have routes of their own.
+ */
+export const RESOURCES: Readonly<Record<string, StoreKind>> = Object.fromEntries(
+  STORE_KINDS.filter((k) => k !== 'Node').map((k) => [kindEntry(k).plural, k]),
+);
 
 /** What the API handler needs. */
 export interface RestApiOptions {
@@ -190,16 +188,9 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-/** "a=b,c=d" → {a: 'b', c: 'd'} (equality selectors only). */
-function parseSelector(s: string | null): Record<string, string> | undefined {
-  if (!s) return undefined;
-  const out: Record<string, string> = {};
-  for (const part of s.split(',')) {
-    const m = /^\s*([^=!\s]+)\s*==?\s*([^=\s]*)\s*$/.exec(part);
-    if (!m) throw invalidArgument(`labelSelector: unsupported term ${JSON.stringify(part)} (only key=value)`);
-    out[m[1]] = m[2];
-  }
-  return out;
+/** ?labelSelector=: undefined when absent or empty (everything), else its requirements. */
+function labelSelectorParam(s: string | null): LabelRequirement[] | undefined {
+  return s ? parseLabelSelector(s) : undefined;
 }
 
 /** One term of a field selector: the value at a dotted path equals (or not) a string. */
@@ -338,7 +329,7 @@ interface Selection {
   kind: StoreKind | 'Event';
   /** undefined: every namespace. */
   namespace?: string;
-  labelSelector?: Record<string, string>;
+  labelSelector?: readonly LabelRequirement[];
   fields: FieldTerm[];
 }
 
@@ -350,7 +341,7 @@ async function route(req: IncomingMessage, opts: RestApiOptions): Promise<Reply>
   const method = req.method ?? 'GET';
   if (parts[0] !== 'api' || parts[1] !== 'v1') throw new HttpError(404, 'NotFound', `no such path ${url.pathname}: the API is under /api/v1`);
   const rest = parts.slice(2);
-  const labelSelector = parseSelector(url.searchParams.get('labelSelector'));
+  const labelSelector = labelSelectorParam(url.searchParams.get('labelSelector'));
   const fields = parseFieldSelector(url.searchParams.get('fieldSelector'));
   const collection = (sel: Selection): Reply => {
     if (method !== 'GET') throw methodNotAllowed(method, url.pathname);
@@ -454,8 +445,7 @@ function listReply(sel: Selection, opts: RestApiOptions): Reply {
 /** True when a stored object (not an event) belongs to the selection. */
 function objectSelected(obj: Readonly<StoredObject>, sel: Selection): boolean {
   if (sel.namespace !== undefined && sel.kind !== 'Node' && obj.metadata.namespace !== sel.namespace) return false;
-  const labels = obj.metadata.labels ?? {};
-  if (Object.entries(sel.labelSelector ?? {}).some(([k, v]) => labels[k] !== v)) return false;
+  if (sel.labelSelector && !labelsMatch(sel.labelSelector, obj.metadata.labels)) return false;
   return fieldsMatch(obj, sel.fields);
 }
 
@@ -701,18 +691,6 @@ async function streamLogs(proxy: PodProxy, pod: Pod, logOpts: PodLogOptions, res
 
 type Scalable = StoredObject & { spec: { replicas?: number; selector?: LabelSelector }; status?: { replicas?: number } };
 
-/** "a=b,c in (x,y)" for a label selector, as the Scale status shows it. */
-function selectorString(s: LabelSelector | undefined): string {
-  if (!s) return '';
-  const terms = Object.entries(s.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
-  for (const e of s.matchExpressions ?? []) {
-    if (e.operator === 'Exists') terms.push(e.key);
-    else if (e.operator === 'DoesNotExist') terms.push(`!${e.key}`);
-    else terms.push(`${e.key} ${e.operator === 'In' ? 'in' : 'notin'} (${(e.values ?? []).join(',')})`);
-  }
-  return terms.join(',');
-}
-
 /** The autoscaling/v1 Scale of a Deployment or StatefulSet. */
 function scaleOf(obj: Scalable): unknown {
   const { name, namespace, uid, resourceVersion, creationTimestamp } = obj.metadata;
@@ -721,7 +699,7 @@ function scaleOf(obj: Scalable): unknown {
     kind: 'Scale',
     metadata: { name, namespace, uid, resourceVersion, creationTimestamp },
     spec: { replicas: obj.spec.replicas ?? 1 },
-    status: { replicas: obj.status?.replicas ?? 0, selector: selectorString(obj.spec.selector) },
+    status: { replicas: obj.status?.replicas ?? 0, selector: formatLabelSelector(obj.spec.selector) },
   };
 }
 
@@ -924,7 +902,7 @@ function apply(decoded: DecodedObjects, opts: RestApiOptions): Reply {
 
 /** The URL resource of a kind ("Deployment" → "deployments"). */
 function resourceOfKind(kind: StoreKind): string {
-  return Object.keys(RESOURCES).find((r) => RESOURCES[r] === kind) ?? (kind === 'Node' ? 'nodes' : `${kind.toLowerCase()}s`);
+  return kindEntry(kind).plural;
 }
 
 /** A cluster-scoped kind other than Node (clusterroles, clusterrolebindings): list, create, get, patch, delete. */

@@ -1,42 +1,29 @@
 /**
- * The object kinds the scheduler store holds, their scope and apiVersion, and the stored object shape.
+ * The object kinds the scheduler store holds (read from the kind registry, api/kinds.ts), their scope
+ * and apiVersion, and the stored object shape.
  */
-import { RBAC_API_VERSIONS, type ObjectMeta, type ObjectEvent } from '../../api/index.js';
-
-/** RBAC kinds (rbac.authorization.k8s.io/v1) and ServiceAccount (v1). */
-const RBAC_STORE_KINDS = ['Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding', 'ServiceAccount'] as const;
-
-/** Every kind the store accepts; anything else is rejected at the boundary. */
-export const STORE_KINDS = ['Pod', 'Node', 'Deployment', 'ReplicaSet', 'StatefulSet', 'Job', 'DaemonSet', 'Namespace', ...RBAC_STORE_KINDS] as const;
+import { KINDS, apiVersionOf, kindEntry, type ObjectMeta, type ObjectEvent, type ObjectTableKind } from '../../api/index.js';
 
 /** One of {@link STORE_KINDS}. ReplicaSet holds a Deployment's revisions (its rollout history). */
-export type StoreKind = (typeof STORE_KINDS)[number];
+export type StoreKind = ObjectTableKind;
 
-/** Kinds without a namespace: their objects carry `metadata.namespace === ''`. */
-const CLUSTER_SCOPED: ReadonlySet<StoreKind> = new Set<StoreKind>(['Node', 'Namespace', 'ClusterRole', 'ClusterRoleBinding']);
+/**
+ * Every kind the store accepts in its objects table (the registry's kinds but Event, which has a
+ * table of its own); anything else is rejected at the boundary.
+ */
+export const STORE_KINDS: readonly StoreKind[] = KINDS.filter((k) => k.table === 'objects').map((k) => k.kind as StoreKind);
 
 /** The apiVersion Kubernetes serves each kind under, filled in when an object comes without one. */
-export const API_VERSIONS: Readonly<Record<StoreKind, string>> = {
-  Pod: 'v1',
-  Node: 'v1',
-  Deployment: 'apps/v1',
-  ReplicaSet: 'apps/v1',
-  StatefulSet: 'apps/v1',
-  DaemonSet: 'apps/v1',
-  Job: 'batch/v1',
-  Namespace: 'v1',
-  ...RBAC_API_VERSIONS,
-};
+export const API_VERSIONS: Readonly<Record<StoreKind, string>> = Object.fromEntries(STORE_KINDS.map((k) => [k, apiVersionOf(k)])) as Record<StoreKind, string>;
 
-/** The API group of a kind ("" for core kinds, "apps" for Deployment), from its apiVersion. */
+/** The API group of a kind ("" for core kinds, "apps" for Deployment). */
 export function groupOfKind(kind: StoreKind): string {
-  const v = API_VERSIONS[kind];
-  return v.includes('/') ? v.split('/')[0] : '';
+  return kindEntry(kind).group;
 }
 
 /** True for kinds whose objects live in a namespace. */
 export function isNamespaced(kind: StoreKind): boolean {
-  return !CLUSTER_SCOPED.has(kind);
+  return kindEntry(kind).namespaced;
 }
 
 /** True when s names a kind the store holds. */

@@ -25,7 +25,7 @@ import {
   wrap,
   type Logger,
 } from '../../lib/index.js';
-import type { ObjectEvent } from '../../api/index.js';
+import { labelsMatch, type LabelRequirement, type ObjectEvent } from '../../api/index.js';
 import { API_VERSIONS, type ObjectInput, type StoreKind, type Stored, type StoredObject, type WatchChange } from './kinds.js';
 import {
   MAX_OBJECT_BYTES,
@@ -59,8 +59,8 @@ export interface StoreOptions {
 export interface ListOptions {
   /** Only this namespace (omit for all namespaces). */
   namespace?: string;
-  /** Equality selector: every key present with exactly this value. */
-  labelSelector?: Record<string, string>;
+  /** Label selector: every requirement holds (api/label-selector.ts). */
+  labelSelector?: readonly LabelRequirement[];
   /** Pods only: those bound to this node, or with '' the unbound ones. */
   nodeName?: string;
   /** Only objects with an ownerReference to this uid. */
@@ -317,14 +317,11 @@ export class Store {
       : 'objects o';
     const order = owned ? 'r.namespace, r.name' : 'o.namespace, o.name';
     const rows = this.query(`SELECT o.body FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${order}`).all(...params);
-    const selector = Object.entries(opts.labelSelector ?? {});
+    const selector = opts.labelSelector ?? [];
     const out: T[] = [];
     for (const body of rows) {
       const obj = JSON.parse(body) as StoredObject;
-      if (selector.length > 0) {
-        const labels = obj.metadata.labels ?? {};
-        if (selector.some(([key, value]) => labels[key] !== value)) continue;
-      }
+      if (selector.length > 0 && !labelsMatch(selector, obj.metadata.labels)) continue;
       out.push(obj as T);
     }
     return out;

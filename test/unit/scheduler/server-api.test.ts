@@ -87,6 +87,13 @@ spec:
     const deps = await api(server, pki, 'GET', '/api/v1/namespaces/default/deployments?labelSelector=app%3Dfront', { token });
     assert.equal(deps.body.kind, 'DeploymentList');
     assert.equal(deps.body.items[0].spec.replicas, 2);
+    // Set-based and inequality terms too, as kube-apiserver reads them; a bad term is a 400 naming it.
+    const names = async (q: string) => (await api(server, pki, 'GET', `/api/v1/namespaces/default/deployments?labelSelector=${encodeURIComponent(q)}`, { token })).body.items.map((o: any) => o.metadata.name);
+    assert.deepEqual(await names('app in (front,back),!zone'), ['front']);
+    assert.deepEqual(await names('app!=front'), []);
+    const badSelector = await api(server, pki, 'GET', `/api/v1/namespaces/default/deployments?labelSelector=${encodeURIComponent('app in ()')}`, { token });
+    assert.equal(badSelector.status, 400);
+    assert.match(badSelector.body.message, /labelSelector: invalid term "app in \(\)"/);
 
     // Applying again with a change updates in place: same uid, new generation.
     const uid = pods.body.items[0].metadata.uid;

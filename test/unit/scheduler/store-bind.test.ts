@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isKind } from '../../../src/lib/index.js';
 import type { Pod } from '../../../src/api/index.js';
+import { parseLabelSelector } from '../../../src/api/index.js';
 import { tempStore, pod } from './store-helpers.js';
 
 test('bindPod sets spec.nodeName once; a second bind fails and changes nothing', (t) => {
@@ -67,14 +68,15 @@ test('list filters by namespace, labels, node, owner; sorted by namespace then n
   const names = (xs: { metadata: { namespace: string; name: string } }[]) => xs.map((x) => `${x.metadata.namespace}/${x.metadata.name}`);
   assert.deepEqual(names(store.list('Pod')), ['default/a', 'default/b', 'prod/c', 'prod/owned']);
   assert.deepEqual(names(store.list('Pod', { namespace: 'prod' })), ['prod/c', 'prod/owned']);
-  assert.deepEqual(names(store.list('Pod', { labelSelector: { app: 'web' } })), ['default/a', 'default/b', 'prod/c']);
-  assert.deepEqual(names(store.list('Pod', { labelSelector: { app: 'web', 'app.kubernetes.io/part-of': 'shop' } })), ['default/b', 'prod/c']);
-  assert.deepEqual(names(store.list('Pod', { labelSelector: { app: 'db' } })), []);
+  assert.deepEqual(names(store.list('Pod', { labelSelector: parseLabelSelector('app=web') })), ['default/a', 'default/b', 'prod/c']);
+  assert.deepEqual(names(store.list('Pod', { labelSelector: parseLabelSelector('app=web,app.kubernetes.io/part-of=shop') })), ['default/b', 'prod/c']);
+  assert.deepEqual(names(store.list('Pod', { labelSelector: parseLabelSelector('app=db') })), []);
+  assert.deepEqual(names(store.list('Pod', { labelSelector: parseLabelSelector('app!=web') })), ['prod/owned'], 'an absent key is not equal');
   assert.deepEqual(names(store.list('Pod', { nodeName: 'node-a' })), ['default/b', 'prod/c']);
   assert.deepEqual(names(store.list('Pod', { nodeName: '' })), ['default/a', 'prod/owned'], "'' lists unbound pods");
   assert.deepEqual(names(store.list('Pod', { nodeName: 'node-a', namespace: 'default' })), ['default/b']);
   assert.deepEqual(names(store.list('Pod', { ownerUid: 'rs-uid' })), ['prod/owned']);
-  assert.deepEqual(names(store.list('Node', { labelSelector: { zone: 'z1' } })), ['/node-a']);
+  assert.deepEqual(names(store.list('Node', { labelSelector: parseLabelSelector('zone=z1') })), ['/node-a']);
   assert.throws(() => store.list('Node', { nodeName: 'node-a' }), (e) => isKind(e, 'InvalidArgument') && /Pods only/.test(String(e)));
   assert.throws(() => store.list('Node', { namespace: 'default' }), (e) => isKind(e, 'InvalidArgument'));
 });

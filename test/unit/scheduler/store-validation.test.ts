@@ -11,7 +11,7 @@ const invalid = (pattern: RegExp) => (e: unknown) => isKind(e, 'InvalidArgument'
 test('unknown kinds are refused everywhere with the list of known ones', (t) => {
   const { store } = tempStore(t);
   const bad = 'ConfigMap' as StoreKind;
-  const msg = /unknown kind "ConfigMap": the store holds Pod, Node, Deployment, ReplicaSet, StatefulSet, Job, DaemonSet/;
+  const msg = /unknown kind "ConfigMap": the store holds Pod, Node, Deployment, ReplicaSet, StatefulSet, DaemonSet, Job/;
   assert.throws(() => store.create(bad, pod('a')), invalid(msg));
   assert.throws(() => store.get(bad, 'default', 'a'), invalid(msg));
   assert.throws(() => store.list(bad), invalid(msg));
