@@ -1,8 +1,6 @@
 // Boundary rules: docs/architecture.md's one-way arrows between the folders of src/, checked by
-// dependency-cruiser (`npm run lint:deps`). Today's code breaks some of them; those imports are
-// listed in .dependency-cruiser-known-violations.json (the baseline), so the check passes today and
-// fails on any NEW violation. Issue 11's restructuring removes the baselined ones; regenerate the
-// baseline only to shrink it: `npm run lint:deps:baseline`.
+// dependency-cruiser (`npm run lint:deps`). The code keeps all of them (no baseline, no exceptions):
+// a new sideways import, a reach into another folder's internals or a cycle fails the check.
 //
 // How the doc's arrows "cli → scheduler/agent → cri → runtime; api and lib are leaves" read as
 // imports (the diagram's arrows between agent, runtime and scheduler are sockets, not imports):

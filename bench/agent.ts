@@ -32,6 +32,7 @@ import { createCriClient, type CriClient } from '../src/cri/index.js';
 import { BUSYBOX, AgentDaemon, CoreletDaemon, isReady, type AgentPod } from './corelet-daemon.js';
 import { cpuMs, memKiB, settledPssKiB } from './procs.js';
 import { median, quantile, table } from './stats.js';
+import { messageOf } from '../src/lib/index.js';
 
 const NAMESPACE = 'corelet-bench-agent';
 const GOAL_NOISY_RATIO = 1.2;
@@ -63,7 +64,7 @@ const ROUNDS = Number(args.rounds);
 const TIMEOUT_MS = Number(args['timeout-seconds']) * 1000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const errText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+const errText = (err: unknown) => (messageOf(err));
 
 /** A static pod manifest in our namespace; containers is the YAML list under `containers:`. */
 function manifest(name: string, containers: string): string {

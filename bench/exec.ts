@@ -25,6 +25,7 @@ import { createCriClient, type CriClient } from '../src/cri/index.js';
 import { COMPARE_OPTIONS, CoreletDaemon } from './corelet-daemon.js';
 import { cpuMs, findContainerdPid, listProcs } from './procs.js';
 import { mean, median, quantile, table } from './stats.js';
+import { messageOf } from '../src/lib/index.js';
 
 const NAMESPACE = 'corelet-bench-exec';
 const BIG_FILE = '/tmp/big';
@@ -208,7 +209,7 @@ async function sample(r: Result, tr: Transport, fn: () => Promise<{ mbps: number
     r.mbps[tr]!.push(s.mbps);
     r.cpu[tr].push(s.cpuMs);
   } catch (err) {
-    r.errors.push(`${tr}: ${err instanceof Error ? err.message : String(err)}`);
+    r.errors.push(`${tr}: ${messageOf(err)}`);
     r.mbps[tr] = undefined;
   }
 }

@@ -73,6 +73,7 @@ import { fetchPinnedCa, NODE_USER_PREFIX, NODES_GROUP } from '../src/scheduler/a
 import { memKiB, settledPssKiB } from './procs.js';
 import { quantile, table } from './stats.js';
 import { freePort } from '../test/helpers/free-port.js';
+import { messageOf } from '../src/lib/index.js';
 
 const GOAL_PODS_PER_SECOND = 2000;
 const KUBE_SCHEDULER_PODS_PER_SECOND = 680;
@@ -88,7 +89,7 @@ const CLOCK_TICKS = 100;
 /** Epoch milliseconds with sub-millisecond precision, comparable across threads. */
 const nowMs = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const errText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+const errText = (err: unknown) => (messageOf(err));
 
 // ---- simulated agents (worker threads) ---------------------------------------------------------
 

@@ -7,15 +7,8 @@ import { hostname, networkInterfaces } from 'node:os';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_POD_SECURITY_LEVEL, type Container, type Pod, type PodSecurityLevel } from '../api/index.js';
-import { createCriClient, type CriClient } from '../cri/client.js';
-import { grpcMessage } from '../cri/index.js';
-import { Backoff } from '../lib/backoff.js';
-import { invalidArgument } from '../lib/errors.js';
-import { NODE_PATHS, unixEndpoint } from '../lib/index.js';
-import { writeFileAtomic } from '../lib/fs-atomic.js';
-import type { Logger } from '../lib/logger.js';
-import { lockRoot, type RootLock } from '../lib/root-lock.js';
-import { ensurePrivateDir } from '../lib/private-state.js';
+import { createCriClient, type CriClient, grpcMessage } from '../cri/index.js';
+import { Backoff, invalidArgument, NODE_PATHS, unixEndpoint, writeFileAtomic, type Logger, lockRoot, type RootLock, ensurePrivateDir, sleepLong, messageOf } from '../lib/index.js';
 import { detectCgroupMode, Cgroups, hostMounts } from '../host/index.js';
 import { QosCgroupManager, containerResources } from './qos/index.js';
 import { TerminationConfirmer } from './pod-termination.js';
@@ -23,18 +16,15 @@ import { admit, admitPodSecurity, computeAllocatable, parseResourceList, readNod
 import { EvictionManager, memoryAvailableReader, parseEvictionHard, DEFAULT_EVICTION_HARD } from './eviction/index.js';
 import { startDiskManagement, type DiskConfig } from './disk-management.js';
 import { AgentMetrics, httpsReview, instrumentCriClient, startAgentHttpServer, STANDALONE_AGENT_HTTP_ADDRESS, SubjectAccessReviewer } from './http/index.js';
-import { CertificateRotator, ensureNodeCredentials, makeNodeCsr, pendingNodeCsr, readTokenFile, requestNodeCertificate, saveNodeCredentials, type NodeCredentials } from './cluster/index.js';
+import { CertificateRotator, ensureNodeCredentials, makeNodeCsr, pendingNodeCsr, readTokenFile, requestNodeCertificate, saveNodeCredentials, type NodeCredentials, SchedulerLink, SCHEDULER_SOURCE, PodRequests, criContainerLookup } from './cluster/index.js';
 import { parseServerUrl } from '../join/index.js';
 import { ContainerProbes, criProbeDeps, runProbe } from './probes/index.js';
 import { EventRecorder } from './events.js';
 import { VolumeManager } from './volumes.js';
 import { PodManager } from './pod-manager.js';
 import { StaticPodSource } from './static-pods.js';
-import { SchedulerLink, SCHEDULER_SOURCE } from './cluster/index.js';
-import { PodRequests, criContainerLookup } from './cluster/index.js';
 import { IpRouteTable, PodRoutes } from './routes.js';
 import type { HandlerRunner, ProbeStarter } from './pod-worker.js';
-import { sleepLong } from '../lib/long-timer.js';
 
 export const AGENT_DEFAULTS = {
   runtimeEndpoint: unixEndpoint(NODE_PATHS.runtimeSocket),
@@ -316,7 +306,7 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
         if (cidr !== lastPodCidr) await writeFileAtomic(podCidrFile, `${cidr}\n`);
       },
       onPeers: (nodes) => {
-        routes!.sync(nodes).catch((err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'cannot program the routes to other nodes\' pods'));
+        routes!.sync(nodes).catch((err) => logger.warn({ err: messageOf(err) }, 'cannot program the routes to other nodes\' pods'));
       },
       onRequest: (message, peer) => requests.handle(message, peer),
       onUnassigned: (uid) => terminations?.watch(uid),
@@ -329,8 +319,8 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
     } catch (err) {
       // The scheduler no longer accepts the stored certificate (the Node was deleted, which revokes
       // it): with a token file, join again, as a new node would (refused while the name is held).
-      if (!config.scheduler.tokenFile || !/refused this node \(401\)/.test(err instanceof Error ? err.message : String(err))) throw err;
-      identityLogger.warn({ err: err instanceof Error ? err.message : String(err) }, 'the stored node certificate was refused: joining again with the token file');
+      if (!config.scheduler.tokenFile || !/refused this node \(401\)/.test(messageOf(err))) throw err;
+      identityLogger.warn({ err: messageOf(err) }, 'the stored node certificate was refused: joining again with the token file');
       credentials = await ensureNodeCredentials({ ...config.scheduler, nodeName: config.nodeName, root: config.root, sans, logger: identityLogger, rejoin: true });
       await link.start();
     }

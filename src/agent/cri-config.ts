@@ -2,10 +2,9 @@
  * Pure translation of a Pod into the CRI requests that run it (PodSandboxConfig, ContainerConfig),
  * as the kubelet's kuberuntime does, and the labels through which the agent finds its pods again.
  */
-import type { ContainerConfig, KeyValue, LinuxContainerResources, Mount, PodSandboxConfig } from '../cri/types.js';
+import type { ContainerConfig, KeyValue, LinuxContainerResources, Mount, PodSandboxConfig } from '../cri/index.js';
 import type { Container, Pod, SeccompProfile } from '../api/index.js';
-import { invalidArgument } from '../lib/errors.js';
-import { safeJoin, safeSegment } from '../lib/safe-join.js';
+import { invalidArgument, safeJoin, safeSegment } from '../lib/index.js';
 
 /** Labels the kubelet puts on sandboxes and containers (crictl and tools know them). */
 export const LABELS = {

@@ -5,8 +5,8 @@
  */
 import { join } from 'node:path';
 import type { NodeCondition, Pod } from '../api/index.js';
-import type { CriClient } from '../cri/client.js';
-import type { Logger } from '../lib/logger.js';
+import type { CriClient } from '../cri/index.js';
+import type { Logger } from '../lib/index.js';
 import { ContainerLogManager, ImageGcManager, PodDirs, podDiskUsage, removeDeadContainers, statFs } from './disk/index.js';
 import { DiskEvictionManager, type EvictionThreshold } from './eviction/index.js';
 import type { VolumeManager } from './volumes.js';

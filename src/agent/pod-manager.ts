@@ -4,7 +4,7 @@
  * the workers whose pods changed (exits), and adoption of what an earlier agent left running.
  */
 import type { Pod, PodStatus } from '../api/index.js';
-import type { Logger } from '../lib/logger.js';
+import type { Logger } from '../lib/index.js';
 import { LABELS } from './cri-config.js';
 import { PodWorker, type WorkerContext } from './pod-worker.js';
 

@@ -7,8 +7,9 @@
  * pod name (a StatefulSet ordinal) while its containers may still run here.
  */
 import type { CriClient } from '../cri/index.js';
-import type { Logger } from '../lib/logger.js';
+import type { Logger } from '../lib/index.js';
 import { LABELS } from './cri-config.js';
+import { messageOf } from '../lib/index.js';
 
 export interface TerminationConfirmerOptions {
   /** Whether the pod still has a worker on this node. */
@@ -54,7 +55,7 @@ export class TerminationConfirmer {
           return;
         }
       } catch (err) {
-        this.opts.logger.warn({ uid, err: err instanceof Error ? err.message : String(err) }, 'cannot tell yet whether the pod is gone');
+        this.opts.logger.warn({ uid, err: messageOf(err) }, 'cannot tell yet whether the pod is gone');
       }
       await new Promise((resolve) => setTimeout(resolve, this.opts.pollMs ?? 1000).unref());
     }

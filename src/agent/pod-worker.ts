@@ -7,10 +7,9 @@
  * and the status. A deleted (or evicted) pod is torn down: preStop, stop with the grace period,
  * sandbox stop and removal.
  */
-import type { Pod, PodStatus } from '../api/index.js';
-import { podQosClass } from '../api/index.js';
-import type { ContainerStatus__Output as CriContainerStatus, PodSandboxConfig } from '../cri/types.js';
-import { setLongTimeout, type LongTimeout } from '../lib/long-timer.js';
+import { type Pod, type PodStatus, podQosClass } from '../api/index.js';
+import type { ContainerStatus__Output as CriContainerStatus, PodSandboxConfig } from '../cri/index.js';
+import { setLongTimeout, type LongTimeout, messageOf } from '../lib/index.js';
 import { sandboxConfig } from './cri-config.js';
 import { podStatus, type PodObservation } from './pod-status.js';
 import { ProberManager } from './probes/index.js';
@@ -155,7 +154,7 @@ export class PodWorker {
         if (teardown.kind === 'sync') await this.sync();
         else this.cleanedUp = teardown.cleanedUp;
       } catch (err) {
-        this.ctx.logger.warn({ pod: this.name(), err: err instanceof Error ? err.message : String(err) }, 'pod sync failed; retrying');
+        this.ctx.logger.warn({ pod: this.name(), err: messageOf(err) }, 'pod sync failed; retrying');
         this.schedule(2000);
       }
       this.ctx.onSync?.((Date.now() - started) / 1000);

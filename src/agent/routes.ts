@@ -9,7 +9,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { execa } from '../lib/index.js'; // execa, loaded on first use
+import { execa, messageOf } from '../lib/index.js'; // execa, loaded on first use
 import type { PeerNode } from '../api/index.js';
 import { CoreletError, silentLogger, type Logger } from '../lib/index.js';
 
@@ -101,7 +101,7 @@ export function parseIpRoutes(text: string): HostRoute[] {
   try {
     rows = JSON.parse(text.trim() === '' ? '[]' : text);
   } catch (err) {
-    throw new CoreletError('Internal', `cannot read the output of "ip -j route show": ${err instanceof Error ? err.message : String(err)}`);
+    throw new CoreletError('Internal', `cannot read the output of "ip -j route show": ${execErrorMessage(err)}`);
   }
   if (!Array.isArray(rows)) throw new CoreletError('Internal', 'cannot read the output of "ip -j route show": expected a JSON list');
   return rows.flatMap((row: unknown) => {
@@ -153,7 +153,7 @@ export class IpRouteTable implements RouteTable {
     await this.ip(['route', 'replace', route.dst, 'via', route.via, 'proto', String(ROUTE_PROTOCOL)]).catch((err: unknown) => {
       throw new CoreletError(
         'Unavailable',
-        `cannot route ${route.dst} via ${route.via}: ${messageOf(err)}; the peer's address must be on a network this node is directly attached to (use --node-ip for the right interface)`,
+        `cannot route ${route.dst} via ${route.via}: ${execErrorMessage(err)}; the peer's address must be on a network this node is directly attached to (use --node-ip for the right interface)`,
         { cause: err },
       );
     });
@@ -163,8 +163,8 @@ export class IpRouteTable implements RouteTable {
     const args = ['route', 'del', route.dst, ...(route.via ? ['via', route.via] : []), 'proto', String(ROUTE_PROTOCOL)];
     await this.ip(args).catch((err: unknown) => {
       // "No such process" is netlink's ESRCH: the route is already gone.
-      if (/No such process/i.test(messageOf(err))) return;
-      throw new CoreletError('Unavailable', `cannot remove the route to ${route.dst}: ${messageOf(err)}`, { cause: err });
+      if (/No such process/i.test(execErrorMessage(err))) return;
+      throw new CoreletError('Unavailable', `cannot remove the route to ${route.dst}: ${execErrorMessage(err)}`, { cause: err });
     });
   }
 
@@ -184,10 +184,10 @@ export class IpRouteTable implements RouteTable {
   }
 }
 
-function messageOf(err: unknown): string {
+function execErrorMessage(err: unknown): string {
   const e = err as { stderr?: unknown; message?: unknown };
   if (typeof e?.stderr === 'string' && e.stderr.trim() !== '') return e.stderr.trim();
-  return err instanceof Error ? err.message : String(err);
+  return messageOf(err);
 }
 
 /** The addresses of this host's interfaces. */
@@ -242,7 +242,7 @@ export class PodRoutes {
   resyncEvery(intervalMs: number): void {
     this.stop();
     this.timer = setInterval(() => {
-      if (this.last) this.sync(this.last).catch((err) => this.logger.warn({ err: messageOf(err) }, 'pod route resync failed'));
+      if (this.last) this.sync(this.last).catch((err) => this.logger.warn({ err: execErrorMessage(err) }, 'pod route resync failed'));
     }, intervalMs);
     this.timer.unref();
   }
@@ -267,7 +267,7 @@ export class PodRoutes {
         await table.remove(r);
         result.removed.push(r);
       } catch (err) {
-        result.failed.push({ route: r, error: messageOf(err) });
+        result.failed.push({ route: r, error: execErrorMessage(err) });
       }
     }
     for (const r of plan.replace) {
@@ -275,7 +275,7 @@ export class PodRoutes {
         await table.replace(r);
         result.added.push(r);
       } catch (err) {
-        result.failed.push({ route: r, error: messageOf(err) });
+        result.failed.push({ route: r, error: execErrorMessage(err) });
       }
     }
     for (const f of result.failed) this.logger.warn({ dst: f.route.dst }, f.error);

@@ -1,9 +1,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
-import type { Pod } from '../api/index.js';
-import { decodePods } from '../api/index.js';
-import type { Logger } from '../lib/logger.js';
+import { type Pod, decodePods } from '../api/index.js';
+import type { Logger } from '../lib/index.js';
+import { messageOf } from '../lib/index.js';
 
 const MANIFEST = /\.(ya?ml|json)$/;
 
@@ -79,7 +79,7 @@ export class StaticPodSource {
         this.byFile.set(name, { text, pods });
         changed = true;
       } catch (err) {
-        this.logger.error({ file: name, err: err instanceof Error ? err.message : String(err) }, 'ignoring an invalid pod manifest');
+        this.logger.error({ file: name, err: messageOf(err) }, 'ignoring an invalid pod manifest');
         if (!this.byFile.has(name)) this.byFile.set(name, { text, pods: [] });
         else this.byFile.get(name)!.text = text;
       }

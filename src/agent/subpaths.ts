@@ -7,7 +7,7 @@
 import { execa } from '../lib/index.js'; // execa, loaded on first use
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { failedPrecondition, internal } from '../lib/errors.js';
+import { failedPrecondition, internal } from '../lib/index.js';
 
 /** Bind-mounts SUBPATH of a volume on a target, refusing escapes. */
 export interface SubPathPort {

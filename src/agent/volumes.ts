@@ -1,10 +1,8 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Container, Pod, VolumeMount } from '../api/index.js';
-import { memoryBytes } from '../api/index.js';
+import { type Container, type Pod, type VolumeMount, memoryBytes } from '../api/index.js';
 import { isMounted, type MountPort } from '../host/index.js';
-import { safeJoin, safeSegment } from '../lib/safe-join.js';
-import { wrap, internal } from '../lib/errors.js';
+import { safeJoin, safeSegment, wrap, internal } from '../lib/index.js';
 import { isStatefulSetClaim, PersistentVolumes } from './persistent-volumes.js';
 import { helperSubPaths, mountsUnder, type SubPathPort } from './subpaths.js';
 

@@ -11,7 +11,7 @@
  *                      logsRequest, logsCancel, execRequest (a container's log or an exec, by id)
  */
 import { isIP } from 'node:net';
-import { CoreletError } from '../lib/errors.js';
+import { CoreletError, messageOf } from '../lib/index.js';
 import { FieldReader, compact, describeValue, fieldPath as at, indexPath as idx, isMapping } from './field-reader.js';
 import { MAX_GRACE_PERIOD_SECONDS } from './grace-period.js';
 import { checkDnsLabel, checkDnsSubdomain, checkIp, checkLabelValue, checkQualifiedName } from './names.js';
@@ -371,7 +371,7 @@ export function parseMessage(input: unknown, options: ParseMessageOptions = {}):
     try {
       value = JSON.parse(text);
     } catch (err) {
-      throw new MessageError([`message is not JSON: ${err instanceof Error ? err.message : String(err)}`]);
+      throw new MessageError([`message is not JSON: ${messageOf(err)}`]);
     }
   }
   if (!isMapping(value)) throw new MessageError([`message: expected a mapping, got ${describeValue(value)}`]);

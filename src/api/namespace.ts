@@ -7,8 +7,7 @@ import { FieldReader, fieldPath as at } from './field-reader.js';
 import { checkDnsLabel } from './names.js';
 import { checkFormat, decodeMeta } from './pod-decode.js';
 import { podSecurityLabelProblems } from './pod-security.js';
-import type { ObjectMeta } from './pod-types.js';
-import type { DeclaredMeta } from './workload-types.js';
+import type { DeclaredMeta, ObjectMeta } from './pod-types.js';
 
 /** A namespace's lifecycle phase (a deleted namespace goes at once here: no Terminating phase). */
 export type NamespacePhase = 'Active' | 'Terminating';

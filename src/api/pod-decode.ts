@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { parseAllDocuments } from 'yaml';
-import { CoreletError } from '../lib/errors.js';
+import { CoreletError, messageOf } from '../lib/index.js';
 import {
   FieldReader,
   compact,
@@ -205,7 +205,7 @@ export function readDocuments(text: string, source: string): { docs: { value: un
     try {
       value = doc.toJS({ maxAliasCount: 100 }); // the alias limit stops "billion laughs" expansion
     } catch (e) {
-      errors.push(`${where}: ${e instanceof Error ? e.message : String(e)}`);
+      errors.push(`${where}: ${messageOf(e)}`);
       return;
     }
     if (value === null || value === undefined) return; // an empty document ("---" or only comments)
@@ -634,7 +634,7 @@ export function quantity(r: FieldReader, v: unknown, path: string): ParsedQuanti
   try {
     nanos = parseQuantityNanos(text);
   } catch (e) {
-    r.error(path, e instanceof Error ? e.message : String(e));
+    r.error(path, messageOf(e));
     return undefined;
   }
   if (nanos < 0n) {

@@ -232,3 +232,6 @@ export interface ObjectEvent {
   count: number;
   source?: { component: string; host?: string };
 }
+
+/** ObjectMeta whose uid may still be unassigned. */
+export type DeclaredMeta = Omit<ObjectMeta, 'uid'> & { uid?: string };

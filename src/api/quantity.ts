@@ -4,7 +4,7 @@
  * precision, its magnitude capped at 2^63-1. Values are kept internally as BigInt nano-units so sums
  * and comparisons are exact, as they are in Kubernetes.
  */
-import { invalidArgument } from '../lib/errors.js';
+import { invalidArgument } from '../lib/index.js';
 
 const NANO = 1_000_000_000n;
 /** resource.Quantity caps magnitudes at the largest int64. */

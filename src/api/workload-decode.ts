@@ -5,7 +5,7 @@
  * go through the Pod decoder (pod-decode.ts). Every problem is reported with its field path; unknown
  * fields become warnings.
  */
-import { invalidArgument } from '../lib/errors.js';
+import { invalidArgument } from '../lib/index.js';
 import { FieldReader, compact, describeValue, fieldPath as at, indexPath as idx, isMapping } from './field-reader.js';
 import { checkDnsLabel, checkDnsSubdomain, checkLabelValue, checkQualifiedName } from './names.js';
 import {

@@ -4,7 +4,7 @@
  * validation and defaulting live in workload-decode.ts.
  */
 import type { RbacObject } from './rbac-types.js';
-import type { ObjectMeta, Pod, PodSpec } from './pod-types.js';
+import type { DeclaredMeta, ObjectMeta, Pod, PodSpec } from './pod-types.js';
 import type { Namespace } from './namespace.js';
 
 /**
@@ -238,8 +238,7 @@ export type Workload = Deployment | StatefulSet | Job | DaemonSet;
  */
 export type Declared<T extends { metadata: ObjectMeta }> = Omit<T, 'metadata' | 'status'> & { metadata: DeclaredMeta };
 
-/** ObjectMeta whose uid may still be unassigned. */
-export type DeclaredMeta = Omit<ObjectMeta, 'uid'> & { uid?: string };
+export type { DeclaredMeta } from './pod-types.js';
 
 /** One object of a manifest, discriminated on `kind`. */
 export type AnyObject = Declared<Pod> | Declared<Deployment> | Declared<StatefulSet> | Declared<Job> | Declared<DaemonSet> | Declared<Namespace> | Declared<RbacObject>;

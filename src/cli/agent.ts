@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
-import { createLogger } from '../lib/logger.js';
+import { createLogger } from '../lib/index.js';
 import { isPodSecurityLevel, memoryBytes } from '../api/index.js';
 import { parseDuration } from './progress.js';
 import { AGENT_DEFAULTS, defaultNodeName, startAgent } from '../agent/index.js';

@@ -8,6 +8,7 @@ import https from 'node:https';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { ClientConfig } from './client-config.js';
 import { checkSchedulerIdentity } from '../join/index.js';
+import { messageOf } from '../lib/index.js';
 
 /** How long a plain request may take (watches, followed logs and exec are not limited). */
 const REQUEST_TIMEOUT_MS = 60_000;
@@ -64,7 +65,7 @@ const TLS_CODES = new Set([
 /** A failure to talk to the scheduler at all, explained. */
 export function connectionError(err: unknown, server: string): Error {
   const code = (err as NodeJS.ErrnoException).code ?? '';
-  const detail = err instanceof Error ? err.message : String(err);
+  const detail = messageOf(err);
   if (code === 'ECONNREFUSED') return new Error(`cannot connect to ${server}: connection refused; is the scheduler running at ${server}? (start it with \`corelet scheduler\`)`);
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new Error(`cannot resolve the scheduler's host in ${server} (${code}); check --server or "server" in your CLI config`);
   if (code === 'ETIMEDOUT' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return new Error(`cannot reach ${server} (${code}); is the scheduler running there, and is the network up?`);

@@ -14,6 +14,7 @@ import { registerCreateNamespace, registerLabelCommand } from './namespaces.js';
 import { registerAuthCommand, registerCreateCommand } from './rbac.js';
 import { registerConfigCommand } from './contexts.js';
 import { registerTokenCommand } from './token.js';
+import { messageOf } from '../lib/index.js';
 
 const program = new Command();
 program
@@ -51,6 +52,6 @@ registerAuthCommand(program);
 registerConfigCommand(program);
 registerTokenCommand(program);
 program.parseAsync(process.argv).catch((err: unknown) => {
-  console.error(`corelet: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(`corelet: ${messageOf(err)}`);
   process.exit(1);
 });

@@ -7,7 +7,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import type { Document } from 'yaml';
-import { formatBytes, MAX_REQUEST_BODY_BYTES } from '../api/limits.js';
+import { formatBytes, MAX_REQUEST_BODY_BYTES } from '../api/index.js';
 
 /** yaml, loaded when a manifest is read (every command of the CLI imports this module). */
 const yaml = (): typeof import('yaml') => createRequire(import.meta.url)('yaml');

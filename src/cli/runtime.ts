@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { createLogger } from '../lib/logger.js';
+import { createLogger } from '../lib/index.js';
 import { DEFAULTS, loadRuntimeConfig, startRuntime } from '../runtime/index.js';
 import { packageInfo } from './package-info.js';
 

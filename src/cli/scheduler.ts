@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { createLogger } from '../lib/logger.js';
+import { createLogger } from '../lib/index.js';
 import { parseDuration } from './progress.js';
 import { ttlSeconds } from './token.js';
-import { initScheduler, SCHEDULER_DEFAULTS, startScheduler } from '../scheduler/index.js';
+import { initScheduler, SCHEDULER_DEFAULTS, startScheduler, MIN_SERVING_CERT_TTL_SECONDS } from '../scheduler/index.js';
 import { nodeLifecycleConfig, withNodeLifecycleOptions, type NodeLifecycleFlags } from './node-lifecycle-flags.js';
-import { MIN_SERVING_CERT_TTL_SECONDS } from '../scheduler/auth/index.js';
 
 /** `corelet scheduler [init]`: the control plane, and its one-time setup. */
 export function registerSchedulerCommand(program: Command): void {

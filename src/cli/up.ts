@@ -5,7 +5,7 @@ import { request } from 'node:https';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
-import { createLogger, type Logger } from '../lib/logger.js';
+import { createLogger, type Logger } from '../lib/index.js';
 import { AGENT_DEFAULTS, defaultNodeName, nodeAddress, startAgent } from '../agent/index.js';
 import { DEFAULTS, importImageArchive, loadRuntimeConfig, startRuntime } from '../runtime/index.js';
 import { BOOTSTRAP_TOKEN_FILE, initScheduler, SCHEDULER_DEFAULTS, startScheduler } from '../scheduler/index.js';

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { MAX_TIMER_MS } from '../lib/long-timer.js';
+import { MAX_TIMER_MS } from '../lib/index.js';
 
 /**
  * grpc-js (1.14) turns a request's grpc-timeout header into `(value * unit) | 0` milliseconds and a

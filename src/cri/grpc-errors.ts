@@ -5,6 +5,7 @@
  * CoreletError → status, is cri/server.ts's toServiceError).
  */
 import * as grpc from '@grpc/grpc-js';
+import { messageOf } from '../lib/index.js';
 
 /** The gRPC status code of a failed call; undefined for an error that carries none. */
 export function grpcCode(err: unknown): grpc.status | undefined {
@@ -37,5 +38,5 @@ export const isDeadlineExceeded = (err: unknown): boolean => hasGrpcCode(err, gr
 export function grpcMessage(err: unknown): string {
   const details = typeof err === 'object' && err !== null ? (err as { details?: unknown }).details : undefined;
   if (typeof details === 'string' && details !== '') return details;
-  return err instanceof Error ? err.message : String(err);
+  return messageOf(err);
 }

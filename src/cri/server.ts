@@ -1,8 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Logger } from '../lib/logger.js';
-import { CoreletError, kindOf, type ErrorKind } from '../lib/errors.js';
+import { type Logger, CoreletError, kindOf, type ErrorKind, messageOf } from '../lib/index.js';
 import { loadAdmin, loadCri } from './proto.js';
 import { acceptLongGrpcDeadlines } from './grpc-deadline.js';
 import type { RuntimeServiceHandlers } from './generated/runtime/v1/RuntimeService.js';
@@ -50,7 +49,7 @@ const STATUS: Record<ErrorKind, grpc.status> = {
 
 /** The one place where errors become gRPC status codes. */
 export function toServiceError(err: unknown): Partial<grpc.ServiceError> {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = messageOf(err);
   return { code: STATUS[kindOf(err)], details: message, message };
 }
 
@@ -109,7 +108,7 @@ export function createCriServer(impl: CriImpl, logger: Logger, adminImpl: AdminI
             },
             (err: unknown) => {
               const level = kindOf(err) === 'Internal' ? 'error' : 'info';
-              logger[level]({ method, ms: Date.now() - started, err: err instanceof Error ? err.message : String(err) }, 'rpc failed');
+              logger[level]({ method, ms: Date.now() - started, err: messageOf(err) }, 'rpc failed');
               callback(toServiceError(err));
             },
           );

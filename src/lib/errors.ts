@@ -49,8 +49,13 @@ export function isKind(err: unknown, kind: ErrorKind): boolean {
  * client sees stays right across hops.
  */
 export function wrap(err: unknown, context: string): CoreletError {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = messageOf(err);
   return new CoreletError(kindOf(err), `${context}: ${message}`, { cause: err });
+}
+
+/** The message of anything thrown: an Error's message, anything else as a string. */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** Node's errno code of a failed system call (ENOENT, EEXIST, ...), if any. */

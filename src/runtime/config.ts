@@ -2,8 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { errnoCode, invalidArgument } from '../lib/errors.js';
-import { NODE_PATHS } from '../lib/index.js';
+import { errnoCode, invalidArgument, NODE_PATHS } from '../lib/index.js';
 import { memoryBytes } from '../api/index.js';
 import { tryNormalizeReference } from './image/reference.js';
 

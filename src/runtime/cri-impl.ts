@@ -1,4 +1,4 @@
-import type { CriImpl } from '../cri/server.js';
+import type { CriImpl } from '../cri/index.js';
 import type { RuntimeContext } from './runtime-context.js';
 import { version } from './service/version.js';
 import { status } from './service/status.js';

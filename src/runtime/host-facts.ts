@@ -1,8 +1,7 @@
 import { existsSync, readFileSync, statSync, readdirSync } from 'node:fs';
-import { isAbsolute } from 'node:path';
-import { invalidArgument } from '../lib/errors.js';
+import { isAbsolute, join } from 'node:path';
+import { invalidArgument } from '../lib/index.js';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { parseCapabilityMask, type DeviceInfo, type OciLinuxDevice } from './spec/index.js';
 import type { CgroupMode } from '../host/index.js';
 

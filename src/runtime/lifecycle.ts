@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
-import type { Logger } from '../lib/logger.js';
+import { type Logger, nowNanos } from '../lib/index.js';
 import type { RuntimeConfig } from './config.js';
 import type { StateStore } from './store/index.js';
 import type { CgroupPort, MonitorPort, NetworkPort, OciRuntimePort } from './ports.js';
@@ -9,7 +9,6 @@ import type { NamespacePort } from './sandbox/namespace-pins.js';
 import type { ImageConfig, ImageRecord } from './image/index.js';
 import type { HostFacts } from './host-facts.js';
 import type { EventBus, LifecycleEventType } from './events.js';
-import { nowNanos } from '../lib/ids.js';
 
 /** What the lifecycle needs of the image store. */
 export interface ImagePort {

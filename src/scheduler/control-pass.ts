@@ -4,7 +4,7 @@
  * and objects that failed inside a part are logged by name: one bad object (a pod no code foresaw)
  * never stops scheduling, the other controllers, or node lifecycle for the whole cluster.
  */
-import type { Logger } from '../lib/logger.js';
+import { messageOf, type Logger } from '../lib/index.js';
 import type { ControllerFailure } from './controllers/index.js';
 
 export interface ControlPassParts {
@@ -19,10 +19,6 @@ export interface ControlPassParts {
   logger: Pick<Logger, 'error'>;
 }
 
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 function logFailures(logger: Pick<Logger, 'error'>, part: string, failures: ControllerFailure[]): void {
   for (const f of failures) logger.error({ object: f.object, err: f.error }, `${part}: ${f.object} failed (retried next pass)`);
 }
@@ -32,7 +28,7 @@ export async function runControlPass(p: ControlPassParts): Promise<void> {
     try {
       logFailures(p.logger, 'node lifecycle', p.lifecycle().failures);
     } catch (err) {
-      p.logger.error({ err: message(err) }, 'node lifecycle pass failed');
+      p.logger.error({ err: messageOf(err) }, 'node lifecycle pass failed');
     }
   }
   if (p.stopped()) return;
@@ -41,12 +37,12 @@ export async function runControlPass(p: ControlPassParts): Promise<void> {
     if (done === undefined) return;
     logFailures(p.logger, 'controllers', done.failures);
   } catch (err) {
-    p.logger.error({ err: message(err) }, 'controllers pass failed');
+    p.logger.error({ err: messageOf(err) }, 'controllers pass failed');
   }
   if (p.stopped()) return;
   try {
     p.schedule();
   } catch (err) {
-    p.logger.error({ err: message(err) }, 'scheduling pass failed');
+    p.logger.error({ err: messageOf(err) }, 'scheduling pass failed');
   }
 }

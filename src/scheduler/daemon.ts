@@ -5,11 +5,10 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { Logger } from '../lib/logger.js';
+import { type Logger, NODE_PATHS, writeFileAtomic, messageOf } from '../lib/index.js';
 import { MESSAGE_VERSION, type Pod } from '../api/index.js';
 import { Store } from './store/index.js';
 import { caCertHash, ensurePki, ensureSchedulerClientCert, MASTERS_GROUP, newTokenRecord, SERVER_VALIDITY_DAYS, servingSansOnDisk, startServingCertRenewal, TokenStore, type ServingCertRenewalOptions } from './auth/index.js';
-import { NODE_PATHS, writeFileAtomic } from '../lib/index.js';
 import { AuditLog } from './rbac/index.js';
 import type { AuthorizationMode } from './server/rest-access.js';
 import { readConfigText, withInitContext } from './init-config.js';
@@ -155,7 +154,7 @@ export async function startScheduler(opts: {
         logger: opts.logger,
       });
     } catch (err) {
-      opts.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'control loop failed');
+      opts.logger.error({ err: messageOf(err) }, 'control loop failed');
     } finally {
       running = false;
       if (pending && !closed) setImmediate(() => void pass());
@@ -197,7 +196,7 @@ export async function startScheduler(opts: {
         try {
           assignPreboundPod(store, server.sessions, pod);
         } catch (err) {
-          opts.logger.warn({ err: err instanceof Error ? err.message : String(err), pod: pod.metadata.name }, 'cannot send a pre-bound pod to its node');
+          opts.logger.warn({ err: messageOf(err), pod: pod.metadata.name }, 'cannot send a pre-bound pod to its node');
         }
       });
       return;

@@ -5,8 +5,7 @@
  */
 import { chmod } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../lib/private-state.js';
-import { errnoCode } from '../lib/errors.js';
+import { ensurePrivateDir, PRIVATE_FILE_MODE, errnoCode } from '../lib/index.js';
 
 /** The store's file in the scheduler's folder. */
 export const STATE_DB = 'state.db';

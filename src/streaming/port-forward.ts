@@ -9,6 +9,7 @@ import type { Logger } from '../lib/index.js';
 import type { StreamingBackend } from './backend.js';
 import { RstStatus } from './spdy-frames.js';
 import type { SpdySession, SpdyStream } from './spdy-session.js';
+import { messageOf } from '../lib/index.js';
 
 interface Pair {
   error?: SpdyStream;
@@ -93,7 +94,7 @@ export async function servePortForward(opts: {
       conn = await backend.portForward({ podSandboxId, port }, ac.signal);
     } catch (err) {
       session.off('close', abort);
-      return fail({ error, data }, `error forwarding port ${port} to pod ${podSandboxId}: ${err instanceof Error ? err.message : String(err)}`);
+      return fail({ error, data }, `error forwarding port ${port} to pod ${podSandboxId}: ${messageOf(err)}`);
     }
     if (data.destroyed) {
       conn.destroy();

@@ -18,7 +18,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { Duplex } from 'node:stream';
-import { silentLogger, type Logger } from '../lib/index.js';
+import { silentLogger, type Logger, messageOf } from '../lib/index.js';
 import {
   DEFAULT_WINDOW,
   FLAG_FIN,
@@ -614,7 +614,7 @@ export class SpdySession extends EventEmitter {
 
   private protocolError(err: unknown): void {
     if (this.closed) return;
-    const message = err instanceof Error ? err.message : String(err);
+    const message = messageOf(err);
     if (!(err instanceof FrameError || err instanceof HeaderBlockError)) this.logger.warn({ err: message }, 'spdy session failed');
     else this.logger.info({ err: message }, 'spdy protocol error from peer');
     this.goaway(GoawayStatus.PROTOCOL_ERROR);

@@ -1,6 +1,7 @@
 import type { Pod } from '../../api/index.js';
 import { podRequests } from '../../api/index.js';
 import type { NodeResources } from './node-capacity.js';
+import { messageOf } from '../../lib/index.js';
 
 /** Why a pod was rejected, as the kubelet names it in the pod's status reason. */
 export type AdmitFailureReason = 'OutOfcpu' | 'OutOfmemory' | 'OutOfpods' | 'UnexpectedAdmissionError' | 'PodSecurity';
@@ -37,7 +38,7 @@ export function admit(pod: Pod, activePods: readonly Pod[], allocatable: NodeRes
     }
     return { admit: true };
   } catch (err) {
-    return { admit: false, reason: 'UnexpectedAdmissionError', message: `Unexpected error while attempting to admit the pod: ${err instanceof Error ? err.message : String(err)}` };
+    return { admit: false, reason: 'UnexpectedAdmissionError', message: `Unexpected error while attempting to admit the pod: ${messageOf(err)}` };
   }
 }
 

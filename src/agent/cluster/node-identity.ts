@@ -17,7 +17,7 @@ import https from 'node:https';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import forge from 'node-forge';
-import { clearLongTimeout, errnoCode, failedPrecondition, invalidArgument, isKind, setLongTimeout, unavailable, writeFileAtomic, type LongTimeout, type Logger } from '../../lib/index.js';
+import { clearLongTimeout, errnoCode, failedPrecondition, invalidArgument, isKind, setLongTimeout, unavailable, writeFileAtomic, type LongTimeout, type Logger, messageOf } from '../../lib/index.js';
 import { caCertHash, checkSchedulerIdentity, fetchPinnedCa, NODE_USER_PREFIX, NODES_GROUP, parseServerUrl, newRsaKeyPair, parseToken, signCsrNatively, type SchedulerAddress } from '../../join/index.js';
 
 /** Where the credentials live under the agent's --root. */
@@ -46,7 +46,7 @@ export async function readTokenFile(path: string): Promise<string> {
     fh = await open(path, 'r');
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') throw invalidArgument(`--token-file ${path} does not exist`);
-    throw invalidArgument(`--token-file ${path}: ${err instanceof Error ? err.message : String(err)}`);
+    throw invalidArgument(`--token-file ${path}: ${messageOf(err)}`);
   }
   let token: string;
   try {
@@ -68,7 +68,7 @@ export async function readTokenFile(path: string): Promise<string> {
   try {
     parseToken(token);
   } catch (err) {
-    throw invalidArgument(`--token-file ${path} does not hold a bootstrap token: ${err instanceof Error ? err.message : String(err)}`);
+    throw invalidArgument(`--token-file ${path} does not hold a bootstrap token: ${messageOf(err)}`);
   }
   return token;
 }
@@ -129,7 +129,7 @@ export async function pendingNodeCsr(
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await writeFileAtomic(file, JSON.stringify(made), 0o600);
   } catch (err) {
-    logger?.warn({ err: err instanceof Error ? err.message : String(err) }, `cannot keep the pending certificate request in ${file}: a restart before its answer makes a new one`);
+    logger?.warn({ err: messageOf(err) }, `cannot keep the pending certificate request in ${file}: a restart before its answer makes a new one`);
   }
   return made;
 }
@@ -218,7 +218,7 @@ async function keep(opts: NodeIdentityOptions, creds: NodeCredentials): Promise<
     await (opts.save ?? saveNodeCredentials)(opts.root, creds);
     return creds;
   } catch (err) {
-    opts.logger.warn({ err: err instanceof Error ? err.message : String(err), serial: certificateValidity(creds.certPem).serial }, 'the node certificate could not be saved: using it from memory (the save is retried)');
+    opts.logger.warn({ err: messageOf(err), serial: certificateValidity(creds.certPem).serial }, 'the node certificate could not be saved: using it from memory (the save is retried)');
     return { ...creds, unsaved: true };
   }
 }
@@ -264,7 +264,7 @@ export async function ensureNodeCredentials(opts: NodeIdentityOptions, now: Date
         return creds;
       } catch (err) {
         if (!isKind(err, 'FailedPrecondition') || !opts.tokenFile) throw err;
-        opts.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'the expired node certificate was refused: bootstrapping again with the token file (accepted only if the Node was deleted)');
+        opts.logger.warn({ err: messageOf(err) }, 'the expired node certificate was refused: bootstrapping again with the token file (accepted only if the Node was deleted)');
       }
     }
   }
@@ -405,7 +405,7 @@ export class CertificateRotator {
         if (this.unsaved?.creds === creds) void this.save(creds);
       }, delay);
       this.opts.logger.warn(
-        { err: err instanceof Error ? err.message : String(err), serial: certificateValidity(creds.certPem).serial, retryInMs: delay },
+        { err: messageOf(err), serial: certificateValidity(creds.certPem).serial, retryInMs: delay },
         'the node certificate could not be saved: using it from memory, retrying the save (until then a restart loses it)',
       );
       return false;
@@ -435,7 +435,7 @@ export class CertificateRotator {
       } catch (err) {
         const expired = certificateValidity(this.current.certPem).notAfter.getTime() <= this.clock.now().getTime();
         if (!expired || !this.opts.rebootstrap || !isKind(err, 'FailedPrecondition')) throw err;
-        this.opts.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'the expired node certificate was refused: bootstrapping again with the token file (accepted only if the Node was deleted)');
+        this.opts.logger.warn({ err: messageOf(err) }, 'the expired node certificate was refused: bootstrapping again with the token file (accepted only if the Node was deleted)');
         certPem = await this.opts.rebootstrap(csrPem);
       }
       const next: NodeCredentials = { keyPem, certPem, caPem: this.current.caPem };
@@ -459,7 +459,7 @@ export class CertificateRotator {
       // it has, the plain back-off (the scheduler may be down for long: no retry every second).
       const backoff = Math.min(5000 * 2 ** Math.min(this.failures - 1, 16), 300_000);
       const delay = Math.max(1000, left > 2000 ? Math.min(backoff, left / 2) : backoff);
-      this.opts.logger.warn({ err: err instanceof Error ? err.message : String(err), retryInMs: delay, expires: v.notAfter.toISOString() }, 'node certificate renewal failed');
+      this.opts.logger.warn({ err: messageOf(err), retryInMs: delay, expires: v.notAfter.toISOString() }, 'node certificate renewal failed');
       this.schedule(delay);
     }
   }

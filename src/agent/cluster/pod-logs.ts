@@ -7,7 +7,7 @@
  */
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errnoCode, notFound } from '../../lib/errors.js';
+import { errnoCode, notFound } from '../../lib/index.js';
 
 /** One entry of a CRI log file. */
 export interface CriLogEntry {

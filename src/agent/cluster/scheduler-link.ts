@@ -6,13 +6,13 @@
  * `assignDone` naming every pod bound here: only that marker may shrink the desired set.
  */
 import WebSocket from 'ws';
-import type { NodeCondition, ObjectEvent, PeerNode, Pod, PodStatus } from '../../api/index.js';
-import { DEFAULT_POD_SECURITY_LEVEL, encodeMessage, parseMessage, type Message, type PodSecurityLevel } from '../../api/index.js';
-import type { Logger } from '../../lib/logger.js';
+import { type NodeCondition, type ObjectEvent, type PeerNode, type Pod, type PodStatus, DEFAULT_POD_SECURITY_LEVEL, encodeMessage, parseMessage, type Message, type PodSecurityLevel } from '../../api/index.js';
+import type { Logger } from '../../lib/index.js';
 import type { PodRequestMessage, RequestPeer } from './pod-requests.js';
 import { checkSchedulerIdentity, parseServerUrl } from '../../join/index.js';
 import type { NodeCredentials } from './node-identity.js';
 import { terminationDeadlineMs } from '../termination-deadline.js';
+import { messageOf } from '../../lib/index.js';
 
 export const SCHEDULER_SOURCE = 'scheduler';
 /**
@@ -153,7 +153,7 @@ export class SchedulerLink {
     this.opts.logger.warn({ retryInMs: delay }, 'lost the scheduler; reconnecting');
     setTimeout(() => {
       if (!this.closed) this.connect().catch((err) => {
-        this.opts.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'reconnect failed');
+        this.opts.logger.warn({ err: messageOf(err) }, 'reconnect failed');
         this.onClose();
       });
     }, delay).unref();
@@ -196,7 +196,7 @@ export class SchedulerLink {
     try {
       m = parseMessage(data, { receiver: 'agent' });
     } catch (err) {
-      this.opts.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'ignoring a bad message from the scheduler');
+      this.opts.logger.warn({ err: messageOf(err) }, 'ignoring a bad message from the scheduler');
       return;
     }
     switch (m.type) {
@@ -335,7 +335,7 @@ export class SchedulerLink {
         this.podCIDR = cidr;
         return;
       } catch (err) {
-        this.opts.logger.warn({ podCIDR: cidr, err: err instanceof Error ? err.message : String(err), retryInMs: delayMs }, 'cannot apply the pod CIDR yet; the scheduler\'s pods wait for it');
+        this.opts.logger.warn({ podCIDR: cidr, err: messageOf(err), retryInMs: delayMs }, 'cannot apply the pod CIDR yet; the scheduler\'s pods wait for it');
         await new Promise((resolve) => setTimeout(resolve, delayMs).unref());
       }
     }

@@ -4,14 +4,13 @@
  * removed, older rotated logs gzipped, the log renamed to `<log>.<timestamp>` and the runtime asked
  * to reopen it (CRI ReopenContainerLog; renamed back when that fails and no new log is there). At most maxFiles files stay.
  */
-import { PeriodicTask } from '../../lib/periodic.js';
+import { PeriodicTask, errnoCode, silentLogger, type Logger, messageOf } from '../../lib/index.js';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { link, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import type { CriClient } from '../../cri/client.js';
-import { errnoCode, silentLogger, type Logger } from '../../lib/index.js';
+import type { CriClient } from '../../cri/index.js';
 import { LABELS } from '../cri-config.js';
 import {
   checkLogRotationSettings,
@@ -91,7 +90,7 @@ export class ContainerLogManager {
         if (!st || st.size < this.maxSize) continue;
         if (await this.rotate(c.id, path)) rotated.push(path);
       } catch (err) {
-        this.logger.warn({ container: c.id, err: err instanceof Error ? err.message : String(err) }, 'cannot rotate the container log');
+        this.logger.warn({ container: c.id, err: messageOf(err) }, 'cannot rotate the container log');
       }
     }
     return rotated;

@@ -5,8 +5,8 @@
  * count). A pod the agent does not know keeps nothing. Terminated pods' containers are left to the
  * pod worker, which removes an evicted pod's content itself.
  */
-import type { CriClient } from '../../cri/client.js';
-import { silentLogger, type Logger } from '../../lib/index.js';
+import type { CriClient } from '../../cri/index.js';
+import { silentLogger, type Logger, messageOf } from '../../lib/index.js';
 import { LABELS } from '../cri-config.js';
 
 export interface DeadContainerOptions {
@@ -40,7 +40,7 @@ export async function removeDeadContainers(o: DeadContainerOptions): Promise<str
         await o.cri.runtime.RemoveContainer({ container_id: c.id });
         removed.push(c.id);
       } catch (err) {
-        logger.warn({ container: c.id, err: err instanceof Error ? err.message : String(err) }, 'cannot remove a dead container');
+        logger.warn({ container: c.id, err: messageOf(err) }, 'cannot remove a dead container');
       }
     }
   }

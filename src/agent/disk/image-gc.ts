@@ -6,11 +6,9 @@
  * an image in use, a pinned one (the pause/sandbox image), or one first seen less than minAge ago.
  * The records live in ROOT/image-gc.json, so a restarted agent keeps the last-used times.
  */
-import { PeriodicTask } from '../../lib/periodic.js';
+import { PeriodicTask, invalidArgument, silentLogger, writeJsonAtomic, type Logger, messageOf } from '../../lib/index.js';
 import { readFile, statfs } from 'node:fs/promises';
-import type { CriClient } from '../../cri/client.js';
-import type { Image__Output as Image } from '../../cri/types.js';
-import { invalidArgument, silentLogger, writeJsonAtomic, type Logger } from '../../lib/index.js';
+import type { CriClient, Image__Output as Image } from '../../cri/index.js';
 
 /** The kubelet's defaults. */
 export const DEFAULT_IMAGE_GC_HIGH_THRESHOLD = 85;
@@ -217,7 +215,7 @@ export class ImageGcManager {
         await this.opts.cri.image.RemoveImage({ image: { image: image.id } });
       } catch (err) {
         // In use by a container created since the list, or removed already: the next round decides again.
-        this.logger.warn({ image: image.id, err: err instanceof Error ? err.message : String(err) }, 'cannot remove an unused image');
+        this.logger.warn({ image: image.id, err: messageOf(err) }, 'cannot remove an unused image');
         continue;
       }
       this.records.delete(image.id);

@@ -12,10 +12,8 @@
  * for the pressure transition period after (the kubelet's 5 min), so the scheduler keeps new pods
  * away (node.kubernetes.io/disk-pressure:NoSchedule) while the node recovers.
  */
-import { PeriodicTask } from '../../lib/periodic.js';
-import type { Pod } from '../../api/index.js';
-import { memoryBytes } from '../../api/index.js';
-import { silentLogger, type Logger } from '../../lib/index.js';
+import { PeriodicTask, silentLogger, type Logger } from '../../lib/index.js';
+import { type Pod, memoryBytes } from '../../api/index.js';
 import { evictOne, thresholdText as textOf } from './evict-one.js';
 import { formatBinaryQuantity, rankForMemoryEviction, type PodMemoryUsage } from './rank.js';
 import { thresholdBytes, type EvictionThreshold } from './threshold.js';

@@ -1,7 +1,5 @@
-import type { Pod } from '../../api/index.js';
-import { PeriodicTask } from '../../lib/periodic.js';
-import { podRequests } from '../../api/index.js';
-import { failedPrecondition, invalidArgument, silentLogger, type Logger } from '../../lib/index.js';
+import { type Pod, podRequests } from '../../api/index.js';
+import { PeriodicTask, failedPrecondition, invalidArgument, silentLogger, type Logger } from '../../lib/index.js';
 import type { MemoryObservation } from './memory-available.js';
 import { memoryEvictionMessage, rankForMemoryEviction, type PodMemoryUsage } from './rank.js';
 import { thresholdBytes, type EvictionThreshold } from './threshold.js';

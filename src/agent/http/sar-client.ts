@@ -6,6 +6,7 @@
  */
 import https from 'node:https';
 import { checkSchedulerIdentity, type UserInfo } from '../../join/index.js';
+import { messageOf } from '../../lib/index.js';
 
 export const SAR_PATH = '/apis/authorization.k8s.io/v1/subjectaccessreviews';
 export const SAR_CACHE_MS = 60_000;
@@ -84,7 +85,7 @@ export class SubjectAccessReviewer {
       }
       decision = { allowed: st.allowed, ...(typeof st.reason === 'string' && st.reason ? { reason: st.reason } : {}) };
     } catch (err) {
-      return { allowed: false, reason: `cannot reach the scheduler to authorize the request: ${err instanceof Error ? err.message : String(err)}` };
+      return { allowed: false, reason: `cannot reach the scheduler to authorize the request: ${messageOf(err)}` };
     }
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(key, { decision, until: now + (this.opts.ttlMs ?? SAR_CACHE_MS) });

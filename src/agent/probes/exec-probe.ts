@@ -1,5 +1,5 @@
 import { isDeadlineExceeded } from '../../cri/index.js';
-import { CoreletError } from '../../lib/index.js';
+import { CoreletError, messageOf } from '../../lib/index.js';
 import type { ExecAction } from '../../api/index.js';
 import { ExecTimeoutError, type ProbeDeps, type ProbeOutcome } from './probe-types.js';
 
@@ -26,6 +26,6 @@ export async function runExecProbe(
       return { result: 'Failure', output: `command timed out after ${timeoutSeconds}s: ${action.command.join(' ')}` };
     }
     // The kubelet discards such results as Unknown; with two verdicts, a command that cannot run fails.
-    return { result: 'Failure', output: `exec probe failed: ${err instanceof Error ? err.message : String(err)}` };
+    return { result: 'Failure', output: `exec probe failed: ${messageOf(err)}` };
   }
 }

@@ -3,7 +3,7 @@ import * as https from 'node:https';
 import type { HTTPGetAction } from '../../api/index.js';
 import type { ProbeOutcome } from './probe-types.js';
 import { hostPort } from './port.js';
-import { setLongTimeout } from '../../lib/long-timer.js';
+import { setLongTimeout, messageOf } from '../../lib/index.js';
 
 /** The kubelet reads at most this much of a probe's response body. */
 const MAX_BODY_BYTES = 10 * 1024;
@@ -43,7 +43,7 @@ export async function runHttpProbe(action: HTTPGetAction, host: string, port: nu
       try {
         res = await get(url, headers, abort.signal);
       } catch (err) {
-        const reason = abort.signal.aborted ? `timeout after ${timeoutSeconds}s` : err instanceof Error ? err.message : String(err);
+        const reason = abort.signal.aborted ? `timeout after ${timeoutSeconds}s` : messageOf(err);
         return { result: 'Failure', output: `Get "${url.href}": ${reason}` };
       }
       if (REDIRECT_STATUSES.has(res.status) && res.location !== undefined) {

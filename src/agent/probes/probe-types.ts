@@ -1,5 +1,5 @@
 import type { ContainerPort } from '../../api/index.js';
-import { setLongTimeout, type LongTimeout } from '../../lib/long-timer.js';
+import { setLongTimeout, type LongTimeout } from '../../lib/index.js';
 
 /** The three kinds of container probe, as the kubelet names them. */
 export type ProbeType = 'liveness' | 'readiness' | 'startup';

@@ -4,6 +4,7 @@ import { runHttpProbe } from './http-probe.js';
 import { runTcpProbe } from './tcp-probe.js';
 import { resolveProbePort } from './port.js';
 import type { ProbeDeps, ProbeOutcome, ProbeTarget } from './probe-types.js';
+import { messageOf } from '../../lib/index.js';
 
 /**
  * Runs one probe once against a container: exec, httpGet or tcpSocket, whichever the probe sets.
@@ -29,6 +30,6 @@ export async function runProbe(probe: Probe, target: ProbeTarget, deps: ProbeDep
     }
     return { result: 'Failure', output: 'missing probe handler: set exec, httpGet or tcpSocket' };
   } catch (err) {
-    return { result: 'Failure', output: err instanceof Error ? err.message : String(err) };
+    return { result: 'Failure', output: messageOf(err) };
   }
 }

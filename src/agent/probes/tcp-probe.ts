@@ -1,7 +1,7 @@
 import * as net from 'node:net';
 import type { ProbeOutcome } from './probe-types.js';
 import { hostPort } from './port.js';
-import { setLongTimeout } from '../../lib/long-timer.js';
+import { setLongTimeout } from '../../lib/index.js';
 
 /** TCP probe: success when a connection is established within timeoutSeconds; closed right away. */
 export function runTcpProbe(host: string, port: number, timeoutSeconds: number): Promise<ProbeOutcome> {

@@ -16,6 +16,7 @@ import { stopWithinDeadline, type TerminationDeadline } from '../termination-dea
 import type { WorkerContext } from './context.js';
 import { observeSandbox, type SandboxObservation } from './observe.js';
 import type { ContainerStep } from './pod-actions.js';
+import { messageOf } from '../../lib/index.js';
 
 /** What the executor reads and moves of its pod's worker. */
 export interface ExecutorHooks {
@@ -159,7 +160,7 @@ export class PodExecutor {
         if (vm.subPath && volume !== undefined) subPathPaths[i] = await this.ctx.volumes.prepareSubPath(pod, c, i, vm, volume);
       }
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
+      const message = messageOf(err);
       this.hooks.waiting.set(c.name, { reason: 'CreateContainerConfigError', message });
       events.record(pod, 'Warning', 'Failed', `Error: ${message}`);
       this.hooks.schedule(5000);
@@ -205,7 +206,7 @@ export class PodExecutor {
     const preStop = c?.lifecycle?.preStop
       ? (timeout: number) =>
           this.ctx.runHandler(pod, c, id, podIP, timeout).catch((err) =>
-            this.ctx.events.record(pod, 'Warning', 'FailedPreStopHook', `PreStop hook of ${c.name} failed: ${err instanceof Error ? err.message : String(err)}`),
+            this.ctx.events.record(pod, 'Warning', 'FailedPreStopHook', `PreStop hook of ${c.name} failed: ${messageOf(err)}`),
           )
       : undefined;
     const stop = (timeout: number) => this.ctx.cri.runtime.StopContainer({ container_id: id, timeout }, { deadlineMs: (timeout + 30) * 1000 }).then(() => undefined);

@@ -1,5 +1,5 @@
 import type { UnaryImpl } from '../../cri/index.js';
-import { failedPrecondition, invalidArgument, nowNanos, wrap } from '../../lib/index.js';
+import { failedPrecondition, invalidArgument, nowNanos, wrap, messageOf } from '../../lib/index.js';
 import { publishEvent, type LifecycleDeps } from '../lifecycle.js';
 import type { SandboxManager } from '../sandbox/sandbox-manager.js';
 import type { ContainerManager } from './container-manager.js';
@@ -27,7 +27,7 @@ export async function startContainer(d: StartContainerDeps, idOrPrefix: string):
         r.state = 'exited';
         r.exitCode = 128;
         r.reason = 'StartError';
-        r.message = err instanceof Error ? err.message : String(err);
+        r.message = messageOf(err);
         r.finishedAt = nowNanos();
       });
       throw wrap(err, `starting container ${rec.id}`);

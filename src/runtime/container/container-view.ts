@@ -1,4 +1,4 @@
-import type { Container, ContainerStatus } from '../../cri/types.js';
+import type { Container, ContainerStatus } from '../../cri/index.js';
 import type { ContainerRecord } from '../store/index.js';
 import type { ImageRecord } from '../image/index.js';
 

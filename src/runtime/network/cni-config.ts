@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { errnoCode, invalidArgument } from '../../lib/errors.js';
+import { errnoCode, invalidArgument } from '../../lib/index.js';
 
 /** CNI spec versions this executor speaks (all share the 0.3+ result layout). */
 export const SUPPORTED_CNI_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0'] as const;

@@ -3,7 +3,7 @@
  * list (name, cniVersion, prevResult, runtimeConfig), and reading what a plugin prints back.
  */
 import { isIP } from 'node:net';
-import { CoreletError, invalidArgument, type ErrorKind } from '../../lib/errors.js';
+import { CoreletError, invalidArgument, type ErrorKind } from '../../lib/index.js';
 import type { NetworkConfigList, PluginConfig } from './cni-config.js';
 import type { CniInterface, CniIpConfig, CniResult, PodNetworkArgs, PortMapping } from './types.js';
 

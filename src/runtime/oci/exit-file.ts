@@ -1,8 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errnoCode } from '../../lib/index.js';
-import { setLongTimeout } from '../../lib/long-timer.js';
+import { errnoCode, setLongTimeout } from '../../lib/index.js';
 
 /**
  * The exit code conmon wrote for container id (the text file exitDir/id), or undefined while there

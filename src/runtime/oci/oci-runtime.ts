@@ -2,10 +2,9 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreletError, errnoCode, invalidArgument, isKind, type Logger } from '../../lib/index.js';
+import { CoreletError, errnoCode, invalidArgument, isKind, type Logger, setLongTimeout } from '../../lib/index.js';
 import { runCommand, type CommandResult } from './run-command.js';
 import { runtimeError } from './runtime-errors.js';
-import { setLongTimeout } from '../../lib/long-timer.js';
 
 /** Container states as the OCI runtime reports them (`runc state`). */
 export type OciStatus = 'creating' | 'created' | 'running' | 'stopped' | 'paused';

@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from '../../lib/index.js'; // execa, loaded on first use
-import { errnoCode, internal } from '../../lib/errors.js';
+import { errnoCode, internal } from '../../lib/index.js';
 import { isMounted } from '../../host/index.js';
 
 /** Namespaces of a pod that are pinned by a bind mount (the network one is the netns file). */

@@ -1,4 +1,4 @@
-import type { DNSConfig__Output } from '../../cri/types.js';
+import type { DNSConfig__Output } from '../../cri/index.js';
 
 /** /etc/hosts of a pod with its own network namespace (the kubelet may mount its own over it). */
 export function podHostsFile(hostname: string, ip: string): string {

@@ -1,4 +1,4 @@
-import type { PodSandbox, PodSandboxStatus } from '../../cri/types.js';
+import type { PodSandbox, PodSandboxStatus } from '../../cri/index.js';
 import type { SandboxRecord } from '../store/index.js';
 import { namespaceModes } from './namespace-modes.js';
 

@@ -1,5 +1,5 @@
-import type { UnaryImpl } from '../../cri/server.js';
-import { CoreletError } from '../../lib/errors.js';
+import type { UnaryImpl } from '../../cri/index.js';
+import { CoreletError } from '../../lib/index.js';
 import type { RuntimeContext } from '../runtime-context.js';
 
 /** CheckpointContainer needs CRIU-based checkpoint/restore, which corelet does not do. */

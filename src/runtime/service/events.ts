@@ -1,4 +1,4 @@
-import type { StreamImpl } from '../../cri/server.js';
+import type { StreamImpl } from '../../cri/index.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import { podSandboxStatus } from '../sandbox/sandbox-view.js';
 import { containerStatus } from '../container/container-view.js';

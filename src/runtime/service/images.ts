@@ -1,7 +1,5 @@
-import type { UnaryImpl } from '../../cri/server.js';
-import type { Image } from '../../cri/types.js';
-import { invalidArgument } from '../../lib/errors.js';
-import { unixNanos } from '../../lib/ids.js';
+import type { UnaryImpl, Image } from '../../cri/index.js';
+import { invalidArgument, unixNanos } from '../../lib/index.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import { registryAuthFromCri, type ImageRecord } from '../image/index.js';
 

@@ -1,6 +1,5 @@
-import type { Metric } from '../../cri/types.js';
-import type { UnaryImpl } from '../../cri/server.js';
-import { unixNanos } from '../../lib/ids.js';
+import type { Metric, UnaryImpl } from '../../cri/index.js';
+import { unixNanos } from '../../lib/index.js';
 import type { RuntimeContext } from '../runtime-context.js';
 
 /** The cAdvisor-named metrics corelet reports per container (the kubelet's /metrics/cadvisor shape). */

@@ -1,4 +1,4 @@
-import type { UnaryImpl } from '../../cri/server.js';
+import type { UnaryImpl } from '../../cri/index.js';
 import type { RuntimeContext } from '../runtime-context.js';
 
 export const status = (rt: RuntimeContext): UnaryImpl<'Status'> => async (req) => {

@@ -1,4 +1,4 @@
-import type { UnaryImpl } from '../../cri/server.js';
+import type { UnaryImpl } from '../../cri/index.js';
 import type { RuntimeContext } from '../runtime-context.js';
 
 /** UpdateRuntimeConfig: the node's pod CIDR, applied to corelet's own default CNI config. */

@@ -1,7 +1,7 @@
 /**
  * Linux capabilities: names, the default set a container gets, and the CRI add/drop rules.
  */
-import { failedPrecondition, invalidArgument } from '../../lib/errors.js';
+import { failedPrecondition, invalidArgument } from '../../lib/index.js';
 import type { OciCapabilities } from './types.js';
 
 /** Every Linux capability up to CAP_CHECKPOINT_RESTORE (40), indexed by capability number. */

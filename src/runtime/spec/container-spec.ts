@@ -1,7 +1,7 @@
 /**
  * CRI CreateContainer → OCI config.json: the pure translation (containerd's CRI plugin semantics).
  */
-import { invalidArgument } from '../../lib/errors.js';
+import { invalidArgument } from '../../lib/index.js';
 import { ALL_CAPABILITIES, computeCapabilities } from './capabilities.js';
 import { defaultMounts, mergeMounts } from './mounts.js';
 import { buildEnv, mergeArgs, workingDir } from './process.js';

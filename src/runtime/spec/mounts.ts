@@ -3,8 +3,8 @@
  * (/etc/hosts, /etc/resolv.conf, /etc/hostname, /dev/shm), merged the way containerd merges them.
  */
 import { posix } from 'node:path';
-import { invalidArgument } from '../../lib/errors.js';
-import type { Mount__Output } from '../../cri/generated/runtime/v1/Mount.js';
+import { invalidArgument } from '../../lib/index.js';
+import type { Mount__Output } from '../../cri/index.js';
 import type { OciMount, SandboxFiles } from './types.js';
 
 /** The mounts every container starts with (before CRI mounts override them). */

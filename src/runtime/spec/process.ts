@@ -2,7 +2,7 @@
  * The process of a container: its argv, environment and working directory, merged from the CRI
  * request and the image config.
  */
-import { invalidArgument } from '../../lib/errors.js';
+import { invalidArgument } from '../../lib/index.js';
 
 /** PATH when neither the image nor the CRI sets one. */
 export const DEFAULT_PATH_ENV = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

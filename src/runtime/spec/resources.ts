@@ -1,8 +1,8 @@
 /**
  * cgroup resources and oom_score_adj from CRI LinuxContainerResources.
  */
-import { invalidArgument } from '../../lib/errors.js';
-import type { LinuxContainerResources__Output } from '../../cri/generated/runtime/v1/LinuxContainerResources.js';
+import { invalidArgument } from '../../lib/index.js';
+import type { LinuxContainerResources__Output } from '../../cri/index.js';
 import type { OciResources } from './types.js';
 
 /**

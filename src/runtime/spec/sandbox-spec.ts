@@ -1,7 +1,7 @@
 /**
  * CRI RunPodSandbox → the OCI spec of the pause container, which holds the pod's namespaces.
  */
-import { invalidArgument } from '../../lib/errors.js';
+import { invalidArgument } from '../../lib/index.js';
 import { defaultMounts } from './mounts.js';
 import { DEFAULT_PATH_ENV } from './process.js';
 import { clampOomScoreAdj } from './resources.js';

@@ -3,8 +3,8 @@
  * containerd's default), Docker-format profile files (Localhost) converted to the OCI shape, and
  * the CRI rules choosing between them.
  */
-import { invalidArgument } from '../../lib/errors.js';
-import type { SecurityProfile__Output } from '../../cri/generated/runtime/v1/SecurityProfile.js';
+import { invalidArgument, messageOf } from '../../lib/index.js';
+import type { SecurityProfile__Output } from '../../cri/index.js';
 import type { OciSeccomp, OciSeccompArg, OciSeccompRule, SeccompAction, SeccompOperator } from './types.js';
 
 /**
@@ -401,12 +401,12 @@ export function resolveSeccomp(
       try {
         text = opts.readLocalhost(choice.path);
       } catch (err) {
-        throw invalidArgument(`reading seccomp profile ${choice.path}: ${err instanceof Error ? err.message : String(err)}`, err);
+        throw invalidArgument(`reading seccomp profile ${choice.path}: ${messageOf(err)}`, err);
       }
       try {
         return parseSeccompProfile(text, opts.capabilities);
       } catch (err) {
-        throw invalidArgument(`seccomp profile ${choice.path}: ${err instanceof Error ? err.message : String(err)}`, err);
+        throw invalidArgument(`seccomp profile ${choice.path}: ${messageOf(err)}`, err);
       }
     }
   }

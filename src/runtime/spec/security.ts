@@ -1,10 +1,8 @@
 /**
  * Masked and read-only paths, AppArmor, and the CRI annotations on a spec.
  */
-import { invalidArgument } from '../../lib/errors.js';
-import type { SecurityProfile__Output } from '../../cri/generated/runtime/v1/SecurityProfile.js';
-import type { PodSandboxConfig__Output } from '../../cri/generated/runtime/v1/PodSandboxConfig.js';
-import type { NamespaceOption__Output } from '../../cri/generated/runtime/v1/NamespaceOption.js';
+import { invalidArgument } from '../../lib/index.js';
+import type { SecurityProfile__Output, PodSandboxConfig__Output, NamespaceOption__Output } from '../../cri/index.js';
 
 /** Paths hidden from unprivileged containers (they leak host details or allow attacks). */
 export const DEFAULT_MASKED_PATHS: readonly string[] = Object.freeze([

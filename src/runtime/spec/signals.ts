@@ -4,7 +4,7 @@
  * arm and s390, 16 on MIPS), the accepted names stay one fixed list.
  */
 import { constants } from 'node:os';
-import { invalidArgument } from '../../lib/errors.js';
+import { invalidArgument } from '../../lib/index.js';
 
 /** The names accepted (without the SIG prefix), aliases included: the same on every architecture. */
 const SIGNAL_NAMES = [

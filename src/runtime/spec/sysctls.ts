@@ -2,7 +2,7 @@
  * Pod sysctls: only namespaced ones are allowed, and only when the pod owns the namespace they
  * belong to (the same safety rule the kubelet applies).
  */
-import { invalidArgument } from '../../lib/errors.js';
+import { invalidArgument } from '../../lib/index.js';
 
 /**
  * "net/ipv4/conf/eth0.100/rp_filter" → "net.ipv4.conf.eth0/100.rp_filter": a name whose first

@@ -3,8 +3,7 @@
  * the CRI→OCI translation. Field names follow the OCI JSON exactly, so a spec is written with a plain
  * JSON.stringify.
  */
-import type { ContainerConfig__Output } from '../../cri/generated/runtime/v1/ContainerConfig.js';
-import type { PodSandboxConfig__Output } from '../../cri/generated/runtime/v1/PodSandboxConfig.js';
+import type { ContainerConfig__Output, PodSandboxConfig__Output } from '../../cri/index.js';
 
 /** OCI runtime-spec version written into every config.json. */
 export const OCI_VERSION = '1.0.2';

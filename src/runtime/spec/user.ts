@@ -2,7 +2,7 @@
  * Users and groups of a container: /etc/passwd and /etc/group parsing, image USER strings, and the
  * CRI rules that pick uid, gid and supplementary groups.
  */
-import { invalidArgument } from '../../lib/errors.js';
+import { invalidArgument } from '../../lib/index.js';
 import { int64 } from './resources.js';
 
 export interface PasswdEntry {

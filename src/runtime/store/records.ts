@@ -1,4 +1,4 @@
-import type { ContainerConfig__Output, PodSandboxConfig__Output } from '../../cri/types.js';
+import type { ContainerConfig__Output, PodSandboxConfig__Output } from '../../cri/index.js';
 
 /**
  * Sandbox states. `creating` is persisted before the first side effect so that a daemon killed midway

@@ -1,11 +1,6 @@
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeJsonAtomic } from '../../lib/fs-atomic.js';
-import { tightenRecords } from '../../lib/private-state.js';
-import { safeSegment } from '../../lib/safe-join.js';
-import { alreadyExists, errnoCode, notFound } from '../../lib/errors.js';
-import type { Logger } from '../../lib/logger.js';
-import { KeyedMutex } from '../../lib/index.js';
+import { writeJsonAtomic, tightenRecords, safeSegment, alreadyExists, errnoCode, notFound, type Logger, KeyedMutex } from '../../lib/index.js';
 import type { ContainerRecord, SandboxRecord } from './records.js';
 
 type Kind = 'sandboxes' | 'containers';

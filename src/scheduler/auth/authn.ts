@@ -21,6 +21,7 @@ import {
 } from '../../join/index.js';
 import { AuthenticationError, authenticateToken, bearerToken, type TokenRecord } from './tokens.js';
 import { parseToken } from '../../join/index.js';
+import { messageOf } from '../../lib/index.js';
 
 /** The user name of the admin `scheduler init` made before groups existed. */
 export const LEGACY_ADMIN_USER = 'admin';
@@ -54,7 +55,7 @@ export function authenticateBearer(token: string, deps: AuthnDeps): UserInfo {
   try {
     id = parseToken(token).id;
   } catch (err) {
-    throw new AuthenticationError(err instanceof Error ? err.message : String(err));
+    throw new AuthenticationError(messageOf(err));
   }
   const usage = deps.tokenLookup(id)?.usage ?? 'api';
   const record = authenticateToken(token, deps.tokenLookup, usage, deps.now());

@@ -9,7 +9,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic, type Logger } from '../../lib/index.js';
+import { writeFileAtomic, type Logger, messageOf } from '../../lib/index.js';
 import { createServerCert, PKI_FILES, type CertKeyPair } from './pki.js';
 
 /**
@@ -125,7 +125,7 @@ export function startServingCertRenewal(opts: ServingCertRenewalOptions): Servin
       failures++;
       const left = Date.parse(new X509Certificate(current.certPem).validTo) - now();
       const delay = Math.max(1000, Math.min(5000 * 2 ** (failures - 1), 300_000, left > 2000 ? left / 2 : 1000));
-      opts.logger.error({ err: err instanceof Error ? err.message : String(err), retryInSeconds: Math.round(delay / 1000) }, 'serving certificate renewal failed');
+      opts.logger.error({ err: messageOf(err), retryInSeconds: Math.round(delay / 1000) }, 'serving certificate renewal failed');
       schedule(now() + delay);
     }
   };

@@ -7,7 +7,7 @@
  * so a slow hash adds nothing against guessing, and a fast one keeps per-request API checks cheap.
  */
 import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
-import { CoreletError, invalidArgument } from '../../lib/index.js';
+import { CoreletError, invalidArgument, messageOf } from '../../lib/index.js';
 import { isTokenFormat, parseToken, type ParsedToken } from '../../join/index.js';
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
@@ -114,7 +114,7 @@ export function authenticateToken(
   try {
     parsed = parseToken(presented);
   } catch (err) {
-    throw new AuthenticationError(err instanceof Error ? err.message : String(err));
+    throw new AuthenticationError(messageOf(err));
   }
   const record = lookup(parsed.id);
   if (!record) throw new AuthenticationError(`token ${parsed.id} is not known to this scheduler (deleted, or made for another cluster)`);

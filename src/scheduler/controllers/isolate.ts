@@ -4,6 +4,7 @@
  * next pass; its writes are rolled back (a savepoint) and the other objects are still reconciled.
  */
 import type { Store } from '../store/index.js';
+import { messageOf } from '../../lib/index.js';
 
 /** One object whose reconcile threw in a pass. */
 export interface ControllerFailure {
@@ -18,7 +19,7 @@ export function isolated<T>(store: Store, failures: ControllerFailure[], object:
   try {
     return store.transaction(fn);
   } catch (err) {
-    failures.push({ object, error: err instanceof Error ? err.message : String(err) });
+    failures.push({ object, error: messageOf(err) });
     return undefined;
   }
 }

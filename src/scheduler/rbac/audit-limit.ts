@@ -11,7 +11,7 @@
  *    denials alone can never rotate a file: writes, execs and failures can only be pushed out by
  *    other writes, execs and failures.
  */
-import type { AuditRecord } from './audit.js';
+import type { AuditRecord } from './audit-record.js';
 
 export interface DenialLimits {
   /** Denial records per user per window (default 60). */

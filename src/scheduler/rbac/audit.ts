@@ -10,24 +10,10 @@ import { closeSync, fstatSync, openSync, renameSync, rmSync, writeSync, chmodSyn
 import type { UserInfo } from '../auth/index.js';
 import type { RequestAttributes } from './attributes.js';
 import { clipRecord, DenialLimiter, type DenialLimits } from './audit-limit.js';
+import type { AuditRecord } from './audit-record.js';
 
-export interface AuditRecord {
-  time: string;
-  user: string;
-  groups: string[];
-  /** The user who asked, when it acted as another (impersonation). */
-  impersonatedBy?: string;
-  verb: string;
-  resource?: string;
-  subresource?: string;
-  namespace?: string;
-  name?: string;
-  path?: string;
-  code: number;
-  /** started: an exec when authorized (its outcome follows in a second record). */
-  result: 'allowed' | 'denied' | 'failed' | 'started';
-  reason?: string;
-}
+export type { AuditRecord } from './audit-record.js';
+
 
 /** The verbs that change something. */
 const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection', 'escalate', 'bind', 'impersonate']);

@@ -23,7 +23,7 @@ import { isIP } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import forge from 'node-forge';
 import { checkDnsSubdomain, type Node } from '../../api/index.js';
-import { silentLogger, type Logger } from '../../lib/index.js';
+import { silentLogger, type Logger, messageOf } from '../../lib/index.js';
 import {
   AuthenticationError,
   authenticateToken,
@@ -364,7 +364,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, opts: CsrApiOpti
       return send(res, err.code, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: err.message, reason: err.reason, code: err.code });
     }
     logger.error({ err }, 'certificate request failed');
-    send(res, 500, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: err instanceof Error ? err.message : String(err), reason: 'InternalError', code: 500 });
+    send(res, 500, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: messageOf(err), reason: 'InternalError', code: 500 });
   }
 }
 

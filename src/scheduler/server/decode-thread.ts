@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { decodeObjects, ManifestError } from '../../api/index.js';
-import { CoreletError } from '../../lib/index.js';
+import { CoreletError, messageOf } from '../../lib/index.js';
 
 const { text, source } = workerData as { text: string; source: string };
 try {
@@ -13,7 +13,7 @@ try {
   parentPort?.postMessage({
     error: {
       kind: err instanceof CoreletError ? err.kind : 'Internal',
-      message: err instanceof Error ? err.message : String(err),
+      message: messageOf(err),
       ...(err instanceof ManifestError ? { problems: err.problems, warnings: err.warnings } : {}),
     },
   });

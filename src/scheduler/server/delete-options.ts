@@ -4,7 +4,7 @@
  * when both are given. Only gracePeriodSeconds is used (for pods); other fields are accepted and ignored.
  */
 import { MAX_GRACE_PERIOD_SECONDS } from '../../api/index.js';
-import { invalidArgument } from '../../lib/index.js';
+import { invalidArgument, messageOf } from '../../lib/index.js';
 
 function checkGrace(value: unknown, where: string): number {
   const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
@@ -24,7 +24,7 @@ export function requestedGracePeriod(query: URLSearchParams, body: string): numb
   try {
     parsed = JSON.parse(body);
   } catch (err) {
-    throw invalidArgument(`DeleteOptions body: not JSON: ${err instanceof Error ? err.message : String(err)}`);
+    throw invalidArgument(`DeleteOptions body: not JSON: ${messageOf(err)}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw invalidArgument('DeleteOptions body: expected an object');
   const g = (parsed as { gracePeriodSeconds?: unknown }).gracePeriodSeconds;

@@ -23,7 +23,7 @@ import {
   type PodStatusMessage,
   type RegisterMessage,
 } from '../../api/index.js';
-import { CoreletError, type Logger } from '../../lib/index.js';
+import { CoreletError, type Logger, messageOf } from '../../lib/index.js';
 import type { Store, Stored } from '../store/index.js';
 import { confirmPodTerminated, markNodeStatusUnknown } from '../controllers/index.js';
 import { allocatePodCidr, podCidrCapacity, type PodCidrConfig } from './pod-cidr.js';
@@ -271,7 +271,7 @@ export function serveNodeSocket(ws: WebSocket, opts: NodeSocketOptions): void {
       else if (msg.type === 'logsData' || msg.type === 'logsEnd' || msg.type === 'execResult') sessions.deliver(nodeName, msg);
     } catch (err) {
       const notFound = err instanceof CoreletError && err.kind === 'NotFound';
-      reply(errorMessage(notFound ? 'NotFound' : 'Internal', err instanceof Error ? err.message : String(err), msg.id));
+      reply(errorMessage(notFound ? 'NotFound' : 'Internal', messageOf(err), msg.id));
       if (!notFound) logger.error({ err, node: nodeName, type: msg.type }, 'handling agent message failed');
     }
   });

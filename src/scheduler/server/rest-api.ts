@@ -43,7 +43,7 @@ import {
   type LabelSelector,
   type Pod,
 } from '../../api/index.js';
-import { CoreletError, invalidArgument, notFound, type Logger } from '../../lib/index.js';
+import { CoreletError, invalidArgument, notFound, type Logger, messageOf } from '../../lib/index.js';
 import type { NodeCertificates, Pki, TokenRecord } from '../auth/index.js';
 import type { AuditSink } from '../rbac/index.js';
 import { AccessError, accessRoute, auditFinished, checkAccess, type AccessContext, type AuthorizationMode } from './rest-access.js';
@@ -184,7 +184,7 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw invalidArgument(`request body is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+    throw invalidArgument(`request body is not valid JSON: ${messageOf(err)}`);
   }
 }
 
@@ -276,7 +276,7 @@ export async function handleApiRequest(req: IncomingMessage, res: ServerResponse
       if (!res.headersSent) {
         clientGone = true;
         const [status] = err instanceof HttpError || err instanceof AccessError ? [err.code] : err instanceof CoreletError && STATUS_OF_KIND[err.kind] ? STATUS_OF_KIND[err.kind] : [500];
-        failed(status, err instanceof Error ? err.message : String(err));
+        failed(status, messageOf(err));
       }
       res.destroy();
       return;
@@ -300,8 +300,8 @@ export async function handleApiRequest(req: IncomingMessage, res: ServerResponse
       return;
     }
     opts.logger.error({ err, method: req.method, url: req.url }, 'API request failed');
-    failed(500, err instanceof Error ? err.message : String(err));
-    sendStatus(res, 500, 'InternalError', err instanceof Error ? err.message : String(err));
+    failed(500, messageOf(err));
+    sendStatus(res, 500, 'InternalError', messageOf(err));
   } finally {
     if (access) {
       try {
@@ -765,7 +765,7 @@ function patch(kind: StoreKind, ns: string, name: string, text: string, contentT
   try {
     body = JSON.parse(text);
   } catch (err) {
-    throw invalidArgument(`the patch is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+    throw invalidArgument(`the patch is not valid JSON: ${messageOf(err)}`);
   }
   if (!isRecord(body)) throw invalidArgument('a merge patch must be a JSON object, like {"spec": {"replicas": 3}}');
   const ref = ns ? `${kind} ${ns}/${name}` : `${kind} ${name}`;

@@ -3,7 +3,7 @@
  * chosen node's agent with `assign`.
  */
 import { MessageError, MESSAGE_VERSION, podFinished, type Node, type ObjectEvent, type Pod } from '../../api/index.js';
-import { CoreletError, type Logger } from '../../lib/index.js';
+import { CoreletError, type Logger, messageOf } from '../../lib/index.js';
 import { bindClaim, claimNode } from '../controllers/index.js';
 import { ClusterSnapshot, localClaimsOf, pinnedNodeOf, schedule, type ScheduleResult } from '../placement/index.js';
 import type { Store, WatchChange } from '../store/index.js';
@@ -155,7 +155,7 @@ export function scheduleOnce(store: Store, sessions: NodeSessions, now: Date = n
             placed = schedule(pod, snapshot, { requiredNode: data?.node, pinnedNode });
           } catch (err) {
             // One unreadable pod (bad quantities) must not stop the others from being placed.
-            placed = { node: undefined, reasons: {}, message: `cannot place pod: ${err instanceof Error ? err.message : String(err)}` };
+            placed = { node: undefined, reasons: {}, message: `cannot place pod: ${messageOf(err)}` };
           }
         }
         if (placed.node === undefined) {

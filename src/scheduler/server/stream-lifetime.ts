@@ -6,8 +6,7 @@
  * credentials or permissions are gone (a deleted token or ServiceAccount, a removed binding):
  * checked every few seconds and, throttled, before sending.
  */
-import { invalidArgument } from '../../lib/index.js';
-import { setLongTimeout } from '../../lib/long-timer.js';
+import { invalidArgument, setLongTimeout } from '../../lib/index.js';
 
 /** kube-apiserver's --min-request-timeout default. */
 export const DEFAULT_MIN_REQUEST_TIMEOUT_SECONDS = 1800;

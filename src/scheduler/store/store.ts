@@ -24,6 +24,7 @@ import {
   errnoCode,
   wrap,
   type Logger,
+  messageOf,
 } from '../../lib/index.js';
 import { labelsMatch, type LabelRequirement, type ObjectEvent } from '../../api/index.js';
 import { API_VERSIONS, type ObjectInput, type StoreKind, type Stored, type StoredObject, type WatchChange } from './kinds.js';
@@ -143,7 +144,7 @@ function refOf(kind: string, namespace: string, name: string): string {
 function storeError(err: unknown, context: string): unknown {
   if (!(err instanceof Database.SqliteError)) return err; // ours, or thrown by a caller's function
   const code = errnoCode(err) ?? '';
-  const message = err instanceof Error ? err.message : String(err);
+  const message = messageOf(err);
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
     return unavailable(`${context}: the store is locked by another process: ${message}`, err);
   }

@@ -1,9 +1,8 @@
 /**
  * The boundary rules themselves (.dependency-cruiser.cjs, `npm run lint:deps`): on a temporary copy of
- * src/ with the real config and the real baseline of known violations, deliberately added sideways
- * imports (agent → runtime, streaming → cri, scheduler → streaming), an import of another folder's
- * internals and a new cycle make the check fail, naming each new import and its rule and nothing
- * else (the baselined ones stay ignored).
+ * src/ with the real config, deliberately added sideways imports (agent → runtime, streaming → cri,
+ * scheduler → streaming, host → runtime), an import of another folder's internals and a new cycle make
+ * the check fail, naming each new import and its rule and nothing else; the real tree has none.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -15,11 +14,10 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const DEPCRUISE = join(ROOT, 'node_modules', 'dependency-cruiser', 'bin', 'dependency-cruise.mjs');
-const KNOWN = '.dependency-cruiser-known-violations.json';
 
 function depcruise(cwd: string): Promise<{ code: number; out: string }> {
   // Own cache folder: the config's default (node_modules/.cache) is the repository's, shared through the symlink.
-  const args = [DEPCRUISE, 'src', '--config', '.dependency-cruiser.cjs', '--ignore-known', KNOWN, '--output-type', 'err', '--cache', join(cwd, '.depcache')];
+  const args = [DEPCRUISE, 'src', '--config', '.dependency-cruiser.cjs', '--output-type', 'err', '--cache', join(cwd, '.depcache')];
   return new Promise((resolve) => {
     execFile(process.execPath, args, { cwd, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, out: stdout + stderr });
@@ -31,7 +29,7 @@ test('the boundary check fails on a new sideways import, a reach into internals 
   const dir = await mkdtemp(join(tmpdir(), 'corelet-boundaries-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   await cp(join(ROOT, 'src'), join(dir, 'src'), { recursive: true });
-  for (const f of ['.dependency-cruiser.cjs', KNOWN, 'tsconfig.json']) await copyFile(join(ROOT, f), join(dir, f));
+  for (const f of ['.dependency-cruiser.cjs', 'tsconfig.json']) await copyFile(join(ROOT, f), join(dir, f));
   await symlink(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
 
   // The agent drives any CRI runtime over its socket: importing the runtime is sideways.
@@ -56,7 +54,6 @@ test('the boundary check fails on a new sideways import, a reach into internals 
   assert.match(out, /error host-imports-only-lib: src\/host\/zz-probe-upward\.ts → src\/runtime\/index\.ts/);
   assert.match(out, /error through-index: src\/scheduler\/zz-probe-internals\.ts → src\/lib\/errors\.ts/);
   assert.match(out, /error no-circular: src\/lib\/zz-probe-cycle-a\.ts →\s+src\/lib\/zz-probe-cycle-b\.ts →\s+src\/lib\/zz-probe-cycle-a\.ts/);
-  // Only the new ones: the known violations stay ignored.
+  // Only the new ones: the tree itself has no violation.
   assert.match(out, /x 6 dependency violations \(6 errors, 0 warnings\)/);
-  assert.match(out, /known violations ignored/);
 });
