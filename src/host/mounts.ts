@@ -13,7 +13,7 @@ export interface MountPort {
   unmount(target: string): Promise<void>;
 }
 
-/** Runs a command, never throwing on its exit code; execa is loaded on first use (lib/ is imported by most processes, few mount). */
+/** Runs a command, never throwing on its exit code; execa is loaded on first use (host/ is imported by every node process, few of them mount). */
 async function run(file: string, args: string[]): Promise<{ exitCode?: number; stderr: string }> {
   const { execa } = await import('execa');
   const r = await execa(file, args, { reject: false });

@@ -1,6 +1,6 @@
 /**
  * The small interfaces through which the sandbox and container lifecycle reaches the host. The real
- * adapters live in network/, oci/, cgroups/ and image/; unit tests pass fakes.
+ * adapters live in network/, oci/, image/ and src/host/ (cgroups); unit tests pass fakes.
  */
 import type { OciSpec } from './spec/index.js';
 import type { PodNetworkArgs } from './network/index.js';
