@@ -24,8 +24,6 @@ name=$(hostname)
 ip=
 join_dir=
 source=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-# shellcheck source=native-scripts/node/defaults.sh
-. "$(dirname "${BASH_SOURCE[0]}")/defaults.sh"
 while [ $# -gt 0 ]; do
 	case $1 in
 	--name) name=$2; shift 2 ;;
@@ -38,6 +36,10 @@ done
 case $role in control-plane | node) ;; *) die "unknown role \"$role\": use control-plane or node" ;; esac
 [ -n "$ip" ] || die "--ip is required (the address other machines reach this one at)"
 [ -n "$join_dir" ] || die "--join-dir is required (a folder the control plane and the nodes share)"
+# From the source tree, not from beside this script: Vagrant uploads this one file alone and runs it.
+[ -f "$source/native-scripts/node/defaults.sh" ] || die "--source $source is not a corelet source tree (no native-scripts/node/defaults.sh)"
+# shellcheck source=native-scripts/node/defaults.sh
+. "$source/native-scripts/node/defaults.sh"
 
 NODE_VERSION=20.18.1
 prefix=/opt/corelet
