@@ -138,7 +138,13 @@ export function computePodActions(input: PodActionsInput): PodActions {
       steps.push({ action: 'start', kind: 'init', container: c, restartCount: carriedRestarts(c.name) });
       return actions;
     }
-    if (cur.state === 'running' || cur.state === 'created') return actions;
+    if (cur.state === 'running') return actions;
+    // Created but never started (the agent or the runtime died between the two): start it now, as
+    // the kubelet does; nothing after it starts until it has run.
+    if (cur.state === 'created') {
+      steps.push({ action: 'start-created', container: c, id: cur.id });
+      return actions;
+    }
     if (cur.exitCode === 0) continue;
     if (pod.spec.restartPolicy === 'Never') {
       steps.push({ action: 'fail-pod', container: c, reason: 'Init:Error', message: `init container ${c.name} failed with exit code ${cur.exitCode}` });

@@ -150,7 +150,7 @@ describe('computePodActions: init containers', () => {
   const cases: Array<{ name: string; policy?: 'Always' | 'OnFailure' | 'Never'; seen: (q: Pod) => Array<[string, { current: RuntimeContainer }]>; want: string[] }> = [
     { name: 'the first init container starts first, alone', seen: () => [], want: ['start init i1#0'] },
     { name: 'a running init container: nothing else starts', seen: (q) => [seen(q, 'i1', 'running')], want: [] },
-    { name: 'a created init container: nothing else starts', seen: (q) => [seen(q, 'i1', 'created')], want: [] },
+    { name: 'a created init container is started, and nothing else', seen: (q) => [seen(q, 'i1', 'created')], want: ['start-created i1'] },
     { name: 'after the first succeeded, the second starts', seen: (q) => [seen(q, 'i1', 'exited')], want: ['start init i2#0'] },
     { name: 'a failed init container restarts (Always)', seen: (q) => [seen(q, 'i1', 'exited', { exitCode: 1 })], want: ['restart init i1'] },
     { name: 'a failed init container restarts (OnFailure)', policy: 'OnFailure', seen: (q) => [seen(q, 'i1', 'exited', { exitCode: 1 })], want: ['restart init i1'] },
