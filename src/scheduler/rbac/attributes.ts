@@ -31,7 +31,7 @@ export type RequestAttributes = ({ kind: 'resource' } & ResourceAttributes) | ({
  * rules name those groups: the kind registry's (api/kinds.ts), and those of resources RBAC rules may
  * name that corelet does not store. Resources not listed here belong to the group of their URL.
  */
-export const RESOURCE_GROUPS: Readonly<Record<string, string>> = {
+export const RESOURCE_GROUPS: Readonly<Record<string, string>> = Object.assign(Object.create(null) as Record<string, string>, {
   ...Object.fromEntries(KINDS.filter((k) => k.group !== '').map((k) => [k.plural, k.group])),
   controllerrevisions: 'apps',
   cronjobs: 'batch',
@@ -40,7 +40,7 @@ export const RESOURCE_GROUPS: Readonly<Record<string, string>> = {
   selfsubjectaccessreviews: 'authorization.k8s.io',
   localsubjectaccessreviews: 'authorization.k8s.io',
   tokenreviews: 'authentication.k8s.io',
-};
+});
 
 /** The API group a resource belongs to ("" for pods, "apps" for deployments). */
 export function groupOf(resource: string, urlGroup = ''): string {

@@ -75,8 +75,9 @@ export const APPLY_RESULTS_HEADER = 'corelet-apply-results';
  * URL resource names (plural, lower case, as kubectl uses them) → stored kind, for the routes every
  * stored kind shares: the kind registry's kinds but nodes and events, which have routes of their own.
  */
-export const RESOURCES: Readonly<Record<string, StoreKind>> = Object.fromEntries(
-  STORE_KINDS.filter((k) => k !== 'Node').map((k) => [kindEntry(k).plural, k]),
+export const RESOURCES: Readonly<Record<string, StoreKind>> = Object.assign(
+  Object.create(null) as Record<string, StoreKind>, // a URL segment such as "constructor" finds nothing
+  Object.fromEntries(STORE_KINDS.filter((k) => k !== 'Node').map((k) => [kindEntry(k).plural, k])),
 );
 
 /** What the API handler needs. */

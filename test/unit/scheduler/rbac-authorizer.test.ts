@@ -15,6 +15,7 @@ import {
   BUILTIN_CLUSTER_ROLE_BINDINGS,
   authorize,
   forbiddenMessage,
+  groupOf,
   missingPermission,
   requestAttributes,
   ruleAllowsResource,
@@ -232,5 +233,13 @@ describe('audit log', () => {
     for (const f of [path, `${path}.1`, `${path}.2`]) assert.ok(statSync(f).size <= 400, f);
     const last = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     assert.equal(last.at(-1).user, 'u19');
+  });
+});
+
+describe('groupOf', () => {
+  it('knows the registry\'s groups and gives "" for a resource named like an Object property', () => {
+    assert.equal(groupOf('deployments'), 'apps');
+    assert.equal(groupOf('pods'), '');
+    for (const r of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) assert.equal(groupOf(r), '', r);
   });
 });

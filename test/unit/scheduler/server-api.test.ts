@@ -94,6 +94,11 @@ spec:
     const badSelector = await api(server, pki, 'GET', `/api/v1/namespaces/default/deployments?labelSelector=${encodeURIComponent('app in ()')}`, { token });
     assert.equal(badSelector.status, 400);
     assert.match(badSelector.body.message, /labelSelector: invalid term "app in \(\)"/);
+    // A resource named like an Object property is an unknown resource (404), not a server error.
+    for (const path of ['/api/v1/constructor', '/api/v1/namespaces/default/constructor', '/api/v1/namespaces/default/__proto__/x', '/api/v1/toString']) {
+      const res = await api(server, pki, 'GET', path, { token });
+      assert.equal(res.status, 404, `${path}: ${JSON.stringify(res.body)}`);
+    }
 
     // Applying again with a change updates in place: same uid, new generation.
     const uid = pods.body.items[0].metadata.uid;
