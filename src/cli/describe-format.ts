@@ -3,7 +3,7 @@
  * (containers and conditions of a pod, capacity and pods of a node, replicas and strategy of a
  * workload) and the events about it, laid out as kubectl describe does.
  */
-import { POD_SECURITY_LABELS, namespacePodSecurity } from '../api/index.js'; // not the barrel: it loads yaml
+import { POD_SECURITY_LABELS, namespacePodSecurity } from '../api/index.js';
 import { describeRbac, isRbacDescribed } from './describe-rbac.js';
 import type { Container, ContainerState, ContainerStatus, ObjectEvent, Pod, PodTemplateSpec } from '../api/index.js';
 import { nodeRoles, podStatus, selectorText, jobStatus } from './printers.js';

@@ -4,7 +4,7 @@
  * --overwrite; `key-` removes a label.
  */
 import type { Command } from 'commander';
-import { checkLabelValue, checkQualifiedName } from '../api/index.js'; // not the barrel: it loads yaml
+import { checkLabelValue, checkQualifiedName } from '../api/index.js';
 import { warningsOf } from './api-client.js';
 import { namespaceOf, withClient, withConnectionOptions, withNamespaceOptions, type CommonOptions } from './cluster-options.js';
 import { objectPath, parseTarget } from './kinds.js';
