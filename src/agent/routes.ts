@@ -262,22 +262,19 @@ export class PodRoutes {
     for (const c of plan.conflicts) {
       this.logger.warn({ dst: c.dst, via: c.via }, `not routing ${c.dst} via ${c.via}: a route to ${c.dst} that corelet did not add exists; remove it if pods there should be reached through the peer node`);
     }
-    for (const r of plan.remove) {
-      try {
-        await table.remove(r);
-        result.removed.push(r);
-      } catch (err) {
-        result.failed.push({ route: r, error: execErrorMessage(err) });
+    // Each change on its own: one that fails is reported and tried again on the next sync.
+    const change = async <R extends PodRoute | HostRoute>(routes: readonly R[], op: (r: R) => Promise<void>, done: R[]) => {
+      for (const r of routes) {
+        try {
+          await op(r);
+          done.push(r);
+        } catch (err) {
+          result.failed.push({ route: r, error: execErrorMessage(err) });
+        }
       }
-    }
-    for (const r of plan.replace) {
-      try {
-        await table.replace(r);
-        result.added.push(r);
-      } catch (err) {
-        result.failed.push({ route: r, error: execErrorMessage(err) });
-      }
-    }
+    };
+    await change(plan.remove, (r) => table.remove(r), result.removed);
+    await change(plan.replace, (r) => table.replace(r), result.added);
     for (const f of result.failed) this.logger.warn({ dst: f.route.dst }, f.error);
     if (result.added.length + result.removed.length > 0) {
       this.logger.info({ added: result.added.map((r) => `${r.dst} via ${r.via}`), removed: result.removed.map((r) => r.dst) }, 'pod routes updated');

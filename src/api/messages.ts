@@ -14,9 +14,9 @@ import { isIP } from 'node:net';
 import { CoreletError, messageOf } from '../lib/index.js';
 import { FieldReader, compact, describeValue, fieldPath as at, indexPath as idx, isMapping } from './field-reader.js';
 import { MAX_GRACE_PERIOD_SECONDS } from './grace-period.js';
-import { checkDnsLabel, checkDnsSubdomain, checkIp, checkLabelValue, checkQualifiedName } from './names.js';
+import { checkDnsLabel, checkDnsSubdomain, checkIp, checkQualifiedName } from './names.js';
 import type { NodeAddress, NodeCondition, NodeConditionType } from './node-types.js';
-import { decodePod } from './pod-decode.js';
+import { decodeLabels, decodePod } from './pod-decode.js';
 import { POD_SECURITY_LEVELS, isPodSecurityLevel, type PodSecurityLevel } from './pod-security.js';
 import type {
   ContainerState,
@@ -458,7 +458,7 @@ const READERS: Record<MessageType, Reader> = {
       ...envelope,
       type: 'register' as const,
       nodeName,
-      labels: readLabels(r, o.labels, at(path, 'labels')),
+      labels: decodeLabels(r, o.labels, at(path, 'labels')),
       capacity,
       allocatable,
       // An absent runtime is reported once, not again for each of its fields.
@@ -778,16 +778,6 @@ function readTime(r: FieldReader, v: unknown, path: string, isRequired = false):
     return undefined;
   }
   return s;
-}
-
-function readLabels(r: FieldReader, v: unknown, path: string): Record<string, string> {
-  const labels = r.stringMap(v, path) ?? {};
-  for (const [key, value] of Object.entries(labels)) {
-    const why = checkQualifiedName(key);
-    if (why) r.error(path, `invalid key ${JSON.stringify(key)}: ${why}`);
-    checkFormat(r, at(path, key), value, checkLabelValue);
-  }
-  return labels;
 }
 
 /** Resource name → quantity; cpu, memory and pods required, none negative. */

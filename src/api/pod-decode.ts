@@ -155,23 +155,44 @@ const SYSCTL_RE = /^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[./])*[a-z0-9]([-_a-z0-9]*[a-
  * Throws {@link ManifestError} listing every problem of every document.
  */
 export function decodePods(text: string, source: string): DecodedPods {
+  const { items: pods, warnings } = decodeManifest(
+    text,
+    source,
+    (r, value) => decodeDocument(r, value, source),
+    (pod) => `pod ${JSON.stringify(`${pod.metadata.namespace}/${pod.metadata.name}`)}`,
+  );
+  return { pods, warnings };
+}
+
+/**
+ * Decodes every document of a manifest with `decode` (a document's objects, each with its path), and
+ * refuses a second object with the same `identity` (what messages call it, e.g. `pod "ns/name"`).
+ * Problems and warnings are prefixed with the document they are in. Throws {@link ManifestError}
+ * listing every problem of every document. Shared by the decoders of src/api.
+ */
+export function decodeManifest<T>(
+  text: string,
+  source: string,
+  decode: (r: FieldReader, value: unknown) => { item: T; path: string }[],
+  identity: (item: T) => string,
+): { items: T[]; warnings: string[] } {
   const { docs, errors } = readDocuments(text, source);
   const warnings: string[] = [];
-  const pods: Pod[] = [];
+  const items: T[] = [];
   const seen = new Set<string>();
   for (const { value, where } of docs) {
     const r = new FieldReader();
-    for (const { pod, path } of decodeDocument(r, value, source)) {
-      const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
-      if (seen.has(key)) r.error(at(at(path, 'metadata'), 'name'), `duplicate pod ${JSON.stringify(key)} in this source`);
+    for (const { item, path } of decode(r, value)) {
+      const key = identity(item);
+      if (seen.has(key)) r.error(at(at(path, 'metadata'), 'name'), `duplicate ${key} in this source`);
       seen.add(key);
-      pods.push(pod);
+      items.push(item);
     }
     errors.push(...r.errors.map((e) => `${where}: ${e}`));
     warnings.push(...r.warnings.map((w) => `${where}: ${w}`));
   }
   if (errors.length > 0) throw new ManifestError(errors, warnings);
-  return { pods, warnings };
+  return { items, warnings };
 }
 
 /**
@@ -235,7 +256,7 @@ export function defaultPullPolicy(image: string): 'Always' | 'IfNotPresent' {
   return tag === 'latest' || (tag === '' && digestAt < 0) ? 'Always' : 'IfNotPresent';
 }
 
-function decodeDocument(r: FieldReader, value: unknown, source: string): { pod: Pod; path: string }[] {
+function decodeDocument(r: FieldReader, value: unknown, source: string): { item: Pod; path: string }[] {
   if (!isMapping(value)) {
     r.error('', `expected a mapping with apiVersion and kind, got ${describeValue(value)}`);
     return [];
@@ -243,17 +264,17 @@ function decodeDocument(r: FieldReader, value: unknown, source: string): { pod: 
   const kind = checkKind(r, value, '', ['Pod', 'List']);
   if (kind === 'Pod') {
     const pod = decodePod(r, value, '', source);
-    return pod ? [{ pod, path: '' }] : [];
+    return pod ? [{ item: pod, path: '' }] : [];
   }
   if (kind !== 'List') return [];
   const list = r.object(value, '', ['apiVersion', 'kind', 'metadata', 'items']) ?? {};
-  const out: { pod: Pod; path: string }[] = [];
+  const out: { item: Pod; path: string }[] = [];
   (r.list(list.items, 'items') ?? []).forEach((item, i) => {
     const path = idx('items', i);
     if (!isMapping(item)) return r.error(path, `expected a mapping, got ${describeValue(item)}`);
     if (checkKind(r, item, path, ['Pod']) !== 'Pod') return;
     const pod = decodePod(r, item, path, source);
-    if (pod) out.push({ pod, path });
+    if (pod) out.push({ item: pod, path });
   });
   return out;
 }

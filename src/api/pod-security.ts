@@ -121,6 +121,19 @@ function podAndContainers(pod: boolean, names: readonly string[]): string {
   return pod ? `pod and ${containersNamed(names)}` : containersNamed(names);
 }
 
+/** The containers in which `find` finds something (in order), and all it found. */
+function offenders<T>(containers: readonly ContainerView[], find: (c: ContainerView) => T[]): { names: string[]; found: Set<T> } {
+  const names: string[] = [];
+  const found = new Set<T>();
+  for (const c of containers) {
+    const values = find(c);
+    if (values.length === 0) continue;
+    names.push(c.name);
+    values.forEach((v) => found.add(v));
+  }
+  return { names, found };
+}
+
 type Check = (pod: PodView) => string | undefined;
 
 interface CheckDef {
@@ -166,14 +179,7 @@ const CHECKS: readonly CheckDef[] = [
     level: 'baseline',
     reason: 'non-default capabilities',
     run: (p) => {
-      const names: string[] = [];
-      const caps = new Set<string>();
-      for (const c of p.containers) {
-        const extra = arr(rec(c.sc.capabilities).add).map(str).filter((cap) => !BASELINE_CAPABILITIES.includes(cap));
-        if (extra.length === 0) continue;
-        names.push(c.name);
-        extra.forEach((cap) => caps.add(cap));
-      }
+      const { names, found: caps } = offenders(p.containers, (c) => arr(rec(c.sc.capabilities).add).map(str).filter((cap) => !BASELINE_CAPABILITIES.includes(cap)));
       return names.length ? `${containersNamed(names)} must not include ${quoted([...caps].sort())} in securityContext.capabilities.add` : undefined;
     },
   },
@@ -183,17 +189,8 @@ const CHECKS: readonly CheckDef[] = [
     reason: 'unrestricted capabilities',
     overrides: ['capabilities_baseline'],
     run: (p) => {
-      const noDrop: string[] = [];
-      const adding: string[] = [];
-      const caps = new Set<string>();
-      for (const c of p.containers) {
-        const capabilities = rec(c.sc.capabilities);
-        if (!arr(capabilities.drop).includes('ALL')) noDrop.push(c.name);
-        const extra = arr(capabilities.add).map(str).filter((cap) => cap !== 'NET_BIND_SERVICE');
-        if (extra.length === 0) continue;
-        adding.push(c.name);
-        extra.forEach((cap) => caps.add(cap));
-      }
+      const noDrop = p.containers.filter((c) => !arr(rec(c.sc.capabilities).drop).includes('ALL')).map((c) => c.name);
+      const { names: adding, found: caps } = offenders(p.containers, (c) => arr(rec(c.sc.capabilities).add).map(str).filter((cap) => cap !== 'NET_BIND_SERVICE'));
       const parts: string[] = [];
       if (noDrop.length) parts.push(`${containersNamed(noDrop)} must set securityContext.capabilities.drop=["ALL"]`);
       if (adding.length) parts.push(`${containersNamed(adding)} must not include ${quoted([...caps].sort())} in securityContext.capabilities.add`);
@@ -223,14 +220,7 @@ const CHECKS: readonly CheckDef[] = [
     level: 'baseline',
     reason: 'hostPort',
     run: (p) => {
-      const names: string[] = [];
-      const ports = new Set<number>();
-      for (const c of p.containers) {
-        const used = arr(c.raw.ports).map((port) => rec(port).hostPort).filter((hp): hp is number => typeof hp === 'number' && hp !== 0);
-        if (used.length === 0) continue;
-        names.push(c.name);
-        used.forEach((hp) => ports.add(hp));
-      }
+      const { names, found: ports } = offenders(p.containers, (c) => arr(c.raw.ports).map((port) => rec(port).hostPort).filter((hp): hp is number => typeof hp === 'number' && hp !== 0));
       if (names.length === 0) return undefined;
       const list = [...ports].sort((a, b) => a - b);
       const verb = names.length === 1 ? 'uses' : 'use';
@@ -318,16 +308,9 @@ const CHECKS: readonly CheckDef[] = [
         if (str(o.role) !== '') out.push(`role ${JSON.stringify(str(o.role))}`);
         return out;
       };
-      const all = new Set<string>();
       const pod = problems(p.podSc);
-      pod.forEach((x) => all.add(x));
-      const names: string[] = [];
-      for (const c of p.containers) {
-        const bad = problems(c.sc);
-        if (bad.length === 0) continue;
-        names.push(c.name);
-        bad.forEach((x) => all.add(x));
-      }
+      const { names, found } = offenders(p.containers, (c) => problems(c.sc));
+      const all = new Set([...pod, ...found]);
       if (all.size === 0) return undefined;
       const verb = pod.length > 0 || names.length > 1 ? 'set' : 'sets';
       return `${podAndContainers(pod.length > 0, names)} ${verb} forbidden securityContext.seLinuxOptions: ${[...all].join('; ')}`;

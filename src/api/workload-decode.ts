@@ -9,16 +9,15 @@ import { invalidArgument } from '../lib/index.js';
 import { FieldReader, compact, describeValue, fieldPath as at, indexPath as idx, isMapping } from './field-reader.js';
 import { checkDnsLabel, checkDnsSubdomain, checkLabelValue, checkQualifiedName } from './names.js';
 import {
-  ManifestError,
   checkFormat,
   decodeAnnotations,
   decodeLabels,
+  decodeManifest,
   decodeMeta,
   decodePod,
   decodeSpec,
   item,
   quantity,
-  readDocuments,
 } from './pod-decode.js';
 import type { ObjectMeta } from './pod-types.js';
 import { decodeNamespace } from './namespace.js';
@@ -75,25 +74,15 @@ const PERCENT_RE = /^[0-9]+%$/;
  * Validates as the API server does and fills in its defaults (namespace "default", replicas 1,
  * RollingUpdate 25%/25%, revisionHistoryLimit 10, backoffLimit 6, the Pod defaults in templates, ...).
  * metadata.uid is kept only when the manifest has one (the store assigns uids); status is dropped.
- * `source` names the input in messages. Throws {@link ManifestError} listing every problem of every document.
+ * `source` names the input in messages. Throws ManifestError (see {@link decodeManifest}) listing every problem of every document.
  */
 export function decodeObjects(text: string, source: string): DecodedObjects {
-  const { docs, errors } = readDocuments(text, source);
-  const warnings: string[] = [];
-  const objects: AnyObject[] = [];
-  const seen = new Set<string>();
-  for (const { value, where } of docs) {
-    const r = new FieldReader();
-    for (const { object, path } of decodeDocument(r, value, source)) {
-      const key = `${object.kind} "${object.metadata.namespace}/${object.metadata.name}"`;
-      if (seen.has(key)) r.error(at(at(path, 'metadata'), 'name'), `duplicate ${key} in this source`);
-      seen.add(key);
-      objects.push(object);
-    }
-    errors.push(...r.errors.map((e) => `${where}: ${e}`));
-    warnings.push(...r.warnings.map((w) => `${where}: ${w}`));
-  }
-  if (errors.length > 0) throw new ManifestError(errors, warnings);
+  const { items: objects, warnings } = decodeManifest(
+    text,
+    source,
+    (r, value) => decodeDocument(r, value, source),
+    (object) => `${object.kind} "${object.metadata.namespace}/${object.metadata.name}"`,
+  );
   return { objects, warnings };
 }
 
@@ -129,7 +118,7 @@ export function withJobSelector<T extends Declared<Job> | Job>(job: T, uid: stri
   };
 }
 
-function decodeDocument(r: FieldReader, value: unknown, source: string): { object: AnyObject; path: string }[] {
+function decodeDocument(r: FieldReader, value: unknown, source: string): { item: AnyObject; path: string }[] {
   if (!isMapping(value)) {
     r.error('', `expected a mapping with apiVersion and kind, got ${describeValue(value)}`);
     return [];
@@ -138,17 +127,17 @@ function decodeDocument(r: FieldReader, value: unknown, source: string): { objec
   if (kind === undefined) return [];
   if (kind !== 'List') {
     const object = decodeObject(r, value, '', source, kind);
-    return object ? [{ object, path: '' }] : [];
+    return object ? [{ item: object, path: '' }] : [];
   }
   const list = r.object(value, '', ['apiVersion', 'kind', 'metadata', 'items']) ?? {};
-  const out: { object: AnyObject; path: string }[] = [];
+  const out: { item: AnyObject; path: string }[] = [];
   (r.list(list.items, 'items') ?? []).forEach((raw, i) => {
     const path = idx('items', i);
     if (!isMapping(raw)) return r.error(path, `expected a mapping, got ${describeValue(raw)}`);
     const itemKind = checkKind(r, raw, path, false);
     if (itemKind === undefined || itemKind === 'List') return;
     const object = decodeObject(r, raw, path, source, itemKind);
-    if (object) out.push({ object, path });
+    if (object) out.push({ item: object, path });
   });
   return out;
 }

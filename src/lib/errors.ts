@@ -44,6 +44,11 @@ export function isKind(err: unknown, kind: ErrorKind): boolean {
   return err instanceof CoreletError && err.kind === kind;
 }
 
+/** For `.catch`: a NotFound (what was to be killed or removed is already gone) is success; anything else is rethrown. */
+export function ignoreNotFound(err: unknown): void {
+  if (!isKind(err, 'NotFound')) throw err;
+}
+
 /**
  * Wraps err with context ("creating container foo: <original>"), keeping its kind so the gRPC code a
  * client sees stays right across hops.

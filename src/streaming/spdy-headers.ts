@@ -37,24 +37,26 @@ export function parseHeaderBlock(buf: Buffer): SpdyHeaders {
   const need = (n: number) => {
     if (off + n > buf.length) throw new HeaderBlockError('truncated header block');
   };
-  need(4);
-  const count = buf.readUInt32BE(off);
-  off += 4;
+  const readU32 = () => {
+    need(4);
+    const n = buf.readUInt32BE(off);
+    off += 4;
+    return n;
+  };
+  /** A length-prefixed UTF-8 string. */
+  const readString = () => {
+    const len = readU32();
+    need(len);
+    const s = buf.toString('utf8', off, off + len);
+    off += len;
+    return s;
+  };
+  const count = readU32();
   if (count > MAX_HEADER_PAIRS) throw new HeaderBlockError(`header block has ${count} pairs`);
   const headers: SpdyHeaders = {};
   for (let i = 0; i < count; i++) {
-    need(4);
-    const nameLen = buf.readUInt32BE(off);
-    off += 4;
-    need(nameLen);
-    const name = buf.toString('utf8', off, off + nameLen);
-    off += nameLen;
-    need(4);
-    const valueLen = buf.readUInt32BE(off);
-    off += 4;
-    need(valueLen);
-    const value = buf.toString('utf8', off, off + valueLen);
-    off += valueLen;
+    const name = readString();
+    const value = readString();
     if (name.length === 0) throw new HeaderBlockError('empty header name');
     if (Object.hasOwn(headers, name)) throw new HeaderBlockError(`duplicate header ${name}`);
     headers[name] = value.split('\0');

@@ -1,8 +1,8 @@
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { failedPrecondition, KeyedMutex, nowNanos, unixNanos } from '../../lib/index.js';
-import { readExitFile, readOomFlag, waitForExit } from '../oci/index.js';
+import { readExitFile, readOomFlag, readPidFile, waitForExit } from '../oci/index.js';
 import type { StopWait } from './stop-wait.js';
 import type { ContainerRecord } from '../store/index.js';
 import { exitDir, publishEvent, type LifecycleDeps } from '../lifecycle.js';
@@ -211,7 +211,7 @@ export class ContainerManager {
   private async conmonLiveness(rec: ContainerRecord): Promise<Liveness> {
     const ns = this.deps.namespaces;
     const boot = await currentBootId(ns);
-    const pid = rec.conmonPid ?? (await readPid(join(this.dir(rec.id), 'conmon.pid')));
+    const pid = rec.conmonPid ?? (await readPidFile(join(this.dir(rec.id), 'conmon.pid')));
     const startTime = rec.conmonPid !== undefined ? rec.conmonStartTime : undefined;
     const l = await liveness(ns, { pid, startTime, bootId: rec.conmonPid !== undefined ? rec.bootId : undefined }, boot);
     if (l !== 'alive') return l;
@@ -259,11 +259,4 @@ export class ContainerManager {
     if (!rec || rec.state !== 'running') throw failedPrecondition(`container ${idOrPrefix} is not running`);
     return rec;
   }
-}
-
-/** A pid file's pid; undefined when missing or unreadable. */
-async function readPid(path: string): Promise<number | undefined> {
-  const text = await readFile(path, 'utf8').catch(() => '');
-  const pid = Number.parseInt(text.trim(), 10);
-  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }

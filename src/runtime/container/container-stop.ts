@@ -1,5 +1,5 @@
 import type { UnaryImpl } from '../../cri/index.js';
-import { invalidArgument, isKind, wrap } from '../../lib/index.js';
+import { ignoreNotFound, invalidArgument, wrap } from '../../lib/index.js';
 import type { LifecycleDeps } from '../lifecycle.js';
 import { StopWait } from './stop-wait.js';
 import type { ContainerManager } from './container-manager.js';
@@ -42,7 +42,7 @@ export async function stopContainerLocked(d: StopContainerDeps, id: string, time
     return;
   }
   if (timeoutSeconds > 0 && rec.state === 'running') {
-    await oci.kill(id, rec.stopSignal).catch(ignoreGone);
+    await oci.kill(id, rec.stopSignal).catch(ignoreNotFound);
     const wait = new StopWait(Date.now() + timeoutSeconds * 1000);
     d.containers.stopWaits.set(id, wait);
     try {
@@ -54,13 +54,9 @@ export async function stopContainerLocked(d: StopContainerDeps, id: string, time
       d.containers.stopWaits.delete(id);
     }
   }
-  await oci.kill(id, 'KILL', true).catch(ignoreGone);
+  await oci.kill(id, 'KILL', true).catch(ignoreNotFound);
   if ((await d.containers.awaitExit(id, KILL_WAIT_MS)) === undefined) throw wrap(new Error('no exit after SIGKILL'), `stopping container ${id}`);
   await d.containers.refresh(id);
-}
-
-function ignoreGone(err: unknown): void {
-  if (!isKind(err, 'NotFound')) throw err;
 }
 
 export const stopContainerRpc = (verbs: { stopContainer: (id: string, timeoutSeconds: number) => Promise<void> }): UnaryImpl<'StopContainer'> => async (req) => {

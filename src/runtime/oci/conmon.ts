@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { CoreletError, errnoCode, invalidArgument, type Logger } from '../../lib/index.js';
 import { OciRuntime } from './oci-runtime.js';
+import { readPidFile } from './process-alive.js';
 import { runtimeErrorMessage } from './runtime-errors.js';
 
 /** Options of {@link Conmon}. */
@@ -257,15 +258,6 @@ export class Conmon {
     } catch (err) {
       this.opts.logger.warn({ id: o.id, err }, 'cleaning up after failed create');
     }
-  }
-}
-
-async function readPidFile(file: string): Promise<number | undefined> {
-  try {
-    const n = Number.parseInt((await readFile(file, 'utf8')).trim(), 10);
-    return Number.isInteger(n) && n > 0 ? n : undefined;
-  } catch {
-    return undefined;
   }
 }
 

@@ -27,6 +27,6 @@ export {
 } from './conmon.js';
 export { readExitFile, waitForExit, readOomFlag, type WaitForExitOptions } from './exit-file.js';
 export { reopenContainerLog, resizeTerminal, conmonAttachPath, conmonCtlPath, REOPEN_LOG_TIMEOUT_MS } from './conmon-ctl.js';
-export { isProcessAlive } from './process-alive.js';
+export { isProcessAlive, readPidFile } from './process-alive.js';
 export { runtimeErrorMessage, classifyRuntimeError, runtimeError } from './runtime-errors.js';
 export { ConmonStreamingBackend, type ConmonStreamingBackendOptions, type StreamingStore } from './conmon-backend.js';

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreletError, errnoCode, invalidArgument, isKind, type Logger, setLongTimeout } from '../../lib/index.js';
+import { CoreletError, errnoCode, ignoreNotFound, invalidArgument, isKind, type Logger, setLongTimeout } from '../../lib/index.js';
+import { readPidFile } from './process-alive.js';
 import { runCommand, type CommandResult } from './run-command.js';
 import { runtimeError } from './runtime-errors.js';
 
@@ -144,12 +145,7 @@ export class OciRuntime {
 
   /** Deletes the container's runtime state; force kills it first. Deleting an unknown id succeeds. */
   async delete(id: string, opts: { force?: boolean } = {}): Promise<void> {
-    try {
-      await this.run('delete', id, [...(opts.force ? ['--force'] : []), id]);
-    } catch (err) {
-      if (isKind(err, 'NotFound')) return;
-      throw err;
-    }
+    await this.run('delete', id, [...(opts.force ? ['--force'] : []), id]).catch(ignoreNotFound);
   }
 
   /** Changes a running container's resources: the OCI linux.resources object, fed on stdin. */
@@ -220,7 +216,7 @@ export class OciRuntime {
         child.stdout!.destroy();
         child.stderr!.destroy();
         // runc writes the pid file once the process runs: without it, runc itself failed.
-        const started = (await readPid(pidFile)) !== undefined;
+        const started = (await readPidFile(pidFile)) !== undefined;
         const code = exitCode ?? (signal ? 128 + signalNumber(signal) : timedOut ? 137 : 255);
         resolve({ exitCode: code, stdout: stdout.value(), stderr: stderr.value(), timedOut, started: started || timedOut });
       };
@@ -264,7 +260,7 @@ export class OciRuntime {
   private async killExecProcess(id: string, pidFile: string, killRunc: () => void): Promise<void> {
     // The pid file appears a few ms after runc starts the process; wait briefly for it.
     for (let i = 0; i < 10; i++) {
-      const pid = await readPid(pidFile);
+      const pid = await readPidFile(pidFile);
       if (pid !== undefined) {
         try {
           process.kill(pid, 'SIGKILL');
@@ -317,15 +313,6 @@ export function mergeEnv(base: string[], extra: string[]): string[] {
     else out[i] = e;
   }
   return out;
-}
-
-async function readPid(file: string): Promise<number | undefined> {
-  try {
-    const n = Number.parseInt((await readFile(file, 'utf8')).trim(), 10);
-    return Number.isInteger(n) && n > 0 ? n : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function signalNumber(sig: NodeJS.Signals): number {

@@ -1,5 +1,12 @@
 import { readFile } from 'node:fs/promises';
 
+/** A pid file's pid (runc's --pid-file, conmon's -P); undefined when missing, unreadable or not a pid. */
+export async function readPidFile(file: string): Promise<number | undefined> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  const pid = Number.parseInt(text.trim(), 10);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
 /**
  * True while pid is a live process. Reads /proc/<pid>/stat rather than kill(pid, 0), because an
  * exited conmon lingers as a zombie until its new parent (PID 1) reaps it, and kill(0) still

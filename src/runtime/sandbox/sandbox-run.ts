@@ -21,7 +21,7 @@ export type RunPodSandboxDeps = Pick<
   LifecycleDeps,
   'config' | 'store' | 'logger' | 'network' | 'mounts' | 'monitor' | 'oci' | 'cgroups' | 'namespaces' | 'host' | 'hostResolvConf' | 'events'
 > & {
-  readonly sandboxes: Pick<SandboxManager, 'withLock' | 'dir' | 'pinDir' | 'refreshPause'>;
+  readonly sandboxes: Pick<SandboxManager, 'withLock' | 'dir' | 'pinDir' | 'refreshPause' | 'sandboxFiles'>;
 };
 
 /** RunPodSandbox: everything a pod needs before its first container; rolls back on failure. */
@@ -104,12 +104,7 @@ async function createSandbox(d: RunPodSandboxDeps, rec: SandboxRecord, hostNetwo
 
   // CNI and the pause container do not depend on each other (pause joins the netns by path), so
   // they run side by side: pod start costs max(CNI, pause) rather than the sum.
-  const files = {
-    hostname: join(dir, 'hostname'),
-    hosts: join(dir, 'hosts'),
-    resolvConf: join(dir, 'resolv.conf'),
-    shm,
-  };
+  const files = d.sandboxes.sandboxFiles(rec);
   const networking = (async () => {
     if (!netnsPath) return { ip: '', additionalIps: [] as string[] };
     undo.push('CNI DEL', () => network.tearDown(networkArgs({ ...rec, netnsPath })));

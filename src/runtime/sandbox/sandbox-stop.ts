@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { UnaryImpl } from '../../cri/index.js';
-import { invalidArgument, isKind, wrap } from '../../lib/index.js';
+import { ignoreNotFound, invalidArgument, wrap } from '../../lib/index.js';
 import type { SandboxRecord } from '../store/index.js';
 import { publishEvent, type LifecycleDeps } from '../lifecycle.js';
 import { networkArgs } from './sandbox-network.js';
@@ -59,9 +59,7 @@ export async function killPause(d: Pick<LifecycleDeps, 'oci'>, rec: SandboxRecor
   const { oci } = d;
   const st = await oci.state(rec.id);
   if (st && st.status !== 'stopped') {
-    await oci.kill(rec.id, 'KILL', true).catch((err) => {
-      if (!isKind(err, 'NotFound')) throw err;
-    });
+    await oci.kill(rec.id, 'KILL', true).catch(ignoreNotFound);
   }
   await oci.delete(rec.id, { force: true });
 }

@@ -28,18 +28,29 @@ function parseId(s: string): number | undefined {
   return n <= MAX_ID ? n : undefined;
 }
 
-/** Parses /etc/passwd content; comment, blank and malformed lines are skipped, as libc does. */
-export function parsePasswd(content: string): PasswdEntry[] {
-  const out: PasswdEntry[] = [];
+/**
+ * The colon-separated fields of each line of an /etc/passwd-style file with at least `min` fields and
+ * a name in the first; comment, blank and shorter lines are skipped.
+ */
+function colonRecords(content: string, min: number): string[][] {
+  const out: string[][] = [];
   for (const raw of content.split('\n')) {
     const line = raw.trim();
     if (!line || line.startsWith('#')) continue;
     const f = line.split(':');
-    if (f.length < 4 || !f[0]) continue;
+    if (f.length >= min && f[0]) out.push(f);
+  }
+  return out;
+}
+
+/** Parses /etc/passwd content; comment, blank and malformed lines are skipped, as libc does. */
+export function parsePasswd(content: string): PasswdEntry[] {
+  const out: PasswdEntry[] = [];
+  for (const f of colonRecords(content, 4)) {
     const uid = parseId(f[2]!);
     const gid = parseId(f[3]!);
     if (uid === undefined || gid === undefined) continue;
-    out.push({ name: f[0], uid, gid, home: f[5] ?? '', shell: f[6] ?? '' });
+    out.push({ name: f[0]!, uid, gid, home: f[5] ?? '', shell: f[6] ?? '' });
   }
   return out;
 }
@@ -47,18 +58,14 @@ export function parsePasswd(content: string): PasswdEntry[] {
 /** Parses /etc/group content; comment, blank and malformed lines are skipped. */
 export function parseGroup(content: string): GroupEntry[] {
   const out: GroupEntry[] = [];
-  for (const raw of content.split('\n')) {
-    const line = raw.trim();
-    if (!line || line.startsWith('#')) continue;
-    const f = line.split(':');
-    if (f.length < 3 || !f[0]) continue;
+  for (const f of colonRecords(content, 3)) {
     const gid = parseId(f[2]!);
     if (gid === undefined) continue;
     const members = (f[3] ?? '')
       .split(',')
       .map((m) => m.trim())
       .filter(Boolean);
-    out.push({ name: f[0], gid, members });
+    out.push({ name: f[0]!, gid, members });
   }
   return out;
 }

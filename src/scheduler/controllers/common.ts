@@ -1,6 +1,6 @@
 /** Helpers shared by the workload controllers: pod readiness, owner references, events, hashing. */
 import { createHash } from 'node:crypto';
-import { podFinished, type ObjectEvent, type Pod } from '../../api/index.js';
+import { podFinished, type ObjectEvent, type Pod, type PodSpec, type PodTemplateSpec } from '../../api/index.js';
 import type { ObjectInput, Store, StoredObject } from '../store/index.js';
 import { controllerMayCreatePod } from '../admission/index.js';
 
@@ -104,6 +104,37 @@ export function createOwnedPod(store: Store, owner: StoredObject, pod: ObjectInp
     recordEvent(store, owner, reason, message, component, now, type),
   );
   return admitted ? (store.create('Pod', pod) as StoredObject) : undefined;
+}
+
+/**
+ * Creates a pod from a controller's pod template, as the Kubernetes controllers' GetPodFromTemplate
+ * does: named `<owner>-<random>` in the owner's namespace, the template's labels and annotations with
+ * `extra`'s on top, the owner as controller, a copy of the template's spec (or of `extra.spec`),
+ * Pending; records SuccessfulCreate on the owner. Undefined when refused ({@link createOwnedPod}).
+ */
+export function createPodFromTemplate(
+  store: Store,
+  owner: StoredObject,
+  template: PodTemplateSpec,
+  extra: { labels?: Record<string, string>; annotations?: Record<string, string>; spec?: PodSpec },
+  component: string,
+  now: Date,
+): (Pod & StoredObject) | undefined {
+  const pod = createOwnedPod(store, owner, {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      generateName: `${owner.metadata.name}-`,
+      namespace: owner.metadata.namespace,
+      labels: { ...template.metadata.labels, ...extra.labels },
+      annotations: { ...template.metadata.annotations, ...extra.annotations },
+      ownerReferences: [controllerRef(owner)],
+    },
+    spec: structuredClone(extra.spec ?? template.spec),
+    status: { phase: 'Pending', conditions: [], initContainerStatuses: [], containerStatuses: [] },
+  }, component, now) as unknown as (Pod & StoredObject) | undefined;
+  if (pod) recordEvent(store, owner, 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`, component, now);
+  return pod;
 }
 
 /**

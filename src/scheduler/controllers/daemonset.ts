@@ -9,7 +9,7 @@ import type { DaemonSet, DaemonSetStatus, Node, Pod, PodSpec, Taint, Toleration 
 import { labelsInclude, podFinished, resolveIntOrPercent } from '../../api/index.js';
 import { PINNED_NODE_ANNOTATION, pinnedNodeOf, tolerated, UNSCHEDULABLE_TAINT } from '../placement/index.js';
 import type { Store, Stored, StoredObject } from '../store/index.js';
-import { canonicalJson, controllerRef, createOwnedPod, CONTROLLER_REVISION_HASH_LABEL, isPodAvailable, isPodReady, recordEvent, shortHash } from './common.js';
+import { canonicalJson, createPodFromTemplate, CONTROLLER_REVISION_HASH_LABEL, isPodAvailable, isPodReady, recordEvent, shortHash } from './common.js';
 
 const COMPONENT = 'daemonset-controller';
 
@@ -119,22 +119,15 @@ export function reconcileDaemonSet(store: Store, ns: string, name: string, now: 
       recordEvent(store, ds, 'SuccessfulDelete', `Deleted pod: ${p.metadata.name}`, COMPONENT, now);
     };
     const create = (nodeName: string): Pod | undefined => {
-      const pod = createOwnedPod(store, ds, {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: {
-          generateName: `${name}-`,
-          namespace: ns,
-          labels: { ...spec.template.metadata.labels, [CONTROLLER_REVISION_HASH_LABEL]: hash },
-          annotations: { ...spec.template.metadata.annotations, [PINNED_NODE_ANNOTATION]: nodeName },
-          ownerReferences: [controllerRef(ds)],
-        },
-        spec: structuredClone(podSpec),
-        status: { phase: 'Pending', conditions: [], initContainerStatuses: [], containerStatuses: [] },
-      }, COMPONENT, now) as unknown as (Pod & StoredObject) | undefined;
-      if (!pod) return undefined;
-      created.push(pod.metadata.name);
-      recordEvent(store, ds, 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`, COMPONENT, now);
+      const pod = createPodFromTemplate(
+        store,
+        ds,
+        spec.template,
+        { labels: { [CONTROLLER_REVISION_HASH_LABEL]: hash }, annotations: { [PINNED_NODE_ANNOTATION]: nodeName }, spec: podSpec },
+        COMPONENT,
+        now,
+      );
+      if (pod) created.push(pod.metadata.name);
       return pod;
     };
 

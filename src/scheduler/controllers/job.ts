@@ -6,7 +6,7 @@
 import { deletePod } from './pod-deletion.js';
 import { podFinished, withJobSelector, type Job, type JobStatus, type Pod } from '../../api/index.js';
 import type { Store, Stored, StoredObject } from '../store/index.js';
-import { controllerRef, createOwnedPod, isPodReady, podDeletionOrder, recordEvent, rfc3339 } from './common.js';
+import { createPodFromTemplate, isPodReady, podDeletionOrder, recordEvent, rfc3339 } from './common.js';
 
 const COMPONENT = 'job-controller';
 
@@ -95,21 +95,8 @@ export function reconcileJob(store: Store, ns: string, name: string, now: Date):
     } else if (active.length < want) {
       startTime ??= ts;
       for (let i = active.length; i < want; i++) {
-        const created = createOwnedPod(store, job, {
-          apiVersion: 'v1',
-          kind: 'Pod',
-          metadata: {
-            generateName: `${name}-`,
-            namespace: ns,
-            labels: { ...spec.template.metadata.labels, 'job-name': name, 'batch.kubernetes.io/job-name': name },
-            annotations: { ...spec.template.metadata.annotations },
-            ownerReferences: [controllerRef(job)],
-          },
-          spec: structuredClone(spec.template.spec),
-          status: { phase: 'Pending', conditions: [], initContainerStatuses: [], containerStatuses: [] },
-        }, COMPONENT, now);
-        if (!created) break;
-        recordEvent(store, job, 'SuccessfulCreate', `Created pod: ${created.metadata.name}`, COMPONENT, now);
+        const labels = { 'job-name': name, 'batch.kubernetes.io/job-name': name };
+        if (!createPodFromTemplate(store, job, spec.template, { labels }, COMPONENT, now)) break;
       }
     }
     if (spec.suspend && !finished) {

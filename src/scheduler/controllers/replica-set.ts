@@ -5,7 +5,7 @@
 import { deletePod } from './pod-deletion.js';
 import { podFinished, type LabelSelector, type Pod, type PodTemplateSpec } from '../../api/index.js';
 import type { Store, Stored, StoredObject } from '../store/index.js';
-import { controllerRef, createOwnedPod, isPodAvailable, isPodInactive, isPodReady, podDeletionOrder, recordEvent, type OwnerRef } from './common.js';
+import { createPodFromTemplate, isPodAvailable, isPodInactive, isPodReady, podDeletionOrder, recordEvent, type OwnerRef } from './common.js';
 
 /** The annotation holding a ReplicaSet's (and its Deployment's) revision number. */
 export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
@@ -70,21 +70,7 @@ export function syncReplicaSetPods(store: Store, rs: StoredReplicaSet, now: Date
   const want = rs.spec.replicas;
   if (pods.length < want) {
     for (let i = pods.length; i < want; i++) {
-      const created = createOwnedPod(store, rs, {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: {
-          generateName: `${rs.metadata.name}-`,
-          namespace: ns,
-          labels: { ...rs.spec.template.metadata.labels },
-          annotations: { ...rs.spec.template.metadata.annotations },
-          ownerReferences: [controllerRef(rs)],
-        },
-        spec: structuredClone(rs.spec.template.spec),
-        status: { phase: 'Pending', conditions: [], initContainerStatuses: [], containerStatuses: [] },
-      }, 'replicaset-controller', now);
-      if (!created) break;
-      recordEvent(store, rs, 'SuccessfulCreate', `Created pod: ${created.metadata.name}`, 'replicaset-controller', now);
+      if (!createPodFromTemplate(store, rs, rs.spec.template, {}, 'replicaset-controller', now)) break;
     }
   } else if (pods.length > want) {
     for (const p of [...pods].sort(podDeletionOrder).slice(0, pods.length - want)) {

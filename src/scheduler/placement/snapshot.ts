@@ -238,24 +238,9 @@ export class ClusterSnapshot {
     n.scoreCpuMillis += sign * f.scoreCpuMillis;
     n.scoreMemoryBytes += sign * f.scoreMemoryBytes;
     n.pods += sign;
-    for (const hp of f.hostPorts) {
-      n.hostPorts ??= new Map();
-      let ips = n.hostPorts.get(hp.key);
-      if (!ips) n.hostPorts.set(hp.key, (ips = new Map()));
-      const count = (ips.get(hp.hostIP) ?? 0) + sign;
-      if (count > 0) ips.set(hp.hostIP, count);
-      else ips.delete(hp.hostIP);
-      if (ips.size === 0) n.hostPorts.delete(hp.key);
-    }
+    for (const hp of f.hostPorts) addCount((n.hostPorts ??= new Map()), hp.key, hp.hostIP, sign);
     if (n.hostPorts?.size === 0) n.hostPorts = undefined;
-    if (f.ownerKey !== undefined) {
-      let perNode = this.owners.get(f.ownerKey);
-      if (!perNode) this.owners.set(f.ownerKey, (perNode = new Map()));
-      const count = (perNode.get(n.slot) ?? 0) + sign;
-      if (count > 0) perNode.set(n.slot, count);
-      else perNode.delete(n.slot);
-      if (perNode.size === 0) this.owners.delete(f.ownerKey);
-    }
+    if (f.ownerKey !== undefined) addCount(this.owners, f.ownerKey, n.slot, sign);
   }
 
   private takeSlot(): number {
@@ -306,4 +291,14 @@ function insertionIndex(ordered: readonly NodeState[], name: string): number {
     else hi = mid;
   }
   return lo;
+}
+
+/** Adds delta to counts[outer][inner], dropping a count that reaches 0 and an inner map left empty. */
+function addCount<A, B>(counts: Map<A, Map<B, number>>, outer: A, inner: B, delta: number): void {
+  let perInner = counts.get(outer);
+  if (!perInner) counts.set(outer, (perInner = new Map()));
+  const count = (perInner.get(inner) ?? 0) + delta;
+  if (count > 0) perInner.set(inner, count);
+  else perInner.delete(inner);
+  if (perInner.size === 0) counts.delete(outer);
 }
