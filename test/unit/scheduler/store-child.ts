@@ -11,7 +11,18 @@ import { writeSync } from 'node:fs';
 import { Store } from '../../../src/scheduler/store/index.js';
 import { isKind } from '../../../src/lib/index.js';
 
-const say = (line: string) => writeSync(1, line + '\n');
+/** Writes a whole line to stdout, a pipe the parent may read slowly: a full pipe (EAGAIN) is waited out. */
+function say(line: string): void {
+  let buf = Buffer.from(line + '\n');
+  while (buf.length > 0) {
+    try {
+      buf = buf.subarray(writeSync(1, buf));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
+    }
+  }
+}
 const [mode, dbPath, ...rest] = process.argv.slice(2);
 
 if (mode === 'write') {
