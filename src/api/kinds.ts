@@ -69,3 +69,19 @@ export function apiVersionOf(kind: RegisteredKind): string {
   const e = kindEntry(kind);
   return e.group === '' ? e.version : `${e.group}/${e.version}`;
 }
+
+/**
+ * corelet serves every resource under /api/v1; Kubernetes serves these under their groups, and RBAC
+ * rules name those groups: the registry's above, and those of resources RBAC rules may
+ * name that corelet does not store. Resources not listed here belong to the group of their URL.
+ */
+export const RESOURCE_GROUPS: Readonly<Record<string, string>> = Object.assign(Object.create(null) as Record<string, string>, {
+  ...Object.fromEntries(KINDS.filter((k) => k.group !== '').map((k) => [k.plural, k.group])),
+  controllerrevisions: 'apps',
+  cronjobs: 'batch',
+  certificatesigningrequests: 'certificates.k8s.io',
+  subjectaccessreviews: 'authorization.k8s.io',
+  selfsubjectaccessreviews: 'authorization.k8s.io',
+  localsubjectaccessreviews: 'authorization.k8s.io',
+  tokenreviews: 'authentication.k8s.io',
+});

@@ -2,7 +2,7 @@
  * What `corelet create role|clusterrole|rolebinding|clusterrolebinding` and `auth can-i` send, from
  * kubectl's flags (pure): "--verb get,list --resource pods,deployments.apps,pods/log".
  */
-import { RESOURCE_GROUPS } from '../scheduler/index.js';
+import { RESOURCE_GROUPS } from '../api/index.js'; // the data, not the scheduler: every CLI command loads this file
 
 /** Resources that have no namespace (a can-i about them is asked at the cluster scope). */
 const CLUSTER_SCOPED = new Set(['nodes', 'namespaces', 'clusterroles', 'clusterrolebindings', 'certificatesigningrequests', 'persistentvolumes', 'bootstraptokens', 'tokenreviews', 'subjectaccessreviews', 'selfsubjectaccessreviews', 'users', 'groups']);

@@ -4,7 +4,7 @@
  * namespaces/NS/RESOURCE[/NAME[/SUBRESOURCE]] or RESOURCE[/NAME[/SUBRESOURCE]]; the verb from the
  * method (GET on a collection is list, with ?watch=true watch; DELETE on a collection deletecollection).
  */
-import { KINDS } from '../../api/index.js';
+import { KINDS, RESOURCE_GROUPS } from '../../api/index.js';
 
 /** What one request asks to do. */
 export interface ResourceAttributes {
@@ -26,21 +26,6 @@ export interface NonResourceAttributes {
 
 export type RequestAttributes = ({ kind: 'resource' } & ResourceAttributes) | ({ kind: 'nonResource' } & NonResourceAttributes);
 
-/**
- * corelet serves every resource under /api/v1; Kubernetes serves these under their groups, and RBAC
- * rules name those groups: the kind registry's (api/kinds.ts), and those of resources RBAC rules may
- * name that corelet does not store. Resources not listed here belong to the group of their URL.
- */
-export const RESOURCE_GROUPS: Readonly<Record<string, string>> = Object.assign(Object.create(null) as Record<string, string>, {
-  ...Object.fromEntries(KINDS.filter((k) => k.group !== '').map((k) => [k.plural, k.group])),
-  controllerrevisions: 'apps',
-  cronjobs: 'batch',
-  certificatesigningrequests: 'certificates.k8s.io',
-  subjectaccessreviews: 'authorization.k8s.io',
-  selfsubjectaccessreviews: 'authorization.k8s.io',
-  localsubjectaccessreviews: 'authorization.k8s.io',
-  tokenreviews: 'authentication.k8s.io',
-});
 
 /** The API group a resource belongs to ("" for pods, "apps" for deployments). */
 export function groupOf(resource: string, urlGroup = ''): string {

@@ -4,7 +4,8 @@ import { KINDS as REGISTRY, apiVersionOf, kindEntry, kindOfResource, OBJECT_API_
 import { KINDS as CLI_KINDS, resolveKind } from '../../../src/cli/kinds.js';
 import { RESOURCES } from '../../../src/scheduler/server/index.js';
 import { API_VERSIONS, STORE_KINDS, isNamespaced } from '../../../src/scheduler/store/index.js';
-import { CLUSTER_SCOPED_RESOURCES, RESOURCE_GROUPS } from '../../../src/scheduler/rbac/index.js';
+import { CLUSTER_SCOPED_RESOURCES } from '../../../src/scheduler/rbac/index.js';
+import { RESOURCE_GROUPS } from '../../../src/api/index.js';
 
 const sorted = (xs: Iterable<string>) => [...xs].sort();
 
