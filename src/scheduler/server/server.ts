@@ -13,6 +13,7 @@ import { silentLogger, type Logger } from '../../lib/index.js';
 import { certificateUser, NodeCertificates, nodeNameOf, serverTlsOptions, type CertKeyPair, type Pki, type TokenRecord, type TokenStore } from '../auth/index.js';
 import type { Store } from '../store/index.js';
 import { ensureBuiltinNamespaces } from '../admission/index.js';
+import type { ServiceAllocator } from '../admission/index.js';
 import { NodeSessions, serveNodeSocket } from './node-sessions.js';
 import { certificateIps } from './node-restriction.js';
 import { PeerTable, type PodCidrConfig } from './pod-cidr.js';
@@ -52,6 +53,8 @@ export interface SchedulerServerOptions {
    * agent is sent `peers` (the nodes' pod CIDRs and InternalIPs) after `registered` and on changes.
    */
   podCidrs?: PodCidrConfig;
+  /** Cluster IPs and node ports of Services (the default service range and node ports when absent). */
+  services?: ServiceAllocator;
   /** Called after a node registers or pods are created/applied: a hint to run the scheduling loop. */
   onChange?: () => void;
   /** RBAC (default) or AlwaysAllow; the audit log; where new users' and service accounts' tokens go. */
@@ -139,7 +142,7 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
   const csr = { store: opts.store, ca: opts.pki.ca, serverCertPem: opts.pki.server.certPem, certificates, tokenLookup: opts.tokenLookup, ttlSeconds: opts.nodeCertTtlSeconds ?? DEFAULT_NODE_CERT_TTL_SECONDS, expiredRenewalWindowSeconds, now, logger };
   server.on('request', (req, res) => {
     if (handleCsrRequest(req, res, csr)) return;
-    void handleApiRequest(req, res, { store: opts.store, sessions, tokenLookup: opts.tokenLookup, logger, now, onPodsChanged: opts.onChange, podProxy, bootstrapTokens: opts.bootstrapTokens, nodeCertificates: certificates, ...access });
+    void handleApiRequest(req, res, { store: opts.store, sessions, tokenLookup: opts.tokenLookup, logger, now, onPodsChanged: opts.onChange, podProxy, bootstrapTokens: opts.bootstrapTokens, nodeCertificates: certificates, services: opts.services, ...access });
   });
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', () => {}); // a client that hangs up mid-refusal is not our failure
