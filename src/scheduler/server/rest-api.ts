@@ -815,6 +815,8 @@ function patch(kind: StoreKind, ns: string, name: string, text: string, contentT
       const decoded = objects[0] as unknown as Record<string, unknown>;
       for (const field of ['addressType', 'endpoints', 'ports']) (next as Record<string, unknown>)[field] = decoded[field];
     } else {
+      // A patch of spec.clusterIP alone: the stored clusterIPs (derived from it) must not contradict it.
+      if (kind === 'Service' && isRecord(body.spec) && body.spec.clusterIP !== undefined && body.spec.clusterIPs === undefined && isRecord(next.spec)) delete next.spec.clusterIPs;
       ({ spec: next.spec, warnings } = decodeSpec(kind, next));
       refuseInternalVolumes(kind, next, current);
       allocateService(opts, kind, next, current);
