@@ -17,6 +17,7 @@ import type { ServiceAllocator } from '../admission/index.js';
 import { NodeSessions, serveNodeSocket } from './node-sessions.js';
 import { certificateIps } from './node-restriction.js';
 import { PeerTable, type PodCidrConfig } from './pod-cidr.js';
+import { ServiceFeed } from './service-feed.js';
 import { SessionPodProxy, type PodProxy } from './pod-proxy.js';
 import { handleApiRequest } from './rest-api.js';
 import type { AuthorizationMode } from './rest-access.js';
@@ -115,6 +116,8 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
   // Changes are coalesced: when hundreds of nodes register at once, every agent gets one list per
   // PEERS_COALESCE_MS, not one per registration (that would be quadratic in the number of nodes).
   let peersTimer: NodeJS.Timeout | undefined;
+  // Services and EndpointSlices for the nodes' data plane: a snapshot at registration, then deltas.
+  const serviceFeed = new ServiceFeed(opts.store, sessions);
   const unwatchPeers = peers
     ? opts.store.watch((change) => {
         if (change.kind !== 'Node' || !peers.apply(change.type, change.object as unknown as Node)) return;
@@ -179,6 +182,7 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
         },
         onRegistered: (nodeName) => {
           if (peers) sessions.send(nodeName, peersMessage());
+          serviceFeed.snapshot(nodeName);
           // A reconnecting agent gets its pods again: it may have missed assigns while away.
           assignBoundPods(opts.store, sessions, nodeName, logger);
           opts.onChange?.();
@@ -206,6 +210,7 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
     setServingCertificate: (cert) => server.setSecureContext(serverTlsOptions({ ca: opts.pki.ca, server: cert })),
     close: async () => {
       unwatchPeers?.();
+      serviceFeed.close();
       unwatchNodes();
       clearTimeout(peersTimer);
       podProxy.close();
