@@ -2,7 +2,7 @@
  * The `services` messages agents get: a snapshot at registration, then coalesced deltas of Services
  * and EndpointSlices; every message passes the agent's parseMessage; big batches are split with `more`.
  */
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeObjects, encodeMessage, parseMessage, type Message, type ServicesMessage } from '../../../src/api/index.js';
 import { reconcileAll } from '../../../src/scheduler/controllers/index.js';
@@ -10,6 +10,8 @@ import { ServiceFeed, servicesMessages, serviceOnWire } from '../../../src/sched
 import type { Store, StoredObject } from '../../../src/scheduler/store/index.js';
 import { tempStore } from './store-helpers.js';
 import { addNode } from './controllers-helpers.js';
+import type { Pki } from '../../../src/scheduler/auth/index.js';
+import { FakeAgent, api, makePki, makeTokens, registerMessage, startServer } from './server-helpers.js';
 
 /** A node sessions stand-in recording what each node got, through the wire encoding and the agent's parser. */
 function recorder() {
@@ -116,5 +118,29 @@ describe('service feed', () => {
     assert.throws(() => parseMessage({ ...base, deleted: [{ kind: 'Pod', namespace: 'default', name: 'x' }] }, { receiver: 'agent' }), /message\.services\.deleted\[0\]\.kind: unsupported value "Pod"/);
     assert.throws(() => parseMessage({ ...base, extra: 1 }, { receiver: 'agent' }), /message\.services\.extra: unknown field/);
     assert.throws(() => parseMessage(base, { receiver: 'scheduler' }), /services goes from scheduler to agent/);
+  });
+});
+
+describe('service feed through the scheduler server', () => {
+  let pki: Pki;
+  before(async () => {
+    pki = await makePki();
+  });
+
+  it('gives a registering agent the snapshot (reset, even when empty), then a Service applied through the API with its cluster IP', async (t) => {
+    const { store } = tempStore(t);
+    const tokens = makeTokens();
+    const server = await startServer(t, store, pki, tokens.lookup);
+    const agent = await FakeAgent.connect(t, server, pki, tokens.bootstrap, 'node-a');
+    agent.send(registerMessage('node-a'));
+    assert.equal((await agent.next()).type, 'registered');
+    assert.equal((await agent.next()).type, 'assignDone');
+    assert.deepEqual(agent.services, [{ v: 1, type: 'services', reset: true, services: [], endpointSlices: [], deleted: [] }]);
+    const body = JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }] } });
+    assert.equal((await api(server, pki, 'POST', '/api/v1/apply', { token: tokens.api, body })).status, 200);
+    while (agent.services.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    const delta = agent.services[1]!;
+    assert.equal(delta.reset, undefined);
+    assert.deepEqual(delta.services.map((s) => [s.metadata.name, s.spec.clusterIP === store.get<StoredObject & { spec: { clusterIP: string } }>('Service', 'default', 'web')!.spec.clusterIP]), [['web', true]]);
   });
 });
