@@ -38,6 +38,8 @@ export const KINDS = [
   { kind: 'Job', plural: 'jobs', singular: 'job', shortNames: [], namespaced: true, group: 'batch', version: 'v1', table: 'objects' },
   { kind: 'Namespace', plural: 'namespaces', singular: 'namespace', shortNames: ['ns'], namespaced: false, group: '', version: 'v1', table: 'objects' },
   { kind: 'Event', plural: 'events', singular: 'event', shortNames: ['ev'], namespaced: true, group: '', version: 'v1', table: 'events' },
+  { kind: 'Service', plural: 'services', singular: 'service', shortNames: ['svc'], namespaced: true, group: '', version: 'v1', table: 'objects' },
+  { kind: 'EndpointSlice', plural: 'endpointslices', singular: 'endpointslice', shortNames: [], namespaced: true, group: 'discovery.k8s.io', version: 'v1', table: 'objects' },
   { kind: 'ServiceAccount', plural: 'serviceaccounts', singular: 'serviceaccount', shortNames: ['sa'], namespaced: true, group: '', version: 'v1', table: 'objects' },
   { kind: 'Role', plural: 'roles', singular: 'role', shortNames: [], namespaced: true, group: RBAC, version: 'v1', table: 'objects' },
   { kind: 'RoleBinding', plural: 'rolebindings', singular: 'rolebinding', shortNames: [], namespaced: true, group: RBAC, version: 'v1', table: 'objects' },

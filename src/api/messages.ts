@@ -7,7 +7,7 @@
  *
  *   agent → scheduler: register, heartbeat, podStatus, podTerminated, nodeStatus, error
  *                      logsData, logsEnd, execResult (answers to the requests below, by id)
- *   scheduler → agent: registered, assign, assignDone, unassign, peers, error
+ *   scheduler → agent: registered, assign, assignDone, unassign, peers, services, error
  *                      logsRequest, logsCancel, execRequest (a container's log or an exec, by id)
  */
 import { isIP } from 'node:net';
@@ -28,6 +28,8 @@ import type {
   PodStatus,
 } from './pod-types.js';
 import { parseQuantityNanos } from './quantity.js';
+import { decodeEndpointSlice, decodeService } from './service-decode.js';
+import { CLUSTER_IP_NONE, type EndpointSlice, type Service } from './service-types.js';
 
 /** The protocol version this build speaks. */
 export const MESSAGE_VERSION = 1;
@@ -177,6 +179,30 @@ export interface PeersMessage extends MessageEnvelope {
   nodes: PeerNode[];
 }
 
+/** A Service or EndpointSlice that is gone, in a `services` message. */
+export interface DeletedServiceObject {
+  kind: 'Service' | 'EndpointSlice';
+  namespace: string;
+  name: string;
+}
+
+/**
+ * scheduler → agent: the cluster's Services and EndpointSlices, as deltas (what kube-proxy and
+ * CoreDNS watch). After `registered` the scheduler sends every one with `reset: true` (the agent
+ * replaces what it had); then each committed change once, coalesced: objects created or changed
+ * (whole, metadata cut to name, namespace, uid, resourceVersion and labels) and those deleted. A batch
+ * too big for one message is split: all but its last message carry `more: true`, and the agent
+ * applies the batch when the last arrives (so a restarted agent never syncs half a snapshot).
+ */
+export interface ServicesMessage extends MessageEnvelope {
+  type: 'services';
+  reset?: boolean;
+  more?: boolean;
+  services: Service[];
+  endpointSlices: EndpointSlice[];
+  deleted: DeletedServiceObject[];
+}
+
 /** Largest `data` of one logsData message: a log travels in chunks of at most this many UTF-8 bytes. */
 export const MAX_LOG_CHUNK_BYTES = 64 * 1024;
 /** Largest stdout (and stderr) of an execResult, in UTF-8 bytes: one message must carry both. */
@@ -286,6 +312,7 @@ export type Message =
   | PodTerminatedMessage
   | NodeStatusMessage
   | PeersMessage
+  | ServicesMessage
   | LogsRequestMessage
   | LogsDataMessage
   | LogsEndMessage
@@ -308,6 +335,7 @@ export const MESSAGE_SENDERS: Readonly<Record<MessageType, Peer | 'both'>> = {
   podTerminated: 'agent',
   nodeStatus: 'agent',
   peers: 'scheduler',
+  services: 'scheduler',
   logsRequest: 'scheduler',
   logsData: 'agent',
   logsEnd: 'agent',
@@ -588,6 +616,36 @@ const READERS: Record<MessageType, Reader> = {
       return { name, podCIDR, address };
     }) ?? [];
     return { ...envelope, type: 'peers', nodes };
+  },
+
+  services(r, o, path, envelope) {
+    r.object(o, path, [...ENVELOPE, 'reset', 'more', 'services', 'endpointSlices', 'deleted']);
+    const servicesPath = at(path, 'services');
+    const services = (r.list(o.services, servicesPath) ?? []).flatMap((raw, i) => {
+      const p = idx(servicesPath, i);
+      if (!isMapping(raw)) return r.error(p, `expected a mapping, got ${describeValue(raw)}`), [];
+      const svc = decodeService(r, raw, p, 'scheduler');
+      if (!svc) return [];
+      if (!svc.metadata.uid) r.error(at(at(p, 'metadata'), 'uid'), 'required value');
+      if (svc.spec.clusterIP === undefined) r.error(at(at(p, 'spec'), 'clusterIP'), `required value (an allocated address or ${CLUSTER_IP_NONE})`);
+      return [svc as Service];
+    });
+    const slicesPath = at(path, 'endpointSlices');
+    const endpointSlices = (r.list(o.endpointSlices, slicesPath) ?? []).flatMap((raw, i) => {
+      const p = idx(slicesPath, i);
+      if (!isMapping(raw)) return r.error(p, `expected a mapping, got ${describeValue(raw)}`), [];
+      const slice = decodeEndpointSlice(r, raw, p, 'scheduler');
+      return slice ? [slice as EndpointSlice] : [];
+    });
+    const deleted =
+      items(r, o.deleted, at(path, 'deleted'), ['kind', 'namespace', 'name'], (m, p): DeletedServiceObject => {
+        const namespace = r.requiredString(m.namespace, at(p, 'namespace')) ?? '';
+        checkFormat(r, at(p, 'namespace'), namespace, checkDnsLabel);
+        const name = r.requiredString(m.name, at(p, 'name')) ?? '';
+        checkFormat(r, at(p, 'name'), name, checkDnsSubdomain);
+        return { kind: requiredOneOf(r, m.kind, at(p, 'kind'), ['Service', 'EndpointSlice'] as const) ?? 'Service', namespace, name };
+      }) ?? [];
+    return compact({ ...envelope, type: 'services' as const, reset: r.bool(o.reset, at(path, 'reset')), more: r.bool(o.more, at(path, 'more')), services, endpointSlices, deleted });
   },
 
   logsRequest(r, o, path, envelope) {

@@ -22,6 +22,7 @@ import {
 import type { ObjectMeta } from './pod-types.js';
 import { decodeNamespace } from './namespace.js';
 import { decodeRbacObject } from './rbac-decode.js';
+import { decodeEndpointSlice, decodeService } from './service-decode.js';
 import { RBAC_API_VERSIONS, isRbacKind, type RbacKind } from './rbac-types.js';
 import { apiVersionOf } from './kinds.js';
 import { selectorMatches } from './label-selector.js';
@@ -53,7 +54,7 @@ export interface DecodedObjects {
 }
 
 /** The kinds a manifest may hold, in the order messages list them. */
-const DECODED_KINDS: readonly ObjectKind[] = ['Pod', 'Deployment', 'StatefulSet', 'Job', 'DaemonSet', 'Namespace', ...(Object.keys(RBAC_API_VERSIONS) as RbacKind[])];
+const DECODED_KINDS: readonly ObjectKind[] = ['Pod', 'Deployment', 'StatefulSet', 'Job', 'DaemonSet', 'Namespace', 'Service', 'EndpointSlice', ...(Object.keys(RBAC_API_VERSIONS) as RbacKind[])];
 
 /** The apiVersion each accepted kind is served under (the kind registry's, api/kinds.ts). */
 export const OBJECT_API_VERSIONS: Readonly<Record<ObjectKind, string>> = Object.fromEntries(DECODED_KINDS.map((k) => [k, apiVersionOf(k)])) as Record<ObjectKind, string>;
@@ -171,6 +172,8 @@ function declaredMeta(meta: ObjectMeta, raw: unknown): DeclaredMeta {
 
 function decodeObject(r: FieldReader, o: Record<string, unknown>, base: string, source: string, kind: ObjectKind): AnyObject | undefined {
   if (kind === 'Namespace') return decodeNamespace(r, o, base, source);
+  if (kind === 'Service') return decodeService(r, o, base, source);
+  if (kind === 'EndpointSlice') return decodeEndpointSlice(r, o, base, source);
   if (isRbacKind(kind)) return decodeRbacObject(r, o, base, source, kind) as AnyObject | undefined;
   if (kind === 'Pod') {
     const pod = decodePod(r, o, base, source);

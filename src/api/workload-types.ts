@@ -5,6 +5,7 @@
  */
 import type { RbacObject } from './rbac-types.js';
 import type { DeclaredMeta, ObjectMeta, Pod, PodSpec } from './pod-types.js';
+import type { EndpointSlice, Service } from './service-types.js';
 import type { Namespace } from './namespace.js';
 
 /**
@@ -241,7 +242,7 @@ export type Declared<T extends { metadata: ObjectMeta }> = Omit<T, 'metadata' | 
 export type { DeclaredMeta } from './pod-types.js';
 
 /** One object of a manifest, discriminated on `kind`. */
-export type AnyObject = Declared<Pod> | Declared<Deployment> | Declared<StatefulSet> | Declared<Job> | Declared<DaemonSet> | Declared<Namespace> | Declared<RbacObject>;
+export type AnyObject = Declared<Pod> | Declared<Deployment> | Declared<StatefulSet> | Declared<Job> | Declared<DaemonSet> | Declared<Namespace> | Declared<RbacObject> | Declared<Service> | Declared<EndpointSlice>;
 
 /** The kinds `corelet apply -f` accepts (plus v1 List of them). */
 export type ObjectKind = AnyObject['kind'];

@@ -5,7 +5,7 @@
  */
 import { POD_SECURITY_LABELS, namespacePodSecurity } from '../api/index.js';
 import { describeRbac, isRbacDescribed } from './describe-rbac.js';
-import type { Container, ContainerState, ContainerStatus, ObjectEvent, Pod, PodTemplateSpec } from '../api/index.js';
+import type { Container, ContainerState, ContainerStatus, EndpointSlice, ObjectEvent, Pod, PodTemplateSpec, Service } from '../api/index.js';
 import { nodeRoles, podStatus, selectorText, jobStatus } from './printers.js';
 import { age, formatTable, humanDuration } from './table.js';
 
@@ -311,8 +311,66 @@ function describeWorkload(t: Text, obj: any, now: Date): void {
   conditions(t, st.conditions, true);
 }
 
+/** "10.244.1.5:8080,10.244.2.5:8080": the ready endpoints of a Service port, from its slices. */
+export function serviceEndpoints(portName: string, slices: readonly EndpointSlice[]): string {
+  const out: string[] = [];
+  for (const slice of slices) {
+    const port = (slice.ports ?? []).find((p) => p.name === portName);
+    if (!port) continue;
+    for (const e of slice.endpoints ?? []) if (e.conditions?.ready !== false) for (const a of e.addresses ?? []) out.push(`${a}:${port.port}`);
+  }
+  return out.join(',') || NONE;
+}
+
+/** kubectl describe service: type, IPs, each port with its target, node port and endpoints. */
+function describeService(t: Text, svc: Service, slices: readonly EndpointSlice[]): void {
+  const spec = svc.spec ?? ({} as Service['spec']);
+  const fields: [string, Value | undefined][] = [
+    ...metadataFields(svc, true),
+    ['Selector', mapText(spec.selector)],
+    ['Type', spec.type ?? 'ClusterIP'],
+    ['IP Families', 'IPv4'],
+    ['IP', spec.clusterIP ?? NONE],
+    ['IPs', spec.clusterIPs?.join(',') ?? NONE],
+  ];
+  const ports = spec.ports ?? [];
+  if (ports.length === 0) fields.push(['Port', '<unset>  <none>/TCP'], ['Endpoints', (slices.flatMap((s) => (s.endpoints ?? []).filter((e) => e.conditions?.ready !== false).flatMap((e) => e.addresses)).join(',') || NONE)]);
+  for (const p of ports) {
+    const name = p.name || '<unset>';
+    fields.push(['Port', `${name}  ${p.port}/${p.protocol}`], ['TargetPort', `${p.targetPort}/${p.protocol}`]);
+    if (p.nodePort) fields.push(['NodePort', `${name}  ${p.nodePort}/${p.protocol}`]);
+    fields.push(['Endpoints', serviceEndpoints(p.name ?? '', slices)]);
+  }
+  fields.push(['Session Affinity', spec.sessionAffinity ?? 'None']);
+  if (spec.sessionAffinity === 'ClientIP') fields.push(['Session Affinity Timeout', `${spec.sessionAffinityConfig?.clientIP.timeoutSeconds ?? 10800}s`]);
+  if (spec.publishNotReadyAddresses) fields.push(['Publish Not Ready Addresses', 'true']);
+  t.fields(fields);
+}
+
+/** kubectl describe endpointslice: address type, ports, and each endpoint with its conditions. */
+function describeEndpointSlice(t: Text, slice: EndpointSlice): void {
+  t.fields([...metadataFields(slice, true), ['AddressType', slice.addressType ?? 'IPv4']]);
+  t.line('Ports:');
+  t.table([['Name', 'Port', 'Protocol'], ['----', '----', '--------'], ...(slice.ports ?? []).map((p) => [p.name || '<unset>', String(p.port), p.protocol])]);
+  t.line('Endpoints:');
+  for (const e of slice.endpoints ?? []) {
+    t.fields(
+      [
+        ['- Addresses', e.addresses.join(',')],
+        ['Conditions', [`Ready:    ${e.conditions.ready}`, `Serving:  ${e.conditions.serving}`, `Terminating: ${e.conditions.terminating}`]],
+        ['Hostname', e.hostname ?? '<unset>'],
+        ['TargetRef', e.targetRef ? `${e.targetRef.kind}/${e.targetRef.name}` : undefined],
+        ['NodeName', e.nodeName ?? '<unset>'],
+      ],
+      2,
+    );
+  }
+}
+
 /** Related objects describe shows besides the object itself. */
 export interface DescribeContext {
+  /** For a Service: its EndpointSlices. */
+  endpointSlices?: readonly EndpointSlice[];
   /** Events about the object, oldest first. */
   events: readonly ObjectEvent[];
   /** For a node: the pods bound to it. */
@@ -326,6 +384,8 @@ export function describeObject(obj: any, ctx: DescribeContext, now: Date): strin
   if (obj.kind === 'Pod') describePod(t, obj, now);
   else if (obj.kind === 'Node') describeNode(t, obj, ctx.pods ?? [], now);
   else if (obj.kind === 'Namespace') describeNamespace(t, obj);
+  else if (obj.kind === 'Service') describeService(t, obj, ctx.endpointSlices ?? []);
+  else if (obj.kind === 'EndpointSlice') describeEndpointSlice(t, obj);
   else describeWorkload(t, obj, now);
   events(t, ctx.events, now);
   return t.toString();

@@ -1,6 +1,6 @@
 /** `corelet describe KIND NAME`: an object's details and the events about it. */
 import type { Command } from 'commander';
-import type { ObjectEvent, Pod } from '../api/index.js';
+import { SERVICE_NAME_LABEL, type EndpointSlice, type ObjectEvent, type Pod } from '../api/index.js';
 import { namespaceOf, withClient, withConnectionOptions, withNamespaceOptions, type CommonOptions } from './cluster-options.js';
 import { describeObject } from './describe-format.js';
 import { objectPath, parseTarget } from './kinds.js';
@@ -24,7 +24,9 @@ export function registerDescribeCommand(program: Command): void {
         // An earlier object of the same name had its own events.
         const events = list.items.filter((e) => !e.involvedObject.uid || e.involvedObject.uid === obj.metadata?.uid);
         const pods = info.kind === 'Node' ? (await client.get<{ items: Pod[] }>('/api/v1/pods' + query({ fieldSelector: `spec.nodeName=${name}` }))).items : undefined;
-        texts.push(describeObject(obj, { events, pods: pods?.filter((p) => !['Succeeded', 'Failed'].includes(p.status?.phase ?? '')) }, new Date()));
+        const slicesPath = `/api/v1/namespaces/${encodeURIComponent(namespace)}/endpointslices`;
+        const endpointSlices = info.kind === 'Service' ? (await client.get<{ items: EndpointSlice[] }>(slicesPath + query({ labelSelector: `${SERVICE_NAME_LABEL}=${name}` }))).items : undefined;
+        texts.push(describeObject(obj, { events, endpointSlices, pods: pods?.filter((p) => !['Succeeded', 'Failed'].includes(p.status?.phase ?? '')) }, new Date()));
       }
       console.log(texts.join('\n\n\n'));
     });

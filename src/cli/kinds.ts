@@ -38,7 +38,7 @@ export function knownKinds(): string {
  * "deployments.apps", "Deployment"... Throws naming the known types otherwise.
  */
 export function resolveKind(word: string): KindInfo {
-  const w = word.toLowerCase().replace(/\.(apps|batch|v1|core|rbac\.authorization\.k8s\.io)$/, '');
+  const w = word.toLowerCase().replace(/\.(apps|batch|v1|core|rbac\.authorization\.k8s\.io|discovery\.k8s\.io)$/, '');
   const info = KINDS.find((k) => k.aliases.includes(w) || k.kind.toLowerCase() === w);
   if (!info) throw new Error(`unknown resource type "${word}": use one of ${knownKinds()}`);
   return info;

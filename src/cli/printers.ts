@@ -4,7 +4,7 @@
  * function takes the objects and the time to compute ages at.
  */
 import { createRequire } from 'node:module';
-import type { ContainerStatus, DaemonSet, Deployment, Job, LabelSelector, Node, ObjectEvent, Pod, PodTemplateSpec, StatefulSet } from '../api/index.js';
+import type { ContainerStatus, DaemonSet, Deployment, EndpointSlice, Job, LabelSelector, Node, ObjectEvent, Pod, PodTemplateSpec, Service, StatefulSet } from '../api/index.js';
 import { formatLabelSelector } from '../api/index.js';
 import { kindOf } from './kinds.js';
 import { age, formatTable, humanDuration } from './table.js';
@@ -159,6 +159,31 @@ function jobDuration(job: Job, now: Date): string {
   return humanDuration((Number.isNaN(end) ? now.getTime() : end) - start);
 }
 
+// ---- Services ----
+
+/** kubectl's PORT(S): "80/TCP", "80:30080/TCP" for a node port, comma-separated; <none> without ports. */
+export function servicePorts(svc: Service): string {
+  const ports = svc.spec?.ports ?? [];
+  return ports.map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol ?? 'TCP'}`).join(',') || NONE;
+}
+
+/** kubectl's SELECTOR of a Service: "app=web", <none> without one. */
+export function serviceSelector(svc: Service): string {
+  return Object.entries(svc.spec?.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(',') || NONE;
+}
+
+/** kubectl's ENDPOINTS of a slice: the first 3 addresses and "+ N more...", <none> when it has none. */
+export function sliceEndpoints(slice: EndpointSlice): string {
+  const addresses = (slice.endpoints ?? []).flatMap((e) => e.addresses ?? []);
+  if (addresses.length === 0) return NONE;
+  return addresses.slice(0, 3).join(',') + (addresses.length > 3 ? ` + ${addresses.length - 3} more...` : '');
+}
+
+/** kubectl's PORTS of a slice: the port numbers, <unset> when it has none. */
+export function slicePorts(slice: EndpointSlice): string {
+  return (slice.ports ?? []).map((p) => String(p.port)).join(',') || '<unset>';
+}
+
 const created = (o: any, now: Date) => age(o?.metadata?.creationTimestamp, now);
 
 /** The columns of a kind; with -A the NAMESPACE column comes first. */
@@ -276,6 +301,26 @@ export function columnsFor(kind: string, opts: { wide: boolean; withNamespace: b
           e.message.replace(/\s*\n\s*/g, ' '),
           ...(wide ? [[e.source?.component, e.source?.host].filter(Boolean).join(', ') || NONE, age(e.firstTimestamp, now), String(e.count)] : []),
         ],
+      };
+      break;
+    case 'Service':
+      cols = {
+        headers: ['NAME', 'TYPE', 'CLUSTER-IP', 'EXTERNAL-IP', 'PORT(S)', 'AGE', ...(wide ? ['SELECTOR'] : [])],
+        row: (svc: Service, now) => [
+          svc.metadata.name,
+          svc.spec?.type ?? 'ClusterIP',
+          svc.spec?.clusterIP || NONE,
+          NONE,
+          servicePorts(svc),
+          created(svc, now),
+          ...(wide ? [serviceSelector(svc)] : []),
+        ],
+      };
+      break;
+    case 'EndpointSlice':
+      cols = {
+        headers: ['NAME', 'ADDRESSTYPE', 'PORTS', 'ENDPOINTS', 'AGE'],
+        row: (s: EndpointSlice, now) => [s.metadata.name, s.addressType ?? 'IPv4', slicePorts(s), sliceEndpoints(s), created(s, now)],
       };
       break;
     case 'Namespace':

@@ -17,6 +17,8 @@ export function registerSchedulerCommand(program: Command): void {
     .option('--host <name...>', 'init: names and addresses the server certificate is valid for (the first goes into the join command)')
     .option('--token-ttl <duration>', 'init: how long the bootstrap token it makes can join nodes (e.g. 30m, 24h); 0 = never expires', '24h')
     .option('--cluster-cidr <cidr>', 'IPv4 range the nodes\' pod CIDRs are cut from', '10.244.0.0/16')
+    .option('--service-cluster-ip-range <cidr>', 'IPv4 range Services\' cluster IPs come from (its .10 is kept for the cluster DNS)', '10.96.0.0/12')
+    .option('--service-node-port-range <min-max>', 'ports NodePort Services\' node ports come from', '30000-32767')
     .option('--node-cidr-mask-size <n>', 'prefix length of each node\'s pod CIDR', '24')
     .option('--node-cert-ttl <duration>', 'lifetime of the node certificates it signs (agents renew at 70–90% of it)', '720h')
     .option('--node-cert-expired-renewal-window <duration>', 'how long after its certificate expired a node may still renew it by proving its key (scheduler down past the node\'s renewal, machine asleep); 0 disables', '720h')
@@ -28,7 +30,7 @@ export function registerSchedulerCommand(program: Command): void {
     .option('--audit-log-path <file>', 'audit log of writes, exec and refused requests (JSON lines, 0600, rotated at 10 MiB, 2 backups); default DIR/audit.log')
     .option('--min-request-timeout <seconds>', 'watches and log follows end after a random 1x-2x this many seconds (clients watch again)', '1800');
   withNodeLifecycleOptions(cmd);
-  cmd.action(async (verb: string | undefined, opts: NodeLifecycleFlags & { dir: string; address: string; port: string; host?: string[]; clusterCidr: string; nodeCidrMaskSize: string; podEvictionTimeout: string; nodeCertTtl: string; nodeCertExpiredRenewalWindow: string; servingCertTtl: string; sqliteSynchronous: string; tokenTtl: string; logLevel: string; authorizationMode: string; auditLogPath?: string; minRequestTimeout: string }) => {
+  cmd.action(async (verb: string | undefined, opts: NodeLifecycleFlags & { dir: string; address: string; port: string; host?: string[]; clusterCidr: string; serviceClusterIpRange: string; serviceNodePortRange: string; nodeCidrMaskSize: string; podEvictionTimeout: string; nodeCertTtl: string; nodeCertExpiredRenewalWindow: string; servingCertTtl: string; sqliteSynchronous: string; tokenTtl: string; logLevel: string; authorizationMode: string; auditLogPath?: string; minRequestTimeout: string }) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got ${opts.port}`);
       const dir = resolve(opts.dir);
@@ -61,6 +63,8 @@ export function registerSchedulerCommand(program: Command): void {
         port,
         logger,
         clusterCidr: opts.clusterCidr,
+        serviceClusterIpRange: opts.serviceClusterIpRange,
+        serviceNodePortRange: opts.serviceNodePortRange,
         nodeCidrMaskSize,
         podEvictionTimeoutMs: evictionSeconds * 1000,
         nodeLifecycle: nodeLifecycleConfig(opts),

@@ -15,6 +15,7 @@ import { readConfigText, withInitContext } from './init-config.js';
 import { assignPreboundPod, sendTermination, podCidrConfig, scheduleOnce, SchedulingCache, startSchedulerServer, type SchedulerServer } from './server/index.js';
 import { NodeLifecycleController, reconcileAllSliced, type NodeLifecycleConfig } from './controllers/index.js';
 import { runControlPass } from './control-pass.js';
+import { ServiceAllocator, serviceNetworkConfig } from './admission/index.js';
 import { makeStatePrivate, tightenStateFiles } from './state-files.js';
 
 /**
@@ -86,6 +87,10 @@ export async function startScheduler(opts: {
   logger: Logger;
   clusterCidr?: string;
   nodeCidrMaskSize?: number;
+  /** The Services' cluster IP range (default 10.96.0.0/12; its .10 is kept for the cluster DNS). */
+  serviceClusterIpRange?: string;
+  /** The Services' node port range, "MIN-MAX" (default 30000-32767). */
+  serviceNodePortRange?: string;
   /** How long a node may be NotReady before its controller-owned pods are replaced elsewhere. */
   podEvictionTimeoutMs?: number;
   /** The node lifecycle controller's other settings (grace periods, eviction rates, zone threshold). */
@@ -108,6 +113,7 @@ export async function startScheduler(opts: {
   servingCertClock?: Pick<ServingCertRenewalOptions, 'now' | 'setTimer'>;
 }): Promise<RunningScheduler> {
   const podCidrs = podCidrConfig(opts.clusterCidr, opts.nodeCidrMaskSize);
+  const services = new ServiceAllocator(serviceNetworkConfig(opts.serviceClusterIpRange, opts.serviceNodePortRange));
   await makeStatePrivate(opts.dir); // pod specs with env values, tokens, the audit log: 0700, also on older installs
   const servingCertTtlSeconds = opts.servingCertTtlSeconds ?? SERVER_VALIDITY_DAYS * 86_400;
   const { pki } = await ensurePki(join(opts.dir, 'pki'), { ...(await servingSansOnDisk(join(opts.dir, 'pki'))), validitySeconds: servingCertTtlSeconds });
@@ -181,6 +187,7 @@ export async function startScheduler(opts: {
     audit,
     onChange: loop,
     podCidrs,
+    services,
   });
   // The serving certificate is renewed while running, not only at start (issue 10).
   const servingCert = startServingCertRenewal({ pkiDir: join(opts.dir, 'pki'), ca: pki.ca, current: pki.server, ttlSeconds: servingCertTtlSeconds, apply: (cert) => server.setServingCertificate(cert), logger: opts.logger, ...opts.servingCertClock });

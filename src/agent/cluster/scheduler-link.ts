@@ -6,7 +6,7 @@
  * `assignDone` naming every pod bound here: only that marker may shrink the desired set.
  */
 import WebSocket from 'ws';
-import { type NodeCondition, type ObjectEvent, type PeerNode, type Pod, type PodStatus, DEFAULT_POD_SECURITY_LEVEL, encodeMessage, parseMessage, type Message, type PodSecurityLevel } from '../../api/index.js';
+import { type NodeCondition, type ObjectEvent, type PeerNode, type Pod, type PodStatus, type ServicesMessage, DEFAULT_POD_SECURITY_LEVEL, encodeMessage, parseMessage, type Message, type PodSecurityLevel } from '../../api/index.js';
 import type { Logger } from '../../lib/index.js';
 import type { PodRequestMessage, RequestPeer } from './pod-requests.js';
 import { checkSchedulerIdentity, parseServerUrl } from '../../join/index.js';
@@ -46,6 +46,12 @@ export interface SchedulerLinkOptions {
   onPodCidr?: (cidr: string) => Promise<void>;
   /** The nodes' pod CIDRs and addresses, from each `peers` message (to program routes). */
   onPeers?: (nodes: PeerNode[]) => void;
+  /**
+   * The cluster's Services and EndpointSlices, from each `services` message in order: a `reset` batch
+   * after every registration, then deltas; a batch split over several messages ends at one without
+   * `more` (apply it then). For the service proxy and the cluster DNS.
+   */
+  onServices?: (message: ServicesMessage) => void;
   /** Serves the scheduler's logs and exec requests (pod-requests.ts); answers go back on the socket they came on. */
   onRequest?: (message: PodRequestMessage, peer: RequestPeer) => void;
   /** The socket closed: requests it carried are over. */
@@ -223,6 +229,9 @@ export class SchedulerLink {
         break;
       case 'peers':
         this.opts.onPeers?.(m.nodes);
+        break;
+      case 'services':
+        this.opts.onServices?.(m);
         break;
       case 'assign':
         if (m.pod.metadata.deletionTimestamp !== undefined) {

@@ -54,3 +54,14 @@ export {
 } from './node-lifecycle.js';
 export { deletePod, confirmPodTerminated, collectOrphanedTerminatingPods, isTerminating, DEFAULT_TERMINATION_GRACE_SECONDS, type PodDeletion } from './pod-deletion.js';
 export { isolated, type ControllerFailure } from './isolate.js';
+export {
+  reconcileServiceEndpoints,
+  desiredEndpointSlices,
+  endpointsWork,
+  podEndpoint,
+  podPorts,
+  isNodeReady,
+  type DesiredEndpointSlice,
+  type EndpointsReconcileResult,
+  type NodeReadiness,
+} from './endpoints.js';

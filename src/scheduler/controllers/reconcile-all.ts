@@ -4,6 +4,7 @@ import { isolated, type ControllerFailure } from './isolate.js';
 import type { Store, StoredObject } from '../store/index.js';
 import { reconcileDaemonSet } from './daemonset.js';
 import { reconcileDeployment } from './deployment.js';
+import { endpointsWork, reconcileServiceEndpoints } from './endpoints.js';
 import { reconcileJob } from './job.js';
 import { reconcileNodeLoss, type EvictedPod } from './node-loss.js';
 import { forgetStatefulSetRevisions, reconcileStatefulSet } from './statefulset.js';
@@ -71,7 +72,7 @@ function collectDeletedSets(store: Store, sets: OwnerRecord[], now: Date, failur
 
 /**
  * Runs node loss first (so replacements are made in the same pass), then every Deployment, Job,
- * StatefulSet and DaemonSet, and the cascading delete of ReplicaSets whose Deployment is gone and
+ * StatefulSet and DaemonSet, then every Service's EndpointSlices, and the cascading delete of ReplicaSets whose Deployment is gone and
  * of pods whose StatefulSet or DaemonSet is gone. Idempotent: a second pass with nothing changed in
  * between writes nothing.
  */
@@ -145,6 +146,11 @@ function* reconcileAllSteps(store: Store, now: Date, opts: ReconcileAllOptions):
   }
   for (const d of daemonSets) {
     each('DaemonSet', d.metadata.namespace, d.metadata.name, () => reconcileDaemonSet(store, d.metadata.namespace, d.metadata.name, now));
+    yield;
+  }
+  // Last: the slices see the pods the workload controllers made or deleted in this pass.
+  for (const s of endpointsWork(store)) {
+    each('Service', s.namespace, s.name, () => reconcileServiceEndpoints(store, s.namespace, s.name));
     yield;
   }
   return { deployments: deployments.size, jobs: jobs.length, statefulSets: statefulSets.length, daemonSets: daemonSets.length, evicted, failures };

@@ -23,6 +23,7 @@ const VIEW_RULES: PolicyRule[] = [
   { apiGroups: [''], resources: ['namespaces'], verbs: READ },
   { apiGroups: ['apps'], resources: ['deployments', 'deployments/scale', 'replicasets', 'replicasets/scale', 'statefulsets', 'statefulsets/scale', 'daemonsets', 'controllerrevisions'], verbs: READ },
   { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], verbs: READ },
+  { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: READ },
 ];
 
 /** What edit adds: write workloads, pods/exec, service accounts; no roles or bindings. */
@@ -63,6 +64,9 @@ export const BUILTIN_CLUSTER_ROLES: readonly BuiltinClusterRole[] = [
       { apiGroups: ['certificates.k8s.io'], resources: ['certificatesigningrequests'], verbs: ['create'] },
       { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
       { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
+      // The data plane (kube-proxy's and CoreDNS's part on every node) reads what Services there are.
+      { apiGroups: [''], resources: ['services'], verbs: READ },
+      { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: READ },
     ],
   },
   { name: 'system:node-bootstrapper', rules: [{ apiGroups: ['certificates.k8s.io'], resources: ['certificatesigningrequests'], verbs: ['create'] }] },

@@ -37,3 +37,4 @@ export {
   DEFAULT_NODE_CIDR_MASK_SIZE,
   type PodCidrConfig,
 } from './pod-cidr.js';
+export { ServiceFeed, servicesMessages, serviceOnWire, sliceOnWire, SERVICE_FEED_COALESCE_MS } from './service-feed.js';

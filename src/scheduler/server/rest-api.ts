@@ -49,7 +49,7 @@ import type { AuditSink } from '../rbac/index.js';
 import { AccessError, accessRoute, auditFinished, checkAccess, type AccessContext, type AuthorizationMode } from './rest-access.js';
 import { deletePod, rolloutUndo } from '../controllers/index.js';
 import { requestedGracePeriod } from './delete-options.js';
-import { admitWrite, deleteNamespace, namespaceLevelWarnings, podSecurityWarnings, refuseInternalVolumes } from '../admission/index.js';
+import { admitWrite, deleteNamespace, namespaceLevelWarnings, podSecurityWarnings, refuseInternalVolumes, ServiceAllocator } from '../admission/index.js';
 import { API_VERSIONS, STORE_KINDS, groupOfKind, isNamespaced, type ObjectInput, type Store, type StoreKind, type StoredObject, type WatchChange } from '../store/index.js';
 import type { NodeSessions } from './node-sessions.js';
 import type { PodExecOptions, PodLogOptions, PodProxy } from './pod-proxy.js';
@@ -114,6 +114,16 @@ export interface RestApiOptions {
   nodeCertificates?: NodeCertificates;
   /** The decoder's worker slots (decode-off-loop.ts); the process-wide ones by default. */
   decodeSlots?: DecodeSlots;
+  /** Cluster IPs and node ports of Services; the default service range and node ports when absent. */
+  services?: ServiceAllocator;
+}
+
+const DEFAULT_SERVICE_ALLOCATOR = new ServiceAllocator();
+
+/** Allocates a Service's cluster IP and node ports in the caller's transaction (other kinds: nothing). */
+function allocateService(opts: RestApiOptions, kind: StoreKind, obj: unknown, current?: unknown): void {
+  if (kind !== 'Service') return;
+  (opts.services ?? DEFAULT_SERVICE_ALLOCATOR).allocate(opts.store, obj as Parameters<ServiceAllocator['allocate']>[1], current as Parameters<ServiceAllocator['allocate']>[2]);
 }
 
 /** An HTTP failure with a Kubernetes Status reason. */
@@ -799,9 +809,17 @@ function patch(kind: StoreKind, ns: string, name: string, text: string, contentT
     } else if (kind === 'ReplicaSet') {
       const replicas = isRecord(next.spec) ? next.spec.replicas : undefined;
       if (!Number.isInteger(replicas) || (replicas as number) < 0) throw invalidArgument(`${ref}: spec.replicas must be a non-negative integer`);
+    } else if (kind === 'EndpointSlice') {
+      const { name: n, namespace, labels, annotations } = next.metadata;
+      const { objects } = decodeObjects(JSON.stringify({ ...next, metadata: { name: n, namespace, labels, annotations } }), ref);
+      const decoded = objects[0] as unknown as Record<string, unknown>;
+      for (const field of ['addressType', 'endpoints', 'ports']) (next as Record<string, unknown>)[field] = decoded[field];
     } else {
+      // A patch of spec.clusterIP alone: the stored clusterIPs (derived from it) must not contradict it.
+      if (kind === 'Service' && isRecord(body.spec) && body.spec.clusterIP !== undefined && body.spec.clusterIPs === undefined && isRecord(next.spec)) delete next.spec.clusterIPs;
       ({ spec: next.spec, warnings } = decodeSpec(kind, next));
       refuseInternalVolumes(kind, next, current);
+      allocateService(opts, kind, next, current);
     }
     // Pod Security: a workload's template, a namespace's new level (before it is written).
     warnings.push(...(kind === 'Namespace' ? namespaceLevelWarnings(store, name, next.metadata.labels) : podSecurityWarnings(store, kind, next)));
@@ -833,6 +851,7 @@ function createFromBody(kind: StoreKind, namespace: string, body: DecodedObjects
   const created = opts.store.transaction(() => {
     opts.access?.admit(kind, obj);
     warnings.push(...admitWrite(opts.store, kind, obj));
+    allocateService(opts, kind, obj);
     return opts.store.create(kind, obj as unknown as ObjectInput);
   });
   return { status: 201, body: created, headers: warningHeaders(warnings) };
@@ -882,6 +901,7 @@ function apply(decoded: DecodedObjects, opts: RestApiOptions): Reply {
       opts.access?.admit(kind, obj);
       if (current) checkRoleRefKept(kind, current, obj, `${kind} ${obj.metadata.namespace ? `${obj.metadata.namespace}/` : ''}${obj.metadata.name}`);
       warnings.push(...admitWrite(store, kind, obj as Parameters<typeof admitWrite>[2], current));
+      allocateService(opts, kind, obj, current);
       if (!current) {
         results.push('created');
         return store.create(kind, obj as unknown as ObjectInput);

@@ -13,9 +13,11 @@ import { silentLogger, type Logger } from '../../lib/index.js';
 import { certificateUser, NodeCertificates, nodeNameOf, serverTlsOptions, type CertKeyPair, type Pki, type TokenRecord, type TokenStore } from '../auth/index.js';
 import type { Store } from '../store/index.js';
 import { ensureBuiltinNamespaces } from '../admission/index.js';
+import type { ServiceAllocator } from '../admission/index.js';
 import { NodeSessions, serveNodeSocket } from './node-sessions.js';
 import { certificateIps } from './node-restriction.js';
 import { PeerTable, type PodCidrConfig } from './pod-cidr.js';
+import { ServiceFeed } from './service-feed.js';
 import { SessionPodProxy, type PodProxy } from './pod-proxy.js';
 import { handleApiRequest } from './rest-api.js';
 import type { AuthorizationMode } from './rest-access.js';
@@ -52,6 +54,8 @@ export interface SchedulerServerOptions {
    * agent is sent `peers` (the nodes' pod CIDRs and InternalIPs) after `registered` and on changes.
    */
   podCidrs?: PodCidrConfig;
+  /** Cluster IPs and node ports of Services (the default service range and node ports when absent). */
+  services?: ServiceAllocator;
   /** Called after a node registers or pods are created/applied: a hint to run the scheduling loop. */
   onChange?: () => void;
   /** RBAC (default) or AlwaysAllow; the audit log; where new users' and service accounts' tokens go. */
@@ -112,6 +116,8 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
   // Changes are coalesced: when hundreds of nodes register at once, every agent gets one list per
   // PEERS_COALESCE_MS, not one per registration (that would be quadratic in the number of nodes).
   let peersTimer: NodeJS.Timeout | undefined;
+  // Services and EndpointSlices for the nodes' data plane: a snapshot at registration, then deltas.
+  const serviceFeed = new ServiceFeed(opts.store, sessions);
   const unwatchPeers = peers
     ? opts.store.watch((change) => {
         if (change.kind !== 'Node' || !peers.apply(change.type, change.object as unknown as Node)) return;
@@ -139,7 +145,7 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
   const csr = { store: opts.store, ca: opts.pki.ca, serverCertPem: opts.pki.server.certPem, certificates, tokenLookup: opts.tokenLookup, ttlSeconds: opts.nodeCertTtlSeconds ?? DEFAULT_NODE_CERT_TTL_SECONDS, expiredRenewalWindowSeconds, now, logger };
   server.on('request', (req, res) => {
     if (handleCsrRequest(req, res, csr)) return;
-    void handleApiRequest(req, res, { store: opts.store, sessions, tokenLookup: opts.tokenLookup, logger, now, onPodsChanged: opts.onChange, podProxy, bootstrapTokens: opts.bootstrapTokens, nodeCertificates: certificates, ...access });
+    void handleApiRequest(req, res, { store: opts.store, sessions, tokenLookup: opts.tokenLookup, logger, now, onPodsChanged: opts.onChange, podProxy, bootstrapTokens: opts.bootstrapTokens, nodeCertificates: certificates, services: opts.services, ...access });
   });
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', () => {}); // a client that hangs up mid-refusal is not our failure
@@ -176,6 +182,7 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
         },
         onRegistered: (nodeName) => {
           if (peers) sessions.send(nodeName, peersMessage());
+          serviceFeed.snapshot(nodeName);
           // A reconnecting agent gets its pods again: it may have missed assigns while away.
           assignBoundPods(opts.store, sessions, nodeName, logger);
           opts.onChange?.();
@@ -203,6 +210,7 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
     setServingCertificate: (cert) => server.setSecureContext(serverTlsOptions({ ca: opts.pki.ca, server: cert })),
     close: async () => {
       unwatchPeers?.();
+      serviceFeed.close();
       unwatchNodes();
       clearTimeout(peersTimer);
       podProxy.close();

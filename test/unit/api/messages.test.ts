@@ -191,7 +191,7 @@ describe('parseMessage: refused messages', () => {
 
   it('refuses unknown and missing types, and types that go the other way', () => {
     assert.deepEqual(problems({ v: 1, type: 'hello' }), [
-      'message.type: unsupported value "hello" (supported: register, registered, heartbeat, assign, assignDone, unassign, podStatus, podTerminated, nodeStatus, peers, logsRequest, logsData, logsEnd, logsCancel, execRequest, execResult, error)',
+      'message.type: unsupported value "hello" (supported: register, registered, heartbeat, assign, assignDone, unassign, podStatus, podTerminated, nodeStatus, peers, services, logsRequest, logsData, logsEnd, logsCancel, execRequest, execResult, error)',
     ]);
     assert.deepEqual(problems({ v: 1 }), ['message.type: required value']);
     assert.deepEqual(problems({ v: 1, type: 'assign', pod: pod() }, { receiver: 'scheduler' }), [

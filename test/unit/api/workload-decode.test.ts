@@ -432,7 +432,7 @@ describe('decodeObjects: validation', () => {
     ],
     ['a DaemonSet without selector', 'DaemonSet', (m) => delete m.spec.selector, ['spec.selector: required value']],
 
-    ['an unsupported kind', D, (m) => (m.kind = 'Service'), ['kind: unsupported value "Service" (supported: Pod, Deployment, StatefulSet, Job, DaemonSet, Namespace, Role, ClusterRole, RoleBinding, ClusterRoleBinding, ServiceAccount, List)']],
+    ['an unsupported kind', D, (m) => (m.kind = 'ConfigMap'), ['kind: unsupported value "ConfigMap" (supported: Pod, Deployment, StatefulSet, Job, DaemonSet, Namespace, Service, EndpointSlice, Role, ClusterRole, RoleBinding, ClusterRoleBinding, ServiceAccount, List)']],
     ['a kind under the wrong apiVersion', D, (m) => (m.apiVersion = 'extensions/v1beta1'), ['apiVersion: unsupported value "extensions/v1beta1" for kind Deployment (supported: apps/v1)']],
     ['a Job under apps/v1', 'Job', (m) => (m.apiVersion = 'apps/v1'), ['apiVersion: unsupported value "apps/v1" for kind Job (supported: batch/v1)']],
     ['a missing apiVersion', D, (m) => delete m.apiVersion, ['apiVersion: required value']],
@@ -503,7 +503,7 @@ describe('decodeObjects: validation', () => {
       ['Deployment', 'Job', 'Pod'],
     );
     assert.deepEqual(problemsOf(list([items[0], { ...items[1], kind: 'List' }, JSON.parse(manifest('Job', (m) => (m.spec.backoffLimit = -1)))]), 'l.json'), [
-      'l.json: items[1].kind: unsupported value "List" (supported: Pod, Deployment, StatefulSet, Job, DaemonSet, Namespace, Role, ClusterRole, RoleBinding, ClusterRoleBinding, ServiceAccount)',
+      'l.json: items[1].kind: unsupported value "List" (supported: Pod, Deployment, StatefulSet, Job, DaemonSet, Namespace, Service, EndpointSlice, Role, ClusterRole, RoleBinding, ClusterRoleBinding, ServiceAccount)',
       'l.json: items[2].spec.backoffLimit: invalid value -1: must be greater than or equal to 0',
     ]);
   });

@@ -4,7 +4,7 @@ import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import tls from 'node:tls';
 import type { TestContext } from 'node:test';
 import { WebSocket } from 'ws';
-import { MAX_MESSAGE_BYTES, parseMessage, type Message, type RegisterMessage } from '../../../src/api/index.js';
+import { MAX_MESSAGE_BYTES, parseMessage, type Message, type RegisterMessage, type ServicesMessage } from '../../../src/api/index.js';
 import { caCertHash, createCa, createServerCert, fetchPinnedCa, newTokenRecord, type Pki, type TokenRecord } from '../../../src/scheduler/auth/index.js';
 import { NodeSessions, startSchedulerServer, type SchedulerServer, type SchedulerServerOptions } from '../../../src/scheduler/server/index.js';
 import { handleApiRequest, type RestApiOptions } from '../../../src/scheduler/server/rest-api.js';
@@ -176,9 +176,16 @@ const joined = new Map<string, NodeCredentials>();
 export class FakeAgent {
   private readonly queue: Message[] = [];
   private waiters: (() => void)[] = [];
+  /** The `services` messages received (Services and EndpointSlices for a data plane), kept out of {@link next}. */
+  readonly services: ServicesMessage[] = [];
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data: Buffer) => {
-      this.queue.push(parseMessage(data.toString('utf8'), { receiver: 'agent' }));
+      const m = parseMessage(data.toString('utf8'), { receiver: 'agent' });
+      if (m.type === 'services') {
+        this.services.push(m);
+        return;
+      }
+      this.queue.push(m);
       for (const w of this.waiters.splice(0)) w();
     });
   }
