@@ -62,7 +62,9 @@ const MIN_UDP_SIZE = 512;
 /** Queries in flight per TCP connection before reading pauses. */
 const TCP_MAX_IN_FLIGHT = 16;
 /** Unread answers a TCP client may leave queued before it is dropped. */
-const TCP_MAX_UNREAD = 1024 * 1024;
+const TCP_MAX_UNREAD = 256 * 1024;
+/** Received bytes a TCP connection may hold unprocessed (queries beyond the in-flight cap). */
+const TCP_MAX_BUFFERED = 4 * (2 + MAX_MESSAGE);
 /** How often the resolv.conf's mtime is looked at, at most. */
 const RESOLV_CONF_CHECK_MS = 5000;
 
@@ -229,7 +231,13 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
     // Larger than the client can take over UDP: send it truncated, the client asks again over TCP.
     try {
       const decoded = dnsPacket.decode(reply);
-      return fitUdp({ ...decoded, id, answers: [], authorities: [], additionals: [], flags: (decoded.flags ?? 0) | dnsPacket.TRUNCATED_RESPONSE }, limit);
+      return dnsPacket.encode({
+        id,
+        type: 'response',
+        flags: (decoded.flags ?? 0) | dnsPacket.TRUNCATED_RESPONSE,
+        questions: decoded.questions,
+        additionals: opt ? [ourOpt()] : [],
+      });
     } catch {
       return bareResponse(id, rawFlags, 'SERVFAIL', q, opt ? ourOpt() : undefined);
     }
@@ -280,13 +288,14 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
     };
     sock.on('data', (chunk: Buffer) => {
       buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
-      if (buf.length > 2 + MAX_MESSAGE + 2 * TCP_MAX_IN_FLIGHT * (2 + MAX_MESSAGE)) return sock.destroy();
+      if (buf.length > TCP_MAX_BUFFERED) return sock.destroy();
       pump();
     });
   });
 
   const { udp, port: boundPort } = await bindBoth(tcp, options.host, options.port);
   bound = { host: options.host, port: boundPort };
+  tcp.on('error', (err) => log.warn({ err: messageOf(err) }, 'cluster DNS: TCP listener error'));
   udp.on('message', (msg, rinfo) => {
     if (msg.length > MAX_UDP_SIZE) return;
     handle(msg, 'udp').then(
