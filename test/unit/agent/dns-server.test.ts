@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import net from 'node:net';
 import { join } from 'node:path';
 import * as dnsPacket from 'dns-packet';
 import { MemoryServiceView, startDnsServer, type RunningDnsServer } from '../../../src/agent/dns/index.js';
@@ -322,6 +323,38 @@ describe('cluster DNS: malformed input', () => {
     assert.equal(res.replies.length, 0);
     const formerr = await tcpExchange(server.port, [frame(Buffer.alloc(14, 0xff).fill(0, 0, 4))], 1);
     assert.equal((dnsPacket.decode(formerr.replies[0]) as Decoded).rcode, 'FORMERR');
+  });
+});
+
+describe('cluster DNS: bounded TCP state', () => {
+  it('refuses TCP connections beyond its cap', async () => {
+    const s = await startDnsServer({ view, clusterDomain: ZONE, host: '127.0.0.1', port: 0, resolvConfPath: join(dir, 'resolv.conf'), maxTcpConnections: 1 });
+    const first = net.connect({ host: '127.0.0.1', port: s.port });
+    try {
+      await new Promise((r) => first.once('connect', r));
+      // The second connection is accepted by the kernel and closed by the server at once.
+      const second = await tcpExchange(s.port, [frame(query('kv.default.svc.cluster.local', 'A'))], 1);
+      assert.equal(second.closed, true);
+      assert.equal(second.replies.length, 0);
+      first.destroy();
+      await new Promise((r) => first.once('close', r));
+    } finally {
+      first.destroy();
+      await s.close();
+    }
+  });
+
+  it('closes a TCP connection that stays idle', async () => {
+    const s = await startDnsServer({ view, clusterDomain: ZONE, host: '127.0.0.1', port: 0, resolvConfPath: join(dir, 'resolv.conf'), tcpIdleTimeoutMs: 300 });
+    try {
+      const idle = net.connect({ host: '127.0.0.1', port: s.port });
+      idle.on('error', () => undefined);
+      await new Promise((r) => idle.once('close', r));
+      const next = await tcpExchange(s.port, [frame(query('kv.default.svc.cluster.local', 'A'))], 1);
+      assert.equal(next.replies.length, 1);
+    } finally {
+      await s.close();
+    }
   });
 });
 
