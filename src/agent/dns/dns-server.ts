@@ -130,22 +130,34 @@ export function parseQuery(raw: Buffer): Parsed {
 }
 
 /**
- * Fits an encoded answer into a UDP limit: as is; else without its additional section (allowed
- * without TC); else truncated: TC, the question, and the OPT record only.
+ * Fits an answer into a UDP limit: as is; else without its additional section (allowed without TC);
+ * else truncated (TC) with as many whole answer records as fit, as CoreDNS truncates: glibc retries
+ * over TCP, and a resolver that does not (musl before 1.2.4) still gets some addresses. dns-packet
+ * does not compress names, so answers are larger than a compressing server's.
  */
 function fitUdp(packet: dnsPacket.Packet, limit: number): Buffer {
   const full = dnsPacket.encode(packet);
   if (full.length <= limit) return full;
   const opt = (packet.additionals ?? []).filter((a) => a.type === 'OPT');
-  const lean = dnsPacket.encode({ ...packet, additionals: opt });
-  if (lean.length <= limit) return lean;
-  return dnsPacket.encode({
-    ...packet,
+  const lean: dnsPacket.Packet = { ...packet, additionals: opt };
+  const leanBuf = dnsPacket.encode(lean);
+  if (leanBuf.length <= limit) return leanBuf;
+  const answers = packet.answers ?? [];
+  const truncated = (n: number): dnsPacket.Packet => ({
+    ...lean,
     flags: (packet.flags ?? 0) | dnsPacket.TRUNCATED_RESPONSE,
-    answers: [],
+    answers: answers.slice(0, n),
     authorities: [],
-    additionals: opt,
   });
+  // The most answers that fit (binary search over the count).
+  let lo = 0;
+  let hi = answers.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (dnsPacket.encodingLength(truncated(mid)) <= limit) lo = mid;
+    else hi = mid - 1;
+  }
+  return dnsPacket.encode(truncated(lo));
 }
 
 /** Starts the server; throws when the resolv.conf cannot be read or the address cannot be bound. */

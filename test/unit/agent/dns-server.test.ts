@@ -245,6 +245,10 @@ describe('cluster DNS: forwarding to the node\'s resolvers', () => {
 
 describe('cluster DNS: truncation of its own answers', () => {
   it('sends a headless Service with 30 endpoints (over 512 bytes) truncated over UDP (512 bytes), whole over TCP', async () => {
+    const udp = await udpQuery(server.port, query('many.shop.svc.cluster.local', 'A'));
+    assert.equal(udp.flag_tc, true);
+    const partial = (udp.answers ?? []).length;
+    assert.ok(partial > 0 && partial < 30, `as many whole records as fit in 512 bytes (${partial})`);
     const { packet, via } = await resolve(server.port, 'many.shop.svc.cluster.local', 'A');
     assert.equal(via, 'tcp');
     assert.equal(packet.answers?.length, 30);
