@@ -1,0 +1,369 @@
+/**
+ * The node's DNS server (the cluster DNS address of ClusterFirst pods): answers the cluster zone from
+ * a ServiceView (cluster-answer.ts) and forwards everything else to the node's resolvers from a
+ * resolv.conf (forwarder.ts), on one address over UDP and TCP.
+ *
+ * Every message is decoded by dns-packet and checked before use: shorter than a header or a response
+ * → dropped; undecodable → FORMERR; not one question, or an opcode other than QUERY → FORMERR/NOTIMP;
+ * EDNS version above 0 → BADVERS. A UDP answer larger than 512 bytes (or the client's EDNS size, at
+ * most 4096) first loses its additional section, then is sent truncated (TC, the question only) so the
+ * client retries over TCP, as RFC 1035/2181 want. State is bounded: the forwarder's pending table, TCP
+ * connections (count, idle time, queries in flight and unread output per connection).
+ */
+import dgram from 'node:dgram';
+import { promises as fs } from 'node:fs';
+import net from 'node:net';
+import * as dnsPacket from 'dns-packet';
+import { invalidArgument, messageOf, silentLogger, type Logger } from '../../lib/index.js';
+import { clusterAnswer, canonicalName, type ClusterAnswer } from './cluster-answer.js';
+import { Forwarder, MAX_MESSAGE, type Upstream } from './forwarder.js';
+import { parseResolvConf, RESOLV_CONF_MAX_BYTES } from './resolv-conf.js';
+import type { ServiceView } from './service-view.js';
+
+export interface DnsServerOptions {
+  /** Services and endpoints to answer from. */
+  readonly view: ServiceView;
+  /** The cluster domain, e.g. `cluster.local`. */
+  readonly clusterDomain: string;
+  /** Address and port to listen on (UDP and TCP); port 0 picks one free for both. */
+  readonly host: string;
+  readonly port: number;
+  /** The node's resolv.conf: its nameservers are the upstreams (re-read when it changes). */
+  readonly resolvConfPath: string;
+  /** The upstreams' port (53; tests point it elsewhere). */
+  readonly upstreamPort?: number;
+  /** Time one upstream gets before the next is asked (2 s). */
+  readonly upstreamTimeoutMs?: number;
+  /** UDP queries waiting on upstreams at once (1024); more get SERVFAIL. */
+  readonly maxPendingForwards?: number;
+  /** Open TCP connections (256); more are refused. */
+  readonly maxTcpConnections?: number;
+  /** A TCP connection idle this long is closed (10 s, RFC 7766's order of magnitude). */
+  readonly tcpIdleTimeoutMs?: number;
+  readonly logger?: Logger;
+}
+
+export interface RunningDnsServer {
+  /** The address and port actually bound (UDP and TCP share the port). */
+  readonly host: string;
+  readonly port: number;
+  /** The upstreams now forwarded to. */
+  upstreams(): readonly Upstream[];
+  /** Re-reads the resolv.conf now. */
+  reloadUpstreams(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The EDNS UDP size this server advertises (the DNS flag day 2020 value). */
+export const EDNS_UDP_SIZE = 1232;
+/** A client's EDNS size is taken up to this. */
+const MAX_UDP_SIZE = 4096;
+const MIN_UDP_SIZE = 512;
+/** Queries in flight per TCP connection before reading pauses. */
+const TCP_MAX_IN_FLIGHT = 16;
+/** Unread answers a TCP client may leave queued before it is dropped. */
+const TCP_MAX_UNREAD = 256 * 1024;
+/** Received bytes a TCP connection may hold unprocessed (queries beyond the in-flight cap). */
+const TCP_MAX_BUFFERED = 4 * (2 + MAX_MESSAGE);
+/** How often the resolv.conf's mtime is looked at, at most. */
+const RESOLV_CONF_CHECK_MS = 5000;
+
+const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
+type Rcode = keyof typeof RCODE;
+/** BADVERS (16): 0 in the header, 1 in the OPT record's extended RCODE. */
+const BADVERS_EXTENDED = 1;
+
+/** Query flags the answer echoes: the opcode (bits 11-14) and RD. */
+function echoedFlags(rawFlags: number): number {
+  return rawFlags & (0x7800 | dnsPacket.RECURSION_DESIRED);
+}
+
+/** A response that carries only a header (and the question when it can be echoed). */
+function bareResponse(id: number, rawFlags: number, rcode: Rcode, question?: dnsPacket.Question, opt?: dnsPacket.Answer): Buffer {
+  return dnsPacket.encode({
+    id,
+    type: 'response',
+    flags: echoedFlags(rawFlags) | dnsPacket.RECURSION_AVAILABLE | RCODE[rcode],
+    questions: question ? [question] : [],
+    additionals: opt ? [opt] : [],
+  });
+}
+
+function ourOpt(extendedRcode = 0): dnsPacket.Answer {
+  return { type: 'OPT', name: '.', udpPayloadSize: EDNS_UDP_SIZE, extendedRcode, ednsVersion: 0, flags: 0, flag_do: false, options: [] };
+}
+
+/** True when dns-packet can write the question back (a class it does not know would be written as 0). */
+function echoable(q: dnsPacket.Question): boolean {
+  return q.class === undefined || !String(q.class).startsWith('UNKNOWN_');
+}
+
+/** Validated query, or the reply that refuses it (undefined: drop silently). */
+type Parsed =
+  | { ok: true; id: number; rawFlags: number; question: dnsPacket.Question; opt: dnsPacket.Answer | undefined; maxUdp: number }
+  | { ok: false; reply: Buffer | undefined };
+
+/** Checks a raw query (exported for the tests of the rules). */
+export function parseQuery(raw: Buffer): Parsed {
+  if (raw.length < 12) return { ok: false, reply: undefined };
+  const id = raw.readUInt16BE(0);
+  const rawFlags = raw.readUInt16BE(2);
+  if (rawFlags & 0x8000) return { ok: false, reply: undefined }; // a response sent to us: never answer it (no loops)
+  let packet: dnsPacket.DecodedPacket;
+  try {
+    packet = dnsPacket.decode(raw);
+  } catch {
+    return { ok: false, reply: bareResponse(id, rawFlags, 'FORMERR') };
+  }
+  const opts = (packet.additionals ?? []).filter((a) => a.type === 'OPT');
+  const opt = opts[0] as (dnsPacket.Answer & { udpPayloadSize: number; ednsVersion: number }) | undefined;
+  const questions = packet.questions ?? [];
+  if (questions.length !== 1 || opts.length > 1 || (opt && opt.name !== '.')) {
+    return { ok: false, reply: bareResponse(id, rawFlags, 'FORMERR', undefined, opt ? ourOpt() : undefined) };
+  }
+  const question = questions[0];
+  const q = echoable(question) ? question : undefined;
+  if (((rawFlags >> 11) & 0xf) !== 0) return { ok: false, reply: bareResponse(id, rawFlags, 'NOTIMP', q, opt ? ourOpt() : undefined) };
+  if (opt && opt.ednsVersion > 0) return { ok: false, reply: bareResponse(id, rawFlags, 'NOERROR', q, ourOpt(BADVERS_EXTENDED)) };
+  const maxUdp = opt ? Math.min(MAX_UDP_SIZE, Math.max(MIN_UDP_SIZE, opt.udpPayloadSize)) : MIN_UDP_SIZE;
+  return { ok: true, id, rawFlags, question, opt, maxUdp };
+}
+
+/**
+ * Fits an answer into a UDP limit: as is; else without its additional section (allowed without TC);
+ * else truncated (TC) with as many whole answer records as fit, as CoreDNS truncates: glibc retries
+ * over TCP, and a resolver that does not (musl before 1.2.4) still gets some addresses. dns-packet
+ * does not compress names, so answers are larger than a compressing server's.
+ */
+function fitUdp(packet: dnsPacket.Packet, limit: number): Buffer {
+  const full = dnsPacket.encode(packet);
+  if (full.length <= limit) return full;
+  const opt = (packet.additionals ?? []).filter((a) => a.type === 'OPT');
+  const lean: dnsPacket.Packet = { ...packet, additionals: opt };
+  const leanBuf = dnsPacket.encode(lean);
+  if (leanBuf.length <= limit) return leanBuf;
+  const answers = packet.answers ?? [];
+  const truncated = (n: number): dnsPacket.Packet => ({
+    ...lean,
+    flags: (packet.flags ?? 0) | dnsPacket.TRUNCATED_RESPONSE,
+    answers: answers.slice(0, n),
+    authorities: [],
+  });
+  // The most answers that fit (binary search over the count).
+  let lo = 0;
+  let hi = answers.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (dnsPacket.encodingLength(truncated(mid)) <= limit) lo = mid;
+    else hi = mid - 1;
+  }
+  return dnsPacket.encode(truncated(lo));
+}
+
+/** Starts the server; throws when the resolv.conf cannot be read or the address cannot be bound. */
+export async function startDnsServer(options: DnsServerOptions): Promise<RunningDnsServer> {
+  const zone = canonicalName(options.clusterDomain);
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(zone)) {
+    throw invalidArgument(`cluster DNS: clusterDomain ${JSON.stringify(options.clusterDomain)} is not a DNS name`);
+  }
+  if (net.isIP(options.host) === 0) throw invalidArgument(`cluster DNS: listen address ${JSON.stringify(options.host)} is not an IP address`);
+  const log = options.logger ?? silentLogger;
+  const upstreamPort = options.upstreamPort ?? 53;
+  const forwarder = new Forwarder({ attemptTimeoutMs: options.upstreamTimeoutMs ?? 2000, maxPending: options.maxPendingForwards ?? 1024 });
+
+  // Upstreams from the resolv.conf, minus this server itself (a loop).
+  let upstreams: Upstream[] = [];
+  let resolvMtime = -1;
+  let lastCheck = 0;
+  let bound = { host: options.host, port: options.port };
+  const readResolvConf = async (): Promise<void> => {
+    const st = await fs.stat(options.resolvConfPath);
+    if (st.mtimeMs === resolvMtime) return;
+    const fh = await fs.open(options.resolvConfPath, 'r');
+    let text: string;
+    try {
+      const buf = Buffer.alloc(Math.min(RESOLV_CONF_MAX_BYTES, Math.max(0, st.size)));
+      const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+      text = buf.subarray(0, bytesRead).toString('utf8');
+    } finally {
+      await fh.close();
+    }
+    resolvMtime = st.mtimeMs;
+    upstreams = parseResolvConf(text)
+      .nameservers.map((host) => ({ host, port: upstreamPort }))
+      .filter((u) => !(u.port === bound.port && (u.host === bound.host || (bound.host === '0.0.0.0' && net.isIP(u.host) === 4))));
+    if (upstreams.length === 0) log.warn({ path: options.resolvConfPath }, 'cluster DNS: the resolv.conf names no usable nameserver; names outside the cluster get SERVFAIL');
+  };
+  const maybeReload = () => {
+    const now = Date.now();
+    if (now - lastCheck < RESOLV_CONF_CHECK_MS) return;
+    lastCheck = now;
+    readResolvConf().catch((err) => log.warn({ err: messageOf(err), path: options.resolvConfPath }, 'cluster DNS: re-reading the resolv.conf failed; keeping its last nameservers'));
+  };
+  try {
+    await readResolvConf();
+    lastCheck = Date.now();
+  } catch (err) {
+    throw invalidArgument(`cluster DNS: reading the node's resolv.conf ${options.resolvConfPath}: ${messageOf(err)}`, err);
+  }
+
+  /** Answers one raw query; undefined: send nothing. */
+  const handle = async (raw: Buffer, transport: 'udp' | 'tcp'): Promise<Buffer | undefined> => {
+    const parsed = parseQuery(raw);
+    if (!parsed.ok) return parsed.reply;
+    const { id, rawFlags, question, opt, maxUdp } = parsed;
+    const limit = transport === 'udp' ? maxUdp : MAX_MESSAGE;
+    const klass = question.class ?? 'IN';
+    let answer: ClusterAnswer;
+    if (klass === 'IN' || klass === 'ANY') {
+      answer = clusterAnswer(options.view, zone, question.name, question.type);
+    } else {
+      const name = canonicalName(question.name);
+      answer = name === zone || name.endsWith(`.${zone}`) ? { kind: 'answer', rcode: 'NOTIMP', answers: [], authorities: [], additionals: [] } : { kind: 'forward' };
+    }
+    if (answer.kind === 'answer') {
+      return fitUdp(
+        {
+          id,
+          type: 'response',
+          flags: echoedFlags(rawFlags) | dnsPacket.AUTHORITATIVE_ANSWER | dnsPacket.RECURSION_AVAILABLE | RCODE[answer.rcode],
+          questions: echoable(question) ? [question] : [],
+          answers: answer.answers,
+          authorities: answer.authorities,
+          additionals: [...answer.additionals, ...(opt ? [ourOpt()] : [])],
+        },
+        limit,
+      );
+    }
+    maybeReload();
+    const q = echoable(question) ? question : undefined;
+    const reply = transport === 'udp' ? await forwarder.forwardUdp(raw, question, upstreams) : await forwarder.forwardTcp(raw, question, upstreams);
+    if (!reply) return bareResponse(id, rawFlags, 'SERVFAIL', q, opt ? ourOpt() : undefined);
+    if (reply.length <= limit) return reply;
+    // Larger than the client can take over UDP: send it truncated, the client asks again over TCP.
+    try {
+      const decoded = dnsPacket.decode(reply);
+      return dnsPacket.encode({
+        id,
+        type: 'response',
+        flags: (decoded.flags ?? 0) | dnsPacket.TRUNCATED_RESPONSE,
+        questions: decoded.questions,
+        additionals: opt ? [ourOpt()] : [],
+      });
+    } catch {
+      return bareResponse(id, rawFlags, 'SERVFAIL', q, opt ? ourOpt() : undefined);
+    }
+  };
+
+  const tcp = net.createServer();
+  tcp.maxConnections = options.maxTcpConnections ?? 256;
+  const idleMs = options.tcpIdleTimeoutMs ?? 10_000;
+  const conns = new Set<net.Socket>();
+  let closed = false;
+
+  tcp.on('connection', (sock) => {
+    conns.add(sock);
+    sock.setTimeout(idleMs, () => sock.destroy());
+    sock.on('error', () => undefined);
+    sock.on('close', () => conns.delete(sock));
+    let buf: Buffer = Buffer.alloc(0);
+    let inFlight = 0;
+    const pump = () => {
+      while (buf.length >= 2 && inFlight < TCP_MAX_IN_FLIGHT) {
+        const len = buf.readUInt16BE(0);
+        if (len < 12) {
+          sock.destroy(); // no message is shorter than its header: the framing is broken
+          return;
+        }
+        if (buf.length < 2 + len) break;
+        const msg = Buffer.from(buf.subarray(2, 2 + len));
+        buf = buf.subarray(2 + len);
+        inFlight++;
+        handle(msg, 'tcp')
+          .then(
+            (reply) => {
+              if (!reply || sock.destroyed) return;
+              if (sock.writableLength > TCP_MAX_UNREAD) return sock.destroy();
+              const len2 = Buffer.alloc(2);
+              len2.writeUInt16BE(reply.length, 0);
+              sock.write(Buffer.concat([len2, reply]));
+            },
+            (err) => log.warn({ err: messageOf(err) }, 'cluster DNS: a TCP query failed'),
+          )
+          .finally(() => {
+            inFlight--;
+            if (sock.isPaused()) sock.resume();
+            pump();
+          });
+      }
+      if (inFlight >= TCP_MAX_IN_FLIGHT) sock.pause();
+    };
+    sock.on('data', (chunk: Buffer) => {
+      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+      if (buf.length > TCP_MAX_BUFFERED) return sock.destroy();
+      pump();
+    });
+  });
+
+  const { udp, port: boundPort } = await bindBoth(tcp, options.host, options.port);
+  bound = { host: options.host, port: boundPort };
+  tcp.on('error', (err) => log.warn({ err: messageOf(err) }, 'cluster DNS: TCP listener error'));
+  udp.on('message', (msg, rinfo) => {
+    if (msg.length > MAX_UDP_SIZE) return;
+    handle(msg, 'udp').then(
+      (reply) => {
+        if (reply && !closed) udp.send(reply, rinfo.port, rinfo.address, () => undefined);
+      },
+      (err) => log.warn({ err: messageOf(err) }, 'cluster DNS: a UDP query failed'),
+    );
+  });
+  udp.on('error', (err) => log.warn({ err: messageOf(err) }, 'cluster DNS: UDP socket error'));
+
+  // The loop filter needs the bound port.
+  upstreams = upstreams.filter((u) => !(u.port === bound.port && u.host === bound.host));
+  log.info({ host: bound.host, port: bound.port, zone, upstreams: upstreams.map((u) => u.host) }, 'cluster DNS listening');
+
+  return {
+    host: bound.host,
+    port: bound.port,
+    upstreams: () => upstreams,
+    reloadUpstreams: async () => {
+      resolvMtime = -1;
+      await readResolvConf();
+    },
+    close: async () => {
+      closed = true;
+      forwarder.close();
+      for (const s of conns) s.destroy();
+      await Promise.all([new Promise<void>((r) => udp.close(() => r())), new Promise<void>((r) => tcp.close(() => r()))]);
+    },
+  };
+}
+
+/** Binds UDP then TCP on the same port; with port 0, retries when the free UDP port is taken on TCP. */
+async function bindBoth(tcp: net.Server, host: string, port: number): Promise<{ udp: dgram.Socket; port: number }> {
+  for (let attempt = 0; ; attempt++) {
+    const udp = dgram.createSocket({ type: net.isIP(host) === 6 ? 'udp6' : 'udp4' });
+    await new Promise<void>((resolve, reject) => {
+      udp.once('error', reject);
+      udp.bind({ address: host, port }, () => {
+        udp.off('error', reject);
+        resolve();
+      });
+    });
+    const udpPort = udp.address().port;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen({ host, port: udpPort }, () => {
+          tcp.off('error', reject);
+          resolve();
+        });
+      });
+      return { udp, port: udpPort };
+    } catch (err) {
+      await new Promise<void>((r) => udp.close(() => r()));
+      if (port !== 0 || attempt >= 10) throw err;
+    }
+  }
+}
