@@ -120,11 +120,12 @@ describe('service proxy ruleset: no ready endpoints', () => {
     assert.ok(!objects.chains.some((c) => c.startsWith('service-') || c.startsWith('endpoint-')));
     assert.ok(text.includes(`add element ${T} no-endpoint-services { 10.96.0.20 . tcp . 80 : goto reject-chain }`));
     assert.ok(text.includes(`add element ${T} no-endpoint-nodeports { tcp . 30080 : goto reject-chain }`));
-    assert.deepEqual(rulesOf(text, 'reject-chain'), ['reject']);
+    // TCP gets a reset (refused at once, no ICMP rate limit), the rest ICMP port unreachable
+    assert.deepEqual(rulesOf(text, 'reject-chain'), ['meta l4proto tcp reject with tcp reset', 'reject']);
     assert.deepEqual(rulesOf(text, 'endpoints-check'), [
       'ip daddr . meta l4proto . th dport vmap @no-endpoint-services',
       'ip daddr @node-ips meta l4proto . th dport vmap @no-endpoint-nodeports',
-      'ip daddr @cluster-ips reject',
+      'ip daddr @cluster-ips goto reject-chain',
     ]);
     assert.ok(!text.includes(`add element ${T} service-ips`), 'no ClusterIP element');
   });
