@@ -78,6 +78,8 @@ export interface CompiledRuleset {
   warnings: string[];
   /** The validated view the rules were made from (for the stale UDP conntrack entries). */
   resolved: ResolvedState;
+  /** The rules by part, for the next compileRulesetUpdate. */
+  plan: RulesetPlan;
 }
 
 const BASE_CHAINS: readonly { name: string; type: 'nat' | 'filter'; hook: string; priority: string }[] = [
@@ -89,7 +91,6 @@ const BASE_CHAINS: readonly { name: string; type: 'nat' | 'filter'; hook: string
   { name: 'filter-output', type: 'filter', hook: 'output', priority: '-10' },
 ];
 
-const FIXED_CHAINS = ['services', 'endpoints-check', 'mark-for-masquerade', 'masquerading', 'reject-chain'];
 const FIXED_SETS: Record<string, string> = { 'cluster-ips': 'ipv4_addr', 'node-ips': 'ipv4_addr' };
 const FIXED_MAPS: Record<string, string> = {
   'service-ips': 'ipv4_addr . inet_proto . inet_service : verdict',
@@ -165,122 +166,233 @@ export function resolveProxyState(state: ProxyState): ResolvedState {
   return { ports, nodeAddresses, ...(clusterCIDR === undefined ? {} : { clusterCIDR }), warnings };
 }
 
+/** A chain, set or map element: `key` alone for a set, `key : value` in a map. */
+interface Element {
+  target: string;
+  key: string;
+  value?: string;
+}
+
+/**
+ * The objects one part of the table owns: the fixed part (hooks, dispatch, masquerade, reject),
+ * or one service port (its service/external/endpoint chains, affinity sets and map elements).
+ * Chains map to their rules, sets to their definition.
+ */
+interface Fragment {
+  chains: Map<string, string[]>;
+  chainSpecs: Map<string, string>;
+  sets: Map<string, string>;
+  maps: Map<string, string>;
+  elements: Element[];
+}
+
+const emptyFragment = (): Fragment => ({ chains: new Map(), chainSpecs: new Map(), sets: new Map(), maps: new Map(), elements: [] });
+
+/** A fragment's identity for change detection (Maps keep insertion order, which is deterministic here). */
+const fragmentText = (f: Fragment) => JSON.stringify([[...f.chains], [...f.chainSpecs], [...f.sets], [...f.maps], f.elements]);
+
+function fixedFragment(resolved: ResolvedState): Fragment {
+  const f = emptyFragment();
+  const mark = `0x${MASQUERADE_MARK.toString(16)}`;
+  for (const c of BASE_CHAINS) f.chainSpecs.set(c.name, `type ${c.type} hook ${c.hook} priority ${c.priority} ; policy accept ;`);
+  const chain = (name: string, rules: string[]) => f.chains.set(name, rules);
+  chain('nat-prerouting', ['jump services']);
+  chain('nat-output', ['jump services']);
+  chain('nat-postrouting', ['jump masquerading']);
+  for (const c of ['filter-input', 'filter-forward', 'filter-output']) chain(c, ['ct state new jump endpoints-check']);
+  chain('services', ['ip daddr . meta l4proto . th dport vmap @service-ips', 'ip daddr @node-ips meta l4proto . th dport vmap @service-nodeports']);
+  chain('endpoints-check', [
+    'ip daddr . meta l4proto . th dport vmap @no-endpoint-services',
+    'ip daddr @node-ips meta l4proto . th dport vmap @no-endpoint-nodeports',
+    'ip daddr @cluster-ips goto reject-chain',
+  ]);
+  chain('mark-for-masquerade', [`meta mark set meta mark | ${mark}`]);
+  chain('masquerading', [`meta mark & ${mark} == 0 return`, `meta mark set meta mark ^ ${mark}`, 'masquerade fully-random']);
+  chain('reject-chain', ['meta l4proto tcp reject with tcp reset', 'reject']);
+  for (const [name, type] of Object.entries(FIXED_SETS)) f.sets.set(name, `type ${type} ;`);
+  for (const [name, type] of Object.entries(FIXED_MAPS)) f.maps.set(name, `type ${type} ;`);
+  for (const a of resolved.nodeAddresses) f.elements.push({ target: 'node-ips', key: a });
+  return f;
+}
+
+function servicePortFragment(sp: ResolvedServicePort, clusterCIDR: string | undefined): Fragment {
+  const f = emptyFragment();
+  const { service, port, key, endpoints } = sp;
+  const cip = `${service.clusterIP} . ${proto(port)} . ${port.port}`;
+  const np = port.nodePort === undefined ? undefined : `${proto(port)} . ${port.nodePort}`;
+  if (endpoints.length === 0) {
+    f.elements.push({ target: 'no-endpoint-services', key: cip, value: 'goto reject-chain' });
+    if (np !== undefined) f.elements.push({ target: 'no-endpoint-nodeports', key: np, value: 'goto reject-chain' });
+    return f;
+  }
+  const svc = serviceChain(key);
+  const svcRules: string[] = [];
+  f.chains.set(svc, svcRules);
+  f.elements.push({ target: 'service-ips', key: cip, value: `goto ${svc}` });
+  if (np !== undefined) {
+    const ext = externalChain(key);
+    f.chains.set(ext, ['jump mark-for-masquerade', `goto ${svc}`]);
+    f.elements.push({ target: 'service-nodeports', key: np, value: `goto ${ext}` });
+  }
+  if (clusterCIDR !== undefined) {
+    svcRules.push(`ip daddr ${service.clusterIP} ${proto(port)} dport ${port.port} ip saddr != ${clusterCIDR} jump mark-for-masquerade`);
+  }
+  const affinity = service.sessionAffinity;
+  if (affinity !== undefined) {
+    for (const ep of endpoints) {
+      const set = affinitySet(key, ep);
+      f.sets.set(set, `type ipv4_addr ; flags dynamic,timeout ; timeout ${affinity.timeoutSeconds}s ;`);
+      svcRules.push(`ip saddr @${set} goto ${endpointChain(key, ep)}`);
+    }
+  }
+  const spread = endpoints.map((ep, i) => `${i} : goto ${endpointChain(key, ep)}`).join(', ');
+  svcRules.push(`numgen random mod ${endpoints.length} vmap { ${spread} }`);
+  for (const ep of endpoints) {
+    f.chains.set(endpointChain(key, ep), [
+      `ip saddr ${ep.ip} jump mark-for-masquerade`,
+      ...(affinity === undefined ? [] : [`update @${affinitySet(key, ep)} { ip saddr }`]),
+      `meta l4proto ${proto(port)} dnat ip to ${ep.ip}:${ep.port}`,
+    ]);
+  }
+  return f;
+}
+
+/** The rules of one state, by part: 'fixed' and one per service port key. */
+export interface RulesetPlan {
+  table: ProxyTable;
+  fixed: string;
+  parts: Map<string, { fragment: Fragment; text: string }>;
+  clusterIPs: string[];
+}
+
+function plan(resolved: ResolvedState, table: ProxyTable): { fixed: Fragment; plan: RulesetPlan } {
+  const fixed = fixedFragment(resolved);
+  const parts = new Map<string, { fragment: Fragment; text: string }>();
+  for (const sp of resolved.ports) {
+    const fragment = servicePortFragment(sp, resolved.clusterCIDR);
+    parts.set(sp.key, { fragment, text: fragmentText(fragment) });
+  }
+  const clusterIPs = [...new Set(resolved.ports.map((p) => p.service.clusterIP))].sort();
+  // the cluster CIDR is in every service chain: part of the fixed identity, so a change of it resyncs all
+  return { fixed, plan: { table, fixed: `${fragmentText(fixed)} ${resolved.clusterCIDR ?? ''}`, parts, clusterIPs } };
+}
+
+/** Collects what a set of fragments owns, in order. */
+function union(fragments: Iterable<Fragment>): Fragment {
+  const out = emptyFragment();
+  for (const f of fragments) {
+    for (const [k, v] of f.chains) out.chains.set(k, v);
+    for (const [k, v] of f.chainSpecs) out.chainSpecs.set(k, v);
+    for (const [k, v] of f.sets) out.sets.set(k, v);
+    for (const [k, v] of f.maps) out.maps.set(k, v);
+    out.elements.push(...f.elements);
+  }
+  return out;
+}
+
+function objectsOf(f: Fragment): TableObjects {
+  return { chains: [...new Set([...f.chainSpecs.keys(), ...f.chains.keys()])], sets: [...f.sets.keys()], maps: [...f.maps.keys()] };
+}
+
+function elementLines(t: string, verb: 'add' | 'delete', elements: readonly Element[]): string[] {
+  const byTarget = new Map<string, string[]>();
+  for (const e of elements) {
+    const item = verb === 'add' && e.value !== undefined ? `${e.key} : ${e.value}` : e.key;
+    byTarget.set(e.target, [...(byTarget.get(e.target) ?? []), item]);
+  }
+  return [...byTarget].map(([target, items]) => `${verb} element ${t} ${target} { ${items.join(', ')} }`);
+}
+
+/** The definitions (`add chain|set|map`, idempotent) of what `f` owns. */
+function definitionLines(t: string, f: Fragment): string[] {
+  return [
+    ...[...f.sets].map(([name, spec]) => `add set ${t} ${name} { ${spec} }`),
+    ...[...f.maps].map(([name, spec]) => `add map ${t} ${name} { ${spec} }`),
+    ...objectsOf(f).chains.map((c) => {
+      const spec = f.chainSpecs.get(c);
+      return spec === undefined ? `add chain ${t} ${c}` : `add chain ${t} ${c} { ${spec} }`;
+    }),
+  ];
+}
+
+function ruleLines(t: string, f: Fragment): string[] {
+  return [...f.chains].flatMap(([chain, rules]) => rules.map((r) => `add rule ${t} ${chain} ${r}`));
+}
+
 /** Compiles `state` into one transaction replacing the table's contents; `existing` is what the table holds now. */
 export function compileRuleset(state: ProxyState, table: ProxyTable, existing: TableObjects = EMPTY_TABLE_OBJECTS): CompiledRuleset {
   validateProxyTable(table);
   const resolved = resolveProxyState(state);
   const t = `${table.family} ${table.name}`;
-  const mark = `0x${MASQUERADE_MARK.toString(16)}`;
-
-  const chainDefs: string[] = [];
-  const setDefs: string[] = [];
-  const mapDefs: string[] = [];
-  const rules: string[] = [];
-  const elements: string[] = [];
-  const chains: string[] = [];
-  const sets: string[] = [];
-  const maps: string[] = [];
-  const flushedSets: string[] = [];
-
-  const addChain = (name: string, spec?: string) => {
-    chains.push(name);
-    chainDefs.push(spec === undefined ? `add chain ${t} ${name}` : `add chain ${t} ${name} { ${spec} }`);
-  };
-  const rule = (chain: string, body: string) => rules.push(`add rule ${t} ${chain} ${body}`);
-
-  for (const c of BASE_CHAINS) addChain(c.name, `type ${c.type} hook ${c.hook} priority ${c.priority} ; policy accept ;`);
-  for (const c of FIXED_CHAINS) addChain(c);
-  for (const [name, type] of Object.entries(FIXED_SETS)) {
-    sets.push(name);
-    flushedSets.push(name);
-    setDefs.push(`add set ${t} ${name} { type ${type} ; }`);
-  }
-  for (const [name, type] of Object.entries(FIXED_MAPS)) {
-    maps.push(name);
-    mapDefs.push(`add map ${t} ${name} { type ${type} ; }`);
-  }
-
-  rule('nat-prerouting', 'jump services');
-  rule('nat-output', 'jump services');
-  rule('nat-postrouting', 'jump masquerading');
-  for (const c of ['filter-input', 'filter-forward', 'filter-output']) rule(c, 'ct state new jump endpoints-check');
-  rule('services', 'ip daddr . meta l4proto . th dport vmap @service-ips');
-  rule('services', 'ip daddr @node-ips meta l4proto . th dport vmap @service-nodeports');
-  rule('endpoints-check', 'ip daddr . meta l4proto . th dport vmap @no-endpoint-services');
-  rule('endpoints-check', 'ip daddr @node-ips meta l4proto . th dport vmap @no-endpoint-nodeports');
-  rule('endpoints-check', 'ip daddr @cluster-ips goto reject-chain');
-  rule('mark-for-masquerade', `meta mark set meta mark | ${mark}`);
-  rule('masquerading', `meta mark & ${mark} == 0 return`);
-  rule('masquerading', `meta mark set meta mark ^ ${mark}`);
-  rule('masquerading', 'masquerade fully-random');
-  rule('reject-chain', 'meta l4proto tcp reject with tcp reset');
-  rule('reject-chain', 'reject');
-
-  if (resolved.nodeAddresses.length > 0) elements.push(`add element ${t} node-ips { ${resolved.nodeAddresses.join(', ')} }`);
-  const clusterIPs = [...new Set(resolved.ports.map((p) => p.service.clusterIP))].sort();
-  if (clusterIPs.length > 0) elements.push(`add element ${t} cluster-ips { ${clusterIPs.join(', ')} }`);
-
-  for (const sp of resolved.ports) {
-    const { service, port, key, endpoints } = sp;
-    const cip = `${service.clusterIP} . ${proto(port)} . ${port.port}`;
-    const np = port.nodePort === undefined ? undefined : `${proto(port)} . ${port.nodePort}`;
-    if (endpoints.length === 0) {
-      elements.push(`add element ${t} no-endpoint-services { ${cip} : goto reject-chain }`);
-      if (np !== undefined) elements.push(`add element ${t} no-endpoint-nodeports { ${np} : goto reject-chain }`);
-      continue;
-    }
-    const svc = serviceChain(key);
-    addChain(svc);
-    elements.push(`add element ${t} service-ips { ${cip} : goto ${svc} }`);
-    if (np !== undefined) {
-      const ext = externalChain(key);
-      addChain(ext);
-      rule(ext, 'jump mark-for-masquerade');
-      rule(ext, `goto ${svc}`);
-      elements.push(`add element ${t} service-nodeports { ${np} : goto ${ext} }`);
-    }
-    if (resolved.clusterCIDR !== undefined) {
-      rule(svc, `ip daddr ${service.clusterIP} ${proto(port)} dport ${port.port} ip saddr != ${resolved.clusterCIDR} jump mark-for-masquerade`);
-    }
-    const affinity = service.sessionAffinity;
-    if (affinity !== undefined) {
-      for (const ep of endpoints) {
-        const set = affinitySet(key, ep);
-        sets.push(set);
-        setDefs.push(`add set ${t} ${set} { type ipv4_addr ; flags dynamic,timeout ; timeout ${affinity.timeoutSeconds}s ; }`);
-        rule(svc, `ip saddr @${set} goto ${endpointChain(key, ep)}`);
-      }
-    }
-    const spread = endpoints.map((ep, i) => `${i} : goto ${endpointChain(key, ep)}`).join(', ');
-    rule(svc, `numgen random mod ${endpoints.length} vmap { ${spread} }`);
-    for (const ep of endpoints) {
-      const chain = endpointChain(key, ep);
-      addChain(chain);
-      rule(chain, `ip saddr ${ep.ip} jump mark-for-masquerade`);
-      if (affinity !== undefined) rule(chain, `update @${affinitySet(key, ep)} { ip saddr }`);
-      rule(chain, `meta l4proto ${proto(port)} dnat ip to ${ep.ip}:${ep.port}`);
-    }
-  }
-
-  const wanted = { chains: new Set(chains), sets: new Set(sets), maps: new Set(maps) };
+  const { fixed, plan: p } = plan(resolved, table);
+  const all = union([fixed, ...[...p.parts.values()].map((x) => x.fragment)]);
+  const objects = objectsOf(all);
+  const wanted = { chains: new Set(objects.chains), sets: new Set(objects.sets), maps: new Set(objects.maps) };
   const staleChains = existing.chains.filter((c) => !wanted.chains.has(c));
   const staleSets = existing.sets.filter((s) => !wanted.sets.has(s));
   const staleMaps = existing.maps.filter((m) => !wanted.maps.has(m));
   const lines = [
     `add table ${t}`,
-    ...setDefs,
-    ...mapDefs,
-    ...chainDefs,
-    ...[...chains, ...staleChains].map((c) => `flush chain ${t} ${c}`),
-    ...[...maps, ...staleMaps].map((m) => `flush map ${t} ${m}`),
-    ...flushedSets.map((s) => `flush set ${t} ${s}`),
+    ...definitionLines(t, all),
+    ...[...objects.chains, ...staleChains].map((c) => `flush chain ${t} ${c}`),
+    ...[...objects.maps, ...staleMaps].map((m) => `flush map ${t} ${m}`),
+    ...Object.keys(FIXED_SETS).map((s) => `flush set ${t} ${s}`),
     ...staleChains.map((c) => `delete chain ${t} ${c}`),
     ...staleMaps.map((m) => `delete map ${t} ${m}`),
     ...staleSets.map((s) => `delete set ${t} ${s}`),
-    ...rules,
-    ...elements,
+    ...ruleLines(t, all),
+    ...elementLines(t, 'add', [...all.elements, ...p.clusterIPs.map((key) => ({ target: 'cluster-ips', key }))]),
   ];
-  return { text: `${lines.join('\n')}\n`, objects: { chains, sets, maps }, warnings: resolved.warnings, resolved };
+  return { text: `${lines.join('\n')}\n`, objects, warnings: resolved.warnings, resolved, plan: p };
+}
+
+/**
+ * The transaction from `previous` (a compile whose transaction the table holds now) to `state`
+ * that touches only the service ports that changed: their chains are flushed and re-added (or
+ * deleted), their map elements deleted and re-added, and the ClusterIPs that came or went; the rest
+ * of the table is left alone, so one EndpointSlice change costs the same whatever the cluster's
+ * size. Empty text when nothing changed. A change of the fixed part (node addresses, cluster CIDR)
+ * or of the table gives the full transaction.
+ */
+export function compileRulesetUpdate(previous: CompiledRuleset, state: ProxyState, table: ProxyTable): CompiledRuleset {
+  validateProxyTable(table);
+  const before = previous.plan;
+  const resolved = resolveProxyState(state);
+  const { plan: p } = plan(resolved, table);
+  if (before.fixed !== p.fixed || before.table.family !== table.family || before.table.name !== table.name) {
+    return compileRuleset(state, table, previous.objects);
+  }
+  const t = `${table.family} ${table.name}`;
+  const oldParts: Fragment[] = [];
+  const newParts: Fragment[] = [];
+  for (const key of new Set([...before.parts.keys(), ...p.parts.keys()])) {
+    const o = before.parts.get(key);
+    const n = p.parts.get(key);
+    if (o?.text === n?.text) continue;
+    if (o !== undefined) oldParts.push(o.fragment);
+    if (n !== undefined) newParts.push(n.fragment);
+  }
+  const oldU = union(oldParts);
+  const newU = union(newParts);
+  const oldIPs = new Set(before.clusterIPs);
+  const newIPs = new Set(p.clusterIPs);
+  const goneIPs = before.clusterIPs.filter((ip) => !newIPs.has(ip));
+  const cameIPs = p.clusterIPs.filter((ip) => !oldIPs.has(ip));
+  const keepSets = new Set(newU.sets.keys());
+  const keepChains = new Set([...newU.chains.keys()]);
+  const staleChains = [...oldU.chains.keys()].filter((c) => !keepChains.has(c));
+  const staleSets = [...oldU.sets.keys()].filter((s) => !keepSets.has(s));
+  const lines = [
+    ...definitionLines(t, newU),
+    ...[...new Set([...newU.chains.keys(), ...staleChains])].map((c) => `flush chain ${t} ${c}`),
+    ...elementLines(t, 'delete', [...oldU.elements, ...goneIPs.map((key) => ({ target: 'cluster-ips', key }))]),
+    ...staleChains.map((c) => `delete chain ${t} ${c}`),
+    ...staleSets.map((s) => `delete set ${t} ${s}`),
+    ...ruleLines(t, newU),
+    ...elementLines(t, 'add', [...newU.elements, ...cameIPs.map((key) => ({ target: 'cluster-ips', key }))]),
+  ];
+  const objects = objectsOf(union([fixedFragment(resolved), ...[...p.parts.values()].map((x) => x.fragment)]));
+  return { text: lines.length === 0 ? '' : `add table ${t}\n${lines.join('\n')}\n`, objects, warnings: resolved.warnings, resolved, plan: p };
 }
 
 /** One transaction that removes the table whether or not it exists (`add` first, so `delete` cannot fail on a missing table). */

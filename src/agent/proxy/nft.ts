@@ -4,7 +4,7 @@
  * agent's proxy loop is the only caller).
  */
 import { execa, failedPrecondition, unavailable } from '../../lib/index.js';
-import { compileRuleset, deleteTableText, type ResolvedState, type TableObjects } from './compile.js';
+import { compileRuleset, compileRulesetUpdate, deleteTableText, type CompiledRuleset, type ResolvedState, type TableObjects } from './compile.js';
 import { flushConntrack, staleUdpConntrack, type ConntrackFlush } from './conntrack.js';
 import { DEFAULT_PROXY_TABLE, validateProxyTable, type ProxyState, type ProxyTable } from './model.js';
 
@@ -22,7 +22,7 @@ export interface SyncResult {
   staleUdp: ConntrackFlush[];
   /** Set when deleting them failed (the rules are applied all the same). */
   conntrackError?: string;
-  /** The nft input applied (for logs and the bench). */
+  /** The nft input applied ('' when nothing changed; for logs and the bench). */
   text: string;
 }
 
@@ -55,8 +55,8 @@ export class NftProxy {
   readonly table: ProxyTable;
   private readonly nft: readonly string[];
   private readonly conntrack: readonly string[] | null;
-  /** What the table holds after our last sync; undefined: ask the kernel (first sync, after a failure). */
-  private known: TableObjects | undefined;
+  /** Our last applied compile; undefined: ask the kernel and replace everything (first sync, after a failure). */
+  private last: CompiledRuleset | undefined;
   private lastResolved: ResolvedState | undefined;
 
   constructor(opts: NftProxyOptions = {}) {
@@ -77,30 +77,19 @@ export class NftProxy {
   }
 
   /**
-   * Replaces the table's contents with `state`'s rules in one transaction. Rules left by an earlier
-   * agent (a restart) stay live until this transaction swaps them. On a failure the table is as it
-   * was (nft applies all or nothing); the next sync asks the kernel what it holds.
+   * Brings the table to `state`'s rules in one transaction. The first sync (and the one after a
+   * failure) replaces everything the table holds, as the kernel lists it, so rules left by an
+   * earlier agent (a restart) stay live until this transaction swaps them; later syncs touch only
+   * the service ports that changed (compileRulesetUpdate). On a failure the table is as it was (nft
+   * applies all or nothing): the sync is tried once more in full, and the error thrown if that
+   * fails too.
    */
   async sync(state: ProxyState): Promise<SyncResult> {
-    const existing = this.known ?? (await this.listObjects());
-    const compiled = compileRuleset(state, this.table, existing);
-    let r = await runNft(this.nft, ['-f', '-'], compiled.text);
-    let { text, resolved } = compiled;
-    if (r.exitCode !== 0 && this.known !== undefined) {
-      // Our memory of the table may be wrong (someone flushed or deleted it): ask the kernel, once.
-      this.known = undefined;
-      const again = compileRuleset(state, this.table, await this.listObjects());
-      ({ text, resolved } = again);
-      r = await runNft(this.nft, ['-f', '-'], again.text);
-    }
-    if (r.exitCode !== 0) {
-      this.known = undefined;
-      throw failedPrecondition(`nft -f (table ${this.table.family} ${this.table.name}) refused the ruleset: ${r.stderr.trim()}`);
-    }
-    this.known = compiled.objects; // the same objects either way: they depend on state alone
-    const staleUdp = staleUdpConntrack(this.lastResolved, resolved);
-    this.lastResolved = resolved;
-    const result: SyncResult = { warnings: compiled.warnings, staleUdp, text };
+    const compiled = (await this.applyUpdate(state)) ?? (await this.applyFull(state));
+    this.last = compiled;
+    const staleUdp = staleUdpConntrack(this.lastResolved, compiled.resolved);
+    this.lastResolved = compiled.resolved;
+    const result: SyncResult = { warnings: compiled.warnings, staleUdp, text: compiled.text };
     if (this.conntrack !== null && staleUdp.length > 0) {
       try {
         await flushConntrack(staleUdp, this.conntrack);
@@ -111,10 +100,30 @@ export class NftProxy {
     return result;
   }
 
+  /** The changes since our last sync, applied; undefined when there is no last sync or nft refused them. */
+  private async applyUpdate(state: ProxyState): Promise<CompiledRuleset | undefined> {
+    if (this.last === undefined) return undefined;
+    const compiled = compileRulesetUpdate(this.last, state, this.table);
+    if (compiled.text === '') return compiled;
+    const r = await runNft(this.nft, ['-f', '-'], compiled.text);
+    if (r.exitCode === 0) return compiled;
+    this.last = undefined; // our memory of the table is wrong (someone changed it): replace everything
+    return undefined;
+  }
+
+  private async applyFull(state: ProxyState): Promise<CompiledRuleset> {
+    const compiled = compileRuleset(state, this.table, await this.listObjects());
+    const r = await runNft(this.nft, ['-f', '-'], compiled.text);
+    if (r.exitCode !== 0) {
+      throw failedPrecondition(`nft -f (table ${this.table.family} ${this.table.name}) refused the ruleset: ${r.stderr.trim()}`);
+    }
+    return compiled;
+  }
+
   /** Removes the table and every rule in it (shutdown, node removal); a missing table is no error. */
   async deleteTable(): Promise<void> {
     const r = await runNft(this.nft, ['-f', '-'], deleteTableText(this.table));
-    this.known = undefined;
+    this.last = undefined;
     this.lastResolved = undefined;
     if (r.exitCode !== 0) throw failedPrecondition(`nft: deleting table ${this.table.family} ${this.table.name} failed: ${r.stderr.trim()}`);
   }

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   compileRuleset,
+  compileRulesetUpdate,
   deleteTableText,
   parseTableObjects,
   usedEndpoints,
@@ -272,5 +273,66 @@ describe('service proxy ruleset: validation', () => {
   it('refuses an affinity timeout out of range', () => {
     const { warnings } = compileRuleset(state({ services: [{ ...web, sessionAffinity: { timeoutSeconds: 0 } }] }), table);
     assert.match(warnings[0] ?? '', /services\[0\]\.sessionAffinity\.timeoutSeconds: 0 is not between 1 and 86400/);
+  });
+});
+
+describe('service proxy ruleset: updates touch only what changed', () => {
+  const api: ProxyService = { ...web, name: 'api', clusterIP: '10.96.0.21' };
+  const apiEndpoints: ProxyServicePortEndpoints = { ...webEndpoints([ep('10.244.3.3')]), service: 'api' };
+  const two = (webEps: ProxyEndpoint[], more: Partial<ProxyState> = {}) =>
+    state({ services: [web, api], endpoints: [webEndpoints(webEps), apiEndpoints], ...more });
+
+  it('is empty when nothing changed', () => {
+    const first = compileRuleset(two([ep('10.244.1.5')]), table);
+    assert.equal(compileRulesetUpdate(first, two([ep('10.244.1.5')]), table).text, '');
+  });
+
+  it('rewrites one Service\'s chains and elements when one of its endpoints leaves, and nothing of the others', () => {
+    const first = compileRuleset(two([ep('10.244.1.5'), ep('10.244.2.7')]), table);
+    const next = compileRulesetUpdate(first, two([ep('10.244.1.5')]), table);
+    assert.deepEqual(lines(next.text), [
+      `add table ${T}`,
+      `add chain ${T} service-default/web/tcp/http`,
+      `add chain ${T} endpoint-default/web/tcp/http__10.244.1.5/8080`,
+      `flush chain ${T} service-default/web/tcp/http`,
+      `flush chain ${T} endpoint-default/web/tcp/http__10.244.1.5/8080`,
+      `flush chain ${T} endpoint-default/web/tcp/http__10.244.2.7/8080`,
+      `delete element ${T} service-ips { 10.96.0.20 . tcp . 80 }`,
+      `delete chain ${T} endpoint-default/web/tcp/http__10.244.2.7/8080`,
+      `add rule ${T} service-default/web/tcp/http numgen random mod 1 vmap { 0 : goto endpoint-default/web/tcp/http__10.244.1.5/8080 }`,
+      `add rule ${T} endpoint-default/web/tcp/http__10.244.1.5/8080 ip saddr 10.244.1.5 jump mark-for-masquerade`,
+      `add rule ${T} endpoint-default/web/tcp/http__10.244.1.5/8080 meta l4proto tcp dnat ip to 10.244.1.5:8080`,
+      `add element ${T} service-ips { 10.96.0.20 . tcp . 80 : goto service-default/web/tcp/http }`,
+    ]);
+    // what the table holds afterwards is what a full compile of that state makes
+    assert.deepEqual(next.objects, compileRuleset(two([ep('10.244.1.5')]), table).objects);
+  });
+
+  it('moves a Service that lost its last endpoint to the reject map, and back', () => {
+    const first = compileRuleset(two([ep('10.244.1.5')]), table);
+    const empty = compileRulesetUpdate(first, two([]), table);
+    assert.ok(empty.text.includes(`delete element ${T} service-ips { 10.96.0.20 . tcp . 80 }`));
+    assert.ok(empty.text.includes(`add element ${T} no-endpoint-services { 10.96.0.20 . tcp . 80 : goto reject-chain }`));
+    assert.ok(empty.text.includes(`delete chain ${T} service-default/web/tcp/http`));
+    assert.ok(!empty.text.includes('api'));
+    const back = compileRulesetUpdate(empty, two([ep('10.244.1.6')]), table);
+    assert.ok(back.text.includes(`delete element ${T} no-endpoint-services { 10.96.0.20 . tcp . 80 }`));
+    assert.ok(back.text.includes(`add element ${T} service-ips { 10.96.0.20 . tcp . 80 : goto service-default/web/tcp/http }`));
+  });
+
+  it('removes a deleted Service\'s ClusterIP from cluster-ips', () => {
+    const first = compileRuleset(two([ep('10.244.1.5')]), table);
+    const next = compileRulesetUpdate(first, state({ services: [web], endpoints: [webEndpoints([ep('10.244.1.5')])] }), table);
+    assert.ok(next.text.includes(`delete element ${T} cluster-ips { 10.96.0.21 }`));
+    assert.ok(next.text.includes(`delete chain ${T} service-default/api/tcp/http`));
+    assert.ok(!next.text.includes('default/web'));
+  });
+
+  it('replaces everything when the node addresses or the cluster CIDR change', () => {
+    const first = compileRuleset(two([ep('10.244.1.5')]), table);
+    for (const change of [{ nodeAddresses: ['192.168.56.12'] }, { clusterCIDR: '10.244.0.0/16' }]) {
+      const next = compileRulesetUpdate(first, two([ep('10.244.1.5')], change), table);
+      assert.equal(next.text, compileRuleset(two([ep('10.244.1.5')], change), table, first.objects).text);
+    }
   });
 });
