@@ -257,20 +257,35 @@ function servicePortFragment(sp: ResolvedServicePort, clusterCIDR: string | unde
   return f;
 }
 
+/** One service port's rules; `input` fingerprints what they were made from. */
+interface PlannedPart {
+  input: string;
+  fragment: Fragment;
+  text: string;
+}
+
 /** The rules of one state, by part: 'fixed' and one per service port key. */
 export interface RulesetPlan {
   table: ProxyTable;
   fixed: string;
-  parts: Map<string, { fragment: Fragment; text: string }>;
+  parts: Map<string, PlannedPart>;
   clusterIPs: string[];
 }
 
-function plan(resolved: ResolvedState, table: ProxyTable): { fixed: Fragment; plan: RulesetPlan } {
+/** Plans every part; a part whose input is the same as in `previous` reuses its fragment (most of them in an update). */
+function plan(resolved: ResolvedState, table: ProxyTable, previous?: RulesetPlan): { fixed: Fragment; plan: RulesetPlan } {
   const fixed = fixedFragment(resolved);
-  const parts = new Map<string, { fragment: Fragment; text: string }>();
+  const parts = new Map<string, PlannedPart>();
   for (const sp of resolved.ports) {
+    const { service, port, endpoints } = sp;
+    const input = JSON.stringify([service.clusterIP, service.sessionAffinity?.timeoutSeconds, port, endpoints, resolved.clusterCIDR]);
+    const before = previous?.parts.get(sp.key);
+    if (before?.input === input) {
+      parts.set(sp.key, before);
+      continue;
+    }
     const fragment = servicePortFragment(sp, resolved.clusterCIDR);
-    parts.set(sp.key, { fragment, text: fragmentText(fragment) });
+    parts.set(sp.key, { input, fragment, text: fragmentText(fragment) });
   }
   const clusterIPs = [...new Set(resolved.ports.map((p) => p.service.clusterIP))].sort();
   // the cluster CIDR is in every service chain: part of the fixed identity, so a change of it resyncs all
@@ -358,7 +373,7 @@ export function compileRulesetUpdate(previous: CompiledRuleset, state: ProxyStat
   validateProxyTable(table);
   const before = previous.plan;
   const resolved = resolveProxyState(state);
-  const { plan: p } = plan(resolved, table);
+  const { plan: p } = plan(resolved, table, before);
   if (before.fixed !== p.fixed || before.table.family !== table.family || before.table.name !== table.name) {
     return compileRuleset(state, table, previous.objects);
   }
