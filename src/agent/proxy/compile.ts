@@ -27,6 +27,8 @@
  * are no longer wanted (`existing`), which are then deleted; then every rule and element again.
  * nft applies it all or nothing, so traffic never sees a table without rules. The affinity sets are
  * never flushed: a client keeps its endpoint across syncs while that endpoint stays.
+ * compileRulesetUpdate makes the smaller transaction from one compile to the next: only the service
+ * ports whose rules changed (nft's own cost still grows with the table: see the handoff/bench notes).
  */
 import {
   MASQUERADE_MARK,
