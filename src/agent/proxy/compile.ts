@@ -1,0 +1,419 @@
+/**
+ * The service proxy's ruleset compiler (pure): a ProxyState in, the text of ONE `nft -f`
+ * transaction out, which replaces everything in the proxy's table atomically, as kube-proxy's
+ * nftables mode does (semantics read from kubernetes/pkg/proxy/nftables; no code taken).
+ *
+ * The table (names as in the rules):
+ *   nat-prerouting / nat-output (nat, dstnat)  → jump services
+ *   services: ip daddr . meta l4proto . th dport vmap @service-ips           (ClusterIP → service-…)
+ *             ip daddr @node-ips meta l4proto . th dport vmap @service-nodeports (NodePort → external-…)
+ *   external-NS/NAME/PROTO/PORT: mark for masquerade, goto service-…  (NodePort traffic from outside)
+ *   service-NS/NAME/PROTO/PORT: [from outside the cluster CIDR: mark]; [affinity: a client in
+ *             @affinity-… goes back to its endpoint]; numgen random mod N vmap { i : goto endpoint-… }
+ *   endpoint-NS/NAME/PROTO/PORT__IP/PORT: [the endpoint itself as client (hairpin): mark];
+ *             [affinity: update @affinity-… { ip saddr }]; dnat to IP:PORT
+ *   filter-input / filter-forward / filter-output (filter, -10): ct state new jump endpoints-check
+ *   endpoints-check: Services without endpoints (@no-endpoint-services, @no-endpoint-nodeports) and
+ *             unknown ports of a ClusterIP (@cluster-ips) go to reject-chain: TCP gets a reset (the
+ *             client sees "connection refused" at once), the rest ICMP port unreachable. Unlike
+ *             kube-proxy's plain `reject` (ICMP for TCP too), the reset is not subject to the kernel's
+ *             ICMP rate limit (net.ipv4.icmp_ratelimit: ~6 at once, then 1/s per client), which made
+ *             a client opening several connections to a Service without endpoints wait for SYN
+ *             retransmits (seen in the netns test: 3 of 10 connections timed out after 5 s)
+ *   nat-postrouting (nat, srcnat) → masquerading: marked packets are masqueraded (mark cleared)
+ *
+ * The transaction: `add table`; `add` every chain, set and map it needs (idempotent); `flush` every
+ * chain and map (and the node-ips / cluster-ips sets), including those of the previous sync that
+ * are no longer wanted (`existing`), which are then deleted; then every rule and element again.
+ * nft applies it all or nothing, so traffic never sees a table without rules. The affinity sets are
+ * never flushed: a client keeps its endpoint across syncs while that endpoint stays.
+ * compileRulesetUpdate makes the smaller transaction from one compile to the next: only the service
+ * ports whose rules changed (nft's own cost still grows with the table: see the handoff/bench notes).
+ */
+import {
+  MASQUERADE_MARK,
+  normalizeIPv4Cidr,
+  servicePortKey,
+  usedEndpoints,
+  validateNodeAddresses,
+  validateProxyEndpoints,
+  validateProxyService,
+  validateProxyTable,
+  type ProxyEndpoint,
+  type ProxyService,
+  type ProxyServicePort,
+  type ProxyState,
+  type ProxyTable,
+} from './model.js';
+
+/** The named objects of the table (what a sync made; what the next sync must flush or delete). */
+export interface TableObjects {
+  chains: string[];
+  sets: string[];
+  maps: string[];
+}
+
+export const EMPTY_TABLE_OBJECTS: TableObjects = { chains: [], sets: [], maps: [] };
+
+/** One service port as the rules see it: its Service, its port, the endpoints that get traffic. */
+export interface ResolvedServicePort {
+  service: ProxyService;
+  port: ProxyServicePort;
+  /** ns/name/proto/port-name-or-number: the suffix of its chain names. */
+  key: string;
+  endpoints: ProxyEndpoint[];
+}
+
+export interface ResolvedState {
+  ports: ResolvedServicePort[];
+  nodeAddresses: string[];
+  clusterCIDR?: string;
+  /** Services and endpoint lists left out, each with the reason (a bad field, a taken IP/port). */
+  warnings: string[];
+}
+
+export interface CompiledRuleset {
+  /** The `nft -f` input. */
+  text: string;
+  /** What the table holds once it is applied (pass it as `existing` to the next compile). */
+  objects: TableObjects;
+  warnings: string[];
+  /** The validated view the rules were made from (for the stale UDP conntrack entries). */
+  resolved: ResolvedState;
+  /** The rules by part, for the next compileRulesetUpdate. */
+  plan: RulesetPlan;
+}
+
+const BASE_CHAINS: readonly { name: string; type: 'nat' | 'filter'; hook: string; priority: string }[] = [
+  { name: 'nat-prerouting', type: 'nat', hook: 'prerouting', priority: 'dstnat' },
+  { name: 'nat-output', type: 'nat', hook: 'output', priority: '-100' },
+  { name: 'nat-postrouting', type: 'nat', hook: 'postrouting', priority: 'srcnat' },
+  { name: 'filter-input', type: 'filter', hook: 'input', priority: '-10' },
+  { name: 'filter-forward', type: 'filter', hook: 'forward', priority: '-10' },
+  { name: 'filter-output', type: 'filter', hook: 'output', priority: '-10' },
+];
+
+const FIXED_SETS: Record<string, string> = { 'cluster-ips': 'ipv4_addr', 'node-ips': 'ipv4_addr' };
+const FIXED_MAPS: Record<string, string> = {
+  'service-ips': 'ipv4_addr . inet_proto . inet_service : verdict',
+  'service-nodeports': 'inet_proto . inet_service : verdict',
+  'no-endpoint-services': 'ipv4_addr . inet_proto . inet_service : verdict',
+  'no-endpoint-nodeports': 'inet_proto . inet_service : verdict',
+};
+
+const serviceChain = (key: string) => `service-${key}`;
+const externalChain = (key: string) => `external-${key}`;
+const endpointChain = (key: string, ep: ProxyEndpoint) => `endpoint-${key}__${ep.ip}/${ep.port}`;
+const affinitySet = (key: string, ep: ProxyEndpoint) => `affinity-${key}__${ep.ip}/${ep.port}`;
+const proto = (p: ProxyServicePort) => p.protocol.toLowerCase();
+
+/**
+ * Validates and joins Services with their endpoints. A bad Service, endpoint list, or a ClusterIP
+ * port / NodePort already taken by an earlier Service (by namespace/name order) is left out with a
+ * warning, not thrown: one bad object must not stop every other Service's rules. A bad table name,
+ * node address or cluster CIDR throws (the caller's configuration).
+ */
+export function resolveProxyState(state: ProxyState): ResolvedState {
+  validateNodeAddresses(state.nodeAddresses);
+  const clusterCIDR = state.clusterCIDR === undefined ? undefined : normalizeIPv4Cidr('clusterCIDR', state.clusterCIDR);
+  const warnings: string[] = [];
+  const endpointsByKey = new Map<string, ProxyEndpoint[]>();
+  state.endpoints.forEach((e, i) => {
+    try {
+      validateProxyEndpoints(e, `endpoints[${i}]`);
+    } catch (err) {
+      warnings.push(`endpoints of ${e.namespace}/${e.service} left out: ${(err as Error).message}`);
+      return;
+    }
+    const key = servicePortKey(e.namespace, e.service, e.protocol, e.portName);
+    endpointsByKey.set(key, [...(endpointsByKey.get(key) ?? []), ...e.endpoints]);
+  });
+  const indexed = state.services.map((service, i) => ({ service, i }));
+  indexed.sort((a, b) => `${a.service.namespace}/${a.service.name}`.localeCompare(`${b.service.namespace}/${b.service.name}`));
+  const clusterPorts = new Map<string, string>();
+  const nodePorts = new Map<string, string>();
+  const ports: ResolvedServicePort[] = [];
+  for (const { service, i } of indexed) {
+    const at = `services[${i}]`;
+    const id = `${service.namespace}/${service.name}`;
+    try {
+      validateProxyService(service, at);
+      service.ports.forEach((p, j) => {
+        const cp = `${service.clusterIP}:${p.port}/${p.protocol}`;
+        const owner = clusterPorts.get(cp);
+        if (owner !== undefined && owner !== id) throw new Error(`${at}.ports[${j}]: ${cp} is already the Service ${owner}'s`);
+        if (p.nodePort !== undefined) {
+          const np = `${p.nodePort}/${p.protocol}`;
+          const npOwner = nodePorts.get(np);
+          if (npOwner !== undefined && npOwner !== id) throw new Error(`${at}.ports[${j}].nodePort: ${np} is already the Service ${npOwner}'s`);
+        }
+      });
+    } catch (err) {
+      warnings.push(`Service ${id} left out: ${(err as Error).message}`);
+      continue;
+    }
+    for (const p of service.ports) {
+      clusterPorts.set(`${service.clusterIP}:${p.port}/${p.protocol}`, id);
+      if (p.nodePort !== undefined) nodePorts.set(`${p.nodePort}/${p.protocol}`, id);
+      const lookup = servicePortKey(service.namespace, service.name, p.protocol, p.name);
+      ports.push({
+        service,
+        port: p,
+        key: servicePortKey(service.namespace, service.name, p.protocol, p.name === '' ? String(p.port) : p.name),
+        endpoints: usedEndpoints(endpointsByKey.get(lookup) ?? []),
+      });
+    }
+  }
+  const nodeAddresses = [...new Set(state.nodeAddresses)].sort();
+  return { ports, nodeAddresses, ...(clusterCIDR === undefined ? {} : { clusterCIDR }), warnings };
+}
+
+/** A chain, set or map element: `key` alone for a set, `key : value` in a map. */
+interface Element {
+  target: string;
+  key: string;
+  value?: string;
+}
+
+/**
+ * The objects one part of the table owns: the fixed part (hooks, dispatch, masquerade, reject),
+ * or one service port (its service/external/endpoint chains, affinity sets and map elements).
+ * Chains map to their rules, sets to their definition.
+ */
+interface Fragment {
+  chains: Map<string, string[]>;
+  chainSpecs: Map<string, string>;
+  sets: Map<string, string>;
+  maps: Map<string, string>;
+  elements: Element[];
+}
+
+const emptyFragment = (): Fragment => ({ chains: new Map(), chainSpecs: new Map(), sets: new Map(), maps: new Map(), elements: [] });
+
+/** A fragment's identity for change detection (Maps keep insertion order, which is deterministic here). */
+const fragmentText = (f: Fragment) => JSON.stringify([[...f.chains], [...f.chainSpecs], [...f.sets], [...f.maps], f.elements]);
+
+function fixedFragment(resolved: ResolvedState): Fragment {
+  const f = emptyFragment();
+  const mark = `0x${MASQUERADE_MARK.toString(16)}`;
+  for (const c of BASE_CHAINS) f.chainSpecs.set(c.name, `type ${c.type} hook ${c.hook} priority ${c.priority} ; policy accept ;`);
+  const chain = (name: string, rules: string[]) => f.chains.set(name, rules);
+  chain('nat-prerouting', ['jump services']);
+  chain('nat-output', ['jump services']);
+  chain('nat-postrouting', ['jump masquerading']);
+  for (const c of ['filter-input', 'filter-forward', 'filter-output']) chain(c, ['ct state new jump endpoints-check']);
+  chain('services', ['ip daddr . meta l4proto . th dport vmap @service-ips', 'ip daddr @node-ips meta l4proto . th dport vmap @service-nodeports']);
+  chain('endpoints-check', [
+    'ip daddr . meta l4proto . th dport vmap @no-endpoint-services',
+    'ip daddr @node-ips meta l4proto . th dport vmap @no-endpoint-nodeports',
+    'ip daddr @cluster-ips goto reject-chain',
+  ]);
+  chain('mark-for-masquerade', [`meta mark set meta mark | ${mark}`]);
+  chain('masquerading', [`meta mark & ${mark} == 0 return`, `meta mark set meta mark ^ ${mark}`, 'masquerade fully-random']);
+  chain('reject-chain', ['meta l4proto tcp reject with tcp reset', 'reject']);
+  for (const [name, type] of Object.entries(FIXED_SETS)) f.sets.set(name, `type ${type} ;`);
+  for (const [name, type] of Object.entries(FIXED_MAPS)) f.maps.set(name, `type ${type} ;`);
+  for (const a of resolved.nodeAddresses) f.elements.push({ target: 'node-ips', key: a });
+  return f;
+}
+
+function servicePortFragment(sp: ResolvedServicePort, clusterCIDR: string | undefined): Fragment {
+  const f = emptyFragment();
+  const { service, port, key, endpoints } = sp;
+  const cip = `${service.clusterIP} . ${proto(port)} . ${port.port}`;
+  const np = port.nodePort === undefined ? undefined : `${proto(port)} . ${port.nodePort}`;
+  if (endpoints.length === 0) {
+    f.elements.push({ target: 'no-endpoint-services', key: cip, value: 'goto reject-chain' });
+    if (np !== undefined) f.elements.push({ target: 'no-endpoint-nodeports', key: np, value: 'goto reject-chain' });
+    return f;
+  }
+  const svc = serviceChain(key);
+  const svcRules: string[] = [];
+  f.chains.set(svc, svcRules);
+  f.elements.push({ target: 'service-ips', key: cip, value: `goto ${svc}` });
+  if (np !== undefined) {
+    const ext = externalChain(key);
+    f.chains.set(ext, ['jump mark-for-masquerade', `goto ${svc}`]);
+    f.elements.push({ target: 'service-nodeports', key: np, value: `goto ${ext}` });
+  }
+  if (clusterCIDR !== undefined) {
+    svcRules.push(`ip daddr ${service.clusterIP} ${proto(port)} dport ${port.port} ip saddr != ${clusterCIDR} jump mark-for-masquerade`);
+  }
+  const affinity = service.sessionAffinity;
+  if (affinity !== undefined) {
+    for (const ep of endpoints) {
+      const set = affinitySet(key, ep);
+      f.sets.set(set, `type ipv4_addr ; flags dynamic,timeout ; timeout ${affinity.timeoutSeconds}s ;`);
+      svcRules.push(`ip saddr @${set} goto ${endpointChain(key, ep)}`);
+    }
+  }
+  const spread = endpoints.map((ep, i) => `${i} : goto ${endpointChain(key, ep)}`).join(', ');
+  svcRules.push(`numgen random mod ${endpoints.length} vmap { ${spread} }`);
+  for (const ep of endpoints) {
+    f.chains.set(endpointChain(key, ep), [
+      `ip saddr ${ep.ip} jump mark-for-masquerade`,
+      ...(affinity === undefined ? [] : [`update @${affinitySet(key, ep)} { ip saddr }`]),
+      `meta l4proto ${proto(port)} dnat ip to ${ep.ip}:${ep.port}`,
+    ]);
+  }
+  return f;
+}
+
+/** One service port's rules; `input` fingerprints what they were made from. */
+interface PlannedPart {
+  input: string;
+  fragment: Fragment;
+  text: string;
+}
+
+/** The rules of one state, by part: 'fixed' and one per service port key. */
+export interface RulesetPlan {
+  table: ProxyTable;
+  fixed: string;
+  parts: Map<string, PlannedPart>;
+  clusterIPs: string[];
+}
+
+/** Plans every part; a part whose input is the same as in `previous` reuses its fragment (most of them in an update). */
+function plan(resolved: ResolvedState, table: ProxyTable, previous?: RulesetPlan): { fixed: Fragment; plan: RulesetPlan } {
+  const fixed = fixedFragment(resolved);
+  const parts = new Map<string, PlannedPart>();
+  for (const sp of resolved.ports) {
+    const { service, port, endpoints } = sp;
+    const input = JSON.stringify([service.clusterIP, service.sessionAffinity?.timeoutSeconds, port, endpoints, resolved.clusterCIDR]);
+    const before = previous?.parts.get(sp.key);
+    if (before?.input === input) {
+      parts.set(sp.key, before);
+      continue;
+    }
+    const fragment = servicePortFragment(sp, resolved.clusterCIDR);
+    parts.set(sp.key, { input, fragment, text: fragmentText(fragment) });
+  }
+  const clusterIPs = [...new Set(resolved.ports.map((p) => p.service.clusterIP))].sort();
+  // the cluster CIDR is in every service chain: part of the fixed identity, so a change of it resyncs all
+  return { fixed, plan: { table, fixed: `${fragmentText(fixed)} ${resolved.clusterCIDR ?? ''}`, parts, clusterIPs } };
+}
+
+/** Collects what a set of fragments owns, in order. */
+function union(fragments: Iterable<Fragment>): Fragment {
+  const out = emptyFragment();
+  for (const f of fragments) {
+    for (const [k, v] of f.chains) out.chains.set(k, v);
+    for (const [k, v] of f.chainSpecs) out.chainSpecs.set(k, v);
+    for (const [k, v] of f.sets) out.sets.set(k, v);
+    for (const [k, v] of f.maps) out.maps.set(k, v);
+    out.elements.push(...f.elements);
+  }
+  return out;
+}
+
+function objectsOf(f: Fragment): TableObjects {
+  return { chains: [...new Set([...f.chainSpecs.keys(), ...f.chains.keys()])], sets: [...f.sets.keys()], maps: [...f.maps.keys()] };
+}
+
+function elementLines(t: string, verb: 'add' | 'delete', elements: readonly Element[]): string[] {
+  const byTarget = new Map<string, string[]>();
+  for (const e of elements) {
+    const item = verb === 'add' && e.value !== undefined ? `${e.key} : ${e.value}` : e.key;
+    byTarget.set(e.target, [...(byTarget.get(e.target) ?? []), item]);
+  }
+  return [...byTarget].map(([target, items]) => `${verb} element ${t} ${target} { ${items.join(', ')} }`);
+}
+
+/** The definitions (`add chain|set|map`, idempotent) of what `f` owns. */
+function definitionLines(t: string, f: Fragment): string[] {
+  return [
+    ...[...f.sets].map(([name, spec]) => `add set ${t} ${name} { ${spec} }`),
+    ...[...f.maps].map(([name, spec]) => `add map ${t} ${name} { ${spec} }`),
+    ...objectsOf(f).chains.map((c) => {
+      const spec = f.chainSpecs.get(c);
+      return spec === undefined ? `add chain ${t} ${c}` : `add chain ${t} ${c} { ${spec} }`;
+    }),
+  ];
+}
+
+function ruleLines(t: string, f: Fragment): string[] {
+  return [...f.chains].flatMap(([chain, rules]) => rules.map((r) => `add rule ${t} ${chain} ${r}`));
+}
+
+/** Compiles `state` into one transaction replacing the table's contents; `existing` is what the table holds now. */
+export function compileRuleset(state: ProxyState, table: ProxyTable, existing: TableObjects = EMPTY_TABLE_OBJECTS): CompiledRuleset {
+  validateProxyTable(table);
+  const resolved = resolveProxyState(state);
+  const t = `${table.family} ${table.name}`;
+  const { fixed, plan: p } = plan(resolved, table);
+  const all = union([fixed, ...[...p.parts.values()].map((x) => x.fragment)]);
+  const objects = objectsOf(all);
+  const wanted = { chains: new Set(objects.chains), sets: new Set(objects.sets), maps: new Set(objects.maps) };
+  const staleChains = existing.chains.filter((c) => !wanted.chains.has(c));
+  const staleSets = existing.sets.filter((s) => !wanted.sets.has(s));
+  const staleMaps = existing.maps.filter((m) => !wanted.maps.has(m));
+  const lines = [
+    `add table ${t}`,
+    ...definitionLines(t, all),
+    ...[...objects.chains, ...staleChains].map((c) => `flush chain ${t} ${c}`),
+    ...[...objects.maps, ...staleMaps].map((m) => `flush map ${t} ${m}`),
+    ...Object.keys(FIXED_SETS).map((s) => `flush set ${t} ${s}`),
+    ...staleChains.map((c) => `delete chain ${t} ${c}`),
+    ...staleMaps.map((m) => `delete map ${t} ${m}`),
+    ...staleSets.map((s) => `delete set ${t} ${s}`),
+    ...ruleLines(t, all),
+    ...elementLines(t, 'add', [...all.elements, ...p.clusterIPs.map((key) => ({ target: 'cluster-ips', key }))]),
+  ];
+  return { text: `${lines.join('\n')}\n`, objects, warnings: resolved.warnings, resolved, plan: p };
+}
+
+/**
+ * The transaction from `previous` (a compile whose transaction the table holds now) to `state`
+ * that touches only the service ports that changed: their chains are flushed and re-added (or
+ * deleted), their map elements deleted and re-added, and the ClusterIPs that came or went; the rest
+ * of the table is left alone, so one EndpointSlice change costs the same whatever the cluster's
+ * size. Empty text when nothing changed. A change of the fixed part (node addresses, cluster CIDR)
+ * or of the table gives the full transaction.
+ */
+export function compileRulesetUpdate(previous: CompiledRuleset, state: ProxyState, table: ProxyTable): CompiledRuleset {
+  validateProxyTable(table);
+  const before = previous.plan;
+  const resolved = resolveProxyState(state);
+  const { plan: p } = plan(resolved, table, before);
+  if (before.fixed !== p.fixed || before.table.family !== table.family || before.table.name !== table.name) {
+    return compileRuleset(state, table, previous.objects);
+  }
+  const t = `${table.family} ${table.name}`;
+  const oldParts: Fragment[] = [];
+  const newParts: Fragment[] = [];
+  for (const key of new Set([...before.parts.keys(), ...p.parts.keys()])) {
+    const o = before.parts.get(key);
+    const n = p.parts.get(key);
+    if (o?.text === n?.text) continue;
+    if (o !== undefined) oldParts.push(o.fragment);
+    if (n !== undefined) newParts.push(n.fragment);
+  }
+  const oldU = union(oldParts);
+  const newU = union(newParts);
+  const oldIPs = new Set(before.clusterIPs);
+  const newIPs = new Set(p.clusterIPs);
+  const goneIPs = before.clusterIPs.filter((ip) => !newIPs.has(ip));
+  const cameIPs = p.clusterIPs.filter((ip) => !oldIPs.has(ip));
+  const keepSets = new Set(newU.sets.keys());
+  const keepChains = new Set([...newU.chains.keys()]);
+  const staleChains = [...oldU.chains.keys()].filter((c) => !keepChains.has(c));
+  const staleSets = [...oldU.sets.keys()].filter((s) => !keepSets.has(s));
+  const lines = [
+    ...definitionLines(t, newU),
+    ...[...new Set([...newU.chains.keys(), ...staleChains])].map((c) => `flush chain ${t} ${c}`),
+    ...elementLines(t, 'delete', [...oldU.elements, ...goneIPs.map((key) => ({ target: 'cluster-ips', key }))]),
+    ...staleChains.map((c) => `delete chain ${t} ${c}`),
+    ...staleSets.map((s) => `delete set ${t} ${s}`),
+    ...ruleLines(t, newU),
+    ...elementLines(t, 'add', [...newU.elements, ...cameIPs.map((key) => ({ target: 'cluster-ips', key }))]),
+  ];
+  const objects = objectsOf(union([fixedFragment(resolved), ...[...p.parts.values()].map((x) => x.fragment)]));
+  return { text: lines.length === 0 ? '' : `add table ${t}\n${lines.join('\n')}\n`, objects, warnings: resolved.warnings, resolved, plan: p };
+}
+
+/** One transaction that removes the table whether or not it exists (`add` first, so `delete` cannot fail on a missing table). */
+export function deleteTableText(table: ProxyTable): string {
+  validateProxyTable(table);
+  return `add table ${table.family} ${table.name}\ndelete table ${table.family} ${table.name}\n`;
+}

@@ -1,0 +1,4 @@
+export * from './model.js';
+export * from './compile.js';
+export * from './conntrack.js';
+export * from './nft.js';

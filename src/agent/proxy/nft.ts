@@ -1,0 +1,130 @@
+/**
+ * The applier: runs the compiled transaction through `nft -f -`, remembers what the table holds for
+ * the next sync, and deletes the table on shutdown. One sync at a time (callers serialize; the
+ * agent's proxy loop is the only caller).
+ */
+import { execa, failedPrecondition, unavailable } from '../../lib/index.js';
+import { compileRuleset, compileRulesetUpdate, deleteTableText, type CompiledRuleset, type ResolvedState, type TableObjects } from './compile.js';
+import { flushConntrack, staleUdpConntrack, type ConntrackFlush } from './conntrack.js';
+import { DEFAULT_PROXY_TABLE, validateProxyTable, type ProxyState, type ProxyTable } from './model.js';
+
+export interface NftProxyOptions {
+  table?: ProxyTable;
+  /** The nft argv prefix: ['nft'] by default; tests use ['ip', 'netns', 'exec', NS, 'nft']. */
+  nft?: readonly string[];
+  /** The conntrack argv prefix; null: compute the stale UDP entries but run nothing. */
+  conntrack?: readonly string[] | null;
+}
+
+export interface SyncResult {
+  warnings: string[];
+  /** The stale UDP entries this sync called for (deleted unless conntrack is null). */
+  staleUdp: ConntrackFlush[];
+  /** Set when deleting them failed (the rules are applied all the same). */
+  conntrackError?: string;
+  /** The nft input applied ('' when nothing changed; for logs and the bench). */
+  text: string;
+}
+
+/** Runs one `nft` invocation with `input` on stdin (or `args` alone). */
+async function runNft(nft: readonly string[], args: readonly string[], input?: string): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  const [file, ...prefix] = nft;
+  if (file === undefined) throw unavailable('nft: an empty command');
+  const r = await execa(file, [...prefix, ...args], { reject: false, ...(input === undefined ? {} : { input }) });
+  if ((r as { code?: string }).code === 'ENOENT') throw unavailable(`${file} is not installed (the Debian package nftables)`);
+  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+/** The chains, sets and maps of `nft -j list table` output (an empty list for a table that does not exist). */
+export function parseTableObjects(json: string): TableObjects {
+  const out: TableObjects = { chains: [], sets: [], maps: [] };
+  const doc = JSON.parse(json) as { nftables?: Record<string, { name?: unknown }>[] };
+  for (const item of doc.nftables ?? []) {
+    const name = (o: { name?: unknown } | undefined) => (typeof o?.name === 'string' ? o.name : undefined);
+    const chain = name(item.chain);
+    const set = name(item.set);
+    const map = name(item.map);
+    if (chain !== undefined) out.chains.push(chain);
+    if (set !== undefined) out.sets.push(set);
+    if (map !== undefined) out.maps.push(map);
+  }
+  return out;
+}
+
+export class NftProxy {
+  readonly table: ProxyTable;
+  private readonly nft: readonly string[];
+  private readonly conntrack: readonly string[] | null;
+  /** Our last applied compile; undefined: ask the kernel and replace everything (first sync, after a failure). */
+  private last: CompiledRuleset | undefined;
+  private lastResolved: ResolvedState | undefined;
+
+  constructor(opts: NftProxyOptions = {}) {
+    this.table = opts.table ?? DEFAULT_PROXY_TABLE;
+    validateProxyTable(this.table);
+    this.nft = opts.nft ?? ['nft'];
+    this.conntrack = opts.conntrack === undefined ? ['conntrack'] : opts.conntrack;
+  }
+
+  /** The table's chains, sets and maps as the kernel has them now (empty when there is no table). */
+  async listObjects(): Promise<TableObjects> {
+    const r = await runNft(this.nft, ['-j', 'list', 'table', this.table.family, this.table.name]);
+    if (r.exitCode !== 0) {
+      if (/No such file or directory/.test(r.stderr)) return { chains: [], sets: [], maps: [] };
+      throw unavailable(`nft list table ${this.table.family} ${this.table.name} failed: ${r.stderr.trim()}`);
+    }
+    return parseTableObjects(r.stdout);
+  }
+
+  /**
+   * Brings the table to `state`'s rules in one transaction. The first sync (and the one after a
+   * failure) replaces everything the table holds, as the kernel lists it, so rules left by an
+   * earlier agent (a restart) stay live until this transaction swaps them; later syncs touch only
+   * the service ports that changed (compileRulesetUpdate). On a failure the table is as it was (nft
+   * applies all or nothing): the sync is tried once more in full, and the error thrown if that
+   * fails too.
+   */
+  async sync(state: ProxyState): Promise<SyncResult> {
+    const compiled = (await this.applyUpdate(state)) ?? (await this.applyFull(state));
+    this.last = compiled;
+    const staleUdp = staleUdpConntrack(this.lastResolved, compiled.resolved);
+    this.lastResolved = compiled.resolved;
+    const result: SyncResult = { warnings: compiled.warnings, staleUdp, text: compiled.text };
+    if (this.conntrack !== null && staleUdp.length > 0) {
+      try {
+        await flushConntrack(staleUdp, this.conntrack);
+      } catch (err) {
+        result.conntrackError = (err as Error).message;
+      }
+    }
+    return result;
+  }
+
+  /** The changes since our last sync, applied; undefined when there is no last sync or nft refused them. */
+  private async applyUpdate(state: ProxyState): Promise<CompiledRuleset | undefined> {
+    if (this.last === undefined) return undefined;
+    const compiled = compileRulesetUpdate(this.last, state, this.table);
+    if (compiled.text === '') return compiled;
+    const r = await runNft(this.nft, ['-f', '-'], compiled.text);
+    if (r.exitCode === 0) return compiled;
+    this.last = undefined; // our memory of the table is wrong (someone changed it): replace everything
+    return undefined;
+  }
+
+  private async applyFull(state: ProxyState): Promise<CompiledRuleset> {
+    const compiled = compileRuleset(state, this.table, await this.listObjects());
+    const r = await runNft(this.nft, ['-f', '-'], compiled.text);
+    if (r.exitCode !== 0) {
+      throw failedPrecondition(`nft -f (table ${this.table.family} ${this.table.name}) refused the ruleset: ${r.stderr.trim()}`);
+    }
+    return compiled;
+  }
+
+  /** Removes the table and every rule in it (shutdown, node removal); a missing table is no error. */
+  async deleteTable(): Promise<void> {
+    const r = await runNft(this.nft, ['-f', '-'], deleteTableText(this.table));
+    this.last = undefined;
+    this.lastResolved = undefined;
+    if (r.exitCode !== 0) throw failedPrecondition(`nft: deleting table ${this.table.family} ${this.table.name} failed: ${r.stderr.trim()}`);
+  }
+}
