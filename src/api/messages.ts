@@ -201,6 +201,12 @@ export interface ServicesMessage extends MessageEnvelope {
   services: Service[];
   endpointSlices: EndpointSlice[];
   deleted: DeletedServiceObject[];
+  /**
+   * Set by parseMessage only, never sent: the objects left out because this reader refused them, each
+   * as "path: problem". One bad object costs that object, not the message (a snapshot refused whole
+   * would empty every node's Services); unknown fields inside an object are ignored (a newer scheduler).
+   */
+  refused?: string[];
 }
 
 /** Largest `data` of one logsData message: a log travels in chunks of at most this many UTF-8 bytes. */
@@ -620,23 +626,28 @@ const READERS: Record<MessageType, Reader> = {
 
   services(r, o, path, envelope) {
     r.object(o, path, [...ENVELOPE, 'reset', 'more', 'services', 'endpointSlices', 'deleted']);
-    const servicesPath = at(path, 'services');
-    const services = (r.list(o.services, servicesPath) ?? []).flatMap((raw, i) => {
-      const p = idx(servicesPath, i);
-      if (!isMapping(raw)) return r.error(p, `expected a mapping, got ${describeValue(raw)}`), [];
-      const svc = decodeService(r, raw, p, 'scheduler');
-      if (!svc) return [];
-      if (!svc.metadata.uid) r.error(at(at(p, 'metadata'), 'uid'), 'required value');
-      if (svc.spec.clusterIP === undefined) r.error(at(at(p, 'spec'), 'clusterIP'), `required value (an allocated address or ${CLUSTER_IP_NONE})`);
-      return [svc as Service];
+    const refused: string[] = [];
+    // Each object is read on its own reader: its errors leave it out (listed in refused), its unknown
+    // fields are dropped; the message itself stays strict.
+    const each = <T>(field: 'services' | 'endpointSlices', read: (sub: FieldReader, raw: Record<string, unknown>, p: string) => T | undefined): T[] =>
+      (r.list(o[field], at(path, field)) ?? []).flatMap((raw, i) => {
+        const p = idx(at(path, field), i);
+        const sub = new FieldReader();
+        const value = isMapping(raw) ? read(sub, raw, p) : (sub.error(p, `expected a mapping, got ${describeValue(raw)}`), undefined);
+        if (sub.errors.length > 0 || value === undefined) {
+          refused.push(...(sub.errors.length > 0 ? sub.errors : [`${p}: refused`]));
+          return [];
+        }
+        return [value];
+      });
+    const services = each('services', (sub, raw, p) => {
+      const svc = decodeService(sub, raw, p, 'scheduler');
+      if (!svc) return undefined;
+      if (!svc.metadata.uid) sub.error(at(at(p, 'metadata'), 'uid'), 'required value');
+      if (svc.spec.clusterIP === undefined) sub.error(at(at(p, 'spec'), 'clusterIP'), `required value (an allocated address or ${CLUSTER_IP_NONE})`);
+      return svc as Service;
     });
-    const slicesPath = at(path, 'endpointSlices');
-    const endpointSlices = (r.list(o.endpointSlices, slicesPath) ?? []).flatMap((raw, i) => {
-      const p = idx(slicesPath, i);
-      if (!isMapping(raw)) return r.error(p, `expected a mapping, got ${describeValue(raw)}`), [];
-      const slice = decodeEndpointSlice(r, raw, p, 'scheduler');
-      return slice ? [slice as EndpointSlice] : [];
-    });
+    const endpointSlices = each('endpointSlices', (sub, raw, p) => decodeEndpointSlice(sub, raw, p, 'scheduler') as EndpointSlice | undefined);
     const deleted =
       items(r, o.deleted, at(path, 'deleted'), ['kind', 'namespace', 'name'], (m, p): DeletedServiceObject => {
         const namespace = r.requiredString(m.namespace, at(p, 'namespace')) ?? '';
@@ -645,7 +656,7 @@ const READERS: Record<MessageType, Reader> = {
         checkFormat(r, at(p, 'name'), name, checkDnsSubdomain);
         return { kind: requiredOneOf(r, m.kind, at(p, 'kind'), ['Service', 'EndpointSlice'] as const) ?? 'Service', namespace, name };
       }) ?? [];
-    return compact({ ...envelope, type: 'services' as const, reset: r.bool(o.reset, at(path, 'reset')), more: r.bool(o.more, at(path, 'more')), services, endpointSlices, deleted });
+    return compact({ ...envelope, type: 'services' as const, reset: r.bool(o.reset, at(path, 'reset')), more: r.bool(o.more, at(path, 'more')), services, endpointSlices, deleted, ...(refused.length > 0 ? { refused } : {}) });
   },
 
   logsRequest(r, o, path, envelope) {

@@ -68,7 +68,7 @@ export function decodeService(r: FieldReader, o: Record<string, unknown>, base: 
   r.object(o, base, SERVICE_FIELDS);
   const metadata = declaredMeta(r, o, base, source);
   // A Service's name becomes a DNS label (<name>.<ns>.svc): RFC 1035, starting with a letter.
-  if (metadata.name && !checkDnsLabel(metadata.name) && !/^[a-z]/.test(metadata.name)) {
+  if (metadata.name && (checkDnsLabel(metadata.name) !== undefined || !/^[a-z]/.test(metadata.name))) {
     r.error(at(at(base, 'metadata'), 'name'), `invalid value ${JSON.stringify(metadata.name)}: a Service name must start with a lowercase letter (an RFC 1035 label)`);
   }
   const specPath = at(base, 'spec');
@@ -232,8 +232,20 @@ export function decodeEndpointSlice(r: FieldReader, o: Record<string, unknown>, 
     const e = item(r, raw, p, ['name', 'protocol', 'port', 'appProtocol']) ?? {};
     const name = r.string(e.name, at(p, 'name')) ?? '';
     checkFormat(r, at(p, 'name'), name || undefined, checkDnsLabel);
-    return { name, protocol: r.oneOf(e.protocol, at(p, 'protocol'), PROTOCOLS, 'TCP'), port: r.int(e.port, at(p, 'port'), 1, 65535) ?? 0 };
+    return { name, protocol: r.oneOf(e.protocol, at(p, 'protocol'), PROTOCOLS, 'TCP'), port: requiredPort(r, e.port, at(p, 'port')) };
   });
   if (r.errors.length > before) return undefined;
   return { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata, addressType, endpoints, ports };
+}
+
+/**
+ * A slice port's number, required here: Kubernetes allows none ("every port"), which no corelet
+ * data plane can serve, so it is refused when written rather than left for every node to refuse.
+ */
+function requiredPort(r: FieldReader, value: unknown, path: string): number {
+  if (value === undefined || value === null) {
+    r.error(path, 'required value (a port number: corelet does not serve slices without one)');
+    return 0;
+  }
+  return r.int(value, path, 1, 65535) ?? 0;
 }

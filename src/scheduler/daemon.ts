@@ -113,7 +113,7 @@ export async function startScheduler(opts: {
   servingCertClock?: Pick<ServingCertRenewalOptions, 'now' | 'setTimer'>;
 }): Promise<RunningScheduler> {
   const podCidrs = podCidrConfig(opts.clusterCidr, opts.nodeCidrMaskSize);
-  const services = new ServiceAllocator(serviceNetworkConfig(opts.serviceClusterIpRange, opts.serviceNodePortRange));
+  const services = new ServiceAllocator(serviceNetworkConfig(opts.serviceClusterIpRange, opts.serviceNodePortRange, podCidrs.clusterCidr));
   await makeStatePrivate(opts.dir); // pod specs with env values, tokens, the audit log: 0700, also on older installs
   const servingCertTtlSeconds = opts.servingCertTtlSeconds ?? SERVER_VALIDITY_DAYS * 86_400;
   const { pki } = await ensurePki(join(opts.dir, 'pki'), { ...(await servingSansOnDisk(join(opts.dir, 'pki'))), validitySeconds: servingCertTtlSeconds });

@@ -203,6 +203,9 @@ export class SchedulerLink {
       m = parseMessage(data, { receiver: 'agent' });
     } catch (err) {
       this.opts.logger.warn({ err: messageOf(err) }, 'ignoring a bad message from the scheduler');
+      // A lost `services` delta would leave this node's Services stale until the next reconnect:
+      // reconnect now, and the registration's snapshot replaces what this node has.
+      if (servicesType(data)) this.ws?.close(1000, 'resync of Services after a refused message');
       return;
     }
     switch (m.type) {
@@ -231,6 +234,7 @@ export class SchedulerLink {
         this.opts.onPeers?.(m.nodes);
         break;
       case 'services':
+        if (m.refused) this.opts.logger.warn({ refused: m.refused }, 'left out Services/EndpointSlices this agent cannot use');
         this.opts.onServices?.(m);
         break;
       case 'assign':
@@ -392,5 +396,15 @@ function reasonOf(body: string): string {
     return j.message ?? j.reason ?? body;
   } catch {
     return body;
+  }
+}
+
+/** Whether a message this agent refused was a `services` one (read again only on that error path). */
+function servicesType(data: Buffer): boolean {
+  try {
+    const o: unknown = JSON.parse(data.toString('utf8'));
+    return typeof o === 'object' && o !== null && (o as { type?: unknown }).type === 'services';
+  } catch {
+    return false;
   }
 }

@@ -42,10 +42,16 @@ interface Range {
 const toNumber = (ip: string): number => ip.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
 const toIp = (n: number): string => [24, 16, 8, 0].map((shift) => (n >>> shift) & 255).join('.');
 
-function parseRange(cidr: string): Range {
+/** Ranges a service range may not touch: "this network", loopback, link-local, multicast, reserved. */
+const SPECIAL_RANGES = ['0.0.0.0/8', '127.0.0.0/8', '169.254.0.0/16', '224.0.0.0/4', '240.0.0.0/4'];
+
+const overlaps = (a: Range, b: Range): boolean => a.base < b.base + b.size && b.base < a.base + a.size;
+
+/** Parses the service range flag; any prefix length when known is set (a range it is compared with). */
+function parseRange(cidr: string, known = false): Range {
   const [ip, prefixText, extra] = cidr.trim().split('/');
   const prefix = Number(prefixText);
-  if (extra !== undefined || !isIPv4(ip ?? '') || !/^\d{1,2}$/.test(prefixText ?? '') || prefix < 8 || prefix > 29) {
+  if (extra !== undefined || !isIPv4(ip ?? '') || !/^\d{1,2}$/.test(prefixText ?? '') || prefix < (known ? 0 : 8) || prefix > (known ? 32 : 29)) {
     throw invalidArgument(`--service-cluster-ip-range must be an IPv4 CIDR with a prefix length from 8 to 29 (e.g. ${DEFAULT_SERVICE_CLUSTER_IP_RANGE}), got ${JSON.stringify(cidr)}`);
   }
   const size = 2 ** (32 - prefix);
@@ -57,8 +63,18 @@ function parseRange(cidr: string): Range {
  * Validates the service network flags (`--service-cluster-ip-range`, `--service-node-port-range`
  * "MIN-MAX"). Throws InvalidArgument saying what to change.
  */
-export function serviceNetworkConfig(clusterIpRange: string = DEFAULT_SERVICE_CLUSTER_IP_RANGE, nodePortRange = `${DEFAULT_NODE_PORT_RANGE.min}-${DEFAULT_NODE_PORT_RANGE.max}`): ServiceNetworkConfig {
+export function serviceNetworkConfig(
+  clusterIpRange: string = DEFAULT_SERVICE_CLUSTER_IP_RANGE,
+  nodePortRange = `${DEFAULT_NODE_PORT_RANGE.min}-${DEFAULT_NODE_PORT_RANGE.max}`,
+  clusterCidr?: string,
+): ServiceNetworkConfig {
   const r = parseRange(clusterIpRange);
+  // Every node DNATs the range's addresses: it must not cover addresses that mean something else.
+  const special = SPECIAL_RANGES.find((c) => overlaps(r, parseRange(c, true)));
+  if (special) throw invalidArgument(`--service-cluster-ip-range ${clusterIpRange} overlaps the special range ${special}: choose a private range such as ${DEFAULT_SERVICE_CLUSTER_IP_RANGE}`);
+  if (clusterCidr && overlaps(r, parseRange(clusterCidr, true))) {
+    throw invalidArgument(`--service-cluster-ip-range ${clusterIpRange} overlaps the pod network --cluster-cidr ${clusterCidr}: the two must be disjoint`);
+  }
   const m = /^(\d{1,5})-(\d{1,5})$/.exec(nodePortRange.trim());
   const min = Number(m?.[1]);
   const max = Number(m?.[2]);
@@ -106,6 +122,8 @@ export class ServiceAllocator {
       // An update: absent means "keep it" (re-applying a manifest without the allocated IP).
       if (spec.clusterIP === undefined) spec.clusterIP = current.clusterIP;
       else if (spec.clusterIP !== current.clusterIP) fail(`invalid value ${JSON.stringify(spec.clusterIP)}: field is immutable (the Service has ${current.clusterIP}); delete the Service and create it again`);
+      // The kept address must still suit the new spec (the decoder only saw the manifest's).
+      if (spec.clusterIP === CLUSTER_IP_NONE && spec.type === 'NodePort') fail(`may not be "None" for a NodePort Service (this headless Service keeps "None": delete it and create it again to change its type)`);
       spec.clusterIPs = [spec.clusterIP];
       return;
     }

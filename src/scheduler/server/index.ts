@@ -6,6 +6,7 @@ export { startSchedulerServer, NODES_PATH, type SchedulerServer, type SchedulerS
 export {
   NodeSessions,
   markStaleNodes,
+  podIpProblem,
   handleRegister,
   NODE_GRACE_MS,
   type NodeConnection,
@@ -37,4 +38,4 @@ export {
   DEFAULT_NODE_CIDR_MASK_SIZE,
   type PodCidrConfig,
 } from './pod-cidr.js';
-export { ServiceFeed, servicesMessages, serviceOnWire, sliceOnWire, SERVICE_FEED_COALESCE_MS } from './service-feed.js';
+export { ServiceFeed, servicesMessages, serviceOnWire, sliceOnWire, wireProblems, SERVICE_FEED_COALESCE_MS } from './service-feed.js';

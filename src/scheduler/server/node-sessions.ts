@@ -3,6 +3,7 @@
  * to the store (register → Node object, heartbeat → Ready condition, podStatus → pod status).
  */
 import type { WebSocket } from 'ws';
+import { isIPv4 } from 'node:net';
 import {
   encodeMessage,
   errorMessage,
@@ -26,7 +27,7 @@ import {
 import { CoreletError, type Logger, messageOf } from '../../lib/index.js';
 import type { Store, Stored } from '../store/index.js';
 import { confirmPodTerminated, markNodeStatusUnknown } from '../controllers/index.js';
-import { allocatePodCidr, podCidrCapacity, type PodCidrConfig } from './pod-cidr.js';
+import { allocatePodCidr, ipInCidr, podCidrCapacity, type PodCidrConfig } from './pod-cidr.js';
 import { filterNodeAddresses, mergeNodeLabels, nodeSelfLabels, type AddressPolicy } from './node-restriction.js';
 
 /** How long a node may go without a heartbeat before it is marked NotReady (Kubernetes' default). */
@@ -263,7 +264,7 @@ export function serveNodeSocket(ws: WebSocket, opts: NodeSocketOptions): void {
       }
       if (msg.type === 'heartbeat') handleHeartbeat(store, nodeName, msg, now());
       else if (msg.type === 'nodeStatus') handleNodeStatus(store, nodeName, { ...msg, addresses: ownAddresses(nodeName, msg.addresses) }, now());
-      else if (msg.type === 'podStatus') handlePodStatus(store, nodeName, msg);
+      else if (msg.type === 'podStatus') handlePodStatus(store, nodeName, msg, logger);
       else if (msg.type === 'podTerminated') {
         const gone = confirmPodTerminated(store, nodeName, msg.uid);
         if (gone) logger.info({ node: nodeName, pod: `${gone.metadata.namespace}/${gone.metadata.name}` }, 'pod terminated on its node: removed');
@@ -343,13 +344,41 @@ function handleNodeStatus(store: Store, nodeName: string, msg: NodeStatusMessage
   });
 }
 
+/**
+ * Why a pod IP a node reports cannot be the pod's (undefined: it can). Every node routes Service
+ * traffic to pod IPs, so a node may only claim addresses of its own: a pod's inside the node's pod
+ * CIDR (when the scheduler gave it one; otherwise any unicast IPv4 outside the special ranges), a
+ * hostNetwork pod's among the node's addresses (Kubernetes' NodeRestriction and ValidateEndpointIP).
+ */
+export function podIpProblem(ip: string, pod: Pick<Pod, 'spec'>, node: Pick<Node, 'spec' | 'status'> | undefined): string | undefined {
+  if (!isIPv4(ip)) return 'not an IPv4 address';
+  if (pod.spec.hostNetwork) {
+    const own = (node?.status?.addresses ?? []).some((a) => a.type !== 'Hostname' && a.address === ip);
+    return own ? undefined : "not one of the node's addresses (a hostNetwork pod has its node's)";
+  }
+  const cidr = node?.spec?.podCIDR;
+  if (cidr) return ipInCidr(ip, cidr) ? undefined : `outside the node's pod CIDR ${cidr}`;
+  const special = ['0.0.0.0/8', '127.0.0.0/8', '169.254.0.0/16', '224.0.0.0/4', '240.0.0.0/4'].find((c) => ipInCidr(ip, c));
+  return special ? `in the special range ${special}` : undefined;
+}
+
 /** Stores the pod's status (only for a pod bound to this node) and the events that came with it. */
-function handlePodStatus(store: Store, nodeName: string, msg: PodStatusMessage): void {
+function handlePodStatus(store: Store, nodeName: string, msg: PodStatusMessage, logger: Logger): void {
   store.transaction(() => {
     const pod = store.list<Stored<Pod>>('Pod', { nodeName }).find((p) => p.metadata.uid === msg.uid);
     if (!pod) throw new CoreletError('NotFound', `no pod with uid ${msg.uid} is bound to node ${nodeName}`);
+    const node = store.get<Node>('Node', '', nodeName);
+    const status = { ...msg.status };
+    const claimed = [status.podIP, ...(status.podIPs ?? []).map((p) => p.ip)].filter((ip): ip is string => ip !== undefined);
+    const bad = claimed.map((ip) => ({ ip, problem: podIpProblem(ip, pod, node) })).filter((c) => c.problem !== undefined);
+    if (bad.length > 0) {
+      // The status stays (phase, containers); the IPs do not: no Service sends traffic there.
+      logger.warn({ node: nodeName, pod: `${pod.metadata.namespace}/${pod.metadata.name}`, refused: bad }, 'a node reported a pod IP it cannot have: left out');
+      delete status.podIP;
+      delete status.podIPs;
+    }
     store.mutate<Pod>('Pod', pod.metadata.namespace, pod.metadata.name, (p) => {
-      p.status = msg.status;
+      p.status = status;
     });
     for (const event of msg.events) store.recordEvent(event);
   });

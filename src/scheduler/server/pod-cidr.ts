@@ -48,6 +48,14 @@ function maskOf(prefix: number): number {
   return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
 }
 
+/** Whether ip is an IPv4 address inside cidr ("a.b.c.d/n"). */
+export function ipInCidr(ip: string, cidr: string): boolean {
+  const block = parseBlock(cidr);
+  if (!block || !isIPv4(ip)) return false;
+  const addr = ip.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
+  return ((addr & maskOf(block.prefix)) >>> 0) === block.base;
+}
+
 function formatBlock(b: Block): string {
   return `${[24, 16, 8, 0].map((shift) => (b.base >>> shift) & 255).join('.')}/${b.prefix}`;
 }

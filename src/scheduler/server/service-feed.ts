@@ -6,8 +6,12 @@
  * full list on every change: a change costs one object on the wire whatever the cluster's size.
  */
 import {
+  CLUSTER_IP_NONE,
+  FieldReader,
   MAX_MESSAGE_BYTES,
   MESSAGE_VERSION,
+  decodeEndpointSlice,
+  decodeService,
   type DeletedServiceObject,
   type EndpointSlice,
   type Service,
@@ -30,12 +34,21 @@ function wireMeta(o: Readonly<StoredObject>): Service['metadata'] {
 }
 
 /**
- * Whether a stored Service can go on the wire: it has its cluster IP (or None). Every Service written
- * through the API has one (allocated in its write's transaction); one that has not (written to the
- * store by other code) is left out rather than make the agent refuse the whole message.
+ * The problems an agent would find in this object (empty: it can go on the wire), read with the
+ * agent's own decoders: a Service needs its cluster IP (or None) and uid. Every object written
+ * through the API passes; one that does not (a decoder and a writer drifting apart, a controller's
+ * write) goes out as deleted, so each node drops it rather than keep a stale version.
  */
-function sendable(o: Readonly<StoredObject>): boolean {
-  return typeof (o as unknown as Service).spec?.clusterIP === 'string';
+export function wireProblems(kind: Kind, o: Readonly<StoredObject>): string[] {
+  const r = new FieldReader();
+  const ref = `${kind} ${o.metadata.namespace}/${o.metadata.name}`;
+  const wire = (kind === 'Service' ? serviceOnWire(o) : sliceOnWire(o)) as unknown as Record<string, unknown>;
+  if (kind === 'Service') {
+    const svc = decodeService(r, wire, ref, 'store');
+    if (svc && typeof svc.spec.clusterIP !== 'string') r.error(`${ref}.spec.clusterIP`, `required value (an allocated address or ${CLUSTER_IP_NONE})`);
+    if (svc && !svc.metadata.uid) r.error(`${ref}.metadata.uid`, 'required value');
+  } else decodeEndpointSlice(r, wire, ref, 'store');
+  return r.errors;
 }
 
 /** A stored Service as it goes on the wire. */
@@ -93,6 +106,7 @@ export class ServiceFeed {
     private readonly store: Store,
     private readonly sessions: Pick<NodeSessions, 'send' | 'broadcast'>,
     private readonly coalesceMs = SERVICE_FEED_COALESCE_MS,
+    private readonly onUnusable: (problems: string[]) => void = () => {},
   ) {
     this.unwatch = store.watch((change) => this.onChange(change));
   }
@@ -112,10 +126,8 @@ export class ServiceFeed {
     if (this.pending.size === 0) return;
     const batch = { services: [] as Service[], endpointSlices: [] as EndpointSlice[], deleted: [] as DeletedServiceObject[] };
     for (const p of this.pending.values()) {
-      if (p.object === null) batch.deleted.push({ kind: p.kind, namespace: p.namespace, name: p.name });
-      else if (p.kind === 'Service') {
-        if (sendable(p.object)) batch.services.push(serviceOnWire(p.object));
-      }
+      if (p.object === null || !this.usable(p.kind, p.object)) batch.deleted.push({ kind: p.kind, namespace: p.namespace, name: p.name });
+      else if (p.kind === 'Service') batch.services.push(serviceOnWire(p.object));
       else batch.endpointSlices.push(sliceOnWire(p.object));
     }
     this.pending.clear();
@@ -124,9 +136,15 @@ export class ServiceFeed {
 
   /** Sends one node every Service and EndpointSlice (`reset`): after it registers. */
   snapshot(nodeName: string): void {
-    const services = this.store.list<StoredObject>('Service').filter(sendable).map(serviceOnWire);
-    const endpointSlices = this.store.list<StoredObject>('EndpointSlice').map(sliceOnWire);
+    const services = this.store.list<StoredObject>('Service').filter((o) => this.usable('Service', o)).map(serviceOnWire);
+    const endpointSlices = this.store.list<StoredObject>('EndpointSlice').filter((o) => this.usable('EndpointSlice', o)).map(sliceOnWire);
     for (const m of servicesMessages({ reset: true, services, endpointSlices, deleted: [] })) this.sessions.send(nodeName, m);
+  }
+
+  private usable(kind: Kind, o: Readonly<StoredObject>): boolean {
+    const problems = wireProblems(kind, o);
+    if (problems.length > 0) this.onUnusable(problems);
+    return problems.length === 0;
   }
 
   close(): void {

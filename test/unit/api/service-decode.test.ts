@@ -93,6 +93,8 @@ describe('Service manifests', () => {
     ['an affinity timeout over a day', service({ ports: [{ port: 80 }], sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 86401 } } }), /^svc\.yaml: spec\.sessionAffinityConfig\.clientIP\.timeoutSeconds: must be between 1 and 86400/],
     ['a bad selector value', service({ ports: [{ port: 80 }], selector: { app: 'not ok' } }), /^svc\.yaml: spec\.selector\.app: invalid value "not ok"/],
     ['a name starting with a digit', service({ ports: [{ port: 80 }] }, '1web'), /^svc\.yaml: metadata\.name: invalid value "1web": a Service name must start with a lowercase letter/],
+    ['a dotted name', service({ ports: [{ port: 80 }] }, 'kv-0.kv'), /^svc\.yaml: metadata\.name: invalid value "kv-0\.kv": a Service name must start with a lowercase letter \(an RFC 1035 label\)/],
+    ['a name of 64 characters', service({ ports: [{ port: 80 }] }, 'a'.repeat(64)), /^svc\.yaml: metadata\.name: invalid value "a{64}"/],
   ];
   for (const [what, doc, want] of refused) {
     it(`refuse ${what}, naming the field`, () => {
@@ -123,5 +125,9 @@ describe('EndpointSlice manifests', () => {
     assert.match(problems(slice({ addressType: 'IPv6' })).join('\n'), /addressType: unsupported value "IPv6"/);
     assert.match(problems(slice({ endpoints: [{ addresses: ['300.1.1.1'] }] })).join('\n'), /endpoints\[0\]\.addresses\[0\]: invalid value "300\.1\.1\.1"/);
     assert.match(problems(slice({ addressType: undefined })).join('\n'), /addressType: required value/);
+  });
+
+  it('refuse a port without a number (Kubernetes means every port, which no node could serve), naming the field', () => {
+    assert.match(problems(slice({ ports: [{ name: 'http' }] })).join('\n'), /ports\[0\]\.port: required value/);
   });
 });

@@ -87,6 +87,11 @@ describe('scheduler node sessions', () => {
     assert.equal(stored?.status?.podIP, '10.88.0.5');
     assert.deepEqual(store.listEvents({ name: 'web' }).map((e) => e.reason), ['Started']);
 
+    // A pod IP the node cannot have (here IPv6, which no Service could route to) is left out; the rest stays.
+    agent.send({ v: 1, type: 'podStatus', uid: pod!.metadata.uid, status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }], podIP: 'fd00::5' }, events: [] });
+    while (store.get<Pod>('Pod', 'default', 'web')?.status?.podIP !== undefined) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(store.get<Pod>('Pod', 'default', 'web')?.status?.phase, 'Running');
+
     // Deleting the pod through the API tells its node to stop it.
     const deleted = await api(server, pki, 'DELETE', '/api/v1/namespaces/default/pods/web', { token: tokens.api });
     assert.equal(deleted.status, 200);

@@ -89,6 +89,11 @@ describe('Service cluster IPs and node ports', () => {
     const headless = await apply(svc('db', { clusterIP: 'None' }));
     assert.equal(headless.status, 200);
     assert.match((await apply(svc('db', { clusterIP: '10.96.9.9' }))).body.message, /spec\.clusterIP: invalid value "10\.96\.9\.9": field is immutable \(the Service has None\)/);
+    // Applied again as NodePort without clusterIP: it would keep None, which a NodePort cannot have.
+    const nodePort = await apply(svc('db', { type: 'NodePort' }));
+    assert.equal(nodePort.status, 400, nodePort.text);
+    assert.match(nodePort.body.message, /spec\.clusterIP: may not be "None" for a NodePort Service/);
+    assert.equal((await get('db')).spec.type, 'ClusterIP', 'the stored Service is unchanged');
   });
 
   it('allocates node ports in the range, keeps them across updates, frees them on delete and on a change to ClusterIP', async (t) => {
@@ -146,6 +151,10 @@ describe('Service cluster IPs and node ports', () => {
     assert.throws(() => serviceNetworkConfig('10.96.0.0'), /--service-cluster-ip-range must be an IPv4 CIDR/);
     assert.throws(() => serviceNetworkConfig('10.96.0.0/30'), /prefix length from 8 to 29/);
     assert.throws(() => serviceNetworkConfig(undefined, '32767-30000'), /--service-node-port-range must be MIN-MAX/);
+    assert.throws(() => serviceNetworkConfig('127.0.0.0/16'), /--service-cluster-ip-range 127\.0\.0\.0\/16 overlaps the special range 127\.0\.0\.0\/8/);
+    assert.throws(() => serviceNetworkConfig('169.254.0.0/24'), /overlaps the special range 169\.254\.0\.0\/16/);
+    assert.throws(() => serviceNetworkConfig('10.0.0.0/8', undefined, '10.244.0.0/16'), /--service-cluster-ip-range 10\.0\.0\.0\/8 overlaps the pod network --cluster-cidr 10\.244\.0\.0\/16/);
+    assert.equal(serviceNetworkConfig(undefined, undefined, '10.244.0.0/16').clusterIpRange, '10.96.0.0/12');
     assert.deepEqual(serviceNetworkConfig('10.100.3.4/16'), { clusterIpRange: '10.100.0.0/16', dnsServiceIp: '10.100.0.10', nodePortRange: { min: 30000, max: 32767 } });
   });
 });

@@ -85,10 +85,10 @@ describe('service feed', () => {
     const { to, m } = got[0]!;
     assert.equal(to, '*');
     assert.equal(m.reset, undefined);
-    assert.deepEqual(m.services.map((s) => s.metadata.name), ['web'], 'a Service without its cluster IP is left out');
+    assert.deepEqual(m.services.map((s) => s.metadata.name), ['web'], 'a Service without its cluster IP is not sent as one');
     assert.equal(m.endpointSlices.length, 2);
     assert.deepEqual(m.endpointSlices.find((s) => s.endpoints.length > 0)!.endpoints.map((e) => e.addresses[0]), ['10.244.1.5', '10.244.1.6'], 'the newest slice only');
-    assert.deepEqual(m.deleted, [{ kind: 'Service', namespace: 'default', name: 'gone' }]);
+    assert.deepEqual(m.deleted, [{ kind: 'Service', namespace: 'default', name: 'unallocated' }, { kind: 'Service', namespace: 'default', name: 'gone' }], 'one the nodes cannot use goes as deleted');
     feed.flush();
     assert.equal(got.length, 1, 'nothing pending: nothing sent');
     // Deleting the Service: its slices go with it in the next pass.
@@ -111,10 +111,38 @@ describe('service feed', () => {
     assert.deepEqual(servicesMessages({ reset: true, services: [], endpointSlices: [], deleted: [] }).map((m) => m.reset), [true], 'an empty cluster still resets');
   });
 
-  it('is refused by the agent when a Service has no allocated cluster IP or a field is unknown', () => {
+  it('costs the agent only the object it refuses: the others are kept, the refused one is named; unknown fields in an object are dropped', () => {
     const base = { v: 1, type: 'services', services: [], endpointSlices: [], deleted: [] };
-    const svc = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default', uid: 'u1' }, spec: { ports: [{ port: 80 }] } };
-    assert.throws(() => parseMessage({ ...base, services: [svc] }, { receiver: 'agent' }), /message\.services\.services\[0\]\.spec\.clusterIP: required value/);
+    const svc = (name: string, spec: Record<string, unknown>) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default', uid: `u-${name}` }, spec: { ports: [{ port: 80 }], ...spec } });
+    const slice = (name: string, port: unknown) => ({ apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name, namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' } }, addressType: 'IPv4', endpoints: [{ addresses: ['10.244.1.5'] }], ports: [{ name: 'http', port }] });
+    const m = parseMessage({ ...base, reset: true, services: [svc('web', { clusterIP: '10.96.0.20' }), svc('noip', {}), svc('newer', { clusterIP: '10.96.0.21', aFieldOfTomorrow: 1 })], endpointSlices: [slice('web-1', 8080), slice('web-2', 0)] }, { receiver: 'agent' }) as ServicesMessage;
+    assert.deepEqual(m.services.map((x) => x.metadata.name), ['web', 'newer']);
+    assert.deepEqual(m.endpointSlices.map((x) => x.metadata.name), ['web-1']);
+    assert.deepEqual(m.refused, ['message.services.services[1].spec.clusterIP: required value (an allocated address or None)', 'message.services.endpointSlices[1].ports[0].port: must be between 1 and 65535, inclusive']);
+    assert.equal(m.reset, true);
+  });
+
+  it('sends an object the agents would refuse as deleted (a delta) or leaves it out (a snapshot), and says so', (t) => {
+    const { store } = tempStore(t);
+    const { got, sessions } = recorder();
+    const unusable: string[][] = [];
+    const feed = new ServiceFeed(store, sessions, 1_000_000, (problems) => unusable.push(problems));
+    t.after(() => feed.close());
+    addService(store, 'web', { clusterIP: '10.96.0.20' });
+    // Written by code that skips the API's checks: a slice port of 0.
+    store.create('EndpointSlice', { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'web-x', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' } }, addressType: 'IPv4', endpoints: [{ addresses: ['10.244.1.5'], conditions: { ready: true, serving: true, terminating: false } }], ports: [{ name: '', protocol: 'TCP', port: 0 }] } as never);
+    feed.flush();
+    assert.deepEqual(got[0]!.m.endpointSlices, []);
+    assert.deepEqual(got[0]!.m.deleted, [{ kind: 'EndpointSlice', namespace: 'default', name: 'web-x' }]);
+    assert.deepEqual(got[0]!.m.services.map((s) => s.metadata.name), ['web']);
+    feed.snapshot('n1');
+    assert.deepEqual([got[1]!.m.reset, got[1]!.m.endpointSlices.length, got[1]!.m.services.length], [true, 0, 1]);
+    assert.equal(unusable.length, 2);
+    assert.match(unusable[0]!.join('\n'), /EndpointSlice default\/web-x\.ports\[0\]\.port: must be between 1 and 65535/);
+  });
+
+  it('is refused whole by the agent only when the message itself is bad', () => {
+    const base = { v: 1, type: 'services', services: [], endpointSlices: [], deleted: [] };
     assert.throws(() => parseMessage({ ...base, deleted: [{ kind: 'Pod', namespace: 'default', name: 'x' }] }, { receiver: 'agent' }), /message\.services\.deleted\[0\]\.kind: unsupported value "Pod"/);
     assert.throws(() => parseMessage({ ...base, extra: 1 }, { receiver: 'agent' }), /message\.services\.extra: unknown field/);
     assert.throws(() => parseMessage(base, { receiver: 'scheduler' }), /services goes from scheduler to agent/);
