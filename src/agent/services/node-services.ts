@@ -112,7 +112,6 @@ export class NodeServices {
       resolvConfPath: resolvConf || SERVICES_DEFAULTS.resolvConf,
       logger: this.opts.logger.child({ component: 'dns' }),
     });
-    this.opts.logger.info({ address: `${clusterDNS}:53`, domain: clusterDomain }, 'cluster DNS serving (UDP and TCP)');
   }
 
   /** The scheduler link's `services` messages. */

@@ -110,6 +110,8 @@ export class ProxySyncLoop {
     for (const w of warnings) if (!this.lastWarnings.has(w)) this.opts.logger.warn({ warning: w }, 'service rules: an object was left out');
     this.lastWarnings = warnings;
     if (r.conntrackError) this.opts.logger.warn({ err: r.conntrackError }, 'service rules: stale UDP conntrack entries not deleted');
+    if (this.applied === 0) this.opts.logger.info({ generation, ms }, 'service rules: first sync applied (rules left by an earlier agent were replaced in the same transaction)');
+    else this.opts.logger.debug({ generation, ms }, 'service rules synced');
     this.applied = Math.max(this.applied, generation);
     this.opts.onSynced?.(generation, ms);
     const ready = this.waiters.filter((w) => w.generation <= this.applied);
