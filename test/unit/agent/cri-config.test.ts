@@ -1,7 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodePods } from '../../../src/api/index.js';
-import { containerConfig, containerHash, sandboxConfig, LABELS, ANNOTATIONS } from '../../../src/agent/cri-config.js';
+import { containerConfig, containerHash, podHostsFile, sandboxConfig, LABELS, ANNOTATIONS } from '../../../src/agent/cri-config.js';
+import { podDnsConfig } from '../../../src/agent/dns/index.js';
+
+/** The agent's defaults (--cluster-dns 10.96.0.10, --cluster-domain cluster.local) on a host searching corp.example. */
+const DNS = { clusterDNS: ['10.96.0.10'], clusterDomain: 'cluster.local', hostResolvConf: { nameservers: ['192.0.2.53'], searches: ['corp.example'], options: [] } };
 
 const [pod] = decodePods(
   `apiVersion: v1
@@ -31,11 +35,12 @@ spec:
 ).pods;
 
 test('the sandbox config carries identity, DNS, ports, namespaces and the cgroup parent', () => {
-  const sb = sandboxConfig(pod!, { attempt: 2, logRoot: '/var/log/pods', cgroupParent: '/kubepods/besteffort/podX' });
+  const sb = sandboxConfig(pod!, { attempt: 2, logRoot: '/var/log/pods', cgroupParent: '/kubepods/besteffort/podX', dns: podDnsConfig(pod!, DNS).dnsConfig });
   assert.deepEqual(sb.metadata, { name: 'web', namespace: 'shop', uid: pod!.metadata.uid, attempt: 2 });
   assert.equal(sb.hostname, 'front');
   assert.equal(sb.log_directory, `/var/log/pods/shop_web_${pod!.metadata.uid}`);
-  assert.deepEqual(sb.dns_config, { servers: ['10.96.0.10'], searches: ['shop.svc'], options: ['ndots:2'] });
+  // ClusterFirst (the default): the cluster DNS, the cluster's searches then the host's, the pod's dnsConfig appended (its ndots wins)
+  assert.deepEqual(sb.dns_config, { servers: ['10.96.0.10'], searches: ['shop.svc.cluster.local', 'svc.cluster.local', 'cluster.local', 'corp.example', 'shop.svc'], options: ['ndots:2'] });
   assert.deepEqual(sb.port_mappings, [{ protocol: 'TCP', container_port: 80, host_port: 8080, host_ip: '' }]);
   assert.equal(sb.labels![LABELS.podUid], pod!.metadata.uid);
   assert.equal(sb.labels!.app, 'web');
@@ -90,10 +95,33 @@ spec:
   const input = (c: number) => ({ pod: p!, container: p!.spec.containers[c]!, kind: 'app' as const, restartCount: 0, fields: { podIP: '', hostIP: '', nodeName: 'n' }, volumePaths: {}, resources: null });
   assert.deepEqual(containerConfig(input(0)).linux!.security_context!.seccomp, { profile_type: 'RuntimeDefault' });
   assert.deepEqual(containerConfig(input(1)).linux!.security_context!.seccomp, { profile_type: 'Unconfined' });
-  assert.deepEqual(sandboxConfig(p!, { attempt: 0, logRoot: '/l', cgroupParent: '/c' }).linux!.security_context!.seccomp, { profile_type: 'RuntimeDefault' });
+  assert.deepEqual(sandboxConfig(p!, { attempt: 0, logRoot: '/l', cgroupParent: '/c', dns: podDnsConfig(p!, DNS).dnsConfig }).linux!.security_context!.seccomp, { profile_type: 'RuntimeDefault' });
   assert.equal(containerConfig({ ...input(0), pod: pod!, container: pod!.spec.containers[0]!, volumePaths: { cache: '/v' } }).linux!.security_context!.seccomp, undefined);
   assert.throws(
     () => decodePods('apiVersion: v1\nkind: Pod\nmetadata: {name: l}\nspec: {containers: [{name: a, image: b, securityContext: {seccompProfile: {type: Localhost, localhostProfile: p.json}}}]}\n', 'l.yaml'),
     /spec\.containers\[0\]\.securityContext\.seccompProfile\.type: Localhost seccomp profiles are not supported by corelet yet: use RuntimeDefault/,
   );
+});
+
+test("a pod with a subdomain gets the kubelet's managed /etc/hosts: its FQDN, mounted unless the container mounts its own", () => {
+  const [kv] = decodePods(
+    `apiVersion: v1
+kind: Pod
+metadata: {name: kv-0, namespace: shop}
+spec:
+  hostname: kv-0
+  subdomain: kv
+  containers: [{name: db, image: db:1}]
+`,
+    'kv.yaml',
+  ).pods;
+  const text = podHostsFile(kv!, '10.244.1.7', 'cluster.local');
+  assert.equal(text?.split('\n').at(-2), '10.244.1.7\tkv-0.kv.shop.svc.cluster.local\tkv-0');
+  assert.match(text ?? '', /^# Kubernetes-managed hosts file\.\n127\.0\.0\.1\tlocalhost\n/);
+  const config = containerConfig({ pod: kv!, container: kv!.spec.containers[0]!, kind: 'app', restartCount: 0, fields: { podIP: '10.244.1.7', hostIP: '10.0.0.1', nodeName: 'n1' }, volumePaths: {}, hostsFile: '/var/lib/corelet-agent/pods/u/etc-hosts', resources: null });
+  assert.deepEqual(config.mounts, [{ container_path: '/etc/hosts', host_path: '/var/lib/corelet-agent/pods/u/etc-hosts', readonly: false }]);
+  // no subdomain (the runtime's file already has IP and hostname), no IP yet, or no cluster domain: none
+  assert.equal(podHostsFile(pod!, '10.244.1.8', 'cluster.local'), undefined);
+  assert.equal(podHostsFile(kv!, '', 'cluster.local'), undefined);
+  assert.equal(podHostsFile(kv!, '10.244.1.7', ''), undefined);
 });
