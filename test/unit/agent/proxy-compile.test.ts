@@ -76,19 +76,14 @@ describe('service proxy ruleset: structure', () => {
     ]);
   });
 
-  it('spreads a ClusterIP over its ready endpoints: one numgen vmap, one DNAT per endpoint', () => {
-    const { text } = compileRuleset(state(), table);
+  it('spreads a ClusterIP over its ready endpoints: one DNAT through a numgen map, no chain per endpoint', () => {
+    const { text, objects } = compileRuleset(state(), table);
     assert.ok(text.includes(`add element ${T} service-ips { 10.96.0.20 . tcp . 80 : goto service-default/web/tcp/http }`));
     assert.deepEqual(rulesOf(text, 'service-default/web/tcp/http'), [
-      'numgen random mod 3 vmap { 0 : goto endpoint-default/web/tcp/http__10.244.1.5/8080, ' +
-        '1 : goto endpoint-default/web/tcp/http__10.244.1.9/8080, 2 : goto endpoint-default/web/tcp/http__10.244.2.7/8080 }',
+      'meta l4proto tcp dnat ip addr . port to numgen random mod 3 map { 0 : 10.244.1.5 . 8080, 1 : 10.244.1.9 . 8080, 2 : 10.244.2.7 . 8080 }',
     ]);
-    const dnats = lines(text).filter((l) => l.includes(' dnat '));
-    assert.deepEqual(dnats, [
-      `add rule ${T} endpoint-default/web/tcp/http__10.244.1.5/8080 meta l4proto tcp dnat ip to 10.244.1.5:8080`,
-      `add rule ${T} endpoint-default/web/tcp/http__10.244.1.9/8080 meta l4proto tcp dnat ip to 10.244.1.9:8080`,
-      `add rule ${T} endpoint-default/web/tcp/http__10.244.2.7/8080 meta l4proto tcp dnat ip to 10.244.2.7:8080`,
-    ]);
+    assert.equal(lines(text).filter((l) => l.includes(' dnat ip addr ')).length, 1);
+    assert.ok(!objects.chains.some((c) => c.startsWith('endpoint-')));
   });
 
   it('gives the same text whatever order the Services and endpoints come in', () => {
@@ -104,13 +99,13 @@ describe('service proxy ruleset: structure', () => {
     const eps: ProxyServicePortEndpoints = { namespace: 'kube-system', service: 'dns', portName: '', protocol: 'UDP', endpoints: [ep('10.244.1.2', 5353)] };
     const { text } = compileRuleset(state({ services: [dns], endpoints: [eps] }), table);
     assert.ok(text.includes(`service-ips { 10.96.0.10 . udp . 53 : goto service-kube-system/dns/udp/53 }`));
-    assert.ok(text.includes('endpoint-kube-system/dns/udp/53__10.244.1.2/5353 meta l4proto udp dnat ip to 10.244.1.2:5353'));
+    assert.ok(text.includes(`add rule ${T} service-kube-system/dns/udp/53 meta l4proto udp dnat ip addr . port to numgen random mod 1 map { 0 : 10.244.1.2 . 5353 }`));
   });
 
-  it('writes plain `dnat to` … in an ip table too (the same expression nft accepts in both families)', () => {
+  it('writes the same `dnat ip addr . port to` in an ip table too (nft accepts it in both families)', () => {
     const { text } = compileRuleset(state(), { family: 'ip', name: 'svcproxy-x' });
     assert.match(text, /^add table ip svcproxy-x$/m);
-    assert.match(text, /add rule ip svcproxy-x endpoint-\S+ meta l4proto tcp dnat ip to 10\.244\.1\.5:8080/);
+    assert.match(text, /add rule ip svcproxy-x service-\S+ meta l4proto tcp dnat ip addr \. port to numgen random mod 3 map \{ 0 : 10\.244\.1\.5 \. 8080,/);
   });
 });
 
@@ -134,14 +129,14 @@ describe('service proxy ruleset: no ready endpoints', () => {
   it('leaves terminating endpoints out while a ready one exists', () => {
     const eps = [ep('10.244.1.5'), ep('10.244.1.6', 8080, { ready: false, serving: true, terminating: true })];
     const { text } = compileRuleset(state({ endpoints: [webEndpoints(eps)] }), table);
-    assert.match(text, /numgen random mod 1 vmap \{ 0 : goto endpoint-default\/web\/tcp\/http__10\.244\.1\.5\/8080 \}/);
+    assert.match(text, /numgen random mod 1 map \{ 0 : 10\.244\.1\.5 \. 8080 \}/);
     assert.ok(!text.includes('10.244.1.6'));
   });
 
   it('falls back to serving terminating endpoints when none is ready (kube-proxy\'s choice), and rejects when those stop serving', () => {
     const terminating = [ep('10.244.1.6', 8080, { ready: false, serving: true, terminating: true }), ep('10.244.1.7', 8080, { ready: false, serving: false, terminating: true })];
     const { text } = compileRuleset(state({ endpoints: [webEndpoints(terminating)] }), table);
-    assert.match(text, /numgen random mod 1 vmap \{ 0 : goto endpoint-default\/web\/tcp\/http__10\.244\.1\.6\/8080 \}/);
+    assert.match(text, /numgen random mod 1 map \{ 0 : 10\.244\.1\.6 \. 8080 \}/);
     assert.ok(!text.includes('10.244.1.7'));
     const gone = compileRuleset(state({ endpoints: [webEndpoints([ep('10.244.1.8', 8080, { ready: false, serving: false, terminating: false })])] }), table);
     assert.ok(gone.text.includes('no-endpoint-services { 10.96.0.20 . tcp . 80 : goto reject-chain }'));
@@ -174,12 +169,17 @@ describe('service proxy ruleset: affinity and masquerade', () => {
 
   it('masquerades hairpin traffic (an endpoint reaching itself through its Service)', () => {
     const { text } = compileRuleset(state(), table);
-    assert.deepEqual(rulesOf(text, 'endpoint-default/web/tcp/http__10.244.1.5/8080'), [
-      'ip saddr 10.244.1.5 jump mark-for-masquerade',
-      'meta l4proto tcp dnat ip to 10.244.1.5:8080',
-    ]);
+    // after DNAT, source = destination = the endpoint: the hairpin set holds `IP . IP` of every endpoint
+    assert.ok(text.includes(`add set ${T} hairpin { type ipv4_addr . ipv4_addr ; }`));
+    assert.ok(text.includes(`add element ${T} hairpin { 10.244.1.5 . 10.244.1.5, 10.244.1.9 . 10.244.1.9, 10.244.2.7 . 10.244.2.7 }`));
+    assert.ok(text.includes(`flush set ${T} hairpin`));
     assert.deepEqual(rulesOf(text, 'mark-for-masquerade'), ['meta mark set meta mark | 0x4000']);
-    assert.deepEqual(rulesOf(text, 'masquerading'), ['meta mark & 0x4000 == 0 return', 'meta mark set meta mark ^ 0x4000', 'masquerade fully-random']);
+    assert.deepEqual(rulesOf(text, 'masquerading'), [
+      'ct status dnat ip saddr . ip daddr @hairpin jump mark-for-masquerade',
+      'meta mark & 0x4000 == 0 return',
+      'meta mark set meta mark ^ 0x4000',
+      'masquerade fully-random',
+    ]);
     assert.deepEqual(rulesOf(text, 'nat-postrouting'), ['jump masquerading']);
   });
 
@@ -202,14 +202,14 @@ describe('service proxy ruleset: re-sync and removal', () => {
     const first = compileRuleset(state({ services: [{ ...web, sessionAffinity: { timeoutSeconds: 60 } }] }), table);
     const second = compileRuleset(state({ endpoints: [webEndpoints([ep('10.244.1.5')])] }), table, first.objects);
     const ls = lines(second.text);
-    for (const gone of ['endpoint-default/web/tcp/http__10.244.1.9/8080', 'endpoint-default/web/tcp/http__10.244.2.7/8080']) {
+    for (const gone of ['endpoint-default/web/tcp/http__10.244.1.5/8080', 'endpoint-default/web/tcp/http__10.244.1.9/8080', 'endpoint-default/web/tcp/http__10.244.2.7/8080']) {
       const flush = ls.indexOf(`flush chain ${T} ${gone}`);
       const del = ls.indexOf(`delete chain ${T} ${gone}`);
       assert.ok(flush >= 0 && del > flush, gone);
     }
     for (const set of first.objects.sets.filter((s) => s.startsWith('affinity-'))) assert.ok(ls.includes(`delete set ${T} ${set}`), set);
-    assert.ok(!ls.some((l) => l.startsWith('delete chain') && l.endsWith('10.244.1.5/8080')));
-    assert.deepEqual(second.objects.sets, ['cluster-ips', 'node-ips']);
+    assert.ok(!ls.some((l) => l.startsWith('delete chain') && l.endsWith('service-default/web/tcp/http')));
+    assert.deepEqual(second.objects.sets, ['cluster-ips', 'node-ips', 'hairpin']);
   });
 
   it('removes the table in a transaction that cannot fail on a missing table', () => {
@@ -287,25 +287,19 @@ describe('service proxy ruleset: updates touch only what changed', () => {
     assert.equal(compileRulesetUpdate(first, two([ep('10.244.1.5')]), table).text, '');
   });
 
-  it('rewrites one Service\'s chains and elements when one of its endpoints leaves, and nothing of the others', () => {
+  it('rewrites one Service\'s chain when one of its endpoints leaves, and nothing of the others', () => {
     const first = compileRuleset(two([ep('10.244.1.5'), ep('10.244.2.7')]), table);
     const next = compileRulesetUpdate(first, two([ep('10.244.1.5')]), table);
     assert.deepEqual(lines(next.text), [
       `add table ${T}`,
       `add chain ${T} service-default/web/tcp/http`,
-      `add chain ${T} endpoint-default/web/tcp/http__10.244.1.5/8080`,
       `flush chain ${T} service-default/web/tcp/http`,
-      `flush chain ${T} endpoint-default/web/tcp/http__10.244.1.5/8080`,
-      `flush chain ${T} endpoint-default/web/tcp/http__10.244.2.7/8080`,
-      `delete element ${T} service-ips { 10.96.0.20 . tcp . 80 }`,
-      `delete chain ${T} endpoint-default/web/tcp/http__10.244.2.7/8080`,
-      `add rule ${T} service-default/web/tcp/http numgen random mod 1 vmap { 0 : goto endpoint-default/web/tcp/http__10.244.1.5/8080 }`,
-      `add rule ${T} endpoint-default/web/tcp/http__10.244.1.5/8080 ip saddr 10.244.1.5 jump mark-for-masquerade`,
-      `add rule ${T} endpoint-default/web/tcp/http__10.244.1.5/8080 meta l4proto tcp dnat ip to 10.244.1.5:8080`,
-      `add element ${T} service-ips { 10.96.0.20 . tcp . 80 : goto service-default/web/tcp/http }`,
+      `delete element ${T} hairpin { 10.244.2.7 . 10.244.2.7 }`,
+      `add rule ${T} service-default/web/tcp/http meta l4proto tcp dnat ip addr . port to numgen random mod 1 map { 0 : 10.244.1.5 . 8080 }`,
     ]);
     // what the table holds afterwards is what a full compile of that state makes
-    assert.deepEqual(next.objects, compileRuleset(two([ep('10.244.1.5')]), table).objects);
+    const sorted = (o: { chains: string[]; sets: string[]; maps: string[] }) => ({ chains: [...o.chains].sort(), sets: [...o.sets].sort(), maps: [...o.maps].sort() });
+    assert.deepEqual(sorted(next.objects), sorted(compileRuleset(two([ep('10.244.1.5')]), table).objects));
   });
 
   it('moves a Service that lost its last endpoint to the reject map, and back', () => {
