@@ -231,7 +231,7 @@ describe('service proxy in network namespaces', { concurrency: false }, () => {
 
   it('after many updates, holds exactly what one full sync of the same state makes', async () => {
     const r = await proxy.sync(state(ALL_IPS.slice(0, 1)));
-    assert.match(r.text, /^flush chain inet svcproxy-t1 service-default\/web\/tcp\/http$/m);
+    assert.match(r.text, /^delete element inet svcproxy-t1 backends \{/m);
     assert.doesNotMatch(r.text, /flush map/, 'an update, not a full sync');
     const fresh = new NftProxy({ table: { family: 'inet', name: 'svcproxy-t2' }, nft: NFT, conntrack: null });
     await fresh.sync(state(ALL_IPS.slice(0, 1)));
@@ -243,11 +243,11 @@ describe('service proxy in network namespaces', { concurrency: false }, () => {
   });
 
   it('drops a removed endpoint; a fresh proxy (an agent restart) takes the table over as it finds it', async () => {
-    const serviceChain = async () => (await execa(NFT[0]!, [...NFT.slice(1), 'list', 'chain', TABLE.family, TABLE.name, 'service-default/web/tcp/http'])).stdout;
-    assert.doesNotMatch(await serviceChain(), /10\.88\.0\.10 \./);
+    const backends = async () => (await execa(NFT[0]!, [...NFT.slice(1), 'list', 'map', TABLE.family, TABLE.name, 'backends'])).stdout;
+    assert.doesNotMatch(await backends(), /10\.88\.0\.10 \./);
     const restarted = new NftProxy({ table: TABLE, nft: NFT, conntrack: null });
     await restarted.sync(state(ALL_IPS.slice(1)));
-    const after = await serviceChain();
+    const after = await backends();
     assert.doesNotMatch(after, /10\.88\.0\.6 \./);
     assert.match(after, /10\.88\.0\.14 \. 8080/);
     const out = await connectFrom(CLIENT, WEB.clusterIP, 80, 40);
