@@ -34,7 +34,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
-import { NftProxy, type ProxyEndpoint, type ProxyServicePortEndpoints, type ProxyState } from '../src/agent/proxy/index.js';
+import { compileRuleset, compileRulesetUpdate, NftProxy, type ProxyEndpoint, type ProxyServicePortEndpoints, type ProxyState } from '../src/agent/proxy/index.js';
 import { median, quantile } from './stats.js';
 
 const { values } = parseArgs({
@@ -207,6 +207,8 @@ function bigState(services: number): ProxyState {
 
 interface ChangeTimes {
   sync: number[];
+  /** The same compile sync makes (compileRulesetUpdate), timed alone on a shadow copy: sync − compile ≈ running nft. */
+  compile: number[];
   answered: number[];
   tries: number[];
   failed: number;
@@ -218,17 +220,22 @@ interface ChangeTimes {
  * endpoint probed through the ClusterIP.
  */
 async function changes(proxy: NftProxy, state: ProxyState, services: number, count: number, ask: (cmd: unknown) => Promise<Record<string, unknown>>, seed: number): Promise<ChangeTimes> {
-  const out: ChangeTimes = { sync: [], answered: [], tries: [], failed: 0 };
+  const out: ChangeTimes = { sync: [], compile: [], answered: [], tries: [], failed: 0 };
+  let shadow = compileRuleset(state, proxy.table);
   let rnd = seed;
-  const next = () => (rnd = (rnd * 1103515245 + 12345) % 2147483648);
+  const random = () => (rnd = (rnd * 1103515245 + 12345) % 2147483648);
   let live = 0;
   let endpoints: ProxyServicePortEndpoints[] = state.endpoints;
   for (let c = 0; c < count; c++) {
-    const i = next() % services;
-    const j = next() % ENDPOINTS;
+    const i = random() % services;
+    const j = random() % ENDPOINTS;
     const ip = `10.84.1.${(live++ % LIVE) + 1}`;
+    const next = endpoints.map((e, k) => (k === i ? { ...e, endpoints: e.endpoints.map((ep, m) => (m === j ? endpoint(ip) : ep)) } : e));
+    const c0 = performance.now();
+    shadow = compileRulesetUpdate(shadow, { ...state, endpoints: next }, proxy.table);
+    out.compile.push(performance.now() - c0);
     const t0 = performance.now();
-    endpoints = endpoints.map((e, k) => (k === i ? { ...e, endpoints: e.endpoints.map((ep, m) => (m === j ? endpoint(ip) : ep)) } : e));
+    endpoints = next;
     await proxy.sync({ ...state, endpoints });
     const t1 = performance.now();
     const r = (await ask({ probe: [clusterIP(i), 80, ip] })) as { ms: number; tries: number; ok: boolean };
@@ -242,7 +249,8 @@ async function changes(proxy: NftProxy, state: ProxyState, services: number, cou
 
 function report(label: string, t: ChangeTimes): void {
   console.log(
-    `${label}: sync p50 ${ms(quantile(t.sync, 0.5))} p99 ${ms(quantile(t.sync, 0.99))} max ${ms(Math.max(...t.sync))}; ` +
+    `${label}: sync p50 ${ms(quantile(t.sync, 0.5))} p99 ${ms(quantile(t.sync, 0.99))} max ${ms(Math.max(...t.sync))} ` +
+      `(of it compile p50 ${ms(quantile(t.compile, 0.5))} p99 ${ms(quantile(t.compile, 0.99))}); ` +
       `new endpoint answers p50 ${ms(quantile(t.answered, 0.5))} p99 ${ms(quantile(t.answered, 0.99))} ` +
       `(probe connections median ${median(t.tries)}, ${t.failed} not answered in 10 s)`,
   );
