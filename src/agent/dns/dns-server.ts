@@ -162,7 +162,14 @@ function fitUdp(packet: dnsPacket.Packet, limit: number): Buffer {
 
 /** Entries of the encoded-answer cache before it is emptied (a bound, not a working-set guess). */
 const ANSWER_CACHE_MAX = 10_000;
-const PLAIN_LABEL_BYTE = /^[A-Za-z0-9_-]$/;
+
+/** Byte → its lower-case letter for name bytes the answer cache takes (letters, digits, '-', '_'); 0 for the rest. */
+const PLAIN_BYTE = new Uint8Array(256);
+for (let c = 0; c < 256; c++) {
+  const ch = String.fromCharCode(c);
+  if (/^[a-z0-9_-]$/.test(ch)) PLAIN_BYTE[c] = c;
+  else if (/^[A-Z]$/.test(ch)) PLAIN_BYTE[c] = c + 32;
+}
 
 /**
  * The answer-cache key of a plain UDP query: one IN question, no other record (so no EDNS), opcode
@@ -183,9 +190,12 @@ export function plainQueryKey(raw: Buffer): string | undefined {
     i++;
     if (len === 0) break;
     if (i + len > raw.length) return undefined;
-    const label = raw.toString('latin1', i, i + len);
-    for (const ch of label) if (!PLAIN_LABEL_BYTE.test(ch)) return undefined;
-    name += `${label.toLowerCase()}.`;
+    for (let j = i; j < i + len; j++) {
+      const c = PLAIN_BYTE[raw[j]!]!;
+      if (c === 0) return undefined;
+      name += String.fromCharCode(c);
+    }
+    name += '.';
     i += len;
   }
   if (i + 4 !== raw.length || raw.readUInt16BE(i + 2) !== 1) return undefined;
