@@ -160,6 +160,88 @@ function fitUdp(packet: dnsPacket.Packet, limit: number): Buffer {
   return dnsPacket.encode(truncated(lo));
 }
 
+/** Entries of the encoded-answer cache before it is emptied (a bound, not a working-set guess). */
+const ANSWER_CACHE_MAX = 10_000;
+
+/** Byte → its lower-case letter for name bytes the answer cache takes (letters, digits, '-', '_'); 0 for the rest. */
+const PLAIN_BYTE = new Uint8Array(256);
+for (let c = 0; c < 256; c++) {
+  const ch = String.fromCharCode(c);
+  if (/^[a-z0-9_-]$/.test(ch)) PLAIN_BYTE[c] = c;
+  else if (/^[A-Z]$/.test(ch)) PLAIN_BYTE[c] = c + 32;
+}
+
+/**
+ * The answer-cache key of a plain UDP query: one IN question, no other record (so no EDNS), opcode
+ * QUERY, a name of letters, digits, '-' and '_' only (so ASCII case folding is the whole story),
+ * nothing after the question. The key is the lower-cased name, the type and the RD bit (the only
+ * query flag the answer echoes). Anything else: undefined (the full path decodes it).
+ */
+export function plainQueryKey(raw: Buffer): string | undefined {
+  if (raw.length < 17 || raw.length > 12 + 255 + 4) return undefined;
+  const flags = raw.readUInt16BE(2);
+  if ((flags & 0xf800) !== 0) return undefined; // a response, or an opcode other than QUERY
+  if (raw.readUInt16BE(4) !== 1 || raw.readUInt16BE(6) !== 0 || raw.readUInt16BE(8) !== 0 || raw.readUInt16BE(10) !== 0) return undefined;
+  let i = 12;
+  let name = '';
+  for (;;) {
+    const len = raw[i];
+    if (len === undefined || len > 63) return undefined; // cut, or a compression pointer
+    i++;
+    if (len === 0) break;
+    if (i + len > raw.length) return undefined;
+    for (let j = i; j < i + len; j++) {
+      const c = PLAIN_BYTE[raw[j]!]!;
+      if (c === 0) return undefined;
+      name += String.fromCharCode(c);
+    }
+    name += '.';
+    i += len;
+  }
+  if (i + 4 !== raw.length || raw.readUInt16BE(i + 2) !== 1) return undefined;
+  return `${name}/${raw.readUInt16BE(i)}/${flags & dnsPacket.RECURSION_DESIRED}`;
+}
+
+/**
+ * Encoded answers of plain UDP queries for cluster names, by plainQueryKey, valid while the view's
+ * generation stays the same. A hit is the stored message with the query's ID and its question bytes
+ * (the client's spelling of the name: resolvers using 0x20 case randomization compare it).
+ */
+class AnswerCache {
+  private readonly entries = new Map<string, Buffer>();
+  private generation: number | undefined;
+
+  constructor(private readonly view: ServiceView) {}
+
+  private current(): boolean {
+    const g = this.view.generation?.();
+    if (g === undefined) return false;
+    if (g !== this.generation) {
+      this.entries.clear();
+      this.generation = g;
+    }
+    return true;
+  }
+
+  lookup(key: string, query: Buffer): Buffer | undefined {
+    if (!this.current()) return undefined;
+    const stored = this.entries.get(key);
+    if (stored === undefined) return undefined;
+    const out = Buffer.allocUnsafe(stored.length);
+    stored.copy(out);
+    query.copy(out, 0, 0, 2);
+    query.copy(out, 12, 12, query.length - 4);
+    return out;
+  }
+
+  /** Stores an answer just computed from the view (synchronously, so at its current generation). */
+  store(key: string, answer: Buffer): void {
+    if (!this.current()) return;
+    if (this.entries.size >= ANSWER_CACHE_MAX) this.entries.clear();
+    this.entries.set(key, answer);
+  }
+}
+
 /** Starts the server; throws when the resolv.conf cannot be read or the address cannot be bound. */
 export async function startDnsServer(options: DnsServerOptions): Promise<RunningDnsServer> {
   const zone = canonicalName(options.clusterDomain);
@@ -207,8 +289,10 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
     throw invalidArgument(`cluster DNS: reading the node's resolv.conf ${options.resolvConfPath}: ${messageOf(err)}`, err);
   }
 
-  /** Answers one raw query; undefined: send nothing. */
-  const handle = async (raw: Buffer, transport: 'udp' | 'tcp'): Promise<Buffer | undefined> => {
+  const cache = new AnswerCache(options.view);
+
+  /** Answers one raw query; undefined: send nothing. `cacheKey`: its plainQueryKey (UDP only). */
+  const handle = async (raw: Buffer, transport: 'udp' | 'tcp', cacheKey?: string): Promise<Buffer | undefined> => {
     const parsed = parseQuery(raw);
     if (!parsed.ok) return parsed.reply;
     const { id, rawFlags, question, opt, maxUdp } = parsed;
@@ -222,7 +306,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
       answer = name === zone || name.endsWith(`.${zone}`) ? { kind: 'answer', rcode: 'NOTIMP', answers: [], authorities: [], additionals: [] } : { kind: 'forward' };
     }
     if (answer.kind === 'answer') {
-      return fitUdp(
+      const reply = fitUdp(
         {
           id,
           type: 'response',
@@ -234,6 +318,8 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
         },
         limit,
       );
+      if (cacheKey !== undefined && opt === undefined) cache.store(cacheKey, reply);
+      return reply;
     }
     maybeReload();
     const q = echoable(question) ? question : undefined;
@@ -310,7 +396,15 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
   tcp.on('error', (err) => log.warn({ err: messageOf(err) }, 'cluster DNS: TCP listener error'));
   udp.on('message', (msg, rinfo) => {
     if (msg.length > MAX_UDP_SIZE) return;
-    handle(msg, 'udp').then(
+    const key = plainQueryKey(msg);
+    if (key !== undefined) {
+      const hit = cache.lookup(key, msg);
+      if (hit !== undefined) {
+        if (!closed) udp.send(hit, rinfo.port, rinfo.address);
+        return;
+      }
+    }
+    handle(msg, 'udp', key).then(
       (reply) => {
         if (reply && !closed) udp.send(reply, rinfo.port, rinfo.address, () => undefined);
       },

@@ -49,6 +49,11 @@ export interface ServiceView {
   hasNamespace(namespace: string): boolean;
   /** Services and endpoints holding this IP (cluster IPs first). */
   reverse(ip: string): readonly DnsReverseEntry[];
+  /**
+   * A number that changes whenever any answer may change (every write). The server caches encoded
+   * answers while it stays the same; a view without it gets no answer cache.
+   */
+  generation?(): number;
 }
 
 /**
@@ -80,6 +85,11 @@ export class MemoryServiceView implements ServiceView {
   private readonly sliceOwner = new Map<string, string>();
   private readonly namespaces = new Map<string, number>();
   private readonly byIp = new Map<string, DnsReverseEntry[]>();
+  private writes = 0;
+
+  generation(): number {
+    return this.writes;
+  }
 
   service(namespace: string, name: string): DnsService | undefined {
     return this.entries.get(key(namespace, name))?.merged;
@@ -95,6 +105,7 @@ export class MemoryServiceView implements ServiceView {
 
   /** A Service was added or changed. */
   setService(spec: DnsServiceSpec): void {
+    this.writes++;
     const e = this.entry(spec.namespace, spec.name);
     e.spec = { namespace: spec.namespace, name: spec.name, clusterIP: spec.clusterIP, ports: [...spec.ports] };
     this.rebuild(e);
@@ -102,6 +113,7 @@ export class MemoryServiceView implements ServiceView {
 
   /** A Service was deleted (its slices stay until they are deleted too). */
   deleteService(namespace: string, name: string): void {
+    this.writes++;
     const e = this.entries.get(key(namespace, name));
     if (!e) return;
     e.spec = undefined;
@@ -114,6 +126,7 @@ export class MemoryServiceView implements ServiceView {
    * (the caller applies readiness and publishNotReadyAddresses), each with the slice's ports.
    */
   setEndpointSlice(namespace: string, service: string, slice: string, endpoints: readonly DnsEndpoint[]): void {
+    this.writes++;
     const sliceKey = key(namespace, slice);
     const owner = this.sliceOwner.get(sliceKey);
     if (owner !== undefined && owner !== key(namespace, service)) this.deleteEndpointSlice(namespace, slice);
@@ -125,6 +138,7 @@ export class MemoryServiceView implements ServiceView {
 
   /** An EndpointSlice was deleted. */
   deleteEndpointSlice(namespace: string, slice: string): void {
+    this.writes++;
     const sliceKey = key(namespace, slice);
     const owner = this.sliceOwner.get(sliceKey);
     if (owner === undefined) return;

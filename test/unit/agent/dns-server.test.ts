@@ -97,6 +97,34 @@ describe('cluster DNS: Service records', () => {
     assert.deepEqual(data(p), ['10.96.0.20']);
   });
 
+  it('answers a repeated question with the new query\'s ID, spelling and RD bit, and follows a view change', async () => {
+    const first = await udpQuery(server.port, query('web-cache.default.svc.cluster.local', 'A', { id: 1 }));
+    assert.equal(first.rcode, 'NXDOMAIN');
+    view.setService({ namespace: 'default', name: 'web-cache', clusterIP: '10.96.0.44', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] });
+    try {
+      const ask = (name: string, id: number) => udpQuery(server.port, query(name, 'A', { id }));
+      for (const [name, id] of [['web-cache.default.svc.cluster.local', 2], ['WEB-Cache.default.svc.CLUSTER.local', 3], ['web-cache.default.svc.cluster.local', 4]] as const) {
+        const p = await ask(name, id);
+        assert.equal(p.id, id);
+        assert.equal(p.questions![0].name, name);
+        assert.equal(p.rcode, 'NOERROR');
+        assert.equal(p.flag_rd, true);
+        assert.deepEqual(data(p), ['10.96.0.44']);
+      }
+      const noRd = dnsPacket.encode({ type: 'query', id: 5, flags: 0, questions: [{ type: 'A', name: 'web-cache.default.svc.cluster.local', class: 'IN' }] });
+      const [raw] = await udpExchange(server.port, [noRd]);
+      const p = dnsPacket.decode(raw!);
+      assert.equal(p.id, 5);
+      assert.equal(p.flag_rd, false);
+      assert.deepEqual(data(p as Decoded), ['10.96.0.44']);
+      view.setService({ namespace: 'default', name: 'web-cache', clusterIP: '10.96.0.45', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] });
+      assert.deepEqual(data(await ask('web-cache.default.svc.cluster.local', 6)), ['10.96.0.45']);
+    } finally {
+      view.deleteService('default', 'web-cache');
+    }
+    assert.equal((await udpQuery(server.port, query('web-cache.default.svc.cluster.local', 'A', { id: 7 }))).rcode, 'NXDOMAIN');
+  });
+
   it('answers a headless Service with every ready endpoint IP', async () => {
     const p = await udpQuery(server.port, query('kv.default.svc.cluster.local', 'A'));
     assert.deepEqual(data(p), ['10.87.1.10', '10.87.2.11', '10.87.3.12']);
