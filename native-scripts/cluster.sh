@@ -320,6 +320,13 @@ down() {
 	local i d ns pid
 	# agents first, so that nobody recreates the pods the runtimes remove next
 	for i in $(known_nodes); do stop "$(node_dir "$i")/agent.pid"; done
+	# the nodes stop for good: their Service rules, conntrack entries and cluster DNS address go
+	for i in $(known_nodes); do
+		d=$(node_dir "$i")
+		if [ ! -e "/run/netns/$(node_ns "$i")" ] || [ ! -f "$d/node.env" ]; then continue; fi
+		nsenter --net="/run/netns/$(node_ns "$i")" "$launcher" agent-cleanup "$d/node.env" >>"$d/agent.log" 2>&1 ||
+			say "node$i: agent --cleanup failed (see $d/agent.log)"
+	done
 	stop "$S/scheduler/scheduler.pid"
 	# the runtimes remove their pods: containers, CNI (IPs, portmap rules), mounts, pod netns
 	for i in $(known_nodes); do

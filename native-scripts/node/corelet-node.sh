@@ -12,6 +12,10 @@
 #   agent      exec `corelet agent`, joining the scheduler named in JOIN_FILE: the bootstrap token
 #              goes to TOKEN_FILE (0600) for --token-file, never onto the command line; once joined
 #              the agent uses its certificate in AGENT_ROOT/pki and needs the token no more
+#   agent-cleanup
+#              runs `corelet agent --cleanup` (with AGENT_EXTRA_ARGS) and exits: the node stops for
+#              good, so the Service rules (nft table inet corelet), their conntrack entries and the
+#              cluster DNS address on lo go; run it after stopping the agent (cluster.sh down does)
 #
 # ENV_FILE is sourced by bash: KEY=VALUE lines, no spaces around "=". Every key is optional (the
 # default paths below are defined in native-scripts/node/defaults.sh):
@@ -58,7 +62,7 @@
 set -euo pipefail
 
 die() { echo "corelet-node.sh: $*" >&2; exit 1; }
-[ $# -eq 2 ] || die "usage: corelet-node.sh init|scheduler|runtime|agent ENV_FILE"
+[ $# -eq 2 ] || die "usage: corelet-node.sh init|scheduler|runtime|agent|agent-cleanup ENV_FILE"
 role=$1
 env_file=$2
 [ -r "$env_file" ] || die "cannot read $env_file: write the settings there first (see the top of this script)"
@@ -155,7 +159,13 @@ agent)
 	read -r -a extra <<<"${AGENT_EXTRA_ARGS:-}"
 	exec "${corelet[@]}" "${args[@]}" "${extra[@]}"
 	;;
+agent-cleanup)
+	# the node stops for good (cluster.sh down, node removal): what the agent made for Services on
+	# this node (nft table, conntrack entries, cluster DNS address) goes; a plain agent stop keeps it
+	read -r -a extra <<<"${AGENT_EXTRA_ARGS:-}"
+	exec "${corelet[@]}" agent --cleanup --log-level "$LOG_LEVEL" "${extra[@]}"
+	;;
 *)
-	die "unknown role \"$role\": use init, scheduler, runtime or agent"
+	die "unknown role \"$role\": use init, scheduler, runtime, agent or agent-cleanup"
 	;;
 esac

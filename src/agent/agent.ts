@@ -25,6 +25,8 @@ import { PodManager } from './pod-manager.js';
 import { StaticPodSource } from './static-pods.js';
 import { IpRouteTable, PodRoutes } from './routes.js';
 import type { HandlerRunner, ProbeStarter } from './pod-worker.js';
+import { NodeServices, MAX_ENDPOINT_HOLD_MS, SERVICES_DEFAULTS, type ServicesConfig } from './services/index.js';
+import { parseResolvConf, type ClusterDnsSettings } from './dns/index.js';
 
 export const AGENT_DEFAULTS = {
   runtimeEndpoint: unixEndpoint(NODE_PATHS.runtimeSocket),
@@ -66,6 +68,11 @@ export interface AgentConfig {
   readonly staticPodSecurity?: PodSecurityLevel;
   /** Container log rotation, image GC (see disk-management.ts); kubelet defaults when left out. */
   readonly disk?: DiskConfig;
+  /**
+   * Services and cluster DNS (joined agents only): the proxy's nft table, the DNS server on the
+   * cluster DNS address, the pods' resolv.conf; {@link SERVICES_DEFAULTS} when left out.
+   */
+  readonly services?: ServicesConfig;
 }
 
 /** How often the routes to other nodes' pod CIDRs are checked and restored. */
@@ -81,6 +88,19 @@ export function nodeAddress(): string {
 
 export function defaultNodeName(): string {
   return hostname().toLowerCase();
+}
+
+/** The pods' DNS settings: the cluster DNS address and domain, and the node's resolv.conf read once (the kubelet's --resolv-conf). */
+async function clusterDnsSettings(c: ServicesConfig, logger: Logger): Promise<ClusterDnsSettings> {
+  let hostResolvConf = null;
+  if (c.resolvConf !== '') {
+    const text = await readFile(c.resolvConf, 'utf8').catch((err: unknown) => {
+      logger.warn({ file: c.resolvConf, err: messageOf(err) }, '--resolv-conf cannot be read: pods with dnsPolicy Default get no nameserver from it');
+      return '';
+    });
+    hostResolvConf = parseResolvConf(text);
+  }
+  return { clusterDNS: c.clusterDNS ? [c.clusterDNS] : [], clusterDomain: c.clusterDomain, hostResolvConf };
 }
 
 export interface RunningAgent {
@@ -123,6 +143,10 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
   const events = new EventRecorder(config.nodeName);
   const probeDeps = criProbeDeps(cri);
   const hostIP = config.nodeIP ?? nodeAddress();
+  // Services and cluster DNS come from the scheduler: a standalone agent has neither.
+  const servicesConfig = config.scheduler ? (config.services ?? SERVICES_DEFAULTS) : undefined;
+  const nodeServices = servicesConfig && new NodeServices({ config: servicesConfig, hostIP, logger: logger.child({ component: 'services' }) });
+  const dnsSettings = servicesConfig && (await clusterDnsSettings(servicesConfig, logger));
 
   const startProbes: ProbeStarter = (pod, container, target, onResult) => {
     if (!container.livenessProbe && !container.readinessProbe && !container.startupProbe) return () => undefined;
@@ -236,6 +260,16 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
       },
       onRestart: () => metrics.restart(),
       onSync: (s) => metrics.observeSync(s),
+      dns: dnsSettings,
+      beforeStop: nodeServices
+        ? async (pod, untilMs) => {
+            // at most MAX_ENDPOINT_HOLD_MS, and never more than half of the time left to the deadline
+            const now = Date.now();
+            const until = Math.min(now + MAX_ENDPOINT_HOLD_MS, now + (untilMs - now) / 2);
+            const outcome = await nodeServices.holdForEndpointRemoval(pod.metadata.uid, until);
+            if (outcome !== 'not-an-endpoint') logger.info({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, outcome, heldMs: Date.now() - now }, 'endpoint removal awaited before stopping the pod');
+          }
+        : undefined,
     },
   });
 
@@ -311,9 +345,14 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
       onRequest: (message, peer) => requests.handle(message, peer),
       onUnassigned: (uid) => terminations?.watch(uid),
       onTerminate: (uid, pod, deadlineMs, immediate) => pods.terminatePod(uid, pod, deadlineMs, immediate),
-      onDisconnect: () => requests.cancelAll(),
+      onDisconnect: () => {
+        requests.cancelAll();
+        nodeServices?.onDisconnect();
+      },
+      onServices: nodeServices && ((m) => nodeServices.onServices(m)),
       conditions: () => disk.conditions(),
     });
+    await nodeServices?.start();
     try {
       await link.start();
     } catch (err) {
@@ -373,6 +412,8 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
       requests.cancelAll();
       // Routes stay, like the pods: traffic to other nodes keeps flowing while the agent restarts.
       routes?.stop();
+      // So do the service rules and the DNS address (cleanupNodeServices removes them for good).
+      await nodeServices?.stop();
       pods.stop();
       await eviction?.stop();
       await disk.stop();

@@ -5,6 +5,7 @@
 import type { ContainerConfig, KeyValue, LinuxContainerResources, Mount, PodSandboxConfig } from '../cri/index.js';
 import type { Container, Pod, SeccompProfile } from '../api/index.js';
 import { invalidArgument, safeJoin, safeSegment } from '../lib/index.js';
+import type { CriDnsConfig } from './dns/index.js';
 
 /** Labels the kubelet puts on sandboxes and containers (crictl and tools know them). */
 export const LABELS = {
@@ -45,17 +46,6 @@ function portMappings(pod: Pod) {
   );
 }
 
-/** DNS for the pod: ClusterFirst without a cluster DNS, and Default, use the node's resolv.conf. */
-function dnsConfig(pod: Pod): PodSandboxConfig['dns_config'] {
-  const d = pod.spec.dnsConfig;
-  if (pod.spec.dnsPolicy !== 'None' && !d) return null;
-  return {
-    servers: d?.nameservers ?? [],
-    searches: d?.searches ?? [],
-    options: (d?.options ?? []).map((o) => (o.value !== undefined ? `${o.name}:${o.value}` : o.name)),
-  };
-}
-
 function namespaceOptions(pod: Pod) {
   return {
     network: pod.spec.hostNetwork ? 'NODE' : 'POD',
@@ -64,15 +54,15 @@ function namespaceOptions(pod: Pod) {
   } as const;
 }
 
-/** RunPodSandbox's config for a pod. */
-export function sandboxConfig(pod: Pod, opts: { attempt: number; logRoot: string; cgroupParent: string }): PodSandboxConfig {
+/** RunPodSandbox's config for a pod; dns is podDnsConfig's (agent/dns: the dnsPolicy with the agent's DNS settings). */
+export function sandboxConfig(pod: Pod, opts: { attempt: number; logRoot: string; cgroupParent: string; dns: CriDnsConfig }): PodSandboxConfig {
   const m = pod.metadata;
   const sc = pod.spec.securityContext;
   return {
     metadata: { name: m.name, namespace: m.namespace, uid: m.uid, attempt: opts.attempt },
     hostname: pod.spec.hostNetwork ? '' : (pod.spec.hostname ?? m.name).slice(0, 63),
     log_directory: podLogDirectory(opts.logRoot, pod),
-    dns_config: dnsConfig(pod),
+    dns_config: opts.dns,
     port_mappings: portMappings(pod),
     labels: { ...m.labels, [LABELS.podName]: m.name, [LABELS.podNamespace]: m.namespace, [LABELS.podUid]: m.uid, [LABELS.managedBy]: 'corelet-agent' },
     annotations: { ...m.annotations, [ANNOTATIONS.terminationGracePeriod]: String(pod.spec.terminationGracePeriodSeconds) },

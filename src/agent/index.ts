@@ -1,2 +1,3 @@
 export { startAgent, AGENT_DEFAULTS, defaultNodeName, nodeAddress, type AgentConfig, type RunningAgent } from './agent.js';
 export { LABELS, ANNOTATIONS } from './cri-config.js';
+export { cleanupNodeServices, validateServicesConfig, SERVICES_DEFAULTS, type ServicesConfig } from './services/index.js';

@@ -11,6 +11,7 @@ import { type Pod, type PodStatus, podQosClass } from '../api/index.js';
 import type { ContainerStatus__Output as CriContainerStatus, PodSandboxConfig } from '../cri/index.js';
 import { setLongTimeout, type LongTimeout, messageOf } from '../lib/index.js';
 import { sandboxConfig } from './cri-config.js';
+import { podDnsConfig, type ClusterDnsSettings } from './dns/index.js';
 import { podStatus, type PodObservation } from './pod-status.js';
 import { ProberManager } from './probes/index.js';
 import { PodExecutor, computePodActions, computeTeardown, listPodSandboxes, observeSandbox, observedSandbox, type CarriedOver, type SandboxObservation, type WorkerContext } from './sync/index.js';
@@ -20,6 +21,9 @@ export type { ProbeStarter } from './probes/index.js';
 export type { HandlerRunner, PodCgroups, WorkerContext } from './sync/index.js';
 
 const RESYNC_MS = 10_000;
+
+/** Without the agent's DNS settings: a pod's resolv.conf is the runtime's default (the host's) plus the pod's dnsConfig. */
+const NO_CLUSTER_DNS: ClusterDnsSettings = { clusterDNS: [], clusterDomain: '', hostResolvConf: { nameservers: [], searches: [], options: [] } };
 
 export class PodWorker {
   private desired: Pod;
@@ -231,10 +235,13 @@ export class PodWorker {
       return;
     }
     if (actions.end === 'done') return;
-    const sbConfig: PodSandboxConfig = sandboxConfig(pod, { attempt: actions.sandbox.attempt, logRoot: this.ctx.logRoot, cgroupParent });
+    const dns = podDnsConfig(pod, this.ctx.dns ?? NO_CLUSTER_DNS);
+    const sbConfig: PodSandboxConfig = sandboxConfig(pod, { attempt: actions.sandbox.attempt, logRoot: this.ctx.logRoot, cgroupParent, dns: dns.dnsConfig });
     let sandboxId = actions.sandbox.id;
     let obs = seen?.obs;
     if (actions.sandbox.create || !sandboxId || !obs) {
+      // as the kubelet: the dnsPolicy's problems (no cluster DNS, limits cut) are the pod's events
+      if (this.ctx.dns) for (const w of dns.warnings) events.record(pod, 'Warning', w.reason, w.message);
       sandboxId = await this.executor.createSandbox(pod, sbConfig);
       ({ obs } = await this.observe(sandboxId));
     }
@@ -253,6 +260,12 @@ export class PodWorker {
     const pod = this.desired;
     this.prober.stopAll();
     const all = await this.sandboxes();
+    // A deleted pod behind a Service leaves the rules before its containers hear of it (services/);
+    // a shorter deadline (a second delete) ends the wait.
+    const d = this.deadline;
+    if (remove && d && !d.immediate && this.ctx.beforeStop && all.length > 0) {
+      await Promise.race([this.ctx.beforeStop(pod, d.deadlineMs).catch(() => undefined), d.shortened()]);
+    }
     const grace = remove && this.deadline ? (this.deadline.immediate ? 0 : 1) : pod.spec.terminationGracePeriodSeconds;
     for (const s of all) await this.removeSandbox(s.id, grace, remove);
     if (remove) {

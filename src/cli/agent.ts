@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { createLogger } from '../lib/index.js';
 import { isPodSecurityLevel, memoryBytes } from '../api/index.js';
 import { parseDuration } from './progress.js';
-import { AGENT_DEFAULTS, defaultNodeName, startAgent } from '../agent/index.js';
+import { AGENT_DEFAULTS, cleanupNodeServices, defaultNodeName, SERVICES_DEFAULTS, startAgent, validateServicesConfig } from '../agent/index.js';
 
 /** `corelet agent`: the node daemon that runs Pods through any CRI runtime. */
 export function registerAgentCommand(program: Command): void {
@@ -34,8 +34,26 @@ export function registerAgentCommand(program: Command): void {
     .option('--token <token>', 'removed: use --token-file (a token in argv is visible to every local user)')
     .option('--ca-cert-hash <sha256:hex>', "the scheduler CA's hash")
     .option('--static-pod-security <level>', 'the Pod Security level static pods must meet: privileged, baseline or restricted', 'baseline')
+    .option('--cluster-dns <ip>', 'the cluster DNS address: the pods\' nameserver (dnsPolicy ClusterFirst), put on lo of this node, where the node\'s DNS server answers; "" disables cluster DNS', SERVICES_DEFAULTS.clusterDNS)
+    .option('--cluster-domain <domain>', 'the cluster\'s DNS domain', SERVICES_DEFAULTS.clusterDomain)
+    .option('--resolv-conf <file>', 'the resolv.conf pods with dnsPolicy Default get (and the cluster DNS forwards to); "" for none (on hosts with systemd-resolved: /run/systemd/resolve/resolv.conf)', SERVICES_DEFAULTS.resolvConf)
+    .option('--cluster-cidr <cidr>', 'the cluster\'s pod CIDR (the scheduler\'s --cluster-cidr): Service traffic from outside it is masqueraded', SERVICES_DEFAULTS.clusterCIDR)
+    .option('--proxy-table <name>', 'the nftables table (family inet) of the Service rules', SERVICES_DEFAULTS.proxyTable)
+    .option('--cleanup', 'remove what the agent made for Services on this node (the nft table, its conntrack entries, the cluster DNS address on lo) and exit: the node stops for good; a plain stop keeps them')
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
     .action(async (opts: Record<string, string | undefined>) => {
+      const services = validateServicesConfig({
+        clusterDNS: opts.clusterDns ?? '',
+        clusterDomain: opts.clusterDomain ?? '',
+        resolvConf: opts.resolvConf ? resolve(opts.resolvConf) : '',
+        clusterCIDR: opts.clusterCidr ?? '',
+        proxyTable: opts.proxyTable ?? '',
+      });
+      if (opts.cleanup) {
+        const errors = await cleanupNodeServices(services, createLogger('corelet-agent', opts.logLevel));
+        if (errors.length > 0) throw new Error(`cleanup incomplete:\n  ${errors.join('\n  ')}`);
+        return;
+      }
       if (opts.token !== undefined) {
         throw new Error('--token is no longer accepted: a token on the command line is visible to every local user (ps). Write it to a file only you can read (umask 077; chmod 600 FILE) and pass --token-file FILE');
       }
@@ -83,6 +101,7 @@ export function registerAgentCommand(program: Command): void {
           nodeIP: opts.nodeIp,
           staticPodSecurity: opts.staticPodSecurity,
           disk,
+          services,
         },
         logger,
       );

@@ -6,7 +6,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { createLogger, type Logger } from '../lib/index.js';
-import { AGENT_DEFAULTS, defaultNodeName, nodeAddress, startAgent } from '../agent/index.js';
+import { AGENT_DEFAULTS, defaultNodeName, nodeAddress, SERVICES_DEFAULTS, startAgent, validateServicesConfig } from '../agent/index.js';
 import { DEFAULTS, importImageArchive, loadRuntimeConfig, startRuntime } from '../runtime/index.js';
 import { BOOTSTRAP_TOKEN_FILE, initScheduler, SCHEDULER_DEFAULTS, startScheduler } from '../scheduler/index.js';
 import { packageInfo } from './package-info.js';
@@ -48,6 +48,9 @@ interface UpOptions {
   qosCgroup: string;
   examples?: boolean;
   logLevel: string;
+  clusterDns: string;
+  clusterDomain: string;
+  resolvConf: string;
 }
 
 /** `corelet up`: a one-machine cluster (scheduler, runtime and agent in this process). */
@@ -62,6 +65,9 @@ export function registerUpCommand(program: Command): void {
     .option('--runtime-config <file>', `runtime configuration file (default ${DEFAULTS.config} if present)`)
     .option('--qos-cgroup <name>', 'top-level cgroup of the pods', AGENT_DEFAULTS.qosTop)
     .option('--examples', 'load the example images (built offline when missing or stale) and apply the manifests in examples/')
+    .option('--cluster-dns <ip>', 'the cluster DNS address (put on lo, where the node DNS server answers; the pods\' nameserver); "" disables cluster DNS', SERVICES_DEFAULTS.clusterDNS)
+    .option('--cluster-domain <domain>', 'the cluster\'s DNS domain', SERVICES_DEFAULTS.clusterDomain)
+    .option('--resolv-conf <file>', 'the resolv.conf pods with dnsPolicy Default get, and the cluster DNS forwards to ("" for none)', SERVICES_DEFAULTS.resolvConf)
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
     .action(async (opts: UpOptions) => {
       const port = Number(opts.port);
@@ -71,6 +77,14 @@ export function registerUpCommand(program: Command): void {
 }
 
 async function up(opts: UpOptions, port: number): Promise<void> {
+  // Services and cluster DNS as on every node: the proxy's nft table (inet corelet) and the DNS
+  // server on the cluster DNS address, kept across restarts (`corelet agent --cleanup` removes them)
+  const services = validateServicesConfig({
+    ...SERVICES_DEFAULTS,
+    clusterDNS: opts.clusterDns,
+    clusterDomain: opts.clusterDomain,
+    resolvConf: opts.resolvConf ? resolve(opts.resolvConf) : '',
+  });
   const { root, version } = packageInfo();
   const paths = upPaths(opts.stateDir);
   const log = (name: string) => createLogger(name, opts.logLevel);
@@ -108,6 +122,7 @@ async function up(opts: UpOptions, port: number): Promise<void> {
       qosTop: opts.qosCgroup,
       // The token is read only on the first run; afterwards the node's certificate in its root is used.
       scheduler: { server: creds.server.replace(/^https:/, 'wss:'), tokenFile: await bootstrapTokenFile(paths.schedulerDir, creds), caCertHash: creds.caCertHash },
+      services,
     },
     log('corelet-agent'),
   );

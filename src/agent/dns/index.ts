@@ -15,4 +15,4 @@ export {
   type ServiceView,
 } from './service-view.js';
 export { parseResolvConf, type ResolvConf } from './resolv-conf.js';
-export { podDnsConfig, type ClusterDnsSettings, type PodDnsResult } from './pod-dns-config.js';
+export { podDnsConfig, type ClusterDnsSettings, type CriDnsConfig, type PodDnsResult } from './pod-dns-config.js';

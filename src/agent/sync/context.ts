@@ -8,6 +8,7 @@ import type { Backoff, Logger } from '../../lib/index.js';
 import type { EventRecorder } from '../events.js';
 import type { ProbeStarter } from '../probes/index.js';
 import type { VolumeManager } from '../volumes.js';
+import type { ClusterDnsSettings } from '../dns/index.js';
 
 /** What the worker needs from the QoS cgroup code. */
 export interface PodCgroups {
@@ -39,4 +40,15 @@ export interface WorkerContext {
   removePodLogs?: (pod: Pod) => Promise<void>;
   /** Removes a dead container's log files before the container is removed (disk/container-log-manager.ts). */
   removeContainerLogs?: (containerId: string) => Promise<void>;
+  /**
+   * The agent's DNS settings (--cluster-dns, --cluster-domain, --resolv-conf) the pods' resolv.conf
+   * comes from (dnsPolicy); without them a pod gets the runtime's default (the host's resolv.conf)
+   * plus its own dnsConfig, and no DNS events.
+   */
+  dns?: ClusterDnsSettings;
+  /**
+   * A deleted pod is about to be stopped (before preStop and SIGTERM): resolves once it may be, at
+   * the latest at untilMs (services/: an endpoint first leaves the Services' rules).
+   */
+  beforeStop?: (pod: Pod, untilMs: number) => Promise<void>;
 }

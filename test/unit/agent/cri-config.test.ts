@@ -2,6 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodePods } from '../../../src/api/index.js';
 import { containerConfig, containerHash, sandboxConfig, LABELS, ANNOTATIONS } from '../../../src/agent/cri-config.js';
+import { podDnsConfig } from '../../../src/agent/dns/index.js';
+
+/** The agent's defaults (--cluster-dns 10.96.0.10, --cluster-domain cluster.local) on a host searching corp.example. */
+const DNS = { clusterDNS: ['10.96.0.10'], clusterDomain: 'cluster.local', hostResolvConf: { nameservers: ['192.0.2.53'], searches: ['corp.example'], options: [] } };
 
 const [pod] = decodePods(
   `apiVersion: v1
@@ -31,11 +35,12 @@ spec:
 ).pods;
 
 test('the sandbox config carries identity, DNS, ports, namespaces and the cgroup parent', () => {
-  const sb = sandboxConfig(pod!, { attempt: 2, logRoot: '/var/log/pods', cgroupParent: '/kubepods/besteffort/podX' });
+  const sb = sandboxConfig(pod!, { attempt: 2, logRoot: '/var/log/pods', cgroupParent: '/kubepods/besteffort/podX', dns: podDnsConfig(pod!, DNS).dnsConfig });
   assert.deepEqual(sb.metadata, { name: 'web', namespace: 'shop', uid: pod!.metadata.uid, attempt: 2 });
   assert.equal(sb.hostname, 'front');
   assert.equal(sb.log_directory, `/var/log/pods/shop_web_${pod!.metadata.uid}`);
-  assert.deepEqual(sb.dns_config, { servers: ['10.96.0.10'], searches: ['shop.svc'], options: ['ndots:2'] });
+  // ClusterFirst (the default): the cluster DNS, the cluster's searches then the host's, the pod's dnsConfig appended (its ndots wins)
+  assert.deepEqual(sb.dns_config, { servers: ['10.96.0.10'], searches: ['shop.svc.cluster.local', 'svc.cluster.local', 'cluster.local', 'corp.example', 'shop.svc'], options: ['ndots:2'] });
   assert.deepEqual(sb.port_mappings, [{ protocol: 'TCP', container_port: 80, host_port: 8080, host_ip: '' }]);
   assert.equal(sb.labels![LABELS.podUid], pod!.metadata.uid);
   assert.equal(sb.labels!.app, 'web');
@@ -90,7 +95,7 @@ spec:
   const input = (c: number) => ({ pod: p!, container: p!.spec.containers[c]!, kind: 'app' as const, restartCount: 0, fields: { podIP: '', hostIP: '', nodeName: 'n' }, volumePaths: {}, resources: null });
   assert.deepEqual(containerConfig(input(0)).linux!.security_context!.seccomp, { profile_type: 'RuntimeDefault' });
   assert.deepEqual(containerConfig(input(1)).linux!.security_context!.seccomp, { profile_type: 'Unconfined' });
-  assert.deepEqual(sandboxConfig(p!, { attempt: 0, logRoot: '/l', cgroupParent: '/c' }).linux!.security_context!.seccomp, { profile_type: 'RuntimeDefault' });
+  assert.deepEqual(sandboxConfig(p!, { attempt: 0, logRoot: '/l', cgroupParent: '/c', dns: podDnsConfig(p!, DNS).dnsConfig }).linux!.security_context!.seccomp, { profile_type: 'RuntimeDefault' });
   assert.equal(containerConfig({ ...input(0), pod: pod!, container: pod!.spec.containers[0]!, volumePaths: { cache: '/v' } }).linux!.security_context!.seccomp, undefined);
   assert.throws(
     () => decodePods('apiVersion: v1\nkind: Pod\nmetadata: {name: l}\nspec: {containers: [{name: a, image: b, securityContext: {seccompProfile: {type: Localhost, localhostProfile: p.json}}}]}\n', 'l.yaml'),

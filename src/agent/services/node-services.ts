@@ -1,0 +1,203 @@
+/**
+ * Services on a node: the scheduler's `services` messages go into one cache, which drives the
+ * service proxy (nft rules, through a serialized coalescing sync loop) and the DNS server's view.
+ * The DNS server listens on the cluster DNS address, put on `lo` of the node's network namespace
+ * (kept across agent restarts, removed by {@link cleanupNodeServices} when the node stops for good).
+ * A deleted pod that is an endpoint is held before its containers are told to stop until its
+ * endpoint has left this node's rules, plus a short delay for the other nodes' proxies.
+ */
+import { isIPv4 } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { execa, invalidArgument, messageOf, type Logger } from '../../lib/index.js';
+import type { ServicesMessage } from '../../api/index.js';
+import { DEFAULT_PROXY_TABLE, NftProxy, normalizeIPv4Cidr, validateProxyTable, type ProxyTable } from '../proxy/index.js';
+import { MemoryServiceView, startDnsServer, type RunningDnsServer } from '../dns/index.js';
+import { ServiceCache } from './service-cache.js';
+import { applyToDnsView, proxyState, type NodeNetwork } from './derive.js';
+import { ProxySyncLoop, type ProxyApplier } from './proxy-loop.js';
+import { ensureLoopbackAddress, flushServiceConntrack, removeLoopbackAddress, tableServiceAddresses } from './host-network.js';
+
+export const SERVICES_DEFAULTS = {
+  clusterDNS: '10.96.0.10',
+  clusterDomain: 'cluster.local',
+  resolvConf: '/etc/resolv.conf',
+  /** As the scheduler's default --cluster-cidr. */
+  clusterCIDR: '10.244.0.0/16',
+  proxyTable: DEFAULT_PROXY_TABLE.name,
+} as const;
+
+/**
+ * How long a deleted endpoint pod is held after this node's rules dropped it, before its preStop
+ * and SIGTERM: the other nodes get the same update at the same moment and apply it in one nft run
+ * (tens of ms; seconds only for a full sync of a large table on a busy host).
+ */
+export const ENDPOINT_PROPAGATION_MS = 1_000;
+/** The whole hold never takes more than this, nor more than half of the time left to the pod's deadline. */
+export const MAX_ENDPOINT_HOLD_MS = 5_000;
+
+/** The agent's Services and DNS settings (flags). */
+export interface ServicesConfig {
+  /** The cluster DNS address (the pods' nameserver, the node DNS server's address); '' disables cluster DNS. */
+  readonly clusterDNS: string;
+  readonly clusterDomain: string;
+  /** The node's resolv.conf (the kubelet's --resolv-conf): pods with dnsPolicy Default; '' for none. */
+  readonly resolvConf: string;
+  /** The cluster's pod CIDR: ClusterIP traffic from outside it is masqueraded. */
+  readonly clusterCIDR: string;
+  /** The nft table (family inet). */
+  readonly proxyTable: string;
+}
+
+/** Checks the flags, naming each. */
+export function validateServicesConfig(c: ServicesConfig): ServicesConfig {
+  if (c.clusterDNS !== '' && !isIPv4(c.clusterDNS)) throw invalidArgument(`--cluster-dns must be an IPv4 address (or "" to disable cluster DNS), got ${JSON.stringify(c.clusterDNS)}`);
+  if (c.clusterDomain !== '' && !/^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/.test(c.clusterDomain)) {
+    throw invalidArgument(`--cluster-domain must be a lower-case DNS name such as cluster.local, got ${JSON.stringify(c.clusterDomain)}`);
+  }
+  const clusterCIDR = normalizeIPv4Cidr('--cluster-cidr', c.clusterCIDR);
+  validateProxyTable({ family: 'inet', name: c.proxyTable });
+  return { ...c, clusterCIDR };
+}
+
+export interface NodeServicesOptions {
+  config: ServicesConfig;
+  /** The node's InternalIP: NodePorts answer on it (and on the node's other non-loopback IPv4 addresses). */
+  hostIP: string;
+  logger: Logger;
+  /** Tests: a fake proxy, no DNS address/server, other delays. */
+  applier?: ProxyApplier;
+  dnsServer?: boolean;
+  propagationMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export class NodeServices {
+  readonly cache = new ServiceCache();
+  readonly view = new MemoryServiceView();
+  readonly loop: ProxySyncLoop;
+  private dns: RunningDnsServer | undefined;
+  private batchWaiters = new Set<() => void>();
+  private readonly table: ProxyTable;
+
+  constructor(private readonly opts: NodeServicesOptions) {
+    this.table = { family: 'inet', name: opts.config.proxyTable };
+    const applier = opts.applier ?? new NftProxy({ table: this.table });
+    this.loop = new ProxySyncLoop({
+      applier,
+      snapshot: () => ({ state: proxyState(this.cache.allServices(), this.cache.allSlices(), this.network()), generation: this.cache.generation }),
+      logger: opts.logger,
+    });
+  }
+
+  /** The addresses NodePorts answer on: the InternalIP and every other non-loopback IPv4 address of the node. */
+  private network(): NodeNetwork {
+    const addrs = new Set([this.opts.hostIP]);
+    for (const list of Object.values(networkInterfaces())) {
+      for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal && a.address !== this.opts.config.clusterDNS) addrs.add(a.address);
+    }
+    return { nodeAddresses: [...addrs].filter((a) => isIPv4(a) && a !== '127.0.0.1').sort(), clusterCIDR: this.opts.config.clusterCIDR };
+  }
+
+  /** Puts the cluster DNS address on lo (when missing) and starts the DNS server on it, port 53 UDP and TCP. */
+  async start(): Promise<void> {
+    const { clusterDNS, clusterDomain, resolvConf } = this.opts.config;
+    if (clusterDNS === '' || this.opts.dnsServer === false) return;
+    if (await ensureLoopbackAddress(clusterDNS)) this.opts.logger.info({ address: `${clusterDNS}/32` }, 'cluster DNS address added to lo');
+    this.dns = await startDnsServer({
+      view: this.view,
+      clusterDomain: clusterDomain || SERVICES_DEFAULTS.clusterDomain,
+      host: clusterDNS,
+      port: 53,
+      // the node's resolvers; with --resolv-conf "" (pods get none), the host's own
+      resolvConfPath: resolvConf || SERVICES_DEFAULTS.resolvConf,
+      logger: this.opts.logger.child({ component: 'dns' }),
+    });
+  }
+
+  /** The scheduler link's `services` messages. */
+  onServices(message: ServicesMessage): void {
+    let batch;
+    try {
+      batch = this.cache.receive(message);
+    } catch (err) {
+      this.opts.logger.warn({ err: messageOf(err) }, 'services: message dropped');
+      return;
+    }
+    if (!batch) return;
+    applyToDnsView(this.view, batch.changes);
+    this.loop.request();
+    const w = [...this.batchWaiters];
+    for (const wake of w) wake();
+  }
+
+  /** The link dropped: a batch waiting for its last message will never get it (a new snapshot follows). */
+  onDisconnect(): void {
+    this.cache.dropPending();
+  }
+
+  /**
+   * Holds the termination of pod `uid` while it is an endpoint taking connections: until a slice
+   * update marking it terminating (or removing it) is applied by this node's rules, then
+   * {@link ENDPOINT_PROPAGATION_MS} for the other nodes; never past untilMs. Returns what happened
+   * (for logs and tests).
+   */
+  async holdForEndpointRemoval(uid: string, untilMs: number): Promise<'not-an-endpoint' | 'removed' | 'timeout'> {
+    if (!this.cache.isActiveEndpoint(uid)) return 'not-an-endpoint';
+    const sleep = this.opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref()));
+    while (this.cache.isActiveEndpoint(uid)) {
+      const left = untilMs - Date.now();
+      if (left <= 0) return 'timeout';
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.batchWaiters.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, left);
+        timer.unref();
+        this.batchWaiters.add(done);
+      });
+    }
+    if (!(await this.loop.waitForGeneration(this.cache.generation, untilMs))) return 'timeout';
+    const delay = Math.min(this.opts.propagationMs ?? ENDPOINT_PROPAGATION_MS, untilMs - Date.now());
+    if (delay > 0) await sleep(delay);
+    return 'removed';
+  }
+
+  /** The agent stops (a restart follows, or not): the DNS server closes, the rules and the DNS address stay. */
+  async stop(): Promise<void> {
+    await this.loop.stop();
+    await this.dns?.close();
+    this.dns = undefined;
+    for (const wake of [...this.batchWaiters]) wake();
+  }
+}
+
+/**
+ * The node stops for good (`corelet agent --cleanup`, `cluster.sh down`): removes the proxy's nft
+ * table, the conntrack entries of its cluster IPs and node ports (and of the DNS address), and the
+ * cluster DNS address from lo. Each step is tried; the errors are returned.
+ */
+export async function cleanupNodeServices(config: Pick<ServicesConfig, 'clusterDNS' | 'proxyTable'>, logger: Logger): Promise<string[]> {
+  const errors: string[] = [];
+  const table: ProxyTable = { family: 'inet', name: config.proxyTable };
+  const step = async (what: string, f: () => Promise<unknown>) => {
+    try {
+      await f();
+    } catch (err) {
+      errors.push(`${what}: ${messageOf(err)}`);
+      logger.warn({ err: messageOf(err) }, `cleanup: ${what} failed`);
+    }
+  };
+  let addrs: ReturnType<typeof tableServiceAddresses> = { clusterIPs: [], nodePorts: [] };
+  await step(`listing table ${table.family} ${table.name}`, async () => {
+    const r = await execa('nft', ['-j', 'list', 'table', table.family, table.name], { reject: false });
+    if (r.exitCode === 0) addrs = tableServiceAddresses(String(r.stdout));
+  });
+  await step(`deleting table ${table.family} ${table.name}`, () => new NftProxy({ table, conntrack: null }).deleteTable());
+  if (config.clusterDNS !== '') addrs.clusterIPs.push(config.clusterDNS);
+  await step('deleting conntrack entries', () => flushServiceConntrack(addrs));
+  if (config.clusterDNS !== '') await step(`removing ${config.clusterDNS}/32 from lo`, () => removeLoopbackAddress(config.clusterDNS));
+  logger.info({ table: `${table.family} ${table.name}`, clusterIPs: addrs.clusterIPs.length, nodePorts: addrs.nodePorts.length, dns: config.clusterDNS || undefined }, 'services cleanup done');
+  return errors;
+}

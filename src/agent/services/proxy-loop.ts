@@ -1,0 +1,121 @@
+/**
+ * Drives the proxy's syncs: one at a time, coalesced (changes arriving while a sync runs are all
+ * carried by the next one, which reads the newest state), a failed sync retried with back-off and
+ * logged. Knows which cache generation the kernel's rules reflect, so a pod's termination can wait
+ * until its endpoint has left them.
+ */
+import { messageOf, type Logger } from '../../lib/index.js';
+import type { ProxyState } from '../proxy/index.js';
+
+/** What the loop needs of NftProxy (tests give a fake). */
+export interface ProxyApplier {
+  sync(state: ProxyState): Promise<{ warnings: readonly string[]; conntrackError?: string }>;
+}
+
+export interface ProxySyncLoopOptions {
+  applier: ProxyApplier;
+  /** The state to program now, and the cache generation it reflects. */
+  snapshot: () => { state: ProxyState; generation: number };
+  logger: Logger;
+  /** Back-off after a failed sync: initialMs doubling up to maxMs (500 ms .. 30 s). */
+  retryInitialMs?: number;
+  retryMaxMs?: number;
+  /** Called after each successful sync (metrics). */
+  onSynced?: (generation: number, ms: number) => void;
+}
+
+export class ProxySyncLoop {
+  private running: Promise<void> | undefined;
+  private dirty = false;
+  private stopped = false;
+  private applied = 0;
+  private waiters: { generation: number; resolve: () => void }[] = [];
+  private retryTimer: NodeJS.Timeout | undefined;
+  private wakeRetry: (() => void) | undefined;
+  /** Warnings of the last sync, so each is logged once (not on every sync while it lasts). */
+  private lastWarnings = new Set<string>();
+
+  constructor(private readonly opts: ProxySyncLoopOptions) {}
+
+  /** The newest cache generation the kernel's rules reflect (0: none synced yet). */
+  get appliedGeneration(): number {
+    return this.applied;
+  }
+
+  /** Something changed: sync (now, or right after the sync under way). */
+  request(): void {
+    if (this.stopped) return;
+    this.dirty = true;
+    this.running ??= this.run().finally(() => (this.running = undefined));
+  }
+
+  /** Resolves once a sync of `generation` (or newer) is applied, or at untilMs (false then), or on stop (false). */
+  waitForGeneration(generation: number, untilMs: number): Promise<boolean> {
+    if (this.applied >= generation) return Promise.resolve(true);
+    if (this.stopped) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const w = {
+        generation,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve(this.applied >= generation);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((x) => x !== w);
+        resolve(false);
+      }, Math.max(0, untilMs - Date.now()));
+      timer.unref();
+      this.waiters.push(w);
+    });
+  }
+
+  /** No sync after this one; waits for the one under way. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.wakeRetry?.();
+    await this.running;
+    const w = this.waiters;
+    this.waiters = [];
+    for (const x of w) x.resolve();
+  }
+
+  private async run(): Promise<void> {
+    let delayMs = this.opts.retryInitialMs ?? 500;
+    const maxMs = this.opts.retryMaxMs ?? 30_000;
+    while (this.dirty && !this.stopped) {
+      this.dirty = false;
+      const { state, generation } = this.opts.snapshot();
+      const started = Date.now();
+      try {
+        const r = await this.opts.applier.sync(state);
+        this.noteSynced(generation, r, Date.now() - started);
+        delayMs = this.opts.retryInitialMs ?? 500;
+      } catch (err) {
+        this.dirty = true;
+        this.opts.logger.warn({ err: messageOf(err), retryInMs: delayMs }, 'service rules: sync failed; the rules stay as they were, retrying');
+        await new Promise<void>((resolve) => {
+          this.wakeRetry = resolve;
+          this.retryTimer = setTimeout(resolve, delayMs);
+        });
+        this.wakeRetry = undefined;
+        delayMs = Math.min(delayMs * 2, maxMs);
+      }
+    }
+  }
+
+  private noteSynced(generation: number, r: { warnings: readonly string[]; conntrackError?: string }, ms: number): void {
+    const warnings = new Set(r.warnings);
+    for (const w of warnings) if (!this.lastWarnings.has(w)) this.opts.logger.warn({ warning: w }, 'service rules: an object was left out');
+    this.lastWarnings = warnings;
+    if (r.conntrackError) this.opts.logger.warn({ err: r.conntrackError }, 'service rules: stale UDP conntrack entries not deleted');
+    if (this.applied === 0) this.opts.logger.info({ generation, ms }, 'service rules: first sync applied (rules left by an earlier agent were replaced in the same transaction)');
+    else this.opts.logger.debug({ generation, ms }, 'service rules synced');
+    this.applied = Math.max(this.applied, generation);
+    this.opts.onSynced?.(generation, ms);
+    const ready = this.waiters.filter((w) => w.generation <= this.applied);
+    this.waiters = this.waiters.filter((w) => w.generation > this.applied);
+    for (const w of ready) w.resolve();
+  }
+}
