@@ -282,6 +282,13 @@ function describeFailures(samples: Sample[], t0: number): string {
   if (f.length === 0) return 'no request failed';
   return `${f.length} of ${samples.length} requests failed, sent between ${(f[0]!.start - t0).toFixed(2)} s and ${(f.at(-1)!.start - t0).toFixed(2)} s, e.g. ${f.slice(0, 5).map((s) => `[${(s.start - t0).toFixed(2)} s: ${s.text || 'no answer'}]`).join(' ')}`;
 }
+/** The slowest answered request (a diagnostic: slow answers are not failures, but they tell of SYNs to a gone endpoint). */
+function slowest(samples: Sample[]): string {
+  const ok = samples.filter((s) => s.ok);
+  if (ok.length === 0) return 'no answers';
+  const worst = ok.reduce((a, b) => (b.end - b.start > a.end - a.start ? b : a));
+  return `slowest answer ${(worst.end - worst.start).toFixed(2)} s, ${ok.filter((x) => x.end - x.start > 1).length} over 1 s`;
+}
 function countBy(samples: Sample[]): Map<string, number> {
   const m = new Map<string, number>();
   for (const s of samples) if (s.ok) m.set(s.pod, (m.get(s.pod) ?? 0) + 1);
@@ -503,7 +510,7 @@ test('4. scale 3 → 5: new replicas get traffic within 2 s of Ready; a replica 
     await sh(unready, 'echo ok > /tmp/www/healthz');
 
     const rel = (x: number) => `${(x - t0).toFixed(2)} s`;
-    t.diagnostic(`${samples.length} requests in ${(samples.at(-1)!.start - samples[0]!.start).toFixed(1)} s; per pod: ${[...countBy(samples)].map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    t.diagnostic(`${samples.length} requests in ${(samples.at(-1)!.start - samples[0]!.start).toFixed(1)} s (${slowest(samples)}); per pod: ${[...countBy(samples)].map(([k, v]) => `${k}=${v}`).join(' ')}`);
     assert.equal(failures(samples).length, 0, describeFailures(samples, t0));
     for (const pod of added) {
       const readyAt = scaled.ready.get(pod)!;
@@ -549,7 +556,7 @@ test('5. a rolling update of the api Deployment under a steady 20 requests/s fro
     samples = await load.stop();
     const seconds = samples.at(-1)!.start - samples[0]!.start;
     const versions = countBy(samples.map((s) => ({ ...s, pod: s.text.split(' ')[1] ?? '' })));
-    t.diagnostic(`${samples.length} requests in ${seconds.toFixed(1)} s (${(samples.length / seconds).toFixed(1)}/s); rollout took ${(rolled - t0 - 2).toFixed(1)} s; answers by version: ${[...versions].map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    t.diagnostic(`${samples.length} requests in ${seconds.toFixed(1)} s (${(samples.length / seconds).toFixed(1)}/s, ${slowest(samples)}); rollout took ${(rolled - t0 - 2).toFixed(1)} s; answers by version: ${[...versions].map(([k, v]) => `${k}=${v}`).join(' ')}`);
     assert.equal(failures(samples).length, 0, describeFailures(samples, t0));
     assert.ok(samples.length >= seconds * 10, `the load fell behind (${samples.length} requests in ${seconds.toFixed(1)} s): the test did not apply the 20 requests/s it means to`);
     assert.ok(samples[0]!.start < t0 + 2 && samples.at(-1)!.start > rolled, 'requests before the update and after it completed');
@@ -592,7 +599,7 @@ test('8. kill -9 a node\'s agent and restart it (then a plain stop and start): r
     await sleep(5000);
     name = await byName.stop();
     ip = await byIP.stop();
-    t.diagnostic(`agent ${phases.join('; ')}; ${ip.length} requests by ClusterIP, ${name.length} by name`);
+    t.diagnostic(`agent ${phases.join('; ')}; ${ip.length} requests by ClusterIP (${slowest(ip)}), ${name.length} by name (${slowest(name)})`);
     const span = (s: Sample[]) => s.length > 0 && s[0]!.start < t0 + 2 && s.at(-1)!.start > backAt;
     assert.ok(span(ip) && span(name), 'the requests span both restarts');
     assert.equal(failures(ip).length, 0, `by ClusterIP ${svc.spec.clusterIP} (the node's rules; agent ${phases.join('; ')}): ${describeFailures(ip, t0)}`);
@@ -640,7 +647,7 @@ test('6. cluster.sh kill of a node: its endpoints leave every Service when it tu
     await sleep(Math.max(0, (notReadyAt + BOUND_S + 3 - (await now())) * 1000));
     samples = await load.stop();
     const late = samples.filter((s) => s.start >= notReadyAt + BOUND_S);
-    t.diagnostic(`${victim} killed at 1 s, NotReady seen at ${(notReadyAt - t0).toFixed(1)} s; lost: ${[...lostNames].join(', ')}; per pod after: ${[...countBy(late)].map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    t.diagnostic(`${victim} killed at 1 s, NotReady seen at ${(notReadyAt - t0).toFixed(1)} s; lost: ${[...lostNames].join(', ')}; ${samples.length} requests (${slowest(samples)}); per pod after: ${[...countBy(late)].map(([k, v]) => `${k}=${v}`).join(' ')}`);
     assert.equal(failures(samples).length, 0, describeFailures(samples, t0));
     assert.ok(late.length >= 20, `only ${late.length} requests after the bound`);
     const toLost = late.filter((s) => lostNames.has(s.pod));
