@@ -6,9 +6,10 @@
  * Every message is decoded by dns-packet and checked before use: shorter than a header or a response
  * → dropped; undecodable → FORMERR; not one question, or an opcode other than QUERY → FORMERR/NOTIMP;
  * EDNS version above 0 → BADVERS. A UDP answer larger than 512 bytes (or the client's EDNS size, at
- * most 4096) first loses its additional section, then is sent truncated (TC, the question only) so the
+ * most the 1232 this server advertises) first loses its additional section, then is sent truncated (TC, the question only) so the
  * client retries over TCP, as RFC 1035/2181 want. State is bounded: the forwarder's pending table, TCP
- * connections (count, idle time, queries in flight and unread output per connection).
+ * connections (count, idle time, queries in flight and unread output per connection). Sources outside
+ * `allowSource` get REFUSED; ANY outside the cluster zone gets RFC 8482's minimal answer.
  */
 import dgram from 'node:dgram';
 import { promises as fs } from 'node:fs';
@@ -40,6 +41,12 @@ export interface DnsServerOptions {
   readonly maxTcpConnections?: number;
   /** A TCP connection idle this long is closed (10 s, RFC 7766's order of magnitude). */
   readonly tcpIdleTimeoutMs?: number;
+  /**
+   * Whether a query from this source address is answered (CoreDNS's acl `block`: the others get
+   * REFUSED, echoing only the question). Default: everyone (tests); the node's DNS process passes
+   * the cluster CIDR and the node's addresses (source-acl.ts).
+   */
+  readonly allowSource?: (address: string) => boolean;
   readonly logger?: Logger;
 }
 
@@ -56,7 +63,7 @@ export interface RunningDnsServer {
 
 /** The EDNS UDP size this server advertises (the DNS flag day 2020 value). */
 export const EDNS_UDP_SIZE = 1232;
-/** A client's EDNS size is taken up to this. */
+/** The largest UDP datagram read as a query. */
 const MAX_UDP_SIZE = 4096;
 const MIN_UDP_SIZE = 512;
 /** Queries in flight per TCP connection before reading pauses. */
@@ -125,7 +132,9 @@ export function parseQuery(raw: Buffer): Parsed {
   const q = echoable(question) ? question : undefined;
   if (((rawFlags >> 11) & 0xf) !== 0) return { ok: false, reply: bareResponse(id, rawFlags, 'NOTIMP', q, opt ? ourOpt() : undefined) };
   if (opt && opt.ednsVersion > 0) return { ok: false, reply: bareResponse(id, rawFlags, 'NOERROR', q, ourOpt(BADVERS_EXTENDED)) };
-  const maxUdp = opt ? Math.min(MAX_UDP_SIZE, Math.max(MIN_UDP_SIZE, opt.udpPayloadSize)) : MIN_UDP_SIZE;
+  // A client's EDNS size is taken up to what this server advertises (1232: no IP fragmentation, and
+  // an answer at most ~20x a minimal query, not 70x as with 4096).
+  const maxUdp = opt ? Math.min(EDNS_UDP_SIZE, Math.max(MIN_UDP_SIZE, opt.udpPayloadSize)) : MIN_UDP_SIZE;
   return { ok: true, id, rawFlags, question, opt, maxUdp };
 }
 
@@ -291,19 +300,38 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
 
   const cache = new AnswerCache(options.view);
 
+  const allowSource = options.allowSource ?? (() => true);
+
   /** Answers one raw query; undefined: send nothing. `cacheKey`: its plainQueryKey (UDP only). */
-  const handle = async (raw: Buffer, transport: 'udp' | 'tcp', cacheKey?: string): Promise<Buffer | undefined> => {
+  const handle = async (raw: Buffer, transport: 'udp' | 'tcp', source: string, cacheKey?: string): Promise<Buffer | undefined> => {
     const parsed = parseQuery(raw);
     if (!parsed.ok) return parsed.reply;
     const { id, rawFlags, question, opt, maxUdp } = parsed;
+    if (!allowSource(source)) return bareResponse(id, rawFlags, 'REFUSED', echoable(question) ? question : undefined, opt ? ourOpt() : undefined);
     const limit = transport === 'udp' ? maxUdp : MAX_MESSAGE;
     const klass = question.class ?? 'IN';
     let answer: ClusterAnswer;
+    const name = canonicalName(question.name);
+    const inZone = name === zone || name.endsWith(`.${zone}`);
+    if ((question.type as string) === 'ANY' && !inZone) {
+      // RFC 8482: a minimal answer (one synthesized HINFO), never forwarded (ANY is the amplifier's
+      // query of choice). Cluster names answer ANY with their address records (a subset, as allowed).
+      return fitUdp(
+        {
+          id,
+          type: 'response',
+          flags: echoedFlags(rawFlags) | dnsPacket.RECURSION_AVAILABLE,
+          questions: echoable(question) ? [question] : [],
+          answers: [{ type: 'HINFO', name: question.name, ttl: 8482, data: { cpu: 'RFC8482', os: '' } }],
+          additionals: opt ? [ourOpt()] : [],
+        },
+        limit,
+      );
+    }
     if (klass === 'IN' || klass === 'ANY') {
       answer = clusterAnswer(options.view, zone, question.name, question.type);
     } else {
-      const name = canonicalName(question.name);
-      answer = name === zone || name.endsWith(`.${zone}`) ? { kind: 'answer', rcode: 'NOTIMP', answers: [], authorities: [], additionals: [] } : { kind: 'forward' };
+      answer = inZone ? { kind: 'answer', rcode: 'NOTIMP', answers: [], authorities: [], additionals: [] } : { kind: 'forward' };
     }
     if (answer.kind === 'answer') {
       const reply = fitUdp(
@@ -365,7 +393,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
         const msg = Buffer.from(buf.subarray(2, 2 + len));
         buf = buf.subarray(2 + len);
         inFlight++;
-        handle(msg, 'tcp')
+        handle(msg, 'tcp', sock.remoteAddress ?? '')
           .then(
             (reply) => {
               if (!reply || sock.destroyed) return;
@@ -397,14 +425,14 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
   udp.on('message', (msg, rinfo) => {
     if (msg.length > MAX_UDP_SIZE) return;
     const key = plainQueryKey(msg);
-    if (key !== undefined) {
+    if (key !== undefined && allowSource(rinfo.address)) {
       const hit = cache.lookup(key, msg);
       if (hit !== undefined) {
         if (!closed) udp.send(hit, rinfo.port, rinfo.address);
         return;
       }
     }
-    handle(msg, 'udp', key).then(
+    handle(msg, 'udp', rinfo.address, key).then(
       (reply) => {
         if (reply && !closed) udp.send(reply, rinfo.port, rinfo.address, () => undefined);
       },

@@ -67,6 +67,14 @@ export function endpointLabel(ep: DnsEndpoint): string {
 /** The Service fields the view keeps (its endpoints come from slices). */
 export type DnsServiceSpec = Omit<DnsService, 'endpoints'>;
 
+/** The write side of a view: MemoryServiceView, or the feed to the node's DNS process. */
+export interface ServiceViewWriter {
+  setService(spec: DnsServiceSpec): void;
+  deleteService(namespace: string, name: string): void;
+  setEndpointSlice(namespace: string, service: string, slice: string, endpoints: readonly DnsEndpoint[]): void;
+  deleteEndpointSlice(namespace: string, slice: string): void;
+}
+
 interface Entry {
   spec: DnsServiceSpec | undefined;
   slices: Map<string, readonly DnsEndpoint[]>;
@@ -80,7 +88,7 @@ const key = (namespace: string, name: string) => `${namespace}/${name}`;
  * `setEndpointSlice`/`deleteEndpointSlice` on EndpointSlice events (slices may come before their
  * Service). Its size is the cluster's Services and endpoints, nothing per query.
  */
-export class MemoryServiceView implements ServiceView {
+export class MemoryServiceView implements ServiceView, ServiceViewWriter {
   private readonly entries = new Map<string, Entry>();
   private readonly sliceOwner = new Map<string, string>();
   private readonly namespaces = new Map<string, number>();
@@ -101,6 +109,20 @@ export class MemoryServiceView implements ServiceView {
 
   reverse(ip: string): readonly DnsReverseEntry[] {
     return this.byIp.get(ip) ?? [];
+  }
+
+  /** Every Service and slice the view holds, as the writes that rebuild it (the DNS process's snapshot). */
+  snapshot(): { services: DnsServiceSpec[]; slices: { namespace: string; service: string; slice: string; endpoints: readonly DnsEndpoint[] }[] } {
+    const services: DnsServiceSpec[] = [];
+    const slices: { namespace: string; service: string; slice: string; endpoints: readonly DnsEndpoint[] }[] = [];
+    for (const [k, e] of this.entries) {
+      if (e.spec) services.push(e.spec);
+      const i = k.indexOf('/');
+      const namespace = k.slice(0, i);
+      const service = k.slice(i + 1);
+      for (const [slice, endpoints] of e.slices) slices.push({ namespace, service, slice, endpoints });
+    }
+    return { services, slices };
   }
 
   /** A Service was added or changed. */

@@ -44,6 +44,13 @@ function seedView(): MemoryServiceView {
     'many-1',
     Array.from({ length: 30 }, (_, i) => ({ ip: `10.90.0.${i + 1}`, ports: [{ name: 'dns', port: 5353, protocol: 'UDP' as const }] })),
   );
+  view.setService({ namespace: 'shop', name: 'some', clusterIP: null, ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] });
+  view.setEndpointSlice(
+    'shop',
+    'some',
+    'some-1',
+    Array.from({ length: 12 }, (_, i) => ({ ip: `10.91.0.${i + 1}`, ports: [{ name: 'dns', port: 5353, protocol: 'UDP' as const }] })),
+  );
   return view;
 }
 
@@ -282,18 +289,28 @@ describe('cluster DNS: truncation of its own answers', () => {
     assert.equal(packet.answers?.length, 30);
   });
 
-  it('fits it in one UDP answer when the client offers a 4096-byte EDNS buffer', async () => {
-    const { packet, via } = await resolve(server.port, 'many.shop.svc.cluster.local', 'A', 4096);
+  it('fits 12 endpoints (over 512 bytes) in one UDP answer when the client offers an EDNS buffer', async () => {
+    const { packet, via } = await resolve(server.port, 'some.shop.svc.cluster.local', 'A', 4096);
     assert.equal(via, 'udp');
-    assert.equal(packet.answers?.length, 30);
+    assert.equal(packet.answers?.length, 12);
     const opt = packet.additionals?.find((a) => a.type === 'OPT') as { udpPayloadSize: number } | undefined;
     assert.equal(opt?.udpPayloadSize, 1232);
   });
 
+  it('takes a 4096-byte EDNS buffer as its own 1232: 30 endpoints go truncated over UDP (no 4 KiB reflection), whole over TCP', async () => {
+    const raw = await udpExchange(server.port, [query('many.shop.svc.cluster.local', 'A', { edns: 4096 })]);
+    assert.ok(raw[0]!.length <= 1232, `UDP answer of ${raw[0]!.length} bytes`);
+    const udp = dnsPacket.decode(raw[0]!);
+    assert.equal(udp.flag_tc, true);
+    const { packet, via } = await resolve(server.port, 'many.shop.svc.cluster.local', 'A', 4096);
+    assert.equal(via, 'tcp');
+    assert.equal(packet.answers?.length, 30);
+  });
+
   it('drops the additional section before truncating an SRV answer', async () => {
-    const p = await udpQuery(server.port, query('_dns._udp.many.shop.svc.cluster.local', 'SRV', { edns: 4096 }));
+    const p = await udpQuery(server.port, query('_dns._udp.some.shop.svc.cluster.local', 'SRV', { edns: 4096 }));
     assert.equal(p.flag_tc, false);
-    assert.equal(p.answers?.length, 30);
+    assert.equal(p.answers?.length, 12);
     assert.deepEqual((p.additionals ?? []).map((a) => a.type), ['OPT']);
   });
 });
@@ -430,5 +447,44 @@ describe('cluster DNS: upstreams from the resolv.conf', () => {
     } finally {
       await s.close();
     }
+  });
+});
+
+describe('cluster DNS: sources and ANY (no open resolver, no amplifier)', () => {
+  it('answers REFUSED (the question only, no larger than the query) to a source outside the allowed ones, over UDP and TCP', async () => {
+    const s = await startDnsServer({ view, clusterDomain: ZONE, host: '127.0.0.1', port: 0, resolvConfPath: join(dir, 'resolv.conf'), upstreamPort: upstream.port, allowSource: () => false });
+    try {
+      const before = upstream.seen.length;
+      const q = query('example.com', 'A', { id: 77 });
+      const [raw] = await udpExchange(s.port, [q]);
+      assert.ok(raw!.length <= q.length, `REFUSED of ${raw!.length} bytes for a query of ${q.length}`);
+      const p = dnsPacket.decode(raw!) as Decoded;
+      assert.equal(p.id, 77);
+      assert.equal(p.rcode, 'REFUSED');
+      assert.equal((p.answers ?? []).length, 0);
+      // a cluster name too (the answer cache is not a way around it), and over TCP
+      assert.equal((await udpQuery(s.port, query('zeus-api.default.svc.cluster.local', 'A'))).rcode, 'REFUSED');
+      assert.equal((await udpQuery(s.port, query('zeus-api.default.svc.cluster.local', 'A'))).rcode, 'REFUSED');
+      assert.equal((await tcpQuery(s.port, query('zeus-api.default.svc.cluster.local', 'A'))).rcode, 'REFUSED');
+      assert.equal(upstream.seen.length, before, 'nothing forwarded');
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('answers ANY outside the cluster zone with RFC 8482\'s one HINFO record, never forwarding it', async () => {
+    const before = upstream.seen.length;
+    const p = await udpQuery(server.port, query('example.com', 'ANY' as dnsPacket.RecordType));
+    assert.equal(p.rcode, 'NOERROR');
+    assert.deepEqual(
+      (p.answers ?? []).map((a) => [a.type, (a as { data: { cpu: string } }).data.cpu]),
+      [['HINFO', 'RFC8482']],
+    );
+    assert.equal(upstream.seen.length, before);
+  });
+
+  it('answers ANY for a cluster name with its addresses (a subset of its records)', async () => {
+    const p = await udpQuery(server.port, query('zeus-api.default.svc.cluster.local', 'ANY' as dnsPacket.RecordType));
+    assert.deepEqual((p.answers ?? []).map((a) => a.type), ['A']);
   });
 });
