@@ -174,7 +174,18 @@ export class DnsProcessLink implements ServiceViewWriter {
     this.closed = true;
     const s = this.sock;
     this.sock = undefined;
-    if (s) await new Promise<void>((r) => s.end(() => r()));
+    if (!s) return;
+    // what is queued is flushed, within a second (a stuck DNS process must not hold the agent's stop)
+    await new Promise<void>((r) => {
+      const t = setTimeout(() => {
+        s.destroy();
+        r();
+      }, 1000);
+      s.end(() => {
+        clearTimeout(t);
+        r();
+      });
+    });
   }
 
   private send(op: FeedOp): void {

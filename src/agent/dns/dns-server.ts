@@ -35,9 +35,9 @@ export interface DnsServerOptions {
   readonly upstreamPort?: number;
   /** Time one upstream gets before the next is asked (2 s). */
   readonly upstreamTimeoutMs?: number;
-  /** UDP queries waiting on upstreams at once (1024); more get SERVFAIL. */
+  /** UDP queries waiting on upstreams at once (1024); more get SERVFAIL. One source gets a quarter of them. */
   readonly maxPendingForwards?: number;
-  /** Open TCP connections (256); more are refused. */
+  /** Open TCP connections (256); more are refused. One source gets a quarter of them. */
   readonly maxTcpConnections?: number;
   /** A TCP connection idle this long is closed (10 s, RFC 7766's order of magnitude). */
   readonly tcpIdleTimeoutMs?: number;
@@ -301,6 +301,9 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
   const cache = new AnswerCache(options.view);
 
   const allowSource = options.allowSource ?? (() => true);
+  /** Forwards in flight per source address, and the share one source may hold. */
+  const forwardsBySource = new Map<string, number>();
+  const perSourceForwards = Math.max(1, Math.floor((options.maxPendingForwards ?? 1024) / 4));
 
   /** Answers one raw query; undefined: send nothing. `cacheKey`: its plainQueryKey (UDP only). */
   const handle = async (raw: Buffer, transport: 'udp' | 'tcp', source: string, cacheKey?: string): Promise<Buffer | undefined> => {
@@ -351,7 +354,18 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
     }
     maybeReload();
     const q = echoable(question) ? question : undefined;
-    const reply = transport === 'udp' ? await forwarder.forwardUdp(raw, question, upstreams) : await forwarder.forwardTcp(raw, question, upstreams);
+    // one source (a pod asking names whose servers black-hole) cannot take every pending slot
+    const mine = forwardsBySource.get(source) ?? 0;
+    if (mine >= perSourceForwards) return bareResponse(id, rawFlags, 'SERVFAIL', q, opt ? ourOpt() : undefined);
+    forwardsBySource.set(source, mine + 1);
+    let reply: Buffer | undefined;
+    try {
+      reply = transport === 'udp' ? await forwarder.forwardUdp(raw, question, upstreams) : await forwarder.forwardTcp(raw, question, upstreams);
+    } finally {
+      const n = (forwardsBySource.get(source) ?? 1) - 1;
+      if (n > 0) forwardsBySource.set(source, n);
+      else forwardsBySource.delete(source);
+    }
     if (!reply) return bareResponse(id, rawFlags, 'SERVFAIL', q, opt ? ourOpt() : undefined);
     if (reply.length <= limit) return reply;
     // Larger than the client can take over UDP: send it truncated, the client asks again over TCP.
@@ -371,15 +385,29 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
 
   const tcp = net.createServer();
   tcp.maxConnections = options.maxTcpConnections ?? 256;
+  const perSourceTcp = Math.max(1, Math.floor(tcp.maxConnections / 4));
+  const tcpBySource = new Map<string, number>();
   const idleMs = options.tcpIdleTimeoutMs ?? 10_000;
   const conns = new Set<net.Socket>();
   let closed = false;
 
   tcp.on('connection', (sock) => {
+    const source = sock.remoteAddress ?? '';
+    const held = tcpBySource.get(source) ?? 0;
+    if (held >= perSourceTcp) {
+      sock.destroy(); // one source cannot hold every connection (and so stop everyone's TCP retries)
+      return;
+    }
+    tcpBySource.set(source, held + 1);
     conns.add(sock);
     sock.setTimeout(idleMs, () => sock.destroy());
     sock.on('error', () => undefined);
-    sock.on('close', () => conns.delete(sock));
+    sock.on('close', () => {
+      conns.delete(sock);
+      const n = (tcpBySource.get(source) ?? 1) - 1;
+      if (n > 0) tcpBySource.set(source, n);
+      else tcpBySource.delete(source);
+    });
     let buf: Buffer = Buffer.alloc(0);
     let inFlight = 0;
     const pump = () => {
@@ -393,7 +421,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
         const msg = Buffer.from(buf.subarray(2, 2 + len));
         buf = buf.subarray(2 + len);
         inFlight++;
-        handle(msg, 'tcp', sock.remoteAddress ?? '')
+        handle(msg, 'tcp', source)
           .then(
             (reply) => {
               if (!reply || sock.destroyed) return;

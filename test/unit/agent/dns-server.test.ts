@@ -272,6 +272,19 @@ describe('cluster DNS: forwarding to the node\'s resolvers', () => {
     assert.deepEqual(data(packet), ['192.0.2.8']);
   });
 
+  it('gives one source a quarter of the pending forwards: beyond it, SERVFAIL at once and nothing forwarded', async () => {
+    const s = await startDnsServer({ view, clusterDomain: ZONE, host: '127.0.0.1', port: 0, resolvConfPath: join(dir, 'resolv.conf'), upstreamPort: upstream.port, upstreamTimeoutMs: 300, maxPendingForwards: 4 });
+    try {
+      const before = upstream.seen.filter((q) => q.name === 'slow.example.com').length;
+      const replies = await udpExchange(s.port, [query('slow.example.com', 'A', { id: 1 }), query('slow.example.com', 'A', { id: 2 })], 2);
+      const decoded = replies.map((r) => dnsPacket.decode(r) as Decoded);
+      assert.deepEqual(decoded.map((p) => [p.id, p.rcode]), [[2, 'SERVFAIL'], [1, 'SERVFAIL']], 'the second refused first, the first after its timeout');
+      assert.equal(upstream.seen.filter((q) => q.name === 'slow.example.com').length - before, 1);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('answers SERVFAIL when no upstream answers', async () => {
     const p = await udpQuery(server.port, query('slow.example.com', 'A'));
     assert.equal(p.rcode, 'SERVFAIL');
@@ -387,6 +400,35 @@ describe('cluster DNS: bounded TCP state', () => {
       assert.equal(second.replies.length, 0);
       first.destroy();
       await new Promise((r) => first.once('close', r));
+    } finally {
+      first.destroy();
+      await s.close();
+    }
+  });
+
+  it('gives one source a quarter of the TCP connections: another source still connects', async () => {
+    const s = await startDnsServer({ view, clusterDomain: ZONE, host: '127.0.0.1', port: 0, resolvConfPath: join(dir, 'resolv.conf'), maxTcpConnections: 4 });
+    const first = net.connect({ host: '127.0.0.1', port: s.port });
+    first.on('error', () => undefined);
+    try {
+      await new Promise((r) => first.once('connect', r));
+      await new Promise((r) => setTimeout(r, 50)); // the server has taken the first one (a bound, not an assertion)
+      const again = await tcpExchange(s.port, [frame(query('kv.default.svc.cluster.local', 'A'))], 1, '127.0.0.1');
+      assert.equal(again.closed, true);
+      assert.equal(again.replies.length, 0);
+      // another source (bound to 127.0.0.2) is answered
+      const other = net.connect({ host: '127.0.0.1', port: s.port, localAddress: '127.0.0.2' });
+      const reply = await new Promise<Buffer>((resolve, reject) => {
+        let buf = Buffer.alloc(0);
+        other.on('error', reject);
+        other.on('connect', () => other.write(frame(query('kv.default.svc.cluster.local', 'A'))));
+        other.on('data', (d: Buffer) => {
+          buf = Buffer.concat([buf, d]);
+          if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) resolve(buf.subarray(2));
+        });
+      });
+      other.destroy();
+      assert.equal((dnsPacket.decode(reply) as Decoded).rcode, 'NOERROR');
     } finally {
       first.destroy();
       await s.close();
