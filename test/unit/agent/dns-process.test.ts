@@ -108,9 +108,9 @@ async function answer(port: number, name: string): Promise<string> {
 }
 
 /** Polls `f` until it returns `want` (the feed is asynchronous): no timing assertion, a bound only. */
-async function until<T>(f: () => Promise<T> | T, want: T): Promise<T> {
+async function until<T>(f: () => Promise<T> | T, want: T, tries = 100): Promise<T> {
   let got = await f();
-  for (let i = 0; i < 100 && got !== want; i++) {
+  for (let i = 0; i < tries && got !== want; i++) {
     await new Promise((r) => setTimeout(r, 20));
     got = await f();
   }
@@ -251,6 +251,22 @@ describe('the DNS process started by the link (corelet dns-server)', () => {
     }
     assert.equal(runningDnsPid(pdir), undefined);
     assert.equal(await stopDnsProcess(pdir, silentLogger), false);
+  });
+
+  it('starts a new one when the DNS process dies under an attached agent (kill -9)', async () => {
+    const pdir = join(dir, 'crash');
+    const settings: DnsProcessSettings = { host: '127.0.0.1', port: 0, clusterDomain: ZONE, resolvConf };
+    const link = new DnsProcessLink({ settings, dir: pdir, view: new MemoryServiceView(), allow: () => [], logger: silentLogger, command });
+    try {
+      await link.start();
+      const first = link.pid!;
+      process.kill(first, 'SIGKILL');
+      const next = await until(() => (link.pid !== first && runningDnsPid(pdir) === link.pid ? link.pid : undefined) !== undefined, true, 1000);
+      assert.equal(next, true, 'a new DNS process, attached');
+    } finally {
+      await link.close();
+      await stopDnsProcess(pdir, silentLogger);
+    }
   });
 
   it('reports why a DNS process cannot start (its log)', async () => {
