@@ -15,7 +15,8 @@
 #   agent-cleanup
 #              runs `corelet agent --cleanup` (with AGENT_EXTRA_ARGS) and exits: the node stops for
 #              good, so the Service rules (nft table inet corelet), their conntrack entries and the
-#              cluster DNS address on lo go; run it after stopping the agent (cluster.sh down does)
+#              cluster DNS address on lo go, and the node DNS process the agent started (found in
+#              AGENT_ROOT/dns) stops; run it after stopping the agent (cluster.sh down does)
 #
 # ENV_FILE is sourced by bash: KEY=VALUE lines, no spaces around "=". Every key is optional (the
 # default paths below are defined in native-scripts/node/defaults.sh):
@@ -162,8 +163,9 @@ agent)
 agent-cleanup)
 	# the node stops for good (cluster.sh down, node removal): what the agent made for Services on
 	# this node (nft table, conntrack entries, cluster DNS address) goes; a plain agent stop keeps it
+	# (and the node DNS process the agent started, found through AGENT_ROOT/dns)
 	read -r -a extra <<<"${AGENT_EXTRA_ARGS:-}"
-	exec "${corelet[@]}" agent --cleanup --log-level "$LOG_LEVEL" "${extra[@]}"
+	exec "${corelet[@]}" agent --cleanup --root "${AGENT_ROOT:-$DEFAULT_AGENT_ROOT}" --log-level "$LOG_LEVEL" "${extra[@]}"
 	;;
 *)
 	die "unknown role \"$role\": use init, scheduler, runtime, agent or agent-cleanup"

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { isIP } from 'node:net';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createLogger } from '../lib/index.js';
 import { isPodSecurityLevel, memoryBytes } from '../api/index.js';
 import { parseDuration } from './progress.js';
@@ -39,7 +39,7 @@ export function registerAgentCommand(program: Command): void {
     .option('--resolv-conf <file>', 'the resolv.conf pods with dnsPolicy Default get (and the cluster DNS forwards to); "" for none (on hosts with systemd-resolved: /run/systemd/resolve/resolv.conf)', SERVICES_DEFAULTS.resolvConf)
     .option('--cluster-cidr <cidr>', 'the cluster\'s pod CIDR (the scheduler\'s --cluster-cidr): Service traffic from outside it is masqueraded', SERVICES_DEFAULTS.clusterCIDR)
     .option('--proxy-table <name>', 'the nftables table (family inet) of the Service rules', SERVICES_DEFAULTS.proxyTable)
-    .option('--cleanup', 'remove what the agent made for Services on this node (the nft table, its conntrack entries, the cluster DNS address on lo) and exit: the node stops for good; a plain stop keeps them')
+    .option('--cleanup', 'remove what the agent made for Services on this node (the nft table, its conntrack entries, the cluster DNS address on lo, the node DNS process of --root) and exit: the node stops for good; a plain stop keeps them')
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
     .action(async (opts: Record<string, string | undefined>) => {
       const services = validateServicesConfig({
@@ -50,7 +50,7 @@ export function registerAgentCommand(program: Command): void {
         proxyTable: opts.proxyTable ?? '',
       });
       if (opts.cleanup) {
-        const errors = await cleanupNodeServices(services, createLogger('corelet-agent', opts.logLevel));
+        const errors = await cleanupNodeServices(services, createLogger('corelet-agent', opts.logLevel), join(resolve(opts.root!), 'dns'));
         if (errors.length > 0) throw new Error(`cleanup incomplete:\n  ${errors.join('\n  ')}`);
         return;
       }

@@ -32,6 +32,7 @@ const DAEMON_COMMANDS: Record<string, () => Promise<void>> = {
   agent: async () => (await import('./agent.js')).registerAgentCommand(program),
   scheduler: async () => (await import('./scheduler.js')).registerSchedulerCommand(program),
   up: async () => (await import('./up.js')).registerUpCommand(program),
+  'dns-server': async () => (await import('./dns-server.js')).registerDnsServerCommand(program),
 };
 const LIGHT_COMMANDS = ['apply', 'get', 'describe', 'delete', 'scale', 'rollout', 'logs', 'exec', 'cordon', 'uncordon', 'drain', 'create', 'label', 'auth', 'config', 'token'];
 const named = process.argv.slice(2).find((a) => !a.startsWith('-'));

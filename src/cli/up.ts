@@ -149,7 +149,7 @@ async function up(opts: UpOptions, port: number): Promise<void> {
       const names = (applied.items as { kind: string; metadata: { name: string } }[]).map((o) => `${o.kind.toLowerCase()}/${o.metadata.name}`);
       upLog.info({ file: join(dir, file), applied: names }, 'example applied');
     }
-    upLog.info({ ui: `http://${nodeAddress()}:8080/` }, 'the Zeus ZAP UI answers there once its pods are Ready (corelet get pods)');
+    upLog.info({ ui: `http://${nodeAddress()}:30080/` }, 'the Zeus ZAP UI answers there (the NodePort of Service zeus-web) once its pods are Ready (corelet get pods)');
   }
   upLog.info({ node: nodeName, api: creds.server, config: join(homedir(), '.corelet', 'config') }, 'corelet is up: scheduler, runtime and agent; Ctrl-C stops them');
 }

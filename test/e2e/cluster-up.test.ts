@@ -1,9 +1,10 @@
 /**
  * `corelet up --examples`: scheduler, runtime and agent in one process with the built-in defaults
  * (no registry), the Zeus ZAP example loaded and applied. It runs on a "machine" of its own: a network
- * namespace with one veth to the host, so its ports (6443, 10250, the hostPorts), CNI bridge and
- * iptables rules never meet the host's. Everything is removed afterwards, even on failure: the pods
- * by a runtime started on the same state (crictl rmp -fa), then the cgroups, netns and folders.
+ * namespace with one veth to the host, so its ports (6443, 10250, the NodePort), CNI bridge,
+ * iptables and nftables rules never meet the host's. Everything is removed afterwards, even on
+ * failure: the pods by a runtime started on the same state (crictl rmp -fa), then the cgroups, netns
+ * and folders.
  */
 import { readAdminConfig } from '../helpers/admin-config.js';
 import { test, before, after } from 'node:test';
@@ -82,22 +83,22 @@ async function waitFor<T>(what: string, check: () => Promise<T | undefined>, tim
 
 const readyZeusPods = () =>
   waitFor(
-    'the 6 Zeus pods Running and Ready',
+    'the 7 Zeus pods Running and Ready',
     async () => {
       const pods = (await api('/api/v1/namespaces/default/pods?labelSelector=app.kubernetes.io/part-of%3Dzeus')).json.items as any[];
       const ready = pods.filter((p) => p.status?.phase === 'Running' && p.status.conditions.some((c: any) => c.type === 'Ready' && c.status === 'True'));
-      return pods.length === 6 && ready.length === 6 ? pods : undefined;
+      return pods.length === 7 && ready.length === 7 ? pods : undefined;
     },
     180_000,
   );
 
 const uiShowsServices = () =>
   waitFor(
-    'the UI to show both services',
+    'the UI (NodePort 30080) to show both services, the api counting visits in the database',
     async () => {
-      const res = await fetch(`http://${NODE_IP}:8080/`, { signal: AbortSignal.timeout(10_000) });
+      const res = await fetch(`http://${NODE_IP}:30080/`, { signal: AbortSignal.timeout(10_000) });
       const text = await res.text();
-      return res.status === 200 && text.includes('zeus-api 1.0 on pod') && text.includes('zeus-quotes 1.0 on pod') ? text : undefined;
+      return res.status === 200 && /zeus-api 1\.0 on pod \S+ \([\d.]+, node up-node\): visit #\d+/.test(text) && text.includes('zeus-quotes 1.0 on pod') ? text : undefined;
     },
     90_000,
   );
@@ -141,13 +142,13 @@ after(async () => {
   assert.equal(await cgroupExists(cgroupParent), false, 'cgroup parent removed');
 });
 
-test('corelet up --examples runs the Zeus ZAP stack on this machine, UI on its hostPort', async () => {
+test('corelet up --examples runs the Zeus ZAP stack on this machine, UI on its NodePort', async () => {
   const pods = await readyZeusPods();
   assert.ok(pods.every((p) => p.spec.nodeName === 'up-node'));
   const nodes = (await api('/api/v1/nodes')).json.items;
   assert.deepEqual(nodes.map((n: any) => n.metadata.name), ['up-node']);
   const page = await uiShowsServices();
-  assert.match(page, new RegExp(`database: ${NODE_IP.replace(/\./g, '\\.')}:7000`), 'the database found on this node');
+  assert.match(page, /database: zeus-db-0\.zeus-db:7000/, 'the database by its StatefulSet name');
 });
 
 test('stopped and started again, corelet up keeps the cluster and its pods', async () => {
@@ -155,7 +156,7 @@ test('stopped and started again, corelet up keeps the cluster and its pods', asy
   const config = await readFile(join(dir, 'home', '.corelet', 'config'), 'utf8');
   assert.equal(await stopUp(), 0, 'SIGTERM stops it cleanly');
   // the pods keep running without it
-  const res = await fetch(`http://${NODE_IP}:8080/healthz`, { signal: AbortSignal.timeout(10_000) });
+  const res = await fetch(`http://${NODE_IP}:30080/healthz`, { signal: AbortSignal.timeout(10_000) });
   assert.equal(res.status, 200);
   up = startUp();
   const pods = await readyZeusPods();

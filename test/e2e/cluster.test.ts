@@ -1,7 +1,7 @@
 /**
  * A 3-node namespace cluster (native-scripts/cluster.sh up 3) running the Zeus ZAP example: every
- * pod Running and spread over the nodes, the UI answering on its hostPort from the host, a pod
- * reaching a pod on another node by its IP. `cluster.sh down` runs in after(), whatever happened,
+ * pod Running and spread over the nodes, the UI answering on its NodePort at every node's address
+ * from the host with both Services' replicas, a pod reaching a pod on another node by its IP. `cluster.sh down` runs in after(), whatever happened,
  * and must leave nothing behind. More tests on the same cluster go between the first and after().
  */
 import { readAdminConfig } from '../helpers/admin-config.js';
@@ -37,7 +37,7 @@ after(async () => {
 test('the Zeus ZAP example runs: every pod Running and Ready, spread over the nodes', async () => {
   // as a user would: the CLI with the config `cluster.sh up` wrote
   await cluster.corelet(['apply', '-f', EXAMPLES]);
-  zeus = await cluster.waitForReadyPods(ZEUS, 6);
+  zeus = await cluster.waitForReadyPods(ZEUS, 7);
   const nodes = new Set(zeus.map((p) => p.spec.nodeName));
   assert.ok(nodes.size >= 2, `pods on ${[...nodes].join(', ')}: expected at least two nodes`);
   const apiNodes = zeus.filter((p) => p.metadata.labels?.app === 'zeus-api').map((p) => p.spec.nodeName);
@@ -45,25 +45,35 @@ test('the Zeus ZAP example runs: every pod Running and Ready, spread over the no
   for (const p of zeus) assert.match(p.status?.podIP ?? '', /^10\.244\.\d+\.\d+$/, `${p.metadata.name} has an IP from its node's pod CIDR`);
 });
 
-test("the UI answers on its hostPort at its node's address, with the services' answers", async () => {
-  const web = zeus.find((p) => p.metadata.labels?.app === 'zeus-web');
-  assert.ok(web?.spec.nodeName, 'the UI pod is bound');
-  const url = `http://${cluster.node(web.spec.nodeName).ip}:8080/`;
-  // the services announce themselves every 5 s; the page lists those it found, so wait for all of them
+test("the UI answers on its NodePort at every node's address, showing which api and quotes replica answered", async () => {
   const apis = zeus.filter((x) => x.metadata.labels?.app === 'zeus-api');
-  const page = await cluster.waitFor(
-    `the UI at ${url} to show both services and every api replica`,
+  // the page calls each Service 6 times: reload until every api replica has answered at least once
+  const seen = new Set<string>();
+  for (const node of cluster.nodes) {
+    const url = `http://${node.ip}:30080/`;
+    const page = await cluster.waitFor(
+      `the UI at ${url} (NodePort of zeus-web) to show both Services`,
+      async () => {
+        const r = await httpGet(url);
+        return r.status === 200 && /zeus-api 1\.0 on pod \S+ \([\d.]+, node \S+\): visit #\d+/.test(r.text) && /zeus-quotes 1\.0 on pod/.test(r.text) ? r.text : undefined;
+      },
+      60_000,
+      async () => (await httpGet(url).catch((e: unknown) => ({ text: String(e) }))).text,
+    );
+    assert.match(page, /<h1>Zeus ZAP<\/h1>/);
+    assert.match(page, /database: zeus-db-0\.zeus-db:7000/);
+    for (const p of apis) if (page.includes(`zeus-api 1.0 on pod ${p.metadata.name} `)) seen.add(p.metadata.name);
+  }
+  await cluster.waitFor(
+    'every api replica to answer the UI through the Service',
     async () => {
-      const r = await httpGet(url);
-      const all = apis.every((p) => r.text.includes(`${p.status!.podIP}:8081: zeus-api`));
-      return r.status === 200 && all && /zeus-api 1\.0 on pod/.test(r.text) && /zeus-quotes 1\.0 on pod/.test(r.text) ? r.text : undefined;
+      const r = await httpGet(`http://${cluster.nodes[0]!.ip}:30080/`);
+      for (const p of apis) if (r.text.includes(`zeus-api 1.0 on pod ${p.metadata.name} `)) seen.add(p.metadata.name);
+      return seen.size === apis.length ? true : undefined;
     },
     60_000,
-    async () => (await httpGet(url).catch((e: unknown) => ({ text: String(e) }))).text,
+    async () => `seen: ${[...seen].join(', ')}`,
   );
-  assert.match(page, /<h1>Zeus ZAP<\/h1>/);
-  // every api replica answered, whatever node it is on
-  for (const p of apis) assert.ok(page.includes(`${p.status!.podIP}:8081: zeus-api`), `UI reached ${p.metadata.name}`);
 });
 
 test('a pod reaches a pod on another node by its IP', async () => {

@@ -120,7 +120,7 @@ test(`soak (${settings.form} form, seed ${settings.seed}): faults at random, eve
     await cluster.loadExampleImages();
     await shortLivedToken(cluster, settings, report);
     const inv = (invariants = new Invariants(cluster, report, settings, flags.logBound));
-    await cluster.apply(await zeusManifest(settings.net));
+    await cluster.apply(await zeusManifest());
     await cluster.apply(soakManifest(settings));
     // the image churn starts with the workload: the stores fill while it comes up
     imageChurn = new ImageChurn(cluster, report, new Prng(settings.seed ^ 0x85ebca6b), settings, () => inv.quietSince());

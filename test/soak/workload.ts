@@ -1,6 +1,6 @@
 /**
- * What the soak runs: the Zeus stack (examples/zeus.yaml, its node list pointed at this cluster's
- * network) and, in namespace `soak`, a churn workload: a Deployment scaled up and down, Jobs, a
+ * What the soak runs: the Zeus stack (examples/zeus.yaml: Services and DNS names, nothing of the
+ * cluster's addresses in it) and, in namespace `soak`, a churn workload: a Deployment scaled up and down, Jobs, a
  * StatefulSet with a volumeClaimTemplate, a pod crash-looping and a Deployment logging fast. Churn
  * runs on its own timer (seeded) and can be paused while a fault must see a still cluster.
  */
@@ -20,9 +20,9 @@ export const CHURN_DEPLOYMENT = `${SOAK_NS}/churn`;
 /** Pods the test itself deletes (scale-downs, finished Jobs, image churn): never counted as lost. */
 export const TEST_DELETED_PREFIXES = ['churn-', 'batch-', 'img-'];
 
-/** examples/zeus.yaml with ZEUS_NODES listing this cluster's node addresses. */
-export async function zeusManifest(net: string): Promise<string> {
-  return (await readFile(join(EXAMPLES, 'zeus.yaml'), 'utf8')).replaceAll('10.99.0.', `${net}.`);
+/** examples/zeus.yaml, as it is. */
+export async function zeusManifest(): Promise<string> {
+  return readFile(join(EXAMPLES, 'zeus.yaml'), 'utf8');
 }
 
 /** The churn workload's fixed part. */

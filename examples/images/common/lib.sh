@@ -1,15 +1,14 @@
 # lib.sh - shared by the Zeus ZAP services (busybox sh), installed as /zeus/lib.sh.
 #
-# Finding each other: corelet has no Services and no cluster DNS, and pod IPs are not known before the
-# pods exist. So the database is the one fixed point: it publishes a hostPort (ZEUS_DB_PORT) and is
-# looked up on this pod's own node first (HOST_IP), then on each address in ZEUS_NODES; the first
-# that answers is remembered in /tmp/zeus-db. The microservices announce their own pod IP in the
-# database every few seconds (key svc.NAME.IP:PORT = time), and the UI reads that list and calls
-# them by pod IP, on whichever node they run.
+# Finding each other: by Service names through the cluster DNS, as in Kubernetes; no addresses are
+# configured anywhere. The database is the StatefulSet pod zeus-db-0 behind the headless Service
+# zeus-db: its stable name zeus-db-0.zeus-db follows it to whatever IP and node it gets. The api and
+# quotes are ClusterIP Services (zeus-api, zeus-quotes, port 80): every connection goes to one of
+# their ready replicas. Short names resolve through the search path of the pod's resolv.conf
+# (default.svc.cluster.local svc.cluster.local cluster.local).
 
-ZEUS_DB_PORT=${ZEUS_DB_PORT:-7000}
-# an announcement older than this (seconds) is a pod that has gone
-ZEUS_TTL=${ZEUS_TTL:-20}
+# where the database answers (the StatefulSet pod's stable name and port)
+ZEUS_DB=${ZEUS_DB:-zeus-db-0.zeus-db:7000}
 
 # http_get URL: the body, or failure; a short timeout so one dead address does not stall a page
 # (`timeout`, not wget -T: busybox 1.35's static wget crashes with -T)
@@ -18,45 +17,36 @@ http_get() { timeout 3 wget -q -O - "$1" 2>/dev/null; }
 # http_post URL DATA
 http_post() { timeout 3 wget -q -O - --post-data "$2" "$1" 2>/dev/null; }
 
-# zeus_db: prints HOST:PORT of the database, or fails when no address answers. All addresses are
-# tried at once (an unreachable one costs a whole timeout); the first in order that answered wins.
-zeus_db() {
-	cached=$(cat /tmp/zeus-db 2>/dev/null)
-	if [ -n "$cached" ] && http_get "http://$cached/healthz" >/dev/null; then
-		echo "$cached"
-		return 0
-	fi
-	answered=$(mktemp -d)
-	for ip in $HOST_IP $ZEUS_NODES; do
-		(http_get "http://$ip:$ZEUS_DB_PORT/healthz" >/dev/null && : >"$answered/$ip") &
+# zeus_busy: true while a connection is being served (busybox httpd forks one process per
+# connection; the listener itself is gone when this is asked)
+zeus_busy() {
+	for comm in /proc/[0-9]*/comm; do
+		[ "$(cat "$comm" 2>/dev/null)" = httpd ] && return 0
 	done
-	wait
-	for ip in $HOST_IP $ZEUS_NODES; do
-		if [ -e "$answered/$ip" ]; then
-			rm -rf "$answered"
-			echo "$ip:$ZEUS_DB_PORT" >/tmp/zeus-db.$$ && mv /tmp/zeus-db.$$ /tmp/zeus-db
-			echo "$ip:$ZEUS_DB_PORT"
-			return 0
-		fi
-	done
-	rm -rf "$answered"
 	return 1
 }
 
-# zeus_announce NAME PORT: tells the database every 5 s that this pod serves NAME on POD_IP:PORT
-zeus_announce() {
-	while :; do
-		db=$(zeus_db) && http_post "http://$db/cgi-bin/kv?key=svc.$1.$POD_IP:$2" "$(date +%s)" >/dev/null
-		sleep 5
+# zeus_stop: SIGTERM: stop accepting (the listening httpd exits, its socket closes), let the requests
+# in flight finish (at most ZEUS_DRAIN_SECONDS, default 10; the pods' grace period is 15), then exit.
+# By then the node has taken this pod out of its Services (it is terminating), so no new request
+# comes; exiting at once would cut the answers being written (the container's PID 1 leaving kills
+# every process in it).
+zeus_stop() {
+	kill "$httpd_pid" 2>/dev/null
+	wait "$httpd_pid" 2>/dev/null
+	i=0
+	while zeus_busy && [ "$i" -lt $((${ZEUS_DRAIN_SECONDS:-10} * 10)) ]; do
+		usleep 100000
+		i=$((i + 1))
 	done
+	exit 0
 }
 
-# zeus_serve PORT: busybox httpd on /zeus/app/www in the foreground; SIGTERM stops it (and any
-# background job of the caller) at once instead of waiting out the grace period, as PID 1 would
+# zeus_serve PORT: busybox httpd on /zeus/app/www in the foreground, stopped gracefully by SIGTERM
 zeus_serve() {
 	httpd -f -p "$1" -h /zeus/app/www &
 	httpd_pid=$!
-	trap 'kill $httpd_pid $(jobs -p) 2>/dev/null; exit 0' TERM INT
+	trap zeus_stop TERM INT
 	wait "$httpd_pid"
 }
 

@@ -6,9 +6,10 @@
  * Every message is decoded by dns-packet and checked before use: shorter than a header or a response
  * → dropped; undecodable → FORMERR; not one question, or an opcode other than QUERY → FORMERR/NOTIMP;
  * EDNS version above 0 → BADVERS. A UDP answer larger than 512 bytes (or the client's EDNS size, at
- * most 4096) first loses its additional section, then is sent truncated (TC, the question only) so the
+ * most the 1232 this server advertises) first loses its additional section, then is sent truncated (TC, the question only) so the
  * client retries over TCP, as RFC 1035/2181 want. State is bounded: the forwarder's pending table, TCP
- * connections (count, idle time, queries in flight and unread output per connection).
+ * connections (count, idle time, queries in flight and unread output per connection). Sources outside
+ * `allowSource` get REFUSED; ANY outside the cluster zone gets RFC 8482's minimal answer.
  */
 import dgram from 'node:dgram';
 import { promises as fs } from 'node:fs';
@@ -34,12 +35,18 @@ export interface DnsServerOptions {
   readonly upstreamPort?: number;
   /** Time one upstream gets before the next is asked (2 s). */
   readonly upstreamTimeoutMs?: number;
-  /** UDP queries waiting on upstreams at once (1024); more get SERVFAIL. */
+  /** UDP queries waiting on upstreams at once (1024); more get SERVFAIL. One source gets a quarter of them. */
   readonly maxPendingForwards?: number;
-  /** Open TCP connections (256); more are refused. */
+  /** Open TCP connections (256); more are refused. One source gets a quarter of them. */
   readonly maxTcpConnections?: number;
   /** A TCP connection idle this long is closed (10 s, RFC 7766's order of magnitude). */
   readonly tcpIdleTimeoutMs?: number;
+  /**
+   * Whether a query from this source address is answered (CoreDNS's acl `block`: the others get
+   * REFUSED, echoing only the question). Default: everyone (tests); the node's DNS process passes
+   * the cluster CIDR and the node's addresses (source-acl.ts).
+   */
+  readonly allowSource?: (address: string) => boolean;
   readonly logger?: Logger;
 }
 
@@ -56,7 +63,7 @@ export interface RunningDnsServer {
 
 /** The EDNS UDP size this server advertises (the DNS flag day 2020 value). */
 export const EDNS_UDP_SIZE = 1232;
-/** A client's EDNS size is taken up to this. */
+/** The largest UDP datagram read as a query. */
 const MAX_UDP_SIZE = 4096;
 const MIN_UDP_SIZE = 512;
 /** Queries in flight per TCP connection before reading pauses. */
@@ -125,7 +132,9 @@ export function parseQuery(raw: Buffer): Parsed {
   const q = echoable(question) ? question : undefined;
   if (((rawFlags >> 11) & 0xf) !== 0) return { ok: false, reply: bareResponse(id, rawFlags, 'NOTIMP', q, opt ? ourOpt() : undefined) };
   if (opt && opt.ednsVersion > 0) return { ok: false, reply: bareResponse(id, rawFlags, 'NOERROR', q, ourOpt(BADVERS_EXTENDED)) };
-  const maxUdp = opt ? Math.min(MAX_UDP_SIZE, Math.max(MIN_UDP_SIZE, opt.udpPayloadSize)) : MIN_UDP_SIZE;
+  // A client's EDNS size is taken up to what this server advertises (1232: no IP fragmentation, and
+  // an answer at most ~20x a minimal query, not 70x as with 4096).
+  const maxUdp = opt ? Math.min(EDNS_UDP_SIZE, Math.max(MIN_UDP_SIZE, opt.udpPayloadSize)) : MIN_UDP_SIZE;
   return { ok: true, id, rawFlags, question, opt, maxUdp };
 }
 
@@ -158,6 +167,88 @@ function fitUdp(packet: dnsPacket.Packet, limit: number): Buffer {
     else hi = mid - 1;
   }
   return dnsPacket.encode(truncated(lo));
+}
+
+/** Entries of the encoded-answer cache before it is emptied (a bound, not a working-set guess). */
+const ANSWER_CACHE_MAX = 10_000;
+
+/** Byte → its lower-case letter for name bytes the answer cache takes (letters, digits, '-', '_'); 0 for the rest. */
+const PLAIN_BYTE = new Uint8Array(256);
+for (let c = 0; c < 256; c++) {
+  const ch = String.fromCharCode(c);
+  if (/^[a-z0-9_-]$/.test(ch)) PLAIN_BYTE[c] = c;
+  else if (/^[A-Z]$/.test(ch)) PLAIN_BYTE[c] = c + 32;
+}
+
+/**
+ * The answer-cache key of a plain UDP query: one IN question, no other record (so no EDNS), opcode
+ * QUERY, a name of letters, digits, '-' and '_' only (so ASCII case folding is the whole story),
+ * nothing after the question. The key is the lower-cased name, the type and the RD bit (the only
+ * query flag the answer echoes). Anything else: undefined (the full path decodes it).
+ */
+export function plainQueryKey(raw: Buffer): string | undefined {
+  if (raw.length < 17 || raw.length > 12 + 255 + 4) return undefined;
+  const flags = raw.readUInt16BE(2);
+  if ((flags & 0xf800) !== 0) return undefined; // a response, or an opcode other than QUERY
+  if (raw.readUInt16BE(4) !== 1 || raw.readUInt16BE(6) !== 0 || raw.readUInt16BE(8) !== 0 || raw.readUInt16BE(10) !== 0) return undefined;
+  let i = 12;
+  let name = '';
+  for (;;) {
+    const len = raw[i];
+    if (len === undefined || len > 63) return undefined; // cut, or a compression pointer
+    i++;
+    if (len === 0) break;
+    if (i + len > raw.length) return undefined;
+    for (let j = i; j < i + len; j++) {
+      const c = PLAIN_BYTE[raw[j]!]!;
+      if (c === 0) return undefined;
+      name += String.fromCharCode(c);
+    }
+    name += '.';
+    i += len;
+  }
+  if (i + 4 !== raw.length || raw.readUInt16BE(i + 2) !== 1) return undefined;
+  return `${name}/${raw.readUInt16BE(i)}/${flags & dnsPacket.RECURSION_DESIRED}`;
+}
+
+/**
+ * Encoded answers of plain UDP queries for cluster names, by plainQueryKey, valid while the view's
+ * generation stays the same. A hit is the stored message with the query's ID and its question bytes
+ * (the client's spelling of the name: resolvers using 0x20 case randomization compare it).
+ */
+class AnswerCache {
+  private readonly entries = new Map<string, Buffer>();
+  private generation: number | undefined;
+
+  constructor(private readonly view: ServiceView) {}
+
+  private current(): boolean {
+    const g = this.view.generation?.();
+    if (g === undefined) return false;
+    if (g !== this.generation) {
+      this.entries.clear();
+      this.generation = g;
+    }
+    return true;
+  }
+
+  lookup(key: string, query: Buffer): Buffer | undefined {
+    if (!this.current()) return undefined;
+    const stored = this.entries.get(key);
+    if (stored === undefined) return undefined;
+    const out = Buffer.allocUnsafe(stored.length);
+    stored.copy(out);
+    query.copy(out, 0, 0, 2);
+    query.copy(out, 12, 12, query.length - 4);
+    return out;
+  }
+
+  /** Stores an answer just computed from the view (synchronously, so at its current generation). */
+  store(key: string, answer: Buffer): void {
+    if (!this.current()) return;
+    if (this.entries.size >= ANSWER_CACHE_MAX) this.entries.clear();
+    this.entries.set(key, answer);
+  }
 }
 
 /** Starts the server; throws when the resolv.conf cannot be read or the address cannot be bound. */
@@ -207,22 +298,46 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
     throw invalidArgument(`cluster DNS: reading the node's resolv.conf ${options.resolvConfPath}: ${messageOf(err)}`, err);
   }
 
-  /** Answers one raw query; undefined: send nothing. */
-  const handle = async (raw: Buffer, transport: 'udp' | 'tcp'): Promise<Buffer | undefined> => {
+  const cache = new AnswerCache(options.view);
+
+  const allowSource = options.allowSource ?? (() => true);
+  /** Forwards in flight per source address, and the share one source may hold. */
+  const forwardsBySource = new Map<string, number>();
+  const perSourceForwards = Math.max(1, Math.floor((options.maxPendingForwards ?? 1024) / 4));
+
+  /** Answers one raw query; undefined: send nothing. `cacheKey`: its plainQueryKey (UDP only). */
+  const handle = async (raw: Buffer, transport: 'udp' | 'tcp', source: string, cacheKey?: string): Promise<Buffer | undefined> => {
     const parsed = parseQuery(raw);
     if (!parsed.ok) return parsed.reply;
     const { id, rawFlags, question, opt, maxUdp } = parsed;
+    if (!allowSource(source)) return bareResponse(id, rawFlags, 'REFUSED', echoable(question) ? question : undefined, opt ? ourOpt() : undefined);
     const limit = transport === 'udp' ? maxUdp : MAX_MESSAGE;
     const klass = question.class ?? 'IN';
     let answer: ClusterAnswer;
+    const name = canonicalName(question.name);
+    const inZone = name === zone || name.endsWith(`.${zone}`);
+    if ((question.type as string) === 'ANY' && !inZone) {
+      // RFC 8482: a minimal answer (one synthesized HINFO), never forwarded (ANY is the amplifier's
+      // query of choice). Cluster names answer ANY with their address records (a subset, as allowed).
+      return fitUdp(
+        {
+          id,
+          type: 'response',
+          flags: echoedFlags(rawFlags) | dnsPacket.RECURSION_AVAILABLE,
+          questions: echoable(question) ? [question] : [],
+          answers: [{ type: 'HINFO', name: question.name, ttl: 8482, data: { cpu: 'RFC8482', os: '' } }],
+          additionals: opt ? [ourOpt()] : [],
+        },
+        limit,
+      );
+    }
     if (klass === 'IN' || klass === 'ANY') {
       answer = clusterAnswer(options.view, zone, question.name, question.type);
     } else {
-      const name = canonicalName(question.name);
-      answer = name === zone || name.endsWith(`.${zone}`) ? { kind: 'answer', rcode: 'NOTIMP', answers: [], authorities: [], additionals: [] } : { kind: 'forward' };
+      answer = inZone ? { kind: 'answer', rcode: 'NOTIMP', answers: [], authorities: [], additionals: [] } : { kind: 'forward' };
     }
     if (answer.kind === 'answer') {
-      return fitUdp(
+      const reply = fitUdp(
         {
           id,
           type: 'response',
@@ -234,10 +349,23 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
         },
         limit,
       );
+      if (cacheKey !== undefined && opt === undefined) cache.store(cacheKey, reply);
+      return reply;
     }
     maybeReload();
     const q = echoable(question) ? question : undefined;
-    const reply = transport === 'udp' ? await forwarder.forwardUdp(raw, question, upstreams) : await forwarder.forwardTcp(raw, question, upstreams);
+    // one source (a pod asking names whose servers black-hole) cannot take every pending slot
+    const mine = forwardsBySource.get(source) ?? 0;
+    if (mine >= perSourceForwards) return bareResponse(id, rawFlags, 'SERVFAIL', q, opt ? ourOpt() : undefined);
+    forwardsBySource.set(source, mine + 1);
+    let reply: Buffer | undefined;
+    try {
+      reply = transport === 'udp' ? await forwarder.forwardUdp(raw, question, upstreams) : await forwarder.forwardTcp(raw, question, upstreams);
+    } finally {
+      const n = (forwardsBySource.get(source) ?? 1) - 1;
+      if (n > 0) forwardsBySource.set(source, n);
+      else forwardsBySource.delete(source);
+    }
     if (!reply) return bareResponse(id, rawFlags, 'SERVFAIL', q, opt ? ourOpt() : undefined);
     if (reply.length <= limit) return reply;
     // Larger than the client can take over UDP: send it truncated, the client asks again over TCP.
@@ -257,15 +385,29 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
 
   const tcp = net.createServer();
   tcp.maxConnections = options.maxTcpConnections ?? 256;
+  const perSourceTcp = Math.max(1, Math.floor(tcp.maxConnections / 4));
+  const tcpBySource = new Map<string, number>();
   const idleMs = options.tcpIdleTimeoutMs ?? 10_000;
   const conns = new Set<net.Socket>();
   let closed = false;
 
   tcp.on('connection', (sock) => {
+    const source = sock.remoteAddress ?? '';
+    const held = tcpBySource.get(source) ?? 0;
+    if (held >= perSourceTcp) {
+      sock.destroy(); // one source cannot hold every connection (and so stop everyone's TCP retries)
+      return;
+    }
+    tcpBySource.set(source, held + 1);
     conns.add(sock);
     sock.setTimeout(idleMs, () => sock.destroy());
     sock.on('error', () => undefined);
-    sock.on('close', () => conns.delete(sock));
+    sock.on('close', () => {
+      conns.delete(sock);
+      const n = (tcpBySource.get(source) ?? 1) - 1;
+      if (n > 0) tcpBySource.set(source, n);
+      else tcpBySource.delete(source);
+    });
     let buf: Buffer = Buffer.alloc(0);
     let inFlight = 0;
     const pump = () => {
@@ -279,7 +421,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
         const msg = Buffer.from(buf.subarray(2, 2 + len));
         buf = buf.subarray(2 + len);
         inFlight++;
-        handle(msg, 'tcp')
+        handle(msg, 'tcp', source)
           .then(
             (reply) => {
               if (!reply || sock.destroyed) return;
@@ -310,7 +452,15 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
   tcp.on('error', (err) => log.warn({ err: messageOf(err) }, 'cluster DNS: TCP listener error'));
   udp.on('message', (msg, rinfo) => {
     if (msg.length > MAX_UDP_SIZE) return;
-    handle(msg, 'udp').then(
+    const key = plainQueryKey(msg);
+    if (key !== undefined && allowSource(rinfo.address)) {
+      const hit = cache.lookup(key, msg);
+      if (hit !== undefined) {
+        if (!closed) udp.send(hit, rinfo.port, rinfo.address);
+        return;
+      }
+    }
+    handle(msg, 'udp', rinfo.address, key).then(
       (reply) => {
         if (reply && !closed) udp.send(reply, rinfo.port, rinfo.address, () => undefined);
       },

@@ -49,6 +49,11 @@ export interface ServiceView {
   hasNamespace(namespace: string): boolean;
   /** Services and endpoints holding this IP (cluster IPs first). */
   reverse(ip: string): readonly DnsReverseEntry[];
+  /**
+   * A number that changes whenever any answer may change (every write). The server caches encoded
+   * answers while it stays the same; a view without it gets no answer cache.
+   */
+  generation?(): number;
 }
 
 /**
@@ -61,6 +66,14 @@ export function endpointLabel(ep: DnsEndpoint): string {
 
 /** The Service fields the view keeps (its endpoints come from slices). */
 export type DnsServiceSpec = Omit<DnsService, 'endpoints'>;
+
+/** The write side of a view: MemoryServiceView, or the feed to the node's DNS process. */
+export interface ServiceViewWriter {
+  setService(spec: DnsServiceSpec): void;
+  deleteService(namespace: string, name: string): void;
+  setEndpointSlice(namespace: string, service: string, slice: string, endpoints: readonly DnsEndpoint[]): void;
+  deleteEndpointSlice(namespace: string, slice: string): void;
+}
 
 interface Entry {
   spec: DnsServiceSpec | undefined;
@@ -75,11 +88,16 @@ const key = (namespace: string, name: string) => `${namespace}/${name}`;
  * `setEndpointSlice`/`deleteEndpointSlice` on EndpointSlice events (slices may come before their
  * Service). Its size is the cluster's Services and endpoints, nothing per query.
  */
-export class MemoryServiceView implements ServiceView {
+export class MemoryServiceView implements ServiceView, ServiceViewWriter {
   private readonly entries = new Map<string, Entry>();
   private readonly sliceOwner = new Map<string, string>();
   private readonly namespaces = new Map<string, number>();
   private readonly byIp = new Map<string, DnsReverseEntry[]>();
+  private writes = 0;
+
+  generation(): number {
+    return this.writes;
+  }
 
   service(namespace: string, name: string): DnsService | undefined {
     return this.entries.get(key(namespace, name))?.merged;
@@ -93,8 +111,23 @@ export class MemoryServiceView implements ServiceView {
     return this.byIp.get(ip) ?? [];
   }
 
+  /** Every Service and slice the view holds, as the writes that rebuild it (the DNS process's snapshot). */
+  snapshot(): { services: DnsServiceSpec[]; slices: { namespace: string; service: string; slice: string; endpoints: readonly DnsEndpoint[] }[] } {
+    const services: DnsServiceSpec[] = [];
+    const slices: { namespace: string; service: string; slice: string; endpoints: readonly DnsEndpoint[] }[] = [];
+    for (const [k, e] of this.entries) {
+      if (e.spec) services.push(e.spec);
+      const i = k.indexOf('/');
+      const namespace = k.slice(0, i);
+      const service = k.slice(i + 1);
+      for (const [slice, endpoints] of e.slices) slices.push({ namespace, service, slice, endpoints });
+    }
+    return { services, slices };
+  }
+
   /** A Service was added or changed. */
   setService(spec: DnsServiceSpec): void {
+    this.writes++;
     const e = this.entry(spec.namespace, spec.name);
     e.spec = { namespace: spec.namespace, name: spec.name, clusterIP: spec.clusterIP, ports: [...spec.ports] };
     this.rebuild(e);
@@ -102,6 +135,7 @@ export class MemoryServiceView implements ServiceView {
 
   /** A Service was deleted (its slices stay until they are deleted too). */
   deleteService(namespace: string, name: string): void {
+    this.writes++;
     const e = this.entries.get(key(namespace, name));
     if (!e) return;
     e.spec = undefined;
@@ -114,6 +148,7 @@ export class MemoryServiceView implements ServiceView {
    * (the caller applies readiness and publishNotReadyAddresses), each with the slice's ports.
    */
   setEndpointSlice(namespace: string, service: string, slice: string, endpoints: readonly DnsEndpoint[]): void {
+    this.writes++;
     const sliceKey = key(namespace, slice);
     const owner = this.sliceOwner.get(sliceKey);
     if (owner !== undefined && owner !== key(namespace, service)) this.deleteEndpointSlice(namespace, slice);
@@ -125,6 +160,7 @@ export class MemoryServiceView implements ServiceView {
 
   /** An EndpointSlice was deleted. */
   deleteEndpointSlice(namespace: string, slice: string): void {
+    this.writes++;
     const sliceKey = key(namespace, slice);
     const owner = this.sliceOwner.get(sliceKey);
     if (owner === undefined) return;

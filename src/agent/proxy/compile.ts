@@ -5,13 +5,22 @@
  *
  * The table (names as in the rules):
  *   nat-prerouting / nat-output (nat, dstnat)  → jump services
- *   services: ip daddr . meta l4proto . th dport vmap @service-ips           (ClusterIP → service-…)
- *             ip daddr @node-ips meta l4proto . th dport vmap @service-nodeports (NodePort → external-…)
- *   external-NS/NAME/PROTO/PORT: mark for masquerade, goto service-…  (NodePort traffic from outside)
- *   service-NS/NAME/PROTO/PORT: [from outside the cluster CIDR: mark]; [affinity: a client in
- *             @affinity-… goes back to its endpoint]; numgen random mod N vmap { i : goto endpoint-… }
- *   endpoint-NS/NAME/PROTO/PORT__IP/PORT: [the endpoint itself as client (hairpin): mark];
- *             [affinity: update @affinity-… { ip saddr }]; dnat to IP:PORT
+ *   services: ip daddr . meta l4proto . th dport vmap @service-ips           (ClusterIP → spread-…)
+ *             ip daddr @node-ips meta l4proto . th dport vmap @service-nodeports (NodePort → nodeport-…)
+ *   spread-PROTO-N (shared by every service port with N endpoints): [from outside the cluster CIDR:
+ *             mark]; dnat ip addr . port to ip daddr . meta l4proto . th dport . numgen random mod N
+ *             map @backends   (@backends: CLUSTERIP . proto . PORT . i → IP . PORT, i = 0..N-1)
+ *   nodeport-PROTO-N (shared likewise): mark; dnat … to meta l4proto . th dport . numgen random mod N
+ *             map @nodeport-backends   (NodePort traffic from outside)
+ *             So there is no chain per Service or per endpoint: nft 1.0.6's CLI reads every chain and
+ *             set of the ruleset before any `add rule`/`add element`, so what one change costs grows
+ *             with them (11,000 chains at 1,000 Services × 10 endpoints: ~1.3 MB read per change); an
+ *             endpoint replaced is a few map elements. bench/README.md, "Service proxy".
+ *   ClientIP affinity (per Service, as before): service-NS/NAME/PROTO/PORT: [outside the CIDR: mark];
+ *             a client in @affinity-… goes back to its endpoint; numgen random mod N vmap { i : goto
+ *             endpoint-… }; external-NS/NAME/PROTO/PORT: mark, goto service-…;
+ *             endpoint-NS/NAME/PROTO/PORT__IP/PORT: [the endpoint itself as client: mark];
+ *             update @affinity-… { ip saddr }; dnat to IP:PORT
  *   filter-input / filter-forward / filter-output (filter, -10): ct state new jump endpoints-check
  *   endpoints-check: Services without endpoints (@no-endpoint-services, @no-endpoint-nodeports) and
  *             unknown ports of a ClusterIP (@cluster-ips) go to reject-chain: TCP gets a reset (the
@@ -20,15 +29,17 @@
  *             ICMP rate limit (net.ipv4.icmp_ratelimit: ~6 at once, then 1/s per client), which made
  *             a client opening several connections to a Service without endpoints wait for SYN
  *             retransmits (seen in the netns test: 3 of 10 connections timed out after 5 s)
- *   nat-postrouting (nat, srcnat) → masquerading: marked packets are masqueraded (mark cleared)
+ *   nat-postrouting (nat, srcnat) → masquerading: hairpin (an endpoint reaching itself through a
+ *             Service: after DNAT, `ip saddr . ip daddr` is in @hairpin, which holds `IP . IP` of every
+ *             endpoint) is marked; marked packets are masqueraded (mark cleared)
  *
  * The transaction: `add table`; `add` every chain, set and map it needs (idempotent); `flush` every
- * chain and map (and the node-ips / cluster-ips sets), including those of the previous sync that
+ * chain and map (and the node-ips / cluster-ips / hairpin sets), including those of the previous sync that
  * are no longer wanted (`existing`), which are then deleted; then every rule and element again.
  * nft applies it all or nothing, so traffic never sees a table without rules. The affinity sets are
  * never flushed: a client keeps its endpoint across syncs while that endpoint stays.
  * compileRulesetUpdate makes the smaller transaction from one compile to the next: only the service
- * ports whose rules changed (nft's own cost still grows with the table: see the handoff/bench notes).
+ * ports whose rules changed, and of those only the elements and chains that differ.
  */
 import {
   MASQUERADE_MARK,
@@ -93,18 +104,32 @@ const BASE_CHAINS: readonly { name: string; type: 'nat' | 'filter'; hook: string
   { name: 'filter-output', type: 'filter', hook: 'output', priority: '-10' },
 ];
 
-const FIXED_SETS: Record<string, string> = { 'cluster-ips': 'ipv4_addr', 'node-ips': 'ipv4_addr' };
+const FIXED_SETS: Record<string, string> = { 'cluster-ips': 'ipv4_addr', 'node-ips': 'ipv4_addr', hairpin: 'ipv4_addr . ipv4_addr' };
 const FIXED_MAPS: Record<string, string> = {
   'service-ips': 'ipv4_addr . inet_proto . inet_service : verdict',
   'service-nodeports': 'inet_proto . inet_service : verdict',
   'no-endpoint-services': 'ipv4_addr . inet_proto . inet_service : verdict',
   'no-endpoint-nodeports': 'inet_proto . inet_service : verdict',
 };
+/**
+ * The endpoints of every service port by index (numgen picks the index), and of every NodePort.
+ * `tcp dport` in the typeof only gives the key its type (inet_service; UDP ports are looked up with
+ * `th dport` all the same): nft 1.0.6 refuses its own `th dport` typeof when it reads the map back
+ * ("conflicting protocols specified: tcp vs. th") on the next transaction.
+ */
+const TYPEOF_MAPS: Record<string, string> = {
+  backends: 'typeof ip daddr . meta l4proto . tcp dport . numgen random mod 1 : ip daddr . tcp dport',
+  'nodeport-backends': 'typeof meta l4proto . tcp dport . numgen random mod 1 : ip daddr . tcp dport',
+};
 
 const serviceChain = (key: string) => `service-${key}`;
 const externalChain = (key: string) => `external-${key}`;
 const endpointChain = (key: string, ep: ProxyEndpoint) => `endpoint-${key}__${ep.ip}/${ep.port}`;
 const affinitySet = (key: string, ep: ProxyEndpoint) => `affinity-${key}__${ep.ip}/${ep.port}`;
+/** The chains shared by every service port (NodePort) of a protocol with N endpoints. */
+const spreadChain = (p: string, n: number) => `spread-${p}-${n}`;
+const nodePortChain = (p: string, n: number) => `nodeport-${p}-${n}`;
+const isSharedChain = (c: string) => c.startsWith('spread-') || c.startsWith('nodeport-');
 const proto = (p: ProxyServicePort) => p.protocol.toLowerCase();
 
 /**
@@ -126,10 +151,12 @@ export function resolveProxyState(state: ProxyState): ResolvedState {
       return;
     }
     const key = servicePortKey(e.namespace, e.service, e.protocol, e.portName);
-    endpointsByKey.set(key, [...(endpointsByKey.get(key) ?? []), ...e.endpoints]);
+    const known = endpointsByKey.get(key);
+    endpointsByKey.set(key, known === undefined ? e.endpoints : [...known, ...e.endpoints]);
   });
   const indexed = state.services.map((service, i) => ({ service, i }));
-  indexed.sort((a, b) => `${a.service.namespace}/${a.service.name}`.localeCompare(`${b.service.namespace}/${b.service.name}`));
+  // code-unit order (names are lowercase DNS labels); localeCompare costs far more at 1,000 Services
+  indexed.sort((a, b) => compareNames(a.service, b.service));
   const clusterPorts = new Map<string, string>();
   const nodePorts = new Map<string, string>();
   const ports: ResolvedServicePort[] = [];
@@ -166,6 +193,11 @@ export function resolveProxyState(state: ProxyState): ResolvedState {
   }
   const nodeAddresses = [...new Set(state.nodeAddresses)].sort();
   return { ports, nodeAddresses, ...(clusterCIDR === undefined ? {} : { clusterCIDR }), warnings };
+}
+
+function compareNames(a: ProxyService, b: ProxyService): number {
+  if (a.namespace !== b.namespace) return a.namespace < b.namespace ? -1 : 1;
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
 /** A chain, set or map element: `key` alone for a set, `key : value` in a map. */
@@ -209,10 +241,11 @@ function fixedFragment(resolved: ResolvedState): Fragment {
     'ip daddr @cluster-ips goto reject-chain',
   ]);
   chain('mark-for-masquerade', [`meta mark set meta mark | ${mark}`]);
-  chain('masquerading', [`meta mark & ${mark} == 0 return`, `meta mark set meta mark ^ ${mark}`, 'masquerade fully-random']);
+  chain('masquerading', ['ct status dnat ip saddr . ip daddr @hairpin jump mark-for-masquerade', `meta mark & ${mark} == 0 return`, `meta mark set meta mark ^ ${mark}`, 'masquerade fully-random']);
   chain('reject-chain', ['meta l4proto tcp reject with tcp reset', 'reject']);
   for (const [name, type] of Object.entries(FIXED_SETS)) f.sets.set(name, `type ${type} ;`);
   for (const [name, type] of Object.entries(FIXED_MAPS)) f.maps.set(name, `type ${type} ;`);
+  for (const [name, spec] of Object.entries(TYPEOF_MAPS)) f.maps.set(name, `${spec} ;`);
   for (const a of resolved.nodeAddresses) f.elements.push({ target: 'node-ips', key: a });
   return f;
 }
@@ -227,6 +260,31 @@ function servicePortFragment(sp: ResolvedServicePort, clusterCIDR: string | unde
     if (np !== undefined) f.elements.push({ target: 'no-endpoint-nodeports', key: np, value: 'goto reject-chain' });
     return f;
   }
+  const affinity = service.sessionAffinity;
+  if (affinity === undefined) {
+    // No chain of its own: chains shared by every service port with N endpoints pick an index with
+    // numgen and look the endpoint up in @backends (@nodeport-backends) by destination and index.
+    // nft 1.0.6's CLI reads every chain and set of the ruleset before any `add rule`/`add element`,
+    // so what one change costs grows with their number (bench/README.md, rule sync).
+    const n = endpoints.length;
+    const spread = spreadChain(proto(port), n);
+    f.chains.set(spread, [
+      ...(clusterCIDR === undefined ? [] : [`ip saddr != ${clusterCIDR} jump mark-for-masquerade`]),
+      `meta l4proto ${proto(port)} dnat ip addr . port to ip daddr . meta l4proto . th dport . numgen random mod ${n} map @backends`,
+    ]);
+    f.elements.push({ target: 'service-ips', key: cip, value: `goto ${spread}` });
+    endpoints.forEach((ep, i) => f.elements.push({ target: 'backends', key: `${cip} . ${i}`, value: `${ep.ip} . ${ep.port}` }));
+    if (np !== undefined) {
+      const ext = nodePortChain(proto(port), n);
+      f.chains.set(ext, [
+        'jump mark-for-masquerade',
+        `meta l4proto ${proto(port)} dnat ip addr . port to meta l4proto . th dport . numgen random mod ${n} map @nodeport-backends`,
+      ]);
+      f.elements.push({ target: 'service-nodeports', key: np, value: `goto ${ext}` });
+      endpoints.forEach((ep, i) => f.elements.push({ target: 'nodeport-backends', key: `${np} . ${i}`, value: `${ep.ip} . ${ep.port}` }));
+    }
+    return f;
+  }
   const svc = serviceChain(key);
   const svcRules: string[] = [];
   f.chains.set(svc, svcRules);
@@ -239,20 +297,18 @@ function servicePortFragment(sp: ResolvedServicePort, clusterCIDR: string | unde
   if (clusterCIDR !== undefined) {
     svcRules.push(`ip daddr ${service.clusterIP} ${proto(port)} dport ${port.port} ip saddr != ${clusterCIDR} jump mark-for-masquerade`);
   }
-  const affinity = service.sessionAffinity;
-  if (affinity !== undefined) {
-    for (const ep of endpoints) {
-      const set = affinitySet(key, ep);
-      f.sets.set(set, `type ipv4_addr ; flags dynamic,timeout ; timeout ${affinity.timeoutSeconds}s ;`);
-      svcRules.push(`ip saddr @${set} goto ${endpointChain(key, ep)}`);
-    }
+  // ClientIP affinity: a chain per endpoint, which updates the endpoint's set of clients
+  for (const ep of endpoints) {
+    const set = affinitySet(key, ep);
+    f.sets.set(set, `type ipv4_addr ; flags dynamic,timeout ; timeout ${affinity.timeoutSeconds}s ;`);
+    svcRules.push(`ip saddr @${set} goto ${endpointChain(key, ep)}`);
   }
   const spread = endpoints.map((ep, i) => `${i} : goto ${endpointChain(key, ep)}`).join(', ');
   svcRules.push(`numgen random mod ${endpoints.length} vmap { ${spread} }`);
   for (const ep of endpoints) {
     f.chains.set(endpointChain(key, ep), [
       `ip saddr ${ep.ip} jump mark-for-masquerade`,
-      ...(affinity === undefined ? [] : [`update @${affinitySet(key, ep)} { ip saddr }`]),
+      `update @${affinitySet(key, ep)} { ip saddr }`,
       `meta l4proto ${proto(port)} dnat ip to ${ep.ip}:${ep.port}`,
     ]);
   }
@@ -272,6 +328,10 @@ export interface RulesetPlan {
   fixed: string;
   parts: Map<string, PlannedPart>;
   clusterIPs: string[];
+  /** `IP . IP` of every endpoint that gets traffic: the hairpin set (an endpoint reaching itself through a Service). */
+  hairpin: Set<string>;
+  /** The shared spread-/nodeport- chains some service port uses. */
+  shared: Set<string>;
 }
 
 /** Plans every part; a part whose input is the same as in `previous` reuses its fragment (most of them in an update). */
@@ -280,7 +340,9 @@ function plan(resolved: ResolvedState, table: ProxyTable, previous?: RulesetPlan
   const parts = new Map<string, PlannedPart>();
   for (const sp of resolved.ports) {
     const { service, port, endpoints } = sp;
-    const input = JSON.stringify([service.clusterIP, service.sessionAffinity?.timeoutSeconds, port, endpoints, resolved.clusterCIDR]);
+    // what servicePortFragment reads (the endpoints' ip and port only), cheaper than JSON.stringify at 10,000 endpoints
+    let input = `${service.clusterIP} ${service.sessionAffinity?.timeoutSeconds ?? ''} ${port.name} ${port.port} ${port.protocol} ${port.nodePort ?? ''} ${resolved.clusterCIDR ?? ''}`;
+    for (const ep of endpoints) input += ` ${ep.ip}:${ep.port}`;
     const before = previous?.parts.get(sp.key);
     if (before?.input === input) {
       parts.set(sp.key, before);
@@ -290,8 +352,12 @@ function plan(resolved: ResolvedState, table: ProxyTable, previous?: RulesetPlan
     parts.set(sp.key, { input, fragment, text: fragmentText(fragment) });
   }
   const clusterIPs = [...new Set(resolved.ports.map((p) => p.service.clusterIP))].sort();
+  const hairpin = new Set<string>();
+  for (const p of resolved.ports) for (const ep of p.endpoints) hairpin.add(`${ep.ip} . ${ep.ip}`);
+  const shared = new Set<string>();
+  for (const part of parts.values()) for (const c of part.fragment.chains.keys()) if (isSharedChain(c)) shared.add(c);
   // the cluster CIDR is in every service chain: part of the fixed identity, so a change of it resyncs all
-  return { fixed, plan: { table, fixed: `${fragmentText(fixed)} ${resolved.clusterCIDR ?? ''}`, parts, clusterIPs } };
+  return { fixed, plan: { table, fixed: `${fragmentText(fixed)} ${resolved.clusterCIDR ?? ''}`, parts, clusterIPs, hairpin, shared } };
 }
 
 /** Collects what a set of fragments owns, in order. */
@@ -315,7 +381,9 @@ function elementLines(t: string, verb: 'add' | 'delete', elements: readonly Elem
   const byTarget = new Map<string, string[]>();
   for (const e of elements) {
     const item = verb === 'add' && e.value !== undefined ? `${e.key} : ${e.value}` : e.key;
-    byTarget.set(e.target, [...(byTarget.get(e.target) ?? []), item]);
+    const items = byTarget.get(e.target);
+    if (items === undefined) byTarget.set(e.target, [item]);
+    else items.push(item);
   }
   return [...byTarget].map(([target, items]) => `${verb} element ${t} ${target} { ${items.join(', ')} }`);
 }
@@ -358,7 +426,7 @@ export function compileRuleset(state: ProxyState, table: ProxyTable, existing: T
     ...staleMaps.map((m) => `delete map ${t} ${m}`),
     ...staleSets.map((s) => `delete set ${t} ${s}`),
     ...ruleLines(t, all),
-    ...elementLines(t, 'add', [...all.elements, ...p.clusterIPs.map((key) => ({ target: 'cluster-ips', key }))]),
+    ...elementLines(t, 'add', [...all.elements, ...p.clusterIPs.map((key) => ({ target: 'cluster-ips', key })), ...[...p.hairpin].sort().map((key) => ({ target: 'hairpin', key }))]),
   ];
   return { text: `${lines.join('\n')}\n`, objects, warnings: resolved.warnings, resolved, plan: p };
 }
@@ -395,20 +463,47 @@ export function compileRulesetUpdate(previous: CompiledRuleset, state: ProxyStat
   const newIPs = new Set(p.clusterIPs);
   const goneIPs = before.clusterIPs.filter((ip) => !newIPs.has(ip));
   const cameIPs = p.clusterIPs.filter((ip) => !oldIPs.has(ip));
+  const notIn = (a: Set<string>, b: Set<string>) => {
+    const out: string[] = [];
+    for (const e of a) if (!b.has(e)) out.push(e);
+    return out.sort().map((key) => ({ target: 'hairpin', key }));
+  };
+  const goneHairpin = notIn(before.hairpin, p.hairpin);
+  const cameHairpin = notIn(p.hairpin, before.hairpin);
+  // an element that stays as it was (a Service whose rules changed but not its verdict) is left alone
+  const elementId = (e: Element) => `${e.target} ${e.key} ${e.value ?? ''}`;
+  const oldIds = new Set(oldU.elements.map(elementId));
+  const newIds = new Set(newU.elements.map(elementId));
+  const oldElements = oldU.elements.filter((e) => !newIds.has(elementId(e)));
+  const newElements = newU.elements.filter((e) => !oldIds.has(elementId(e)));
   const keepSets = new Set(newU.sets.keys());
   const keepChains = new Set([...newU.chains.keys()]);
-  const staleChains = [...oldU.chains.keys()].filter((c) => !keepChains.has(c));
+  // a shared chain goes when no service port uses it any more
+  const staleChains = [...oldU.chains.keys()].filter((c) => !keepChains.has(c) && !p.shared.has(c));
   const staleSets = [...oldU.sets.keys()].filter((s) => !keepSets.has(s));
+  // chains that already hold their rules are left alone: a shared chain that existed (its rules
+  // depend only on its name and the cluster CIDR), or a chain whose rules did not change
+  const sameRules = (a: string[] | undefined, b: string[] | undefined) => a !== undefined && b !== undefined && a.length === b.length && a.every((r, i) => r === b[i]);
+  const unchanged = (c: string) => (isSharedChain(c) && before.shared.has(c)) || sameRules(oldU.chains.get(c), newU.chains.get(c));
+  const changed: Fragment = { ...newU, chains: new Map([...newU.chains].filter(([c]) => !unchanged(c))) };
   const lines = [
-    ...definitionLines(t, newU),
-    ...[...new Set([...newU.chains.keys(), ...staleChains])].map((c) => `flush chain ${t} ${c}`),
-    ...elementLines(t, 'delete', [...oldU.elements, ...goneIPs.map((key) => ({ target: 'cluster-ips', key }))]),
+    ...definitionLines(t, changed),
+    ...[...new Set([...changed.chains.keys(), ...staleChains])].map((c) => `flush chain ${t} ${c}`),
+    ...elementLines(t, 'delete', [...oldElements, ...goneIPs.map((key) => ({ target: 'cluster-ips', key })), ...goneHairpin]),
     ...staleChains.map((c) => `delete chain ${t} ${c}`),
     ...staleSets.map((s) => `delete set ${t} ${s}`),
-    ...ruleLines(t, newU),
-    ...elementLines(t, 'add', [...newU.elements, ...cameIPs.map((key) => ({ target: 'cluster-ips', key }))]),
+    ...ruleLines(t, changed),
+    ...elementLines(t, 'add', [...newElements, ...cameIPs.map((key) => ({ target: 'cluster-ips', key })), ...cameHairpin]),
   ];
-  const objects = objectsOf(union([fixedFragment(resolved), ...[...p.parts.values()].map((x) => x.fragment)]));
+  // what the table holds now: the previous objects minus the deleted, plus the new (not a union of every part)
+  const staleChainSet = new Set(staleChains);
+  const staleSetSet = new Set(staleSets);
+  const newObjects = objectsOf(newU);
+  const objects: TableObjects = {
+    chains: [...new Set([...previous.objects.chains.filter((c) => !staleChainSet.has(c)), ...newObjects.chains])],
+    sets: [...new Set([...previous.objects.sets.filter((x) => !staleSetSet.has(x)), ...newObjects.sets])],
+    maps: previous.objects.maps,
+  };
   return { text: lines.length === 0 ? '' : `add table ${t}\n${lines.join('\n')}\n`, objects, warnings: resolved.warnings, resolved, plan: p };
 }
 

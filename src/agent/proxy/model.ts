@@ -132,7 +132,16 @@ export function normalizeIPv4Cidr(field: string, v: unknown): string {
 }
 
 export function ipv4ToInt(ip: string): number {
-  return ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+  let n = 0;
+  let octet = 0;
+  for (let i = 0; i < ip.length; i++) {
+    const c = ip.charCodeAt(i);
+    if (c === 46) {
+      n = n * 256 + octet;
+      octet = 0;
+    } else octet = octet * 10 + (c - 48);
+  }
+  return n * 256 + octet;
 }
 
 function intToIPv4(n: number): string {
@@ -201,5 +210,8 @@ export function usedEndpoints(endpoints: readonly ProxyEndpoint[]): ProxyEndpoin
   const chosen = ready.length > 0 ? ready : endpoints.filter((e) => e.serving && e.terminating);
   const byKey = new Map<string, ProxyEndpoint>();
   for (const e of chosen) byKey.set(`${e.ip}:${e.port}`, e);
-  return [...byKey.values()].sort((a, b) => ipv4ToInt(a.ip) - ipv4ToInt(b.ip) || a.port - b.port);
+  // the address as a number once per endpoint, not per comparison
+  const keyed = [...byKey.values()].map((e) => ({ e, n: ipv4ToInt(e.ip) }));
+  keyed.sort((a, b) => a.n - b.n || a.e.port - b.e.port);
+  return keyed.map((k) => k.e);
 }

@@ -68,7 +68,8 @@ export class NftProxy {
 
   /** The table's chains, sets and maps as the kernel has them now (empty when there is no table). */
   async listObjects(): Promise<TableObjects> {
-    const r = await runNft(this.nft, ['-j', 'list', 'table', this.table.family, this.table.name]);
+    // -t (terse): without set and map elements, which are most of a big table's listing
+    const r = await runNft(this.nft, ['-j', '-t', 'list', 'table', this.table.family, this.table.name]);
     if (r.exitCode !== 0) {
       if (/No such file or directory/.test(r.stderr)) return { chains: [], sets: [], maps: [] };
       throw unavailable(`nft list table ${this.table.family} ${this.table.name} failed: ${r.stderr.trim()}`);

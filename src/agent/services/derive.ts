@@ -4,7 +4,7 @@
  */
 import { DEFAULT_CLIENT_IP_TIMEOUT_SECONDS, SERVICE_NAME_LABEL, isHeadless, type EndpointSlice, type Service } from '../../api/index.js';
 import type { ProxyService, ProxyServicePortEndpoints, ProxyState } from '../proxy/index.js';
-import type { DnsEndpoint, DnsServiceSpec, MemoryServiceView } from '../dns/index.js';
+import type { DnsEndpoint, DnsServiceSpec, ServiceViewWriter } from '../dns/index.js';
 import type { ServiceCacheChange } from './service-cache.js';
 
 /** The Service as the proxy sees it; undefined for a headless Service or one without its cluster IP yet. */
@@ -72,7 +72,7 @@ export function dnsEndpoints(slice: EndpointSlice): DnsEndpoint[] {
 }
 
 /** Applies one batch's changes to the DNS view. */
-export function applyToDnsView(view: MemoryServiceView, changes: readonly ServiceCacheChange[]): void {
+export function applyToDnsView(view: ServiceViewWriter, changes: readonly ServiceCacheChange[]): void {
   for (const c of changes) {
     if (c.kind === 'Service') {
       const spec = c.object && dnsService(c.object);

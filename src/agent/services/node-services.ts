@@ -2,7 +2,9 @@
  * Services on a node: the scheduler's `services` messages go into one cache, which drives the
  * service proxy (nft rules, through a serialized coalescing sync loop) and the DNS server's view.
  * The DNS server listens on the cluster DNS address, put on `lo` of the node's network namespace
- * (kept across agent restarts, removed by {@link cleanupNodeServices} when the node stops for good).
+ * (kept across agent restarts, removed by {@link cleanupNodeServices} when the node stops for good),
+ * in the node DNS process (agent/dns/dns-process.ts) the agent starts or re-attaches to and feeds:
+ * it outlives agent restarts, so they are no DNS outage.
  * A deleted pod that is an endpoint is held before its containers are told to stop until its
  * endpoint has left this node's rules, plus a short delay for the other nodes' proxies.
  */
@@ -11,7 +13,7 @@ import { networkInterfaces } from 'node:os';
 import { execa, failedPrecondition, invalidArgument, messageOf, type Logger } from '../../lib/index.js';
 import type { ServicesMessage } from '../../api/index.js';
 import { DEFAULT_PROXY_TABLE, NftProxy, normalizeIPv4Cidr, validateProxyTable, type ProxyTable } from '../proxy/index.js';
-import { MemoryServiceView, startDnsServer, type RunningDnsServer } from '../dns/index.js';
+import { DnsProcessLink, MemoryServiceView, stopDnsProcess, type ServiceViewWriter } from '../dns/index.js';
 import { ServiceCache } from './service-cache.js';
 import { applyToDnsView, proxyState, type NodeNetwork } from './derive.js';
 import { ProxySyncLoop, type ProxyApplier } from './proxy-loop.js';
@@ -64,6 +66,10 @@ export interface NodeServicesOptions {
   /** The node's InternalIP: NodePorts answer on it (and on the node's other non-loopback IPv4 addresses). */
   hostIP: string;
   logger: Logger;
+  /** The node DNS process's folder (socket, pidfile, log): the agent's ROOT/dns. */
+  dnsDir?: string;
+  /** The DNS process's log level. */
+  logLevel?: string;
   /** Tests: a fake proxy, no DNS address/server, other delays. */
   applier?: ProxyApplier;
   dnsServer?: boolean;
@@ -77,12 +83,32 @@ export class NodeServices {
   readonly cache = new ServiceCache();
   readonly view = new MemoryServiceView();
   readonly loop: ProxySyncLoop;
-  private dns: RunningDnsServer | undefined;
+  private dns: DnsProcessLink | undefined;
+  /** Writes go to the agent's view (the snapshot source) and to the DNS process. */
+  private readonly writer: ServiceViewWriter;
   private batchWaiters = new Set<() => void>();
   private readonly table: ProxyTable;
 
   constructor(private readonly opts: NodeServicesOptions) {
     this.table = { family: 'inet', name: opts.config.proxyTable };
+    this.writer = {
+      setService: (spec) => {
+        this.view.setService(spec);
+        this.dns?.setService(spec);
+      },
+      deleteService: (ns, name) => {
+        this.view.deleteService(ns, name);
+        this.dns?.deleteService(ns, name);
+      },
+      setEndpointSlice: (ns, service, slice, endpoints) => {
+        this.view.setEndpointSlice(ns, service, slice, endpoints);
+        this.dns?.setEndpointSlice(ns, service, slice, endpoints);
+      },
+      deleteEndpointSlice: (ns, slice) => {
+        this.view.deleteEndpointSlice(ns, slice);
+        this.dns?.deleteEndpointSlice(ns, slice);
+      },
+    };
     const applier = opts.applier ?? new NftProxy({ table: this.table });
     this.loop = new ProxySyncLoop({
       applier,
@@ -102,21 +128,37 @@ export class NodeServices {
     return { nodeAddresses: [...addrs].filter((a) => isIPv4(a) && a !== '127.0.0.1').sort(), clusterCIDR: this.opts.config.clusterCIDR };
   }
 
-  /** Puts the cluster DNS address on lo (when missing) and starts the DNS server on it, port 53 UDP and TCP. */
+  /**
+   * Puts the cluster DNS address on lo (when missing) and attaches to the node DNS process serving it
+   * on port 53 UDP and TCP, starting one when none runs (or replacing one of another build/settings).
+   * With cluster DNS disabled, a DNS process left from an earlier configuration is stopped.
+   */
   async start(): Promise<void> {
     const { clusterDNS, clusterDomain, resolvConf } = this.opts.config;
-    if (clusterDNS === '' || this.opts.dnsServer === false) return;
+    if (this.opts.dnsServer === false || this.opts.dnsDir === undefined) return;
+    if (clusterDNS === '') {
+      await stopDnsProcess(this.opts.dnsDir, this.opts.logger);
+      return;
+    }
     if (await ensureLoopbackAddress(clusterDNS)) this.opts.logger.info({ address: `${clusterDNS}/32` }, 'cluster DNS address added to lo');
-    try {
-      this.dns = await startDnsServer({
-        view: this.view,
-        clusterDomain: clusterDomain || SERVICES_DEFAULTS.clusterDomain,
+    const link = new DnsProcessLink({
+      settings: {
         host: clusterDNS,
         port: 53,
+        clusterDomain: clusterDomain || SERVICES_DEFAULTS.clusterDomain,
         // the node's resolvers; with --resolv-conf "" (pods get none), the host's own
-        resolvConfPath: resolvConf || SERVICES_DEFAULTS.resolvConf,
-        logger: this.opts.logger.child({ component: 'dns' }),
-      });
+        resolvConf: resolvConf || SERVICES_DEFAULTS.resolvConf,
+      },
+      dir: this.opts.dnsDir,
+      view: this.view,
+      // pods, and the node's own addresses (hostNetwork pods); the DNS process adds whatever its netns holds
+      allow: () => [this.opts.config.clusterCIDR, ...this.network().nodeAddresses.map((a) => `${a}/32`)],
+      logger: this.opts.logger.child({ component: 'dns' }),
+      logLevel: this.opts.logLevel,
+    });
+    try {
+      await link.start();
+      this.dns = link;
     } catch (err) {
       throw failedPrecondition(`cannot serve cluster DNS on ${clusterDNS}:53 (another DNS server bound to 0.0.0.0:53?): ${messageOf(err)}; free the port, pick another --cluster-dns, or disable cluster DNS with --cluster-dns ""`);
     }
@@ -132,7 +174,10 @@ export class NodeServices {
       return;
     }
     if (!batch) return;
-    applyToDnsView(this.view, batch.changes);
+    applyToDnsView(this.writer, batch.changes);
+    // the first snapshot from the scheduler: the DNS process swaps to this view (until now it kept
+    // answering from what the previous agent gave it)
+    if (batch.reset) this.dns?.markSynced();
     this.loop.request();
     const w = [...this.batchWaiters];
     for (const wake of w) wake();
@@ -172,7 +217,7 @@ export class NodeServices {
     return 'removed';
   }
 
-  /** The agent stops (a restart follows, or not): the DNS server closes, the rules and the DNS address stay. */
+  /** The agent stops (a restart follows, or not): the rules, the DNS address and the DNS process stay. */
   async stop(): Promise<void> {
     await this.loop.stop();
     await this.dns?.close();
@@ -186,7 +231,7 @@ export class NodeServices {
  * table, the conntrack entries of its cluster IPs and node ports (and of the DNS address), and the
  * cluster DNS address from lo. Each step is tried; the errors are returned.
  */
-export async function cleanupNodeServices(config: Pick<ServicesConfig, 'clusterDNS' | 'proxyTable'>, logger: Logger): Promise<string[]> {
+export async function cleanupNodeServices(config: Pick<ServicesConfig, 'clusterDNS' | 'proxyTable'>, logger: Logger, dnsDir?: string): Promise<string[]> {
   const errors: string[] = [];
   const table: ProxyTable = { family: 'inet', name: config.proxyTable };
   const step = async (what: string, f: () => Promise<unknown>) => {
@@ -197,6 +242,7 @@ export async function cleanupNodeServices(config: Pick<ServicesConfig, 'clusterD
       logger.warn({ err: messageOf(err) }, `cleanup: ${what} failed`);
     }
   };
+  if (dnsDir !== undefined) await step('stopping the node DNS process', () => stopDnsProcess(dnsDir, logger));
   let addrs: ReturnType<typeof tableServiceAddresses> = { clusterIPs: [], nodePorts: [] };
   await step(`listing table ${table.family} ${table.name}`, async () => {
     const r = await execa('nft', ['-j', 'list', 'table', table.family, table.name], { reject: false });

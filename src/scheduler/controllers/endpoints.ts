@@ -100,8 +100,16 @@ export function podPorts(service: Pick<Service, 'spec'>, pod: Pod): EndpointPort
   return out;
 }
 
+/** Slice name suffixes by port-set JSON: most Services share a few port sets (bounded memo). */
+const hashes = new Map<string, string>();
+
 function shortHash(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 8);
+  let h = hashes.get(text);
+  if (h === undefined) {
+    if (hashes.size >= 4096) hashes.clear();
+    hashes.set(text, (h = createHash('sha256').update(text).digest('hex').slice(0, 8)));
+  }
+  return h;
 }
 
 /**
@@ -153,33 +161,48 @@ export interface EndpointsReconcileResult {
   deleted: number;
 }
 
-/** The slices this controller manages for a Service name in a namespace. */
-function managedSlices(store: Store, namespace: string, serviceName?: string): (StoredObject & EndpointSlice)[] {
-  const labels: Record<string, string> = { [MANAGED_BY_LABEL]: ENDPOINTS_CONTROLLER_NAME };
-  if (serviceName !== undefined) labels[SERVICE_NAME_LABEL] = serviceName;
-  return store.list<StoredObject & EndpointSlice>('EndpointSlice', { namespace, labelSelector: selectorRequirements({ matchLabels: labels }) });
+/**
+ * What a reconcile reads. {@link storeEndpointsSource} asks the store (a label-selector list parses
+ * every pod of the namespace: fine for one Service, not for a pass over a thousand of them);
+ * EndpointsIndex (endpoints-index.ts) answers from memory, kept current by the store's watch.
+ */
+export interface EndpointsSource {
+  service(namespace: string, name: string): (StoredObject & Service) | undefined;
+  /** The pods of the namespace whose labels hold every pair of selector (not empty). */
+  selectedPods(namespace: string, selector: Readonly<Record<string, string>>): readonly Pod[];
+  nodeReady: NodeReadiness;
+  /** The slices this controller manages for the Service name (label kubernetes.io/service-name). */
+  managedSlices(namespace: string, serviceName: string): readonly (StoredObject & EndpointSlice)[];
+}
+
+/** An {@link EndpointsSource} reading the store directly (node readiness is read once per node). */
+export function storeEndpointsSource(store: Store): EndpointsSource {
+  const nodes = new Map<string, boolean>();
+  return {
+    service: (namespace, name) => store.get<StoredObject & Service>('Service', namespace, name),
+    selectedPods: (namespace, selector) => store.list<StoredObject & Pod>('Pod', { namespace, labelSelector: selectorRequirements({ matchLabels: { ...selector } }) }),
+    nodeReady: (nodeName) => {
+      let ready = nodes.get(nodeName);
+      if (ready === undefined) nodes.set(nodeName, (ready = isNodeReady(store.get<StoredObject & Node>('Node', '', nodeName))));
+      return ready;
+    },
+    managedSlices: (namespace, serviceName) =>
+      store.list<StoredObject & EndpointSlice>('EndpointSlice', { namespace, labelSelector: selectorRequirements({ matchLabels: { [MANAGED_BY_LABEL]: ENDPOINTS_CONTROLLER_NAME, [SERVICE_NAME_LABEL]: serviceName } }) }),
+  };
 }
 
 /**
  * Brings the slices of the Service namespace/name to what its pods say (in one transaction): creates,
- * updates and deletes only what differs. A Service that no longer exists loses its slices.
+ * updates and deletes only what differs. A Service that no longer exists loses its slices. Reads
+ * from source (default: the store itself).
  */
-export function reconcileServiceEndpoints(store: Store, namespace: string, name: string): EndpointsReconcileResult {
+export function reconcileServiceEndpoints(store: Store, namespace: string, name: string, source: EndpointsSource = storeEndpointsSource(store)): EndpointsReconcileResult {
   return store.transaction(() => {
     const result = { created: 0, updated: 0, deleted: 0 };
-    const service = store.get<StoredObject & Service>('Service', namespace, name);
-    let desired: DesiredEndpointSlice[] = [];
-    if (service?.spec.selector) {
-      const pods = store.list<StoredObject & Pod>('Pod', { namespace, labelSelector: selectorRequirements({ matchLabels: service.spec.selector }) });
-      const nodes = new Map<string, boolean>();
-      const nodeReady: NodeReadiness = (nodeName) => {
-        let ready = nodes.get(nodeName);
-        if (ready === undefined) nodes.set(nodeName, (ready = isNodeReady(store.get<StoredObject & Node>('Node', '', nodeName))));
-        return ready;
-      };
-      desired = desiredEndpointSlices(service, pods, nodeReady);
-    }
-    const existing = new Map(managedSlices(store, namespace, name).map((s) => [s.metadata.name, s]));
+    const service = source.service(namespace, name);
+    const selector = service?.spec.selector;
+    const desired = service && selector && Object.keys(selector).length > 0 ? desiredEndpointSlices(service, source.selectedPods(namespace, selector), source.nodeReady) : [];
+    const existing = new Map(source.managedSlices(namespace, name).map((s) => [s.metadata.name, s]));
     for (const want of desired) {
       const have = existing.get(want.metadata.name);
       existing.delete(want.metadata.name);

@@ -56,6 +56,7 @@ export { deletePod, confirmPodTerminated, collectOrphanedTerminatingPods, isTerm
 export { isolated, type ControllerFailure } from './isolate.js';
 export {
   reconcileServiceEndpoints,
+  storeEndpointsSource,
   desiredEndpointSlices,
   endpointsWork,
   podEndpoint,
@@ -64,4 +65,7 @@ export {
   type DesiredEndpointSlice,
   type EndpointsReconcileResult,
   type NodeReadiness,
+  type EndpointsSource,
 } from './endpoints.js';
+export { EndpointsIndex } from './endpoints-index.js';
+export { EndpointsController, type EndpointsControllerOptions, type EndpointsPassResult, type EndpointsTimer } from './endpoints-controller.js';

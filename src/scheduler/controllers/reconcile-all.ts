@@ -4,7 +4,8 @@ import { isolated, type ControllerFailure } from './isolate.js';
 import type { Store, StoredObject } from '../store/index.js';
 import { reconcileDaemonSet } from './daemonset.js';
 import { reconcileDeployment } from './deployment.js';
-import { endpointsWork, reconcileServiceEndpoints } from './endpoints.js';
+import { reconcileServiceEndpoints } from './endpoints.js';
+import { EndpointsIndex } from './endpoints-index.js';
 import { reconcileJob } from './job.js';
 import { reconcileNodeLoss, type EvictedPod } from './node-loss.js';
 import { forgetStatefulSetRevisions, reconcileStatefulSet } from './statefulset.js';
@@ -19,6 +20,12 @@ export interface ReconcileAllOptions {
    * (node-lifecycle.ts: grace from its own start, rate limits, zone disruption) instead.
    */
   nodeLoss?: boolean;
+  /**
+   * Whether the pass reconciles every Service's EndpointSlices (default true), from an index of the
+   * store taken at that step. The scheduler daemon passes false: its EndpointsController
+   * (endpoints-controller.ts) follows the store's watch and reconciles only what changed.
+   */
+  endpoints?: boolean;
 }
 
 /** What {@link reconcileAll} did. */
@@ -149,9 +156,12 @@ function* reconcileAllSteps(store: Store, now: Date, opts: ReconcileAllOptions):
     yield;
   }
   // Last: the slices see the pods the workload controllers made or deleted in this pass.
-  for (const s of endpointsWork(store)) {
-    each('Service', s.namespace, s.name, () => reconcileServiceEndpoints(store, s.namespace, s.name));
-    yield;
+  if (opts.endpoints !== false) {
+    const index = EndpointsIndex.load(store);
+    for (const s of index.work()) {
+      each('Service', s.namespace, s.name, () => reconcileServiceEndpoints(store, s.namespace, s.name, index));
+      yield;
+    }
   }
   return { deployments: deployments.size, jobs: jobs.length, statefulSets: statefulSets.length, daemonSets: daemonSets.length, evicted, failures };
 }

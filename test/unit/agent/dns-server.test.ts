@@ -44,6 +44,13 @@ function seedView(): MemoryServiceView {
     'many-1',
     Array.from({ length: 30 }, (_, i) => ({ ip: `10.90.0.${i + 1}`, ports: [{ name: 'dns', port: 5353, protocol: 'UDP' as const }] })),
   );
+  view.setService({ namespace: 'shop', name: 'some', clusterIP: null, ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] });
+  view.setEndpointSlice(
+    'shop',
+    'some',
+    'some-1',
+    Array.from({ length: 12 }, (_, i) => ({ ip: `10.91.0.${i + 1}`, ports: [{ name: 'dns', port: 5353, protocol: 'UDP' as const }] })),
+  );
   return view;
 }
 
@@ -95,6 +102,34 @@ describe('cluster DNS: Service records', () => {
     const p = await udpQuery(server.port, query('Zeus-API.Default.SVC.cluster.local', 'A'));
     assert.equal(p.questions![0].name, 'Zeus-API.Default.SVC.cluster.local');
     assert.deepEqual(data(p), ['10.96.0.20']);
+  });
+
+  it('answers a repeated question with the new query\'s ID, spelling and RD bit, and follows a view change', async () => {
+    const first = await udpQuery(server.port, query('web-cache.default.svc.cluster.local', 'A', { id: 1 }));
+    assert.equal(first.rcode, 'NXDOMAIN');
+    view.setService({ namespace: 'default', name: 'web-cache', clusterIP: '10.96.0.44', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] });
+    try {
+      const ask = (name: string, id: number) => udpQuery(server.port, query(name, 'A', { id }));
+      for (const [name, id] of [['web-cache.default.svc.cluster.local', 2], ['WEB-Cache.default.svc.CLUSTER.local', 3], ['web-cache.default.svc.cluster.local', 4]] as const) {
+        const p = await ask(name, id);
+        assert.equal(p.id, id);
+        assert.equal(p.questions![0].name, name);
+        assert.equal(p.rcode, 'NOERROR');
+        assert.equal(p.flag_rd, true);
+        assert.deepEqual(data(p), ['10.96.0.44']);
+      }
+      const noRd = dnsPacket.encode({ type: 'query', id: 5, flags: 0, questions: [{ type: 'A', name: 'web-cache.default.svc.cluster.local', class: 'IN' }] });
+      const [raw] = await udpExchange(server.port, [noRd]);
+      const p = dnsPacket.decode(raw!);
+      assert.equal(p.id, 5);
+      assert.equal(p.flag_rd, false);
+      assert.deepEqual(data(p as Decoded), ['10.96.0.44']);
+      view.setService({ namespace: 'default', name: 'web-cache', clusterIP: '10.96.0.45', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] });
+      assert.deepEqual(data(await ask('web-cache.default.svc.cluster.local', 6)), ['10.96.0.45']);
+    } finally {
+      view.deleteService('default', 'web-cache');
+    }
+    assert.equal((await udpQuery(server.port, query('web-cache.default.svc.cluster.local', 'A', { id: 7 }))).rcode, 'NXDOMAIN');
   });
 
   it('answers a headless Service with every ready endpoint IP', async () => {
@@ -237,6 +272,19 @@ describe('cluster DNS: forwarding to the node\'s resolvers', () => {
     assert.deepEqual(data(packet), ['192.0.2.8']);
   });
 
+  it('gives one source a quarter of the pending forwards: beyond it, SERVFAIL at once and nothing forwarded', async () => {
+    const s = await startDnsServer({ view, clusterDomain: ZONE, host: '127.0.0.1', port: 0, resolvConfPath: join(dir, 'resolv.conf'), upstreamPort: upstream.port, upstreamTimeoutMs: 300, maxPendingForwards: 4 });
+    try {
+      const before = upstream.seen.filter((q) => q.name === 'slow.example.com').length;
+      const replies = await udpExchange(s.port, [query('slow.example.com', 'A', { id: 1 }), query('slow.example.com', 'A', { id: 2 })], 2);
+      const decoded = replies.map((r) => dnsPacket.decode(r) as Decoded);
+      assert.deepEqual(decoded.map((p) => [p.id, p.rcode]), [[2, 'SERVFAIL'], [1, 'SERVFAIL']], 'the second refused first, the first after its timeout');
+      assert.equal(upstream.seen.filter((q) => q.name === 'slow.example.com').length - before, 1);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('answers SERVFAIL when no upstream answers', async () => {
     const p = await udpQuery(server.port, query('slow.example.com', 'A'));
     assert.equal(p.rcode, 'SERVFAIL');
@@ -254,18 +302,28 @@ describe('cluster DNS: truncation of its own answers', () => {
     assert.equal(packet.answers?.length, 30);
   });
 
-  it('fits it in one UDP answer when the client offers a 4096-byte EDNS buffer', async () => {
-    const { packet, via } = await resolve(server.port, 'many.shop.svc.cluster.local', 'A', 4096);
+  it('fits 12 endpoints (over 512 bytes) in one UDP answer when the client offers an EDNS buffer', async () => {
+    const { packet, via } = await resolve(server.port, 'some.shop.svc.cluster.local', 'A', 4096);
     assert.equal(via, 'udp');
-    assert.equal(packet.answers?.length, 30);
+    assert.equal(packet.answers?.length, 12);
     const opt = packet.additionals?.find((a) => a.type === 'OPT') as { udpPayloadSize: number } | undefined;
     assert.equal(opt?.udpPayloadSize, 1232);
   });
 
+  it('takes a 4096-byte EDNS buffer as its own 1232: 30 endpoints go truncated over UDP (no 4 KiB reflection), whole over TCP', async () => {
+    const raw = await udpExchange(server.port, [query('many.shop.svc.cluster.local', 'A', { edns: 4096 })]);
+    assert.ok(raw[0]!.length <= 1232, `UDP answer of ${raw[0]!.length} bytes`);
+    const udp = dnsPacket.decode(raw[0]!);
+    assert.equal(udp.flag_tc, true);
+    const { packet, via } = await resolve(server.port, 'many.shop.svc.cluster.local', 'A', 4096);
+    assert.equal(via, 'tcp');
+    assert.equal(packet.answers?.length, 30);
+  });
+
   it('drops the additional section before truncating an SRV answer', async () => {
-    const p = await udpQuery(server.port, query('_dns._udp.many.shop.svc.cluster.local', 'SRV', { edns: 4096 }));
+    const p = await udpQuery(server.port, query('_dns._udp.some.shop.svc.cluster.local', 'SRV', { edns: 4096 }));
     assert.equal(p.flag_tc, false);
-    assert.equal(p.answers?.length, 30);
+    assert.equal(p.answers?.length, 12);
     assert.deepEqual((p.additionals ?? []).map((a) => a.type), ['OPT']);
   });
 });
@@ -348,6 +406,35 @@ describe('cluster DNS: bounded TCP state', () => {
     }
   });
 
+  it('gives one source a quarter of the TCP connections: another source still connects', async () => {
+    const s = await startDnsServer({ view, clusterDomain: ZONE, host: '127.0.0.1', port: 0, resolvConfPath: join(dir, 'resolv.conf'), maxTcpConnections: 4 });
+    const first = net.connect({ host: '127.0.0.1', port: s.port });
+    first.on('error', () => undefined);
+    try {
+      await new Promise((r) => first.once('connect', r));
+      await new Promise((r) => setTimeout(r, 50)); // the server has taken the first one (a bound, not an assertion)
+      const again = await tcpExchange(s.port, [frame(query('kv.default.svc.cluster.local', 'A'))], 1, '127.0.0.1');
+      assert.equal(again.closed, true);
+      assert.equal(again.replies.length, 0);
+      // another source (bound to 127.0.0.2) is answered
+      const other = net.connect({ host: '127.0.0.1', port: s.port, localAddress: '127.0.0.2' });
+      const reply = await new Promise<Buffer>((resolve, reject) => {
+        let buf = Buffer.alloc(0);
+        other.on('error', reject);
+        other.on('connect', () => other.write(frame(query('kv.default.svc.cluster.local', 'A'))));
+        other.on('data', (d: Buffer) => {
+          buf = Buffer.concat([buf, d]);
+          if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) resolve(buf.subarray(2));
+        });
+      });
+      other.destroy();
+      assert.equal((dnsPacket.decode(reply) as Decoded).rcode, 'NOERROR');
+    } finally {
+      first.destroy();
+      await s.close();
+    }
+  });
+
   it('closes a TCP connection that stays idle', async () => {
     const s = await startDnsServer({ view, clusterDomain: ZONE, host: '127.0.0.1', port: 0, resolvConfPath: join(dir, 'resolv.conf'), tcpIdleTimeoutMs: 300 });
     try {
@@ -402,5 +489,44 @@ describe('cluster DNS: upstreams from the resolv.conf', () => {
     } finally {
       await s.close();
     }
+  });
+});
+
+describe('cluster DNS: sources and ANY (no open resolver, no amplifier)', () => {
+  it('answers REFUSED (the question only, no larger than the query) to a source outside the allowed ones, over UDP and TCP', async () => {
+    const s = await startDnsServer({ view, clusterDomain: ZONE, host: '127.0.0.1', port: 0, resolvConfPath: join(dir, 'resolv.conf'), upstreamPort: upstream.port, allowSource: () => false });
+    try {
+      const before = upstream.seen.length;
+      const q = query('example.com', 'A', { id: 77 });
+      const [raw] = await udpExchange(s.port, [q]);
+      assert.ok(raw!.length <= q.length, `REFUSED of ${raw!.length} bytes for a query of ${q.length}`);
+      const p = dnsPacket.decode(raw!) as Decoded;
+      assert.equal(p.id, 77);
+      assert.equal(p.rcode, 'REFUSED');
+      assert.equal((p.answers ?? []).length, 0);
+      // a cluster name too (the answer cache is not a way around it), and over TCP
+      assert.equal((await udpQuery(s.port, query('zeus-api.default.svc.cluster.local', 'A'))).rcode, 'REFUSED');
+      assert.equal((await udpQuery(s.port, query('zeus-api.default.svc.cluster.local', 'A'))).rcode, 'REFUSED');
+      assert.equal((await tcpQuery(s.port, query('zeus-api.default.svc.cluster.local', 'A'))).rcode, 'REFUSED');
+      assert.equal(upstream.seen.length, before, 'nothing forwarded');
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('answers ANY outside the cluster zone with RFC 8482\'s one HINFO record, never forwarding it', async () => {
+    const before = upstream.seen.length;
+    const p = await udpQuery(server.port, query('example.com', 'ANY' as dnsPacket.RecordType));
+    assert.equal(p.rcode, 'NOERROR');
+    assert.deepEqual(
+      (p.answers ?? []).map((a) => [a.type, (a as { data: { cpu: string } }).data.cpu]),
+      [['HINFO', 'RFC8482']],
+    );
+    assert.equal(upstream.seen.length, before);
+  });
+
+  it('answers ANY for a cluster name with its addresses (a subset of its records)', async () => {
+    const p = await udpQuery(server.port, query('zeus-api.default.svc.cluster.local', 'ANY' as dnsPacket.RecordType));
+    assert.deepEqual((p.answers ?? []).map((a) => a.type), ['A']);
   });
 });

@@ -76,19 +76,23 @@ describe('service proxy ruleset: structure', () => {
     ]);
   });
 
-  it('spreads a ClusterIP over its ready endpoints: one numgen vmap, one DNAT per endpoint', () => {
-    const { text } = compileRuleset(state(), table);
-    assert.ok(text.includes(`add element ${T} service-ips { 10.96.0.20 . tcp . 80 : goto service-default/web/tcp/http }`));
-    assert.deepEqual(rulesOf(text, 'service-default/web/tcp/http'), [
-      'numgen random mod 3 vmap { 0 : goto endpoint-default/web/tcp/http__10.244.1.5/8080, ' +
-        '1 : goto endpoint-default/web/tcp/http__10.244.1.9/8080, 2 : goto endpoint-default/web/tcp/http__10.244.2.7/8080 }',
-    ]);
-    const dnats = lines(text).filter((l) => l.includes(' dnat '));
-    assert.deepEqual(dnats, [
-      `add rule ${T} endpoint-default/web/tcp/http__10.244.1.5/8080 meta l4proto tcp dnat ip to 10.244.1.5:8080`,
-      `add rule ${T} endpoint-default/web/tcp/http__10.244.1.9/8080 meta l4proto tcp dnat ip to 10.244.1.9:8080`,
-      `add rule ${T} endpoint-default/web/tcp/http__10.244.2.7/8080 meta l4proto tcp dnat ip to 10.244.2.7:8080`,
-    ]);
+  it('spreads a ClusterIP over its ready endpoints: a chain shared by 3-endpoint ports picks an index, @backends the endpoint', () => {
+    const { text, objects } = compileRuleset(state(), table);
+    assert.ok(text.includes(`add element ${T} service-ips { 10.96.0.20 . tcp . 80 : goto spread-tcp-3 }`));
+    assert.deepEqual(rulesOf(text, 'spread-tcp-3'), ['meta l4proto tcp dnat ip addr . port to ip daddr . meta l4proto . th dport . numgen random mod 3 map @backends']);
+    assert.ok(text.includes(`add map ${T} backends { typeof ip daddr . meta l4proto . tcp dport . numgen random mod 1 : ip daddr . tcp dport ; }`));
+    assert.ok(text.includes(`add element ${T} backends { 10.96.0.20 . tcp . 80 . 0 : 10.244.1.5 . 8080, 10.96.0.20 . tcp . 80 . 1 : 10.244.1.9 . 8080, 10.96.0.20 . tcp . 80 . 2 : 10.244.2.7 . 8080 }`));
+    assert.equal(lines(text).filter((l) => l.includes(' dnat ip addr ')).length, 1);
+    // no chain per Service or per endpoint: what one change costs nft grows with the chains
+    assert.ok(!objects.chains.some((c) => c.startsWith('endpoint-') || c.startsWith('service-')));
+  });
+
+  it('shares one spread chain between every service port with the same protocol and endpoint count', () => {
+    const api: ProxyService = { ...web, name: 'api', clusterIP: '10.96.0.21' };
+    const { text, objects } = compileRuleset(state({ services: [web, api], endpoints: [webEndpoints([ep('10.244.1.5')]), { ...webEndpoints([ep('10.244.3.3')]), service: 'api' }] }), table);
+    assert.deepEqual(objects.chains.filter((c) => c.startsWith('spread-')), ['spread-tcp-1']);
+    assert.equal(lines(text).filter((l) => l.startsWith(`add rule ${T} spread-tcp-1 `)).length, 1);
+    assert.ok(text.includes(`add element ${T} service-ips { 10.96.0.21 . tcp . 80 : goto spread-tcp-1, 10.96.0.20 . tcp . 80 : goto spread-tcp-1 }`));
   });
 
   it('gives the same text whatever order the Services and endpoints come in', () => {
@@ -103,14 +107,15 @@ describe('service proxy ruleset: structure', () => {
     const dns: ProxyService = { namespace: 'kube-system', name: 'dns', clusterIP: '10.96.0.10', ports: [{ name: '', port: 53, protocol: 'UDP' }] };
     const eps: ProxyServicePortEndpoints = { namespace: 'kube-system', service: 'dns', portName: '', protocol: 'UDP', endpoints: [ep('10.244.1.2', 5353)] };
     const { text } = compileRuleset(state({ services: [dns], endpoints: [eps] }), table);
-    assert.ok(text.includes(`service-ips { 10.96.0.10 . udp . 53 : goto service-kube-system/dns/udp/53 }`));
-    assert.ok(text.includes('endpoint-kube-system/dns/udp/53__10.244.1.2/5353 meta l4proto udp dnat ip to 10.244.1.2:5353'));
+    assert.ok(text.includes(`service-ips { 10.96.0.10 . udp . 53 : goto spread-udp-1 }`));
+    assert.ok(text.includes(`add rule ${T} spread-udp-1 meta l4proto udp dnat ip addr . port to ip daddr . meta l4proto . th dport . numgen random mod 1 map @backends`));
+    assert.ok(text.includes(`add element ${T} backends { 10.96.0.10 . udp . 53 . 0 : 10.244.1.2 . 5353 }`));
   });
 
-  it('writes plain `dnat to` … in an ip table too (the same expression nft accepts in both families)', () => {
+  it('writes the same `dnat ip addr . port to` in an ip table too (nft accepts it in both families)', () => {
     const { text } = compileRuleset(state(), { family: 'ip', name: 'svcproxy-x' });
     assert.match(text, /^add table ip svcproxy-x$/m);
-    assert.match(text, /add rule ip svcproxy-x endpoint-\S+ meta l4proto tcp dnat ip to 10\.244\.1\.5:8080/);
+    assert.match(text, /add rule ip svcproxy-x spread-tcp-3 meta l4proto tcp dnat ip addr \. port to ip daddr \. meta l4proto \. th dport \. numgen random mod 3 map @backends/);
   });
 });
 
@@ -134,14 +139,15 @@ describe('service proxy ruleset: no ready endpoints', () => {
   it('leaves terminating endpoints out while a ready one exists', () => {
     const eps = [ep('10.244.1.5'), ep('10.244.1.6', 8080, { ready: false, serving: true, terminating: true })];
     const { text } = compileRuleset(state({ endpoints: [webEndpoints(eps)] }), table);
-    assert.match(text, /numgen random mod 1 vmap \{ 0 : goto endpoint-default\/web\/tcp\/http__10\.244\.1\.5\/8080 \}/);
+    assert.ok(text.includes(`add element ${T} backends { 10.96.0.20 . tcp . 80 . 0 : 10.244.1.5 . 8080 }`));
+    assert.ok(text.includes('goto spread-tcp-1'));
     assert.ok(!text.includes('10.244.1.6'));
   });
 
   it('falls back to serving terminating endpoints when none is ready (kube-proxy\'s choice), and rejects when those stop serving', () => {
     const terminating = [ep('10.244.1.6', 8080, { ready: false, serving: true, terminating: true }), ep('10.244.1.7', 8080, { ready: false, serving: false, terminating: true })];
     const { text } = compileRuleset(state({ endpoints: [webEndpoints(terminating)] }), table);
-    assert.match(text, /numgen random mod 1 vmap \{ 0 : goto endpoint-default\/web\/tcp\/http__10\.244\.1\.6\/8080 \}/);
+    assert.ok(text.includes(`add element ${T} backends { 10.96.0.20 . tcp . 80 . 0 : 10.244.1.6 . 8080 }`));
     assert.ok(!text.includes('10.244.1.7'));
     const gone = compileRuleset(state({ endpoints: [webEndpoints([ep('10.244.1.8', 8080, { ready: false, serving: false, terminating: false })])] }), table);
     assert.ok(gone.text.includes('no-endpoint-services { 10.96.0.20 . tcp . 80 : goto reject-chain }'));
@@ -174,12 +180,17 @@ describe('service proxy ruleset: affinity and masquerade', () => {
 
   it('masquerades hairpin traffic (an endpoint reaching itself through its Service)', () => {
     const { text } = compileRuleset(state(), table);
-    assert.deepEqual(rulesOf(text, 'endpoint-default/web/tcp/http__10.244.1.5/8080'), [
-      'ip saddr 10.244.1.5 jump mark-for-masquerade',
-      'meta l4proto tcp dnat ip to 10.244.1.5:8080',
-    ]);
+    // after DNAT, source = destination = the endpoint: the hairpin set holds `IP . IP` of every endpoint
+    assert.ok(text.includes(`add set ${T} hairpin { type ipv4_addr . ipv4_addr ; }`));
+    assert.ok(text.includes(`add element ${T} hairpin { 10.244.1.5 . 10.244.1.5, 10.244.1.9 . 10.244.1.9, 10.244.2.7 . 10.244.2.7 }`));
+    assert.ok(text.includes(`flush set ${T} hairpin`));
     assert.deepEqual(rulesOf(text, 'mark-for-masquerade'), ['meta mark set meta mark | 0x4000']);
-    assert.deepEqual(rulesOf(text, 'masquerading'), ['meta mark & 0x4000 == 0 return', 'meta mark set meta mark ^ 0x4000', 'masquerade fully-random']);
+    assert.deepEqual(rulesOf(text, 'masquerading'), [
+      'ct status dnat ip saddr . ip daddr @hairpin jump mark-for-masquerade',
+      'meta mark & 0x4000 == 0 return',
+      'meta mark set meta mark ^ 0x4000',
+      'masquerade fully-random',
+    ]);
     assert.deepEqual(rulesOf(text, 'nat-postrouting'), ['jump masquerading']);
   });
 
@@ -187,13 +198,19 @@ describe('service proxy ruleset: affinity and masquerade', () => {
     const svc: ProxyService = { ...web, ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30080 }] };
     const { text } = compileRuleset(state({ services: [svc], nodeAddresses: ['192.168.56.11', '10.0.2.15', '192.168.56.11'] }), table);
     assert.ok(text.includes(`add element ${T} node-ips { 10.0.2.15, 192.168.56.11 }`));
-    assert.ok(text.includes(`add element ${T} service-nodeports { tcp . 30080 : goto external-default/web/tcp/http }`));
-    assert.deepEqual(rulesOf(text, 'external-default/web/tcp/http'), ['jump mark-for-masquerade', 'goto service-default/web/tcp/http']);
+    assert.ok(text.includes(`add element ${T} service-nodeports { tcp . 30080 : goto nodeport-tcp-3 }`));
+    assert.deepEqual(rulesOf(text, 'nodeport-tcp-3'), [
+      'jump mark-for-masquerade',
+      'meta l4proto tcp dnat ip addr . port to meta l4proto . th dport . numgen random mod 3 map @nodeport-backends',
+    ]);
+    assert.ok(text.includes(`add element ${T} nodeport-backends { tcp . 30080 . 0 : 10.244.1.5 . 8080, tcp . 30080 . 1 : 10.244.1.9 . 8080, tcp . 30080 . 2 : 10.244.2.7 . 8080 }`));
   });
 
   it('with a cluster CIDR, masquerades ClusterIP traffic from outside it', () => {
     const { text } = compileRuleset(state({ clusterCIDR: '10.244.7.1/16' }), table);
-    assert.equal(rulesOf(text, 'service-default/web/tcp/http')[0], 'ip daddr 10.96.0.20 tcp dport 80 ip saddr != 10.244.0.0/16 jump mark-for-masquerade');
+    assert.equal(rulesOf(text, 'spread-tcp-3')[0], 'ip saddr != 10.244.0.0/16 jump mark-for-masquerade');
+    const affinity = compileRuleset(state({ clusterCIDR: '10.244.7.1/16', services: [{ ...web, sessionAffinity: { timeoutSeconds: 60 } }] }), table);
+    assert.equal(rulesOf(affinity.text, 'service-default/web/tcp/http')[0], 'ip daddr 10.96.0.20 tcp dport 80 ip saddr != 10.244.0.0/16 jump mark-for-masquerade');
   });
 });
 
@@ -202,14 +219,16 @@ describe('service proxy ruleset: re-sync and removal', () => {
     const first = compileRuleset(state({ services: [{ ...web, sessionAffinity: { timeoutSeconds: 60 } }] }), table);
     const second = compileRuleset(state({ endpoints: [webEndpoints([ep('10.244.1.5')])] }), table, first.objects);
     const ls = lines(second.text);
-    for (const gone of ['endpoint-default/web/tcp/http__10.244.1.9/8080', 'endpoint-default/web/tcp/http__10.244.2.7/8080']) {
+    for (const gone of ['endpoint-default/web/tcp/http__10.244.1.5/8080', 'endpoint-default/web/tcp/http__10.244.1.9/8080', 'endpoint-default/web/tcp/http__10.244.2.7/8080']) {
       const flush = ls.indexOf(`flush chain ${T} ${gone}`);
       const del = ls.indexOf(`delete chain ${T} ${gone}`);
       assert.ok(flush >= 0 && del > flush, gone);
     }
     for (const set of first.objects.sets.filter((s) => s.startsWith('affinity-'))) assert.ok(ls.includes(`delete set ${T} ${set}`), set);
-    assert.ok(!ls.some((l) => l.startsWith('delete chain') && l.endsWith('10.244.1.5/8080')));
-    assert.deepEqual(second.objects.sets, ['cluster-ips', 'node-ips']);
+    const del = ls.indexOf(`delete chain ${T} service-default/web/tcp/http`);
+    assert.ok(del > ls.indexOf(`flush chain ${T} service-default/web/tcp/http`) && del > 0);
+    assert.ok(ls.includes(`add rule ${T} spread-tcp-1 meta l4proto tcp dnat ip addr . port to ip daddr . meta l4proto . th dport . numgen random mod 1 map @backends`));
+    assert.deepEqual(second.objects.sets, ['cluster-ips', 'node-ips', 'hairpin']);
   });
 
   it('removes the table in a transaction that cannot fail on a missing table', () => {
@@ -250,7 +269,7 @@ describe('service proxy ruleset: validation', () => {
       'Service default/Bad Name left out: services[0].name: "Bad Name" is not a DNS label (lowercase letters, digits and \'-\', at most 63)',
       'Service default/odd left out: services[2].ports[0].port: 70000 is not a port number (1-65535)',
     ]);
-    assert.ok(text.includes('goto service-default/web/tcp/http'));
+    assert.ok(text.includes('10.96.0.20 . tcp . 80 : goto spread-tcp-3'));
     assert.ok(!text.includes('10.96.0.30') && !text.includes('10.96.0.31'));
   });
 
@@ -287,25 +306,34 @@ describe('service proxy ruleset: updates touch only what changed', () => {
     assert.equal(compileRulesetUpdate(first, two([ep('10.244.1.5')]), table).text, '');
   });
 
-  it('rewrites one Service\'s chains and elements when one of its endpoints leaves, and nothing of the others', () => {
+  it('rewrites one Service\'s elements when one of its endpoints leaves, and nothing of the others', () => {
     const first = compileRuleset(two([ep('10.244.1.5'), ep('10.244.2.7')]), table);
     const next = compileRulesetUpdate(first, two([ep('10.244.1.5')]), table);
+    // spread-tcp-1 exists (api uses it), spread-tcp-2 is used by nobody any more
     assert.deepEqual(lines(next.text), [
       `add table ${T}`,
-      `add chain ${T} service-default/web/tcp/http`,
-      `add chain ${T} endpoint-default/web/tcp/http__10.244.1.5/8080`,
-      `flush chain ${T} service-default/web/tcp/http`,
-      `flush chain ${T} endpoint-default/web/tcp/http__10.244.1.5/8080`,
-      `flush chain ${T} endpoint-default/web/tcp/http__10.244.2.7/8080`,
+      `flush chain ${T} spread-tcp-2`,
       `delete element ${T} service-ips { 10.96.0.20 . tcp . 80 }`,
-      `delete chain ${T} endpoint-default/web/tcp/http__10.244.2.7/8080`,
-      `add rule ${T} service-default/web/tcp/http numgen random mod 1 vmap { 0 : goto endpoint-default/web/tcp/http__10.244.1.5/8080 }`,
-      `add rule ${T} endpoint-default/web/tcp/http__10.244.1.5/8080 ip saddr 10.244.1.5 jump mark-for-masquerade`,
-      `add rule ${T} endpoint-default/web/tcp/http__10.244.1.5/8080 meta l4proto tcp dnat ip to 10.244.1.5:8080`,
-      `add element ${T} service-ips { 10.96.0.20 . tcp . 80 : goto service-default/web/tcp/http }`,
+      `delete element ${T} backends { 10.96.0.20 . tcp . 80 . 1 }`,
+      `delete element ${T} hairpin { 10.244.2.7 . 10.244.2.7 }`,
+      `delete chain ${T} spread-tcp-2`,
+      `add element ${T} service-ips { 10.96.0.20 . tcp . 80 : goto spread-tcp-1 }`,
     ]);
     // what the table holds afterwards is what a full compile of that state makes
-    assert.deepEqual(next.objects, compileRuleset(two([ep('10.244.1.5')]), table).objects);
+    const sorted = (o: { chains: string[]; sets: string[]; maps: string[] }) => ({ chains: [...o.chains].sort(), sets: [...o.sets].sort(), maps: [...o.maps].sort() });
+    assert.deepEqual(sorted(next.objects), sorted(compileRuleset(two([ep('10.244.1.5')]), table).objects));
+  });
+
+  it('changes only map elements when an endpoint is replaced (the same count: no rule, no chain)', () => {
+    const first = compileRuleset(two([ep('10.244.1.5'), ep('10.244.2.7')]), table);
+    const next = compileRulesetUpdate(first, two([ep('10.244.1.5'), ep('10.244.2.8')]), table);
+    assert.deepEqual(lines(next.text), [
+      `add table ${T}`,
+      `delete element ${T} backends { 10.96.0.20 . tcp . 80 . 1 }`,
+      `delete element ${T} hairpin { 10.244.2.7 . 10.244.2.7 }`,
+      `add element ${T} backends { 10.96.0.20 . tcp . 80 . 1 : 10.244.2.8 . 8080 }`,
+      `add element ${T} hairpin { 10.244.2.8 . 10.244.2.8 }`,
+    ]);
   });
 
   it('moves a Service that lost its last endpoint to the reject map, and back', () => {
@@ -313,18 +341,18 @@ describe('service proxy ruleset: updates touch only what changed', () => {
     const empty = compileRulesetUpdate(first, two([]), table);
     assert.ok(empty.text.includes(`delete element ${T} service-ips { 10.96.0.20 . tcp . 80 }`));
     assert.ok(empty.text.includes(`add element ${T} no-endpoint-services { 10.96.0.20 . tcp . 80 : goto reject-chain }`));
-    assert.ok(empty.text.includes(`delete chain ${T} service-default/web/tcp/http`));
+    assert.ok(!empty.text.includes('delete chain'), 'spread-tcp-1 stays: api uses it');
     assert.ok(!empty.text.includes('api'));
     const back = compileRulesetUpdate(empty, two([ep('10.244.1.6')]), table);
     assert.ok(back.text.includes(`delete element ${T} no-endpoint-services { 10.96.0.20 . tcp . 80 }`));
-    assert.ok(back.text.includes(`add element ${T} service-ips { 10.96.0.20 . tcp . 80 : goto service-default/web/tcp/http }`));
+    assert.ok(back.text.includes(`add element ${T} service-ips { 10.96.0.20 . tcp . 80 : goto spread-tcp-1 }`));
   });
 
   it('removes a deleted Service\'s ClusterIP from cluster-ips', () => {
     const first = compileRuleset(two([ep('10.244.1.5')]), table);
     const next = compileRulesetUpdate(first, state({ services: [web], endpoints: [webEndpoints([ep('10.244.1.5')])] }), table);
     assert.ok(next.text.includes(`delete element ${T} cluster-ips { 10.96.0.21 }`));
-    assert.ok(next.text.includes(`delete chain ${T} service-default/api/tcp/http`));
+    assert.ok(next.text.includes(`delete element ${T} backends { 10.96.0.21 . tcp . 80 . 0 }`));
     assert.ok(!next.text.includes('default/web'));
   });
 

@@ -1,4 +1,4 @@
 #!/bin/sh
 . /zeus/lib.sh
-visits=$(db=$(zeus_db) && http_post "http://$db/cgi-bin/kv?incr=api.visits" '') || visits='? (database not found)'
+visits=$(http_post "http://$ZEUS_DB/cgi-bin/kv?incr=api.visits" '') || visits="? (the database at $ZEUS_DB does not answer)"
 cgi_reply '200 OK' "zeus-api $ZEUS_VERSION on pod $(hostname) ($POD_IP, node $NODE_NAME): visit #$visits"

@@ -1,0 +1,319 @@
+/**
+ * The agent's side of the node's DNS process (dns-process.ts): finds the running one (its socket and
+ * pidfile in the agent's ROOT/dns) or starts one detached (a new session, stdio to ROOT/dns/dns.log,
+ * so it outlives the agent as conmon does), checks its hello (a process of another build or other
+ * settings is replaced), and feeds it: the `allow` list, then, once the agent's own view is complete
+ * (the scheduler's first snapshot applied), a snapshot of it and every write after. When the
+ * connection drops (the DNS process died), it starts or finds one again and sends a new snapshot.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { failedPrecondition, messageOf, type Logger } from '../../lib/index.js';
+import { dnsBuildId, dnsProcessPaths } from './dns-process.js';
+import { FEED_PROTOCOL, LineSplitter, parseHello, snapshotOps, type DnsProcessSettings, type FeedOp, type HelloMessage } from './feed.js';
+import type { DnsEndpoint, DnsServiceSpec, MemoryServiceView, ServiceViewWriter } from './service-view.js';
+
+/** Unsent feed bytes before the connection is given up (the DNS process is stuck): a reconnect sends a snapshot. */
+const MAX_UNSENT = 64 * 1024 * 1024;
+/** dns.log is moved to dns.log.1 at a start when it is larger than this. */
+const LOG_ROTATE_BYTES = 10 * 1024 * 1024;
+
+export interface DnsProcessLinkOptions {
+  readonly settings: DnsProcessSettings;
+  /** The DNS process's folder (the agent's ROOT/dns). */
+  readonly dir: string;
+  /** The agent's view: the snapshot sent on every (re)connect. */
+  readonly view: MemoryServiceView;
+  /** The sources answered besides the node's own addresses (IPv4 CIDRs: the cluster's pod CIDR, the node's addresses). */
+  readonly allow: () => string[];
+  readonly logger: Logger;
+  /** How to start the DNS process (default: this node binary's `corelet dns-server`). */
+  readonly command?: readonly string[];
+  readonly logLevel?: string;
+  /** How long a new DNS process gets to answer on its socket (10 s). */
+  readonly startTimeoutMs?: number;
+}
+
+/** The `corelet dns-server` command line of this build. */
+function defaultCommand(): string[] {
+  return [process.execPath, fileURLToPath(new URL('../../cli/main.js', import.meta.url)), 'dns-server'];
+}
+
+/** A pause that keeps the process alive (a start or stop in progress is awaited); `unref` for background retries. */
+function sleep(ms: number, unref = false): Promise<void> {
+  return new Promise((r) => {
+    const t = setTimeout(r, ms);
+    if (unref) t.unref();
+  });
+}
+
+/** The pid in the pidfile when that process is a DNS process of this folder (its command line names the folder). */
+export function runningDnsPid(dir: string): number | undefined {
+  const { pidFile } = dnsProcessPaths(dir);
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile, 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(pid) || pid < 2) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (/\) Z /.test(stat)) return undefined;
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    if (!cmdline.includes('dns-server') || !cmdline.includes(dir)) return undefined; // a pid reused by another process
+  } catch {
+    return undefined;
+  }
+  return pid;
+}
+
+async function waitGone(pid: number, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    try {
+      if (/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))) return true;
+    } catch {
+      return true;
+    }
+    await sleep(50);
+  }
+  return false;
+}
+
+/** Stops the DNS process of `dir` (SIGTERM, then SIGKILL after 5 s); false when none ran. */
+export async function stopDnsProcess(dir: string, logger: Logger): Promise<boolean> {
+  const pid = runningDnsPid(dir);
+  if (pid === undefined) return false;
+  process.kill(pid, 'SIGTERM');
+  if (!(await waitGone(pid, 5000))) {
+    logger.warn({ pid }, 'the DNS process did not stop on SIGTERM; killing it');
+    process.kill(pid, 'SIGKILL');
+    await waitGone(pid, 2000);
+  }
+  logger.info({ pid }, 'node DNS process stopped');
+  return true;
+}
+
+/** Connects to the socket and reads the hello; undefined when nothing answers. */
+function attach(socket: string, timeoutMs: number): Promise<{ sock: net.Socket; hello: HelloMessage } | undefined> {
+  return new Promise((resolve) => {
+    if (!existsSync(socket)) return resolve(undefined);
+    const sock = net.connect(socket);
+    const lines = new LineSplitter(64 * 1024);
+    const done = (v: { sock: net.Socket; hello: HelloMessage } | undefined) => {
+      clearTimeout(timer);
+      sock.removeAllListeners('data');
+      sock.removeAllListeners('error');
+      sock.removeAllListeners('close');
+      if (!v) sock.destroy();
+      resolve(v);
+    };
+    const timer = setTimeout(() => done(undefined), timeoutMs);
+    sock.setEncoding('utf8');
+    sock.on('error', () => done(undefined));
+    sock.on('close', () => done(undefined));
+    sock.on('data', (chunk: string) => {
+      try {
+        const first = lines.push(chunk)[0];
+        if (first !== undefined) done({ sock, hello: parseHello(first) });
+      } catch {
+        done(undefined);
+      }
+    });
+  });
+}
+
+const sameSettings = (a: DnsProcessSettings, b: DnsProcessSettings) => a.host === b.host && a.port === b.port && a.clusterDomain === b.clusterDomain && a.resolvConf === b.resolvConf;
+
+export class DnsProcessLink implements ServiceViewWriter {
+  private sock: net.Socket | undefined;
+  private synced = false;
+  private closed = false;
+  private reconnecting = false;
+  /** The DNS process's pid (the last one attached). */
+  pid: number | undefined;
+
+  constructor(private readonly opts: DnsProcessLinkOptions) {}
+
+  /** Finds or starts the DNS process and attaches; throws when a new one cannot start (its log's last lines). */
+  async start(): Promise<void> {
+    await this.connect();
+  }
+
+  /** The agent's view is complete (the scheduler's first snapshot is in): send it, then every write. */
+  markSynced(): void {
+    if (this.synced) return;
+    this.synced = true;
+    this.sendSnapshot();
+  }
+
+  /** The accepted sources changed. */
+  sendAllow(): void {
+    this.send({ op: 'allow', cidrs: this.opts.allow() });
+  }
+
+  setService(spec: DnsServiceSpec): void {
+    if (this.synced) this.send({ op: 'service', spec });
+  }
+  deleteService(namespace: string, name: string): void {
+    if (this.synced) this.send({ op: 'delete-service', namespace, name });
+  }
+  setEndpointSlice(namespace: string, service: string, slice: string, endpoints: readonly DnsEndpoint[]): void {
+    if (this.synced) this.send({ op: 'slice', namespace, service, slice, endpoints });
+  }
+  deleteEndpointSlice(namespace: string, slice: string): void {
+    if (this.synced) this.send({ op: 'delete-slice', namespace, slice });
+  }
+
+  /** The agent stops: the connection closes, the DNS process keeps answering. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const s = this.sock;
+    this.sock = undefined;
+    if (!s) return;
+    // what is queued is flushed, within a second (a stuck DNS process must not hold the agent's stop)
+    await new Promise<void>((r) => {
+      const t = setTimeout(() => {
+        s.destroy();
+        r();
+      }, 1000);
+      s.end(() => {
+        clearTimeout(t);
+        r();
+      });
+    });
+  }
+
+  private send(op: FeedOp): void {
+    const s = this.sock;
+    if (!s || s.destroyed) return;
+    if (s.writableLength > MAX_UNSENT) {
+      this.opts.logger.warn('the DNS process reads no more of its feed; reconnecting');
+      s.destroy();
+      return;
+    }
+    s.write(`${JSON.stringify(op)}\n`);
+  }
+
+  private sendSnapshot(): void {
+    if (!this.sock) return;
+    for (const op of snapshotOps(this.opts.view)) this.send(op);
+  }
+
+  private async connect(): Promise<void> {
+    const { settings, dir, logger } = this.opts;
+    const paths = dnsProcessPaths(dir);
+    let got = await attach(paths.socket, 2000);
+    if (got) {
+      const why =
+        got.hello.protocol !== FEED_PROTOCOL ? `protocol ${got.hello.protocol}` : got.hello.build !== dnsBuildId() ? `build ${got.hello.build}` : !sameSettings(got.hello.settings, settings) ? 'other settings' : undefined;
+      if (why) {
+        logger.info({ pid: got.hello.pid, reason: why }, 'replacing the node DNS process (another build or settings)');
+        got.sock.write(`${JSON.stringify({ op: 'shutdown' })}\n`);
+        got.sock.end();
+        if (!(await waitGone(got.hello.pid, 5000))) {
+          try {
+            process.kill(got.hello.pid, 'SIGKILL');
+          } catch {
+            // gone
+          }
+          await waitGone(got.hello.pid, 2000);
+        }
+        got = undefined;
+      }
+    } else {
+      // no answer on the socket: a pidfile naming a live DNS process of ours means a stuck one
+      const stuck = runningDnsPid(dir);
+      if (stuck !== undefined) {
+        logger.warn({ pid: stuck }, 'the node DNS process does not answer on its socket; killing it');
+        process.kill(stuck, 'SIGKILL');
+        await waitGone(stuck, 2000);
+      }
+    }
+    if (!got) got = await this.spawnProcess();
+    this.adopt(got.sock, got.hello);
+  }
+
+  private async spawnProcess(): Promise<{ sock: net.Socket; hello: HelloMessage }> {
+    const { settings, dir, logger } = this.opts;
+    const paths = dnsProcessPaths(dir);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    try {
+      if (statSync(paths.log).size > LOG_ROTATE_BYTES) renameSync(paths.log, `${paths.log}.1`);
+    } catch {
+      // no log yet
+    }
+    const [file, ...base] = this.opts.command ?? defaultCommand();
+    const args = [...base, '--dir', dir, '--listen', settings.host, '--port', String(settings.port), '--cluster-domain', settings.clusterDomain, '--resolv-conf', settings.resolvConf];
+    if (this.opts.logLevel) args.push('--log-level', this.opts.logLevel);
+    const fd = openSync(paths.log, 'a', 0o600);
+    let exited: string | undefined;
+    try {
+      const child = spawn(file!, args, { detached: true, stdio: ['ignore', fd, fd] });
+      child.on('exit', (code, signal) => (exited = signal ?? String(code)));
+      child.on('error', (err) => (exited = messageOf(err)));
+      child.unref();
+      logger.info({ pid: child.pid, log: paths.log }, 'node DNS process started');
+    } finally {
+      closeSync(fd);
+    }
+    const until = Date.now() + (this.opts.startTimeoutMs ?? 10_000);
+    while (Date.now() < until && exited === undefined) {
+      const got = await attach(paths.socket, 1000);
+      if (got) return got;
+      await sleep(100);
+    }
+    let tail = '';
+    try {
+      tail = readFileSync(paths.log, 'utf8').trim().split('\n').slice(-3).join('\n');
+    } catch {
+      // no log
+    }
+    throw failedPrecondition(`the node DNS process ${exited !== undefined ? `exited (${exited})` : 'did not answer in time'}; ${paths.log}: ${tail}`);
+  }
+
+  private adopt(sock: net.Socket, hello: HelloMessage): void {
+    if (this.closed) {
+      sock.destroy();
+      return;
+    }
+    this.sock = sock;
+    this.pid = hello.pid;
+    sock.on('error', () => undefined);
+    sock.on('data', () => undefined); // nothing but the hello comes from the DNS process
+    sock.on('close', () => {
+      if (this.sock !== sock) return;
+      this.sock = undefined;
+      if (!this.closed) {
+        this.opts.logger.warn({ pid: hello.pid }, 'the node DNS process connection closed; finding or starting one again');
+        void this.reconnect();
+      }
+    });
+    this.opts.logger.info({ pid: hello.pid }, 'attached to the node DNS process');
+    this.sendAllow();
+    if (this.synced) this.sendSnapshot();
+  }
+
+  private async reconnect(): Promise<void> {
+    if (this.reconnecting) return;
+    this.reconnecting = true;
+    let delay = 500;
+    try {
+      while (!this.closed && !this.sock) {
+        try {
+          await this.connect();
+        } catch (err) {
+          this.opts.logger.warn({ err: messageOf(err), retryMs: delay }, 'the node DNS process cannot start; retrying');
+          await sleep(delay, true);
+          delay = Math.min(delay * 2, 5000);
+        }
+      }
+    } finally {
+      this.reconnecting = false;
+    }
+  }
+}

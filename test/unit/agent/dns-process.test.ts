@@ -1,0 +1,285 @@
+/**
+ * The node DNS process and its feed: what the agent sends is checked field by field, a snapshot
+ * replaces the view only when it commits, deltas follow, and the process keeps answering from the
+ * last view when no agent is attached. The link (the agent's side) attaches to a running process,
+ * starts one when none runs, and the pidfile/cmdline check keeps a stale pidfile harmless. Real
+ * sockets on 127.0.0.1 and a temporary folder; no root.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import net from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { silentLogger } from '../../../src/lib/index.js';
+import {
+  DnsProcessLink,
+  MemoryServiceView,
+  parseFeedOp,
+  parseHello,
+  runDnsProcess,
+  runningDnsPid,
+  SourceAcl,
+  stopDnsProcess,
+  type DnsProcessSettings,
+  type RunningDnsProcess,
+} from '../../../src/agent/dns/index.js';
+import { query, udpQuery } from './dns-helpers.js';
+
+const ZONE = 'cluster.local';
+const svc = (name: string, ip: string) => ({ op: 'service', spec: { namespace: 'default', name, clusterIP: ip, ports: [{ name: 'http', port: 80, protocol: 'TCP' }] } });
+
+describe('feed messages are validated field by field', () => {
+  it('accepts each operation and normalizes CIDRs', () => {
+    assert.deepEqual(parseFeedOp(JSON.stringify(svc('web', '10.96.0.20'))), svc('web', '10.96.0.20'));
+    assert.deepEqual(parseFeedOp('{"op":"allow","cidrs":["10.244.7.9/16"]}'), { op: 'allow', cidrs: ['10.244.0.0/16'] });
+    assert.deepEqual(parseFeedOp('{"op":"delete-slice","namespace":"default","slice":"web-abc"}'), { op: 'delete-slice', namespace: 'default', slice: 'web-abc' });
+    const slice = parseFeedOp(JSON.stringify({ op: 'slice', namespace: 'default', service: 'kv', slice: 'kv-1', endpoints: [{ ip: '10.244.1.5', hostname: 'kv-0', ports: [] }] }));
+    assert.equal(slice.op, 'slice');
+  });
+
+  const bad: [string, unknown, RegExp][] = [
+    ['not JSON', 'nope', /not JSON/],
+    ['unknown op', { op: 'exec' }, /message\.op must be/],
+    ['a clusterIP that is not IPv4', { op: 'service', spec: { namespace: 'default', name: 'x', clusterIP: '10.96.0.300', ports: [] } }, /service\.spec\.clusterIP/],
+    ['a name with upper case', { op: 'service', spec: { namespace: 'default', name: 'X', clusterIP: null, ports: [] } }, /service\.spec\.name/],
+    ['a port out of range', { op: 'service', spec: { namespace: 'default', name: 'x', clusterIP: null, ports: [{ port: 70000, protocol: 'TCP' }] } }, /service\.spec\.ports\[0\]\.port/],
+    ['a protocol', { op: 'service', spec: { namespace: 'default', name: 'x', clusterIP: null, ports: [{ port: 80, protocol: 'ICMP' }] } }, /ports\[0\]\.protocol/],
+    ['an endpoint IP', { op: 'slice', namespace: 'default', service: 'x', slice: 'x-1', endpoints: [{ ip: 'evil', ports: [] }] }, /slice\.endpoints\[0\]\.ip/],
+    ['a hostname with a dot', { op: 'slice', namespace: 'default', service: 'x', slice: 'x-1', endpoints: [{ ip: '10.0.0.1', hostname: 'a.b', ports: [] }] }, /endpoints\[0\]\.hostname/],
+    ['a CIDR', { op: 'allow', cidrs: ['10.0.0.0/33'] }, /allow\.cidrs\[0\]/],
+    ['endpoints not an array', { op: 'slice', namespace: 'default', service: 'x', slice: 'x-1', endpoints: {} }, /slice\.endpoints must be an array/],
+  ];
+  for (const [what, msg, re] of bad) {
+    it(`refuses ${what}, naming the field`, () => {
+      assert.throws(() => parseFeedOp(typeof msg === 'string' ? msg : JSON.stringify(msg)), re);
+    });
+  }
+
+  it('checks the DNS process hello on the agent side', () => {
+    assert.throws(() => parseHello('{"op":"hello","protocol":1}'), /hello must carry/);
+    assert.throws(() => parseHello('{"op":"other"}'), /hello\.op/);
+  });
+});
+
+describe('SourceAcl', () => {
+  it('allows the CIDRs, loopback and the node\'s own addresses (re-read on a miss), nothing else', () => {
+    let local = ['192.168.5.1'];
+    let now = 0;
+    const acl = new SourceAcl(['10.244.0.0/16'], () => local, () => now);
+    assert.ok(acl.allows('10.244.3.4'));
+    assert.ok(acl.allows('::ffff:10.244.3.4'));
+    assert.ok(acl.allows('127.0.0.1'));
+    assert.ok(acl.allows('192.168.5.1'));
+    assert.ok(!acl.allows('10.245.0.1'));
+    assert.ok(!acl.allows('2001:db8::1'));
+    local = ['192.168.5.1', '10.85.0.9'];
+    assert.ok(!acl.allows('10.85.0.9'), 'not re-read within 2 s');
+    now = 5000;
+    assert.ok(acl.allows('10.85.0.9'));
+    acl.setCidrs(['10.85.0.0/24']);
+    assert.ok(!acl.allows('10.244.3.4'));
+    assert.deepEqual(acl.cidrs(), ['10.85.0.0/24']);
+  });
+});
+
+/** A raw feed client: the hello, then lines we write. */
+async function connectFeed(socket: string): Promise<{ sock: net.Socket; hello: ReturnType<typeof parseHello>; closed: Promise<void>; send: (...m: unknown[]) => void }> {
+  const sock = net.connect(socket);
+  sock.setEncoding('utf8');
+  const closed = new Promise<void>((r) => sock.on('close', () => r()));
+  sock.on('error', () => undefined);
+  const hello = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    sock.on('data', (d: string) => {
+      buf += d;
+      if (buf.includes('\n')) resolve(buf.split('\n')[0]!);
+    });
+    sock.once('close', () => reject(new Error('closed before hello')));
+  });
+  return { sock, hello: parseHello(hello), closed, send: (...m) => sock.write(m.map((x) => `${typeof x === 'string' ? x : JSON.stringify(x)}\n`).join('')) };
+}
+
+async function answer(port: number, name: string): Promise<string> {
+  const p = await udpQuery(port, query(name, 'A'));
+  return p.rcode === 'NOERROR' ? (p.answers ?? []).map((a) => String((a as { data?: unknown }).data)).join(',') : p.rcode;
+}
+
+/** Polls `f` until it returns `want` (the feed is asynchronous): no timing assertion, a bound only. */
+async function until<T>(f: () => Promise<T> | T, want: T, tries = 100): Promise<T> {
+  let got = await f();
+  for (let i = 0; i < tries && got !== want; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    got = await f();
+  }
+  return got;
+}
+
+let dir: string;
+let resolvConf: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'svcdnsd-'));
+  resolvConf = join(dir, 'resolv.conf');
+  await writeFile(resolvConf, 'nameserver 127.0.0.1\n');
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('the DNS process and its feed', () => {
+  let proc: RunningDnsProcess;
+  let pdir: string;
+  const settings = (): DnsProcessSettings => ({ host: '127.0.0.1', port: 0, clusterDomain: ZONE, resolvConf });
+
+  before(async () => {
+    pdir = join(dir, 'proc');
+    proc = await runDnsProcess({ settings: settings(), dir: pdir, logger: silentLogger, upstreamPort: 1 });
+  });
+  after(async () => {
+    await proc.close();
+  });
+
+  it('makes its socket 0600 in a 0700 folder and writes its pidfile', async () => {
+    assert.equal((await stat(pdir)).mode & 0o777, 0o700);
+    assert.equal((await stat(join(pdir, 'dns.sock'))).mode & 0o777, 0o600);
+    assert.equal(readFileSync(join(pdir, 'dns.pid'), 'utf8').trim(), String(process.pid));
+  });
+
+  it('answers from a snapshot only once it commits, then follows deltas', async () => {
+    const f = await connectFeed(join(pdir, 'dns.sock'));
+    assert.equal(f.hello.pid, process.pid);
+    f.send({ op: 'begin' }, svc('web', '10.96.0.20'), svc('api', '10.96.0.21'));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(await answer(proc.server.port, 'web.default.svc.cluster.local'), 'NXDOMAIN', 'nothing before the commit');
+    f.send({ op: 'commit' });
+    assert.equal(await until(() => answer(proc.server.port, 'web.default.svc.cluster.local'), '10.96.0.20'), '10.96.0.20');
+    f.send({ op: 'delete-service', namespace: 'default', name: 'api' }, svc('web', '10.96.0.30'));
+    assert.equal(await until(() => answer(proc.server.port, 'web.default.svc.cluster.local'), '10.96.0.30'), '10.96.0.30');
+    assert.equal(await answer(proc.server.port, 'api.default.svc.cluster.local'), 'NXDOMAIN');
+    // a new snapshot replaces everything: what it lacks is gone
+    f.send({ op: 'begin' }, svc('api', '10.96.0.21'), { op: 'commit' });
+    assert.equal(await until(() => answer(proc.server.port, 'web.default.svc.cluster.local'), 'NXDOMAIN'), 'NXDOMAIN');
+    assert.equal(await answer(proc.server.port, 'api.default.svc.cluster.local'), '10.96.0.21');
+    f.sock.destroy();
+    await f.closed;
+  });
+
+  it('drops the connection on a bad message and keeps answering from the view it had', async () => {
+    const f = await connectFeed(join(pdir, 'dns.sock'));
+    f.send({ op: 'service', spec: { namespace: 'default', name: 'api', clusterIP: 'x', ports: [] } });
+    await f.closed;
+    assert.equal(await answer(proc.server.port, 'api.default.svc.cluster.local'), '10.96.0.21');
+  });
+
+  it('keeps answering with no agent attached, and a new connection replaces an old one', async () => {
+    const a = await connectFeed(join(pdir, 'dns.sock'));
+    const b = await connectFeed(join(pdir, 'dns.sock'));
+    await a.closed;
+    assert.equal(await until(() => proc.attached(), true), true);
+    b.sock.destroy();
+    await b.closed;
+    assert.equal(await until(() => proc.attached(), false), false);
+    assert.equal(await answer(proc.server.port, 'api.default.svc.cluster.local'), '10.96.0.21');
+  });
+
+  it('takes the allowed sources from the agent (loopback stays allowed)', async () => {
+    const f = await connectFeed(join(pdir, 'dns.sock'));
+    f.send({ op: 'allow', cidrs: ['10.244.0.0/16'] });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(await answer(proc.server.port, 'api.default.svc.cluster.local'), '10.96.0.21');
+    f.sock.destroy();
+    await f.closed;
+  });
+
+  it('the link (agent side) attaches, sends nothing of its view before the scheduler snapshot, then the snapshot and every write', async () => {
+    const view = new MemoryServiceView();
+    view.setService({ namespace: 'default', name: 'web', clusterIP: '10.96.0.40', ports: [] });
+    const link = new DnsProcessLink({ settings: settings(), dir: pdir, view, allow: () => ['10.244.0.0/16'], logger: silentLogger, command: ['/bin/false'] });
+    await link.start();
+    assert.equal(link.pid, process.pid, 'attached to the running process, none started');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(await answer(proc.server.port, 'api.default.svc.cluster.local'), '10.96.0.21', 'the old view until the snapshot');
+    link.markSynced();
+    assert.equal(await until(() => answer(proc.server.port, 'web.default.svc.cluster.local'), '10.96.0.40'), '10.96.0.40');
+    assert.equal(await answer(proc.server.port, 'api.default.svc.cluster.local'), 'NXDOMAIN');
+    link.setService({ namespace: 'default', name: 'db', clusterIP: '10.96.0.41', ports: [] });
+    assert.equal(await until(() => answer(proc.server.port, 'db.default.svc.cluster.local'), '10.96.0.41'), '10.96.0.41');
+    await link.close();
+    // the agent is gone: still answering
+    assert.equal(await until(() => proc.attached(), false), false);
+    assert.equal(await answer(proc.server.port, 'db.default.svc.cluster.local'), '10.96.0.41');
+  });
+});
+
+describe('the DNS process started by the link (corelet dns-server)', () => {
+  const main = fileURLToPath(new URL('../../../src/cli/main.js', import.meta.url));
+  const command = [process.execPath, main, 'dns-server'];
+
+  it('starts one detached when none runs, re-attaches to it after a restart, ignores a stale pidfile, stops it', async () => {
+    const pdir = join(dir, 'spawned');
+    const settings: DnsProcessSettings = { host: '127.0.0.1', port: 0, clusterDomain: ZONE, resolvConf };
+    // a stale pidfile naming a live process that is not a DNS process (this test runner)
+    await rm(pdir, { recursive: true, force: true });
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(pdir, { recursive: true, mode: 0o700 });
+    await writeFile(join(pdir, 'dns.pid'), `${process.pid}\n`);
+    assert.equal(runningDnsPid(pdir), undefined);
+    const first = new DnsProcessLink({ settings, dir: pdir, view: new MemoryServiceView(), allow: () => [], logger: silentLogger, command });
+    let pid: number | undefined;
+    try {
+      await first.start();
+      pid = first.pid;
+      assert.ok(pid !== undefined && pid !== process.pid);
+      assert.equal(runningDnsPid(pdir), pid);
+      await first.close();
+      // "the agent restarted": a new link finds the same process
+      const second = new DnsProcessLink({ settings, dir: pdir, view: new MemoryServiceView(), allow: () => [], logger: silentLogger, command: ['/bin/false'] });
+      await second.start();
+      assert.equal(second.pid, pid);
+      await second.close();
+      // other settings: replaced by a new process
+      const third = new DnsProcessLink({ settings: { ...settings, clusterDomain: 'other.local' }, dir: pdir, view: new MemoryServiceView(), allow: () => [], logger: silentLogger, command });
+      await third.start();
+      assert.notEqual(third.pid, pid);
+      assert.ok(!existsSync(`/proc/${pid}/cmdline`) || !readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('dns-server'), 'the old one is gone');
+      pid = third.pid;
+      await third.close();
+    } finally {
+      assert.equal(await stopDnsProcess(pdir, silentLogger), true);
+    }
+    assert.equal(runningDnsPid(pdir), undefined);
+    assert.equal(await stopDnsProcess(pdir, silentLogger), false);
+  });
+
+  it('starts a new one when the DNS process dies under an attached agent (kill -9)', async () => {
+    const pdir = join(dir, 'crash');
+    const settings: DnsProcessSettings = { host: '127.0.0.1', port: 0, clusterDomain: ZONE, resolvConf };
+    const link = new DnsProcessLink({ settings, dir: pdir, view: new MemoryServiceView(), allow: () => [], logger: silentLogger, command });
+    try {
+      await link.start();
+      const first = link.pid!;
+      process.kill(first, 'SIGKILL');
+      const next = await until(() => (link.pid !== first && runningDnsPid(pdir) === link.pid ? link.pid : undefined) !== undefined, true, 1000);
+      assert.equal(next, true, 'a new DNS process, attached');
+    } finally {
+      await link.close();
+      await stopDnsProcess(pdir, silentLogger);
+    }
+  });
+
+  it('reports why a DNS process cannot start (its log)', async () => {
+    const pdir = join(dir, 'broken');
+    const link = new DnsProcessLink({
+      settings: { host: '127.0.0.1', port: 0, clusterDomain: ZONE, resolvConf: join(dir, 'missing.conf') },
+      dir: pdir,
+      view: new MemoryServiceView(),
+      allow: () => [],
+      logger: silentLogger,
+      command,
+    });
+    await assert.rejects(link.start(), /node DNS process exited .*missing\.conf/s);
+    await link.close();
+  });
+});
