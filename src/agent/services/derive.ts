@@ -38,14 +38,20 @@ export function proxyEndpoints(slice: EndpointSlice): ProxyServicePortEndpoints[
 export interface NodeNetwork {
   nodeAddresses: string[];
   clusterCIDR?: string;
+  /** This node's cluster DNS address: never a Service's (a DNAT of it would take every pod's DNS). */
+  clusterDNS?: string;
 }
 
 /** The whole proxy state of the cache's objects on this node. */
 export function proxyState(services: Iterable<Service>, slices: Iterable<EndpointSlice>, node: NodeNetwork): ProxyState {
   const state: ProxyState = { services: [], endpoints: [], nodeAddresses: node.nodeAddresses, ...(node.clusterCIDR ? { clusterCIDR: node.clusterCIDR } : {}) };
+  // A Service may not claim an address of this node (its DNS address, a node address): the scheduler
+  // keeps its range's .10 and the pod and node networks out of the range, but its range and this
+  // agent's --cluster-dns are set apart, so the agent checks too.
+  const own = new Set([...node.nodeAddresses, ...(node.clusterDNS ? [node.clusterDNS] : [])]);
   for (const s of services) {
     const p = proxyService(s);
-    if (p) state.services.push(p);
+    if (p && !own.has(p.clusterIP)) state.services.push(p);
   }
   for (const slice of slices) state.endpoints.push(...(proxyEndpoints(slice) ?? []));
   return state;

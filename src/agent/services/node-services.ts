@@ -125,7 +125,7 @@ export class NodeServices {
     for (const list of Object.values(networkInterfaces())) {
       for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal && a.address !== this.opts.config.clusterDNS) addrs.add(a.address);
     }
-    return { nodeAddresses: [...addrs].filter((a) => isIPv4(a) && a !== '127.0.0.1').sort(), clusterCIDR: this.opts.config.clusterCIDR };
+    return { nodeAddresses: [...addrs].filter((a) => isIPv4(a) && a !== '127.0.0.1').sort(), clusterCIDR: this.opts.config.clusterCIDR, ...(this.opts.config.clusterDNS ? { clusterDNS: this.opts.config.clusterDNS } : {}) };
   }
 
   /**

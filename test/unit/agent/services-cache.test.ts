@@ -120,3 +120,9 @@ test('isActiveEndpoint: ready and not terminating in some slice', () => {
   assert.equal(c.isActiveEndpoint('pod-a3'), false);
   assert.equal(c.isActiveEndpoint('pod-nope'), false);
 });
+
+test("a Service claiming this node's cluster DNS address or a node address gets no rules (it would capture the node's own traffic)", () => {
+  const c = new ServiceCache();
+  c.receive(msg({ reset: true, services: [service('api'), service('dns', { clusterIP: '10.96.0.10' }), service('node', { clusterIP: '10.81.0.11' })] }));
+  assert.deepEqual(proxyState(c.allServices(), c.allSlices(), { ...NODE, clusterDNS: '10.96.0.10' }).services.map((s) => s.name), ['api']);
+});
