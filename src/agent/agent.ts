@@ -317,6 +317,7 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
     // The pod CIDR the scheduler gave this node, asked for again should the scheduler lose its state.
     const podCidrFile = join(config.root, 'pod-cidr');
     const lastPodCidr = (await readFile(podCidrFile, 'utf8').catch(() => '')).trim() || undefined;
+    if (lastPodCidr) nodeServices?.setPodCidr(lastPodCidr);
     routes = new PodRoutes({ table: new IpRouteTable(), nodeName: config.nodeName, logger: logger.child({ component: 'routes' }) });
     routes.resyncEvery(ROUTE_RESYNC_MS);
     terminations = new TerminationConfirmer({ hasWorker: (uid) => pods.worker(uid) !== undefined, cri, confirm: (uid) => link?.podTerminated(uid) ?? false, logger });
@@ -338,6 +339,7 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
       onPodCidr: async (cidr) => {
         await cri.runtime.UpdateRuntimeConfig({ runtime_config: { network_config: { pod_cidr: cidr } } }, { deadlineMs: 30_000 });
         if (cidr !== lastPodCidr) await writeFileAtomic(podCidrFile, `${cidr}\n`);
+        nodeServices?.setPodCidr(cidr);
       },
       onPeers: (nodes) => {
         routes!.sync(nodes).catch((err) => logger.warn({ err: messageOf(err) }, 'cannot program the routes to other nodes\' pods'));

@@ -202,6 +202,12 @@ export interface ServicesMessage extends MessageEnvelope {
   endpointSlices: EndpointSlice[];
   deleted: DeletedServiceObject[];
   /**
+   * The cluster's pod CIDR (the scheduler's --cluster-cidr), with a reset: pod traffic to a Service
+   * is not masqueraded, and the node DNS answers these sources. Travels with the data plane's snapshot
+   * (not in registered, which older agents read strictly).
+   */
+  clusterCIDR?: string;
+  /**
    * Set by parseMessage only, never sent: the objects left out because this reader refused them, each
    * as "path: problem". One bad object costs that object, not the message (a snapshot refused whole
    * would empty every node's Services); unknown fields inside an object are ignored (a newer scheduler).
@@ -625,7 +631,9 @@ const READERS: Record<MessageType, Reader> = {
   },
 
   services(r, o, path, envelope) {
-    r.object(o, path, [...ENVELOPE, 'reset', 'more', 'services', 'endpointSlices', 'deleted']);
+    r.object(o, path, [...ENVELOPE, 'reset', 'more', 'clusterCIDR', 'services', 'endpointSlices', 'deleted']);
+    const clusterCIDR = r.string(o.clusterCIDR, at(path, 'clusterCIDR'));
+    checkFormat(r, at(path, 'clusterCIDR'), clusterCIDR, checkCidr);
     const refused: string[] = [];
     // Each object is read on its own reader: its errors leave it out (listed in refused), its unknown
     // fields are dropped; the message itself stays strict.
@@ -656,7 +664,7 @@ const READERS: Record<MessageType, Reader> = {
         checkFormat(r, at(p, 'name'), name, checkDnsSubdomain);
         return { kind: requiredOneOf(r, m.kind, at(p, 'kind'), ['Service', 'EndpointSlice'] as const) ?? 'Service', namespace, name };
       }) ?? [];
-    return compact({ ...envelope, type: 'services' as const, reset: r.bool(o.reset, at(path, 'reset')), more: r.bool(o.more, at(path, 'more')), services, endpointSlices, deleted, ...(refused.length > 0 ? { refused } : {}) });
+    return compact({ ...envelope, type: 'services' as const, reset: r.bool(o.reset, at(path, 'reset')), more: r.bool(o.more, at(path, 'more')), clusterCIDR, services, endpointSlices, deleted, ...(refused.length > 0 ? { refused } : {}) });
   },
 
   logsRequest(r, o, path, envelope) {

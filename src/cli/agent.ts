@@ -37,7 +37,7 @@ export function registerAgentCommand(program: Command): void {
     .option('--cluster-dns <ip>', 'the cluster DNS address: the pods\' nameserver (dnsPolicy ClusterFirst), put on lo of this node, where the node\'s DNS server answers; "" disables cluster DNS', SERVICES_DEFAULTS.clusterDNS)
     .option('--cluster-domain <domain>', 'the cluster\'s DNS domain', SERVICES_DEFAULTS.clusterDomain)
     .option('--resolv-conf <file>', 'the resolv.conf pods with dnsPolicy Default get (and the cluster DNS forwards to); "" for none (on hosts with systemd-resolved: /run/systemd/resolve/resolv.conf)', SERVICES_DEFAULTS.resolvConf)
-    .option('--cluster-cidr <cidr>', 'the cluster\'s pod CIDR (the scheduler\'s --cluster-cidr): Service traffic from outside it is masqueraded', SERVICES_DEFAULTS.clusterCIDR)
+    .option('--cluster-cidr <cidr>', 'the cluster\'s pod CIDR: Service traffic from outside it is masqueraded, the node DNS answers it (default: the scheduler\'s --cluster-cidr, which it tells the node)')
     .option('--proxy-table <name>', 'the nftables table (family inet) of the Service rules', SERVICES_DEFAULTS.proxyTable)
     .option('--cleanup', 'remove what the agent made for Services on this node (the nft table, its conntrack entries, the cluster DNS address on lo, the node DNS process of --root) and exit: the node stops for good; a plain stop keeps them')
     .option('--log-level <level>', 'debug, info, warn or error', 'info')

@@ -76,6 +76,8 @@ export interface SchedulerLinkOptions {
 
 export class SchedulerLink {
   private ws: WebSocket | undefined;
+  /** A `services` message was refused on this connection: the rest of it is ignored until the next one's snapshot. */
+  private servicesVoid = false;
   private readonly assigned = new Map<string, Pod>();
   /** Pods being deleted, by uid (so a second, shorter delete still reaches the worker). */
   private readonly terminating = new Map<string, Pod>();
@@ -139,6 +141,7 @@ export class SchedulerLink {
       ws.once('error', reject);
     });
     this.delayMs = 1000;
+    this.servicesVoid = false;
     ws.on('message', (data) => this.onMessage(data as Buffer));
     ws.on('close', () => this.onClose());
     ws.on('error', (err) => this.opts.logger.warn({ err: err.message }, 'scheduler connection error'));
@@ -205,7 +208,12 @@ export class SchedulerLink {
       this.opts.logger.warn({ err: messageOf(err) }, 'ignoring a bad message from the scheduler');
       // A lost `services` delta would leave this node's Services stale until the next reconnect:
       // reconnect now, and the registration's snapshot replaces what this node has.
-      if (servicesType(data)) this.ws?.close(1000, 'resync of Services after a refused message');
+      if (servicesType(data)) {
+        // ws still delivers what follows while closing: the later parts of a split batch must not
+        // complete it without the refused part (a split snapshot would delete that part's Services)
+        this.servicesVoid = true;
+        this.ws?.close(1000, 'resync of Services after a refused message');
+      }
       return;
     }
     switch (m.type) {
@@ -234,6 +242,7 @@ export class SchedulerLink {
         this.opts.onPeers?.(m.nodes);
         break;
       case 'services':
+        if (this.servicesVoid) break;
         if (m.refused) this.opts.logger.warn({ refused: m.refused }, 'left out Services/EndpointSlices this agent cannot use');
         this.opts.onServices?.(m);
         break;

@@ -44,7 +44,11 @@ export interface ServicesConfig {
   readonly clusterDomain: string;
   /** The node's resolv.conf (the kubelet's --resolv-conf): pods with dnsPolicy Default; '' for none. */
   readonly resolvConf: string;
-  /** The cluster's pod CIDR: ClusterIP traffic from outside it is masqueraded. */
+  /**
+   * The cluster's pod CIDR: ClusterIP traffic from outside it is masqueraded, and the node DNS answers
+   * it. '' (the flag's default): the scheduler's, told with its snapshot ({@link SERVICES_DEFAULTS}'s
+   * until then).
+   */
   readonly clusterCIDR: string;
   /** The nft table (family inet). */
   readonly proxyTable: string;
@@ -56,7 +60,7 @@ export function validateServicesConfig(c: ServicesConfig): ServicesConfig {
   if (c.clusterDomain !== '' && !/^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/.test(c.clusterDomain)) {
     throw invalidArgument(`--cluster-domain must be a lower-case DNS name such as cluster.local, got ${JSON.stringify(c.clusterDomain)}`);
   }
-  const clusterCIDR = normalizeIPv4Cidr('--cluster-cidr', c.clusterCIDR);
+  const clusterCIDR = c.clusterCIDR === '' ? '' : normalizeIPv4Cidr('--cluster-cidr', c.clusterCIDR);
   validateProxyTable({ family: 'inet', name: c.proxyTable });
   return { ...c, clusterCIDR };
 }
@@ -84,6 +88,9 @@ export class NodeServices {
   readonly view = new MemoryServiceView();
   readonly loop: ProxySyncLoop;
   private dns: DnsProcessLink | undefined;
+  /** The cluster CIDR the scheduler told (its snapshot), and this node's pod CIDR. */
+  private schedulerClusterCIDR: string | undefined;
+  private podCIDR: string | undefined;
   /** Writes go to the agent's view (the snapshot source) and to the DNS process. */
   private readonly writer: ServiceViewWriter;
   private batchWaiters = new Set<() => void>();
@@ -119,13 +126,28 @@ export class NodeServices {
     });
   }
 
+  /** The flag's cluster CIDR, else the scheduler's, else the default. */
+  private clusterCIDR(): string {
+    return this.opts.config.clusterCIDR || this.schedulerClusterCIDR || SERVICES_DEFAULTS.clusterCIDR;
+  }
+
+  /**
+   * This node's pod CIDR (from the scheduler): its pods' DNS queries are answered even when it lies
+   * outside the cluster CIDR the agent knows (a pod started before the scheduler told it).
+   */
+  setPodCidr(cidr: string): void {
+    if (cidr === this.podCIDR) return;
+    this.podCIDR = cidr;
+    this.dns?.sendAllow();
+  }
+
   /** The addresses NodePorts answer on: the InternalIP and every other non-loopback IPv4 address of the node. */
   private network(): NodeNetwork {
     const addrs = new Set([this.opts.hostIP]);
     for (const list of Object.values(networkInterfaces())) {
       for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal && a.address !== this.opts.config.clusterDNS) addrs.add(a.address);
     }
-    return { nodeAddresses: [...addrs].filter((a) => isIPv4(a) && a !== '127.0.0.1').sort(), clusterCIDR: this.opts.config.clusterCIDR, ...(this.opts.config.clusterDNS ? { clusterDNS: this.opts.config.clusterDNS } : {}) };
+    return { nodeAddresses: [...addrs].filter((a) => isIPv4(a) && a !== '127.0.0.1').sort(), clusterCIDR: this.clusterCIDR(), ...(this.opts.config.clusterDNS ? { clusterDNS: this.opts.config.clusterDNS } : {}) };
   }
 
   /**
@@ -152,7 +174,7 @@ export class NodeServices {
       dir: this.opts.dnsDir,
       view: this.view,
       // pods, and the node's own addresses (hostNetwork pods); the DNS process adds whatever its netns holds
-      allow: () => [this.opts.config.clusterCIDR, ...this.network().nodeAddresses.map((a) => `${a}/32`)],
+      allow: () => [this.clusterCIDR(), ...(this.podCIDR ? [this.podCIDR] : []), ...this.network().nodeAddresses.map((a) => `${a}/32`)],
       logger: this.opts.logger.child({ component: 'dns' }),
       logLevel: this.opts.logLevel,
     });
@@ -172,6 +194,16 @@ export class NodeServices {
     } catch (err) {
       this.opts.logger.warn({ err: messageOf(err) }, 'services: message dropped');
       return;
+    }
+    if (message.clusterCIDR && message.clusterCIDR !== this.schedulerClusterCIDR) {
+      this.schedulerClusterCIDR = message.clusterCIDR;
+      if (!this.opts.config.clusterCIDR) {
+        this.opts.logger.info({ clusterCIDR: message.clusterCIDR }, "the scheduler's cluster CIDR: pod sources of Service traffic and DNS queries");
+        this.dns?.sendAllow();
+        this.loop.request();
+      } else if (this.opts.config.clusterCIDR !== message.clusterCIDR) {
+        this.opts.logger.warn({ flag: this.opts.config.clusterCIDR, scheduler: message.clusterCIDR }, "--cluster-cidr differs from the scheduler's: pods outside it are masqueraded and refused by the node DNS");
+      }
     }
     if (!batch) return;
     applyToDnsView(this.writer, batch.changes);

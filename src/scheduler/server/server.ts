@@ -117,7 +117,7 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
   // PEERS_COALESCE_MS, not one per registration (that would be quadratic in the number of nodes).
   let peersTimer: NodeJS.Timeout | undefined;
   // Services and EndpointSlices for the nodes' data plane: a snapshot at registration, then deltas.
-  const serviceFeed = new ServiceFeed(opts.store, sessions, undefined, (problems) => logger.warn({ problems }, 'a Service or EndpointSlice the nodes cannot use goes out as deleted'));
+  const serviceFeed = new ServiceFeed(opts.store, sessions, undefined, (problems) => logger.warn({ problems }, 'a Service or EndpointSlice the nodes cannot use goes out as deleted'), opts.podCidrs?.clusterCidr);
   const unwatchPeers = peers
     ? opts.store.watch((change) => {
         if (change.kind !== 'Node' || !peers.apply(change.type, change.object as unknown as Node)) return;

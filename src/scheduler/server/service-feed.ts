@@ -69,12 +69,13 @@ export function sliceOnWire(o: Readonly<StoredObject>): EndpointSlice {
  * A batch as messages of at most about TARGET_MESSAGE_BYTES each; all but the last carry `more`.
  * Always at least one message (an empty reset still tells the agent it has nothing).
  */
-export function servicesMessages(batch: { reset?: boolean; services: Service[]; endpointSlices: EndpointSlice[]; deleted: DeletedServiceObject[] }, targetBytes = TARGET_MESSAGE_BYTES): ServicesMessage[] {
+export function servicesMessages(batch: { reset?: boolean; clusterCIDR?: string; services: Service[]; endpointSlices: EndpointSlice[]; deleted: DeletedServiceObject[] }, targetBytes = TARGET_MESSAGE_BYTES): ServicesMessage[] {
   const out: ServicesMessage[] = [];
   let current: ServicesMessage | undefined;
   let size = 0;
   const next = (): ServicesMessage => {
-    current = { v: MESSAGE_VERSION, type: 'services', ...(batch.reset && out.length === 0 ? { reset: true } : {}), services: [], endpointSlices: [], deleted: [] };
+    const first = out.length === 0;
+    current = { v: MESSAGE_VERSION, type: 'services', ...(batch.reset && first ? { reset: true } : {}), ...(batch.reset && first && batch.clusterCIDR ? { clusterCIDR: batch.clusterCIDR } : {}), services: [], endpointSlices: [], deleted: [] };
     out.push(current);
     size = 200;
     return current;
@@ -107,6 +108,8 @@ export class ServiceFeed {
     private readonly sessions: Pick<NodeSessions, 'send' | 'broadcast'>,
     private readonly coalesceMs = SERVICE_FEED_COALESCE_MS,
     private readonly onUnusable: (problems: string[]) => void = () => {},
+    /** The cluster's pod CIDR, told to each node with its snapshot. */
+    private readonly clusterCIDR?: string,
   ) {
     this.unwatch = store.watch((change) => this.onChange(change));
   }
@@ -138,7 +141,7 @@ export class ServiceFeed {
   snapshot(nodeName: string): void {
     const services = this.store.list<StoredObject>('Service').filter((o) => this.usable('Service', o)).map(serviceOnWire);
     const endpointSlices = this.store.list<StoredObject>('EndpointSlice').filter((o) => this.usable('EndpointSlice', o)).map(sliceOnWire);
-    for (const m of servicesMessages({ reset: true, services, endpointSlices, deleted: [] })) this.sessions.send(nodeName, m);
+    for (const m of servicesMessages({ reset: true, ...(this.clusterCIDR ? { clusterCIDR: this.clusterCIDR } : {}), services, endpointSlices, deleted: [] })) this.sessions.send(nodeName, m);
   }
 
   private usable(kind: Kind, o: Readonly<StoredObject>): boolean {

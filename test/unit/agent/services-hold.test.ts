@@ -203,3 +203,19 @@ spec:
     assert.equal(cri.calls.filter((c) => c.startsWith('StopContainer')).length, 1);
   });
 });
+
+describe("NodeServices and the cluster's pod CIDR", () => {
+  it("follows the scheduler's cluster CIDR unless --cluster-cidr is given", async () => {
+    const run = async (flag: string) => {
+      const applier = new GatedApplier();
+      const s = new NodeServices({ config: { ...SERVICES_DEFAULTS, clusterCIDR: flag }, hostIP: '10.81.0.11', logger: silentLogger, applier, dnsServer: false });
+      s.onServices(msg({ reset: true, clusterCIDR: '10.50.0.0/16', services: [service('api')] }));
+      await applier.started(1);
+      applier.finish();
+      await s.stop();
+      return applier.states.at(-1)!.clusterCIDR;
+    };
+    assert.equal(await run(''), '10.50.0.0/16', "the flag's default: the scheduler's");
+    assert.equal(await run('10.244.0.0/16'), '10.244.0.0/16', 'the flag wins');
+  });
+});

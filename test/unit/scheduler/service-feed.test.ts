@@ -137,6 +137,11 @@ describe('service feed', () => {
     assert.deepEqual(got[0]!.m.services.map((s) => s.metadata.name), ['web']);
     feed.snapshot('n1');
     assert.deepEqual([got[1]!.m.reset, got[1]!.m.endpointSlices.length, got[1]!.m.services.length], [true, 0, 1]);
+    assert.equal(got[1]!.m.clusterCIDR, undefined, 'no cluster CIDR configured: none told');
+    const told = new ServiceFeed(store, sessions, 1_000_000, () => {}, '10.50.0.0/16');
+    t.after(() => told.close());
+    told.snapshot('n1');
+    assert.equal(got[2]!.m.clusterCIDR, '10.50.0.0/16', "the snapshot tells the node the cluster's pod CIDR");
     assert.equal(unusable.length, 2);
     assert.match(unusable[0]!.join('\n'), /EndpointSlice default\/web-x\.ports\[0\]\.port: must be between 1 and 65535/);
   });
