@@ -133,8 +133,33 @@ export interface ContainerConfigInput {
   volumePaths: Record<string, string>;
   /** Host paths of the container's subPath mounts by volumeMount index (see VolumeManager.prepareSubPath). */
   subPathPaths?: Record<number, string>;
+  /** Host path of the pod's managed /etc/hosts ({@link podHostsFile}), mounted unless the container mounts its own. */
+  hostsFile?: string;
   /** CRI linux resources computed by the QoS code. */
   resources: LinuxContainerResources | null;
+}
+
+/**
+ * The pod's /etc/hosts as the kubelet writes it for a pod with a subdomain: its IP with its FQDN
+ * (`kv-0.kv.default.svc.cluster.local kv-0`), so `hostname -f` and the pod's own name resolve
+ * locally. undefined when the runtime's file (IP and hostname) is what the kubelet would write too:
+ * no subdomain, hostNetwork, no IP yet, or no cluster domain.
+ */
+export function podHostsFile(pod: Pod, podIP: string, clusterDomain: string): string | undefined {
+  const sub = pod.spec.subdomain;
+  if (pod.spec.hostNetwork || !sub || !podIP || !clusterDomain) return undefined;
+  const hostname = (pod.spec.hostname ?? pod.metadata.name).slice(0, 63);
+  return [
+    '# Kubernetes-managed hosts file.',
+    '127.0.0.1\tlocalhost',
+    '::1\tlocalhost ip6-localhost ip6-loopback',
+    'fe00::0\tip6-localnet',
+    'fe00::0\tip6-mcastprefix',
+    'fe00::1\tip6-allnodes',
+    'fe00::2\tip6-allrouters',
+    `${podIP}\t${hostname}.${sub}.${pod.metadata.namespace}.svc.${clusterDomain}\t${hostname}`,
+    '',
+  ].join('\n');
 }
 
 /** CreateContainer's config for one container of a pod. */
@@ -149,6 +174,9 @@ export function containerConfig(input: ContainerConfigInput): ContainerConfig {
     }
     return { container_path: vm.mountPath, host_path: host, readonly: vm.readOnly ?? false };
   });
+  if (input.hostsFile !== undefined && !c.volumeMounts.some((vm) => vm.mountPath.replace(/\/+$/, '') === '/etc/hosts')) {
+    mounts.push({ container_path: '/etc/hosts', host_path: input.hostsFile, readonly: false });
+  }
   const runAsUser = sc?.runAsUser ?? podSc?.runAsUser;
   const runAsGroup = sc?.runAsGroup ?? podSc?.runAsGroup;
   return {

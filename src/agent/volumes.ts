@@ -2,7 +2,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { type Container, type Pod, type VolumeMount, memoryBytes } from '../api/index.js';
 import { isMounted, type MountPort } from '../host/index.js';
-import { safeJoin, safeSegment, wrap, internal } from '../lib/index.js';
+import { safeJoin, safeSegment, wrap, internal, writeFileAtomic } from '../lib/index.js';
 import { isStatefulSetClaim, PersistentVolumes } from './persistent-volumes.js';
 import { helperSubPaths, mountsUnder, type SubPathPort } from './subpaths.js';
 
@@ -70,6 +70,15 @@ export class VolumeManager {
       throw wrap(err, `failed to prepare subPath for volumeMount "${vm.name}" of container "${container.name}"`);
     }
     return target;
+  }
+
+  /** Writes a file of the pod's own (ROOT/pods/UID/NAME, removed with the pod's folder); returns its path. */
+  async writePodFile(uid: string, name: string, content: string): Promise<string> {
+    const dir = safeJoin(this.root, ['pods', uid], 'pod uid');
+    await mkdir(dir, { recursive: true, mode: 0o750 });
+    const path = safeJoin(dir, [safeSegment(name, 'pod file name')], 'pod file');
+    await writeFileAtomic(path, content);
+    return path;
   }
 
   /**

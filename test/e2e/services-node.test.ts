@@ -45,7 +45,29 @@ spec:
   type: NodePort
   selector: {app: echo}
   ports: [{name: http, port: 80, targetPort: http}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: kv}
+spec:
+  clusterIP: None
+  selector: {app: kv}
+  ports: [{name: db, port: 7000}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: kv-0, labels: {app: kv}}
+spec:
+  hostname: kv-0
+  subdomain: kv
+  containers:
+  - name: kv
+    image: corelet.local/zeus/api:1.0
+    imagePullPolicy: IfNotPresent
+    command: [sleep, '3600']
+    resources: {requests: {cpu: 10m, memory: 8Mi}}
 `;
+let kv: ApiPod;
 
 /** Runs a command in a node's network namespace. */
 const inNode = (netns: string, argv: string[]) => execa('ip', ['netns', 'exec', netns, ...argv], { reject: false });
@@ -64,6 +86,7 @@ after(async () => {
 test('a Deployment behind a NodePort Service: 2 ready replicas, one on each node', async () => {
   await cluster.apply(MANIFEST);
   pods = await cluster.waitForReadyPods('app=echo', 2);
+  [kv] = await cluster.waitForReadyPods('app=kv', 1);
   const svc = (await cluster.api<{ spec: { clusterIP: string; ports: { nodePort: number }[] } }>('/api/v1/namespaces/default/services/echo')).json;
   service = { clusterIP: svc.spec.clusterIP, nodePort: svc.spec.ports[0]!.nodePort };
   assert.match(service.clusterIP, /^10\.(9[6-9]|10[0-9]|11[01])\.\d+\.\d+$/, 'a ClusterIP from 10.96.0.0/12');
@@ -91,6 +114,16 @@ test('from a pod: the Service name resolves to the ClusterIP and connections rea
   const answers = String(r.stdout).trim().split('\n');
   assert.equal(answers.length, 40, String(r.stdout) + String(r.stderr));
   assert.deepEqual([...new Set(answers)].sort(), pods.map((p) => p.metadata.name).sort(), `answered by: ${answers.join(' ')}`);
+});
+
+test('a pod with hostname and subdomain: its stable name resolves through the headless Service, its FQDN is in its /etc/hosts', async () => {
+  const ip = kv.status!.podIP!;
+  // through the pod's resolver (search list, first answer wins): busybox's nslookup would also ask
+  // the bare name, which the node forwards to its resolvers (unreachable in a namespace cluster)
+  const r = await cluster.execInPod(pods[0]!, ['ping', '-c', '1', '-W', '2', 'kv-0.kv']);
+  assert.match(String(r.stdout), new RegExp(`^PING kv-0\\.kv \\(${ip.replace(/\./g, '\\.')}\\)`), `ping kv-0.kv: ${r.stdout} ${r.stderr}`);
+  const hosts = await cluster.execInPod(kv, ['cat', '/etc/hosts']);
+  assert.match(String(hosts.stdout), new RegExp(`^${ip.replace(/\./g, '\\.')}\tkv-0\\.kv\\.default\\.svc\\.cluster\\.local\tkv-0$`, 'm'), String(hosts.stdout));
 });
 
 test("the NodePort answers on every node's address from the host", async () => {

@@ -8,7 +8,7 @@
  */
 import { isIPv4 } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { execa, invalidArgument, messageOf, type Logger } from '../../lib/index.js';
+import { execa, failedPrecondition, invalidArgument, messageOf, type Logger } from '../../lib/index.js';
 import type { ServicesMessage } from '../../api/index.js';
 import { DEFAULT_PROXY_TABLE, NftProxy, normalizeIPv4Cidr, validateProxyTable, type ProxyTable } from '../proxy/index.js';
 import { MemoryServiceView, startDnsServer, type RunningDnsServer } from '../dns/index.js';
@@ -69,6 +69,8 @@ export interface NodeServicesOptions {
   dnsServer?: boolean;
   propagationMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  /** Each sync's duration in seconds; failed: refused (metrics). */
+  onSync?: (seconds: number, failed: boolean) => void;
 }
 
 export class NodeServices {
@@ -86,6 +88,8 @@ export class NodeServices {
       applier,
       snapshot: () => ({ state: proxyState(this.cache.allServices(), this.cache.allSlices(), this.network()), generation: this.cache.generation }),
       logger: opts.logger,
+      onSynced: (_g, ms) => opts.onSync?.(ms / 1000, false),
+      onFailed: (ms) => opts.onSync?.(ms / 1000, true),
     });
   }
 
@@ -103,15 +107,19 @@ export class NodeServices {
     const { clusterDNS, clusterDomain, resolvConf } = this.opts.config;
     if (clusterDNS === '' || this.opts.dnsServer === false) return;
     if (await ensureLoopbackAddress(clusterDNS)) this.opts.logger.info({ address: `${clusterDNS}/32` }, 'cluster DNS address added to lo');
-    this.dns = await startDnsServer({
-      view: this.view,
-      clusterDomain: clusterDomain || SERVICES_DEFAULTS.clusterDomain,
-      host: clusterDNS,
-      port: 53,
-      // the node's resolvers; with --resolv-conf "" (pods get none), the host's own
-      resolvConfPath: resolvConf || SERVICES_DEFAULTS.resolvConf,
-      logger: this.opts.logger.child({ component: 'dns' }),
-    });
+    try {
+      this.dns = await startDnsServer({
+        view: this.view,
+        clusterDomain: clusterDomain || SERVICES_DEFAULTS.clusterDomain,
+        host: clusterDNS,
+        port: 53,
+        // the node's resolvers; with --resolv-conf "" (pods get none), the host's own
+        resolvConfPath: resolvConf || SERVICES_DEFAULTS.resolvConf,
+        logger: this.opts.logger.child({ component: 'dns' }),
+      });
+    } catch (err) {
+      throw failedPrecondition(`cannot serve cluster DNS on ${clusterDNS}:53 (another DNS server bound to 0.0.0.0:53?): ${messageOf(err)}; free the port, pick another --cluster-dns, or disable cluster DNS with --cluster-dns ""`);
+    }
   }
 
   /** The scheduler link's `services` messages. */

@@ -7,7 +7,7 @@
  */
 import type { Container, Pod } from '../../api/index.js';
 import { grpcMessage, type PodSandboxConfig } from '../../cri/index.js';
-import { LABELS, containerConfig } from '../cri-config.js';
+import { LABELS, containerConfig, podHostsFile } from '../cri-config.js';
 import { markPodLogDirectory } from '../disk/index.js';
 import { ImagePuller } from '../images/index.js';
 import type { ObservedContainer } from '../pod-status.js';
@@ -168,7 +168,10 @@ export class PodExecutor {
     }
     let id: string;
     try {
-      const config = containerConfig({ pod, container: c, kind, restartCount, fields, volumePaths, subPathPaths, resources: this.ctx.cgroups.containerResources(pod, c) });
+      // the kubelet's managed /etc/hosts (the pod's FQDN) for a pod with a subdomain
+      const hosts = podHostsFile(pod, fields.podIP, this.ctx.dns?.clusterDomain ?? '');
+      const hostsFile = hosts === undefined ? undefined : await this.ctx.volumes.writePodFile(pod.metadata.uid, 'etc-hosts', hosts);
+      const config = containerConfig({ pod, container: c, kind, restartCount, fields, volumePaths, subPathPaths, hostsFile, resources: this.ctx.cgroups.containerResources(pod, c) });
       id = (await cri.runtime.CreateContainer({ pod_sandbox_id: sandboxId, config, sandbox_config: sbConfig })).container_id;
     } catch (err) {
       const msg = grpcMessage(err);

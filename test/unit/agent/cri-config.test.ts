@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodePods } from '../../../src/api/index.js';
-import { containerConfig, containerHash, sandboxConfig, LABELS, ANNOTATIONS } from '../../../src/agent/cri-config.js';
+import { containerConfig, containerHash, podHostsFile, sandboxConfig, LABELS, ANNOTATIONS } from '../../../src/agent/cri-config.js';
 import { podDnsConfig } from '../../../src/agent/dns/index.js';
 
 /** The agent's defaults (--cluster-dns 10.96.0.10, --cluster-domain cluster.local) on a host searching corp.example. */
@@ -101,4 +101,27 @@ spec:
     () => decodePods('apiVersion: v1\nkind: Pod\nmetadata: {name: l}\nspec: {containers: [{name: a, image: b, securityContext: {seccompProfile: {type: Localhost, localhostProfile: p.json}}}]}\n', 'l.yaml'),
     /spec\.containers\[0\]\.securityContext\.seccompProfile\.type: Localhost seccomp profiles are not supported by corelet yet: use RuntimeDefault/,
   );
+});
+
+test("a pod with a subdomain gets the kubelet's managed /etc/hosts: its FQDN, mounted unless the container mounts its own", () => {
+  const [kv] = decodePods(
+    `apiVersion: v1
+kind: Pod
+metadata: {name: kv-0, namespace: shop}
+spec:
+  hostname: kv-0
+  subdomain: kv
+  containers: [{name: db, image: db:1}]
+`,
+    'kv.yaml',
+  ).pods;
+  const text = podHostsFile(kv!, '10.244.1.7', 'cluster.local');
+  assert.equal(text?.split('\n').at(-2), '10.244.1.7\tkv-0.kv.shop.svc.cluster.local\tkv-0');
+  assert.match(text ?? '', /^# Kubernetes-managed hosts file\.\n127\.0\.0\.1\tlocalhost\n/);
+  const config = containerConfig({ pod: kv!, container: kv!.spec.containers[0]!, kind: 'app', restartCount: 0, fields: { podIP: '10.244.1.7', hostIP: '10.0.0.1', nodeName: 'n1' }, volumePaths: {}, hostsFile: '/var/lib/corelet-agent/pods/u/etc-hosts', resources: null });
+  assert.deepEqual(config.mounts, [{ container_path: '/etc/hosts', host_path: '/var/lib/corelet-agent/pods/u/etc-hosts', readonly: false }]);
+  // no subdomain (the runtime's file already has IP and hostname), no IP yet, or no cluster domain: none
+  assert.equal(podHostsFile(pod!, '10.244.1.8', 'cluster.local'), undefined);
+  assert.equal(podHostsFile(kv!, '', 'cluster.local'), undefined);
+  assert.equal(podHostsFile(kv!, '10.244.1.7', ''), undefined);
 });
