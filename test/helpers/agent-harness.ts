@@ -4,6 +4,7 @@
  * for a standalone agent, HTTPS with a client certificate (setClient) for a joined one.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { execa } from 'execa';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,6 +32,11 @@ export class AgentHarness {
   readonly root: string;
   readonly logDir: string;
   readonly qosTop: string;
+  /**
+   * The agent runs in the host's network namespace: its Service rules go to a table of its own, and
+   * it serves no cluster DNS (no address on the host's lo, no DNS process); stop() removes the table.
+   */
+  readonly proxyTable: string;
   url = '';
   /** The client certificate and CA for a joined agent's HTTPS port (e.g. the scheduler's). */
   client: { certPem: string; keyPem: string; caPem: string } | undefined;
@@ -45,6 +51,7 @@ export class AgentHarness {
     this.manifests = join(dir, 'manifests');
     this.root = join(dir, 'root');
     this.logDir = join(dir, 'logs');
+    this.proxyTable = `corelet-it-${process.pid}-${counter}`;
     this.qosTop = `kubepods-test-${process.pid}-${counter++}`;
     this.logFile = join(dir, 'agent.log');
   }
@@ -79,6 +86,8 @@ export class AgentHarness {
         '--qos-cgroup', this.qosTop,
         '--node-name', 'test-node',
         '--log-level', 'debug',
+        '--cluster-dns', '',
+        '--proxy-table', this.proxyTable,
         ...this.extraArgs,
       ],
       { stdio: ['ignore', out, out] },
@@ -188,8 +197,11 @@ export class AgentHarness {
   /** Stops the agent, then removes its folders and QoS cgroups (pods must be gone already). */
   async stop(): Promise<void> {
     await this.kill9();
+    // what `cluster.sh down` does for a node: the agent's Service rules go
+    const cleanup = await execa(process.execPath, [CORELET, 'agent', '--cleanup', '--root', this.root, '--cluster-dns', '', '--proxy-table', this.proxyTable], { reject: false });
     await this.removeCgroups();
     await rm(this.dir, { recursive: true, force: true });
+    if (cleanup.exitCode !== 0) throw new Error(`corelet agent --cleanup failed: ${String(cleanup.stderr)}`);
   }
 
   /** Removes the agent's QoS cgroup tree (again, after the runtime removed the pods' containers). */
