@@ -3,6 +3,7 @@
  * CLI config (`create user --set-context`). The flat file of older versions ({server, token, caCert})
  * is turned into the contexts shape the first time it is changed (cluster "corelet", user "admin").
  */
+import { outLine } from './io.js';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
@@ -77,7 +78,7 @@ export function registerConfigCommand(program: Command): void {
       const { config: c } = readConfigFile();
       const rows = [['CURRENT', 'NAME', 'CLUSTER', 'AUTHINFO', 'NAMESPACE']];
       for (const ctx of c.contexts) rows.push([ctx.name === c.currentContext ? '*' : '', ctx.name, ctx.cluster, ctx.user, ctx.namespace ?? '']);
-      console.log(formatTable(rows));
+      outLine(formatTable(rows));
     });
   config
     .command('current-context')
@@ -85,7 +86,7 @@ export function registerConfigCommand(program: Command): void {
     .action(() => {
       const { path, config: c } = readConfigFile();
       if (!c.currentContext) throw new Error(`current-context is not set in ${path}`);
-      console.log(c.currentContext);
+      outLine(c.currentContext);
     });
   config
     .command('use-context <name>')
@@ -94,6 +95,6 @@ export function registerConfigCommand(program: Command): void {
       const { path, config: c } = readConfigFile();
       if (!c.contexts.some((x) => x.name === name)) throw new Error(`no context exists with the name: "${name}" (see \`corelet config get-contexts\`)`);
       writeConfigFile(path, { ...c, currentContext: name });
-      console.log(`Switched to context "${name}".`);
+      outLine(`Switched to context "${name}".`);
     });
 }

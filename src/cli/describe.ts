@@ -1,4 +1,5 @@
 /** `corelet describe KIND NAME`: an object's details and the events about it. */
+import { outLine } from './io.js';
 import type { Command } from 'commander';
 import type { ObjectEvent, Pod } from '../api/index.js';
 import { namespaceOf, withClient, withConnectionOptions, withNamespaceOptions, type CommonOptions } from './cluster-options.js';
@@ -26,7 +27,7 @@ export function registerDescribeCommand(program: Command): void {
         const pods = info.kind === 'Node' ? (await client.get<{ items: Pod[] }>('/api/v1/pods' + query({ fieldSelector: `spec.nodeName=${name}` }))).items : undefined;
         texts.push(describeObject(obj, { events, pods: pods?.filter((p) => !['Succeeded', 'Failed'].includes(p.status?.phase ?? '')) }, new Date()));
       }
-      console.log(texts.join('\n\n\n'));
+      outLine(texts.join('\n\n\n'));
     });
   });
 }

@@ -1,4 +1,5 @@
 /** `corelet logs POD [-c C] [-f] [--tail N] [--previous]`: a container's log, through its node's agent. */
+import { cliIo } from './io.js';
 import type { Command } from 'commander';
 import { pipeline } from 'node:stream/promises';
 import { namespaceOf, withClient, withConnectionOptions, withNamespaceOptions, type CommonOptions } from './cluster-options.js';
@@ -45,7 +46,7 @@ export function registerLogsCommand(program: Command): void {
       });
     await withClient(opts, async (client) => {
       const res = await client.stream(path);
-      await pipeline(res, process.stdout, { end: false });
+      await pipeline(res, cliIo().stdout, { end: false });
     });
   });
 }

@@ -3,6 +3,7 @@
  * "-" for standard input; and the little the CLI itself reads from them (the scheduler validates
  * them fully): which objects they name, and filling in -n for objects without a namespace.
  */
+import { cliIo } from './io.js';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -23,7 +24,7 @@ const MANIFEST_FILE = /\.(ya?ml|json)$/i;
 /** Reads all of standard input. */
 export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
+  for await (const c of cliIo().stdin) chunks.push(c as Buffer);
   return Buffer.concat(chunks).toString('utf8');
 }
 
