@@ -23,7 +23,8 @@ import { registerTokenCommand } from './token.js';
 
 // The daemons' modules (runtime, agent, scheduler: gRPC, SQLite, the image store, ...) take most of
 // a start-up; the everyday cluster commands do not need them. They are loaded when the command
-// names one of them, or when no known command is named (help, a typo), so help still lists them.
+// names one of them, or when no known command is named (help, a typo), so help still lists them
+// (but not for --version alone).
 const DAEMON_COMMANDS: Record<string, (program: Command) => Promise<void>> = {
   runtime: async (program) => (await import('./runtime.js')).registerRuntimeCommand(program),
   images: async (program) => (await import('./images.js')).registerImagesCommand(program),
@@ -52,8 +53,9 @@ export async function runCli(args: readonly string[], io: CliIo = processIo()): 
       .version(packageInfo().version);
     try {
       const named = args.find((a) => !a.startsWith('-'));
+      const versionOnly = named === undefined && (args.includes('--version') || args.includes('-V')) && !args.includes('--help') && !args.includes('-h');
       if (named !== undefined && named in DAEMON_COMMANDS) await DAEMON_COMMANDS[named](program);
-      else if (named === undefined || !LIGHT_COMMANDS.includes(named)) for (const load of Object.values(DAEMON_COMMANDS)) await load(program);
+      else if ((named === undefined && !versionOnly) || (named !== undefined && !LIGHT_COMMANDS.includes(named))) for (const load of Object.values(DAEMON_COMMANDS)) await load(program);
       // The cluster commands (kubectl-like), talking to the scheduler's API.
       registerApplyCommand(program);
       registerGetCommand(program);

@@ -1,7 +1,7 @@
 /**
  * The real CLI binary (dist/src/cli/main.js), run as a process: what only the binary shows. Its
- * version and help (which lists the daemons' commands, loaded only for help or when named), each
- * daemon's command loading on its own, exit codes as the shell sees them (0, 1 on an error with
+ * version and help (which lists the daemons' commands, loaded only for help or when named; each
+ * loading on its own when named is in cli-commands.test.ts), exit codes as the shell sees them (0, 1 on an error with
  * "corelet: ..." on stderr, commander's usage errors, and exec's command's own code), standard
  * input, and a watch that streams until the process is killed. What the commands do is
  * cli-commands.test.ts and cli-rbac.test.ts, which run the CLI in-process.
@@ -44,14 +44,9 @@ describe('the corelet CLI binary', () => {
     pki = await makePki();
   });
 
-  it('prints its version and help; each daemon command loads and answers --help; a usage error exits 1', async () => {
+  it('prints its version and help (listing every daemon command, their modules loaded); a usage error exits 1', async () => {
     const env = { HOME: tmpdir() };
-    const [version, help, bogus, ...daemons] = await Promise.all([
-      corelet(env, ['--version']),
-      corelet(env, ['--help']),
-      corelet(env, ['bogus']),
-      ...['runtime', 'images', 'agent', 'scheduler', 'up'].map((d) => corelet(env, [d, '--help'])),
-    ]);
+    const [version, help, bogus] = await Promise.all([corelet(env, ['--version']), corelet(env, ['--help']), corelet(env, ['bogus'])]);
     assert.deepEqual([version.exitCode, version.stdout], [0, VERSION]);
     assert.equal(help.exitCode, 0, help.stderr);
     for (const command of ['runtime', 'images', 'agent', 'scheduler', 'up', 'apply', 'get', 'drain', 'token']) {
@@ -59,10 +54,6 @@ describe('the corelet CLI binary', () => {
     }
     assert.equal(bogus.exitCode, 1);
     assert.match(bogus.stderr, /^error: unknown command 'bogus'/);
-    for (const [i, d] of ['runtime', 'images', 'agent', 'scheduler', 'up'].entries()) {
-      assert.equal(daemons[i].exitCode, 0, daemons[i].stderr);
-      assert.match(daemons[i].stdout, new RegExp(`^Usage: corelet ${d} `), d);
-    }
   });
 
   it('reads standard input, exits 0, 1 with "corelet: ..." on an error, and with exec’s command’s code', async (t) => {

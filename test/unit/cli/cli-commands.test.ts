@@ -275,6 +275,17 @@ describe('the corelet CLI', () => {
     assert.match(noCommand.stderr, /say what to run after --/);
   });
 
+  it('loads each daemon command when it is named: its --help answers', async () => {
+    for (const daemon of ['runtime', 'images', 'agent', 'scheduler', 'up']) {
+      const help = await cli({}, [daemon, '--help']);
+      assert.equal(help.exitCode, 0, help.stderr);
+      assert.match(help.stdout, new RegExp(`^Usage: corelet ${daemon} `), daemon);
+    }
+    const unknown = await cli({}, ['runtime', '--bogus']);
+    assert.equal(unknown.exitCode, 1);
+    assert.equal(unknown.stderr, "error: unknown option '--bogus'");
+  });
+
   it('fails with exit code 1 and says what to do', async (t) => {
     const { store } = tempStore(t);
     const tokens = makeTokens();
