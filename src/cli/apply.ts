@@ -3,7 +3,6 @@
  * updates its objects, all of a file or none) and prints what happened to each object; with --wait,
  * waits until they are ready.
  */
-import { cliIo, errLine, outLine } from './io.js';
 import type { Command } from 'commander';
 import { ApiError, warningsOf, type ApiClient } from './api-client.js';
 import { collect, withClient, withConnectionOptions, type CommonOptions } from './cluster-options.js';
@@ -12,6 +11,7 @@ import { checkRequestSize, readManifests, setNamespace } from './manifests.js';
 import { objectName } from './printers.js';
 import { createProgress, parseDuration, pollUntil } from './progress.js';
 import { readiness } from './readiness.js';
+import { cliIo, errLine, outLine } from './io.js';
 
 /** The header in which the scheduler says what apply did to each object. */
 const APPLY_RESULTS_HEADER = 'corelet-apply-results';

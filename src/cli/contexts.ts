@@ -3,12 +3,12 @@
  * CLI config (`create user --set-context`). The flat file of older versions ({server, token, caCert})
  * is turned into the contexts shape the first time it is changed (cluster "corelet", user "admin").
  */
-import { outLine } from './io.js';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { configPath, isContextConfig, systemSources, type ConfigFile } from './client-config.js';
 import { formatTable } from './table.js';
+import { outLine } from './io.js';
 
 /** The config as the contexts shape (a flat file converted), or an empty one. */
 export function toContextShape(parsed: unknown): ConfigFile {

@@ -2,13 +2,13 @@
  * `corelet delete KIND NAME...`, `delete KIND -l k=v` and `delete -f FILE|DIR|-`: deletes objects
  * (a Deployment takes its ReplicaSets and pods with it; a node its pods).
  */
-import { errLine, outLine } from './io.js';
 import type { Command } from 'commander';
 import { ApiError, type ApiClient } from './api-client.js';
 import { collect, namespaceOf, withClient, withConnectionOptions, withNamespaceOptions, type CommonOptions } from './cluster-options.js';
 import { collectionPath, kindOf, knownKinds, objectPath, parseTarget, type KindInfo } from './kinds.js';
 import { objectRefs, readManifests } from './manifests.js';
 import { query } from './get.js';
+import { errLine, outLine } from './io.js';
 
 interface DeleteOptions extends CommonOptions {
   filename: string[];

@@ -1,11 +1,11 @@
 /** `corelet describe KIND NAME`: an object's details and the events about it. */
-import { outLine } from './io.js';
 import type { Command } from 'commander';
 import type { ObjectEvent, Pod } from '../api/index.js';
 import { namespaceOf, withClient, withConnectionOptions, withNamespaceOptions, type CommonOptions } from './cluster-options.js';
 import { describeObject } from './describe-format.js';
 import { objectPath, parseTarget } from './kinds.js';
 import { query } from './get.js';
+import { outLine } from './io.js';
 
 /** Registers `corelet describe`. */
 export function registerDescribeCommand(program: Command): void {

@@ -2,11 +2,11 @@
  * `corelet exec POD [-c C] -- CMD...`: runs a command in a container to completion (no stdin, no
  * TTY), prints its output and exits with its exit code.
  */
-import { cliIo } from './io.js';
 import type { Command } from 'commander';
 import { namespaceOf, withClient, withConnectionOptions, withNamespaceOptions, type CommonOptions } from './cluster-options.js';
 import { objectPath, resolveKind } from './kinds.js';
 import { podName } from './logs.js';
+import { cliIo } from './io.js';
 
 interface ExecOptions extends CommonOptions {
   container?: string;

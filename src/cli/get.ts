@@ -2,13 +2,13 @@
  * `corelet get KIND [NAME...] [-o wide|json|yaml|name] [-w] [-n NS | -A] [-l k=v]`: lists objects as
  * kubectl does (aligned tables, or a v1 List in JSON/YAML); -w keeps printing a row per change.
  */
-import { cliIo, errLine, outLine } from './io.js';
 import type { Command } from 'commander';
 import type { ApiClient, WatchEvent } from './api-client.js';
 import { namespaceOf, withClient, withConnectionOptions, withNamespaceOptions, type CommonOptions } from './cluster-options.js';
 import { collectionPath, knownKinds, objectPath, parseTarget, resolveKind, type KindInfo } from './kinds.js';
 import { columnsFor, formatMachine, parseOutputFormat, printTable, toList, type OutputFormat } from './printers.js';
 import { columnWidths, formatRow } from './table.js';
+import { cliIo, errLine, outLine } from './io.js';
 
 interface GetOptions extends CommonOptions {
   output?: string;

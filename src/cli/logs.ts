@@ -1,10 +1,10 @@
 /** `corelet logs POD [-c C] [-f] [--tail N] [--previous]`: a container's log, through its node's agent. */
-import { cliIo } from './io.js';
 import type { Command } from 'commander';
 import { pipeline } from 'node:stream/promises';
 import { namespaceOf, withClient, withConnectionOptions, withNamespaceOptions, type CommonOptions } from './cluster-options.js';
 import { objectPath, resolveKind } from './kinds.js';
 import { query } from './get.js';
+import { cliIo } from './io.js';
 
 interface LogsOptions extends CommonOptions {
   container?: string;

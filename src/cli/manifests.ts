@@ -3,12 +3,12 @@
  * "-" for standard input; and the little the CLI itself reads from them (the scheduler validates
  * them fully): which objects they name, and filling in -n for objects without a namespace.
  */
-import { cliIo } from './io.js';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import type { Document } from 'yaml';
 import { formatBytes, MAX_REQUEST_BODY_BYTES } from '../api/index.js';
+import { cliIo } from './io.js';
 
 /** yaml, loaded when a manifest is read (every command of the CLI imports this module). */
 const yaml = (): typeof import('yaml') => createRequire(import.meta.url)('yaml');

@@ -3,12 +3,12 @@
  * as kubectl does them: a label that is already set to another value is refused without
  * --overwrite; `key-` removes a label.
  */
-import { errLine, outLine } from './io.js';
 import type { Command } from 'commander';
 import { checkLabelValue, checkQualifiedName } from '../api/index.js';
 import { warningsOf } from './api-client.js';
 import { namespaceOf, withClient, withConnectionOptions, withNamespaceOptions, type CommonOptions } from './cluster-options.js';
 import { objectPath, parseTarget } from './kinds.js';
+import { errLine, outLine } from './io.js';
 
 /**
  * Adds `namespace NAME` (alias ns) under a `create` command. The `create` parent is shared with

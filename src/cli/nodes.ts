@@ -3,7 +3,6 @@
  * it: cordon, delete its pods (except DaemonSet pods, which belong on every node) so their
  * controllers recreate them elsewhere, and wait until they are gone.
  */
-import { cliIo, outLine } from './io.js';
 import type { Command } from 'commander';
 import type { Pod } from '../api/index.js';
 import type { ApiClient } from './api-client.js';
@@ -12,6 +11,7 @@ import { withClient, withConnectionOptions } from './cluster-options.js';
 import { objectPath, resolveKind } from './kinds.js';
 import { query } from './get.js';
 import { createProgress, parseDuration, pollUntil } from './progress.js';
+import { cliIo, outLine } from './io.js';
 
 const NODE = resolveKind('node');
 const POD = resolveKind('pod');

@@ -3,7 +3,6 @@
  * `corelet auth can-i`, with kubectl's flags. A refused request prints the API's 403 message and
  * exits 1 (as every command's error does).
  */
-import { cliIo, homeDir, outLine } from './io.js';
 import { generateKeyPairSync } from 'node:crypto';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -11,6 +10,7 @@ import type { Command } from 'commander';
 import { collect, namespaceOf, withClient, withConnectionOptions, withNamespaceOptions, type CommonOptions } from './cluster-options.js';
 import { readConfigFile, withUserContext, writeConfigFile } from './contexts.js';
 import { bindingSubjects, canIAttributes, parseDuration, roleRules, splitList } from './rbac-objects.js';
+import { cliIo, homeDir, outLine } from './io.js';
 
 const RBAC = 'rbac.authorization.k8s.io/v1';
 

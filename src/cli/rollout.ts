@@ -2,7 +2,6 @@
  * `corelet rollout status|history|undo`: follow a rollout until it finishes (like kubectl, it waits),
  * list a Deployment's revisions (its ReplicaSets), and roll back to an earlier one.
  */
-import { cliIo, outLine } from './io.js';
 import type { Command } from 'commander';
 import { namespaceOf, withClient, withConnectionOptions, withNamespaceOptions, type CommonOptions } from './cluster-options.js';
 import { describePodTemplate } from './describe-format.js';
@@ -10,6 +9,7 @@ import { collectionPath, objectPath, parseTarget, resolveKind, type KindInfo } f
 import { createProgress, parseDuration, pollUntil } from './progress.js';
 import { readiness } from './readiness.js';
 import { formatTable } from './table.js';
+import { cliIo, outLine } from './io.js';
 
 const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
 const CHANGE_CAUSE_ANNOTATION = 'kubernetes.io/change-cause';

@@ -1,8 +1,8 @@
 /** `corelet scale deployment|statefulset NAME --replicas N`: sets the replica count (the Scale subresource). */
-import { outLine } from './io.js';
 import type { Command } from 'commander';
 import { namespaceOf, withClient, withConnectionOptions, withNamespaceOptions, type CommonOptions } from './cluster-options.js';
 import { objectPath, parseTarget } from './kinds.js';
+import { outLine } from './io.js';
 
 interface ScaleOptions extends CommonOptions {
   replicas: string;

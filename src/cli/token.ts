@@ -3,13 +3,13 @@
  * (/api/v1/bootstraptokens), as `kubeadm token` manages them. `create` prints the token once; the
  * scheduler keeps only its hash.
  */
-import { outLine } from './io.js';
 import type { Command } from 'commander';
 import { NODE_PATHS } from '../lib/index.js';
 import type { ClusterFlags } from './client-config.js';
 import { withClient, withConnectionOptions } from './cluster-options.js';
 import { parseDuration } from './progress.js';
 import { age, formatTable } from './table.js';
+import { outLine } from './io.js';
 
 const PATH = '/api/v1/bootstraptokens';
 
