@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # check.sh - the check lane (`npm run check`): type-check, lint (`npm run lint`: boundaries,
-# ESLint, shellcheck where installed) and unit tests; no root, no apt, once `npm ci` has run.
+# ESLint, shellcheck where installed) and unit tests (test/run-unit.ts: node --test, the light
+# files several to a process); no root, no apt, once `npm ci` has run.
 # The lint runs beside the type-check and the unit tests (they leave a core idle much of the
 # time), and its output is printed at the end, so the lane stays under a minute on 2 cores.
 set -euo pipefail
@@ -13,7 +14,7 @@ npm run -s lint >"$lint_log" 2>&1 &
 lint_pid=$!
 unit=0
 if "$bin/tsc" -p tsconfig.json; then
-	node --test --test-concurrency=4 dist/test/unit/ || unit=$?
+	node dist/test/run-unit.js || unit=$?
 else
 	unit=$?
 	echo "check.sh: the type-check failed; unit tests not run" >&2

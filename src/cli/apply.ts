@@ -11,6 +11,7 @@ import { checkRequestSize, readManifests, setNamespace } from './manifests.js';
 import { objectName } from './printers.js';
 import { createProgress, parseDuration, pollUntil } from './progress.js';
 import { readiness } from './readiness.js';
+import { cliIo, errLine, outLine } from './io.js';
 
 /** The header in which the scheduler says what apply did to each object. */
 const APPLY_RESULTS_HEADER = 'corelet-apply-results';
@@ -41,10 +42,10 @@ export function registerApplyCommand(program: Command): void {
           const text = opts.namespace ? setNamespace(src.text, opts.namespace, src.name) : src.text;
           checkRequestSize({ name: src.name, text });
           const res = await client.request<{ items: typeof applied }>('POST', '/api/v1/apply', { text, contentType: 'application/yaml' });
-          for (const w of warningsOf(res.headers)) console.error(`Warning: ${w.replaceAll('request body', src.name)}`);
+          for (const w of warningsOf(res.headers)) errLine(`Warning: ${w.replaceAll('request body', src.name)}`);
           const results = String(res.headers[APPLY_RESULTS_HEADER] ?? '').split(',');
           res.body.items.forEach((obj, i) => {
-            console.log(`${objectName(obj)} ${results[i] || 'configured'}`);
+            outLine(`${objectName(obj)} ${results[i] || 'configured'}`);
             applied.push(obj);
           });
         } catch (err) {
@@ -61,7 +62,7 @@ export function registerApplyCommand(program: Command): void {
 
 /** Polls the applied objects until all are ready, one failed, or the time is up. */
 async function waitUntilReady(client: ApiClient, objects: { kind: string; metadata: { name: string; namespace: string } }[], timeoutMs: number): Promise<void> {
-  const progress = createProgress(process.stdout);
+  const progress = createProgress(cliIo().stdout);
   let finals: string[] = [];
   await pollUntil(
     async () => {
@@ -82,5 +83,5 @@ async function waitUntilReady(client: ApiClient, objects: { kind: string; metada
     },
     { timeoutMs, progress, what: 'the applied objects to be ready' },
   );
-  for (const line of finals) console.log(line);
+  for (const line of finals) outLine(line);
 }

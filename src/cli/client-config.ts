@@ -2,11 +2,11 @@
  * Where the cluster CLI finds the scheduler and its credentials, like kubectl's kubeconfig: the JSON
  * file `corelet scheduler init` writes ({server, token, caCert}) at ~/.corelet/config, or the file
  * $CORELET_CONFIG names; --server, --token, --ca-cert and --insecure-skip-tls-verify override it
- * field by field. Only this module reads the environment and the config file.
+ * field by field. Only this module reads the environment (through io.ts) and the config file.
  */
 import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { cliIo, homeDir } from './io.js';
 
 /** The connection flags every cluster command takes. */
 export interface ClusterFlags {
@@ -48,11 +48,11 @@ export interface ConfigSources {
   readFile: (path: string) => string | undefined;
 }
 
-/** The real environment, home directory and files. */
+/** The real environment (the running command's: see io.ts), home directory and files. */
 export function systemSources(): ConfigSources {
   return {
-    env: process.env,
-    home: homedir(),
+    env: cliIo().env,
+    home: homeDir(),
     readFile: (path) => {
       try {
         return readFileSync(path, 'utf8');

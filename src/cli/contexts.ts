@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { configPath, isContextConfig, systemSources, type ConfigFile } from './client-config.js';
 import { formatTable } from './table.js';
+import { outLine } from './io.js';
 
 /** The config as the contexts shape (a flat file converted), or an empty one. */
 export function toContextShape(parsed: unknown): ConfigFile {
@@ -77,7 +78,7 @@ export function registerConfigCommand(program: Command): void {
       const { config: c } = readConfigFile();
       const rows = [['CURRENT', 'NAME', 'CLUSTER', 'AUTHINFO', 'NAMESPACE']];
       for (const ctx of c.contexts) rows.push([ctx.name === c.currentContext ? '*' : '', ctx.name, ctx.cluster, ctx.user, ctx.namespace ?? '']);
-      console.log(formatTable(rows));
+      outLine(formatTable(rows));
     });
   config
     .command('current-context')
@@ -85,7 +86,7 @@ export function registerConfigCommand(program: Command): void {
     .action(() => {
       const { path, config: c } = readConfigFile();
       if (!c.currentContext) throw new Error(`current-context is not set in ${path}`);
-      console.log(c.currentContext);
+      outLine(c.currentContext);
     });
   config
     .command('use-context <name>')
@@ -94,6 +95,6 @@ export function registerConfigCommand(program: Command): void {
       const { path, config: c } = readConfigFile();
       if (!c.contexts.some((x) => x.name === name)) throw new Error(`no context exists with the name: "${name}" (see \`corelet config get-contexts\`)`);
       writeConfigFile(path, { ...c, currentContext: name });
-      console.log(`Switched to context "${name}".`);
+      outLine(`Switched to context "${name}".`);
     });
 }

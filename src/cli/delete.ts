@@ -8,6 +8,7 @@ import { collect, namespaceOf, withClient, withConnectionOptions, withNamespaceO
 import { collectionPath, kindOf, knownKinds, objectPath, parseTarget, type KindInfo } from './kinds.js';
 import { objectRefs, readManifests } from './manifests.js';
 import { query } from './get.js';
+import { errLine, outLine } from './io.js';
 
 interface DeleteOptions extends CommonOptions {
   filename: string[];
@@ -57,12 +58,12 @@ export function registerDeleteCommand(program: Command): void {
       }
     }
     const grace = effectiveGracePeriod(opts.gracePeriod, opts.force === true);
-    if (grace === 0) console.error(FORCE_DELETE_WARNING);
+    if (grace === 0) errLine(FORCE_DELETE_WARNING);
     await withClient(opts, async (client) => {
       if (type !== undefined) targets.push(...(await namedTargets(client, [type, ...names], opts)));
       if (targets.length === 0) {
         if (type === undefined && opts.filename.length === 0) throw new Error('say what to delete: KIND NAME, KIND -l k=v, or -f FILE');
-        console.error('No resources found');
+        errLine('No resources found');
         return;
       }
       const errors: string[] = [];
@@ -70,7 +71,7 @@ export function registerDeleteCommand(program: Command): void {
         try {
           const path = objectPath(t.info, t.namespace, t.name) + (grace === undefined ? '' : query({ gracePeriodSeconds: String(grace) }));
           await client.delete(path);
-          console.log(`${t.info.display} "${t.name}" ${grace === 0 ? 'force deleted' : 'deleted'}`);
+          outLine(`${t.info.display} "${t.name}" ${grace === 0 ? 'force deleted' : 'deleted'}`);
         } catch (err) {
           if (err instanceof ApiError && err.status === 404) {
             if (!opts.ignoreNotFound) errors.push(`${t.info.display} "${t.name}" not found${t.info.namespaced ? ` in namespace ${t.namespace}` : ''}`);

@@ -5,6 +5,7 @@ import { namespaceOf, withClient, withConnectionOptions, withNamespaceOptions, t
 import { describeObject } from './describe-format.js';
 import { objectPath, parseTarget } from './kinds.js';
 import { query } from './get.js';
+import { outLine } from './io.js';
 
 /** Registers `corelet describe`. */
 export function registerDescribeCommand(program: Command): void {
@@ -28,7 +29,7 @@ export function registerDescribeCommand(program: Command): void {
         const endpointSlices = info.kind === 'Service' ? (await client.get<{ items: EndpointSlice[] }>(slicesPath + query({ labelSelector: `${SERVICE_NAME_LABEL}=${name}` }))).items : undefined;
         texts.push(describeObject(obj, { events, endpointSlices, pods: pods?.filter((p) => !['Succeeded', 'Failed'].includes(p.status?.phase ?? '')) }, new Date()));
       }
-      console.log(texts.join('\n\n\n'));
+      outLine(texts.join('\n\n\n'));
     });
   });
 }

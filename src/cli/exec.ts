@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { namespaceOf, withClient, withConnectionOptions, withNamespaceOptions, type CommonOptions } from './cluster-options.js';
 import { objectPath, resolveKind } from './kinds.js';
 import { podName } from './logs.js';
+import { cliIo } from './io.js';
 
 interface ExecOptions extends CommonOptions {
   container?: string;
@@ -26,9 +27,9 @@ export function registerExecCommand(program: Command): void {
     const path = `${objectPath(resolveKind('pod'), namespaceOf(opts), podName(pod))}/exec`;
     const body = { command, ...(opts.container ? { container: opts.container } : {}), ...(opts.timeout ? { timeoutSeconds: Number(opts.timeout) } : {}) };
     const result = await withClient(opts, async (client) => (await client.request<{ stdout: string; stderr: string; exitCode: number }>('POST', path, { json: body, noTimeout: true })).body);
-    process.stdout.write(result.stdout);
-    process.stderr.write(result.stderr);
+    cliIo().stdout.write(result.stdout);
+    cliIo().stderr.write(result.stderr);
     // The command's own exit code, as kubectl exec passes it on.
-    process.exitCode = result.exitCode;
+    cliIo().exitCode = result.exitCode;
   });
 }

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import type { LabelSelector } from '../api/index.js';
 import { namespaceOf, withClient, withConnectionOptions, withNamespaceOptions, type CommonOptions } from './cluster-options.js';
 import { objectPath, parseTarget } from './kinds.js';
+import { outLine } from './io.js';
 
 interface ExposeOptions extends CommonOptions {
   port: string;
@@ -78,7 +79,7 @@ export function registerExposeCommand(program: Command): void {
       const workload = await client.get<Workload>(objectPath(info, namespace, names[0]));
       const service = serviceForWorkload(workload, opts);
       await client.request('POST', `/api/v1/namespaces/${encodeURIComponent(namespace)}/services`, { json: service });
-      console.log(`service/${(service.metadata as { name: string }).name} exposed`);
+      outLine(`service/${(service.metadata as { name: string }).name} exposed`);
     });
   });
 }

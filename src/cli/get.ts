@@ -8,6 +8,7 @@ import { namespaceOf, withClient, withConnectionOptions, withNamespaceOptions, t
 import { collectionPath, knownKinds, objectPath, parseTarget, resolveKind, type KindInfo } from './kinds.js';
 import { columnsFor, formatMachine, parseOutputFormat, printTable, toList, type OutputFormat } from './printers.js';
 import { columnWidths, formatRow } from './table.js';
+import { cliIo, errLine, outLine } from './io.js';
 
 interface GetOptions extends CommonOptions {
   output?: string;
@@ -45,14 +46,14 @@ export function registerGetCommand(program: Command): void {
       const items = await fetchObjects(client, info, namespace, wanted, opts);
       if (format === 'table' || format === 'wide') {
         if (items.length === 0) {
-          console.error(namespace !== undefined && info.namespaced ? `No resources found in ${namespace} namespace.` : 'No resources found');
+          errLine(namespace !== undefined && info.namespaced ? `No resources found in ${namespace} namespace.` : 'No resources found');
           return;
         }
-        console.log(printTable(info.kind, items, { wide: format === 'wide', withNamespace: allNamespaces }, new Date()));
+        outLine(printTable(info.kind, items, { wide: format === 'wide', withNamespace: allNamespaces }, new Date()));
         return;
       }
       const single = wanted.length === 1 && info.kind !== 'Event';
-      console.log(formatMachine(format, single ? items[0] : toList(items)));
+      outLine(formatMachine(format, single ? items[0] : toList(items)));
     });
   });
 }
@@ -70,14 +71,14 @@ async function getSeveralKinds(types: string[], names: string[], format: OutputF
       groups.push({ info, namespace, items: await fetchObjects(client, info, namespace, [], opts) });
     }
     if (format !== 'table' && format !== 'wide') {
-      console.log(formatMachine(format, toList(groups.flatMap((g) => g.items))));
+      outLine(formatMachine(format, toList(groups.flatMap((g) => g.items))));
       return;
     }
     const tables = groups
       .filter((g) => g.items.length > 0)
       .map((g) => printTable(g.info.kind, g.items, { wide: format === 'wide', withNamespace: g.namespace === undefined && g.info.namespaced, qualify: true }, new Date()));
-    if (tables.length === 0) console.error(opts.allNamespaces ? 'No resources found' : `No resources found in ${namespaceOf(opts)} namespace.`);
-    else console.log(tables.join('\n\n'));
+    if (tables.length === 0) errLine(opts.allNamespaces ? 'No resources found' : `No resources found in ${namespaceOf(opts)} namespace.`);
+    else outLine(tables.join('\n\n'));
   });
 }
 
@@ -93,9 +94,9 @@ async function fetchObjects(client: ApiClient, info: KindInfo, namespace: string
 
 /**
  * Watches: the current objects first (one aligned table), then a row (or document) per change,
- * until the scheduler goes away or the user interrupts. The scheduler ends every watch after a
- * while (its request timeout, as kube-apiserver does); -w then watches again, printing only what
- * changed in between (objects whose resourceVersion moved, and those deleted meanwhile).
+ * until the scheduler goes away or the user interrupts (or the I/O's signal aborts, in-process).
+ * The scheduler ends every watch after a while (its request timeout, as kube-apiserver does); -w
+ * then watches again, printing only what changed in between (objects whose resourceVersion moved, and those deleted meanwhile).
  */
 async function watchObjects(client: ApiClient, info: KindInfo, namespace: string | undefined, names: string[], format: OutputFormat, opts: GetOptions): Promise<void> {
   const byName = names.length === 1 && info.kind !== 'Event' ? `metadata.name=${names[0]}` : undefined;
@@ -106,9 +107,9 @@ async function watchObjects(client: ApiClient, info: KindInfo, namespace: string
   let initial: unknown[] | undefined = [];
   let widths: number[] = [];
   const print = (obj: unknown) => {
-    if (format === 'table' || format === 'wide') console.log(formatRow(cols.row(obj, new Date()), widths));
-    else if (format === 'yaml') console.log(`---\n${formatMachine('yaml', obj)}`);
-    else console.log(formatMachine(format, obj));
+    if (format === 'table' || format === 'wide') outLine(formatRow(cols.row(obj, new Date()), widths));
+    else if (format === 'yaml') outLine(`---\n${formatMachine('yaml', obj)}`);
+    else outLine(formatMachine(format, obj));
   };
   // What was printed last for each object, to print only changes after a re-watch.
   const last = new Map<string, any>();
@@ -132,7 +133,7 @@ async function watchObjects(client: ApiClient, info: KindInfo, namespace: string
       const now = new Date();
       const rows = initial.map((o) => cols.row(o, now));
       widths = columnWidths([cols.headers, ...rows]);
-      if (format === 'table' || format === 'wide') console.log(formatRow(cols.headers, widths));
+      if (format === 'table' || format === 'wide') outLine(formatRow(cols.headers, widths));
       for (const o of initial) print(o);
       initial = undefined;
       return;
@@ -149,11 +150,24 @@ async function watchObjects(client: ApiClient, info: KindInfo, namespace: string
     if (initial) initial.push(obj);
     else print(obj);
   };
-  for (;;) {
+  const { signal, rewatchDelayMs = 1000 } = cliIo();
+  while (!signal?.aborted) {
     const started = Date.now();
-    await client.watch(path, onEvent);
+    await client.watch(path, onEvent, signal);
     // The scheduler ended the watch (its timeout): watch again. Not in a tight loop.
-    if (Date.now() - started < 1000) await new Promise((r) => setTimeout(r, 1000));
+    if (Date.now() - started < rewatchDelayMs && !signal?.aborted) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          signal?.removeEventListener('abort', done);
+          resolve();
+        }, rewatchDelayMs);
+        signal?.addEventListener('abort', done, { once: true });
+      });
+    }
     if (initial === undefined) {
       relisting = true;
       relisted = new Set();

@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { namespaceOf, withClient, withConnectionOptions, withNamespaceOptions, type CommonOptions } from './cluster-options.js';
 import { objectPath, resolveKind } from './kinds.js';
 import { query } from './get.js';
+import { cliIo } from './io.js';
 
 interface LogsOptions extends CommonOptions {
   container?: string;
@@ -45,7 +46,7 @@ export function registerLogsCommand(program: Command): void {
       });
     await withClient(opts, async (client) => {
       const res = await client.stream(path);
-      await pipeline(res, process.stdout, { end: false });
+      await pipeline(res, cliIo().stdout, { end: false });
     });
   });
 }

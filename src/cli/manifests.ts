@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import type { Document } from 'yaml';
 import { formatBytes, MAX_REQUEST_BODY_BYTES } from '../api/index.js';
+import { cliIo } from './io.js';
 
 /** yaml, loaded when a manifest is read (every command of the CLI imports this module). */
 const yaml = (): typeof import('yaml') => createRequire(import.meta.url)('yaml');
@@ -23,7 +24,7 @@ const MANIFEST_FILE = /\.(ya?ml|json)$/i;
 /** Reads all of standard input. */
 export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
+  for await (const c of cliIo().stdin) chunks.push(c as Buffer);
   return Buffer.concat(chunks).toString('utf8');
 }
 

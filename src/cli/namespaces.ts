@@ -8,6 +8,7 @@ import { checkLabelValue, checkQualifiedName } from '../api/index.js';
 import { warningsOf } from './api-client.js';
 import { namespaceOf, withClient, withConnectionOptions, withNamespaceOptions, type CommonOptions } from './cluster-options.js';
 import { objectPath, parseTarget } from './kinds.js';
+import { errLine, outLine } from './io.js';
 
 /**
  * Adds `namespace NAME` (alias ns) under a `create` command. The `create` parent is shared with
@@ -18,8 +19,8 @@ export function registerCreateNamespace(create: Command): void {
   withConnectionOptions(cmd).action(async (name: string, opts: CommonOptions) => {
     await withClient(opts, async (client) => {
       const res = await client.request('POST', '/api/v1/namespaces', { json: { apiVersion: 'v1', kind: 'Namespace', metadata: { name } } });
-      for (const w of warningsOf(res.headers)) console.error(`Warning: ${w}`);
-      console.log(`namespace/${name} created`);
+      for (const w of warningsOf(res.headers)) errLine(`Warning: ${w}`);
+      outLine(`namespace/${name} created`);
     });
   });
 }
@@ -97,8 +98,8 @@ export function registerLabelCommand(program: Command): void {
         json: { metadata: { ...patch.metadata, resourceVersion: current.metadata.resourceVersion } },
         contentType: 'application/merge-patch+json',
       });
-      for (const w of warningsOf(res.headers)) console.error(`Warning: ${w}`);
-      console.log(`${info.display}/${name} labeled`);
+      for (const w of warningsOf(res.headers)) errLine(`Warning: ${w}`);
+      outLine(`${info.display}/${name} labeled`);
     });
   });
 }

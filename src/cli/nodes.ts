@@ -11,6 +11,7 @@ import { withClient, withConnectionOptions } from './cluster-options.js';
 import { objectPath, resolveKind } from './kinds.js';
 import { query } from './get.js';
 import { createProgress, parseDuration, pollUntil } from './progress.js';
+import { cliIo, outLine } from './io.js';
 
 const NODE = resolveKind('node');
 const POD = resolveKind('pod');
@@ -29,11 +30,11 @@ async function setUnschedulable(client: ApiClient, name: string, unschedulable: 
   const node = await client.get(path);
   const verb = unschedulable ? 'cordoned' : 'uncordoned';
   if ((node.spec?.unschedulable === true) === unschedulable) {
-    console.log(`node/${name} already ${verb}`);
+    outLine(`node/${name} already ${verb}`);
     return;
   }
   await client.patch(path, { spec: { unschedulable } });
-  console.log(`node/${name} ${verb}`);
+  outLine(`node/${name} ${verb}`);
 }
 
 /** True for pods a DaemonSet runs: drain leaves them, their controller would put them back anyway. */
@@ -64,10 +65,10 @@ export function registerNodeCommands(program: Command): void {
       const onNode = async () => (await client.get<{ items: Pod[] }>('/api/v1/pods' + query({ fieldSelector: `spec.nodeName=${name}` }))).items;
       const pods = await onNode();
       const daemons = pods.filter(isDaemonSetPod);
-      if (daemons.length > 0) console.log(`Warning: ignoring DaemonSet-managed Pods: ${daemons.map((p) => `${p.metadata.namespace}/${p.metadata.name}`).join(', ')}`);
+      if (daemons.length > 0) outLine(`Warning: ignoring DaemonSet-managed Pods: ${daemons.map((p) => `${p.metadata.namespace}/${p.metadata.name}`).join(', ')}`);
       const evict = pods.filter((p) => !isDaemonSetPod(p));
       for (const p of evict) {
-        console.log(`evicting pod ${p.metadata.namespace}/${p.metadata.name}`);
+        outLine(`evicting pod ${p.metadata.namespace}/${p.metadata.name}`);
         try {
           await client.delete(objectPath(POD, p.metadata.namespace, p.metadata.name));
         } catch (err) {
@@ -80,14 +81,14 @@ export function registerNodeCommands(program: Command): void {
         async () => {
           const left = (await onNode()).filter((p) => uids.has(p.metadata.uid));
           const leftUids = new Set(left.map((p) => p.metadata.uid));
-          for (const p of evict) if (!leftUids.has(p.metadata.uid) && !reported.has(p.metadata.uid)) console.log(`pod/${p.metadata.name} evicted`);
+          for (const p of evict) if (!leftUids.has(p.metadata.uid) && !reported.has(p.metadata.uid)) outLine(`pod/${p.metadata.name} evicted`);
           reported = new Set(evict.map((p) => p.metadata.uid).filter((u) => !leftUids.has(u)));
           if (left.length === 0) return { done: true, message: `node/${name} drained` };
           return { done: false, message: `waiting for ${left.length} pods to leave node ${name}: ${left.map((p) => `${p.metadata.namespace}/${p.metadata.name}`).join(', ')}` };
         },
-        { timeoutMs, progress: createProgress(process.stdout), what: `node ${name} to drain (it stays cordoned; \`corelet uncordon ${name}\` undoes that)` },
+        { timeoutMs, progress: createProgress(cliIo().stdout), what: `node ${name} to drain (it stays cordoned; \`corelet uncordon ${name}\` undoes that)` },
       );
-      console.log(`node/${name} drained`);
+      outLine(`node/${name} drained`);
     });
   });
 }

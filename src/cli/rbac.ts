@@ -5,12 +5,12 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { collect, namespaceOf, withClient, withConnectionOptions, withNamespaceOptions, type CommonOptions } from './cluster-options.js';
 import { readConfigFile, withUserContext, writeConfigFile } from './contexts.js';
 import { bindingSubjects, canIAttributes, parseDuration, roleRules, splitList } from './rbac-objects.js';
+import { cliIo, homeDir, outLine } from './io.js';
 
 const RBAC = 'rbac.authorization.k8s.io/v1';
 
@@ -32,7 +32,7 @@ interface BindingOptions extends CommonOptions {
 async function post(opts: CommonOptions, path: string, obj: unknown, what: string): Promise<void> {
   await withClient(opts, async (client) => {
     await client.request('POST', path, { json: obj });
-    console.log(`${what} created`);
+    outLine(`${what} created`);
   });
 }
 
@@ -108,7 +108,7 @@ export function registerCreateCommand(program: Command): Command {
     const expirationSeconds = parseDuration(opts.duration, '--duration');
     await withClient(opts, async (client) => {
       const res = await client.request('POST', `${nsPath(opts, 'serviceaccounts')}/${encodeURIComponent(name)}/token`, { json: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds } } });
-      console.log(res.body.status.token);
+      outLine(res.body.status.token);
     });
   });
 
@@ -117,7 +117,7 @@ export function registerCreateCommand(program: Command): Command {
     .description('create a user (cluster admins only): an API token, shown once, or with --client-certificate a certificate for a key made here')
     .option('--group <group>', 'a group the user is in (repeatable)', collect)
     .option('--client-certificate', 'a client certificate instead of a token (the private key never leaves this machine)')
-    .option('--cert-dir <dir>', 'where the key (0600) and certificate go', join(homedir(), '.corelet', 'users'))
+    .option('--cert-dir <dir>', 'where the key (0600) and certificate go', join(homeDir(), '.corelet', 'users'))
     .option('--duration <d>', 'how long the token or certificate is valid (default: token forever, certificate 1 year)')
     .option('--set-context', 'add a context NAME@CLUSTER for the user to the CLI config');
   withConnectionOptions(user).action(async (name: string, opts: UserOptions) => {
@@ -128,7 +128,7 @@ export function registerCreateCommand(program: Command): Command {
       if (opts.clientCertificate) {
         const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
         const res = await client.request('POST', '/apis/corelet.io/v1/users', { json: { apiVersion: 'corelet.io/v1', kind: 'User', metadata: { name }, spec: { groups, publicKeyPem: publicKey, ...(expirationSeconds ? { expirationSeconds } : {}) } } });
-        const dir = resolve(opts.certDir ?? join(homedir(), '.corelet', 'users'));
+        const dir = resolve(opts.certDir ?? join(homeDir(), '.corelet', 'users'));
         mkdirSync(dir, { recursive: true, mode: 0o700 });
         const keyFile = join(dir, `${name}.key`);
         const certFile = join(dir, `${name}.crt`);
@@ -137,22 +137,22 @@ export function registerCreateCommand(program: Command): Command {
         // The mode only applies to new files: one left by an earlier run keeps its bits otherwise.
         chmodSync(keyFile, 0o600);
         chmodSync(certFile, 0o600);
-        console.log(`user/${name} created: certificate ${certFile}, key ${keyFile}`);
+        outLine(`user/${name} created: certificate ${certFile}, key ${keyFile}`);
         entry = { name, clientCertificate: certFile, clientKey: keyFile };
       } else {
         const res = await client.request('POST', '/apis/corelet.io/v1/users', { json: { apiVersion: 'corelet.io/v1', kind: 'User', metadata: { name }, spec: { groups, ...(expirationSeconds ? { expirationSeconds } : {}) } } });
         entry = { name, token: res.body.status.token };
         if (!opts.setContext) {
-          console.log(`user/${name} created; its API token (shown only now):`);
-          console.log(res.body.status.token);
-        } else console.log(`user/${name} created`);
+          outLine(`user/${name} created; its API token (shown only now):`);
+          outLine(res.body.status.token);
+        } else outLine(`user/${name} created`);
       }
     });
     if (opts.setContext) {
       const { path, config } = readConfigFile();
       const { config: next, context } = withUserContext(config, entry!);
       writeConfigFile(path, next);
-      console.log(`context "${context}" added to ${path}; switch with \`corelet config use-context ${context}\``);
+      outLine(`context "${context}" added to ${path}; switch with \`corelet config use-context ${context}\``);
     }
   });
 
@@ -178,7 +178,7 @@ export function registerAuthCommand(program: Command): void {
       const res = await client.request('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', { json: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes } } });
       return res.body.status?.allowed === true;
     });
-    if (!opts.quiet) console.log(allowed ? 'yes' : 'no');
-    process.exitCode = allowed ? 0 : 1;
+    if (!opts.quiet) outLine(allowed ? 'yes' : 'no');
+    cliIo().exitCode = allowed ? 0 : 1;
   });
 }

@@ -9,6 +9,7 @@ import { collectionPath, objectPath, parseTarget, resolveKind, type KindInfo } f
 import { createProgress, parseDuration, pollUntil } from './progress.js';
 import { readiness } from './readiness.js';
 import { formatTable } from './table.js';
+import { cliIo, outLine } from './io.js';
 
 const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
 const CHANGE_CAUSE_ANNOTATION = 'kubernetes.io/change-cause';
@@ -46,10 +47,10 @@ export function registerRolloutCommand(program: Command): void {
       const path = objectPath(target.info, namespaceOf(opts), target.name);
       const message = await pollUntil(async () => readiness(await client.get(path)), {
         timeoutMs,
-        progress: createProgress(process.stdout),
+        progress: createProgress(cliIo().stdout),
         what: `the rollout of ${target.info.display}/${target.name}`,
       });
-      console.log(message);
+      outLine(message);
     });
   });
 
@@ -71,16 +72,16 @@ export function registerRolloutCommand(program: Command): void {
         const wanted = parseRevision(opts.revision, '--revision');
         const found = sets.find((s) => s.revision === wanted);
         if (!found) throw new Error(`${target.info.display}/${target.name} has no revision ${wanted}; it has ${sets.map((s) => s.revision).join(', ') || 'none yet'}`);
-        console.log(`${target.info.display}/${target.name} with revision #${wanted}\n${describePodTemplate(found.rs.spec?.template)}`);
+        outLine(`${target.info.display}/${target.name} with revision #${wanted}\n${describePodTemplate(found.rs.spec?.template)}`);
         return;
       }
-      console.log(`${target.info.display}/${target.name}`);
+      outLine(`${target.info.display}/${target.name}`);
       if (sets.length === 0) {
-        console.log('no revisions yet: the controller has not rolled it out');
+        outLine('no revisions yet: the controller has not rolled it out');
         return;
       }
       const rows = sets.map((s) => [String(s.revision), s.rs.metadata.annotations?.[CHANGE_CAUSE_ANNOTATION] ?? '<none>']);
-      console.log(formatTable([['REVISION', 'CHANGE-CAUSE'], ...rows]));
+      outLine(formatTable([['REVISION', 'CHANGE-CAUSE'], ...rows]));
     });
   });
 
@@ -94,7 +95,7 @@ export function registerRolloutCommand(program: Command): void {
     const toRevision = opts.toRevision !== undefined ? parseRevision(opts.toRevision, '--to-revision') : undefined;
     await withClient(opts, async (client) => {
       await client.request('POST', `${objectPath(target.info, namespaceOf(opts), target.name)}/rollback`, { json: toRevision !== undefined ? { toRevision } : {} });
-      console.log(`${target.info.display}/${target.name} rolled back`);
+      outLine(`${target.info.display}/${target.name} rolled back`);
     });
   });
 }

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { namespaceOf, withClient, withConnectionOptions, withNamespaceOptions, type CommonOptions } from './cluster-options.js';
 import { objectPath, parseTarget } from './kinds.js';
+import { outLine } from './io.js';
 
 interface ScaleOptions extends CommonOptions {
   replicas: string;
@@ -27,7 +28,7 @@ export function registerScaleCommand(program: Command): void {
     const replicas = parseReplicas(opts.replicas);
     await withClient(opts, async (client) => {
       await client.request('PUT', `${objectPath(info, namespaceOf(opts), names[0])}/scale`, { json: { apiVersion: 'autoscaling/v1', kind: 'Scale', spec: { replicas } } });
-      console.log(`${info.display}/${names[0]} scaled`);
+      outLine(`${info.display}/${names[0]} scaled`);
     });
   });
 }

@@ -9,6 +9,7 @@ import type { ClusterFlags } from './client-config.js';
 import { withClient, withConnectionOptions } from './cluster-options.js';
 import { parseDuration } from './progress.js';
 import { age, formatTable } from './table.js';
+import { outLine } from './io.js';
 
 const PATH = '/api/v1/bootstraptokens';
 
@@ -41,15 +42,15 @@ export function registerTokenCommand(program: Command): void {
     await withClient(opts, async (client) => {
       const { body } = await client.request<TokenInfo>('POST', PATH, { json: { ttlSeconds: ttl, ...(opts.description ? { description: opts.description } : {}) } });
       if (!opts.printJoinCommand) {
-        console.log(body.token);
+        outLine(String(body.token));
         return;
       }
       if (!client.config.caCert) throw new Error('--print-join-command needs the cluster CA (caCert in the CLI config or --ca-cert) to print its hash');
       const server = client.config.server.replace(/^https:/, 'wss:');
       // Loaded here: the PKI module brings node-forge, which no other token verb needs.
       const { caCertHash } = await import('../join/index.js');
-      console.log(`umask 077; echo ${body.token} > ${NODE_PATHS.bootstrapTokenFile}`);
-      console.log(`corelet agent --server ${server} --token-file ${NODE_PATHS.bootstrapTokenFile} --ca-cert-hash ${caCertHash(client.config.caCert)}`);
+      outLine(`umask 077; echo ${body.token} > ${NODE_PATHS.bootstrapTokenFile}`);
+      outLine(`corelet agent --server ${server} --token-file ${NODE_PATHS.bootstrapTokenFile} --ca-cert-hash ${caCertHash(client.config.caCert)}`);
     });
   });
 
@@ -59,7 +60,7 @@ export function registerTokenCommand(program: Command): void {
       const { items } = await client.get<{ items: TokenInfo[] }>(PATH);
       const now = new Date();
       const rows = items.map((t) => [t.id, t.expires ? (Date.parse(t.expires) <= now.getTime() ? '<expired>' : untilText(t.expires, now)) : '<forever>', t.expires ?? '<never>', t.description ?? '']);
-      console.log(formatTable([['TOKEN ID', 'TTL', 'EXPIRES', 'DESCRIPTION'], ...rows]).trimEnd());
+      outLine(formatTable([['TOKEN ID', 'TTL', 'EXPIRES', 'DESCRIPTION'], ...rows]).trimEnd());
     });
   });
 
@@ -69,7 +70,7 @@ export function registerTokenCommand(program: Command): void {
     const tokenId = id.includes('.') ? id.slice(0, id.indexOf('.')) : id;
     if (!/^[a-z0-9]{6}$/.test(tokenId)) throw new Error('expected a token id: 6 lower-case letters or digits (`corelet token list` shows them)');
     await withClient(opts, (client) => client.delete(`${PATH}/${tokenId}`));
-    console.log(`bootstrap token "${tokenId}" deleted`);
+    outLine(`bootstrap token "${tokenId}" deleted`);
   });
 }
 

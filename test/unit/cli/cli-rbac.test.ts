@@ -1,7 +1,7 @@
 /**
- * The CLI's access commands as a user runs them (the real binary against an in-process scheduler):
- * create serviceaccount/role/rolebinding/user/token, auth can-i (yes/no, exit 0/1, --as), a 403
- * printed with exit 1, contexts (create user --set-context, config get-contexts/use-context), a user
+ * The CLI's access commands as a user runs them (the CLI in-process, run-cli.ts, against an
+ * in-process scheduler): create serviceaccount/role/rolebinding/user/token, auth can-i (yes/no,
+ * exit 0/1, --as), a 403 printed with exit 1, contexts (create user --set-context, config get-contexts/use-context), a user
  * with a client certificate, get/describe/delete of RBAC objects.
  */
 import { before, describe, it, type TestContext } from 'node:test';
@@ -9,18 +9,11 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
 import { newTokenRecord, type Pki, type TokenRecord } from '../../../src/scheduler/auth/index.js';
 import { startSchedulerServer } from '../../../src/scheduler/server/index.js';
 import { tempStore } from '../scheduler/store-helpers.js';
 import { makePki, podYaml } from '../scheduler/server-helpers.js';
-
-const CORELET = fileURLToPath(new URL('../../../src/cli/main.js', import.meta.url));
-
-function cli(env: Record<string, string>, args: string[], input?: string) {
-  return execa(process.execPath, [CORELET, ...args], { env, extendEnv: false, reject: false, input, timeout: 60_000 });
-}
+import { cli } from './run-cli.js';
 
 async function setup(t: TestContext, pki: Pki) {
   const { store } = tempStore(t);
