@@ -26,6 +26,8 @@ export class AgentMetrics {
   private readonly criErrors: Counter<'method' | 'code'>;
   private readonly restarts: Counter;
   private readonly evictions: Counter;
+  private readonly ruleSyncDuration: Histogram;
+  private readonly ruleSyncFailures: Counter;
 
   constructor(opts: AgentMetricsOptions = {}) {
     const registers = [this.registry];
@@ -52,6 +54,13 @@ export class AgentMetrics {
     });
     this.restarts = new Counter({ name: 'corelet_container_restarts_total', help: 'Container restarts done by the agent.', registers });
     this.evictions = new Counter({ name: 'corelet_evictions_total', help: 'Pods evicted under node pressure.', registers });
+    this.ruleSyncDuration = new Histogram({
+      name: 'corelet_service_rules_sync_duration_seconds',
+      help: 'Duration of one Service rule sync (compile and nft transaction).',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.ruleSyncFailures = new Counter({ name: 'corelet_service_rules_sync_failures_total', help: 'Service rule syncs that failed (retried with back-off).', registers });
     this.setPodPhases({});
     this.setContainerStates({});
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry });
@@ -71,6 +80,12 @@ export class AgentMetrics {
   /** Counts container restarts. */
   restart(count = 1): void {
     this.restarts.inc(count);
+  }
+
+  /** Records one Service rule sync; failed: it was refused (the rules stayed as they were). */
+  observeRuleSync(seconds: number, failed = false): void {
+    if (failed) this.ruleSyncFailures.inc();
+    else this.ruleSyncDuration.observe(seconds);
   }
 
   /** Counts one pod eviction. */

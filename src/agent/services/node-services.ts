@@ -69,6 +69,8 @@ export interface NodeServicesOptions {
   dnsServer?: boolean;
   propagationMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  /** Each sync's duration in seconds; failed: refused (metrics). */
+  onSync?: (seconds: number, failed: boolean) => void;
 }
 
 export class NodeServices {
@@ -86,6 +88,8 @@ export class NodeServices {
       applier,
       snapshot: () => ({ state: proxyState(this.cache.allServices(), this.cache.allSlices(), this.network()), generation: this.cache.generation }),
       logger: opts.logger,
+      onSynced: (_g, ms) => opts.onSync?.(ms / 1000, false),
+      onFailed: (ms) => opts.onSync?.(ms / 1000, true),
     });
   }
 

@@ -22,6 +22,8 @@ export interface ProxySyncLoopOptions {
   retryMaxMs?: number;
   /** Called after each successful sync (metrics). */
   onSynced?: (generation: number, ms: number) => void;
+  /** Called after each failed sync (metrics). */
+  onFailed?: (ms: number) => void;
 }
 
 export class ProxySyncLoop {
@@ -94,6 +96,7 @@ export class ProxySyncLoop {
         delayMs = this.opts.retryInitialMs ?? 500;
       } catch (err) {
         this.dirty = true;
+        this.opts.onFailed?.(Date.now() - started);
         this.opts.logger.warn({ err: messageOf(err), retryInMs: delayMs }, 'service rules: sync failed; the rules stay as they were, retrying');
         await new Promise<void>((resolve) => {
           this.wakeRetry = resolve;

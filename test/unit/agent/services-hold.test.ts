@@ -68,7 +68,15 @@ describe('ProxySyncLoop', () => {
 
   it('a failed sync is retried (with back-off) until it applies', async () => {
     const applier = new GatedApplier();
-    const loop = new ProxySyncLoop({ applier, snapshot: () => ({ state: { services: [], endpoints: [], nodeAddresses: [] }, generation: 7 }), logger: silentLogger, retryInitialMs: 1 });
+    const seen: string[] = [];
+    const loop = new ProxySyncLoop({
+      applier,
+      snapshot: () => ({ state: { services: [], endpoints: [], nodeAddresses: [] }, generation: 7 }),
+      logger: silentLogger,
+      retryInitialMs: 1,
+      onFailed: () => seen.push('failed'),
+      onSynced: (g) => seen.push(`synced ${g}`),
+    });
     loop.request();
     await applier.started(1);
     applier.fail();
@@ -76,6 +84,7 @@ describe('ProxySyncLoop', () => {
     assert.equal(loop.appliedGeneration, 0);
     applier.finish();
     assert.equal(await loop.waitForGeneration(7, Date.now() + 60_000), true);
+    assert.deepEqual(seen, ['failed', 'synced 7'], 'what the metrics see');
     await loop.stop();
   });
 });
