@@ -10,12 +10,12 @@
 # where the database answers (the StatefulSet pod's stable name and port)
 ZEUS_DB=${ZEUS_DB:-zeus-db-0.zeus-db:7000}
 
-# http_get URL: the body, or failure; a short timeout so one dead address does not stall a page
-# (`timeout`, not wget -T: busybox 1.35's static wget crashes with -T)
-http_get() { timeout 3 wget -q -O - "$1" 2>/dev/null; }
+# http_get URL: the body, or failure after ZEUS_HTTP_TIMEOUT seconds (default 3), so one dead
+# address does not stall a page (`timeout`, not wget -T: busybox 1.35's static wget crashes with -T)
+http_get() { timeout "${ZEUS_HTTP_TIMEOUT:-3}" wget -q -O - "$1" 2>/dev/null; }
 
 # http_post URL DATA
-http_post() { timeout 3 wget -q -O - --post-data "$2" "$1" 2>/dev/null; }
+http_post() { timeout "${ZEUS_HTTP_TIMEOUT:-3}" wget -q -O - --post-data "$2" "$1" 2>/dev/null; }
 
 # zeus_busy: true while a connection is being served (busybox httpd forks one process per
 # connection; the listener itself is gone when this is asked)

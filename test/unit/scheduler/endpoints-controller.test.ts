@@ -3,7 +3,8 @@
  * deletion, a removal), to a node's readiness or to a Service is followed by one pass (a timer the
  * test runs by hand, no clock), which reconciles only the Services the change concerns; a status
  * report that changes nothing an endpoint is made of, and the controller's own writes, cause none.
- * Then the same through the running scheduler, with a fake agent's podStatus and heartbeat messages.
+ * The index's lookups (selector pairs, namespaces). Then the same through the running scheduler, with
+ * a fake agent's podStatus and heartbeat messages.
  */
 import { describe, it, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -200,6 +201,40 @@ describe('endpoints controller: one pass follows each change', () => {
       ['b'],
     );
     assert.deepEqual(endpoints(store, 'web'), { b: { ready: false, serving: false, terminating: false } });
+  });
+});
+
+describe('endpoints index: lookups', () => {
+  it('selects by every selector pair, within the namespace, and names the Services a pod concerns', (t) => {
+    const { store } = tempStore(t);
+    for (const ns of ['default', 'other']) store.create('Namespace', { metadata: { name: ns, namespace: '' } } as never);
+    const pod = (namespace: string, name: string, labels: Record<string, string>) =>
+      store.create('Pod', { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace, labels }, spec: { containers: [{ name: 'c', image: 'x' }] } } as never);
+    const svc = (namespace: string, name: string, selector: Record<string, string>) => {
+      const [obj] = decodeObjects(JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, spec: { selector, ports: [{ port: 80 }] } }), 'svc.yaml').objects;
+      store.create('Service', obj as never);
+    };
+    pod('default', 'web-a', { app: 'web', tier: 'front' });
+    pod('default', 'web-b', { app: 'web', tier: 'back' });
+    pod('other', 'web-c', { app: 'web', tier: 'front' });
+    svc('default', 'front', { app: 'web', tier: 'front' });
+    svc('default', 'all', { app: 'web' });
+    svc('other', 'front', { app: 'web', tier: 'front' });
+    const index = EndpointsIndex.load(store);
+    const names = (pods: readonly Pod[]) => pods.map((p) => p.metadata.name).sort();
+    assert.deepEqual(names(index.selectedPods('default', { app: 'web', tier: 'front' })), ['web-a']);
+    assert.deepEqual(names(index.selectedPods('default', { app: 'web' })), ['web-a', 'web-b']);
+    assert.deepEqual(names(index.selectedPods('other', { app: 'web' })), ['web-c']);
+    assert.deepEqual(index.selectedPods('default', { app: 'none' }), []);
+    // a change to web-b concerns the Services selecting it before or after
+    let seen: Set<string> | undefined;
+    const stop = store.watch((c) => {
+      if (c.kind === 'Pod') seen = index.apply(c);
+    });
+    store.mutate<Pod>('Pod', 'default', 'web-b', (p) => void (p.metadata.labels = { app: 'web', tier: 'front' }));
+    stop();
+    assert.deepEqual([...seen!].sort(), ['default/all', 'default/front']);
+    assert.deepEqual(names(index.selectedPods('default', { app: 'web', tier: 'front' })), ['web-a', 'web-b']);
   });
 });
 
