@@ -450,7 +450,7 @@ test('3. the NodePort answers on every node\'s address from the host, whichever 
 
 // --- 7. StatefulSet peers ---------------------------------------------------------------------------
 
-test('7. a StatefulSet pod resolves its peer by stable name (kv-1.kv), and the name follows kv-1 to its new IP when it is recreated', async (t) => {
+test('7. a StatefulSet pod resolves its peer by stable name (kv-1.kv), has its own in /etc/hosts, and the name follows kv-1 to its new IP when it is recreated', async (t) => {
   const kv = live(await cluster.pods({ labelSelector: 'app=kv' }));
   const kv0 = kv.find((p) => p.metadata.name === 'kv-0');
   const kv1 = kv.find((p) => p.metadata.name === 'kv-1');
@@ -468,6 +468,9 @@ test('7. a StatefulSet pod resolves its peer by stable name (kv-1.kv), and the n
   assert.match(first.body, /^kv-1 /, `kv-0 reaches kv-1 by name:\n${first.out}`);
   const full = await nslookup(kv0, KV1);
   assert.deepEqual(full.found, { [KV1]: [kv1.status!.podIP] }, `nslookup ${KV1}:\n${full.out}`);
+  // its own stable name is in its /etc/hosts, as the kubelet writes it for a pod with hostname + subdomain
+  const hosts = (await sh(kv0, 'cat /etc/hosts')).stdout;
+  assert.match(hosts, new RegExp(`^${kv0.status!.podIP!.replaceAll('.', '\\.')}\\s+kv-0\\.kv\\.default\\.svc\\.cluster\\.local\\s+kv-0$`, 'm'), `kv-0's /etc/hosts:\n${hosts}`);
   const headless = await nslookup(kv0, 'kv');
   assert.deepEqual(headless.found, { 'kv.default.svc.cluster.local': kv.map((p) => p.status!.podIP!).sort() }, `the headless name lists every ready pod:\n${headless.out}`);
 
