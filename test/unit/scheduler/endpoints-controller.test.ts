@@ -11,8 +11,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeObjects, type EndpointSlice, type Message, type Pod } from '../../../src/api/index.js';
-import { EndpointsController, EndpointsIndex, type EndpointsPassResult, type EndpointsTimer } from '../../../src/scheduler/controllers/index.js';
+import { decodeObjects, type EndpointSlice, type Message, type Pod, type Service } from '../../../src/api/index.js';
+import { desiredEndpointSlices, EndpointsController, EndpointsIndex, type EndpointsPassResult, type EndpointsTimer } from '../../../src/scheduler/controllers/index.js';
 import type { Store, StoredObject } from '../../../src/scheduler/store/index.js';
 import { initScheduler, startScheduler, type RunningScheduler } from '../../../src/scheduler/daemon.js';
 import type { Pki } from '../../../src/scheduler/auth/index.js';
@@ -182,6 +182,26 @@ describe('endpoints controller: one pass follows each change', () => {
     store.delete('EndpointSlice', 'default', slice!.metadata.name);
     assert.equal(timers.count(), 1);
     timers.runPending();
+    assert.deepEqual(endpoints(store, 'web'), { a: READY });
+  });
+
+  it('retries a Service whose reconcile failed, retryMs later, and the others still get theirs', (t) => {
+    const { store, timers, passes, controller } = setup(t);
+    addService(store, 'web', 'web');
+    addService(store, 'other', 'other');
+    addPod(store, 'a', 'web', '10.244.1.1');
+    addPod(store, 'o', 'other', '10.244.1.2');
+    // Someone else's slice under the name the controller wants: its create fails (AlreadyExists).
+    const [want] = desiredEndpointSlices(store.get<StoredObject & Service>('Service', 'default', 'web')!, store.list<StoredObject & Pod>('Pod', { namespace: 'default' }).filter((p) => p.metadata.name === 'a'), () => true);
+    const [squatter] = decodeObjects(JSON.stringify({ apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: want!.metadata.name }, addressType: 'IPv4', endpoints: [], ports: [] }), 'x').objects;
+    store.create('EndpointSlice', squatter as never);
+    controller.start();
+    timers.runPending();
+    assert.deepEqual(passes[0]!.failures.map((f) => f.object), ['Service default/web']);
+    assert.deepEqual(endpoints(store, 'other'), { o: READY }, 'the other Service is reconciled');
+    assert.ok(timers.pending.some((p) => !p.cancelled && p.ms === 1000), 'a retry 1 s later');
+    store.delete('EndpointSlice', 'default', want!.metadata.name);
+    while (timers.runPending() > 0);
     assert.deepEqual(endpoints(store, 'web'), { a: READY });
   });
 
