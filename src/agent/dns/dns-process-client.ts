@@ -35,6 +35,12 @@ export interface DnsProcessLinkOptions {
   readonly logLevel?: string;
   /** How long a new DNS process gets to answer on its socket (10 s). */
   readonly startTimeoutMs?: number;
+  /**
+   * How long a running DNS process that accepted the connection gets to say its hello before it is
+   * taken as wedged and killed (30 s; a warning is logged after 2 s). A busy process (a flood of
+   * large answers) is slow, not dead: killing it would empty DNS until the first snapshot.
+   */
+  readonly helloTimeoutMs?: number;
 }
 
 /** The `corelet dns-server` command line of this build. */
@@ -98,30 +104,44 @@ export async function stopDnsProcess(dir: string, logger: Logger): Promise<boole
   return true;
 }
 
-/** Connects to the socket and reads the hello; undefined when nothing answers. */
-function attach(socket: string, timeoutMs: number): Promise<{ sock: net.Socket; hello: HelloMessage } | undefined> {
+type Attached = { sock: net.Socket; hello: HelloMessage };
+/**
+ * Connects to the socket and reads the hello. `connected`: the socket accepted the connection but
+ * no valid hello came in time (a busy or wedged process); `none`: nothing accepted it (no socket,
+ * ECONNREFUSED: no process listens) or the connection closed.
+ */
+function attach(socket: string, helloTimeoutMs: number, onSlow?: () => void, slowAfterMs = 2000): Promise<Attached | 'none' | 'connected'> {
   return new Promise((resolve) => {
-    if (!existsSync(socket)) return resolve(undefined);
+    if (!existsSync(socket)) return resolve('none');
     const sock = net.connect(socket);
     const lines = new LineSplitter(64 * 1024);
-    const done = (v: { sock: net.Socket; hello: HelloMessage } | undefined) => {
+    let connected = false;
+    let slowTimer: NodeJS.Timeout | undefined;
+    const done = (v: Attached | 'none' | 'connected') => {
       clearTimeout(timer);
+      clearTimeout(slowTimer);
       sock.removeAllListeners('data');
       sock.removeAllListeners('error');
       sock.removeAllListeners('close');
-      if (!v) sock.destroy();
+      sock.removeAllListeners('connect');
+      if (typeof v === 'string') sock.destroy();
+      else sock.on('error', () => undefined); // never an unhandled 'error' before the owner listens
       resolve(v);
     };
-    const timer = setTimeout(() => done(undefined), timeoutMs);
+    const timer = setTimeout(() => done(connected ? 'connected' : 'none'), helloTimeoutMs);
+    sock.on('connect', () => {
+      connected = true;
+      if (onSlow) slowTimer = setTimeout(onSlow, slowAfterMs);
+    });
     sock.setEncoding('utf8');
-    sock.on('error', () => done(undefined));
-    sock.on('close', () => done(undefined));
+    sock.on('error', () => done('none'));
+    sock.on('close', () => done('none'));
     sock.on('data', (chunk: string) => {
       try {
         const first = lines.push(chunk)[0];
         if (first !== undefined) done({ sock, hello: parseHello(first) });
       } catch {
-        done(undefined);
+        done('none');
       }
     });
   });
@@ -207,7 +227,11 @@ export class DnsProcessLink implements ServiceViewWriter {
   private async connect(): Promise<void> {
     const { settings, dir, logger } = this.opts;
     const paths = dnsProcessPaths(dir);
-    let got = await attach(paths.socket, 2000);
+    const helloMs = this.opts.helloTimeoutMs ?? 30_000;
+    const found = await attach(paths.socket, helloMs, () =>
+      logger.warn({ socket: paths.socket, waitMs: helloMs }, 'the node DNS process accepted the connection but has not said hello yet (busy?); waiting for it'),
+    );
+    let got: Attached | undefined = typeof found === 'string' ? undefined : found;
     if (got) {
       const why =
         got.hello.protocol !== FEED_PROTOCOL ? `protocol ${got.hello.protocol}` : got.hello.build !== dnsBuildId() ? `build ${got.hello.build}` : !sameSettings(got.hello.settings, settings) ? 'other settings' : undefined;
@@ -226,11 +250,19 @@ export class DnsProcessLink implements ServiceViewWriter {
         got = undefined;
       }
     } else {
-      // no answer on the socket: a pidfile naming a live DNS process of ours means a stuck one
+      // A pidfile naming a live DNS process of ours: it refused the connection (its feed socket is
+      // gone) or accepted it and said nothing for helloTimeoutMs (wedged). Either way it can't be fed.
       const stuck = runningDnsPid(dir);
       if (stuck !== undefined) {
-        logger.warn({ pid: stuck }, 'the node DNS process does not answer on its socket; killing it');
-        process.kill(stuck, 'SIGKILL');
+        logger.warn(
+          { pid: stuck, socket: paths.socket },
+          found === 'connected' ? `the node DNS process accepted the connection but said no hello in ${helloMs} ms; killing it` : 'the node DNS process does not accept connections on its socket; killing it',
+        );
+        try {
+          process.kill(stuck, 'SIGKILL');
+        } catch {
+          // gone meanwhile
+        }
         await waitGone(stuck, 2000);
       }
     }
@@ -264,7 +296,7 @@ export class DnsProcessLink implements ServiceViewWriter {
     const until = Date.now() + (this.opts.startTimeoutMs ?? 10_000);
     while (Date.now() < until && exited === undefined) {
       const got = await attach(paths.socket, 1000);
-      if (got) return got;
+      if (typeof got !== 'string') return got;
       await sleep(100);
     }
     let tail = '';

@@ -331,6 +331,11 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
         limit,
       );
     }
+    if (inZone && options.view.ready?.() === false) {
+      // No complete view yet (a DNS process just started, the agent's first snapshot not in): a
+      // name may exist that we don't know of. SERVFAIL makes resolvers retry; NXDOMAIN would be final.
+      return bareResponse(id, rawFlags, 'SERVFAIL', echoable(question) ? question : undefined, opt ? ourOpt() : undefined);
+    }
     if (klass === 'IN' || klass === 'ANY') {
       answer = clusterAnswer(options.view, zone, question.name, question.type);
     } else {

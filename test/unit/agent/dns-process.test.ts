@@ -13,9 +13,13 @@ import { tmpdir } from 'node:os';
 import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
+import { pino } from 'pino';
 import { silentLogger } from '../../../src/lib/index.js';
 import {
+  dnsBuildId,
   DnsProcessLink,
+  FEED_PROTOCOL,
   MemoryServiceView,
   parseFeedOp,
   parseHello,
@@ -152,7 +156,11 @@ describe('the DNS process and its feed', () => {
     assert.equal(f.hello.pid, process.pid);
     f.send({ op: 'begin' }, svc('web', '10.96.0.20'), svc('api', '10.96.0.21'));
     await new Promise((r) => setTimeout(r, 50));
-    assert.equal(await answer(proc.server.port, 'web.default.svc.cluster.local'), 'NXDOMAIN', 'nothing before the commit');
+    // a fresh process knows no names yet: SERVFAIL (resolvers retry), not an NXDOMAIN they would cache
+    assert.equal(await answer(proc.server.port, 'web.default.svc.cluster.local'), 'SERVFAIL', 'nothing before the commit');
+    const early = await udpQuery(proc.server.port, query('web.default.svc.cluster.local', 'A'));
+    assert.equal(early.flag_aa, false, 'not authoritative');
+    assert.deepEqual(early.authorities ?? [], [], 'no SOA: nothing to cache');
     f.send({ op: 'commit' });
     assert.equal(await until(() => answer(proc.server.port, 'web.default.svc.cluster.local'), '10.96.0.20'), '10.96.0.20');
     f.send({ op: 'delete-service', namespace: 'default', name: 'api' }, svc('web', '10.96.0.30'));
@@ -266,6 +274,53 @@ describe('the DNS process started by the link (corelet dns-server)', () => {
     } finally {
       await link.close();
       await stopDnsProcess(pdir, silentLogger);
+    }
+  });
+
+  it('does not kill a DNS process that accepted the connection but is slow to say hello; waits for it and logs why', async () => {
+    const pdir = join(dir, 'slow');
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(pdir, { recursive: true, mode: 0o700 });
+    const settings: DnsProcessSettings = { host: '127.0.0.1', port: 0, clusterDomain: ZONE, resolvConf };
+    // A stand-in DNS process (its command line names dns-server and the folder, it writes the
+    // pidfile): it accepts feed connections at once but says hello only when the test tells it.
+    const script = `
+      const net = require('node:net'); const fs = require('node:fs');
+      const [, dir, hello] = process.argv;
+      const conns = [];
+      net.createServer((c) => { conns.push(c); c.on('error', () => {}); }).listen(dir + '/dns.sock', () => {
+        fs.writeFileSync(dir + '/dns.pid', process.pid + '\\n');
+        process.stdout.write('listening\\n');
+      });
+      process.stdin.on('data', () => { for (const c of conns) c.write(JSON.stringify({ ...JSON.parse(hello), pid: process.pid }) + '\\n'); });
+    `;
+    const hello = JSON.stringify({ op: 'hello', protocol: FEED_PROTOCOL, build: dnsBuildId(), pid: 0, settings });
+    const child = spawn(process.execPath, ['-e', script, pdir, hello, 'dns-server'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    try {
+      await new Promise<void>((r) => child.stdout.once('data', () => r()));
+      assert.equal(runningDnsPid(pdir), child.pid);
+      const warnings: string[] = [];
+      const logger = pino({ level: 'warn' }, {
+        write: (line: string) => {
+          const msg = (JSON.parse(line) as { msg: string }).msg;
+          warnings.push(msg);
+          if (/has not said hello yet/.test(msg)) child.stdin.write('hello now\n'); // the busy process catches up
+        },
+      });
+      const link = new DnsProcessLink({ settings, dir: pdir, view: new MemoryServiceView(), allow: () => [], logger, command: ['/bin/false'] });
+      try {
+        await link.start();
+        assert.equal(link.pid, child.pid, 'attached to the slow process');
+        assert.equal(child.exitCode, null);
+        assert.equal(child.signalCode, null, 'not killed');
+        assert.ok(warnings.some((w) => /accepted the connection but has not said hello yet/.test(w)), warnings.join('; '));
+      } finally {
+        await link.close();
+      }
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
     }
   });
 
