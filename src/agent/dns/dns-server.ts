@@ -398,6 +398,10 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
 
   tcp.on('connection', (sock) => {
     const source = sock.remoteAddress ?? '';
+    if (!allowSource(source)) {
+      sock.destroy(); // a refused source gets no connection slot (each REFUSED answer would keep it open)
+      return;
+    }
     const held = tcpBySource.get(source) ?? 0;
     if (held >= perSourceTcp) {
       sock.destroy(); // one source cannot hold every connection (and so stop everyone's TCP retries)
