@@ -4,8 +4,8 @@
  * agent's proxy loop is the only caller).
  */
 import { execa, failedPrecondition, unavailable } from '../../lib/index.js';
-import { compileRuleset, compileRulesetUpdate, deleteTableText, type CompiledRuleset, type ResolvedState, type TableObjects } from './compile.js';
-import { flushConntrack, staleUdpConntrack, type ConntrackFlush } from './conntrack.js';
+import { compileRuleset, compileRulesetUpdate, deleteTableText, type CompiledRuleset, type TableObjects } from './compile.js';
+import { flushConntrack, staleUdpConntrack, udpDestinations, udpDestinationsOfTable, type ConntrackFlush, type UdpDestinations } from './conntrack.js';
 import { DEFAULT_PROXY_TABLE, validateProxyTable, type ProxyState, type ProxyTable } from './model.js';
 
 export interface NftProxyOptions {
@@ -57,13 +57,24 @@ export class NftProxy {
   private readonly conntrack: readonly string[] | null;
   /** Our last applied compile; undefined: ask the kernel and replace everything (first sync, after a failure). */
   private last: CompiledRuleset | undefined;
-  private lastResolved: ResolvedState | undefined;
+  /** Where our last sync sends UDP traffic; undefined: not known yet (read from the table at the first sync). */
+  private lastUdp: UdpDestinations | undefined;
 
   constructor(opts: NftProxyOptions = {}) {
     this.table = opts.table ?? DEFAULT_PROXY_TABLE;
     validateProxyTable(this.table);
     this.nft = opts.nft ?? ['nft'];
     this.conntrack = opts.conntrack === undefined ? ['conntrack'] : opts.conntrack;
+  }
+
+  /** `nft -j list table` with every element ('{"nftables":[]}' when there is no table). */
+  private async readTable(): Promise<string> {
+    const r = await runNft(this.nft, ['-j', 'list', 'table', this.table.family, this.table.name]);
+    if (r.exitCode !== 0) {
+      if (/No such file or directory/.test(r.stderr)) return '{"nftables":[]}';
+      throw unavailable(`nft list table ${this.table.family} ${this.table.name} failed: ${r.stderr.trim()}`);
+    }
+    return r.stdout;
   }
 
   /** The table's chains, sets and maps as the kernel has them now (empty when there is no table). */
@@ -86,10 +97,20 @@ export class NftProxy {
    * fails too.
    */
   async sync(state: ProxyState): Promise<SyncResult> {
-    const compiled = (await this.applyUpdate(state)) ?? (await this.applyFull(state));
+    let before = this.lastUdp;
+    let objects: TableObjects | undefined;
+    if (before === undefined) {
+      // The first sync (an agent restart): the "before" of the stale-UDP check is what the table
+      // holds (rules of the earlier agent), so endpoints that did not change keep their flows.
+      const table = await this.readTable();
+      objects = parseTableObjects(table);
+      before = udpDestinationsOfTable(table);
+    }
+    const compiled = (await this.applyUpdate(state)) ?? (await this.applyFull(state, objects));
     this.last = compiled;
-    const staleUdp = staleUdpConntrack(this.lastResolved, compiled.resolved);
-    this.lastResolved = compiled.resolved;
+    const after = udpDestinations(compiled.resolved);
+    const staleUdp = staleUdpConntrack(before, after);
+    this.lastUdp = after;
     const result: SyncResult = { warnings: compiled.warnings, staleUdp, text: compiled.text };
     if (this.conntrack !== null && staleUdp.length > 0) {
       try {
@@ -112,8 +133,8 @@ export class NftProxy {
     return undefined;
   }
 
-  private async applyFull(state: ProxyState): Promise<CompiledRuleset> {
-    const compiled = compileRuleset(state, this.table, await this.listObjects());
+  private async applyFull(state: ProxyState, objects?: TableObjects): Promise<CompiledRuleset> {
+    const compiled = compileRuleset(state, this.table, objects ?? (await this.listObjects()));
     const r = await runNft(this.nft, ['-f', '-'], compiled.text);
     if (r.exitCode !== 0) {
       throw failedPrecondition(`nft -f (table ${this.table.family} ${this.table.name}) refused the ruleset: ${r.stderr.trim()}`);
@@ -125,7 +146,7 @@ export class NftProxy {
   async deleteTable(): Promise<void> {
     const r = await runNft(this.nft, ['-f', '-'], deleteTableText(this.table));
     this.last = undefined;
-    this.lastResolved = undefined;
+    this.lastUdp = undefined;
     if (r.exitCode !== 0) throw failedPrecondition(`nft: deleting table ${this.table.family} ${this.table.name} failed: ${r.stderr.trim()}`);
   }
 }
