@@ -150,17 +150,26 @@ export function conntrackArgs(f: ConntrackFlush): string[] {
 
 /**
  * Deletes the entries with the `conntrack` CLI (`command`: the argv prefix, e.g. ['ip', 'netns',
- * 'exec', NS, 'conntrack']). conntrack exits 1 when nothing matched, which is no error here. Throws
- * Unavailable when the command is missing (install-deps.sh installs the Debian package conntrack).
+ * 'exec', NS, 'conntrack']): all in one run, `conntrack -R -` reading one `-D ...` line per
+ * deletion from stdin (conntrack-tools ≥ 1.4.6; a line matching nothing is no error there). When
+ * that run fails (an older conntrack without -R), one run per deletion, where exit 1 with "0 flow
+ * entries" (nothing matched) is no error. Throws Unavailable when the command is missing
+ * (install-deps.sh installs the Debian package conntrack).
  */
 export async function flushConntrack(entries: readonly ConntrackFlush[], command: readonly string[] = ['conntrack']): Promise<void> {
   const [file, ...prefix] = command;
   if (file === undefined) throw unavailable('flushConntrack: an empty conntrack command');
+  const missing = (r: { code?: string; stderr?: unknown }) => r.code === 'ENOENT' || /exec of .* failed: No such file/.test(String(r.stderr));
+  const notInstalled = () => unavailable(`${file} is not installed (the Debian package conntrack): stale UDP entries not deleted`);
+  if (entries.length > 1) {
+    const input = entries.map((f) => `${conntrackArgs(f).join(' ')}\n`).join('');
+    const r = await execa(file, [...prefix, '-R', '-'], { reject: false, input, stdout: 'ignore' });
+    if (missing(r as { code?: string; stderr?: unknown })) throw notInstalled();
+    if (r.exitCode === 0) return;
+  }
   for (const f of entries) {
     const r = await execa(file, [...prefix, ...conntrackArgs(f)], { reject: false });
-    if ((r as { code?: string }).code === 'ENOENT' || /exec of .* failed: No such file/.test(String(r.stderr))) {
-      throw unavailable(`${file} is not installed (the Debian package conntrack): stale UDP entries not deleted`);
-    }
+    if (missing(r as { code?: string; stderr?: unknown })) throw notInstalled();
     if (r.exitCode === 0 || (r.exitCode === 1 && /0 flow entries/.test(String(r.stderr)))) continue;
     throw unavailable(`${command.join(' ')} ${conntrackArgs(f).join(' ')} failed (exit ${r.exitCode}): ${String(r.stderr).trim()}`);
   }

@@ -1,6 +1,6 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -172,5 +172,44 @@ describe('the first sync after an agent restart (the table holds an earlier agen
     assert.deepEqual(r.staleUdp, [{ origDst: '10.96.0.11', origPortDst: 9000 }, { origPortDst: 30054 }, { origDst: '10.96.0.10', origPortDst: 53 }, { origPortDst: 30053 }]);
     // and the next sync compares with it, not with the table
     assert.deepEqual((await proxy.sync(restarted([ep('10.244.1.2')]))).staleUdp, []);
+  });
+});
+
+describe('flushConntrack runs', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'corelet-ctbatch-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  /** A stand-in conntrack logging each run (its arguments, then its stdin); `-R` fails when `noLoadFile`. */
+  const fakeConntrack = (name: string, noLoadFile: boolean) => {
+    const log = join(dir, `${name}.log`);
+    const script = join(dir, name);
+    writeFileSync(
+      script,
+      `#!/bin/sh\necho "run: $*" >> '${log}'\ncase "$*" in *-R*) ${noLoadFile ? `echo "conntrack: invalid option -- 'R'" >&2; exit 2` : `cat >> '${log}'`};; esac\nexit 0\n`,
+    );
+    chmodSync(script, 0o755);
+    return { command: [script], runs: () => readFileSync(log, 'utf8').trim().split('\n') };
+  };
+  const entries = [{ origDst: '10.96.0.10', origPortDst: 53, replySrc: '10.244.1.2' }, { origPortDst: 30053, replySrc: '10.244.1.2' }, { origDst: '10.96.0.11', origPortDst: 9000 }];
+
+  it('deletes every entry in ONE conntrack run (-R -, a -D line each), not one process per port', async () => {
+    const ct = fakeConntrack('batch', false);
+    await flushConntrack(entries, ct.command);
+    assert.deepEqual(ct.runs(), [
+      'run: -R -',
+      '-D -p udp --orig-dst 10.96.0.10 --orig-port-dst 53 --reply-src 10.244.1.2',
+      '-D -p udp --orig-port-dst 30053 --reply-src 10.244.1.2',
+      '-D -p udp --orig-dst 10.96.0.11 --orig-port-dst 9000',
+    ]);
+  });
+
+  it('falls back to one run per entry when that conntrack has no -R', async () => {
+    const ct = fakeConntrack('old', true);
+    await flushConntrack(entries, ct.command);
+    assert.deepEqual(ct.runs(), [
+      'run: -R -',
+      'run: -D -p udp --orig-dst 10.96.0.10 --orig-port-dst 53 --reply-src 10.244.1.2',
+      'run: -D -p udp --orig-port-dst 30053 --reply-src 10.244.1.2',
+      'run: -D -p udp --orig-dst 10.96.0.11 --orig-port-dst 9000',
+    ]);
   });
 });
