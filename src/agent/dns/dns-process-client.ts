@@ -41,6 +41,19 @@ export interface DnsProcessLinkOptions {
    * large answers) is slow, not dead: killing it would empty DNS until the first snapshot.
    */
   readonly helloTimeoutMs?: number;
+  /**
+   * `systemd-run` to start the DNS process in a transient scope unit of its own (outside the agent
+   * unit's cgroup, so `systemctl stop/restart corelet-agent` with the default KillMode=control-group
+   * leaves it running); null: never (plain detached child). Default: /usr/bin/systemd-run (or
+   * /bin/systemd-run) when systemd runs the host (/run/systemd/system exists).
+   */
+  readonly systemdRun?: string | null;
+}
+
+/** `systemd-run` when systemd is the init (sd_booted(): /run/systemd/system exists), else undefined. */
+function detectSystemdRun(): string | undefined {
+  if (!existsSync('/run/systemd/system')) return undefined;
+  return ['/usr/bin/systemd-run', '/bin/systemd-run'].find((p) => existsSync(p));
 }
 
 /** The `corelet dns-server` command line of this build. */
@@ -270,7 +283,26 @@ export class DnsProcessLink implements ServiceViewWriter {
     this.adopt(got.sock, got.hello);
   }
 
+  /**
+   * Starts a DNS process: in a transient systemd scope when systemd runs the host (it then lives
+   * outside the agent unit's cgroup), else detached; a scoped start that fails (systemd-run
+   * refused it) is tried once more detached.
+   */
   private async spawnProcess(): Promise<{ sock: net.Socket; hello: HelloMessage }> {
+    const systemdRun = this.opts.systemdRun === undefined ? detectSystemdRun() : (this.opts.systemdRun ?? undefined);
+    if (systemdRun === undefined) return await this.spawnOnce(undefined);
+    try {
+      return await this.spawnOnce(systemdRun);
+    } catch (err) {
+      this.opts.logger.warn(
+        { err: messageOf(err) },
+        'starting the node DNS process in a systemd scope failed; starting it as a plain detached child (a stop of the agent unit will stop it too)',
+      );
+      return await this.spawnOnce(undefined);
+    }
+  }
+
+  private async spawnOnce(systemdRun: string | undefined): Promise<{ sock: net.Socket; hello: HelloMessage }> {
     const { settings, dir, logger } = this.opts;
     const paths = dnsProcessPaths(dir);
     await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -279,17 +311,25 @@ export class DnsProcessLink implements ServiceViewWriter {
     } catch {
       // no log yet
     }
-    const [file, ...base] = this.opts.command ?? defaultCommand();
-    const args = [...base, '--dir', dir, '--listen', settings.host, '--port', String(settings.port), '--cluster-domain', settings.clusterDomain, '--resolv-conf', settings.resolvConf];
+    const [command, ...base] = this.opts.command ?? defaultCommand();
+    let file = command!;
+    let args = [...base, '--dir', dir, '--listen', settings.host, '--port', String(settings.port), '--cluster-domain', settings.clusterDomain, '--resolv-conf', settings.resolvConf];
     if (this.opts.logLevel) args.push('--log-level', this.opts.logLevel);
+    if (systemdRun !== undefined) {
+      // `--scope`: systemd-run puts itself in a new transient scope unit and execs the command there
+      // (same pid, same netns, our stdio); the scope goes away with the process (--collect).
+      // The unit name is unique: the scope of a process just replaced may not be collected yet.
+      args = ['--scope', '--quiet', '--collect', `--unit=corelet-dns-${process.pid}-${Date.now()}`, `--description=corelet node DNS (${dir})`, '--', file, ...args];
+      file = systemdRun;
+    }
     const fd = openSync(paths.log, 'a', 0o600);
     let exited: string | undefined;
     try {
-      const child = spawn(file!, args, { detached: true, stdio: ['ignore', fd, fd] });
+      const child = spawn(file, args, { detached: true, stdio: ['ignore', fd, fd] });
       child.on('exit', (code, signal) => (exited = signal ?? String(code)));
       child.on('error', (err) => (exited = messageOf(err)));
       child.unref();
-      logger.info({ pid: child.pid, log: paths.log }, 'node DNS process started');
+      logger.info({ pid: child.pid, log: paths.log, ...(systemdRun === undefined ? {} : { systemdScope: true }) }, 'node DNS process started');
     } finally {
       closeSync(fd);
     }

@@ -324,6 +324,47 @@ describe('the DNS process started by the link (corelet dns-server)', () => {
     }
   });
 
+  it('starts it in a transient systemd scope of its own when systemd runs the host (outside the agent unit), detached when systemd-run fails', async () => {
+    const { mkdir, chmod } = await import('node:fs/promises');
+    const bin = join(dir, 'fake-systemd');
+    await mkdir(bin, { recursive: true });
+    // a stand-in systemd-run: records its arguments, then execs the command after `--` (as --scope does)
+    const calls = join(bin, 'calls');
+    const fake = join(bin, 'systemd-run');
+    await writeFile(fake, `#!/bin/sh\necho "$*" >> '${calls}'\nwhile [ "$1" != "--" ]; do shift; done\nshift\nexec "$@"\n`);
+    await chmod(fake, 0o755);
+    const refusing = join(bin, 'systemd-run-refusing');
+    await writeFile(refusing, '#!/bin/sh\necho "Failed to start transient scope unit: Access denied" >&2\nexit 1\n');
+    await chmod(refusing, 0o755);
+    const settings: DnsProcessSettings = { host: '127.0.0.1', port: 0, clusterDomain: ZONE, resolvConf };
+
+    const pdir = join(dir, 'scoped');
+    const link = new DnsProcessLink({ settings, dir: pdir, view: new MemoryServiceView(), allow: () => [], logger: silentLogger, command, systemdRun: fake });
+    try {
+      await link.start();
+      const args = readFileSync(calls, 'utf8').trim();
+      assert.match(args, /^--scope --quiet --collect --unit=corelet-dns-\d+-\d+ --description=corelet node DNS \(.*scoped\) -- /);
+      assert.match(args, / dns-server --dir \S*scoped /);
+      assert.equal(runningDnsPid(pdir), link.pid, 'the scope runs the DNS process itself (systemd-run execs it: same pid)');
+    } finally {
+      await link.close();
+      await stopDnsProcess(pdir, silentLogger);
+    }
+
+    const pdir2 = join(dir, 'scope-refused');
+    const warnings: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push((JSON.parse(line) as { msg: string }).msg) });
+    const link2 = new DnsProcessLink({ settings, dir: pdir2, view: new MemoryServiceView(), allow: () => [], logger, command, systemdRun: refusing });
+    try {
+      await link2.start();
+      assert.equal(runningDnsPid(pdir2), link2.pid, 'started detached instead');
+      assert.ok(warnings.some((w) => /systemd scope failed; starting it as a plain detached child/.test(w)), warnings.join('; '));
+    } finally {
+      await link2.close();
+      await stopDnsProcess(pdir2, silentLogger);
+    }
+  });
+
   it('reports why a DNS process cannot start (its log)', async () => {
     const pdir = join(dir, 'broken');
     const link = new DnsProcessLink({
