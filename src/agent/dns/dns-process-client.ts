@@ -107,10 +107,18 @@ async function waitGone(pid: number, ms: number): Promise<boolean> {
 export async function stopDnsProcess(dir: string, logger: Logger): Promise<boolean> {
   const pid = runningDnsPid(dir);
   if (pid === undefined) return false;
-  process.kill(pid, 'SIGTERM');
+  /** A signal to a process that exited meanwhile (ESRCH) is no error: it is stopped. */
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(pid, sig);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    }
+  };
+  signal('SIGTERM');
   if (!(await waitGone(pid, 5000))) {
     logger.warn({ pid }, 'the DNS process did not stop on SIGTERM; killing it');
-    process.kill(pid, 'SIGKILL');
+    signal('SIGKILL');
     await waitGone(pid, 2000);
   }
   logger.info({ pid }, 'node DNS process stopped');
@@ -253,12 +261,19 @@ export class DnsProcessLink implements ServiceViewWriter {
         got.sock.write(`${JSON.stringify({ op: 'shutdown' })}\n`);
         got.sock.end();
         if (!(await waitGone(got.hello.pid, 5000))) {
-          try {
-            process.kill(got.hello.pid, 'SIGKILL');
-          } catch {
-            // gone
+          // The hello's pid is only what the peer said: kill it only when the pidfile names it and
+          // its command line is a DNS process of this folder (a stale or lying pid is left alone).
+          const pid = runningDnsPid(dir);
+          if (pid === got.hello.pid) {
+            try {
+              process.kill(pid, 'SIGKILL');
+            } catch {
+              // gone
+            }
+            await waitGone(pid, 2000);
+          } else {
+            logger.warn({ helloPid: got.hello.pid, pidFile: pid }, 'the old node DNS process did not stop, and its hello pid is not the DNS process of the pidfile: not killing it');
           }
-          await waitGone(got.hello.pid, 2000);
         }
         got = undefined;
       }

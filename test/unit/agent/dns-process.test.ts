@@ -365,6 +365,36 @@ describe('the DNS process started by the link (corelet dns-server)', () => {
     }
   });
 
+  it('replacing a process that ignores shutdown kills only the DNS process of the pidfile, never a pid its hello merely names', async () => {
+    const pdir = join(dir, 'lying');
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(pdir, { recursive: true, mode: 0o700 });
+    const innocent = spawn('sleep', ['600'], { stdio: 'ignore' });
+    const innocentGone = new Promise<void>((r) => innocent.once('exit', () => r()));
+    // a process of another build on the socket: it ignores `shutdown` and its hello names the innocent pid
+    const script = `
+      const net = require('node:net');
+      const [, dir, hello] = process.argv;
+      net.createServer((c) => { c.on('error', () => {}); c.write(hello + '\\n'); }).listen(dir + '/dns.sock', () => process.stdout.write('listening\\n'));
+    `;
+    const settings: DnsProcessSettings = { host: '127.0.0.1', port: 0, clusterDomain: ZONE, resolvConf };
+    const hello = JSON.stringify({ op: 'hello', protocol: FEED_PROTOCOL, build: 'an-older-build', pid: innocent.pid, settings });
+    const liar = spawn(process.execPath, ['-e', script, pdir, hello], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const liarGone = new Promise<void>((r) => liar.once('exit', () => r()));
+    try {
+      await new Promise<void>((r) => liar.stdout.once('data', () => r()));
+      const link = new DnsProcessLink({ settings, dir: pdir, view: new MemoryServiceView(), allow: () => [], logger: silentLogger, command: ['/bin/false'] });
+      await link.start().catch(() => undefined); // whatever it attaches to next: what matters is what it killed
+      await link.close();
+      assert.equal(innocent.exitCode, null);
+      assert.equal(innocent.signalCode, null, 'the pid named by the hello was not killed');
+    } finally {
+      innocent.kill('SIGKILL');
+      liar.kill('SIGKILL');
+      await Promise.all([innocentGone, liarGone]);
+    }
+  });
+
   it('reports why a DNS process cannot start (its log)', async () => {
     const pdir = join(dir, 'broken');
     const link = new DnsProcessLink({
