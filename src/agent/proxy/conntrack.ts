@@ -156,20 +156,22 @@ export function conntrackArgs(f: ConntrackFlush): string[] {
  * entries" (nothing matched) is no error. Throws Unavailable when the command is missing
  * (install-deps.sh installs the Debian package conntrack).
  */
-export async function flushConntrack(entries: readonly ConntrackFlush[], command: readonly string[] = ['conntrack']): Promise<void> {
+export async function flushConntrack(entries: readonly ConntrackFlush[], command: readonly string[] = ['conntrack'], timeoutMs = 30_000): Promise<void> {
   const [file, ...prefix] = command;
   if (file === undefined) throw unavailable('flushConntrack: an empty conntrack command');
   const missing = (r: { code?: string; stderr?: unknown }) => r.code === 'ENOENT' || /exec of .* failed: No such file/.test(String(r.stderr));
   const notInstalled = () => unavailable(`${file} is not installed (the Debian package conntrack): stale UDP entries not deleted`);
   if (entries.length > 1) {
     const input = entries.map((f) => `${conntrackArgs(f).join(' ')}\n`).join('');
-    const r = await execa(file, [...prefix, '-R', '-'], { reject: false, input, stdout: 'ignore' });
+    const r = await execa(file, [...prefix, '-R', '-'], { reject: false, input, stdout: 'ignore', timeout: timeoutMs, forceKillAfterDelay: 2000 });
     if (missing(r as { code?: string; stderr?: unknown })) throw notInstalled();
+    if (r.timedOut) throw unavailable(`${command.join(' ')} -R - did not finish in ${timeoutMs} ms; killed`);
     if (r.exitCode === 0) return;
   }
   for (const f of entries) {
-    const r = await execa(file, [...prefix, ...conntrackArgs(f)], { reject: false });
+    const r = await execa(file, [...prefix, ...conntrackArgs(f)], { reject: false, timeout: timeoutMs, forceKillAfterDelay: 2000 });
     if (missing(r as { code?: string; stderr?: unknown })) throw notInstalled();
+    if (r.timedOut) throw unavailable(`${command.join(' ')} ${conntrackArgs(f).join(' ')} did not finish in ${timeoutMs} ms; killed`);
     if (r.exitCode === 0 || (r.exitCode === 1 && /0 flow entries/.test(String(r.stderr)))) continue;
     throw unavailable(`${command.join(' ')} ${conntrackArgs(f).join(' ')} failed (exit ${r.exitCode}): ${String(r.stderr).trim()}`);
   }

@@ -14,7 +14,12 @@ export interface NftProxyOptions {
   nft?: readonly string[];
   /** The conntrack argv prefix; null: compute the stale UDP entries but run nothing. */
   conntrack?: readonly string[] | null;
+  /** How long one nft or conntrack run may take before it is killed and the sync fails (30 s). */
+  timeoutMs?: number;
 }
+
+/** A wedged nft/conntrack run must not hold the sync loop (and with it the agent's stop) for ever. */
+export const PROXY_COMMAND_TIMEOUT_MS = 30_000;
 
 export interface SyncResult {
   warnings: string[];
@@ -27,11 +32,12 @@ export interface SyncResult {
 }
 
 /** Runs one `nft` invocation with `input` on stdin (or `args` alone). */
-async function runNft(nft: readonly string[], args: readonly string[], input?: string): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+async function runNft(nft: readonly string[], args: readonly string[], input?: string, timeoutMs = PROXY_COMMAND_TIMEOUT_MS): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   const [file, ...prefix] = nft;
   if (file === undefined) throw unavailable('nft: an empty command');
-  const r = await execa(file, [...prefix, ...args], { reject: false, ...(input === undefined ? {} : { input }) });
+  const r = await execa(file, [...prefix, ...args], { reject: false, timeout: timeoutMs, forceKillAfterDelay: 2000, ...(input === undefined ? {} : { input }) });
   if ((r as { code?: string }).code === 'ENOENT') throw unavailable(`${file} is not installed (the Debian package nftables)`);
+  if (r.timedOut) throw unavailable(`${[...nft, ...args].join(' ')} did not finish in ${timeoutMs} ms; killed`);
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
@@ -55,6 +61,7 @@ export class NftProxy {
   readonly table: ProxyTable;
   private readonly nft: readonly string[];
   private readonly conntrack: readonly string[] | null;
+  private readonly timeoutMs: number;
   /** Our last applied compile; undefined: ask the kernel and replace everything (first sync, after a failure). */
   private last: CompiledRuleset | undefined;
   /** Where our last sync sends UDP traffic; undefined: not known yet (read from the table at the first sync). */
@@ -65,11 +72,12 @@ export class NftProxy {
     validateProxyTable(this.table);
     this.nft = opts.nft ?? ['nft'];
     this.conntrack = opts.conntrack === undefined ? ['conntrack'] : opts.conntrack;
+    this.timeoutMs = opts.timeoutMs ?? PROXY_COMMAND_TIMEOUT_MS;
   }
 
   /** `nft -j list table` with every element ('{"nftables":[]}' when there is no table). */
   private async readTable(): Promise<string> {
-    const r = await runNft(this.nft, ['-j', 'list', 'table', this.table.family, this.table.name]);
+    const r = await runNft(this.nft, ['-j', 'list', 'table', this.table.family, this.table.name], undefined, this.timeoutMs);
     if (r.exitCode !== 0) {
       if (/No such file or directory/.test(r.stderr)) return '{"nftables":[]}';
       throw unavailable(`nft list table ${this.table.family} ${this.table.name} failed: ${r.stderr.trim()}`);
@@ -80,7 +88,7 @@ export class NftProxy {
   /** The table's chains, sets and maps as the kernel has them now (empty when there is no table). */
   async listObjects(): Promise<TableObjects> {
     // -t (terse): without set and map elements, which are most of a big table's listing
-    const r = await runNft(this.nft, ['-j', '-t', 'list', 'table', this.table.family, this.table.name]);
+    const r = await runNft(this.nft, ['-j', '-t', 'list', 'table', this.table.family, this.table.name], undefined, this.timeoutMs);
     if (r.exitCode !== 0) {
       if (/No such file or directory/.test(r.stderr)) return { chains: [], sets: [], maps: [] };
       throw unavailable(`nft list table ${this.table.family} ${this.table.name} failed: ${r.stderr.trim()}`);
@@ -114,7 +122,7 @@ export class NftProxy {
     const result: SyncResult = { warnings: compiled.warnings, staleUdp, text: compiled.text };
     if (this.conntrack !== null && staleUdp.length > 0) {
       try {
-        await flushConntrack(staleUdp, this.conntrack);
+        await flushConntrack(staleUdp, this.conntrack, this.timeoutMs);
       } catch (err) {
         result.conntrackError = (err as Error).message;
       }
@@ -127,7 +135,13 @@ export class NftProxy {
     if (this.last === undefined) return undefined;
     const compiled = compileRulesetUpdate(this.last, state, this.table);
     if (compiled.text === '') return compiled;
-    const r = await runNft(this.nft, ['-f', '-'], compiled.text);
+    let r;
+    try {
+      r = await runNft(this.nft, ['-f', '-'], compiled.text, this.timeoutMs);
+    } catch (err) {
+      this.last = undefined; // killed: the transaction may or may not have been committed; the next sync replaces everything
+      throw err;
+    }
     if (r.exitCode === 0) return compiled;
     this.last = undefined; // our memory of the table is wrong (someone changed it): replace everything
     return undefined;
@@ -135,7 +149,7 @@ export class NftProxy {
 
   private async applyFull(state: ProxyState, objects?: TableObjects): Promise<CompiledRuleset> {
     const compiled = compileRuleset(state, this.table, objects ?? (await this.listObjects()));
-    const r = await runNft(this.nft, ['-f', '-'], compiled.text);
+    const r = await runNft(this.nft, ['-f', '-'], compiled.text, this.timeoutMs);
     if (r.exitCode !== 0) {
       throw failedPrecondition(`nft -f (table ${this.table.family} ${this.table.name}) refused the ruleset: ${r.stderr.trim()}`);
     }
@@ -144,7 +158,7 @@ export class NftProxy {
 
   /** Removes the table and every rule in it (shutdown, node removal); a missing table is no error. */
   async deleteTable(): Promise<void> {
-    const r = await runNft(this.nft, ['-f', '-'], deleteTableText(this.table));
+    const r = await runNft(this.nft, ['-f', '-'], deleteTableText(this.table), this.timeoutMs);
     this.last = undefined;
     this.lastUdp = undefined;
     if (r.exitCode !== 0) throw failedPrecondition(`nft: deleting table ${this.table.family} ${this.table.name} failed: ${r.stderr.trim()}`);

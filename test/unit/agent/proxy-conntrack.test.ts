@@ -213,3 +213,23 @@ describe('flushConntrack runs', () => {
     ]);
   });
 });
+
+describe('a wedged nft or conntrack', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'corelet-wedged-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const hanging = (name: string) => {
+    const script = join(dir, name);
+    writeFileSync(script, '#!/bin/sh\nexec sleep 20\n');
+    chmodSync(script, 0o755);
+    return [script];
+  };
+
+  it('is killed after the timeout and the sync fails saying so (the sync loop, and the agent\'s stop, are not held)', async () => {
+    const proxy = new NftProxy({ nft: hanging('nft'), conntrack: null, timeoutMs: 200 });
+    await assert.rejects(proxy.sync(state([ep('10.244.1.2')])), /nft -j list table inet corelet did not finish in 200 ms; killed/);
+  });
+
+  it('conntrack too', async () => {
+    await assert.rejects(flushConntrack([{ origPortDst: 53 }, { origPortDst: 54 }], hanging('conntrack'), 200), /conntrack -R - did not finish in 200 ms; killed/);
+  });
+});
