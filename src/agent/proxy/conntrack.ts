@@ -65,7 +65,7 @@ const ipOf = (a: Json) => (typeof a === 'string' && /^\d{1,3}(\.\d{1,3}){3}$/.te
  * The UDP destinations the proxy's table programs now, from `nft -j list table` (the full listing,
  * with elements): what an earlier agent left, so that the first sync after a restart deletes only
  * the conntrack entries its changes call for (and none when nothing changed). Read from
- * @backends / @nodeport-backends (spread service ports) and, for ClientIP affinity, @service-ips /
+ * @backends(-udp) / @nodeport-backends(-udp) (spread service ports) and, for ClientIP affinity, @service-ips /
  * @service-nodeports pointing at service-KEY / external-KEY, whose endpoints are the chains
  * endpoint-KEY__IP/PORT. What it cannot read is left out (its traffic is taken as rejected).
  */
@@ -87,12 +87,12 @@ export function udpDestinationsOfTable(json: string): UdpDestinations {
     }
   }
   const elems = (name: string) => (maps.get(name) ?? []).filter(Array.isArray).map((e) => [concat((e as Json[])[0]), (e as Json[])[1]] as const);
-  for (const [k, v] of elems('backends')) {
+  for (const [k, v] of [...elems('backends-udp'), ...elems('backends')]) {
     const [cip, proto, port] = [ipOf(k?.[0]), k?.[1], portOf(k?.[2])];
     const ep = ipOf(concat(v)?.[0]);
     if (cip !== undefined && isUdp(proto) && port !== undefined && ep !== undefined) addTo(out, clusterKey(cip, port), { origDst: cip, port }, [ep]);
   }
-  for (const [k, v] of elems('nodeport-backends')) {
+  for (const [k, v] of [...elems('nodeport-backends-udp'), ...elems('nodeport-backends')]) {
     const [proto, port] = [k?.[0], portOf(k?.[1])];
     const ep = ipOf(concat(v)?.[0]);
     if (isUdp(proto) && port !== undefined && ep !== undefined) addTo(out, nodePortKey(port), { port }, [ep]);
