@@ -35,6 +35,25 @@ export interface DnsProcessLinkOptions {
   readonly logLevel?: string;
   /** How long a new DNS process gets to answer on its socket (10 s). */
   readonly startTimeoutMs?: number;
+  /**
+   * How long a running DNS process that accepted the connection gets to say its hello before it is
+   * taken as wedged and killed (30 s; a warning is logged after 2 s). A busy process (a flood of
+   * large answers) is slow, not dead: killing it would empty DNS until the first snapshot.
+   */
+  readonly helloTimeoutMs?: number;
+  /**
+   * `systemd-run` to start the DNS process in a transient scope unit of its own (outside the agent
+   * unit's cgroup, so `systemctl stop/restart corelet-agent` with the default KillMode=control-group
+   * leaves it running); null: never (plain detached child). Default: /usr/bin/systemd-run (or
+   * /bin/systemd-run) when systemd runs the host (/run/systemd/system exists).
+   */
+  readonly systemdRun?: string | null;
+}
+
+/** `systemd-run` when systemd is the init (sd_booted(): /run/systemd/system exists), else undefined. */
+function detectSystemdRun(): string | undefined {
+  if (!existsSync('/run/systemd/system')) return undefined;
+  return ['/usr/bin/systemd-run', '/bin/systemd-run'].find((p) => existsSync(p));
 }
 
 /** The `corelet dns-server` command line of this build. */
@@ -88,40 +107,62 @@ async function waitGone(pid: number, ms: number): Promise<boolean> {
 export async function stopDnsProcess(dir: string, logger: Logger): Promise<boolean> {
   const pid = runningDnsPid(dir);
   if (pid === undefined) return false;
-  process.kill(pid, 'SIGTERM');
+  /** A signal to a process that exited meanwhile (ESRCH) is no error: it is stopped. */
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(pid, sig);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    }
+  };
+  signal('SIGTERM');
   if (!(await waitGone(pid, 5000))) {
     logger.warn({ pid }, 'the DNS process did not stop on SIGTERM; killing it');
-    process.kill(pid, 'SIGKILL');
+    signal('SIGKILL');
     await waitGone(pid, 2000);
   }
   logger.info({ pid }, 'node DNS process stopped');
   return true;
 }
 
-/** Connects to the socket and reads the hello; undefined when nothing answers. */
-function attach(socket: string, timeoutMs: number): Promise<{ sock: net.Socket; hello: HelloMessage } | undefined> {
+type Attached = { sock: net.Socket; hello: HelloMessage };
+/**
+ * Connects to the socket and reads the hello. `connected`: the socket accepted the connection but
+ * no valid hello came in time (a busy or wedged process); `none`: nothing accepted it (no socket,
+ * ECONNREFUSED: no process listens) or the connection closed.
+ */
+function attach(socket: string, helloTimeoutMs: number, onSlow?: () => void, slowAfterMs = 2000): Promise<Attached | 'none' | 'connected'> {
   return new Promise((resolve) => {
-    if (!existsSync(socket)) return resolve(undefined);
+    if (!existsSync(socket)) return resolve('none');
     const sock = net.connect(socket);
     const lines = new LineSplitter(64 * 1024);
-    const done = (v: { sock: net.Socket; hello: HelloMessage } | undefined) => {
+    let connected = false;
+    let slowTimer: NodeJS.Timeout | undefined;
+    const done = (v: Attached | 'none' | 'connected') => {
       clearTimeout(timer);
+      clearTimeout(slowTimer);
       sock.removeAllListeners('data');
       sock.removeAllListeners('error');
       sock.removeAllListeners('close');
-      if (!v) sock.destroy();
+      sock.removeAllListeners('connect');
+      if (typeof v === 'string') sock.destroy();
+      else sock.on('error', () => undefined); // never an unhandled 'error' before the owner listens
       resolve(v);
     };
-    const timer = setTimeout(() => done(undefined), timeoutMs);
+    const timer = setTimeout(() => done(connected ? 'connected' : 'none'), helloTimeoutMs);
+    sock.on('connect', () => {
+      connected = true;
+      if (onSlow) slowTimer = setTimeout(onSlow, slowAfterMs);
+    });
     sock.setEncoding('utf8');
-    sock.on('error', () => done(undefined));
-    sock.on('close', () => done(undefined));
+    sock.on('error', () => done('none'));
+    sock.on('close', () => done('none'));
     sock.on('data', (chunk: string) => {
       try {
         const first = lines.push(chunk)[0];
         if (first !== undefined) done({ sock, hello: parseHello(first) });
       } catch {
-        done(undefined);
+        done('none');
       }
     });
   });
@@ -207,7 +248,11 @@ export class DnsProcessLink implements ServiceViewWriter {
   private async connect(): Promise<void> {
     const { settings, dir, logger } = this.opts;
     const paths = dnsProcessPaths(dir);
-    let got = await attach(paths.socket, 2000);
+    const helloMs = this.opts.helloTimeoutMs ?? 30_000;
+    const found = await attach(paths.socket, helloMs, () =>
+      logger.warn({ socket: paths.socket, waitMs: helloMs }, 'the node DNS process accepted the connection but has not said hello yet (busy?); waiting for it'),
+    );
+    let got: Attached | undefined = typeof found === 'string' ? undefined : found;
     if (got) {
       const why =
         got.hello.protocol !== FEED_PROTOCOL ? `protocol ${got.hello.protocol}` : got.hello.build !== dnsBuildId() ? `build ${got.hello.build}` : !sameSettings(got.hello.settings, settings) ? 'other settings' : undefined;
@@ -216,21 +261,36 @@ export class DnsProcessLink implements ServiceViewWriter {
         got.sock.write(`${JSON.stringify({ op: 'shutdown' })}\n`);
         got.sock.end();
         if (!(await waitGone(got.hello.pid, 5000))) {
-          try {
-            process.kill(got.hello.pid, 'SIGKILL');
-          } catch {
-            // gone
+          // The hello's pid is only what the peer said: kill it only when the pidfile names it and
+          // its command line is a DNS process of this folder (a stale or lying pid is left alone).
+          const pid = runningDnsPid(dir);
+          if (pid === got.hello.pid) {
+            try {
+              process.kill(pid, 'SIGKILL');
+            } catch {
+              // gone
+            }
+            await waitGone(pid, 2000);
+          } else {
+            logger.warn({ helloPid: got.hello.pid, pidFile: pid }, 'the old node DNS process did not stop, and its hello pid is not the DNS process of the pidfile: not killing it');
           }
-          await waitGone(got.hello.pid, 2000);
         }
         got = undefined;
       }
     } else {
-      // no answer on the socket: a pidfile naming a live DNS process of ours means a stuck one
+      // A pidfile naming a live DNS process of ours: it refused the connection (its feed socket is
+      // gone) or accepted it and said nothing for helloTimeoutMs (wedged). Either way it can't be fed.
       const stuck = runningDnsPid(dir);
       if (stuck !== undefined) {
-        logger.warn({ pid: stuck }, 'the node DNS process does not answer on its socket; killing it');
-        process.kill(stuck, 'SIGKILL');
+        logger.warn(
+          { pid: stuck, socket: paths.socket },
+          found === 'connected' ? `the node DNS process accepted the connection but said no hello in ${helloMs} ms; killing it` : 'the node DNS process does not accept connections on its socket; killing it',
+        );
+        try {
+          process.kill(stuck, 'SIGKILL');
+        } catch {
+          // gone meanwhile
+        }
         await waitGone(stuck, 2000);
       }
     }
@@ -238,7 +298,26 @@ export class DnsProcessLink implements ServiceViewWriter {
     this.adopt(got.sock, got.hello);
   }
 
+  /**
+   * Starts a DNS process: in a transient systemd scope when systemd runs the host (it then lives
+   * outside the agent unit's cgroup), else detached; a scoped start that fails (systemd-run
+   * refused it) is tried once more detached.
+   */
   private async spawnProcess(): Promise<{ sock: net.Socket; hello: HelloMessage }> {
+    const systemdRun = this.opts.systemdRun === undefined ? detectSystemdRun() : (this.opts.systemdRun ?? undefined);
+    if (systemdRun === undefined) return await this.spawnOnce(undefined);
+    try {
+      return await this.spawnOnce(systemdRun);
+    } catch (err) {
+      this.opts.logger.warn(
+        { err: messageOf(err) },
+        'starting the node DNS process in a systemd scope failed; starting it as a plain detached child (a stop of the agent unit will stop it too)',
+      );
+      return await this.spawnOnce(undefined);
+    }
+  }
+
+  private async spawnOnce(systemdRun: string | undefined): Promise<{ sock: net.Socket; hello: HelloMessage }> {
     const { settings, dir, logger } = this.opts;
     const paths = dnsProcessPaths(dir);
     await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -247,24 +326,32 @@ export class DnsProcessLink implements ServiceViewWriter {
     } catch {
       // no log yet
     }
-    const [file, ...base] = this.opts.command ?? defaultCommand();
-    const args = [...base, '--dir', dir, '--listen', settings.host, '--port', String(settings.port), '--cluster-domain', settings.clusterDomain, '--resolv-conf', settings.resolvConf];
+    const [command, ...base] = this.opts.command ?? defaultCommand();
+    let file = command!;
+    let args = [...base, '--dir', dir, '--listen', settings.host, '--port', String(settings.port), '--cluster-domain', settings.clusterDomain, '--resolv-conf', settings.resolvConf];
     if (this.opts.logLevel) args.push('--log-level', this.opts.logLevel);
+    if (systemdRun !== undefined) {
+      // `--scope`: systemd-run puts itself in a new transient scope unit and execs the command there
+      // (same pid, same netns, our stdio); the scope goes away with the process (--collect).
+      // The unit name is unique: the scope of a process just replaced may not be collected yet.
+      args = ['--scope', '--quiet', '--collect', `--unit=corelet-dns-${process.pid}-${Date.now()}`, `--description=corelet node DNS (${dir})`, '--', file, ...args];
+      file = systemdRun;
+    }
     const fd = openSync(paths.log, 'a', 0o600);
     let exited: string | undefined;
     try {
-      const child = spawn(file!, args, { detached: true, stdio: ['ignore', fd, fd] });
+      const child = spawn(file, args, { detached: true, stdio: ['ignore', fd, fd] });
       child.on('exit', (code, signal) => (exited = signal ?? String(code)));
       child.on('error', (err) => (exited = messageOf(err)));
       child.unref();
-      logger.info({ pid: child.pid, log: paths.log }, 'node DNS process started');
+      logger.info({ pid: child.pid, log: paths.log, ...(systemdRun === undefined ? {} : { systemdScope: true }) }, 'node DNS process started');
     } finally {
       closeSync(fd);
     }
     const until = Date.now() + (this.opts.startTimeoutMs ?? 10_000);
     while (Date.now() < until && exited === undefined) {
       const got = await attach(paths.socket, 1000);
-      if (got) return got;
+      if (typeof got !== 'string') return got;
       await sleep(100);
     }
     let tail = '';

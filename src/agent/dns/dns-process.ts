@@ -42,7 +42,18 @@ export function dnsProcessPaths(dir: string): { socket: string; pidFile: string;
 /** A view whose contents are swapped whole when a snapshot commits; its generation moves on every write and swap. */
 class SwappableView implements ServiceView {
   private gen = 0;
+  /** A snapshot was committed: until then the view is empty for want of data, not because names don't exist. */
+  private complete = false;
   constructor(public current: MemoryServiceView) {}
+  ready(): boolean {
+    return this.complete;
+  }
+  /** Replaces the contents with a committed snapshot. */
+  swap(next: MemoryServiceView): void {
+    this.current = next;
+    this.complete = true;
+    this.touch();
+  }
   service(namespace: string, name: string): DnsService | undefined {
     return this.current.service(namespace, name);
   }
@@ -143,8 +154,7 @@ export async function runDnsProcess(opts: DnsProcessOptions): Promise<RunningDns
             break;
           case 'commit':
             if (!pending) return drop('commit without begin');
-            view.current = pending;
-            view.touch();
+            view.swap(pending);
             log.info({ services: pending.snapshot().services.length }, 'feed: snapshot applied');
             pending = undefined;
             break;

@@ -331,6 +331,11 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
         limit,
       );
     }
+    if (inZone && options.view.ready?.() === false) {
+      // No complete view yet (a DNS process just started, the agent's first snapshot not in): a
+      // name may exist that we don't know of. SERVFAIL makes resolvers retry; NXDOMAIN would be final.
+      return bareResponse(id, rawFlags, 'SERVFAIL', echoable(question) ? question : undefined, opt ? ourOpt() : undefined);
+    }
     if (klass === 'IN' || klass === 'ANY') {
       answer = clusterAnswer(options.view, zone, question.name, question.type);
     } else {
@@ -393,6 +398,10 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
 
   tcp.on('connection', (sock) => {
     const source = sock.remoteAddress ?? '';
+    if (!allowSource(source)) {
+      sock.destroy(); // a refused source gets no connection slot (each REFUSED answer would keep it open)
+      return;
+    }
     const held = tcpBySource.get(source) ?? 0;
     if (held >= perSourceTcp) {
       sock.destroy(); // one source cannot hold every connection (and so stop everyone's TCP retries)

@@ -54,6 +54,13 @@ export interface ServiceView {
    * answers while it stays the same; a view without it gets no answer cache.
    */
   generation?(): number;
+  /**
+   * False while the view is not yet complete (a node DNS process before its first snapshot): names
+   * under the cluster zone then get SERVFAIL (no SOA, not cached), never an authoritative NXDOMAIN
+   * that resolvers would cache and apps take as final. Names outside the zone are forwarded as
+   * usual. A view without it is always complete.
+   */
+  ready?(): boolean;
 }
 
 /**

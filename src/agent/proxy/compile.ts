@@ -9,7 +9,9 @@
  *             ip daddr @node-ips meta l4proto . th dport vmap @service-nodeports (NodePort → nodeport-…)
  *   spread-PROTO-N (shared by every service port with N endpoints): [from outside the cluster CIDR:
  *             mark]; dnat ip addr . port to ip daddr . meta l4proto . th dport . numgen random mod N
- *             map @backends   (@backends: CLUSTERIP . proto . PORT . i → IP . PORT, i = 0..N-1)
+ *             map @backends   (@backends: CLUSTERIP . proto . PORT . i → IP . PORT, i = 0..N-1;
+ *             UDP ports use @backends-udp / @nodeport-backends-udp: nft 1.0.6 refuses a udp rule
+ *             on a map whose typeof says tcp dport)
  *   nodeport-PROTO-N (shared likewise): mark; dnat … to meta l4proto . th dport . numgen random mod N
  *             map @nodeport-backends   (NodePort traffic from outside)
  *             So there is no chain per Service or per endpoint: nft 1.0.6's CLI reads every chain and
@@ -120,7 +122,15 @@ const FIXED_MAPS: Record<string, string> = {
 const TYPEOF_MAPS: Record<string, string> = {
   backends: 'typeof ip daddr . meta l4proto . tcp dport . numgen random mod 1 : ip daddr . tcp dport',
   'nodeport-backends': 'typeof meta l4proto . tcp dport . numgen random mod 1 : ip daddr . tcp dport',
+  // UDP ports have maps of their own: nft 1.0.6 refuses `meta l4proto udp dnat ... map @M` when
+  // M's typeof says `tcp dport` ("conflicting protocols specified: udp vs. tcp"), and the whole
+  // transaction with it (every Service of the node, then)
+  'backends-udp': 'typeof ip daddr . meta l4proto . udp dport . numgen random mod 1 : ip daddr . udp dport',
+  'nodeport-backends-udp': 'typeof meta l4proto . udp dport . numgen random mod 1 : ip daddr . udp dport',
 };
+/** The @backends / @nodeport-backends map of a protocol. */
+const backendsMap = (p: string) => (p === 'udp' ? 'backends-udp' : 'backends');
+const nodePortBackendsMap = (p: string) => (p === 'udp' ? 'nodeport-backends-udp' : 'nodeport-backends');
 
 const serviceChain = (key: string) => `service-${key}`;
 const externalChain = (key: string) => `external-${key}`;
@@ -270,18 +280,18 @@ function servicePortFragment(sp: ResolvedServicePort, clusterCIDR: string | unde
     const spread = spreadChain(proto(port), n);
     f.chains.set(spread, [
       ...(clusterCIDR === undefined ? [] : [`ip saddr != ${clusterCIDR} jump mark-for-masquerade`]),
-      `meta l4proto ${proto(port)} dnat ip addr . port to ip daddr . meta l4proto . th dport . numgen random mod ${n} map @backends`,
+      `meta l4proto ${proto(port)} dnat ip addr . port to ip daddr . meta l4proto . th dport . numgen random mod ${n} map @${backendsMap(proto(port))}`,
     ]);
     f.elements.push({ target: 'service-ips', key: cip, value: `goto ${spread}` });
-    endpoints.forEach((ep, i) => f.elements.push({ target: 'backends', key: `${cip} . ${i}`, value: `${ep.ip} . ${ep.port}` }));
+    endpoints.forEach((ep, i) => f.elements.push({ target: backendsMap(proto(port)), key: `${cip} . ${i}`, value: `${ep.ip} . ${ep.port}` }));
     if (np !== undefined) {
       const ext = nodePortChain(proto(port), n);
       f.chains.set(ext, [
         'jump mark-for-masquerade',
-        `meta l4proto ${proto(port)} dnat ip addr . port to meta l4proto . th dport . numgen random mod ${n} map @nodeport-backends`,
+        `meta l4proto ${proto(port)} dnat ip addr . port to meta l4proto . th dport . numgen random mod ${n} map @${nodePortBackendsMap(proto(port))}`,
       ]);
       f.elements.push({ target: 'service-nodeports', key: np, value: `goto ${ext}` });
-      endpoints.forEach((ep, i) => f.elements.push({ target: 'nodeport-backends', key: `${np} . ${i}`, value: `${ep.ip} . ${ep.port}` }));
+      endpoints.forEach((ep, i) => f.elements.push({ target: nodePortBackendsMap(proto(port)), key: `${np} . ${i}`, value: `${ep.ip} . ${ep.port}` }));
     }
     return f;
   }

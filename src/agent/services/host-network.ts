@@ -3,14 +3,15 @@
  * `lo` (NodeLocal DNSCache's way, with `lo` instead of a dummy link), and the conntrack entries of
  * the table's cluster IPs and node ports when the node stops for good.
  */
-import { execa, unavailable } from '../../lib/index.js';
+import { execa, messageOf, unavailable } from '../../lib/index.js';
 
 /** Runs a command; ENOENT becomes Unavailable naming the Debian package. */
 async function run(argv: readonly string[], pkg: string): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   const [file, ...args] = argv;
   if (file === undefined) throw unavailable('an empty command');
-  const r = await execa(file, args, { reject: false });
+  const r = await execa(file, args, { reject: false, timeout: 30_000, forceKillAfterDelay: 2000 });
   if ((r as { code?: string }).code === 'ENOENT') throw unavailable(`${file} is not installed (the Debian package ${pkg})`);
+  if (r.timedOut) throw unavailable(`${argv.join(' ')} did not finish in 30 s; killed`);
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
@@ -67,9 +68,19 @@ export async function flushServiceConntrack(addrs: { clusterIPs: readonly string
     ...addrs.clusterIPs.map((ip) => ['-D', '--orig-dst', ip]),
     ...addrs.nodePorts.map((p) => ['-D', '-p', p.protocol, '--orig-port-dst', String(p.port), '--status', 'DST_NAT']),
   ];
+  // every run is tried: one failure (an address conntrack refuses) must not leave the others' entries
+  const failures: string[] = [];
   for (const args of runs) {
-    const r = await run([...conntrack, ...args], 'conntrack');
+    let r;
+    try {
+      r = await run([...conntrack, ...args], 'conntrack');
+    } catch (err) {
+      if (/is not installed/.test(messageOf(err))) throw err; // the same for every run
+      failures.push(messageOf(err));
+      continue;
+    }
     if (r.exitCode === 0 || (r.exitCode === 1 && /0 flow entries/.test(r.stderr))) continue;
-    throw unavailable(`${[...conntrack, ...args].join(' ')} failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
+    failures.push(`${[...conntrack, ...args].join(' ')} failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
   }
+  if (failures.length > 0) throw unavailable(`${failures.length} of ${runs.length} conntrack deletions failed: ${failures.join('; ')}`);
 }

@@ -1,7 +1,8 @@
 /**
  * Drives the proxy's syncs: one at a time, coalesced (changes arriving while a sync runs are all
  * carried by the next one, which reads the newest state), a failed sync retried with back-off and
- * logged. Knows which cache generation the kernel's rules reflect, so a pod's termination can wait
+ * logged; a change arriving during the back-off cuts it short (after retryOnChangeAfterMs), so an
+ * endpoint change never waits out a long back-off. Knows which cache generation the kernel's rules reflect, so a pod's termination can wait
  * until its endpoint has left them.
  */
 import { messageOf, type Logger } from '../../lib/index.js';
@@ -20,6 +21,12 @@ export interface ProxySyncLoopOptions {
   /** Back-off after a failed sync: initialMs doubling up to maxMs (500 ms .. 30 s). */
   retryInitialMs?: number;
   retryMaxMs?: number;
+  /**
+   * A change arriving during the back-off retries at once, or this long after the failure when it
+   * comes sooner (500 ms): a persistent failure under a stream of changes costs at most one sync
+   * attempt per this interval (kube-proxy's BoundedFrequencyRunner does the same with its minimum).
+   */
+  retryOnChangeAfterMs?: number;
   /** Called after each successful sync (metrics). */
   onSynced?: (generation: number, ms: number) => void;
   /** Called after each failed sync (metrics). */
@@ -34,6 +41,8 @@ export class ProxySyncLoop {
   private waiters: { generation: number; resolve: () => void }[] = [];
   private retryTimer: NodeJS.Timeout | undefined;
   private wakeRetry: (() => void) | undefined;
+  /** When the sync that started the current back-off failed (Date.now()). */
+  private failedAt = 0;
   /** Warnings of the last sync, so each is logged once (not on every sync while it lasts). */
   private lastWarnings = new Set<string>();
 
@@ -48,7 +57,26 @@ export class ProxySyncLoop {
   request(): void {
     if (this.stopped) return;
     this.dirty = true;
-    this.running ??= this.run().finally(() => (this.running = undefined));
+    if (this.running) {
+      if (this.wakeRetry) this.cutBackoff();
+      return;
+    }
+    this.running = this.run().finally(() => {
+      this.running = undefined;
+      // A request that came after run() saw `dirty` false but before this line found `running`
+      // still set and started nothing: start it now, or it would wait for the next request.
+      if (this.dirty && !this.stopped) this.request();
+    });
+  }
+
+  /** In back-off and a new change came: retry now, or once retryOnChangeAfterMs has passed since the failure. */
+  private cutBackoff(): void {
+    const wake = this.wakeRetry;
+    if (!wake) return;
+    const left = this.failedAt + (this.opts.retryOnChangeAfterMs ?? 500) - Date.now();
+    clearTimeout(this.retryTimer);
+    if (left <= 0) wake();
+    else this.retryTimer = setTimeout(wake, left);
   }
 
   /** Resolves once a sync of `generation` (or newer) is applied, or at untilMs (false then), or on stop (false). */
@@ -98,6 +126,7 @@ export class ProxySyncLoop {
         this.dirty = true;
         this.opts.onFailed?.(Date.now() - started);
         this.opts.logger.warn({ err: messageOf(err), retryInMs: delayMs }, 'service rules: sync failed; the rules stay as they were, retrying');
+        this.failedAt = Date.now();
         await new Promise<void>((resolve) => {
           this.wakeRetry = resolve;
           this.retryTimer = setTimeout(resolve, delayMs);

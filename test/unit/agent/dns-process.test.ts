@@ -13,9 +13,13 @@ import { tmpdir } from 'node:os';
 import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
+import { pino } from 'pino';
 import { silentLogger } from '../../../src/lib/index.js';
 import {
+  dnsBuildId,
   DnsProcessLink,
+  FEED_PROTOCOL,
   MemoryServiceView,
   parseFeedOp,
   parseHello,
@@ -152,7 +156,11 @@ describe('the DNS process and its feed', () => {
     assert.equal(f.hello.pid, process.pid);
     f.send({ op: 'begin' }, svc('web', '10.96.0.20'), svc('api', '10.96.0.21'));
     await new Promise((r) => setTimeout(r, 50));
-    assert.equal(await answer(proc.server.port, 'web.default.svc.cluster.local'), 'NXDOMAIN', 'nothing before the commit');
+    // a fresh process knows no names yet: SERVFAIL (resolvers retry), not an NXDOMAIN they would cache
+    assert.equal(await answer(proc.server.port, 'web.default.svc.cluster.local'), 'SERVFAIL', 'nothing before the commit');
+    const early = await udpQuery(proc.server.port, query('web.default.svc.cluster.local', 'A'));
+    assert.equal(early.flag_aa, false, 'not authoritative');
+    assert.deepEqual(early.authorities ?? [], [], 'no SOA: nothing to cache');
     f.send({ op: 'commit' });
     assert.equal(await until(() => answer(proc.server.port, 'web.default.svc.cluster.local'), '10.96.0.20'), '10.96.0.20');
     f.send({ op: 'delete-service', namespace: 'default', name: 'api' }, svc('web', '10.96.0.30'));
@@ -266,6 +274,124 @@ describe('the DNS process started by the link (corelet dns-server)', () => {
     } finally {
       await link.close();
       await stopDnsProcess(pdir, silentLogger);
+    }
+  });
+
+  it('does not kill a DNS process that accepted the connection but is slow to say hello; waits for it and logs why', async () => {
+    const pdir = join(dir, 'slow');
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(pdir, { recursive: true, mode: 0o700 });
+    const settings: DnsProcessSettings = { host: '127.0.0.1', port: 0, clusterDomain: ZONE, resolvConf };
+    // A stand-in DNS process (its command line names dns-server and the folder, it writes the
+    // pidfile): it accepts feed connections at once but says hello only when the test tells it.
+    const script = `
+      const net = require('node:net'); const fs = require('node:fs');
+      const [, dir, hello] = process.argv;
+      const conns = [];
+      net.createServer((c) => { conns.push(c); c.on('error', () => {}); }).listen(dir + '/dns.sock', () => {
+        fs.writeFileSync(dir + '/dns.pid', process.pid + '\\n');
+        process.stdout.write('listening\\n');
+      });
+      process.stdin.on('data', () => { for (const c of conns) c.write(JSON.stringify({ ...JSON.parse(hello), pid: process.pid }) + '\\n'); });
+    `;
+    const hello = JSON.stringify({ op: 'hello', protocol: FEED_PROTOCOL, build: dnsBuildId(), pid: 0, settings });
+    const child = spawn(process.execPath, ['-e', script, pdir, hello, 'dns-server'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    try {
+      await new Promise<void>((r) => child.stdout.once('data', () => r()));
+      assert.equal(runningDnsPid(pdir), child.pid);
+      const warnings: string[] = [];
+      const logger = pino({ level: 'warn' }, {
+        write: (line: string) => {
+          const msg = (JSON.parse(line) as { msg: string }).msg;
+          warnings.push(msg);
+          if (/has not said hello yet/.test(msg)) child.stdin.write('hello now\n'); // the busy process catches up
+        },
+      });
+      const link = new DnsProcessLink({ settings, dir: pdir, view: new MemoryServiceView(), allow: () => [], logger, command: ['/bin/false'] });
+      try {
+        await link.start();
+        assert.equal(link.pid, child.pid, 'attached to the slow process');
+        assert.equal(child.exitCode, null);
+        assert.equal(child.signalCode, null, 'not killed');
+        assert.ok(warnings.some((w) => /accepted the connection but has not said hello yet/.test(w)), warnings.join('; '));
+      } finally {
+        await link.close();
+      }
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  });
+
+  it('starts it in a transient systemd scope of its own when systemd runs the host (outside the agent unit), detached when systemd-run fails', async () => {
+    const { mkdir, chmod } = await import('node:fs/promises');
+    const bin = join(dir, 'fake-systemd');
+    await mkdir(bin, { recursive: true });
+    // a stand-in systemd-run: records its arguments, then execs the command after `--` (as --scope does)
+    const calls = join(bin, 'calls');
+    const fake = join(bin, 'systemd-run');
+    await writeFile(fake, `#!/bin/sh\necho "$*" >> '${calls}'\nwhile [ "$1" != "--" ]; do shift; done\nshift\nexec "$@"\n`);
+    await chmod(fake, 0o755);
+    const refusing = join(bin, 'systemd-run-refusing');
+    await writeFile(refusing, '#!/bin/sh\necho "Failed to start transient scope unit: Access denied" >&2\nexit 1\n');
+    await chmod(refusing, 0o755);
+    const settings: DnsProcessSettings = { host: '127.0.0.1', port: 0, clusterDomain: ZONE, resolvConf };
+
+    const pdir = join(dir, 'scoped');
+    const link = new DnsProcessLink({ settings, dir: pdir, view: new MemoryServiceView(), allow: () => [], logger: silentLogger, command, systemdRun: fake });
+    try {
+      await link.start();
+      const args = readFileSync(calls, 'utf8').trim();
+      assert.match(args, /^--scope --quiet --collect --unit=corelet-dns-\d+-\d+ --description=corelet node DNS \(.*scoped\) -- /);
+      assert.match(args, / dns-server --dir \S*scoped /);
+      assert.equal(runningDnsPid(pdir), link.pid, 'the scope runs the DNS process itself (systemd-run execs it: same pid)');
+    } finally {
+      await link.close();
+      await stopDnsProcess(pdir, silentLogger);
+    }
+
+    const pdir2 = join(dir, 'scope-refused');
+    const warnings: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push((JSON.parse(line) as { msg: string }).msg) });
+    const link2 = new DnsProcessLink({ settings, dir: pdir2, view: new MemoryServiceView(), allow: () => [], logger, command, systemdRun: refusing });
+    try {
+      await link2.start();
+      assert.equal(runningDnsPid(pdir2), link2.pid, 'started detached instead');
+      assert.ok(warnings.some((w) => /systemd scope failed; starting it as a plain detached child/.test(w)), warnings.join('; '));
+    } finally {
+      await link2.close();
+      await stopDnsProcess(pdir2, silentLogger);
+    }
+  });
+
+  it('replacing a process that ignores shutdown kills only the DNS process of the pidfile, never a pid its hello merely names', async () => {
+    const pdir = join(dir, 'lying');
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(pdir, { recursive: true, mode: 0o700 });
+    const innocent = spawn('sleep', ['600'], { stdio: 'ignore' });
+    const innocentGone = new Promise<void>((r) => innocent.once('exit', () => r()));
+    // a process of another build on the socket: it ignores `shutdown` and its hello names the innocent pid
+    const script = `
+      const net = require('node:net');
+      const [, dir, hello] = process.argv;
+      net.createServer((c) => { c.on('error', () => {}); c.write(hello + '\\n'); }).listen(dir + '/dns.sock', () => process.stdout.write('listening\\n'));
+    `;
+    const settings: DnsProcessSettings = { host: '127.0.0.1', port: 0, clusterDomain: ZONE, resolvConf };
+    const hello = JSON.stringify({ op: 'hello', protocol: FEED_PROTOCOL, build: 'an-older-build', pid: innocent.pid, settings });
+    const liar = spawn(process.execPath, ['-e', script, pdir, hello], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const liarGone = new Promise<void>((r) => liar.once('exit', () => r()));
+    try {
+      await new Promise<void>((r) => liar.stdout.once('data', () => r()));
+      const link = new DnsProcessLink({ settings, dir: pdir, view: new MemoryServiceView(), allow: () => [], logger: silentLogger, command: ['/bin/false'] });
+      await link.start().catch(() => undefined); // whatever it attaches to next: what matters is what it killed
+      await link.close();
+      assert.equal(innocent.exitCode, null);
+      assert.equal(innocent.signalCode, null, 'the pid named by the hello was not killed');
+    } finally {
+      innocent.kill('SIGKILL');
+      liar.kill('SIGKILL');
+      await Promise.all([innocentGone, liarGone]);
     }
   });
 

@@ -103,13 +103,18 @@ describe('service proxy ruleset: structure', () => {
     assert.equal(a.text, b.text);
   });
 
-  it('uses the port number in chain names for an unnamed port, and keeps UDP apart', () => {
-    const dns: ProxyService = { namespace: 'kube-system', name: 'dns', clusterIP: '10.96.0.10', ports: [{ name: '', port: 53, protocol: 'UDP' }] };
+  it('uses the port number in chain names for an unnamed port, and keeps UDP apart (maps of its own: nft 1.0.6 refuses udp on a tcp-typed map)', () => {
+    const dns: ProxyService = { namespace: 'kube-system', name: 'dns', clusterIP: '10.96.0.10', ports: [{ name: '', port: 53, protocol: 'UDP', nodePort: 30053 }] };
     const eps: ProxyServicePortEndpoints = { namespace: 'kube-system', service: 'dns', portName: '', protocol: 'UDP', endpoints: [ep('10.244.1.2', 5353)] };
     const { text } = compileRuleset(state({ services: [dns], endpoints: [eps] }), table);
     assert.ok(text.includes(`service-ips { 10.96.0.10 . udp . 53 : goto spread-udp-1 }`));
-    assert.ok(text.includes(`add rule ${T} spread-udp-1 meta l4proto udp dnat ip addr . port to ip daddr . meta l4proto . th dport . numgen random mod 1 map @backends`));
-    assert.ok(text.includes(`add element ${T} backends { 10.96.0.10 . udp . 53 . 0 : 10.244.1.2 . 5353 }`));
+    assert.ok(text.includes(`add map ${T} backends-udp { typeof ip daddr . meta l4proto . udp dport . numgen random mod 1 : ip daddr . udp dport ; }`));
+    assert.ok(text.includes(`add map ${T} nodeport-backends-udp { typeof meta l4proto . udp dport . numgen random mod 1 : ip daddr . udp dport ; }`));
+    assert.ok(text.includes(`add rule ${T} spread-udp-1 meta l4proto udp dnat ip addr . port to ip daddr . meta l4proto . th dport . numgen random mod 1 map @backends-udp`));
+    assert.ok(text.includes(`add element ${T} backends-udp { 10.96.0.10 . udp . 53 . 0 : 10.244.1.2 . 5353 }`));
+    assert.ok(text.includes(`add rule ${T} nodeport-udp-1 meta l4proto udp dnat ip addr . port to meta l4proto . th dport . numgen random mod 1 map @nodeport-backends-udp`));
+    assert.ok(text.includes(`add element ${T} nodeport-backends-udp { udp . 30053 . 0 : 10.244.1.2 . 5353 }`));
+    assert.ok(!/@backends\b(?!-)/.test(text) && !text.includes('add element ' + T + ' backends {'), 'nothing of UDP in the tcp-typed maps');
   });
 
   it('writes the same `dnat ip addr . port to` in an ip table too (nft accepts it in both families)', () => {

@@ -87,6 +87,59 @@ describe('ProxySyncLoop', () => {
     assert.deepEqual(seen, ['failed', 'synced 7'], 'what the metrics see');
     await loop.stop();
   });
+
+  it('a change arriving during the back-off after a failure is synced promptly, not after the back-off', async () => {
+    const applier = new GatedApplier();
+    let gen = 1;
+    let failed!: () => void;
+    const failure = new Promise<void>((r) => (failed = r));
+    const loop = new ProxySyncLoop({
+      applier,
+      snapshot: () => ({ state: { services: [], endpoints: [], nodeAddresses: [`10.0.0.${gen}`] }, generation: gen }),
+      logger: silentLogger,
+      retryInitialMs: 3_600_000, // a back-off nobody waits out
+      retryOnChangeAfterMs: 0,
+      onFailed: () => failed(),
+    });
+    try {
+      loop.request();
+      await applier.started(1);
+      applier.fail();
+      await failure;
+      await tick(); // the loop is in its back-off now
+      gen = 2;
+      const applied = loop.waitForGeneration(2, Date.now() + 10_000);
+      loop.request();
+      await Promise.race([applier.started(2), applied]);
+      assert.equal(applier.states.length, 2, 'the new change started a sync during the back-off');
+      assert.deepEqual(applier.states[1]!.nodeAddresses, ['10.0.0.2']);
+      applier.finish();
+      assert.equal(await applied, true);
+    } finally {
+      await loop.stop(); // ends the back-off when the assertions failed
+    }
+  });
+
+  it('a change requested as the loop finishes (from a waiter of the last sync) is not lost', async () => {
+    const applier = new GatedApplier();
+    let gen = 1;
+    const loop = new ProxySyncLoop({ applier, snapshot: () => ({ state: { services: [], endpoints: [], nodeAddresses: [`10.0.0.${gen}`] }, generation: gen }), logger: silentLogger });
+    loop.request();
+    await applier.started(1);
+    // Runs after the loop saw nothing left to do, before it marks itself idle.
+    void loop.waitForGeneration(1, Date.now() + 60_000).then(() => {
+      gen = 2;
+      loop.request();
+    });
+    const applied = loop.waitForGeneration(2, Date.now() + 10_000);
+    applier.finish();
+    await Promise.race([applier.started(2), applied]);
+    assert.equal(applier.states.length, 2, 'the request made a sync');
+    applier.finish();
+    assert.equal(await applied, true);
+    assert.equal(loop.appliedGeneration, 2);
+    await loop.stop();
+  });
 });
 
 describe('NodeServices.holdForEndpointRemoval', () => {
