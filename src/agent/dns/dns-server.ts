@@ -172,13 +172,9 @@ function fitUdp(packet: dnsPacket.Packet, limit: number): Buffer {
 /** Entries of the encoded-answer cache before it is emptied (a bound, not a working-set guess). */
 const ANSWER_CACHE_MAX = 10_000;
 
-/** Byte → its lower-case letter for name bytes the answer cache takes (letters, digits, '-', '_'); 0 for the rest. */
+/** 1 for the name bytes the answer cache takes (letters, digits, '-', '_'), 0 for the rest. */
 const PLAIN_BYTE = new Uint8Array(256);
-for (let c = 0; c < 256; c++) {
-  const ch = String.fromCharCode(c);
-  if (/^[a-z0-9_-]$/.test(ch)) PLAIN_BYTE[c] = c;
-  else if (/^[A-Z]$/.test(ch)) PLAIN_BYTE[c] = c + 32;
-}
+for (let c = 0; c < 256; c++) if (/^[A-Za-z0-9_-]$/.test(String.fromCharCode(c))) PLAIN_BYTE[c] = 1;
 
 /**
  * The answer-cache key of a plain UDP query: one IN question, no other record (so no EDNS), opcode
@@ -192,23 +188,18 @@ export function plainQueryKey(raw: Buffer): string | undefined {
   if ((flags & 0xf800) !== 0) return undefined; // a response, or an opcode other than QUERY
   if (raw.readUInt16BE(4) !== 1 || raw.readUInt16BE(6) !== 0 || raw.readUInt16BE(8) !== 0 || raw.readUInt16BE(10) !== 0) return undefined;
   let i = 12;
-  let name = '';
   for (;;) {
     const len = raw[i];
     if (len === undefined || len > 63) return undefined; // cut, or a compression pointer
     i++;
     if (len === 0) break;
     if (i + len > raw.length) return undefined;
-    for (let j = i; j < i + len; j++) {
-      const c = PLAIN_BYTE[raw[j]!]!;
-      if (c === 0) return undefined;
-      name += String.fromCharCode(c);
-    }
-    name += '.';
+    for (let j = i; j < i + len; j++) if (PLAIN_BYTE[raw[j]!] === 0) return undefined;
     i += len;
   }
   if (i + 4 !== raw.length || raw.readUInt16BE(i + 2) !== 1) return undefined;
-  return `${name}/${raw.readUInt16BE(i)}/${flags & dnsPacket.RECURSION_DESIRED}`;
+  // the name in wire form (length bytes 0-63 are no letters, so lower-casing touches only the labels)
+  return `${raw.toString('latin1', 12, i).toLowerCase()}/${raw.readUInt16BE(i)}/${flags & dnsPacket.RECURSION_DESIRED}`;
 }
 
 /**

@@ -55,6 +55,7 @@ import {
   type ProxyEndpoint,
   type ProxyService,
   type ProxyServicePort,
+  type ProxyServicePortEndpoints,
   type ProxyState,
   type ProxyTable,
 } from './model.js';
@@ -152,29 +153,52 @@ export function resolveProxyState(state: ProxyState): ResolvedState {
   validateNodeAddresses(state.nodeAddresses);
   const clusterCIDR = state.clusterCIDR === undefined ? undefined : normalizeIPv4Cidr('clusterCIDR', state.clusterCIDR);
   const warnings: string[] = [];
-  const endpointsByKey = new Map<string, ProxyEndpoint[]>();
+  const entriesByKey = new Map<string, ProxyServicePortEndpoints[]>();
   state.endpoints.forEach((e, i) => {
     try {
-      validateProxyEndpoints(e, `endpoints[${i}]`);
+      const snap = endpointsSnapshot(e);
+      const memo = endpointsMemo.get(e);
+      if (memo === undefined || !sameSnapshot(memo.snap, snap)) {
+        validateProxyEndpoints(e, `endpoints[${i}]`);
+        endpointsMemo.set(e, { snap });
+      }
     } catch (err) {
       warnings.push(`endpoints of ${e.namespace}/${e.service} left out: ${(err as Error).message}`);
       return;
     }
     const key = servicePortKey(e.namespace, e.service, e.protocol, e.portName);
-    const known = endpointsByKey.get(key);
-    endpointsByKey.set(key, known === undefined ? e.endpoints : [...known, ...e.endpoints]);
+    const known = entriesByKey.get(key);
+    if (known === undefined) entriesByKey.set(key, [e]);
+    else known.push(e);
   });
+  /** The endpoints that get traffic: remembered with a single list (the usual case), merged afresh for several. */
+  const used = (key: string): ProxyEndpoint[] => {
+    const entries = entriesByKey.get(key) ?? [];
+    if (entries.length === 1) {
+      const memo = endpointsMemo.get(entries[0]!)!;
+      return (memo.used ??= usedEndpoints(entries[0]!.endpoints));
+    }
+    return usedEndpoints(entries.flatMap((e) => e.endpoints));
+  };
   const indexed = state.services.map((service, i) => ({ service, i }));
   // code-unit order (names are lowercase DNS labels); localeCompare costs far more at 1,000 Services
   indexed.sort((a, b) => compareNames(a.service, b.service));
   const clusterPorts = new Map<string, string>();
   const nodePorts = new Map<string, string>();
   const ports: ResolvedServicePort[] = [];
-  for (const { service, i } of indexed) {
+  for (const { service: given, i } of indexed) {
     const at = `services[${i}]`;
-    const id = `${service.namespace}/${service.name}`;
+    const id = `${given.namespace}/${given.name}`;
+    let service: ProxyService;
     try {
-      validateProxyService(service, at);
+      const snap = serviceSnapshot(given);
+      let memo = serviceMemo.get(given);
+      if (memo === undefined || !sameSnapshot(memo.snap, snap)) {
+        validateProxyService(given, at);
+        memo = { snap, clean: cleanService(given) };
+        serviceMemo.set(given, memo);
+      }
+      service = memo.clean;
       service.ports.forEach((p, j) => {
         const cp = `${service.clusterIP}:${p.port}/${p.protocol}`;
         const owner = clusterPorts.get(cp);
@@ -197,12 +221,65 @@ export function resolveProxyState(state: ProxyState): ResolvedState {
         service,
         port: p,
         key: servicePortKey(service.namespace, service.name, p.protocol, p.name === '' ? String(p.port) : p.name),
-        endpoints: usedEndpoints(endpointsByKey.get(lookup) ?? []),
+        endpoints: used(lookup),
       });
     }
   }
   const nodeAddresses = [...new Set(state.nodeAddresses)].sort();
   return { ports, nodeAddresses, ...(clusterCIDR === undefined ? {} : { clusterCIDR }), warnings };
+}
+
+/**
+ * What validation and the endpoint choice found, remembered per input object (a WeakMap, by
+ * identity) with a copy of the fields it was made from: an object passed again with the same values
+ * is not validated or sorted again (at 1,000 Services × 10 endpoints that is most of a sync's
+ * compile). The fields are compared every time, so an object the caller changed in place is seen.
+ * Only objects that passed are remembered (a warning names the object's index, which may move).
+ */
+interface EndpointsMemo {
+  snap: unknown[];
+  used?: ProxyEndpoint[];
+}
+interface ServiceMemo {
+  snap: unknown[];
+  /** A copy of the validated Service: the rules are made from it, and it stays the same object while the input does. */
+  clean: ProxyService;
+}
+const endpointsMemo = new WeakMap<ProxyServicePortEndpoints, EndpointsMemo>();
+const serviceMemo = new WeakMap<ProxyService, ServiceMemo>();
+
+function endpointsSnapshot(e: ProxyServicePortEndpoints): unknown[] {
+  const snap: unknown[] = [e.namespace, e.service, e.portName, e.protocol, e.endpoints];
+  if (Array.isArray(e.endpoints)) {
+    snap.push(e.endpoints.length);
+    for (const ep of e.endpoints) snap.push(ep, ep?.ip, ep?.port, ep?.ready, ep?.serving, ep?.terminating);
+  }
+  return snap;
+}
+
+function serviceSnapshot(s: ProxyService): unknown[] {
+  const snap: unknown[] = [s.namespace, s.name, s.clusterIP, s.sessionAffinity, s.sessionAffinity?.timeoutSeconds, s.ports];
+  if (Array.isArray(s.ports)) {
+    snap.push(s.ports.length);
+    for (const p of s.ports) snap.push(p, p?.name, p?.port, p?.protocol, p?.nodePort);
+  }
+  return snap;
+}
+
+function sameSnapshot(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function cleanService(s: ProxyService): ProxyService {
+  return {
+    namespace: s.namespace,
+    name: s.name,
+    clusterIP: s.clusterIP,
+    ports: s.ports.map((p) => ({ name: p.name, port: p.port, protocol: p.protocol, ...(p.nodePort === undefined ? {} : { nodePort: p.nodePort }) })),
+    ...(s.sessionAffinity === undefined ? {} : { sessionAffinity: { timeoutSeconds: s.sessionAffinity.timeoutSeconds } }),
+  };
 }
 
 function compareNames(a: ProxyService, b: ProxyService): number {
@@ -330,6 +407,11 @@ interface PlannedPart {
   input: string;
   fragment: Fragment;
   text: string;
+  /** What it was made from (the memoized objects of resolveProxyState: the same objects while unchanged). */
+  from: { service: ProxyService; port: ProxyServicePort; endpoints: ProxyEndpoint[]; clusterCIDR: string | undefined };
+  /** Its endpoints' hairpin elements, and the shared chains it uses. */
+  hairpin: string[];
+  shared: string[];
 }
 
 /** The rules of one state, by part: 'fixed' and one per service port key. */
@@ -338,36 +420,63 @@ export interface RulesetPlan {
   fixed: string;
   parts: Map<string, PlannedPart>;
   clusterIPs: string[];
-  /** `IP . IP` of every endpoint that gets traffic: the hairpin set (an endpoint reaching itself through a Service). */
-  hairpin: Set<string>;
-  /** The shared spread-/nodeport- chains some service port uses. */
-  shared: Set<string>;
+  /** `IP . IP` of every endpoint that gets traffic (the hairpin set: an endpoint reaching itself through a Service), with the number of service ports using it. */
+  hairpin: Map<string, number>;
+  /** The shared spread-/nodeport- chains, with the number of service ports using each. */
+  shared: Map<string, number>;
 }
 
-/** Plans every part; a part whose input is the same as in `previous` reuses its fragment (most of them in an update). */
+/** Plans every part; a part made from the same objects or the same input as in `previous` reuses its fragment (most of them in an update). */
 function plan(resolved: ResolvedState, table: ProxyTable, previous?: RulesetPlan): { fixed: Fragment; plan: RulesetPlan } {
   const fixed = fixedFragment(resolved);
   const parts = new Map<string, PlannedPart>();
+  const cidr = resolved.clusterCIDR;
   for (const sp of resolved.ports) {
     const { service, port, endpoints } = sp;
-    // what servicePortFragment reads (the endpoints' ip and port only), cheaper than JSON.stringify at 10,000 endpoints
-    let input = `${service.clusterIP} ${service.sessionAffinity?.timeoutSeconds ?? ''} ${port.name} ${port.port} ${port.protocol} ${port.nodePort ?? ''} ${resolved.clusterCIDR ?? ''}`;
-    for (const ep of endpoints) input += ` ${ep.ip}:${ep.port}`;
     const before = previous?.parts.get(sp.key);
-    if (before?.input === input) {
-      parts.set(sp.key, before);
+    const f = before?.from;
+    if (f !== undefined && f.service === service && f.port === port && f.endpoints === endpoints && f.clusterCIDR === cidr) {
+      parts.set(sp.key, before!);
       continue;
     }
-    const fragment = servicePortFragment(sp, resolved.clusterCIDR);
-    parts.set(sp.key, { input, fragment, text: fragmentText(fragment) });
+    // what servicePortFragment reads (the endpoints' ip and port only), cheaper than JSON.stringify at 10,000 endpoints
+    let input = `${service.clusterIP} ${service.sessionAffinity?.timeoutSeconds ?? ''} ${port.name} ${port.port} ${port.protocol} ${port.nodePort ?? ''} ${cidr ?? ''}`;
+    for (const ep of endpoints) input += ` ${ep.ip}:${ep.port}`;
+    const from = { service, port, endpoints, clusterCIDR: cidr };
+    if (before?.input === input) {
+      parts.set(sp.key, { ...before, from });
+      continue;
+    }
+    const fragment = servicePortFragment(sp, cidr);
+    const hairpin = endpoints.map((ep) => `${ep.ip} . ${ep.ip}`);
+    const shared = [...fragment.chains.keys()].filter(isSharedChain);
+    parts.set(sp.key, { input, fragment, text: fragmentText(fragment), from, hairpin, shared });
   }
   const clusterIPs = [...new Set(resolved.ports.map((p) => p.service.clusterIP))].sort();
-  const hairpin = new Set<string>();
-  for (const p of resolved.ports) for (const ep of p.endpoints) hairpin.add(`${ep.ip} . ${ep.ip}`);
-  const shared = new Set<string>();
-  for (const part of parts.values()) for (const c of part.fragment.chains.keys()) if (isSharedChain(c)) shared.add(c);
+  // reference counts, carried from the previous plan (a copy) and moved by the parts that changed
+  const hairpin = new Map(previous?.hairpin ?? []);
+  const shared = new Map(previous?.shared ?? []);
+  const count = (m: Map<string, number>, keys: readonly string[], by: number) => {
+    for (const k of keys) {
+      const n = (m.get(k) ?? 0) + by;
+      if (n === 0) m.delete(k);
+      else m.set(k, n);
+    }
+  };
+  for (const [key, old] of previous?.parts ?? []) {
+    const now = parts.get(key);
+    if (now !== undefined && now.text === old.text) continue;
+    count(hairpin, old.hairpin, -1);
+    count(shared, old.shared, -1);
+  }
+  for (const [key, now] of parts) {
+    const old = previous?.parts.get(key);
+    if (old !== undefined && old.text === now.text) continue;
+    count(hairpin, now.hairpin, 1);
+    count(shared, now.shared, 1);
+  }
   // the cluster CIDR is in every service chain: part of the fixed identity, so a change of it resyncs all
-  return { fixed, plan: { table, fixed: `${fragmentText(fixed)} ${resolved.clusterCIDR ?? ''}`, parts, clusterIPs, hairpin, shared } };
+  return { fixed, plan: { table, fixed: `${fragmentText(fixed)} ${cidr ?? ''}`, parts, clusterIPs, hairpin, shared } };
 }
 
 /** Collects what a set of fragments owns, in order. */
@@ -436,7 +545,7 @@ export function compileRuleset(state: ProxyState, table: ProxyTable, existing: T
     ...staleMaps.map((m) => `delete map ${t} ${m}`),
     ...staleSets.map((s) => `delete set ${t} ${s}`),
     ...ruleLines(t, all),
-    ...elementLines(t, 'add', [...all.elements, ...p.clusterIPs.map((key) => ({ target: 'cluster-ips', key })), ...[...p.hairpin].sort().map((key) => ({ target: 'hairpin', key }))]),
+    ...elementLines(t, 'add', [...all.elements, ...p.clusterIPs.map((key) => ({ target: 'cluster-ips', key })), ...[...p.hairpin.keys()].sort().map((key) => ({ target: 'hairpin', key }))]),
   ];
   return { text: `${lines.join('\n')}\n`, objects, warnings: resolved.warnings, resolved, plan: p };
 }
@@ -460,12 +569,14 @@ export function compileRulesetUpdate(previous: CompiledRuleset, state: ProxyStat
   const t = `${table.family} ${table.name}`;
   const oldParts: Fragment[] = [];
   const newParts: Fragment[] = [];
+  const hairpinTouched = new Set<string>();
   for (const key of new Set([...before.parts.keys(), ...p.parts.keys()])) {
     const o = before.parts.get(key);
     const n = p.parts.get(key);
     if (o?.text === n?.text) continue;
     if (o !== undefined) oldParts.push(o.fragment);
     if (n !== undefined) newParts.push(n.fragment);
+    for (const h of [...(o?.hairpin ?? []), ...(n?.hairpin ?? [])]) hairpinTouched.add(h);
   }
   const oldU = union(oldParts);
   const newU = union(newParts);
@@ -473,13 +584,9 @@ export function compileRulesetUpdate(previous: CompiledRuleset, state: ProxyStat
   const newIPs = new Set(p.clusterIPs);
   const goneIPs = before.clusterIPs.filter((ip) => !newIPs.has(ip));
   const cameIPs = p.clusterIPs.filter((ip) => !oldIPs.has(ip));
-  const notIn = (a: Set<string>, b: Set<string>) => {
-    const out: string[] = [];
-    for (const e of a) if (!b.has(e)) out.push(e);
-    return out.sort().map((key) => ({ target: 'hairpin', key }));
-  };
-  const goneHairpin = notIn(before.hairpin, p.hairpin);
-  const cameHairpin = notIn(p.hairpin, before.hairpin);
+  const touched = [...hairpinTouched].sort();
+  const goneHairpin = touched.filter((h) => before.hairpin.has(h) && !p.hairpin.has(h)).map((key) => ({ target: 'hairpin', key }));
+  const cameHairpin = touched.filter((h) => !before.hairpin.has(h) && p.hairpin.has(h)).map((key) => ({ target: 'hairpin', key }));
   // an element that stays as it was (a Service whose rules changed but not its verdict) is left alone
   const elementId = (e: Element) => `${e.target} ${e.key} ${e.value ?? ''}`;
   const oldIds = new Set(oldU.elements.map(elementId));

@@ -341,6 +341,22 @@ describe('service proxy ruleset: updates touch only what changed', () => {
     ]);
   });
 
+  it('sees objects the caller changed in place between syncs (nothing is taken on identity alone)', () => {
+    const eps = webEndpoints([ep('10.244.1.5'), ep('10.244.2.7')]);
+    const svc: ProxyService = { ...web, ports: [{ name: 'http', port: 80, protocol: 'TCP' }] };
+    const s = state({ services: [svc], endpoints: [eps] });
+    const first = compileRuleset(s, table);
+    eps.endpoints[1]!.ip = '10.244.2.8';
+    const moved = compileRulesetUpdate(first, s, table);
+    assert.ok(moved.text.includes(`add element ${T} backends { 10.96.0.20 . tcp . 80 . 1 : 10.244.2.8 . 8080 }`));
+    svc.ports[0]!.port = 8080;
+    const port = compileRulesetUpdate(moved, s, table);
+    assert.ok(port.text.includes(`add element ${T} service-ips { 10.96.0.20 . tcp . 8080 : goto spread-tcp-2 }`));
+    eps.endpoints[0]!.ip = 'bad';
+    const bad = compileRulesetUpdate(port, s, table);
+    assert.deepEqual(bad.warnings, ['endpoints of default/web left out: endpoints[0].endpoints[0].ip: "bad" is not an IPv4 address']);
+  });
+
   it('moves a Service that lost its last endpoint to the reject map, and back', () => {
     const first = compileRuleset(two([ep('10.244.1.5')]), table);
     const empty = compileRulesetUpdate(first, two([]), table);
