@@ -4,7 +4,7 @@
  */
 import type { ContainerConfig, KeyValue, LinuxContainerResources, Mount, PodSandboxConfig } from '../cri/index.js';
 import type { Container, Pod, SeccompProfile } from '../api/index.js';
-import { invalidArgument, safeJoin, safeSegment } from '../lib/index.js';
+import { ETC_HOSTS_LOCAL_LINES, invalidArgument, safeJoin, safeSegment } from '../lib/index.js';
 import type { CriDnsConfig } from './dns/index.js';
 
 /** Labels the kubelet puts on sandboxes and containers (crictl and tools know them). */
@@ -151,12 +151,7 @@ export function podHostsFile(pod: Pod, podIP: string, clusterDomain: string): st
   const hostname = (pod.spec.hostname ?? pod.metadata.name).slice(0, 63);
   return [
     '# Kubernetes-managed hosts file.',
-    '127.0.0.1\tlocalhost',
-    '::1\tlocalhost ip6-localhost ip6-loopback',
-    'fe00::0\tip6-localnet',
-    'fe00::0\tip6-mcastprefix',
-    'fe00::1\tip6-allnodes',
-    'fe00::2\tip6-allrouters',
+    ...ETC_HOSTS_LOCAL_LINES,
     `${podIP}\t${hostname}.${sub}.${pod.metadata.namespace}.svc.${clusterDomain}\t${hostname}`,
     '',
   ].join('\n');

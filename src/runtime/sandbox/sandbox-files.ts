@@ -1,15 +1,9 @@
 import type { DNSConfig__Output } from '../../cri/index.js';
+import { ETC_HOSTS_LOCAL_LINES } from '../../lib/index.js';
 
 /** /etc/hosts of a pod with its own network namespace (the kubelet may mount its own over it). */
 export function podHostsFile(hostname: string, ip: string): string {
-  const lines = [
-    '127.0.0.1\tlocalhost',
-    '::1\tlocalhost ip6-localhost ip6-loopback',
-    'fe00::0\tip6-localnet',
-    'fe00::0\tip6-mcastprefix',
-    'fe00::1\tip6-allnodes',
-    'fe00::2\tip6-allrouters',
-  ];
+  const lines = [...ETC_HOSTS_LOCAL_LINES];
   if (ip && hostname) lines.push(`${ip}\t${hostname}`);
   return lines.join('\n') + '\n';
 }
