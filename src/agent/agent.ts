@@ -145,7 +145,7 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
   const hostIP = config.nodeIP ?? nodeAddress();
   // Services and cluster DNS come from the scheduler: a standalone agent has neither.
   const servicesConfig = config.scheduler ? (config.services ?? SERVICES_DEFAULTS) : undefined;
-  const nodeServices = servicesConfig && new NodeServices({ config: servicesConfig, hostIP, dnsDir: join(config.root, 'dns'), logLevel: logger.level, logger: logger.child({ component: 'services' }), onSync: (seconds, failed) => metrics.observeRuleSync(seconds, failed) });
+  const nodeServices = servicesConfig && new NodeServices({ config: servicesConfig, hostIP, dnsDir: join(config.root, 'dns'), logLevel: logger.level, logger: logger.child({ component: 'services' }), onSync: (seconds, failed) => metrics.observeRuleSync(seconds, failed), resync: () => link?.reconnect() });
   const dnsSettings = servicesConfig && (await clusterDnsSettings(servicesConfig, logger));
 
   const startProbes: ProbeStarter = (pod, container, target, onResult) => {

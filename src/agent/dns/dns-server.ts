@@ -456,7 +456,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
     if (key !== undefined && allowSource(rinfo.address)) {
       const hit = cache.lookup(key, msg);
       if (hit !== undefined) {
-        if (!closed) udp.send(hit, rinfo.port, rinfo.address);
+        if (!closed) udp.send(hit, rinfo.port, rinfo.address, () => undefined);
         return;
       }
     }

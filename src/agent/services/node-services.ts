@@ -81,6 +81,8 @@ export interface NodeServicesOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Each sync's duration in seconds; failed: refused (metrics). */
   onSync?: (seconds: number, failed: boolean) => void;
+  /** The cache dropped a batch: get a new snapshot (the agent reconnects to the scheduler). */
+  resync?: () => void;
 }
 
 export class NodeServices {
@@ -192,7 +194,8 @@ export class NodeServices {
     try {
       batch = this.cache.receive(message);
     } catch (err) {
-      this.opts.logger.warn({ err: messageOf(err) }, 'services: message dropped');
+      this.opts.logger.warn({ err: messageOf(err) }, 'services: message dropped; asking the scheduler for a new snapshot');
+      this.opts.resync?.();
       return;
     }
     if (message.clusterCIDR && message.clusterCIDR !== this.schedulerClusterCIDR) {
@@ -206,13 +209,17 @@ export class NodeServices {
       }
     }
     if (!batch) return;
-    applyToDnsView(this.writer, batch.changes);
-    // the first snapshot from the scheduler: the DNS process swaps to this view (until now it kept
-    // answering from what the previous agent gave it)
-    if (batch.reset) this.dns?.markSynced();
-    this.loop.request();
-    const w = [...this.batchWaiters];
-    for (const wake of w) wake();
+    try {
+      applyToDnsView(this.writer, batch.changes);
+      // the first snapshot from the scheduler: the DNS process swaps to this view (until now it kept
+      // answering from what the previous agent gave it)
+      if (batch.reset) this.dns?.markSynced();
+    } finally {
+      // the cache has the batch: the rules follow it and the holds see it, whatever the DNS side did
+      this.loop.request();
+      const w = [...this.batchWaiters];
+      for (const wake of w) wake();
+    }
   }
 
   /** The link dropped: a batch waiting for its last message will never get it (a new snapshot follows). */

@@ -26,11 +26,16 @@ const key = (namespace: string, name: string) => `${namespace}/${name}`;
 const MAX_PENDING_OBJECTS = 1_000_000;
 
 export class ServiceCache {
+  /** maxPendingObjects: the most objects a batch split with `more` may gather (tests lower it). */
+  constructor(private readonly maxPendingObjects = MAX_PENDING_OBJECTS) {}
+
   private readonly services = new Map<string, Service>();
   private readonly slices = new Map<string, EndpointSlice>();
   /** Messages of a batch whose last message has not come yet. */
   private pending: ServicesMessage[] = [];
   private pendingObjects = 0;
+  /** A batch overflowed: messages are ignored until the next reset (the agent asks for one). */
+  private awaitingReset = false;
   private gen = 0;
 
   get generation(): number {
@@ -52,12 +57,18 @@ export class ServiceCache {
    * snapshot supersedes it.
    */
   receive(message: ServicesMessage): AppliedBatch | undefined {
+    // After an overflow the rest of that batch is no delta: nothing counts until the next snapshot.
+    if (this.awaitingReset) {
+      if (!message.reset) return undefined;
+      this.awaitingReset = false;
+    }
     if (message.reset && this.pending.length > 0 && !this.pending[0]!.reset) this.dropPending();
     this.pending.push(message);
     this.pendingObjects += message.services.length + message.endpointSlices.length + message.deleted.length;
-    if (this.pendingObjects > MAX_PENDING_OBJECTS) {
+    if (this.pendingObjects > this.maxPendingObjects) {
       this.dropPending();
-      throw new Error(`services: a batch of more than ${MAX_PENDING_OBJECTS} objects never ended (more: true without a last message); dropped, waiting for the next snapshot`);
+      this.awaitingReset = true;
+      throw new Error(`services: a batch of more than ${this.maxPendingObjects} objects never ended (more: true without a last message); dropped, waiting for the next snapshot`);
     }
     if (message.more) return undefined;
     const batch = this.pending;

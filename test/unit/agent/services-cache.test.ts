@@ -126,3 +126,16 @@ test("a Service claiming this node's cluster DNS address or a node address gets 
   c.receive(msg({ reset: true, services: [service('api'), service('dns', { clusterIP: '10.96.0.10' }), service('node', { clusterIP: '10.81.0.11' })] }));
   assert.deepEqual(proxyState(c.allServices(), c.allSlices(), { ...NODE, clusterDNS: '10.96.0.10' }).services.map((s) => s.name), ['api']);
 });
+
+test('a batch that overflows is dropped whole: its later parts count for nothing until the next snapshot', () => {
+  const c = new ServiceCache(2);
+  c.receive(msg({ reset: true, services: [service('keep')] }));
+  assert.equal(c.receive(msg({ reset: true, more: true, services: [service('a', { clusterIP: '10.96.0.60' })] })), undefined);
+  assert.throws(() => c.receive(msg({ more: true, services: [service('b', { clusterIP: '10.96.0.61' }), service('c', { clusterIP: '10.96.0.62' })] })), /a batch of more than 2 objects never ended/);
+  // the last part of that batch is not applied as a delta
+  assert.equal(c.receive(msg({ services: [service('d', { clusterIP: '10.96.0.63' })] })), undefined);
+  assert.deepEqual(state(c).services.map((s) => s.name), ['keep']);
+  // the snapshot the agent asked for is
+  assert.equal(c.receive(msg({ reset: true, services: [service('e', { clusterIP: '10.96.0.64' })] }))?.reset, true);
+  assert.deepEqual(state(c).services.map((s) => s.name), ['e']);
+});

@@ -272,3 +272,15 @@ describe("NodeServices and the cluster's pod CIDR", () => {
     assert.equal(await run('10.244.0.0/16'), '10.244.0.0/16', 'the flag wins');
   });
 });
+
+describe('NodeServices and a dropped batch', () => {
+  it('asks for a new snapshot when the cache drops a batch', async () => {
+    let resyncs = 0;
+    const s = new NodeServices({ config: SERVICES_DEFAULTS, hostIP: '10.81.0.11', logger: silentLogger, applier: new GatedApplier(), dnsServer: false, resync: () => resyncs++ });
+    (s as unknown as { cache: ServiceCacheLike }).cache = { receive: () => { throw new Error('overflow'); } } as unknown as ServiceCacheLike;
+    s.onServices(msg({ reset: true }));
+    assert.equal(resyncs, 1);
+    await s.stop();
+  });
+});
+type ServiceCacheLike = { receive: () => never };
