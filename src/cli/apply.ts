@@ -26,7 +26,7 @@ interface ApplyOptions extends CommonOptions {
 export function registerApplyCommand(program: Command): void {
   const cmd = program
     .command('apply')
-    .description('create or update the objects in manifests (Pods, Deployments, StatefulSets, DaemonSets, Jobs; YAML or JSON, many documents per file)')
+    .description('create or update the objects in manifests (Pods, Deployments, StatefulSets, DaemonSets, Jobs, Services, EndpointSlices, Namespaces, RBAC objects...; YAML or JSON, many documents per file)')
     .option('-f, --filename <path>', 'a manifest file, a directory (its .yaml/.yml/.json files, sorted) or - for standard input; repeatable', collect, [])
     .option('-n, --namespace <namespace>', 'the namespace of objects that name none (default "default")')
     .option('--wait', 'wait until what was applied is ready: pods running and ready, deployments available, jobs complete')
