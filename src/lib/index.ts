@@ -9,6 +9,7 @@ export * from './fs-read.js';
 export * from './safe-join.js';
 export * from './root-lock.js';
 export * from './private-state.js';
+export * from './ipv4.js';
 export * from './etc-hosts.js';
 export * from './long-timer.js';
 export * from './periodic.js';

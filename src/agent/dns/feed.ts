@@ -11,7 +11,7 @@
  * connection on it (the agent reconnects and sends a fresh snapshot).
  */
 import { isIPv4 } from 'node:net';
-import { invalidArgument } from '../../lib/index.js';
+import { invalidArgument, parseIPv4Cidr, type IPv4Cidr } from '../../lib/index.js';
 import type { DnsEndpoint, DnsPort, DnsServiceSpec, MemoryServiceView } from './service-view.js';
 
 /** Bumped on any incompatible change of the messages below. */
@@ -94,18 +94,10 @@ function ipv4(v: unknown, field: string): string {
 }
 
 /** `a.b.c.d/n`, normalized to its network address. */
-export function parseCidr(v: unknown, field: string): { network: number; bits: number; text: string } {
-  const m = typeof v === 'string' ? /^([0-9.]+)\/(\d{1,2})$/.exec(v) : null;
-  if (!m || !isIPv4(m[1]!) || Number(m[2]) > 32) throw invalidArgument(`${field} must be an IPv4 CIDR such as 10.244.0.0/16, got ${JSON.stringify(v)?.slice(0, 80)}`);
-  const bits = Number(m[2]);
-  const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
-  const network = (ipv4Number(m[1]!) & mask) >>> 0;
-  return { network, bits, text: `${[24, 16, 8, 0].map((s) => (network >>> s) & 255).join('.')}/${bits}` };
-}
-
-export function ipv4Number(ip: string): number {
-  const p = ip.split('.');
-  return ((Number(p[0]) << 24) | (Number(p[1]) << 16) | (Number(p[2]) << 8) | Number(p[3])) >>> 0;
+export function parseCidr(v: unknown, field: string): IPv4Cidr {
+  const cidr = typeof v === 'string' ? parseIPv4Cidr(v) : undefined;
+  if (!cidr) throw invalidArgument(`${field} must be an IPv4 CIDR such as 10.244.0.0/16, got ${JSON.stringify(v)?.slice(0, 80)}`);
+  return cidr;
 }
 
 /** Parses and checks one line from the agent; throws InvalidArgument naming the field. */

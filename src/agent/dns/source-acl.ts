@@ -7,7 +7,8 @@
  */
 import { isIPv4 } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { ipv4Number, parseCidr } from './feed.js';
+import { ipv4ToNumber } from '../../lib/index.js';
+import { parseCidr } from './feed.js';
 
 const LOCAL_REFRESH_MS = 2000;
 
@@ -40,7 +41,7 @@ export class SourceAcl {
   allows(address: string): boolean {
     const ip = address.startsWith('::ffff:') ? address.slice(7) : address;
     if (!isIPv4(ip)) return ip === '::1';
-    const n = ipv4Number(ip);
+    const n = ipv4ToNumber(ip);
     if (n >>> 24 === 127) return true;
     for (const r of this.ranges) if (((n & r.mask) >>> 0) === r.network) return true;
     if (this.local.has(ip)) return true;

@@ -8,7 +8,7 @@
  * every name and address is validated first (validate*), with an error naming the field.
  */
 import { isIPv4 } from 'node:net';
-import { invalidArgument } from '../../lib/index.js';
+import { invalidArgument, ipv4ToNumber, parseIPv4Cidr } from '../../lib/index.js';
 
 export type ProxyProtocol = 'TCP' | 'UDP';
 
@@ -121,31 +121,9 @@ export function validateProxyTable(t: ProxyTable): void {
 /** An IPv4 CIDR, normalized (host bits cleared): "10.244.3.7/16" → "10.244.0.0/16". */
 export function normalizeIPv4Cidr(field: string, v: unknown): string {
   if (typeof v !== 'string') fail(field, `${JSON.stringify(v)} is not a CIDR`);
-  const [addr, bits, extra] = v.split('/');
-  const len = Number(bits);
-  if (extra !== undefined || !isIPv4(addr ?? '') || !/^\d{1,2}$/.test(bits ?? '') || len > 32) {
-    fail(field, `${JSON.stringify(v)} is not an IPv4 CIDR (a.b.c.d/n)`);
-  }
-  const n = ipv4ToInt(addr!);
-  const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-  return `${intToIPv4((n & mask) >>> 0)}/${len}`;
-}
-
-export function ipv4ToInt(ip: string): number {
-  let n = 0;
-  let octet = 0;
-  for (let i = 0; i < ip.length; i++) {
-    const c = ip.charCodeAt(i);
-    if (c === 46) {
-      n = n * 256 + octet;
-      octet = 0;
-    } else octet = octet * 10 + (c - 48);
-  }
-  return n * 256 + octet;
-}
-
-function intToIPv4(n: number): string {
-  return [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.');
+  const cidr = parseIPv4Cidr(v);
+  if (!cidr) fail(field, `${JSON.stringify(v)} is not an IPv4 CIDR (a.b.c.d/n)`);
+  return cidr.text;
 }
 
 export function validateNodeAddresses(addrs: unknown): void {
@@ -211,7 +189,7 @@ export function usedEndpoints(endpoints: readonly ProxyEndpoint[]): ProxyEndpoin
   const byKey = new Map<string, ProxyEndpoint>();
   for (const e of chosen) byKey.set(`${e.ip}:${e.port}`, e);
   // the address as a number once per endpoint, not per comparison
-  const keyed = [...byKey.values()].map((e) => ({ e, n: ipv4ToInt(e.ip) }));
+  const keyed = [...byKey.values()].map((e) => ({ e, n: ipv4ToNumber(e.ip) }));
   keyed.sort((a, b) => a.n - b.n || a.e.port - b.e.port);
   return keyed.map((k) => k.e);
 }

@@ -76,7 +76,7 @@ export class NftProxy {
   }
 
   /** `nft -j list table` with every element ('{"nftables":[]}' when there is no table). */
-  private async readTable(): Promise<string> {
+  async readTable(): Promise<string> {
     const r = await runNft(this.nft, ['-j', 'list', 'table', this.table.family, this.table.name], undefined, this.timeoutMs);
     if (r.exitCode !== 0) {
       if (/No such file or directory/.test(r.stderr)) return '{"nftables":[]}';

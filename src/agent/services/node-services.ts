@@ -10,7 +10,7 @@
  */
 import { isIPv4 } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { execa, failedPrecondition, invalidArgument, messageOf, type Logger } from '../../lib/index.js';
+import { failedPrecondition, invalidArgument, messageOf, type Logger } from '../../lib/index.js';
 import type { ServicesMessage } from '../../api/index.js';
 import { DEFAULT_PROXY_TABLE, NftProxy, normalizeIPv4Cidr, validateProxyTable, type ProxyTable } from '../proxy/index.js';
 import { DnsProcessLink, MemoryServiceView, stopDnsProcess, type ServiceViewWriter } from '../dns/index.js';
@@ -283,11 +283,11 @@ export async function cleanupNodeServices(config: Pick<ServicesConfig, 'clusterD
   };
   if (dnsDir !== undefined) await step('stopping the node DNS process', () => stopDnsProcess(dnsDir, logger));
   let addrs: ReturnType<typeof tableServiceAddresses> = { clusterIPs: [], nodePorts: [] };
+  const proxy = new NftProxy({ table, conntrack: null });
   await step(`listing table ${table.family} ${table.name}`, async () => {
-    const r = await execa('nft', ['-j', 'list', 'table', table.family, table.name], { reject: false });
-    if (r.exitCode === 0) addrs = tableServiceAddresses(String(r.stdout));
+    addrs = tableServiceAddresses(await proxy.readTable());
   });
-  await step(`deleting table ${table.family} ${table.name}`, () => new NftProxy({ table, conntrack: null }).deleteTable());
+  await step(`deleting table ${table.family} ${table.name}`, () => proxy.deleteTable());
   if (config.clusterDNS !== '') addrs.clusterIPs.push(config.clusterDNS);
   await step('deleting conntrack entries', () => flushServiceConntrack(addrs));
   if (config.clusterDNS !== '') await step(`removing ${config.clusterDNS}/32 from lo`, () => removeLoopbackAddress(config.clusterDNS));

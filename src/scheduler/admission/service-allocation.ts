@@ -15,7 +15,7 @@
  */
 import { isIPv4 } from 'node:net';
 import { CLUSTER_IP_NONE, ManifestError, type ServicePort, type ServiceSpec } from '../../api/index.js';
-import { invalidArgument } from '../../lib/index.js';
+import { invalidArgument, ipv4ToNumber, numberToIPv4, SPECIAL_IPV4_RANGES } from '../../lib/index.js';
 import type { Store, StoredObject } from '../store/index.js';
 
 /** The service range `corelet scheduler` uses unless told otherwise (Kubernetes' default). */
@@ -39,11 +39,7 @@ interface Range {
   size: number;
 }
 
-const toNumber = (ip: string): number => ip.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
-const toIp = (n: number): string => [24, 16, 8, 0].map((shift) => (n >>> shift) & 255).join('.');
 
-/** Ranges a service range may not touch: "this network", loopback, link-local, multicast, reserved. */
-const SPECIAL_RANGES = ['0.0.0.0/8', '127.0.0.0/8', '169.254.0.0/16', '224.0.0.0/4', '240.0.0.0/4'];
 
 const overlaps = (a: Range, b: Range): boolean => a.base < b.base + b.size && b.base < a.base + a.size;
 
@@ -55,7 +51,7 @@ function parseRange(cidr: string, known = false): Range {
     throw invalidArgument(`--service-cluster-ip-range must be an IPv4 CIDR with a prefix length from 8 to 29 (e.g. ${DEFAULT_SERVICE_CLUSTER_IP_RANGE}), got ${JSON.stringify(cidr)}`);
   }
   const size = 2 ** (32 - prefix);
-  const base = toNumber(ip) - (toNumber(ip) % size);
+  const base = ipv4ToNumber(ip) - (ipv4ToNumber(ip) % size);
   return { base, size };
 }
 
@@ -70,7 +66,7 @@ export function serviceNetworkConfig(
 ): ServiceNetworkConfig {
   const r = parseRange(clusterIpRange);
   // Every node DNATs the range's addresses: it must not cover addresses that mean something else.
-  const special = SPECIAL_RANGES.find((c) => overlaps(r, parseRange(c, true)));
+  const special = SPECIAL_IPV4_RANGES.find((c) => overlaps(r, parseRange(c, true)));
   if (special) throw invalidArgument(`--service-cluster-ip-range ${clusterIpRange} overlaps the special range ${special}: choose a private range such as ${DEFAULT_SERVICE_CLUSTER_IP_RANGE}`);
   if (clusterCidr && overlaps(r, parseRange(clusterCidr, true))) {
     throw invalidArgument(`--service-cluster-ip-range ${clusterIpRange} overlaps the pod network --cluster-cidr ${clusterCidr}: the two must be disjoint`);
@@ -79,8 +75,8 @@ export function serviceNetworkConfig(
   const min = Number(m?.[1]);
   const max = Number(m?.[2]);
   if (!m || min < 1 || max > 65535 || min > max) throw invalidArgument(`--service-node-port-range must be MIN-MAX within 1-65535 (e.g. 30000-32767), got ${JSON.stringify(nodePortRange)}`);
-  const dns = r.size > DNS_SERVICE_IP_OFFSET + 1 ? toIp(r.base + DNS_SERVICE_IP_OFFSET) : '';
-  return { clusterIpRange: `${toIp(r.base)}/${32 - Math.log2(r.size)}`, dnsServiceIp: dns, nodePortRange: { min, max } };
+  const dns = r.size > DNS_SERVICE_IP_OFFSET + 1 ? numberToIPv4(r.base + DNS_SERVICE_IP_OFFSET) : '';
+  return { clusterIpRange: `${numberToIPv4(r.base)}/${32 - Math.log2(r.size)}`, dnsServiceIp: dns, nodePortRange: { min, max } };
 }
 
 /** The stored shape of a Service, as far as allocation reads it. */
@@ -133,7 +129,7 @@ export class ServiceAllocator {
     }
     const used = new Set(others.map((s) => s.spec.clusterIP).filter((ip): ip is string => ip !== undefined && ip !== CLUSTER_IP_NONE));
     if (spec.clusterIP !== undefined) {
-      const n = toNumber(spec.clusterIP);
+      const n = ipv4ToNumber(spec.clusterIP);
       if (n <= this.range.base || n >= this.range.base + this.range.size - 1) fail(`invalid value ${JSON.stringify(spec.clusterIP)}: not in the service range ${this.config.clusterIpRange} (or its network or broadcast address)`);
       if (spec.clusterIP === this.config.dnsServiceIp) fail(`invalid value ${JSON.stringify(spec.clusterIP)}: kept for the cluster DNS Service`);
       if (used.has(spec.clusterIP)) fail(`invalid value ${JSON.stringify(spec.clusterIP)}: provided IP is already allocated`);
@@ -154,7 +150,7 @@ export class ServiceAllocator {
     const count = this.range.size - 2; // no network, no broadcast
     const start = hash(ref) % count;
     for (let i = 0; i < count; i++) {
-      const ip = toIp(this.range.base + 1 + ((start + i) % count));
+      const ip = numberToIPv4(this.range.base + 1 + ((start + i) % count));
       if (!used.has(ip) && ip !== this.config.dnsServiceIp) return ip;
     }
     return undefined;

@@ -24,10 +24,10 @@ import {
   type PodStatusMessage,
   type RegisterMessage,
 } from '../../api/index.js';
-import { CoreletError, type Logger, messageOf } from '../../lib/index.js';
+import { CoreletError, ipInCidr, type Logger, messageOf, SPECIAL_IPV4_RANGES } from '../../lib/index.js';
 import type { Store, Stored } from '../store/index.js';
 import { confirmPodTerminated, markNodeStatusUnknown } from '../controllers/index.js';
-import { allocatePodCidr, ipInCidr, podCidrCapacity, type PodCidrConfig } from './pod-cidr.js';
+import { allocatePodCidr, podCidrCapacity, type PodCidrConfig } from './pod-cidr.js';
 import { filterNodeAddresses, mergeNodeLabels, nodeSelfLabels, type AddressPolicy } from './node-restriction.js';
 
 /** How long a node may go without a heartbeat before it is marked NotReady (Kubernetes' default). */
@@ -358,7 +358,7 @@ export function podIpProblem(ip: string, pod: Pick<Pod, 'spec'>, node: Pick<Node
   }
   const cidr = node?.spec?.podCIDR;
   if (cidr) return ipInCidr(ip, cidr) ? undefined : `outside the node's pod CIDR ${cidr}`;
-  const special = ['0.0.0.0/8', '127.0.0.0/8', '169.254.0.0/16', '224.0.0.0/4', '240.0.0.0/4'].find((c) => ipInCidr(ip, c));
+  const special = SPECIAL_IPV4_RANGES.find((c) => ipInCidr(ip, c));
   return special ? `in the special range ${special}` : undefined;
 }
 

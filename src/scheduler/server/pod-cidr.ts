@@ -5,9 +5,8 @@
  * Node.spec.podCIDR, and node-sessions/server wire it to registration and the `peers` message.
  * IPv4 only.
  */
-import { isIPv4 } from 'node:net';
 import type { Node, PeerNode } from '../../api/index.js';
-import { invalidArgument } from '../../lib/index.js';
+import { invalidArgument, ipv4Mask, numberToIPv4, parseIPv4Cidr } from '../../lib/index.js';
 
 /** The cluster CIDR `corelet scheduler` uses unless told otherwise (flannel's default too). */
 export const DEFAULT_CLUSTER_CIDR = '10.244.0.0/16';
@@ -32,32 +31,13 @@ interface Block {
 
 /** Parses "a.b.c.d/n" (IPv4); undefined when it is anything else. */
 function parseBlock(cidr: string): (Block & { hostBitsSet: boolean }) | undefined {
-  const slash = cidr.indexOf('/');
-  if (slash < 0) return undefined;
-  const ip = cidr.slice(0, slash);
-  const prefixText = cidr.slice(slash + 1);
-  if (!isIPv4(ip) || !/^\d{1,2}$/.test(prefixText)) return undefined;
-  const prefix = Number(prefixText);
-  if (prefix > 32) return undefined;
-  const addr = ip.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
-  const base = prefix === 0 ? 0 : (addr & maskOf(prefix)) >>> 0;
-  return { base, prefix, hostBitsSet: base !== addr };
+  const c = parseIPv4Cidr(cidr);
+  return c && { base: c.network, prefix: c.bits, hostBitsSet: c.hostBitsSet };
 }
 
-function maskOf(prefix: number): number {
-  return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-}
-
-/** Whether ip is an IPv4 address inside cidr ("a.b.c.d/n"). */
-export function ipInCidr(ip: string, cidr: string): boolean {
-  const block = parseBlock(cidr);
-  if (!block || !isIPv4(ip)) return false;
-  const addr = ip.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
-  return ((addr & maskOf(block.prefix)) >>> 0) === block.base;
-}
 
 function formatBlock(b: Block): string {
-  return `${[24, 16, 8, 0].map((shift) => (b.base >>> shift) & 255).join('.')}/${b.prefix}`;
+  return `${numberToIPv4(b.base)}/${b.prefix}`;
 }
 
 /**
@@ -102,7 +82,7 @@ export function podCidrProblem(config: PodCidrConfig, cidr: string): string | un
   if (block.hostBitsSet) return `host bits set (the block is ${formatBlock(block)})`;
   if (block.prefix !== config.nodeMaskSize) return `not a /${config.nodeMaskSize}`;
   const cluster = parseBlock(config.clusterCidr)!;
-  if (((block.base & maskOf(cluster.prefix)) >>> 0) !== cluster.base) return `outside the cluster CIDR ${config.clusterCidr}`;
+  if (((block.base & ipv4Mask(cluster.prefix)) >>> 0) !== cluster.base) return `outside the cluster CIDR ${config.clusterCidr}`;
   return undefined;
 }
 
