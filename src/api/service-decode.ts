@@ -40,6 +40,13 @@ const SPEC_FIELDS = [
 ];
 const PORT_FIELDS = ['name', 'protocol', 'port', 'targetPort', 'nodePort', 'appProtocol'];
 const PROTOCOLS: readonly ServiceProtocol[] = ['TCP', 'UDP'];
+/**
+ * The most ports a Service or an EndpointSlice may have (an EndpointSlice's limit in Kubernetes is
+ * 100; corelet holds Services to it too): every node's proxy and DNS carry each of them.
+ */
+export const MAX_PORTS = 100;
+const tooManyPorts = (n: number) => `${n} ports: at most ${MAX_PORTS}`;
+
 const SLICE_FIELDS = ['apiVersion', 'kind', 'metadata', 'addressType', 'endpoints', 'ports'];
 const ENDPOINT_FIELDS = ['addresses', 'conditions', 'hostname', 'nodeName', 'targetRef', 'zone'];
 
@@ -68,8 +75,10 @@ export function decodeService(r: FieldReader, o: Record<string, unknown>, base: 
   r.object(o, base, SERVICE_FIELDS);
   const metadata = declaredMeta(r, o, base, source);
   // A Service's name becomes a DNS label (<name>.<ns>.svc): RFC 1035, starting with a letter.
-  if (metadata.name && (checkDnsLabel(metadata.name) !== undefined || !/^[a-z]/.test(metadata.name))) {
-    r.error(at(at(base, 'metadata'), 'name'), `invalid value ${JSON.stringify(metadata.name)}: a Service name must start with a lowercase letter (an RFC 1035 label)`);
+  if (metadata.name) {
+    const label = checkDnsLabel(metadata.name);
+    if (label !== undefined) r.error(at(at(base, 'metadata'), 'name'), `invalid value ${JSON.stringify(metadata.name)}: a Service name is an RFC 1035 label: ${label}`);
+    else if (!/^[a-z]/.test(metadata.name)) r.error(at(at(base, 'metadata'), 'name'), `invalid value ${JSON.stringify(metadata.name)}: a Service name must start with a lowercase letter (an RFC 1035 label)`);
   }
   const specPath = at(base, 'spec');
   const spec = decodeServiceSpec(r, o.spec, specPath);
@@ -103,6 +112,7 @@ export function decodeServiceSpec(r: FieldReader, v: unknown, path: string): Ser
 
   const portsPath = at(path, 'ports');
   const ports = (r.list(s.ports, portsPath) ?? []).map((raw, i) => decodeServicePort(r, raw, idx(portsPath, i), type));
+  if (ports.length > MAX_PORTS) r.error(portsPath, tooManyPorts(ports.length));
   if (ports.length === 0 && !headless) r.error(portsPath, 'required value (a Service that is not headless needs at least one port)');
   checkPortSet(r, ports, portsPath);
 
@@ -227,7 +237,9 @@ export function decodeEndpointSlice(r: FieldReader, o: Record<string, unknown>, 
     return compact({ addresses, conditions, hostname, nodeName, targetRef: targetRef as Endpoint['targetRef'] });
   });
   const portsPath = at(base, 'ports');
-  const ports = (r.list(o.ports, portsPath) ?? []).map((raw, i): EndpointPort => {
+  const portList = r.list(o.ports, portsPath) ?? [];
+  if (portList.length > MAX_PORTS) r.error(portsPath, tooManyPorts(portList.length));
+  const ports = portList.map((raw, i): EndpointPort => {
     const p = idx(portsPath, i);
     const e = item(r, raw, p, ['name', 'protocol', 'port', 'appProtocol']) ?? {};
     const name = r.string(e.name, at(p, 'name')) ?? '';

@@ -93,8 +93,9 @@ describe('Service manifests', () => {
     ['an affinity timeout over a day', service({ ports: [{ port: 80 }], sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 86401 } } }), /^svc\.yaml: spec\.sessionAffinityConfig\.clientIP\.timeoutSeconds: must be between 1 and 86400/],
     ['a bad selector value', service({ ports: [{ port: 80 }], selector: { app: 'not ok' } }), /^svc\.yaml: spec\.selector\.app: invalid value "not ok"/],
     ['a name starting with a digit', service({ ports: [{ port: 80 }] }, '1web'), /^svc\.yaml: metadata\.name: invalid value "1web": a Service name must start with a lowercase letter/],
-    ['a dotted name', service({ ports: [{ port: 80 }] }, 'kv-0.kv'), /^svc\.yaml: metadata\.name: invalid value "kv-0\.kv": a Service name must start with a lowercase letter \(an RFC 1035 label\)/],
-    ['a name of 64 characters', service({ ports: [{ port: 80 }] }, 'a'.repeat(64)), /^svc\.yaml: metadata\.name: invalid value "a{64}"/],
+    ['a dotted name', service({ ports: [{ port: 80 }] }, 'kv-0.kv'), /^svc\.yaml: metadata\.name: invalid value "kv-0\.kv": a Service name is an RFC 1035 label: a lowercase RFC 1123 label must consist of/],
+    ['a name of 64 characters', service({ ports: [{ port: 80 }] }, 'a'.repeat(64)), /^svc\.yaml: metadata\.name: invalid value "a{64}": a Service name is an RFC 1035 label: must be no more than 63 characters/],
+    ['more than 100 ports', service({ ports: Array.from({ length: 101 }, (_, i) => ({ name: `p${i}`, port: i + 1 })) }), /^svc\.yaml: spec\.ports: 101 ports: at most 100/],
   ];
   for (const [what, doc, want] of refused) {
     it(`refuse ${what}, naming the field`, () => {
@@ -125,6 +126,11 @@ describe('EndpointSlice manifests', () => {
     assert.match(problems(slice({ addressType: 'IPv6' })).join('\n'), /addressType: unsupported value "IPv6"/);
     assert.match(problems(slice({ endpoints: [{ addresses: ['300.1.1.1'] }] })).join('\n'), /endpoints\[0\]\.addresses\[0\]: invalid value "300\.1\.1\.1"/);
     assert.match(problems(slice({ addressType: undefined })).join('\n'), /addressType: required value/);
+  });
+
+  it('refuse more than 100 ports, naming the field', () => {
+    assert.match(problems(slice({ ports: Array.from({ length: 101 }, (_, i) => ({ name: `p${i}`, port: i + 1 })) })).join('\n'), /ports: 101 ports: at most 100/);
+    assert.equal(decode(slice({ ports: Array.from({ length: 100 }, (_, i) => ({ name: `p${i}`, port: i + 1 })) })).ports.length, 100);
   });
 
   it('refuse a port without a number (Kubernetes means every port, which no node could serve), naming the field', () => {
