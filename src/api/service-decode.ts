@@ -5,6 +5,7 @@
  * Every problem names its field; unknown fields become warnings.
  */
 import { isIPv4 } from 'node:net';
+import { ipInCidr, SPECIAL_IPV4_RANGES } from '../lib/index.js';
 import { FieldReader, compact, describeValue, fieldPath as at, indexPath as idx, isMapping } from './field-reader.js';
 import { checkDnsLabel, checkPortName } from './names.js';
 import { checkFormat, decodeLabels, decodeMeta, item } from './pod-decode.js';
@@ -215,6 +216,11 @@ export function decodeEndpointSlice(r: FieldReader, o: Record<string, unknown>, 
     if (addresses.length !== 1) r.error(addrPath, `must hold exactly one address, got ${addresses.length}`);
     addresses.forEach((a, j) => {
       if (!isIPv4(a)) r.error(idx(addrPath, j), `invalid value ${JSON.stringify(a)}: must be an IPv4 address`);
+      else {
+        // as kube-apiserver's ValidateEndpointIP: every node would send the Service's traffic there
+        const special = SPECIAL_IPV4_RANGES.find((c) => ipInCidr(a, c));
+        if (special) r.error(idx(addrPath, j), `invalid value ${JSON.stringify(a)}: may not be in the special range ${special} (not a pod's address)`);
+      }
     });
     const c = r.object(e.conditions, at(p, 'conditions'), ['ready', 'serving', 'terminating']) ?? {};
     const ready = r.bool(c.ready, at(at(p, 'conditions'), 'ready')) ?? true;

@@ -128,6 +128,12 @@ describe('EndpointSlice manifests', () => {
     assert.match(problems(slice({ addressType: undefined })).join('\n'), /addressType: required value/);
   });
 
+  it('refuse loopback, unspecified, link-local and multicast addresses, naming the field', () => {
+    for (const [ip, range] of [['127.0.0.1', '127.0.0.0/8'], ['0.0.0.0', '0.0.0.0/8'], ['169.254.169.254', '169.254.0.0/16'], ['224.0.0.1', '224.0.0.0/4'], ['255.255.255.255', '240.0.0.0/4']]) {
+      assert.match(problems(slice({ endpoints: [{ addresses: [ip] }] })).join('\n'), new RegExp(`endpoints\\[0\\]\\.addresses\\[0\\]: invalid value "${ip!.replace(/\./g, '\\.')}": may not be in the special range ${range!.replace(/\./g, '\\.')}`));
+    }
+  });
+
   it('refuse more than 100 ports, naming the field', () => {
     assert.match(problems(slice({ ports: Array.from({ length: 101 }, (_, i) => ({ name: `p${i}`, port: i + 1 })) })).join('\n'), /ports: 101 ports: at most 100/);
     assert.equal(decode(slice({ ports: Array.from({ length: 100 }, (_, i) => ({ name: `p${i}`, port: i + 1 })) })).ports.length, 100);
