@@ -62,6 +62,9 @@ function defaultCommand(): string[] {
 }
 
 /** A pause that keeps the process alive (a start or stop in progress is awaited); `unref` for background retries. */
+/** A connection dropped within this long of attaching counts as a quick drop (back-off). */
+const QUICK_DROP_MS = 2_000;
+
 function sleep(ms: number, unref = false): Promise<void> {
   return new Promise((r) => {
     const t = setTimeout(r, ms);
@@ -175,6 +178,9 @@ export class DnsProcessLink implements ServiceViewWriter {
   private synced = false;
   private closed = false;
   private reconnecting = false;
+  /** When the current connection was attached, and how many in a row were dropped soon after. */
+  private attachedAt = 0;
+  private quickDrops = 0;
   /** The DNS process's pid (the last one attached). */
   pid: number | undefined;
 
@@ -370,14 +376,19 @@ export class DnsProcessLink implements ServiceViewWriter {
     }
     this.sock = sock;
     this.pid = hello.pid;
+    this.attachedAt = Date.now();
     sock.on('error', () => undefined);
     sock.on('data', () => undefined); // nothing but the hello comes from the DNS process
     sock.on('close', () => {
       if (this.sock !== sock) return;
       this.sock = undefined;
       if (!this.closed) {
-        this.opts.logger.warn({ pid: hello.pid }, 'the node DNS process connection closed; finding or starting one again');
-        void this.reconnect();
+        // Dropped soon after attaching (the process refusing what this agent sends, again and again):
+        // back off, rather than resend the snapshot in a loop and fill both logs.
+        this.quickDrops = Date.now() - this.attachedAt < QUICK_DROP_MS ? this.quickDrops + 1 : 0;
+        const waitMs = this.quickDrops === 0 ? 0 : Math.min(500 * 2 ** (this.quickDrops - 1), 30_000);
+        this.opts.logger.warn({ pid: hello.pid, retryInMs: waitMs }, 'the node DNS process connection closed; finding or starting one again');
+        void this.reconnect(waitMs);
       }
     });
     this.opts.logger.info({ pid: hello.pid }, 'attached to the node DNS process');
@@ -385,11 +396,12 @@ export class DnsProcessLink implements ServiceViewWriter {
     if (this.synced) this.sendSnapshot();
   }
 
-  private async reconnect(): Promise<void> {
+  private async reconnect(waitMs = 0): Promise<void> {
     if (this.reconnecting) return;
     this.reconnecting = true;
     let delay = 500;
     try {
+      if (waitMs > 0) await sleep(waitMs, true);
       while (!this.closed && !this.sock) {
         try {
           await this.connect();

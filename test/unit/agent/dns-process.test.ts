@@ -14,6 +14,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
+import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { silentLogger } from '../../../src/lib/index.js';
 import {
@@ -218,6 +219,21 @@ describe('the DNS process and its feed', () => {
     // the agent is gone: still answering
     assert.equal(await until(() => proc.attached(), false), false);
     assert.equal(await answer(proc.server.port, 'db.default.svc.cluster.local'), '10.96.0.41');
+  });
+
+  it('a link whose snapshot the process keeps refusing backs off instead of resending it in a loop', async () => {
+    const view = new MemoryServiceView();
+    // more ports than the feed takes (the API refuses them, but the link must not loop on anything refused)
+    view.setService({ namespace: 'default', name: 'big', clusterIP: '10.96.0.50', ports: Array.from({ length: 300 }, (_, i) => ({ name: `p${i}`, port: i + 1, protocol: 'TCP' as const })) });
+    let attached = 0;
+    const logger = pino({ level: 'info' }, new Writable({ write(chunk: Buffer, _enc, done) { if (chunk.toString().includes('attached to the node DNS process')) attached++; done(); } }));
+    const link = new DnsProcessLink({ settings: settings(), dir: pdir, view, allow: () => ['10.244.0.0/16'], logger, command: ['/bin/false'] });
+    await link.start();
+    link.markSynced();
+    await new Promise((r) => setTimeout(r, 1600));
+    await link.close();
+    // dropped at once each time: attached at 0, then after 0.5 s and 1 s of back-off (without it: thousands of times)
+    assert.ok(attached >= 1 && attached <= 4, `attached ${attached} times in 1.6 s`);
   });
 });
 
