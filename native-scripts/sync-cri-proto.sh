@@ -3,7 +3,7 @@
 # k8s.io/cri-api Go module (fetched through the Go module proxy). Comments are dropped: the file keeps
 # upstream's package, service, message, field names and numbers, which is what the wire needs.
 set -euo pipefail
-V=${1:-v0.36.0}
+V=${1:-v0.37.2}
 cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/local/go/bin
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT

@@ -22,7 +22,7 @@ import { containerStatsRpc, listContainerStats } from './container/container-sta
 import { listPodSandboxStats, podSandboxStatsRpc } from './sandbox/sandbox-stats.js';
 import { listMetricDescriptors, listPodSandboxMetrics } from './service/metrics.js';
 import { updateRuntimeConfig } from './service/update-runtime-config.js';
-import { checkpointContainer } from './service/checkpoint.js';
+import { checkpointContainer, checkpointPod, restorePod } from './service/checkpoint.js';
 import { getContainerEvents } from './service/events.js';
 import { attach, exec } from './container/container-exec.js';
 import { portForward } from './sandbox/sandbox-port-forward.js';
@@ -57,6 +57,8 @@ export function criImpl(rt: RuntimeContext): CriImpl {
     ListPodSandboxMetrics: listPodSandboxMetrics(rt),
     UpdateRuntimeConfig: updateRuntimeConfig(rt),
     CheckpointContainer: checkpointContainer(rt),
+    CheckpointPod: checkpointPod(rt),
+    RestorePod: restorePod(rt),
     GetContainerEvents: getContainerEvents(rt),
     Exec: exec(d),
     Attach: attach(d),

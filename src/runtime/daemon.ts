@@ -18,6 +18,7 @@ import { StreamingServer } from '../streaming/index.js';
 import { SandboxManager } from './sandbox/sandbox-manager.js';
 import { recoverSandboxes } from './sandbox/sandbox-recover.js';
 import { ContainerManager } from './container/container-manager.js';
+import { mountsImage } from './container/image-volumes.js';
 import { lifecycleVerbs } from './lifecycle-verbs.js';
 import type { RuntimeContext } from './runtime-context.js';
 import { criImpl } from './cri-impl.js';
@@ -72,8 +73,10 @@ async function startRuntimeLocked(config: RuntimeConfig, logger: Logger, version
   const registries = await loadRegistriesConfig(config.registriesFile);
   const store = new StateStore(config.root, logger);
   await store.load();
-  // an image whose rootfs is a container's overlay lowerdir must stay
-  const images = runtimeImageStore(config, registries, logger.child({ component: 'images' }), (id) => store.listContainers().some((c) => c.imageId === id));
+  // an image whose rootfs is a container's overlay lowerdir or the source of its image volume must stay
+  const images = runtimeImageStore(config, registries, logger.child({ component: 'images' }), (id) =>
+    store.listContainers().some((c) => c.imageId === id || mountsImage(c.config, id)),
+  );
   const network = new NetworkManager({
     confDir: config.cni.confDir,
     binDirs: [...config.cni.binDirs],

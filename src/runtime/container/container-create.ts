@@ -11,6 +11,7 @@ import { namespaceModes } from '../sandbox/namespace-modes.js';
 import type { SandboxManager } from '../sandbox/sandbox-manager.js';
 import { currentBootId, startTimeOrUnknown } from '../process-liveness.js';
 import type { ContainerManager } from './container-manager.js';
+import { hostPathsToCreate, resolveImageVolumes } from './image-volumes.js';
 
 /** What CreateContainer works with. */
 export type CreateContainerDeps = Pick<LifecycleDeps, 'config' | 'store' | 'images' | 'logger' | 'mounts' | 'monitor' | 'oci' | 'host' | 'namespaces' | 'events'> & {
@@ -32,12 +33,14 @@ export async function createContainer(d: CreateContainerDeps, sandboxId: string,
   const sandbox = await d.sandboxes.ready(sandboxId);
   const image = images.get(imageRef);
   if (!image) throw notFound(`image "${imageRef}" is not present on this node; pull it first`);
+  // Image volumes: resolved (and refused) before anything is made; the record keeps their image ids.
+  const volumes = await resolveImageVolumes(images, config);
   const id = newId();
   const rec: ContainerRecord = {
     id,
     sandboxId: sandbox.id,
     name: `${meta.name}_${sandbox.name}_${meta.attempt}`,
-    config,
+    config: volumes.recordConfig,
     imageName: imageRef,
     imageId: image.id,
     state: 'created',
@@ -59,7 +62,7 @@ export async function createContainer(d: CreateContainerDeps, sandboxId: string,
   undo.push('forget container record', () => store.remove('containers', id));
   try {
     return await d.containers.withLock(id, async () => {
-      await build(d, rec, sandbox, sandboxConfig ?? sandbox.config, image.config, images.rootfsPath(image.id), undo);
+      await build(d, rec, volumes.specConfig, sandbox, sandboxConfig ?? sandbox.config, image.config, images.rootfsPath(image.id), undo);
       return id;
     });
   } catch (err) {
@@ -72,6 +75,7 @@ export async function createContainer(d: CreateContainerDeps, sandboxId: string,
 async function build(
   d: CreateContainerDeps,
   rec: ContainerRecord,
+  config: ContainerConfig__Output,
   sandbox: SandboxRecord,
   sandboxConfig: PodSandboxConfig__Output,
   imageConfig: ImageConfig,
@@ -81,7 +85,6 @@ async function build(
   const { config: rc, mounts, monitor, oci, store, host } = d;
   const dir = d.containers.dir(rec.id);
   const rootfs = join(dir, 'rootfs');
-  const config = rec.config;
   // The overlay mount (a process) runs while the spec is worked out.
   const mounting = mounts.overlay(imageRootfs, join(dir, 'upper'), join(dir, 'work'), rootfs).then(() => {
     undo.push('unmount rootfs', () => mounts.unmount(rootfs));
@@ -90,9 +93,9 @@ async function build(
   try {
     // Host directories the pod mounts are created when missing, as containerd does.
     await Promise.all(
-      config.mounts.map(async (m) => {
-        if (!isAbsolute(m.host_path)) throw invalidArgument(`mount host_path must be absolute: "${m.host_path}"`);
-        await mkdir(m.host_path, { recursive: true }).catch((err) => {
+      hostPathsToCreate(config).map(async (hostPath) => {
+        if (!isAbsolute(hostPath)) throw invalidArgument(`mount host_path must be absolute: "${hostPath}"`);
+        await mkdir(hostPath, { recursive: true }).catch((err) => {
           if (errnoCode(err) !== 'EEXIST') throw err;
         });
       }),
@@ -130,7 +133,8 @@ async function build(
       deviceInfo,
       hostDevices: config.linux?.security_context?.privileged ? hostDevices() : undefined,
     });
-    const stopSignal = config.stop_signal && config.stop_signal !== 'RUNTIME_DEFAULT' ? config.stop_signal : imageConfig.stopSignal;
+    // The enum's names: SIGNAL_SIGTERM since CRI v1.37 (the wire carries its number either way).
+    const stopSignal = config.stop_signal && config.stop_signal !== 'SIGNAL_RUNTIME_DEFAULT' ? config.stop_signal : imageConfig.stopSignal;
     rec.stopSignal = stopSignal ? normalizeSignal(stopSignal) : 15;
     rec.user = {
       uid: spec.process.user.uid,

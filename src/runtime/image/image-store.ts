@@ -516,7 +516,7 @@ export class ImageStore {
           return;
         }
         if (this.opts.isInUse && (await this.opts.isInUse(image.id))) {
-          throw failedPrecondition(`image ${image.id} (${image.repoTags.join(', ') || 'untagged'}) is in use by a container`);
+          throw failedPrecondition(`image ${image.id} (${image.repoTags.join(', ') || 'untagged'}) is in use by a container (its image or an image volume)`);
         }
         // Record first: a crash after this leaves only unowned files, which init() removes.
         await rm(this.metaPath(image.id), { force: true });

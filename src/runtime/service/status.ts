@@ -16,7 +16,7 @@ export const status = (rt: RuntimeContext): UnaryImpl<'Status'> => async (req) =
       { name: '', features },
       { name: handler, features },
     ],
-    features: { supplemental_groups_policy: true },
+    features: { supplemental_groups_policy: true, mount_options: true },
     info: req.verbose
       ? <Record<string, string>>{
           config: JSON.stringify({

@@ -47,7 +47,12 @@ interface BindRequest {
   readonly: boolean;
   recursiveReadOnly: boolean;
   propagation: string;
+  /** CRI v1.37 mount_options: extra flags for the bind (noexec, nodev, nosuid). */
+  extra: string[];
 }
+
+/** The mount_options a CRI mount may ask for (CRI v1.37; RuntimeFeatures.mount_options says so). */
+const MOUNT_OPTIONS = new Set(['noexec', 'nodev', 'nosuid']);
 
 function fromCri(m: Mount__Output): BindRequest {
   if (!m.container_path || !m.container_path.startsWith('/')) {
@@ -64,7 +69,19 @@ function fromCri(m: Mount__Output): BindRequest {
     readonly: Boolean(m.readonly),
     recursiveReadOnly: Boolean(m.recursive_read_only),
     propagation: m.propagation ?? 'PROPAGATION_PRIVATE',
+    extra: mountOptions(m),
   };
+}
+
+function mountOptions(m: Mount__Output): string[] {
+  const out: string[] = [];
+  for (const o of m.mount_options ?? []) {
+    if (!MOUNT_OPTIONS.has(o)) {
+      throw invalidArgument(`mount at ${m.container_path}: mount_options ${JSON.stringify(o)} is not supported (supported: ${[...MOUNT_OPTIONS].join(', ')})`);
+    }
+    if (!out.includes(o)) out.push(o);
+  }
+  return out;
 }
 
 /** The result of merging mounts: the list and the root propagation the binds require. */
@@ -97,7 +114,7 @@ export function mergeMounts(opts: {
   ];
   for (const [dest, hostPath, ro] of files) {
     if (hostPath && !taken.has(dest)) {
-      binds.push({ containerPath: dest, hostPath, readonly: ro, recursiveReadOnly: false, propagation: 'PROPAGATION_PRIVATE' });
+      binds.push({ containerPath: dest, hostPath, readonly: ro, recursiveReadOnly: false, propagation: 'PROPAGATION_PRIVATE', extra: [] });
     }
   }
   const depth = (p: string) => cleanPath(p).split('/').length;
@@ -136,6 +153,7 @@ export function mergeMounts(opts: {
     } else {
       options.push(b.readonly ? 'ro' : 'rw');
     }
+    options.push(...b.extra);
     mounts.push({ destination: b.containerPath, type: 'bind', source: b.hostPath, options });
   }
   return { mounts, rootfsPropagation };

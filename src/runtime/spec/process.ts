@@ -58,15 +58,31 @@ export function overrideEnv(base: readonly string[], overrides: readonly string[
  * The container environment: the default PATH, HOSTNAME, then the image env, then the CRI envs
  * (each overriding earlier ones by key).
  */
-export function buildEnv(hostname: string, imageEnv: readonly string[] | undefined, criEnv: readonly { key: string; value: string }[] | undefined): string[] {
+export function buildEnv(hostname: string, imageEnv: readonly string[] | undefined, criEnv: readonly { key: string; value: Uint8Array | string }[] | undefined): string[] {
   let env = [DEFAULT_PATH_ENV];
   env = overrideEnv(env, [`HOSTNAME=${hostname}`]);
   env = overrideEnv(env, imageEnv ?? []);
   env = overrideEnv(
     env,
-    (criEnv ?? []).filter((kv) => kv.key).map((kv) => `${kv.key}=${kv.value}`),
+    (criEnv ?? []).flatMap((kv, i) => (kv.key ? [`${kv.key}=${envValue(kv.value, i, kv.key)}`] : [])),
   );
   return env;
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A CRI env value as text. CRI v1.37 made KeyValue.value bytes (v1.36 clients send a string: the
+ * same wire type, so the same bytes); the OCI spec's env is JSON strings, so a value that is not
+ * UTF-8 is refused rather than mangled.
+ */
+function envValue(value: Uint8Array | string, i: number, key: string): string {
+  if (typeof value === 'string') return value;
+  try {
+    return UTF8.decode(value);
+  } catch {
+    throw invalidArgument(`config.envs[${i}].value (${key}) is not valid UTF-8`);
+  }
 }
 
 /** The working directory: the CRI's, else the image's, else "/". It must be absolute. */

@@ -49,7 +49,8 @@ export const SIGNAL_NUMBERS: Readonly<Record<string, number>> = HOST.numbers;
 
 /**
  * A signal given by name or number as its number: "SIGTERM", "term", "15", "SIGRTMIN+3",
- * "RTMAX-2", and the CRI enum spellings "SIGRTMINPLUS3" / "SIGRTMAXMINUS2". Throws
+ * "RTMAX-2", and the CRI enum spellings "SIGRTMINPLUS3" / "SIGRTMAXMINUS2" (v1.37's with the
+ * enum's prefix too: "SIGNAL_SIGTERM", "SIGNAL_SIGRTMINPLUS3"). Throws
  * InvalidArgument for anything else (including 0 and numbers above SIGRTMAX). `table` is this
  * host's by default.
  */
@@ -62,6 +63,7 @@ export function normalizeSignal(name: string, table: SignalTable = HOST): number
     throw invalidArgument(`invalid signal number ${raw}`);
   }
   let s = raw.toUpperCase();
+  if (s.startsWith('SIGNAL_SIG')) s = s.slice('SIGNAL_'.length);
   if (s.startsWith('SIG')) s = s.slice(3);
   s = s.replace(/^(RTMIN|RTMAX)PLUS(\d+)$/, '$1+$2').replace(/^(RTMIN|RTMAX)MINUS(\d+)$/, '$1-$2');
   const rt = /^(RTMIN|RTMAX)([+-])(\d+)$/.exec(s);

@@ -47,7 +47,7 @@ test("the stop signal is the CRI config's, else the image's StopSignal, else SIG
   cleanUpAfter(t, containers, root);
   const nginx = await verbs.createContainer(sandboxId, { ...ctr('web'), image: { image: 'nginx' } } as ContainerConfig__Output, pod);
   const plain = await verbs.createContainer(sandboxId, ctr('plain'), pod);
-  const told = await verbs.createContainer(sandboxId, { ...ctr('told'), stop_signal: 'SIGUSR1' } as ContainerConfig__Output, pod);
+  const told = await verbs.createContainer(sandboxId, { ...ctr('told'), stop_signal: 'SIGNAL_SIGUSR1' } as ContainerConfig__Output, pod);
   for (const id of [nginx, plain, told]) {
     await verbs.startContainer(id);
     await verbs.stopContainer(id, 5);

@@ -1,13 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildContainerSpec, DEFAULT_CAPABILITIES, sortCapabilities } from '../../../src/runtime/spec/index.js';
-import { containerConfig, containerInput } from './fixtures.js';
+import { containerConfig, containerInput, env } from './fixtures.js';
 
 describe('a whole busybox container spec', () => {
   it('matches what containerd would produce for the same request', () => {
     const spec = buildContainerSpec(
       containerInput({
-        config: containerConfig({ command: ['sh', '-c', 'echo ok'], envs: [{ key: 'GREETING', value: 'hi' }] }, undefined, {
+        config: containerConfig({ command: ['sh', '-c', 'echo ok'], envs: [env('GREETING', 'hi')] }, undefined, {
           cpu_shares: '102',
           memory_limit_in_bytes: '67108864',
           oom_score_adj: '1000',

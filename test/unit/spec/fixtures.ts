@@ -81,6 +81,7 @@ export function mount(over: Partial<Mount__Output> & { container_path: string; h
     recursive_read_only: false,
     image: null,
     image_sub_path: '',
+    mount_options: [],
     ...over,
   };
 }
@@ -108,7 +109,7 @@ export function containerConfig(
     linux: { resources: res ? resources(res) : null, security_context: sc ? securityContext(sc) : null },
     windows: null,
     CDI_devices: [],
-    stop_signal: 'RUNTIME_DEFAULT',
+    stop_signal: 'SIGNAL_RUNTIME_DEFAULT',
     ...over,
   };
 }
@@ -207,4 +208,9 @@ export function errorOf(kind: string, re?: RegExp): (err: unknown) => boolean {
     if (re && !re.test(e.message ?? '')) throw new Error(`message "${e.message}" does not match ${re}`);
     return true;
   };
+}
+
+/** A CRI env entry as the server decodes it (KeyValue.value is bytes since CRI v1.37). */
+export function env(key: string, value: string): { key: string; value: Buffer } {
+  return { key, value: Buffer.from(value) };
 }

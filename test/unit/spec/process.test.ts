@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildContainerSpec, mergeArgs, overrideEnv, workingDir, DEFAULT_PATH_ENV } from '../../../src/runtime/spec/index.js';
-import { containerConfig, containerInput, errorOf } from './fixtures.js';
+import { containerConfig, containerInput, env, errorOf } from './fixtures.js';
 
 describe('argv: CRI command/args merged with image entrypoint/cmd', () => {
   const cases: { name: string; command?: string[]; args?: string[]; entrypoint?: string[]; cmd?: string[]; want: string[] }[] = [
@@ -44,9 +44,9 @@ describe('environment', () => {
         image: { cmd: ['sh'], env: ['PATH=/opt/bin:/bin', 'LANG=C', 'MODE=image'] },
         config: containerConfig({
           envs: [
-            { key: 'MODE', value: 'cri' },
-            { key: 'EXTRA', value: 'a=b' },
-            { key: 'HOSTNAME', value: 'override' },
+            env('MODE', 'cri'),
+            env('EXTRA', 'a=b'),
+            env('HOSTNAME', 'override'),
           ],
         }),
       }),
@@ -59,7 +59,7 @@ describe('environment', () => {
   });
 
   it('CRI envs with an empty key are ignored', () => {
-    const spec = buildContainerSpec(containerInput({ config: containerConfig({ envs: [{ key: '', value: 'x' }] }) }));
+    const spec = buildContainerSpec(containerInput({ config: containerConfig({ envs: [env('', 'x')] }) }));
     assert.equal(spec.process.env.some((e) => e === '=x'), false);
   });
 });
