@@ -5,3 +5,4 @@
  */
 export * from './cgroups/index.js';
 export * from './mounts.js';
+export * from './proc-stats.js';

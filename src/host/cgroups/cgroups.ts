@@ -234,6 +234,15 @@ export class Cgroups {
     return result;
   }
 
+  /**
+   * The folder of cgroupsPath holding controller's files: v2 the one folder, v1 the hierarchy that
+   * controller is mounted in (undefined when it is not mounted). The folder may not exist.
+   */
+  async controllerPath(controller: string, cgroupsPath: string): Promise<string | undefined> {
+    checkPath(cgroupsPath);
+    return this.controllerDir(controller, cgroupsPath);
+  }
+
   /** The folder of cgroupsPath in the v1 hierarchy holding controller, if that controller is mounted. */
   private async controllerDir(controller: string, cgroupsPath: string): Promise<string | undefined> {
     if (this.v2) return join(this.root, cgroupsPath);

@@ -10,4 +10,5 @@ export {
   type CgroupLimits,
   type RemoveResult,
 } from './cgroups.js';
-export { parseFlatKeyed, parseSingleValue, parseCpuMax, parsePids } from './parse.js';
+export { parseFlatKeyed, parseSingleValue, parseCpuMax, parsePids, parseBlkioV1, parseIoStatV2, type BlkioDevice } from './parse.js';
+export { readCgroupMetrics, weightToShares, type CgroupMetrics } from './cgroup-metrics.js';

@@ -45,3 +45,56 @@ export function parsePids(text: string): number[] {
     .map((l) => Number.parseInt(l.trim(), 10))
     .filter((n) => Number.isInteger(n) && n > 0);
 }
+
+/** One device's block I/O totals (bytes and operations read and written). */
+export interface BlkioDevice {
+  major: number;
+  minor: number;
+  readBytes: number;
+  writeBytes: number;
+  reads: number;
+  writes: number;
+}
+
+/**
+ * v1 blkio.throttle.io_service_bytes(_recursive) and io_serviced(_recursive): "MAJ:MIN Op N" lines
+ * (Op Read, Write, Sync, Async, Discard, Total) and a last "Total N" line; per device.
+ */
+export function parseBlkioV1(serviceBytes: string, serviced: string): BlkioDevice[] {
+  const devices = new Map<string, BlkioDevice>();
+  const add = (text: string, bytes: boolean) => {
+    for (const line of text.split('\n')) {
+      const m = /^(\d+):(\d+)\s+(Read|Write)\s+(\d+)$/.exec(line.trim());
+      if (!m) continue;
+      const key = `${m[1]}:${m[2]}`;
+      const d = devices.get(key) ?? { major: Number(m[1]), minor: Number(m[2]), readBytes: 0, writeBytes: 0, reads: 0, writes: 0 };
+      const n = Number(m[4]);
+      if (bytes) {
+        if (m[3] === 'Read') d.readBytes = n;
+        else d.writeBytes = n;
+      } else if (m[3] === 'Read') d.reads = n;
+      else d.writes = n;
+      devices.set(key, d);
+    }
+  };
+  add(serviceBytes, true);
+  add(serviced, false);
+  return [...devices.values()];
+}
+
+/** v2 io.stat: "MAJ:MIN rbytes=N wbytes=N rios=N wios=N dbytes=N dios=N" per device. */
+export function parseIoStatV2(text: string): BlkioDevice[] {
+  const out: BlkioDevice[] = [];
+  for (const line of text.split('\n')) {
+    const [dev, ...kvs] = line.trim().split(/\s+/);
+    const m = /^(\d+):(\d+)$/.exec(dev ?? '');
+    if (!m) continue;
+    const f = new Map(kvs.map((kv) => kv.split('=') as [string, string]));
+    const num = (k: string) => {
+      const n = Number(f.get(k));
+      return Number.isFinite(n) ? n : 0;
+    };
+    out.push({ major: Number(m[1]), minor: Number(m[2]), readBytes: num('rbytes'), writeBytes: num('wbytes'), reads: num('rios'), writes: num('wios') });
+  }
+  return out;
+}

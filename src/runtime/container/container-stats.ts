@@ -36,7 +36,7 @@ export function forgetContainerStats(id: string): void {
 }
 
 /** What the container wrote to its own filesystem: the overlay's upper folder (containers/<id>/upper). */
-async function writableLayerUsage(d: ContainerStatsDeps, id: string): Promise<{ bytes: number; inodes: number }> {
+export async function writableLayerUsage(d: ContainerStatsDeps, id: string): Promise<{ bytes: number; inodes: number }> {
   const cached = layerUsage.get(id);
   if (cached && Date.now() - cached.at < LAYER_USAGE_MAX_AGE_MS) return cached;
   const u = await treeUsage(join(d.store.dir('containers', id), 'upper')).catch(() => ({ bytes: 0, inodes: 0 }));
