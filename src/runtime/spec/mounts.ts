@@ -60,7 +60,7 @@ function fromCri(m: Mount__Output): BindRequest {
   }
   if (!m.host_path) {
     throw invalidArgument(
-      m.image ? `image volume mounts are not supported (mount at ${m.container_path})` : `mount at ${m.container_path} has no host_path`,
+      m.image ? `image volume at ${m.container_path} was not resolved to its image's rootfs (container/image-volumes.ts does it)` : `mount at ${m.container_path} has no host_path`,
     );
   }
   return {

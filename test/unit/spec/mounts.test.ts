@@ -81,6 +81,11 @@ describe('CRI mounts', () => {
       options: ['rbind', 'rprivate', 'rro'],
     },
     {
+      name: 'mount_options noexec, nodev, nosuid (CRI v1.37), once each',
+      m: mount({ container_path: '/data', host_path: '/srv/data', readonly: true, mount_options: ['noexec', 'nodev', 'nosuid', 'noexec'] }),
+      options: ['rbind', 'rprivate', 'ro', 'noexec', 'nodev', 'nosuid'],
+    },
+    {
       name: 'selinux_relabel is ignored',
       m: mount({ container_path: '/data', host_path: '/srv/data', selinux_relabel: true }),
       options: ['rbind', 'rprivate', 'rw'],
@@ -147,6 +152,7 @@ describe('CRI mounts', () => {
       { ...mount({ container_path: '/data', host_path: '' }), image: { image: 'x', annotations: {}, user_specified_image: '', runtime_handler: '', image_ref: '' } },
       /image volume/,
     ],
+    ['an unknown mount option', mount({ container_path: '/data', host_path: '/srv', mount_options: ['exec'] }), /mount at \/data: mount_options "exec" is not supported \(supported: noexec, nodev, nosuid\)/],
     ['rro without ro', mount({ container_path: '/data', host_path: '/srv', recursive_read_only: true }), /requires readonly/],
     [
       'rro with rslave',

@@ -58,6 +58,13 @@ describe('environment', () => {
     assert.deepEqual(overrideEnv(['A=1', 'B=2', 'C=3'], ['B=20', 'A', 'D=4', 'E=']), ['B=20', 'C=3', 'D=4', 'E=']);
   });
 
+  it('CRI env values are bytes since v1.37: UTF-8 is decoded, anything else refused naming the entry', () => {
+    const spec = buildContainerSpec(containerInput({ config: containerConfig({ envs: [env('GREETING', 'grüße ✓')] }) }));
+    assert.ok(spec.process.env.includes('GREETING=grüße ✓'));
+    const bad = containerConfig({ envs: [env('A', 'ok'), { key: 'B', value: Buffer.from([0x66, 0xff, 0xfe]) }] });
+    assert.throws(() => buildContainerSpec(containerInput({ config: bad })), errorOf('InvalidArgument', /config\.envs\[1\]\.value \(B\) is not valid UTF-8/));
+  });
+
   it('CRI envs with an empty key are ignored', () => {
     const spec = buildContainerSpec(containerInput({ config: containerConfig({ envs: [env('', 'x')] }) }));
     assert.equal(spec.process.env.some((e) => e === '=x'), false);

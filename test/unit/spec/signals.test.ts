@@ -33,10 +33,13 @@ describe('normalizeSignal', () => {
     ['SIGRTMAXMINUS14', 50],
     ['64', 64],
     [' SIGTERM ', 15],
+    ['SIGNAL_SIGTERM', 15],
+    ['SIGNAL_SIGRTMINPLUS3', 37],
+    ['SIGNAL_SIGRTMAXMINUS14', 50],
   ];
   for (const [name, n] of cases) it(`${JSON.stringify(name)} → ${n}`, () => assert.equal(normalizeSignal(name), n));
 
-  for (const bad of ['', 'SIGFOO', '0', '65', 'SIGRTMIN+31', 'SIGRTMAX-31', 'RUNTIME_DEFAULT', '-1', 'SIG']) {
+  for (const bad of ['', 'SIGFOO', '0', '65', 'SIGRTMIN+31', 'SIGRTMAX-31', 'RUNTIME_DEFAULT', 'SIGNAL_RUNTIME_DEFAULT', 'SIGNAL_', '-1', 'SIG']) {
     it(`rejects ${JSON.stringify(bad)}`, () => assert.throws(() => normalizeSignal(bad), errorOf('InvalidArgument')));
   }
 });
