@@ -4,8 +4,8 @@
 # gcc for the built-in pause binary, and umoci + busybox-static for the example images (corelet up
 # --examples). With
 # --test also what the test suite uses: containerd (reference runtime), a local registry,
-# skopeo (offline images), shellcheck (npm run lint:sh) and crictl/critest v1.36.0 built from the Go
-# module proxy.
+# skopeo (offline images), shellcheck (npm run lint:sh), crictl/critest v1.36.0 (on PATH, the shared
+# kit's) and v1.37.0 (in /opt/cri-tools/v1.37.0/bin) built from the Go module proxy.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 pkgs=(runc crun conmon containernetworking-plugins iproute2 iptables nftables conntrack mount gcc g++ make python3 libc6-dev ca-certificates busybox-static umoci)
@@ -20,4 +20,5 @@ fi
 if [ "${1:-}" = --test ]; then
   conformance=$("$here/conformance-dir.sh")
   bash "$conformance/install-cri-tools.sh" v1.36.0 >/dev/null
+  bash "$here/install-critest.sh" v1.37.0 >/dev/null
 fi
