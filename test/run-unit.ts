@@ -101,6 +101,7 @@ const SHARED = [
   'runtime/bridge-address.test.ts',
   'runtime/config.test.ts',
   'runtime/container-stats.test.ts',
+  'runtime/container-status.test.ts',
   'runtime/exec-sync-output.test.ts',
   'runtime/image-volumes.test.ts',
   'runtime/metrics.test.ts',

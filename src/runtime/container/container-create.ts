@@ -2,7 +2,7 @@ import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
 import type { ContainerConfig__Output, PodSandboxConfig__Output, UnaryImpl } from '../../cri/index.js';
 import { errnoCode, invalidArgument, newId, notFound, nowNanos, safeJoin, UndoStack, wrap } from '../../lib/index.js';
-import { buildContainerSpec, normalizeSignal, type OciSpec } from '../spec/index.js';
+import { buildContainerSpec, envValue, normalizeSignal, type OciSpec } from '../spec/index.js';
 import { deviceInfo, hostDevices, readLocalhostProfile } from '../host-facts.js';
 import type { ContainerRecord, SandboxRecord } from '../store/index.js';
 import type { ImageConfig } from '../image/index.js';
@@ -40,7 +40,7 @@ export async function createContainer(d: CreateContainerDeps, sandboxId: string,
     id,
     sandboxId: sandbox.id,
     name: `${meta.name}_${sandbox.name}_${meta.attempt}`,
-    config: volumes.recordConfig,
+    config: { ...volumes.recordConfig, envs: config.envs.map((kv, i) => ({ key: kv.key, value: envValue(kv.value, i, kv.key) })) },
     imageName: imageRef,
     imageId: image.id,
     state: 'created',

@@ -20,3 +20,4 @@ export const containerStatusRpc = (d: ContainerStatusDeps): UnaryImpl<'Container
     : {};
   return { status: containerStatus(rec, d.images.get(rec.imageId)), info };
 };
+

@@ -57,7 +57,7 @@ export function hostPathsToCreate(config: ContainerConfig__Output): string[] {
 }
 
 /** True when a container config mounts the image as a volume (its record's image_ref). */
-export function mountsImage(config: ContainerConfig__Output, imageId: string): boolean {
+export function mountsImage(config: { readonly mounts: readonly Mount__Output[] }, imageId: string): boolean {
   return config.mounts.some((m) => m.image?.image_ref === imageId);
 }
 

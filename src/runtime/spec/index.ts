@@ -30,7 +30,7 @@ export {
   type ResolvedUser,
   type UserSpec,
 } from './user.js';
-export { DEFAULT_PATH_ENV, buildEnv, mergeArgs, overrideEnv, workingDir } from './process.js';
+export { DEFAULT_PATH_ENV, buildEnv, envValue, mergeArgs, overrideEnv, workingDir } from './process.js';
 export { cleanPath, defaultMounts, mergeMounts, type MountPlan } from './mounts.js';
 export { clampOomScoreAdj, int64, toOciResources, type ResourceOptions } from './resources.js';
 export { defaultSeccompProfile, parseSeccompProfile, resolveSeccomp, seccompArch, seccompChoice, type SeccompArch, type SeccompChoice } from './seccomp.js';

@@ -76,7 +76,7 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
  * same wire type, so the same bytes); the OCI spec's env is JSON strings, so a value that is not
  * UTF-8 is refused rather than mangled.
  */
-function envValue(value: Uint8Array | string, i: number, key: string): string {
+export function envValue(value: Uint8Array | string, i: number, key: string): string {
   if (typeof value === 'string') return value;
   try {
     return UTF8.decode(value);

@@ -57,7 +57,7 @@ export interface ContainerRecord {
   sandboxId: string;
   /** Reserved name built from the sandbox and container metadata. */
   name: string;
-  config: ContainerConfig__Output;
+  config: RecordedContainerConfig;
   /** The image the client asked for (as given) and the resolved image id. */
   imageName: string;
   imageId: string;
@@ -91,3 +91,10 @@ export interface ContainerRecord {
   /** uid/gid the container runs as (from the OCI spec), for ContainerStatus.user. */
   user: { uid: number; gid: number; additionalGids: number[] };
 }
+
+/**
+ * The container config as its record keeps it: the CRI request, but env values (bytes since CRI
+ * v1.37) as their UTF-8 text, so the record's JSON, its copies and a reloaded record agree (a
+ * Buffer turns into a byte-indexed object through structuredClone and JSON).
+ */
+export type RecordedContainerConfig = Omit<ContainerConfig__Output, 'envs'> & { envs: { key: string; value: string }[] };
