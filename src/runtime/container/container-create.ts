@@ -91,9 +91,10 @@ async function build(
   });
   let spec: OciSpec;
   try {
-    // Host directories the pod mounts are created when missing, as containerd does.
+    // Host directories the pod mounts are created when missing, as containerd does (the request's:
+    // an image volume's source is the image's own folder).
     await Promise.all(
-      hostPathsToCreate(config).map(async (hostPath) => {
+      hostPathsToCreate(rec.config).map(async (hostPath) => {
         if (!isAbsolute(hostPath)) throw invalidArgument(`mount host_path must be absolute: "${hostPath}"`);
         await mkdir(hostPath, { recursive: true }).catch((err) => {
           if (errnoCode(err) !== 'EEXIST') throw err;

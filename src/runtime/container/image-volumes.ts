@@ -52,7 +52,7 @@ export async function resolveImageVolumes(images: ImagePort, config: ContainerCo
 }
 
 /** Host folders the runtime creates for mounts: none for image volumes (their source is the image). */
-export function hostPathsToCreate(config: ContainerConfig__Output): string[] {
+export function hostPathsToCreate(config: { readonly mounts: readonly Mount__Output[] }): string[] {
   return config.mounts.filter((m) => !m.image).map((m) => m.host_path);
 }
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContainerConfig__Output, Mount__Output } from '../../../src/cri/index.js';
-import { mountsImage, resolveImageVolumes } from '../../../src/runtime/container/image-volumes.js';
+import { hostPathsToCreate, mountsImage, resolveImageVolumes } from '../../../src/runtime/container/image-volumes.js';
 import { errorOf } from '../spec/fixtures.js';
 import { cleanUpAfter, fakeContainerConfig, fakeDeps, fakePodConfig, fakeRuntime } from './fakes.js';
 
@@ -103,4 +103,5 @@ test('host path mounts pass through unchanged beside image volumes', async (t) =
   assert.deepEqual(r.recordConfig.mounts[0], host);
   assert.equal(r.specConfig.mounts[1]!.image, null);
   assert.deepEqual(r.imageIds, ['sha256:img']);
+  assert.deepEqual(hostPathsToCreate(r.recordConfig), ['/srv/data'], 'no folder is made for an image volume');
 });
