@@ -98,6 +98,7 @@ const SHARED = [
   'oci/exit-file.test.ts',
   'oci/runtime-errors.test.ts',
   'runtime/bridge-address.test.ts',
+  'runtime/cgroup-ownership.test.ts',
   'runtime/config.test.ts',
   'runtime/container-stats.test.ts',
   'runtime/exec-sync-output.test.ts',

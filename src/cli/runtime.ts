@@ -13,7 +13,7 @@ export function registerRuntimeCommand(program: Command): void {
     .option('--root <dir>', `persistent state: images, pods, containers (default ${DEFAULTS.root})`)
     .option('--state <dir>', `volatile state: runc state, conmon sockets, exit files (default ${DEFAULTS.state}, or ROOT/run with --root)`)
     .option('--config <file>', `configuration file (default ${DEFAULTS.config} if present)`)
-    .option('--runtime <name>', 'OCI runtime: runc (default) or crun, or a path to one')
+    .option('--runtime <name>', 'OCI runtime: runc or crun, or a path to one (default: crun on a cgroup v2 host where it is installed, else runc)')
     .option('--log-level <level>', 'debug, info, warn or error (default info)')
     .action(async (opts: { socket?: string; root?: string; state?: string; config?: string; runtime?: string; logLevel?: string }) => {
       const { root, version } = packageInfo();
