@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { errnoCode, invalidArgument, NODE_PATHS } from '../lib/index.js';
@@ -129,10 +129,21 @@ function parsePinnedImages(v: unknown): string[] {
  * cgroup v2 host (one unified hierarchy at /sys/fs/cgroup) with crun installed, as Fedora/RHEL's
  * CRI-O ship it; runc elsewhere (cgroup v1 or hybrid hosts, or no crun), as containerd does.
  */
-export function defaultOciRuntime(host: { cgroupMode: CgroupMode; crunPath: string | undefined }): { name: 'runc' | 'crun'; chosenBy: string } {
+export function defaultOciRuntime(host: { cgroupMode: CgroupMode; crunPath: string | undefined; runcStateInUse?: boolean }): { name: 'runc' | 'crun'; chosenBy: string } {
   if (host.cgroupMode !== 'v2') return { name: 'runc', chosenBy: `default: runc on a cgroup ${host.cgroupMode} host` };
   if (host.crunPath === undefined) return { name: 'runc', chosenBy: 'default: runc, crun is not on PATH' };
+  // Containers an earlier start made under runc (before crun became the default) stay runc's.
+  if (host.runcStateInUse) return { name: 'runc', chosenBy: "default: runc, the state folder holds runc's containers" };
   return { name: 'crun', chosenBy: 'default: crun on a cgroup v2 host' };
+}
+
+/** Whether dir exists and holds anything. */
+function dirHasEntries(dir: string): boolean {
+  try {
+    return readdirSync(dir).length > 0;
+  } catch {
+    return false;
+  }
 }
 
 /** Finds an executable by name on PATH (absolute paths are returned as they are). */
@@ -174,7 +185,7 @@ export async function loadRuntimeConfig(flags: RuntimeFlags, pauseRootfs: string
   const file = await readFileConfig(flags.config ?? DEFAULTS.config, flags.config !== undefined);
   const root = resolve(flags.root ?? file.root ?? DEFAULTS.root);
   const state = resolve(flags.state ?? file.state ?? (root === DEFAULTS.root ? DEFAULTS.state : join(root, 'run')));
-  const chosen = flags.runtime !== undefined ? { name: flags.runtime, chosenBy: '--runtime' } : file.runtime !== undefined ? { name: file.runtime, chosenBy: 'config file' } : defaultOciRuntime({ cgroupMode: detectCgroupMode(DEFAULTS.cgroupRoot), crunPath: findExecutable('crun') });
+  const chosen = flags.runtime !== undefined ? { name: flags.runtime, chosenBy: '--runtime' } : file.runtime !== undefined ? { name: file.runtime, chosenBy: 'config file' } : defaultOciRuntime({ cgroupMode: detectCgroupMode(DEFAULTS.cgroupRoot), crunPath: findExecutable('crun'), runcStateInUse: dirHasEntries(join(state, 'runc')) });
   const runtimeName = chosen.name;
   const runtimeBase = runtimeName.split('/').pop()!;
   if (runtimeBase !== 'runc' && runtimeBase !== 'crun') throw invalidArgument(`--runtime must be runc or crun (or a path to one), got "${runtimeName}"`);

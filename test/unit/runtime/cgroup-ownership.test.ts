@@ -43,4 +43,6 @@ test('the default OCI runtime is crun on a cgroup v2 host with crun installed, r
   assert.equal(defaultOciRuntime({ cgroupMode: 'v2', crunPath: undefined }).name, 'runc');
   assert.equal(defaultOciRuntime({ cgroupMode: 'hybrid', crunPath: '/usr/bin/crun' }).name, 'runc');
   assert.match(defaultOciRuntime({ cgroupMode: 'v1', crunPath: '/usr/bin/crun' }).chosenBy, /cgroup v1/);
+  // An install upgraded on a v2 host keeps runc while runc's containers are in its state folder.
+  assert.equal(defaultOciRuntime({ cgroupMode: 'v2', crunPath: '/usr/bin/crun', runcStateInUse: true }).name, 'runc');
 });
