@@ -99,6 +99,7 @@ const SHARED = [
   'oci/exit-file.test.ts',
   'oci/runtime-errors.test.ts',
   'runtime/bridge-address.test.ts',
+  'runtime/cgroup-ownership.test.ts',
   'runtime/config.test.ts',
   'runtime/container-stats.test.ts',
   'runtime/container-status.test.ts',

@@ -4,7 +4,7 @@
  * pod-types.ts. Every problem is reported with its field path; unknown fields become warnings.
  */
 import { createHash } from 'node:crypto';
-import { parseAllDocuments } from 'yaml';
+import { createRequire } from 'node:module';
 import { CoreletError, messageOf } from '../lib/index.js';
 import {
   FieldReader,
@@ -213,6 +213,8 @@ export function readDocuments(text: string, source: string): { docs: { value: un
       // not JSON: the YAML parser decides, and names the problem
     }
   }
+  // yaml, loaded when a manifest is decoded (api/ is imported by every CLI command).
+  const { parseAllDocuments } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
   const parsed = parseAllDocuments(text, { intAsBigInt: true });
   const errors: string[] = [];
   const docs: { value: unknown; where: string }[] = [];

@@ -5,36 +5,55 @@
  */
 import { Command, CommanderError } from 'commander';
 import { messageOf } from '../lib/index.js';
-import { registerApplyCommand } from './apply.js';
-import { registerConfigCommand } from './contexts.js';
-import { registerDeleteCommand } from './delete.js';
-import { registerDescribeCommand } from './describe.js';
-import { registerExecCommand } from './exec.js';
-import { registerExposeCommand } from './expose.js';
-import { registerGetCommand } from './get.js';
 import { errLine, processIo, withCliIo, type CliIo } from './io.js';
-import { registerLogsCommand } from './logs.js';
-import { registerCreateNamespace, registerLabelCommand } from './namespaces.js';
-import { registerNodeCommands } from './nodes.js';
 import { packageInfo } from './package-info.js';
-import { registerAuthCommand, registerCreateCommand } from './rbac.js';
-import { registerRolloutCommand } from './rollout.js';
-import { registerScaleCommand } from './scale.js';
-import { registerTokenCommand } from './token.js';
 
-// The daemons' modules (runtime, agent, scheduler: gRPC, SQLite, the image store, ...) take most of
-// a start-up; the everyday cluster commands do not need them. They are loaded when the command
-// names one of them, or when no known command is named (help, a typo), so help still lists them
-// (but not for --version alone).
-const DAEMON_COMMANDS: Record<string, (program: Command) => Promise<void>> = {
-  runtime: async (program) => (await import('./runtime.js')).registerRuntimeCommand(program),
-  images: async (program) => (await import('./images.js')).registerImagesCommand(program),
-  agent: async (program) => (await import('./agent.js')).registerAgentCommand(program),
-  scheduler: async (program) => (await import('./scheduler.js')).registerSchedulerCommand(program),
-  up: async (program) => (await import('./up.js')).registerUpCommand(program),
-  'dns-server': async (program) => (await import('./dns-server.js')).registerDnsServerCommand(program),
-};
-const LIGHT_COMMANDS = ['apply', 'get', 'describe', 'delete', 'scale', 'expose', 'rollout', 'logs', 'exec', 'cordon', 'uncordon', 'drain', 'create', 'label', 'auth', 'config', 'token'];
+/**
+ * Every command, in the order help lists them, with the module that defines it, loaded only when
+ * needed: a run loads the one command it names (`corelet get pods` never loads the daemons, gRPC,
+ * SQLite or the image store), all of them when it names none it knows (help, a typo: help lists
+ * them all), none for `--version`. A group's load registers every command of its module.
+ */
+const COMMAND_GROUPS: { names: readonly string[]; load: (program: Command) => Promise<void> }[] = [
+  // The daemons and node tools.
+  { names: ['runtime'], load: async (p) => (await import('./runtime.js')).registerRuntimeCommand(p) },
+  { names: ['images'], load: async (p) => (await import('./images.js')).registerImagesCommand(p) },
+  { names: ['agent'], load: async (p) => (await import('./agent.js')).registerAgentCommand(p) },
+  { names: ['scheduler'], load: async (p) => (await import('./scheduler.js')).registerSchedulerCommand(p) },
+  { names: ['up'], load: async (p) => (await import('./up.js')).registerUpCommand(p) },
+  { names: ['dns-server'], load: async (p) => (await import('./dns-server.js')).registerDnsServerCommand(p) },
+  // The cluster commands (kubectl-like), talking to the scheduler's API.
+  { names: ['apply'], load: async (p) => (await import('./apply.js')).registerApplyCommand(p) },
+  { names: ['get'], load: async (p) => (await import('./get.js')).registerGetCommand(p) },
+  { names: ['describe'], load: async (p) => (await import('./describe.js')).registerDescribeCommand(p) },
+  { names: ['delete'], load: async (p) => (await import('./delete.js')).registerDeleteCommand(p) },
+  { names: ['scale'], load: async (p) => (await import('./scale.js')).registerScaleCommand(p) },
+  { names: ['expose'], load: async (p) => (await import('./expose.js')).registerExposeCommand(p) },
+  { names: ['rollout'], load: async (p) => (await import('./rollout.js')).registerRolloutCommand(p) },
+  { names: ['logs'], load: async (p) => (await import('./logs.js')).registerLogsCommand(p) },
+  { names: ['exec'], load: async (p) => (await import('./exec.js')).registerExecCommand(p) },
+  { names: ['cordon', 'uncordon', 'drain'], load: async (p) => (await import('./nodes.js')).registerNodeCommands(p) },
+  {
+    names: ['create'],
+    load: async (p) => {
+      const [rbac, namespaces] = await Promise.all([import('./rbac.js'), import('./namespaces.js')]);
+      namespaces.registerCreateNamespace(rbac.registerCreateCommand(p));
+    },
+  },
+  { names: ['label'], load: async (p) => (await import('./namespaces.js')).registerLabelCommand(p) },
+  { names: ['auth'], load: async (p) => (await import('./rbac.js')).registerAuthCommand(p) },
+  { names: ['config'], load: async (p) => (await import('./contexts.js')).registerConfigCommand(p) },
+  { names: ['token'], load: async (p) => (await import('./token.js')).registerTokenCommand(p) },
+];
+
+/** The groups a run with args needs: the named command's, none for --version alone, else all. */
+export function commandGroupsFor(args: readonly string[]): typeof COMMAND_GROUPS {
+  const named = args.find((a) => !a.startsWith('-'));
+  const help = args.includes('--help') || args.includes('-h');
+  if (named === undefined && !help && (args.includes('--version') || args.includes('-V'))) return [];
+  const group = named === undefined ? undefined : COMMAND_GROUPS.find((g) => g.names.includes(named));
+  return group ? [group] : COMMAND_GROUPS;
+}
 
 /** How a run ended: its exit code, and whether it failed with an error (printed on stderr). */
 export interface CliResult {
@@ -54,26 +73,8 @@ export async function runCli(args: readonly string[], io: CliIo = processIo()): 
       .description('A Kubernetes-style node stack: CRI runtime, node agent and scheduler')
       .version(packageInfo().version);
     try {
-      const named = args.find((a) => !a.startsWith('-'));
-      const versionOnly = named === undefined && (args.includes('--version') || args.includes('-V')) && !args.includes('--help') && !args.includes('-h');
-      if (named !== undefined && named in DAEMON_COMMANDS) await DAEMON_COMMANDS[named](program);
-      else if ((named === undefined && !versionOnly) || (named !== undefined && !LIGHT_COMMANDS.includes(named))) for (const load of Object.values(DAEMON_COMMANDS)) await load(program);
-      // The cluster commands (kubectl-like), talking to the scheduler's API.
-      registerApplyCommand(program);
-      registerGetCommand(program);
-      registerDescribeCommand(program);
-      registerDeleteCommand(program);
-      registerScaleCommand(program);
-      registerExposeCommand(program);
-      registerRolloutCommand(program);
-      registerLogsCommand(program);
-      registerExecCommand(program);
-      registerNodeCommands(program);
-      registerCreateNamespace(registerCreateCommand(program));
-      registerLabelCommand(program);
-      registerAuthCommand(program);
-      registerConfigCommand(program);
-      registerTokenCommand(program);
+      // Loaded one after another: help lists the commands in this order.
+      for (const group of commandGroupsFor(args)) await group.load(program);
       await program.parseAsync(args, { from: 'user' });
       return { exitCode: io.exitCode ?? 0, failed: false };
     } catch (err) {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
 import { createLogger } from '../lib/index.js';
-import { DEFAULTS, loadRuntimeConfig, startRuntime } from '../runtime/index.js';
+import { checkRuntimeAssets, DEFAULTS, loadRuntimeConfig, startRuntime } from '../runtime/index.js';
 import { packageInfo } from './package-info.js';
 
 /** `corelet runtime`: the CRI runtime daemon. */
@@ -13,11 +13,14 @@ export function registerRuntimeCommand(program: Command): void {
     .option('--root <dir>', `persistent state: images, pods, containers (default ${DEFAULTS.root})`)
     .option('--state <dir>', `volatile state: runc state, conmon sockets, exit files (default ${DEFAULTS.state}, or ROOT/run with --root)`)
     .option('--config <file>', `configuration file (default ${DEFAULTS.config} if present)`)
-    .option('--runtime <name>', 'OCI runtime: runc (default) or crun, or a path to one')
+    .option('--runtime <name>', 'OCI runtime: runc or crun, or a path to one (default: crun on a cgroup v2 host where it is installed, else runc)')
     .option('--log-level <level>', 'debug, info, warn or error (default info)')
     .action(async (opts: { socket?: string; root?: string; state?: string; config?: string; runtime?: string; logLevel?: string }) => {
       const { root, version } = packageInfo();
-      const config = await loadRuntimeConfig(opts, join(root, 'dist', 'pause'), join(root, 'dist', 'bin'));
+      const assets = { pauseRootfs: join(root, 'dist', 'pause'), helperDir: join(root, 'dist', 'bin') };
+      // An incomplete installation (no proto/, no C helpers) fails here, before anything is made.
+      checkRuntimeAssets(assets);
+      const config = await loadRuntimeConfig(opts, assets.pauseRootfs, assets.helperDir);
       const logger = createLogger('corelet-runtime', config.logLevel);
       const daemon = await startRuntime(config, logger, version);
       let closing = false;

@@ -22,12 +22,15 @@ export const LOADER_OPTIONS: protoLoader.Options = {
 /** A file of this package's proto/ folder, found from src/ or dist/src/. */
 export function protoPath(file = 'api.proto'): string {
   let dir = dirname(fileURLToPath(import.meta.url));
+  let packageDir: string | undefined;
   for (let i = 0; i < 5; i++) {
     const candidate = join(dir, 'proto', file);
     if (existsSync(candidate)) return candidate;
+    packageDir ??= existsSync(join(dir, 'package.json')) ? dir : undefined;
     dir = dirname(dir);
   }
-  throw new Error(`proto/${file} not found beside the corelet package`);
+  // Name the place it belongs: beside the package.json of this copy (an install without proto/).
+  throw new Error(`proto/${file} not found: expected ${join(packageDir ?? dirname(dirname(dirname(fileURLToPath(import.meta.url)))), 'proto', file)}`);
 }
 
 let loaded: ProtoGrpcType | undefined;

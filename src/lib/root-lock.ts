@@ -1,6 +1,7 @@
 import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, writeSync, ftruncateSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type BetterSqlite3 from 'better-sqlite3';
 import { failedPrecondition } from './errors.js';
 
 /** The lock of a state folder, held until release() or the process ends (kill -9 included). */
@@ -28,6 +29,8 @@ export function lockRoot(root: string, what: string): RootLock {
   const dir = resolve(root);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, LOCK_FILE);
+  // Loaded here, not at import: lib/ is imported by every CLI command, which never locks a root.
+  const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
   const db = new Database(path, { timeout: 0 });
   try {
     db.pragma('locking_mode = EXCLUSIVE');

@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { errnoCode, invalidArgument, NODE_PATHS } from '../lib/index.js';
 import { memoryBytes } from '../api/index.js';
+import { detectCgroupMode, type CgroupMode } from '../host/index.js';
 import { tryNormalizeReference } from './image/reference.js';
 
 /** Default places, as a node daemon installed on a host uses them. */
@@ -30,7 +31,8 @@ export interface RuntimeConfig {
   readonly root: string;
   /** Volatile state (tmpfs): runc's state, conmon sockets and exit files. */
   readonly state: string;
-  readonly ociRuntime: { readonly name: 'runc' | 'crun'; readonly path: string };
+  /** The OCI runtime; chosenBy says where the choice came from (logged once at start). */
+  readonly ociRuntime: { readonly name: 'runc' | 'crun'; readonly path: string; readonly chosenBy?: string };
   readonly conmonPath: string;
   readonly registriesFile: string;
   readonly cni: {
@@ -122,6 +124,28 @@ function parsePinnedImages(v: unknown): string[] {
   });
 }
 
+/**
+ * The OCI runtime when neither --runtime nor the config file names one: crun where it works best, a
+ * cgroup v2 host (one unified hierarchy at /sys/fs/cgroup) with crun installed, as Fedora/RHEL's
+ * CRI-O ship it; runc elsewhere (cgroup v1 or hybrid hosts, or no crun), as containerd does.
+ */
+export function defaultOciRuntime(host: { cgroupMode: CgroupMode; crunPath: string | undefined; runcStateInUse?: boolean }): { name: 'runc' | 'crun'; chosenBy: string } {
+  if (host.cgroupMode !== 'v2') return { name: 'runc', chosenBy: `default: runc on a cgroup ${host.cgroupMode} host` };
+  if (host.crunPath === undefined) return { name: 'runc', chosenBy: 'default: runc, crun is not on PATH' };
+  // Containers an earlier start made under runc (before crun became the default) stay runc's.
+  if (host.runcStateInUse) return { name: 'runc', chosenBy: "default: runc, the state folder holds runc's containers" };
+  return { name: 'crun', chosenBy: 'default: crun on a cgroup v2 host' };
+}
+
+/** Whether dir exists and holds anything. */
+function dirHasEntries(dir: string): boolean {
+  try {
+    return readdirSync(dir).length > 0;
+  } catch {
+    return false;
+  }
+}
+
 /** Finds an executable by name on PATH (absolute paths are returned as they are). */
 export function findExecutable(name: string, extraDirs: readonly string[] = []): string | undefined {
   if (isAbsolute(name)) return existsSync(name) ? name : undefined;
@@ -161,7 +185,8 @@ export async function loadRuntimeConfig(flags: RuntimeFlags, pauseRootfs: string
   const file = await readFileConfig(flags.config ?? DEFAULTS.config, flags.config !== undefined);
   const root = resolve(flags.root ?? file.root ?? DEFAULTS.root);
   const state = resolve(flags.state ?? file.state ?? (root === DEFAULTS.root ? DEFAULTS.state : join(root, 'run')));
-  const runtimeName = flags.runtime ?? file.runtime ?? 'runc';
+  const chosen = flags.runtime !== undefined ? { name: flags.runtime, chosenBy: '--runtime' } : file.runtime !== undefined ? { name: file.runtime, chosenBy: 'config file' } : defaultOciRuntime({ cgroupMode: detectCgroupMode(DEFAULTS.cgroupRoot), crunPath: findExecutable('crun'), runcStateInUse: dirHasEntries(join(state, 'runc')) });
+  const runtimeName = chosen.name;
   const runtimeBase = runtimeName.split('/').pop()!;
   if (runtimeBase !== 'runc' && runtimeBase !== 'crun') throw invalidArgument(`--runtime must be runc or crun (or a path to one), got "${runtimeName}"`);
   const runtimePath = findExecutable(runtimeName);
@@ -175,7 +200,7 @@ export async function loadRuntimeConfig(flags: RuntimeFlags, pauseRootfs: string
     socket: resolve(flags.socket ?? file.socket ?? DEFAULTS.socket),
     root,
     state,
-    ociRuntime: { name: runtimeBase, path: runtimePath },
+    ociRuntime: { name: runtimeBase, path: runtimePath, chosenBy: chosen.chosenBy },
     conmonPath,
     registriesFile: file.registries ?? DEFAULTS.registries,
     cni: {

@@ -22,6 +22,7 @@ import { mountsImage } from './container/image-volumes.js';
 import { lifecycleVerbs } from './lifecycle-verbs.js';
 import type { RuntimeContext } from './runtime-context.js';
 import { criImpl } from './cri-impl.js';
+import { checkRuntimeAssets } from './assets.js';
 
 /** A running `corelet runtime`: the CRI server and the state behind it. */
 export interface RuntimeDaemon {
@@ -49,6 +50,8 @@ async function installPause(source: string, root: string): Promise<string> {
 
 /** Builds every component from the compiled config, recovers state, and serves CRI on the socket. */
 export async function startRuntime(config: RuntimeConfig, logger: Logger, version: string): Promise<RuntimeDaemon> {
+  // An incomplete installation fails before it creates anything (not even the lock).
+  checkRuntimeAssets(config);
   // Before anything else: a second daemon on this root (or state) must not touch it (see lockRoot).
   const rootLock = lockRoot(config.root, 'corelet runtime');
   let lock: RootLock = rootLock;
@@ -136,7 +139,7 @@ async function startRuntimeLocked(config: RuntimeConfig, logger: Logger, version
     ImportImage: async (req) => ({ images: await importImageArchive(images, req.path) }),
   });
   await listenUnix(server, config.socket);
-  logger.info({ socket: config.socket, streaming: streaming.url(), root: config.root, runtime: config.ociRuntime.path, cgroups: cgroupMode }, 'corelet runtime serving CRI');
+  logger.info({ socket: config.socket, streaming: streaming.url(), root: config.root, runtime: config.ociRuntime.path, runtimeChosenBy: config.ociRuntime.chosenBy, cgroups: cgroupMode }, 'corelet runtime serving CRI');
   return {
     context,
     server,

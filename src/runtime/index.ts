@@ -1,4 +1,5 @@
 export * from './config.js';
 export * from './daemon.js';
+export { checkRuntimeAssets, missingRuntimeAssets } from './assets.js';
 export { importImageArchive, importImageArchiveOffline, type ImportedImage } from './image-import.js';
 export type { RuntimeContext } from './runtime-context.js';

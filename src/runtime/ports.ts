@@ -42,5 +42,5 @@ export interface MonitorPort {
 export interface CgroupPort {
   stats(cgroupsPath: string): Promise<CgroupStats | undefined>;
   exists(cgroupsPath: string): Promise<boolean>;
-  removeIfEmpty(cgroupsPath: string): Promise<unknown>;
+  removeIfEmpty(cgroupsPath: string): Promise<{ busy: string[] }>;
 }

@@ -24,6 +24,16 @@ export interface HarnessOptions {
   registries?: string;
   /** Images pulled once the daemon answers (a failed pull stops the harness and rejects). */
   pull?: string[];
+  /** The OCI runtime (runtime.yaml's runtime: runc or crun); without it the runtime's default. */
+  ociRuntime?: string;
+  /**
+   * Runs the daemon in a private mount namespace with the cgroup v2 mount of a hybrid host hidden (a
+   * v1 host to it and its children). crun 1.x refuses a hybrid host whose v2 mount holds a
+   * controller ("cgroups in hybrid mode not supported"), as this host's does (hugetlb).
+   */
+  hideCgroupV2?: boolean;
+  /** Prefix of the temp folder, default bridge and cgroup parent (default corelet-it- / cltest / corelet-test-). */
+  prefix?: string;
 }
 
 export class RuntimeHarness {
@@ -36,6 +46,7 @@ export class RuntimeHarness {
   readonly cgroupParent: string;
   private proc: ChildProcess | undefined;
   private logFile: string;
+  private readonly hideCgroupV2: boolean;
 
   private constructor(dir: string, opts: HarnessOptions) {
     const n = `${process.pid % 1000}${counter++}`;
@@ -43,15 +54,16 @@ export class RuntimeHarness {
     this.socket = join(dir, 'corelet.sock');
     this.root = join(dir, 'root');
     this.cniConfDir = join(dir, 'net.d');
-    this.bridge = opts.bridge ?? `cltest${n}`.slice(0, 15);
+    this.bridge = opts.bridge ?? `${opts.prefix ?? 'cltest'}${n}`.slice(0, 15);
     this.subnet = opts.subnet ?? `10.${200 + (counter % 50)}.${process.pid % 250}.0/24`;
-    this.cgroupParent = `/corelet-test-${n}`;
+    this.cgroupParent = `/${opts.prefix ?? 'corelet-test-'}${n}`;
     this.logFile = join(dir, 'runtime.log');
+    this.hideCgroupV2 = opts.hideCgroupV2 ?? false;
   }
 
   /** Creates the folders and config, and starts the daemon. */
   static async start(opts: HarnessOptions = {}): Promise<RuntimeHarness> {
-    const dir = await mkdtemp(join(tmpdir(), 'corelet-it-'));
+    const dir = await mkdtemp(join(tmpdir(), opts.prefix ?? 'corelet-it-'));
     const h = new RuntimeHarness(dir, opts);
     await mkdir(h.cniConfDir, { recursive: true });
     if (opts.registries) await writeFile(join(dir, 'registries.yaml'), opts.registries);
@@ -60,6 +72,7 @@ export class RuntimeHarness {
       [
         `registries: ${join(dir, 'registries.yaml')}`,
         `cgroupParent: ${h.cgroupParent}`,
+        ...(opts.ociRuntime ? [`runtime: ${opts.ociRuntime}`] : []),
         'cni:',
         `  confDir: ${h.cniConfDir}`,
         `  podSubnet: ${h.subnet}`,
@@ -80,9 +93,11 @@ export class RuntimeHarness {
   /** Starts (or restarts) the daemon and waits until crictl can talk to it. */
   async startDaemon(): Promise<void> {
     const out = openSync(this.logFile, 'a');
-    this.proc = spawn(process.execPath, [CORELET, 'runtime', '--socket', this.socket, '--root', this.root, '--config', join(this.dir, 'runtime.yaml'), '--log-level', 'debug'], {
-      stdio: ['ignore', out, out],
-    });
+    const argv = [process.execPath, CORELET, 'runtime', '--socket', this.socket, '--root', this.root, '--config', join(this.dir, 'runtime.yaml'), '--log-level', 'debug'];
+    // exec keeps the daemon's pid the one this harness signals; the namespace ends with its processes.
+    const hide = ['unshare', '--mount', '--propagation', 'slave', 'sh', '-c', HIDE_CGROUP_V2, 'sh', join(this.dir, 'cgroup-v1')];
+    const [file, ...args] = this.hideCgroupV2 ? [...hide, ...argv] : argv;
+    this.proc = spawn(file!, args, { stdio: ['ignore', out, out] });
     const proc = this.proc;
     const exited = new Promise<never>((_, reject) => proc.once('exit', (code) => reject(new Error(`runtime exited with ${code}; log:\n${this.logTail()}`))));
     for (let i = 0; i < 100; i++) {
@@ -192,6 +207,23 @@ export class RuntimeHarness {
   }
 }
 
+/**
+ * sh -c script (arguments: a scratch folder, then the command): in the mount namespace it runs in,
+ * /sys/fs/cgroup becomes a fresh tmpfs holding the host's v1 hierarchies only (no unified/), then
+ * it execs the command. Nothing changes outside the namespace.
+ */
+const HIDE_CGROUP_V2 = `set -e
+d=$1; shift
+mkdir -p "$d"
+mount -t tmpfs corelet-v1 "$d"
+for c in /sys/fs/cgroup/*; do
+  n=\${c##*/}; [ "$n" = unified ] && continue
+  mountpoint -q "$c" || continue
+  mkdir "$d/$n"; mount --bind "$c" "$d/$n"
+done
+mount --move "$d" /sys/fs/cgroup
+exec "$@"`;
+
 /** Last-resort cleanup after a failed test: processes, mounts and netns mentioning root. */
 async function killLeftovers(root: string): Promise<void> {
   const ps = await execa('ps', ['-eo', 'pid=,args='], { reject: false });
@@ -246,14 +278,14 @@ export async function hostLeftovers(h: RuntimeHarness, podIds: string[]): Promis
   const names = new Set(podIds.map((id) => `corelet-${id.slice(0, 16)}`));
   const netns = (await readdir('/run/netns').catch(() => [] as string[])).filter((n) => names.has(n));
   const ps = await execa('ps', ['-eo', 'pid=,comm=,args='], { reject: false });
-  const processes = ps.stdout.split('\n').filter((l) => /\b(conmon|runc)\b/.test(l) && l.includes(h.root));
+  const processes = ps.stdout.split('\n').filter((l) => /\b(conmon|runc|crun)\b/.test(l) && l.includes(h.root));
   const ipamDir = join(h.root, 'cni', 'networks');
   const ipam: string[] = [];
   for (const net of await readdir(ipamDir).catch(() => [] as string[])) {
     for (const f of await readdir(join(ipamDir, net)).catch(() => [] as string[])) if (/^\d+\.\d+\.\d+\.\d+$/.test(f)) ipam.push(`${net}/${f}`);
   }
   const state: string[] = [];
-  for (const sub of ['exits', 'sockets', 'runc', 'ns']) {
+  for (const sub of ['exits', 'sockets', 'runc', 'crun', 'ns']) {
     for (const f of await readdir(join(h.root, 'run', sub)).catch(() => [] as string[])) state.push(`${sub}/${f}`);
   }
   return { mounts, netns, processes, ipam, state };

@@ -148,9 +148,20 @@ export class OciRuntime {
     await this.run('delete', id, [...(opts.force ? ['--force'] : []), id]).catch(ignoreNotFound);
   }
 
-  /** Changes a running container's resources: the OCI linux.resources object, fed on stdin. */
+  /**
+   * Changes a running container's resources: the OCI linux.resources object, passed as a file
+   * removed afterwards (as exec's process.json). Not on stdin: node gives a child a socketpair, and
+   * crun reopens `-` as /dev/stdin, which a socket cannot be opened as (ENXIO).
+   */
   async update(id: string, resources: object): Promise<void> {
-    await this.run('update', id, ['--resources', '-', id], JSON.stringify(resources));
+    const dir = await mkdtemp(join(this.tmpDir, 'corelet-update-'));
+    try {
+      const file = join(dir, 'resources.json');
+      await writeFile(file, JSON.stringify(resources), { mode: 0o600 });
+      await this.run('update', id, ['--resources', file, id]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 
   /**

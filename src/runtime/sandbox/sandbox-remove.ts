@@ -3,6 +3,7 @@ import type { UnaryImpl } from '../../cri/index.js';
 import { invalidArgument } from '../../lib/index.js';
 import type { SandboxRecord } from '../store/index.js';
 import { forgetMonitorFiles, publishEvent, type LifecycleDeps } from '../lifecycle.js';
+import { removeOwnedCgroups } from './cgroup-ownership.js';
 import type { SandboxManager } from './sandbox-manager.js';
 import { stopPodSandboxLocked, type StopPodSandboxDeps } from './sandbox-stop.js';
 
@@ -38,7 +39,7 @@ export async function cleanupSandbox(d: CleanupSandboxDeps, rec: SandboxRecord):
   const { store, cgroups, mounts } = d;
   await mounts.unmount(join(d.sandboxes.dir(rec.id), 'shm'));
   await d.namespaces.unpin(d.sandboxes.pinDir(rec.id));
-  if (rec.ownsCgroupParent) await cgroups.removeIfEmpty(rec.cgroupParent);
+  await removeOwnedCgroups(rec, (p) => cgroups.removeIfEmpty(p));
   const wasVisible = rec.state !== 'creating';
   if (wasVisible) publishEvent(d, 'CONTAINER_DELETED_EVENT', rec.id, rec.id);
   await store.remove('sandboxes', rec.id);

@@ -11,6 +11,7 @@ import { podHostsFile, resolvConf } from './sandbox-files.js';
 import { namespaceModes } from './namespace-modes.js';
 import { netnsName, networkArgs } from './sandbox-network.js';
 import type { SandboxManager } from './sandbox-manager.js';
+import { ownedCgroups, removeOwnedCgroups } from './cgroup-ownership.js';
 import { currentBootId, startTimeOrUnknown } from '../process-liveness.js';
 
 /** Size of a pod's /dev/shm, as Docker and containerd default it. */
@@ -44,6 +45,8 @@ export async function runPodSandbox(d: RunPodSandboxDeps, config: PodSandboxConf
   const id = newId();
   const requestedParent = config.linux?.cgroup_parent ?? '';
   const cgroupParent = requestedParent || `${rc.defaultCgroupParent}/${id}`;
+  // The default parent's own folder (/corelet) stays, as the agent's /kubepods does; the pod's is ours.
+  const ownedCgroupParents = requestedParent ? await ownedCgroups(requestedParent, (p) => d.cgroups.exists(p), store.listSandboxes()) : [cgroupParent];
   const rec: SandboxRecord = {
     id,
     name: `${meta.name}_${meta.namespace}_${meta.uid}_${meta.attempt}`,
@@ -56,7 +59,8 @@ export async function runPodSandbox(d: RunPodSandboxDeps, config: PodSandboxConf
     additionalIps: [],
     pausePid: 0,
     cgroupParent,
-    ownsCgroupParent: !requestedParent || !(await d.cgroups.exists(requestedParent)),
+    ownsCgroupParent: ownedCgroupParents.includes(cgroupParent),
+    ownedCgroups: ownedCgroupParents,
     shmMounted: false,
   };
   await store.add('sandboxes', rec);
@@ -82,7 +86,7 @@ async function createSandbox(d: RunPodSandboxDeps, rec: SandboxRecord, hostNetwo
   // Without a hostname in the request the pod takes the node's, as containerd does.
   const hostname = (hostNetwork ? '' : config.hostname) || (await readFile('/proc/sys/kernel/hostname', 'utf8')).trim();
 
-  if (rec.ownsCgroupParent) undo.push('remove pod cgroup', () => cgroups.removeIfEmpty(rec.cgroupParent));
+  undo.push('remove pod cgroups', () => removeOwnedCgroups(rec, (p) => cgroups.removeIfEmpty(p)));
   // /dev/shm and the netns are independent: make them side by side. Their names derive from the
   // id, so a daemon killed right here still finds them when it rolls the sandbox back.
   const shm = hostIpc ? undefined : join(dir, 'shm');

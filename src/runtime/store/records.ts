@@ -45,8 +45,14 @@ export interface SandboxRecord {
   nsPins?: { ipc?: string; uts?: string };
   /** cgroupfs path of the pod's parent cgroup; pause and containers live below it. */
   cgroupParent: string;
-  /** True when corelet chose the parent itself and so removes it with the sandbox. */
+  /** True when the runtime made the parent (the leaf of cgroupParent) and so removes it with the sandbox. */
   ownsCgroupParent: boolean;
+  /**
+   * The folders of cgroupParent (outermost first) the runtime made or shares with another pod that
+   * made them, removed with the last pod under them (sandbox/cgroup-ownership.ts). Absent in
+   * records written before it: ownsCgroupParent alone decides.
+   */
+  ownedCgroups?: string[];
   /** True when /dev/shm of the pod is a tmpfs mounted by corelet on the host. */
   shmMounted: boolean;
 }

@@ -20,6 +20,8 @@ let stdin = '';
 const fail = (msg, code = 1) => { process.stderr.write('time="2026-01-01T00:00:00Z" level=error msg="' + msg.replace(/"/g, '\\\\"') + '"\\n'); process.exit(code); };
 async function main() {
   if (argv.includes('-')) { for await (const c of process.stdin) stdin += c; }
+  // update --resources FILE: the file's content, recorded as stdin (the file is gone afterwards).
+  else if (argv.includes('--resources')) stdin = readFileSync(argv[argv.indexOf('--resources') + 1], 'utf8');
   appendFileSync(join(dir, 'calls.jsonl'), JSON.stringify({ argv, stdin }) + '\\n');
   if (argv[0] !== '--root') fail('no --root');
   const cmd = argv[2];

@@ -46,9 +46,12 @@ test('start, kill and update pass the right arguments; unknown ids are NotFound 
     ['start', 'c1'],
     ['kill', 'c1', 'TERM'],
     ['kill', '--all', 'c1', '9'],
-    ['update', '--resources', '-', 'c1'],
+    ['update', '--resources', calls[3]!.argv[4]!, 'c1'],
   ]);
+  // The resources go as a file (crun cannot reopen a socket stdin as /dev/stdin), removed afterwards.
+  assert.match(calls[3]!.argv[4]!, /^\/.*resources\.json$/);
   assert.deepEqual(JSON.parse(calls[3]!.stdin), { memory: { limit: 1048576 } });
+  await assert.rejects(readFile(calls[3]!.argv[4]!), /ENOENT/);
   await assert.rejects(rt.start('nope'), (err: unknown) => {
     assert.ok(isKind(err, 'NotFound'));
     assert.match((err as Error).message, /container does not exist/);

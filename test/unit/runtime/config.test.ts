@@ -64,3 +64,15 @@ test('pinnedImages: references (or NAME* prefixes, as CRI-O pinned_images) the a
   await writeFile(file, 'pinnedImages: busybox\n');
   await assert.rejects(loadRuntimeConfig({ config: file }, '/p'), (e) => isKind(e, 'InvalidArgument') && /pinnedImages must be a list/.test(String(e)));
 });
+
+test('--runtime overrides the config file, which overrides the host default; the choice says where it came from', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'corelet-config-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'runtime.yaml');
+  await writeFile(file, 'runtime: runc\n');
+  assert.equal((await loadRuntimeConfig({ config: file }, '/p')).ociRuntime.chosenBy, 'config file');
+  const flagged = await loadRuntimeConfig({ config: file, runtime: 'runc' }, '/p');
+  assert.deepEqual([flagged.ociRuntime.name, flagged.ociRuntime.chosenBy], ['runc', '--runtime']);
+  await writeFile(file, '');
+  assert.match((await loadRuntimeConfig({ config: file }, '/p')).ociRuntime.chosenBy ?? '', /^default: /);
+});

@@ -96,7 +96,9 @@ export async function fakeDeps(): Promise<{ deps: LifecycleDeps; host: FakeHost;
     async exists() {
       return false;
     },
-    async removeIfEmpty() {},
+    async removeIfEmpty() {
+      return { busy: [] };
+    },
   };
   const mounts: MountPort = {
     async overlay(_l, _u, _w, target) {

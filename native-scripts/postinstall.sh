@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# postinstall.sh - run by npm when corelet is installed from its package: builds the runtime's two
+# small C programs (build-native.sh: the pause process and the corelet-io helper) for this host, as
+# a native addon is built at install time. Without gcc and libc6-dev the install still succeeds:
+# the CLI needs neither program; `corelet runtime` and `corelet agent` refuse to start, naming
+# what is missing, until build-native.sh has run.
+set -uo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+if ! "$here/build-native.sh" "$here/../dist"; then
+	echo "corelet: the runtime's C helpers were not built; the CLI works without them, the runtime and agent do not." >&2
+	echo "corelet: install gcc and libc6-dev, then run $here/build-native.sh" >&2
+fi
+exit 0
