@@ -189,19 +189,24 @@ function fnv(h: number, byte: number): number {
   return Math.imul(h ^ byte, 0x01000193);
 }
 
+/** The most bytes a plain query may have: a header, a name, type and class, an OPT record with up to 64 bytes of options. */
+const PLAIN_QUERY_MAX = 12 + 255 + 4 + 11 + 64;
+
 /**
- * The answer-cache hash of a plain UDP query, or -1 for any other: one IN question, no other record
- * (so no EDNS), opcode QUERY, a name of letters, digits, '-' and '_' only (so ASCII case folding is
- * the whole story), nothing after the question. The hash covers what the answer depends on: the
- * lower-cased name, the type and the RD bit (the only query flag the answer echoes); `seed` varies
- * it per server. Read straight from the bytes: no decoding, no string, no allocation.
+ * The answer-cache hash of a plain UDP query, or -1 for any other: opcode QUERY, one question of
+ * class IN whose name is letters, digits, '-' and '_' only (so ASCII case folding is the whole story),
+ * then nothing, or one OPT record (EDNS version 0, its options' bytes exactly its RDATA) and nothing
+ * after it. The hash covers what the answer depends on: the lower-cased name and every byte after it
+ * (type, class, the whole OPT record: the client's UDP size), and the RD bit (the only query flag the
+ * answer echoes); `seed` varies it per server. Read straight from the bytes: no decoding, no string,
+ * no allocation.
  */
 export function plainQueryHash(raw: Uint8Array, seed = 0x811c9dc5): number {
   const len = raw.length;
-  if (len < 17 || len > 12 + 255 + 4) return -1;
+  if (len < 17 || len > PLAIN_QUERY_MAX) return -1;
   if ((raw[2]! & 0xf8) !== 0) return -1; // a response, or an opcode other than QUERY
-  // QDCOUNT 1, ANCOUNT, NSCOUNT, ARCOUNT 0
-  if (raw[4] !== 0 || raw[5] !== 1 || raw[6] !== 0 || raw[7] !== 0 || raw[8] !== 0 || raw[9] !== 0 || raw[10] !== 0 || raw[11] !== 0) return -1;
+  // QDCOUNT 1, ANCOUNT 0, NSCOUNT 0, ARCOUNT 0 or 1
+  if (raw[4] !== 0 || raw[5] !== 1 || raw[6] !== 0 || raw[7] !== 0 || raw[8] !== 0 || raw[9] !== 0 || raw[10] !== 0 || raw[11]! > 1) return -1;
   let h = fnv(seed, raw[2]! & 1); // RD
   let i = 12;
   for (;;) {
@@ -218,14 +223,38 @@ export function plainQueryHash(raw: Uint8Array, seed = 0x811c9dc5): number {
       h = fnv(h, LOWER[c]!);
     }
   }
-  if (i + 4 !== len || raw[i + 2] !== 0 || raw[i + 3] !== 1) return -1; // class IN, nothing after
-  h = fnv(fnv(h, raw[i]!), raw[i + 1]!);
+  if (i + 4 > len || raw[i + 2] !== 0 || raw[i + 3] !== 1) return -1; // class IN
+  const opt = i + 4;
+  if (raw[11] === 0) {
+    if (opt !== len) return -1; // nothing after the question
+  } else {
+    // the OPT record: root name, type 41, UDP size, extended RCODE, version 0, flags, RDLENGTH = the rest
+    if (opt + 11 > len || raw[opt] !== 0 || raw[opt + 1] !== 0 || raw[opt + 2] !== 41 || raw[opt + 6] !== 0) return -1;
+    if (((raw[opt + 9]! << 8) | raw[opt + 10]!) !== len - opt - 11) return -1;
+    // options: each code, length and exactly that many bytes, up to the end
+    let o = opt + 11;
+    while (o < len) {
+      if (o + 4 > len) return -1;
+      o += 4 + ((raw[o + 2]! << 8) | raw[o + 3]!);
+    }
+    if (o !== len) return -1;
+  }
+  for (let j = i; j < len; j++) h = fnv(h, raw[j]!);
   return h & 0x3fffffff; // a small integer: a cheap Map key
 }
 
+/** Where the question's name ends in a plain query (plainQueryHash ≥ 0). */
+function nameEnd(raw: Uint8Array): number {
+  let i = 12;
+  while (raw[i] !== 0) i += raw[i]! + 1;
+  return i + 1;
+}
+
 interface CacheEntry {
-  /** The question as stored: the name lower-cased, then type and class as received. */
+  /** The query from its name on: the name lower-cased, then every byte after it as received. */
   readonly question: Buffer;
+  /** The length of the name in `question`. */
+  readonly nameLength: number;
   readonly rd: number;
   readonly answer: Buffer;
   /** Where the answer holds the asked name in its wire form (the question, owner names). */
@@ -253,7 +282,7 @@ function flipCase(name: string): string {
 function spellingOffsets(query: Buffer, answer: Buffer, flipped: Buffer): number[] | undefined {
   if (answer.length !== flipped.length) return undefined;
   const start = 12;
-  const n = query.length - 4 - start;
+  const n = nameEnd(query) - start;
   const out: number[] = [];
   for (let o = 0; o + n <= answer.length; o++) {
     let j = 0;
@@ -267,13 +296,14 @@ function spellingOffsets(query: Buffer, answer: Buffer, flipped: Buffer): number
   return out;
 }
 
-/** Whether a plain query (plainQueryHash ≥ 0) asks exactly the entry's question. */
+/** Whether a plain query (plainQueryHash ≥ 0) is the entry's, but for its ID and the name's case. */
 function sameQuestion(e: CacheEntry, raw: Uint8Array): boolean {
   const q = e.question;
   const n = q.length;
   if (raw.length - 12 !== n || (raw[2]! & 1) !== e.rd) return false;
-  for (let j = 0; j < n - 4; j++) if (LOWER[raw[12 + j]!] !== q[j]) return false;
-  for (let j = n - 4; j < n; j++) if (raw[12 + j] !== q[j]) return false;
+  const m = e.nameLength;
+  for (let j = 0; j < m; j++) if (LOWER[raw[12 + j]!] !== q[j]) return false;
+  for (let j = m; j < n; j++) if (raw[12 + j] !== q[j]) return false;
   return true;
 }
 
@@ -319,7 +349,7 @@ class AnswerCache {
       stored.copy(out);
       out[0] = query[0]!;
       out[1] = query[1]!;
-      for (const o of e.spellings) query.copy(out, o, 12, query.length - 4);
+      for (const o of e.spellings) query.copy(out, o, 12, 12 + e.nameLength);
       return out;
     }
     return undefined;
@@ -341,10 +371,11 @@ class AnswerCache {
       this.size = 0;
       head = undefined;
     }
+    const nameLength = nameEnd(query) - 12;
     const question = Buffer.allocUnsafeSlow(query.length - 12);
-    for (let j = 0; j < question.length - 4; j++) question[j] = LOWER[query[12 + j]!]!;
-    query.copy(question, question.length - 4, query.length - 4);
-    this.buckets.set(h, { question, rd: query[2]! & 1, answer, spellings, next: head, depth: (head?.depth ?? 0) + 1 });
+    for (let j = 0; j < nameLength; j++) question[j] = LOWER[query[12 + j]!]!;
+    query.copy(question, nameLength, 12 + nameLength);
+    this.buckets.set(h, { question, nameLength, rd: query[2]! & 1, answer, spellings, next: head, depth: (head?.depth ?? 0) + 1 });
     this.size++;
   }
 }
@@ -454,7 +485,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
           limit,
         );
       const reply = encode(question, answer);
-      if (cacheHash >= 0 && opt === undefined) {
+      if (cacheHash >= 0) {
         // The answer echoes the asked spelling in its records' names too: the same answer for the
         // name with every letter's case flipped shows where, so that a hit writes its own spelling there.
         const flippedName = flipCase(question.name);

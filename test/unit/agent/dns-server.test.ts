@@ -149,7 +149,14 @@ describe('cluster DNS: Service records', () => {
         b.set(bytes, at < 0 ? b.length + at : at);
         return b;
       };
+      /** The query with these bytes appended to its OPT record's RDATA (RDLENGTH adjusted). */
+      const withOption = (q: Buffer, bytes: number[], rdlength = bytes.length) => {
+        const b = Buffer.concat([q, Buffer.from(bytes)]);
+        b.writeUInt16BE(rdlength, q.length - 2);
+        return b;
+      };
       const zeus = plain('zeus-api.default.svc.cluster.local', 'A');
+      const zeusEdns = query('zeus-api.default.svc.cluster.local', 'A', { id: 99, edns: 1232 });
       const cachable = [
         zeus,
         plain('ZEUS-api.default.svc.cluster.local', 'A'),
@@ -160,16 +167,24 @@ describe('cluster DNS: Service records', () => {
         plain('many.shop.svc.cluster.local', 'A'), // truncated to 512 bytes
         plain('nope.default.svc.cluster.local', 'A'),
         plain('cluster.local', 'SOA'),
+        query('zeus-api.default.svc.cluster.local', 'A', { id: 99, edns: 512 }),
+        query('Zeus-API.default.svc.cluster.local', 'A', { id: 99, edns: 4096 }),
+        query('many.shop.svc.cluster.local', 'A', { id: 99, edns: 1232 }), // the additionals dropped, not truncated
+        withOption(query('zeus-api.default.svc.cluster.local', 'SRV', { id: 99, edns: 1232 }), [0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8]), // a client cookie
       ];
       // zeus asked each way the fast path must not take: another class (CH, ANY), a byte after the
-      // question, an EDNS record, another opcode, a dot inside a label, a compression pointer, a
-      // non-ASCII letter, a second question count, an answer count
+      // question, EDNS version 1, broken OPT records, two of them, another record, another opcode, a
+      // dot inside a label, a compression pointer, a non-ASCII letter, a second question count, an answer count
       const dottedLabel = Buffer.concat([zeus.subarray(0, 12), Buffer.from([16]), Buffer.from('zeus-api.default'), zeus.subarray(12 + 1 + 8 + 1 + 7)]);
       const bent = [
         patched(zeus, -2, [0, 3]),
         patched(zeus, -2, [0, 255]),
         Buffer.concat([zeus, Buffer.from([0])]),
-        query('zeus-api.default.svc.cluster.local', 'A', { id: 99, edns: 512 }),
+        patched(zeusEdns, -5, [1]), // EDNS version 1
+        withOption(zeusEdns, [0, 10, 0, 8, 1, 2, 3, 4], 8), // an option longer than the RDATA
+        withOption(zeusEdns, [0, 10, 0, 2, 1, 2], 5), // RDLENGTH past the end
+        Buffer.concat([patched(zeusEdns, 10, [0, 2]), zeusEdns.subarray(-11)]), // two OPT records
+        patched(zeusEdns, -10, [0, 1]), // an additional record that is not OPT
         patched(zeus, 2, [0x11]), // opcode STATUS, RD
         dottedLabel,
         Buffer.concat([zeus.subarray(0, 12), Buffer.from([0xc0, 12]), zeus.subarray(-4)]),
