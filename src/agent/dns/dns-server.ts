@@ -12,6 +12,7 @@
  * `allowSource` get REFUSED; ANY outside the cluster zone gets RFC 8482's minimal answer.
  */
 import dgram from 'node:dgram';
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import net from 'node:net';
 import * as dnsPacket from 'dns-packet';
@@ -171,45 +172,154 @@ function fitUdp(packet: dnsPacket.Packet, limit: number): Buffer {
 
 /** Entries of the encoded-answer cache before it is emptied (a bound, not a working-set guess). */
 const ANSWER_CACHE_MAX = 10_000;
+/** Entries one hash bucket may hold: a lookup compares at most this many (names crafted to collide cost no more). */
+const ANSWER_CACHE_CHAIN_MAX = 4;
 
 /** 1 for the name bytes the answer cache takes (letters, digits, '-', '_'), 0 for the rest. */
 const PLAIN_BYTE = new Uint8Array(256);
-for (let c = 0; c < 256; c++) if (/^[A-Za-z0-9_-]$/.test(String.fromCharCode(c))) PLAIN_BYTE[c] = 1;
+/** ASCII lower case of a byte (the others as they are). */
+const LOWER = new Uint8Array(256);
+for (let c = 0; c < 256; c++) {
+  if (/^[A-Za-z0-9_-]$/.test(String.fromCharCode(c))) PLAIN_BYTE[c] = 1;
+  LOWER[c] = c >= 0x41 && c <= 0x5a ? c + 0x20 : c;
+}
+
+/** FNV-1a step. */
+function fnv(h: number, byte: number): number {
+  return Math.imul(h ^ byte, 0x01000193);
+}
+
+/** The most bytes a plain query may have: a header, a name, type and class, an OPT record with up to 64 bytes of options. */
+const PLAIN_QUERY_MAX = 12 + 255 + 4 + 11 + 64;
 
 /**
- * The answer-cache key of a plain UDP query: one IN question, no other record (so no EDNS), opcode
- * QUERY, a name of letters, digits, '-' and '_' only (so ASCII case folding is the whole story),
- * nothing after the question. The key is the lower-cased name, the type and the RD bit (the only
- * query flag the answer echoes). Anything else: undefined (the full path decodes it).
+ * The answer-cache hash of a plain UDP query, or -1 for any other: opcode QUERY, one question of
+ * class IN whose name is letters, digits, '-' and '_' only (so ASCII case folding is the whole story),
+ * then nothing, or one OPT record (EDNS version 0, its options' bytes exactly its RDATA) and nothing
+ * after it. The hash covers what the answer depends on: the lower-cased name and every byte after it
+ * (type, class, the whole OPT record: the client's UDP size), and the RD bit (the only query flag the
+ * answer echoes); `seed` varies it per server. Read straight from the bytes: no decoding, no string,
+ * no allocation.
  */
-export function plainQueryKey(raw: Buffer): string | undefined {
-  if (raw.length < 17 || raw.length > 12 + 255 + 4) return undefined;
-  const flags = raw.readUInt16BE(2);
-  if ((flags & 0xf800) !== 0) return undefined; // a response, or an opcode other than QUERY
-  if (raw.readUInt16BE(4) !== 1 || raw.readUInt16BE(6) !== 0 || raw.readUInt16BE(8) !== 0 || raw.readUInt16BE(10) !== 0) return undefined;
+export function plainQueryHash(raw: Uint8Array, seed = 0x811c9dc5): number {
+  const len = raw.length;
+  if (len < 17 || len > PLAIN_QUERY_MAX) return -1;
+  if ((raw[2]! & 0xf8) !== 0) return -1; // a response, or an opcode other than QUERY
+  // QDCOUNT 1, ANCOUNT 0, NSCOUNT 0, ARCOUNT 0 or 1
+  if (raw[4] !== 0 || raw[5] !== 1 || raw[6] !== 0 || raw[7] !== 0 || raw[8] !== 0 || raw[9] !== 0 || raw[10] !== 0 || raw[11]! > 1) return -1;
+  let h = fnv(seed, raw[2]! & 1); // RD
   let i = 12;
   for (;;) {
-    const len = raw[i];
-    if (len === undefined || len > 63) return undefined; // cut, or a compression pointer
+    const l = raw[i];
+    if (l === undefined || l > 63) return -1; // cut, or a compression pointer
+    h = fnv(h, l);
     i++;
-    if (len === 0) break;
-    if (i + len > raw.length) return undefined;
-    for (let j = i; j < i + len; j++) if (PLAIN_BYTE[raw[j]!] === 0) return undefined;
-    i += len;
+    if (l === 0) break;
+    const end = i + l;
+    if (end > len) return -1;
+    for (; i < end; i++) {
+      const c = raw[i]!;
+      if (PLAIN_BYTE[c] === 0) return -1;
+      h = fnv(h, LOWER[c]!);
+    }
   }
-  if (i + 4 !== raw.length || raw.readUInt16BE(i + 2) !== 1) return undefined;
-  // the name in wire form (length bytes 0-63 are no letters, so lower-casing touches only the labels)
-  return `${raw.toString('latin1', 12, i).toLowerCase()}/${raw.readUInt16BE(i)}/${flags & dnsPacket.RECURSION_DESIRED}`;
+  if (i + 4 > len || raw[i + 2] !== 0 || raw[i + 3] !== 1) return -1; // class IN
+  const opt = i + 4;
+  if (raw[11] === 0) {
+    if (opt !== len) return -1; // nothing after the question
+  } else {
+    // the OPT record: root name, type 41, UDP size, extended RCODE, version 0, flags, RDLENGTH = the rest
+    if (opt + 11 > len || raw[opt] !== 0 || raw[opt + 1] !== 0 || raw[opt + 2] !== 41 || raw[opt + 6] !== 0) return -1;
+    if (((raw[opt + 9]! << 8) | raw[opt + 10]!) !== len - opt - 11) return -1;
+    // options: each code, length and exactly that many bytes, up to the end
+    let o = opt + 11;
+    while (o < len) {
+      if (o + 4 > len) return -1;
+      o += 4 + ((raw[o + 2]! << 8) | raw[o + 3]!);
+    }
+    if (o !== len) return -1;
+  }
+  for (let j = i; j < len; j++) h = fnv(h, raw[j]!);
+  return h & 0x3fffffff; // a small integer: a cheap Map key
+}
+
+/** Where the question's name ends in a plain query (plainQueryHash ≥ 0). */
+function nameEnd(raw: Uint8Array): number {
+  let i = 12;
+  while (raw[i] !== 0) i += raw[i]! + 1;
+  return i + 1;
+}
+
+interface CacheEntry {
+  /** The query from its name on: the name lower-cased, then every byte after it as received. */
+  readonly question: Buffer;
+  /** The length of the name in `question`. */
+  readonly nameLength: number;
+  readonly rd: number;
+  readonly answer: Buffer;
+  /** Where the answer holds the asked name in its wire form (the question, owner names). */
+  readonly spellings: readonly number[];
+  readonly next: CacheEntry | undefined;
+  readonly depth: number;
+}
+
+/** The name with the case of every ASCII letter swapped. */
+function flipCase(name: string): string {
+  let out = '';
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    out += String.fromCharCode((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) ? c ^ 0x20 : c);
+  }
+  return out;
 }
 
 /**
- * Encoded answers of plain UDP queries for cluster names, by plainQueryKey, valid while the view's
- * generation stays the same. A hit is the stored message with the query's ID and its question bytes
- * (the client's spelling of the name: resolvers using 0x20 case randomization compare it).
+ * The offsets where `answer` carries the wire name of `query` (a plain query) as spelled, found by
+ * `flipped`, the answer to the same question with every letter's case swapped: a name copied from
+ * the question is there as asked in one and flipped in the other. Undefined when the two answers
+ * differ in length (then the answer is not cached).
+ */
+function spellingOffsets(query: Buffer, answer: Buffer, flipped: Buffer): number[] | undefined {
+  if (answer.length !== flipped.length) return undefined;
+  const start = 12;
+  const n = nameEnd(query) - start;
+  const out: number[] = [];
+  for (let o = 0; o + n <= answer.length; o++) {
+    let j = 0;
+    for (; j < n; j++) {
+      const c = query[start + j]!;
+      const f = PLAIN_BYTE[c] === 1 && (c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a ? c ^ 0x20 : c;
+      if (answer[o + j] !== c || flipped[o + j] !== f) break;
+    }
+    if (j === n) out.push(o);
+  }
+  return out;
+}
+
+/** Whether a plain query (plainQueryHash ≥ 0) is the entry's, but for its ID and the name's case. */
+function sameQuestion(e: CacheEntry, raw: Uint8Array): boolean {
+  const q = e.question;
+  const n = q.length;
+  if (raw.length - 12 !== n || (raw[2]! & 1) !== e.rd) return false;
+  const m = e.nameLength;
+  for (let j = 0; j < m; j++) if (LOWER[raw[12 + j]!] !== q[j]) return false;
+  for (let j = m; j < n; j++) if (raw[12 + j] !== q[j]) return false;
+  return true;
+}
+
+/**
+ * Encoded answers of plain UDP queries for cluster names, by plainQueryHash (a hit is confirmed by
+ * comparing the question bytes), valid while the view's generation stays the same. A hit is the
+ * stored message with the query's ID and the client's spelling of the name wherever the full path
+ * would echo it (the question: resolvers using 0x20 case randomization compare it; owner names):
+ * byte for byte what the full path answers.
  */
 class AnswerCache {
-  private readonly entries = new Map<string, Buffer>();
+  private readonly buckets = new Map<number, CacheEntry>();
+  private size = 0;
   private generation: number | undefined;
+  /** Random per server: which names share a bucket cannot be worked out from outside. */
+  private readonly seed = randomBytes(4).readUInt32BE(0);
 
   constructor(private readonly view: ServiceView) {}
 
@@ -217,28 +327,56 @@ class AnswerCache {
     const g = this.view.generation?.();
     if (g === undefined) return false;
     if (g !== this.generation) {
-      this.entries.clear();
+      this.buckets.clear();
+      this.size = 0;
       this.generation = g;
     }
     return true;
   }
 
-  lookup(key: string, query: Buffer): Buffer | undefined {
-    if (!this.current()) return undefined;
-    const stored = this.entries.get(key);
-    if (stored === undefined) return undefined;
-    const out = Buffer.allocUnsafe(stored.length);
-    stored.copy(out);
-    query.copy(out, 0, 0, 2);
-    query.copy(out, 12, 12, query.length - 4);
-    return out;
+  /** The query's hash here, or -1 when the query is not one the cache takes. */
+  hash(query: Uint8Array): number {
+    return plainQueryHash(query, this.seed);
   }
 
-  /** Stores an answer just computed from the view (synchronously, so at its current generation). */
-  store(key: string, answer: Buffer): void {
+  /** The answer to a plain query of hash `h` (≥ 0), or undefined. */
+  lookup(h: number, query: Buffer): Buffer | undefined {
+    if (!this.current()) return undefined;
+    for (let e = this.buckets.get(h); e !== undefined; e = e.next) {
+      if (!sameQuestion(e, query)) continue;
+      const stored = e.answer;
+      const out = Buffer.allocUnsafe(stored.length);
+      stored.copy(out);
+      out[0] = query[0]!;
+      out[1] = query[1]!;
+      for (const o of e.spellings) query.copy(out, o, 12, 12 + e.nameLength);
+      return out;
+    }
+    return undefined;
+  }
+
+  /**
+   * Stores an answer just computed from the view (synchronously, so at its current generation), with
+   * the answer to the same question spelled with every letter's case flipped (see spellingOffsets).
+   */
+  store(h: number, query: Buffer, answer: Buffer, flipped: Buffer): void {
     if (!this.current()) return;
-    if (this.entries.size >= ANSWER_CACHE_MAX) this.entries.clear();
-    this.entries.set(key, answer);
+    const spellings = spellingOffsets(query, answer, flipped);
+    if (spellings === undefined) return;
+    let head = this.buckets.get(h);
+    if (head !== undefined && head.depth >= ANSWER_CACHE_CHAIN_MAX) return;
+    for (let e = head; e !== undefined; e = e.next) if (sameQuestion(e, query)) return;
+    if (this.size >= ANSWER_CACHE_MAX) {
+      this.buckets.clear();
+      this.size = 0;
+      head = undefined;
+    }
+    const nameLength = nameEnd(query) - 12;
+    const question = Buffer.allocUnsafeSlow(query.length - 12);
+    for (let j = 0; j < nameLength; j++) question[j] = LOWER[query[12 + j]!]!;
+    query.copy(question, nameLength, 12 + nameLength);
+    this.buckets.set(h, { question, nameLength, rd: query[2]! & 1, answer, spellings, next: head, depth: (head?.depth ?? 0) + 1 });
+    this.size++;
   }
 }
 
@@ -296,8 +434,8 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
   const forwardsBySource = new Map<string, number>();
   const perSourceForwards = Math.max(1, Math.floor((options.maxPendingForwards ?? 1024) / 4));
 
-  /** Answers one raw query; undefined: send nothing. `cacheKey`: its plainQueryKey (UDP only). */
-  const handle = async (raw: Buffer, transport: 'udp' | 'tcp', source: string, cacheKey?: string): Promise<Buffer | undefined> => {
+  /** Answers one raw query; undefined: send nothing. `cacheHash`: its AnswerCache hash, when ≥ 0 (UDP only). */
+  const handle = async (raw: Buffer, transport: 'udp' | 'tcp', source: string, cacheHash = -1): Promise<Buffer | undefined> => {
     const parsed = parseQuery(raw);
     if (!parsed.ok) return parsed.reply;
     const { id, rawFlags, question, opt, maxUdp } = parsed;
@@ -333,19 +471,27 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
       answer = inZone ? { kind: 'answer', rcode: 'NOTIMP', answers: [], authorities: [], additionals: [] } : { kind: 'forward' };
     }
     if (answer.kind === 'answer') {
-      const reply = fitUdp(
-        {
-          id,
-          type: 'response',
-          flags: echoedFlags(rawFlags) | dnsPacket.AUTHORITATIVE_ANSWER | dnsPacket.RECURSION_AVAILABLE | RCODE[answer.rcode],
-          questions: echoable(question) ? [question] : [],
-          answers: answer.answers,
-          authorities: answer.authorities,
-          additionals: [...answer.additionals, ...(opt ? [ourOpt()] : [])],
-        },
-        limit,
-      );
-      if (cacheKey !== undefined && opt === undefined) cache.store(cacheKey, reply);
+      const encode = (q: dnsPacket.Question, a: typeof answer & { kind: 'answer' }) =>
+        fitUdp(
+          {
+            id,
+            type: 'response',
+            flags: echoedFlags(rawFlags) | dnsPacket.AUTHORITATIVE_ANSWER | dnsPacket.RECURSION_AVAILABLE | RCODE[a.rcode],
+            questions: echoable(q) ? [q] : [],
+            answers: a.answers,
+            authorities: a.authorities,
+            additionals: [...a.additionals, ...(opt ? [ourOpt()] : [])],
+          },
+          limit,
+        );
+      const reply = encode(question, answer);
+      if (cacheHash >= 0) {
+        // The answer echoes the asked spelling in its records' names too: the same answer for the
+        // name with every letter's case flipped shows where, so that a hit writes its own spelling there.
+        const flippedName = flipCase(question.name);
+        const other = clusterAnswer(options.view, zone, flippedName, question.type);
+        if (other.kind === 'answer') cache.store(cacheHash, raw, reply, encode({ ...question, name: flippedName }, other));
+      }
       return reply;
     }
     maybeReload();
@@ -452,17 +598,18 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
   tcp.on('error', (err) => log.warn({ err: messageOf(err) }, 'cluster DNS: TCP listener error'));
   udp.on('message', (msg, rinfo) => {
     if (msg.length > MAX_UDP_SIZE) return;
-    const key = plainQueryKey(msg);
-    if (key !== undefined && allowSource(rinfo.address)) {
-      const hit = cache.lookup(key, msg);
+    // The fast path: a plain query answered before from the same view, from a source that may ask.
+    const h = cache.hash(msg);
+    if (h >= 0 && allowSource(rinfo.address)) {
+      const hit = cache.lookup(h, msg);
       if (hit !== undefined) {
-        if (!closed) udp.send(hit, rinfo.port, rinfo.address, () => undefined);
+        if (!closed) udp.send(hit, rinfo.port, rinfo.address);
         return;
       }
     }
-    handle(msg, 'udp', rinfo.address, key).then(
+    handle(msg, 'udp', rinfo.address, h).then(
       (reply) => {
-        if (reply && !closed) udp.send(reply, rinfo.port, rinfo.address, () => undefined);
+        if (reply && !closed) udp.send(reply, rinfo.port, rinfo.address);
       },
       (err) => log.warn({ err: messageOf(err) }, 'cluster DNS: a UDP query failed'),
     );
@@ -490,10 +637,19 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
   };
 }
 
+/**
+ * The UDP socket's "resolver": it only ever sends to the source address of a datagram it received,
+ * an IP literal, so the address is passed through at once. (dgram's default, dns.lookup, answers a
+ * literal too, but a tick later: a deferred call and a closure per answer.)
+ */
+function literalLookup(address: string, family: unknown, callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  callback(null, address, family === 6 ? 6 : 4);
+}
+
 /** Binds UDP then TCP on the same port; with port 0, retries when the free UDP port is taken on TCP. */
 async function bindBoth(tcp: net.Server, host: string, port: number): Promise<{ udp: dgram.Socket; port: number }> {
   for (let attempt = 0; ; attempt++) {
-    const udp = dgram.createSocket({ type: net.isIP(host) === 6 ? 'udp6' : 'udp4' });
+    const udp = dgram.createSocket({ type: net.isIP(host) === 6 ? 'udp6' : 'udp4', lookup: literalLookup });
     await new Promise<void>((resolve, reject) => {
       udp.once('error', reject);
       udp.bind({ address: host, port }, () => {

@@ -16,7 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { silentLogger } from '../../../src/lib/index.js';
+import { ipv4ToNumber, silentLogger } from '../../../src/lib/index.js';
+import { dottedQuad } from '../../../src/agent/dns/source-acl.js';
 import {
   dnsBuildId,
   DnsProcessLink,
@@ -87,6 +88,13 @@ describe('SourceAcl', () => {
     acl.setCidrs(['10.85.0.0/24']);
     assert.ok(!acl.allows('10.244.3.4'));
     assert.deepEqual(acl.cidrs(), ['10.85.0.0/24']);
+  });
+});
+
+describe('dottedQuad (the ACL\'s address parser)', () => {
+  it('takes exactly what node:net takes for IPv4, with the same number as ipv4ToNumber', () => {
+    const cases = ['0.0.0.0', '10.244.3.4', '255.255.255.255', '127.0.0.1', '1.2.3', '1.2.3.4.5', '256.1.1.1', '01.2.3.4', '1.2.3.04', '1..3.4', '.1.2.3', '1.2.3.', 'a.b.c.d', '1.2.3.4 ', '::1', '::ffff:1.2.3.4', '1000.1.1.1', '', '1.2.3.-4', '99.99.99.999'];
+    for (const ip of cases) assert.equal(dottedQuad(ip), net.isIPv4(ip) ? ipv4ToNumber(ip) : -1, ip);
   });
 });
 

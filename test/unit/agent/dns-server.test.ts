@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import net from 'node:net';
 import { join } from 'node:path';
 import * as dnsPacket from 'dns-packet';
-import { MemoryServiceView, startDnsServer, type RunningDnsServer } from '../../../src/agent/dns/index.js';
+import { MemoryServiceView, startDnsServer, type RunningDnsServer, type ServiceView } from '../../../src/agent/dns/index.js';
+import { plainQueryHash } from '../../../src/agent/dns/dns-server.js';
 import { frame, query, type Decoded, resolve, startFakeUpstream, tcpExchange, tcpQuery, udpExchange, udpQuery, type FakeUpstream } from './dns-helpers.js';
 
 const ZONE = 'cluster.local';
@@ -130,6 +131,85 @@ describe('cluster DNS: Service records', () => {
       view.deleteService('default', 'web-cache');
     }
     assert.equal((await udpQuery(server.port, query('web-cache.default.svc.cluster.local', 'A', { id: 7 }))).rcode, 'NXDOMAIN');
+  });
+
+  it('answers from its cache byte for byte what the full path answers, and a question that differs in any byte gets its own answer', async () => {
+    // The reference: the same server code over the same view, but a view without a generation (no cache).
+    const uncachedView: ServiceView = {
+      service: (ns, name) => view.service(ns, name),
+      hasNamespace: (ns) => view.hasNamespace(ns),
+      reverse: (ip) => view.reverse(ip),
+    };
+    const reference = await startDnsServer({ view: uncachedView, clusterDomain: ZONE, host: '127.0.0.1', port: 0, resolvConfPath: join(dir, 'resolv.conf'), upstreamPort: upstream.port, upstreamTimeoutMs: 300 });
+    try {
+      const plain = (name: string, type: dnsPacket.RecordType, flags = dnsPacket.RECURSION_DESIRED) =>
+        dnsPacket.encode({ type: 'query', id: 99, flags, questions: [{ type, name, class: 'IN' }] });
+      const patched = (q: Buffer, at: number, bytes: number[]) => {
+        const b = Buffer.from(q);
+        b.set(bytes, at < 0 ? b.length + at : at);
+        return b;
+      };
+      /** The query with these bytes appended to its OPT record's RDATA (RDLENGTH adjusted). */
+      const withOption = (q: Buffer, bytes: number[], rdlength = bytes.length) => {
+        const b = Buffer.concat([q, Buffer.from(bytes)]);
+        b.writeUInt16BE(rdlength, q.length - 2);
+        return b;
+      };
+      const zeus = plain('zeus-api.default.svc.cluster.local', 'A');
+      const zeusEdns = query('zeus-api.default.svc.cluster.local', 'A', { id: 99, edns: 1232 });
+      const cachable = [
+        zeus,
+        plain('ZEUS-api.default.svc.cluster.local', 'A'),
+        plain('zeus-api.default.svc.cluster.local', 'AAAA'),
+        plain('zeus-api.default.svc.cluster.local', 'SRV'),
+        plain('_http._tcp.zeus-api.default.svc.cluster.local', 'SRV'),
+        plain('kv.default.svc.cluster.local', 'A', 0),
+        plain('many.shop.svc.cluster.local', 'A'), // truncated to 512 bytes
+        plain('nope.default.svc.cluster.local', 'A'),
+        plain('cluster.local', 'SOA'),
+        query('zeus-api.default.svc.cluster.local', 'A', { id: 99, edns: 512 }),
+        query('Zeus-API.default.svc.cluster.local', 'A', { id: 99, edns: 4096 }),
+        query('many.shop.svc.cluster.local', 'A', { id: 99, edns: 1232 }), // the additionals dropped, not truncated
+        withOption(query('zeus-api.default.svc.cluster.local', 'SRV', { id: 99, edns: 1232 }), [0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8]), // a client cookie
+      ];
+      // zeus asked each way the fast path must not take: another class (CH, ANY), a byte after the
+      // question, EDNS version 1, broken OPT records, two of them, another record, another opcode, a
+      // dot inside a label, a compression pointer, a non-ASCII letter, a second question count, an answer count
+      const dottedLabel = Buffer.concat([zeus.subarray(0, 12), Buffer.from([16]), Buffer.from('zeus-api.default'), zeus.subarray(12 + 1 + 8 + 1 + 7)]);
+      const bent = [
+        patched(zeus, -2, [0, 3]),
+        patched(zeus, -2, [0, 255]),
+        Buffer.concat([zeus, Buffer.from([0])]),
+        patched(zeusEdns, -5, [1]), // EDNS version 1
+        withOption(zeusEdns, [0, 10, 0, 8, 1, 2, 3, 4], 8), // an option longer than the RDATA
+        withOption(zeusEdns, [0, 10, 0, 2, 1, 2], 5), // RDLENGTH past the end
+        Buffer.concat([patched(zeusEdns, 10, [0, 2]), zeusEdns.subarray(-11)]), // two OPT records
+        patched(zeusEdns, -10, [0, 1]), // an additional record that is not OPT
+        patched(zeus, 2, [0x11]), // opcode STATUS, RD
+        dottedLabel,
+        Buffer.concat([zeus.subarray(0, 12), Buffer.from([0xc0, 12]), zeus.subarray(-4)]),
+        patched(zeus, 13, [0xda]),
+        patched(zeus, 4, [0, 2]),
+        patched(zeus, 6, [0, 1]),
+      ];
+      for (const q of cachable) assert.ok(plainQueryHash(q) >= 0, 'a plain query');
+      assert.equal(plainQueryHash(cachable[1]!), plainQueryHash(zeus), 'the name\'s case does not count');
+      for (const q of bent) assert.equal(plainQueryHash(q), -1, 'not a plain query');
+      for (const q of cachable) {
+        const [want] = await udpExchange(reference.port, [q]);
+        for (let i = 0; i < 2; i++) {
+          const [got] = await udpExchange(server.port, [q]); // the second time from the cache
+          assert.deepEqual(got, want, `${dnsPacket.decode(q).questions![0]!.name} ${dnsPacket.decode(q).questions![0]!.type}`);
+        }
+      }
+      for (const q of bent) {
+        const [want] = await udpExchange(reference.port, [q]);
+        const [got] = await udpExchange(server.port, [q]);
+        assert.deepEqual(got, want);
+      }
+    } finally {
+      await reference.close();
+    }
   });
 
   it('answers a headless Service with every ready endpoint IP', async () => {
