@@ -42,6 +42,20 @@
  * never flushed: a client keeps its endpoint across syncs while that endpoint stays.
  * compileRulesetUpdate makes the smaller transaction from one compile to the next: only the service
  * ports whose rules changed, and of those only the elements and chains that differ.
+ *
+ * Packets during a commit. A transaction is atomic, but one packet's walk through the hooks is not
+ * atomic with respect to it: the kernel (nf_tables_core.c, nft_do_chain) picks a chain's rules by the
+ * generation it read when the base chain was entered, while every set or map lookup reads the
+ * generation anew (nft_genmask_cur), so a packet walking while the generation flips sees the OLD
+ * rules with the NEW set elements (or the old @service-ips element with the new @backends). Two
+ * cases lost a connection (ECONNREFUSED, 1 in ~6,000 while syncs alternated a Service between 2 and
+ * 3 endpoints under load): (a) a new @service-ips element sent it to spread-tcp-2, a chain created
+ * in the same transaction, whose rules in the old generation are none: no DNAT, and endpoints-check
+ * rejected the ClusterIP; (b) the old element sent it to spread-tcp-3, whose `numgen mod 3` picked
+ * index 2, deleted from @backends in the same transaction: no match, no DNAT, rejected. So a new
+ * chain is made (with its rules) by a transaction of its own before the one that refers to it
+ * (`prepare`), and the @backends elements of indexes no longer used go in a transaction after it
+ * (`cleanup`); every mix of the two generations then finds rules and an endpoint.
  */
 import {
   MASQUERADE_MARK,
@@ -87,8 +101,18 @@ export interface ResolvedState {
 }
 
 export interface CompiledRuleset {
+  /**
+   * A transaction to apply before `text` ('' when none): the chains `text` makes new, with their
+   * rules (nothing refers to them yet). See "Packets during a commit" above.
+   */
+  prepare: string;
   /** The `nft -f` input. */
   text: string;
+  /**
+   * A transaction to apply after `text` ('' when none): deletes the @backends elements `text`
+   * stopped using (an index past a Service's new endpoint count). See "Packets during a commit".
+   */
+  cleanup: string;
   /** What the table holds once it is applied (pass it as `existing` to the next compile). */
   objects: TableObjects;
   warnings: string[];
@@ -523,6 +547,24 @@ function ruleLines(t: string, f: Fragment): string[] {
   return [...f.chains].flatMap(([chain, rules]) => rules.map((r) => `add rule ${t} ${chain} ${r}`));
 }
 
+/** The @backends maps: looked up by the spread-/nodeport- chains' rules. */
+const BACKEND_MAPS = new Set(Object.keys(TYPEOF_MAPS));
+
+/**
+ * The transaction that makes `chains` (new ones) with their rules before the transaction that
+ * refers to them; '' when there are none. The sets they use are defined with them (`add` is
+ * idempotent; the main transaction defines and fills them again).
+ */
+function prepareText(t: string, f: Fragment, chains: readonly string[]): string {
+  if (chains.length === 0) return '';
+  const only: Fragment = { ...emptyFragment(), sets: f.sets, maps: f.maps, chains: new Map(chains.map((c) => [c, f.chains.get(c) ?? []])) };
+  for (const c of chains) {
+    const spec = f.chainSpecs.get(c);
+    if (spec !== undefined) only.chainSpecs.set(c, spec);
+  }
+  return `${[`add table ${t}`, ...definitionLines(t, only), ...ruleLines(t, only)].join('\n')}\n`;
+}
+
 /** Compiles `state` into one transaction replacing the table's contents; `existing` is what the table holds now. */
 export function compileRuleset(state: ProxyState, table: ProxyTable, existing: TableObjects = EMPTY_TABLE_OBJECTS): CompiledRuleset {
   validateProxyTable(table);
@@ -547,7 +589,9 @@ export function compileRuleset(state: ProxyState, table: ProxyTable, existing: T
     ...ruleLines(t, all),
     ...elementLines(t, 'add', [...all.elements, ...p.clusterIPs.map((key) => ({ target: 'cluster-ips', key })), ...[...p.hairpin.keys()].sort().map((key) => ({ target: 'hairpin', key }))]),
   ];
-  return { text: `${lines.join('\n')}\n`, objects, warnings: resolved.warnings, resolved, plan: p };
+  const had = new Set(existing.chains);
+  const prepare = had.size === 0 ? '' : prepareText(t, all, objects.chains.filter((c) => !had.has(c)));
+  return { prepare, text: `${lines.join('\n')}\n`, cleanup: '', objects, warnings: resolved.warnings, resolved, plan: p };
 }
 
 /**
@@ -591,8 +635,15 @@ export function compileRulesetUpdate(previous: CompiledRuleset, state: ProxyStat
   const elementId = (e: Element) => `${e.target} ${e.key} ${e.value ?? ''}`;
   const oldIds = new Set(oldU.elements.map(elementId));
   const newIds = new Set(newU.elements.map(elementId));
-  const oldElements = oldU.elements.filter((e) => !newIds.has(elementId(e)));
+  const removed = oldU.elements.filter((e) => !newIds.has(elementId(e)));
   const newElements = newU.elements.filter((e) => !oldIds.has(elementId(e)));
+  // a @backends key deleted and not added again (an index past the new endpoint count) is deleted
+  // by the cleanup transaction, after this one: rules of the old generation may still look it up
+  const keyId = (e: Element) => `${e.target} ${e.key}`;
+  const addedKeys = new Set(newElements.map(keyId));
+  const later = (e: Element) => BACKEND_MAPS.has(e.target) && !addedKeys.has(keyId(e));
+  const oldElements = removed.filter((e) => !later(e));
+  const cleanupElements = removed.filter(later);
   const keepSets = new Set(newU.sets.keys());
   const keepChains = new Set([...newU.chains.keys()]);
   // a shared chain goes when no service port uses it any more
@@ -621,7 +672,17 @@ export function compileRulesetUpdate(previous: CompiledRuleset, state: ProxyStat
     sets: [...new Set([...previous.objects.sets.filter((x) => !staleSetSet.has(x)), ...newObjects.sets])],
     maps: previous.objects.maps,
   };
-  return { text: lines.length === 0 ? '' : `add table ${t}\n${lines.join('\n')}\n`, objects, warnings: resolved.warnings, resolved, plan: p };
+  const had = new Set(previous.objects.chains);
+  const cleanup = cleanupElements.length === 0 ? '' : `${elementLines(t, 'delete', cleanupElements).join('\n')}\n`;
+  return {
+    prepare: prepareText(t, changed, [...changed.chains.keys()].filter((c) => !had.has(c))),
+    text: lines.length === 0 ? '' : `add table ${t}\n${lines.join('\n')}\n`,
+    cleanup,
+    objects,
+    warnings: resolved.warnings,
+    resolved,
+    plan: p,
+  };
 }
 
 /** One transaction that removes the table whether or not it exists (`add` first, so `delete` cannot fail on a missing table). */
