@@ -60,7 +60,7 @@ export class NftExecRunner implements NftRunner {
     const args = [...prefix, ...(opts.json ? ['-j'] : []), ...(opts.terse ? ['-t'] : []), '-f', '-'];
     const r = await execa(file, args, { reject: false, timeout: this.timeoutMs, forceKillAfterDelay: 2000, input });
     if ((r as { code?: string }).code === 'ENOENT') throw unavailable(`${file} is not installed (the Debian package nftables)`);
-    if (r.timedOut) throw new NftHelperLost(`${[file, ...args].join(' ')} did not finish in ${this.timeoutMs} ms; killed`);
+    if (r.timedOut) throw new NftHelperLost(`${[file, ...args].join(' ')} (${input.split('\n', 1)[0]}) did not finish in ${this.timeoutMs} ms; killed`);
     return { ok: r.exitCode === 0, stdout: String(r.stdout), stderr: String(r.stderr) };
   }
 

@@ -16,8 +16,9 @@ export interface NftProxyOptions {
   nft?: readonly string[];
   /**
    * The corelet-nft command; null: `nft -f` per sync. By default DEFAULT_NFT_HELPER after `nft`'s
-   * prefix (all of it but the last word: ['ip', 'netns', 'exec', NS, HELPER] for the tests). When
-   * the binary is missing, `nft -f` is used, and logged once.
+   * prefix (all of it but the last word: ['ip', 'netns', 'exec', NS, HELPER] for the tests) when
+   * that last word is exactly `nft` (a stand-in given by its path gets no helper). When the binary is missing, `nft -f` is used,
+   * and logged once.
    */
   helper?: readonly string[] | null;
   /** Where the fallback to `nft -f` is said (once per process). */
@@ -74,7 +75,8 @@ export class NftProxy {
     this.table = opts.table ?? DEFAULT_PROXY_TABLE;
     validateProxyTable(this.table);
     const nft = opts.nft ?? ['nft'];
-    const helper = opts.helper === undefined ? [...nft.slice(0, -1), DEFAULT_NFT_HELPER] : opts.helper;
+    // a stand-in for nft (a test's script, any path) gets no helper unless one is given
+    const helper = opts.helper !== undefined ? opts.helper : nft[nft.length - 1] === 'nft' ? [...nft.slice(0, -1), DEFAULT_NFT_HELPER] : null;
     this.timeoutMs = opts.timeoutMs ?? PROXY_COMMAND_TIMEOUT_MS;
     const { runner, usedFallback } = makeNftRunner(nft, helper, this.timeoutMs);
     this.runner = runner;
