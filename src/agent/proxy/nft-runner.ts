@@ -47,7 +47,7 @@ export interface NftRunner {
  */
 export class NftHelperLost extends Error {}
 
-/** `nft [-j] [-t] -f -` per call. */
+/** `nft [-t] -f -` per call (`nft -j [-t] COMMAND` for a JSON listing). */
 export class NftExecRunner implements NftRunner {
   constructor(
     private readonly nft: readonly string[],
@@ -57,10 +57,12 @@ export class NftExecRunner implements NftRunner {
   async run(input: string, opts: NftRunOptions = {}): Promise<NftRunResult> {
     const [file, ...prefix] = this.nft;
     if (file === undefined) throw unavailable('nft: an empty command');
-    const args = [...prefix, ...(opts.json ? ['-j'] : []), ...(opts.terse ? ['-t'] : []), '-f', '-'];
-    const r = await execa(file, args, { reject: false, timeout: this.timeoutMs, forceKillAfterDelay: 2000, input });
+    // JSON output (a `list` command) takes the command as arguments: nft 1.0.6 reads `-f -` into a
+    // buffer only without -j; with -j it opens /dev/stdin, which fails on Node's socket stdin (ENXIO)
+    const args = opts.json ? [...prefix, '-j', ...(opts.terse ? ['-t'] : []), ...input.trim().split(/\s+/)] : [...prefix, ...(opts.terse ? ['-t'] : []), '-f', '-'];
+    const r = await execa(file, args, { reject: false, timeout: this.timeoutMs, forceKillAfterDelay: 2000, ...(opts.json ? {} : { input }) });
     if ((r as { code?: string }).code === 'ENOENT') throw unavailable(`${file} is not installed (the Debian package nftables)`);
-    if (r.timedOut) throw new NftHelperLost(`${[file, ...args].join(' ')} (${input.split('\n', 1)[0]}) did not finish in ${this.timeoutMs} ms; killed`);
+    if (r.timedOut) throw new NftHelperLost(`${[file, ...args].join(' ')}${opts.json ? '' : ` (${input.split('\n', 1)[0]})`} did not finish in ${this.timeoutMs} ms; killed`);
     return { ok: r.exitCode === 0, stdout: String(r.stdout), stderr: String(r.stderr) };
   }
 

@@ -151,6 +151,25 @@ describe('NftProxy over corelet-nft', { skip: existsSync(DEFAULT_NFT_HELPER) ? f
     assert.ok((await proxy.listObjects()).chains.includes('spread-tcp-3'));
   });
 
+  it('without the helper (nft -f per call, the fallback) makes the same table', async () => {
+    const cli = new NftProxy({ table: { family: 'inet', name: 'nl-helper-cli' }, nft: ['ip', 'netns', 'exec', NS, 'nft'], helper: null, conntrack: null });
+    const other = fresh();
+    try {
+      const s = state(['10.71.2.1', '10.71.2.2']);
+      await cli.sync(s);
+      await cli.sync(state(['10.71.2.1']));
+      await other.sync(state(['10.71.2.1']));
+      assert.equal(cli.helperPid, undefined);
+      assert.deepEqual((await cli.listObjects()).chains.sort(), (await other.listObjects()).chains.sort());
+      assert.match(await cli.readTable(), /"10\.71\.2\.1"/);
+      assert.equal((await execa('ip', ['netns', 'exec', NS, 'nft', 'list', 'table', 'inet', 'nl-helper-cli'])).stdout.replaceAll('nl-helper-cli', 'T'), await shape('nl-helper-fresh'));
+    } finally {
+      await cli.deleteTable();
+      await other.deleteTable();
+      await other.close();
+    }
+  });
+
   it('killed in the middle of syncs: each sync applies, or fails and the next one puts the table right', async () => {
     const ips = (n: number, base: number) => Array.from({ length: n }, (_, i) => `10.71.${base}.${i + 1}`);
     for (let i = 0; i < 12; i++) {
