@@ -38,7 +38,7 @@ export interface SyncResult {
   staleUdp: ConntrackFlush[];
   /** Set when deleting them failed (the rules are applied all the same). */
   conntrackError?: string;
-  /** The nft input applied ('' when nothing changed; for logs and the bench). */
+  /** The nft input applied, its transactions one after the other (prepare, main, cleanup; '' when nothing changed; for logs and the bench). */
   text: string;
 }
 
@@ -179,7 +179,7 @@ export class NftProxy {
     const after = udpDestinations(compiled.resolved);
     const staleUdp = staleUdpConntrack(before, after);
     this.lastUdp = after;
-    const result: SyncResult = { warnings: compiled.warnings, staleUdp, text: compiled.text };
+    const result: SyncResult = { warnings: compiled.warnings, staleUdp, text: compiled.text === '' ? '' : compiled.prepare + compiled.text + compiled.cleanup };
     if (this.conntrack !== null && staleUdp.length > 0) {
       try {
         await flushConntrack(staleUdp, this.conntrack, this.timeoutMs);
