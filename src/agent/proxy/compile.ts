@@ -180,9 +180,9 @@ export function resolveProxyState(state: ProxyState): ResolvedState {
   const entriesByKey = new Map<string, ProxyServicePortEndpoints[]>();
   state.endpoints.forEach((e, i) => {
     try {
-      const snap = endpointsSnapshot(e);
       const memo = endpointsMemo.get(e);
-      if (memo === undefined || !sameSnapshot(memo.snap, snap)) {
+      if (memo === undefined || !endpointsMatch(memo.snap, e)) {
+        const snap = endpointsSnapshot(e);
         validateProxyEndpoints(e, `endpoints[${i}]`);
         endpointsMemo.set(e, { snap });
       }
@@ -215,9 +215,9 @@ export function resolveProxyState(state: ProxyState): ResolvedState {
     const id = `${given.namespace}/${given.name}`;
     let service: ProxyService;
     try {
-      const snap = serviceSnapshot(given);
       let memo = serviceMemo.get(given);
-      if (memo === undefined || !sameSnapshot(memo.snap, snap)) {
+      if (memo === undefined || !serviceMatches(memo.snap, given)) {
+        const snap = serviceSnapshot(given);
         validateProxyService(given, at);
         memo = { snap, clean: cleanService(given) };
         serviceMemo.set(given, memo);
@@ -281,6 +281,19 @@ function endpointsSnapshot(e: ProxyServicePortEndpoints): unknown[] {
   return snap;
 }
 
+/** endpointsSnapshot(e) equals `snap`, compared as the fields are read (nothing allocated: a sync checks every slice). Same fields, same order. */
+function endpointsMatch(snap: readonly unknown[], e: ProxyServicePortEndpoints): boolean {
+  let i = 0;
+  if (snap[i++] !== e.namespace || snap[i++] !== e.service || snap[i++] !== e.portName || snap[i++] !== e.protocol || snap[i++] !== e.endpoints) return false;
+  if (Array.isArray(e.endpoints)) {
+    if (snap[i++] !== e.endpoints.length) return false;
+    for (const ep of e.endpoints) {
+      if (snap[i++] !== ep || snap[i++] !== ep?.ip || snap[i++] !== ep?.port || snap[i++] !== ep?.ready || snap[i++] !== ep?.serving || snap[i++] !== ep?.terminating) return false;
+    }
+  }
+  return i === snap.length;
+}
+
 function serviceSnapshot(s: ProxyService): unknown[] {
   const snap: unknown[] = [s.namespace, s.name, s.clusterIP, s.sessionAffinity, s.sessionAffinity?.timeoutSeconds, s.ports];
   if (Array.isArray(s.ports)) {
@@ -290,10 +303,17 @@ function serviceSnapshot(s: ProxyService): unknown[] {
   return snap;
 }
 
-function sameSnapshot(a: readonly unknown[], b: readonly unknown[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+/** serviceSnapshot(s) equals `snap`, without building it. Same fields, same order. */
+function serviceMatches(snap: readonly unknown[], s: ProxyService): boolean {
+  let i = 0;
+  if (snap[i++] !== s.namespace || snap[i++] !== s.name || snap[i++] !== s.clusterIP || snap[i++] !== s.sessionAffinity || snap[i++] !== s.sessionAffinity?.timeoutSeconds || snap[i++] !== s.ports) return false;
+  if (Array.isArray(s.ports)) {
+    if (snap[i++] !== s.ports.length) return false;
+    for (const p of s.ports) {
+      if (snap[i++] !== p || snap[i++] !== p?.name || snap[i++] !== p?.port || snap[i++] !== p?.protocol || snap[i++] !== p?.nodePort) return false;
+    }
+  }
+  return i === snap.length;
 }
 
 function cleanService(s: ProxyService): ProxyService {
