@@ -468,13 +468,28 @@ export interface RulesetPlan {
   hairpin: Map<string, number>;
   /** The shared spread-/nodeport- chains, with the number of service ports using each. */
   shared: Map<string, number>;
+  /**
+   * Set once the next plan took `hairpin` over (moved, not copied: 10,000 entries at 1,000 × 10,
+   * ~3 ms a sync to copy); a plan used again after that counts its parts anew.
+   */
+  hairpinMoved?: boolean;
+}
+
+/** A plan's hairpin counts: its own map, or counted from its parts when a later plan took that over. */
+function hairpinCounts(p: RulesetPlan): Map<string, number> {
+  if (!p.hairpinMoved) return p.hairpin;
+  const m = new Map<string, number>();
+  for (const part of p.parts.values()) for (const h of part.hairpin) m.set(h, (m.get(h) ?? 0) + 1);
+  return m;
 }
 
 /** Plans every part; a part made from the same objects or the same input as in `previous` reuses its fragment (most of them in an update). */
-function plan(resolved: ResolvedState, table: ProxyTable, previous?: RulesetPlan): { fixed: Fragment; plan: RulesetPlan } {
+function plan(resolved: ResolvedState, table: ProxyTable, previous?: RulesetPlan): { fixed: Fragment; plan: RulesetPlan; hairpinBefore: Map<string, boolean> } {
   const fixed = fixedFragment(resolved);
   const parts = new Map<string, PlannedPart>();
   const cidr = resolved.clusterCIDR;
+  // the ClusterIP list is the previous one while the same parts keep their ClusterIPs (most syncs)
+  let sameIPs = previous !== undefined;
   for (const sp of resolved.ports) {
     const { service, port, endpoints } = sp;
     const before = previous?.parts.get(sp.key);
@@ -483,6 +498,7 @@ function plan(resolved: ResolvedState, table: ProxyTable, previous?: RulesetPlan
       parts.set(sp.key, before!);
       continue;
     }
+    if (f === undefined || f.service.clusterIP !== service.clusterIP) sameIPs = false;
     // what servicePortFragment reads (the endpoints' ip and port only), cheaper than JSON.stringify at 10,000 endpoints
     let input = `${service.clusterIP} ${service.sessionAffinity?.timeoutSeconds ?? ''} ${port.name} ${port.port} ${port.protocol} ${port.nodePort ?? ''} ${cidr ?? ''}`;
     for (const ep of endpoints) input += ` ${ep.ip}:${ep.port}`;
@@ -496,12 +512,23 @@ function plan(resolved: ResolvedState, table: ProxyTable, previous?: RulesetPlan
     const shared = [...fragment.chains.keys()].filter(isSharedChain);
     parts.set(sp.key, { input, fragment, text: fragmentText(fragment), from, hairpin, shared });
   }
-  const clusterIPs = [...new Set(resolved.ports.map((p) => p.service.clusterIP))].sort();
+  const clusterIPs = sameIPs && previous!.parts.size === parts.size ? previous!.clusterIPs : [...new Set(resolved.ports.map((p) => p.service.clusterIP))].sort();
   // reference counts, carried from the previous plan (a copy) and moved by the parts that changed
-  const hairpin = new Map(previous?.hairpin ?? []);
+  // reference counts: the hairpin map is taken over from the previous plan (see hairpinMoved),
+  // the small shared-chain map copied
+  let hairpin: Map<string, number>;
+  if (previous === undefined) hairpin = new Map();
+  else if (previous.hairpinMoved) hairpin = hairpinCounts(previous);
+  else {
+    hairpin = previous.hairpin;
+    previous.hairpinMoved = true;
+  }
   const shared = new Map(previous?.shared ?? []);
+  /** Whether each hairpin key the counts below touch was in the set before (for the update's element lines). */
+  const hairpinBefore = new Map<string, boolean>();
   const count = (m: Map<string, number>, keys: readonly string[], by: number) => {
     for (const k of keys) {
+      if (m === hairpin && !hairpinBefore.has(k)) hairpinBefore.set(k, m.has(k));
       const n = (m.get(k) ?? 0) + by;
       if (n === 0) m.delete(k);
       else m.set(k, n);
@@ -520,7 +547,7 @@ function plan(resolved: ResolvedState, table: ProxyTable, previous?: RulesetPlan
     count(shared, now.shared, 1);
   }
   // the cluster CIDR is in every service chain: part of the fixed identity, so a change of it resyncs all
-  return { fixed, plan: { table, fixed: `${fragmentText(fixed)} ${cidr ?? ''}`, parts, clusterIPs, hairpin, shared } };
+  return { fixed, plan: { table, fixed: `${fragmentText(fixed)} ${cidr ?? ''}`, parts, clusterIPs, hairpin, shared }, hairpinBefore };
 }
 
 /** Collects what a set of fragments owns, in order. */
@@ -626,7 +653,7 @@ export function compileRulesetUpdate(previous: CompiledRuleset, state: ProxyStat
   validateProxyTable(table);
   const before = previous.plan;
   const resolved = resolveProxyState(state);
-  const { plan: p } = plan(resolved, table, before);
+  const { plan: p, hairpinBefore } = plan(resolved, table, before);
   if (before.fixed !== p.fixed || before.table.family !== table.family || before.table.name !== table.name) {
     return compileRuleset(state, table, previous.objects);
   }
@@ -649,8 +676,9 @@ export function compileRulesetUpdate(previous: CompiledRuleset, state: ProxyStat
   const goneIPs = before.clusterIPs.filter((ip) => !newIPs.has(ip));
   const cameIPs = p.clusterIPs.filter((ip) => !oldIPs.has(ip));
   const touched = [...hairpinTouched].sort();
-  const goneHairpin = touched.filter((h) => before.hairpin.has(h) && !p.hairpin.has(h)).map((key) => ({ target: 'hairpin', key }));
-  const cameHairpin = touched.filter((h) => !before.hairpin.has(h) && p.hairpin.has(h)).map((key) => ({ target: 'hairpin', key }));
+  const wasThere = (h: string) => hairpinBefore.get(h) ?? p.hairpin.has(h);
+  const goneHairpin = touched.filter((h) => wasThere(h) && !p.hairpin.has(h)).map((key) => ({ target: 'hairpin', key }));
+  const cameHairpin = touched.filter((h) => !wasThere(h) && p.hairpin.has(h)).map((key) => ({ target: 'hairpin', key }));
   // an element that stays as it was (a Service whose rules changed but not its verdict) is left alone
   const elementId = (e: Element) => `${e.target} ${e.key} ${e.value ?? ''}`;
   const oldIds = new Set(oldU.elements.map(elementId));

@@ -359,6 +359,17 @@ describe('service proxy ruleset: updates touch only what changed', () => {
     assert.doesNotMatch(full.prepare, /add rule inet corelet-test services /);
   });
 
+  it('gives the same update from a compile used twice (its hairpin counts were taken over by the first update)', () => {
+    const first = compileRuleset(two([ep('10.244.1.5'), ep('10.244.2.7')]), table);
+    const a = compileRulesetUpdate(first, two([ep('10.244.1.5'), ep('10.244.2.8')]), table);
+    compileRulesetUpdate(a, two([ep('10.244.2.7')]), table);
+    const again = compileRulesetUpdate(first, two([ep('10.244.2.7')]), table);
+    const fresh = compileRulesetUpdate(compileRuleset(two([ep('10.244.1.5'), ep('10.244.2.7')]), table), two([ep('10.244.2.7')]), table);
+    assert.equal(again.text, fresh.text);
+    assert.match(again.text, /^delete element inet corelet-test hairpin \{ 10\.244\.1\.5 \. 10\.244\.1\.5 \}$/m);
+    assert.deepEqual([...again.plan.hairpin].sort(), [...fresh.plan.hairpin].sort());
+  });
+
   it('changes only map elements when an endpoint is replaced (the same count: no rule, no chain)', () => {
     const first = compileRuleset(two([ep('10.244.1.5'), ep('10.244.2.7')]), table);
     const next = compileRulesetUpdate(first, two([ep('10.244.1.5'), ep('10.244.2.8')]), table);
