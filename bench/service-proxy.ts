@@ -14,6 +14,9 @@
  *   node dist/bench/service-proxy.js [--services 1000] [--endpoints 10] [--changes 100] [--resyncs 3]
  *                                    [--connections 2000] [--concurrency 8] [--rounds 2]
  *
+ * NftProxy applies through corelet-nft (dist/bin, a long-lived libnftables process); the changes are
+ * timed again through `nft -f` per sync (helper: null, what NftProxy falls back to), same run.
+ *
  * 1. Rule sync, as the agent drives NftProxy: one EndpointSlice change (one endpoint of a random
  *    Service replaced by a live address) → `sync(state)`. Two times per change: until sync returns
  *    (nft committed the transaction: the rule is in the kernel) and until a client connection to the
@@ -28,8 +31,8 @@
  * Everything it makes (netns, so their links and the table, processes, temp dir) is removed at the end.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
@@ -262,7 +265,8 @@ async function main(): Promise<void> {
   const { stdout: commit } = await execa('git', ['rev-parse', '--short', 'HEAD'], { reject: false });
   const { stdout: nftVersion } = await execa('nft', ['--version'], { reject: false });
   console.log(`service-proxy bench: commit ${commit}, ${new Date().toISOString()}, ${nftVersion}; ${SERVICES} Services × ${ENDPOINTS} endpoints (+1 for the connection rate)`);
-  console.log(`load avg at start: ${load()}`);
+  const cpu = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '?';
+  console.log(`CPU: ${cpu}, ${cpus().length} cores; load avg at start: ${load()}`);
   await topology();
   const server = start(BACKEND, SERVER);
   await waitForLine(server, 'listening');
@@ -274,7 +278,11 @@ async function main(): Promise<void> {
   const smallState = bigState(1);
   await small.sync(smallState);
   const smallTimes = await changes(small, smallState, 1, CHANGES, ask, 7);
+  const smallCli = new NftProxy({ table: SMALL_TABLE, nft: NFT, helper: null, conntrack: null });
+  await smallCli.sync(smallState);
+  const smallCliTimes = await changes(smallCli, smallState, 1, CHANGES, ask, 7);
   await small.deleteTable();
+  await small.close();
 
   const state = bigState(SERVICES);
   let t = performance.now();
@@ -285,17 +293,28 @@ async function main(): Promise<void> {
   const resyncs: number[] = [];
   for (let r = 0; r < RESYNCS; r++) {
     t = performance.now();
-    await new NftProxy({ table: TABLE, nft: NFT, conntrack: null }).sync(state);
+    const again = new NftProxy({ table: TABLE, nft: NFT, conntrack: null });
+    await again.sync(state);
     resyncs.push(performance.now() - t);
+    await again.close();
   }
   console.log(`full resync (a new NftProxy over the table): ${resyncs.map(ms).join(', ')}; load ${load()}`);
 
   const loadBefore = load();
   const bigTimes = await changes(proxy, state, SERVICES, CHANGES, ask, 11);
-  console.log(`one EndpointSlice change × ${CHANGES} (load ${loadBefore} → ${load()}):`);
+  console.log(`one EndpointSlice change × ${CHANGES}, through corelet-nft (load ${loadBefore} → ${load()}):`);
   report(`  ${SERVICES} Services`, bigTimes);
   report('  1 Service (reference)', smallTimes);
   console.log(`  ratio of p50 sync times ${(quantile(bigTimes.sync, 0.5) / quantile(smallTimes.sync, 0.5)).toFixed(2)}×; goal p99 ≤ 50 ms: ${quantile(bigTimes.sync, 0.99) <= 50 ? 'met' : 'NOT met'} (sync), ${quantile(bigTimes.answered, 0.99) <= 50 ? 'met' : 'NOT met'} (answered)`);
+  // the same through `nft -f` per sync (the fallback; what NftProxy did before corelet-nft)
+  const cli = new NftProxy({ table: TABLE, nft: NFT, helper: null, conntrack: null });
+  await cli.sync(state);
+  const loadCli = load();
+  const cliTimes = await changes(cli, state, SERVICES, CHANGES, ask, 11);
+  console.log(`the same changes through nft -f per sync (load ${loadCli} → ${load()}):`);
+  report(`  ${SERVICES} Services`, cliTimes);
+  report('  1 Service (reference)', smallCliTimes);
+  await proxy.close();
 
   // connection rate: ClusterIP vs pod IP, alternating rounds
   const rate = async (host: string, port: number) => {

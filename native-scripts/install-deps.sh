@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # install-deps.sh [--test] - install what corelet needs on a Debian 12 host (as root): the OCI
-# runtimes, conmon, CNI plugins, mount/iproute tools, nftables and conntrack (the service proxy),
+# runtimes, conmon, CNI plugins, mount/iproute tools, nftables, libnftables-dev and conntrack (the
+# service proxy; the headers for its corelet-nft helper),
 # gcc for the built-in pause binary, and umoci + busybox-static for the example images (corelet up
 # --examples). With
 # --test also what the test suite uses: containerd (reference runtime), a local registry,
@@ -8,7 +9,7 @@
 # kit's) and v1.37.0 (in /opt/cri-tools/v1.37.0/bin) built from the Go module proxy.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-pkgs=(runc crun conmon containernetworking-plugins iproute2 iptables nftables conntrack mount gcc g++ make python3 libc6-dev ca-certificates busybox-static umoci)
+pkgs=(runc crun conmon containernetworking-plugins iproute2 iptables nftables libnftables-dev conntrack mount gcc g++ make python3 libc6-dev ca-certificates busybox-static umoci)
 [ "${1:-}" = --test ] && pkgs+=(tmux openssl iputils-ping containerd docker-registry skopeo curl shellcheck)
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done

@@ -44,6 +44,7 @@ const SHARED = [
   'agent/probe-worker.test.ts',
   'agent/proxy-compile.test.ts',
   'agent/proxy-conntrack.test.ts',
+  'agent/proxy-nft-runner.test.ts',
   'agent/qos-cgroup-manager.test.ts',
   'agent/qos-resource-config.test.ts',
   'agent/routes.test.ts',

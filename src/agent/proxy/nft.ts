@@ -1,9 +1,11 @@
 /**
- * The applier: runs the compiled transaction through `nft -f -`, remembers what the table holds for
+ * The applier: runs the compiled transaction through corelet-nft (a long-lived libnftables process;
+ * `nft -f -` per call when that is not built, see nft-runner.ts), remembers what the table holds for
  * the next sync, and deletes the table on shutdown. One sync at a time (callers serialize; the
  * agent's proxy loop is the only caller).
  */
-import { execa, failedPrecondition, unavailable } from '../../lib/index.js';
+import { failedPrecondition, unavailable, type Logger } from '../../lib/index.js';
+import { DEFAULT_NFT_HELPER, makeNftRunner, NftHelperLost, NftHelperRunner, type NftRunner, type NftRunOptions, type NftRunResult } from './nft-runner.js';
 import { compileRuleset, compileRulesetUpdate, deleteTableText, type CompiledRuleset, type TableObjects } from './compile.js';
 import { flushConntrack, staleUdpConntrack, udpDestinations, udpDestinationsOfTable, type ConntrackFlush, type UdpDestinations } from './conntrack.js';
 import { DEFAULT_PROXY_TABLE, validateProxyTable, type ProxyState, type ProxyTable } from './model.js';
@@ -12,6 +14,15 @@ export interface NftProxyOptions {
   table?: ProxyTable;
   /** The nft argv prefix: ['nft'] by default; tests use ['ip', 'netns', 'exec', NS, 'nft']. */
   nft?: readonly string[];
+  /**
+   * The corelet-nft command; null: `nft -f` per sync. By default DEFAULT_NFT_HELPER after `nft`'s
+   * prefix (all of it but the last word: ['ip', 'netns', 'exec', NS, HELPER] for the tests) when
+   * that last word is exactly `nft` (a stand-in given by its path gets no helper). When the binary is missing, `nft -f` is used,
+   * and logged once.
+   */
+  helper?: readonly string[] | null;
+  /** Where the fallback to `nft -f` is said (once per process). */
+  logger?: Pick<Logger, 'warn'>;
   /** The conntrack argv prefix; null: compute the stale UDP entries but run nothing. */
   conntrack?: readonly string[] | null;
   /** How long one nft or conntrack run may take before it is killed and the sync fails (30 s). */
@@ -27,18 +38,8 @@ export interface SyncResult {
   staleUdp: ConntrackFlush[];
   /** Set when deleting them failed (the rules are applied all the same). */
   conntrackError?: string;
-  /** The nft input applied ('' when nothing changed; for logs and the bench). */
+  /** The nft input applied, its transactions one after the other (prepare, main, cleanup; '' when nothing changed; for logs and the bench). */
   text: string;
-}
-
-/** Runs one `nft` invocation with `input` on stdin (or `args` alone). */
-async function runNft(nft: readonly string[], args: readonly string[], input?: string, timeoutMs = PROXY_COMMAND_TIMEOUT_MS): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  const [file, ...prefix] = nft;
-  if (file === undefined) throw unavailable('nft: an empty command');
-  const r = await execa(file, [...prefix, ...args], { reject: false, timeout: timeoutMs, forceKillAfterDelay: 2000, ...(input === undefined ? {} : { input }) });
-  if ((r as { code?: string }).code === 'ENOENT') throw unavailable(`${file} is not installed (the Debian package nftables)`);
-  if (r.timedOut) throw unavailable(`${[...nft, ...args].join(' ')} did not finish in ${timeoutMs} ms; killed`);
-  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
 /** The chains, sets and maps of `nft -j list table` output (an empty list for a table that does not exist). */
@@ -57,9 +58,12 @@ export function parseTableObjects(json: string): TableObjects {
   return out;
 }
 
+/** The fallback to `nft -f` is logged once per process. */
+let fallbackLogged = false;
+
 export class NftProxy {
   readonly table: ProxyTable;
-  private readonly nft: readonly string[];
+  private readonly runner: NftRunner;
   private readonly conntrack: readonly string[] | null;
   private readonly timeoutMs: number;
   /** Our last applied compile; undefined: ask the kernel and replace everything (first sync, after a failure). */
@@ -70,15 +74,66 @@ export class NftProxy {
   constructor(opts: NftProxyOptions = {}) {
     this.table = opts.table ?? DEFAULT_PROXY_TABLE;
     validateProxyTable(this.table);
-    this.nft = opts.nft ?? ['nft'];
-    this.conntrack = opts.conntrack === undefined ? ['conntrack'] : opts.conntrack;
+    const nft = opts.nft ?? ['nft'];
+    // a stand-in for nft (a test's script, any path) gets no helper unless one is given
+    const helper = opts.helper !== undefined ? opts.helper : nft[nft.length - 1] === 'nft' ? [...nft.slice(0, -1), DEFAULT_NFT_HELPER] : null;
     this.timeoutMs = opts.timeoutMs ?? PROXY_COMMAND_TIMEOUT_MS;
+    const { runner, usedFallback } = makeNftRunner(nft, helper, this.timeoutMs);
+    this.runner = runner;
+    if (usedFallback && !fallbackLogged) {
+      fallbackLogged = true;
+      opts.logger?.warn({ helper: helper?.[helper.length - 1] }, 'service proxy: corelet-nft not found (native-scripts/build-native.sh builds it, with libnftables-dev); running nft -f per sync');
+    }
+    this.conntrack = opts.conntrack === undefined ? ['conntrack'] : opts.conntrack;
+  }
+
+  /** corelet-nft's pid while one runs (tests kill it). */
+  get helperPid(): number | undefined {
+    return this.runner instanceof NftHelperRunner ? this.runner.pid : undefined;
+  }
+
+  /** Stops corelet-nft (the table stays). */
+  async close(): Promise<void> {
+    await this.runner.close();
+  }
+
+  /** One nft input; a lost corelet-nft (killed, timed out) is thrown as NftHelperLost. */
+  private async nft(input: string, opts: NftRunOptions = {}): Promise<NftRunResult> {
+    return this.runner.run(input, opts);
+  }
+
+  /** A read: run again once on a new corelet-nft when the first one was lost. */
+  private async read(input: string, opts: NftRunOptions): Promise<NftRunResult> {
+    try {
+      return await this.nft(input, opts);
+    } catch (err) {
+      if (!(err instanceof NftHelperLost)) throw err;
+      return this.nft(input, opts);
+    }
+  }
+
+  /**
+   * A transaction. When corelet-nft was lost while it held it, the kernel has all of it or none:
+   * it is sent again once to a new process; should that be refused (it was committed, and a
+   * `delete` of it no longer applies) the caller's full sync puts the table right.
+   */
+  private async apply(text: string): Promise<NftRunResult> {
+    try {
+      return await this.nft(text);
+    } catch (err) {
+      if (!(err instanceof NftHelperLost)) throw err;
+      try {
+        return await this.nft(text);
+      } catch (again) {
+        throw unavailable(`nft: ${(again as Error).message} (after: ${err.message})`);
+      }
+    }
   }
 
   /** `nft -j list table` with every element ('{"nftables":[]}' when there is no table). */
   async readTable(): Promise<string> {
-    const r = await runNft(this.nft, ['-j', 'list', 'table', this.table.family, this.table.name], undefined, this.timeoutMs);
-    if (r.exitCode !== 0) {
+    const r = await this.read(`list table ${this.table.family} ${this.table.name}`, { json: true });
+    if (!r.ok) {
       if (/No such file or directory/.test(r.stderr)) return '{"nftables":[]}';
       throw unavailable(`nft list table ${this.table.family} ${this.table.name} failed: ${r.stderr.trim()}`);
     }
@@ -88,8 +143,8 @@ export class NftProxy {
   /** The table's chains, sets and maps as the kernel has them now (empty when there is no table). */
   async listObjects(): Promise<TableObjects> {
     // -t (terse): without set and map elements, which are most of a big table's listing
-    const r = await runNft(this.nft, ['-j', '-t', 'list', 'table', this.table.family, this.table.name], undefined, this.timeoutMs);
-    if (r.exitCode !== 0) {
+    const r = await this.read(`list table ${this.table.family} ${this.table.name}`, { json: true, terse: true });
+    if (!r.ok) {
       if (/No such file or directory/.test(r.stderr)) return { chains: [], sets: [], maps: [] };
       throw unavailable(`nft list table ${this.table.family} ${this.table.name} failed: ${r.stderr.trim()}`);
     }
@@ -116,10 +171,15 @@ export class NftProxy {
     }
     const compiled = (await this.applyUpdate(state)) ?? (await this.applyFull(state, objects));
     this.last = compiled;
+    if (compiled.cleanup !== '') {
+      // @backends elements no longer used; left in the table (unused) when this fails, and the next sync is a full one
+      const r = await this.apply(compiled.cleanup).catch((err: Error) => ({ ok: false, stdout: '', stderr: err.message }));
+      if (!r.ok) this.last = undefined;
+    }
     const after = udpDestinations(compiled.resolved);
     const staleUdp = staleUdpConntrack(before, after);
     this.lastUdp = after;
-    const result: SyncResult = { warnings: compiled.warnings, staleUdp, text: compiled.text };
+    const result: SyncResult = { warnings: compiled.warnings, staleUdp, text: compiled.text === '' ? '' : compiled.prepare + compiled.text + compiled.cleanup };
     if (this.conntrack !== null && staleUdp.length > 0) {
       try {
         await flushConntrack(staleUdp, this.conntrack, this.timeoutMs);
@@ -137,20 +197,27 @@ export class NftProxy {
     if (compiled.text === '') return compiled;
     let r;
     try {
-      r = await runNft(this.nft, ['-f', '-'], compiled.text, this.timeoutMs);
+      // chains the update makes new get their rules first, in a transaction of their own (compile.ts, "Packets during a commit")
+      if (compiled.prepare !== '' && !(await this.apply(compiled.prepare)).ok) {
+        this.last = undefined;
+        return undefined;
+      }
+      r = await this.apply(compiled.text);
     } catch (err) {
-      this.last = undefined; // killed: the transaction may or may not have been committed; the next sync replaces everything
+      this.last = undefined; // lost twice: the transaction may or may not have been committed; the next sync replaces everything
       throw err;
     }
-    if (r.exitCode === 0) return compiled;
+    if (r.ok) return compiled;
     this.last = undefined; // our memory of the table is wrong (someone changed it): replace everything
     return undefined;
   }
 
   private async applyFull(state: ProxyState, objects?: TableObjects): Promise<CompiledRuleset> {
     const compiled = compileRuleset(state, this.table, objects ?? (await this.listObjects()));
-    const r = await runNft(this.nft, ['-f', '-'], compiled.text, this.timeoutMs);
-    if (r.exitCode !== 0) {
+    // refused (the table holds something unexpected): the main transaction below replaces everything all the same
+    if (compiled.prepare !== '') await this.apply(compiled.prepare);
+    const r = await this.apply(compiled.text);
+    if (!r.ok) {
       throw failedPrecondition(`nft -f (table ${this.table.family} ${this.table.name}) refused the ruleset: ${r.stderr.trim()}`);
     }
     return compiled;
@@ -158,9 +225,9 @@ export class NftProxy {
 
   /** Removes the table and every rule in it (shutdown, node removal); a missing table is no error. */
   async deleteTable(): Promise<void> {
-    const r = await runNft(this.nft, ['-f', '-'], deleteTableText(this.table), this.timeoutMs);
     this.last = undefined;
     this.lastUdp = undefined;
-    if (r.exitCode !== 0) throw failedPrecondition(`nft: deleting table ${this.table.family} ${this.table.name} failed: ${r.stderr.trim()}`);
+    const r = await this.apply(deleteTableText(this.table));
+    if (!r.ok) throw failedPrecondition(`nft: deleting table ${this.table.family} ${this.table.name} failed: ${r.stderr.trim()}`);
   }
 }

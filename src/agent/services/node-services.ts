@@ -118,7 +118,7 @@ export class NodeServices {
         this.dns?.deleteEndpointSlice(ns, slice);
       },
     };
-    const applier = opts.applier ?? new NftProxy({ table: this.table });
+    const applier = opts.applier ?? new NftProxy({ table: this.table, logger: opts.logger });
     this.loop = new ProxySyncLoop({
       applier,
       snapshot: () => ({ state: proxyState(this.cache.allServices(), this.cache.allSlices(), this.network()), generation: this.cache.generation }),
@@ -283,11 +283,12 @@ export async function cleanupNodeServices(config: Pick<ServicesConfig, 'clusterD
   };
   if (dnsDir !== undefined) await step('stopping the node DNS process', () => stopDnsProcess(dnsDir, logger));
   let addrs: ReturnType<typeof tableServiceAddresses> = { clusterIPs: [], nodePorts: [] };
-  const proxy = new NftProxy({ table, conntrack: null });
+  const proxy = new NftProxy({ table, conntrack: null, logger });
   await step(`listing table ${table.family} ${table.name}`, async () => {
     addrs = tableServiceAddresses(await proxy.readTable());
   });
   await step(`deleting table ${table.family} ${table.name}`, () => proxy.deleteTable());
+  await proxy.close();
   if (config.clusterDNS !== '') addrs.clusterIPs.push(config.clusterDNS);
   await step('deleting conntrack entries', () => flushServiceConntrack(addrs));
   if (config.clusterDNS !== '') await step(`removing ${config.clusterDNS}/32 from lo`, () => removeLoopbackAddress(config.clusterDNS));

@@ -11,6 +11,8 @@ import type { ProxyState } from '../proxy/index.js';
 /** What the loop needs of NftProxy (tests give a fake). */
 export interface ProxyApplier {
   sync(state: ProxyState): Promise<{ warnings: readonly string[]; conntrackError?: string }>;
+  /** Releases what it holds (NftProxy: its corelet-nft process); called by stop(). */
+  close?(): Promise<void>;
 }
 
 export interface ProxySyncLoopOptions {
@@ -106,6 +108,7 @@ export class ProxySyncLoop {
     clearTimeout(this.retryTimer);
     this.wakeRetry?.();
     await this.running;
+    await this.opts.applier.close?.();
     const w = this.waiters;
     this.waiters = [];
     for (const x of w) x.resolve();

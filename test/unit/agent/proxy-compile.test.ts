@@ -319,14 +319,55 @@ describe('service proxy ruleset: updates touch only what changed', () => {
       `add table ${T}`,
       `flush chain ${T} spread-tcp-2`,
       `delete element ${T} service-ips { 10.96.0.20 . tcp . 80 }`,
-      `delete element ${T} backends { 10.96.0.20 . tcp . 80 . 1 }`,
       `delete element ${T} hairpin { 10.244.2.7 . 10.244.2.7 }`,
       `delete chain ${T} spread-tcp-2`,
       `add element ${T} service-ips { 10.96.0.20 . tcp . 80 : goto spread-tcp-1 }`,
     ]);
+    // index 1 goes in a transaction of its own, after: no new chain, nothing to prepare
+    assert.deepEqual(lines(next.cleanup), [`delete element ${T} backends { 10.96.0.20 . tcp . 80 . 1 }`]);
+    assert.equal(next.prepare, '');
     // what the table holds afterwards is what a full compile of that state makes
     const sorted = (o: { chains: string[]; sets: string[]; maps: string[] }) => ({ chains: [...o.chains].sort(), sets: [...o.sets].sort(), maps: [...o.maps].sort() });
     assert.deepEqual(sorted(next.objects), sorted(compileRuleset(two([ep('10.244.1.5')]), table).objects));
+  });
+
+  it('moves a Service between spread chains so that a packet walking through the commit still finds rules and an endpoint', () => {
+    // nft_do_chain takes a chain's rules from the generation it started in, map lookups the
+    // current one: a new chain gets its rules one transaction before any element points at it, and
+    // the indexes the old chain could still pick are deleted one transaction after
+    const three = compileRuleset(two([ep('10.244.1.5'), ep('10.244.2.7'), ep('10.244.1.9')]), table);
+    const down = compileRulesetUpdate(three, two([ep('10.244.1.5'), ep('10.244.2.7')]), table);
+    assert.deepEqual(lines(down.prepare), [
+      `add table ${T}`,
+      `add chain ${T} spread-tcp-2`,
+      `add rule ${T} spread-tcp-2 meta l4proto tcp dnat ip addr . port to ip daddr . meta l4proto . th dport . numgen random mod 2 map @backends`,
+    ]);
+    assert.ok(down.text.includes(`add element ${T} service-ips { 10.96.0.20 . tcp . 80 : goto spread-tcp-2 }`));
+    assert.ok(down.text.includes(`delete chain ${T} spread-tcp-3`), 'the old chain goes with the element: packets under way keep its rules');
+    assert.doesNotMatch(down.text, /backends \{ 10\.96\.0\.20 \. tcp \. 80 \. 2 \}/);
+    assert.deepEqual(lines(down.cleanup), [`delete element ${T} backends { 10.96.0.20 . tcp . 80 . 2 }`]);
+    const up = compileRulesetUpdate(down, two([ep('10.244.1.5'), ep('10.244.2.7'), ep('10.244.1.9')]), table);
+    assert.match(up.prepare, /^add chain inet corelet-test spread-tcp-3$/m);
+    assert.equal(up.cleanup, '');
+    assert.match(up.text, /^add element inet corelet-test backends \{ .*10\.96\.0\.20 \. tcp \. 80 \. 2 : 10\.244\.2\.7 \. 8080/m);
+    // a chain that exists already needs no prepare; a full compile over an empty table neither
+    assert.equal(compileRulesetUpdate(up, two([ep('10.244.1.5'), ep('10.244.2.7'), ep('10.244.1.8')]), table).prepare, '');
+    assert.equal(three.prepare, '');
+    // a full compile over a table holding other chains makes its new ones first
+    const full = compileRuleset(two([ep('10.244.1.5')]), table, { chains: ['nat-prerouting', 'services', 'spread-tcp-3'], sets: [], maps: [] });
+    assert.match(full.prepare, /^add rule inet corelet-test spread-tcp-1 /m);
+    assert.doesNotMatch(full.prepare, /add rule inet corelet-test services /);
+  });
+
+  it('gives the same update from a compile used twice (its hairpin counts were taken over by the first update)', () => {
+    const first = compileRuleset(two([ep('10.244.1.5'), ep('10.244.2.7')]), table);
+    const a = compileRulesetUpdate(first, two([ep('10.244.1.5'), ep('10.244.2.8')]), table);
+    compileRulesetUpdate(a, two([ep('10.244.2.7')]), table);
+    const again = compileRulesetUpdate(first, two([ep('10.244.2.7')]), table);
+    const fresh = compileRulesetUpdate(compileRuleset(two([ep('10.244.1.5'), ep('10.244.2.7')]), table), two([ep('10.244.2.7')]), table);
+    assert.equal(again.text, fresh.text);
+    assert.match(again.text, /^delete element inet corelet-test hairpin \{ 10\.244\.1\.5 \. 10\.244\.1\.5 \}$/m);
+    assert.deepEqual([...again.plan.hairpin].sort(), [...fresh.plan.hairpin].sort());
   });
 
   it('changes only map elements when an endpoint is replaced (the same count: no rule, no chain)', () => {
@@ -373,7 +414,8 @@ describe('service proxy ruleset: updates touch only what changed', () => {
     const first = compileRuleset(two([ep('10.244.1.5')]), table);
     const next = compileRulesetUpdate(first, state({ services: [web], endpoints: [webEndpoints([ep('10.244.1.5')])] }), table);
     assert.ok(next.text.includes(`delete element ${T} cluster-ips { 10.96.0.21 }`));
-    assert.ok(next.text.includes(`delete element ${T} backends { 10.96.0.21 . tcp . 80 . 0 }`));
+    assert.ok(next.text.includes(`delete element ${T} service-ips { 10.96.0.21 . tcp . 80 }`));
+    assert.equal(next.cleanup, `delete element ${T} backends { 10.96.0.21 . tcp . 80 . 0 }\n`);
     assert.ok(!next.text.includes('default/web'));
   });
 
