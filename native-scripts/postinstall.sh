@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# postinstall.sh - run by npm when corelet is installed from its package: builds the runtime's two
-# small C programs (build-native.sh: the pause process and the corelet-io helper) for this host, as
-# a native addon is built at install time. Without gcc and libc6-dev the install still succeeds:
+# postinstall.sh - run by npm when corelet is installed from its package: builds the small C programs
+# (build-native.sh: the pause process, the corelet-io helper and, with libnftables-dev, the service
+# proxy's corelet-nft) for this host, as a native addon is built at install time. Without gcc and libc6-dev the install still succeeds:
 # the CLI needs neither program; `corelet runtime` and `corelet agent` refuse to start, naming
 # what is missing, until build-native.sh has run.
 set -uo pipefail

@@ -20,7 +20,7 @@ test('npm pack of the project installs, builds its C helpers and runs', { timeou
   const packed = await execa('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: REPO });
   const [info] = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
   const files = info!.files.map((f) => f.path);
-  for (const f of ['package.json', 'proto/api.proto', 'proto/corelet.proto', 'dist/src/cli/main.js', 'native-scripts/build-native.sh', 'native-scripts/pause.c', 'native-scripts/corelet-io.c']) {
+  for (const f of ['package.json', 'proto/api.proto', 'proto/corelet.proto', 'dist/src/cli/main.js', 'native-scripts/build-native.sh', 'native-scripts/pause.c', 'native-scripts/corelet-io.c', 'native-scripts/corelet-nft.c']) {
     assert.ok(files.includes(f), `the tarball holds ${f}`);
   }
   assert.deepEqual(files.filter((f) => /^dist\/(test|bench|bin|pause)\//.test(f)), [], 'no tests, benches or binaries built on this host');
