@@ -11,3 +11,27 @@ export {
   type RemoveResult,
 } from './cgroups.js';
 export { parseFlatKeyed, parseSingleValue, parseCpuMax, parsePids } from './parse.js';
+export {
+  CGROUP_DRIVERS,
+  SYSTEMD_RUN_DIR,
+  SCOPE_PREFIX,
+  defaultCgroupDriver,
+  checkSystemdBooted,
+  parseCgroupDriver,
+  escapeSlicePart,
+  sliceName,
+  isValidSliceName,
+  expandSlice,
+  systemdCgroupsPath,
+  scopeCgroupfsPath,
+  parseSliceParent,
+  refuseSliceUnderCgroupfs,
+  sliceProperties,
+  busctlProperties,
+  SystemdUnits,
+  type CgroupDriver,
+  type SliceResources,
+  type UnitProperty,
+  type SliceUnits,
+  type SystemdUnitsOptions,
+} from './systemd.js';

@@ -5,9 +5,10 @@ import type { SandboxRecord } from '../store/index.js';
 import { forgetMonitorFiles, publishEvent, type LifecycleDeps } from '../lifecycle.js';
 import type { SandboxManager } from './sandbox-manager.js';
 import { stopPodSandboxLocked, type StopPodSandboxDeps } from './sandbox-stop.js';
+import { removePodCgroupParent } from './pod-cgroup.js';
 
 /** What removing a stopped sandbox's traces works with (RemovePodSandbox, and the rollback at start). */
-export type CleanupSandboxDeps = Pick<LifecycleDeps, 'config' | 'store' | 'cgroups' | 'mounts' | 'namespaces' | 'events'> & {
+export type CleanupSandboxDeps = Pick<LifecycleDeps, 'config' | 'store' | 'cgroups' | 'units' | 'mounts' | 'namespaces' | 'events'> & {
   readonly sandboxes: Pick<SandboxManager, 'dir' | 'pinDir'>;
 };
 
@@ -38,7 +39,7 @@ export async function cleanupSandbox(d: CleanupSandboxDeps, rec: SandboxRecord):
   const { store, cgroups, mounts } = d;
   await mounts.unmount(join(d.sandboxes.dir(rec.id), 'shm'));
   await d.namespaces.unpin(d.sandboxes.pinDir(rec.id));
-  if (rec.ownsCgroupParent) await cgroups.removeIfEmpty(rec.cgroupParent);
+  if (rec.ownsCgroupParent) await removePodCgroupParent({ cgroups, units: d.units }, rec);
   const wasVisible = rec.state !== 'creating';
   if (wasVisible) publishEvent(d, 'CONTAINER_DELETED_EVENT', rec.id, rec.id);
   await store.remove('sandboxes', rec.id);

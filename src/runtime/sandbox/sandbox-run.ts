@@ -12,6 +12,7 @@ import { namespaceModes } from './namespace-modes.js';
 import { netnsName, networkArgs } from './sandbox-network.js';
 import type { SandboxManager } from './sandbox-manager.js';
 import { currentBootId, startTimeOrUnknown } from '../process-liveness.js';
+import { childCgroup, podCgroupParent, removePodCgroupParent } from './pod-cgroup.js';
 
 /** Size of a pod's /dev/shm, as Docker and containerd default it. */
 const SHM_SIZE = '65536k';
@@ -19,7 +20,7 @@ const SHM_SIZE = '65536k';
 /** What RunPodSandbox works with. */
 export type RunPodSandboxDeps = Pick<
   LifecycleDeps,
-  'config' | 'store' | 'logger' | 'network' | 'mounts' | 'monitor' | 'oci' | 'cgroups' | 'namespaces' | 'host' | 'hostResolvConf' | 'events'
+  'config' | 'store' | 'logger' | 'network' | 'mounts' | 'monitor' | 'oci' | 'cgroups' | 'units' | 'namespaces' | 'host' | 'hostResolvConf' | 'events'
 > & {
   readonly sandboxes: Pick<SandboxManager, 'withLock' | 'dir' | 'pinDir' | 'refreshPause' | 'sandboxFiles'>;
 };
@@ -43,7 +44,7 @@ export async function runPodSandbox(d: RunPodSandboxDeps, config: PodSandboxConf
   const hostNetwork = modes.network === 'NODE';
   const id = newId();
   const requestedParent = config.linux?.cgroup_parent ?? '';
-  const cgroupParent = requestedParent || `${rc.defaultCgroupParent}/${id}`;
+  const parent = podCgroupParent(rc.cgroupDriver, requestedParent, rc.defaultCgroupParent, id);
   const rec: SandboxRecord = {
     id,
     name: `${meta.name}_${meta.namespace}_${meta.uid}_${meta.attempt}`,
@@ -55,8 +56,8 @@ export async function runPodSandbox(d: RunPodSandboxDeps, config: PodSandboxConf
     ip: '',
     additionalIps: [],
     pausePid: 0,
-    cgroupParent,
-    ownsCgroupParent: !requestedParent || !(await d.cgroups.exists(requestedParent)),
+    ...parent,
+    ownsCgroupParent: !requestedParent || !(await d.cgroups.exists(parent.cgroupParent)),
     shmMounted: false,
   };
   await store.add('sandboxes', rec);
@@ -82,7 +83,7 @@ async function createSandbox(d: RunPodSandboxDeps, rec: SandboxRecord, hostNetwo
   // Without a hostname in the request the pod takes the node's, as containerd does.
   const hostname = (hostNetwork ? '' : config.hostname) || (await readFile('/proc/sys/kernel/hostname', 'utf8')).trim();
 
-  if (rec.ownsCgroupParent) undo.push('remove pod cgroup', () => cgroups.removeIfEmpty(rec.cgroupParent));
+  if (rec.ownsCgroupParent) undo.push('remove pod cgroup', () => removePodCgroupParent({ cgroups, units: d.units }, rec));
   // /dev/shm and the netns are independent: make them side by side. Their names derive from the
   // id, so a daemon killed right here still finds them when it rolls the sandbox back.
   const shm = hostIpc ? undefined : join(dir, 'shm');
@@ -121,7 +122,7 @@ async function createSandbox(d: RunPodSandboxDeps, rec: SandboxRecord, hostNetwo
       config,
       rootfsPath: join(rc.pauseRootfs, 'rootfs'),
       netnsPath,
-      cgroupsPath: `${rec.cgroupParent}/${id}`,
+      cgroupsPath: childCgroup(rec, id).oci,
       hostname,
       minOomScoreAdj: d.host.minOomScoreAdj,
       cgroupV2: d.host.cgroupV2,

@@ -45,6 +45,8 @@ export interface SandboxRecord {
   nsPins?: { ipc?: string; uts?: string };
   /** cgroupfs path of the pod's parent cgroup; pause and containers live below it. */
   cgroupParent: string;
+  /** The parent's slice under the systemd cgroup driver (cgroupParent is then its expanded path); absent: cgroupfs. */
+  cgroupSlice?: string;
   /** True when corelet chose the parent itself and so removes it with the sandbox. */
   ownsCgroupParent: boolean;
   /** True when /dev/shm of the pod is a tmpfs mounted by corelet on the host. */
@@ -85,6 +87,7 @@ export interface ContainerRecord {
   conmonStartTime?: string;
   /** Absolute path of the CRI log file ('' when the pod asked for none). */
   logPath: string;
+  /** cgroupfs path of the container's cgroup (under systemd: <slice path>/corelet-<id>.scope). */
   cgroupsPath: string;
   /** Signal sent by StopContainer before SIGKILL. */
   stopSignal: number;
