@@ -430,11 +430,12 @@ export class QosCgroupManager {
    */
   private async removeTree(node: CgroupNode): Promise<CgroupRemoveResult> {
     if (node.slice) {
+      // an active slice always has its folder: none, nothing to stop (the other tiers of a pod)
+      if (!(await this.exists(node.path))) return { removed: [], busy: [] };
       if ((await this.cgroups.pids(node.path, { recursive: true })).length > 0) return { removed: [], busy: [join(this.root, node.path)] };
-      const existed = await this.exists(node.path);
       await this.units.stopUnit(node.slice);
       const r = await this.cgroups.removeTree(node.path);
-      if (existed && !r.removed.includes(join(this.root, node.path)) && !r.busy.length) r.removed.push(join(this.root, node.path));
+      if (!r.removed.includes(join(this.root, node.path)) && !r.busy.length) r.removed.push(join(this.root, node.path));
       return r;
     }
     return this.cgroups.removeTree(node.path);
