@@ -234,7 +234,9 @@ export class SystemdUnits implements SliceUnits {
       await this.waitForFolder(path, name);
       return;
     }
-    if (!/already exists|UnitExists/i.test(start.stderr)) throw new Error(`starting ${name}: busctl StartTransientUnit: ${start.stderr.trim() || `exit ${start.code}`}`);
+    // systemd's UnitExists: "Unit X was already loaded or has a fragment file." (older: "already exists"),
+    // e.g. a slice systemd loaded itself as the parent of a scope started before the agent made it
+    if (!/already (exists|loaded)|UnitExists/i.test(start.stderr)) throw new Error(`starting ${name}: busctl StartTransientUnit: ${start.stderr.trim() || `exit ${start.code}`}`);
     const set = await runProcess(this.busctl, ['call', ...MANAGER, 'SetUnitProperties', 'sba(sv)', name, 'true', ...busctlProperties(props)]);
     if (set.code !== 0) throw new Error(`updating ${name}: busctl SetUnitProperties: ${set.stderr.trim() || `exit ${set.code}`}`);
   }

@@ -22,7 +22,7 @@ async function fakeSystemd(t: { after: (fn: () => Promise<void>) => void }) {
     `#!/bin/sh
 ${record}
 if [ "$5" = StartTransientUnit ]; then
-  if [ -e ${dir}/exists ]; then echo "Call failed: Unit $7 already exists." >&2; exit 1; fi
+  if [ -e ${dir}/exists ]; then echo "Call failed: Unit $7 was already loaded or has a fragment file." >&2; exit 1; fi
   path=$(echo "$7" | sed 's/\\.slice$//' | awk -F- '{p=""; out=""; for (i=1;i<=NF;i++) { p = (i==1 ? $i : p "-" $i); out = out "/" p ".slice" } print out}')
   mkdir -p ${cgroup}$path
   echo "o \\"/org/freedesktop/systemd1/job/1\\""
