@@ -216,8 +216,10 @@ export class QosCgroupManager {
     checkUid(uid);
     return this.mutex.run(`pod:${uid}`, async () => {
       const result: CgroupRemoveResult = { removed: [], busy: [] };
+      const known = this.pods.get(uid);
+      const own = known && this.podNode(known).slice;
       for (const node of this.podNodes(uid)) {
-        const r = await this.removeTree(node);
+        const r = await this.removeTree(node, node.slice !== undefined && node.slice === own);
         result.removed.push(...r.removed);
         result.busy.push(...r.busy);
       }
@@ -428,10 +430,13 @@ export class QosCgroupManager {
    * under systemd its slice is stopped first, only when no process is left in it (stopping a slice
    * would kill them): the slice is then listed busy, as a folder rmdir refused.
    */
-  private async removeTree(node: CgroupNode): Promise<CgroupRemoveResult> {
+  private async removeTree(node: CgroupNode, knownSlice = false): Promise<CgroupRemoveResult> {
     if (node.slice) {
-      // an active slice always has its folder: none, nothing to stop (the other tiers of a pod)
-      if (!(await this.exists(node.path))) return { removed: [], busy: [] };
+      // no folder: nothing to stop in the tiers a pod is not in; its own slice is stopped all the same
+      if (!(await this.exists(node.path))) {
+        if (knownSlice) await this.units.stopUnit(node.slice);
+        return { removed: [], busy: [] };
+      }
       if ((await this.cgroups.pids(node.path, { recursive: true })).length > 0) return { removed: [], busy: [join(this.root, node.path)] };
       await this.units.stopUnit(node.slice);
       const r = await this.cgroups.removeTree(node.path);
