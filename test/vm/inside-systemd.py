@@ -45,8 +45,8 @@ def crictl(*args, check=True):
               *args, check=check)
 
 
-def crictl_json(*args):
-    return json.loads(crictl(*args, '-o', 'json').stdout)
+def crictl_json(verb, *args):
+    return json.loads(crictl(verb, '-o', 'json', *args).stdout)
 
 
 def read(path):
@@ -92,7 +92,7 @@ def start_runtime(r):
     shutil.copytree(f'{EXTRA}/store', ROOT, symlinks=True)  # the image store prepared on the host
     os.makedirs(f'{ROOT}/net.d', exist_ok=True)
     with open(f'{ROOT}/runtime.yaml', 'w') as f:
-        f.write(f'cni:\n  confDir: {ROOT}/net.d\n  podSubnet: 10.76.0.0/20\n  bridge: cgd0\n')
+        f.write(f'cni:\n  confDir: {ROOT}/net.d\n  podSubnet: 10.76.64.0/20\n  bridge: cgd0\n')
     daemon('runtime', ['runtime', '--runtime', r, '--cgroup-driver', 'systemd', '--socket', SOCK, '--root', ROOT,
                        '--config', f'{ROOT}/runtime.yaml'], f'{ROOT}/../cgd-runtime.log')
     t0 = time.time()
@@ -217,18 +217,19 @@ def agent_side():
 
 
 def cleanup():
-    for _, p in reversed(procs):
+    # the agent first (its pods keep running), then every pod through the runtime, then the runtime
+    for name, p in reversed(procs):
+        if name == 'runtime' and os.path.exists(SOCK):
+            crictl('rmp', '-fa', check=False)
         p.terminate()
         try:
             p.wait(timeout=30)
         except subprocess.TimeoutExpired:
             p.kill()
-    if os.path.exists(SOCK):
-        crictl('rmp', '-fa', check=False)
-    for u in ['kubepods.slice'] + units('corelet-pod*'):
+    for u in ['kubepods.slice', 'corelet.slice']:
         sh('systemctl', 'stop', u, check=False)
     sh('ip', 'link', 'del', 'cgd0', check=False)
-    fact('cleanup.unitsLeft', units('kubepods*') + units('corelet-*'))
+    fact('cleanup.unitsLeft', units('kubepods*') + units('corelet*'))
 
 
 def main():
