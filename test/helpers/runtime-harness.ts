@@ -59,6 +59,8 @@ export class RuntimeHarness {
       join(dir, 'runtime.yaml'),
       [
         `registries: ${join(dir, 'registries.yaml')}`,
+        // cgroupfs paths everywhere (a systemd v2 host would default to the systemd driver)
+        'cgroupDriver: cgroupfs',
         `cgroupParent: ${h.cgroupParent}`,
         'cni:',
         `  confDir: ${h.cniConfDir}`,
