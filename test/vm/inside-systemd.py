@@ -80,8 +80,14 @@ def limits(path):
     return {k: read(f'{CG}{path}/{k}') if os.path.exists(f'{CG}{path}/{k}') else None for k in ['memory.max', 'cpu.max', 'cpu.weight']}
 
 
+def ctr_limits(scope):
+    """A container's limits: crun under systemd writes them in a child of the scope, 'container'
+    (CRI-O reads that one for crun too); runc on the scope itself."""
+    return limits(f'{scope}/container' if os.path.isdir(f'{CG}{scope}/container') else scope)
+
+
 def daemon(name, args, log):
-    f = open(log, 'a')
+    f = open(log, 'w')
     p = subprocess.Popen(['node', CORELET, *args], stdout=f, stderr=f, stdin=subprocess.DEVNULL, start_new_session=True)
     procs.append((name, p))
     return p
@@ -122,9 +128,9 @@ def crictl_side():
     crictl('start', ctr)
     path = crictl_json('inspect', ctr)['info']['cgroupsPath']
     fact('crictl.cgroupsPath', path.replace(ctr, '<id>').replace(pod, '<pod>'))
-    fact('crictl.scope.limits', limits(path))
+    fact('crictl.scope.limits', ctr_limits(path))
     upd = crictl('update', '--memory', str(48 * 1024 * 1024), '--cpu-quota', '20000', '--cpu-period', '100000', ctr, check=False)
-    fact('crictl.update', {'exitCode': upd.returncode, 'stderr': upd.stderr.strip()[-300:], 'limits': limits(path)})
+    fact('crictl.update', {'exitCode': upd.returncode, 'stderr': upd.stderr.strip()[-300:], 'limits': ctr_limits(path)})
     fact('crictl.units', [u.replace(ctr, '<id>').replace(pod, '<pod>') for u in units(f'*{pod}*') + units(f'*{ctr}*')])
     crictl('stop', '--timeout', '2', ctr)
     crictl('rm', ctr)
@@ -200,13 +206,13 @@ def agent_side():
     for n, p in slices.items():
         for d in sorted(os.listdir(f'{CG}{p}')) if p else []:
             if d.endswith('.scope'):
-                scopes.setdefault(n, []).append(limits(f'{p}/{d}'))
+                scopes.setdefault(n, []).append(ctr_limits(f'{p}/{d}'))
     fact('agent.scope.limits', scopes)
     # UpdateContainerResources on an agent pod's container: the scope takes the new limits
     cid = next(c['id'] for c in crictl_json('ps', '--label', 'io.kubernetes.pod.uid=' + uids['burstable'])['containers'])
     upd = crictl('update', '--memory', str(100 * 1024 * 1024), cid, check=False)
     fact('agent.update', {'exitCode': upd.returncode, 'stderr': upd.stderr.strip()[-300:],
-                          'memory.max': read(f'{CG}{slices["burstable"]}/corelet-{cid}.scope/memory.max')})
+                          'memory.max': ctr_limits(f'{slices["burstable"]}/corelet-{cid}.scope')['memory.max']})
     for n in uids:
         os.remove(f'{a.manifests}/{n}.yaml')
     wait('every pod gone', lambda: not a.get('/pods')['items'], timeout=300)
