@@ -21,7 +21,8 @@
 # Accelerator: KVM when a probe kernel boots under it (cached per host boot), TCG otherwise
 # (VML_ACCEL=kvm|tcg forces one). Settings: VML_CACHE (base images, default /var/cache/corelet-vmlab),
 # VML_RUN (the running lab, default /run/corelet-vmlab), VML_MEM (MiB per VM, 2048), VML_CPUS (2),
-# VML_EXTRA_DIR (a folder copied to /opt/corelet/extra on the /opt/corelet disk).
+# VML_EXTRA_DIR (a folder copied to /opt/corelet/extra on the /opt/corelet disk); a second lab beside
+# another: VML_NETNS, VML_BRIDGE, VML_SUBNET (the /24's first three octets) and VML_RUN of its own.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -30,9 +31,9 @@ cache=${VML_CACHE:-/var/cache/corelet-vmlab}
 run=${VML_RUN:-/run/corelet-vmlab}
 mem=${VML_MEM:-2048}
 cpus=${VML_CPUS:-2}
-netns=vml
-bridge=vmlbr0
-subnet=10.75.0
+netns=${VML_NETNS:-vml}
+bridge=${VML_BRIDGE:-vmlbr0}
+subnet=${VML_SUBNET:-10.75.0}
 ssh_opts=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes -o ConnectTimeout=5 -o ServerAliveInterval=10)
 
 die() { echo "lab.sh: $*" >&2; exit 1; }

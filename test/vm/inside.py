@@ -101,7 +101,9 @@ def start(runtimes):
         with open(f'{root}/runtime.yaml', 'w') as f:
             f.write(f'cgroupParent: /vml-{r}\ncni:\n  confDir: {root}/net.d\n  podSubnet: {SUBNETS[r]}\n  bridge: vml{r}0\n')
         log = open(f'{root}/runtime.log', 'a')
-        proc = subprocess.Popen(['node', CORELET, 'runtime', '--runtime', r, '--socket', sock(r), '--root', root,
+        # cgroupfs paths (/vml-R): the VM has systemd and cgroup v2, where the default driver is systemd
+        # (test/vm/systemd-driver.test.ts covers that one); the agent takes cgroupfs from the runtime
+        proc = subprocess.Popen(['node', CORELET, 'runtime', '--runtime', r, '--cgroup-driver', 'cgroupfs', '--socket', sock(r), '--root', root,
                                  '--config', f'{root}/runtime.yaml'], stdout=log, stderr=log, stdin=subprocess.DEVNULL,
                                 start_new_session=True)
         with open(f'/run/vml-{r}.pid', 'w') as f:
