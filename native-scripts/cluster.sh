@@ -231,6 +231,7 @@ up() {
 			CNI_CONF_DIR=$d/net.d
 			CNI_BRIDGE=cni0
 			POD_SUBNET=10.88.0.0/24
+			CGROUP_DRIVER=cgroupfs
 			CGROUP_PARENT=$(node_cgroup_parent "$i")
 			AGENT_ROOT=$d/agent
 			AGENT_LOG_DIR=$d/pod-logs

@@ -6,11 +6,14 @@
 # --examples). With
 # --test also what the test suite uses: containerd (reference runtime), a local registry,
 # skopeo (offline images), shellcheck (npm run lint:sh), crictl/critest v1.36.0 (on PATH, the shared
-# kit's) and v1.37.0 (in /opt/cri-tools/v1.37.0/bin) built from the Go module proxy.
+# kit's) and v1.37.0 (in /opt/cri-tools/v1.37.0/bin) built from the Go module proxy, and the VM lab's
+# tools (mmdebstrap, qemu: native-scripts/vm/lab.sh). --list prints the node's packages (what a host
+# without --test needs) and installs nothing (the VM lab's image uses it).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 pkgs=(runc crun conmon containernetworking-plugins iproute2 iptables nftables libnftables-dev conntrack mount gcc g++ make python3 libc6-dev ca-certificates busybox-static umoci)
-[ "${1:-}" = --test ] && pkgs+=(tmux openssl iputils-ping containerd docker-registry skopeo curl shellcheck)
+[ "${1:-}" = --list ] && { echo "${pkgs[*]}"; exit 0; }
+[ "${1:-}" = --test ] && pkgs+=(tmux openssl iputils-ping containerd docker-registry skopeo curl shellcheck mmdebstrap qemu-system-x86 qemu-utils)
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

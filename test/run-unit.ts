@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 /** Test files (relative to test/unit) that share processes. */
 const SHARED = [
   'agent/admission-admit.test.ts',
+  'agent/cgroup-driver-choice.test.ts',
   'agent/cri-config.test.ts',
   'agent/disk-dead-containers.test.ts',
   'agent/disk-eviction.test.ts',
@@ -47,6 +48,7 @@ const SHARED = [
   'agent/proxy-nft-runner.test.ts',
   'agent/qos-cgroup-manager.test.ts',
   'agent/qos-resource-config.test.ts',
+  'agent/qos-systemd.test.ts',
   'agent/routes.test.ts',
   'agent/run-as-non-root.test.ts',
   'agent/sandbox-change.test.ts',
@@ -68,6 +70,7 @@ const SHARED = [
   'api/workload-decode.test.ts',
   'cgroups/cgroup-metrics.test.ts',
   'cgroups/cgroups.test.ts',
+  'cgroups/systemd-names.test.ts',
   'cli/cli-watch.test.ts',
   'cli/client-config-contexts.test.ts',
   'cli/client-config.test.ts',
@@ -108,6 +111,7 @@ const SHARED = [
   'runtime/image-volumes.test.ts',
   'runtime/metrics.test.ts',
   'runtime/process-liveness.test.ts',
+  'runtime/sandbox-cgroup-driver.test.ts',
   'runtime/sandbox-files.test.ts',
   'runtime/sandbox-health.test.ts',
   'runtime/sandbox-rollback.test.ts',

@@ -42,7 +42,10 @@
 #   CNI_CONF_DIR     CNI config folder (default /etc/cni/net.d)
 #   CNI_BRIDGE       the pods' bridge (default corelet0)
 #   POD_SUBNET       pod addresses until the scheduler assigns this node's pod CIDR (default 10.89.0.0/16)
-#   CGROUP_PARENT    cgroup of pods that name none (default /corelet)
+#   CGROUP_DRIVER    systemd or cgroupfs (default: the runtime's, systemd where systemd is PID 1 on a
+#                    cgroup v2 host, else cgroupfs; the agent takes the runtime's)
+#   CGROUP_PARENT    cgroup of pods that name none (default /corelet; under systemd a slice,
+#                    default corelet.slice)
 #   PINNED_IMAGES    space-separated image references (or NAME* prefixes) the runtime reports pinned,
 #                    so the agent's image garbage collection never removes them (default none)
 #   STREAMING_ADDRESS  address of the exec/attach/port-forward server (default 127.0.0.1)
@@ -124,7 +127,6 @@ runtime)
 	config=$root/node-runtime.yaml
 	cat >"$config.tmp" <<-EOF
 		# written by corelet-node.sh from $env_file; edit that file instead
-		cgroupParent: ${CGROUP_PARENT:-/corelet}
 		cni:
 		  confDir: ${CNI_CONF_DIR:-$DEFAULT_CNI_CONF_DIR}
 		  podSubnet: ${POD_SUBNET:-10.89.0.0/16}
@@ -132,6 +134,8 @@ runtime)
 		streaming:
 		  address: ${STREAMING_ADDRESS:-127.0.0.1}
 	EOF
+	[ -z "${CGROUP_DRIVER:-}" ] || echo "cgroupDriver: $CGROUP_DRIVER" >>"$config.tmp"
+	[ -z "${CGROUP_PARENT:-}" ] || echo "cgroupParent: $CGROUP_PARENT" >>"$config.tmp"
 	if [ -n "${PINNED_IMAGES:-}" ]; then
 		echo "pinnedImages:" >>"$config.tmp"
 		read -r -a pins <<<"$PINNED_IMAGES" # read, not $PINNED_IMAGES unquoted: NAME* must not glob

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# provision.sh control-plane|node [--name NAME] --ip IP --join-dir DIR [--source DIR] - turns a fresh
+# provision.sh control-plane|node [--name NAME] --ip IP --join-dir DIR [--source DIR] [--prebuilt]
+#   [--node-binary PATH] - turns a fresh
 # Debian 12 machine (root) into a corelet control plane or node, run by systemd. The Vagrantfile
 # calls it on each VM; it works the same on any Debian 12 host.
 #
@@ -11,7 +12,9 @@
 #
 # Steps: Node.js 20 (from nodejs.org when the distribution's is older), the host packages
 # (install-deps.sh), the source copied from --source (default: this repository) to /opt/corelet and
-# built there, settings in /etc/corelet/*.env for native-scripts/node/corelet-node.sh (the launcher
+# built there (--prebuilt: the source is already /opt/corelet, built for this machine, with its
+# node_modules: nothing copied, installed or built, nothing fetched; the VM lab native-scripts/vm/lab.sh
+# does this), Node.js from PATH (--node-binary: that binary, linked as /usr/local/bin/node), settings in /etc/corelet/*.env for native-scripts/node/corelet-node.sh (the launcher
 # cluster.sh uses too), the units from native-scripts/systemd/. Safe to run again.
 set -euo pipefail
 
@@ -24,12 +27,16 @@ name=$(hostname)
 ip=
 join_dir=
 source=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+prebuilt=
+node_binary=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--name) name=$2; shift 2 ;;
 	--ip) ip=$2; shift 2 ;;
 	--join-dir) join_dir=$2; shift 2 ;;
 	--source) source=$2; shift 2 ;;
+	--prebuilt) prebuilt=1; shift ;;
+	--node-binary) node_binary=$2; shift 2 ;;
 	*) die "unknown option $1" ;;
 	esac
 done
@@ -46,6 +53,10 @@ prefix=/opt/corelet
 export DEBIAN_FRONTEND=noninteractive
 
 # --- Node.js 20 ----------------------------------------------------------------------------------
+if [ -n "$node_binary" ]; then
+	[ -x "$node_binary" ] || die "--node-binary $node_binary is not an executable"
+	[ "$node_binary" = /usr/local/bin/node ] || ln -sf "$node_binary" /usr/local/bin/node
+fi
 major=$(node --version 2>/dev/null | sed -E 's/^v([0-9]+).*/\1/' || true)
 if [ "${major:-0}" -lt 20 ]; then
 	case $(uname -m) in x86_64) arch=x64 ;; aarch64) arch=arm64 ;; *) die "no Node.js build for $(uname -m)" ;; esac
@@ -64,10 +75,15 @@ fi
 apt-get install -y -q rsync umoci busybox-static >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q rsync umoci busybox-static >/dev/null; }
 # through bash: a shared folder may not keep the executable bit
 bash "$source/native-scripts/install-deps.sh"
-mkdir -p "$prefix"
-# the host's node_modules and dist may be built for another OS: build here
-rsync -a --delete --exclude node_modules --exclude dist --exclude .vagrant --exclude .git "$source/" "$prefix/"
-(cd "$prefix" && npm ci --no-audit --no-fund --loglevel=error && npm run build >/dev/null)
+if [ -n "$prebuilt" ]; then
+	[ "$(cd "$source" && pwd)" = "$prefix" ] || die "--prebuilt needs --source $prefix (got $source)"
+	[ -f "$prefix/dist/src/cli/main.js" ] || die "--prebuilt: $prefix/dist/src/cli/main.js is missing"
+else
+	mkdir -p "$prefix"
+	# the host's node_modules and dist may be built for another OS: build here
+	rsync -a --delete --exclude node_modules --exclude dist --exclude .vagrant --exclude .git "$source/" "$prefix/"
+	(cd "$prefix" && npm ci --no-audit --no-fund --loglevel=error && npm run build >/dev/null)
+fi
 ln -sf "$prefix/dist/src/cli/main.js" /usr/local/bin/corelet
 install -m 644 "$prefix"/native-scripts/systemd/corelet-*.service /etc/systemd/system/
 systemctl daemon-reload

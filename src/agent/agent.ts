@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { DEFAULT_POD_SECURITY_LEVEL, type Container, type Pod, type PodSecurityLevel } from '../api/index.js';
 import { createCriClient, type CriClient, grpcMessage } from '../cri/index.js';
 import { Backoff, invalidArgument, NODE_PATHS, unixEndpoint, writeFileAtomic, type Logger, lockRoot, type RootLock, ensurePrivateDir, sleepLong, messageOf } from '../lib/index.js';
-import { detectCgroupMode, Cgroups, hostMounts } from '../host/index.js';
+import { detectCgroupMode, Cgroups, hostMounts, defaultCgroupDriver, checkSystemdBooted, type CgroupDriver } from '../host/index.js';
 import { QosCgroupManager, containerResources } from './qos/index.js';
 import { TerminationConfirmer } from './pod-termination.js';
 import { admit, admitPodSecurity, computeAllocatable, parseResourceList, readNodeCapacity, type NodeResources } from './admission/index.js';
@@ -56,6 +56,11 @@ export interface AgentConfig {
   readonly cgroupRoot: string;
   /** Name of the top-level QoS cgroup (kubepods); tests and side-by-side agents use their own. */
   readonly qosTop: string;
+  /**
+   * --cgroup-driver; when absent, the runtime's (CRI RuntimeConfig), else {@link defaultCgroupDriver}
+   * (see {@link chooseCgroupDriver}).
+   */
+  readonly cgroupDriver?: CgroupDriver;
   readonly relistMs?: number;
   /**
    * The scheduler to join (wss://HOST:PORT) and its CA hash; tokenFile (0600) holds the bootstrap
@@ -103,6 +108,32 @@ async function clusterDnsSettings(c: ServicesConfig, logger: Logger): Promise<Cl
   return { clusterDNS: c.clusterDNS ? [c.clusterDNS] : [], clusterDomain: c.clusterDomain, hostResolvConf };
 }
 
+/**
+ * The cgroup driver, as the kubelet picks it with KubeletCgroupDriverFromCRI: the runtime's answer
+ * to RuntimeConfig (linux.cgroup_driver) when --cgroup-driver is not given; a runtime without the
+ * rpc (containerd 1.6, Unimplemented) or that cannot answer leaves the flag's default
+ * ({@link defaultCgroupDriver}). A flag that disagrees with the runtime is kept, with a warning:
+ * the runtime will refuse the pods' cgroup parents.
+ */
+export async function chooseCgroupDriver(cri: Pick<CriClient, 'runtime'>, config: Pick<AgentConfig, 'cgroupDriver' | 'cgroupRoot'>, logger: Logger): Promise<CgroupDriver> {
+  let fromRuntime: CgroupDriver | undefined;
+  try {
+    const answer = await cri.runtime.RuntimeConfig({}, { deadlineMs: 10_000 });
+    const d = answer.linux?.cgroup_driver as unknown;
+    if (d === 'SYSTEMD' || d === 0) fromRuntime = 'systemd';
+    else if (d === 'CGROUPFS' || d === 1) fromRuntime = 'cgroupfs';
+  } catch (err) {
+    logger.info({ err: grpcMessage(err) }, 'the runtime does not report its cgroup driver (RuntimeConfig); using --cgroup-driver or its default');
+  }
+  if (config.cgroupDriver) {
+    if (fromRuntime && fromRuntime !== config.cgroupDriver) logger.warn({ flag: config.cgroupDriver, runtime: fromRuntime }, '--cgroup-driver differs from the runtime\'s cgroup driver: the runtime will refuse the pods\' cgroup parents');
+    return config.cgroupDriver;
+  }
+  const driver = fromRuntime ?? defaultCgroupDriver({ cgroupRoot: config.cgroupRoot });
+  logger.info({ driver, from: fromRuntime ? 'runtime' : 'default' }, 'cgroup driver');
+  return driver;
+}
+
 export interface RunningAgent {
   readonly pods: PodManager;
   readonly url: string;
@@ -137,7 +168,9 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
   const capacity = await readNodeCapacity();
   const allocatable = computeAllocatable({ capacity, systemReserved: parseResourceList(config.systemReserved), evictionHard: thresholds });
   const mode = detectCgroupMode(config.cgroupRoot);
-  const qos = new QosCgroupManager({ root: config.cgroupRoot, mode, topName: config.qosTop, logger: logger.child({ component: 'qos' }) });
+  const cgroupDriver = await chooseCgroupDriver(cri, config, logger);
+  if (cgroupDriver === 'systemd') checkSystemdBooted('corelet agent');
+  const qos = new QosCgroupManager({ root: config.cgroupRoot, mode, topName: config.qosTop, driver: cgroupDriver, logger: logger.child({ component: 'qos' }) });
   await qos.ensureTopLevel(computeAllocatable({ capacity, systemReserved: parseResourceList(config.systemReserved) }));
   const cgroupStats = new Cgroups({ root: config.cgroupRoot, mode });
   const events = new EventRecorder(config.nodeName);

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createLogger } from '../lib/index.js';
+import { parseCgroupDriver } from '../host/index.js';
 import { isPodSecurityLevel, memoryBytes } from '../api/index.js';
 import { parseDuration } from './progress.js';
 import { AGENT_DEFAULTS, cleanupNodeServices, defaultNodeName, SERVICES_DEFAULTS, startAgent, validateServicesConfig } from '../agent/index.js';
@@ -29,6 +30,7 @@ export function registerAgentCommand(program: Command): void {
     .option('--image-minimum-gc-age <duration>', 'an image is never removed sooner than this after the agent first saw it', '2m')
     .option('--cgroup-root <dir>', 'where cgroups are mounted', AGENT_DEFAULTS.cgroupRoot)
     .option('--qos-cgroup <name>', 'name of the top-level pod cgroup', AGENT_DEFAULTS.qosTop)
+    .option('--cgroup-driver <driver>', "systemd (QoS and pod cgroups as slices, through systemd) or cgroupfs (default: the runtime's, from its CRI RuntimeConfig; if it does not say, systemd where systemd is PID 1 on a cgroup v2 host, else cgroupfs)")
     .option('--server <url>', 'scheduler to join (wss://HOST:PORT)')
     .option('--token-file <file>', 'file (mode 0600) holding the bootstrap token; needed only until the node has its certificate in ROOT/pki')
     .option('--token <token>', 'removed: use --token-file (a token in argv is visible to every local user)')
@@ -97,6 +99,7 @@ export function registerAgentCommand(program: Command): void {
           evictionHard: opts.evictionHard!,
           cgroupRoot: opts.cgroupRoot!,
           qosTop: opts.qosCgroup!,
+          cgroupDriver: opts.cgroupDriver === undefined ? undefined : parseCgroupDriver(opts.cgroupDriver),
           scheduler: opts.server ? { server: opts.server, tokenFile: opts.tokenFile ? resolve(opts.tokenFile) : undefined, caCertHash: opts.caCertHash! } : undefined,
           nodeIP: opts.nodeIp,
           staticPodSecurity: opts.staticPodSecurity,

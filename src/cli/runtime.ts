@@ -14,8 +14,9 @@ export function registerRuntimeCommand(program: Command): void {
     .option('--state <dir>', `volatile state: runc state, conmon sockets, exit files (default ${DEFAULTS.state}, or ROOT/run with --root)`)
     .option('--config <file>', `configuration file (default ${DEFAULTS.config} if present)`)
     .option('--runtime <name>', 'OCI runtime: runc or crun, or a path to one (default: crun on a cgroup v2 host where it is installed, else runc)')
+    .option('--cgroup-driver <driver>', 'systemd (pods in slices, containers in scopes, runc/crun --systemd-cgroup) or cgroupfs; default systemd where systemd is PID 1 on a cgroup v2 host, else cgroupfs')
     .option('--log-level <level>', 'debug, info, warn or error (default info)')
-    .action(async (opts: { socket?: string; root?: string; state?: string; config?: string; runtime?: string; logLevel?: string }) => {
+    .action(async (opts: { socket?: string; root?: string; state?: string; config?: string; runtime?: string; logLevel?: string; cgroupDriver?: string }) => {
       const { root, version } = packageInfo();
       const assets = { pauseRootfs: join(root, 'dist', 'pause'), helperDir: join(root, 'dist', 'bin') };
       // An incomplete installation (no proto/, no C helpers) fails here, before anything is made.

@@ -6,6 +6,7 @@ import { errnoCode, invalidArgument, NODE_PATHS } from '../lib/index.js';
 import { memoryBytes } from '../api/index.js';
 import { detectCgroupMode, type CgroupMode } from '../host/index.js';
 import { tryNormalizeReference } from './image/reference.js';
+import { defaultCgroupDriver, parseCgroupDriver, parseSliceParent, refuseSliceUnderCgroupfs, type CgroupDriver } from '../host/index.js';
 
 /** Default places, as a node daemon installed on a host uses them. */
 export const DEFAULTS = {
@@ -46,7 +47,16 @@ export interface RuntimeConfig {
   /** Folder holding the built-in pause rootfs (rootfs/pause). */
   readonly pauseRootfs: string;
   readonly cgroupRoot: string;
-  /** cgroupfs parent for pods whose request names none. */
+  /**
+   * Who makes the pods' cgroups: cgroupfs (runc writes folders; absent means this) or systemd (runc
+   * and crun run with --systemd-cgroup: a container is the scope corelet-<id>.scope in its pod's
+   * slice).
+   */
+  readonly cgroupDriver?: CgroupDriver;
+  /**
+   * Parent for pods whose request names none: a cgroupfs path (each pod gets PARENT/<id>), or under
+   * systemd a slice (each pod gets its own slice in it, "corelet.slice" → corelet-pod<id>.slice).
+   */
   readonly defaultCgroupParent: string;
   readonly netnsDir: string;
   /** The streaming server (exec, attach, port-forward URLs): address, port (0 = a free one), TLS. */
@@ -78,6 +88,8 @@ export interface RuntimeFlags {
   config?: string;
   runtime?: string;
   logLevel?: string;
+  /** systemd or cgroupfs; default {@link defaultCgroupDriver}. */
+  cgroupDriver?: string;
 }
 
 /** The YAML config file's shape (all optional). */
@@ -90,6 +102,7 @@ interface FileConfig {
   registries?: string;
   pauseImage?: string;
   cgroupParent?: string;
+  cgroupDriver?: string;
   cni?: { confDir?: string; binDirs?: string[]; podSubnet?: string; bridge?: string };
   streaming?: { address?: string; port?: number; tlsCert?: string; tlsKey?: string };
   logLevel?: string;
@@ -97,7 +110,7 @@ interface FileConfig {
   pinnedImages?: unknown;
 }
 
-const FILE_KEYS = ['socket', 'root', 'state', 'runtime', 'conmon', 'registries', 'pauseImage', 'cgroupParent', 'cni', 'streaming', 'logLevel', 'logSizeMax', 'pinnedImages'];
+const FILE_KEYS = ['socket', 'root', 'state', 'runtime', 'conmon', 'registries', 'pauseImage', 'cgroupParent', 'cgroupDriver', 'cni', 'streaming', 'logLevel', 'logSizeMax', 'pinnedImages'];
 
 /** logSizeMax: a quantity ("100Mi") or bytes; 0 or -1 turns the cap off (CRI-O's -1). */
 function parseLogSizeMax(v: string | number | undefined): number {
@@ -193,6 +206,11 @@ export async function loadRuntimeConfig(flags: RuntimeFlags, pauseRootfs: string
   if (!runtimePath) throw invalidArgument(`OCI runtime "${runtimeName}" not found on PATH; install it (apt-get install ${runtimeBase})`);
   const conmonPath = findExecutable(file.conmon ?? DEFAULTS.conmon);
   if (!conmonPath) throw invalidArgument(`conmon not found on PATH; install it (apt-get install conmon)`);
+  const cgroupDriver =
+    flags.cgroupDriver !== undefined ? parseCgroupDriver(flags.cgroupDriver) : file.cgroupDriver !== undefined ? parseCgroupDriver(file.cgroupDriver, 'cgroupDriver') : defaultCgroupDriver({ cgroupRoot: DEFAULTS.cgroupRoot });
+  let defaultCgroupParent = file.cgroupParent ?? (cgroupDriver === 'systemd' ? 'corelet.slice' : '/corelet');
+  if (cgroupDriver === 'systemd') defaultCgroupParent = parseSliceParent(defaultCgroupParent, 'cgroupParent');
+  else refuseSliceUnderCgroupfs(defaultCgroupParent, 'cgroupParent');
   const st = file.streaming ?? {};
   if (st.port !== undefined && (!Number.isInteger(st.port) || st.port < 0 || st.port > 65535)) throw invalidArgument(`streaming.port must be 0..65535, got ${st.port}`);
   if ((st.tlsCert === undefined) !== (st.tlsKey === undefined)) throw invalidArgument('streaming.tlsCert and streaming.tlsKey go together');
@@ -212,7 +230,8 @@ export async function loadRuntimeConfig(flags: RuntimeFlags, pauseRootfs: string
     pauseImage: file.pauseImage ?? DEFAULTS.pauseImage,
     pauseRootfs,
     cgroupRoot: DEFAULTS.cgroupRoot,
-    defaultCgroupParent: file.cgroupParent ?? '/corelet',
+    cgroupDriver,
+    defaultCgroupParent,
     netnsDir: DEFAULTS.netnsDir,
     streaming: {
       address: st.address ?? '127.0.0.1',

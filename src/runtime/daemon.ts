@@ -9,7 +9,7 @@ import { loadRegistriesConfig } from './image/index.js';
 import { importImageArchive, runtimeImageStore } from './image-import.js';
 import { NetworkManager } from './network/index.js';
 import { Conmon, OciRuntime, ConmonStreamingBackend } from './oci/index.js';
-import { Cgroups, detectCgroupMode, hostMounts } from '../host/index.js';
+import { Cgroups, detectCgroupMode, hostMounts, SystemdUnits, checkSystemdBooted } from '../host/index.js';
 import { hostNamespaces } from './sandbox/namespace-pins.js';
 import { EventBus } from './events.js';
 import { readHostFacts } from './host-facts.js';
@@ -92,8 +92,10 @@ async function startRuntimeLocked(config: RuntimeConfig, logger: Logger, version
   });
   await Promise.all([images.init(), network.init()]);
   const runtimeRoot = join(config.state, config.ociRuntime.name);
-  const oci = new OciRuntime({ binary: config.ociRuntime.path, root: runtimeRoot, logger: logger.child({ component: 'oci' }) });
-  const monitor = new Conmon({ conmonPath: config.conmonPath, runtimePath: config.ociRuntime.path, runtimeRoot, logger: logger.child({ component: 'conmon' }) });
+  const systemdCgroup = config.cgroupDriver === 'systemd';
+  if (systemdCgroup) checkSystemdBooted('corelet runtime');
+  const oci = new OciRuntime({ binary: config.ociRuntime.path, root: runtimeRoot, logger: logger.child({ component: 'oci' }), systemdCgroup });
+  const monitor = new Conmon({ conmonPath: config.conmonPath, runtimePath: config.ociRuntime.path, runtimeRoot, logger: logger.child({ component: 'conmon' }), systemdCgroup });
   const deps: LifecycleDeps = {
     config: { ...config, pauseRootfs },
     store,
@@ -101,6 +103,7 @@ async function startRuntimeLocked(config: RuntimeConfig, logger: Logger, version
     monitor,
     network,
     cgroups,
+    units: systemdCgroup ? new SystemdUnits({ cgroupRoot: config.cgroupRoot, logger: logger.child({ component: 'systemd' }) }) : undefined,
     mounts: hostMounts,
     namespaces: hostNamespaces,
     images,
@@ -139,7 +142,7 @@ async function startRuntimeLocked(config: RuntimeConfig, logger: Logger, version
     ImportImage: async (req) => ({ images: await importImageArchive(images, req.path) }),
   });
   await listenUnix(server, config.socket);
-  logger.info({ socket: config.socket, streaming: streaming.url(), root: config.root, runtime: config.ociRuntime.path, runtimeChosenBy: config.ociRuntime.chosenBy, cgroups: cgroupMode }, 'corelet runtime serving CRI');
+  logger.info({ socket: config.socket, streaming: streaming.url(), root: config.root, runtime: config.ociRuntime.path, runtimeChosenBy: config.ociRuntime.chosenBy, cgroups: cgroupMode, cgroupDriver: config.cgroupDriver ?? 'cgroupfs' }, 'corelet runtime serving CRI');
   return {
     context,
     server,

@@ -4,7 +4,7 @@ import { type Logger, nowNanos } from '../lib/index.js';
 import type { RuntimeConfig } from './config.js';
 import type { StateStore } from './store/index.js';
 import type { CgroupPort, MonitorPort, NetworkPort, OciRuntimePort } from './ports.js';
-import type { MountPort } from '../host/index.js';
+import type { MountPort, SliceUnits } from '../host/index.js';
 import type { NamespacePort } from './sandbox/namespace-pins.js';
 import type { ImageConfig, ImageRecord } from './image/index.js';
 import type { HostFacts } from './host-facts.js';
@@ -24,6 +24,8 @@ export interface LifecycleDeps {
   readonly monitor: MonitorPort;
   readonly network: NetworkPort;
   readonly cgroups: CgroupPort;
+  /** systemd, under the systemd cgroup driver: stops the slices corelet made for pods. */
+  readonly units?: Pick<SliceUnits, 'stopUnit'>;
   readonly mounts: MountPort;
   /** Pins of pods' IPC/UTS namespaces and process identity (sandbox/namespace-pins.ts). */
   readonly namespaces: NamespacePort;

@@ -106,7 +106,7 @@ const uiShowsServices = () =>
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'corelet-up-'));
   await mkdir(join(dir, 'home'));
-  await writeFile(join(dir, 'runtime.yaml'), `cgroupParent: ${cgroupParent}\ncni:\n  confDir: ${join(dir, 'net.d')}\n`);
+  await writeFile(join(dir, 'runtime.yaml'), `cgroupDriver: cgroupfs\ncgroupParent: ${cgroupParent}\ncni:\n  confDir: ${join(dir, 'net.d')}\n`);
   await execa('ip', ['netns', 'add', tag]);
   await execa('ip', ['link', 'add', `${tag}h`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', tag]);
   await execa('ip', ['addr', 'add', `${HOST_IP}/24`, 'dev', `${tag}h`]);

@@ -71,6 +71,8 @@ export class RuntimeHarness {
       join(dir, 'runtime.yaml'),
       [
         `registries: ${join(dir, 'registries.yaml')}`,
+        // cgroupfs paths everywhere (a systemd v2 host would default to the systemd driver)
+        'cgroupDriver: cgroupfs',
         `cgroupParent: ${h.cgroupParent}`,
         ...(opts.ociRuntime ? [`runtime: ${opts.ociRuntime}`] : []),
         'cni:',

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Pod } from '../../api/index.js';
 import { podQosClass, podRequests } from '../../api/index.js';
 import { distinctSubfolders, errnoCode, invalidArgument, isDirectory, KeyedMutex, NODE_PATHS, readdirIfExists, readFileIfExists, silentLogger, wrap, type Logger } from '../../lib/index.js';
-import { Cgroups, detectCgroupMode, type CgroupMode, type RemoveResult } from '../../host/index.js';
+import { Cgroups, detectCgroupMode, expandSlice, sliceName, sliceProperties, SystemdUnits, type CgroupDriver, type CgroupMode, type RemoveResult, type SliceUnits } from '../../host/index.js';
 import { CPU_PERIOD_US, MIN_SHARES, milliCpuToShares, podResourceConfig, sharesToWeight, type CgroupResourceConfig } from './resource-config.js';
 
 /** Node allocatable resources the top-level cgroup is limited to. */
@@ -28,6 +28,16 @@ export interface QosCgroupManagerOptions {
   v1Controllers?: string[];
   /** The clock the orphan sweep ages pod cgroups by (ms since the epoch; default Date.now). */
   now?: () => number;
+  /** cgroupfs (folders written here, the default) or systemd (slices made through systemd). */
+  driver?: CgroupDriver;
+  /** The systemd side of the systemd driver (default busctl/systemctl on PATH). */
+  units?: SliceUnits;
+}
+
+/** One cgroup of the hierarchy: its cgroupfs path, and under the systemd driver its slice. */
+interface CgroupNode {
+  path: string;
+  slice?: string;
 }
 
 /**
@@ -44,7 +54,7 @@ const DEFAULT_V1_CONTROLLERS = ['cpu', 'cpuacct', 'memory', 'pids'];
 const SEGMENT = /^[A-Za-z0-9_.-]+$/;
 
 /**
- * The kubelet's QoS cgroup hierarchy with the cgroupfs driver:
+ * The kubelet's QoS cgroup hierarchy. With the cgroupfs driver:
  *
  *   /<top>                       cpu shares and memory limit = node allocatable
  *   /<top>/pod<uid>              Guaranteed pods
@@ -58,6 +68,15 @@ const SEGMENT = /^[A-Za-z0-9_.-]+$/;
  * created in each of the configured controller hierarchies; on v2 the controllers are enabled in
  * every level's cgroup.subtree_control. The manager remembers the pods it holds cgroups for so the
  * burstable shares follow pods as they come and go.
+ *
+ * With the systemd driver the same tree is made of slices, named as the kubelet names them (a part's
+ * '-' becomes '_', since systemd reads '-' as a level): kubepods.slice,
+ * kubepods-burstable.slice, kubepods-besteffort.slice, kubepods-pod<uid>.slice (Guaranteed) and
+ * kubepods-<tier>-pod<uid>.slice, created and updated through systemd (StartTransientUnit,
+ * SetUnitProperties) with the same limits as properties (CPUWeight/CPUShares, CPUQuotaPerSecUSec,
+ * MemoryMax), and stopped when the pod goes; their paths are the expanded slices
+ * (/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod<uid>.slice), which is also the
+ * cgroup parent given to RunPodSandbox, as the kubelet sends it.
  */
 export class QosCgroupManager {
   readonly root: string;
@@ -74,6 +93,8 @@ export class QosCgroupManager {
   private readonly reportedBusy = new Set<string>();
   /** The shared cgroupfs adapter: the removal walk is the runtime's. */
   private readonly cgroups: Cgroups;
+  readonly driver: CgroupDriver;
+  private readonly units: SliceUnits;
 
   constructor(opts: QosCgroupManagerOptions = {}) {
     this.root = opts.root ?? NODE_PATHS.cgroupRoot;
@@ -86,15 +107,34 @@ export class QosCgroupManager {
     this.v1Controllers = opts.v1Controllers ?? DEFAULT_V1_CONTROLLERS;
     this.now = opts.now ?? Date.now;
     this.cgroups = new Cgroups({ root: this.root, mode: this.mode });
+    this.driver = opts.driver ?? 'cgroupfs';
+    this.units = opts.units ?? new SystemdUnits({ cgroupRoot: this.root, logger: this.logger });
+  }
+
+  private get systemd(): boolean {
+    return this.driver === 'systemd';
+  }
+
+  /** The cgroup named by parts below the top ([] is the top itself): its path, and its slice under systemd. */
+  private node(...parts: string[]): CgroupNode {
+    const all = [this.topName, ...parts];
+    if (!this.systemd) return { path: `/${all.join('/')}` };
+    const slice = sliceName(all);
+    return { path: expandSlice(slice), slice };
+  }
+
+  /** The pod's cgroup in each tier it may be in (Guaranteed, burstable, besteffort). */
+  private podNodes(uid: string): CgroupNode[] {
+    return [this.node(`pod${uid}`), this.node('burstable', `pod${uid}`), this.node('besteffort', `pod${uid}`)];
   }
 
   private get v2(): boolean {
     return this.mode === 'v2';
   }
 
-  /** The cgroupfs path of the top-level cgroup ("/kubepods"). */
+  /** The cgroupfs path of the top-level cgroup ("/kubepods", or "/kubepods.slice" under systemd). */
   get topPath(): string {
-    return `/${this.topName}`;
+    return this.node().path;
   }
 
   /**
@@ -107,22 +147,30 @@ export class QosCgroupManager {
     if (!(allocatable.cpuMillis > 0) || !(allocatable.memoryBytes > 0)) {
       throw invalidArgument(`allocatable must be positive (cpu ${allocatable.cpuMillis}m, memory ${allocatable.memoryBytes} bytes)`);
     }
-    if (this.v2) await this.enableV2Controllers(this.root);
-    await this.ensureCgroup(this.topPath, {
+    if (this.v2 && !this.systemd) await this.enableV2Controllers(this.root);
+    await this.ensureCgroup(this.node(), {
       cpuShares: milliCpuToShares(allocatable.cpuMillis),
       memoryLimitBytes: allocatable.memoryBytes,
     });
-    await this.ensureCgroup(`${this.topPath}/besteffort`, { cpuShares: MIN_SHARES });
+    await this.ensureCgroup(this.node('besteffort'), { cpuShares: MIN_SHARES });
     if (pods) this.replacePods(pods);
-    await this.mutex.run('burstable', () => this.ensureCgroup(`${this.topPath}/burstable`, { cpuShares: this.burstableShares() }));
-    this.logger.info({ top: this.topPath, allocatable, mode: this.mode }, 'QoS cgroups ensured');
+    await this.mutex.run('burstable', () => this.ensureCgroup(this.node('burstable'), { cpuShares: this.burstableShares() }));
+    this.logger.info({ top: this.topPath, allocatable, mode: this.mode, driver: this.driver }, 'QoS cgroups ensured');
   }
 
-  /** The cgroup_parent to give RunPodSandbox for pod, e.g. "/kubepods/burstable/pod<uid>". */
+  /**
+   * The cgroup_parent to give RunPodSandbox for pod, e.g. "/kubepods/burstable/pod<uid>", or under
+   * systemd "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod<uid>.slice" (the
+   * kubelet's systemd driver sends the expanded slice; runtimes take its last part as the slice).
+   */
   podCgroupParent(pod: Pod): string {
+    return this.podNode(pod).path;
+  }
+
+  private podNode(pod: Pod): CgroupNode {
     const uid = checkUid(pod.metadata.uid);
     const qos = podQosClass(pod);
-    return qos === 'Guaranteed' ? `${this.topPath}/pod${uid}` : `${this.topPath}/${qos.toLowerCase()}/pod${uid}`;
+    return qos === 'Guaranteed' ? this.node(`pod${uid}`) : this.node(qos.toLowerCase(), `pod${uid}`);
   }
 
   /**
@@ -131,7 +179,8 @@ export class QosCgroupManager {
    * pod joins it. On failure a cgroup created here is removed again.
    */
   async ensurePod(pod: Pod): Promise<string> {
-    const path = this.podCgroupParent(pod);
+    const node = this.podNode(pod);
+    const path = node.path;
     const config = podResourceConfig(pod);
     const uid = pod.metadata.uid;
     return this.mutex.run(`pod:${uid}`, async () => {
@@ -140,11 +189,11 @@ export class QosCgroupManager {
       this.pods.set(uid, pod);
       try {
         if (podQosClass(pod) === 'Burstable') await this.writeBurstableShares();
-        await this.ensureCgroup(path, config);
+        await this.ensureCgroup(node, config);
       } catch (err) {
         if (previous) this.pods.set(uid, previous);
         else this.pods.delete(uid);
-        if (!existed) await this.removeTree(path).catch(() => undefined);
+        if (!existed) await this.removeTree(node).catch(() => undefined);
         throw wrap(err, `creating the cgroup of pod ${uid}`);
       }
       this.logger.debug({ uid, path, config }, 'pod cgroup ensured');
@@ -167,8 +216,10 @@ export class QosCgroupManager {
     checkUid(uid);
     return this.mutex.run(`pod:${uid}`, async () => {
       const result: CgroupRemoveResult = { removed: [], busy: [] };
-      for (const path of [`${this.topPath}/pod${uid}`, `${this.topPath}/burstable/pod${uid}`, `${this.topPath}/besteffort/pod${uid}`]) {
-        const r = await this.removeTree(path);
+      const known = this.pods.get(uid);
+      const own = known && this.podNode(known).slice;
+      for (const node of this.podNodes(uid)) {
+        const r = await this.removeTree(node, node.slice !== undefined && node.slice === own);
         result.removed.push(...r.removed);
         result.busy.push(...r.busy);
       }
@@ -183,10 +234,18 @@ export class QosCgroupManager {
   async podUids(): Promise<Set<string>> {
     const out = new Set<string>();
     for (const h of await this.hierarchies()) {
-      for (const tier of ['', '/burstable', '/besteffort']) {
-        for (const e of await readdirIfExists(join(h, `${this.topPath}${tier}`))) {
-          const uid = /^pod(.+)$/.exec(e.name)?.[1];
-          if (e.isDirectory() && uid && SEGMENT.test(uid) && uid !== '.' && uid !== '..') out.add(uid);
+      for (const tier of [[], ['burstable'], ['besteffort']]) {
+        const dir = this.node(...tier);
+        // systemd: "<tier slice without .slice>-pod<uid with _>.slice"; the kubelet reads '_' back as '-'
+        const prefix = dir.slice ? `${dir.slice.slice(0, -'.slice'.length)}-pod` : 'pod';
+        for (const e of await readdirIfExists(join(h, dir.path))) {
+          if (!e.isDirectory() || !e.name.startsWith(prefix)) continue;
+          let uid = e.name.slice(prefix.length);
+          if (dir.slice) {
+            if (!uid.endsWith('.slice')) continue;
+            uid = uid.slice(0, -'.slice'.length).replace(/_/g, '-');
+          }
+          if (uid && SEGMENT.test(uid) && uid !== '.' && uid !== '..') out.add(uid);
         }
       }
     }
@@ -223,8 +282,8 @@ export class QosCgroupManager {
   private async lastChangedMs(uid: string): Promise<number> {
     let newest = 0;
     for (const h of await this.hierarchies()) {
-      for (const tier of ['', '/burstable', '/besteffort']) {
-        const st = await stat(join(h, `${this.topPath}${tier}/pod${uid}`)).catch(() => undefined);
+      for (const node of this.podNodes(uid)) {
+        const st = await stat(join(h, node.path)).catch(() => undefined);
         if (st) newest = Math.max(newest, st.mtimeMs, st.ctimeMs);
       }
     }
@@ -245,7 +304,15 @@ export class QosCgroupManager {
    * them); kills nothing. For tearing a node down and for tests.
    */
   async removeTopLevel(): Promise<CgroupRemoveResult> {
-    return this.removeTree(this.topPath);
+    if (!this.systemd) return this.removeTree(this.node());
+    const result: CgroupRemoveResult = { removed: [], busy: [] };
+    // innermost first: stopping a slice would stop what runs below it
+    for (const node of [this.node('burstable'), this.node('besteffort'), this.node()]) {
+      const r = await this.removeTree(node);
+      result.removed.push(...r.removed);
+      result.busy.push(...r.busy);
+    }
+    return result;
   }
 
   private replacePods(pods: Pod[]): void {
@@ -263,19 +330,21 @@ export class QosCgroupManager {
   private writeBurstableShares(): Promise<number> {
     return this.mutex.run('burstable', async () => {
       const shares = this.burstableShares();
-      await this.ensureCgroup(`${this.topPath}/burstable`, { cpuShares: shares });
+      await this.ensureCgroup(this.node('burstable'), { cpuShares: shares });
       this.logger.debug({ shares }, 'burstable cpu shares updated');
       return shares;
     });
   }
 
-  /** Creates path (and missing parents) and writes config into it. */
-  private async ensureCgroup(path: string, config: CgroupResourceConfig): Promise<void> {
+  /** Creates the cgroup (and missing parents) and writes config into it; under systemd, starts or updates its slice. */
+  private async ensureCgroup(node: CgroupNode, config: CgroupResourceConfig): Promise<void> {
+    const { path } = node;
     try {
-      if (this.v2) await this.ensureV2(path, config);
+      if (node.slice) await this.units.ensureSlice(node.slice, sliceProperties({ cpuWeight: sharesToWeight(config.cpuShares), cpuShares: config.cpuShares, cpuQuotaUs: config.cpuQuota, cpuPeriodUs: config.cpuPeriod ?? CPU_PERIOD_US, memoryMaxBytes: config.memoryLimitBytes }, this.v2));
+      else if (this.v2) await this.ensureV2(path, config);
       else await this.ensureV1(path, config);
     } catch (err) {
-      throw wrap(err, `setting up cgroup ${path}`);
+      throw wrap(err, `setting up cgroup ${node.slice ?? path}`);
     }
   }
 
@@ -356,9 +425,25 @@ export class QosCgroupManager {
     return false;
   }
 
-  /** Removes path and its empty descendants in every hierarchy ({@link Cgroups.removeTree}). */
-  private removeTree(path: string): Promise<CgroupRemoveResult> {
-    return this.cgroups.removeTree(path);
+  /**
+   * Removes the cgroup and its empty descendants in every hierarchy ({@link Cgroups.removeTree});
+   * under systemd its slice is stopped first, only when no process is left in it (stopping a slice
+   * would kill them): the slice is then listed busy, as a folder rmdir refused.
+   */
+  private async removeTree(node: CgroupNode, knownSlice = false): Promise<CgroupRemoveResult> {
+    if (node.slice) {
+      // no folder: nothing to stop in the tiers a pod is not in; its own slice is stopped all the same
+      if (!(await this.exists(node.path))) {
+        if (knownSlice) await this.units.stopUnit(node.slice);
+        return { removed: [], busy: [] };
+      }
+      if ((await this.cgroups.pids(node.path, { recursive: true })).length > 0) return { removed: [], busy: [join(this.root, node.path)] };
+      await this.units.stopUnit(node.slice);
+      const r = await this.cgroups.removeTree(node.path);
+      if (!r.removed.includes(join(this.root, node.path)) && !r.busy.length) r.removed.push(join(this.root, node.path));
+      return r;
+    }
+    return this.cgroups.removeTree(node.path);
   }
 
   /** Every hierarchy folder (v2: the root; v1: each mount under root once). */

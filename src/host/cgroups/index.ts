@@ -12,3 +12,27 @@ export {
 } from './cgroups.js';
 export { parseFlatKeyed, parseSingleValue, parseCpuMax, parsePids, parseBlkioV1, parseIoStatV2, type BlkioDevice } from './parse.js';
 export { readCgroupMetrics, weightToShares, type CgroupMetrics } from './cgroup-metrics.js';
+export {
+  CGROUP_DRIVERS,
+  SYSTEMD_RUN_DIR,
+  SCOPE_PREFIX,
+  defaultCgroupDriver,
+  checkSystemdBooted,
+  parseCgroupDriver,
+  escapeSlicePart,
+  sliceName,
+  isValidSliceName,
+  expandSlice,
+  systemdCgroupsPath,
+  scopeCgroupfsPath,
+  parseSliceParent,
+  refuseSliceUnderCgroupfs,
+  sliceProperties,
+  busctlProperties,
+  SystemdUnits,
+  type CgroupDriver,
+  type SliceResources,
+  type UnitProperty,
+  type SliceUnits,
+  type SystemdUnitsOptions,
+} from './systemd.js';

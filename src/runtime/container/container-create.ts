@@ -12,6 +12,7 @@ import type { SandboxManager } from '../sandbox/sandbox-manager.js';
 import { currentBootId, startTimeOrUnknown } from '../process-liveness.js';
 import type { ContainerManager } from './container-manager.js';
 import { hostPathsToCreate, resolveImageVolumes } from './image-volumes.js';
+import { childCgroup } from '../sandbox/pod-cgroup.js';
 
 /** What CreateContainer works with. */
 export type CreateContainerDeps = Pick<LifecycleDeps, 'config' | 'store' | 'images' | 'logger' | 'mounts' | 'monitor' | 'oci' | 'host' | 'namespaces' | 'events'> & {
@@ -53,7 +54,7 @@ export async function createContainer(d: CreateContainerDeps, sandboxId: string,
     pid: 0,
     // log_path is relative to the pod's log folder (CRI): never a way to make conmon write elsewhere.
     logPath: sandbox.config.log_directory && config.log_path ? safeJoin(sandbox.config.log_directory, [config.log_path], 'log_path') : '',
-    cgroupsPath: `${sandbox.cgroupParent}/${id}`,
+    cgroupsPath: childCgroup(sandbox, id).path,
     stopSignal: 15,
     user: { uid: 0, gid: 0, additionalGids: [] },
   };
@@ -121,7 +122,7 @@ async function build(
         uts: modes.network === 'NODE' ? undefined : (sandbox.nsPins?.uts ?? `${pausePidNs}/uts`),
         pid: containerPid === 'NODE' ? 'host' : containerPid === 'CONTAINER' ? 'new' : modes.pid === 'NODE' ? 'host' : `${pausePidNs}/pid`,
       },
-      cgroupsPath: rec.cgroupsPath,
+      cgroupsPath: childCgroup(sandbox, rec.id).oci,
       sandboxFiles: d.sandboxes.sandboxFiles(sandbox),
       minOomScoreAdj: host.minOomScoreAdj,
       hostname: (await readFile(d.sandboxes.sandboxFiles(sandbox).hostname, 'utf8')).trim(),

@@ -21,6 +21,8 @@ export interface ConmonOptions {
   logLevel?: string;
   /** How long conmon + `runtime create` may take before the create fails (default 120 s). */
   createTimeoutMs?: number;
+  /** The systemd cgroup driver: conmon -s, which runs `runtime --systemd-cgroup create` (as CRI-O does). */
+  systemdCgroup?: boolean;
 }
 
 /** Options of {@link Conmon.create}. */
@@ -88,7 +90,7 @@ export function parseSyncMessage(text: string): SyncMessage | undefined {
 
 /** conmon's command line for a create (pure, so it can be checked without conmon). */
 export function conmonArgs(
-  conmon: Pick<ConmonOptions, 'runtimePath' | 'runtimeRoot' | 'logLevel'>,
+  conmon: Pick<ConmonOptions, 'runtimePath' | 'runtimeRoot' | 'logLevel' | 'systemdCgroup'>,
   o: ConmonCreateOptions,
 ): string[] {
   const args = [
@@ -107,6 +109,7 @@ export function conmonArgs(
     '--runtime-arg', `--root=${conmon.runtimeRoot}`,
     '--log-level', conmon.logLevel ?? 'info',
   ];
+  if (conmon.systemdCgroup) args.push('-s');
   if (o.terminal) args.push('-t');
   if (o.stdin) {
     args.push('-i');
@@ -132,7 +135,7 @@ export class Conmon {
   constructor(opts: ConmonOptions) {
     this.opts = opts;
     this.createTimeoutMs = opts.createTimeoutMs ?? 120_000;
-    this.runtime = new OciRuntime({ binary: opts.runtimePath, root: opts.runtimeRoot, logger: opts.logger });
+    this.runtime = new OciRuntime({ binary: opts.runtimePath, root: opts.runtimeRoot, logger: opts.logger, systemdCgroup: opts.systemdCgroup });
   }
 
   /**

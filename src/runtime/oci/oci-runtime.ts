@@ -80,6 +80,8 @@ export interface OciRuntimeOptions {
   commandTimeoutMs?: number;
   /** Where exec's temporary process.json and pid file go (default the OS temp folder). */
   tmpDir?: string;
+  /** The systemd cgroup driver: every command gets --systemd-cgroup (runc and crun). */
+  systemdCgroup?: boolean;
 }
 
 const DEFAULT_MAX_OUTPUT = 16 * 1024 * 1024;
@@ -97,6 +99,8 @@ export class OciRuntime {
   private readonly logger: Logger;
   private readonly commandTimeoutMs: number;
   private readonly tmpDir: string;
+  /** --root ROOT, and --systemd-cgroup under the systemd driver: before every command. */
+  private readonly globalArgs: string[];
 
   constructor(opts: OciRuntimeOptions) {
     this.binary = opts.binary;
@@ -104,6 +108,7 @@ export class OciRuntime {
     this.logger = opts.logger;
     this.commandTimeoutMs = opts.commandTimeoutMs ?? 120_000;
     this.tmpDir = opts.tmpDir ?? tmpdir();
+    this.globalArgs = ['--root', this.root, ...(opts.systemdCgroup ? ['--systemd-cgroup'] : [])];
   }
 
   /** The container's state, or undefined when the runtime does not know the id. */
@@ -203,7 +208,7 @@ export class OciRuntime {
     opts: ExecOptions,
   ): Promise<{ exitCode: number; stdout: Buffer; stderr: Buffer; timedOut: boolean; started: boolean }> {
     const max = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
-    const args = ['--root', this.root, 'exec', '--process', processFile, '--pid-file', pidFile, id];
+    const args = [...this.globalArgs, 'exec', '--process', processFile, '--pid-file', pidFile, id];
     return new Promise((resolve, reject) => {
       const child = spawn(this.binary, args, { stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
       const stdout = new OutputBuffer(max);
@@ -288,7 +293,7 @@ export class OciRuntime {
   /** Runs one runtime command; a non-zero exit becomes an error carrying the runtime's message. */
   private async run(command: string, id: string, args: string[], input?: string): Promise<CommandResult> {
     const started = Date.now();
-    const res = await runCommand(this.binary, ['--root', this.root, command, ...args], {
+    const res = await runCommand(this.binary, [...this.globalArgs, command, ...args], {
       input,
       timeoutMs: this.commandTimeoutMs,
     });

@@ -3,12 +3,12 @@ import type { UnaryImpl } from '../../cri/index.js';
 import { invalidArgument } from '../../lib/index.js';
 import type { SandboxRecord } from '../store/index.js';
 import { forgetMonitorFiles, publishEvent, type LifecycleDeps } from '../lifecycle.js';
-import { removeOwnedCgroups } from './cgroup-ownership.js';
 import type { SandboxManager } from './sandbox-manager.js';
 import { stopPodSandboxLocked, type StopPodSandboxDeps } from './sandbox-stop.js';
+import { removePodCgroups } from './pod-cgroup.js';
 
 /** What removing a stopped sandbox's traces works with (RemovePodSandbox, and the rollback at start). */
-export type CleanupSandboxDeps = Pick<LifecycleDeps, 'config' | 'store' | 'cgroups' | 'mounts' | 'namespaces' | 'events'> & {
+export type CleanupSandboxDeps = Pick<LifecycleDeps, 'config' | 'store' | 'cgroups' | 'units' | 'mounts' | 'namespaces' | 'events'> & {
   readonly sandboxes: Pick<SandboxManager, 'dir' | 'pinDir'>;
 };
 
@@ -39,7 +39,7 @@ export async function cleanupSandbox(d: CleanupSandboxDeps, rec: SandboxRecord):
   const { store, cgroups, mounts } = d;
   await mounts.unmount(join(d.sandboxes.dir(rec.id), 'shm'));
   await d.namespaces.unpin(d.sandboxes.pinDir(rec.id));
-  await removeOwnedCgroups(rec, (p) => cgroups.removeIfEmpty(p));
+  await removePodCgroups({ cgroups, units: d.units }, rec, store.listSandboxes());
   const wasVisible = rec.state !== 'creating';
   if (wasVisible) publishEvent(d, 'CONTAINER_DELETED_EVENT', rec.id, rec.id);
   await store.remove('sandboxes', rec.id);

@@ -11,8 +11,9 @@ import { podHostsFile, resolvConf } from './sandbox-files.js';
 import { namespaceModes } from './namespace-modes.js';
 import { netnsName, networkArgs } from './sandbox-network.js';
 import type { SandboxManager } from './sandbox-manager.js';
-import { ownedCgroups, removeOwnedCgroups } from './cgroup-ownership.js';
+import { ownedCgroups } from './cgroup-ownership.js';
 import { currentBootId, startTimeOrUnknown } from '../process-liveness.js';
+import { childCgroup, ownsPodCgroupParent, podCgroupParent, removePodCgroups } from './pod-cgroup.js';
 
 /** Size of a pod's /dev/shm, as Docker and containerd default it. */
 const SHM_SIZE = '65536k';
@@ -20,7 +21,7 @@ const SHM_SIZE = '65536k';
 /** What RunPodSandbox works with. */
 export type RunPodSandboxDeps = Pick<
   LifecycleDeps,
-  'config' | 'store' | 'logger' | 'network' | 'mounts' | 'monitor' | 'oci' | 'cgroups' | 'namespaces' | 'host' | 'hostResolvConf' | 'events'
+  'config' | 'store' | 'logger' | 'network' | 'mounts' | 'monitor' | 'oci' | 'cgroups' | 'units' | 'namespaces' | 'host' | 'hostResolvConf' | 'events'
 > & {
   readonly sandboxes: Pick<SandboxManager, 'withLock' | 'dir' | 'pinDir' | 'refreshPause' | 'sandboxFiles'>;
 };
@@ -44,9 +45,12 @@ export async function runPodSandbox(d: RunPodSandboxDeps, config: PodSandboxConf
   const hostNetwork = modes.network === 'NODE';
   const id = newId();
   const requestedParent = config.linux?.cgroup_parent ?? '';
-  const cgroupParent = requestedParent || `${rc.defaultCgroupParent}/${id}`;
-  // The default parent's own folder (/corelet) stays, as the agent's /kubepods does; the pod's is ours.
-  const ownedCgroupParents = requestedParent ? await ownedCgroups(requestedParent, (p) => d.cgroups.exists(p), store.listSandboxes()) : [cgroupParent];
+  const parent = podCgroupParent(rc.cgroupDriver, requestedParent, rc.defaultCgroupParent, id);
+  // cgroupfs: the folders of the request's parent the runtime makes (cgroup-ownership.ts); without a
+  // request, the pod's own folder under the default (whose /corelet stays, as the agent's /kubepods
+  // does). systemd: see ownsPodCgroupParent.
+  const live = store.listSandboxes();
+  const ownedCgroupParents = parent.cgroupSlice ? [] : requestedParent ? await ownedCgroups(parent.cgroupParent, (p) => d.cgroups.exists(p), live) : [parent.cgroupParent];
   const rec: SandboxRecord = {
     id,
     name: `${meta.name}_${meta.namespace}_${meta.uid}_${meta.attempt}`,
@@ -58,8 +62,8 @@ export async function runPodSandbox(d: RunPodSandboxDeps, config: PodSandboxConf
     ip: '',
     additionalIps: [],
     pausePid: 0,
-    cgroupParent,
-    ownsCgroupParent: ownedCgroupParents.includes(cgroupParent),
+    ...parent,
+    ownsCgroupParent: await ownsPodCgroupParent(d, parent, requestedParent, ownedCgroupParents, live),
     ownedCgroups: ownedCgroupParents,
     shmMounted: false,
   };
@@ -86,7 +90,7 @@ async function createSandbox(d: RunPodSandboxDeps, rec: SandboxRecord, hostNetwo
   // Without a hostname in the request the pod takes the node's, as containerd does.
   const hostname = (hostNetwork ? '' : config.hostname) || (await readFile('/proc/sys/kernel/hostname', 'utf8')).trim();
 
-  undo.push('remove pod cgroups', () => removeOwnedCgroups(rec, (p) => cgroups.removeIfEmpty(p)));
+  undo.push('remove pod cgroups', () => removePodCgroups({ cgroups, units: d.units }, rec, d.store.listSandboxes()));
   // /dev/shm and the netns are independent: make them side by side. Their names derive from the
   // id, so a daemon killed right here still finds them when it rolls the sandbox back.
   const shm = hostIpc ? undefined : join(dir, 'shm');
@@ -125,7 +129,7 @@ async function createSandbox(d: RunPodSandboxDeps, rec: SandboxRecord, hostNetwo
       config,
       rootfsPath: join(rc.pauseRootfs, 'rootfs'),
       netnsPath,
-      cgroupsPath: `${rec.cgroupParent}/${id}`,
+      cgroupsPath: childCgroup(rec, id).oci,
       hostname,
       minOomScoreAdj: d.host.minOomScoreAdj,
       cgroupV2: d.host.cgroupV2,

@@ -26,7 +26,7 @@ export const status = (rt: RuntimeContext): UnaryImpl<'Status'> => async (req) =
             conmon: rt.deps.config.conmonPath,
             cni: rt.deps.config.cni,
             pauseImage: rt.deps.config.pauseImage,
-            cgroupDriver: 'cgroupfs',
+            cgroupDriver: rt.deps.config.cgroupDriver ?? 'cgroupfs',
             cgroupVersion: rt.deps.host.cgroupV2 ? 'v2' : 'v1',
           }),
         }

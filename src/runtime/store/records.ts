@@ -45,7 +45,9 @@ export interface SandboxRecord {
   nsPins?: { ipc?: string; uts?: string };
   /** cgroupfs path of the pod's parent cgroup; pause and containers live below it. */
   cgroupParent: string;
-  /** True when the runtime made the parent (the leaf of cgroupParent) and so removes it with the sandbox. */
+  /** The parent's slice under the systemd cgroup driver (cgroupParent is then its expanded path); absent: cgroupfs. */
+  cgroupSlice?: string;
+  /** True when the runtime made the parent (the leaf of cgroupParent, or its own pod slice) and so removes it with the sandbox. */
   ownsCgroupParent: boolean;
   /**
    * The folders of cgroupParent (outermost first) the runtime made or shares with another pod that
@@ -91,6 +93,7 @@ export interface ContainerRecord {
   conmonStartTime?: string;
   /** Absolute path of the CRI log file ('' when the pod asked for none). */
   logPath: string;
+  /** cgroupfs path of the container's cgroup (under systemd: <slice path>/corelet-<id>.scope). */
   cgroupsPath: string;
   /** Signal sent by StopContainer before SIGKILL. */
   stopSignal: number;

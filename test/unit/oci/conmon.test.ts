@@ -100,3 +100,10 @@ test('a missing conmon binary is Unavailable; a bad id is InvalidArgument', asyn
   await assert.rejects(missing.create(opts), (err: unknown) => isKind(err, 'Unavailable'));
   await assert.rejects(missing.create({ ...opts, id: '../x' }), (err: unknown) => isKind(err, 'InvalidArgument'));
 });
+
+test('conmonArgs under the systemd cgroup driver: -s, so conmon runs `runtime --systemd-cgroup create` (as CRI-O)', () => {
+  const base = { id: 'abc', name: 'n', bundle: '/b', logPath: '/l', exitDir: '/e', socketDir: '/s', persistDir: '/p', pidFile: '/p/pid', conmonPidFile: '/p/c' };
+  const plain = conmonArgs({ runtimePath: '/usr/bin/crun', runtimeRoot: '/r' }, base);
+  const systemd = conmonArgs({ runtimePath: '/usr/bin/crun', runtimeRoot: '/r', systemdCgroup: true }, base);
+  assert.deepEqual(systemd, [...plain, '-s']);
+});

@@ -24,7 +24,8 @@ async function main() {
   else if (argv.includes('--resources')) stdin = readFileSync(argv[argv.indexOf('--resources') + 1], 'utf8');
   appendFileSync(join(dir, 'calls.jsonl'), JSON.stringify({ argv, stdin }) + '\\n');
   if (argv[0] !== '--root') fail('no --root');
-  const cmd = argv[2];
+  // global flags after --root ROOT (--systemd-cgroup), as runc's own parser takes them
+  const cmd = argv.slice(2).find((a) => !a.startsWith('--'));
   const id = argv[argv.length - 1];
   const known = (i) => existsSync(join(dir, 'state-' + i + '.json'));
   switch (cmd) {

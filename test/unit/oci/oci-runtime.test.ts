@@ -153,3 +153,19 @@ test('execProcess and mergeEnv', () => {
   assert.deepEqual(BASE_PROCESS.args, ['/pause'], 'the base process is not changed');
   assert.deepEqual(mergeEnv(['A=1', 'B=2'], ['B=3', 'C=4']), ['A=1', 'B=3', 'C=4']);
 });
+
+test('under the systemd cgroup driver every runtime command gets --systemd-cgroup', async (t) => {
+  const fakes = await makeFakes();
+  t.after(() => fakes.cleanup());
+  const rt = new OciRuntime({ binary: fakes.runc, root: '/run/corelet/runc', logger: silentLogger, tmpDir: fakes.dir, systemdCgroup: true });
+  await fakes.addContainer('c1', 'running');
+  await rt.state('c1');
+  await rt.update('c1', { memory: { limit: 1048576 } });
+  await rt.delete('c1', { force: true });
+  const calls = await fakes.calls();
+  assert.deepEqual(calls.map((c) => c.argv.slice(0, 4)), [
+    ['--root', '/run/corelet/runc', '--systemd-cgroup', 'state'],
+    ['--root', '/run/corelet/runc', '--systemd-cgroup', 'update'],
+    ['--root', '/run/corelet/runc', '--systemd-cgroup', 'delete'],
+  ]);
+});

@@ -76,3 +76,24 @@ test('--runtime overrides the config file, which overrides the host default; the
   await writeFile(file, '');
   assert.match((await loadRuntimeConfig({ config: file }, '/p')).ociRuntime.chosenBy ?? '', /^default: /);
 });
+
+test('cgroupDriver: --cgroup-driver or the file\'s cgroupDriver; the default parent follows the driver; a wrong one is refused naming the field', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'corelet-config-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'runtime.yaml');
+  await writeFile(file, '{}\n');
+  const systemd = await loadRuntimeConfig({ config: file, cgroupDriver: 'systemd' }, '/p');
+  assert.equal(systemd.cgroupDriver, 'systemd');
+  assert.equal(systemd.defaultCgroupParent, 'corelet.slice');
+  const cgroupfs = await loadRuntimeConfig({ config: file, cgroupDriver: 'cgroupfs' }, '/p');
+  assert.equal(cgroupfs.defaultCgroupParent, '/corelet');
+  await assert.rejects(loadRuntimeConfig({ config: file, cgroupDriver: 'systemdd' }, '/p'), /--cgroup-driver must be systemd or cgroupfs, got "systemdd"/);
+  await writeFile(file, 'cgroupDriver: systemd\ncgroupParent: /machine.slice/machine-pods.slice\n');
+  assert.equal((await loadRuntimeConfig({ config: file }, '/p')).defaultCgroupParent, 'machine-pods.slice');
+  await writeFile(file, 'cgroupDriver: systemd\ncgroupParent: /corelet\n');
+  await assert.rejects(loadRuntimeConfig({ config: file }, '/p'), (e) => isKind(e, 'InvalidArgument') && /cgroupParent "\/corelet" is not a systemd slice/.test(String(e)));
+  await writeFile(file, 'cgroupDriver: sd\n');
+  await assert.rejects(loadRuntimeConfig({ config: file }, '/p'), /cgroupDriver must be systemd or cgroupfs, got "sd"/);
+  await writeFile(file, 'cgroupParent: corelet.slice\n');
+  await assert.rejects(loadRuntimeConfig({ config: file, cgroupDriver: 'cgroupfs' }, '/p'), /cgroupParent "corelet.slice" is a systemd slice, but this runtime uses the cgroupfs cgroup driver/);
+});

@@ -29,11 +29,13 @@ export interface FakeHost {
   onStopSignal: Map<string, number | 'ignore'>;
   /** Every signal sent, as `id:signal`. */
   signals: string[];
+  /** Units stopped through systemd (the systemd cgroup driver). */
+  stoppedUnits: string[];
 }
 
-export async function fakeDeps(): Promise<{ deps: LifecycleDeps; host: FakeHost; root: string; pinned: Map<string, string[]> }> {
+export async function fakeDeps(overrides: Partial<RuntimeConfig> = {}): Promise<{ deps: LifecycleDeps; host: FakeHost; root: string; pinned: Map<string, string[]> }> {
   const root = await mkdtemp(join(tmpdir(), 'corelet-lifecycle-'));
-  const host: FakeHost = { netns: new Set(), ips: new Map(), mounts: new Set(), containers: new Map(), fail: {}, onStopSignal: new Map(), signals: [] };
+  const host: FakeHost = { netns: new Set(), ips: new Map(), mounts: new Set(), containers: new Map(), fail: {}, onStopSignal: new Map(), signals: [], stoppedUnits: [] };
   let nextIp = 2;
   const network: NetworkPort = {
     async createNetns(name) {
@@ -160,16 +162,22 @@ export async function fakeDeps(): Promise<{ deps: LifecycleDeps; host: FakeHost;
     logLevel: 'silent',
     streaming: { address: '127.0.0.1', port: 0 },
     helperDir: join(root, 'bin'),
+    ...overrides,
   };
   const store = new StateStore(root, silentLogger);
   await store.load();
-  const deps: LifecycleDeps = { config, store, oci, monitor, network, cgroups, mounts, namespaces, images, logger: silentLogger, host: { capabilities: [], minOomScoreAdj: 0, cgroupV2: false, swapAvailable: true, hugetlbAvailable: false, apparmorEnabled: false }, events: new EventBus(), hostResolvConf: 'nameserver 1.1.1.1\n' };
+  const units = {
+    async stopUnit(name: string) {
+      host.stoppedUnits.push(name);
+    },
+  };
+  const deps: LifecycleDeps = { config, store, oci, monitor, network, cgroups, units, mounts, namespaces, images, logger: silentLogger, host: { capabilities: [], minOomScoreAdj: 0, cgroupV2: false, swapAvailable: true, hugetlbAvailable: false, apparmorEnabled: false }, events: new EventBus(), hostResolvConf: 'nameserver 1.1.1.1\n' };
   return { deps, host, root, pinned };
 }
 
 /** fakeDeps with the sandbox and container managers over them and the verbs, wired as the runtime wires them. */
-export async function fakeRuntime(options: ContainerManagerOptions = {}) {
-  const fake = await fakeDeps();
+export async function fakeRuntime(options: ContainerManagerOptions = {}, overrides: Partial<RuntimeConfig> = {}) {
+  const fake = await fakeDeps(overrides);
   const sandboxes = new SandboxManager(fake.deps);
   const containers = new ContainerManager(fake.deps, sandboxes, options);
   const verbs = lifecycleVerbs(fake.deps, sandboxes, containers);

@@ -1,0 +1,75 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { cleanUpAfter, fakeContainerConfig, fakePodConfig, fakeRuntime } from './fakes.js';
+import { isKind } from '../../../src/lib/index.js';
+import { runtimeConfig } from '../../../src/runtime/service/runtime-config.js';
+import type { RuntimeContext } from '../../../src/runtime/runtime-context.js';
+import type { PodSandboxConfig__Output } from '../../../src/cri/types.js';
+
+const withParent = (name: string, cgroup_parent: string): PodSandboxConfig__Output => ({ ...fakePodConfig(name), linux: { cgroup_parent } as never });
+const ociCgroupsPath = async (dir: string) => (JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as { linux: { cgroupsPath: string } }).linux.cgroupsPath;
+
+test('systemd driver: a slice parent becomes slice:corelet:<id> in the OCI specs; stats read the scope under the slice path', async (t) => {
+  const rt = await fakeRuntime({}, { cgroupDriver: 'systemd', defaultCgroupParent: 'corelet.slice' });
+  cleanUpAfter(t, rt.containers, rt.root);
+  const slice = 'kubepods-burstable-pod6f1c_2a3b.slice';
+  (rt.deps.cgroups as { exists: (p: string) => Promise<boolean> }).exists = async (p) => p.endsWith(slice); // the agent made it
+  for (const parent of [slice, `/kubepods.slice/kubepods-burstable.slice/${slice}`]) {
+    const id = await rt.verbs.runPodSandbox(withParent('web', parent), '');
+    const rec = rt.deps.store.sandbox(id);
+    assert.equal(rec.cgroupSlice, slice);
+    assert.equal(rec.cgroupParent, `/kubepods.slice/kubepods-burstable.slice/${slice}`);
+    assert.equal(await ociCgroupsPath(rt.sandboxes.dir(id)), `${slice}:corelet:${id}`);
+    const cid = await rt.verbs.createContainer(id, fakeContainerConfig('app'), null);
+    assert.equal(rt.deps.store.container(cid).cgroupsPath, `/kubepods.slice/kubepods-burstable.slice/${slice}/corelet-${cid}.scope`);
+    assert.equal(await ociCgroupsPath(rt.containers.dir(cid)), `${slice}:corelet:${cid}`);
+    await rt.verbs.removePodSandbox(id);
+  }
+  assert.deepEqual(rt.host.stoppedUnits, [], 'a requested parent that was there is the requester\'s (the agent\'s) to remove');
+  // one that was not (crictl's): the runtime made it, so it stops it, leaving no empty slice
+  const id = await rt.verbs.runPodSandbox(withParent('crictl', 'cgd-test.slice'), '');
+  await rt.verbs.removePodSandbox(id);
+  assert.deepEqual(rt.host.stoppedUnits, ['cgd-test.slice']);
+});
+
+test('systemd driver: a pod without a parent gets a slice of its own, stopped with the sandbox', async (t) => {
+  const rt = await fakeRuntime({}, { cgroupDriver: 'systemd', defaultCgroupParent: 'corelet.slice' });
+  cleanUpAfter(t, rt.containers, rt.root);
+  const id = await rt.verbs.runPodSandbox(fakePodConfig('db'), '');
+  const rec = rt.deps.store.sandbox(id);
+  assert.equal(rec.cgroupSlice, `corelet-pod${id}.slice`);
+  assert.equal(rec.cgroupParent, `/corelet.slice/corelet-pod${id}.slice`);
+  assert.equal(await ociCgroupsPath(rt.sandboxes.dir(id)), `corelet-pod${id}.slice:corelet:${id}`);
+  await rt.verbs.removePodSandbox(id);
+  assert.deepEqual(rt.host.stoppedUnits, [`corelet-pod${id}.slice`]);
+});
+
+test('systemd driver: a cgroupfs parent is refused naming the field, before anything is made', async (t) => {
+  const rt = await fakeRuntime({}, { cgroupDriver: 'systemd', defaultCgroupParent: 'corelet.slice' });
+  cleanUpAfter(t, rt.containers, rt.root);
+  await assert.rejects(
+    rt.verbs.runPodSandbox(withParent('x', '/kubepods/burstable/pod1'), ''),
+    (e: unknown) => isKind(e, 'InvalidArgument') && /config\.linux\.cgroup_parent "\/kubepods\/burstable\/pod1" is not a systemd slice: this runtime uses the systemd cgroup driver/.test(String(e)),
+  );
+  assert.deepEqual(rt.deps.store.listSandboxes(), []);
+  assert.equal(rt.host.netns.size, 0);
+});
+
+test('cgroupfs driver: a slice parent is refused naming the field; cgroupfs parents stay as they were', async (t) => {
+  const rt = await fakeRuntime();
+  cleanUpAfter(t, rt.containers, rt.root);
+  await assert.rejects(rt.verbs.runPodSandbox(withParent('x', 'kubepods-pod1.slice'), ''), /config\.linux\.cgroup_parent "kubepods-pod1.slice" is a systemd slice, but this runtime uses the cgroupfs cgroup driver/);
+  const id = await rt.verbs.runPodSandbox(withParent('y', '/kubepods/pod1'), '');
+  assert.equal(rt.deps.store.sandbox(id).cgroupSlice, undefined);
+  assert.equal(await ociCgroupsPath(rt.sandboxes.dir(id)), `/kubepods/pod1/${id}`);
+  await rm(join(rt.root, 'nothing'), { force: true });
+});
+
+test('RuntimeConfig reports the driver', async () => {
+  const ask = (cgroupDriver?: 'systemd' | 'cgroupfs') => runtimeConfig({ deps: { config: { cgroupDriver } } } as unknown as RuntimeContext)({} as never);
+  assert.deepEqual(await ask('systemd'), { linux: { cgroup_driver: 'SYSTEMD' } });
+  assert.deepEqual(await ask('cgroupfs'), { linux: { cgroup_driver: 'CGROUPFS' } });
+  assert.deepEqual(await ask(undefined), { linux: { cgroup_driver: 'CGROUPFS' } });
+});
