@@ -124,7 +124,8 @@ else
 	systemctl stop corelet-runtime.service
 	rm -f "$DEFAULT_RUNTIME_SOCKET"
 	systemctl start corelet-runtime.service
-	for _ in $(seq 1 150); do [ -S "$DEFAULT_RUNTIME_SOCKET" ] && break; sleep 0.2; done
+	# up to 5 minutes: a VM without hardware virtualization (qemu TCG) starts Node 20-30 times slower
+	for _ in $(seq 1 1500); do [ -S "$DEFAULT_RUNTIME_SOCKET" ] && break; sleep 0.2; done
 	[ -S "$DEFAULT_RUNTIME_SOCKET" ] || die "corelet runtime did not start: journalctl -u corelet-runtime"
 	# the example's images, so `corelet apply -f /opt/corelet/examples/` runs without a registry
 	"$prefix/native-scripts/build-example-images.sh" "$prefix/dist/examples/zeus-images.tar" >/dev/null
