@@ -3,8 +3,9 @@
  * provisioned as the Vagrantfile provisions its machines, with native-scripts/node/provision.sh
  * (--prebuilt: the host's build on the /opt/corelet disk): vml1 the control plane, vml2 and vml3
  * nodes that join it with the join settings the control plane wrote (copied through the host, as
- * Vagrant's shared folder carries them). Then both nodes must be Ready.
- * Still to add (issue 13): the Zeus example and node loss by `lab.sh poweroff`.
+ * Vagrant's shared folder carries them). Then both nodes must be Ready, the Zeus example runs with
+ * its page on NodePort 30080 of both nodes, and a node whose VM is powered off (the kernel gone,
+ * `lab.sh poweroff`) turns NotReady.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -56,4 +57,32 @@ test('a control plane and two nodes provisioned by provision.sh: both nodes join
   console.log(`# nodes Ready after ${elapsed()}:\n${out}`);
   assert.match(out, /^vml2\s+Ready/m);
   assert.match(out, /^vml3\s+Ready/m);
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('the Zeus example runs over both nodes; powering a node off makes it NotReady', { skip: !long && 'CORELET_VM_LONG=1 runs the long form' }, async () => {
+  await lab(['run', 'vml1', 'corelet apply -f /opt/corelet/examples/zeus.yaml']);
+  let pods = '';
+  for (let i = 0; i < 60; i++) {
+    pods = (await lab(['run', 'vml1', 'corelet get pods -o wide'])).stdout;
+    if ((pods.match(/\s1\/1\s+Running\s/g) ?? []).length === 7) break;
+    await sleep(5000);
+  }
+  console.log(`# Zeus Running after ${elapsed()}:\n${pods}`);
+  assert.equal((pods.match(/\s1\/1\s+Running\s/g) ?? []).length, 7, pods);
+  for (const ip of ['10.75.0.12', '10.75.0.13']) {
+    const page = (await lab(['run', 'vml1', `busybox wget -qO- http://${ip}:30080/`])).stdout;
+    assert.match(page, /<h1>Zeus ZAP<\/h1>/, `the page on ${ip}:30080`);
+  }
+  await lab(['poweroff', 'vml3']);
+  let nodes = '';
+  for (let i = 0; i < 60; i++) {
+    nodes = (await lab(['run', 'vml1', 'corelet get nodes'])).stdout;
+    if (/^vml3\s+NotReady/m.test(nodes)) break;
+    await sleep(5000);
+  }
+  console.log(`# vml3 powered off, NotReady after ${elapsed()}:\n${nodes}`);
+  assert.match(nodes, /^vml3\s+NotReady/m);
+  assert.match(nodes, /^vml2\s+Ready/m);
 });
