@@ -101,13 +101,15 @@ function envs(pod: Pod, c: Container, fields: FieldValues): KeyValue[] {
     'status.hostIP': fields.hostIP,
     'spec.nodeName': fields.nodeName,
   };
+  // CRI v1.37 made KeyValue.value bytes: the value goes as its UTF-8 bytes. A JS string there would be
+  // read as base64 by the proto encoder (garbage for "hunter2", an exception for "zeus-db").
   return c.env.map((e) => {
     if (e.valueFrom) {
       const v = byField[e.valueFrom.fieldRef.fieldPath];
       if (v === undefined) throw invalidArgument(`env ${e.name}: unsupported fieldRef ${e.valueFrom.fieldRef.fieldPath}`);
-      return { key: e.name, value: v };
+      return { key: e.name, value: Buffer.from(v, 'utf8') };
     }
-    return { key: e.name, value: e.value ?? '' };
+    return { key: e.name, value: Buffer.from(e.value ?? '', 'utf8') };
   });
 }
 

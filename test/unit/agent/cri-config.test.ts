@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { decodePods } from '../../../src/api/index.js';
 import { containerConfig, containerHash, podHostsFile, sandboxConfig, LABELS, ANNOTATIONS } from '../../../src/agent/cri-config.js';
 import { podDnsConfig } from '../../../src/agent/dns/index.js';
+import { loadCri } from '../../../src/cri/index.js';
 
 /** The agent's defaults (--cluster-dns 10.96.0.10, --cluster-domain cluster.local) on a host searching corp.example. */
 const DNS = { clusterDNS: ['10.96.0.10'], clusterDomain: 'cluster.local', hostResolvConf: { nameservers: ['192.0.2.53'], searches: ['corp.example'], options: [] } };
@@ -61,9 +62,9 @@ test('the container config resolves env, mounts, security and records the restar
   assert.deepEqual(cfg.metadata, { name: 'app', attempt: 3 });
   assert.deepEqual(cfg.command, ['nginx']);
   assert.deepEqual(cfg.envs, [
-    { key: 'MODE', value: 'prod' },
-    { key: 'POD_IP', value: '10.0.0.9' },
-    { key: 'NODE', value: 'node-1' },
+    { key: 'MODE', value: Buffer.from('prod') },
+    { key: 'POD_IP', value: Buffer.from('10.0.0.9') },
+    { key: 'NODE', value: Buffer.from('node-1') },
   ]);
   assert.deepEqual(cfg.mounts, [{ container_path: '/cache', host_path: '/var/lib/corelet-agent/pods/u/volumes/cache', readonly: true }]);
   assert.equal(cfg.log_path, 'app/3.log');
@@ -124,4 +125,26 @@ spec:
   assert.equal(podHostsFile(pod!, '10.244.1.8', 'cluster.local'), undefined);
   assert.equal(podHostsFile(kv!, '', 'cluster.local'), undefined);
   assert.equal(podHostsFile(kv!, '10.244.1.7', ''), undefined);
+});
+
+test('env values reach the runtime as they are written, through the real CRI encoding (v1.37: bytes)', () => {
+  const [pod] = decodePods(
+    `apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  containers:
+  - name: c
+    image: busybox
+    env: [{name: DB, value: zeus-db}, {name: PW, value: hunter2}, {name: GREETING, value: grüße}, {name: EMPTY, value: ''}]
+`,
+    'env.yaml',
+  ).pods;
+  const cfg = containerConfig({ pod: pod!, container: pod!.spec.containers[0]!, kind: 'app', restartCount: 0, fields: { podIP: '', hostIP: '', nodeName: 'n' }, volumePaths: {}, resources: null });
+  const call = loadCri().runtime.v1.RuntimeService.service.CreateContainer;
+  const sent = call.requestDeserialize(call.requestSerialize({ pod_sandbox_id: 's', config: cfg }));
+  assert.deepEqual(
+    sent.config!.envs.map((e) => [e.key, Buffer.from(e.value).toString('utf8')]),
+    [['DB', 'zeus-db'], ['PW', 'hunter2'], ['GREETING', 'grüße'], ['EMPTY', '']],
+  );
 });
