@@ -299,10 +299,77 @@ export async function removeCgroupTree(path: string): Promise<void> {
 /** The offline test image every benchmark runs. */
 export const BUSYBOX = '127.0.0.1:5000/e2e-test-images/busybox:1.29-2';
 
-/** Command-line options shared by the benchmarks that compare corelet with containerd. */
+/**
+ * Command-line options shared by the benchmarks that compare corelet with containerd: the two
+ * reference runtimes of the conformance kit, Debian's containerd 1.6 (containerd/containerd.sh) and
+ * containerd 2.4 (containerd2/containerd2.sh), each skippable.
+ */
 export const COMPARE_OPTIONS = {
   containerd: { type: 'string', default: 'unix:///run/containerd/containerd.sock' },
   'containerd-pid': { type: 'string' },
+  containerd2: { type: 'string', default: 'unix:///run/containerd2/containerd.sock' },
+  'containerd2-pid': { type: 'string' },
+  /** Skips both references. */
   'skip-containerd': { type: 'boolean', default: false },
+  'skip-containerd1': { type: 'boolean', default: false },
+  'skip-containerd2': { type: 'boolean', default: false },
   image: { type: 'string', default: BUSYBOX },
 } as const;
+
+/** One reference runtime of a run: its CRI endpoint, daemon pid and the version it reports. */
+export interface ReferenceRuntime {
+  /** "containerd 1.6.20", "containerd v2.4.2": from its own Version answer. */
+  label: string;
+  endpoint: string;
+  pid: number;
+}
+
+/** The values {@link COMPARE_OPTIONS} parse to. */
+export interface CompareArgs {
+  containerd?: string;
+  'containerd-pid'?: string;
+  containerd2?: string;
+  'containerd2-pid'?: string;
+  'skip-containerd'?: boolean;
+  'skip-containerd1'?: boolean;
+  'skip-containerd2'?: boolean;
+}
+
+/**
+ * The reference runtimes a run compares with, in the order 1.6, 2.4; each must answer Version (a
+ * reference asked for and not running is an error naming its start script, not a silent skip).
+ */
+export async function referenceRuntimes(args: CompareArgs): Promise<ReferenceRuntime[]> {
+  if (args['skip-containerd']) return [];
+  const wanted: Array<{ endpoint: string; pid?: string; script: string }> = [];
+  if (!args['skip-containerd1']) wanted.push({ endpoint: args.containerd!, pid: args['containerd-pid'], script: 'containerd/containerd.sh start' });
+  if (!args['skip-containerd2']) wanted.push({ endpoint: args.containerd2!, pid: args['containerd2-pid'], script: 'containerd2/containerd2.sh start' });
+  const out: ReferenceRuntime[] = [];
+  for (const w of wanted) {
+    const client = createCriClient(w.endpoint);
+    let version: string;
+    try {
+      const v = await client.runtime.Version({}, { deadlineMs: 5000 });
+      version = `${v.runtime_name} ${v.runtime_version}`;
+    } catch (err) {
+      throw new Error(`${w.endpoint} does not answer (start it with ../shared/conformance/${w.script}, or skip it): ${(err as Error).message}`, { cause: err });
+    } finally {
+      client.close();
+    }
+    out.push({ label: version, endpoint: w.endpoint, pid: w.pid ? Number(w.pid) : await listeningPid(w.endpoint) });
+  }
+  return out;
+}
+
+/** The pid of the process listening on a unix:// endpoint (from `ss -xlp`). */
+async function listeningPid(endpoint: string): Promise<number> {
+  const path = endpoint.replace(/^unix:\/\//, '');
+  const { stdout } = await exec('ss', ['-xlpn']);
+  for (const line of stdout.split('\n')) {
+    const cols = line.trim().split(/\s+/);
+    if (!cols.includes(path)) continue;
+    const m = /pid=(\d+)/.exec(line);
+    if (m) return Number(m[1]);
+  }
+  throw new Error(`no process listens on ${path}; pass its pid`);
+}
