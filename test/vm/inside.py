@@ -10,7 +10,9 @@ default there): pods are slices, containers `corelet-<id>.scope` units.
 
     inside.py start RUNTIME...    starts `corelet runtime --runtime R --cgroup-driver systemd` for each R
                                   (runc, crun), with the image store prepared on the host, in the background
-    inside.py crictl RUNTIME...   the crictl scenario on each R's runtime, side by side
+    inside.py crictl RUNTIME... [agent=R]
+                                  the crictl scenario on each R's runtime, side by side; with agent=R,
+                                  then the agent part below over R's runtime, once R's scenario is done
     inside.py agent RUNTIME       a standalone agent over R's runtime (no --cgroup-driver: it asks the
                                   runtime): static pods in kubepods.slice, QoS limits, noisy neighbours
     inside.py stop                stops every daemon started here and removes what they made
@@ -209,7 +211,8 @@ def scenario_crictl(r):
     upd = crictl(r, 'update', '--memory', str(96 * 1024 * 1024), '--cpu-quota', '20000', '--cpu-period', '100000', ctr,
                  check=False)
     fact(p + 'update', {'exitCode': upd.returncode, 'stderr': upd.stderr.strip()[-300:],
-                        'limits': limits(ctr_dir(cgpath), ('memory.max', 'cpu.max'))})
+                        'limits': limits(ctr_dir(cgpath), ('memory.max', 'cpu.max')),
+                        'scopeLimits': limits(cgpath, ('memory.max', 'cpu.max'))})  # for a failure message
 
     # a memory hog over its 32 MiB limit: OOM-killed, the kernel's count in memory.events (the scope
     # may be gone already: systemd drops a scope once its last process exits)
@@ -383,7 +386,10 @@ def main():
         if verb == 'start':
             start(args)
         elif verb == 'crictl':
-            # the runtimes side by side: each scenario mostly waits on its own runtime process
+            # the runtimes side by side: each scenario mostly waits on its own runtime process;
+            # `agent=R` then starts the agent over R's runtime as soon as R's scenario is done (the
+            # agent removes pods it does not know, so not before), while the other may still run
+            agent = next((a.split('=', 1)[1] for a in args if a.startswith('agent=')), None)
             errors = {}
 
             def one(r):
@@ -391,7 +397,13 @@ def main():
                     scenario_crictl(r)
                 except Exception as e:
                     errors[r] = f'{type(e).__name__}: {e}'
-            threads = [threading.Thread(target=one, args=(r,)) for r in args]
+                    return
+                if r == agent:
+                    try:
+                        scenario_agent(r)
+                    except Exception as e:
+                        errors['agent'] = f'{type(e).__name__}: {e}'
+            threads = [threading.Thread(target=one, args=(r,)) for r in args if '=' not in r]
             for t in threads:
                 t.start()
             for t in threads:

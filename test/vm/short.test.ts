@@ -81,12 +81,13 @@ test('both runtimes start on the host-prepared image store, with the systemd cgr
   assert.equal(f['crun.info.cgroupDriver'], 'systemd', 'crictl info says the driver');
 });
 
-// both scenarios run at once in the VM (each mostly waits on its own runtime process)
+// both scenarios run at once in the VM (each mostly waits on its own runtime process), and the agent
+// starts over runc's runtime once runc's scenario is done: one ssh, one set of facts for the tests below
 let crictlFacts: Promise<Facts> | undefined;
+const scenarios = () => (crictlFacts ??= inside('crictl', 'runc', 'crun', 'agent=runc'));
 for (const runtime of ['runc', 'crun']) {
   test(`the crictl scenario with ${runtime}: a pod slice and scopes, limits, exec, logs, update, OOMKilled, nothing left`, async () => {
-    crictlFacts ??= inside('crictl', 'runc', 'crun');
-    const f = await crictlFacts;
+    const f = await scenarios();
     const p = (k: string) => f[`${runtime}.${k}`];
     assert.equal(f.error, undefined, f.error);
     assert.equal(p('error'), undefined, `${p('error')}\n${await vmLog(`/var/lib/vml-${runtime}/runtime.log`)}`);
@@ -106,7 +107,7 @@ for (const runtime of ['runc', 'crun']) {
     assert.deepEqual(p('logs'), ['hello-from-vm']);
     // crictl update (crun too: the resources go to crun as a file, issue 13 point 4)
     assert.equal(p('update').exitCode, 0, p('update').stderr);
-    assert.deepEqual(p('update').limits, { 'memory.max': String(96 * MI), 'cpu.max': '20000 100000' });
+    assert.deepEqual(p('update').limits, { 'memory.max': String(96 * MI), 'cpu.max': '20000 100000' }, `the scope: ${JSON.stringify(p('update').scopeLimits)}`);
     assert.equal(p('hog').reason, 'OOMKilled');
     assert.equal(p('hog').exitCode, 137);
     const oomKills = p('hog.memory.events.oom_kill');
@@ -119,8 +120,10 @@ for (const runtime of ['runc', 'crun']) {
 }
 
 test('the agent under the systemd driver: kubelet-named slices, QoS limits, a Guaranteed pod keeps its CPU, a memory hog is OOM-killed alone, nothing left', async () => {
-  const f = await inside('agent', 'runc');
-  assert.equal(f.error, undefined, `${f.error}\n${await vmLog('/var/lib/vml-agent/agent.log')}`);
+  const f = await scenarios();
+  assert.equal(f.error, undefined, f.error);
+  assert.equal(f['runc.error'], undefined, `the agent runs after runc's crictl scenario: ${f['runc.error']}`);
+  assert.equal(f['agent.error'], undefined, `${f['agent.error']}\n${await vmLog('/var/lib/vml-agent/agent.log')}`);
   assert.deepEqual(f['agent.driverLog'], ['systemd/runtime'], 'the agent took the runtime\'s driver');
   assert.deepEqual(f['agent.qos'], { hog: 'BestEffort', guaranteed: 'Guaranteed', limited: 'Burstable' });
   const uid = (n: string) => (f['agent.uids'][n] as string).replace(/-/g, '_');
