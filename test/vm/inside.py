@@ -226,7 +226,7 @@ def scenario_crictl(r):
     done = wait('the hog to exit', lambda: (lambda s: s if s['state'] == 'CONTAINER_EXITED' else None)(
         crictl_json(r, 'inspect', hog)['status']), timeout=120)
     fact(p + 'hog', {'reason': done['reason'], 'exitCode': done['exitCode']})
-    events = f'{CG}{hog_path}/memory.events'
+    events = f'{CG}{ctr_dir(hog_path)}/memory.events'
     fact(p + 'hog.memory.events.oom_kill', next((int(l.split()[1]) for l in read(events).splitlines()
                                                 if l.startswith('oom_kill ')), None) if os.path.exists(events) else 'cgroup gone')
 
