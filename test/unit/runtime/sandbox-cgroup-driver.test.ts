@@ -99,3 +99,14 @@ test('systemd driver: an exit 137 after the pod slice counted an OOM kill is OOM
   assert.deepEqual([(await exit(hog, 137)).reason, rt.deps.store.container(hog).exitCode], ['OOMKilled', 137]);
   assert.equal((await exit(calm, 1)).reason, 'Error', 'an exit other than 137 is not an OOM kill');
 });
+
+test('systemd driver: a slice the runtime made is not stopped while it still holds another cgroup (a nested slice of another pod, a process)', async (t) => {
+  const rt = await fakeRuntime({}, { cgroupDriver: 'systemd', defaultCgroupParent: 'corelet.slice' });
+  cleanUpAfter(t, rt.containers, rt.root);
+  const team = await rt.verbs.runPodSandbox(withParent('p1', 'team.slice'), '');
+  await rt.verbs.runPodSandbox(withParent('p2', 'team-a.slice'), ''); // systemd puts it inside team.slice
+  const busy = rt.deps.store.sandbox(team).cgroupParent;
+  (rt.deps.cgroups as { removeIfEmpty: (p: string) => Promise<unknown> }).removeIfEmpty = async (p) => ({ removed: [], busy: p === busy ? [p] : [] });
+  await rt.verbs.removePodSandbox(team);
+  assert.deepEqual(rt.host.stoppedUnits, [], 'team.slice holds team-a.slice: not stopped');
+});
