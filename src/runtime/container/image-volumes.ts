@@ -44,7 +44,9 @@ export async function resolveImageVolumes(images: ImagePort, config: ContainerCo
     if (!image) throw notFound(`${field}.image.image: image ${JSON.stringify(ref)} is not present on this node; pull it first`);
     const rootfs = images.rootfsPath(image.id);
     const source = m.image_sub_path ? await subPathIn(rootfs, m.image_sub_path, `${field}.image_sub_path`, ref) : rootfs;
-    specMounts.push({ ...m, host_path: source, image: null, image_sub_path: '' });
+    // Always private, as containerd mounts them: a shared or bidirectional bind would let the
+    // container's mounts reach the store's image folder on the host.
+    specMounts.push({ ...m, host_path: source, image: null, image_sub_path: '', propagation: 'PROPAGATION_PRIVATE' });
     recordMounts.push({ ...m, image: { ...m.image, image_ref: image.id } });
     imageIds.push(image.id);
   }

@@ -35,7 +35,8 @@ test('an image volume becomes a read-only bind of the image rootfs, its sub path
   cleanUpAfter(t, containers, root);
   await containers.start();
   const sandboxId = await verbs.runPodSandbox(pod, '');
-  const id = await verbs.createContainer(sandboxId, withMounts(imageMount(), imageMount({ container_path: '/mnt/etc', image_sub_path: 'etc' })), pod);
+  // a bidirectional request is made private, as containerd does: the container's mounts must not reach the store
+  const id = await verbs.createContainer(sandboxId, withMounts(imageMount(), imageMount({ container_path: '/mnt/etc', image_sub_path: 'etc', propagation: 'PROPAGATION_BIDIRECTIONAL' })), pod);
   const spec = JSON.parse(await readFile(join(deps.store.dir('containers', id), 'config.json'), 'utf8')) as { mounts: { destination: string; source: string; options: string[] }[] };
   const imageRoot = deps.images.rootfsPath('busybox');
   const vol = spec.mounts.find((m) => m.destination === '/mnt/vol')!;
