@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import { createCriServer, listenUnix, type CriImpl } from '../cri/index.js';
@@ -94,7 +94,12 @@ async function startRuntimeLocked(config: RuntimeConfig, logger: Logger, version
   const runtimeRoot = join(config.state, config.ociRuntime.name);
   const systemdCgroup = config.cgroupDriver === 'systemd';
   if (systemdCgroup) checkSystemdBooted('corelet runtime');
-  const oci = new OciRuntime({ binary: config.ociRuntime.path, root: runtimeRoot, logger: logger.child({ component: 'oci' }), systemdCgroup });
+  // update's and exec's files (runc/crun read them by path): in STATE, emptied at each start, so a
+  // daemon killed between writing and removing one leaves nothing behind for good.
+  const ociTmp = join(config.state, 'oci-tmp');
+  await rm(ociTmp, { recursive: true, force: true });
+  await mkdir(ociTmp, { recursive: true, mode: 0o700 });
+  const oci = new OciRuntime({ binary: config.ociRuntime.path, root: runtimeRoot, logger: logger.child({ component: 'oci' }), systemdCgroup, tmpDir: ociTmp });
   const monitor = new Conmon({ conmonPath: config.conmonPath, runtimePath: config.ociRuntime.path, runtimeRoot, logger: logger.child({ component: 'conmon' }), systemdCgroup });
   const deps: LifecycleDeps = {
     config: { ...config, pauseRootfs },
