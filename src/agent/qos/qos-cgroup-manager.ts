@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Pod } from '../../api/index.js';
 import { podQosClass, podRequests } from '../../api/index.js';
 import { distinctSubfolders, errnoCode, invalidArgument, isDirectory, KeyedMutex, NODE_PATHS, readdirIfExists, readFileIfExists, silentLogger, wrap, type Logger } from '../../lib/index.js';
-import { Cgroups, detectCgroupMode, expandSlice, sliceName, sliceProperties, SystemdUnits, type CgroupDriver, type CgroupMode, type RemoveResult, type SliceUnits } from '../../host/index.js';
+import { Cgroups, detectCgroupMode, escapeSlicePart, expandSlice, sliceName, sliceProperties, SystemdUnits, type CgroupDriver, type CgroupMode, type RemoveResult, type SliceUnits } from '../../host/index.js';
 import { CPU_PERIOD_US, MIN_SHARES, milliCpuToShares, podResourceConfig, sharesToWeight, type CgroupResourceConfig } from './resource-config.js';
 
 /** Node allocatable resources the top-level cgroup is limited to. */
@@ -233,6 +233,7 @@ export class QosCgroupManager {
   /** The uids of the pods holding a cgroup here (any QoS tier, any hierarchy). */
   async podUids(): Promise<Set<string>> {
     const out = new Set<string>();
+    const known = new Map([...this.pods.keys()].map((uid) => [escapeSlicePart(uid), uid] as const));
     for (const h of await this.hierarchies()) {
       for (const tier of [[], ['burstable'], ['besteffort']]) {
         const dir = this.node(...tier);
@@ -243,7 +244,9 @@ export class QosCgroupManager {
           let uid = e.name.slice(prefix.length);
           if (dir.slice) {
             if (!uid.endsWith('.slice')) continue;
-            uid = uid.slice(0, -'.slice'.length).replace(/_/g, '-');
+            // A pod this agent runs keeps its own uid (which may hold '_'); others are read back as the kubelet does.
+            const escaped = uid.slice(0, -'.slice'.length);
+            uid = known.get(escaped) ?? escaped.replace(/_/g, '-');
           }
           if (uid && SEGMENT.test(uid) && uid !== '.' && uid !== '..') out.add(uid);
         }

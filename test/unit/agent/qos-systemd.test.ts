@@ -100,3 +100,15 @@ test('systemd driver: the top-level slices go innermost first, only when empty',
   assert.deepEqual(r.busy, []);
   assert.deepEqual(await readdir(root), ['cgroup.controllers']);
 });
+
+test('systemd driver: a pod whose uid holds "_" is read back as itself, so the orphan sweep never takes it for another', async (t) => {
+  const root = await v2Root(t);
+  const f = fakeUnits(root);
+  const m = new QosCgroupManager({ root, mode: 'v2', driver: 'systemd', units: f.units });
+  await m.ensureTopLevel({ cpuMillis: 2000, memoryBytes: GI });
+  await m.ensurePod(guaranteed('odd_uid'));
+  assert.deepEqual([...(await m.podUids())], ['odd_uid']);
+  f.calls.length = 0;
+  assert.deepEqual(await m.removeOrphanPods((uid) => uid !== 'odd_uid'), [], 'the live pod is no orphan');
+  assert.deepEqual(f.calls, []);
+});
