@@ -27,7 +27,7 @@ const asNobody = (args: string[]) => execa('runuser', ['-u', 'nobody', '--', ...
 
 test('records are 0600 under 0700 folders, and nobody can neither read them nor run a setuid binary from a container rootfs', async () => {
   const run = await h.runPodWith('perm', [
-    { name: 'root', command: ['sh', '-c', 'cp /bin/busybox /suid && chmod 4755 /suid && touch /ready && sleep 3600'], extra: { envs: [{ key: 'SECRET', value: Buffer.from('hunter2') }] } },
+    { name: 'root', command: ['sh', '-c', 'cp /bin/busybox /suid && chmod 4755 /suid && touch /ready && sleep 3600'], extra: { envs: [{ key: 'SECRET', value: 'hunter2' }] } },
     { name: 'nonroot', command: ['sleep', '3600'], extra: { linux: { security_context: { run_as_user: { value: 65534 } } } } },
   ]);
   const [ctr, nonroot] = run.containers as [string, string];
