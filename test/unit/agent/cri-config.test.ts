@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodePods } from '../../../src/api/index.js';
+import { decodePods, type Pod } from '../../../src/api/index.js';
 import { containerConfig, containerHash, podHostsFile, sandboxConfig, LABELS, ANNOTATIONS } from '../../../src/agent/cri-config.js';
 import { podDnsConfig } from '../../../src/agent/dns/index.js';
 import { loadCri } from '../../../src/cri/index.js';
@@ -80,6 +80,9 @@ test('the container config resolves env, mounts, security and records the restar
   assert.notEqual(containerHash({ ...c, image: 'nginx:1.26' }), containerHash(c));
 });
 
+/** containerConfig's input for a pod's container c as a first-run app container, with no IPs yet. */
+const appInput = (p: Pod, c = 0) => ({ pod: p, container: p.spec.containers[c]!, kind: 'app' as const, restartCount: 0, fields: { podIP: '', hostIP: '', nodeName: 'n' }, volumePaths: {}, resources: null });
+
 test('securityContext.seccompProfile reaches CRI: the container’s own, else the pod’s; none when unset', () => {
   const [p] = decodePods(
     `apiVersion: v1
@@ -93,7 +96,7 @@ spec:
 `,
     'sec.yaml',
   ).pods;
-  const input = (c: number) => ({ pod: p!, container: p!.spec.containers[c]!, kind: 'app' as const, restartCount: 0, fields: { podIP: '', hostIP: '', nodeName: 'n' }, volumePaths: {}, resources: null });
+  const input = (c: number) => appInput(p!, c);
   assert.deepEqual(containerConfig(input(0)).linux!.security_context!.seccomp, { profile_type: 'RuntimeDefault' });
   assert.deepEqual(containerConfig(input(1)).linux!.security_context!.seccomp, { profile_type: 'Unconfined' });
   assert.deepEqual(sandboxConfig(p!, { attempt: 0, logRoot: '/l', cgroupParent: '/c', dns: podDnsConfig(p!, DNS).dnsConfig }).linux!.security_context!.seccomp, { profile_type: 'RuntimeDefault' });
@@ -140,7 +143,7 @@ spec:
 `,
     'env.yaml',
   ).pods;
-  const cfg = containerConfig({ pod: pod!, container: pod!.spec.containers[0]!, kind: 'app', restartCount: 0, fields: { podIP: '', hostIP: '', nodeName: 'n' }, volumePaths: {}, resources: null });
+  const cfg = containerConfig(appInput(pod!));
   const call = loadCri().runtime.v1.RuntimeService.service.CreateContainer;
   const sent = call.requestDeserialize(call.requestSerialize({ pod_sandbox_id: 's', config: cfg }));
   assert.deepEqual(
