@@ -207,14 +207,19 @@ export class QosCgroupManager {
    * The pod no longer counts for the burstable shares either way.
    */
   async removePod(uid: string): Promise<CgroupRemoveResult> {
-    const result = await this.removePodCgroups(uid);
+    const result = (await this.removePodCgroups(uid))!;
     if (result.busy.length > 0) this.logger.warn({ uid, busy: result.busy }, 'pod cgroup still busy, left in place');
     return result;
   }
 
-  private async removePodCgroups(uid: string): Promise<CgroupRemoveResult> {
+  /**
+   * Removes the pod's cgroups under its lock; with onlyIf, only when it still holds once the lock is
+   * taken (the orphan sweep's check, which an ensurePod of the same uid may have overtaken).
+   */
+  private async removePodCgroups(uid: string, onlyIf?: () => boolean): Promise<CgroupRemoveResult | undefined> {
     checkUid(uid);
     return this.mutex.run(`pod:${uid}`, async () => {
+      if (onlyIf && !onlyIf()) return undefined;
       const result: CgroupRemoveResult = { removed: [], busy: [] };
       const known = this.pods.get(uid);
       const own = known && this.podNode(known).slice;
@@ -269,7 +274,9 @@ export class QosCgroupManager {
     for (const uid of present) {
       if (!isOrphan(uid)) continue;
       if (this.now() - (await this.lastChangedMs(uid)) < ORPHAN_POD_CGROUP_MIN_AGE_MS) continue;
-      const r = await this.removePodCgroups(uid);
+      // checked again under the pod's lock: the pod may have been (re)admitted since
+      const r = await this.removePodCgroups(uid, () => !this.pods.has(uid) && isOrphan(uid));
+      if (!r) continue;
       if (r.busy.length === 0) {
         removed.push(uid);
         this.reportedBusy.delete(uid);
