@@ -6,7 +6,7 @@
 # what is missing, until build-native.sh has run.
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-if ! "$here/build-native.sh" "$here/../dist"; then
+if ! CORELET_NATIVE_WERROR=0 "$here/build-native.sh" "$here/../dist"; then
 	echo "corelet: the runtime's C helpers were not built; the CLI works without them, the runtime and agent do not." >&2
 	echo "corelet: install gcc and libc6-dev, then run $here/build-native.sh" >&2
 fi

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { errnoCode, invalidArgument, NODE_PATHS } from '../lib/index.js';
@@ -53,6 +53,8 @@ export interface RuntimeConfig {
    * slice).
    */
   readonly cgroupDriver?: CgroupDriver;
+  /** Why that driver: the flag, the config file, or which default. */
+  readonly cgroupDriverChosenBy?: string;
   /**
    * Parent for pods whose request names none: a cgroupfs path (each pod gets PARENT/<id>), or under
    * systemd a slice (each pod gets its own slice in it, "corelet.slice" → corelet-pod<id>.slice).
@@ -150,6 +152,33 @@ export function defaultOciRuntime(host: { cgroupMode: CgroupMode; crunPath: stri
   return { name: 'crun', chosenBy: 'default: crun on a cgroup v2 host' };
 }
 
+/** The file in STATE that names the cgroup driver the containers there were made under. */
+export const CGROUP_DRIVER_MARK = 'cgroup-driver';
+
+/**
+ * The cgroup driver when neither --cgroup-driver nor the config file names one: the host's default
+ * (systemd where it is PID 1 on a cgroup v2 tree), except that containers an earlier start made
+ * under another driver (STATE still holds them: they are running, or were until a reboot cleared
+ * STATE) keep theirs, so an upgraded node goes on managing its pods and an agent started before it
+ * goes on being served. The new default takes over once they are gone.
+ */
+export function chooseDefaultCgroupDriver(host: { hostDefault: CgroupDriver; earlier: CgroupDriver | undefined; containersInState: boolean }): { driver: CgroupDriver; chosenBy: string } {
+  if (host.earlier !== undefined && host.earlier !== host.hostDefault && host.containersInState) {
+    return { driver: host.earlier, chosenBy: `default: ${host.earlier}, the state folder holds containers made under it` };
+  }
+  return { driver: host.hostDefault, chosenBy: `default: ${host.hostDefault} on this host` };
+}
+
+/** The driver STATE's mark names, if any (anything else in it counts as none). */
+function readCgroupDriverMark(state: string): CgroupDriver | undefined {
+  try {
+    const v = readFileSync(join(state, CGROUP_DRIVER_MARK), 'utf8').trim();
+    return v === 'systemd' || v === 'cgroupfs' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether dir exists and holds anything. */
 function dirHasEntries(dir: string): boolean {
   try {
@@ -206,8 +235,17 @@ export async function loadRuntimeConfig(flags: RuntimeFlags, pauseRootfs: string
   if (!runtimePath) throw invalidArgument(`OCI runtime "${runtimeName}" not found on PATH; install it (apt-get install ${runtimeBase})`);
   const conmonPath = findExecutable(file.conmon ?? DEFAULTS.conmon);
   if (!conmonPath) throw invalidArgument(`conmon not found on PATH; install it (apt-get install conmon)`);
-  const cgroupDriver =
-    flags.cgroupDriver !== undefined ? parseCgroupDriver(flags.cgroupDriver) : file.cgroupDriver !== undefined ? parseCgroupDriver(file.cgroupDriver, 'cgroupDriver') : defaultCgroupDriver({ cgroupRoot: DEFAULTS.cgroupRoot });
+  const driverChoice =
+    flags.cgroupDriver !== undefined
+      ? { driver: parseCgroupDriver(flags.cgroupDriver), chosenBy: '--cgroup-driver' }
+      : file.cgroupDriver !== undefined
+        ? { driver: parseCgroupDriver(file.cgroupDriver, 'cgroupDriver'), chosenBy: 'config file' }
+        : chooseDefaultCgroupDriver({
+            hostDefault: defaultCgroupDriver({ cgroupRoot: DEFAULTS.cgroupRoot }),
+            earlier: readCgroupDriverMark(state),
+            containersInState: dirHasEntries(join(state, 'runc')) || dirHasEntries(join(state, 'crun')),
+          });
+  const cgroupDriver = driverChoice.driver;
   let defaultCgroupParent = file.cgroupParent ?? (cgroupDriver === 'systemd' ? 'corelet.slice' : '/corelet');
   if (cgroupDriver === 'systemd') defaultCgroupParent = parseSliceParent(defaultCgroupParent, 'cgroupParent');
   else refuseSliceUnderCgroupfs(defaultCgroupParent, 'cgroupParent');
@@ -231,6 +269,7 @@ export async function loadRuntimeConfig(flags: RuntimeFlags, pauseRootfs: string
     pauseRootfs,
     cgroupRoot: DEFAULTS.cgroupRoot,
     cgroupDriver,
+    cgroupDriverChosenBy: driverChoice.chosenBy,
     defaultCgroupParent,
     netnsDir: DEFAULTS.netnsDir,
     streaming: {

@@ -1,9 +1,9 @@
-import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import { createCriServer, listenUnix, type CriImpl } from '../cri/index.js';
-import { type Logger, lockRoot, type RootLock, ensurePrivateDir } from '../lib/index.js';
-import type { RuntimeConfig } from './config.js';
+import { type Logger, lockRoot, type RootLock, ensurePrivateDir, writeFileAtomic } from '../lib/index.js';
+import { CGROUP_DRIVER_MARK, type RuntimeConfig } from './config.js';
 import { StateStore } from './store/index.js';
 import { loadRegistriesConfig } from './image/index.js';
 import { importImageArchive, runtimeImageStore } from './image-import.js';
@@ -94,7 +94,13 @@ async function startRuntimeLocked(config: RuntimeConfig, logger: Logger, version
   const runtimeRoot = join(config.state, config.ociRuntime.name);
   const systemdCgroup = config.cgroupDriver === 'systemd';
   if (systemdCgroup) checkSystemdBooted('corelet runtime');
-  const oci = new OciRuntime({ binary: config.ociRuntime.path, root: runtimeRoot, logger: logger.child({ component: 'oci' }), systemdCgroup });
+  await noteCgroupDriver(config, logger);
+  // update's and exec's files (runc/crun read them by path): in STATE, emptied at each start, so a
+  // daemon killed between writing and removing one leaves nothing behind for good.
+  const ociTmp = join(config.state, 'oci-tmp');
+  await rm(ociTmp, { recursive: true, force: true });
+  await mkdir(ociTmp, { recursive: true, mode: 0o700 });
+  const oci = new OciRuntime({ binary: config.ociRuntime.path, root: runtimeRoot, logger: logger.child({ component: 'oci' }), systemdCgroup, tmpDir: ociTmp });
   const monitor = new Conmon({ conmonPath: config.conmonPath, runtimePath: config.ociRuntime.path, runtimeRoot, logger: logger.child({ component: 'conmon' }), systemdCgroup });
   const deps: LifecycleDeps = {
     config: { ...config, pauseRootfs },
@@ -142,7 +148,7 @@ async function startRuntimeLocked(config: RuntimeConfig, logger: Logger, version
     ImportImage: async (req) => ({ images: await importImageArchive(images, req.path) }),
   });
   await listenUnix(server, config.socket);
-  logger.info({ socket: config.socket, streaming: streaming.url(), root: config.root, runtime: config.ociRuntime.path, runtimeChosenBy: config.ociRuntime.chosenBy, cgroups: cgroupMode, cgroupDriver: config.cgroupDriver ?? 'cgroupfs' }, 'corelet runtime serving CRI');
+  logger.info({ socket: config.socket, streaming: streaming.url(), root: config.root, runtime: config.ociRuntime.path, runtimeChosenBy: config.ociRuntime.chosenBy, cgroups: cgroupMode, cgroupDriver: config.cgroupDriver ?? 'cgroupfs', cgroupDriverChosenBy: config.cgroupDriverChosenBy }, 'corelet runtime serving CRI');
   return {
     context,
     server,
@@ -153,4 +159,22 @@ async function startRuntimeLocked(config: RuntimeConfig, logger: Logger, version
       lock.release();
     },
   };
+}
+
+/**
+ * Notes in STATE the cgroup driver this start makes containers under (loadRuntimeConfig's default
+ * keeps it while they remain); a driver named by flag or file that differs from the one of the
+ * containers still there is served as asked, with a warning: those containers' cgroups are the
+ * other driver's.
+ */
+async function noteCgroupDriver(config: RuntimeConfig, logger: Logger): Promise<void> {
+  const driver = config.cgroupDriver ?? 'cgroupfs';
+  const mark = join(config.state, CGROUP_DRIVER_MARK);
+  const earlier = (await readFile(mark, 'utf8').catch(() => '')).trim();
+  let held = 0;
+  for (const oci of ['runc', 'crun']) held += await readdir(join(config.state, oci)).then((e) => e.length, () => 0);
+  if (earlier && earlier !== driver && held > 0) {
+    logger.warn({ cgroupDriver: driver, chosenBy: config.cgroupDriverChosenBy, earlier, containers: held }, `the ${held} containers of an earlier start run under the ${earlier} cgroup driver; this start uses ${driver} (remove those pods, or start with --cgroup-driver ${earlier})`);
+  }
+  await writeFileAtomic(mark, `${driver}\n`);
 }

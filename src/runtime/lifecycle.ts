@@ -13,7 +13,18 @@ import type { EventBus, LifecycleEventType } from './events.js';
 /** What the lifecycle needs of the image store. */
 export interface ImagePort {
   get(refOrId: string): ImageRecord | undefined;
+  /**
+   * get(), and RemoveImage refuses the image until release(): CreateContainer holds its images from
+   * finding them until its record (which keeps them in use from then on) is stored or rolled back.
+   */
+  hold(refOrId: string): HeldImage | undefined;
   rootfsPath(id: string): string;
+}
+
+/** An image found and kept from removal until release() (idempotent). */
+export interface HeldImage {
+  readonly image: ImageRecord;
+  release(): void;
 }
 
 /** Everything the sandbox and container lifecycle works with, injected (fakes in unit tests). */

@@ -117,7 +117,10 @@ interface Pending {
 export class NftHelperRunner implements NftRunner {
   private child: ChildProcess | undefined;
   private pending: Pending[] = [];
-  private buf: Buffer = Buffer.alloc(0);
+  /** The answer bytes read and not yet decoded, and how many make the first answer whole. */
+  private chunks: Buffer[] = [];
+  private chunkLen = 0;
+  private need = 4;
   /** Processes started (the first one included), for tests. */
   starts = 0;
 
@@ -166,7 +169,9 @@ export class NftHelperRunner implements NftRunner {
     const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = child;
     this.starts++;
-    this.buf = Buffer.alloc(0);
+    this.chunks = [];
+    this.chunkLen = 0;
+    this.need = 4;
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => {
       if (stderr.length < 4096) stderr += d.toString();
@@ -174,15 +179,23 @@ export class NftHelperRunner implements NftRunner {
     child.stdin!.on('error', () => {}); // EPIPE: the exit handler reports it
     child.stdout!.on('data', (d: Buffer) => {
       if (this.child !== child) return;
-      this.buf = this.buf.length === 0 ? d : Buffer.concat([this.buf, d]);
+      // Joined only once the first answer is whole: a large listing comes in many 64 KiB reads, and
+      // joining each onto the rest would cost the square of its size.
+      this.chunks.push(d);
+      this.chunkLen += d.length;
+      if (this.chunkLen < this.need) return;
+      const buf = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.chunkLen);
       let decoded;
       try {
-        decoded = decodeNftAnswers(this.buf);
+        decoded = decodeNftAnswers(buf);
       } catch (err) {
         this.lose(child, new NftHelperLost((err as Error).message));
         return;
       }
-      this.buf = decoded.rest;
+      const rest = decoded.rest;
+      this.chunks = rest.length > 0 ? [rest] : [];
+      this.chunkLen = rest.length;
+      this.need = rest.length >= 4 ? 4 + rest.readUInt32BE(0) : 4;
       for (const a of decoded.answers) {
         const p = this.pending.shift();
         if (p === undefined) {
@@ -201,10 +214,15 @@ export class NftHelperRunner implements NftRunner {
     return child;
   }
 
-  /** The process is no use any more: kill it, fail every call it held; the next call starts a new one. */
+  /**
+   * The process is no use any more: kill it, fail every call it held; the next call starts a new one.
+   * A process already replaced (its exit, or a timer of its own, coming after the new one took
+   * calls) held nothing of the new one's: its calls were failed when it was lost.
+   */
   private lose(child: ChildProcess, err: Error): void {
-    if (this.child === child) this.child = undefined;
     child.kill('SIGKILL');
+    if (this.child !== child) return;
+    this.child = undefined;
     const p = this.pending;
     this.pending = [];
     for (const x of p) {

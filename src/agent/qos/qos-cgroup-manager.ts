@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Pod } from '../../api/index.js';
 import { podQosClass, podRequests } from '../../api/index.js';
 import { distinctSubfolders, errnoCode, invalidArgument, isDirectory, KeyedMutex, NODE_PATHS, readdirIfExists, readFileIfExists, silentLogger, wrap, type Logger } from '../../lib/index.js';
-import { Cgroups, detectCgroupMode, expandSlice, sliceName, sliceProperties, SystemdUnits, type CgroupDriver, type CgroupMode, type RemoveResult, type SliceUnits } from '../../host/index.js';
+import { Cgroups, detectCgroupMode, escapeSlicePart, expandSlice, sliceName, sliceProperties, SystemdUnits, type CgroupDriver, type CgroupMode, type RemoveResult, type SliceUnits } from '../../host/index.js';
 import { CPU_PERIOD_US, MIN_SHARES, milliCpuToShares, podResourceConfig, sharesToWeight, type CgroupResourceConfig } from './resource-config.js';
 
 /** Node allocatable resources the top-level cgroup is limited to. */
@@ -207,14 +207,19 @@ export class QosCgroupManager {
    * The pod no longer counts for the burstable shares either way.
    */
   async removePod(uid: string): Promise<CgroupRemoveResult> {
-    const result = await this.removePodCgroups(uid);
+    const result = (await this.removePodCgroups(uid))!;
     if (result.busy.length > 0) this.logger.warn({ uid, busy: result.busy }, 'pod cgroup still busy, left in place');
     return result;
   }
 
-  private async removePodCgroups(uid: string): Promise<CgroupRemoveResult> {
+  /**
+   * Removes the pod's cgroups under its lock; with onlyIf, only when it still holds once the lock is
+   * taken (the orphan sweep's check, which an ensurePod of the same uid may have overtaken).
+   */
+  private async removePodCgroups(uid: string, onlyIf?: () => boolean): Promise<CgroupRemoveResult | undefined> {
     checkUid(uid);
     return this.mutex.run(`pod:${uid}`, async () => {
+      if (onlyIf && !onlyIf()) return undefined;
       const result: CgroupRemoveResult = { removed: [], busy: [] };
       const known = this.pods.get(uid);
       const own = known && this.podNode(known).slice;
@@ -233,6 +238,7 @@ export class QosCgroupManager {
   /** The uids of the pods holding a cgroup here (any QoS tier, any hierarchy). */
   async podUids(): Promise<Set<string>> {
     const out = new Set<string>();
+    const known = new Map([...this.pods.keys()].map((uid) => [escapeSlicePart(uid), uid] as const));
     for (const h of await this.hierarchies()) {
       for (const tier of [[], ['burstable'], ['besteffort']]) {
         const dir = this.node(...tier);
@@ -243,7 +249,9 @@ export class QosCgroupManager {
           let uid = e.name.slice(prefix.length);
           if (dir.slice) {
             if (!uid.endsWith('.slice')) continue;
-            uid = uid.slice(0, -'.slice'.length).replace(/_/g, '-');
+            // A pod this agent runs keeps its own uid (which may hold '_'); others are read back as the kubelet does.
+            const escaped = uid.slice(0, -'.slice'.length);
+            uid = known.get(escaped) ?? escaped.replace(/_/g, '-');
           }
           if (uid && SEGMENT.test(uid) && uid !== '.' && uid !== '..') out.add(uid);
         }
@@ -266,7 +274,9 @@ export class QosCgroupManager {
     for (const uid of present) {
       if (!isOrphan(uid)) continue;
       if (this.now() - (await this.lastChangedMs(uid)) < ORPHAN_POD_CGROUP_MIN_AGE_MS) continue;
-      const r = await this.removePodCgroups(uid);
+      // checked again under the pod's lock: the pod may have been (re)admitted since
+      const r = await this.removePodCgroups(uid, () => !this.pods.has(uid) && isOrphan(uid));
+      if (!r) continue;
       if (r.busy.length === 0) {
         removed.push(uid);
         this.reportedBusy.delete(uid);

@@ -5,7 +5,7 @@ import { errnoCode, invalidArgument, newId, notFound, nowNanos, safeJoin, UndoSt
 import { buildContainerSpec, envValue, normalizeSignal, type OciSpec } from '../spec/index.js';
 import { deviceInfo, hostDevices, readLocalhostProfile } from '../host-facts.js';
 import type { ContainerRecord, SandboxRecord } from '../store/index.js';
-import type { ImageConfig } from '../image/index.js';
+import type { ImageConfig, ImageRecord } from '../image/index.js';
 import { exitDir, publishEvent, socketDir, type LifecycleDeps } from '../lifecycle.js';
 import { namespaceModes } from '../sandbox/namespace-modes.js';
 import type { SandboxManager } from '../sandbox/sandbox-manager.js';
@@ -25,17 +25,37 @@ export type CreateContainerDeps = Pick<LifecycleDeps, 'config' | 'store' | 'imag
  * image), its OCI spec and a conmon holding runc's created container; rolled back on failure.
  */
 export async function createContainer(d: CreateContainerDeps, sandboxId: string, config: ContainerConfig__Output | null, sandboxConfig: PodSandboxConfig__Output | null): Promise<string> {
-  const { store, images, logger } = d;
+  const { images } = d;
   if (!config) throw invalidArgument('config is required');
   const meta = config.metadata;
   if (!meta || !meta.name) throw invalidArgument('config.metadata.name is required');
   const imageRef = config.image?.image;
   if (!imageRef) throw invalidArgument('config.image.image is required');
   const sandbox = await d.sandboxes.ready(sandboxId);
-  const image = images.get(imageRef);
-  if (!image) throw notFound(`image "${imageRef}" is not present on this node; pull it first`);
+  // The images are held from RemoveImage until the record (which keeps them in use) is stored or rolled back.
+  const held = images.hold(imageRef);
+  if (!held) throw notFound(`image "${imageRef}" is not present on this node; pull it first`);
+  const releases = [held.release];
+  try {
+    return await createHeld(d, sandbox, held.image, config, sandboxConfig, releases);
+  } finally {
+    for (const release of releases) release();
+  }
+}
+
+async function createHeld(
+  d: CreateContainerDeps,
+  sandbox: SandboxRecord,
+  image: ImageRecord,
+  config: ContainerConfig__Output,
+  sandboxConfig: PodSandboxConfig__Output | null,
+  releases: Array<() => void>,
+): Promise<string> {
+  const { store, images, logger } = d;
+  const meta = config.metadata!;
+  const imageRef = config.image!.image;
   // Image volumes: resolved (and refused) before anything is made; the record keeps their image ids.
-  const volumes = await resolveImageVolumes(images, config);
+  const volumes = await resolveImageVolumes(images, config, releases);
   const id = newId();
   const rec: ContainerRecord = {
     id,

@@ -1,6 +1,6 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { watch, type FSWatcher } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { failedPrecondition, KeyedMutex, nowNanos, unixNanos } from '../../lib/index.js';
 import { readExitFile, readOomFlag, readPidFile, waitForExit } from '../oci/index.js';
 import type { StopWait } from './stop-wait.js';
@@ -108,6 +108,13 @@ export class ContainerManager {
     await Promise.all(this.watching);
   }
 
+  /** An exit 137 of a container in a systemd scope whose pod slice counted an OOM kill since its start. */
+  private async slicedOomKill(rec: ContainerRecord, code: number): Promise<boolean> {
+    if (code !== 137 || rec.parentOomKillsAtStart === undefined) return false;
+    const now = (await this.deps.cgroups.stats(dirname(rec.cgroupsPath)))?.oomKills;
+    return now !== undefined && now > rec.parentOomKillsAtStart;
+  }
+
   /**
    * Records an exit that conmon reported (exit file present) if the record does not know it yet.
    * Returns the up-to-date record.
@@ -128,7 +135,7 @@ export class ContainerManager {
       if (code === undefined) return rec;
     }
     const finished = await stat(join(dir, id)).then((s) => s.mtimeMs, () => Date.now());
-    const oom = (await readOomFlag(this.dir(id))) || ((await this.deps.cgroups.stats(rec.cgroupsPath))?.oomKills ?? 0) > 0;
+    const oom = (await readOomFlag(this.dir(id))) || ((await this.deps.cgroups.stats(rec.cgroupsPath))?.oomKills ?? 0) > 0 || (await this.slicedOomKill(rec, code));
     let changed = false;
     const updated = await this.deps.store.updateContainer(id, (r) => {
       if (r.state === 'exited') return;

@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import type { UnaryImpl } from '../../cri/index.js';
 import { failedPrecondition, invalidArgument, nowNanos, wrap, messageOf } from '../../lib/index.js';
 import { publishEvent, type LifecycleDeps } from '../lifecycle.js';
@@ -5,7 +6,7 @@ import type { SandboxManager } from '../sandbox/sandbox-manager.js';
 import type { ContainerManager } from './container-manager.js';
 
 /** What StartContainer works with. */
-export type StartContainerDeps = Pick<LifecycleDeps, 'store' | 'oci' | 'events'> & {
+export type StartContainerDeps = Pick<LifecycleDeps, 'store' | 'oci' | 'events' | 'cgroups'> & {
   readonly containers: Pick<ContainerManager, 'withLock' | 'refresh'>;
   readonly sandboxes: Pick<SandboxManager, 'ready'>;
 };
@@ -20,6 +21,9 @@ export async function startContainer(d: StartContainerDeps, idOrPrefix: string):
     await d.sandboxes.ready(rec.sandboxId);
     // Taken before the start so that an instant exit can never precede it.
     const startedAt = nowNanos();
+    // A systemd scope is gone as soon as its last process is: its own OOM count with it. The pod
+    // slice's count (hierarchical on v2) taken before the start lets the exit tell an OOM kill.
+    const parentOomKills = rec.cgroupsPath.endsWith('.scope') ? (await d.cgroups.stats(dirname(rec.cgroupsPath)))?.oomKills : undefined;
     try {
       await d.oci.start(rec.id);
     } catch (err) {
@@ -35,6 +39,7 @@ export async function startContainer(d: StartContainerDeps, idOrPrefix: string):
     await d.store.updateContainer(rec.id, (r) => {
       if (r.state === 'created') r.state = 'running';
       r.startedAt = startedAt;
+      if (parentOomKills !== undefined) r.parentOomKillsAtStart = parentOomKills;
     });
     publishEvent(d, 'CONTAINER_STARTED_EVENT', rec.id, rec.sandboxId);
     await d.containers.refresh(rec.id);

@@ -23,8 +23,11 @@ export interface ResolvedImageVolumes {
   imageIds: string[];
 }
 
-/** Resolves every image mount of config (InvalidArgument / NotFound naming mounts[i]). */
-export async function resolveImageVolumes(images: ImagePort, config: ContainerConfig__Output): Promise<ResolvedImageVolumes> {
+/**
+ * Resolves every image mount of config (InvalidArgument / NotFound naming mounts[i]), holding each
+ * image from removal: its release() goes into releases, for the caller to call (also on an error).
+ */
+export async function resolveImageVolumes(images: ImagePort, config: ContainerConfig__Output, releases: Array<() => void>): Promise<ResolvedImageVolumes> {
   const specMounts: Mount__Output[] = [];
   const recordMounts: Mount__Output[] = [];
   const imageIds: string[] = [];
@@ -40,11 +43,15 @@ export async function resolveImageVolumes(images: ImagePort, config: ContainerCo
     if (!m.readonly) throw invalidArgument(`${field}.readonly must be true: image volumes are read-only`);
     const ref = m.image.image;
     if (!ref) throw invalidArgument(`${field}.image.image is required`);
-    const image = images.get(ref);
-    if (!image) throw notFound(`${field}.image.image: image ${JSON.stringify(ref)} is not present on this node; pull it first`);
+    const held = images.hold(ref);
+    if (!held) throw notFound(`${field}.image.image: image ${JSON.stringify(ref)} is not present on this node; pull it first`);
+    releases.push(held.release);
+    const image = held.image;
     const rootfs = images.rootfsPath(image.id);
     const source = m.image_sub_path ? await subPathIn(rootfs, m.image_sub_path, `${field}.image_sub_path`, ref) : rootfs;
-    specMounts.push({ ...m, host_path: source, image: null, image_sub_path: '' });
+    // Always private, as containerd mounts them: a shared or bidirectional bind would let the
+    // container's mounts reach the store's image folder on the host.
+    specMounts.push({ ...m, host_path: source, image: null, image_sub_path: '', propagation: 'PROPAGATION_PRIVATE' });
     recordMounts.push({ ...m, image: { ...m.image, image_ref: image.id } });
     imageIds.push(image.id);
   }

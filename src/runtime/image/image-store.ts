@@ -158,6 +158,8 @@ export class ImageStore {
   private readonly pinned: Set<string>;
   private readonly pinnedPrefixes: string[];
   private readonly images = new Map<string, StoredImage>();
+  /** Image id → how many hold()s keep it from remove(). */
+  private readonly holds = new Map<string, number>();
   private readonly pulls = new Map<string, Promise<ImageRecord>>();
   private readonly downloads = new Map<string, Promise<void>>();
   /** Blobs in-flight pulls and imports rely on: garbage collection leaves them alone. */
@@ -486,6 +488,28 @@ export class ImageStore {
     return found ? this.toRecord(found.image) : undefined;
   }
 
+  /**
+   * get(), and remove() refuses the image until release() is called (once; later calls do nothing).
+   * Taken in the same tick as the lookup, so no removal can slip between the two.
+   */
+  hold(refOrId: string): { image: ImageRecord; release(): void } | undefined {
+    const found = this.lookup(refOrId);
+    if (!found) return undefined;
+    const id = found.image.id;
+    this.holds.set(id, (this.holds.get(id) ?? 0) + 1);
+    let released = false;
+    return {
+      image: this.toRecord(found.image),
+      release: () => {
+        if (released) return;
+        released = true;
+        const n = (this.holds.get(id) ?? 1) - 1;
+        if (n > 0) this.holds.set(id, n);
+        else this.holds.delete(id);
+      },
+    };
+  }
+
   /** All images (oldest first), or only the one filter names (reference or id) when given. */
   list(filter?: string): ImageRecord[] {
     if (filter) {
@@ -518,9 +542,18 @@ export class ImageStore {
         if (this.opts.isInUse && (await this.opts.isInUse(image.id))) {
           throw failedPrecondition(`image ${image.id} (${image.repoTags.join(', ') || 'untagged'}) is in use by a container (its image or an image volume)`);
         }
-        // Record first: a crash after this leaves only unowned files, which init() removes.
-        await rm(this.metaPath(image.id), { force: true });
+        // In the same tick as this check, the image leaves the index: no hold() can find it after.
+        if (this.holds.has(image.id)) {
+          throw failedPrecondition(`image ${image.id} (${image.repoTags.join(', ') || 'untagged'}) is in use by a container being created`);
+        }
         this.images.delete(image.id);
+        // Record first: a crash after this leaves only unowned files, which init() removes.
+        try {
+          await rm(this.metaPath(image.id), { force: true });
+        } catch (err) {
+          this.images.set(image.id, image);
+          throw err;
+        }
         await rm(this.rootfsDir(image.id), { recursive: true, force: true });
         await this.collectBlobs(image.blobs);
         this.fsCache = undefined;

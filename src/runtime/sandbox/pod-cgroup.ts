@@ -56,7 +56,11 @@ export function childCgroup(parent: PodCgroupParent, id: string): { path: string
 export async function removePodCgroupParent(d: Pick<LifecycleDeps, 'cgroups' | 'units'>, parent: PodCgroupParent): Promise<void> {
   if (parent.cgroupSlice) {
     if (!d.units) throw new Error(`cannot stop ${parent.cgroupSlice}: no systemd adapter`);
+    // A slice still holding a cgroup (another pod's slice nested in it: team.slice holds
+    // team-a.slice) or a process stays: stopping it would stop them.
+    if ((await d.cgroups.removeIfEmpty(parent.cgroupParent)).busy.length > 0) return;
     await d.units.stopUnit(parent.cgroupSlice);
+    return;
   }
   await d.cgroups.removeIfEmpty(parent.cgroupParent);
 }

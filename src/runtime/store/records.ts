@@ -95,6 +95,13 @@ export interface ContainerRecord {
   logPath: string;
   /** cgroupfs path of the container's cgroup (under systemd: <slice path>/corelet-<id>.scope). */
   cgroupsPath: string;
+  /**
+   * Under systemd: the pod slice's OOM kill count when the container started. The scope (and its
+   * own count) is gone once its last process is, so an exit with 137 and a slice count above this
+   * is taken as an OOM kill (another container of the pod killed at the same moment would be
+   * counted too: the kubelet's reading of a pod slice has the same limit).
+   */
+  parentOomKillsAtStart?: number;
   /** Signal sent by StopContainer before SIGKILL. */
   stopSignal: number;
   /** uid/gid the container runs as (from the OCI spec), for ContainerStatus.user. */

@@ -1,5 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { decodeNftAnswers, encodeNftRequest, makeNftRunner, NFT_HELPER_MAX_ANSWER, NftExecRunner, NftHelperRunner } from '../../../src/agent/proxy/index.js';
 
 /** One answer as corelet-nft writes it. */
@@ -62,5 +65,61 @@ describe('corelet-nft framing', () => {
     assert.equal(off.usedFallback, false);
     const here = makeNftRunner(['nft'], [process.execPath], 1000);
     assert.ok(here.runner instanceof NftHelperRunner);
+  });
+});
+
+/**
+ * A stand-in corelet-nft (same framing): answers "echo X" with X after "delay N" ms, never answers
+ * "hang", answers "big N" with N bytes of output and "garble" with an answer that breaks the framing.
+ */
+const FAKE_HELPER = `
+let buf = Buffer.alloc(0);
+const reply = (out) => {
+  const o = Buffer.from(out);
+  const h = Buffer.alloc(9);
+  h.writeUInt32BE(5 + o.length, 0);
+  h[4] = 0;
+  h.writeUInt32BE(o.length, 5);
+  process.stdout.write(Buffer.concat([h, o]));
+};
+process.stdin.on('data', (d) => {
+  buf = Buffer.concat([buf, d]);
+  while (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
+    const len = buf.readUInt32BE(0);
+    const text = buf.subarray(5, 4 + len).toString();
+    buf = buf.subarray(4 + len);
+    const [verb, arg] = text.split(' ');
+    if (verb === 'echo') setTimeout(() => reply(arg), Number(text.split(' ')[3] ?? 0));
+    else if (verb === 'big') reply('x'.repeat(Number(arg)));
+    else if (verb === 'garble') process.stdout.write(Buffer.from([0, 0, 0, 2, 0, 0]));
+  }
+});
+`;
+
+describe('corelet-nft runner', () => {
+  const withHelper = (t: { after: (fn: () => void) => void }) => {
+    const dir = mkdtempSync(join(tmpdir(), 'nft-runner-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'helper.cjs'), FAKE_HELPER);
+    return [process.execPath, join(dir, 'helper.cjs')];
+  };
+
+  it('a helper killed for a bad answer does not fail the calls of the one that replaced it, nor shift their answers', async (t) => {
+    // no timeout in play (20 s): how fast the replacement starts on a loaded host does not matter
+    const runner = new NftHelperRunner(withHelper(t), 20_000);
+    t.after(() => runner.close());
+    await assert.rejects(runner.run('garble'), /an answer of 2 bytes/);
+    // The killed process's exit comes while the new one works on this call (it answers after 300 ms).
+    assert.deepEqual(await runner.run('echo B delay 300'), { ok: true, stdout: 'B', stderr: '' });
+    assert.equal((await runner.run('echo C')).stdout, 'C');
+    assert.equal(runner.starts, 2);
+  });
+
+  it('reads a large answer that comes in many pieces', async (t) => {
+    const runner = new NftHelperRunner(withHelper(t), 20_000);
+    t.after(() => runner.close());
+    const r = await runner.run('big 5000000');
+    assert.equal(r.stdout.length, 5_000_000);
+    assert.equal((await runner.run('echo after')).stdout, 'after');
   });
 });

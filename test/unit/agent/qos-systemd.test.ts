@@ -100,3 +100,43 @@ test('systemd driver: the top-level slices go innermost first, only when empty',
   assert.deepEqual(r.busy, []);
   assert.deepEqual(await readdir(root), ['cgroup.controllers']);
 });
+
+test('systemd driver: a pod whose uid holds "_" is read back as itself, so the orphan sweep never takes it for another', async (t) => {
+  const root = await v2Root(t);
+  const f = fakeUnits(root);
+  const m = new QosCgroupManager({ root, mode: 'v2', driver: 'systemd', units: f.units });
+  await m.ensureTopLevel({ cpuMillis: 2000, memoryBytes: GI });
+  await m.ensurePod(guaranteed('odd_uid'));
+  assert.deepEqual([...(await m.podUids())], ['odd_uid']);
+  f.calls.length = 0;
+  assert.deepEqual(await m.removeOrphanPods((uid) => uid !== 'odd_uid'), [], 'the live pod is no orphan');
+  assert.deepEqual(f.calls, []);
+});
+
+test('the orphan sweep does not stop the slice of a pod re-admitted between its check and its removal', async (t) => {
+  const root = await v2Root(t);
+  const f = fakeUnits(root);
+  // the agent before a restart made the pod's slice
+  const before = new QosCgroupManager({ root, mode: 'v2', driver: 'systemd', units: f.units });
+  await before.ensureTopLevel({ cpuMillis: 2000, memoryBytes: GI });
+  await before.ensurePod(bestEffort('back'));
+  // the restarted agent, a minute later: the slice is old enough for its sweep
+  const m = new QosCgroupManager({ root, mode: 'v2', driver: 'systemd', units: f.units, now: () => Date.now() + 61_000 });
+  await m.ensureTopLevel({ cpuMillis: 2000, memoryBytes: GI });
+  const runs = new Set<string>();
+  let admitted: Promise<string> | undefined;
+  f.calls.length = 0;
+  const removed = await m.removeOrphanPods((uid) => {
+    const orphan = !runs.has(uid);
+    // right after the sweep asked, the pod's worker admits the pod again
+    if (uid === 'back' && !admitted) {
+      runs.add(uid);
+      admitted = m.ensurePod(bestEffort('back'));
+    }
+    return orphan;
+  });
+  await admitted;
+  assert.deepEqual(removed, [], 'the re-admitted pod is no orphan');
+  assert.deepEqual(f.calls, ['ensure kubepods-besteffort-podback.slice'], 'its slice is not stopped');
+  assert.ok(await isDir(join(root, 'kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-podback.slice')));
+});

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cgroups, parseBlkioV1, parseIoStatV2, parseNetDev, processFigures, readCgroupMetrics, weightToShares } from '../../../src/host/index.js';
@@ -145,4 +145,16 @@ test('process figures: descriptors, sockets and threads of live processes; gone 
   const self = await processFigures([process.pid]);
   assert.ok(self.threads >= 1 && self.fileDescriptors >= 3, JSON.stringify(self));
   assert.deepEqual(await processFigures([999_999_999], root), { fileDescriptors: 0, sockets: 0, threads: 0 });
+});
+
+test('process figures: sockets are told among the first descriptors only (a million open files cost one readdir)', async (t) => {
+  const root = await tempRoot(t);
+  const fd = join(root, '42', 'fd');
+  await mkdir(fd, { recursive: true });
+  await writeFile(join(root, '42', 'status'), 'Name:\tx\nThreads:\t3\n');
+  for (let i = 0; i < 6; i++) await symlink(i % 2 === 0 ? `socket:[${i}]` : '/dev/null', join(fd, String(i)));
+  assert.deepEqual(await processFigures([42], root), { fileDescriptors: 6, sockets: 3, threads: 3 });
+  const capped = await processFigures([42], root, 2);
+  assert.equal(capped.fileDescriptors, 6);
+  assert.ok(capped.sockets <= 2, `at most the 2 looked at: ${capped.sockets}`);
 });

@@ -272,8 +272,15 @@ test('remove: by tag untags while other tags remain; by id or last tag removes e
   inUse = new Set([rec.id]);
   await assert.rejects(store.remove('reg.example/app:v2'), kind('FailedPrecondition', /in use/));
   inUse = new Set();
+  // a CreateContainer between finding the image and storing its record holds it
+  const held = store.hold('reg.example/app:v2')!;
+  assert.equal(held.image.id, rec.id);
+  await assert.rejects(store.remove('reg.example/app:v2'), kind('FailedPrecondition', /in use by a container being created/));
+  held.release();
+  held.release(); // once is enough; a second call does nothing
   await store.remove('reg.example/app:v2');
   assert.equal(store.get(rec.id), undefined);
+  assert.equal(store.hold('reg.example/app:v2'), undefined, 'a removed image cannot be held');
   await assert.rejects(stat(rec.rootfs), /ENOENT/);
   // Only the other image's blobs are left.
   const blobs = (await readdir(join(root, 'blobs/sha256'))).map((h) => `sha256:${h}`).sort();
@@ -479,4 +486,17 @@ test('importArchive: corrupt or hostile archives are refused and leave nothing',
   const left = await storeFolders(root);
   assert.deepEqual([left.images, left.rootfs, left.tmp], [0, 0, 0]);
   await assert.rejects(store.importArchive(join(root, 'no-such.tar')), kind('InvalidArgument', /ENOENT/));
+});
+
+test('a hold taken while RemoveImage asks whether a container uses the image stops the removal', async (t) => {
+  const root = await tempRoot(t);
+  const reg = new FakeRegistry();
+  reg.addImage('app', 'v1', busyboxLike());
+  let held: ReturnType<ImageStore['hold']>;
+  // CreateContainer finds the image while the removal awaits its in-use check (no container record yet)
+  const store: ImageStore = await newStore(root, fakeNetwork({ 'reg.example': reg }), { isInUse: async (id) => ((held = store.hold(id)), false) });
+  const rec = await store.pull('reg.example/app:v1');
+  await assert.rejects(store.remove('reg.example/app:v1'), kind('FailedPrecondition', /being created/));
+  assert.ok((await stat(rec.rootfs)).isDirectory(), 'the rootfs the new container binds is still there');
+  held!.release();
 });

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadRuntimeConfig, DEFAULTS } from '../../../src/runtime/config.js';
+import { chooseDefaultCgroupDriver, loadRuntimeConfig, DEFAULTS } from '../../../src/runtime/config.js';
 import { isKind } from '../../../src/lib/errors.js';
 
 test('defaults, file and flags combine with flags winning', async (t) => {
@@ -96,4 +96,27 @@ test('cgroupDriver: --cgroup-driver or the file\'s cgroupDriver; the default par
   await assert.rejects(loadRuntimeConfig({ config: file }, '/p'), /cgroupDriver must be systemd or cgroupfs, got "sd"/);
   await writeFile(file, 'cgroupParent: corelet.slice\n');
   await assert.rejects(loadRuntimeConfig({ config: file, cgroupDriver: 'cgroupfs' }, '/p'), /cgroupParent "corelet.slice" is a systemd slice, but this runtime uses the cgroupfs cgroup driver/);
+});
+
+test('an upgraded runtime keeps the cgroup driver its running containers were made under; the host default takes over once they are gone', async (t) => {
+  // pure: a systemd host whose runtime ran cgroupfs before the upgrade
+  assert.deepEqual(chooseDefaultCgroupDriver({ hostDefault: 'systemd', earlier: 'cgroupfs', containersInState: true }), { driver: 'cgroupfs', chosenBy: 'default: cgroupfs, the state folder holds containers made under it' });
+  assert.deepEqual(chooseDefaultCgroupDriver({ hostDefault: 'systemd', earlier: 'cgroupfs', containersInState: false }), { driver: 'systemd', chosenBy: 'default: systemd on this host' });
+  assert.equal(chooseDefaultCgroupDriver({ hostDefault: 'systemd', earlier: undefined, containersInState: true }).driver, 'systemd');
+  // wired: STATE's mark and its runc folder, as a daemon leaves them
+  const dir = await mkdtemp(join(tmpdir(), 'corelet-config-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'runtime.yaml');
+  await writeFile(file, '{}\n');
+  const state = join(dir, 'state');
+  const hostDefault = (await loadRuntimeConfig({ config: file, state }, '/p')).cgroupDriver!;
+  // the mark names the driver this host does not default to
+  const earlier = hostDefault === 'systemd' ? 'cgroupfs' : 'systemd';
+  await mkdir(join(state, 'runc', 'c1'), { recursive: true });
+  await writeFile(join(state, 'cgroup-driver'), `${earlier}\n`);
+  const kept = await loadRuntimeConfig({ config: file, state }, '/p');
+  assert.deepEqual([kept.cgroupDriver, kept.cgroupDriverChosenBy], [earlier, `default: ${earlier}, the state folder holds containers made under it`]);
+  assert.equal((await loadRuntimeConfig({ config: file, state, cgroupDriver: hostDefault }, '/p')).cgroupDriver, hostDefault, 'a flag still wins');
+  await rm(join(state, 'runc', 'c1'), { recursive: true });
+  assert.equal((await loadRuntimeConfig({ config: file, state }, '/p')).cgroupDriver, hostDefault, 'no container left: the host default');
 });

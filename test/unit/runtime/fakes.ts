@@ -137,13 +137,28 @@ export async function fakeDeps(overrides: Partial<RuntimeConfig> = {}): Promise<
   const imageRoot = join(root, 'image-rootfs');
   await mkdir(join(imageRoot, 'etc'), { recursive: true });
   await writeFile(join(imageRoot, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
-  const images: ImagePort = {
+  const images: ImagePort & { held: Map<string, number> } = {
     get: (ref) =>
       ref.includes('busybox')
         ? ({ id: 'sha256:img', repoTags: ['docker.io/library/busybox:latest'], repoDigests: [], size: 1, config: { cmd: ['sh'] }, pinned: false, createdAt: 0 } as never)
         : ref.includes('nginx')
           ? ({ id: 'sha256:nginx', repoTags: ['docker.io/library/nginx:latest'], repoDigests: [], size: 1, config: { cmd: ['nginx'], stopSignal: 'SIGQUIT' }, pinned: false, createdAt: 0 } as never)
           : undefined,
+    // image id → holds not released yet
+    held: new Map(),
+    hold(ref) {
+      const image = this.get(ref);
+      if (!image) return undefined;
+      this.held.set(image.id, (this.held.get(image.id) ?? 0) + 1);
+      let released = false;
+      return {
+        image,
+        release: () => {
+          if (!released) this.held.set(image.id, this.held.get(image.id)! - 1);
+          released = true;
+        },
+      };
+    },
     rootfsPath: () => imageRoot,
   };
   const config: RuntimeConfig = {

@@ -30,12 +30,16 @@ function withMounts(...mounts: Mount__Output[]): ContainerConfig__Output {
   return { ...fakeContainerConfig('c'), mounts };
 }
 
+/** Images the fake store still holds from removal (fakes.ts counts hold()s and releases). */
+const openHolds = (images: unknown) => [...(images as { held: Map<string, number> }).held].filter(([, n]) => n !== 0).map(([id]) => id);
+
 test('an image volume becomes a read-only bind of the image rootfs, its sub path, and the record keeps the image id', async (t) => {
   const { deps, root, containers, verbs } = await fakeRuntime();
   cleanUpAfter(t, containers, root);
   await containers.start();
   const sandboxId = await verbs.runPodSandbox(pod, '');
-  const id = await verbs.createContainer(sandboxId, withMounts(imageMount(), imageMount({ container_path: '/mnt/etc', image_sub_path: 'etc' })), pod);
+  // a bidirectional request is made private, as containerd does: the container's mounts must not reach the store
+  const id = await verbs.createContainer(sandboxId, withMounts(imageMount(), imageMount({ container_path: '/mnt/etc', image_sub_path: 'etc', propagation: 'PROPAGATION_BIDIRECTIONAL' })), pod);
   const spec = JSON.parse(await readFile(join(deps.store.dir('containers', id), 'config.json'), 'utf8')) as { mounts: { destination: string; source: string; options: string[] }[] };
   const imageRoot = deps.images.rootfsPath('busybox');
   const vol = spec.mounts.find((m) => m.destination === '/mnt/vol')!;
@@ -48,6 +52,7 @@ test('an image volume becomes a read-only bind of the image rootfs, its sub path
   assert.equal(rec.config.mounts[1]!.image_sub_path, 'etc');
   assert.equal(mountsImage(rec.config, 'sha256:img'), true, 'the image is in use while the container exists');
   assert.equal(mountsImage(rec.config, 'sha256:other'), false);
+  assert.deepEqual(openHolds(deps.images), [], 'the record keeps the images in use now: the create released its holds');
 });
 
 test('a refused image volume leaves no container behind', async (t) => {
@@ -57,6 +62,7 @@ test('a refused image volume leaves no container behind', async (t) => {
   const sandboxId = await verbs.runPodSandbox(pod, '');
   await assert.rejects(verbs.createContainer(sandboxId, withMounts(imageMount({ readonly: false })), pod), errorOf('InvalidArgument', /mounts\[0\]\.readonly must be true/));
   assert.deepEqual(deps.store.listContainers(), []);
+  assert.deepEqual(openHolds(deps.images), [], 'nor a hold on its images');
 });
 
 test('image volume requests are checked, each error naming its field', async (t) => {
@@ -74,7 +80,7 @@ test('image volume requests are checked, each error naming its field', async (t)
     ['sub path without image', imageMount({ image: null, host_path: '/srv', image_sub_path: 'etc' }), 'InvalidArgument', /mounts\[0\]\.image_sub_path is set but mounts\[0\]\.image is not/],
   ];
   for (const [what, mount, kind, re] of cases) {
-    await assert.rejects(resolveImageVolumes(deps.images, withMounts(mount)), errorOf(kind, re), what);
+    await assert.rejects(resolveImageVolumes(deps.images, withMounts(mount), []), errorOf(kind, re), what);
   }
 });
 
@@ -87,7 +93,7 @@ test('symlinks in an image sub path are followed inside the image, never out of 
   await symlink('/etc', join(imageRoot, 'abs'));
   await symlink('../../../../..', join(imageRoot, 'usr', 'up'));
   await symlink('usr/share', join(imageRoot, 'rel'));
-  const source = async (sub: string) => (await resolveImageVolumes(deps.images, withMounts(imageMount({ image_sub_path: sub })))).specConfig.mounts[0]!.host_path;
+  const source = async (sub: string) => (await resolveImageVolumes(deps.images, withMounts(imageMount({ image_sub_path: sub })), [])).specConfig.mounts[0]!.host_path;
   assert.equal(await source('abs'), join(imageRoot, 'etc'), 'an absolute link restarts at the image root, not the host /');
   assert.equal(await source('usr/up'), imageRoot, '.. in a link stops at the image root');
   assert.equal(await source('rel'), join(imageRoot, 'usr', 'share'));
@@ -98,7 +104,7 @@ test('host path mounts pass through unchanged beside image volumes', async (t) =
   const { deps, root } = await fakeDeps();
   t.after(() => import('node:fs/promises').then((fs) => fs.rm(root, { recursive: true, force: true })));
   const host = imageMount({ image: null, host_path: '/srv/data', readonly: false, container_path: '/data' });
-  const r = await resolveImageVolumes(deps.images, withMounts(host, imageMount()));
+  const r = await resolveImageVolumes(deps.images, withMounts(host, imageMount()), []);
   assert.deepEqual(r.specConfig.mounts[0], host);
   assert.deepEqual(r.recordConfig.mounts[0], host);
   assert.equal(r.specConfig.mounts[1]!.image, null);

@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cleanUpAfter, fakeContainerConfig, fakePodConfig, fakeRuntime } from './fakes.js';
 import { isKind } from '../../../src/lib/index.js';
+import { exitDir } from '../../../src/runtime/lifecycle.js';
 import { runtimeConfig } from '../../../src/runtime/service/runtime-config.js';
 import type { RuntimeContext } from '../../../src/runtime/runtime-context.js';
 import type { PodSandboxConfig__Output } from '../../../src/cri/types.js';
@@ -72,4 +73,40 @@ test('RuntimeConfig reports the driver', async () => {
   assert.deepEqual(await ask('systemd'), { linux: { cgroup_driver: 'SYSTEMD' } });
   assert.deepEqual(await ask('cgroupfs'), { linux: { cgroup_driver: 'CGROUPFS' } });
   assert.deepEqual(await ask(undefined), { linux: { cgroup_driver: 'CGROUPFS' } });
+});
+
+test('systemd driver: an exit 137 after the pod slice counted an OOM kill is OOMKilled, though the scope (and its count) is gone', async (t) => {
+  const rt = await fakeRuntime({}, { cgroupDriver: 'systemd', defaultCgroupParent: 'corelet.slice' });
+  cleanUpAfter(t, rt.containers, rt.root);
+  const kills = new Map<string, number>(); // the pod slices' memory.events oom_kill; no scope has one
+  (rt.deps.cgroups as { stats: (p: string) => Promise<unknown> }).stats = async (p) => (kills.has(p) ? { oomKills: kills.get(p) } : undefined);
+  const exit = async (id: string, code: number) => {
+    await mkdir(exitDir(rt.deps.config), { recursive: true });
+    await writeFile(join(exitDir(rt.deps.config), id), String(code));
+    return (await rt.containers.refresh(id))!;
+  };
+  const sandboxId = await rt.verbs.runPodSandbox(fakePodConfig('hog'), '');
+  const slice = rt.deps.store.sandbox(sandboxId).cgroupParent;
+  kills.set(slice, 2); // earlier kills in this pod do not count
+  const hog = await rt.verbs.createContainer(sandboxId, fakeContainerConfig('hog'), null);
+  await rt.verbs.startContainer(hog);
+  const calm = await rt.verbs.createContainer(sandboxId, fakeContainerConfig('calm'), null);
+  await rt.verbs.startContainer(calm);
+  const stopped = await rt.verbs.createContainer(sandboxId, fakeContainerConfig('stopped'), null);
+  await rt.verbs.startContainer(stopped);
+  assert.equal((await exit(stopped, 137)).reason, 'Error', 'a SIGKILL with no OOM kill since its start is an Error');
+  kills.set(slice, 3);
+  assert.deepEqual([(await exit(hog, 137)).reason, rt.deps.store.container(hog).exitCode], ['OOMKilled', 137]);
+  assert.equal((await exit(calm, 1)).reason, 'Error', 'an exit other than 137 is not an OOM kill');
+});
+
+test('systemd driver: a slice the runtime made is not stopped while it still holds another cgroup (a nested slice of another pod, a process)', async (t) => {
+  const rt = await fakeRuntime({}, { cgroupDriver: 'systemd', defaultCgroupParent: 'corelet.slice' });
+  cleanUpAfter(t, rt.containers, rt.root);
+  const team = await rt.verbs.runPodSandbox(withParent('p1', 'team.slice'), '');
+  await rt.verbs.runPodSandbox(withParent('p2', 'team-a.slice'), ''); // systemd puts it inside team.slice
+  const busy = rt.deps.store.sandbox(team).cgroupParent;
+  (rt.deps.cgroups as { removeIfEmpty: (p: string) => Promise<unknown> }).removeIfEmpty = async (p) => ({ removed: [], busy: p === busy ? [p] : [] });
+  await rt.verbs.removePodSandbox(team);
+  assert.deepEqual(rt.host.stoppedUnits, [], 'team.slice holds team-a.slice: not stopped');
 });
