@@ -5,7 +5,7 @@
  *
  *   node dist/bench/image-pull.js [--rounds 5] [--layers 5] [--layer-mib 20] [--seed N]
  *     [--registry 127.0.0.1:5000] [--registry-pid PID] [--skip-containerd|--skip-containerd1|--skip-containerd2]
- *     [--corelet-log-level info] [--keep]
+ *     [--corelet-log-level info] [--unpack-worker auto|always|never] [--save-log FILE]
  *
  * The image is built here, offline and reproducibly: each layer is a tar of 1 MiB files whose bytes
  * are an AES-256-CTR keystream keyed by (seed, layer) (incompressible), gzip'ed (level 1, as
@@ -47,6 +47,8 @@ const { values: args } = parseArgs({
     repository: { type: 'string', default: 'pl-bench/big' },
     'corelet-cli': { type: 'string', default: resolve(import.meta.dirname, '..', 'src', 'cli', 'main.js') },
     'corelet-log-level': { type: 'string', default: 'info' },
+    /** The runtime's imageUnpackWorker (auto, always, never). */
+    'unpack-worker': { type: 'string', default: 'auto' },
     'save-log': { type: 'string' },
   },
 });
@@ -246,6 +248,7 @@ async function cpuModel(): Promise<string> {
 async function main(): Promise<void> {
   const load0 = loadavg();
   console.log(`image pull: ${LAYERS} layers × ${LAYER_MIB} MiB (seed ${SEED}), ${ROUNDS} rounds, cold pulls through CRI PullImage (gRPC)`);
+  console.log(`corelet imageUnpackWorker: ${args['unpack-worker']}`);
   console.log(`CPU: ${await cpuModel()} × ${availableParallelism()}; load average at start ${load0.map((l) => l.toFixed(2)).join(' ')}`);
   const registryPid = args['registry-pid'] ? Number(args['registry-pid']) : await tcpListenerPid(REGISTRY);
   const refs = await referenceRuntimes(args);
@@ -254,6 +257,7 @@ async function main(): Promise<void> {
     logLevel: args['corelet-log-level']!,
     bridge: `plbr${process.pid % 10000}`,
     subnet: `10.85.${process.pid % 250}.0/24`,
+    extraConfig: [`imageUnpackWorker: ${args['unpack-worker']}`],
   });
   const targets: Target[] = [
     { label: 'corelet', endpoint: `unix://${corelet.socket}`, pid: corelet.pid, client: createCriClient(`unix://${corelet.socket}`), ctr: false },

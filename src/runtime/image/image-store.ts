@@ -26,6 +26,7 @@ import { resolveEndpoints, type RegistryEndpoint } from './endpoints.js';
 import { mountPointOf, treeUsage } from './fs-usage.js';
 import { bodyChunks, nodeHttpFetch, type FetchLike } from './http-transport.js';
 import { applyLayer } from './layer-apply.js';
+import { LayerWorker, WORKER_IDLE_MS, WORKER_MIN_BYTES } from './layer-worker.js';
 import {
   choosePlatformManifest,
   hostPlatform,
@@ -127,6 +128,11 @@ export interface ImageStoreOptions {
   fsInfoCacheMs?: number;
   /** mountinfo to find the store's mount point in (default /proc/self/mountinfo). */
   mountinfoPath?: string;
+  /**
+   * Where layers are applied: 'auto' (default) in a worker thread for images of WORKER_MIN_BYTES or
+   * more (the downloads keep the event loop), else on the event loop; 'always'; 'never'.
+   */
+  unpackWorker?: 'auto' | 'always' | 'never';
 }
 
 /** What images/<hex>.json holds. */
@@ -190,6 +196,10 @@ export class ImageStore {
   private readonly held = new Map<string, number>();
   private readonly locks = new KeyedMutex();
   private fsCache: ImageFsUsage | undefined;
+  /** The layer worker (see layer-worker.ts), its users, and the timer that stops it when idle. */
+  private layerWorker: LayerWorker | undefined;
+  private layerWorkerUsers = 0;
+  private layerWorkerIdle: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: ImageStoreOptions) {
     this.root = opts.root;
@@ -495,20 +505,23 @@ export class ImageStore {
   /** Applies the layers in order into a temp folder, then renames it into place. */
   private async unpack(id: string, layers: LayerInfo[], ready: Promise<void>[] = [], onApplied?: () => void): Promise<void> {
     const tmp = await mkdtemp(join(this.tmpDir, 'unpack-'));
+    const mode = this.opts.unpackWorker ?? 'auto';
+    const bytes = layers.reduce((n, l) => n + l.size, 0);
+    const worker = mode === 'always' || (mode === 'auto' && bytes >= WORKER_MIN_BYTES) ? this.acquireLayerWorker() : undefined;
     try {
       await chmod(tmp, 0o755);
       for (const [i, layer] of layers.entries()) {
         await ready[i];
-        const input = this.blobs.open(layer.digest);
-        try {
-          await applyLayer(tmp, input, {
-            logger: this.logger,
-            preserveOwner: this.preserveOwner,
-            diffId: layer.diffId,
-            what: layer.digest,
-          });
-        } finally {
-          input.destroy();
+        const opts = { preserveOwner: this.preserveOwner, diffId: layer.diffId, what: layer.digest };
+        if (worker) {
+          await worker.apply(tmp, this.blobs.path(layer.digest), opts);
+        } else {
+          const input = this.blobs.open(layer.digest);
+          try {
+            await applyLayer(tmp, input, { logger: this.logger, ...opts });
+          } finally {
+            input.destroy();
+          }
         }
         onApplied?.();
       }
@@ -516,7 +529,29 @@ export class ImageStore {
     } catch (err) {
       await rm(tmp, { recursive: true, force: true });
       throw wrap(err, `unpacking image ${id}`);
+    } finally {
+      if (worker) this.releaseLayerWorker();
     }
+  }
+
+  private acquireLayerWorker(): LayerWorker {
+    clearTimeout(this.layerWorkerIdle);
+    this.layerWorkerIdle = undefined;
+    if (!this.layerWorker || this.layerWorker.failed) this.layerWorker = new LayerWorker(this.logger);
+    this.layerWorker.ref(true);
+    this.layerWorkerUsers++;
+    return this.layerWorker;
+  }
+
+  private releaseLayerWorker(): void {
+    if (--this.layerWorkerUsers > 0 || !this.layerWorker) return;
+    const worker = this.layerWorker;
+    worker.ref(false);
+    this.layerWorkerIdle = setTimeout(() => {
+      if (this.layerWorker === worker) this.layerWorker = undefined;
+      void worker.close();
+    }, WORKER_IDLE_MS);
+    this.layerWorkerIdle.unref();
   }
 
   private async persist(rec: StoredImage): Promise<void> {
