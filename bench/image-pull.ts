@@ -6,10 +6,15 @@
  *   node dist/bench/image-pull.js [--rounds 5] [--layers 5] [--layer-mib 20] [--seed N]
  *     [--registry 127.0.0.1:5000] [--registry-pid PID] [--skip-containerd|--skip-containerd1|--skip-containerd2]
  *     [--corelet-log-level info] [--unpack-worker auto|always|never] [--save-log FILE]
+ *     [--baseline-cli OTHER/dist/src/cli/main.js]
+ *
+ * --baseline-cli adds a second private corelet runtime from another build (e.g. `git archive` of the
+ * commit before a change, built elsewhere) to the same run, so before/after share the host's load.
  *
  * The image is built here, offline and reproducibly: each layer is a tar of 1 MiB files whose bytes
  * are an AES-256-CTR keystream keyed by (seed, layer) (incompressible), gzip'ed (level 1, as
  * registries serve layers), pushed with the distribution API to 127.0.0.1:5000/pl-bench/big:<tag>.
+ * All rounds' images are built and pushed first, then pulled back to back.
  * Cold pulls: every round pushes a NEW image (each layer starts with a small file naming the seed
  * and round, so every layer digest is new) that no runtime has seen, and after each pull the
  * runtime's RemoveImage; for containerd the bench checks with `ctr content ls` that none of the
@@ -47,6 +52,8 @@ const { values: args } = parseArgs({
     repository: { type: 'string', default: 'pl-bench/big' },
     'corelet-cli': { type: 'string', default: resolve(import.meta.dirname, '..', 'src', 'cli', 'main.js') },
     'corelet-log-level': { type: 'string', default: 'info' },
+    /** A second corelet CLI (another build, e.g. the commit before a change) pulled in the same run as "corelet (baseline)". */
+    'baseline-cli': { type: 'string' },
     /** The runtime's imageUnpackWorker (auto, always, never). */
     'unpack-worker': { type: 'string', default: 'auto' },
     'save-log': { type: 'string' },
@@ -259,8 +266,19 @@ async function main(): Promise<void> {
     subnet: `10.85.${process.pid % 250}.0/24`,
     extraConfig: [`imageUnpackWorker: ${args['unpack-worker']}`],
   });
+  const baseline = args['baseline-cli']
+    ? await CoreletDaemon.start({
+        cli: args['baseline-cli'],
+        logLevel: args['corelet-log-level']!,
+        bridge: `plbb${process.pid % 10000}`,
+        subnet: `10.85.${(process.pid + 1) % 250}.0/24`,
+      })
+    : undefined;
   const targets: Target[] = [
     { label: 'corelet', endpoint: `unix://${corelet.socket}`, pid: corelet.pid, client: createCriClient(`unix://${corelet.socket}`), ctr: false },
+    ...(baseline
+      ? [{ label: 'corelet (baseline)', endpoint: `unix://${baseline.socket}`, pid: baseline.pid, client: createCriClient(`unix://${baseline.socket}`), ctr: false }]
+      : []),
     ...refs.map((r) => ({ label: r.label, endpoint: r.endpoint, pid: r.pid, client: createCriClient(r.endpoint), ctr: true })),
   ];
   const results = new Map<string, Sample[]>(targets.map((t) => [t.label, []]));
@@ -271,11 +289,20 @@ async function main(): Promise<void> {
       const v = await t.client.runtime.Version({});
       console.log(`${t.label}: ${v.runtime_name} ${v.runtime_version} (pid ${t.pid})`);
     }
+    // Every round's image first, so the pulls run back to back (building one takes seconds of CPU).
+    const images: BuiltImage[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const built0 = performance.now();
       const img = await buildAndPush(String(round));
       imageBytes = img.bytes;
-      console.log(`round ${round + 1}: built and pushed ${img.ref} (${(img.bytes / MiB).toFixed(1)} MiB) in ${((performance.now() - built0) / 1000).toFixed(1)} s`);
+      images.push(img);
+      console.log(`built and pushed ${img.ref} (${(img.bytes / MiB).toFixed(1)} MiB) in ${((performance.now() - built0) / 1000).toFixed(1)} s`);
+    }
+    const loadPulls = loadavg();
+    console.log(`load average before the pulls ${loadPulls.map((l) => l.toFixed(2)).join(' ')}`);
+    for (let round = 0; round < ROUNDS; round++) {
+      const img = images[round]!;
+      console.log(`round ${round + 1}: ${img.ref}`);
       // rotate the order so no runtime always goes first
       const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
       for (const t of order) {
@@ -290,7 +317,8 @@ async function main(): Promise<void> {
     const load1 = loadavg();
     const med = (label: string, f: (s: Sample) => number) => median(results.get(label)!.map(f));
     const fmt = (v: number) => v.toFixed(0);
-    const rows: string[][] = [['median', ...targets.map((t) => t.label), ...refs.map((r) => `corelet / ${r.label}`)]];
+    const others = [...(baseline ? ['corelet (baseline)'] : []), ...refs.map((r) => r.label)];
+    const rows: string[][] = [['median', ...targets.map((t) => t.label), ...others.map((o) => `corelet / ${o}`)]];
     const metrics: [string, (s: Sample) => number, (v: number) => string][] = [
       ['pull ms', (s) => s.ms, fmt],
       ['daemon CPU ms (utime+stime, children)', (s) => s.cpuMs, fmt],
@@ -301,18 +329,19 @@ async function main(): Promise<void> {
     ];
     for (const [name, f, show] of metrics) {
       const c = med('corelet', f);
-      rows.push([name, ...targets.map((t) => show(med(t.label, f))), ...refs.map((r) => `${(c / med(r.label, f)).toFixed(2)}×`)]);
+      rows.push([name, ...targets.map((t) => show(med(t.label, f))), ...others.map((o) => `${(c / med(o, f)).toFixed(2)}×`)]);
     }
     console.log();
     console.log(table(rows));
     console.log(`image ${(imageBytes / MiB).toFixed(1)} MiB compressed in ${LAYERS} layers; ${ROUNDS} rounds; order rotated per round`);
     console.log(`cold pulls: a new image per round (all layer digests new) + RemoveImage after each pull${warnings.length ? '' : '; ctr content ls found none of a round\'s layers before any containerd pull'}`);
     for (const w of warnings) console.log(`WARNING: ${w}`);
-    console.log(`load average at start ${load0.map((l) => l.toFixed(2)).join(' ')}, at end ${load1.map((l) => l.toFixed(2)).join(' ')}, on ${availableParallelism()} CPUs`);
+    console.log(`load average at start ${load0.map((l) => l.toFixed(2)).join(' ')}, before the pulls ${loadPulls.map((l) => l.toFixed(2)).join(' ')}, at end ${load1.map((l) => l.toFixed(2)).join(' ')}, on ${availableParallelism()} CPUs`);
   } finally {
     for (const t of targets) t.client.close();
     if (args['save-log']) await corelet.saveLog(args['save-log']).catch(() => undefined);
     await corelet.stop();
+    await baseline?.stop();
   }
 }
 
