@@ -24,6 +24,8 @@ export interface CoreletDaemonOptions {
   logLevel: string;
   bridge: string;
   subnet: string;
+  /** More runtime.yaml lines (e.g. `imageUnpackWorker: never`). */
+  extraConfig?: string[];
 }
 
 export class CoreletDaemon {
@@ -62,6 +64,7 @@ export class CoreletDaemon {
         `  confDir: ${join(dir, 'net.d')}`,
         `  podSubnet: ${opts.subnet}`,
         `  bridge: ${opts.bridge}`,
+        ...(opts.extraConfig ?? []),
         '',
       ].join('\n'),
     );

@@ -79,6 +79,7 @@ const SHARED = [
   'cli/manifests.test.ts',
   'cli/printers.test.ts',
   'cli/progress.test.ts',
+  'cli/pull-progress.test.ts',
   'cli/readiness.test.ts',
   'cli/services.test.ts',
   'cli/table.test.ts',

@@ -24,7 +24,7 @@ export interface CriClient {
   image: Promisified<ImageServiceClient>;
   /** corelet runtime's own admin API (only corelet runtime serves it). */
   admin: Promisified<AdminClient>;
-  raw: { runtime: RuntimeServiceClient; image: ImageServiceClient };
+  raw: { runtime: RuntimeServiceClient; image: ImageServiceClient; admin: AdminClient };
   close(): void;
 }
 
@@ -57,7 +57,7 @@ export function createCriClient(endpoint: string): CriClient {
     runtime: promisify(runtime),
     image: promisify(image),
     admin: promisify(admin),
-    raw: { runtime, image },
+    raw: { runtime, image, admin },
     close() {
       runtime.close();
       image.close();

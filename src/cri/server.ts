@@ -8,6 +8,8 @@ import type { RuntimeServiceHandlers } from './generated/runtime/v1/RuntimeServi
 import type { ImageServiceHandlers } from './generated/runtime/v1/ImageService.js';
 import type { ImportImageRequest__Output } from './generated/corelet/v1/ImportImageRequest.js';
 import type { ImportImageResponse } from './generated/corelet/v1/ImportImageResponse.js';
+import type { PullWithProgressRequest__Output } from './generated/corelet/v1/PullWithProgressRequest.js';
+import type { PullImageProgress } from './generated/corelet/v1/PullImageProgress.js';
 
 /** Request type of a generated handler. */
 type ReqOf<H> = H extends (call: grpc.ServerUnaryCall<infer Req, any>, cb: any) => void ? Req
@@ -60,6 +62,8 @@ function unimplemented(service: string, method: string): CoreletError {
 /** corelet's admin API (proto/corelet.proto), served on the same socket. */
 export interface AdminImpl {
   ImportImage?: (req: ImportImageRequest__Output) => Promise<ImportImageResponse>;
+  /** Server-streaming: write progress messages until the pull ends (signal: the client went away). */
+  PullImage?: (req: PullWithProgressRequest__Output, write: (res: PullImageProgress) => void, signal: AbortSignal) => Promise<void>;
 }
 
 /**

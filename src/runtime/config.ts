@@ -77,6 +77,11 @@ export interface RuntimeConfig {
    * For images that cannot be pulled again, e.g. imported from an archive.
    */
   readonly pinnedImages?: readonly string[];
+  /**
+   * Where pulled layers are applied: 'auto' (default: in a worker thread for images of 16 MiB or
+   * more, so downloads and unpacking use two cores), 'always', or 'never' (on the event loop).
+   */
+  readonly imageUnpackWorker?: 'auto' | 'always' | 'never';
 }
 
 /** The default cap of one container log file: ten times the agent's default rotation size. */
@@ -110,9 +115,10 @@ interface FileConfig {
   logLevel?: string;
   logSizeMax?: string | number;
   pinnedImages?: unknown;
+  imageUnpackWorker?: unknown;
 }
 
-const FILE_KEYS = ['socket', 'root', 'state', 'runtime', 'conmon', 'registries', 'pauseImage', 'cgroupParent', 'cgroupDriver', 'cni', 'streaming', 'logLevel', 'logSizeMax', 'pinnedImages'];
+const FILE_KEYS = ['socket', 'root', 'state', 'runtime', 'conmon', 'registries', 'pauseImage', 'cgroupParent', 'cgroupDriver', 'cni', 'streaming', 'logLevel', 'logSizeMax', 'pinnedImages', 'imageUnpackWorker'];
 
 /** logSizeMax: a quantity ("100Mi") or bytes; 0 or -1 turns the cap off (CRI-O's -1). */
 function parseLogSizeMax(v: string | number | undefined): number {
@@ -126,6 +132,13 @@ function parseLogSizeMax(v: string | number | undefined): number {
   }
   if (!Number.isSafeInteger(n) || n < 8192) throw invalidArgument(`logSizeMax must be a size of at least 8Ki (e.g. 100Mi), or 0 for no cap; got ${JSON.stringify(v)}`);
   return n;
+}
+
+/** imageUnpackWorker: auto, always or never. */
+function parseUnpackWorker(v: unknown): 'auto' | 'always' | 'never' {
+  if (v === undefined || v === null) return 'auto';
+  if (v === 'auto' || v === 'always' || v === 'never') return v;
+  throw invalidArgument(`imageUnpackWorker must be auto, always or never, got ${JSON.stringify(v)}`);
 }
 
 /** pinnedImages: a list of references or `PREFIX*` globs. */
@@ -281,5 +294,6 @@ export async function loadRuntimeConfig(flags: RuntimeFlags, pauseRootfs: string
     logLevel: flags.logLevel ?? file.logLevel ?? 'info',
     logSizeMax: parseLogSizeMax(file.logSizeMax),
     pinnedImages: parsePinnedImages(file.pinnedImages),
+    imageUnpackWorker: parseUnpackWorker(file.imageUnpackWorker),
   };
 }

@@ -6,6 +6,7 @@ import { type Logger, lockRoot, type RootLock, ensurePrivateDir, writeFileAtomic
 import { CGROUP_DRIVER_MARK, type RuntimeConfig } from './config.js';
 import { StateStore } from './store/index.js';
 import { loadRegistriesConfig } from './image/index.js';
+import { pullImageStreaming } from './image-pull.js';
 import { importImageArchive, runtimeImageStore } from './image-import.js';
 import { NetworkManager } from './network/index.js';
 import { Conmon, OciRuntime, ConmonStreamingBackend } from './oci/index.js';
@@ -146,6 +147,7 @@ async function startRuntimeLocked(config: RuntimeConfig, logger: Logger, version
   const impl: CriImpl = criImpl(context);
   const server = createCriServer(impl, logger.child({ component: 'cri' }), {
     ImportImage: async (req) => ({ images: await importImageArchive(images, req.path) }),
+    PullImage: (req, write, signal) => pullImageStreaming(images, req.image, write, signal),
   });
   await listenUnix(server, config.socket);
   logger.info({ socket: config.socket, streaming: streaming.url(), root: config.root, runtime: config.ociRuntime.path, runtimeChosenBy: config.ociRuntime.chosenBy, cgroups: cgroupMode, cgroupDriver: config.cgroupDriver ?? 'cgroupfs', cgroupDriverChosenBy: config.cgroupDriverChosenBy }, 'corelet runtime serving CRI');

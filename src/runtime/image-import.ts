@@ -24,7 +24,7 @@ export function runtimeImageStore(
   logger: Logger,
   isInUse?: (imageId: string) => boolean,
 ): ImageStore {
-  return new ImageStore({ root: join(config.root, 'images'), registries, logger, pinned: config.pinnedImages, isInUse });
+  return new ImageStore({ root: join(config.root, 'images'), registries, logger, pinned: config.pinnedImages, isInUse, unpackWorker: config.imageUnpackWorker });
 }
 
 /** Imports the archive at path (absolute, on the node) into images. */

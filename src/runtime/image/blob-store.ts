@@ -6,6 +6,10 @@ import { pipeline } from 'node:stream/promises';
 import { CoreletError, errnoCode, invalidArgument, unavailable } from '../../lib/index.js';
 import { DigestVerifier, parseDigest } from './digest.js';
 
+const READ_CHUNK = 1 << 20;
+/** Bytes queued for the blob file before the download waits: the network keeps flowing while the disk writes (queued chunks go out in one writev). */
+const WRITE_QUEUE = 4 << 20;
+
 /**
  * Content-addressed blobs on disk: `<dir>/<algorithm>/<hex>`. A blob only appears under its name
  * after its bytes were verified against the digest (written to a temp file first, then renamed).
@@ -38,9 +42,9 @@ export class BlobStore {
     }
   }
 
-  /** A read stream of a stored blob. */
+  /** A read stream of a stored blob (1 MiB reads: layers are unpacked from it). */
   open(digest: string): ReadStream {
-    return createReadStream(this.path(digest));
+    return createReadStream(this.path(digest), { highWaterMark: READ_CHUNK });
   }
 
   /** Reads a stored blob whole. */
@@ -66,7 +70,7 @@ export class BlobStore {
           if (err instanceof CoreletError) throw err;
           throw unavailable(`${what}: download interrupted: ${(err as Error).message}`, err);
         }
-      }, createWriteStream(tmp, { flags: 'wx', mode: 0o644 }));
+      }, createWriteStream(tmp, { flags: 'wx', mode: 0o644, highWaterMark: WRITE_QUEUE }));
       verifier.finish();
       await rename(tmp, this.path(digest));
     } catch (err) {

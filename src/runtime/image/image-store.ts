@@ -26,6 +26,7 @@ import { resolveEndpoints, type RegistryEndpoint } from './endpoints.js';
 import { mountPointOf, treeUsage } from './fs-usage.js';
 import { bodyChunks, nodeHttpFetch, type FetchLike } from './http-transport.js';
 import { applyLayer } from './layer-apply.js';
+import { LayerWorker, WORKER_IDLE_MS, WORKER_MIN_BYTES } from './layer-worker.js';
 import {
   choosePlatformManifest,
   hostPlatform,
@@ -43,6 +44,32 @@ import { emptyRegistriesConfig, type RegistriesConfig } from './registries-confi
 import { RegistryClient } from './registry-client.js';
 
 export type { LayerInfo };
+
+/**
+ * How far a pull is, as its listeners see it. Bytes are the layers' compressed bytes as they come
+ * off the network (a layer already in the store counts whole at once). A pull has two phases that
+ * overlap: layers download (up to LAYER_DOWNLOADS at a time) and are applied one after the other, in
+ * order, each as soon as it and the layers below it are there.
+ */
+export interface PullProgress {
+  /** The normalised reference being pulled. */
+  image: string;
+  /** resolving: manifests and config; fetching: layers downloading (or applying); done: recorded. */
+  phase: 'resolving' | 'fetching' | 'done';
+  layersTotal: number;
+  /** Layers downloaded and verified (digest and size). */
+  layersFetched: number;
+  /** Layers applied to the rootfs. */
+  layersApplied: number;
+  bytesTotal: number;
+  bytesFetched: number;
+}
+
+/** Receives progress of a pull; called often (per network chunk): keep it cheap. */
+export type PullProgressListener = (p: PullProgress) => void;
+
+/** Layers downloaded at the same time (containerd's default max_concurrent_downloads is 3 too). */
+const LAYER_DOWNLOADS = 3;
 
 /** An image in the store, as callers see it (a copy: changing it changes nothing). */
 export interface ImageRecord {
@@ -101,6 +128,11 @@ export interface ImageStoreOptions {
   fsInfoCacheMs?: number;
   /** mountinfo to find the store's mount point in (default /proc/self/mountinfo). */
   mountinfoPath?: string;
+  /**
+   * Where layers are applied: 'auto' (default) in a worker thread for images of WORKER_MIN_BYTES or
+   * more (the downloads keep the event loop), else on the event loop; 'always'; 'never'.
+   */
+  unpackWorker?: 'auto' | 'always' | 'never';
 }
 
 /** What images/<hex>.json holds. */
@@ -160,12 +192,16 @@ export class ImageStore {
   private readonly images = new Map<string, StoredImage>();
   /** Image id → how many hold()s keep it from remove(). */
   private readonly holds = new Map<string, number>();
-  private readonly pulls = new Map<string, Promise<ImageRecord>>();
+  private readonly pulls = new Map<string, { promise: Promise<ImageRecord>; listeners: Set<PullProgressListener>; last?: PullProgress }>();
   private readonly downloads = new Map<string, Promise<void>>();
   /** Blobs in-flight pulls and imports rely on: garbage collection leaves them alone. */
   private readonly held = new Map<string, number>();
   private readonly locks = new KeyedMutex();
   private fsCache: ImageFsUsage | undefined;
+  /** The layer worker (see layer-worker.ts), its users, and the timer that stops it when idle. */
+  private layerWorker: LayerWorker | undefined;
+  private layerWorkerUsers = 0;
+  private layerWorkerIdle: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: ImageStoreOptions) {
     this.root = opts.root;
@@ -244,24 +280,42 @@ export class ImageStore {
    * InvalidArgument (bad reference, digest mismatch, hostile layer), NotFound (unknown image or
    * tag), FailedPrecondition (access denied), Unavailable (network, registry down).
    */
-  async pull(ref: string, auth?: RegistryAuth): Promise<ImageRecord> {
+  async pull(ref: string, auth?: RegistryAuth, onProgress?: PullProgressListener): Promise<ImageRecord> {
     const r = normalizeReference(ref);
     let inflight = this.pulls.get(r.canonical);
     if (!inflight) {
-      inflight = this.pullFromEndpoints(r, auth).finally(() => this.pulls.delete(r.canonical));
+      const listeners = new Set<PullProgressListener>();
+      const entry: { promise: Promise<ImageRecord>; listeners: Set<PullProgressListener>; last?: PullProgress } = {
+        promise: Promise.resolve(undefined as unknown as ImageRecord),
+        listeners,
+      };
+      const report = (p: PullProgress) => {
+        entry.last = p;
+        for (const l of listeners) l(p);
+      };
+      entry.promise = this.pullFromEndpoints(r, auth, report).finally(() => this.pulls.delete(r.canonical));
+      inflight = entry;
       this.pulls.set(r.canonical, inflight);
     }
-    return structuredClone(await inflight);
+    if (onProgress) {
+      inflight.listeners.add(onProgress);
+      if (inflight.last) onProgress({ ...inflight.last });
+    }
+    try {
+      return structuredClone(await inflight.promise);
+    } finally {
+      if (onProgress) inflight.listeners.delete(onProgress);
+    }
   }
 
-  private async pullFromEndpoints(r: ImageReference, auth: RegistryAuth | undefined): Promise<ImageRecord> {
+  private async pullFromEndpoints(r: ImageReference, auth: RegistryAuth | undefined, report: PullProgressListener): Promise<ImageRecord> {
     const endpoints = resolveEndpoints(this.registries, r);
     const failures: string[] = [];
     let last: unknown;
     for (const ep of endpoints) {
       try {
         const creds = selectCredentials(ep, r.registry, auth);
-        const rec = await this.pullFrom(ep, r, creds);
+        const rec = await this.pullFrom(ep, r, creds, report);
         this.logger.info({ image: r.canonical, id: rec.id, from: ep.apiRoot }, 'pulled image');
         return rec;
       } catch (err) {
@@ -276,8 +330,11 @@ export class ImageStore {
     throw e;
   }
 
-  private async pullFrom(ep: RegistryEndpoint, r: ImageReference, creds: Credentials | undefined): Promise<ImageRecord> {
+  private async pullFrom(ep: RegistryEndpoint, r: ImageReference, creds: Credentials | undefined, report: PullProgressListener): Promise<ImageRecord> {
     const what = `${r.canonical} from ${ep.apiRoot}`;
+    const progress: PullProgress = { image: r.canonical, phase: 'resolving', layersTotal: 0, layersFetched: 0, layersApplied: 0, bytesTotal: 0, bytesFetched: 0 };
+    const tell = () => report({ ...progress });
+    tell();
     const top = await this.client.getManifest(ep, r.digest ?? r.tag!, creds);
     const documents = [{ digest: top.digest, bytes: top.bytes }];
     let doc = parseManifestDocument(top.bytes, top.contentType, `manifest of ${what}`);
@@ -301,10 +358,32 @@ export class ImageStore {
         throw invalidArgument(`${what}: manifest has ${manifest.layers.length} layers, config has ${config.diffIds.length} diff ids`);
       }
       for (const d of documents) await this.blobs.writeBytes(d.digest, d.bytes, `manifest ${d.digest} of ${what}`);
-      const fetchLayers = async () => {
-        for (const layer of manifest.layers) await this.download(ep, layer, creds, what);
+      progress.phase = 'fetching';
+      progress.layersTotal = manifest.layers.length;
+      progress.bytesTotal = manifest.layers.reduce((n, l) => n + l.size, 0);
+      tell();
+      // Up to LAYER_DOWNLOADS at a time, in layer order: the first layer is first to be applied.
+      const fetchLayers = () => {
+        const slots = new Semaphore(LAYER_DOWNLOADS);
+        return manifest.layers.map((layer) =>
+          slots.run(async () => {
+            let seen = 0;
+            await this.download(ep, layer, creds, what, (n) => {
+              seen += n;
+              progress.bytesFetched += n;
+              tell();
+            });
+            progress.bytesFetched += layer.size - seen; // already stored, or fetched by another pull
+            progress.layersFetched++;
+            tell();
+          }),
+        );
       };
-      return this.install({
+      const onApplied = () => {
+        progress.layersApplied++;
+        tell();
+      };
+      const rec = await this.install({
         id,
         config,
         layers: manifest.layers.map((l, i) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType, diffId: config.diffIds[i]! })),
@@ -312,7 +391,13 @@ export class ImageStore {
         blobs,
         repoTags: r.digest === undefined ? [`${r.name}:${r.tag}`] : [],
         repoDigests: [`${r.name}@${top.digest}`],
-      }, fetchLayers);
+      }, fetchLayers, onApplied);
+      progress.phase = 'done';
+      progress.layersFetched = progress.layersTotal;
+      progress.layersApplied = progress.layersTotal;
+      progress.bytesFetched = progress.bytesTotal;
+      tell();
+      return rec;
     });
   }
 
@@ -323,13 +408,20 @@ export class ImageStore {
   }
 
   /** Downloads a blob into the store unless there; concurrent downloads of one digest share the work. */
-  private async download(ep: RegistryEndpoint, d: Descriptor, creds: Credentials | undefined, what: string): Promise<void> {
+  private async download(
+    ep: RegistryEndpoint,
+    d: Descriptor,
+    creds: Credentials | undefined,
+    what: string,
+    onBytes?: (n: number) => void,
+  ): Promise<void> {
     if (await this.blobs.has(d.digest)) return;
     let p = this.downloads.get(d.digest);
     if (!p) {
       p = (async () => {
         const res = await this.client.getBlob(ep, d.digest, creds);
-        await this.blobs.writeStream(d.digest, d.size, bodyChunks(res), `blob ${d.digest} of ${what}`);
+        const body = bodyChunks(res);
+        await this.blobs.writeStream(d.digest, d.size, onBytes ? counted(body, onBytes) : body, `blob ${d.digest} of ${what}`);
       })().finally(() => this.downloads.delete(d.digest));
       this.downloads.set(d.digest, p);
     }
@@ -353,15 +445,22 @@ export class ImageStore {
   /**
    * Unpacks the image (unless already there) and records it with its new names. A tag that pointed
    * at another image moves here. Nothing of an existing image changes until this image is complete.
-   * fetchLayers, if given, brings the layer blobs in; it runs only when the image must be unpacked
-   * (under the image's lock, so a concurrent remove cannot take the rootfs away in between).
+   * fetchLayers, if given, starts bringing the layer blobs in (one promise per layer, in layer
+   * order); it runs only when the image must be unpacked (under the image's lock, so a concurrent
+   * remove cannot take the rootfs away in between). Each layer is applied as soon as its blob is
+   * there and the layers below it are applied; every download has settled before install returns.
    */
-  private install(spec: InstallSpec, fetchLayers?: () => Promise<void>): Promise<ImageRecord> {
+  private install(spec: InstallSpec, fetchLayers?: () => Promise<void>[], onApplied?: () => void): Promise<ImageRecord> {
     return this.locks.run(spec.id, async () => {
       const rootfs = this.rootfsDir(spec.id);
       if (!(await pathExists(rootfs))) {
-        await fetchLayers?.();
-        await this.unpack(spec.id, spec.layers);
+        const ready = fetchLayers?.() ?? [];
+        for (const p of ready) p.catch(() => undefined); // awaited below; never an unhandled rejection
+        try {
+          await this.unpack(spec.id, spec.layers, ready, onApplied);
+        } finally {
+          await Promise.allSettled(ready);
+        }
       }
       return this.locks.run(META_LOCK, async () => {
         const now = Date.now();
@@ -406,28 +505,55 @@ export class ImageStore {
   }
 
   /** Applies the layers in order into a temp folder, then renames it into place. */
-  private async unpack(id: string, layers: LayerInfo[]): Promise<void> {
+  private async unpack(id: string, layers: LayerInfo[], ready: Promise<void>[] = [], onApplied?: () => void): Promise<void> {
     const tmp = await mkdtemp(join(this.tmpDir, 'unpack-'));
+    const mode = this.opts.unpackWorker ?? 'auto';
+    const bytes = layers.reduce((n, l) => n + l.size, 0);
+    const worker = mode === 'always' || (mode === 'auto' && bytes >= WORKER_MIN_BYTES) ? this.acquireLayerWorker() : undefined;
     try {
       await chmod(tmp, 0o755);
-      for (const layer of layers) {
-        const input = this.blobs.open(layer.digest);
-        try {
-          await applyLayer(tmp, input, {
-            logger: this.logger,
-            preserveOwner: this.preserveOwner,
-            diffId: layer.diffId,
-            what: layer.digest,
-          });
-        } finally {
-          input.destroy();
+      for (const [i, layer] of layers.entries()) {
+        await ready[i];
+        const opts = { preserveOwner: this.preserveOwner, diffId: layer.diffId, what: layer.digest };
+        if (worker) {
+          await worker.apply(tmp, this.blobs.path(layer.digest), opts);
+        } else {
+          const input = this.blobs.open(layer.digest);
+          try {
+            await applyLayer(tmp, input, { logger: this.logger, ...opts });
+          } finally {
+            input.destroy();
+          }
         }
+        onApplied?.();
       }
       await rename(tmp, this.rootfsDir(id));
     } catch (err) {
       await rm(tmp, { recursive: true, force: true });
       throw wrap(err, `unpacking image ${id}`);
+    } finally {
+      if (worker) this.releaseLayerWorker();
     }
+  }
+
+  private acquireLayerWorker(): LayerWorker {
+    clearTimeout(this.layerWorkerIdle);
+    this.layerWorkerIdle = undefined;
+    if (!this.layerWorker || this.layerWorker.failed) this.layerWorker = new LayerWorker(this.logger);
+    this.layerWorker.ref(true);
+    this.layerWorkerUsers++;
+    return this.layerWorker;
+  }
+
+  private releaseLayerWorker(): void {
+    if (--this.layerWorkerUsers > 0 || !this.layerWorker) return;
+    const worker = this.layerWorker;
+    worker.ref(false);
+    this.layerWorkerIdle = setTimeout(() => {
+      if (this.layerWorker === worker) this.layerWorker = undefined;
+      void worker.close();
+    }, WORKER_IDLE_MS);
+    this.layerWorkerIdle.unref();
   }
 
   private async persist(rec: StoredImage): Promise<void> {
@@ -625,6 +751,33 @@ export class ImageStore {
       throw wrap(err, `importing ${file}`);
     } finally {
       await rm(work, { recursive: true, force: true });
+    }
+  }
+}
+
+/** Passes chunks through, telling onBytes each one's length. */
+async function* counted(chunks: AsyncIterable<Uint8Array>, onBytes: (n: number) => void): AsyncGenerator<Uint8Array> {
+  for await (const chunk of chunks) {
+    onBytes(chunk.length);
+    yield chunk;
+  }
+}
+
+/** Runs at most n tasks at a time, starting them in call order. */
+class Semaphore {
+  private active = 0;
+  private readonly queue: (() => void)[] = [];
+  constructor(private readonly n: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.active >= this.n) await new Promise<void>((resolve) => this.queue.push(resolve));
+    else this.active++;
+    try {
+      return await task();
+    } finally {
+      const next = this.queue.shift();
+      if (next) next(); // the slot passes straight to the next task
+      else this.active--;
     }
   }
 }

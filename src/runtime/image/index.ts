@@ -2,7 +2,7 @@
  * The image subsystem: registry pulls (mirrors, auth, TLS), archive imports, the on-disk image store
  * with one unpacked read-only rootfs per image, and the pure helpers behind them.
  */
-export { ImageStore, type ImageRecord, type ImageFsUsage, type ImageStoreOptions, type LayerInfo } from './image-store.js';
+export { ImageStore, type PullProgress, type PullProgressListener, type ImageRecord, type ImageFsUsage, type ImageStoreOptions, type LayerInfo } from './image-store.js';
 export { normalizeReference, tryNormalizeReference, DOCKER_HUB, type ImageReference } from './reference.js';
 export {
   loadRegistriesConfig,

@@ -231,17 +231,25 @@ async function clear(path: string): Promise<void> {
 const WRITE_BATCH = 1 << 20;
 
 /**
- * Copies a tar entry's data into an open file, batching the parser's small chunks into large
- * writes. (A FileHandle write stream would hold the handle open until destroyed.)
+ * Copies a tar entry's data into an open file, batching the parser's chunks into one writev of up
+ * to 1 MiB (no copy into a joined buffer). (A FileHandle write stream would hold the handle open
+ * until destroyed.)
  */
 async function writeAll(fh: FileHandle, source: AsyncIterable<Buffer>): Promise<void> {
   let batch: Buffer[] = [];
   let batched = 0;
   const flush = async () => {
-    const buf = batch.length === 1 ? batch[0]! : Buffer.concat(batch, batched);
+    let bufs = batch;
     batch = [];
     batched = 0;
-    for (let off = 0; off < buf.length; ) off += (await fh.write(buf, off)).bytesWritten;
+    while (bufs.length > 0) {
+      let written = (await fh.writev(bufs)).bytesWritten;
+      // a short write: drop what went out and write the rest
+      let i = 0;
+      while (i < bufs.length && written >= bufs[i]!.length) written -= bufs[i++]!.length;
+      bufs = bufs.slice(i);
+      if (written > 0) bufs[0] = bufs[0]!.subarray(written);
+    }
   };
   for await (const chunk of source) {
     batch.push(chunk);

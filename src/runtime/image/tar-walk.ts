@@ -12,6 +12,7 @@ export interface TarWalkResult {
   diffId: string;
 }
 
+const GUNZIP_CHUNK = 256 * 1024;
 const GZIP_MAGIC = [0x1f, 0x8b];
 const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
 
@@ -112,7 +113,9 @@ async function* decompressed(source: AsyncIterable<Uint8Array>): AsyncGenerator<
     yield* rest();
     return;
   }
-  const gunzip = createGunzip();
+  // 256 KiB output chunks instead of zlib's 16 KiB: 16× fewer thread-pool round trips and parser
+  // writes per layer.
+  const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK });
   const input = Readable.from(rest(), { objectMode: false });
   input.on('error', (err) => gunzip.destroy(err));
   input.pipe(gunzip);

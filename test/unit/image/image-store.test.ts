@@ -500,3 +500,38 @@ test('a hold taken while RemoveImage asks whether a container uses the image sto
   assert.ok((await stat(rec.rootfs)).isDirectory(), 'the rootfs the new container binds is still there');
   held!.release();
 });
+
+test('layers applied in a worker thread: the same rootfs, the same refusals, nothing left behind', async (t) => {
+  const root = await tempRoot(t);
+  const reg = new FakeRegistry();
+  reg.addImage('good', 'v1', busyboxLike('w1'));
+  const corrupt = busyboxLike('corrupt');
+  reg.addImage('corrupt', 'v1', corrupt);
+  reg.blobs.set(corrupt.layers[1]!.digest, gzipSync(makeTar([{ path: 'evil', data: 'swapped' }])));
+  reg.addImage('escape', 'v1', buildImage([makeTar([{ path: 'ok', data: 'x' }, { path: '../../../escape', data: 'pwned' }])]));
+  reg.addImage(
+    'symlink-escape',
+    'v1',
+    buildImage([makeTar([{ path: 'up', type: 'symlink', linkpath: '../../../..' }, { path: 'up/etc/pwned', data: 'pwned' }])]),
+  );
+  reg.addImage('device', 'v1', buildImage([makeTar([{ path: 'dev/', type: 'dir' }, { path: 'dev/sda', type: 'block' }, { path: 'keep', data: 'k' }])]));
+  const store = await newStore(root, fakeNetwork({ 'reg.example': reg }), { unpackWorker: 'always' });
+
+  const rec = await store.pull('reg.example/good:v1');
+  assert.equal(await readFile(join(rec.rootfs, 'bin/busybox'), 'utf8'), 'busybox w1');
+  assert.equal((await stat(join(rec.rootfs, 'bin/sh'))).ino, (await stat(join(rec.rootfs, 'bin/busybox'))).ino);
+  assert.deepEqual(await readdir(join(rec.rootfs, 'etc')), ['marker'], 'whiteout of the second layer applied');
+
+  await assert.rejects(store.pull('reg.example/corrupt:v1'), kind('InvalidArgument', /size mismatch|digest mismatch/));
+  await assert.rejects(store.pull('reg.example/escape:v1'), kind('InvalidArgument', /points outside the root/));
+  // a symlink in a path resolves inside the root: the file lands in the rootfs, never above it
+  const sym = await store.pull('reg.example/symlink-escape:v1');
+  assert.equal(await readFile(join(sym.rootfs, 'etc/pwned'), 'utf8'), 'pwned');
+  await assert.rejects(stat('/etc/pwned'), { code: 'ENOENT' });
+  const dev = await store.pull('reg.example/device:v1');
+  assert.deepEqual((await readdir(join(dev.rootfs, 'dev'))).sort(), [], 'the device node is skipped');
+  assert.equal(await readFile(join(dev.rootfs, 'keep'), 'utf8'), 'k');
+  const left = await storeFolders(root);
+  assert.equal(left.tmp, 0, 'no unpack left in tmp/');
+  assert.equal(store.list().length, 3);
+});

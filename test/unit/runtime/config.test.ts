@@ -65,6 +65,18 @@ test('pinnedImages: references (or NAME* prefixes, as CRI-O pinned_images) the a
   await assert.rejects(loadRuntimeConfig({ config: file }, '/p'), (e) => isKind(e, 'InvalidArgument') && /pinnedImages must be a list/.test(String(e)));
 });
 
+test('imageUnpackWorker: auto by default, always or never; anything else is refused naming the field', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'corelet-config-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'runtime.yaml');
+  await writeFile(file, '{}\n');
+  assert.equal((await loadRuntimeConfig({ config: file }, '/p')).imageUnpackWorker, 'auto');
+  await writeFile(file, 'imageUnpackWorker: never\n');
+  assert.equal((await loadRuntimeConfig({ config: file }, '/p')).imageUnpackWorker, 'never');
+  await writeFile(file, 'imageUnpackWorker: yes\n');
+  await assert.rejects(loadRuntimeConfig({ config: file }, '/p'), (e) => isKind(e, 'InvalidArgument') && /imageUnpackWorker must be auto, always or never/.test(String(e)));
+});
+
 test('--runtime overrides the config file, which overrides the host default; the choice says where it came from', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'corelet-config-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
