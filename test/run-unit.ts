@@ -74,6 +74,7 @@ const SHARED = [
   'cli/cli-watch.test.ts',
   'cli/client-config-contexts.test.ts',
   'cli/client-config.test.ts',
+  'cli/daemon-heap.test.ts',
   'cli/delete-grace.test.ts',
   'cli/kinds.test.ts',
   'cli/manifests.test.ts',

@@ -46,6 +46,12 @@ const COMMAND_GROUPS: { names: readonly string[]; load: (program: Command) => Pr
   { names: ['token'], load: async (p) => (await import('./token.js')).registerTokenCommand(p) },
 ];
 
+/** Whether args start a daemon (`corelet runtime`, `corelet agent`) rather than print its help. */
+export function startsDaemon(args: readonly string[]): boolean {
+  const named = args.find((a) => !a.startsWith('-'));
+  return (named === 'runtime' || named === 'agent') && !args.includes('--help') && !args.includes('-h');
+}
+
 /** The groups a run with args needs: the named command's, none for --version alone, else all. */
 export function commandGroupsFor(args: readonly string[]): typeof COMMAND_GROUPS {
   const named = args.find((a) => !a.startsWith('-'));

@@ -15,10 +15,18 @@ import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto'
 import { mkdir, open, readFile, rm, type FileHandle } from 'node:fs/promises';
 import https from 'node:https';
 import { isIP } from 'node:net';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import forge from 'node-forge';
+import type forgeModule from 'node-forge';
 import { clearLongTimeout, errnoCode, failedPrecondition, invalidArgument, isKind, setLongTimeout, unavailable, writeFileAtomic, type LongTimeout, type Logger, messageOf } from '../../lib/index.js';
 import { caCertHash, checkSchedulerIdentity, fetchPinnedCa, NODE_USER_PREFIX, NODES_GROUP, parseServerUrl, newRsaKeyPair, parseToken, signCsrNatively, type SchedulerAddress } from '../../join/index.js';
+
+/**
+ * node-forge (2 MiB of heap), loaded when a request is made or read: an agent joined to a cluster
+ * needs it at bootstrap and at each rotation, a standalone agent never.
+ */
+let forgeLoaded: typeof forgeModule | undefined;
+const forge = (): typeof forgeModule => (forgeLoaded ??= createRequire(import.meta.url)('node-forge') as typeof forgeModule);
 
 /** Where the credentials live under the agent's --root. */
 export const NODE_PKI_DIR = 'pki';
@@ -115,10 +123,10 @@ export async function pendingNodeCsr(
   try {
     const kept = JSON.parse(await readFile(file, 'utf8')) as { keyPem?: unknown; csrPem?: unknown };
     if (typeof kept.keyPem === 'string' && typeof kept.csrPem === 'string') {
-      const csr = forge.pki.certificationRequestFromPem(kept.csrPem);
+      const csr = forge().pki.certificationRequestFromPem(kept.csrPem);
       const cn = (csr.subject.attributes as { name?: string; value?: unknown }[]).find((a) => a.name === 'commonName')?.value;
       const spki = (pem: string) => createPublicKey(pem).export({ type: 'spki', format: 'pem' }).toString();
-      const sameKey = spki(kept.keyPem) === spki(forge.pki.publicKeyToPem(csr.publicKey as forge.pki.PublicKey));
+      const sameKey = spki(kept.keyPem) === spki(forge().pki.publicKeyToPem(csr.publicKey as forgeModule.pki.PublicKey));
       if (cn === `${NODE_USER_PREFIX}${nodeName}` && sameKey) return { keyPem: kept.keyPem, csrPem: kept.csrPem };
     }
   } catch {
@@ -137,8 +145,8 @@ export async function pendingNodeCsr(
 /** A new RSA 2048 key and a PKCS#10 request for the node, signed with it. */
 export async function makeNodeCsr(nodeName: string, sans: { dnsNames?: string[]; ips?: string[] } = {}): Promise<{ keyPem: string; csrPem: string }> {
   const { privateKeyPem, publicKeyPem } = await newRsaKeyPair();
-  const csr = forge.pki.createCertificationRequest();
-  csr.publicKey = forge.pki.publicKeyFromPem(publicKeyPem);
+  const csr = forge().pki.createCertificationRequest();
+  csr.publicKey = forge().pki.publicKeyFromPem(publicKeyPem);
   csr.setSubject([
     { name: 'organizationName', value: NODES_GROUP },
     { name: 'commonName', value: `${NODE_USER_PREFIX}${nodeName}` },
@@ -146,7 +154,7 @@ export async function makeNodeCsr(nodeName: string, sans: { dnsNames?: string[];
   const altNames = [...(sans.dnsNames ?? []).map((value) => ({ type: 2, value })), ...(sans.ips ?? []).filter((ip) => isIP(ip) !== 0).map((ip) => ({ type: 7, ip }))];
   if (altNames.length > 0) csr.setAttributes([{ name: 'extensionRequest', extensions: [{ name: 'subjectAltName', altNames }] }]);
   signCsrNatively(csr, privateKeyPem);
-  return { keyPem: privateKeyPem, csrPem: forge.pki.certificationRequestToPem(csr).replace(/\r\n/g, '\n') };
+  return { keyPem: privateKeyPem, csrPem: forge().pki.certificationRequestToPem(csr).replace(/\r\n/g, '\n') };
 }
 
 /** How a certificate request authenticates: the bootstrap token, or the node's current certificate. */

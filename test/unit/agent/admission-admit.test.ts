@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { cpus, totalmem } from 'node:os';
 import { admit, computeAllocatable, parseResourceList, readNodeCapacity } from '../../../src/agent/admission/index.js';
 import { parseEvictionHard } from '../../../src/agent/eviction/index.js';
 import { isKind } from '../../../src/lib/index.js';
@@ -19,6 +20,12 @@ test('readNodeCapacity counts logical CPUs and total memory, 110 pods by default
   const si = { cpu: async () => ({ cores: 2 }), mem: async () => ({ total: 4 * GI }) };
   assert.deepEqual(await readNodeCapacity({ si }), { cpuMillis: 2000, memoryBytes: 4 * GI, pods: 110 });
   assert.deepEqual(await readNodeCapacity({ si, maxPods: 20 }), { cpuMillis: 2000, memoryBytes: 4 * GI, pods: 20 });
+});
+
+test("readNodeCapacity without a source reads the host's logical CPUs and MemTotal", async () => {
+  const cap = await readNodeCapacity();
+  assert.equal(cap.cpuMillis, cpus().length * 1000);
+  assert.equal(cap.memoryBytes, totalmem());
 });
 
 test('computeAllocatable subtracts reservations and the hard memory eviction threshold', () => {
