@@ -108,9 +108,12 @@ export class ContainerManager {
     await Promise.all(this.watching);
   }
 
-  /** An exit 137 of a container in a systemd scope whose pod slice counted an OOM kill since its start. */
+  /**
+   * An exit 137 of a container in a systemd scope whose pod slice counted an OOM kill since its
+   * start, unless the runtime sent that SIGKILL itself (a stop past its grace period).
+   */
   private async slicedOomKill(rec: ContainerRecord, code: number): Promise<boolean> {
-    if (code !== 137 || rec.parentOomKillsAtStart === undefined) return false;
+    if (code !== 137 || rec.parentOomKillsAtStart === undefined || rec.killedByRuntime) return false;
     const now = (await this.deps.cgroups.stats(dirname(rec.cgroupsPath)))?.oomKills;
     return now !== undefined && now > rec.parentOomKillsAtStart;
   }

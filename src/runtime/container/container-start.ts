@@ -24,6 +24,8 @@ export async function startContainer(d: StartContainerDeps, idOrPrefix: string):
     // A systemd scope is gone as soon as its last process is: its own OOM count with it. The pod
     // slice's count (hierarchical on v2) taken before the start lets the exit tell an OOM kill.
     const parentOomKills = rec.cgroupsPath.endsWith('.scope') ? (await d.cgroups.stats(dirname(rec.cgroupsPath)))?.oomKills : undefined;
+    // stored before the start: the exit watcher may see an instant OOM kill before StartContainer returns
+    if (parentOomKills !== undefined) await d.store.updateContainer(rec.id, (r) => void (r.parentOomKillsAtStart = parentOomKills));
     try {
       await d.oci.start(rec.id);
     } catch (err) {
@@ -39,7 +41,6 @@ export async function startContainer(d: StartContainerDeps, idOrPrefix: string):
     await d.store.updateContainer(rec.id, (r) => {
       if (r.state === 'created') r.state = 'running';
       r.startedAt = startedAt;
-      if (parentOomKills !== undefined) r.parentOomKillsAtStart = parentOomKills;
     });
     publishEvent(d, 'CONTAINER_STARTED_EVENT', rec.id, rec.sandboxId);
     await d.containers.refresh(rec.id);

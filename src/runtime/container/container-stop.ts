@@ -42,6 +42,7 @@ export async function stopContainerLocked(d: StopContainerDeps, id: string, time
     return;
   }
   if (timeoutSeconds > 0 && rec.state === 'running') {
+    if (rec.stopSignal === 9 && rec.parentOomKillsAtStart !== undefined) await d.store.updateContainer(id, (r) => void (r.killedByRuntime = true));
     await oci.kill(id, rec.stopSignal).catch(ignoreNotFound);
     const wait = new StopWait(Date.now() + timeoutSeconds * 1000);
     d.containers.stopWaits.set(id, wait);
@@ -54,6 +55,8 @@ export async function stopContainerLocked(d: StopContainerDeps, id: string, time
       d.containers.stopWaits.delete(id);
     }
   }
+  // under systemd the exit 137 this causes must not read as an OOM kill (see slicedOomKill)
+  if (rec.parentOomKillsAtStart !== undefined) await d.store.updateContainer(id, (r) => void (r.killedByRuntime = true));
   await oci.kill(id, 'KILL', true).catch(ignoreNotFound);
   if ((await d.containers.awaitExit(id, KILL_WAIT_MS)) === undefined) throw wrap(new Error('no exit after SIGKILL'), `stopping container ${id}`);
   await d.containers.refresh(id);

@@ -99,9 +99,12 @@ export interface ContainerRecord {
    * Under systemd: the pod slice's OOM kill count when the container started. The scope (and its
    * own count) is gone once its last process is, so an exit with 137 and a slice count above this
    * is taken as an OOM kill (another container of the pod killed at the same moment would be
-   * counted too: the kubelet's reading of a pod slice has the same limit).
+   * counted too: the kubelet's reading of a pod slice has the same limit). Stored before the OCI
+   * start, so an instant OOM kill finds it.
    */
   parentOomKillsAtStart?: number;
+  /** Set before the runtime itself sends SIGKILL (a stop past its grace period): that exit 137 is no OOM kill. */
+  killedByRuntime?: boolean;
   /** Signal sent by StopContainer before SIGKILL. */
   stopSignal: number;
   /** uid/gid the container runs as (from the OCI spec), for ContainerStatus.user. */

@@ -100,6 +100,37 @@ test('systemd driver: an exit 137 after the pod slice counted an OOM kill is OOM
   assert.equal((await exit(calm, 1)).reason, 'Error', 'an exit other than 137 is not an OOM kill');
 });
 
+test('systemd driver: an OOM kill at once on start is OOMKilled; a stop that ends in the runtime\'s own SIGKILL is not, whatever the slice counted', async (t) => {
+  const rt = await fakeRuntime({}, { cgroupDriver: 'systemd', defaultCgroupParent: 'corelet.slice' });
+  cleanUpAfter(t, rt.containers, rt.root);
+  const kills = new Map<string, number>();
+  (rt.deps.cgroups as { stats: (p: string) => Promise<unknown> }).stats = async (p) => (kills.has(p) ? { oomKills: kills.get(p) } : undefined);
+  const sandboxId = await rt.verbs.runPodSandbox(fakePodConfig('pod'), '');
+  const slice = rt.deps.store.sandbox(sandboxId).cgroupParent;
+  kills.set(slice, 0);
+  // the process is OOM-killed as it starts: its exit is seen before StartContainer returns
+  const instant = await rt.verbs.createContainer(sandboxId, fakeContainerConfig('instant'), null);
+  const start = rt.deps.oci.start.bind(rt.deps.oci);
+  rt.deps.oci.start = async (id) => {
+    await start(id);
+    if (id !== instant) return;
+    kills.set(slice, 1);
+    await mkdir(exitDir(rt.deps.config), { recursive: true });
+    await writeFile(join(exitDir(rt.deps.config), id), '137');
+    await rt.containers.refresh(id);
+  };
+  await rt.verbs.startContainer(instant);
+  assert.deepEqual([rt.deps.store.container(instant).state, rt.deps.store.container(instant).reason], ['exited', 'OOMKilled']);
+  // a container that ignores SIGTERM, stopped after a sidecar's OOM kill in the same pod slice
+  const stubborn = await rt.verbs.createContainer(sandboxId, fakeContainerConfig('stubborn'), null);
+  await rt.verbs.startContainer(stubborn);
+  rt.host.onStopSignal.set(stubborn, 'ignore');
+  kills.set(slice, 2);
+  await rt.verbs.stopContainer(stubborn, 1);
+  const rec = rt.deps.store.container(stubborn);
+  assert.deepEqual([rec.exitCode, rec.reason], [137, 'Error'], 'the runtime\'s SIGKILL after the grace period is not an OOM kill');
+});
+
 test('systemd driver: a slice the runtime made is not stopped while it still holds another cgroup (a nested slice of another pod, a process)', async (t) => {
   const rt = await fakeRuntime({}, { cgroupDriver: 'systemd', defaultCgroupParent: 'corelet.slice' });
   cleanUpAfter(t, rt.containers, rt.root);
