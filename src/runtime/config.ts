@@ -165,31 +165,45 @@ export function defaultOciRuntime(host: { cgroupMode: CgroupMode; crunPath: stri
   return { name: 'crun', chosenBy: 'default: crun on a cgroup v2 host' };
 }
 
-/** The file in STATE that names the cgroup driver the containers there were made under. */
-export const CGROUP_DRIVER_MARK = 'cgroup-driver';
-
 /**
  * The cgroup driver when neither --cgroup-driver nor the config file names one: the host's default
- * (systemd where it is PID 1 on a cgroup v2 tree), except that containers an earlier start made
- * under another driver (STATE still holds them: they are running, or were until a reboot cleared
- * STATE) keep theirs, so an upgraded node goes on managing its pods and an agent started before it
- * goes on being served. The new default takes over once they are gone.
+ * (systemd where it is PID 1 on a cgroup v2 tree), except that pods an earlier start made under the
+ * other driver and still running keep theirs, so an upgraded node goes on managing them and an agent
+ * started before it goes on being served. The new default takes over once they are gone.
  */
-export function chooseDefaultCgroupDriver(host: { hostDefault: CgroupDriver; earlier: CgroupDriver | undefined; containersInState: boolean }): { driver: CgroupDriver; chosenBy: string } {
-  if (host.earlier !== undefined && host.earlier !== host.hostDefault && host.containersInState) {
-    return { driver: host.earlier, chosenBy: `default: ${host.earlier}, the state folder holds containers made under it` };
+export function chooseDefaultCgroupDriver(host: { hostDefault: CgroupDriver; running: CgroupDriver | undefined }): { driver: CgroupDriver; chosenBy: string } {
+  if (host.running !== undefined && host.running !== host.hostDefault) {
+    return { driver: host.running, chosenBy: `default: ${host.running}, the driver of the pods still running from an earlier start` };
   }
   return { driver: host.hostDefault, chosenBy: `default: ${host.hostDefault} on this host` };
 }
 
-/** The driver STATE's mark names, if any (anything else in it counts as none). */
-function readCgroupDriverMark(state: string): CgroupDriver | undefined {
-  try {
-    const v = readFileSync(join(state, CGROUP_DRIVER_MARK), 'utf8').trim();
-    return v === 'systemd' || v === 'cgroupfs' ? v : undefined;
-  } catch {
-    return undefined;
+/**
+ * The driver the pods still running from an earlier start were made under (any build): the sandbox
+ * record (ROOT/sandboxes/<id>/sandbox.json) of a pod whose pause the OCI runtime's state in STATE
+ * still holds names a slice only under systemd. Undefined when no such pod is found.
+ */
+export function runningPodsCgroupDriver(root: string, state: string): CgroupDriver | undefined {
+  for (const oci of ['runc', 'crun']) {
+    let ids: string[];
+    try {
+      ids = readdirSync(join(state, oci));
+    } catch {
+      continue;
+    }
+    for (const id of ids) {
+      let rec: unknown;
+      try {
+        rec = JSON.parse(readFileSync(join(root, 'sandboxes', id, 'sandbox.json'), 'utf8'));
+      } catch {
+        continue; // a container's id, or no record
+      }
+      if (typeof rec !== 'object' || rec === null) continue;
+      const slice = (rec as { cgroupSlice?: unknown }).cgroupSlice;
+      return typeof slice === 'string' && slice !== '' ? 'systemd' : 'cgroupfs';
+    }
   }
+  return undefined;
 }
 
 /** Whether dir exists and holds anything. */
@@ -253,11 +267,7 @@ export async function loadRuntimeConfig(flags: RuntimeFlags, pauseRootfs: string
       ? { driver: parseCgroupDriver(flags.cgroupDriver), chosenBy: '--cgroup-driver' }
       : file.cgroupDriver !== undefined
         ? { driver: parseCgroupDriver(file.cgroupDriver, 'cgroupDriver'), chosenBy: 'config file' }
-        : chooseDefaultCgroupDriver({
-            hostDefault: defaultCgroupDriver({ cgroupRoot: DEFAULTS.cgroupRoot }),
-            earlier: readCgroupDriverMark(state),
-            containersInState: dirHasEntries(join(state, 'runc')) || dirHasEntries(join(state, 'crun')),
-          });
+        : chooseDefaultCgroupDriver({ hostDefault: defaultCgroupDriver({ cgroupRoot: DEFAULTS.cgroupRoot }), running: runningPodsCgroupDriver(root, state) });
   const cgroupDriver = driverChoice.driver;
   let defaultCgroupParent = file.cgroupParent ?? (cgroupDriver === 'systemd' ? 'corelet.slice' : '/corelet');
   if (cgroupDriver === 'systemd') defaultCgroupParent = parseSliceParent(defaultCgroupParent, 'cgroupParent');

@@ -1,9 +1,9 @@
-import { copyFile, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import { createCriServer, listenUnix, type CriImpl } from '../cri/index.js';
-import { type Logger, lockRoot, type RootLock, ensurePrivateDir, writeFileAtomic } from '../lib/index.js';
-import { CGROUP_DRIVER_MARK, type RuntimeConfig } from './config.js';
+import { type Logger, lockRoot, type RootLock, ensurePrivateDir } from '../lib/index.js';
+import { runningPodsCgroupDriver, type RuntimeConfig } from './config.js';
 import { StateStore } from './store/index.js';
 import { loadRegistriesConfig } from './image/index.js';
 import { pullImageStreaming } from './image-pull.js';
@@ -95,7 +95,7 @@ async function startRuntimeLocked(config: RuntimeConfig, logger: Logger, version
   const runtimeRoot = join(config.state, config.ociRuntime.name);
   const systemdCgroup = config.cgroupDriver === 'systemd';
   if (systemdCgroup) checkSystemdBooted('corelet runtime');
-  await noteCgroupDriver(config, logger);
+  warnCgroupDriverChange(config, logger);
   // update's and exec's files (runc/crun read them by path): in STATE, emptied at each start, so a
   // daemon killed between writing and removing one leaves nothing behind for good.
   const ociTmp = join(config.state, 'oci-tmp');
@@ -164,19 +164,13 @@ async function startRuntimeLocked(config: RuntimeConfig, logger: Logger, version
 }
 
 /**
- * Notes in STATE the cgroup driver this start makes containers under (loadRuntimeConfig's default
- * keeps it while they remain); a driver named by flag or file that differs from the one of the
- * containers still there is served as asked, with a warning: those containers' cgroups are the
- * other driver's.
+ * A driver named by flag or file that differs from the one of the pods still running from an
+ * earlier start is served as asked, with a warning: those pods' cgroups are the other driver's.
  */
-async function noteCgroupDriver(config: RuntimeConfig, logger: Logger): Promise<void> {
+function warnCgroupDriverChange(config: RuntimeConfig, logger: Logger): void {
   const driver = config.cgroupDriver ?? 'cgroupfs';
-  const mark = join(config.state, CGROUP_DRIVER_MARK);
-  const earlier = (await readFile(mark, 'utf8').catch(() => '')).trim();
-  let held = 0;
-  for (const oci of ['runc', 'crun']) held += await readdir(join(config.state, oci)).then((e) => e.length, () => 0);
-  if (earlier && earlier !== driver && held > 0) {
-    logger.warn({ cgroupDriver: driver, chosenBy: config.cgroupDriverChosenBy, earlier, containers: held }, `the ${held} containers of an earlier start run under the ${earlier} cgroup driver; this start uses ${driver} (remove those pods, or start with --cgroup-driver ${earlier})`);
+  const running = runningPodsCgroupDriver(config.root, config.state);
+  if (running !== undefined && running !== driver) {
+    logger.warn({ cgroupDriver: driver, chosenBy: config.cgroupDriverChosenBy, running }, `pods of an earlier start run under the ${running} cgroup driver; this start uses ${driver} (remove those pods first, or start with --cgroup-driver ${running})`);
   }
-  await writeFileAtomic(mark, `${driver}\n`);
 }

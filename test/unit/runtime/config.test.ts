@@ -110,25 +110,27 @@ test('cgroupDriver: --cgroup-driver or the file\'s cgroupDriver; the default par
   await assert.rejects(loadRuntimeConfig({ config: file, cgroupDriver: 'cgroupfs' }, '/p'), /cgroupParent "corelet.slice" is a systemd slice, but this runtime uses the cgroupfs cgroup driver/);
 });
 
-test('an upgraded runtime keeps the cgroup driver its running containers were made under; the host default takes over once they are gone', async (t) => {
+test('an upgraded runtime keeps the cgroup driver its running pods were made under (from their sandbox records, any build); the host default takes over once they are gone', async (t) => {
   // pure: a systemd host whose runtime ran cgroupfs before the upgrade
-  assert.deepEqual(chooseDefaultCgroupDriver({ hostDefault: 'systemd', earlier: 'cgroupfs', containersInState: true }), { driver: 'cgroupfs', chosenBy: 'default: cgroupfs, the state folder holds containers made under it' });
-  assert.deepEqual(chooseDefaultCgroupDriver({ hostDefault: 'systemd', earlier: 'cgroupfs', containersInState: false }), { driver: 'systemd', chosenBy: 'default: systemd on this host' });
-  assert.equal(chooseDefaultCgroupDriver({ hostDefault: 'systemd', earlier: undefined, containersInState: true }).driver, 'systemd');
-  // wired: STATE's mark and its runc folder, as a daemon leaves them
+  assert.deepEqual(chooseDefaultCgroupDriver({ hostDefault: 'systemd', running: 'cgroupfs' }), { driver: 'cgroupfs', chosenBy: 'default: cgroupfs, the driver of the pods still running from an earlier start' });
+  assert.deepEqual(chooseDefaultCgroupDriver({ hostDefault: 'systemd', running: undefined }), { driver: 'systemd', chosenBy: 'default: systemd on this host' });
+  assert.equal(chooseDefaultCgroupDriver({ hostDefault: 'cgroupfs', running: 'cgroupfs' }).driver, 'cgroupfs');
+  // wired: a pod's pause in STATE's runc folder and its sandbox record in ROOT, as any earlier build leaves them
   const dir = await mkdtemp(join(tmpdir(), 'corelet-config-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const file = join(dir, 'runtime.yaml');
   await writeFile(file, '{}\n');
+  const root = join(dir, 'root');
   const state = join(dir, 'state');
-  const hostDefault = (await loadRuntimeConfig({ config: file, state }, '/p')).cgroupDriver!;
-  // the mark names the driver this host does not default to
-  const earlier = hostDefault === 'systemd' ? 'cgroupfs' : 'systemd';
-  await mkdir(join(state, 'runc', 'c1'), { recursive: true });
-  await writeFile(join(state, 'cgroup-driver'), `${earlier}\n`);
-  const kept = await loadRuntimeConfig({ config: file, state }, '/p');
-  assert.deepEqual([kept.cgroupDriver, kept.cgroupDriverChosenBy], [earlier, `default: ${earlier}, the state folder holds containers made under it`]);
-  assert.equal((await loadRuntimeConfig({ config: file, state, cgroupDriver: hostDefault }, '/p')).cgroupDriver, hostDefault, 'a flag still wins');
-  await rm(join(state, 'runc', 'c1'), { recursive: true });
-  assert.equal((await loadRuntimeConfig({ config: file, state }, '/p')).cgroupDriver, hostDefault, 'no container left: the host default');
+  const hostDefault = (await loadRuntimeConfig({ config: file, root, state }, '/p')).cgroupDriver!;
+  const other = hostDefault === 'systemd' ? 'cgroupfs' : 'systemd';
+  await mkdir(join(state, 'runc', 'c1'), { recursive: true }); // a container: no sandbox record
+  await mkdir(join(state, 'runc', 'p1'), { recursive: true });
+  await mkdir(join(root, 'sandboxes', 'p1'), { recursive: true });
+  await writeFile(join(root, 'sandboxes', 'p1', 'sandbox.json'), JSON.stringify(other === 'systemd' ? { id: 'p1', cgroupParent: '/corelet.slice/corelet-podp1.slice', cgroupSlice: 'corelet-podp1.slice' } : { id: 'p1', cgroupParent: '/corelet' }));
+  const kept = await loadRuntimeConfig({ config: file, root, state }, '/p');
+  assert.deepEqual([kept.cgroupDriver, kept.cgroupDriverChosenBy], [other, `default: ${other}, the driver of the pods still running from an earlier start`]);
+  assert.equal((await loadRuntimeConfig({ config: file, root, state, cgroupDriver: hostDefault }, '/p')).cgroupDriver, hostDefault, 'a flag still wins');
+  await rm(join(state, 'runc', 'p1'), { recursive: true });
+  assert.equal((await loadRuntimeConfig({ config: file, root, state }, '/p')).cgroupDriver, hostDefault, 'no pod left running: the host default');
 });
