@@ -9,7 +9,11 @@
  *
  *   node dist/bench/exec.js [--skip-containerd] [--skip-containerd1] [--skip-containerd2]
  *     [--execs 200] [--warmup 10] [--chunk 20] [--crictl-execs 60] [--runs 5] [--size-mib 64]
- *     [--crictl crictl] [--corelet-log-level info] [--save-log FILE]
+ *     [--crictl crictl] [--corelet-log-level info] [--save-log FILE] [--trace]
+ *
+ * --trace runs corelet at debug level and prints the median of each step of its ExecSync `true`
+ * (container lookup, reading its spec, the exec's files, spawning runc, runc until it exits, the
+ * output's end, cleanup; the whole RPC) and of its streaming `crictl exec true` sessions.
  *
  * Throughput counts wall time from spawning crictl to its exit, so it includes crictl's own
  * start and the Exec RPC; the "crictl exec true" rows show that fixed cost on its own. On a busy
@@ -22,14 +26,14 @@ import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { availableParallelism, getPriority, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createCriClient, type CriClient } from '../src/cri/index.js';
 import { COMPARE_OPTIONS, CoreletDaemon, referenceRuntimes } from './corelet-daemon.js';
 import { cpuMs, listProcs } from './procs.js';
-import { median, quantile, table } from './stats.js';
+import { mean, median, quantile, table } from './stats.js';
 import { messageOf } from '../src/lib/index.js';
 
 const NAMESPACE = 'corelet-bench-exec';
@@ -50,6 +54,8 @@ const { values: args } = parseArgs({
     'corelet-cli': { type: 'string', default: resolve(import.meta.dirname, '..', 'src', 'cli', 'main.js') },
     'corelet-log-level': { type: 'string', default: 'info' },
     'save-log': { type: 'string' },
+    /** Runs corelet at debug level and prints where its ExecSync and streaming exec time went. */
+    trace: { type: 'boolean', default: false },
   },
 });
 const EXECS = Number(args.execs);
@@ -82,6 +88,8 @@ interface Result {
   /** Runtime CPU ms per ExecSync, one figure per chunk. */
   execSyncCpu: number[];
   crictlTrue: number[];
+  /** Runtime CPU ms per `crictl exec true` (its Exec RPC and streaming session), one per sample. */
+  crictlTrueCpu: number[];
   /** `<oci runtime> exec <id> true` wall ms, straight into this runtime's container. */
   floor: number[];
   mbps: Record<Transport, number[] | undefined>;
@@ -229,6 +237,7 @@ function report(targets: Target[], results: Map<string, Result>): void {
     row('runtime CPU per ExecSync true', (r) => median(r.execSyncCpu), fmtCpu),
     row(`crictl exec true wall p50 (n=${corelet!.crictlTrue.length})`, (r) => quantile(r.crictlTrue, 0.5), fmtMs),
     row('crictl exec true wall p99', (r) => quantile(r.crictlTrue, 0.99), fmtMs),
+    row('runtime CPU per crictl exec true (mean)', (r) => mean(r.crictlTrueCpu), fmtCpu),
     row(`floor: OCI runtime exec true p50 (n=${corelet!.floor.length})`, (r) => quantile(r.floor, 0.5), fmtMs),
     row('floor: OCI runtime exec true p99', (r) => quantile(r.floor, 0.99), fmtMs),
     row(`crictl exec cat ${SIZE_MIB} MiB, SPDY, median (n=${RUNS})`, mbps('spdy'), fmtMBs),
@@ -257,6 +266,40 @@ async function sample(r: Result, tr: Transport, fn: () => Promise<{ mbps: number
   }
 }
 
+/** Median of each numeric field of the log lines with this msg that pass keep. */
+function phaseMedians(lines: Array<Record<string, unknown>>, msg: string, keep: (l: Record<string, unknown>) => boolean = () => true): string {
+  const picked = lines.filter((l) => l.msg === msg && keep(l));
+  const fields = new Map<string, number[]>();
+  for (const l of picked) {
+    for (const [k, v] of Object.entries(l)) {
+      if (/Ms$|^ms$/.test(k) && typeof v === 'number') fields.set(k, [...(fields.get(k) ?? []), v]);
+    }
+  }
+  return `${[...fields].map(([k, v]) => `${k} ${median(v).toFixed(1)}`).join(', ')} (n=${picked.length})`;
+}
+
+/** Where corelet's exec time went, from its debug log (medians over the run). */
+function printTrace(log: string): void {
+  const lines = log
+    .split('\n')
+    .map((l) => {
+      try {
+        return JSON.parse(l) as Record<string, unknown>;
+      } catch {
+        return undefined;
+      }
+    })
+    .filter((l): l is Record<string, unknown> => l !== undefined);
+  const isTrue = (l: Record<string, unknown>) => JSON.stringify(l.args ?? l.cmd) === '["true"]';
+  console.log('\ncorelet trace (medians, ms):');
+  console.log(`  ExecSync rpc:               ${phaseMedians(lines, 'rpc', (l) => l.method === 'ExecSync')}`);
+  console.log(`  ExecSync prepared:          ${phaseMedians(lines, 'exec sync prepared')}`);
+  console.log(`  ExecSync runc exec:         ${phaseMedians(lines, 'oci exec', isTrue)}`);
+  console.log(`  Exec rpc (URL):             ${phaseMedians(lines, 'rpc', (l) => l.method === 'Exec')}`);
+  console.log(`  streaming session prepared: ${phaseMedians(lines, 'exec session prepared')}`);
+  console.log(`  streaming runc exec:        ${phaseMedians(lines, 'exec finished', isTrue)}`);
+}
+
 const load = () => loadavg().map((v) => v.toFixed(2)).join(' ');
 
 /** corelet's OCI runtime and its --root: the one folder of <state>/{crun,runc} that holds our container. */
@@ -275,7 +318,7 @@ async function main(): Promise<void> {
   logRoot = await mkdtemp(join(tmpdir(), 'ex-bench-exec-logs-'));
   const corelet = await CoreletDaemon.start({
     cli: args['corelet-cli']!,
-    logLevel: args['corelet-log-level']!,
+    logLevel: args.trace ? 'debug' : args['corelet-log-level']!,
     bridge: `exbench${process.pid % 10000}`,
     subnet: `10.83.${200 + (process.pid % 50)}.0/24`,
   });
@@ -294,12 +337,13 @@ async function main(): Promise<void> {
     const results = new Map<string, Result>();
     for (const t of targets) {
       const v = await t.client.runtime.Version({});
-      console.log(`${t.name}: ${v.runtime_name} ${v.runtime_version} at ${t.endpoint}`);
+      // A niced daemon (the bench's own corelet inherits `nice -n 19`) loses wall time on a busy host.
+      console.log(`${t.name}: ${v.runtime_name} ${v.runtime_version} at ${t.endpoint}, daemon pid ${t.serverPids[0]} at nice ${getPriority(t.serverPids[0]!)}`);
       await removePods(t);
       await t.client.image.PullImage({ image: { image: args.image! } });
       await setUp(t);
       t.oci = t.name === 'corelet' ? coreletOci(corelet, t.containerId!) : { binary: 'runc', root: CONTAINERD_RUNC_ROOT };
-      results.set(t.name, { execSync: [], execSyncCpu: [], crictlTrue: [], floor: [], mbps: { spdy: [], websocket: [] }, cpu: { spdy: [], websocket: [] }, errors: [] });
+      results.set(t.name, { execSync: [], execSyncCpu: [], crictlTrue: [], crictlTrueCpu: [], floor: [], mbps: { spdy: [], websocket: [] }, cpu: { spdy: [], websocket: [] }, errors: [] });
     }
 
     // Latency: warm-up, then the runtimes take turns in chunks so host drift hits all alike.
@@ -317,7 +361,11 @@ async function main(): Promise<void> {
         const es = await execSyncTimes(t, Math.min(CHUNK, EXECS - c * CHUNK));
         r.execSync.push(...es.ms);
         r.execSyncCpu.push(es.cpuPerExec);
-        for (let i = 0; i < crictlPerChunk && r.crictlTrue.length < CRICTL_EXECS; i++) r.crictlTrue.push((await crictlExec(t, 'spdy', ['true'])).ms);
+        for (let i = 0; i < crictlPerChunk && r.crictlTrue.length < CRICTL_EXECS; i++) {
+          const cpu0 = await serverCpuMs(t);
+          r.crictlTrue.push((await crictlExec(t, 'spdy', ['true'])).ms);
+          r.crictlTrueCpu.push((await serverCpuMs(t)) - cpu0);
+        }
         for (let i = 0; t.oci && i < crictlPerChunk && r.floor.length < CRICTL_EXECS; i++) r.floor.push(await floorTime(t));
       }
     }
@@ -337,6 +385,7 @@ async function main(): Promise<void> {
       }
     }
     report(targets, results);
+    if (args.trace) printTrace(await corelet.readLog());
     console.log(`CPU: ${cpuModel}; load average (1/5/15 min) at end: ${load()}`);
   } finally {
     for (const t of targets) {

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, watch } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { basename, dirname, join } from 'node:path';
 import { Duplex, type Readable, type Writable } from 'node:stream';
 import { CoreletError, errnoCode, failedPrecondition, invalidArgument, newId, type Logger } from '../../lib/index.js';
@@ -81,6 +82,7 @@ export class ConmonStreamingBackend implements StreamingBackend {
 
   async exec(req: ExecRequest, io: StreamIO): Promise<{ exitCode: number }> {
     if (req.cmd.length === 0) throw invalidArgument('exec: cmd is required');
+    const t0 = performance.now();
     const rec = await this.runningContainer(req.containerId);
     const spec = JSON.parse(await readFile(join(this.o.store.dir('containers', rec.id), 'config.json'), 'utf8')) as { process?: OciProcess };
     const resizer = new TerminalResizer(this.log, rec.id);
@@ -98,6 +100,7 @@ export class ConmonStreamingBackend implements StreamingBackend {
       if (!req.tty) {
         const processFile = join(dir, 'process.json');
         await writeFile(processFile, JSON.stringify(proc));
+        this.log.debug({ id: rec.id, filesMs: Math.round((performance.now() - t0) * 10) / 10 }, 'exec session prepared');
         return await this.runDirect(rec.id, processFile, join(dir, 'pid'), req, io);
       }
       const session: ExecSessionPaths = {
@@ -125,7 +128,11 @@ export class ConmonStreamingBackend implements StreamingBackend {
    * then is its own error, kept from the client. Every process it starts is gone when it returns.
    */
   private async runDirect(id: string, processFile: string, pidFile: string, req: ExecRequest, io: StreamIO): Promise<{ exitCode: number }> {
+    const t0 = performance.now();
     const stdio = await openExecStdio(this.fifos, { stdin: io.stdin !== undefined });
+    const t1 = performance.now();
+    let tPid = NaN;
+    let tExit = NaN;
     // runc writes the pid file by rename once the process runs: watch for it rather than poll.
     const watcher = watch(dirname(pidFile), { persistent: false });
     let runtime: ChildProcess;
@@ -141,9 +148,13 @@ export class ConmonStreamingBackend implements StreamingBackend {
     } finally {
       stdio.closeChildEnds();
     }
+    const t2 = performance.now();
     let spawnError: Error | undefined;
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-      runtime.once('exit', (code, signal) => resolve({ code, signal }));
+      runtime.once('exit', (code, signal) => {
+        tExit = performance.now();
+        resolve({ code, signal });
+      });
       runtime.once('error', (err) => {
         spawnError = err;
         resolve({ code: null, signal: null });
@@ -165,6 +176,7 @@ export class ConmonStreamingBackend implements StreamingBackend {
         const p = await readPidFile(pidFile);
         if (p === undefined || pid !== undefined) return;
         pid = p;
+        tPid = performance.now();
         goLive();
         if (aborted) signalProcess(pid, 'SIGKILL', this.log);
         resolve();
@@ -220,7 +232,10 @@ export class ConmonStreamingBackend implements StreamingBackend {
         throw runtimeError('exec', id, Buffer.concat(held).toString('utf8'), code);
       }
       const exitCode = code ?? (signal ? 128 + (osConstants.signals[signal] ?? 9) : 255);
-      this.log.debug({ id, cmd: req.cmd, exitCode }, 'exec finished');
+      // Where the session's time went, in ms (bench/exec.ts --corelet-log-level debug).
+      const r = (v: number) => Math.round(v * 10) / 10;
+      const trace = { pipesMs: r(t1 - t0), spawnMs: r(t2 - t1), untilPidMs: r(tPid - t2), runMs: r(tExit - t2), drainMs: r(performance.now() - tExit) };
+      this.log.debug({ id, cmd: req.cmd, exitCode, ...trace }, 'exec finished');
       return { exitCode };
     } finally {
       io.signal.removeEventListener('abort', onAbort);

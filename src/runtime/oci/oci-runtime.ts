@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { CoreletError, errnoCode, ignoreNotFound, invalidArgument, isKind, type Logger, setLongTimeout } from '../../lib/index.js';
 import { readPidFile } from './process-alive.js';
 import { runCommand, type CommandResult } from './run-command.js';
@@ -59,6 +60,18 @@ export interface ExecOptions {
   stdin?: Buffer;
   /** Cap of each of stdout and stderr kept (default 16 MiB); the rest is dropped. */
   maxOutputBytes?: number;
+}
+
+/**
+ * Where one exec's time went, in ms: writing its files, spawning the runtime (fork + exec, on the
+ * event loop), the runtime running until it exits (its start-up, joining the container, the
+ * process, its exit), the output's end after that, and removing the files.
+ */
+interface ExecPhases {
+  filesMs: number;
+  spawnMs: number;
+  runMs: number;
+  drainMs: number;
 }
 
 /** What an exec'd process did. timedOut means the caller's deadline passed and it was killed. */
@@ -178,18 +191,28 @@ export class OciRuntime {
     if (opts.args.length === 0) throw invalidArgument(`exec in ${id}: empty command`);
     const base = opts.process ?? (await this.bundleProcess(id));
     const proc = execProcess(base, opts);
+    const t0 = performance.now();
     const dir = await mkdtemp(join(this.tmpDir, 'corelet-exec-'));
+    let phases: ExecPhases | undefined;
+    let exitCode: number | undefined;
     try {
       const processFile = join(dir, 'process.json');
       const pidFile = join(dir, 'pid');
       await writeFile(processFile, JSON.stringify(proc));
-      const started = Date.now();
+      const t1 = performance.now();
       const res = await this.execProcessFile(id, processFile, pidFile, opts);
-      this.logger.debug({ id, args: opts.args, ms: Date.now() - started, exitCode: res.exitCode }, 'oci exec');
+      exitCode = res.exitCode;
+      phases = { filesMs: t1 - t0, ...res.phases };
       if (!res.started) throw runtimeError('exec', id, res.stderr.toString('utf8'), res.exitCode);
       return { exitCode: res.exitCode, stdout: res.stdout, stderr: res.stderr, timedOut: res.timedOut };
     } finally {
-      await rm(dir, { recursive: true, force: true });
+      // The files go once the answer is on its way: their removal is not the caller's wait.
+      void rm(dir, { recursive: true, force: true }).catch((err: unknown) => this.logger.warn({ dir, err: String(err) }, 'removing exec files'));
+      if (phases) {
+        // One line per exec at debug: where its time went (bench/exec.ts --trace).
+        const trace = Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Math.round(v * 10) / 10]));
+        this.logger.debug({ id, args: opts.args, ms: Math.round(performance.now() - t0), exitCode, ...trace }, 'oci exec');
+      }
     }
   }
 
@@ -206,11 +229,14 @@ export class OciRuntime {
     processFile: string,
     pidFile: string,
     opts: ExecOptions,
-  ): Promise<{ exitCode: number; stdout: Buffer; stderr: Buffer; timedOut: boolean; started: boolean }> {
+  ): Promise<{ exitCode: number; stdout: Buffer; stderr: Buffer; timedOut: boolean; started: boolean; phases: Omit<ExecPhases, 'filesMs'> }> {
     const max = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
     const args = [...this.globalArgs, 'exec', '--process', processFile, '--pid-file', pidFile, id];
     return new Promise((resolve, reject) => {
+      const t0 = performance.now();
       const child = spawn(this.binary, args, { stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+      const t1 = performance.now();
+      let t2 = NaN;
       const stdout = new OutputBuffer(max);
       const stderr = new OutputBuffer(max);
       child.stdout!.on('data', (d: Buffer) => stdout.push(d));
@@ -231,10 +257,13 @@ export class OciRuntime {
         timers.forEach((t) => t.clear());
         child.stdout!.destroy();
         child.stderr!.destroy();
-        // runc writes the pid file once the process runs: without it, runc itself failed.
-        const started = (await readPidFile(pidFile)) !== undefined;
+        // runc writes the pid file once the process runs: without it, runc itself failed. A zero
+        // exit is the process's own (a failing runc exits non-zero): no file to read then.
+        const started = exitCode === 0 || (await readPidFile(pidFile)) !== undefined;
         const code = exitCode ?? (signal ? 128 + signalNumber(signal) : timedOut ? 137 : 255);
-        resolve({ exitCode: code, stdout: stdout.value(), stderr: stderr.value(), timedOut, started: started || timedOut });
+        const t3 = performance.now();
+        const phases = { spawnMs: t1 - t0, runMs: t2 - t1, drainMs: t3 - t2 };
+        resolve({ exitCode: code, stdout: stdout.value(), stderr: stderr.value(), timedOut, started: started || timedOut, phases });
       };
 
       if (opts.timeoutMs !== undefined) {
@@ -258,6 +287,7 @@ export class OciRuntime {
         reject(new CoreletError('Unavailable', `cannot run ${this.binary}: ${err.message}`, { cause: err }));
       });
       child.on('exit', (code, sig) => {
+        t2 = performance.now();
         exitCode = code;
         signal = sig;
         // A runtime that hands the process our pipes directly (no copying) leaves them open while
