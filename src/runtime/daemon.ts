@@ -94,7 +94,7 @@ async function startRuntimeLocked(config: RuntimeConfig, logger: Logger, version
   const runtimeRoot = join(config.state, config.ociRuntime.name);
   const systemdCgroup = config.cgroupDriver === 'systemd';
   if (systemdCgroup) checkSystemdBooted('corelet runtime');
-  const oci = new OciRuntime({ binary: config.ociRuntime.path, root: runtimeRoot, logger: logger.child({ component: 'oci' }), systemdCgroup });
+  const oci = new OciRuntime({ binary: config.ociRuntime.path, root: runtimeRoot, logger: logger.child({ component: 'oci' }), systemdCgroup, fifoDir: join(config.state, 'exec-sync-fifos') });
   const monitor = new Conmon({ conmonPath: config.conmonPath, runtimePath: config.ociRuntime.path, runtimeRoot, logger: logger.child({ component: 'conmon' }), systemdCgroup });
   const deps: LifecycleDeps = {
     config: { ...config, pauseRootfs },
