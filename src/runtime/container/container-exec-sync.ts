@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { UnaryImpl } from '../../cri/index.js';
 import { CoreletError, invalidArgument } from '../../lib/index.js';
 import type { OciSpec } from '../spec/index.js';
@@ -16,8 +17,11 @@ export type ExecSyncDeps = Pick<LifecycleDeps, 'oci' | 'logger'> & {
 /** Runs cmd in the running container, with the container's process settings, and collects its output. */
 export async function execSyncIn(d: ExecSyncDeps, idOrPrefix: string, cmd: string[], timeoutSeconds: number): Promise<ExecResult> {
   if (cmd.length === 0) throw invalidArgument('cmd is required');
+  const t0 = performance.now();
   const rec = await d.containers.running(idOrPrefix);
+  const t1 = performance.now();
   const spec = JSON.parse(await readFile(join(d.containers.dir(rec.id), 'config.json'), 'utf8')) as OciSpec;
+  d.logger.debug({ id: rec.id, lookupMs: Math.round((t1 - t0) * 10) / 10, specMs: Math.round((performance.now() - t1) * 10) / 10 }, 'exec sync prepared');
   return d.oci.exec(rec.id, { process: spec.process, args: cmd, timeoutMs: timeoutSeconds > 0 ? timeoutSeconds * 1000 : undefined });
 }
 

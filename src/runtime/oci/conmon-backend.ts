@@ -1,14 +1,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, watch } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { constants as osConstants } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { basename, dirname, join } from 'node:path';
 import { Duplex, type Readable, type Writable } from 'node:stream';
 import { CoreletError, errnoCode, failedPrecondition, invalidArgument, newId, type Logger } from '../../lib/index.js';
 import type { AttachRequest, ExecRequest, PortForwardRequest, StreamingBackend, StreamIO, TerminalSize } from '../../streaming/index.js';
 import type { ContainerRecord, SandboxRecord } from '../store/index.js';
 import { conmonAttachPath, conmonCtlPath, resizeTerminal } from './conmon-ctl.js';
 import { parseSyncMessage, type SyncMessage } from './conmon.js';
+import { openExecStdio, FifoPool } from './exec-stdio.js';
 import { readExitFile } from './exit-file.js';
+import { readPidFile } from './process-alive.js';
 import { execProcess, type OciProcess } from './oci-runtime.js';
 import { runtimeError } from './runtime-errors.js';
 
@@ -47,6 +51,8 @@ export interface ConmonStreamingBackendOptions {
 const START = Buffer.from([0]);
 /** How long to wait for processes we killed to be gone before giving up on them. */
 const KILL_GRACE_MS = 10_000;
+/** After runtime exec exits, how long the process's pipes may stay open (held by a background child). */
+const IO_DRAIN_MS = 1000;
 
 /**
  * The streaming backend over conmon and runc.
@@ -64,14 +70,19 @@ const KILL_GRACE_MS = 10_000;
 export class ConmonStreamingBackend implements StreamingBackend {
   private readonly o: ConmonStreamingBackendOptions;
   private readonly log: Logger;
+  private readonly fifos: FifoPool;
+  private execDirReady = false;
 
   constructor(opts: ConmonStreamingBackendOptions) {
     this.o = opts;
     this.log = opts.logger;
+    // Beside the sessions' folder, which holds only sessions (each removed when it ends).
+    this.fifos = new FifoPool(join(dirname(opts.execDir), 'exec-fifos'));
   }
 
   async exec(req: ExecRequest, io: StreamIO): Promise<{ exitCode: number }> {
     if (req.cmd.length === 0) throw invalidArgument('exec: cmd is required');
+    const t0 = performance.now();
     const rec = await this.runningContainer(req.containerId);
     const spec = JSON.parse(await readFile(join(this.o.store.dir('containers', rec.id), 'config.json'), 'utf8')) as { process?: OciProcess };
     const resizer = new TerminalResizer(this.log, rec.id);
@@ -80,9 +91,18 @@ export class ConmonStreamingBackend implements StreamingBackend {
     // terminal with it: through conmon's ctl fifo it would race the process's start.
     const proc = execProcessSpec(spec.process ?? {}, req.cmd, req.tty, resizer.takePending());
 
-    await mkdir(this.o.execDir, { recursive: true });
+    if (!this.execDirReady) {
+      await mkdir(this.o.execDir, { recursive: true });
+      this.execDirReady = true;
+    }
     const dir = await mkdtemp(join(this.o.execDir, 'exec-'));
     try {
+      if (!req.tty) {
+        const processFile = join(dir, 'process.json');
+        await writeFile(processFile, JSON.stringify(proc));
+        this.log.debug({ id: rec.id, filesMs: Math.round((performance.now() - t0) * 10) / 10 }, 'exec session prepared');
+        return await this.runDirect(rec.id, processFile, join(dir, 'pid'), req, io);
+      }
       const session: ExecSessionPaths = {
         dir,
         processFile: join(dir, 'process.json'),
@@ -97,6 +117,136 @@ export class ConmonStreamingBackend implements StreamingBackend {
       return await this.runExecSession(rec.id, session, req, io, resizer);
     } finally {
       await rm(dir, { recursive: true, force: true }).catch((err: unknown) => this.log.warn({ dir, err: String(err) }, 'removing exec session folder'));
+    }
+  }
+
+  /**
+   * exec without a terminal: `runtime exec` as our own child, the process on pipes we hold (see
+   * exec-stdio.ts), no conmon and no corelet-io in between. runc hands the process its stdio as
+   * is and exits with its exit code (128+n for signal n); it writes the pid file once the process
+   * runs, so a runc that exits without one failed to start it, and what it wrote on stderr until
+   * then is its own error, kept from the client. Every process it starts is gone when it returns.
+   */
+  private async runDirect(id: string, processFile: string, pidFile: string, req: ExecRequest, io: StreamIO): Promise<{ exitCode: number }> {
+    const t0 = performance.now();
+    const stdio = await openExecStdio(this.fifos, { stdin: io.stdin !== undefined });
+    const t1 = performance.now();
+    let tPid = NaN;
+    let tExit = NaN;
+    // runc writes the pid file by rename once the process runs: watch for it rather than poll.
+    const watcher = watch(dirname(pidFile), { persistent: false });
+    let runtime: ChildProcess;
+    try {
+      runtime = spawn(this.o.runtimePath, ['--root', this.o.runtimeRoot, 'exec', '--process', processFile, '--pid-file', pidFile, id], {
+        stdio: stdio.childStdio,
+        env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
+      });
+    } catch (err) {
+      watcher.close();
+      stdio.destroy();
+      throw err;
+    } finally {
+      stdio.closeChildEnds();
+    }
+    const t2 = performance.now();
+    let spawnError: Error | undefined;
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+      runtime.once('exit', (code, signal) => {
+        tExit = performance.now();
+        resolve({ code, signal });
+      });
+      runtime.once('error', (err) => {
+        spawnError = err;
+        resolve({ code: null, signal: null });
+      });
+    });
+    let pid: number | undefined;
+    let aborted = false;
+    // Until the process runs, stderr is runc's: held back, and released once the pid file is there.
+    const held: Buffer[] = [];
+    let stderrLive = false;
+    const goLive = () => {
+      if (stderrLive) return;
+      stderrLive = true;
+      for (const b of held) io.stderr?.write(b);
+      held.length = 0;
+    };
+    const started = new Promise<void>((resolve) => {
+      const check = async () => {
+        const p = await readPidFile(pidFile);
+        if (p === undefined || pid !== undefined) return;
+        pid = p;
+        tPid = performance.now();
+        goLive();
+        if (aborted) signalProcess(pid, 'SIGKILL', this.log);
+        resolve();
+      };
+      watcher.on('change', (_event, name) => {
+        if (String(name) === basename(pidFile)) void check();
+      });
+      watcher.on('error', () => undefined);
+      void exited.then(() => check().then(resolve));
+    });
+    const onAbort = () => {
+      // The client is gone: end the process (never the container). Before its pid file is there
+      // the process may already run (its output comes first), and killing runc would orphan it:
+      // it is killed as soon as its pid is known.
+      aborted = true;
+      if (pid !== undefined) signalProcess(pid, 'SIGKILL', this.log);
+    };
+    if (io.signal.aborted) onAbort();
+    else io.signal.addEventListener('abort', onAbort, { once: true });
+
+    if (io.stdin && stdio.stdin) io.stdin.pipe(stdio.stdin);
+    const drained = Promise.all(
+      ([
+        [stdio.stdout, io.stdout, true],
+        [stdio.stderr, io.stderr, false],
+      ] as const).map(
+        ([from, to, live]) =>
+          new Promise<void>((resolve) => {
+            from.on('data', (d: Buffer) => {
+              if (!to) return;
+              if (live || stderrLive) {
+                if (!to.write(d)) {
+                  from.pause();
+                  to.once('drain', () => from.resume());
+                }
+              } else held.push(d);
+            });
+            from.once('close', () => resolve());
+            from.on('error', () => undefined);
+          }),
+      ),
+    );
+    try {
+      const { code, signal } = await exited;
+      await started;
+      if (spawnError) throw new CoreletError('Unavailable', `exec in ${id}: cannot run ${this.o.runtimePath}: ${spawnError.message}`, { cause: spawnError });
+      // A background child of the process may hold its pipes: give them a moment, then stop reading.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([drained, new Promise((r) => (timer = setTimeout(r, IO_DRAIN_MS)))]);
+      clearTimeout(timer);
+      if (pid === undefined) {
+        if (aborted) throw new CoreletError('Unavailable', `exec in ${id}: the client went away`);
+        throw runtimeError('exec', id, Buffer.concat(held).toString('utf8'), code);
+      }
+      const exitCode = code ?? (signal ? 128 + (osConstants.signals[signal] ?? 9) : 255);
+      // Where the session's time went, in ms (bench/exec.ts --corelet-log-level debug).
+      const r = (v: number) => Math.round(v * 10) / 10;
+      const trace = { pipesMs: r(t1 - t0), spawnMs: r(t2 - t1), untilPidMs: r(tPid - t2), runMs: r(tExit - t2), drainMs: r(performance.now() - tExit) };
+      this.log.debug({ id, cmd: req.cmd, exitCode, ...trace }, 'exec finished');
+      return { exitCode };
+    } finally {
+      io.signal.removeEventListener('abort', onAbort);
+      watcher.close();
+      if (io.stdin && stdio.stdin) io.stdin.unpipe(stdio.stdin);
+      stdio.destroy();
+      if (runtime.exitCode === null && runtime.signalCode === null && !spawnError) {
+        if (pid !== undefined) signalProcess(pid, 'SIGKILL', this.log);
+        else runtime.kill('SIGKILL');
+        await waitOrKill(exited, runtime, this.log);
+      }
     }
   }
 

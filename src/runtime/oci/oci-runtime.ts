@@ -1,8 +1,11 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { CoreletError, errnoCode, ignoreNotFound, invalidArgument, isKind, type Logger, setLongTimeout } from '../../lib/index.js';
+import { FifoPool, openExecStdio } from './exec-stdio.js';
 import { readPidFile } from './process-alive.js';
 import { runCommand, type CommandResult } from './run-command.js';
 import { runtimeError } from './runtime-errors.js';
@@ -61,6 +64,18 @@ export interface ExecOptions {
   maxOutputBytes?: number;
 }
 
+/**
+ * Where one exec's time went, in ms: writing its files, spawning the runtime (fork + exec, on the
+ * event loop), the runtime running until it exits (its start-up, joining the container, the
+ * process, its exit), the output's end after that, and removing the files.
+ */
+interface ExecPhases {
+  filesMs: number;
+  spawnMs: number;
+  runMs: number;
+  drainMs: number;
+}
+
 /** What an exec'd process did. timedOut means the caller's deadline passed and it was killed. */
 export interface ExecResult {
   exitCode: number;
@@ -82,6 +97,11 @@ export interface OciRuntimeOptions {
   tmpDir?: string;
   /** The systemd cgroup driver: every command gets --systemd-cgroup (runc and crun). */
   systemdCgroup?: boolean;
+  /**
+   * A root-only folder for the FIFOs exec'd processes get as stdio (see exec-stdio.ts); without
+   * it they get Node's socketpairs, on which /dev/stdout and /dev/stderr cannot be opened.
+   */
+  fifoDir?: string;
 }
 
 const DEFAULT_MAX_OUTPUT = 16 * 1024 * 1024;
@@ -101,6 +121,7 @@ export class OciRuntime {
   private readonly tmpDir: string;
   /** --root ROOT, and --systemd-cgroup under the systemd driver: before every command. */
   private readonly globalArgs: string[];
+  private readonly fifos: FifoPool | undefined;
 
   constructor(opts: OciRuntimeOptions) {
     this.binary = opts.binary;
@@ -109,6 +130,7 @@ export class OciRuntime {
     this.commandTimeoutMs = opts.commandTimeoutMs ?? 120_000;
     this.tmpDir = opts.tmpDir ?? tmpdir();
     this.globalArgs = ['--root', this.root, ...(opts.systemdCgroup ? ['--systemd-cgroup'] : [])];
+    this.fifos = opts.fifoDir !== undefined ? new FifoPool(opts.fifoDir) : undefined;
   }
 
   /** The container's state, or undefined when the runtime does not know the id. */
@@ -178,18 +200,28 @@ export class OciRuntime {
     if (opts.args.length === 0) throw invalidArgument(`exec in ${id}: empty command`);
     const base = opts.process ?? (await this.bundleProcess(id));
     const proc = execProcess(base, opts);
+    const t0 = performance.now();
     const dir = await mkdtemp(join(this.tmpDir, 'corelet-exec-'));
+    let phases: ExecPhases | undefined;
+    let exitCode: number | undefined;
     try {
       const processFile = join(dir, 'process.json');
       const pidFile = join(dir, 'pid');
       await writeFile(processFile, JSON.stringify(proc));
-      const started = Date.now();
+      const t1 = performance.now();
       const res = await this.execProcessFile(id, processFile, pidFile, opts);
-      this.logger.debug({ id, args: opts.args, ms: Date.now() - started, exitCode: res.exitCode }, 'oci exec');
+      exitCode = res.exitCode;
+      phases = { filesMs: t1 - t0, ...res.phases };
       if (!res.started) throw runtimeError('exec', id, res.stderr.toString('utf8'), res.exitCode);
       return { exitCode: res.exitCode, stdout: res.stdout, stderr: res.stderr, timedOut: res.timedOut };
     } finally {
-      await rm(dir, { recursive: true, force: true });
+      // The files go once the answer is on its way: their removal is not the caller's wait.
+      void rm(dir, { recursive: true, force: true }).catch((err: unknown) => this.logger.warn({ dir, err: String(err) }, 'removing exec files'));
+      if (phases) {
+        // One line per exec at debug: where its time went (bench/exec.ts --trace).
+        const trace = Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Math.round(v * 10) / 10]));
+        this.logger.debug({ id, args: opts.args, ms: Math.round(performance.now() - t0), exitCode, ...trace }, 'oci exec');
+      }
     }
   }
 
@@ -201,20 +233,37 @@ export class OciRuntime {
     return config.process ?? {};
   }
 
-  private execProcessFile(
+  private async execProcessFile(
     id: string,
     processFile: string,
     pidFile: string,
     opts: ExecOptions,
-  ): Promise<{ exitCode: number; stdout: Buffer; stderr: Buffer; timedOut: boolean; started: boolean }> {
+  ): Promise<{ exitCode: number; stdout: Buffer; stderr: Buffer; timedOut: boolean; started: boolean; phases: Omit<ExecPhases, 'filesMs'> }> {
     const max = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
     const args = [...this.globalArgs, 'exec', '--process', processFile, '--pid-file', pidFile, id];
+    const pipes = this.fifos ? await openExecStdio(this.fifos, { stdin: opts.stdin !== undefined }) : undefined;
     return new Promise((resolve, reject) => {
-      const child = spawn(this.binary, args, { stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+      const t0 = performance.now();
+      let child: ChildProcess;
+      try {
+        child = spawn(this.binary, args, { stdio: pipes ? pipes.childStdio : [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+      } catch (err) {
+        pipes?.destroy();
+        throw err;
+      } finally {
+        pipes?.closeChildEnds();
+      }
+      const t1 = performance.now();
+      let t2 = NaN;
+      const out: Readable = pipes ? pipes.stdout : child.stdout!;
+      const err: Readable = pipes ? pipes.stderr : child.stderr!;
+      const input: Writable | null = pipes ? (pipes.stdin ?? null) : child.stdin;
       const stdout = new OutputBuffer(max);
       const stderr = new OutputBuffer(max);
-      child.stdout!.on('data', (d: Buffer) => stdout.push(d));
-      child.stderr!.on('data', (d: Buffer) => stderr.push(d));
+      out.on('data', (d: Buffer) => stdout.push(d));
+      err.on('data', (d: Buffer) => stderr.push(d));
+      out.on('error', () => undefined);
+      err.on('error', () => undefined);
       let timedOut = false;
       let exitCode: number | null = null;
       let signal: NodeJS.Signals | null = null;
@@ -229,12 +278,16 @@ export class OciRuntime {
         if (finished) return;
         finished = true;
         timers.forEach((t) => t.clear());
-        child.stdout!.destroy();
-        child.stderr!.destroy();
-        // runc writes the pid file once the process runs: without it, runc itself failed.
-        const started = (await readPidFile(pidFile)) !== undefined;
+        out.destroy();
+        err.destroy();
+        pipes?.destroy();
+        // runc writes the pid file once the process runs: without it, runc itself failed. A zero
+        // exit is the process's own (a failing runc exits non-zero): no file to read then.
+        const started = exitCode === 0 || (await readPidFile(pidFile)) !== undefined;
         const code = exitCode ?? (signal ? 128 + signalNumber(signal) : timedOut ? 137 : 255);
-        resolve({ exitCode: code, stdout: stdout.value(), stderr: stderr.value(), timedOut, started: started || timedOut });
+        const t3 = performance.now();
+        const phases = { spawnMs: t1 - t0, runMs: t2 - t1, drainMs: t3 - t2 };
+        resolve({ exitCode: code, stdout: stdout.value(), stderr: stderr.value(), timedOut, started: started || timedOut, phases });
       };
 
       if (opts.timeoutMs !== undefined) {
@@ -252,22 +305,33 @@ export class OciRuntime {
           }, opts.timeoutMs),
         );
       }
-      child.on('error', (err) => {
+      child.on('error', (e) => {
         timers.forEach((t) => t.clear());
         finished = true;
-        reject(new CoreletError('Unavailable', `cannot run ${this.binary}: ${err.message}`, { cause: err }));
+        pipes?.destroy();
+        reject(new CoreletError('Unavailable', `cannot run ${this.binary}: ${e.message}`, { cause: e }));
       });
       child.on('exit', (code, sig) => {
+        t2 = performance.now();
         exitCode = code;
         signal = sig;
         // A runtime that hands the process our pipes directly (no copying) leaves them open while
         // a background child of the process lives: give them a moment, then stop reading.
         later(() => void finish(), IO_DRAIN_MS);
       });
-      child.on('close', () => void finish());
-      if (opts.stdin && child.stdin) {
-        child.stdin.on('error', () => undefined);
-        child.stdin.end(opts.stdin);
+      // All output read: the child closed its pipes (Node's), or ours reached their end (FIFOs).
+      let open = pipes ? 3 : 1;
+      const closed = () => {
+        if (--open === 0) void finish();
+      };
+      child.on('close', closed);
+      if (pipes) {
+        out.once('close', closed);
+        err.once('close', closed);
+      }
+      if (opts.stdin && input) {
+        input.on('error', () => undefined);
+        input.end(opts.stdin);
       }
     });
   }

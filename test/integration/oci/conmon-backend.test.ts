@@ -163,6 +163,28 @@ test('exec passes large input and output through without loss', { timeout: 60_00
   assert.equal(lines[19999], 'line-19999');
 });
 
+test('exec without a TTY gives the process pipes: /dev/stdin, /dev/stdout and /dev/stderr open', { timeout: 60_000 }, async () => {
+  const stdin = new PassThrough();
+  const c = client({ stdin });
+  const done = backend.exec({ containerId: ctr.sleeper!, cmd: ['sh', '-c', 'cat /dev/stdin > /dev/stdout; echo err > /dev/stderr'], tty: false }, c.io);
+  stdin.end('from stdin');
+  assert.deepEqual(await done, { exitCode: 0 });
+  assert.equal(c.stdout.text, 'from stdin');
+  assert.equal(c.stderr.text, 'err\n');
+});
+
+test('exec without a TTY: a client that goes away ends the process', { timeout: 60_000 }, async () => {
+  const c = client();
+  const done = backend.exec({ containerId: ctr.sleeper!, cmd: ['sh', '-c', 'while :; do echo no-tty-loop; sleep 0.1; done'], tty: false }, c.io);
+  await c.stdout.until((t) => t.includes('no-tty-loop'));
+  c.abort.abort();
+  const r = await done;
+  assert.equal(r.exitCode, 137, 'killed with SIGKILL');
+  const ps = await execText(['ps', '-o', 'pid,args']);
+  assert.doesNotMatch(ps, /no-tty-loop/, 'the exec process is gone');
+  assert.deepEqual(await readdir(execDir), [], 'exec session files removed');
+});
+
 test('exec with a TTY: the client size is the terminal size ("40 100")', { timeout: 60_000 }, async () => {
   const c = client({ tty: true, initialSize: { width: 100, height: 40 } });
   const r = await backend.exec({ containerId: ctr.sleeper!, cmd: ['stty', 'size'], tty: true }, c.io);

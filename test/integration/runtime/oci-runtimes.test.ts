@@ -37,6 +37,13 @@ for (const oci of ['runc', 'crun']) {
 
       assert.equal((await h.crictl(['exec', '-s', id, 'echo', 'sync-hello'])).stdout.trim(), 'sync-hello');
       assert.equal((await h.crictl(['exec', id, 'echo', 'stream-hello'])).stdout.trim(), 'stream-hello');
+      // The exec'd process gets pipes, not sockets, under either runtime (crun hands the process
+      // its own stdio): /dev/stdout and /dev/stderr open. crictl --sync prints both on its stdout.
+      const devs = 'echo o > /dev/stdout; echo e > /dev/stderr';
+      assert.deepEqual((await h.crictl(['exec', '-s', id, 'sh', '-c', devs])).stdout.split('\n').filter((l) => l !== ''), ['o', 'e']);
+      const streamed = await h.crictl(['exec', id, 'sh', '-c', devs]);
+      assert.equal(streamed.stdout.trim(), 'o');
+      assert.match(streamed.stderr, /^e$/m);
 
       // UpdateContainerResources: the new limits reach the container's cgroup.
       await h.crictl(['update', '--memory', String(64 * MiB), '--cpu-quota', '20000', '--cpu-period', '100000', id]);

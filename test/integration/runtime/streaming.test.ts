@@ -29,6 +29,16 @@ after(async () => {
 
 const crictlArgs = () => ['--runtime-endpoint', `unix://${h.socket}`];
 
+test('exec, streamed and sync (ExecSync), gives the process pipes: /dev/stdin, /dev/stdout and /dev/stderr open as in containerd', async () => {
+  const script = 'cat /dev/stdin > /dev/stdout; echo to-stderr > /dev/stderr';
+  const streamed = await h.crictl(['exec', '-i', shell, 'sh', '-c', script], { input: 'to-stdout\n' });
+  assert.equal(streamed.stdout.trim(), 'to-stdout');
+  assert.match(streamed.stderr, /^to-stderr$/m);
+  // crictl --sync prints the reply's stdout, then its stderr, both on its own stdout.
+  const sync = await h.crictl(['exec', '--sync', shell, 'sh', '-c', 'echo to-stdout > /dev/stdout; echo to-stderr > /dev/stderr']);
+  assert.deepEqual(sync.stdout.split('\n').filter((l) => l !== ''), ['to-stdout', 'to-stderr']);
+});
+
 for (const transport of ['spdy', 'websocket']) {
   test(`exec -i streams stdin and exit codes propagate (${transport})`, async () => {
     const r = await h.crictl(['exec', '-i', '-r', transport, shell, 'sh', '-c', 'tr a-z A-Z'], { input: 'hello stdin\n' });
