@@ -44,10 +44,13 @@ const { values: args } = parseArgs({
     trace: { type: 'boolean', default: true },
     'trace-only': { type: 'boolean', default: false },
     bridge: { type: 'string', default: 'ps-bench0' },
-    subnet: { type: 'string', default: '10.81.0.0/16' },
+    subnet: { type: 'string', default: '10.81.0.0/17' },
+    'baseline-subnet': { type: 'string', default: '10.81.128.0/17' },
     'cgroup-parent': { type: 'string', default: '/ps-bench' },
     crictl: { type: 'string', default: 'crictl' },
     'corelet-cli': { type: 'string', default: resolve(import.meta.dirname, '..', 'src', 'cli', 'main.js') },
+    /** A second corelet build (its dist/src/cli/main.js) run as one more runtime of the same run: before/after under one load. */
+    'baseline-cli': { type: 'string' },
     'corelet-log-level': { type: 'string', default: 'info' },
     'save-log': { type: 'string' },
   },
@@ -64,6 +67,7 @@ if (!MODES) throw new Error(`--mode must be both, grpc or crictl, got "${args.mo
 
 /** One runtime under test. */
 interface Target {
+  kind: 'corelet' | 'baseline' | 'reference';
   label: string;
   short: string;
   endpoint: string;
@@ -106,9 +110,21 @@ async function startPodGrpc(t: Target, name: string): Promise<StartedPod> {
   const started = performance.now();
   const { pod_sandbox_id: sandboxId } = await t.client.runtime.RunPodSandbox({ config, runtime_handler: '' });
   t.onSandbox?.(sandboxId);
-  const { container_id: containerId } = await t.client.runtime.CreateContainer({ pod_sandbox_id: sandboxId, config: containerConfig(), sandbox_config: config });
-  await t.client.runtime.StartContainer({ container_id: containerId });
-  return { sandboxId, containerId, ms: performance.now() - started };
+  return orRemove(t, sandboxId, async () => {
+    const { container_id: containerId } = await t.client.runtime.CreateContainer({ pod_sandbox_id: sandboxId, config: containerConfig(), sandbox_config: config });
+    await t.client.runtime.StartContainer({ container_id: containerId });
+    return { sandboxId, containerId, ms: performance.now() - started };
+  });
+}
+
+/** The rest of a pod start; on failure the sandbox already made is removed before the error goes on. */
+async function orRemove(t: Target, sandboxId: string, rest: () => Promise<StartedPod>): Promise<StartedPod> {
+  try {
+    return await rest();
+  } catch (err) {
+    await removePods(t, [{ sandboxId, containerId: '', ms: 0 }]);
+    throw err;
+  }
 }
 
 async function crictl(t: Target, cmd: string[]): Promise<string> {
@@ -128,9 +144,11 @@ async function startPodCrictl(t: Target, name: string): Promise<StartedPod> {
   const started = performance.now();
   const sandboxId = await crictl(t, ['runp', pod]);
   t.onSandbox?.(sandboxId);
-  const containerId = await crictl(t, ['create', sandboxId, ctr, pod]);
-  await crictl(t, ['start', containerId]);
-  return { sandboxId, containerId, ms: performance.now() - started };
+  return orRemove(t, sandboxId, async () => {
+    const containerId = await crictl(t, ['create', sandboxId, ctr, pod]);
+    await crictl(t, ['start', containerId]);
+    return { sandboxId, containerId, ms: performance.now() - started };
+  });
 }
 
 const startPod = (mode: Mode, t: Target, name: string) => (mode === 'grpc' ? startPodGrpc(t, name) : startPodCrictl(t, name));
@@ -243,8 +261,9 @@ async function runcFloor(dir: string, rootfs: string, n: number): Promise<number
     await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
     const started = performance.now();
     try {
-      await exec('runc', ['--root', root, 'create', '--bundle', bundle, id]);
-      await exec('runc', ['--root', root, 'start', id]);
+      // stdio not piped: the container's init inherits runc create's, and would hold a pipe open
+      await run('runc', ['--root', root, 'create', '--bundle', bundle, id]);
+      await run('runc', ['--root', root, 'start', id]);
       out.push(performance.now() - started);
     } finally {
       await exec('runc', ['--root', root, 'delete', '--force', id]).catch(() => undefined);
@@ -252,6 +271,15 @@ async function runcFloor(dir: string, rootfs: string, n: number): Promise<number
   }
   await removeCgroupTree(`${args['cgroup-parent']}-floor`);
   return out;
+}
+
+/** Runs a command with stdio to /dev/null; rejects on a non-zero exit. */
+function run(file: string, argv: string[]): Promise<void> {
+  return new Promise((res, rej) => {
+    const child = spawn(file, argv, { stdio: 'ignore' });
+    child.on('error', rej);
+    child.on('exit', (code) => (code === 0 ? res() : rej(new Error(`${file} ${argv.join(' ')}: exit ${code}`))));
+  });
 }
 
 interface ConfList {
@@ -276,14 +304,23 @@ function runPlugin(command: 'ADD' | 'DEL', plugin: Record<string, unknown> & { t
   });
 }
 
-/** `ip netns add` + the CNI chain's ADD (same config list as the corelet daemon), timed; DEL not. */
-async function cniFloor(confDir: string, n: number): Promise<number[]> {
+/**
+ * `ip netns add` + the CNI chain's ADD (same config list as the corelet daemon), timed; DEL not.
+ * Then the same chain with the bridge's ipMasq off: the cost of
+ * the per-pod masquerade chain (the bridge plugin runs iptables for it) on this host.
+ */
+async function cniFloor(confDir: string, n: number): Promise<{ asConfigured: number[]; noIpMasq: number[] }> {
   const file = (await readdir(confDir)).filter((f) => f.endsWith('.conflist')).sort()[0];
   if (!file) throw new Error(`no .conflist in ${confDir}`);
-  const list = JSON.parse(await readFile(join(confDir, file), 'utf8')) as ConfList;
+  const configured = JSON.parse(await readFile(join(confDir, file), 'utf8')) as ConfList;
+  const noMasq: ConfList = { ...configured, plugins: configured.plugins.map((p) => (p.type === 'bridge' ? { ...p, ipMasq: false } : p)) };
+  return { asConfigured: await cniChainAdd(configured, n, 'a'), noIpMasq: await cniChainAdd(noMasq, n, 'b') };
+}
+
+async function cniChainAdd(list: ConfList, n: number, tag: string): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
-    const ns = `ps-floor-${process.pid}-${i}`;
+    const ns = `ps-floor-${process.pid}-${tag}${i}`;
     const env = { CNI_CONTAINERID: `${ns}-${randomUUID().slice(0, 8)}`, CNI_NETNS: `/run/netns/${ns}`, CNI_IFNAME: 'eth0', PATH: process.env.PATH ?? '' };
     const conf = (p: ConfList['plugins'][number], prev?: unknown) => ({ ...p, cniVersion: list.cniVersion, name: list.name, ...(prev ? { prevResult: prev } : {}) });
     const started = performance.now();
@@ -325,7 +362,7 @@ async function traceOnePod(cli: string, dir: string): Promise<void> {
   console.log('\n## trace of ONE corelet pod start (gRPC; a private daemon at --log-level debug, traced by strace -f)');
   const d = await CoreletDaemon.start({ cli, logLevel: 'debug', bridge: `${args.bridge}t`.slice(0, 15), subnet: args.subnet!, cgroupParent: `${args['cgroup-parent']}-trace` });
   const client = createCriClient(`unix://${d.socket}`);
-  const t: Target = { label: 'corelet', short: 'corelet', endpoint: `unix://${d.socket}`, client, daemonPid: d.pid, onSandbox: (id) => d.noteSandbox(id) };
+  const t: Target = { kind: 'corelet', label: 'corelet', short: 'corelet', endpoint: `unix://${d.socket}`, client, daemonPid: d.pid, onSandbox: (id) => d.noteSandbox(id) };
   const pods: StartedPod[] = [];
   try {
     await client.image.PullImage({ image: { image: args.image! } });
@@ -373,17 +410,25 @@ async function commit(): Promise<string> {
 }
 
 function report(mode: Mode, targets: readonly Target[], samples: Map<string, Samples>): void {
-  const refs = targets.slice(1);
+  const refs = targets.filter((t) => t.kind === 'reference');
+  const base = targets.find((t) => t.kind === 'baseline');
   const c = samples.get('corelet')!;
   const metric = (label: string, f: (s: Samples) => number) => {
     const vals = targets.map((t) => f(samples.get(t.short)!));
-    const fastest = Math.min(...vals.slice(1));
-    return [label, ...vals.map(fmtMs), ...refs.map((_, i) => ratio(vals[0]!, vals[i + 1]!)), refs.length ? ratio(vals[0]!, fastest) : '-'];
+    const own = f(c);
+    const refVals = refs.map((r) => f(samples.get(r.short)!));
+    return [
+      label,
+      ...vals.map(fmtMs),
+      ...(base ? [ratio(own, f(samples.get(base.short)!))] : []),
+      ...refVals.map((v) => ratio(own, v)),
+      refs.length ? ratio(own, Math.min(...refVals)) : '-',
+    ];
   };
   console.log(`\n### ${mode === 'grpc' ? 'through gRPC (bench client → CRI socket)' : 'through crictl (runp + create + start, timed from outside)'}`);
   console.log(
     table([
-      ['metric', ...targets.map((t) => t.label), ...refs.map((r) => `corelet/${r.short}`), 'corelet/faster'],
+      ['metric', ...targets.map((t) => t.label), ...(base ? ['corelet/baseline'] : []), ...refs.map((r) => `corelet/${r.short}`), 'corelet/faster'],
       metric(`sequential median (n=${c.seq.length})`, (s) => median(s.seq)),
       metric('sequential p90', (s) => quantile(s.seq, 0.9)),
       metric(`parallel (${PARALLEL}) per-pod median`, (s) => median(s.par)),
@@ -417,10 +462,17 @@ async function main(): Promise<void> {
 async function compare(cli: string): Promise<void> {
   const corelet = await CoreletDaemon.start({ cli, logLevel: args['corelet-log-level']!, bridge: args.bridge!, subnet: args.subnet!, cgroupParent: args['cgroup-parent']! });
   const targets: Target[] = [];
+  let baseline: CoreletDaemon | undefined;
   try {
+    if (args['baseline-cli']) {
+      baseline = await CoreletDaemon.start({ cli: args['baseline-cli'], logLevel: args['corelet-log-level']!, bridge: `${args.bridge}b`.slice(0, 15), subnet: args['baseline-subnet']!, cgroupParent: `${args['cgroup-parent']}-baseline` });
+      console.log(`baseline: ${args['baseline-cli']}`);
+    }
     const refs = await referenceRuntimes(args);
-    targets.push({ label: 'corelet', short: 'corelet', endpoint: `unix://${corelet.socket}`, client: createCriClient(`unix://${corelet.socket}`), daemonPid: corelet.pid, onSandbox: (id) => corelet.noteSandbox(id) });
-    for (const r of refs) targets.push({ label: r.label, short: r.label.includes('v2') || r.endpoint.includes('containerd2') ? 'ctrd2' : 'ctrd1', endpoint: r.endpoint, client: createCriClient(r.endpoint), daemonPid: r.pid });
+    targets.push({ kind: 'corelet', label: 'corelet', short: 'corelet', endpoint: `unix://${corelet.socket}`, client: createCriClient(`unix://${corelet.socket}`), daemonPid: corelet.pid, onSandbox: (id) => corelet.noteSandbox(id) });
+    const base = baseline;
+    if (base) targets.push({ kind: 'baseline', label: 'corelet baseline', short: 'baseline', endpoint: `unix://${base.socket}`, client: createCriClient(`unix://${base.socket}`), daemonPid: base.pid, onSandbox: (id) => base.noteSandbox(id) });
+    for (const r of refs) targets.push({ kind: 'reference', label: r.label, short: r.label.includes('v2') || r.endpoint.includes('containerd2') ? 'ctrd2' : 'ctrd1', endpoint: r.endpoint, client: createCriClient(r.endpoint), daemonPid: r.pid });
     for (const t of targets) {
       console.log(`${t.short}: ${t.label} at ${t.endpoint} (daemon pid ${t.daemonPid})`);
       await removeLeftovers(t);
@@ -439,7 +491,8 @@ async function compare(cli: string): Promise<void> {
     }
     const pauseRootfs = resolve(cli, '..', '..', '..', 'pause', 'rootfs');
     const runcMs = await runcFloor(logRoot, pauseRootfs, FLOORS);
-    const cniMs = await cniFloor(join(corelet.dir, 'net.d'), FLOORS);
+    const cniFloors = await cniFloor(join(corelet.dir, 'net.d'), FLOORS);
+    const cniMs = cniFloors.asConfigured;
 
     const cpu0 = await cpuMs(corelet.pid);
     let coreletSeqPods = 0;
@@ -475,7 +528,7 @@ async function compare(cli: string): Promise<void> {
     const cpu1 = await cpuMs(corelet.pid);
     const coreletPods = coreletSeqPods + PARALLEL * ROUNDS * MODES!.length;
 
-    console.log(`\n## pod start: corelet vs ${targets.slice(1).map((t) => t.label).join(' vs ') || '(no reference)'}; ${ROUNDS} rounds, runtimes alternating`);
+    console.log(`\n## pod start: ${targets.map((t) => t.label).join(' vs ')}; ${ROUNDS} rounds, runtimes alternating`);
     for (const mode of MODES!) report(mode, targets, results.get(mode)!);
     console.log('\n### floors on this host, same run (medians of ' + FLOORS + ')');
     const runc = median(runcMs);
@@ -485,6 +538,7 @@ async function compare(cli: string): Promise<void> {
         ['floor', 'median', 'min'],
         ['runc create + start (pause rootfs, runc directly)', fmtMs(runc), fmtMs(Math.min(...runcMs))],
         ['ip netns add + CNI ADD chain (same conflist)', fmtMs(cni), fmtMs(Math.min(...cniMs))],
+        ['  the same, bridge ipMasq off (no per-pod iptables)', fmtMs(median(cniFloors.noIpMasq)), fmtMs(Math.min(...cniFloors.noIpMasq))],
         ['pod, serial: netns+CNI + 2 × runc', fmtMs(cni + 2 * runc), '-'],
         ['pod, overlapped: max(netns+CNI, runc) + runc', fmtMs(Math.max(cni, runc) + runc), '-'],
       ]),
@@ -501,6 +555,7 @@ async function compare(cli: string): Promise<void> {
       t.client.close();
     }
     await corelet.stop();
+    await baseline?.stop();
   }
 }
 
