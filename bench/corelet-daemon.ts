@@ -26,6 +26,8 @@ export interface CoreletDaemonOptions {
   subnet: string;
   /** More runtime.yaml lines (e.g. `imageUnpackWorker: never`). */
   extraConfig?: string[];
+  /** cgroupfs parent of its pods (default /corelet-bench-<bench pid>); stop() removes it. */
+  cgroupParent?: string;
 }
 
 export class CoreletDaemon {
@@ -41,7 +43,7 @@ export class CoreletDaemon {
     this.socket = join(dir, 'corelet.sock');
     this.root = join(dir, 'root');
     this.logFile = join(dir, 'runtime.log');
-    this.cgroupParent = `/corelet-bench-${process.pid}`;
+    this.cgroupParent = opts.cgroupParent ?? `/corelet-bench-${process.pid}`;
   }
 
   get pid(): number {

@@ -3,14 +3,15 @@
  * adapters live in network/, oci/, image/ and src/host/ (cgroups); unit tests pass fakes.
  */
 import type { OciSpec } from './spec/index.js';
-import type { PodNetworkArgs } from './network/index.js';
+import type { NamespacePinPaths, PodNetworkArgs } from './network/index.js';
 import type { ConmonCreateOptions } from './oci/index.js';
 import type { CgroupStats } from '../host/index.js';
 
 export type { PodNetworkArgs };
 
 export interface NetworkPort {
-  createNetns(name: string): Promise<string>;
+  /** Creates NAME with lo up; given pins, also new IPC/UTS namespaces bound on those files. */
+  createNetns(name: string, pins?: NamespacePinPaths): Promise<string>;
   removeNetns(path: string): Promise<void>;
   setUp(args: PodNetworkArgs): Promise<{ ip: string; additionalIps: string[] }>;
   tearDown(args: PodNetworkArgs): Promise<void>;

@@ -13,6 +13,7 @@ import { currentBootId, startTimeOrUnknown } from '../process-liveness.js';
 import type { ContainerManager } from './container-manager.js';
 import { hostPathsToCreate, resolveImageVolumes } from './image-volumes.js';
 import { childCgroup } from '../sandbox/pod-cgroup.js';
+import { podStep } from '../sandbox/pod-step.js';
 
 /** What CreateContainer works with. */
 export type CreateContainerDeps = Pick<LifecycleDeps, 'config' | 'store' | 'images' | 'logger' | 'mounts' | 'monitor' | 'oci' | 'host' | 'namespaces' | 'events'> & {
@@ -79,7 +80,7 @@ async function createHeld(
     user: { uid: 0, gid: 0, additionalGids: [] },
   };
   const undo = new UndoStack();
-  await store.add('containers', rec);
+  await podStep(logger, id, 'container record (created)', () => store.add('containers', rec));
   undo.push('forget container record', () => store.remove('containers', id));
   try {
     return await d.containers.withLock(id, async () => {
@@ -107,10 +108,12 @@ async function build(
   const dir = d.containers.dir(rec.id);
   const rootfs = join(dir, 'rootfs');
   // The overlay mount (a process) runs while the spec is worked out.
-  const mounting = mounts.overlay(imageRootfs, join(dir, 'upper'), join(dir, 'work'), rootfs).then(() => {
+  const step = <T>(name: string, fn: () => Promise<T>) => podStep(d.logger, rec.id, name, fn);
+  const mounting = step('mount overlay rootfs', () => mounts.overlay(imageRootfs, join(dir, 'upper'), join(dir, 'work'), rootfs)).then(() => {
     undo.push('unmount rootfs', () => mounts.unmount(rootfs));
   });
   let spec: OciSpec;
+  const specStarted = Date.now();
   try {
     // Host directories the pod mounts are created when missing, as containerd does (the request's:
     // an image volume's source is the image's own folder).
@@ -163,11 +166,12 @@ async function build(
       gid: spec.process.user.gid,
       additionalGids: spec.process.user.additionalGids ?? [],
     };
+    d.logger.debug({ id: rec.id, step: 'build container spec', ms: Date.now() - specStarted }, 'pod step');
   } finally {
     await mounting.catch(() => undefined);
   }
   await mounting;
-  await writeFile(join(dir, 'config.json'), JSON.stringify(spec), { mode: 0o600 });
+  await step('write container config.json', () => writeFile(join(dir, 'config.json'), JSON.stringify(spec), { mode: 0o600 }));
   if (rec.logPath) await mkdir(dirname(rec.logPath), { recursive: true });
   undo.push('delete runc container', () => oci.delete(rec.id, { force: true }));
   const { pid, conmonPid } = await monitor.create({
@@ -190,7 +194,7 @@ async function build(
     startTimeOrUnknown(d.namespaces, conmonPid),
     currentBootId(d.namespaces),
   ]);
-  await store.updateContainer(rec.id, (r) => {
+  await step('container record (pid)', () => store.updateContainer(rec.id, (r) => {
     r.pid = pid;
     r.pidStartTime = pidStartTime;
     r.conmonPid = conmonPid;
@@ -198,7 +202,7 @@ async function build(
     r.bootId = bootId;
     r.stopSignal = rec.stopSignal;
     r.user = rec.user;
-  });
+  }));
   publishEvent(d, 'CONTAINER_CREATED_EVENT', rec.id, rec.sandboxId);
 }
 

@@ -3,8 +3,9 @@
  * them, so the namespace outlives every process in it and can be joined by path.
  */
 import { lstat, mkdir, open, statfs, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { execa } from '../../lib/index.js'; // execa, loaded on first use
+import type { NamespacePinPaths } from './types.js';
 import { alreadyExists, CoreletError, errnoCode, internal, invalidArgument } from '../../lib/index.js';
 
 // statfs(2) f_type of a namespace file (linux/magic.h NSFS_MAGIC).
@@ -26,24 +27,39 @@ export async function isNetworkNamespace(path: string): Promise<boolean> {
  * One child process: `unshare --net=PATH` makes the namespace and binds it, then execs `ip link
  * set lo up` inside it (measured at ~4 ms here; `ip netns add` plus the CNI loopback plugin took
  * ~8 ms, and `ip netns add` cannot use any dir but /run/netns).
+ *
+ * With pins, the same unshare also makes a new IPC and/or UTS namespace and binds each on its
+ * path (as CRI-O's pinns does): the pause container then joins them by path instead of making
+ * them, and no `mount --bind` per namespace is needed after its create. On failure nothing made
+ * here is left.
  */
-export async function createNetns(netnsDir: string, name: string): Promise<string> {
+export async function createNetns(netnsDir: string, name: string, pins: NamespacePinPaths = {}): Promise<string> {
   if (!NETNS_NAME.test(name)) {
     throw invalidArgument(`netns name "${name}" must be letters, digits, "_", "." or "-"`);
   }
   await mkdir(netnsDir, { recursive: true, mode: 0o755 });
   const path = join(netnsDir, name);
+  const pinFiles = (['ipc', 'uts'] as const).filter((t) => pins[t]).map((t) => ({ type: t, file: pins[t]! }));
+  const made: string[] = [];
+  const removeMade = async () => {
+    for (const f of made) await removeNetns(f).catch(() => undefined);
+  };
   try {
     // The bind mount needs an existing file; exclusive create so two pods never share one.
-    await (await open(path, 'wx', 0o444)).close();
+    for (const f of [path, ...pinFiles.map((p) => p.file)]) {
+      if (f !== path) await mkdir(dirname(f), { recursive: true, mode: 0o700 });
+      await (await open(f, 'wx', f === path ? 0o444 : 0o600)).close();
+      made.push(f);
+    }
   } catch (err) {
-    if (errnoCode(err) === 'EEXIST') throw alreadyExists(`network namespace ${path} already exists`, err);
+    await removeMade();
+    if (errnoCode(err) === 'EEXIST') throw alreadyExists(`network namespace ${path} or its pins already exist`, err);
     throw internal(`creating ${path}: ${(err as Error).message}`, err);
   }
-  const r = await execa('unshare', [`--net=${path}`, 'ip', 'link', 'set', 'lo', 'up'], { reject: false });
+  const r = await execa('unshare', [`--net=${path}`, ...pinFiles.map((p) => `--${p.type}=${p.file}`), 'ip', 'link', 'set', 'lo', 'up'], { reject: false });
   if (r.exitCode !== 0) {
-    // unshare may have bound the namespace before `ip` failed: remove both.
-    await removeNetns(path).catch(() => undefined);
+    // unshare may have bound the namespaces before `ip` failed: remove them all.
+    await removeMade();
     throw internal(`creating network namespace ${path}: ${String(r.stderr).trim() || r.shortMessage}`);
   }
   return path;

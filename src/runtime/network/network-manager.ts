@@ -39,7 +39,7 @@ import {
 import { ipMasqComment, leaksIpMasqWithoutNetns, removeIpMasqChain } from './ipmasq-cleanup.js';
 import { createNetns, isNetworkNamespace, removeNetns } from './netns.js';
 import { hostBridgeAddresses, type BridgeAddressPort } from './bridge-address.js';
-import type { NetworkStatus, PodNetwork, PodNetworkArgs, PodNetworkResult } from './types.js';
+import type { NamespacePinPaths, NetworkStatus, PodNetwork, PodNetworkArgs, PodNetworkResult } from './types.js';
 
 /** What a NetworkManager is built from. Host paths are all injectable so tests and side-by-side runtimes never share state. */
 export interface NetworkManagerOptions {
@@ -223,8 +223,8 @@ export class NetworkManager implements PodNetwork {
   }
 
   /** Creates NAME under the netns dir with lo up; returns its path. */
-  createNetns(name: string): Promise<string> {
-    return createNetns(this.settings.netnsDir, name);
+  createNetns(name: string, pins?: NamespacePinPaths): Promise<string> {
+    return createNetns(this.settings.netnsDir, name, pins);
   }
 
   /** Unmounts and removes a netns file; missing is fine. */

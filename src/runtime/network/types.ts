@@ -3,6 +3,12 @@
  * types (CNI spec 0.3.x, 0.4.0 and 1.0.0 results share one layout).
  */
 
+/** IPC and UTS namespaces createNetns can make and pin beside the netns: the file to bind each on. */
+export interface NamespacePinPaths {
+  ipc?: string;
+  uts?: string;
+}
+
 /** One port a pod asks to publish on the host (CRI PortMapping, upper-case protocol as CRI has it). */
 export interface PortMapping {
   protocol: 'TCP' | 'UDP' | 'SCTP';
@@ -68,7 +74,8 @@ export interface NetworkStatus {
  */
 export interface PodNetwork {
   status(): Promise<NetworkStatus>;
-  createNetns(name: string): Promise<string>;
+  /** Creates NAME under the netns dir with lo up (and, given pins, IPC/UTS namespaces bound there). */
+  createNetns(name: string, pins?: NamespacePinPaths): Promise<string>;
   removeNetns(path: string): Promise<void>;
   setUp(args: PodNetworkArgs): Promise<PodNetworkResult>;
   tearDown(args: PodNetworkArgs): Promise<void>;

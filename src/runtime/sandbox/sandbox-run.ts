@@ -14,6 +14,7 @@ import type { SandboxManager } from './sandbox-manager.js';
 import { ownedCgroups } from './cgroup-ownership.js';
 import { currentBootId, startTimeOrUnknown } from '../process-liveness.js';
 import { childCgroup, ownsPodCgroupParent, podCgroupParent, removePodCgroups } from './pod-cgroup.js';
+import { podStep } from './pod-step.js';
 
 /** Size of a pod's /dev/shm, as Docker and containerd default it. */
 const SHM_SIZE = '65536k';
@@ -67,7 +68,7 @@ export async function runPodSandbox(d: RunPodSandboxDeps, config: PodSandboxConf
     ownedCgroups: ownedCgroupParents,
     shmMounted: false,
   };
-  await store.add('sandboxes', rec);
+  await podStep(logger, id, 'sandbox record (creating)', () => store.add('sandboxes', rec));
   const undo = new UndoStack();
   undo.push('forget sandbox record', () => store.remove('sandboxes', id));
   return d.sandboxes.withLock(id, async () => {
@@ -94,15 +95,23 @@ async function createSandbox(d: RunPodSandboxDeps, rec: SandboxRecord, hostNetwo
   // /dev/shm and the netns are independent: make them side by side. Their names derive from the
   // id, so a daemon killed right here still finds them when it rolls the sandbox back.
   const shm = hostIpc ? undefined : join(dir, 'shm');
+  const step = <T>(name: string, fn: () => Promise<T>) => podStep(d.logger, id, name, fn);
+  // A pod with its own network gets its IPC and UTS namespaces from the same unshare as its netns,
+  // each bound on a file of its pin dir (as CRI-O's pinns): the pause joins all three by path,
+  // so no `mount --bind` per namespace runs between its create and its start. Containers join the
+  // same files. (A host-network pod keeps the pin of its pause's IPC namespace after create.)
+  const pinDir = d.sandboxes.pinDir(id);
+  const premade: Partial<Record<PinnedNamespace, string>> = hostNetwork ? {} : { ...(hostIpc ? {} : { ipc: join(pinDir, 'ipc') }), uts: join(pinDir, 'uts') };
+  undo.push('unpin namespaces', () => namespaces.unpin(pinDir));
   const [, netnsPath] = await settleAll([
     shm
-      ? mounts.tmpfs(shm, `mode=1777,size=${SHM_SIZE},nosuid,nodev,noexec`).then(() => {
+      ? step('mount /dev/shm tmpfs', () => mounts.tmpfs(shm, `mode=1777,size=${SHM_SIZE},nosuid,nodev,noexec`)).then(() => {
           undo.push('unmount /dev/shm', () => mounts.unmount(shm));
         })
       : undefined,
     hostNetwork
       ? null
-      : network.createNetns(netnsName(id)).then((path) => {
+      : step('create netns (+ ipc, uts)', () => network.createNetns(netnsName(id), premade)).then((path) => {
           undo.push('remove netns', () => network.removeNetns(path));
           return path;
         }),
@@ -116,19 +125,20 @@ async function createSandbox(d: RunPodSandboxDeps, rec: SandboxRecord, hostNetwo
   const networking = (async () => {
     if (!netnsPath) return { ip: '', additionalIps: [] as string[] };
     undo.push('CNI DEL', () => network.tearDown(networkArgs({ ...rec, netnsPath })));
-    return network.setUp(networkArgs({ ...rec, netnsPath }));
+    return step('CNI ADD (whole chain)', () => network.setUp(networkArgs({ ...rec, netnsPath })));
   })();
   const pause = (async () => {
-    await Promise.all([
+    await step('write hostname, resolv.conf, hosts', () => Promise.all([
       writeFile(files.hostname, hostname + '\n'),
       writeFile(files.resolvConf, resolvConf(config.dns_config, d.hostResolvConf)),
       hostNetwork ? readFile('/etc/hosts', 'utf8').then((h) => writeFile(files.hosts, h)) : writeFile(files.hosts, podHostsFile(hostname, '')),
-    ]);
+    ]));
     const spec = buildSandboxSpec({
       id,
       config,
       rootfsPath: join(rc.pauseRootfs, 'rootfs'),
       netnsPath,
+      namespacePaths: premade,
       cgroupsPath: childCgroup(rec, id).oci,
       hostname,
       minOomScoreAdj: d.host.minOomScoreAdj,
@@ -136,7 +146,7 @@ async function createSandbox(d: RunPodSandboxDeps, rec: SandboxRecord, hostNetwo
       availableCapabilities: d.host.capabilities,
       seccompLocalhost: readLocalhostProfile,
     });
-    await writeFile(join(dir, 'config.json'), JSON.stringify(spec), { mode: 0o600 });
+    await step('write pause config.json', () => writeFile(join(dir, 'config.json'), JSON.stringify(spec), { mode: 0o600 }));
     undo.push('delete pause container', () => oci.delete(id, { force: true }));
     const { pid, conmonPid } = await monitor.create({
       id,
@@ -149,27 +159,26 @@ async function createSandbox(d: RunPodSandboxDeps, rec: SandboxRecord, hostNetwo
       pidFile: join(dir, 'pause.pid'),
       conmonPidFile: join(dir, 'conmon.pid'),
     });
-    // runc has made the pod's namespaces (pause is "created"): pin IPC and UTS by bind mounts, so
-    // containers join them by a path that can never name a recycled pid's namespaces, and take
-    // the pause's start time, by which a reused pid is told apart (the PID namespace cannot be
-    // pinned usefully: it dies with its init).
-    const types: PinnedNamespace[] = [...(hostIpc ? [] : ['ipc' as const]), ...(hostNetwork ? [] : ['uts' as const])];
-    undo.push('unpin namespaces', () => namespaces.unpin(d.sandboxes.pinDir(id)));
-    const [pins, startTime, conmonStartTime, bootId] = await Promise.all([
-      types.length ? namespaces.pin(pid, types, d.sandboxes.pinDir(id)) : {},
+    // runc has made the namespaces not made beforehand (pause is "created"): pin those of IPC and
+    // UTS by bind mounts, so containers join them by a path that can never name a recycled pid's
+    // namespaces, and take the pause's start time, by which a reused pid is told apart (the PID
+    // namespace cannot be pinned usefully: it dies with its init).
+    const types: PinnedNamespace[] = [...(hostIpc || premade.ipc ? [] : ['ipc' as const]), ...(hostNetwork || premade.uts ? [] : ['uts' as const])];
+    const [pinned, startTime, conmonStartTime, bootId] = await step('pin ipc/uts (host network only) + read start times', () => Promise.all([
+      types.length ? namespaces.pin(pid, types, pinDir) : {},
       // Unreadable now (EMFILE, EAGAIN): recorded without a start time, the pause is then judged
       // by its pid alone (as the container path does); a transient /proc error fails no pod.
       startTimeOrUnknown(namespaces, pid),
       startTimeOrUnknown(namespaces, conmonPid),
       currentBootId(namespaces),
-    ]);
+    ]));
     await oci.start(id);
-    return { pid, pins, startTime, conmonPid, conmonStartTime, bootId };
+    return { pid, pins: { ...premade, ...pinned }, startTime, conmonPid, conmonStartTime, bootId };
   })();
   const [net, pauseProc] = await settleAll([networking, pause]);
   const pausePid = pauseProc.pid;
-  if (!hostNetwork && net.ip) await writeFile(files.hosts, podHostsFile(hostname, net.ip));
-  await store.updateSandbox(id, (r) => {
+  if (!hostNetwork && net.ip) await step('rewrite hosts with the IP', () => writeFile(files.hosts, podHostsFile(hostname, net.ip)));
+  await step('sandbox record (ready)', () => store.updateSandbox(id, (r) => {
     r.netnsPath = netnsPath;
     r.shmMounted = rec.shmMounted;
     r.state = 'ready';
@@ -181,11 +190,11 @@ async function createSandbox(d: RunPodSandboxDeps, rec: SandboxRecord, hostNetwo
     r.conmonStartTime = pauseProc.conmonStartTime;
     r.bootId = pauseProc.bootId;
     r.nsPins = pauseProc.pins;
-  });
+  }));
   publishEvent(d, 'CONTAINER_CREATED_EVENT', id, id);
   publishEvent(d, 'CONTAINER_STARTED_EVENT', id, id);
   // A pause that died before the record said ready left its exit file unnoticed by the watcher.
-  await d.sandboxes.refreshPause(id);
+  await step('refresh pause state', () => d.sandboxes.refreshPause(id));
 }
 
 /**

@@ -37,8 +37,9 @@ export function buildSandboxSpec(input: SandboxSpecInput): OciSpec {
   const namespaces: OciNamespace[] = [];
   if (pidMode !== 'NODE') namespaces.push({ type: 'pid' });
   if (!hostNetwork) namespaces.push(input.netnsPath ? { type: 'network', path: input.netnsPath } : { type: 'network' });
-  if (!hostIpc) namespaces.push({ type: 'ipc' });
-  if (!hostNetwork) namespaces.push({ type: 'uts' });
+  const paths = input.namespacePaths ?? {};
+  if (!hostIpc) namespaces.push(paths.ipc ? { type: 'ipc', path: paths.ipc } : { type: 'ipc' });
+  if (!hostNetwork) namespaces.push(paths.uts ? { type: 'uts', path: paths.uts } : { type: 'uts' });
   namespaces.push({ type: 'mount' });
   if (input.cgroupV2 && !privileged) namespaces.push({ type: 'cgroup' });
 

@@ -289,6 +289,8 @@ export interface SandboxSpecInput extends HostFacts {
   env?: string[];
   /** The pod's network namespace; null/undefined with network NODE = host network. */
   netnsPath?: string | null;
+  /** IPC and UTS namespaces made and pinned beforehand, joined by path; absent: the pause makes its own. */
+  namespacePaths?: { ipc?: string; uts?: string };
   cgroupsPath: string;
   /** The pod hostname set in its new UTS namespace (default config.hostname). */
   hostname?: string;

@@ -4,12 +4,21 @@ import { writeJsonAtomic, tightenRecords, safeSegment, alreadyExists, errnoCode,
 import type { ContainerRecord, SandboxRecord } from './records.js';
 
 type Kind = 'sandboxes' | 'containers';
+const RECORD_WRITE = { sync: false };
 const FILE: Record<Kind, string> = { sandboxes: 'sandbox.json', containers: 'container.json' };
 
 /**
  * Sandboxes and containers, in memory and on disk under root/{sandboxes,containers}/<id>/. Every
  * change goes through add/update/remove, which persist atomically before returning, so a daemon
  * killed at any moment finds on restart exactly what clients were told.
+ *
+ * Records are written by temp file + rename WITHOUT fsync (RECORD_WRITE): a SIGKILLed daemon
+ * still finds every record as it last wrote it (the page cache outlives the process), which is
+ * what crash recovery needs. Only a power loss or kernel crash can lose the last writes, and then
+ * no pod survives anyway (netns, mounts, cgroups and processes are gone with the boot); what
+ * such a loss costs is a record-less folder (skipped on load, its rootfs upper dir left on disk)
+ * or a record one state behind. A pod start writes five records, two fsyncs each before this
+ * (bench/README.md, pod start, issue 14).
  */
 export class StateStore {
   /** Serialises the updates of each record (key: kind/id). */
@@ -62,7 +71,7 @@ export class StateStore {
     }
     this.remember(kind, rec);
     try {
-      await writeJsonAtomic(join(this.dir(kind, rec.id), FILE[kind]), rec);
+      await writeJsonAtomic(join(this.dir(kind, rec.id), FILE[kind]), rec, 0o600, RECORD_WRITE);
     } catch (err) {
       this.forget(kind, rec.id);
       // The folder is the new object's own (a fresh id): a failed first write (ENOSPC) leaves none.
@@ -90,7 +99,7 @@ export class StateStore {
       // read inside the lock: as the previous update left it, and NotFound once a remove ran
       const next = structuredClone(current());
       change(next);
-      await writeJsonAtomic(join(this.dir(kind, id), FILE[kind]), next);
+      await writeJsonAtomic(join(this.dir(kind, id), FILE[kind]), next, 0o600, RECORD_WRITE);
       records.set(id, next);
       return next;
     });

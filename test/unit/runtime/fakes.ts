@@ -1,7 +1,7 @@
 /** In-memory stand-ins for the host adapters, recording what the lifecycle did to the "host". */
 import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { StateStore } from '../../../src/runtime/store/index.js';
 import { silentLogger } from '../../../src/lib/logger.js';
 import type { LifecycleDeps } from '../../../src/runtime/lifecycle.js';
@@ -37,9 +37,12 @@ export async function fakeDeps(overrides: Partial<RuntimeConfig> = {}): Promise<
   const root = await mkdtemp(join(tmpdir(), 'corelet-lifecycle-'));
   const host: FakeHost = { netns: new Set(), ips: new Map(), mounts: new Set(), containers: new Map(), fail: {}, onStopSignal: new Map(), signals: [], stoppedUnits: [] };
   let nextIp = 2;
+  const pinned = new Map<string, string[]>();
   const network: NetworkPort = {
-    async createNetns(name) {
+    async createNetns(name, pins) {
       host.netns.add(name);
+      const made = Object.entries(pins ?? {}).filter(([, path]) => path);
+      if (made.length) pinned.set(dirname(made[0]![1]!), made.map(([type]) => type));
       return `/run/netns/${name}`;
     },
     async removeNetns(path) {
@@ -114,7 +117,6 @@ export async function fakeDeps(overrides: Partial<RuntimeConfig> = {}): Promise<
       host.mounts.delete(target);
     },
   };
-  const pinned = new Map<string, string[]>();
   const namespaces: NamespacePort = {
     async pin(_pid, types, dir) {
       pinned.set(dir, [...types]);

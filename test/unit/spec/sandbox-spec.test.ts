@@ -31,6 +31,17 @@ describe('pause container spec', () => {
     assert.equal(spec.hostname, 'web');
   });
 
+  it('IPC and UTS namespaces made beforehand are joined by path, with the hostname still set', () => {
+    const spec = buildSandboxSpec(sandboxInput({ namespacePaths: { ipc: '/run/pins/sb1/ipc', uts: '/run/pins/sb1/uts' } }));
+    const ns = spec.linux.namespaces;
+    assert.deepEqual(ns.find((n) => n.type === 'ipc'), { type: 'ipc', path: '/run/pins/sb1/ipc' });
+    assert.deepEqual(ns.find((n) => n.type === 'uts'), { type: 'uts', path: '/run/pins/sb1/uts' });
+    assert.equal(spec.hostname, 'web');
+    // host IPC: no IPC namespace at all, whatever path was given
+    const hostIpc = buildSandboxSpec(sandboxInput({ namespacePaths: { ipc: '/run/pins/sb1/ipc' }, config: sandboxConfig({}, { namespace_options: nsOpts({ ipc: 'NODE' }) }) }));
+    assert.equal(hostIpc.linux.namespaces.find((n) => n.type === 'ipc'), undefined);
+  });
+
   it('oom_score_adj -998, raised to the runtime\'s own', () => {
     assert.equal(buildSandboxSpec(sandboxInput({ minOomScoreAdj: -999 })).process.oomScoreAdj, -998);
     assert.equal(buildSandboxSpec(sandboxInput({ minOomScoreAdj: 0 })).process.oomScoreAdj, 0);
