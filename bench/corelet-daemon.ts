@@ -24,6 +24,8 @@ export interface CoreletDaemonOptions {
   logLevel: string;
   bridge: string;
   subnet: string;
+  /** Its cgroup parent (a cgroupfs path); default /corelet-bench-PID. */
+  cgroupParent?: string;
 }
 
 export class CoreletDaemon {
@@ -39,7 +41,7 @@ export class CoreletDaemon {
     this.socket = join(dir, 'corelet.sock');
     this.root = join(dir, 'root');
     this.logFile = join(dir, 'runtime.log');
-    this.cgroupParent = `/corelet-bench-${process.pid}`;
+    this.cgroupParent = opts.cgroupParent ?? `/corelet-bench-${process.pid}`;
   }
 
   get pid(): number {

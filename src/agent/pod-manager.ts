@@ -7,6 +7,7 @@ import type { Pod, PodStatus } from '../api/index.js';
 import type { Logger } from '../lib/index.js';
 import { LABELS } from './cri-config.js';
 import { PodWorker, type WorkerContext } from './pod-worker.js';
+import { traceStep } from './sync/index.js';
 
 /**
  * Decides whether a new pod may run here (Pod Security, resources, pod count); see admission/.
@@ -78,6 +79,7 @@ export class PodManager {
       this.opts.logger.warn({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, reason: verdict.reason }, 'pod rejected');
       this.opts.ctx.events.record(pod, 'Warning', verdict.reason, verdict.message);
     }
+    traceStep(this.opts.ctx, pod, 'admitted');
     // A rejected pod's worker starts out failed: it never prepares volumes or creates a sandbox.
     const worker = new PodWorker(this.opts.ctx, pod, verdict.admit ? undefined : { reason: verdict.reason, message: verdict.message });
     this.workers.set(pod.metadata.uid, worker);

@@ -14,7 +14,7 @@ import { sandboxConfig } from './cri-config.js';
 import { podDnsConfig, type ClusterDnsSettings } from './dns/index.js';
 import { podStatus, type PodObservation } from './pod-status.js';
 import { ProberManager } from './probes/index.js';
-import { PodExecutor, computePodActions, computeTeardown, listPodSandboxes, observeSandbox, observedSandbox, type CarriedOver, type SandboxObservation, type WorkerContext } from './sync/index.js';
+import { PodExecutor, traceStep, computePodActions, computeTeardown, listPodSandboxes, observeSandbox, observedSandbox, type CarriedOver, type SandboxObservation, type WorkerContext } from './sync/index.js';
 import { TerminationDeadline } from './termination-deadline.js';
 
 export type { ProbeStarter } from './probes/index.js';
@@ -40,6 +40,7 @@ export class PodWorker {
   private readonly prober: ProberManager;
   private readonly executor: PodExecutor;
   private readonly startTime = new Date().toISOString();
+  private synced = false;
   /** What a dead sandbox left for its successor (restart counts, containers not to start), and which one. */
   private carried: CarriedOver | undefined;
   /** Resolves once a deleted pod is gone from the runtime. */
@@ -155,7 +156,11 @@ export class PodWorker {
           return;
         }
         if (teardown.kind === 'stop') await this.terminate(teardown.remove);
-        if (teardown.kind === 'sync') await this.sync();
+        if (teardown.kind === 'sync') {
+          if (!this.synced) traceStep(this.ctx, this.desired, 'sync');
+          this.synced = true;
+          await this.sync();
+        }
         else this.cleanedUp = teardown.cleanedUp;
       } catch (err) {
         this.ctx.logger.warn({ pod: this.name(), err: messageOf(err) }, 'pod sync failed; retrying');
@@ -198,8 +203,16 @@ export class PodWorker {
 
   private publish(): void {
     // status is computed in sync/terminate; publish only the latest
-    if (this.status) this.ctx.onStatus(this.pod, this.status);
+    if (!this.status) return;
+    if (!this.readySeen && this.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) {
+      this.readySeen = true;
+      traceStep(this.ctx, this.desired, 'ready');
+    }
+    this.ctx.onStatus(this.pod, this.status);
   }
+
+  /** Whether the pod was Ready once (its 'ready' trace step is logged). */
+  private readySeen = false;
 
   // ---- the sync: observe → computePodActions (sync/pod-actions.ts) → carry the actions out
 
