@@ -152,6 +152,9 @@ interface PodsResult {
   medianReadyMs: number;
   readyCount: number;
   emptyMs: number;
+  /** The agent's CPU (utime + stime) from the write to all Ready, and over the removal: load-independent. */
+  startCpuMs: number;
+  removeCpuMs: number;
   /** Sandboxes of our namespace the runtime still holds after /pods went empty. */
   leftoverSandboxes: number;
   /** pod<uid> cgroups left under the agent's QoS cgroup after /pods went empty. */
@@ -236,9 +239,11 @@ async function readTrace(agent: AgentDaemon, epochMs: number): Promise<Map<strin
 
 /** N pods to Ready, then removal until /pods is empty. */
 async function podsPass(agent: AgentDaemon, cri: CriClient, qosCgroup: string): Promise<PodsResult> {
-  const r: PodsResult = { allReadyMs: NaN, firstReadyMs: NaN, medianReadyMs: NaN, readyCount: 0, emptyMs: NaN, leftoverSandboxes: NaN, leftoverCgroups: NaN, trace: new Map(), errors: [] };
+  const r: PodsResult = { allReadyMs: NaN, firstReadyMs: NaN, medianReadyMs: NaN, readyCount: 0, emptyMs: NaN, startCpuMs: NaN, removeCpuMs: NaN, leftoverSandboxes: NaN, leftoverCgroups: NaN, trace: new Map(), errors: [] };
   const names = podNames(PODS, 'sleep');
+  const cpu0 = await cpuMs(agent.pid);
   const { startedEpochMs, allReadyMs, readyAt } = await startPods(agent, names);
+  r.startCpuMs = (await cpuMs(agent.pid)).self - cpu0.self;
   r.allReadyMs = allReadyMs;
   r.readyCount = readyAt.size;
   r.firstReadyMs = Math.min(...readyAt.values());
@@ -246,7 +251,9 @@ async function podsPass(agent: AgentDaemon, cri: CriClient, qosCgroup: string): 
   if (r.readyCount < PODS) r.errors.push(`only ${r.readyCount}/${PODS} pods Ready after ${TIMEOUT_MS / 1000} s`);
   if (args.trace) r.trace = await readTrace(agent, startedEpochMs);
   await sleep(1000);
+  const cpu1 = await cpuMs(agent.pid);
   r.emptyMs = await removePods(agent, names);
+  r.removeCpuMs = (await cpuMs(agent.pid)).self - cpu1.self;
   if (Number.isNaN(r.emptyMs)) r.errors.push(`/pods not empty ${TIMEOUT_MS / 1000} s after removing the files`);
   r.leftoverSandboxes = (await ourSandboxes(cri)).length;
   r.leftoverCgroups = (await podCgroups(qosCgroup)).length;
@@ -482,10 +489,12 @@ function reportPods(runtimes: Runtime[], results: Map<string, (PodsResult | stri
     ['metric (each round)', ...runtimes.map((rt) => `agent → ${rt.label}`)],
     [`${PODS} pods: write → all Ready`, ...cells(runtimes, results, each((r) => r.allReadyMs))],
     ...ratioRows('≤ 1.0 goal', (r) => r.allReadyMs),
+    ['  agent CPU, write → all Ready', ...cells(runtimes, results, (rs) => rs.map((r) => `${r.startCpuMs} ms`).join(' / '))],
     ['  first pod Ready', ...cells(runtimes, results, each((r) => r.firstReadyMs))],
     ['  median pod Ready', ...cells(runtimes, results, each((r) => r.medianReadyMs))],
     [`remove ${PODS} files → /pods empty`, ...cells(runtimes, results, each((r) => r.emptyMs))],
     ...ratioRows('≤ 1.0 goal', (r) => r.emptyMs),
+    ['  agent CPU, removal', ...cells(runtimes, results, (rs) => rs.map((r) => `${r.removeCpuMs} ms`).join(' / '))],
     ['  sandboxes left in runtime', ...cells(runtimes, results, (rs) => rs.map((r) => String(r.leftoverSandboxes)).join(' / '))],
     ['  pod cgroups left', ...cells(runtimes, results, (rs) => rs.map((r) => String(r.leftoverCgroups)).join(' / '))],
   ];

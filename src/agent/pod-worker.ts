@@ -20,7 +20,15 @@ import { TerminationDeadline } from './termination-deadline.js';
 export type { ProbeStarter } from './probes/index.js';
 export type { HandlerRunner, PodCgroups, WorkerContext } from './sync/index.js';
 
+/** A pod with something pending (a waiting container, a restart, a failure) is synced again after this. */
 const RESYNC_MS = 10_000;
+/**
+ * A settled pod (every container running, nothing waiting) only by the kubelet's sync-frequency
+ * (1 min, up to 50 % later, so pods started together do not resync together): the relist wakes it
+ * as soon as the runtime sees a change, its probes and timers as soon as they fire.
+ */
+export const SETTLED_RESYNC_MS = 60_000;
+const SETTLED_RESYNC_JITTER = 0.5;
 
 /** Without the agent's DNS settings: a pod's resolv.conf is the runtime's default (the host's) plus the pod's dnsConfig. */
 const NO_CLUSTER_DNS: ClusterDnsSettings = { clusterDNS: [], clusterDomain: '', hostResolvConf: { nameservers: [], searches: [], options: [] } };
@@ -41,6 +49,8 @@ export class PodWorker {
   private readonly executor: PodExecutor;
   private readonly startTime = new Date().toISOString();
   private synced = false;
+  /** The last sync found nothing to do: every container running, nothing waiting (see SETTLED_RESYNC_MS). */
+  private settled = false;
   /** What a dead sandbox left for its successor (restart counts, containers not to start), and which one. */
   private carried: CarriedOver | undefined;
   /** Resolves once a deleted pod is gone from the runtime. */
@@ -147,6 +157,7 @@ export class PodWorker {
       this.wake = undefined;
       this.dirty = false;
       const started = Date.now();
+      this.settled = false;
       try {
         const teardown = computeTeardown({ deleting: this.deleting, failed: this.failed, cleanedUp: this.cleanedUp });
         if (teardown.kind === 'delete') {
@@ -168,7 +179,7 @@ export class PodWorker {
       }
       this.ctx.onSync?.((Date.now() - started) / 1000);
       this.publish();
-      this.schedule(RESYNC_MS);
+      this.schedule(this.settled ? SETTLED_RESYNC_MS * (1 + Math.random() * SETTLED_RESYNC_JITTER) : RESYNC_MS);
     }
   }
 
@@ -260,8 +271,11 @@ export class PodWorker {
     }
     const podIP = obs.sandbox?.ip ?? '';
     const fields = { podIP, hostIP: this.ctx.hostIP, nodeName: this.ctx.nodeName };
+    // Steps that change nothing in the runtime leave the observation as it was: no second look.
+    const readOnly = !actions.sandbox.create && actions.killSandboxes.length === 0 && actions.steps.every((s) => s.action === 'settle' || s.action === 'report-oom');
     await this.executor.runSteps(pod, actions.steps, { sandboxId, sbConfig, fields, volumePaths, podIP });
-    ({ obs } = await this.observe(sandboxId));
+    if (!readOnly || seen?.obs !== obs) ({ obs } = await this.observe(sandboxId));
+    this.settled = actions.steps.length === 0 && readOnly && this.waiting.size === 0 && !this.failed;
     this.prober.sync(pod, obs.containers, podIP);
     this.status = podStatus(pod, obs, this.status);
   }

@@ -79,7 +79,8 @@ export class PodExecutor {
       const c = step.container;
       switch (step.action) {
         case 'start':
-          await this.startContainer(pod, c, step.kind, t.sandboxId, t.sbConfig, step.restartCount, t.fields, t.volumePaths);
+          // the sandbox holds no instance of it: no dead one to prune
+          await this.startContainer(pod, c, step.kind, t.sandboxId, t.sbConfig, step.restartCount, t.fields, t.volumePaths, false);
           break;
         case 'restart':
           await this.restartWithBackoff(pod, c, step.kind, step.previous, t.sandboxId, t.sbConfig, t.fields, t.volumePaths);
@@ -132,7 +133,7 @@ export class PodExecutor {
       return;
     }
     this.ctx.onRestart?.();
-    await this.startContainer(pod, c, kind, sandboxId, sbConfig, cur.restartCount + 1, fields, volumePaths);
+    await this.startContainer(pod, c, kind, sandboxId, sbConfig, cur.restartCount + 1, fields, volumePaths, true);
   }
 
   private async ensureImage(pod: Pod, c: Container): Promise<boolean> {
@@ -152,6 +153,8 @@ export class PodExecutor {
     restartCount: number,
     fields: { podIP: string; hostIP: string; nodeName: string },
     volumePaths: Record<string, string>,
+    /** Whether earlier instances may be in the sandbox: keep only the newest dead one. */
+    prune: boolean,
   ): Promise<void> {
     const { cri, events } = this.ctx;
     if (!(await this.ensureImage(pod, c))) return;
@@ -204,7 +207,7 @@ export class PodExecutor {
     traceStep(this.ctx, pod, 'container-started');
     this.hooks.waiting.delete(c.name);
     events.record(pod, 'Normal', 'Started', `Started container ${c.name}`);
-    await this.pruneDead(sandboxId, c.name, id);
+    if (prune) await this.pruneDead(sandboxId, c.name, id);
   }
 
   /** Keeps only the newest dead instance of a container (for lastState and `logs --previous`). */
