@@ -155,6 +155,9 @@ interface PodsResult {
   /** The agent's CPU (utime + stime) from the write to all Ready, and over the removal: load-independent. */
   startCpuMs: number;
   removeCpuMs: number;
+  /** The runtime daemon's own CPU over the same spans (its shims/conmons are not its children: left out). */
+  runtimeStartCpuMs: number;
+  runtimeRemoveCpuMs: number;
   /** Sandboxes of our namespace the runtime still holds after /pods went empty. */
   leftoverSandboxes: number;
   /** pod<uid> cgroups left under the agent's QoS cgroup after /pods went empty. */
@@ -238,12 +241,15 @@ async function readTrace(agent: AgentDaemon, epochMs: number): Promise<Map<strin
 }
 
 /** N pods to Ready, then removal until /pods is empty. */
-async function podsPass(agent: AgentDaemon, cri: CriClient, qosCgroup: string): Promise<PodsResult> {
-  const r: PodsResult = { allReadyMs: NaN, firstReadyMs: NaN, medianReadyMs: NaN, readyCount: 0, emptyMs: NaN, startCpuMs: NaN, removeCpuMs: NaN, leftoverSandboxes: NaN, leftoverCgroups: NaN, trace: new Map(), errors: [] };
+async function podsPass(agent: AgentDaemon, cri: CriClient, qosCgroup: string, runtimePid: number): Promise<PodsResult> {
+  const r: PodsResult = { allReadyMs: NaN, firstReadyMs: NaN, medianReadyMs: NaN, readyCount: 0, emptyMs: NaN, startCpuMs: NaN, removeCpuMs: NaN, runtimeStartCpuMs: NaN, runtimeRemoveCpuMs: NaN, leftoverSandboxes: NaN, leftoverCgroups: NaN, trace: new Map(), errors: [] };
   const names = podNames(PODS, 'sleep');
+  const rtCpu = async () => (runtimePid ? (await cpuMs(runtimePid).catch(() => undefined))?.self ?? NaN : NaN);
   const cpu0 = await cpuMs(agent.pid);
+  const rt0 = await rtCpu();
   const { startedEpochMs, allReadyMs, readyAt } = await startPods(agent, names);
   r.startCpuMs = (await cpuMs(agent.pid)).self - cpu0.self;
+  r.runtimeStartCpuMs = (await rtCpu()) - rt0;
   r.allReadyMs = allReadyMs;
   r.readyCount = readyAt.size;
   r.firstReadyMs = Math.min(...readyAt.values());
@@ -252,8 +258,10 @@ async function podsPass(agent: AgentDaemon, cri: CriClient, qosCgroup: string): 
   if (args.trace) r.trace = await readTrace(agent, startedEpochMs);
   await sleep(1000);
   const cpu1 = await cpuMs(agent.pid);
+  const rt1 = await rtCpu();
   r.emptyMs = await removePods(agent, names);
   r.removeCpuMs = (await cpuMs(agent.pid)).self - cpu1.self;
+  r.runtimeRemoveCpuMs = (await rtCpu()) - rt1;
   if (Number.isNaN(r.emptyMs)) r.errors.push(`/pods not empty ${TIMEOUT_MS / 1000} s after removing the files`);
   r.leftoverSandboxes = (await ourSandboxes(cri)).length;
   r.leftoverCgroups = (await podCgroups(qosCgroup)).length;
@@ -490,11 +498,13 @@ function reportPods(runtimes: Runtime[], results: Map<string, (PodsResult | stri
     [`${PODS} pods: write → all Ready`, ...cells(runtimes, results, each((r) => r.allReadyMs))],
     ...ratioRows('≤ 1.0 goal', (r) => r.allReadyMs),
     ['  agent CPU, write → all Ready', ...cells(runtimes, results, (rs) => rs.map((r) => `${r.startCpuMs} ms`).join(' / '))],
+    ['  runtime daemon CPU (own), same span', ...cells(runtimes, results, (rs) => rs.map((r) => `${r.runtimeStartCpuMs} ms`).join(' / '))],
     ['  first pod Ready', ...cells(runtimes, results, each((r) => r.firstReadyMs))],
     ['  median pod Ready', ...cells(runtimes, results, each((r) => r.medianReadyMs))],
     [`remove ${PODS} files → /pods empty`, ...cells(runtimes, results, each((r) => r.emptyMs))],
     ...ratioRows('≤ 1.0 goal', (r) => r.emptyMs),
     ['  agent CPU, removal', ...cells(runtimes, results, (rs) => rs.map((r) => `${r.removeCpuMs} ms`).join(' / '))],
+    ['  runtime daemon CPU (own), same span', ...cells(runtimes, results, (rs) => rs.map((r) => `${r.runtimeRemoveCpuMs} ms`).join(' / '))],
     ['  sandboxes left in runtime', ...cells(runtimes, results, (rs) => rs.map((r) => String(r.leftoverSandboxes)).join(' / '))],
     ['  pod cgroups left', ...cells(runtimes, results, (rs) => rs.map((r) => String(r.leftoverCgroups)).join(' / '))],
   ];
@@ -602,7 +612,7 @@ async function main(): Promise<void> {
       for (const rt of runtimes) {
         await withAgent(rt.label, rt.endpoint, async (agent, cri, qos) => {
           try {
-            push(podResults, rt.label, await podsPass(agent, cri, qos));
+            push(podResults, rt.label, await podsPass(agent, cri, qos, rt.pid));
           } finally {
             if (rt.pid === corelet.pid) await note(cri);
           }
