@@ -8,8 +8,8 @@
  *     write to all N Ready on /pods (polled every 100 ms), then the files removed and timed until
  *     /pods is empty. With --trace the agent logs at debug and each pod's steps (admitted, sandbox
  *     requested/returned, container created/started, Ready) are printed as offsets from the write.
- *  2. Relist cost (once per runtime): --relist-pods pods Ready, then the agent's CPU (utime + stime
- *     from /proc/PID/stat) over --idle-seconds in which nobody calls it, as % of one core, with the
+ *  2. Relist cost (once per runtime): --relist-pods pods Ready, --settle-seconds later the agent's CPU
+ *     (utime + stime from /proc/PID/stat) over --idle-seconds in which nobody calls it, as % of one core, with the
  *     runtime daemon's CPU over the same window, the agent's CRI calls per second by method (from its
  *     /metrics) and its RSS/PSS.
  *  3. Noisy neighbour (--noisy; over corelet runtime): latency of sequential HTTP GETs from the host
@@ -21,7 +21,7 @@
  *
  *   node dist/bench/agent.js [--containerd unix:///run/containerd/containerd.sock]
  *     [--containerd2 unix:///run/containerd2/containerd.sock] [--skip-containerd] [--skip-containerd1] [--skip-containerd2]
- *     [--pods 30] [--rounds-pods 2] [--relist-pods 100] [--idle-seconds 20] [--trace]
+ *     [--pods 30] [--rounds-pods 2] [--relist-pods 100] [--settle-seconds 15] [--idle-seconds 20] [--trace]
  *     [--noisy] [--requests 300] [--warmup 10] [--gap-ms 10] [--rounds 3] [--timeout-seconds 300]
  *     [--prefix corelet] [--subnet 10.X.Y.0/24] [--agent-log-level info] [--corelet-log-level info]
  *
@@ -54,6 +54,7 @@ const { values: args } = parseArgs({
     'rounds-pods': { type: 'string', default: '2' },
     'relist-pods': { type: 'string', default: '100' },
     'idle-seconds': { type: 'string', default: '20' },
+    'settle-seconds': { type: 'string', default: '15' },
     trace: { type: 'boolean', default: false },
     noisy: { type: 'boolean', default: false },
     requests: { type: 'string', default: '300' },
@@ -72,6 +73,7 @@ const PODS = Number(args.pods);
 const ROUNDS_PODS = Number(args['rounds-pods']);
 const RELIST_PODS = Number(args['relist-pods']);
 const IDLE_MS = Number(args['idle-seconds']) * 1000;
+const SETTLE_MS = Number(args['settle-seconds']) * 1000;
 const REQUESTS = Number(args.requests);
 const WARMUP = Number(args.warmup);
 const GAP_MS = Number(args['gap-ms']);
@@ -283,8 +285,9 @@ async function relistPass(agent: AgentDaemon, runtimePid: number): Promise<Relis
   const { allReadyMs, readyAt } = await startPods(agent, names);
   r.readyMs = allReadyMs;
   if (readyAt.size < RELIST_PODS) r.errors.push(`only ${readyAt.size}/${RELIST_PODS} pods Ready after ${TIMEOUT_MS / 1000} s`);
-  // let the start-up's syncs and the first resyncs pass; nobody calls the agent during the window
-  await sleep(3000);
+  // let the start-up's syncs and their first resyncs pass (the steady state is measured); nobody
+  // calls the agent during the window
+  await sleep(SETTLE_MS);
   const calls0 = await criCalls(agent);
   const cpu0 = await cpuMs(agent.pid);
   const rt0 = runtimePid ? await cpuMs(runtimePid).catch(() => undefined) : undefined;

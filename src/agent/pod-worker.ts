@@ -146,18 +146,27 @@ export class PodWorker {
     this.timer = setLongTimeout(() => {
       this.timer = undefined;
       this.timerAt = Infinity;
-      this.trigger();
+      this.due = true;
+      this.wake?.();
     }, ms);
     this.timer.unref();
   }
 
+  /** The worker's timer fired (a resync, a back-off or retry coming due), as opposed to a trigger. */
+  private due = false;
+
   private async loop(): Promise<void> {
     for (;;) {
-      if (!this.dirty) await new Promise<void>((r) => (this.wake = r));
+      if (!this.dirty && !this.due) await new Promise<void>((r) => (this.wake = r));
       this.wake = undefined;
+      // Only the settled pod's resync timer: the relist (or the runtime's events) would have woken
+      // it on any change in the runtime, so the resync needs no CRI reads (the kubelet's periodic
+      // sync reads its PLEG cache, not the runtime).
+      const quiet = !this.dirty && this.settled;
       this.dirty = false;
+      this.due = false;
       const started = Date.now();
-      this.settled = false;
+      if (!quiet) this.settled = false;
       try {
         const teardown = computeTeardown({ deleting: this.deleting, failed: this.failed, cleanedUp: this.cleanedUp });
         if (teardown.kind === 'delete') {
@@ -167,7 +176,8 @@ export class PodWorker {
           return;
         }
         if (teardown.kind === 'stop') await this.terminate(teardown.remove);
-        if (teardown.kind === 'sync') {
+        if (teardown.kind === 'sync' && quiet) await this.quietResync();
+        else if (teardown.kind === 'sync') {
           if (!this.synced) traceStep(this.ctx, this.desired, 'sync');
           this.synced = true;
           await this.sync();
@@ -179,7 +189,13 @@ export class PodWorker {
       }
       this.ctx.onSync?.((Date.now() - started) / 1000);
       this.publish();
-      this.schedule(this.settled ? SETTLED_RESYNC_MS * (1 + Math.random() * SETTLED_RESYNC_JITTER) : RESYNC_MS);
+      if (this.settled) {
+        // nothing pending: an earlier, shorter resync is no longer needed
+        this.timer?.clear();
+        this.timer = undefined;
+        this.timerAt = Infinity;
+        this.schedule((this.ctx.resyncMs?.settled ?? SETTLED_RESYNC_MS) * (1 + Math.random() * SETTLED_RESYNC_JITTER));
+      } else this.schedule(this.ctx.resyncMs?.pending ?? RESYNC_MS);
     }
   }
 
@@ -278,6 +294,12 @@ export class PodWorker {
     this.settled = actions.steps.length === 0 && readOnly && this.waiting.size === 0 && !this.failed;
     this.prober.sync(pod, obs.containers, podIP);
     this.status = podStatus(pod, obs, this.status);
+  }
+
+  /** A settled pod's periodic resync: its volumes and pod cgroup made sure of; the runtime is not read. */
+  private async quietResync(): Promise<void> {
+    await this.ctx.volumes.prepare(this.desired);
+    await this.ctx.cgroups.ensurePod(this.desired);
   }
 
   // ---- teardown
