@@ -451,14 +451,14 @@ async function tearDown(agent: AgentDaemon | undefined, cri: CriClient): Promise
 }
 
 /** Starts an agent over endpoint, runs the pass, and always tears it down. */
-async function withAgent<T>(name: string, endpoint: string, run: (agent: AgentDaemon, cri: CriClient, qos: string) => Promise<T>): Promise<T> {
+async function withAgent<T>(name: string, endpoint: string, run: (agent: AgentDaemon, cri: CriClient, qos: string) => Promise<T>, logLevel = AGENT_LOG_LEVEL): Promise<T> {
   const cri = createCriClient(endpoint);
   const qosCgroup = `${PREFIX}-kubepods-bench-${process.pid}-${name.replace(/[^a-z0-9]+/gi, '-')}`;
   let agent: AgentDaemon | undefined;
   try {
     await tearDown(undefined, cri); // pods a failed earlier run may have left
     await cri.image.PullImage({ image: { image: args.image! } });
-    agent = await AgentDaemon.start({ cli: args['corelet-cli']!, endpoint, qosCgroup, nodeName: 'bench', logLevel: AGENT_LOG_LEVEL });
+    agent = await AgentDaemon.start({ cli: args['corelet-cli']!, endpoint, qosCgroup, nodeName: 'bench', logLevel });
     return await run(agent, cri, qosCgroup);
   } finally {
     const log = agent ? await agent.readLog() : '';
@@ -634,7 +634,8 @@ async function main(): Promise<void> {
           } finally {
             if (rt.pid === corelet.pid) await note(cri);
           }
-        }).catch((err: unknown) => push(relistResults, rt.label, errText(err)));
+          // never at --trace's debug level: its log lines are CPU the relist cost would count
+        }, args['agent-log-level']!).catch((err: unknown) => push(relistResults, rt.label, errText(err)));
         console.log(`relist, ${rt.label}: done (load ${loadavg()[0]!.toFixed(2)})`);
       }
     }
