@@ -1,67 +1,87 @@
 /**
- * Agent benchmark: a private `corelet agent` running static pods from its manifest folder.
+ * Agent benchmark: a private `corelet agent` running static pods from its manifest folder, over a
+ * private corelet runtime and over the conformance kit's containerd 1.6 and 2.4 (referenceRuntimes),
+ * in one run, the runtimes taking turns.
  *
- *  1. Pods to Ready: N single-container busybox `sleep 3600` pods written into the folder at once,
- *     timed from the write to all N Ready on /pods (polled every 100 ms), then the files removed and
- *     timed until /pods is empty. Once over a private corelet runtime and once over containerd, in
- *     the same run.
- *  2. Idle: with the N pods running, the agent's CPU (utime + stime from /proc/PID/stat over a
- *     window in which nobody calls it) and its RSS/PSS.
- *  3. Noisy neighbour (over corelet runtime): latency of sequential HTTP GETs from the host to a
- *     Guaranteed busybox httpd pod (500m CPU, 64Mi), alone, next to a BestEffort CPU hog (two busy
- *     loops, no resources) and next to the same hog limited to 500m per container (Burstable), as
- *     ratios to the alone case. Requests are --gap-ms apart, so each finds the server idle (as a
+ *  1. Pods to Ready (--rounds-pods rounds, the runtimes alternating within each round): N
+ *     single-container busybox `sleep 3600` pods written into the folder at once, timed from the
+ *     write to all N Ready on /pods (polled every 100 ms), then the files removed and timed until
+ *     /pods is empty. With --trace the agent logs at debug and each pod's steps (admitted, sandbox
+ *     requested/returned, container created/started, Ready) are printed as offsets from the write.
+ *  2. Relist cost (once per runtime): --relist-pods pods Ready, --settle-seconds later the agent's CPU
+ *     (utime + stime from /proc/PID/stat) over --idle-seconds in which nobody calls it, as % of one core, with the
+ *     runtime daemon's CPU over the same window, the agent's CRI calls per second by method (from its
+ *     /metrics) and its RSS/PSS.
+ *  3. Noisy neighbour (--noisy; over corelet runtime): latency of sequential HTTP GETs from the host
+ *     to a Guaranteed busybox httpd pod (500m CPU, 64Mi), alone, next to a BestEffort CPU hog (two
+ *     busy loops, no resources) and next to the same hog limited to 500m per container (Burstable),
+ *     as ratios to the alone case. Requests are --gap-ms apart, so each finds the server idle (as a
  *     small server's clients would) instead of running it flat out into its own CPU quota; the
  *     cases take turns over a few rounds, so load from elsewhere on a shared host hits them alike.
  *
- *   node dist/bench/agent.js [--containerd unix:///run/containerd/containerd.sock] [--skip-containerd]
- *     [--pods 30] [--idle-seconds 20] [--requests 300] [--warmup 10] [--gap-ms 10] [--rounds 3] [--timeout-seconds 300]
- *     [--agent-log-level info] [--corelet-log-level info]
+ *   node dist/bench/agent.js [--containerd unix:///run/containerd/containerd.sock]
+ *     [--containerd2 unix:///run/containerd2/containerd.sock] [--skip-containerd] [--skip-containerd1] [--skip-containerd2]
+ *     [--pods 30] [--rounds-pods 2] [--relist-pods 100] [--settle-seconds 15] [--idle-seconds 20] [--trace]
+ *     [--noisy] [--requests 300] [--warmup 10] [--gap-ms 10] [--rounds 3] [--timeout-seconds 300]
+ *     [--prefix corelet] [--subnet 10.X.Y.0/24] [--agent-log-level info] [--corelet-log-level info]
  *
  * It never exits non-zero on a missed goal: it measures. Pods, agents, the runtime, QoS cgroups and
- * temp dirs are removed even when a step fails.
+ * temp dirs are removed even when a step fails; on the shared containerds only this bench's
+ * namespace (PREFIX-bench-agent) is touched.
  */
 import { request } from 'node:http';
 import { readdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { availableParallelism, loadavg } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { execFileSync } from 'node:child_process';
 import { createCriClient, type CriClient } from '../src/cri/index.js';
-import { BUSYBOX, AgentDaemon, CoreletDaemon, isReady, type AgentPod } from './corelet-daemon.js';
+import { AgentDaemon, COMPARE_OPTIONS, CoreletDaemon, isReady, referenceRuntimes, type AgentPod } from './corelet-daemon.js';
 import { cpuMs, memKiB, settledPssKiB } from './procs.js';
 import { median, quantile, table } from './stats.js';
 import { messageOf } from '../src/lib/index.js';
 
-const NAMESPACE = 'corelet-bench-agent';
 const GOAL_NOISY_RATIO = 1.2;
+const GOAL_RELIST_PCT = 1;
 const POLL_MS = 100;
 
 const { values: args } = parseArgs({
   options: {
-    containerd: { type: 'string', default: 'unix:///run/containerd/containerd.sock' },
-    'skip-containerd': { type: 'boolean', default: false },
-    image: { type: 'string', default: BUSYBOX },
+    ...COMPARE_OPTIONS,
     pods: { type: 'string', default: '30' },
+    'rounds-pods': { type: 'string', default: '2' },
+    'relist-pods': { type: 'string', default: '100' },
     'idle-seconds': { type: 'string', default: '20' },
+    'settle-seconds': { type: 'string', default: '15' },
+    trace: { type: 'boolean', default: false },
+    noisy: { type: 'boolean', default: false },
     requests: { type: 'string', default: '300' },
     warmup: { type: 'string', default: '10' },
     'gap-ms': { type: 'string', default: '10' },
     rounds: { type: 'string', default: '3' },
     'timeout-seconds': { type: 'string', default: '300' },
+    prefix: { type: 'string', default: 'corelet' },
+    subnet: { type: 'string', default: `10.${160 + (process.pid % 20)}.${process.pid % 250}.0/24` },
     'corelet-cli': { type: 'string', default: resolve(import.meta.dirname, '..', 'src', 'cli', 'main.js') },
     'agent-log-level': { type: 'string', default: 'info' },
     'corelet-log-level': { type: 'string', default: 'info' },
   },
 });
 const PODS = Number(args.pods);
+const ROUNDS_PODS = Number(args['rounds-pods']);
+const RELIST_PODS = Number(args['relist-pods']);
 const IDLE_MS = Number(args['idle-seconds']) * 1000;
+const SETTLE_MS = Number(args['settle-seconds']) * 1000;
 const REQUESTS = Number(args.requests);
 const WARMUP = Number(args.warmup);
 const GAP_MS = Number(args['gap-ms']);
 const ROUNDS = Number(args.rounds);
 const TIMEOUT_MS = Number(args['timeout-seconds']) * 1000;
+const PREFIX = args.prefix!;
+const NAMESPACE = `${PREFIX}-bench-agent`;
+const AGENT_LOG_LEVEL = args.trace ? 'debug' : args['agent-log-level']!;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const errText = (err: unknown) => (messageOf(err));
@@ -124,20 +144,41 @@ async function pollUntil(agent: AgentDaemon, started: number, check: (pods: Agen
   }
 }
 
-/** What one agent-over-runtime pass measured. */
+/** The steps the agent logs at debug for each pod it starts (src/agent: 'pod start step'). */
+const TRACE_STEPS = ['admitted', 'sync', 'sandbox-requested', 'sandbox-returned', 'container-created', 'container-started', 'ready'] as const;
+
+/** What one pods-to-Ready pass measured. */
 interface PodsResult {
   allReadyMs: number;
   firstReadyMs: number;
   medianReadyMs: number;
   readyCount: number;
   emptyMs: number;
-  idleCpuPct: number;
-  rssKiB: number;
-  pssKiB: number;
+  /** The agent's CPU (utime + stime) from the write to all Ready, and over the removal: load-independent. */
+  startCpuMs: number;
+  removeCpuMs: number;
+  /** The runtime daemon's own CPU over the same spans (its shims/conmons are not its children: left out). */
+  runtimeStartCpuMs: number;
+  runtimeRemoveCpuMs: number;
   /** Sandboxes of our namespace the runtime still holds after /pods went empty. */
   leftoverSandboxes: number;
   /** pod<uid> cgroups left under the agent's QoS cgroup after /pods went empty. */
   leftoverCgroups: number;
+  /** --trace: per step, each pod's ms after the write. */
+  trace: Map<string, number[]>;
+  errors: string[];
+}
+
+/** What the relist pass measured: N pods Ready, then an idle window. */
+interface RelistResult {
+  readyMs: number;
+  idleCpuPct: number;
+  runtimeCpuPct: number;
+  /** The agent's CRI calls per second over the window, by method. */
+  criPerS: Map<string, number>;
+  rssKiB: number;
+  pssKiB: number;
+  emptyMs: number;
   errors: string[];
 }
 
@@ -161,39 +202,110 @@ async function podCgroups(qosCgroup: string): Promise<string[]> {
   return found;
 }
 
-/** N pods to Ready, idle cost with them running, then removal until /pods is empty. */
-async function podsPass(agent: AgentDaemon, cri: CriClient, qosCgroup: string): Promise<PodsResult> {
-  const r: PodsResult = { allReadyMs: NaN, firstReadyMs: NaN, medianReadyMs: NaN, readyCount: 0, emptyMs: NaN, idleCpuPct: NaN, rssKiB: NaN, pssKiB: NaN, leftoverSandboxes: NaN, leftoverCgroups: NaN, errors: [] };
-  const names = Array.from({ length: PODS }, (_, i) => `sleep-${String(i).padStart(2, '0')}`);
+const podNames = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `${tag}-${String(i).padStart(3, '0')}`);
+
+/** Writes the pods' files at once; resolves with the ms until all are Ready (NaN: timeout) and each pod's Ready ms. */
+async function startPods(agent: AgentDaemon, names: string[]): Promise<{ startedEpochMs: number; allReadyMs: number; readyAt: Map<string, number> }> {
   const readyAt = new Map<string, number>();
+  const startedEpochMs = Date.now();
   const started = performance.now();
   await Promise.all(names.map((n) => agent.apply(`${n}.yaml`, sleepPod(n))));
-  r.allReadyMs = await pollUntil(agent, started, (pods) => pods.filter(isReady).length >= PODS, (pods, ms) => {
+  const allReadyMs = await pollUntil(agent, started, (pods) => pods.filter(isReady).length >= names.length, (pods, ms) => {
     for (const p of pods) if (isReady(p) && !readyAt.has(p.metadata.name)) readyAt.set(p.metadata.name, ms);
   });
+  return { startedEpochMs, allReadyMs, readyAt };
+}
+
+/** Removes the pods' files at once; ms until /pods is empty (NaN: timeout). */
+async function removePods(agent: AgentDaemon, names: string[]): Promise<number> {
+  const removing = performance.now();
+  await Promise.all(names.map((n) => agent.remove(`${n}.yaml`)));
+  return pollUntil(agent, removing, (pods) => pods.length === 0);
+}
+
+/** The 'pod start step' lines of the agent's debug log since epochMs: per step, each pod's ms after epochMs. */
+async function readTrace(agent: AgentDaemon, epochMs: number): Promise<Map<string, number[]>> {
+  const first = new Map<string, number>(); // "pod step" → first time
+  for (const line of (await agent.readLog()).split('\n')) {
+    if (!line.includes('"pod start step"')) continue;
+    try {
+      const l = JSON.parse(line) as { time: number; pod: string; step: string };
+      if (l.time < epochMs) continue;
+      const key = `${l.pod}\u0000${l.step}`;
+      if (!first.has(key)) first.set(key, l.time - epochMs);
+    } catch {
+      // a line cut by the log's rotation: skip
+    }
+  }
+  const out = new Map<string, number[]>(TRACE_STEPS.map((s) => [s, []]));
+  for (const [key, ms] of first) out.get(key.split('\u0000')[1]!)?.push(ms);
+  return out;
+}
+
+/** N pods to Ready, then removal until /pods is empty. */
+async function podsPass(agent: AgentDaemon, cri: CriClient, qosCgroup: string, runtimePid: number): Promise<PodsResult> {
+  const r: PodsResult = { allReadyMs: NaN, firstReadyMs: NaN, medianReadyMs: NaN, readyCount: 0, emptyMs: NaN, startCpuMs: NaN, removeCpuMs: NaN, runtimeStartCpuMs: NaN, runtimeRemoveCpuMs: NaN, leftoverSandboxes: NaN, leftoverCgroups: NaN, trace: new Map(), errors: [] };
+  const names = podNames(PODS, 'sleep');
+  const rtCpu = async () => (runtimePid ? (await cpuMs(runtimePid).catch(() => undefined))?.self ?? NaN : NaN);
+  const cpu0 = await cpuMs(agent.pid);
+  const rt0 = await rtCpu();
+  const { startedEpochMs, allReadyMs, readyAt } = await startPods(agent, names);
+  r.startCpuMs = (await cpuMs(agent.pid)).self - cpu0.self;
+  r.runtimeStartCpuMs = (await rtCpu()) - rt0;
+  r.allReadyMs = allReadyMs;
   r.readyCount = readyAt.size;
   r.firstReadyMs = Math.min(...readyAt.values());
   r.medianReadyMs = median([...readyAt.values()]);
   if (r.readyCount < PODS) r.errors.push(`only ${r.readyCount}/${PODS} pods Ready after ${TIMEOUT_MS / 1000} s`);
-
-  // idle: nobody calls the agent during the window; it only relists and syncs on its own
-  await sleep(2000);
-  const cpu0 = await cpuMs(agent.pid);
-  const t0 = performance.now();
-  await sleep(IDLE_MS);
+  if (args.trace) r.trace = await readTrace(agent, startedEpochMs);
+  await sleep(1000);
   const cpu1 = await cpuMs(agent.pid);
-  r.idleCpuPct = ((cpu1.self - cpu0.self) / (performance.now() - t0)) * 100;
-  r.rssKiB = (await memKiB(agent.pid)).rss;
-  r.pssKiB = await settledPssKiB(agent.pid);
-  const stillReady = (await ourPods(agent)).filter(isReady).length;
-  if (stillReady < r.readyCount) r.errors.push(`${r.readyCount - stillReady} pods stopped being Ready while idle`);
-
-  const removing = performance.now();
-  await Promise.all(names.map((n) => agent.remove(`${n}.yaml`)));
-  r.emptyMs = await pollUntil(agent, removing, (pods) => pods.length === 0);
+  const rt1 = await rtCpu();
+  r.emptyMs = await removePods(agent, names);
+  r.removeCpuMs = (await cpuMs(agent.pid)).self - cpu1.self;
+  r.runtimeRemoveCpuMs = (await rtCpu()) - rt1;
   if (Number.isNaN(r.emptyMs)) r.errors.push(`/pods not empty ${TIMEOUT_MS / 1000} s after removing the files`);
   r.leftoverSandboxes = (await ourSandboxes(cri)).length;
   r.leftoverCgroups = (await podCgroups(qosCgroup)).length;
+  return r;
+}
+
+/** The agent's CRI calls so far by method, from corelet_cri_call_duration_seconds_count on /metrics. */
+async function criCalls(agent: AgentDaemon): Promise<Map<string, number>> {
+  const text = await (await fetch(`${agent.url}/metrics`)).text();
+  const out = new Map<string, number>();
+  for (const m of text.matchAll(/^corelet_cri_call_duration_seconds_count\{[^}]*method="([^"]+)"[^}]*\} (\d+)/gm)) out.set(m[1]!, Number(m[2]));
+  return out;
+}
+
+/** RELIST_PODS pods Ready, then the agent's and the runtime's CPU over an idle window, then removal. */
+async function relistPass(agent: AgentDaemon, runtimePid: number): Promise<RelistResult> {
+  const r: RelistResult = { readyMs: NaN, idleCpuPct: NaN, runtimeCpuPct: NaN, criPerS: new Map(), rssKiB: NaN, pssKiB: NaN, emptyMs: NaN, errors: [] };
+  const names = podNames(RELIST_PODS, 'idle');
+  const { allReadyMs, readyAt } = await startPods(agent, names);
+  r.readyMs = allReadyMs;
+  if (readyAt.size < RELIST_PODS) r.errors.push(`only ${readyAt.size}/${RELIST_PODS} pods Ready after ${TIMEOUT_MS / 1000} s`);
+  // let the start-up's syncs and their first resyncs pass (the steady state is measured); nobody
+  // calls the agent during the window
+  await sleep(SETTLE_MS);
+  const calls0 = await criCalls(agent);
+  const cpu0 = await cpuMs(agent.pid);
+  const rt0 = runtimePid ? await cpuMs(runtimePid).catch(() => undefined) : undefined;
+  const t0 = performance.now();
+  await sleep(IDLE_MS);
+  const cpu1 = await cpuMs(agent.pid);
+  const rt1 = runtimePid ? await cpuMs(runtimePid).catch(() => undefined) : undefined;
+  const wall = performance.now() - t0;
+  const calls1 = await criCalls(agent);
+  r.idleCpuPct = ((cpu1.self - cpu0.self) / wall) * 100;
+  if (rt0 && rt1) r.runtimeCpuPct = ((rt1.self + rt1.children - rt0.self - rt0.children) / wall) * 100;
+  for (const [m, n] of calls1) if (n - (calls0.get(m) ?? 0) > 0) r.criPerS.set(m, ((n - (calls0.get(m) ?? 0)) * 1000) / wall);
+  r.rssKiB = (await memKiB(agent.pid)).rss;
+  r.pssKiB = await settledPssKiB(agent.pid);
+  const stillReady = (await ourPods(agent)).filter(isReady).length;
+  if (stillReady < readyAt.size) r.errors.push(`${readyAt.size - stillReady} pods stopped being Ready while idle`);
+  r.emptyMs = await removePods(agent, names);
+  if (Number.isNaN(r.emptyMs)) r.errors.push(`/pods not empty ${TIMEOUT_MS / 1000} s after removing the files`);
   return r;
 }
 
@@ -338,17 +450,15 @@ async function tearDown(agent: AgentDaemon | undefined, cri: CriClient): Promise
   await agent?.stop();
 }
 
-/** Starts an agent over endpoint, runs the passes, and always tears it down. */
-async function withAgent<T>(name: string, endpoint: string, run: (agent: AgentDaemon, cri: CriClient, qos: string) => Promise<T>): Promise<T> {
+/** Starts an agent over endpoint, runs the pass, and always tears it down. */
+async function withAgent<T>(name: string, endpoint: string, run: (agent: AgentDaemon, cri: CriClient, qos: string) => Promise<T>, logLevel = AGENT_LOG_LEVEL): Promise<T> {
   const cri = createCriClient(endpoint);
-  const qosCgroup = `kubepods-bench-${process.pid}-${name.split(' ')[0]}`;
+  const qosCgroup = `${PREFIX}-kubepods-bench-${process.pid}-${name.replace(/[^a-z0-9]+/gi, '-')}`;
   let agent: AgentDaemon | undefined;
   try {
-    const v = await cri.runtime.Version({});
-    console.log(`${name}: ${v.runtime_name} ${v.runtime_version}`);
     await tearDown(undefined, cri); // pods a failed earlier run may have left
     await cri.image.PullImage({ image: { image: args.image! } });
-    agent = await AgentDaemon.start({ cli: args['corelet-cli']!, endpoint, qosCgroup, nodeName: 'bench', logLevel: args['agent-log-level']! });
+    agent = await AgentDaemon.start({ cli: args['corelet-cli']!, endpoint, qosCgroup, nodeName: 'bench', logLevel });
     return await run(agent, cri, qosCgroup);
   } finally {
     const log = agent ? await agent.readLog() : '';
@@ -364,29 +474,77 @@ const fmtMs = (ms: number) => (Number.isFinite(ms) ? `${ms.toFixed(2)} ms` : 'n/
 const fmtMiB = (kib: number) => (Number.isFinite(kib) ? `${(kib / 1024).toFixed(1)} MiB` : 'n/a');
 const fmtN = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 
-function reportPods(results: Map<string, PodsResult | string>): void {
-  const names = [...results.keys()];
-  const cell = (f: (r: PodsResult) => string) => names.map((n) => {
-    const r = results.get(n)!;
-    return typeof r === 'string' ? 'failed' : f(r);
+/** One runtime of the run: corelet's private daemon first, then the references. */
+interface Runtime {
+  label: string;
+  endpoint: string;
+  pid: number;
+}
+
+/** A cell per runtime: f of its results, or 'failed'. */
+function cells<R>(runtimes: Runtime[], results: Map<string, (R | string)[]>, f: (rs: R[]) => string): string[] {
+  return runtimes.map((rt) => {
+    const rs = results.get(rt.label) ?? [];
+    const ok = rs.filter((r): r is R => typeof r !== 'string');
+    return ok.length === 0 ? (rs.length === 0 ? '-' : 'failed') : f(ok);
   });
+}
+
+/** Each round's figure, "a / b", and the ratio of their medians to the reference runtimes'. */
+function reportPods(runtimes: Runtime[], results: Map<string, (PodsResult | string)[]>): void {
+  const each = (f: (r: PodsResult) => number) => (rs: PodsResult[]) => rs.map((r) => fmtS(f(r))).join(' / ');
+  const med = (label: string, f: (r: PodsResult) => number) => median((results.get(label) ?? []).filter((r): r is PodsResult => typeof r !== 'string').map(f));
+  const ratioRows = (metric: string, f: (r: PodsResult) => number) =>
+    runtimes.slice(1).map((ref) => [`  corelet ÷ ${ref.label} (medians)`, ...runtimes.map((rt, i) => (i === 0 ? `${fmtN(med(rt.label, f) / med(ref.label, f))}× ${metric}` : ''))]);
   const rows = [
-    ['metric', ...names.map((n) => `agent → ${n}`)],
-    [`${PODS} pods: write → all Ready`, ...cell((r) => fmtS(r.allReadyMs))],
-    ['  first pod Ready', ...cell((r) => fmtS(r.firstReadyMs))],
-    ['  median pod Ready', ...cell((r) => fmtS(r.medianReadyMs))],
-    [`idle agent CPU over ${IDLE_MS / 1000} s, ${PODS} pods`, ...cell((r) => `${fmtN(r.idleCpuPct)} %`)],
-    ['idle agent RSS', ...cell((r) => fmtMiB(r.rssKiB))],
-    ['idle agent PSS', ...cell((r) => fmtMiB(r.pssKiB))],
-    [`remove ${PODS} files → /pods empty`, ...cell((r) => fmtS(r.emptyMs))],
-    ['  sandboxes left in runtime', ...cell((r) => String(r.leftoverSandboxes))],
-    ['  pod cgroups left', ...cell((r) => String(r.leftoverCgroups))],
+    ['metric (each round)', ...runtimes.map((rt) => `agent → ${rt.label}`)],
+    [`${PODS} pods: write → all Ready`, ...cells(runtimes, results, each((r) => r.allReadyMs))],
+    ...ratioRows('≤ 1.0 goal', (r) => r.allReadyMs),
+    ['  agent CPU, write → all Ready', ...cells(runtimes, results, (rs) => rs.map((r) => `${r.startCpuMs} ms`).join(' / '))],
+    ['  runtime daemon CPU (own), same span', ...cells(runtimes, results, (rs) => rs.map((r) => `${r.runtimeStartCpuMs} ms`).join(' / '))],
+    ['  first pod Ready', ...cells(runtimes, results, each((r) => r.firstReadyMs))],
+    ['  median pod Ready', ...cells(runtimes, results, each((r) => r.medianReadyMs))],
+    [`remove ${PODS} files → /pods empty`, ...cells(runtimes, results, each((r) => r.emptyMs))],
+    ...ratioRows('≤ 1.0 goal', (r) => r.emptyMs),
+    ['  agent CPU, removal', ...cells(runtimes, results, (rs) => rs.map((r) => `${r.removeCpuMs} ms`).join(' / '))],
+    ['  runtime daemon CPU (own), same span', ...cells(runtimes, results, (rs) => rs.map((r) => `${r.runtimeRemoveCpuMs} ms`).join(' / '))],
+    ['  sandboxes left in runtime', ...cells(runtimes, results, (rs) => rs.map((r) => String(r.leftoverSandboxes)).join(' / '))],
+    ['  pod cgroups left', ...cells(runtimes, results, (rs) => rs.map((r) => String(r.leftoverCgroups)).join(' / '))],
   ];
   console.log('\n' + table(rows));
-  for (const n of names) {
-    const r = results.get(n)!;
-    if (typeof r === 'string') console.log(`${n}: ${r}`);
-    else if (r.errors.length > 0) console.log(`${n}: ${r.errors.join('; ')}`);
+  for (const rt of runtimes) for (const r of results.get(rt.label) ?? []) {
+    if (typeof r === 'string') console.log(`${rt.label}: ${r}`);
+    else if (r.errors.length > 0) console.log(`${rt.label}: ${r.errors.join('; ')}`);
+  }
+  if (!args.trace) return;
+  // per step: median and max over the pods of the first round... of every round, each pod's first time
+  const trows = [['step (ms after the write; median / max over pods, all rounds)', ...runtimes.map((rt) => rt.label)]];
+  for (const step of TRACE_STEPS) {
+    trows.push([step, ...cells(runtimes, results, (rs) => {
+      const v = rs.flatMap((r) => r.trace.get(step) ?? []);
+      return v.length === 0 ? '-' : `${median(v).toFixed(0)} / ${Math.max(...v).toFixed(0)} (n=${v.length})`;
+    })]);
+  }
+  console.log('\n' + table(trows));
+}
+
+function reportRelist(runtimes: Runtime[], results: Map<string, (RelistResult | string)[]>): void {
+  const one = (f: (r: RelistResult) => string) => (rs: RelistResult[]) => f(rs[0]!);
+  const methods = [...new Set([...results.values()].flat().flatMap((r) => (typeof r === 'string' ? [] : [...r.criPerS.keys()])))].sort();
+  const rows = [
+    ['metric', ...runtimes.map((rt) => `agent → ${rt.label}`)],
+    [`${RELIST_PODS} pods: write → all Ready`, ...cells(runtimes, results, one((r) => fmtS(r.readyMs)))],
+    [`idle agent CPU over ${IDLE_MS / 1000} s (goal ≤ ${GOAL_RELIST_PCT} % of a core)`, ...cells(runtimes, results, one((r) => `${fmtN(r.idleCpuPct)} % ${r.idleCpuPct <= GOAL_RELIST_PCT ? 'met' : 'MISSED'}`))],
+    ['  runtime daemon CPU, same window (+ its reaped children)', ...cells(runtimes, results, one((r) => `${fmtN(r.runtimeCpuPct)} %`))],
+    ...methods.map((m) => [`  agent CRI ${m} /s`, ...cells(runtimes, results, one((r) => fmtN(r.criPerS.get(m) ?? 0)))]),
+    ['idle agent RSS', ...cells(runtimes, results, one((r) => fmtMiB(r.rssKiB)))],
+    ['idle agent PSS', ...cells(runtimes, results, one((r) => fmtMiB(r.pssKiB)))],
+    [`remove ${RELIST_PODS} files → /pods empty`, ...cells(runtimes, results, one((r) => fmtS(r.emptyMs)))],
+  ];
+  console.log('\n' + table(rows));
+  for (const rt of runtimes) for (const r of results.get(rt.label) ?? []) {
+    if (typeof r === 'string') console.log(`${rt.label} (relist): ${r}`);
+    else if (r.errors.length > 0) console.log(`${rt.label} (relist): ${r.errors.join('; ')}`);
   }
 }
 
@@ -418,45 +576,89 @@ function reportNoisy(cases: NoisyCase[] | string): void {
   for (const c of cases) if (c.error) console.log(`${c.label}: ${c.error}`);
 }
 
+const uptime = () => {
+  try {
+    return execFileSync('uptime', { encoding: 'utf8' }).trim();
+  } catch {
+    return `load average ${loadavg().map((l) => l.toFixed(2)).join(', ')}`;
+  }
+};
+
 async function main(): Promise<void> {
-  const load0 = loadavg()[0]!;
-  const podResults = new Map<string, PodsResult | string>();
-  let noisy: NoisyCase[] | string = 'not run';
+  const before = uptime();
+  console.log(`before: ${before}`);
+  console.log(`CPU: ${cpus()[0]?.model ?? '?'} × ${availableParallelism()}`);
+  const refs = await referenceRuntimes(args);
+  const podResults = new Map<string, (PodsResult | string)[]>();
+  const relistResults = new Map<string, (RelistResult | string)[]>();
+  const push = <R>(m: Map<string, (R | string)[]>, k: string, v: R | string) => m.set(k, [...(m.get(k) ?? []), v]);
+  let noisy: NoisyCase[] | string = 'not run (--noisy)';
   const corelet = await CoreletDaemon.start({
     cli: args['corelet-cli']!,
     logLevel: args['corelet-log-level']!,
-    bridge: `clbagent${process.pid % 10000}`,
-    subnet: `10.${160 + (process.pid % 20)}.${process.pid % 250}.0/24`,
+    bridge: `${PREFIX.slice(0, 4)}ba${process.pid % 10000}`,
+    subnet: args.subnet!,
+    cgroupParent: `/${PREFIX}-corelet-bench-${process.pid}`,
   });
+  const runtimes: Runtime[] = [];
   try {
     const endpoint = `unix://${corelet.socket}`;
-    await withAgent('corelet runtime', endpoint, async (agent, cri, qos) => {
-      try {
-        podResults.set('corelet runtime', await podsPass(agent, cri, qos));
-      } catch (err) {
-        podResults.set('corelet runtime', errText(err));
+    const cri = createCriClient(endpoint);
+    const v = await cri.runtime.Version({}).finally(() => cri.close());
+    runtimes.push({ label: `${v.runtime_name} ${v.runtime_version}`, endpoint, pid: corelet.pid }, ...refs);
+    console.log(`runtimes: ${runtimes.map((r) => `${r.label} (${r.endpoint}, pid ${r.pid})`).join('; ')}`);
+    // the runtime's sandboxes are recorded so its stop() can clear a failed run's netns
+    const note = async (c: CriClient) => {
+      for (const id of await ourSandboxes(c).catch(() => [] as string[])) corelet.noteSandbox(id);
+    };
+    for (let round = 0; round < ROUNDS_PODS; round++) {
+      for (const rt of runtimes) {
+        await withAgent(rt.label, rt.endpoint, async (agent, cri, qos) => {
+          try {
+            push(podResults, rt.label, await podsPass(agent, cri, qos, rt.pid));
+          } finally {
+            if (rt.pid === corelet.pid) await note(cri);
+          }
+        }).catch((err: unknown) => push(podResults, rt.label, errText(err)));
+        console.log(`round ${round + 1}, ${rt.label}: ${(() => {
+          const r = podResults.get(rt.label)?.at(-1);
+          return typeof r === 'string' ? r : r ? `${fmtS(r.allReadyMs)} to Ready, ${fmtS(r.emptyMs)} to empty` : '?';
+        })()} (load ${loadavg()[0]!.toFixed(2)})`);
       }
-      // the runtime's sandboxes are recorded so its stop() can clear a failed run's netns
-      for (const id of await ourSandboxes(cri).catch(() => [] as string[])) corelet.noteSandbox(id);
-      try {
-        noisy = await noisyNeighbour(agent, qos);
-      } catch (err) {
-        noisy = errText(err);
-      } finally {
-        for (const id of await ourSandboxes(cri).catch(() => [] as string[])) corelet.noteSandbox(id);
+    }
+    if (RELIST_PODS > 0) {
+      for (const rt of runtimes) {
+        await withAgent(rt.label, rt.endpoint, async (agent, cri) => {
+          try {
+            push(relistResults, rt.label, await relistPass(agent, rt.pid));
+          } finally {
+            if (rt.pid === corelet.pid) await note(cri);
+          }
+          // never at --trace's debug level: its log lines are CPU the relist cost would count
+        }, args['agent-log-level']!).catch((err: unknown) => push(relistResults, rt.label, errText(err)));
+        console.log(`relist, ${rt.label}: done (load ${loadavg()[0]!.toFixed(2)})`);
       }
-    }).catch((err: unknown) => podResults.set('corelet runtime', errText(err)));
+    }
+    if (args.noisy) {
+      await withAgent(runtimes[0]!.label, endpoint, async (agent, cri, qos) => {
+        try {
+          noisy = await noisyNeighbour(agent, qos);
+        } catch (err) {
+          noisy = errText(err);
+        } finally {
+          await note(cri);
+        }
+      }).catch((err: unknown) => (noisy = errText(err)));
+    }
   } finally {
     await corelet.stop();
   }
-  if (!args['skip-containerd']) {
-    await withAgent('containerd', args.containerd!, async (agent, cri, qos) => {
-      podResults.set('containerd', await podsPass(agent, cri, qos));
-    }).catch((err: unknown) => podResults.set('containerd', errText(err)));
-  }
-  reportPods(podResults);
-  reportNoisy(noisy);
-  console.log(`host load average (1 min) at start ${load0.toFixed(2)}, at end ${loadavg()[0]!.toFixed(2)}, on ${availableParallelism()} CPUs`);
+  reportPods(runtimes, podResults);
+  if (RELIST_PODS > 0) reportRelist(runtimes, relistResults);
+  if (args.noisy) reportNoisy(noisy);
+  console.log(`\nCPU: ${cpus()[0]?.model ?? '?'} × ${availableParallelism()}`);
+  console.log(`before: ${before}`);
+  console.log(`after:  ${uptime()}`);
 }
 
 main().catch((err: unknown) => {

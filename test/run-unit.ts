@@ -37,6 +37,7 @@ const SHARED = [
   'agent/pod-actions.test.ts',
   'agent/pod-eviction-cleanup.test.ts',
   'agent/pod-logs.test.ts',
+  'agent/pod-manager-events.test.ts',
   'agent/pod-manager-readd.test.ts',
   'agent/pod-security-admission.test.ts',
   'agent/pod-status.test.ts',

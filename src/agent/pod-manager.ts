@@ -4,9 +4,12 @@
  * the workers whose pods changed (exits), and adoption of what an earlier agent left running.
  */
 import type { Pod, PodStatus } from '../api/index.js';
+import type { ContainerEventResponse__Output } from '../cri/index.js';
+import { grpcMessage } from '../cri/index.js';
 import type { Logger } from '../lib/index.js';
 import { LABELS } from './cri-config.js';
 import { PodWorker, type WorkerContext } from './pod-worker.js';
+import { traceStep } from './sync/index.js';
 
 /**
  * Decides whether a new pod may run here (Pod Security, resources, pod count); see admission/.
@@ -19,6 +22,13 @@ export interface PodManagerOptions {
   admit: Admit;
   logger: Logger;
   relistMs?: number;
+  /**
+   * The relist period while the runtime's GetContainerEvents stream is up (default 10 s): the
+   * events wake the workers of pods whose containers stopped, the relist is the safety net (and
+   * finds sandbox changes, orphans). Without the stream (containerd 1.6 answers Unimplemented) the
+   * relist runs every relistMs.
+   */
+  eventedRelistMs?: number;
   /**
    * After a relist, once every expected source has spoken: isKnown tells whether a pod uid has a
    * worker, inRuntime holds the uids the runtime has sandboxes or containers of (disk/pod-dirs.ts).
@@ -34,6 +44,10 @@ export class PodManager {
   private relistTimer: NodeJS.Timeout | undefined;
   private relisting = false;
   private stopped = false;
+  /** The GetContainerEvents stream, and whether it is up (it answered: headers or an event). */
+  private events: { cancel(): void } | undefined;
+  private eventsUp = false;
+  private eventsRetry: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: PodManagerOptions) {}
 
@@ -78,6 +92,7 @@ export class PodManager {
       this.opts.logger.warn({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, reason: verdict.reason }, 'pod rejected');
       this.opts.ctx.events.record(pod, 'Warning', verdict.reason, verdict.message);
     }
+    traceStep(this.opts.ctx, pod, 'admitted');
     // A rejected pod's worker starts out failed: it never prepares volumes or creates a sandbox.
     const worker = new PodWorker(this.opts.ctx, pod, verdict.admit ? undefined : { reason: verdict.reason, message: verdict.message });
     this.workers.set(pod.metadata.uid, worker);
@@ -162,14 +177,74 @@ export class PodManager {
     this.workers.get(uid)?.fail(reason, message);
   }
 
-  /** Starts the relist loop (every relistMs, default 1 s). */
+  /**
+   * Starts the relist loop (every relistMs, default 1 s; every eventedRelistMs while the runtime's
+   * container events stream is up) and subscribes to the events.
+   */
   startRelist(): void {
+    this.subscribeEvents();
     const tick = async () => {
       if (this.stopped) return;
       await this.relist().catch((err) => this.opts.logger.warn({ err: String(err) }, 'relist failed'));
-      if (!this.stopped) this.relistTimer = setTimeout(tick, this.opts.relistMs ?? 1000);
+      if (!this.stopped) this.relistTimer = setTimeout(tick, this.relistPeriod());
     };
     void tick();
+  }
+
+  private relistPeriod(): number {
+    return this.eventsUp ? (this.opts.eventedRelistMs ?? 10_000) : (this.opts.relistMs ?? 1000);
+  }
+
+  /**
+   * GetContainerEvents (the kubelet's evented PLEG): a container that stopped or was removed wakes
+   * its pod's worker at once. Created/started events are left out: the agent made those itself and
+   * its worker observes the runtime after its own steps. A runtime without the rpc (Unimplemented)
+   * keeps the 1 s relist; a stream that breaks is subscribed again after 5 s, relisting every
+   * relistMs meanwhile (and once at once: events may have been missed).
+   */
+  private subscribeEvents(): void {
+    const raw = this.opts.ctx.cri.raw?.runtime;
+    if (!raw || this.stopped) return;
+    let stream: ReturnType<typeof raw.GetContainerEvents>;
+    try {
+      stream = raw.GetContainerEvents({});
+    } catch (err) {
+      this.opts.logger.info({ err: grpcMessage(err) }, 'no container events from the runtime: relisting every second');
+      return;
+    }
+    this.events = stream;
+    const up = () => {
+      if (this.eventsUp || this.events !== stream) return;
+      this.eventsUp = true;
+      this.opts.logger.info('container events from the runtime: relisting every ' + `${(this.opts.eventedRelistMs ?? 10_000) / 1000} s`);
+    };
+    stream.on('metadata', up);
+    stream.on('data', (ev: ContainerEventResponse__Output) => {
+      up();
+      if (ev.container_event_type !== 'CONTAINER_STOPPED_EVENT' && ev.container_event_type !== 'CONTAINER_DELETED_EVENT') return;
+      const uid = ev.pod_sandbox_status?.labels?.[LABELS.podUid] ?? ev.pod_sandbox_status?.metadata?.uid;
+      if (uid) this.workers.get(uid)?.trigger();
+    });
+    let ended = false;
+    const down = (err?: unknown) => {
+      if (ended || this.events !== stream) return;
+      ended = true;
+      const wasUp = this.eventsUp;
+      this.eventsUp = false;
+      this.events = undefined;
+      if (this.stopped) return;
+      const code = (err as { code?: number } | undefined)?.code;
+      if (code === 12 /* UNIMPLEMENTED */) {
+        this.opts.logger.info('the runtime has no container events (GetContainerEvents): relisting every second');
+        return;
+      }
+      if (wasUp) this.opts.logger.warn({ err: err === undefined ? 'the stream ended' : grpcMessage(err) }, 'container events stream lost: relisting every second until it is back');
+      if (wasUp) void this.relist().catch(() => undefined);
+      this.eventsRetry = setTimeout(() => this.subscribeEvents(), 5000);
+      this.eventsRetry.unref?.();
+    };
+    stream.on('error', down);
+    stream.on('end', () => down());
   }
 
   /**
@@ -224,6 +299,9 @@ export class PodManager {
   stop(): void {
     this.stopped = true;
     if (this.relistTimer) clearTimeout(this.relistTimer);
+    if (this.eventsRetry) clearTimeout(this.eventsRetry);
+    this.events?.cancel();
+    this.events = undefined;
   }
 
   /** Statuses by uid, for tests and the HTTP endpoint. */

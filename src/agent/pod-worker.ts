@@ -14,13 +14,21 @@ import { sandboxConfig } from './cri-config.js';
 import { podDnsConfig, type ClusterDnsSettings } from './dns/index.js';
 import { podStatus, type PodObservation } from './pod-status.js';
 import { ProberManager } from './probes/index.js';
-import { PodExecutor, computePodActions, computeTeardown, listPodSandboxes, observeSandbox, observedSandbox, type CarriedOver, type SandboxObservation, type WorkerContext } from './sync/index.js';
+import { PodExecutor, traceStep, computePodActions, computeTeardown, listPodSandboxes, observeSandbox, observedSandbox, type CarriedOver, type SandboxObservation, type WorkerContext } from './sync/index.js';
 import { TerminationDeadline } from './termination-deadline.js';
 
 export type { ProbeStarter } from './probes/index.js';
 export type { HandlerRunner, PodCgroups, WorkerContext } from './sync/index.js';
 
+/** A pod with something pending (a waiting container, a restart, a failure) is synced again after this. */
 const RESYNC_MS = 10_000;
+/**
+ * A settled pod (every container running, nothing waiting) only by the kubelet's sync-frequency
+ * (1 min, up to 50 % later, so pods started together do not resync together): the relist wakes it
+ * as soon as the runtime sees a change, its probes and timers as soon as they fire.
+ */
+export const SETTLED_RESYNC_MS = 60_000;
+const SETTLED_RESYNC_JITTER = 0.5;
 
 /** Without the agent's DNS settings: a pod's resolv.conf is the runtime's default (the host's) plus the pod's dnsConfig. */
 const NO_CLUSTER_DNS: ClusterDnsSettings = { clusterDNS: [], clusterDomain: '', hostResolvConf: { nameservers: [], searches: [], options: [] } };
@@ -40,6 +48,9 @@ export class PodWorker {
   private readonly prober: ProberManager;
   private readonly executor: PodExecutor;
   private readonly startTime = new Date().toISOString();
+  private synced = false;
+  /** The last sync found nothing to do: every container running, nothing waiting (see SETTLED_RESYNC_MS). */
+  private settled = false;
   /** What a dead sandbox left for its successor (restart counts, containers not to start), and which one. */
   private carried: CarriedOver | undefined;
   /** Resolves once a deleted pod is gone from the runtime. */
@@ -135,17 +146,27 @@ export class PodWorker {
     this.timer = setLongTimeout(() => {
       this.timer = undefined;
       this.timerAt = Infinity;
-      this.trigger();
+      this.due = true;
+      this.wake?.();
     }, ms);
     this.timer.unref();
   }
 
+  /** The worker's timer fired (a resync, a back-off or retry coming due), as opposed to a trigger. */
+  private due = false;
+
   private async loop(): Promise<void> {
     for (;;) {
-      if (!this.dirty) await new Promise<void>((r) => (this.wake = r));
+      if (!this.dirty && !this.due) await new Promise<void>((r) => (this.wake = r));
       this.wake = undefined;
+      // Only the settled pod's resync timer: the relist (or the runtime's events) would have woken
+      // it on any change in the runtime, so the resync needs no CRI reads (the kubelet's periodic
+      // sync reads its PLEG cache, not the runtime).
+      const quiet = !this.dirty && this.settled;
       this.dirty = false;
+      this.due = false;
       const started = Date.now();
+      if (!quiet) this.settled = false;
       try {
         const teardown = computeTeardown({ deleting: this.deleting, failed: this.failed, cleanedUp: this.cleanedUp });
         if (teardown.kind === 'delete') {
@@ -155,7 +176,12 @@ export class PodWorker {
           return;
         }
         if (teardown.kind === 'stop') await this.terminate(teardown.remove);
-        if (teardown.kind === 'sync') await this.sync();
+        if (teardown.kind === 'sync' && quiet) await this.quietResync();
+        else if (teardown.kind === 'sync') {
+          if (!this.synced) traceStep(this.ctx, this.desired, 'sync');
+          this.synced = true;
+          await this.sync();
+        }
         else this.cleanedUp = teardown.cleanedUp;
       } catch (err) {
         this.ctx.logger.warn({ pod: this.name(), err: messageOf(err) }, 'pod sync failed; retrying');
@@ -163,7 +189,13 @@ export class PodWorker {
       }
       this.ctx.onSync?.((Date.now() - started) / 1000);
       this.publish();
-      this.schedule(RESYNC_MS);
+      if (this.settled) {
+        // nothing pending: an earlier, shorter resync is no longer needed
+        this.timer?.clear();
+        this.timer = undefined;
+        this.timerAt = Infinity;
+        this.schedule((this.ctx.resyncMs?.settled ?? SETTLED_RESYNC_MS) * (1 + Math.random() * SETTLED_RESYNC_JITTER));
+      } else this.schedule(this.ctx.resyncMs?.pending ?? RESYNC_MS);
     }
   }
 
@@ -198,8 +230,16 @@ export class PodWorker {
 
   private publish(): void {
     // status is computed in sync/terminate; publish only the latest
-    if (this.status) this.ctx.onStatus(this.pod, this.status);
+    if (!this.status) return;
+    if (!this.readySeen && this.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) {
+      this.readySeen = true;
+      traceStep(this.ctx, this.desired, 'ready');
+    }
+    this.ctx.onStatus(this.pod, this.status);
   }
+
+  /** Whether the pod was Ready once (its 'ready' trace step is logged). */
+  private readySeen = false;
 
   // ---- the sync: observe → computePodActions (sync/pod-actions.ts) → carry the actions out
 
@@ -247,10 +287,19 @@ export class PodWorker {
     }
     const podIP = obs.sandbox?.ip ?? '';
     const fields = { podIP, hostIP: this.ctx.hostIP, nodeName: this.ctx.nodeName };
+    // Steps that change nothing in the runtime leave the observation as it was: no second look.
+    const readOnly = !actions.sandbox.create && actions.killSandboxes.length === 0 && actions.steps.every((s) => s.action === 'settle' || s.action === 'report-oom');
     await this.executor.runSteps(pod, actions.steps, { sandboxId, sbConfig, fields, volumePaths, podIP });
-    ({ obs } = await this.observe(sandboxId));
+    if (!readOnly || seen?.obs !== obs) ({ obs } = await this.observe(sandboxId));
+    this.settled = actions.steps.length === 0 && readOnly && this.waiting.size === 0 && !this.failed;
     this.prober.sync(pod, obs.containers, podIP);
     this.status = podStatus(pod, obs, this.status);
+  }
+
+  /** A settled pod's periodic resync: its volumes and pod cgroup made sure of; the runtime is not read. */
+  private async quietResync(): Promise<void> {
+    await this.ctx.volumes.prepare(this.desired);
+    await this.ctx.cgroups.ensurePod(this.desired);
   }
 
   // ---- teardown

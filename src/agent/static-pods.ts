@@ -1,5 +1,5 @@
 import { readdir, readFile } from 'node:fs/promises';
-import { watch, type FSWatcher } from 'node:fs';
+import { statSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { type Pod, decodePods } from '../api/index.js';
 import type { Logger } from '../lib/index.js';
@@ -15,9 +15,10 @@ const MANIFEST = /\.(ya?ml|json)$/;
 export class StaticPodSource {
   private watcher: FSWatcher | undefined;
   private poll: NodeJS.Timeout | undefined;
-  private readonly byFile = new Map<string, { text: string; pods: Pod[] }>();
+  private readonly byFile = new Map<string, { text: string; pods: Pod[]; stamp?: string }>();
   private scanning: Promise<void> | undefined;
   private again = false;
+  private againFull = false;
 
   constructor(
     private readonly dir: string,
@@ -29,11 +30,13 @@ export class StaticPodSource {
   async start(): Promise<void> {
     await this.scan();
     try {
-      this.watcher = watch(this.dir, () => void this.rescan());
+      this.watcher = watch(this.dir, () => void this.rescan(true));
     } catch (err) {
       this.logger.warn({ dir: this.dir, err: String(err) }, 'cannot watch the manifest folder; polling only');
     }
-    this.poll = setInterval(() => void this.rescan(), this.pollMs);
+    // The poll is the safety net for a missed notification: it reads only files whose inode, size
+    // or mtime changed (a stat each, not a read of every manifest every 5 s).
+    this.poll = setInterval(() => void this.rescan(false), this.pollMs);
     this.poll.unref();
   }
 
@@ -43,21 +46,25 @@ export class StaticPodSource {
   }
 
   /** Coalesces bursts of change notifications into one scan at a time. */
-  private async rescan(): Promise<void> {
+  private async rescan(full: boolean): Promise<void> {
     if (this.scanning) {
       this.again = true;
+      this.againFull ||= full;
       return;
     }
-    this.scanning = this.scan();
+    this.scanning = this.scan(full);
     await this.scanning;
     this.scanning = undefined;
     if (this.again) {
+      const againFull = this.againFull;
       this.again = false;
-      await this.rescan();
+      this.againFull = false;
+      await this.rescan(againFull);
     }
   }
 
-  private async scan(): Promise<void> {
+  /** Reads every manifest (full), or only those whose stat changed since they were read. */
+  private async scan(full = true): Promise<void> {
     let names: string[];
     try {
       names = (await readdir(this.dir)).filter((n) => MANIFEST.test(n) && !n.startsWith('.')).sort();
@@ -71,12 +78,20 @@ export class StaticPodSource {
       changed = true;
     }
     for (const name of names) {
+      const st = statSync(join(this.dir, name), { throwIfNoEntry: false });
+      const stamp = st && `${st.ino}:${st.size}:${st.mtimeMs}`;
+      const known = this.byFile.get(name);
+      if (!full && known && stamp !== undefined && known.stamp === stamp) continue;
       const text = await readFile(join(this.dir, name), 'utf8').catch(() => undefined);
-      if (text === undefined || this.byFile.get(name)?.text === text) continue;
+      if (text === undefined) continue;
+      if (known?.text === text) {
+        known.stamp = stamp;
+        continue;
+      }
       try {
         const { pods, warnings } = decodePods(text, join(this.dir, name));
         for (const w of warnings) this.logger.warn({ file: name }, w);
-        this.byFile.set(name, { text, pods });
+        this.byFile.set(name, { text, pods, stamp });
         changed = true;
       } catch (err) {
         this.logger.error({ file: name, err: messageOf(err) }, 'ignoring an invalid pod manifest');

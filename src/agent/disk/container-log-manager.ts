@@ -5,7 +5,7 @@
  * to reopen it (CRI ReopenContainerLog; renamed back when that fails and no new log is there). At most maxFiles files stay.
  */
 import { PeriodicTask, errnoCode, silentLogger, type Logger, messageOf } from '../../lib/index.js';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, statSync } from 'node:fs';
 import { link, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -83,10 +83,10 @@ export class ContainerLogManager {
       try {
         const path = await this.logPath(c.id);
         if (!path) continue;
-        const st = await stat(path).catch((err) => {
-          if (errnoCode(err) === 'ENOENT') return undefined; // being reopened
-          throw err;
-        });
+        // A synchronous stat: ~2 µs of CPU against ~30 µs through the thread pool and a promise, and
+        // this runs for every running container 4 times a second (0.1 % of a core with 100 pods
+        // rather than 1.2 %); a missing file is one being reopened.
+        const st = statSync(path, { throwIfNoEntry: false });
         if (!st || st.size < this.maxSize) continue;
         if (await this.rotate(c.id, path)) rotated.push(path);
       } catch (err) {

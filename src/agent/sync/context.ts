@@ -51,4 +51,6 @@ export interface WorkerContext {
    * the latest at untilMs (services/: an endpoint first leaves the Services' rules).
    */
   beforeStop?: (pod: Pod, untilMs: number) => Promise<void>;
+  /** Resync periods (tests): of a pod with something pending (default 10 s), of a settled pod (default 60 s + up to 50 %). */
+  resyncMs?: { pending: number; settled: number };
 }

@@ -18,6 +18,14 @@ import { observeSandbox, type SandboxObservation } from './observe.js';
 import type { ContainerStep } from './pod-actions.js';
 import { messageOf } from '../../lib/index.js';
 
+/**
+ * A debug line per step of a pod's start (bench/agent.ts --trace reads them): admitted, sync,
+ * sandbox-requested/-returned, container-created/-started, ready.
+ */
+export function traceStep(ctx: Pick<WorkerContext, 'logger'>, pod: Pod, step: string): void {
+  ctx.logger.debug({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, step }, 'pod start step');
+}
+
 /** What the executor reads and moves of its pod's worker. */
 export interface ExecutorHooks {
   /** Why each container is not running (CrashLoopBackOff, ErrImagePull, CreateContainerError...). */
@@ -58,7 +66,10 @@ export class PodExecutor {
     // Only when a sandbox is made (never on a plain sync): the kubelet's MkdirAll of the log
     // directory before RunPodSandbox, plus the marker the sweep needs (it removes only marked folders).
     await markPodLogDirectory(this.ctx.logRoot, pod);
-    return (await this.ctx.cri.runtime.RunPodSandbox({ config: sbConfig, runtime_handler: '' }, { deadlineMs: 4 * 60_000 })).pod_sandbox_id;
+    traceStep(this.ctx, pod, 'sandbox-requested');
+    const id = (await this.ctx.cri.runtime.RunPodSandbox({ config: sbConfig, runtime_handler: '' }, { deadlineMs: 4 * 60_000 })).pod_sandbox_id;
+    traceStep(this.ctx, pod, 'sandbox-returned');
+    return id;
   }
 
   /** Carries computePodActions' container steps out, in order. */
@@ -68,7 +79,8 @@ export class PodExecutor {
       const c = step.container;
       switch (step.action) {
         case 'start':
-          await this.startContainer(pod, c, step.kind, t.sandboxId, t.sbConfig, step.restartCount, t.fields, t.volumePaths);
+          // the sandbox holds no instance of it: no dead one to prune
+          await this.startContainer(pod, c, step.kind, t.sandboxId, t.sbConfig, step.restartCount, t.fields, t.volumePaths, false);
           break;
         case 'restart':
           await this.restartWithBackoff(pod, c, step.kind, step.previous, t.sandboxId, t.sbConfig, t.fields, t.volumePaths);
@@ -121,7 +133,7 @@ export class PodExecutor {
       return;
     }
     this.ctx.onRestart?.();
-    await this.startContainer(pod, c, kind, sandboxId, sbConfig, cur.restartCount + 1, fields, volumePaths);
+    await this.startContainer(pod, c, kind, sandboxId, sbConfig, cur.restartCount + 1, fields, volumePaths, true);
   }
 
   private async ensureImage(pod: Pod, c: Container): Promise<boolean> {
@@ -141,6 +153,8 @@ export class PodExecutor {
     restartCount: number,
     fields: { podIP: string; hostIP: string; nodeName: string },
     volumePaths: Record<string, string>,
+    /** Whether earlier instances may be in the sandbox: keep only the newest dead one. */
+    prune: boolean,
   ): Promise<void> {
     const { cri, events } = this.ctx;
     if (!(await this.ensureImage(pod, c))) return;
@@ -180,6 +194,7 @@ export class PodExecutor {
       this.hooks.schedule(5000);
       return;
     }
+    traceStep(this.ctx, pod, 'container-created');
     events.record(pod, 'Normal', 'Created', `Created container ${c.name}`);
     try {
       await cri.runtime.StartContainer({ container_id: id });
@@ -189,9 +204,10 @@ export class PodExecutor {
       events.record(pod, 'Warning', 'Failed', `Error: ${msg}`);
       return;
     }
+    traceStep(this.ctx, pod, 'container-started');
     this.hooks.waiting.delete(c.name);
     events.record(pod, 'Normal', 'Started', `Started container ${c.name}`);
-    await this.pruneDead(sandboxId, c.name, id);
+    if (prune) await this.pruneDead(sandboxId, c.name, id);
   }
 
   /** Keeps only the newest dead instance of a container (for lastState and `logs --previous`). */

@@ -2,4 +2,4 @@
 export * from './pod-actions.js';
 export * from './observe.js';
 export * from './context.js';
-export { PodExecutor, type ExecutorHooks, type StepTarget } from './execute.js';
+export { PodExecutor, traceStep, type ExecutorHooks, type StepTarget } from './execute.js';

@@ -133,6 +133,74 @@ ${app()}`);
     assert.deepEqual(h.done, [`volumes ${p.metadata.uid}`, `cgroup ${p.metadata.uid}`]);
   });
 
+  it('a sync that finds nothing to do looks at the runtime once; an exit seen later still restarts the container', async () => {
+    const h = harness();
+    const reads: string[] = [];
+    const runtime = new Proxy(h.cri.runtime, {
+      get(target, method, receiver) {
+        const fn = Reflect.get(target, method, receiver) as unknown;
+        if (typeof fn !== 'function') return fn;
+        return (...args: unknown[]) => {
+          reads.push(String(method));
+          return (fn as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    let published = 0;
+    const onStatus = h.ctx.onStatus;
+    h.ctx = { ...h.ctx, cri: { ...h.ctx.cri, runtime: runtime as typeof h.ctx.cri.runtime }, onStatus: (p, s) => (published++, onStatus(p, s)) };
+    const synced = async (after: number) => {
+      for (let i = 0; i < 400 && published <= after; i++) await new Promise((r) => setTimeout(r, 5));
+    };
+    const w = new PodWorker(h.ctx, pod(app()));
+    await h.status(running, 'the app runs');
+    assert.deepEqual(reads.filter((m) => m === 'ListContainers'), ['ListContainers', 'ListContainers'], 'a first start prunes no dead instance: the sandbox holds none');
+    reads.length = 0;
+    let before = published;
+    w.trigger();
+    await synced(before);
+    assert.deepEqual(reads, ['ListPodSandbox', 'PodSandboxStatus', 'ListContainers', 'ContainerStatus']);
+    h.cri.exit(h.cri.named('app')[0]!.id, 1);
+    before = published;
+    w.trigger();
+    await synced(before);
+    await h.status(running, 'the app runs again');
+    assert.ok(h.cri.calls.includes('CreateContainer app attempt=1'), h.cri.calls.join('\n'));
+    await remove(w);
+  });
+
+  it('a settled pod\'s periodic resync reads nothing from the runtime; a trigger (the relist saw a change) syncs it in full', async () => {
+    const h = harness();
+    const reads: string[] = [];
+    const runtime = new Proxy(h.cri.runtime, {
+      get(target, method, receiver) {
+        const fn = Reflect.get(target, method, receiver) as unknown;
+        if (typeof fn !== 'function') return fn;
+        return (...args: unknown[]) => {
+          reads.push(String(method));
+          return (fn as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    let published = 0;
+    const onStatus = h.ctx.onStatus;
+    h.ctx = { ...h.ctx, cri: { ...h.ctx.cri, runtime: runtime as typeof h.ctx.cri.runtime }, resyncMs: { pending: 10, settled: 10 }, onStatus: (p, s) => (published++, onStatus(p, s)) };
+    const publishes = async (n: number) => {
+      const target = published + n;
+      for (let i = 0; i < 400 && published < target; i++) await new Promise((r) => setTimeout(r, 5));
+    };
+    const w = new PodWorker(h.ctx, pod(app()));
+    await h.status(running, 'the app runs');
+    await publishes(2); // the start, then a sync that finds nothing to do: settled
+    reads.length = 0;
+    await publishes(3);
+    assert.deepEqual(reads, [], 'three resyncs of a settled pod read nothing');
+    h.cri.exit(h.cri.named('app')[0]!.id, 1);
+    w.trigger();
+    await h.status((s) => s.containerStatuses[0]?.restartCount === 1 && running(s), 'the app restarts');
+    await remove(w);
+  });
+
   it('a failed init container fails a Never pod; its app container never starts', async () => {
     const h = harness();
     const w = new PodWorker(h.ctx, pod(`  initContainers:\n    - { name: i1, image: registry.test/app:1 }\n${app('Never')}`));

@@ -15,6 +15,7 @@ import { internal } from '../../../src/lib/errors.js';
 import { SandboxManager } from '../../../src/runtime/sandbox/sandbox-manager.js';
 import { ContainerManager } from '../../../src/runtime/container/container-manager.js';
 import { listPodSandbox } from '../../../src/runtime/sandbox/sandbox-list.js';
+import { listContainers } from '../../../src/runtime/container/container-list.js';
 import { podSandboxStatusRpc } from '../../../src/runtime/sandbox/sandbox-status.js';
 import { recoverSandboxes } from '../../../src/runtime/sandbox/sandbox-recover.js';
 import { cleanUpAfter, fakeContainerConfig, fakePodConfig, fakeRuntime } from './fakes.js';
@@ -350,4 +351,30 @@ test('RunPodSandbox succeeds when the pause start time cannot be read (EMFILE); 
   assert.equal(deps.store.sandbox(id).pauseStartTime, undefined);
   deps.namespaces.startTime = async () => undefined; // its pid gone for sure
   assert.equal((await sandboxes.refreshPause(id))!.state, 'notready');
+});
+
+test('a filtered ListContainers brings the containers it selects up to date before its state filter applies', async (t) => {
+  const { deps, root, containers, id, gone } = await running();
+  cleanUpAfter(t, containers, root);
+  const sandboxId = deps.store.container(id).sandboxId;
+  const list = async (filter: object) => (await listContainers({ store: deps.store, containers, images: { get: () => undefined } } as never)({ filter } as never)).containers!;
+  assert.deepEqual((await list({ pod_sandbox_id: sandboxId, state: { state: 'CONTAINER_RUNNING' } })).map((c) => c.id), [id]);
+  gone();
+  assert.deepEqual(await list({ pod_sandbox_id: sandboxId, state: { state: 'CONTAINER_RUNNING' } }), [], 'no longer running: left out');
+  assert.deepEqual((await list({ pod_sandbox_id: sandboxId })).map((c) => c.state), ['CONTAINER_EXITED']);
+  assert.deepEqual(await list({ pod_sandbox_id: 'other' }), []);
+});
+
+test('a filtered ListPodSandbox brings the sandboxes it selects up to date before its state filter applies', async (t) => {
+  const { deps, root, sandboxes, containers, verbs } = await fakeRuntime();
+  await containers.start();
+  cleanUpAfter(t, containers, root);
+  const id = await verbs.runPodSandbox(pod, '');
+  const rt = { store: deps.store, sandboxes };
+  const list = async (filter: object) => (await listPodSandbox(rt)({ filter } as never)).items!;
+  assert.deepEqual((await list({ id, state: { state: 'SANDBOX_READY' } })).map((s) => s.id), [id]);
+  deps.namespaces.startTime = async () => undefined; // the pause is gone; its conmon was gone first
+  assert.deepEqual(await list({ id, state: { state: 'SANDBOX_READY' } }), [], 'no longer ready: left out');
+  assert.deepEqual((await list({ label_selector: pod.labels })).map((s) => s.state), ['SANDBOX_NOTREADY']);
+  assert.deepEqual(await list({ id: 'other' }), []);
 });
