@@ -102,6 +102,23 @@ async function remove(w: PodWorker): Promise<void> {
   await w.done;
 }
 
+
+/** The fake runtime behind a proxy that records the name of every CRI method called. */
+function recordingRuntime<T extends object>(target: T): { reads: string[]; runtime: T } {
+  const reads: string[] = [];
+  const runtime = new Proxy(target, {
+    get(t, method, receiver) {
+      const fn = Reflect.get(t, method, receiver) as unknown;
+      if (typeof fn !== 'function') return fn;
+      return (...args: unknown[]) => {
+        reads.push(String(method));
+        return (fn as (...a: unknown[]) => unknown).apply(t, args);
+      };
+    },
+  });
+  return { reads, runtime };
+}
+
 describe('PodWorker', () => {
   it('init containers run first, in order; then the app container; deletion removes everything', async () => {
     const h = harness();
@@ -135,17 +152,7 @@ ${app()}`);
 
   it('a sync that finds nothing to do looks at the runtime once; an exit seen later still restarts the container', async () => {
     const h = harness();
-    const reads: string[] = [];
-    const runtime = new Proxy(h.cri.runtime, {
-      get(target, method, receiver) {
-        const fn = Reflect.get(target, method, receiver) as unknown;
-        if (typeof fn !== 'function') return fn;
-        return (...args: unknown[]) => {
-          reads.push(String(method));
-          return (fn as (...a: unknown[]) => unknown).apply(target, args);
-        };
-      },
-    });
+    const { reads, runtime } = recordingRuntime(h.cri.runtime);
     let published = 0;
     const onStatus = h.ctx.onStatus;
     h.ctx = { ...h.ctx, cri: { ...h.ctx.cri, runtime: runtime as typeof h.ctx.cri.runtime }, onStatus: (p, s) => (published++, onStatus(p, s)) };
@@ -171,17 +178,7 @@ ${app()}`);
 
   it('a settled pod\'s periodic resync reads nothing from the runtime; a trigger (the relist saw a change) syncs it in full', async () => {
     const h = harness();
-    const reads: string[] = [];
-    const runtime = new Proxy(h.cri.runtime, {
-      get(target, method, receiver) {
-        const fn = Reflect.get(target, method, receiver) as unknown;
-        if (typeof fn !== 'function') return fn;
-        return (...args: unknown[]) => {
-          reads.push(String(method));
-          return (fn as (...a: unknown[]) => unknown).apply(target, args);
-        };
-      },
-    });
+    const { reads, runtime } = recordingRuntime(h.cri.runtime);
     let published = 0;
     const onStatus = h.ctx.onStatus;
     h.ctx = { ...h.ctx, cri: { ...h.ctx.cri, runtime: runtime as typeof h.ctx.cri.runtime }, resyncMs: { pending: 10, settled: 10 }, onStatus: (p, s) => (published++, onStatus(p, s)) };
