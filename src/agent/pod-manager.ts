@@ -275,6 +275,13 @@ export class PodManager {
         if (worker && this.fingerprints.get(uid) !== fp) worker.trigger();
         this.fingerprints.set(uid, fp);
       }
+      // A pod whose sandbox and containers all left the runtime (removed behind the agent's back, or
+      // while the events stream was down) is a change too: its worker syncs and makes it again.
+      for (const uid of [...this.fingerprints.keys()]) {
+        if (byPod.has(uid)) continue;
+        this.fingerprints.delete(uid);
+        this.workers.get(uid)?.trigger();
+      }
       const sourcesReady = [...this.expectedSources].every((s) => this.sources.has(s));
       if (sourcesReady) {
         for (const s of sandboxes.items) {

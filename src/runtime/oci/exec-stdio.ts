@@ -53,7 +53,11 @@ export class FifoPool {
   }
 
   private async makeBatch(): Promise<void> {
-    this.initialized ??= this.init();
+    // a failed first init (a passing mkdir/rm error) is tried again by the next batch, not kept
+    this.initialized ??= this.init().catch((err: unknown) => {
+      this.initialized = undefined;
+      throw err;
+    });
     await this.initialized;
     const names = Array.from({ length: this.batch }, () => join(this.dir, randomBytes(8).toString('hex')));
     await new Promise<void>((resolve, reject) => {

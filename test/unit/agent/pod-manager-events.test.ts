@@ -102,3 +102,30 @@ it('a runtime without container events (Unimplemented) is relisted every relistM
   manager.setSource('file', []);
   await manager.worker('uid-web')?.done;
 });
+
+it('a settled pod whose sandbox left the runtime with no event (the stream was down) is made again at the next relist', async () => {
+  const cri = new FakeCri();
+  cri.images.add('registry.test/app:1');
+  const stream = new FakeStream();
+  let published = 0;
+  // events up and no resync due: the relist is the only safety net
+  const ctx = { ...context(cri, { runtime: { GetContainerEvents: () => stream } }), resyncMs: { pending: 3_600_000, settled: 3_600_000 }, onStatus: () => void published++ };
+  const manager = new PodManager({ ctx, admit: () => ({ admit: true }), logger: silentLogger, relistMs: 3_600_000, eventedRelistMs: 3_600_000 });
+  manager.startRelist();
+  stream.emit('metadata', {});
+  manager.setSource('file', [web()]);
+  await until(() => manager.pods()[0]?.status?.containerStatuses[0]?.state.running !== undefined, 'the app runs');
+  await manager.relist(); // the runtime's view of the running pod (it may wake the worker once)
+  // settled: no sync publishes for 300 ms
+  for (let last = -1, i = 0; i < 100 && last !== published; i++) {
+    last = published;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  const gone = [...cri.sandboxes.keys()];
+  await cri.runtime.RemovePodSandbox({ pod_sandbox_id: gone[0]! }); // behind the agent's back, no event
+  await manager.relist();
+  await until(() => [...cri.sandboxes.keys()].some((id) => !gone.includes(id)) && cri.named('app').length > 0, `the pod is made again: ${cri.calls.join(', ')}`);
+  manager.stop();
+  manager.setSource('file', []);
+  await manager.worker('uid-web')?.done;
+});
