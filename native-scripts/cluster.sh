@@ -118,7 +118,10 @@ wait_for() {
 	shift 4
 	local deadline=$((SECONDS + seconds))
 	while ! "$@" 2>/dev/null; do
-		if ! alive "$pidfile"; then
+		# the process just started: only its end counts (its command line reads empty or another
+		# program's while nsenter → setsid → launcher → node exec one another, which alive() would
+		# take for an exit)
+		if ! pid_alive "$(cat "$pidfile")"; then
 			say "$what exited; last lines of $log:"
 			tail -n 30 "$log" >&2 || true
 			die "up failed: run \`cluster.sh down\` to remove what was made"
