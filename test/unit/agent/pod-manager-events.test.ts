@@ -58,15 +58,27 @@ function context(cri: FakeCri, raw: unknown): WorkerContext {
   } as unknown as WorkerContext;
 }
 
+/** A fake runtime holding the app's image, and the events stream it serves. */
+function fakeRuntime(): { cri: FakeCri; stream: FakeStream } {
+  const cri = new FakeCri();
+  cri.images.add('registry.test/app:1');
+  return { cri, stream: new FakeStream() };
+}
+
+/** Stops the manager (its relist and events stream) and removes the pod, waiting for its worker. */
+async function shutDown(manager: PodManager): Promise<void> {
+  manager.stop();
+  manager.setSource('file', []);
+  await manager.worker('uid-web')?.done;
+}
+
 async function until(what: () => boolean, label: string): Promise<void> {
   for (let i = 0; i < 2000 && !what(); i++) await new Promise((r) => setTimeout(r, 5));
   assert.ok(what(), label);
 }
 
 it('a container that stops wakes its pod at once through the runtime\'s events; the stream is cancelled when the manager stops', async () => {
-  const cri = new FakeCri();
-  cri.images.add('registry.test/app:1');
-  const stream = new FakeStream();
+  const { cri, stream } = fakeRuntime();
   // relists far apart: only the event can wake the (settled) pod in time
   const manager = new PodManager({ ctx: context(cri, { runtime: { GetContainerEvents: () => stream } }), admit: () => ({ admit: true }), logger: silentLogger, relistMs: 3_600_000, eventedRelistMs: 3_600_000 });
   manager.startRelist();
@@ -81,16 +93,12 @@ it('a container that stops wakes its pod at once through the runtime\'s events; 
   stream.emit('data', { container_id: first.id, container_event_type: 'CONTAINER_STOPPED_EVENT', pod_sandbox_status: { labels: { [LABELS.podUid]: 'uid-web' } }, containers_statuses: [] });
   await until(() => cri.calls.includes('CreateContainer app attempt=1'), `the app restarts: ${cri.calls.join(', ')}`);
 
-  manager.stop();
+  await shutDown(manager);
   assert.ok(stream.cancelled);
-  manager.setSource('file', []);
-  await manager.worker('uid-web')?.done;
 });
 
 it('a runtime without container events (Unimplemented) is relisted every relistMs: a stopped container is found by the relist', async () => {
-  const cri = new FakeCri();
-  cri.images.add('registry.test/app:1');
-  const stream = new FakeStream();
+  const { cri, stream } = fakeRuntime();
   const manager = new PodManager({ ctx: context(cri, { runtime: { GetContainerEvents: () => stream } }), admit: () => ({ admit: true }), logger: silentLogger, relistMs: 20, eventedRelistMs: 3_600_000 });
   manager.startRelist();
   stream.emit('error', Object.assign(new Error('12 UNIMPLEMENTED: unknown method'), { code: 12 }));
@@ -98,15 +106,11 @@ it('a runtime without container events (Unimplemented) is relisted every relistM
   await until(() => manager.pods()[0]?.status?.containerStatuses[0]?.state.running !== undefined, 'the app runs');
   cri.exit(cri.named('app')[0]!.id, 1);
   await until(() => cri.calls.includes('CreateContainer app attempt=1'), `the app restarts: ${cri.calls.join(', ')}`);
-  manager.stop();
-  manager.setSource('file', []);
-  await manager.worker('uid-web')?.done;
+  await shutDown(manager);
 });
 
 it('a settled pod whose sandbox left the runtime with no event (the stream was down) is made again at the next relist', async () => {
-  const cri = new FakeCri();
-  cri.images.add('registry.test/app:1');
-  const stream = new FakeStream();
+  const { cri, stream } = fakeRuntime();
   let published = 0;
   // events up and no resync due: the relist is the only safety net
   const ctx = { ...context(cri, { runtime: { GetContainerEvents: () => stream } }), resyncMs: { pending: 3_600_000, settled: 3_600_000 }, onStatus: () => void published++ };
@@ -125,7 +129,5 @@ it('a settled pod whose sandbox left the runtime with no event (the stream was d
   await cri.runtime.RemovePodSandbox({ pod_sandbox_id: gone[0]! }); // behind the agent's back, no event
   await manager.relist();
   await until(() => [...cri.sandboxes.keys()].some((id) => !gone.includes(id)) && cri.named('app').length > 0, `the pod is made again: ${cri.calls.join(', ')}`);
-  manager.stop();
-  manager.setSource('file', []);
-  await manager.worker('uid-web')?.done;
+  await shutDown(manager);
 });
