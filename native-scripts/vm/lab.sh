@@ -34,7 +34,9 @@ cpus=${VML_CPUS:-2}
 netns=${VML_NETNS:-vml}
 bridge=${VML_BRIDGE:-vmlbr0}
 subnet=${VML_SUBNET:-10.75.0}
-ssh_opts=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes -o ConnectTimeout=5 -o ServerAliveInterval=10)
+# a TCG guest can stall for tens of seconds while the host's two cores are busy: ssh waits two minutes
+# (12 unanswered keep-alives) before it calls the session dead
+ssh_opts=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes -o ConnectTimeout=5 -o ServerAliveInterval=10 -o ServerAliveCountMax=12)
 
 die() { echo "lab.sh: $*" >&2; exit 1; }
 log() { echo "lab.sh: $*" >&2; }

@@ -33,10 +33,28 @@ BUSYBOX = '127.0.0.1:5000/e2e-test-images/busybox:1.29-2'
 CG = '/sys/fs/cgroup'
 SUBNETS = {'runc': '10.75.64.0/20', 'crun': '10.75.80.0/20'}
 facts = {}
+T0 = time.monotonic()
+low_memory = {'minMiB': None}
+
+
+def watch_memory():
+    """Samples MemAvailable each second: its low point is a fact, and a VM running short says so on
+    stderr while it still can (a guest out of memory stalls, and the host sees only a dead ssh)."""
+    while True:
+        with open('/proc/meminfo') as f:
+            avail = next(int(l.split()[1]) // 1024 for l in f if l.startswith('MemAvailable:'))
+        if low_memory['minMiB'] is None or avail < low_memory['minMiB']:
+            low_memory['minMiB'] = avail
+            if avail < 256:
+                print(f'# {time.monotonic() - T0:.1f}s MemAvailable {avail} MiB', file=sys.stderr, flush=True)
+        time.sleep(1)
 
 
 def fact(key, value):
     facts[key] = value
+    # progress on stderr, seconds since the start: if the ssh session dies, the host's failure message
+    # still says how far the scenario got
+    print(f'# {time.monotonic() - T0:.1f}s {key}', file=sys.stderr, flush=True)
 
 
 def state(r):
@@ -382,6 +400,7 @@ def scenario_agent(r):
 
 def main():
     verb, args = sys.argv[1], sys.argv[2:]
+    threading.Thread(target=watch_memory, daemon=True).start()
     try:
         if verb == 'start':
             start(args)
@@ -418,6 +437,7 @@ def main():
             raise RuntimeError(f'unknown verb {verb}')
     except Exception as e:  # the facts so far still go back, with the error
         fact('error', f'{type(e).__name__}: {e}')
+    facts['vm.memAvailableMinMiB'] = low_memory['minMiB']
     print('VMFACTS ' + json.dumps(facts), flush=True)
 
 

@@ -37,7 +37,15 @@ async function lab(args: string[]) {
 async function inside(verb: string, ...args: string[]): Promise<Facts> {
   const r = await lab(['run', 'vml1', 'python3', '/opt/corelet/extra/inside.py', verb, ...args]);
   const line = r.stdout.split('\n').find((l) => l.startsWith('VMFACTS '));
-  assert.ok(line, `inside.py ${verb} printed no facts (exit ${r.exitCode}):\n${r.all}`);
+  if (!line) {
+    // ssh itself failed (exit 255): say whether the VM is still there and what its console said last
+    const status = (await lab(['status'])).all ?? '';
+    const console = ((await lab(['console', 'vml1'])).stdout ?? '').split('\n').slice(-40).join('\n');
+    // and the host's load: TCG guests stall when the host's cores are busy elsewhere
+    const host = (await execa('sh', ['-c', 'cat /proc/loadavg; ps -eo pcpu,rss,etimes,args --sort=-pcpu | head -8'], { reject: false })).stdout;
+    assert.fail(`inside.py ${verb} printed no facts (exit ${r.exitCode}):\n${r.all}\nlab.sh status: ${status}\n` +
+      `host:\n${host}\nconsole (last 40 lines):\n${console}`);
+  }
   const facts = JSON.parse(line.slice('VMFACTS '.length)) as Facts;
   console.log(`# vm ${verb} ${args.join(' ')}: ${JSON.stringify(facts)}`);
   return facts;
