@@ -24,5 +24,6 @@ export * from './limits.js';
 export { decodeRbacObject, decodeRules, rbacObjectProblems } from './rbac-decode.js';
 export * from './kinds.js';
 export * from './label-selector.js';
+export * from './print-cells.js';
 export * from './service-types.js';
 export { decodeService, decodeServiceSpec, decodeEndpointSlice, type DeclaredService, type DeclaredEndpointSlice } from './service-decode.js';

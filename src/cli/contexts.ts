@@ -1,5 +1,5 @@
 /**
- * `corelet config get-contexts|use-context NAME|current-context`, and adding a user's context to the
+ * `corelet config get-contexts|use-context NAME|current-context|kubeconfig` (kubeconfig.ts), and adding a user's context to the
  * CLI config (`create user --set-context`). The flat file of older versions ({server, token, caCert})
  * is turned into the contexts shape the first time it is changed (cluster "corelet", user "admin").
  */
@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { configPath, isContextConfig, systemSources, type ConfigFile } from './client-config.js';
 import { formatTable } from './table.js';
 import { outLine } from './io.js';
+import { registerKubeconfigCommand } from './kubeconfig.js';
 
 /** The config as the contexts shape (a flat file converted), or an empty one. */
 export function toContextShape(parsed: unknown): ConfigFile {
@@ -97,4 +98,5 @@ export function registerConfigCommand(program: Command): void {
       writeConfigFile(path, { ...c, currentContext: name });
       outLine(`Switched to context "${name}".`);
     });
+  registerKubeconfigCommand(config, () => readConfigFile().config);
 }

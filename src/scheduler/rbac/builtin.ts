@@ -1,7 +1,8 @@
 /**
  * The ClusterRoles and ClusterRoleBindings every cluster starts with, as Kubernetes bootstraps them:
  * cluster-admin (everything) bound to system:masters; the user-facing admin, edit and view (meant to
- * be granted per namespace with a RoleBinding); system:basic-user (anyone may ask what they may do);
+ * be granted per namespace with a RoleBinding); system:discovery (anyone authenticated may read
+ * /api, /apis, /version and /openapi); system:basic-user (anyone may ask what they may do);
  * system:node and system:node-bootstrapper for nodes and bootstrap tokens. They are reconciled at
  * start: created when missing, rules and subjects restored when changed, never duplicated.
  */
@@ -54,6 +55,11 @@ export const BUILTIN_CLUSTER_ROLES: readonly BuiltinClusterRole[] = [
   { name: 'edit', rules: EDIT_RULES },
   { name: 'view', rules: VIEW_RULES },
   {
+    // Discovery and the version (kubectl reads them before anything else), as Kubernetes' system:discovery.
+    name: 'system:discovery',
+    rules: [{ nonResourceURLs: ['/api', '/api/*', '/apis', '/apis/*', '/healthz', '/livez', '/openapi', '/openapi/*', '/readyz', '/version', '/version/'], verbs: ['get'] }],
+  },
+  {
     name: 'system:basic-user',
     rules: [{ apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'], verbs: ['create'] }],
   },
@@ -76,6 +82,7 @@ const group = (name: string): Subject => ({ kind: 'Group', name, apiGroup: 'rbac
 
 export const BUILTIN_CLUSTER_ROLE_BINDINGS: readonly { name: string; role: string; subjects: Subject[] }[] = [
   { name: 'cluster-admin', role: 'cluster-admin', subjects: [group(MASTERS_GROUP)] },
+  { name: 'system:discovery', role: 'system:discovery', subjects: [group(AUTHENTICATED_GROUP)] },
   { name: 'system:basic-user', role: 'system:basic-user', subjects: [group(AUTHENTICATED_GROUP)] },
   { name: 'system:node', role: 'system:node', subjects: [group(NODES_GROUP)] },
   { name: 'system:node-bootstrapper', role: 'system:node-bootstrapper', subjects: [group(BOOTSTRAPPERS_GROUP)] },

@@ -58,6 +58,7 @@ import { requestedTimeoutSeconds, streamLifetime, streamTimeoutMs, type StreamLi
 import type { TokenStore } from '../auth/index.js';
 import { DecoderBusyError, decodeObjectsOffLoop, INLINE_DECODE_BYTES, type DecodeSlots } from './decode-off-loop.js';
 import { isBigList, sendListInSlices } from './send-list.js';
+import { apiPath } from './discovery.js';
 
 /** Largest request body accepted: kube-apiserver's 3 MiB (a manifest of several objects, each at most 1.5 MiB). */
 export const MAX_BODY_BYTES = MAX_REQUEST_BODY_BYTES;
@@ -350,8 +351,14 @@ async function route(req: IncomingMessage, opts: RestApiOptions): Promise<Reply>
   const url = new URL(req.url ?? '/', 'https://scheduler');
   const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
   const method = req.method ?? 'GET';
-  if (parts[0] !== 'api' || parts[1] !== 'v1') throw new HttpError(404, 'NotFound', `no such path ${url.pathname}: the API is under /api/v1`);
-  const rest = parts.slice(2);
+  // Discovery, and the path below /api/v1 or /apis/GROUP/VERSION (a kind under its own group only): discovery.ts.
+  const resolved = apiPath(parts, req.headers.accept);
+  if ('notFound' in resolved) throw new HttpError(404, 'NotFound', resolved.notFound);
+  if (resolved.discovery) {
+    if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(method, url.pathname);
+    return { status: 200, body: resolved.body, headers: { 'content-type': resolved.contentType } };
+  }
+  const rest = resolved.rest;
   const labelSelector = labelSelectorParam(url.searchParams.get('labelSelector'));
   const fields = parseFieldSelector(url.searchParams.get('fieldSelector'));
   const collection = (sel: Selection): Reply => {
