@@ -59,6 +59,7 @@ import type { TokenStore } from '../auth/index.js';
 import { DecoderBusyError, decodeObjectsOffLoop, INLINE_DECODE_BYTES, type DecodeSlots } from './decode-off-loop.js';
 import { isBigList, sendListInSlices } from './send-list.js';
 import { apiPath } from './discovery.js';
+import { asTable, eventOnWire, includeObjectParam, tableRequested } from './table.js';
 
 /** Largest request body accepted: kube-apiserver's 3 MiB (a manifest of several objects, each at most 1.5 MiB). */
 export const MAX_BODY_BYTES = MAX_REQUEST_BODY_BYTES;
@@ -157,8 +158,8 @@ function sendJson(res: ServerResponse, code: number, body: unknown, headers: Rec
   res.end(text);
 }
 
-function sendStatus(res: ServerResponse, code: number, reason: string, message: string, headers: Record<string, string> = {}): void {
-  sendJson(res, code, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code }, headers);
+function sendStatus(res: ServerResponse, code: number, reason: string, message: string, headers: Record<string, string> = {}, details?: Record<string, unknown>): void {
+  sendJson(res, code, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, ...(details ? { details } : {}), code }, headers);
 }
 
 function list(kind: string, items: unknown[], resourceVersion: string): unknown {
@@ -278,8 +279,10 @@ export async function handleApiRequest(req: IncomingMessage, res: ServerResponse
       code = res.statusCode;
     } else {
       code = reply.status;
-      if (isBigList(reply.body)) await sendListInSlices(res, reply.status, reply.body, reply.headers);
-      else sendJson(res, reply.status, reply.body, reply.headers);
+      // kubectl's server-side printing (table.ts): a GET that asks for a Table gets one.
+      const body = req.method === 'GET' && reply.status === 200 ? tableIfAsked(req, url, reply.body, opts.now()) : reply.body;
+      if (isBigList(body)) await sendListInSlices(res, reply.status, body, reply.headers);
+      else sendJson(res, reply.status, body, reply.headers);
     }
   } catch (err) {
     if (res.headersSent || res.destroyed) {
@@ -295,25 +298,27 @@ export async function handleApiRequest(req: IncomingMessage, res: ServerResponse
     }
     // A refusal before the body was read: drain it, so the connection stays usable for the next request.
     if (!req.readableEnded) req.resume();
+    // Status details as kube-apiserver gives them: the resource (its group, plural, name) the request was about.
+    const details = statusDetails(access, err);
     if (err instanceof HttpError || err instanceof AccessError) {
       failed(err.code, err.message);
-      sendStatus(res, err.code, err.reason, err.message, err.code === 401 ? { 'www-authenticate': 'Bearer' } : {});
+      sendStatus(res, err.code, err.reason, err.message, err.code === 401 ? { 'www-authenticate': 'Bearer' } : {}, err.code === 401 ? undefined : details);
       return;
     }
     if (err instanceof DecoderBusyError) {
       failed(429, err.message);
-      sendStatus(res, 429, 'TooManyRequests', err.message, { 'retry-after': String(err.retryAfterSeconds) });
+      sendStatus(res, 429, 'TooManyRequests', err.message, { 'retry-after': String(err.retryAfterSeconds) }, { ...details, retryAfterSeconds: err.retryAfterSeconds });
       return;
     }
     if (err instanceof CoreletError && STATUS_OF_KIND[err.kind]) {
       const [status, reason] = STATUS_OF_KIND[err.kind];
       failed(status, err.message);
-      sendStatus(res, status, err instanceof ManifestError ? 'Invalid' : reason, err.message);
+      sendStatus(res, status, err instanceof ManifestError ? 'Invalid' : reason, err.message, {}, details);
       return;
     }
     opts.logger.error({ err, method: req.method, url: req.url }, 'API request failed');
     failed(500, messageOf(err));
-    sendStatus(res, 500, 'InternalError', messageOf(err));
+    sendStatus(res, 500, 'InternalError', messageOf(err), {}, details);
   } finally {
     if (access) {
       try {
@@ -323,6 +328,20 @@ export async function handleApiRequest(req: IncomingMessage, res: ServerResponse
       }
     }
   }
+}
+
+/**
+ * A failure's Status details: the group, resource (Kubernetes' "kind" there is the plural) and name
+ * of a resource request, and for an invalid object each problem as a cause.
+ */
+function statusDetails(access: AccessContext | undefined, err: unknown): Record<string, unknown> | undefined {
+  const a = access?.attrs;
+  const causes = err instanceof ManifestError ? err.problems.map((message) => ({ reason: 'FieldValueInvalid', message })) : [];
+  if ((!a || a.kind !== 'resource') && causes.length === 0) return undefined;
+  return {
+    ...(a?.kind === 'resource' ? { ...(a.name ? { name: a.name } : access?.auditName ? { name: access.auditName } : {}), ...(a.apiGroup ? { group: a.apiGroup } : {}), kind: a.resource } : {}),
+    ...(causes.length ? { causes } : {}),
+  };
 }
 
 type Reply =
@@ -343,6 +362,27 @@ interface Selection {
   namespace?: string;
   labelSelector?: readonly LabelRequirement[];
   fields: FieldTerm[];
+  /** What a watch sends of each object (a Table row when the client asked for Tables: table.ts). */
+  render?: (object: unknown) => unknown;
+}
+
+/** The body as the Table the request's Accept asks for (table.ts), or as it is. */
+function tableIfAsked(req: IncomingMessage, url: URL, body: unknown, now: Date): unknown {
+  const version = tableRequested(req.headers.accept);
+  return version ? asTable(body, { version, includeObject: includeObjectParam(url.searchParams.get('includeObject')), now }) : body;
+}
+
+/** For a watch asking for Tables: each object as a Table of one row, the columns in the first only. */
+function watchRenderer(req: IncomingMessage, url: URL, now: () => Date): Selection['render'] {
+  const version = tableRequested(req.headers.accept);
+  if (!version) return undefined;
+  const includeObject = includeObjectParam(url.searchParams.get('includeObject'));
+  let first = true;
+  return (object) => {
+    const table = asTable(object, { version, includeObject, now: now(), noHeaders: !first });
+    first = false;
+    return table;
+  };
 }
 
 const flag = (url: URL, name: string) => ['true', '1'].includes(url.searchParams.get(name) ?? '');
@@ -363,7 +403,7 @@ async function route(req: IncomingMessage, opts: RestApiOptions): Promise<Reply>
   const fields = parseFieldSelector(url.searchParams.get('fieldSelector'));
   const collection = (sel: Selection): Reply => {
     if (method !== 'GET') throw methodNotAllowed(method, url.pathname);
-    return flag(url, 'watch') ? watch(sel, flag(url, 'allowWatchBookmarks'), requestedTimeoutSeconds(url), opts) : listReply(sel, opts);
+    return flag(url, 'watch') ? watch({ ...sel, render: watchRenderer(req, url, opts.now) }, flag(url, 'allowWatchBookmarks'), requestedTimeoutSeconds(url), opts) : listReply(sel, opts);
   };
 
   // /api/v1/apply
@@ -452,7 +492,7 @@ function warningHeaders(warnings: readonly string[]): Record<string, string> {
 
 /** The objects (or events) a selection names, as stored now. */
 function select(sel: Selection, store: Store): unknown[] {
-  if (sel.kind === 'Event') return store.listEvents({ namespace: sel.namespace }).filter((e) => fieldsMatch(e, sel.fields));
+  if (sel.kind === 'Event') return store.listEvents({ namespace: sel.namespace }).filter((e) => fieldsMatch(e, sel.fields)).map(eventOnWire);
   return store.list(sel.kind, { namespace: isNamespaced(sel.kind) ? sel.namespace : undefined, labelSelector: sel.labelSelector }).filter((o) => fieldsMatch(o, sel.fields));
 }
 
@@ -490,7 +530,7 @@ function watch(sel: Selection, bookmarks: boolean, timeoutSeconds: number | unde
         });
         const send = (type: string, object: unknown) => {
           if (res.destroyed || res.writableEnded || !lifetime.check()) return;
-          res.write(`${JSON.stringify({ type, object })}\n`);
+          res.write(`${JSON.stringify({ type, object: sel.render && type !== 'BOOKMARK' ? sel.render(object) : object })}\n`);
           if (res.writableLength > MAX_WATCH_BACKLOG_BYTES) {
             opts.logger.warn({ kind: sel.kind }, 'closing a watch whose client does not keep up');
             res.destroy();
@@ -502,7 +542,7 @@ function watch(sel: Selection, bookmarks: boolean, timeoutSeconds: number | unde
           if (change.kind === 'Event') {
             const e = change.object;
             if (sel.namespace !== undefined && e.involvedObject.namespace !== sel.namespace) return;
-            if (fieldsMatch(e, sel.fields)) send(change.type, e);
+            if (fieldsMatch(e, sel.fields)) send(change.type, eventOnWire(e));
             return;
           }
           const uid = change.object.metadata.uid;

@@ -13,7 +13,7 @@ import type { PodExecOptions, PodLogOptions, PodProxy } from '../../../src/sched
 import { tempStore, pod } from './store-helpers.js';
 import { api, makePki, makeTokens, openWatch, startApiServer } from './server-helpers.js';
 
-const summary = (e: any) => `${e.type} ${e.object.metadata?.name ?? e.object.reason}`;
+const summary = (e: any) => `${e.type} ${e.object.kind === 'Event' ? e.object.reason : e.object.metadata?.name}`;
 
 /** A PodProxy that records calls and answers as told. */
 class FakeProxy implements PodProxy {
