@@ -139,6 +139,7 @@ const SHARED = [
   'scheduler/renewal-retry.test.ts',
   'scheduler/scheduler-restart.test.ts',
   'scheduler/scheduling-cache.test.ts',
+  'scheduler/server-api-discovery.test.ts',
   'scheduler/server-api-streams.test.ts',
   'scheduler/server-api-writes.test.ts',
   'scheduler/server-api.test.ts',

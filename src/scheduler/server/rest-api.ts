@@ -45,7 +45,7 @@ import {
 } from '../../api/index.js';
 import { CoreletError, invalidArgument, notFound, type Logger, messageOf } from '../../lib/index.js';
 import type { NodeCertificates, Pki, TokenRecord } from '../auth/index.js';
-import type { AuditSink } from '../rbac/index.js';
+import { requestAttributes, type AuditSink } from '../rbac/index.js';
 import { AccessError, accessRoute, auditFinished, checkAccess, type AccessContext, type AuthorizationMode } from './rest-access.js';
 import { deletePod, rolloutUndo } from '../controllers/index.js';
 import { requestedGracePeriod } from './delete-options.js';
@@ -59,6 +59,7 @@ import type { TokenStore } from '../auth/index.js';
 import { DecoderBusyError, decodeObjectsOffLoop, INLINE_DECODE_BYTES, type DecodeSlots } from './decode-off-loop.js';
 import { isBigList, sendListInSlices } from './send-list.js';
 import { apiPath } from './discovery.js';
+import { decodeProtobufBody, PROTOBUF_TYPE, ProtobufError } from './protobuf.js';
 import { asTable, eventOnWire, includeObjectParam, tableRequested } from './table.js';
 
 /** Largest request body accepted: kube-apiserver's 3 MiB (a manifest of several objects, each at most 1.5 MiB). */
@@ -171,6 +172,10 @@ function tooLarge(what: string): HttpError {
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
+  return (await readBodyBytes(req)).toString('utf8');
+}
+
+async function readBodyBytes(req: IncomingMessage): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (declared > MAX_BODY_BYTES) throw tooLarge(`of ${formatBytes(declared)}`);
   const chunks: Buffer[] = [];
@@ -180,18 +185,28 @@ async function readBody(req: IncomingMessage): Promise<string> {
     if (size > MAX_BODY_BYTES) throw tooLarge(`of more than ${formatBytes(MAX_BODY_BYTES)}`);
     chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 /** The body as a manifest, decoded off the event loop when big (decode-off-loop.ts), and its text. */
 async function readManifest(req: IncomingMessage, opts: Pick<RestApiOptions, 'decodeSlots'>, beforeWorker?: () => void): Promise<DecodedObjects & { text: string }> {
+  // Objects in Kubernetes' protobuf (a typed client's create): only the access reviews are read so (protobuf.ts).
+  if ((req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase() === PROTOBUF_TYPE) await readJson(req);
   const text = await readBody(req);
   if (beforeWorker && Buffer.byteLength(text) > INLINE_DECODE_BYTES) beforeWorker();
   return { ...(await decodeObjectsOffLoop(text, 'request body', { slots: opts.decodeSlots })), text };
 }
 
-/** The body as JSON; undefined when empty. */
+/** The body as JSON (or Kubernetes' protobuf of the kinds protobuf.ts reads); undefined when empty. */
 async function readJson(req: IncomingMessage): Promise<unknown> {
+  if ((req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase() === PROTOBUF_TYPE) {
+    try {
+      return decodeProtobufBody(await readBodyBytes(req));
+    } catch (err) {
+      if (err instanceof ProtobufError) throw new HttpError(err.unsupported ? 415 : 400, err.unsupported ? 'UnsupportedMediaType' : 'BadRequest', err.message);
+      throw err;
+    }
+  }
   const text = await readBody(req);
   if (text.trim() === '') return undefined;
   try {
@@ -299,7 +314,7 @@ export async function handleApiRequest(req: IncomingMessage, res: ServerResponse
     // A refusal before the body was read: drain it, so the connection stays usable for the next request.
     if (!req.readableEnded) req.resume();
     // Status details as kube-apiserver gives them: the resource (its group, plural, name) the request was about.
-    const details = statusDetails(access, err);
+    const details = statusDetails(access, err, req);
     if (err instanceof HttpError || err instanceof AccessError) {
       failed(err.code, err.message);
       sendStatus(res, err.code, err.reason, err.message, err.code === 401 ? { 'www-authenticate': 'Bearer' } : {}, err.code === 401 ? undefined : details);
@@ -334,8 +349,10 @@ export async function handleApiRequest(req: IncomingMessage, res: ServerResponse
  * A failure's Status details: the group, resource (Kubernetes' "kind" there is the plural) and name
  * of a resource request, and for an invalid object each problem as a cause.
  */
-function statusDetails(access: AccessContext | undefined, err: unknown): Record<string, unknown> | undefined {
-  const a = access?.attrs;
+function statusDetails(access: AccessContext | undefined, err: unknown, req: IncomingMessage): Record<string, unknown> | undefined {
+  // Refused before the caller was known (403 of checkAccess): the attributes of the request line.
+  const url = new URL(req.url ?? '/', 'https://scheduler');
+  const a = access?.attrs ?? requestAttributes(req.method ?? 'GET', url.pathname, flag(url, 'watch'));
   const causes = err instanceof ManifestError ? err.problems.map((message) => ({ reason: 'FieldValueInvalid', message })) : [];
   if ((!a || a.kind !== 'resource') && causes.length === 0) return undefined;
   return {

@@ -85,12 +85,13 @@ export async function api(
   pki: Pki,
   method: string,
   path: string,
-  opts: { token?: string; body?: string; contentType?: string } = {},
+  opts: { token?: string; body?: string | Buffer; contentType?: string; accept?: string } = {},
 ): Promise<{ status: number; body: any; text: string; headers: Record<string, string | string[] | undefined> }> {
   const https = await import('node:https');
   const headers: Record<string, string> = {};
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   if (opts.contentType) headers['content-type'] = opts.contentType;
+  if (opts.accept) headers.accept = opts.accept;
   return new Promise((resolve, reject) => {
     const req = https.request(`${server.url}${path}`, { method, ca: pki.ca.certPem, headers }, (res) => {
       const chunks: Buffer[] = [];
@@ -129,12 +130,12 @@ export async function startApiServer(
 }
 
 /** A watch as a client reads it: events arrive in `events`; next(n) waits until n have come. */
-export async function openWatch(server: { url: string }, pki: Pki, path: string, token: string): Promise<{ events: any[]; next(count: number): Promise<any[]>; close(): void; status: number }> {
+export async function openWatch(server: { url: string }, pki: Pki, path: string, token: string, accept?: string): Promise<{ events: any[]; next(count: number): Promise<any[]>; close(): void; status: number }> {
   return new Promise((resolve, reject) => {
     const events: any[] = [];
     const waiters: (() => void)[] = [];
     let buffered = '';
-    const req = https.request(`${server.url}${path}`, { ca: pki.ca.certPem, headers: { authorization: `Bearer ${token}` } }, (res) => {
+    const req = https.request(`${server.url}${path}`, { ca: pki.ca.certPem, headers: { authorization: `Bearer ${token}`, ...(accept ? { accept } : {}) } }, (res) => {
       res.on('data', (c: Buffer) => {
         buffered += c.toString('utf8');
         let nl: number;
