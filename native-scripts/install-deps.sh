@@ -6,7 +6,8 @@
 # --examples). With
 # --test also what the test suite uses: containerd (reference runtime), a local registry,
 # skopeo (offline images), shellcheck (npm run lint:sh), crictl/critest v1.36.0 (on PATH, the shared
-# kit's) and v1.37.0 (in /opt/cri-tools/v1.37.0/bin) built from the Go module proxy, and the VM lab's
+# kit's) and v1.37.0 (in /opt/cri-tools/v1.37.0/bin) built from the Go module proxy, kubectl v1.36.3
+# (/opt/k8s/bin/kubectl, the kit's build-k8s.sh; K8S_VERSION picks another), and the VM lab's
 # tools (mmdebstrap, qemu: native-scripts/vm/lab.sh). --list prints the node's packages (what a host
 # without --test needs) and installs nothing (the VM lab's image uses it).
 set -euo pipefail
@@ -25,4 +26,10 @@ if [ "${1:-}" = --test ]; then
   conformance=$("$here/conformance-dir.sh")
   bash "$conformance/install-cri-tools.sh" v1.36.0 >/dev/null
   bash "$here/install-critest.sh" v1.37.0 >/dev/null
+  # kubectl (test/e2e/kubectl.test.ts drives it against a cluster), built from the Go module proxy
+  # by the kit's build-k8s.sh (minutes of CPU); kept when /opt/k8s/bin/kubectl is that version already.
+  kubectl_version=${K8S_VERSION:-v1.36.3}
+  if ! /opt/k8s/bin/kubectl version --client 2>/dev/null | grep -qx "Client Version: $kubectl_version"; then
+    K8S_VERSION=$kubectl_version bash "$conformance/build-k8s.sh" kubectl >/dev/null
+  fi
 fi

@@ -78,6 +78,7 @@ const SHARED = [
   'cli/daemon-heap.test.ts',
   'cli/delete-grace.test.ts',
   'cli/kinds.test.ts',
+  'cli/kubeconfig.test.ts',
   'cli/manifests.test.ts',
   'cli/printers.test.ts',
   'cli/progress.test.ts',

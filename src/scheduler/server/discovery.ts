@@ -61,9 +61,9 @@ const SUBRESOURCES: Readonly<Record<string, Subresource[]>> = {
   ],
   deployments: [
     { name: 'rollback', verbs: ['create'], kind: { group: 'apps', version: 'v1', kind: 'DeploymentRollback' } },
-    { name: 'scale', verbs: ['get', 'update'], kind: SCALE },
+    { name: 'scale', verbs: ['get', 'patch', 'update'], kind: SCALE },
   ],
-  statefulsets: [{ name: 'scale', verbs: ['get', 'update'], kind: SCALE }],
+  statefulsets: [{ name: 'scale', verbs: ['get', 'patch', 'update'], kind: SCALE }],
   serviceaccounts: [{ name: 'token', verbs: ['create'], kind: { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' } }],
 };
 

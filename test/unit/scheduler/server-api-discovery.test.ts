@@ -70,7 +70,7 @@ describe('scheduler REST API: discovery, group paths, Tables, Status', () => {
     const apps = await api(server, pki, 'GET', '/apis/apps/v1', { token });
     assert.equal(apps.body.groupVersion, 'apps/v1');
     assert.deepEqual(apps.body.resources.map((r: any) => r.name).sort(), ['daemonsets', 'deployments', 'deployments/rollback', 'deployments/scale', 'replicasets', 'statefulsets', 'statefulsets/scale']);
-    assert.deepEqual(apps.body.resources.find((r: any) => r.name === 'deployments/scale'), { name: 'deployments/scale', singularName: '', namespaced: true, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'update'] });
+    assert.deepEqual(apps.body.resources.find((r: any) => r.name === 'deployments/scale'), { name: 'deployments/scale', singularName: '', namespaced: true, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] });
     const rbac = await api(server, pki, 'GET', '/apis/rbac.authorization.k8s.io/v1', { token });
     assert.equal(rbac.body.resources.find((r: any) => r.name === 'clusterroles').namespaced, false);
     assert.equal((await api(server, pki, 'GET', '/apis/apps', { token })).body.kind, 'APIGroup');
