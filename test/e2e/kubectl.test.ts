@@ -66,7 +66,7 @@ test('kubectl version and api-resources read the server through discovery', asyn
   assert.deepEqual(byName.get('nodes'), ['no', 'v1', 'false', 'Node']);
 });
 
-test('kubectl get pods -o wide -A and get deploy,sts,svc print kubectl columns', async () => {
+test('kubectl get pods -o wide -A, get deploy,sts,svc and get nodes -o wide print kubectl columns', async () => {
   const pods = rows((await kubectl(['get', 'pods', '-o', 'wide', '-A', '-l', ZEUS])).stdout);
   assert.deepEqual(pods[0], ['NAMESPACE', 'NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE', 'IP', 'NODE', 'NOMINATED NODE', 'READINESS GATES']);
   assert.equal(pods.length, 8, pods.map((r) => r.join(' ')).join('\n'));
@@ -88,6 +88,10 @@ test('kubectl get pods -o wide -A and get deploy,sts,svc print kubectl columns',
   const [, type, clusterIp, externalIp, ports] = svc.find((r) => r[0] === 'service/zeus-web') ?? [];
   assert.deepEqual([type, externalIp, ports], ['NodePort', '<none>', '80:30080/TCP']);
   assert.match(clusterIp, /^10\.\d+\.\d+\.\d+$/);
+
+  const nodes = rows((await kubectl(['get', 'nodes', '-o', 'wide'])).stdout);
+  assert.deepEqual(nodes[0], ['NAME', 'STATUS', 'ROLES', 'AGE', 'VERSION', 'INTERNAL-IP', 'EXTERNAL-IP', 'OS-IMAGE', 'KERNEL-VERSION', 'CONTAINER-RUNTIME']);
+  assert.deepEqual(nodes.slice(1).map((r) => `${r[0]} ${r[1]}`), ['node1 Ready', 'node2 Ready', 'node3 Ready']);
 
   const missing = await kubectl(['get', 'deployment', 'nosuch'], { reject: false });
   assert.equal(missing.exitCode, 1);
