@@ -32,6 +32,7 @@ import {
   type DecodedObjects,
   isRbacKind,
   kindEntry,
+  kindOfResource,
   formatLabelSelector,
   labelsMatch,
   parseLabelSelector,
@@ -189,17 +190,38 @@ async function readBodyBytes(req: IncomingMessage): Promise<Buffer> {
 }
 
 /** The body as a manifest, decoded off the event loop when big (decode-off-loop.ts), and its text. */
-async function readManifest(req: IncomingMessage, opts: Pick<RestApiOptions, 'decodeSlots'>, beforeWorker?: () => void): Promise<DecodedObjects & { text: string }> {
-  // Objects in Kubernetes' protobuf (a typed client's create): only the access reviews are read so (protobuf.ts).
-  if ((req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase() === PROTOBUF_TYPE) await readJson(req);
-  const text = await readBody(req);
+async function readManifest(req: IncomingMessage, opts: Pick<RestApiOptions, 'decodeSlots' | 'access'>, beforeWorker?: () => void): Promise<DecodedObjects & { text: string }> {
+  // An object in Kubernetes' protobuf (kubectl create namespace|deployment|...: typed clients) as JSON (protobuf.ts).
+  const text = isProtobuf(req) ? JSON.stringify(await readJson(req)) : await readBody(req);
   if (beforeWorker && Buffer.byteLength(text) > INLINE_DECODE_BYTES) beforeWorker();
-  return { ...(await decodeObjectsOffLoop(text, 'request body', { slots: opts.decodeSlots })), text };
+  try {
+    return { ...(await decodeObjectsOffLoop(text, 'request body', { slots: opts.decodeSlots })), text };
+  } catch (err) {
+    // An invalid object (one JSON object, as clients send it) is named in the Status details and the audit record.
+    if (err instanceof ManifestError && opts.access && opts.access.auditName === undefined) {
+      const name = jsonObjectName(text);
+      if (name !== undefined) opts.access.auditName = name;
+    }
+    throw err;
+  }
 }
+
+/** metadata.name of a body that is one JSON object, if it has one. */
+function jsonObjectName(text: string): string | undefined {
+  if (!text.trimStart().startsWith('{')) return undefined;
+  try {
+    const name = (JSON.parse(text) as { metadata?: { name?: unknown } }).metadata?.name;
+    return typeof name === 'string' ? name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const isProtobuf = (req: IncomingMessage) => (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase() === PROTOBUF_TYPE;
 
 /** The body as JSON (or Kubernetes' protobuf of the kinds protobuf.ts reads); undefined when empty. */
 async function readJson(req: IncomingMessage): Promise<unknown> {
-  if ((req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase() === PROTOBUF_TYPE) {
+  if (isProtobuf(req)) {
     try {
       return decodeProtobufBody(await readBodyBytes(req));
     } catch (err) {
@@ -353,12 +375,20 @@ function statusDetails(access: AccessContext | undefined, err: unknown, req: Inc
   // Refused before the caller was known (403 of checkAccess): the attributes of the request line.
   const url = new URL(req.url ?? '/', 'https://scheduler');
   const a = access?.attrs ?? requestAttributes(req.method ?? 'GET', url.pathname, flag(url, 'watch'));
-  const causes = err instanceof ManifestError ? err.problems.map((message) => ({ reason: 'FieldValueInvalid', message })) : [];
+  const causes = err instanceof ManifestError ? err.problems.map(invalidCause) : [];
   if ((!a || a.kind !== 'resource') && causes.length === 0) return undefined;
+  // An invalid object is named by its Kind (kubectl prints `The Role "r" is invalid: ...`), other failures by the resource.
+  const kind = a?.kind === 'resource' ? (causes.length ? (kindOfResource(a.resource)?.kind ?? a.resource) : a.resource) : undefined;
   return {
-    ...(a?.kind === 'resource' ? { ...(a.name ? { name: a.name } : access?.auditName ? { name: access.auditName } : {}), ...(a.apiGroup ? { group: a.apiGroup } : {}), kind: a.resource } : {}),
+    ...(a?.kind === 'resource' ? { ...(a.name ? { name: a.name } : access?.auditName ? { name: access.auditName } : {}), ...(a.apiGroup ? { group: a.apiGroup } : {}), kind } : {}),
     ...(causes.length ? { causes } : {}),
   };
+}
+
+/** A decoder's problem ("request body: rules[0].apiGroups: required value") as a Status cause with its field. */
+function invalidCause(problem: string): { reason: string; message: string; field?: string } {
+  const m = /^(?:[^\n]*?: )??([a-z][A-Za-z0-9]*(?:\[\d+\]|\.[A-Za-z][\w-]*)+): ([^]*)$/.exec(problem);
+  return m ? { reason: 'FieldValueInvalid', message: m[2], field: m[1] } : { reason: 'FieldValueInvalid', message: problem };
 }
 
 type Reply =

@@ -124,8 +124,9 @@ describe('scheduler REST API: discovery, group paths, Tables, Status', () => {
     assert.deepEqual(denied.body.details, { name: 'p', kind: 'pods' });
     const invalid = await api(server, pki, 'POST', '/api/v1/namespaces/default/pods', { token: admin, body: podYaml('Bad_Name') });
     assert.equal(invalid.body.reason, 'Invalid');
-    assert.equal(invalid.body.details.kind, 'pods');
-    assert.match(invalid.body.details.causes[0].message, /metadata\.name/);
+    assert.equal(invalid.body.details.kind, 'Pod', 'an invalid object is named by its kind, as kubectl prints it');
+    assert.equal(invalid.body.details.causes[0].field, 'metadata.name');
+    assert.equal(invalid.body.details.causes[0].reason, 'FieldValueInvalid');
   });
 
   it('prints Tables with kubectl columns when asked, wide ones at priority 1, rows with the object metadata', async (t) => {
@@ -185,11 +186,30 @@ describe('scheduler REST API: discovery, group paths, Tables, Status', () => {
     assert.deepEqual(yes.body.spec.resourceAttributes, { namespace: 'default', verb: 'create', group: 'apps', resource: 'deployments' });
     assert.equal((await ask(user('nobody'))).body.status.allowed, false);
 
-    const nsMeta = ld(1, Buffer.concat([ld(1, 'v1'), ld(2, 'Namespace')]));
-    const ns = Buffer.concat([Buffer.from('k8s\0', 'latin1'), nsMeta, ld(2, ld(1, ld(1, 'x')))]);
-    const refused = await api(server, pki, 'POST', '/api/v1/namespaces', { token: admin, body: ns, contentType: 'application/vnd.kubernetes.protobuf' });
+    const svcMeta = ld(1, Buffer.concat([ld(1, 'v1'), ld(2, 'Service')]));
+    const svc = Buffer.concat([Buffer.from('k8s\0', 'latin1'), svcMeta, ld(2, ld(1, ld(1, 'x')))]);
+    const refused = await api(server, pki, 'POST', '/api/v1/namespaces/default/services', { token: admin, body: svc, contentType: 'application/vnd.kubernetes.protobuf' });
     assert.equal(refused.status, 415);
     assert.equal(refused.body.reason, 'UnsupportedMediaType');
-    assert.match(refused.body.message, /Namespace \(v1\) as JSON only/);
+    assert.match(refused.body.message, /Service \(v1\) as JSON only/);
+  });
+
+  it('creates objects sent as protobuf (kubectl create namespace|role|...), keeping empty list entries, refusing fields it cannot read', async (t) => {
+    const { server, admin, store } = await setup(t);
+    const envelope = (apiVersion: string, kind: string, object: Buffer) => Buffer.concat([Buffer.from('k8s\0', 'latin1'), ld(1, Buffer.concat([ld(1, apiVersion), ld(2, kind)])), ld(2, object)]);
+    const post = (path: string, body: Buffer) => api(server, pki, 'POST', path, { token: admin, body, contentType: 'application/vnd.kubernetes.protobuf' });
+    // Namespace{metadata: {name: team, labels: {a: b}}, spec: {}, status: {}} with gogo's empty messages.
+    const ns = await post('/api/v1/namespaces', envelope('v1', 'Namespace', Buffer.concat([ld(1, Buffer.concat([ld(1, 'team'), ld(11, Buffer.concat([ld(1, 'a'), ld(2, 'b')]))])), ld(2, Buffer.alloc(0)), ld(3, Buffer.alloc(0))])));
+    assert.equal(ns.status, 201, JSON.stringify(ns.body));
+    assert.deepEqual(store.get('Namespace', '', 'team')?.metadata.labels, { a: 'b' });
+    // Role{metadata: {name: r}, rules: [{verbs: [get], apiGroups: [""], resources: [pods]}]}
+    const rule = Buffer.concat([ld(1, 'get'), ld(2, ''), ld(3, 'pods')]);
+    const role = await post('/apis/rbac.authorization.k8s.io/v1/namespaces/team/roles', envelope('rbac.authorization.k8s.io/v1', 'Role', Buffer.concat([ld(1, ld(1, 'r')), ld(2, rule)])));
+    assert.equal(role.status, 201, JSON.stringify(role.body));
+    assert.deepEqual((store.get('Role', 'team', 'r') as any).rules, [{ verbs: ['get'], apiGroups: [''], resources: ['pods'] }]);
+    // ObjectMeta field 13 (ownerReferences) is not read: refused, not dropped.
+    const owned = await post('/api/v1/namespaces', envelope('v1', 'Namespace', ld(1, Buffer.concat([ld(1, 'other'), ld(13, ld(1, 'x'))]))));
+    assert.equal(owned.status, 415);
+    assert.match(owned.body.message, /field 13 of ObjectMeta is not read from protobuf/);
   });
 });
