@@ -61,7 +61,7 @@ import { DecoderBusyError, decodeObjectsOffLoop, INLINE_DECODE_BYTES, type Decod
 import { isBigList, sendListInSlices } from './send-list.js';
 import { apiPath } from './discovery.js';
 import { decodeProtobufBody, PROTOBUF_TYPE, ProtobufError } from './protobuf.js';
-import { asTable, eventOnWire, includeObjectParam, tableRequested } from './table.js';
+import { asPartialMetadata, asTable, eventOnWire, includeObjectParam, metadataRequested, tableRequested } from './table.js';
 
 /** Largest request body accepted: kube-apiserver's 3 MiB (a manifest of several objects, each at most 1.5 MiB). */
 export const MAX_BODY_BYTES = MAX_REQUEST_BODY_BYTES;
@@ -413,16 +413,21 @@ interface Selection {
   render?: (object: unknown) => unknown;
 }
 
-/** The body as the Table the request's Accept asks for (table.ts), or as it is. */
+/** The body as the Table (or metadata only) the request's Accept asks for (table.ts), or as it is. */
 function tableIfAsked(req: IncomingMessage, url: URL, body: unknown, now: Date): unknown {
   const version = tableRequested(req.headers.accept);
-  return version ? asTable(body, { version, includeObject: includeObjectParam(url.searchParams.get('includeObject')), now }) : body;
+  if (version) return asTable(body, { version, includeObject: includeObjectParam(url.searchParams.get('includeObject')), now });
+  const metadata = metadataRequested(req.headers.accept);
+  return metadata ? asPartialMetadata(body, metadata) : body;
 }
 
-/** For a watch asking for Tables: each object as a Table of one row, the columns in the first only. */
+/** For a watch asking for Tables: each object as a Table of one row, the columns in the first only (or, asked, its metadata only). */
 function watchRenderer(req: IncomingMessage, url: URL, now: () => Date): Selection['render'] {
   const version = tableRequested(req.headers.accept);
-  if (!version) return undefined;
+  if (!version) {
+    const metadata = metadataRequested(req.headers.accept);
+    return metadata ? (object) => asPartialMetadata(object, metadata) : undefined;
+  }
   const includeObject = includeObjectParam(url.searchParams.get('includeObject'));
   let first = true;
   return (object) => {

@@ -4,7 +4,8 @@
  * meta.k8s.io Table: kubectl's columns per kind (priority 1 = only with -o wide) and one row per
  * object, each row carrying the object as ?includeObject= says (Metadata by default: a
  * PartialObjectMetadata, which kubectl reads for -A's NAMESPACE and --show-labels; Object; None).
- * The cells are api/print-cells.ts's (the corelet CLI's tables compute the same).
+ * The cells are api/print-cells.ts's (the corelet CLI's tables compute the same). An Accept asking
+ * for PartialObjectMetadata(List) (client-go's metadata client) gets the objects' metadata only.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -262,6 +263,29 @@ export function tableRequested(accept: string | undefined): 'v1' | 'v1beta1' | u
     if (params.as === undefined && (type === 'application/json' || type === '*/*')) return undefined;
   }
   return undefined;
+}
+
+/** Whether an Accept header asks for metadata only (PartialObjectMetadata(List), as client-go's metadata client does) before any plain type. */
+export function metadataRequested(accept: string | undefined): 'v1' | 'v1beta1' | undefined {
+  for (const part of (accept ?? '').split(',')) {
+    const [type, ...rest] = part.split(';').map((p) => p.trim());
+    const params = Object.fromEntries(rest.map((p) => p.split('=') as [string, string]));
+    if (params.as === undefined && (type === 'application/json' || type === '*/*')) return undefined;
+    if (params.g === 'meta.k8s.io' && (params.as === 'PartialObjectMetadata' || params.as === 'PartialObjectMetadataList') && (params.v === 'v1' || params.v === 'v1beta1')) return params.v;
+  }
+  return undefined;
+}
+
+/** A GET answer as metadata only: a List becomes a PartialObjectMetadataList, an object a PartialObjectMetadata. */
+export function asPartialMetadata(body: unknown, version: 'v1' | 'v1beta1'): unknown {
+  if (typeof body !== 'object' || body === null) return body;
+  const b = body as { kind?: unknown; items?: unknown; metadata?: unknown };
+  if (typeof b.kind !== 'string' || b.kind === 'Status' || b.metadata === undefined) return body;
+  const apiVersion = `meta.k8s.io/${version}`;
+  if (Array.isArray(b.items) && b.kind.endsWith('List')) {
+    return { kind: 'PartialObjectMetadataList', apiVersion, metadata: b.metadata, items: b.items.map((o) => ({ kind: 'PartialObjectMetadata', apiVersion, metadata: extra(o, 'metadata') ?? {} })) };
+  }
+  return { kind: 'PartialObjectMetadata', apiVersion, metadata: b.metadata };
 }
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';

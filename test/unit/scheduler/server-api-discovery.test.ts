@@ -152,6 +152,10 @@ describe('scheduler REST API: discovery, group paths, Tables, Status', () => {
     assert.equal(deploys.body.rows[0].object.kind, 'Deployment');
     const plain = await api(server, pki, 'GET', '/api/v1/namespaces/default/pods', { token: admin, accept: 'application/json' });
     assert.equal(plain.body.kind, 'PodList', 'without the Table type: the List');
+    const meta = await api(server, pki, 'GET', '/apis/apps/v1/namespaces/default/deployments', { token: admin, accept: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json' });
+    assert.equal(meta.body.kind, 'PartialObjectMetadataList');
+    assert.deepEqual(meta.body.items.map((o: any) => `${o.kind} ${o.metadata.name}`), ['PartialObjectMetadata web']);
+    assert.equal(meta.body.items[0].spec, undefined);
     const bad = await api(server, pki, 'GET', '/api/v1/pods?includeObject=All', { token: admin, accept: TABLE });
     assert.equal(bad.status, 400);
     assert.match(bad.body.message, /includeObject must be None, Metadata or Object/);
