@@ -2,8 +2,9 @@
  * The real kubectl (v1.36, /opt/k8s/bin/kubectl as `install-deps.sh --test` builds it; $KUBECTL
  * another) against a 3-node namespace cluster (native-scripts/cluster.sh up 3) running the Zeus ZAP
  * example, with the kubeconfig `corelet config kubeconfig` prints: version, api-resources, get with
- * kubectl's columns (server-side Tables), describe, a watch seeing a change, auth can-i, and a
- * view-only user's kubeconfig refused writes. `cluster.sh down` runs in after() and must leave
+ * kubectl's columns (server-side Tables), describe, a watch seeing a change, create namespace and
+ * deployment (typed clients: protobuf bodies), auth can-i, and a view-only user's kubeconfig
+ * refused writes. `cluster.sh down` runs in after() and must leave
  * nothing behind.
  */
 import { test, before, after } from 'node:test';
@@ -120,6 +121,24 @@ test('kubectl get pods -w prints a change as it happens', async () => {
   } finally {
     watch.kill();
   }
+});
+
+test('kubectl create namespace and create deployment (protobuf bodies) make running pods; delete namespace removes them', async () => {
+  assert.equal((await kubectl(['create', 'namespace', 'kde2e'])).stdout.trim(), 'namespace/kde2e created');
+  const created = await kubectl(['create', 'deployment', 'kd-web', '--image=corelet.local/zeus/quotes:1.0', '--replicas=2', '--port=8080', '-n', 'kde2e']);
+  assert.equal(created.stdout.trim(), 'deployment.apps/kd-web created');
+  await cluster.waitFor(
+    'kd-web 2/2 ready',
+    async () => (await kubectl(['get', 'deploy', 'kd-web', '-n', 'kde2e', '-o', 'jsonpath={.status.readyReplicas}'])).stdout === '2',
+    120_000,
+    async () => (await kubectl(['get', 'all', '-n', 'kde2e', '-o', 'wide'], { reject: false })).stdout,
+  );
+  const all = (await kubectl(['get', 'all', '-n', 'kde2e'])).stdout;
+  assert.match(all, /^deployment\.apps\/kd-web\s+2\/2\s+2\s+2\s/m);
+  assert.match(all, /^replicaset\.apps\/kd-web-\S+\s+2\s+2\s+2\s/m);
+  assert.equal((all.match(/^pod\/kd-web-\S+\s+1\/1\s+Running\s/gm) ?? []).length, 2, all);
+  await kubectl(['delete', 'namespace', 'kde2e']);
+  assert.match((await kubectl(['get', 'namespace', 'kde2e'], { reject: false })).stderr, /NotFound/);
 });
 
 test('kubectl auth can-i answers, and a view-only kubeconfig is refused writes', async () => {
