@@ -1,7 +1,8 @@
 /**
  * Request bodies in Kubernetes' protobuf encoding (Content-Type: application/vnd.kubernetes.protobuf),
  * which kubectl's typed clients send: `kubectl auth can-i` (a SelfSubjectAccessReview), `kubectl
- * create namespace|deployment|job|serviceaccount|role|rolebinding|clusterrole|clusterrolebinding|token`.
+ * create namespace|deployment|job|serviceaccount|role|rolebinding|clusterrole|clusterrolebinding|token`,
+ * the DeleteOptions of `kubectl drain`'s deletes.
  * The API answers JSON (these clients accept it). A body is turned into the JSON object the JSON
  * routes read, field by field from the tables below (the field numbers of k8s.io/api's messages,
  * for the fields corelet serves); a field the tables lack that carries a value is refused with 415
@@ -77,8 +78,12 @@ function isZero(f: Field, depth = 0): boolean {
 
 /** A message's fields: name, type, and whether it repeats. */
 type Schema = { readonly name: string; readonly fields: Readonly<Record<number, readonly [name: string, type: FieldType, repeated?: 'repeated']>> };
-/** s: string; i: integer (int32/int64); b: bool; q: a Quantity; t: a Time (RFC 3339); skip: ignored (status); a map of strings or Quantities; a message. */
-type FieldType = 's' | 'i' | 'b' | 'q' | 't' | 'skip' | { map: 's' | 'q' } | Schema;
+/**
+ * s: string; i: integer (int32/int64), 0 left out (Go's non-pointer fields, always sent); i0: an
+ * optional integer (a Go pointer, sent only when set: 0 kept, as a grace period of 0); b: bool; q: a
+ * Quantity; t: a Time (RFC 3339); skip: ignored (status); a map of strings or Quantities; a message.
+ */
+type FieldType = 's' | 'i' | 'i0' | 'b' | 'q' | 't' | 'skip' | { map: 's' | 'q' } | Schema;
 
 const msg = (name: string, f: Schema['fields']): Schema => ({ name, fields: f });
 
@@ -112,7 +117,7 @@ const CONTAINER = msg('Container', {
 const POD_SPEC = msg('PodSpec', {
   2: ['containers', CONTAINER, 'repeated'],
   3: ['restartPolicy', 's'],
-  4: ['terminationGracePeriodSeconds', 'i'],
+  4: ['terminationGracePeriodSeconds', 'i0'],
   6: ['dnsPolicy', 's'],
   7: ['nodeSelector', { map: 's' }],
   8: ['serviceAccountName', 's'],
@@ -130,8 +135,19 @@ const REVIEW_STATUS: FieldType = 'skip';
 const role = (name: string) => msg(name, { 1: ['metadata', OBJECT_META], 2: ['rules', POLICY_RULE, 'repeated'] });
 const binding = (name: string) => msg(name, { 1: ['metadata', OBJECT_META], 2: ['subjects', SUBJECT, 'repeated'], 3: ['roleRef', ROLE_REF] });
 
+const DELETE_OPTIONS = msg('DeleteOptions', {
+  1: ['gracePeriodSeconds', 'i0'],
+  2: ['preconditions', msg('Preconditions', { 1: ['uid', 's'], 2: ['resourceVersion', 's'] })],
+  3: ['orphanDependents', 'b'],
+  4: ['propagationPolicy', 's'],
+  5: ['dryRun', 's', 'repeated'],
+});
+
 /** The kinds read from protobuf, by "apiVersion kind". */
 const KINDS: Readonly<Record<string, Schema>> = {
+  // A typed client's delete (kubectl drain) sends its DeleteOptions so.
+  'v1 DeleteOptions': DELETE_OPTIONS,
+  'meta.k8s.io/v1 DeleteOptions': DELETE_OPTIONS,
   'authorization.k8s.io/v1 SelfSubjectAccessReview': msg('SelfSubjectAccessReview', {
     1: ['metadata', OBJECT_META],
     2: ['spec', msg('SelfSubjectAccessReviewSpec', { 1: ['resourceAttributes', RESOURCE_ATTRIBUTES], 2: ['nonResourceAttributes', NON_RESOURCE_ATTRIBUTES] })],
@@ -144,7 +160,7 @@ const KINDS: Readonly<Record<string, Schema>> = {
   }),
   'authentication.k8s.io/v1 TokenRequest': msg('TokenRequest', {
     1: ['metadata', OBJECT_META],
-    2: ['spec', msg('TokenRequestSpec', { 1: ['audiences', 's', 'repeated'], 3: ['boundObjectRef', msg('BoundObjectReference', { 1: ['kind', 's'], 2: ['apiVersion', 's'], 3: ['name', 's'], 4: ['uid', 's'] })], 4: ['expirationSeconds', 'i'] })],
+    2: ['spec', msg('TokenRequestSpec', { 1: ['audiences', 's', 'repeated'], 3: ['boundObjectRef', msg('BoundObjectReference', { 1: ['kind', 's'], 2: ['apiVersion', 's'], 3: ['name', 's'], 4: ['uid', 's'] })], 4: ['expirationSeconds', 'i0'] })],
     3: ['status', 'skip'],
   }),
   'v1 Namespace': msg('Namespace', { 1: ['metadata', OBJECT_META], 2: ['spec', msg('NamespaceSpec', { 1: ['finalizers', 's', 'repeated'] })], 3: ['status', 'skip'] }),
@@ -154,14 +170,14 @@ const KINDS: Readonly<Record<string, Schema>> = {
     2: [
       'spec',
       msg('DeploymentSpec', {
-        1: ['replicas', 'i'],
+        1: ['replicas', 'i0'],
         2: ['selector', LABEL_SELECTOR],
         3: ['template', POD_TEMPLATE],
         4: ['strategy', msg('DeploymentStrategy', { 1: ['type', 's'] })],
         5: ['minReadySeconds', 'i'],
-        6: ['revisionHistoryLimit', 'i'],
+        6: ['revisionHistoryLimit', 'i0'],
         7: ['paused', 'b'],
-        9: ['progressDeadlineSeconds', 'i'],
+        9: ['progressDeadlineSeconds', 'i0'],
       }),
     ],
     3: ['status', 'skip'],
@@ -171,14 +187,14 @@ const KINDS: Readonly<Record<string, Schema>> = {
     2: [
       'spec',
       msg('JobSpec', {
-        1: ['parallelism', 'i'],
-        2: ['completions', 'i'],
-        3: ['activeDeadlineSeconds', 'i'],
+        1: ['parallelism', 'i0'],
+        2: ['completions', 'i0'],
+        3: ['activeDeadlineSeconds', 'i0'],
         4: ['selector', LABEL_SELECTOR],
         5: ['manualSelector', 'b'],
         6: ['template', POD_TEMPLATE],
-        7: ['backoffLimit', 'i'],
-        8: ['ttlSecondsAfterFinished', 'i'],
+        7: ['backoffLimit', 'i0'],
+        8: ['ttlSecondsAfterFinished', 'i0'],
         9: ['completionMode', 's'],
         10: ['suspend', 'b'],
       }),
@@ -223,10 +239,10 @@ function decodeValue(f: Field, type: FieldType, at: string): unknown {
     const s = str(f);
     return s === '' ? undefined : s;
   }
-  if (type === 'i') {
+  if (type === 'i' || type === 'i0') {
     if (Buffer.isBuffer(f.value)) throw new ProtobufError(`${at}: expected an integer`, false);
     const n = Number(BigInt.asIntN(64, f.value));
-    return n === 0 ? undefined : n;
+    return n === 0 && type === 'i' ? undefined : n;
   }
   if (type === 'b') return f.value === 0n ? undefined : true;
   if (type === 'q') return decodeMessage(bytes(), msg('Quantity', { 1: ['string', 's'] }), at).string;

@@ -507,7 +507,8 @@ async function route(req: IncomingMessage, opts: RestApiOptions): Promise<Reply>
   }
   if (method === 'DELETE' && kind === 'Pod') {
     // Graceful (controllers/pod-deletion.ts): a pod on a node stays Terminating until its agent confirms.
-    const deletion = deletePod(opts.store, ns, name, opts.now(), requestedGracePeriod(url.searchParams, await readBody(req)));
+    const body = isProtobuf(req) ? JSON.stringify(await readJson(req)) : await readBody(req);
+    const deletion = deletePod(opts.store, ns, name, opts.now(), requestedGracePeriod(url.searchParams, body));
     if (!deletion) throw notFound(`${resource} "${name}" not found in namespace ${ns}`);
     const nodeName = deletion.pod.spec?.nodeName;
     if (nodeName && deletion.removed) opts.sessions.send(nodeName, { v: MESSAGE_VERSION, type: 'unassign', uid: deletion.pod.metadata.uid, reason: 'Deleted', gracePeriodSeconds: 0 });

@@ -211,6 +211,15 @@ describe('scheduler REST API: discovery, group paths, Tables, Status', () => {
     const role = await post('/apis/rbac.authorization.k8s.io/v1/namespaces/team/roles', envelope('rbac.authorization.k8s.io/v1', 'Role', Buffer.concat([ld(1, ld(1, 'r')), ld(2, rule)])));
     assert.equal(role.status, 201, JSON.stringify(role.body));
     assert.deepEqual((store.get('Role', 'team', 'r') as any).rules, [{ verbs: ['get'], apiGroups: [''], resources: ['pods'] }]);
+    // A typed client's DELETE carries protobuf DeleteOptions (kubectl drain): gracePeriodSeconds -1 is read, and refused.
+    await api(server, pki, 'POST', '/api/v1/namespaces/team/pods', { token: admin, body: podYaml('p') });
+    const minusOne = Buffer.from([0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
+    const del = await api(server, pki, 'DELETE', '/api/v1/namespaces/team/pods/p', { token: admin, body: envelope('v1', 'DeleteOptions', minusOne), contentType: 'application/vnd.kubernetes.protobuf' });
+    assert.equal(del.status, 400, del.text);
+    assert.match(del.body.message, /DeleteOptions\.gracePeriodSeconds: must be a whole number of seconds between 0 and \d+, got -1/);
+    const zero = await api(server, pki, 'DELETE', '/api/v1/namespaces/team/pods/p', { token: admin, body: envelope('v1', 'DeleteOptions', Buffer.from([0x08, 0x00])), contentType: 'application/vnd.kubernetes.protobuf' });
+    assert.equal(zero.status, 200, JSON.stringify(zero.body));
+    assert.equal(store.get('Pod', 'team', 'p'), undefined);
     // ObjectMeta field 13 (ownerReferences) is not read: refused, not dropped.
     const owned = await post('/api/v1/namespaces', envelope('v1', 'Namespace', ld(1, Buffer.concat([ld(1, 'other'), ld(13, ld(1, 'x'))]))));
     assert.equal(owned.status, 415);

@@ -92,6 +92,8 @@ export async function api(
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   if (opts.contentType) headers['content-type'] = opts.contentType;
   if (opts.accept) headers.accept = opts.accept;
+  // Framed as clients frame it: Node sends a DELETE's body unframed (no chunking) without it.
+  if (opts.body !== undefined) headers['content-length'] = String(Buffer.byteLength(opts.body));
   return new Promise((resolve, reject) => {
     const req = https.request(`${server.url}${path}`, { method, ca: pki.ca.certPem, headers }, (res) => {
       const chunks: Buffer[] = [];
