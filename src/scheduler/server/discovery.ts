@@ -76,8 +76,8 @@ function stored(e: KindEntry): ServedResource {
     singular: e.singular,
     kind: e.kind,
     namespaced: e.namespaced,
-    // Events are written by the control plane and agents; users read them.
-    verbs: e.kind === 'Event' ? READ : OBJECT_VERBS,
+    // Events are written by the control plane and agents, Nodes created by their agents' registration.
+    verbs: e.kind === 'Event' ? READ : e.kind === 'Node' ? OBJECT_VERBS.filter((v) => v !== 'create') : OBJECT_VERBS,
     shortNames: [...e.shortNames],
     categories: ALL_CATEGORY.has(e.plural) ? ['all'] : [],
     subresources: SUBRESOURCES[e.plural] ?? [],

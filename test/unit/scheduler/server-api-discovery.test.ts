@@ -65,6 +65,8 @@ describe('scheduler REST API: discovery, group paths, Tables, Status', () => {
     const pods = core.body.resources.find((r: any) => r.name === 'pods');
     assert.deepEqual(pods, { name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'], shortNames: ['po'], categories: ['all'] });
     assert.ok(core.body.resources.some((r: any) => r.name === 'pods/log'));
+    assert.deepEqual(core.body.resources.find((r: any) => r.name === 'nodes').verbs, ['delete', 'get', 'list', 'patch', 'update', 'watch'], 'nodes are created by their agents');
+    assert.deepEqual(core.body.resources.find((r: any) => r.name === 'events').verbs, ['get', 'list', 'watch']);
     assert.ok(!core.body.resources.some((r: any) => r.name === 'deployments'), 'deployments are listed under apps/v1 only');
 
     const apps = await api(server, pki, 'GET', '/apis/apps/v1', { token });
