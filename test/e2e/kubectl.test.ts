@@ -141,7 +141,7 @@ test('kubectl create namespace and create deployment (protobuf bodies) make runn
   assert.match((await kubectl(['get', 'namespace', 'kde2e'], { reject: false })).stderr, /NotFound/);
 });
 
-test('kubectl auth can-i answers, and a view-only kubeconfig is refused writes', async () => {
+test('kubectl auth can-i and auth whoami answer, and a view-only kubeconfig is refused writes', async () => {
   assert.equal((await kubectl(['auth', 'can-i', 'create', 'deployments'])).stdout.trim(), 'yes');
 
   const created = await cluster.corelet(['create', 'user', 'kubectl-viewer', '--set-context']);
@@ -152,6 +152,7 @@ test('kubectl auth can-i answers, and a view-only kubeconfig is refused writes',
   viewerConfig = join(cluster.root, 'viewer.kubeconfig');
   await writeFile(viewerConfig, (await cluster.corelet(['config', 'kubeconfig', '--context', context])).stdout + '\n', { mode: 0o600 });
 
+  assert.deepEqual(rows((await kubectl(['auth', 'whoami'], { kubeconfig: viewerConfig })).stdout), [['ATTRIBUTE', 'VALUE'], ['Username', 'kubectl-viewer'], ['Groups', '[system:authenticated]']]);
   assert.equal(rows((await kubectl(['get', 'pods', '-l', ZEUS], { kubeconfig: viewerConfig })).stdout).length, 8);
   assert.equal((await kubectl(['auth', 'can-i', 'delete', 'pods'], { kubeconfig: viewerConfig, reject: false })).stdout.trim(), 'no');
   const del = await kubectl(['delete', 'pod', 'zeus-db-0'], { kubeconfig: viewerConfig, reject: false });

@@ -61,7 +61,10 @@ export const BUILTIN_CLUSTER_ROLES: readonly BuiltinClusterRole[] = [
   },
   {
     name: 'system:basic-user',
-    rules: [{ apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'], verbs: ['create'] }],
+    rules: [
+      { apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'], verbs: ['create'] },
+      { apiGroups: ['authentication.k8s.io'], resources: ['selfsubjectreviews'], verbs: ['create'] },
+    ],
   },
   {
     // What a node needs over REST; reading its own Node is decided by the authorizer (by name).

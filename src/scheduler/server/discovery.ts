@@ -97,7 +97,7 @@ export const SERVED: readonly GroupVersion[] = (() => {
     if (!groups.has(key)) groups.set(key, { group: e.group, version: e.version, resources: [] });
     groups.get(key)!.resources.push(stored(e));
   }
-  groups.set('authentication.k8s.io/v1', { group: 'authentication.k8s.io', version: 'v1', resources: [review('tokenreviews', 'TokenReview')] });
+  groups.set('authentication.k8s.io/v1', { group: 'authentication.k8s.io', version: 'v1', resources: [review('selfsubjectreviews', 'SelfSubjectReview'), review('tokenreviews', 'TokenReview')] });
   groups.set('authorization.k8s.io/v1', {
     group: 'authorization.k8s.io',
     version: 'v1',

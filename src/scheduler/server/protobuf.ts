@@ -1,6 +1,7 @@
 /**
  * Request bodies in Kubernetes' protobuf encoding (Content-Type: application/vnd.kubernetes.protobuf),
- * which kubectl's typed clients send: `kubectl auth can-i` (a SelfSubjectAccessReview), `kubectl
+ * which kubectl's typed clients send: `kubectl auth can-i` (a SelfSubjectAccessReview), `kubectl auth
+ * whoami` (a SelfSubjectReview), `kubectl
  * create namespace|deployment|job|serviceaccount|role|rolebinding|clusterrole|clusterrolebinding|token`,
  * the DeleteOptions of `kubectl drain`'s deletes.
  * The API answers JSON (these clients accept it). A body is turned into the JSON object the JSON
@@ -158,6 +159,7 @@ const KINDS: Readonly<Record<string, Schema>> = {
     2: ['spec', msg('SubjectAccessReviewSpec', { 1: ['resourceAttributes', RESOURCE_ATTRIBUTES], 2: ['nonResourceAttributes', NON_RESOURCE_ATTRIBUTES], 3: ['user', 's'], 4: ['groups', 's', 'repeated'], 6: ['uid', 's'] })],
     3: ['status', REVIEW_STATUS],
   }),
+  'authentication.k8s.io/v1 SelfSubjectReview': msg('SelfSubjectReview', { 1: ['metadata', OBJECT_META], 2: ['status', 'skip'] }),
   'authentication.k8s.io/v1 TokenRequest': msg('TokenRequest', {
     1: ['metadata', OBJECT_META],
     2: ['spec', msg('TokenRequestSpec', { 1: ['audiences', 's', 'repeated'], 3: ['boundObjectRef', msg('BoundObjectReference', { 1: ['kind', 's'], 2: ['apiVersion', 's'], 3: ['name', 's'], 4: ['uid', 's'] })], 4: ['expirationSeconds', 'i0'] })],

@@ -9,6 +9,7 @@
  *   POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews   may I?   (everyone)
  *   POST /apis/authorization.k8s.io/v1/subjectaccessreviews       may U?   (create subjectaccessreviews)
  *   POST /apis/authentication.k8s.io/v1/tokenreviews              who is T (create tokenreviews)
+ *   POST /apis/authentication.k8s.io/v1/selfsubjectreviews        who am I (everyone)
  *   POST /apis/corelet.io/v1/users                                a user's API token or certificate
  *   POST /api/v1/namespaces/NS/serviceaccounts/NAME/token         a service-account token (TokenRequest)
  */
@@ -402,6 +403,13 @@ export async function accessRoute(req: IncomingMessage, url: URL, ctx: AccessCon
       status = { authenticated: false, error: err.message };
     }
     return { status: 201, body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', metadata: {}, spec: {}, status } };
+  }
+  if (p === '/apis/authentication.k8s.io/v1/selfsubjectreviews') {
+    // kubectl auth whoami: who the caller is (after impersonation), groups included.
+    const body = await readJson();
+    if (body !== undefined && (!isObject(body) || (body.kind !== undefined && body.kind !== 'SelfSubjectReview'))) throw invalidArgument('the body must be a SelfSubjectReview (or empty)');
+    const { username, groups } = ctx.user;
+    return { status: 201, body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview', metadata: {}, status: { userInfo: { username, groups } } } };
   }
   if (p === '/apis/corelet.io/v1/users') return createUser(await readJson(), opts, ctx);
   const sa = /^\/api\/v1\/namespaces\/([^/]+)\/serviceaccounts\/([^/]+)\/token$/.exec(p);

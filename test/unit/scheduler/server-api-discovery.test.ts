@@ -200,6 +200,17 @@ describe('scheduler REST API: discovery, group paths, Tables, Status', () => {
     assert.match(refused.body.message, /Service \(v1\) as JSON only/);
   });
 
+  it('answers who the caller is (SelfSubjectReview: kubectl auth whoami), in JSON or protobuf', async (t) => {
+    const { server, user } = await setup(t);
+    const token = user('carol', ['devs']);
+    const json = await api(server, pki, 'POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', { token, body: '{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}', contentType: 'application/json' });
+    assert.equal(json.status, 201, JSON.stringify(json.body));
+    assert.deepEqual(json.body.status.userInfo, { username: 'carol', groups: ['devs', 'system:authenticated'] });
+    const proto = Buffer.concat([Buffer.from('k8s\0', 'latin1'), ld(1, Buffer.concat([ld(1, 'authentication.k8s.io/v1'), ld(2, 'SelfSubjectReview')])), ld(2, Buffer.concat([ld(1, Buffer.alloc(0)), ld(2, Buffer.alloc(0))]))]);
+    const viaProto = await api(server, pki, 'POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', { token, body: proto, contentType: 'application/vnd.kubernetes.protobuf' });
+    assert.equal(viaProto.body.status.userInfo.username, 'carol');
+  });
+
   it('creates objects sent as protobuf (kubectl create namespace|role|...), keeping empty list entries, refusing fields it cannot read', async (t) => {
     const { server, admin, store } = await setup(t);
     const envelope = (apiVersion: string, kind: string, object: Buffer) => Buffer.concat([Buffer.from('k8s\0', 'latin1'), ld(1, Buffer.concat([ld(1, apiVersion), ld(2, kind)])), ld(2, object)]);
