@@ -6,6 +6,7 @@
  *                                     APIGroupDiscoveryList instead, as kubectl ≥ 1.30 asks first
  *   GET /api/v1, /apis/GROUP/v1       the APIResourceList of one group-version
  *   GET /apis/GROUP                   the APIGroup
+ *   GET /healthz, /livez, /readyz     "ok" (text)
  * and where a resource lives: apiPath() maps /api/v1/... and /apis/GROUP/v1/... onto the routes'
  * path below the version, refusing (404) a resource under a group it does not belong to. corelet's
  * own /api/v1 paths keep serving every kind (the corelet CLI's aliases).
@@ -235,6 +236,7 @@ export function aggregatedList(core: boolean, version: 'v2' | 'v2beta1'): unknow
 }
 
 const JSON_TYPE = 'application/json';
+const HEALTH_PATHS = ['healthz', 'livez', 'readyz'];
 
 /**
  * Resolves a request path: a discovery document, the resource path below /api/v1 or
@@ -245,6 +247,8 @@ export function apiPath(parts: readonly string[], accept: string | undefined, co
   const aggregated = aggregatedVersion(accept);
   const aggregatedType = (v: string) => `application/json;g=apidiscovery.k8s.io;v=${v};as=APIGroupDiscoveryList`;
   if (parts.length === 1 && parts[0] === 'version') return doc(versionInfo(corelet));
+  // Health checks (kube-apiserver's /healthz, /livez, /readyz): a scheduler that answers is serving.
+  if (parts.length === 1 && HEALTH_PATHS.includes(parts[0])) return doc('ok', 'text/plain; charset=utf-8');
   if (parts[0] === 'api') {
     if (parts.length === 1) return aggregated ? doc(aggregatedList(true, aggregated), aggregatedType(aggregated)) : doc({ kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [] });
     if (parts[1] !== 'v1') return { notFound: `the server could not find the requested resource: no API version ${parts[1]} (the core group is served as /api/v1)` };

@@ -448,7 +448,9 @@ async function route(req: IncomingMessage, opts: RestApiOptions): Promise<Reply>
   if ('notFound' in resolved) throw new HttpError(404, 'NotFound', resolved.notFound);
   if (resolved.discovery) {
     if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(method, url.pathname);
-    return { status: 200, body: resolved.body, headers: { 'content-type': resolved.contentType } };
+    const { body, contentType } = resolved;
+    if (typeof body === 'string') return { stream: async (res) => void res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) }).end(body) };
+    return { status: 200, body, headers: { 'content-type': contentType } };
   }
   const rest = resolved.rest;
   const labelSelector = labelSelectorParam(url.searchParams.get('labelSelector'));

@@ -45,7 +45,7 @@ describe('scheduler REST API: discovery, group paths, Tables, Status', () => {
     return { store, server, admin: user('root', ['system:masters']), user };
   }
 
-  it('serves /version, /api, /apis and each group-version, to any authenticated user', async (t) => {
+  it('serves /version, /api, /apis, each group-version and the health checks, to any authenticated user', async (t) => {
     const { server, user } = await setup(t);
     const token = user('nobody');
     const version = await api(server, pki, 'GET', '/version', { token });
@@ -76,6 +76,10 @@ describe('scheduler REST API: discovery, group paths, Tables, Status', () => {
     const rbac = await api(server, pki, 'GET', '/apis/rbac.authorization.k8s.io/v1', { token });
     assert.equal(rbac.body.resources.find((r: any) => r.name === 'clusterroles').namespaced, false);
     assert.equal((await api(server, pki, 'GET', '/apis/apps', { token })).body.kind, 'APIGroup');
+    for (const health of ['/healthz', '/livez', '/readyz']) {
+      const res = await api(server, pki, 'GET', health, { token });
+      assert.deepEqual([res.status, res.text, res.headers['content-type']], [200, 'ok', 'text/plain; charset=utf-8'], health);
+    }
     const missing = await api(server, pki, 'GET', '/apis/nosuch.io/v1', { token });
     assert.equal(missing.status, 404);
     assert.equal(missing.body.reason, 'NotFound');
