@@ -26,3 +26,13 @@ export * from './kinds.js';
 export * from './label-selector.js';
 export * from './service-types.js';
 export { decodeService, decodeServiceSpec, decodeEndpointSlice, type DeclaredService, type DeclaredEndpointSlice } from './service-decode.js';
+export {
+  SCHEMA_TYPES,
+  schemaTypeOfKind,
+  reachableTypes,
+  openApiSchemaOf,
+  schemaProblems,
+  type TypeDef as SchemaTypeDef,
+  type Field as SchemaField,
+  type ValueType as SchemaValueType,
+} from './schema/index.js';

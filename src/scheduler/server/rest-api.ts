@@ -58,6 +58,7 @@ import { requestedTimeoutSeconds, streamLifetime, streamTimeoutMs, type StreamLi
 import type { TokenStore } from '../auth/index.js';
 import { DecoderBusyError, decodeObjectsOffLoop, INLINE_DECODE_BYTES, type DecodeSlots } from './decode-off-loop.js';
 import { isBigList, sendListInSlices } from './send-list.js';
+import { openApiRoute } from './openapi.js';
 
 /** Largest request body accepted: kube-apiserver's 3 MiB (a manifest of several objects, each at most 1.5 MiB). */
 export const MAX_BODY_BYTES = MAX_REQUEST_BODY_BYTES;
@@ -269,6 +270,12 @@ export async function handleApiRequest(req: IncomingMessage, res: ServerResponse
   try {
     const url = new URL(req.url ?? '/', 'https://scheduler');
     access = checkAccess(req, url, opts);
+    const openApi = openApiRoute(req.method ?? 'GET', url.pathname, url.searchParams, req.headers['if-none-match']);
+    if (openApi) {
+      code = openApi.status;
+      res.writeHead(openApi.status, openApi.headers).end(req.method === 'HEAD' ? undefined : openApi.body);
+      return;
+    }
     const reply = (await accessRoute(req, url, access, opts, () => readJson(req))) ?? (await route(req, { ...opts, access }));
     clientGone = res.destroyed;
     if ('stream' in reply) {
