@@ -1,5 +1,5 @@
 /** The workload kinds: Deployment, ReplicaSet, StatefulSet, DaemonSet (apps/v1) and Job (batch/v1). */
-import { bool, int32, int64, listOf, ref, str, stringList, type Field, type TypeDef } from './types.js';
+import { bool, int32, int64, listOf, ref, str, stringMap, type Field, type TypeDef } from './types.js';
 
 const APPS = 'io.k8s.api.apps.v1';
 const BATCH = 'io.k8s.api.batch.v1';
@@ -24,8 +24,19 @@ export const WORKLOAD_TYPES: Readonly<Record<string, TypeDef>> = {
     id: 'io.k8s.api.core.v1.PodTemplateSpec',
     description: 'The pods a workload makes: their labels and annotations, and their spec.',
     properties: {
-      metadata: ref('ObjectMeta', 'Labels and annotations every pod gets (the name is made by the controller).'),
+      metadata: ref('TemplateMeta', 'Labels and annotations every pod gets (the name is made by the controller).'),
       spec: ref('PodSpec', 'The spec of every pod.'),
+    },
+  },
+  TemplateMeta: {
+    id: 'io.corelet.api.core.v1.TemplateMeta',
+    description: 'The metadata of a template: what the objects made from it get. The server-set fields of ObjectMeta have no place here.',
+    properties: {
+      name: str('A name (a claim template\'s is the volume name; a pod template\'s is unused: the controller names the pods).'),
+      namespace: str('Unused: the objects go to the workload\'s namespace.'),
+      labels: stringMap('Labels every object made gets; a pod template\'s must match the workload\'s selector.'),
+      annotations: stringMap('Annotations every object made gets.'),
+      creationTimestamp: ref('Time', 'Unused (kubectl get -o yaml prints it as null).', { output: true }),
     },
   },
   WorkloadCondition: {
@@ -166,7 +177,7 @@ export const WORKLOAD_TYPES: Readonly<Record<string, TypeDef>> = {
     properties: {
       apiVersion: str('v1 (optional in a template).'),
       kind: str('PersistentVolumeClaim (optional in a template).'),
-      metadata: ref('ObjectMeta', 'The claim\'s name (the volume name containers mount), labels and annotations.'),
+      metadata: ref('TemplateMeta', 'The claim\'s name (the volume name containers mount), labels and annotations.'),
       spec: ref('PersistentVolumeClaimSpec', 'The volume asked for.'),
       status: ref('PersistentVolumeClaimStatus', 'Not used in a template.', { output: true }),
     },
@@ -175,7 +186,7 @@ export const WORKLOAD_TYPES: Readonly<Record<string, TypeDef>> = {
     id: 'io.k8s.api.core.v1.PersistentVolumeClaimSpec',
     description: 'The volume a claim asks for.',
     properties: {
-      accessModes: stringList('ReadWriteOnce (default), ReadOnlyMany, ReadWriteMany or ReadWriteOncePod.'),
+      accessModes: listOf({ type: 'string', enum: ['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod'] }, 'How the volume may be mounted (default ReadWriteOnce).', { listType: 'atomic' }),
       resources: ref('VolumeResourceRequirements', 'The size asked for.'),
       storageClassName: str('The class of storage (recorded; corelet keeps volumes on the node\'s disk).'),
     },
