@@ -59,6 +59,7 @@ import type { TokenStore } from '../auth/index.js';
 import { DecoderBusyError, decodeObjectsOffLoop, INLINE_DECODE_BYTES, type DecodeSlots } from './decode-off-loop.js';
 import { isBigList, sendListInSlices } from './send-list.js';
 import { openApiRoute } from './openapi.js';
+import { checkFields, fieldValidationOf, type FieldValidation } from './field-validation.js';
 
 /** Largest request body accepted: kube-apiserver's 3 MiB (a manifest of several objects, each at most 1.5 MiB). */
 export const MAX_BODY_BYTES = MAX_REQUEST_BODY_BYTES;
@@ -102,6 +103,8 @@ export interface RestApiOptions {
   addToken?: (record: TokenRecord) => void;
   /** The caller of the request being routed (set by handleApiRequest). */
   access?: AccessContext;
+  /** The request's ?fieldValidation= (set by handleApiRequest): what unknown fields of a create or patch do. */
+  fieldValidation?: FieldValidation;
   /** Bootstrap token records for /api/v1/bootstraptokens (bootstrap-tokens-api.ts); 404 without. */
   bootstrapTokens?: TokenStore;
   /**
@@ -276,7 +279,7 @@ export async function handleApiRequest(req: IncomingMessage, res: ServerResponse
       res.writeHead(openApi.status, openApi.headers).end(req.method === 'HEAD' ? undefined : openApi.body);
       return;
     }
-    const reply = (await accessRoute(req, url, access, opts, () => readJson(req))) ?? (await route(req, { ...opts, access }));
+    const reply = (await accessRoute(req, url, access, opts, () => readJson(req))) ?? (await route(req, { ...opts, access, fieldValidation: WRITE_METHODS.has(req.method ?? '') ? fieldValidationOf(url.searchParams) : undefined }));
     clientGone = res.destroyed;
     if ('stream' in reply) {
       code = 200;
@@ -350,6 +353,9 @@ interface Selection {
   labelSelector?: readonly LabelRequirement[];
   fields: FieldTerm[];
 }
+
+/** The methods whose body is decoded as an object: the ones ?fieldValidation= applies to. */
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
 const flag = (url: URL, name: string) => ['true', '1'].includes(url.searchParams.get(name) ?? '');
 
@@ -825,6 +831,7 @@ function patch(kind: StoreKind, ns: string, name: string, text: string, contentT
       // A patch of spec.clusterIP alone: the stored clusterIPs (derived from it) must not contradict it.
       if (kind === 'Service' && isRecord(body.spec) && body.spec.clusterIP !== undefined && body.spec.clusterIPs === undefined && isRecord(next.spec)) delete next.spec.clusterIPs;
       ({ spec: next.spec, warnings } = decodeSpec(kind, next));
+      warnings = checkFields(opts.fieldValidation, kind, warnings);
       refuseInternalVolumes(kind, next, current);
       allocateService(opts, kind, next, current);
     }
@@ -845,8 +852,9 @@ function controllerAnnotations(annotations: Record<string, string> | undefined):
 
 /** POST to a collection: the body is one object of that kind (JSON or YAML), validated as apply does. */
 function createFromBody(kind: StoreKind, namespace: string, body: DecodedObjects & { text: string }, opts: RestApiOptions): Reply {
-  const { objects, warnings, text } = body;
+  const { objects, text } = body;
   if (objects.length !== 1) throw invalidArgument(`request body: expected one ${kind}, got ${objects.length} objects`);
+  const warnings = checkFields(opts.fieldValidation, kind, body.warnings);
   const obj = objects[0];
   if (obj.kind !== kind) throw invalidArgument(`request body: kind ${obj.kind} posted to the ${kind} collection`);
   if (isNamespaced(kind) && obj.metadata.namespace !== namespace) {
