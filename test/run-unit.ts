@@ -144,6 +144,7 @@ const SHARED = [
   'scheduler/server-api.test.ts',
   'scheduler/server-internal-volumes.test.ts',
   'scheduler/server-nodes.test.ts',
+  'scheduler/server-openapi.test.ts',
   'scheduler/server-pod-security.test.ts',
   'scheduler/state-private.test.ts',
   'scheduler/store-bind.test.ts',

@@ -8,7 +8,7 @@ const root = (kind: string, group: string, specType: string, statusType: string,
   apiVersion: str(`The schema version of this object: ${group}/v1.`),
   kind: str(`The kind of this object: ${kind}.`),
   metadata: ref('ObjectMeta', `The ${what}'s name, namespace, labels and annotations.`),
-  spec: ref(specType, `The desired state of the ${what}.`),
+  spec: ref(specType, `What you ask of the ${what}; its controller works toward it.`),
   status: ref(statusType, `The observed state of the ${what}. Set by the controllers; ignored in a manifest.`, { output: true }),
 });
 
