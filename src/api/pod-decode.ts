@@ -93,6 +93,8 @@ const META_FIELDS = [
   'generation',
   'resourceVersion',
   'ownerReferences',
+  // Accepted and not read: server-side apply's record (the API server keeps its own), in objects read back from it.
+  'managedFields',
 ];
 const SPEC_FIELDS = [
   'containers',

@@ -35,7 +35,28 @@ export const META_TYPES: Readonly<Record<string, TypeDef>> = {
         mergeKey: 'uid',
         patchStrategy: 'merge',
       }),
+      managedFields: listOf('ManagedFieldsEntry', 'Which manager (kubectl, a controller, server-side apply\'s fieldManager) last set which fields. Kept by the server; one given in a request is not taken as is.', {
+        output: true,
+      }),
     },
+  },
+  ManagedFieldsEntry: {
+    id: `${META}.ManagedFieldsEntry`,
+    description: 'The fields one manager set, by one kind of operation.',
+    properties: {
+      manager: str('The manager\'s name (?fieldManager= of the request).'),
+      operation: str('Apply (server-side apply) or Update (any other write).', { enum: ['Apply', 'Update'] }),
+      apiVersion: str('The apiVersion the fields are named in.'),
+      time: ref('Time', 'When the manager last changed them.'),
+      fieldsType: str('FieldsV1.'),
+      fieldsV1: ref('FieldsV1', 'The set of fields.'),
+      subresource: str('The subresource written (status, scale), if any.'),
+    },
+  },
+  FieldsV1: {
+    id: `${META}.FieldsV1`,
+    description: 'A set of fields as a tree: "f:<name>" for a field, "k:<key>" for a list item by its merge key, "v:<value>" for a set member, "." for the node itself.',
+    properties: {},
   },
   OwnerReference: {
     id: `${META}.OwnerReference`,
