@@ -67,6 +67,7 @@ const SHARED = [
   'api/pod-resources.test.ts',
   'api/pod-security.test.ts',
   'api/quantity.test.ts',
+  'api/schema.test.ts',
   'api/service-decode.test.ts',
   'api/workload-decode.test.ts',
   'cgroups/cgroup-metrics.test.ts',

@@ -32,6 +32,8 @@ export {
   reachableTypes,
   openApiSchemaOf,
   schemaProblems,
+  patchMergeNodeOf,
+  type PatchMergeNode,
   type TypeDef as SchemaTypeDef,
   type Field as SchemaField,
   type ValueType as SchemaValueType,

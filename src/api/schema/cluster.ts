@@ -145,7 +145,7 @@ export const CLUSTER_TYPES: Readonly<Record<string, TypeDef>> = {
       taints: listOf('Taint', 'Taints keep pods that do not tolerate them off the node.'),
       unschedulable: bool('Cordoned: no new pods are placed on the node.'),
       podCIDR: str('The address range of the node\'s pods. Set by the scheduler.'),
-      podCIDRs: stringList('podCIDR as a list.'),
+      podCIDRs: listOf({ type: 'string' }, 'podCIDR as a list.', { patchStrategy: 'merge', listType: 'set' }),
     },
   },
   Taint: {

@@ -111,3 +111,43 @@ export function schemaProblems(): string[] {
   for (const k of KINDS) if (!schemaTypeOfKind(k.kind)) problems.push(`kind ${k.kind} has no root type`);
   return problems;
 }
+
+/**
+ * How a kind's fields merge in a strategic merge patch, from the description's merge keys and
+ * strategies: a list with a merge key merges item by item on it (`items`: how an item's own fields
+ * merge), a list merged without one is a set, anything else is replaced (lists) or merged key by
+ * key (objects). Only what differs from those defaults is present.
+ */
+export interface PatchMergeNode {
+  fields?: Record<string, PatchMergeNode>;
+  merge?: boolean;
+  mergeKey?: string;
+  items?: PatchMergeNode;
+}
+
+function mergeNodeOfType(name: string, seen: ReadonlySet<string>): PatchMergeNode | undefined {
+  const t = SCHEMA_TYPES[name];
+  if (!t.properties || seen.has(name)) return undefined;
+  const inner = new Set([...seen, name]);
+  const fields: Record<string, PatchMergeNode> = {};
+  for (const [key, f] of Object.entries(t.properties)) {
+    const node = mergeNodeOfField(f, inner);
+    if (node) fields[key] = node;
+  }
+  return Object.keys(fields).length > 0 ? { fields } : undefined;
+}
+
+function mergeNodeOfField(f: Field, seen: ReadonlySet<string>): PatchMergeNode | undefined {
+  const v = f.value;
+  if (v.type === 'ref') return mergeNodeOfType(v.name, seen);
+  if (v.type !== 'array') return undefined;
+  const items = v.items.type === 'ref' ? mergeNodeOfType(v.items.name, seen) : undefined;
+  if (f.mergeKey) return { merge: true, mergeKey: f.mergeKey, ...(items ? { items } : {}) };
+  if (f.patchStrategy?.split(',').includes('merge')) return { merge: true };
+  return undefined;
+}
+
+/** The strategic merge description of a kind (undefined for a kind without a root type or merge rules). */
+export function patchMergeNodeOf(kind: string): PatchMergeNode | undefined {
+  return schemaTypeOfKind(kind) ? mergeNodeOfType(kind, new Set()) : undefined;
+}

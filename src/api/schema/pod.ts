@@ -27,13 +27,28 @@ export const POD_TYPES: Readonly<Record<string, TypeDef>> = {
     description: 'The observed state of a pod, as its node reports it.',
     properties: {
       phase: str('Pending, Running, Succeeded, Failed or Unknown.', { enum: ['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown'] }),
+      conditions: listOf('PodCondition', 'PodScheduled, Initialized, ContainersReady, Ready.', { mergeKey: 'type', patchStrategy: 'merge' }),
       podIP: str('The pod\'s IP address on the cluster network.'),
+      podIPs: listOf('PodIP', 'The pod\'s IP addresses (one).', { mergeKey: 'ip', patchStrategy: 'merge' }),
+      qosClass: str('Guaranteed, Burstable or BestEffort, from the containers\' requests and limits.', { enum: ['Guaranteed', 'Burstable', 'BestEffort'] }),
       hostIP: str('The IP address of the node the pod runs on.'),
       startTime: ref('Time', 'When the node accepted the pod.'),
       reason: str('A one-word reason for the phase (Evicted, ...).'),
       message: str('A human-readable explanation of the phase.'),
     },
   },
+  PodCondition: {
+    id: `${CORE}.PodCondition`,
+    description: 'One observation of a pod.',
+    properties: {
+      type: str('PodScheduled, Initialized, ContainersReady or Ready.'),
+      status: str('True, False or Unknown.', { enum: ['True', 'False', 'Unknown'] }),
+      reason: str('A one-word reason.'),
+      message: str('A human-readable explanation.'),
+      lastTransitionTime: ref('Time', 'When status last changed.'),
+    },
+  },
+  PodIP: { id: `${CORE}.PodIP`, description: 'An IP address of a pod.', properties: { ip: str('The address.') } },
   PodSpec: {
     id: `${CORE}.PodSpec`,
     description: 'The desired state of a pod.',
