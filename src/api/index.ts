@@ -33,6 +33,7 @@ export {
   openApiSchemaOf,
   schemaProblems,
   patchMergeNodeOf,
+  unknownFieldPaths,
   type PatchMergeNode,
   type TypeDef as SchemaTypeDef,
   type Field as SchemaField,

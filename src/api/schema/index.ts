@@ -151,3 +151,40 @@ function mergeNodeOfField(f: Field, seen: ReadonlySet<string>): PatchMergeNode |
 export function patchMergeNodeOf(kind: string): PatchMergeNode | undefined {
   return schemaTypeOfKind(kind) ? mergeNodeOfType(kind, new Set()) : undefined;
 }
+
+/** `base.key` as the decoders write paths (field-reader.ts). */
+function childPath(base: string, key: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_-]*$/.test(key) ? (base ? `${base}.${key}` : key) : `${base}[${key}]`;
+}
+
+function unknownIn(v: ValueType, value: unknown, path: string, out: string[]): void {
+  if (value === null || value === undefined) return;
+  if (v.type === 'array') {
+    if (Array.isArray(value)) value.forEach((item, i) => unknownIn(v.items, item, `${path}[${i}]`, out));
+    return;
+  }
+  if (v.type === 'map') {
+    if (typeof value === 'object' && !Array.isArray(value)) for (const [k, item] of Object.entries(value)) unknownIn(v.values, item, childPath(path, k), out);
+    return;
+  }
+  if (v.type !== 'ref') return;
+  const t = SCHEMA_TYPES[v.name];
+  if (!t.properties || typeof value !== 'object' || Array.isArray(value)) return;
+  for (const [key, item] of Object.entries(value)) {
+    const f = t.properties[key];
+    const p = childPath(path, key);
+    if (!f) out.push(p);
+    else if (!f.output && !f.ignored) unknownIn(f.value, item, p, out);
+  }
+}
+
+/**
+ * The paths of an object's fields the description lacks ("spec.replicaz", "metadata.lables"), as the
+ * decoders name them; fields the server sets (status, managedFields) and ignored ones are not looked
+ * into. For writes whose result is not decoded whole (a patch re-decodes only the spec).
+ */
+export function unknownFieldPaths(kind: string, object: unknown): string[] {
+  const out: string[] = [];
+  if (schemaTypeOfKind(kind)) unknownIn({ type: 'ref', name: kind }, object, '', out);
+  return out;
+}

@@ -46,7 +46,7 @@ export function checkFields(mode: FieldValidation | undefined, kind: string, war
   for (const w of warnings) {
     const path = unknownFieldPath(w);
     if (path === undefined) others.push(w);
-    else unknown.push(path);
+    else if (!unknown.includes(path)) unknown.push(path);
   }
   if (unknown.length === 0 || mode === 'Ignore') return others;
   const worded = unknown.map((p) => `unknown field ${JSON.stringify(p)}`);

@@ -27,6 +27,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
 import {
   decodeObjects,
+  unknownFieldPaths,
   formatBytes,
   MAX_REQUEST_BODY_BYTES,
   type DecodedObjects,
@@ -831,10 +832,11 @@ function patch(kind: StoreKind, ns: string, name: string, text: string, contentT
       // A patch of spec.clusterIP alone: the stored clusterIPs (derived from it) must not contradict it.
       if (kind === 'Service' && isRecord(body.spec) && body.spec.clusterIP !== undefined && body.spec.clusterIPs === undefined && isRecord(next.spec)) delete next.spec.clusterIPs;
       ({ spec: next.spec, warnings } = decodeSpec(kind, next));
-      warnings = checkFields(opts.fieldValidation, kind, warnings);
       refuseInternalVolumes(kind, next, current);
       allocateService(opts, kind, next, current);
     }
+    // ?fieldValidation=: the decoder saw the spec only; the schema names unknown fields anywhere in the result.
+    warnings = checkFields(opts.fieldValidation, kind, [...unknownFieldPaths(kind, merged).map((p) => `${p}: unknown field`), ...warnings]);
     // Pod Security: a workload's template, a namespace's new level (before it is written).
     warnings.push(...(kind === 'Namespace' ? namespaceLevelWarnings(store, name, next.metadata.labels) : podSecurityWarnings(store, kind, next)));
     const rv = isRecord(body.metadata) && typeof body.metadata.resourceVersion === 'string' ? body.metadata.resourceVersion : current.metadata.resourceVersion;

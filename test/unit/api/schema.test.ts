@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { KINDS, openApiSchemaOf, patchMergeNodeOf, reachableTypes, schemaProblems, schemaTypeOfKind } from '../../../src/api/index.js';
+import { KINDS, openApiSchemaOf, patchMergeNodeOf, reachableTypes, schemaProblems, schemaTypeOfKind, unknownFieldPaths } from '../../../src/api/index.js';
 
 test('every reference resolves, ids are unique and every kind of the registry has a root type with its group, version and kind', () => {
   assert.deepEqual(schemaProblems(), []);
@@ -41,4 +41,17 @@ test('the strategic merge rules of a kind follow from its merge keys: containers
   assert.deepEqual(patchMergeNodeOf('Service')?.fields?.spec, { fields: { ports: { merge: true, mergeKey: 'port' } } });
   assert.deepEqual(patchMergeNodeOf('Node')?.fields?.spec, { fields: { podCIDRs: { merge: true } } });
   assert.equal(patchMergeNodeOf('NoSuchKind'), undefined);
+});
+
+test('unknownFieldPaths names the fields the description lacks, anywhere but under what the server sets', () => {
+  const deployment = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', lables: { a: 'b' }, labels: { 'app.kubernetes.io/name': 'web' }, managedFields: [{ anything: 1 }] },
+    spec: { replicas: 1, template: { spec: { containers: [{ name: 'a', image: 'x', resources: { limits: { 'vendor.example/gpu': '1' } } }, { name: 'b', imagePullPolice: 'Always' }] } } },
+    status: { whatever: true },
+    extra: null,
+  };
+  assert.deepEqual(unknownFieldPaths('Deployment', deployment), ['metadata.lables', 'spec.template.spec.containers[1].imagePullPolice', 'extra']);
+  assert.deepEqual(unknownFieldPaths('ClusterRole', { rules: [{ verbz: ['get'] }], aggregationRule: { anything: 1 } }), ['rules[0].verbz']);
 });

@@ -113,5 +113,23 @@ describe('scheduler REST API: OpenAPI v3 and field validation', () => {
     assert.equal(warn.status, 200);
     assert.equal(warn.headers.warning, '299 - "unknown field \\"spec.pauzed\\""');
     assert.equal(warn.body.spec.replicas, 3);
+
+    // Outside the spec too (a patch re-decodes only the spec), each field once.
+    const meta = await api(server, pki, 'PATCH', '/api/v1/namespaces/default/deployments/web?fieldValidation=Strict', {
+      token: tokens.api,
+      body: JSON.stringify({ metadata: { lables: { a: 'b' } }, spec: { pauzed: true }, extra: 1 }),
+      contentType: 'application/merge-patch+json',
+    });
+    assert.equal(meta.status, 400);
+    assert.match(meta.body.message, /strict decoding error: unknown field "metadata\.lables", unknown field "spec\.pauzed", unknown field "extra"$/);
+    const role = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'r' }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }] };
+    assert.equal((await api(server, pki, 'POST', '/api/v1/namespaces/default/roles', { token: tokens.api, body: JSON.stringify(role), contentType: 'application/json' })).status, 201);
+    const rules = await api(server, pki, 'PATCH', '/api/v1/namespaces/default/roles/r?fieldValidation=Strict', {
+      token: tokens.api,
+      body: JSON.stringify({ rules: [{ apiGroups: [''], resources: ['pods'], verbz: ['list'] }] }),
+      contentType: 'application/merge-patch+json',
+    });
+    assert.equal(rules.status, 400);
+    assert.match(rules.body.message, /^Role in version "v1" cannot be handled as a Role: strict decoding error: unknown field "rules\[0\]\.verbz"$/);
   });
 });
