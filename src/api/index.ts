@@ -5,6 +5,7 @@ export * from './quantity.js';
 export * from './names.js';
 export * from './grace-period.js';
 export { FieldReader, fieldPath, indexPath, describeValue, isMapping } from './field-reader.js';
+export { duplicateJsonKeys } from './json-duplicates.js';
 export {
   ManifestError,
   SUPPORTED_FIELD_PATHS,

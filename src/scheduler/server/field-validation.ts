@@ -22,34 +22,39 @@ export function fieldValidationOf(search: URLSearchParams): FieldValidation {
   return mode;
 }
 
-const UNKNOWN_SUFFIX = ': unknown field';
+/** The decoders' wording of the two problems ?fieldValidation= is about, and Kubernetes'. */
+const PROBLEMS = ['unknown field', 'duplicate field'] as const;
 
 /**
- * The field path of a decoder warning about an unknown field ("request body: spec.foo: unknown
- * field" → "spec.foo"), undefined for any other warning.
+ * What a decoder warning says about a field ("request body: spec.foo: unknown field" → unknown field
+ * spec.foo), undefined for any other warning.
  */
-export function unknownFieldPath(warning: string): string | undefined {
-  if (!warning.endsWith(UNKNOWN_SUFFIX)) return undefined;
-  const head = warning.slice(0, -UNKNOWN_SUFFIX.length);
+export function fieldProblem(warning: string): { problem: (typeof PROBLEMS)[number]; path: string } | undefined {
+  const problem = PROBLEMS.find((p) => warning.endsWith(`: ${p}`));
+  if (!problem) return undefined;
+  const head = warning.slice(0, -(problem.length + 2));
   const sep = head.lastIndexOf(': ');
-  return sep < 0 ? head : head.slice(sep + 2);
+  return { problem, path: sep < 0 ? head : head.slice(sep + 2) };
 }
 
 /**
- * The decoder's warnings as the request's mode wants them: unknown fields dropped (Ignore),
+ * The decoder's warnings as the request's mode wants them: unknown and duplicate fields dropped (Ignore),
  * reworded as kube-apiserver's (Warn), or the request refused (Strict: InvalidArgument, 400 BadRequest);
  * other warnings are kept as they are. `kind` names the object in the refusal.
  */
 export function checkFields(mode: FieldValidation | undefined, kind: string, warnings: readonly string[]): string[] {
-  const unknown: string[] = [];
+  const worded: string[] = [];
   const others: string[] = [];
   for (const w of warnings) {
-    const path = unknownFieldPath(w);
-    if (path === undefined) others.push(w);
-    else if (!unknown.includes(path)) unknown.push(path);
+    const found = fieldProblem(w);
+    if (!found) {
+      others.push(w);
+      continue;
+    }
+    const line = `${found.problem} ${JSON.stringify(found.path)}`;
+    if (!worded.includes(line)) worded.push(line);
   }
-  if (unknown.length === 0 || mode === 'Ignore') return others;
-  const worded = unknown.map((p) => `unknown field ${JSON.stringify(p)}`);
+  if (worded.length === 0 || mode === 'Ignore') return others;
   if (mode === 'Strict') {
     throw invalidArgument(`${kind} in version "v1" cannot be handled as a ${kind}: strict decoding error: ${worded.join(', ')}`);
   }

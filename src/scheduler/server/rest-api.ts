@@ -28,6 +28,7 @@ import { Writable } from 'node:stream';
 import {
   decodeObjects,
   unknownFieldPaths,
+  duplicateJsonKeys,
   formatBytes,
   MAX_REQUEST_BODY_BYTES,
   type DecodedObjects,
@@ -836,7 +837,8 @@ function patch(kind: StoreKind, ns: string, name: string, text: string, contentT
       allocateService(opts, kind, next, current);
     }
     // ?fieldValidation=: the decoder saw the spec only; the schema names unknown fields anywhere in the result.
-    warnings = checkFields(opts.fieldValidation, kind, [...unknownFieldPaths(kind, merged).map((p) => `${p}: unknown field`), ...warnings]);
+    const problems = [...duplicateJsonKeys(text).map((p) => `${p}: duplicate field`), ...unknownFieldPaths(kind, merged).map((p) => `${p}: unknown field`)];
+    warnings = checkFields(opts.fieldValidation, kind, [...problems, ...warnings]);
     // Pod Security: a workload's template, a namespace's new level (before it is written).
     warnings.push(...(kind === 'Namespace' ? namespaceLevelWarnings(store, name, next.metadata.labels) : podSecurityWarnings(store, kind, next)));
     const rv = isRecord(body.metadata) && typeof body.metadata.resourceVersion === 'string' ? body.metadata.resourceVersion : current.metadata.resourceVersion;

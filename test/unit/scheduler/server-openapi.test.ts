@@ -93,6 +93,16 @@ describe('scheduler REST API: OpenAPI v3 and field validation', () => {
     assert.equal(clean.status, 201);
     assert.equal(clean.headers.warning, undefined);
 
+    // A key given twice (JSON): warned, or refused with Strict.
+    const twice = deployment('g').replace('"replicas":1', '"replicas":1,"replicas":2');
+    const dupWarn = await api(server, pki, 'POST', '/api/v1/namespaces/default/deployments', { token: tokens.api, body: twice, contentType: 'application/json' });
+    assert.equal(dupWarn.status, 201);
+    assert.equal(dupWarn.headers.warning, '299 - "duplicate field \\"spec.replicas\\""');
+    assert.equal(dupWarn.body.spec.replicas, 2);
+    const dupStrict = await api(server, pki, 'POST', '/api/v1/namespaces/default/deployments?fieldValidation=Strict', { token: tokens.api, body: twice.replace('"name":"g"', '"name":"h"'), contentType: 'application/json' });
+    assert.equal(dupStrict.status, 400);
+    assert.match(dupStrict.body.message, /strict decoding error: duplicate field "spec\.replicas"$/);
+
     const bad = await post('f', '?fieldValidation=strict');
     assert.equal(bad.status, 400);
     assert.equal(bad.body.message, 'fieldValidation: unsupported value "strict" (supported: Ignore, Warn, Strict)');
@@ -122,6 +132,9 @@ describe('scheduler REST API: OpenAPI v3 and field validation', () => {
     });
     assert.equal(meta.status, 400);
     assert.match(meta.body.message, /strict decoding error: unknown field "metadata\.lables", unknown field "spec\.pauzed", unknown field "extra"$/);
+    const dup = await api(server, pki, 'PATCH', '/api/v1/namespaces/default/deployments/web?fieldValidation=Strict', { token: tokens.api, body: '{"spec": {"replicas": 4, "replicas": 5}}', contentType: 'application/merge-patch+json' });
+    assert.equal(dup.status, 400);
+    assert.match(dup.body.message, /strict decoding error: duplicate field "spec\.replicas"$/);
     const role = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'r' }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }] };
     assert.equal((await api(server, pki, 'POST', '/api/v1/namespaces/default/roles', { token: tokens.api, body: JSON.stringify(role), contentType: 'application/json' })).status, 201);
     const rules = await api(server, pki, 'PATCH', '/api/v1/namespaces/default/roles/r?fieldValidation=Strict', {
