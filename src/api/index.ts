@@ -5,6 +5,7 @@ export * from './quantity.js';
 export * from './names.js';
 export * from './grace-period.js';
 export { FieldReader, fieldPath, indexPath, describeValue, isMapping } from './field-reader.js';
+export { duplicateJsonKeys } from './json-duplicates.js';
 export {
   ManifestError,
   SUPPORTED_FIELD_PATHS,
@@ -27,3 +28,16 @@ export * from './label-selector.js';
 export * from './print-cells.js';
 export * from './service-types.js';
 export { decodeService, decodeServiceSpec, decodeEndpointSlice, type DeclaredService, type DeclaredEndpointSlice } from './service-decode.js';
+export {
+  SCHEMA_TYPES,
+  schemaTypeOfKind,
+  reachableTypes,
+  openApiSchemaOf,
+  schemaProblems,
+  patchMergeNodeOf,
+  unknownFieldPaths,
+  type PatchMergeNode,
+  type TypeDef as SchemaTypeDef,
+  type Field as SchemaField,
+  type ValueType as SchemaValueType,
+} from './schema/index.js';

@@ -46,6 +46,7 @@ import type {
   VolumeMount,
 } from './pod-types.js';
 import { parseQuantityNanos } from './quantity.js';
+import { duplicateJsonKeys } from './json-duplicates.js';
 import { MAX_GRACE_PERIOD_SECONDS } from './grace-period.js';
 
 /** What {@link decodePods} returns: the pods, and one warning per unknown field ("<source>: spec.x: unknown field"). */
@@ -93,6 +94,8 @@ const META_FIELDS = [
   'generation',
   'resourceVersion',
   'ownerReferences',
+  // Accepted and not read: server-side apply's record (the API server keeps its own), in objects read back from it.
+  'managedFields',
 ];
 const SPEC_FIELDS = [
   'containers',
@@ -180,8 +183,9 @@ export function decodeManifest<T>(
   const warnings: string[] = [];
   const items: T[] = [];
   const seen = new Set<string>();
-  for (const { value, where } of docs) {
+  for (const { value, where, duplicates } of docs) {
     const r = new FieldReader();
+    for (const path of duplicates ?? []) r.warnings.push(`${path}: duplicate field`);
     for (const { item, path } of decode(r, value)) {
       const key = identity(item);
       if (seen.has(key)) r.error(at(at(path, 'metadata'), 'name'), `duplicate ${key} in this source`);
@@ -200,17 +204,24 @@ export function decodeManifest<T>(
  * for it ("<source>" alone, or "<source> (document N)" when there are several). Syntax errors come
  * back as problem lines instead of documents. Shared by the decoders of src/api.
  */
-export function readDocuments(text: string, source: string): { docs: { value: unknown; where: string }[]; errors: string[] } {
+export function readDocuments(text: string, source: string): { docs: { value: unknown; where: string; duplicates?: string[] }[]; errors: string[] } {
   // JSON, what API clients send, parses an order of magnitude faster with JSON.parse than through the
-  // YAML parser. Its one difference, a repeated key (the last one wins, as in Go's encoding/json), is
-  // accepted; text that is not strict JSON (a YAML flow mapping, a syntax error) goes the YAML way.
+  // YAML parser. Its one difference, a repeated key, is accepted (the last one wins, as in Go's
+  // encoding/json) and named in `duplicates` (a warning, or an error under ?fieldValidation=Strict);
+  // text that is not strict JSON (a YAML flow mapping, a syntax error) goes the YAML way.
   const first = text.trimStart()[0];
   if (first === '{' || first === '[') {
+    let value: unknown;
+    let isJson = false;
     try {
-      const value: unknown = JSON.parse(text);
-      return { docs: value === null ? [] : [{ value, where: source }], errors: [] };
+      value = JSON.parse(text);
+      isJson = true;
     } catch {
       // not JSON: the YAML parser decides, and names the problem
+    }
+    if (isJson) {
+      const duplicates = duplicateJsonKeys(text);
+      return { docs: value === null ? [] : [{ value, where: source, ...(duplicates.length > 0 ? { duplicates } : {}) }], errors: [] };
     }
   }
   // yaml, loaded when a manifest is decoded (api/ is imported by every CLI command).

@@ -8,7 +8,9 @@ import { checkFormat, decodeMeta } from './pod-decode.js';
 import type { DeclaredMeta } from './workload-types.js';
 import { CLUSTER_SCOPED_RBAC_KINDS, RBAC_API_VERSIONS, RBAC_GROUP, type PolicyRule, type RbacKind, type RbacObject, type RoleRef, type Subject } from './rbac-types.js';
 
-const ROLE_FIELDS = ['apiVersion', 'kind', 'metadata', 'rules', 'aggregationRule'];
+const ROLE_FIELDS = ['apiVersion', 'kind', 'metadata', 'rules'];
+/** A ClusterRole's: a Role has no aggregationRule (Kubernetes' neither). */
+const CLUSTER_ROLE_FIELDS = [...ROLE_FIELDS, 'aggregationRule'];
 const BINDING_FIELDS = ['apiVersion', 'kind', 'metadata', 'subjects', 'roleRef'];
 const SA_FIELDS = ['apiVersion', 'kind', 'metadata', 'secrets', 'imagePullSecrets', 'automountServiceAccountToken'];
 const RULE_FIELDS = ['verbs', 'apiGroups', 'resources', 'resourceNames', 'nonResourceURLs'];
@@ -105,7 +107,7 @@ export function decodeRbacObject(
   kind: RbacKind,
 ): (Omit<RbacObject, 'metadata'> & { metadata: DeclaredMeta }) | undefined {
   const before = r.errors.length;
-  const fields = kind === 'ServiceAccount' ? SA_FIELDS : kind.endsWith('Binding') ? BINDING_FIELDS : ROLE_FIELDS;
+  const fields = kind === 'ServiceAccount' ? SA_FIELDS : kind.endsWith('Binding') ? BINDING_FIELDS : kind === 'ClusterRole' ? CLUSTER_ROLE_FIELDS : ROLE_FIELDS;
   r.object(o, base, fields);
   const metaPath = at(base, 'metadata');
   if (o.metadata === undefined || o.metadata === null) r.error(metaPath, 'required value');
@@ -124,7 +126,7 @@ export function decodeRbacObject(
   switch (kind) {
     case 'Role':
     case 'ClusterRole':
-      if (o.aggregationRule !== undefined) r.warnings.push(`${at(base, 'aggregationRule')}: not supported, ignored`);
+      if (kind === 'ClusterRole' && o.aggregationRule !== undefined) r.warnings.push(`${at(base, 'aggregationRule')}: not supported, ignored`);
       object = { apiVersion, kind, metadata, rules: decodeRules(r, o.rules, at(base, 'rules'), kind === 'ClusterRole') } as typeof object;
       break;
     case 'RoleBinding':

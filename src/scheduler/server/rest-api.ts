@@ -27,6 +27,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
 import {
   decodeObjects,
+  unknownFieldPaths,
+  duplicateJsonKeys,
   formatBytes,
   MAX_REQUEST_BODY_BYTES,
   type DecodedObjects,
@@ -62,6 +64,8 @@ import { isBigList, sendListInSlices } from './send-list.js';
 import { apiPath } from './discovery.js';
 import { decodeProtobufBody, PROTOBUF_TYPE, ProtobufError } from './protobuf.js';
 import { asPartialMetadata, asTable, eventOnWire, includeObjectParam, metadataRequested, tableRequested } from './table.js';
+import { openApiRoute } from './openapi.js';
+import { checkFields, fieldValidationOf, type FieldValidation } from './field-validation.js';
 
 /** Largest request body accepted: kube-apiserver's 3 MiB (a manifest of several objects, each at most 1.5 MiB). */
 export const MAX_BODY_BYTES = MAX_REQUEST_BODY_BYTES;
@@ -105,6 +109,8 @@ export interface RestApiOptions {
   addToken?: (record: TokenRecord) => void;
   /** The caller of the request being routed (set by handleApiRequest). */
   access?: AccessContext;
+  /** The request's ?fieldValidation= (set by handleApiRequest): what unknown fields of a create or patch do. */
+  fieldValidation?: FieldValidation;
   /** Bootstrap token records for /api/v1/bootstraptokens (bootstrap-tokens-api.ts); 404 without. */
   bootstrapTokens?: TokenStore;
   /**
@@ -308,7 +314,13 @@ export async function handleApiRequest(req: IncomingMessage, res: ServerResponse
   try {
     const url = new URL(req.url ?? '/', 'https://scheduler');
     access = checkAccess(req, url, opts);
-    const reply = (await accessRoute(req, url, access, opts, () => readJson(req))) ?? (await route(req, { ...opts, access }));
+    const openApi = openApiRoute(req.method ?? 'GET', url.pathname, url.searchParams, req.headers['if-none-match']);
+    if (openApi) {
+      code = openApi.status;
+      res.writeHead(openApi.status, openApi.headers).end(req.method === 'HEAD' ? undefined : openApi.body);
+      return;
+    }
+    const reply = (await accessRoute(req, url, access, opts, () => readJson(req))) ?? (await route(req, { ...opts, access, fieldValidation: WRITE_METHODS.has(req.method ?? '') ? fieldValidationOf(url.searchParams) : undefined }));
     clientGone = res.destroyed;
     if ('stream' in reply) {
       code = 200;
@@ -436,6 +448,9 @@ function watchRenderer(req: IncomingMessage, url: URL, now: () => Date): Selecti
     return table;
   };
 }
+
+/** The methods whose body is decoded as an object: the ones ?fieldValidation= applies to. */
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
 const flag = (url: URL, name: string) => ['true', '1'].includes(url.searchParams.get(name) ?? '');
 
@@ -923,6 +938,9 @@ function patch(kind: StoreKind, ns: string, name: string, text: string, contentT
       refuseInternalVolumes(kind, next, current);
       allocateService(opts, kind, next, current);
     }
+    // ?fieldValidation=: the decoder saw the spec only; the schema names unknown fields anywhere in the result.
+    const problems = [...duplicateJsonKeys(text).map((p) => `${p}: duplicate field`), ...unknownFieldPaths(kind, merged).map((p) => `${p}: unknown field`)];
+    warnings = checkFields(opts.fieldValidation, kind, [...problems, ...warnings]);
     // Pod Security: a workload's template, a namespace's new level (before it is written).
     warnings.push(...(kind === 'Namespace' ? namespaceLevelWarnings(store, name, next.metadata.labels) : podSecurityWarnings(store, kind, next)));
     const rv = isRecord(body.metadata) && typeof body.metadata.resourceVersion === 'string' ? body.metadata.resourceVersion : current.metadata.resourceVersion;
@@ -940,8 +958,9 @@ function controllerAnnotations(annotations: Record<string, string> | undefined):
 
 /** POST to a collection: the body is one object of that kind (JSON or YAML), validated as apply does. */
 function createFromBody(kind: StoreKind, namespace: string, body: DecodedObjects & { text: string }, opts: RestApiOptions): Reply {
-  const { objects, warnings, text } = body;
+  const { objects, text } = body;
   if (objects.length !== 1) throw invalidArgument(`request body: expected one ${kind}, got ${objects.length} objects`);
+  const warnings = checkFields(opts.fieldValidation, kind, body.warnings);
   const obj = objects[0];
   if (obj.kind !== kind) throw invalidArgument(`request body: kind ${obj.kind} posted to the ${kind} collection`);
   if (isNamespaced(kind) && obj.metadata.namespace !== namespace) {
