@@ -4,8 +4,7 @@
  */
 import { access, constants } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from '../../lib/index.js'; // execa, loaded on first use
-import { failedPrecondition, type Logger } from '../../lib/index.js';
+import { failedPrecondition, runProgram, type Logger } from '../../lib/index.js';
 import { pluginBinaryNames, type NetworkConfigList } from './cni-config.js';
 import {
   cniEnv,
@@ -41,10 +40,10 @@ export async function runPlugin(
   timeoutMs: number,
 ): Promise<PluginOutput> {
   // The daemon's env is kept (plugins run iptables and friends from PATH); the CNI_* keys override.
-  const r = await execa(binary, [], { env, input: stdin, reject: false, timeout: timeoutMs, stripFinalNewline: false });
-  // No exit code: it could not be started or died of a signal; execa's message says which.
-  const stderr = String(r.stderr ?? '') || (r.exitCode === undefined ? (r.shortMessage ?? '') : '');
-  return { exitCode: r.exitCode, stdout: String(r.stdout ?? ''), stderr, timedOut: r.timedOut };
+  const r = await runProgram(binary, [], { env: { ...process.env, ...env }, input: stdin, timeoutMs });
+  // No exit code: it could not be started or died of a signal; the short message says which.
+  const stderr = r.stderr || (r.exitCode === undefined ? r.shortMessage : '');
+  return { exitCode: r.exitCode, stdout: r.stdout, stderr, timedOut: r.timedOut };
 }
 
 /** Options of a CniExecutor. */

@@ -4,9 +4,8 @@
  */
 import { lstat, mkdir, open, statfs, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { execa } from '../../lib/index.js'; // execa, loaded on first use
 import type { NamespacePinPaths } from './types.js';
-import { alreadyExists, CoreletError, errnoCode, internal, invalidArgument } from '../../lib/index.js';
+import { alreadyExists, CoreletError, errnoCode, internal, invalidArgument, runProgram } from '../../lib/index.js';
 
 // statfs(2) f_type of a namespace file (linux/magic.h NSFS_MAGIC).
 const NSFS_MAGIC = 0x6e736673;
@@ -56,11 +55,11 @@ export async function createNetns(netnsDir: string, name: string, pins: Namespac
     if (errnoCode(err) === 'EEXIST') throw alreadyExists(`network namespace ${path} or its pins already exist`, err);
     throw internal(`creating ${path}: ${(err as Error).message}`, err);
   }
-  const r = await execa('unshare', [`--net=${path}`, ...pinFiles.map((p) => `--${p.type}=${p.file}`), 'ip', 'link', 'set', 'lo', 'up'], { reject: false });
+  const r = await runProgram('unshare', [`--net=${path}`, ...pinFiles.map((p) => `--${p.type}=${p.file}`), 'ip', 'link', 'set', 'lo', 'up']);
   if (r.exitCode !== 0) {
     // unshare may have bound the namespaces before `ip` failed: remove them all.
     await removeMade();
-    throw internal(`creating network namespace ${path}: ${String(r.stderr).trim() || r.shortMessage}`);
+    throw internal(`creating network namespace ${path}: ${r.stderr.trim() || r.shortMessage}`);
   }
   return path;
 }
@@ -84,9 +83,9 @@ export async function removeNetns(path: string): Promise<void> {
       if (code !== 'EBUSY') throw err instanceof CoreletError ? err : internal(`removing ${path}: ${(err as Error).message}`, err);
     }
     // EBUSY: the file is a mount point. Stacked mounts (rare) take one umount each.
-    const r = await execa('umount', ['--lazy', path], { reject: false });
-    if (r.exitCode !== 0 && !/not mounted/.test(String(r.stderr))) {
-      throw internal(`unmounting network namespace ${path}: ${String(r.stderr).trim() || r.shortMessage}`);
+    const r = await runProgram('umount', ['--lazy', path]);
+    if (r.exitCode !== 0 && !/not mounted/.test(r.stderr)) {
+      throw internal(`unmounting network namespace ${path}: ${r.stderr.trim() || r.shortMessage}`);
     }
   }
   throw internal(`removing network namespace ${path}: still mounted after several unmounts`);

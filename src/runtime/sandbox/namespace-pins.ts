@@ -1,7 +1,6 @@
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from '../../lib/index.js'; // execa, loaded on first use
-import { errnoCode, internal } from '../../lib/index.js';
+import { errnoCode, internal, runProgram } from '../../lib/index.js';
 import { isMounted } from '../../host/index.js';
 
 /** Namespaces of a pod that are pinned by a bind mount (the network one is the netns file). */
@@ -45,8 +44,8 @@ export const hostNamespaces: NamespacePort = {
         const target = join(dir, type);
         // The bind mount needs an existing file; exclusive create so a stale pin is noticed.
         await writeFile(target, '', { flag: 'wx', mode: 0o600 });
-        const r = await execa('mount', ['--bind', `/proc/${pid}/ns/${type}`, target], { reject: false });
-        if (r.exitCode !== 0) throw internal(`pinning the ${type} namespace of pid ${pid} at ${target}: ${r.stderr.trim()}`);
+        const r = await runProgram('mount', ['--bind', `/proc/${pid}/ns/${type}`, target]);
+        if (r.exitCode !== 0) throw internal(`pinning the ${type} namespace of pid ${pid} at ${target}: ${r.stderr.trim() || r.shortMessage}`);
         paths[type] = target;
       }),
     );
@@ -64,8 +63,8 @@ export const hostNamespaces: NamespacePort = {
       const target = join(dir, name);
       // Stacked mounts (a pin made twice) take one umount each.
       for (let i = 0; i < 5 && (await isMounted(target)); i++) {
-        const r = await execa('umount', ['--lazy', target], { reject: false });
-        if (r.exitCode !== 0) throw internal(`unpinning namespace ${target}: ${r.stderr.trim()}`);
+        const r = await runProgram('umount', ['--lazy', target]);
+        if (r.exitCode !== 0) throw internal(`unpinning namespace ${target}: ${r.stderr.trim() || r.shortMessage}`);
       }
     }
     await rm(dir, { recursive: true, force: true });
