@@ -31,6 +31,18 @@
  *       (/proc/self/fd/N) on TARGET (made as an empty directory or file to match), so a link
  *       swapped in after the check changes nothing. Exit 4 when SUBPATH leaves the volume.
  *
+ *   corelet-io serve
+ *       The runtime daemon's host operations on the pod path, one after the other, for as long as
+ *       stdin is open (a 60-100 MiB Node process forks ~1 ms of CPU and stalls its event loop
+ *       for every mount(8), umount(8) or unshare(1) it runs; this process is ~1 MiB). A request
+ *       is "N\n" then N fields, each "LEN:BYTES," (a netstring; a path may hold any byte but NUL):
+ *         mount SOURCE TARGET FSTYPE FLAGS DATA   mount(2); FLAGS decimal MS_* bits; FSTYPE, DATA "" = none
+ *         umount TARGET FLAGS                     umount2(2); FLAGS 2 = MNT_DETACH (umount --lazy)
+ *         netns NETFILE IPCFILE UTSFILE           what `unshare --net=NETFILE [--ipc=IPCFILE]
+ *             [--uts=UTSFILE] ip link set lo up` did: in a child, new network (and IPC, UTS when
+ *             the file is not "") namespaces, each bind-mounted on its existing file, loopback up
+ *       Each answer is one line: "ok" or "err ERRNO MESSAGE". A malformed request ends it (exit 2).
+ *
  * --status-fd N: once connected, "connected\n" is written to fd N, so the caller knows the socket
  * is in place (exec starts the process only then). In attach mode fd 2 carries the container's
  * stderr, so our own messages go to fd N instead ("error: ...\n").
@@ -52,6 +64,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/openat2.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -111,7 +126,8 @@ static void usage(void)
 	static const char text[] =
 		"usage: corelet-io attach [--status-fd N] [--no-stdin] SOCKET\n"
 		"       corelet-io netconnect [--status-fd N] NETNS_PATH PORT\n"
-		"       corelet-io subpath-mount VOLUME_ROOT SUBPATH TARGET\n";
+		"       corelet-io subpath-mount VOLUME_ROOT SUBPATH TARGET\n"
+		"       corelet-io serve\n";
 	ssize_t w = write(STDERR_FILENO, text, sizeof text - 1);
 	(void)w;
 	exit(EXIT_USAGE);
@@ -599,6 +615,191 @@ static int cmd_subpath_mount(int argc, char **argv)
 	return EXIT_DONE;
 }
 
+/* ---- serve: host operations for the runtime daemon, over stdin/stdout ---- */
+
+#define SERVE_MAX_FIELDS 8
+#define SERVE_MAX_FIELD (64 * 1024)
+
+/* A decimal number up to the terminator; false on anything else or EOF. */
+static bool read_number(FILE *in, char term, size_t max, size_t *out)
+{
+	size_t v = 0;
+	int c, digits = 0;
+	while ((c = getc(in)) != EOF && c != term) {
+		if (c < '0' || c > '9' || ++digits > 9)
+			return false;
+		v = v * 10 + (size_t)(c - '0');
+	}
+	if (c != term || digits == 0 || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* Reads one request into fields (NUL-terminated copies); the count, 0 at a clean EOF, -1 when malformed. */
+static int read_request(FILE *in, char **fields)
+{
+	int c = getc(in);
+	if (c == EOF)
+		return 0;
+	ungetc(c, in);
+	size_t n;
+	if (!read_number(in, '\n', SERVE_MAX_FIELDS, &n) || n == 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		size_t len;
+		if (!read_number(in, ':', SERVE_MAX_FIELD, &len))
+			return -1;
+		char *f = malloc(len + 1);
+		if (!f)
+			return -1;
+		if (fread(f, 1, len, in) != len || getc(in) != ',') {
+			free(f);
+			return -1;
+		}
+		f[len] = '\0';
+		if (strlen(f) != len) {
+			free(f);
+			return -1;
+		}
+		fields[i] = f;
+	}
+	return (int)n;
+}
+
+static void answer(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void answer(int err, const char *fmt, ...)
+{
+	if (err == 0) {
+		fputs("ok\n", stdout);
+	} else {
+		char msg[1024];
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof msg, fmt, ap);
+		va_end(ap);
+		for (char *p = msg; *p; p++)
+			if (*p == '\n')
+				*p = ' ';
+		printf("err %d %s\n", err, msg);
+	}
+	fflush(stdout);
+}
+
+/* In a child: new namespaces, each bound on its file, loopback up. Writes "ERRNO MESSAGE" to fd on failure. */
+static void netns_child(int fd, const char *net, const char *ipc, const char *uts)
+{
+	char msg[512];
+	int flags = CLONE_NEWNET | (*ipc ? CLONE_NEWIPC : 0) | (*uts ? CLONE_NEWUTS : 0);
+	const char *step = "unshare";
+	if (unshare(flags) < 0)
+		goto fail;
+	struct {
+		const char *file, *ns;
+	} binds[] = {{net, "/proc/self/ns/net"}, {ipc, "/proc/self/ns/ipc"}, {uts, "/proc/self/ns/uts"}};
+	for (size_t i = 0; i < sizeof binds / sizeof binds[0]; i++) {
+		if (!*binds[i].file)
+			continue;
+		step = binds[i].file;
+		if (mount(binds[i].ns, binds[i].file, NULL, MS_BIND, NULL) < 0)
+			goto fail;
+	}
+	step = "bringing lo up";
+	int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sock < 0)
+		goto fail;
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof ifr);
+	strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+	if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0)
+		goto fail;
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0)
+		goto fail;
+	_exit(0);
+fail:;
+	int err = errno;
+	int len = snprintf(msg, sizeof msg, "%d %s: %s", err, step, strerror(err));
+	if (len > 0 && write(fd, msg, (size_t)len) < 0)
+		_exit(1);
+	_exit(1);
+}
+
+static void serve_netns(const char *net, const char *ipc, const char *uts)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		answer(errno, "pipe: %s", strerror(errno));
+		return;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		int err = errno;
+		close(p[0]);
+		close(p[1]);
+		answer(err, "fork: %s", strerror(err));
+		return;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		netns_child(p[1], net, ipc, uts);
+	}
+	close(p[1]);
+	char msg[512];
+	ssize_t n, got = 0;
+	while ((n = read(p[0], msg + got, sizeof msg - 1 - (size_t)got)) > 0 || (n < 0 && errno == EINTR))
+		if (n > 0)
+			got += n;
+	close(p[0]);
+	msg[got] = '\0';
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		answer(0, "%s", "");
+		return;
+	}
+	char *rest;
+	long err = strtol(msg, &rest, 10);
+	if (got > 0 && err > 0)
+		answer((int)err, "%s", *rest == ' ' ? rest + 1 : rest);
+	else
+		answer(EIO, "the namespace child ended without a word (status %d)", status);
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 0)
+		usage();
+	char *f[SERVE_MAX_FIELDS];
+	for (;;) {
+		int n = read_request(stdin, f);
+		if (n == 0)
+			return EXIT_DONE;
+		if (n < 0)
+			die(EXIT_USAGE, "serve: malformed request");
+		long flags;
+		if (strcmp(f[0], "mount") == 0 && n == 6 && parse_int(f[4], 0, 0x7fffffff, &flags)) {
+			if (mount(f[1], f[2], *f[3] ? f[3] : NULL, (unsigned long)flags, *f[5] ? f[5] : NULL) < 0)
+				answer(errno, "mounting %s on %s: %s", f[1], f[2], strerror(errno));
+			else
+				answer(0, "%s", "");
+		} else if (strcmp(f[0], "umount") == 0 && n == 3 && parse_int(f[2], 0, 0xff, &flags)) {
+			if (umount2(f[1], (int)flags) < 0)
+				answer(errno, "%s: %s", f[1], errno == EINVAL ? "not mounted" : strerror(errno));
+			else
+				answer(0, "%s", "");
+		} else if (strcmp(f[0], "netns") == 0 && n == 4) {
+			serve_netns(f[1], f[2], f[3]);
+		} else {
+			answer(EINVAL, "unknown request %s with %d fields", f[0], n);
+		}
+		for (int i = 0; i < n; i++)
+			free(f[i]);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	/* A reader that went away must show up as EPIPE, not kill us silently. */
@@ -611,5 +812,7 @@ int main(int argc, char **argv)
 		return cmd_netconnect(argc - 2, argv + 2);
 	if (strcmp(argv[1], "subpath-mount") == 0)
 		return cmd_subpath_mount(argc - 2, argv + 2);
+	if (strcmp(argv[1], "serve") == 0)
+		return cmd_serve(argc - 2, argv + 2);
 	usage();
 }
