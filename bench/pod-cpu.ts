@@ -24,7 +24,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs, promisify } from 'node:util';
 import { createCriClient, type CriClient } from '../src/cri/index.js';
 import { BUSYBOX, CoreletDaemon } from './corelet-daemon.js';
-import { cpuMs } from './procs.js';
+import { cpuMs, listProcs } from './procs.js';
 import { parseStrace, spawnLabel } from './profile.js';
 import { mean, median, table } from './stats.js';
 
@@ -132,9 +132,12 @@ async function round(r: Runtime, tag: string, logRoot: string): Promise<{ startM
 /** One round under strace -f: programs run per pod (start + remove), by name. */
 async function countSpawns(r: Runtime, logRoot: string): Promise<string> {
   const file = join(logRoot, `strace-${r.label}.txt`);
-  const child = spawn('strace', ['-f', '--seccomp-bpf', '-q', '-ttt', '-e', 'trace=execve', '-s', '64', '-o', file, '-p', String(r.daemon.pid)], { stdio: 'ignore' });
+  // the daemon and its long-lived children (the host helper runs programs too): strace -f only follows children made after it attached
+  const pids = [r.daemon.pid, ...(await listProcs()).filter((p) => p.ppid === r.daemon.pid).map((p) => p.pid)];
+  const child = spawn('strace', ['-f', '--seccomp-bpf', '-q', '-ttt', '-e', 'trace=execve', '-s', '64', '-o', file, ...pids.flatMap((p) => ['-p', String(p)])], { stdio: 'ignore' });
   for (let i = 0; i < 100; i++) {
-    if (/TracerPid:\s+[1-9]/.test(await readFile(`/proc/${r.daemon.pid}/status`, 'utf8'))) break;
+    const traced = await Promise.all(pids.map((p) => readFile(`/proc/${p}/status`, 'utf8').then((s) => /TracerPid:\s+[1-9]/.test(s), () => true)));
+    if (traced.every(Boolean)) break;
     await new Promise((res) => setTimeout(res, 20));
   }
   const from = Date.now();

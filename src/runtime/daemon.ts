@@ -105,7 +105,7 @@ async function startRuntimeLocked(config: RuntimeConfig, logger: Logger, version
   const ociTmp = join(config.state, 'oci-tmp');
   await rm(ociTmp, { recursive: true, force: true });
   await mkdir(ociTmp, { recursive: true, mode: 0o700 });
-  const oci = new OciRuntime({ binary: config.ociRuntime.path, root: runtimeRoot, logger: logger.child({ component: 'oci' }), systemdCgroup, tmpDir: ociTmp, fifoDir: join(config.state, 'exec-sync-fifos') });
+  const oci = new OciRuntime({ binary: config.ociRuntime.path, root: runtimeRoot, logger: logger.child({ component: 'oci' }), systemdCgroup, tmpDir: ociTmp, fifoDir: join(config.state, 'exec-sync-fifos'), helper: hostHelper });
   const monitor = new Conmon({ conmonPath: config.conmonPath, runtimePath: config.ociRuntime.path, runtimeRoot, logger: logger.child({ component: 'conmon' }), systemdCgroup });
   const deps: LifecycleDeps = {
     config: { ...config, pauseRootfs },

@@ -12,6 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { Socket } from 'node:net';
+import { constants as osConstants } from 'node:os';
 import { isMounted, hostMounts, type MountPort } from '../host/index.js';
 import { internal, type Logger } from '../lib/index.js';
 
@@ -89,16 +90,44 @@ export function mountOptions(options: string): { flags: number; data: string } |
   return { flags, data: data.join(',') };
 }
 
+/** How a program run by the helper ended (lib's ProgramResult, with the outputs as bytes). */
+export interface HelperExecResult {
+  /** undefined when it died of a signal. */
+  exitCode: number | undefined;
+  signal: NodeJS.Signals | undefined;
+  stdout: Buffer;
+  stderr: Buffer;
+  timedOut: boolean;
+}
+
+/** Options of {@link HostHelper.exec}. */
+export interface HelperExecOptions {
+  /** Written to the program's stdin, then closed; without it stdin is /dev/null. */
+  input?: string;
+  /** The whole environment; without it, the helper's (this process's when the helper started). */
+  env?: NodeJS.ProcessEnv;
+  /** SIGKILL after this long; the result then says timedOut. */
+  timeoutMs?: number;
+}
+
 interface Pending {
-  resolve(): void;
+  resolve(value: HelperExecResult | undefined): void;
   reject(err: Error): void;
 }
 
-/** A `corelet-io serve` process, started on first use and again after it died. */
+/** Linux signal numbers as node names them (for an exec'd program's end). */
+const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(Object.entries(osConstants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));
+
+/**
+ * A `corelet-io serve` process, started on first use and again after it died. Requests carry an id:
+ * mount, umount and netns are answered at once, in order; an exec is answered when its program has
+ * ended (many run at the same time), with its exit and both outputs.
+ */
 export class HostHelper {
   private child: ChildProcess | undefined;
-  private pending: Pending[] = [];
-  private buffered = '';
+  private readonly pending = new Map<string, Pending>();
+  private nextId = 1;
+  private buffered: Buffer = Buffer.alloc(0);
   private closed = false;
 
   private constructor(
@@ -117,37 +146,50 @@ export class HostHelper {
     return new HostHelper(path, logger);
   }
 
-  mount(source: string, target: string, fstype: string, flags: number, data: string): Promise<void> {
-    return this.request(['mount', source, target, fstype, String(flags), data]);
+  async mount(source: string, target: string, fstype: string, flags: number, data: string): Promise<void> {
+    await this.request(['mount', source, target, fstype, String(flags), data]);
   }
 
-  umount(target: string, flags: number): Promise<void> {
-    return this.request(['umount', target, String(flags)]);
+  async umount(target: string, flags: number): Promise<void> {
+    await this.request(['umount', target, String(flags)]);
   }
 
   /** New network (and IPC, UTS when a file is given) namespaces bound on their existing files, loopback up. */
-  netns(netFile: string, ipcFile: string | undefined, utsFile: string | undefined): Promise<void> {
-    return this.request(['netns', netFile, ipcFile ?? '', utsFile ?? '']);
+  async netns(netFile: string, ipcFile: string | undefined, utsFile: string | undefined): Promise<void> {
+    await this.request(['netns', netFile, ipcFile ?? '', utsFile ?? '']);
   }
 
-  /** Ends the helper (its stdin closes); requests after this fail. */
+  /**
+   * Runs a program to its end from the helper, as lib's runProgram does from this process (PATH
+   * lookup, default signals, stdin /dev/null without input) without forking this process. Rejects
+   * with a HostOpError when it cannot start (ENOENT, EACCES...).
+   */
+  async exec(file: string, args: readonly string[], opts: HelperExecOptions = {}): Promise<HelperExecResult> {
+    const env = opts.env ? Object.entries(opts.env).filter((e): e is [string, string] => e[1] !== undefined).map(([k, v]) => `${k}=${v}`) : undefined;
+    const fields = ['exec', file, String(opts.timeoutMs ?? 0), opts.input === undefined ? '0' : '1', opts.input ?? '', String(env ? env.length : -1), ...(env ?? []), file, ...args];
+    return (await this.request(fields))!;
+  }
+
+  /** Ends the helper (its stdin closes: it answers what runs, then exits); requests after this fail. */
   close(): void {
     this.closed = true;
     this.child?.stdin?.end();
     this.child = undefined;
   }
 
-  private request(fields: string[]): Promise<void> {
+  private request(fields: string[]): Promise<HelperExecResult | undefined> {
     if (this.closed) return Promise.reject(internal('the host helper is closed'));
-    if (fields.some((f) => f.includes('\0'))) return Promise.reject(internal(`${fields[0]}: a path holds a NUL byte`));
+    if (fields.some((f) => f.includes('\0'))) return Promise.reject(internal(`${fields[0]}: an argument holds a NUL byte`));
     const child = this.child ?? this.start();
-    const parts: Buffer[] = [Buffer.from(`${fields.length}\n`)];
-    for (const f of fields) {
+    const id = String(this.nextId++);
+    const all = [id, ...fields];
+    const parts: Buffer[] = [Buffer.from(`${all.length}\n`)];
+    for (const f of all) {
       const b = Buffer.from(f, 'utf8');
       parts.push(Buffer.from(`${b.length}:`), b, Buffer.from(','));
     }
-    return new Promise<void>((resolve, reject) => {
-      this.pending.push({ resolve, reject });
+    return new Promise<HelperExecResult | undefined>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
       this.holdLoop(child, true);
       child.stdin!.write(Buffer.concat(parts));
     });
@@ -157,8 +199,7 @@ export class HostHelper {
     const child = spawn(this.path, ['serve'], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = child;
     let stderr = '';
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (chunk: string) => this.onData(chunk));
+    child.stdout!.on('data', (chunk: Buffer) => this.onData(chunk));
     child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
     child.stdin!.on('error', () => undefined); // a dead helper shows in 'close' below
     // an idle helper must not keep the process alive; one with requests pending does (holdLoop)
@@ -168,9 +209,9 @@ export class HostHelper {
     child.on('error', (err) => this.logger.error({ helper: this.path, err: String(err) }, 'host helper failed to start'));
     child.on('close', (code, signal) => {
       if (this.child === child) this.child = undefined;
-      const left = this.pending;
-      this.pending = [];
-      this.buffered = '';
+      const left = [...this.pending.values()];
+      this.pending.clear();
+      this.buffered = Buffer.alloc(0);
       if (left.length || (!this.closed && code !== 0)) this.logger.warn({ helper: this.path, code, signal, stderr: stderr.trim() }, 'host helper ended');
       for (const p of left) p.reject(internal(`the host helper ended (${signal ?? `exit ${code}`})${stderr.trim() ? `: ${stderr.trim()}` : ''}`));
     });
@@ -189,23 +230,48 @@ export class HostHelper {
     }
   }
 
-  private onData(chunk: string): void {
-    this.buffered += chunk;
-    let nl: number;
-    while ((nl = this.buffered.indexOf('\n')) >= 0) {
-      const line = this.buffered.slice(0, nl);
-      this.buffered = this.buffered.slice(nl + 1);
-      const p = this.pending.shift();
-      if (this.pending.length === 0 && this.child) this.holdLoop(this.child, false);
+  /** Answers: "ID ok", "ID err ERRNO MESSAGE", or "ID exec CODE SIGNAL TIMEDOUT OUTLEN ERRLEN" + the outputs. */
+  private onData(chunk: Buffer): void {
+    this.buffered = this.buffered.length ? Buffer.concat([this.buffered, chunk]) : chunk;
+    for (;;) {
+      const nl = this.buffered.indexOf(10);
+      if (nl < 0) return;
+      const line = this.buffered.subarray(0, nl).toString('utf8');
+      const ex = /^(\d+) exec (-?\d+) (\d+) ([01]) (\d+) (\d+)$/.exec(line);
+      let consumed = nl + 1;
+      let result: HelperExecResult | undefined;
+      if (ex) {
+        const outLen = Number(ex[5]);
+        const errLen = Number(ex[6]);
+        if (this.buffered.length < consumed + outLen + errLen) return; // the outputs are still coming
+        const code = Number(ex[2]);
+        result = {
+          exitCode: code >= 0 ? code : undefined,
+          signal: Number(ex[3]) ? (SIGNAL_NAMES.get(Number(ex[3])) ?? 'SIGKILL') : undefined,
+          stdout: Buffer.from(this.buffered.subarray(consumed, consumed + outLen)),
+          stderr: Buffer.from(this.buffered.subarray(consumed + outLen, consumed + outLen + errLen)),
+          timedOut: ex[4] === '1',
+        };
+        consumed += outLen + errLen;
+      }
+      this.buffered = this.buffered.subarray(consumed);
+      const id = /^(\d+) /.exec(line)?.[1] ?? '';
+      const p = this.pending.get(id);
+      this.pending.delete(id);
+      if (this.pending.size === 0 && this.child) this.holdLoop(this.child, false);
       if (!p) {
         this.logger.warn({ line }, 'host helper answered a request nobody made');
         continue;
       }
-      if (line === 'ok') {
-        p.resolve();
+      if (result) {
+        p.resolve(result);
         continue;
       }
-      const m = /^err (\d+) (.*)$/.exec(line);
+      if (line === `${id} ok`) {
+        p.resolve(undefined);
+        continue;
+      }
+      const m = /^\d+ err (\d+) (.*)$/.exec(line);
       p.reject(m ? new HostOpError(Number(m[1]), m[2]!) : new HostOpError(0, `unreadable answer: ${line}`));
     }
   }

@@ -64,7 +64,7 @@ export interface NetworkManagerOptions {
   pluginTimeoutMs?: number;
   /** Re-addresses the bridge on a pod CIDR change (default: ip(8) on the host). */
   bridgeAddresses?: BridgeAddressPort;
-  /** Makes and removes the netns files (default: unshare(1) and umount(8), a program each). */
+  /** Makes and removes the netns files and runs the CNI plugins (default: unshare(1), umount(8), each plugin: a fork of this process each). */
   hostHelper?: HostHelper;
   logger?: Logger;
 }
@@ -132,7 +132,7 @@ export class NetworkManager implements PodNetwork {
     this.logger = opts.logger ?? silentLogger;
     this.bridgeAddresses = opts.bridgeAddresses ?? hostBridgeAddresses;
     this.hostHelper = opts.hostHelper;
-    this.exec = new CniExecutor({ binDirs: this.settings.binDirs, timeoutMs: this.settings.pluginTimeoutMs, logger: this.logger });
+    this.exec = new CniExecutor({ binDirs: this.settings.binDirs, timeoutMs: this.settings.pluginTimeoutMs, logger: this.logger, helper: opts.hostHelper });
     this.cache = new CniResultCache(this.settings.cacheDir);
   }
 

@@ -87,3 +87,22 @@ test('/dev/shm tmpfs and an overlay rootfs mount and unmount; pins bind a proces
   await ns.unpin(join(dir, 'pin-self'));
   assert.equal(await isMounted(paths.uts!), false);
 });
+
+test('exec: programs run side by side from the helper, with stdin, env, exit code, signal, timeout and outputs', async (t) => {
+  const { helper } = await setUp(t);
+  const started = Date.now();
+  const [slow, quick, env, big] = await Promise.all([
+    helper.exec('sleep', ['30'], { timeoutMs: 300 }),
+    helper.exec('sh', ['-c', 'cat; echo to-err >&2; exit 3'], { input: 'from-stdin\n' }),
+    helper.exec('sh', ['-c', 'echo "$CNI_COMMAND"'], { env: { PATH: process.env.PATH, CNI_COMMAND: 'ADD' } }),
+    helper.exec('head', ['-c', '300000', '/dev/zero']),
+  ]);
+  assert.ok(Date.now() - started < 20_000, 'the sleep did not hold the others back');
+  assert.deepEqual([slow.timedOut, slow.signal, slow.exitCode], [true, 'SIGKILL', undefined]);
+  assert.deepEqual([quick.exitCode, quick.stdout.toString(), quick.stderr.toString()], [3, 'from-stdin\n', 'to-err\n']);
+  assert.equal(env.stdout.toString(), 'ADD\n');
+  assert.equal(big.stdout.length, 300000);
+  const killed = await helper.exec('sh', ['-c', 'kill -TERM $$']);
+  assert.deepEqual([killed.exitCode, killed.signal], [undefined, 'SIGTERM']);
+  await assert.rejects(helper.exec('/nonexistent/program', []), (e: unknown) => e instanceof HostOpError && e.errno === 2 && /could not run \/nonexistent\/program/.test(e.message));
+});

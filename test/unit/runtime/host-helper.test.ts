@@ -14,8 +14,9 @@ test('mount options: the flag words become MS_* bits, the rest stays data; words
 });
 
 /**
- * A stand-in for `corelet-io serve` (node, same protocol): records every request (as JSON lines in
- * LOG), answers "ok", or "err 22 ..." for a target named "bad", and exits for a target named "die".
+ * A stand-in for `corelet-io serve` (node, same protocol): records every request without its id (as
+ * JSON lines in LOG), answers "ID ok", "ID err 22 ..." for a target named "bad", exits for a target
+ * named "die"; an exec answers exit 3 with the request's fields as stdout and "é\n" as stderr.
  */
 const FAKE = `#!${process.execPath}
 const { appendFileSync } = require('node:fs');
@@ -37,9 +38,16 @@ process.stdin.on('data', (d) => {
       at = colon + 1 + len + 1;
     }
     buf = buf.subarray(at);
-    appendFileSync(process.env.LOG, JSON.stringify(fields) + '\\n');
-    if (fields[1] === 'die') process.exit(3);
-    process.stdout.write(fields[1] === 'bad' ? 'err 22 bad: not mounted\\n' : 'ok\\n');
+    const [id, ...rest] = fields;
+    appendFileSync(process.env.LOG, JSON.stringify(rest) + '\\n');
+    if (rest[1] === 'die') process.exit(3);
+    if (rest[0] === 'exec') {
+      const out = Buffer.from(JSON.stringify(rest) + '\\n');
+      const err = Buffer.from('é\\n');
+      process.stdout.write(Buffer.concat([Buffer.from(id + ' exec 3 0 0 ' + out.length + ' ' + err.length + '\\n'), out, err]));
+      continue;
+    }
+    process.stdout.write(rest[1] === 'bad' ? id + ' err 22 bad: not mounted\\n' : id + ' ok\\n');
   }
 });
 `;
@@ -78,6 +86,20 @@ test('requests reach the helper field by field (any byte but NUL) and are answer
     ['netns', '/run/netns/n', '/p/ipc', ''],
   ]);
   await assert.rejects(helper.umount('with\0nul', 0), /NUL/);
+});
+
+test('an exec comes back with its exit code and both outputs as bytes, whatever arrives between', async (t) => {
+  const { helper } = await fakeHelper(t);
+  const [a, , b] = await Promise.all([
+    helper.exec('/usr/lib/cni/bridge', [], { input: '{"cniVersion":"1.0.0"}', env: { CNI_COMMAND: 'ADD' }, timeoutMs: 5000 }),
+    helper.umount('/y', 0),
+    helper.exec('runc', ['--root', '/run/r', 'start', 'id']),
+  ]);
+  assert.equal(a.exitCode, 3);
+  assert.equal(a.timedOut, false);
+  assert.equal(a.stderr.toString(), 'é\n');
+  assert.deepEqual(JSON.parse(a.stdout.toString()), ['exec', '/usr/lib/cni/bridge', '5000', '1', '{"cniVersion":"1.0.0"}', '1', 'CNI_COMMAND=ADD', '/usr/lib/cni/bridge']);
+  assert.deepEqual(JSON.parse(b.stdout.toString()), ['exec', 'runc', '0', '0', '', '-1', 'runc', '--root', '/run/r', 'start', 'id']);
 });
 
 test('a failure comes back with its errno and message; a helper that dies fails what it held and is started again', async (t) => {
