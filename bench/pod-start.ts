@@ -24,7 +24,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs, promisify } from 'node:util';
 import { createCriClient, type CriClient } from '../src/cri/index.js';
 import { COMPARE_OPTIONS, CoreletDaemon, referenceRuntimes, removeCgroupTree } from './corelet-daemon.js';
-import { cpuMs, listProcs, memKiB, settledPssKiB, type Proc } from './procs.js';
+import { cpuMsWithChildren as cpuMs, listProcs, memKiB, settledPssKiB, type Proc } from './procs.js';
 import { mean, median, quantile, table } from './stats.js';
 import { parseStrace, podTrace, profileSummary, spawnLabel } from './profile.js';
 
@@ -545,7 +545,7 @@ async function compare(cli: string): Promise<void> {
         ['pod, overlapped: max(netns+CNI, runc) + runc', fmtMs(Math.max(cni, runc) + runc), '-'],
       ]),
     );
-    console.log(`\ncorelet daemon CPU (utime+stime, self + reaped children such as CNI plugins; conmon/runc are not its children): ${((cpu1.self + cpu1.children - cpu0.self - cpu0.children) / coreletPods).toFixed(1)} ms per pod over ${coreletPods} pods`);
+    console.log(`\ncorelet daemon CPU (utime+stime, self + reaped children such as CNI plugins + its live children, the host helper with what it reaped; conmon and the runc under it are not its children): ${((cpu1.self + cpu1.children - cpu0.self - cpu0.children) / coreletPods).toFixed(1)} ms per pod over ${coreletPods} pods`);
     // the baseline starts as many pods as corelet (same rounds, same counts)
     if (baseCpu0 && baseCpu1) console.log(`baseline daemon CPU, the same way: ${((baseCpu1.self + baseCpu1.children - baseCpu0.self - baseCpu0.children) / coreletPods).toFixed(1)} ms per pod over ${coreletPods} pods`);
     if (memory.size) {

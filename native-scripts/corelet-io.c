@@ -32,16 +32,25 @@
  *       swapped in after the check changes nothing. Exit 4 when SUBPATH leaves the volume.
  *
  *   corelet-io serve
- *       The runtime daemon's host operations on the pod path, one after the other, for as long as
- *       stdin is open (a 60-100 MiB Node process forks ~1 ms of CPU and stalls its event loop
- *       for every mount(8), umount(8) or unshare(1) it runs; this process is ~1 MiB). A request
- *       is "N\n" then N fields, each "LEN:BYTES," (a netstring; a path may hold any byte but NUL):
- *         mount SOURCE TARGET FSTYPE FLAGS DATA   mount(2); FLAGS decimal MS_* bits; FSTYPE, DATA "" = none
- *         umount TARGET FLAGS                     umount2(2); FLAGS 2 = MNT_DETACH (umount --lazy)
- *         netns NETFILE IPCFILE UTSFILE           what `unshare --net=NETFILE [--ipc=IPCFILE]
+ *       The runtime daemon's host operations and programs, for as long as stdin is open: a 60-100
+ *       MiB Node process forking itself costs ~1 ms of CPU plus copy-on-write faults and stalls its
+ *       event loop until the child has exec'd; this process is ~1 MiB. A request is "N\n" then N
+ *       fields, each "LEN:BYTES," (a netstring; a field may hold any byte but NUL); the first field
+ *       is the request's ID, echoed at the start of its answer:
+ *         ID mount SOURCE TARGET FSTYPE FLAGS DATA  mount(2); FLAGS decimal MS_* bits; FSTYPE, DATA "" = none
+ *         ID umount TARGET FLAGS                    umount2(2); FLAGS 2 = MNT_DETACH (umount --lazy)
+ *         ID netns NETFILE IPCFILE UTSFILE          what `unshare --net=NETFILE [--ipc=IPCFILE]
  *             [--uts=UTSFILE] ip link set lo up` did: in a child, new network (and IPC, UTS when
  *             the file is not "") namespaces, each bind-mounted on its existing file, loopback up
- *       Each answer is one line: "ok" or "err ERRNO MESSAGE". A malformed request ends it (exit 2).
+ *         ID exec FILE TIMEOUT_MS HAS_STDIN STDIN ENVC ENV... ARGV0 ARGS...
+ *             runs FILE (PATH lookup) with stdin STDIN (or /dev/null when HAS_STDIN is 0), the
+ *             environment ENV (ours when ENVC is -1), default signal handling; SIGKILL after
+ *             TIMEOUT_MS (0: never). Many run at once; the answer comes when it has exited and
+ *             both its outputs have ended: "ID exec CODE SIGNAL TIMEDOUT OUTLEN ERRLEN\n" then
+ *             OUTLEN bytes of stdout and ERRLEN of stderr (CODE -1 when it died of SIGNAL).
+ *       mount, umount and netns are answered at once, in order: "ID ok" or "ID err ERRNO MESSAGE"
+ *       (an exec that cannot start too). A malformed request ends it (exit 2); so does stdin's end,
+ *       once the programs still running have been answered.
  *
  * --status-fd N: once connected, "connected\n" is written to fd N, so the caller knows the socket
  * is in place (exec starts the process only then). In attach mode fd 2 carries the container's
