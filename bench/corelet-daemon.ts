@@ -28,6 +28,8 @@ export interface CoreletDaemonOptions {
   extraConfig?: string[];
   /** cgroupfs parent of its pods (default /corelet-bench-<bench pid>); stop() removes it. */
   cgroupParent?: string;
+  /** Options for node itself, before the CLI (e.g. --cpu-prof --cpu-prof-dir DIR). */
+  nodeArgs?: string[];
 }
 
 export class CoreletDaemon {
@@ -71,7 +73,7 @@ export class CoreletDaemon {
       ].join('\n'),
     );
     const out = openSync(d.logFile, 'a');
-    d.proc = spawn(process.execPath, [opts.cli, 'runtime', '--socket', d.socket, '--root', d.root, '--config', config, '--log-level', opts.logLevel], {
+    d.proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.cli, 'runtime', '--socket', d.socket, '--root', d.root, '--config', config, '--log-level', opts.logLevel], {
       stdio: ['ignore', out, out],
     });
     closeSync(out);

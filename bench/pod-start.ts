@@ -24,7 +24,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs, promisify } from 'node:util';
 import { createCriClient, type CriClient } from '../src/cri/index.js';
 import { COMPARE_OPTIONS, CoreletDaemon, referenceRuntimes, removeCgroupTree } from './corelet-daemon.js';
-import { cpuMs, listProcs, memKiB, settledPssKiB, type Proc } from './procs.js';
+import { cpuMsWithChildren as cpuMs, listProcs, memKiB, settledPssKiB, type Proc } from './procs.js';
 import { mean, median, quantile, table } from './stats.js';
 import { parseStrace, podTrace, profileSummary, spawnLabel } from './profile.js';
 
@@ -495,6 +495,7 @@ async function compare(cli: string): Promise<void> {
     const cniMs = cniFloors.asConfigured;
 
     const cpu0 = await cpuMs(corelet.pid);
+    const baseCpu0 = baseline ? await cpuMs(baseline.pid) : undefined;
     let coreletSeqPods = 0;
     const results = new Map<Mode, Map<string, Samples>>();
     const memory = new Map<string, string>();
@@ -526,6 +527,7 @@ async function compare(cli: string): Promise<void> {
       }
     }
     const cpu1 = await cpuMs(corelet.pid);
+    const baseCpu1 = baseline ? await cpuMs(baseline.pid) : undefined;
     const coreletPods = coreletSeqPods + PARALLEL * ROUNDS * MODES!.length;
 
     console.log(`\n## pod start: ${targets.map((t) => t.label).join(' vs ')}; ${ROUNDS} rounds, runtimes alternating`);
@@ -543,7 +545,9 @@ async function compare(cli: string): Promise<void> {
         ['pod, overlapped: max(netns+CNI, runc) + runc', fmtMs(Math.max(cni, runc) + runc), '-'],
       ]),
     );
-    console.log(`\ncorelet daemon CPU (utime+stime, self + reaped children such as CNI plugins; conmon/runc are not its children): ${((cpu1.self + cpu1.children - cpu0.self - cpu0.children) / coreletPods).toFixed(1)} ms per pod over ${coreletPods} pods`);
+    console.log(`\ncorelet daemon CPU (utime+stime, self + reaped children such as CNI plugins + its live children, the host helper with what it reaped; conmon and the runc under it are not its children): ${((cpu1.self + cpu1.children - cpu0.self - cpu0.children) / coreletPods).toFixed(1)} ms per pod over ${coreletPods} pods`);
+    // the baseline starts as many pods as corelet (same rounds, same counts)
+    if (baseCpu0 && baseCpu1) console.log(`baseline daemon CPU, the same way: ${((baseCpu1.self + baseCpu1.children - baseCpu0.self - baseCpu0.children) / coreletPods).toFixed(1)} ms per pod over ${coreletPods} pods`);
     if (memory.size) {
       console.log('memory per running pod (daemon PSS growth per pod + the pod\'s runtime processes; first gRPC parallel round):');
       for (const t of targets) if (memory.has(t.short)) console.log(`  ${t.short}: ${memory.get(t.short)}`);

@@ -79,3 +79,19 @@ export async function cpuMs(pid: number): Promise<{ self: number; children: numb
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
   return { self: (f[11]! + f[12]!) * TICK_MS, children: (f[13]! + f[14]!) * TICK_MS };
 }
+
+/**
+ * cpuMs of a daemon plus that of its live children (with what they reaped): the runtime's host
+ * helper (corelet-io serve) runs the CNI plugins, runc and mounts and reaps them itself, so the
+ * daemon's own "children" figure no longer holds them. Compare two readings of one daemon whose
+ * helper lived through both.
+ */
+export async function cpuMsWithChildren(pid: number): Promise<{ self: number; children: number }> {
+  const own = await cpuMs(pid);
+  for (const p of await listProcs()) {
+    if (p.ppid !== pid) continue;
+    const c = await cpuMs(p.pid).catch(() => undefined);
+    if (c) own.children += c.self + c.children;
+  }
+  return own;
+}

@@ -31,6 +31,27 @@
  *       (/proc/self/fd/N) on TARGET (made as an empty directory or file to match), so a link
  *       swapped in after the check changes nothing. Exit 4 when SUBPATH leaves the volume.
  *
+ *   corelet-io serve
+ *       The runtime daemon's host operations and programs, for as long as stdin is open: a 60-100
+ *       MiB Node process forking itself costs ~1 ms of CPU plus copy-on-write faults and stalls its
+ *       event loop until the child has exec'd; this process is ~1 MiB. A request is "N\n" then N
+ *       fields, each "LEN:BYTES," (a netstring; a field may hold any byte but NUL); the first field
+ *       is the request's ID, echoed at the start of its answer:
+ *         ID mount SOURCE TARGET FSTYPE FLAGS DATA  mount(2); FLAGS decimal MS_* bits; FSTYPE, DATA "" = none
+ *         ID umount TARGET FLAGS                    umount2(2); FLAGS 2 = MNT_DETACH (umount --lazy)
+ *         ID netns NETFILE IPCFILE UTSFILE          what `unshare --net=NETFILE [--ipc=IPCFILE]
+ *             [--uts=UTSFILE] ip link set lo up` did: in a child, new network (and IPC, UTS when
+ *             the file is not "") namespaces, each bind-mounted on its existing file, loopback up
+ *         ID exec FILE TIMEOUT_MS HAS_STDIN STDIN ENVC ENV... ARGV0 ARGS...
+ *             runs FILE (PATH lookup) with stdin STDIN (or /dev/null when HAS_STDIN is 0), the
+ *             environment ENV (ours when ENVC is -1), default signal handling; SIGKILL after
+ *             TIMEOUT_MS (0: never). Many run at once; the answer comes when it has exited and
+ *             both its outputs have ended: "ID exec CODE SIGNAL TIMEDOUT OUTLEN ERRLEN\n" then
+ *             OUTLEN bytes of stdout and ERRLEN of stderr (CODE -1 when it died of SIGNAL).
+ *       mount, umount and netns are answered at once, in order: "ID ok" or "ID err ERRNO MESSAGE"
+ *       (an exec that cannot start too). A malformed request ends it (exit 2); so does stdin's end,
+ *       once the programs still running have been answered.
+ *
  * --status-fd N: once connected, "connected\n" is written to fd N, so the caller knows the socket
  * is in place (exec starts the process only then). In attach mode fd 2 carries the container's
  * stderr, so our own messages go to fd N instead ("error: ...\n").
@@ -52,6 +73,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/openat2.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -111,7 +136,8 @@ static void usage(void)
 	static const char text[] =
 		"usage: corelet-io attach [--status-fd N] [--no-stdin] SOCKET\n"
 		"       corelet-io netconnect [--status-fd N] NETNS_PATH PORT\n"
-		"       corelet-io subpath-mount VOLUME_ROOT SUBPATH TARGET\n";
+		"       corelet-io subpath-mount VOLUME_ROOT SUBPATH TARGET\n"
+		"       corelet-io serve\n";
 	ssize_t w = write(STDERR_FILENO, text, sizeof text - 1);
 	(void)w;
 	exit(EXIT_USAGE);
@@ -599,6 +625,498 @@ static int cmd_subpath_mount(int argc, char **argv)
 	return EXIT_DONE;
 }
 
+/* ---- serve: host operations for the runtime daemon, over stdin/stdout ---- */
+
+#define SERVE_MAX_FIELDS 1024
+#define SERVE_MAX_FIELD (1024 * 1024)
+#define SERVE_MAX_JOBS 512
+
+/* Requests read so far (stdin is read whenever poll says so; requests are parsed from here). */
+static char *rq_buf;
+static size_t rq_len, rq_cap;
+
+/* A decimal number at buf[*at..] up to term; -1 malformed, 0 incomplete, 1 done. */
+static int parse_number(const char *buf, size_t len, size_t *at, char term, size_t max, size_t *out)
+{
+	size_t v = 0, i = *at;
+	int digits = 0;
+	for (; i < len && buf[i] != term; i++) {
+		if (buf[i] < '0' || buf[i] > '9' || ++digits > 9)
+			return -1;
+		v = v * 10 + (size_t)(buf[i] - '0');
+	}
+	if (i == len)
+		return digits > 9 ? -1 : 0;
+	if (digits == 0 || v > max)
+		return -1;
+	*out = v;
+	*at = i + 1;
+	return 1;
+}
+
+/*
+ * One whole request from rq_buf into fields (NUL-terminated copies, freed by the caller): the field
+ * count; 0 when the buffer does not hold a whole request yet; -1 when it is malformed.
+ */
+static int take_request(char **fields)
+{
+	size_t at = 0, n;
+	int r = parse_number(rq_buf, rq_len, &at, '\n', SERVE_MAX_FIELDS, &n);
+	if (r <= 0)
+		return r;
+	if (n < 2)
+		return -1;
+	size_t starts[SERVE_MAX_FIELDS], lens[SERVE_MAX_FIELDS];
+	for (size_t i = 0; i < n; i++) {
+		r = parse_number(rq_buf, rq_len, &at, ':', SERVE_MAX_FIELD, &lens[i]);
+		if (r <= 0)
+			return r;
+		if (rq_len < at + lens[i] + 1)
+			return 0;
+		if (rq_buf[at + lens[i]] != ',' || memchr(rq_buf + at, '\0', lens[i]))
+			return -1;
+		starts[i] = at;
+		at += lens[i] + 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		fields[i] = malloc(lens[i] + 1);
+		if (!fields[i])
+			die(EXIT_FAIL, "serve: out of memory");
+		memcpy(fields[i], rq_buf + starts[i], lens[i]);
+		fields[i][lens[i]] = '\0';
+	}
+	memmove(rq_buf, rq_buf + at, rq_len - at);
+	rq_len -= at;
+	return (int)n;
+}
+
+static void write_out(const char *buf, size_t len)
+{
+	if (!write_all(STDOUT_FILENO, buf, len))
+		exit(EXIT_DONE); /* the daemon is gone */
+}
+
+static void answer(const char *id, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void answer(const char *id, int err, const char *fmt, ...)
+{
+	char line[1200];
+	int len;
+	if (err == 0) {
+		len = snprintf(line, sizeof line, "%s ok\n", id);
+	} else {
+		char msg[1024];
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof msg, fmt, ap);
+		va_end(ap);
+		for (char *p = msg; *p; p++)
+			if (*p == '\n')
+				*p = ' ';
+		len = snprintf(line, sizeof line, "%s err %d %s\n", id, err, msg);
+	}
+	if (len > 0)
+		write_out(line, (size_t)len < sizeof line ? (size_t)len : sizeof line - 1);
+}
+
+/* In a child: new namespaces, each bound on its file, loopback up. Writes "ERRNO MESSAGE" to fd on failure. */
+static void netns_child(int fd, const char *net, const char *ipc, const char *uts)
+{
+	char msg[512];
+	int flags = CLONE_NEWNET | (*ipc ? CLONE_NEWIPC : 0) | (*uts ? CLONE_NEWUTS : 0);
+	const char *step = "unshare";
+	if (unshare(flags) < 0)
+		goto fail;
+	struct {
+		const char *file, *ns;
+	} binds[] = {{net, "/proc/self/ns/net"}, {ipc, "/proc/self/ns/ipc"}, {uts, "/proc/self/ns/uts"}};
+	for (size_t i = 0; i < sizeof binds / sizeof binds[0]; i++) {
+		if (!*binds[i].file)
+			continue;
+		step = binds[i].file;
+		if (mount(binds[i].ns, binds[i].file, NULL, MS_BIND, NULL) < 0)
+			goto fail;
+	}
+	step = "bringing lo up";
+	int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sock < 0)
+		goto fail;
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof ifr);
+	strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+	if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0)
+		goto fail;
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0)
+		goto fail;
+	_exit(0);
+fail:;
+	int err = errno;
+	int len = snprintf(msg, sizeof msg, "%d %s: %s", err, step, strerror(err));
+	if (len > 0 && write(fd, msg, (size_t)len) < 0)
+		_exit(1);
+	_exit(1);
+}
+
+/* Reads fd to EOF into buf (at most cap-1 bytes, NUL-terminated); the count. */
+static ssize_t read_to_eof(int fd, char *buf, size_t cap)
+{
+	ssize_t n, got = 0;
+	while ((n = read(fd, buf + got, cap - 1 - (size_t)got)) > 0 || (n < 0 && errno == EINTR))
+		if (n > 0)
+			got += n;
+	buf[got] = '\0';
+	return got;
+}
+
+static void serve_netns(const char *id, const char *net, const char *ipc, const char *uts)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		answer(id, errno, "pipe: %s", strerror(errno));
+		return;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		int err = errno;
+		close(p[0]);
+		close(p[1]);
+		answer(id, err, "fork: %s", strerror(err));
+		return;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		netns_child(p[1], net, ipc, uts);
+	}
+	close(p[1]);
+	char msg[512];
+	ssize_t got = read_to_eof(p[0], msg, sizeof msg);
+	close(p[0]);
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		answer(id, 0, "%s", "");
+		return;
+	}
+	char *rest;
+	long err = strtol(msg, &rest, 10);
+	if (got > 0 && err > 0)
+		answer(id, (int)err, "%s", *rest == ' ' ? rest + 1 : rest);
+	else
+		answer(id, EIO, "the namespace child ended without a word (status %d)", status);
+}
+
+/* A program run for an `exec` request, until it has exited and both its outputs have ended. */
+struct job {
+	char *id;
+	pid_t pid;
+	int pidfd, in, out, err;
+	char *input;
+	size_t in_len, in_off;
+	char *obuf, *ebuf;
+	size_t olen, ocap, elen, ecap;
+	long long deadline; /* ms on CLOCK_MONOTONIC; 0: none */
+	bool timed_out, exited;
+	int status;
+};
+static struct job *jobs[SERVE_MAX_JOBS];
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* exec ID FILE TIMEOUT_MS HAS_STDIN STDIN ENVC ENV... ARG0 ARGS...: ENVC -1 keeps our environment. */
+static void start_job(char **f, int n)
+{
+	const char *id = f[0];
+	long timeout, has_stdin, envc;
+	if (n < 8 || !parse_int(f[3], 0, 1L << 40, &timeout) || !parse_int(f[4], 0, 1, &has_stdin) || !parse_int(f[6], -1, n, &envc) ||
+	    (envc >= 0 && 7 + envc >= n) || (envc < 0 && n < 8)) {
+		answer(id, EINVAL, "malformed exec request");
+		return;
+	}
+	int slot = -1;
+	for (int i = 0; i < SERVE_MAX_JOBS && slot < 0; i++)
+		if (!jobs[i])
+			slot = i;
+	if (slot < 0) {
+		answer(id, EAGAIN, "could not run %s: too many programs running", f[2]);
+		return;
+	}
+	int first_arg = 7 + (envc > 0 ? (int)envc : 0);
+	char **argv = calloc((size_t)(n - first_arg + 1), sizeof *argv);
+	char **envp = envc >= 0 ? calloc((size_t)envc + 1, sizeof *envp) : NULL;
+	if (!argv || (envc >= 0 && !envp))
+		die(EXIT_FAIL, "serve: out of memory");
+	for (int i = first_arg; i < n; i++)
+		argv[i - first_arg] = f[i];
+	for (long i = 0; i < envc; i++)
+		envp[i] = f[7 + i];
+	int in[2] = {-1, -1}, out[2], err[2], ex[2];
+	if ((has_stdin && pipe2(in, O_CLOEXEC) < 0) || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 || pipe2(ex, O_CLOEXEC) < 0) {
+		answer(id, errno, "could not run %s: pipe: %s", f[2], strerror(errno));
+		free(argv);
+		free(envp);
+		return; /* descriptors of a half-made set leak; only under EMFILE */
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* the daemon's children get default signal handling and an open mask */
+		signal(SIGPIPE, SIG_DFL);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		int devnull = has_stdin ? -1 : open("/dev/null", O_RDONLY);
+		if (dup2(has_stdin ? in[0] : devnull, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0)
+			goto child_fail;
+		if (envp)
+			execvpe(f[2], argv, envp);
+		else
+			execvp(f[2], argv);
+	child_fail:;
+		int e = errno;
+		if (write(ex[1], &e, sizeof e) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	int fork_err = errno;
+	close_fd(&in[0]);
+	close(out[1]);
+	close(err[1]);
+	close(ex[1]);
+	free(argv);
+	free(envp);
+	if (pid < 0) {
+		close_fd(&in[1]);
+		close(out[0]);
+		close(err[0]);
+		close(ex[0]);
+		answer(id, fork_err, "could not run %s: fork: %s", f[2], strerror(fork_err));
+		return;
+	}
+	int exec_errno = 0;
+	ssize_t got;
+	while ((got = read(ex[0], &exec_errno, sizeof exec_errno)) < 0 && errno == EINTR)
+		;
+	close(ex[0]);
+	if (got == (ssize_t)sizeof exec_errno) {
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		close_fd(&in[1]);
+		close(out[0]);
+		close(err[0]);
+		answer(id, exec_errno, "could not run %s: %s", f[2], strerror(exec_errno));
+		return;
+	}
+	struct job *j = calloc(1, sizeof *j);
+	if (!j)
+		die(EXIT_FAIL, "serve: out of memory");
+	j->id = strdup(id);
+	j->pid = pid;
+	j->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	j->in = in[1];
+	j->out = out[0];
+	j->err = err[0];
+	if (j->in >= 0) {
+		set_nonblocking(j->in);
+		j->in_len = strlen(f[5]);
+		j->input = strdup(f[5]);
+		if (j->in_len == 0)
+			close_fd(&j->in);
+	}
+	j->deadline = timeout > 0 ? now_ms() + timeout : 0;
+	if (j->pidfd < 0)
+		die(EXIT_FAIL, "serve: pidfd_open: %s", strerror(errno));
+	jobs[slot] = j;
+}
+
+static void append(char **buf, size_t *len, size_t *cap, const char *data, size_t n)
+{
+	if (*len + n > *cap) {
+		size_t want = (*cap ? *cap * 2 : 4096);
+		while (want < *len + n)
+			want *= 2;
+		char *b = realloc(*buf, want);
+		if (!b)
+			die(EXIT_FAIL, "serve: out of memory");
+		*buf = b;
+		*cap = want;
+	}
+	memcpy(*buf + *len, data, n);
+	*len += n;
+}
+
+static void drain(int *fd, char **buf, size_t *len, size_t *cap)
+{
+	char chunk[65536];
+	ssize_t n = read(*fd, chunk, sizeof chunk);
+	if (n > 0)
+		append(buf, len, cap, chunk, (size_t)n);
+	else if (n == 0 || (errno != EINTR && errno != EAGAIN))
+		close_fd(fd);
+}
+
+/* A finished job's answer: "ID exec CODE SIGNAL TIMEDOUT OUTLEN ERRLEN\n" then the two outputs. */
+static void finish_job(int slot)
+{
+	struct job *j = jobs[slot];
+	int code = WIFEXITED(j->status) ? WEXITSTATUS(j->status) : -1;
+	int sig = WIFSIGNALED(j->status) ? WTERMSIG(j->status) : 0;
+	char line[256];
+	int len = snprintf(line, sizeof line, "%s exec %d %d %d %zu %zu\n", j->id, code, sig, j->timed_out ? 1 : 0, j->olen, j->elen);
+	write_out(line, (size_t)len);
+	if (j->olen)
+		write_out(j->obuf, j->olen);
+	if (j->elen)
+		write_out(j->ebuf, j->elen);
+	close_fd(&j->pidfd);
+	close_fd(&j->in);
+	free(j->id);
+	free(j->input);
+	free(j->obuf);
+	free(j->ebuf);
+	free(j);
+	jobs[slot] = NULL;
+}
+
+static void run_request(char **f, int n)
+{
+	const char *id = f[0], *op = f[1];
+	long flags;
+	if (strcmp(op, "mount") == 0 && n == 7 && parse_int(f[5], 0, 0x7fffffff, &flags)) {
+		if (mount(f[2], f[3], *f[4] ? f[4] : NULL, (unsigned long)flags, *f[6] ? f[6] : NULL) < 0)
+			answer(id, errno, "mounting %s on %s: %s", f[2], f[3], strerror(errno));
+		else
+			answer(id, 0, "%s", "");
+	} else if (strcmp(op, "umount") == 0 && n == 4 && parse_int(f[3], 0, 0xff, &flags)) {
+		if (umount2(f[2], (int)flags) < 0)
+			answer(id, errno, "%s: %s", f[2], errno == EINVAL ? "not mounted" : strerror(errno));
+		else
+			answer(id, 0, "%s", "");
+	} else if (strcmp(op, "netns") == 0 && n == 5) {
+		serve_netns(id, f[2], f[3], f[4]);
+	} else if (strcmp(op, "exec") == 0) {
+		start_job(f, n);
+	} else {
+		answer(id, EINVAL, "unknown request %s with %d fields", op, n);
+	}
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 0)
+		usage();
+	static char *f[SERVE_MAX_FIELDS];
+	static struct pollfd pfd[1 + 4 * SERVE_MAX_JOBS];
+	bool input_open = true;
+	for (;;) {
+		int active = 0;
+		nfds_t np = 0;
+		long long next_deadline = 0;
+		if (input_open)
+			pfd[np++] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
+		for (int i = 0; i < SERVE_MAX_JOBS; i++) {
+			struct job *j = jobs[i];
+			if (!j)
+				continue;
+			active++;
+			if (j->in >= 0)
+				pfd[np++] = (struct pollfd){.fd = j->in, .events = POLLOUT};
+			if (j->out >= 0)
+				pfd[np++] = (struct pollfd){.fd = j->out, .events = POLLIN};
+			if (j->err >= 0)
+				pfd[np++] = (struct pollfd){.fd = j->err, .events = POLLIN};
+			if (!j->exited)
+				pfd[np++] = (struct pollfd){.fd = j->pidfd, .events = POLLIN};
+			if (j->deadline && !j->timed_out && !j->exited && (!next_deadline || j->deadline < next_deadline))
+				next_deadline = j->deadline;
+		}
+		if (!input_open && active == 0)
+			return EXIT_DONE;
+		int timeout = -1;
+		if (next_deadline) {
+			long long left = next_deadline - now_ms();
+			timeout = left < 0 ? 0 : left > 60000 ? 60000 : (int)left;
+		}
+		if (poll(pfd, np, timeout) < 0 && errno != EINTR)
+			die(EXIT_FAIL, "serve: poll: %s", strerror(errno));
+		for (nfds_t k = 0; k < np; k++) {
+			if (!pfd[k].revents)
+				continue;
+			int fd = pfd[k].fd;
+			if (fd == STDIN_FILENO && input_open) {
+				if (rq_cap - rq_len < 65536) {
+					rq_cap = rq_cap ? rq_cap * 2 : 131072;
+					rq_buf = realloc(rq_buf, rq_cap);
+					if (!rq_buf)
+						die(EXIT_FAIL, "serve: out of memory");
+				}
+				ssize_t r = read(STDIN_FILENO, rq_buf + rq_len, rq_cap - rq_len);
+				if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) {
+					input_open = false;
+				} else if (r > 0) {
+					rq_len += (size_t)r;
+					int nf;
+					while ((nf = take_request(f)) > 0) {
+						run_request(f, nf);
+						for (int i = 0; i < nf; i++)
+							free(f[i]);
+					}
+					if (nf < 0)
+						die(EXIT_USAGE, "serve: malformed request");
+				}
+				continue;
+			}
+			for (int i = 0; i < SERVE_MAX_JOBS; i++) {
+				struct job *j = jobs[i];
+				if (!j)
+					continue;
+				if (fd == j->in) {
+					ssize_t w = write(j->in, j->input + j->in_off, j->in_len - j->in_off);
+					if (w > 0)
+						j->in_off += (size_t)w;
+					if ((w < 0 && errno != EAGAIN && errno != EINTR) || j->in_off == j->in_len)
+						close_fd(&j->in); /* EPIPE: the program stopped reading; its exit code says why */
+				} else if (fd == j->out) {
+					drain(&j->out, &j->obuf, &j->olen, &j->ocap);
+				} else if (fd == j->err) {
+					drain(&j->err, &j->ebuf, &j->elen, &j->ecap);
+				} else if (fd == j->pidfd && !j->exited) {
+					if (waitpid(j->pid, &j->status, WNOHANG) == j->pid)
+						j->exited = true;
+				}
+			}
+		}
+		long long now = now_ms();
+		for (int i = 0; i < SERVE_MAX_JOBS; i++) {
+			struct job *j = jobs[i];
+			if (!j)
+				continue;
+			if (j->deadline && !j->timed_out && !j->exited && now >= j->deadline) {
+				j->timed_out = true;
+				kill(j->pid, SIGKILL);
+			}
+			/* done once it exited and its outputs ended (a background child holding them open: the exit suffices after the deadline) */
+			if (j->exited && ((j->out < 0 && j->err < 0) || j->timed_out)) {
+				close_fd(&j->out);
+				close_fd(&j->err);
+				finish_job(i);
+			}
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	/* A reader that went away must show up as EPIPE, not kill us silently. */
@@ -611,5 +1129,7 @@ int main(int argc, char **argv)
 		return cmd_netconnect(argc - 2, argv + 2);
 	if (strcmp(argv[1], "subpath-mount") == 0)
 		return cmd_subpath_mount(argc - 2, argv + 2);
+	if (strcmp(argv[1], "serve") == 0)
+		return cmd_serve(argc - 2, argv + 2);
 	usage();
 }

@@ -11,7 +11,8 @@ import { importImageArchive, runtimeImageStore } from './image-import.js';
 import { NetworkManager } from './network/index.js';
 import { Conmon, OciRuntime, ConmonStreamingBackend } from './oci/index.js';
 import { Cgroups, detectCgroupMode, hostMounts, SystemdUnits, checkSystemdBooted } from '../host/index.js';
-import { hostNamespaces } from './sandbox/namespace-pins.js';
+import { hostNamespacesWith } from './sandbox/namespace-pins.js';
+import { HostHelper, helperMounts } from './host-helper.js';
 import { EventBus } from './events.js';
 import { readHostFacts } from './host-facts.js';
 import { exitDir, socketDir, type LifecycleDeps } from './lifecycle.js';
@@ -81,7 +82,10 @@ async function startRuntimeLocked(config: RuntimeConfig, logger: Logger, version
   const images = runtimeImageStore(config, registries, logger.child({ component: 'images' }), (id) =>
     store.listContainers().some((c) => c.imageId === id || mountsImage(c.config, id)),
   );
+  // mount, umount and the pods' namespaces through one corelet-io process (host-helper.ts)
+  const hostHelper = HostHelper.at(join(config.helperDir, 'corelet-io'), logger.child({ component: 'host-helper' }));
   const network = new NetworkManager({
+    hostHelper,
     confDir: config.cni.confDir,
     binDirs: [...config.cni.binDirs],
     cacheDir: join(config.root, 'cni', 'results'),
@@ -101,7 +105,7 @@ async function startRuntimeLocked(config: RuntimeConfig, logger: Logger, version
   const ociTmp = join(config.state, 'oci-tmp');
   await rm(ociTmp, { recursive: true, force: true });
   await mkdir(ociTmp, { recursive: true, mode: 0o700 });
-  const oci = new OciRuntime({ binary: config.ociRuntime.path, root: runtimeRoot, logger: logger.child({ component: 'oci' }), systemdCgroup, tmpDir: ociTmp, fifoDir: join(config.state, 'exec-sync-fifos') });
+  const oci = new OciRuntime({ binary: config.ociRuntime.path, root: runtimeRoot, logger: logger.child({ component: 'oci' }), systemdCgroup, tmpDir: ociTmp, fifoDir: join(config.state, 'exec-sync-fifos'), helper: hostHelper });
   const monitor = new Conmon({ conmonPath: config.conmonPath, runtimePath: config.ociRuntime.path, runtimeRoot, logger: logger.child({ component: 'conmon' }), systemdCgroup });
   const deps: LifecycleDeps = {
     config: { ...config, pauseRootfs },
@@ -111,8 +115,8 @@ async function startRuntimeLocked(config: RuntimeConfig, logger: Logger, version
     network,
     cgroups,
     units: systemdCgroup ? new SystemdUnits({ cgroupRoot: config.cgroupRoot, logger: logger.child({ component: 'systemd' }) }) : undefined,
-    mounts: hostMounts,
-    namespaces: hostNamespaces,
+    mounts: hostHelper ? helperMounts(hostHelper) : hostMounts,
+    namespaces: hostNamespacesWith(hostHelper),
     images,
     logger,
     host: await readHostFacts(config.cgroupRoot, cgroupMode),
@@ -158,6 +162,7 @@ async function startRuntimeLocked(config: RuntimeConfig, logger: Logger, version
       await containers.stopWatching();
       await streaming.close();
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      hostHelper?.close();
       lock.release();
     },
   };

@@ -67,3 +67,17 @@ export function currentBootId(ns: NamespacePort): Promise<string | undefined> {
   }
   return bootRead.value;
 }
+
+/**
+ * True when the OCI runtime would certainly NOT report a container stopped, from its record alone,
+ * without running `runc state` (a Go program, ~3 ms of CPU and a fork of the daemon, twice per pod
+ * stop). runc and crun call a container stopped exactly when its init pid is gone, a zombie or dead,
+ * or has another start time than the one they recorded at create; corelet recorded the same pid
+ * and start time (field 22 of /proc/<pid>/stat) at create. So the pid running with that start time
+ * in this boot means created, running or paused. Anything else (a "gone" reading, which one
+ * misread must not decide alone; nothing recorded; /proc unreadable) is false: ask the runtime.
+ */
+export async function runningByRecord(ns: NamespacePort, p: ProcessIdentity): Promise<boolean> {
+  if (p.pid === undefined || p.pid <= 0 || p.startTime === undefined) return false;
+  return (await liveness(ns, p, await currentBootId(ns))) === 'alive';
+}

@@ -1,6 +1,7 @@
 import type { UnaryImpl } from '../../cri/index.js';
 import { ignoreNotFound, invalidArgument, wrap } from '../../lib/index.js';
 import type { LifecycleDeps } from '../lifecycle.js';
+import { runningByRecord } from '../process-liveness.js';
 import { StopWait } from './stop-wait.js';
 import type { ContainerManager } from './container-manager.js';
 
@@ -8,7 +9,7 @@ import type { ContainerManager } from './container-manager.js';
 const KILL_WAIT_MS = 30_000;
 
 /** What StopContainer works with: runc, and the exit watcher's view of the container. */
-export type StopContainerDeps = Pick<LifecycleDeps, 'oci' | 'store'> & {
+export type StopContainerDeps = Pick<LifecycleDeps, 'oci' | 'store' | 'namespaces'> & {
   readonly containers: Pick<ContainerManager, 'withLock' | 'refresh' | 'lostExit' | 'lostExitWaitMs' | 'markLost' | 'awaitExit' | 'stopWaits'>;
 };
 
@@ -29,8 +30,12 @@ export async function stopContainerLocked(d: StopContainerDeps, id: string, time
   const { oci } = d;
   const rec = await d.containers.refresh(id);
   if (!rec || rec.state === 'exited') return;
-  const st = await oci.state(id);
-  if (!st || st.status === 'stopped') {
+  // Running for sure by the recorded pid and start time (runc's own test; no `runc state` spawned),
+  // else runc says.
+  const running =
+    (await runningByRecord(d.namespaces, { pid: rec.pid, startTime: rec.pidStartTime, bootId: rec.bootId })) ||
+    (await oci.state(id).then((st) => st !== undefined && st.status !== 'stopped'));
+  if (!running) {
     // runc reports a zombie as stopped: conmon may not have reaped it and written the exit file
     // yet. Lost only when lostExit says so (never while conmon lives); otherwise wait for the file.
     const verdict = await d.containers.lostExit(rec, d.containers.lostExitWaitMs);

@@ -4,8 +4,7 @@
  */
 import { access, constants } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from '../../lib/index.js'; // execa, loaded on first use
-import { failedPrecondition, type Logger } from '../../lib/index.js';
+import { failedPrecondition, runProgram, type Logger } from '../../lib/index.js';
 import { pluginBinaryNames, type NetworkConfigList } from './cni-config.js';
 import {
   cniEnv,
@@ -18,6 +17,7 @@ import {
   type PluginOutput,
 } from './cni-protocol.js';
 import type { CniResult } from './types.js';
+import { HostOpError, type HostHelper } from '../host-helper.js';
 
 /** The first executable file named `name` in binDirs, or undefined. */
 export async function findPluginBinary(binDirs: readonly string[], name: string): Promise<string | undefined> {
@@ -39,12 +39,24 @@ export async function runPlugin(
   env: Record<string, string>,
   stdin: string,
   timeoutMs: number,
+  helper?: HostHelper,
 ): Promise<PluginOutput> {
   // The daemon's env is kept (plugins run iptables and friends from PATH); the CNI_* keys override.
-  const r = await execa(binary, [], { env, input: stdin, reject: false, timeout: timeoutMs, stripFinalNewline: false });
-  // No exit code: it could not be started or died of a signal; execa's message says which.
-  const stderr = String(r.stderr ?? '') || (r.exitCode === undefined ? (r.shortMessage ?? '') : '');
-  return { exitCode: r.exitCode, stdout: String(r.stdout ?? ''), stderr, timedOut: r.timedOut };
+  if (helper) {
+    // run by the host helper: no fork of the daemon (host-helper.ts)
+    try {
+      const h = await helper.exec(binary, [], { env: { ...process.env, ...env }, input: stdin, timeoutMs });
+      const why = h.timedOut ? `${binary} timed out after ${timeoutMs} ms` : h.signal ? `${binary} was killed with ${h.signal}` : '';
+      return { exitCode: h.exitCode, stdout: h.stdout.toString('utf8'), stderr: h.stderr.toString('utf8') || (h.exitCode === undefined ? why : ''), timedOut: h.timedOut };
+    } catch (err) {
+      if (!(err instanceof HostOpError)) throw err;
+      return { exitCode: undefined, stdout: '', stderr: err.message, timedOut: false };
+    }
+  }
+  const r = await runProgram(binary, [], { env: { ...process.env, ...env }, input: stdin, timeoutMs });
+  // No exit code: it could not be started or died of a signal; the short message says which.
+  const stderr = r.stderr || (r.exitCode === undefined ? r.shortMessage : '');
+  return { exitCode: r.exitCode, stdout: r.stdout, stderr, timedOut: r.timedOut };
 }
 
 /** Options of a CniExecutor. */
@@ -53,6 +65,8 @@ export interface CniExecutorOptions {
   /** Longest a single plugin invocation may take before it is killed. */
   timeoutMs: number;
   logger: Logger;
+  /** Runs the plugins (default: a spawn of this process each). */
+  helper?: HostHelper;
 }
 
 /** Runs CNI config lists. */
@@ -74,7 +88,7 @@ export class CniExecutor {
     }
     const stdin = JSON.stringify(pluginStdin(list, plugin, prevResult, rt.runtimeConfig));
     const started = performance.now();
-    const out = await runPlugin(binary, cniEnv(command, rt, this.opts.binDirs), stdin, this.opts.timeoutMs);
+    const out = await runPlugin(binary, cniEnv(command, rt, this.opts.binDirs), stdin, this.opts.timeoutMs, this.opts.helper);
     this.opts.logger.debug(
       { plugin: plugin.type, command, containerId: rt.containerId, exitCode: out.exitCode, ms: Math.round(performance.now() - started) },
       'CNI plugin ran',

@@ -4,9 +4,9 @@
  */
 import { lstat, mkdir, open, statfs, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { execa } from '../../lib/index.js'; // execa, loaded on first use
 import type { NamespacePinPaths } from './types.js';
-import { alreadyExists, CoreletError, errnoCode, internal, invalidArgument } from '../../lib/index.js';
+import { MNT_DETACH, type HostHelper } from '../host-helper.js';
+import { alreadyExists, CoreletError, errnoCode, internal, invalidArgument, runProgram } from '../../lib/index.js';
 
 // statfs(2) f_type of a namespace file (linux/magic.h NSFS_MAGIC).
 const NSFS_MAGIC = 0x6e736673;
@@ -31,9 +31,9 @@ export async function isNetworkNamespace(path: string): Promise<boolean> {
  * With pins, the same unshare also makes a new IPC and/or UTS namespace and binds each on its
  * path (as CRI-O's pinns does): the pause container then joins them by path instead of making
  * them, and no `mount --bind` per namespace is needed after its create. On failure nothing made
- * here is left.
+ * here is left. With the host helper, the helper does the same (no program run).
  */
-export async function createNetns(netnsDir: string, name: string, pins: NamespacePinPaths = {}): Promise<string> {
+export async function createNetns(netnsDir: string, name: string, pins: NamespacePinPaths = {}, helper?: HostHelper): Promise<string> {
   if (!NETNS_NAME.test(name)) {
     throw invalidArgument(`netns name "${name}" must be letters, digits, "_", "." or "-"`);
   }
@@ -41,8 +41,8 @@ export async function createNetns(netnsDir: string, name: string, pins: Namespac
   const path = join(netnsDir, name);
   const pinFiles = (['ipc', 'uts'] as const).filter((t) => pins[t]).map((t) => ({ type: t, file: pins[t]! }));
   const made: string[] = [];
-  const removeMade = async () => {
-    for (const f of made) await removeNetns(f).catch(() => undefined);
+  const removeMade = async (h?: HostHelper) => {
+    for (const f of made) await removeNetns(f, h).catch(() => undefined);
   };
   try {
     // The bind mount needs an existing file; exclusive create so two pods never share one.
@@ -56,11 +56,18 @@ export async function createNetns(netnsDir: string, name: string, pins: Namespac
     if (errnoCode(err) === 'EEXIST') throw alreadyExists(`network namespace ${path} or its pins already exist`, err);
     throw internal(`creating ${path}: ${(err as Error).message}`, err);
   }
-  const r = await execa('unshare', [`--net=${path}`, ...pinFiles.map((p) => `--${p.type}=${p.file}`), 'ip', 'link', 'set', 'lo', 'up'], { reject: false });
-  if (r.exitCode !== 0) {
-    // unshare may have bound the namespaces before `ip` failed: remove them all.
-    await removeMade();
-    throw internal(`creating network namespace ${path}: ${String(r.stderr).trim() || r.shortMessage}`);
+  const failed = helper
+    ? await helper.netns(path, pins.ipc, pins.uts).then(
+        () => undefined,
+        (err: unknown) => (err as Error).message,
+      )
+    : await runProgram('unshare', [`--net=${path}`, ...pinFiles.map((p) => `--${p.type}=${p.file}`), 'ip', 'link', 'set', 'lo', 'up']).then((r) =>
+        r.exitCode === 0 ? undefined : r.stderr.trim() || r.shortMessage,
+      );
+  if (failed !== undefined) {
+    // the namespaces may have been bound before a later step failed: remove them all.
+    await removeMade(helper);
+    throw internal(`creating network namespace ${path}: ${failed}`);
   }
   return path;
 }
@@ -70,7 +77,7 @@ export async function createNetns(netnsDir: string, name: string, pins: Namespac
  * working) and unlink. A path that is already gone is fine. Unlinking first costs nothing when the
  * file is not mounted and tells us (EBUSY) when it is, so the usual case spawns one `umount`.
  */
-export async function removeNetns(path: string): Promise<void> {
+export async function removeNetns(path: string, helper?: HostHelper): Promise<void> {
   if (!path) return;
   for (let attempt = 0; attempt < 4; attempt++) {
     try {
@@ -84,9 +91,14 @@ export async function removeNetns(path: string): Promise<void> {
       if (code !== 'EBUSY') throw err instanceof CoreletError ? err : internal(`removing ${path}: ${(err as Error).message}`, err);
     }
     // EBUSY: the file is a mount point. Stacked mounts (rare) take one umount each.
-    const r = await execa('umount', ['--lazy', path], { reject: false });
-    if (r.exitCode !== 0 && !/not mounted/.test(String(r.stderr))) {
-      throw internal(`unmounting network namespace ${path}: ${String(r.stderr).trim() || r.shortMessage}`);
+    const failed = helper
+      ? await helper.umount(path, MNT_DETACH).then(
+          () => undefined,
+          (err: unknown) => (err as Error).message,
+        )
+      : await runProgram('umount', ['--lazy', path]).then((r) => (r.exitCode === 0 ? undefined : r.stderr.trim() || r.shortMessage));
+    if (failed !== undefined && !/not mounted/.test(failed)) {
+      throw internal(`unmounting network namespace ${path}: ${failed}`);
     }
   }
   throw internal(`removing network namespace ${path}: still mounted after several unmounts`);

@@ -38,6 +38,7 @@ import {
 } from './cni-protocol.js';
 import { ipMasqComment, leaksIpMasqWithoutNetns, removeIpMasqChain } from './ipmasq-cleanup.js';
 import { createNetns, isNetworkNamespace, removeNetns } from './netns.js';
+import type { HostHelper } from '../host-helper.js';
 import { hostBridgeAddresses, type BridgeAddressPort } from './bridge-address.js';
 import type { NamespacePinPaths, NetworkStatus, PodNetwork, PodNetworkArgs, PodNetworkResult } from './types.js';
 
@@ -63,6 +64,8 @@ export interface NetworkManagerOptions {
   pluginTimeoutMs?: number;
   /** Re-addresses the bridge on a pod CIDR change (default: ip(8) on the host). */
   bridgeAddresses?: BridgeAddressPort;
+  /** Makes and removes the netns files and runs the CNI plugins (default: unshare(1), umount(8), each plugin: a fork of this process each). */
+  hostHelper?: HostHelper;
   logger?: Logger;
 }
 
@@ -120,6 +123,7 @@ export class NetworkManager implements PodNetwork {
   private readonly cache: CniResultCache;
   private readonly locks = new KeyedMutex();
   private readonly bridgeAddresses: BridgeAddressPort;
+  private readonly hostHelper: HostHelper | undefined;
   private loaded: LoadedNetworkConfig | undefined;
   private current: NetworkStatus = { ready: false, reason: NOT_READY, message: 'network not initialised' };
 
@@ -127,7 +131,8 @@ export class NetworkManager implements PodNetwork {
     this.settings = compileNetworkOptions(opts);
     this.logger = opts.logger ?? silentLogger;
     this.bridgeAddresses = opts.bridgeAddresses ?? hostBridgeAddresses;
-    this.exec = new CniExecutor({ binDirs: this.settings.binDirs, timeoutMs: this.settings.pluginTimeoutMs, logger: this.logger });
+    this.hostHelper = opts.hostHelper;
+    this.exec = new CniExecutor({ binDirs: this.settings.binDirs, timeoutMs: this.settings.pluginTimeoutMs, logger: this.logger, helper: opts.hostHelper });
     this.cache = new CniResultCache(this.settings.cacheDir);
   }
 
@@ -224,12 +229,12 @@ export class NetworkManager implements PodNetwork {
 
   /** Creates NAME under the netns dir with lo up; returns its path. */
   createNetns(name: string, pins?: NamespacePinPaths): Promise<string> {
-    return createNetns(this.settings.netnsDir, name, pins);
+    return createNetns(this.settings.netnsDir, name, pins, this.hostHelper);
   }
 
   /** Unmounts and removes a netns file; missing is fine. */
   removeNetns(path: string): Promise<void> {
-    return removeNetns(path);
+    return removeNetns(path, this.hostHelper);
   }
 
   /**

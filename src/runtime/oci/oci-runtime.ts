@@ -9,6 +9,7 @@ import { FifoPool, openExecStdio } from './exec-stdio.js';
 import { readPidFile } from './process-alive.js';
 import { runCommand, type CommandResult } from './run-command.js';
 import { runtimeError } from './runtime-errors.js';
+import { HostOpError, type HostHelper } from '../host-helper.js';
 
 /** Container states as the OCI runtime reports them (`runc state`). */
 export type OciStatus = 'creating' | 'created' | 'running' | 'stopped' | 'paused';
@@ -102,6 +103,8 @@ export interface OciRuntimeOptions {
    * it they get Node's socketpairs, on which /dev/stdout and /dev/stderr cannot be opened.
    */
   fifoDir?: string;
+  /** Runs the runtime's commands other than exec (default: a spawn of this process each; host-helper.ts). */
+  helper?: HostHelper;
 }
 
 const DEFAULT_MAX_OUTPUT = 16 * 1024 * 1024;
@@ -131,7 +134,10 @@ export class OciRuntime {
     this.tmpDir = opts.tmpDir ?? tmpdir();
     this.globalArgs = ['--root', this.root, ...(opts.systemdCgroup ? ['--systemd-cgroup'] : [])];
     this.fifos = opts.fifoDir !== undefined ? new FifoPool(opts.fifoDir) : undefined;
+    this.helper = opts.helper;
   }
+
+  private readonly helper: HostHelper | undefined;
 
   /** The container's state, or undefined when the runtime does not know the id. */
   async state(id: string): Promise<OciState | undefined> {
@@ -357,13 +363,24 @@ export class OciRuntime {
   /** Runs one runtime command; a non-zero exit becomes an error carrying the runtime's message. */
   private async run(command: string, id: string, args: string[], input?: string): Promise<CommandResult> {
     const started = Date.now();
-    const res = await runCommand(this.binary, [...this.globalArgs, command, ...args], {
-      input,
-      timeoutMs: this.commandTimeoutMs,
-    });
+    const argv = [...this.globalArgs, command, ...args];
+    const res = this.helper ? await this.runByHelper(this.helper, argv, input) : await runCommand(this.binary, argv, { input, timeoutMs: this.commandTimeoutMs });
     this.logger.debug({ command, args, ms: Date.now() - started, exitCode: res.exitCode }, 'oci runtime');
     if (res.exitCode !== 0) throw runtimeError(command, id, res.stderr.toString('utf8'), res.exitCode);
     return res;
+  }
+
+  /** runCommand's contract (Unavailable when it cannot start, DeadlineExceeded past the deadline), the program run by the host helper. */
+  private async runByHelper(helper: HostHelper, argv: string[], input: string | undefined): Promise<CommandResult> {
+    let r;
+    try {
+      r = await helper.exec(this.binary, argv, { input, timeoutMs: this.commandTimeoutMs });
+    } catch (err) {
+      if (err instanceof HostOpError) throw new CoreletError('Unavailable', `cannot run ${this.binary}: ${err.message}`, { cause: err });
+      throw err;
+    }
+    if (r.timedOut) throw new CoreletError('DeadlineExceeded', `${this.binary} ${argv.join(' ')} did not finish in ${this.commandTimeoutMs} ms`);
+    return { exitCode: r.exitCode ?? null, signal: r.signal ?? null, stdout: r.stdout, stderr: r.stderr };
   }
 }
 

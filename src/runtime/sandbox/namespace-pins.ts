@@ -1,8 +1,8 @@
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from '../../lib/index.js'; // execa, loaded on first use
-import { errnoCode, internal } from '../../lib/index.js';
+import { errnoCode, internal, runProgram } from '../../lib/index.js';
 import { isMounted } from '../../host/index.js';
+import { MNT_DETACH, MS, type HostHelper } from '../host-helper.js';
 
 /** Namespaces of a pod that are pinned by a bind mount (the network one is the netns file). */
 export type PinnedNamespace = 'ipc' | 'uts';
@@ -36,52 +36,75 @@ export interface NamespacePort {
 }
 
 /** The host implementation: mount(8) and umount(8), one short process per namespace. */
-export const hostNamespaces: NamespacePort = {
-  async pin(pid, types, dir) {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    const paths: Partial<Record<PinnedNamespace, string>> = {};
-    await Promise.all(
-      types.map(async (type) => {
-        const target = join(dir, type);
-        // The bind mount needs an existing file; exclusive create so a stale pin is noticed.
-        await writeFile(target, '', { flag: 'wx', mode: 0o600 });
-        const r = await execa('mount', ['--bind', `/proc/${pid}/ns/${type}`, target], { reject: false });
-        if (r.exitCode !== 0) throw internal(`pinning the ${type} namespace of pid ${pid} at ${target}: ${r.stderr.trim()}`);
-        paths[type] = target;
-      }),
-    );
-    return paths;
-  },
-  async unpin(dir) {
-    let names: string[];
-    try {
-      names = await readdir(dir);
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT') return;
-      throw err;
-    }
-    for (const name of names) {
-      const target = join(dir, name);
-      // Stacked mounts (a pin made twice) take one umount each.
-      for (let i = 0; i < 5 && (await isMounted(target)); i++) {
-        const r = await execa('umount', ['--lazy', target], { reject: false });
-        if (r.exitCode !== 0) throw internal(`unpinning namespace ${target}: ${r.stderr.trim()}`);
+export const hostNamespaces: NamespacePort = hostNamespacesWith(undefined);
+
+/** The host implementation, its bind mounts and unmounts made by the helper when there is one (else mount(8), umount(8)). */
+export function hostNamespacesWith(helper: HostHelper | undefined): NamespacePort {
+  const bind = async (source: string, target: string): Promise<string | undefined> => {
+    if (helper)
+      return helper.mount(source, target, '', MS.BIND, '').then(
+        () => undefined,
+        (err: unknown) => (err as Error).message,
+      );
+    const r = await runProgram('mount', ['--bind', source, target]);
+    return r.exitCode === 0 ? undefined : r.stderr.trim() || r.shortMessage;
+  };
+  const unmountLazy = async (target: string): Promise<string | undefined> => {
+    if (helper)
+      return helper.umount(target, MNT_DETACH).then(
+        () => undefined,
+        (err: unknown) => (err as Error).message,
+      );
+    const r = await runProgram('umount', ['--lazy', target]);
+    return r.exitCode === 0 ? undefined : r.stderr.trim() || r.shortMessage;
+  };
+  return {
+    async pin(pid, types, dir) {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      const paths: Partial<Record<PinnedNamespace, string>> = {};
+      await Promise.all(
+        types.map(async (type) => {
+          const target = join(dir, type);
+          // The bind mount needs an existing file; exclusive create so a stale pin is noticed.
+          await writeFile(target, '', { flag: 'wx', mode: 0o600 });
+          const failed = await bind(`/proc/${pid}/ns/${type}`, target);
+          if (failed !== undefined) throw internal(`pinning the ${type} namespace of pid ${pid} at ${target}: ${failed}`);
+          paths[type] = target;
+        }),
+      );
+      return paths;
+    },
+    async unpin(dir) {
+      let names: string[];
+      try {
+        names = await readdir(dir);
+      } catch (err) {
+        if (errnoCode(err) === 'ENOENT') return;
+        throw err;
       }
-    }
-    await rm(dir, { recursive: true, force: true });
-  },
-  async listPinDirs(root) {
-    return readdir(root).catch(() => []);
-  },
-  startTime: startTimeReader((path) => readFile(path, 'utf8')),
-  stopped: stoppedReader((path) => readFile(path, 'utf8')),
-  async bootId() {
-    return readFile('/proc/sys/kernel/random/boot_id', 'utf8').then(
-      (s) => s.trim() || undefined,
-      () => undefined,
-    );
-  },
-};
+      for (const name of names) {
+        const target = join(dir, name);
+        // Stacked mounts (a pin made twice) take one umount each.
+        for (let i = 0; i < 5 && (await isMounted(target)); i++) {
+          const failed = await unmountLazy(target);
+          if (failed !== undefined) throw internal(`unpinning namespace ${target}: ${failed}`);
+        }
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+    async listPinDirs(root) {
+      return readdir(root).catch(() => []);
+    },
+    startTime: startTimeReader((path) => readFile(path, 'utf8')),
+    stopped: stoppedReader((path) => readFile(path, 'utf8')),
+    async bootId() {
+      return readFile('/proc/sys/kernel/random/boot_id', 'utf8').then(
+        (s) => s.trim() || undefined,
+        () => undefined,
+      );
+    },
+  };
+}
 
 /**
  * NamespacePort.startTime over a reader of /proc files (the seam for tests): undefined only when the

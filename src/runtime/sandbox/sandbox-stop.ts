@@ -3,6 +3,7 @@ import type { UnaryImpl } from '../../cri/index.js';
 import { ignoreNotFound, invalidArgument, wrap } from '../../lib/index.js';
 import type { SandboxRecord } from '../store/index.js';
 import { publishEvent, type LifecycleDeps } from '../lifecycle.js';
+import { runningByRecord } from '../process-liveness.js';
 import { networkArgs } from './sandbox-network.js';
 import type { SandboxManager } from './sandbox-manager.js';
 
@@ -54,11 +55,17 @@ export async function stopPodSandboxLocked(d: StopPodSandboxDeps, rec: SandboxRe
   publishEvent(d, 'CONTAINER_STOPPED_EVENT', rec.id, rec.id);
 }
 
-/** Kills the pause container (if runc still has it running) and deletes it from runc. */
-export async function killPause(d: Pick<LifecycleDeps, 'oci'>, rec: SandboxRecord): Promise<void> {
+/**
+ * Kills the pause container (if runc still has it running) and deletes it from runc. Whether it
+ * runs comes from the recorded pause pid and start time when they show it running (runc's own
+ * test), else from `runc state`.
+ */
+export async function killPause(d: Pick<LifecycleDeps, 'oci' | 'namespaces'>, rec: SandboxRecord): Promise<void> {
   const { oci } = d;
-  const st = await oci.state(rec.id);
-  if (st && st.status !== 'stopped') {
+  const running =
+    (await runningByRecord(d.namespaces, { pid: rec.pausePid, startTime: rec.pauseStartTime, bootId: rec.bootId })) ||
+    (await oci.state(rec.id).then((st) => st !== undefined && st.status !== 'stopped'));
+  if (running) {
     await oci.kill(rec.id, 'KILL', true).catch(ignoreNotFound);
   }
   await oci.delete(rec.id, { force: true });

@@ -1,0 +1,108 @@
+/**
+ * The runtime's host operations through the real `corelet-io serve` (root; dist/bin/corelet-io
+ * built): a pod's network namespace with its IPC and UTS pins and loopback up, the pod's /dev/shm
+ * tmpfs and an overlay rootfs mounted and unmounted, pins bound and unbound, as mount(8), umount(8)
+ * and unshare(1) did. Everything is made under a temp folder and removed afterwards.
+ */
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { HostHelper, HostOpError, helperMounts } from '../../../src/runtime/host-helper.js';
+import { createNetns, isNetworkNamespace, removeNetns } from '../../../src/runtime/network/index.js';
+import { hostNamespacesWith } from '../../../src/runtime/sandbox/namespace-pins.js';
+import { isMounted } from '../../../src/host/index.js';
+import { silentLogger } from '../../../src/lib/index.js';
+import { REPO } from '../../helpers/runtime-harness.js';
+
+async function setUp(t: TestContext) {
+  const dir = await mkdtemp('/tmp/corelet-host-helper-it-');
+  const helper = HostHelper.at(join(REPO, 'dist', 'bin', 'corelet-io'), silentLogger);
+  assert.ok(helper, 'dist/bin/corelet-io is built (npm run build)');
+  t.after(async () => {
+    helper.close();
+    // whatever an assertion left mounted under dir, deepest first
+    const mounts = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').map((l) => l.split(' ')[4] ?? '').filter((m) => m.startsWith(dir));
+    for (const m of mounts.reverse()) await execa('umount', ['-l', m], { reject: false });
+    await rm(dir, { recursive: true, force: true });
+  });
+  return { dir, helper };
+}
+
+test('a netns with IPC and UTS pins: loopback up, its own namespaces, all removed again', async (t) => {
+  const { dir, helper } = await setUp(t);
+  const pins = { ipc: join(dir, 'pins', 'ipc'), uts: join(dir, 'pins', 'uts') };
+  const path = await createNetns(join(dir, 'netns'), 'cp-it-ns', pins, helper);
+  assert.equal(await isNetworkNamespace(path), true);
+  for (const p of [pins.ipc, pins.uts]) assert.equal(await isMounted(p), true, p);
+  const link = await execa('nsenter', [`--net=${path}`, 'ip', '-o', 'link', 'show', 'lo']);
+  assert.match(link.stdout, /<LOOPBACK,UP,LOWER_UP>/);
+  const [hostNet, podNet] = await Promise.all([execa('readlink', ['/proc/self/ns/net']), execa('nsenter', [`--net=${path}`, 'readlink', '/proc/self/ns/net'])]);
+  assert.notEqual(podNet.stdout, hostNet.stdout);
+  // a second one by the same name is refused before anything is made
+  await assert.rejects(createNetns(join(dir, 'netns'), 'cp-it-ns', {}, helper), /already exist/);
+  await removeNetns(path, helper);
+  await assert.rejects(stat(path), { code: 'ENOENT' });
+  const ns = hostNamespacesWith(helper);
+  await ns.unpin(join(dir, 'pins'));
+  await assert.rejects(stat(join(dir, 'pins')), { code: 'ENOENT' });
+});
+
+test('a failed operation says why, with its errno; the helper goes on serving', async (t) => {
+  const { dir, helper } = await setUp(t);
+  await assert.rejects(helper.netns(join(dir, 'absent', 'net'), undefined, undefined), (e: unknown) => e instanceof HostOpError && e.errno === 2 && /No such file/.test(e.message));
+  await assert.rejects(helper.umount(dir, 0), (e: unknown) => e instanceof HostOpError && /not mounted/.test(e.message));
+  await removeNetns(join(dir, 'never-made'), helper);
+  const path = await createNetns(join(dir, 'netns'), 'cp-it-after', {}, helper);
+  await removeNetns(path, helper);
+});
+
+test('/dev/shm tmpfs and an overlay rootfs mount and unmount; pins bind a process namespace', async (t) => {
+  const { dir, helper } = await setUp(t);
+  const mounts = helperMounts(helper);
+  const shm = join(dir, 'shm');
+  await mounts.tmpfs(shm, 'mode=1777,size=65536k,nosuid,nodev,noexec');
+  const line = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').find((l) => l.split(' ')[4] === shm) ?? '';
+  assert.match(line, /rw,nosuid,nodev,noexec/);
+  assert.match(line, /tmpfs shm rw,size=65536k/);
+  assert.equal(((await stat(shm)).mode & 0o7777).toString(8), '1777');
+  await mounts.unmount(shm);
+  assert.equal(await isMounted(shm), false);
+  await mounts.unmount(shm); // not mounted: nothing to do
+
+  const lower = join(dir, 'lower');
+  await mkdir(lower);
+  await execa('sh', ['-c', `echo from-lower > ${lower}/f`]);
+  const target = join(dir, 'rootfs');
+  await mounts.overlay(lower, join(dir, 'upper'), join(dir, 'work'), target);
+  assert.equal((await readFile(join(target, 'f'), 'utf8')).trim(), 'from-lower');
+  await mounts.unmount(target);
+  assert.equal(await isMounted(target), false);
+
+  const ns = hostNamespacesWith(helper);
+  const paths = await ns.pin(process.pid, ['ipc', 'uts'], join(dir, 'pin-self'));
+  const [bound, own] = await Promise.all([execa('nsenter', [`--uts=${paths.uts}`, 'readlink', '/proc/self/ns/uts']), execa('readlink', [`/proc/${process.pid}/ns/uts`])]);
+  assert.equal(bound.stdout, own.stdout);
+  await ns.unpin(join(dir, 'pin-self'));
+  assert.equal(await isMounted(paths.uts!), false);
+});
+
+test('exec: programs run side by side from the helper, with stdin, env, exit code, signal, timeout and outputs', async (t) => {
+  const { helper } = await setUp(t);
+  const started = Date.now();
+  const [slow, quick, env, big] = await Promise.all([
+    helper.exec('sleep', ['30'], { timeoutMs: 300 }),
+    helper.exec('sh', ['-c', 'cat; echo to-err >&2; exit 3'], { input: 'from-stdin\n' }),
+    helper.exec('sh', ['-c', 'echo "$CNI_COMMAND"'], { env: { PATH: process.env.PATH, CNI_COMMAND: 'ADD' } }),
+    helper.exec('head', ['-c', '300000', '/dev/zero']),
+  ]);
+  assert.ok(Date.now() - started < 20_000, 'the sleep did not hold the others back');
+  assert.deepEqual([slow.timedOut, slow.signal, slow.exitCode], [true, 'SIGKILL', undefined]);
+  assert.deepEqual([quick.exitCode, quick.stdout.toString(), quick.stderr.toString()], [3, 'from-stdin\n', 'to-err\n']);
+  assert.equal(env.stdout.toString(), 'ADD\n');
+  assert.equal(big.stdout.length, 300000);
+  const killed = await helper.exec('sh', ['-c', 'kill -TERM $$']);
+  assert.deepEqual([killed.exitCode, killed.signal], [undefined, 'SIGTERM']);
+  await assert.rejects(helper.exec('/nonexistent/program', []), (e: unknown) => e instanceof HostOpError && e.errno === 2 && /could not run \/nonexistent\/program/.test(e.message));
+});

@@ -1,0 +1,114 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HostHelper, HostOpError, MNT_DETACH, MS, mountOptions } from '../../../src/runtime/host-helper.js';
+import { silentLogger } from '../../../src/lib/index.js';
+
+test('mount options: the flag words become MS_* bits, the rest stays data; words mount(8) treats itself are refused', () => {
+  assert.deepEqual(mountOptions('mode=1777,size=65536k,nosuid,nodev,noexec'), { flags: MS.NOSUID | MS.NODEV | MS.NOEXEC, data: 'mode=1777,size=65536k' });
+  assert.deepEqual(mountOptions('ro,rw,defaults'), { flags: 0, data: '' });
+  assert.deepEqual(mountOptions('ro,relatime'), { flags: MS.RDONLY | MS.RELATIME, data: '' });
+  for (const special of ['bind', 'loop', 'size=1m,user', 'x-mount.mkdir=0755', 'noswap']) assert.equal(mountOptions(special), undefined, special);
+});
+
+/**
+ * A stand-in for `corelet-io serve` (node, same protocol): records every request without its id (as
+ * JSON lines in LOG), answers "ID ok", "ID err 22 ..." for a target named "bad", exits for a target
+ * named "die"; an exec answers exit 3 with the request's fields as stdout and "é\n" as stderr.
+ */
+const FAKE = `#!${process.execPath}
+const { appendFileSync } = require('node:fs');
+let buf = Buffer.alloc(0);
+process.stdin.on('data', (d) => {
+  buf = Buffer.concat([buf, d]);
+  for (;;) {
+    const nl = buf.indexOf(10);
+    if (nl < 0) return;
+    const n = Number(buf.subarray(0, nl).toString());
+    let at = nl + 1;
+    const fields = [];
+    for (let i = 0; i < n; i++) {
+      const colon = buf.indexOf(58, at);
+      if (colon < 0) return;
+      const len = Number(buf.subarray(at, colon).toString());
+      if (buf.length < colon + 1 + len + 1) return;
+      fields.push(buf.subarray(colon + 1, colon + 1 + len).toString());
+      at = colon + 1 + len + 1;
+    }
+    buf = buf.subarray(at);
+    const [id, ...rest] = fields;
+    appendFileSync(process.env.LOG, JSON.stringify(rest) + '\\n');
+    if (rest[1] === 'die') process.exit(3);
+    if (rest[0] === 'exec') {
+      const out = Buffer.from(JSON.stringify(rest) + '\\n');
+      const err = Buffer.from('é\\n');
+      process.stdout.write(Buffer.concat([Buffer.from(id + ' exec 3 0 0 ' + out.length + ' ' + err.length + '\\n'), out, err]));
+      continue;
+    }
+    process.stdout.write(rest[1] === 'bad' ? id + ' err 22 bad: not mounted\\n' : id + ' ok\\n');
+  }
+});
+`;
+
+async function fakeHelper(t: { after(fn: () => Promise<void>): void }) {
+  const dir = await mkdtemp(join(tmpdir(), 'corelet-host-helper-'));
+  const path = join(dir, 'corelet-io');
+  const log = join(dir, 'requests.log');
+  await writeFile(path, FAKE);
+  await chmod(path, 0o755);
+  await writeFile(log, '');
+  const saved = process.env.LOG;
+  process.env.LOG = log; // the helper inherits the daemon's environment
+  const helper = HostHelper.at(path, silentLogger)!;
+  t.after(async () => {
+    helper.close();
+    if (saved === undefined) delete process.env.LOG;
+    else process.env.LOG = saved;
+    await rm(dir, { recursive: true, force: true });
+  });
+  const requests = async () =>
+    (await readFile(log, 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as string[]);
+  return { helper, requests };
+}
+
+test('requests reach the helper field by field (any byte but NUL) and are answered in order', async (t) => {
+  const { helper, requests } = await fakeHelper(t);
+  const odd = '/tmp/a dir,with:odd\nname';
+  await Promise.all([helper.mount('shm', odd, 'tmpfs', MS.NOSUID, 'size=1k'), helper.umount('/x', MNT_DETACH), helper.netns('/run/netns/n', '/p/ipc', undefined)]);
+  assert.deepEqual(await requests(), [
+    ['mount', 'shm', odd, 'tmpfs', '2', 'size=1k'],
+    ['umount', '/x', '2'],
+    ['netns', '/run/netns/n', '/p/ipc', ''],
+  ]);
+  await assert.rejects(helper.umount('with\0nul', 0), /NUL/);
+});
+
+test('an exec comes back with its exit code and both outputs as bytes, whatever arrives between', async (t) => {
+  const { helper } = await fakeHelper(t);
+  const [a, , b] = await Promise.all([
+    helper.exec('/usr/lib/cni/bridge', [], { input: '{"cniVersion":"1.0.0"}', env: { CNI_COMMAND: 'ADD' }, timeoutMs: 5000 }),
+    helper.umount('/y', 0),
+    helper.exec('runc', ['--root', '/run/r', 'start', 'id']),
+  ]);
+  assert.equal(a.exitCode, 3);
+  assert.equal(a.timedOut, false);
+  assert.equal(a.stderr.toString(), 'é\n');
+  assert.deepEqual(JSON.parse(a.stdout.toString()), ['exec', '/usr/lib/cni/bridge', '5000', '1', '{"cniVersion":"1.0.0"}', '1', 'CNI_COMMAND=ADD', '/usr/lib/cni/bridge']);
+  assert.deepEqual(JSON.parse(b.stdout.toString()), ['exec', 'runc', '0', '0', '', '-1', 'runc', '--root', '/run/r', 'start', 'id']);
+});
+
+test('a failure comes back with its errno and message; a helper that dies fails what it held and is started again', async (t) => {
+  const { helper } = await fakeHelper(t);
+  await assert.rejects(helper.umount('bad', 0), (e: unknown) => e instanceof HostOpError && e.errno === 22 && /not mounted/.test(e.message));
+  await assert.rejects(helper.umount('die', 0), /host helper ended \(exit 3\)/);
+  await helper.umount('/after', 0);
+});
+
+test('no helper binary: none is used (the callers run mount(8), umount(8), unshare(1))', () => {
+  assert.equal(HostHelper.at('/nonexistent/corelet-io', silentLogger), undefined);
+});
