@@ -26,3 +26,5 @@ export * from './kinds.js';
 export * from './label-selector.js';
 export * from './service-types.js';
 export { decodeService, decodeServiceSpec, decodeEndpointSlice, type DeclaredService, type DeclaredEndpointSlice } from './service-decode.js';
+export { strategicMergePatch, patchSchemaOf, PATCH_SCHEMAS, type PatchNode } from './strategic-merge.js';
+export { jsonPatch } from './json-patch.js';

@@ -11,8 +11,10 @@
  *   GET|POST namespaces, GET|PATCH|DELETE namespaces/NAME  Namespace objects (DELETE: with everything in it)
  *   GET    namespaces/NS/<resource>|events                one namespace (?watch=true streams)
  *   POST   namespaces/NS/<resource>                       create one object
- *   GET|PATCH|DELETE namespaces/NS/<resource>/NAME
- *   GET|PUT namespaces/NS/deployments|statefulsets/NAME/scale     an autoscaling/v1 Scale
+ *   GET|PUT|PATCH|DELETE namespaces/NS/<resource>/NAME    PUT: the whole object (metadata.resourceVersion, when set,
+ *                                                  must be current: 409 Conflict); PATCH: merge, strategic merge
+ *                                                  (api/strategic-merge.ts) or JSON patch, by Content-Type
+ *   GET|PUT|PATCH namespaces/NS/deployments|statefulsets/NAME/scale  an autoscaling/v1 Scale
  *   POST   namespaces/NS/deployments/NAME/rollback        {toRevision?}: rollout undo
  *   GET    namespaces/NS/pods/NAME/log                    text, streamed with follow=true
  *   POST   namespaces/NS/pods/NAME/exec                   {command, container?} → {stdout, stderr, exitCode}
@@ -42,6 +44,8 @@ import {
   type AnyObject,
   type LabelSelector,
   type Pod,
+  strategicMergePatch,
+  jsonPatch,
 } from '../../api/index.js';
 import { CoreletError, invalidArgument, notFound, type Logger, messageOf } from '../../lib/index.js';
 import type { NodeCertificates, Pki, TokenRecord } from '../auth/index.js';
@@ -406,6 +410,7 @@ async function route(req: IncomingMessage, opts: RestApiOptions): Promise<Reply>
     const { object, warnings } = patch(kind, ns, name, await readBody(req), req.headers['content-type'], opts);
     return done(opts, { status: 200, body: object, headers: warningHeaders(warnings) });
   }
+  if (method === 'PUT') return done(opts, replaceObject(kind, ns, name, await readManifest(req, opts), opts));
   if (method === 'DELETE' && kind === 'Pod') {
     // Graceful (controllers/pod-deletion.ts): a pod on a node stays Terminating until its agent confirms.
     const deletion = deletePod(opts.store, ns, name, opts.now(), requestedGracePeriod(url.searchParams, await readBody(req)));
@@ -429,6 +434,15 @@ async function route(req: IncomingMessage, opts: RestApiOptions): Promise<Reply>
 
 function methodNotAllowed(method: string, path: string): HttpError {
   return new HttpError(405, 'MethodNotAllowed', `${method} is not supported on ${path}`);
+}
+
+/** The Content-Type of a server-side apply (a PATCH whose body is the caller's whole intent, YAML or JSON). */
+export const APPLY_PATCH_TYPE = 'application/apply-patch+yaml';
+
+/** 409 Conflict for a write whose resourceVersion precondition no longer holds, worded as kube-apiserver words it. */
+function conflict(kind: StoreKind, name: string): HttpError {
+  const group = groupOfKind(kind);
+  return new HttpError(409, 'Conflict', `Operation cannot be fulfilled on ${resourceOfKind(kind)}${group ? `.${group}` : ''} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
 }
 
 /** A successful write: tells the control loop, which schedules pods and runs controllers. */
@@ -612,6 +626,7 @@ async function subresource(
       if (!obj) throw notFound(`${kind} ${ns}/${name} not found`);
       return { status: 200, body: scaleOf(obj) };
     }
+    if (method === 'PATCH') return done(opts, { status: 200, body: patchScale(kind, ns, name, await readBody(req), req.headers['content-type'], opts.store) });
     if (method !== 'PUT') throw methodNotAllowed(method, path);
     return done(opts, { status: 200, body: putScale(kind, ns, name, await readJson(req), opts.store) });
   }
@@ -729,6 +744,34 @@ function putScale(kind: StoreKind, ns: string, name: string, body: unknown, stor
   return scaleOf(updated as Scalable);
 }
 
+/**
+ * PATCH of a Scale (kubectl scale sends {"spec":{"replicas":N}} as a merge patch): the patch applies
+ * to the Scale as GET shows it, then the result is PUT.
+ */
+function patchScale(kind: StoreKind, ns: string, name: string, text: string, contentType: string | undefined, store: Store): unknown {
+  const type = (contentType ?? '').split(';')[0].trim().toLowerCase();
+  if (!(Object.values(PATCH_TYPES) as string[]).includes(type)) {
+    throw new HttpError(415, 'UnsupportedMediaType', `PATCH of a scale needs a Content-Type of ${Object.values(PATCH_TYPES).join(', ')}; got ${JSON.stringify(contentType ?? '')}`);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (err) {
+    throw invalidArgument(`the patch is not valid JSON: ${messageOf(err)}`);
+  }
+  return store.transaction(() => {
+    const obj = store.get<Scalable>(kind, ns, name);
+    if (!obj) throw notFound(`${kind} ${ns}/${name} not found`);
+    const scale = scaleOf(obj);
+    const patched = type === PATCH_TYPES.json ? jsonPatch(scale, Array.isArray(body) ? body : []) : type === PATCH_TYPES.strategic ? strategicMergePatch(scale, body, 'Scale') : mergePatch(scale, body);
+    if (type === PATCH_TYPES.json && !Array.isArray(body)) throw invalidArgument('a JSON patch must be a list of operations');
+    const rv = isRecord(body) && isRecord(body.metadata) && typeof body.metadata.resourceVersion === 'string' ? body.metadata.resourceVersion : undefined;
+    if (rv !== undefined && rv !== obj.metadata.resourceVersion) throw conflict(kind, name);
+    const replicas = isRecord(patched) && isRecord(patched.spec) ? patched.spec.replicas : undefined;
+    return putScale(kind, ns, name, { spec: { replicas } }, store);
+  });
+}
+
 const TAINT_EFFECTS = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'];
 
 /** The parts of a Node's spec the scheduler acts on, checked after a patch. */
@@ -761,16 +804,29 @@ function decodeSpec(kind: StoreKind, obj: StoredObject): { spec: unknown; warnin
   return { spec: decoded, warnings };
 }
 
+/** The PATCH bodies this API applies, by Content-Type. */
+export const PATCH_TYPES = {
+  merge: 'application/merge-patch+json',
+  strategic: 'application/strategic-merge-patch+json',
+  json: 'application/json-patch+json',
+} as const;
+
 /**
- * Applies an RFC 7386 merge patch to a stored object. Only metadata.labels, metadata.annotations and
+ * Applies a patch to a stored object: an RFC 7386 merge patch, a strategic merge patch
+ * (api/strategic-merge.ts: lists merged by their patch keys, as kubectl apply, scale and rollout
+ * restart send them) or an RFC 6902 JSON patch. Only metadata.labels, metadata.annotations and
  * spec may change (status belongs to controllers and agents; a Pod's spec is fixed once created);
  * the result is validated as a manifest would be. metadata.resourceVersion in the patch makes it
  * conditional (409 Conflict when the object has changed since).
  */
 function patch(kind: StoreKind, ns: string, name: string, text: string, contentType: string | undefined, opts: RestApiOptions): { object: StoredObject; warnings: string[] } {
   const type = (contentType ?? '').split(';')[0].trim().toLowerCase();
-  if (type !== 'application/merge-patch+json') {
-    throw new HttpError(415, 'UnsupportedMediaType', `PATCH needs "Content-Type: application/merge-patch+json" (an RFC 7386 merge patch); got ${JSON.stringify(contentType ?? '')}`);
+  if (!(Object.values(PATCH_TYPES) as string[]).includes(type)) {
+    throw new HttpError(
+      415,
+      'UnsupportedMediaType',
+      `PATCH needs a Content-Type of ${Object.values(PATCH_TYPES).join(', ')} or ${APPLY_PATCH_TYPE} (server-side apply); got ${JSON.stringify(contentType ?? '')}`,
+    );
   }
   let body: unknown;
   try {
@@ -778,13 +834,19 @@ function patch(kind: StoreKind, ns: string, name: string, text: string, contentT
   } catch (err) {
     throw invalidArgument(`the patch is not valid JSON: ${messageOf(err)}`);
   }
-  if (!isRecord(body)) throw invalidArgument('a merge patch must be a JSON object, like {"spec": {"replicas": 3}}');
+  if (type === PATCH_TYPES.json) {
+    if (!Array.isArray(body)) throw invalidArgument('a JSON patch must be a list of operations, like [{"op": "replace", "path": "/spec/replicas", "value": 3}]');
+  } else if (!isRecord(body)) {
+    throw invalidArgument(`a ${type === PATCH_TYPES.merge ? 'merge' : 'strategic merge'} patch must be a JSON object, like {"spec": {"replicas": 3}}`);
+  }
   const ref = ns ? `${kind} ${ns}/${name}` : `${kind} ${name}`;
   const { store } = opts;
   return store.transaction(() => {
     const current = store.get<StoredObject & { spec?: unknown; status?: unknown }>(kind, ns, name);
     if (!current) throw notFound(`${ref} not found`);
-    const merged = mergePatch(current, body) as StoredObject & { spec?: unknown };
+    const patched = type === PATCH_TYPES.strategic ? strategicMergePatch(current, body, kind) : type === PATCH_TYPES.json ? jsonPatch(current, body as unknown[]) : mergePatch(current, body);
+    if (!isRecord(patched)) throw invalidArgument(`${ref}: the patch must leave an object`);
+    const merged = patched as StoredObject & { spec?: unknown };
     if (!isRecord(merged.metadata)) throw invalidArgument(`${ref}: metadata cannot be removed`);
     for (const field of ['name', 'namespace', 'uid'] as const) {
       if (merged.metadata[field] !== current.metadata[field]) throw invalidArgument(`${ref}: metadata.${field} cannot be changed by a patch`);
@@ -816,15 +878,16 @@ function patch(kind: StoreKind, ns: string, name: string, text: string, contentT
       for (const field of ['addressType', 'endpoints', 'ports']) (next as Record<string, unknown>)[field] = decoded[field];
     } else {
       // A patch of spec.clusterIP alone: the stored clusterIPs (derived from it) must not contradict it.
-      if (kind === 'Service' && isRecord(body.spec) && body.spec.clusterIP !== undefined && body.spec.clusterIPs === undefined && isRecord(next.spec)) delete next.spec.clusterIPs;
+      if (kind === 'Service' && isRecord(next.spec) && isRecord(current.spec) && next.spec.clusterIP !== current.spec.clusterIP && JSON.stringify(next.spec.clusterIPs) === JSON.stringify(current.spec.clusterIPs)) delete next.spec.clusterIPs;
       ({ spec: next.spec, warnings } = decodeSpec(kind, next));
       refuseInternalVolumes(kind, next, current);
       allocateService(opts, kind, next, current);
     }
     // Pod Security: a workload's template, a namespace's new level (before it is written).
     warnings.push(...(kind === 'Namespace' ? namespaceLevelWarnings(store, name, next.metadata.labels) : podSecurityWarnings(store, kind, next)));
-    const rv = isRecord(body.metadata) && typeof body.metadata.resourceVersion === 'string' ? body.metadata.resourceVersion : current.metadata.resourceVersion;
-    return { object: store.update(kind, next as ObjectInput, rv) as StoredObject, warnings };
+    const rv = isRecord(body) && isRecord(body.metadata) && typeof body.metadata.resourceVersion === 'string' ? body.metadata.resourceVersion : undefined;
+    if (rv !== undefined && rv !== current.metadata.resourceVersion) throw conflict(kind, name);
+    return { object: store.update(kind, next as ObjectInput, current.metadata.resourceVersion) as StoredObject, warnings };
   });
 }
 
@@ -906,19 +969,65 @@ function apply(decoded: DecodedObjects, opts: RestApiOptions): Reply {
         results.push('created');
         return store.create(kind, obj as unknown as ObjectInput);
       }
-      const declared = obj.kind === 'Job' && current.spec?.selector !== undefined ? withJobSelector(obj, current.metadata.uid) : obj;
-      const annotations = { ...controllerAnnotations(current.metadata.annotations), ...obj.metadata.annotations };
-      const next = { ...declared, metadata: { ...current.metadata, labels: obj.metadata.labels, annotations } } as unknown as ObjectInput & { spec?: Record<string, unknown>; status?: unknown };
-      if (kind === 'Pod') next.spec = { ...next.spec, nodeName: current.spec?.nodeName };
-      // The manifest has no status: keep what controllers and agents reported.
-      if ((current as { status?: unknown }).status !== undefined) next.status = (current as { status?: unknown }).status;
-      const stored = store.update(kind, next, current.metadata.resourceVersion);
+      const stored = replaceWith(kind, obj, current, store);
       results.push(stored.metadata.resourceVersion === current.metadata.resourceVersion ? 'unchanged' : 'configured');
       return stored;
     }),
   );
   opts.onPodsChanged?.();
   return { status: 200, body: list('', items, store.resourceVersion()), headers: { ...warningHeaders(warnings), [APPLY_RESULTS_HEADER]: results.join(',') } };
+}
+
+/**
+ * Writes a declared object (a manifest's, or a PUT's body) over the stored one: an existing Pod keeps
+ * its binding, a Job the selector generated for it, an object its controllers' annotations, its
+ * managed fields and its status (a manifest has no status: controllers and agents report it).
+ */
+function replaceWith(kind: StoreKind, obj: AnyObject, current: StoredObject & { spec?: { nodeName?: string; selector?: unknown } }, store: Store): StoredObject {
+  const declared = obj.kind === 'Job' && current.spec?.selector !== undefined ? withJobSelector(obj, current.metadata.uid) : obj;
+  const annotations = { ...controllerAnnotations(current.metadata.annotations), ...obj.metadata.annotations };
+  const next = { ...declared, metadata: { ...current.metadata, labels: obj.metadata.labels, annotations } } as unknown as ObjectInput & { spec?: Record<string, unknown>; status?: unknown };
+  if (kind === 'Pod') next.spec = { ...next.spec, nodeName: current.spec?.nodeName };
+  delete next.status;
+  if ((current as { status?: unknown }).status !== undefined) next.status = (current as { status?: unknown }).status;
+  return store.update(kind, next, current.metadata.resourceVersion);
+}
+
+/**
+ * PUT of a named object (kubectl replace and edit, client-go's Update): the body is the whole object,
+ * validated as a manifest; its metadata.resourceVersion, when set, must be the stored one (else 409
+ * Conflict, the optimistic concurrency every Kubernetes client retries on); without one the update
+ * is unconditional, as kube-apiserver allows for the built-in kinds. Status in the body is ignored
+ * (it has its own writers).
+ */
+function replaceObject(kind: StoreKind, ns: string, name: string, body: DecodedObjects & { text: string }, opts: RestApiOptions): Reply {
+  const { objects } = body;
+  // What a GET returned and the caller sends back: the managed fields stay the server's.
+  const warnings = body.warnings.filter((w) => !/metadata\.managedFields: unknown field/.test(w));
+  if (objects.length !== 1) throw invalidArgument(`request body: expected one ${kind}, got ${objects.length} objects`);
+  const obj = objects[0];
+  if (obj.kind !== kind) throw invalidArgument(`request body: kind ${obj.kind} sent to a ${kind}'s URL`);
+  if (obj.metadata.name !== name) throw invalidArgument(`request body: metadata.name "${obj.metadata.name}" does not match the URL's name "${name}"`);
+  if (isNamespaced(kind) && obj.metadata.namespace !== ns) {
+    if (obj.metadata.namespace === 'default' && !/\bnamespace\b/.test(body.text)) obj.metadata.namespace = ns;
+    else throw invalidArgument(`request body: metadata.namespace "${obj.metadata.namespace}" does not match the URL's namespace "${ns}"`);
+  }
+  const rv = (obj.metadata as { resourceVersion?: unknown }).resourceVersion;
+  const { store } = opts;
+  const stored = store.transaction(() => {
+    const current = store.get<StoredObject & { spec?: { nodeName?: string; selector?: unknown } }>(kind, ns, name);
+    if (!current) throw notFound(`${resourceOfKind(kind)} "${name}" not found${ns ? ` in namespace ${ns}` : ''}`);
+    if (typeof rv === 'string' && rv !== '' && rv !== current.metadata.resourceVersion) throw conflict(kind, name);
+    if (current.metadata.uid && obj.metadata.uid && obj.metadata.uid !== current.metadata.uid) {
+      throw new HttpError(409, 'Conflict', `Precondition failed: UID in precondition: ${obj.metadata.uid}, UID in object meta: ${current.metadata.uid}`);
+    }
+    opts.access?.admit(kind, obj);
+    checkRoleRefKept(kind, current, obj, `${kind} ${ns ? `${ns}/` : ''}${name}`);
+    warnings.push(...admitWrite(store, kind, obj as Parameters<typeof admitWrite>[2], current));
+    allocateService(opts, kind, obj, current);
+    return replaceWith(kind, obj, current, store);
+  });
+  return { status: 200, body: stored, headers: warningHeaders(warnings) };
 }
 
 /** The URL resource of a kind ("Deployment" → "deployments"). */
@@ -950,6 +1059,7 @@ async function clusterObjectRoute(
     const { object } = patch(kind, '', name, await readBody(req), req.headers['content-type'], opts);
     return done(opts, { status: 200, body: object });
   }
+  if (method === 'PUT') return done(opts, replaceObject(kind, '', name, await readManifest(req, opts), opts));
   if (method === 'DELETE') {
     const gone = store.delete(kind, '', name);
     if (!gone) throw notFound(`${resource} "${name}" not found`);

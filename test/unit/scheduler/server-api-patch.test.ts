@@ -1,0 +1,153 @@
+/**
+ * Kubernetes write semantics over HTTP: strategic merge patches and JSON patches as kubectl sends
+ * them (apply's last-applied flow, scale, rollout restart), PUT with resourceVersion preconditions
+ * and 409 Conflict.
+ */
+import { before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Pki } from '../../../src/scheduler/auth/index.js';
+import { tempStore } from './store-helpers.js';
+import { createDeployment } from './controllers-helpers.js';
+import { api, makePki, makeTokens, startApiServer } from './server-helpers.js';
+
+const SMP = 'application/strategic-merge-patch+json';
+const path = '/api/v1/namespaces/default/deployments/web';
+
+describe('scheduler REST API: strategic merge patch, JSON patch and PUT', () => {
+  let pki: Pki;
+  before(async () => {
+    pki = await makePki();
+  });
+
+  it('merges a strategic patch by the lists\' keys (kubectl apply, set image, rollout restart)', async (t) => {
+    const { store } = tempStore(t);
+    const tokens = makeTokens();
+    const server = await startApiServer(t, store, pki, tokens.lookup);
+    createDeployment(store, 'web', { extraSpec: '' });
+    // A second container by strategic patch: the first stays (a merge patch would replace the list).
+    const added = await api(server, pki, 'PATCH', path, {
+      token: tokens.api,
+      contentType: SMP,
+      body: JSON.stringify({ spec: { template: { spec: { containers: [{ name: 'side', image: 'side:1', env: [{ name: 'A', value: '1' }] }] } } } }),
+    });
+    assert.equal(added.status, 200, added.text);
+    assert.deepEqual(added.body.spec.template.spec.containers.map((c: any) => `${c.name}=${c.image}`), ['c=busybox:1', 'side=side:1']);
+    // What kubectl rollout restart sends.
+    const restarted = await api(server, pki, 'PATCH', path, {
+      token: tokens.api,
+      contentType: SMP,
+      body: JSON.stringify({ spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': '2026-01-01T00:00:00Z' } } } } }),
+    });
+    assert.equal(restarted.status, 200, restarted.text);
+    assert.equal(restarted.body.spec.template.metadata.annotations['kubectl.kubernetes.io/restartedAt'], '2026-01-01T00:00:00Z');
+    assert.equal(restarted.body.metadata.generation, 3, 'each template change is a new generation');
+    // The shape of kubectl apply's three-way patch: last-applied annotation, $setElementOrder, a deletion.
+    const applied = await api(server, pki, 'PATCH', path, {
+      token: tokens.api,
+      contentType: SMP,
+      body: JSON.stringify({
+        metadata: { annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"kind":"Deployment"}\n' } },
+        spec: { template: { spec: { '$setElementOrder/containers': [{ name: 'side' }, { name: 'c' }], containers: [{ name: 'side', $patch: 'delete' }, { name: 'c', image: 'busybox:2' }] } } },
+      }),
+    });
+    assert.equal(applied.status, 200, applied.text);
+    assert.deepEqual(applied.body.spec.template.spec.containers.map((c: any) => `${c.name}=${c.image}`), ['c=busybox:2']);
+    assert.equal(applied.body.metadata.annotations['kubectl.kubernetes.io/last-applied-configuration'], '{"kind":"Deployment"}\n');
+
+    const bad = await api(server, pki, 'PATCH', path, { token: tokens.api, contentType: SMP, body: JSON.stringify({ spec: { template: { spec: { containers: [{ image: 'x' }] } } } }) });
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.message, /spec\.template\.spec\.containers\[0\]: the item has no "name"/);
+    const invalid = await api(server, pki, 'PATCH', path, { token: tokens.api, contentType: SMP, body: JSON.stringify({ spec: { replicas: -2 } }) });
+    assert.equal(invalid.status, 400, 'the result is validated as a manifest is');
+    const unknown = await api(server, pki, 'PATCH', path, { token: tokens.api, contentType: 'application/xml', body: '<a/>' });
+    assert.equal(unknown.status, 415);
+    assert.match(unknown.body.message, /strategic-merge-patch\+json/);
+  });
+
+  it('applies an RFC 6902 JSON patch, failing whole on a failed test', async (t) => {
+    const { store } = tempStore(t);
+    const tokens = makeTokens();
+    const server = await startApiServer(t, store, pki, tokens.lookup);
+    createDeployment(store, 'web');
+    const json = (ops: unknown) => api(server, pki, 'PATCH', path, { token: tokens.api, contentType: 'application/json-patch+json', body: JSON.stringify(ops) });
+    const ok = await json([
+      { op: 'test', path: '/spec/replicas', value: 1 },
+      { op: 'replace', path: '/spec/replicas', value: 4 },
+      { op: 'add', path: '/metadata/labels/tier', value: 'front' },
+    ]);
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(ok.body.spec.replicas, 4);
+    assert.equal(ok.body.metadata.labels.tier, 'front');
+    const failed = await json([{ op: 'replace', path: '/spec/replicas', value: 9 }, { op: 'test', path: '/spec/replicas', value: 1 }]);
+    assert.equal(failed.status, 400);
+    assert.match(failed.body.message, /operation 1: test failed/);
+    assert.equal(store.get<any>('Deployment', 'default', 'web').spec.replicas, 4, 'nothing was written');
+    const missing = await json([{ op: 'remove', path: '/spec/nothing' }]);
+    assert.equal(missing.status, 400);
+    assert.match(missing.body.message, /no value at \/spec\/nothing/);
+  });
+
+  it('kubectl scale: a merge patch of the scale subresource', async (t) => {
+    const { store } = tempStore(t);
+    const tokens = makeTokens();
+    const server = await startApiServer(t, store, pki, tokens.lookup);
+    createDeployment(store, 'web');
+    const scaled = await api(server, pki, 'PATCH', `${path}/scale`, { token: tokens.api, contentType: 'application/merge-patch+json', body: '{"spec":{"replicas":3}}' });
+    assert.equal(scaled.status, 200, scaled.text);
+    assert.equal(scaled.body.kind, 'Scale');
+    assert.equal(scaled.body.spec.replicas, 3);
+    assert.equal(store.get<any>('Deployment', 'default', 'web').spec.replicas, 3);
+    const stale = await api(server, pki, 'PATCH', `${path}/scale`, { token: tokens.api, contentType: 'application/merge-patch+json', body: '{"metadata":{"resourceVersion":"1"},"spec":{"replicas":5}}' });
+    assert.equal(stale.status, 409);
+    assert.equal(stale.body.reason, 'Conflict');
+  });
+
+  it('PUT replaces an object when its resourceVersion is current, else 409 Conflict', async (t) => {
+    const { store } = tempStore(t);
+    const tokens = makeTokens();
+    const server = await startApiServer(t, store, pki, tokens.lookup);
+    createDeployment(store, 'web');
+    const got = await api(server, pki, 'GET', path, { token: tokens.api });
+    const edited = structuredClone(got.body);
+    edited.spec.replicas = 2;
+    edited.metadata.labels = { edited: 'yes' };
+    edited.status = { replicas: 99 };
+    const put = await api(server, pki, 'PUT', path, { token: tokens.api, contentType: 'application/json', body: JSON.stringify(edited) });
+    assert.equal(put.status, 200, put.text);
+    assert.equal(put.body.spec.replicas, 2);
+    assert.deepEqual(put.body.metadata.labels, { edited: 'yes' });
+    assert.notEqual(put.body.metadata.resourceVersion, got.body.metadata.resourceVersion);
+    assert.equal(put.body.status?.replicas, got.body.status?.replicas, 'status is not written by a PUT of the object');
+    assert.equal(put.headers.warning, undefined, 'what GET returned is accepted back without warnings');
+
+    // The same body again: its resourceVersion is now stale.
+    edited.spec.replicas = 7;
+    const stale = await api(server, pki, 'PUT', path, { token: tokens.api, contentType: 'application/json', body: JSON.stringify(edited) });
+    assert.equal(stale.status, 409);
+    assert.equal(stale.body.reason, 'Conflict');
+    assert.equal(stale.body.message, 'Operation cannot be fulfilled on deployments.apps "web": the object has been modified; please apply your changes to the latest version and try again');
+    assert.equal(store.get<any>('Deployment', 'default', 'web').spec.replicas, 2);
+
+    // Without a resourceVersion: unconditional.
+    delete edited.metadata.resourceVersion;
+    const unconditional = await api(server, pki, 'PUT', path, { token: tokens.api, contentType: 'application/json', body: JSON.stringify(edited) });
+    assert.equal(unconditional.status, 200, unconditional.text);
+    assert.equal(unconditional.body.spec.replicas, 7);
+
+    const renamed = await api(server, pki, 'PUT', path, { token: tokens.api, contentType: 'application/json', body: JSON.stringify({ ...edited, metadata: { ...edited.metadata, name: 'other' } }) });
+    assert.equal(renamed.status, 400);
+    assert.match(renamed.body.message, /metadata\.name "other" does not match the URL's name "web"/);
+    const missing = await api(server, pki, 'PUT', '/api/v1/namespaces/default/deployments/gone', { token: tokens.api, contentType: 'application/json', body: JSON.stringify({ ...edited, metadata: { name: 'gone' } }) });
+    assert.equal(missing.status, 404);
+  });
+
+  it('a merge patch with a stale resourceVersion is a 409 Conflict', async (t) => {
+    const { store } = tempStore(t);
+    const tokens = makeTokens();
+    const server = await startApiServer(t, store, pki, tokens.lookup);
+    createDeployment(store, 'web');
+    const stale = await api(server, pki, 'PATCH', path, { token: tokens.api, contentType: 'application/merge-patch+json', body: '{"metadata":{"resourceVersion":"1"},"spec":{"replicas":5}}' });
+    assert.equal(stale.status, 409);
+    assert.equal(stale.body.reason, 'Conflict');
+  });
+});
