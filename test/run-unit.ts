@@ -62,6 +62,7 @@ const SHARED = [
   'agent/volumes-persistent.test.ts',
   'api/kinds.test.ts',
   'api/label-selector.test.ts',
+  'api/managed-fields.test.ts',
   'api/messages.test.ts',
   'api/pod-decode.test.ts',
   'api/pod-resources.test.ts',

@@ -46,6 +46,7 @@ import {
   type Pod,
   strategicMergePatch,
   jsonPatch,
+  recordUpdate,
 } from '../../api/index.js';
 import { CoreletError, invalidArgument, notFound, type Logger, messageOf } from '../../lib/index.js';
 import type { NodeCertificates, Pki, TokenRecord } from '../auth/index.js';
@@ -62,6 +63,7 @@ import { requestedTimeoutSeconds, streamLifetime, streamTimeoutMs, type StreamLi
 import type { TokenStore } from '../auth/index.js';
 import { DecoderBusyError, decodeObjectsOffLoop, INLINE_DECODE_BYTES, type DecodeSlots } from './decode-off-loop.js';
 import { isBigList, sendListInSlices } from './send-list.js';
+import { appliedConfiguration, checkManagedFields, serverSideApply, updateManager, writeRequestOf, type WriteRequest } from './server-side-apply.js';
 
 /** Largest request body accepted: kube-apiserver's 3 MiB (a manifest of several objects, each at most 1.5 MiB). */
 export const MAX_BODY_BYTES = MAX_REQUEST_BODY_BYTES;
@@ -105,6 +107,8 @@ export interface RestApiOptions {
   addToken?: (record: TokenRecord) => void;
   /** The caller of the request being routed (set by handleApiRequest). */
   access?: AccessContext;
+  /** The field manager and force flag of the request being routed (set by handleApiRequest). */
+  writeRequest?: WriteRequest;
   /** Bootstrap token records for /api/v1/bootstraptokens (bootstrap-tokens-api.ts); 404 without. */
   bootstrapTokens?: TokenStore;
   /**
@@ -273,7 +277,7 @@ export async function handleApiRequest(req: IncomingMessage, res: ServerResponse
   try {
     const url = new URL(req.url ?? '/', 'https://scheduler');
     access = checkAccess(req, url, opts);
-    const reply = (await accessRoute(req, url, access, opts, () => readJson(req))) ?? (await route(req, { ...opts, access }));
+    const reply = (await accessRoute(req, url, access, opts, () => readJson(req))) ?? (await route(req, { ...opts, access, writeRequest: writeRequestOf(url, req.headers) }));
     clientGone = res.destroyed;
     if ('stream' in reply) {
       code = 200;
@@ -407,8 +411,8 @@ async function route(req: IncomingMessage, opts: RestApiOptions): Promise<Reply>
     return { status: 200, body: obj };
   }
   if (method === 'PATCH') {
-    const { object, warnings } = patch(kind, ns, name, await readBody(req), req.headers['content-type'], opts);
-    return done(opts, { status: 200, body: object, headers: warningHeaders(warnings) });
+    const { object, warnings, created } = patch(kind, ns, name, await readBody(req), req.headers['content-type'], opts);
+    return done(opts, { status: created ? 201 : 200, body: object, headers: warningHeaders(warnings) });
   }
   if (method === 'PUT') return done(opts, replaceObject(kind, ns, name, await readManifest(req, opts), opts));
   if (method === 'DELETE' && kind === 'Pod') {
@@ -626,9 +630,9 @@ async function subresource(
       if (!obj) throw notFound(`${kind} ${ns}/${name} not found`);
       return { status: 200, body: scaleOf(obj) };
     }
-    if (method === 'PATCH') return done(opts, { status: 200, body: patchScale(kind, ns, name, await readBody(req), req.headers['content-type'], opts.store) });
+    if (method === 'PATCH') return done(opts, { status: 200, body: patchScale(kind, ns, name, await readBody(req), req.headers['content-type'], opts) });
     if (method !== 'PUT') throw methodNotAllowed(method, path);
-    return done(opts, { status: 200, body: putScale(kind, ns, name, await readJson(req), opts.store) });
+    return done(opts, { status: 200, body: putScale(kind, ns, name, await readJson(req), opts.store, opts) });
   }
   if (kind === 'Deployment' && sub === 'rollback') {
     if (method !== 'POST') throw methodNotAllowed(method, path);
@@ -730,7 +734,7 @@ function scaleOf(obj: Scalable): unknown {
 }
 
 /** Sets spec.replicas from a Scale body; metadata.resourceVersion, when given, must still be current. */
-function putScale(kind: StoreKind, ns: string, name: string, body: unknown, store: Store): unknown {
+function putScale(kind: StoreKind, ns: string, name: string, body: unknown, store: Store, opts?: RestApiOptions): unknown {
   const replicas = isRecord(body) && isRecord(body.spec) ? body.spec.replicas : undefined;
   if (!Number.isInteger(replicas) || (replicas as number) < 0 || (replicas as number) > 2 ** 31 - 1) {
     throw invalidArgument(`scale: the body must be a Scale with spec.replicas a non-negative integer, like {"spec": {"replicas": 3}}; got ${JSON.stringify(replicas)}`);
@@ -739,7 +743,10 @@ function putScale(kind: StoreKind, ns: string, name: string, body: unknown, stor
   const updated = store.transaction(() => {
     const current = store.get<Scalable>(kind, ns, name);
     if (!current) throw notFound(`${kind} ${ns}/${name} not found`);
-    return store.update(kind, { ...current, spec: { ...current.spec, replicas: replicas as number } }, rv ?? current.metadata.resourceVersion);
+    if (rv !== undefined && rv !== current.metadata.resourceVersion) throw conflict(kind, name);
+    const next = { ...current, spec: { ...current.spec, replicas: replicas as number } };
+    if (opts) recordWrite(opts, kind, current, next, 'scale');
+    return store.update(kind, next, current.metadata.resourceVersion);
   });
   return scaleOf(updated as Scalable);
 }
@@ -748,7 +755,8 @@ function putScale(kind: StoreKind, ns: string, name: string, body: unknown, stor
  * PATCH of a Scale (kubectl scale sends {"spec":{"replicas":N}} as a merge patch): the patch applies
  * to the Scale as GET shows it, then the result is PUT.
  */
-function patchScale(kind: StoreKind, ns: string, name: string, text: string, contentType: string | undefined, store: Store): unknown {
+function patchScale(kind: StoreKind, ns: string, name: string, text: string, contentType: string | undefined, opts: RestApiOptions): unknown {
+  const { store } = opts;
   const type = (contentType ?? '').split(';')[0].trim().toLowerCase();
   if (!(Object.values(PATCH_TYPES) as string[]).includes(type)) {
     throw new HttpError(415, 'UnsupportedMediaType', `PATCH of a scale needs a Content-Type of ${Object.values(PATCH_TYPES).join(', ')}; got ${JSON.stringify(contentType ?? '')}`);
@@ -768,7 +776,7 @@ function patchScale(kind: StoreKind, ns: string, name: string, text: string, con
     const rv = isRecord(body) && isRecord(body.metadata) && typeof body.metadata.resourceVersion === 'string' ? body.metadata.resourceVersion : undefined;
     if (rv !== undefined && rv !== obj.metadata.resourceVersion) throw conflict(kind, name);
     const replicas = isRecord(patched) && isRecord(patched.spec) ? patched.spec.replicas : undefined;
-    return putScale(kind, ns, name, { spec: { replicas } }, store);
+    return putScale(kind, ns, name, { spec: { replicas } }, store, opts);
   });
 }
 
@@ -819,8 +827,9 @@ export const PATCH_TYPES = {
  * the result is validated as a manifest would be. metadata.resourceVersion in the patch makes it
  * conditional (409 Conflict when the object has changed since).
  */
-function patch(kind: StoreKind, ns: string, name: string, text: string, contentType: string | undefined, opts: RestApiOptions): { object: StoredObject; warnings: string[] } {
+function patch(kind: StoreKind, ns: string, name: string, text: string, contentType: string | undefined, opts: RestApiOptions): { object: StoredObject; warnings: string[]; created?: boolean } {
   const type = (contentType ?? '').split(';')[0].trim().toLowerCase();
+  if (type === APPLY_PATCH_TYPE) return applyPatch(kind, ns, name, text, opts);
   if (!(Object.values(PATCH_TYPES) as string[]).includes(type)) {
     throw new HttpError(
       415,
@@ -846,49 +855,109 @@ function patch(kind: StoreKind, ns: string, name: string, text: string, contentT
     if (!current) throw notFound(`${ref} not found`);
     const patched = type === PATCH_TYPES.strategic ? strategicMergePatch(current, body, kind) : type === PATCH_TYPES.json ? jsonPatch(current, body as unknown[]) : mergePatch(current, body);
     if (!isRecord(patched)) throw invalidArgument(`${ref}: the patch must leave an object`);
-    const merged = patched as StoredObject & { spec?: unknown };
-    if (!isRecord(merged.metadata)) throw invalidArgument(`${ref}: metadata cannot be removed`);
-    for (const field of ['name', 'namespace', 'uid'] as const) {
-      if (merged.metadata[field] !== current.metadata[field]) throw invalidArgument(`${ref}: metadata.${field} cannot be changed by a patch`);
-    }
-    if (merged.kind !== current.kind || merged.apiVersion !== current.apiVersion) throw invalidArgument(`${ref}: kind and apiVersion cannot be changed by a patch`);
-    const next: StoredObject & { spec?: unknown; status?: unknown } = {
-      ...merged,
-      metadata: { ...current.metadata, labels: merged.metadata.labels ?? {}, annotations: merged.metadata.annotations ?? {} },
-    };
-    delete next.status;
-    if (current.status !== undefined) next.status = current.status;
-    let warnings: string[] = [];
-    if (kind === 'Node') checkNodeSpec(next.spec, name);
-    else if (isRbacKind(kind)) {
-      checkRoleRefKept(kind, current, next, ref);
-      opts.access?.admit(kind, next);
-    }
-    else if (kind === 'Pod') {
-      if (JSON.stringify(next.spec) !== JSON.stringify(current.spec)) {
-        throw invalidArgument(`${ref}: a pod's spec cannot be changed (only metadata.labels and metadata.annotations); delete the pod and create it again`);
-      }
-    } else if (kind === 'ReplicaSet') {
-      const replicas = isRecord(next.spec) ? next.spec.replicas : undefined;
-      if (!Number.isInteger(replicas) || (replicas as number) < 0) throw invalidArgument(`${ref}: spec.replicas must be a non-negative integer`);
-    } else if (kind === 'EndpointSlice') {
-      const { name: n, namespace, labels, annotations } = next.metadata;
-      const { objects } = decodeObjects(JSON.stringify({ ...next, metadata: { name: n, namespace, labels, annotations } }), ref);
-      const decoded = objects[0] as unknown as Record<string, unknown>;
-      for (const field of ['addressType', 'endpoints', 'ports']) (next as Record<string, unknown>)[field] = decoded[field];
-    } else {
-      // A patch of spec.clusterIP alone: the stored clusterIPs (derived from it) must not contradict it.
-      if (kind === 'Service' && isRecord(next.spec) && isRecord(current.spec) && next.spec.clusterIP !== current.spec.clusterIP && JSON.stringify(next.spec.clusterIPs) === JSON.stringify(current.spec.clusterIPs)) delete next.spec.clusterIPs;
-      ({ spec: next.spec, warnings } = decodeSpec(kind, next));
-      refuseInternalVolumes(kind, next, current);
-      allocateService(opts, kind, next, current);
-    }
-    // Pod Security: a workload's template, a namespace's new level (before it is written).
-    warnings.push(...(kind === 'Namespace' ? namespaceLevelWarnings(store, name, next.metadata.labels) : podSecurityWarnings(store, kind, next)));
-    const rv = isRecord(body) && isRecord(body.metadata) && typeof body.metadata.resourceVersion === 'string' ? body.metadata.resourceVersion : undefined;
-    if (rv !== undefined && rv !== current.metadata.resourceVersion) throw conflict(kind, name);
-    return { object: store.update(kind, next as ObjectInput, current.metadata.resourceVersion) as StoredObject, warnings };
+    // A patch that sets managedFields (kubectl's upgrade of client-side apply's ownership) sets them; otherwise the patch's manager gets what it changed.
+    const managedFields = isRecord(patched.metadata) && JSON.stringify(patched.metadata.managedFields) !== JSON.stringify(managedFieldsOf(current)) ? checkManagedFields(patched.metadata.managedFields, ref) : undefined;
+    return writePatched(kind, current, patched as StoredObject, opts, managedFields);
   });
+}
+
+/**
+ * Server-side apply (application/apply-patch+yaml): the body is the caller's whole intent for the
+ * fields it manages (server-side-apply.ts). A missing object is created; conflicts with other
+ * managers' fields are 409 Conflict unless ?force=true.
+ */
+function applyPatch(kind: StoreKind, ns: string, name: string, text: string, opts: RestApiOptions): { object: StoredObject; warnings: string[]; created?: boolean } {
+  const request = opts.writeRequest ?? { force: false };
+  const { store } = opts;
+  const applied = appliedConfiguration(text, kind, API_VERSIONS[kind], ns, name);
+  return store.transaction(() => {
+    const current = store.get<StoredObject & { spec?: unknown; status?: unknown }>(kind, ns, name);
+    const merged = serverSideApply(current, applied, { kind, apiVersion: API_VERSIONS[kind], request, time: rfc3339(opts.now()) });
+    if (current) return writePatched(kind, current, merged, opts, managedFieldsOf(merged) ?? []);
+    // A new object: validated and admitted as a POST's body, owned by the applier.
+    const { managedFields, ...metadata } = merged.metadata as StoredObject['metadata'] & { managedFields?: unknown };
+    const { objects, warnings } = decodeObjects(JSON.stringify({ ...merged, metadata }), 'request body');
+    const obj = objects[0];
+    if (isNamespaced(kind)) obj.metadata.namespace = ns;
+    if (opts.access) opts.access.auditName = obj.metadata.name;
+    opts.access?.admit(kind, obj);
+    warnings.push(...admitWrite(store, kind, obj));
+    allocateService(opts, kind, obj);
+    const created = store.create(kind, { ...obj, metadata: { ...obj.metadata, managedFields } } as unknown as ObjectInput) as StoredObject;
+    return { object: created, warnings, created: true };
+  });
+}
+
+/**
+ * Writes a patched object over current: only metadata.labels, metadata.annotations (and managed
+ * fields) and the spec may change; the result is validated as a manifest. The patched
+ * metadata.resourceVersion, when it differs from the stored one, is a stale precondition: 409.
+ */
+function writePatched(kind: StoreKind, current: StoredObject & { spec?: unknown; status?: unknown }, merged: StoredObject & { spec?: unknown }, opts: RestApiOptions, managedFields?: unknown): { object: StoredObject; warnings: string[] } {
+  const { store } = opts;
+  const { name, namespace: ns } = current.metadata;
+  const ref = ns ? `${kind} ${ns}/${name}` : `${kind} ${name}`;
+  if (!isRecord(merged.metadata)) throw invalidArgument(`${ref}: metadata cannot be removed`);
+  for (const field of ['name', 'namespace', 'uid'] as const) {
+    if (merged.metadata[field] !== current.metadata[field]) throw invalidArgument(`${ref}: metadata.${field} cannot be changed by a patch`);
+  }
+  if (merged.kind !== current.kind || merged.apiVersion !== current.apiVersion) throw invalidArgument(`${ref}: kind and apiVersion cannot be changed by a patch`);
+  const rv = merged.metadata.resourceVersion;
+  if (typeof rv === 'string' && rv !== '' && rv !== current.metadata.resourceVersion) throw conflict(kind, name);
+  const next: StoredObject & { spec?: unknown; status?: unknown } = {
+    ...merged,
+    metadata: { ...current.metadata, labels: merged.metadata.labels ?? {}, annotations: merged.metadata.annotations ?? {} },
+  };
+  delete next.status;
+  if (current.status !== undefined) next.status = current.status;
+  let warnings: string[] = [];
+  if (kind === 'Node') checkNodeSpec(next.spec, name);
+  else if (isRbacKind(kind)) {
+    checkRoleRefKept(kind, current, next, ref);
+    opts.access?.admit(kind, next);
+  }
+  else if (kind === 'Pod') {
+    if (JSON.stringify(next.spec) !== JSON.stringify(current.spec)) {
+      throw invalidArgument(`${ref}: a pod's spec cannot be changed (only metadata.labels and metadata.annotations); delete the pod and create it again`);
+    }
+  } else if (kind === 'ReplicaSet') {
+    const replicas = isRecord(next.spec) ? next.spec.replicas : undefined;
+    if (!Number.isInteger(replicas) || (replicas as number) < 0) throw invalidArgument(`${ref}: spec.replicas must be a non-negative integer`);
+  } else if (kind === 'EndpointSlice') {
+    const { name: n, namespace, labels, annotations } = next.metadata;
+    const { objects } = decodeObjects(JSON.stringify({ ...next, metadata: { name: n, namespace, labels, annotations } }), ref);
+    const decoded = objects[0] as unknown as Record<string, unknown>;
+    for (const field of ['addressType', 'endpoints', 'ports']) (next as Record<string, unknown>)[field] = decoded[field];
+  } else {
+    // A patch of spec.clusterIP alone: the stored clusterIPs (derived from it) must not contradict it.
+    if (kind === 'Service' && isRecord(next.spec) && isRecord(current.spec) && next.spec.clusterIP !== current.spec.clusterIP && JSON.stringify(next.spec.clusterIPs) === JSON.stringify(current.spec.clusterIPs)) delete next.spec.clusterIPs;
+    ({ spec: next.spec, warnings } = decodeSpec(kind, next));
+    refuseInternalVolumes(kind, next, current);
+    allocateService(opts, kind, next, current);
+  }
+  // Pod Security: a workload's template, a namespace's new level (before it is written).
+  warnings.push(...(kind === 'Namespace' ? namespaceLevelWarnings(store, name, next.metadata.labels) : podSecurityWarnings(store, kind, next)));
+  if (managedFields !== undefined) {
+    const meta = next.metadata as { managedFields?: unknown };
+    if (Array.isArray(managedFields) && managedFields.length === 0) delete meta.managedFields;
+    else meta.managedFields = managedFields;
+  }
+  else recordWrite(opts, kind, current, next);
+  return { object: store.update(kind, next as ObjectInput, current.metadata.resourceVersion) as StoredObject, warnings };
+}
+
+/** A write other than apply: its manager (?fieldManager=, else the client's User-Agent) gets the fields it changed. */
+function recordWrite(opts: RestApiOptions, kind: StoreKind, before: unknown, after: object, subresource?: string): void {
+  recordUpdate(before, after, { kind, manager: updateManager(opts.writeRequest), apiVersion: API_VERSIONS[kind], time: rfc3339(opts.now()), ...(subresource ? { subresource } : {}) });
+}
+
+function managedFieldsOf(obj: StoredObject): unknown {
+  return (obj.metadata as { managedFields?: unknown }).managedFields;
+}
+
+/** RFC 3339 in whole seconds, as metadata timestamps are written. */
+function rfc3339(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** Annotation prefixes controllers write on the objects users apply (a Deployment's revision). */
@@ -915,6 +984,7 @@ function createFromBody(kind: StoreKind, namespace: string, body: DecodedObjects
     opts.access?.admit(kind, obj);
     warnings.push(...admitWrite(opts.store, kind, obj));
     allocateService(opts, kind, obj);
+    recordWrite(opts, kind, undefined, obj);
     return opts.store.create(kind, obj as unknown as ObjectInput);
   });
   return { status: 201, body: created, headers: warningHeaders(warnings) };
@@ -983,13 +1053,14 @@ function apply(decoded: DecodedObjects, opts: RestApiOptions): Reply {
  * its binding, a Job the selector generated for it, an object its controllers' annotations, its
  * managed fields and its status (a manifest has no status: controllers and agents report it).
  */
-function replaceWith(kind: StoreKind, obj: AnyObject, current: StoredObject & { spec?: { nodeName?: string; selector?: unknown } }, store: Store): StoredObject {
+function replaceWith(kind: StoreKind, obj: AnyObject, current: StoredObject & { spec?: { nodeName?: string; selector?: unknown } }, store: Store, beforeWrite?: (next: ObjectInput) => void): StoredObject {
   const declared = obj.kind === 'Job' && current.spec?.selector !== undefined ? withJobSelector(obj, current.metadata.uid) : obj;
   const annotations = { ...controllerAnnotations(current.metadata.annotations), ...obj.metadata.annotations };
   const next = { ...declared, metadata: { ...current.metadata, labels: obj.metadata.labels, annotations } } as unknown as ObjectInput & { spec?: Record<string, unknown>; status?: unknown };
   if (kind === 'Pod') next.spec = { ...next.spec, nodeName: current.spec?.nodeName };
   delete next.status;
   if ((current as { status?: unknown }).status !== undefined) next.status = (current as { status?: unknown }).status;
+  beforeWrite?.(next);
   return store.update(kind, next, current.metadata.resourceVersion);
 }
 
@@ -1025,7 +1096,7 @@ function replaceObject(kind: StoreKind, ns: string, name: string, body: DecodedO
     checkRoleRefKept(kind, current, obj, `${kind} ${ns ? `${ns}/` : ''}${name}`);
     warnings.push(...admitWrite(store, kind, obj as Parameters<typeof admitWrite>[2], current));
     allocateService(opts, kind, obj, current);
-    return replaceWith(kind, obj, current, store);
+    return replaceWith(kind, obj, current, store, (next) => recordWrite(opts, kind, current, next));
   });
   return { status: 200, body: stored, headers: warningHeaders(warnings) };
 }

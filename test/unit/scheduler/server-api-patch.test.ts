@@ -150,4 +150,51 @@ describe('scheduler REST API: strategic merge patch, JSON patch and PUT', () => 
     assert.equal(stale.status, 409);
     assert.equal(stale.body.reason, 'Conflict');
   });
+
+  it('server-side apply: creates, updates, conflicts with another manager (409) unless forced, and records plain writers', async (t) => {
+    const { store } = tempStore(t);
+    const tokens = makeTokens();
+    const server = await startApiServer(t, store, pki, tokens.lookup);
+    const manifest = (replicas: number, image: string) => `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: default}
+spec:
+  replicas: ${replicas}
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: c, image: "${image}"}]
+`;
+    const apply = (query: string, body: string) => api(server, pki, 'PATCH', `${path}?${query}`, { token: tokens.api, contentType: 'application/apply-patch+yaml', body });
+
+    const created = await apply('fieldManager=alice', manifest(2, 'app:1'));
+    assert.equal(created.status, 201, created.text);
+    assert.equal(created.body.spec.replicas, 2);
+    assert.equal(created.body.spec.template.spec.containers[0].imagePullPolicy, 'IfNotPresent', 'defaulted as a POST is');
+    assert.deepEqual(created.body.metadata.managedFields.map((e: any) => `${e.manager}/${e.operation}`), ['alice/Apply']);
+
+    const again = await apply('fieldManager=alice', manifest(2, 'app:2'));
+    assert.equal(again.status, 200, again.text);
+    assert.equal(again.body.spec.template.spec.containers[0].image, 'app:2');
+
+    // kubectl scale: a plain write by another manager owns spec.replicas now.
+    const scaled = await api(server, pki, 'PATCH', `${path}/scale`, { token: tokens.api, contentType: 'application/merge-patch+json', body: '{"spec":{"replicas":4}}' });
+    assert.equal(scaled.status, 200, scaled.text);
+    const conflicted = await apply('fieldManager=alice', manifest(3, 'app:2'));
+    assert.equal(conflicted.status, 409, conflicted.text);
+    assert.equal(conflicted.body.reason, 'Conflict');
+    assert.match(conflicted.body.message, /Apply failed with 1 conflict: conflict with "unknown" with subresource "scale" using apps\/v1: \.spec\.replicas/);
+    assert.equal(store.get<any>('Deployment', 'default', 'web').spec.replicas, 4);
+    const forced = await apply('fieldManager=alice&force=true', manifest(3, 'app:2'));
+    assert.equal(forced.status, 200, forced.text);
+    assert.equal(forced.body.spec.replicas, 3);
+
+    const noManager = await apply('', manifest(3, 'app:2'));
+    assert.equal(noManager.status, 400);
+    assert.match(noManager.body.message, /fieldManager is required/);
+    const wrongName = await apply('fieldManager=alice', manifest(3, 'app:2').replace('name: web', 'name: other'));
+    assert.equal(wrongName.status, 400);
+    assert.match(wrongName.body.message, /metadata\.name "other" does not match the URL's name "web"/);
+  });
 });
