@@ -8,7 +8,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { parse as parseYaml } from 'yaml';
-import { applyConfiguration, ApplyConflictError, type ManagedFieldsEntry } from '../../api/index.js';
+import { applyConfiguration, ApplyConflictError, describeField, fieldPaths, type ManagedFieldsEntry } from '../../api/index.js';
 import { failedPrecondition, invalidArgument, messageOf } from '../../lib/index.js';
 import type { StoreKind, StoredObject } from '../store/index.js';
 
@@ -21,6 +21,9 @@ export interface WriteRequest {
   /** The User-Agent's product ("kubectl" of "kubectl/v1.36.3 (linux/amd64) ..."). */
   userAgent?: string;
 }
+
+/** The annotation where kubectl apply (client-side) keeps the configuration it last applied. */
+export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -74,11 +77,28 @@ export function serverSideApply(
   const manager = opts.request.fieldManager;
   if (!manager) throw invalidArgument('PATCH, application/apply-patch+yaml: fieldManager is required for apply requests');
   const live = current ? structuredClone(current) : ({ apiVersion: opts.apiVersion, kind: opts.kind, metadata: { name: (applied.metadata as { name: string }).name } } as unknown as StoredObject);
+  const run = (force: boolean) =>
+    applyConfiguration(live as unknown as Record<string, unknown>, applied, { kind: opts.kind, manager, force, apiVersion: opts.apiVersion, time: opts.time }).object as unknown as StoredObject;
   try {
-    return applyConfiguration(live as unknown as Record<string, unknown>, applied, { kind: opts.kind, manager, force: opts.request.force, apiVersion: opts.apiVersion, time: opts.time }).object as unknown as StoredObject;
+    return run(opts.request.force);
   } catch (err) {
-    if (err instanceof ApplyConflictError) throw failedPrecondition(err.message);
-    throw err;
+    if (!(err instanceof ApplyConflictError)) throw err;
+    // An object kubectl applied client-side: the fields its last-applied configuration names were
+    // the caller's intent too, so moving to server-side apply takes them over (as kube-apiserver does).
+    const lastApplied = lastAppliedFields(current, opts.kind);
+    if (lastApplied && err.conflicts.every((c) => lastApplied.has(c.field))) return run(true);
+    throw failedPrecondition(err.message);
+  }
+}
+
+/** The fields (as conflicts name them) of the object's kubectl last-applied-configuration annotation, if any. */
+function lastAppliedFields(current: StoredObject | undefined, kind: StoreKind): Set<string> | undefined {
+  const text = current?.metadata.annotations?.[LAST_APPLIED_ANNOTATION];
+  if (!text) return undefined;
+  try {
+    return new Set(fieldPaths(JSON.parse(text), kind).map(describeField));
+  } catch {
+    return undefined;
   }
 }
 

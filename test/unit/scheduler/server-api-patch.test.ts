@@ -197,4 +197,29 @@ spec:
     assert.equal(wrongName.status, 400);
     assert.match(wrongName.body.message, /metadata\.name "other" does not match the URL's name "web"/);
   });
+
+  it('server-side apply over an object kubectl applied client-side takes over what the last-applied configuration names', async (t) => {
+    const { store } = tempStore(t);
+    const tokens = makeTokens();
+    const server = await startApiServer(t, store, pki, tokens.lookup);
+    const object = (image: string) => ({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web', namespace: 'default' },
+      spec: { replicas: 1, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image }] } } },
+    });
+    const first = object('app:1');
+    const csa = { ...first, metadata: { ...first.metadata, annotations: { 'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify(first) } } };
+    const created = await api(server, pki, 'POST', '/api/v1/namespaces/default/deployments?fieldManager=kubectl-client-side-apply', { token: tokens.api, contentType: 'application/json', body: JSON.stringify(csa) });
+    assert.equal(created.status, 201, created.text);
+    assert.deepEqual(created.body.metadata.managedFields.map((e: any) => `${e.manager}/${e.operation}`), ['kubectl-client-side-apply/Update']);
+    const ssa = await api(server, pki, 'PATCH', `${path}?fieldManager=kubectl`, { token: tokens.api, contentType: 'application/apply-patch+yaml', body: JSON.stringify(object('app:2')) });
+    assert.equal(ssa.status, 200, ssa.text);
+    assert.equal(ssa.body.spec.template.spec.containers[0].image, 'app:2');
+    // A field the last-applied configuration does not name stays a conflict.
+    await api(server, pki, 'PATCH', `${path}?fieldManager=someone`, { token: tokens.api, contentType: 'application/merge-patch+json', body: '{"spec":{"paused":true}}' });
+    const paused = await api(server, pki, 'PATCH', `${path}?fieldManager=kubectl`, { token: tokens.api, contentType: 'application/apply-patch+yaml', body: JSON.stringify({ ...object('app:2'), spec: { ...object('app:2').spec, paused: false } }) });
+    assert.equal(paused.status, 409, paused.text);
+    assert.match(paused.body.message, /conflict with "someone" using apps\/v1: \.spec\.paused/);
+  });
 });
