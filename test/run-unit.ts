@@ -141,6 +141,7 @@ const SHARED = [
   'scheduler/renewal-retry.test.ts',
   'scheduler/scheduler-restart.test.ts',
   'scheduler/scheduling-cache.test.ts',
+  'scheduler/server-api-chunks.test.ts',
   'scheduler/server-api-patch.test.ts',
   'scheduler/server-api-streams.test.ts',
   'scheduler/server-api-writes.test.ts',

@@ -63,6 +63,8 @@ import { requestedTimeoutSeconds, streamLifetime, streamTimeoutMs, type StreamLi
 import type { TokenStore } from '../auth/index.js';
 import { DecoderBusyError, decodeObjectsOffLoop, INLINE_DECODE_BYTES, type DecodeSlots } from './decode-off-loop.js';
 import { isBigList, sendListInSlices } from './send-list.js';
+import { encodeContinue, versionParams, type VersionParams } from './list-chunks.js';
+import { historyOf } from './watch-history.js';
 import { appliedConfiguration, checkManagedFields, serverSideApply, updateManager, writeRequestOf, type WriteRequest } from './server-side-apply.js';
 
 /** Largest request body accepted: kube-apiserver's 3 MiB (a manifest of several objects, each at most 1.5 MiB). */
@@ -70,6 +72,9 @@ export const MAX_BODY_BYTES = MAX_REQUEST_BODY_BYTES;
 
 /** A watch whose client reads slower than this much unsent output is closed (it can list again). */
 const MAX_WATCH_BACKLOG_BYTES = 16 * 1024 * 1024;
+
+/** How often a watch that allows bookmarks gets one (kube-apiserver: about once a minute). */
+const WATCH_BOOKMARK_MS = 60_000;
 
 /** The annotation of the BOOKMARK that ends a watch's initial ADDED events (as Kubernetes marks it). */
 export const INITIAL_EVENTS_END_ANNOTATION = 'k8s.io/initial-events-end';
@@ -364,7 +369,8 @@ async function route(req: IncomingMessage, opts: RestApiOptions): Promise<Reply>
   const fields = parseFieldSelector(url.searchParams.get('fieldSelector'));
   const collection = (sel: Selection): Reply => {
     if (method !== 'GET') throw methodNotAllowed(method, url.pathname);
-    return flag(url, 'watch') ? watch(sel, flag(url, 'allowWatchBookmarks'), requestedTimeoutSeconds(url), opts) : listReply(sel, opts);
+    const versions = versionParams(url.searchParams);
+    return flag(url, 'watch') ? watch(sel, flag(url, 'allowWatchBookmarks'), requestedTimeoutSeconds(url), opts, versions) : listReply(sel, opts, versions);
   };
 
   // /api/v1/apply
@@ -467,8 +473,50 @@ function select(sel: Selection, store: Store): unknown[] {
   return store.list(sel.kind, { namespace: isNamespaced(sel.kind) ? sel.namespace : undefined, labelSelector: sel.labelSelector }).filter((o) => fieldsMatch(o, sel.fields));
 }
 
-function listReply(sel: Selection, opts: RestApiOptions): Reply {
-  return { status: 200, body: list(sel.kind, select(sel, opts.store), opts.store.resourceVersion()) };
+/**
+ * A list, in chunks when ?limit= asks (events: always whole). A chunk ends with metadata.continue
+ * when more follow; every chunk reports the first one's resourceVersion. The chunks are read from
+ * the store as it is when each is asked for (no snapshot: an object changed meanwhile shows its new
+ * state); a token older than the watch history (watch-history.ts) is 410 Gone (Expired), as
+ * kube-apiserver answers a token etcd has compacted.
+ */
+function listReply(sel: Selection, opts: RestApiOptions, versions: VersionParams = { sendInitialEvents: false }): Reply {
+  const { store } = opts;
+  const history = historyOf(store);
+  const { limit, continueFrom } = versions;
+  if (sel.kind === 'Event' || (limit === undefined && continueFrom === undefined)) return { status: 200, body: list(sel.kind, select(sel, store), store.resourceVersion()) };
+  if (continueFrom && Number(continueFrom.rv) < history.oldestResumable()) {
+    throw new HttpError(
+      410,
+      'Expired',
+      'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.',
+    );
+  }
+  const rv = continueFrom?.rv ?? store.resourceVersion();
+  const kind = sel.kind;
+  const items: StoredObject[] = [];
+  let after = continueFrom ? { namespace: continueFrom.namespace, name: continueFrom.name } : undefined;
+  let more = false;
+  // One more than the limit tells whether another chunk follows; a field selector may drop some of each batch.
+  for (;;) {
+    const want = (limit ?? Number.MAX_SAFE_INTEGER) + 1 - items.length;
+    const batch = store.list<StoredObject>(kind, { namespace: isNamespaced(kind) ? sel.namespace : undefined, labelSelector: sel.labelSelector, ...(after ? { after } : {}), limit: Math.min(want, 10_000) });
+    for (const obj of batch) if (fieldsMatch(obj, sel.fields)) items.push(obj);
+    if (limit !== undefined && items.length > limit) {
+      items.length = limit;
+      more = true;
+      break;
+    }
+    if (batch.length < Math.min(want, 10_000)) break;
+    const last = batch[batch.length - 1].metadata;
+    after = { namespace: last.namespace ?? '', name: last.name };
+  }
+  const body = list(kind, items, rv) as { metadata: Record<string, unknown> };
+  if (more) {
+    const last = items[items.length - 1].metadata;
+    body.metadata.continue = encodeContinue({ rv, namespace: last.namespace ?? '', name: last.name });
+  }
+  return { status: 200, body };
 }
 
 /** True when a stored object (not an event) belongs to the selection. */
@@ -486,8 +534,11 @@ function objectSelected(obj: Readonly<StoredObject>, sel: Selection): boolean {
  * client goes away, cleanly at its timeout (stream-lifetime.ts), or when its caller's token,
  * ServiceAccount or permission is gone.
  */
-function watch(sel: Selection, bookmarks: boolean, timeoutSeconds: number | undefined, opts: RestApiOptions): Reply {
+function watch(sel: Selection, bookmarks: boolean, timeoutSeconds: number | undefined, opts: RestApiOptions, versions: VersionParams = { sendInitialEvents: false }): Reply {
   const { store } = opts;
+  const history = historyOf(store);
+  // ?resourceVersion=N: the changes after N, no initial state (unless sendInitialEvents asks for it).
+  const resumeFrom = versions.sendInitialEvents ? undefined : versions.resumeFrom;
   return {
     stream: (res) =>
       new Promise<void>((resolve) => {
@@ -527,23 +578,60 @@ function watch(sel: Selection, bookmarks: boolean, timeoutSeconds: number | unde
             send(was ? 'MODIFIED' : 'ADDED', change.object);
           }
         };
-        // Subscribing and listing in one synchronous step: no commit can fall between the two.
+        // Subscribing and listing (or reading the history) in one synchronous step: no commit can fall between.
         const stop = store.watch(onChange);
-        for (const obj of select(sel, store)) {
-          if (sel.kind !== 'Event') selected.add((obj as StoredObject).metadata.uid);
-          send('ADDED', obj);
-        }
-        if (bookmarks) {
-          const apiVersion = sel.kind === 'Event' ? 'v1' : API_VERSIONS[sel.kind];
-          send('BOOKMARK', { kind: sel.kind, apiVersion, metadata: { resourceVersion: store.resourceVersion(), annotations: { [INITIAL_EVENTS_END_ANNOTATION]: 'true' } } });
-        }
+        const apiVersion = sel.kind === 'Event' ? 'v1' : API_VERSIONS[sel.kind];
+        // Bookmarks now and then carry the latest version, so a client resumes from a recent one.
+        const bookmarkTimer = bookmarks ? setInterval(() => send('BOOKMARK', { kind: sel.kind, apiVersion, metadata: { resourceVersion: store.resourceVersion() } }), WATCH_BOOKMARK_MS) : undefined;
+        bookmarkTimer?.unref();
         res.once('close', () => {
           lifetime.stop();
+          clearInterval(bookmarkTimer);
           stop();
           resolve();
         });
+        if (resumeFrom === undefined) {
+          for (const obj of select(sel, store)) {
+            if (sel.kind !== 'Event') selected.add((obj as StoredObject).metadata.uid);
+            send('ADDED', obj);
+          }
+          if (bookmarks) {
+            send('BOOKMARK', { kind: sel.kind, apiVersion, metadata: { resourceVersion: store.resourceVersion(), annotations: { [INITIAL_EVENTS_END_ANNOTATION]: 'true' } } });
+          }
+        } else if (sel.kind !== 'Event') {
+          const replay = history.since(resumeFrom);
+          if (!replay) {
+            // As kube-apiserver: the watch starts, then says 410 Gone (Expired) in an ERROR event and ends.
+            const message = `too old resource version: ${resumeFrom} (${history.oldestResumable()})`;
+            send('ERROR', { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: 'Expired', code: 410 });
+            res.end();
+            return;
+          }
+          for (const obj of select(sel, store)) selected.add((obj as StoredObject).metadata.uid);
+          replayChanges(sel, replay, send);
+        }
       }),
   };
+}
+
+/**
+ * A resumed watch's past: the changes after its version, as ADDED/MODIFIED/DELETED for the selection.
+ * Whether an object matched before its first replayed change is judged from that change (an object
+ * whose labels stopped matching in it is not sent as DELETED).
+ */
+function replayChanges(sel: Selection, changes: readonly WatchChange[], send: (type: string, object: unknown) => void): void {
+  const matched = new Map<string, boolean>();
+  for (const change of changes) {
+    if (change.kind !== sel.kind || change.kind === 'Event') continue;
+    const obj = change.object;
+    const uid = obj.metadata.uid;
+    const was = matched.get(uid) ?? (change.type !== 'ADDED' && objectSelected(obj, sel));
+    const is = change.type !== 'DELETED' && objectSelected(obj, sel);
+    matched.set(uid, is);
+    if (change.type === 'DELETED' || (was && !is)) {
+      if (was) send('DELETED', obj);
+    } else if (is) send(was ? 'MODIFIED' : 'ADDED', obj);
+  }
 }
 
 async function nodeRoute(req: IncomingMessage, method: string, name: string, opts: RestApiOptions): Promise<Reply> {
