@@ -421,6 +421,7 @@ async function route(req: IncomingMessage, opts: RestApiOptions): Promise<Reply>
     return done(opts, { status: created ? 201 : 200, body: object, headers: warningHeaders(warnings) });
   }
   if (method === 'PUT') return done(opts, replaceObject(kind, ns, name, await readManifest(req, opts), opts));
+  if (method === 'DELETE' && opts.writeRequest?.dryRun) return dryRunDelete(kind, ns, name, opts);
   if (method === 'DELETE' && kind === 'Pod') {
     // Graceful (controllers/pod-deletion.ts): a pod on a node stays Terminating until its agent confirms.
     const deletion = deletePod(opts.store, ns, name, opts.now(), requestedGracePeriod(url.searchParams, await readBody(req)));
@@ -645,6 +646,7 @@ async function nodeRoute(req: IncomingMessage, method: string, name: string, opt
     const { object } = patch('Node', '', name, await readBody(req), req.headers['content-type'], opts);
     return done(opts, { status: 200, body: object });
   }
+  if (method === 'DELETE' && opts.writeRequest?.dryRun) return dryRunDelete('Node', '', name, opts);
   if (method === 'DELETE') {
     // The node's pods go with it, as Kubernetes' pod garbage collector removes pods of deleted nodes;
     // their controllers make replacements elsewhere.
@@ -828,14 +830,15 @@ function putScale(kind: StoreKind, ns: string, name: string, body: unknown, stor
     throw invalidArgument(`scale: the body must be a Scale with spec.replicas a non-negative integer, like {"spec": {"replicas": 3}}; got ${JSON.stringify(replicas)}`);
   }
   const rv = isRecord(body) && isRecord(body.metadata) && typeof body.metadata.resourceVersion === 'string' ? body.metadata.resourceVersion : undefined;
-  const updated = store.transaction(() => {
+  const write = () => {
     const current = store.get<Scalable>(kind, ns, name);
     if (!current) throw notFound(`${kind} ${ns}/${name} not found`);
     if (rv !== undefined && rv !== current.metadata.resourceVersion) throw conflict(kind, name);
     const next = { ...current, spec: { ...current.spec, replicas: replicas as number } };
     if (opts) recordWrite(opts, kind, current, next, 'scale');
     return store.update(kind, next, current.metadata.resourceVersion);
-  });
+  };
+  const updated = opts ? writeTransaction(opts, write) : store.transaction(write);
   return scaleOf(updated as Scalable);
 }
 
@@ -855,7 +858,7 @@ function patchScale(kind: StoreKind, ns: string, name: string, text: string, con
   } catch (err) {
     throw invalidArgument(`the patch is not valid JSON: ${messageOf(err)}`);
   }
-  return store.transaction(() => {
+  return writeTransaction(opts, () => {
     const obj = store.get<Scalable>(kind, ns, name);
     if (!obj) throw notFound(`${kind} ${ns}/${name} not found`);
     const scale = scaleOf(obj);
@@ -938,7 +941,7 @@ function patch(kind: StoreKind, ns: string, name: string, text: string, contentT
   }
   const ref = ns ? `${kind} ${ns}/${name}` : `${kind} ${name}`;
   const { store } = opts;
-  return store.transaction(() => {
+  return writeTransaction(opts, () => {
     const current = store.get<StoredObject & { spec?: unknown; status?: unknown }>(kind, ns, name);
     if (!current) throw notFound(`${ref} not found`);
     const patched = type === PATCH_TYPES.strategic ? strategicMergePatch(current, body, kind) : type === PATCH_TYPES.json ? jsonPatch(current, body as unknown[]) : mergePatch(current, body);
@@ -958,7 +961,7 @@ function applyPatch(kind: StoreKind, ns: string, name: string, text: string, opt
   const request = opts.writeRequest ?? { force: false };
   const { store } = opts;
   const applied = appliedConfiguration(text, kind, API_VERSIONS[kind], ns, name);
-  return store.transaction(() => {
+  return writeTransaction(opts, () => {
     const current = store.get<StoredObject & { spec?: unknown; status?: unknown }>(kind, ns, name);
     const merged = serverSideApply(current, applied, { kind, apiVersion: API_VERSIONS[kind], request, time: rfc3339(opts.now()) });
     if (current) return writePatched(kind, current, merged, opts, managedFieldsOf(merged) ?? []);
@@ -1034,6 +1037,34 @@ function writePatched(kind: StoreKind, current: StoredObject & { spec?: unknown;
   return { object: store.update(kind, next as ObjectInput, current.metadata.resourceVersion) as StoredObject, warnings };
 }
 
+const DRY_RUN = Symbol('dry run');
+
+/** DELETE with ?dryRun=All: the object as it is, nothing deleted. */
+function dryRunDelete(kind: StoreKind, ns: string, name: string, opts: RestApiOptions): Reply {
+  const obj = opts.store.get(kind, ns, name);
+  if (!obj) throw notFound(`${resourceOfKind(kind)} "${name}" not found${ns ? ` in namespace ${ns}` : ''}`);
+  return { status: 200, body: obj };
+}
+
+/**
+ * Runs a write's transaction; with ?dryRun=All (kubectl --dry-run=server, kubectl diff) it is rolled
+ * back after it has validated, admitted and produced its result: nothing is stored, no watch hears
+ * of it, and the answer is what a real write would have answered.
+ */
+function writeTransaction<T>(opts: RestApiOptions, fn: () => T): T {
+  if (!opts.writeRequest?.dryRun) return opts.store.transaction(fn);
+  let result: T | undefined;
+  try {
+    opts.store.transaction(() => {
+      result = fn();
+      throw DRY_RUN;
+    });
+  } catch (err) {
+    if (err !== DRY_RUN) throw err;
+  }
+  return result as T;
+}
+
 /** A write other than apply: its manager (?fieldManager=, else the client's User-Agent) gets the fields it changed. */
 function recordWrite(opts: RestApiOptions, kind: StoreKind, before: unknown, after: object, subresource?: string): void {
   recordUpdate(before, after, { kind, manager: updateManager(opts.writeRequest), apiVersion: API_VERSIONS[kind], time: rfc3339(opts.now()), ...(subresource ? { subresource } : {}) });
@@ -1068,7 +1099,7 @@ function createFromBody(kind: StoreKind, namespace: string, body: DecodedObjects
     else throw invalidArgument(`request body: metadata.namespace "${obj.metadata.namespace}" does not match the URL's namespace "${namespace}"`);
   }
   if (opts.access) opts.access.auditName = obj.metadata.name;
-  const created = opts.store.transaction(() => {
+  const created = writeTransaction(opts, () => {
     opts.access?.admit(kind, obj);
     warnings.push(...admitWrite(opts.store, kind, obj));
     allocateService(opts, kind, obj);
@@ -1090,6 +1121,8 @@ async function namespaceRoute(req: IncomingMessage, method: string, name: string
     const { object, warnings } = patch('Namespace', '', name, await readBody(req), req.headers['content-type'], opts);
     return done(opts, { status: 200, body: object, headers: warningHeaders(warnings) });
   }
+  if (method === 'PUT') return done(opts, replaceObject('Namespace', '', name, await readManifest(req, opts), opts));
+  if (method === 'DELETE' && opts.writeRequest?.dryRun) return dryRunDelete('Namespace', '', name, opts);
   if (method === 'DELETE') {
     const { namespace, pods } = deleteNamespace(opts.store, name);
     if (!namespace) throw notFound(`namespaces "${name}" not found`);
@@ -1173,7 +1206,7 @@ function replaceObject(kind: StoreKind, ns: string, name: string, body: DecodedO
   }
   const rv = (obj.metadata as { resourceVersion?: unknown }).resourceVersion;
   const { store } = opts;
-  const stored = store.transaction(() => {
+  const stored = writeTransaction(opts, () => {
     const current = store.get<StoredObject & { spec?: { nodeName?: string; selector?: unknown } }>(kind, ns, name);
     if (!current) throw notFound(`${resourceOfKind(kind)} "${name}" not found${ns ? ` in namespace ${ns}` : ''}`);
     if (typeof rv === 'string' && rv !== '' && rv !== current.metadata.resourceVersion) throw conflict(kind, name);
@@ -1219,6 +1252,7 @@ async function clusterObjectRoute(
     return done(opts, { status: 200, body: object });
   }
   if (method === 'PUT') return done(opts, replaceObject(kind, '', name, await readManifest(req, opts), opts));
+  if (method === 'DELETE' && opts.writeRequest?.dryRun) return dryRunDelete(kind, '', name, opts);
   if (method === 'DELETE') {
     const gone = store.delete(kind, '', name);
     if (!gone) throw notFound(`${resource} "${name}" not found`);

@@ -18,6 +18,8 @@ export interface WriteRequest {
   fieldManager?: string;
   /** ?force=true: an apply takes over conflicting fields. */
   force: boolean;
+  /** ?dryRun=All: the write is checked and answered, not stored. */
+  dryRun?: boolean;
   /** The User-Agent's product ("kubectl" of "kubectl/v1.36.3 (linux/amd64) ..."). */
   userAgent?: string;
 }
@@ -35,8 +37,15 @@ export function writeRequestOf(url: URL, headers: IncomingHttpHeaders): WriteReq
   }
   const force = url.searchParams.get('force');
   if (force !== null && !['true', 'false', '1', '0', ''].includes(force)) throw invalidArgument(`force must be true or false, got ${JSON.stringify(force)}`);
+  const dryRun = url.searchParams.getAll('dryRun');
+  if (dryRun.some((d) => d !== 'All')) throw invalidArgument(`dryRun: Unsupported value: ${JSON.stringify(dryRun.find((d) => d !== 'All'))}: supported values: "All"`);
   const agent = headers['user-agent']?.split('/')[0].trim();
-  return { ...(fieldManager ? { fieldManager } : {}), force: force === 'true' || force === '1', ...(agent ? { userAgent: agent.slice(0, 128) } : {}) };
+  return {
+    ...(fieldManager ? { fieldManager } : {}),
+    force: force === 'true' || force === '1',
+    ...(dryRun.length > 0 ? { dryRun: true } : {}),
+    ...(agent ? { userAgent: agent.slice(0, 128) } : {}),
+  };
 }
 
 /** The manager of a write other than apply: ?fieldManager=, else the User-Agent's product, else "unknown". */

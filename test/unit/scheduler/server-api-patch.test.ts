@@ -222,4 +222,31 @@ spec:
     assert.equal(paused.status, 409, paused.text);
     assert.match(paused.body.message, /conflict with "someone" using apps\/v1: \.spec\.paused/);
   });
+
+  it('?dryRun=All answers as the write would and stores nothing (kubectl --dry-run=server, kubectl diff)', async (t) => {
+    const { store } = tempStore(t);
+    const tokens = makeTokens();
+    const server = await startApiServer(t, store, pki, tokens.lookup);
+    createDeployment(store, 'web');
+    const rv = store.resourceVersion();
+    const patched = await api(server, pki, 'PATCH', `${path}?dryRun=All`, { token: tokens.api, contentType: SMP, body: '{"spec":{"replicas":6}}' });
+    assert.equal(patched.status, 200, patched.text);
+    assert.equal(patched.body.spec.replicas, 6);
+    const applied = await api(server, pki, 'PATCH', '/api/v1/namespaces/default/deployments/new?dryRun=All&fieldManager=kubectl', {
+      token: tokens.api,
+      contentType: 'application/apply-patch+yaml',
+      body: 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: new}\nspec: {selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: b}}, spec: {containers: [{name: c, image: i}]}}}\n',
+    });
+    assert.equal(applied.status, 201, applied.text);
+    const deleted = await api(server, pki, 'DELETE', `${path}?dryRun=All`, { token: tokens.api });
+    assert.equal(deleted.status, 200, deleted.text);
+    const invalid = await api(server, pki, 'PATCH', `${path}?dryRun=All`, { token: tokens.api, contentType: SMP, body: '{"spec":{"replicas":-1}}' });
+    assert.equal(invalid.status, 400, 'a dry run still validates');
+    const unsupported = await api(server, pki, 'PATCH', `${path}?dryRun=Some`, { token: tokens.api, contentType: SMP, body: '{}' });
+    assert.equal(unsupported.status, 400);
+    assert.match(unsupported.body.message, /dryRun: Unsupported value: "Some"/);
+    assert.equal(store.resourceVersion(), rv, 'nothing was written');
+    assert.equal(store.get<any>('Deployment', 'default', 'web').spec.replicas, 1);
+    assert.equal(store.get('Deployment', 'default', 'new'), undefined);
+  });
 });
