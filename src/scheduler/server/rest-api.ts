@@ -1008,9 +1008,12 @@ function writePatched(kind: StoreKind, current: StoredObject & { spec?: unknown;
     opts.access?.admit(kind, next);
   }
   else if (kind === 'Pod') {
-    if (JSON.stringify(next.spec) !== JSON.stringify(current.spec)) {
+    // Compared as decoded (defaulted): a patch or apply that drops a defaulted field, or writes a
+    // quantity in another spelling, changes nothing.
+    if (JSON.stringify(next.spec) !== JSON.stringify(current.spec) && JSON.stringify(decodeSpec(kind, next).spec) !== JSON.stringify(decodeSpec(kind, current).spec)) {
       throw invalidArgument(`${ref}: a pod's spec cannot be changed (only metadata.labels and metadata.annotations); delete the pod and create it again`);
     }
+    next.spec = current.spec;
   } else if (kind === 'ReplicaSet') {
     const replicas = isRecord(next.spec) ? next.spec.replicas : undefined;
     if (!Number.isInteger(replicas) || (replicas as number) < 0) throw invalidArgument(`${ref}: spec.replicas must be a non-negative integer`);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type { Pki } from '../../../src/scheduler/auth/index.js';
 import { tempStore } from './store-helpers.js';
 import { createDeployment } from './controllers-helpers.js';
-import { api, makePki, makeTokens, startApiServer } from './server-helpers.js';
+import { api, makePki, makeTokens, podYaml, startApiServer } from './server-helpers.js';
 
 const SMP = 'application/strategic-merge-patch+json';
 const path = '/api/v1/namespaces/default/deployments/web';
@@ -248,5 +248,28 @@ spec:
     assert.equal(store.resourceVersion(), rv, 'nothing was written');
     assert.equal(store.get<any>('Deployment', 'default', 'web').spec.replicas, 1);
     assert.equal(store.get('Deployment', 'default', 'new'), undefined);
+  });
+
+  it('a pod re-applied (server-side, after a client-side create) keeps its spec; changing it is refused', async (t) => {
+    const { store } = tempStore(t);
+    const tokens = makeTokens();
+    const server = await startApiServer(t, store, pki, tokens.lookup);
+    const pods = '/api/v1/namespaces/default/pods';
+    const created = await api(server, pki, 'POST', `${pods}?fieldManager=kubectl-client-side-apply`, { token: tokens.api, contentType: 'application/yaml', body: podYaml('p', '0.5') });
+    assert.equal(created.status, 201, created.text);
+    store.bindPod('default', 'p', 'node-1');
+    // The creator's fields (defaults included) handed to the applier, as kubectl's upgrade to server-side apply does.
+    const live = store.get<any>('Pod', 'default', 'p');
+    const moved = live.metadata.managedFields.map((e: any) => ({ ...e, manager: 'kubectl', operation: 'Apply' }));
+    const upgraded = await api(server, pki, 'PATCH', `${pods}/p`, { token: tokens.api, contentType: 'application/json-patch+json', body: JSON.stringify([{ op: 'replace', path: '/metadata/managedFields', value: moved }]) });
+    assert.equal(upgraded.status, 200, upgraded.text);
+    const labelled = podYaml('p', '0.5').replace('  name: p', '  name: p\n  labels: {a: b}');
+    const applied = await api(server, pki, 'PATCH', `${pods}/p?fieldManager=kubectl`, { token: tokens.api, contentType: 'application/apply-patch+yaml', body: labelled });
+    assert.equal(applied.status, 200, applied.text);
+    assert.deepEqual(applied.body.metadata.labels, { a: 'b' });
+    assert.deepEqual(applied.body.spec, live.spec, 'defaults dropped from the applied fields come back; the binding stays');
+    const changed = await api(server, pki, 'PATCH', `${pods}/p?fieldManager=kubectl`, { token: tokens.api, contentType: 'application/apply-patch+yaml', body: labelled.replace('busybox', 'nginx') });
+    assert.equal(changed.status, 400);
+    assert.match(changed.body.message, /a pod's spec cannot be changed/);
   });
 });
