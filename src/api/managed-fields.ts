@@ -236,24 +236,106 @@ function setEntries(obj: Rec, entries: ManagedFieldsEntry[]): void {
 /**
  * A write other than apply (create, update, patch): the fields it set or changed become its
  * manager's (operation Update) and stop being anyone else's; the fields it removed stop being
- * anyone's. Sets after.metadata.managedFields (in place) and returns after.
+ * anyone's. Sets after.metadata.managedFields (in place) and returns after. One walk over both
+ * objects, comparing as it goes (a write changes a few fields of a big object, many times a second).
  */
 export function recordUpdate<T extends object>(before: unknown, after: T, opts: { kind: string; manager: string; apiVersion: string; time: string; subresource?: string }): T {
   const { kind, manager, apiVersion, time, subresource } = opts;
-  const beforePaths = fieldPaths(before, kind);
-  const afterPaths = fieldPaths(after, kind);
-  const afterKeys = new Set(afterPaths.map(pathKey));
-  const changed = afterPaths.filter((p) => JSON.stringify(valueAt(before, p)) !== JSON.stringify(valueAt(after, p)));
-  const removed = new Set(beforePaths.map(pathKey).filter((k) => !afterKeys.has(k)));
-  const changedKeys = new Set(changed.map(pathKey));
-  const drop = (e: ManagedFieldsEntry) => fromFieldsV1(e.fieldsV1).filter((p) => !changedKeys.has(pathKey(p)) && !removed.has(pathKey(p)));
-  let entries = entriesOf(before).map((e) => ({ ...e, fieldsV1: toFieldsV1(drop(e)) }));
+  const changed: Path[] = [];
+  const removed: Path[] = [];
+  const schema = patchSchemaOf(kind);
+  const b = isRec(before) ? before : {};
+  const a = after as Rec;
+  const keys = new Set([...Object.keys(b), ...Object.keys(a)]);
+  for (const k of keys) if (!ROOT_SKIPPED.has(k)) diff(b[k], a[k], schema.fields?.[k], [`f:${k}`], changed, removed);
+  const bm = isRec(b.metadata) ? b.metadata : {};
+  const am = isRec(a.metadata) ? a.metadata : {};
+  for (const k of META_TRACKED) diff(bm[k], am[k], schema.fields?.metadata?.fields?.[k], ['f:metadata', `f:${k}`], changed, removed);
+  let entries = entriesOf(before);
+  if (changed.length > 0 || removed.length > 0) {
+    entries = entries.map((e) => {
+      const tree = structuredClone(e.fieldsV1 ?? {});
+      for (const p of changed) deletePath(tree, p);
+      for (const p of removed) deletePath(tree, p);
+      return { ...e, fieldsV1: tree };
+    });
+  }
   if (changed.length > 0) {
     const own = entries.find((e) => sameEntry(e, manager, 'Update', subresource));
-    const mine = toFieldsV1([...(own ? fromFieldsV1(own.fieldsV1) : []), ...changed]);
+    const mine = own ? own.fieldsV1 : {};
+    for (const p of changed) addPath(mine, p);
     const entry: ManagedFieldsEntry = { manager, operation: 'Update', apiVersion, time, fieldsType: 'FieldsV1', fieldsV1: mine, ...(subresource ? { subresource } : {}) };
     entries = own ? entries.map((e) => (e === own ? entry : e)) : [...entries, entry];
   }
-  setEntries(after as Rec, entries);
+  setEntries(a, entries);
   return after;
+}
+
+/** The leaves of one value (what walk() lists), each added to out. */
+function leaves(v: unknown, node: PatchNode | undefined, prefix: string[], out: Path[]): void {
+  if (v !== undefined) walk(v, node, prefix, out);
+}
+
+/** The fields that differ between two values of one field: set or changed in after, removed from before. */
+function diff(before: unknown, after: unknown, node: PatchNode | undefined, prefix: string[], changed: Path[], removed: Path[]): void {
+  if (before === after) return;
+  if (after === undefined) return leaves(before, node, prefix, removed);
+  if (before === undefined) return leaves(after, node, prefix, changed);
+  if (isRec(before) && isRec(after)) {
+    const ka = Object.keys(after);
+    const kb = Object.keys(before);
+    if (ka.length === 0 || kb.length === 0) {
+      if (ka.length !== kb.length) {
+        leaves(before, node, prefix, removed);
+        leaves(after, node, prefix, changed);
+      }
+      return;
+    }
+    for (const k of ka) diff(before[k], after[k], node?.fields?.[k], [...prefix, `f:${k}`], changed, removed);
+    for (const k of kb) if (!(k in after)) leaves(before[k], node?.fields?.[k], [...prefix, `f:${k}`], removed);
+    return;
+  }
+  if (Array.isArray(before) && Array.isArray(after) && node?.merge && before.length > 0 && after.length > 0) {
+    const key = node.mergeKey;
+    const id = (item: unknown) => (key !== undefined ? itemSegment(item, key) : `v:${JSON.stringify(item)}`);
+    const old = new Map(before.map((item) => [id(item), item]));
+    const seen = new Set<string>();
+    for (const item of after) {
+      const seg = id(item);
+      seen.add(seg);
+      const was = old.get(seg);
+      if (key === undefined) {
+        if (!old.has(seg)) changed.push([...prefix, seg]);
+      } else if (was === undefined) leaves([item], node, prefix, changed);
+      else if (isRec(was) && isRec(item)) {
+        const fields = new Set([...Object.keys(was), ...Object.keys(item)]);
+        for (const k of fields) diff(was[k], item[k], node.items?.fields?.[k], [...prefix, seg, `f:${k}`], changed, removed);
+      }
+    }
+    for (const [seg, item] of old) if (!seen.has(seg)) leaves([item], node, prefix, removed);
+    return;
+  }
+  if (JSON.stringify(before) !== JSON.stringify(after)) {
+    leaves(before, node, prefix, removed);
+    leaves(after, node, prefix, changed);
+  }
+}
+
+/** Removes a path (and what is under it) from a FieldsV1 tree, and the parents it leaves empty. */
+function deletePath(tree: FieldsV1, path: Path): void {
+  const trail: FieldsV1[] = [tree];
+  for (const seg of path.slice(0, -1)) {
+    const next = trail[trail.length - 1][seg];
+    if (next === undefined) return;
+    trail.push(next);
+  }
+  const last = path[path.length - 1];
+  if (!(last in trail[trail.length - 1])) return;
+  delete trail[trail.length - 1][last];
+  for (let i = trail.length - 1; i > 0 && Object.keys(trail[i]).length === 0; i--) delete trail[i - 1][path[i - 1]];
+}
+
+function addPath(tree: FieldsV1, path: Path): void {
+  let node = tree;
+  for (const seg of path) node = node[seg] ??= {};
 }

@@ -62,5 +62,16 @@ describe('managed fields', () => {
     assert.equal(alice.fieldsV1['f:spec']['f:replicas'], undefined);
     assert.deepEqual(kubectl, { manager: 'kubectl', operation: 'Update', apiVersion: 'apps/v1', time: base.time, fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': { 'f:replicas': {} } }, subresource: 'scale' });
     assert.throws(() => applyConfiguration(scaled, config(3, 'a:1'), { ...base, manager: 'alice', force: false }), /conflict with "kubectl" with subresource "scale" using apps\/v1: \.spec\.replicas/);
+    // A write that removes a field takes it from every manager; one that changes nothing records nothing.
+    const unlabelled = structuredClone(scaled);
+    unlabelled.metadata.labels = {};
+    unlabelled.spec.template.spec.containers.push({ name: 'side', image: 's:1' });
+    recordUpdate(scaled, unlabelled, { ...base, manager: 'edit' });
+    const [alice2, , edit] = unlabelled.metadata.managedFields;
+    assert.equal(alice2.fieldsV1['f:metadata'], undefined, 'alice\'s label is gone, and the emptied parents with it');
+    assert.deepEqual(edit.fieldsV1, { 'f:metadata': { 'f:labels': {} }, 'f:spec': { 'f:template': { 'f:spec': { 'f:containers': { 'k:{"name":"side"}': { '.': {}, 'f:name': {}, 'f:image': {} } } } } } });
+    const same = structuredClone(unlabelled);
+    recordUpdate(unlabelled, same, { ...base, manager: 'noop' });
+    assert.deepEqual(same.metadata.managedFields, unlabelled.metadata.managedFields);
   });
 });
