@@ -965,7 +965,9 @@ function applyPatch(kind: StoreKind, ns: string, name: string, text: string, opt
     const current = store.get<StoredObject & { spec?: unknown; status?: unknown }>(kind, ns, name);
     const merged = serverSideApply(current, applied, { kind, apiVersion: API_VERSIONS[kind], request, time: rfc3339(opts.now()) });
     if (current) return writePatched(kind, current, merged, opts, managedFieldsOf(merged) ?? []);
-    // A new object: validated and admitted as a POST's body, owned by the applier.
+    // A new object: the caller must be allowed to create it (the PATCH was authorized as a patch);
+    // validated and admitted as a POST's body, owned by the applier.
+    opts.access?.require({ verb: 'create', apiGroup: groupOfKind(kind), resource: resourceOfKind(kind), ...(ns ? { namespace: ns } : {}) }, name);
     const { managedFields, ...metadata } = merged.metadata as StoredObject['metadata'] & { managedFields?: unknown };
     const { objects, warnings } = decodeObjects(JSON.stringify({ ...merged, metadata }), 'request body');
     const obj = objects[0];
