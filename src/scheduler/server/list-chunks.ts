@@ -3,9 +3,13 @@
  * list in chunks), ?resourceVersion= on a watch (resume after that version) and
  * ?sendInitialEvents=true (a watch that starts with the current state whatever the version). The
  * continue token is opaque to clients: base64 of {"rv": the first chunk's version, "ns", "name": the
- * last object sent}.
+ * last object sent, "t": when the first chunk was read}. A token lives {@link CONTINUE_TOKEN_TTL_SECONDS}
+ * (kube-apiserver's tokens live until etcd compacts their revision, every 5 minutes by default).
  */
 import { invalidArgument } from '../../lib/index.js';
+
+/** How long a continue token can be used. */
+export const CONTINUE_TOKEN_TTL_SECONDS = 300;
 
 /** Where a chunked list goes on. */
 export interface ContinueToken {
@@ -13,6 +17,8 @@ export interface ContinueToken {
   rv: string;
   namespace: string;
   name: string;
+  /** When the list's first chunk was read (seconds since the epoch). */
+  issuedAt: number;
 }
 
 /** What a list or watch request asks about versions and chunks. */
@@ -27,7 +33,7 @@ export interface VersionParams {
 }
 
 export function encodeContinue(token: ContinueToken): string {
-  return Buffer.from(JSON.stringify({ rv: token.rv, ns: token.namespace, name: token.name })).toString('base64url');
+  return Buffer.from(JSON.stringify({ rv: token.rv, ns: token.namespace, name: token.name, t: token.issuedAt })).toString('base64url');
 }
 
 function decodeContinue(text: string): ContinueToken {
@@ -37,11 +43,11 @@ function decodeContinue(text: string): ContinueToken {
   } catch {
     o = undefined;
   }
-  const t = o as { rv?: unknown; ns?: unknown; name?: unknown } | undefined;
-  if (typeof t !== 'object' || t === null || typeof t.rv !== 'string' || !/^[0-9]+$/.test(t.rv) || typeof t.ns !== 'string' || typeof t.name !== 'string') {
+  const t = o as { rv?: unknown; ns?: unknown; name?: unknown; t?: unknown } | undefined;
+  if (typeof t !== 'object' || t === null || typeof t.rv !== 'string' || !/^[0-9]+$/.test(t.rv) || typeof t.ns !== 'string' || typeof t.name !== 'string' || !Number.isInteger(t.t)) {
     throw invalidArgument('continue: the token is not one this server gave (list again without it)');
   }
-  return { rv: t.rv, namespace: t.ns, name: t.name };
+  return { rv: t.rv, namespace: t.ns, name: t.name, issuedAt: t.t as number };
 }
 
 /** The version parameters of a request, each checked (the error names the parameter). */

@@ -63,7 +63,7 @@ import { requestedTimeoutSeconds, streamLifetime, streamTimeoutMs, type StreamLi
 import type { TokenStore } from '../auth/index.js';
 import { DecoderBusyError, decodeObjectsOffLoop, INLINE_DECODE_BYTES, type DecodeSlots } from './decode-off-loop.js';
 import { isBigList, sendListInSlices } from './send-list.js';
-import { encodeContinue, versionParams, type VersionParams } from './list-chunks.js';
+import { CONTINUE_TOKEN_TTL_SECONDS, encodeContinue, versionParams, type VersionParams } from './list-chunks.js';
 import { historyOf } from './watch-history.js';
 import { appliedConfiguration, checkManagedFields, serverSideApply, updateManager, writeRequestOf, type WriteRequest } from './server-side-apply.js';
 
@@ -478,15 +478,16 @@ function select(sel: Selection, store: Store): unknown[] {
  * A list, in chunks when ?limit= asks (events: always whole). A chunk ends with metadata.continue
  * when more follow; every chunk reports the first one's resourceVersion. The chunks are read from
  * the store as it is when each is asked for (no snapshot: an object changed meanwhile shows its new
- * state); a token older than the watch history (watch-history.ts) is 410 Gone (Expired), as
- * kube-apiserver answers a token etcd has compacted.
+ * state); a token older than CONTINUE_TOKEN_TTL_SECONDS is 410 Gone (Expired), as kube-apiserver
+ * answers a token whose revision etcd has compacted (client-go then lists whole).
  */
 function listReply(sel: Selection, opts: RestApiOptions, versions: VersionParams = { sendInitialEvents: false }): Reply {
   const { store } = opts;
-  const history = historyOf(store);
+  historyOf(store); // from now on, a watch can resume from the version this list reports
   const { limit, continueFrom } = versions;
   if (sel.kind === 'Event' || (limit === undefined && continueFrom === undefined)) return { status: 200, body: list(sel.kind, select(sel, store), store.resourceVersion()) };
-  if (continueFrom && Number(continueFrom.rv) < history.oldestResumable()) {
+  const now = Math.floor(opts.now().getTime() / 1000);
+  if (continueFrom && now - continueFrom.issuedAt > CONTINUE_TOKEN_TTL_SECONDS) {
     throw new HttpError(
       410,
       'Expired',
@@ -515,7 +516,7 @@ function listReply(sel: Selection, opts: RestApiOptions, versions: VersionParams
   const body = list(kind, items, rv) as { metadata: Record<string, unknown> };
   if (more) {
     const last = items[items.length - 1].metadata;
-    body.metadata.continue = encodeContinue({ rv, namespace: last.namespace ?? '', name: last.name });
+    body.metadata.continue = encodeContinue({ rv, namespace: last.namespace ?? '', name: last.name, issuedAt: continueFrom?.issuedAt ?? now });
   }
   return { status: 200, body };
 }
