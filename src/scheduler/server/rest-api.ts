@@ -601,7 +601,7 @@ function watch(sel: Selection, bookmarks: boolean, timeoutSeconds: number | unde
             send('BOOKMARK', { kind: sel.kind, apiVersion, metadata: { resourceVersion: store.resourceVersion(), annotations: { [INITIAL_EVENTS_END_ANNOTATION]: 'true' } } });
           }
         } else if (sel.kind !== 'Event') {
-          const replay = history.since(resumeFrom);
+          const replay = history.since(resumeFrom, sel.kind);
           if (!replay) {
             // As kube-apiserver: the watch starts, then says 410 Gone (Expired) in an ERROR event and ends.
             const message = `too old resource version: ${resumeFrom} (${history.oldestResumable()})`;

@@ -123,6 +123,7 @@ function lazyChange(type: WatchChange['type'], kind: WatchChange['kind'], body: 
   let object: unknown;
   const change = (resourceVersion === undefined ? { type, kind } : { type, kind, resourceVersion: String(resourceVersion) }) as WatchChange;
   Object.defineProperty(change, 'object', { enumerable: true, get: () => (object ??= deepFreeze(JSON.parse(body))) });
+  Object.defineProperty(change, 'json', { value: body });
   return change;
 }
 
