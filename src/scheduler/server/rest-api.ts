@@ -15,6 +15,7 @@
  *                                                  must be current: 409 Conflict); PATCH: merge, strategic merge
  *                                                  (api/strategic-merge.ts) or JSON patch, by Content-Type
  *   GET|PUT|PATCH namespaces/NS/deployments|statefulsets/NAME/scale  an autoscaling/v1 Scale
+ *   GET|PUT|PATCH namespaces/NS/<resource>/NAME/status   the status alone
  *   POST   namespaces/NS/deployments/NAME/rollback        {toRevision?}: rollout undo
  *   GET    namespaces/NS/pods/NAME/log                    text, streamed with follow=true
  *   POST   namespaces/NS/pods/NAME/exec                   {command, container?} → {stdout, stderr, exitCode}
@@ -736,7 +737,8 @@ async function subresource(
     const rolled = rolloutUndo(opts.store, ns, name, (to as number | null | undefined) ?? undefined, opts.now());
     return done(opts, { status: 200, body: rolled });
   }
-  throw new HttpError(404, 'NotFound', `no subresource "${sub}" for ${kind}: known are pods/log, pods/exec, deployments|statefulsets/scale, deployments/rollback`);
+  if (sub === 'status') return statusRoute(req, method, path, kind, ns, name, opts);
+  throw new HttpError(404, 'NotFound', `no subresource "${sub}" for ${kind}: known are status, pods/log, pods/exec, deployments|statefulsets/scale, deployments/rollback`);
 }
 
 function podProxyOf(opts: RestApiOptions): PodProxy {
@@ -870,6 +872,48 @@ function patchScale(kind: StoreKind, ns: string, name: string, text: string, con
     const replicas = isRecord(patched) && isRecord(patched.spec) ? patched.spec.replicas : undefined;
     return putScale(kind, ns, name, { spec: { replicas } }, store, opts);
   });
+}
+
+/**
+ * The status subresource: GET the object; PUT (the whole object, of which only status is taken) or
+ * PATCH (any patch type, of which only the resulting status is taken) replace its status and nothing
+ * else, as controllers write it (RBAC: only roles that grant <resource>/status). The controllers and
+ * agents that own a status write it again at their next pass.
+ */
+async function statusRoute(req: IncomingMessage, method: string, path: string, kind: StoreKind, ns: string, name: string, opts: RestApiOptions): Promise<Reply> {
+  const { store } = opts;
+  if (method === 'GET') {
+    const obj = store.get(kind, ns, name);
+    if (!obj) throw notFound(`${resourceOfKind(kind)} "${name}" not found in namespace ${ns}`);
+    return { status: 200, body: obj };
+  }
+  if (method !== 'PUT' && method !== 'PATCH') throw methodNotAllowed(method, path);
+  const text = await readBody(req);
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (err) {
+    throw invalidArgument(`request body is not valid JSON: ${messageOf(err)}`);
+  }
+  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (method === 'PATCH' && !(Object.values(PATCH_TYPES) as string[]).includes(type)) {
+    throw new HttpError(415, 'UnsupportedMediaType', `PATCH of a status needs a Content-Type of ${Object.values(PATCH_TYPES).join(', ')}; got ${JSON.stringify(type)}`);
+  }
+  const written = writeTransaction(opts, () => {
+    const current = store.get<StoredObject & { status?: unknown }>(kind, ns, name);
+    if (!current) throw notFound(`${resourceOfKind(kind)} "${name}" not found in namespace ${ns}`);
+    const updated =
+      method === 'PUT' ? body : type === PATCH_TYPES.json ? jsonPatch(current, Array.isArray(body) ? body : []) : type === PATCH_TYPES.strategic ? strategicMergePatch(current, body, kind) : mergePatch(current, body);
+    if (method === 'PATCH' && type === PATCH_TYPES.json && !Array.isArray(body)) throw invalidArgument('a JSON patch must be a list of operations');
+    if (!isRecord(updated)) throw invalidArgument('the status subresource takes an object');
+    if (updated.status !== undefined && !isRecord(updated.status)) throw invalidArgument('status must be an object');
+    const rv = isRecord(updated.metadata) ? updated.metadata.resourceVersion : undefined;
+    if (typeof rv === 'string' && rv !== '' && rv !== current.metadata.resourceVersion) throw conflict(kind, name);
+    const next = { ...current, status: updated.status };
+    if (next.status === undefined) delete next.status;
+    return store.update(kind, next as ObjectInput, current.metadata.resourceVersion);
+  });
+  return done(opts, { status: 200, body: written });
 }
 
 const TAINT_EFFECTS = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'];

@@ -272,4 +272,24 @@ spec:
     assert.equal(changed.status, 400);
     assert.match(changed.body.message, /a pod's spec cannot be changed/);
   });
+
+  it('the status subresource writes the status only', async (t) => {
+    const { store } = tempStore(t);
+    const tokens = makeTokens();
+    const server = await startApiServer(t, store, pki, tokens.lookup);
+    createDeployment(store, 'web');
+    const patched = await api(server, pki, 'PATCH', `${path}/status`, { token: tokens.api, contentType: 'application/merge-patch+json', body: '{"spec":{"replicas":9},"status":{"observedGeneration":1,"replicas":1}}' });
+    assert.equal(patched.status, 200, patched.text);
+    assert.equal(patched.body.status.replicas, 1);
+    assert.equal(patched.body.spec.replicas, 1, 'the spec is not the status subresource\'s');
+    const got = await api(server, pki, 'GET', `${path}/status`, { token: tokens.api });
+    assert.equal(got.body.status.replicas, 1);
+    const stale = await api(server, pki, 'PUT', `${path}/status`, { token: tokens.api, contentType: 'application/json', body: JSON.stringify({ ...got.body, metadata: { ...got.body.metadata, resourceVersion: '1' }, status: { replicas: 5 } }) });
+    assert.equal(stale.status, 409);
+    const put = await api(server, pki, 'PUT', `${path}/status`, { token: tokens.api, contentType: 'application/json', body: JSON.stringify({ ...got.body, status: { replicas: 5 } }) });
+    assert.equal(put.status, 200, put.text);
+    assert.deepEqual(put.body.status, { replicas: 5 });
+    const bad = await api(server, pki, 'PUT', `${path}/status`, { token: tokens.api, contentType: 'application/json', body: JSON.stringify({ status: 'fine' }) });
+    assert.equal(bad.status, 400);
+  });
 });
