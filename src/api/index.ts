@@ -28,4 +28,4 @@ export * from './service-types.js';
 export { decodeService, decodeServiceSpec, decodeEndpointSlice, type DeclaredService, type DeclaredEndpointSlice } from './service-decode.js';
 export { strategicMergePatch, patchSchemaOf, PATCH_SCHEMAS, type PatchNode } from './strategic-merge.js';
 export { jsonPatch } from './json-patch.js';
-export { applyConfiguration, recordUpdate, fieldPaths, toFieldsV1, fromFieldsV1, describeField, ApplyConflictError, type FieldsV1, type ManagedFieldsEntry, type FieldConflict } from './managed-fields.js';
+export { applyConfiguration, recordUpdate, fieldPaths, sameValueAt, toFieldsV1, fromFieldsV1, describeField, ApplyConflictError, type FieldsV1, type ManagedFieldsEntry, type FieldConflict } from './managed-fields.js';

@@ -129,6 +129,11 @@ function valueAt(obj: unknown, path: Path): unknown {
   return v;
 }
 
+/** True when two objects hold the same value at a path (both absent included). */
+export function sameValueAt(a: unknown, b: unknown, path: Path): boolean {
+  return JSON.stringify(valueAt(a, path)) === JSON.stringify(valueAt(b, path));
+}
+
 /** Removes the field at a path from obj (in place): a map key, a list item (`k:...` then `.`), a set member. */
 function deleteAt(obj: Rec, path: Path): void {
   const last = path[path.length - 1];

@@ -8,7 +8,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { parse as parseYaml } from 'yaml';
-import { applyConfiguration, ApplyConflictError, describeField, fieldPaths, type ManagedFieldsEntry } from '../../api/index.js';
+import { applyConfiguration, ApplyConflictError, describeField, fieldPaths, sameValueAt, type ManagedFieldsEntry } from '../../api/index.js';
 import { failedPrecondition, invalidArgument, messageOf } from '../../lib/index.js';
 import type { StoreKind, StoredObject } from '../store/index.js';
 
@@ -92,23 +92,29 @@ export function serverSideApply(
     return run(opts.request.force);
   } catch (err) {
     if (!(err instanceof ApplyConflictError)) throw err;
-    // An object kubectl applied client-side: the fields its last-applied configuration names were
-    // the caller's intent too, so moving to server-side apply takes them over (as kube-apiserver does).
-    const lastApplied = lastAppliedFields(current, opts.kind);
+    // An object kubectl applied client-side, now applied by kubectl server-side: the fields its
+    // last-applied configuration names, still holding the values it gave them, were the caller's
+    // intent too, so they are taken over (as kube-apiserver's last-applied manager does).
+    const lastApplied = manager === 'kubectl' ? lastAppliedFields(current, opts.kind) : undefined;
     if (lastApplied && err.conflicts.every((c) => lastApplied.has(c.field))) return run(true);
     throw failedPrecondition(err.message);
   }
 }
 
-/** The fields (as conflicts name them) of the object's kubectl last-applied-configuration annotation, if any. */
+/**
+ * The fields (as conflicts name them) of the object's kubectl last-applied-configuration annotation
+ * whose live value is still the one it applied, if there is such an annotation.
+ */
 function lastAppliedFields(current: StoredObject | undefined, kind: StoreKind): Set<string> | undefined {
   const text = current?.metadata.annotations?.[LAST_APPLIED_ANNOTATION];
   if (!text) return undefined;
+  let lastApplied: unknown;
   try {
-    return new Set(fieldPaths(JSON.parse(text), kind).map(describeField));
+    lastApplied = JSON.parse(text);
   } catch {
     return undefined;
   }
+  return new Set(fieldPaths(lastApplied, kind).filter((p) => sameValueAt(lastApplied, current, p)).map(describeField));
 }
 
 /** metadata.managedFields as a patch sets them (kubectl moving client-side apply's fields to its apply manager). */

@@ -216,9 +216,14 @@ spec:
     const ssa = await api(server, pki, 'PATCH', `${path}?fieldManager=kubectl`, { token: tokens.api, contentType: 'application/apply-patch+yaml', body: JSON.stringify(object('app:2')) });
     assert.equal(ssa.status, 200, ssa.text);
     assert.equal(ssa.body.spec.template.spec.containers[0].image, 'app:2');
+    // A field someone changed since the last client-side apply stays a conflict.
+    await api(server, pki, 'PATCH', `${path}/scale`, { token: tokens.api, contentType: 'application/merge-patch+json', body: '{"spec":{"replicas":3}}' });
+    const scaled = await api(server, pki, 'PATCH', `${path}?fieldManager=kubectl`, { token: tokens.api, contentType: 'application/apply-patch+yaml', body: JSON.stringify(object('app:2')) });
+    assert.equal(scaled.status, 409, scaled.text);
+    assert.match(scaled.body.message, /\.spec\.replicas/);
     // A field the last-applied configuration does not name stays a conflict.
     await api(server, pki, 'PATCH', `${path}?fieldManager=someone`, { token: tokens.api, contentType: 'application/merge-patch+json', body: '{"spec":{"paused":true}}' });
-    const paused = await api(server, pki, 'PATCH', `${path}?fieldManager=kubectl`, { token: tokens.api, contentType: 'application/apply-patch+yaml', body: JSON.stringify({ ...object('app:2'), spec: { ...object('app:2').spec, paused: false } }) });
+    const paused = await api(server, pki, 'PATCH', `${path}?fieldManager=kubectl`, { token: tokens.api, contentType: 'application/apply-patch+yaml', body: JSON.stringify({ ...object('app:2'), spec: { ...object('app:2').spec, replicas: 3, paused: false } }) });
     assert.equal(paused.status, 409, paused.text);
     assert.match(paused.body.message, /conflict with "someone" using apps\/v1: \.spec\.paused/);
   });
