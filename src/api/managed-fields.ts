@@ -234,8 +234,8 @@ function withoutDirectives(v: Rec): Rec {
 function setEntries(obj: Rec, entries: ManagedFieldsEntry[]): void {
   const kept = entries.filter((e) => Object.keys(e.fieldsV1).length > 0);
   const metadata = isRec(obj.metadata) ? obj.metadata : (obj.metadata = {});
-  if (kept.length > 0) (metadata as Rec).managedFields = kept;
-  else delete (metadata as Rec).managedFields;
+  // An empty list (not an absent one) tells the store to clear them.
+  (metadata as Rec).managedFields = kept;
 }
 
 /**

@@ -1079,9 +1079,8 @@ function writePatched(kind: StoreKind, current: StoredObject & { spec?: unknown;
   // Pod Security: a workload's template, a namespace's new level (before it is written).
   warnings.push(...(kind === 'Namespace' ? namespaceLevelWarnings(store, name, next.metadata.labels) : podSecurityWarnings(store, kind, next)));
   if (managedFields !== undefined) {
-    const meta = next.metadata as { managedFields?: unknown };
-    if (Array.isArray(managedFields) && managedFields.length === 0) delete meta.managedFields;
-    else meta.managedFields = managedFields;
+    // An empty list clears them in the store (absent would keep the stored ones).
+    (next.metadata as { managedFields?: unknown }).managedFields = managedFields;
   }
   else recordWrite(opts, kind, current, next);
   return { object: store.update(kind, next as ObjectInput, current.metadata.resourceVersion) as StoredObject, warnings };

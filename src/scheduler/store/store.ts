@@ -378,6 +378,9 @@ export class Store {
       const { apiVersion, kind: _kind, metadata: _metadata, ...rest } = obj;
       // A new object is never being deleted: Kubernetes clears both fields on create (BeforeCreate).
       const { deletionTimestamp: _dt, deletionGracePeriodSeconds: _dg, ...createdMeta } = m as typeof m & { deletionTimestamp?: unknown; deletionGracePeriodSeconds?: unknown };
+      if (Array.isArray((createdMeta as { managedFields?: unknown }).managedFields) && (createdMeta as { managedFields: unknown[] }).managedFields.length === 0) {
+        delete (createdMeta as { managedFields?: unknown }).managedFields;
+      }
       const stored = {
         apiVersion: apiVersion ?? API_VERSIONS[k],
         kind: k,
@@ -459,6 +462,12 @@ export class Store {
         },
         ...rest,
       } as unknown as StoredObject;
+      // managedFields (server-side apply's bookkeeping, set by the API): an update without them keeps
+      // the stored ones (controllers write objects they built), an empty list clears them, as in Kubernetes.
+      const managed = (obj.metadata as { managedFields?: unknown }).managedFields;
+      const nextMeta = next.metadata as { managedFields?: unknown };
+      if (managed === undefined && (current.metadata as { managedFields?: unknown }).managedFields !== undefined) nextMeta.managedFields = (current.metadata as { managedFields?: unknown }).managedFields;
+      else if (Array.isArray(managed) && managed.length === 0) delete nextMeta.managedFields;
       if (jsonEqual(next, current)) return current as Stored<T>;
       return this.write(k, next, ref, current) as Stored<T>;
     });

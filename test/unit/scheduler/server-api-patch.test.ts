@@ -174,6 +174,20 @@ spec:
     assert.equal(created.body.spec.template.spec.containers[0].imagePullPolicy, 'IfNotPresent', 'defaulted as a POST is');
     assert.deepEqual(created.body.metadata.managedFields.map((e: any) => `${e.manager}/${e.operation}`), ['alice/Apply']);
 
+    // A controller's write of an object it built (no managedFields) keeps them; an empty list clears them.
+    store.mutate<any>('Deployment', 'default', 'web', (d) => {
+      delete (d.metadata as any).managedFields;
+      d.status = { replicas: 2 };
+    });
+    assert.deepEqual(store.get<any>('Deployment', 'default', 'web').metadata.managedFields, created.body.metadata.managedFields);
+    const cleared = store.mutate<any>('Deployment', 'default', 'web', (d) => {
+      (d.metadata as any).managedFields = [];
+    });
+    assert.equal((cleared.metadata as any).managedFields, undefined);
+    store.mutate<any>('Deployment', 'default', 'web', (d) => {
+      (d.metadata as any).managedFields = created.body.metadata.managedFields;
+    });
+
     const again = await apply('fieldManager=alice', manifest(2, 'app:2'));
     assert.equal(again.status, 200, again.text);
     assert.equal(again.body.spec.template.spec.containers[0].image, 'app:2');
