@@ -129,9 +129,27 @@ function valueAt(obj: unknown, path: Path): unknown {
   return v;
 }
 
-/** True when two objects hold the same value at a path (both absent included). */
+/**
+ * True when two objects hold the same value at a path (both absent included), empty maps and lists
+ * counting as absent: the decoder writes `labels: {}` or `env: []` where a manifest had nothing, and
+ * that is no change anyone made.
+ */
 export function sameValueAt(a: unknown, b: unknown, path: Path): boolean {
-  return JSON.stringify(valueAt(a, path)) === JSON.stringify(valueAt(b, path));
+  return JSON.stringify(sparse(valueAt(a, path))) === JSON.stringify(sparse(valueAt(b, path)));
+}
+
+/** The value without empty maps, empty lists and nulls (undefined when nothing is left). */
+function sparse(v: unknown): unknown {
+  if (Array.isArray(v)) return v.length === 0 ? undefined : v.map((x) => sparse(x) ?? null);
+  if (isRec(v)) {
+    const out: Rec = {};
+    for (const [k, x] of Object.entries(v)) {
+      const y = sparse(x);
+      if (y !== undefined) out[k] = y;
+    }
+    return Object.keys(out).length === 0 ? undefined : out;
+  }
+  return v === null ? undefined : v;
 }
 
 /** Removes the field at a path from obj (in place): a map key, a list item (`k:...` then `.`), a set member. */
@@ -192,7 +210,7 @@ export function applyConfiguration(live: Rec | undefined, applied: Rec, opts: { 
     if (sameEntry(entry, manager, 'Apply')) continue;
     for (const p of fromFieldsV1(entry.fieldsV1)) {
       if (p[p.length - 1] === '.' || !appliedKeys.has(pathKey(p))) continue;
-      if (JSON.stringify(valueAt(live, p)) === JSON.stringify(valueAt(applied, p))) continue; // the same value: shared ownership
+      if (sameValueAt(live, applied, p)) continue; // the same value: shared ownership
       conflicts.push({ manager: entry.manager, ...(entry.subresource ? { subresource: entry.subresource } : {}), field: describeField(p) });
       if (!taken.has(entry)) taken.set(entry, new Set());
       taken.get(entry)!.add(pathKey(p));

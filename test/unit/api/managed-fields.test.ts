@@ -74,4 +74,13 @@ describe('managed fields', () => {
     recordUpdate(unlabelled, same, { ...base, manager: 'noop' });
     assert.deepEqual(same.metadata.managedFields, unlabelled.metadata.managedFields);
   });
+
+  it('empty maps and lists the decoder adds are no conflict', () => {
+    const sts = (metadata: Record<string, unknown>) => ({ apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db' }, spec: { volumeClaimTemplates: [{ metadata, spec: { accessModes: ['ReadWriteOnce'] } }] } });
+    const live = sts({ name: 'data', labels: {}, annotations: {} });
+    recordUpdate(undefined, live, { ...base, kind: 'StatefulSet', manager: 'creator' });
+    const applied = applyConfiguration(live, sts({ name: 'data' }), { ...base, kind: 'StatefulSet', manager: 'alice', force: false }).object as any;
+    assert.deepEqual(applied.metadata.managedFields.map((e: any) => e.manager), ['creator', 'alice'], 'shared, not a conflict');
+    assert.throws(() => applyConfiguration(live, sts({ name: 'other' }), { ...base, kind: 'StatefulSet', manager: 'alice', force: false }), /conflict with "creator" using apps\/v1: \.spec\.volumeClaimTemplates/);
+  });
 });
