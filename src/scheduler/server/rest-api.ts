@@ -1037,6 +1037,8 @@ function writePatched(kind: StoreKind, current: StoredObject & { spec?: unknown;
   const ref = ns ? `${kind} ${ns}/${name}` : `${kind} ${name}`;
   if (!isRecord(merged.metadata)) throw invalidArgument(`${ref}: metadata cannot be removed`);
   for (const field of ['name', 'namespace', 'uid'] as const) {
+    // An absent uid is the stored one (kubectl apply's patch removes it when the last-applied configuration had it).
+    if (field === 'uid' && (merged.metadata.uid === undefined || merged.metadata.uid === '')) continue;
     if (merged.metadata[field] !== current.metadata[field]) throw invalidArgument(`${ref}: metadata.${field} cannot be changed by a patch`);
   }
   if (merged.kind !== current.kind || merged.apiVersion !== current.apiVersion) throw invalidArgument(`${ref}: kind and apiVersion cannot be changed by a patch`);

@@ -54,6 +54,15 @@ describe('scheduler REST API: strategic merge patch, JSON patch and PUT', () => 
     assert.deepEqual(applied.body.spec.template.spec.containers.map((c: any) => `${c.name}=${c.image}`), ['c=busybox:2']);
     assert.equal(applied.body.metadata.annotations['kubectl.kubernetes.io/last-applied-configuration'], '{"kind":"Deployment"}\n');
 
+    // What kubectl apply sends after a kubectl replace saved the whole object as last applied: system fields removed.
+    const system = await api(server, pki, 'PATCH', path, { token: tokens.api, contentType: SMP, body: JSON.stringify({ metadata: { uid: null, creationTimestamp: null, generation: null }, spec: { replicas: 2 } }) });
+    assert.equal(system.status, 200, system.text);
+    assert.equal(system.body.metadata.uid, applied.body.metadata.uid, 'the uid stays');
+    assert.equal(system.body.metadata.creationTimestamp, applied.body.metadata.creationTimestamp);
+    const otherUid = await api(server, pki, 'PATCH', path, { token: tokens.api, contentType: SMP, body: JSON.stringify({ metadata: { uid: 'another' } }) });
+    assert.equal(otherUid.status, 400);
+    assert.match(otherUid.body.message, /metadata\.uid cannot be changed/);
+
     const bad = await api(server, pki, 'PATCH', path, { token: tokens.api, contentType: SMP, body: JSON.stringify({ spec: { template: { spec: { containers: [{ image: 'x' }] } } } }) });
     assert.equal(bad.status, 400);
     assert.match(bad.body.message, /spec\.template\.spec\.containers\[0\]: the item has no "name"/);
