@@ -1008,6 +1008,9 @@ function applyPatch(kind: StoreKind, ns: string, name: string, text: string, opt
   const applied = appliedConfiguration(text, kind, API_VERSIONS[kind], ns, name);
   return writeTransaction(opts, () => {
     const current = store.get<StoredObject & { spec?: unknown; status?: unknown }>(kind, ns, name);
+    // A resourceVersion in the applied configuration is a precondition, as in a PUT.
+    const rv = (applied.metadata as { resourceVersion?: unknown }).resourceVersion;
+    if (current && typeof rv === 'string' && rv !== '' && rv !== current.metadata.resourceVersion) throw conflict(kind, name);
     const merged = serverSideApply(current, applied, { kind, apiVersion: API_VERSIONS[kind], request, time: rfc3339(opts.now()) });
     if (current) return writePatched(kind, current, merged, opts, managedFieldsOf(merged) ?? []);
     // A new object: the caller must be allowed to create it (the PATCH was authorized as a patch);

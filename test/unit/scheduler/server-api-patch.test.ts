@@ -213,6 +213,9 @@ spec:
     assert.equal(forced.status, 200, forced.text);
     assert.equal(forced.body.spec.replicas, 3);
 
+    const stale = await apply('fieldManager=alice', manifest(3, 'app:2').replace('namespace: default}', 'namespace: default, resourceVersion: "1"}'));
+    assert.equal(stale.status, 409, stale.text);
+    assert.equal(stale.body.reason, 'Conflict');
     const noManager = await apply('', manifest(3, 'app:2'));
     assert.equal(noManager.status, 400);
     assert.match(noManager.body.message, /fieldManager is required/);
