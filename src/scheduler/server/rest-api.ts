@@ -518,6 +518,10 @@ function listReply(sel: Selection, opts: RestApiOptions, versions: VersionParams
   if (more) {
     const last = items[items.length - 1].metadata;
     body.metadata.continue = encodeContinue({ rv, namespace: last.namespace ?? '', name: last.name, issuedAt: continueFrom?.issuedAt ?? now });
+    // As kube-apiserver: how many follow, when no selector makes that costly to know.
+    if (!sel.labelSelector?.length && sel.fields.length === 0) {
+      body.metadata.remainingItemCount = store.count(kind, { namespace: isNamespaced(kind) ? sel.namespace : undefined, after: { namespace: last.namespace ?? '', name: last.name } });
+    }
   }
   return { status: 200, body };
 }

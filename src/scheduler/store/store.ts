@@ -353,6 +353,24 @@ export class Store {
     }
   }
 
+  /** How many objects of a kind there are (in a namespace, after a key in list order). */
+  count(kind: StoreKind, opts: { namespace?: string; after?: { namespace: string; name: string } } = {}): number {
+    this.ensureOpen();
+    const k = checkKind(kind);
+    const where = ['kind = ?'];
+    const params: string[] = [k];
+    if (opts.namespace !== undefined) {
+      checkNamespace(k, opts.namespace);
+      where.push('namespace = ?');
+      params.push(opts.namespace);
+    }
+    if (opts.after) {
+      where.push('(namespace, name) > (?, ?)');
+      params.push(opts.after.namespace, opts.after.name);
+    }
+    return Number(this.query(`SELECT count(*) FROM objects WHERE ${where.join(' AND ')}`).get(...params));
+  }
+
   /**
    * Stores a new object and returns it as stored. Generates its uid (a given metadata.uid is ignored,
    * as kube-apiserver does: agents use it as a folder name and owners match on it), creationTimestamp,

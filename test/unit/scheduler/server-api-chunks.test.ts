@@ -40,6 +40,8 @@ describe('scheduler REST API: list chunks and watch resume', () => {
       page = await get(`limit=2&continue=${encodeURIComponent(page.body.metadata.continue)}`);
     }
     assert.deepEqual(names, ['d1', 'd2', 'd3', 'd4', 'd5']);
+    const counted = await get('limit=2');
+    assert.equal(counted.body.metadata.remainingItemCount, 4, 'd0..d5: two sent, four follow');
     assert.deepEqual(seen, ['2', '2', '1']);
 
     for (const name of ['d3', 'd5']) {
