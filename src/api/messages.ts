@@ -453,7 +453,8 @@ export function encodeMessage(message: Message): string {
   if (message.v !== MESSAGE_VERSION || !(message.type in MESSAGE_SENDERS)) {
     throw new MessageError([`cannot encode: message needs v ${MESSAGE_VERSION} and a known type, got v ${String(message.v)} type ${String(message.type)}`]);
   }
-  const text = JSON.stringify(message);
+  // A pod's metadata.managedFields (server-side apply's bookkeeping) are the API's, not the agent's: never sent.
+  const text = message.type === 'assign' ? JSON.stringify(message, (k, v: unknown) => (k === 'managedFields' ? undefined : v)) : JSON.stringify(message);
   const size = Buffer.byteLength(text);
   if (size > MAX_MESSAGE_BYTES) throw new MessageError([`message.${message.type}: too large to send: ${size} bytes (at most ${MAX_MESSAGE_BYTES})`]);
   return text;

@@ -230,9 +230,24 @@ export function objectName(obj: any): string {
 }
 
 /** One object or a List in a machine format; no trailing newline. */
+/**
+ * An object (or a List's items) without metadata.managedFields, server-side apply's bookkeeping,
+ * which kubectl too leaves out of -o json|yaml unless asked.
+ */
+function withoutManagedFields(value: unknown): unknown {
+  const strip = (o: unknown): unknown => {
+    const meta = (o as { metadata?: Record<string, unknown> } | null)?.metadata;
+    if (typeof meta !== 'object' || meta === null || !('managedFields' in meta)) return o;
+    const { managedFields: _managed, ...rest } = meta;
+    return { ...(o as object), metadata: rest };
+  };
+  const items = (value as { items?: unknown } | null)?.items;
+  return Array.isArray(items) ? { ...(value as object), items: items.map(strip) } : strip(value);
+}
+
 export function formatMachine(format: 'json' | 'yaml' | 'name', value: unknown): string {
-  if (format === 'json') return JSON.stringify(value, null, 4);
-  if (format === 'yaml') return yaml().stringify(value).trimEnd();
+  if (format === 'json') return JSON.stringify(withoutManagedFields(value), null, 4);
+  if (format === 'yaml') return yaml().stringify(withoutManagedFields(value)).trimEnd();
   const items = (value as { kind?: string; items?: unknown[] }).kind === 'List' ? (value as { items: unknown[] }).items : [value];
   return items.map(objectName).join('\n');
 }

@@ -11,8 +11,11 @@
  *   GET|POST namespaces, GET|PATCH|DELETE namespaces/NAME  Namespace objects (DELETE: with everything in it)
  *   GET    namespaces/NS/<resource>|events                one namespace (?watch=true streams)
  *   POST   namespaces/NS/<resource>                       create one object
- *   GET|PATCH|DELETE namespaces/NS/<resource>/NAME
- *   GET|PUT namespaces/NS/deployments|statefulsets/NAME/scale     an autoscaling/v1 Scale
+ *   GET|PUT|PATCH|DELETE namespaces/NS/<resource>/NAME    PUT: the whole object (metadata.resourceVersion, when set,
+ *                                                  must be current: 409 Conflict); PATCH: merge, strategic merge
+ *                                                  (api/strategic-merge.ts) or JSON patch, by Content-Type
+ *   GET|PUT|PATCH namespaces/NS/deployments|statefulsets/NAME/scale  an autoscaling/v1 Scale
+ *   GET|PUT|PATCH namespaces/NS/<resource>/NAME/status   the status alone
  *   POST   namespaces/NS/deployments/NAME/rollback        {toRevision?}: rollout undo
  *   GET    namespaces/NS/pods/NAME/log                    text, streamed with follow=true
  *   POST   namespaces/NS/pods/NAME/exec                   {command, container?} → {stdout, stderr, exitCode}
@@ -45,6 +48,9 @@ import {
   type AnyObject,
   type LabelSelector,
   type Pod,
+  strategicMergePatch,
+  jsonPatch,
+  recordUpdate,
 } from '../../api/index.js';
 import { CoreletError, invalidArgument, notFound, type Logger, messageOf } from '../../lib/index.js';
 import type { NodeCertificates, Pki, TokenRecord } from '../auth/index.js';
@@ -66,12 +72,18 @@ import { decodeProtobufBody, PROTOBUF_TYPE, ProtobufError } from './protobuf.js'
 import { asPartialMetadata, asTable, eventOnWire, includeObjectParam, metadataRequested, tableRequested } from './table.js';
 import { openApiRoute } from './openapi.js';
 import { checkFields, fieldValidationOf, type FieldValidation } from './field-validation.js';
+import { CONTINUE_TOKEN_TTL_SECONDS, encodeContinue, versionParams, type VersionParams } from './list-chunks.js';
+import { historyOf } from './watch-history.js';
+import { appliedConfiguration, checkManagedFields, serverSideApply, updateManager, writeRequestOf, type WriteRequest } from './server-side-apply.js';
 
 /** Largest request body accepted: kube-apiserver's 3 MiB (a manifest of several objects, each at most 1.5 MiB). */
 export const MAX_BODY_BYTES = MAX_REQUEST_BODY_BYTES;
 
 /** A watch whose client reads slower than this much unsent output is closed (it can list again). */
 const MAX_WATCH_BACKLOG_BYTES = 16 * 1024 * 1024;
+
+/** How often a watch that allows bookmarks gets one (kube-apiserver: about once a minute). */
+const WATCH_BOOKMARK_MS = 60_000;
 
 /** The annotation of the BOOKMARK that ends a watch's initial ADDED events (as Kubernetes marks it). */
 export const INITIAL_EVENTS_END_ANNOTATION = 'k8s.io/initial-events-end';
@@ -111,6 +123,8 @@ export interface RestApiOptions {
   access?: AccessContext;
   /** The request's ?fieldValidation= (set by handleApiRequest): what unknown fields of a create or patch do. */
   fieldValidation?: FieldValidation;
+  /** The field manager and force flag of the request being routed (set by handleApiRequest). */
+  writeRequest?: WriteRequest;
   /** Bootstrap token records for /api/v1/bootstraptokens (bootstrap-tokens-api.ts); 404 without. */
   bootstrapTokens?: TokenStore;
   /**
@@ -320,7 +334,7 @@ export async function handleApiRequest(req: IncomingMessage, res: ServerResponse
       res.writeHead(openApi.status, openApi.headers).end(req.method === 'HEAD' ? undefined : openApi.body);
       return;
     }
-    const reply = (await accessRoute(req, url, access, opts, () => readJson(req))) ?? (await route(req, { ...opts, access, fieldValidation: WRITE_METHODS.has(req.method ?? '') ? fieldValidationOf(url.searchParams) : undefined }));
+    const reply = (await accessRoute(req, url, access, opts, () => readJson(req))) ?? (await route(req, { ...opts, access, writeRequest: writeRequestOf(url, req.headers), fieldValidation: WRITE_METHODS.has(req.method ?? '') ? fieldValidationOf(url.searchParams) : undefined }));
     clientGone = res.destroyed;
     if ('stream' in reply) {
       code = 200;
@@ -472,7 +486,8 @@ async function route(req: IncomingMessage, opts: RestApiOptions): Promise<Reply>
   const fields = parseFieldSelector(url.searchParams.get('fieldSelector'));
   const collection = (sel: Selection): Reply => {
     if (method !== 'GET') throw methodNotAllowed(method, url.pathname);
-    return flag(url, 'watch') ? watch({ ...sel, render: watchRenderer(req, url, opts.now) }, flag(url, 'allowWatchBookmarks'), requestedTimeoutSeconds(url), opts) : listReply(sel, opts);
+    const versions = versionParams(url.searchParams);
+    return flag(url, 'watch') ? watch({ ...sel, render: watchRenderer(req, url, opts.now) }, flag(url, 'allowWatchBookmarks'), requestedTimeoutSeconds(url), opts, versions) : listReply(sel, opts, versions);
   };
 
   // /api/v1/apply
@@ -519,9 +534,11 @@ async function route(req: IncomingMessage, opts: RestApiOptions): Promise<Reply>
     return { status: 200, body: obj };
   }
   if (method === 'PATCH') {
-    const { object, warnings } = patch(kind, ns, name, await readBody(req), req.headers['content-type'], opts);
-    return done(opts, { status: 200, body: object, headers: warningHeaders(warnings) });
+    const { object, warnings, created } = patch(kind, ns, name, await readBody(req), req.headers['content-type'], opts);
+    return done(opts, { status: created ? 201 : 200, body: object, headers: warningHeaders(warnings) });
   }
+  if (method === 'PUT') return done(opts, replaceObject(kind, ns, name, await readManifest(req, opts), opts));
+  if (method === 'DELETE' && opts.writeRequest?.dryRun) return dryRunDelete(kind, ns, name, opts);
   if (method === 'DELETE' && kind === 'Pod') {
     // Graceful (controllers/pod-deletion.ts): a pod on a node stays Terminating until its agent confirms.
     const body = isProtobuf(req) ? JSON.stringify(await readJson(req)) : await readBody(req);
@@ -548,6 +565,15 @@ function methodNotAllowed(method: string, path: string): HttpError {
   return new HttpError(405, 'MethodNotAllowed', `${method} is not supported on ${path}`);
 }
 
+/** The Content-Type of a server-side apply (a PATCH whose body is the caller's whole intent, YAML or JSON). */
+export const APPLY_PATCH_TYPE = 'application/apply-patch+yaml';
+
+/** 409 Conflict for a write whose resourceVersion precondition no longer holds, worded as kube-apiserver words it. */
+function conflict(kind: StoreKind, name: string): HttpError {
+  const group = groupOfKind(kind);
+  return new HttpError(409, 'Conflict', `Operation cannot be fulfilled on ${resourceOfKind(kind)}${group ? `.${group}` : ''} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
+}
+
 /** A successful write: tells the control loop, which schedules pods and runs controllers. */
 function done(opts: RestApiOptions, reply: Reply): Reply {
   opts.onPodsChanged?.();
@@ -566,8 +592,55 @@ function select(sel: Selection, store: Store): unknown[] {
   return store.list(sel.kind, { namespace: isNamespaced(sel.kind) ? sel.namespace : undefined, labelSelector: sel.labelSelector }).filter((o) => fieldsMatch(o, sel.fields));
 }
 
-function listReply(sel: Selection, opts: RestApiOptions): Reply {
-  return { status: 200, body: list(sel.kind, select(sel, opts.store), opts.store.resourceVersion()) };
+/**
+ * A list, in chunks when ?limit= asks (events: always whole). A chunk ends with metadata.continue
+ * when more follow; every chunk reports the first one's resourceVersion. The chunks are read from
+ * the store as it is when each is asked for (no snapshot: an object changed meanwhile shows its new
+ * state); a token older than CONTINUE_TOKEN_TTL_SECONDS is 410 Gone (Expired), as kube-apiserver
+ * answers a token whose revision etcd has compacted (client-go then lists whole).
+ */
+function listReply(sel: Selection, opts: RestApiOptions, versions: VersionParams = { sendInitialEvents: false }): Reply {
+  const { store } = opts;
+  historyOf(store); // from now on, a watch can resume from the version this list reports
+  const { limit, continueFrom } = versions;
+  if (sel.kind === 'Event' || (limit === undefined && continueFrom === undefined)) return { status: 200, body: list(sel.kind, select(sel, store), store.resourceVersion()) };
+  const now = Math.floor(opts.now().getTime() / 1000);
+  if (continueFrom && now - continueFrom.issuedAt > CONTINUE_TOKEN_TTL_SECONDS) {
+    throw new HttpError(
+      410,
+      'Expired',
+      'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.',
+    );
+  }
+  const rv = continueFrom?.rv ?? store.resourceVersion();
+  const kind = sel.kind;
+  const items: StoredObject[] = [];
+  let after = continueFrom ? { namespace: continueFrom.namespace, name: continueFrom.name } : undefined;
+  let more = false;
+  // One more than the limit tells whether another chunk follows; a field selector may drop some of each batch.
+  for (;;) {
+    const want = (limit ?? Number.MAX_SAFE_INTEGER) + 1 - items.length;
+    const batch = store.list<StoredObject>(kind, { namespace: isNamespaced(kind) ? sel.namespace : undefined, labelSelector: sel.labelSelector, ...(after ? { after } : {}), limit: Math.min(want, 10_000) });
+    for (const obj of batch) if (fieldsMatch(obj, sel.fields)) items.push(obj);
+    if (limit !== undefined && items.length > limit) {
+      items.length = limit;
+      more = true;
+      break;
+    }
+    if (batch.length < Math.min(want, 10_000)) break;
+    const last = batch[batch.length - 1].metadata;
+    after = { namespace: last.namespace ?? '', name: last.name };
+  }
+  const body = list(kind, items, rv) as { metadata: Record<string, unknown> };
+  if (more) {
+    const last = items[items.length - 1].metadata;
+    body.metadata.continue = encodeContinue({ rv, namespace: last.namespace ?? '', name: last.name, issuedAt: continueFrom?.issuedAt ?? now });
+    // As kube-apiserver: how many follow, when no selector makes that costly to know.
+    if (!sel.labelSelector?.length && sel.fields.length === 0) {
+      body.metadata.remainingItemCount = store.count(kind, { namespace: isNamespaced(kind) ? sel.namespace : undefined, after: { namespace: last.namespace ?? '', name: last.name } });
+    }
+  }
+  return { status: 200, body };
 }
 
 /** True when a stored object (not an event) belongs to the selection. */
@@ -585,8 +658,11 @@ function objectSelected(obj: Readonly<StoredObject>, sel: Selection): boolean {
  * client goes away, cleanly at its timeout (stream-lifetime.ts), or when its caller's token,
  * ServiceAccount or permission is gone.
  */
-function watch(sel: Selection, bookmarks: boolean, timeoutSeconds: number | undefined, opts: RestApiOptions): Reply {
+function watch(sel: Selection, bookmarks: boolean, timeoutSeconds: number | undefined, opts: RestApiOptions, versions: VersionParams = { sendInitialEvents: false }): Reply {
   const { store } = opts;
+  const history = historyOf(store);
+  // ?resourceVersion=N: the changes after N, no initial state (unless sendInitialEvents asks for it).
+  const resumeFrom = versions.sendInitialEvents ? undefined : versions.resumeFrom;
   return {
     stream: (res) =>
       new Promise<void>((resolve) => {
@@ -626,23 +702,60 @@ function watch(sel: Selection, bookmarks: boolean, timeoutSeconds: number | unde
             send(was ? 'MODIFIED' : 'ADDED', change.object);
           }
         };
-        // Subscribing and listing in one synchronous step: no commit can fall between the two.
+        // Subscribing and listing (or reading the history) in one synchronous step: no commit can fall between.
         const stop = store.watch(onChange);
-        for (const obj of select(sel, store)) {
-          if (sel.kind !== 'Event') selected.add((obj as StoredObject).metadata.uid);
-          send('ADDED', obj);
-        }
-        if (bookmarks) {
-          const apiVersion = sel.kind === 'Event' ? 'v1' : API_VERSIONS[sel.kind];
-          send('BOOKMARK', { kind: sel.kind, apiVersion, metadata: { resourceVersion: store.resourceVersion(), annotations: { [INITIAL_EVENTS_END_ANNOTATION]: 'true' } } });
-        }
+        const apiVersion = sel.kind === 'Event' ? 'v1' : API_VERSIONS[sel.kind];
+        // Bookmarks now and then carry the latest version, so a client resumes from a recent one.
+        const bookmarkTimer = bookmarks ? setInterval(() => send('BOOKMARK', { kind: sel.kind, apiVersion, metadata: { resourceVersion: store.resourceVersion() } }), WATCH_BOOKMARK_MS) : undefined;
+        bookmarkTimer?.unref();
         res.once('close', () => {
           lifetime.stop();
+          clearInterval(bookmarkTimer);
           stop();
           resolve();
         });
+        if (resumeFrom === undefined) {
+          for (const obj of select(sel, store)) {
+            if (sel.kind !== 'Event') selected.add((obj as StoredObject).metadata.uid);
+            send('ADDED', obj);
+          }
+          if (bookmarks) {
+            send('BOOKMARK', { kind: sel.kind, apiVersion, metadata: { resourceVersion: store.resourceVersion(), annotations: { [INITIAL_EVENTS_END_ANNOTATION]: 'true' } } });
+          }
+        } else if (sel.kind !== 'Event') {
+          const replay = history.since(resumeFrom, sel.kind);
+          if (!replay) {
+            // As kube-apiserver: the watch starts, then says 410 Gone (Expired) in an ERROR event and ends.
+            const message = `too old resource version: ${resumeFrom} (${history.oldestResumable()})`;
+            send('ERROR', { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: 'Expired', code: 410 });
+            res.end();
+            return;
+          }
+          for (const obj of select(sel, store)) selected.add((obj as StoredObject).metadata.uid);
+          replayChanges(sel, replay, send);
+        }
       }),
   };
+}
+
+/**
+ * A resumed watch's past: the changes after its version, as ADDED/MODIFIED/DELETED for the selection.
+ * Whether an object matched before its first replayed change is judged from that change (an object
+ * whose labels stopped matching in it is not sent as DELETED).
+ */
+function replayChanges(sel: Selection, changes: readonly WatchChange[], send: (type: string, object: unknown) => void): void {
+  const matched = new Map<string, boolean>();
+  for (const change of changes) {
+    if (change.kind !== sel.kind || change.kind === 'Event') continue;
+    const obj = change.object;
+    const uid = obj.metadata.uid;
+    const was = matched.get(uid) ?? (change.type !== 'ADDED' && objectSelected(obj, sel));
+    const is = change.type !== 'DELETED' && objectSelected(obj, sel);
+    matched.set(uid, is);
+    if (change.type === 'DELETED' || (was && !is)) {
+      if (was) send('DELETED', obj);
+    } else if (is) send(was ? 'MODIFIED' : 'ADDED', obj);
+  }
 }
 
 async function nodeRoute(req: IncomingMessage, method: string, name: string, opts: RestApiOptions): Promise<Reply> {
@@ -656,6 +769,7 @@ async function nodeRoute(req: IncomingMessage, method: string, name: string, opt
     const { object } = patch('Node', '', name, await readBody(req), req.headers['content-type'], opts);
     return done(opts, { status: 200, body: object });
   }
+  if (method === 'DELETE' && opts.writeRequest?.dryRun) return dryRunDelete('Node', '', name, opts);
   if (method === 'DELETE') {
     // The node's pods go with it, as Kubernetes' pod garbage collector removes pods of deleted nodes;
     // their controllers make replacements elsewhere.
@@ -729,8 +843,9 @@ async function subresource(
       if (!obj) throw notFound(`${kind} ${ns}/${name} not found`);
       return { status: 200, body: scaleOf(obj) };
     }
+    if (method === 'PATCH') return done(opts, { status: 200, body: patchScale(kind, ns, name, await readBody(req), req.headers['content-type'], opts) });
     if (method !== 'PUT') throw methodNotAllowed(method, path);
-    return done(opts, { status: 200, body: putScale(kind, ns, name, await readJson(req), opts.store) });
+    return done(opts, { status: 200, body: putScale(kind, ns, name, await readJson(req), opts.store, opts) });
   }
   if (kind === 'Deployment' && sub === 'rollback') {
     if (method !== 'POST') throw methodNotAllowed(method, path);
@@ -743,7 +858,8 @@ async function subresource(
     const rolled = rolloutUndo(opts.store, ns, name, (to as number | null | undefined) ?? undefined, opts.now());
     return done(opts, { status: 200, body: rolled });
   }
-  throw new HttpError(404, 'NotFound', `no subresource "${sub}" for ${kind}: known are pods/log, pods/exec, deployments|statefulsets/scale, deployments/rollback`);
+  if (sub === 'status') return statusRoute(req, method, path, kind, ns, name, opts);
+  throw new HttpError(404, 'NotFound', `no subresource "${sub}" for ${kind}: known are status, pods/log, pods/exec, deployments|statefulsets/scale, deployments/rollback`);
 }
 
 function podProxyOf(opts: RestApiOptions): PodProxy {
@@ -832,18 +948,93 @@ function scaleOf(obj: Scalable): unknown {
 }
 
 /** Sets spec.replicas from a Scale body; metadata.resourceVersion, when given, must still be current. */
-function putScale(kind: StoreKind, ns: string, name: string, body: unknown, store: Store): unknown {
+function putScale(kind: StoreKind, ns: string, name: string, body: unknown, store: Store, opts?: RestApiOptions): unknown {
   const replicas = isRecord(body) && isRecord(body.spec) ? body.spec.replicas : undefined;
   if (!Number.isInteger(replicas) || (replicas as number) < 0 || (replicas as number) > 2 ** 31 - 1) {
     throw invalidArgument(`scale: the body must be a Scale with spec.replicas a non-negative integer, like {"spec": {"replicas": 3}}; got ${JSON.stringify(replicas)}`);
   }
   const rv = isRecord(body) && isRecord(body.metadata) && typeof body.metadata.resourceVersion === 'string' ? body.metadata.resourceVersion : undefined;
-  const updated = store.transaction(() => {
+  const write = () => {
     const current = store.get<Scalable>(kind, ns, name);
     if (!current) throw notFound(`${kind} ${ns}/${name} not found`);
-    return store.update(kind, { ...current, spec: { ...current.spec, replicas: replicas as number } }, rv ?? current.metadata.resourceVersion);
-  });
+    if (rv !== undefined && rv !== current.metadata.resourceVersion) throw conflict(kind, name);
+    const next = { ...current, spec: { ...current.spec, replicas: replicas as number } };
+    if (opts) recordWrite(opts, kind, current, next, 'scale');
+    return store.update(kind, next, current.metadata.resourceVersion);
+  };
+  const updated = opts ? writeTransaction(opts, write) : store.transaction(write);
   return scaleOf(updated as Scalable);
+}
+
+/**
+ * PATCH of a Scale (kubectl scale sends {"spec":{"replicas":N}} as a merge patch): the patch applies
+ * to the Scale as GET shows it, then the result is PUT.
+ */
+function patchScale(kind: StoreKind, ns: string, name: string, text: string, contentType: string | undefined, opts: RestApiOptions): unknown {
+  const { store } = opts;
+  const type = (contentType ?? '').split(';')[0].trim().toLowerCase();
+  if (!(Object.values(PATCH_TYPES) as string[]).includes(type)) {
+    throw new HttpError(415, 'UnsupportedMediaType', `PATCH of a scale needs a Content-Type of ${Object.values(PATCH_TYPES).join(', ')}; got ${JSON.stringify(contentType ?? '')}`);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (err) {
+    throw invalidArgument(`the patch is not valid JSON: ${messageOf(err)}`);
+  }
+  return writeTransaction(opts, () => {
+    const obj = store.get<Scalable>(kind, ns, name);
+    if (!obj) throw notFound(`${kind} ${ns}/${name} not found`);
+    const scale = scaleOf(obj);
+    const patched = type === PATCH_TYPES.json ? jsonPatch(scale, Array.isArray(body) ? body : []) : type === PATCH_TYPES.strategic ? strategicMergePatch(scale, body, 'Scale') : mergePatch(scale, body);
+    if (type === PATCH_TYPES.json && !Array.isArray(body)) throw invalidArgument('a JSON patch must be a list of operations');
+    const rv = isRecord(body) && isRecord(body.metadata) && typeof body.metadata.resourceVersion === 'string' ? body.metadata.resourceVersion : undefined;
+    if (rv !== undefined && rv !== obj.metadata.resourceVersion) throw conflict(kind, name);
+    const replicas = isRecord(patched) && isRecord(patched.spec) ? patched.spec.replicas : undefined;
+    return putScale(kind, ns, name, { spec: { replicas } }, store, opts);
+  });
+}
+
+/**
+ * The status subresource: GET the object; PUT (the whole object, of which only status is taken) or
+ * PATCH (any patch type, of which only the resulting status is taken) replace its status and nothing
+ * else, as controllers write it (RBAC: only roles that grant <resource>/status). The controllers and
+ * agents that own a status write it again at their next pass.
+ */
+async function statusRoute(req: IncomingMessage, method: string, path: string, kind: StoreKind, ns: string, name: string, opts: RestApiOptions): Promise<Reply> {
+  const { store } = opts;
+  if (method === 'GET') {
+    const obj = store.get(kind, ns, name);
+    if (!obj) throw notFound(`${resourceOfKind(kind)} "${name}" not found in namespace ${ns}`);
+    return { status: 200, body: obj };
+  }
+  if (method !== 'PUT' && method !== 'PATCH') throw methodNotAllowed(method, path);
+  const text = await readBody(req);
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (err) {
+    throw invalidArgument(`request body is not valid JSON: ${messageOf(err)}`);
+  }
+  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (method === 'PATCH' && !(Object.values(PATCH_TYPES) as string[]).includes(type)) {
+    throw new HttpError(415, 'UnsupportedMediaType', `PATCH of a status needs a Content-Type of ${Object.values(PATCH_TYPES).join(', ')}; got ${JSON.stringify(type)}`);
+  }
+  const written = writeTransaction(opts, () => {
+    const current = store.get<StoredObject & { status?: unknown }>(kind, ns, name);
+    if (!current) throw notFound(`${resourceOfKind(kind)} "${name}" not found in namespace ${ns}`);
+    const updated =
+      method === 'PUT' ? body : type === PATCH_TYPES.json ? jsonPatch(current, Array.isArray(body) ? body : []) : type === PATCH_TYPES.strategic ? strategicMergePatch(current, body, kind) : mergePatch(current, body);
+    if (method === 'PATCH' && type === PATCH_TYPES.json && !Array.isArray(body)) throw invalidArgument('a JSON patch must be a list of operations');
+    if (!isRecord(updated)) throw invalidArgument('the status subresource takes an object');
+    if (updated.status !== undefined && !isRecord(updated.status)) throw invalidArgument('status must be an object');
+    const rv = isRecord(updated.metadata) ? updated.metadata.resourceVersion : undefined;
+    if (typeof rv === 'string' && rv !== '' && rv !== current.metadata.resourceVersion) throw conflict(kind, name);
+    const next = { ...current, status: updated.status };
+    if (next.status === undefined) delete next.status;
+    return store.update(kind, next as ObjectInput, current.metadata.resourceVersion);
+  });
+  return done(opts, { status: 200, body: written });
 }
 
 const TAINT_EFFECTS = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'];
@@ -878,16 +1069,30 @@ function decodeSpec(kind: StoreKind, obj: StoredObject): { spec: unknown; warnin
   return { spec: decoded, warnings };
 }
 
+/** The PATCH bodies this API applies, by Content-Type. */
+export const PATCH_TYPES = {
+  merge: 'application/merge-patch+json',
+  strategic: 'application/strategic-merge-patch+json',
+  json: 'application/json-patch+json',
+} as const;
+
 /**
- * Applies an RFC 7386 merge patch to a stored object. Only metadata.labels, metadata.annotations and
+ * Applies a patch to a stored object: an RFC 7386 merge patch, a strategic merge patch
+ * (api/strategic-merge.ts: lists merged by their patch keys, as kubectl apply, scale and rollout
+ * restart send them) or an RFC 6902 JSON patch. Only metadata.labels, metadata.annotations and
  * spec may change (status belongs to controllers and agents; a Pod's spec is fixed once created);
  * the result is validated as a manifest would be. metadata.resourceVersion in the patch makes it
  * conditional (409 Conflict when the object has changed since).
  */
-function patch(kind: StoreKind, ns: string, name: string, text: string, contentType: string | undefined, opts: RestApiOptions): { object: StoredObject; warnings: string[] } {
+function patch(kind: StoreKind, ns: string, name: string, text: string, contentType: string | undefined, opts: RestApiOptions): { object: StoredObject; warnings: string[]; created?: boolean } {
   const type = (contentType ?? '').split(';')[0].trim().toLowerCase();
-  if (type !== 'application/merge-patch+json') {
-    throw new HttpError(415, 'UnsupportedMediaType', `PATCH needs "Content-Type: application/merge-patch+json" (an RFC 7386 merge patch); got ${JSON.stringify(contentType ?? '')}`);
+  if (type === APPLY_PATCH_TYPE) return applyPatch(kind, ns, name, text, opts);
+  if (!(Object.values(PATCH_TYPES) as string[]).includes(type)) {
+    throw new HttpError(
+      415,
+      'UnsupportedMediaType',
+      `PATCH needs a Content-Type of ${Object.values(PATCH_TYPES).join(', ')} or ${APPLY_PATCH_TYPE} (server-side apply); got ${JSON.stringify(contentType ?? '')}`,
+    );
   }
   let body: unknown;
   try {
@@ -895,57 +1100,162 @@ function patch(kind: StoreKind, ns: string, name: string, text: string, contentT
   } catch (err) {
     throw invalidArgument(`the patch is not valid JSON: ${messageOf(err)}`);
   }
-  if (!isRecord(body)) throw invalidArgument('a merge patch must be a JSON object, like {"spec": {"replicas": 3}}');
+  if (type === PATCH_TYPES.json) {
+    if (!Array.isArray(body)) throw invalidArgument('a JSON patch must be a list of operations, like [{"op": "replace", "path": "/spec/replicas", "value": 3}]');
+  } else if (!isRecord(body)) {
+    throw invalidArgument(`a ${type === PATCH_TYPES.merge ? 'merge' : 'strategic merge'} patch must be a JSON object, like {"spec": {"replicas": 3}}`);
+  }
   const ref = ns ? `${kind} ${ns}/${name}` : `${kind} ${name}`;
   const { store } = opts;
-  return store.transaction(() => {
+  return writeTransaction(opts, () => {
     const current = store.get<StoredObject & { spec?: unknown; status?: unknown }>(kind, ns, name);
     if (!current) throw notFound(`${ref} not found`);
-    const merged = mergePatch(current, body) as StoredObject & { spec?: unknown };
-    if (!isRecord(merged.metadata)) throw invalidArgument(`${ref}: metadata cannot be removed`);
-    for (const field of ['name', 'namespace', 'uid'] as const) {
-      if (merged.metadata[field] !== current.metadata[field]) throw invalidArgument(`${ref}: metadata.${field} cannot be changed by a patch`);
-    }
-    if (merged.kind !== current.kind || merged.apiVersion !== current.apiVersion) throw invalidArgument(`${ref}: kind and apiVersion cannot be changed by a patch`);
-    const next: StoredObject & { spec?: unknown; status?: unknown } = {
-      ...merged,
-      metadata: { ...current.metadata, labels: merged.metadata.labels ?? {}, annotations: merged.metadata.annotations ?? {} },
-    };
-    delete next.status;
-    if (current.status !== undefined) next.status = current.status;
-    let warnings: string[] = [];
-    if (kind === 'Node') checkNodeSpec(next.spec, name);
-    else if (isRbacKind(kind)) {
-      checkRoleRefKept(kind, current, next, ref);
-      opts.access?.admit(kind, next);
-    }
-    else if (kind === 'Pod') {
-      if (JSON.stringify(next.spec) !== JSON.stringify(current.spec)) {
-        throw invalidArgument(`${ref}: a pod's spec cannot be changed (only metadata.labels and metadata.annotations); delete the pod and create it again`);
-      }
-    } else if (kind === 'ReplicaSet') {
-      const replicas = isRecord(next.spec) ? next.spec.replicas : undefined;
-      if (!Number.isInteger(replicas) || (replicas as number) < 0) throw invalidArgument(`${ref}: spec.replicas must be a non-negative integer`);
-    } else if (kind === 'EndpointSlice') {
-      const { name: n, namespace, labels, annotations } = next.metadata;
-      const { objects } = decodeObjects(JSON.stringify({ ...next, metadata: { name: n, namespace, labels, annotations } }), ref);
-      const decoded = objects[0] as unknown as Record<string, unknown>;
-      for (const field of ['addressType', 'endpoints', 'ports']) (next as Record<string, unknown>)[field] = decoded[field];
-    } else {
-      // A patch of spec.clusterIP alone: the stored clusterIPs (derived from it) must not contradict it.
-      if (kind === 'Service' && isRecord(body.spec) && body.spec.clusterIP !== undefined && body.spec.clusterIPs === undefined && isRecord(next.spec)) delete next.spec.clusterIPs;
-      ({ spec: next.spec, warnings } = decodeSpec(kind, next));
-      refuseInternalVolumes(kind, next, current);
-      allocateService(opts, kind, next, current);
-    }
-    // ?fieldValidation=: the decoder saw the spec only; the schema names unknown fields anywhere in the result.
-    const problems = [...duplicateJsonKeys(text).map((p) => `${p}: duplicate field`), ...unknownFieldPaths(kind, merged).map((p) => `${p}: unknown field`)];
-    warnings = checkFields(opts.fieldValidation, kind, [...problems, ...warnings]);
-    // Pod Security: a workload's template, a namespace's new level (before it is written).
-    warnings.push(...(kind === 'Namespace' ? namespaceLevelWarnings(store, name, next.metadata.labels) : podSecurityWarnings(store, kind, next)));
-    const rv = isRecord(body.metadata) && typeof body.metadata.resourceVersion === 'string' ? body.metadata.resourceVersion : current.metadata.resourceVersion;
-    return { object: store.update(kind, next as ObjectInput, rv) as StoredObject, warnings };
+    const patched = type === PATCH_TYPES.strategic ? strategicMergePatch(current, body, kind) : type === PATCH_TYPES.json ? jsonPatch(current, body as unknown[]) : mergePatch(current, body);
+    if (!isRecord(patched)) throw invalidArgument(`${ref}: the patch must leave an object`);
+    // A patch that sets managedFields (kubectl's upgrade of client-side apply's ownership) sets them; otherwise the patch's manager gets what it changed.
+    const managedFields = isRecord(patched.metadata) && JSON.stringify(patched.metadata.managedFields) !== JSON.stringify(managedFieldsOf(current)) ? checkManagedFields(patched.metadata.managedFields, ref) : undefined;
+    return writePatched(kind, current, patched as StoredObject, opts, managedFields, duplicateJsonKeys(text));
   });
+}
+
+/**
+ * Server-side apply (application/apply-patch+yaml): the body is the caller's whole intent for the
+ * fields it manages (server-side-apply.ts). A missing object is created; conflicts with other
+ * managers' fields are 409 Conflict unless ?force=true.
+ */
+function applyPatch(kind: StoreKind, ns: string, name: string, text: string, opts: RestApiOptions): { object: StoredObject; warnings: string[]; created?: boolean } {
+  const request = opts.writeRequest ?? { force: false };
+  const { store } = opts;
+  const applied = appliedConfiguration(text, kind, API_VERSIONS[kind], ns, name);
+  return writeTransaction(opts, () => {
+    const current = store.get<StoredObject & { spec?: unknown; status?: unknown }>(kind, ns, name);
+    // A resourceVersion in the applied configuration is a precondition, as in a PUT.
+    const rv = (applied.metadata as { resourceVersion?: unknown }).resourceVersion;
+    if (current && typeof rv === 'string' && rv !== '' && rv !== current.metadata.resourceVersion) throw conflict(kind, name);
+    const merged = serverSideApply(current, applied, { kind, apiVersion: API_VERSIONS[kind], request, time: rfc3339(opts.now()) });
+    if (current) return writePatched(kind, current, merged, opts, managedFieldsOf(merged) ?? []);
+    // A new object: the caller must be allowed to create it (the PATCH was authorized as a patch);
+    // validated and admitted as a POST's body, owned by the applier.
+    opts.access?.require({ verb: 'create', apiGroup: groupOfKind(kind), resource: resourceOfKind(kind), ...(ns ? { namespace: ns } : {}) }, name);
+    const { managedFields, ...metadata } = merged.metadata as StoredObject['metadata'] & { managedFields?: unknown };
+    const decoded = decodeObjects(JSON.stringify({ ...merged, metadata }), 'request body');
+    const warnings = checkFields(opts.fieldValidation, kind, decoded.warnings);
+    const obj = decoded.objects[0];
+    if (isNamespaced(kind)) obj.metadata.namespace = ns;
+    if (opts.access) opts.access.auditName = obj.metadata.name;
+    opts.access?.admit(kind, obj);
+    warnings.push(...admitWrite(store, kind, obj));
+    allocateService(opts, kind, obj);
+    const created = store.create(kind, { ...obj, metadata: { ...obj.metadata, managedFields } } as unknown as ObjectInput) as StoredObject;
+    return { object: created, warnings, created: true };
+  });
+}
+
+/**
+ * Writes a patched object over current: only metadata.labels, metadata.annotations (and managed
+ * fields) and the spec may change; the result is validated as a manifest. The patched
+ * metadata.resourceVersion, when it differs from the stored one, is a stale precondition: 409.
+ */
+function writePatched(kind: StoreKind, current: StoredObject & { spec?: unknown; status?: unknown }, merged: StoredObject & { spec?: unknown }, opts: RestApiOptions, managedFields?: unknown, duplicated: readonly string[] = []): { object: StoredObject; warnings: string[] } {
+  const { store } = opts;
+  const { name, namespace: ns } = current.metadata;
+  const ref = ns ? `${kind} ${ns}/${name}` : `${kind} ${name}`;
+  if (!isRecord(merged.metadata)) throw invalidArgument(`${ref}: metadata cannot be removed`);
+  for (const field of ['name', 'namespace', 'uid'] as const) {
+    // An absent uid is the stored one (kubectl apply's patch removes it when the last-applied configuration had it).
+    if (field === 'uid' && (merged.metadata.uid === undefined || merged.metadata.uid === '')) continue;
+    if (merged.metadata[field] !== current.metadata[field]) throw invalidArgument(`${ref}: metadata.${field} cannot be changed by a patch`);
+  }
+  if (merged.kind !== current.kind || merged.apiVersion !== current.apiVersion) throw invalidArgument(`${ref}: kind and apiVersion cannot be changed by a patch`);
+  const rv = merged.metadata.resourceVersion;
+  if (typeof rv === 'string' && rv !== '' && rv !== current.metadata.resourceVersion) throw conflict(kind, name);
+  const next: StoredObject & { spec?: unknown; status?: unknown } = {
+    ...merged,
+    metadata: { ...current.metadata, labels: merged.metadata.labels ?? {}, annotations: merged.metadata.annotations ?? {} },
+  };
+  delete next.status;
+  if (current.status !== undefined) next.status = current.status;
+  let warnings: string[] = [];
+  if (kind === 'Node') checkNodeSpec(next.spec, name);
+  else if (isRbacKind(kind)) {
+    checkRoleRefKept(kind, current, next, ref);
+    opts.access?.admit(kind, next);
+  }
+  else if (kind === 'Pod') {
+    // Compared as decoded (defaulted): a patch or apply that drops a defaulted field, or writes a
+    // quantity in another spelling, changes nothing.
+    if (JSON.stringify(next.spec) !== JSON.stringify(current.spec) && JSON.stringify(decodeSpec(kind, next).spec) !== JSON.stringify(decodeSpec(kind, current).spec)) {
+      throw invalidArgument(`${ref}: a pod's spec cannot be changed (only metadata.labels and metadata.annotations); delete the pod and create it again`);
+    }
+    next.spec = current.spec;
+  } else if (kind === 'ReplicaSet') {
+    const replicas = isRecord(next.spec) ? next.spec.replicas : undefined;
+    if (!Number.isInteger(replicas) || (replicas as number) < 0) throw invalidArgument(`${ref}: spec.replicas must be a non-negative integer`);
+  } else if (kind === 'EndpointSlice') {
+    const { name: n, namespace, labels, annotations } = next.metadata;
+    const { objects } = decodeObjects(JSON.stringify({ ...next, metadata: { name: n, namespace, labels, annotations } }), ref);
+    const decoded = objects[0] as unknown as Record<string, unknown>;
+    for (const field of ['addressType', 'endpoints', 'ports']) (next as Record<string, unknown>)[field] = decoded[field];
+  } else {
+    // A patch of spec.clusterIP alone: the stored clusterIPs (derived from it) must not contradict it.
+    if (kind === 'Service' && isRecord(next.spec) && isRecord(current.spec) && next.spec.clusterIP !== current.spec.clusterIP && JSON.stringify(next.spec.clusterIPs) === JSON.stringify(current.spec.clusterIPs)) delete next.spec.clusterIPs;
+    ({ spec: next.spec, warnings } = decodeSpec(kind, next));
+    refuseInternalVolumes(kind, next, current);
+    allocateService(opts, kind, next, current);
+  }
+  // ?fieldValidation=: the decoder saw the spec only; the schema names unknown fields anywhere in the result.
+  const problems = [...duplicated.map((p) => `${p}: duplicate field`), ...unknownFieldPaths(kind, merged).map((p) => `${p}: unknown field`)];
+  warnings = checkFields(opts.fieldValidation, kind, [...problems, ...warnings]);
+  // Pod Security: a workload's template, a namespace's new level (before it is written).
+  warnings.push(...(kind === 'Namespace' ? namespaceLevelWarnings(store, name, next.metadata.labels) : podSecurityWarnings(store, kind, next)));
+  if (managedFields !== undefined) {
+    // An empty list clears them in the store (absent would keep the stored ones).
+    (next.metadata as { managedFields?: unknown }).managedFields = managedFields;
+  }
+  else recordWrite(opts, kind, current, next);
+  return { object: store.update(kind, next as ObjectInput, current.metadata.resourceVersion) as StoredObject, warnings };
+}
+
+const DRY_RUN = Symbol('dry run');
+
+/** DELETE with ?dryRun=All: the object as it is, nothing deleted. */
+function dryRunDelete(kind: StoreKind, ns: string, name: string, opts: RestApiOptions): Reply {
+  const obj = opts.store.get(kind, ns, name);
+  if (!obj) throw notFound(`${resourceOfKind(kind)} "${name}" not found${ns ? ` in namespace ${ns}` : ''}`);
+  return { status: 200, body: obj };
+}
+
+/**
+ * Runs a write's transaction; with ?dryRun=All (kubectl --dry-run=server, kubectl diff) it is rolled
+ * back after it has validated, admitted and produced its result: nothing is stored, no watch hears
+ * of it, and the answer is what a real write would have answered.
+ */
+function writeTransaction<T>(opts: RestApiOptions, fn: () => T): T {
+  if (!opts.writeRequest?.dryRun) return opts.store.transaction(fn);
+  let result: T | undefined;
+  try {
+    opts.store.transaction(() => {
+      result = fn();
+      throw DRY_RUN;
+    });
+  } catch (err) {
+    if (err !== DRY_RUN) throw err;
+  }
+  return result as T;
+}
+
+/** A write other than apply: its manager (?fieldManager=, else the client's User-Agent) gets the fields it changed. */
+function recordWrite(opts: RestApiOptions, kind: StoreKind, before: unknown, after: object, subresource?: string): void {
+  recordUpdate(before, after, { kind, manager: updateManager(opts.writeRequest), apiVersion: API_VERSIONS[kind], time: rfc3339(opts.now()), ...(subresource ? { subresource } : {}) });
+}
+
+function managedFieldsOf(obj: StoredObject): unknown {
+  return (obj.metadata as { managedFields?: unknown }).managedFields;
+}
+
+/** RFC 3339 in whole seconds, as metadata timestamps are written. */
+function rfc3339(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** Annotation prefixes controllers write on the objects users apply (a Deployment's revision). */
@@ -969,10 +1279,11 @@ function createFromBody(kind: StoreKind, namespace: string, body: DecodedObjects
     else throw invalidArgument(`request body: metadata.namespace "${obj.metadata.namespace}" does not match the URL's namespace "${namespace}"`);
   }
   if (opts.access) opts.access.auditName = obj.metadata.name;
-  const created = opts.store.transaction(() => {
+  const created = writeTransaction(opts, () => {
     opts.access?.admit(kind, obj);
     warnings.push(...admitWrite(opts.store, kind, obj));
     allocateService(opts, kind, obj);
+    recordWrite(opts, kind, undefined, obj);
     return opts.store.create(kind, obj as unknown as ObjectInput);
   });
   return { status: 201, body: created, headers: warningHeaders(warnings) };
@@ -990,6 +1301,8 @@ async function namespaceRoute(req: IncomingMessage, method: string, name: string
     const { object, warnings } = patch('Namespace', '', name, await readBody(req), req.headers['content-type'], opts);
     return done(opts, { status: 200, body: object, headers: warningHeaders(warnings) });
   }
+  if (method === 'PUT') return done(opts, replaceObject('Namespace', '', name, await readManifest(req, opts), opts));
+  if (method === 'DELETE' && opts.writeRequest?.dryRun) return dryRunDelete('Namespace', '', name, opts);
   if (method === 'DELETE') {
     const { namespace, pods } = deleteNamespace(opts.store, name);
     if (!namespace) throw notFound(`namespaces "${name}" not found`);
@@ -1027,19 +1340,66 @@ function apply(decoded: DecodedObjects, opts: RestApiOptions): Reply {
         results.push('created');
         return store.create(kind, obj as unknown as ObjectInput);
       }
-      const declared = obj.kind === 'Job' && current.spec?.selector !== undefined ? withJobSelector(obj, current.metadata.uid) : obj;
-      const annotations = { ...controllerAnnotations(current.metadata.annotations), ...obj.metadata.annotations };
-      const next = { ...declared, metadata: { ...current.metadata, labels: obj.metadata.labels, annotations } } as unknown as ObjectInput & { spec?: Record<string, unknown>; status?: unknown };
-      if (kind === 'Pod') next.spec = { ...next.spec, nodeName: current.spec?.nodeName };
-      // The manifest has no status: keep what controllers and agents reported.
-      if ((current as { status?: unknown }).status !== undefined) next.status = (current as { status?: unknown }).status;
-      const stored = store.update(kind, next, current.metadata.resourceVersion);
+      const stored = replaceWith(kind, obj, current, store);
       results.push(stored.metadata.resourceVersion === current.metadata.resourceVersion ? 'unchanged' : 'configured');
       return stored;
     }),
   );
   opts.onPodsChanged?.();
   return { status: 200, body: list('', items, store.resourceVersion()), headers: { ...warningHeaders(warnings), [APPLY_RESULTS_HEADER]: results.join(',') } };
+}
+
+/**
+ * Writes a declared object (a manifest's, or a PUT's body) over the stored one: an existing Pod keeps
+ * its binding, a Job the selector generated for it, an object its controllers' annotations, its
+ * managed fields and its status (a manifest has no status: controllers and agents report it).
+ */
+function replaceWith(kind: StoreKind, obj: AnyObject, current: StoredObject & { spec?: { nodeName?: string; selector?: unknown } }, store: Store, beforeWrite?: (next: ObjectInput) => void): StoredObject {
+  const declared = obj.kind === 'Job' && current.spec?.selector !== undefined ? withJobSelector(obj, current.metadata.uid) : obj;
+  const annotations = { ...controllerAnnotations(current.metadata.annotations), ...obj.metadata.annotations };
+  const next = { ...declared, metadata: { ...current.metadata, labels: obj.metadata.labels, annotations } } as unknown as ObjectInput & { spec?: Record<string, unknown>; status?: unknown };
+  if (kind === 'Pod') next.spec = { ...next.spec, nodeName: current.spec?.nodeName };
+  delete next.status;
+  if ((current as { status?: unknown }).status !== undefined) next.status = (current as { status?: unknown }).status;
+  beforeWrite?.(next);
+  return store.update(kind, next, current.metadata.resourceVersion);
+}
+
+/**
+ * PUT of a named object (kubectl replace and edit, client-go's Update): the body is the whole object,
+ * validated as a manifest; its metadata.resourceVersion, when set, must be the stored one (else 409
+ * Conflict, the optimistic concurrency every Kubernetes client retries on); without one the update
+ * is unconditional, as kube-apiserver allows for the built-in kinds. Status in the body is ignored
+ * (it has its own writers).
+ */
+function replaceObject(kind: StoreKind, ns: string, name: string, body: DecodedObjects & { text: string }, opts: RestApiOptions): Reply {
+  const { objects } = body;
+  // ?fieldValidation= (what a GET returned and the caller sends back carries managedFields: the schema knows them)
+  const warnings = checkFields(opts.fieldValidation, kind, body.warnings);
+  if (objects.length !== 1) throw invalidArgument(`request body: expected one ${kind}, got ${objects.length} objects`);
+  const obj = objects[0];
+  if (obj.kind !== kind) throw invalidArgument(`request body: kind ${obj.kind} sent to a ${kind}'s URL`);
+  if (obj.metadata.name !== name) throw invalidArgument(`request body: metadata.name "${obj.metadata.name}" does not match the URL's name "${name}"`);
+  if (isNamespaced(kind) && obj.metadata.namespace !== ns) {
+    if (obj.metadata.namespace === 'default' && !/\bnamespace\b/.test(body.text)) obj.metadata.namespace = ns;
+    else throw invalidArgument(`request body: metadata.namespace "${obj.metadata.namespace}" does not match the URL's namespace "${ns}"`);
+  }
+  const rv = (obj.metadata as { resourceVersion?: unknown }).resourceVersion;
+  const { store } = opts;
+  const stored = writeTransaction(opts, () => {
+    const current = store.get<StoredObject & { spec?: { nodeName?: string; selector?: unknown } }>(kind, ns, name);
+    if (!current) throw notFound(`${resourceOfKind(kind)} "${name}" not found${ns ? ` in namespace ${ns}` : ''}`);
+    if (typeof rv === 'string' && rv !== '' && rv !== current.metadata.resourceVersion) throw conflict(kind, name);
+    if (current.metadata.uid && obj.metadata.uid && obj.metadata.uid !== current.metadata.uid) {
+      throw new HttpError(409, 'Conflict', `Precondition failed: UID in precondition: ${obj.metadata.uid}, UID in object meta: ${current.metadata.uid}`);
+    }
+    opts.access?.admit(kind, obj);
+    checkRoleRefKept(kind, current, obj, `${kind} ${ns ? `${ns}/` : ''}${name}`);
+    warnings.push(...admitWrite(store, kind, obj as Parameters<typeof admitWrite>[2], current));
+    allocateService(opts, kind, obj, current);
+    return replaceWith(kind, obj, current, store, (next) => recordWrite(opts, kind, current, next));
+  });
+  return { status: 200, body: stored, headers: warningHeaders(warnings) };
 }
 
 /** The URL resource of a kind ("Deployment" → "deployments"). */
@@ -1071,6 +1431,8 @@ async function clusterObjectRoute(
     const { object } = patch(kind, '', name, await readBody(req), req.headers['content-type'], opts);
     return done(opts, { status: 200, body: object });
   }
+  if (method === 'PUT') return done(opts, replaceObject(kind, '', name, await readManifest(req, opts), opts));
+  if (method === 'DELETE' && opts.writeRequest?.dryRun) return dryRunDelete(kind, '', name, opts);
   if (method === 'DELETE') {
     const gone = store.delete(kind, '', name);
     if (!gone) throw notFound(`${resource} "${name}" not found`);

@@ -66,6 +66,10 @@ export interface ListOptions {
   nodeName?: string;
   /** Only objects with an ownerReference to this uid. */
   ownerUid?: string;
+  /** Only objects after this one in the list's order (namespace, then name): where a chunked list goes on. */
+  after?: { namespace: string; name: string };
+  /** At most this many (after every filter, label selector included). */
+  limit?: number;
 }
 
 /** Filters of {@link Store.listEvents}. */
@@ -115,10 +119,11 @@ function deepFreeze<T>(v: T): T {
  * look at kind and type first, and parsing and freezing every written object for them would cost
  * more than the write itself.
  */
-function lazyChange(type: WatchChange['type'], kind: WatchChange['kind'], body: string): WatchChange {
+function lazyChange(type: WatchChange['type'], kind: WatchChange['kind'], body: string, resourceVersion?: number): WatchChange {
   let object: unknown;
-  const change = { type, kind } as WatchChange;
+  const change = (resourceVersion === undefined ? { type, kind } : { type, kind, resourceVersion: String(resourceVersion) }) as WatchChange;
   Object.defineProperty(change, 'object', { enumerable: true, get: () => (object ??= deepFreeze(JSON.parse(body))) });
+  Object.defineProperty(change, 'json', { value: body });
   return change;
 }
 
@@ -163,6 +168,7 @@ export class Store {
   private readonly stmt;
   /** list/listEvents queries by SQL text: there are few shapes, and preparing costs more than running. */
   private readonly queries = new Map<string, Database.Statement<unknown[], string>>();
+  private readonly pagedQueries = new Map<string, Database.Statement<unknown[], { body: string; namespace: string; name: string }>>();
   private readonly eventLimit: number;
   private readonly now: () => Date;
   private readonly logger: Logger;
@@ -317,15 +323,52 @@ export class Store {
       ? 'owner_refs r JOIN objects o ON o.kind = r.kind AND o.namespace = r.namespace AND o.name = r.name'
       : 'objects o';
     const order = owned ? 'r.namespace, r.name' : 'o.namespace, o.name';
-    const rows = this.query(`SELECT o.body FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${order}`).all(...params);
     const selector = opts.labelSelector ?? [];
     const out: T[] = [];
-    for (const body of rows) {
-      const obj = JSON.parse(body) as StoredObject;
-      if (selector.length > 0 && !labelsMatch(selector, obj.metadata.labels)) continue;
-      out.push(obj as T);
+    const keep = (rows: string[]) => {
+      for (const body of rows) {
+        const obj = JSON.parse(body) as StoredObject;
+        if (selector.length > 0 && !labelsMatch(selector, obj.metadata.labels)) continue;
+        out.push(obj as T);
+        if (out.length === opts.limit) break;
+      }
+    };
+    if (opts.limit === undefined && opts.after === undefined) {
+      keep(this.query(`SELECT o.body FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${order}`).all(...params));
+      return out;
     }
-    return out;
+    if (opts.limit !== undefined && (!Number.isInteger(opts.limit) || opts.limit < 1)) throw invalidArgument(`list ${k}: limit must be a positive integer`);
+    // A chunk: rows after the last key, read in batches until enough pass the label selector.
+    const batch = Math.max(opts.limit ?? 0, 256);
+    const sql = `SELECT o.body, o.namespace, o.name FROM ${from} WHERE ${[...where, `(${order}) > (?, ?)`].join(' AND ')} ORDER BY ${order} LIMIT ?`;
+    let stmt = this.pagedQueries.get(sql);
+    if (!stmt) this.pagedQueries.set(sql, (stmt = this.db.prepare<unknown[], { body: string; namespace: string; name: string }>(sql)));
+    let after = opts.after ?? { namespace: '', name: '' };
+    for (;;) {
+      const rows = stmt.all(...params, after.namespace, after.name, batch);
+      keep(rows.map((r) => r.body));
+      if (out.length === opts.limit || rows.length < batch) return out;
+      const last = rows[rows.length - 1];
+      after = { namespace: last.namespace, name: last.name };
+    }
+  }
+
+  /** How many objects of a kind there are (in a namespace, after a key in list order). */
+  count(kind: StoreKind, opts: { namespace?: string; after?: { namespace: string; name: string } } = {}): number {
+    this.ensureOpen();
+    const k = checkKind(kind);
+    const where = ['kind = ?'];
+    const params: string[] = [k];
+    if (opts.namespace !== undefined) {
+      checkNamespace(k, opts.namespace);
+      where.push('namespace = ?');
+      params.push(opts.namespace);
+    }
+    if (opts.after) {
+      where.push('(namespace, name) > (?, ?)');
+      params.push(opts.after.namespace, opts.after.name);
+    }
+    return Number(this.query(`SELECT count(*) FROM objects WHERE ${where.join(' AND ')}`).get(...params));
   }
 
   /**
@@ -353,6 +396,9 @@ export class Store {
       const { apiVersion, kind: _kind, metadata: _metadata, ...rest } = obj;
       // A new object is never being deleted: Kubernetes clears both fields on create (BeforeCreate).
       const { deletionTimestamp: _dt, deletionGracePeriodSeconds: _dg, ...createdMeta } = m as typeof m & { deletionTimestamp?: unknown; deletionGracePeriodSeconds?: unknown };
+      if (Array.isArray((createdMeta as { managedFields?: unknown }).managedFields) && (createdMeta as { managedFields: unknown[] }).managedFields.length === 0) {
+        delete (createdMeta as { managedFields?: unknown }).managedFields;
+      }
       const stored = {
         apiVersion: apiVersion ?? API_VERSIONS[k],
         kind: k,
@@ -372,7 +418,7 @@ export class Store {
       const body = this.serialize(stored, ref);
       this.stmt.insert.run(k, namespace, name, uid, rv, k === 'Pod' ? podNodeName(stored) : '', body);
       for (const owner of ownerUids(stored)) this.stmt.ownerInsert.run(owner, k, namespace, name);
-      return this.changed('ADDED', k, body) as Stored<T>;
+      return this.changed('ADDED', k, body, rv) as Stored<T>;
     });
   }
 
@@ -434,6 +480,12 @@ export class Store {
         },
         ...rest,
       } as unknown as StoredObject;
+      // managedFields (server-side apply's bookkeeping, set by the API): an update without them keeps
+      // the stored ones (controllers write objects they built), an empty list clears them, as in Kubernetes.
+      const managed = (obj.metadata as { managedFields?: unknown }).managedFields;
+      const nextMeta = next.metadata as { managedFields?: unknown };
+      if (managed === undefined && (current.metadata as { managedFields?: unknown }).managedFields !== undefined) nextMeta.managedFields = (current.metadata as { managedFields?: unknown }).managedFields;
+      else if (Array.isArray(managed) && managed.length === 0) delete nextMeta.managedFields;
       if (jsonEqual(next, current)) return current as Stored<T>;
       return this.write(k, next, ref, current) as Stored<T>;
     });
@@ -472,8 +524,9 @@ export class Store {
       this.stmt.remove.run(k, namespace, name);
       this.stmt.ownerDelete.run(k, namespace, name);
       const obj = JSON.parse(row.body) as StoredObject;
-      obj.metadata.resourceVersion = String(this.nextResourceVersion());
-      return this.changed('DELETED', k, JSON.stringify(obj)) as T;
+      const rv = this.nextResourceVersion();
+      obj.metadata.resourceVersion = String(rv);
+      return this.changed('DELETED', k, JSON.stringify(obj), rv) as T;
     });
   }
 
@@ -619,12 +672,12 @@ export class Store {
       this.stmt.ownerDelete.run(kind, namespace, name);
       for (const owner of owners) this.stmt.ownerInsert.run(owner, kind, namespace, name);
     }
-    return this.changed('MODIFIED', kind, body);
+    return this.changed('MODIFIED', kind, body, rv);
   }
 
   /** Queues the change for listeners and returns a fresh copy of the object for the caller. */
-  private changed(type: 'ADDED' | 'MODIFIED' | 'DELETED', kind: StoreKind, body: string): StoredObject {
-    if (this.listeners.size > 0) this.pending?.push(lazyChange(type, kind, body));
+  private changed(type: 'ADDED' | 'MODIFIED' | 'DELETED', kind: StoreKind, body: string, rv: number): StoredObject {
+    if (this.listeners.size > 0) this.pending?.push(lazyChange(type, kind, body, rv));
     return JSON.parse(body) as StoredObject;
   }
 

@@ -113,6 +113,10 @@ test('-o json and -o yaml print a v1 List of the objects as the API returns them
   assert.deepEqual(json.items, JSON.parse(JSON.stringify(items)));
   assert.deepEqual(parse(formatMachine('yaml', toList(items))), json);
   assert.equal(formatMachine('name', toList([...items, { kind: 'Deployment', metadata: { name: 'web' } }])), 'pod/a\npod/b\ndeployment.apps/web');
+  // Server-side apply's managedFields are left out, as kubectl leaves them out.
+  const managed = { ...pod('c'), metadata: { ...pod('c').metadata, managedFields: [{ manager: 'kubectl', operation: 'Apply' }] } };
+  assert.equal(JSON.parse(formatMachine('json', managed)).metadata.managedFields, undefined);
+  assert.equal(parse(formatMachine('yaml', toList([managed]))).items[0].metadata.managedFields, undefined);
   assert.equal(parseOutputFormat(undefined), 'table');
   assert.throws(() => parseOutputFormat('jsonpath'), /unknown output format "jsonpath": use wide, json, yaml or name/);
 });

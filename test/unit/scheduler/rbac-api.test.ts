@@ -364,6 +364,24 @@ describe('RBAC objects through the API', () => {
     const subjects = await api(c.server, pki, 'PATCH', '/api/v1/namespaces/team/rolebindings/val-view', { token: c.admin, body: JSON.stringify({ subjects: [{ kind: 'User', name: 'vic' }] }), contentType: 'application/merge-patch+json' });
     assert.equal(subjects.status, 200, subjects.text);
   });
+
+  it('server-side apply creates only for a caller who may create; patch alone updates', async (t) => {
+    const pki = await makePki();
+    const c = await cluster(t, pki);
+    c.store.create('Role', { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'patcher', namespace: 'team' }, rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'patch'] }] } as any);
+    c.store.create('RoleBinding', { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'pat', namespace: 'team' }, subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'pat' }], roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'patcher' } } as any);
+    const pat = c.token('pat');
+    const apply = (token: string, image: string) =>
+      api(c.server, pki, 'PATCH', '/api/v1/namespaces/team/deployments/web?fieldManager=pat', { token, contentType: 'application/apply-patch+yaml', body: deploymentYaml('web').replace('image: busybox', `image: "${image}"`) });
+    const refused = await apply(pat, 'busybox:1');
+    assert.equal(refused.status, 403, refused.text);
+    assert.match(refused.body.message, /cannot create resource "deployments"/);
+    const created = await apply(c.admin, 'busybox:1');
+    assert.equal(created.status, 201, created.text);
+    const updated = await apply(pat, 'busybox:2');
+    assert.equal(updated.status, 200, updated.text);
+    assert.equal(updated.body.spec.template.spec.containers[0].image, 'busybox:2');
+  });
 });
 
 describe('RBAC names', () => {

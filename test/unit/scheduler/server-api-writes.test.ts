@@ -1,6 +1,6 @@
 /**
  * The REST API's write routes beyond apply/create/delete: merge patches on namespaced objects and
- * nodes (cordon), the Scale subresource, Deployment rollback, node deletion, and what apply reports.
+ * nodes (cordon) (strategic and JSON patches, PUT: server-api-patch.test.ts), the Scale subresource, Deployment rollback, node deletion, and what apply reports.
  */
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -93,9 +93,12 @@ describe('scheduler REST API: writes', () => {
     createDeployment(store, 'web');
     const path = '/api/v1/namespaces/default/deployments/web';
 
+    const yamlPatch = await api(server, pki, 'PATCH', path, { token: tokens.api, body: 'spec: {}', contentType: 'application/yaml' });
+    assert.equal(yamlPatch.status, 415);
+    assert.match(yamlPatch.body.message, /application\/merge-patch\+json/);
     const jsonPatch = await api(server, pki, 'PATCH', path, { token: tokens.api, body: '[{"op":"replace"}]', contentType: 'application/json-patch+json' });
-    assert.equal(jsonPatch.status, 415);
-    assert.match(jsonPatch.body.message, /application\/merge-patch\+json/);
+    assert.equal(jsonPatch.status, 400);
+    assert.match(jsonPatch.body.message, /JSON patch operation 0: path must be a JSON pointer/);
     const notJson = await api(server, pki, 'PATCH', path, { token: tokens.api, body: '{', contentType: 'application/merge-patch+json' });
     assert.equal(notJson.status, 400);
     assert.match(notJson.body.message, /not valid JSON/);
