@@ -15,3 +15,4 @@ export * from './long-timer.js';
 export * from './periodic.js';
 export * from './exec.js';
 export * from './node-paths.js';
+export * from './upgrade-proxy.js';
