@@ -128,6 +128,7 @@ const SHARED = [
   'scheduler/create-deletion-fields.test.ts',
   'scheduler/graceful-deletion-server.test.ts',
   'scheduler/init-token-ttl.test.ts',
+  'scheduler/log-options.test.ts',
   'scheduler/pod-cidr.test.ts',
   'scheduler/pod-deletion.test.ts',
   'scheduler/pod-ip.test.ts',

@@ -53,6 +53,7 @@ import { admitWrite, deleteNamespace, namespaceLevelWarnings, podSecurityWarning
 import { API_VERSIONS, STORE_KINDS, groupOfKind, isNamespaced, type ObjectInput, type Store, type StoreKind, type StoredObject, type WatchChange } from '../store/index.js';
 import type { NodeSessions } from './node-sessions.js';
 import type { PodExecOptions, PodLogOptions, PodProxy } from './pod-proxy.js';
+import { podLogOptions } from './log-options.js';
 import { bootstrapTokensRoute } from './bootstrap-tokens-api.js';
 import { requestedTimeoutSeconds, streamLifetime, streamTimeoutMs, type StreamLifetime } from './stream-lifetime.js';
 import type { TokenStore } from '../auth/index.js';
@@ -574,17 +575,7 @@ async function subresource(
   const path = url.pathname;
   if (kind === 'Pod' && sub === 'log') {
     if (method !== 'GET') throw methodNotAllowed(method, path);
-    const q = url.searchParams;
-    const tail = q.get('tailLines');
-    if (tail !== null && !/^[0-9]+$/.test(tail)) throw invalidArgument(`tailLines must be a non-negative integer, got ${JSON.stringify(tail)}`);
-    const logOpts: PodLogOptions = {
-      follow: flag(url, 'follow'),
-      previous: flag(url, 'previous'),
-      timestamps: flag(url, 'timestamps'),
-      ...(tail !== null ? { tailLines: Number(tail) } : {}),
-    };
-    const container = q.get('container');
-    if (container) logOpts.container = container;
+    const logOpts: PodLogOptions = podLogOptions(url.searchParams, opts.now());
     const proxy = podProxyOf(opts);
     const pod = boundPod(opts.store, ns, name);
     const lifetime = (end: () => void): StreamLifetime | undefined =>
@@ -691,6 +682,8 @@ async function streamLogs(proxy: PodProxy, pod: Pod, logOpts: PodLogOptions, res
     await proxy.logs(pod, logOpts, out, abort.signal);
   } catch (err) {
     if (res.destroyed) return;
+    // A container that has not started, or has no previous run: 400 as the kubelet answers it.
+    if (!abort.signal.aborted && err instanceof CoreletError && err.kind === 'FailedPrecondition') throw new HttpError(400, 'BadRequest', err.message);
     if (!abort.signal.aborted) throw err;
   } finally {
     res.off('close', onClose);
