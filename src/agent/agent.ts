@@ -359,6 +359,8 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
       credentials: () => credentials!,
       nodeName: config.nodeName,
       hostIP,
+      // Known before the port listens unless it is 0 (a free one: known once bound, for the next register).
+      agentPort: () => (http ? Number(new URL(http.url).port) : config.port || undefined),
       capacity,
       allocatable,
       runtime: { name: version.runtime_name, version: version.runtime_version },

@@ -66,7 +66,7 @@ export function agentAddress(node: Node): string | undefined {
 export function agentStreamUrl(node: Node, pod: Pod, sub: 'exec' | 'attach' | 'portforward', container: string | undefined, query: URLSearchParams): URL {
   const address = agentAddress(node);
   if (!address) throw new StreamRefusal(503, 'ServiceUnavailable', `node ${node.metadata.name} reports no address: its agent cannot be reached`);
-  const endpoint = (node.status as { daemonEndpoints?: { kubeletEndpoint?: { Port?: number } } }).daemonEndpoints?.kubeletEndpoint?.Port;
+  const endpoint = node.status.daemonEndpoints?.kubeletEndpoint.Port;
   const port = endpoint && endpoint > 0 ? endpoint : DEFAULT_AGENT_PORT;
   const host = address.includes(':') ? `[${address}]` : address;
   const e = encodeURIComponent;
