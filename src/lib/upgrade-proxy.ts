@@ -75,7 +75,8 @@ export function relayUpgrade(
     };
     const secure = target.url.protocol === 'https:';
     const options: https.RequestOptions = {
-      method: 'GET',
+      // SPDY clients upgrade a POST, WebSocket clients a GET: the upstream sees the same.
+      method: req.method ?? 'GET',
       hostname: target.url.hostname.replace(/^\[|\]$/g, ''),
       port: target.url.port || (secure ? 443 : 80),
       path: `${target.url.pathname}${target.url.search}`,
