@@ -6,7 +6,19 @@
  * limitBytes ends the answer, as the kubelet's LimitWriter does.
  */
 import { invalidArgument } from '../../lib/index.js';
-import type { PodLogOptions } from './pod-proxy.js';
+
+/** What `corelet logs` asks for (kubectl logs' options). */
+export interface PodLogOptions {
+  container?: string;
+  follow: boolean;
+  tailLines?: number;
+  previous?: boolean;
+  timestamps?: boolean;
+  /** Only lines at or after this time (ms since the epoch): sinceSeconds or sinceTime. */
+  sinceTime?: number;
+  /** At most this many bytes of log text. */
+  limitBytes?: number;
+}
 
 const TRUE = new Set(['true', '1']);
 

@@ -8,20 +8,9 @@ import type { Writable } from 'node:stream';
 import { MAX_EXEC_TIMEOUT_SECONDS, MESSAGE_VERSION, type Message, type Pod, type PodRequestError } from '../../api/index.js';
 import { CoreletError, failedPrecondition, invalidArgument, notFound, silentLogger, unavailable, type Logger } from '../../lib/index.js';
 import type { NodeReply, NodeSessions } from './node-sessions.js';
-import { LogFilter } from './log-options.js';
+import { LogFilter, type PodLogOptions } from './log-options.js';
 
-/** What `corelet logs` asks for (kubectl logs' options). */
-export interface PodLogOptions {
-  container?: string;
-  follow: boolean;
-  tailLines?: number;
-  previous?: boolean;
-  timestamps?: boolean;
-  /** Only lines at or after this time (ms since the epoch): sinceSeconds or sinceTime. */
-  sinceTime?: number;
-  /** At most this many bytes of log text. */
-  limitBytes?: number;
-}
+export type { PodLogOptions } from './log-options.js';
 
 /** What `corelet exec` asks for: a command run to completion (no stdin, no tty). */
 export interface PodExecOptions {
