@@ -54,8 +54,8 @@ spec:
 `;
 }
 
-function kubectl(args: string[], opts: { input?: string; timeoutMs?: number } = {}) {
-  return execa(KUBECTL, args, { env: { KUBECONFIG: kubeconfig }, reject: false, input: opts.input, timeout: opts.timeoutMs ?? 120_000 });
+function kubectl(args: string[], opts: { input?: string; timeoutMs?: number; env?: Record<string, string> } = {}) {
+  return execa(KUBECTL, args, { env: { KUBECONFIG: kubeconfig, ...opts.env }, reject: false, input: opts.input, timeout: opts.timeoutMs ?? 120_000 });
 }
 
 before(async () => {
@@ -99,6 +99,9 @@ test('kubectl exec: output, the exit code, stdin to its end, and a TTY of the te
   assert.match(tty.stdout, /^37 101\r?$/m);
   assert.match(tty.stdout, /^\/dev\/pts\/\d+\r?$/m);
   assert.equal(tty.exitCode, 7);
+  // kubectl's SPDY/3.1 fallback (an upgraded POST) works too.
+  const spdy = await kubectl(['exec', 'box', '--', 'sh', '-c', 'echo spdy; exit 5'], { env: { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'false' } });
+  assert.deepEqual([spdy.exitCode, spdy.stdout], [5, 'spdy']);
   const noContainer = await kubectl(['exec', 'box', '-c', 'nope', '--', 'true']);
   assert.equal(noContainer.exitCode, 1);
   assert.match(noContainer.stderr, /container nope is not valid for pod box/);
@@ -127,21 +130,26 @@ test('kubectl logs: --tail, -f as lines come, --timestamps, --previous of a cont
   assert.deepEqual(numbers.slice(1, 3), [numbers[0]! + 1, numbers[0]! + 2], `consecutive lines: ${text}`);
 });
 
-test('kubectl port-forward pod/box reaches its port 8080 from the host', { skip }, async () => {
-  const pf = spawn(KUBECTL, ['port-forward', 'pod/box', ':8080'], { env: { KUBECONFIG: kubeconfig } });
-  let out = '';
-  pf.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
-  pf.stderr.on('data', (d: Buffer) => (out += d.toString('utf8')));
-  try {
-    const port = await cluster.waitFor('port-forward to listen', async () => /Forwarding from 127\.0\.0\.1:(\d+) -> 8080/.exec(out)?.[1], 30_000, async () => out);
-    for (let i = 0; i < 3; i++) {
-      const res = await fetch(`http://127.0.0.1:${port}/index.html`, { signal: AbortSignal.timeout(10_000) });
-      assert.equal(await res.text(), 'hello-from-box\n');
+for (const [how, env] of [
+  ['tunnelled in a WebSocket', {}],
+  ['over SPDY/3.1', { KUBECTL_PORT_FORWARD_WEBSOCKETS: 'false' }],
+] as const) {
+  test(`kubectl port-forward pod/box reaches its port 8080 from the host (${how})`, { skip }, async () => {
+    const pf = spawn(KUBECTL, ['port-forward', 'pod/box', ':8080'], { env: { KUBECONFIG: kubeconfig, ...env } });
+    let out = '';
+    pf.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+    pf.stderr.on('data', (d: Buffer) => (out += d.toString('utf8')));
+    try {
+      const port = await cluster.waitFor('port-forward to listen', async () => /Forwarding from 127\.0\.0\.1:(\d+) -> 8080/.exec(out)?.[1], 30_000, async () => out);
+      for (let i = 0; i < 3; i++) {
+        const res = await fetch(`http://127.0.0.1:${port}/index.html`, { signal: AbortSignal.timeout(10_000) });
+        assert.equal(await res.text(), 'hello-from-box\n');
+      }
+    } finally {
+      pf.kill();
     }
-  } finally {
-    pf.kill();
-  }
-});
+  });
+}
 
 test('kubectl rollout status, history with change-causes, undo back to the previous image', { skip }, async () => {
   await cluster.corelet(['apply', '-f', '-'], { input: deployment('corelet.local/zeus/api:1.0', 'first') });
