@@ -590,6 +590,11 @@ async function subresource(
         : undefined;
     return { stream: (res) => streamLogs(proxy, pod, logOpts, res, lifetime) };
   }
+  // kubectl's streams arrive as connection upgrades (server.ts → pod-stream.ts); only the corelet
+  // CLI's JSON exec (a POST with a body) is served here.
+  if (kind === 'Pod' && (sub === 'attach' || sub === 'portforward' || (sub === 'exec' && method !== 'POST'))) {
+    throw new HttpError(400, 'BadRequest', `Upgrade request required: pods/${sub} streams over a WebSocket (v5.channel.k8s.io) or SPDY/3.1 upgrade, as kubectl ${sub === 'portforward' ? 'port-forward' : sub} sends it`);
+  }
   if (kind === 'Pod' && sub === 'exec') {
     if (method !== 'POST') throw methodNotAllowed(method, path);
     const body = await readJson(req);
