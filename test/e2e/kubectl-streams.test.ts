@@ -2,7 +2,8 @@
  * The real kubectl (v1.36, /opt/k8s/bin/kubectl or $KUBECTL) streaming against a 2-node
  * `cluster.sh up` cluster, as a user would: `exec` (exit code, stdin, a TTY with its size), `logs`
  * (--tail, -f, --previous), `port-forward` and `rollout status|history|undo`. kubectl talks to the
- * scheduler with a kubeconfig written from the admin's CLI config. Skipped without kubectl.
+ * scheduler with a kubeconfig written from the admin's CLI config; its discovery cache goes to the
+ * cluster's temp HOME. Skipped without kubectl.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -55,7 +56,7 @@ spec:
 }
 
 function kubectl(args: string[], opts: { input?: string; timeoutMs?: number; env?: Record<string, string> } = {}) {
-  return execa(KUBECTL, args, { env: { KUBECONFIG: kubeconfig, ...opts.env }, reject: false, input: opts.input, timeout: opts.timeoutMs ?? 120_000 });
+  return execa(KUBECTL, args, { env: { KUBECONFIG: kubeconfig, HOME: cluster.home, ...opts.env }, reject: false, input: opts.input, timeout: opts.timeoutMs ?? 120_000 });
 }
 
 before(async () => {
@@ -95,7 +96,7 @@ test('kubectl exec: output, the exit code, stdin to its end, and a TTY of the te
   const stdin = await kubectl(['exec', '-i', 'box', '--', 'sh', '-c', 'wc -l; echo done'], { input: 'a\nb\nc\n' });
   assert.deepEqual([stdin.exitCode, stdin.stdout.replace(/\s+/g, ' ').trim()], [0, '3 done']);
   // A real terminal (script(1) gives kubectl a pty) of 37 rows and 101 columns: the container's TTY has that size.
-  const tty = await execa('script', ['-qec', `stty rows 37 cols 101; ${KUBECTL} exec -it box -- sh -c 'stty size; tty; exit 7'`, '/dev/null'], { env: { KUBECONFIG: kubeconfig }, reject: false, timeout: 60_000 });
+  const tty = await execa('script', ['-qec', `stty rows 37 cols 101; ${KUBECTL} exec -it box -- sh -c 'stty size; tty; exit 7'`, '/dev/null'], { env: { KUBECONFIG: kubeconfig, HOME: cluster.home }, reject: false, timeout: 60_000 });
   assert.match(tty.stdout, /^37 101\r?$/m);
   assert.match(tty.stdout, /^\/dev\/pts\/\d+\r?$/m);
   assert.equal(tty.exitCode, 7);
@@ -118,7 +119,7 @@ test('kubectl logs: --tail, -f as lines come, --timestamps, --previous of a cont
   assert.match(previous.stderr, /^Error from server \(BadRequest\): container main in pod default\/box has not restarted/);
 
   // -f: the last line at once, then new lines as the container prints them.
-  const follow = spawn(KUBECTL, ['logs', '-f', 'box', '--tail=1'], { env: { KUBECONFIG: kubeconfig } });
+  const follow = spawn(KUBECTL, ['logs', '-f', 'box', '--tail=1'], { env: { KUBECONFIG: kubeconfig, HOME: cluster.home } });
   let text = '';
   follow.stdout.on('data', (d: Buffer) => (text += d.toString('utf8')));
   try {
@@ -135,7 +136,7 @@ for (const [how, env] of [
   ['over SPDY/3.1', { KUBECTL_PORT_FORWARD_WEBSOCKETS: 'false' }],
 ] as const) {
   test(`kubectl port-forward pod/box reaches its port 8080 from the host (${how})`, { skip }, async () => {
-    const pf = spawn(KUBECTL, ['port-forward', 'pod/box', ':8080'], { env: { KUBECONFIG: kubeconfig, ...env } });
+    const pf = spawn(KUBECTL, ['port-forward', 'pod/box', ':8080'], { env: { KUBECONFIG: kubeconfig, HOME: cluster.home, ...env } });
     let out = '';
     pf.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
     pf.stderr.on('data', (d: Buffer) => (out += d.toString('utf8')));
