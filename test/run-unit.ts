@@ -61,7 +61,6 @@ const SHARED = [
   'agent/termination-deadline.test.ts',
   'agent/volumes-paths.test.ts',
   'agent/volumes-persistent.test.ts',
-  'api/json-patch.test.ts',
   'api/kinds.test.ts',
   'api/label-selector.test.ts',
   'api/messages.test.ts',

@@ -26,4 +26,3 @@ export * from './kinds.js';
 export * from './label-selector.js';
 export * from './service-types.js';
 export { decodeService, decodeServiceSpec, decodeEndpointSlice, type DeclaredService, type DeclaredEndpointSlice } from './service-decode.js';
-export * from './json-patch.js';

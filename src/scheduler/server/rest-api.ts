@@ -26,7 +26,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
 import {
-  applyJsonPatch,
   decodeObjects,
   formatBytes,
   MAX_REQUEST_BODY_BYTES,
@@ -768,25 +767,22 @@ function decodeSpec(kind: StoreKind, obj: StoredObject): { spec: unknown; warnin
  */
 function patch(kind: StoreKind, ns: string, name: string, text: string, contentType: string | undefined, opts: RestApiOptions): { object: StoredObject; warnings: string[] } {
   const type = (contentType ?? '').split(';')[0].trim().toLowerCase();
-  // RFC 6902 (kubectl rollout undo of a Deployment sends one): kstream.
-  const jsonPatch = type === 'application/json-patch+json';
-  if (type !== 'application/merge-patch+json' && !jsonPatch) {
-    throw new HttpError(415, 'UnsupportedMediaType', `PATCH needs "Content-Type: application/merge-patch+json" (an RFC 7386 merge patch) or application/json-patch+json (RFC 6902); got ${JSON.stringify(contentType ?? '')}`);
+  if (type !== 'application/merge-patch+json') {
+    throw new HttpError(415, 'UnsupportedMediaType', `PATCH needs "Content-Type: application/merge-patch+json" (an RFC 7386 merge patch); got ${JSON.stringify(contentType ?? '')}`);
   }
-  let parsed: unknown;
+  let body: unknown;
   try {
-    parsed = JSON.parse(text);
+    body = JSON.parse(text);
   } catch (err) {
     throw invalidArgument(`the patch is not valid JSON: ${messageOf(err)}`);
   }
-  if (!jsonPatch && !isRecord(parsed)) throw invalidArgument('a merge patch must be a JSON object, like {"spec": {"replicas": 3}}');
-  const body: Record<string, unknown> = isRecord(parsed) ? parsed : {};
+  if (!isRecord(body)) throw invalidArgument('a merge patch must be a JSON object, like {"spec": {"replicas": 3}}');
   const ref = ns ? `${kind} ${ns}/${name}` : `${kind} ${name}`;
   const { store } = opts;
   return store.transaction(() => {
     const current = store.get<StoredObject & { spec?: unknown; status?: unknown }>(kind, ns, name);
     if (!current) throw notFound(`${ref} not found`);
-    const merged = (jsonPatch ? applyJsonPatch(current, parsed) : mergePatch(current, body)) as StoredObject & { spec?: unknown };
+    const merged = mergePatch(current, body) as StoredObject & { spec?: unknown };
     if (!isRecord(merged.metadata)) throw invalidArgument(`${ref}: metadata cannot be removed`);
     for (const field of ['name', 'namespace', 'uid'] as const) {
       if (merged.metadata[field] !== current.metadata[field]) throw invalidArgument(`${ref}: metadata.${field} cannot be changed by a patch`);

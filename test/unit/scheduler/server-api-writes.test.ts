@@ -93,16 +93,9 @@ describe('scheduler REST API: writes', () => {
     createDeployment(store, 'web');
     const path = '/api/v1/namespaces/default/deployments/web';
 
-    const other = await api(server, pki, 'PATCH', path, { token: tokens.api, body: '<spec/>', contentType: 'application/xml' });
-    assert.equal(other.status, 415);
-    assert.match(other.body.message, /application\/merge-patch\+json/);
-    // RFC 6902 (kubectl rollout undo): each operation is checked, the whole patch fails with one.
-    const noPath = await api(server, pki, 'PATCH', path, { token: tokens.api, body: '[{"op":"replace"}]', contentType: 'application/json-patch+json' });
-    assert.equal(noPath.status, 400);
-    assert.equal(noPath.body.message, 'patch[0].path: must be a string (a JSON pointer)');
-    const failedTest = await api(server, pki, 'PATCH', path, { token: tokens.api, body: '[{"op":"replace","path":"/spec/replicas","value":5},{"op":"test","path":"/metadata/name","value":"x"}]', contentType: 'application/json-patch+json' });
-    assert.equal(failedTest.status, 400);
-    assert.equal(failedTest.body.message, 'patch[1] (test /metadata/name): the test failed: the value differs');
+    const jsonPatch = await api(server, pki, 'PATCH', path, { token: tokens.api, body: '[{"op":"replace"}]', contentType: 'application/json-patch+json' });
+    assert.equal(jsonPatch.status, 415);
+    assert.match(jsonPatch.body.message, /application\/merge-patch\+json/);
     const notJson = await api(server, pki, 'PATCH', path, { token: tokens.api, body: '{', contentType: 'application/merge-patch+json' });
     assert.equal(notJson.status, 400);
     assert.match(notJson.body.message, /not valid JSON/);
@@ -116,9 +109,6 @@ describe('scheduler REST API: writes', () => {
     assert.equal(invalid.body.reason, 'Invalid');
     assert.match(invalid.body.message, /spec\.replicas/);
     assert.equal(store.get<any>('Deployment', 'default', 'web').spec.replicas, 1, 'nothing was written');
-    const scaled = await api(server, pki, 'PATCH', path, { token: tokens.api, body: '[{"op":"test","path":"/metadata/name","value":"web"},{"op":"replace","path":"/spec/replicas","value":5}]', contentType: 'application/json-patch+json' });
-    assert.equal(scaled.status, 200);
-    assert.equal(scaled.body.spec.replicas, 5);
   });
 
   it('patches a deployment spec (validated and defaulted), honours a resourceVersion precondition and keeps pods fixed', async (t) => {
