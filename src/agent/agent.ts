@@ -16,7 +16,7 @@ import { admit, admitPodSecurity, computeAllocatable, parseResourceList, readNod
 import { EvictionManager, memoryAvailableReader, parseEvictionHard, DEFAULT_EVICTION_HARD } from './eviction/index.js';
 import { startDiskManagement, type DiskConfig } from './disk-management.js';
 import { AgentMetrics, httpsReview, instrumentCriClient, startAgentHttpServer, STANDALONE_AGENT_HTTP_ADDRESS, SubjectAccessReviewer } from './http/index.js';
-import { CertificateRotator, ensureNodeCredentials, makeNodeCsr, pendingNodeCsr, readTokenFile, requestNodeCertificate, saveNodeCredentials, type NodeCredentials, SchedulerLink, SCHEDULER_SOURCE, PodRequests, criContainerLookup } from './cluster/index.js';
+import { CertificateRotator, ensureNodeCredentials, makeNodeCsr, pendingNodeCsr, readTokenFile, requestNodeCertificate, saveNodeCredentials, type NodeCredentials, SchedulerLink, SCHEDULER_SOURCE, PodRequests, criContainerLookup, criStreamUrl } from './cluster/index.js';
 import { parseServerUrl } from '../join/index.js';
 import { ContainerProbes, criProbeDeps, runProbe } from './probes/index.js';
 import { EventRecorder } from './events.js';
@@ -359,6 +359,8 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
       credentials: () => credentials!,
       nodeName: config.nodeName,
       hostIP,
+      // Known before the port listens unless it is 0 (a free one: known once bound, for the next register).
+      agentPort: () => (http ? Number(new URL(http.url).port) : config.port || undefined),
       capacity,
       allocatable,
       runtime: { name: version.runtime_name, version: version.runtime_version },
@@ -430,6 +432,8 @@ async function startAgentLocked(config: AgentConfig, logger: Logger, lock: RootL
     metrics,
     logger,
     tls: credentials && reviewer ? { ...credentials, nodeName: config.nodeName, authorize: (user, attrs) => reviewer.check(user, attrs) } : undefined,
+    // Only behind TLS (the scheduler's exec, attach and port-forward): never unauthenticated.
+    ...(credentials ? { streamUrl: criStreamUrl({ pods: () => pods.pods(), cri, nodeName: config.nodeName }) } : {}),
   });
   if (!config.scheduler) logger.info({ url: http.url }, 'standalone: /healthz, /pods, /events and /metrics are served without authentication (plain HTTP); keep --address on loopback');
   logger.info({ node: config.nodeName, http: http.url, allocatable, manifests: config.podManifestPath }, 'corelet agent running');

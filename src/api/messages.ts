@@ -82,6 +82,8 @@ export interface RegisterMessage extends MessageEnvelope {
   addresses: NodeAddress[];
   /** A pod CIDR the node asks for (one it used before), if any. */
   podCIDR?: string;
+  /** The agent's HTTPS port (exec, attach, port-forward, /pods), the kubelet's daemon endpoint; 10250 when absent. */
+  agentPort?: number;
   pods: RunningPod[];
   system?: SystemInfo;
 }
@@ -469,7 +471,7 @@ type Reader = (r: FieldReader, o: Record<string, unknown>, path: string, envelop
 
 const READERS: Record<MessageType, Reader> = {
   register(r, o, path, envelope) {
-    r.object(o, path, [...ENVELOPE, 'nodeName', 'labels', 'capacity', 'allocatable', 'runtime', 'addresses', 'podCIDR', 'pods', 'system']);
+    r.object(o, path, [...ENVELOPE, 'nodeName', 'labels', 'capacity', 'allocatable', 'runtime', 'addresses', 'podCIDR', 'agentPort', 'pods', 'system']);
     const nodeName = r.requiredString(o.nodeName, at(path, 'nodeName')) ?? '';
     checkFormat(r, at(path, 'nodeName'), nodeName, checkDnsSubdomain);
     const capacity = readResources(r, o.capacity, at(path, 'capacity'));
@@ -509,6 +511,7 @@ const READERS: Record<MessageType, Reader> = {
       },
       addresses: readAddresses(r, o.addresses, at(path, 'addresses')),
       podCIDR,
+      agentPort: r.int(o.agentPort, at(path, 'agentPort'), 1, 65535),
       pods,
       system,
     });

@@ -76,6 +76,8 @@ export interface NodeStatus {
   allocatable: Record<string, string>;
   conditions: NodeCondition[];
   addresses: NodeAddress[];
+  /** Where the node's agent serves (the kubelet's port: exec, attach, port-forward). */
+  daemonEndpoints?: { kubeletEndpoint: { Port: number } };
   nodeInfo: NodeSystemInfo;
 }
 

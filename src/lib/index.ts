@@ -3,6 +3,7 @@ export * from './logger.js';
 export * from './fs-atomic.js';
 export * from './ids.js';
 export * from './undo.js';
+export * from './upgrade-proxy.js';
 export * from './keyed-mutex.js';
 export * from './backoff.js';
 export * from './fs-read.js';

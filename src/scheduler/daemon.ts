@@ -121,7 +121,7 @@ export async function startScheduler(opts: {
   const servingCertTtlSeconds = opts.servingCertTtlSeconds ?? SERVER_VALIDITY_DAYS * 86_400;
   const { pki } = await ensurePki(join(opts.dir, 'pki'), { ...(await servingSansOnDisk(join(opts.dir, 'pki'))), validitySeconds: servingCertTtlSeconds });
   // For the agents' HTTPS ports (system:masters there); nothing else signs with it.
-  await ensureSchedulerClientCert(join(opts.dir, 'pki'), pki.ca);
+  const agentClientCert = await ensureSchedulerClientCert(join(opts.dir, 'pki'), pki.ca);
   // synchronous=NORMAL by default: a commit is in the WAL when it returns, so a killed or crashed
   // scheduler loses nothing (store-durability test); a power cut or kernel crash can take the commits
   // since the WAL was last synced (at checkpoints). FULL fsyncs every commit on the event loop: about
@@ -196,6 +196,7 @@ export async function startScheduler(opts: {
     nodeCertExpiredRenewalWindowSeconds: opts.nodeCertExpiredRenewalWindowSeconds,
     authorizationMode: opts.authorizationMode,
     minRequestTimeoutSeconds: opts.minRequestTimeoutSeconds,
+    agentClientCert,
     audit,
     onChange: loop,
     podCidrs,

@@ -50,7 +50,17 @@ export interface CommandChannels {
   error: Writable;
   /** Aborted when the client goes away. */
   signal: AbortSignal;
+  /** With a resize channel: how long the process waits for the client's first size ({@link FIRST_SIZE_WAIT_MS}). */
+  firstSizeWaitMs?: number;
 }
+
+/**
+ * How long a TTY session waits for the client's first terminal size before its process starts.
+ * kubectl and crictl send it right after the handshake, but through the scheduler and the agent it
+ * can come after the process has started, which would then see a 0x0 terminal (`stty size` fails, a
+ * full-screen program draws nothing until the next resize). A client that sends none costs this much.
+ */
+export const FIRST_SIZE_WAIT_MS = 500;
 
 /** How a command ended: an exit code (exec), nothing (attach), or an error. */
 export type CommandOutcome = { exitCode: number } | { error: Error } | Record<string, never>;
@@ -122,10 +132,30 @@ export async function serveCommand(
 
   const listeners: ((size: TerminalSize) => void)[] = [];
   let lastSize: TerminalSize | undefined;
+  let sizeArrived = () => {};
   if (ch.resize) parseResizes(ch.resize, logger, (size) => {
     lastSize = size;
+    sizeArrived();
     for (const l of listeners) l(size);
   });
+  if (ch.resize && !lastSize && !ch.signal.aborted) {
+    const resize = ch.resize;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        sizeArrived = () => {};
+        ch.signal.removeEventListener('abort', done);
+        resize.off('end', done);
+        resize.off('close', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ch.firstSizeWaitMs ?? FIRST_SIZE_WAIT_MS);
+      sizeArrived = done;
+      ch.signal.addEventListener('abort', done);
+      resize.once('end', done);
+      resize.once('close', done);
+    });
+  }
 
   const io: StreamIO = {
     stdin,

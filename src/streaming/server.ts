@@ -39,6 +39,8 @@ export interface StreamingServerOptions {
   maxInFlight?: number;
   /** How long a client may take to open its streams (default 30 s). */
   streamTimeoutMs?: number;
+  /** How long a TTY session waits for the client's first terminal size (default FIRST_SIZE_WAIT_MS, 500 ms). */
+  firstSizeWaitMs?: number;
   /** A connection with no traffic for this long is closed (default 4 h, the kubelet's). */
   idleTimeoutMs?: number;
   /** Clock of the token cache (tests). */
@@ -78,6 +80,7 @@ export class StreamingServer {
   private readonly logger: Logger;
   private readonly backend: StreamingBackend;
   private readonly streamTimeoutMs: number;
+  private readonly firstSizeWaitMs: number | undefined;
   private readonly idleTimeoutMs: number;
   private readonly sockets = new Set<Duplex>();
   private readonly wss = new WebSocketServer({
@@ -94,6 +97,7 @@ export class StreamingServer {
     this.backend = opts.backend;
     this.logger = opts.logger ?? silentLogger;
     this.streamTimeoutMs = opts.streamTimeoutMs ?? 30_000;
+    this.firstSizeWaitMs = opts.firstSizeWaitMs;
     this.idleTimeoutMs = opts.idleTimeoutMs ?? 4 * 3600_000;
     this.tokens = new TokenCache<Pending>({ ttlMs: opts.tokenTtlMs, maxInFlight: opts.maxInFlight, now: opts.now });
   }
@@ -233,6 +237,7 @@ export class StreamingServer {
             logger: this.logger,
             streamTimeoutMs: this.streamTimeoutMs,
             lingerMs: 10_000,
+            firstSizeWaitMs: this.firstSizeWaitMs,
           });
     done.catch((err: unknown) => {
       this.logger.warn({ err: String(err) }, 'streaming session failed');
@@ -269,7 +274,7 @@ export class StreamingServer {
         session.setMaxListeners(0);
         done = servePortForward({ session, ...pending.req, backend: this.backend, logger: this.logger, streamTimeoutMs: this.streamTimeoutMs });
       } else {
-        done = serveWebSocketCommand({ ws, protocol: protocol!, request: channelRequest(pending.req), run: this.runner(pending), logger: this.logger });
+        done = serveWebSocketCommand({ ws, protocol: protocol!, request: channelRequest(pending.req), run: this.runner(pending), logger: this.logger, firstSizeWaitMs: this.firstSizeWaitMs });
       }
       done.catch((err: unknown) => {
         this.logger.warn({ err: String(err) }, 'streaming session failed');

@@ -43,6 +43,8 @@ export async function serveSpdyCommand(opts: {
   streamTimeoutMs: number;
   /** How long to wait for the client to close the connection after the outcome is written. */
   lingerMs: number;
+  /** How long a TTY session waits for the client's first terminal size. */
+  firstSizeWaitMs?: number;
 }): Promise<void> {
   const { session, version, request, logger } = opts;
   const streams = new Map<string, SpdyStream>();
@@ -93,6 +95,7 @@ export async function serveSpdyCommand(opts: {
       resize: streams.get('resize'),
       error: streams.get('error')!,
       signal: ac.signal,
+      firstSizeWaitMs: opts.firstSizeWaitMs,
     },
     opts.run,
     logger,

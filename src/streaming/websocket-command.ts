@@ -25,6 +25,7 @@ export async function serveWebSocketCommand(opts: {
   request: ChannelRequest;
   run: (io: StreamIO) => Promise<{ exitCode: number } | void>;
   logger: Logger;
+  firstSizeWaitMs?: number;
 }): Promise<void> {
   const { ws, protocol, request, logger } = opts;
   const version = protocolVersion(protocol);
@@ -88,7 +89,7 @@ export async function serveWebSocketCommand(opts: {
   // as the kubelet does.
   send(stdout ? STDOUT : stderr ? STDERR : ERROR, Buffer.alloc(0), () => {});
 
-  await serveCommand({ version, stdin, stdout, stderr, resize, error, signal: ac.signal }, opts.run, logger);
+  await serveCommand({ version, stdin, stdout, stderr, resize, error, signal: ac.signal, firstSizeWaitMs: opts.firstSizeWaitMs }, opts.run, logger);
   if (ws.readyState === ws.OPEN) ws.close(1000);
   await closed;
 }

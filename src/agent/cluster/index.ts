@@ -6,3 +6,4 @@
 export { SchedulerLink, SCHEDULER_SOURCE, type SchedulerLinkOptions } from './scheduler-link.js';
 export { CertificateRotator, ensureNodeCredentials, makeNodeCsr, pendingNodeCsr, readTokenFile, requestNodeCertificate, saveNodeCredentials, type NodeCredentials } from './node-identity.js';
 export { PodRequests, criContainerLookup, type PodRequestMessage, type RequestPeer } from './pod-requests.js';
+export { criStreamUrl, type PodStreamsOptions } from './pod-streams.js';

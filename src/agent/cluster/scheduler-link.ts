@@ -27,6 +27,8 @@ export interface SchedulerLinkOptions {
   credentials: () => NodeCredentials;
   nodeName: string;
   hostIP: string;
+  /** The agent's HTTPS port, told to the scheduler at register (it relays exec, attach and port-forward there). */
+  agentPort?: () => number | undefined;
   capacity: { cpuMillis: number; memoryBytes: number; pods: number };
   allocatable: { cpuMillis: number; memoryBytes: number; pods: number };
   runtime: { name: string; version: string };
@@ -197,6 +199,7 @@ export class SchedulerLink {
       ],
       pods: o.runningPods().map((p) => ({ uid: p.metadata.uid, phase: p.status?.phase ?? 'Pending' })),
       ...(this.podCIDR ? { podCIDR: this.podCIDR } : {}),
+      ...(o.agentPort?.() ? { agentPort: o.agentPort() } : {}),
     } as Message;
   }
 

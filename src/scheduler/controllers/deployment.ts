@@ -56,17 +56,50 @@ function scale(store: Store, d: StoredDeployment, rs: StoredReplicaSet, to: numb
   return updated;
 }
 
-/** Finds the ReplicaSet of the current template, creating it (with replicas 0) or giving it the newest revision. */
+/** Where a ReplicaSet whose revision was reused (a rollback) keeps its earlier revisions: "1,3". */
+export const REVISION_HISTORY_ANNOTATION = 'deployment.kubernetes.io/revision-history';
+
+/** Deployment annotations that stay the Deployment's own (the controller's, kubectl apply's), never copied to its ReplicaSets. */
+const NOT_COPIED_ANNOTATIONS = new Set([
+  'kubectl.kubernetes.io/last-applied-configuration',
+  REVISION_ANNOTATION,
+  REVISION_HISTORY_ANNOTATION,
+  'deployment.kubernetes.io/desired-replicas',
+  'deployment.kubernetes.io/max-replicas',
+  'deprecated.deployment.rollback.to',
+]);
+
+/**
+ * The Deployment's annotations its current ReplicaSet carries (kubernetes.io/change-cause among
+ * them, which `kubectl rollout history` shows per revision, and `rollout undo` copies back).
+ */
+export function copiedAnnotations(d: Pick<StoredDeployment, 'metadata'>): Record<string, string> {
+  return Object.fromEntries(Object.entries(d.metadata.annotations ?? {}).filter(([k]) => !NOT_COPIED_ANNOTATIONS.has(k)));
+}
+
+/**
+ * Finds the ReplicaSet of the current template, creating it (with replicas 0) or giving it the
+ * newest revision (the one it had before goes to its revision-history); it carries the
+ * Deployment's copied annotations.
+ */
 function ensureNewReplicaSet(store: Store, d: StoredDeployment, owned: StoredReplicaSet[], now: Date): StoredReplicaSet {
   const hash = templateHash(d);
   const name = `${d.metadata.name}-${hash}`;
   const maxRevision = owned.reduce((m, rs) => Math.max(m, revisionOf(rs)), 0);
   const existing = owned.find((rs) => rs.metadata.name === name);
+  const copied = copiedAnnotations(d);
   if (existing) {
+    const annotationsCopied = Object.entries(copied).every(([k, v]) => existing.metadata.annotations?.[k] === v);
     // A rollback reuses an old revision's ReplicaSet; it becomes the newest revision, as in Kubernetes.
-    if (revisionOf(existing) === maxRevision && existing.spec.minReadySeconds === d.spec.minReadySeconds) return existing;
+    if (revisionOf(existing) === maxRevision && existing.spec.minReadySeconds === d.spec.minReadySeconds && annotationsCopied) return existing;
     return store.mutate<ReplicaSet>('ReplicaSet', d.metadata.namespace, name, (cur) => {
-      if (revisionOf(cur) !== maxRevision) cur.metadata.annotations[REVISION_ANNOTATION] = String(maxRevision + 1);
+      const old = revisionOf(cur);
+      cur.metadata.annotations = { ...cur.metadata.annotations, ...copied };
+      if (old !== maxRevision) {
+        const history = cur.metadata.annotations[REVISION_HISTORY_ANNOTATION];
+        if (old > 0) cur.metadata.annotations[REVISION_HISTORY_ANNOTATION] = history ? `${history},${old}` : String(old);
+        cur.metadata.annotations[REVISION_ANNOTATION] = String(maxRevision + 1);
+      }
       cur.spec.minReadySeconds = d.spec.minReadySeconds;
     });
   }
@@ -78,7 +111,7 @@ function ensureNewReplicaSet(store: Store, d: StoredDeployment, owned: StoredRep
       name,
       namespace: d.metadata.namespace,
       labels,
-      annotations: { [REVISION_ANNOTATION]: String(maxRevision + 1) },
+      annotations: { ...copied, [REVISION_ANNOTATION]: String(maxRevision + 1) },
       ownerReferences: [controllerRef(d)],
     },
     spec: {
@@ -277,7 +310,8 @@ function writeStatus(
 }
 
 /**
- * Rolls Deployment ns/name back: sets its pod template to that of revision `toRevision`, or of the
+ * Rolls Deployment ns/name back: sets its pod template (and the annotations that revision carries)
+ * to that of revision `toRevision`, or of the
  * revision before the current one when omitted or 0. The next reconcile rolls the pods. NotFound
  * when the Deployment or the revision does not exist; returns the updated Deployment.
  */
@@ -300,6 +334,9 @@ export function rolloutUndo(store: Store, ns: string, name: string, toRevision?:
     const template = { metadata: { ...target.spec.template.metadata, labels }, spec: structuredClone(target.spec.template.spec) };
     const updated = store.mutate<Deployment>('Deployment', ns, name, (cur) => {
       cur.spec.template = template;
+      // The revision's annotations come back (its change-cause), as kubectl rollout undo restores them.
+      const own = Object.fromEntries(Object.entries(cur.metadata.annotations ?? {}).filter(([k]) => NOT_COPIED_ANNOTATIONS.has(k)));
+      cur.metadata.annotations = { ...own, ...Object.fromEntries(Object.entries(target.metadata.annotations ?? {}).filter(([k]) => !NOT_COPIED_ANNOTATIONS.has(k))) };
     });
     recordEvent(store, d, 'DeploymentRollback', `Rolled back deployment "${name}" to revision ${revisionOf(target)}`, COMPONENT, now);
     return updated;

@@ -4,6 +4,8 @@ export {
   rolloutUndo,
   ownedReplicaSets,
   templateHash,
+  copiedAnnotations,
+  REVISION_HISTORY_ANNOTATION,
   type DeploymentReconcileResult,
   type StoredDeployment,
 } from './deployment.js';

@@ -171,6 +171,7 @@ function nodeFromRegister(msg: RegisterMessage, current: Node | undefined, now: 
       allocatable: msg.allocatable,
       conditions: mergeConditions(current?.status?.conditions ?? [], [], now),
       addresses: msg.addresses,
+      ...(msg.agentPort ? { daemonEndpoints: { kubeletEndpoint: { Port: msg.agentPort } } } : {}),
       nodeInfo: {
         kernelVersion: msg.system?.kernelVersion ?? '',
         osImage: msg.system?.osImage ?? '',

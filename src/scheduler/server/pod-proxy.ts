@@ -8,15 +8,9 @@ import type { Writable } from 'node:stream';
 import { MAX_EXEC_TIMEOUT_SECONDS, MESSAGE_VERSION, type Message, type Pod, type PodRequestError } from '../../api/index.js';
 import { CoreletError, failedPrecondition, invalidArgument, notFound, silentLogger, unavailable, type Logger } from '../../lib/index.js';
 import type { NodeReply, NodeSessions } from './node-sessions.js';
+import { LogFilter, type PodLogOptions } from './log-options.js';
 
-/** What `corelet logs` asks for (kubectl logs' options). */
-export interface PodLogOptions {
-  container?: string;
-  follow: boolean;
-  tailLines?: number;
-  previous?: boolean;
-  timestamps?: boolean;
-}
+export type { PodLogOptions } from './log-options.js';
 
 /** What `corelet exec` asks for: a command run to completion (no stdin, no tty). */
 export interface PodExecOptions {
@@ -147,6 +141,10 @@ export class SessionPodProxy implements PodProxy {
     if (signal.aborted) return;
     const id = this.newId();
     const what = `the log of container ${container} in pod ${podRef(pod)}`;
+    const filter =
+      opts.sinceTime !== undefined || opts.limitBytes !== undefined
+        ? new LogFilter({ keepTimestamps: opts.timestamps === true, ...(opts.sinceTime !== undefined ? { sinceTime: opts.sinceTime } : {}), ...(opts.limitBytes !== undefined ? { limitBytes: opts.limitBytes } : {}) })
+        : undefined;
     return new Promise<void>((resolve, reject) => {
       let started = false;
       const timer = setTimeout(
@@ -170,9 +168,14 @@ export class SessionPodProxy implements PodProxy {
         reply: (m) => {
           if (m.type === 'logsData') {
             if (!started) clearTimeout(timer);
-            if ((m.data !== '' || !started) && !out.destroyed) out.write(m.data);
+            const data = filter ? filter.push(m.data) : m.data;
+            if ((data !== '' || !started) && !out.destroyed) out.write(data);
             started = true;
+            // limitBytes reached: the agent stops reading, the answer ends.
+            if (filter?.done) onAbort();
           } else if (m.type === 'logsEnd') {
+            const rest = filter && !m.error ? filter.end() : '';
+            if (rest !== '' && !out.destroyed) out.write(rest);
             finish(m.error ? requestError(m.error) : undefined);
           } else if (m.type === 'error') {
             finish(new CoreletError('Internal', `node ${node} refused the request for ${what}: ${m.message}`));
@@ -193,7 +196,7 @@ export class SessionPodProxy implements PodProxy {
         follow: opts.follow,
         ...(opts.tailLines !== undefined ? { tailLines: opts.tailLines } : {}),
         ...(opts.previous ? { previous: true } : {}),
-        ...(opts.timestamps ? { timestamps: true } : {}),
+        ...(LogFilter.needsTimestamps(opts) ? { timestamps: true } : {}),
       };
       this.sendOrFail(node, request, finish);
     });

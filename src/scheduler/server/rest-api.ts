@@ -62,6 +62,7 @@ import { admitWrite, deleteNamespace, namespaceLevelWarnings, podSecurityWarning
 import { API_VERSIONS, STORE_KINDS, groupOfKind, isNamespaced, type ObjectInput, type Store, type StoreKind, type StoredObject, type WatchChange } from '../store/index.js';
 import type { NodeSessions } from './node-sessions.js';
 import type { PodExecOptions, PodLogOptions, PodProxy } from './pod-proxy.js';
+import { podLogOptions } from './log-options.js';
 import { bootstrapTokensRoute } from './bootstrap-tokens-api.js';
 import { requestedTimeoutSeconds, streamLifetime, streamTimeoutMs, type StreamLifetime } from './stream-lifetime.js';
 import type { TokenStore } from '../auth/index.js';
@@ -805,17 +806,7 @@ async function subresource(
   const path = url.pathname;
   if (kind === 'Pod' && sub === 'log') {
     if (method !== 'GET') throw methodNotAllowed(method, path);
-    const q = url.searchParams;
-    const tail = q.get('tailLines');
-    if (tail !== null && !/^[0-9]+$/.test(tail)) throw invalidArgument(`tailLines must be a non-negative integer, got ${JSON.stringify(tail)}`);
-    const logOpts: PodLogOptions = {
-      follow: flag(url, 'follow'),
-      previous: flag(url, 'previous'),
-      timestamps: flag(url, 'timestamps'),
-      ...(tail !== null ? { tailLines: Number(tail) } : {}),
-    };
-    const container = q.get('container');
-    if (container) logOpts.container = container;
+    const logOpts: PodLogOptions = podLogOptions(url.searchParams, opts.now());
     const proxy = podProxyOf(opts);
     const pod = boundPod(opts.store, ns, name);
     const lifetime = (end: () => void): StreamLifetime | undefined =>
@@ -828,6 +819,11 @@ async function subresource(
           })
         : undefined;
     return { stream: (res) => streamLogs(proxy, pod, logOpts, res, lifetime) };
+  }
+  // kubectl's streams arrive as connection upgrades (server.ts → pod-stream.ts); only the corelet
+  // CLI's JSON exec (a POST with a body) is served here.
+  if (kind === 'Pod' && (sub === 'attach' || sub === 'portforward' || (sub === 'exec' && method !== 'POST'))) {
+    throw new HttpError(400, 'BadRequest', `Upgrade request required: pods/${sub} streams over a WebSocket (v5.channel.k8s.io) or SPDY/3.1 upgrade, as kubectl ${sub === 'portforward' ? 'port-forward' : sub} sends it`);
   }
   if (kind === 'Pod' && sub === 'exec') {
     if (method !== 'POST') throw methodNotAllowed(method, path);
@@ -924,6 +920,8 @@ async function streamLogs(proxy: PodProxy, pod: Pod, logOpts: PodLogOptions, res
     await proxy.logs(pod, logOpts, out, abort.signal);
   } catch (err) {
     if (res.destroyed) return;
+    // A container that has not started, or has no previous run: 400 as the kubelet answers it.
+    if (!abort.signal.aborted && err instanceof CoreletError && err.kind === 'FailedPrecondition') throw new HttpError(400, 'BadRequest', err.message);
     if (!abort.signal.aborted) throw err;
   } finally {
     res.off('close', onClose);

@@ -25,6 +25,7 @@ import { reconcileBuiltinRbac, type AuditSink } from '../rbac/index.js';
 import { closeAtCertificateExpiry } from './session-expiry.js';
 import { DEFAULT_NODE_CERT_EXPIRED_RENEWAL_WINDOW_SECONDS, DEFAULT_NODE_CERT_TTL_SECONDS, handleCsrRequest, CSR_PATH } from './csr-api.js';
 import { assignBoundPods } from './schedule-once.js';
+import { handlePodStreamUpgrade, isPodStreamPath } from './pod-stream.js';
 
 /** How long node changes are gathered before the agents get the new peers list. */
 const PEERS_COALESCE_MS = 200;
@@ -70,6 +71,8 @@ export interface SchedulerServerOptions {
   nodeCertExpiredRenewalWindowSeconds?: number;
   /** Watches and log follows end after 1×–2× this many seconds (default 1800, as kube-apiserver's --min-request-timeout). */
   minRequestTimeoutSeconds?: number;
+  /** The scheduler's client certificate for the agents' ports (exec, attach, port-forward); those answer 501 without. */
+  agentClientCert?: CertKeyPair;
 }
 
 /** A running scheduler server. */
@@ -150,6 +153,11 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', () => {}); // a client that hangs up mid-refusal is not our failure
     const path = new URL(req.url ?? '/', 'https://scheduler').pathname;
+    if (isPodStreamPath(path)) {
+      const agentClient = opts.agentClientCert && { caPem: opts.pki.ca.certPem, certPem: opts.agentClientCert.certPem, keyPem: opts.agentClientCert.keyPem };
+      void handlePodStreamUpgrade(req, socket, head, { store: opts.store, tokenLookup: opts.tokenLookup, logger, now, nodeCertificates: certificates, ...access, ...(agentClient ? { agentClient } : {}) });
+      return;
+    }
     if (path !== NODES_PATH) return refuseUpgrade(socket, 404, 'NotFound', `no WebSocket endpoint at ${path}; agents connect to ${NODES_PATH}`);
     // Sessions are for nodes' certificates only: a bootstrap token just gets one (csr-api.ts).
     const user = certificateUser(req.socket as unknown as TLSSocket, now());

@@ -115,6 +115,57 @@ describe('agent HTTPS port', () => {
     assert.equal(sar.reviews.length, 2);
   });
 
+  it('streams (exec, attach, port-forward) need create on nodes/proxy: get is not enough', async (t) => {
+    const sar = await fakeSar(t);
+    const creds = { ...node, caPem: ca.certPem };
+    const reviewer = new SubjectAccessReviewer(httpsReview(sar.url, () => creds));
+    const asked: string[] = [];
+    const server = await startAgentHttpServer({
+      address: '127.0.0.1',
+      port: 0,
+      pods: () => [],
+      metrics: new AgentMetrics(),
+      tls: { ...creds, nodeName: 'node-a', authorize: (u, a) => reviewer.check(u, a) },
+      streamUrl: async (r) => {
+        asked.push(r.kind);
+        return 'http://127.0.0.1:1/exec/x';
+      },
+    });
+    t.after(() => server.close());
+    const upgrade = (path: string, client?: CertKeyPair) =>
+      new Promise<{ status: number; body: any }>((resolve, reject) => {
+        const req = https.request(`${server.url}${path}`, {
+          ca: ca.certPem,
+          ...(client ? { cert: client.certPem, key: client.keyPem } : {}),
+          agent: false,
+          headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-protocol': 'v5.channel.k8s.io' },
+        });
+        req.on('response', (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+        });
+        req.on('upgrade', () => reject(new Error('upgraded')));
+        req.on('error', reject);
+        req.end();
+      });
+    const exec = '/exec/default/web/c?command=sh&stdin=1&stdout=1';
+    assert.equal((await upgrade(exec)).status, 401);
+    const alice403 = await upgrade(exec, alice);
+    assert.equal(alice403.status, 403);
+    assert.equal(alice403.body.reason, 'Forbidden');
+    assert.match(alice403.body.message, /user alice cannot create nodes\/proxy of node node-a/);
+    assert.deepEqual(sar.reviews.at(-1)?.body.spec.resourceAttributes, { verb: 'create', resource: 'nodes', subresource: 'proxy', name: 'node-a' });
+    assert.deepEqual(asked, [], 'nothing was asked of the runtime');
+    const bad = await upgrade('/exec/default/web', scheduler);
+    assert.deepEqual([bad.status, bad.body.message], [400, 'path /exec/default/web: expected /exec/NAMESPACE/POD/[UID/]CONTAINER']);
+    // The scheduler passes; the runtime's address here answers nothing: 502 naming it.
+    const down = await upgrade(exec, scheduler);
+    assert.equal(down.status, 502);
+    assert.match(down.body.message, /^the runtime's streaming server did not take the exec: cannot reach 127\.0\.0\.1:1/);
+    assert.deepEqual(asked, ['exec']);
+  });
+
   it('denies (uncached) when the scheduler cannot be asked', async () => {
     let calls = 0;
     const reviewer = new SubjectAccessReviewer(async () => {

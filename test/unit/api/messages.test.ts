@@ -219,6 +219,10 @@ describe('parseMessage: refused messages', () => {
     assert.equal(name.length, 1);
     assert.match(name[0], /^message\.register\.nodeName: invalid value "Node_A": /);
     assert.deepEqual(problems(register((r) => delete r.capacity.cpu)), ['message.register.capacity.cpu: required value']);
+    // The agent's HTTPS port (exec, attach and port-forward are relayed there).
+    assert.equal((parseMessage(register((r) => (r.agentPort = 10250))) as { agentPort?: number }).agentPort, 10250);
+    assert.equal(problems(register((r) => (r.agentPort = 70000))).length, 1);
+    assert.match(problems(register((r) => (r.agentPort = 70000)))[0]!, /^message\.register\.agentPort: /);
     assert.deepEqual(problems(register((r) => (r.allocatable.memory = 'lots'))), [
       'message.register.allocatable.memory: invalid quantity "lots" (examples: "2", "500m", "8Gi")',
     ]);

@@ -7,6 +7,7 @@ import {
   rolloutUndo,
   isPodReady,
   REVISION_ANNOTATION,
+  REVISION_HISTORY_ANNOTATION,
   POD_TEMPLATE_HASH_LABEL,
   type StoredReplicaSet,
 } from '../../../src/scheduler/controllers/index.js';
@@ -242,4 +243,28 @@ test('deleting a deployment removes its ReplicaSets and pods on the next reconci
   assert.equal(reconcileDeployment(store, 'default', 'web', now), undefined);
   assert.deepEqual(replicaSets(store).map((rs) => rs.metadata.name.split('-')[0]), ['other']);
   assert.equal(pods(store).length, 1);
+});
+
+test('each revision keeps the change-cause the Deployment had, and a reused revision its earlier numbers', (t) => {
+  const { store } = tempStore(t);
+  createDeployment(store, 'web', { replicas: 1 });
+  const annotate = (cause: string) =>
+    store.mutate<Deployment>('Deployment', 'default', 'web', (d) => {
+      d.metadata.annotations = { ...d.metadata.annotations, 'kubernetes.io/change-cause': cause, 'kubectl.kubernetes.io/last-applied-configuration': '{}' };
+    });
+  annotate('first');
+  rollOut(store, 'web', 0, 3);
+  setImage(store, 'web', 'busybox:2');
+  annotate('second');
+  rollOut(store, 'web', 0, 3);
+  const byRevision = () => Object.fromEntries(replicaSets(store).map((rs) => [rs.metadata.annotations[REVISION_ANNOTATION], rs.metadata.annotations]));
+  assert.deepEqual(byRevision(), {
+    '1': { [REVISION_ANNOTATION]: '1', 'kubernetes.io/change-cause': 'first' },
+    '2': { [REVISION_ANNOTATION]: '2', 'kubernetes.io/change-cause': 'second' },
+  });
+  rolloutUndo(store, 'default', 'web');
+  rollOut(store, 'web', 0, 3);
+  // The Deployment gets revision 1's change-cause back (as kubectl rollout undo's patch does), revision 3 carries it.
+  assert.equal(deployment(store, 'web').metadata.annotations['kubernetes.io/change-cause'], 'first');
+  assert.deepEqual(byRevision()['3'], { [REVISION_ANNOTATION]: '3', [REVISION_HISTORY_ANNOTATION]: '1', 'kubernetes.io/change-cause': 'first' });
 });

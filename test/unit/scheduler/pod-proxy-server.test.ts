@@ -90,8 +90,25 @@ describe('pod logs and exec through the scheduler server', () => {
     assert.deepEqual({ ...asked, id: 'x' }, { v: 1, type: 'logsRequest', id: 'x', uid: store.get<any>('Pod', 'default', 'web').metadata.uid, container: 'c', follow: false, tailLines: 5, timestamps: true });
 
     const previous = await api(server, pki, 'GET', `${base}/log?previous=true`, { token: tokens.api });
-    assert.equal(previous.status, 409);
+    assert.equal(previous.status, 400); // as the kubelet answers it
+    assert.equal(previous.body.reason, 'BadRequest');
     assert.equal(previous.body.message, 'container c in pod default/web has not restarted: there is no previous log');
+
+    // sinceTime is decided from the lines' timestamps (asked of the agent, cut off again); limitBytes cuts the text.
+    const since = await getText(server, pki, `${base}/log?sinceTime=2025-12-31T23:59:59Z`, tokens.api);
+    await since.ended;
+    assert.equal(since.body(), 'hello\n');
+    const sinceAsked = seen.filter((m) => m.type === 'logsRequest').at(-1);
+    assert.equal(sinceAsked?.type === 'logsRequest' && sinceAsked.timestamps, true);
+    const later = await getText(server, pki, `${base}/log?sinceTime=2026-01-01T00:00:01Z&timestamps=true`, tokens.api);
+    await later.ended;
+    assert.equal(later.body(), '');
+    const limited = await getText(server, pki, `${base}/log?limitBytes=3`, tokens.api);
+    await limited.ended;
+    assert.equal(limited.body(), 'hel');
+    const both = await api(server, pki, 'GET', `${base}/log?sinceSeconds=5&sinceTime=2026-01-01T00:00:00Z`, { token: tokens.api });
+    assert.equal(both.status, 400);
+    assert.equal(both.body.message, 'sinceSeconds, sinceTime: at most one of them may be given');
 
     const followed = await getText(server, pki, `${base}/log?follow=true`, tokens.api);
     assert.equal(followed.status, 200);

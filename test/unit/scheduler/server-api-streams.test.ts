@@ -242,6 +242,10 @@ describe('scheduler REST API: watches and pod streams', () => {
       const bad = await api(server, pki, 'POST', path, { token: tokens.api, body, contentType: 'application/json' });
       assert.equal(bad.status, 400, body);
     }
-    assert.equal((await api(server, pki, 'GET', path, { token: tokens.api })).status, 405);
+    // kubectl's exec, attach and port-forward are upgrades: without one, 400 as kube-apiserver answers.
+    const plainGet = await api(server, pki, 'GET', path, { token: tokens.api });
+    assert.equal(plainGet.status, 400);
+    assert.match(plainGet.body.message, /^Upgrade request required: pods\/exec streams over a WebSocket/);
+    assert.equal((await api(server, pki, 'GET', path.replace(/exec$/, 'portforward'), { token: tokens.api })).status, 400);
   });
 });

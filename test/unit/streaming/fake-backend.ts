@@ -14,6 +14,7 @@ import type { StreamingBackend, StreamIO, ExecRequest } from '../../../src/strea
  * - `fail`: the backend throws; `wait`: runs until the client goes away.
  * - `big N`: N bytes of 'x' then a newline on stdout.
  * - `tty-test` (with a TTY): prints `size=WxH` for every resize, echoes stdin, exits on 'q'.
+ * - `start-size` (with a TTY): prints the terminal size it starts with (`start=WxH`, or `start=none`).
  * attach: prints `attached to ID`, then echoes stdin until it ends.
  * portForward: connects to 127.0.0.1:PORT (the test's echo server).
  */
@@ -72,6 +73,12 @@ export class FakeBackend implements StreamingBackend {
           if (!io.stdout!.write(piece)) await new Promise((r) => io.stdout!.once('drain', r));
         }
         io.stdout!.write('\n');
+        return { exitCode: 0 };
+      }
+      case 'start-size': {
+        let first: string | undefined;
+        io.onResize((s) => (first ??= `${s.width}x${s.height}`));
+        io.stdout?.write(`start=${first ?? 'none'}\r\n`);
         return { exitCode: 0 };
       }
       case 'tty-test': {
