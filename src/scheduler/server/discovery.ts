@@ -55,16 +55,27 @@ interface GroupVersion {
 const SCALE = { group: 'autoscaling', version: 'v1', kind: 'Scale' };
 
 /** Subresources served per resource (subresource() in rest-api.ts and the access routes). */
+/** pods|deployments|.../status (rest-api.ts statusRoute): the status alone, read, replaced or patched. */
+const STATUS: Subresource = { name: 'status', verbs: ['get', 'patch', 'update'] };
+
 const SUBRESOURCES: Readonly<Record<string, Subresource[]>> = {
   pods: [
+    { name: 'attach', verbs: ['create', 'get'], kind: { group: '', version: 'v1', kind: 'PodAttachOptions' } },
     { name: 'exec', verbs: ['create', 'get'], kind: { group: '', version: 'v1', kind: 'PodExecOptions' } },
     { name: 'log', verbs: ['get'] },
+    { name: 'portforward', verbs: ['create', 'get'], kind: { group: '', version: 'v1', kind: 'PodPortForwardOptions' } },
+    STATUS,
   ],
   deployments: [
     { name: 'rollback', verbs: ['create'], kind: { group: 'apps', version: 'v1', kind: 'DeploymentRollback' } },
     { name: 'scale', verbs: ['get', 'patch', 'update'], kind: SCALE },
+    STATUS,
   ],
-  statefulsets: [{ name: 'scale', verbs: ['get', 'patch', 'update'], kind: SCALE }],
+  statefulsets: [{ name: 'scale', verbs: ['get', 'patch', 'update'], kind: SCALE }, STATUS],
+  replicasets: [STATUS],
+  daemonsets: [STATUS],
+  jobs: [STATUS],
+  services: [STATUS],
   serviceaccounts: [{ name: 'token', verbs: ['create'], kind: { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' } }],
 };
 

@@ -65,13 +65,14 @@ describe('scheduler REST API: discovery, group paths, Tables, Status', () => {
     const pods = core.body.resources.find((r: any) => r.name === 'pods');
     assert.deepEqual(pods, { name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'], shortNames: ['po'], categories: ['all'] });
     assert.ok(core.body.resources.some((r: any) => r.name === 'pods/log'));
+    for (const sub of ['pods/attach', 'pods/exec', 'pods/portforward', 'pods/status']) assert.ok(core.body.resources.some((r: any) => r.name === sub), sub);
     assert.deepEqual(core.body.resources.find((r: any) => r.name === 'nodes').verbs, ['delete', 'get', 'list', 'patch', 'update', 'watch'], 'nodes are created by their agents');
     assert.deepEqual(core.body.resources.find((r: any) => r.name === 'events').verbs, ['get', 'list', 'watch']);
     assert.ok(!core.body.resources.some((r: any) => r.name === 'deployments'), 'deployments are listed under apps/v1 only');
 
     const apps = await api(server, pki, 'GET', '/apis/apps/v1', { token });
     assert.equal(apps.body.groupVersion, 'apps/v1');
-    assert.deepEqual(apps.body.resources.map((r: any) => r.name).sort(), ['daemonsets', 'deployments', 'deployments/rollback', 'deployments/scale', 'replicasets', 'statefulsets', 'statefulsets/scale']);
+    assert.deepEqual(apps.body.resources.map((r: any) => r.name).sort(), ['daemonsets', 'daemonsets/status', 'deployments', 'deployments/rollback', 'deployments/scale', 'deployments/status', 'replicasets', 'replicasets/status', 'statefulsets', 'statefulsets/scale', 'statefulsets/status']);
     assert.deepEqual(apps.body.resources.find((r: any) => r.name === 'deployments/scale'), { name: 'deployments/scale', singularName: '', namespaced: true, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] });
     const rbac = await api(server, pki, 'GET', '/apis/rbac.authorization.k8s.io/v1', { token });
     assert.equal(rbac.body.resources.find((r: any) => r.name === 'clusterroles').namespaced, false);
