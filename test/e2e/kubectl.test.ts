@@ -42,6 +42,11 @@ before(async () => {
   adminConfig = join(cluster.root, 'admin.kubeconfig');
   await writeFile(adminConfig, (await cluster.corelet(['config', 'kubeconfig'])).stdout + '\n', { mode: 0o600 });
   await cluster.waitForReadyPods(ZEUS, 7);
+  // the workloads' status follows their pods' (the controllers' next pass), as with kube-controller-manager
+  await cluster.waitFor('zeus-api and zeus-db to count their ready pods', async () => {
+    const ready = (await kubectl(['get', 'deployment/zeus-api', 'statefulset/zeus-db', '-o', 'jsonpath={.items[*].status.readyReplicas}'])).stdout;
+    return ready === '2 1';
+  });
 });
 
 after(async () => {
