@@ -16,7 +16,6 @@ import { ClusterHarness } from '../helpers/cluster-harness.js';
 import { readAdminConfig } from '../helpers/admin-config.js';
 
 const KUBECTL = process.env.KUBECTL ?? '/opt/k8s/bin/kubectl';
-const skip = existsSync(KUBECTL) ? false : `no kubectl at ${KUBECTL} (native-scripts/install-deps.sh builds it)`;
 let cluster: ClusterHarness;
 let kubeconfig: string;
 
@@ -60,7 +59,7 @@ function kubectl(args: string[], opts: { input?: string; timeoutMs?: number; env
 }
 
 before(async () => {
-  if (skip) return;
+  assert.ok(existsSync(KUBECTL), `${KUBECTL} is missing: run native-scripts/install-deps.sh --test (it builds kubectl), or set KUBECTL`);
   cluster = await ClusterHarness.up(2);
   await cluster.loadExampleImages();
   const admin = await readAdminConfig(join(cluster.dir, 'admin-config'));
@@ -87,7 +86,7 @@ after(async () => {
   assert.deepEqual(left, { netns: [], links: [], processes: [], cgroups: [], mounts: [], stateDir: [] }, 'cluster.sh down left something behind');
 });
 
-test('kubectl exec: output, the exit code, stdin to its end, and a TTY of the terminal\'s size', { skip }, async () => {
+test('kubectl exec: output, the exit code, stdin to its end, and a TTY of the terminal\'s size', async () => {
   const ok = await kubectl(['exec', 'box', '--', 'sh', '-c', 'echo out; echo err >&2']);
   assert.deepEqual([ok.exitCode, ok.stdout, ok.stderr], [0, 'out', 'err']);
   const failed = await kubectl(['exec', 'box', '--', 'sh', '-c', 'exit 3']);
@@ -108,7 +107,7 @@ test('kubectl exec: output, the exit code, stdin to its end, and a TTY of the te
   assert.match(noContainer.stderr, /container nope is not valid for pod box/);
 });
 
-test('kubectl logs: --tail, -f as lines come, --timestamps, --previous of a container that never restarted', { skip }, async () => {
+test('kubectl logs: --tail, -f as lines come, --timestamps, --previous of a container that never restarted', async () => {
   const tail = await kubectl(['logs', 'box', '--tail=2']);
   assert.equal(tail.exitCode, 0);
   assert.match(tail.stdout, /^line \d+\nline \d+$/);
@@ -135,7 +134,7 @@ for (const [how, env] of [
   ['tunnelled in a WebSocket', {}],
   ['over SPDY/3.1', { KUBECTL_PORT_FORWARD_WEBSOCKETS: 'false' }],
 ] as const) {
-  test(`kubectl port-forward pod/box reaches its port 8080 from the host (${how})`, { skip }, async () => {
+  test(`kubectl port-forward pod/box reaches its port 8080 from the host (${how})`, async () => {
     const pf = spawn(KUBECTL, ['port-forward', 'pod/box', ':8080'], { env: { KUBECONFIG: kubeconfig, HOME: cluster.home, ...env } });
     let out = '';
     pf.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
@@ -152,7 +151,7 @@ for (const [how, env] of [
   });
 }
 
-test('kubectl rollout status, history with change-causes, undo back to the previous image', { skip }, async () => {
+test('kubectl rollout status, history with change-causes, undo back to the previous image', async () => {
   await cluster.corelet(['apply', '-f', '-'], { input: deployment('corelet.local/zeus/api:1.0', 'first') });
   const first = await kubectl(['rollout', 'status', 'deployment/web', '--timeout=120s']);
   assert.equal(first.exitCode, 0, first.stderr);

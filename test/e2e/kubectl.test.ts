@@ -167,3 +167,38 @@ test('kubectl auth can-i and auth whoami answer, and a view-only kubeconfig is r
   assert.match(scale.stderr, /\(Forbidden\).*User "kubectl-viewer" cannot patch resource "deployments\/scale" in API group "apps"/);
   assert.equal((await kubectl(['get', 'deploy', 'zeus-web', '-o', 'jsonpath={.spec.replicas}'])).stdout, '2', 'nothing changed');
 });
+
+test('kubectl apply -f examples/ (client-side, again, --server-side), explain, scale and rollout restart through the controllers', async () => {
+  // the example was made by `corelet apply`: kubectl's client-side apply takes it over (its last-applied annotation)
+  const first = await kubectl(['apply', '-f', EXAMPLES]);
+  assert.match(first.stdout, /^deployment\.apps\/zeus-api (configured|unchanged)$/m, first.stdout);
+  const again = await kubectl(['apply', '-f', EXAMPLES]);
+  assert.match(again.stdout, /^deployment\.apps\/zeus-api unchanged$/m, again.stdout);
+  const server = await kubectl(['apply', '--server-side', '-f', EXAMPLES]);
+  assert.match(server.stdout, /^deployment\.apps\/zeus-api serverside-applied$/m, server.stdout);
+
+  const explain = (await kubectl(['explain', 'deployment.spec'])).stdout;
+  assert.match(explain, /^KIND:\s+Deployment$/m);
+  assert.match(explain, /^\s+replicas\s+<integer>$/m);
+
+  const readyReplicas = async () => (await kubectl(['get', 'deployment/zeus-api', '-o', 'jsonpath={.status.readyReplicas}'])).stdout;
+  await kubectl(['scale', 'deployment/zeus-api', '--replicas=3']);
+  await cluster.waitFor('zeus-api scaled to 3 ready', async () => (await readyReplicas()) === '3', 180_000);
+
+  const before = (await kubectl(['get', 'pods', '-l', 'app=zeus-api', '-o', 'jsonpath={.items[*].metadata.name}'])).stdout.split(' ');
+  await kubectl(['rollout', 'restart', 'deployment/zeus-api']);
+  const status = await kubectl(['rollout', 'status', 'deployment/zeus-api', '--timeout=180s']);
+  assert.match(status.stdout, /deployment "zeus-api" successfully rolled out/);
+  const restartedAt = (await kubectl(['get', 'deployment/zeus-api', '-o', 'jsonpath={.spec.template.metadata.annotations.kubectl\\.kubernetes\\.io/restartedAt}'])).stdout;
+  assert.match(restartedAt, /^\d{4}-\d\d-\d\dT/);
+  await cluster.waitFor('the restart to replace every zeus-api pod', async () => {
+    const now = (await kubectl(['get', 'pods', '-l', 'app=zeus-api', '--field-selector=status.phase=Running', '-o', 'jsonpath={.items[*].metadata.name}'])).stdout.split(' ');
+    return now.length === 3 && now.every((n) => !before.includes(n));
+  }, 180_000);
+});
+
+test('kubectl delete -f examples/ removes the example and its pods', async () => {
+  const del = await kubectl(['delete', '-f', EXAMPLES]);
+  assert.match(del.stdout, /^deployment\.apps "zeus-api" deleted/m, del.stdout);
+  await cluster.waitFor('the example\'s pods to be gone', async () => (await kubectl(['get', 'pods', '-l', ZEUS, '-o', 'name'])).stdout.trim() === '', 180_000);
+});
