@@ -50,6 +50,7 @@ import {
   type Pod,
   strategicMergePatch,
   jsonPatch,
+  MAX_JSON_PATCH_OPERATIONS,
   recordUpdate,
 } from '../../api/index.js';
 import { CoreletError, invalidArgument, notFound, type Logger, messageOf } from '../../lib/index.js';
@@ -59,7 +60,7 @@ import { AccessError, accessRoute, auditFinished, checkAccess, type AccessContex
 import { deletePod, rolloutUndo } from '../controllers/index.js';
 import { requestedGracePeriod } from './delete-options.js';
 import { admitWrite, deleteNamespace, namespaceLevelWarnings, podSecurityWarnings, refuseInternalVolumes, ServiceAllocator } from '../admission/index.js';
-import { API_VERSIONS, STORE_KINDS, groupOfKind, isNamespaced, type ObjectInput, type Store, type StoreKind, type StoredObject, type WatchChange } from '../store/index.js';
+import { API_VERSIONS, MAX_OBJECT_BYTES, STORE_KINDS, groupOfKind, isNamespaced, type ObjectInput, type Store, type StoreKind, type StoredObject, type WatchChange } from '../store/index.js';
 import type { NodeSessions } from './node-sessions.js';
 import type { PodExecOptions, PodLogOptions, PodProxy } from './pod-proxy.js';
 import { podLogOptions } from './log-options.js';
@@ -303,6 +304,19 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
     else out[key] = mergePatch(out[key], value);
   }
   return out;
+}
+
+/**
+ * A JSON patch applied within kube-apiserver's bounds: more than MAX_JSON_PATCH_OPERATIONS operations
+ * is 413 RequestEntityTooLarge; an operation that would make the object larger than an object may be
+ * (the store's limit) is refused before the value is built.
+ */
+function applyJsonPatch(doc: unknown, ops: unknown): unknown {
+  if (!Array.isArray(ops)) throw invalidArgument('a JSON patch must be a list of operations, like [{"op": "replace", "path": "/spec/replicas", "value": 3}]');
+  if (ops.length > MAX_JSON_PATCH_OPERATIONS) {
+    throw new HttpError(413, 'RequestEntityTooLarge', `The request entity is too large: the JSON patch has ${ops.length} operations, more than the limit of ${MAX_JSON_PATCH_OPERATIONS}`);
+  }
+  return jsonPatch(doc, ops, { maxBytes: MAX_OBJECT_BYTES });
 }
 
 function resourceKind(resource: string): StoreKind {
@@ -984,7 +998,7 @@ function patchScale(kind: StoreKind, ns: string, name: string, text: string, con
     const obj = store.get<Scalable>(kind, ns, name);
     if (!obj) throw notFound(`${kind} ${ns}/${name} not found`);
     const scale = scaleOf(obj);
-    const patched = type === PATCH_TYPES.json ? jsonPatch(scale, Array.isArray(body) ? body : []) : type === PATCH_TYPES.strategic ? strategicMergePatch(scale, body, 'Scale') : mergePatch(scale, body);
+    const patched = type === PATCH_TYPES.json ? applyJsonPatch(scale, body) : type === PATCH_TYPES.strategic ? strategicMergePatch(scale, body, 'Scale') : mergePatch(scale, body);
     if (type === PATCH_TYPES.json && !Array.isArray(body)) throw invalidArgument('a JSON patch must be a list of operations');
     const rv = isRecord(body) && isRecord(body.metadata) && typeof body.metadata.resourceVersion === 'string' ? body.metadata.resourceVersion : undefined;
     if (rv !== undefined && rv !== obj.metadata.resourceVersion) throw conflict(kind, name);
@@ -1022,7 +1036,7 @@ async function statusRoute(req: IncomingMessage, method: string, path: string, k
     const current = store.get<StoredObject & { status?: unknown }>(kind, ns, name);
     if (!current) throw notFound(`${resourceOfKind(kind)} "${name}" not found in namespace ${ns}`);
     const updated =
-      method === 'PUT' ? body : type === PATCH_TYPES.json ? jsonPatch(current, Array.isArray(body) ? body : []) : type === PATCH_TYPES.strategic ? strategicMergePatch(current, body, kind) : mergePatch(current, body);
+      method === 'PUT' ? body : type === PATCH_TYPES.json ? applyJsonPatch(current, body) : type === PATCH_TYPES.strategic ? strategicMergePatch(current, body, kind) : mergePatch(current, body);
     if (method === 'PATCH' && type === PATCH_TYPES.json && !Array.isArray(body)) throw invalidArgument('a JSON patch must be a list of operations');
     if (!isRecord(updated)) throw invalidArgument('the status subresource takes an object');
     if (updated.status !== undefined && !isRecord(updated.status)) throw invalidArgument('status must be an object');
@@ -1108,7 +1122,7 @@ function patch(kind: StoreKind, ns: string, name: string, text: string, contentT
   return writeTransaction(opts, () => {
     const current = store.get<StoredObject & { spec?: unknown; status?: unknown }>(kind, ns, name);
     if (!current) throw notFound(`${ref} not found`);
-    const patched = type === PATCH_TYPES.strategic ? strategicMergePatch(current, body, kind) : type === PATCH_TYPES.json ? jsonPatch(current, body as unknown[]) : mergePatch(current, body);
+    const patched = type === PATCH_TYPES.strategic ? strategicMergePatch(current, body, kind) : type === PATCH_TYPES.json ? applyJsonPatch(current, body) : mergePatch(current, body);
     if (!isRecord(patched)) throw invalidArgument(`${ref}: the patch must leave an object`);
     // A patch that sets managedFields (kubectl's upgrade of client-side apply's ownership) sets them; otherwise the patch's manager gets what it changed.
     const managedFields = isRecord(patched.metadata) && JSON.stringify(patched.metadata.managedFields) !== JSON.stringify(managedFieldsOf(current)) ? checkManagedFields(patched.metadata.managedFields, ref) : undefined;
