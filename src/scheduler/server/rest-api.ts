@@ -83,6 +83,8 @@ export const MAX_BODY_BYTES = MAX_REQUEST_BODY_BYTES;
 
 /** A watch whose client reads slower than this much unsent output is closed (it can list again). */
 const MAX_WATCH_BACKLOG_BYTES = 16 * 1024 * 1024;
+/** A resumed watch replays at most this much of the history (stored JSON text); more is 410 Expired: the client lists. */
+const MAX_WATCH_REPLAY_BYTES = 4 * 1024 * 1024;
 
 /** How often a watch that allows bookmarks gets one (kube-apiserver: about once a minute). */
 const WATCH_BOOKMARK_MS = 60_000;
@@ -738,10 +740,14 @@ function watch(sel: Selection, bookmarks: boolean, timeoutSeconds: number | unde
             send('BOOKMARK', { kind: sel.kind, apiVersion, metadata: { resourceVersion: store.resourceVersion(), annotations: { [INITIAL_EVENTS_END_ANNOTATION]: 'true' } } });
           }
         } else if (sel.kind !== 'Event') {
-          const replay = history.since(resumeFrom, sel.kind);
-          if (!replay) {
-            // As kube-apiserver: the watch starts, then says 410 Gone (Expired) in an ERROR event and ends.
-            const message = `too old resource version: ${resumeFrom} (${history.oldestResumable()})`;
+          // Only the kind's and namespace's changes are parsed, at most MAX_WATCH_REPLAY_BYTES of them.
+          const replay = history.since(resumeFrom, { kind: sel.kind, namespace: sel.namespace, maxBytes: MAX_WATCH_REPLAY_BYTES });
+          if (typeof replay === 'string') {
+            // As kube-apiserver: the watch starts, then says 410 Gone (Expired) in an ERROR event and ends; the client lists again.
+            const message =
+              replay === 'too-old'
+                ? `too old resource version: ${resumeFrom} (${history.oldestResumable()})`
+                : `too old resource version: ${resumeFrom}: the changes since are more than ${formatBytes(MAX_WATCH_REPLAY_BYTES)} to replay; list again`;
             send('ERROR', { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: 'Expired', code: 410 });
             res.end();
             return;

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import type { Pki } from '../../../src/scheduler/auth/index.js';
 import { tempStore } from './store-helpers.js';
 import { createDeployment } from './controllers-helpers.js';
-import { api, makePki, makeTokens, startApiServer } from './server-helpers.js';
+import { api, makePki, makeTokens, openWatch, startApiServer } from './server-helpers.js';
+import { startWatchHistory } from '../../../src/scheduler/server/watch-history.js';
 
 const JSON_PATCH = 'application/json-patch+json';
 const path = '/apis/apps/v1/namespaces/default/deployments/web';
@@ -42,5 +43,58 @@ describe('scheduler REST API: limits against hostile requests', () => {
     const ok = await api(server, pki, 'PATCH', path, { token: tokens.api, contentType: JSON_PATCH, body: JSON.stringify(fine) });
     assert.equal(ok.status, 200, ok.text);
     assert.deepEqual(ok.body.metadata.labels, { b: '1', c: '1' });
+  });
+
+  it('bounds the watch history by bytes; a resume filters by namespace before parsing and gets 410 Expired past the replay bound', async (t) => {
+    const { store } = tempStore(t);
+    const tokens = makeTokens();
+    const history = startWatchHistory(store, 10_000, 2 * 1024 * 1024);
+    const server = await startApiServer(t, store, pki, tokens.lookup);
+    const web = createDeployment(store, 'web') as any;
+    const { metadata: _m, ...rest } = web;
+    store.create('Deployment', { ...rest, metadata: { name: 'sys', namespace: 'kube-system' } } as never);
+    const rv = store.resourceVersion();
+    store.mutate<any>('Deployment', 'kube-system', 'sys', (d) => {
+      d.spec.replicas = 3;
+    });
+    // 100 KiB of annotation per write, 25 writes: 2.5 MiB of changes in namespace default.
+    for (let i = 0; i < 25; i++) {
+      store.mutate<any>('Deployment', 'default', 'web', (d) => {
+        d.metadata.annotations = { big: String(i).padEnd(100 * 1024, 'x') };
+      });
+    }
+    assert.ok(history.keptBytes() <= 2 * 1024 * 1024, `the history holds ${history.keptBytes()} bytes`);
+    // Within the byte bound, the oldest went: rv can no longer be resumed from.
+    const old = await openWatch(server, pki, `/apis/apps/v1/namespaces/kube-system/deployments?watch=1&resourceVersion=${rv}`, tokens.api);
+    t.after(() => old.close());
+    const [gone] = await old.next(1);
+    assert.equal(gone.type, 'ERROR');
+    assert.equal(gone.object.code, 410);
+
+    // ~6 MB of changes in default (a history of 64 MiB keeps them), one change in kube-system.
+    const big = startWatchHistory(store);
+    const from = store.resourceVersion();
+    store.mutate<any>('Deployment', 'kube-system', 'sys', (d) => {
+      d.spec.replicas = 4;
+    });
+    for (let i = 0; i < 60; i++) {
+      store.mutate<any>('Deployment', 'default', 'web', (d) => {
+        d.metadata.annotations = { big: String(i).padEnd(100 * 1024, 'x') };
+      });
+    }
+    assert.ok(big.keptBytes() > 5 * 1024 * 1024, `${big.keptBytes()}`);
+    // The namespaced resume reads only kube-system's change.
+    const ns = await openWatch(server, pki, `/apis/apps/v1/namespaces/kube-system/deployments?watch=1&resourceVersion=${from}`, tokens.api);
+    t.after(() => ns.close());
+    const [modified] = await ns.next(1);
+    assert.equal(`${modified.type} ${modified.object.metadata.name} ${modified.object.spec.replicas}`, 'MODIFIED sys 4');
+    // Every namespace: more than a replay may be; 410 Expired (the client lists again) rather than ~6 MB at once.
+    const all = await openWatch(server, pki, `/apis/apps/v1/deployments?watch=1&resourceVersion=${from}`, tokens.api);
+    t.after(() => all.close());
+    const [expired] = await all.next(1);
+    assert.equal(expired.type, 'ERROR');
+    assert.equal(expired.object.code, 410);
+    assert.equal(expired.object.reason, 'Expired');
+    assert.match(expired.object.message, /more than 4 MiB to replay; list again/);
   });
 });
