@@ -51,6 +51,7 @@ import {
   strategicMergePatch,
   jsonPatch,
   MAX_JSON_PATCH_OPERATIONS,
+  statusProblems,
   recordUpdate,
 } from '../../api/index.js';
 import { CoreletError, invalidArgument, notFound, type Logger, messageOf } from '../../lib/index.js';
@@ -1046,6 +1047,9 @@ async function statusRoute(req: IncomingMessage, method: string, path: string, k
     if (method === 'PATCH' && type === PATCH_TYPES.json && !Array.isArray(body)) throw invalidArgument('a JSON patch must be a list of operations');
     if (!isRecord(updated)) throw invalidArgument('the status subresource takes an object');
     if (updated.status !== undefined && !isRecord(updated.status)) throw invalidArgument('status must be an object');
+    // The shape the controllers and printers read: a bad status is refused, never stored.
+    const problems = statusProblems(kind, updated.status);
+    if (problems.length) throw new ManifestError(problems);
     const rv = isRecord(updated.metadata) ? updated.metadata.resourceVersion : undefined;
     if (typeof rv === 'string' && rv !== '' && rv !== current.metadata.resourceVersion) throw conflict(kind, name);
     const next = { ...current, status: updated.status };

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type { Pki } from '../../../src/scheduler/auth/index.js';
 import { tempStore } from './store-helpers.js';
 import { createDeployment } from './controllers-helpers.js';
-import { api, makePki, makeTokens, openWatch, startApiServer } from './server-helpers.js';
+import { api, makePki, makeTokens, openWatch, podYaml, startApiServer } from './server-helpers.js';
 import { startWatchHistory } from '../../../src/scheduler/server/watch-history.js';
 
 const JSON_PATCH = 'application/json-patch+json';
@@ -96,5 +96,46 @@ describe('scheduler REST API: limits against hostile requests', () => {
     assert.equal(expired.object.code, 410);
     assert.equal(expired.object.reason, 'Expired');
     assert.match(expired.object.message, /more than 4 MiB to replay; list again/);
+  });
+
+  it('checks a status before storing it (the field named), and a list of objects with a bad stored status still prints', async (t) => {
+    const { store } = tempStore(t);
+    const tokens = makeTokens();
+    const server = await startApiServer(t, store, pki, tokens.lookup);
+    createDeployment(store, 'web');
+    await api(server, pki, 'POST', '/api/v1/apply', { token: tokens.api, body: podYaml('p') });
+    const merge = 'application/merge-patch+json';
+    const pod = await api(server, pki, 'PATCH', '/api/v1/namespaces/default/pods/p/status', { token: tokens.api, contentType: merge, body: JSON.stringify({ status: { phase: 'Bogus', podIP: '10.96.0.1', conditions: 'boom', containerStatuses: 7 } }) });
+    assert.equal(pod.status, 400, pod.text);
+    assert.equal(pod.body.reason, 'Invalid');
+    assert.deepEqual(pod.body.details.causes.map((c: any) => c.field).sort(), ['status.conditions', 'status.containerStatuses', 'status.phase']);
+    assert.match(pod.body.message, /status\.phase: Unsupported value "Bogus"/);
+    const deployment = await api(server, pki, 'PATCH', `${path}/status`, { token: tokens.api, contentType: merge, body: JSON.stringify({ status: { conditions: { a: 1 }, replicas: 'many', readyReplicas: -1 } }) });
+    assert.equal(deployment.status, 400, deployment.text);
+    assert.match(deployment.body.message, /status\.replicas: must be an integer of 0 or more, got "many"/);
+    assert.match(deployment.body.message, /status\.readyReplicas: must be an integer of 0 or more, got -1/);
+    assert.match(deployment.body.message, /status\.conditions: must be a list/);
+    const condition = await api(server, pki, 'PATCH', `${path}/status`, { token: tokens.api, contentType: merge, body: JSON.stringify({ status: { conditions: [{ status: 'True' }] } }) });
+    assert.equal(condition.status, 400, condition.text);
+    assert.match(condition.body.message, /status\.conditions\[0\]\.type: Required value/);
+    const good = await api(server, pki, 'PATCH', `${path}/status`, { token: tokens.api, contentType: merge, body: JSON.stringify({ status: { replicas: 2, readyReplicas: 1, conditions: [{ type: 'Available', status: 'True', lastTransitionTime: '2026-01-01T00:00:00Z' }] } }) });
+    assert.equal(good.status, 200, good.text);
+    const podOk = await api(server, pki, 'PATCH', '/api/v1/namespaces/default/pods/p/status', { token: tokens.api, contentType: merge, body: JSON.stringify({ status: { phase: 'Running', containerStatuses: [{ name: 'c', ready: true, restartCount: 0, state: { running: { startedAt: '2026-01-01T00:00:00Z' } } }] } }) });
+    assert.equal(podOk.status, 200, podOk.text);
+
+    // A bad status stored another way (before this check): the Tables still answer, the row says <unknown>.
+    store.mutate<any>('Pod', 'default', 'p', (p) => {
+      p.status = { phase: 'Running', conditions: 'boom', containerStatuses: 7 };
+    });
+    store.mutate<any>('Deployment', 'default', 'web', (d) => {
+      d.status = { conditions: { a: 1 }, readyReplicas: { x: 1 } };
+    });
+    const table = 'application/json;as=Table;v=v1;g=meta.k8s.io';
+    const pods = await api(server, pki, 'GET', '/api/v1/namespaces/default/pods', { token: tokens.api, accept: table });
+    assert.equal(pods.status, 200, pods.text);
+    assert.equal(pods.body.rows[0].cells[0], 'p');
+    const deployments = await api(server, pki, 'GET', '/apis/apps/v1/namespaces/default/deployments', { token: tokens.api, accept: table });
+    assert.equal(deployments.status, 200, deployments.text);
+    assert.equal(deployments.body.rows[0].cells[0], 'web');
   });
 });
