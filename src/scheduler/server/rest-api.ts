@@ -392,7 +392,7 @@ export async function handleApiRequest(req: IncomingMessage, res: ServerResponse
       return;
     }
     if (err instanceof CoreletError && STATUS_OF_KIND[err.kind]) {
-      const [status, reason] = STATUS_OF_KIND[err.kind];
+      const [status, reason] = UNPROCESSABLE.has(err) ? [422, 'Invalid'] : STATUS_OF_KIND[err.kind];
       failed(status, err.message);
       sendStatus(res, status, err instanceof ManifestError ? 'Invalid' : reason, err.message, {}, details);
       return;
@@ -1198,6 +1198,7 @@ function writePatched(kind: StoreKind, current: StoredObject & { spec?: unknown;
   delete next.status;
   if (current.status !== undefined) next.status = current.status;
   let warnings: string[] = [];
+  checkSelectorKept(kind, current, next.spec, ref);
   if (kind === 'Node') checkNodeSpec(next.spec, name);
   else if (isRbacKind(kind)) {
     checkRoleRefKept(kind, current, next, ref);
@@ -1207,7 +1208,7 @@ function writePatched(kind: StoreKind, current: StoredObject & { spec?: unknown;
     // Compared as decoded (defaulted): a patch or apply that drops a defaulted field, or writes a
     // quantity in another spelling, changes nothing.
     if (JSON.stringify(next.spec) !== JSON.stringify(current.spec) && JSON.stringify(decodeSpec(kind, next).spec) !== JSON.stringify(decodeSpec(kind, current).spec)) {
-      throw invalidArgument(`${ref}: a pod's spec cannot be changed (only metadata.labels and metadata.annotations); delete the pod and create it again`);
+      throw podSpecChanged(ref);
     }
     next.spec = current.spec;
   } else if (kind === 'ReplicaSet') {
@@ -1416,7 +1417,15 @@ function replaceObject(kind: StoreKind, ns: string, name: string, body: DecodedO
       throw new HttpError(409, 'Conflict', `Precondition failed: UID in precondition: ${obj.metadata.uid}, UID in object meta: ${current.metadata.uid}`);
     }
     opts.access?.admit(kind, obj);
-    checkRoleRefKept(kind, current, obj, `${kind} ${ns ? `${ns}/` : ''}${name}`);
+    const ref = `${kind} ${ns ? `${ns}/` : ''}${name}`;
+    checkRoleRefKept(kind, current, obj, ref);
+    // A Job's body may leave out the selector generated for it (replaceWith keeps it).
+    if (!(kind === 'Job' && (obj as { spec?: { selector?: unknown } }).spec?.selector === undefined)) checkSelectorKept(kind, current, (obj as { spec?: unknown }).spec, ref);
+    if (kind === 'Pod') {
+      // As PATCH: a pod's spec stays what it was created with (its binding is kept by replaceWith).
+      const spec = (o: { spec?: unknown }) => JSON.stringify({ ...(o.spec as Record<string, unknown>), nodeName: undefined });
+      if (spec(obj as { spec?: unknown }) !== spec(current) && spec(obj as { spec?: unknown }) !== spec(decodeSpec(kind, current))) throw podSpecChanged(ref);
+    }
     warnings.push(...admitWrite(store, kind, obj as Parameters<typeof admitWrite>[2], current));
     allocateService(opts, kind, obj, current);
     return replaceWith(kind, obj, current, store, (next) => recordWrite(opts, kind, current, next));
@@ -1464,6 +1473,41 @@ async function clusterObjectRoute(
 }
 
 /** A binding's roleRef cannot change (as in Kubernetes): delete and create the binding instead. */
+/** Failures kube-apiserver answers 422 Invalid (a field that cannot change), sent with that code. */
+const UNPROCESSABLE = new WeakSet<Error>();
+
+/** A ManifestError answered 422 Invalid (its problems as causes). */
+function unprocessable(problems: string[]): ManifestError {
+  const err = new ManifestError(problems);
+  UNPROCESSABLE.add(err);
+  return err;
+}
+
+/** The kinds whose spec.selector cannot change once created (apps/v1 and batch/v1, as Kubernetes). */
+const SELECTOR_IMMUTABLE = new Set<StoreKind>(['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job']);
+
+/** A label selector in one spelling: matchLabels sorted, no empty parts. */
+function canonicalSelector(sel: unknown): string {
+  if (!isRecord(sel)) return JSON.stringify(sel ?? null);
+  const labels = isRecord(sel.matchLabels) ? Object.entries(sel.matchLabels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) : [];
+  const exprs = Array.isArray(sel.matchExpressions) ? sel.matchExpressions : [];
+  return JSON.stringify({ labels, exprs });
+}
+
+/** spec.selector of a Deployment, ReplicaSet, StatefulSet, DaemonSet or Job is immutable: 422 Invalid (as kube-apiserver). */
+function checkSelectorKept(kind: StoreKind, current: { spec?: unknown }, nextSpec: unknown, ref: string): void {
+  if (!SELECTOR_IMMUTABLE.has(kind) || !isRecord(current.spec)) return;
+  const next = isRecord(nextSpec) ? nextSpec.selector : undefined;
+  if (canonicalSelector(next) !== canonicalSelector(current.spec.selector)) {
+    throw unprocessable([`spec.selector: Invalid value: ${JSON.stringify(next ?? null)}: field is immutable (${ref}: delete it and create it again to change its selector)`]);
+  }
+}
+
+/** A pod's spec cannot change (PATCH or PUT) but for its binding: 422 Invalid. */
+function podSpecChanged(ref: string): ManifestError {
+  return unprocessable([`spec: Forbidden: pod updates may not change fields other than metadata.labels and metadata.annotations (${ref}: delete the pod and create it again)`]);
+}
+
 function checkRoleRefKept(kind: StoreKind, current: unknown, next: unknown, ref: string): void {
   if (kind !== 'RoleBinding' && kind !== 'ClusterRoleBinding') return;
   const key = (o: unknown) => {

@@ -138,4 +138,43 @@ describe('scheduler REST API: limits against hostile requests', () => {
     assert.equal(deployments.status, 200, deployments.text);
     assert.equal(deployments.body.rows[0].cells[0], 'web');
   });
+
+  it('PUT of a Pod changes what PATCH may change and no more; a workload\'s selector is immutable on PUT and PATCH (422)', async (t) => {
+    const { store } = tempStore(t);
+    const tokens = makeTokens();
+    const server = await startApiServer(t, store, pki, tokens.lookup);
+    await api(server, pki, 'POST', '/api/v1/apply', { token: tokens.api, body: podYaml('p') });
+    const podPath = '/api/v1/namespaces/default/pods/p';
+    const got = await api(server, pki, 'GET', podPath, { token: tokens.api });
+    const evil = structuredClone(got.body);
+    evil.spec.containers[0].image = 'evil';
+    const put = await api(server, pki, 'PUT', podPath, { token: tokens.api, contentType: 'application/json', body: JSON.stringify(evil) });
+    assert.equal(put.status, 422, put.text);
+    assert.equal(put.body.reason, 'Invalid');
+    assert.match(put.body.message, /spec: Forbidden: pod updates may not change fields other than metadata\.labels and metadata\.annotations/);
+    assert.equal(store.get<any>('Pod', 'default', 'p')?.spec.containers[0].image, got.body.spec.containers[0].image);
+    const relabelled = structuredClone(got.body);
+    relabelled.metadata.labels = { a: 'b' };
+    const ok = await api(server, pki, 'PUT', podPath, { token: tokens.api, contentType: 'application/json', body: JSON.stringify(relabelled) });
+    assert.equal(ok.status, 200, ok.text);
+    assert.deepEqual(ok.body.metadata.labels, { a: 'b' });
+
+    createDeployment(store, 'web');
+    const current = await api(server, pki, 'GET', path, { token: tokens.api });
+    const sneaky = structuredClone(current.body);
+    sneaky.spec.selector = { matchLabels: { app: 'other' } };
+    sneaky.spec.template.metadata.labels = { app: 'other' };
+    const replaced = await api(server, pki, 'PUT', path, { token: tokens.api, contentType: 'application/json', body: JSON.stringify(sneaky) });
+    assert.equal(replaced.status, 422, replaced.text);
+    assert.match(replaced.body.message, /spec\.selector: Invalid value: .*field is immutable/);
+    assert.equal(replaced.body.details.causes[0].field, 'spec.selector');
+    const patched = await api(server, pki, 'PATCH', path, { token: tokens.api, contentType: 'application/merge-patch+json', body: JSON.stringify({ spec: { selector: { matchLabels: { app: 'other' } }, template: { metadata: { labels: { app: 'other' } } } } }) });
+    assert.equal(patched.status, 422, patched.text);
+    assert.match(patched.body.message, /field is immutable/);
+    // The same selector written again (another key order) is no change.
+    const same = structuredClone(current.body);
+    same.spec.replicas = 2;
+    const kept = await api(server, pki, 'PUT', path, { token: tokens.api, contentType: 'application/json', body: JSON.stringify(same) });
+    assert.equal(kept.status, 200, kept.text);
+  });
 });

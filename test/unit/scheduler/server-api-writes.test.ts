@@ -141,8 +141,8 @@ describe('scheduler REST API: writes', () => {
     assert.equal(relabel.status, 200, relabel.text);
     assert.deepEqual(relabel.body.metadata.labels, { a: 'b' });
     const respec = await patch(server, pki, podPath, tokens.api, { spec: { nodeName: 'n1' } });
-    assert.equal(respec.status, 400);
-    assert.match(respec.body.message, /a pod's spec cannot be changed/);
+    assert.equal(respec.status, 422, 'Invalid, as kube-apiserver');
+    assert.match(respec.body.message, /spec: Forbidden: pod updates may not change fields other than metadata\.labels and metadata\.annotations/);
   });
 
   it('gets and puts the Scale of deployments and statefulsets', async (t) => {
