@@ -848,6 +848,8 @@ async function subresource(
   }
   if (kind === 'Pod' && sub === 'exec') {
     if (method !== 'POST') throw methodNotAllowed(method, path);
+    // A command cannot be run "dry": refused rather than run.
+    if (opts.writeRequest?.dryRun) throw new HttpError(400, 'BadRequest', 'dryRun is not supported by pods/exec: the command would run');
     const body = await readJson(req);
     const proxy = podProxyOf(opts);
     const pod = boundPod(opts.store, ns, name);
@@ -872,7 +874,8 @@ async function subresource(
     if (to !== undefined && to !== null && (!Number.isInteger(to) || (to as number) < 0)) {
       throw invalidArgument(`rollback: toRevision must be a non-negative integer, got ${JSON.stringify(to)}`);
     }
-    const rolled = rolloutUndo(opts.store, ns, name, (to as number | null | undefined) ?? undefined, opts.now());
+    // ?dryRun=All: the rolled-back Deployment is answered, nothing is stored.
+    const rolled = writeTransaction(opts, () => rolloutUndo(opts.store, ns, name, (to as number | null | undefined) ?? undefined, opts.now()));
     return done(opts, { status: 200, body: rolled });
   }
   if (sub === 'status') return statusRoute(req, method, path, kind, ns, name, opts);
@@ -1347,7 +1350,8 @@ function apply(decoded: DecodedObjects, opts: RestApiOptions): Reply {
   const { store } = opts;
   const { objects, warnings } = decoded;
   const results: string[] = [];
-  const items = store.transaction(() =>
+  // ?dryRun=All: checked and answered, rolled back (writeTransaction).
+  const items = writeTransaction(opts, () =>
     objects.map((obj: AnyObject) => {
       const kind = obj.kind as StoreKind;
       const current = store.get<StoredObject & { spec?: { nodeName?: string; selector?: unknown } }>(kind, obj.metadata.namespace, obj.metadata.name);

@@ -7,7 +7,8 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Pki } from '../../../src/scheduler/auth/index.js';
 import { tempStore } from './store-helpers.js';
-import { createDeployment } from './controllers-helpers.js';
+import { createDeployment, setImage } from './controllers-helpers.js';
+import { reconcileDeployment } from '../../../src/scheduler/controllers/index.js';
 import { api, makePki, makeTokens, openWatch, podYaml, startApiServer } from './server-helpers.js';
 import { startWatchHistory } from '../../../src/scheduler/server/watch-history.js';
 
@@ -176,5 +177,38 @@ describe('scheduler REST API: limits against hostile requests', () => {
     same.spec.replicas = 2;
     const kept = await api(server, pki, 'PUT', path, { token: tokens.api, contentType: 'application/json', body: JSON.stringify(same) });
     assert.equal(kept.status, 200, kept.text);
+  });
+
+  it('?dryRun=All writes nothing through apply and rollback, and runs no exec', async (t) => {
+    const { store } = tempStore(t);
+    const tokens = makeTokens();
+    const execs: unknown[] = [];
+    const podProxy = { exec: async (_pod: unknown, o: unknown) => (execs.push(o), { exitCode: 0, stdout: '', stderr: '' }), logs: async () => {} };
+    const server = await startApiServer(t, store, pki, tokens.lookup, { podProxy: podProxy as never });
+    const sa = JSON.stringify({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'dry-sa', namespace: 'default' } });
+    const dry = await api(server, pki, 'POST', '/api/v1/apply?dryRun=All', { token: tokens.api, contentType: 'application/json', body: sa });
+    assert.equal(dry.status, 200, dry.text);
+    assert.equal(dry.body.items[0].metadata.name, 'dry-sa', 'answered as a real apply would');
+    assert.equal(store.get('ServiceAccount', 'default', 'dry-sa'), undefined, 'nothing stored');
+
+    const now = new Date('2026-01-01T00:00:00Z');
+    createDeployment(store, 'web');
+    reconcileDeployment(store, 'default', 'web', now);
+    setImage(store, 'web', 'busybox:2');
+    reconcileDeployment(store, 'default', 'web', now);
+    const rv = store.get<any>('Deployment', 'default', 'web').metadata.resourceVersion;
+    const rollback = await api(server, pki, 'POST', '/apis/apps/v1/namespaces/default/deployments/web/rollback?dryRun=All', { token: tokens.api, contentType: 'application/json', body: '{}' });
+    assert.equal(rollback.status, 200, rollback.text);
+    assert.equal(rollback.body.spec.template.spec.containers[0].image, 'busybox:1', 'the answer is the rolled-back Deployment');
+    const stored = store.get<any>('Deployment', 'default', 'web');
+    assert.equal(stored.spec.template.spec.containers[0].image, 'busybox:2', 'not rolled back');
+    assert.equal(stored.metadata.resourceVersion, rv);
+
+    await api(server, pki, 'POST', '/api/v1/apply', { token: tokens.api, body: podYaml('p') });
+    store.bindPod('default', 'p', 'n1');
+    const exec = await api(server, pki, 'POST', '/api/v1/namespaces/default/pods/p/exec?dryRun=All', { token: tokens.api, contentType: 'application/json', body: '{"command":["rm","-rf","/data"]}' });
+    assert.equal(exec.status, 400, exec.text);
+    assert.match(exec.body.message, /dryRun is not supported by pods\/exec/);
+    assert.deepEqual(execs, [], 'nothing ran');
   });
 });
