@@ -50,6 +50,7 @@ import {
   type Pod,
   strategicMergePatch,
   jsonPatch,
+  jsonDepthProblem,
   MAX_JSON_PATCH_OPERATIONS,
   statusProblems,
   recordUpdate,
@@ -218,6 +219,8 @@ async function readBodyBytes(req: IncomingMessage): Promise<Buffer> {
 async function readManifest(req: IncomingMessage, opts: Pick<RestApiOptions, 'decodeSlots' | 'access'>, beforeWorker?: () => void): Promise<DecodedObjects & { text: string }> {
   // An object in Kubernetes' protobuf (kubectl create namespace|deployment|...: typed clients) as JSON (protobuf.ts).
   const text = isProtobuf(req) ? JSON.stringify(await readJson(req)) : await readBody(req);
+  // JSON (or YAML's flow style) nested too deep for the decoders: refused before any of them recurses.
+  if (/^\s*[{[]/.test(text)) checkJsonDepth(text, 'request body');
   if (beforeWorker && Buffer.byteLength(text) > INLINE_DECODE_BYTES) beforeWorker();
   try {
     return { ...(await decodeObjectsOffLoop(text, 'request body', { slots: opts.decodeSlots })), text };
@@ -245,6 +248,12 @@ function jsonObjectName(text: string): string | undefined {
 const isProtobuf = (req: IncomingMessage) => (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase() === PROTOBUF_TYPE;
 
 /** The body as JSON (or Kubernetes' protobuf of the kinds protobuf.ts reads); undefined when empty. */
+/** A body nested deeper than MAX_JSON_DEPTH: 400, before it is parsed (the patchers and decoders recurse per level). */
+function checkJsonDepth(text: string, what: string): void {
+  const problem = jsonDepthProblem(text);
+  if (problem) throw invalidArgument(`${what}: ${problem}`);
+}
+
 async function readJson(req: IncomingMessage): Promise<unknown> {
   if (isProtobuf(req)) {
     try {
@@ -256,6 +265,7 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
   const text = await readBody(req);
   if (text.trim() === '') return undefined;
+  checkJsonDepth(text, 'request body');
   try {
     return JSON.parse(text);
   } catch (err) {
@@ -999,6 +1009,7 @@ function patchScale(kind: StoreKind, ns: string, name: string, text: string, con
     throw new HttpError(415, 'UnsupportedMediaType', `PATCH of a scale needs a Content-Type of ${Object.values(PATCH_TYPES).join(', ')}; got ${JSON.stringify(contentType ?? '')}`);
   }
   let body: unknown;
+  checkJsonDepth(text, 'request body');
   try {
     body = JSON.parse(text);
   } catch (err) {
@@ -1033,6 +1044,7 @@ async function statusRoute(req: IncomingMessage, method: string, path: string, k
   if (method !== 'PUT' && method !== 'PATCH') throw methodNotAllowed(method, path);
   const text = await readBody(req);
   let body: unknown;
+  checkJsonDepth(text, 'request body');
   try {
     body = JSON.parse(text);
   } catch (err) {
@@ -1120,6 +1132,7 @@ function patch(kind: StoreKind, ns: string, name: string, text: string, contentT
     );
   }
   let body: unknown;
+  checkJsonDepth(text, 'request body');
   try {
     body = JSON.parse(text);
   } catch (err) {

@@ -211,4 +211,30 @@ describe('scheduler REST API: limits against hostile requests', () => {
     assert.match(exec.body.message, /dryRun is not supported by pods\/exec/);
     assert.deepEqual(execs, [], 'nothing ran');
   });
+
+  it('refuses bodies nested deeper than 1000 levels with 400 naming the depth, never a 500 from a stack overflow', async (t) => {
+    const { store } = tempStore(t);
+    const tokens = makeTokens();
+    const server = await startApiServer(t, store, pki, tokens.lookup);
+    createDeployment(store, 'web');
+    const deep = (n: number) => `${'{"a":'.repeat(n)}1${'}'.repeat(n)}`;
+    const deepList = (n: number) => `${'['.repeat(n)}1${']'.repeat(n)}`;
+    const cases: [string, string, string, string][] = [
+      ['PATCH', path, 'application/merge-patch+json', `{"metadata":{"annotations":{"x":${deep(100_000)}}}}`],
+      ['PATCH', path, 'application/strategic-merge-patch+json', `{"spec":{"template":${deep(100_000)}}}`],
+      ['PATCH', path, JSON_PATCH, `[{"op":"add","path":"/spec/zz","value":${deepList(100_000)}}]`],
+      ['PATCH', `${path}/status`, 'application/merge-patch+json', `{"status":${deep(100_000)}}`],
+      ['PATCH', `${path}/scale`, 'application/merge-patch+json', `{"spec":${deep(100_000)}}`],
+      ['PUT', path, 'application/json', `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web","namespace":"default"},"spec":${deep(100_000)}}`],
+      ['POST', '/apis/apps/v1/namespaces/default/deployments', 'application/json', `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"w2"},"spec":${deep(100_000)}}`],
+    ];
+    for (const [method, url, contentType, body] of cases) {
+      const r = await api(server, pki, method, url, { token: tokens.api, contentType, body });
+      assert.equal(r.status, 400, `${method} ${url} ${contentType}: ${r.text.slice(0, 300)}`);
+      assert.match(r.body.message, /nested deeper than 1000 levels/);
+    }
+    // Strings may hold brackets: only the structure counts.
+    const brackets = await api(server, pki, 'PATCH', path, { token: tokens.api, contentType: 'application/merge-patch+json', body: JSON.stringify({ metadata: { annotations: { x: '['.repeat(5000) } } }) });
+    assert.equal(brackets.status, 200, brackets.text);
+  });
 });
