@@ -237,4 +237,25 @@ describe('scheduler REST API: limits against hostile requests', () => {
     const brackets = await api(server, pki, 'PATCH', path, { token: tokens.api, contentType: 'application/merge-patch+json', body: JSON.stringify({ metadata: { annotations: { x: '['.repeat(5000) } } }) });
     assert.equal(brackets.status, 200, brackets.text);
   });
+
+  it('sends a Table of many rows in slices, as a big list (chunked, no content-length)', async (t) => {
+    const { store } = tempStore(t);
+    const tokens = makeTokens();
+    const server = await startApiServer(t, store, pki, tokens.lookup);
+    for (let i = 0; i < 250; i++) {
+      store.create('Pod', { metadata: { name: `p${i}`, namespace: 'default' }, spec: { initContainers: [], containers: [{ name: 'c', image: 'x', resources: { requests: {}, limits: {} } }] } } as never);
+    }
+    const table = 'application/json;as=Table;v=v1;g=meta.k8s.io';
+    const big = await api(server, pki, 'GET', '/api/v1/namespaces/default/pods?includeObject=Object', { token: tokens.api, accept: table });
+    assert.equal(big.status, 200);
+    assert.equal(big.headers['content-length'], undefined, 'written in slices');
+    assert.equal(big.headers['transfer-encoding'], 'chunked');
+    assert.equal(big.body.kind, 'Table');
+    assert.ok(big.body.columnDefinitions.length > 0);
+    assert.equal(big.body.rows.length, 250);
+    assert.equal(new Set(big.body.rows.map((r: any) => r.object.metadata.name)).size, 250, 'every pod once, each row with its object');
+    const small = await api(server, pki, 'GET', '/api/v1/namespaces/default/pods?limit=10', { token: tokens.api, accept: table });
+    assert.equal(small.body.rows.length, 10);
+    assert.ok(small.headers['content-length'], 'a small Table is sent whole');
+  });
 });
