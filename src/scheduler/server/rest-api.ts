@@ -329,7 +329,13 @@ function applyJsonPatch(doc: unknown, ops: unknown): unknown {
   if (ops.length > MAX_JSON_PATCH_OPERATIONS) {
     throw new HttpError(413, 'RequestEntityTooLarge', `The request entity is too large: the JSON patch has ${ops.length} operations, more than the limit of ${MAX_JSON_PATCH_OPERATIONS}`);
   }
-  return jsonPatch(doc, ops, { maxBytes: MAX_OBJECT_BYTES });
+  try {
+    return jsonPatch(doc, ops, { maxBytes: MAX_OBJECT_BYTES });
+  } catch (err) {
+    // A patch that does not apply (a missing path, a failed test): 422, as kube-apiserver.
+    if (err instanceof CoreletError && err.kind === 'InvalidArgument') throw unprocessable([err.message]);
+    throw err;
+  }
 }
 
 function resourceKind(resource: string): StoreKind {
@@ -402,9 +408,10 @@ export async function handleApiRequest(req: IncomingMessage, res: ServerResponse
       return;
     }
     if (err instanceof CoreletError && STATUS_OF_KIND[err.kind]) {
-      const [status, reason] = UNPROCESSABLE.has(err) ? [422, 'Invalid'] : STATUS_OF_KIND[err.kind];
+      // An invalid object is 422 Invalid, as kube-apiserver (a body it cannot decode at all stays 400 BadRequest).
+      const [status, reason] = (err instanceof ManifestError && !err.undecodable) || UNPROCESSABLE.has(err) ? [422, 'Invalid'] : STATUS_OF_KIND[err.kind];
       failed(status, err.message);
-      sendStatus(res, status, err instanceof ManifestError ? 'Invalid' : reason, err.message, {}, details);
+      sendStatus(res, status, err instanceof ManifestError && !err.undecodable ? 'Invalid' : reason, err.message, {}, details);
       return;
     }
     opts.logger.error({ err, method: req.method, url: req.url }, 'API request failed');
@@ -1531,5 +1538,5 @@ function checkRoleRefKept(kind: StoreKind, current: unknown, next: unknown, ref:
     const r = (o as { roleRef?: { apiGroup?: string; kind?: string; name?: string } }).roleRef;
     return `${r?.apiGroup ?? 'rbac.authorization.k8s.io'}/${r?.kind}/${r?.name}`;
   };
-  if (key(current) !== key(next)) throw invalidArgument(`${ref}: roleRef cannot be changed; delete the binding and create it again`);
+  if (key(current) !== key(next)) throw unprocessable([`roleRef: Invalid value: ${JSON.stringify((next as { roleRef?: unknown }).roleRef ?? null)}: cannot change roleRef (${ref}: delete the binding and create it again)`]);
 }

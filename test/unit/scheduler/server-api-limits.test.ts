@@ -35,7 +35,7 @@ describe('scheduler REST API: limits against hostile requests', () => {
     // Each copy doubles the list: 2^40 items unless the growth is refused before it is built.
     const amplifier = [{ op: 'add', path: '/metadata/annotations', value: { a: 'x' } }, { op: 'add', path: '/spec/zz', value: ['0123456789abcdef'] }, ...Array.from({ length: 40 }, () => ({ op: 'copy', from: '/spec/zz', path: '/spec/zz/-' }))];
     const amplified = await api(server, pki, 'PATCH', path, { token: tokens.api, contentType: JSON_PATCH, body: JSON.stringify(amplifier) });
-    assert.equal(amplified.status, 400, amplified.text);
+    assert.equal(amplified.status, 422, amplified.text);
     assert.match(amplified.body.message, /JSON patch operation \d+ \(copy\) would make the object larger than 1572864 bytes/);
     assert.equal(store.get<any>('Deployment', 'default', 'web')?.metadata.annotations?.a, undefined, 'nothing was written');
 
@@ -107,17 +107,17 @@ describe('scheduler REST API: limits against hostile requests', () => {
     await api(server, pki, 'POST', '/api/v1/apply', { token: tokens.api, body: podYaml('p') });
     const merge = 'application/merge-patch+json';
     const pod = await api(server, pki, 'PATCH', '/api/v1/namespaces/default/pods/p/status', { token: tokens.api, contentType: merge, body: JSON.stringify({ status: { phase: 'Bogus', podIP: '10.96.0.1', conditions: 'boom', containerStatuses: 7 } }) });
-    assert.equal(pod.status, 400, pod.text);
+    assert.equal(pod.status, 422, pod.text);
     assert.equal(pod.body.reason, 'Invalid');
     assert.deepEqual(pod.body.details.causes.map((c: any) => c.field).sort(), ['status.conditions', 'status.containerStatuses', 'status.phase']);
     assert.match(pod.body.message, /status\.phase: Unsupported value "Bogus"/);
     const deployment = await api(server, pki, 'PATCH', `${path}/status`, { token: tokens.api, contentType: merge, body: JSON.stringify({ status: { conditions: { a: 1 }, replicas: 'many', readyReplicas: -1 } }) });
-    assert.equal(deployment.status, 400, deployment.text);
+    assert.equal(deployment.status, 422, deployment.text);
     assert.match(deployment.body.message, /status\.replicas: must be an integer of 0 or more, got "many"/);
     assert.match(deployment.body.message, /status\.readyReplicas: must be an integer of 0 or more, got -1/);
     assert.match(deployment.body.message, /status\.conditions: must be a list/);
     const condition = await api(server, pki, 'PATCH', `${path}/status`, { token: tokens.api, contentType: merge, body: JSON.stringify({ status: { conditions: [{ status: 'True' }] } }) });
-    assert.equal(condition.status, 400, condition.text);
+    assert.equal(condition.status, 422, condition.text);
     assert.match(condition.body.message, /status\.conditions\[0\]\.type: Required value/);
     const good = await api(server, pki, 'PATCH', `${path}/status`, { token: tokens.api, contentType: merge, body: JSON.stringify({ status: { replicas: 2, readyReplicas: 1, conditions: [{ type: 'Available', status: 'True', lastTransitionTime: '2026-01-01T00:00:00Z' }] } }) });
     assert.equal(good.status, 200, good.text);
