@@ -87,6 +87,8 @@ export const MAX_BODY_BYTES = MAX_REQUEST_BODY_BYTES;
 const MAX_WATCH_BACKLOG_BYTES = 16 * 1024 * 1024;
 /** A resumed watch replays at most this much of the history (stored JSON text); more is 410 Expired: the client lists. */
 const MAX_WATCH_REPLAY_BYTES = 4 * 1024 * 1024;
+/** How far in the future a continue token's issue time may be (this server's clock moving back a little). */
+const CONTINUE_TOKEN_CLOCK_SKEW_SECONDS = 60;
 
 /** How often a watch that allows bookmarks gets one (kube-apiserver: about once a minute). */
 const WATCH_BOOKMARK_MS = 60_000;
@@ -162,6 +164,8 @@ class HttpError extends Error {
     readonly code: number,
     readonly reason: string,
     message: string,
+    /** More of the Status details (causes, retryAfterSeconds). */
+    readonly details?: Record<string, unknown>,
   ) {
     super(message);
   }
@@ -399,7 +403,8 @@ export async function handleApiRequest(req: IncomingMessage, res: ServerResponse
     const details = statusDetails(access, err, req);
     if (err instanceof HttpError || err instanceof AccessError) {
       failed(err.code, err.message);
-      sendStatus(res, err.code, err.reason, err.message, err.code === 401 ? { 'www-authenticate': 'Bearer' } : {}, err.code === 401 ? undefined : details);
+      const more = err instanceof HttpError ? err.details : undefined;
+      sendStatus(res, err.code, err.reason, err.message, err.code === 401 ? { 'www-authenticate': 'Bearer' } : {}, err.code === 401 ? undefined : more ? { ...details, ...more } : details);
       return;
     }
     if (err instanceof DecoderBusyError) {
@@ -640,6 +645,10 @@ function listReply(sel: Selection, opts: RestApiOptions, versions: VersionParams
   const { limit, continueFrom } = versions;
   if (sel.kind === 'Event' || (limit === undefined && continueFrom === undefined)) return { status: 200, body: list(sel.kind, select(sel, store), store.resourceVersion()) };
   const now = Math.floor(opts.now().getTime() / 1000);
+  // A token claiming to come from the future (a later issue time or version than this server has) is not one it gave.
+  if (continueFrom && (continueFrom.issuedAt > now + CONTINUE_TOKEN_CLOCK_SKEW_SECONDS || Number(continueFrom.rv) > Number(store.resourceVersion()))) {
+    throw invalidArgument('continue: the token is not one this server gave (list again without it)');
+  }
   if (continueFrom && now - continueFrom.issuedAt > CONTINUE_TOKEN_TTL_SECONDS) {
     throw new HttpError(
       410,
@@ -698,6 +707,15 @@ function watch(sel: Selection, bookmarks: boolean, timeoutSeconds: number | unde
   const history = historyOf(store);
   // ?resourceVersion=N: the changes after N, no initial state (unless sendInitialEvents asks for it).
   const resumeFrom = versions.sendInitialEvents ? undefined : versions.resumeFrom;
+  const current = Number(store.resourceVersion());
+  if (resumeFrom !== undefined && resumeFrom > current) {
+    // A version this server has not reached (one store: it is not lagging behind, waiting would not
+    // help): kube-apiserver's answer, which client-go's reflector takes as "list again".
+    throw new HttpError(504, 'Timeout', `Too large resource version: ${resumeFrom}, current: ${current}`, {
+      causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+      retryAfterSeconds: 1,
+    });
+  }
   return {
     stream: (res) =>
       new Promise<void>((resolve) => {

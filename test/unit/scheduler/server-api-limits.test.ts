@@ -11,6 +11,7 @@ import { createDeployment, setImage } from './controllers-helpers.js';
 import { reconcileDeployment } from '../../../src/scheduler/controllers/index.js';
 import { api, makePki, makeTokens, openWatch, podYaml, startApiServer } from './server-helpers.js';
 import { startWatchHistory } from '../../../src/scheduler/server/watch-history.js';
+import { encodeContinue } from '../../../src/scheduler/server/list-chunks.js';
 
 const JSON_PATCH = 'application/json-patch+json';
 const path = '/apis/apps/v1/namespaces/default/deployments/web';
@@ -257,5 +258,33 @@ describe('scheduler REST API: limits against hostile requests', () => {
     const small = await api(server, pki, 'GET', '/api/v1/namespaces/default/pods?limit=10', { token: tokens.api, accept: table });
     assert.equal(small.body.rows.length, 10);
     assert.ok(small.headers['content-length'], 'a small Table is sent whole');
+  });
+
+  it('answers a watch from a future resourceVersion "Too large resource version" and refuses continue tokens from the future', async (t) => {
+    const { store } = tempStore(t);
+    const tokens = makeTokens();
+    const server = await startApiServer(t, store, pki, tokens.lookup);
+    createDeployment(store, 'a');
+    createDeployment(store, 'b');
+    const deployments = '/apis/apps/v1/namespaces/default/deployments';
+    const future = Number(store.resourceVersion()) + 1000;
+    const watch = await api(server, pki, 'GET', `${deployments}?watch=1&resourceVersion=${future}`, { token: tokens.api });
+    assert.equal(watch.status, 504);
+    const status = JSON.parse(watch.text);
+    assert.equal(status.reason, 'Timeout');
+    assert.match(status.message, new RegExp(`^Too large resource version: ${future}, current: \\d+$`));
+    assert.deepEqual(status.details.causes, [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }]);
+
+    const first = await api(server, pki, 'GET', `${deployments}?limit=1`, { token: tokens.api });
+    assert.ok(first.body.metadata.continue);
+    const never = encodeContinue({ rv: store.resourceVersion(), namespace: 'default', name: 'a', issuedAt: Math.floor(Date.now() / 1000) + 365 * 24 * 3600 });
+    const forged = await api(server, pki, 'GET', `${deployments}?limit=1&continue=${never}`, { token: tokens.api });
+    assert.equal(forged.status, 400, forged.text);
+    assert.match(forged.body.message, /continue: the token is not one this server gave/);
+    const ahead = encodeContinue({ rv: String(future), namespace: 'default', name: 'a', issuedAt: Math.floor(Date.now() / 1000) });
+    assert.equal((await api(server, pki, 'GET', `${deployments}?limit=1&continue=${ahead}`, { token: tokens.api })).status, 400);
+    const next = await api(server, pki, 'GET', `${deployments}?limit=1&continue=${first.body.metadata.continue}`, { token: tokens.api });
+    assert.equal(next.status, 200, 'a token it gave still works');
+    assert.equal(next.body.items[0].metadata.name, 'b');
   });
 });
