@@ -287,4 +287,28 @@ describe('scheduler REST API: limits against hostile requests', () => {
     assert.equal(next.status, 200, 'a token it gave still works');
     assert.equal(next.body.items[0].metadata.name, 'b');
   });
+
+  it('keeps at most 10 Update managers in managedFields, folding the oldest into ancient-changes, and bounds what a patch may set', async (t) => {
+    const { store } = tempStore(t);
+    const tokens = makeTokens();
+    let clock = Date.parse('2026-01-01T00:00:00Z');
+    const server = await startApiServer(t, store, pki, tokens.lookup, { now: () => new Date((clock += 1000)) });
+    createDeployment(store, 'web');
+    for (let i = 0; i < 15; i++) {
+      const r = await api(server, pki, 'PATCH', `${path}?fieldManager=m${i}`, { token: tokens.api, contentType: 'application/merge-patch+json', body: JSON.stringify({ metadata: { labels: { [`l${i}`]: 'x' } } }) });
+      assert.equal(r.status, 200, r.text);
+    }
+    const entries = store.get<any>('Deployment', 'default', 'web').metadata.managedFields;
+    const updates = entries.filter((e: any) => e.operation === 'Update');
+    assert.equal(updates.length, 10, JSON.stringify(entries.map((e: any) => e.manager)));
+    const ancient = updates.find((e: any) => e.manager === 'ancient-changes');
+    assert.ok(ancient, 'the oldest folded into one');
+    for (const i of [0, 1, 5]) assert.ok(ancient.fieldsV1['f:metadata']['f:labels'][`f:l${i}`], `ancient-changes owns l${i}`);
+    assert.deepEqual(updates.filter((e: any) => /^m\d+$/.test(e.manager)).map((e: any) => e.manager), ['m6', 'm7', 'm8', 'm9', 'm10', 'm11', 'm12', 'm13', 'm14']);
+
+    const many = Array.from({ length: 101 }, (_, i) => ({ manager: `x${i}`, operation: 'Apply', apiVersion: 'apps/v1', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': {} } }));
+    const set = await api(server, pki, 'PATCH', path, { token: tokens.api, contentType: 'application/merge-patch+json', body: JSON.stringify({ metadata: { managedFields: many } }) });
+    assert.equal(set.status, 400, set.text);
+    assert.match(set.body.message, /metadata\.managedFields has 101 entries, more than the 100 accepted/);
+  });
 });
