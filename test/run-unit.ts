@@ -152,6 +152,7 @@ const SHARED = [
   'scheduler/server-api-patch.test.ts',
   'scheduler/server-api-streams.test.ts',
   'scheduler/server-api-writes.test.ts',
+  'scheduler/server-api-limits.test.ts',
   'scheduler/server-api.test.ts',
   'scheduler/server-internal-volumes.test.ts',
   'scheduler/server-nodes.test.ts',

@@ -42,5 +42,6 @@ export {
   type ValueType as SchemaValueType,
 } from './schema/index.js';
 export { strategicMergePatch, patchSchemaOf, PATCH_SCHEMAS, type PatchNode } from './strategic-merge.js';
-export { jsonPatch } from './json-patch.js';
-export { applyConfiguration, recordUpdate, fieldPaths, sameValueAt, toFieldsV1, fromFieldsV1, describeField, ApplyConflictError, type FieldsV1, type ManagedFieldsEntry, type FieldConflict } from './managed-fields.js';
+export { jsonPatch, MAX_JSON_PATCH_OPERATIONS } from './json-patch.js';
+export { statusProblems } from './status-check.js';
+export { applyConfiguration, capUpdateManagers, MAX_UPDATE_MANAGERS, recordUpdate, fieldPaths, sameValueAt, toFieldsV1, fromFieldsV1, describeField, ApplyConflictError, type FieldsV1, type ManagedFieldsEntry, type FieldConflict } from './managed-fields.js';

@@ -2,8 +2,17 @@
  * RFC 6902 JSON patch (application/json-patch+json, what `kubectl patch --type json` sends): add,
  * remove, replace, move, copy and test, with RFC 6901 pointers. Pure: returns a new document; a
  * failing operation (a missing path, a failed test) throws InvalidArgument naming the operation.
+ *
+ * Bounded as kube-apiserver bounds it (CVE-2019-11253): at most {@link MAX_JSON_PATCH_OPERATIONS}
+ * operations (the caller answers 413), and the document never grows past `maxBytes`: the size of
+ * every value an add/replace/copy/move puts in is counted (serialized once, before it is cloned)
+ * and the operation is refused as soon as the result would pass the bound, so `copy` of a list into
+ * itself cannot double the document n times.
  */
 import { invalidArgument } from '../lib/index.js';
+
+/** kube-apiserver's maxJSONPatchOperations. */
+export const MAX_JSON_PATCH_OPERATIONS = 10_000;
 
 type Container = Record<string, unknown> | unknown[];
 const isRec = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -67,39 +76,72 @@ function remove(root: { doc: unknown }, path: string[], at: string): unknown {
   return old;
 }
 
-/** Applies the operations in order and returns the new document. */
-export function jsonPatch(doc: unknown, ops: readonly unknown[]): unknown {
+/** What an add at path replaces (the whole document, or an object's existing member); undefined when it inserts. */
+function replacedByAdd(doc: unknown, path: string[]): unknown {
+  if (path.length === 0) return doc;
+  let parent: unknown;
+  try {
+    parent = get(doc, path.slice(0, -1), '');
+  } catch {
+    return undefined;
+  }
+  const last = path[path.length - 1];
+  return isRec(parent) && Object.prototype.hasOwnProperty.call(parent, last) ? parent[last] : undefined;
+}
+
+/** Applies the operations in order and returns the new document; it is never larger than maxBytes (serialized). */
+export function jsonPatch(doc: unknown, ops: readonly unknown[], limits: { maxBytes?: number } = {}): unknown {
+  if (ops.length > MAX_JSON_PATCH_OPERATIONS) throw invalidArgument(`the JSON patch has ${ops.length} operations, more than the ${MAX_JSON_PATCH_OPERATIONS} allowed`);
+  const maxBytes = limits.maxBytes ?? Infinity;
+  const sizeOf = (v: unknown) => (v === undefined ? 0 : Buffer.byteLength(JSON.stringify(v)));
+  // An upper bound of the document's serialized size: what comes in is counted, what leaves is taken off.
+  let size = maxBytes === Infinity ? 0 : sizeOf(doc);
   const root = { doc };
   ops.forEach((op, i) => {
     const at = `JSON patch operation ${i}`;
     if (!isRec(op)) throw invalidArgument(`${at} must be an object like {"op": "replace", "path": "/spec/replicas", "value": 3}`);
     const path = tokens(op.path, at);
-    const needValue = () => {
+    /** A copy of value, refused (before it is made) when adding it would take the document past maxBytes. */
+    const grow = (value: unknown, leaving: unknown = undefined): unknown => {
+      if (maxBytes === Infinity) return structuredClone(value);
+      const text = JSON.stringify(value);
+      if (text === undefined) return undefined;
+      const next = size + Buffer.byteLength(text) - sizeOf(leaving);
+      if (next > maxBytes) throw invalidArgument(`${at} (${String(op.op)}) would make the object larger than ${maxBytes} bytes, the limit of an object`);
+      size = next;
+      return JSON.parse(text) as unknown;
+    };
+    const needValue = (leaving?: unknown) => {
       if (!('value' in op)) throw invalidArgument(`${at} (${String(op.op)}) needs a value`);
-      return structuredClone(op.value);
+      return grow(op.value, leaving);
     };
     switch (op.op) {
       case 'add':
-        add(root, path, needValue(), at);
+        add(root, path, needValue(replacedByAdd(root.doc, path)), at);
         break;
       case 'remove':
-        remove(root, path, at);
+        size -= maxBytes === Infinity ? 0 : sizeOf(remove(root, path, at));
         break;
-      case 'replace':
-        get(root.doc, path, at);
-        if (path.length === 0) root.doc = needValue();
+      case 'replace': {
+        const old = get(root.doc, path, at);
+        if (path.length === 0) root.doc = needValue(old);
         else {
-          const value = needValue();
+          const value = needValue(old);
           const [c, t] = parentOf(root, path, at);
           if (Array.isArray(c)) c[Number(t)] = value;
           else c[t] = value;
         }
         break;
-      case 'move':
+      }
+      case 'move': {
+        const from = tokens(op.from, `${at}: from`);
+        // Moved, not copied: the size does not change.
+        add(root, path, remove(root, from, at), at);
+        break;
+      }
       case 'copy': {
         const from = tokens(op.from, `${at}: from`);
-        const value = op.op === 'move' ? remove(root, from, at) : structuredClone(get(root.doc, from, at));
-        add(root, path, value, at);
+        add(root, path, grow(get(root.doc, from, at)), at);
         break;
       }
       case 'test':

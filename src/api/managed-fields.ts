@@ -249,8 +249,39 @@ function withoutDirectives(v: Rec): Rec {
   return { ...rest, metadata: m };
 }
 
+/** At most this many Update managers are kept, as kube-apiserver (the oldest are folded into one). */
+export const MAX_UPDATE_MANAGERS = 10;
+/** The manager the oldest Update entries are folded into (kube-apiserver's name). */
+export const ANCIENT_CHANGES = 'ancient-changes';
+
+function unionInto(into: Rec, from: unknown): void {
+  if (!isRec(from)) return;
+  for (const [k, v] of Object.entries(from)) {
+    if (!isRec(into[k])) into[k] = {};
+    unionInto(into[k] as Rec, v);
+  }
+}
+
+/**
+ * Caps the Update entries at MAX_UPDATE_MANAGERS as kube-apiserver does: when there are more, the
+ * oldest (by time) are folded into one "ancient-changes" entry owning all their fields, so a client
+ * that writes under ever new manager names cannot grow an object's managedFields without bound.
+ * Apply entries are kept as they are.
+ */
+export function capUpdateManagers(entries: ManagedFieldsEntry[]): ManagedFieldsEntry[] {
+  const updates = entries.filter((e) => e.operation === 'Update');
+  if (updates.length <= MAX_UPDATE_MANAGERS) return entries;
+  const oldest = [...updates].sort((a, b) => (String(a.time) < String(b.time) ? -1 : String(a.time) > String(b.time) ? 1 : 0)).slice(0, updates.length - MAX_UPDATE_MANAGERS + 1);
+  const folded = new Set(oldest);
+  const fieldsV1: Rec = {};
+  for (const e of oldest) unionInto(fieldsV1, e.fieldsV1);
+  const newest = oldest[oldest.length - 1];
+  const ancient: ManagedFieldsEntry = { manager: ANCIENT_CHANGES, operation: 'Update', apiVersion: newest.apiVersion, time: newest.time, fieldsType: 'FieldsV1', fieldsV1: fieldsV1 as FieldsV1 };
+  return [ancient, ...entries.filter((e) => !folded.has(e))];
+}
+
 function setEntries(obj: Rec, entries: ManagedFieldsEntry[]): void {
-  const kept = entries.filter((e) => Object.keys(e.fieldsV1).length > 0);
+  const kept = capUpdateManagers(entries.filter((e) => Object.keys(e.fieldsV1).length > 0));
   const metadata = isRec(obj.metadata) ? obj.metadata : (obj.metadata = {});
   // An empty list (not an absent one) tells the store to clear them.
   (metadata as Rec).managedFields = kept;

@@ -64,6 +64,8 @@ export class ManifestError extends CoreletError {
   constructor(
     readonly problems: readonly string[],
     readonly warnings: readonly string[] = [],
+    /** The text could not be read at all (YAML/JSON syntax): 400 BadRequest rather than 422 Invalid. */
+    readonly undecodable = false,
   ) {
     super('InvalidArgument', [...problems, ...warnings].join('\n'));
     this.name = 'ManifestError';
@@ -180,6 +182,7 @@ export function decodeManifest<T>(
   identity: (item: T) => string,
 ): { items: T[]; warnings: string[] } {
   const { docs, errors } = readDocuments(text, source);
+  const undecodable = errors.length > 0;
   const warnings: string[] = [];
   const items: T[] = [];
   const seen = new Set<string>();
@@ -195,7 +198,7 @@ export function decodeManifest<T>(
     errors.push(...r.errors.map((e) => `${where}: ${e}`));
     warnings.push(...r.warnings.map((w) => `${where}: ${w}`));
   }
-  if (errors.length > 0) throw new ManifestError(errors, warnings);
+  if (errors.length > 0) throw new ManifestError(errors, warnings, undecodable);
   return { items, warnings };
 }
 

@@ -61,7 +61,7 @@ export class DecodeSlots {
 
 const slots = new DecodeSlots(MAX_DECODE_WORKERS, MAX_DECODE_WAITING);
 
-type Reply = { ok: DecodedObjects } | { error: { kind: ErrorKind; message: string; problems?: string[]; warnings?: string[] } };
+type Reply = { ok: DecodedObjects } | { error: { kind: ErrorKind; message: string; problems?: string[]; warnings?: string[]; undecodable?: boolean } };
 
 function inWorker(text: string, source: string, timeoutMs: number): Promise<DecodedObjects> {
   return new Promise((resolve, reject) => {
@@ -80,7 +80,7 @@ function inWorker(text: string, source: string, timeoutMs: number): Promise<Deco
       if (settled) return;
       settled = true;
       if ('ok' in reply) resolve(reply.ok);
-      else if (reply.error.problems) reject(new ManifestError(reply.error.problems, reply.error.warnings));
+      else if (reply.error.problems) reject(new ManifestError(reply.error.problems, reply.error.warnings, reply.error.undecodable));
       else reject(new CoreletError(reply.error.kind, reply.error.message));
     });
     worker.once('error', (err) => {

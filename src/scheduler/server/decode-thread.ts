@@ -14,7 +14,7 @@ try {
     error: {
       kind: err instanceof CoreletError ? err.kind : 'Internal',
       message: messageOf(err),
-      ...(err instanceof ManifestError ? { problems: err.problems, warnings: err.warnings } : {}),
+      ...(err instanceof ManifestError ? { problems: err.problems, warnings: err.warnings, undecodable: err.undecodable } : {}),
     },
   });
 }

@@ -96,6 +96,7 @@ export async function handlePodStreamUpgrade(req: IncomingMessage, socket: Duple
     // the POST that SPDY clients sent): only create is asked here.
     const asCreate = Object.assign(Object.create(req) as IncomingMessage, { method: 'POST' });
     access = checkAccess(asCreate, url, opts);
+    if (url.searchParams.has('dryRun')) throw new StreamRefusal(400, 'BadRequest', `dryRun is not supported by pods/${sub}: a stream cannot be dry`);
     const pod = opts.store.get<Pod>('Pod', ns, name);
     if (!pod) throw new StreamRefusal(404, 'NotFound', `pods "${name}" not found`);
     const container = sub === 'portforward' ? undefined : resolveContainer(pod, url.searchParams.get('container') ?? undefined);

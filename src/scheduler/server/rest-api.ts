@@ -50,6 +50,9 @@ import {
   type Pod,
   strategicMergePatch,
   jsonPatch,
+  jsonDepthProblem,
+  MAX_JSON_PATCH_OPERATIONS,
+  statusProblems,
   recordUpdate,
 } from '../../api/index.js';
 import { CoreletError, invalidArgument, notFound, type Logger, messageOf } from '../../lib/index.js';
@@ -59,7 +62,7 @@ import { AccessError, accessRoute, auditFinished, checkAccess, type AccessContex
 import { deletePod, rolloutUndo } from '../controllers/index.js';
 import { requestedGracePeriod } from './delete-options.js';
 import { admitWrite, deleteNamespace, namespaceLevelWarnings, podSecurityWarnings, refuseInternalVolumes, ServiceAllocator } from '../admission/index.js';
-import { API_VERSIONS, STORE_KINDS, groupOfKind, isNamespaced, type ObjectInput, type Store, type StoreKind, type StoredObject, type WatchChange } from '../store/index.js';
+import { API_VERSIONS, MAX_OBJECT_BYTES, STORE_KINDS, groupOfKind, isNamespaced, type ObjectInput, type Store, type StoreKind, type StoredObject, type WatchChange } from '../store/index.js';
 import type { NodeSessions } from './node-sessions.js';
 import type { PodExecOptions, PodLogOptions, PodProxy } from './pod-proxy.js';
 import { podLogOptions } from './log-options.js';
@@ -82,6 +85,10 @@ export const MAX_BODY_BYTES = MAX_REQUEST_BODY_BYTES;
 
 /** A watch whose client reads slower than this much unsent output is closed (it can list again). */
 const MAX_WATCH_BACKLOG_BYTES = 16 * 1024 * 1024;
+/** A resumed watch replays at most this much of the history (stored JSON text); more is 410 Expired: the client lists. */
+const MAX_WATCH_REPLAY_BYTES = 4 * 1024 * 1024;
+/** How far in the future a continue token's issue time may be (this server's clock moving back a little). */
+const CONTINUE_TOKEN_CLOCK_SKEW_SECONDS = 60;
 
 /** How often a watch that allows bookmarks gets one (kube-apiserver: about once a minute). */
 const WATCH_BOOKMARK_MS = 60_000;
@@ -157,6 +164,8 @@ class HttpError extends Error {
     readonly code: number,
     readonly reason: string,
     message: string,
+    /** More of the Status details (causes, retryAfterSeconds). */
+    readonly details?: Record<string, unknown>,
   ) {
     super(message);
   }
@@ -214,6 +223,8 @@ async function readBodyBytes(req: IncomingMessage): Promise<Buffer> {
 async function readManifest(req: IncomingMessage, opts: Pick<RestApiOptions, 'decodeSlots' | 'access'>, beforeWorker?: () => void): Promise<DecodedObjects & { text: string }> {
   // An object in Kubernetes' protobuf (kubectl create namespace|deployment|...: typed clients) as JSON (protobuf.ts).
   const text = isProtobuf(req) ? JSON.stringify(await readJson(req)) : await readBody(req);
+  // JSON (or YAML's flow style) nested too deep for the decoders: refused before any of them recurses.
+  if (/^\s*[{[]/.test(text)) checkJsonDepth(text, 'request body');
   if (beforeWorker && Buffer.byteLength(text) > INLINE_DECODE_BYTES) beforeWorker();
   try {
     return { ...(await decodeObjectsOffLoop(text, 'request body', { slots: opts.decodeSlots })), text };
@@ -241,6 +252,12 @@ function jsonObjectName(text: string): string | undefined {
 const isProtobuf = (req: IncomingMessage) => (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase() === PROTOBUF_TYPE;
 
 /** The body as JSON (or Kubernetes' protobuf of the kinds protobuf.ts reads); undefined when empty. */
+/** A body nested deeper than MAX_JSON_DEPTH: 400, before it is parsed (the patchers and decoders recurse per level). */
+function checkJsonDepth(text: string, what: string): void {
+  const problem = jsonDepthProblem(text);
+  if (problem) throw invalidArgument(`${what}: ${problem}`);
+}
+
 async function readJson(req: IncomingMessage): Promise<unknown> {
   if (isProtobuf(req)) {
     try {
@@ -252,6 +269,7 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
   const text = await readBody(req);
   if (text.trim() === '') return undefined;
+  checkJsonDepth(text, 'request body');
   try {
     return JSON.parse(text);
   } catch (err) {
@@ -303,6 +321,25 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
     else out[key] = mergePatch(out[key], value);
   }
   return out;
+}
+
+/**
+ * A JSON patch applied within kube-apiserver's bounds: more than MAX_JSON_PATCH_OPERATIONS operations
+ * is 413 RequestEntityTooLarge; an operation that would make the object larger than an object may be
+ * (the store's limit) is refused before the value is built.
+ */
+function applyJsonPatch(doc: unknown, ops: unknown): unknown {
+  if (!Array.isArray(ops)) throw invalidArgument('a JSON patch must be a list of operations, like [{"op": "replace", "path": "/spec/replicas", "value": 3}]');
+  if (ops.length > MAX_JSON_PATCH_OPERATIONS) {
+    throw new HttpError(413, 'RequestEntityTooLarge', `The request entity is too large: the JSON patch has ${ops.length} operations, more than the limit of ${MAX_JSON_PATCH_OPERATIONS}`);
+  }
+  try {
+    return jsonPatch(doc, ops, { maxBytes: MAX_OBJECT_BYTES });
+  } catch (err) {
+    // A patch that does not apply (a missing path, a failed test): 422, as kube-apiserver.
+    if (err instanceof CoreletError && err.kind === 'InvalidArgument') throw unprocessable([err.message]);
+    throw err;
+  }
 }
 
 function resourceKind(resource: string): StoreKind {
@@ -366,7 +403,8 @@ export async function handleApiRequest(req: IncomingMessage, res: ServerResponse
     const details = statusDetails(access, err, req);
     if (err instanceof HttpError || err instanceof AccessError) {
       failed(err.code, err.message);
-      sendStatus(res, err.code, err.reason, err.message, err.code === 401 ? { 'www-authenticate': 'Bearer' } : {}, err.code === 401 ? undefined : details);
+      const more = err instanceof HttpError ? err.details : undefined;
+      sendStatus(res, err.code, err.reason, err.message, err.code === 401 ? { 'www-authenticate': 'Bearer' } : {}, err.code === 401 ? undefined : more ? { ...details, ...more } : details);
       return;
     }
     if (err instanceof DecoderBusyError) {
@@ -375,9 +413,10 @@ export async function handleApiRequest(req: IncomingMessage, res: ServerResponse
       return;
     }
     if (err instanceof CoreletError && STATUS_OF_KIND[err.kind]) {
-      const [status, reason] = STATUS_OF_KIND[err.kind];
+      // An invalid object is 422 Invalid, as kube-apiserver (a body it cannot decode at all stays 400 BadRequest).
+      const [status, reason] = (err instanceof ManifestError && !err.undecodable) || UNPROCESSABLE.has(err) ? [422, 'Invalid'] : STATUS_OF_KIND[err.kind];
       failed(status, err.message);
-      sendStatus(res, status, err instanceof ManifestError ? 'Invalid' : reason, err.message, {}, details);
+      sendStatus(res, status, err instanceof ManifestError && !err.undecodable ? 'Invalid' : reason, err.message, {}, details);
       return;
     }
     opts.logger.error({ err, method: req.method, url: req.url }, 'API request failed');
@@ -606,6 +645,10 @@ function listReply(sel: Selection, opts: RestApiOptions, versions: VersionParams
   const { limit, continueFrom } = versions;
   if (sel.kind === 'Event' || (limit === undefined && continueFrom === undefined)) return { status: 200, body: list(sel.kind, select(sel, store), store.resourceVersion()) };
   const now = Math.floor(opts.now().getTime() / 1000);
+  // A token claiming to come from the future (a later issue time or version than this server has) is not one it gave.
+  if (continueFrom && (continueFrom.issuedAt > now + CONTINUE_TOKEN_CLOCK_SKEW_SECONDS || Number(continueFrom.rv) > Number(store.resourceVersion()))) {
+    throw invalidArgument('continue: the token is not one this server gave (list again without it)');
+  }
   if (continueFrom && now - continueFrom.issuedAt > CONTINUE_TOKEN_TTL_SECONDS) {
     throw new HttpError(
       410,
@@ -664,6 +707,15 @@ function watch(sel: Selection, bookmarks: boolean, timeoutSeconds: number | unde
   const history = historyOf(store);
   // ?resourceVersion=N: the changes after N, no initial state (unless sendInitialEvents asks for it).
   const resumeFrom = versions.sendInitialEvents ? undefined : versions.resumeFrom;
+  const current = Number(store.resourceVersion());
+  if (resumeFrom !== undefined && resumeFrom > current) {
+    // A version this server has not reached (one store: it is not lagging behind, waiting would not
+    // help): kube-apiserver's answer, which client-go's reflector takes as "list again".
+    throw new HttpError(504, 'Timeout', `Too large resource version: ${resumeFrom}, current: ${current}`, {
+      causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+      retryAfterSeconds: 1,
+    });
+  }
   return {
     stream: (res) =>
       new Promise<void>((resolve) => {
@@ -724,10 +776,14 @@ function watch(sel: Selection, bookmarks: boolean, timeoutSeconds: number | unde
             send('BOOKMARK', { kind: sel.kind, apiVersion, metadata: { resourceVersion: store.resourceVersion(), annotations: { [INITIAL_EVENTS_END_ANNOTATION]: 'true' } } });
           }
         } else if (sel.kind !== 'Event') {
-          const replay = history.since(resumeFrom, sel.kind);
-          if (!replay) {
-            // As kube-apiserver: the watch starts, then says 410 Gone (Expired) in an ERROR event and ends.
-            const message = `too old resource version: ${resumeFrom} (${history.oldestResumable()})`;
+          // Only the kind's and namespace's changes are parsed, at most MAX_WATCH_REPLAY_BYTES of them.
+          const replay = history.since(resumeFrom, { kind: sel.kind, namespace: sel.namespace, maxBytes: MAX_WATCH_REPLAY_BYTES });
+          if (typeof replay === 'string') {
+            // As kube-apiserver: the watch starts, then says 410 Gone (Expired) in an ERROR event and ends; the client lists again.
+            const message =
+              replay === 'too-old'
+                ? `too old resource version: ${resumeFrom} (${history.oldestResumable()})`
+                : `too old resource version: ${resumeFrom}: the changes since are more than ${formatBytes(MAX_WATCH_REPLAY_BYTES)} to replay; list again`;
             send('ERROR', { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: 'Expired', code: 410 });
             res.end();
             return;
@@ -827,6 +883,8 @@ async function subresource(
   }
   if (kind === 'Pod' && sub === 'exec') {
     if (method !== 'POST') throw methodNotAllowed(method, path);
+    // A command cannot be run "dry": refused rather than run.
+    if (opts.writeRequest?.dryRun) throw new HttpError(400, 'BadRequest', 'dryRun is not supported by pods/exec: the command would run');
     const body = await readJson(req);
     const proxy = podProxyOf(opts);
     const pod = boundPod(opts.store, ns, name);
@@ -851,7 +909,8 @@ async function subresource(
     if (to !== undefined && to !== null && (!Number.isInteger(to) || (to as number) < 0)) {
       throw invalidArgument(`rollback: toRevision must be a non-negative integer, got ${JSON.stringify(to)}`);
     }
-    const rolled = rolloutUndo(opts.store, ns, name, (to as number | null | undefined) ?? undefined, opts.now());
+    // ?dryRun=All: the rolled-back Deployment is answered, nothing is stored.
+    const rolled = writeTransaction(opts, () => rolloutUndo(opts.store, ns, name, (to as number | null | undefined) ?? undefined, opts.now()));
     return done(opts, { status: 200, body: rolled });
   }
   if (sub === 'status') return statusRoute(req, method, path, kind, ns, name, opts);
@@ -975,6 +1034,7 @@ function patchScale(kind: StoreKind, ns: string, name: string, text: string, con
     throw new HttpError(415, 'UnsupportedMediaType', `PATCH of a scale needs a Content-Type of ${Object.values(PATCH_TYPES).join(', ')}; got ${JSON.stringify(contentType ?? '')}`);
   }
   let body: unknown;
+  checkJsonDepth(text, 'request body');
   try {
     body = JSON.parse(text);
   } catch (err) {
@@ -984,7 +1044,7 @@ function patchScale(kind: StoreKind, ns: string, name: string, text: string, con
     const obj = store.get<Scalable>(kind, ns, name);
     if (!obj) throw notFound(`${kind} ${ns}/${name} not found`);
     const scale = scaleOf(obj);
-    const patched = type === PATCH_TYPES.json ? jsonPatch(scale, Array.isArray(body) ? body : []) : type === PATCH_TYPES.strategic ? strategicMergePatch(scale, body, 'Scale') : mergePatch(scale, body);
+    const patched = type === PATCH_TYPES.json ? applyJsonPatch(scale, body) : type === PATCH_TYPES.strategic ? strategicMergePatch(scale, body, 'Scale') : mergePatch(scale, body);
     if (type === PATCH_TYPES.json && !Array.isArray(body)) throw invalidArgument('a JSON patch must be a list of operations');
     const rv = isRecord(body) && isRecord(body.metadata) && typeof body.metadata.resourceVersion === 'string' ? body.metadata.resourceVersion : undefined;
     if (rv !== undefined && rv !== obj.metadata.resourceVersion) throw conflict(kind, name);
@@ -1009,6 +1069,7 @@ async function statusRoute(req: IncomingMessage, method: string, path: string, k
   if (method !== 'PUT' && method !== 'PATCH') throw methodNotAllowed(method, path);
   const text = await readBody(req);
   let body: unknown;
+  checkJsonDepth(text, 'request body');
   try {
     body = JSON.parse(text);
   } catch (err) {
@@ -1022,10 +1083,13 @@ async function statusRoute(req: IncomingMessage, method: string, path: string, k
     const current = store.get<StoredObject & { status?: unknown }>(kind, ns, name);
     if (!current) throw notFound(`${resourceOfKind(kind)} "${name}" not found in namespace ${ns}`);
     const updated =
-      method === 'PUT' ? body : type === PATCH_TYPES.json ? jsonPatch(current, Array.isArray(body) ? body : []) : type === PATCH_TYPES.strategic ? strategicMergePatch(current, body, kind) : mergePatch(current, body);
+      method === 'PUT' ? body : type === PATCH_TYPES.json ? applyJsonPatch(current, body) : type === PATCH_TYPES.strategic ? strategicMergePatch(current, body, kind) : mergePatch(current, body);
     if (method === 'PATCH' && type === PATCH_TYPES.json && !Array.isArray(body)) throw invalidArgument('a JSON patch must be a list of operations');
     if (!isRecord(updated)) throw invalidArgument('the status subresource takes an object');
     if (updated.status !== undefined && !isRecord(updated.status)) throw invalidArgument('status must be an object');
+    // The shape the controllers and printers read: a bad status is refused, never stored.
+    const problems = statusProblems(kind, updated.status);
+    if (problems.length) throw new ManifestError(problems);
     const rv = isRecord(updated.metadata) ? updated.metadata.resourceVersion : undefined;
     if (typeof rv === 'string' && rv !== '' && rv !== current.metadata.resourceVersion) throw conflict(kind, name);
     const next = { ...current, status: updated.status };
@@ -1093,6 +1157,7 @@ function patch(kind: StoreKind, ns: string, name: string, text: string, contentT
     );
   }
   let body: unknown;
+  checkJsonDepth(text, 'request body');
   try {
     body = JSON.parse(text);
   } catch (err) {
@@ -1108,7 +1173,7 @@ function patch(kind: StoreKind, ns: string, name: string, text: string, contentT
   return writeTransaction(opts, () => {
     const current = store.get<StoredObject & { spec?: unknown; status?: unknown }>(kind, ns, name);
     if (!current) throw notFound(`${ref} not found`);
-    const patched = type === PATCH_TYPES.strategic ? strategicMergePatch(current, body, kind) : type === PATCH_TYPES.json ? jsonPatch(current, body as unknown[]) : mergePatch(current, body);
+    const patched = type === PATCH_TYPES.strategic ? strategicMergePatch(current, body, kind) : type === PATCH_TYPES.json ? applyJsonPatch(current, body) : mergePatch(current, body);
     if (!isRecord(patched)) throw invalidArgument(`${ref}: the patch must leave an object`);
     // A patch that sets managedFields (kubectl's upgrade of client-side apply's ownership) sets them; otherwise the patch's manager gets what it changed.
     const managedFields = isRecord(patched.metadata) && JSON.stringify(patched.metadata.managedFields) !== JSON.stringify(managedFieldsOf(current)) ? checkManagedFields(patched.metadata.managedFields, ref) : undefined;
@@ -1174,6 +1239,7 @@ function writePatched(kind: StoreKind, current: StoredObject & { spec?: unknown;
   delete next.status;
   if (current.status !== undefined) next.status = current.status;
   let warnings: string[] = [];
+  checkSelectorKept(kind, current, next.spec, ref);
   if (kind === 'Node') checkNodeSpec(next.spec, name);
   else if (isRbacKind(kind)) {
     checkRoleRefKept(kind, current, next, ref);
@@ -1183,7 +1249,7 @@ function writePatched(kind: StoreKind, current: StoredObject & { spec?: unknown;
     // Compared as decoded (defaulted): a patch or apply that drops a defaulted field, or writes a
     // quantity in another spelling, changes nothing.
     if (JSON.stringify(next.spec) !== JSON.stringify(current.spec) && JSON.stringify(decodeSpec(kind, next).spec) !== JSON.stringify(decodeSpec(kind, current).spec)) {
-      throw invalidArgument(`${ref}: a pod's spec cannot be changed (only metadata.labels and metadata.annotations); delete the pod and create it again`);
+      throw podSpecChanged(ref);
     }
     next.spec = current.spec;
   } else if (kind === 'ReplicaSet') {
@@ -1322,7 +1388,8 @@ function apply(decoded: DecodedObjects, opts: RestApiOptions): Reply {
   const { store } = opts;
   const { objects, warnings } = decoded;
   const results: string[] = [];
-  const items = store.transaction(() =>
+  // ?dryRun=All: checked and answered, rolled back (writeTransaction).
+  const items = writeTransaction(opts, () =>
     objects.map((obj: AnyObject) => {
       const kind = obj.kind as StoreKind;
       const current = store.get<StoredObject & { spec?: { nodeName?: string; selector?: unknown } }>(kind, obj.metadata.namespace, obj.metadata.name);
@@ -1392,7 +1459,15 @@ function replaceObject(kind: StoreKind, ns: string, name: string, body: DecodedO
       throw new HttpError(409, 'Conflict', `Precondition failed: UID in precondition: ${obj.metadata.uid}, UID in object meta: ${current.metadata.uid}`);
     }
     opts.access?.admit(kind, obj);
-    checkRoleRefKept(kind, current, obj, `${kind} ${ns ? `${ns}/` : ''}${name}`);
+    const ref = `${kind} ${ns ? `${ns}/` : ''}${name}`;
+    checkRoleRefKept(kind, current, obj, ref);
+    // A Job's body may leave out the selector generated for it (replaceWith keeps it).
+    if (!(kind === 'Job' && (obj as { spec?: { selector?: unknown } }).spec?.selector === undefined)) checkSelectorKept(kind, current, (obj as { spec?: unknown }).spec, ref);
+    if (kind === 'Pod') {
+      // As PATCH: a pod's spec stays what it was created with (its binding is kept by replaceWith).
+      const spec = (o: { spec?: unknown }) => JSON.stringify({ ...(o.spec as Record<string, unknown>), nodeName: undefined });
+      if (spec(obj as { spec?: unknown }) !== spec(current) && spec(obj as { spec?: unknown }) !== spec(decodeSpec(kind, current))) throw podSpecChanged(ref);
+    }
     warnings.push(...admitWrite(store, kind, obj as Parameters<typeof admitWrite>[2], current));
     allocateService(opts, kind, obj, current);
     return replaceWith(kind, obj, current, store, (next) => recordWrite(opts, kind, current, next));
@@ -1440,11 +1515,46 @@ async function clusterObjectRoute(
 }
 
 /** A binding's roleRef cannot change (as in Kubernetes): delete and create the binding instead. */
+/** Failures kube-apiserver answers 422 Invalid (a field that cannot change), sent with that code. */
+const UNPROCESSABLE = new WeakSet<Error>();
+
+/** A ManifestError answered 422 Invalid (its problems as causes). */
+function unprocessable(problems: string[]): ManifestError {
+  const err = new ManifestError(problems);
+  UNPROCESSABLE.add(err);
+  return err;
+}
+
+/** The kinds whose spec.selector cannot change once created (apps/v1 and batch/v1, as Kubernetes). */
+const SELECTOR_IMMUTABLE = new Set<StoreKind>(['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job']);
+
+/** A label selector in one spelling: matchLabels sorted, no empty parts. */
+function canonicalSelector(sel: unknown): string {
+  if (!isRecord(sel)) return JSON.stringify(sel ?? null);
+  const labels = isRecord(sel.matchLabels) ? Object.entries(sel.matchLabels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) : [];
+  const exprs = Array.isArray(sel.matchExpressions) ? sel.matchExpressions : [];
+  return JSON.stringify({ labels, exprs });
+}
+
+/** spec.selector of a Deployment, ReplicaSet, StatefulSet, DaemonSet or Job is immutable: 422 Invalid (as kube-apiserver). */
+function checkSelectorKept(kind: StoreKind, current: { spec?: unknown }, nextSpec: unknown, ref: string): void {
+  if (!SELECTOR_IMMUTABLE.has(kind) || !isRecord(current.spec)) return;
+  const next = isRecord(nextSpec) ? nextSpec.selector : undefined;
+  if (canonicalSelector(next) !== canonicalSelector(current.spec.selector)) {
+    throw unprocessable([`spec.selector: Invalid value: ${JSON.stringify(next ?? null)}: field is immutable (${ref}: delete it and create it again to change its selector)`]);
+  }
+}
+
+/** A pod's spec cannot change (PATCH or PUT) but for its binding: 422 Invalid. */
+function podSpecChanged(ref: string): ManifestError {
+  return unprocessable([`spec: Forbidden: pod updates may not change fields other than metadata.labels and metadata.annotations (${ref}: delete the pod and create it again)`]);
+}
+
 function checkRoleRefKept(kind: StoreKind, current: unknown, next: unknown, ref: string): void {
   if (kind !== 'RoleBinding' && kind !== 'ClusterRoleBinding') return;
   const key = (o: unknown) => {
     const r = (o as { roleRef?: { apiGroup?: string; kind?: string; name?: string } }).roleRef;
     return `${r?.apiGroup ?? 'rbac.authorization.k8s.io'}/${r?.kind}/${r?.name}`;
   };
-  if (key(current) !== key(next)) throw invalidArgument(`${ref}: roleRef cannot be changed; delete the binding and create it again`);
+  if (key(current) !== key(next)) throw unprocessable([`roleRef: Invalid value: ${JSON.stringify((next as { roleRef?: unknown }).roleRef ?? null)}: cannot change roleRef (${ref}: delete the binding and create it again)`]);
 }

@@ -8,7 +8,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { parse as parseYaml } from 'yaml';
-import { applyConfiguration, ApplyConflictError, describeField, fieldPaths, sameValueAt, type ManagedFieldsEntry } from '../../api/index.js';
+import { applyConfiguration, ApplyConflictError, capUpdateManagers, describeField, fieldPaths, sameValueAt, type ManagedFieldsEntry } from '../../api/index.js';
 import { failedPrecondition, invalidArgument, messageOf } from '../../lib/index.js';
 import type { StoreKind, StoredObject } from '../store/index.js';
 
@@ -117,6 +117,9 @@ function lastAppliedFields(current: StoredObject | undefined, kind: StoreKind): 
   return new Set(fieldPaths(lastApplied, kind).filter((p) => sameValueAt(lastApplied, current, p)).map(describeField));
 }
 
+/** The most managedFields entries a client may set (the server keeps at most 10 Update managers, one per Apply manager). */
+const MAX_MANAGED_FIELDS_ENTRIES = 100;
+
 /** metadata.managedFields as a patch sets them (kubectl moving client-side apply's fields to its apply manager). */
 export function checkManagedFields(value: unknown, ref: string): ManagedFieldsEntry[] {
   if (value === undefined || value === null) return [];
@@ -128,5 +131,7 @@ export function checkManagedFields(value: unknown, ref: string): ManagedFieldsEn
     if (e.fieldsType !== undefined && e.fieldsType !== 'FieldsV1') throw invalidArgument(`${at}.fieldsType must be FieldsV1`);
     if (e.fieldsV1 !== undefined && !isRecord(e.fieldsV1)) throw invalidArgument(`${at}.fieldsV1 must be an object`);
   });
-  return value as ManagedFieldsEntry[];
+  if (value.length > MAX_MANAGED_FIELDS_ENTRIES) throw invalidArgument(`${ref}: metadata.managedFields has ${value.length} entries, more than the ${MAX_MANAGED_FIELDS_ENTRIES} accepted`);
+  // As written by the server: at most MAX_UPDATE_MANAGERS Update entries.
+  return capUpdateManagers(value as ManagedFieldsEntry[]);
 }

@@ -312,6 +312,19 @@ export interface TableOptions {
   noHeaders?: boolean;
 }
 
+/**
+ * A row's cells; an object whose stored fields are not of the shape the printer reads (a status
+ * written before it was checked) shows its name and <unknown> rather than failing the whole list.
+ */
+function safeCells(t: KindTable<unknown>, obj: unknown, now: Date): unknown[] {
+  try {
+    return t.cells(obj, now);
+  } catch {
+    const meta = (obj as { metadata?: { name?: unknown } } | null)?.metadata;
+    return t.columns.map((_, i) => (i === 0 && typeof meta?.name === 'string' ? meta.name : '<unknown>'));
+  }
+}
+
 /** The Table of one kind's objects. */
 export function tableOf(kind: string, items: readonly unknown[], listMeta: Record<string, unknown>, opts: TableOptions): unknown {
   const t = (TABLES[kind] ?? DEFAULT_TABLE) as KindTable<unknown>;
@@ -322,7 +335,7 @@ export function tableOf(kind: string, items: readonly unknown[], listMeta: Recor
     columnDefinitions: opts.noHeaders ? [] : t.columns,
     rows: items.map((obj) => {
       const object = rowObject(obj, opts.includeObject, opts.version);
-      return { cells: t.cells(obj, opts.now), ...(object !== undefined ? { object } : {}) };
+      return { cells: safeCells(t, obj, opts.now), ...(object !== undefined ? { object } : {}) };
     }),
   };
 }

@@ -57,5 +57,5 @@ export type Stored<T> = Omit<T, 'apiVersion' | 'kind' | 'metadata'> & StoredObje
 
 /** A committed change, as watch listeners receive it (frozen: copy before changing it). */
 export type WatchChange =
-  | { type: 'ADDED' | 'MODIFIED' | 'DELETED'; kind: StoreKind; object: Readonly<StoredObject>; /** The change's resourceVersion (the object's, read without parsing it). */ resourceVersion?: string; /** The object as stored (JSON text). */ json?: string }
+  | { type: 'ADDED' | 'MODIFIED' | 'DELETED'; kind: StoreKind; object: Readonly<StoredObject>; /** The change's resourceVersion (the object's, read without parsing it). */ resourceVersion?: string; /** The object as stored (JSON text). */ json?: string; /** The object's namespace ('' for a cluster-scoped kind), read without parsing it. */ namespace?: string }
   | { type: 'ADDED' | 'MODIFIED'; kind: 'Event'; object: Readonly<ObjectEvent> };

@@ -119,11 +119,12 @@ function deepFreeze<T>(v: T): T {
  * look at kind and type first, and parsing and freezing every written object for them would cost
  * more than the write itself.
  */
-function lazyChange(type: WatchChange['type'], kind: WatchChange['kind'], body: string, resourceVersion?: number): WatchChange {
+function lazyChange(type: WatchChange['type'], kind: WatchChange['kind'], body: string, resourceVersion?: number, namespace?: string): WatchChange {
   let object: unknown;
   const change = (resourceVersion === undefined ? { type, kind } : { type, kind, resourceVersion: String(resourceVersion) }) as WatchChange;
   Object.defineProperty(change, 'object', { enumerable: true, get: () => (object ??= deepFreeze(JSON.parse(body))) });
   Object.defineProperty(change, 'json', { value: body });
+  if (namespace !== undefined) Object.defineProperty(change, 'namespace', { value: namespace });
   return change;
 }
 
@@ -418,7 +419,7 @@ export class Store {
       const body = this.serialize(stored, ref);
       this.stmt.insert.run(k, namespace, name, uid, rv, k === 'Pod' ? podNodeName(stored) : '', body);
       for (const owner of ownerUids(stored)) this.stmt.ownerInsert.run(owner, k, namespace, name);
-      return this.changed('ADDED', k, body, rv) as Stored<T>;
+      return this.changed('ADDED', k, body, rv, namespace) as Stored<T>;
     });
   }
 
@@ -526,7 +527,7 @@ export class Store {
       const obj = JSON.parse(row.body) as StoredObject;
       const rv = this.nextResourceVersion();
       obj.metadata.resourceVersion = String(rv);
-      return this.changed('DELETED', k, JSON.stringify(obj), rv) as T;
+      return this.changed('DELETED', k, JSON.stringify(obj), rv, namespace) as T;
     });
   }
 
@@ -672,12 +673,12 @@ export class Store {
       this.stmt.ownerDelete.run(kind, namespace, name);
       for (const owner of owners) this.stmt.ownerInsert.run(owner, kind, namespace, name);
     }
-    return this.changed('MODIFIED', kind, body, rv);
+    return this.changed('MODIFIED', kind, body, rv, namespace);
   }
 
   /** Queues the change for listeners and returns a fresh copy of the object for the caller. */
-  private changed(type: 'ADDED' | 'MODIFIED' | 'DELETED', kind: StoreKind, body: string, rv: number): StoredObject {
-    if (this.listeners.size > 0) this.pending?.push(lazyChange(type, kind, body, rv));
+  private changed(type: 'ADDED' | 'MODIFIED' | 'DELETED', kind: StoreKind, body: string, rv: number, namespace: string): StoredObject {
+    if (this.listeners.size > 0) this.pending?.push(lazyChange(type, kind, body, rv, namespace));
     return JSON.parse(body) as StoredObject;
   }
 

@@ -249,10 +249,10 @@ describe('RBAC through the API', () => {
   it('validates RBAC objects naming the field, and serves cluster roles and bindings', async (t) => {
     const c = await cluster(t, pki);
     const bad = await api(c.server, pki, 'POST', '/api/v1/apply', { token: c.admin, body: JSON.stringify({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'r' }, rules: [{ apiGroups: [''], resources: ['pods'] }] }) });
-    assert.equal(bad.status, 400);
+    assert.equal(bad.status, 422);
     assert.match(bad.body.message, /rules\[0\]\.verbs: required value/);
     const badRef = await api(c.server, pki, 'POST', '/api/v1/clusterrolebindings', { token: c.admin, body: JSON.stringify({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'x' }, subjects: [{ kind: 'Robot', name: 'r' }], roleRef: { kind: 'Role', name: 'view' } }) });
-    assert.equal(badRef.status, 400);
+    assert.equal(badRef.status, 422);
     assert.match(badRef.body.message, /subjects\[0\]\.kind: unsupported value "Robot"/);
     assert.match(badRef.body.message, /roleRef\.kind: unsupported value "Role"/);
     const roles = await api(c.server, pki, 'GET', '/api/v1/clusterroles', { token: c.admin });
@@ -359,8 +359,8 @@ describe('RBAC objects through the API', () => {
     const c = await cluster(t, pki);
     bindRole(c.store, 'team', 'view', 'val');
     const patched = await api(c.server, pki, 'PATCH', '/api/v1/namespaces/team/rolebindings/val-view', { token: c.admin, body: JSON.stringify({ roleRef: { name: 'admin' } }), contentType: 'application/merge-patch+json' });
-    assert.equal(patched.status, 400);
-    assert.match(patched.body.message, /roleRef cannot be changed/);
+    assert.equal(patched.status, 422);
+    assert.match(patched.body.message, /roleRef: Invalid value: .*: cannot change roleRef/);
     const subjects = await api(c.server, pki, 'PATCH', '/api/v1/namespaces/team/rolebindings/val-view', { token: c.admin, body: JSON.stringify({ subjects: [{ kind: 'User', name: 'vic' }] }), contentType: 'application/merge-patch+json' });
     assert.equal(subjects.status, 200, subjects.text);
   });
@@ -393,7 +393,7 @@ describe('RBAC names', () => {
     assert.equal(ok.status, 200, ok.text);
     assert.equal((await api(c.server, pki, 'GET', '/api/v1/clusterroles/system:custom-reader', { token: c.admin })).body.metadata.name, 'system:custom-reader');
     const bad = await api(c.server, pki, 'POST', '/api/v1/apply', { token: c.admin, body: role('a/b') });
-    assert.equal(bad.status, 400);
+    assert.equal(bad.status, 422);
     assert.match(bad.body.message, /metadata\.name: .*may not contain "\/"/);
   });
 });

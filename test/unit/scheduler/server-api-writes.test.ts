@@ -97,7 +97,7 @@ describe('scheduler REST API: writes', () => {
     assert.equal(yamlPatch.status, 415);
     assert.match(yamlPatch.body.message, /application\/merge-patch\+json/);
     const jsonPatch = await api(server, pki, 'PATCH', path, { token: tokens.api, body: '[{"op":"replace"}]', contentType: 'application/json-patch+json' });
-    assert.equal(jsonPatch.status, 400);
+    assert.equal(jsonPatch.status, 422);
     assert.match(jsonPatch.body.message, /JSON patch operation 0: path must be a JSON pointer/);
     const notJson = await api(server, pki, 'PATCH', path, { token: tokens.api, body: '{', contentType: 'application/merge-patch+json' });
     assert.equal(notJson.status, 400);
@@ -108,7 +108,7 @@ describe('scheduler REST API: writes', () => {
     assert.equal(rename.status, 400);
     assert.match(rename.body.message, /metadata\.name cannot be changed/);
     const invalid = await patch(server, pki, path, tokens.api, { spec: { replicas: -1 } });
-    assert.equal(invalid.status, 400);
+    assert.equal(invalid.status, 422);
     assert.equal(invalid.body.reason, 'Invalid');
     assert.match(invalid.body.message, /spec\.replicas/);
     assert.equal(store.get<any>('Deployment', 'default', 'web').spec.replicas, 1, 'nothing was written');
@@ -141,8 +141,8 @@ describe('scheduler REST API: writes', () => {
     assert.equal(relabel.status, 200, relabel.text);
     assert.deepEqual(relabel.body.metadata.labels, { a: 'b' });
     const respec = await patch(server, pki, podPath, tokens.api, { spec: { nodeName: 'n1' } });
-    assert.equal(respec.status, 400);
-    assert.match(respec.body.message, /a pod's spec cannot be changed/);
+    assert.equal(respec.status, 422, 'Invalid, as kube-apiserver');
+    assert.match(respec.body.message, /spec: Forbidden: pod updates may not change fields other than metadata\.labels and metadata\.annotations/);
   });
 
   it('gets and puts the Scale of deployments and statefulsets', async (t) => {

@@ -144,7 +144,7 @@ spec:
     const server = await startServer(t, store, pki, tokens.lookup);
     const bad = `${podYaml('ok')}---\napiVersion: v1\nkind: Pod\nmetadata: { name: Bad_Name }\nspec: { containers: [] }\n`;
     const res = await api(server, pki, 'POST', '/api/v1/apply', { token: tokens.api, body: bad });
-    assert.equal(res.status, 400);
+    assert.equal(res.status, 422);
     assert.equal(res.body.reason, 'Invalid');
     assert.match(res.body.message, /metadata\.name/);
     assert.deepEqual(store.list('Pod'), []);

@@ -100,10 +100,10 @@ describe('namespaces and Pod Security admission (REST)', () => {
     assert.equal(labelled.body.metadata.labels['pod-security.kubernetes.io/enforce'], 'restricted');
     assert.equal(labelled.body.status.phase, 'Active');
     const bad = await patch(server, pki, '/api/v1/namespaces/team', tokens.api, { metadata: { labels: { 'pod-security.kubernetes.io/enforce': 'strict' } } });
-    assert.equal(bad.status, 400);
+    assert.equal(bad.status, 422);
     assert.match(bad.body.message, /metadata\.labels\["pod-security\.kubernetes\.io\/enforce"\]: invalid value "strict": must be one of privileged, baseline, restricted/);
     const badCreate = await call('POST', '/api/v1/apply', namespaceYaml('other', { 'pod-security.kubernetes.io/enforce': 'lenient' }));
-    assert.equal(badCreate.status, 400);
+    assert.equal(badCreate.status, 422);
     assert.match(badCreate.body.message, /invalid value "lenient"/);
 
     const forbidden = await call('DELETE', '/api/v1/namespaces/kube-system');

@@ -51,7 +51,7 @@ describe('Service cluster IPs and node ports', () => {
     const { apply, get, server, tokens } = await setup(t, '10.96.0.0/29');
     for (let i = 0; i < 6; i++) assert.equal((await apply(svc(`s${i}`, {}))).status, 200);
     const full = await apply(svc('s6', {}));
-    assert.equal(full.status, 400);
+    assert.equal(full.status, 422);
     assert.equal(full.body.reason, 'Invalid');
     assert.match(full.body.message, /Service "default\/s6": spec\.clusterIP: the service range 10\.96\.0\.0\/29 is full/);
     const freed = (await get('s3')).spec.clusterIP;
@@ -66,7 +66,7 @@ describe('Service cluster IPs and node ports', () => {
     assert.equal((await get('a')).spec.clusterIP, '10.96.5.5');
     // Another namespace's Service holds it too: cluster IPs are cluster-wide.
     const taken = await apply(svc('b', { clusterIP: '10.96.5.5' }, 'kube-system'));
-    assert.equal(taken.status, 400);
+    assert.equal(taken.status, 422);
     assert.match(taken.body.message, /Service "kube-system\/b": spec\.clusterIP: invalid value "10\.96\.5\.5": provided IP is already allocated/);
     assert.match((await apply(svc('c', { clusterIP: '10.112.0.1' }))).body.message, /spec\.clusterIP: invalid value "10\.112\.0\.1": not in the service range 10\.96\.0\.0\/12/);
     assert.match((await apply(svc('d', { clusterIP: '10.96.0.10' }))).body.message, /spec\.clusterIP: invalid value "10\.96\.0\.10": kept for the cluster DNS Service/);
@@ -81,17 +81,17 @@ describe('Service cluster IPs and node ports', () => {
     assert.equal(again.status, 200, again.text);
     assert.equal((await get('web')).spec.clusterIP, ip);
     const changed = await apply(svc('web', { clusterIP: '10.96.7.7' }));
-    assert.equal(changed.status, 400);
+    assert.equal(changed.status, 422);
     assert.match(changed.body.message, new RegExp(`spec\\.clusterIP: invalid value "10\\.96\\.7\\.7": field is immutable \\(the Service has ${ip.replace(/\./g, '\\.')}\\)`));
     const patched = await patch(server, pki, '/api/v1/namespaces/default/services/web', tokens.api, { spec: { clusterIP: 'None' } });
-    assert.equal(patched.status, 400);
+    assert.equal(patched.status, 422);
     assert.match(patched.body.message, /spec\.clusterIP: invalid value "None": field is immutable/);
     const headless = await apply(svc('db', { clusterIP: 'None' }));
     assert.equal(headless.status, 200);
     assert.match((await apply(svc('db', { clusterIP: '10.96.9.9' }))).body.message, /spec\.clusterIP: invalid value "10\.96\.9\.9": field is immutable \(the Service has None\)/);
     // Applied again as NodePort without clusterIP: it would keep None, which a NodePort cannot have.
     const nodePort = await apply(svc('db', { type: 'NodePort' }));
-    assert.equal(nodePort.status, 400, nodePort.text);
+    assert.equal(nodePort.status, 422, nodePort.text);
     assert.match(nodePort.body.message, /spec\.clusterIP: may not be "None" for a NodePort Service/);
     assert.equal((await get('db')).spec.type, 'ClusterIP', 'the stored Service is unchanged');
   });
@@ -108,7 +108,7 @@ describe('Service cluster IPs and node ports', () => {
     // TCP: both taken (UDP counts apart).
     await apply(svc('api', { type: 'NodePort' }));
     const full = await apply(svc('more', { type: 'NodePort' }));
-    assert.equal(full.status, 400);
+    assert.equal(full.status, 422);
     assert.match(full.body.message, /Service "default\/more": spec\.ports\[0\]\.nodePort: the node port range 30000-30001 is full for TCP/);
     // Patched to ClusterIP: its node ports go back to the pool.
     const patched = await patch(server, pki, '/api/v1/namespaces/default/services/ui', tokens.api, { spec: { type: 'ClusterIP', ports: [{ name: 'http', port: 80 }, { name: 'dns', port: 53, protocol: 'UDP' }] } });
@@ -123,7 +123,7 @@ describe('Service cluster IPs and node ports', () => {
     const { apply } = await setup(t);
     assert.equal((await apply(svc('a', { type: 'NodePort', ports: [{ port: 80, nodePort: 30080 }] }))).status, 200);
     const taken = await apply(svc('b', { type: 'NodePort', ports: [{ name: 'x', port: 81 }, { name: 'y', port: 80, nodePort: 30080 }] }));
-    assert.equal(taken.status, 400);
+    assert.equal(taken.status, 422);
     assert.match(taken.body.message, /Service "default\/b": spec\.ports\[1\]\.nodePort: invalid value 30080: provided port is already allocated/);
     assert.match((await apply(svc('c', { type: 'NodePort', ports: [{ port: 80, nodePort: 8080 }] }))).body.message, /spec\.ports\[0\]\.nodePort: invalid value 8080: provided port is not in the valid range 30000-32767/);
     // The same number for UDP is another port.

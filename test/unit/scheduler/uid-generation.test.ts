@@ -42,7 +42,7 @@ describe('uid generation', () => {
     assert.equal(store.get<{ metadata: { uid: string } }>('Pod', 'default', 'a')!.metadata.uid, a.metadata.uid);
 
     const evil = await api(server, pki, 'POST', '/api/v1/namespaces/default/pods', { token: tokens.api, body: podJson('c', '../../../..'), contentType: 'application/json' });
-    assert.equal(evil.status, 400, evil.text);
+    assert.equal(evil.status, 422, evil.text);
     assert.match(evil.body.message, /metadata\.uid: invalid value "\.\.\/\.\.\/\.\.\/\.\."/);
     assert.equal(store.get('Pod', 'default', 'c'), undefined);
   });
