@@ -654,23 +654,93 @@ static int parse_number(const char *buf, size_t len, size_t *at, char term, size
 	return 1;
 }
 
+#define SERVE_MAX_ID 20 /* request ids are decimal counters */
+#define SERVE_NUMBER_MAX 999999999
+
+/*
+ * A request over the limits (a field over SERVE_MAX_FIELD, more than SERVE_MAX_FIELDS fields, an id
+ * over SERVE_MAX_ID) is read past, not kept, and answered E2BIG once its last byte is read: only that
+ * request fails, the others go on. Its id is known when it came first and was short; else "0".
+ */
+static struct {
+	bool on;
+	size_t fields_left, bytes_left;
+	char id[SERVE_MAX_ID + 1];
+} skip;
+
+static void consume_input(size_t at)
+{
+	memmove(rq_buf, rq_buf + at, rq_len - at);
+	rq_len -= at;
+}
+
+static void answer(const char *id, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Reads past what is left of a skipped request in rq_buf; answers it when it has all been read. */
+static void skip_input(void)
+{
+	size_t at = 0;
+	while (skip.on) {
+		if (skip.bytes_left) {
+			size_t k = rq_len - at < skip.bytes_left ? rq_len - at : skip.bytes_left;
+			at += k;
+			skip.bytes_left -= k;
+			if (skip.bytes_left)
+				break;
+			continue;
+		}
+		if (!skip.fields_left) {
+			skip.on = false;
+			answer(skip.id, E2BIG, "request over the helper's limits (a field over %d bytes or more than %d fields)", SERVE_MAX_FIELD,
+			       SERVE_MAX_FIELDS);
+			break;
+		}
+		size_t len;
+		int r = parse_number(rq_buf, rq_len, &at, ':', SERVE_NUMBER_MAX, &len);
+		if (r < 0)
+			die(EXIT_USAGE, "serve: malformed request");
+		if (r == 0)
+			break;
+		skip.fields_left--;
+		skip.bytes_left = len + 1; /* and its comma */
+	}
+	consume_input(at);
+}
+
 /*
  * One whole request from rq_buf into fields (NUL-terminated copies, freed by the caller): the field
- * count; 0 when the buffer does not hold a whole request yet; -1 when it is malformed.
+ * count; 0 when the buffer does not hold a whole request yet; -1 when it is malformed; -2 when it is
+ * over the limits (then being skipped: skip_input).
  */
 static int take_request(char **fields)
 {
 	size_t at = 0, n;
-	int r = parse_number(rq_buf, rq_len, &at, '\n', SERVE_MAX_FIELDS, &n);
+	int r = parse_number(rq_buf, rq_len, &at, '\n', SERVE_NUMBER_MAX, &n);
 	if (r <= 0)
 		return r;
 	if (n < 2)
 		return -1;
 	size_t starts[SERVE_MAX_FIELDS], lens[SERVE_MAX_FIELDS];
 	for (size_t i = 0; i < n; i++) {
-		r = parse_number(rq_buf, rq_len, &at, ':', SERVE_MAX_FIELD, &lens[i]);
+		size_t len;
+		r = parse_number(rq_buf, rq_len, &at, ':', SERVE_NUMBER_MAX, &len);
 		if (r <= 0)
 			return r;
+		bool over = len > SERVE_MAX_FIELD || (i == 0 && len > SERVE_MAX_ID) || (i > 0 && n > SERVE_MAX_FIELDS);
+		if (over) {
+			skip.on = true;
+			skip.fields_left = n - i - 1;
+			skip.bytes_left = len + 1;
+			if (i > 0) {
+				memcpy(skip.id, rq_buf + starts[0], lens[0]);
+				skip.id[lens[0]] = '\0';
+			} else {
+				strcpy(skip.id, "0");
+			}
+			consume_input(at);
+			return -2;
+		}
+		lens[i] = len;
 		if (rq_len < at + lens[i] + 1)
 			return 0;
 		if (rq_buf[at + lens[i]] != ',' || memchr(rq_buf + at, '\0', lens[i]))
@@ -685,8 +755,7 @@ static int take_request(char **fields)
 		memcpy(fields[i], rq_buf + starts[i], lens[i]);
 		fields[i][lens[i]] = '\0';
 	}
-	memmove(rq_buf, rq_buf + at, rq_len - at);
-	rq_len -= at;
+	consume_input(at);
 	return (int)n;
 }
 
@@ -696,7 +765,6 @@ static void write_out(const char *buf, size_t len)
 		exit(EXIT_DONE); /* the daemon is gone */
 }
 
-static void answer(const char *id, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void answer(const char *id, int err, const char *fmt, ...)
 {
 	char line[1200];
@@ -1067,14 +1135,21 @@ static int cmd_serve(int argc, char **argv)
 					input_open = false;
 				} else if (r > 0) {
 					rq_len += (size_t)r;
-					int nf;
-					while ((nf = take_request(f)) > 0) {
+					for (;;) {
+						skip_input();
+						if (skip.on)
+							break;
+						int nf = take_request(f);
+						if (nf == -2)
+							continue;
+						if (nf == -1)
+							die(EXIT_USAGE, "serve: malformed request");
+						if (nf == 0)
+							break;
 						run_request(f, nf);
 						for (int i = 0; i < nf; i++)
 							free(f[i]);
 					}
-					if (nf < 0)
-						die(EXIT_USAGE, "serve: malformed request");
 				}
 				continue;
 			}

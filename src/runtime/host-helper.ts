@@ -14,7 +14,7 @@ import { mkdir } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { isMounted, hostMounts, type MountPort } from '../host/index.js';
-import { internal, type Logger } from '../lib/index.js';
+import { internal, invalidArgument, type Logger } from '../lib/index.js';
 
 /** mount(2) flags (linux/mount.h). */
 export const MS = {
@@ -34,6 +34,10 @@ export const MS = {
 } as const;
 /** umount2(2) MNT_DETACH: `umount --lazy`. */
 export const MNT_DETACH = 2;
+
+/** The helper's limits on one request (corelet-io.c SERVE_MAX_FIELD, SERVE_MAX_FIELDS): over them a request is refused alone. */
+export const HELPER_MAX_FIELD_BYTES = 1024 * 1024;
+export const HELPER_MAX_FIELDS = 1024;
 
 /** A failed host operation: the errno and the helper's message. */
 export class HostOpError extends Error {
@@ -180,14 +184,15 @@ export class HostHelper {
   private request(fields: string[]): Promise<HelperExecResult | undefined> {
     if (this.closed) return Promise.reject(internal('the host helper is closed'));
     if (fields.some((f) => f.includes('\0'))) return Promise.reject(internal(`${fields[0]}: an argument holds a NUL byte`));
+    const bytes = fields.map((f) => Buffer.from(f, 'utf8'));
+    // over the helper's limits: this request alone is refused (the helper would refuse it too)
+    if (bytes.length + 1 > HELPER_MAX_FIELDS) return Promise.reject(invalidArgument(`${fields[0]} ${fields[1] ?? ''}: ${bytes.length} arguments and environment entries, over the host helper's limit of ${HELPER_MAX_FIELDS - 1}`));
+    const big = bytes.findIndex((b) => b.length > HELPER_MAX_FIELD_BYTES);
+    if (big >= 0) return Promise.reject(invalidArgument(`${fields[0]} ${fields[1] ?? ''}: an argument of ${bytes[big]!.length} bytes (${fields[big]!.slice(0, 40)}...), over the host helper's limit of ${HELPER_MAX_FIELD_BYTES}`));
     const child = this.child ?? this.start();
     const id = String(this.nextId++);
-    const all = [id, ...fields];
-    const parts: Buffer[] = [Buffer.from(`${all.length}\n`)];
-    for (const f of all) {
-      const b = Buffer.from(f, 'utf8');
-      parts.push(Buffer.from(`${b.length}:`), b, Buffer.from(','));
-    }
+    const parts: Buffer[] = [Buffer.from(`${bytes.length + 1}\n`), Buffer.from(`${id.length}:${id},`)];
+    for (const b of bytes) parts.push(Buffer.from(`${b.length}:`), b, Buffer.from(','));
     return new Promise<HelperExecResult | undefined>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.holdLoop(child, true);

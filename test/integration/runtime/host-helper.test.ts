@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { spawn } from 'node:child_process';
 import { HostHelper, HostOpError, helperMounts } from '../../../src/runtime/host-helper.js';
 import { createNetns, isNetworkNamespace, removeNetns } from '../../../src/runtime/network/index.js';
 import { hostNamespacesWith } from '../../../src/runtime/sandbox/namespace-pins.js';
@@ -105,4 +106,63 @@ test('exec: programs run side by side from the helper, with stdin, env, exit cod
   const killed = await helper.exec('sh', ['-c', 'kill -TERM $$']);
   assert.deepEqual([killed.exitCode, killed.signal], [undefined, 'SIGTERM']);
   await assert.rejects(helper.exec('/nonexistent/program', []), (e: unknown) => e instanceof HostOpError && e.errno === 2 && /could not run \/nonexistent\/program/.test(e.message));
+});
+
+/** Frames fields as the daemon does (netstrings after a count); raw, to reach the helper's own checks. */
+function frame(fields: (string | Buffer)[]): Buffer {
+  const parts: Buffer[] = [Buffer.from(`${fields.length}\n`)];
+  for (const f of fields) {
+    const b = Buffer.isBuffer(f) ? f : Buffer.from(f);
+    parts.push(Buffer.from(`${b.length}:`), b, Buffer.from(','));
+  }
+  return Buffer.concat(parts);
+}
+
+/** `corelet-io serve` driven raw: write requests, read answer lines. */
+function rawHelper(t: TestContext) {
+  const child = spawn(join(REPO, 'dist', 'bin', 'corelet-io'), ['serve'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let stderr = '';
+  const waiters: (() => void)[] = [];
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString('latin1');
+    for (const w of waiters.splice(0)) w();
+  });
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  t.after(async () => {
+    child.stdin.end();
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await exited;
+  });
+  /** Resolves with the answer line of id (an exec's header line) once it came. */
+  const answer = async (id: string): Promise<string> => {
+    for (;;) {
+      const line = out.split('\n').find((l) => l.startsWith(`${id} `));
+      if (line !== undefined) return line;
+      if (child.exitCode !== null) throw new Error(`the helper ended (${child.exitCode}): ${stderr}`);
+      await new Promise<void>((resolve) => {
+        waiters.push(resolve);
+        child.once('close', () => resolve());
+      });
+    }
+  };
+  return { child, answer, write: (b: Buffer) => child.stdin.write(b) };
+}
+
+test('a request over the limits (a field over 1 MiB, more than 1024 fields) is answered E2BIG alone; a program already running and later requests go on', async (t) => {
+  const { dir } = await setUp(t);
+  const h = rawHelper(t);
+  h.write(frame(['1', 'exec', 'sh', '0', '0', '', '-1', 'sh', '-c', 'read x; echo done']));
+  // a program in flight (sleep 1) while the oversized requests come
+  h.write(frame(['2', 'exec', 'sleep', '0', '0', '', '-1', 'sleep', '1']));
+  h.write(frame(['3', 'exec', '/bin/true', '0', '0', '', '1', `CNI_ARGS=K8S_POD_NAME=${'p'.repeat(1024 * 1024 + 10)}`, '/bin/true']));
+  h.write(frame(['4', 'umount', ...Array.from({ length: 1100 }, () => dir)]));
+  h.write(frame(['5', 'umount', dir, '0']));
+  assert.match(await h.answer('3'), /^3 err 7 request over the helper's limits/);
+  assert.match(await h.answer('4'), /^4 err 7 request over the helper's limits/);
+  assert.match(await h.answer('5'), /^5 err 22 .*not mounted/);
+  assert.match(await h.answer('2'), /^2 exec 0 0 0 0 0$/);
+  assert.match(await h.answer('1'), /^1 exec 0 0 0 5 0$/);
+  assert.equal(h.child.exitCode, null, 'the helper still serves');
 });

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HostHelper, HostOpError, MNT_DETACH, MS, mountOptions } from '../../../src/runtime/host-helper.js';
-import { silentLogger } from '../../../src/lib/index.js';
+import { HELPER_MAX_FIELD_BYTES, HELPER_MAX_FIELDS, HostHelper, HostOpError, MNT_DETACH, MS, mountOptions } from '../../../src/runtime/host-helper.js';
+import { isKind, silentLogger } from '../../../src/lib/index.js';
 
 test('mount options: the flag words become MS_* bits, the rest stays data; words mount(8) treats itself are refused', () => {
   assert.deepEqual(mountOptions('mode=1777,size=65536k,nosuid,nodev,noexec'), { flags: MS.NOSUID | MS.NODEV | MS.NOEXEC, data: 'mode=1777,size=65536k' });
@@ -107,6 +107,21 @@ test('a failure comes back with its errno and message; a helper that dies fails 
   await assert.rejects(helper.umount('bad', 0), (e: unknown) => e instanceof HostOpError && e.errno === 22 && /not mounted/.test(e.message));
   await assert.rejects(helper.umount('die', 0), /host helper ended \(exit 3\)/);
   await helper.umount('/after', 0);
+});
+
+test('a request over the helper\'s limits (a field over 1 MiB, too many fields) is refused alone, before it is sent; the others go on', async (t) => {
+  const { helper, requests } = await fakeHelper(t);
+  const huge = 'K8S_POD_NAME=' + 'p'.repeat(HELPER_MAX_FIELD_BYTES);
+  const many = Object.fromEntries(Array.from({ length: HELPER_MAX_FIELDS }, (_, i) => [`V${i}`, 'x']));
+  const [big, wide, other] = await Promise.allSettled([
+    helper.exec('/usr/lib/cni/bridge', [], { env: { CNI_ARGS: huge } }),
+    helper.exec('/usr/lib/cni/bridge', [], { env: many }),
+    helper.exec('runc', ['start', 'id']),
+  ]);
+  assert.ok(big.status === 'rejected' && isKind(big.reason, 'InvalidArgument') && /over the host helper's limit/.test(String(big.reason)), String(big.status === 'rejected' && big.reason));
+  assert.ok(wide.status === 'rejected' && isKind(wide.reason, 'InvalidArgument'), 'too many fields');
+  assert.ok(other.status === 'fulfilled' && other.value.exitCode === 3);
+  assert.deepEqual((await requests()).map((r) => r[1]), ['runc']);
 });
 
 test('no helper binary: none is used (the callers run mount(8), umount(8), unshare(1))', () => {
