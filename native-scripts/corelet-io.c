@@ -825,58 +825,15 @@ fail:;
 	_exit(1);
 }
 
-/* Reads fd to EOF into buf (at most cap-1 bytes, NUL-terminated); the count. */
-static ssize_t read_to_eof(int fd, char *buf, size_t cap)
-{
-	ssize_t n, got = 0;
-	while ((n = read(fd, buf + got, cap - 1 - (size_t)got)) > 0 || (n < 0 && errno == EINTR))
-		if (n > 0)
-			got += n;
-	buf[got] = '\0';
-	return got;
-}
-
-static void serve_netns(const char *id, const char *net, const char *ipc, const char *uts)
-{
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		answer(id, errno, "pipe: %s", strerror(errno));
-		return;
-	}
-	pid_t pid = fork();
-	if (pid < 0) {
-		int err = errno;
-		close(p[0]);
-		close(p[1]);
-		answer(id, err, "fork: %s", strerror(err));
-		return;
-	}
-	if (pid == 0) {
-		close(p[0]);
-		netns_child(p[1], net, ipc, uts);
-	}
-	close(p[1]);
-	char msg[512];
-	ssize_t got = read_to_eof(p[0], msg, sizeof msg);
-	close(p[0]);
-	int status;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-		answer(id, 0, "%s", "");
-		return;
-	}
-	char *rest;
-	long err = strtol(msg, &rest, 10);
-	if (got > 0 && err > 0)
-		answer(id, (int)err, "%s", *rest == ' ' ? rest + 1 : rest);
-	else
-		answer(id, EIO, "the namespace child ended without a word (status %d)", status);
-}
-
-/* A program run for an `exec` request, until it has exited and both its outputs have ended. */
+/*
+ * A program run for an `exec` request, until it has exited and both its outputs have ended; or a
+ * forked child making one host operation (mount, umount, netns: `op`), so that one which blocks (a
+ * hung FUSE or NFS path) holds up only its own answer, never the loop. An op child's out carries
+ * "ERRNO MESSAGE" when it failed.
+ */
 struct job {
 	char *id;
+	bool op;
 	pid_t pid;
 	int pidfd, in, out, err;
 	char *input;
@@ -903,6 +860,86 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+static int free_slot(void)
+{
+	for (int i = 0; i < SERVE_MAX_JOBS; i++)
+		if (!jobs[i])
+			return i;
+	return -1;
+}
+
+static struct job *new_job(int slot, const char *id, pid_t pid)
+{
+	struct job *j = calloc(1, sizeof *j);
+	char *copy = strdup(id);
+	if (!j || !copy)
+		die(EXIT_FAIL, "serve: out of memory");
+	j->id = copy;
+	j->pid = pid;
+	j->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	j->in = j->out = j->err = -1;
+	jobs[slot] = j;
+	return j;
+}
+
+/* In an op child: the operation; "ERRNO MESSAGE" on fd and exit 1 when it failed. */
+static void op_child(int fd, char **f)
+{
+	const char *op = f[1];
+	long flags = 0;
+	char msg[1024];
+	int len = 0;
+	if (strcmp(op, "mount") == 0) {
+		parse_int(f[5], 0, 0x7fffffff, &flags);
+		if (mount(f[2], f[3], *f[4] ? f[4] : NULL, (unsigned long)flags, *f[6] ? f[6] : NULL) < 0)
+			len = snprintf(msg, sizeof msg, "%d mounting %s on %s: %s", errno, f[2], f[3], strerror(errno));
+	} else if (strcmp(op, "umount") == 0) {
+		parse_int(f[3], 0, 0xff, &flags);
+		if (umount2(f[2], (int)flags) < 0)
+			len = snprintf(msg, sizeof msg, "%d %s: %s", errno, f[2], errno == EINVAL ? "not mounted" : strerror(errno));
+	} else {
+		netns_child(fd, f[2], f[3], f[4]);
+	}
+	if (len > 0) {
+		if (write(fd, msg, (size_t)len < sizeof msg ? (size_t)len : sizeof msg - 1) < 0)
+			_exit(1);
+		_exit(1);
+	}
+	_exit(0);
+}
+
+/* mount, umount, netns: made by a forked child, answered when it ends (finish_job). */
+static void start_op(char **f)
+{
+	const char *id = f[0];
+	int slot = free_slot();
+	if (slot < 0) {
+		answer(id, EAGAIN, "%s: too many operations running", f[1]);
+		return;
+	}
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		answer(id, errno, "%s: pipe: %s", f[1], strerror(errno));
+		return;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(p[0]);
+		close(p[1]);
+		answer(id, e, "%s: fork: %s", f[1], strerror(e));
+		return;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		op_child(p[1], f);
+	}
+	close(p[1]);
+	struct job *j = new_job(slot, id, pid);
+	j->op = true;
+	j->out = p[0];
+}
+
 /* exec ID FILE TIMEOUT_MS HAS_STDIN STDIN ENVC ENV... ARG0 ARGS...: ENVC -1 keeps our environment. */
 static void start_job(char **f, int n)
 {
@@ -913,10 +950,7 @@ static void start_job(char **f, int n)
 		answer(id, EINVAL, "malformed exec request");
 		return;
 	}
-	int slot = -1;
-	for (int i = 0; i < SERVE_MAX_JOBS && slot < 0; i++)
-		if (!jobs[i])
-			slot = i;
+	int slot = free_slot();
 	if (slot < 0) {
 		answer(id, EAGAIN, "could not run %s: too many programs running", f[2]);
 		return;
@@ -986,12 +1020,7 @@ static void start_job(char **f, int n)
 		answer(id, exec_errno, "could not run %s: %s", f[2], strerror(exec_errno));
 		return;
 	}
-	struct job *j = calloc(1, sizeof *j);
-	if (!j)
-		die(EXIT_FAIL, "serve: out of memory");
-	j->id = strdup(id);
-	j->pid = pid;
-	j->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	struct job *j = new_job(slot, id, pid);
 	j->in = in[1];
 	j->out = out[0];
 	j->err = err[0];
@@ -1005,7 +1034,6 @@ static void start_job(char **f, int n)
 	j->deadline = timeout > 0 ? now_ms() + timeout : 0;
 	if (j->pidfd < 0)
 		die(EXIT_FAIL, "serve: pidfd_open: %s", strerror(errno));
-	jobs[slot] = j;
 }
 
 static void append(char **buf, size_t *len, size_t *cap, const char *data, size_t n)
@@ -1038,6 +1066,19 @@ static void drain(int *fd, char **buf, size_t *len, size_t *cap)
 static void finish_job(int slot)
 {
 	struct job *j = jobs[slot];
+	if (j->op) {
+		append(&j->obuf, &j->olen, &j->ocap, "", 1);
+		char *rest;
+		long err = strtol(j->obuf, &rest, 10);
+		if (WIFEXITED(j->status) && WEXITSTATUS(j->status) == 0)
+			answer(j->id, 0, "%s", "");
+		else if (err > 0)
+			answer(j->id, (int)err, "%s", *rest == ' ' ? rest + 1 : rest);
+		else
+			answer(j->id, EIO, "the operation's child ended without a word (status %d)", j->status);
+		j->olen = j->elen = 0;
+		goto done;
+	}
 	int code = WIFEXITED(j->status) ? WEXITSTATUS(j->status) : -1;
 	int sig = WIFSIGNALED(j->status) ? WTERMSIG(j->status) : 0;
 	char line[256];
@@ -1047,6 +1088,7 @@ static void finish_job(int slot)
 		write_out(j->obuf, j->olen);
 	if (j->elen)
 		write_out(j->ebuf, j->elen);
+done:
 	close_fd(&j->pidfd);
 	close_fd(&j->in);
 	free(j->id);
@@ -1061,18 +1103,9 @@ static void run_request(char **f, int n)
 {
 	const char *id = f[0], *op = f[1];
 	long flags;
-	if (strcmp(op, "mount") == 0 && n == 7 && parse_int(f[5], 0, 0x7fffffff, &flags)) {
-		if (mount(f[2], f[3], *f[4] ? f[4] : NULL, (unsigned long)flags, *f[6] ? f[6] : NULL) < 0)
-			answer(id, errno, "mounting %s on %s: %s", f[2], f[3], strerror(errno));
-		else
-			answer(id, 0, "%s", "");
-	} else if (strcmp(op, "umount") == 0 && n == 4 && parse_int(f[3], 0, 0xff, &flags)) {
-		if (umount2(f[2], (int)flags) < 0)
-			answer(id, errno, "%s: %s", f[2], errno == EINVAL ? "not mounted" : strerror(errno));
-		else
-			answer(id, 0, "%s", "");
-	} else if (strcmp(op, "netns") == 0 && n == 5) {
-		serve_netns(id, f[2], f[3], f[4]);
+	if ((strcmp(op, "mount") == 0 && n == 7 && parse_int(f[5], 0, 0x7fffffff, &flags)) || (strcmp(op, "umount") == 0 && n == 4 && parse_int(f[3], 0, 0xff, &flags)) ||
+	    (strcmp(op, "netns") == 0 && n == 5)) {
+		start_op(f);
 	} else if (strcmp(op, "exec") == 0) {
 		start_job(f, n);
 	} else {

@@ -6,7 +6,8 @@
  * 20 parallel pod starts) plus the program itself (1-2.5 ms). The helper (~1 MiB) makes the same
  * system calls: mount(2), umount2(2), and for a netns a forked child that unshares and binds the
  * namespaces and sets lo up, as `unshare --net=F --ipc=F --uts=F ip link set lo up` did.
- * Requests are answered in order; the helper ends when its stdin closes (the daemon's end).
+ * Each operation is made in a child the helper forks (one that blocks holds up only its own answer)
+ * and answered when it ends; the helper ends when its stdin closes (the daemon's end).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
@@ -124,8 +125,8 @@ const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(Object.entries(osConstants.
 
 /**
  * A `corelet-io serve` process, started on first use and again after it died. Requests carry an id:
- * mount, umount and netns are answered at once, in order; an exec is answered when its program has
- * ended (many run at the same time), with its exit and both outputs.
+ * mount, umount and netns are answered when the helper's child making them ends; an exec when its
+ * program has ended (many run at the same time), with its exit and both outputs.
  */
 export class HostHelper {
   private child: ChildProcess | undefined;

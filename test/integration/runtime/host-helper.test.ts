@@ -166,3 +166,46 @@ test('a request over the limits (a field over 1 MiB, more than 1024 fields) is a
   assert.match(await h.answer('1'), /^1 exec 0 0 0 5 0$/);
   assert.equal(h.child.exitCode, null, 'the helper still serves');
 });
+
+/** A FUSE mount at mnt that never answers: lookups beneath it block until the returned end() closes /dev/fuse. */
+async function hungFuse(t: TestContext, mnt: string): Promise<() => Promise<void>> {
+  await mkdir(mnt, { recursive: true });
+  const script = [
+    'import os, ctypes, sys',
+    'libc = ctypes.CDLL(None, use_errno=True)',
+    "fd = os.open('/dev/fuse', os.O_RDWR)",
+    `r = libc.mount(b"fx-fuse", sys.argv[1].encode(), b"fuse", 0, ("fd=%d,rootmode=40000,user_id=0,group_id=0" % fd).encode())`,
+    "print('mounted' if r == 0 else 'failed %d' % ctypes.get_errno(), flush=True)",
+    'sys.stdin.read()',
+    'os.close(fd)',
+  ].join('\n');
+  const py = spawn('python3', ['-c', script, mnt], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => py.on('close', () => resolve()));
+  const first = await new Promise<string>((resolve) => py.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
+  const end = async () => {
+    py.stdin.end();
+    await exited;
+    await execa('umount', ['-l', mnt], { reject: false });
+  };
+  t.after(end);
+  assert.equal(first, 'mounted');
+  return end;
+}
+
+test('a mount that hangs (a FUSE path that never answers) holds up only its own answer: programs, their deadlines and other operations go on', async (t) => {
+  const { dir, helper } = await setUp(t);
+  const mnt = join(dir, 'fuse');
+  const end = await hungFuse(t, mnt);
+  let mountEnded = false;
+  const hung = helper.mount('shm', join(mnt, 'sub'), 'tmpfs', 0, '').finally(() => (mountEnded = true));
+  hung.catch(() => undefined);
+  const [quick, slow] = await Promise.all([helper.exec('true', []), helper.exec('sleep', ['30'], { timeoutMs: 200 })]);
+  await assert.rejects(helper.umount(dir, 0), /not mounted/);
+  const path = await createNetns(join(dir, 'netns'), 'fx-it-hung', {}, helper);
+  await removeNetns(path, helper);
+  assert.equal(quick.exitCode, 0);
+  assert.equal(slow.timedOut, true);
+  assert.equal(mountEnded, false, 'the mount is still blocked in the kernel');
+  await end(); // the FUSE connection goes: the blocked lookup fails
+  await assert.rejects(hung, (e: unknown) => e instanceof HostOpError && e.errno > 0 && /mounting shm/.test(e.message));
+});
