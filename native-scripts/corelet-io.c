@@ -889,6 +889,10 @@ static void op_child(int fd, char **f)
 	long flags = 0;
 	char msg[1024];
 	int len = 0;
+	/* the helper's stdin/stdout/stderr are the daemon's pipes: a child blocked in the kernel must not hold them open */
+	int null = open("/dev/null", O_RDWR);
+	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+		_exit(1);
 	if (strcmp(op, "mount") == 0) {
 		parse_int(f[5], 0, 0x7fffffff, &flags);
 		if (mount(f[2], f[3], *f[4] ? f[4] : NULL, (unsigned long)flags, *f[6] ? f[6] : NULL) < 0)

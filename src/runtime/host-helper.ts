@@ -15,7 +15,7 @@ import { mkdir } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { isMounted, hostMounts, type MountPort } from '../host/index.js';
-import { internal, invalidArgument, type Logger } from '../lib/index.js';
+import { CoreletError, internal, invalidArgument, type Logger } from '../lib/index.js';
 
 /** mount(2) flags (linux/mount.h). */
 export const MS = {
@@ -118,6 +118,17 @@ export interface HelperExecOptions {
 interface Pending {
   resolve(value: HelperExecResult | undefined): void;
   reject(err: Error): void;
+  timer: NodeJS.Timeout | undefined;
+  /** The helper it was sent to. */
+  child: ChildProcess;
+}
+
+/** The daemon's own deadlines on the helper's answers. */
+export interface HostHelperOptions {
+  /** How long a mount, umount or netns may take (default 60 s). */
+  opTimeoutMs?: number;
+  /** An exec with a timeoutMs: how long past it the answer may come (default 5 s). */
+  graceMs?: number;
 }
 
 /** Linux signal numbers as node names them (for an exec'd program's end). */
@@ -135,20 +146,32 @@ export class HostHelper {
   private buffered: Buffer = Buffer.alloc(0);
   private closed = false;
 
+  private readonly opTimeoutMs: number;
+  private readonly graceMs: number;
+
   private constructor(
     private readonly path: string,
     private readonly logger: Logger,
-  ) {}
+    opts: HostHelperOptions,
+  ) {
+    this.opTimeoutMs = opts.opTimeoutMs ?? 60_000;
+    this.graceMs = opts.graceMs ?? 5_000;
+  }
+
+  /** The running helper's pid (none before the first request and after it ended). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
 
   /** The helper at path, or undefined when that file is no executable (not built): callers run the programs then. */
-  static at(path: string, logger: Logger): HostHelper | undefined {
+  static at(path: string, logger: Logger, opts: HostHelperOptions = {}): HostHelper | undefined {
     try {
       accessSync(path, constants.X_OK);
     } catch {
       logger.warn({ helper: path }, 'corelet-io not found: mounts and namespaces go through mount(8), umount(8) and unshare(1)');
       return undefined;
     }
-    return new HostHelper(path, logger);
+    return new HostHelper(path, logger, opts);
   }
 
   async mount(source: string, target: string, fstype: string, flags: number, data: string): Promise<void> {
@@ -172,7 +195,7 @@ export class HostHelper {
   async exec(file: string, args: readonly string[], opts: HelperExecOptions = {}): Promise<HelperExecResult> {
     const env = opts.env ? Object.entries(opts.env).filter((e): e is [string, string] => e[1] !== undefined).map(([k, v]) => `${k}=${v}`) : undefined;
     const fields = ['exec', file, String(opts.timeoutMs ?? 0), opts.input === undefined ? '0' : '1', opts.input ?? '', String(env ? env.length : -1), ...(env ?? []), file, ...args];
-    return (await this.request(fields))!;
+    return (await this.request(fields, opts.timeoutMs ? opts.timeoutMs + this.graceMs : undefined))!;
   }
 
   /** Ends the helper (its stdin closes: it answers what runs, then exits); requests after this fail. */
@@ -182,7 +205,13 @@ export class HostHelper {
     this.child = undefined;
   }
 
-  private request(fields: string[]): Promise<HelperExecResult | undefined> {
+  /**
+   * Sends one request; its answer must come within deadlineMs (default: opTimeoutMs for an operation,
+   * none for an exec without a timeout), else it fails DeadlineExceeded and the helper, stuck
+   * (stopped, in D state, blocked writing), is killed: the other requests fail with it, the next one
+   * starts a new helper.
+   */
+  private request(fields: string[], deadlineMs: number | undefined = fields[0] === 'exec' ? undefined : this.opTimeoutMs): Promise<HelperExecResult | undefined> {
     if (this.closed) return Promise.reject(internal('the host helper is closed'));
     if (fields.some((f) => f.includes('\0'))) return Promise.reject(internal(`${fields[0]}: an argument holds a NUL byte`));
     const bytes = fields.map((f) => Buffer.from(f, 'utf8'));
@@ -195,7 +224,22 @@ export class HostHelper {
     const parts: Buffer[] = [Buffer.from(`${bytes.length + 1}\n`), Buffer.from(`${id.length}:${id},`)];
     for (const b of bytes) parts.push(Buffer.from(`${b.length}:`), b, Buffer.from(','));
     return new Promise<HelperExecResult | undefined>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      const timer =
+        deadlineMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              if (!this.pending.delete(id)) return;
+              this.logger.error({ helper: this.path, pid: child.pid, request: fields.slice(0, 2), deadlineMs }, 'host helper did not answer in time: killing it');
+              reject(new CoreletError('DeadlineExceeded', `${fields[0]} ${fields[1] ?? ''}: the host helper did not answer in ${deadlineMs} ms (killed; it is started again)`));
+              // from now on requests go to a new helper; what this one held fails when it is gone ('close')
+              if (this.child === child) {
+                this.child = undefined;
+                this.buffered = Buffer.alloc(0);
+              }
+              child.kill('SIGKILL');
+            }, deadlineMs);
+      timer?.unref();
+      this.pending.set(id, { resolve, reject, timer, child });
       this.holdLoop(child, true);
       child.stdin!.write(Buffer.concat(parts));
     });
@@ -205,7 +249,9 @@ export class HostHelper {
     const child = spawn(this.path, ['serve'], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = child;
     let stderr = '';
-    child.stdout!.on('data', (chunk: Buffer) => this.onData(chunk));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (this.child === child) this.onData(chunk);
+    });
     child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
     child.stdin!.on('error', () => undefined); // a dead helper shows in 'close' below
     // an idle helper must not keep the process alive; one with requests pending does (holdLoop)
@@ -214,12 +260,15 @@ export class HostHelper {
     (child.stderr as unknown as Socket).unref?.();
     child.on('error', (err) => this.logger.error({ helper: this.path, err: String(err) }, 'host helper failed to start'));
     child.on('close', (code, signal) => {
-      if (this.child === child) this.child = undefined;
-      const left = [...this.pending.values()];
-      this.pending.clear();
-      this.buffered = Buffer.alloc(0);
+      if (this.child === child) {
+        this.child = undefined;
+        this.buffered = Buffer.alloc(0);
+      }
+      const left = [...this.pending].filter(([, p]) => p.child === child);
+      for (const [id] of left) this.pending.delete(id);
       if (left.length || (!this.closed && code !== 0)) this.logger.warn({ helper: this.path, code, signal, stderr: stderr.trim() }, 'host helper ended');
-      for (const p of left) p.reject(internal(`the host helper ended (${signal ?? `exit ${code}`})${stderr.trim() ? `: ${stderr.trim()}` : ''}`));
+      for (const [, p] of left) clearTimeout(p.timer);
+      for (const [, p] of left) p.reject(internal(`the host helper ended (${signal ?? `exit ${code}`})${stderr.trim() ? `: ${stderr.trim()}` : ''}`));
     });
     return child;
   }
@@ -264,6 +313,7 @@ export class HostHelper {
       const id = /^(\d+) /.exec(line)?.[1] ?? '';
       const p = this.pending.get(id);
       this.pending.delete(id);
+      clearTimeout(p?.timer);
       if (this.pending.size === 0 && this.child) this.holdLoop(this.child, false);
       if (!p) {
         this.logger.warn({ line }, 'host helper answered a request nobody made');

@@ -10,16 +10,16 @@ import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { spawn } from 'node:child_process';
-import { HostHelper, HostOpError, helperMounts } from '../../../src/runtime/host-helper.js';
+import { HostHelper, type HostHelperOptions, HostOpError, helperMounts } from '../../../src/runtime/host-helper.js';
 import { createNetns, isNetworkNamespace, removeNetns } from '../../../src/runtime/network/index.js';
 import { hostNamespacesWith } from '../../../src/runtime/sandbox/namespace-pins.js';
 import { isMounted } from '../../../src/host/index.js';
-import { silentLogger } from '../../../src/lib/index.js';
+import { isKind, silentLogger } from '../../../src/lib/index.js';
 import { REPO } from '../../helpers/runtime-harness.js';
 
-async function setUp(t: TestContext) {
+async function setUp(t: TestContext, opts: HostHelperOptions = {}) {
   const dir = await mkdtemp('/tmp/corelet-host-helper-it-');
-  const helper = HostHelper.at(join(REPO, 'dist', 'bin', 'corelet-io'), silentLogger);
+  const helper = HostHelper.at(join(REPO, 'dist', 'bin', 'corelet-io'), silentLogger, opts);
   assert.ok(helper, 'dist/bin/corelet-io is built (npm run build)');
   t.after(async () => {
     helper.close();
@@ -208,4 +208,23 @@ test('a mount that hangs (a FUSE path that never answers) holds up only its own 
   assert.equal(mountEnded, false, 'the mount is still blocked in the kernel');
   await end(); // the FUSE connection goes: the blocked lookup fails
   await assert.rejects(hung, (e: unknown) => e instanceof HostOpError && e.errno > 0 && /mounting shm/.test(e.message));
+});
+
+test('a stuck helper (SIGSTOP): the request fails DeadlineExceeded past its deadline, the helper is killed and the next request runs on a new one', async (t) => {
+  const { helper } = await setUp(t, { graceMs: 300 });
+  assert.equal((await helper.exec('true', [])).exitCode, 0);
+  const stopped = helper.pid!;
+  process.kill(stopped, 'SIGSTOP');
+  t.after(() => {
+    try {
+      process.kill(stopped, 'SIGKILL');
+    } catch {
+      // gone, as it should be
+    }
+  });
+  await assert.rejects(helper.exec('true', [], { timeoutMs: 200 }), (e: unknown) => isKind(e, 'DeadlineExceeded'));
+  const again = await helper.exec('echo', ['again'], { timeoutMs: 5000 });
+  assert.equal(again.stdout.toString(), 'again\n');
+  assert.notEqual(helper.pid, stopped);
+  await assert.rejects(readFile(`/proc/${stopped}/stat`), { code: 'ENOENT' }, 'the stuck helper was killed');
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HELPER_MAX_FIELD_BYTES, HELPER_MAX_FIELDS, HostHelper, HostOpError, MNT_DETACH, MS, mountOptions } from '../../../src/runtime/host-helper.js';
+import { HELPER_MAX_FIELD_BYTES, HELPER_MAX_FIELDS, HostHelper, type HostHelperOptions, HostOpError, MNT_DETACH, MS, mountOptions } from '../../../src/runtime/host-helper.js';
 import { isKind, silentLogger } from '../../../src/lib/index.js';
 
 test('mount options: the flag words become MS_* bits, the rest stays data; words mount(8) treats itself are refused', () => {
@@ -16,7 +16,7 @@ test('mount options: the flag words become MS_* bits, the rest stays data; words
 /**
  * A stand-in for `corelet-io serve` (node, same protocol): records every request without its id (as
  * JSON lines in LOG), answers "ID ok", "ID err 22 ..." for a target named "bad", exits for a target
- * named "die"; an exec answers exit 3 with the request's fields as stdout and "é\n" as stderr.
+ * named "die", never answers one named "hang"; an exec answers exit 3 with the request's fields as stdout and "é\n" as stderr.
  */
 const FAKE = `#!${process.execPath}
 const { appendFileSync } = require('node:fs');
@@ -41,6 +41,7 @@ process.stdin.on('data', (d) => {
     const [id, ...rest] = fields;
     appendFileSync(process.env.LOG, JSON.stringify(rest) + '\\n');
     if (rest[1] === 'die') process.exit(3);
+    if (rest[1] === 'hang') continue;
     if (rest[0] === 'exec') {
       const out = Buffer.from(JSON.stringify(rest) + '\\n');
       const err = Buffer.from('é\\n');
@@ -52,7 +53,7 @@ process.stdin.on('data', (d) => {
 });
 `;
 
-async function fakeHelper(t: { after(fn: () => Promise<void>): void }) {
+async function fakeHelper(t: { after(fn: () => Promise<void>): void }, opts: HostHelperOptions = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'corelet-host-helper-'));
   const path = join(dir, 'corelet-io');
   const log = join(dir, 'requests.log');
@@ -61,7 +62,7 @@ async function fakeHelper(t: { after(fn: () => Promise<void>): void }) {
   await writeFile(log, '');
   const saved = process.env.LOG;
   process.env.LOG = log; // the helper inherits the daemon's environment
-  const helper = HostHelper.at(path, silentLogger)!;
+  const helper = HostHelper.at(path, silentLogger, opts)!;
   t.after(async () => {
     helper.close();
     if (saved === undefined) delete process.env.LOG;
@@ -122,6 +123,16 @@ test('a request over the helper\'s limits (a field over 1 MiB, too many fields) 
   assert.ok(wide.status === 'rejected' && isKind(wide.reason, 'InvalidArgument'), 'too many fields');
   assert.ok(other.status === 'fulfilled' && other.value.exitCode === 3);
   assert.deepEqual((await requests()).map((r) => r[1]), ['runc']);
+});
+
+test('a helper that does not answer in time: the request fails DeadlineExceeded, the helper is killed (what it held fails) and the next request gets a new one', async (t) => {
+  const { helper, requests } = await fakeHelper(t, { opTimeoutMs: 200 });
+  await helper.umount('/before', 0);
+  const first = helper.pid;
+  await assert.rejects(helper.umount('hang', 0), (e: unknown) => isKind(e, 'DeadlineExceeded') && /did not answer in 200 ms/.test(String(e)));
+  await helper.umount('/after', 0);
+  assert.notEqual(helper.pid, first, 'a new helper');
+  assert.deepEqual((await requests()).map((r) => r[1]), ['/before', 'hang', '/after']);
 });
 
 test('no helper binary: none is used (the callers run mount(8), umount(8), unshare(1))', () => {
