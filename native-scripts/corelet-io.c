@@ -78,6 +78,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -630,6 +631,7 @@ static int cmd_subpath_mount(int argc, char **argv)
 #define SERVE_MAX_FIELDS 1024
 #define SERVE_MAX_FIELD (1024 * 1024)
 #define SERVE_MAX_JOBS 512
+#define SERVE_MAX_OUTPUT (16 * 1024 * 1024) /* per output of a program; past it the rest is read and dropped */
 
 /* Requests read so far (stdin is read whenever poll says so; requests are parsed from here). */
 static char *rq_buf;
@@ -841,7 +843,7 @@ struct job {
 	char *obuf, *ebuf;
 	size_t olen, ocap, elen, ecap;
 	long long deadline; /* ms on CLOCK_MONOTONIC; 0: none */
-	bool timed_out, exited;
+	bool timed_out, exited, dropped;
 	int status;
 };
 static struct job *jobs[SERVE_MAX_JOBS];
@@ -889,6 +891,7 @@ static void op_child(int fd, char **f)
 	long flags = 0;
 	char msg[1024];
 	int len = 0;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	/* the helper's stdin/stdout/stderr are the daemon's pipes: a child blocked in the kernel must not hold them open */
 	int null = open("/dev/null", O_RDWR);
 	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
@@ -975,8 +978,13 @@ static void start_job(char **f, int n)
 		free(envp);
 		return; /* descriptors of a half-made set leak; only under EMFILE */
 	}
+	pid_t helper = getpid();
 	pid_t pid = fork();
 	if (pid == 0) {
+		/* dies with the helper (no orphan racing the daemon's rollback); its own process group, killed whole at the deadline */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != helper)
+			_exit(127);
+		setpgid(0, 0);
 		/* the daemon's children get default signal handling and an open mask */
 		signal(SIGPIPE, SIG_DFL);
 		sigset_t none;
@@ -996,6 +1004,8 @@ static void start_job(char **f, int n)
 		_exit(127);
 	}
 	int fork_err = errno;
+	if (pid > 0)
+		setpgid(pid, pid); /* also here: the group exists before any kill; EACCES once it exec'd is fine */
 	close_fd(&in[0]);
 	close(out[1]);
 	close(err[1]);
@@ -1056,12 +1066,17 @@ static void append(char **buf, size_t *len, size_t *cap, const char *data, size_
 	*len += n;
 }
 
-static void drain(int *fd, char **buf, size_t *len, size_t *cap)
+static void drain(int *fd, char **buf, size_t *len, size_t *cap, bool *dropped)
 {
 	char chunk[65536];
 	ssize_t n = read(*fd, chunk, sizeof chunk);
-	if (n > 0)
-		append(buf, len, cap, chunk, (size_t)n);
+	if (n > 0 && *len < SERVE_MAX_OUTPUT) {
+		size_t keep = (size_t)n < SERVE_MAX_OUTPUT - *len ? (size_t)n : SERVE_MAX_OUTPUT - *len;
+		append(buf, len, cap, chunk, keep);
+		*dropped |= keep < (size_t)n;
+	} else if (n > 0) {
+		*dropped = true;
+	}
 	else if (n == 0 || (errno != EINTR && errno != EAGAIN))
 		close_fd(fd);
 }
@@ -1082,6 +1097,10 @@ static void finish_job(int slot)
 			answer(j->id, EIO, "the operation's child ended without a word (status %d)", j->status);
 		j->olen = j->elen = 0;
 		goto done;
+	}
+	if (j->dropped) {
+		static const char note[] = "\ncorelet-io: output over 16 MiB dropped\n";
+		append(&j->ebuf, &j->elen, &j->ecap, note, sizeof note - 1);
 	}
 	int code = WIFEXITED(j->status) ? WEXITSTATUS(j->status) : -1;
 	int sig = WIFSIGNALED(j->status) ? WTERMSIG(j->status) : 0;
@@ -1144,7 +1163,7 @@ static int cmd_serve(int argc, char **argv)
 				pfd[np++] = (struct pollfd){.fd = j->err, .events = POLLIN};
 			if (!j->exited)
 				pfd[np++] = (struct pollfd){.fd = j->pidfd, .events = POLLIN};
-			if (j->deadline && !j->timed_out && !j->exited && (!next_deadline || j->deadline < next_deadline))
+			if (j->deadline && !j->timed_out && (!next_deadline || j->deadline < next_deadline))
 				next_deadline = j->deadline;
 		}
 		if (!input_open && active == 0)
@@ -1201,9 +1220,9 @@ static int cmd_serve(int argc, char **argv)
 					if ((w < 0 && errno != EAGAIN && errno != EINTR) || j->in_off == j->in_len)
 						close_fd(&j->in); /* EPIPE: the program stopped reading; its exit code says why */
 				} else if (fd == j->out) {
-					drain(&j->out, &j->obuf, &j->olen, &j->ocap);
+					drain(&j->out, &j->obuf, &j->olen, &j->ocap, &j->dropped);
 				} else if (fd == j->err) {
-					drain(&j->err, &j->ebuf, &j->elen, &j->ecap);
+					drain(&j->err, &j->ebuf, &j->elen, &j->ecap, &j->dropped);
 				} else if (fd == j->pidfd && !j->exited) {
 					if (waitpid(j->pid, &j->status, WNOHANG) == j->pid)
 						j->exited = true;
@@ -1215,11 +1234,14 @@ static int cmd_serve(int argc, char **argv)
 			struct job *j = jobs[i];
 			if (!j)
 				continue;
-			if (j->deadline && !j->timed_out && !j->exited && now >= j->deadline) {
+			/* at the deadline its whole group goes, even when it exited first and left a child holding its outputs */
+			if (j->deadline && !j->timed_out && now >= j->deadline) {
 				j->timed_out = true;
-				kill(j->pid, SIGKILL);
+				kill(-j->pid, SIGKILL);
+				if (!j->exited)
+					kill(j->pid, SIGKILL);
 			}
-			/* done once it exited and its outputs ended (a background child holding them open: the exit suffices after the deadline) */
+			/* done once it exited and its outputs ended, or at the deadline once it exited */
 			if (j->exited && ((j->out < 0 && j->err < 0) || j->timed_out)) {
 				close_fd(&j->out);
 				close_fd(&j->err);

@@ -144,6 +144,11 @@ export class HostHelper {
   private readonly pending = new Map<string, Pending>();
   private nextId = 1;
   private buffered: Buffer = Buffer.alloc(0);
+  /** Chunks not yet joined to buffered: an answer's outputs are joined once, when all have come. */
+  private chunks: Buffer[] = [];
+  private chunkBytes = 0;
+  /** How many bytes the answer being read needs in all (0: not known yet). */
+  private need = 0;
   private closed = false;
 
   private readonly opTimeoutMs: number;
@@ -234,7 +239,7 @@ export class HostHelper {
               // from now on requests go to a new helper; what this one held fails when it is gone ('close')
               if (this.child === child) {
                 this.child = undefined;
-                this.buffered = Buffer.alloc(0);
+                this.resetBuffer();
               }
               child.kill('SIGKILL');
             }, deadlineMs);
@@ -262,7 +267,7 @@ export class HostHelper {
     child.on('close', (code, signal) => {
       if (this.child === child) {
         this.child = undefined;
-        this.buffered = Buffer.alloc(0);
+        this.resetBuffer();
       }
       const left = [...this.pending].filter(([, p]) => p.child === child);
       for (const [id] of left) this.pending.delete(id);
@@ -286,8 +291,21 @@ export class HostHelper {
   }
 
   /** Answers: "ID ok", "ID err ERRNO MESSAGE", or "ID exec CODE SIGNAL TIMEDOUT OUTLEN ERRLEN" + the outputs. */
+  private resetBuffer(): void {
+    this.buffered = Buffer.alloc(0);
+    this.chunks = [];
+    this.chunkBytes = 0;
+    this.need = 0;
+  }
+
   private onData(chunk: Buffer): void {
-    this.buffered = this.buffered.length ? Buffer.concat([this.buffered, chunk]) : chunk;
+    this.chunks.push(chunk);
+    this.chunkBytes += chunk.length;
+    if (this.buffered.length + this.chunkBytes < this.need) return; // an answer's outputs are still coming
+    this.buffered = this.buffered.length || this.chunks.length > 1 ? Buffer.concat([this.buffered, ...this.chunks]) : chunk;
+    this.chunks = [];
+    this.chunkBytes = 0;
+    this.need = 0;
     for (;;) {
       const nl = this.buffered.indexOf(10);
       if (nl < 0) return;
@@ -298,7 +316,10 @@ export class HostHelper {
       if (ex) {
         const outLen = Number(ex[5]);
         const errLen = Number(ex[6]);
-        if (this.buffered.length < consumed + outLen + errLen) return; // the outputs are still coming
+        if (this.buffered.length < consumed + outLen + errLen) {
+          this.need = consumed + outLen + errLen; // the outputs are still coming
+          return;
+        }
         const code = Number(ex[2]);
         result = {
           exitCode: code >= 0 ? code : undefined,

@@ -228,3 +228,42 @@ test('a stuck helper (SIGSTOP): the request fails DeadlineExceeded past its dead
   assert.notEqual(helper.pid, stopped);
   await assert.rejects(readFile(`/proc/${stopped}/stat`), { code: 'ENOENT' }, 'the stuck helper was killed');
 });
+
+/** Whether pid is gone (or a zombie about to be reaped), waiting for the kernel to finish a kill. */
+async function gone(pid: number): Promise<boolean> {
+  for (let i = 0; i < 200; i++) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    if (!stat || / Z /.test(stat.slice(stat.lastIndexOf(')')))) return true;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return false;
+}
+
+test('a program that exits leaving a background child on its output is still timed out at its deadline, the child killed with its group', async (t) => {
+  const { helper } = await setUp(t);
+  const r = await helper.exec('sh', ['-c', 'sleep 30 & echo $!'], { timeoutMs: 300 });
+  assert.equal(r.timedOut, true);
+  const bg = Number(r.stdout.toString().trim());
+  assert.ok(bg > 0, r.stdout.toString());
+  assert.equal(await gone(bg), true, 'the background sleep was killed with the group');
+});
+
+test('programs die with the helper; an output over 16 MiB is cut there and says so', async (t) => {
+  const { dir, helper } = await setUp(t);
+  const pidFile = join(dir, 'pid');
+  const running = helper.exec('sh', ['-c', `echo $$ > ${pidFile}.tmp && mv ${pidFile}.tmp ${pidFile} && exec sleep 30`]);
+  running.catch(() => undefined);
+  let pid = 0;
+  while (!pid) {
+    pid = Number(await readFile(pidFile, 'utf8').catch(() => '0'));
+    if (!pid) await new Promise((r) => setTimeout(r, 20));
+  }
+  process.kill(helper.pid!, 'SIGKILL');
+  await assert.rejects(running, /host helper ended \(SIGKILL\)/);
+  assert.equal(await gone(pid), true, 'the sleep died with the helper');
+
+  const big = await helper.exec('head', ['-c', String(17 * 1024 * 1024), '/dev/zero']);
+  assert.equal(big.exitCode, 0);
+  assert.equal(big.stdout.length, 16 * 1024 * 1024);
+  assert.match(big.stderr.toString(), /output over 16 MiB dropped/);
+});
