@@ -878,6 +878,7 @@ static struct job *new_job(int slot, const char *id, pid_t pid)
 		die(EXIT_FAIL, "serve: out of memory");
 	j->id = copy;
 	j->pid = pid;
+	/* without pidfd_open (kernel < 5.3, a seccomp profile answering ENOSYS/EPERM) the loop polls waitpid */
 	j->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	j->in = j->out = j->err = -1;
 	jobs[slot] = j;
@@ -1046,8 +1047,6 @@ static void start_job(char **f, int n)
 			close_fd(&j->in);
 	}
 	j->deadline = timeout > 0 ? now_ms() + timeout : 0;
-	if (j->pidfd < 0)
-		die(EXIT_FAIL, "serve: pidfd_open: %s", strerror(errno));
 }
 
 static void append(char **buf, size_t *len, size_t *cap, const char *data, size_t n)
@@ -1148,6 +1147,7 @@ static int cmd_serve(int argc, char **argv)
 		int active = 0;
 		nfds_t np = 0;
 		long long next_deadline = 0;
+		bool waitpid_poll = false;
 		if (input_open)
 			pfd[np++] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
 		for (int i = 0; i < SERVE_MAX_JOBS; i++) {
@@ -1161,8 +1161,10 @@ static int cmd_serve(int argc, char **argv)
 				pfd[np++] = (struct pollfd){.fd = j->out, .events = POLLIN};
 			if (j->err >= 0)
 				pfd[np++] = (struct pollfd){.fd = j->err, .events = POLLIN};
-			if (!j->exited)
+			if (!j->exited && j->pidfd >= 0)
 				pfd[np++] = (struct pollfd){.fd = j->pidfd, .events = POLLIN};
+			if (!j->exited && j->pidfd < 0)
+				waitpid_poll = true;
 			if (j->deadline && !j->timed_out && (!next_deadline || j->deadline < next_deadline))
 				next_deadline = j->deadline;
 		}
@@ -1173,6 +1175,8 @@ static int cmd_serve(int argc, char **argv)
 			long long left = next_deadline - now_ms();
 			timeout = left < 0 ? 0 : left > 60000 ? 60000 : (int)left;
 		}
+		if (waitpid_poll && (timeout < 0 || timeout > 20))
+			timeout = 20; /* a job without a pidfd: its exit is found by waitpid below */
 		if (poll(pfd, np, timeout) < 0 && errno != EINTR)
 			die(EXIT_FAIL, "serve: poll: %s", strerror(errno));
 		for (nfds_t k = 0; k < np; k++) {
@@ -1234,6 +1238,8 @@ static int cmd_serve(int argc, char **argv)
 			struct job *j = jobs[i];
 			if (!j)
 				continue;
+			if (!j->exited && j->pidfd < 0 && waitpid(j->pid, &j->status, WNOHANG) == j->pid)
+				j->exited = true;
 			/* at the deadline its whole group goes, even when it exited first and left a child holding its outputs */
 			if (j->deadline && !j->timed_out && now >= j->deadline) {
 				j->timed_out = true;

@@ -6,7 +6,7 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { spawn } from 'node:child_process';
@@ -266,4 +266,47 @@ test('programs die with the helper; an output over 16 MiB is cut there and says 
   assert.equal(big.exitCode, 0);
   assert.equal(big.stdout.length, 16 * 1024 * 1024);
   assert.match(big.stderr.toString(), /output over 16 MiB dropped/);
+});
+
+test('without pidfd_open (an old kernel, a seccomp profile): programs and operations still end, time out and answer', async (t) => {
+  const { dir, helper } = await setUp(t);
+  // the helper's syscall(SYS_pidfd_open) answers ENOSYS: an LD_PRELOAD'ed syscall() in front of libc's
+  const so = join(dir, 'no-pidfd.so');
+  await writeFile(
+    join(dir, 'no-pidfd.c'),
+    `#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <sys/syscall.h>
+long syscall(long n, ...) {
+  va_list ap; long a[6]; va_start(ap, n); for (int i = 0; i < 6; i++) a[i] = va_arg(ap, long); va_end(ap);
+  if (n == SYS_pidfd_open) { errno = ENOSYS; return -1; }
+  long (*real)(long, ...) = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
+  return real(n, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+`,
+  );
+  await execa('gcc', ['-shared', '-fPIC', '-o', so, join(dir, 'no-pidfd.c'), '-ldl']);
+  const saved = process.env.LD_PRELOAD;
+  process.env.LD_PRELOAD = so; // the helper, started on the first request, inherits it
+  try {
+    await assert.rejects(helper.umount(dir, 0), /not mounted/);
+  } finally {
+    if (saved === undefined) delete process.env.LD_PRELOAD;
+    else process.env.LD_PRELOAD = saved;
+  }
+  const preloaded = (await readFile(`/proc/${helper.pid!}/environ`, 'utf8')).split('\0').includes(`LD_PRELOAD=${so}`);
+  assert.ok(preloaded, 'the helper runs with the preload');
+  const [quick, slow, bg] = await Promise.all([
+    helper.exec('sh', ['-c', 'echo out; exit 4']),
+    helper.exec('sleep', ['30'], { timeoutMs: 200 }),
+    helper.exec('sh', ['-c', 'sleep 30 & echo $!'], { timeoutMs: 200 }),
+  ]);
+  assert.deepEqual([quick.exitCode, quick.stdout.toString()], [4, 'out\n']);
+  assert.deepEqual([slow.timedOut, slow.signal], [true, 'SIGKILL']);
+  assert.equal(bg.timedOut, true);
+  await assert.rejects(helper.umount(dir, 0), /not mounted/);
+  const path = await createNetns(join(dir, 'netns'), 'fx-it-nopidfd', {}, helper);
+  await removeNetns(path, helper);
 });
