@@ -179,6 +179,25 @@ export class HostHelper {
     return new HostHelper(path, logger, opts);
   }
 
+  /**
+   * The helper at path once it proved it runs (a program started through it), else undefined with
+   * an error logged: a corelet-io that is there but cannot run (wrong architecture, a bad
+   * interpreter, a loader failure) must not fail every pod; the runtime then spawns the programs
+   * itself (mount(8), umount(8), unshare(1), runc and the CNI plugins directly).
+   */
+  static async started(path: string, logger: Logger, opts: HostHelperOptions = {}): Promise<HostHelper | undefined> {
+    const helper = HostHelper.at(path, logger, opts);
+    if (!helper) return undefined;
+    try {
+      await helper.exec('true', [], { timeoutMs: 10_000 });
+      return helper;
+    } catch (err) {
+      helper.close();
+      logger.error({ helper: path, err: (err as Error).message }, 'corelet-io serve does not work: the runtime spawns mount(8), umount(8), unshare(1), runc and the CNI plugins itself');
+      return undefined;
+    }
+  }
+
   async mount(source: string, target: string, fstype: string, flags: number, data: string): Promise<void> {
     await this.request(['mount', source, target, fstype, String(flags), data]);
   }

@@ -135,6 +135,26 @@ test('a helper that does not answer in time: the request fails DeadlineExceeded,
   assert.deepEqual((await requests()).map((r) => r[1]), ['/before', 'hang', '/after']);
 });
 
+test('a corelet-io that is there but cannot run (a bad interpreter) is left out at start: the runtime spawns the programs itself', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'corelet-host-helper-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const broken = join(dir, 'corelet-io');
+  await writeFile(broken, '#!/nonexistent/interpreter\n');
+  await chmod(broken, 0o755);
+  const errors: string[] = [];
+  const logger = new Proxy(silentLogger, { get: (target, prop) => (prop === 'error' ? (_o: object, msg: string) => void errors.push(msg) : Reflect.get(target, prop)) });
+  assert.equal(await HostHelper.started(broken, logger), undefined);
+  assert.match(errors.join('\n'), /does not work: the runtime spawns/);
+  const path = join(dir, 'works');
+  await writeFile(path, FAKE);
+  await chmod(path, 0o755);
+  process.env.LOG = join(dir, 'log');
+  t.after(() => void delete process.env.LOG);
+  const works = await HostHelper.started(path, silentLogger);
+  assert.ok(works, 'a helper that runs is kept');
+  works.close();
+});
+
 test('no helper binary: none is used (the callers run mount(8), umount(8), unshare(1))', () => {
   assert.equal(HostHelper.at('/nonexistent/corelet-io', silentLogger), undefined);
 });
