@@ -780,8 +780,8 @@ static void answer(const char *id, int err, const char *fmt, ...)
 		vsnprintf(msg, sizeof msg, fmt, ap);
 		va_end(ap);
 		for (char *p = msg; *p; p++)
-			if (*p == '\n')
-				*p = ' ';
+			if ((unsigned char)*p < 0x20)
+				*p = ' '; /* one line, whatever a path held */
 		len = snprintf(line, sizeof line, "%s err %d %s\n", id, err, msg);
 	}
 	if (len > 0)
@@ -972,12 +972,18 @@ static void start_job(char **f, int n)
 		argv[i - first_arg] = f[i];
 	for (long i = 0; i < envc; i++)
 		envp[i] = f[7 + i];
-	int in[2] = {-1, -1}, out[2], err[2], ex[2];
+	int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1}, ex[2] = {-1, -1};
 	if ((has_stdin && pipe2(in, O_CLOEXEC) < 0) || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 || pipe2(ex, O_CLOEXEC) < 0) {
-		answer(id, errno, "could not run %s: pipe: %s", f[2], strerror(errno));
+		int e = errno;
+		int *made[] = {in, out, err, ex};
+		for (size_t i = 0; i < sizeof made / sizeof made[0]; i++) {
+			close_fd(&made[i][0]);
+			close_fd(&made[i][1]);
+		}
+		answer(id, e, "could not run %s: pipe: %s", f[2], strerror(e));
 		free(argv);
 		free(envp);
-		return; /* descriptors of a half-made set leak; only under EMFILE */
+		return;
 	}
 	pid_t helper = getpid();
 	pid_t pid = fork();
@@ -1043,6 +1049,8 @@ static void start_job(char **f, int n)
 		set_nonblocking(j->in);
 		j->in_len = strlen(f[5]);
 		j->input = strdup(f[5]);
+		if (!j->input)
+			die(EXIT_FAIL, "serve: out of memory");
 		if (j->in_len == 0)
 			close_fd(&j->in);
 	}
@@ -1104,7 +1112,10 @@ static void finish_job(int slot)
 	int code = WIFEXITED(j->status) ? WEXITSTATUS(j->status) : -1;
 	int sig = WIFSIGNALED(j->status) ? WTERMSIG(j->status) : 0;
 	char line[256];
+	/* ids are at most SERVE_MAX_ID digits (take_request): the line fits */
 	int len = snprintf(line, sizeof line, "%s exec %d %d %d %zu %zu\n", j->id, code, sig, j->timed_out ? 1 : 0, j->olen, j->elen);
+	if (len <= 0 || (size_t)len >= sizeof line)
+		die(EXIT_FAIL, "serve: answer line too long");
 	write_out(line, (size_t)len);
 	if (j->olen)
 		write_out(j->obuf, j->olen);

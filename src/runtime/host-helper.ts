@@ -367,7 +367,7 @@ export class HostHelper {
         p.resolve(undefined);
         continue;
       }
-      const m = /^\d+ err (\d+) (.*)$/.exec(line);
+      const m = /^\d+ err (\d+) (.*)$/s.exec(line); // s: a message may hold \r, U+2028...
       p.reject(m ? new HostOpError(Number(m[1]), m[2]!) : new HostOpError(0, `unreadable answer: ${line}`));
     }
   }

@@ -48,6 +48,10 @@ process.stdin.on('data', (d) => {
       process.stdout.write(Buffer.concat([Buffer.from(id + ' exec 3 0 0 ' + out.length + ' ' + err.length + '\\n'), out, err]));
       continue;
     }
+    if (rest[1] === 'odd') {
+      process.stdout.write(id + ' err 2 odd\\u2028name\\r: No such file or directory\\n');
+      continue;
+    }
     process.stdout.write(rest[1] === 'bad' ? id + ' err 22 bad: not mounted\\n' : id + ' ok\\n');
   }
 });
@@ -153,6 +157,11 @@ test('a corelet-io that is there but cannot run (a bad interpreter) is left out 
   const works = await HostHelper.started(path, silentLogger);
   assert.ok(works, 'a helper that runs is kept');
   works.close();
+});
+
+test('an error message holding \\r or U+2028 (a path) keeps its errno', async (t) => {
+  const { helper } = await fakeHelper(t);
+  await assert.rejects(helper.umount('odd', 0), (e: unknown) => e instanceof HostOpError && e.errno === 2 && /No such file/.test(e.message));
 });
 
 test('no helper binary: none is used (the callers run mount(8), umount(8), unshare(1))', () => {
