@@ -252,15 +252,23 @@ export class HostHelper {
         deadlineMs === undefined
           ? undefined
           : setTimeout(() => {
-              if (!this.pending.delete(id)) return;
-              this.logger.error({ helper: this.path, pid: child.pid, request: fields.slice(0, 2), deadlineMs }, 'host helper did not answer in time: killing it');
-              reject(new CoreletError('DeadlineExceeded', `${fields[0]} ${fields[1] ?? ''}: the host helper did not answer in ${deadlineMs} ms (killed; it is started again)`));
-              // from now on requests go to a new helper; what this one held fails when it is gone ('close')
-              if (this.child === child) {
-                this.child = undefined;
-                this.resetBuffer();
-              }
-              child.kill('SIGKILL');
+              if (!this.pending.has(id)) return;
+              // a ping (a request the loop answers at once) tells a stuck helper from one operation
+              // blocked in the kernel in its own child: only the stuck helper is killed
+              const alive = fields[0] === 'ping' || this.child !== child ? Promise.resolve(false) : this.request(['ping'], this.graceMs).then(() => true, (e: unknown) => e instanceof HostOpError);
+              void alive.then((ok) => {
+                if (!this.pending.delete(id)) return; // answered meanwhile, or failed with its helper
+                clearTimeout(timer);
+                this.logger.error({ helper: this.path, pid: child.pid, request: fields.slice(0, 2), deadlineMs, helperAnswers: ok }, ok ? 'host helper request did not end in time' : 'host helper did not answer in time: killing it');
+                reject(new CoreletError('DeadlineExceeded', `${fields[0]} ${fields[1] ?? ''}: no answer from the host helper in ${deadlineMs} ms (${ok ? 'still running there' : 'the helper was killed; it is started again'})`));
+                if (ok) return;
+                // from now on requests go to a new helper; what this one held fails when it is gone ('close')
+                if (this.child === child) {
+                  this.child = undefined;
+                  this.resetBuffer();
+                }
+                child.kill('SIGKILL');
+              });
             }, deadlineMs);
       timer?.unref();
       this.pending.set(id, { resolve, reject, timer, child });

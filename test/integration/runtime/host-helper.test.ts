@@ -310,3 +310,14 @@ long syscall(long n, ...) {
   const path = await createNetns(join(dir, 'netns'), 'fx-it-nopidfd', {}, helper);
   await removeNetns(path, helper);
 });
+
+test('a mount blocked in the kernel past the daemon\'s deadline fails DeadlineExceeded; the helper answers its ping and is kept', async (t) => {
+  const { dir, helper } = await setUp(t, { opTimeoutMs: 300, graceMs: 2000 });
+  const end = await hungFuse(t, join(dir, 'fuse'));
+  assert.equal((await helper.exec('true', [])).exitCode, 0);
+  const pid = helper.pid;
+  await assert.rejects(helper.mount('shm', join(dir, 'fuse', 'sub'), 'tmpfs', 0, ''), (e: unknown) => isKind(e, 'DeadlineExceeded') && /still running there/.test(String(e)));
+  assert.equal(helper.pid, pid);
+  assert.equal((await helper.exec('true', [])).exitCode, 0);
+  await end();
+});

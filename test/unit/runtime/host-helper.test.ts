@@ -16,11 +16,12 @@ test('mount options: the flag words become MS_* bits, the rest stays data; words
 /**
  * A stand-in for `corelet-io serve` (node, same protocol): records every request without its id (as
  * JSON lines in LOG), answers "ID ok", "ID err 22 ..." for a target named "bad", exits for a target
- * named "die", never answers one named "hang"; an exec answers exit 3 with the request's fields as stdout and "é\n" as stderr.
+ * named "die", never answers one named "hang" (nor anything after one named "freeze"); an exec answers exit 3 with the request's fields as stdout and "é\n" as stderr.
  */
 const FAKE = `#!${process.execPath}
 const { appendFileSync } = require('node:fs');
 let buf = Buffer.alloc(0);
+let frozen = false;
 process.stdin.on('data', (d) => {
   buf = Buffer.concat([buf, d]);
   for (;;) {
@@ -41,7 +42,8 @@ process.stdin.on('data', (d) => {
     const [id, ...rest] = fields;
     appendFileSync(process.env.LOG, JSON.stringify(rest) + '\\n');
     if (rest[1] === 'die') process.exit(3);
-    if (rest[1] === 'hang') continue;
+    if (rest[1] === 'freeze') frozen = true;
+    if (rest[1] === 'hang' || frozen) continue;
     if (rest[0] === 'exec') {
       const out = Buffer.from(JSON.stringify(rest) + '\\n');
       const err = Buffer.from('é\\n');
@@ -129,14 +131,16 @@ test('a request over the helper\'s limits (a field over 1 MiB, too many fields) 
   assert.deepEqual((await requests()).map((r) => r[1]), ['runc']);
 });
 
-test('a helper that does not answer in time: the request fails DeadlineExceeded, the helper is killed (what it held fails) and the next request gets a new one', async (t) => {
-  const { helper, requests } = await fakeHelper(t, { opTimeoutMs: 200 });
+test('a request with no answer in time fails DeadlineExceeded; a helper that still answers is kept, a stuck one is killed and the next request gets a new one', async (t) => {
+  const { helper, requests } = await fakeHelper(t, { opTimeoutMs: 200, graceMs: 200 });
   await helper.umount('/before', 0);
   const first = helper.pid;
-  await assert.rejects(helper.umount('hang', 0), (e: unknown) => isKind(e, 'DeadlineExceeded') && /did not answer in 200 ms/.test(String(e)));
+  await assert.rejects(helper.umount('hang', 0), (e: unknown) => isKind(e, 'DeadlineExceeded') && /no answer from the host helper in 200 ms \(still running there\)/.test(String(e)));
+  assert.equal(helper.pid, first, 'the helper answered the ping: kept');
+  await assert.rejects(helper.umount('freeze', 0), (e: unknown) => isKind(e, 'DeadlineExceeded') && /the helper was killed/.test(String(e)));
   await helper.umount('/after', 0);
   assert.notEqual(helper.pid, first, 'a new helper');
-  assert.deepEqual((await requests()).map((r) => r[1]), ['/before', 'hang', '/after']);
+  assert.deepEqual((await requests()).map((r) => r[0] === 'ping' ? 'ping' : r[1]), ['/before', 'hang', 'ping', 'freeze', 'ping', '/after']);
 });
 
 test('a corelet-io that is there but cannot run (a bad interpreter) is left out at start: the runtime spawns the programs itself', async (t) => {
