@@ -78,6 +78,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -630,6 +631,7 @@ static int cmd_subpath_mount(int argc, char **argv)
 #define SERVE_MAX_FIELDS 1024
 #define SERVE_MAX_FIELD (1024 * 1024)
 #define SERVE_MAX_JOBS 512
+#define SERVE_MAX_OUTPUT (16 * 1024 * 1024) /* per output of a program; past it the rest is read and dropped */
 
 /* Requests read so far (stdin is read whenever poll says so; requests are parsed from here). */
 static char *rq_buf;
@@ -654,23 +656,93 @@ static int parse_number(const char *buf, size_t len, size_t *at, char term, size
 	return 1;
 }
 
+#define SERVE_MAX_ID 20 /* request ids are decimal counters */
+#define SERVE_NUMBER_MAX 999999999
+
+/*
+ * A request over the limits (a field over SERVE_MAX_FIELD, more than SERVE_MAX_FIELDS fields, an id
+ * over SERVE_MAX_ID) is read past, not kept, and answered E2BIG once its last byte is read: only that
+ * request fails, the others go on. Its id is known when it came first and was short; else "0".
+ */
+static struct {
+	bool on;
+	size_t fields_left, bytes_left;
+	char id[SERVE_MAX_ID + 1];
+} skip;
+
+static void consume_input(size_t at)
+{
+	memmove(rq_buf, rq_buf + at, rq_len - at);
+	rq_len -= at;
+}
+
+static void answer(const char *id, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Reads past what is left of a skipped request in rq_buf; answers it when it has all been read. */
+static void skip_input(void)
+{
+	size_t at = 0;
+	while (skip.on) {
+		if (skip.bytes_left) {
+			size_t k = rq_len - at < skip.bytes_left ? rq_len - at : skip.bytes_left;
+			at += k;
+			skip.bytes_left -= k;
+			if (skip.bytes_left)
+				break;
+			continue;
+		}
+		if (!skip.fields_left) {
+			skip.on = false;
+			answer(skip.id, E2BIG, "request over the helper's limits (a field over %d bytes or more than %d fields)", SERVE_MAX_FIELD,
+			       SERVE_MAX_FIELDS);
+			break;
+		}
+		size_t len;
+		int r = parse_number(rq_buf, rq_len, &at, ':', SERVE_NUMBER_MAX, &len);
+		if (r < 0)
+			die(EXIT_USAGE, "serve: malformed request");
+		if (r == 0)
+			break;
+		skip.fields_left--;
+		skip.bytes_left = len + 1; /* and its comma */
+	}
+	consume_input(at);
+}
+
 /*
  * One whole request from rq_buf into fields (NUL-terminated copies, freed by the caller): the field
- * count; 0 when the buffer does not hold a whole request yet; -1 when it is malformed.
+ * count; 0 when the buffer does not hold a whole request yet; -1 when it is malformed; -2 when it is
+ * over the limits (then being skipped: skip_input).
  */
 static int take_request(char **fields)
 {
 	size_t at = 0, n;
-	int r = parse_number(rq_buf, rq_len, &at, '\n', SERVE_MAX_FIELDS, &n);
+	int r = parse_number(rq_buf, rq_len, &at, '\n', SERVE_NUMBER_MAX, &n);
 	if (r <= 0)
 		return r;
 	if (n < 2)
 		return -1;
 	size_t starts[SERVE_MAX_FIELDS], lens[SERVE_MAX_FIELDS];
 	for (size_t i = 0; i < n; i++) {
-		r = parse_number(rq_buf, rq_len, &at, ':', SERVE_MAX_FIELD, &lens[i]);
+		size_t len;
+		r = parse_number(rq_buf, rq_len, &at, ':', SERVE_NUMBER_MAX, &len);
 		if (r <= 0)
 			return r;
+		bool over = len > SERVE_MAX_FIELD || (i == 0 && len > SERVE_MAX_ID) || (i > 0 && n > SERVE_MAX_FIELDS);
+		if (over) {
+			skip.on = true;
+			skip.fields_left = n - i - 1;
+			skip.bytes_left = len + 1;
+			if (i > 0) {
+				memcpy(skip.id, rq_buf + starts[0], lens[0]);
+				skip.id[lens[0]] = '\0';
+			} else {
+				strcpy(skip.id, "0");
+			}
+			consume_input(at);
+			return -2;
+		}
+		lens[i] = len;
 		if (rq_len < at + lens[i] + 1)
 			return 0;
 		if (rq_buf[at + lens[i]] != ',' || memchr(rq_buf + at, '\0', lens[i]))
@@ -685,8 +757,7 @@ static int take_request(char **fields)
 		memcpy(fields[i], rq_buf + starts[i], lens[i]);
 		fields[i][lens[i]] = '\0';
 	}
-	memmove(rq_buf, rq_buf + at, rq_len - at);
-	rq_len -= at;
+	consume_input(at);
 	return (int)n;
 }
 
@@ -696,7 +767,6 @@ static void write_out(const char *buf, size_t len)
 		exit(EXIT_DONE); /* the daemon is gone */
 }
 
-static void answer(const char *id, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void answer(const char *id, int err, const char *fmt, ...)
 {
 	char line[1200];
@@ -710,8 +780,8 @@ static void answer(const char *id, int err, const char *fmt, ...)
 		vsnprintf(msg, sizeof msg, fmt, ap);
 		va_end(ap);
 		for (char *p = msg; *p; p++)
-			if (*p == '\n')
-				*p = ' ';
+			if ((unsigned char)*p < 0x20)
+				*p = ' '; /* one line, whatever a path held */
 		len = snprintf(line, sizeof line, "%s err %d %s\n", id, err, msg);
 	}
 	if (len > 0)
@@ -757,58 +827,15 @@ fail:;
 	_exit(1);
 }
 
-/* Reads fd to EOF into buf (at most cap-1 bytes, NUL-terminated); the count. */
-static ssize_t read_to_eof(int fd, char *buf, size_t cap)
-{
-	ssize_t n, got = 0;
-	while ((n = read(fd, buf + got, cap - 1 - (size_t)got)) > 0 || (n < 0 && errno == EINTR))
-		if (n > 0)
-			got += n;
-	buf[got] = '\0';
-	return got;
-}
-
-static void serve_netns(const char *id, const char *net, const char *ipc, const char *uts)
-{
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		answer(id, errno, "pipe: %s", strerror(errno));
-		return;
-	}
-	pid_t pid = fork();
-	if (pid < 0) {
-		int err = errno;
-		close(p[0]);
-		close(p[1]);
-		answer(id, err, "fork: %s", strerror(err));
-		return;
-	}
-	if (pid == 0) {
-		close(p[0]);
-		netns_child(p[1], net, ipc, uts);
-	}
-	close(p[1]);
-	char msg[512];
-	ssize_t got = read_to_eof(p[0], msg, sizeof msg);
-	close(p[0]);
-	int status;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-		answer(id, 0, "%s", "");
-		return;
-	}
-	char *rest;
-	long err = strtol(msg, &rest, 10);
-	if (got > 0 && err > 0)
-		answer(id, (int)err, "%s", *rest == ' ' ? rest + 1 : rest);
-	else
-		answer(id, EIO, "the namespace child ended without a word (status %d)", status);
-}
-
-/* A program run for an `exec` request, until it has exited and both its outputs have ended. */
+/*
+ * A program run for an `exec` request, until it has exited and both its outputs have ended; or a
+ * forked child making one host operation (mount, umount, netns: `op`), so that one which blocks (a
+ * hung FUSE or NFS path) holds up only its own answer, never the loop. An op child's out carries
+ * "ERRNO MESSAGE" when it failed.
+ */
 struct job {
 	char *id;
+	bool op;
 	pid_t pid;
 	int pidfd, in, out, err;
 	char *input;
@@ -816,7 +843,7 @@ struct job {
 	char *obuf, *ebuf;
 	size_t olen, ocap, elen, ecap;
 	long long deadline; /* ms on CLOCK_MONOTONIC; 0: none */
-	bool timed_out, exited;
+	bool timed_out, exited, dropped;
 	int status;
 };
 static struct job *jobs[SERVE_MAX_JOBS];
@@ -835,6 +862,92 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+static int free_slot(void)
+{
+	for (int i = 0; i < SERVE_MAX_JOBS; i++)
+		if (!jobs[i])
+			return i;
+	return -1;
+}
+
+static struct job *new_job(int slot, const char *id, pid_t pid)
+{
+	struct job *j = calloc(1, sizeof *j);
+	char *copy = strdup(id);
+	if (!j || !copy)
+		die(EXIT_FAIL, "serve: out of memory");
+	j->id = copy;
+	j->pid = pid;
+	/* without pidfd_open (kernel < 5.3, a seccomp profile answering ENOSYS/EPERM) the loop polls waitpid */
+	j->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	j->in = j->out = j->err = -1;
+	jobs[slot] = j;
+	return j;
+}
+
+/* In an op child: the operation; "ERRNO MESSAGE" on fd and exit 1 when it failed. */
+static void op_child(int fd, char **f)
+{
+	const char *op = f[1];
+	long flags = 0;
+	char msg[1024];
+	int len = 0;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* the helper's stdin/stdout/stderr are the daemon's pipes: a child blocked in the kernel must not hold them open */
+	int null = open("/dev/null", O_RDWR);
+	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+		_exit(1);
+	if (strcmp(op, "mount") == 0) {
+		parse_int(f[5], 0, 0x7fffffff, &flags);
+		if (mount(f[2], f[3], *f[4] ? f[4] : NULL, (unsigned long)flags, *f[6] ? f[6] : NULL) < 0)
+			len = snprintf(msg, sizeof msg, "%d mounting %s on %s: %s", errno, f[2], f[3], strerror(errno));
+	} else if (strcmp(op, "umount") == 0) {
+		parse_int(f[3], 0, 0xff, &flags);
+		if (umount2(f[2], (int)flags) < 0)
+			len = snprintf(msg, sizeof msg, "%d %s: %s", errno, f[2], errno == EINVAL ? "not mounted" : strerror(errno));
+	} else {
+		netns_child(fd, f[2], f[3], f[4]);
+	}
+	if (len > 0) {
+		if (write(fd, msg, (size_t)len < sizeof msg ? (size_t)len : sizeof msg - 1) < 0)
+			_exit(1);
+		_exit(1);
+	}
+	_exit(0);
+}
+
+/* mount, umount, netns: made by a forked child, answered when it ends (finish_job). */
+static void start_op(char **f)
+{
+	const char *id = f[0];
+	int slot = free_slot();
+	if (slot < 0) {
+		answer(id, EAGAIN, "%s: too many operations running", f[1]);
+		return;
+	}
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		answer(id, errno, "%s: pipe: %s", f[1], strerror(errno));
+		return;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(p[0]);
+		close(p[1]);
+		answer(id, e, "%s: fork: %s", f[1], strerror(e));
+		return;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		op_child(p[1], f);
+	}
+	close(p[1]);
+	struct job *j = new_job(slot, id, pid);
+	j->op = true;
+	j->out = p[0];
+}
+
 /* exec ID FILE TIMEOUT_MS HAS_STDIN STDIN ENVC ENV... ARG0 ARGS...: ENVC -1 keeps our environment. */
 static void start_job(char **f, int n)
 {
@@ -845,10 +958,7 @@ static void start_job(char **f, int n)
 		answer(id, EINVAL, "malformed exec request");
 		return;
 	}
-	int slot = -1;
-	for (int i = 0; i < SERVE_MAX_JOBS && slot < 0; i++)
-		if (!jobs[i])
-			slot = i;
+	int slot = free_slot();
 	if (slot < 0) {
 		answer(id, EAGAIN, "could not run %s: too many programs running", f[2]);
 		return;
@@ -862,15 +972,26 @@ static void start_job(char **f, int n)
 		argv[i - first_arg] = f[i];
 	for (long i = 0; i < envc; i++)
 		envp[i] = f[7 + i];
-	int in[2] = {-1, -1}, out[2], err[2], ex[2];
+	int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1}, ex[2] = {-1, -1};
 	if ((has_stdin && pipe2(in, O_CLOEXEC) < 0) || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 || pipe2(ex, O_CLOEXEC) < 0) {
-		answer(id, errno, "could not run %s: pipe: %s", f[2], strerror(errno));
+		int e = errno;
+		int *made[] = {in, out, err, ex};
+		for (size_t i = 0; i < sizeof made / sizeof made[0]; i++) {
+			close_fd(&made[i][0]);
+			close_fd(&made[i][1]);
+		}
+		answer(id, e, "could not run %s: pipe: %s", f[2], strerror(e));
 		free(argv);
 		free(envp);
-		return; /* descriptors of a half-made set leak; only under EMFILE */
+		return;
 	}
+	pid_t helper = getpid();
 	pid_t pid = fork();
 	if (pid == 0) {
+		/* dies with the helper (no orphan racing the daemon's rollback); its own process group, killed whole at the deadline */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != helper)
+			_exit(127);
+		setpgid(0, 0);
 		/* the daemon's children get default signal handling and an open mask */
 		signal(SIGPIPE, SIG_DFL);
 		sigset_t none;
@@ -890,6 +1011,8 @@ static void start_job(char **f, int n)
 		_exit(127);
 	}
 	int fork_err = errno;
+	if (pid > 0)
+		setpgid(pid, pid); /* also here: the group exists before any kill; EACCES once it exec'd is fine */
 	close_fd(&in[0]);
 	close(out[1]);
 	close(err[1]);
@@ -918,12 +1041,7 @@ static void start_job(char **f, int n)
 		answer(id, exec_errno, "could not run %s: %s", f[2], strerror(exec_errno));
 		return;
 	}
-	struct job *j = calloc(1, sizeof *j);
-	if (!j)
-		die(EXIT_FAIL, "serve: out of memory");
-	j->id = strdup(id);
-	j->pid = pid;
-	j->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	struct job *j = new_job(slot, id, pid);
 	j->in = in[1];
 	j->out = out[0];
 	j->err = err[0];
@@ -931,13 +1049,12 @@ static void start_job(char **f, int n)
 		set_nonblocking(j->in);
 		j->in_len = strlen(f[5]);
 		j->input = strdup(f[5]);
+		if (!j->input)
+			die(EXIT_FAIL, "serve: out of memory");
 		if (j->in_len == 0)
 			close_fd(&j->in);
 	}
 	j->deadline = timeout > 0 ? now_ms() + timeout : 0;
-	if (j->pidfd < 0)
-		die(EXIT_FAIL, "serve: pidfd_open: %s", strerror(errno));
-	jobs[slot] = j;
 }
 
 static void append(char **buf, size_t *len, size_t *cap, const char *data, size_t n)
@@ -956,12 +1073,17 @@ static void append(char **buf, size_t *len, size_t *cap, const char *data, size_
 	*len += n;
 }
 
-static void drain(int *fd, char **buf, size_t *len, size_t *cap)
+static void drain(int *fd, char **buf, size_t *len, size_t *cap, bool *dropped)
 {
 	char chunk[65536];
 	ssize_t n = read(*fd, chunk, sizeof chunk);
-	if (n > 0)
-		append(buf, len, cap, chunk, (size_t)n);
+	if (n > 0 && *len < SERVE_MAX_OUTPUT) {
+		size_t keep = (size_t)n < SERVE_MAX_OUTPUT - *len ? (size_t)n : SERVE_MAX_OUTPUT - *len;
+		append(buf, len, cap, chunk, keep);
+		*dropped |= keep < (size_t)n;
+	} else if (n > 0) {
+		*dropped = true;
+	}
 	else if (n == 0 || (errno != EINTR && errno != EAGAIN))
 		close_fd(fd);
 }
@@ -970,15 +1092,36 @@ static void drain(int *fd, char **buf, size_t *len, size_t *cap)
 static void finish_job(int slot)
 {
 	struct job *j = jobs[slot];
+	if (j->op) {
+		append(&j->obuf, &j->olen, &j->ocap, "", 1);
+		char *rest;
+		long err = strtol(j->obuf, &rest, 10);
+		if (WIFEXITED(j->status) && WEXITSTATUS(j->status) == 0)
+			answer(j->id, 0, "%s", "");
+		else if (err > 0)
+			answer(j->id, (int)err, "%s", *rest == ' ' ? rest + 1 : rest);
+		else
+			answer(j->id, EIO, "the operation's child ended without a word (status %d)", j->status);
+		j->olen = j->elen = 0;
+		goto done;
+	}
+	if (j->dropped) {
+		static const char note[] = "\ncorelet-io: output over 16 MiB dropped\n";
+		append(&j->ebuf, &j->elen, &j->ecap, note, sizeof note - 1);
+	}
 	int code = WIFEXITED(j->status) ? WEXITSTATUS(j->status) : -1;
 	int sig = WIFSIGNALED(j->status) ? WTERMSIG(j->status) : 0;
 	char line[256];
+	/* ids are at most SERVE_MAX_ID digits (take_request): the line fits */
 	int len = snprintf(line, sizeof line, "%s exec %d %d %d %zu %zu\n", j->id, code, sig, j->timed_out ? 1 : 0, j->olen, j->elen);
+	if (len <= 0 || (size_t)len >= sizeof line)
+		die(EXIT_FAIL, "serve: answer line too long");
 	write_out(line, (size_t)len);
 	if (j->olen)
 		write_out(j->obuf, j->olen);
 	if (j->elen)
 		write_out(j->ebuf, j->elen);
+done:
 	close_fd(&j->pidfd);
 	close_fd(&j->in);
 	free(j->id);
@@ -993,18 +1136,9 @@ static void run_request(char **f, int n)
 {
 	const char *id = f[0], *op = f[1];
 	long flags;
-	if (strcmp(op, "mount") == 0 && n == 7 && parse_int(f[5], 0, 0x7fffffff, &flags)) {
-		if (mount(f[2], f[3], *f[4] ? f[4] : NULL, (unsigned long)flags, *f[6] ? f[6] : NULL) < 0)
-			answer(id, errno, "mounting %s on %s: %s", f[2], f[3], strerror(errno));
-		else
-			answer(id, 0, "%s", "");
-	} else if (strcmp(op, "umount") == 0 && n == 4 && parse_int(f[3], 0, 0xff, &flags)) {
-		if (umount2(f[2], (int)flags) < 0)
-			answer(id, errno, "%s: %s", f[2], errno == EINVAL ? "not mounted" : strerror(errno));
-		else
-			answer(id, 0, "%s", "");
-	} else if (strcmp(op, "netns") == 0 && n == 5) {
-		serve_netns(id, f[2], f[3], f[4]);
+	if ((strcmp(op, "mount") == 0 && n == 7 && parse_int(f[5], 0, 0x7fffffff, &flags)) || (strcmp(op, "umount") == 0 && n == 4 && parse_int(f[3], 0, 0xff, &flags)) ||
+	    (strcmp(op, "netns") == 0 && n == 5)) {
+		start_op(f);
 	} else if (strcmp(op, "exec") == 0) {
 		start_job(f, n);
 	} else {
@@ -1024,6 +1158,7 @@ static int cmd_serve(int argc, char **argv)
 		int active = 0;
 		nfds_t np = 0;
 		long long next_deadline = 0;
+		bool waitpid_poll = false;
 		if (input_open)
 			pfd[np++] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
 		for (int i = 0; i < SERVE_MAX_JOBS; i++) {
@@ -1037,9 +1172,11 @@ static int cmd_serve(int argc, char **argv)
 				pfd[np++] = (struct pollfd){.fd = j->out, .events = POLLIN};
 			if (j->err >= 0)
 				pfd[np++] = (struct pollfd){.fd = j->err, .events = POLLIN};
-			if (!j->exited)
+			if (!j->exited && j->pidfd >= 0)
 				pfd[np++] = (struct pollfd){.fd = j->pidfd, .events = POLLIN};
-			if (j->deadline && !j->timed_out && !j->exited && (!next_deadline || j->deadline < next_deadline))
+			if (!j->exited && j->pidfd < 0)
+				waitpid_poll = true;
+			if (j->deadline && !j->timed_out && (!next_deadline || j->deadline < next_deadline))
 				next_deadline = j->deadline;
 		}
 		if (!input_open && active == 0)
@@ -1049,6 +1186,8 @@ static int cmd_serve(int argc, char **argv)
 			long long left = next_deadline - now_ms();
 			timeout = left < 0 ? 0 : left > 60000 ? 60000 : (int)left;
 		}
+		if (waitpid_poll && (timeout < 0 || timeout > 20))
+			timeout = 20; /* a job without a pidfd: its exit is found by waitpid below */
 		if (poll(pfd, np, timeout) < 0 && errno != EINTR)
 			die(EXIT_FAIL, "serve: poll: %s", strerror(errno));
 		for (nfds_t k = 0; k < np; k++) {
@@ -1067,14 +1206,21 @@ static int cmd_serve(int argc, char **argv)
 					input_open = false;
 				} else if (r > 0) {
 					rq_len += (size_t)r;
-					int nf;
-					while ((nf = take_request(f)) > 0) {
+					for (;;) {
+						skip_input();
+						if (skip.on)
+							break;
+						int nf = take_request(f);
+						if (nf == -2)
+							continue;
+						if (nf == -1)
+							die(EXIT_USAGE, "serve: malformed request");
+						if (nf == 0)
+							break;
 						run_request(f, nf);
 						for (int i = 0; i < nf; i++)
 							free(f[i]);
 					}
-					if (nf < 0)
-						die(EXIT_USAGE, "serve: malformed request");
 				}
 				continue;
 			}
@@ -1089,9 +1235,9 @@ static int cmd_serve(int argc, char **argv)
 					if ((w < 0 && errno != EAGAIN && errno != EINTR) || j->in_off == j->in_len)
 						close_fd(&j->in); /* EPIPE: the program stopped reading; its exit code says why */
 				} else if (fd == j->out) {
-					drain(&j->out, &j->obuf, &j->olen, &j->ocap);
+					drain(&j->out, &j->obuf, &j->olen, &j->ocap, &j->dropped);
 				} else if (fd == j->err) {
-					drain(&j->err, &j->ebuf, &j->elen, &j->ecap);
+					drain(&j->err, &j->ebuf, &j->elen, &j->ecap, &j->dropped);
 				} else if (fd == j->pidfd && !j->exited) {
 					if (waitpid(j->pid, &j->status, WNOHANG) == j->pid)
 						j->exited = true;
@@ -1103,11 +1249,16 @@ static int cmd_serve(int argc, char **argv)
 			struct job *j = jobs[i];
 			if (!j)
 				continue;
-			if (j->deadline && !j->timed_out && !j->exited && now >= j->deadline) {
+			if (!j->exited && j->pidfd < 0 && waitpid(j->pid, &j->status, WNOHANG) == j->pid)
+				j->exited = true;
+			/* at the deadline its whole group goes, even when it exited first and left a child holding its outputs */
+			if (j->deadline && !j->timed_out && now >= j->deadline) {
 				j->timed_out = true;
-				kill(j->pid, SIGKILL);
+				kill(-j->pid, SIGKILL);
+				if (!j->exited)
+					kill(j->pid, SIGKILL);
 			}
-			/* done once it exited and its outputs ended (a background child holding them open: the exit suffices after the deadline) */
+			/* done once it exited and its outputs ended, or at the deadline once it exited */
 			if (j->exited && ((j->out < 0 && j->err < 0) || j->timed_out)) {
 				close_fd(&j->out);
 				close_fd(&j->err);

@@ -83,7 +83,8 @@ async function startRuntimeLocked(config: RuntimeConfig, logger: Logger, version
     store.listContainers().some((c) => c.imageId === id || mountsImage(c.config, id)),
   );
   // mount, umount and the pods' namespaces through one corelet-io process (host-helper.ts)
-  const hostHelper = HostHelper.at(join(config.helperDir, 'corelet-io'), logger.child({ component: 'host-helper' }));
+  // (one that cannot run is left out: every path then spawns its program, as without it)
+  const hostHelper = await HostHelper.started(join(config.helperDir, 'corelet-io'), logger.child({ component: 'host-helper' }));
   const network = new NetworkManager({
     hostHelper,
     confDir: config.cni.confDir,

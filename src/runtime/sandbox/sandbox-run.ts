@@ -27,6 +27,9 @@ export type RunPodSandboxDeps = Pick<
   readonly sandboxes: Pick<SandboxManager, 'withLock' | 'dir' | 'pinDir' | 'refreshPause' | 'sandboxFiles'>;
 };
 
+/** The longest pod name, namespace or uid accepted (a Kubernetes DNS subdomain name). */
+const MAX_METADATA_BYTES = 253;
+
 /** RunPodSandbox: everything a pod needs before its first container; rolls back on failure. */
 export async function runPodSandbox(d: RunPodSandboxDeps, config: PodSandboxConfig__Output | null, runtimeHandler: string): Promise<string> {
   const { store, config: rc, logger } = d;
@@ -34,6 +37,10 @@ export async function runPodSandbox(d: RunPodSandboxDeps, config: PodSandboxConf
   const meta = config.metadata;
   if (!meta || !meta.name) throw invalidArgument('config.metadata.name is required');
   if (!meta.namespace) throw invalidArgument('config.metadata.namespace is required');
+  // Kubernetes names are at most 253 bytes; a huge one would only reach CNI_ARGS and the host helper's limits
+  for (const [field, value] of [['name', meta.name], ['namespace', meta.namespace], ['uid', meta.uid]] as const) {
+    if (Buffer.byteLength(value ?? '') > MAX_METADATA_BYTES) throw invalidArgument(`config.metadata.${field} is ${Buffer.byteLength(value ?? '')} bytes long, over ${MAX_METADATA_BYTES}`);
+  }
   if (runtimeHandler && runtimeHandler !== rc.ociRuntime.name) {
     throw invalidArgument(`unknown runtime handler "${runtimeHandler}" (this runtime serves "" and "${rc.ociRuntime.name}")`);
   }

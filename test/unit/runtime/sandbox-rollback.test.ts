@@ -40,11 +40,14 @@ test('stop and remove release everything, and are idempotent', async (t) => {
   assert.deepEqual([...host.mounts], []);
 });
 
-test('unknown runtime handlers and missing metadata are refused before anything is made', async (t) => {
+test('unknown runtime handlers, missing metadata and metadata over 253 bytes are refused before anything is made', async (t) => {
   const { host, root, verbs } = await fakeRuntime();
   t.after(() => rm(root, { recursive: true, force: true }));
   await assert.rejects(verbs.runPodSandbox(podConfig('x'), 'kata'), /unknown runtime handler "kata"/);
   await assert.rejects(verbs.runPodSandbox({ ...podConfig('x'), metadata: null }, ''), /metadata.name is required/);
   await assert.rejects(verbs.runPodSandbox(null, ''), /config is required/);
+  const long = podConfig('x');
+  await assert.rejects(verbs.runPodSandbox({ ...long, metadata: { ...long.metadata!, name: 'p'.repeat(1100 * 1024) } }, ''), /config\.metadata\.name is 1126400 bytes long, over 253/);
+  await assert.rejects(verbs.runPodSandbox({ ...long, metadata: { ...long.metadata!, uid: 'u'.repeat(254) } }, ''), /config\.metadata\.uid is 254 bytes long/);
   assert.equal(host.netns.size, 0);
 });
