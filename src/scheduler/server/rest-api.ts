@@ -269,11 +269,16 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
   const text = await readBody(req);
   if (text.trim() === '') return undefined;
+  return parseJsonBody(text, 'request body');
+}
+
+/** A JSON body (WHAT names it in the 400): its nesting checked before anything recurses, then parsed. */
+function parseJsonBody(text: string, what: string): unknown {
   checkJsonDepth(text, 'request body');
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw invalidArgument(`request body is not valid JSON: ${messageOf(err)}`);
+    throw invalidArgument(`${what} is not valid JSON: ${messageOf(err)}`);
   }
 }
 
@@ -1033,13 +1038,7 @@ function patchScale(kind: StoreKind, ns: string, name: string, text: string, con
   if (!(Object.values(PATCH_TYPES) as string[]).includes(type)) {
     throw new HttpError(415, 'UnsupportedMediaType', `PATCH of a scale needs a Content-Type of ${Object.values(PATCH_TYPES).join(', ')}; got ${JSON.stringify(contentType ?? '')}`);
   }
-  let body: unknown;
-  checkJsonDepth(text, 'request body');
-  try {
-    body = JSON.parse(text);
-  } catch (err) {
-    throw invalidArgument(`the patch is not valid JSON: ${messageOf(err)}`);
-  }
+  const body = parseJsonBody(text, 'the patch');
   return writeTransaction(opts, () => {
     const obj = store.get<Scalable>(kind, ns, name);
     if (!obj) throw notFound(`${kind} ${ns}/${name} not found`);
@@ -1068,13 +1067,7 @@ async function statusRoute(req: IncomingMessage, method: string, path: string, k
   }
   if (method !== 'PUT' && method !== 'PATCH') throw methodNotAllowed(method, path);
   const text = await readBody(req);
-  let body: unknown;
-  checkJsonDepth(text, 'request body');
-  try {
-    body = JSON.parse(text);
-  } catch (err) {
-    throw invalidArgument(`request body is not valid JSON: ${messageOf(err)}`);
-  }
+  const body = parseJsonBody(text, 'request body');
   const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
   if (method === 'PATCH' && !(Object.values(PATCH_TYPES) as string[]).includes(type)) {
     throw new HttpError(415, 'UnsupportedMediaType', `PATCH of a status needs a Content-Type of ${Object.values(PATCH_TYPES).join(', ')}; got ${JSON.stringify(type)}`);
@@ -1156,13 +1149,7 @@ function patch(kind: StoreKind, ns: string, name: string, text: string, contentT
       `PATCH needs a Content-Type of ${Object.values(PATCH_TYPES).join(', ')} or ${APPLY_PATCH_TYPE} (server-side apply); got ${JSON.stringify(contentType ?? '')}`,
     );
   }
-  let body: unknown;
-  checkJsonDepth(text, 'request body');
-  try {
-    body = JSON.parse(text);
-  } catch (err) {
-    throw invalidArgument(`the patch is not valid JSON: ${messageOf(err)}`);
-  }
+  const body = parseJsonBody(text, 'the patch');
   if (type === PATCH_TYPES.json) {
     if (!Array.isArray(body)) throw invalidArgument('a JSON patch must be a list of operations, like [{"op": "replace", "path": "/spec/replicas", "value": 3}]');
   } else if (!isRecord(body)) {
