@@ -9,6 +9,7 @@ import type { NamespacePort } from './sandbox/namespace-pins.js';
 import type { ImageConfig, ImageRecord } from './image/index.js';
 import type { HostFacts } from './host-facts.js';
 import type { EventBus, LifecycleEventType } from './events.js';
+import { isProcessAlive, readPidFile } from './oci/process-alive.js';
 
 /** What the lifecycle needs of the image store. */
 export interface ImagePort {
@@ -81,4 +82,15 @@ export function publishEvent(deps: Pick<LifecycleDeps, 'store' | 'events'>, type
 /** Removes what conmon left under the volatile state dir for one container or pause: exit file, socket link. */
 export async function forgetMonitorFiles(config: RuntimeConfig, id: string): Promise<void> {
   await Promise.all([rm(join(exitDir(config), id), { force: true }), rm(join(socketDir(config), id), { force: true })]);
+}
+
+/**
+ * A create's rollback step: once the pause or container it started was deleted, its conmon writes the
+ * exit file and goes; this waits for that conmon (its pid file in the bundle; at most 5 s) and then
+ * forgets its files, which no RemoveContainer/RemovePodSandbox will ever do for a record rolled back.
+ */
+export async function forgetMonitorFilesAfter(config: RuntimeConfig, id: string, conmonPidFile: string): Promise<void> {
+  const pid = await readPidFile(conmonPidFile);
+  for (let i = 0; pid !== undefined && i < 50 && (await isProcessAlive(pid)); i++) await new Promise((r) => setTimeout(r, 100));
+  await forgetMonitorFiles(config, id);
 }

@@ -6,7 +6,7 @@ import { buildContainerSpec, envValue, normalizeSignal, type OciSpec } from '../
 import { deviceInfo, hostDevices, readLocalhostProfile } from '../host-facts.js';
 import type { ContainerRecord, SandboxRecord } from '../store/index.js';
 import type { ImageConfig, ImageRecord } from '../image/index.js';
-import { exitDir, publishEvent, socketDir, type LifecycleDeps } from '../lifecycle.js';
+import { exitDir, forgetMonitorFilesAfter, publishEvent, socketDir, type LifecycleDeps } from '../lifecycle.js';
 import { namespaceModes } from '../sandbox/namespace-modes.js';
 import type { SandboxManager } from '../sandbox/sandbox-manager.js';
 import { currentBootId, startTimeOrUnknown } from '../process-liveness.js';
@@ -173,6 +173,7 @@ async function build(
   await mounting;
   await step('write container config.json', () => writeFile(join(dir, 'config.json'), JSON.stringify(spec), { mode: 0o600 }));
   if (rec.logPath) await mkdir(dirname(rec.logPath), { recursive: true });
+  undo.push('forget conmon files', () => forgetMonitorFilesAfter(rc, rec.id, join(dir, 'conmon.pid'))); // runs after the delete
   undo.push('delete runc container', () => oci.delete(rec.id, { force: true }));
   const { pid, conmonPid } = await monitor.create({
     id: rec.id,

@@ -4,7 +4,7 @@ import type { PodSandboxConfig__Output, UnaryImpl } from '../../cri/index.js';
 import { invalidArgument, newId, nowNanos, UndoStack, wrap } from '../../lib/index.js';
 import { buildSandboxSpec } from '../spec/index.js';
 import type { SandboxRecord } from '../store/index.js';
-import { exitDir, publishEvent, socketDir, type LifecycleDeps } from '../lifecycle.js';
+import { exitDir, forgetMonitorFilesAfter, publishEvent, socketDir, type LifecycleDeps } from '../lifecycle.js';
 import type { PinnedNamespace } from './namespace-pins.js';
 import { readLocalhostProfile } from '../host-facts.js';
 import { podHostsFile, resolvConf } from './sandbox-files.js';
@@ -154,6 +154,7 @@ async function createSandbox(d: RunPodSandboxDeps, rec: SandboxRecord, hostNetwo
       seccompLocalhost: readLocalhostProfile,
     });
     await step('write pause config.json', () => writeFile(join(dir, 'config.json'), JSON.stringify(spec), { mode: 0o600 }));
+    undo.push('forget conmon files', () => forgetMonitorFilesAfter(rc, id, join(dir, 'conmon.pid'))); // runs after the delete
     undo.push('delete pause container', () => oci.delete(id, { force: true }));
     const { pid, conmonPid } = await monitor.create({
       id,
